@@ -1,0 +1,94 @@
+/**
+ * `npm start`: the local stack on a fresh machine, no Clarifai account needed.
+ *   - the Clarifai emulator on 127.0.0.1:8788, seeded with a demo user, app and manager PAT
+ *     (skipped when CLARIFAI_API_BASE points at a real Clarifai);
+ *   - the Worker under `wrangler dev` on 127.0.0.1:8787 with local KV/Queues/DOs and
+ *     `--test-scheduled` (GET /__scheduled fires the cron handler).
+ * Configuration: .dev.vars, overridden by the environment. Ctrl-C stops both.
+ */
+import { spawn } from "node:child_process";
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startEmulatorServer } from "../emulator/node/serve.ts";
+import { formatDotenv } from "../src/dotenv.ts";
+import { ensureDevVars, loadLocalConfig, wantsEmulator } from "./lib/local-config.ts";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const port = Number(process.env.PORT ?? 8787);
+const emulatorPort = Number(process.env.EMULATOR_PORT ?? 8788);
+
+const { created } = ensureDevVars(root);
+if (created) console.log("Created .dev.vars from .dev.vars.example (development-only secrets).");
+const { merged, overrides } = loadLocalConfig(root);
+
+const useEmulator = wantsEmulator(merged.CLARIFAI_API_BASE, emulatorPort);
+let emulator: Awaited<ReturnType<typeof startEmulatorServer>> | undefined;
+let seeded: { userId: string; appId: string; pat: string } | undefined;
+if (useEmulator) {
+  emulator = await startEmulatorServer({
+    host: "127.0.0.1",
+    port: emulatorPort,
+    seed: { patToken: merged.EMULATOR_SEED_PAT },
+  });
+  seeded = emulator.seeded;
+  overrides.CLARIFAI_API_BASE = emulator.url;
+}
+
+// Overrides reach wrangler through a second env file (later files win) rather than `--var` flags,
+// which would put secrets on the process list.
+const overrideFile = `${root}/.wrangler/start-overrides.env`;
+mkdirSync(dirname(overrideFile), { recursive: true });
+writeFileSync(overrideFile, formatDotenv(overrides), { mode: 0o600 });
+chmodSync(overrideFile, 0o600);
+
+const wrangler = spawn(
+  `${root}/node_modules/.bin/wrangler`,
+  [
+    "dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--test-scheduled",
+    "--env-file", `${root}/.dev.vars`, "--env-file", overrideFile,
+    "--show-interactive-dev-session=false", "--log-level", process.env.WRANGLER_LOG ?? "warn",
+  ],
+  { cwd: root, stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+);
+
+let stopping = false;
+async function stop(code: number) {
+  if (stopping) return;
+  stopping = true;
+  wrangler.kill("SIGTERM");
+  await emulator?.close();
+  rmSync(overrideFile, { force: true });
+  process.exit(code);
+}
+process.on("SIGINT", () => void stop(0));
+process.on("SIGTERM", () => void stop(0));
+wrangler.on("exit", (code) => void stop(code ?? 1));
+
+const base = `http://127.0.0.1:${port}`;
+await waitForHealth(`${base}/healthz`);
+const token = merged.REKEY_ADMIN_TOKEN ?? "<REKEY_ADMIN_TOKEN>";
+console.log(`
+rekey is running.
+  worker    ${base}  (wrangler dev, local KV/Queues/Durable Objects, cron via ${base}/__scheduled)
+  clarifai  ${useEmulator ? `${emulator!.url}  (local emulator: user "${seeded!.userId}", app "${seeded!.appId}", dev manager PAT ${seeded!.pat})` : `${merged.CLARIFAI_API_BASE} (real Clarifai; emulator not started)`}
+
+Try:
+  curl -s ${base}/healthz
+  curl -s -H 'Authorization: Bearer ${token}' ${base}/v1/credentials
+  npm run demo
+Ctrl-C stops everything.`);
+
+async function waitForHealth(url: string) {
+  for (let i = 0; i < 600; i++) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  console.error(`rekey did not answer ${url} within 150 s`);
+  await stop(1);
+}

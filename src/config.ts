@@ -1,0 +1,70 @@
+/**
+ * rekey's configuration: every variable the Worker and the Deno server read, one zod schema.
+ * Entry points pass their environment (Worker bindings, Deno.env) to `parseConfig`; the core never
+ * reads the environment itself.
+ *
+ * Secrets are optional at parse time so that /healthz answers on a half-configured deployment;
+ * each feature asks for what it needs with `requireConfig`, which fails with a 503 naming the
+ * missing variable (never its value).
+ */
+import { z } from "zod";
+import { AppError } from "./http/app-error.ts";
+
+const flag = z
+  .enum(["true", "false", "1", "0", ""])
+  .optional()
+  .transform((v) => v === "true" || v === "1");
+
+const csv = z
+  .string()
+  .optional()
+  .transform((v) => (v ?? "").split(",").map((s) => s.trim()).filter(Boolean));
+
+const optionalString = z.string().optional().transform((v) => (v === "" ? undefined : v));
+
+export const configSchema = z.object({
+  CLARIFAI_API_BASE: z.url().default("https://api.clarifai.com"),
+  CLARIFAI_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  REKEY_ADMIN_TOKEN: optionalString,
+  REKEY_ENCRYPTION_KEYS: optionalString,
+  REKEY_FINGERPRINT_KEY: optionalString,
+  GITHUB_SECRET_SCANNING_KEYS: optionalString,
+  ALERT_WEBHOOK_SECRET: optionalString,
+  SLACK_WEBHOOK_URL: optionalString,
+  OUTBOUND_WEBHOOKS: optionalString,
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_ALLOWED_USERS: csv,
+  DISCORD_PUBLIC_KEY: optionalString,
+  DISCORD_ALLOWED_USERS: csv,
+  CHATOPS_CONFIRM_ROTATE: flag,
+  CHATOPS_TWO_PERSON: flag,
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Only the variables rekey knows are read; anything else in the environment is ignored. */
+export function parseConfig(env: Record<string, unknown>): Config {
+  const known: Record<string, unknown> = {};
+  for (const name of Object.keys(configSchema.shape)) {
+    if (typeof env[name] === "string") known[name] = env[name];
+  }
+  const parsed = configSchema.safeParse(known);
+  if (!parsed.success) {
+    // Name the variables only: a value may be a secret.
+    const names = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))].join(", ");
+    throw new Error(`Cannot start rekey: invalid configuration in ${names}`);
+  }
+  return parsed.data;
+}
+
+type SecretName = {
+  [K in keyof Config]: Config[K] extends string | undefined ? K : never;
+}[keyof Config];
+
+export function requireConfig<K extends SecretName>(config: Config, name: K): string {
+  const value = config[name];
+  if (typeof value !== "string" || value === "") {
+    throw new AppError(503, "not_configured", `Cannot serve this route: "${name}" is not configured`);
+  }
+  return value;
+}

@@ -1,0 +1,12 @@
+/**
+ * Errors as values, for code paths where failure is an expected outcome (signature checks,
+ * decryption, upstream calls) rather than a bug. Modelled on workers-oauth-provider's `Result`.
+ *
+ * Runtime-neutral: web APIs only, no `cloudflare:*`, no `Deno.*`.
+ */
+export type Result<T, E> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: E };
+
+export const ok = <T>(value: T): Result<T, never> => ({ ok: true, value });
+export const err = <E>(error: E): Result<never, E> => ({ ok: false, error });

@@ -1,0 +1,40 @@
+/**
+ * Parses the `.dev.vars` / `.env` format wrangler reads: `NAME=value` lines, `#` comments, optional
+ * single or double quotes around the value. Used by `npm start` and the Deno entry point so both read
+ * local configuration exactly as `wrangler dev` does.
+ */
+export function parseDotenv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const eq = line.indexOf("=");
+    if (eq <= 0) continue;
+    const name = line.slice(0, eq).trim().replace(/^export\s+/, "");
+    let value = line.slice(eq + 1).trim();
+    const quote = value[0];
+    if ((quote === '"' || quote === "'" || quote === "`") && value.endsWith(quote) && value.length >= 2) {
+      value = value.slice(1, -1);
+      if (quote === '"') value = value.replace(/\\n/g, "\n");
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * Serialises to the same format. dotenv (which wrangler uses) does not unescape quotes, so each
+ * value takes a quote character it does not contain: JSON values get single quotes.
+ */
+export function formatDotenv(vars: Record<string, string>): string {
+  const quoteFor = (v: string) => (!v.includes("'") ? "'" : !v.includes('"') ? '"' : "`");
+  return Object.entries(vars)
+    .map(([k, v]) => {
+      if (v.includes("\n") || (v.includes("'") && v.includes('"') && v.includes("`"))) {
+        throw new Error(`Cannot write variable "${k}" to a .env file: its value has newlines or every quote character`);
+      }
+      const q = quoteFor(v);
+      return `${k}=${q}${v}${q}`;
+    })
+    .join("\n") + "\n";
+}
