@@ -1,0 +1,108 @@
+/**
+ * Store on Workers: strongly consistent reads and compare-and-swap writes go to the credential's
+ * Durable Object (./credential-cell.ts); listing, the fingerprint index and lookups of a rotation
+ * by id alone read Workers KV, which the DO keeps mirrored. KV schema: docs/storage.md.
+ */
+import { type CredentialRecord, credentialRecordSchema, fingerprintsOf } from "../core/credentials/credential.ts";
+import { type Rotation, rotationSchema } from "../core/rotation/rotation.ts";
+import type { Page, Store, Versioned } from "../core/store/store.ts";
+import type { CredentialCell } from "./credential-cell.ts";
+
+export const kvKeys = {
+  credential: (id: string) => `cred:${id}`,
+  fingerprint: (fp: string) => `fp:${fp}`,
+  rotation: (id: string) => `rot:${id}`,
+};
+const CREDENTIAL = "credential";
+const rotationCell = (id: string) => `rotation:${id}`;
+
+export class WorkersStore implements Store {
+  constructor(
+    private readonly kv: KVNamespace,
+    private readonly cells: DurableObjectNamespace<CredentialCell>,
+  ) {}
+
+  #cell(credentialId: string) {
+    return this.cells.get(this.cells.idFromName(credentialId));
+  }
+
+  async getCredential(id: string): Promise<Versioned<CredentialRecord> | null> {
+    const cell = await this.#cell(id).read(CREDENTIAL);
+    if (!cell) return null;
+    return { value: credentialRecordSchema.parse(JSON.parse(cell.json)), version: String(cell.version) };
+  }
+
+  async putCredential(record: CredentialRecord, expected: string | null): Promise<string | null> {
+    const stub = this.#cell(record.id);
+    const before = expected === null ? null : await stub.read(CREDENTIAL);
+    // A CAS that can only fail: skip the write rather than compute a mirror from the wrong version.
+    if (expected !== null && String(before?.version) !== expected) return null;
+    const oldFps = before ? fingerprintsOf(credentialRecordSchema.parse(JSON.parse(before.json))) : [];
+    const newFps = fingerprintsOf(record);
+    const version = await stub.write({
+      key: CREDENTIAL,
+      expected: expected === null ? null : Number(expected),
+      json: JSON.stringify(record),
+      mirror: {
+        put: [[kvKeys.credential(record.id), JSON.stringify(record)], ...newFps.map((fp) => [kvKeys.fingerprint(fp), record.id] as [string, string])],
+        delete: oldFps.filter((fp) => !newFps.includes(fp)).map(kvKeys.fingerprint),
+      },
+    });
+    return version === null ? null : String(version);
+  }
+
+  async deleteCredential(id: string): Promise<void> {
+    const stub = this.#cell(id);
+    const current = await stub.read(CREDENTIAL);
+    const fps = current ? fingerprintsOf(credentialRecordSchema.parse(JSON.parse(current.json))) : [];
+    const rotations = (await stub.list("rotation:")).map((r) => rotationSchema.parse(JSON.parse(r)).id);
+    await stub.drop({
+      delete: [kvKeys.credential(id), ...fps.map(kvKeys.fingerprint), ...rotations.map(kvKeys.rotation)],
+    });
+  }
+
+  async listCredentials(opts: { cursor?: string; limit: number }): Promise<Page<CredentialRecord>> {
+    const listed = await this.kv.list({ prefix: "cred:", limit: Math.min(opts.limit, 1000), cursor: opts.cursor });
+    const names = listed.keys.map((k) => k.name);
+    const items: CredentialRecord[] = [];
+    // Bulk get: up to 100 keys count as one KV operation.
+    for (let i = 0; i < names.length; i += 100) {
+      const values = await this.kv.get(names.slice(i, i + 100), "json");
+      for (const name of names.slice(i, i + 100)) {
+        const parsed = credentialRecordSchema.safeParse(values.get(name));
+        if (parsed.success) items.push(parsed.data);
+      }
+    }
+    return listed.list_complete ? { items } : { items, cursor: listed.cursor };
+  }
+
+  findCredentialByFingerprint(fingerprint: string): Promise<string | null> {
+    return this.kv.get(kvKeys.fingerprint(fingerprint));
+  }
+
+  async getRotation(credentialId: string, rotationId: string): Promise<Versioned<Rotation> | null> {
+    const cell = await this.#cell(credentialId).read(rotationCell(rotationId));
+    if (!cell) return null;
+    return { value: rotationSchema.parse(JSON.parse(cell.json)), version: String(cell.version) };
+  }
+
+  async putRotation(rotation: Rotation, expected: string | null): Promise<string | null> {
+    const version = await this.#cell(rotation.credential_id).write({
+      key: rotationCell(rotation.id),
+      expected: expected === null ? null : Number(expected),
+      json: JSON.stringify(rotation),
+      mirror: { put: [[kvKeys.rotation(rotation.id), JSON.stringify(rotation)]] },
+    });
+    return version === null ? null : String(version);
+  }
+
+  async findRotation(rotationId: string): Promise<Rotation | null> {
+    const parsed = rotationSchema.safeParse(await this.kv.get(kvKeys.rotation(rotationId), "json"));
+    return parsed.success ? parsed.data : null;
+  }
+
+  async listRotations(credentialId: string): Promise<Rotation[]> {
+    const all = (await this.#cell(credentialId).list("rotation:")).map((r) => rotationSchema.parse(JSON.parse(r)));
+    return all.sort((a, b) => a.created_at.localeCompare(b.created_at));
+  }
+}

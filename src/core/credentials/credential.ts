@@ -1,0 +1,114 @@
+/**
+ * The credential record: what rekey knows about one managed Clarifai credential.
+ * Stored as JSON (schema in docs/storage.md); metadata in the clear, every secret value sealed
+ * with AES-256-GCM (src/core/crypto/envelope.ts) under AAD = record id + kind.
+ *
+ * For `pat` and `app_key` the sealed value is the Clarifai key id, which IS the bearer token.
+ * That is why no key id appears anywhere in clear text: records name keys by fingerprint only.
+ */
+import { z } from "zod";
+import { sealedSchema } from "../crypto/envelope.ts";
+
+export const credentialKindSchema = z.enum(["pat", "app_key", "secret"]);
+export type CredentialKind = z.infer<typeof credentialKindSchema>;
+
+const clarifaiId = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.-]+$/, "must be a Clarifai id");
+export const clarifaiIdSchema = clarifaiId;
+const isoTime = z.iso.datetime({ offset: true });
+
+export const policySchema = z.strictObject({
+  /** Rotate once the current value is older than this. Unset: no age limit. */
+  max_age_days: z.number().int().min(1).max(3650).optional(),
+  /** How long a superseded value stays valid after a non-compromise rotation. */
+  grace_hours: z.number().min(0).max(24 * 90).default(24),
+  /** Hard expiry: the cron sweep revokes the credential at this time. */
+  expires_at: isoTime.optional(),
+  on_compromise: z.enum(["rotate", "revoke"]).default("rotate"),
+  /** secret kind only: how to make a new value when no operator supplies one. */
+  generator: z.enum(["none", "random"]).default("none"),
+});
+export type Policy = z.infer<typeof policySchema>;
+
+export const sinkSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("clarifai_secret"), user_id: clarifaiId, secret_id: clarifaiId }),
+]);
+export type Sink = z.infer<typeof sinkSchema>;
+export const sinkKey = (s: Sink) => `${s.type}:${s.user_id}/${s.secret_id}`;
+
+export const appRefSchema = z.object({ id: z.string(), user_id: z.string() });
+
+/**
+ * A superseded value. It stays sealed until revoked (like AWS's AWSPREVIOUS); once revoked the
+ * sealed value is dropped, a dead secret is of no use and only a liability, but the fingerprint
+ * stays so that a later alert for it is recognised as already handled.
+ */
+export const previousValueSchema = z.object({
+  fingerprint: z.string(),
+  value: sealedSchema.optional(),
+  rotation_id: z.string(),
+  superseded_at: isoTime,
+  revoke_after: isoTime,
+  revoked_at: isoTime.optional(),
+  /** Revocation attempts that failed; the sweep keeps trying and raises revocation.overdue. */
+  revoke_attempts: z.number().int().min(0).default(0),
+  last_error: z.string().optional(),
+});
+export type PreviousValue = z.infer<typeof previousValueSchema>;
+
+export const credentialStateSchema = z.enum(["active", "revoked"]);
+
+export const credentialRecordSchema = z.object({
+  id: z.string(),
+  kind: credentialKindSchema,
+  state: credentialStateSchema,
+  user_id: clarifaiId,
+  /** app_key: the app the key is bound to. */
+  app_id: clarifaiId.optional(),
+  /** secret: the Clarifai secret id. */
+  secret_id: clarifaiId.optional(),
+  description: z.string().max(500).default(""),
+  /** The registered PAT used to manage this one; absent for a PAT that manages itself. */
+  manager_id: z.string().optional(),
+  /** Read from Clarifai at registration and copied onto every replacement. */
+  scopes: z.array(z.string()).default([]),
+  apps: z.array(appRefSchema).default([]),
+  value: sealedSchema,
+  fingerprint: z.string(),
+  /** When the current value was created: the age that max_age_days is measured against. */
+  value_created_at: isoTime,
+  previous: z.array(previousValueSchema).default([]),
+  policy: policySchema,
+  sinks: z.array(sinkSchema).default([]),
+  /**
+   * The running rotation's intent. Written by compare-and-swap on this record, which is what makes
+   * "at most one rotation per credential" hold; the rotation record is materialised from it.
+   */
+  current_rotation: z
+    .object({
+      id: z.string(),
+      reason: z.enum(["compromise", "scheduled", "manual", "expiry"]),
+      mode: z.enum(["rotate", "revoke"]),
+      requested_by: z.string(),
+      created_at: isoTime,
+      /** secret kind: the operator-supplied value, sealed before anything else happens. */
+      new_value: sealedSchema.optional(),
+      new_fingerprint: z.string().optional(),
+    })
+    .optional(),
+  last_rotation: z
+    .object({ id: z.string(), state: z.enum(["done", "failed"]), reason: z.string(), finished_at: isoTime })
+    .optional(),
+  created_at: isoTime,
+  updated_at: isoTime,
+  revoked_at: isoTime.optional(),
+});
+export type CredentialRecord = z.infer<typeof credentialRecordSchema>;
+
+/** The AAD that binds a sealed value to its record: moving ciphertext between records fails. */
+export const aadFor = (rec: Pick<CredentialRecord, "id" | "kind">) => ({ id: rec.id, kind: rec.kind });
+
+/** Every fingerprint that should lead back to this record, current and previous. */
+export const fingerprintsOf = (rec: CredentialRecord): string[] => [
+  rec.fingerprint,
+  ...rec.previous.map((p) => p.fingerprint),
+];

@@ -1,0 +1,42 @@
+/**
+ * The storage port. One interface, three implementations: Workers KV + a Durable Object per
+ * credential (src/adapters/workers-store.ts), Deno KV (src/adapters/deno-kv-store.ts) and memory
+ * (./memory-store.ts). One contract suite (test/support/store-contract.ts) runs against each.
+ *
+ * Consistency contract: `get*` by id and `put*` are strongly consistent per credential, and
+ * `put*` is a compare-and-swap on the version returned by the last read. That is all the rotation
+ * engine needs for "at most one rotation per credential" and crash-safe steps. Listing and the
+ * fingerprint index may lag (Workers KV is eventually consistent); nothing that needs mutual
+ * exclusion uses them.
+ */
+import type { CredentialRecord } from "../credentials/credential.ts";
+import type { Rotation } from "../rotation/rotation.ts";
+
+export interface Versioned<T> {
+  value: T;
+  /** Opaque; pass it back to put* to assert nothing changed since the read. */
+  version: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Absent on the last page. */
+  cursor?: string;
+}
+
+export interface Store {
+  getCredential(id: string): Promise<Versioned<CredentialRecord> | null>;
+  /** Compare-and-swap: `expected` null means "must not exist yet". Returns the new version, or null on conflict. */
+  putCredential(record: CredentialRecord, expected: string | null): Promise<string | null>;
+  /** Stops managing: the record, its rotations and its fingerprint index entries go. */
+  deleteCredential(id: string): Promise<void>;
+  listCredentials(opts: { cursor?: string; limit: number }): Promise<Page<CredentialRecord>>;
+  /** Current or previous value's fingerprint → credential id. */
+  findCredentialByFingerprint(fingerprint: string): Promise<string | null>;
+
+  getRotation(credentialId: string, rotationId: string): Promise<Versioned<Rotation> | null>;
+  putRotation(rotation: Rotation, expected: string | null): Promise<string | null>;
+  /** By rotation id alone, for the API; may lag a strongly consistent read. */
+  findRotation(rotationId: string): Promise<Rotation | null>;
+  listRotations(credentialId: string): Promise<Rotation[]>;
+}
