@@ -1,0 +1,143 @@
+/**
+ * Strict base64, base64url and hex codecs for bytes that may come from an attacker (signature
+ * headers, stored ciphertexts, configuration).
+ *
+ * Runtime-neutral: plain JavaScript, no `atob`/`Buffer`. `atob` is lenient (it skips whitespace and
+ * tolerates missing padding differently per runtime), so decoding is done here by hand and rejects
+ * anything that is not exactly one canonical encoding of some byte string. Canonical matters for
+ * tamper detection: if two different strings decoded to the same bytes (e.g. base64 that differs
+ * only in its unused trailing bits), an edit to a stored value could go unnoticed.
+ *
+ * Error messages name the position and the problem, never the input itself: the input may be a
+ * secret.
+ *
+ * @module
+ */
+import { err, ok, type Result } from "../result.ts";
+
+/** Why a string is not a valid encoding. */
+export interface EncodingError {
+  readonly reason: "invalid_length" | "invalid_character" | "non_canonical";
+  readonly message: string;
+}
+
+const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const HEX = "0123456789abcdef";
+
+function lookupTable(alphabet: string): Int8Array {
+  const table = new Int8Array(128).fill(-1);
+  for (let i = 0; i < alphabet.length; i++) table[alphabet.charCodeAt(i)] = i;
+  return table;
+}
+const BASE64_TABLE = lookupTable(BASE64);
+const BASE64URL_TABLE = lookupTable(BASE64URL);
+
+function encode64(bytes: Uint8Array, alphabet: string, pad: boolean): string {
+  let out = "";
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out += alphabet[n >> 18]! + alphabet[(n >> 12) & 63]! + alphabet[(n >> 6) & 63]! + alphabet[n & 63]!;
+  }
+  const rest = bytes.length - i;
+  if (rest === 1) {
+    const n = bytes[i]! << 16;
+    out += alphabet[n >> 18]! + alphabet[(n >> 12) & 63]! + (pad ? "==" : "");
+  } else if (rest === 2) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
+    out += alphabet[n >> 18]! + alphabet[(n >> 12) & 63]! + alphabet[(n >> 6) & 63]! + (pad ? "=" : "");
+  }
+  return out;
+}
+
+function decode64(input: string, table: Int8Array, name: string): Result<Uint8Array<ArrayBuffer>, EncodingError> {
+  let end = input.length;
+  // Padding is optional (Standard Webhooks secrets and some senders omit it), but when present it
+  // must be complete: "QQ=" is rejected, "QQ" and "QQ==" are accepted.
+  if (input.endsWith("=")) {
+    if (input.length % 4 !== 0) return invalidLength(name);
+    end -= input.endsWith("==") ? 2 : 1;
+  }
+  if (end % 4 === 1) return invalidLength(name);
+  const out = new Uint8Array(Math.floor((end * 3) / 4));
+  let acc = 0;
+  let bits = 0;
+  let o = 0;
+  for (let i = 0; i < end; i++) {
+    const c = input.charCodeAt(i);
+    const v = c < 128 ? table[c]! : -1;
+    if (v < 0) {
+      return err({ reason: "invalid_character", message: `Cannot decode ${name}: invalid character at index ${i}` });
+    }
+    acc = ((acc << 6) | v) & 0xffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  // Leftover bits of the last character carry no data; they must be zero so that each byte
+  // string has exactly one encoding.
+  if ((acc & ((1 << bits) - 1)) !== 0) {
+    return err({ reason: "non_canonical", message: `Cannot decode ${name}: non-zero trailing bits` });
+  }
+  return ok(out);
+}
+
+function invalidLength(name: string): Result<never, EncodingError> {
+  return err({ reason: "invalid_length", message: `Cannot decode ${name}: invalid length` });
+}
+
+/** Standard base64 (RFC 4648 §4) with padding. */
+export function encodeBase64(bytes: Uint8Array): string {
+  return encode64(bytes, BASE64, true);
+}
+
+/**
+ * Decodes standard base64 (RFC 4648 §4). Padding is optional; whitespace, URL-safe characters,
+ * partial padding and non-zero trailing bits are rejected.
+ */
+export function decodeBase64(input: string): Result<Uint8Array<ArrayBuffer>, EncodingError> {
+  return decode64(input, BASE64_TABLE, "base64");
+}
+
+/** URL-safe base64 (RFC 4648 §5) without padding. */
+export function encodeBase64Url(bytes: Uint8Array): string {
+  return encode64(bytes, BASE64URL, false);
+}
+
+/** Decodes URL-safe base64 (RFC 4648 §5), padded or not, with the same strictness as {@link decodeBase64}. */
+export function decodeBase64Url(input: string): Result<Uint8Array<ArrayBuffer>, EncodingError> {
+  return decode64(input, BASE64URL_TABLE, "base64url");
+}
+
+/** Lowercase hex. */
+export function encodeHex(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += HEX[b >> 4]! + HEX[b & 15]!;
+  return out;
+}
+
+/** Decodes hex (either case). Odd lengths and non-hex characters are rejected. */
+export function decodeHex(input: string): Result<Uint8Array<ArrayBuffer>, EncodingError> {
+  if (input.length % 2 !== 0) return err({ reason: "invalid_length", message: "Cannot decode hex: odd length" });
+  const out = new Uint8Array(input.length / 2);
+  for (let i = 0; i < input.length; i += 2) {
+    const hi = hexValue(input.charCodeAt(i));
+    const lo = hexValue(input.charCodeAt(i + 1));
+    if (hi < 0 || lo < 0) {
+      const at = hi < 0 ? i : i + 1;
+      return err({ reason: "invalid_character", message: `Cannot decode hex: invalid character at index ${at}` });
+    }
+    out[i / 2] = (hi << 4) | lo;
+  }
+  return ok(out);
+}
+
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48; // 0-9
+  if (c >= 97 && c <= 102) return c - 87; // a-f
+  if (c >= 65 && c <= 70) return c - 55; // A-F
+  return -1;
+}

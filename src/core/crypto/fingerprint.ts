@@ -1,0 +1,79 @@
+/**
+ * Keyed fingerprints of secret values, so that a leaked token can be matched to a managed credential
+ * without storing or comparing plaintext (DESIGN.md, Triggers and Storage).
+ *
+ * `REKEY_FINGERPRINT_KEY` is base64 (standard alphabet, padding optional) of at least 32 random
+ * bytes (`openssl rand -base64 32`). It is a different secret from the encryption keys: a leak of
+ * one does not weaken the other. A keyed MAC rather than a plain SHA-256 means that someone who
+ * reads KV cannot confirm a guessed token offline.
+ *
+ * The key cannot be rotated in place: every stored fingerprint is derived from it. Changing it means
+ * recomputing fingerprints from the decrypted values.
+ *
+ * Runtime-neutral: WebCrypto only.
+ *
+ * @module
+ */
+import { err, ok, type Result } from "../result.ts";
+import { decodeBase64, encodeHex } from "./encoding.ts";
+
+const MIN_KEY_BYTES = 32;
+
+/** An imported fingerprint key. */
+export interface FingerprintKey {
+  readonly cryptoKey: CryptoKey;
+}
+
+/** Why `REKEY_FINGERPRINT_KEY` was refused. Messages never contain key material. */
+export interface FingerprintKeyError {
+  readonly reason: "invalid_key";
+  readonly message: string;
+}
+
+/** Validates and imports `REKEY_FINGERPRINT_KEY` as a non-extractable HMAC-SHA256 key. */
+export async function importFingerprintKey(value: string): Promise<Result<FingerprintKey, FingerprintKeyError>> {
+  const bytes = decodeBase64(value);
+  if (!bytes.ok) return err({ reason: "invalid_key", message: "Cannot import fingerprint key: value is not base64" });
+  if (bytes.value.length < MIN_KEY_BYTES) {
+    return err({
+      reason: "invalid_key",
+      message: `Cannot import fingerprint key: key is shorter than ${MIN_KEY_BYTES} bytes`,
+    });
+  }
+  const cryptoKey = await crypto.subtle.importKey("raw", bytes.value, { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  return ok({ cryptoKey });
+}
+
+// One entry is enough: a process has one fingerprint key. The cache holds the env string, which
+// the process holds anyway.
+let cache: { value: string; key: Promise<Result<FingerprintKey, FingerprintKeyError>> } | undefined;
+
+/**
+ * Lowercase hex HMAC-SHA256 of `value` (UTF-8, used exactly as given: no trimming) under the
+ * fingerprint key, given either imported or as the raw `REKEY_FINGERPRINT_KEY` string.
+ *
+ * @throws {Error} if a string key is invalid (a configuration error, not an input error)
+ */
+export async function fingerprint(key: string | FingerprintKey, value: string): Promise<string> {
+  let imported: FingerprintKey;
+  if (typeof key === "string") {
+    if (cache?.value !== key) cache = { value: key, key: importFingerprintKey(key) };
+    const result = await cache.key;
+    if (!result.ok) throw new Error(result.error.message);
+    imported = result.value;
+  } else {
+    imported = key;
+  }
+  const mac = await crypto.subtle.sign("HMAC", imported.cryptoKey, new TextEncoder().encode(value));
+  return encodeHex(new Uint8Array(mac));
+}
+
+/**
+ * The first 8 hex characters of a fingerprint: what API responses show to tell credentials apart.
+ * 32 bits identify a value among an operator's credentials but reveal nothing useful about it.
+ */
+export function fingerprintPrefix(fp: string): string {
+  return fp.slice(0, 8);
+}

@@ -1,0 +1,75 @@
+/**
+ * Conversion between ASN.1 DER ECDSA signatures (what GitHub sends) and IEEE P1363 `r || s` (what
+ * WebCrypto verifies). Passing DER straight to `crypto.subtle.verify` does not throw: it silently
+ * returns `false` (inbound.md §6.1), so the conversion is not optional.
+ *
+ * Parsing is strict DER (X.690 §10.1, §8.3.2): definite minimal lengths, INTEGER tags, no negative
+ * or zero-padded integers beyond the one sign byte, no trailing bytes. Anything else is `undefined`,
+ * which callers report as an invalid signature. Strictness costs nothing with GitHub (Go's
+ * `encoding/asn1` emits canonical DER) and leaves one byte string per signature.
+ *
+ * @module
+ */
+
+/**
+ * `SEQUENCE { INTEGER r, INTEGER s }` → `r || s`, each left-padded to `size` bytes (32 for P-256).
+ * Returns `undefined` for anything that is not strict DER or whose integers exceed `size` bytes.
+ */
+export function derToP1363(der: Uint8Array, size = 32): Uint8Array<ArrayBuffer> | undefined {
+  let i = 0;
+  const byte = (): number => (i < der.length ? der[i++]! : -1);
+  const length = (): number => {
+    const first = byte();
+    if (first < 0x80) return first; // short form, or -1 at the end of input
+    const count = first & 0x7f;
+    if (count === 0 || count > 2) return -1; // indefinite or absurd for a signature
+    let len = 0;
+    for (let k = 0; k < count; k++) {
+      const b = byte();
+      if (b < 0) return -1;
+      len = (len << 8) | b;
+    }
+    // DER uses the long form only when needed, with no leading zero byte.
+    return len < 0x80 || (count === 2 && len < 0x100) ? -1 : len;
+  };
+
+  if (byte() !== 0x30) return undefined;
+  const seqLen = length();
+  if (seqLen < 0 || i + seqLen !== der.length) return undefined;
+  const out = new Uint8Array(2 * size);
+  for (const offset of [0, size]) {
+    if (byte() !== 0x02) return undefined;
+    const len = length();
+    if (len <= 0 || i + len > der.length) return undefined;
+    let v = der.subarray(i, i + len);
+    i += len;
+    if (v[0]! & 0x80) return undefined; // negative
+    if (v.length > 1 && v[0] === 0) {
+      if (!(v[1]! & 0x80)) return undefined; // a zero byte that is not needed as a sign byte
+      v = v.subarray(1);
+    }
+    if (v.length > size) return undefined;
+    out.set(v, offset + size - v.length);
+  }
+  return i === der.length ? out : undefined;
+}
+
+/** `r || s` → DER `SEQUENCE { INTEGER r, INTEGER s }`. The inverse of {@link derToP1363}. */
+export function p1363ToDer(raw: Uint8Array): Uint8Array<ArrayBuffer> {
+  const half = raw.length / 2;
+  const integer = (v: Uint8Array): number[] => {
+    let start = 0;
+    while (start < v.length - 1 && v[start] === 0) start++;
+    const body = [...v.subarray(start)];
+    if (body[0]! & 0x80) body.unshift(0);
+    return [0x02, ...encodeLength(body.length), ...body];
+  };
+  const content = [...integer(raw.subarray(0, half)), ...integer(raw.subarray(half))];
+  return new Uint8Array([0x30, ...encodeLength(content.length), ...content]);
+}
+
+function encodeLength(len: number): number[] {
+  if (len < 0x80) return [len];
+  if (len < 0x100) return [0x81, len];
+  return [0x82, len >> 8, len & 0xff];
+}

@@ -1,0 +1,181 @@
+import { describe, expect, it } from "vitest";
+import { decodeBase64, encodeBase64 } from "../crypto/encoding.ts";
+import {
+  generateStandardWebhookSecret,
+  signStandardWebhook,
+  verifyStandardWebhook,
+  type VerifyStandardWebhookInput,
+} from "./standard-webhooks.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+// Published vectors, inbound.md §2.5.
+const V5 = {
+  secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+  id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+  timestamp: "1614265330",
+  body: `{"test": 2432232314}`,
+  signature: "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+};
+const V6 = {
+  secret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+  id: "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk",
+  timestamp: "1649367553",
+  body: `{"email":"test@example.com","username":"test_user"}`,
+  signature: "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=",
+};
+const V7 = {
+  publicKey: "whpk_ZlN4eg7dSSqi0moX9hQUk3orrOouK3QVQSlJa248c/g=",
+  id: V5.id,
+  timestamp: V5.timestamp,
+  body: V5.body,
+  signature: "v1a,tQ9V2XOqn7jL/DQenEFpqIugdBVtiMmER5mhSkXBNwM0mkATuDe6KYYUuxqtaiHeYGb7KaaBRdM5WqyeFiL8Ag==",
+};
+const V8 = {
+  publicKey: "whpk_iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w=",
+  id: V5.id,
+  timestamp: V5.timestamp,
+  body: V5.body,
+  signature: "v1a,Ykcu7AtGZGmZxFEH1Gaa2Nd7feY/CTuruoL4fqgnKwfbHU4DhemoVHZdvGfIvKvn4BIgwktLGGPGIr/i9nK7AA==",
+};
+
+type Case = Omit<VerifyStandardWebhookInput, "body" | "now"> & { body: string; now?: number };
+async function verify(c: Case) {
+  return verifyStandardWebhook({ ...c, body: enc(c.body), now: c.now ?? Number(c.timestamp) });
+}
+async function reason(c: Case) {
+  const r = await verify(c);
+  return r.ok ? "ok" : r.error.reason;
+}
+
+describe("verifyStandardWebhook: published vectors", () => {
+  it.each([["V5", V5], ["V6", V6]])("accepts v1 vector %s", async (_name, v) => {
+    expect(await verify(v)).toEqual({ ok: true, value: { id: v.id, timestamp: Number(v.timestamp) } });
+  });
+
+  it.each([["V7", V7], ["V8", V8]])("accepts v1a vector %s", async (_name, v) => {
+    expect(await reason(v)).toBe("ok");
+  });
+
+  it("reproduces the v1 vectors when signing", async () => {
+    for (const v of [V5, V6]) {
+      expect(await signStandardWebhook({ secret: v.secret, id: v.id, timestamp: Number(v.timestamp), body: v.body })).toBe(v.signature);
+    }
+  });
+});
+
+describe("verifyStandardWebhook: refusals", () => {
+  it("rejects a tampered body, id or timestamp", async () => {
+    expect(await reason({ ...V5, body: V5.body + " " })).toBe("invalid_signature");
+    expect(await reason({ ...V5, body: `{"test": 2432232315}` })).toBe("invalid_signature");
+    expect(await reason({ ...V5, id: V5.id + "x" })).toBe("invalid_signature");
+    expect(await reason({ ...V5, timestamp: "1614265331" })).toBe("invalid_signature");
+    expect(await reason({ ...V7, body: V7.body + " " })).toBe("invalid_signature");
+  });
+
+  it("rejects the wrong secret or public key", async () => {
+    expect(await reason({ ...V5, secret: V6.secret })).toBe("invalid_signature");
+    expect(await reason({ ...V7, publicKey: V8.publicKey })).toBe("invalid_signature");
+    // A v1 signature is not checked against a public key, nor v1a against a secret.
+    expect(await reason({ ...V5, secret: undefined, publicKey: V7.publicKey })).toBe("invalid_signature");
+    expect(await reason({ ...V7, secret: V5.secret, publicKey: undefined })).toBe("invalid_signature");
+  });
+
+  it("enforces a 5-minute window both ways", async () => {
+    const ts = Number(V5.timestamp);
+    expect(await reason({ ...V5, now: ts + 300 })).toBe("ok");
+    expect(await reason({ ...V5, now: ts - 300 })).toBe("ok");
+    expect(await reason({ ...V5, now: ts + 301 })).toBe("timestamp_out_of_window");
+    expect(await reason({ ...V5, now: ts - 301 })).toBe("timestamp_out_of_window");
+    expect(await reason({ ...V5, now: Number.NaN })).toBe("timestamp_out_of_window");
+    expect(await reason({ ...V5, now: ts + 3600, toleranceSeconds: 7200 })).toBe("ok");
+  });
+
+  it.each(["", "abc", "1614265330.5", "-1614265330", "+1614265330", "1e9", " 1614265330"])(
+    "rejects timestamp %j",
+    async (timestamp) => {
+      expect(await reason({ ...V5, timestamp })).toBe(timestamp === "" ? "missing_header" : "invalid_timestamp");
+    },
+  );
+
+  it("reports missing headers", async () => {
+    expect(await reason({ ...V5, id: null })).toBe("missing_header");
+    expect(await reason({ ...V5, timestamp: undefined })).toBe("missing_header");
+    expect(await reason({ ...V5, signature: "" })).toBe("missing_header");
+  });
+
+  it("reports an unusable configuration as invalid_key", async () => {
+    expect(await reason({ ...V5, secret: undefined })).toBe("invalid_key");
+    expect(await reason({ ...V5, secret: "whsec_not base64!" })).toBe("invalid_key");
+    expect(await reason({ ...V5, secret: "whsec_c2hvcnQ=" })).toBe("invalid_key");
+    expect(await reason({ ...V7, publicKey: "ZlN4eg7dSSqi0moX9hQUk3orrOouK3QVQSlJa248c/g=" })).toBe("invalid_key");
+    expect(await reason({ ...V7, publicKey: "whpk_AAAA" })).toBe("invalid_key");
+  });
+
+  it("accepts a secret without the prefix or padding", async () => {
+    expect(await reason({ ...V5, secret: V5.secret.slice("whsec_".length) })).toBe("ok");
+    const unpadded = "whsec_" + encodeBase64(new Uint8Array(25).fill(3)).replace(/=+$/, "");
+    const signature = await signStandardWebhook({ secret: unpadded, id: "m", timestamp: 10, body: "x" });
+    expect(await reason({ secret: unpadded, id: "m", timestamp: "10", body: "x", signature })).toBe("ok");
+  });
+
+  it("rejects malformed signature entries without throwing", async () => {
+    for (const signature of ["v1,", "v1", ",", "v1,not base64!", "v1,AAAA", "v2," + V5.signature.slice(3), V5.signature.slice(3), "v1a,AAAA", "v1a," + "A".repeat(88)]) {
+      expect(await reason({ ...V5, publicKey: V7.publicKey, signature }), signature).toBe("invalid_signature");
+    }
+  });
+});
+
+describe("verifyStandardWebhook: multiple signatures", () => {
+  it("accepts when any trusted entry verifies, skipping unknown versions and junk", async () => {
+    const bad = "v1,Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmE=";
+    expect(await reason({ ...V5, signature: `${bad} v2,abc ${V5.signature}` })).toBe("ok");
+    expect(await reason({ ...V5, signature: `${bad}  garbage   ${V5.signature}` })).toBe("ok");
+    expect(await reason({ ...V5, signature: `${bad} v2,abc` })).toBe("invalid_signature");
+    // v1 and v1a side by side, as the spec's example header.
+    expect(await reason({ ...V5, publicKey: V7.publicKey, signature: `${bad} ${V7.signature.replace("v1a,", "v1a,A")} ${V7.signature}` })).toBe("ok");
+  });
+
+  it("looks at no more than 10 entries", async () => {
+    const bad = "v1,Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmE=";
+    expect(await reason({ ...V5, signature: `${Array(9).fill(bad).join(" ")} ${V5.signature}` })).toBe("ok");
+    expect(await reason({ ...V5, signature: `${Array(10).fill(bad).join(" ")} ${V5.signature}` })).toBe("invalid_signature");
+  });
+
+  it("verifies v1a from a freshly generated key", async () => {
+    const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
+    const pub = new Uint8Array((await crypto.subtle.exportKey("raw", pair.publicKey)) as ArrayBuffer);
+    const sig = new Uint8Array(await crypto.subtle.sign("Ed25519", pair.privateKey, enc(`m1.100.{"a":1}`)));
+    const c = { publicKey: `whpk_${encodeBase64(pub)}`, id: "m1", timestamp: "100", body: `{"a":1}`, signature: `v1a,${encodeBase64(sig)}` };
+    expect(await reason(c)).toBe("ok");
+    expect(await reason({ ...c, timestamp: "101", now: 100 })).toBe("invalid_signature");
+  });
+});
+
+describe("signStandardWebhook", () => {
+  it("signs what verifies, including an empty body and raw bytes", async () => {
+    const secret = generateStandardWebhookSecret();
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    const decoded = decodeBase64(secret.slice(6));
+    expect(decoded.ok && decoded.value.length).toBe(32);
+    for (const body of ["", `{"type":"rotation.completed"}`]) {
+      const signature = await signStandardWebhook({ secret, id: "evt_1", timestamp: 1_700_000_000, body: enc(body) });
+      expect(signature).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
+      expect(await reason({ secret, id: "evt_1", timestamp: "1700000000", body, signature })).toBe("ok");
+    }
+  });
+
+  it("refuses ambiguous ids, bad timestamps and bad secrets", async () => {
+    const secret = generateStandardWebhookSecret();
+    await expect(signStandardWebhook({ secret, id: "a.b", timestamp: 1, body: "" })).rejects.toThrow(TypeError);
+    await expect(signStandardWebhook({ secret, id: "", timestamp: 1, body: "" })).rejects.toThrow(TypeError);
+    await expect(signStandardWebhook({ secret, id: "a", timestamp: 1.5, body: "" })).rejects.toThrow(TypeError);
+    await expect(signStandardWebhook({ secret: "whsec_!!", id: "a", timestamp: 1, body: "" })).rejects.toThrow(/^Cannot sign webhook: secret/);
+  });
+
+  it("keeps secrets, signatures and bodies out of error messages", async () => {
+    const r = await verify({ ...V5, secret: V6.secret });
+    expect(r.ok).toBe(false);
+    if (!r.ok) for (const s of [V6.secret.slice(6), V5.signature.slice(3), "2432232314"]) expect(r.error.message).not.toContain(s);
+  });
+});
