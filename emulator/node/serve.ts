@@ -1,0 +1,79 @@
+/**
+ * Node host for the Clarifai emulator: `npx tsx emulator/node/serve.ts` (or `npm run emulator`)
+ * listens on 127.0.0.1:$EMULATOR_PORT (default 8788) and seeds a demo user, app and manager PAT.
+ * A "drop" fault destroys the socket, so clients see a real network failure.
+ */
+import { type Http2Bindings, type HttpBindings, serve } from "@hono/node-server";
+import type { AddressInfo } from "node:net";
+import { pathToFileURL } from "node:url";
+import { createEmulator, DropConnection, type Emulator } from "../src/index.ts";
+
+export interface EmulatorServer {
+  url: string;
+  port: number;
+  emulator: Emulator;
+  seeded?: { userId: string; appId: string; pat: string };
+  close(): Promise<void>;
+}
+
+export async function startEmulatorServer(opts: {
+  port?: number;
+  host?: string;
+  seed?: boolean | { userId?: string; appId?: string; patToken?: string | undefined };
+  emulator?: Emulator;
+} = {}): Promise<EmulatorServer> {
+  const emulator = opts.emulator ?? createEmulator();
+  const seeded = opts.seed
+    ? emulator.seed(typeof opts.seed === "object" ? dropUndefined(opts.seed) : {})
+    : undefined;
+  const host = opts.host ?? "127.0.0.1";
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve(
+      {
+        hostname: host,
+        port: opts.port ?? 0,
+        fetch: async (req: Request, env: HttpBindings | Http2Bindings) => {
+          try {
+            return await emulator.app.fetch(req, env);
+          } catch (error) {
+            if (error instanceof DropConnection) {
+              env.incoming.socket.destroy();
+              return new Response(null, { status: 499 });
+            }
+            throw error;
+          }
+        },
+      },
+      () => resolve(s),
+    );
+    s.once("error", reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    emulator,
+    ...(seeded ? { seeded } : {}),
+    close: () =>
+      new Promise<void>((resolve) => {
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function dropUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as never;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const port = Number(process.env.EMULATOR_PORT ?? 8788);
+  const server = await startEmulatorServer({ port, seed: { patToken: process.env.EMULATOR_SEED_PAT || undefined } });
+  const s = server.seeded!;
+  console.log(`Clarifai emulator on ${server.url}
+  user ${s.userId}, app ${s.appId}, manager PAT ${s.pat} (development only; scopes All)
+  control surface: ${server.url}/_emulator/state`);
+  const stop = () => void server.close().then(() => process.exit(0));
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}

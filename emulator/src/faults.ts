@@ -1,0 +1,28 @@
+/**
+ * Fault injection: the next `count` calls matching a method and path answer with a chosen HTTP
+ * status and Clarifai code, wait first, or lose the connection. `*` in a path matches one segment.
+ * A drop is signalled by throwing DropConnection; the host decides what a dropped connection is
+ * (a destroyed socket in Node, a rejected fetch in process).
+ */
+import type { Fault, State } from "./state.ts";
+
+export class DropConnection extends Error {
+  override readonly name = "DropConnection";
+}
+
+function pathMatches(pattern: string, path: string): boolean {
+  const p = pattern.split("/").filter(Boolean);
+  const a = path.split("/").filter(Boolean);
+  return p.length === a.length && p.every((seg, i) => seg === "*" || seg === a[i]);
+}
+
+/** Takes (and counts down) the first pending fault for this call, if any. */
+export function takeFault(state: State, method: string, path: string): Fault | undefined {
+  const fault = state.faults.find((f) => f.count > 0 && f.method.toUpperCase() === method.toUpperCase() && pathMatches(f.path, path));
+  if (!fault) return undefined;
+  fault.count -= 1;
+  state.faults = state.faults.filter((f) => f.count > 0);
+  return fault;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

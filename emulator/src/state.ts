@@ -1,0 +1,100 @@
+/**
+ * The emulator's world: users, apps, keys and secrets, plus the call log and pending faults.
+ * Plain in-memory maps; one Emulator instance owns one State.
+ */
+export interface AppRef {
+  id: string;
+  user_id: string;
+}
+
+export interface KeyRecord {
+  id: string;
+  user_id: string;
+  type: "personal_access_token" | "app_specific_key";
+  description: string;
+  scopes: string[];
+  endpoints: string[];
+  apps: AppRef[];
+  created_at: string;
+  expires_at?: string;
+}
+
+export interface SecretRecord {
+  id: string;
+  user_id: string;
+  value: string;
+  version: number;
+  description: string;
+  created_at: string;
+  modified_at: string;
+  expires_at: string;
+}
+
+export interface CallRecord {
+  method: string;
+  path: string;
+  status: number;
+  code: number;
+  time: string;
+}
+
+export interface Fault {
+  method: string;
+  path: string;
+  count: number;
+  status?: number;
+  code?: number;
+  delay_ms?: number;
+  drop?: boolean;
+}
+
+export class State {
+  users = new Map<string, { id: string; created_at: string }>();
+  apps = new Map<string, { id: string; user_id: string; created_at: string }>();
+  keys = new Map<string, KeyRecord>();
+  secrets = new Map<string, SecretRecord>();
+  calls: CallRecord[] = [];
+  faults: Fault[] = [];
+
+  constructor(readonly now: () => Date) {}
+
+  reset() {
+    this.users.clear();
+    this.apps.clear();
+    this.keys.clear();
+    this.secrets.clear();
+    this.calls = [];
+    this.faults = [];
+  }
+
+  /** RFC 3339 with microseconds and Z, as Clarifai writes timestamps. */
+  timestamp(): string {
+    return this.now().toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+  }
+
+  addUser(id: string) {
+    if (!this.users.has(id)) this.users.set(id, { id, created_at: this.timestamp() });
+    return this.users.get(id)!;
+  }
+
+  addApp(userId: string, id: string) {
+    this.addUser(userId);
+    const k = `${userId}/${id}`;
+    if (!this.apps.has(k)) this.apps.set(k, { id, user_id: userId, created_at: this.timestamp() });
+    return this.apps.get(k)!;
+  }
+
+  hasApp(userId: string, appId: string) {
+    return this.apps.has(`${userId}/${appId}`);
+  }
+
+  /** Key ids are the bearer tokens: 32 lowercase hex from a CSPRNG. */
+  newKeyId(): string {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  secretKey(userId: string, id: string) {
+    return `${userId}/${id}`;
+  }
+}
