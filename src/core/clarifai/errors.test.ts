@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { CLARIFAI_ERROR_KINDS, ClarifaiError, classify, redact } from "./errors.ts";
+
+describe("classify", () => {
+  it.each([
+    [429, 11005, "throttled"],
+    [429, 11003, "throttled"],
+    [500, 98004, "server"],
+    [500, 99009, "server"],
+    [401, 11008, "invalid_key"],
+    [401, 11009, "invalid_key"],
+    [403, 11007, "insufficient_scopes"],
+    [404, 11101, "not_found"],
+    [400, 11100, "bad_request"],
+    [400, 11102, "bad_request"],
+    [409, 40010, "duplicate"],
+  ] as const)("maps HTTP %i with code %i to %s", (http, code, kind) => {
+    expect(classify(http, code)).toBe(kind);
+  });
+
+  it("trusts the body's code over a 2xx status", () => {
+    expect(classify(200, 11008)).toBe("invalid_key");
+    expect(classify(200, 10020)).toBe("unexpected");
+  });
+
+  it("falls back to the HTTP status for codes it does not know", () => {
+    expect(classify(503, 12345)).toBe("server");
+    expect(classify(429, undefined)).toBe("throttled");
+    expect(classify(404, undefined)).toBe("not_found");
+    expect(classify(400, 10020)).toBe("bad_request");
+    expect(classify(418, undefined)).toBe("unexpected");
+    expect(classify(undefined, undefined)).toBe("unexpected");
+  });
+});
+
+describe("ClarifaiError", () => {
+  it("is retryable exactly for transient kinds", () => {
+    const retryable = CLARIFAI_ERROR_KINDS.filter((kind) => new ClarifaiError({ kind, operation: "GetKey" }).retryable);
+    expect(retryable).toEqual(["throttled", "server", "timeout", "network"]);
+  });
+
+  it("names the operation, code and HTTP status in std style", () => {
+    const e = new ClarifaiError({ kind: "insufficient_scopes", operation: "DeleteKey", code: 11007, httpStatus: 403 });
+    expect(e.message).toBe('Cannot call Clarifai "DeleteKey": token lacks the required scopes (code 11007, HTTP 403)');
+    expect(e).toBeInstanceOf(Error);
+    expect(e.name).toBe("ClarifaiError");
+  });
+
+  it("serialises its fields, not a stack", () => {
+    const e = new ClarifaiError({ kind: "throttled", operation: "ListKeys", code: 11005, httpStatus: 429, reqId: "r1" });
+    expect(JSON.parse(JSON.stringify(e))).toMatchObject({ kind: "throttled", retryable: true, code: 11005, reqId: "r1" });
+  });
+});
+
+describe("redact", () => {
+  it("cuts every sensitive value out of server text", () => {
+    expect(redact("key abcd1234 and abcd1234 again, secret s3cr3t!", ["abcd1234", "s3cr3t!"])).toBe(
+      "key [redacted] and [redacted] again, secret [redacted]",
+    );
+  });
+
+  it("ignores values too short to be credentials and caps the length", () => {
+    expect(redact("a b c", ["a", ""])).toBe("a b c");
+    expect(redact("x".repeat(500), []).length).toBe(201);
+  });
+});

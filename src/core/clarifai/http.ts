@@ -1,0 +1,168 @@
+/**
+ * One Clarifai REST call: URL building, `Authorization: Key <token>`, a deadline, the envelope check
+ * (`status.code` must be 10000 even on HTTP 2xx), error mapping and zod parsing of the payload.
+ *
+ * Security notes, made here because this is where values cross the wire:
+ * - The token only ever goes into the Authorization header. A token that could not be a header value
+ *   is refused before the call, so `fetch` never throws a TypeError that might quote it.
+ * - Path ids are percent-encoded and `.`/`..` refused: the WHATWG URL parser would otherwise resolve
+ *   a key id of `..` into a request against a different endpoint.
+ * - Failures carry no URL, body or server `details` (see errors.ts), and no `cause`: a runtime's
+ *   network error text may quote the URL, and the URL carries key ids.
+ *
+ * Runtime-neutral: fetch, AbortController, setTimeout.
+ *
+ * @module
+ */
+import type { z } from "zod";
+import { err, ok, type Result } from "../result.ts";
+import { ClarifaiError, classify, redact, type ClarifaiErrorKind } from "./errors.ts";
+import { envelopeSchema } from "./schemas.ts";
+
+const SUCCESS = 10000;
+// Visible ASCII without spaces: what an HTTP header value and a Clarifai key can both hold.
+const TOKEN_SHAPE = /^[\x21-\x7e]+$/;
+
+export interface TransportOptions {
+  baseUrl: string;
+  fetch: typeof fetch;
+  timeoutMs: number;
+  requestIdPrefix?: string | undefined;
+}
+
+export type Query = Record<string, string | number | boolean | readonly string[] | undefined>;
+
+/** One call, as the method modules describe it. */
+export interface Call<S extends z.ZodType> {
+  operation: string;
+  method: "GET" | "POST" | "PATCH" | "DELETE";
+  token: string;
+  /** Path segments after the base URL, unencoded, e.g. `["v2", "users", userId, "keys"]`. */
+  path: readonly string[];
+  query?: Query | undefined;
+  body?: unknown;
+  schema: S;
+  /** Values besides the token that must not leak into an error (key ids, secret values). */
+  sensitive?: readonly string[] | undefined;
+}
+
+/** Resolves to the parsed payload or a {@link ClarifaiError}; never rejects. */
+export type Send = <S extends z.ZodType>(call: Call<S>) => Promise<Result<z.output<S>, ClarifaiError>>;
+
+/** A `send` function bound to one base URL, fetch and timeout. */
+export function createTransport(options: TransportOptions): Send {
+  const base = options.baseUrl.replace(/\/+$/, "");
+  return async (call) => {
+    const fail = (kind: ClarifaiErrorKind, reason?: string) =>
+      err(new ClarifaiError({ kind, operation: call.operation, reason }));
+    if (!TOKEN_SHAPE.test(call.token)) return fail("invalid_key", "token is empty or not a valid header value");
+    const url = buildUrl(base, call.path, call.query);
+    if (!url) return fail("bad_request", "an id in the path is empty or a dot segment");
+
+    const headers: Record<string, string> = { authorization: `Key ${call.token}`, accept: "application/json" };
+    if (options.requestIdPrefix) headers["x-clarifai-request-id-prefix"] = options.requestIdPrefix;
+    const init: RequestInit = { method: call.method, headers };
+    if (call.body !== undefined) {
+      headers["content-type"] = "application/json";
+      init.body = JSON.stringify(call.body);
+    }
+
+    const exchanged = await exchange(options, url, init);
+    if (!exchanged.ok) return fail(exchanged.error, exchanged.error === "timeout" ? `no answer within ${options.timeoutMs} ms` : undefined);
+    return interpret(call, exchanged.value);
+  };
+}
+
+function buildUrl(base: string, path: readonly string[], query: Query | undefined): string | undefined {
+  if (path.some((s) => s === "" || s === "." || s === "..")) return undefined;
+  let url = `${base}/${path.map(encodeURIComponent).join("/")}`;
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query ?? {})) {
+    if (value === undefined) continue;
+    // Repeated fields repeat the parameter (reference §1, "GET parameters").
+    for (const v of Array.isArray(value) ? value : [value]) params.append(name, String(v));
+  }
+  const qs = params.toString();
+  if (qs) url += `?${qs}`;
+  return url;
+}
+
+interface Exchanged {
+  status: number;
+  text: string;
+  retryAfter: string | null;
+}
+
+/**
+ * fetch plus reading the body, under one deadline. The deadline races the promises itself rather
+ * than trusting `fetch` to honour the signal, so a fetch implementation that ignores `signal`
+ * (an in-process emulator, a test double of some runtime) still cannot hang a rotation.
+ */
+async function exchange(
+  options: TransportOptions,
+  url: string,
+  init: RequestInit,
+): Promise<Result<Exchanged, "timeout" | "network">> {
+  const controller = new AbortController();
+  let timedOut = false;
+  let onTimeout: () => void = () => {};
+  const deadline = new Promise<never>((_, reject) => {
+    onTimeout = () => reject(new Error("deadline"));
+  });
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+    onTimeout();
+  }, options.timeoutMs);
+  try {
+    const res = await Promise.race([options.fetch(url, { ...init, signal: controller.signal }), deadline]);
+    const text = await Promise.race([res.text(), deadline]);
+    return ok({ status: res.status, text, retryAfter: res.headers.get("retry-after") });
+  } catch {
+    return err(timedOut ? "timeout" : "network");
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function interpret<S extends z.ZodType>(call: Call<S>, res: Exchanged): Result<z.output<S>, ClarifaiError> {
+  const base = { operation: call.operation, httpStatus: res.status };
+  let json: unknown;
+  try {
+    json = JSON.parse(res.text);
+  } catch {
+    json = undefined;
+  }
+  const envelope = envelopeSchema.safeParse(json);
+  if (!envelope.success) {
+    // Not Clarifai talking (a proxy page, a truncated body): only the HTTP status says anything.
+    const kind = res.status === 429 ? "throttled" : res.status >= 500 ? "server" : "unexpected";
+    return err(new ClarifaiError({ ...base, kind, reason: "body is not a Clarifai response" }));
+  }
+  const { code, description, req_id: reqId } = envelope.data.status;
+  const is2xx = res.status >= 200 && res.status < 300;
+  if (!is2xx || code !== SUCCESS) {
+    return err(
+      new ClarifaiError({
+        ...base,
+        kind: classify(res.status, code),
+        code,
+        reqId,
+        description: description === undefined ? undefined : redact(description, [call.token, ...(call.sensitive ?? [])]),
+        retryAfterMs: retryAfterMs(res.retryAfter),
+      }),
+    );
+  }
+  const parsed = call.schema.safeParse(json);
+  if (!parsed.success) {
+    // Only the path of the first issue: zod messages are safe today, but a path never holds a value.
+    const where = parsed.error.issues[0]?.path.join(".") || "(root)";
+    return err(new ClarifaiError({ ...base, kind: "unexpected", code, reqId, reason: `field "${where}" has an unexpected shape` }));
+  }
+  return ok(parsed.data);
+}
+
+function retryAfterMs(header: string | null): number | undefined {
+  if (header === null || !/^\d{1,6}$/.test(header.trim())) return undefined;
+  return Number(header.trim()) * 1000;
+}

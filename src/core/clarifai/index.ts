@@ -1,0 +1,35 @@
+/**
+ * Clarifai REST client for keys, PATs, secrets and credential checks (shared/reference/clarifai-api.md).
+ *
+ * Error model: every method resolves to a `Result` (src/core/result.ts) and never rejects: Clarifai
+ * errors, network failures and timeouts all come back as `{ ok: false, error }` where `error` is a
+ * {@link ClarifaiError} with a `kind` and `retryable` (true for throttled, server, timeout, network).
+ * The rotation engine retries those with backoff and stops on the rest. An HTTP 2xx whose
+ * `status.code` is not 10000 is an error too. Only `createClarifaiClient` throws (a TypeError, for
+ * invalid options: a configuration bug, not an expected failure).
+ *
+ * Types are Clarifai's snake_case wire shapes, inferred from the zod schemas in schemas.ts.
+ * `Key.id` and `Secret.value` are secrets; a `ClarifaiError` never holds one.
+ *
+ * Runtime-neutral: fetch and web APIs only.
+ *
+ * @example
+ * ```ts
+ * const clarifai = createClarifaiClient({ baseUrl: config.CLARIFAI_API_BASE });
+ * const made = await clarifai.createKey(managerPat, "me", { type: "app_specific_key", description, scopes, apps });
+ * if (!made.ok && made.error.retryable) { ... back off and try again ... }
+ * ```
+ *
+ * @module
+ */
+export { createClarifaiClient, DEFAULT_BASE_URL, DEFAULT_TIMEOUT_MS } from "./client.ts";
+export type { ClarifaiClient, ClarifaiClientOptions } from "./client.ts";
+export { CLARIFAI_ERROR_KINDS, ClarifaiError, classify, isClarifaiError } from "./errors.ts";
+export type { ClarifaiErrorKind } from "./errors.ts";
+export type { AppKeyPageOptions, KeyPageOptions, KeyWalkOptions } from "./keys.ts";
+export { DEFAULT_MAX_PAGES, DEFAULT_PER_PAGE, MAX_PER_PAGE } from "./pagination.ts";
+export type { WalkOptions } from "./pagination.ts";
+export type { SecretPageOptions } from "./secrets.ts";
+export { hasScopes, missingScopes, normalizeScope, REQUIRED_SCOPES, scopesFor } from "./scopes.ts";
+export type { ScopedOperation } from "./scopes.ts";
+export * from "./schemas.ts";

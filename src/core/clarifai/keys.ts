@@ -1,0 +1,152 @@
+/**
+ * Key endpoints: PATs and app-specific keys (reference §4). All of them are PATAuth: an app-specific
+ * key as the caller's token is refused by Clarifai.
+ *
+ * Key ids are bearer tokens (reference §2), so every id passed in is marked sensitive for error
+ * redaction, and `Key` values returned here must be handled like secrets.
+ *
+ * Runtime-neutral.
+ *
+ * @module
+ */
+import { err, ok, type Result } from "../result.ts";
+import { ClarifaiError } from "./errors.ts";
+import type { Send } from "./http.ts";
+import { collectPages, type WalkOptions } from "./pagination.ts";
+import {
+  baseResponseSchema,
+  multiKeyResponseSchema,
+  singleKeyResponseSchema,
+  type Key,
+  type KeyPatch,
+  type KeyType,
+  type NewKey,
+} from "./schemas.ts";
+
+/** One page of a key list. Clarifai's defaults are page 1 and 128 per page. */
+export interface KeyPageOptions {
+  page?: number | undefined;
+  perPage?: number | undefined;
+  type?: KeyType | undefined;
+  notExpired?: boolean | undefined;
+}
+
+export interface KeyWalkOptions extends WalkOptions {
+  type?: KeyType | undefined;
+  notExpired?: boolean | undefined;
+}
+
+export interface AppKeyPageOptions {
+  page?: number | undefined;
+  perPage?: number | undefined;
+}
+
+type R<T> = Promise<Result<T, ClarifaiError>>;
+
+export function keyMethods(send: Send) {
+  const keysPath = (userId: string) => ["v2", "users", userId, "keys"];
+  const listQuery = (o: KeyPageOptions) => ({
+    page: o.page,
+    per_page: o.perPage,
+    type: o.type,
+    not_expired: o.notExpired ? true : undefined,
+  });
+
+  const listKeys = async (token: string, userId: string, options: KeyPageOptions = {}): R<Key[]> => {
+    const r = await send({
+      operation: "ListKeys",
+      method: "GET",
+      token,
+      path: keysPath(userId),
+      query: listQuery(options),
+      schema: multiKeyResponseSchema,
+    });
+    return r.ok ? ok(r.value.keys) : r;
+  };
+
+  const listAppKeys = async (token: string, userId: string, appId: string, options: AppKeyPageOptions = {}): R<Key[]> => {
+    const r = await send({
+      operation: "ListAppKeys",
+      method: "GET",
+      token,
+      path: ["v2", "users", userId, "apps", appId, "keys"],
+      query: { page: options.page, per_page: options.perPage },
+      schema: multiKeyResponseSchema,
+    });
+    return r.ok ? ok(r.value.keys) : r;
+  };
+
+  return {
+    /** Creates one key (PostKeys) and returns it; its `id` is the new token. */
+    async createKey(token: string, userId: string, key: NewKey): R<Key> {
+      const r = await send({
+        operation: "PostKeys",
+        method: "POST",
+        token,
+        path: keysPath(userId),
+        body: { keys: [{ ...key, apps: key.apps ?? [] }] },
+        schema: multiKeyResponseSchema,
+      });
+      if (!r.ok) return r;
+      const created = r.value.keys[0];
+      if (!created) return err(new ClarifaiError({ kind: "unexpected", operation: "PostKeys", reason: "no key in the response" }));
+      return ok(created);
+    },
+
+    /** One page of the user's keys (ListKeys). */
+    listKeys,
+
+    /** Every key of the user, walking pages until a short one (ListKeys). */
+    listAllKeys(token: string, userId: string, options: KeyWalkOptions = {}): R<Key[]> {
+      return collectPages("ListKeys", options, (page, perPage) => listKeys(token, userId, { ...options, page, perPage }));
+    },
+
+    /** One page of the keys bound to an app (ListAppKeys). */
+    listAppKeys,
+
+    /** Every key bound to an app (ListAppKeys). */
+    listAllAppKeys(token: string, userId: string, appId: string, options: WalkOptions = {}): R<Key[]> {
+      return collectPages("ListAppKeys", options, (page, perPage) => listAppKeys(token, userId, appId, { page, perPage }));
+    },
+
+    /** One key by id (GetKey). */
+    async getKey(token: string, userId: string, keyId: string): R<Key> {
+      const r = await send({
+        operation: "GetKey",
+        method: "GET",
+        token,
+        path: [...keysPath(userId), keyId],
+        schema: singleKeyResponseSchema,
+        sensitive: [keyId],
+      });
+      return r.ok ? ok(r.value.key) : r;
+    },
+
+    /** Changes description, scopes, endpoints or expiry of keys (PatchKeys, action `overwrite`). */
+    async patchKeys(token: string, userId: string, keys: readonly KeyPatch[]): R<Key[]> {
+      const r = await send({
+        operation: "PatchKeys",
+        method: "PATCH",
+        token,
+        path: keysPath(userId),
+        body: { keys, action: "overwrite" },
+        schema: multiKeyResponseSchema,
+        sensitive: keys.map((k) => k.id),
+      });
+      return r.ok ? ok(r.value.keys) : r;
+    },
+
+    /** Deletes one key (DeleteKey); Clarifai has no batch delete for keys. */
+    async deleteKey(token: string, userId: string, keyId: string): R<void> {
+      const r = await send({
+        operation: "DeleteKey",
+        method: "DELETE",
+        token,
+        path: [...keysPath(userId), keyId],
+        schema: baseResponseSchema,
+        sensitive: [keyId],
+      });
+      return r.ok ? ok(undefined) : r;
+    },
+  };
+}
