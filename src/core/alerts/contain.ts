@@ -1,0 +1,81 @@
+/**
+ * Containing a compromise: the one function every alert path (GitHub, Standard Webhooks, chat,
+ * admin) calls once it knows which credential leaked.
+ *
+ * Time to containment is the headline number, so this does not wait for queue batching: it begins
+ * (or joins) the compromise rotation at once and returns the work to run right away (the route
+ * hands it to waitUntil). The caller also publishes the durable event; whichever driver arrives
+ * second finds the rotation leased or finished and returns, so the queue stays the guarantee when
+ * the fast path dies.
+ */
+import { beginRotation } from "../rotation/begin.ts";
+import { markPreviousRevoked } from "../rotation/credential-transitions.ts";
+import { driveRotation } from "../rotation/drive.ts";
+import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { Rotation } from "../rotation/rotation.ts";
+import { classify } from "../rotation/step-error.ts";
+import { revokeValue } from "../rotation/steps.ts";
+import { updateCredential } from "../rotation/update-credential.ts";
+import { managerToken, open } from "../rotation/values.ts";
+import type { LeakMatch } from "./match-leak.ts";
+
+export type Containment =
+  | { action: "none" }
+  | { action: "already_revoked"; credentialId: string }
+  | { action: "rotation"; credentialId: string; rotation: Rotation; joined: boolean; run: () => Promise<unknown> }
+  | { action: "revoke_previous"; credentialId: string; run: () => Promise<unknown> }
+  | { action: "refused"; credentialId: string; code: string };
+
+export async function contain(deps: EngineDeps, match: LeakMatch, requestedBy: string): Promise<Containment> {
+  switch (match.kind) {
+    case "none":
+      return { action: "none" };
+    case "already_revoked":
+      return { action: "already_revoked", credentialId: match.credential.id };
+    case "previous":
+      return {
+        action: "revoke_previous",
+        credentialId: match.credential.id,
+        run: () => revokePreviousNow(deps, match.credential.id, match.fingerprint),
+      };
+    case "current": {
+      const begun = await beginRotation(deps, match.credential.id, { reason: "compromise", mode: "rotate", requestedBy });
+      if (!begun.ok) {
+        return begun.code === "credential_revoked"
+          ? { action: "already_revoked", credentialId: match.credential.id }
+          : { action: "refused", credentialId: match.credential.id, code: begun.code };
+      }
+      return {
+        action: "rotation",
+        credentialId: match.credential.id,
+        rotation: begun.rotation,
+        joined: begun.joined,
+        run: () => driveRotation(deps, match.credential.id, begun.rotation.id),
+      };
+    }
+  }
+}
+
+/** A leaked superseded value: its grace period ends now. */
+export async function revokePreviousNow(deps: EngineDeps, credentialId: string, fp: string): Promise<boolean> {
+  const cur = await deps.store.getCredential(credentialId);
+  const prev = cur?.value.previous.find((p) => p.fingerprint === fp);
+  if (!cur || !prev || prev.revoked_at || !prev.value) return false;
+  try {
+    const token = await managerToken(deps, cur.value);
+    await revokeValue(deps, cur.value, token, await open(deps, cur.value, prev.value));
+  } catch (error) {
+    // Left owed with revoke_after = now: the sweep retries it until Clarifai confirms.
+    const failure = classify(error);
+    await updateCredential(deps, credentialId, (c) => ({
+      ...c,
+      previous: c.previous.map((p) =>
+        p.fingerprint === fp ? { ...p, revoke_after: new Date(deps.now()).toISOString(), revoke_attempts: p.revoke_attempts + 1, last_error: failure.code } : p,
+      ),
+    }));
+    return false;
+  }
+  await updateCredential(deps, credentialId, (c) => markPreviousRevoked(c, fp, deps.now()));
+  await deps.emit({ type: "credential.revoked", credentialId, fingerprint: fp, reason: "compromise" }).catch(() => {});
+  return true;
+}

@@ -1,0 +1,38 @@
+/**
+ * Matching a leaked value to a managed credential, by fingerprint only: rekey never compares or
+ * stores plaintext. The value is fingerprinted (HMAC-SHA256 under REKEY_FINGERPRINT_KEY) and
+ * looked up in the index of current and previous fingerprints.
+ */
+import type { CredentialRecord } from "../credentials/credential.ts";
+import { fingerprint } from "../crypto/fingerprint.ts";
+import type { EngineDeps } from "../rotation/engine-deps.ts";
+
+export type LeakMatch =
+  | { kind: "none" }
+  /** The credential's current value leaked: contain it (rotate or revoke per policy). */
+  | { kind: "current"; credential: CredentialRecord; fingerprint: string }
+  /** A superseded value still in its grace period leaked: revoke that value now. */
+  | { kind: "previous"; credential: CredentialRecord; fingerprint: string }
+  /** The value is already dead (revoked earlier): nothing to do, and no new alert. */
+  | { kind: "already_revoked"; credential: CredentialRecord; fingerprint: string };
+
+export async function matchLeakedValue(deps: EngineDeps, value: string): Promise<LeakMatch> {
+  return matchFingerprint(deps, await fingerprint(deps.fingerprintKey, value));
+}
+
+export async function matchFingerprint(deps: EngineDeps, fp: string): Promise<LeakMatch> {
+  const id = await deps.store.findCredentialByFingerprint(fp);
+  if (!id) return { kind: "none" };
+  // The index may lag (KV); the record read is strongly consistent and decides.
+  const found = await deps.store.getCredential(id);
+  if (!found) return { kind: "none" };
+  const rec = found.value;
+  if (rec.fingerprint === fp) {
+    return rec.state === "revoked" ? { kind: "already_revoked", credential: rec, fingerprint: fp } : { kind: "current", credential: rec, fingerprint: fp };
+  }
+  const prev = rec.previous.find((p) => p.fingerprint === fp);
+  if (!prev) return { kind: "none" };
+  return prev.revoked_at || !prev.value
+    ? { kind: "already_revoked", credential: rec, fingerprint: fp }
+    : { kind: "previous", credential: rec, fingerprint: fp };
+}

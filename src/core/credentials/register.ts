@@ -1,0 +1,169 @@
+/**
+ * Registering a credential: prove it against Clarifai before storing anything.
+ *
+ * Pre-flight is the point: a rotation that fails half way because the manager cannot delete keys
+ * is exactly the "half-finished rotation" users of other tools complain about. So registration
+ * reads the key's real type, scopes and apps from Clarifai, checks that the manager holds every
+ * scope the later rotation and revocation will need, and refuses with a 4xx, changing nothing,
+ * when any of that is missing.
+ */
+import { z } from "zod";
+import { type ClarifaiClient, missingScopes } from "../clarifai/index.ts";
+import { decrypt, encrypt } from "../crypto/envelope.ts";
+import { fingerprint } from "../crypto/fingerprint.ts";
+import { randomId } from "../crypto/random.ts";
+import type { EngineDeps } from "../rotation/engine-deps.ts";
+import { err, ok, type Result } from "../result.ts";
+import {
+  aadFor,
+  clarifaiIdSchema,
+  type CredentialRecord,
+  credentialKindSchema,
+  policySchema,
+  sinkSchema,
+} from "./credential.ts";
+
+export const registerInputSchema = z.strictObject({
+  kind: credentialKindSchema,
+  user_id: clarifaiIdSchema,
+  /** pat/app_key: the token (the Clarifai key id). secret: the current value; read from Clarifai when omitted. */
+  value: z.string().min(1).max(4096).optional(),
+  manager_id: z.string().max(64).optional(),
+  app_id: clarifaiIdSchema.optional(),
+  secret_id: clarifaiIdSchema.optional(),
+  description: z.string().max(500).optional(),
+  policy: policySchema.optional(),
+  sinks: z.array(sinkSchema).max(20).optional(),
+});
+export type RegisterInput = z.infer<typeof registerInputSchema>;
+/** What callers may pass: defaults (e.g. policy fields) filled in by the schema. */
+export type RegisterRequest = z.input<typeof registerInputSchema>;
+
+export interface RegisterError {
+  status: 404 | 409 | 422 | 503;
+  code: string;
+  message: string;
+  /** Set on already_registered: the id is not secret and lets a caller find the record. */
+  credential_id?: string;
+}
+
+const fail = (status: RegisterError["status"], code: string, message: string, extra: { credential_id?: string } = {}) =>
+  err<RegisterError>({ status, code, message, ...extra });
+
+/** Scopes the manager must hold, by what the rotation will do. */
+function neededScopes(input: RegisterInput): string[] {
+  const keys = ["Keys_Get", "Keys_Add", "Keys_Delete", "Apps_Get"];
+  const secrets = ["Secrets_Get", "Secrets_Add"];
+  const own = input.kind === "secret" ? [...secrets, "Secrets_Delete"] : keys;
+  return [...new Set([...own, ...((input.sinks?.length ?? 0) > 0 ? secrets : [])])];
+}
+
+export async function registerCredential(deps: EngineDeps, request: RegisterRequest): Promise<Result<CredentialRecord, RegisterError>> {
+  const input = registerInputSchema.parse(request);
+  const shape = checkShape(input);
+  if (shape) return shape;
+  const manager = await resolveManager(deps, input);
+  if (!manager.ok) return manager;
+  const c = deps.clarifai;
+
+  const held = await c.myScopes(manager.value);
+  if (!held.ok) return upstream(held.error, "manager");
+  const missing = missingScopes(held.value.scopes, neededScopes(input));
+  if (missing.length > 0) {
+    return fail(422, "manager_insufficient_scopes", `The manager PAT lacks scopes needed to rotate this credential: ${missing.join(", ")}`);
+  }
+
+  const found = await readUpstream(c, manager.value, input);
+  if (!found.ok) return found;
+  for (const sink of input.sinks ?? []) {
+    const s = await c.getSecret(manager.value, sink.user_id, sink.secret_id);
+    if (!s.ok) return s.error.kind === "not_found" ? fail(422, "sink_not_found", `Sink secret "${sink.secret_id}" does not exist`) : upstream(s.error, "sink");
+  }
+
+  const value = found.value.value;
+  const fp = await fingerprint(deps.fingerprintKey, value);
+  const existing = await deps.store.findCredentialByFingerprint(fp);
+  if (existing) return fail(409, "already_registered", `This value is already managed as credential "${existing}"`, { credential_id: existing });
+
+  const now = new Date(deps.now()).toISOString();
+  const id = randomId("cred", deps.now());
+  const record: CredentialRecord = {
+    id,
+    kind: input.kind,
+    state: "active",
+    user_id: input.user_id,
+    ...(found.value.appId ? { app_id: found.value.appId } : {}),
+    ...(input.secret_id ? { secret_id: input.secret_id } : {}),
+    description: input.description ?? found.value.description,
+    ...(input.manager_id ? { manager_id: input.manager_id } : {}),
+    scopes: found.value.scopes,
+    apps: found.value.apps,
+    value: await encrypt(deps.keyring, value, aadFor({ id, kind: input.kind })),
+    fingerprint: fp,
+    value_created_at: found.value.createdAt ?? now,
+    previous: [],
+    policy: policySchema.parse(input.policy ?? {}),
+    sinks: input.sinks ?? [],
+    created_at: now,
+    updated_at: now,
+  };
+  if ((await deps.store.putCredential(record, null)) === null) return fail(409, "conflict", "A credential with this id already exists");
+  return ok(record);
+}
+
+function checkShape(input: RegisterInput): Result<never, RegisterError> | undefined {
+  if (input.kind === "secret" && !input.secret_id) return fail(422, "secret_id_required", 'A "secret" credential needs "secret_id"');
+  if (input.kind !== "secret" && !input.value) return fail(422, "value_required", `A "${input.kind}" credential needs "value"`);
+  if (input.kind !== "pat" && !input.manager_id) return fail(422, "manager_required", `A "${input.kind}" credential needs "manager_id" (a registered PAT)`);
+  return undefined;
+}
+
+async function resolveManager(deps: EngineDeps, input: RegisterInput): Promise<Result<string, RegisterError>> {
+  if (!input.manager_id) return ok(input.value!); // a PAT that manages itself
+  const m = await deps.store.getCredential(input.manager_id);
+  if (!m || m.value.kind !== "pat" || m.value.state !== "active") {
+    return fail(422, "manager_not_found", `Manager "${input.manager_id}" is not an active registered PAT`);
+  }
+  const opened = await decrypt(deps.keyring, m.value.value, aadFor(m.value));
+  if (!opened.ok) return fail(422, "manager_unreadable", `Manager "${input.manager_id}" cannot be decrypted: ${opened.error.reason}`);
+  return ok(opened.value);
+}
+
+interface Found {
+  value: string;
+  description: string;
+  scopes: string[];
+  apps: { id: string; user_id: string }[];
+  appId?: string;
+  createdAt?: string;
+}
+
+async function readUpstream(c: ClarifaiClient, manager: string, input: RegisterInput): Promise<Result<Found, RegisterError>> {
+  if (input.kind === "secret") {
+    const s = await c.getSecret(manager, input.user_id, input.secret_id!);
+    if (!s.ok) return s.error.kind === "not_found" ? fail(422, "not_found_upstream", `Secret "${input.secret_id}" does not exist at Clarifai`) : upstream(s.error, "secret");
+    const current = s.value.value ?? "";
+    if (input.value !== undefined && input.value !== current) return fail(422, "value_mismatch", "The given value is not the secret's current value at Clarifai");
+    return ok({ value: current, description: s.value.description ?? "", scopes: [], apps: [] });
+  }
+  const value = input.value!;
+  const keys = await c.listAllKeys(manager, input.user_id, {
+    type: input.kind === "pat" ? "personal_access_token" : "app_specific_key",
+  });
+  if (!keys.ok) return upstream(keys.error, "manager");
+  // Compare through the list rather than GET /keys/{id}: the token never appears in a URL we build.
+  const key = keys.value.find((k) => k.id === value);
+  if (!key) return fail(422, "not_found_upstream", `No ${input.kind === "pat" ? "personal access token" : "app-specific key"} with this value exists for user "${input.user_id}"`);
+  const apps = key.apps.map((a) => ({ id: a.id, user_id: a.user_id ?? input.user_id }));
+  const appId = input.kind === "app_key" ? apps[0]?.id : undefined;
+  if (input.app_id && appId !== input.app_id) return fail(422, "app_mismatch", `The key is not bound to app "${input.app_id}"`);
+  return ok({ value, description: key.description, scopes: key.scopes, apps, ...(appId ? { appId } : {}), ...(key.created_at ? { createdAt: key.created_at } : {}) });
+}
+
+function upstream(e: { kind: string; retryable: boolean; code?: number | undefined }, who: string): Result<never, RegisterError> {
+  if (e.retryable) return fail(503, "upstream_unavailable", "Clarifai is unavailable; try again later");
+  if (e.kind === "invalid_key") return fail(422, "invalid_credential", `Clarifai refused the ${who} token as invalid`);
+  if (e.kind === "insufficient_scopes") return fail(422, "manager_insufficient_scopes", `Clarifai refused the ${who} token: insufficient scopes`);
+  return fail(422, "upstream_rejected", `Clarifai rejected the ${who} request (${e.kind})`);
+}
+

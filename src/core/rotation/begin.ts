@@ -1,0 +1,118 @@
+/**
+ * Starting a rotation, or joining the one already running. Duplicate triggers (the same alert
+ * twice, an alert and the sweep together, 50 concurrent API calls) all land here; exactly one
+ * wins the compare-and-swap on the credential record and the rest get the winner's rotation back.
+ */
+import type { CredentialRecord } from "../credentials/credential.ts";
+import { randomId } from "../crypto/random.ts";
+import type { Versioned } from "../store/store.ts";
+import type { EngineDeps } from "./engine-deps.ts";
+import { planFor } from "./plan.ts";
+import type { Rotation, RotationMode, RotationReason } from "./rotation.ts";
+import { seal } from "./values.ts";
+
+export interface RotationRequest {
+  reason: RotationReason;
+  mode: RotationMode;
+  requestedBy: string;
+  /** secret kind only: the operator's new value. Sealed at once; never stored or logged in clear. */
+  newValue?: string;
+}
+
+export type BeginResult =
+  | { ok: true; rotation: Rotation; joined: boolean }
+  | { ok: false; code: "credential_not_found" | "credential_revoked" | "value_required" | "conflict" };
+
+const MAX_CAS_TRIES = 20;
+
+export async function beginRotation(deps: EngineDeps, credentialId: string, req: RotationRequest): Promise<BeginResult> {
+  for (let i = 0; i < MAX_CAS_TRIES; i++) {
+    const cur = await deps.store.getCredential(credentialId);
+    if (!cur) return { ok: false, code: "credential_not_found" };
+    const rec = cur.value;
+    if (rec.current_rotation) {
+      const running = await materialise(deps, rec);
+      if (running?.state === "running") return { ok: true, rotation: await escalate(deps, running, req), joined: true };
+    }
+    if (rec.state === "revoked") return { ok: false, code: "credential_revoked" };
+    const intent = await intentFor(deps, rec, req);
+    if (!intent.ok) return intent;
+    const next: CredentialRecord = { ...rec, current_rotation: intent.value, updated_at: new Date(deps.now()).toISOString() };
+    if ((await deps.store.putCredential(next, cur.version)) === null) continue;
+    const rotation = await materialise(deps, next);
+    if (rotation) return { ok: true, rotation, joined: false };
+  }
+  return { ok: false, code: "conflict" };
+}
+
+async function intentFor(deps: EngineDeps, rec: CredentialRecord, req: RotationRequest) {
+  let mode = req.mode;
+  let sealed: { value: CredentialRecord["value"]; fingerprint: string } | undefined;
+  if (rec.kind === "secret" && mode === "rotate") {
+    if (req.newValue !== undefined) sealed = await seal(deps, rec, req.newValue);
+    else if (rec.policy.generator !== "random") {
+      // A leaked third-party secret with no way to make a new value: delete it rather than wait
+      // for a human, since containment comes first. A routine rotation must be given a value.
+      if (req.reason !== "compromise") return { ok: false as const, code: "value_required" as const };
+      mode = "revoke";
+    }
+  }
+  if (req.reason === "compromise" && rec.policy.on_compromise === "revoke") mode = "revoke";
+  return {
+    ok: true as const,
+    value: {
+      id: randomId("rot", deps.now()),
+      reason: req.reason,
+      mode,
+      requested_by: req.requestedBy,
+      created_at: new Date(deps.now()).toISOString(),
+      ...(sealed ? { new_value: sealed.value, new_fingerprint: sealed.fingerprint } : {}),
+    },
+  };
+}
+
+/**
+ * The rotation record for the credential's current intent, created from the intent if no driver
+ * has yet. Creation is a compare-and-swap on a fresh key, so racing callers end up with one record.
+ */
+export async function materialise(deps: EngineDeps, rec: CredentialRecord): Promise<Rotation | null> {
+  const intent = rec.current_rotation;
+  if (!intent) return null;
+  const existing = await deps.store.getRotation(rec.id, intent.id);
+  if (existing) return existing.value;
+  const plan = planFor(rec, intent.mode, intent.reason);
+  const rotation: Rotation = {
+    id: intent.id,
+    credential_id: rec.id,
+    reason: intent.reason,
+    mode: intent.mode,
+    state: "running",
+    plan,
+    step: plan[0]!,
+    requested_by: intent.requested_by,
+    old_fingerprint: rec.fingerprint,
+    ...(intent.new_value ? { new_value: intent.new_value, new_fingerprint: intent.new_fingerprint } : {}),
+    propagated: [],
+    old_revoked: false,
+    attempts: 0,
+    created_at: intent.created_at,
+    updated_at: intent.created_at,
+  };
+  if ((await deps.store.putRotation(rotation, null)) !== null) return rotation;
+  return (await deps.store.getRotation(rec.id, intent.id))?.value ?? null;
+}
+
+/**
+ * A compromise that joins a routine rotation must not wait out a grace period: the running
+ * rotation takes the compromise reason, so promote revokes the old value at once.
+ */
+async function escalate(deps: EngineDeps, running: Rotation, req: RotationRequest): Promise<Rotation> {
+  if (req.reason !== "compromise" || running.reason === "compromise") return running;
+  for (let i = 0; i < MAX_CAS_TRIES; i++) {
+    const cur: Versioned<Rotation> | null = await deps.store.getRotation(running.credential_id, running.id);
+    if (!cur || cur.value.state !== "running" || cur.value.reason === "compromise") return cur?.value ?? running;
+    const next = { ...cur.value, reason: "compromise" as const, updated_at: new Date(deps.now()).toISOString() };
+    if ((await deps.store.putRotation(next, cur.version)) !== null) return next;
+  }
+  return running;
+}

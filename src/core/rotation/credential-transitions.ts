@@ -1,0 +1,66 @@
+/**
+ * Pure transitions of a credential record made by the rotation engine. Each is idempotent: applied
+ * to a record that already reflects it, it returns the record unchanged.
+ */
+import type { CredentialRecord } from "../credentials/credential.ts";
+import type { Rotation } from "./rotation.ts";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The new value becomes current; the old one is kept sealed as `previous` until revoked. */
+export function promote(rec: CredentialRecord, r: Rotation, now: number): CredentialRecord {
+  if (!r.new_value || !r.new_fingerprint || rec.fingerprint === r.new_fingerprint) return rec;
+  const immediate = r.reason === "compromise" || r.old_revoked;
+  const graceMs = immediate ? 0 : rec.policy.grace_hours * 3_600_000;
+  return {
+    ...rec,
+    previous: [
+      ...rec.previous,
+      {
+        fingerprint: rec.fingerprint,
+        // A revoked value is dropped: dead secrets are a liability, the fingerprint is enough.
+        ...(r.old_revoked ? { revoked_at: iso(now) } : { value: rec.value }),
+        rotation_id: r.id,
+        superseded_at: iso(now),
+        revoke_after: iso(now + graceMs),
+        revoke_attempts: 0,
+      },
+    ],
+    value: r.new_value,
+    fingerprint: r.new_fingerprint,
+    value_created_at: iso(now),
+    updated_at: iso(now),
+  };
+}
+
+/** Marks a previous value revoked and drops its sealed value. */
+export function markPreviousRevoked(rec: CredentialRecord, fingerprint: string, now: number): CredentialRecord {
+  const p = rec.previous.find((x) => x.fingerprint === fingerprint);
+  if (!p || p.revoked_at) return rec;
+  return {
+    ...rec,
+    previous: rec.previous.map((x) =>
+      x.fingerprint === fingerprint ? { fingerprint: x.fingerprint, rotation_id: x.rotation_id, superseded_at: x.superseded_at, revoke_after: x.revoke_after, revoked_at: iso(now), revoke_attempts: x.revoke_attempts } : x,
+    ),
+    updated_at: iso(now),
+  };
+}
+
+/** The credential is dead: no working value remains and none will be made. */
+export function markRevoked(rec: CredentialRecord, now: number): CredentialRecord {
+  if (rec.state === "revoked") return rec;
+  return { ...rec, state: "revoked", revoked_at: iso(now), updated_at: iso(now) };
+}
+
+/** Clears the running-rotation marker and records the outcome. */
+export function finish(rec: CredentialRecord, r: Rotation, now: number): CredentialRecord {
+  if (rec.current_rotation?.id !== r.id) return rec;
+  const { current_rotation: _, ...rest } = rec;
+  const outcome = r.state === "done" ? "done" : "failed";
+  let next: CredentialRecord = { ...rest, last_rotation: { id: r.id, state: outcome, reason: r.reason, finished_at: iso(now) }, updated_at: iso(now) };
+  // A compromise that killed the old value but could not promote a new one leaves nothing that works.
+  const onlyValueDead = r.old_revoked && next.fingerprint === r.old_fingerprint;
+  if (r.mode === "revoke" && r.old_revoked) next = markRevoked(next, now);
+  else if (outcome === "failed" && onlyValueDead) next = markRevoked(next, now);
+  return next;
+}

@@ -1,0 +1,192 @@
+/**
+ * Driving a rotation through its steps. Any number of drivers may call `driveRotation` for the
+ * same rotation (the request's fast path, a queue redelivery, the cron sweep): a lease written by
+ * compare-and-swap lets one of them work while the others return at once, and every step's result
+ * is persisted by compare-and-swap before the next step begins. A driver that dies mid-step leaves
+ * the lease to expire; the next driver repeats that step, which every step tolerates (steps.ts).
+ */
+import type { CredentialRecord } from "../credentials/credential.ts";
+import type { Versioned } from "../store/store.ts";
+import { finish, markPreviousRevoked, promote } from "./credential-transitions.ts";
+import type { EngineDeps } from "./engine-deps.ts";
+import { nextStep } from "./plan.ts";
+import { rollback } from "./rollback.ts";
+import type { Rotation, Step } from "./rotation.ts";
+import { classify, StepFailure } from "./step-error.ts";
+import * as steps from "./steps.ts";
+import { updateCredential } from "./update-credential.ts";
+import { open } from "./values.ts";
+import { randomId } from "../crypto/random.ts";
+import { materialise } from "./begin.ts";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export async function driveRotation(deps: EngineDeps, credentialId: string, rotationId: string): Promise<Rotation> {
+  const owner = randomId("drv", deps.now());
+  for (let guard = 0; guard < 64; guard++) {
+    const cur = await deps.store.getRotation(credentialId, rotationId);
+    if (!cur) {
+      // The intent was written but its record not yet (a crash inside beginRotation): create it.
+      const rec = (await deps.store.getCredential(credentialId))?.value;
+      if (rec?.current_rotation?.id === rotationId && (await materialise(deps, rec))) continue;
+      throw new StepFailure(false, "rotation_not_found", `Rotation "${rotationId}" does not exist`);
+    }
+    const r = cur.value;
+    if (r.state !== "running") return settle(deps, r);
+    const lease = r.lease;
+    if (lease && lease.owner !== owner && Date.parse(lease.until) > deps.now()) return r; // another driver has it
+    const leased: Rotation = { ...r, lease: { owner, until: iso(deps.now() + deps.leaseMs) } };
+    const version = await deps.store.putRotation(leased, cur.version);
+    if (version === null) continue;
+    const outcome = await runStepWithRetries(deps, leased);
+    const after = await persistOutcome(deps, { value: leased, version }, outcome);
+    if (after === "lost_lease") continue;
+    if (after.state !== "running" || after.lease === undefined) return after;
+  }
+  throw new StepFailure(true, "drive_exhausted", `Rotation "${rotationId}" did not settle in one drive`);
+}
+
+type Outcome =
+  | { kind: "ok"; patch: steps.RotationPatch }
+  | { kind: "transient"; failure: StepFailure }
+  | { kind: "permanent"; failure: StepFailure };
+
+async function runStepWithRetries(deps: EngineDeps, r: Rotation): Promise<Outcome> {
+  let failure: StepFailure | undefined;
+  for (let attempt = 0; attempt < deps.retry.attempts; attempt++) {
+    if (attempt > 0) {
+      const backoff = Math.min(deps.retry.maxDelayMs, deps.retry.baseDelayMs * 2 ** (attempt - 1));
+      await deps.sleep(backoff / 2 + Math.random() * (backoff / 2)); // jittered, so retries do not march in step
+    }
+    try {
+      return { kind: "ok", patch: await runStep(deps, r) };
+    } catch (error) {
+      failure = classify(error);
+      if (!failure.transient) return { kind: "permanent", failure };
+    }
+  }
+  return { kind: "transient", failure: failure! };
+}
+
+async function runStep(deps: EngineDeps, r: Rotation): Promise<steps.RotationPatch> {
+  const rec = await credentialOf(deps, r);
+  switch (r.step) {
+    case "create":
+      return steps.create(deps, rec, r);
+    case "propagate":
+      return steps.propagate(deps, rec, r);
+    case "verify":
+      return steps.verify(deps, rec, r);
+    case "promote":
+      await updateCredential(deps, rec.id, (c) => promote(c, r, deps.now()));
+      return {};
+    case "revoke_old":
+      return revokeOldStep(deps, rec, r);
+    case "done":
+      return {};
+  }
+}
+
+/**
+ * Before promote the old value is the current one; after promote it is the `previous` entry this
+ * rotation made. After a routine promote with a grace period, revocation is owed, not done: the
+ * sweep performs it when the grace period ends (src/core/sweep).
+ */
+async function revokeOldStep(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<steps.RotationPatch> {
+  if (r.old_revoked) return {};
+  if (rec.fingerprint === r.old_fingerprint) {
+    const patch = await steps.revokeOld(deps, rec, r, await open(deps, rec, rec.value));
+    if (r.mode === "revoke") await revokeAllPrevious(deps, rec, r);
+    return patch;
+  }
+  const prev = rec.previous.find((p) => p.fingerprint === r.old_fingerprint);
+  if (!prev || prev.revoked_at || !prev.value) return { old_revoked: true };
+  if (Date.parse(prev.revoke_after) > deps.now()) return {}; // grace period: owed to the sweep
+  const patch = await steps.revokeOld(deps, rec, r, await open(deps, rec, prev.value));
+  await updateCredential(deps, rec.id, (c) => markPreviousRevoked(c, r.old_fingerprint, deps.now()));
+  return patch;
+}
+
+/** Revoking a credential kills its superseded values too, not only the current one. */
+async function revokeAllPrevious(deps: EngineDeps, rec: CredentialRecord, r: Rotation) {
+  for (const prev of rec.previous) {
+    if (prev.revoked_at || !prev.value) continue;
+    await steps.revokeOld(deps, rec, { ...r, old_revoked: false }, await open(deps, rec, prev.value));
+    await updateCredential(deps, rec.id, (c) => markPreviousRevoked(c, prev.fingerprint, deps.now()));
+  }
+}
+
+async function persistOutcome(deps: EngineDeps, cur: Versioned<Rotation>, outcome: Outcome): Promise<Rotation | "lost_lease"> {
+  const r = cur.value;
+  const now = deps.now();
+  let next: Rotation;
+  if (outcome.kind === "ok") {
+    const step: Step = nextStep(r.plan, r.step);
+    next = { ...r, ...outcome.patch, step, attempts: 0, updated_at: iso(now) };
+    delete next.next_attempt_at;
+    if (step === "done") next = { ...next, state: "done", finished_at: iso(now) };
+  } else if (outcome.kind === "transient") {
+    // Out of retries for now: release the lease and leave the run resumable by the next driver.
+    next = { ...r, attempts: r.attempts + 1, next_attempt_at: iso(now + deps.retry.maxDelayMs), updated_at: iso(now) };
+    delete next.lease;
+  } else {
+    const rec = await credentialOf(deps, r);
+    await rollback(deps, rec, r);
+    const f = outcome.failure;
+    next = {
+      ...r,
+      state: "failed",
+      error: { code: f.code, message: f.message, step: r.step, ...(f.clarifaiCode ? { clarifai_code: f.clarifaiCode } : {}) },
+      finished_at: iso(now),
+      updated_at: iso(now),
+    };
+  }
+  if (next.state !== "running") {
+    delete next.lease;
+    // Finished: the new value now lives on the credential (or was deleted); keep no extra copy.
+    delete next.new_value;
+  }
+  if ((await deps.store.putRotation(next, cur.version)) === null) return "lost_lease";
+  await afterTransition(deps, r, next);
+  return next;
+}
+
+async function afterTransition(deps: EngineDeps, before: Rotation, next: Rotation) {
+  if (next.step !== before.step || next.state !== before.state) {
+    await safeEmit(deps, { type: "rotation.step", rotation: next, step: before.step });
+  }
+  if (next.state === "running") return;
+  await finishCredential(deps, next);
+}
+
+/**
+ * A finished rotation whose credential still names it: the driver that finished it died before
+ * clearing the marker. Finish it now (and announce it: events are at-least-once).
+ */
+async function settle(deps: EngineDeps, r: Rotation): Promise<Rotation> {
+  const rec = await deps.store.getCredential(r.credential_id);
+  if (rec?.value.current_rotation?.id === r.id) await finishCredential(deps, r);
+  return r;
+}
+
+async function finishCredential(deps: EngineDeps, next: Rotation) {
+  const rec = await updateCredential(deps, next.credential_id, (c) => finish(c, next, deps.now()));
+  if (next.old_revoked || rec?.state === "revoked") {
+    await safeEmit(deps, { type: "credential.revoked", credentialId: next.credential_id, fingerprint: next.old_fingerprint, rotationId: next.id, reason: next.reason });
+  }
+  await safeEmit(deps, next.state === "done" ? { type: "rotation.completed", rotation: next } : { type: "rotation.failed", rotation: next });
+}
+
+async function safeEmit(deps: EngineDeps, event: Parameters<EngineDeps["emit"]>[0]) {
+  try {
+    await deps.emit(event);
+  } catch {
+    // The transition is persisted; a lost notification must not undo or repeat it.
+  }
+}
+
+async function credentialOf(deps: EngineDeps, r: Rotation): Promise<CredentialRecord> {
+  const cur = await deps.store.getCredential(r.credential_id);
+  if (!cur) throw new StepFailure(false, "credential_not_found", `Credential "${r.credential_id}" no longer exists`);
+  return cur.value;
+}

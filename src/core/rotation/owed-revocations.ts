@@ -1,0 +1,49 @@
+/**
+ * Revocation debt: superseded values whose grace period has ended but which still work at
+ * Clarifai. Paid by the cron sweep (and by anyone who calls this); a failed attempt is counted on
+ * the record and retried next time, never dropped. Past OVERDUE_AFTER_MS an owed revocation is
+ * reported as overdue so a human hears of it.
+ */
+import type { CredentialRecord, PreviousValue } from "../credentials/credential.ts";
+import { markPreviousRevoked } from "./credential-transitions.ts";
+import type { EngineDeps } from "./engine-deps.ts";
+import { classify } from "./step-error.ts";
+import { revokeValue } from "./steps.ts";
+import { updateCredential } from "./update-credential.ts";
+import { managerToken, open } from "./values.ts";
+
+export const OVERDUE_AFTER_MS = 6 * 3_600_000;
+
+export const owedRevocations = (rec: CredentialRecord, now: number): PreviousValue[] =>
+  rec.previous.filter((p) => !p.revoked_at && p.value && Date.parse(p.revoke_after) <= now);
+
+export interface OwedResult {
+  revoked: string[];
+  failed: Array<{ fingerprint: string; code: string; overdue: boolean }>;
+}
+
+export async function payOwedRevocations(deps: EngineDeps, credentialId: string): Promise<OwedResult> {
+  const out: OwedResult = { revoked: [], failed: [] };
+  const cur = await deps.store.getCredential(credentialId);
+  if (!cur) return out;
+  for (const prev of owedRevocations(cur.value, deps.now())) {
+    try {
+      const token = await managerToken(deps, cur.value);
+      await revokeValue(deps, cur.value, token, await open(deps, cur.value, prev.value!));
+      await updateCredential(deps, credentialId, (c) => markPreviousRevoked(c, prev.fingerprint, deps.now()));
+      out.revoked.push(prev.fingerprint);
+      await deps.emit({ type: "credential.revoked", credentialId, fingerprint: prev.fingerprint, reason: "grace_expired" }).catch(() => {});
+    } catch (error) {
+      const failure = classify(error);
+      const overdue = deps.now() - Date.parse(prev.revoke_after) > OVERDUE_AFTER_MS;
+      await updateCredential(deps, credentialId, (c) => ({
+        ...c,
+        previous: c.previous.map((p) =>
+          p.fingerprint === prev.fingerprint ? { ...p, revoke_attempts: p.revoke_attempts + 1, last_error: failure.code } : p,
+        ),
+      }));
+      out.failed.push({ fingerprint: prev.fingerprint, code: failure.code, overdue });
+    }
+  }
+  return out;
+}

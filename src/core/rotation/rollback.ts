@@ -1,0 +1,59 @@
+/**
+ * Undoing a rotation that failed permanently, so that no orphan key is left at Clarifai and no
+ * value is lost:
+ * - already promoted: nothing to undo; the old value stays owed to the sweep;
+ * - old value still alive: put the old value back into the sinks that got the new one, and delete
+ *   the new key;
+ * - old value already revoked (compromise): the new key is the only working one, so it is promoted
+ *   rather than deleted ("salvage"); the rotation still ends `failed` so a human looks at it.
+ * Cleanup calls get their own small retry budget; one that still fails leaves a marked key that
+ * the sweep's reconcile deletes later.
+ */
+import { type CredentialRecord, sinkKey } from "../credentials/credential.ts";
+import { promote } from "./credential-transitions.ts";
+import type { EngineDeps } from "./engine-deps.ts";
+import type { Rotation } from "./rotation.ts";
+import { classify, isNotFound, unwrap } from "./step-error.ts";
+import { updateCredential } from "./update-credential.ts";
+import { managerToken, open } from "./values.ts";
+
+export async function rollback(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<void> {
+  if (rec.fingerprint !== r.old_fingerprint || !r.new_value) return;
+  if (r.old_revoked) {
+    await updateCredential(deps, rec.id, (c) => promote(c, r, deps.now()));
+    return;
+  }
+  const old = await open(deps, rec, rec.value);
+  const restore = [
+    ...(rec.kind === "secret" && rec.secret_id ? [{ type: "clarifai_secret" as const, user_id: rec.user_id, secret_id: rec.secret_id }] : []),
+    ...rec.sinks,
+  ].filter((s) => r.propagated.includes(sinkKey(s)));
+  for (const sink of restore) {
+    await bestEffort(deps, async () => {
+      const token = await managerToken(deps, rec, r);
+      unwrap(await deps.clarifai.patchSecrets(token, sink.user_id, [{ id: sink.secret_id, value: old }], "overwrite"));
+    });
+  }
+  if (rec.kind !== "secret") {
+    const created = await open(deps, rec, r.new_value);
+    await bestEffort(deps, async () => {
+      const token = await managerToken(deps, rec, r);
+      try {
+        unwrap(await deps.clarifai.deleteKey(token, rec.user_id, created));
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    });
+  }
+}
+
+async function bestEffort(deps: EngineDeps, action: () => Promise<void>) {
+  for (let attempt = 0; attempt < deps.retry.attempts; attempt++) {
+    try {
+      return await action();
+    } catch (error) {
+      if (!classify(error).transient) return;
+      await deps.sleep(deps.retry.baseDelayMs * 2 ** attempt);
+    }
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The rotation record: one persisted run of the rotation state machine for one credential.
+ * Each step's result is written here (compare-and-swap) before the next step starts, so a crash
+ * at any point resumes from the last persisted step. See ./plan.ts for the step orders.
+ */
+import { z } from "zod";
+import { sealedSchema } from "../crypto/envelope.ts";
+
+export const rotationReasonSchema = z.enum(["compromise", "scheduled", "manual", "expiry"]);
+export type RotationReason = z.infer<typeof rotationReasonSchema>;
+
+export const stepSchema = z.enum(["revoke_old", "create", "propagate", "verify", "promote", "done"]);
+export type Step = z.infer<typeof stepSchema>;
+
+/** rotate: replace the value; revoke: kill it and leave no replacement. */
+export const rotationModeSchema = z.enum(["rotate", "revoke"]);
+export type RotationMode = z.infer<typeof rotationModeSchema>;
+
+const isoTime = z.iso.datetime({ offset: true });
+
+export const rotationErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  clarifai_code: z.number().optional(),
+  step: stepSchema,
+});
+export type RotationError = z.infer<typeof rotationErrorSchema>;
+
+export const rotationSchema = z.object({
+  id: z.string(),
+  credential_id: z.string(),
+  reason: rotationReasonSchema,
+  mode: rotationModeSchema,
+  state: z.enum(["running", "done", "failed"]),
+  /** The ordered steps for this run, fixed when it begins. */
+  plan: z.array(stepSchema),
+  step: stepSchema,
+  /** Who asked: "admin", "github", "alerts", "slack:U123", "cron". Never a secret. */
+  requested_by: z.string(),
+  old_fingerprint: z.string(),
+  /** The new value, sealed as soon as it exists so that a crash cannot lose it. */
+  new_value: sealedSchema.optional(),
+  new_fingerprint: z.string().optional(),
+  /** Sinks (by sinkKey) that already hold the new value. */
+  propagated: z.array(z.string()).default([]),
+  old_revoked: z.boolean().default(false),
+  attempts: z.number().int().min(0).default(0),
+  next_attempt_at: isoTime.optional(),
+  /** Who is driving this run, and until when; see engine/lease.ts. */
+  lease: z.object({ owner: z.string(), until: isoTime }).optional(),
+  error: rotationErrorSchema.optional(),
+  created_at: isoTime,
+  updated_at: isoTime,
+  finished_at: isoTime.optional(),
+});
+export type Rotation = z.infer<typeof rotationSchema>;
+
+/** Marker put in a new Clarifai key's description, so a resumed run can find a key it created. */
+export const rotationMarker = (rotationId: string) => `[rekey:${rotationId}]`;
+export const MARKER_PATTERN = /\[rekey:(rot_[A-Za-z0-9_-]+)\]/;

@@ -1,0 +1,123 @@
+/**
+ * The side effects of each step. Every function here is idempotent: run twice (a retry, a resumed
+ * crash, a second driver after a lease expired) it leaves Clarifai as one run would, and returns
+ * the same patch for the rotation record.
+ */
+import { hasScopes } from "../clarifai/index.ts";
+import { type CredentialRecord, sinkKey } from "../credentials/credential.ts";
+import { randomSecretValue } from "../crypto/random.ts";
+import type { EngineDeps } from "./engine-deps.ts";
+import { type Rotation, rotationMarker } from "./rotation.ts";
+import { isNotFound, StepFailure, unwrap } from "./step-error.ts";
+import { managerToken, open, seal } from "./values.ts";
+import { fingerprint } from "../crypto/fingerprint.ts";
+
+export type RotationPatch = Partial<Pick<Rotation, "new_value" | "new_fingerprint" | "propagated" | "old_revoked">>;
+
+const keyType = (rec: CredentialRecord) =>
+  rec.kind === "pat" ? ("personal_access_token" as const) : ("app_specific_key" as const);
+
+/**
+ * create: mint the replacement. The rotation id rides in the key's description, so a run that
+ * crashed after Clarifai created the key but before the id was persisted finds and adopts it
+ * instead of minting a second one.
+ */
+export async function create(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<RotationPatch> {
+  if (r.new_value) return {};
+  if (rec.kind === "secret") {
+    if (rec.policy.generator !== "random") {
+      throw new StepFailure(false, "value_required", "A secret rotation needs a new value and no generator is configured");
+    }
+    const sealed = await seal(deps, rec, randomSecretValue());
+    return { new_value: sealed.value, new_fingerprint: sealed.fingerprint };
+  }
+  const token = await managerToken(deps, rec, r);
+  const marker = rotationMarker(r.id);
+  const existing = unwrap(await deps.clarifai.listAllKeys(token, rec.user_id, { type: keyType(rec) })).find((k) =>
+    (k.description ?? "").includes(marker),
+  );
+  const key =
+    existing ??
+    unwrap(
+      await deps.clarifai.createKey(token, rec.user_id, {
+        type: keyType(rec),
+        description: `${rec.description} ${marker}`.trim(),
+        scopes: rec.scopes,
+        apps: rec.apps,
+      }),
+    );
+  const sealed = await seal(deps, rec, key.id);
+  return { new_value: sealed.value, new_fingerprint: sealed.fingerprint };
+}
+
+/** Where the new value must land: the credential's own Clarifai secret (secret kind) and its sinks. */
+function targets(rec: CredentialRecord) {
+  const own = rec.kind === "secret" && rec.secret_id ? [{ type: "clarifai_secret" as const, user_id: rec.user_id, secret_id: rec.secret_id }] : [];
+  return [...own, ...rec.sinks];
+}
+
+/** propagate: overwrite every target with the new value. PATCH overwrite is idempotent. */
+export async function propagate(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<RotationPatch> {
+  const value = await open(deps, rec, requireNew(r));
+  const done = new Set(r.propagated);
+  for (const sink of targets(rec)) {
+    if (done.has(sinkKey(sink))) continue;
+    const token = await managerToken(deps, rec, r);
+    unwrap(await deps.clarifai.patchSecrets(token, sink.user_id, [{ id: sink.secret_id, value }], "overwrite"));
+    done.add(sinkKey(sink));
+  }
+  return { propagated: [...done] };
+}
+
+/** verify: the new key authenticates with its scopes, and every target holds the new value. */
+export async function verify(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<RotationPatch> {
+  const value = await open(deps, rec, requireNew(r));
+  if (rec.kind === "pat") unwrap(await deps.clarifai.getUser(value, "me"));
+  if (rec.kind === "app_key") {
+    const scopes = unwrap(await deps.clarifai.myScopes(value));
+    const appOk = !rec.app_id || scopes.app?.id === rec.app_id;
+    if (!appOk || !hasScopes(scopes.scopes, rec.scopes)) {
+      throw new StepFailure(false, "verify_failed", "The new key does not carry the old key's app and scopes");
+    }
+  }
+  for (const sink of targets(rec)) {
+    const token = await managerToken(deps, rec, r);
+    const secret = unwrap(await deps.clarifai.getSecret(token, sink.user_id, sink.secret_id));
+    if ((await fingerprint(deps.fingerprintKey, secret.value ?? "")) !== r.new_fingerprint) {
+      // Could be a lagging replica: transient, so the retry budget decides.
+      throw new StepFailure(true, "verify_failed", `Secret "${sink.secret_id}" does not hold the new value yet`);
+    }
+  }
+  return {};
+}
+
+/**
+ * revoke_old: delete the old key (or, for a revoked secret, the secret). "Already gone" counts as
+ * success: the goal is that the value no longer works, not that this call deleted it.
+ */
+export async function revokeOld(deps: EngineDeps, rec: CredentialRecord, r: Rotation, old: string): Promise<RotationPatch> {
+  if (r.old_revoked) return {};
+  // A secret's old value dies when it is overwritten (propagate); only revoking deletes the secret.
+  if (rec.kind === "secret" && r.mode === "rotate") return { old_revoked: true };
+  const token = await managerToken(deps, rec, r);
+  await revokeValue(deps, rec, token, old);
+  return { old_revoked: true };
+}
+
+/** Deletes one value at Clarifai; shared with the sweep's owed revocations. */
+export async function revokeValue(deps: EngineDeps, rec: CredentialRecord, token: string, value: string) {
+  try {
+    if (rec.kind === "secret") {
+      if (rec.secret_id) unwrap(await deps.clarifai.deleteSecrets(token, rec.user_id, [rec.secret_id]));
+    } else {
+      unwrap(await deps.clarifai.deleteKey(token, rec.user_id, value));
+    }
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}
+
+function requireNew(r: Rotation) {
+  if (!r.new_value) throw new StepFailure(false, "internal_error", "Rotation has no new value at a step that needs one");
+  return r.new_value;
+}

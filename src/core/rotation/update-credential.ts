@@ -1,0 +1,19 @@
+/** Read-modify-write of a credential record under compare-and-swap, retried on conflict. */
+import type { CredentialRecord } from "../credentials/credential.ts";
+import type { EngineDeps } from "./engine-deps.ts";
+import { StepFailure } from "./step-error.ts";
+
+export async function updateCredential(
+  deps: Pick<EngineDeps, "store">,
+  id: string,
+  change: (rec: CredentialRecord) => CredentialRecord,
+): Promise<CredentialRecord | null> {
+  for (let i = 0; i < 20; i++) {
+    const cur = await deps.store.getCredential(id);
+    if (!cur) return null;
+    const next = change(cur.value);
+    if (next === cur.value) return next;
+    if ((await deps.store.putCredential(next, cur.version)) !== null) return next;
+  }
+  throw new StepFailure(true, "conflict", `Credential "${id}" kept changing under an update`);
+}

@@ -1,0 +1,88 @@
+/**
+ * A rotation engine wired to real parts: the memory store (or any Store), the real Clarifai client,
+ * and a Clarifai emulator created in-process (fresh per test, so its state and call log are the
+ * test's own). Nothing is mocked; faults are injected through the emulator's own fault routes or by
+ * a network proxy that loses responses after the emulator has processed them.
+ */
+import { createEmulator } from "../../emulator/src/index.ts";
+import { createClarifaiClient } from "../../src/core/clarifai/index.ts";
+import { importFingerprintKey } from "../../src/core/crypto/fingerprint.ts";
+import { parseKeyring } from "../../src/core/crypto/keyring.ts";
+import type { EngineDeps, EngineEvent } from "../../src/core/rotation/engine-deps.ts";
+import { MemoryStore } from "../../src/core/store/memory-store.ts";
+import type { Store } from "../../src/core/store/store.ts";
+
+export const TEST_KEYS = '{"1":"dGVzdC1rZXktdmVyc2lvbi1vbmUtMzItYnl0ZXMhISE=","2":"dGVzdC1rZXktdmVyc2lvbi10d28tMzItYnl0ZXMhISE="}';
+export const TEST_FP_KEY = "dGVzdC1maW5nZXJwcmludC1rZXktMzItYnl0ZXMhISE=";
+
+export interface CallHook {
+  /** Called before each Clarifai call with its 0-based index; may inject a fault. */
+  before?: (index: number, req: Request) => Promise<void> | void;
+  /** True: the emulator processes the call but its response is lost (network drop after commit). */
+  loseResponse?: (index: number, req: Request) => boolean;
+}
+
+export async function engineHarness(opts: { store?: Store; keys?: string } = {}) {
+  const emulator = createEmulator();
+  const seed = emulator.seed({ userId: "u1", appId: "app1" });
+  const hook: CallHook = {};
+  let calls = 0;
+  const network: typeof fetch = async (input, init) => {
+    const req = new Request(input as RequestInfo, init);
+    const index = calls++;
+    await hook.before?.(index, req.clone());
+    const res = await emulator.fetch(req.clone());
+    if (hook.loseResponse?.(index, req)) throw new TypeError("Network connection lost");
+    return res;
+  };
+  const keyring = parseKeyring(opts.keys ?? TEST_KEYS);
+  const fpKey = await importFingerprintKey(TEST_FP_KEY);
+  if (!keyring.ok || !fpKey.ok) throw new Error("test keys are invalid");
+  const events: EngineEvent[] = [];
+  let clock = Date.parse("2026-06-01T00:00:00Z");
+  const deps: EngineDeps = {
+    store: opts.store ?? new MemoryStore(),
+    clarifai: createClarifaiClient({ baseUrl: "http://clarifai.emulator", fetch: network, timeoutMs: 2_000 }),
+    keyring: keyring.value,
+    fingerprintKey: fpKey.value,
+    now: () => clock,
+    sleep: async () => {},
+    retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
+    leaseMs: 30_000,
+    emit: async (e) => {
+      events.push(e);
+    },
+  };
+  const control = async (path: string, body?: unknown) => {
+    const res = await emulator.fetch(`http://clarifai.emulator/_emulator/${path}`, {
+      method: body === undefined ? "GET" : "POST",
+      ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+    });
+    return res.json() as Promise<any>;
+  };
+  const mintKey = async (type: "personal_access_token" | "app_specific_key", scopes: string[] = ["All"], description = "") =>
+    (
+      await control(`users/${seed.userId}/keys`, {
+        type,
+        scopes,
+        apps: type === "app_specific_key" ? [{ id: seed.appId, user_id: seed.userId }] : [],
+        description,
+      })
+    ).key as { id: string; scopes: string[]; apps?: { id: string }[] };
+  return {
+    emulator,
+    seed,
+    deps,
+    events,
+    hook,
+    control,
+    mintKey,
+    callCount: () => calls,
+    advance: (ms: number) => {
+      clock += ms;
+    },
+    state: () => control("state") as Promise<{ keys: any[]; secrets: any[]; calls: any[] }>,
+  };
+}
+
+export type EngineHarness = Awaited<ReturnType<typeof engineHarness>>;

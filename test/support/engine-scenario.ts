@@ -1,0 +1,40 @@
+/**
+ * A managed app key with a Clarifai-secret sink, registered through the real registration path
+ * against an in-process emulator: the common starting point of the engine tests.
+ */
+import { registerCredential } from "../../src/core/credentials/register.ts";
+import type { CredentialKind, Policy } from "../../src/core/credentials/credential.ts";
+import { decrypt } from "../../src/core/crypto/envelope.ts";
+import { aadFor, type CredentialRecord } from "../../src/core/credentials/credential.ts";
+import { engineHarness, type EngineHarness } from "./engine-harness.ts";
+
+export async function scenario(kind: CredentialKind, policy: Partial<Policy> = {}) {
+  const h = await engineHarness();
+  const managerKey = await h.mintKey("personal_access_token", ["All"], "manager");
+  const manager = await registerCredential(h.deps, { kind: "pat", user_id: h.seed.userId, value: managerKey.id, description: "manager" });
+  if (!manager.ok) throw new Error(`manager registration failed: ${manager.error.code}`);
+  const sinkId = "SINK_SECRET";
+  await h.deps.clarifai.createSecret(managerKey.id, h.seed.userId, { id: sinkId, value: "placeholder" });
+  let original: string;
+  let registered;
+  const sinks = [{ type: "clarifai_secret" as const, user_id: h.seed.userId, secret_id: sinkId }];
+  const fullPolicy = { grace_hours: 0, ...policy };
+  if (kind === "secret") {
+    original = "third-party-key-ORIGINAL";
+    await h.deps.clarifai.createSecret(managerKey.id, h.seed.userId, { id: "OPENAI_KEY", value: original });
+    registered = await registerCredential(h.deps, { kind, user_id: h.seed.userId, secret_id: "OPENAI_KEY", manager_id: manager.value.id, policy: fullPolicy, sinks });
+  } else {
+    const key = await h.mintKey(kind === "pat" ? "personal_access_token" : "app_specific_key", ["Predict", "Inputs_Get"], "workload key");
+    original = key.id;
+    registered = await registerCredential(h.deps, { kind, user_id: h.seed.userId, value: key.id, manager_id: manager.value.id, policy: fullPolicy, sinks });
+  }
+  if (!registered.ok) throw new Error(`registration failed: ${registered.error.code} ${registered.error.message}`);
+  return { h, managerKey, manager: manager.value, cred: registered.value, original, sinkId };
+}
+
+export async function currentValue(h: EngineHarness, id: string): Promise<{ rec: CredentialRecord; value: string }> {
+  const rec = (await h.deps.store.getCredential(id))!.value;
+  const opened = await decrypt(h.deps.keyring, rec.value, aadFor(rec));
+  if (!opened.ok) throw new Error("current value does not decrypt");
+  return { rec, value: opened.value };
+}
