@@ -1,9 +1,37 @@
+/**
+ * Every test runs inside workerd (@cloudflare/vitest-plugin) with the bindings of wrangler.toml:
+ * real KV, Durable Objects, Queues and cron. The Clarifai emulator runs in Node, started by the
+ * global setup, and the Worker reaches it over loopback exactly as it would reach Clarifai.
+ */
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+
+// Test-only secrets: public, never used outside tests.
+const TEST_BINDINGS = {
+  REKEY_ADMIN_TOKEN: "test-admin-token-0123456789",
+  REKEY_ENCRYPTION_KEYS: '{"1":"dGVzdC1rZXktdmVyc2lvbi1vbmUtMzItYnl0ZXMhISE="}',
+  REKEY_FINGERPRINT_KEY: "dGVzdC1maW5nZXJwcmludC1rZXktMzItYnl0ZXMhISE=",
+  CLARIFAI_TIMEOUT_MS: "3000",
+};
+
 export default defineConfig({
-  plugins: [cloudflareTest(({ inject }) => ({
-    wrangler: { configPath: "./wrangler.toml" },
-    miniflare: { bindings: { CLARIFAI_API_BASE: `http://127.0.0.1:${inject("emulatorPort")}` } },
-  }))],
-  test: { globalSetup: ["./test/setup/global-setup.ts"], include: ["test/workers/**/*.test.ts", "src/**/*.test.ts", "emulator/src/**/*.test.ts"] },
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: { ...TEST_BINDINGS, CLARIFAI_API_BASE: inject("emulatorUrl") },
+        // 50 ms queue batches instead of wrangler.toml's 1 s. An entry here replaces that queue's
+        // whole consumer config from wrangler.toml, so the other settings are repeated.
+        queueConsumers: {
+          "rekey-events": { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 5, retryDelay: 5, deadLetterQueue: "rekey-events-dlq" },
+          "rekey-events-dlq": { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 10 },
+        },
+      },
+    })),
+  ],
+  test: {
+    globalSetup: ["./test/setup/global-setup.ts"],
+    include: ["test/workers/**/*.test.ts", "src/**/*.test.ts", "emulator/src/**/*.test.ts"],
+    testTimeout: 30_000,
+  },
 });

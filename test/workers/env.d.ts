@@ -4,5 +4,11 @@ declare namespace Cloudflare {
   interface GlobalProps {
     mainModule: typeof import("../../src/worker.ts");
   }
-  interface Env extends import("../../src/worker.ts").Env {}
+  interface Env {
+    REKEY_KV: KVNamespace;
+    CREDENTIAL_CELLS: DurableObjectNamespace<import("../../src/adapters/credential-cell.ts").CredentialCell>;
+    EVENTS: Queue;
+    EVENTS_DLQ: Queue;
+    EVENT_LEDGER: DurableObjectNamespace<import("../../src/adapters/event-ledger.ts").EventLedger>;
+  }
 }

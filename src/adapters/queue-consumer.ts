@@ -1,0 +1,148 @@
+/**
+ * Consumer for `rekey-events` and its dead-letter queue `rekey-events-dlq` (dispatching on
+ * `batch.queue`, one Worker for both).
+ *
+ * Every message is settled on its own, explicitly: `ack()` once every handler has run, or
+ * `retry({ delaySeconds })` with exponential backoff from `msg.attempts`. Nothing here throws for
+ * the batch, because a throw without explicit acks redelivers the whole batch, re-running the
+ * messages that succeeded.
+ *
+ * Outcomes:
+ * - Invalid body (poison): acked and logged without the body. Retrying cannot fix it, and a body
+ *   that failed validation is exactly the one that might hold a value that must not be logged.
+ * - Retryable failure: retried; after `max_retries` Queues moves it to the DLQ.
+ * - Permanent failure: forwarded to the DLQ at once (with `rekeyfailure` = `<handler>:<code>`),
+ *   then acked. Retrying something that cannot succeed would re-run its handlers five times and
+ *   delay the human alert by minutes, and containment time is the number that matters. If the
+ *   forward fails the message is retried instead, so it is never dropped.
+ * - DLQ: each dead event goes to `onDeadLetter` once (through the ledger), then is acked;
+ *   if `onDeadLetter` fails it is retried.
+ */
+import { type BackoffPolicy, DEFAULT_BACKOFF, retryDelaySeconds } from "../core/bus/backoff.ts";
+import { type DeadLetterHandler, type DispatchOutcome, Dispatcher, DEFAULT_LEASE_MS, runOnce } from "../core/bus/bus.ts";
+import { type BusEvent, deadLetterReasonSchema, parseEvent } from "../core/bus/events.ts";
+import { ledgerKey, type ProcessedLedger } from "../core/bus/ledger.ts";
+import { DurableEventLedger, type EventLedger } from "./event-ledger.ts";
+
+export const EVENTS_QUEUE = "rekey-events";
+export const DEAD_LETTER_QUEUE = "rekey-events-dlq";
+/** Ledger name for the dead-letter callback, distinct from every subscribed handler. */
+const DEAD_LETTER_HANDLER = "dead-letter";
+
+export interface BusEnv {
+  EVENT_LEDGER: DurableObjectNamespace<EventLedger>;
+  /** Producer binding for `rekey-events-dlq`: where permanent failures are forwarded. */
+  EVENTS_DLQ: Queue;
+}
+
+export interface BusHandlers {
+  /** Subscribes this deployment's handlers (rotator, notifier, auditor). */
+  subscribe(dispatcher: Dispatcher): void;
+  onDeadLetter: DeadLetterHandler;
+}
+
+export interface ConsumerOptions {
+  backoff?: BackoffPolicy;
+  /** Name of the dead-letter queue as `batch.queue` reports it. */
+  deadLetterQueue?: string;
+  /** One structured record per message; defaults to a JSON line on the console. */
+  log?: (record: LogRecord) => void;
+}
+
+export interface LogRecord {
+  level: "info" | "warn" | "error";
+  msg: string;
+  queue: string;
+  message_id: string;
+  attempts: number;
+  [field: string]: unknown;
+}
+
+export async function handleQueueBatch(
+  batch: MessageBatch<unknown>,
+  env: BusEnv,
+  handlers: BusHandlers,
+  opts: ConsumerOptions = {},
+): Promise<void> {
+  const ledger = new DurableEventLedger(env.EVENT_LEDGER);
+  const settle = batch.queue === (opts.deadLetterQueue ?? DEAD_LETTER_QUEUE)
+    ? (msg: Message<unknown>) => settleDead(msg, ledger, handlers.onDeadLetter)
+    : settlerFor(ledger, handlers, env.EVENTS_DLQ);
+  const backoff = opts.backoff ?? DEFAULT_BACKOFF;
+  const log = opts.log ?? consoleLog;
+  await Promise.all(
+    batch.messages.map(async (msg) => {
+      const base = { queue: batch.queue, message_id: msg.id, attempts: msg.attempts };
+      try {
+        const r = await settle(msg);
+        if (!r.retry) {
+          msg.ack();
+          return log({ ...base, ...r.log });
+        }
+        const delaySeconds = retryDelaySeconds(msg.attempts, backoff);
+        msg.retry({ delaySeconds });
+        log({ ...base, ...r.log, delay_seconds: delaySeconds });
+      } catch (error) {
+        // A bug or a failed DLQ forward: this message alone is tried again later.
+        const delaySeconds = retryDelaySeconds(msg.attempts, backoff);
+        msg.retry({ delaySeconds });
+        log({ ...base, level: "error", msg: "bus.consumer_error", error: error instanceof Error ? error.name : "unknown", delay_seconds: delaySeconds });
+      }
+    }),
+  );
+}
+
+type Settled = { retry: boolean; log: Pick<LogRecord, "level" | "msg"> & Record<string, unknown> };
+
+function settlerFor(ledger: ProcessedLedger, handlers: BusHandlers, dlq: Queue) {
+  const dispatcher = new Dispatcher({ ledger });
+  handlers.subscribe(dispatcher);
+  return async (msg: Message<unknown>): Promise<Settled> => {
+    const event = decode(msg.body);
+    if (!event.ok) return { retry: false, log: { level: "warn", msg: "bus.poison", issues: event.paths } };
+    const outcome = await dispatcher.dispatch(event.value, { attempt: msg.attempts });
+    const fields = { ...describe(event.value), handlers: summary(outcome) };
+    if (outcome.verdict === "ack") return { retry: false, log: { level: "info", msg: "bus.ack", ...fields } };
+    if (outcome.verdict === "retry") return { retry: true, log: { level: "warn", msg: "bus.retry", ...fields } };
+    const reason = deadLetterReasonSchema.safeParse(outcome.reason);
+    await dlq.send({ ...event.value, ...(reason.success ? { rekeyfailure: reason.data } : {}) }, { contentType: "json" });
+    return { retry: false, log: { level: "error", msg: "bus.dead_letter", ...fields } };
+  };
+}
+
+async function settleDead(msg: Message<unknown>, ledger: ProcessedLedger, onDeadLetter: DeadLetterHandler): Promise<Settled> {
+  const event = decode(msg.body);
+  if (!event.ok) return { retry: false, log: { level: "error", msg: "bus.dead_poison", issues: event.paths } };
+  const e = event.value;
+  const info = e.rekeyfailure ? { reason: "permanent" as const, failure: e.rekeyfailure } : { reason: "retries_exhausted" as const };
+  const r = await runOnce(ledger, ledgerKey(e, DEAD_LETTER_HANDLER), DEFAULT_LEASE_MS, () => onDeadLetter(e, info));
+  const fields = { ...describe(e), reason: info.reason, failure: info.reason === "permanent" ? info.failure : undefined };
+  if (r.status === "ran" || r.status === "skipped") return { retry: false, log: { level: "error", msg: "bus.dead_handled", ...fields } };
+  return { retry: true, log: { level: "error", msg: "bus.dead_retry", ...fields, code: r.failure?.code } };
+}
+
+/** A JSON body arrives parsed; a string body (sent by hand) is parsed here. */
+function decode(body: unknown): { ok: true; value: BusEvent } | { ok: false; paths: string[] } {
+  let input = body;
+  if (typeof body === "string") {
+    try {
+      input = JSON.parse(body);
+    } catch {
+      return { ok: false, paths: ["(not json)"] };
+    }
+  }
+  const parsed = parseEvent(input);
+  return parsed.ok ? parsed : { ok: false, paths: parsed.error.slice(0, 10).map((i) => `${i.path || "(root)"}:${i.code}`) };
+}
+
+const describe = (e: BusEvent) => ({ type: e.type, event_id: e.id, source: e.source });
+
+const summary = (o: DispatchOutcome) =>
+  o.results.map((r) => `${r.handler}:${r.status}${r.failure ? `:${r.failure.code}` : ""}`).join(",");
+
+function consoleLog(record: LogRecord): void {
+  const line = JSON.stringify(record);
+  if (record.level === "error") console.error(line);
+  else if (record.level === "warn") console.warn(line);
+  else console.log(line);
+}

@@ -1,0 +1,146 @@
+/**
+ * The bus as the core sees it: `publish` on one side, `subscribe` on the other (DESIGN.md, Event
+ * bus). Transports (memory, Cloudflare Queues, Deno KV) implement `EventBus` and hand each
+ * delivery to a `Dispatcher`, which runs the subscribed handlers once each per event through the
+ * ProcessedLedger and tells the transport what to do with the message.
+ *
+ * Runtime-neutral.
+ */
+import { classifyFailure, type Failure } from "./errors.ts";
+import type { BusEvent, EventOf, EventType } from "./events.ts";
+import { handlerNameSchema } from "./fields.ts";
+import { ledgerKey, type ProcessedLedger } from "./ledger.ts";
+
+export interface EventBus {
+  publish(event: BusEvent): Promise<void>;
+  publishAll(events: readonly BusEvent[]): Promise<void>;
+}
+
+export interface HandlerContext {
+  /** Delivery attempt of this message, from 1. */
+  attempt: number;
+}
+
+export type Handler<T extends EventType> = (event: EventOf<T>, ctx: HandlerContext) => Promise<void> | void;
+
+export type HandlerStatus = "ran" | "skipped" | "in_progress" | "failed";
+
+export interface HandlerResult {
+  handler: string;
+  status: HandlerStatus;
+  failure?: Failure;
+}
+
+export interface DispatchOutcome {
+  /**
+   * ack: every handler ran or had run. retry: some handler failed in a way that may pass, or is
+   * still running elsewhere. dead_letter: only permanent failures are left.
+   */
+  verdict: "ack" | "retry" | "dead_letter";
+  results: HandlerResult[];
+  /** dead_letter: `<handler>:<code>` of the first permanent failure. */
+  reason?: string;
+}
+
+/** Why an event ended in the dead-letter queue, for whoever alerts a human. */
+export interface DeadLetterInfo {
+  /** permanent: a handler said it can never succeed. retries_exhausted: max_retries ran out. */
+  reason: "permanent" | "retries_exhausted";
+  /** `<handler>:<code>`, when known. */
+  failure?: string;
+}
+
+export type DeadLetterHandler = (event: BusEvent, info: DeadLetterInfo) => Promise<void>;
+
+export interface DispatcherOptions {
+  ledger: ProcessedLedger;
+  /** Claim lease; see ./backoff.ts for why it is shorter than the whole retry schedule. */
+  leaseMs?: number;
+}
+
+export const DEFAULT_LEASE_MS = 120_000;
+
+interface Subscription {
+  name: string;
+  // Stored loosely: `dispatch` only calls it with events of the type it was subscribed to.
+  handler: (event: BusEvent, ctx: HandlerContext) => Promise<void> | void;
+}
+
+export class Dispatcher {
+  readonly #subs = new Map<EventType, Subscription[]>();
+  readonly #ledger: ProcessedLedger;
+  readonly #leaseMs: number;
+
+  constructor(opts: DispatcherOptions) {
+    this.#ledger = opts.ledger;
+    this.#leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
+  }
+
+  /**
+   * Runs `handler` for every event of `type`. `name` is part of the idempotency key: keep it
+   * stable across deploys, or events in flight during a deploy run that handler again.
+   */
+  subscribe<T extends EventType>(type: T, name: string, handler: Handler<T>): this {
+    if (!handlerNameSchema.safeParse(name).success) throw new TypeError(`Cannot subscribe: invalid handler name "${name}"`);
+    const subs = this.#subs.get(type) ?? [];
+    if (subs.some((s) => s.name === name)) throw new TypeError(`Cannot subscribe: "${name}" already handles "${type}"`);
+    subs.push({ name, handler: handler as unknown as Subscription["handler"] });
+    this.#subs.set(type, subs);
+    return this;
+  }
+
+  subscribers(type: EventType): string[] {
+    return (this.#subs.get(type) ?? []).map((s) => s.name);
+  }
+
+  /** Runs every handler of the event's type, concurrently; never throws. */
+  async dispatch(event: BusEvent, ctx: HandlerContext = { attempt: 1 }): Promise<DispatchOutcome> {
+    const subs = this.#subs.get(event.type) ?? [];
+    const results = await Promise.all(
+      subs.map(async (s) => ({
+        handler: s.name,
+        ...(await runOnce(this.#ledger, ledgerKey(event, s.name), this.#leaseMs, () => s.handler(event, ctx))),
+      })),
+    );
+    return verdictOf(results);
+  }}
+
+/**
+ * Runs `fn` once per `key` through the ledger: skipped if it already succeeded, "in_progress" if
+ * another delivery holds the claim, released on failure so that the next delivery runs it again.
+ */
+export async function runOnce(
+  ledger: ProcessedLedger,
+  key: string,
+  leaseMs: number,
+  fn: () => Promise<void> | void,
+): Promise<{ status: HandlerStatus; failure?: Failure }> {
+  const owner = crypto.randomUUID();
+  let claim;
+  try {
+    claim = await ledger.claim(key, { owner, leaseMs });
+  } catch (error) {
+    return { status: "failed", failure: { ...classifyFailure(error), retryable: true, code: "ledger_unavailable" } };
+  }
+  if (claim === "done") return { status: "skipped" };
+  if (claim === "in_progress") return { status: "in_progress" };
+  try {
+    await fn();
+  } catch (error) {
+    // If the release is lost too, the lease runs out and a later delivery takes over.
+    await ledger.release(key, owner).catch(() => undefined);
+    return { status: "failed", failure: classifyFailure(error) };
+  }
+  // The work is done even if recording it fails: a redelivery would then repeat an idempotent
+  // handler, a lesser harm than retrying work that succeeded.
+  await ledger.complete(key, owner).catch(() => undefined);
+  return { status: "ran" };
+}
+
+function verdictOf(results: HandlerResult[]): DispatchOutcome {
+  const pending = results.some((r) => r.status === "in_progress" || (r.status === "failed" && r.failure?.retryable));
+  if (pending) return { verdict: "retry", results };
+  const permanent = results.find((r) => r.status === "failed");
+  if (permanent) return { verdict: "dead_letter", results, reason: `${permanent.handler}:${permanent.failure?.code ?? "error"}` };
+  return { verdict: "ack", results };
+}

@@ -1,0 +1,189 @@
+/**
+ * The events rekey's bus carries: CloudEvents 1.0 JSON envelopes (cloudevents/spec `spec.md`,
+ * `formats/json-format.md`) with one zod schema per `type`.
+ *
+ * `type` is the plain short name (`rotation.failed`), not a reverse-DNS one
+ * (`dev.rekey.rotation.failed`) as the spec recommends: these envelopes never leave rekey's own
+ * queues, and `source` (`/rekey/...`) already says whose they are. Whatever forwards them to a
+ * third party should add a prefix at that boundary.
+ *
+ * Every object is strict (unknown fields are rejected) and every string bounded (./fields.ts):
+ * `data` carries ids, fingerprint prefixes, reasons and codes, never a secret value or a free-text
+ * message that might quote one.
+ *
+ * Runtime-neutral: zod only.
+ */
+import { z } from "zod";
+import { err, ok, type Result } from "../result.ts";
+import { rotationModeSchema, rotationReasonSchema, stepSchema } from "../rotation/rotation.ts";
+import {
+  alertIdSchema,
+  alertSourceSchema,
+  codeSchema,
+  credentialIdSchema,
+  eventIdSchema,
+  fingerprintPrefixSchema,
+  handlerNameSchema,
+  isoTimeSchema,
+  requesterSchema,
+  rotationIdSchema,
+  sourceSchema,
+  subjectSchema,
+  sweepIdSchema,
+} from "./fields.ts";
+
+export const eventTypes = [
+  "alert.received",
+  "credential.compromised",
+  "rotation.requested",
+  "rotation.step",
+  "rotation.completed",
+  "rotation.failed",
+  "credential.revoked",
+  "revocation.overdue",
+  "sweep.batch",
+  "notification.requested",
+] as const;
+export const eventTypeSchema = z.enum(eventTypes);
+
+const count = z.number().int().min(0).max(10_000);
+
+/** The `data` schema of each event type. */
+export const eventDataSchemas = {
+  /** A signed alert arrived. Counts only: the leaked tokens themselves never enter the bus. */
+  "alert.received": z.strictObject({
+    alert_source: alertSourceSchema,
+    alert_id: alertIdSchema,
+    token_count: count,
+    matched_count: count,
+  }),
+  "credential.compromised": z.strictObject({
+    credential_id: credentialIdSchema,
+    fingerprint_prefix: fingerprintPrefixSchema,
+    alert_source: alertSourceSchema,
+    /** Absent when an operator reported the leak by hand. */
+    alert_id: alertIdSchema.optional(),
+    /** How the alert was tied to the credential. */
+    reason: z.enum(["token_match", "named_in_alert", "operator"]),
+  }),
+  "rotation.requested": z.strictObject({
+    credential_id: credentialIdSchema,
+    /** Present when the rotation was already begun (e.g. by the fast path) before publishing. */
+    rotation_id: rotationIdSchema.optional(),
+    reason: rotationReasonSchema,
+    mode: rotationModeSchema,
+    requested_by: requesterSchema,
+  }),
+  "rotation.step": z.strictObject({
+    credential_id: credentialIdSchema,
+    rotation_id: rotationIdSchema,
+    /** The step just finished. */
+    step: stepSchema,
+    next_step: stepSchema,
+    state: z.enum(["running", "done", "failed"]),
+  }),
+  "rotation.completed": z.strictObject({
+    credential_id: credentialIdSchema,
+    rotation_id: rotationIdSchema,
+    reason: rotationReasonSchema,
+    mode: rotationModeSchema,
+    old_fingerprint_prefix: fingerprintPrefixSchema,
+    /** Absent for a revoke-only run, which leaves no replacement. */
+    new_fingerprint_prefix: fingerprintPrefixSchema.optional(),
+  }),
+  /** Also raised for work that died in the dead-letter queue, hence the optional rotation fields. */
+  "rotation.failed": z.strictObject({
+    credential_id: credentialIdSchema,
+    rotation_id: rotationIdSchema.optional(),
+    reason: rotationReasonSchema.optional(),
+    mode: rotationModeSchema.optional(),
+    step: stepSchema.optional(),
+    error_code: codeSchema,
+    clarifai_code: z.number().int().min(0).max(1_000_000).optional(),
+  }),
+  "credential.revoked": z.strictObject({
+    credential_id: credentialIdSchema,
+    fingerprint_prefix: fingerprintPrefixSchema,
+    rotation_id: rotationIdSchema.optional(),
+    reason: z.enum([...rotationReasonSchema.options, "grace_expired"]),
+  }),
+  /** A superseded value still works at Clarifai well past its revoke_after: a human must look. */
+  "revocation.overdue": z.strictObject({
+    credential_id: credentialIdSchema,
+    fingerprint_prefix: fingerprintPrefixSchema,
+    rotation_id: rotationIdSchema,
+    revoke_after: isoTimeSchema,
+    attempts: count,
+    last_error_code: codeSchema.optional(),
+  }),
+  /**
+   * One page of the cron sweep. `cursor` is the storage's opaque list cursor (null: first page),
+   * the one field allowed to be long; it is a position in the key space, not a value.
+   */
+  "sweep.batch": z.strictObject({
+    sweep_id: sweepIdSchema,
+    cursor: z.string().max(1024).regex(/^[A-Za-z0-9+/=_.:-]*$/).nullable(),
+    batch_size: z.number().int().min(1).max(1000),
+  }),
+  /** An outbound delivery (Slack, signed webhook) to retry through the queue's backoff. */
+  "notification.requested": z.strictObject({
+    target_id: handlerNameSchema,
+    event_id: eventIdSchema,
+    event_source: sourceSchema,
+    event_type: eventTypeSchema,
+  }),
+} as const satisfies Record<(typeof eventTypes)[number], z.ZodType>;
+
+/**
+ * CloudEvents extension attribute set only on events forwarded to the dead-letter queue after a
+ * permanent handler failure: `<handler>:<code>`. Names follow the spec: lower-case alphanumerics.
+ */
+export const deadLetterReasonSchema = z
+  .string()
+  .max(73)
+  .regex(/^[a-z][a-z0-9_.-]{0,23}:[a-z]{1,16}(_[a-z0-9]{1,16})*$/);
+
+const envelopeOf = <T extends EventType, D extends z.ZodType>(type: T, data: D) =>
+  z.strictObject({
+    specversion: z.literal("1.0"),
+    id: eventIdSchema,
+    source: sourceSchema,
+    type: z.literal(type),
+    time: isoTimeSchema,
+    subject: subjectSchema.optional(),
+    datacontenttype: z.literal("application/json"),
+    data,
+    rekeyfailure: deadLetterReasonSchema.optional(),
+  });
+
+const s = eventDataSchemas;
+export const busEventSchema = z.discriminatedUnion("type", [
+  envelopeOf("alert.received", s["alert.received"]),
+  envelopeOf("credential.compromised", s["credential.compromised"]),
+  envelopeOf("rotation.requested", s["rotation.requested"]),
+  envelopeOf("rotation.step", s["rotation.step"]),
+  envelopeOf("rotation.completed", s["rotation.completed"]),
+  envelopeOf("rotation.failed", s["rotation.failed"]),
+  envelopeOf("credential.revoked", s["credential.revoked"]),
+  envelopeOf("revocation.overdue", s["revocation.overdue"]),
+  envelopeOf("sweep.batch", s["sweep.batch"]),
+  envelopeOf("notification.requested", s["notification.requested"]),
+]);
+
+export type EventType = (typeof eventTypes)[number];
+export type BusEvent = z.infer<typeof busEventSchema>;
+export type EventOf<T extends EventType> = Extract<BusEvent, { type: T }>;
+export type EventData<T extends EventType> = z.input<(typeof eventDataSchemas)[T]>;
+
+/** Issues with paths and codes only: zod's messages for a failed regex do not echo the input. */
+export interface EventIssue {
+  path: string;
+  code: string;
+}
+
+/** Validates an envelope that came from outside this isolate (a queue body, a test). */
+export function parseEvent(input: unknown): Result<BusEvent, EventIssue[]> {
+  const parsed = busEventSchema.safeParse(input);
+  if (parsed.success) return ok(parsed.data);
+  return err(parsed.error.issues.map((i) => ({ path: i.path.join("."), code: i.code })));
+}

@@ -1,0 +1,52 @@
+/**
+ * Field schemas shared by the event types in ./events.ts.
+ *
+ * Every string field is an enum or a tightly bounded pattern, on purpose: events travel through
+ * queues, dead-letter queues, logs and notification payloads, so a field loose enough to carry a
+ * token would sooner or later carry one. The bounds below are chosen so that no field except
+ * `sweep.batch`'s opaque cursor can hold a whole Clarifai key or PAT (32 hex characters) or a
+ * typical 40+ character API secret. Tested in ./events.test.ts.
+ *
+ * Runtime-neutral: zod only.
+ */
+import { z } from "zod";
+
+/** `<prefix>_<up to 26 lowercase base32 chars>`: the shape of ids from crypto/random.ts. */
+const prefixedId = (prefix: string) =>
+  z.string().regex(new RegExp(`^${prefix}_[0-9a-z]{1,26}$`), `must be a "${prefix}_" id`);
+
+export const credentialIdSchema = prefixedId("cred");
+export const rotationIdSchema = prefixedId("rot");
+export const sweepIdSchema = prefixedId("swp");
+
+/** `evt_` + 22 base64url characters (128 bits), random or derived; see ./new-event.ts. */
+export const eventIdSchema = z.string().regex(/^evt_[A-Za-z0-9_-]{22}$/, "must be an event id");
+
+/** Alert ids are derived by hashing the sender's id (./new-event.ts `deriveId`), never copied. */
+export const alertIdSchema = z.string().regex(/^alrt_[A-Za-z0-9_-]{22}$/, "must be an alert id");
+
+/** First 8 hex characters, as crypto/fingerprint.ts `fingerprintPrefix` gives them. */
+export const fingerprintPrefixSchema = z.string().regex(/^[0-9a-f]{8}$/, "must be 8 hex characters");
+
+/**
+ * A stable snake_case code (`credential_not_found`, `clarifai_insufficient_scopes`). Words of at
+ * most 16 characters, the first letters only: a hex or base64 blob does not pass for a code.
+ */
+export const codeSchema = z.string().max(48).regex(/^[a-z]{1,16}(_[a-z0-9]{1,16})*$/, "must be a snake_case code");
+
+/** Who asked: "admin", "cron", "github", "slack:U0123ABCD", "discord:80351110224678912". */
+export const requesterSchema = z.string().regex(/^[a-z]{1,16}(:[A-Za-z0-9_.-]{1,24})?$/, "must be a requester");
+
+/** Where an alert came from. */
+export const alertSourceSchema = z.enum(["github", "webhook", "chatops", "admin"]);
+
+/** CloudEvents `source`: a URI-reference; ours are short absolute paths such as `/rekey/hooks/github`. */
+export const sourceSchema = z.string().regex(/^\/rekey(\/[a-z0-9-]{1,24}){0,3}$/, "must be a /rekey/... path");
+
+/** CloudEvents `subject`: what the event is about, e.g. `credential/cred_01j...`. */
+export const subjectSchema = z.string().regex(/^[a-z]{1,16}\/[a-z]{1,8}_[0-9a-z]{1,26}$/, "must be kind/id");
+
+/** Handler names (the third part of an idempotency key) and notification target ids. */
+export const handlerNameSchema = z.string().regex(/^[a-z][a-z0-9_.-]{0,23}$/, "must be a handler name");
+
+export const isoTimeSchema = z.iso.datetime({ offset: true });

@@ -1,0 +1,56 @@
+/**
+ * One realistic `data` per event type: what the tests build every envelope from, and a quick
+ * reference for what each event carries. No value here is, or looks like, a secret.
+ *
+ * Runtime-neutral.
+ */
+import type { EventData, EventType } from "./events.ts";
+
+const credential_id = "cred_01jc4k8v3e7q9m2xw5r6t8y0zb";
+const rotation_id = "rot_01jc4k9a0b1c2d3e4f5g6h7j8k";
+
+export const sampleData: { [T in EventType]: EventData<T> } = {
+  "alert.received": { alert_source: "github", alert_id: "alrt_q2XvU6lK0nF3cY8pR1sT9w", token_count: 3, matched_count: 1 },
+  "credential.compromised": {
+    credential_id,
+    fingerprint_prefix: "9f86d081",
+    alert_source: "github",
+    alert_id: "alrt_q2XvU6lK0nF3cY8pR1sT9w",
+    reason: "token_match",
+  },
+  "rotation.requested": { credential_id, rotation_id, reason: "compromise", mode: "rotate", requested_by: "slack:U0123ABCD" },
+  "rotation.step": { credential_id, rotation_id, step: "create", next_step: "propagate", state: "running" },
+  "rotation.completed": {
+    credential_id,
+    rotation_id,
+    reason: "scheduled",
+    mode: "rotate",
+    old_fingerprint_prefix: "9f86d081",
+    new_fingerprint_prefix: "60303ae2",
+  },
+  "rotation.failed": {
+    credential_id,
+    rotation_id,
+    reason: "compromise",
+    mode: "rotate",
+    step: "create",
+    error_code: "clarifai_insufficient_scopes",
+    clarifai_code: 11007,
+  },
+  "credential.revoked": { credential_id, fingerprint_prefix: "9f86d081", rotation_id, reason: "grace_expired" },
+  "revocation.overdue": {
+    credential_id,
+    fingerprint_prefix: "9f86d081",
+    rotation_id,
+    revoke_after: "2026-08-22T10:00:00.000Z",
+    attempts: 4,
+    last_error_code: "clarifai_unavailable",
+  },
+  "sweep.batch": { sweep_id: "swp_01jc4kb0000000000000000000", cursor: "AAAAAFdHNuZ2VyOmNyZWRf", batch_size: 50 },
+  "notification.requested": {
+    target_id: "slack-oncall",
+    event_id: "evt_Zm9vYmFyYmF6cXV4cXV1eA",
+    event_source: "/rekey/engine",
+    event_type: "rotation.failed",
+  },
+};
