@@ -1,0 +1,47 @@
+/**
+ * For scripts that need the local stack (`npm run demo`): use the one `npm start` runs, or start
+ * it for the duration of the script.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+export async function healthy(base: string): Promise<{ upstream: string } | null> {
+  try {
+    const res = await fetch(`${base}/healthz`);
+    return res.ok ? ((await res.json()) as { upstream: string }) : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function ensureStack(base: string): Promise<{ upstream: string; stop: () => void }> {
+  const running = await healthy(base);
+  if (running) return { upstream: running.upstream, stop: () => {} };
+  console.log(`No rekey at ${base}; starting the local stack (npm start) for this run...`);
+  const child: ChildProcess = spawn(`${root}/node_modules/.bin/tsx`, [`${root}/scripts/start.ts`], {
+    cwd: root,
+    stdio: ["ignore", "ignore", "inherit"],
+    detached: true,
+  });
+  const stop = () => {
+    try {
+      process.kill(-child.pid!, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  };
+  process.on("exit", stop);
+  for (let i = 0; i < 600; i++) {
+    const h = await healthy(base);
+    if (h) return { upstream: h.upstream, stop };
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  stop();
+  throw new Error("The local stack did not come up within 150 s");
+}
+
+/** Shows enough of a token to tell two apart, never enough to use it. */
+export const mask = (token: string) => `${token.slice(0, 4)}…${token.slice(-4)}`;

@@ -1,0 +1,92 @@
+/**
+ * Admin API: the credential registry. Routes authenticate, validate and hand over; rotations run
+ * after the response (the `defer` the entry point provides), so rotate and revoke answer 202 with
+ * the rotation to poll at GET /v1/rotations/:id.
+ */
+import { Hono } from "hono";
+import type { AppEnv } from "../../app-env.ts";
+import { registerCredential, registerInputSchema } from "../../core/credentials/register.ts";
+import { beginRotation, type RotationRequest } from "../../core/rotation/begin.ts";
+import { driveRotation } from "../../core/rotation/drive.ts";
+import type { Deps } from "../../deps.ts";
+import { deriveId, newEvent } from "../../core/bus/new-event.ts";
+import { AppError } from "../../http/app-error.ts";
+import { jsonBody, query } from "../../http/validate.ts";
+import { credentialView, listQuerySchema, revokeBodySchema, rotateBodySchema, rotationView } from "./views.ts";
+
+const BEGIN_ERRORS = {
+  credential_not_found: [404, "No such credential"],
+  credential_revoked: [409, "The credential is revoked"],
+  value_required: [422, 'Rotating a "secret" credential needs "value" (or a "random" generator in its policy)'],
+  conflict: [409, "The credential kept changing; try again"],
+} as const;
+
+async function startRotation(deps: Deps, credentialId: string, req: RotationRequest) {
+  const engine = await deps.engine();
+  const begun = await beginRotation(engine, credentialId, req);
+  if (!begun.ok) {
+    const [status, message] = BEGIN_ERRORS[begun.code];
+    throw new AppError(status, begun.code, message);
+  }
+  // Every caller drives, joined or not: the lease makes the extra drivers return at once, and a
+  // rotation left behind by a dead driver gets resumed by the next request for it. The durable
+  // event is the guarantee when this fast path dies; its id is the rotation's, so 50 joined
+  // requests publish one event as far as the handlers are concerned.
+  deps.defer(driveRotation(engine, credentialId, begun.rotation.id));
+  await deps.bus.publish(
+    newEvent("rotation.requested", { credential_id: credentialId, rotation_id: begun.rotation.id, reason: req.reason, mode: req.mode, requested_by: req.requestedBy }, {
+      source: "/rekey/admin",
+      subject: `credential/${credentialId}`,
+      id: await deriveId("evt", "rotation.requested", begun.rotation.id),
+      now: deps.now(),
+    }),
+  );
+  return begun;
+}
+
+export const credentials = new Hono<AppEnv>()
+  .post("/", async (c) => {
+    const input = await jsonBody(c, registerInputSchema);
+    const result = await registerCredential(await c.var.deps.engine(), input);
+    if (!result.ok) {
+      const { status, code, message, credential_id } = result.error;
+      throw new AppError(status, code, message, credential_id ? { credential_id } : undefined);
+    }
+    return c.json({ credential: credentialView(result.value) }, 201);
+  })
+  .get("/", async (c) => {
+    const q = query(c, listQuerySchema);
+    const page = await c.var.deps.store.listCredentials({ limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}) });
+    return c.json({ credentials: page.items.map(credentialView), next_cursor: page.cursor ?? null });
+  })
+  .get("/:id", async (c) => {
+    const found = await c.var.deps.store.getCredential(c.req.param("id"));
+    if (!found) throw new AppError(404, "credential_not_found", "No such credential");
+    return c.json({ credential: credentialView(found.value) });
+  })
+  .delete("/:id", async (c) => {
+    const id = c.req.param("id");
+    const found = await c.var.deps.store.getCredential(id);
+    if (!found) throw new AppError(404, "credential_not_found", "No such credential");
+    if (found.value.current_rotation) {
+      throw new AppError(409, "rotation_running", "A rotation is running for this credential; wait for it to finish");
+    }
+    // Stops managing only: nothing is revoked at Clarifai, by design (the owner takes over).
+    await c.var.deps.store.deleteCredential(id);
+    return c.json({ deleted: { id } });
+  })
+  .post("/:id/rotate", async (c) => {
+    const body = await jsonBody(c, rotateBodySchema, { optional: true });
+    const begun = await startRotation(c.var.deps, c.req.param("id"), {
+      reason: body.reason,
+      mode: "rotate",
+      requestedBy: "admin",
+      ...(body.value !== undefined ? { newValue: body.value } : {}),
+    });
+    return c.json({ rotation: rotationView(begun.rotation), joined: begun.joined }, 202);
+  })
+  .post("/:id/revoke", async (c) => {
+    const body = await jsonBody(c, revokeBodySchema, { optional: true });
+    const begun = await startRotation(c.var.deps, c.req.param("id"), { reason: body.reason, mode: "revoke", requestedBy: "admin" });
+    return c.json({ rotation: rotationView(begun.rotation), joined: begun.joined }, 202);
+  });

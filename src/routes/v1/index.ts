@@ -1,0 +1,11 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../../app-env.ts";
+import { adminAuth } from "../../http/admin-auth.ts";
+import { credentials } from "./credentials.ts";
+import { rotations } from "./rotations.ts";
+
+/** The bearer-authenticated admin API. */
+export const v1 = new Hono<AppEnv>()
+  .use("*", adminAuth)
+  .route("/credentials", credentials)
+  .route("/rotations", rotations);

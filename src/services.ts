@@ -1,0 +1,84 @@
+/**
+ * Builds the runtime-neutral services from configuration and the runtime's storage. Entry points
+ * (src/worker.ts, src/deno.ts) call this with their adapters; nothing here knows the runtime.
+ *
+ * Keys are imported once per isolate and cached: importing is cheap (~10 µs in workerd) but a
+ * malformed key should fail the same way on every request, naming the variable, never its value.
+ */
+import { type ClarifaiClient, createClarifaiClient } from "./core/clarifai/index.ts";
+import { type FingerprintKey, importFingerprintKey } from "./core/crypto/fingerprint.ts";
+import { type Keyring, parseKeyring } from "./core/crypto/keyring.ts";
+import { DEFAULT_LEASE_MS, DEFAULT_RETRY, type EngineDeps, type EngineEvent, type RetryPolicy } from "./core/rotation/engine-deps.ts";
+import type { Store } from "./core/store/store.ts";
+import type { EventBus } from "./core/bus/bus.ts";
+import { engineEmitter } from "./core/bus/engine-events.ts";
+import { type Config, requireConfig } from "./config.ts";
+import { AppError } from "./http/app-error.ts";
+
+export interface Services {
+  config: Config;
+  store: Store;
+  /** Durable transport for events (Queues on Workers, Deno KV queue on Deno, memory in tests). */
+  bus: EventBus;
+  clarifai: ClarifaiClient;
+  now: () => number;
+  /** Runs work after the response (waitUntil on Workers); errors are the work's own business. */
+  defer: (work: Promise<unknown>) => void;
+  /** The rotation engine's dependencies; 503 when the encryption keys are not configured. */
+  engine: () => Promise<EngineDeps>;
+}
+
+export interface ServiceOptions {
+  config: Config;
+  store: Store;
+  bus: EventBus;
+  defer: (work: Promise<unknown>) => void;
+  now?: () => number;
+  fetch?: typeof fetch;
+  retry?: RetryPolicy;
+  emit?: (event: EngineEvent) => Promise<void>;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export function buildServices(opts: ServiceOptions): Services {
+  const now = opts.now ?? (() => Date.now());
+  const clarifai = createClarifaiClient({
+    baseUrl: opts.config.CLARIFAI_API_BASE,
+    timeoutMs: opts.config.CLARIFAI_TIMEOUT_MS,
+    requestIdPrefix: "rekey",
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+  });
+  let engine: Promise<EngineDeps> | undefined;
+  return {
+    config: opts.config,
+    store: opts.store,
+    bus: opts.bus,
+    clarifai,
+    now,
+    defer: opts.defer,
+    engine: () =>
+      (engine ??= loadKeys(opts.config).then(({ keyring, fingerprintKey }) => ({
+        store: opts.store,
+        clarifai,
+        keyring,
+        fingerprintKey,
+        now,
+        sleep: opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+        retry: opts.retry ?? DEFAULT_RETRY,
+        leaseMs: DEFAULT_LEASE_MS,
+        // Every engine transition becomes a bus event (audit, notifications, chat replies).
+        emit: opts.emit ?? engineEmitter(opts.bus, now),
+      }))).catch((error) => {
+        engine = undefined;
+        throw error;
+      }),
+  };
+}
+
+async function loadKeys(config: Config): Promise<{ keyring: Keyring; fingerprintKey: FingerprintKey }> {
+  const keyring = parseKeyring(requireConfig(config, "REKEY_ENCRYPTION_KEYS"));
+  if (!keyring.ok) throw new AppError(503, "not_configured", `Cannot use "REKEY_ENCRYPTION_KEYS": ${keyring.error.reason}`);
+  const fingerprintKey = await importFingerprintKey(requireConfig(config, "REKEY_FINGERPRINT_KEY"));
+  if (!fingerprintKey.ok) throw new AppError(503, "not_configured", `Cannot use "REKEY_FINGERPRINT_KEY": ${fingerprintKey.error.reason}`);
+  return { keyring: keyring.value, fingerprintKey: fingerprintKey.value };
+}

@@ -1,0 +1,57 @@
+/**
+ * Cloudflare Workers entry point: builds the core's services from bindings and hands requests,
+ * queue batches and cron ticks to the runtime-neutral core. With src/adapters/, the only code that
+ * knows it runs on Workers.
+ */
+import type { CredentialCell } from "./adapters/credential-cell.ts";
+import type { EventLedger } from "./adapters/event-ledger.ts";
+import { QueueBus } from "./adapters/queue-bus.ts";
+import { handleQueueBatch } from "./adapters/queue-consumer.ts";
+import { WorkersStore } from "./adapters/workers-store.ts";
+import { createApp } from "./app.ts";
+import { parseConfig } from "./config.ts";
+import { subscribeAll, onDeadLetter } from "./core/subscribers/index.ts";
+import { buildServices, type Services } from "./services.ts";
+
+export { CredentialCell } from "./adapters/credential-cell.ts";
+export { EventLedger } from "./adapters/event-ledger.ts";
+
+export interface Env {
+  REKEY_KV: KVNamespace;
+  CREDENTIAL_CELLS: DurableObjectNamespace<CredentialCell>;
+  EVENT_LEDGER: DurableObjectNamespace<EventLedger>;
+  EVENTS: Queue;
+  EVENTS_DLQ: Queue;
+  CLARIFAI_API_BASE?: string;
+  [name: string]: unknown;
+}
+
+// Services are built once per isolate and env (keys imported once); only `defer` is per invocation.
+const built = new WeakMap<Env, Services>();
+
+export function servicesFor(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }): Services {
+  let services = built.get(env);
+  if (!services) {
+    services = buildServices({
+      config: parseConfig(env as Record<string, unknown>),
+      store: new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS),
+      bus: new QueueBus(env.EVENTS),
+      defer: () => {},
+    });
+    built.set(env, services);
+  }
+  return { ...services, defer: (work) => ctx.waitUntil(work.catch(() => undefined)) };
+}
+
+const app = createApp((c) => servicesFor(c.env as Env, c.executionCtx));
+
+export default {
+  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  queue: (batch, env, ctx) => {
+    const services = servicesFor(env, ctx);
+    return handleQueueBatch(batch, env, {
+      subscribe: (dispatcher) => subscribeAll(dispatcher, services),
+      onDeadLetter: (event, info) => onDeadLetter(services, event, info),
+    });
+  },
+} satisfies ExportedHandler<Env>;
