@@ -4,6 +4,7 @@
  * global setup, and the Worker reaches it over loopback exactly as it would reach Clarifai.
  */
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { readFileSync } from "node:fs";
 import { defineConfig } from "vitest/config";
 
 // Test-only secrets: public, never used outside tests.
@@ -12,6 +13,9 @@ const TEST_BINDINGS = {
   REKEY_ENCRYPTION_KEYS: '{"1":"dGVzdC1rZXktdmVyc2lvbi1vbmUtMzItYnl0ZXMhISE="}',
   REKEY_FINGERPRINT_KEY: "dGVzdC1maW5nZXJwcmludC1rZXktMzItYnl0ZXMhISE=",
   CLARIFAI_TIMEOUT_MS: "3000",
+  ALERT_WEBHOOK_SECRET: "whsec_dGVzdC1hbGVydC13ZWJob29rLXNlY3JldC0zMmJ5dGVzIQ==",
+  GITHUB_SECRET_SCANNING_KEYS: readFileSync(new URL("./test/setup/github-test-keys.json", import.meta.url), "utf8"),
+  REKEY_BUS_RETRY_BASE_SECONDS: "1",
 };
 
 export default defineConfig({
@@ -19,7 +23,12 @@ export default defineConfig({
     cloudflareTest(({ inject }) => ({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
-        bindings: { ...TEST_BINDINGS, CLARIFAI_API_BASE: inject("emulatorUrl") },
+        bindings: {
+          ...TEST_BINDINGS,
+          CLARIFAI_API_BASE: inject("emulatorUrl"),
+          SLACK_WEBHOOK_URL: `${inject("receiverUrl")}/slack/incoming`,
+          OUTBOUND_WEBHOOKS: JSON.stringify([{ id: "siem", url: `${inject("receiverUrl")}/outbound/siem`, secret: "whsec_dGVzdC1vdXRib3VuZC13ZWJob29rLXNlY3JldCE=" }]),
+        },
         // 50 ms queue batches instead of wrangler.toml's 1 s. An entry here replaces that queue's
         // whole consumer config from wrangler.toml, so the other settings are repeated.
         queueConsumers: {

@@ -9,9 +9,11 @@ import { bodyLimit } from "./http/body-limit.ts";
 import { notFound, onError } from "./http/on-error.ts";
 import { health } from "./routes/health.ts";
 import { v1 } from "./routes/v1/index.ts";
+import { hooks } from "./routes/hooks/index.ts";
 
-/** 64 KiB: the largest legitimate body (a GitHub alert batch) is far smaller. */
+/** 64 KiB for every route but GitHub's alerts, which may batch up to 1,000 tokens. */
 export const MAX_BODY_BYTES = 64 * 1024;
+export const MAX_GITHUB_ALERT_BYTES = 1024 * 1024;
 
 /** `deps` resolves the services for one request (an entry point may build them from `c.env`). */
 export function createApp(deps: Deps | ((c: Context) => Deps)): Hono<AppEnv> {
@@ -21,9 +23,12 @@ export function createApp(deps: Deps | ((c: Context) => Deps)): Hono<AppEnv> {
     c.set("deps", resolve(c));
     await next();
   });
-  app.use("*", bodyLimit(MAX_BODY_BYTES));
+  const smallBodies = bodyLimit(MAX_BODY_BYTES);
+  const githubBodies = bodyLimit(MAX_GITHUB_ALERT_BYTES);
+  app.use("*", (c, next) => (c.req.path === "/hooks/github/secret-scanning" ? githubBodies(c, next) : smallBodies(c, next)));
   app.route("/", health);
   app.route("/v1", v1);
+  app.route("/hooks", hooks);
   app.notFound(notFound);
   app.onError(onError);
   return app;

@@ -38,6 +38,10 @@ export const configSchema = z.object({
   DISCORD_ALLOWED_USERS: csv,
   CHATOPS_CONFIRM_ROTATE: flag,
   CHATOPS_TWO_PERSON: flag,
+  /** Where GitHub's secret scanning public keys are fetched from when GITHUB_SECRET_SCANNING_KEYS is unset. */
+  GITHUB_KEYS_URL: z.url().default("https://api.github.com/meta/public_keys/secret_scanning"),
+  /** First retry delay of a failed bus handler, doubling per attempt (tests use 1). */
+  REKEY_BUS_RETRY_BASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
 });
 
 export type Config = z.infer<typeof configSchema>;

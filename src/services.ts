@@ -11,6 +11,8 @@ import { type Keyring, parseKeyring } from "./core/crypto/keyring.ts";
 import { DEFAULT_LEASE_MS, DEFAULT_RETRY, type EngineDeps, type EngineEvent, type RetryPolicy } from "./core/rotation/engine-deps.ts";
 import type { Store } from "./core/store/store.ts";
 import type { EventBus } from "./core/bus/bus.ts";
+import type { AuditLog } from "./core/audit/audit-log.ts";
+import type { ProcessedLedger } from "./core/bus/ledger.ts";
 import { engineEmitter } from "./core/bus/engine-events.ts";
 import { type Config, requireConfig } from "./config.ts";
 import { AppError } from "./http/app-error.ts";
@@ -20,6 +22,9 @@ export interface Services {
   store: Store;
   /** Durable transport for events (Queues on Workers, Deno KV queue on Deno, memory in tests). */
   bus: EventBus;
+  audit: AuditLog;
+  /** Atomic "seen this id" claims: bus idempotency, webhook replay refusal. */
+  ledger: ProcessedLedger;
   clarifai: ClarifaiClient;
   now: () => number;
   /** Runs work after the response (waitUntil on Workers); errors are the work's own business. */
@@ -32,6 +37,8 @@ export interface ServiceOptions {
   config: Config;
   store: Store;
   bus: EventBus;
+  audit: AuditLog;
+  ledger: ProcessedLedger;
   defer: (work: Promise<unknown>) => void;
   now?: () => number;
   fetch?: typeof fetch;
@@ -53,6 +60,8 @@ export function buildServices(opts: ServiceOptions): Services {
     config: opts.config,
     store: opts.store,
     bus: opts.bus,
+    audit: opts.audit,
+    ledger: opts.ledger,
     clarifai,
     now,
     defer: opts.defer,

@@ -4,10 +4,12 @@
  * knows it runs on Workers.
  */
 import type { CredentialCell } from "./adapters/credential-cell.ts";
-import type { EventLedger } from "./adapters/event-ledger.ts";
+import { DurableEventLedger, type EventLedger } from "./adapters/event-ledger.ts";
 import { QueueBus } from "./adapters/queue-bus.ts";
 import { handleQueueBatch } from "./adapters/queue-consumer.ts";
+import { DEFAULT_BACKOFF } from "./core/bus/backoff.ts";
 import { WorkersStore } from "./adapters/workers-store.ts";
+import { WorkersAuditLog } from "./adapters/workers-audit-log.ts";
 import { createApp } from "./app.ts";
 import { parseConfig } from "./config.ts";
 import { subscribeAll, onDeadLetter } from "./core/subscribers/index.ts";
@@ -36,6 +38,8 @@ export function servicesFor(env: Env, ctx: { waitUntil(p: Promise<unknown>): voi
       config: parseConfig(env as Record<string, unknown>),
       store: new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS),
       bus: new QueueBus(env.EVENTS),
+      audit: new WorkersAuditLog(env.REKEY_KV),
+      ledger: new DurableEventLedger(env.EVENT_LEDGER),
       defer: () => {},
     });
     built.set(env, services);
@@ -49,9 +53,15 @@ export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
   queue: (batch, env, ctx) => {
     const services = servicesFor(env, ctx);
-    return handleQueueBatch(batch, env, {
-      subscribe: (dispatcher) => subscribeAll(dispatcher, services),
-      onDeadLetter: (event, info) => onDeadLetter(services, event, info),
-    });
+    const base = services.config.REKEY_BUS_RETRY_BASE_SECONDS;
+    return handleQueueBatch(
+      batch,
+      env,
+      {
+        subscribe: (dispatcher) => subscribeAll(dispatcher, services),
+        onDeadLetter: (event, info) => onDeadLetter(services, event, info),
+      },
+      { backoff: { ...DEFAULT_BACKOFF, baseSeconds: base } },
+    );
   },
 } satisfies ExportedHandler<Env>;

@@ -1,16 +1,24 @@
 /**
- * The rotator: the bus's durable path to the rotation engine. A trigger that began a rotation also
- * published `rotation.requested` with its id; this handler drives it (again). If the fast path
- * already finished it, driving is a no-op; if the fast path died, this finishes the job. Without
- * an id (the sweep's requests) the handler begins the rotation itself, joining any running one.
+ * The rotator: the bus's durable path to the rotation engine.
+ *
+ * - `rotation.requested`: drive the named rotation (a trigger's fast path may already have finished
+ *   it: then driving is a no-op), or begin one when no id is given (the sweep's requests).
+ * - `credential.compromised`: contain the leak again from the event alone (credential id and
+ *   fingerprint prefix): begin-or-join the compromise rotation, or revoke the leaked previous
+ *   value. Every alert source publishes this one event, so containment survives the death of the
+ *   request that received the alert.
+ *
  * A rotation still running after its retry budget fails the handler retryably, so the queue
  * redelivers it with backoff.
  */
 import type { Dispatcher } from "../bus/bus.ts";
 import { PermanentError } from "../bus/errors.ts";
+import { contain } from "../alerts/contain.ts";
+import type { LeakMatch } from "../alerts/match-leak.ts";
 import { beginRotation } from "../rotation/begin.ts";
 import { driveRotation } from "../rotation/drive.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { Rotation } from "../rotation/rotation.ts";
 import { StepFailure } from "../rotation/step-error.ts";
 
 export class RotationStillRunning extends Error {
@@ -32,14 +40,40 @@ export function subscribeRotator(d: Dispatcher, engine: () => Promise<EngineDeps
       }
       rotationId = begun.rotation.id;
     }
-    let r;
-    try {
-      r = await driveRotation(deps, credential_id, rotationId);
-    } catch (error) {
-      // The credential was unmanaged (and its rotations with it) since the request: done.
-      if (error instanceof StepFailure && (error.code === "rotation_not_found" || error.code === "credential_not_found")) return;
-      throw error;
-    }
-    if (r.state === "running") throw new RotationStillRunning(`Rotation "${r.id}" is still at step "${r.step}"`);
+    await driveToEnd(deps, credential_id, rotationId);
   });
+
+  d.subscribe("credential.compromised", "rotator", async (event) => {
+    const deps = await engine();
+    const found = await deps.store.getCredential(event.data.credential_id);
+    if (!found) return;
+    const rec = found.value;
+    const prefix = event.data.fingerprint_prefix;
+    let match: LeakMatch;
+    if (rec.fingerprint.startsWith(prefix)) {
+      match = rec.state === "revoked" ? { kind: "already_revoked", credential: rec, fingerprint: rec.fingerprint } : { kind: "current", credential: rec, fingerprint: rec.fingerprint };
+    } else {
+      const prev = rec.previous.find((p) => p.fingerprint.startsWith(prefix));
+      if (!prev) return;
+      match = prev.revoked_at ? { kind: "already_revoked", credential: rec, fingerprint: prev.fingerprint } : { kind: "previous", credential: rec, fingerprint: prev.fingerprint };
+    }
+    const requester = event.data.alert_source === "webhook" ? "alerts" : event.data.alert_source;
+    const c = await contain(deps, match, requester);
+    if (c.action === "rotation") await driveToEnd(deps, c.credentialId, c.rotation.id);
+    else if (c.action === "revoke_previous") await c.run();
+    else if (c.action === "refused") throw new PermanentError(c.code, `Cannot contain the compromise: ${c.code}`);
+  });
+}
+
+async function driveToEnd(deps: EngineDeps, credentialId: string, rotationId: string): Promise<Rotation | undefined> {
+  let r: Rotation;
+  try {
+    r = await driveRotation(deps, credentialId, rotationId);
+  } catch (error) {
+    // The credential was unmanaged (and its rotations with it) since the request: done.
+    if (error instanceof StepFailure && (error.code === "rotation_not_found" || error.code === "credential_not_found")) return undefined;
+    throw error;
+  }
+  if (r.state === "running") throw new RotationStillRunning(`Rotation "${r.id}" is still at step "${r.step}"`);
+  return r;
 }

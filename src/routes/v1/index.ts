@@ -3,9 +3,11 @@ import type { AppEnv } from "../../app-env.ts";
 import { adminAuth } from "../../http/admin-auth.ts";
 import { credentials } from "./credentials.ts";
 import { rotations } from "./rotations.ts";
+import { audit } from "./audit.ts";
 
 /** The bearer-authenticated admin API. */
 export const v1 = new Hono<AppEnv>()
   .use("*", adminAuth)
   .route("/credentials", credentials)
-  .route("/rotations", rotations);
+  .route("/rotations", rotations)
+  .route("/audit", audit);

@@ -1,0 +1,37 @@
+/**
+ * Block Kit messages for the Slack incoming webhook: what happened, to which credential, why, and
+ * what a human should do. Built from event data only (ids, codes, fingerprint prefixes).
+ */
+import type { BusEvent } from "../bus/events.ts";
+
+type Block = Record<string, unknown>;
+const section = (text: string): Block => ({ type: "section", text: { type: "mrkdwn", text } });
+const context = (text: string): Block => ({ type: "context", elements: [{ type: "mrkdwn", text }] });
+
+export function slackMessage(event: BusEvent): { text: string; blocks: Block[] } | null {
+  const d = event.data as Record<string, unknown>;
+  const cred = `\`${String(d.credential_id ?? "?")}\``;
+  let headline: string;
+  let detail: string;
+  switch (event.type) {
+    case "rotation.completed":
+      headline = d.mode === "revoke" ? `:lock: Credential ${cred} revoked` : `:white_check_mark: Credential ${cred} rotated`;
+      detail = `Reason: *${d.reason}*. Old value \`${d.old_fingerprint_prefix}…\`${d.new_fingerprint_prefix ? `, new value \`${d.new_fingerprint_prefix}…\`` : ""}.`;
+      break;
+    case "rotation.failed":
+      headline = `:rotating_light: Rotation of ${cred} FAILED`;
+      detail = `Error \`${d.error_code}\`${d.clarifai_code ? ` (Clarifai ${d.clarifai_code})` : ""}${d.step ? ` at step *${d.step}*` : ""}. A human needs to look: \`GET /v1/rotations/${d.rotation_id ?? ""}\`.`;
+      break;
+    case "credential.revoked":
+      headline = `:lock: Value \`${d.fingerprint_prefix}…\` of ${cred} revoked at Clarifai`;
+      detail = `Reason: *${d.reason}*.`;
+      break;
+    case "revocation.overdue":
+      headline = `:warning: Revocation of \`${d.fingerprint_prefix}…\` (${cred}) is overdue`;
+      detail = `Due since ${d.revoke_after}, ${d.attempts} failed attempts${d.last_error_code ? `, last error \`${d.last_error_code}\`` : ""}. The old value still works.`;
+      break;
+    default:
+      return null;
+  }
+  return { text: headline, blocks: [section(`*${headline}*`), section(detail), context(`rekey · ${event.type} · ${event.id}`)] };
+}

@@ -1,0 +1,84 @@
+/**
+ * POST /hooks/alerts: a generic compromise alert signed per Standard Webhooks (webhook-id,
+ * webhook-timestamp, webhook-signature; secret ALERT_WEBHOOK_SECRET; 5 minute tolerance; any of
+ * several signatures may verify). The body names the leaked credential by id, by fingerprint, or by
+ * the leaked value itself (exactly one). Answers 202 with the event id.
+ *
+ * Replay protection: the signature binds the webhook-id and timestamp; the timestamp window bounds
+ * replays in time and the id is claimed in the atomic ledger, so the same id is refused (401) even
+ * within the window. The claim happens after verification, so forged requests cannot burn ids.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../../app-env.ts";
+import { requireConfig } from "../../config.ts";
+import { type LeakMatch, matchFingerprint, matchLeakedValue } from "../../core/alerts/match-leak.ts";
+import { deriveId, newEvent } from "../../core/bus/new-event.ts";
+import { verifyStandardWebhook } from "../../core/inbound/standard-webhooks.ts";
+import { AppError } from "../../http/app-error.ts";
+import { publishContainment } from "./publish-containment.ts";
+
+const alertBodySchema = z
+  .strictObject({
+    credential_id: z.string().min(1).max(64).optional(),
+    fingerprint: z.string().regex(/^[0-9a-f]{64}$/, "must be a full fingerprint (64 hex)").optional(),
+    value: z.string().min(1).max(4096).optional(),
+    reason: z.string().max(200).optional(),
+    source: z.string().max(64).optional(),
+  })
+  .refine((b) => [b.credential_id, b.fingerprint, b.value].filter((x) => x !== undefined).length === 1, {
+    message: "name the credential by exactly one of credential_id, fingerprint or value",
+  });
+
+const REPLAY_HOLD_MS = 7 * 24 * 3_600_000;
+
+export const alerts = new Hono<AppEnv>().post("/", async (c) => {
+  const deps = c.var.deps;
+  const secret = requireConfig(deps.config, "ALERT_WEBHOOK_SECRET");
+  const body = new Uint8Array(await c.req.arrayBuffer());
+  const webhookId = c.req.header("webhook-id");
+  const verified = await verifyStandardWebhook({
+    secret,
+    id: webhookId,
+    timestamp: c.req.header("webhook-timestamp"),
+    signature: c.req.header("webhook-signature"),
+    body,
+    now: Math.floor(deps.now() / 1000),
+  });
+  if (!verified.ok) {
+    const code = verified.error.reason === "timestamp_out_of_window" ? "stale_timestamp" : "invalid_signature";
+    throw new AppError(401, code, "The alert signature does not verify or is outside the 5 minute window");
+  }
+  let input: z.infer<typeof alertBodySchema>;
+  try {
+    const parsed = alertBodySchema.safeParse(JSON.parse(new TextDecoder().decode(body)));
+    if (!parsed.success) throw new Error("shape");
+    input = parsed.data;
+  } catch {
+    throw new AppError(400, "invalid_request", "The body must name the credential by exactly one of credential_id, fingerprint or value");
+  }
+  const claim = await deps.ledger.claim(`hooks-alerts:${verified.value.id}`, { owner: "alerts", leaseMs: REPLAY_HOLD_MS });
+  if (claim !== "new") throw new AppError(401, "replayed", "This webhook-id was already received");
+  await deps.ledger.complete(`hooks-alerts:${verified.value.id}`, "alerts");
+
+  const engine = await deps.engine();
+  let match: LeakMatch;
+  if (input.credential_id) {
+    const rec = (await deps.store.getCredential(input.credential_id))?.value;
+    if (!rec) throw new AppError(404, "credential_not_found", "No such credential");
+    match = await matchFingerprint(engine, rec.fingerprint);
+  } else if (input.fingerprint) {
+    match = await matchFingerprint(engine, input.fingerprint);
+  } else {
+    match = await matchLeakedValue(engine, input.value!);
+  }
+  if (match.kind === "none") throw new AppError(404, "credential_not_found", "No managed credential matches this alert");
+
+  const alertId = await deriveId("alrt", "webhook", verified.value.id);
+  const outcome = await publishContainment(deps, engine, match, { source: "webhook", id: alertId, reason: input.value ? "token_match" : "named_in_alert" });
+  const eventId = await deriveId("evt", "alert", alertId);
+  await deps.bus.publish(
+    newEvent("alert.received", { alert_source: "webhook", alert_id: alertId, token_count: 1, matched_count: 1 }, { source: "/rekey/hooks/webhook", id: eventId, now: deps.now() }),
+  );
+  return c.json({ event_id: eventId, credential_id: match.credential.id, action: outcome.action, ...(outcome.rotationId ? { rotation_id: outcome.rotationId } : {}) }, 202);
+});

@@ -1,0 +1,227 @@
+/**
+ * Webhook-triggered rotation end to end: signed alerts → bus (real Queues) → rotator → Clarifai
+ * (the Node-hosted emulator); audit trail and notifications observed at the local receiver.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { call, responses, waitForRotation } from "../support/api.ts";
+import { control, freshTenant } from "../support/emulator-control.ts";
+import { signedGithubAlert } from "../support/github-test-key.ts";
+import { received } from "../support/receiver.ts";
+
+const ALERT_SECRET = "whsec_dGVzdC1hbGVydC13ZWJob29rLXNlY3JldC0zMmJ5dGVzIQ==";
+let tenant: Awaited<ReturnType<typeof freshTenant>>;
+let managerId: string;
+const secrets: string[] = [];
+const logs: string[] = [];
+
+beforeAll(async () => {
+  for (const level of ["log", "info", "warn", "error", "debug"] as const) {
+    const original = console[level].bind(console);
+    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+      logs.push(args.map(String).join(" "));
+      original(...args);
+    });
+  }
+  tenant = await freshTenant("hooks");
+  secrets.push(tenant.manager.id);
+  const res = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
+  managerId = res.json.credential.id;
+});
+
+async function managedKey(policy: Record<string, unknown> = {}) {
+  const key = await tenant.mint("app_specific_key", ["Predict"], "leaky");
+  secrets.push(key.id);
+  const res = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: key.id, manager_id: managerId, policy: { grace_hours: 24, ...policy } });
+  expect(res.status).toBe(201);
+  return { key, id: res.json.credential.id as string };
+}
+
+async function postGithub(body: string) {
+  return call("POST", "/hooks/github/secret-scanning", body, { authorization: "", ...(await signedGithubAlert(body)) });
+}
+
+async function signedAlert(body: string, opts: { id?: string; timestamp?: number; secret?: string } = {}) {
+  const id = opts.id ?? `msg_${crypto.randomUUID()}`;
+  const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
+  const signature = await signStandardWebhook({ secret: opts.secret ?? ALERT_SECRET, id, timestamp, body });
+  return { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": signature, authorization: "" };
+}
+
+async function settled(credentialId: string) {
+  await vi.waitUntil(async () => {
+    const c = (await call("GET", `/v1/credentials/${credentialId}`)).json.credential;
+    return c.current_rotation_id === null && c.last_rotation !== null;
+  }, { timeout: 15_000, interval: 50 });
+  return (await call("GET", `/v1/credentials/${credentialId}`)).json.credential;
+}
+
+describe("GitHub secret scanning alerts", () => {
+  it("revokes a leaked managed key first, then replaces it, and labels it true_positive", async () => {
+    const { key, id } = await managedKey();
+    const mark = (await tenant.state()).calls.length;
+    const body = JSON.stringify([{ token: key.id, type: "clarifai_api_key", url: "https://github.com/x/y/blob/main/.env", source: "content" }]);
+    const res = await postGithub(body);
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual([{ token_hash: expect.stringMatching(/^[0-9a-f]{64}$/), token_type: "clarifai_api_key", label: "true_positive" }]);
+    expect(res.text).not.toContain(key.id);
+    const cred = await settled(id);
+    expect(cred.last_rotation).toMatchObject({ state: "done", reason: "compromise" });
+    const state = await tenant.state();
+    expect(state.keys.map((k: any) => k.id)).not.toContain(key.id);
+    const calls = state.calls.slice(mark).map((c: any) => `${c.method} ${c.path}`);
+    const del = calls.findIndex((c: string) => c.startsWith("DELETE") && c.includes("/keys/"));
+    const create = calls.findIndex((c: string) => c.startsWith("POST") && c.endsWith("/keys"));
+    expect(del).toBeGreaterThanOrEqual(0);
+    expect(create).toBeGreaterThan(del);
+    const fresh = state.keys.filter((k: any) => String(k.description).includes(cred.last_rotation.id));
+    expect(fresh).toHaveLength(1);
+    secrets.push(fresh[0].id);
+    // The audit trail shows the chain, and never a value.
+    await vi.waitUntil(async () => (await call("GET", `/v1/audit?credential_id=${id}`)).json.entries.some((e: any) => e.type === "rotation.completed"), { timeout: 10_000, interval: 50 });
+    const types = (await call("GET", `/v1/audit?credential_id=${id}`)).json.entries.map((e: any) => e.type);
+    expect(types).toEqual(expect.arrayContaining(["credential.compromised", "rotation.step", "credential.revoked", "rotation.completed"]));
+  });
+
+  it("labels an unknown token false_positive and changes nothing", async () => {
+    const before = (await tenant.state()).calls.length;
+    const body = JSON.stringify([{ token: "f".repeat(32), type: "clarifai_api_key", url: "", source: "commit" }]);
+    const res = await postGithub(body);
+    expect(res.status).toBe(200);
+    expect(res.json[0].label).toBe("false_positive");
+    expect((await tenant.state()).calls.length).toBe(before);
+  });
+
+  it("refuses a tampered body or an unknown key id with 401 before parsing", async () => {
+    const body = JSON.stringify([{ token: "abc", type: "t", url: "", source: "commit" }]);
+    const headers = await signedGithubAlert(body);
+    const tampered = await call("POST", "/hooks/github/secret-scanning", body.replace("abc", "abd"), { authorization: "", ...headers });
+    expect(tampered.status).toBe(401);
+    expect(tampered.json.error.code).toBe("invalid_signature");
+    const unknown = await call("POST", "/hooks/github/secret-scanning", body, { authorization: "", ...headers, "github-public-key-identifier": "0".repeat(64) });
+    expect(unknown.status).toBe(401);
+    const garbage = await call("POST", "/hooks/github/secret-scanning", "not json", { authorization: "", ...(await signedGithubAlert("not json")) });
+    expect(garbage.status).toBe(400);
+  });
+
+  it("joins 100 concurrent deliveries of the same alert into one revocation and one new key", async () => {
+    const { key, id } = await managedKey();
+    const body = JSON.stringify([{ token: key.id, type: "clarifai_api_key", url: "", source: "commit" }]);
+    const headers = await signedGithubAlert(body);
+    const results = await Promise.all(Array.from({ length: 100 }, () => call("POST", "/hooks/github/secret-scanning", body, { authorization: "", ...headers })));
+    expect(results.every((r) => r.status === 200 && r.json[0].label === "true_positive")).toBe(true);
+    const cred = await settled(id);
+    const state = await tenant.state();
+    const deletes = state.calls.filter((c: any) => c.method === "DELETE" && c.status === 200 && c.path.endsWith(`/keys/${key.id}`));
+    expect(deletes).toHaveLength(1);
+    const minted = state.keys.filter((k: any) => String(k.description).includes("[rekey:"));
+    const forThis = minted.filter((k: any) => String(k.description).includes(cred.last_rotation.id));
+    expect(forThis).toHaveLength(1);
+    expect((await call("GET", `/v1/credentials/${id}`)).json.credential.previous).toHaveLength(1);
+    secrets.push(...forThis.map((k: any) => k.id));
+    // Reporting the now-dead value again raises nothing new.
+    const again = await postGithub(body);
+    expect(again.json[0].label).toBe("true_positive");
+    expect((await call("GET", `/v1/credentials/${id}`)).json.credential.last_rotation.id).toBe(cred.last_rotation.id);
+  });
+});
+
+describe("Standard Webhooks alerts", () => {
+  it("accepts a signed alert naming a credential and contains it", async () => {
+    const { key, id } = await managedKey();
+    const body = JSON.stringify({ credential_id: id, reason: "found in a paste", source: "siem" });
+    const res = await call("POST", "/hooks/alerts", body, await signedAlert(body));
+    expect(res.status).toBe(202);
+    expect(res.json.event_id).toMatch(/^evt_/);
+    await settled(id);
+    expect((await tenant.state()).keys.map((k: any) => k.id)).not.toContain(key.id);
+  });
+
+  it("finds the credential by the leaked value", async () => {
+    const { key, id } = await managedKey({ on_compromise: "revoke" });
+    const body = JSON.stringify({ value: key.id });
+    const res = await call("POST", "/hooks/alerts", body, await signedAlert(body));
+    expect(res.status).toBe(202);
+    const cred = await settled(id);
+    expect(cred.state).toBe("revoked");
+    expect(res.text).not.toContain(key.id);
+  });
+
+  it.each([
+    ["a tampered body", async (b: string) => ({ body: b.replace("cred", "crex"), headers: await signedAlert(b) })],
+    ["a wrong secret", async (b: string) => ({ body: b, headers: await signedAlert(b, { secret: "whsec_" + btoa("another-secret-of-32-bytes-long!!") }) })],
+    ["an old timestamp", async (b: string) => ({ body: b, headers: await signedAlert(b, { timestamp: Math.floor(Date.now() / 1000) - 600 }) })],
+  ])("refuses %s with 401 and publishes nothing", async (_name, make) => {
+    const { id } = await managedKey();
+    const { body, headers } = await make(JSON.stringify({ credential_id: id }));
+    const res = await call("POST", "/hooks/alerts", body, headers);
+    expect(res.status).toBe(401);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await call("GET", `/v1/audit?credential_id=${id}`)).json.entries).toEqual([]);
+    expect((await call("GET", `/v1/credentials/${id}`)).json.credential.last_rotation).toBeNull();
+  });
+
+  it("refuses a replayed webhook-id with 401", async () => {
+    const { id } = await managedKey();
+    const body = JSON.stringify({ credential_id: id });
+    const headers = await signedAlert(body);
+    expect((await call("POST", "/hooks/alerts", body, headers)).status).toBe(202);
+    const replay = await call("POST", "/hooks/alerts", body, headers);
+    expect(replay.status).toBe(401);
+    expect(replay.json.error.code).toBe("replayed");
+  });
+
+  it("refuses a body naming the credential twice or not at all with 400", async () => {
+    for (const b of [{}, { credential_id: "cred_x", value: "v" }, { credential_id: "cred_x", extra: 1 }]) {
+      const body = JSON.stringify(b);
+      expect((await call("POST", "/hooks/alerts", body, await signedAlert(body))).status).toBe(400);
+    }
+  });
+});
+
+describe("retries, dead letters and notifications", () => {
+  it("retries a transiently failing rotation through the bus with delay until it succeeds", async () => {
+    const { key, id } = await managedKey();
+    // Clarifai answers 503 to this key's deletion long enough to exhaust the fast path's retries.
+    await control("faults", { method: "DELETE", path: `/v2/users/${tenant.userId}/keys/${key.id}`, count: 5, status: 503, code: 98004 });
+    const body = JSON.stringify({ credential_id: id });
+    expect((await call("POST", "/hooks/alerts", body, await signedAlert(body))).status).toBe(202);
+    const cred = await settled(id);
+    expect(cred.last_rotation.state).toBe("done");
+    expect((await tenant.state()).keys.map((k: any) => k.id)).not.toContain(key.id);
+    const log = logs.map((l) => (l.startsWith("{") ? JSON.parse(l) : {})).filter((l: any) => l.msg === "bus.retry" && l.type === "credential.compromised");
+    expect(log.length).toBeGreaterThanOrEqual(1);
+    expect(log[0].delay_seconds).toBeGreaterThanOrEqual(1);
+  });
+
+  it("sends an event that can never succeed to the dead-letter queue and notifies rotation.failed", async () => {
+    // A routine rotation of a secret with no generator cannot begin: the rotator fails permanently.
+    await fetch(`${(await import("../support/emulator-control.ts")).emulatorUrl()}/v2/users/${tenant.userId}/secrets`, {
+      method: "POST",
+      headers: { authorization: `Key ${tenant.manager.id}`, "content-type": "application/json" },
+      body: JSON.stringify({ secrets: [{ id: "DLQ_SECRET", value: "third-party-value" }] }),
+    });
+    secrets.push("third-party-value");
+    const reg = await call("POST", "/v1/credentials", { kind: "secret", user_id: tenant.userId, secret_id: "DLQ_SECRET", manager_id: managerId });
+    expect(reg.status).toBe(201);
+    const id = reg.json.credential.id;
+    const { env } = await import("cloudflare:workers");
+    const { newEvent } = await import("../../src/core/bus/new-event.ts");
+    await env.EVENTS.send(newEvent("rotation.requested", { credential_id: id, reason: "scheduled", mode: "rotate", requested_by: "cron" }, { source: "/rekey/cron", now: Date.now() }), { contentType: "json" });
+    await vi.waitUntil(async () => (await received("/slack/incoming")).some((r) => r.body.includes(id) && r.body.includes("FAILED")), { timeout: 15_000, interval: 100 });
+    const slack = (await received("/slack/incoming")).find((r) => r.body.includes(id))!;
+    expect(slack.body).toContain("dead_letter");
+    const hooks = (await received("/outbound/siem")).filter((r) => r.body.includes(id));
+    expect(hooks.length).toBeGreaterThanOrEqual(1);
+    expect(hooks[0]!.headers["webhook-signature"]).toMatch(/^v1,/);
+  });
+});
+
+afterAll(async () => {
+  // Canary: no secret value in any response, log line, audit entry or outbound message.
+  const audit = (await call("GET", "/v1/audit?limit=1000")).text;
+  const outbound = (await received("/")).map((r) => r.body + JSON.stringify(r.headers)).join("\n");
+  const haystack = [...responses.map((r) => r.text + JSON.stringify(r.headers)), ...logs, audit, outbound].join("\n");
+  expect(secrets.length).toBeGreaterThan(5);
+  for (const s of secrets) expect(haystack.includes(s), "a secret value leaked").toBe(false);
+});
