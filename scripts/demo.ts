@@ -2,10 +2,14 @@
  * `npm run demo`: the product in one minute, against the local stack (started if needed).
  *   1. register the emulator's demo manager PAT and an app key with a Clarifai-secret sink;
  *   2. rotate the app key and show what changed at the (emulated) Clarifai;
- *   3. revoke it.
+ *   3. revoke it;
+ *   4. leak another one: a signed GitHub secret scanning alert → revoked and replaced, timed.
  * Tokens are shown masked: the demo practises what the product preaches.
  */
 import { ensureDevVars, loadLocalConfig } from "./lib/local-config.ts";
+import { DEMO_GITHUB_KEY_ID, DEMO_GITHUB_PRIVATE_PKCS8 } from "./lib/demo-github-key.ts";
+import { p1363ToDer } from "../src/core/inbound/ecdsa-der.ts";
+import { encodeBase64 } from "../src/core/crypto/encoding.ts";
 import { ensureStack, mask, root } from "./lib/stack.ts";
 
 const base = `http://127.0.0.1:${process.env.PORT ?? 8787}`;
@@ -57,6 +61,14 @@ function expect(cond: boolean, what: string) {
   ok(what);
 }
 
+/** Plays GitHub: ECDSA P-256 over the raw body, DER-encoded, base64 (the dev-only demo key). */
+async function signAsGithub(body: string): Promise<string> {
+  const der = Uint8Array.from(Buffer.from(DEMO_GITHUB_PRIVATE_PKCS8, "base64"));
+  const key = await crypto.subtle.importKey("pkcs8", der, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+  const raw = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key, new TextEncoder().encode(body)));
+  return encodeBase64(p1363ToDer(raw));
+}
+
 try {
   if (!clarifai.startsWith("http://127.0.0.1")) throw new Error(`The demo needs the local emulator; rekey points at ${clarifai}`);
   const managerPat = merged.EMULATOR_SEED_PAT!;
@@ -106,6 +118,53 @@ try {
   expect(!after.some((k) => k.id === fresh.id), `key ${mask(fresh.id)} is deleted at Clarifai`);
   const final = await api("GET", `/v1/credentials/${credId}`);
   expect(final.json.credential.state === "revoked", "rekey keeps the record as revoked for the audit trail");
+
+  say("Leak: GitHub secret scanning reports another managed key found in a public repository");
+  const leaked = (await emulator(`/_emulator/users/${user}/keys`, { type: "app_specific_key", scopes: ["Predict"], apps: [{ id: app, user_id: user }], description: "leaky workload key" })).key;
+  const leakSink = `DEMO_LEAKY_KEY_${Date.now()}`;
+  await emulator(`/v2/users/${user}/secrets`, { secrets: [{ id: leakSink, value: leaked.id }] }, managerPat);
+  const leakReg = await api("POST", "/v1/credentials", {
+    kind: "app_key", user_id: user, value: leaked.id, manager_id: managerId, description: "leaky workload key",
+    policy: { grace_hours: 24, on_compromise: "rotate" }, sinks: [{ type: "clarifai_secret", user_id: user, secret_id: leakSink }],
+  });
+  expect(leakReg.status === 201, `registered ${mask(leaked.id)} as ${leakReg.json.credential?.id}`);
+  const leakId = leakReg.json.credential.id;
+  const alertBody = JSON.stringify([{ token: leaked.id, type: "clarifai_api_key", url: "https://github.com/octo/app/blob/main/.env", source: "content" }]);
+  const signature = await signAsGithub(alertBody);
+  const sentAt = Date.now();
+  const alert = await fetch(`${base}/hooks/github/secret-scanning`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "github-public-key-identifier": DEMO_GITHUB_KEY_ID, "github-public-key-signature": signature },
+    body: alertBody,
+  });
+  const feedback = (await alert.json()) as any[];
+  expect(alert.status === 200 && feedback[0]?.label === "true_positive", `GitHub gets its feedback: ${feedback[0]?.label} (token sent back only as a SHA-256 hash)`);
+  let deletedAt: number | undefined;
+  for (let i = 0; i < 400 && deletedAt === undefined; i++) {
+    const calls = (await emulator("/_emulator/state")).calls as any[];
+    const del = calls.find((c) => c.method === "DELETE" && c.path.endsWith(`/keys/${leaked.id}`) && c.status === 200);
+    if (del) deletedAt = Date.parse(del.time);
+    else await new Promise((r) => setTimeout(r, 10));
+  }
+  expect(deletedAt !== undefined, `leaked key deleted at Clarifai ${deletedAt! - sentAt} ms after the alert was sent`);
+  let settledCred: any;
+  for (let i = 0; i < 200; i++) {
+    settledCred = (await api("GET", `/v1/credentials/${leakId}`)).json.credential;
+    if (!settledCred.current_rotation_id && settledCred.last_rotation) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  expect(settledCred.last_rotation?.state === "done", `compromise rotation ${settledCred.last_rotation?.id} done`);
+  const leakKeys = (await emulator(`/v2/users/${user}/keys?per_page=1000&type=app_specific_key`, undefined, managerPat)).keys as any[];
+  const replacement = leakKeys.find((k) => String(k.description).includes(settledCred.last_rotation.id));
+  expect(!!replacement, `replacement ${replacement ? mask(replacement.id) : "?"} in place with scopes ${replacement?.scopes?.join(", ")}`);
+  const leakSecret = (await emulator(`/v2/users/${user}/secrets/${leakSink}`, undefined, managerPat)).secret;
+  expect(leakSecret.value === replacement.id, `secret ${leakSink} updated to the replacement`);
+  let chain: string[] = [];
+  for (let i = 0; i < 100 && !chain.includes("rotation.completed"); i++) {
+    chain = ((await api("GET", `/v1/audit?credential_id=${leakId}`)).json.entries as any[]).map((e) => e.type);
+    if (!chain.includes("rotation.completed")) await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(chain.includes("rotation.completed"), `audit trail: ${[...new Set(chain)].join(" → ")}`);
 
   console.log("\nDemo finished.");
   stack.stop();
