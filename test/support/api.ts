@@ -4,6 +4,8 @@ import { exports } from "cloudflare:workers";
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 
 export interface Captured {
+  method: string;
+  path: string;
   status: number;
   headers: Record<string, string>;
   text: string;
@@ -30,7 +32,7 @@ export async function call(method: string, path: string, body?: unknown, headers
   } catch {
     json = undefined;
   }
-  const captured = { status: res.status, headers: Object.fromEntries(res.headers), text, json };
+  const captured = { method, path, status: res.status, headers: Object.fromEntries(res.headers), text, json };
   responses.push(captured);
   return captured;
 }

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { call, responses, waitForRotation } from "../support/api.ts";
 import { freshTenant } from "../support/emulator-control.ts";
+import { credentialListResponseSchema, credentialResponseSchema, errorResponseSchema, rotationResponseSchema } from "../../src/routes/v1/views.ts";
 
 let tenant: Awaited<ReturnType<typeof freshTenant>>;
 let managerId: string;
@@ -190,6 +191,22 @@ describe("rotation and revocation through the API", () => {
 });
 
 afterAll(() => {
+  // Every admin response matches its strict schema: nothing outside it (a value) can appear.
+  let checked = 0;
+  for (const r of responses.filter((x) => x.path.startsWith("/v1/"))) {
+    const schema =
+      r.status >= 400 ? errorResponseSchema
+      : r.json?.credential ? credentialResponseSchema
+      : r.json?.credentials ? credentialListResponseSchema
+      : r.json?.rotation ? rotationResponseSchema
+      : null;
+    if (!schema) continue;
+    const parsed = schema.safeParse(r.json);
+    expect(parsed.success, `${r.method} ${r.path} → ${r.status} does not match its schema`).toBe(true);
+    checked++;
+  }
+  expect(checked).toBeGreaterThan(30);
+
   // The canary: no secret value used in this file appears in any response or log line.
   expect(secrets.length).toBeGreaterThan(5);
   const haystack = [...responses.map((r) => r.text + JSON.stringify(r.headers)), ...logs].join("\n");

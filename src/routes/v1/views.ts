@@ -4,11 +4,66 @@
  * Fingerprints are cut to their first 8 hex: enough to tell values apart, useless for guessing.
  */
 import { z } from "zod";
-import type { CredentialRecord } from "../../core/credentials/credential.ts";
+import { appRefSchema, credentialKindSchema, credentialStateSchema, policySchema, sinkSchema, type CredentialRecord } from "../../core/credentials/credential.ts";
 import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
-import type { Rotation } from "../../core/rotation/rotation.ts";
+import { rotationErrorSchema, rotationModeSchema, rotationReasonSchema, stepSchema, type Rotation } from "../../core/rotation/rotation.ts";
 
-export function credentialView(rec: CredentialRecord) {
+const time = z.iso.datetime({ offset: true });
+const prefix = z.string().regex(/^[0-9a-f]{8}$/);
+
+/** Response schemas: strict, so a test that parses every response also proves nothing else leaks. */
+export const credentialViewSchema = z.strictObject({
+  id: z.string(),
+  kind: credentialKindSchema,
+  state: credentialStateSchema,
+  user_id: z.string(),
+  app_id: z.string().nullable(),
+  secret_id: z.string().nullable(),
+  description: z.string(),
+  manager_id: z.string().nullable(),
+  scopes: z.array(z.string()),
+  apps: z.array(appRefSchema),
+  fingerprint: prefix,
+  value_created_at: time,
+  previous: z.array(z.strictObject({ fingerprint: prefix, rotation_id: z.string(), superseded_at: time, revoke_after: time, revoked_at: time.nullable() })),
+  policy: policySchema,
+  sinks: z.array(sinkSchema),
+  current_rotation_id: z.string().nullable(),
+  last_rotation: z.strictObject({ id: z.string(), state: z.enum(["done", "failed"]), reason: z.string(), finished_at: time }).nullable(),
+  created_at: time,
+  updated_at: time,
+  revoked_at: time.nullable(),
+});
+
+export const rotationViewSchema = z.strictObject({
+  id: z.string(),
+  credential_id: z.string(),
+  reason: rotationReasonSchema,
+  mode: rotationModeSchema,
+  state: z.enum(["running", "done", "failed"]),
+  step: stepSchema,
+  plan: z.array(stepSchema),
+  requested_by: z.string(),
+  old_fingerprint: prefix,
+  new_fingerprint: prefix.nullable(),
+  old_revoked: z.boolean(),
+  attempts: z.number().int(),
+  next_attempt_at: time.nullable(),
+  error: rotationErrorSchema.nullable(),
+  created_at: time,
+  updated_at: time,
+  finished_at: time.nullable(),
+});
+
+export type CredentialView = z.infer<typeof credentialViewSchema>;
+export type RotationView = z.infer<typeof rotationViewSchema>;
+
+export const credentialResponseSchema = z.strictObject({ credential: credentialViewSchema });
+export const credentialListResponseSchema = z.strictObject({ credentials: z.array(credentialViewSchema), next_cursor: z.string().nullable() });
+export const rotationResponseSchema = z.strictObject({ rotation: rotationViewSchema, joined: z.boolean().optional() });
+export const errorResponseSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }).loose() });
+
+export function credentialView(rec: CredentialRecord): CredentialView {
   return {
     id: rec.id,
     kind: rec.kind,
@@ -39,7 +94,7 @@ export function credentialView(rec: CredentialRecord) {
   };
 }
 
-export function rotationView(r: Rotation) {
+export function rotationView(r: Rotation): RotationView {
   return {
     id: r.id,
     credential_id: r.credential_id,
@@ -61,8 +116,6 @@ export function rotationView(r: Rotation) {
   };
 }
 
-export type CredentialView = ReturnType<typeof credentialView>;
-export type RotationView = ReturnType<typeof rotationView>;
 
 export const listQuerySchema = z.strictObject({
   cursor: z.string().max(1024).optional(),
