@@ -18,7 +18,7 @@ import { verifyStandardWebhook } from "../../core/inbound/standard-webhooks.ts";
 import { AppError } from "../../http/app-error.ts";
 import { publishContainment } from "./publish-containment.ts";
 
-const alertBodySchema = z
+export const alertBodySchema = z
   .strictObject({
     credential_id: z.string().min(1).max(64).optional(),
     fingerprint: z.string().regex(/^[0-9a-f]{64}$/, "must be a full fingerprint (64 hex)").optional(),
@@ -29,6 +29,13 @@ const alertBodySchema = z
   .refine((b) => [b.credential_id, b.fingerprint, b.value].filter((x) => x !== undefined).length === 1, {
     message: "name the credential by exactly one of credential_id, fingerprint or value",
   });
+
+export const alertAcceptedSchema = z.strictObject({
+  event_id: z.string(),
+  credential_id: z.string(),
+  action: z.string(),
+  rotation_id: z.string().optional(),
+});
 
 const REPLAY_HOLD_MS = 7 * 24 * 3_600_000;
 

@@ -21,7 +21,7 @@ import { verifyGithubSignature } from "../../core/inbound/github-secret-scanning
 import { AppError } from "../../http/app-error.ts";
 import { publishContainment } from "./publish-containment.ts";
 
-const alertSchema = z
+export const githubAlertSchema = z
   .array(
     z.object({
       token: z.string().min(1).max(4096),
@@ -32,6 +32,10 @@ const alertSchema = z
   )
   .min(1)
   .max(1000);
+
+export const githubFeedbackSchema = z.array(
+  z.strictObject({ token_hash: z.string(), token_type: z.string(), label: z.enum(["true_positive", "false_positive"]) }),
+);
 
 const keysByConfig = new Map<string, GithubKeys>();
 
@@ -55,9 +59,9 @@ export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
   }
   if (!verified.ok) throw new AppError(401, "invalid_signature", "The alert signature does not verify");
 
-  let parsed: z.infer<typeof alertSchema>;
+  let parsed: z.infer<typeof githubAlertSchema>;
   try {
-    const result = alertSchema.safeParse(JSON.parse(new TextDecoder().decode(body)));
+    const result = githubAlertSchema.safeParse(JSON.parse(new TextDecoder().decode(body)));
     if (!result.success) throw new Error("shape");
     parsed = result.data;
   } catch {

@@ -1,0 +1,49 @@
+/**
+ * GET /openapi.json: an OpenAPI 3.1 document generated from the zod schemas the routes validate
+ * with (route-docs.ts), never written by hand. OpenAPI 3.1 uses JSON Schema 2020-12, which is what
+ * zod 4's toJSONSchema emits; request bodies use the schema's input side (defaults optional),
+ * responses the output side.
+ */
+import { z } from "zod";
+import { VERSION } from "../version.ts";
+import { routeDocs, type Security } from "./route-docs.ts";
+
+const SECURITY: Record<Exclude<Security, "none">, object> = {
+  admin: { type: "http", scheme: "bearer", description: "REKEY_ADMIN_TOKEN" },
+  github_signature: { type: "apiKey", in: "header", name: "Github-Public-Key-Signature", description: "ECDSA P-256 over the raw body; key chosen by Github-Public-Key-Identifier" },
+  standard_webhooks: { type: "apiKey", in: "header", name: "webhook-signature", description: "Standard Webhooks v1 HMAC over webhook-id.webhook-timestamp.body (ALERT_WEBHOOK_SECRET), 5 minute window" },
+};
+
+function schema(s: z.ZodType, io: "input" | "output") {
+  const { $schema: _, ...json } = z.toJSONSchema(s, { io, unrepresentable: "any" }) as Record<string, unknown>;
+  return json;
+}
+
+function queryParams(s: z.ZodType) {
+  const json = schema(s, "input") as { properties?: Record<string, object>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, p]) => ({ name, in: "query", required: json.required?.includes(name) ?? false, schema: p }));
+}
+
+export function openApiDocument() {
+  const paths: Record<string, Record<string, object>> = {};
+  for (const r of routeDocs) {
+    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+    const op = {
+      summary: r.summary,
+      tags: [r.tag],
+      ...(r.security === "none" ? { security: [] } : { security: [{ [r.security]: [] }] }),
+      parameters: [...params, ...(r.query ? queryParams(r.query) : [])],
+      ...(r.body ? { requestBody: { required: r.method === "post" && r.path === "/v1/credentials", content: { "application/json": { schema: schema(r.body, "input") } } } } : {}),
+      responses: Object.fromEntries(
+        Object.entries(r.responses).map(([status, res]) => [status, { description: res.description, ...(res.schema ? { content: { "application/json": { schema: schema(res.schema, "output") } } } : {}) }]),
+      ),
+    };
+    (paths[r.path] ??= {})[r.method] = op;
+  }
+  return {
+    openapi: "3.1.0",
+    info: { title: "rekey", version: VERSION, description: "Revoke and replace leaked or aged Clarifai credentials. Responses never contain secret values." },
+    paths,
+    components: { securitySchemes: SECURITY },
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Every route rekey serves, with the zod schemas it validates with. The OpenAPI document is
+ * generated from this table (./document.ts), and a test checks the table against the routes the
+ * Hono app really serves, so the document cannot drift from the code.
+ */
+import type { z } from "zod";
+import { auditQuerySchema } from "../routes/v1/audit.ts";
+import { registerInputSchema } from "../core/credentials/register.ts";
+import {
+  credentialListResponseSchema,
+  credentialResponseSchema,
+  errorResponseSchema,
+  listQuerySchema,
+  revokeBodySchema,
+  rotateBodySchema,
+  rotationResponseSchema,
+} from "../routes/v1/views.ts";
+import { alertBodySchema, alertAcceptedSchema } from "../routes/hooks/alerts.ts";
+import { githubAlertSchema, githubFeedbackSchema } from "../routes/hooks/github.ts";
+import { healthSchema } from "../routes/health.ts";
+import { auditListResponseSchema } from "../routes/v1/audit.ts";
+
+export type Security = "admin" | "github_signature" | "standard_webhooks" | "none";
+
+export interface RouteDoc {
+  method: "get" | "post" | "delete";
+  /** OpenAPI path syntax: `{id}`. */
+  path: string;
+  summary: string;
+  security: Security;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  /** Status → schema of the JSON body. */
+  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  tag: string;
+}
+
+const errors = (...codes: number[]) =>
+  Object.fromEntries(codes.map((c) => [c, { description: "Error envelope with a machine-readable code", schema: errorResponseSchema }]));
+
+export const routeDocs: RouteDoc[] = [
+  { method: "get", path: "/healthz", summary: "Liveness, version and upstream", security: "none", tag: "ops", responses: { 200: { description: "Healthy", schema: healthSchema } } },
+  { method: "post", path: "/v1/credentials", summary: "Register a credential (validated against Clarifai first)", security: "admin", tag: "credentials", body: registerInputSchema, responses: { 201: { description: "Registered", schema: credentialResponseSchema }, ...errors(400, 401, 409, 413, 415, 422, 503) } },
+  { method: "get", path: "/v1/credentials", summary: "List credentials", security: "admin", tag: "credentials", query: listQuerySchema, responses: { 200: { description: "A page", schema: credentialListResponseSchema }, ...errors(400, 401) } },
+  { method: "get", path: "/v1/credentials/{id}", summary: "One credential's metadata", security: "admin", tag: "credentials", responses: { 200: { description: "The credential", schema: credentialResponseSchema }, ...errors(401, 404) } },
+  { method: "delete", path: "/v1/credentials/{id}", summary: "Stop managing (revokes nothing)", security: "admin", tag: "credentials", responses: { 200: { description: "Forgotten" }, ...errors(401, 404, 409) } },
+  { method: "post", path: "/v1/credentials/{id}/rotate", summary: "Start or join a rotation", security: "admin", tag: "credentials", body: rotateBodySchema, responses: { 202: { description: "Accepted", schema: rotationResponseSchema }, ...errors(400, 401, 404, 409, 422) } },
+  { method: "post", path: "/v1/credentials/{id}/revoke", summary: "Revoke now", security: "admin", tag: "credentials", body: revokeBodySchema, responses: { 202: { description: "Accepted", schema: rotationResponseSchema }, ...errors(400, 401, 404, 409) } },
+  { method: "get", path: "/v1/rotations/{id}", summary: "A rotation's state and step", security: "admin", tag: "rotations", responses: { 200: { description: "The rotation", schema: rotationResponseSchema }, ...errors(401, 404) } },
+  { method: "get", path: "/v1/audit", summary: "The audit trail", security: "admin", tag: "audit", query: auditQuerySchema, responses: { 200: { description: "A page, oldest first", schema: auditListResponseSchema }, ...errors(400, 401) } },
+  { method: "post", path: "/hooks/github/secret-scanning", summary: "GitHub secret scanning partner alert", security: "github_signature", tag: "hooks", body: githubAlertSchema, responses: { 200: { description: "Feedback per token", schema: githubFeedbackSchema }, ...errors(400, 401, 413, 503) } },
+  { method: "post", path: "/hooks/alerts", summary: "Generic compromise alert (Standard Webhooks)", security: "standard_webhooks", tag: "hooks", body: alertBodySchema, responses: { 202: { description: "Accepted", schema: alertAcceptedSchema }, ...errors(400, 401, 404, 503) } },
+  { method: "get", path: "/openapi.json", summary: "This document", security: "none", tag: "ops", responses: { 200: { description: "OpenAPI 3.1" } } },
+];

@@ -1,0 +1,45 @@
+/**
+ * The OpenAPI document is generated from the route table, and the route table is checked against
+ * what the app really serves: a route added without documentation fails here.
+ */
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { createApp } from "../../src/app.ts";
+import { routeDocs } from "../../src/openapi/route-docs.ts";
+
+const served = () => {
+  const app = createApp(() => {
+    throw new Error("not called");
+  });
+  const seen = new Set<string>();
+  for (const r of app.routes) {
+    if (r.method === "ALL") continue; // middleware
+    seen.add(`${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, "{$1}")}`);
+  }
+  return seen;
+};
+
+describe("GET /openapi.json", () => {
+  it("is an OpenAPI 3.1 document listing every route the app serves, and nothing it does not", async () => {
+    const res = await exports.default.fetch("http://rekey.test/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = await res.json<any>();
+    expect(doc.openapi).toBe("3.1.0");
+    const documented = new Set(Object.entries(doc.paths as Record<string, object>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`)));
+    expect([...served()].sort()).toEqual([...documented].sort());
+  });
+
+  it("describes the security schemes and uses them on every protected route", async () => {
+    const doc = await (await exports.default.fetch("http://rekey.test/openapi.json")).json<any>();
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(["admin", "github_signature", "standard_webhooks"]);
+    expect(doc.paths["/v1/credentials"].post.security).toEqual([{ admin: [] }]);
+    expect(doc.paths["/hooks/alerts"].post.security).toEqual([{ standard_webhooks: [] }]);
+    expect(doc.paths["/v1/credentials"].post.requestBody.content["application/json"].schema.additionalProperties).toBe(false);
+  });
+
+  it("keeps each documented request schema the one the route validates with", () => {
+    const register = routeDocs.find((r) => r.path === "/v1/credentials" && r.method === "post")!;
+    expect(register.body!.safeParse({ kind: "pat", user_id: "u", value: "x" }).success).toBe(true);
+    expect(register.body!.safeParse({ kind: "pat", user_id: "u", value: "x", extra: 1 }).success).toBe(false);
+  });
+});
