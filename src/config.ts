@@ -7,7 +7,7 @@
  * each feature asks for what it needs with `requireConfig`, which fails with a 503 naming the
  * missing variable (never its value).
  */
-import { z } from "zod";
+import * as z from "zod";
 import { AppError } from "./http/app-error.ts";
 
 const flag = z

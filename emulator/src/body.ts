@@ -1,6 +1,6 @@
 /** Request bodies: JSON parsed and shape-checked with zod; anything off is 11100, never a 500. */
 import type { Context } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { ClarifaiFailure } from "./envelope.ts";
 
 export async function body<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {

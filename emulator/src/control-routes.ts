@@ -3,7 +3,7 @@
  * relied on by tests, demos and outside checkers: keep it exactly. See emulator/README.md.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { keyType } from "./body.ts";
 import { ClarifaiFailure } from "./envelope.ts";
 import { buildKey } from "./key-routes.ts";

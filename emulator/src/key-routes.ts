@@ -1,6 +1,6 @@
 /** Keys (reference §4): PostKeys, ListKeys, ListAppKeys, GetKey, PatchKeys, DeleteKey. All PATAuth. */
 import { type Context, Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { authenticate, requirePat, requireScopes, resolveUser } from "./auth.ts";
 import { appRef, body, newKey } from "./body.ts";
 import { ClarifaiFailure, reply } from "./envelope.ts";

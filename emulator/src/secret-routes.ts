@@ -3,7 +3,7 @@
  * `secret`, singular, with `action`), DeleteSecrets (ids in a JSON body). PATAuth.
  */
 import { type Context, Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { authenticate, requirePat, requireScopes, resolveUser } from "./auth.ts";
 import { body } from "./body.ts";
 import { ClarifaiFailure, reply } from "./envelope.ts";

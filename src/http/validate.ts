@@ -3,7 +3,7 @@
  * returned: echoing the input (or zod's messages, which can quote it) could echo a secret.
  */
 import type { Context } from "hono";
-import type { z } from "zod";
+import type * as z from "zod";
 import { AppError } from "./app-error.ts";
 
 function invalid(error: z.ZodError): AppError {

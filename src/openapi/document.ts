@@ -4,7 +4,7 @@
  * zod 4's toJSONSchema emits; request bodies use the schema's input side (defaults optional),
  * responses the output side.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { VERSION } from "../version.ts";
 import { routeDocs, type Security } from "./route-docs.ts";
 

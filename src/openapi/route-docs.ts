@@ -3,7 +3,7 @@
  * generated from this table (./document.ts), and a test checks the table against the routes the
  * Hono app really serves, so the document cannot drift from the code.
  */
-import type { z } from "zod";
+import type * as z from "zod";
 import { auditQuerySchema } from "../routes/v1/audit.ts";
 import { registerInputSchema } from "../core/credentials/register.ts";
 import {

@@ -13,7 +13,7 @@
  *
  * Runtime-neutral: zod only.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { err, ok, type Result } from "../result.ts";
 import { rotationModeSchema, rotationReasonSchema, stepSchema } from "../rotation/rotation.ts";
 import {

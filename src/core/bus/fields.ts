@@ -9,7 +9,7 @@
  *
  * Runtime-neutral: zod only.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 /** `<prefix>_<up to 26 lowercase base32 chars>`: the shape of ids from crypto/random.ts. */
 const prefixedId = (prefix: string) =>

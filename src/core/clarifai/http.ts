@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { z } from "zod";
+import type * as z from "zod";
 import { err, ok, type Result } from "../result.ts";
 import { ClarifaiError, classify, redact, type ClarifaiErrorKind } from "./errors.ts";
 import { envelopeSchema } from "./schemas.ts";

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod";
 
 /** `status` of every Clarifai response (status.proto). */
 export const statusSchema = z.object({

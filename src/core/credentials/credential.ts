@@ -6,7 +6,7 @@
  * For `pat` and `app_key` the sealed value is the Clarifai key id, which IS the bearer token.
  * That is why no key id appears anywhere in clear text: records name keys by fingerprint only.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { sealedSchema } from "../crypto/envelope.ts";
 
 export const credentialKindSchema = z.enum(["pat", "app_key", "secret"]);

@@ -7,7 +7,7 @@
  * scope the later rotation and revocation will need, and refuses with a 4xx, changing nothing,
  * when any of that is missing.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { type ClarifaiClient, missingScopes } from "../clarifai/index.ts";
 import { decrypt, encrypt } from "../crypto/envelope.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";

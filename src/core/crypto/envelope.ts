@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod";
 import { err, ok, type Result } from "../result.ts";
 import { decodeBase64, encodeBase64 } from "./encoding.ts";
 import type { Keyring } from "./keyring.ts";

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod";
 import { decodeBase64 } from "../crypto/encoding.ts";
 import { ok, type Result } from "../result.ts";
 import { derToP1363 } from "./ecdsa-der.ts";

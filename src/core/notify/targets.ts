@@ -4,7 +4,7 @@
  * Standard Webhooks with its own secret). Notifications carry ids, codes and fingerprint prefixes,
  * never a value.
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { Config } from "../../config.ts";
 
 export const outboundWebhookSchema = z.strictObject({

@@ -3,7 +3,7 @@
  * Each step's result is written here (compare-and-swap) before the next step starts, so a crash
  * at any point resumes from the last persisted step. See ./plan.ts for the step orders.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { sealedSchema } from "../crypto/envelope.ts";
 
 export const rotationReasonSchema = z.enum(["compromise", "scheduled", "manual", "expiry"]);

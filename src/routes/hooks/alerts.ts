@@ -9,7 +9,7 @@
  * within the window. The claim happens after verification, so forged requests cannot burn ids.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import type { AppEnv } from "../../app-env.ts";
 import { requireConfig } from "../../config.ts";
 import { type LeakMatch, matchFingerprint, matchLeakedValue } from "../../core/alerts/match-leak.ts";

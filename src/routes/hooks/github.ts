@@ -11,7 +11,7 @@
  * because containment is idempotent: a replay joins the running rotation or finds the value dead.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import type { AppEnv } from "../../app-env.ts";
 import { GithubKeys } from "../../core/alerts/github-keys.ts";
 import { matchLeakedValue } from "../../core/alerts/match-leak.ts";

@@ -3,7 +3,7 @@
  * field added to storage later cannot leak a sealed value into a response by accident.
  * Fingerprints are cut to their first 8 hex: enough to tell values apart, useless for guessing.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { appRefSchema, credentialKindSchema, credentialStateSchema, policySchema, sinkSchema, type CredentialRecord } from "../../core/credentials/credential.ts";
 import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
 import { rotationErrorSchema, rotationModeSchema, rotationReasonSchema, stepSchema, type Rotation } from "../../core/rotation/rotation.ts";
