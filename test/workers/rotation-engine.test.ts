@@ -7,6 +7,8 @@ import { beginRotation } from "../../src/core/rotation/begin.ts";
 import { driveRotation } from "../../src/core/rotation/drive.ts";
 import { payOwedRevocations } from "../../src/core/rotation/owed-revocations.ts";
 import { currentValue, scenario } from "../support/engine-scenario.ts";
+import { matchLeakedValue } from "../../src/core/alerts/match-leak.ts";
+import { contain } from "../../src/core/alerts/contain.ts";
 
 async function rotate(s: Awaited<ReturnType<typeof scenario>>, reason: "manual" | "compromise" = "manual", newValue?: string) {
   const begun = await beginRotation(s.h.deps, s.cred.id, { reason, mode: "rotate", requestedBy: "test", ...(newValue ? { newValue } : {}) });
@@ -81,6 +83,23 @@ describe("grace period", () => {
     const done = await driveRotation(s.h.deps, s.cred.id, first.rotation.id);
     expect(done.state).toBe("done");
     expect((await keysOf(s)).map((k: any) => k.id)).not.toContain(s.original);
+  });
+});
+
+describe("alerts racing a rotation", () => {
+  it("an alert matched just before a rotation replaced the value does not rotate the replacement", async () => {
+    const s = await scenario("app_key", { grace_hours: 24 });
+    const stale = await matchLeakedValue(s.h.deps, s.original);
+    expect(stale.kind).toBe("current");
+    expect((await rotate(s)).state).toBe("done"); // a routine rotation lands first
+    const { value: replacement } = await currentValue(s.h, s.cred.id);
+    const c = await contain(s.h.deps, stale, "github");
+    expect(c.action).toBe("revoke_previous"); // the leaked value is now the previous one
+    if (c.action === "revoke_previous") await c.run();
+    const keys = (await keysOf(s)).map((k: any) => k.id);
+    expect(keys).toContain(replacement);
+    expect(keys).not.toContain(s.original);
+    expect((await currentValue(s.h, s.cred.id)).rec.last_rotation?.reason).toBe("manual");
   });
 });
 

@@ -17,7 +17,7 @@ import { classify } from "../rotation/step-error.ts";
 import { revokeValue } from "../rotation/steps.ts";
 import { updateCredential } from "../rotation/update-credential.ts";
 import { managerToken, open } from "../rotation/values.ts";
-import type { LeakMatch } from "./match-leak.ts";
+import { type LeakMatch, matchFingerprint } from "./match-leak.ts";
 
 export type Containment =
   | { action: "none" }
@@ -39,7 +39,12 @@ export async function contain(deps: EngineDeps, match: LeakMatch, requestedBy: s
         run: () => revokePreviousNow(deps, match.credential.id, match.fingerprint),
       };
     case "current": {
-      const begun = await beginRotation(deps, match.credential.id, { reason: "compromise", mode: "rotate", requestedBy });
+      const begun = await beginRotation(deps, match.credential.id, { reason: "compromise", mode: "rotate", requestedBy, expectedFingerprint: match.fingerprint });
+      if (!begun.ok && begun.code === "value_superseded") {
+        // Rotated between the match and now: the leaked value is a previous one (or already dead).
+        const again = await matchFingerprint(deps, match.fingerprint);
+        return again.kind === "current" ? { action: "refused", credentialId: match.credential.id, code: "conflict" } : contain(deps, again, requestedBy);
+      }
       if (!begun.ok) {
         return begun.code === "credential_revoked"
           ? { action: "already_revoked", credentialId: match.credential.id }

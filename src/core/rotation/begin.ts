@@ -17,11 +17,16 @@ export interface RotationRequest {
   requestedBy: string;
   /** secret kind only: the operator's new value. Sealed at once; never stored or logged in clear. */
   newValue?: string;
+  /**
+   * Compromise of a specific value: begin only while that value is still current. An alert that
+   * matched the value just before another rotation replaced it must not rotate the replacement.
+   */
+  expectedFingerprint?: string;
 }
 
 export type BeginResult =
   | { ok: true; rotation: Rotation; joined: boolean }
-  | { ok: false; code: "credential_not_found" | "credential_revoked" | "value_required" | "conflict" };
+  | { ok: false; code: "credential_not_found" | "credential_revoked" | "value_required" | "value_superseded" | "conflict" };
 
 const MAX_CAS_TRIES = 20;
 
@@ -35,6 +40,7 @@ export async function beginRotation(deps: EngineDeps, credentialId: string, req:
       if (running?.state === "running") return { ok: true, rotation: await escalate(deps, running, req), joined: true };
     }
     if (rec.state === "revoked") return { ok: false, code: "credential_revoked" };
+    if (req.expectedFingerprint && rec.fingerprint !== req.expectedFingerprint) return { ok: false, code: "value_superseded" };
     const intent = await intentFor(deps, rec, req);
     if (!intent.ok) return intent;
     const next: CredentialRecord = { ...rec, current_rotation: intent.value, updated_at: new Date(deps.now()).toISOString() };

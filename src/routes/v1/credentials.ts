@@ -18,6 +18,7 @@ const BEGIN_ERRORS = {
   credential_not_found: [404, "No such credential"],
   credential_revoked: [409, "The credential is revoked"],
   value_required: [422, 'Rotating a "secret" credential needs "value" (or a "random" generator in its policy)'],
+  value_superseded: [409, "The value was replaced meanwhile"],
   conflict: [409, "The credential kept changing; try again"],
 } as const;
 
