@@ -3,8 +3,7 @@
  * queue batches and cron ticks to the runtime-neutral core. With src/adapters/, the only code that
  * knows it runs on Workers.
  */
-import type { CredentialCell } from "./adapters/credential-cell.ts";
-import { DurableEventLedger, type EventLedger } from "./adapters/event-ledger.ts";
+import { DurableEventLedger } from "./adapters/event-ledger.ts";
 import { QueueBus } from "./adapters/queue-bus.ts";
 import { handleQueueBatch } from "./adapters/queue-consumer.ts";
 import { DEFAULT_BACKOFF } from "./core/bus/backoff.ts";
@@ -18,15 +17,11 @@ import { buildServices, type Services } from "./services.ts";
 export { CredentialCell } from "./adapters/credential-cell.ts";
 export { EventLedger } from "./adapters/event-ledger.ts";
 
-export interface Env {
-  REKEY_KV: KVNamespace;
-  CREDENTIAL_CELLS: DurableObjectNamespace<CredentialCell>;
-  EVENT_LEDGER: DurableObjectNamespace<EventLedger>;
-  EVENTS: Queue;
-  EVENTS_DLQ: Queue;
-  CLARIFAI_API_BASE?: string;
-  [name: string]: unknown;
-}
+/**
+ * Bindings as `wrangler types` generates them from wrangler.toml (src/worker-env.d.ts, checked
+ * for drift by `npm test`). Optional secrets not in .dev.vars.example are read by parseConfig.
+ */
+export type Env = WorkerBindings;
 
 // Services are built once per isolate and env (keys imported once); only `defer` is per invocation.
 const built = new WeakMap<Env, Services>();
@@ -35,7 +30,7 @@ export function servicesFor(env: Env, ctx: { waitUntil(p: Promise<unknown>): voi
   let services = built.get(env);
   if (!services) {
     services = buildServices({
-      config: parseConfig(env as Record<string, unknown>),
+      config: parseConfig(env as unknown as Record<string, unknown>),
       store: new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS),
       bus: new QueueBus(env.EVENTS),
       audit: new WorkersAuditLog(env.REKEY_KV),
