@@ -13,6 +13,7 @@ import { createApp } from "./app.ts";
 import { parseConfig } from "./config.ts";
 import { subscribeAll, onDeadLetter } from "./core/subscribers/index.ts";
 import { buildServices, type Services } from "./services.ts";
+import { startSweep } from "./core/sweep/run.ts";
 
 export { CredentialCell } from "./adapters/credential-cell.ts";
 export { EventLedger } from "./adapters/event-ledger.ts";
@@ -46,6 +47,11 @@ const app = createApp((c) => servicesFor(c.env as Env, c.executionCtx));
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  /** The cron sweep: only publishes the first page; bus consumers do the work (core/sweep/run.ts). */
+  scheduled: async (controller, env, ctx) => {
+    const services = servicesFor(env, ctx);
+    await startSweep(services.bus, controller.scheduledTime);
+  },
   queue: (batch, env, ctx) => {
     const services = servicesFor(env, ctx);
     const base = services.config.REKEY_BUS_RETRY_BASE_SECONDS;

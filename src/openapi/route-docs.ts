@@ -19,6 +19,7 @@ import { alertBodySchema, alertAcceptedSchema } from "../routes/hooks/alerts.ts"
 import { githubAlertSchema, githubFeedbackSchema } from "../routes/hooks/github.ts";
 import { healthSchema } from "../routes/health.ts";
 import { auditListResponseSchema } from "../routes/v1/audit.ts";
+import { planResponseSchema } from "../routes/v1/plan.ts";
 
 export type Security = "admin" | "github_signature" | "standard_webhooks" | "none";
 
@@ -48,6 +49,7 @@ export const routeDocs: RouteDoc[] = [
   { method: "post", path: "/v1/credentials/{id}/revoke", summary: "Revoke now", security: "admin", tag: "credentials", body: revokeBodySchema, responses: { 202: { description: "Accepted", schema: rotationResponseSchema }, ...errors(400, 401, 404, 409) } },
   { method: "get", path: "/v1/rotations/{id}", summary: "A rotation's state and step", security: "admin", tag: "rotations", responses: { 200: { description: "The rotation", schema: rotationResponseSchema }, ...errors(401, 404) } },
   { method: "get", path: "/v1/audit", summary: "The audit trail", security: "admin", tag: "audit", query: auditQuerySchema, responses: { 200: { description: "A page, oldest first", schema: auditListResponseSchema }, ...errors(400, 401) } },
+  { method: "get", path: "/v1/plan", summary: "What the next cron sweep would do and why (read-only)", security: "admin", tag: "sweep", responses: { 200: { description: "The plan", schema: planResponseSchema }, ...errors(401) } },
   { method: "post", path: "/hooks/github/secret-scanning", summary: "GitHub secret scanning partner alert", security: "github_signature", tag: "hooks", body: githubAlertSchema, responses: { 200: { description: "Feedback per token", schema: githubFeedbackSchema }, ...errors(400, 401, 413, 503) } },
   { method: "post", path: "/hooks/alerts", summary: "Generic compromise alert (Standard Webhooks)", security: "standard_webhooks", tag: "hooks", body: alertBodySchema, responses: { 202: { description: "Accepted", schema: alertAcceptedSchema }, ...errors(400, 401, 404, 503) } },
   { method: "get", path: "/openapi.json", summary: "This document", security: "none", tag: "ops", responses: { 200: { description: "OpenAPI 3.1" } } },

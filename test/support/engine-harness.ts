@@ -23,7 +23,9 @@ export interface CallHook {
 }
 
 export async function engineHarness(opts: { store?: Store; keys?: string } = {}) {
-  const emulator = createEmulator();
+  let clock = Date.parse("2026-06-01T00:00:00Z");
+  // The emulator shares the test's clock, so key creation times and rekey's ages agree.
+  const emulator = createEmulator({ now: () => new Date(clock) });
   const seed = emulator.seed({ userId: "u1", appId: "app1" });
   const hook: CallHook = {};
   let calls = 0;
@@ -39,7 +41,6 @@ export async function engineHarness(opts: { store?: Store; keys?: string } = {})
   const fpKey = await importFingerprintKey(TEST_FP_KEY);
   if (!keyring.ok || !fpKey.ok) throw new Error("test keys are invalid");
   const events: EngineEvent[] = [];
-  let clock = Date.parse("2026-06-01T00:00:00Z");
   const deps: EngineDeps = {
     store: opts.store ?? new MemoryStore(),
     clarifai: createClarifaiClient({ baseUrl: "http://clarifai.emulator", fetch: network, timeoutMs: 2_000 }),

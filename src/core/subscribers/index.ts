@@ -8,6 +8,7 @@ import type { Services } from "../../services.ts";
 import { subscribeRotator } from "./rotator.ts";
 import { subscribeAuditor } from "./auditor.ts";
 import { subscribeNotifier } from "./notifier.ts";
+import { subscribeSweeper } from "./sweeper.ts";
 import { notificationTargets } from "../notify/targets.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { codeSchema } from "../bus/fields.ts";
@@ -16,6 +17,7 @@ export function subscribeAll(d: Dispatcher, services: Services) {
   subscribeRotator(d, services.engine);
   subscribeAuditor(d, services.audit);
   subscribeNotifier(d, notificationTargets(services.config), services.now);
+  subscribeSweeper(d, services.engine, services.bus);
 }
 
 /**

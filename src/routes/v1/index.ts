@@ -4,10 +4,12 @@ import { adminAuth } from "../../http/admin-auth.ts";
 import { credentials } from "./credentials.ts";
 import { rotations } from "./rotations.ts";
 import { audit } from "./audit.ts";
+import { plan } from "./plan.ts";
 
 /** The bearer-authenticated admin API. */
 export const v1 = new Hono<AppEnv>()
   .use("*", adminAuth)
   .route("/credentials", credentials)
   .route("/rotations", rotations)
-  .route("/audit", audit);
+  .route("/audit", audit)
+  .route("/plan", plan);

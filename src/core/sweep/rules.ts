@@ -1,0 +1,60 @@
+/**
+ * What the sweep owes each credential, from its policy and state alone: pure, so the plan
+ * (GET /v1/plan) and the sweep itself use the very same decision.
+ */
+import type { CredentialRecord } from "../credentials/credential.ts";
+import { fingerprintPrefix } from "../crypto/fingerprint.ts";
+
+export type Rule = "max_age" | "grace_expired" | "expired" | "stuck_rotation";
+
+export interface DueAction {
+  rule: Rule;
+  credential_id: string;
+  action: "rotate" | "revoke" | "revoke_previous" | "resume";
+  due_at: string;
+  /** grace_expired: which superseded value (prefix only). */
+  fingerprint_prefix?: string;
+  reason: string;
+}
+
+const DAY = 86_400_000;
+/** A rotation that has not finished this long after it began is resumed by the sweep. */
+export const STUCK_AFTER_MS = 15 * 60_000;
+const MAX_JITTER_MS = 6 * 3_600_000;
+
+/**
+ * Deterministic jitter: credentials registered together must not all rotate in the same minute.
+ * Up to 5% of the maximum age (at most 6 h) after the due time, from a hash of the id.
+ */
+export function jitterMs(id: string, maxAgeDays: number): number {
+  let h = 2166136261;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619) >>> 0;
+  return Math.floor((h / 2 ** 32) * Math.min(maxAgeDays * DAY * 0.05, MAX_JITTER_MS));
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function dueActions(rec: CredentialRecord, now: number): DueAction[] {
+  const out: DueAction[] = [];
+  const id = rec.id;
+  for (const p of rec.previous) {
+    if (p.revoked_at || !p.value || Date.parse(p.revoke_after) > now) continue;
+    out.push({ rule: "grace_expired", credential_id: id, action: "revoke_previous", due_at: p.revoke_after, fingerprint_prefix: fingerprintPrefix(p.fingerprint), reason: `superseded value's grace period ended${p.revoke_attempts ? ` (${p.revoke_attempts} failed attempts)` : ""}` });
+  }
+  if (rec.current_rotation) {
+    const stuckAt = Date.parse(rec.current_rotation.created_at) + STUCK_AFTER_MS;
+    if (stuckAt <= now) out.push({ rule: "stuck_rotation", credential_id: id, action: "resume", due_at: iso(stuckAt), reason: `rotation ${rec.current_rotation.id} has run for over ${STUCK_AFTER_MS / 60_000} minutes` });
+    return out; // a running rotation is the one thing that may act on this credential now
+  }
+  if (rec.state !== "active") return out;
+  const expires = rec.policy.expires_at ? Date.parse(rec.policy.expires_at) : undefined;
+  if (expires !== undefined && expires <= now) {
+    out.push({ rule: "expired", credential_id: id, action: "revoke", due_at: iso(expires), reason: "hard expiry passed" });
+    return out;
+  }
+  if (rec.policy.max_age_days) {
+    const due = Date.parse(rec.value_created_at) + rec.policy.max_age_days * DAY + jitterMs(id, rec.policy.max_age_days);
+    if (due <= now) out.push({ rule: "max_age", credential_id: id, action: "rotate", due_at: iso(due), reason: `older than ${rec.policy.max_age_days} days` });
+  }
+  return out;
+}

@@ -1,0 +1,68 @@
+/**
+ * The sweep, fanned out through the bus so no invocation walks the registry with upstream calls:
+ * - the cron tick publishes one `sweep.batch` for the first page (startSweep);
+ * - each batch handler reads one page, acts on what is due, and publishes the next page's batch.
+ * Rotations and revocations are not run in the batch: it publishes `rotation.requested`, which the
+ * rotator handles in its own invocation. Owed revocations (one delete each) are paid in the batch;
+ * the page size bounds the subrequests of one invocation.
+ */
+import type { EventBus } from "../bus/bus.ts";
+import { deriveId, newEvent } from "../bus/new-event.ts";
+import { fingerprintPrefix } from "../crypto/fingerprint.ts";
+import type { EngineDeps } from "../rotation/engine-deps.ts";
+import { OVERDUE_AFTER_MS, payOwedRevocations } from "../rotation/owed-revocations.ts";
+import { dueActions } from "./rules.ts";
+
+/** Credentials per batch: ≤ 20 owed deletes plus ≤ 20 publishes stays under 50 subrequests. */
+export const SWEEP_BATCH_SIZE = 20;
+
+export async function startSweep(bus: EventBus, now: number): Promise<string> {
+  // One sweep per cron minute: a redelivered tick is the same sweep.
+  const id = `swp_${Math.floor(now / 60_000).toString(36)}`;
+  await bus.publish(newEvent("sweep.batch", { sweep_id: id, cursor: null, batch_size: SWEEP_BATCH_SIZE }, { source: "/rekey/cron", id: await deriveId("evt", "sweep-page", id, ""), now }));
+  return id;
+}
+
+export async function processSweepBatch(
+  deps: EngineDeps,
+  bus: EventBus,
+  batch: { sweep_id: string; cursor: string | null; batch_size: number },
+): Promise<{ requested: number; revoked: number; overdue: number; next?: string }> {
+  const now = deps.now();
+  const page = await deps.store.listCredentials({ limit: batch.batch_size, ...(batch.cursor ? { cursor: batch.cursor } : {}) });
+  let requested = 0;
+  let revoked = 0;
+  let overdue = 0;
+  for (const rec of page.items) {
+    for (const a of dueActions(rec, now)) {
+      if (a.action === "revoke_previous") continue; // paid below, once per credential
+      const reason = a.rule === "expired" ? "expiry" : "scheduled";
+      const mode = a.action === "revoke" ? "revoke" : "rotate";
+      const data = { credential_id: rec.id, reason, mode, requested_by: "cron", ...(a.action === "resume" && rec.current_rotation ? { rotation_id: rec.current_rotation.id } : {}) } as const;
+      await bus.publish(newEvent("rotation.requested", data, { source: "/rekey/cron", subject: `credential/${rec.id}`, id: await deriveId("evt", "sweep-req", batch.sweep_id, rec.id, a.rule), now }));
+      requested++;
+    }
+    if (dueActions(rec, now).some((a) => a.action === "revoke_previous")) {
+      const paid = await payOwedRevocations(deps, rec.id);
+      revoked += paid.revoked.length;
+      for (const f of paid.failed.filter((x) => x.overdue)) {
+        const prev = rec.previous.find((p) => p.fingerprint === f.fingerprint)!;
+        await bus.publish(
+          newEvent("revocation.overdue", { credential_id: rec.id, fingerprint_prefix: fingerprintPrefix(f.fingerprint), rotation_id: prev.rotation_id, revoke_after: prev.revoke_after, attempts: prev.revoke_attempts + 1, last_error_code: f.code }, {
+            source: "/rekey/cron",
+            subject: `credential/${rec.id}`,
+            id: await deriveId("evt", "overdue", batch.sweep_id, rec.id, f.fingerprint),
+            now,
+          }),
+        );
+        overdue++;
+      }
+    }
+  }
+  if (page.cursor) {
+    await bus.publish(newEvent("sweep.batch", { sweep_id: batch.sweep_id, cursor: page.cursor, batch_size: batch.batch_size }, { source: "/rekey/cron", id: await deriveId("evt", "sweep-page", batch.sweep_id, page.cursor), now }));
+  }
+  return { requested, revoked, overdue, ...(page.cursor ? { next: page.cursor } : {}) };
+}
+
+export { OVERDUE_AFTER_MS };
