@@ -111,4 +111,24 @@ describe("cron sweep", () => {
     expect((await currentValue(s.h, s.cred.id)).rec.previous[0]!.revoked_at).toBeDefined();
     expect(await keyIds(s)).not.toContain(s.original);
   });
+
+  it("deletes an orphaned rekey key that no record knows, and keeps one whose rotation is running", async () => {
+    const s = await scenario("app_key", { grace_hours: 0 });
+    const orphan = await s.h.mintKey("app_specific_key", ["Predict"], "workload [rekey:rot_01jc4kb0000000000000000099]");
+    const running = await beginRotation(s.h.deps, s.cred.id, { reason: "manual", mode: "rotate", requestedBy: "test" });
+    if (!running.ok) throw new Error(running.code);
+    // A key minted by the running rotation but not yet recorded (it would adopt it on resume).
+    const inFlight = await s.h.mintKey("app_specific_key", ["Predict", "Inputs_Get"], `workload [rekey:${running.rotation.id}]`);
+    const events = await sweep(s);
+    const ids = await keyIds(s);
+    expect(ids).not.toContain(orphan.id);
+    expect(events.filter((e) => e.type === "orphan.deleted")).toHaveLength(1);
+    expect(JSON.stringify(events)).not.toContain(orphan.id);
+    // The in-flight key survived the reconcile (the stuck-rotation rule is not due yet, so the
+    // rotation is still running) and is adopted when the rotation is driven.
+    expect(ids).toContain(inFlight.id);
+    const r = await driveRotation(s.h.deps, s.cred.id, running.rotation.id);
+    expect(r.state).toBe("done");
+    expect((await currentValue(s.h, s.cred.id)).value).toBe(inFlight.id);
+  });
 });

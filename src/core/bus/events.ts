@@ -42,6 +42,7 @@ export const eventTypes = [
   "credential.revoked",
   "revocation.overdue",
   "sweep.batch",
+  "orphan.deleted",
   "notification.requested",
 ] as const;
 export const eventTypeSchema = z.enum(eventTypes);
@@ -125,6 +126,14 @@ export const eventDataSchemas = {
     cursor: z.string().max(1024).regex(/^[A-Za-z0-9+/=_.:-]*$/).nullable(),
     batch_size: z.number().int().min(1).max(1000),
   }),
+  /**
+   * The sweep's reconcile deleted a key at Clarifai that carried a rekey rotation marker but that
+   * no record knows (a rotation that died before recording it, and whose rollback failed).
+   */
+  "orphan.deleted": z.strictObject({
+    rotation_id: rotationIdSchema,
+    fingerprint_prefix: fingerprintPrefixSchema,
+  }),
   /** An outbound delivery (Slack, signed webhook) to retry through the queue's backoff. */
   "notification.requested": z.strictObject({
     target_id: handlerNameSchema,
@@ -167,6 +176,7 @@ export const busEventSchema = z.discriminatedUnion("type", [
   envelopeOf("credential.revoked", s["credential.revoked"]),
   envelopeOf("revocation.overdue", s["revocation.overdue"]),
   envelopeOf("sweep.batch", s["sweep.batch"]),
+  envelopeOf("orphan.deleted", s["orphan.deleted"]),
   envelopeOf("notification.requested", s["notification.requested"]),
 ]);
 

@@ -47,6 +47,7 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
     last_error_code: "clarifai_unavailable",
   },
   "sweep.batch": { sweep_id: "swp_01jc4kb0000000000000000000", cursor: "AAAAAFdHNuZ2VyOmNyZWRf", batch_size: 50 },
+  "orphan.deleted": { rotation_id: "rot_01jc4kb0000000000000000000", fingerprint_prefix: "3fa9c1d2" },
   "notification.requested": {
     target_id: "slack-oncall",
     event_id: "evt_Zm9vYmFyYmF6cXV4cXV1eA",

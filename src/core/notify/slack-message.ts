@@ -30,6 +30,10 @@ export function slackMessage(event: BusEvent): { text: string; blocks: Block[] }
       headline = `:warning: Revocation of \`${d.fingerprint_prefix}…\` (${cred}) is overdue`;
       detail = `Due since ${d.revoke_after}, ${d.attempts} failed attempts${d.last_error_code ? `, last error \`${d.last_error_code}\`` : ""}. The old value still works.`;
       break;
+    case "orphan.deleted":
+      headline = `:broom: Orphaned key \`${d.fingerprint_prefix}…\` deleted at Clarifai`;
+      detail = `It carried the marker of rotation \`${d.rotation_id}\`, which never recorded it.`;
+      break;
     default:
       return null;
   }

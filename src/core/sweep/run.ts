@@ -12,6 +12,8 @@ import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
 import { OVERDUE_AFTER_MS, payOwedRevocations } from "../rotation/owed-revocations.ts";
 import { dueActions } from "./rules.ts";
+import { reconcileUser } from "./reconcile.ts";
+import { open } from "../rotation/values.ts";
 
 /** Credentials per batch: ≤ 20 owed deletes plus ≤ 20 publishes stays under 50 subrequests. */
 export const SWEEP_BATCH_SIZE = 20;
@@ -27,13 +29,25 @@ export async function processSweepBatch(
   deps: EngineDeps,
   bus: EventBus,
   batch: { sweep_id: string; cursor: string | null; batch_size: number },
-): Promise<{ requested: number; revoked: number; overdue: number; next?: string }> {
+): Promise<{ requested: number; revoked: number; overdue: number; orphans: number; next?: string }> {
   const now = deps.now();
   const page = await deps.store.listCredentials({ limit: batch.batch_size, ...(batch.cursor ? { cursor: batch.cursor } : {}) });
   let requested = 0;
   let revoked = 0;
   let overdue = 0;
+  let orphans = 0;
   for (const rec of page.items) {
+    // Each active self-managed PAT reconciles its own user's keys, once per sweep.
+    if (rec.kind === "pat" && !rec.manager_id && rec.state === "active") {
+      try {
+        for (const o of await reconcileUser(deps, rec.user_id, await open(deps, rec, rec.value))) {
+          await bus.publish(newEvent("orphan.deleted", { rotation_id: o.rotationId, fingerprint_prefix: fingerprintPrefix(o.fingerprint) }, { source: "/rekey/cron", id: await deriveId("evt", "orphan", o.rotationId, o.fingerprint), now }));
+          orphans++;
+        }
+      } catch {
+        // Reconcile is housekeeping: a failure here must not stop the sweep; the next one retries.
+      }
+    }
     for (const a of dueActions(rec, now)) {
       if (a.action === "revoke_previous") continue; // paid below, once per credential
       const reason = a.rule === "expired" ? "expiry" : "scheduled";
@@ -62,7 +76,7 @@ export async function processSweepBatch(
   if (page.cursor) {
     await bus.publish(newEvent("sweep.batch", { sweep_id: batch.sweep_id, cursor: page.cursor, batch_size: batch.batch_size }, { source: "/rekey/cron", id: await deriveId("evt", "sweep-page", batch.sweep_id, page.cursor), now }));
   }
-  return { requested, revoked, overdue, ...(page.cursor ? { next: page.cursor } : {}) };
+  return { requested, revoked, overdue, orphans, ...(page.cursor ? { next: page.cursor } : {}) };
 }
 
 export { OVERDUE_AFTER_MS };
