@@ -107,6 +107,8 @@ export async function reencrypt(keyring: Keyring, sealed: Sealed, aad: SealedAad
 
 // A JSON array is an unambiguous encoding of the tuple: ("a","bc") and ("ab","c") serialise
 // differently, and JSON.stringify escapes quotes, separators and lone surrogates.
-function encodeAad(aad: SealedAad, version: number): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify([AAD_LABEL, aad.id, aad.kind, version]));
+function encodeAad(aad: SealedAad, version: number): Uint8Array<ArrayBuffer> {
+  // Copied into a fresh ArrayBuffer-backed array: the Node and Workers type libraries disagree on
+  // what TextEncoder returns, and WebCrypto wants ArrayBuffer-backed input in both.
+  return new Uint8Array(new TextEncoder().encode(JSON.stringify([AAD_LABEL, aad.id, aad.kind, version])));
 }

@@ -59,7 +59,7 @@ export function parseKeyring(json: string): Result<Keyring, KeyringError> {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     return fail("invalid_json", "Cannot parse encryption keys: value is not a JSON object");
   }
-  const raw = new Map<number, Uint8Array>();
+  const raw = new Map<number, Uint8Array<ArrayBuffer>>();
   for (const [name, value] of Object.entries(parsed)) {
     if (!VERSION.test(name)) {
       // A version that fails this check could be a key pasted in the wrong place, so it is not
@@ -89,7 +89,7 @@ function createKeyring(raw: Map<number, Uint8Array>): Keyring {
     if (cached) return cached;
     const bytes = raw.get(version);
     if (!bytes) return undefined;
-    const pending = crypto.subtle.importKey("raw", bytes, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]).then(
+    const pending = crypto.subtle.importKey("raw", bytes as BufferSource, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]).then(
       (key) => {
         // Best effort only: the env string still holds the key, and JS cannot promise erasure.
         bytes.fill(0);
