@@ -18,7 +18,7 @@ export interface CellWrite {
   expected: number | null;
   json: string;
   /** KV writes to make once the DO write has committed. */
-  mirror: { put?: Array<[string, string]>; delete?: string[] };
+  mirror: { put?: Array<[string, string] | [string, string, Record<string, unknown>]>; delete?: string[] };
 }
 
 interface CellEnv {
@@ -68,7 +68,7 @@ export class CredentialCell extends DurableObject<CellEnv> {
   async #mirror(m: CellWrite["mirror"]): Promise<void> {
     const kv = this.env.REKEY_KV;
     await Promise.all([
-      ...(m.put ?? []).map(([k, v]) => kv.put(k, v)),
+      ...(m.put ?? []).map(([k, v, metadata]) => (metadata ? kv.put(k, v, { metadata }) : kv.put(k, v))),
       ...(m.delete ?? []).map((k) => kv.delete(k)),
     ]);
   }

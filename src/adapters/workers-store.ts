@@ -5,7 +5,8 @@
  */
 import { type CredentialRecord, credentialRecordSchema, fingerprintsOf } from "../core/credentials/credential.ts";
 import { type Rotation, rotationSchema } from "../core/rotation/rotation.ts";
-import type { Page, Store, Versioned } from "../core/store/store.ts";
+import type { IndexEntry, Page, Store, Versioned } from "../core/store/store.ts";
+import { nextActionAt } from "../core/sweep/rules.ts";
 import type { CredentialCell } from "./credential-cell.ts";
 
 export const kvKeys = {
@@ -44,7 +45,8 @@ export class WorkersStore implements Store {
       expected: expected === null ? null : Number(expected),
       json: JSON.stringify(record),
       mirror: {
-        put: [[kvKeys.credential(record.id), JSON.stringify(record)], ...newFps.map((fp) => [kvKeys.fingerprint(fp), record.id] as [string, string])],
+        // The sweep's index rides in the key's metadata: listing reads it without reading values.
+        put: [[kvKeys.credential(record.id), JSON.stringify(record), { n: nextActionAt(record) }], ...newFps.map((fp) => [kvKeys.fingerprint(fp), record.id] as [string, string])],
         delete: oldFps.filter((fp) => !newFps.includes(fp)).map(kvKeys.fingerprint),
       },
     });
@@ -73,6 +75,12 @@ export class WorkersStore implements Store {
         if (parsed.success) items.push(parsed.data);
       }
     }
+    return listed.list_complete ? { items } : { items, cursor: listed.cursor };
+  }
+
+  async listIndex(opts: { cursor?: string; limit: number }): Promise<Page<IndexEntry>> {
+    const listed = await this.kv.list<{ n?: number | null }>({ prefix: "cred:", limit: Math.min(opts.limit, 1000), ...(opts.cursor ? { cursor: opts.cursor } : {}) });
+    const items = listed.keys.map((k) => ({ id: k.name.slice("cred:".length), ...(k.metadata && "n" in k.metadata ? { next_action_at: k.metadata.n ?? null } : {}) }));
     return listed.list_complete ? { items } : { items, cursor: listed.cursor };
   }
 

@@ -72,6 +72,25 @@ export function storeContractSuite(name: string, makeStore: () => Store | Promis
       expect(pages).toBeGreaterThan(1);
     });
 
+    it("indexes every credential with its next sweep action time, without reading records", async () => {
+      const store = await makeStore();
+      const idle = credentialRecord({ policy: { grace_hours: 24, on_compromise: "rotate", generator: "none" } });
+      const aging = credentialRecord({ policy: { max_age_days: 30, grace_hours: 24, on_compromise: "rotate", generator: "none" } });
+      await store.putCredential(idle, null);
+      await store.putCredential(aging, null);
+      const seen = new Map<string, number | null | undefined>();
+      let cursor: string | undefined;
+      do {
+        const page = await store.listIndex({ limit: 1, ...(cursor ? { cursor } : {}) });
+        page.items.forEach((e) => seen.set(e.id, e.next_action_at));
+        cursor = page.cursor;
+      } while (cursor);
+      expect(seen.get(idle.id)).toBeNull();
+      const due = seen.get(aging.id)!;
+      expect(due).toBeGreaterThanOrEqual(Date.parse(aging.value_created_at) + 30 * 86_400_000);
+      expect(due).toBeLessThanOrEqual(Date.parse(aging.value_created_at) + 30 * 86_400_000 + 6 * 3_600_000);
+    });
+
     it("keeps rotations per credential with compare-and-swap, findable by id", async () => {
       const store = await makeStore();
       const rec = credentialRecord();

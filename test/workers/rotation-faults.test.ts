@@ -133,6 +133,7 @@ describe.each(["manual", "compromise"] as const)("fault matrix, %s rotation of a
         putCredential: crashAfter((r, e) => inner.putCredential(r, e)),
         deleteCredential: (id) => inner.deleteCredential(id),
         listCredentials: (o) => inner.listCredentials(o),
+        listIndex: (o) => inner.listIndex(o),
         findCredentialByFingerprint: (fp) => inner.findCredentialByFingerprint(fp),
         getRotation: (c, r) => inner.getRotation(c, r),
         putRotation: crashAfter((r, e) => inner.putRotation(r, e)),

@@ -131,4 +131,22 @@ describe("cron sweep", () => {
     expect(r.state).toBe("done");
     expect((await currentValue(s.h, s.cred.id)).value).toBe(inFlight.id);
   });
+
+  it("reads no credential record when nothing is due", async () => {
+    const s = await scenario("app_key", { max_age_days: 30 });
+    let reads = 0;
+    const inner = s.h.deps.store;
+    s.h.deps.store = Object.assign(Object.create(Object.getPrototypeOf(inner)), inner, {
+      getCredential: (id: string) => (reads++, inner.getCredential(id)),
+      listIndex: (o: { cursor?: string; limit: number }) => inner.listIndex(o),
+      listCredentials: (o: { cursor?: string; limit: number }) => inner.listCredentials(o),
+      findCredentialByFingerprint: (fp: string) => inner.findCredentialByFingerprint(fp),
+      findRotation: (id: string) => inner.findRotation(id),
+    });
+    const before = reads;
+    await sweep(s);
+    // Only the self-managed manager PAT is read (it reconciles its user's keys every sweep).
+    expect(reads - before).toBeLessThanOrEqual(2);
+    expect(reads).toBeGreaterThan(before); // the manager was visited
+  });
 });

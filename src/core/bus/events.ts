@@ -125,6 +125,11 @@ export const eventDataSchemas = {
     sweep_id: sweepIdSchema,
     cursor: z.string().max(1024).regex(/^[A-Za-z0-9+/=_.:-]*$/).nullable(),
     batch_size: z.number().int().min(1).max(1000),
+    /**
+     * Resume inside the index page after this credential id (ids sort stably; an offset would not,
+     * since acting on a credential changes whether it is still due).
+     */
+    after: credentialIdSchema.optional(),
   }),
   /**
    * The sweep's reconcile deleted a key at Clarifai that carried a rekey rotation marker but that

@@ -4,7 +4,8 @@
  */
 import { type CredentialRecord, fingerprintsOf } from "../credentials/credential.ts";
 import type { Rotation } from "../rotation/rotation.ts";
-import type { Page, Store, Versioned } from "./store.ts";
+import type { IndexEntry, Page, Store, Versioned } from "./store.ts";
+import { nextActionAt } from "../sweep/rules.ts";
 
 interface Cell<T> {
   value: T;
@@ -48,6 +49,11 @@ export class MemoryStore implements Store {
     const items = slice.map((id) => copy(this.#credentials.get(id)!.value));
     const last = slice.at(-1);
     return last && start + slice.length < ids.length ? { items, cursor: last } : { items };
+  }
+
+  async listIndex(opts: { cursor?: string; limit: number }): Promise<Page<IndexEntry>> {
+    const page = await this.listCredentials(opts);
+    return { items: page.items.map((r) => ({ id: r.id, next_action_at: nextActionAt(r) })), ...(page.cursor ? { cursor: page.cursor } : {}) };
   }
 
   async findCredentialByFingerprint(fingerprint: string): Promise<string | null> {

@@ -24,6 +24,11 @@ export interface Page<T> {
   cursor?: string;
 }
 
+export interface IndexEntry {
+  id: string;
+  next_action_at?: number | null;
+}
+
 export interface Store {
   getCredential(id: string): Promise<Versioned<CredentialRecord> | null>;
   /** Compare-and-swap: `expected` null means "must not exist yet". Returns the new version, or null on conflict. */
@@ -31,6 +36,12 @@ export interface Store {
   /** Stops managing: the record, its rotations and its fingerprint index entries go. */
   deleteCredential(id: string): Promise<void>;
   listCredentials(opts: { cursor?: string; limit: number }): Promise<Page<CredentialRecord>>;
+  /**
+   * The registry index: every credential id with the time its next sweep action is due (null:
+   * never; undefined: unknown, e.g. written before the index existed). Cheap by design: on
+   * Workers one KV list operation per 1,000 credentials, no record reads.
+   */
+  listIndex(opts: { cursor?: string; limit: number }): Promise<Page<IndexEntry>>;
   /** Current or previous value's fingerprint → credential id. */
   findCredentialByFingerprint(fingerprint: string): Promise<string | null>;
 

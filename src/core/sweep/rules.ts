@@ -58,3 +58,21 @@ export function dueActions(rec: CredentialRecord, now: number): DueAction[] {
   }
   return out;
 }
+
+/**
+ * The earliest time anything in `dueActions` can become due for this record, or null if nothing
+ * ever will. Stored beside the record in the registry index, so a sweep reads only records whose
+ * time has come.
+ */
+export function nextActionAt(rec: CredentialRecord): number | null {
+  // A self-managed manager PAT is visited by every sweep: it reconciles its user's keys.
+  if (rec.kind === "pat" && !rec.manager_id && rec.state === "active") return 0;
+  const times: number[] = [];
+  for (const p of rec.previous) if (!p.revoked_at && p.value) times.push(Date.parse(p.revoke_after));
+  if (rec.current_rotation) times.push(Date.parse(rec.current_rotation.created_at) + STUCK_AFTER_MS);
+  else if (rec.state === "active") {
+    if (rec.policy.expires_at) times.push(Date.parse(rec.policy.expires_at));
+    if (rec.policy.max_age_days) times.push(Date.parse(rec.value_created_at) + rec.policy.max_age_days * DAY + jitterMs(rec.id, rec.policy.max_age_days));
+  }
+  return times.length ? Math.min(...times) : null;
+}
