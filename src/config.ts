@@ -1,6 +1,6 @@
 /**
  * rekey's configuration: every variable the Worker and the Deno server read, one zod schema.
- * Entry points pass their environment (Worker bindings, Deno.env) to `parseConfig`; the core never
+ * Entry points pass their environment (Worker bindings, the Deno environment) to `parseConfig`; the core never
  * reads the environment itself.
  *
  * Secrets are optional at parse time so that /healthz answers on a half-configured deployment;

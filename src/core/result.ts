@@ -2,7 +2,7 @@
  * Errors as values, for code paths where failure is an expected outcome (signature checks,
  * decryption, upstream calls) rather than a bug. Modelled on workers-oauth-provider's `Result`.
  *
- * Runtime-neutral: web APIs only, no `cloudflare:*`, no `Deno.*`.
+ * Runtime-neutral: web APIs only, no Workers or Deno runtime APIs.
  */
 export type Result<T, E> =
   | { readonly ok: true; readonly value: T }
