@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 /**
  * The core stays runtime-neutral: outside the entry points (src/worker*, src/deno*) and
  * src/adapters/, nothing imports `cloudflare:*` or touches the `Deno` global. Checked on the source
