@@ -49,7 +49,13 @@ const wrangler = spawn(
     "--env-file", `${root}/.dev.vars`, "--env-file", overrideFile,
     "--show-interactive-dev-session=false", "--log-level", process.env.WRANGLER_LOG ?? "warn",
   ],
-  { cwd: root, stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+  {
+    cwd: root,
+    stdio: ["ignore", "inherit", "inherit"],
+    // rekey never reads request.cf; without this, wrangler tries to download it and prints a stack
+    // trace on machines without network. Set CLOUDFLARE_CF_FETCH_ENABLED=true to fetch it anyway.
+    env: { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...process.env },
+  },
 );
 
 let stopping = false;
