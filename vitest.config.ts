@@ -40,7 +40,9 @@ export default defineConfig({
   ],
   test: {
     globalSetup: ["./test/setup/global-setup.ts"],
-    include: ["test/workers/**/*.test.ts", "src/**/*.test.ts", "emulator/src/**/*.test.ts"],
+    include: ["test/workers/**/*.test.ts", "test/reliability/**/*.test.ts", "src/**/*.test.ts", "emulator/src/**/*.test.ts"],
+    // test/reliability/soak.ts: REKEY_SOAK=1 (npm run test:soak) scales the reliability suite up.
+    provide: { soak: process.env.REKEY_SOAK === "1" },
     testTimeout: 30_000,
   },
 });
