@@ -16,6 +16,10 @@ const TEST_BINDINGS = {
   ALERT_WEBHOOK_SECRET: "whsec_dGVzdC1hbGVydC13ZWJob29rLXNlY3JldC0zMmJ5dGVzIQ==",
   GITHUB_SECRET_SCANNING_KEYS: readFileSync(new URL("./test/setup/github-test-keys.json", import.meta.url), "utf8"),
   REKEY_BUS_RETRY_BASE_SECONDS: "1",
+  SLACK_SIGNING_SECRET: "test-slack-signing-secret-0123456789",
+  SLACK_ALLOWED_USERS: "UALICE01,UBOB0002",
+  DISCORD_ALLOWED_USERS: "100000000000000001,100000000000000002",
+  CHATOPS_TWO_PERSON: "true",
 };
 
 export default defineConfig({
@@ -27,6 +31,11 @@ export default defineConfig({
           ...TEST_BINDINGS,
           CLARIFAI_API_BASE: inject("emulatorUrl"),
           SLACK_WEBHOOK_URL: `${inject("receiverUrl")}/slack/incoming`,
+          // Chat replies go to the local receiver, which stands in for Slack and Discord.
+          SLACK_RESPONSE_ORIGINS: inject("receiverUrl"),
+          DISCORD_API_BASE: `${inject("receiverUrl")}/discord/api`,
+          // Generated per run by the global setup; the test signs with its private half.
+          DISCORD_PUBLIC_KEY: inject("discordPublicKey"),
           OUTBOUND_WEBHOOKS: JSON.stringify([{ id: "siem", url: `${inject("receiverUrl")}/outbound/siem`, secret: "whsec_dGVzdC1vdXRib3VuZC13ZWJob29rLXNlY3JldCE=" }]),
         },
         // 50 ms queue batches instead of wrangler.toml's 1 s. An entry here replaces that queue's

@@ -38,6 +38,17 @@ export const configSchema = z.object({
   DISCORD_ALLOWED_USERS: csv,
   CHATOPS_CONFIRM_ROTATE: flag,
   CHATOPS_TWO_PERSON: flag,
+  /**
+   * Origins a Slack `response_url` may point at. rekey POSTs results there, so a URL anywhere else
+   * is refused even in a correctly signed request (defence in depth against a leaked signing secret
+   * turning rekey into a request forwarder). Tests add the local receiver.
+   */
+  SLACK_RESPONSE_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? "https://hooks.slack.com").split(",").map((s) => s.trim()).filter(Boolean)),
+  /** Discord's API, for interaction follow-ups (`/webhooks/{application_id}/{token}`). Tests point it at a receiver. */
+  DISCORD_API_BASE: z.url().default("https://discord.com/api/v10"),
   /** Where GitHub's secret scanning public keys are fetched from when GITHUB_SECRET_SCANNING_KEYS is unset. */
   GITHUB_KEYS_URL: z.url().default("https://api.github.com/meta/public_keys/secret_scanning"),
   /** First retry delay of a failed bus handler, doubling per attempt (tests use 1). */

@@ -4,5 +4,9 @@ declare module "vitest" {
   export interface ProvidedContext {
     emulatorUrl: string;
     receiverUrl: string;
+    /** Hex of the raw Ed25519 public key the Worker trusts as DISCORD_PUBLIC_KEY. */
+    discordPublicKey: string;
+    /** Base64 PKCS#8 of its private half, for signing test interactions. */
+    discordPrivateKeyPkcs8: string;
   }
 }

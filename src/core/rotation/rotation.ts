@@ -49,6 +49,12 @@ export const rotationSchema = z.object({
   /** Who is driving this run, and until when; see engine/lease.ts. */
   lease: z.object({ owner: z.string(), until: isoTime }).optional(),
   error: rotationErrorSchema.optional(),
+  /**
+   * Where to post the outcome for the chat users who asked (Slack response_url, Discord
+   * follow-up webhook), sealed: each URL is a short-lived capability to post into a channel.
+   * See core/chatops/reply.ts.
+   */
+  replies: z.array(sealedSchema).max(8).optional(),
   created_at: isoTime,
   updated_at: isoTime,
   finished_at: isoTime.optional(),

@@ -1,6 +1,7 @@
 /**
  * Who listens on the bus: the rotator (drives rotations), the auditor (appends every event to the
- * audit trail) and the notifier (Slack, outbound webhooks). Wired by each entry point's consumer.
+ * audit trail), the notifier (Slack, outbound webhooks) and the chat replier (results back to the
+ * conversation that asked). Wired by each entry point's consumer.
  */
 import type { DeadLetterInfo, Dispatcher } from "../bus/bus.ts";
 import type { BusEvent } from "../bus/events.ts";
@@ -9,6 +10,7 @@ import { subscribeRotator } from "./rotator.ts";
 import { subscribeAuditor } from "./auditor.ts";
 import { subscribeNotifier } from "./notifier.ts";
 import { subscribeSweeper } from "./sweeper.ts";
+import { subscribeChatReplier } from "./chat-replier.ts";
 import { notificationTargets } from "../notify/targets.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { codeSchema } from "../bus/fields.ts";
@@ -18,6 +20,7 @@ export function subscribeAll(d: Dispatcher, services: Services) {
   subscribeAuditor(d, services.audit);
   subscribeNotifier(d, notificationTargets(services.config), services.now);
   subscribeSweeper(d, services.engine, services.bus);
+  subscribeChatReplier(d, services.engine);
 }
 
 /**

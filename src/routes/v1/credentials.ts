@@ -6,10 +6,9 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../app-env.ts";
 import { registerCredential, registerInputSchema } from "../../core/credentials/register.ts";
-import { beginRotation, type RotationRequest } from "../../core/rotation/begin.ts";
-import { driveRotation } from "../../core/rotation/drive.ts";
+import type { RotationRequest } from "../../core/rotation/begin.ts";
+import { requestRotation } from "../../core/rotation/request.ts";
 import type { Deps } from "../../deps.ts";
-import { deriveId, newEvent } from "../../core/bus/new-event.ts";
 import { AppError } from "../../http/app-error.ts";
 import { jsonBody, query } from "../../http/validate.ts";
 import { credentialView, listQuerySchema, revokeBodySchema, rotateBodySchema, rotationView } from "./views.ts";
@@ -23,25 +22,11 @@ const BEGIN_ERRORS = {
 } as const;
 
 async function startRotation(deps: Deps, credentialId: string, req: RotationRequest) {
-  const engine = await deps.engine();
-  const begun = await beginRotation(engine, credentialId, req);
+  const begun = await requestRotation(deps, credentialId, req, { source: "/rekey/admin" });
   if (!begun.ok) {
     const [status, message] = BEGIN_ERRORS[begun.code];
     throw new AppError(status, begun.code, message);
   }
-  // Every caller drives, joined or not: the lease makes the extra drivers return at once, and a
-  // rotation left behind by a dead driver gets resumed by the next request for it. The durable
-  // event is the guarantee when this fast path dies; its id is the rotation's, so 50 joined
-  // requests publish one event as far as the handlers are concerned.
-  deps.defer(driveRotation(engine, credentialId, begun.rotation.id));
-  await deps.bus.publish(
-    newEvent("rotation.requested", { credential_id: credentialId, rotation_id: begun.rotation.id, reason: req.reason, mode: req.mode, requested_by: req.requestedBy }, {
-      source: "/rekey/admin",
-      subject: `credential/${credentialId}`,
-      id: await deriveId("evt", "rotation.requested", begun.rotation.id),
-      now: deps.now(),
-    }),
-  );
   return begun;
 }
 

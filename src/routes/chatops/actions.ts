@@ -1,0 +1,223 @@
+/**
+ * What a chat user can do, the same on Slack and Discord: the routes verify the platform's
+ * signature and turn its payload into an `Actor` and a command or a button click; this module
+ * decides, acts and answers with a platform-neutral `ChatAnswer` that the route renders.
+ *
+ * Every refusal carries a stable code (shown in the message and in the `X-Rekey-Refusal` header).
+ * Chat platforms only show a user the body of a 200 answer, so refusals of a correctly signed
+ * request are 200s with the code; unsigned or malformed requests get the usual 4xx error.
+ */
+import type { Deps } from "../../deps.ts";
+import { type ChatCommand, USAGE } from "../../core/chatops/commands.ts";
+import {
+  CONFIRMATION_TTL_SECONDS,
+  type ChatPlatform,
+  type ConfirmableAction,
+  confirmationNonce,
+  mintConfirmation,
+  openConfirmation,
+} from "../../core/chatops/confirmation.ts";
+import type { ChatMessage, ReplyTarget } from "../../core/chatops/reply.ts";
+import type { CredentialRecord } from "../../core/credentials/credential.ts";
+import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
+import { randomId } from "../../core/crypto/random.ts";
+import { requestRotation } from "../../core/rotation/request.ts";
+import { planSweep } from "../../core/sweep/plan.ts";
+import { dueActions, nextActionAt } from "../../core/sweep/rules.ts";
+
+export interface Actor {
+  platform: ChatPlatform;
+  /** The platform's user id (Slack `U…`, Discord snowflake). */
+  userId: string;
+  /** Where the outcome of work started by this request is posted. */
+  reply: ReplyTarget;
+}
+
+export type ChatAnswer =
+  /** A read-only answer, or a refusal (`refusal` set). */
+  | { kind: "message"; message: ChatMessage; refusal?: string }
+  /** A destructive action waits for a click; `shared` when someone else must see it (two-person rule). */
+  | { kind: "confirm"; message: ChatMessage; token: string; action: ConfirmableAction; shared: boolean }
+  /** Work was handed to the bus; the outcome will be posted to the actor's reply target. */
+  | { kind: "started"; message: ChatMessage };
+
+const refuse = (code: string, text: string): ChatAnswer => ({ kind: "message", refusal: code, message: { text: `:no_entry: ${text} (\`${code}\`)` } });
+
+/** Slack and Discord both write a user mention as `<@id>`. */
+const mention = (a: Pick<Actor, "userId">) => `<@${a.userId}>`;
+
+function allowed(deps: Deps, actor: Actor): boolean {
+  const list = actor.platform === "slack" ? deps.config.SLACK_ALLOWED_USERS : deps.config.DISCORD_ALLOWED_USERS;
+  return list.includes(actor.userId);
+}
+
+const NOT_ALLOWED = (actor: Actor) =>
+  refuse("not_allowed", `You are not allowed to use rekey. Ask an admin to add your user id (${actor.userId}) to ${actor.platform === "slack" ? "SLACK_ALLOWED_USERS" : "DISCORD_ALLOWED_USERS"}.`);
+
+export async function runCommand(deps: Deps, actor: Actor, command: ChatCommand): Promise<ChatAnswer> {
+  if (!allowed(deps, actor)) return NOT_ALLOWED(actor);
+  switch (command.name) {
+    case "help":
+      return { kind: "message", message: { text: "*rekey* rotates and revokes Clarifai credentials.", lines: USAGE } };
+    case "list":
+      return { kind: "message", message: await listMessage(deps) };
+    case "plan":
+      return { kind: "message", message: await planMessage(deps) };
+    case "status":
+      return statusAnswer(deps, command.credentialId);
+    case "rotate":
+    case "revoke": {
+      const found = await deps.store.getCredential(command.credentialId);
+      if (!found) return refuse("credential_not_found", `No managed credential \`${command.credentialId}\`.`);
+      if (found.value.state === "revoked") return refuse("credential_revoked", `Credential \`${command.credentialId}\` is already revoked.`);
+      if (command.name === "rotate" && !deps.config.CHATOPS_CONFIRM_ROTATE) return start(deps, actor, found.value, "rotate");
+      return askConfirmation(deps, actor, found.value, command.name);
+    }
+  }
+}
+
+async function askConfirmation(deps: Deps, actor: Actor, rec: CredentialRecord, action: ConfirmableAction): Promise<ChatAnswer> {
+  const engine = await deps.engine();
+  const token = await mintConfirmation(engine.fingerprintKey, actor.platform, {
+    action,
+    credentialId: rec.id,
+    requester: actor.userId,
+    fingerprintPrefix: fingerprintPrefix(rec.fingerprint),
+    expiresAt: Math.floor(deps.now() / 1000) + CONFIRMATION_TTL_SECONDS,
+    nonce: confirmationNonce(),
+  });
+  const twoPerson = deps.config.CHATOPS_TWO_PERSON;
+  const what = action === "revoke" ? "revoke (delete at Clarifai, no replacement)" : "rotate (replace, then revoke the old value)";
+  return {
+    kind: "confirm",
+    token,
+    action,
+    shared: twoPerson,
+    message: {
+      text: `:warning: ${mention(actor)} asks to ${what} \`${rec.id}\` (${rec.kind}, value \`${fingerprintPrefix(rec.fingerprint)}…\`).`,
+      lines: [twoPerson ? "Another allowed user must confirm within 15 minutes." : "Confirm within 15 minutes."],
+    },
+  };
+}
+
+async function start(deps: Deps, actor: Actor, rec: CredentialRecord, action: ConfirmableAction, note = ""): Promise<ChatAnswer> {
+  const begun = await requestRotation(
+    deps,
+    rec.id,
+    { reason: "manual", mode: action, requestedBy: `${actor.platform}:${actor.userId}` },
+    { source: "/rekey/chatops", reply: actor.reply },
+  );
+  if (!begun.ok) {
+    const why: Record<typeof begun.code, string> = {
+      credential_not_found: `No managed credential \`${rec.id}\`.`,
+      credential_revoked: `Credential \`${rec.id}\` is already revoked.`,
+      value_required: `\`${rec.id}\` is a secret without a generator: rotate it through the admin API with the new value.`,
+      value_superseded: `The value of \`${rec.id}\` changed meanwhile.`,
+      conflict: `\`${rec.id}\` kept changing; try again.`,
+    };
+    return refuse(begun.code, why[begun.code]);
+  }
+  const verb = action === "revoke" ? "Revocation" : "Rotation";
+  const joined = begun.joined ? ` (joined rotation \`${begun.rotation.id}\`, already running)` : ` \`${begun.rotation.id}\``;
+  return { kind: "started", message: { text: `:hourglass_flowing_sand: ${verb} of \`${rec.id}\` started${joined}${note}. The result will be posted here.` } };
+}
+
+/**
+ * A Confirm or Cancel click. Order matters: the MAC first (nothing in a forged token is
+ * believed), then who clicks, so that a click refused for its clicker does not burn the
+ * confirmation for the colleague who may click next; then the single-use claim; then whether the
+ * credential is still what the requester saw (a confirmation for a changed value can never hold
+ * again, so burning it costs nothing).
+ */
+export async function decide(deps: Deps, actor: Actor, token: string, decision: "confirm" | "cancel"): Promise<ChatAnswer> {
+  const engine = await deps.engine();
+  const opened = await openConfirmation(engine.fingerprintKey, actor.platform, token, Math.floor(deps.now() / 1000));
+  if (!opened.ok) return refuse(opened.error.code, opened.error.message + ".");
+  const c = opened.value;
+  if (!allowed(deps, actor)) return NOT_ALLOWED(actor);
+  if (decision === "confirm" && deps.config.CHATOPS_TWO_PERSON && actor.userId === c.requester) {
+    return refuse("second_person_required", "Two-person rule: another allowed user must confirm your request.");
+  }
+  const key = `chatops#confirm#${c.id}`;
+  const owner = randomId("own", deps.now());
+  if ((await deps.ledger.claim(key, { owner, leaseMs: CONFIRMATION_TTL_SECONDS * 1000 })) !== "new") {
+    return refuse("confirmation_used", "This confirmation was already used.");
+  }
+  // Completed at once: a used confirmation stays used (for the ledger's 7 days, far past its expiry).
+  await deps.ledger.complete(key, owner);
+  if (decision === "cancel") {
+    return { kind: "message", message: { text: `:x: ${mention(actor)} cancelled the ${c.action} of \`${c.credentialId}\`.` } };
+  }
+  const found = await deps.store.getCredential(c.credentialId);
+  if (!found || found.value.state !== "active" || fingerprintPrefix(found.value.fingerprint) !== c.fingerprintPrefix) {
+    return refuse("credential_changed", `\`${c.credentialId}\` changed since this was asked (rotated, revoked or removed); run the command again.`);
+  }
+  const approval = actor.userId === c.requester ? "" : `, confirmed by ${mention(actor)} for ${mention({ userId: c.requester })}`;
+  return start(deps, actor, found.value, c.action, approval);
+}
+
+const DAY = 86_400_000;
+const age = (from: string, now: number) => {
+  const days = Math.floor((now - Date.parse(from)) / DAY);
+  return days < 1 ? "<1d" : `${days}d`;
+};
+
+function nextAction(rec: CredentialRecord, now: number): string {
+  if (rec.current_rotation) return `rotation \`${rec.current_rotation.id}\` running`;
+  const due = dueActions(rec, now)[0];
+  if (due) return `due now: ${due.action} (${due.reason})`;
+  const at = nextActionAt(rec);
+  if (at === null || at === 0) return "nothing scheduled";
+  const then = dueActions(rec, at)[0];
+  return then ? `${then.action} on ${new Date(at).toISOString().slice(0, 10)} (${then.reason})` : "nothing scheduled";
+}
+
+const LIST_LIMIT = 25;
+
+async function listMessage(deps: Deps): Promise<ChatMessage> {
+  const now = deps.now();
+  const page = await deps.store.listCredentials({ limit: LIST_LIMIT });
+  if (page.items.length === 0) return { text: "No credentials are managed yet." };
+  const lines = page.items.map(
+    (r) => `\`${r.id}\` ${r.kind} · ${r.user_id}${r.app_id ? `/${r.app_id}` : ""} · ${r.state} · age ${age(r.value_created_at, now)} · ${r.state === "active" ? nextAction(r, now) : "—"}`,
+  );
+  if (page.cursor) lines.push(`…and more: see \`GET /v1/credentials\`.`);
+  return { text: `*Managed credentials* (${page.items.length}${page.cursor ? "+" : ""})`, lines };
+}
+
+async function planMessage(deps: Deps): Promise<ChatMessage> {
+  const plan = await planSweep(deps.store, deps.now());
+  if (plan.length === 0) return { text: "*Next sweep:* nothing is due." };
+  const lines = plan.slice(0, LIST_LIMIT).map((a) => `${a.action} \`${a.credential_id}\`${a.fingerprint_prefix ? ` (value \`${a.fingerprint_prefix}…\`)` : ""}: ${a.reason}`);
+  if (plan.length > LIST_LIMIT) lines.push(`…and ${plan.length - LIST_LIMIT} more: see \`GET /v1/plan\`.`);
+  return { text: `*Next sweep* would take ${plan.length} action${plan.length === 1 ? "" : "s"}:`, lines };
+}
+
+async function statusAnswer(deps: Deps, id: string): Promise<ChatAnswer> {
+  const found = await deps.store.getCredential(id);
+  if (!found) return refuse("credential_not_found", `No managed credential \`${id}\`.`);
+  const rec = found.value;
+  const now = deps.now();
+  const lines = [`${rec.kind} · ${rec.user_id}${rec.app_id ? `/${rec.app_id}` : ""} · ${rec.state} · value \`${fingerprintPrefix(rec.fingerprint)}…\` · age ${age(rec.value_created_at, now)}`];
+  const current = rec.current_rotation ? await deps.store.getRotation(rec.id, rec.current_rotation.id) : null;
+  if (current) lines.push(`Current rotation \`${current.value.id}\`: ${current.value.mode}, ${current.value.state} at step *${current.value.step}* (${current.value.reason}, by ${current.value.requested_by})`);
+  else if (rec.last_rotation) lines.push(`Last rotation \`${rec.last_rotation.id}\`: ${rec.last_rotation.state} at ${rec.last_rotation.finished_at} (${rec.last_rotation.reason})`);
+  if (rec.state === "active") lines.push(`Next: ${nextAction(rec, now)}`);
+  const events = await lastEvents(deps, rec.id, 5);
+  if (events.length) lines.push("Last events:", ...events.map((e) => `• ${e.time} ${e.type}${e.data.error_code ? ` \`${String(e.data.error_code)}\`` : ""}`));
+  return { kind: "message", message: { text: `*\`${rec.id}\`*`, lines } };
+}
+
+/** The audit trail lists oldest first; keep the tail of the first few pages. */
+async function lastEvents(deps: Deps, credentialId: string, n: number) {
+  const tail: Awaited<ReturnType<Deps["audit"]["list"]>>["items"] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 5; page++) {
+    const res = await deps.audit.list({ credential_id: credentialId, limit: 100, ...(cursor ? { cursor } : {}) });
+    tail.push(...res.items);
+    tail.splice(0, Math.max(0, tail.length - n));
+    if (!res.cursor) break;
+    cursor = res.cursor;
+  }
+  return tail;
+}

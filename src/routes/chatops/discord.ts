@@ -1,0 +1,155 @@
+/**
+ * Discord: POST /chatops/discord, the application's Interactions Endpoint URL.
+ *
+ * Verifies `X-Signature-Ed25519` over the raw body first (inbound.md §4; Discord probes with bad
+ * signatures and drops endpoints that accept them), answers PING with PONG, and runs `/rekey`
+ * sub-commands and Confirm / Cancel buttons with the same rules as Slack (./actions.ts). Work
+ * that takes time answers with a deferred response (type 5); its outcome arrives as a follow-up
+ * through the interaction webhook (`DISCORD_API_BASE/webhooks/{application_id}/{token}`).
+ */
+import { type Context, Hono } from "hono";
+import * as z from "zod";
+import type { AppEnv } from "../../app-env.ts";
+import { requireConfig } from "../../config.ts";
+import { parseCommand } from "../../core/chatops/commands.ts";
+import { discordContent } from "../../core/chatops/reply.ts";
+import { randomId } from "../../core/crypto/random.ts";
+import { verifyDiscordSignature } from "../../core/inbound/discord.ts";
+import { AppError } from "../../http/app-error.ts";
+import { type Actor, type ChatAnswer, decide, runCommand } from "./actions.ts";
+
+const snowflake = z.string().regex(/^[0-9]{1,20}$/);
+
+const optionSchema = z.object({
+  name: z.string().max(32),
+  type: z.number().int(),
+  value: z.union([z.string().max(200), z.number(), z.boolean()]).optional(),
+});
+
+/** Interaction types: 1 PING, 2 APPLICATION_COMMAND, 3 MESSAGE_COMPONENT. Unused fields are ignored. */
+export const interactionSchema = z.object({
+  type: z.number().int(),
+  id: snowflake,
+  application_id: snowflake,
+  /** The interaction token: a 15-minute capability to answer; never logged or echoed. */
+  token: z.string().regex(/^[A-Za-z0-9_.-]{1,512}$/),
+  data: z
+    .object({
+      name: z.string().max(32).optional(),
+      options: z.array(optionSchema.extend({ options: z.array(optionSchema).max(5).optional() })).max(5).optional(),
+      custom_id: z.string().max(100).optional(),
+    })
+    .optional(),
+  member: z.object({ user: z.object({ id: snowflake }) }).optional(),
+  user: z.object({ id: snowflake }).optional(),
+});
+
+export const interactionResponseSchema = z.object({
+  type: z.union([z.literal(1), z.literal(4), z.literal(5), z.literal(7)]),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+
+const EPHEMERAL = 64;
+const noMentions = { parse: [] as string[] };
+
+function render(a: ChatAnswer): { type: 4 | 5; data: Record<string, unknown> } {
+  switch (a.kind) {
+    case "message":
+      return { type: 4, data: { content: discordContent(a.message), flags: EPHEMERAL, allowed_mentions: noMentions } };
+    case "started":
+      // Deferred: Discord shows "thinking…" until the follow-up with the outcome replaces it.
+      return { type: 5, data: { flags: EPHEMERAL } };
+    case "confirm":
+      return {
+        type: 4,
+        data: {
+          content: discordContent(a.message),
+          flags: a.shared ? 0 : EPHEMERAL,
+          allowed_mentions: noMentions,
+          components: [
+            {
+              type: 1,
+              components: [
+                { type: 2, style: 4, label: a.action === "revoke" ? "Revoke" : "Rotate", custom_id: `y|${a.token}` },
+                { type: 2, style: 2, label: "Cancel", custom_id: `n|${a.token}` },
+              ],
+            },
+          ],
+        },
+      };
+  }
+}
+
+function respond(c: Context, a: ChatAnswer) {
+  if (a.kind === "message" && a.refusal) c.header("X-Rekey-Refusal", a.refusal);
+  return c.json(render(a));
+}
+
+export const discord = new Hono<AppEnv>().post("/", async (c) => {
+  const deps = c.var.deps;
+  const publicKey = requireConfig(deps.config, "DISCORD_PUBLIC_KEY");
+  const raw = new Uint8Array(await c.req.arrayBuffer());
+  const result = await verifyDiscordSignature({
+    publicKey,
+    signature: c.req.header("x-signature-ed25519"),
+    timestamp: c.req.header("x-signature-timestamp"),
+    body: raw,
+    now: Math.floor(deps.now() / 1000),
+  });
+  if (!result.ok) {
+    if (result.error.reason === "invalid_key") throw new AppError(503, "not_configured", 'Cannot serve this route: "DISCORD_PUBLIC_KEY" is not 64 hex characters');
+    const code = result.error.reason === "timestamp_out_of_window" ? "stale_timestamp" : "invalid_signature";
+    throw new AppError(401, code, "The Discord signature does not verify or is outside the 5 minute window");
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(raw));
+  } catch {
+    throw new AppError(400, "invalid_request", "Not a Discord interaction: the body is not JSON");
+  }
+  const parsed = interactionSchema.safeParse(json);
+  if (!parsed.success) {
+    const fields = [...new Set(parsed.error.issues.map((i) => i.path.join(".") || "(body)"))].join(", ");
+    throw new AppError(400, "invalid_request", `Not a Discord interaction rekey understands: check ${fields}`);
+  }
+  const i = parsed.data;
+  if (i.type === 1) return c.json({ type: 1 });
+  if (i.type !== 2 && i.type !== 3) throw new AppError(400, "unsupported_interaction", "rekey answers only commands and buttons");
+
+  // Replays: the timestamp window alone would let a captured command run again for 5 minutes.
+  const owner = randomId("own", deps.now());
+  const key = `chatops#discord#${i.id}`;
+  if ((await deps.ledger.claim(key, { owner, leaseMs: 10 * 60_000 })) !== "new") {
+    throw new AppError(401, "replayed", "This Discord interaction was already received");
+  }
+  await deps.ledger.complete(key, owner);
+
+  const userId = i.member?.user.id ?? i.user?.id;
+  if (!userId) throw new AppError(400, "invalid_request", "Not a Discord interaction rekey understands: no user");
+  const followUp = `${deps.config.DISCORD_API_BASE.replace(/\/+$/, "")}/webhooks/${i.application_id}/${i.token}`;
+  const actor: Actor = { platform: "discord", userId, reply: { platform: "discord", url: followUp } };
+
+  if (i.type === 3) {
+    const id = i.data?.custom_id ?? "";
+    const decision = id.startsWith("y|") ? "confirm" : id.startsWith("n|") ? "cancel" : undefined;
+    if (!decision) throw new AppError(400, "invalid_request", "Not a rekey button");
+    const answer = await decide(deps, actor, id.slice(2), decision);
+    if (decision === "cancel" && answer.kind === "message" && !answer.refusal) {
+      // Replace the prompt so its buttons go away.
+      return c.json({ type: 7, data: { content: discordContent(answer.message), components: [], allowed_mentions: noMentions } });
+    }
+    return respond(c, answer);
+  }
+
+  if (i.data?.name !== "rekey") {
+    return respond(c, { kind: "message", refusal: "unknown_command", message: { text: ":no_entry: Unknown command; try `/rekey help` (`unknown_command`)" } });
+  }
+  // `/rekey <sub-command> [id]` arrives as options; the same grammar as Slack's text parses it.
+  const sub = i.data.options?.[0];
+  const text = sub ? [sub.name, ...(sub.options ?? []).map((o) => String(o.value ?? ""))].join(" ") : "";
+  const command = parseCommand(text);
+  if (!command.ok) {
+    return respond(c, { kind: "message", refusal: command.error.code, message: { text: `:no_entry: ${command.error.message} (\`${command.error.code}\`)` } });
+  }
+  return respond(c, await runCommand(deps, actor, command.value));
+});

@@ -1,0 +1,148 @@
+/**
+ * Slack: POST /chatops/slack/commands (the `/rekey` slash command) and
+ * POST /chatops/slack/interactions (Confirm / Cancel buttons, `block_actions`).
+ *
+ * Both verify `X-Slack-Signature` over the raw body before anything is parsed (inbound.md §3),
+ * then refuse a replayed request (the signature is claimed once in the ledger: the timestamp
+ * window alone would let a captured `/rekey rotate` run again for 5 minutes). The answer comes
+ * back at once (Slack gives 3 seconds); rotations run on the bus and their outcome is posted to
+ * the `response_url`.
+ */
+import { type Context, Hono } from "hono";
+import * as z from "zod";
+import type { AppEnv } from "../../app-env.ts";
+import { requireConfig } from "../../config.ts";
+import { parseCommand } from "../../core/chatops/commands.ts";
+import { postReply, slackBody } from "../../core/chatops/reply.ts";
+import { verifySlackSignature } from "../../core/inbound/slack.ts";
+import { randomId } from "../../core/crypto/random.ts";
+import type { Deps } from "../../deps.ts";
+import { AppError } from "../../http/app-error.ts";
+import { type Actor, type ChatAnswer, decide, runCommand } from "./actions.ts";
+
+/** Slack user ids (`U…`, `W…`); bounded so that a requester fits the bus's field rules. */
+const slackUserId = z.string().regex(/^[A-Za-z0-9]{1,24}$/);
+
+/** Only the fields rekey uses; Slack sends more (team, channel, enterprise…), which are ignored. */
+export const slashCommandSchema = z.object({
+  command: z.string().min(1).max(64),
+  text: z.string().max(4000).default(""),
+  user_id: slackUserId,
+  response_url: z.url().max(2048),
+});
+
+export const blockActionsSchema = z.object({
+  type: z.literal("block_actions"),
+  user: z.object({ id: slackUserId }),
+  response_url: z.url().max(2048),
+  actions: z
+    .array(z.object({ action_id: z.enum(["rekey_confirm", "rekey_cancel"]), value: z.string().max(200) }))
+    .min(1)
+    .max(5),
+});
+
+/** The JSON Slack shows the user; `X-Rekey-Refusal` carries the code for machines. */
+export const slackAnswerSchema = z.object({
+  response_type: z.enum(["ephemeral", "in_channel"]).optional(),
+  replace_original: z.boolean().optional(),
+  text: z.string(),
+  blocks: z.array(z.record(z.string(), z.unknown())),
+});
+
+async function verified(c: Context<AppEnv>): Promise<{ deps: Deps; form: URLSearchParams }> {
+  const deps = c.var.deps;
+  const secret = requireConfig(deps.config, "SLACK_SIGNING_SECRET");
+  const raw = new Uint8Array(await c.req.arrayBuffer());
+  const signature = c.req.header("x-slack-signature");
+  const result = await verifySlackSignature({
+    signingSecret: secret,
+    timestamp: c.req.header("x-slack-request-timestamp"),
+    signature,
+    body: raw,
+    now: Math.floor(deps.now() / 1000),
+  });
+  if (!result.ok) {
+    const code = result.error.reason === "timestamp_out_of_window" ? "stale_timestamp" : result.error.reason === "invalid_timestamp" ? "invalid_timestamp" : "invalid_signature";
+    throw new AppError(401, code, "The Slack signature does not verify or is outside the 5 minute window");
+  }
+  // After verification, so a forged request cannot burn anything.
+  const owner = randomId("own", deps.now());
+  const key = `chatops#slack#${signature}`;
+  if ((await deps.ledger.claim(key, { owner, leaseMs: 10 * 60_000 })) !== "new") {
+    throw new AppError(401, "replayed", "This Slack request was already received");
+  }
+  await deps.ledger.complete(key, owner);
+  return { deps, form: new URLSearchParams(new TextDecoder().decode(raw)) };
+}
+
+/** The response_url must be Slack's (SLACK_RESPONSE_ORIGINS): rekey posts results there. */
+function checkResponseUrl(deps: Deps, url: string): string {
+  const origins = deps.config.SLACK_RESPONSE_ORIGINS.map((o) => new URL(o).origin);
+  if (!origins.includes(new URL(url).origin)) {
+    throw new AppError(400, "invalid_response_url", "response_url is not on an allowed Slack origin (SLACK_RESPONSE_ORIGINS)");
+  }
+  return url;
+}
+
+function parseForm<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    // Paths only: a field's value could be anything a user typed.
+    const fields = [...new Set(parsed.error.issues.map((i) => i.path.join(".") || "(body)"))].join(", ");
+    throw new AppError(400, "invalid_request", `Not a Slack request rekey understands: check ${fields}`);
+  }
+  return parsed.data;
+}
+
+function answer(c: Context, body: Record<string, unknown>, refusal?: string) {
+  if (refusal) c.header("X-Rekey-Refusal", refusal);
+  return c.json(body);
+}
+
+function render(a: ChatAnswer): Record<string, unknown> {
+  if (a.kind !== "confirm") return slackBody(a.message, { response_type: "ephemeral" });
+  const label = a.action === "revoke" ? "Revoke" : "Rotate";
+  const body = slackBody(a.message, { response_type: a.shared ? "in_channel" : "ephemeral" });
+  (body.blocks as unknown[]).push({
+    type: "actions",
+    elements: [
+      { type: "button", action_id: "rekey_confirm", style: "danger", text: { type: "plain_text", text: label }, value: a.token },
+      { type: "button", action_id: "rekey_cancel", text: { type: "plain_text", text: "Cancel" }, value: a.token },
+    ],
+  });
+  return body;
+}
+
+export const slack = new Hono<AppEnv>()
+  .post("/commands", async (c) => {
+    const { deps, form } = await verified(c);
+    // Slack's certificate check after a URL change: nothing to do but answer.
+    if (form.get("ssl_check") === "1") return c.body(null, 200);
+    const cmd = parseForm(slashCommandSchema, Object.fromEntries(form));
+    const actor: Actor = { platform: "slack", userId: cmd.user_id, reply: { platform: "slack", url: checkResponseUrl(deps, cmd.response_url) } };
+    const parsed = parseCommand(cmd.text);
+    const result: ChatAnswer = parsed.ok
+      ? await runCommand(deps, actor, parsed.value)
+      : { kind: "message", refusal: parsed.error.code, message: { text: `:no_entry: ${parsed.error.message} (\`${parsed.error.code}\`)` } };
+    return answer(c, render(result), result.kind === "message" ? result.refusal : undefined);
+  })
+  .post("/interactions", async (c) => {
+    const { deps, form } = await verified(c);
+    let payload: unknown;
+    try {
+      payload = JSON.parse(form.get("payload") ?? "");
+    } catch {
+      throw new AppError(400, "invalid_request", 'Not a Slack interaction: the "payload" field is not JSON');
+    }
+    const p = parseForm(blockActionsSchema, payload);
+    const url = checkResponseUrl(deps, p.response_url);
+    const actor: Actor = { platform: "slack", userId: p.user.id, reply: { platform: "slack", url } };
+    const action = p.actions[0]!;
+    const result = await decide(deps, actor, action.value, action.action_id === "rekey_confirm" ? "confirm" : "cancel");
+    // Slack ignores the body of a block_actions answer: what the users see is posted to the
+    // response_url. A refusal goes to the clicker alone; anything else replaces the buttons.
+    const refusal = result.kind === "message" ? result.refusal : undefined;
+    const body = slackBody(result.message, refusal ? { response_type: "ephemeral", replace_original: false } : { replace_original: true });
+    deps.defer(postReply({ platform: "slack", url }, result.message, fetch, body));
+    return answer(c, body, refusal);
+  });
