@@ -12,6 +12,8 @@ const SECURITY: Record<Exclude<Security, "none">, object> = {
   admin: { type: "http", scheme: "bearer", description: "REKEY_ADMIN_TOKEN" },
   github_signature: { type: "apiKey", in: "header", name: "Github-Public-Key-Signature", description: "ECDSA P-256 over the raw body; key chosen by Github-Public-Key-Identifier" },
   standard_webhooks: { type: "apiKey", in: "header", name: "webhook-signature", description: "Standard Webhooks v1 HMAC over webhook-id.webhook-timestamp.body (ALERT_WEBHOOK_SECRET), 5 minute window" },
+  slack_signature: { type: "apiKey", in: "header", name: "X-Slack-Signature", description: "v0= HMAC-SHA256 of v0:{X-Slack-Request-Timestamp}:{raw body} (SLACK_SIGNING_SECRET), 5 minute window" },
+  discord_signature: { type: "apiKey", in: "header", name: "X-Signature-Ed25519", description: "Ed25519 over X-Signature-Timestamp + raw body (DISCORD_PUBLIC_KEY), 5 minute window" },
 };
 
 function schema(s: z.ZodType, io: "input" | "output") {
@@ -33,7 +35,7 @@ export function openApiDocument() {
       tags: [r.tag],
       ...(r.security === "none" ? { security: [] } : { security: [{ [r.security]: [] }] }),
       parameters: [...params, ...(r.query ? queryParams(r.query) : [])],
-      ...(r.body ? { requestBody: { required: r.method === "post" && r.path === "/v1/credentials", content: { "application/json": { schema: schema(r.body, "input") } } } } : {}),
+      ...(r.body ? { requestBody: { required: r.method === "post" && r.path === "/v1/credentials", content: { [r.bodyType === "form" ? "application/x-www-form-urlencoded" : "application/json"]: { schema: schema(r.body, "input") } } } } : {}),
       responses: Object.fromEntries(
         Object.entries(r.responses).map(([status, res]) => [status, { description: res.description, ...(res.schema ? { content: { "application/json": { schema: schema(res.schema, "output") } } } : {}) }]),
       ),

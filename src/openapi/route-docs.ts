@@ -20,8 +20,10 @@ import { githubAlertSchema, githubFeedbackSchema } from "../routes/hooks/github.
 import { healthSchema } from "../routes/health.ts";
 import { auditListResponseSchema } from "../routes/v1/audit.ts";
 import { planResponseSchema } from "../routes/v1/plan.ts";
+import { slackAnswerSchema, slackInteractionFormSchema, slashCommandSchema } from "../routes/chatops/slack.ts";
+import { interactionResponseSchema, interactionSchema } from "../routes/chatops/discord.ts";
 
-export type Security = "admin" | "github_signature" | "standard_webhooks" | "none";
+export type Security = "admin" | "github_signature" | "standard_webhooks" | "slack_signature" | "discord_signature" | "none";
 
 export interface RouteDoc {
   method: "get" | "post" | "delete";
@@ -31,6 +33,8 @@ export interface RouteDoc {
   security: Security;
   query?: z.ZodType;
   body?: z.ZodType;
+  /** How the body is encoded: JSON unless said otherwise (Slack posts forms). */
+  bodyType?: "json" | "form";
   /** Status → schema of the JSON body. */
   responses: Record<number, { description: string; schema?: z.ZodType }>;
   tag: string;
@@ -52,5 +56,8 @@ export const routeDocs: RouteDoc[] = [
   { method: "get", path: "/v1/plan", summary: "What the next cron sweep would do and why (read-only)", security: "admin", tag: "sweep", responses: { 200: { description: "The plan", schema: planResponseSchema }, ...errors(401) } },
   { method: "post", path: "/hooks/github/secret-scanning", summary: "GitHub secret scanning partner alert", security: "github_signature", tag: "hooks", body: githubAlertSchema, responses: { 200: { description: "Feedback per token", schema: githubFeedbackSchema }, ...errors(400, 401, 413, 503) } },
   { method: "post", path: "/hooks/alerts", summary: "Generic compromise alert (Standard Webhooks)", security: "standard_webhooks", tag: "hooks", body: alertBodySchema, responses: { 202: { description: "Accepted", schema: alertAcceptedSchema }, ...errors(400, 401, 404, 503) } },
+  { method: "post", path: "/chatops/slack/commands", summary: "Slack /rekey slash command (refusals of signed requests are 200s with X-Rekey-Refusal, so Slack shows them)", security: "slack_signature", tag: "chatops", body: slashCommandSchema, bodyType: "form", responses: { 200: { description: "Block Kit answer", schema: slackAnswerSchema }, ...errors(400, 401, 413, 503) } },
+  { method: "post", path: "/chatops/slack/interactions", summary: "Slack Confirm / Cancel buttons (block_actions)", security: "slack_signature", tag: "chatops", body: slackInteractionFormSchema, bodyType: "form", responses: { 200: { description: "Block Kit answer, also posted to the response_url", schema: slackAnswerSchema }, ...errors(400, 401, 413, 503) } },
+  { method: "post", path: "/chatops/discord", summary: "Discord interactions endpoint: PING, /rekey, buttons", security: "discord_signature", tag: "chatops", body: interactionSchema, responses: { 200: { description: "Interaction response (1 PONG, 4 message, 5 deferred, 7 update)", schema: interactionResponseSchema }, ...errors(400, 401, 413, 503) } },
   { method: "get", path: "/openapi.json", summary: "This document", security: "none", tag: "ops", responses: { 200: { description: "OpenAPI 3.1" } } },
 ];

@@ -41,6 +41,9 @@ export const blockActionsSchema = z.object({
     .max(5),
 });
 
+/** The interactivity request: one form field, `payload`, holding the JSON above. */
+export const slackInteractionFormSchema = z.object({ payload: z.string().describe("JSON: a block_actions payload") });
+
 /** The JSON Slack shows the user; `X-Rekey-Refusal` carries the code for machines. */
 export const slackAnswerSchema = z.object({
   response_type: z.enum(["ephemeral", "in_channel"]).optional(),
