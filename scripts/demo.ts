@@ -3,7 +3,10 @@
  *   1. register the emulator's demo manager PAT and an app key with a Clarifai-secret sink;
  *   2. rotate the app key and show what changed at the (emulated) Clarifai;
  *   3. revoke it;
- *   4. leak another one: a signed GitHub secret scanning alert → revoked and replaced, timed.
+ *   4. leak another one: a signed GitHub secret scanning alert → revoked and replaced, timed;
+ *   5. chatops: a signed Slack `/rekey revoke <id>` from Alice, her own confirm click refused
+ *      (two-person rule), Bob's click revokes, and the message rekey posts back is printed
+ *      (the demo serves the response_url itself).
  * Tokens are shown masked: the demo practises what the product preaches.
  */
 import { ensureDevVars, loadLocalConfig } from "./lib/local-config.ts";
@@ -11,6 +14,8 @@ import { DEMO_GITHUB_KEY_ID, DEMO_GITHUB_PRIVATE_PKCS8 } from "./lib/demo-github
 import { p1363ToDer } from "../src/core/inbound/ecdsa-der.ts";
 import { encodeBase64 } from "../src/core/crypto/encoding.ts";
 import { ensureStack, mask, root } from "./lib/stack.ts";
+import { startDemoResponseUrl } from "./lib/demo-slack.ts";
+import { signSlackRequest } from "../src/core/inbound/slack.ts";
 
 const base = `http://127.0.0.1:${process.env.PORT ?? 8787}`;
 ensureDevVars(root);
@@ -165,6 +170,40 @@ try {
     if (!chain.includes("rotation.completed")) await new Promise((r) => setTimeout(r, 100));
   }
   expect(chain.includes("rotation.completed"), `audit trail: ${[...new Set(chain)].join(" → ")}`);
+
+  say("Chatops: Alice types `/rekey revoke <id>` in Slack; the two-person rule wants Bob to confirm");
+  const slackSecret = merged.SLACK_SIGNING_SECRET;
+  if (!slackSecret || !merged.SLACK_RESPONSE_ORIGINS?.includes("127.0.0.1:8790")) {
+    console.log("   (skipped: your .dev.vars predates chatops; copy the Slack lines from .dev.vars.example)");
+  } else {
+    const chatKey = (await emulator(`/_emulator/users/${user}/keys`, { type: "app_specific_key", scopes: ["Predict"], apps: [{ id: app, user_id: user }], description: "chatops demo key" })).key;
+    const chatReg = await api("POST", "/v1/credentials", { kind: "app_key", user_id: user, value: chatKey.id, manager_id: managerId, description: "chatops demo key", policy: { grace_hours: 0 } });
+    const chatId = chatReg.json.credential.id;
+    ok(`registered ${mask(chatKey.id)} as ${chatId}`);
+    const inbox = await startDemoResponseUrl(8790);
+    const slackPost = async (path: string, body: string) => {
+      const timestamp = Math.floor(Date.now() / 1000);
+      const signature = await signSlackRequest({ signingSecret: slackSecret, timestamp, body });
+      const res = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "x-slack-request-timestamp": String(timestamp), "x-slack-signature": signature }, body });
+      return { status: res.status, refusal: res.headers.get("x-rekey-refusal"), json: (await res.json().catch(() => ({}))) as any };
+    };
+    const click = (userId: string, value: string) =>
+      new URLSearchParams({ payload: JSON.stringify({ type: "block_actions", user: { id: userId }, response_url: inbox.url("click"), actions: [{ action_id: "rekey_confirm", value }] }) }).toString();
+    const ask = await slackPost("/chatops/slack/commands", new URLSearchParams({ command: "/rekey", text: `revoke ${chatId}`, user_id: "UDEMOALICE", response_url: inbox.url("command") }).toString());
+    expect(ask.status === 200 && ask.json.response_type === "in_channel", `rekey asks the channel: "${ask.json.text}"`);
+    const value = ask.json.blocks.find((b: any) => b.type === "actions").elements[0].value as string;
+    const own = await slackPost("/chatops/slack/interactions", click("UDEMOALICE", value));
+    expect(own.refusal === "second_person_required", `Alice's own click is refused (${own.refusal})`);
+    const bob = await slackPost("/chatops/slack/interactions", click("UDEMOBOB", value));
+    expect(bob.status === 200 && !bob.refusal, `Bob confirms: "${bob.json.text}"`);
+    const result = await inbox.waitFor((m) => String(m.text).includes("revoked"));
+    expect(true, `rekey posted back to the response_url: "${result.text}" / ${result.blocks?.[1]?.text?.text ?? ""}`);
+    const gone = (await emulator(`/v2/users/${user}/keys?per_page=1000&type=app_specific_key`, undefined, managerPat)).keys as any[];
+    expect(!gone.some((k) => k.id === chatKey.id), `key ${mask(chatKey.id)} is deleted at Clarifai`);
+    const replay = await slackPost("/chatops/slack/interactions", click("UDEMOBOB", value));
+    expect(replay.refusal === "confirmation_used", `a replayed click is refused (${replay.refusal})`);
+    await inbox.close();
+  }
 
   console.log("\nDemo finished.");
   stack.stop();
