@@ -1,0 +1,49 @@
+/**
+ * P3: the deployable bundle as `wrangler deploy --dry-run --outdir` writes it, beside a bare Hono
+ * worker built with the same settings (bench/fixtures/bare-hono). Sizes are computed the way
+ * wrangler's own "Total Upload … / gzip: …" line does (zlib default level over the concatenated
+ * modules); source maps are uploaded but do not count toward the script size limit, so only the
+ * JavaScript modules count. wrangler's printed line is kept as a cross-check.
+ */
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { outDir, root } from "./lib/wrangler-dev.ts";
+
+export interface BundleSize {
+  raw_bytes: number;
+  gzip_bytes: number;
+  files: string[];
+  wrangler_report: string;
+}
+
+export interface P3Result {
+  rekey: BundleSize;
+  baseline: BundleSize;
+}
+
+function build(name: string, config: string): BundleSize {
+  const dir = `${outDir}/p3-${name}`;
+  rmSync(dir, { recursive: true, force: true });
+  const out = execFileSync(`${root}/node_modules/.bin/wrangler`, ["deploy", "--dry-run", "--config", config, "--outdir", dir], {
+    cwd: root,
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
+  });
+  const files = readdirSync(dir).filter((f) => /\.(m?js|wasm)$/.test(f)).sort();
+  const bytes = Buffer.concat(files.map((f) => readFileSync(`${dir}/${f}`)));
+  return {
+    raw_bytes: bytes.byteLength,
+    gzip_bytes: gzipSync(bytes).byteLength,
+    files,
+    wrangler_report: /Total Upload:\s*(.+)/.exec(out)?.[1]?.trim() ?? "",
+  };
+}
+
+export function runP3(log: (s: string) => void): P3Result {
+  log("P3: wrangler deploy --dry-run for rekey and the bare Hono worker...");
+  return {
+    rekey: build("rekey", `${root}/wrangler.toml`),
+    baseline: build("bare-hono", `${root}/bench/fixtures/bare-hono/wrangler.toml`),
+  };
+}

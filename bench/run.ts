@@ -1,0 +1,137 @@
+/**
+ * `npm run bench`: rekey's four figures beside their targets, each measured against its floor in
+ * the same run (see BENCHMARKS.md). Prints a table and writes bench/results.json.
+ *
+ *   npm run bench                  full: 200 alerts, 5 × 2,000 ingest requests, 100,000-credential sweep
+ *   npm run bench -- --short       quick (CI): 50 alerts, 3 × 500 requests, 10,000 credentials
+ *   npm run bench -- --only=p1,p3  a subset while working on one figure (results go to bench/out/ only)
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, release, totalmem } from "node:os";
+import { parseDotenv } from "../src/dotenv.ts";
+import { runP1, type P1Result } from "./p1-alert-latency.ts";
+import { runP2, type P2Result } from "./p2-ingest-throughput.ts";
+import { runP3, type P3Result } from "./p3-bundle-size.ts";
+import { startWatchedEmulator } from "./lib/watched-emulator.ts";
+import { outDir, root, startDevWorker } from "./lib/wrangler-dev.ts";
+
+const short = process.argv.includes("--short");
+const onlyArg = process.argv.find((a) => a.startsWith("--only="));
+const only = new Set((onlyArg?.slice("--only=".length) ?? "p1,p2,p3,p4").split(","));
+const log = (s: string) => console.error(s);
+const TARGETS = { p1_p99_ms: 100, p1_ratio: 1.5, p2_ratio: 0.8, p3_gzip_bytes: 40 * 1024, p4_max_subrequests: 50 };
+
+mkdirSync(outDir, { recursive: true });
+const machine = {
+  cpu_model: cpus()[0]?.model ?? "unknown",
+  cores: cpus().length,
+  node: process.version,
+  os_release: release(),
+  memory_gib: Math.round(totalmem() / 2 ** 30),
+  // The machine may be shared: the load when the run began says how much to trust the figures.
+  loadavg_at_start: loadavg().map((x) => Number(x.toFixed(2))),
+  date: new Date().toISOString(),
+};
+
+let p3: P3Result | undefined;
+let p4: Record<string, number> | undefined;
+let p1: P1Result | undefined;
+let p2: P2Result | undefined;
+
+// Builds and the sweep simulation first, then the live measurements, so no two ever share the CPU.
+if (only.has("p3")) p3 = runP3(log);
+if (only.has("p4")) {
+  log(`P4: bench/sweep.ts${short ? " --short" : ""}...`);
+  execFileSync(`${root}/node_modules/.bin/tsx`, [`${root}/bench/sweep.ts`, ...(short ? ["--short"] : [])], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+  p4 = JSON.parse(readFileSync(`${outDir}/sweep.json`, "utf8"));
+}
+if (only.has("p1") || only.has("p2")) {
+  // The committed development-only values (.dev.vars.example), never a developer's .dev.vars.
+  const example = `${root}/.dev.vars.example`;
+  const vars = parseDotenv(readFileSync(example, "utf8"));
+  const emulator = await startWatchedEmulator();
+  log("Starting rekey and the bare Hono worker under wrangler dev --local...");
+  const [rekey, bare, floor] = await Promise.all([
+    startDevWorker({ name: "rekey", config: `${root}/wrangler.toml`, envFiles: [example], vars: { CLARIFAI_API_BASE: emulator.url } }),
+    startDevWorker({ name: "bare-hono", config: `${root}/bench/fixtures/bare-hono/wrangler.toml` }),
+    startDevWorker({
+      name: "floor-worker",
+      config: `${root}/bench/fixtures/floor-worker/wrangler.toml`,
+      vars: { CLARIFAI_API_BASE: emulator.url, ALERT_WEBHOOK_SECRET: vars.ALERT_WEBHOOK_SECRET!, MANAGER_PAT: emulator.seeded!.pat, USER_ID: emulator.seeded!.userId },
+    }),
+  ]);
+  try {
+    const ctx = { rekey: rekey.url, bare: bare.url, floor: floor.url, adminToken: vars.REKEY_ADMIN_TOKEN!, alertSecret: vars.ALERT_WEBHOOK_SECRET!, emulator };
+    if (only.has("p1")) p1 = await runP1(ctx, { alerts: short ? 50 : 200, warmup: short ? 5 : 10, log });
+    if (only.has("p2")) p2 = await runP2(ctx, { requests: short ? 500 : 2000, rounds: short ? 3 : 5, concurrency: 8, warmup: short ? 100 : 300, log });
+  } finally {
+    await Promise.all([rekey.stop(), bare.stop(), floor.stop()]);
+    await emulator.close();
+  }
+}
+
+const results = {
+  mode: short ? "short" : "full",
+  machine,
+  targets: TARGETS,
+  p1_p50_ms: p1?.p50_ms ?? null,
+  p1_p99_ms: p1?.p99_ms ?? null,
+  p1_floor_p50_ms: p1?.floor_p50_ms ?? null,
+  p1_floor_p99_ms: p1?.floor_p99_ms ?? null,
+  p1_ratio: p1?.ratio_p99 ?? null,
+  p1_ratio_p50: p1?.ratio_p50 ?? null,
+  p1_platform_floor_p50_ms: p1?.platform_floor_p50_ms ?? null,
+  p1_platform_floor_p99_ms: p1?.platform_floor_p99_ms ?? null,
+  p1_platform_ratio: p1?.platform_ratio_p99 ?? null,
+  p2_rekey_rps: p2?.rekey_rps ?? null,
+  p2_bare_rps: p2?.bare_rps ?? null,
+  p2_ratio: p2?.ratio ?? null,
+  p2_rekey_rejected_rps: p2?.rekey_rejected_rps ?? null,
+  p3_raw_bytes: p3?.rekey.raw_bytes ?? null,
+  p3_gzip_bytes: p3?.rekey.gzip_bytes ?? null,
+  p3_baseline_raw_bytes: p3?.baseline.raw_bytes ?? null,
+  p3_baseline_gzip_bytes: p3?.baseline.gzip_bytes ?? null,
+  p4_credentials: p4?.credentials ?? null,
+  p4_max_subrequests: p4?.max_subrequests ?? null,
+  p4_max_kv_ops: p4?.max_kv_ops ?? null,
+  details: { p1, p2, p3, p4 },
+};
+
+const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
+const met = (ok: boolean | undefined) => (ok === undefined ? "" : ok ? "met" : "MISSED");
+const rows: string[][] = [["figure", "rekey", "floor / baseline", "ratio", "target", ""]];
+if (p1) {
+  rows.push(["P1 alert → key deleted, p50", `${p1.p50_ms} ms`, `${p1.floor_p50_ms} ms`, `${p1.ratio_p50}×`, "", ""]);
+  rows.push(["P1 alert → key deleted, p99", `${p1.p99_ms} ms`, `${p1.floor_p99_ms} ms`, `${p1.ratio_p99}×`, `< ${TARGETS.p1_p99_ms} ms`, met(p1.p99_ms < TARGETS.p1_p99_ms)]);
+  rows.push(["P1 ratio (p99 / floor p99)", "", "", `${p1.ratio_p99}×`, `≤ ${TARGETS.p1_ratio}×`, met(p1.ratio_p99 <= TARGETS.p1_ratio)]);
+  rows.push(["P1 vs platform floor worker, p50", `${p1.p50_ms} ms`, `${p1.platform_floor_p50_ms} ms`, "", "(information)", ""]);
+  rows.push(["P1 vs platform floor worker, p99", `${p1.p99_ms} ms`, `${p1.platform_floor_p99_ms} ms`, `${p1.platform_ratio_p99}×`, "(information)", ""]);
+}
+if (p2) {
+  rows.push([`P2 signed-alert ingest (c=${p2.concurrency})`, `${p2.rekey_rps} req/s`, `${p2.bare_rps} req/s`, `${p2.ratio}×`, `≥ ${TARGETS.p2_ratio}×`, met(p2.ratio >= TARGETS.p2_ratio)]);
+  rows.push(["P2 wrongly signed alerts (401)", `${p2.rekey_rejected_rps} req/s`, `${p2.bare_rps} req/s`, `${(p2.rekey_rejected_rps / p2.bare_rps).toFixed(3)}×`, "(information)", ""]);
+}
+if (p3) {
+  rows.push(["P3 bundle, gzip", kib(p3.rekey.gzip_bytes), kib(p3.baseline.gzip_bytes), `${(p3.rekey.gzip_bytes / p3.baseline.gzip_bytes).toFixed(1)}×`, `≤ ${kib(TARGETS.p3_gzip_bytes)}`, met(p3.rekey.gzip_bytes <= TARGETS.p3_gzip_bytes)]);
+  rows.push(["P3 bundle, raw", kib(p3.rekey.raw_bytes), kib(p3.baseline.raw_bytes), `${(p3.rekey.raw_bytes / p3.baseline.raw_bytes).toFixed(1)}×`, "", ""]);
+}
+if (p4) {
+  rows.push([`P4 sweep ${p4.credentials!.toLocaleString("en")} creds: max subrequests/inv.`, String(p4.max_subrequests), "", "", `≤ ${TARGETS.p4_max_subrequests}`, met(p4.max_subrequests! <= TARGETS.p4_max_subrequests)]);
+  rows.push(["P4 sweep: max KV operations/inv.", String(p4.max_kv_ops), "", "", "≤ 1000 (free plan)", met(p4.max_kv_ops! <= 1000)]);
+}
+const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+console.log(`\nrekey benchmarks (${results.mode}) — ${machine.cpu_model}, ${machine.cores} cores, Node ${machine.node}, load ${machine.loadavg_at_start.join(" ")}, ${machine.date}\n`);
+console.log(line(rows[0]!));
+console.log(widths.map((w) => "-".repeat(w)).join("  "));
+for (const r of rows.slice(1)) console.log(line(r));
+if (p1) console.log(`\nP1 upstream calls up to the delete: ${p1.upstream_calls_before_delete.join(", ")}; whole rotation: ${p1.upstream_calls_rotation.join(", ")}`);
+
+const json = JSON.stringify(results, null, 2) + "\n";
+writeFileSync(`${outDir}/results.json`, json);
+if (onlyArg) console.log("\nPartial run (--only): wrote bench/out/results.json only.");
+else {
+  writeFileSync(`${root}/bench/results.json`, json);
+  console.log("\nWrote bench/results.json.");
+}
