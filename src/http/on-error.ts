@@ -22,5 +22,7 @@ export function onError(error: Error, c: Context): Response {
 }
 
 export function notFound(c: Context): Response {
-  return c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` } }, 404);
+  // The path is not echoed: a client that put a token in it (a mistyped URL) would get it back
+  // in the body, and from there into proxies' and clients' logs.
+  return c.json({ error: { code: "not_found", message: `No route for ${c.req.method} on this path` } }, 404);
 }

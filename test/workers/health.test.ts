@@ -20,7 +20,7 @@ describe("GET /healthz", () => {
   it("answers unknown routes with a machine-readable 404", async () => {
     const res = await exports.default.fetch("http://rekey.test/nope");
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ error: { code: "not_found", message: "No route for GET /nope" } });
+    expect(await res.json()).toEqual({ error: { code: "not_found", message: "No route for GET on this path" } });
   });
 
   it("refuses bodies over the limit with 413 before any route runs", async () => {
