@@ -38,5 +38,6 @@ export async function timingSafeEqualDigest(a: string | Uint8Array, b: string | 
 
 async function sha256(value: string | Uint8Array): Promise<Uint8Array> {
   const bytes = typeof value === "string" ? new TextEncoder().encode(value) : value;
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  // Cast: Deno's WebCrypto types refuse a view that might be over a SharedArrayBuffer; this one never is.
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
 }

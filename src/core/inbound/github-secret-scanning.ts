@@ -79,7 +79,8 @@ export async function verifyGithubSignature(
   if (!raw) return fail("invalid_signature", "Cannot verify GitHub alert: signature is not base64 DER");
   let valid = false;
   try {
-    valid = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, raw, body);
+    // Cast: Deno's WebCrypto types refuse a view that might be over a SharedArrayBuffer; this one never is.
+    valid = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, raw, body as Uint8Array<ArrayBuffer>);
   } catch {
     valid = false;
   }

@@ -41,7 +41,8 @@ const keysByConfig = new Map<string, GithubKeys>();
 
 async function sha256Hex(data: string | Uint8Array): Promise<string> {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  return encodeHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
+  // Cast: Deno's WebCrypto types refuse a view that might be over a SharedArrayBuffer; this one never is.
+  return encodeHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)));
 }
 
 export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
