@@ -1,58 +1,88 @@
 /**
- * The Store contract (src/core/store/store.ts), as a suite any implementation must pass:
- * memory, Workers KV + Durable Objects, Deno KV.
+ * The Store contract (src/core/store/store.ts), as cases any implementation must pass: memory,
+ * Workers KV + Durable Objects, Deno KV. Runner-agnostic so that the same cases run in workerd
+ * (test/workers/store-contract.test.ts, vitest) and in Deno (test/deno/store-contract.test.ts,
+ * Deno.test): each runner wraps every case in its own test and hands it an `Assert`.
  */
-import { describe, expect, it } from "vitest";
 import type { Store } from "../../src/core/store/store.ts";
 import { credentialRecord, rotationRecord } from "./records.ts";
 
-export function storeContractSuite(name: string, makeStore: () => Store | Promise<Store>) {
-  describe(`Store contract: ${name}`, () => {
-    it("creates only when absent, then compare-and-swaps on the version", async () => {
-      const store = await makeStore();
+/** The subset of node:assert/strict the cases use; node:assert/strict itself satisfies it. */
+export interface Assert {
+  /** Same value (Object.is). */
+  equal(actual: unknown, expected: unknown, message?: string): void;
+  notEqual(actual: unknown, expected: unknown, message?: string): void;
+  /** Same structure and values, recursively, with no extra or missing keys. */
+  deepEqual(actual: unknown, expected: unknown, message?: string): void;
+  ok(value: unknown, message?: string): void;
+}
+
+export interface StoreContractCase {
+  name: string;
+  /** `store` is fresh for the case, but may share a backing database with other cases. */
+  run(store: Store, assert: Assert): Promise<void>;
+}
+
+export const storeContractCases: readonly StoreContractCase[] = [
+  {
+    name: "creates only when absent, then compare-and-swaps on the version",
+    async run(store, assert) {
       const rec = credentialRecord();
       const v1 = await store.putCredential(rec, null);
-      expect(v1).not.toBeNull();
-      expect(await store.putCredential(rec, null)).toBeNull();
+      assert.notEqual(v1, null);
+      assert.equal(await store.putCredential(rec, null), null);
       const got = await store.getCredential(rec.id);
-      expect(got?.value).toEqual(rec);
-      expect(got?.version).toBe(v1);
+      assert.deepEqual(got?.value, rec);
+      assert.equal(got?.version, v1);
       const v2 = await store.putCredential({ ...rec, description: "changed" }, v1);
-      expect(v2).not.toBeNull();
-      expect(await store.putCredential({ ...rec, description: "stale" }, v1)).toBeNull();
-      expect((await store.getCredential(rec.id))?.value.description).toBe("changed");
-    });
-
-    it("lets exactly one of many concurrent writers win a version", async () => {
-      const store = await makeStore();
+      assert.notEqual(v2, null);
+      assert.equal(await store.putCredential({ ...rec, description: "stale" }, v1), null);
+      assert.equal((await store.getCredential(rec.id))?.value.description, "changed");
+    },
+  },
+  {
+    name: "lets exactly one of many concurrent creators win",
+    async run(store, assert) {
+      const rec = credentialRecord();
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.putCredential({ ...rec, description: `c${i}` }, null)));
+      const winners = results.flatMap((r, i) => (r === null ? [] : [i]));
+      assert.equal(winners.length, 1);
+      assert.equal((await store.getCredential(rec.id))?.value.description, `c${winners[0]}`);
+    },
+  },
+  {
+    name: "lets exactly one of many concurrent writers win a version",
+    async run(store, assert) {
       const rec = credentialRecord();
       const v1 = (await store.putCredential(rec, null))!;
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) => store.putCredential({ ...rec, description: `w${i}` }, v1)),
       );
-      expect(results.filter((r) => r !== null)).toHaveLength(1);
-    });
-
-    it("indexes current and previous fingerprints, and forgets dropped ones", async () => {
-      const store = await makeStore();
+      assert.equal(results.filter((r) => r !== null).length, 1);
+    },
+  },
+  {
+    name: "indexes current and previous fingerprints, and forgets dropped ones",
+    async run(store, assert) {
       const rec = credentialRecord();
       const v1 = (await store.putCredential(rec, null))!;
-      expect(await store.findCredentialByFingerprint(rec.fingerprint)).toBe(rec.id);
+      assert.equal(await store.findCredentialByFingerprint(rec.fingerprint), rec.id);
       const rotated = {
         ...rec,
         fingerprint: `${rec.fingerprint}-new`,
         previous: [{ fingerprint: rec.fingerprint, rotation_id: "rot_x", superseded_at: rec.created_at, revoke_after: rec.created_at, revoke_attempts: 0 }],
       };
       const v2 = (await store.putCredential(rotated, v1))!;
-      expect(await store.findCredentialByFingerprint(rec.fingerprint)).toBe(rec.id);
-      expect(await store.findCredentialByFingerprint(rotated.fingerprint)).toBe(rec.id);
+      assert.equal(await store.findCredentialByFingerprint(rec.fingerprint), rec.id);
+      assert.equal(await store.findCredentialByFingerprint(rotated.fingerprint), rec.id);
       await store.putCredential({ ...rotated, previous: [] }, v2);
-      expect(await store.findCredentialByFingerprint(rec.fingerprint)).toBeNull();
-      expect(await store.findCredentialByFingerprint("nope")).toBeNull();
-    });
-
-    it("lists every credential across pages with a cursor", async () => {
-      const store = await makeStore();
+      assert.equal(await store.findCredentialByFingerprint(rec.fingerprint), null);
+      assert.equal(await store.findCredentialByFingerprint("nope"), null);
+    },
+  },
+  {
+    name: "lists every credential across pages with a cursor",
+    async run(store, assert) {
       const made = new Set<string>();
       for (let i = 0; i < 7; i++) {
         const rec = credentialRecord();
@@ -68,12 +98,13 @@ export function storeContractSuite(name: string, makeStore: () => Store | Promis
         cursor = page.cursor;
         pages++;
       } while (cursor && pages < 20);
-      for (const id of made) expect(seen.has(id)).toBe(true);
-      expect(pages).toBeGreaterThan(1);
-    });
-
-    it("indexes every credential with its next sweep action time, without reading records", async () => {
-      const store = await makeStore();
+      for (const id of made) assert.ok(seen.has(id), `listing misses "${id}"`);
+      assert.ok(pages > 1, "one page only");
+    },
+  },
+  {
+    name: "indexes every credential with its next sweep action time, without reading records",
+    async run(store, assert) {
       const idle = credentialRecord({ policy: { grace_hours: 24, on_compromise: "rotate", generator: "none" } });
       const aging = credentialRecord({ policy: { max_age_days: 30, grace_hours: 24, on_compromise: "rotate", generator: "none" } });
       await store.putCredential(idle, null);
@@ -85,48 +116,60 @@ export function storeContractSuite(name: string, makeStore: () => Store | Promis
         page.items.forEach((e) => seen.set(e.id, e.next_action_at));
         cursor = page.cursor;
       } while (cursor);
-      expect(seen.get(idle.id)).toBeNull();
-      const due = seen.get(aging.id)!;
-      expect(due).toBeGreaterThanOrEqual(Date.parse(aging.value_created_at) + 30 * 86_400_000);
-      expect(due).toBeLessThanOrEqual(Date.parse(aging.value_created_at) + 30 * 86_400_000 + 6 * 3_600_000);
-    });
-
-    it("keeps rotations per credential with compare-and-swap, findable by id", async () => {
-      const store = await makeStore();
+      assert.equal(seen.get(idle.id), null);
+      const due = seen.get(aging.id);
+      assert.equal(typeof due, "number");
+      const maxAge = Date.parse(aging.value_created_at) + 30 * 86_400_000;
+      assert.ok(Number(due) >= maxAge && Number(due) <= maxAge + 6 * 3_600_000, `next action ${due} is not within 6 h after max age`);
+    },
+  },
+  {
+    name: "keeps rotations per credential with compare-and-swap, findable by id",
+    async run(store, assert) {
       const rec = credentialRecord();
       await store.putCredential(rec, null);
       const rot = rotationRecord(rec.id);
       const v1 = (await store.putRotation(rot, null))!;
-      expect(await store.putRotation(rot, null)).toBeNull();
-      expect((await store.getRotation(rec.id, rot.id))?.value).toEqual(rot);
-      expect(await store.getRotation("cred_other", rot.id)).toBeNull();
+      assert.equal(await store.putRotation(rot, null), null);
+      assert.deepEqual((await store.getRotation(rec.id, rot.id))?.value, rot);
+      assert.equal(await store.getRotation("cred_other", rot.id), null);
       await store.putRotation({ ...rot, step: "propagate" }, v1);
-      expect(await store.putRotation({ ...rot, step: "verify" }, v1)).toBeNull();
-      expect((await store.findRotation(rot.id))?.step).toBe("propagate");
-      expect((await store.listRotations(rec.id)).map((r) => r.id)).toEqual([rot.id]);
-    });
-
-    it("forgets a credential, its rotations and its index entries on delete", async () => {
-      const store = await makeStore();
+      assert.equal(await store.putRotation({ ...rot, step: "verify" }, v1), null);
+      assert.equal((await store.findRotation(rot.id))?.step, "propagate");
+      assert.deepEqual((await store.listRotations(rec.id)).map((r) => r.id), [rot.id]);
+    },
+  },
+  {
+    name: "forgets a credential, its rotations and its index entries on delete",
+    async run(store, assert) {
       const rec = credentialRecord();
       await store.putCredential(rec, null);
       const rot = rotationRecord(rec.id);
       await store.putRotation(rot, null);
       await store.deleteCredential(rec.id);
-      expect(await store.getCredential(rec.id)).toBeNull();
-      expect(await store.findCredentialByFingerprint(rec.fingerprint)).toBeNull();
-      expect(await store.findRotation(rot.id)).toBeNull();
-      expect(await store.listRotations(rec.id)).toEqual([]);
+      assert.equal(await store.getCredential(rec.id), null);
+      assert.equal(await store.findCredentialByFingerprint(rec.fingerprint), null);
+      assert.equal(await store.findRotation(rot.id), null);
+      assert.deepEqual(await store.listRotations(rec.id), []);
+      const indexed: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.listIndex({ limit: 1000, ...(cursor ? { cursor } : {}) });
+        indexed.push(...page.items.map((e) => e.id));
+        cursor = page.cursor;
+      } while (cursor);
+      assert.ok(!indexed.includes(rec.id), "the sweep index still lists the deleted credential");
       await store.deleteCredential(rec.id); // idempotent
-    });
-
-    it("returns copies: mutating a read value does not change the store", async () => {
-      const store = await makeStore();
+    },
+  },
+  {
+    name: "returns copies: mutating a read value does not change the store",
+    async run(store, assert) {
       const rec = credentialRecord();
       await store.putCredential(rec, null);
       const got = (await store.getCredential(rec.id))!;
       got.value.scopes.push("Mutated");
-      expect((await store.getCredential(rec.id))?.value.scopes).toEqual(["All"]);
-    });
-  });
-}
+      assert.deepEqual((await store.getCredential(rec.id))?.value.scopes, ["All"]);
+    },
+  },
+];
