@@ -11,6 +11,7 @@ import { health } from "./routes/health.ts";
 import { v1 } from "./routes/v1/index.ts";
 import { hooks } from "./routes/hooks/index.ts";
 import { chatops } from "./routes/chatops/index.ts";
+import { ui } from "./ui/routes.ts";
 import { openApiDocument } from "./openapi/document.ts";
 
 /** 64 KiB for every route but GitHub's alerts, which may batch up to 1,000 tokens. */
@@ -32,6 +33,7 @@ export function createApp(deps: Deps | ((c: Context) => Deps)): Hono<AppEnv> {
   app.route("/v1", v1);
   app.route("/hooks", hooks);
   app.route("/chatops", chatops);
+  app.route("/ui", ui);
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
   app.notFound(notFound);
   app.onError(onError);

@@ -14,6 +14,7 @@ const SECURITY: Record<Exclude<Security, "none">, object> = {
   standard_webhooks: { type: "apiKey", in: "header", name: "webhook-signature", description: "Standard Webhooks v1 HMAC over webhook-id.webhook-timestamp.body (ALERT_WEBHOOK_SECRET), 5 minute window" },
   slack_signature: { type: "apiKey", in: "header", name: "X-Slack-Signature", description: "v0= HMAC-SHA256 of v0:{X-Slack-Request-Timestamp}:{raw body} (SLACK_SIGNING_SECRET), 5 minute window" },
   discord_signature: { type: "apiKey", in: "header", name: "X-Signature-Ed25519", description: "Ed25519 over X-Signature-Timestamp + raw body (DISCORD_PUBLIC_KEY), 5 minute window" },
+  ui_session: { type: "apiKey", in: "cookie", name: "__Host-rekey_session", description: "Dashboard session from POST /ui/sign-in (HttpOnly, Secure, SameSite=Strict, 30 minutes); forms also carry a CSRF token" },
 };
 
 function schema(s: z.ZodType, io: "input" | "output") {

@@ -31,7 +31,7 @@ describe("GET /openapi.json", () => {
 
   it("describes the security schemes and uses them on every protected route", async () => {
     const doc = await (await exports.default.fetch("http://rekey.test/openapi.json")).json<any>();
-    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(["admin", "discord_signature", "github_signature", "slack_signature", "standard_webhooks"]);
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(["admin", "discord_signature", "github_signature", "slack_signature", "standard_webhooks", "ui_session"]);
     expect(doc.paths["/v1/credentials"].post.security).toEqual([{ admin: [] }]);
     expect(doc.paths["/hooks/alerts"].post.security).toEqual([{ standard_webhooks: [] }]);
     expect(doc.paths["/v1/credentials"].post.requestBody.content["application/json"].schema.additionalProperties).toBe(false);

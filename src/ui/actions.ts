@@ -1,0 +1,28 @@
+/**
+ * Rotate and revoke from the dashboard: the same path as the admin API and chat
+ * (core/rotation/request.ts: begin or join, drive after the response, publish
+ * `rotation.requested`), with the dashboard as the event's source and requester. The UI never
+ * takes a new secret value: a "secret" credential without a generator is rotated through the
+ * API, which is where values belong.
+ */
+import { requestRotation } from "../core/rotation/request.ts";
+import type { Rotation, RotationMode, RotationReason } from "../core/rotation/rotation.ts";
+import type { Deps } from "../deps.ts";
+import { AppError } from "../http/app-error.ts";
+
+const BEGIN_ERRORS = {
+  credential_not_found: [404, "No such credential"],
+  credential_revoked: [409, "The credential is revoked"],
+  value_required: [422, 'Rotating a "secret" credential needs a new value: use the admin API (POST /v1/credentials/{id}/rotate with "value"), or give it a "random" generator'],
+  value_superseded: [409, "The value was replaced meanwhile"],
+  conflict: [409, "The credential kept changing; try again"],
+} as const;
+
+export async function startFromUi(deps: Deps, credentialId: string, mode: RotationMode, reason: RotationReason): Promise<{ rotation: Rotation; joined: boolean }> {
+  const begun = await requestRotation(deps, credentialId, { reason, mode, requestedBy: "ui" }, { source: "/rekey/ui" });
+  if (!begun.ok) {
+    const [status, message] = BEGIN_ERRORS[begun.code];
+    throw new AppError(status, begun.code, message);
+  }
+  return { rotation: begun.rotation, joined: begun.joined };
+}

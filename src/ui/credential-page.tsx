@@ -1,0 +1,144 @@
+import type { AuditEntry } from "../core/audit/audit-log.ts";
+import type { CredentialView, RotationView } from "../routes/v1/views.ts";
+import { Layout } from "./layout.tsx";
+import type { NextAction } from "./next-action.ts";
+import { StateBadge, Time } from "./parts.tsx";
+import { RotationTable } from "./rotation-table.tsx";
+
+export interface CredentialPageProps {
+  nonce: string;
+  csrf: string;
+  now: number;
+  credential: CredentialView;
+  next: NextAction[];
+  rotations: RotationView[];
+  /** Newest first. */
+  audit: AuditEntry[];
+  auditTruncated: boolean;
+  flash?: string;
+}
+
+/**
+ * Audit data is event data, which the bus schemas keep to ids, codes and 8-hex fingerprint
+ * prefixes. Still, only short scalar fields are shown: the page renders what it understands.
+ */
+function auditSummary(data: Record<string, unknown>): string {
+  return Object.entries(data)
+    .filter(([k, v]) => k !== "credential_id" && k !== "rotation_id" && (typeof v === "string" || typeof v === "number" || typeof v === "boolean"))
+    .map(([k, v]) => `${k}=${String(v).slice(0, 80)}`)
+    .join(" · ");
+}
+
+export function CredentialPage(props: CredentialPageProps) {
+  const c = props.credential;
+  return (
+    <Layout title={c.id} nonce={props.nonce} csrf={props.csrf} section="credentials">
+      <p>
+        <a href="/ui">← Credentials</a>
+      </p>
+      <h1>
+        <span class="mono">{c.id}</span> <StateBadge state={c.state} />
+      </h1>
+      {props.flash ? (
+        <p class="flash" role="status">
+          {props.flash}
+        </p>
+      ) : null}
+      <div class="card">
+        <dl>
+          <dt>Kind</dt>
+          <dd>{c.kind}</dd>
+          <dt>Owner</dt>
+          <dd>
+            user <code>{c.user_id}</code>
+            {c.app_id ? <> · app <code>{c.app_id}</code></> : null}
+            {c.secret_id ? <> · secret <code>{c.secret_id}</code></> : null}
+          </dd>
+          <dt>Description</dt>
+          <dd>{c.description || <span class="muted">—</span>}</dd>
+          <dt>Managed by</dt>
+          <dd>{c.manager_id ? <a class="mono" href={`/ui/credentials/${encodeURIComponent(c.manager_id)}`}>{c.manager_id}</a> : "itself"}</dd>
+          <dt>Current value</dt>
+          <dd>
+            fingerprint <code>{c.fingerprint}…</code>, created <Time iso={c.value_created_at} now={props.now} />
+          </dd>
+          <dt>Scopes</dt>
+          <dd>{c.scopes.length ? c.scopes.join(", ") : <span class="muted">—</span>}</dd>
+          <dt>Policy</dt>
+          <dd>
+            {c.policy.max_age_days ? `rotate after ${c.policy.max_age_days} days` : "no age limit"} · grace {c.policy.grace_hours} h · on compromise: {c.policy.on_compromise}
+            {c.policy.expires_at ? <> · expires <Time iso={c.policy.expires_at} now={props.now} /></> : null}
+          </dd>
+          <dt>Sinks</dt>
+          <dd>{c.sinks.length ? c.sinks.map((s) => `${s.type} ${s.user_id}/${s.secret_id}`).join(", ") : <span class="muted">none</span>}</dd>
+          <dt>Next scheduled action</dt>
+          <dd>
+            {props.next.length === 0
+              ? "nothing scheduled"
+              : props.next.map((n) => (
+                  <div>
+                    <strong>{n.action}</strong> {n.due ? "(due now)" : <Time iso={n.at} now={props.now} />} — {n.reason}
+                  </div>
+                ))}
+          </dd>
+          <dt>Superseded values</dt>
+          <dd>
+            {c.previous.length === 0 ? (
+              <span class="muted">none</span>
+            ) : (
+              c.previous.map((p) => (
+                <div>
+                  <code>{p.fingerprint}…</code> {p.revoked_at ? <>revoked <Time iso={p.revoked_at} now={props.now} /></> : <>valid until <Time iso={p.revoke_after} now={props.now} /></>}
+                </div>
+              ))
+            )}
+          </dd>
+        </dl>
+      </div>
+      {c.state === "active" ? (
+        <div class="actions">
+          <a class="button" href={`/ui/credentials/${encodeURIComponent(c.id)}/rotate`}>
+            Rotate…
+          </a>
+          <a class="button danger" href={`/ui/credentials/${encodeURIComponent(c.id)}/revoke`}>
+            Revoke…
+          </a>
+        </div>
+      ) : null}
+      <h2>Rotation history</h2>
+      <RotationTable rotations={props.rotations} now={props.now} showCredential={false} />
+      <h2>Audit trail</h2>
+      {props.audit.length === 0 ? (
+        <p class="muted">No audit entries yet.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>When</th>
+              <th>Event</th>
+              <th>Source</th>
+              <th>Rotation</th>
+              <th>Details</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.audit.map((e) => (
+              <tr data-audit-type={e.type}>
+                <td>
+                  <Time iso={e.time} now={props.now} />
+                </td>
+                <td>
+                  <code>{e.type}</code>
+                </td>
+                <td class="mono">{e.source}</td>
+                <td class="mono">{e.rotation_id ?? ""}</td>
+                <td class="muted">{auditSummary(e.data)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {props.auditTruncated ? <p class="muted">Older entries are in GET /v1/audit?credential_id={c.id}.</p> : null}
+    </Layout>
+  );
+}

@@ -1,0 +1,89 @@
+import type { CredentialView } from "../routes/v1/views.ts";
+import { Layout } from "./layout.tsx";
+import { duration, type NextAction } from "./next-action.ts";
+import { CredentialLink, StateBadge, Time } from "./parts.tsx";
+
+export interface CredentialRow {
+  credential: CredentialView;
+  next: NextAction[];
+}
+
+export interface CredentialsPageProps {
+  nonce: string;
+  csrf: string;
+  now: number;
+  rows: CredentialRow[];
+  nextCursor: string | null;
+}
+
+function owner(c: CredentialView): string {
+  if (c.kind === "app_key" && c.app_id) return `${c.user_id} / ${c.app_id}`;
+  if (c.kind === "secret" && c.secret_id) return `${c.user_id} / secret ${c.secret_id}`;
+  return c.user_id;
+}
+
+export function CredentialsPage(props: CredentialsPageProps) {
+  return (
+    <Layout title="Credentials" nonce={props.nonce} csrf={props.csrf} section="credentials">
+      <h1>Managed credentials</h1>
+      {props.rows.length === 0 ? (
+        <p class="muted">No credentials are registered yet. Register one with POST /v1/credentials (or run npm run demo locally).</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>Credential</th>
+              <th>Kind</th>
+              <th>Owner</th>
+              <th>Age</th>
+              <th>State</th>
+              <th>Next scheduled action</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.rows.map(({ credential: c, next }) => (
+              <tr data-credential={c.id}>
+                <td>
+                  <CredentialLink id={c.id} />
+                  <div class="muted">{c.description}</div>
+                </td>
+                <td>{c.kind}</td>
+                <td>{owner(c)}</td>
+                <td title={c.value_created_at}>{duration(props.now - Date.parse(c.value_created_at))}</td>
+                <td>
+                  <StateBadge state={c.state} />
+                  {c.current_rotation_id ? (
+                    <div>
+                      <span class="badge warn">rotating</span>
+                    </div>
+                  ) : c.last_rotation?.state === "failed" ? (
+                    <div>
+                      <span class="badge bad">last rotation failed</span>
+                    </div>
+                  ) : null}
+                </td>
+                <td>
+                  {next.length === 0 ? (
+                    <span class="muted">nothing scheduled</span>
+                  ) : (
+                    next.map((n) => (
+                      <div>
+                        <strong>{n.action}</strong> {n.due ? <span class="badge warn">due</span> : <Time iso={n.at} now={props.now} />}
+                        <div class="muted">{n.reason}</div>
+                      </div>
+                    ))
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {props.nextCursor ? (
+        <p>
+          <a href={`/ui?cursor=${encodeURIComponent(props.nextCursor)}`}>Next page →</a>
+        </p>
+      ) : null}
+    </Layout>
+  );
+}

@@ -1,0 +1,14 @@
+import type { SecureHeadersVariables } from "hono/secure-headers";
+import type { Deps } from "../deps.ts";
+import type { Session, UiKeys } from "./session.ts";
+
+/** The dashboard's Hono environment: the app's `deps`, plus what ./guard.ts puts on a signed-in request. */
+export type UiEnv = {
+  Variables: SecureHeadersVariables & {
+    deps: Deps;
+    session?: Session;
+    keys?: UiKeys;
+    /** This session's CSRF token, for the forms a page renders. */
+    csrf?: string;
+  };
+};

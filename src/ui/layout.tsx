@@ -1,0 +1,56 @@
+/** The page frame: head with the nonce'd stylesheet, navigation, and the sign-out form. */
+import type { Child } from "hono/jsx";
+import { CSRF_FIELD } from "./csrf.ts";
+import { CSS } from "./style.ts";
+
+export type Section = "credentials" | "rotations" | "plan" | "none";
+
+export interface LayoutProps {
+  title: string;
+  nonce: string;
+  /** Present when signed in: the navigation and the sign-out form are shown. */
+  csrf?: string;
+  section?: Section;
+  children?: Child;
+}
+
+const NAV: [Section, string, string][] = [
+  ["credentials", "/ui", "Credentials"],
+  ["rotations", "/ui/rotations", "Rotations"],
+  ["plan", "/ui/plan", "Next sweep"],
+];
+
+export function Layout(props: LayoutProps) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="referrer" content="no-referrer" />
+        <title>{`${props.title} · rekey`}</title>
+        <style nonce={props.nonce} dangerouslySetInnerHTML={{ __html: CSS }} />
+      </head>
+      <body>
+        <header>
+          <span class="brand">rekey</span>
+          {props.csrf !== undefined ? (
+            <>
+              <nav>
+                {NAV.map(([section, href, label]) => (
+                  <a href={href} aria-current={props.section === section ? "page" : undefined}>
+                    {label}
+                  </a>
+                ))}
+              </nav>
+              <form class="inline" method="post" action="/ui/sign-out">
+                <input type="hidden" name={CSRF_FIELD} value={props.csrf} />
+                <button type="submit">Sign out</button>
+              </form>
+            </>
+          ) : null}
+        </header>
+        <main>{props.children}</main>
+      </body>
+    </html>
+  );
+}

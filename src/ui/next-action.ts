@@ -1,0 +1,58 @@
+/**
+ * "What happens to this credential next, and why", for the dashboard's list. Derived from the
+ * sweep's own pure rules (core/sweep/rules.ts), so the page cannot disagree with the sweep:
+ * whatever `dueActions` reports at the record's `nextActionAt` is, by construction, the next
+ * scheduled action.
+ */
+import type { CredentialRecord } from "../core/credentials/credential.ts";
+import { dueActions, nextActionAt } from "../core/sweep/rules.ts";
+
+export interface NextAction {
+  action: string;
+  at: string;
+  reason: string;
+  /** Already due: the next sweep acts on it. */
+  due: boolean;
+}
+
+export function nextActions(rec: CredentialRecord, now: number): NextAction[] {
+  const due = dueActions(rec, now);
+  if (due.length) return due.map((d) => ({ action: d.action, at: d.due_at, reason: d.reason, due: true }));
+  const out: NextAction[] = [];
+  const selfManagedPat = rec.kind === "pat" && !rec.manager_id && rec.state === "active";
+  if (selfManagedPat) {
+    out.push({ action: "reconcile", at: new Date(now).toISOString(), reason: "self-managed PAT: every sweep looks for orphaned rekey keys of its user", due: true });
+  }
+  // nextActionAt answers 0 for a self-managed PAT (visited every sweep); looked at as if it had a
+  // manager, the same record yields the time of its own next rule.
+  const at = nextActionAt(selfManagedPat ? { ...rec, manager_id: "(self)" } : rec);
+  if (at === null || at <= now) return out;
+  for (const d of dueActions(rec, at)) out.push({ action: d.action, at: d.due_at, reason: d.reason, due: false });
+  return out;
+}
+
+const UNITS: [number, string][] = [
+  [86_400_000, "d"],
+  [3_600_000, "h"],
+  [60_000, "min"],
+];
+
+/** `3d 4h`, `25 min`, `< 1 min`: coarse on purpose. */
+export function duration(ms: number): string {
+  const abs = Math.abs(ms);
+  const parts: string[] = [];
+  let rest = abs;
+  for (const [size, unit] of UNITS) {
+    if (rest >= size && parts.length < 2) {
+      parts.push(`${Math.floor(rest / size)}${unit === "min" ? " min" : unit}`);
+      rest %= size;
+    }
+  }
+  return parts.length ? parts.join(" ") : "< 1 min";
+}
+
+/** `in 3d 4h` or `5 min ago`. */
+export function relative(iso: string, now: number): string {
+  const delta = Date.parse(iso) - now;
+  return delta >= 0 ? `in ${duration(delta)}` : `${duration(delta)} ago`;
+}

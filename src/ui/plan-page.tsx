@@ -1,0 +1,58 @@
+import type { DueAction } from "../core/sweep/rules.ts";
+import { Layout } from "./layout.tsx";
+import { CredentialLink, Time } from "./parts.tsx";
+
+export interface PlanPageProps {
+  nonce: string;
+  csrf: string;
+  now: number;
+  plan: DueAction[];
+}
+
+/** The same read-only plan as GET /v1/plan: the sweep's own rules, applied now. */
+export function PlanPage(props: PlanPageProps) {
+  return (
+    <Layout title="Next sweep" nonce={props.nonce} csrf={props.csrf} section="plan">
+      <h1>Plan of the next sweep</h1>
+      <p class="muted">
+        Computed <time datetime={new Date(props.now).toISOString()}>{new Date(props.now).toISOString()}</time> with the sweep's rules (max age with jitter, grace periods,
+        hard expiry, stuck rotations). The cron runs every 15 minutes.
+      </p>
+      {props.plan.length === 0 ? (
+        <p>Nothing is due: the next sweep would take no action.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>Credential</th>
+              <th>Action</th>
+              <th>Rule</th>
+              <th>Due</th>
+              <th>Reason</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.plan.map((a) => (
+              <tr>
+                <td>
+                  <CredentialLink id={a.credential_id} />
+                  {a.fingerprint_prefix ? <div class="muted mono">value {a.fingerprint_prefix}…</div> : null}
+                </td>
+                <td>
+                  <strong>{a.action}</strong>
+                </td>
+                <td>
+                  <code>{a.rule}</code>
+                </td>
+                <td>
+                  <Time iso={a.due_at} now={props.now} />
+                </td>
+                <td>{a.reason}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Layout>
+  );
+}

@@ -1,0 +1,205 @@
+/**
+ * GET /ui: the status dashboard, server-rendered with hono/jsx. No script runs in the browser:
+ * every action is a link or a form, confirmations are pages, and the CSP forbids scripts anyway.
+ * What a page shows comes from the same safe views as the admin API (routes/v1/views.ts), so no
+ * secret value, sealed or not, can reach a page.
+ */
+import { type Context, Hono } from "hono";
+import { getCookie } from "hono/cookie";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { AuditEntry } from "../core/audit/audit-log.ts";
+import { requireConfig } from "../config.ts";
+import { timingSafeEqualDigest } from "../core/crypto/timing-safe-equal.ts";
+import { planSweep } from "../core/sweep/plan.ts";
+import { AppError } from "../http/app-error.ts";
+import { credentialView, type RotationView, rotationView } from "../routes/v1/views.ts";
+import { startFromUi } from "./actions.ts";
+import { ConfirmPage } from "./confirm-page.tsx";
+import { CredentialPage } from "./credential-page.tsx";
+import { CredentialsPage } from "./credentials-page.tsx";
+import type { UiEnv } from "./env.ts";
+import { ErrorPage } from "./error-page.tsx";
+import { formBody, idSchema, queryOf } from "./forms.ts";
+import { clearSessionCookie, requireCsrf, requireSession, sameOriginOnly, setSessionCookie, signedIn } from "./guard.ts";
+import { noStore, uiSecureHeaders } from "./headers.ts";
+import { nextActions } from "./next-action.ts";
+import { PlanPage } from "./plan-page.tsx";
+import { RotationsPage } from "./rotations-page.tsx";
+import {
+  credentialPageQuerySchema,
+  emptyQuerySchema,
+  listPageQuerySchema,
+  revokeFormSchema,
+  rotateFormSchema,
+  signInFormSchema,
+  signInQuerySchema,
+  signOutFormSchema,
+} from "./schemas.ts";
+import { issueSession, readSession, SESSION_COOKIE, uiKeys } from "./session.ts";
+import { SignInPage } from "./sign-in-page.tsx";
+
+type Ctx = Context<UiEnv>;
+
+async function html(c: Ctx, page: unknown, status: ContentfulStatusCode = 200): Promise<Response> {
+  return c.html(`<!doctype html>${String(await page)}`, status);
+}
+
+const nonce = (c: Ctx) => c.var.secureHeadersNonce ?? "";
+const credentialId = (c: Ctx) => {
+  const parsed = idSchema.safeParse(c.req.param("id"));
+  if (!parsed.success) throw new AppError(400, "invalid_request", "The credential id is malformed");
+  return parsed.data;
+};
+
+/** The page reads at most this many credentials for the rotations list (10 KV list pages). */
+const ROTATIONS_SCAN_LIMIT = 1000;
+const AUDIT_SHOWN = 100;
+
+export const ui = new Hono<UiEnv>()
+  .use("*", uiSecureHeaders, noStore, sameOriginOnly)
+  .get("/sign-in", async (c) => {
+    const q = queryOf(c, signInQuerySchema);
+    const current = await readSession(await uiKeys(c.var.deps.config), getCookie(c, SESSION_COOKIE, "host"), c.var.deps.now());
+    if (current.ok) return c.redirect("/ui", 303);
+    const notice = q.expired
+      ? ({ tone: "bad", text: "Your session has expired. Sign in again.", code: "session_expired" } as const)
+      : q.signed_out
+        ? ({ tone: "ok", text: "Signed out." } as const)
+        : undefined;
+    return html(c, SignInPage({ nonce: nonce(c), ...(notice ? { notice } : {}) }));
+  })
+  .post("/sign-in", async (c) => {
+    const form = await formBody(c, signInFormSchema);
+    const expected = requireConfig(c.var.deps.config, "REKEY_ADMIN_TOKEN");
+    // Digest comparison: neither the token's content nor its length leaks through timing.
+    if (!(await timingSafeEqualDigest(form.token, expected))) {
+      return html(c, SignInPage({ nonce: nonce(c), notice: { tone: "bad", text: "That token is not valid.", code: "invalid_token" } }), 401);
+    }
+    const issued = await issueSession(await uiKeys(c.var.deps.config), c.var.deps.now());
+    setSessionCookie(c, issued.value);
+    return c.redirect("/ui", 303);
+  })
+  .post("/sign-out", requireSession, async (c) => {
+    const form = await formBody(c, signOutFormSchema);
+    await requireCsrf(c, form.csrf);
+    clearSessionCookie(c);
+    return c.redirect("/ui/sign-in?signed_out=1", 303);
+  })
+  .get("/", requireSession, async (c) => {
+    const q = queryOf(c, listPageQuerySchema);
+    const now = c.var.deps.now();
+    const page = await c.var.deps.store.listCredentials({ limit: 50, ...(q.cursor ? { cursor: q.cursor } : {}) });
+    const rows = page.items.map((rec) => ({ credential: credentialView(rec), next: nextActions(rec, now) }));
+    return html(c, CredentialsPage({ nonce: nonce(c), csrf: signedIn(c).csrf, now, rows, nextCursor: page.cursor ?? null }));
+  })
+  .get("/credentials/:id", requireSession, async (c) => {
+    const id = credentialId(c);
+    const q = queryOf(c, credentialPageQuerySchema);
+    const { store, audit } = c.var.deps;
+    const found = await store.getCredential(id);
+    if (!found) throw new AppError(404, "credential_not_found", "No such credential");
+    const now = c.var.deps.now();
+    const rotations = (await store.listRotations(id)).map(rotationView).sort((a, b) => b.created_at.localeCompare(a.created_at));
+    // The trail is listed oldest first; keep the newest entries.
+    let entries: AuditEntry[] = [];
+    let cursor: string | undefined;
+    let truncated = false;
+    for (let i = 0; i < 10; i++) {
+      const listed = await audit.list({ credential_id: id, limit: 200, ...(cursor ? { cursor } : {}) });
+      entries = [...entries, ...listed.items].slice(-AUDIT_SHOWN);
+      truncated ||= entries.length === AUDIT_SHOWN && listed.items.length > 0;
+      cursor = listed.cursor;
+      if (!cursor) break;
+    }
+    const flash = q.started
+      ? q.joined
+        ? `Joined rotation ${q.started}, which was already running.`
+        : `${q.mode === "revoke" ? "Revocation" : "Rotation"} ${q.started} started. Reload to follow its progress.`
+      : undefined;
+    return html(
+      c,
+      CredentialPage({
+        nonce: nonce(c),
+        csrf: signedIn(c).csrf,
+        now,
+        credential: credentialView(found.value),
+        next: nextActions(found.value, now),
+        rotations,
+        audit: entries.reverse(),
+        auditTruncated: truncated,
+        ...(flash ? { flash } : {}),
+      }),
+    );
+  })
+  .get("/credentials/:id/rotate", requireSession, (c) => confirm(c, "rotate"))
+  .get("/credentials/:id/revoke", requireSession, (c) => confirm(c, "revoke"))
+  .post("/credentials/:id/rotate", requireSession, async (c) => {
+    const id = credentialId(c);
+    const form = await formBody(c, rotateFormSchema);
+    await requireCsrf(c, form.csrf);
+    const begun = await startFromUi(c.var.deps, id, "rotate", form.reason);
+    return c.redirect(startedUrl(id, begun.rotation.id, "rotate", begun.joined), 303);
+  })
+  .post("/credentials/:id/revoke", requireSession, async (c) => {
+    const id = credentialId(c);
+    const form = await formBody(c, revokeFormSchema);
+    await requireCsrf(c, form.csrf);
+    const begun = await startFromUi(c.var.deps, id, "revoke", form.reason);
+    return c.redirect(startedUrl(id, begun.rotation.id, "revoke", begun.joined), 303);
+  })
+  .get("/rotations", requireSession, async (c) => {
+    queryOf(c, emptyQuerySchema);
+    const { store } = c.var.deps;
+    const inFlight: RotationView[] = [];
+    const failed: RotationView[] = [];
+    let cursor: string | undefined;
+    let read = 0;
+    do {
+      const page = await store.listCredentials({ limit: 100, ...(cursor ? { cursor } : {}) });
+      read += page.items.length;
+      cursor = page.cursor;
+      await Promise.all(
+        page.items.map(async (rec) => {
+          const rotationId = rec.current_rotation?.id ?? (rec.last_rotation?.state === "failed" ? rec.last_rotation.id : undefined);
+          if (!rotationId) return;
+          const r = await store.getRotation(rec.id, rotationId);
+          if (!r) return; // an intent not yet materialised: the credential page shows it once it is
+          (r.value.state === "running" ? inFlight : r.value.state === "failed" ? failed : []).push(rotationView(r.value));
+        }),
+      );
+    } while (cursor && read < ROTATIONS_SCAN_LIMIT);
+    const byNewest = (a: RotationView, b: RotationView) => b.created_at.localeCompare(a.created_at);
+    return html(c, RotationsPage({ nonce: nonce(c), csrf: signedIn(c).csrf, now: c.var.deps.now(), inFlight: inFlight.sort(byNewest), failed: failed.sort(byNewest), truncated: cursor !== undefined }));
+  })
+  .get("/plan", requireSession, async (c) => {
+    queryOf(c, emptyQuerySchema);
+    const now = c.var.deps.now();
+    return html(c, PlanPage({ nonce: nonce(c), csrf: signedIn(c).csrf, now, plan: await planSweep(c.var.deps.store, now) }));
+  })
+  .onError((error, c) => {
+    const csrf = c.var.csrf;
+    const page = (status: ContentfulStatusCode, code: string, message: string) =>
+      html(c, ErrorPage({ nonce: nonce(c), status, code, message, ...(csrf ? { csrf } : {}) }), status);
+    if (error instanceof AppError) return page(error.status, error.code, error.message);
+    if (error instanceof HTTPException) {
+      return error.status === 413 ? page(413, "payload_too_large", "Request body is too large") : page(400, "bad_request", "Request refused");
+    }
+    // As in http/on-error.ts: an exception message may carry upstream text, so only its class is logged.
+    console.error(JSON.stringify({ level: "error", msg: "unhandled error", error: error.name, path: c.req.path }));
+    return page(500, "internal_error", "Internal error");
+  });
+
+async function confirm(c: Ctx, mode: "rotate" | "revoke"): Promise<Response> {
+  const id = credentialId(c);
+  queryOf(c, emptyQuerySchema);
+  const found = await c.var.deps.store.getCredential(id);
+  if (!found) throw new AppError(404, "credential_not_found", "No such credential");
+  if (found.value.state === "revoked") throw new AppError(409, "credential_revoked", "The credential is revoked");
+  return html(c, ConfirmPage({ nonce: nonce(c), csrf: signedIn(c).csrf, credential: credentialView(found.value), mode }));
+}
+
+function startedUrl(id: string, rotationId: string, mode: "rotate" | "revoke", joined: boolean): string {
+  const q = new URLSearchParams({ started: rotationId, mode, ...(joined ? { joined: "1" } : {}) });
+  return `/ui/credentials/${encodeURIComponent(id)}?${q}`;
+}
