@@ -15,6 +15,8 @@ export interface BundleSize {
   gzip_bytes: number;
   files: string[];
   wrangler_report: string;
+  /** Minified bytes by origin (esbuild metafile): where the size comes from. */
+  raw_by_origin: Record<string, number>;
 }
 
 export interface P3Result {
@@ -25,7 +27,7 @@ export interface P3Result {
 function build(name: string, config: string): BundleSize {
   const dir = `${outDir}/p3-${name}`;
   rmSync(dir, { recursive: true, force: true });
-  const out = execFileSync(`${root}/node_modules/.bin/wrangler`, ["deploy", "--dry-run", "--config", config, "--outdir", dir], {
+  const out = execFileSync(`${root}/node_modules/.bin/wrangler`, ["deploy", "--dry-run", "--config", config, "--outdir", dir, "--metafile", `${dir}/meta.json`], {
     cwd: root,
     encoding: "utf8",
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
@@ -37,7 +39,22 @@ function build(name: string, config: string): BundleSize {
     gzip_bytes: gzipSync(bytes).byteLength,
     files,
     wrangler_report: /Total Upload:\s*(.+)/.exec(out)?.[1]?.trim() ?? "",
+    raw_by_origin: byOrigin(`${dir}/meta.json`),
   };
+}
+
+function byOrigin(metafile: string): Record<string, number> {
+  const meta = JSON.parse(readFileSync(metafile, "utf8")) as { outputs: Record<string, { entryPoint?: string; inputs: Record<string, { bytesInOutput: number }> }> };
+  const out: Record<string, number> = {};
+  for (const output of Object.values(meta.outputs)) {
+    if (!output.entryPoint) continue;
+    for (const [file, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1];
+      const origin = pkg ?? (/^(src\/[^/]+|bench\/fixtures\/[^/]+)/.exec(file)?.[1] ?? "other").replace(/\.tsx?$/, "");
+      out[origin] = (out[origin] ?? 0) + bytesInOutput;
+    }
+  }
+  return Object.fromEntries(Object.entries(out).sort((a, b) => b[1] - a[1]));
 }
 
 export function runP3(log: (s: string) => void): P3Result {
