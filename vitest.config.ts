@@ -10,7 +10,8 @@ import { defineConfig } from "vitest/config";
 // Test-only secrets: public, never used outside tests.
 const TEST_BINDINGS = {
   REKEY_ADMIN_TOKEN: "test-admin-token-0123456789",
-  REKEY_ENCRYPTION_KEYS: '{"1":"dGVzdC1rZXktdmVyc2lvbi1vbmUtMzItYnl0ZXMhISE="}',
+  // Two versions, as after a master-key rotation: 2 seals, 1 still opens (see maintenance tests).
+  REKEY_ENCRYPTION_KEYS: '{"1":"dGVzdC1rZXktdmVyc2lvbi1vbmUtMzItYnl0ZXMhISE=","2":"dGVzdC1rZXktdmVyc2lvbi10d28tMzItYnl0ZXMhISE="}',
   REKEY_FINGERPRINT_KEY: "dGVzdC1maW5nZXJwcmludC1rZXktMzItYnl0ZXMhISE=",
   CLARIFAI_TIMEOUT_MS: "3000",
   ALERT_WEBHOOK_SECRET: "whsec_dGVzdC1hbGVydC13ZWJob29rLXNlY3JldC0zMmJ5dGVzIQ==",

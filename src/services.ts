@@ -13,6 +13,7 @@ import type { Store } from "./core/store/store.ts";
 import type { EventBus } from "./core/bus/bus.ts";
 import type { AuditLog } from "./core/audit/audit-log.ts";
 import type { ProcessedLedger } from "./core/bus/ledger.ts";
+import type { JobStore } from "./core/maintenance/job.ts";
 import { engineEmitter } from "./core/bus/engine-events.ts";
 import { type Config, requireConfig } from "./config.ts";
 import { AppError } from "./http/app-error.ts";
@@ -25,6 +26,8 @@ export interface Services {
   audit: AuditLog;
   /** Atomic "seen this id" claims: bus idempotency, webhook replay refusal. */
   ledger: ProcessedLedger;
+  /** The re-encryption job's record (one compare-and-swap cell). */
+  jobs: JobStore;
   clarifai: ClarifaiClient;
   now: () => number;
   /** Runs work after the response (waitUntil on Workers); errors are the work's own business. */
@@ -39,6 +42,7 @@ export interface ServiceOptions {
   bus: EventBus;
   audit: AuditLog;
   ledger: ProcessedLedger;
+  jobs: JobStore;
   defer: (work: Promise<unknown>) => void;
   now?: () => number;
   fetch?: typeof fetch;
@@ -62,6 +66,7 @@ export function buildServices(opts: ServiceOptions): Services {
     bus: opts.bus,
     audit: opts.audit,
     ledger: opts.ledger,
+    jobs: opts.jobs,
     clarifai,
     now,
     defer: opts.defer,

@@ -9,6 +9,7 @@ import { handleQueueBatch } from "./adapters/queue-consumer.ts";
 import { DEFAULT_BACKOFF } from "./core/bus/backoff.ts";
 import { WorkersStore } from "./adapters/workers-store.ts";
 import { WorkersAuditLog } from "./adapters/workers-audit-log.ts";
+import { WorkersJobStore } from "./adapters/workers-job-store.ts";
 import { createApp } from "./app.ts";
 import { parseConfig } from "./config.ts";
 import { subscribeAll, onDeadLetter } from "./core/subscribers/index.ts";
@@ -36,6 +37,7 @@ export function servicesFor(env: Env, ctx: { waitUntil(p: Promise<unknown>): voi
       bus: new QueueBus(env.EVENTS),
       audit: new WorkersAuditLog(env.REKEY_KV),
       ledger: new DurableEventLedger(env.EVENT_LEDGER),
+      jobs: new WorkersJobStore(env.CREDENTIAL_CELLS),
       defer: () => {},
     });
     built.set(env, services);

@@ -25,6 +25,7 @@ import {
   fingerprintPrefixSchema,
   handlerNameSchema,
   isoTimeSchema,
+  jobIdSchema,
   requesterSchema,
   rotationIdSchema,
   sourceSchema,
@@ -44,6 +45,8 @@ export const eventTypes = [
   "sweep.batch",
   "orphan.deleted",
   "notification.requested",
+  "maintenance.reencrypt",
+  "maintenance.completed",
 ] as const;
 export const eventTypeSchema = z.enum(eventTypes);
 
@@ -146,6 +149,23 @@ export const eventDataSchemas = {
     event_source: sourceSchema,
     event_type: eventTypeSchema,
   }),
+  /**
+   * One batch of a re-encryption job (core/maintenance/reencrypt-job.ts): move the records of
+   * this page of the registry to the newest key version. `cursor` as in `sweep.batch`.
+   */
+  "maintenance.reencrypt": z.strictObject({
+    job_id: jobIdSchema,
+    cursor: z.string().max(1024).regex(/^[A-Za-z0-9+/=_.:-]*$/).nullable(),
+    batch_size: z.number().int().min(1).max(1000),
+  }),
+  /** A re-encryption job went through the whole registry. `remaining`: records it could not open. */
+  "maintenance.completed": z.strictObject({
+    job_id: jobIdSchema,
+    target_version: z.number().int().min(1).max(1_000_000),
+    scanned: z.number().int().min(0).max(100_000_000),
+    rewritten: z.number().int().min(0).max(100_000_000),
+    remaining: z.number().int().min(0).max(100_000_000),
+  }),
 } as const satisfies Record<(typeof eventTypes)[number], z.ZodType>;
 
 /**
@@ -183,6 +203,8 @@ export const busEventSchema = z.discriminatedUnion("type", [
   envelopeOf("sweep.batch", s["sweep.batch"]),
   envelopeOf("orphan.deleted", s["orphan.deleted"]),
   envelopeOf("notification.requested", s["notification.requested"]),
+  envelopeOf("maintenance.reencrypt", s["maintenance.reencrypt"]),
+  envelopeOf("maintenance.completed", s["maintenance.completed"]),
 ]);
 
 export type EventType = (typeof eventTypes)[number];

@@ -18,6 +18,7 @@ const prefixedId = (prefix: string) =>
 export const credentialIdSchema = prefixedId("cred");
 export const rotationIdSchema = prefixedId("rot");
 export const sweepIdSchema = prefixedId("swp");
+export const jobIdSchema = prefixedId("job");
 
 /** `evt_` + 22 base64url characters (128 bits), random or derived; see ./new-event.ts. */
 export const eventIdSchema = z.string().regex(/^evt_[A-Za-z0-9_-]{22}$/, "must be an event id");

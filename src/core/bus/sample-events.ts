@@ -54,4 +54,6 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
     event_source: "/rekey/engine",
     event_type: "rotation.failed",
   },
+  "maintenance.reencrypt": { job_id: "job_01jc4kb0c1d2e3f4g5h6j7k8m9", cursor: null, batch_size: 50 },
+  "maintenance.completed": { job_id: "job_01jc4kb0c1d2e3f4g5h6j7k8m9", target_version: 2, scanned: 1000, rewritten: 1000, remaining: 0 },
 };

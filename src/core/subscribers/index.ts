@@ -11,6 +11,7 @@ import { subscribeAuditor } from "./auditor.ts";
 import { subscribeNotifier } from "./notifier.ts";
 import { subscribeSweeper } from "./sweeper.ts";
 import { subscribeChatReplier } from "./chat-replier.ts";
+import { subscribeMaintainer } from "./maintainer.ts";
 import { notificationTargets } from "../notify/targets.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { codeSchema } from "../bus/fields.ts";
@@ -21,6 +22,7 @@ export function subscribeAll(d: Dispatcher, services: Services) {
   subscribeNotifier(d, notificationTargets(services.config), services.now);
   subscribeSweeper(d, services.engine, services.bus);
   subscribeChatReplier(d, services.engine);
+  subscribeMaintainer(d, services.engine, services);
 }
 
 /**

@@ -5,6 +5,7 @@ import { credentials } from "./credentials.ts";
 import { rotations } from "./rotations.ts";
 import { audit } from "./audit.ts";
 import { plan } from "./plan.ts";
+import { maintenance } from "./maintenance.ts";
 
 /** The bearer-authenticated admin API. */
 export const v1 = new Hono<AppEnv>()
@@ -12,4 +13,5 @@ export const v1 = new Hono<AppEnv>()
   .route("/credentials", credentials)
   .route("/rotations", rotations)
   .route("/audit", audit)
-  .route("/plan", plan);
+  .route("/plan", plan)
+  .route("/maintenance", maintenance);

@@ -1,0 +1,107 @@
+/**
+ * Re-keying rekey's own master key as a resumable job on the bus: `startReencrypt` (POST
+ * /v1/maintenance/reencrypt) records a job and publishes its first `maintenance.reencrypt` batch;
+ * each batch re-encrypts one page of the registry (./reencrypt.ts), advances the job by
+ * compare-and-swap and publishes the next, until the listing ends and `maintenance.completed`
+ * is published.
+ *
+ * Resumable: a batch's event id is derived from (job, cursor), so a redelivered batch is one batch
+ * to the handlers, and a batch that finds the job already past its cursor does nothing. If the
+ * chain breaks (a batch dead-lettered, a deploy mid-run), starting again republishes the batch at
+ * the job's saved cursor and the job carries on where it stopped.
+ */
+import type { EventBus } from "../bus/bus.ts";
+import type { EventOf } from "../bus/events.ts";
+import { deriveId, newEvent } from "../bus/new-event.ts";
+import { randomId } from "../crypto/random.ts";
+import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { JobStore, ReencryptJob } from "./job.ts";
+import { reencryptPage } from "./reencrypt.ts";
+
+export const REENCRYPT_BATCH_SIZE = 50;
+const SOURCE = "/rekey/maintenance";
+
+export interface JobDeps {
+  jobs: JobStore;
+  bus: EventBus;
+  now(): number;
+}
+
+export type StartResult = { job: ReencryptJob; outcome: "started" | "resumed" };
+
+/** Starts a job, or resumes the running one from its saved cursor. */
+export async function startReencrypt(deps: JobDeps, engine: Pick<EngineDeps, "keyring">, requestedBy: string, batchSize = REENCRYPT_BATCH_SIZE): Promise<StartResult> {
+  for (let i = 0; i < 10; i++) {
+    const cur = await deps.jobs.getJob();
+    if (cur?.value.state === "running") {
+      await publishBatch(deps, cur.value);
+      return { job: cur.value, outcome: "resumed" };
+    }
+    const at = new Date(deps.now()).toISOString();
+    const job: ReencryptJob = {
+      id: randomId("job", deps.now()),
+      state: "running",
+      target_version: engine.keyring.currentVersion,
+      cursor: null,
+      batch_size: batchSize,
+      batches: 0,
+      scanned: 0,
+      rewritten: 0,
+      remaining: 0,
+      requested_by: requestedBy,
+      started_at: at,
+      updated_at: at,
+      finished_at: null,
+    };
+    if ((await deps.jobs.putJob(job, cur?.version ?? null)) === null) continue;
+    await publishBatch(deps, job);
+    return { job, outcome: "started" };
+  }
+  throw new Error("Cannot start re-encryption: the job record kept changing");
+}
+
+/** The `maintenance.reencrypt` handler. */
+export async function runReencryptBatch(deps: JobDeps, engine: EngineDeps, event: EventOf<"maintenance.reencrypt">): Promise<void> {
+  const { job_id, cursor, batch_size } = event.data;
+  const before = await deps.jobs.getJob();
+  // Another job, a finished one, or a batch this job already moved past: nothing to do.
+  if (!before || before.value.id !== job_id || before.value.state !== "running" || before.value.cursor !== cursor) return;
+  const page = await reencryptPage(engine, { limit: batch_size, ...(cursor ? { cursor } : {}) });
+  for (let i = 0; i < 10; i++) {
+    const cur = i === 0 ? before : await deps.jobs.getJob();
+    if (!cur || cur.value.id !== job_id || cur.value.cursor !== cursor || cur.value.state !== "running") return;
+    const finished = page.cursor === undefined;
+    const at = new Date(deps.now()).toISOString();
+    const next: ReencryptJob = {
+      ...cur.value,
+      cursor: page.cursor ?? null,
+      batches: cur.value.batches + 1,
+      scanned: cur.value.scanned + page.scanned,
+      rewritten: cur.value.rewritten + page.rewritten,
+      remaining: cur.value.remaining + page.remaining,
+      state: finished ? "done" : "running",
+      updated_at: at,
+      finished_at: finished ? at : null,
+    };
+    if ((await deps.jobs.putJob(next, cur.version)) === null) continue;
+    if (finished) {
+      const { target_version, scanned, rewritten, remaining } = next;
+      await deps.bus.publish(
+        newEvent("maintenance.completed", { job_id, target_version, scanned, rewritten, remaining }, { source: SOURCE, id: await deriveId("evt", "maintenance.completed", job_id), now: deps.now() }),
+      );
+    } else {
+      await publishBatch(deps, next);
+    }
+    return;
+  }
+}
+
+async function publishBatch(deps: JobDeps, job: ReencryptJob): Promise<void> {
+  await deps.bus.publish(
+    newEvent(
+      "maintenance.reencrypt",
+      { job_id: job.id, cursor: job.cursor, batch_size: job.batch_size },
+      { source: SOURCE, id: await deriveId("evt", "maintenance.reencrypt", job.id, job.cursor ?? ""), now: deps.now() },
+    ),
+  );
+}

@@ -1,0 +1,43 @@
+/**
+ * Re-keying rekey's own master key: POST starts (or resumes) moving every sealed value to the
+ * newest REKEY_ENCRYPTION_KEYS version through the bus; GET shows the job's progress.
+ * See core/maintenance/reencrypt-job.ts and the README's "Rotating rekey's own keys".
+ */
+import { Hono } from "hono";
+import * as z from "zod";
+import type { AppEnv } from "../../app-env.ts";
+import { reencryptJobSchema } from "../../core/maintenance/job.ts";
+import { REENCRYPT_BATCH_SIZE, startReencrypt } from "../../core/maintenance/reencrypt-job.ts";
+import { jsonBody } from "../../http/validate.ts";
+
+export const reencryptBodySchema = z.strictObject({
+  /** Records per batch (one bus message each). Smaller batches use fewer subrequests per invocation. */
+  batch_size: z.number().int().min(1).max(500).default(REENCRYPT_BATCH_SIZE),
+});
+
+export const reencryptStatusSchema = z.strictObject({
+  job: reencryptJobSchema.nullable(),
+  /** The version that seals new values now. */
+  current_version: z.number().int(),
+  versions: z.array(z.number().int()),
+});
+
+export const reencryptStartedSchema = z.strictObject({
+  job: reencryptJobSchema,
+  /** "resumed": a job was already running; its batch at the saved cursor was published again. */
+  outcome: z.enum(["started", "resumed"]),
+});
+
+export const maintenance = new Hono<AppEnv>()
+  .post("/reencrypt", async (c) => {
+    const body = await jsonBody(c, reencryptBodySchema, { optional: true });
+    const deps = c.var.deps;
+    const started = await startReencrypt(deps, await deps.engine(), "admin", body.batch_size);
+    return c.json(started, 202);
+  })
+  .get("/reencrypt", async (c) => {
+    const deps = c.var.deps;
+    const { keyring } = await deps.engine();
+    const job = await deps.jobs.getJob();
+    return c.json({ job: job?.value ?? null, current_version: keyring.currentVersion, versions: [...keyring.versions] });
+  });
