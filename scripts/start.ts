@@ -37,7 +37,9 @@ if (useEmulator) {
 
 // Overrides reach wrangler through a second env file (later files win) rather than `--var` flags,
 // which would put secrets on the process list.
-const overrideFile = `${root}/.wrangler/start-overrides.env`;
+// One file per port, so that two stacks on different ports (e.g. the browser test's) do not
+// overwrite each other's overrides.
+const overrideFile = `${root}/.wrangler/start-overrides-${port}.env`;
 mkdirSync(dirname(overrideFile), { recursive: true });
 writeFileSync(overrideFile, formatDotenv(overrides), { mode: 0o600 });
 chmodSync(overrideFile, 0o600);
@@ -48,6 +50,9 @@ const wrangler = spawn(
     "dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--test-scheduled",
     "--env-file", `${root}/.dev.vars`, "--env-file", overrideFile,
     "--show-interactive-dev-session=false", "--log-level", process.env.WRANGLER_LOG ?? "warn",
+    // REKEY_PERSIST_TO: where the local KV/Durable Objects/Queues live (default .wrangler/state);
+    // the browser test starts its own stack with a fresh directory.
+    ...(process.env.REKEY_PERSIST_TO ? ["--persist-to", process.env.REKEY_PERSIST_TO] : []),
   ],
   {
     cwd: root,

@@ -1,0 +1,239 @@
+/**
+ * The dashboard in a real browser: Debian's Chromium (/usr/bin/chromium), driven by playwright-core
+ * (which downloads no browser), against the real local stack of `npm start` (wrangler dev + the
+ * Clarifai emulator) on free ports with a fresh state directory. Sign in, see the registered
+ * credentials, rotate one through the confirmation page, see its new state and audit entry, sign
+ * out. Every page is screenshotted into test/browser/screenshots/ (gitignored).
+ *
+ * Skipped, saying why, only when Chromium is not installed.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureDevVars, loadLocalConfig } from "../../scripts/lib/local-config.ts";
+import { root } from "../../scripts/lib/stack.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const installed = existsSync(CHROMIUM);
+if (!installed) console.warn(`Skipping the browser test: Chromium is not installed at ${CHROMIUM} (apt-get install -y chromium).`);
+
+const SHOTS = join(root, "test/browser/screenshots");
+const COOKIE = "__Host-rekey_session";
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.skipIf(!installed)("dashboard in Chromium against npm start", () => {
+  let stack: ChildProcess | undefined;
+  let stackLog = "";
+  let base = "";
+  let emulator = "";
+  let token = "";
+  let seedPat = "";
+  let context: BrowserContext | undefined;
+  let page: Page;
+  const dirs: string[] = [];
+  const shown: string[] = [];
+  const consoleErrors: string[] = [];
+  let appKeyCredId = "";
+  let managerCredId = "";
+  let appKeyValue = "";
+
+  async function api(method: string, path: string, body?: unknown): Promise<any> {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const json = (await res.json()) as any;
+    if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${JSON.stringify(json.error)}`);
+    return json;
+  }
+
+  async function emu(path: string, body?: unknown, auth?: string): Promise<any> {
+    const res = await fetch(`${emulator}${path}`, {
+      method: body ? "POST" : "GET",
+      headers: { ...(body ? { "content-type": "application/json" } : {}), ...(auth ? { authorization: `Key ${auth}` } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return res.json();
+  }
+
+  /** Screenshot of the whole page, and its HTML kept for the no-secret check at the end. */
+  async function shot(name: string) {
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+    shown.push(await page.content());
+  }
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    ensureDevVars(root);
+    const { merged } = loadLocalConfig(root);
+    token = merged.REKEY_ADMIN_TOKEN!;
+    seedPat = merged.EMULATOR_SEED_PAT!;
+    const [port, emulatorPort] = [await freePort(), await freePort()];
+    base = `http://127.0.0.1:${port}`;
+    emulator = `http://127.0.0.1:${emulatorPort}`;
+    const persist = mkdtempSync(join(tmpdir(), "rekey-browser-state-"));
+    dirs.push(persist);
+    // Its own process group, so that stopping it stops wrangler and workerd too.
+    stack = spawn(join(root, "node_modules/.bin/tsx"), [join(root, "scripts/start.ts")], {
+      cwd: root,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, PORT: String(port), EMULATOR_PORT: String(emulatorPort), CLARIFAI_API_BASE: emulator, REKEY_PERSIST_TO: persist },
+    });
+    stack.stdout!.on("data", (d) => (stackLog += d));
+    stack.stderr!.on("data", (d) => (stackLog += d));
+    for (let i = 0; ; i++) {
+      try {
+        if ((await fetch(`${base}/healthz`)).ok) break;
+      } catch {
+        // not listening yet
+      }
+      if (i > 800 || stack.exitCode !== null) throw new Error(`npm start did not come up on ${base}:\n${stackLog.slice(-2000)}`);
+      await sleep(250);
+    }
+
+    // What `npm run demo` registers first: the emulator's manager PAT of user "demo", and a
+    // workload app key whose value lives in a Clarifai secret.
+    const manager = await api("POST", "/v1/credentials", { kind: "pat", user_id: "demo", value: seedPat, description: "demo manager" });
+    const minted = (await emu("/_emulator/users/demo/keys", { type: "app_specific_key", scopes: ["Predict", "Inputs_Get"], apps: [{ id: "demo-app", user_id: "demo" }], description: "demo workload key" })).key;
+    appKeyValue = minted.id;
+    managerCredId = manager.credential.id;
+    await emu("/v2/users/demo/secrets", { secrets: [{ id: "DEMO_APP_KEY", value: minted.id }] }, seedPat);
+    const reg = await api("POST", "/v1/credentials", {
+      kind: "app_key", user_id: "demo", value: minted.id, manager_id: manager.credential.id, description: "demo workload key",
+      policy: { max_age_days: 30, grace_hours: 0 }, sinks: [{ type: "clarifai_secret", user_id: "demo", secret_id: "DEMO_APP_KEY" }],
+    });
+    appKeyCredId = reg.credential.id;
+
+    const profile = mkdtempSync(join(tmpdir(), "rekey-chromium-profile-"));
+    dirs.push(profile);
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      viewport: { width: 1280, height: 800 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on("console", (m) => {
+      // The wrong-token sign-in answers 401 on purpose; Chromium logs that as a failed load.
+      if (m.type() === "error" && !/status of 401/.test(m.text())) consoleErrors.push(m.text());
+    });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    if (stack?.pid) {
+      try {
+        process.kill(-stack.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+      await new Promise((r) => (stack!.exitCode !== null ? r(null) : stack!.once("exit", r)));
+    }
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("signs in, rotates a demo credential through the confirmation, sees its new state and audit entry, signs out", async () => {
+    // Not signed in: the dashboard sends the browser to the sign-in form.
+    await page.goto(`${base}/ui`);
+    expect(new URL(page.url()).pathname).toBe("/ui/sign-in");
+    // The nonce'd stylesheet applied (the CSP would have blocked anything else).
+    expect(await page.locator("header").evaluate((el) => getComputedStyle(el).display)).toBe("flex");
+    await shot("01-sign-in");
+
+    await page.fill("#token", "not-the-token");
+    await page.click("button[type=submit]");
+    await expect.poll(() => page.textContent("[role=alert]")).toContain("That token is not valid");
+    await shot("02-sign-in-wrong-token");
+
+    await page.fill("#token", token);
+    await page.click("button[type=submit]");
+    await page.waitForURL(`${base}/ui`);
+    // Chromium treats http://127.0.0.1 as a secure context: it kept the Secure, __Host- cookie.
+    const cookie = (await context!.cookies(base)).find((c) => c.name === COOKIE);
+    expect(cookie).toMatchObject({ httpOnly: true, secure: true, sameSite: "Strict", path: "/" });
+    expect(cookie!.expires).toBeGreaterThan(Date.now() / 1000 + 29 * 60);
+    expect(cookie!.expires).toBeLessThan(Date.now() / 1000 + 31 * 60);
+
+    // The demo credentials, with the next scheduled action and its reason.
+    await expect.poll(async () => (await page.reload(), await page.content())).toContain(appKeyCredId);
+    const row = page.locator(`tr[data-credential="${appKeyCredId}"]`);
+    await expect.poll(() => row.textContent()).toContain("demo workload key");
+    expect(await row.textContent()).toContain("older than 30 days");
+    expect(await page.content()).toContain("demo manager");
+    await shot("03-credentials");
+
+    await row.locator("a").first().click();
+    await page.waitForURL(`${base}/ui/credentials/${appKeyCredId}`);
+    const before = await page.locator("dd", { hasText: "fingerprint" }).first().textContent();
+    await shot("04-credential");
+
+    await page.click("text=Rotate…");
+    await page.waitForURL(`${base}/ui/credentials/${appKeyCredId}/rotate`);
+    await shot("05-confirm-rotate");
+    await page.click("text=Yes, rotate now");
+    await page.waitForURL((u) => u.pathname === `/ui/credentials/${appKeyCredId}` && u.searchParams.has("started"));
+    const rotationId = new URL(page.url()).searchParams.get("started")!;
+    expect(await page.textContent("[role=status]")).toContain(`Rotation ${rotationId} started`);
+
+    // The new state: the rotation done, a new fingerprint, and the audit trail's entries.
+    await expect
+      .poll(async () => (await page.reload(), await page.locator(`tr[data-rotation="${rotationId}"]`).getAttribute("data-state")), { timeout: 30_000, interval: 250 })
+      .toBe("done");
+    await expect
+      .poll(async () => (await page.reload(), await page.locator('tr[data-audit-type="rotation.completed"]').count()), { timeout: 30_000, interval: 250 })
+      .toBeGreaterThan(0);
+    expect(await page.locator('tr[data-audit-type="rotation.requested"]').textContent()).toContain("/rekey/ui");
+    const after = await page.locator("dd", { hasText: "fingerprint" }).first().textContent();
+    expect(after).not.toBe(before);
+    await shot("06-credential-rotated");
+
+    // A second key whose rotation fails for good (an injected 403 on create), for the rotations page.
+    const other = (await emu("/_emulator/users/demo/keys", { type: "app_specific_key", scopes: ["Predict"], apps: [{ id: "demo-app", user_id: "demo" }], description: "second workload key" })).key;
+    const otherCred = (await api("POST", "/v1/credentials", { kind: "app_key", user_id: "demo", value: other.id, manager_id: managerCredId, description: "second workload key", policy: { grace_hours: 0 } })).credential.id;
+    await emu("/_emulator/faults", { method: "POST", path: "/v2/users/demo/keys", count: 1, status: 403, code: 11007 });
+    const failing = (await api("POST", `/v1/credentials/${otherCred}/rotate`)).rotation.id;
+    await expect.poll(async () => (await api("GET", `/v1/rotations/${failing}`)).rotation.state, { timeout: 30_000 }).toBe("failed");
+
+    await page.click("text=Rotations");
+    await page.waitForURL(`${base}/ui/rotations`);
+    expect(await page.locator(`tr[data-rotation="${failing}"]`).getAttribute("data-state")).toBe("failed");
+    await shot("07-rotations");
+    await page.click("text=Next sweep");
+    await page.waitForURL(`${base}/ui/plan`);
+    await shot("08-plan");
+
+    await page.click("text=Sign out");
+    await page.waitForURL(`${base}/ui/sign-in?signed_out=1`);
+    expect(await page.textContent("[role=status]")).toContain("Signed out");
+    expect((await context!.cookies(base)).find((c) => c.name === COOKIE)).toBeUndefined();
+    await shot("09-signed-out");
+    await page.goto(`${base}/ui`);
+    expect(new URL(page.url()).pathname).toBe("/ui/sign-in");
+
+    // No CSP violation (or any other error) in the console, and no secret value on any page:
+    // the admin token, the manager PAT, the old app key and the one the rotation minted.
+    expect(consoleErrors).toEqual([]);
+    const keys = ((await emu("/v2/users/demo/keys?per_page=1000", undefined, seedPat)).keys as { id: string }[]).map((k) => k.id);
+    const secrets = [token, seedPat, appKeyValue, other.id, ...keys];
+    expect(keys.length).toBeGreaterThan(1);
+    for (const html of shown) for (const s of secrets) expect(html.includes(s), "a secret value is on a page").toBe(false);
+  });
+});
