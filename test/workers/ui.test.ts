@@ -86,7 +86,7 @@ afterAll(async () => {
 
 describe("headers", () => {
   it("sets a strict CSP whose style nonce is the page's, and the other security headers, on every response", async () => {
-    const pages = [await ui("GET", "/ui/sign-in"), await ui("GET", "/ui"), await ui("POST", "/ui/sign-in", { form: { token: "nope" } }), await ui("GET", "/ui/credentials/BAD!")];
+    const pages = [await ui("GET", "/ui/sign-in"), await ui("GET", "/ui"), await ui("POST", "/ui/sign-in", { form: { token: "nope" } }), await ui("GET", "/ui/credentials/BAD!"), await ui("GET", "/ui/no-such-page")];
     for (const res of pages) {
       const csp = res.headers.get("content-security-policy") ?? "";
       expect(csp).toContain("default-src 'none'");
