@@ -1,0 +1,74 @@
+/**
+ * Deno entry point: the same Hono app and core as src/worker.ts, over Deno KV (store, ledger,
+ * audit trail, event queue) and Deno.cron. With src/adapters/deno-*.ts, the only code that knows
+ * it runs on Deno.
+ *
+ *   deno task start                 # 127.0.0.1:8787 (PORT, HOST override), config from env + .dev.vars
+ *   deno run … src/deno.ts --test-scheduled   # also GET /__scheduled fires the sweep, as under wrangler dev
+ *
+ * REKEY_DENO_KV_PATH picks the database (a file path, or ":memory:"); unset, Deno's default one
+ * (on Deno Deploy, the project's managed KV).
+ */
+import { DenoKvAuditLog } from "./adapters/deno-kv-audit-log.ts";
+import { DenoKvBus } from "./adapters/deno-kv-bus.ts";
+import { listenForEvents } from "./adapters/deno-kv-consumer.ts";
+import { DenoKvJobStore } from "./adapters/deno-kv-job-store.ts";
+import { DenoKvLedger } from "./adapters/deno-kv-ledger.ts";
+import { DenoKvStore } from "./adapters/deno-kv-store.ts";
+import { readDenoEnv } from "./adapters/deno-env.ts";
+import { createApp } from "./app.ts";
+import { parseConfig } from "./config.ts";
+import { DEFAULT_BACKOFF } from "./core/bus/backoff.ts";
+import { onDeadLetter, subscribeAll } from "./core/subscribers/index.ts";
+import { startSweep } from "./core/sweep/run.ts";
+import { buildServices } from "./services.ts";
+
+/** wrangler.toml `[triggers] crons`: keep the two the same. */
+const SWEEP_CRON = "*/15 * * * *";
+
+const { vars, dotenv } = await readDenoEnv();
+if (!dotenv) console.warn("No .dev.vars here: configuration comes from the environment only");
+const config = parseConfig(vars);
+const kv = await Deno.openKv(vars.REKEY_DENO_KV_PATH || undefined);
+const bus = new DenoKvBus(kv);
+const ledger = new DenoKvLedger(kv);
+const services = buildServices({
+  config,
+  store: new DenoKvStore(kv),
+  bus,
+  audit: new DenoKvAuditLog(kv),
+  ledger,
+  jobs: new DenoKvJobStore(kv),
+  // No waitUntil on Deno: the process outlives the response, so the fast path simply runs on.
+  defer: (work) => void work.catch(() => undefined),
+});
+
+// Top level, before the server starts, as Deno.cron requires. Like scheduled() on Workers, the
+// tick only publishes the first sweep page; the consumer does the work. Deno retries a failed
+// tick only when given a backoffSchedule.
+Deno.cron("rekey-sweep", SWEEP_CRON, { backoffSchedule: [1_000, 5_000, 30_000] }, async () => {
+  await startSweep(bus, Date.now());
+});
+
+void listenForEvents(kv, ledger, {
+  subscribe: (dispatcher) => subscribeAll(dispatcher, services),
+  onDeadLetter: (event, info) => onDeadLetter(services, event, info),
+}, { backoff: { ...DEFAULT_BACKOFF, baseSeconds: config.REKEY_BUS_RETRY_BASE_SECONDS } });
+
+const app = createApp(services);
+const testScheduled = Deno.args.includes("--test-scheduled");
+const hostname = vars.HOST || "127.0.0.1";
+const port = Number(vars.PORT || 8787);
+
+Deno.serve({
+  hostname,
+  port,
+  onListen: (addr) => console.log(`rekey on Deno listening on http://${addr.hostname}:${addr.port}${testScheduled ? ` (GET /__scheduled fires the sweep)` : ""}`),
+}, async (request) => {
+  // Development only, like wrangler dev --test-scheduled: a way to fire the cron without waiting.
+  if (testScheduled && request.method === "GET" && new URL(request.url).pathname === "/__scheduled") {
+    await startSweep(bus, Date.now());
+    return new Response("Ran scheduled event");
+  }
+  return app.fetch(request);
+});
