@@ -7,6 +7,7 @@
 import * as z from "zod";
 import { VERSION } from "../version.ts";
 import { routeDocs, type Security } from "./route-docs.ts";
+import { routeExamples } from "./examples.ts";
 
 const SECURITY: Record<Exclude<Security, "none">, object> = {
   admin: { type: "http", scheme: "bearer", description: "REKEY_ADMIN_TOKEN" },
@@ -30,15 +31,16 @@ function queryParams(s: z.ZodType) {
 export function openApiDocument() {
   const paths: Record<string, Record<string, object>> = {};
   for (const r of routeDocs) {
+    const ex = routeExamples[`${r.method} ${r.path}`];
     const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
     const op = {
       summary: r.summary,
       tags: [r.tag],
       ...(r.security === "none" ? { security: [] } : { security: [{ [r.security]: [] }] }),
       parameters: [...params, ...(r.query ? queryParams(r.query) : [])],
-      ...(r.body ? { requestBody: { required: r.method === "post" && r.path === "/v1/credentials", content: { [r.bodyType === "form" ? "application/x-www-form-urlencoded" : "application/json"]: { schema: schema(r.body, "input") } } } } : {}),
+      ...(r.body ? { requestBody: { required: r.method === "post" && r.path === "/v1/credentials", content: { [r.bodyType === "form" ? "application/x-www-form-urlencoded" : "application/json"]: { schema: schema(r.body, "input"), ...(ex?.body !== undefined ? { example: ex.body } : {}) } } } } : {}),
       responses: Object.fromEntries(
-        Object.entries(r.responses).map(([status, res]) => [status, { description: res.description, ...(res.schema ? { content: { "application/json": { schema: schema(res.schema, "output") } } } : {}) }]),
+        Object.entries(r.responses).map(([status, res]) => [status, { description: res.description, ...(res.schema ? { content: { "application/json": { schema: schema(res.schema, "output"), ...(ex?.responses?.[Number(status)] !== undefined ? { example: ex.responses[Number(status)] } : {}) } } } : {}) }]),
       ),
     };
     (paths[r.path] ??= {})[r.method] = op;

@@ -6,6 +6,7 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.ts";
 import { routeDocs } from "../../src/openapi/route-docs.ts";
+import { routeExamples } from "../../src/openapi/examples.ts";
 
 const served = () => {
   const app = createApp(() => {
@@ -41,5 +42,33 @@ describe("GET /openapi.json", () => {
     const register = routeDocs.find((r) => r.path === "/v1/credentials" && r.method === "post")!;
     expect(register.body!.safeParse({ kind: "pat", user_id: "u", value: "x" }).success).toBe(true);
     expect(register.body!.safeParse({ kind: "pat", user_id: "u", value: "x", extra: 1 }).success).toBe(false);
+  });
+
+  it("validates every documented example against the schema it illustrates, and shows it in the document", async () => {
+    const doc = await (await exports.default.fetch("http://rekey.test/openapi.json")).json<any>();
+    let checked = 0;
+    for (const [route, ex] of Object.entries(routeExamples)) {
+      const r = routeDocs.find((d) => `${d.method} ${d.path}` === route);
+      expect(r, `example for undocumented route ${route}`).toBeDefined();
+      const op = doc.paths[r!.path][r!.method];
+      if (ex.body !== undefined) {
+        const parsed = r!.body!.safeParse(ex.body);
+        expect(parsed.success, `${route} body example: ${JSON.stringify(parsed.error?.issues)}`).toBe(true);
+        expect(Object.values(op.requestBody.content as Record<string, { example: unknown }>)[0]!.example).toEqual(ex.body);
+        checked++;
+      }
+      for (const [status, example] of Object.entries(ex.responses ?? {})) {
+        const schema = r!.responses[Number(status)]?.schema;
+        expect(schema, `${route} ${status} has no schema`).toBeDefined();
+        expect(schema!.safeParse(example).success, `${route} ${status} example`).toBe(true);
+        expect(op.responses[status].content["application/json"].example).toEqual(example);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(12);
+    // A wrong example would be caught: the register example minus a required field fails.
+    const register = routeDocs.find((d) => d.method === "post" && d.path === "/v1/credentials")!;
+    const { kind: _, ...incomplete } = routeExamples["post /v1/credentials"]!.body as Record<string, unknown>;
+    expect(register.body!.safeParse(incomplete).success).toBe(false);
   });
 });
