@@ -16,8 +16,7 @@ const SECRETS = [
   "abcdefabcdefabcdefabcdefabcdefab",
   "secret_value_that_should_never_travel_in_an_event",
 ];
-/** The one field allowed to be long: an opaque storage cursor, a position and not a value. */
-// Opaque storage list cursors: positions in the key space (ids), never values.
+/** The fields allowed to be long: opaque storage list cursors, positions in the key space and not values. */
 const LONG_OK = new Set(["sweep.batch.cursor", "maintenance.reencrypt.cursor"]);
 
 describe("event envelopes", () => {
