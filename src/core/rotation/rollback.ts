@@ -16,18 +16,19 @@ import type { Rotation } from "./rotation.ts";
 import { classify, isNotFound, unwrap } from "./step-error.ts";
 import { updateCredential } from "./update-credential.ts";
 import { managerToken, open } from "./values.ts";
+import { fingerprint } from "../crypto/fingerprint.ts";
 
 export async function rollback(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<void> {
   if (rec.fingerprint !== r.old_fingerprint || !r.new_value) return;
-  if (r.old_revoked) {
+  const own = rec.kind === "secret" && rec.secret_id ? [{ type: "clarifai_secret" as const, user_id: rec.user_id, secret_id: rec.secret_id }] : [];
+  if (r.old_revoked && (await oldValueIsDead(deps, rec, r, own))) {
     await updateCredential(deps, rec.id, (c) => promote(c, r, deps.now()));
     return;
   }
   const old = await open(deps, rec, rec.value);
-  const restore = [
-    ...(rec.kind === "secret" && rec.secret_id ? [{ type: "clarifai_secret" as const, user_id: rec.user_id, secret_id: rec.secret_id }] : []),
-    ...rec.sinks,
-  ].filter((s) => r.propagated.includes(sinkKey(s)));
+  // A propagate that failed part-way may have overwritten targets before it could record them:
+  // then every target is restored (overwriting with the old value is idempotent).
+  const restore = [...own, ...rec.sinks].filter((s) => r.propagated.includes(sinkKey(s)) || r.step === "propagate");
   for (const sink of restore) {
     await bestEffort(deps, async () => {
       const token = await managerToken(deps, rec, r);
@@ -44,6 +45,24 @@ export async function rollback(deps: EngineDeps, rec: CredentialRecord, r: Rotat
         if (!isNotFound(error)) throw error;
       }
     });
+  }
+}
+
+/**
+ * A secret's old value is not deleted at Clarifai: it dies when its own secret is overwritten
+ * with the new one (revoke_old only marks it). Until that is known to have happened, promoting
+ * the new value would record a value that Clarifai does not hold, and lose it.
+ */
+async function oldValueIsDead(deps: EngineDeps, rec: CredentialRecord, r: Rotation, own: { user_id: string; secret_id: string; type: "clarifai_secret" }[]) {
+  const target = own[0];
+  if (!target || r.propagated.includes(sinkKey(target))) return true;
+  if (r.step !== "propagate") return false;
+  try {
+    const token = await managerToken(deps, rec, r);
+    const secret = unwrap(await deps.clarifai.getSecret(token, target.user_id, target.secret_id));
+    return (await fingerprint(deps.fingerprintKey, secret.value ?? "")) === r.new_fingerprint;
+  } catch {
+    return false;
   }
 }
 
