@@ -27,11 +27,14 @@ export async function open(deps: EngineDeps, owner: Owner, sealed: Sealed): Prom
 
 /**
  * The PAT that manages `rec`. A self-managed PAT uses its own current value, or the new value
- * once the old one has been revoked (compromise) or the new one promoted.
+ * once the old one is being or has been revoked (compromise) or the new one promoted. Deleting
+ * the old PAT with the new one matters when the deletion's answer is lost: the retry would
+ * otherwise authenticate with the PAT it just deleted, fail for good, and strand the new PAT.
  */
 export async function managerToken(deps: EngineDeps, rec: CredentialRecord, rotation?: Rotation): Promise<string> {
   if (!rec.manager_id) {
-    if (rotation?.old_revoked && rotation.new_value && rec.fingerprint === rotation.old_fingerprint) {
+    const revoking = rotation?.old_revoked || rotation?.step === "revoke_old";
+    if (revoking && rotation?.new_value && rec.fingerprint === rotation.old_fingerprint) {
       return open(deps, rec, rotation.new_value);
     }
     return open(deps, rec, rec.value);
