@@ -8,5 +8,7 @@ declare module "vitest" {
     discordPublicKey: string;
     /** Base64 PKCS#8 of its private half, for signing test interactions. */
     discordPrivateKeyPkcs8: string;
+    /** REKEY_SOAK=1 (npm run test:soak): the reliability suite's long run (test/reliability/soak.ts). */
+    soak: boolean;
   }
 }
