@@ -21,7 +21,8 @@ export async function readDenoEnv(dotenvPath = ".dev.vars"): Promise<{ vars: Rec
     file = parseDotenv(await Deno.readTextFile(dotenvPath));
     dotenv = true;
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    // A deployment that grants no read access to the file has opted out of it, like one without it.
+    if (!(error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied)) throw error;
   }
   const vars: Record<string, string> = {};
   for (const name of DENO_ENV_VARS) {
