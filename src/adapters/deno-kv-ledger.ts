@@ -46,6 +46,17 @@ export class DenoKvLedger implements ProcessedLedger {
     await this.kv.set(ledgerKey(key), entry, { expireIn: LEDGER_TTL_MS });
   }
 
+  async once(key: string, holdMs: number): Promise<boolean> {
+    const entry: Entry = { state: "done", owner: "once", until: this.now() + holdMs };
+    for (let race = 0; race < MAX_RACES; race++) {
+      const current = await this.kv.get<Entry>(ledgerKey(key));
+      if (current.value && current.value.until > this.now()) return false;
+      const res = await this.kv.atomic().check(current).set(ledgerKey(key), entry, { expireIn: holdMs }).commit();
+      if (res.ok) return true;
+    }
+    throw new Error(`Cannot record "${key}": too many concurrent claimants`);
+  }
+
   async release(key: string, owner: string): Promise<void> {
     const current = await this.kv.get<Entry>(ledgerKey(key));
     if (current.value?.state !== "in_progress" || current.value.owner !== owner) return;

@@ -50,6 +50,16 @@ export class EventLedger extends DurableObject<object> {
     await this.#scheduleSweep();
   }
 
+  async once(key: string, holdMs: number): Promise<boolean> {
+    // Check and set with no await in between, as in claim.
+    const now = Date.now();
+    const row = this.ctx.storage.sql.exec<{ until: number }>("SELECT until FROM processed WHERE key = ?", key).toArray()[0];
+    if (row && row.until > now) return false;
+    this.#put(key, "done", "once", now + holdMs);
+    await this.#scheduleSweep();
+    return true;
+  }
+
   release(key: string, owner: string): void {
     this.ctx.storage.sql.exec("DELETE FROM processed WHERE key = ? AND owner = ? AND state = 'in_progress'", key, owner);
   }
@@ -95,6 +105,10 @@ export class DurableEventLedger implements ProcessedLedger {
 
   async release(key: string, owner: string): Promise<void> {
     await this.#stub(key).release(key, owner);
+  }
+
+  once(key: string, holdMs: number): Promise<boolean> {
+    return this.#stub(key).once(key, holdMs);
   }
 
   #stub(key: string) {

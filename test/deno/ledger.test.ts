@@ -30,6 +30,17 @@ Deno.test("Deno KV ledger: done after complete, free again after release by the 
   assert.equal(await ledger.claim("a", { owner: "o4", leaseMs: 1_000 }), "done");
 });
 
+Deno.test("Deno KV ledger once: exactly one of 100 concurrent first sightings, then done until holdMs ends", async () => {
+  using kv = await Deno.openKv(":memory:");
+  let now = 1_000_000;
+  const ledger = new DenoKvLedger(kv, () => now);
+  const firsts = await Promise.all(Array.from({ length: 100 }, () => ledger.once("hooks-alerts:msg_1", 60_000)));
+  assert.equal(firsts.filter(Boolean).length, 1);
+  assert.equal(await ledger.claim("hooks-alerts:msg_1", { owner: "x", leaseMs: 1_000 }), "done");
+  now += 60_001;
+  assert.equal(await ledger.once("hooks-alerts:msg_1", 60_000), true, "forgotten after holdMs");
+});
+
 Deno.test("Deno KV ledger runs a handler once for 100 concurrent deliveries of one event", async () => {
   using kv = await Deno.openKv(":memory:");
   const dispatcher = new Dispatcher({ ledger: new DenoKvLedger(kv) });

@@ -21,6 +21,16 @@ describe("EventLedger (Durable Object)", () => {
     expect(claims.filter((c) => c === "in_progress")).toHaveLength(99);
   });
 
+  it("once: exactly one of 100 concurrent first sightings, remembered as done, free again after holdMs", async () => {
+    const ledger = new DurableEventLedger(env.EVENT_LEDGER);
+    const firsts = await Promise.all(Array.from({ length: 100 }, () => ledger.once("hooks-alerts:msg_1", 60_000)));
+    expect(firsts.filter(Boolean)).toHaveLength(1);
+    expect(await ledger.claim("hooks-alerts:msg_1", { owner: "x", leaseMs: 1_000 })).toBe("done");
+    expect(await ledger.once("short", 1)).toBe(true);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await ledger.once("short", 1)).toBe(true);
+  });
+
   it("runs a handler once for 100 concurrent deliveries of one event", async () => {
     const dispatcher = new Dispatcher({ ledger: new DurableEventLedger(env.EVENT_LEDGER) });
     let runs = 0;

@@ -95,8 +95,18 @@ describe("Dispatcher", () => {
     expect(ledger.peek("k")).toBeUndefined();
   });
 
+  it("MemoryLedger.once: true the first time, false while remembered, true again after holdMs", async () => {
+    let now = 0;
+    const ledger = new MemoryLedger({ now: () => now });
+    expect(await ledger.once("k", 100)).toBe(true);
+    expect(await ledger.once("k", 100)).toBe(false);
+    expect(ledger.peek("k")).toBe("done");
+    now = 101;
+    expect(await ledger.once("k", 100)).toBe(true);
+  });
+
   it("retries when the ledger is unreachable", async () => {
-    const broken = { claim: () => Promise.reject(new Error("DO overloaded")), complete: async () => {}, release: async () => {} };
+    const broken = { claim: () => Promise.reject(new Error("DO overloaded")), complete: async () => {}, release: async () => {}, once: async () => true };
     const r = await runOnce(broken, "k", 1_000, () => {
       throw new Error("must not run");
     });

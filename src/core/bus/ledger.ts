@@ -30,6 +30,13 @@ export interface ProcessedLedger {
   complete(key: string, owner: string): Promise<void>;
   /** The handler failed: drop our claim so that a redelivery runs it again. */
   release(key: string, owner: string): Promise<void>;
+  /**
+   * Replay refusal in one atomic step: true the first time `key` is seen (it is then remembered
+   * as done for `holdMs`), false while it is remembered. A claim followed by a complete, in one
+   * round trip instead of two, for ids that are used once and never retried (webhook ids, chat
+   * requests, confirmations).
+   */
+  once(key: string, holdMs: number): Promise<boolean>;
 }
 
 /** How long a completed entry is remembered: longer than Queues keep an unacknowledged message (4 days by default). */

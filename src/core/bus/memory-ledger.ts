@@ -43,6 +43,14 @@ export class MemoryLedger implements ProcessedLedger {
     return Promise.resolve();
   }
 
+  once(key: string, holdMs: number): Promise<boolean> {
+    const now = this.#now();
+    const e = this.#entries.get(key);
+    if (e && e.until > now) return Promise.resolve(false);
+    this.#entries.set(key, { state: "done", owner: "once", until: now + holdMs });
+    return Promise.resolve(true);
+  }
+
   /** For assertions: the state of one key, or undefined. */
   peek(key: string): "in_progress" | "done" | undefined {
     const e = this.#entries.get(key);

@@ -20,7 +20,6 @@ import {
 import type { ChatMessage, ReplyTarget } from "../../core/chatops/reply.ts";
 import type { CredentialRecord } from "../../core/credentials/credential.ts";
 import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
-import { randomId } from "../../core/crypto/random.ts";
 import { requestRotation } from "../../core/rotation/request.ts";
 import { planSweep } from "../../core/sweep/plan.ts";
 import { dueActions, nextActionAt } from "../../core/sweep/rules.ts";
@@ -138,13 +137,10 @@ export async function decide(deps: Deps, actor: Actor, token: string, decision: 
   if (decision === "confirm" && deps.config.CHATOPS_TWO_PERSON && actor.userId === c.requester) {
     return refuse("second_person_required", "Two-person rule: another allowed user must confirm your request.");
   }
-  const key = `chatops#confirm#${c.id}`;
-  const owner = randomId("own", deps.now());
-  if ((await deps.ledger.claim(key, { owner, leaseMs: CONFIRMATION_TTL_SECONDS * 1000 })) !== "new") {
+  // Remembered twice as long as a confirmation lives: past that it is refused as expired anyway.
+  if (!(await deps.ledger.once(`chatops#confirm#${c.id}`, 2 * CONFIRMATION_TTL_SECONDS * 1000))) {
     return refuse("confirmation_used", "This confirmation was already used.");
   }
-  // Completed at once: a used confirmation stays used (for the ledger's 7 days, far past its expiry).
-  await deps.ledger.complete(key, owner);
   if (decision === "cancel") {
     return { kind: "message", message: { text: `:x: ${mention(actor)} cancelled the ${c.action} of \`${c.credentialId}\`.` } };
   }

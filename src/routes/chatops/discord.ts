@@ -13,7 +13,6 @@ import type { AppEnv } from "../../app-env.ts";
 import { requireConfig } from "../../config.ts";
 import { parseCommand } from "../../core/chatops/commands.ts";
 import { discordContent } from "../../core/chatops/reply.ts";
-import { randomId } from "../../core/crypto/random.ts";
 import { verifyDiscordSignature } from "../../core/inbound/discord.ts";
 import { AppError } from "../../http/app-error.ts";
 import { type Actor, type ChatAnswer, decide, runCommand } from "./actions.ts";
@@ -117,12 +116,9 @@ export const discord = new Hono<AppEnv>().post("/", async (c) => {
   if (i.type !== 2 && i.type !== 3) throw new AppError(400, "unsupported_interaction", "rekey answers only commands and buttons");
 
   // Replays: the timestamp window alone would let a captured command run again for 5 minutes.
-  const owner = randomId("own", deps.now());
-  const key = `chatops#discord#${i.id}`;
-  if ((await deps.ledger.claim(key, { owner, leaseMs: 10 * 60_000 })) !== "new") {
+  if (!(await deps.ledger.once(`chatops#discord#${i.id}`, 10 * 60_000))) {
     throw new AppError(401, "replayed", "This Discord interaction was already received");
   }
-  await deps.ledger.complete(key, owner);
 
   const userId = i.member?.user.id ?? i.user?.id;
   if (!userId) throw new AppError(400, "invalid_request", "Not a Discord interaction rekey understands: no user");

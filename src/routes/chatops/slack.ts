@@ -15,7 +15,6 @@ import { requireConfig } from "../../config.ts";
 import { parseCommand } from "../../core/chatops/commands.ts";
 import { postReply, slackBody } from "../../core/chatops/reply.ts";
 import { verifySlackSignature } from "../../core/inbound/slack.ts";
-import { randomId } from "../../core/crypto/random.ts";
 import type { Deps } from "../../deps.ts";
 import { AppError } from "../../http/app-error.ts";
 import { type Actor, type ChatAnswer, decide, runCommand } from "./actions.ts";
@@ -69,12 +68,10 @@ async function verified(c: Context<AppEnv>): Promise<{ deps: Deps; form: URLSear
     throw new AppError(401, code, "The Slack signature does not verify or is outside the 5 minute window");
   }
   // After verification, so a forged request cannot burn anything.
-  const owner = randomId("own", deps.now());
-  const key = `chatops#slack#${signature}`;
-  if ((await deps.ledger.claim(key, { owner, leaseMs: 10 * 60_000 })) !== "new") {
+  // Held 10 minutes: twice the timestamp window, after which the request is refused as stale anyway.
+  if (!(await deps.ledger.once(`chatops#slack#${signature}`, 10 * 60_000))) {
     throw new AppError(401, "replayed", "This Slack request was already received");
   }
-  await deps.ledger.complete(key, owner);
   return { deps, form: new URLSearchParams(new TextDecoder().decode(raw)) };
 }
 

@@ -64,9 +64,9 @@ export const alerts = new Hono<AppEnv>().post("/", async (c) => {
   } catch {
     throw new AppError(400, "invalid_request", "The body must name the credential by exactly one of credential_id, fingerprint or value");
   }
-  const claim = await deps.ledger.claim(`hooks-alerts:${verified.value.id}`, { owner: "alerts", leaseMs: REPLAY_HOLD_MS });
-  if (claim !== "new") throw new AppError(401, "replayed", "This webhook-id was already received");
-  await deps.ledger.complete(`hooks-alerts:${verified.value.id}`, "alerts");
+  if (!(await deps.ledger.once(`hooks-alerts:${verified.value.id}`, REPLAY_HOLD_MS))) {
+    throw new AppError(401, "replayed", "This webhook-id was already received");
+  }
 
   const engine = await deps.engine();
   let match: LeakMatch;
