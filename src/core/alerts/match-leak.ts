@@ -25,8 +25,11 @@ export async function matchFingerprint(deps: EngineDeps, fp: string): Promise<Le
   if (!id) return { kind: "none" };
   // The index may lag (KV); the record read is strongly consistent and decides.
   const found = await deps.store.getCredential(id);
-  if (!found) return { kind: "none" };
-  const rec = found.value;
+  return found ? matchRecord(found.value, fp) : { kind: "none" };
+}
+
+/** How a fingerprint relates to a record already read (strongly consistent): current, previous, dead or none. */
+export function matchRecord(rec: CredentialRecord, fp: string): LeakMatch {
   if (rec.fingerprint === fp) {
     return rec.state === "revoked" ? { kind: "already_revoked", credential: rec, fingerprint: fp } : { kind: "current", credential: rec, fingerprint: fp };
   }

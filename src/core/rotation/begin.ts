@@ -45,7 +45,8 @@ export async function beginRotation(deps: EngineDeps, credentialId: string, req:
     if (!intent.ok) return intent;
     const next: CredentialRecord = { ...rec, current_rotation: intent.value, updated_at: new Date(deps.now()).toISOString() };
     if ((await deps.store.putCredential(next, cur.version)) === null) continue;
-    const rotation = await materialise(deps, next);
+    // Our intent just won the CAS: its record cannot exist unless a joiner raced us to it.
+    const rotation = await materialise(deps, next, { fresh: true });
     if (rotation) return { ok: true, rotation, joined: false };
   }
   return { ok: false, code: "conflict" };
@@ -81,11 +82,14 @@ async function intentFor(deps: EngineDeps, rec: CredentialRecord, req: RotationR
  * The rotation record for the credential's current intent, created from the intent if no driver
  * has yet. Creation is a compare-and-swap on a fresh key, so racing callers end up with one record.
  */
-export async function materialise(deps: EngineDeps, rec: CredentialRecord): Promise<Rotation | null> {
+export async function materialise(deps: EngineDeps, rec: CredentialRecord, opts: { fresh?: boolean } = {}): Promise<Rotation | null> {
   const intent = rec.current_rotation;
   if (!intent) return null;
-  const existing = await deps.store.getRotation(rec.id, intent.id);
-  if (existing) return existing.value;
+  // A fresh intent goes straight to the create (a read would find nothing); the CAS below catches a joiner.
+  if (!opts.fresh) {
+    const existing = await deps.store.getRotation(rec.id, intent.id);
+    if (existing) return existing.value;
+  }
   const plan = planFor(rec, intent.mode, intent.reason);
   const rotation: Rotation = {
     id: intent.id,

@@ -12,7 +12,7 @@ import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../../app-env.ts";
 import { requireConfig } from "../../config.ts";
-import { type LeakMatch, matchFingerprint, matchLeakedValue } from "../../core/alerts/match-leak.ts";
+import { type LeakMatch, matchFingerprint, matchLeakedValue, matchRecord } from "../../core/alerts/match-leak.ts";
 import { deriveId, newEvent } from "../../core/bus/new-event.ts";
 import { verifyStandardWebhook } from "../../core/inbound/standard-webhooks.ts";
 import { AppError } from "../../http/app-error.ts";
@@ -64,21 +64,19 @@ export const alerts = new Hono<AppEnv>().post("/", async (c) => {
   } catch {
     throw new AppError(400, "invalid_request", "The body must name the credential by exactly one of credential_id, fingerprint or value");
   }
-  if (!(await deps.ledger.once(`hooks-alerts:${verified.value.id}`, REPLAY_HOLD_MS))) {
-    throw new AppError(401, "replayed", "This webhook-id was already received");
-  }
-
   const engine = await deps.engine();
-  let match: LeakMatch;
-  if (input.credential_id) {
-    const rec = (await deps.store.getCredential(input.credential_id))?.value;
-    if (!rec) throw new AppError(404, "credential_not_found", "No such credential");
-    match = await matchFingerprint(engine, rec.fingerprint);
-  } else if (input.fingerprint) {
-    match = await matchFingerprint(engine, input.fingerprint);
-  } else {
-    match = await matchLeakedValue(engine, input.value!);
-  }
+  const lookup = async (): Promise<LeakMatch> => {
+    if (input.credential_id) {
+      // Named by id: the record read (strongly consistent) is the match; no index lookup needed.
+      const rec = (await deps.store.getCredential(input.credential_id))?.value;
+      return rec ? matchRecord(rec, rec.fingerprint) : { kind: "none" };
+    }
+    return input.fingerprint ? matchFingerprint(engine, input.fingerprint) : matchLeakedValue(engine, input.value!);
+  };
+  // The replay check and the lookup are independent: run them side by side (alert-to-revoke time
+  // is the product's headline figure). The id is spent either way, as it would be one after the other.
+  const [first, match] = await Promise.all([deps.ledger.once(`hooks-alerts:${verified.value.id}`, REPLAY_HOLD_MS), lookup()]);
+  if (!first) throw new AppError(401, "replayed", "This webhook-id was already received");
   if (match.kind === "none") throw new AppError(404, "credential_not_found", "No managed credential matches this alert");
 
   const alertId = await deriveId("alrt", "webhook", verified.value.id);
