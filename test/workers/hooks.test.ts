@@ -168,6 +168,13 @@ describe("Standard Webhooks alerts", () => {
     expect(replay.json.error.code).toBe("replayed");
   });
 
+  it("does not spend the webhook-id of an alert that matches nothing (404 again, not 401)", async () => {
+    const body = JSON.stringify({ fingerprint: "0".repeat(64) });
+    const headers = await signedAlert(body);
+    expect((await call("POST", "/hooks/alerts", body, headers)).status).toBe(404);
+    expect((await call("POST", "/hooks/alerts", body, headers)).status).toBe(404);
+  });
+
   it("refuses a body naming the credential twice or not at all with 400", async () => {
     for (const b of [{}, { credential_id: "cred_x", value: "v" }, { credential_id: "cred_x", extra: 1 }]) {
       const body = JSON.stringify(b);

@@ -6,7 +6,8 @@
  *
  * Replay protection: the signature binds the webhook-id and timestamp; the timestamp window bounds
  * replays in time and the id is claimed in the atomic ledger, so the same id is refused (401) even
- * within the window. The claim happens after verification, so forged requests cannot burn ids.
+ * within the window. The claim happens after verification, so forged requests cannot burn ids,
+ * and only for an alert that matched a credential (see below).
  */
 import { Hono } from "hono";
 import * as z from "zod";
@@ -73,11 +74,15 @@ export const alerts = new Hono<AppEnv>().post("/", async (c) => {
     }
     return input.fingerprint ? matchFingerprint(engine, input.fingerprint) : matchLeakedValue(engine, input.value!);
   };
-  // The replay check and the lookup are independent: run them side by side (alert-to-revoke time
-  // is the product's headline figure). The id is spent either way, as it would be one after the other.
-  const [first, match] = await Promise.all([deps.ledger.once(`hooks-alerts:${verified.value.id}`, REPLAY_HOLD_MS), lookup()]);
-  if (!first) throw new AppError(401, "replayed", "This webhook-id was already received");
+  // The lookup comes first and only a matching alert spends its webhook-id: one that matches
+  // nothing changes nothing, so replaying it is harmless, and not recording it keeps a flood of
+  // junk alerts to one read each (no ledger write). A replay of it that matches later (the value
+  // was registered meanwhile) is acted on, which is right: the value did leak.
+  const match = await lookup();
   if (match.kind === "none") throw new AppError(404, "credential_not_found", "No managed credential matches this alert");
+  if (!(await deps.ledger.once(`hooks-alerts:${verified.value.id}`, REPLAY_HOLD_MS))) {
+    throw new AppError(401, "replayed", "This webhook-id was already received");
+  }
 
   const alertId = await deriveId("alrt", "webhook", verified.value.id);
   const outcome = await publishContainment(deps, engine, match, { source: "webhook", id: alertId, reason: input.value ? "token_match" : "named_in_alert" });
