@@ -18,6 +18,8 @@
  * nothing of it works), 0 duplicate keys. Failures that retries absorb must end in success.
  */
 import { describe, expect, it } from "vitest";
+import { contain } from "../../src/core/alerts/contain.ts";
+import { matchLeakedValue } from "../../src/core/alerts/match-leak.ts";
 import { Dispatcher, type EventBus } from "../../src/core/bus/bus.ts";
 import type { BusEvent } from "../../src/core/bus/events.ts";
 import { MemoryLedger } from "../../src/core/bus/memory-ledger.ts";
@@ -146,6 +148,8 @@ interface Operation {
   compromise?: boolean;
   /** The plan creates the replacement before revoking the leak (self-managed PAT). */
   createsFirst?: boolean;
+  /** The leaked original is a superseded value that must end dead, whatever failed. */
+  previousDies?: boolean;
   /** Writes nothing to the store (the crash matrix has nothing to crash after). */
   readOnlyStore?: boolean;
 }
@@ -182,6 +186,28 @@ const OPERATIONS: Operation[] = [
     revokes: true,
     setup: async () => wire(await scenario("app_key", { grace_hours: 0 })),
     run: (ctx) => begin(ctx, "manual", "revoke"),
+  },
+  {
+    name: "revocation, secret",
+    revokes: true,
+    setup: async () => wire(await scenario("secret", { grace_hours: 0 })),
+    run: (ctx) => begin(ctx, "manual", "revoke"),
+  },
+  {
+    name: "containment of a leaked superseded value (in its grace period)",
+    previousDies: true,
+    setup: async () => {
+      const ctx = wire(await scenario("app_key", { grace_hours: 24 }));
+      const b = await beginRotation(ctx.s.h.deps, ctx.credId, { reason: "manual", mode: "rotate", requestedBy: "setup" });
+      if (!b.ok || (await driveRotation(ctx.s.h.deps, ctx.credId, b.rotation.id)).state !== "done") throw new Error("setup rotation failed");
+      ctx.calls = 0;
+      return ctx;
+    },
+    run: async (ctx) => {
+      const c = await contain(ctx.s.h.deps, await matchLeakedValue(ctx.s.h.deps, ctx.original), "github");
+      expect(c.action).toBe("revoke_previous");
+      if (c.action === "revoke_previous") await c.run();
+    },
   },
   {
     name: "sweep: scheduled rotation of an aged key",
@@ -259,6 +285,9 @@ async function assertConverged(ctx: Ctx, op: Operation, label: string): Promise<
   // 0 orphans: every marked key is a value the record knows and has not revoked.
   const known = new Set([rec.state === "revoked" ? "" : rec.fingerprint, ...rec.previous.filter((p) => !p.revoked_at).map((p) => p.fingerprint)]);
   for (const k of marked) expect(known.has(await fingerprint(h.deps.fingerprintKey, k.id)), `${label}: orphan marked key ${k.description}`).toBe(true);
+  // Nothing recorded as revoked still works.
+  const liveFingerprints = new Set(await Promise.all(ownKeys.map((k: any) => fingerprint(h.deps.fingerprintKey, k.id))));
+  for (const p of rec.previous.filter((x) => x.revoked_at)) expect(liveFingerprints.has(p.fingerprint), `${label}: a value recorded as revoked still works`).toBe(false);
   // 0 duplicates: one key per rotation, and no more live keys than the record accounts for.
   const byRotation = new Map<string, number>();
   for (const k of marked) {
@@ -309,6 +338,10 @@ async function runCase(op: Operation, label: string, inject: (ctx: Ctx) => void)
     if (alive) expect(refusable, `${label}: the leaked key survived (${last?.state} at ${last?.error?.step})`).toContain(last?.error?.step);
   }
   if (op.revokes && last?.state === "done") expect(rec.state, `${label}: not revoked`).toBe("revoked");
+  if (op.previousDies) {
+    // Refused or not, the sweep keeps retrying a leaked superseded value until Clarifai confirms.
+    expect((await ctx.s.h.state()).keys.some((k: any) => k.id === ctx.original), `${label}: the leaked superseded value still works`).toBe(false);
+  }
   if (last?.state === "done" && !op.revokes) {
     // Replaced (grace 0) or paid after grace: the old value is dead.
     expect((await ctx.s.h.state()).keys.some((k: any) => k.id === ctx.original), `${label}: the replaced value still works`).toBe(false);
