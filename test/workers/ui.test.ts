@@ -283,6 +283,11 @@ describe("rotate and revoke", () => {
     expect(res.status).toBe(303);
     const rotationId = new URL(res.location!, "http://rekey.test").searchParams.get("started")!;
     expect((await waitForRotation(rotationId)).state).toBe("done");
+    // The engine settles the rotation record first, then the credential's: wait for the latter.
+    for (const until = Date.now() + 10_000; (await call("GET", `/v1/credentials/${failingCredId}`)).json.credential.state !== "revoked"; ) {
+      if (Date.now() > until) throw new Error("credential not revoked");
+      await new Promise((r) => setTimeout(r, 25));
+    }
     const page = await ui("GET", `/ui/credentials/${failingCredId}`, { cookie: session });
     expect(page.text).toContain("revoked");
     expect(page.text).not.toContain("Revoke…");
