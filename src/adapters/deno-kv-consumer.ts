@@ -15,9 +15,10 @@
  * its own schedule, which is kept for what we cannot handle (KV unreachable for the retry write).
  */
 import { type BackoffPolicy, DEFAULT_BACKOFF, retryDelaySeconds } from "../core/bus/backoff.ts";
-import { type DeadLetterHandler, type DispatchOutcome, Dispatcher, DEFAULT_LEASE_MS, runOnce } from "../core/bus/bus.ts";
-import { type BusEvent, deadLetterReasonSchema, parseEvent } from "../core/bus/events.ts";
+import { type DeadLetterHandler, Dispatcher, DEFAULT_LEASE_MS, runOnce } from "../core/bus/bus.ts";
+import { type BusEvent, deadLetterReasonSchema } from "../core/bus/events.ts";
 import { ledgerKey, type ProcessedLedger } from "../core/bus/ledger.ts";
+import { decodeEvent, describeEvent, type LogRecord, logToConsole, outcomeSummary } from "../core/bus/consumer-log.ts";
 import { deadLetterKey, enqueueOptions, type QueueMessage, queueMessageSchema } from "./deno-kv-bus.ts";
 
 /** Ledger name for the dead-letter callback, distinct from every subscribed handler. */
@@ -37,15 +38,7 @@ export interface DenoConsumerOptions {
   log?: (record: LogRecord) => void;
 }
 
-export interface LogRecord {
-  level: "info" | "warn" | "error";
-  msg: string;
-  /** The Workers queue this message would have been on, so log queries work on both runtimes. */
-  queue: "rekey-events" | "rekey-events-dlq";
-  message_id: string;
-  attempts: number;
-  [field: string]: unknown;
-}
+export type { LogRecord } from "../core/bus/consumer-log.ts";
 
 /** Starts listening; the promise settles when `kv` is closed. */
 export function listenForEvents(kv: Deno.Kv, ledger: ProcessedLedger, handlers: BusHandlers, opts: DenoConsumerOptions = {}): Promise<void> {
@@ -60,7 +53,7 @@ export function createMessageHandler(kv: Deno.Kv, ledger: ProcessedLedger, handl
   const backoff = opts.backoff ?? DEFAULT_BACKOFF;
   const maxRetries = opts.maxRetries ?? 5;
   const maxDeadRetries = opts.maxDeadRetries ?? 10;
-  const log = opts.log ?? consoleLog;
+  const log = opts.log ?? logToConsole;
 
   const retry = async (event: BusEvent, msg: QueueMessage) => {
     const delaySeconds = retryDelaySeconds(msg.attempt, backoff);
@@ -76,9 +69,9 @@ export function createMessageHandler(kv: Deno.Kv, ledger: ProcessedLedger, handl
   };
 
   const onEvent = async (event: BusEvent, msg: QueueMessage) => {
-    const base = { queue: "rekey-events" as const, message_id: event.id, attempts: msg.attempt, ...describe(event) };
+    const base = { queue: "rekey-events" as const, message_id: event.id, attempts: msg.attempt, ...describeEvent(event) };
     const outcome = await dispatcher.dispatch(event, { attempt: msg.attempt });
-    const fields = { ...base, handlers: summary(outcome) };
+    const fields = { ...base, handlers: outcomeSummary(outcome) };
     if (outcome.verdict === "ack") return log({ level: "info", msg: "bus.ack", ...fields });
     if (outcome.verdict === "retry" && msg.attempt <= maxRetries) {
       return log({ level: "warn", msg: "bus.retry", ...fields, delay_seconds: await retry(event, msg) });
@@ -90,7 +83,7 @@ export function createMessageHandler(kv: Deno.Kv, ledger: ProcessedLedger, handl
   const onDead = async (event: BusEvent, msg: QueueMessage) => {
     const info = event.rekeyfailure ? { reason: "permanent" as const, failure: event.rekeyfailure } : { reason: "retries_exhausted" as const };
     const r = await runOnce(ledger, ledgerKey(event, DEAD_LETTER_HANDLER), DEFAULT_LEASE_MS, () => handlers.onDeadLetter(event, info));
-    const fields = { queue: "rekey-events-dlq" as const, message_id: event.id, attempts: msg.attempt, ...describe(event), reason: info.reason, ...(info.reason === "permanent" ? { failure: info.failure } : {}) };
+    const fields = { queue: "rekey-events-dlq" as const, message_id: event.id, attempts: msg.attempt, ...describeEvent(event), reason: info.reason, ...(info.reason === "permanent" ? { failure: info.failure } : {}) };
     if (r.status === "ran" || r.status === "skipped") return log({ level: "error", msg: "bus.dead_handled", ...fields });
     if (msg.attempt > maxDeadRetries) return log({ level: "error", msg: "bus.dead_abandoned", ...fields, code: r.failure?.code });
     log({ level: "error", msg: "bus.dead_retry", ...fields, code: r.failure?.code, delay_seconds: await retry(event, msg) });
@@ -98,33 +91,10 @@ export function createMessageHandler(kv: Deno.Kv, ledger: ProcessedLedger, handl
 
   return async (raw: unknown): Promise<void> => {
     const msg = queueMessageSchema.safeParse(raw);
-    const event = msg.success ? decode(msg.data.body) : { ok: false as const, paths: ["(message)"] };
+    const event = msg.success ? decodeEvent(msg.data.body) : { ok: false as const, paths: ["(message)"] };
     if (!msg.success || !event.ok) {
       return log({ level: "warn", msg: msg.success && msg.data.dead ? "bus.dead_poison" : "bus.poison", queue: "rekey-events", message_id: "unknown", attempts: msg.success ? msg.data.attempt : 0, issues: event.ok ? [] : event.paths });
     }
     await (msg.data.dead ? onDead(event.value, msg.data) : onEvent(event.value, msg.data));
   };
-}
-
-function decode(body: string): { ok: true; value: BusEvent } | { ok: false; paths: string[] } {
-  let input: unknown;
-  try {
-    input = JSON.parse(body);
-  } catch {
-    return { ok: false, paths: ["(not json)"] };
-  }
-  const parsed = parseEvent(input);
-  return parsed.ok ? parsed : { ok: false, paths: parsed.error.slice(0, 10).map((i) => `${i.path || "(root)"}:${i.code}`) };
-}
-
-const describe = (e: BusEvent) => ({ type: e.type, event_id: e.id, source: e.source });
-
-const summary = (o: DispatchOutcome) =>
-  o.results.map((r) => `${r.handler}:${r.status}${r.failure ? `:${r.failure.code}` : ""}`).join(",");
-
-function consoleLog(record: LogRecord): void {
-  const line = JSON.stringify(record);
-  if (record.level === "error") console.error(line);
-  else if (record.level === "warn") console.warn(line);
-  else console.log(line);
 }

@@ -19,9 +19,10 @@
  *   if `onDeadLetter` fails it is retried.
  */
 import { type BackoffPolicy, DEFAULT_BACKOFF, retryDelaySeconds } from "../core/bus/backoff.ts";
-import { type DeadLetterHandler, type DispatchOutcome, Dispatcher, DEFAULT_LEASE_MS, runOnce } from "../core/bus/bus.ts";
-import { type BusEvent, deadLetterReasonSchema, parseEvent } from "../core/bus/events.ts";
+import { type DeadLetterHandler, Dispatcher, DEFAULT_LEASE_MS, runOnce } from "../core/bus/bus.ts";
+import { deadLetterReasonSchema } from "../core/bus/events.ts";
 import { ledgerKey, type ProcessedLedger } from "../core/bus/ledger.ts";
+import { decodeEvent, describeEvent, type LogRecord, logToConsole, outcomeSummary } from "../core/bus/consumer-log.ts";
 import { DurableEventLedger, type EventLedger } from "./event-ledger.ts";
 
 export const EVENTS_QUEUE = "rekey-events";
@@ -49,14 +50,7 @@ export interface ConsumerOptions {
   log?: (record: LogRecord) => void;
 }
 
-export interface LogRecord {
-  level: "info" | "warn" | "error";
-  msg: string;
-  queue: string;
-  message_id: string;
-  attempts: number;
-  [field: string]: unknown;
-}
+export type { LogRecord } from "../core/bus/consumer-log.ts";
 
 export async function handleQueueBatch(
   batch: MessageBatch<unknown>,
@@ -69,7 +63,7 @@ export async function handleQueueBatch(
     ? (msg: Message<unknown>) => settleDead(msg, ledger, handlers.onDeadLetter)
     : settlerFor(ledger, handlers, env.EVENTS_DLQ);
   const backoff = opts.backoff ?? DEFAULT_BACKOFF;
-  const log = opts.log ?? consoleLog;
+  const log = opts.log ?? logToConsole;
   await Promise.all(
     batch.messages.map(async (msg) => {
       const base = { queue: batch.queue, message_id: msg.id, attempts: msg.attempts };
@@ -98,10 +92,10 @@ function settlerFor(ledger: ProcessedLedger, handlers: BusHandlers, dlq: Queue) 
   const dispatcher = new Dispatcher({ ledger });
   handlers.subscribe(dispatcher);
   return async (msg: Message<unknown>): Promise<Settled> => {
-    const event = decode(msg.body);
+    const event = decodeEvent(msg.body);
     if (!event.ok) return { retry: false, log: { level: "warn", msg: "bus.poison", issues: event.paths } };
     const outcome = await dispatcher.dispatch(event.value, { attempt: msg.attempts });
-    const fields = { ...describe(event.value), handlers: summary(outcome) };
+    const fields = { ...describeEvent(event.value), handlers: outcomeSummary(outcome) };
     if (outcome.verdict === "ack") return { retry: false, log: { level: "info", msg: "bus.ack", ...fields } };
     if (outcome.verdict === "retry") return { retry: true, log: { level: "warn", msg: "bus.retry", ...fields } };
     const reason = deadLetterReasonSchema.safeParse(outcome.reason);
@@ -111,38 +105,12 @@ function settlerFor(ledger: ProcessedLedger, handlers: BusHandlers, dlq: Queue) 
 }
 
 async function settleDead(msg: Message<unknown>, ledger: ProcessedLedger, onDeadLetter: DeadLetterHandler): Promise<Settled> {
-  const event = decode(msg.body);
+  const event = decodeEvent(msg.body);
   if (!event.ok) return { retry: false, log: { level: "error", msg: "bus.dead_poison", issues: event.paths } };
   const e = event.value;
   const info = e.rekeyfailure ? { reason: "permanent" as const, failure: e.rekeyfailure } : { reason: "retries_exhausted" as const };
   const r = await runOnce(ledger, ledgerKey(e, DEAD_LETTER_HANDLER), DEFAULT_LEASE_MS, () => onDeadLetter(e, info));
-  const fields = { ...describe(e), reason: info.reason, failure: info.reason === "permanent" ? info.failure : undefined };
+  const fields = { ...describeEvent(e), reason: info.reason, failure: info.reason === "permanent" ? info.failure : undefined };
   if (r.status === "ran" || r.status === "skipped") return { retry: false, log: { level: "error", msg: "bus.dead_handled", ...fields } };
   return { retry: true, log: { level: "error", msg: "bus.dead_retry", ...fields, code: r.failure?.code } };
-}
-
-/** A JSON body arrives parsed; a string body (sent by hand) is parsed here. */
-function decode(body: unknown): { ok: true; value: BusEvent } | { ok: false; paths: string[] } {
-  let input = body;
-  if (typeof body === "string") {
-    try {
-      input = JSON.parse(body);
-    } catch {
-      return { ok: false, paths: ["(not json)"] };
-    }
-  }
-  const parsed = parseEvent(input);
-  return parsed.ok ? parsed : { ok: false, paths: parsed.error.slice(0, 10).map((i) => `${i.path || "(root)"}:${i.code}`) };
-}
-
-const describe = (e: BusEvent) => ({ type: e.type, event_id: e.id, source: e.source });
-
-const summary = (o: DispatchOutcome) =>
-  o.results.map((r) => `${r.handler}:${r.status}${r.failure ? `:${r.failure.code}` : ""}`).join(",");
-
-function consoleLog(record: LogRecord): void {
-  const line = JSON.stringify(record);
-  if (record.level === "error") console.error(line);
-  else if (record.level === "warn") console.warn(line);
-  else console.log(line);
 }
