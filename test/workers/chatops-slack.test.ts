@@ -7,31 +7,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, waitForRotation } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { ALICE, BOB, blockAction, confirmValue, responseUrl, slackSigned, slashCommand, waitForPost } from "../support/chat.ts";
-import { control, freshTenant } from "../support/emulator-control.ts";
+import { control } from "../support/emulator-control.ts";
+import { managedTenant } from "../support/managed-tenant.ts";
 import { received } from "../support/receiver.ts";
 import { importFingerprintKey } from "../../src/core/crypto/fingerprint.ts";
 import { mintConfirmation } from "../../src/core/chatops/confirmation.ts";
 
-let tenant: Awaited<ReturnType<typeof freshTenant>>;
-let managerId: string;
+let tenant: Awaited<ReturnType<typeof managedTenant>>["tenant"];
+let appKey: Awaited<ReturnType<typeof managedTenant>>["appKey"];
 let leaks: ReturnType<typeof canary>;
 
 beforeAll(async () => {
   leaks = canary();
-  tenant = await freshTenant("slack");
-  leaks.secrets.push(tenant.manager.id);
-  const res = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id, description: "manager" });
-  expect(res.status).toBe(201);
-  managerId = res.json.credential.id;
+  ({ tenant, appKey } = await managedTenant("slack", leaks.secrets));
 });
-
-async function appKey() {
-  const key = await tenant.mint("app_specific_key", ["Predict"], "workload");
-  leaks.secrets.push(key.id);
-  const res = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: key.id, manager_id: managerId, policy: { grace_hours: 0 } });
-  expect(res.status).toBe(201);
-  return { key, id: res.json.credential.id as string, fingerprint: res.json.credential.fingerprint as string };
-}
 
 const command = (user: string, text: string, tag = "cmd") => {
   const response = responseUrl(tag);
