@@ -47,7 +47,10 @@ export function RotationTable(props: { rotations: RotationView[]; now: number; s
                 <span class="muted">{r.plan.join(" → ")}</span>
               )}
             </td>
-            <td class="mono">{r.requested_by}</td>
+            <td class="mono">
+              {r.requested_by}
+              {r.approved_by ? <div class="muted">approved by {r.approved_by}</div> : null}
+            </td>
             <td>
               <Time iso={r.created_at} now={props.now} />
             </td>

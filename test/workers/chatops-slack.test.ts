@@ -174,6 +174,11 @@ describe("revoke with the two-person rule", () => {
     const posted = await waitForPost(second.path, (b) => String(b.text).includes("revoked"));
     expect(posted.text).toContain(id);
     expect((await credential(id)).state).toBe("revoked");
+    // Who asked and who approved are both on the record and in the audit trail.
+    const rotationId = /rot_[0-9a-z]+/.exec(posted.blocks[1].text.text)![0];
+    expect((await call("GET", `/v1/rotations/${rotationId}`)).json.rotation).toMatchObject({ requested_by: `slack:${ALICE}`, approved_by: `slack:${BOB}`, mode: "revoke" });
+    const requested = (await call("GET", `/v1/audit?credential_id=${id}&type=rotation.requested`)).json.entries;
+    expect(requested.map((e: any) => e.data)).toContainEqual(expect.objectContaining({ requested_by: `slack:${ALICE}`, approved_by: `slack:${BOB}` }));
     expect((await tenant.state()).keys.map((k: any) => k.id)).not.toContain(key.id);
 
     const replay = await slackSigned("/chatops/slack/interactions", blockAction(BOB, "rekey_confirm", token, responseUrl("replay")));

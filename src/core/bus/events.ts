@@ -77,6 +77,8 @@ export const eventDataSchemas = {
     reason: rotationReasonSchema,
     mode: rotationModeSchema,
     requested_by: requesterSchema,
+    /** Who confirmed it on the requester's behalf (chat's two-person rule). */
+    approved_by: requesterSchema.optional(),
   }),
   "rotation.step": z.strictObject({
     credential_id: credentialIdSchema,

@@ -89,6 +89,7 @@ export const credentialRecordSchema = z.object({
       reason: z.enum(["compromise", "scheduled", "manual", "expiry"]),
       mode: z.enum(["rotate", "revoke"]),
       requested_by: z.string(),
+      approved_by: z.string().optional(),
       created_at: isoTime,
       /** secret kind: the operator-supplied value, sealed before anything else happens. */
       new_value: sealedSchema.optional(),

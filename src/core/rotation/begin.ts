@@ -15,6 +15,8 @@ export interface RotationRequest {
   reason: RotationReason;
   mode: RotationMode;
   requestedBy: string;
+  /** Who confirmed a destructive request on someone else's behalf (chat's two-person rule). */
+  approvedBy?: string;
   /** secret kind only: the operator's new value. Sealed at once; never stored or logged in clear. */
   newValue?: string;
   /**
@@ -72,6 +74,7 @@ async function intentFor(deps: EngineDeps, rec: CredentialRecord, req: RotationR
       reason: req.reason,
       mode,
       requested_by: req.requestedBy,
+      ...(req.approvedBy ? { approved_by: req.approvedBy } : {}),
       created_at: new Date(deps.now()).toISOString(),
       ...(sealed ? { new_value: sealed.value, new_fingerprint: sealed.fingerprint } : {}),
     },
@@ -100,6 +103,7 @@ export async function materialise(deps: EngineDeps, rec: CredentialRecord, opts:
     plan,
     step: plan[0]!,
     requested_by: intent.requested_by,
+    ...(intent.approved_by ? { approved_by: intent.approved_by } : {}),
     old_fingerprint: rec.fingerprint,
     ...(intent.new_value ? { new_value: intent.new_value, new_fingerprint: intent.new_fingerprint } : {}),
     propagated: [],

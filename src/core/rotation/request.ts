@@ -41,7 +41,7 @@ export async function requestRotation(deps: RequestDeps, credentialId: string, r
   await deps.bus.publish(
     newEvent(
       "rotation.requested",
-      { credential_id: credentialId, rotation_id: begun.rotation.id, reason: req.reason, mode: req.mode, requested_by: req.requestedBy },
+      { credential_id: credentialId, rotation_id: begun.rotation.id, reason: req.reason, mode: req.mode, requested_by: req.requestedBy, ...(req.approvedBy ? { approved_by: req.approvedBy } : {}) },
       {
         source: opts.source,
         subject: `credential/${credentialId}`,

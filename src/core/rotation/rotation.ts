@@ -37,6 +37,8 @@ export const rotationSchema = z.object({
   step: stepSchema,
   /** Who asked: "admin", "github", "alerts", "slack:U123", "cron". Never a secret. */
   requested_by: z.string(),
+  /** Who confirmed it, when a confirmation was required (chat: "slack:U456"). */
+  approved_by: z.string().optional(),
   old_fingerprint: z.string(),
   /** The new value, sealed as soon as it exists so that a crash cannot lose it. */
   new_value: sealedSchema.optional(),

@@ -99,11 +99,17 @@ async function askConfirmation(deps: Deps, actor: Actor, rec: CredentialRecord, 
   };
 }
 
-async function start(deps: Deps, actor: Actor, rec: CredentialRecord, action: ConfirmableAction, note = ""): Promise<ChatAnswer> {
+/** `requester`: who asked, when `actor` is confirming their request (recorded as the approver). */
+async function start(deps: Deps, actor: Actor, rec: CredentialRecord, action: ConfirmableAction, note = "", requester?: string): Promise<ChatAnswer> {
   const begun = await requestRotation(
     deps,
     rec.id,
-    { reason: "manual", mode: action, requestedBy: `${actor.platform}:${actor.userId}` },
+    {
+      reason: "manual",
+      mode: action,
+      requestedBy: `${actor.platform}:${requester ?? actor.userId}`,
+      ...(requester ? { approvedBy: `${actor.platform}:${actor.userId}` } : {}),
+    },
     { source: "/rekey/chatops", reply: actor.reply },
   );
   if (!begun.ok) {
@@ -149,7 +155,7 @@ export async function decide(deps: Deps, actor: Actor, token: string, decision: 
     return refuse("credential_changed", `\`${c.credentialId}\` changed since this was asked (rotated, revoked or removed); run the command again.`);
   }
   const approval = actor.userId === c.requester ? "" : `, confirmed by ${mention(actor)} for ${mention({ userId: c.requester })}`;
-  return start(deps, actor, found.value, c.action, approval);
+  return start(deps, actor, found.value, c.action, approval, c.requester);
 }
 
 const DAY = 86_400_000;
