@@ -8,21 +8,14 @@
 import { requestRotation } from "../core/rotation/request.ts";
 import type { Rotation, RotationMode, RotationReason } from "../core/rotation/rotation.ts";
 import type { Deps } from "../deps.ts";
-import { AppError } from "../http/app-error.ts";
+import { beginError } from "../http/begin-errors.ts";
 
-const BEGIN_ERRORS = {
-  credential_not_found: [404, "No such credential"],
-  credential_revoked: [409, "The credential is revoked"],
-  value_required: [422, 'Rotating a "secret" credential needs a new value: use the admin API (POST /v1/credentials/{id}/rotate with "value"), or give it a "random" generator'],
-  value_superseded: [409, "The value was replaced meanwhile"],
-  conflict: [409, "The credential kept changing; try again"],
-} as const;
+const UI_MESSAGES = {
+  value_required: 'Rotating a "secret" credential needs a new value: use the admin API (POST /v1/credentials/{id}/rotate with "value"), or give it a "random" generator',
+};
 
 export async function startFromUi(deps: Deps, credentialId: string, mode: RotationMode, reason: RotationReason): Promise<{ rotation: Rotation; joined: boolean }> {
   const begun = await requestRotation(deps, credentialId, { reason, mode, requestedBy: "ui" }, { source: "/rekey/ui" });
-  if (!begun.ok) {
-    const [status, message] = BEGIN_ERRORS[begun.code];
-    throw new AppError(status, begun.code, message);
-  }
+  if (!begun.ok) throw beginError(begun.code, UI_MESSAGES);
   return { rotation: begun.rotation, joined: begun.joined };
 }

@@ -30,7 +30,7 @@ import { fingerprint } from "../../src/core/crypto/fingerprint.ts";
 import { beginRotation } from "../../src/core/rotation/begin.ts";
 import { driveRotation } from "../../src/core/rotation/drive.ts";
 import type { Rotation } from "../../src/core/rotation/rotation.ts";
-import type { Store } from "../../src/core/store/store.ts";
+import { crashAfterWrite } from "../support/crashing-store.ts";
 import { subscribeRotator } from "../../src/core/subscribers/rotator.ts";
 import { processSweepBatch, startSweep } from "../../src/core/sweep/run.ts";
 import { scenario } from "../support/engine-scenario.ts";
@@ -396,33 +396,12 @@ describe("crash matrix: the driver dies right after each store write", () => {
       let crashed = 0;
       for (let k = 0; k < runs(40, 80); k++) {
         const ctx = await op.setup();
-        let writes = 0;
-        let armed = true;
         const inner = ctx.s.h.deps.store;
-        const crashAfter = <A extends unknown[], R>(write: (...a: A) => Promise<R>) => async (...a: A) => {
-          const v = await write(...a);
-          if (armed && writes++ === k) {
-            armed = false;
-            throw new Error("crash");
-          }
-          return v;
-        };
-        const crashing: Store = {
-          getCredential: (id) => inner.getCredential(id),
-          putCredential: crashAfter((r, e) => inner.putCredential(r, e)),
-          deleteCredential: (id) => inner.deleteCredential(id),
-          listCredentials: (o) => inner.listCredentials(o),
-          listIndex: (o) => inner.listIndex(o),
-          findCredentialByFingerprint: (fp) => inner.findCredentialByFingerprint(fp),
-          getRotation: (c, r) => inner.getRotation(c, r),
-          putRotation: crashAfter((r, e) => inner.putRotation(r, e)),
-          findRotation: (id) => inner.findRotation(id),
-          listRotations: (id) => inner.listRotations(id),
-        };
-        ctx.s.h.deps.store = crashing;
+        const crashing = crashAfterWrite(inner, k);
+        ctx.s.h.deps.store = crashing.store;
         await op.run(ctx).catch(() => undefined);
         ctx.s.h.deps.store = inner;
-        if (armed) break; // k is past the operation's last write: every write has been crashed after
+        if (!crashing.fired()) break; // k is past the operation's last write: every write has been crashed after
         crashed++;
         await recover(ctx);
         const last = await assertConverged(ctx, op, `${op.name}: crash after write ${k}`);

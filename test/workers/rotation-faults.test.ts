@@ -5,7 +5,7 @@
  * recorded), zero orphan keys carrying a rekey marker, zero lost values, zero duplicate keys.
  */
 import { describe, expect, it } from "vitest";
-import type { Store } from "../../src/core/store/store.ts";
+import { crashAfterWrite } from "../support/crashing-store.ts";
 import { beginRotation } from "../../src/core/rotation/begin.ts";
 import { driveRotation } from "../../src/core/rotation/drive.ts";
 import { payOwedRevocations } from "../../src/core/rotation/owed-revocations.ts";
@@ -115,37 +115,15 @@ describe.each(["manual", "compromise"] as const)("fault matrix, %s rotation of a
     let crashed = 0;
     for (let k = 0; k < 40; k++) {
       const s = await scenario("app_key");
-      let writes = 0;
-      let armed = true;
       const inner = s.h.deps.store;
-      // Fault injection around the real store: the k-th write commits, then the driver "dies"
-      // before it can act on the result.
-      const crashAfter = <A extends unknown[], R>(write: (...a: A) => Promise<R>) => async (...a: A) => {
-        const v = await write(...a);
-        if (armed && writes++ === k) {
-          armed = false;
-          throw new Error("crash");
-        }
-        return v;
-      };
-      const crashing: Store = {
-        getCredential: (id) => inner.getCredential(id),
-        putCredential: crashAfter((r, e) => inner.putCredential(r, e)),
-        deleteCredential: (id) => inner.deleteCredential(id),
-        listCredentials: (o) => inner.listCredentials(o),
-        listIndex: (o) => inner.listIndex(o),
-        findCredentialByFingerprint: (fp) => inner.findCredentialByFingerprint(fp),
-        getRotation: (c, r) => inner.getRotation(c, r),
-        putRotation: crashAfter((r, e) => inner.putRotation(r, e)),
-        findRotation: (id) => inner.findRotation(id),
-        listRotations: (id) => inner.listRotations(id),
-      };
-      s.h.deps.store = crashing;
+      // The k-th write commits, then the driver "dies" before it can act on the result.
+      const crashing = crashAfterWrite(inner, k);
+      s.h.deps.store = crashing.store;
       const begun = await beginRotation(s.h.deps, s.cred.id, { reason, mode: "rotate", requestedBy: "test" }).catch(() => null);
       const rotationId = begun?.ok ? begun.rotation.id : (await inner.getCredential(s.cred.id))!.value.current_rotation?.id;
       if (!rotationId) continue; // crashed before the intent was written: nothing started
       const r = await runToEnd(s, rotationId);
-      if (armed) break; // k is past the last write of a whole rotation: the matrix is covered
+      if (!crashing.fired()) break; // k is past the last write of a whole rotation: the matrix is covered
       crashed++;
       await assertConverged(s, r, reason, `crash@${k}`);
       expect(r.state, `crash@${k}`).toBe("done");

@@ -10,23 +10,13 @@ import type { RotationRequest } from "../../core/rotation/begin.ts";
 import { requestRotation } from "../../core/rotation/request.ts";
 import type { Deps } from "../../deps.ts";
 import { AppError } from "../../http/app-error.ts";
+import { beginError } from "../../http/begin-errors.ts";
 import { jsonBody, query } from "../../http/validate.ts";
 import { credentialView, listQuerySchema, revokeBodySchema, rotateBodySchema, rotationView } from "./views.ts";
 
-const BEGIN_ERRORS = {
-  credential_not_found: [404, "No such credential"],
-  credential_revoked: [409, "The credential is revoked"],
-  value_required: [422, 'Rotating a "secret" credential needs "value" (or a "random" generator in its policy)'],
-  value_superseded: [409, "The value was replaced meanwhile"],
-  conflict: [409, "The credential kept changing; try again"],
-} as const;
-
 async function startRotation(deps: Deps, credentialId: string, req: RotationRequest) {
   const begun = await requestRotation(deps, credentialId, req, { source: "/rekey/admin" });
-  if (!begun.ok) {
-    const [status, message] = BEGIN_ERRORS[begun.code];
-    throw new AppError(status, begun.code, message);
-  }
+  if (!begun.ok) throw beginError(begun.code);
   return begun;
 }
 
