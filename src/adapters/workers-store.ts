@@ -99,7 +99,10 @@ export class WorkersStore implements Store {
       key: rotationCell(rotation.id),
       expected: expected === null ? null : Number(expected),
       json: JSON.stringify(rotation),
-      mirror: { put: [[kvKeys.rotation(rotation.id), JSON.stringify(rotation)]] },
+      // KV's copy serves lookups by rotation id alone (which credential; is it still running),
+      // so it is written when the rotation is created and when it settles, not at every lease
+      // and step in between: each of those would put a KV write on the path to the revoke.
+      mirror: expected === null || rotation.state !== "running" ? { put: [[kvKeys.rotation(rotation.id), JSON.stringify(rotation)]] } : {},
     });
     return version === null ? null : String(version);
   }

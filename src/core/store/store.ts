@@ -47,7 +47,10 @@ export interface Store {
 
   getRotation(credentialId: string, rotationId: string): Promise<Versioned<Rotation> | null>;
   putRotation(rotation: Rotation, expected: string | null): Promise<string | null>;
-  /** By rotation id alone, for the API; may lag a strongly consistent read. */
+  /**
+   * By rotation id alone (the API, the sweep's reconcile): gives the credential and whether the
+   * rotation is running or how it settled; its step and lease may lag a strongly consistent read.
+   */
   findRotation(rotationId: string): Promise<Rotation | null>;
   listRotations(credentialId: string): Promise<Rotation[]>;
 }
