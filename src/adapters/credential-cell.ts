@@ -18,7 +18,16 @@ export interface CellWrite {
   expected: number | null;
   json: string;
   /** KV writes to make once the DO write has committed. */
-  mirror: { put?: Array<[string, string] | [string, string, Record<string, unknown>]>; delete?: string[] };
+  mirror: {
+    put?: Array<[string, string] | [string, string, Record<string, unknown>]>;
+    delete?: string[];
+    /**
+     * Every KV key this cell key mirrors to after the write. The cell remembers the set and
+     * deletes the keys it mirrored before but no longer does, so a caller need not read the old
+     * value first to know what to clean up (one round trip fewer per write).
+     */
+    owned?: string[];
+  };
 }
 
 interface CellEnv {
@@ -51,8 +60,12 @@ export class CredentialCell extends DurableObject<CellEnv> {
       const actual = current?.version ?? null;
       if (actual !== w.expected) return null;
       const version = (actual ?? 0) + 1;
-      await this.ctx.storage.put(w.key, { json: w.json, version });
-      await this.#mirror(w.mirror);
+      const ownedKey = `owned:${w.key}`;
+      const owned = w.mirror.owned;
+      const stale = owned ? ((await this.ctx.storage.get<string[]>(ownedKey)) ?? []).filter((k) => !owned.includes(k)) : [];
+      // One put: the cell and the keys it owns commit together.
+      await this.ctx.storage.put({ [w.key]: { json: w.json, version }, ...(owned ? { [ownedKey]: owned } : {}) });
+      await this.#mirror({ ...w.mirror, delete: [...(w.mirror.delete ?? []), ...stale] });
       return version;
     });
   }

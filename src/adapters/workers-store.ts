@@ -34,20 +34,16 @@ export class WorkersStore implements Store {
   }
 
   async putCredential(record: CredentialRecord, expected: string | null): Promise<string | null> {
-    const stub = this.#cell(record.id);
-    const before = expected === null ? null : await stub.read(CREDENTIAL);
-    // A CAS that can only fail: skip the write rather than compute a mirror from the wrong version.
-    if (expected !== null && String(before?.version) !== expected) return null;
-    const oldFps = before ? fingerprintsOf(credentialRecordSchema.parse(JSON.parse(before.json))) : [];
-    const newFps = fingerprintsOf(record);
-    const version = await stub.write({
+    const fps = fingerprintsOf(record).map(kvKeys.fingerprint);
+    const version = await this.#cell(record.id).write({
       key: CREDENTIAL,
       expected: expected === null ? null : Number(expected),
       json: JSON.stringify(record),
       mirror: {
         // The sweep's index rides in the key's metadata: listing reads it without reading values.
-        put: [[kvKeys.credential(record.id), JSON.stringify(record), { n: nextActionAt(record) }], ...newFps.map((fp) => [kvKeys.fingerprint(fp), record.id] as [string, string])],
-        delete: oldFps.filter((fp) => !newFps.includes(fp)).map(kvKeys.fingerprint),
+        put: [[kvKeys.credential(record.id), JSON.stringify(record), { n: nextActionAt(record) }], ...fps.map((k) => [k, record.id] as [string, string])],
+        // Fingerprints the record no longer has (a revoked value's stays: it is in `previous`) are deleted by the cell.
+        owned: [kvKeys.credential(record.id), ...fps],
       },
     });
     return version === null ? null : String(version);
