@@ -11,7 +11,12 @@ import { decrypt, encrypt } from "../../src/core/crypto/envelope.ts";
 import { parseKeyring } from "../../src/core/crypto/keyring.ts";
 import { reencryptPage } from "../../src/core/maintenance/reencrypt.ts";
 import type { EngineDeps } from "../../src/core/rotation/engine-deps.ts";
-import { credentialRecord } from "../support/records.ts";
+import { credentialRecord, rotationRecord } from "../support/records.ts";
+import { openReplies, sealReply } from "../../src/core/chatops/reply.ts";
+import { currentSealed } from "../../src/core/rotation/values.ts";
+import { MemoryJobStore } from "../../src/core/maintenance/job.ts";
+import { runReencryptBatch, startReencrypt } from "../../src/core/maintenance/reencrypt-job.ts";
+import { newEvent } from "../../src/core/bus/new-event.ts";
 import { TEST_KEYS } from "../support/engine-harness.ts";
 
 const V1_ONLY = JSON.stringify({ "1": JSON.parse(TEST_KEYS)["1"] });
@@ -64,5 +69,54 @@ describe("re-encryption under a new key version", () => {
     let total = again.rewritten;
     while (again.cursor) total += (again = await reencryptPage(deps, { limit: 100, cursor: again.cursor })).rewritten;
     expect(total).toBe(0);
+  });
+
+  it("moves a running rotation's new value and chat replies too, so promoting later cannot bring v1 back", async () => {
+    const store = new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS);
+    const v1 = keyring(V1_ONLY);
+    const both = keyring(TEST_KEYS);
+    const rec = credentialRecord();
+    const rot = rotationRecord(rec.id, { state: "running", step: "verify" });
+    const newValue = await encrypt(v1, "the-new-value", aadFor(rec));
+    const reply = await sealReply(v1, rot.id, { platform: "slack", url: "https://hooks.slack.com/commands/T1/2/3" });
+    await store.putCredential({ ...rec, value: await encrypt(v1, "the-value", aadFor(rec)), current_rotation: { id: rot.id, reason: "manual", mode: "rotate", requested_by: "test", created_at: rec.created_at } }, null);
+    await store.putRotation({ ...rot, new_value: newValue, new_fingerprint: "f".repeat(64), replies: [reply] }, null);
+    const deps = { store, keyring: both } as unknown as EngineDeps;
+
+    const page = await reencryptPage(deps, { limit: 1000 });
+    expect(page.remaining).toBe(0);
+    const moved = (await store.getRotation(rec.id, rot.id))!.value;
+    expect(moved.new_value!.v).toBe(2);
+    expect(await decrypt(both, moved.new_value!, aadFor(rec))).toEqual({ ok: true, value: "the-new-value" });
+    expect(await openReplies(both, moved)).toEqual([{ platform: "slack", url: "https://hooks.slack.com/commands/T1/2/3" }]);
+    expect(moved.replies![0]!.v).toBe(2);
+
+    // And a value still under v1 when it is promoted is rewrapped on the way into the record.
+    const promoted = await currentSealed(deps, rec, newValue);
+    expect(promoted.v).toBe(2);
+    expect(await decrypt(both, promoted, aadFor(rec))).toEqual({ ok: true, value: "the-new-value" });
+  });
+
+  it("counts a record it could not write as remaining, never as done", async () => {
+    const inner = new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS);
+    const v1 = keyring(V1_ONLY);
+    const rec = credentialRecord();
+    await inner.putCredential({ ...rec, value: await encrypt(v1, "busy", aadFor(rec)) }, null);
+    // Every compare-and-swap loses, as if a rotation kept writing the record.
+    const busy = new Proxy(inner, { get: (t, k) => (k === "putCredential" ? async () => null : (Reflect.get(t, k) as Function).bind(t)) });
+    const page = await reencryptPage({ store: busy, keyring: keyring(TEST_KEYS) } as unknown as EngineDeps, { limit: 1000 });
+    expect(page.remaining).toBeGreaterThanOrEqual(1);
+    expect((await inner.getCredential(rec.id))!.value.value.v).toBe(1);
+  });
+
+  it("refuses to run a batch from an isolate whose keyring is older than the job's target", async () => {
+    const jobs = new MemoryJobStore();
+    const store = new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS);
+    const deps = { jobs, bus: { publish: async () => {}, publishAll: async () => {} }, now: () => Date.now() };
+    const { job } = await startReencrypt(deps, { keyring: keyring(TEST_KEYS) }, "admin");
+    const old = { store, keyring: keyring(V1_ONLY) } as unknown as EngineDeps;
+    const event = newEvent("maintenance.reencrypt", { job_id: job.id, cursor: null, batch_size: 50 }, { source: "/rekey/maintenance", now: Date.now() });
+    await expect(runReencryptBatch(deps, old, event)).rejects.toThrow(/targets 2/);
+    expect((await jobs.getJob())!.value.batches).toBe(0);
   });
 });

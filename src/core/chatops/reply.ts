@@ -32,16 +32,17 @@ export interface ChatMessage {
   readonly lines?: readonly string[];
 }
 
-const aad = (rotationId: string) => ({ id: rotationId, kind: "chat-reply" });
+/** What a sealed reply target is bound to (also used by the re-encryption job). */
+export const replyAad = (rotationId: string) => ({ id: rotationId, kind: "chat-reply" });
 
 export const sealReply = (keyring: Keyring, rotationId: string, target: ReplyTarget) =>
-  encrypt(keyring, JSON.stringify(target), aad(rotationId));
+  encrypt(keyring, JSON.stringify(target), replyAad(rotationId));
 
 /** The rotation's reply targets; one that no longer opens (key version dropped) is skipped. */
 export async function openReplies(keyring: Keyring, rotation: Rotation): Promise<ReplyTarget[]> {
   const out: ReplyTarget[] = [];
   for (const sealed of rotation.replies ?? []) {
-    const opened = await decrypt(keyring, sealed, aad(rotation.id));
+    const opened = await decrypt(keyring, sealed, replyAad(rotation.id));
     if (!opened.ok) continue;
     const parsed = replyTargetSchema.safeParse(JSON.parse(opened.value));
     if (parsed.success) out.push(parsed.data);

@@ -66,7 +66,12 @@ export async function runReencryptBatch(deps: JobDeps, engine: EngineDeps, event
   const before = await deps.jobs.getJob();
   // Another job, a finished one, or a batch this job already moved past: nothing to do.
   if (!before || before.value.id !== job_id || before.value.state !== "running" || before.value.cursor !== cursor) return;
-  const page = await reencryptPage(engine, { limit: batch_size, ...(cursor ? { cursor } : {}) });
+  // An isolate still on the old REKEY_ENCRYPTION_KEYS (a deploy rolling out) would judge old
+  // values current and report them done: it fails retryably, and the batch waits for a new isolate.
+  if (engine.keyring.currentVersion !== before.value.target_version) {
+    throw new Error(`Cannot run re-encryption batch: this isolate seals under version ${engine.keyring.currentVersion}, the job targets ${before.value.target_version}`);
+  }
+  const page = await reencryptPage(engine, { limit: batch_size, target: before.value.target_version, ...(cursor ? { cursor } : {}) });
   for (let i = 0; i < 10; i++) {
     const cur = i === 0 ? before : await deps.jobs.getJob();
     if (!cur || cur.value.id !== job_id || cur.value.cursor !== cursor || cur.value.state !== "running") return;

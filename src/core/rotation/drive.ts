@@ -15,7 +15,7 @@ import type { Rotation, Step } from "./rotation.ts";
 import { classify, StepFailure } from "./step-error.ts";
 import * as steps from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
-import { open } from "./values.ts";
+import { currentSealed, open } from "./values.ts";
 import { randomId } from "../crypto/random.ts";
 import { materialise } from "./begin.ts";
 
@@ -77,9 +77,11 @@ async function runStep(deps: EngineDeps, r: Rotation): Promise<steps.RotationPat
       return steps.propagate(deps, rec, r);
     case "verify":
       return steps.verify(deps, rec, r);
-    case "promote":
-      await updateCredential(deps, rec.id, (c) => promote(c, r, deps.now()));
+    case "promote": {
+      const promoted = r.new_value ? { ...r, new_value: await currentSealed(deps, rec, r.new_value) } : r;
+      await updateCredential(deps, rec.id, (c) => promote(c, promoted, deps.now()));
       return {};
+    }
     case "revoke_old":
       return revokeOldStep(deps, rec, r);
     case "done":

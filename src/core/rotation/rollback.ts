@@ -15,14 +15,15 @@ import type { EngineDeps } from "./engine-deps.ts";
 import type { Rotation } from "./rotation.ts";
 import { classify, isNotFound, unwrap } from "./step-error.ts";
 import { updateCredential } from "./update-credential.ts";
-import { managerToken, open } from "./values.ts";
+import { currentSealed, managerToken, open } from "./values.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 
 export async function rollback(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<void> {
   if (rec.fingerprint !== r.old_fingerprint || !r.new_value) return;
   const own = rec.kind === "secret" && rec.secret_id ? [{ type: "clarifai_secret" as const, user_id: rec.user_id, secret_id: rec.secret_id }] : [];
   if (r.old_revoked && (await oldValueIsDead(deps, rec, r, own))) {
-    await updateCredential(deps, rec.id, (c) => promote(c, r, deps.now()));
+    const promoted = { ...r, new_value: await currentSealed(deps, rec, r.new_value) };
+    await updateCredential(deps, rec.id, (c) => promote(c, promoted, deps.now()));
     return;
   }
   const old = await open(deps, rec, rec.value);

@@ -4,7 +4,7 @@
  * version is gone, and retrying cannot help.
  */
 import { aadFor, type CredentialRecord } from "../credentials/credential.ts";
-import { decrypt, encrypt, type Sealed } from "../crypto/envelope.ts";
+import { decrypt, encrypt, needsReencrypt, reencrypt, type Sealed } from "../crypto/envelope.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import type { EngineDeps } from "./engine-deps.ts";
 import type { Rotation } from "./rotation.ts";
@@ -23,6 +23,18 @@ export async function open(deps: EngineDeps, owner: Owner, sealed: Sealed): Prom
     throw new StepFailure(false, "decrypt_failed", `Cannot decrypt a value of credential "${owner.id}": ${opened.error.reason}`);
   }
   return opened.value;
+}
+
+/**
+ * `sealed` under the keyring's newest version: a value sealed before a master-key rotation is
+ * rewrapped as it is written to the credential, so a rotation that outlives a re-encryption job
+ * cannot put an old-version value back (core/maintenance/reencrypt.ts).
+ */
+export async function currentSealed(deps: EngineDeps, owner: Owner, sealed: Sealed): Promise<Sealed> {
+  if (!needsReencrypt(deps.keyring, sealed)) return sealed;
+  const r = await reencrypt(deps.keyring, sealed, aadFor(owner));
+  if (!r.ok) throw new StepFailure(false, "decrypt_failed", `Cannot re-encrypt a value of credential "${owner.id}": ${r.error.reason}`);
+  return r.value;
 }
 
 /**
