@@ -46,7 +46,8 @@ export const configSchema = z.object({
   SLACK_RESPONSE_ORIGINS: z
     .string()
     .optional()
-    .transform((v) => (v ?? "https://hooks.slack.com").split(",").map((s) => s.trim()).filter(Boolean)),
+    .transform((v) => (v ?? "https://hooks.slack.com").split(",").map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.url()).min(1)),
   /** Discord's API, for interaction follow-ups (`/webhooks/{application_id}/{token}`). Tests point it at a receiver. */
   DISCORD_API_BASE: z.url().default("https://discord.com/api/v10"),
   /** Where GitHub's secret scanning public keys are fetched from when GITHUB_SECRET_SCANNING_KEYS is unset. */

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, waitForRotation } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
-import { ALICE, BOB, blockAction, confirmValue, responseUrl, slackSigned, slashCommand, waitForPost } from "../support/chat.ts";
+import { signSlackRequest } from "../../src/core/inbound/slack.ts";
+import { ALICE, BOB, SLACK_SECRET, blockAction, confirmValue, responseUrl, slackSigned, slashCommand, waitForPost } from "../support/chat.ts";
 import { control } from "../support/emulator-control.ts";
 import { managedTenant } from "../support/managed-tenant.ts";
 import { received } from "../support/receiver.ts";
@@ -97,6 +98,11 @@ describe("refusals change nothing", () => {
     const again = await slackSigned("/chatops/slack/commands", body, { timestamp });
     expect(again.status).toBe(401);
     expect(again.json.error.code).toBe("replayed");
+    // The same signature in upper-case hex verifies too: it is the same request, so refused too.
+    const signature = await signSlackRequest({ signingSecret: SLACK_SECRET, timestamp, body });
+    const shouted = await slackSigned("/chatops/slack/commands", body, { timestamp, signature: `v0=${signature.slice(3).toUpperCase()}` });
+    expect(shouted.status).toBe(401);
+    expect(shouted.json.error.code).toBe("replayed");
     await unchanged(id, fingerprint, response.path);
   });
 
@@ -216,6 +222,20 @@ describe("revoke with the two-person rule", () => {
     expect((await waitForPost(cancel.path, (b) => String(b.text).includes("cancelled"))).replace_original).toBe(true);
     const after = await slackSigned("/chatops/slack/interactions", blockAction(BOB, "rekey_confirm", token2, responseUrl("ac")));
     expect(after.headers["x-rekey-refusal"]).toBe("confirmation_used");
+    expect((await credential(id)).state).toBe("active");
+  });
+});
+
+describe("a confirmation meets a rotation already running", () => {
+  it("refuses to fold a confirmed revoke into a running rotate", async () => {
+    const { id } = await appKey();
+    const token = confirmValue((await command(ALICE, `revoke ${id}`).send()).json);
+    await control("faults", { method: "POST", path: `/v2/users/${tenant.userId}/keys`, count: 1, delay_ms: 1500 });
+    const rotating = await call("POST", `/v1/credentials/${id}/rotate`, {});
+    expect(rotating.status).toBe(202);
+    const click = await slackSigned("/chatops/slack/interactions", blockAction(BOB, "rekey_confirm", token, responseUrl("busy")));
+    expect(click.headers["x-rekey-refusal"]).toBe("rotation_running");
+    expect((await waitForRotation(rotating.json.rotation.id)).state).toBe("done");
     expect((await credential(id)).state).toBe("active");
   });
 });

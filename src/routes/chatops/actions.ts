@@ -99,7 +99,11 @@ async function askConfirmation(deps: Deps, actor: Actor, rec: CredentialRecord, 
   };
 }
 
-/** `requester`: who asked, when `actor` is confirming their request (recorded as the approver). */
+/**
+ * `requester`: who asked, when `actor` is confirming their request (recorded as the approver).
+ * A confirmed action is bound to the value it was asked for: begun only while that value is
+ * still current (a rotation promoting in between must not make a revoke hit the replacement).
+ */
 async function start(deps: Deps, actor: Actor, rec: CredentialRecord, action: ConfirmableAction, note = "", requester?: string): Promise<ChatAnswer> {
   const begun = await requestRotation(
     deps,
@@ -108,7 +112,7 @@ async function start(deps: Deps, actor: Actor, rec: CredentialRecord, action: Co
       reason: "manual",
       mode: action,
       requestedBy: `${actor.platform}:${requester ?? actor.userId}`,
-      ...(requester ? { approvedBy: `${actor.platform}:${actor.userId}` } : {}),
+      ...(requester ? { approvedBy: `${actor.platform}:${actor.userId}`, expectedFingerprint: rec.fingerprint } : {}),
     },
     { source: "/rekey/chatops", reply: actor.reply },
   );
@@ -153,6 +157,12 @@ export async function decide(deps: Deps, actor: Actor, token: string, decision: 
   const found = await deps.store.getCredential(c.credentialId);
   if (!found || found.value.state !== "active" || fingerprintPrefix(found.value.fingerprint) !== c.fingerprintPrefix) {
     return refuse("credential_changed", `\`${c.credentialId}\` changed since this was asked (rotated, revoked or removed); run the command again.`);
+  }
+  // Joining would turn a confirmed revoke into someone else's rotation (the old value living on
+  // through its grace period), or a confirmed rotation into a revoke: refuse until it is done.
+  const running = found.value.current_rotation;
+  if (running && running.mode !== c.action) {
+    return refuse("rotation_running", `A ${running.mode} of \`${c.credentialId}\` is already running (\`${running.id}\`); ask again when it is done.`);
   }
   const approval = actor.userId === c.requester ? "" : `, confirmed by ${mention(actor)} for ${mention({ userId: c.requester })}`;
   return start(deps, actor, found.value, c.action, approval, c.requester);

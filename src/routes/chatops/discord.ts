@@ -31,7 +31,7 @@ export const interactionSchema = z.object({
   id: snowflake,
   application_id: snowflake,
   /** The interaction token: a 15-minute capability to answer; never logged or echoed. */
-  token: z.string().regex(/^[A-Za-z0-9_.-]{1,512}$/),
+  token: z.string().regex(/^(?!\.+$)[A-Za-z0-9_.-]{1,512}$/, "must be an interaction token"),
   data: z
     .object({
       name: z.string().max(32).optional(),

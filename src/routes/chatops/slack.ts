@@ -69,7 +69,9 @@ async function verified(c: Context<AppEnv>): Promise<{ deps: Deps; form: URLSear
   }
   // After verification, so a forged request cannot burn anything.
   // Held 10 minutes: twice the timestamp window, after which the request is refused as stale anyway.
-  if (!(await deps.ledger.once(`chatops#slack#${signature}`, 10 * 60_000))) {
+  // Keyed on the signature's canonical (lower-case) hex: upper-case hex verifies too, and would
+  // otherwise be a fresh key for every case variant of one captured request.
+  if (!(await deps.ledger.once(`chatops#slack#${signature!.toLowerCase()}`, 10 * 60_000))) {
     throw new AppError(401, "replayed", "This Slack request was already received");
   }
   return { deps, form: new URLSearchParams(new TextDecoder().decode(raw)) };

@@ -17,6 +17,7 @@ import { type LeakMatch, matchFingerprint, matchLeakedValue, matchRecord } from 
 import { deriveId, newEvent } from "../../core/bus/new-event.ts";
 import { verifyStandardWebhook } from "../../core/inbound/standard-webhooks.ts";
 import { AppError } from "../../http/app-error.ts";
+import { randomId } from "../../core/crypto/random.ts";
 import { publishContainment } from "./publish-containment.ts";
 
 export const alertBodySchema = z
@@ -38,7 +39,8 @@ export const alertAcceptedSchema = z.strictObject({
   rotation_id: z.string().optional(),
 });
 
-const REPLAY_HOLD_MS = 7 * 24 * 3_600_000;
+/** Longer than the 5-minute signature window, so a replay is refused even if completing failed. */
+const CLAIM_LEASE_MS = 10 * 60_000;
 
 export const alerts = new Hono<AppEnv>().post("/", async (c) => {
   const deps = c.var.deps;
@@ -80,15 +82,29 @@ export const alerts = new Hono<AppEnv>().post("/", async (c) => {
   // was registered meanwhile) is acted on, which is right: the value did leak.
   const match = await lookup();
   if (match.kind === "none") throw new AppError(404, "credential_not_found", "No managed credential matches this alert");
-  if (!(await deps.ledger.once(`hooks-alerts:${verified.value.id}`, REPLAY_HOLD_MS))) {
+  // Claimed for the work, completed only once containment is durable (its event published): if
+  // anything fails first, the claim is released and the sender's retry with the same id is
+  // processed, not refused as a replay. Reprocessing is safe: event ids are derived and a second
+  // begin joins the running rotation.
+  const replayKey = `hooks-alerts:${verified.value.id}`;
+  const owner = randomId("own", deps.now());
+  if ((await deps.ledger.claim(replayKey, { owner, leaseMs: CLAIM_LEASE_MS })) !== "new") {
     throw new AppError(401, "replayed", "This webhook-id was already received");
   }
-
-  const alertId = await deriveId("alrt", "webhook", verified.value.id);
-  const outcome = await publishContainment(deps, engine, match, { source: "webhook", id: alertId, reason: input.value ? "token_match" : "named_in_alert" });
-  const eventId = await deriveId("evt", "alert", alertId);
-  await deps.bus.publish(
-    newEvent("alert.received", { alert_source: "webhook", alert_id: alertId, token_count: 1, matched_count: 1 }, { source: "/rekey/hooks/webhook", id: eventId, now: deps.now() }),
-  );
+  let outcome: Awaited<ReturnType<typeof publishContainment>>;
+  let eventId: string;
+  try {
+    const alertId = await deriveId("alrt", "webhook", verified.value.id);
+    outcome = await publishContainment(deps, engine, match, { source: "webhook", id: alertId, reason: input.value ? "token_match" : "named_in_alert" });
+    eventId = await deriveId("evt", "alert", alertId);
+    await deps.bus.publish(
+      newEvent("alert.received", { alert_source: "webhook", alert_id: alertId, token_count: 1, matched_count: 1 }, { source: "/rekey/hooks/webhook", id: eventId, now: deps.now() }),
+    );
+  } catch (error) {
+    await deps.ledger.release(replayKey, owner).catch(() => undefined);
+    throw error;
+  }
+  // Off the response path: until it lands, the claim's lease already refuses a replay.
+  deps.defer(deps.ledger.complete(replayKey, owner));
   return c.json({ event_id: eventId, credential_id: match.credential.id, action: outcome.action, ...(outcome.rotationId ? { rotation_id: outcome.rotationId } : {}) }, 202);
 });
