@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
 import { ADMIN_TOKEN, call, responses } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
-import { ALICE, responseUrl, slackSigned, slashCommand, waitForPost } from "../support/chat.ts";
+import { ALICE, responseUrl, slackSigned, slashCommand } from "../support/chat.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { signedGithubAlert } from "../support/github-test-key.ts";
 import { CANARY, expectNoCanary, plantCanary, receiverTexts } from "./canary.ts";

@@ -2,7 +2,7 @@
  * The admin API end to end: the real Worker (KV + Durable Objects) against the Node-hosted
  * Clarifai emulator. Ends with the canary check: no secret value in any response.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, responses, waitForRotation } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { freshTenant } from "../support/emulator-control.ts";
@@ -11,12 +11,11 @@ import { credentialListResponseSchema, credentialResponseSchema, errorResponseSc
 let tenant: Awaited<ReturnType<typeof freshTenant>>;
 let managerId: string;
 let secrets: string[] = [];
-let logs: string[] = [];
 let leaks: ReturnType<typeof canary>;
 
 beforeAll(async () => {
   leaks = canary();
-  ({ secrets, logs } = leaks);
+  ({ secrets } = leaks);
   tenant = await freshTenant("api");
   secrets.push(tenant.manager.id);
   const res = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id, description: "manager" });
