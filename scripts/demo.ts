@@ -190,8 +190,10 @@ try {
     const click = (userId: string, value: string) =>
       new URLSearchParams({ payload: JSON.stringify({ type: "block_actions", user: { id: userId }, response_url: inbox.url("click"), actions: [{ action_id: "rekey_confirm", value }] }) }).toString();
     const ask = await slackPost("/chatops/slack/commands", new URLSearchParams({ command: "/rekey", text: `revoke ${chatId}`, user_id: "UDEMOALICE", response_url: inbox.url("command") }).toString());
-    expect(ask.status === 200 && ask.json.response_type === "in_channel", `rekey asks the channel: "${ask.json.text}"`);
-    const value = ask.json.blocks.find((b: any) => b.type === "actions").elements[0].value as string;
+    expect(ask.status === 200 && ask.json.response_type === "ephemeral", `Alice gets an answer at once: "${ask.json.text}"`);
+    const prompt = await inbox.waitFor((m) => m.response_type === "in_channel");
+    expect(!!prompt.blocks, "and the channel gets the prompt with Revoke / Cancel buttons, for a colleague to approve");
+    const value = prompt.blocks.find((b: any) => b.type === "actions").elements[0].value as string;
     const own = await slackPost("/chatops/slack/interactions", click("UDEMOALICE", value));
     expect(own.refusal === "second_person_required", `Alice's own click is refused (${own.refusal})`);
     const bob = await slackPost("/chatops/slack/interactions", click("UDEMOBOB", value));

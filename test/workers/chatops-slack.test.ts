@@ -159,11 +159,14 @@ describe("read-only commands", () => {
 describe("revoke with the two-person rule", () => {
   it("refuses the requester's own click, revokes on a second user's, refuses a replayed click", async () => {
     const { key, id } = await appKey();
-    const ask = await command(ALICE, `revoke ${id}`).send();
+    const asked = command(ALICE, `revoke ${id}`);
+    const ask = await asked.send();
     expect(ask.status).toBe(200);
-    // Shared in the channel: a colleague has to see it to approve it.
-    expect(ask.json.response_type).toBe("in_channel");
+    expect(ask.json.response_type).toBe("ephemeral");
     const token = confirmValue(ask.json);
+    // Also shared in the channel, with the same single-use buttons: a colleague has to see it to approve it.
+    const shared = await waitForPost(asked.response.path, (b) => b.response_type === "in_channel");
+    expect(confirmValue(shared)).toBe(token);
 
     const own = responseUrl("own");
     const self = await slackSigned("/chatops/slack/interactions", blockAction(ALICE, "rekey_confirm", token, own));

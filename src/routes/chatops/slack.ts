@@ -101,10 +101,11 @@ function answer(c: Context, body: Record<string, unknown>, refusal?: string) {
   return c.json(body);
 }
 
-function render(a: ChatAnswer): Record<string, unknown> {
+/** The acknowledgement is always ephemeral: it answers the person who typed the command. */
+function render(a: ChatAnswer, responseType: "ephemeral" | "in_channel" = "ephemeral"): Record<string, unknown> {
   if (a.kind !== "confirm") return slackBody(a.message, { response_type: "ephemeral" });
   const label = a.action === "revoke" ? "Revoke" : "Rotate";
-  const body = slackBody(a.message, { response_type: a.shared ? "in_channel" : "ephemeral" });
+  const body = slackBody(a.message, { response_type: responseType });
   (body.blocks as unknown[]).push({
     type: "actions",
     elements: [
@@ -126,6 +127,9 @@ export const slack = new Hono<AppEnv>()
     const result: ChatAnswer = parsed.ok
       ? await runCommand(deps, actor, parsed.value)
       : { kind: "message", refusal: parsed.error.code, message: { text: `:no_entry: ${parsed.error.message} (\`${parsed.error.code}\`)` } };
+    // Under the two-person rule a colleague must see the prompt: the same buttons (one token,
+    // single use) are also posted to the channel through the response_url.
+    if (result.kind === "confirm" && result.shared) deps.defer(postReply(actor.reply, result.message, fetch, render(result, "in_channel")));
     return answer(c, render(result), result.kind === "message" ? result.refusal : undefined);
   })
   .post("/interactions", async (c) => {
