@@ -8,7 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatDotenv } from "../../src/dotenv.ts";
-import { freePort } from "./ports.ts";
+import { freePort } from "../../scripts/lib/ports.ts";
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const outDir = `${root}/bench/out`;

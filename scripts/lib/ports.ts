@@ -1,6 +1,6 @@
 import { createServer } from "node:net";
 
-/** A loopback port free right now: the bench never takes 8787/8788, which `npm start` may hold. */
+/** A loopback port free right now: the bench and the browser test never take 8787/8788, which `npm start` may hold. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
