@@ -1,7 +1,7 @@
 import type { AuditEntry } from "../core/audit/audit-log.ts";
 import type { CredentialView, RotationView } from "../routes/v1/views.ts";
 import { Layout } from "./layout.tsx";
-import type { NextAction } from "./next-action.ts";
+import type { NextAction } from "../core/sweep/next-actions.ts";
 import { StateBadge, Time } from "./parts.tsx";
 import { RotationTable } from "./rotation-table.tsx";
 

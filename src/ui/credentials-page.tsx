@@ -1,6 +1,7 @@
 import type { CredentialView } from "../routes/v1/views.ts";
 import { Layout } from "./layout.tsx";
-import { duration, type NextAction } from "./next-action.ts";
+import type { NextAction } from "../core/sweep/next-actions.ts";
+import { duration } from "./time.ts";
 import { CredentialLink, StateBadge, Time } from "./parts.tsx";
 
 export interface CredentialRow {

@@ -1,5 +1,5 @@
 /** Small pieces several pages share. */
-import { relative } from "./next-action.ts";
+import { relative } from "./time.ts";
 
 export function StateBadge(props: { state: string }) {
   const tone = props.state === "active" || props.state === "done" ? "ok" : props.state === "running" ? "warn" : "bad";

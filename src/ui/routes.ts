@@ -23,7 +23,7 @@ import { ErrorPage } from "./error-page.tsx";
 import { formBody, idSchema, queryOf } from "./forms.ts";
 import { clearSessionCookie, requireCsrf, requireSession, sameOriginOnly, setSessionCookie, signedIn } from "./guard.ts";
 import { noStore, uiSecureHeaders } from "./headers.ts";
-import { nextActions } from "./next-action.ts";
+import { nextActions } from "../core/sweep/next-actions.ts";
 import { PlanPage } from "./plan-page.tsx";
 import { RotationsPage } from "./rotations-page.tsx";
 import {

@@ -22,7 +22,7 @@ import type { CredentialRecord } from "../../core/credentials/credential.ts";
 import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
 import { requestRotation } from "../../core/rotation/request.ts";
 import { planSweep } from "../../core/sweep/plan.ts";
-import { dueActions, nextActionAt } from "../../core/sweep/rules.ts";
+import { nextActions } from "../../core/sweep/next-actions.ts";
 
 export interface Actor {
   platform: ChatPlatform;
@@ -174,14 +174,12 @@ const age = (from: string, now: number) => {
   return days < 1 ? "<1d" : `${days}d`;
 };
 
+/** The sweep's own answer (core/sweep/next-actions.ts), as the dashboard shows it. */
 function nextAction(rec: CredentialRecord, now: number): string {
   if (rec.current_rotation) return `rotation \`${rec.current_rotation.id}\` running`;
-  const due = dueActions(rec, now)[0];
-  if (due) return `due now: ${due.action} (${due.reason})`;
-  const at = nextActionAt(rec);
-  if (at === null || at === 0) return "nothing scheduled";
-  const then = dueActions(rec, at)[0];
-  return then ? `${then.action} on ${new Date(at).toISOString().slice(0, 10)} (${then.reason})` : "nothing scheduled";
+  const next = nextActions(rec, now);
+  if (next.length === 0) return "nothing scheduled";
+  return next.map((a) => `${a.due ? "due now: " : ""}${a.action}${a.due ? "" : ` on ${a.at.slice(0, 10)}`} (${a.reason})`).join("; ");
 }
 
 const LIST_LIMIT = 25;

@@ -1,11 +1,11 @@
 /**
- * "What happens to this credential next, and why", for the dashboard's list. Derived from the
- * sweep's own pure rules (core/sweep/rules.ts), so the page cannot disagree with the sweep:
+ * "What happens to this credential next, and why", for the dashboard and chat. Derived from the
+ * sweep's own pure rules (./rules.ts), so neither can disagree with the sweep:
  * whatever `dueActions` reports at the record's `nextActionAt` is, by construction, the next
  * scheduled action.
  */
-import type { CredentialRecord } from "../core/credentials/credential.ts";
-import { dueActions, nextActionAt } from "../core/sweep/rules.ts";
+import type { CredentialRecord } from "../credentials/credential.ts";
+import { dueActions, nextActionAt } from "./rules.ts";
 
 export interface NextAction {
   action: string;
@@ -29,30 +29,4 @@ export function nextActions(rec: CredentialRecord, now: number): NextAction[] {
   if (at === null || at <= now) return out;
   for (const d of dueActions(rec, at)) out.push({ action: d.action, at: d.due_at, reason: d.reason, due: false });
   return out;
-}
-
-const UNITS: [number, string][] = [
-  [86_400_000, "d"],
-  [3_600_000, "h"],
-  [60_000, "min"],
-];
-
-/** `3d 4h`, `25 min`, `< 1 min`: coarse on purpose. */
-export function duration(ms: number): string {
-  const abs = Math.abs(ms);
-  const parts: string[] = [];
-  let rest = abs;
-  for (const [size, unit] of UNITS) {
-    if (rest >= size && parts.length < 2) {
-      parts.push(`${Math.floor(rest / size)}${unit === "min" ? " min" : unit}`);
-      rest %= size;
-    }
-  }
-  return parts.length ? parts.join(" ") : "< 1 min";
-}
-
-/** `in 3d 4h` or `5 min ago`. */
-export function relative(iso: string, now: number): string {
-  const delta = Date.parse(iso) - now;
-  return delta >= 0 ? `in ${duration(delta)}` : `${duration(delta)} ago`;
 }
