@@ -18,6 +18,7 @@ import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
 import type { Rotation } from "../rotation/rotation.ts";
 import type { ChatPlatform } from "./confirmation.ts";
+import { postJson } from "../notify/post-json.ts";
 
 export interface ReplyTarget {
   readonly platform: ChatPlatform;
@@ -100,21 +101,9 @@ export function discordContent(m: ChatMessage): string {
   return [m.text, ...(m.lines ?? [])].join("\n").slice(0, 2000);
 }
 
-export class ReplyFailed extends Error {
-  override readonly name = "ReplyFailed";
-  constructor(
-    readonly retryable: boolean,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /**
- * Posts to a reply target. Messages name the platform and status only: the URL is a capability.
- * 5xx, 429 and network failures are retryable (the bus redelivers); other 4xx are not (Slack
- * answers 404 `expired_url` after 30 minutes, and retrying cannot change that).
+ * Posts to a reply target, classified for retries like every outbound message (../notify/post-json.ts).
+ * Slack answers 404 `expired_url` after 30 minutes: permanent, and retrying cannot change it.
  */
 export async function postReply(target: ReplyTarget, m: ChatMessage, fetcher: typeof fetch = fetch, rendered?: Record<string, unknown>): Promise<void> {
   const body =
@@ -122,18 +111,6 @@ export async function postReply(target: ReplyTarget, m: ChatMessage, fetcher: ty
     (target.platform === "slack"
       ? slackBody(m, { response_type: "in_channel", replace_original: false })
       : { content: discordContent(m), allowed_mentions: { parse: [] } });
-  let res: Response;
-  try {
-    res = await fetcher(target.url, {
-      method: "POST",
-      headers: { "content-type": "application/json", "user-agent": "rekey" },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-  } catch {
-    throw new ReplyFailed(true, "network", `Reply to ${target.platform} failed: network error or timeout`);
-  }
-  await res.body?.cancel();
-  if (res.ok) return;
-  throw new ReplyFailed(res.status >= 500 || res.status === 429, `http_${res.status}`, `Reply to ${target.platform} answered ${res.status}`);
+  // Labelled by platform: the URL itself is a capability and stays out of messages.
+  await postJson(target.url, JSON.stringify(body), { label: `${target.platform} reply`, fetcher });
 }
