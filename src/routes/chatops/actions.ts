@@ -21,7 +21,7 @@ import type { ChatMessage, ReplyTarget } from "../../core/chatops/reply.ts";
 import type { CredentialRecord } from "../../core/credentials/credential.ts";
 import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
 import { requestRotation } from "../../core/rotation/request.ts";
-import { planSweep } from "../../core/sweep/plan.ts";
+import { planSweepReport } from "../../core/sweep/plan.ts";
 import { nextActions } from "../../core/sweep/next-actions.ts";
 
 export interface Actor {
@@ -196,11 +196,11 @@ async function listMessage(deps: Deps): Promise<ChatMessage> {
 }
 
 async function planMessage(deps: Deps): Promise<ChatMessage> {
-  const plan = await planSweep(deps.store, deps.now());
+  const { actions: plan, truncated } = await planSweepReport(deps.store, deps.now());
   if (plan.length === 0) return { text: "*Next sweep:* nothing is due." };
   const lines = plan.slice(0, LIST_LIMIT).map((a) => `${a.action} \`${a.credential_id}\`${a.fingerprint_prefix ? ` (value \`${a.fingerprint_prefix}…\`)` : ""}: ${a.reason}`);
-  if (plan.length > LIST_LIMIT) lines.push(`…and ${plan.length - LIST_LIMIT} more: see \`GET /v1/plan\`.`);
-  return { text: `*Next sweep* would take ${plan.length} action${plan.length === 1 ? "" : "s"}:`, lines };
+  if (plan.length > LIST_LIMIT || truncated) lines.push(`…and ${truncated ? "" : `${plan.length - LIST_LIMIT} `}more: see \`GET /v1/plan\`.`);
+  return { text: `*Next sweep* would take ${plan.length}${truncated ? "+" : ""} action${plan.length === 1 ? "" : "s"}:`, lines };
 }
 
 async function statusAnswer(deps: Deps, id: string): Promise<ChatAnswer> {
