@@ -76,8 +76,14 @@ export async function runP1(ctx: Ctx, opts: { alerts: number; warmup: number; lo
     });
     return ((await res.json()) as any).key.id as string;
   };
-  const within = <T>(p: Promise<T>, what: string) =>
-    Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not happen within ${DEADLINE_MS} ms`)), DEADLINE_MS))]);
+  const within = <T>(p: Promise<T>, what: string) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not happen within ${DEADLINE_MS} ms`)), DEADLINE_MS);
+    });
+    // Cleared once settled: 400 live timers would keep the process up long after the run.
+    return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+  };
 
   const manager = await admin("POST", "/v1/credentials", { kind: "pat", user_id: USER, value: pat, description: "bench manager" });
   if (manager.status !== 201) throw new Error(`Registering the manager PAT failed: ${manager.status} ${JSON.stringify(manager.json)}`);
