@@ -6,9 +6,9 @@ import type { Context } from "hono";
 import type * as z from "zod";
 import { AppError } from "./app-error.ts";
 
-function invalid(error: z.ZodError): AppError {
+function invalid(error: z.ZodError, message = "The request does not match the schema"): AppError {
   const issues = error.issues.slice(0, 20).map((i) => ({ path: i.path.join("."), code: i.code }));
-  return new AppError(400, "invalid_request", "The request does not match the schema", { issues });
+  return new AppError(400, "invalid_request", message, { issues });
 }
 
 export async function jsonBody<S extends z.ZodType>(c: Context, schema: S, opts: { optional?: boolean } = {}): Promise<z.infer<S>> {
@@ -26,6 +26,26 @@ export async function jsonBody<S extends z.ZodType>(c: Context, schema: S, opts:
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw invalid(parsed.error);
+  return parsed.data;
+}
+
+/**
+ * A form body (application/x-www-form-urlencoded), for the dashboard. A field given twice is
+ * refused rather than guessed at. As above, no submitted value is echoed: the sign-in form
+ * carries the admin token.
+ */
+export async function formBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  if (!/^application\/x-www-form-urlencoded\b/i.test(c.req.header("content-type") ?? "")) {
+    throw new AppError(415, "unsupported_media_type", 'The form must be sent as "application/x-www-form-urlencoded"');
+  }
+  const fields: Record<string, string> = {};
+  // Read as bytes: workerd warns when .text() is called on a form body.
+  for (const [name, value] of new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer()))) {
+    if (Object.hasOwn(fields, name)) throw new AppError(400, "invalid_request", "A form field appears more than once");
+    fields[name] = value;
+  }
+  const parsed = schema.safeParse(fields);
+  if (!parsed.success) throw invalid(parsed.error, "The form does not match the schema");
   return parsed.data;
 }
 

@@ -13,6 +13,7 @@ import { requireConfig } from "../config.ts";
 import { timingSafeEqualDigest } from "../core/crypto/timing-safe-equal.ts";
 import { planSweep } from "../core/sweep/plan.ts";
 import { AppError } from "../http/app-error.ts";
+import { formBody, query } from "../http/validate.ts";
 import { credentialView, type RotationView, rotationView } from "../routes/v1/views.ts";
 import { startFromUi } from "./actions.ts";
 import { ConfirmPage } from "./confirm-page.tsx";
@@ -20,7 +21,7 @@ import { CredentialPage } from "./credential-page.tsx";
 import { CredentialsPage } from "./credentials-page.tsx";
 import type { UiEnv } from "./env.ts";
 import { ErrorPage } from "./error-page.tsx";
-import { formBody, idSchema, queryOf } from "./forms.ts";
+import { idSchema } from "./forms.ts";
 import { clearSessionCookie, requireCsrf, requireSession, sameOriginOnly, setSessionCookie, signedIn } from "./guard.ts";
 import { noStore, uiSecureHeaders } from "./headers.ts";
 import { nextActions } from "../core/sweep/next-actions.ts";
@@ -59,7 +60,7 @@ const AUDIT_SHOWN = 100;
 export const ui = new Hono<UiEnv>()
   .use("*", uiSecureHeaders, noStore, sameOriginOnly)
   .get("/sign-in", async (c) => {
-    const q = queryOf(c, signInQuerySchema);
+    const q = query(c, signInQuerySchema);
     const current = await readSession(await uiKeys(c.var.deps.config), getCookie(c, SESSION_COOKIE, "host"), c.var.deps.now());
     if (current.ok) return c.redirect("/ui", 303);
     const notice = q.expired
@@ -87,7 +88,7 @@ export const ui = new Hono<UiEnv>()
     return c.redirect("/ui/sign-in?signed_out=1", 303);
   })
   .get("/", requireSession, async (c) => {
-    const q = queryOf(c, listPageQuerySchema);
+    const q = query(c, listPageQuerySchema);
     const now = c.var.deps.now();
     const page = await c.var.deps.store.listCredentials({ limit: 50, ...(q.cursor ? { cursor: q.cursor } : {}) });
     const rows = page.items.map((rec) => ({ credential: credentialView(rec), next: nextActions(rec, now) }));
@@ -95,7 +96,7 @@ export const ui = new Hono<UiEnv>()
   })
   .get("/credentials/:id", requireSession, async (c) => {
     const id = credentialId(c);
-    const q = queryOf(c, credentialPageQuerySchema);
+    const q = query(c, credentialPageQuerySchema);
     const { store, audit } = c.var.deps;
     const found = await store.getCredential(id);
     if (!found) throw new AppError(404, "credential_not_found", "No such credential");
@@ -149,7 +150,7 @@ export const ui = new Hono<UiEnv>()
     return c.redirect(startedUrl(id, begun.rotation.id, "revoke", begun.joined), 303);
   })
   .get("/rotations", requireSession, async (c) => {
-    queryOf(c, emptyQuerySchema);
+    query(c, emptyQuerySchema);
     const { store } = c.var.deps;
     const inFlight: RotationView[] = [];
     const failed: RotationView[] = [];
@@ -173,7 +174,7 @@ export const ui = new Hono<UiEnv>()
     return html(c, RotationsPage({ nonce: nonce(c), csrf: signedIn(c).csrf, now: c.var.deps.now(), inFlight: inFlight.sort(byNewest), failed: failed.sort(byNewest), truncated: cursor !== undefined }));
   })
   .get("/plan", requireSession, async (c) => {
-    queryOf(c, emptyQuerySchema);
+    query(c, emptyQuerySchema);
     const now = c.var.deps.now();
     return html(c, PlanPage({ nonce: nonce(c), csrf: signedIn(c).csrf, now, plan: await planSweep(c.var.deps.store, now) }));
   })
@@ -192,7 +193,7 @@ export const ui = new Hono<UiEnv>()
 
 async function confirm(c: Ctx, mode: "rotate" | "revoke"): Promise<Response> {
   const id = credentialId(c);
-  queryOf(c, emptyQuerySchema);
+  query(c, emptyQuerySchema);
   const found = await c.var.deps.store.getCredential(id);
   if (!found) throw new AppError(404, "credential_not_found", "No such credential");
   if (found.value.state === "revoked") throw new AppError(409, "credential_revoked", "The credential is revoked");
