@@ -31,11 +31,10 @@ import {
   credentialPageQuerySchema,
   emptyQuerySchema,
   listPageQuerySchema,
-  revokeFormSchema,
-  rotateFormSchema,
   signInFormSchema,
   signInQuerySchema,
   signOutFormSchema,
+  startFormSchema,
 } from "./schemas.ts";
 import { issueSession, readSession, SESSION_COOKIE, uiKeys } from "./session.ts";
 import { SignInPage } from "./sign-in-page.tsx";
@@ -135,20 +134,8 @@ export const ui = new Hono<UiEnv>()
   })
   .get("/credentials/:id/rotate", requireSession, (c) => confirm(c, "rotate"))
   .get("/credentials/:id/revoke", requireSession, (c) => confirm(c, "revoke"))
-  .post("/credentials/:id/rotate", requireSession, async (c) => {
-    const id = credentialId(c);
-    const form = await formBody(c, rotateFormSchema);
-    await requireCsrf(c, form.csrf);
-    const begun = await startFromUi(c.var.deps, id, "rotate", form.reason);
-    return c.redirect(startedUrl(id, begun.rotation.id, "rotate", begun.joined), 303);
-  })
-  .post("/credentials/:id/revoke", requireSession, async (c) => {
-    const id = credentialId(c);
-    const form = await formBody(c, revokeFormSchema);
-    await requireCsrf(c, form.csrf);
-    const begun = await startFromUi(c.var.deps, id, "revoke", form.reason);
-    return c.redirect(startedUrl(id, begun.rotation.id, "revoke", begun.joined), 303);
-  })
+  .post("/credentials/:id/rotate", requireSession, (c) => start(c, "rotate"))
+  .post("/credentials/:id/revoke", requireSession, (c) => start(c, "revoke"))
   .get("/rotations", requireSession, async (c) => {
     query(c, emptyQuerySchema);
     const { store } = c.var.deps;
@@ -198,6 +185,14 @@ async function confirm(c: Ctx, mode: "rotate" | "revoke"): Promise<Response> {
   if (!found) throw new AppError(404, "credential_not_found", "No such credential");
   if (found.value.state === "revoked") throw new AppError(409, "credential_revoked", "The credential is revoked");
   return html(c, ConfirmPage({ nonce: nonce(c), csrf: signedIn(c).csrf, credential: credentialView(found.value), mode }));
+}
+
+async function start(c: Ctx, mode: "rotate" | "revoke"): Promise<Response> {
+  const id = credentialId(c);
+  const form = await formBody(c, startFormSchema);
+  await requireCsrf(c, form.csrf);
+  const begun = await startFromUi(c.var.deps, id, mode, form.reason);
+  return c.redirect(startedUrl(id, begun.rotation.id, mode, begun.joined), 303);
 }
 
 function startedUrl(id: string, rotationId: string, mode: "rotate" | "revoke", joined: boolean): string {

@@ -7,8 +7,8 @@ const csrf = z.string().max(128).optional();
 
 export const signInFormSchema = z.strictObject({ token: z.string().min(1).max(1024) });
 export const signOutFormSchema = z.strictObject({ csrf });
-export const rotateFormSchema = z.strictObject({ csrf, reason: z.enum(["manual", "compromise"]).default("manual") });
-export const revokeFormSchema = z.strictObject({ csrf, reason: z.enum(["manual", "compromise"]).default("manual") });
+/** The rotate and the revoke confirmation forms. */
+export const startFormSchema = z.strictObject({ csrf, reason: z.enum(["manual", "compromise"]).default("manual") });
 
 export const signInQuerySchema = z.strictObject({ expired: z.literal("1").optional(), signed_out: z.literal("1").optional() });
 export const listPageQuerySchema = z.strictObject({ cursor: z.string().max(1024).optional() });
