@@ -1,24 +1,39 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AppError } from "./app-error.ts";
 
+export interface ErrorDescription {
+  status: ContentfulStatusCode;
+  code: string;
+  message: string;
+  /** An AppError's extra fields (e.g. validation issues), for the JSON envelope. */
+  extra?: Record<string, unknown>;
+}
+
 /**
- * Maps every thrown error to the `{"error":{"code","message"}}` envelope.
- * Unknown errors become a generic 500 whose body says nothing about the cause: an exception
- * message may carry upstream text, so only its class name is logged.
+ * What a thrown error becomes, for the JSON envelope here and the dashboard's HTML error page.
+ * Unknown errors become a generic 500 that says nothing about the cause: an exception message
+ * may carry upstream text, so only its class name is logged (here, once).
  */
-export function onError(error: Error, c: Context): Response {
+export function describeError(error: Error, c: Context): ErrorDescription {
   if (error instanceof AppError) {
-    return c.json({ error: { code: error.code, message: error.message, ...error.extra } }, error.status);
+    return { status: error.status, code: error.code, message: error.message, ...(error.extra ? { extra: error.extra } : {}) };
   }
   if (error instanceof HTTPException) {
     // Hono's own middleware (e.g. a malformed request it refuses) throws these.
     const status = error.status;
     const code = status === 413 ? "payload_too_large" : status === 401 ? "unauthorized" : "bad_request";
-    return c.json({ error: { code, message: status === 413 ? "Request body is too large" : "Request refused" } }, status);
+    return { status, code, message: status === 413 ? "Request body is too large" : "Request refused" };
   }
   console.error(JSON.stringify({ level: "error", msg: "unhandled error", error: error.name, path: c.req.path }));
-  return c.json({ error: { code: "internal_error", message: "Internal error" } }, 500);
+  return { status: 500, code: "internal_error", message: "Internal error" };
+}
+
+/** Maps every thrown error to the `{"error":{"code","message"}}` envelope. */
+export function onError(error: Error, c: Context): Response {
+  const { status, code, message, extra } = describeError(error, c);
+  return c.json({ error: { code, message, ...extra } }, status);
 }
 
 export function notFound(c: Context): Response {

@@ -6,13 +6,13 @@
  */
 import { type Context, Hono } from "hono";
 import { getCookie } from "hono/cookie";
-import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AuditEntry } from "../core/audit/audit-log.ts";
 import { requireConfig } from "../config.ts";
 import { timingSafeEqualDigest } from "../core/crypto/timing-safe-equal.ts";
 import { planSweep } from "../core/sweep/plan.ts";
 import { AppError } from "../http/app-error.ts";
+import { describeError } from "../http/on-error.ts";
 import { formBody, query } from "../http/validate.ts";
 import { credentialView, type RotationView, rotationView } from "../routes/v1/views.ts";
 import { startFromUi } from "./actions.ts";
@@ -166,16 +166,9 @@ export const ui = new Hono<UiEnv>()
     return html(c, PlanPage({ nonce: nonce(c), csrf: signedIn(c).csrf, now, plan: await planSweep(c.var.deps.store, now) }));
   })
   .onError((error, c) => {
+    const { status, code, message } = describeError(error, c);
     const csrf = c.var.csrf;
-    const page = (status: ContentfulStatusCode, code: string, message: string) =>
-      html(c, ErrorPage({ nonce: nonce(c), status, code, message, ...(csrf ? { csrf } : {}) }), status);
-    if (error instanceof AppError) return page(error.status, error.code, error.message);
-    if (error instanceof HTTPException) {
-      return error.status === 413 ? page(413, "payload_too_large", "Request body is too large") : page(400, "bad_request", "Request refused");
-    }
-    // As in http/on-error.ts: an exception message may carry upstream text, so only its class is logged.
-    console.error(JSON.stringify({ level: "error", msg: "unhandled error", error: error.name, path: c.req.path }));
-    return page(500, "internal_error", "Internal error");
+    return html(c, ErrorPage({ nonce: nonce(c), status, code, message, ...(csrf ? { csrf } : {}) }), status);
   });
 
 async function confirm(c: Ctx, mode: "rotate" | "revoke"): Promise<Response> {
