@@ -15,19 +15,25 @@
  * its own schedule, which is kept for what we cannot handle (KV unreachable for the retry write).
  */
 import { type BackoffPolicy, DEFAULT_BACKOFF, retryDelaySeconds } from "../core/bus/backoff.ts";
-import { type DeadLetterHandler, Dispatcher, DEFAULT_LEASE_MS, runOnce } from "../core/bus/bus.ts";
-import { type BusEvent, deadLetterReasonSchema } from "../core/bus/events.ts";
-import { ledgerKey, type ProcessedLedger } from "../core/bus/ledger.ts";
-import { decodeEvent, describeEvent, type LogRecord, logToConsole, outcomeSummary } from "../core/bus/consumer-log.ts";
+import { Dispatcher } from "../core/bus/bus.ts";
+import {
+  type BusHandlers,
+  DEAD_LETTER_QUEUE,
+  deadLetterBody,
+  deadLetterFields,
+  decodeEvent,
+  describeEvent,
+  EVENTS_QUEUE,
+  handleDeadLetter,
+  type LogRecord,
+  logToConsole,
+  outcomeSummary,
+} from "../core/bus/consumer.ts";
+import type { BusEvent } from "../core/bus/events.ts";
+import type { ProcessedLedger } from "../core/bus/ledger.ts";
 import { deadLetterKey, enqueueOptions, type QueueMessage, queueMessageSchema } from "./deno-kv-bus.ts";
 
-/** Ledger name for the dead-letter callback, distinct from every subscribed handler. */
-const DEAD_LETTER_HANDLER = "dead-letter";
-
-export interface BusHandlers {
-  subscribe(dispatcher: Dispatcher): void;
-  onDeadLetter: DeadLetterHandler;
-}
+export type { BusHandlers, LogRecord } from "../core/bus/consumer.ts";
 
 export interface DenoConsumerOptions {
   backoff?: BackoffPolicy;
@@ -37,8 +43,6 @@ export interface DenoConsumerOptions {
   maxDeadRetries?: number;
   log?: (record: LogRecord) => void;
 }
-
-export type { LogRecord } from "../core/bus/consumer-log.ts";
 
 /** Starts listening; the promise settles when `kv` is closed. */
 export function listenForEvents(kv: Deno.Kv, ledger: ProcessedLedger, handlers: BusHandlers, opts: DenoConsumerOptions = {}): Promise<void> {
@@ -61,39 +65,47 @@ export function createMessageHandler(kv: Deno.Kv, ledger: ProcessedLedger, handl
     return delaySeconds;
   };
 
-  const die = async (event: BusEvent, msg: QueueMessage, failure?: string) => {
-    const reason = deadLetterReasonSchema.safeParse(failure);
-    const dead: QueueMessage = { body: JSON.stringify({ ...event, ...(reason.success ? { rekeyfailure: reason.data } : {}) }), attempt: 1, dead: true };
-    const res = await kv.atomic().set(deadLetterKey(event), { ...dead, attempt: msg.attempt }).enqueue(dead, enqueueOptions(event)).commit();
-    if (!res.ok) throw new Error(`Cannot dead-letter event "${event.id}"`);
+  /** Writes the dead body under its dead-letter key and enqueues it as a dead message, atomically. */
+  const die = async (dead: BusEvent, msg: QueueMessage) => {
+    const message: QueueMessage = { body: JSON.stringify(dead), attempt: 1, dead: true };
+    const res = await kv.atomic().set(deadLetterKey(dead), { ...message, attempt: msg.attempt }).enqueue(message, enqueueOptions(dead)).commit();
+    if (!res.ok) throw new Error(`Cannot dead-letter event "${dead.id}"`);
   };
 
   const onEvent = async (event: BusEvent, msg: QueueMessage) => {
-    const base = { queue: "rekey-events" as const, message_id: event.id, attempts: msg.attempt, ...describeEvent(event) };
+    const base = { queue: EVENTS_QUEUE, message_id: event.id, attempts: msg.attempt };
     const outcome = await dispatcher.dispatch(event, { attempt: msg.attempt });
-    const fields = { ...base, handlers: outcomeSummary(outcome) };
+    const fields = { ...base, ...describeEvent(event), handlers: outcomeSummary(outcome) };
     if (outcome.verdict === "ack") return log({ level: "info", msg: "bus.ack", ...fields });
     if (outcome.verdict === "retry" && msg.attempt <= maxRetries) {
       return log({ level: "warn", msg: "bus.retry", ...fields, delay_seconds: await retry(event, msg) });
     }
-    await die(event, msg, outcome.verdict === "dead_letter" ? outcome.reason : undefined);
-    log({ level: "error", msg: "bus.dead_letter", ...fields, reason: outcome.verdict === "dead_letter" ? "permanent" : "retries_exhausted" });
+    const dead = deadLetterBody(event, outcome);
+    await die(dead, msg);
+    log({ level: "error", msg: "bus.dead_letter", ...base, ...deadLetterFields(dead), handlers: fields.handlers });
   };
 
   const onDead = async (event: BusEvent, msg: QueueMessage) => {
-    const info = event.rekeyfailure ? { reason: "permanent" as const, failure: event.rekeyfailure } : { reason: "retries_exhausted" as const };
-    const r = await runOnce(ledger, ledgerKey(event, DEAD_LETTER_HANDLER), DEFAULT_LEASE_MS, () => handlers.onDeadLetter(event, info));
-    const fields = { queue: "rekey-events-dlq" as const, message_id: event.id, attempts: msg.attempt, ...describeEvent(event), reason: info.reason, ...(info.reason === "permanent" ? { failure: info.failure } : {}) };
-    if (r.status === "ran" || r.status === "skipped") return log({ level: "error", msg: "bus.dead_handled", ...fields });
-    if (msg.attempt > maxDeadRetries) return log({ level: "error", msg: "bus.dead_abandoned", ...fields, code: r.failure?.code });
-    log({ level: "error", msg: "bus.dead_retry", ...fields, code: r.failure?.code, delay_seconds: await retry(event, msg) });
+    const r = await handleDeadLetter(ledger, handlers.onDeadLetter, event);
+    const fields = { queue: DEAD_LETTER_QUEUE, message_id: event.id, attempts: msg.attempt, ...r.fields };
+    if (r.handled) return log({ level: "error", msg: "bus.dead_handled", ...fields });
+    if (msg.attempt > maxDeadRetries) return log({ level: "error", msg: "bus.dead_abandoned", ...fields });
+    log({ level: "error", msg: "bus.dead_retry", ...fields, delay_seconds: await retry(event, msg) });
   };
 
   return async (raw: unknown): Promise<void> => {
     const msg = queueMessageSchema.safeParse(raw);
     const event = msg.success ? decodeEvent(msg.data.body) : { ok: false as const, paths: ["(message)"] };
     if (!msg.success || !event.ok) {
-      return log({ level: "warn", msg: msg.success && msg.data.dead ? "bus.dead_poison" : "bus.poison", queue: "rekey-events", message_id: "unknown", attempts: msg.success ? msg.data.attempt : 0, issues: event.ok ? [] : event.paths });
+      const dead = msg.success && msg.data.dead === true;
+      return log({
+        level: dead ? "error" : "warn",
+        msg: dead ? "bus.dead_poison" : "bus.poison",
+        queue: dead ? DEAD_LETTER_QUEUE : EVENTS_QUEUE,
+        message_id: "unknown",
+        attempts: msg.success ? msg.data.attempt : 0,
+        issues: event.ok ? [] : event.paths,
+      });
     }
     await (msg.data.dead ? onDead(event.value, msg.data) : onEvent(event.value, msg.data));
   };

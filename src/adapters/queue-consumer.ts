@@ -19,27 +19,28 @@
  *   if `onDeadLetter` fails it is retried.
  */
 import { type BackoffPolicy, DEFAULT_BACKOFF, retryDelaySeconds } from "../core/bus/backoff.ts";
-import { type DeadLetterHandler, Dispatcher, DEFAULT_LEASE_MS, runOnce } from "../core/bus/bus.ts";
-import { deadLetterReasonSchema } from "../core/bus/events.ts";
-import { ledgerKey, type ProcessedLedger } from "../core/bus/ledger.ts";
-import { decodeEvent, describeEvent, type LogRecord, logToConsole, outcomeSummary } from "../core/bus/consumer-log.ts";
+import { type DeadLetterHandler, Dispatcher } from "../core/bus/bus.ts";
+import {
+  type BusHandlers,
+  DEAD_LETTER_QUEUE,
+  deadLetterBody,
+  deadLetterFields,
+  decodeEvent,
+  describeEvent,
+  handleDeadLetter,
+  type LogRecord,
+  logToConsole,
+  outcomeSummary,
+} from "../core/bus/consumer.ts";
+import type { ProcessedLedger } from "../core/bus/ledger.ts";
 import { DurableEventLedger, type EventLedger } from "./event-ledger.ts";
 
-export const EVENTS_QUEUE = "rekey-events";
-export const DEAD_LETTER_QUEUE = "rekey-events-dlq";
-/** Ledger name for the dead-letter callback, distinct from every subscribed handler. */
-const DEAD_LETTER_HANDLER = "dead-letter";
+export type { BusHandlers, LogRecord } from "../core/bus/consumer.ts";
 
 export interface BusEnv {
   EVENT_LEDGER: DurableObjectNamespace<EventLedger>;
   /** Producer binding for `rekey-events-dlq`: where permanent failures are forwarded. */
   EVENTS_DLQ: Queue;
-}
-
-export interface BusHandlers {
-  /** Subscribes this deployment's handlers (rotator, notifier, auditor). */
-  subscribe(dispatcher: Dispatcher): void;
-  onDeadLetter: DeadLetterHandler;
 }
 
 export interface ConsumerOptions {
@@ -49,8 +50,6 @@ export interface ConsumerOptions {
   /** One structured record per message; defaults to a JSON line on the console. */
   log?: (record: LogRecord) => void;
 }
-
-export type { LogRecord } from "../core/bus/consumer-log.ts";
 
 export async function handleQueueBatch(
   batch: MessageBatch<unknown>,
@@ -98,19 +97,15 @@ function settlerFor(ledger: ProcessedLedger, handlers: BusHandlers, dlq: Queue) 
     const fields = { ...describeEvent(event.value), handlers: outcomeSummary(outcome) };
     if (outcome.verdict === "ack") return { retry: false, log: { level: "info", msg: "bus.ack", ...fields } };
     if (outcome.verdict === "retry") return { retry: true, log: { level: "warn", msg: "bus.retry", ...fields } };
-    const reason = deadLetterReasonSchema.safeParse(outcome.reason);
-    await dlq.send({ ...event.value, ...(reason.success ? { rekeyfailure: reason.data } : {}) }, { contentType: "json" });
-    return { retry: false, log: { level: "error", msg: "bus.dead_letter", ...fields } };
+    const dead = deadLetterBody(event.value, outcome);
+    await dlq.send(dead, { contentType: "json" });
+    return { retry: false, log: { level: "error", msg: "bus.dead_letter", ...deadLetterFields(dead), handlers: fields.handlers } };
   };
 }
 
 async function settleDead(msg: Message<unknown>, ledger: ProcessedLedger, onDeadLetter: DeadLetterHandler): Promise<Settled> {
   const event = decodeEvent(msg.body);
   if (!event.ok) return { retry: false, log: { level: "error", msg: "bus.dead_poison", issues: event.paths } };
-  const e = event.value;
-  const info = e.rekeyfailure ? { reason: "permanent" as const, failure: e.rekeyfailure } : { reason: "retries_exhausted" as const };
-  const r = await runOnce(ledger, ledgerKey(e, DEAD_LETTER_HANDLER), DEFAULT_LEASE_MS, () => onDeadLetter(e, info));
-  const fields = { ...describeEvent(e), reason: info.reason, failure: info.reason === "permanent" ? info.failure : undefined };
-  if (r.status === "ran" || r.status === "skipped") return { retry: false, log: { level: "error", msg: "bus.dead_handled", ...fields } };
-  return { retry: true, log: { level: "error", msg: "bus.dead_retry", ...fields, code: r.failure?.code } };
+  const r = await handleDeadLetter(ledger, onDeadLetter, event.value);
+  return { retry: !r.handled, log: { level: "error", msg: r.handled ? "bus.dead_handled" : "bus.dead_retry", ...r.fields } };
 }

@@ -12,6 +12,7 @@
  */
 import { type BackoffPolicy, DEFAULT_BACKOFF, retryDelaySeconds } from "./backoff.ts";
 import type { DeadLetterHandler, DeadLetterInfo, DispatchOutcome, Dispatcher, EventBus } from "./bus.ts";
+import { deadLetterBody, deadLetterInfo } from "./consumer.ts";
 import { type BusEvent, parseEvent } from "./events.ts";
 
 export interface MemoryBusOptions {
@@ -101,10 +102,9 @@ export class MemoryBus implements EventBus {
     if (!parsed.ok) return; // Poison: dropped, as the queue consumer acks it.
     const outcome: DispatchOutcome = await this.dispatcher.dispatch(parsed.value, { attempt: p.attempt });
     if (outcome.verdict === "ack") return;
-    if (outcome.verdict === "dead_letter") {
-      return this.#dead(parsed.value, p.attempt, { reason: "permanent", ...(outcome.reason ? { failure: outcome.reason } : {}) });
+    if (outcome.verdict === "dead_letter" || p.attempt > this.#opts.maxRetries) {
+      return this.#dead(parsed.value, p.attempt, deadLetterInfo(deadLetterBody(parsed.value, outcome)));
     }
-    if (p.attempt > this.#opts.maxRetries) return this.#dead(parsed.value, p.attempt, { reason: "retries_exhausted" });
     const delaySeconds = retryDelaySeconds(p.attempt, this.#opts.backoff);
     this.retries.push({ id: parsed.value.id, attempt: p.attempt, delaySeconds });
     this.#queue.push({ body: p.body, attempt: p.attempt + 1, dueAt: this.#clock + delaySeconds });
