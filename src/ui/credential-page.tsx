@@ -1,4 +1,4 @@
-import type { AuditEntry } from "../core/audit/audit-log.ts";
+import type { AuditTrail } from "./audit-trail.ts";
 import type { CredentialView, RotationView } from "../routes/v1/views.ts";
 import { Layout } from "./layout.tsx";
 import type { NextAction } from "../core/sweep/next-actions.ts";
@@ -12,9 +12,7 @@ export interface CredentialPageProps {
   credential: CredentialView;
   next: NextAction[];
   rotations: RotationView[];
-  /** Newest first. */
-  audit: AuditEntry[];
-  auditTruncated: boolean;
+  audit: AuditTrail;
   flash?: string;
 }
 
@@ -108,7 +106,12 @@ export function CredentialPage(props: CredentialPageProps) {
       <h2>Rotation history</h2>
       <RotationTable rotations={props.rotations} now={props.now} showCredential={false} />
       <h2>Audit trail</h2>
-      {props.audit.length === 0 ? (
+      {props.audit.newerMayBeMissing ? (
+        <p class="warn">
+          The trail is longer than this page reads: it shows the last {props.audit.entries.length} of the first {props.audit.total} entries, and newer entries may be missing. The whole trail is in GET /v1/audit?credential_id={c.id}.
+        </p>
+      ) : null}
+      {props.audit.entries.length === 0 ? (
         <p class="muted">No audit entries yet.</p>
       ) : (
         <table>
@@ -122,7 +125,7 @@ export function CredentialPage(props: CredentialPageProps) {
             </tr>
           </thead>
           <tbody>
-            {props.audit.map((e) => (
+            {props.audit.entries.map((e) => (
               <tr data-audit-type={e.type}>
                 <td>
                   <Time iso={e.time} now={props.now} />
@@ -138,7 +141,11 @@ export function CredentialPage(props: CredentialPageProps) {
           </tbody>
         </table>
       )}
-      {props.auditTruncated ? <p class="muted">Older entries are in GET /v1/audit?credential_id={c.id}.</p> : null}
+      {props.audit.olderHidden && !props.audit.newerMayBeMissing ? (
+        <p class="muted">
+          The newest {props.audit.entries.length} of {props.audit.total} entries, newest first. Older ones are in GET /v1/audit?credential_id={c.id}.
+        </p>
+      ) : null}
     </Layout>
   );
 }

@@ -7,7 +7,6 @@
 import { type Context, Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { AuditEntry } from "../core/audit/audit-log.ts";
 import { requireConfig } from "../config.ts";
 import { timingSafeEqualDigest } from "../core/crypto/timing-safe-equal.ts";
 import { planSweep } from "../core/sweep/plan.ts";
@@ -17,6 +16,7 @@ import { formBody, query } from "../http/validate.ts";
 import { credentialView, type RotationView, rotationView } from "../routes/v1/views.ts";
 import { startFromUi } from "./actions.ts";
 import { ConfirmPage } from "./confirm-page.tsx";
+import { newestAudit } from "./audit-trail.ts";
 import { CredentialPage } from "./credential-page.tsx";
 import { CredentialsPage } from "./credentials-page.tsx";
 import type { UiEnv } from "./env.ts";
@@ -54,8 +54,6 @@ const credentialId = (c: Ctx) => {
 
 /** The page reads at most this many credentials for the rotations list (10 KV list pages). */
 const ROTATIONS_SCAN_LIMIT = 1000;
-const AUDIT_SHOWN = 100;
-
 export const ui = new Hono<UiEnv>()
   .use("*", uiSecureHeaders, noStore, sameOriginOnly)
   .get("/sign-in", async (c) => {
@@ -101,17 +99,7 @@ export const ui = new Hono<UiEnv>()
     if (!found) throw new AppError(404, "credential_not_found", "No such credential");
     const now = c.var.deps.now();
     const rotations = (await store.listRotations(id)).map(rotationView).sort((a, b) => b.created_at.localeCompare(a.created_at));
-    // The trail is listed oldest first; keep the newest entries.
-    let entries: AuditEntry[] = [];
-    let cursor: string | undefined;
-    let truncated = false;
-    for (let i = 0; i < 10; i++) {
-      const listed = await audit.list({ credential_id: id, limit: 200, ...(cursor ? { cursor } : {}) });
-      entries = [...entries, ...listed.items].slice(-AUDIT_SHOWN);
-      truncated ||= entries.length === AUDIT_SHOWN && listed.items.length > 0;
-      cursor = listed.cursor;
-      if (!cursor) break;
-    }
+    const trail = await newestAudit(audit, id);
     const flash = q.started
       ? q.joined
         ? `Joined rotation ${q.started}, which was already running.`
@@ -126,8 +114,7 @@ export const ui = new Hono<UiEnv>()
         credential: credentialView(found.value),
         next: nextActions(found.value, now),
         rotations,
-        audit: entries.reverse(),
-        auditTruncated: truncated,
+        audit: trail,
         ...(flash ? { flash } : {}),
       }),
     );
