@@ -10,7 +10,7 @@
  */
 import * as z from "zod";
 import type { EventBus } from "../core/bus/bus.ts";
-import { type BusEvent, parseEvent } from "../core/bus/events.ts";
+import { assertPublishable, type BusEvent } from "../core/bus/events.ts";
 
 export const queueMessageSchema = z.strictObject({
   /** The CloudEvents envelope as JSON text. */
@@ -42,19 +42,10 @@ export class DenoKvBus implements EventBus {
 
   /** All events are validated before the first is sent; a repeat after a partial failure is deduplicated by id. */
   async publishAll(events: readonly BusEvent[]): Promise<void> {
-    const checked = events.map(validated);
+    const checked = events.map(assertPublishable);
     for (const event of checked) {
       const message: QueueMessage = { body: JSON.stringify(event), attempt: 1 };
       await this.kv.enqueue(message, enqueueOptions(event));
     }
   }
-}
-
-function validated(event: BusEvent): BusEvent {
-  const parsed = parseEvent(event);
-  if (!parsed.ok) {
-    const paths = parsed.error.map((i) => `"${i.path || "(root)"}"`).join(", ");
-    throw new TypeError(`Cannot publish event: invalid ${paths}`);
-  }
-  return parsed.value;
 }

@@ -6,7 +6,7 @@
  * consumer and humans inspecting the queue see the same CloudEvents JSON.
  */
 import type { EventBus } from "../core/bus/bus.ts";
-import { type BusEvent, parseEvent } from "../core/bus/events.ts";
+import { assertPublishable, type BusEvent } from "../core/bus/events.ts";
 
 /** Queues limits: `sendBatch` takes ≤ 100 messages and ≤ 256 KB. */
 const MAX_BATCH_MESSAGES = 100;
@@ -17,7 +17,7 @@ export class QueueBus implements EventBus {
   constructor(private readonly queue: Queue) {}
 
   async publish(event: BusEvent): Promise<void> {
-    await this.queue.send(checked(event), { contentType: "json" });
+    await this.queue.send(assertPublishable(event), { contentType: "json" });
   }
 
   /**
@@ -26,20 +26,11 @@ export class QueueBus implements EventBus {
    * and handlers deduplicate on them.
    */
   async publishAll(events: readonly BusEvent[]): Promise<void> {
-    const bodies = events.map(checked);
+    const bodies = events.map(assertPublishable);
     for (const chunk of chunks(bodies)) {
       await this.queue.sendBatch(chunk.map((body) => ({ body, contentType: "json" as const })));
     }
   }
-}
-
-function checked(event: BusEvent): BusEvent {
-  const parsed = parseEvent(event);
-  if (!parsed.ok) {
-    const paths = parsed.error.map((i) => `"${i.path || "(root)"}"`).join(", ");
-    throw new TypeError(`Cannot publish event: invalid ${paths}`);
-  }
-  return parsed.value;
 }
 
 function* chunks(bodies: BusEvent[]): Generator<BusEvent[]> {

@@ -226,3 +226,14 @@ export function parseEvent(input: unknown): Result<BusEvent, EventIssue[]> {
   if (parsed.success) return ok(parsed.data);
   return err(parsed.error.issues.map((i) => ({ path: i.path.join("."), code: i.code })));
 }
+
+/**
+ * The check every transport makes before sending: the validated envelope, or a TypeError naming
+ * the invalid paths only (never a value, which might be the very secret that made it invalid).
+ */
+export function assertPublishable(event: BusEvent): BusEvent {
+  const parsed = parseEvent(event);
+  if (parsed.ok) return parsed.value;
+  const paths = parsed.error.map((i) => `"${i.path || "(root)"}"`).join(", ");
+  throw new TypeError(`Cannot publish event: invalid ${paths}`);
+}

@@ -13,7 +13,7 @@
 import { type BackoffPolicy, DEFAULT_BACKOFF, retryDelaySeconds } from "./backoff.ts";
 import type { DeadLetterHandler, DeadLetterInfo, DispatchOutcome, Dispatcher, EventBus } from "./bus.ts";
 import { deadLetterBody, deadLetterInfo } from "./consumer.ts";
-import { type BusEvent, parseEvent } from "./events.ts";
+import { assertPublishable, type BusEvent, parseEvent } from "./events.ts";
 
 export interface MemoryBusOptions {
   /** Redeliveries after the first delivery, like Queues' `max_retries` (default 5). */
@@ -60,10 +60,9 @@ export class MemoryBus implements EventBus {
 
   async publishAll(events: readonly BusEvent[]): Promise<void> {
     for (const event of events) {
-      const checked = parseEvent(event);
-      if (!checked.ok) throw new TypeError(`Cannot publish event: invalid ${checked.error.map((i) => `"${i.path}"`).join(", ")}`);
-      this.published.push(checked.value);
-      this.#queue.push({ body: JSON.stringify(checked.value), attempt: 1, dueAt: this.#clock });
+      const checked = assertPublishable(event);
+      this.published.push(checked);
+      this.#queue.push({ body: JSON.stringify(checked), attempt: 1, dueAt: this.#clock });
     }
     // A handler that publishes while we drain only enqueues; the running drain picks it up.
     if (this.#opts.autoDrain && !this.#draining) await this.drain();
