@@ -13,7 +13,7 @@ import { planSweep } from "../core/sweep/plan.ts";
 import { AppError } from "../http/app-error.ts";
 import { describeError } from "../http/on-error.ts";
 import { formBody, query } from "../http/validate.ts";
-import { credentialView, type RotationView, rotationView } from "../routes/v1/views.ts";
+import { credentialView, rotationView } from "../routes/v1/views.ts";
 import { startFromUi } from "./actions.ts";
 import { ConfirmPage } from "./confirm-page.tsx";
 import { newestAudit } from "./audit-trail.ts";
@@ -26,7 +26,7 @@ import { clearSessionCookie, requireCsrf, requireSession, sameOriginOnly, setSes
 import { noStore, uiSecureHeaders } from "./headers.ts";
 import { nextActions } from "../core/sweep/next-actions.ts";
 import { PlanPage } from "./plan-page.tsx";
-import { RotationsPage } from "./rotations-page.tsx";
+import { type FailedRow, type InFlightRow, RotationsPage } from "./rotations-page.tsx";
 import {
   credentialPageQuerySchema,
   emptyQuerySchema,
@@ -52,8 +52,10 @@ const credentialId = (c: Ctx) => {
   return parsed.data;
 };
 
-/** The page reads at most this many credentials for the rotations list (10 KV list pages). */
+/** The rotations page reads one registry page of this many credentials (the KV list maximum)… */
 const ROTATIONS_SCAN_LIMIT = 1000;
+/** …and the rotation records of at most this many failures, for their errors. */
+const FAILED_ERRORS_READ = 40;
 export const ui = new Hono<UiEnv>()
   .use("*", uiSecureHeaders, noStore, sameOriginOnly)
   .get("/sign-in", async (c) => {
@@ -126,26 +128,40 @@ export const ui = new Hono<UiEnv>()
   .get("/rotations", requireSession, async (c) => {
     query(c, emptyQuerySchema);
     const { store } = c.var.deps;
-    const inFlight: RotationView[] = [];
-    const failed: RotationView[] = [];
-    let cursor: string | undefined;
-    let read = 0;
-    do {
-      const page = await store.listCredentials({ limit: 100, ...(cursor ? { cursor } : {}) });
-      read += page.items.length;
-      cursor = page.cursor;
-      await Promise.all(
-        page.items.map(async (rec) => {
-          const rotationId = rec.current_rotation?.id ?? (rec.last_rotation?.state === "failed" ? rec.last_rotation.id : undefined);
-          if (!rotationId) return;
-          const r = await store.getRotation(rec.id, rotationId);
-          if (!r) return; // an intent not yet materialised: the credential page shows it once it is
-          (r.value.state === "running" ? inFlight : r.value.state === "failed" ? failed : []).push(rotationView(r.value));
-        }),
-      );
-    } while (cursor && read < ROTATIONS_SCAN_LIMIT);
-    const byNewest = (a: RotationView, b: RotationView) => b.created_at.localeCompare(a.created_at);
-    return html(c, RotationsPage({ nonce: nonce(c), csrf: signedIn(c).csrf, now: c.var.deps.now(), inFlight: inFlight.sort(byNewest), failed: failed.sort(byNewest), truncated: cursor !== undefined }));
+    // One registry page; the lists come from the records themselves (no Durable Object round trip).
+    const page = await store.listCredentials({ limit: ROTATIONS_SCAN_LIMIT });
+    const inFlight: InFlightRow[] = [];
+    const failed: FailedRow[] = [];
+    for (const rec of page.items) {
+      const cur = rec.current_rotation;
+      if (cur) {
+        inFlight.push({ credential_id: rec.id, rotation_id: cur.id, reason: cur.reason, mode: cur.mode, requested_by: cur.requested_by, approved_by: cur.approved_by, created_at: cur.created_at });
+      } else if (rec.last_rotation?.state === "failed") {
+        const last = rec.last_rotation;
+        failed.push({ credential_id: rec.id, rotation_id: last.id, reason: last.reason, finished_at: last.finished_at });
+      }
+    }
+    inFlight.sort((a, b) => b.created_at.localeCompare(a.created_at));
+    failed.sort((a, b) => b.finished_at.localeCompare(a.finished_at));
+    // The errors of the most recent failures, by rotation id (a KV read each, not a Durable Object's).
+    await Promise.all(
+      failed.slice(0, FAILED_ERRORS_READ).map(async (row) => {
+        const r = await store.findRotation(row.rotation_id);
+        if (r) row.error = rotationView(r).error;
+      }),
+    );
+    return html(
+      c,
+      RotationsPage({
+        nonce: nonce(c),
+        csrf: signedIn(c).csrf,
+        now: c.var.deps.now(),
+        inFlight,
+        failed,
+        truncated: page.cursor !== undefined,
+        errorsTruncated: failed.length > FAILED_ERRORS_READ,
+      }),
+    );
   })
   .get("/plan", requireSession, async (c) => {
     query(c, emptyQuerySchema);

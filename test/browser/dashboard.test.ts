@@ -203,7 +203,10 @@ describe.skipIf(!installed)("dashboard in Chromium against npm start", () => {
 
     await page.click("text=Rotations");
     await page.waitForURL(`${base}/ui/rotations`);
-    expect(await page.locator(`tr[data-rotation="${failing}"]`).getAttribute("data-state")).toBe("failed");
+    // Listed from the credential record, which settles after the rotation record: look again until it does.
+    await expect
+      .poll(async () => (await page.reload(), await page.locator(`tr[data-rotation="${failing}"]`).getAttribute("data-state")), { timeout: 10_000, interval: 250 })
+      .toBe("failed");
     await shot("07-rotations");
     await page.click("text=Next sweep");
     await page.waitForURL(`${base}/ui/plan`);

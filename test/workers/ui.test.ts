@@ -272,8 +272,14 @@ describe("rotate and revoke", () => {
     expect(res.status).toBe(303);
     const rotationId = new URL(res.location!, "http://rekey.test").searchParams.get("started")!;
     expect((await waitForRotation(rotationId)).state).toBe("failed");
-    const page = await ui("GET", "/ui/rotations", { cookie: session });
-    expect(page.text).toMatch(new RegExp(`<tr data-rotation="${rotationId}" data-state="failed">`));
+    // The page lists from credential records, which settle after the rotation record (and the KV
+    // listing may lag): look again until the failure shows.
+    const row = new RegExp(`<tr data-rotation="${rotationId}" data-state="failed">([\\s\\S]*?)</tr>`);
+    let text = "";
+    for (const until = Date.now() + 10_000; !row.test(text) && Date.now() < until; await new Promise((r) => setTimeout(r, 25))) {
+      text = (await ui("GET", "/ui/rotations", { cookie: session })).text;
+    }
+    expect(row.exec(text)?.[1]).toContain(failingCredId);
   });
 
   it("revokes after the confirmation; a revoked credential offers no more actions", async () => {
