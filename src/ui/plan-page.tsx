@@ -33,7 +33,7 @@ export function PlanPage(props: PlanPageProps) {
           </thead>
           <tbody>
             {props.plan.map((a) => (
-              <tr>
+              <tr data-credential={a.credential_id} data-rule={a.rule}>
                 <td>
                   <CredentialLink id={a.credential_id} />
                   {a.fingerprint_prefix ? <div class="muted mono">value {a.fingerprint_prefix}…</div> : null}

@@ -171,7 +171,7 @@ describe.skipIf(!installed)("dashboard in Chromium against npm start", () => {
 
     await row.locator("a").first().click();
     await page.waitForURL(`${base}/ui/credentials/${appKeyCredId}`);
-    const before = await page.locator("dd", { hasText: "fingerprint" }).first().textContent();
+    const before = await page.locator("dd", { hasText: "fingerprint" }).first().locator("code").textContent();
     await shot("04-credential");
 
     await page.click("text=Rotate…");
@@ -190,7 +190,9 @@ describe.skipIf(!installed)("dashboard in Chromium against npm start", () => {
       .poll(async () => (await page.reload(), await page.locator('tr[data-audit-type="rotation.completed"]').count()), { timeout: 30_000, interval: 250 })
       .toBeGreaterThan(0);
     expect(await page.locator('tr[data-audit-type="rotation.requested"]').textContent()).toContain("/rekey/ui");
-    const after = await page.locator("dd", { hasText: "fingerprint" }).first().textContent();
+    const after = await page.locator("dd", { hasText: "fingerprint" }).first().locator("code").textContent();
+    expect(before).toMatch(/^[0-9a-f]{8}…$/);
+    expect(after).toMatch(/^[0-9a-f]{8}…$/);
     expect(after).not.toBe(before);
     await shot("06-credential-rotated");
 

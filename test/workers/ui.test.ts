@@ -189,13 +189,20 @@ describe("pages", () => {
     expect(managerRow).toContain("reconcile");
   });
 
-  it("shows the plan of the next sweep and the rotations page", async () => {
-    const plan = await ui("GET", "/ui/plan", { cookie: session });
-    expect(plan.status).toBe(200);
-    expect(plan.text).toContain("Plan of the next sweep");
-    const rotations = await ui("GET", "/ui/rotations", { cookie: session });
-    expect(rotations.status).toBe(200);
-    expect(rotations.text).toContain("In flight");
+  it("shows a due credential on the plan of the next sweep", async () => {
+    // A key past its hard expiry: the next sweep would revoke it (no sweep runs in this test).
+    const key = await tenant.mint("app_specific_key", ["Predict"], "ui expired key");
+    leaks.secrets.push(key.id);
+    const res = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: key.id, manager_id: managerId, description: "ui expired key", policy: { expires_at: "2020-01-01T00:00:00.000Z" } });
+    expect(res.status).toBe(201);
+    const expiredId = res.json.credential.id as string;
+    const row = new RegExp(`<tr data-credential="${expiredId}" data-rule="expired">([\\s\\S]*?)</tr>`);
+    let text = "";
+    // The plan reads the registry index, which may lag a write (KV): look again.
+    for (let i = 0; i < 50 && !row.test(text); i++) text = (await ui("GET", "/ui/plan", { cookie: session })).text;
+    const cells = row.exec(text)?.[1] ?? "";
+    expect(cells).toContain("<strong>revoke</strong>");
+    expect(cells).toContain("hard expiry passed");
   });
 
   it("answers bad ids and unknown credentials with 4xx pages", async () => {
