@@ -12,7 +12,8 @@
  *   up to `maxDeadRetries`, and then stays only under its dead-letter key.
  *
  * The handler returns normally for every outcome above: a throw would make Deno KV redeliver on
- * its own schedule, which is kept for what we cannot handle (KV unreachable for the retry write).
+ * its own schedule, which is kept for what we cannot handle (KV unreachable for the retry write);
+ * that is logged as `bus.consumer_error` (the error's class name only) and rethrown.
  */
 import { type BackoffPolicy, DEFAULT_BACKOFF, retryDelaySeconds } from "../core/bus/backoff.ts";
 import { Dispatcher } from "../core/bus/bus.ts";
@@ -107,6 +108,20 @@ export function createMessageHandler(kv: Deno.Kv, ledger: ProcessedLedger, handl
         issues: event.ok ? [] : event.paths,
       });
     }
-    await (msg.data.dead ? onDead(event.value, msg.data) : onEvent(event.value, msg.data));
+    try {
+      await (msg.data.dead ? onDead(event.value, msg.data) : onEvent(event.value, msg.data));
+    } catch (error) {
+      // KV unreachable for a retry or dead-letter write, or a bug: Deno KV redelivers on its own
+      // schedule (then keeps the message under its dead-letter key). The class name only, as on Workers.
+      log({
+        level: "error",
+        msg: "bus.consumer_error",
+        queue: msg.data.dead ? DEAD_LETTER_QUEUE : EVENTS_QUEUE,
+        message_id: event.value.id,
+        attempts: msg.data.attempt,
+        error: error instanceof Error ? error.name : "unknown",
+      });
+      throw error;
+    }
   };
 }

@@ -137,3 +137,23 @@ Deno.test("Deno KV bus drops a poison message and logs no body", async () => {
     assert.ok(!JSON.stringify(logs).includes("leaked-secret-value"));
   });
 });
+
+Deno.test("Deno KV bus logs a consumer failure by class name only, and rethrows it for Deno KV to redeliver", async () => {
+  class KvDown extends Error {
+    override name = "KvDown";
+  }
+  let failEnqueue = false;
+  await withBus((d) => {
+    d.subscribe("credential.compromised", "rotator", () => {
+      failEnqueue = true; // the retry's enqueue is what fails
+      throw new Error("Clarifai answered 503");
+    });
+  }, FAST, async ({ kv, bus, logs }) => {
+    const enqueue = kv.enqueue.bind(kv);
+    kv.enqueue = (...args: Parameters<Deno.Kv["enqueue"]>) => failEnqueue ? Promise.reject(new KvDown("kv at sk_live_secret unreachable")) : enqueue(...args);
+    const e = compromised();
+    await bus.publish(e);
+    const line = await waitFor("bus.consumer_error", () => logs.find((l) => l.msg === "bus.consumer_error"));
+    assert.deepEqual(line, { level: "error", msg: "bus.consumer_error", queue: "rekey-events", message_id: e.id, attempts: 1, error: "KvDown" });
+  });
+});
