@@ -2,7 +2,7 @@ import type { AuditTrail } from "./audit-trail.ts";
 import type { CredentialView, RotationView } from "../routes/v1/views.ts";
 import { Layout } from "./layout.tsx";
 import type { NextAction } from "../core/sweep/next-actions.ts";
-import { StateBadge, Time } from "./parts.tsx";
+import { CredentialLink, NextActions, StateBadge, Time } from "./parts.tsx";
 import { RotationTable } from "./rotation-table.tsx";
 
 export interface CredentialPageProps {
@@ -55,7 +55,7 @@ export function CredentialPage(props: CredentialPageProps) {
           <dt>Description</dt>
           <dd>{c.description || <span class="muted">—</span>}</dd>
           <dt>Managed by</dt>
-          <dd>{c.manager_id ? <a class="mono" href={`/ui/credentials/${encodeURIComponent(c.manager_id)}`}>{c.manager_id}</a> : "itself"}</dd>
+          <dd>{c.manager_id ? <CredentialLink id={c.manager_id} /> : "itself"}</dd>
           <dt>Current value</dt>
           <dd>
             fingerprint <code>{c.fingerprint}…</code>, created <Time iso={c.value_created_at} now={props.now} />
@@ -71,13 +71,7 @@ export function CredentialPage(props: CredentialPageProps) {
           <dd>{c.sinks.length ? c.sinks.map((s) => `${s.type} ${s.user_id}/${s.secret_id}`).join(", ") : <span class="muted">none</span>}</dd>
           <dt>Next scheduled action</dt>
           <dd>
-            {props.next.length === 0
-              ? "nothing scheduled"
-              : props.next.map((n) => (
-                  <div>
-                    <strong>{n.action}</strong> {n.due ? "(due now)" : <Time iso={n.at} now={props.now} />} — {n.reason}
-                  </div>
-                ))}
+            <NextActions next={props.next} now={props.now} />
           </dd>
           <dt>Superseded values</dt>
           <dd>

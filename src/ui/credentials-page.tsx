@@ -2,7 +2,7 @@ import type { CredentialView } from "../routes/v1/views.ts";
 import { Layout } from "./layout.tsx";
 import type { NextAction } from "../core/sweep/next-actions.ts";
 import { duration } from "./time.ts";
-import { CredentialLink, StateBadge, Time } from "./parts.tsx";
+import { CredentialLink, NextActions, StateBadge } from "./parts.tsx";
 
 export interface CredentialRow {
   credential: CredentialView;
@@ -64,16 +64,7 @@ export function CredentialsPage(props: CredentialsPageProps) {
                   ) : null}
                 </td>
                 <td>
-                  {next.length === 0 ? (
-                    <span class="muted">nothing scheduled</span>
-                  ) : (
-                    next.map((n) => (
-                      <div>
-                        <strong>{n.action}</strong> {n.due ? <span class="badge warn">due</span> : <Time iso={n.at} now={props.now} />}
-                        <div class="muted">{n.reason}</div>
-                      </div>
-                    ))
-                  )}
+                  <NextActions next={next} now={props.now} />
                 </td>
               </tr>
             ))}

@@ -1,4 +1,5 @@
 /** Small pieces several pages share. */
+import type { NextAction } from "../core/sweep/next-actions.ts";
 import { relative } from "./time.ts";
 
 export function StateBadge(props: { state: string }) {
@@ -21,5 +22,20 @@ export function CredentialLink(props: { id: string }) {
     <a class="mono" href={`/ui/credentials/${encodeURIComponent(props.id)}`}>
       {props.id}
     </a>
+  );
+}
+
+/** A credential's next scheduled actions, each with when and why (credentials list and credential page). */
+export function NextActions(props: { next: NextAction[]; now: number }) {
+  if (props.next.length === 0) return <span class="muted">nothing scheduled</span>;
+  return (
+    <>
+      {props.next.map((n) => (
+        <div>
+          <strong>{n.action}</strong> {n.due ? <span class="badge warn">due</span> : <Time iso={n.at} now={props.now} />}
+          <div class="muted">{n.reason}</div>
+        </div>
+      ))}
+    </>
   );
 }
