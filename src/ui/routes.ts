@@ -10,6 +10,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { requireConfig } from "../config.ts";
 import { timingSafeEqualDigest } from "../core/crypto/timing-safe-equal.ts";
 import { planSweep } from "../core/sweep/plan.ts";
+import { credentialIdSchema } from "../core/bus/fields.ts";
 import { AppError } from "../http/app-error.ts";
 import { describeError } from "../http/on-error.ts";
 import { formBody, query } from "../http/validate.ts";
@@ -21,7 +22,6 @@ import { CredentialPage } from "./credential-page.tsx";
 import { CredentialsPage } from "./credentials-page.tsx";
 import type { UiEnv } from "./env.ts";
 import { ErrorPage } from "./error-page.tsx";
-import { idSchema } from "./forms.ts";
 import { clearSessionCookie, requireCsrf, requireSession, sameOriginOnly, setSessionCookie, signedIn } from "./guard.ts";
 import { noStore, uiSecureHeaders } from "./headers.ts";
 import { nextActions } from "../core/sweep/next-actions.ts";
@@ -47,7 +47,7 @@ async function html(c: Ctx, page: unknown, status: ContentfulStatusCode = 200): 
 
 const nonce = (c: Ctx) => c.var.secureHeadersNonce ?? "";
 const credentialId = (c: Ctx) => {
-  const parsed = idSchema.safeParse(c.req.param("id"));
+  const parsed = credentialIdSchema.safeParse(c.req.param("id"));
   if (!parsed.success) throw new AppError(400, "invalid_request", "The credential id is malformed");
   return parsed.data;
 };

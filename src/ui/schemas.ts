@@ -1,6 +1,6 @@
 /** Every input the dashboard reads: form bodies and query strings. Also documented in the OpenAPI route table. */
 import * as z from "zod";
-import { idSchema } from "./forms.ts";
+import { rotationIdSchema } from "../core/bus/fields.ts";
 
 /** Optional in the schema so that a missing token is refused as a CSRF failure (403), not a shape error. */
 const csrf = z.string().max(128).optional();
@@ -13,7 +13,7 @@ export const startFormSchema = z.strictObject({ csrf, reason: z.enum(["manual", 
 export const signInQuerySchema = z.strictObject({ expired: z.literal("1").optional(), signed_out: z.literal("1").optional() });
 export const listPageQuerySchema = z.strictObject({ cursor: z.string().max(1024).optional() });
 export const credentialPageQuerySchema = z.strictObject({
-  started: idSchema.optional(),
+  started: rotationIdSchema.optional(),
   joined: z.literal("1").optional(),
   mode: z.enum(["rotate", "revoke"]).optional(),
 });
