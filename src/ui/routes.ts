@@ -76,8 +76,7 @@ export const ui = new Hono<UiEnv>()
     if (!(await timingSafeEqualDigest(form.token, expected))) {
       return html(c, SignInPage({ nonce: nonce(c), notice: { tone: "bad", text: "That token is not valid.", code: "invalid_token" } }), 401);
     }
-    const issued = await issueSession(await uiKeys(c.var.deps.config), c.var.deps.now());
-    setSessionCookie(c, issued.value);
+    setSessionCookie(c, await issueSession(await uiKeys(c.var.deps.config), c.var.deps.now()));
     return c.redirect("/ui", 303);
   })
   .post("/sign-out", requireSession, async (c) => {

@@ -78,11 +78,11 @@ export async function hmac(key: CryptoKey, text: string): Promise<Uint8Array> {
 }
 
 /** A new session's cookie value, valid from `now` for {@link SESSION_TTL_MS}. */
-export async function issueSession(keys: UiKeys, now: number): Promise<{ value: string; session: Session }> {
+export async function issueSession(keys: UiKeys, now: number): Promise<string> {
   const session: Session = { sid: encodeBase64Url(crypto.getRandomValues(new Uint8Array(16))), iat: now, exp: now + SESSION_TTL_MS };
   const payload = encodeBase64Url(encoder.encode(JSON.stringify(session)));
   const mac = encodeBase64Url(await hmac(keys.session, `v1.${payload}`));
-  return { value: `v1.${payload}.${mac}`, session };
+  return `v1.${payload}.${mac}`;
 }
 
 export type SessionCheck = { ok: true; session: Session } | { ok: false; reason: "missing" | "invalid" | "expired" };

@@ -154,7 +154,7 @@ describe("sign-in", () => {
     expect((await ui("GET", "/ui", { cookie: "v1.e30.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" })).location).toBe("/ui/sign-in");
 
     const keys = await uiKeys(parseConfig(env as unknown as Record<string, unknown>));
-    const expired = (await issueSession(keys, Date.now() - SESSION_TTL_MS - 1000)).value;
+    const expired = await issueSession(keys, Date.now() - SESSION_TTL_MS - 1000);
     const get = await ui("GET", "/ui", { cookie: expired });
     expect(get.status).toBe(303);
     expect(get.location).toBe("/ui/sign-in?expired=1");
