@@ -12,10 +12,15 @@ import { nextActionAt } from "../core/sweep/rules.ts";
 import { listPage } from "./deno-kv-page.ts";
 
 export const denoKeys = {
+  /** Prefix of every credential record. */
+  credentials: () => ["cred"],
   credential: (id: string) => ["cred", id],
   /** The sweep's index: next-action time only, so listing it reads no record. */
+  nextIndex: () => ["cred-next"],
   next: (id: string) => ["cred-next", id],
   fingerprint: (fp: string) => ["fp", fp],
+  /** Prefix of one credential's rotations. */
+  rotations: (credentialId: string) => ["rot", credentialId],
   rotation: (credentialId: string, rotationId: string) => ["rot", credentialId, rotationId],
   /** Rotation id → credential id, for lookups by rotation id alone. */
   rotationOwner: (rotationId: string) => ["rot-id", rotationId],
@@ -40,7 +45,8 @@ export class DenoKvStore implements Store {
     const before = await this.kv.get<string>(key);
     // A CAS that can only fail: skip it rather than compute index changes from the wrong version.
     if (before.versionstamp !== expected) return null;
-    const oldFps = before.value === null ? [] : fingerprintsOf(credentialRecordSchema.parse(JSON.parse(before.value)));
+    // Validated when it was written, and only its fingerprints are needed: no schema parse.
+    const oldFps = before.value === null ? [] : fingerprintsOf(JSON.parse(before.value) as CredentialRecord);
     const newFps = fingerprintsOf(record);
     const op = this.kv
       .atomic()
@@ -57,7 +63,7 @@ export class DenoKvStore implements Store {
     const entry = await this.kv.get<string>(denoKeys.credential(id));
     const fps = entry.value === null ? [] : fingerprintsOf(credentialRecordSchema.parse(JSON.parse(entry.value)));
     const keys: Deno.KvKey[] = [denoKeys.credential(id), denoKeys.next(id), ...fps.map(denoKeys.fingerprint)];
-    for await (const r of this.kv.list({ prefix: ["rot", id] })) {
+    for await (const r of this.kv.list({ prefix: denoKeys.rotations(id) })) {
       keys.push(r.key, denoKeys.rotationOwner(String(r.key[2])));
     }
     // The record and its index entries go first and together: once the record is gone the
@@ -70,14 +76,14 @@ export class DenoKvStore implements Store {
   }
 
   listCredentials(opts: { cursor?: string; limit: number }): Promise<Page<CredentialRecord>> {
-    return listPage<string, CredentialRecord>(this.kv, ["cred"], opts, (e) => {
+    return listPage<string, CredentialRecord>(this.kv, denoKeys.credentials(), opts, (e) => {
       const parsed = credentialRecordSchema.safeParse(JSON.parse(e.value));
       return parsed.success ? parsed.data : undefined;
     });
   }
 
   listIndex(opts: { cursor?: string; limit: number }): Promise<Page<IndexEntry>> {
-    return listPage<{ n?: number | null }, IndexEntry>(this.kv, ["cred-next"], opts, (e) => ({
+    return listPage<{ n?: number | null }, IndexEntry>(this.kv, denoKeys.nextIndex(), opts, (e) => ({
       id: String(e.key[1]),
       ...(e.value && "n" in e.value ? { next_action_at: e.value.n ?? null } : {}),
     }));
@@ -95,12 +101,10 @@ export class DenoKvStore implements Store {
 
   async putRotation(rotation: Rotation, expected: string | null): Promise<string | null> {
     const key = denoKeys.rotation(rotation.credential_id, rotation.id);
-    const res = await this.kv
-      .atomic()
-      .check({ key, versionstamp: expected })
-      .set(key, JSON.stringify(rotation))
-      .set(denoKeys.rotationOwner(rotation.id), rotation.credential_id)
-      .commit();
+    const op = this.kv.atomic().check({ key, versionstamp: expected }).set(key, JSON.stringify(rotation));
+    // The rotation's credential never changes: written with the rotation's first version only.
+    if (expected === null) op.set(denoKeys.rotationOwner(rotation.id), rotation.credential_id);
+    const res = await op.commit();
     return res.ok ? res.versionstamp : null;
   }
 
@@ -112,7 +116,7 @@ export class DenoKvStore implements Store {
 
   async listRotations(credentialId: string): Promise<Rotation[]> {
     const all: Rotation[] = [];
-    for await (const e of this.kv.list<string>({ prefix: ["rot", credentialId] })) all.push(rotationSchema.parse(JSON.parse(e.value)));
+    for await (const e of this.kv.list<string>({ prefix: denoKeys.rotations(credentialId) })) all.push(rotationSchema.parse(JSON.parse(e.value)));
     return all.sort((a, b) => a.created_at.localeCompare(b.created_at));
   }
 }
