@@ -10,7 +10,7 @@ import { configSchema } from "../config.ts";
 import { parseDotenv } from "../dotenv.ts";
 
 /** Settings of the Deno host itself; the Worker gets the equivalents from wrangler. */
-export const DENO_HOST_VARS = ["PORT", "HOST", "REKEY_DENO_KV_PATH"] as const;
+const DENO_HOST_VARS = ["PORT", "HOST", "REKEY_DENO_KV_PATH"] as const;
 
 export const DENO_ENV_VARS: readonly string[] = [...Object.keys(configSchema.shape), ...DENO_HOST_VARS];
 

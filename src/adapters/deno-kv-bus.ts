@@ -23,11 +23,11 @@ export const queueMessageSchema = z.strictObject({
 export type QueueMessage = z.infer<typeof queueMessageSchema>;
 
 /** Where dead events are kept, by `<source>#<id>`, until an operator deletes them. */
-export const DEAD_LETTER_PREFIX = ["bus-dead"] as const;
+const DEAD_LETTER_PREFIX = ["bus-dead"] as const;
 export const deadLetterKey = (e: Pick<BusEvent, "source" | "id">): Deno.KvKey => [...DEAD_LETTER_PREFIX, `${e.source}#${e.id}`];
 
 /** Deno KV's redelivery when the consumer throws (not when a handler fails: see the consumer). */
-export const DELIVERY_BACKOFF_MS = [1_000, 5_000, 10_000, 30_000, 60_000];
+const DELIVERY_BACKOFF_MS = [1_000, 5_000, 10_000, 30_000, 60_000];
 
 export function enqueueOptions(event: Pick<BusEvent, "source" | "id">, delayMs = 0) {
   return { delay: delayMs, keysIfUndelivered: [deadLetterKey(event)], backoffSchedule: DELIVERY_BACKOFF_MS };

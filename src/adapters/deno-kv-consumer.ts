@@ -51,8 +51,8 @@ export function listenForEvents(kv: Deno.Kv, ledger: ProcessedLedger, handlers: 
   return kv.listenQueue(handle);
 }
 
-/** One message's handling, exposed so tests can drive it without a queue in between. */
-export function createMessageHandler(kv: Deno.Kv, ledger: ProcessedLedger, handlers: BusHandlers, opts: DenoConsumerOptions = {}) {
+/** One message's handling. */
+function createMessageHandler(kv: Deno.Kv, ledger: ProcessedLedger, handlers: BusHandlers, opts: DenoConsumerOptions = {}) {
   const dispatcher = new Dispatcher({ ledger });
   handlers.subscribe(dispatcher);
   const backoff = opts.backoff ?? DEFAULT_BACKOFF;

@@ -83,10 +83,7 @@ export class DenoKvStore implements Store {
   }
 
   listIndex(opts: { cursor?: string; limit: number }): Promise<Page<IndexEntry>> {
-    return listPage<{ n?: number | null }, IndexEntry>(this.kv, denoKeys.nextIndex(), opts, (e) => ({
-      id: String(e.key[1]),
-      ...(e.value && "n" in e.value ? { next_action_at: e.value.n ?? null } : {}),
-    }));
+    return listPage<{ n: number | null }, IndexEntry>(this.kv, denoKeys.nextIndex(), opts, (e) => ({ id: String(e.key[1]), next_action_at: e.value.n }));
   }
 
   async findCredentialByFingerprint(fingerprint: string): Promise<string | null> {
