@@ -27,7 +27,7 @@ storeContractSuite("Deno KV", async () => {
   return { store: new DenoKvStore(kv), close: () => kv.close() };
 });
 
-Deno.test("Deno KV store: the sweep index pages 1,000 entries per list without reading records", async () => {
+Deno.test("Deno KV store: the sweep index pages 1,000 entries per list, the rest on the next page", async () => {
   using kv = await Deno.openKv(":memory:");
   const store = new DenoKvStore(kv);
   const { credentialRecord } = await import("../support/records.ts");

@@ -103,7 +103,7 @@ export const storeContractCases: readonly StoreContractCase[] = [
     },
   },
   {
-    name: "indexes every credential with its next sweep action time, without reading records",
+    name: "pages the sweep index with each credential's next action time (null when nothing is due)",
     async run(store, assert) {
       const idle = credentialRecord({ policy: { grace_hours: 24, on_compromise: "rotate", generator: "none" } });
       const aging = credentialRecord({ policy: { max_age_days: 30, grace_hours: 24, on_compromise: "rotate", generator: "none" } });
