@@ -13,10 +13,12 @@ import { waitFor } from "./wait-for.ts";
 // Test-only secrets (the same as vitest.config.ts): public, never used outside tests.
 const ADMIN_TOKEN = "test-admin-token-0123456789";
 const ALERT_SECRET = "whsec_dGVzdC1hbGVydC13ZWJob29rLXNlY3JldC0zMmJ5dGVzIQ==";
+const ENCRYPTION_KEY = "dGVzdC1rZXktdmVyc2lvbi1vbmUtMzItYnl0ZXMhISE=";
+const FINGERPRINT_KEY = "dGVzdC1maW5nZXJwcmludC1rZXktMzItYnl0ZXMhISE=";
 const ENV = {
   REKEY_ADMIN_TOKEN: ADMIN_TOKEN,
-  REKEY_ENCRYPTION_KEYS: '{"1":"dGVzdC1rZXktdmVyc2lvbi1vbmUtMzItYnl0ZXMhISE="}',
-  REKEY_FINGERPRINT_KEY: "dGVzdC1maW5nZXJwcmludC1rZXktMzItYnl0ZXMhISE=",
+  REKEY_ENCRYPTION_KEYS: JSON.stringify({ 1: ENCRYPTION_KEY }),
+  REKEY_FINGERPRINT_KEY: FINGERPRINT_KEY,
   ALERT_WEBHOOK_SECRET: ALERT_SECRET,
   CLARIFAI_TIMEOUT_MS: "3000",
   REKEY_BUS_RETRY_BASE_SECONDS: "1",
@@ -29,7 +31,8 @@ Deno.test("rekey on Deno: alerts, rotation and sweep against the Clarifai emulat
   const clarifai = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => emulator.app.fetch(req));
   const clarifaiUrl = `http://127.0.0.1:${clarifai.addr.port}`;
   const server = await startDenoServer({ ...ENV, CLARIFAI_API_BASE: clarifaiUrl });
-  const secrets: string[] = [];
+  // Every secret it is configured with, and (pushed as they appear) every Clarifai key value.
+  const secrets: string[] = [ADMIN_TOKEN, ALERT_SECRET, ALERT_SECRET.slice("whsec_".length), ENCRYPTION_KEY, FINGERPRINT_KEY];
   const bodies: string[] = [];
 
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
@@ -173,7 +176,7 @@ Deno.test("rekey on Deno: alerts, rotation and sweep against the Clarifai emulat
     await t.step("no secret value in any response or log line", async () => {
       bodies.push((await call("GET", "/v1/audit?limit=1000")).text);
       const seen = bodies.join("\n") + server.output();
-      for (const s of secrets) assert.ok(!seen.includes(s), "a secret value leaked into a response or the server's output");
+      secrets.forEach((s, i) => assert.ok(!seen.includes(s), `secret #${i} leaked into a response or the server's output`));
     });
   } catch (error) {
     console.error(`--- Deno server output ---\n${server.output()}`);
