@@ -23,7 +23,7 @@ import { onDeadLetter, subscribeAll } from "./core/subscribers/index.ts";
 import { startSweep } from "./core/sweep/run.ts";
 import { buildServices } from "./services.ts";
 
-/** wrangler.toml `[triggers] crons`: keep the two the same. */
+/** wrangler.toml `[triggers] crons`: the same schedule (test/deno/sweep-cron.test.ts reads this line). */
 const SWEEP_CRON = "*/15 * * * *";
 
 const { vars, dotenv } = await readDenoEnv();
