@@ -79,9 +79,32 @@ async function snapshot() {
   };
 }
 
-function expectSameState(before: Awaited<ReturnType<typeof snapshot>>, after: Awaited<ReturnType<typeof snapshot>>, label: string) {
-  const changed = [...new Set([...before.kv.keys(), ...after.kv.keys()])].filter((k) => before.kv.get(k) !== after.kv.get(k));
-  expect(changed, `${label}: KV entries changed`).toEqual([]);
+type Snapshot = Awaited<ReturnType<typeof snapshot>>;
+
+const changedKv = (before: Snapshot, after: Snapshot) =>
+  [...new Set([...before.kv.keys(), ...after.kv.keys()])].filter((k) => before.kv.get(k) !== after.kv.get(k));
+
+const sameState = (a: Snapshot, b: Snapshot) =>
+  changedKv(a, b).length === 0 && a.keys === b.keys && a.secrets === b.secrets && a.calls === b.calls;
+
+/**
+ * A snapshot once anything published has landed (the queue consumer writes the audit trail):
+ * polled until two consecutive snapshots agree, for at most `timeoutMs`. A state still changing
+ * then is returned as is, for expectSameState to report.
+ */
+async function settledSnapshot(timeoutMs = 5_000, intervalMs = 150): Promise<Snapshot> {
+  const until = Date.now() + timeoutMs;
+  let last = await snapshot();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, intervalMs));
+    const next = await snapshot();
+    if (sameState(last, next) || Date.now() > until) return next;
+    last = next;
+  }
+}
+
+function expectSameState(before: Snapshot, after: Snapshot, label: string) {
+  expect(changedKv(before, after), `${label}: KV entries changed`).toEqual([]);
   expect(after.keys, `${label}: keys at the emulator changed`).toBe(before.keys);
   expect(after.secrets, `${label}: secrets at the emulator changed`).toBe(before.secrets);
   expect(after.calls, `${label}: calls were made upstream for this tenant`).toBe(before.calls);
@@ -362,9 +385,7 @@ describe("fuzzing every documented route", () => {
         { numRuns: CASES, maxSkipsPerRun: 10, endOnFailure: !SOAK },
       );
       expect(sent).toBeGreaterThanOrEqual(CASES * 0.9);
-      // Anything published reaches KV (audit trail) through the queue within this time.
-      await new Promise((r) => setTimeout(r, 300));
-      expectSameState(before, await snapshot(), name);
+      expectSameState(before, await settledSnapshot(), name);
     });
   }
 });
