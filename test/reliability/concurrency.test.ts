@@ -16,6 +16,7 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed, vi } from "vitest";
+import { untilQuiet } from "../support/quiet.ts";
 import { contain } from "../../src/core/alerts/contain.ts";
 import { matchLeakedValue } from "../../src/core/alerts/match-leak.ts";
 import { Dispatcher, type EventBus } from "../../src/core/bus/bus.ts";
@@ -212,6 +213,8 @@ describe("the engine: alert, sweep (due), admin, chat and event redelivery at on
 });
 
 afterAll(async () => {
+  // The Worker race leaves redeliveries of "still running" requests on their backoff: let them land.
+  await untilQuiet(leaks.logs);
   const audit = (await call("GET", "/v1/audit?limit=1000")).text;
   const outbound = await receiverTexts();
   // The Worker race posts chat replies, Slack notices and signed webhooks: they were searched too.
