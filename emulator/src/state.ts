@@ -46,6 +46,8 @@ export interface Fault {
   code?: number;
   delay_ms?: number;
   drop?: boolean;
+  /** Serve the call (its effect commits), then drop the connection: the answer is lost. */
+  drop_after?: boolean;
 }
 
 export class State {
