@@ -23,27 +23,38 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 export async function driveRotation(deps: EngineDeps, credentialId: string, rotationId: string): Promise<Rotation> {
   const owner = randomId("drv", deps.now());
+  // The latest version of the rotation while this driver holds its lease.
+  let held: Versioned<Rotation> | null = null;
   for (let guard = 0; guard < 64; guard++) {
-    const cur = await deps.store.getRotation(credentialId, rotationId);
-    if (!cur) {
-      // The intent was written but its record not yet (a crash inside beginRotation): create it.
-      const rec = (await deps.store.getCredential(credentialId))?.value;
-      if (rec?.current_rotation?.id === rotationId && (await materialise(deps, rec))) continue;
-      throw new StepFailure(false, "rotation_not_found", `Rotation "${rotationId}" does not exist`);
+    if (!held) {
+      const cur = await deps.store.getRotation(credentialId, rotationId);
+      if (!cur) {
+        // The intent was written but its record not yet (a crash inside beginRotation): create it.
+        const rec = (await deps.store.getCredential(credentialId))?.value;
+        if (rec?.current_rotation?.id === rotationId && (await materialise(deps, rec))) continue;
+        throw new StepFailure(false, "rotation_not_found", `Rotation "${rotationId}" does not exist`);
+      }
+      const r = cur.value;
+      if (r.state !== "running") return settle(deps, r);
+      const lease = r.lease;
+      if (lease && lease.owner !== owner && Date.parse(lease.until) > deps.now()) return r; // another driver has it
+      const leased: Rotation = { ...r, lease: { owner, until: iso(deps.now() + deps.leaseMs) } };
+      const version = await deps.store.putRotation(leased, cur.version);
+      if (version === null) continue;
+      held = { value: leased, version };
     }
-    const r = cur.value;
-    if (r.state !== "running") return settle(deps, r);
-    const lease = r.lease;
-    if (lease && lease.owner !== owner && Date.parse(lease.until) > deps.now()) return r; // another driver has it
-    const leased: Rotation = { ...r, lease: { owner, until: iso(deps.now() + deps.leaseMs) } };
-    const version = await deps.store.putRotation(leased, cur.version);
-    if (version === null) continue;
-    const held: Versioned<Rotation> = { value: leased, version };
     const outcome = await runStepWithRetries(deps, held);
-    if (outcome.kind === "lost_lease") continue;
-    const after = await persistOutcome(deps, held, outcome);
-    if (after === "lost_lease") continue;
-    if (after.state !== "running" || after.lease === undefined) return after;
+    const after: Versioned<Rotation> | "lost_lease" = outcome.kind === "lost_lease" ? outcome.kind : await persistOutcome(deps, held, outcome);
+    if (after === "lost_lease") {
+      held = null;
+      continue;
+    }
+    const r: Rotation = after.value;
+    if (r.state !== "running" || r.lease === undefined) return r;
+    // Still ours (each write was a compare-and-swap on the version we hold): go on to the next
+    // step without reading and leasing again, two storage round trips fewer per step, unless the
+    // lease is past half its time.
+    held = Date.parse(r.lease.until) - deps.now() > deps.leaseMs / 2 ? after : null;
   }
   throw new StepFailure(true, "drive_exhausted", `Rotation "${rotationId}" did not settle in one drive`);
 }
@@ -141,7 +152,7 @@ async function revokeAllPrevious(deps: EngineDeps, rec: CredentialRecord, r: Rot
   }
 }
 
-async function persistOutcome(deps: EngineDeps, cur: Versioned<Rotation>, outcome: Exclude<Outcome, { kind: "lost_lease" }>): Promise<Rotation | "lost_lease"> {
+async function persistOutcome(deps: EngineDeps, cur: Versioned<Rotation>, outcome: Exclude<Outcome, { kind: "lost_lease" }>): Promise<Versioned<Rotation> | "lost_lease"> {
   const r = cur.value;
   const now = deps.now();
   let next: Rotation;
@@ -172,9 +183,10 @@ async function persistOutcome(deps: EngineDeps, cur: Versioned<Rotation>, outcom
     // Finished: the new value now lives on the credential (or was deleted); keep no extra copy.
     delete next.new_value;
   }
-  if ((await deps.store.putRotation(next, cur.version)) === null) return "lost_lease";
+  const version = await deps.store.putRotation(next, cur.version);
+  if (version === null) return "lost_lease";
   await afterTransition(deps, r, next);
-  return next;
+  return { value: next, version };
 }
 
 async function afterTransition(deps: EngineDeps, before: Rotation, next: Rotation) {
