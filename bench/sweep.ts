@@ -46,6 +46,7 @@ function counting(store: Store): Store {
     },
     listIndex: (o) => (c.kv++, store.listIndex(o)),
     findCredentialByFingerprint: (fp) => (c.kv++, store.findCredentialByFingerprint(fp)),
+    findCredentialsByFingerprints: (fps) => (c.kv += Math.ceil(new Set(fps).size / 100), store.findCredentialsByFingerprints(fps)),
     getRotation: (cid, rid) => (c.doCalls++, store.getRotation(cid, rid)),
     putRotation: (r, e) => (c.doCalls++, store.putRotation(r, e)),
     findRotation: (id) => (c.kv++, store.findRotation(id)),

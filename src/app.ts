@@ -14,9 +14,13 @@ import { chatops } from "./routes/chatops/index.ts";
 import { ui } from "./ui/routes.ts";
 import { openApiDocument } from "./openapi/document.ts";
 
-/** 64 KiB for every route but GitHub's alerts, which may batch up to 1,000 tokens. */
+/**
+ * 64 KiB for every route but GitHub's alerts, which may batch up to 10,000 tokens
+ * (MAX_GITHUB_TOKENS in routes/hooks/github.ts): 2 MiB holds 10,000 items of ~200 bytes (token,
+ * type, a blob URL, source).
+ */
 export const MAX_BODY_BYTES = 64 * 1024;
-export const MAX_GITHUB_ALERT_BYTES = 1024 * 1024;
+export const MAX_GITHUB_ALERT_BYTES = 2 * 1024 * 1024;
 
 /** `deps` resolves the services for one request (an entry point may build them from `c.env`). */
 export function createApp(deps: Deps | ((c: Context) => Deps)): Hono<AppEnv> {

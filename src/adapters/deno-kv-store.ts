@@ -28,6 +28,8 @@ export const denoKeys = {
 
 /** Deleting a credential with many rotations takes several operations of at most this many mutations. */
 const DELETE_CHUNK = 500;
+/** `kv.getMany` reads at most 10 keys per call. */
+const GET_MANY = 10;
 
 // Records are stored as JSON text and parsed with their schema on the way out, as on Workers, so
 // both runtimes hand the engine exactly the same shapes (no structured-clone extras).
@@ -92,6 +94,19 @@ export class DenoKvStore implements Store {
 
   async findCredentialByFingerprint(fingerprint: string): Promise<string | null> {
     return (await this.kv.get<string>(denoKeys.fingerprint(fingerprint))).value;
+  }
+
+  async findCredentialsByFingerprints(fingerprints: readonly string[]): Promise<Map<string, string>> {
+    const distinct = [...new Set(fingerprints)];
+    const found = new Map<string, string>();
+    for (let i = 0; i < distinct.length; i += GET_MANY) {
+      const chunk = distinct.slice(i, i + GET_MANY);
+      const entries = await this.kv.getMany<string[]>(chunk.map(denoKeys.fingerprint));
+      entries.forEach((e, j) => {
+        if (e.value !== null) found.set(chunk[j]!, e.value);
+      });
+    }
+    return found;
   }
 
   async getRotation(credentialId: string, rotationId: string): Promise<Versioned<Rotation> | null> {

@@ -15,6 +15,8 @@ export const kvKeys = {
   rotation: (id: string) => `rot:${id}`,
 };
 const CREDENTIAL = "credential";
+/** Workers KV's bulk get takes at most 100 keys; each call is one KV operation. */
+const KV_BULK_GET = 100;
 const rotationCell = (id: string) => `rotation:${id}`;
 
 export class WorkersStore implements Store {
@@ -86,6 +88,21 @@ export class WorkersStore implements Store {
 
   findCredentialByFingerprint(fingerprint: string): Promise<string | null> {
     return this.kv.get(kvKeys.fingerprint(fingerprint));
+  }
+
+  async findCredentialsByFingerprints(fingerprints: readonly string[]): Promise<Map<string, string>> {
+    const distinct = [...new Set(fingerprints)];
+    const found = new Map<string, string>();
+    // Bulk get: up to 100 keys count as one KV operation (and one subrequest).
+    for (let i = 0; i < distinct.length; i += KV_BULK_GET) {
+      const chunk = distinct.slice(i, i + KV_BULK_GET);
+      const values = await this.kv.get(chunk.map(kvKeys.fingerprint), "text");
+      for (const fp of chunk) {
+        const id = values.get(kvKeys.fingerprint(fp));
+        if (id) found.set(fp, id);
+      }
+    }
+    return found;
   }
 
   async getRotation(credentialId: string, rotationId: string): Promise<Versioned<Rotation> | null> {

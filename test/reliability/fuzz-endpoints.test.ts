@@ -15,6 +15,7 @@
 import { env, exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_BODY_BYTES, MAX_GITHUB_ALERT_BYTES } from "../../src/app.ts";
 import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
 import { type RouteDoc, routeDocs } from "../../src/openapi/route-docs.ts";
 import { ADMIN_TOKEN, call } from "../support/api.ts";
@@ -28,8 +29,8 @@ import { runs, SOAK, timeout } from "./soak.ts";
 
 const ALERT_SECRET = "whsec_dGVzdC1hbGVydC13ZWJob29rLXNlY3JldC0zMmJ5dGVzIQ==";
 const GITHUB_PATH = "/hooks/github/secret-scanning";
-const SMALL_LIMIT = 64 * 1024;
-const GITHUB_LIMIT = 1024 * 1024;
+const SMALL_LIMIT = MAX_BODY_BYTES;
+const GITHUB_LIMIT = MAX_GITHUB_ALERT_BYTES;
 const CASES = runs(100, 10_000);
 /** Schemes whose requests are signed by the sender: fuzzed unsigned and signed-but-malformed. */
 const SIGNED = new Set<string>(["github_signature", "standard_webhooks", "slack_signature", "discord_signature"]);

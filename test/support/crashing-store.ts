@@ -25,6 +25,7 @@ export function crashAfterWrite(inner: Store, k: number): { store: Store; fired:
     listCredentials: (o) => inner.listCredentials(o),
     listIndex: (o) => inner.listIndex(o),
     findCredentialByFingerprint: (fp) => inner.findCredentialByFingerprint(fp),
+    findCredentialsByFingerprints: (fps) => inner.findCredentialsByFingerprints(fps),
     getRotation: (c, r) => inner.getRotation(c, r),
     putRotation: crashAfter((r, e) => inner.putRotation(r, e)),
     findRotation: (id) => inner.findRotation(id),

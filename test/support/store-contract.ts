@@ -81,6 +81,42 @@ export const storeContractCases: readonly StoreContractCase[] = [
     },
   },
   {
+    name: "looks many fingerprints up at once: current and previous ones, found ones only",
+    async run(store, assert) {
+      const a = credentialRecord();
+      const b = credentialRecord();
+      const va = (await store.putCredential(a, null))!;
+      await store.putCredential(b, null);
+      const rotated = {
+        ...a,
+        fingerprint: `${a.fingerprint}-new`,
+        previous: [{ fingerprint: a.fingerprint, rotation_id: "rot_x", superseded_at: a.created_at, revoke_after: a.created_at, revoke_attempts: 0 }],
+      };
+      await store.putCredential(rotated, va);
+      const found = await store.findCredentialsByFingerprints([a.fingerprint, "nope", rotated.fingerprint, b.fingerprint, b.fingerprint]);
+      assert.deepEqual(
+        [...found.entries()].sort(),
+        [[a.fingerprint, a.id], [rotated.fingerprint, a.id], [b.fingerprint, b.id]].sort(),
+      );
+      assert.equal((await store.findCredentialsByFingerprints([])).size, 0);
+    },
+  },
+  {
+    name: "looks up more fingerprints than one bulk read takes (Workers 100, Deno KV 10)",
+    async run(store, assert) {
+      const recs = [credentialRecord(), credentialRecord(), credentialRecord()];
+      for (const r of recs) await store.putCredential(r, null);
+      // 250 fingerprints, 3 known: first, in the second hundred, last.
+      const fps = Array.from({ length: 250 }, (_, i) => `unknown-${i}-${recs[0]!.id}`);
+      fps[0] = recs[0]!.fingerprint;
+      fps[137] = recs[1]!.fingerprint;
+      fps[249] = recs[2]!.fingerprint;
+      const found = await store.findCredentialsByFingerprints(fps);
+      assert.equal(found.size, 3);
+      for (const r of recs) assert.equal(found.get(r.fingerprint), r.id);
+    },
+  },
+  {
     name: "lists every credential across pages with a cursor",
     async run(store, assert) {
       const made = new Set<string>();
@@ -153,6 +189,7 @@ export const storeContractCases: readonly StoreContractCase[] = [
       await store.deleteCredential(rec.id);
       assert.equal(await store.getCredential(rec.id), null);
       assert.equal(await store.findCredentialByFingerprint(rec.fingerprint), null);
+      assert.equal((await store.findCredentialsByFingerprints([rec.fingerprint])).size, 0);
       assert.equal(await store.findRotation(rot.id), null);
       assert.deepEqual(await store.listRotations(rec.id), []);
       const indexed: string[] = [];

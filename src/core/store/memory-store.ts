@@ -60,6 +60,15 @@ export class MemoryStore implements Store {
     return this.#fingerprints.get(fingerprint) ?? null;
   }
 
+  async findCredentialsByFingerprints(fingerprints: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    for (const fp of fingerprints) {
+      const id = this.#fingerprints.get(fp);
+      if (id) found.set(fp, id);
+    }
+    return found;
+  }
+
   async getRotation(credentialId: string, rotationId: string): Promise<Versioned<Rotation> | null> {
     const cell = this.#rotations.get(rotationId);
     if (!cell || cell.value.credential_id !== credentialId) return null;

@@ -46,6 +46,13 @@ export interface Store {
   listIndex(opts: { cursor?: string; limit: number }): Promise<Page<IndexEntry>>;
   /** Current or previous value's fingerprint → credential id. */
   findCredentialByFingerprint(fingerprint: string): Promise<string | null>;
+  /**
+   * The same index for many fingerprints at once: fingerprint → credential id, for the ones found
+   * only (duplicates in the input are looked up once). Like the single lookup it may lag (KV).
+   * Cost: on Workers one KV operation per 100 distinct fingerprints (bulk `get` of ≤ 100 keys);
+   * on Deno KV one `getMany` per 10 (its limit per call); in memory, none.
+   */
+  findCredentialsByFingerprints(fingerprints: readonly string[]): Promise<Map<string, string>>;
 
   getRotation(credentialId: string, rotationId: string): Promise<Versioned<Rotation> | null>;
   putRotation(rotation: Rotation, expected: string | null): Promise<string | null>;
