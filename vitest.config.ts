@@ -42,7 +42,7 @@ export default defineConfig({
         // 50 ms queue batches instead of wrangler.toml's 1 s. An entry here replaces that queue's
         // whole consumer config from wrangler.toml, so the other settings are repeated.
         queueConsumers: {
-          "rekey-events": { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 5, retryDelay: 5, deadLetterQueue: "rekey-events-dlq" },
+          "rekey-events": { maxBatchSize: 1, maxBatchTimeout: 0.05, maxRetries: 5, retryDelay: 5, deadLetterQueue: "rekey-events-dlq" },
           "rekey-events-dlq": { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 10 },
         },
       },

@@ -24,10 +24,8 @@ const LIMITS = { subrequests: 50, kv_ops: 1_000 };
 const TOKENS = 2_500;
 const MANAGED = 30;
 /**
- * Messages per consumer invocation. wrangler.toml's `rekey-events` consumer has max_batch_size =
- * 10, but a compromise rotation costs ~30 subrequests in the consumer invocation that drives it,
- * so a batch holding two credential.compromised events already exceeds 50. The lead decides the
- * batch size; until wrangler.toml says 1, this test runs the consumer as it must be configured.
+ * Messages per consumer invocation, as wrangler.toml's `rekey-events` consumer (max_batch_size = 1:
+ * one message's handlers may drive a whole rotation, about 45 subrequests).
  */
 const CONSUMER_BATCH = 1;
 

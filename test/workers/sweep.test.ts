@@ -103,11 +103,17 @@ describe("cron sweep", () => {
     let owed = (await currentValue(s.h, s.cred.id)).rec.previous[0]!;
     expect(owed.revoked_at).toBeUndefined();
     expect(owed.revoke_attempts).toBe(1);
+    // Backed off: a sweep run again at once leaves it alone; the next cron sweep retries it.
+    const calls = (await s.h.state()).calls.length;
+    await sweep(s);
+    expect((await s.h.state()).calls.length).toBe(calls);
+    s.h.advance(15 * 60_000);
     await sweep(s);
     owed = (await currentValue(s.h, s.cred.id)).rec.previous[0]!;
     expect(owed.revoke_attempts).toBe(2);
     await s.h.control("faults", undefined).catch(() => {});
     await s.h.emulator.fetch("http://clarifai.emulator/_emulator/faults", { method: "DELETE" });
+    s.h.advance(30 * 60_000);
     await sweep(s);
     expect((await currentValue(s.h, s.cred.id)).rec.previous[0]!.revoked_at).toBeDefined();
     expect(await keyIds(s)).not.toContain(s.original);

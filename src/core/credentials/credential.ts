@@ -52,6 +52,8 @@ export const previousValueSchema = z.object({
   /** Revocation attempts that failed; the sweep keeps trying and raises revocation.overdue. */
   revoke_attempts: z.number().int().min(0).default(0),
   last_error: z.string().optional(),
+  /** After a failed attempt: not retried before this (owed-revocations.ts, backoff per attempt). */
+  retry_at: isoTime.optional(),
 });
 export type PreviousValue = z.infer<typeof previousValueSchema>;
 

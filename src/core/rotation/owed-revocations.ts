@@ -11,11 +11,12 @@ import { classify } from "./step-error.ts";
 import { revokeValue } from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
 import { managerToken, open } from "./values.ts";
+import { owedAt, retryDelayMs } from "../sweep/rules.ts";
 
 export const OVERDUE_AFTER_MS = 6 * 3_600_000;
 
 export const owedRevocations = (rec: CredentialRecord, now: number): PreviousValue[] =>
-  rec.previous.filter((p) => !p.revoked_at && p.value && Date.parse(p.revoke_after) <= now);
+  rec.previous.filter((p) => !p.revoked_at && p.value && owedAt(p) <= now);
 
 export interface OwedResult {
   revoked: string[];
@@ -39,7 +40,9 @@ export async function payOwedRevocations(deps: EngineDeps, credentialId: string)
       await updateCredential(deps, credentialId, (c) => ({
         ...c,
         previous: c.previous.map((p) =>
-          p.fingerprint === prev.fingerprint ? { ...p, revoke_attempts: p.revoke_attempts + 1, last_error: failure.code } : p,
+          p.fingerprint === prev.fingerprint
+            ? { ...p, revoke_attempts: p.revoke_attempts + 1, last_error: failure.code, retry_at: new Date(deps.now() + retryDelayMs(p.revoke_attempts + 1)).toISOString() }
+            : p,
         ),
       }));
       out.failed.push({ fingerprint: prev.fingerprint, code: failure.code, overdue });

@@ -2,7 +2,7 @@
  * What the sweep owes each credential, from its policy and state alone: pure, so the plan
  * (GET /v1/plan) and the sweep itself use the very same decision.
  */
-import type { CredentialRecord } from "../credentials/credential.ts";
+import type { CredentialRecord, PreviousValue } from "../credentials/credential.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 
 export type Rule = "max_age" | "grace_expired" | "expired" | "stuck_rotation" | "orphan_scan";
@@ -34,11 +34,22 @@ export function jitterMs(id: string, maxAgeDays: number): number {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/**
+ * After a failed attempt the next one waits 10 minutes, doubling up to an hour: the next cron sweep
+ * (every 15 minutes) still retries the first failure, but a Clarifai outage is not hammered, and
+ * a sweep run again at once finds nothing due.
+ */
+export const retryDelayMs = (failedAttempts: number) => Math.min(10 * 60_000 * 2 ** Math.max(0, failedAttempts - 1), 3_600_000);
+
+/** When an unrevoked superseded value's revocation is next due: its grace end, or its retry time. */
+export const owedAt = (p: PreviousValue): number => Math.max(Date.parse(p.revoke_after), p.retry_at ? Date.parse(p.retry_at) : 0);
+
+
 export function dueActions(rec: CredentialRecord, now: number): DueAction[] {
   const out: DueAction[] = [];
   const id = rec.id;
   for (const p of rec.previous) {
-    if (p.revoked_at || !p.value || Date.parse(p.revoke_after) > now) continue;
+    if (p.revoked_at || !p.value || owedAt(p) > now) continue;
     out.push({ rule: "grace_expired", credential_id: id, action: "revoke_previous", due_at: p.revoke_after, fingerprint_prefix: fingerprintPrefix(p.fingerprint), reason: `superseded value's grace period ended${p.revoke_attempts ? ` (${p.revoke_attempts} failed attempts)` : ""}` });
   }
   if (rec.orphan_scan) {
@@ -71,7 +82,7 @@ export function dueActions(rec: CredentialRecord, now: number): DueAction[] {
 export function nextActionAt(rec: CredentialRecord): number | null {
   const times: number[] = [];
   if (rec.orphan_scan) times.push(Date.parse(rec.orphan_scan.since));
-  for (const p of rec.previous) if (!p.revoked_at && p.value) times.push(Date.parse(p.revoke_after));
+  for (const p of rec.previous) if (!p.revoked_at && p.value) times.push(owedAt(p));
   if (rec.current_rotation) times.push(Date.parse(rec.current_rotation.created_at) + STUCK_AFTER_MS);
   else if (rec.state === "active") {
     if (rec.policy.expires_at) times.push(Date.parse(rec.policy.expires_at));
