@@ -15,7 +15,8 @@ import { fingerprint } from "../crypto/fingerprint.ts";
 
 export type RotationPatch = Partial<Pick<Rotation, "new_value" | "new_fingerprint" | "propagated" | "old_revoked" | "create_window" | "create_outcome_lost" | "rollback_incomplete">>;
 
-const keyType = (rec: CredentialRecord) =>
+/** The Clarifai key type a credential's values are (PATs and app-specific keys; never a secret). */
+export const keyType = (rec: CredentialRecord) =>
   rec.kind === "pat" ? ("personal_access_token" as const) : ("app_specific_key" as const);
 
 /**

@@ -27,6 +27,7 @@ import type { EngineDeps } from "../rotation/engine-deps.ts";
 import { markerOf, orphanVerdict } from "../rotation/ownership.ts";
 import type { Rotation } from "../rotation/rotation.ts";
 import { isNotFound, unwrap } from "../rotation/step-error.ts";
+import { keyType } from "../rotation/steps.ts";
 import { updateCredential } from "../rotation/update-credential.ts";
 import { managerToken } from "../rotation/values.ts";
 
@@ -39,7 +40,6 @@ export interface ScanPageResult {
   next?: OrphanScanPage;
 }
 
-const keyType = (rec: CredentialRecord) => (rec.kind === "pat" ? ("personal_access_token" as const) : ("app_specific_key" as const));
 const iso = (ms: number) => new Date(ms).toISOString();
 /** Pages one scan may take (Clarifai's 1,000 pages of 1,000, plus re-listings after deletes). */
 const MAX_STEPS = 2_000;
