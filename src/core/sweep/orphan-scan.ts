@@ -17,7 +17,7 @@
  * Deleting keys shifts Clarifai's offset pages, so a page where anything was deleted is listed
  * again before the scan moves on; a scan whose deletes failed stays owed for the next sweep.
  */
-import { MAX_PER_PAGE } from "../clarifai/index.ts";
+import { type Key, MAX_PER_PAGE } from "../clarifai/index.ts";
 import type { EventBus } from "../bus/bus.ts";
 import type { EventData } from "../bus/events.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
@@ -26,7 +26,7 @@ import { fingerprint, fingerprintPrefix } from "../crypto/fingerprint.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
 import { markerOf, orphanVerdict } from "../rotation/ownership.ts";
 import type { Rotation } from "../rotation/rotation.ts";
-import { isNotFound, unwrap } from "../rotation/step-error.ts";
+import { classify, isNotFound, unwrap } from "../rotation/step-error.ts";
 import { keyType } from "../rotation/steps.ts";
 import { updateCredential } from "../rotation/update-credential.ts";
 import { managerToken } from "../rotation/values.ts";
@@ -55,8 +55,17 @@ export async function processOrphanScanPage(deps: EngineDeps, bus: EventBus, sca
   const rotations = new Map<string, Rotation | null>(
     await Promise.all(wanted.map(async (id) => [id, (await deps.store.getRotation(rec.id, id))?.value ?? null] as const)),
   );
-  const token = await managerToken(deps, rec);
-  const keys = unwrap(await deps.clarifai.listKeys(token, rec.user_id, { type: keyType(rec), page: scan.page, perPage: MAX_PER_PAGE }));
+  let token: string;
+  let keys: Key[];
+  try {
+    token = await managerToken(deps, rec);
+    keys = unwrap(await deps.clarifai.listKeys(token, rec.user_id, { type: keyType(rec), page: scan.page, perPage: MAX_PER_PAGE }));
+  } catch (error) {
+    // Transient: the queue retries this page. Permanent (the manager is gone or lacks Keys_Get):
+    // nothing can be proved, so nothing is deleted; the scan stays owed and the next sweep tries again.
+    if (classify(error).transient) throw error;
+    return { deleted: 0, leftAlone: 0 };
+  }
   const now = deps.now();
   let deleted = 0;
   let shifted = false;
