@@ -65,6 +65,7 @@ export function controlRoutes(state: State) {
         code: z.number().int().optional(),
         delay_ms: z.number().int().min(0).max(120_000).optional(),
         drop: z.boolean().optional(),
+        drop_after: z.boolean().optional(),
       }));
       if (!b) return bad(c, 'Body must be {"method","path","count","status","code","delay_ms","drop"}');
       state.faults.push(b);

@@ -124,6 +124,15 @@ describe("control surface", () => {
     await expect(get("/v2/users/me")).rejects.toThrow(TypeError);
   });
 
+  it("drop_after serves the call, keeps its effects and then loses the response", async () => {
+    const before = (await control("state")).keys.length;
+    await control("faults", { method: "POST", path: "/v2/users/*/keys", count: 1, drop_after: true });
+    await expect(send("POST", "/v2/users/u1/keys", { keys: [{ type: "personal_access_token", scopes: ["All"], description: "lost answer" }] })).rejects.toThrow(TypeError);
+    const after = (await control("state")).keys;
+    expect(after.length).toBe(before + 1);
+    expect(after.some((k: { description: string }) => k.description === "lost answer")).toBe(true);
+  });
+
   it("mints keys without auth, shaped like Clarifai's Key", async () => {
     const { key } = await control("users/u1/keys", { type: "app_specific_key", scopes: ["Predict"], apps: [{ id: "a1", user_id: "u1" }], description: "d" });
     expect(key).toMatchObject({ type: "app_specific_key", scopes: ["Predict"], apps: [{ id: "a1", user_id: "u1" }], description: "d" });

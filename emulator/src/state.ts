@@ -46,6 +46,8 @@ export interface Fault {
   code?: number;
   delay_ms?: number;
   drop?: boolean;
+  /** Serve the call (its effects are committed), then lose the response: a create whose answer never arrives. */
+  drop_after?: boolean;
 }
 
 export class State {
