@@ -281,6 +281,7 @@ export async function runP4(opts: P4Options): Promise<P4Result> {
           orphan_suspected_events: orphanEvents.filter((e) => e.type === "orphan.suspected").length,
           decoys_deleted: decoysDeleted,
           wrongly_deleted_keys: wronglyDeleted.length,
+          wrongly_deleted_examples: wronglyDeleted.slice(0, 5).map((id) => upstreamStart.get(id)!.description),
         },
         costliest_invocations: costliest(measured, 5),
         costliest_rotation_invocations: costliest(measured.filter((i) => i.ran_rotation), 3),
