@@ -43,12 +43,15 @@ export function controlRoutes(state: State) {
         apps: z.array(z.object({ id: z.string(), user_id: z.string().optional() })).default([]),
         description: z.string().default(""),
         expires_at: z.string().optional(),
+        // Backdating or postdating a key: as if it had been made at another time (RFC 3339).
+        created_at: z.iso.datetime({ offset: true }).optional(),
       }));
       if (!b) return bad(c, 'Body must be {"type","scopes","apps","description"}');
       const user = c.req.param("user_id");
       if (!state.users.has(user)) return bad(c, "No such user", 404);
       try {
-        const key = buildKey(state, user, b);
+        const { created_at, ...fields } = b;
+        const key = { ...buildKey(state, user, fields), ...(created_at ? { created_at } : {}) };
         state.keys.set(key.id, key);
         return c.json({ key: keyView(key) });
       } catch (error) {
@@ -67,7 +70,7 @@ export function controlRoutes(state: State) {
         drop: z.boolean().optional(),
         drop_after: z.boolean().optional(),
       }));
-      if (!b) return bad(c, 'Body must be {"method","path","count","status","code","delay_ms","drop"}');
+      if (!b) return bad(c, 'Body must be {"method","path","count","status","code","delay_ms","drop","drop_after"}');
       state.faults.push(b);
       return c.json({ fault: b });
     })

@@ -124,19 +124,25 @@ describe("control surface", () => {
     await expect(get("/v2/users/me")).rejects.toThrow(TypeError);
   });
 
-  it("drop_after serves the call, keeps its effects and then loses the response", async () => {
-    const before = (await control("state")).keys.length;
-    await control("faults", { method: "POST", path: "/v2/users/*/keys", count: 1, drop_after: true });
-    await expect(send("POST", "/v2/users/u1/keys", { keys: [{ type: "personal_access_token", scopes: ["All"], description: "lost answer" }] })).rejects.toThrow(TypeError);
-    const after = (await control("state")).keys;
-    expect(after.length).toBe(before + 1);
-    expect(after.some((k: { description: string }) => k.description === "lost answer")).toBe(true);
-  });
-
   it("mints keys without auth, shaped like Clarifai's Key", async () => {
     const { key } = await control("users/u1/keys", { type: "app_specific_key", scopes: ["Predict"], apps: [{ id: "a1", user_id: "u1" }], description: "d" });
     expect(key).toMatchObject({ type: "app_specific_key", scopes: ["Predict"], apps: [{ id: "a1", user_id: "u1" }], description: "d" });
     expect(key.id).toMatch(/^[0-9a-f]{32}$/);
     expect((await control("users/nobody/keys", { type: "personal_access_token" })).error).toBeDefined();
+  });
+
+  it("mints a key with the created_at it is given, and refuses one that is not RFC 3339", async () => {
+    const { key } = await control("users/u1/keys", { type: "personal_access_token", scopes: ["All"], created_at: "2020-01-02T03:04:05.678901Z" });
+    expect(key.created_at).toBe("2020-01-02T03:04:05.678901Z");
+    expect((await control("users/u1/keys", { type: "personal_access_token", created_at: "yesterday" })).error).toBeDefined();
+  });
+
+  it("with drop_after, serves the call (the key is created) and then loses the answer", async () => {
+    const before = (await control("state")).keys.length;
+    await control("faults", { method: "POST", path: "/v2/users/u1/keys", count: 1, drop_after: true });
+    await expect(send("POST", "/v2/users/u1/keys", { keys: [{ type: "personal_access_token", scopes: ["All"], description: "lost" }] })).rejects.toThrow(TypeError);
+    const keys = (await control("state")).keys;
+    expect(keys).toHaveLength(before + 1);
+    expect(keys.at(-1).description).toBe("lost");
   });
 });

@@ -44,8 +44,7 @@ export function createEmulator(options: { now?: () => Date } = {}): Emulator {
     }
     await next();
     log(state, c, c.res.status, (c.get("statusCode" as never) as number | undefined) ?? 0);
-    // The handler ran and its effects stay; only the answer is lost.
-    if (fault?.drop_after) throw new DropConnection("response dropped by fault injection");
+    if (fault?.drop_after) throw new DropConnection("answer lost by fault injection");
   });
   app.route("/", keyRoutes(state));
   app.route("/", secretRoutes(state));

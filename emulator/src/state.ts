@@ -46,7 +46,7 @@ export interface Fault {
   code?: number;
   delay_ms?: number;
   drop?: boolean;
-  /** Serve the call (its effects are committed), then lose the response: a create whose answer never arrives. */
+  /** Serve the call (its effect commits), then drop the connection: the answer is lost. */
   drop_after?: boolean;
 }
 

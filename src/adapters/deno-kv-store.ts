@@ -8,7 +8,7 @@
 import { type CredentialRecord, credentialRecordSchema, fingerprintsOf } from "../core/credentials/credential.ts";
 import { type Rotation, rotationSchema } from "../core/rotation/rotation.ts";
 import type { IndexEntry, Page, Store, Versioned } from "../core/store/store.ts";
-import { nextActionAt } from "../core/sweep/rules.ts";
+import { indexMetadata } from "../core/sweep/rules.ts";
 import { listPage } from "./deno-kv-page.ts";
 
 export const denoKeys = {
@@ -52,7 +52,7 @@ export class DenoKvStore implements Store {
       .atomic()
       .check({ key, versionstamp: expected })
       .set(key, JSON.stringify(record))
-      .set(denoKeys.next(record.id), { n: nextActionAt(record) });
+      .set(denoKeys.next(record.id), indexMetadata(record));
     for (const fp of newFps) op.set(denoKeys.fingerprint(fp), record.id);
     for (const fp of oldFps.filter((f) => !newFps.includes(f))) op.delete(denoKeys.fingerprint(fp));
     const res = await op.commit();
@@ -83,7 +83,11 @@ export class DenoKvStore implements Store {
   }
 
   listIndex(opts: { cursor?: string; limit: number }): Promise<Page<IndexEntry>> {
-    return listPage<{ n: number | null }, IndexEntry>(this.kv, denoKeys.nextIndex(), opts, (e) => ({ id: String(e.key[1]), next_action_at: e.value.n }));
+    return listPage<{ n: number | null; a?: number }, IndexEntry>(this.kv, denoKeys.nextIndex(), opts, (e) => ({
+      id: String(e.key[1]),
+      next_action_at: e.value.n,
+      ...(e.value.a ? { left_alone: e.value.a } : {}),
+    }));
   }
 
   async findCredentialByFingerprint(fingerprint: string): Promise<string | null> {

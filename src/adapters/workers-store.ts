@@ -6,7 +6,7 @@
 import { type CredentialRecord, credentialRecordSchema, fingerprintsOf } from "../core/credentials/credential.ts";
 import { type Rotation, rotationSchema } from "../core/rotation/rotation.ts";
 import type { IndexEntry, Page, Store, Versioned } from "../core/store/store.ts";
-import { nextActionAt } from "../core/sweep/rules.ts";
+import { indexMetadata } from "../core/sweep/rules.ts";
 import type { CredentialCell } from "./credential-cell.ts";
 
 export const kvKeys = {
@@ -41,7 +41,7 @@ export class WorkersStore implements Store {
       json: JSON.stringify(record),
       mirror: {
         // The sweep's index rides in the key's metadata: listing reads it without reading values.
-        put: [[kvKeys.credential(record.id), JSON.stringify(record), { n: nextActionAt(record) }], ...fps.map((k) => [k, record.id] as [string, string])],
+        put: [[kvKeys.credential(record.id), JSON.stringify(record), indexMetadata(record)], ...fps.map((k) => [k, record.id] as [string, string])],
         // Fingerprints the record no longer has (a revoked value's stays: it is in `previous`) are deleted by the cell.
         owned: [kvKeys.credential(record.id), ...fps],
       },
@@ -75,8 +75,12 @@ export class WorkersStore implements Store {
   }
 
   async listIndex(opts: { cursor?: string; limit: number }): Promise<Page<IndexEntry>> {
-    const listed = await this.kv.list<{ n?: number | null }>({ prefix: "cred:", limit: Math.min(opts.limit, 1000), ...(opts.cursor ? { cursor: opts.cursor } : {}) });
-    const items = listed.keys.map((k) => ({ id: k.name.slice("cred:".length), ...(k.metadata && "n" in k.metadata ? { next_action_at: k.metadata.n ?? null } : {}) }));
+    const listed = await this.kv.list<{ n?: number | null; a?: number }>({ prefix: "cred:", limit: Math.min(opts.limit, 1000), ...(opts.cursor ? { cursor: opts.cursor } : {}) });
+    const items = listed.keys.map((k) => ({
+      id: k.name.slice("cred:".length),
+      ...(k.metadata && "n" in k.metadata ? { next_action_at: k.metadata.n ?? null } : {}),
+      ...(k.metadata?.a ? { left_alone: k.metadata.a } : {}),
+    }));
     return listed.list_complete ? { items } : { items, cursor: listed.cursor };
   }
 

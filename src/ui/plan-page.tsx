@@ -1,3 +1,4 @@
+import type { LeftAloneKey } from "../core/sweep/plan.ts";
 import type { DueAction } from "../core/sweep/rules.ts";
 import { Layout } from "./layout.tsx";
 import { CredentialLink, Time } from "./parts.tsx";
@@ -7,6 +8,7 @@ export interface PlanPageProps {
   csrf: string;
   now: number;
   plan: DueAction[];
+  leftAlone: LeftAloneKey[];
 }
 
 /** The same read-only plan as GET /v1/plan: the sweep's own rules, applied now. */
@@ -52,6 +54,43 @@ export function PlanPage(props: PlanPageProps) {
             ))}
           </tbody>
         </table>
+      )}
+      {props.leftAlone.length === 0 ? null : (
+        <>
+          <h2>Left alone</h2>
+          <p class="muted">
+            Keys at Clarifai that carry a rekey rotation marker, but that rekey cannot prove it minted (a marker can be copied onto any key). rekey never deletes them; look at each one
+            at Clarifai.
+          </p>
+          <table>
+            <thead>
+              <tr>
+                <th>Credential</th>
+                <th>Key</th>
+                <th>Marker names</th>
+                <th>Why</th>
+                <th>Found</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.leftAlone.map((l) => (
+                <tr data-credential={l.credential_id} data-left-alone={l.reason}>
+                  <td>
+                    <CredentialLink id={l.credential_id} />
+                  </td>
+                  <td class="mono">{l.fingerprint_prefix}…</td>
+                  <td>
+                    <code>{l.rotation_id}</code>
+                  </td>
+                  <td>{l.reason.replaceAll("_", " ")}</td>
+                  <td>
+                    <Time iso={l.found_at} now={props.now} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
       )}
     </Layout>
   );

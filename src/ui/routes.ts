@@ -9,7 +9,7 @@ import { getCookie } from "hono/cookie";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { requireConfig } from "../config.ts";
 import { timingSafeEqualDigest } from "../core/crypto/timing-safe-equal.ts";
-import { planSweep } from "../core/sweep/plan.ts";
+import { planSweepReport } from "../core/sweep/plan.ts";
 import { credentialIdSchema } from "../core/bus/fields.ts";
 import { AppError } from "../http/app-error.ts";
 import { describeError } from "../http/on-error.ts";
@@ -165,7 +165,8 @@ export const ui = new Hono<UiEnv>()
   .get("/plan", requireSession, async (c) => {
     query(c, emptyQuerySchema);
     const now = c.var.deps.now();
-    return html(c, PlanPage({ nonce: nonce(c), csrf: signedIn(c).csrf, now, plan: await planSweep(c.var.deps.store, now) }));
+    const report = await planSweepReport(c.var.deps.store, now);
+    return html(c, PlanPage({ nonce: nonce(c), csrf: signedIn(c).csrf, now, plan: report.actions, leftAlone: report.left_alone }));
   })
   .onError((error, c) => {
     const { status, code, message } = describeError(error, c);

@@ -6,7 +6,7 @@
  *
  *   operations: routine / compromise rotation of an app key, a managed PAT and a secret (random
  *     generator), compromise of a self-managed PAT, revocation, and the cron sweep's work: a
- *     scheduled rotation, an owed revocation after grace, a hard expiry, an orphan reconcile;
+ *     scheduled rotation, an owed revocation after grace, a hard expiry;
  *   failures: 503, 429, 500, 403, 401, a dropped connection, a response lost after Clarifai
  *     committed, and (soak) a timeout after which Clarifai still commits;
  *   at every index of the operation's upstream calls; and, separately, a crash of the driver
@@ -32,7 +32,8 @@ import { driveRotation } from "../../src/core/rotation/drive.ts";
 import type { Rotation } from "../../src/core/rotation/rotation.ts";
 import { crashAfterWrite } from "../support/crashing-store.ts";
 import { subscribeRotator } from "../../src/core/subscribers/rotator.ts";
-import { processSweepBatch, startSweep } from "../../src/core/sweep/run.ts";
+import { startSweep } from "../../src/core/sweep/run.ts";
+import { subscribeSweeper } from "../../src/core/subscribers/sweeper.ts";
 import { scenario } from "../support/engine-scenario.ts";
 import { expectNoCanary } from "./canary.ts";
 import { runs, SOAK, timeout } from "./soak.ts";
@@ -106,7 +107,7 @@ async function sweep(ctx: Ctx) {
   const bus: EventBus = { publish: async (e) => void published.push(e), publishAll: async (es) => void published.push(...es) };
   const d = new Dispatcher({ ledger: new MemoryLedger({ now: h.deps.now }) });
   subscribeRotator(d, async () => h.deps);
-  d.subscribe("sweep.batch", "sweeper", async (e) => void (await processSweepBatch(h.deps, bus, e.data)));
+  subscribeSweeper(d, async () => h.deps, bus);
   await startSweep(bus, h.deps.now());
   for (let i = 0; i < published.length && i < 200; i++) {
     for (let attempt = 1; attempt <= 3; attempt++) {
@@ -236,17 +237,6 @@ const OPERATIONS: Operation[] = [
     setup: async () => {
       const ctx = wire(await scenario("app_key", { grace_hours: 0, expires_at: "2026-06-05T00:00:00Z" }));
       ctx.s.h.advance(5 * DAY);
-      return ctx;
-    },
-    run: sweep,
-  },
-  {
-    name: "sweep: reconcile deletes an orphaned marked key",
-    readOnlyStore: true,
-    setup: async () => {
-      const ctx = wire(await scenario("app_key", { grace_hours: 0 }));
-      await ctx.s.h.mintKey("app_specific_key", ["Predict"], "workload [rekey:rot_01jc4kb0000000000000000042]");
-      ctx.calls = 0;
       return ctx;
     },
     run: sweep,

@@ -186,7 +186,8 @@ describe("pages", () => {
     expect(row).toMatch(/<strong>rotate<\/strong>.*in (29|30)d/);
     expect(row).toContain("older than 30 days");
     const managerRow = new RegExp(`<tr data-credential="${managerId}">([\\s\\S]*?)</tr>`).exec(text)?.[1] ?? "";
-    expect(managerRow).toContain("reconcile");
+    // No policy: nothing scheduled (no sweep visits a manager PAT to list its user's keys).
+    expect(managerRow).toContain("nothing scheduled");
   });
 
   it("shows a due credential on the plan of the next sweep", async () => {

@@ -44,6 +44,8 @@ export const eventTypes = [
   "revocation.overdue",
   "sweep.batch",
   "orphan.deleted",
+  "orphan.scan",
+  "orphan.suspected",
   "notification.requested",
   "maintenance.reencrypt",
   "maintenance.completed",
@@ -143,6 +145,31 @@ export const eventDataSchemas = {
   "orphan.deleted": z.strictObject({
     rotation_id: rotationIdSchema,
     fingerprint_prefix: fingerprintPrefixSchema,
+    credential_id: credentialIdSchema.optional(),
+  }),
+  /**
+   * One page of a credential's orphan scan (core/sweep/orphan-scan.ts): list `page` of its user's
+   * keys (1,000 a page) and settle the marked keys of the rotations it owes a scan. `step` counts
+   * the pages taken so far, so a page listed again after deletions is a new event.
+   */
+  "orphan.scan": z.strictObject({
+    credential_id: credentialIdSchema,
+    sweep_id: sweepIdSchema,
+    page: z.number().int().min(1).max(1000),
+    step: z.number().int().min(0).max(10_000),
+    /** Deletes that failed so far: the scan is kept owed for the next sweep. */
+    failures: count,
+  }),
+  /**
+   * A key at Clarifai carries one of rekey's rotation markers but rekey cannot prove it minted
+   * it (created outside that rotation's create window, the rotation is unknown or still running),
+   * so it is left alone: reported once, for a human to look at.
+   */
+  "orphan.suspected": z.strictObject({
+    credential_id: credentialIdSchema,
+    rotation_id: rotationIdSchema,
+    fingerprint_prefix: fingerprintPrefixSchema,
+    reason: z.enum(["outside_create_window", "rotation_running", "rotation_unknown"]),
   }),
   /** An outbound delivery (Slack, signed webhook) to retry through the queue's backoff. */
   "notification.requested": z.strictObject({
@@ -204,6 +231,8 @@ export const busEventSchema = z.discriminatedUnion("type", [
   envelopeOf("revocation.overdue", s["revocation.overdue"]),
   envelopeOf("sweep.batch", s["sweep.batch"]),
   envelopeOf("orphan.deleted", s["orphan.deleted"]),
+  envelopeOf("orphan.scan", s["orphan.scan"]),
+  envelopeOf("orphan.suspected", s["orphan.suspected"]),
   envelopeOf("notification.requested", s["notification.requested"]),
   envelopeOf("maintenance.reencrypt", s["maintenance.reencrypt"]),
   envelopeOf("maintenance.completed", s["maintenance.completed"]),

@@ -48,6 +48,8 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
   },
   "sweep.batch": { sweep_id: "swp_01jc4kb0000000000000000000", cursor: "AAAAAFdHNuZ2VyOmNyZWRf", batch_size: 50 },
   "orphan.deleted": { rotation_id: "rot_01jc4kb0000000000000000000", fingerprint_prefix: "3fa9c1d2" },
+  "orphan.scan": { credential_id, sweep_id: "swp_01jc4kb0000000000000000000", page: 1, step: 0, failures: 0 },
+  "orphan.suspected": { credential_id, rotation_id: "rot_01jc4kb0000000000000000000", fingerprint_prefix: "3fa9c1d2", reason: "outside_create_window" },
   "notification.requested": {
     target_id: "slack-oncall",
     event_id: "evt_Zm9vYmFyYmF6cXV4cXV1eA",

@@ -55,6 +55,19 @@ export const previousValueSchema = z.object({
 });
 export type PreviousValue = z.infer<typeof previousValueSchema>;
 
+/** Rotations one orphan scan looks for at a time; more wait for the next scan. */
+export const MAX_SCANNED_ROTATIONS = 16;
+/** Left-alone keys remembered per credential (the oldest go first); each was reported when found. */
+export const MAX_LEFT_ALONE = 50;
+
+export const leftAloneSchema = z.object({
+  fingerprint: z.string(),
+  rotation_id: z.string(),
+  reason: z.enum(["outside_create_window", "rotation_running", "rotation_unknown"]),
+  found_at: isoTime,
+});
+export type LeftAlone = z.infer<typeof leftAloneSchema>;
+
 export const credentialStateSchema = z.enum(["active", "revoked"]);
 
 export const credentialRecordSchema = z.object({
@@ -99,6 +112,19 @@ export const credentialRecordSchema = z.object({
   last_rotation: z
     .object({ id: z.string(), state: z.enum(["done", "failed"]), reason: z.string(), finished_at: isoTime })
     .optional(),
+  /**
+   * Settled rotations of this credential that may have left a key at Clarifai that no record
+   * names (a create whose answer was lost, a rollback that could not delete): the sweep hands
+   * them to the orphan scan (core/sweep/orphan-scan.ts), which clears them when done. Deleting
+   * the credential drops them: unmanaging never leads to a later deletion.
+   */
+  orphan_scan: z.object({ rotation_ids: z.array(z.string()).min(1).max(MAX_SCANNED_ROTATIONS), since: isoTime }).optional(),
+  /**
+   * Keys carrying one of this credential's rotation markers that rekey cannot prove it minted,
+   * so it never deletes them; reported once each (`orphan.suspected`) and listed by the plan.
+   * By fingerprint only, and never part of the fingerprint index: these are not its values.
+   */
+  left_alone: z.array(leftAloneSchema).max(MAX_LEFT_ALONE).optional(),
   created_at: isoTime,
   updated_at: isoTime,
   revoked_at: isoTime.optional(),

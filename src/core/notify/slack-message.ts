@@ -32,7 +32,11 @@ export function slackMessage(event: BusEvent): { text: string; blocks: Block[] }
       break;
     case "orphan.deleted":
       headline = `:broom: Orphaned key \`${d.fingerprint_prefix}…\` deleted at Clarifai`;
-      detail = `It carried the marker of rotation \`${d.rotation_id}\`, which never recorded it.`;
+      detail = `It carried the marker of rotation \`${d.rotation_id}\` and was created while that rotation's create call was in flight, but the rotation never recorded it.`;
+      break;
+    case "orphan.suspected":
+      headline = `:mag: Key \`${d.fingerprint_prefix}…\` carries a rekey marker but was left alone`;
+      detail = `It names rotation \`${d.rotation_id}\` of ${cred}, but rekey cannot prove it minted it (${String(d.reason).replaceAll("_", " ")}), so it will never delete it. Check who made it at Clarifai.`;
       break;
     default:
       return null;

@@ -2,7 +2,7 @@
  * Pure transitions of a credential record made by the rotation engine. Each is idempotent: applied
  * to a record that already reflects it, it returns the record unchanged.
  */
-import type { CredentialRecord } from "../credentials/credential.ts";
+import { type CredentialRecord, MAX_SCANNED_ROTATIONS } from "../credentials/credential.ts";
 import type { Rotation } from "./rotation.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -62,5 +62,17 @@ export function finish(rec: CredentialRecord, r: Rotation, now: number): Credent
   const onlyValueDead = r.old_revoked && next.fingerprint === r.old_fingerprint;
   if (r.mode === "revoke" && r.old_revoked) next = markRevoked(next, now);
   else if (outcome === "failed" && onlyValueDead) next = markRevoked(next, now);
-  return next;
+  return owesOrphanScan(r) ? requestOrphanScan(next, r.id, now) : next;
+}
+
+/** A settled rotation that may have left a key at Clarifai no record names. */
+export const owesOrphanScan = (r: Rotation) => r.create_outcome_lost === true || r.rollback_incomplete === true;
+
+/** Queues a rotation for the credential's orphan scan (the sweep picks it up at once). */
+export function requestOrphanScan(rec: CredentialRecord, rotationId: string, now: number): CredentialRecord {
+  const pending = rec.orphan_scan?.rotation_ids ?? [];
+  if (pending.includes(rotationId)) return rec;
+  // Past the cap the oldest request goes: its scan has had the most sweeps to run already.
+  const rotation_ids = [...pending, rotationId].slice(-MAX_SCANNED_ROTATIONS);
+  return { ...rec, orphan_scan: { rotation_ids, since: rec.orphan_scan?.since ?? iso(now) }, updated_at: iso(now) };
 }

@@ -38,8 +38,10 @@ export async function driveRotation(deps: EngineDeps, credentialId: string, rota
     const leased: Rotation = { ...r, lease: { owner, until: iso(deps.now() + deps.leaseMs) } };
     const version = await deps.store.putRotation(leased, cur.version);
     if (version === null) continue;
-    const outcome = await runStepWithRetries(deps, leased);
-    const after = await persistOutcome(deps, { value: leased, version }, outcome);
+    const held: Versioned<Rotation> = { value: leased, version };
+    const outcome = await runStepWithRetries(deps, held);
+    if (outcome.kind === "lost_lease") continue;
+    const after = await persistOutcome(deps, held, outcome);
     if (after === "lost_lease") continue;
     if (after.state !== "running" || after.lease === undefined) return after;
   }
@@ -47,11 +49,15 @@ export async function driveRotation(deps: EngineDeps, credentialId: string, rota
 }
 
 type Outcome =
+  | { kind: "lost_lease" }
   | { kind: "ok"; patch: steps.RotationPatch }
   | { kind: "transient"; failure: StepFailure }
   | { kind: "permanent"; failure: StepFailure };
 
-async function runStepWithRetries(deps: EngineDeps, r: Rotation): Promise<Outcome> {
+/** Thrown by `record` when another driver took the rotation over: stop without retrying. */
+const LEASE_LOST = "lease_lost";
+
+async function runStepWithRetries(deps: EngineDeps, held: Versioned<Rotation>): Promise<Outcome> {
   let failure: StepFailure | undefined;
   for (let attempt = 0; attempt < deps.retry.attempts; attempt++) {
     if (attempt > 0) {
@@ -59,20 +65,37 @@ async function runStepWithRetries(deps: EngineDeps, r: Rotation): Promise<Outcom
       await deps.sleep(backoff / 2 + Math.random() * (backoff / 2)); // jittered, so retries do not march in step
     }
     try {
-      return { kind: "ok", patch: await runStep(deps, r) };
+      return { kind: "ok", patch: await runStep(deps, held) };
     } catch (error) {
       failure = classify(error);
+      if (failure.code === LEASE_LOST) return { kind: "lost_lease" };
       if (!failure.transient) return { kind: "permanent", failure };
     }
   }
   return { kind: "transient", failure: failure! };
 }
 
-async function runStep(deps: EngineDeps, r: Rotation): Promise<steps.RotationPatch> {
+/**
+ * Persists part of a step's result before the step goes on (the create window, before the create
+ * call): a compare-and-swap under the lease, so `held` always names the latest version.
+ */
+function recorder(deps: EngineDeps, held: Versioned<Rotation>) {
+  return async (patch: steps.RotationPatch): Promise<Rotation> => {
+    const next: Rotation = { ...held.value, ...patch, updated_at: iso(deps.now()) };
+    const version = await deps.store.putRotation(next, held.version);
+    if (version === null) throw new StepFailure(true, LEASE_LOST, "Another driver took this rotation over");
+    held.value = next;
+    held.version = version;
+    return next;
+  };
+}
+
+async function runStep(deps: EngineDeps, held: Versioned<Rotation>): Promise<steps.RotationPatch> {
+  const r = held.value;
   const rec = await credentialOf(deps, r);
   switch (r.step) {
     case "create":
-      return steps.create(deps, rec, r);
+      return steps.create(deps, rec, r, recorder(deps, held));
     case "propagate":
       return steps.propagate(deps, rec, r);
     case "verify":
@@ -118,7 +141,7 @@ async function revokeAllPrevious(deps: EngineDeps, rec: CredentialRecord, r: Rot
   }
 }
 
-async function persistOutcome(deps: EngineDeps, cur: Versioned<Rotation>, outcome: Outcome): Promise<Rotation | "lost_lease"> {
+async function persistOutcome(deps: EngineDeps, cur: Versioned<Rotation>, outcome: Exclude<Outcome, { kind: "lost_lease" }>): Promise<Rotation | "lost_lease"> {
   const r = cur.value;
   const now = deps.now();
   let next: Rotation;
@@ -133,10 +156,11 @@ async function persistOutcome(deps: EngineDeps, cur: Versioned<Rotation>, outcom
     delete next.lease;
   } else {
     const rec = await credentialOf(deps, r);
-    await rollback(deps, rec, r);
+    const undone = await rollback(deps, rec, r);
     const f = outcome.failure;
     next = {
       ...r,
+      ...(undone.incomplete ? { rollback_incomplete: true } : {}),
       state: "failed",
       error: { code: f.code, message: f.message, step: r.step, ...(f.clarifaiCode ? { clarifai_code: f.clarifaiCode } : {}) },
       finished_at: iso(now),

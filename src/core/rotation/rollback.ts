@@ -6,8 +6,8 @@
  *   the new key;
  * - old value already revoked (compromise): the new key is the only working one, so it is promoted
  *   rather than deleted ("salvage"); the rotation still ends `failed` so a human looks at it.
- * Cleanup calls get their own small retry budget; one that still fails leaves a marked key that
- * the sweep's reconcile deletes later.
+ * Cleanup calls get their own small retry budget. A new key that still could not be deleted is
+ * reported (`incomplete`): the rotation records it and its credential's orphan scan deletes it.
  */
 import { type CredentialRecord, sinkKey } from "../credentials/credential.ts";
 import { promote } from "./credential-transitions.ts";
@@ -18,13 +18,13 @@ import { updateCredential } from "./update-credential.ts";
 import { currentSealed, managerToken, open } from "./values.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 
-export async function rollback(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<void> {
-  if (rec.fingerprint !== r.old_fingerprint || !r.new_value) return;
+export async function rollback(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<{ incomplete: boolean }> {
+  if (rec.fingerprint !== r.old_fingerprint || !r.new_value) return { incomplete: false };
   const own = rec.kind === "secret" && rec.secret_id ? [{ type: "clarifai_secret" as const, user_id: rec.user_id, secret_id: rec.secret_id }] : [];
   if (r.old_revoked && (await oldValueIsDead(deps, rec, r, own))) {
     const promoted = { ...r, new_value: await currentSealed(deps, rec, r.new_value) };
     await updateCredential(deps, rec.id, (c) => promote(c, promoted, deps.now()));
-    return;
+    return { incomplete: false };
   }
   const old = await open(deps, rec, rec.value);
   // A propagate that failed part-way may have overwritten targets before it could record them:
@@ -38,7 +38,7 @@ export async function rollback(deps: EngineDeps, rec: CredentialRecord, r: Rotat
   }
   if (rec.kind !== "secret") {
     const created = await open(deps, rec, r.new_value);
-    await bestEffort(deps, async () => {
+    const deleted = await bestEffort(deps, async () => {
       const token = await managerToken(deps, rec, r);
       try {
         unwrap(await deps.clarifai.deleteKey(token, rec.user_id, created));
@@ -46,7 +46,9 @@ export async function rollback(deps: EngineDeps, rec: CredentialRecord, r: Rotat
         if (!isNotFound(error)) throw error;
       }
     });
+    return { incomplete: !deleted };
   }
+  return { incomplete: false };
 }
 
 /**
@@ -67,13 +69,16 @@ async function oldValueIsDead(deps: EngineDeps, rec: CredentialRecord, r: Rotati
   }
 }
 
-async function bestEffort(deps: EngineDeps, action: () => Promise<void>) {
+/** Runs a cleanup call with a small retry budget; whether it succeeded. */
+async function bestEffort(deps: EngineDeps, action: () => Promise<void>): Promise<boolean> {
   for (let attempt = 0; attempt < deps.retry.attempts; attempt++) {
     try {
-      return await action();
+      await action();
+      return true;
     } catch (error) {
-      if (!classify(error).transient) return;
+      if (!classify(error).transient) return false;
       await deps.sleep(deps.retry.baseDelayMs * 2 ** attempt);
     }
   }
+  return false;
 }

@@ -46,6 +46,22 @@ export const rotationSchema = z.object({
   /** Sinks (by sinkKey) that already hold the new value. */
   propagated: z.array(z.string()).default([]),
   old_revoked: z.boolean().default(false),
+  /**
+   * When this rotation may have minted a key at Clarifai: written (by compare-and-swap) before
+   * every create call, from the first call's start to the last call's start plus
+   * CREATE_CALL_MAX_MS. A key is adopted or deleted as this rotation's own only if Clarifai's
+   * `created_at` for it falls inside (see ./ownership.ts): a marker alone proves nothing, since
+   * anyone who can edit a key's description can copy it.
+   */
+  create_window: z.object({ opened_at: isoTime, closes_at: isoTime }).optional(),
+  /**
+   * A create call's outcome was lost (a crash or a lost response after the window opened), so
+   * Clarifai may hold a key this rotation minted but never recorded. Once the rotation settles,
+   * its credential owes an orphan scan (core/sweep/orphan-scan.ts).
+   */
+  create_outcome_lost: z.boolean().optional(),
+  /** The rollback could not delete the key this rotation recorded: the orphan scan owes it. */
+  rollback_incomplete: z.boolean().optional(),
   attempts: z.number().int().min(0).default(0),
   next_attempt_at: isoTime.optional(),
   /** Who is driving this run, and until when; see engine/lease.ts. */

@@ -3,26 +3,29 @@
  * crash, a second driver after a lease expired) it leaves Clarifai as one run would, and returns
  * the same patch for the rotation record.
  */
-import { hasScopes } from "../clarifai/index.ts";
+import { hasScopes, type Key, MAX_PER_PAGE } from "../clarifai/index.ts";
 import { type CredentialRecord, sinkKey } from "../credentials/credential.ts";
 import { randomSecretValue } from "../crypto/random.ts";
 import type { EngineDeps } from "./engine-deps.ts";
+import { mintedBy, openCreateWindow } from "./ownership.ts";
 import { type Rotation, rotationMarker } from "./rotation.ts";
 import { isNotFound, StepFailure, unwrap } from "./step-error.ts";
 import { managerToken, open, seal } from "./values.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 
-export type RotationPatch = Partial<Pick<Rotation, "new_value" | "new_fingerprint" | "propagated" | "old_revoked">>;
+export type RotationPatch = Partial<Pick<Rotation, "new_value" | "new_fingerprint" | "propagated" | "old_revoked" | "create_window" | "create_outcome_lost" | "rollback_incomplete">>;
 
 const keyType = (rec: CredentialRecord) =>
   rec.kind === "pat" ? ("personal_access_token" as const) : ("app_specific_key" as const);
 
 /**
- * create: mint the replacement. The rotation id rides in the key's description, so a run that
- * crashed after Clarifai created the key but before the id was persisted finds and adopts it
- * instead of minting a second one.
+ * create: mint the replacement. On the normal path this is one call: the create window is recorded
+ * first (`record`, a compare-and-swap on the rotation), then the key is created. Only when the
+ * window was already open (an earlier call's answer was lost) does it list the user's keys, to
+ * adopt the key that call minted: one carrying this rotation's marker and created inside its
+ * window (./ownership.ts), so a copied marker cannot make it adopt someone else's key.
  */
-export async function create(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<RotationPatch> {
+export async function create(deps: EngineDeps, rec: CredentialRecord, r: Rotation, record: (patch: RotationPatch) => Promise<Rotation>): Promise<RotationPatch> {
   if (r.new_value) return {};
   if (rec.kind === "secret") {
     if (rec.policy.generator !== "random") {
@@ -32,22 +35,37 @@ export async function create(deps: EngineDeps, rec: CredentialRecord, r: Rotatio
     return { new_value: sealed.value, new_fingerprint: sealed.fingerprint };
   }
   const token = await managerToken(deps, rec, r);
-  const marker = rotationMarker(r.id);
-  const existing = unwrap(await deps.clarifai.listAllKeys(token, rec.user_id, { type: keyType(rec) })).find((k) =>
-    (k.description ?? "").includes(marker),
-  );
-  const key =
-    existing ??
-    unwrap(
+  let cur = r;
+  let key: Key | undefined;
+  if (cur.create_window) {
+    // An earlier call may have minted a key nobody recorded: say so before anything can fail, so
+    // the orphan scan looks for it once this rotation settles, however it settles.
+    if (!cur.create_outcome_lost) cur = await record({ create_outcome_lost: true });
+    key = await findMintedKey(deps, token, rec, cur);
+  }
+  if (!key) {
+    cur = await record(openCreateWindow(cur, deps.now()));
+    key = unwrap(
       await deps.clarifai.createKey(token, rec.user_id, {
         type: keyType(rec),
-        description: `${rec.description} ${marker}`.trim(),
+        description: `${rec.description} ${rotationMarker(cur.id)}`.trim(),
         scopes: rec.scopes,
         apps: rec.apps,
       }),
     );
+  }
   const sealed = await seal(deps, rec, key.id);
   return { new_value: sealed.value, new_fingerprint: sealed.fingerprint };
+}
+
+/** The key an earlier create call of this rotation minted, if Clarifai has it (pages of 1,000). */
+async function findMintedKey(deps: EngineDeps, token: string, rec: CredentialRecord, r: Rotation) {
+  const keys = unwrap(await deps.clarifai.listAllKeys(token, rec.user_id, { type: keyType(rec), perPage: MAX_PER_PAGE }));
+  for (const key of keys.filter((k) => mintedBy(k, r))) {
+    // Never adopt a value another credential already holds.
+    if (!(await deps.store.findCredentialByFingerprint(await fingerprint(deps.fingerprintKey, key.id)))) return key;
+  }
+  return undefined;
 }
 
 /** Where the new value must land: the credential's own Clarifai secret (secret kind) and its sinks. */

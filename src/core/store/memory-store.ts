@@ -53,7 +53,7 @@ export class MemoryStore implements Store {
 
   async listIndex(opts: { cursor?: string; limit: number }): Promise<Page<IndexEntry>> {
     const page = await this.listCredentials(opts);
-    return { items: page.items.map((r) => ({ id: r.id, next_action_at: nextActionAt(r) })), ...(page.cursor ? { cursor: page.cursor } : {}) };
+    return { items: page.items.map((r) => ({ id: r.id, next_action_at: nextActionAt(r), ...(r.left_alone?.length ? { left_alone: r.left_alone.length } : {}) })), ...(page.cursor ? { cursor: page.cursor } : {}) };
   }
 
   async findCredentialByFingerprint(fingerprint: string): Promise<string | null> {

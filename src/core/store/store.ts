@@ -27,6 +27,8 @@ export interface Page<T> {
 export interface IndexEntry {
   id: string;
   next_action_at?: number | null;
+  /** Marked keys at Clarifai left alone for this credential (absent: none). */
+  left_alone?: number;
 }
 
 export interface Store {

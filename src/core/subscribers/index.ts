@@ -34,7 +34,8 @@ export function subscribeAll(d: Dispatcher, services: Services) {
 export async function onDeadLetter(services: Services, event: BusEvent, info: DeadLetterInfo): Promise<void> {
   console.error(JSON.stringify({ level: "error", msg: "dead_letter", type: event.type, event_id: event.id, subject: event.subject, reason: info.reason, failure: info.failure }));
   const data = event.data as { credential_id?: string; rotation_id?: string };
-  if (!data.credential_id || event.type === "rotation.failed") return;
+  // A dead orphan-scan page is not a failed rotation: the scan stays owed and the next sweep restarts it.
+  if (!data.credential_id || event.type === "rotation.failed" || event.type === "orphan.scan") return;
   const candidate = `dead_letter_${info.failure?.split(":")[1] ?? info.reason}`;
   const code = codeSchema.safeParse(candidate).success ? candidate : "dead_letter";
   await services.bus.publish(

@@ -28,9 +28,15 @@ describe("nextActions", () => {
     expect(nextActions(credentialRecord({ state: "revoked", policy: { max_age_days: 1, grace_hours: 0, on_compromise: "rotate", generator: "none" } }), T0 + 5 * DAY)).toEqual([]);
   });
 
-  it("says a self-managed PAT is reconciled by every sweep, and still names its own next rule", () => {
+  it("gives a self-managed PAT only its own rules: no sweep visits it to list its user's keys", () => {
     const rec = credentialRecord({ kind: "pat", manager_id: undefined, policy: { max_age_days: 90, grace_hours: 24, on_compromise: "rotate", generator: "none" } });
     const actions = nextActions(rec, T0);
-    expect(actions.map((a) => a.action)).toEqual(["reconcile", "rotate"]);
+    expect(actions.map((a) => [a.action, a.due])).toEqual([["rotate", false]]);
+  });
+
+  it("names an owed orphan scan as due at once", () => {
+    const since = new Date(T0 - 60_000).toISOString();
+    const rec = credentialRecord({ orphan_scan: { rotation_ids: ["rot_01jc4kb0000000000000000001"], since } });
+    expect(nextActions(rec, T0)).toMatchObject([{ action: "scan_orphans", at: since, due: true }]);
   });
 });

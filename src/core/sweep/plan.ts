@@ -8,11 +8,24 @@
  * record. At most `maxRecords` due records are read per plan (a request has a subrequest budget);
  * past that the plan says it is truncated rather than silently short.
  */
+import type { LeftAlone } from "../credentials/credential.ts";
+import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 import type { Store } from "../store/store.ts";
 import { type DueAction, dueActions } from "./rules.ts";
 
+/** A marked key at Clarifai that rekey cannot prove it minted, so it never deletes it. */
+export interface LeftAloneKey {
+  credential_id: string;
+  rotation_id: string;
+  fingerprint_prefix: string;
+  reason: LeftAlone["reason"];
+  found_at: string;
+}
+
 export interface SweepPlan {
   actions: DueAction[];
+  /** Marked keys the orphan scan found and left alone (reported once each as orphan.suspected). */
+  left_alone: LeftAloneKey[];
   /** More credentials were due than this plan read. */
   truncated: boolean;
 }
@@ -28,7 +41,8 @@ export async function planSweepReport(store: Store, now: number, opts: { maxReco
   do {
     const page = await store.listIndex({ limit: INDEX_PAGE, ...(cursor ? { cursor } : {}) });
     // Unknown time (written before the index existed): read it, as the sweep does.
-    for (const e of page.items) if (e.next_action_at === undefined || (e.next_action_at !== null && e.next_action_at <= now)) due.push(e.id);
+    // Records with left-alone keys are read too: the plan lists those keys.
+    for (const e of page.items) if (e.next_action_at === undefined || (e.next_action_at !== null && e.next_action_at <= now) || e.left_alone) due.push(e.id);
     cursor = page.cursor;
     if (due.length > maxRecords) {
       truncated = true;
@@ -36,12 +50,19 @@ export async function planSweepReport(store: Store, now: number, opts: { maxReco
     }
   } while (cursor);
   const actions: DueAction[] = [];
+  const leftAlone: LeftAloneKey[] = [];
   const ids = due.slice(0, maxRecords);
   for (let i = 0; i < ids.length; i += PARALLEL_READS) {
     const found = await Promise.all(ids.slice(i, i + PARALLEL_READS).map((id) => store.getCredential(id)));
-    for (const f of found) if (f) actions.push(...dueActions(f.value, now));
+    for (const f of found) {
+      if (!f) continue;
+      actions.push(...dueActions(f.value, now));
+      for (const l of f.value.left_alone ?? []) {
+        leftAlone.push({ credential_id: f.value.id, rotation_id: l.rotation_id, fingerprint_prefix: fingerprintPrefix(l.fingerprint), reason: l.reason, found_at: l.found_at });
+      }
+    }
   }
-  return { actions: actions.sort((a, b) => a.due_at.localeCompare(b.due_at)), truncated };
+  return { actions: actions.sort((a, b) => a.due_at.localeCompare(b.due_at)), left_alone: leftAlone, truncated };
 }
 
 /** The plan's actions alone, for callers that show them as a list. */

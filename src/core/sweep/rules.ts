@@ -5,12 +5,12 @@
 import type { CredentialRecord } from "../credentials/credential.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 
-export type Rule = "max_age" | "grace_expired" | "expired" | "stuck_rotation";
+export type Rule = "max_age" | "grace_expired" | "expired" | "stuck_rotation" | "orphan_scan";
 
 export interface DueAction {
   rule: Rule;
   credential_id: string;
-  action: "rotate" | "revoke" | "revoke_previous" | "resume";
+  action: "rotate" | "revoke" | "revoke_previous" | "resume" | "scan_orphans";
   due_at: string;
   /** grace_expired: which superseded value (prefix only). */
   fingerprint_prefix?: string;
@@ -41,6 +41,10 @@ export function dueActions(rec: CredentialRecord, now: number): DueAction[] {
     if (p.revoked_at || !p.value || Date.parse(p.revoke_after) > now) continue;
     out.push({ rule: "grace_expired", credential_id: id, action: "revoke_previous", due_at: p.revoke_after, fingerprint_prefix: fingerprintPrefix(p.fingerprint), reason: `superseded value's grace period ended${p.revoke_attempts ? ` (${p.revoke_attempts} failed attempts)` : ""}` });
   }
+  if (rec.orphan_scan) {
+    const n = rec.orphan_scan.rotation_ids.length;
+    out.push({ rule: "orphan_scan", credential_id: id, action: "scan_orphans", due_at: rec.orphan_scan.since, reason: `${n} settled rotation${n === 1 ? "" : "s"} may have left an unrecorded key at Clarifai (a create whose answer was lost)` });
+  }
   if (rec.current_rotation) {
     const stuckAt = Date.parse(rec.current_rotation.created_at) + STUCK_AFTER_MS;
     if (stuckAt <= now) out.push({ rule: "stuck_rotation", credential_id: id, action: "resume", due_at: iso(stuckAt), reason: `rotation ${rec.current_rotation.id} has run for over ${STUCK_AFTER_MS / 60_000} minutes` });
@@ -65,9 +69,8 @@ export function dueActions(rec: CredentialRecord, now: number): DueAction[] {
  * time has come.
  */
 export function nextActionAt(rec: CredentialRecord): number | null {
-  // A self-managed manager PAT is visited by every sweep: it reconciles its user's keys.
-  if (rec.kind === "pat" && !rec.manager_id && rec.state === "active") return 0;
   const times: number[] = [];
+  if (rec.orphan_scan) times.push(Date.parse(rec.orphan_scan.since));
   for (const p of rec.previous) if (!p.revoked_at && p.value) times.push(Date.parse(p.revoke_after));
   if (rec.current_rotation) times.push(Date.parse(rec.current_rotation.created_at) + STUCK_AFTER_MS);
   else if (rec.state === "active") {
@@ -75,4 +78,13 @@ export function nextActionAt(rec: CredentialRecord): number | null {
     if (rec.policy.max_age_days) times.push(Date.parse(rec.value_created_at) + rec.policy.max_age_days * DAY + jitterMs(rec.id, rec.policy.max_age_days));
   }
   return times.length ? Math.min(...times) : null;
+}
+
+/**
+ * What the registry index keeps beside each credential id (KV key metadata on Workers, a
+ * `cred-next` entry on Deno): `n`, the next action time; `a`, how many marked keys were left
+ * alone, so the plan can list them without reading every record. Both fit KV's 1 KiB metadata.
+ */
+export function indexMetadata(rec: CredentialRecord): { n: number | null; a?: number } {
+  return { n: nextActionAt(rec), ...(rec.left_alone?.length ? { a: rec.left_alone.length } : {}) };
 }

@@ -6,17 +6,19 @@
  *   them, and publishes the next batch (the same page with a larger offset, or the next page).
  *   A sweep where nothing is due therefore reads no record at all.
  * Rotations and revocations are not run in the batch: it publishes `rotation.requested`, which the
- * rotator handles in its own invocation. Owed revocations (one delete each) are paid in the batch;
- * the page size bounds the subrequests of one invocation.
+ * rotator handles in its own invocation, and `orphan.scan` for a credential whose rotation lost a
+ * create's outcome (./orphan-scan.ts). Owed revocations (one delete each) are paid in the batch;
+ * the batch size bounds the subrequests of one invocation. Nothing else calls Clarifai: a sweep
+ * with nothing due makes no upstream call at all.
  */
 import type { EventBus } from "../bus/bus.ts";
+import type { BusEvent } from "../bus/events.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
 import { OVERDUE_AFTER_MS, payOwedRevocations } from "../rotation/owed-revocations.ts";
 import { dueActions } from "./rules.ts";
-import { reconcileUser } from "./reconcile.ts";
-import { open } from "../rotation/values.ts";
+import { firstScanPage } from "./orphan-scan.ts";
 
 /**
  * Due credentials handled per batch. Each costs about 3 Durable Object calls, a queue send and,
@@ -38,7 +40,7 @@ export async function processSweepBatch(
   deps: EngineDeps,
   bus: EventBus,
   batch: { sweep_id: string; cursor: string | null; batch_size: number; after?: string | undefined },
-): Promise<{ requested: number; revoked: number; overdue: number; orphans: number; next?: string }> {
+): Promise<{ requested: number; revoked: number; overdue: number; scans: number; next?: string }> {
   const now = deps.now();
   const index = await deps.store.listIndex({ limit: INDEX_PAGE, ...(batch.cursor ? { cursor: batch.cursor } : {}) });
   // Unknown next-action times (records written before the index) are read and checked: safe.
@@ -49,25 +51,23 @@ export async function processSweepBatch(
   let requested = 0;
   let revoked = 0;
   let overdue = 0;
-  let orphans = 0;
+  let scans = 0;
+  // Sent together at the end: one queue operation per 100 events instead of one each.
+  const out: BusEvent[] = [];
   for (const rec of page.items) {
-    // Each active self-managed PAT reconciles its own user's keys, once per sweep.
-    if (rec.kind === "pat" && !rec.manager_id && rec.state === "active") {
-      try {
-        for (const o of await reconcileUser(deps, rec.user_id, await open(deps, rec, rec.value))) {
-          await bus.publish(newEvent("orphan.deleted", { rotation_id: o.rotationId, fingerprint_prefix: fingerprintPrefix(o.fingerprint) }, { source: "/rekey/cron", id: await deriveId("evt", "orphan", o.rotationId, o.fingerprint), now }));
-          orphans++;
-        }
-      } catch {
-        // Reconcile is housekeeping: a failure here must not stop the sweep; the next one retries.
-      }
-    }
     for (const a of dueActions(rec, now)) {
       if (a.action === "revoke_previous") continue; // paid below, once per credential
+      if (a.action === "scan_orphans") {
+        // Its own invocations, one page of keys each (./orphan-scan.ts).
+        const first = firstScanPage(rec.id, batch.sweep_id);
+        out.push(newEvent("orphan.scan", first, { source: "/rekey/cron", subject: `credential/${rec.id}`, id: await deriveId("evt", "orphan-scan", batch.sweep_id, rec.id, "0"), now }));
+        scans++;
+        continue;
+      }
       const reason = a.rule === "expired" ? "expiry" : "scheduled";
       const mode = a.action === "revoke" ? "revoke" : "rotate";
       const data = { credential_id: rec.id, reason, mode, requested_by: "cron", ...(a.action === "resume" && rec.current_rotation ? { rotation_id: rec.current_rotation.id } : {}) } as const;
-      await bus.publish(newEvent("rotation.requested", data, { source: "/rekey/cron", subject: `credential/${rec.id}`, id: await deriveId("evt", "sweep-req", batch.sweep_id, rec.id, a.rule), now }));
+      out.push(newEvent("rotation.requested", data, { source: "/rekey/cron", subject: `credential/${rec.id}`, id: await deriveId("evt", "sweep-req", batch.sweep_id, rec.id, a.rule), now }));
       requested++;
     }
     if (dueActions(rec, now).some((a) => a.action === "revoke_previous")) {
@@ -75,7 +75,7 @@ export async function processSweepBatch(
       revoked += paid.revoked.length;
       for (const f of paid.failed.filter((x) => x.overdue)) {
         const prev = rec.previous.find((p) => p.fingerprint === f.fingerprint)!;
-        await bus.publish(
+        out.push(
           newEvent("revocation.overdue", { credential_id: rec.id, fingerprint_prefix: fingerprintPrefix(f.fingerprint), rotation_id: prev.rotation_id, revoke_after: prev.revoke_after, attempts: prev.revoke_attempts + 1, last_error_code: f.code }, {
             source: "/rekey/cron",
             subject: `credential/${rec.id}`,
@@ -90,7 +90,7 @@ export async function processSweepBatch(
   const moreHere = pending.length > mine.length;
   const next = moreHere ? { cursor: batch.cursor, after: mine.at(-1) } : index.cursor ? { cursor: index.cursor } : null;
   if (next) {
-    await bus.publish(
+    out.push(
       newEvent("sweep.batch", { sweep_id: batch.sweep_id, cursor: next.cursor, batch_size: batch.batch_size, ...(next.after ? { after: next.after } : {}) }, {
         source: "/rekey/cron",
         id: await deriveId("evt", "sweep-page", batch.sweep_id, next.cursor ?? "", next.after ?? ""),
@@ -98,7 +98,8 @@ export async function processSweepBatch(
       }),
     );
   }
-  return { requested, revoked, overdue, orphans, ...(index.cursor ? { next: index.cursor } : {}) };
+  if (out.length) await bus.publishAll(out);
+  return { requested, revoked, overdue, scans, ...(index.cursor ? { next: index.cursor } : {}) };
 }
 
 export { OVERDUE_AFTER_MS };

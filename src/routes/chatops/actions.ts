@@ -196,10 +196,12 @@ async function listMessage(deps: Deps): Promise<ChatMessage> {
 }
 
 async function planMessage(deps: Deps): Promise<ChatMessage> {
-  const { actions: plan, truncated } = await planSweepReport(deps.store, deps.now());
-  if (plan.length === 0) return { text: "*Next sweep:* nothing is due." };
+  const { actions: plan, left_alone, truncated } = await planSweepReport(deps.store, deps.now());
+  const alone = left_alone.length ? [`${left_alone.length} marked key${left_alone.length === 1 ? "" : "s"} at Clarifai left alone (not provably rekey's): see \`GET /v1/plan\`.`] : [];
+  if (plan.length === 0) return { text: "*Next sweep:* nothing is due.", ...(alone.length ? { lines: alone } : {}) };
   const lines = plan.slice(0, LIST_LIMIT).map((a) => `${a.action} \`${a.credential_id}\`${a.fingerprint_prefix ? ` (value \`${a.fingerprint_prefix}…\`)` : ""}: ${a.reason}`);
   if (plan.length > LIST_LIMIT || truncated) lines.push(`…and ${truncated ? "" : `${plan.length - LIST_LIMIT} `}more: see \`GET /v1/plan\`.`);
+  lines.push(...alone);
   return { text: `*Next sweep* would take ${plan.length}${truncated ? "+" : ""} action${plan.length === 1 ? "" : "s"}:`, lines };
 }
 

@@ -9,12 +9,25 @@ export const planResponseSchema = z.strictObject({
   truncated: z.boolean(),
   plan: z.array(
     z.strictObject({
-      rule: z.enum(["max_age", "grace_expired", "expired", "stuck_rotation"]),
+      rule: z.enum(["max_age", "grace_expired", "expired", "stuck_rotation", "orphan_scan"]),
       credential_id: z.string(),
-      action: z.enum(["rotate", "revoke", "revoke_previous", "resume"]),
+      action: z.enum(["rotate", "revoke", "revoke_previous", "resume", "scan_orphans"]),
       due_at: z.string(),
       fingerprint_prefix: z.string().optional(),
       reason: z.string(),
+    }),
+  ),
+  /**
+   * Keys at Clarifai carrying a rekey rotation marker that rekey cannot prove it minted (created
+   * outside that rotation's create window, or its rotation is unknown): never deleted, shown here.
+   */
+  left_alone: z.array(
+    z.strictObject({
+      credential_id: z.string(),
+      rotation_id: z.string(),
+      fingerprint_prefix: z.string(),
+      reason: z.enum(["outside_create_window", "rotation_running", "rotation_unknown"]),
+      found_at: z.string(),
     }),
   ),
 });
@@ -22,6 +35,6 @@ export const planResponseSchema = z.strictObject({
 /** What the next sweep would do and why: the sweep's own rules, read-only. */
 export const plan = new Hono<AppEnv>().get("/", async (c) => {
   const now = c.var.deps.now();
-  const { actions, truncated } = await planSweepReport(c.var.deps.store, now);
-  return c.json({ generated_at: new Date(now).toISOString(), truncated, plan: actions });
+  const { actions, left_alone, truncated } = await planSweepReport(c.var.deps.store, now);
+  return c.json({ generated_at: new Date(now).toISOString(), truncated, plan: actions, left_alone });
 });
