@@ -143,8 +143,9 @@ export async function runP4(opts: P4Options): Promise<P4Result> {
     for (const c of scenario.crashed) {
       const u = c.user;
       const decoy = mintKey(emulator, u, `unmanaged service key of ${u}`, now - DAY);
-      emulator.state.faults.push({ method: "POST", path: `/v2/users/${u}/keys`, count: 1, drop_after: true });
-      emulator.state.faults.push({ method: "GET", path: `/v2/users/${u}/keys`, count: 50, status: 403, code: 11007 });
+      const lost = { method: "POST", path: `/v2/users/${u}/keys`, count: 1, drop_after: true };
+      const refused = { method: "GET", path: `/v2/users/${u}/keys`, count: 50, status: 403, code: 11007 };
+      emulator.state.faults.push(lost, refused);
       const res = await admin("POST", `/v1/credentials/${c.id}/rotate`, {});
       const begun = (await res.json()) as any;
       const rotationId: string | undefined = begun?.rotation?.id;
@@ -156,7 +157,8 @@ export async function runP4(opts: P4Options): Promise<P4Result> {
         if (state !== "running") break;
         await sleep(200);
       }
-      emulator.state.faults = [];
+      // Only these two: the failing revocations' faults stay for the whole run.
+      emulator.state.faults = emulator.state.faults.filter((f) => f !== lost && f !== refused);
       if (opts.queue === "captured") await drain();
       const marker = `[rekey:${rotationId}]`;
       decoy.description = `${decoy.description} ${marker}`; // a copied marker, on a key created before the window
