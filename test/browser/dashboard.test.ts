@@ -19,6 +19,8 @@ import { freePort } from "../../scripts/lib/ports.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const installed = existsSync(CHROMIUM);
+// In CI nothing skips silently: .ci/run installs Chromium, so its absence is a broken CI, not a reason to skip.
+if (!installed && process.env.CI === "true") throw new Error(`CI=true and Chromium is not installed at ${CHROMIUM}: the browser test cannot run (.ci/run installs it with apt-get install -y chromium)`);
 if (!installed) console.warn(`Skipping the browser test: Chromium is not installed at ${CHROMIUM} (apt-get install -y chromium).`);
 
 const SHOTS = join(root, "test/browser/screenshots");
