@@ -6,6 +6,7 @@
  *   POST|PUT|PATCH /<anything>          recorded; answers 200 (or the status set for that path)
  *   GET  /_received?prefix=/path        → {"requests": [{method, path, headers, body, time}]}
  *   POST /_status {"path","status","count"}  next `count` requests to `path` answer `status`
+ *   POST /_serve {"path","body"}         GET `path` answers 200 with `body` as JSON (a document to fetch)
  */
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -21,6 +22,7 @@ interface Received {
 export async function startReceiver(): Promise<{ url: string; close(): Promise<void> }> {
   const received: Received[] = [];
   const statuses = new Map<string, { status: number; count: number }>();
+  const served = new Map<string, string>();
   const read = (req: IncomingMessage) =>
     new Promise<string>((resolve) => {
       const chunks: Buffer[] = [];
@@ -40,6 +42,11 @@ export async function startReceiver(): Promise<{ url: string; close(): Promise<v
       statuses.set(b.path, { status: b.status, count: b.count ?? 1 });
       return res.end("{}");
     }
+    if (req.method === "POST" && url.pathname === "/_serve") {
+      const b = JSON.parse(body) as { path: string; body: unknown };
+      served.set(b.path, JSON.stringify(b.body));
+      return res.end("{}");
+    }
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
     received.push({ method: req.method ?? "", path: url.pathname + url.search, headers, body, time: new Date().toISOString() });
     const forced = statuses.get(url.pathname);
@@ -49,7 +56,7 @@ export async function startReceiver(): Promise<{ url: string; close(): Promise<v
       return res.end("forced failure");
     }
     res.setHeader("content-type", "application/json");
-    res.end("{}");
+    res.end(req.method === "GET" ? (served.get(url.pathname) ?? "{}") : "{}");
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
