@@ -6,6 +6,16 @@ import type { Context } from "hono";
 import type * as z from "zod";
 import { AppError } from "./app-error.ts";
 
+/**
+ * A path id (`/v1/credentials/:id`) checked against its schema before anything reads storage: an
+ * id no record can have (512 bytes, say, past KV's key limit) is simply not found.
+ */
+export function pathId(c: Context, schema: z.ZodType<string>, notFound: AppError): string {
+  const parsed = schema.safeParse(c.req.param("id"));
+  if (!parsed.success) throw notFound;
+  return parsed.data;
+}
+
 function invalid(error: z.ZodError, message = "The request does not match the schema"): AppError {
   const issues = error.issues.slice(0, 20).map((i) => ({ path: i.path.join("."), code: i.code }));
   return new AppError(400, "invalid_request", message, { issues });
