@@ -69,8 +69,9 @@ export function controlRoutes(state: State) {
         delay_ms: z.number().int().min(0).max(120_000).optional(),
         drop: z.boolean().optional(),
         drop_after: z.boolean().optional(),
-      }));
-      if (!b) return bad(c, 'Body must be {"method","path","count","status","code","delay_ms","drop","drop_after"}');
+        location: z.url().optional(),
+      }).refine((f) => f.location === undefined || f.status === undefined || (f.status >= 300 && f.status < 400)));
+      if (!b) return bad(c, 'Body must be {"method","path","count","status","code","delay_ms","drop","drop_after","location"}');
       state.faults.push(b);
       return c.json({ fault: b });
     })

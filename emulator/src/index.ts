@@ -35,6 +35,11 @@ export function createEmulator(options: { now?: () => Date } = {}): Emulator {
       log(state, c, 0, 0);
       throw new DropConnection("dropped by fault injection");
     }
+    if (fault?.location) {
+      const out = new Response(null, { status: fault.status ?? 307, headers: { location: fault.location } });
+      log(state, c, out.status, 0);
+      return out;
+    }
     if (fault && (fault.status !== undefined || fault.code !== undefined)) {
       const code = fault.code ?? 98004;
       const res = reply(c, code, {}, "Injected fault");

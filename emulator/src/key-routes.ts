@@ -5,6 +5,7 @@ import { authenticate, requirePat, requireScopes, resolveUser } from "./auth.ts"
 import { appRef, body, newKey } from "./body.ts";
 import { ClarifaiFailure, reply } from "./envelope.ts";
 import { normaliseScope, type Operation } from "./scopes.ts";
+import { queryBool } from "./query.ts";
 import type { KeyRecord, State } from "./state.ts";
 import { keyView, page } from "./views.ts";
 
@@ -31,7 +32,7 @@ export function keyRoutes(state: State) {
       const { user } = caller(state, c, "ListKeys");
       const q = new URL(c.req.url).searchParams;
       const type = q.get("type");
-      const notExpired = q.get("not_expired") === "true";
+      const notExpired = queryBool(q, "not_expired");
       const scopes = q.getAll("scopes").map(normaliseScope);
       const now = state.now().getTime();
       const all = [...state.keys.values()].filter(

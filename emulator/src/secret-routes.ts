@@ -15,8 +15,10 @@ const EPOCH = "1970-01-01T00:00:00Z";
 const secretId = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.-]+$/);
 
 export function secretRoutes(state: State) {
+  // GetSecret answers a SingleSecretResponse: no list key, so its errors carry no `secrets` field.
+  // Every other secret endpoint answers a MultiSecretResponse, whose `secrets` is always present.
   const caller = (c: Context, op: Operation) => {
-    c.set("listKey" as never, "secrets" as never);
+    if (op !== "GetSecret") c.set("listKey" as never, "secrets" as never);
     const key = authenticate(state, c);
     requirePat(key);
     requireScopes(key, op);
@@ -48,7 +50,6 @@ export function secretRoutes(state: State) {
     })
     .get("/v2/users/:user_id/secrets/:id", (c) => {
       const user = caller(c, "GetSecret");
-      c.set("listKey" as never, undefined as never);
       return reply(c, 10000, { secret: secretView(find(user, c.req.param("id"))) });
     })
     .patch("/v2/users/:user_id/secrets", async (c) => {
@@ -58,22 +59,18 @@ export function secretRoutes(state: State) {
         action: z.enum(["overwrite", "merge", "remove"]).default("overwrite"),
       }));
       const targets = req.secret.map((p) => [find(user, p.id), p] as const);
-      const now = state.timestamp();
       if (req.action === "remove") {
         // Clarifai's patch semantics: "remove deletes the listed items/ids" (api-guide patching).
         for (const [s] of targets) state.secrets.delete(state.secretKey(user, s.id));
         return reply(c, 10000, { secrets: targets.map(([s]) => secretView(s)) });
       }
+      // As Clarifai's published example answers an overwrite (Clarifai/docs,
+      // code_snippets/api-guide/authentication/secrets_patch_output.txt): the new value and
+      // description, with `version` and `modified_at` as they were (1, and created_at).
       for (const [s, p] of targets) {
-        {
-          if (p.value !== undefined && p.value !== s.value) {
-            s.value = p.value;
-            s.version += 1;
-          }
-          if (p.description !== undefined) s.description = p.description;
-          if (p.expires_at !== undefined) s.expires_at = p.expires_at;
-        }
-        s.modified_at = now;
+        if (p.value !== undefined) s.value = p.value;
+        if (p.description !== undefined) s.description = p.description;
+        if (p.expires_at !== undefined) s.expires_at = p.expires_at;
       }
       return reply(c, 10000, { secrets: targets.map(([s]) => secretView(s)) });
     })

@@ -48,6 +48,8 @@ export interface Fault {
   drop?: boolean;
   /** Serve the call (its effect commits), then drop the connection: the answer is lost. */
   drop_after?: boolean;
+  /** Answer a redirect (`status`, default 307) to this URL instead of serving: Clarifai never does. */
+  location?: string;
 }
 
 export class State {

@@ -14,7 +14,8 @@ export interface ErrorDescription {
 /**
  * What a thrown error becomes, for the JSON envelope here and the dashboard's HTML error page.
  * Unknown errors become a generic 500 that says nothing about the cause: an exception message
- * may carry upstream text, so only its class name is logged (here, once).
+ * may carry upstream text, so only its class name is logged (here, once), with the method and
+ * the route's pattern: never the request path, which may hold a pasted token, nor any body.
  */
 export function describeError(error: Error, c: Context): ErrorDescription {
   if (error instanceof AppError) {
@@ -26,7 +27,7 @@ export function describeError(error: Error, c: Context): ErrorDescription {
     const code = status === 413 ? "payload_too_large" : status === 401 ? "unauthorized" : "bad_request";
     return { status, code, message: status === 413 ? "Request body is too large" : "Request refused" };
   }
-  console.error(JSON.stringify({ level: "error", msg: "unhandled error", error: error.name, path: c.req.path }));
+  console.error(JSON.stringify({ level: "error", msg: "unhandled error", error: error.name, method: c.req.method, route: c.req.routePath }));
   return { status: 500, code: "internal_error", message: "Internal error" };
 }
 

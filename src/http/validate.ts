@@ -1,10 +1,62 @@
 /**
  * Input validation with the error envelope. Only the failing paths and zod's issue codes are
  * returned: echoing the input (or zod's messages, which can quote it) could echo a secret.
+ *
+ * Every string that comes in (JSON values and keys, query and form fields) must be well-formed
+ * Unicode: JSON's `\ud800` escapes make strings with a lone UTF-16 surrogate, which TextEncoder
+ * silently turns into U+FFFD, so a value would be fingerprinted, sealed or sent to Clarifai as
+ * something other than what was sent. They are refused with a 400 before any schema runs.
  */
 import type { Context } from "hono";
 import type * as z from "zod";
 import { AppError } from "./app-error.ts";
+
+// With the u flag a well-formed pair is one code point, so only a lone surrogate matches.
+const LONE_SURROGATE = /\p{Cs}/u;
+// A path segment is shown only if it reads like one of our field names (snake_case words, no
+// digits): object keys are the sender's, and a key could be a pasted token.
+const FIELD_NAME = /^[a-z]{1,16}(_[a-z]{1,16}){0,4}$/;
+
+/**
+ * The path of the first string in `value` (an object key included) holding a lone surrogate, or
+ * undefined. Iterative, so a deeply nested body cannot overflow the stack.
+ */
+export function loneSurrogatePath(value: unknown): string | undefined {
+  const stack: [unknown, string[]][] = [[value, []]];
+  const show = (path: string[]) => path.map((p) => (FIELD_NAME.test(p) || /^\d{1,6}$/.test(p) ? p : "*")).join(".") || "(root)";
+  while (stack.length > 0) {
+    const [v, path] = stack.pop()!;
+    if (typeof v === "string") {
+      if (LONE_SURROGATE.test(v)) return show(path);
+    } else if (Array.isArray(v)) {
+      v.forEach((item, i) => stack.push([item, [...path, String(i)]]));
+    } else if (typeof v === "object" && v !== null) {
+      for (const [k, item] of Object.entries(v)) {
+        if (LONE_SURROGATE.test(k)) return show([...path, "*"]);
+        stack.push([item, [...path, k]]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Throws the 400 for a lone surrogate anywhere in `value`. */
+export function requireWellFormed(value: unknown): void {
+  const path = loneSurrogatePath(value);
+  if (path !== undefined) {
+    throw new AppError(400, "invalid_request", "A string field is not valid Unicode (it holds a lone surrogate)", { issues: [{ path, code: "invalid_unicode" }] });
+  }
+}
+
+/**
+ * A path id (`/v1/credentials/:id`) checked against its schema before anything reads storage: an
+ * id no record can have (512 bytes, say, past KV's key limit) is simply not found.
+ */
+export function pathId(c: Context, schema: z.ZodType<string>, notFound: AppError): string {
+  const parsed = schema.safeParse(c.req.param("id"));
+  if (!parsed.success) throw notFound;
+  return parsed.data;
+}
 
 function invalid(error: z.ZodError, message = "The request does not match the schema"): AppError {
   const issues = error.issues.slice(0, 20).map((i) => ({ path: i.path.join("."), code: i.code }));
@@ -23,6 +75,7 @@ export async function jsonBody<S extends z.ZodType>(c: Context, schema: S, opts:
     } catch {
       throw new AppError(400, "invalid_json", "The request body is not valid JSON");
     }
+    requireWellFormed(raw);
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw invalid(parsed.error);
@@ -44,13 +97,16 @@ export async function formBody<S extends z.ZodType>(c: Context, schema: S): Prom
     if (Object.hasOwn(fields, name)) throw new AppError(400, "invalid_request", "A form field appears more than once");
     fields[name] = value;
   }
+  requireWellFormed(fields);
   const parsed = schema.safeParse(fields);
   if (!parsed.success) throw invalid(parsed.error, "The form does not match the schema");
   return parsed.data;
 }
 
 export function query<S extends z.ZodType>(c: Context, schema: S): z.infer<S> {
-  const parsed = schema.safeParse(c.req.query());
+  const raw = c.req.query();
+  requireWellFormed(raw);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) throw invalid(parsed.error);
   return parsed.data;
 }

@@ -3,7 +3,8 @@
  * Node-hosted emulator. The route list is src/openapi/route-docs.ts, so a new route is fuzzed the
  * day it is documented. Each case is a request that must be refused: malformed, truncated,
  * oversized or wrongly typed bodies, wrong content types, junk and missing headers, bad or missing
- * credentials and signatures, wrong methods, odd paths and queries. Whatever the case:
+ * credentials and signatures, wrong methods, odd paths and queries, over-long path ids, lone UTF-16
+ * surrogates in string fields, and junk `Host` headers. Whatever the case:
  *   - the answer is 4xx (never 5xx; a read-only route may answer 2xx to a request that is valid);
  *   - nothing changes: the whole KV namespace (records, indexes, rotations, audit trail) and this
  *     file's tenant at the emulator (keys, secrets, calls on its paths) are identical before and
@@ -17,6 +18,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_BODY_BYTES, MAX_GITHUB_ALERT_BYTES } from "../../src/app.ts";
 import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { loneSurrogatePath } from "../../src/http/validate.ts";
 import { type RouteDoc, routeDocs } from "../../src/openapi/route-docs.ts";
 import { ADMIN_TOKEN, call } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
@@ -148,6 +150,27 @@ function sampleBody(route: RouteDoc, id: string): unknown {
   return { value: CANARY };
 }
 
+/**
+ * A lone UTF-16 surrogate as JSON text (`\ud800`): JSON.parse makes a string that is not Unicode.
+ * Written as an escape because a raw lone surrogate in a JS string would be sent as U+FFFD.
+ */
+const loneSurrogate = fc.constantFrom("\\ud800", "\\udfff", "x\\ud83d", "\\ude00x", "\\udc00\\ud800");
+
+/** The sample body with one string field (or a key) holding a lone surrogate. */
+function withLoneSurrogate(sample: string): fc.Arbitrary<BodyCase> {
+  return fc.tuple(fc.nat(), loneSurrogate, fc.boolean()).map(([at, lone, inKey]) => {
+    const obj = JSON.parse(sample) as Record<string, unknown> | Record<string, unknown>[];
+    const target = Array.isArray(obj) ? obj[0]! : obj;
+    const keys = Object.keys(target);
+    const key = keys[at % keys.length]!;
+    // A placeholder replaced in the JSON text, so the escape survives serialisation as written.
+    if (inKey) target[`LONE_${key}`] = "x";
+    else target[key] = `LONE_VALUE`;
+    const text = JSON.stringify(obj).replace("LONE_VALUE", lone).replace(`LONE_${key}`, `${key}${lone}`);
+    return { text, kind: "lone_surrogate" };
+  });
+}
+
 type BodyCase = { text: string; kind: string };
 function bodyCase(route: RouteDoc, id: string): fc.Arbitrary<BodyCase> {
   const limit = route.path === GITHUB_PATH ? GITHUB_LIMIT : SMALL_LIMIT;
@@ -168,12 +191,21 @@ function bodyCase(route: RouteDoc, id: string): fc.Arbitrary<BodyCase> {
     fc.constantFrom("{", "[", '"', "{}}", "[]]", "nul", "{\"a\":}", "\uFEFF{}", "{\"__proto__\":{\"x\":1}}", "{\"constructor\":{\"prototype\":{}}}", "1e999", "-0", "[[[[[[[[[[]]]]]]]]]]").map((t) => ({ text: t, kind: "edge" })),
     fc.integer({ min: 1, max: 4096 }).map((extra) => ({ text: `{"value":"${"x".repeat(limit + extra)}"}`, kind: "oversized" })),
     fc.integer({ min: 1, max: 40 }).map((depth) => ({ text: "[".repeat(depth * 200) + "]".repeat(depth * 200), kind: "deep" })),
+    withLoneSurrogate(sample),
   );
 }
 
-/** True if the route's own schemas would accept this body (then a writing route must not see it). */
+/**
+ * True if the route's own schemas would accept this body (then a writing route must not see it).
+ * Part of the contract besides the schemas: every string must be well-formed Unicode.
+ */
 function schemaAccepts(route: RouteDoc, raw: string, type: string): boolean {
   if (!route.body) return true;
+  try {
+    if (loneSurrogatePath(JSON.parse(raw.replace(/^\uFEFF/, ""))) !== undefined) return false;
+  } catch {
+    // not JSON: judged below
+  }
   // The server decodes bodies as UTF-8 the fetch way, which drops a leading byte order mark.
   const text = raw.replace(/^\uFEFF/, "");
   if ((route as { bodyType?: string }).bodyType === "form") {
@@ -206,13 +238,31 @@ interface FuzzRequest {
   mayPass: boolean;
   /** The statuses this kind of refusal must produce. */
   expect?: number[];
+  /** Sent to this URL host with this Host header instead of rekey.test. */
+  host?: { url: string; header: string };
 }
 
 const pathParam = fc.oneof(
   fc.string({ minLength: 1, maxLength: 40 }),
   fc.string({ unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789_"), minLength: 1, maxLength: 30 }).map((s) => `cred_${s}`),
   fc.constantFrom("rot_nope", "%00", "..%2F..%2Fetc", "cred_" + "9".repeat(200), CANARY),
+  // Over-long ids, around and past KV's 512-byte key limit (a 512-byte rotation id was a 500).
+  fc.tuple(fc.constantFrom("cred_", "rot_", ""), fc.integer({ min: 27, max: 4_000 })).map(([prefix, n]) => `${prefix}${"a".repeat(n)}`),
+  fc.constantFrom(`rot_${"a".repeat(508)}`, `cred_${"b".repeat(507)}`, `cred_${"c".repeat(2_048)}`),
 ).filter((s) => s !== "." && s !== "..");
+
+/**
+ * Junk `Host` headers (DNS rebinding of a local stack, proxies passing anything through). The URL's
+ * host is one a URL can hold; the header may be anything a client can send. Dev mode may refuse a
+ * non-loopback Host with 421 misdirected_request: a 4xx like any other refusal here.
+ */
+const junkHost = fc.record({
+  url: fc.constantFrom("evil.example", "rekey.test.evil.example", "127.0.0.1.nip.io", "localhost.evil.example", "[::2]", "0.0.0.0", "10.0.0.1:8787", "xn--80ak6aa92e.com", `${"a".repeat(63)}.example`),
+  header: fc.oneof(
+    fc.constantFrom("evil.example", "localhost.evil.example", "127.0.0.1:99999", "localhost:abc", "[::1", "@evil.example", "localhost@evil.example", "127.0.0.1 evil.example", "", "*", CANARY),
+    printable,
+  ),
+});
 
 function caseFor(route: RouteDoc): fc.Arbitrary<FuzzRequest> {
   const verb = route.method.toUpperCase();
@@ -225,6 +275,8 @@ function caseFor(route: RouteDoc): fc.Arbitrary<FuzzRequest> {
     fc.constant(""),
     fc.dictionary(fc.oneof(fc.constantFrom("cursor", "limit", "credential_id", "type", "since", "until"), fc.string({ maxLength: 10 })), fc.oneof(printable, fc.constant(CANARY), fc.integer().map(String)), { maxKeys: 3 })
       .map((q) => `?${new URLSearchParams(q)}`),
+    // Percent-encoded lone surrogates (CESU-8 and %u forms) and invalid UTF-8, written raw.
+    fc.constantFrom("?cursor=%ED%A0%80", "?credential_id=%ED%BF%BF&limit=1", "?type=%uD800", "?since=%C0%80", "?until=%FF%FE"),
   );
 
   // Wrong credentials, whatever the rest of the request.
@@ -277,6 +329,8 @@ function caseFor(route: RouteDoc): fc.Arbitrary<FuzzRequest> {
           mayPass: readOnly,
           ...(!readOnly && valid && route.body ? { skip: true } : {}),
           ...(body?.kind === "oversized" && !readOnly ? { expect: [413] } : {}),
+          // Refused by the well-formedness check (or first by the path id, the media type or the size).
+          ...(body?.kind === "lone_surrogate" && !readOnly && route.body ? { expect: [400, 404, 413, 415] } : {}),
         } as FuzzRequest;
       }),
     );
@@ -311,6 +365,19 @@ function caseFor(route: RouteDoc): fc.Arbitrary<FuzzRequest> {
       expect: [404, 405],
     })),
   );
+  // Any of the route's own cases, from a junk Host: refused as before, or with 421 (see junkHost).
+  // Discord's signed cases are built by their own helper, which sends to rekey.test.
+  const own = cases.slice(0, -1);
+  cases.splice(
+    cases.length - 1,
+    0,
+    fc.tuple(fc.oneof(...own), junkHost).map(([req, host]) => ({
+      ...req,
+      host,
+      kind: `host/${req.kind}`,
+      ...(req.expect ? { expect: [...req.expect, 421] } : {}),
+    })),
+  );
   // The wrong-method arm is the last one: it gets a smaller share than the route's own cases.
   const method = cases.pop()!;
   return fc.oneof(...cases.map((arbitrary) => ({ arbitrary, weight: 4 })), { arbitrary: method, weight: 1 });
@@ -318,11 +385,12 @@ function caseFor(route: RouteDoc): fc.Arbitrary<FuzzRequest> {
 
 async function send(req: FuzzRequest, route: RouteDoc): Promise<{ status: number; text: string; headers: string; refusal: string | undefined }> {
   let headers = req.headers;
-  if (req.kind.startsWith("signed/") && route.security === "discord_signature") {
+  const signed = req.kind.replace(/^host\//, "").startsWith("signed/");
+  if (signed && route.security === "discord_signature") {
     const r = await discordSigned(req.body ?? "");
     return { status: r.status, text: r.text, headers: JSON.stringify(r.headers), refusal: r.headers["x-rekey-refusal"] };
   }
-  if (req.kind.startsWith("signed/")) {
+  if (signed) {
     const body = req.body ?? "";
     const now = Math.floor(Date.now() / 1000);
     headers =
@@ -334,7 +402,8 @@ async function send(req: FuzzRequest, route: RouteDoc): Promise<{ status: number
           return { "content-type": "application/json", authorization: "", "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": await signStandardWebhook({ secret: ALERT_SECRET, id, timestamp, body }) };
         })();
   }
-  const res = await exports.default.fetch(`http://rekey.test${req.path}`, {
+  if (req.host) headers = { ...headers, host: req.host.header };
+  const res = await exports.default.fetch(`http://${req.host?.url ?? "rekey.test"}${req.path}`, {
     method: req.method,
     headers,
     ...(req.body !== undefined && req.method !== "GET" && req.method !== "HEAD" ? { body: req.body } : {}),
@@ -378,7 +447,7 @@ describe("fuzzing every documented route", () => {
           const refused =
             res.status >= 400 ||
             (res.status >= 300 && res.status < 400 && route.responses[res.status] !== undefined) ||
-            (res.status === 200 && res.refusal !== undefined && req.kind.startsWith("signed/"));
+            (res.status === 200 && res.refusal !== undefined && req.kind.replace(/^host\//, "").startsWith("signed/"));
           if (!req.mayPass) expect(refused, label).toBe(true);
           if (req.expect) expect(req.expect, label).toContain(res.status);
           expectNoCanary([res.text, res.headers], leaks.secrets);

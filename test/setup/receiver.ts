@@ -6,6 +6,7 @@
  *   POST|PUT|PATCH /<anything>          recorded; answers 200 (or the status set for that path)
  *   GET  /_received?prefix=/path        → {"requests": [{method, path, headers, body, time}]}
  *   POST /_status {"path","status","count"}  next `count` requests to `path` answer `status`
+ *        optional "location" (sent as the Location header: a redirect) and "body" (instead of "forced failure")
  *   POST /_serve {"path","body"}         GET `path` answers 200 with `body` as JSON (a document to fetch)
  */
 import { createServer, type IncomingMessage } from "node:http";
@@ -21,7 +22,7 @@ interface Received {
 
 export async function startReceiver(): Promise<{ url: string; close(): Promise<void> }> {
   const received: Received[] = [];
-  const statuses = new Map<string, { status: number; count: number }>();
+  const statuses = new Map<string, { status: number; count: number; location?: string; body?: string }>();
   const served = new Map<string, string>();
   const read = (req: IncomingMessage) =>
     new Promise<string>((resolve) => {
@@ -38,8 +39,8 @@ export async function startReceiver(): Promise<{ url: string; close(): Promise<v
       return res.end(JSON.stringify({ requests: received.filter((r) => r.path.startsWith(prefix)) }));
     }
     if (req.method === "POST" && url.pathname === "/_status") {
-      const b = JSON.parse(body) as { path: string; status: number; count?: number };
-      statuses.set(b.path, { status: b.status, count: b.count ?? 1 });
+      const b = JSON.parse(body) as { path: string; status: number; count?: number; location?: string; body?: string };
+      statuses.set(b.path, { status: b.status, count: b.count ?? 1, ...(b.location ? { location: b.location } : {}), ...(b.body !== undefined ? { body: b.body } : {}) });
       return res.end("{}");
     }
     if (req.method === "POST" && url.pathname === "/_serve") {
@@ -53,7 +54,8 @@ export async function startReceiver(): Promise<{ url: string; close(): Promise<v
     if (forced && forced.count > 0) {
       forced.count--;
       res.statusCode = forced.status;
-      return res.end("forced failure");
+      if (forced.location) res.setHeader("location", forced.location);
+      return res.end(forced.body ?? "forced failure");
     }
     res.setHeader("content-type", "application/json");
     res.end(req.method === "GET" ? (served.get(url.pathname) ?? "{}") : "{}");

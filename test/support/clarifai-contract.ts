@@ -36,6 +36,7 @@ interface Fault {
   code?: number;
   delay_ms?: number;
   drop?: boolean;
+  location?: string;
 }
 
 interface Seeded {
@@ -361,6 +362,22 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
         expect(Date.now() - started).toBeLessThan(1_400);
         expect(e.retryable).toBe(true);
       });
+
+      // Issue 14 item 3: a followed redirect would carry the key id (the token) in the path to the
+      // Location's host, and that host's 404 would read as "already deleted".
+      for (const status of [301, 302, 307, 308]) {
+        it(`never follows a ${status} redirect: a redirected delete is unexpected_redirect, not not_found, and the key lives`, async () => {
+          const u = await newUser();
+          const victim = await mint(u.userId, { type: "personal_access_token", scopes: ["All"], apps: [] });
+          const elsewhere = `/v2/users/${u.userId}/keys/ffffffffffffffffffffffffffffffff`;
+          await fault({ method: "DELETE", path: `/v2/users/${u.userId}/keys/*`, status, location: `${host.baseUrl}${elsewhere}` });
+          const e = await failure(clarifai.deleteKey(u.pat, u.userId, victim), "unexpected_redirect");
+          expect(e).toMatchObject({ retryable: false, httpStatus: status, operation: "DeleteKey" });
+          const state = (await host.control("/_emulator/state")) as { calls: { path: string }[] };
+          expect(state.calls.filter((c) => c.path === elsewhere)).toEqual([]);
+          expect((await value(clarifai.getUser(victim))).id).toBe(u.userId);
+        });
+      }
 
       it("maps a dropped connection to network", async () => {
         const u = await newUser();

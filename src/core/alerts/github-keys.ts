@@ -3,6 +3,9 @@
  * GitHub serves), otherwise fetched from GITHUB_KEYS_URL and cached per isolate for an hour. An
  * unknown key id forces one refetch, at most once a minute, so a GitHub key rotation is picked up
  * without letting unsigned junk make rekey hammer GitHub.
+ *
+ * Redirects are not followed (`redirect: "manual"`, a 3xx is a failed fetch): the keys decide which
+ * alerts are believed, so they come from the configured URL or not at all.
  */
 import { type GithubPublicKeys, parseGithubPublicKeys } from "../inbound/github-secret-scanning.ts";
 
@@ -35,8 +38,10 @@ export class GithubKeys {
     if (!mayRefetch && this.#cached) return this.#cached.keys;
     this.#lastFetch = this.now();
     try {
-      const res = await this.fetcher(this.url, { headers: { accept: "application/json", "user-agent": "rekey" }, signal: AbortSignal.timeout(5_000) });
+      const res = await this.fetcher(this.url, { headers: { accept: "application/json", "user-agent": "rekey" }, redirect: "manual", signal: AbortSignal.timeout(5_000) });
+      // res.ok is false for a 3xx and for an opaque redirect (status 0): the body is never read.
       const parsed = res.ok ? parseGithubPublicKeys(await res.json()) : null;
+      if (!res.ok) await res.body?.cancel();
       if (parsed?.ok) this.#cached = { keys: parsed.value, at: this.now() };
     } catch {
       // Keep whatever we had: a GitHub outage must not stop verification with cached keys.

@@ -24,6 +24,7 @@ export const CLARIFAI_ERROR_KINDS = [
   "bad_request",
   "duplicate",
   "unexpected",
+  "unexpected_redirect",
 ] as const;
 
 export type ClarifaiErrorKind = (typeof CLARIFAI_ERROR_KINDS)[number];
@@ -41,6 +42,7 @@ const PHRASES: Record<ClarifaiErrorKind, string> = {
   bad_request: "request was refused as malformed",
   duplicate: "resource already exists",
   unexpected: "unexpected response",
+  unexpected_redirect: "answered with a redirect, which is never followed",
 };
 
 /** Fields of a {@link ClarifaiError}; all but `kind` and `operation` are optional. */

@@ -9,6 +9,11 @@
  *   a key id of `..` into a request against a different endpoint.
  * - Failures carry no URL, body or server `details` (see errors.ts), and no `cause`: a runtime's
  *   network error text may quote the URL, and the URL carries key ids.
+ * - Redirects are never followed (`redirect: "manual"`): a followed redirect would send the path,
+ *   and with it a key id (which is the token), to whatever host the `Location` names, and the other
+ *   host's answer (a 404, say) would be read as Clarifai's. Clarifai's API does not redirect, so a
+ *   3xx is a permanent `unexpected_redirect`, never `not_found`: a redirected delete is not a
+ *   revocation.
  *
  * Runtime-neutral: fetch, AbortController, setTimeout.
  *
@@ -61,7 +66,7 @@ export function createTransport(options: TransportOptions): Send {
 
     const headers: Record<string, string> = { authorization: `Key ${call.token}`, accept: "application/json" };
     if (options.requestIdPrefix) headers["x-clarifai-request-id-prefix"] = options.requestIdPrefix;
-    const init: RequestInit = { method: call.method, headers };
+    const init: RequestInit = { method: call.method, headers, redirect: "manual" };
     if (call.body !== undefined) {
       headers["content-type"] = "application/json";
       init.body = JSON.stringify(call.body);
@@ -69,6 +74,10 @@ export function createTransport(options: TransportOptions): Send {
 
     const exchanged = await exchange(options, url, init);
     if (!exchanged.ok) return fail(exchanged.error, exchanged.error === "timeout" ? `no answer within ${options.timeoutMs} ms` : undefined);
+    if (exchanged.value.redirected) {
+      // The Location is not quoted: it may echo the path, and the path carries key ids.
+      return err(new ClarifaiError({ kind: "unexpected_redirect", operation: call.operation, httpStatus: exchanged.value.status || undefined }));
+    }
     return interpret(call, exchanged.value);
   };
 }
@@ -88,6 +97,8 @@ function buildUrl(base: string, path: readonly string[], query: Query | undefine
 }
 
 interface Exchanged {
+  /** A 3xx, or (where fetch follows the browser rules) an opaque redirect with status 0. */
+  redirected: boolean;
   status: number;
   text: string;
   retryAfter: string | null;
@@ -116,14 +127,21 @@ async function exchange(
   }, options.timeoutMs);
   try {
     const res = await Promise.race([options.fetch(url, { ...init, signal: controller.signal }), deadline]);
+    if (isRedirect(res)) {
+      await res.body?.cancel();
+      return ok({ redirected: true, status: res.status, text: "", retryAfter: null });
+    }
     const text = await Promise.race([res.text(), deadline]);
-    return ok({ status: res.status, text, retryAfter: res.headers.get("retry-after") });
+    return ok({ redirected: false, status: res.status, text, retryAfter: res.headers.get("retry-after") });
   } catch {
     return err(timedOut ? "timeout" : "network");
   } finally {
     clearTimeout(timer);
   }
 }
+
+// workerd types Response.type as "default" | "error"; Deno and browsers also know "opaqueredirect".
+const isRedirect = (res: Response) => (res.type as string) === "opaqueredirect" || (res.status >= 300 && res.status < 400);
 
 function interpret<S extends z.ZodType>(call: Call<S>, res: Exchanged): Result<z.output<S>, ClarifaiError> {
   const base = { operation: call.operation, httpStatus: res.status };

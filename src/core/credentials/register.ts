@@ -12,6 +12,7 @@ import { type ClarifaiClient, missingScopes } from "../clarifai/index.ts";
 import { decrypt, encrypt } from "../crypto/envelope.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import { randomId } from "../crypto/random.ts";
+import { credentialIdSchema } from "../bus/fields.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
 import { err, ok, type Result } from "../result.ts";
 import {
@@ -28,7 +29,8 @@ export const registerInputSchema = z.strictObject({
   user_id: clarifaiIdSchema,
   /** pat/app_key: the token (the Clarifai key id). secret: the current value; read from Clarifai when omitted. */
   value: z.string().min(1).max(4096).optional(),
-  manager_id: z.string().max(64).optional(),
+  /** A credential id: the shape is checked first, so a token pasted here never reaches storage. */
+  manager_id: credentialIdSchema.optional(),
   app_id: clarifaiIdSchema.optional(),
   secret_id: clarifaiIdSchema.optional(),
   description: z.string().max(500).optional(),
@@ -75,9 +77,9 @@ export async function registerCredential(deps: EngineDeps, request: RegisterRequ
 
   const found = await readUpstream(c, manager.value, input);
   if (!found.ok) return found;
-  for (const sink of input.sinks ?? []) {
+  for (const [i, sink] of (input.sinks ?? []).entries()) {
     const s = await c.getSecret(manager.value, sink.user_id, sink.secret_id);
-    if (!s.ok) return s.error.kind === "not_found" ? fail(422, "sink_not_found", `Sink secret "${sink.secret_id}" does not exist`) : upstream(s.error, "sink");
+    if (!s.ok) return s.error.kind === "not_found" ? fail(422, "sink_not_found", `The secret named by "sinks.${i}.secret_id" does not exist`) : upstream(s.error, "sink");
   }
 
   const value = found.value.value;
@@ -122,10 +124,11 @@ async function resolveManager(deps: EngineDeps, input: RegisterInput): Promise<R
   if (!input.manager_id) return ok(input.value!); // a PAT that manages itself
   const m = await deps.store.getCredential(input.manager_id);
   if (!m || m.value.kind !== "pat" || m.value.state !== "active") {
-    return fail(422, "manager_not_found", `Manager "${input.manager_id}" is not an active registered PAT`);
+    // Messages name the field, never the value sent: a caller who pasted a token here gets it back nowhere.
+    return fail(422, "manager_not_found", 'The credential named by "manager_id" is not an active registered PAT');
   }
   const opened = await decrypt(deps.keyring, m.value.value, aadFor(m.value));
-  if (!opened.ok) return fail(422, "manager_unreadable", `Manager "${input.manager_id}" cannot be decrypted: ${opened.error.reason}`);
+  if (!opened.ok) return fail(422, "manager_unreadable", `The credential named by "manager_id" cannot be decrypted: ${opened.error.reason}`);
   return ok(opened.value);
 }
 
@@ -141,7 +144,7 @@ interface Found {
 async function readUpstream(c: ClarifaiClient, manager: string, input: RegisterInput): Promise<Result<Found, RegisterError>> {
   if (input.kind === "secret") {
     const s = await c.getSecret(manager, input.user_id, input.secret_id!);
-    if (!s.ok) return s.error.kind === "not_found" ? fail(422, "not_found_upstream", `Secret "${input.secret_id}" does not exist at Clarifai`) : upstream(s.error, "secret");
+    if (!s.ok) return s.error.kind === "not_found" ? fail(422, "not_found_upstream", `The secret named by "secret_id" does not exist at Clarifai`) : upstream(s.error, "secret");
     const current = s.value.value ?? "";
     if (input.value !== undefined && input.value !== current) return fail(422, "value_mismatch", "The given value is not the secret's current value at Clarifai");
     return ok({ value: current, description: s.value.description ?? "", scopes: [], apps: [] });
@@ -153,10 +156,10 @@ async function readUpstream(c: ClarifaiClient, manager: string, input: RegisterI
   if (!keys.ok) return upstream(keys.error, "manager");
   // Compare through the list rather than GET /keys/{id}: the token never appears in a URL we build.
   const key = keys.value.find((k) => k.id === value);
-  if (!key) return fail(422, "not_found_upstream", `No ${input.kind === "pat" ? "personal access token" : "app-specific key"} with this value exists for user "${input.user_id}"`);
+  if (!key) return fail(422, "not_found_upstream", `No ${input.kind === "pat" ? "personal access token" : "app-specific key"} with this value exists for the user named by "user_id"`);
   const apps = key.apps.map((a) => ({ id: a.id, user_id: a.user_id ?? input.user_id }));
   const appId = input.kind === "app_key" ? apps[0]?.id : undefined;
-  if (input.app_id && appId !== input.app_id) return fail(422, "app_mismatch", `The key is not bound to app "${input.app_id}"`);
+  if (input.app_id && appId !== input.app_id) return fail(422, "app_mismatch", 'The key is not bound to the app named by "app_id"');
   return ok({ value, description: key.description, scopes: key.scopes, apps, ...(appId ? { appId } : {}), ...(key.created_at ? { createdAt: key.created_at } : {}) });
 }
 

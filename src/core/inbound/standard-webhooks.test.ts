@@ -136,6 +136,20 @@ describe("verifyStandardWebhook: multiple signatures", () => {
     expect(await reason({ ...V5, publicKey: V7.publicKey, signature: `${bad} ${V7.signature.replace("v1a,", "v1a,A")} ${V7.signature}` })).toBe("ok");
   });
 
+  it("reads signatures split across repeated webhook-signature headers as one list (pure logic)", async () => {
+    const bad = "v1,Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmE=";
+    // What Headers.get gives for two headers: the values joined with ", " (Fetch standard).
+    const combined = (...values: string[]) => {
+      const h = new Headers();
+      for (const v of values) h.append("webhook-signature", v);
+      return h.get("webhook-signature")!;
+    };
+    expect(await reason({ ...V5, signature: combined(V5.signature, bad) })).toBe("ok");
+    expect(await reason({ ...V5, signature: combined(bad, V5.signature) })).toBe("ok");
+    expect(await reason({ ...V5, signature: combined(`${bad} ${V5.signature}`, bad) })).toBe("ok");
+    expect(await reason({ ...V5, signature: combined(bad, bad) })).toBe("invalid_signature");
+  });
+
   it("looks at no more than 10 entries", async () => {
     const bad = "v1,Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmE=";
     expect(await reason({ ...V5, signature: `${Array(9).fill(bad).join(" ")} ${V5.signature}` })).toBe("ok");

@@ -9,7 +9,9 @@
  *   the spec but only in unmerged reference-library PRs (#253, #304, #308).
  * - `webhook-signature` is a space-separated list of `<version>,<signature>`; any trusted entry
  *   that verifies is enough (senders list old and new keys during rotation); unknown versions are
- *   skipped.
+ *   skipped. A sender (or a proxy) may split the list across repeated `webhook-signature` headers;
+ *   fetch's Headers joins repeated headers with ", " (Fetch standard, "combine"), so a comma
+ *   before whitespace separates entries too and the whole is read as one list.
  * - Replay window: 5 minutes both ways, as the reference libraries use.
  *
  * Runtime-neutral: WebCrypto only.
@@ -74,7 +76,8 @@ export async function verifyStandardWebhook(
   if (!hmacKey && !edKey) return fail("invalid_key", "Cannot verify webhook: no usable secret or public key is configured");
 
   const content = signedBytes(`${id}.${timestamp}.`, body);
-  const entries = signature.split(" ").filter((e) => e.length > 0).slice(0, MAX_SIGNATURES);
+  // Base64 has no comma, so ", " can only be the join of repeated headers, never part of an entry.
+  const entries = signature.split(/,?\s+/).filter((e) => e.length > 0).slice(0, MAX_SIGNATURES);
   for (const entry of entries) {
     const comma = entry.indexOf(",");
     if (comma < 0) continue;

@@ -3,6 +3,11 @@
  * failure classified for the bus: 5xx, 429 and network failures are retryable (redelivered with
  * backoff); any other 4xx is permanent (the target refuses it, and the dead-letter path tells a
  * human). Errors name the target and the status only: a URL may be a capability.
+ *
+ * Redirects are never followed (`redirect: "manual"`): a followed redirect would hand the signed
+ * body, its `webhook-*` headers and the event to whatever host the `Location` names, and a Slack or
+ * Discord URL that redirects is not the one that was configured. A 3xx is therefore permanent,
+ * code `unexpected_redirect`: the target must be fixed, and retrying cannot change it.
  */
 export class DeliveryFailed extends Error {
   override readonly name = "DeliveryFailed";
@@ -22,12 +27,17 @@ export async function postJson(url: string, body: string, opts: { label: string;
       method: "POST",
       headers: { "content-type": "application/json", "user-agent": "rekey", ...opts.headers },
       body,
+      redirect: "manual",
       signal: AbortSignal.timeout(10_000),
     });
   } catch {
     throw new DeliveryFailed(true, "network", `Delivery to "${opts.label}" failed: network error or timeout`);
   }
   await res.body?.cancel();
+  // status 0 with type "opaqueredirect" is how a fetch that follows the browser rules reports it.
+  if ((res.type as string) === "opaqueredirect" || (res.status >= 300 && res.status < 400)) {
+    throw new DeliveryFailed(false, "unexpected_redirect", `Delivery to "${opts.label}" answered a redirect, which is never followed`);
+  }
   if (res.ok) return;
   throw new DeliveryFailed(res.status >= 500 || res.status === 429, `http_${res.status}`, `Delivery to "${opts.label}" answered ${res.status}`);
 }

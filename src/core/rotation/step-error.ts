@@ -32,7 +32,8 @@ export function classify(error: unknown): StepFailure {
     const code = typeof e.code === "number" ? e.code : undefined;
     return new StepFailure(
       e.retryable,
-      `clarifai_${e.kind}`,
+      // `unexpected_redirect` is a contract code of its own (issue 14): a redirected call, never retried.
+      e.kind === "unexpected_redirect" ? "unexpected_redirect" : `clarifai_${e.kind}`,
       `${op} failed: ${e.kind}${code ? ` (Clarifai status ${code})` : ""}`,
       code,
     );

@@ -15,6 +15,7 @@ import { parseCommand } from "../../core/chatops/commands.ts";
 import { discordContent } from "../../core/chatops/reply.ts";
 import { verifyDiscordSignature } from "../../core/inbound/discord.ts";
 import { AppError } from "../../http/app-error.ts";
+import { requireWellFormed } from "../../http/validate.ts";
 import { type Actor, type ChatAnswer, decide, runCommand } from "./actions.ts";
 
 const snowflake = z.string().regex(/^[0-9]{1,20}$/);
@@ -106,6 +107,7 @@ export const discord = new Hono<AppEnv>().post("/", async (c) => {
   } catch {
     throw new AppError(400, "invalid_request", "Not a Discord interaction: the body is not JSON");
   }
+  requireWellFormed(json);
   const parsed = interactionSchema.safeParse(json);
   if (!parsed.success) {
     const fields = [...new Set(parsed.error.issues.map((i) => i.path.join(".") || "(body)"))].join(", ");

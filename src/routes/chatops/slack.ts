@@ -17,6 +17,7 @@ import { postReply, slackBody } from "../../core/chatops/reply.ts";
 import { verifySlackSignature } from "../../core/inbound/slack.ts";
 import type { Deps } from "../../deps.ts";
 import { AppError } from "../../http/app-error.ts";
+import { requireWellFormed } from "../../http/validate.ts";
 import { type Actor, type ChatAnswer, decide, runCommand } from "./actions.ts";
 
 /** Slack user ids (`U…`, `W…`); bounded so that a requester fits the bus's field rules. */
@@ -140,6 +141,7 @@ export const slack = new Hono<AppEnv>()
     } catch {
       throw new AppError(400, "invalid_request", 'Not a Slack interaction: the "payload" field is not JSON');
     }
+    requireWellFormed(payload);
     const p = parseForm(blockActionsSchema, payload);
     const url = checkResponseUrl(deps, p.response_url);
     const actor: Actor = { platform: "slack", userId: p.user.id, reply: { platform: "slack", url } };

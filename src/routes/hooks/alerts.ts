@@ -17,6 +17,7 @@ import { type LeakMatch, matchFingerprint, matchLeakedValue, matchRecord } from 
 import { deriveId, newEvent } from "../../core/bus/new-event.ts";
 import { verifyStandardWebhook } from "../../core/inbound/standard-webhooks.ts";
 import { AppError } from "../../http/app-error.ts";
+import { loneSurrogatePath } from "../../http/validate.ts";
 import { randomId } from "../../core/crypto/random.ts";
 import type { EngineDeps } from "../../core/rotation/engine-deps.ts";
 import type { Deps } from "../../deps.ts";
@@ -63,7 +64,9 @@ export const alerts = new Hono<AppEnv>().post("/", async (c) => {
   }
   let input: z.infer<typeof alertBodySchema>;
   try {
-    const parsed = alertBodySchema.safeParse(JSON.parse(new TextDecoder().decode(body)));
+    const json: unknown = JSON.parse(new TextDecoder().decode(body));
+    if (loneSurrogatePath(json) !== undefined) throw new Error("not Unicode");
+    const parsed = alertBodySchema.safeParse(json);
     if (!parsed.success) throw new Error("shape");
     input = parsed.data;
   } catch {

@@ -34,6 +34,7 @@ import { encodeHex } from "../../core/crypto/encoding.ts";
 import { fingerprint, fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
 import { verifyGithubSignature } from "../../core/inbound/github-secret-scanning.ts";
 import { AppError } from "../../http/app-error.ts";
+import { loneSurrogatePath } from "../../http/validate.ts";
 
 /**
  * Tokens per alert. `alert.received` counts them (≤ 10,000 by its schema), and 10,000 realistic
@@ -103,7 +104,9 @@ export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
 
   let parsed: z.infer<typeof githubAlertSchema>;
   try {
-    const result = githubAlertSchema.safeParse(JSON.parse(new TextDecoder().decode(body)));
+    const json: unknown = JSON.parse(new TextDecoder().decode(body));
+    if (loneSurrogatePath(json) !== undefined) throw new Error("not Unicode");
+    const result = githubAlertSchema.safeParse(json);
     if (!result.success) throw new Error("shape");
     parsed = result.data;
   } catch {

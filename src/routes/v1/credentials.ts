@@ -3,7 +3,7 @@
  * after the response (the `defer` the entry point provides), so rotate and revoke answer 202 with
  * the rotation to poll at GET /v1/rotations/:id.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { AppEnv } from "../../app-env.ts";
 import { registerCredential, registerInputSchema } from "../../core/credentials/register.ts";
 import type { RotationRequest } from "../../core/rotation/begin.ts";
@@ -11,8 +11,12 @@ import { requestRotation } from "../../core/rotation/request.ts";
 import type { Deps } from "../../deps.ts";
 import { AppError } from "../../http/app-error.ts";
 import { beginError } from "../../http/begin-errors.ts";
-import { jsonBody, query } from "../../http/validate.ts";
+import { credentialIdSchema } from "../../core/bus/fields.ts";
+import { jsonBody, pathId, query } from "../../http/validate.ts";
 import { credentialView, listQuerySchema, revokeBodySchema, rotateBodySchema, rotationView } from "./views.ts";
+
+/** The `:id` of these routes; an id no credential can have is not found before storage is read. */
+const credentialId = (c: Context<AppEnv>) => pathId(c, credentialIdSchema, new AppError(404, "credential_not_found", "No such credential"));
 
 async function startRotation(deps: Deps, credentialId: string, req: RotationRequest) {
   const begun = await requestRotation(deps, credentialId, req, { source: "/rekey/admin" });
@@ -36,12 +40,12 @@ export const credentials = new Hono<AppEnv>()
     return c.json({ credentials: page.items.map(credentialView), next_cursor: page.cursor ?? null });
   })
   .get("/:id", async (c) => {
-    const found = await c.var.deps.store.getCredential(c.req.param("id"));
+    const found = await c.var.deps.store.getCredential(credentialId(c));
     if (!found) throw new AppError(404, "credential_not_found", "No such credential");
     return c.json({ credential: credentialView(found.value) });
   })
   .delete("/:id", async (c) => {
-    const id = c.req.param("id");
+    const id = credentialId(c);
     const found = await c.var.deps.store.getCredential(id);
     if (!found) throw new AppError(404, "credential_not_found", "No such credential");
     if (found.value.current_rotation) {
@@ -52,8 +56,9 @@ export const credentials = new Hono<AppEnv>()
     return c.json({ deleted: { id } });
   })
   .post("/:id/rotate", async (c) => {
+    const id = credentialId(c);
     const body = await jsonBody(c, rotateBodySchema, { optional: true });
-    const begun = await startRotation(c.var.deps, c.req.param("id"), {
+    const begun = await startRotation(c.var.deps, id, {
       reason: body.reason,
       mode: "rotate",
       requestedBy: "admin",
@@ -62,7 +67,8 @@ export const credentials = new Hono<AppEnv>()
     return c.json({ rotation: rotationView(begun.rotation), joined: begun.joined }, 202);
   })
   .post("/:id/revoke", async (c) => {
+    const id = credentialId(c);
     const body = await jsonBody(c, revokeBodySchema, { optional: true });
-    const begun = await startRotation(c.var.deps, c.req.param("id"), { reason: body.reason, mode: "revoke", requestedBy: "admin" });
+    const begun = await startRotation(c.var.deps, id, { reason: body.reason, mode: "revoke", requestedBy: "admin" });
     return c.json({ rotation: rotationView(begun.rotation), joined: begun.joined }, 202);
   });
