@@ -18,6 +18,7 @@ import type { EventBus } from "../src/core/bus/bus.ts";
 import type { BusEvent } from "../src/core/bus/events.ts";
 import { encrypt } from "../src/core/crypto/envelope.ts";
 import { importFingerprintKey } from "../src/core/crypto/fingerprint.ts";
+import { derivePurposeKey } from "../src/core/crypto/purpose-key.ts";
 import { parseKeyring } from "../src/core/crypto/keyring.ts";
 import type { CredentialRecord } from "../src/core/credentials/credential.ts";
 import type { EngineDeps } from "../src/core/rotation/engine-deps.ts";
@@ -56,7 +57,8 @@ function counting(store: Store): Store {
 
 const keyring = parseKeyring('{"1":"YmVuY2gtb25seS1lbmNyeXB0aW9uLWtleS0zMmJ5dGU="}');
 const fpKey = await importFingerprintKey("YmVuY2gtb25seS1maW5nZXJwcmludC1rZXktMzJieXQ=");
-if (!keyring.ok || !fpKey.ok) throw new Error("bench keys");
+const confirmKey = await derivePurposeKey("YmVuY2gtb25seS1maW5nZXJwcmludC1rZXktMzJieXQ=", "chat_confirmation");
+if (!keyring.ok || !fpKey.ok || !confirmKey.ok) throw new Error("bench keys");
 const now = Date.parse("2026-06-01T00:00:00Z");
 const emulator = createEmulator({ now: () => new Date(now) });
 const seed = emulator.seed({ userId: "bench", appId: "app" });
@@ -90,7 +92,7 @@ const bus: EventBus = { publish: async (e) => void (c.sends++, queue.push(e)), p
 const deps: EngineDeps = {
   store: counting(inner),
   clarifai: createClarifaiClient({ baseUrl: "http://clarifai.bench", fetch: (i, init) => (c.upstream++, emulator.fetch(i as RequestInfo, init)) }),
-  keyring: keyring.value, fingerprintKey: fpKey.value, now: () => now, sleep: async () => {},
+  keyring: keyring.value, fingerprintKey: fpKey.value, confirmationKey: confirmKey.value, now: () => now, sleep: async () => {},
   retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 }, leaseMs: 60_000, emit: async () => {},
 };
 
