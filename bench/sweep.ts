@@ -20,7 +20,7 @@ import { encrypt } from "../src/core/crypto/envelope.ts";
 import { importFingerprintKey } from "../src/core/crypto/fingerprint.ts";
 import { derivePurposeKey } from "../src/core/crypto/purpose-key.ts";
 import { parseKeyring } from "../src/core/crypto/keyring.ts";
-import type { CredentialRecord } from "../src/core/credentials/credential.ts";
+import { aadFor, CURRENT_VALUE, type CredentialRecord, previousValue } from "../src/core/credentials/credential.ts";
 import type { EngineDeps } from "../src/core/rotation/engine-deps.ts";
 import { MemoryStore } from "../src/core/store/memory-store.ts";
 import type { Store } from "../src/core/store/store.ts";
@@ -63,7 +63,7 @@ const now = Date.parse("2026-06-01T00:00:00Z");
 const emulator = createEmulator({ now: () => new Date(now) });
 const seed = emulator.seed({ userId: "bench", appId: "app" });
 const inner = new MemoryStore();
-const sealed = await encrypt(keyring.value, "not-a-real-token", { id: "x", kind: "app_key" });
+const sealed = await encrypt(keyring.value, "not-a-real-token", aadFor({ id: "x", kind: "app_key" }, CURRENT_VALUE));
 
 // A realistic registry: 1% past max age, 0.5% with an owed revocation (fails upstream: the key is
 // unknown to the emulator, so it is counted as an attempt), 0.1% expired, the rest idle.
@@ -75,7 +75,7 @@ for (let i = 0; i < N; i++) {
     id, kind: "app_key", state: "active", user_id: "bench", app_id: "app", description: "", manager_id: "cred_manager",
     scopes: ["Predict"], apps: [{ id: "app", user_id: "bench" }], value: sealed, fingerprint: i.toString(16).padStart(64, "0"),
     value_created_at: i % 100 === 0 ? new Date(now - 40 * DAY).toISOString() : t,
-    previous: i % 200 === 1 ? [{ fingerprint: "e" + i.toString(16).padStart(63, "0"), value: await encrypt(keyring.value, `old-token-${i}`, { id, kind: "app_key" }), rotation_id: "rot_x", superseded_at: t, revoke_after: t, revoke_attempts: 0 }] : [],
+    previous: i % 200 === 1 ? [{ fingerprint: "e" + i.toString(16).padStart(63, "0"), value: await encrypt(keyring.value, `old-token-${i}`, aadFor({ id, kind: "app_key" }, previousValue("e" + i.toString(16).padStart(63, "0")))), rotation_id: "rot_x", superseded_at: t, revoke_after: t, revoke_attempts: 0 }] : [],
     policy: { max_age_days: 30, grace_hours: 24, on_compromise: "rotate", generator: "none", ...(i % 1000 === 2 ? { expires_at: t } : {}) },
     sinks: [], created_at: t, updated_at: t,
   };
@@ -83,7 +83,7 @@ for (let i = 0; i < N; i++) {
 }
 {
   const { manager_id: _, ...base } = (await inner.getCredential("cred_" + "0".repeat(26)))!.value;
-  const value = await encrypt(keyring.value, seed.pat, { id: "cred_manager", kind: "pat" });
+  const value = await encrypt(keyring.value, seed.pat, aadFor({ id: "cred_manager", kind: "pat" }, CURRENT_VALUE));
   await inner.putCredential({ ...base, id: "cred_manager", kind: "pat", value, fingerprint: "d".repeat(64), previous: [], policy: { grace_hours: 24, on_compromise: "rotate", generator: "none" } }, null);
 }
 

@@ -16,6 +16,7 @@ import type { EngineDeps } from "../rotation/engine-deps.ts";
 import { err, ok, type Result } from "../result.ts";
 import {
   aadFor,
+  CURRENT_VALUE,
   clarifaiIdSchema,
   type CredentialRecord,
   credentialKindSchema,
@@ -98,7 +99,7 @@ export async function registerCredential(deps: EngineDeps, request: RegisterRequ
     ...(input.manager_id ? { manager_id: input.manager_id } : {}),
     scopes: found.value.scopes,
     apps: found.value.apps,
-    value: await encrypt(deps.keyring, value, aadFor({ id, kind: input.kind })),
+    value: await encrypt(deps.keyring, value, aadFor({ id, kind: input.kind }, CURRENT_VALUE)),
     fingerprint: fp,
     value_created_at: found.value.createdAt ?? now,
     previous: [],
@@ -124,7 +125,7 @@ async function resolveManager(deps: EngineDeps, input: RegisterInput): Promise<R
   if (!m || m.value.kind !== "pat" || m.value.state !== "active") {
     return fail(422, "manager_not_found", `Manager "${input.manager_id}" is not an active registered PAT`);
   }
-  const opened = await decrypt(deps.keyring, m.value.value, aadFor(m.value));
+  const opened = await decrypt(deps.keyring, m.value.value, aadFor(m.value, CURRENT_VALUE));
   if (!opened.ok) return fail(422, "manager_unreadable", `Manager "${input.manager_id}" cannot be decrypted: ${opened.error.reason}`);
   return ok(opened.value);
 }

@@ -14,8 +14,8 @@
  * (tampered, or its version is gone), or it kept changing. Retire an old key version only after
  * a full pass reports `remaining: 0`.
  */
-import { aadFor, type CredentialRecord } from "../credentials/credential.ts";
-import { reencrypt, type Sealed } from "../crypto/envelope.ts";
+import { aadFor, CURRENT_VALUE, type CredentialRecord, intentNewValue, previousValue, rotationNewValue } from "../credentials/credential.ts";
+import { needsReencrypt, reencrypt, type Sealed, type SealedAad } from "../crypto/envelope.ts";
 import type { Keyring } from "../crypto/keyring.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
 import type { Rotation } from "../rotation/rotation.ts";
@@ -53,7 +53,8 @@ export async function reencryptPage(deps: EngineDeps, opts: { cursor?: string; l
 
 type Move = "moved" | "current" | "failed";
 
-const behind = (target: number, values: Sealed[]) => values.some((s) => s.v !== target);
+// Behind: under another version, or sealed before the field was bound (the job finishes an upgrade).
+const behind = (target: number, values: Sealed[]) => values.some((s) => s.v !== target || s.aad === undefined);
 
 function credentialValues(rec: CredentialRecord): Sealed[] {
   return [
@@ -100,15 +101,14 @@ async function moveRotation(deps: EngineDeps, credentialId: string, target: numb
 }
 
 async function rewrapCredential(keyring: Keyring, rec: CredentialRecord): Promise<CredentialRecord | null> {
-  const one = rewrapper(keyring, aadFor(rec));
+  const at = (field: Parameters<typeof aadFor>[1]) => rewrapper(keyring, aadFor(rec, field));
   try {
+    const intent = rec.current_rotation;
     return {
       ...rec,
-      value: await one(rec.value),
-      previous: await Promise.all(rec.previous.map(async (p) => (p.value ? { ...p, value: await one(p.value) } : p))),
-      ...(rec.current_rotation
-        ? { current_rotation: { ...rec.current_rotation, ...(rec.current_rotation.new_value ? { new_value: await one(rec.current_rotation.new_value) } : {}) } }
-        : {}),
+      value: await at(CURRENT_VALUE)(rec.value),
+      previous: await Promise.all(rec.previous.map(async (p) => (p.value ? { ...p, value: await at(previousValue(p.fingerprint))(p.value) } : p))),
+      ...(intent ? { current_rotation: { ...intent, ...(intent.new_value ? { new_value: await at(intentNewValue(intent.id))(intent.new_value) } : {}) } } : {}),
     };
   } catch {
     // Undecryptable (tampered, or its version was removed): leave it and count it as remaining.
@@ -117,7 +117,7 @@ async function rewrapCredential(keyring: Keyring, rec: CredentialRecord): Promis
 }
 
 async function rewrapRotation(keyring: Keyring, rec: CredentialRecord, r: Rotation): Promise<Rotation | null> {
-  const value = rewrapper(keyring, aadFor(rec));
+  const value = rewrapper(keyring, aadFor(rec, rotationNewValue(r.id)));
   const reply = rewrapper(keyring, replyAad(r.id));
   try {
     return {
@@ -130,8 +130,9 @@ async function rewrapRotation(keyring: Keyring, rec: CredentialRecord, r: Rotati
   }
 }
 
-function rewrapper(keyring: Keyring, aad: { id: string; kind: string }) {
+function rewrapper(keyring: Keyring, aad: SealedAad) {
   return async (s: Sealed) => {
+    if (!needsReencrypt(keyring, s)) return s;
     const r = await reencrypt(keyring, s, aad);
     if (!r.ok) throw new Error(r.error.reason);
     return r.value;
