@@ -109,6 +109,53 @@ describe("re-encryption under a new key version", () => {
     expect((await inner.getCredential(rec.id))!.value.value.v).toBe(1);
   });
 
+  it("moves the reply targets of settled rotations too, and every rotation of the credential", async () => {
+    const store = new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS);
+    const v1 = keyring(V1_ONLY);
+    const both = keyring(TEST_KEYS);
+    const rec = credentialRecord();
+    await store.putCredential({ ...rec, value: await encrypt(both, "current", aadFor(rec, CURRENT_VALUE)) }, null);
+    const target = { platform: "slack" as const, url: "https://hooks.slack.com/commands/T1/9/9" };
+    const done = rotationRecord(rec.id, { state: "done", step: "done" });
+    const failed = rotationRecord(rec.id, { state: "failed", step: "create" });
+    for (const r of [done, failed]) await store.putRotation({ ...r, replies: [await sealReply(v1, r.id, target)] }, null);
+
+    const page = await reencryptPage({ store, keyring: both } as unknown as EngineDeps, { limit: 1000 });
+    expect(page.remaining).toBe(0);
+    for (const r of [done, failed]) {
+      const after = (await store.getRotation(rec.id, r.id))!.value;
+      expect(after.replies![0]).toMatchObject({ v: 2, aad: 2 });
+      expect(await openReplies(both, after)).toEqual([target]);
+    }
+  });
+
+  it("counts exactly the values left behind, and still moves the ones of the same record that open", async () => {
+    const store = new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS);
+    const v1 = keyring(V1_ONLY);
+    const both = keyring(TEST_KEYS);
+    const rec = credentialRecord();
+    const rot = rotationRecord(rec.id, { state: "running", step: "verify" });
+    const good = await encrypt(v1, "opens", aadFor(rec, CURRENT_VALUE));
+    // Tampered: sealed for another record, so it will never open here.
+    const bad = await encrypt(v1, "never opens", aadFor({ id: "cred_elsewhere", kind: rec.kind }, CURRENT_VALUE));
+    const prev = { fingerprint: "pf", value: bad, rotation_id: "rot_x", superseded_at: rec.created_at, revoke_after: "2999-01-01T00:00:00.000Z", revoke_attempts: 0 };
+    await store.putCredential({ ...rec, value: good, previous: [prev], current_rotation: { id: rot.id, reason: "manual", mode: "rotate", requested_by: "test", created_at: rec.created_at } }, null);
+    const target = { platform: "slack" as const, url: "https://hooks.slack.com/commands/T1/8/8" };
+    await store.putRotation({ ...rot, new_value: bad, new_fingerprint: "f".repeat(64), replies: [await sealReply(v1, rot.id, target), bad] }, null);
+
+    const page = await reencryptPage({ store, keyring: both } as unknown as EngineDeps, { limit: 1000 });
+    // Three values cannot open (the previous value, the rotation's new value, one reply): three remain.
+    expect(page.remaining).toBe(3);
+    const after = (await store.getCredential(rec.id))!.value;
+    expect(after.value).toMatchObject({ v: 2, aad: 2 });
+    expect(await decrypt(both, after.value, aadFor(after, CURRENT_VALUE))).toEqual({ ok: true, value: "opens" });
+    expect(after.previous[0]!.value).toEqual(bad);
+    const r = (await store.getRotation(rec.id, rot.id))!.value;
+    expect(r.replies![0]).toMatchObject({ v: 2, aad: 2 });
+    expect(r.replies![1]).toEqual(bad);
+    expect(r.new_value).toEqual(bad);
+  });
+
   it("refuses to run a batch from an isolate whose keyring is older than the job's target", async () => {
     const jobs = new MemoryJobStore();
     const store = new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS);
