@@ -52,7 +52,7 @@ export async function reencryptPage(deps: EngineDeps, opts: { cursor?: string; l
   for (const listed of page.items) {
     // The listing may lag; the strongly consistent read decides.
     const credential = await moveCredential(deps, listed.id);
-    const rotations = await moveRotations(deps, listed.id);
+    const rotations = await moveRotations(deps, listed);
     remaining += credential.left + rotations.left;
     if (credential.moved || rotations.moved) rewritten++;
   }
@@ -135,13 +135,14 @@ async function moveCredential(deps: EngineDeps, id: string): Promise<Move> {
   return { moved: false, left: last ? behind(deps.keyring, credentialSlots(last.value)) : 0 };
 }
 
-/** Every rotation record of the credential, running or settled: each may hold sealed values. */
-async function moveRotations(deps: EngineDeps, credentialId: string): Promise<Move> {
-  const rec = (await deps.store.getCredential(credentialId))?.value;
-  if (!rec) return { moved: false, left: 0 };
+/**
+ * Every rotation record of the credential, running or settled: each may hold sealed values.
+ * `rec` may be the listing's (lagging) copy: only its id and kind, which never change, are used.
+ */
+async function moveRotations(deps: EngineDeps, rec: Pick<CredentialRecord, "id" | "kind">): Promise<Move> {
   let moved = false;
   let left = 0;
-  for (const listed of await deps.store.listRotations(credentialId)) {
+  for (const listed of await deps.store.listRotations(rec.id)) {
     if (behind(deps.keyring, rotationSlots(rec, listed)) === 0) continue;
     const one = await moveRotation(deps, rec, listed.id);
     moved ||= one.moved;
@@ -150,7 +151,7 @@ async function moveRotations(deps: EngineDeps, credentialId: string): Promise<Mo
   return { moved, left };
 }
 
-async function moveRotation(deps: EngineDeps, rec: CredentialRecord, rotationId: string): Promise<Move> {
+async function moveRotation(deps: EngineDeps, rec: Pick<CredentialRecord, "id" | "kind">, rotationId: string): Promise<Move> {
   for (let i = 0; i < MAX_CAS_TRIES; i++) {
     const cur = await deps.store.getRotation(rec.id, rotationId);
     if (!cur) return { moved: false, left: 0 };
