@@ -8,6 +8,8 @@
 import { type ClarifaiClient, createClarifaiClient } from "./core/clarifai/index.ts";
 import { type FingerprintKey, importFingerprintKey } from "./core/crypto/fingerprint.ts";
 import { type Keyring, parseKeyring } from "./core/crypto/keyring.ts";
+import { derivePurposeKey } from "./core/crypto/purpose-key.ts";
+import type { ConfirmationKey } from "./core/chatops/confirmation.ts";
 import { DEFAULT_LEASE_MS, DEFAULT_RETRY, type EngineDeps, type EngineEvent, type RetryPolicy } from "./core/rotation/engine-deps.ts";
 import type { Store } from "./core/store/store.ts";
 import type { EventBus } from "./core/bus/bus.ts";
@@ -71,11 +73,12 @@ export function buildServices(opts: ServiceOptions): Services {
     now,
     defer: opts.defer,
     engine: () =>
-      (engine ??= loadKeys(opts.config).then(({ keyring, fingerprintKey }) => ({
+      (engine ??= loadKeys(opts.config).then(({ keyring, fingerprintKey, confirmationKey }) => ({
         store: opts.store,
         clarifai,
         keyring,
         fingerprintKey,
+        confirmationKey,
         now,
         sleep: opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
         retry: opts.retry ?? DEFAULT_RETRY,
@@ -89,10 +92,13 @@ export function buildServices(opts: ServiceOptions): Services {
   };
 }
 
-async function loadKeys(config: Config): Promise<{ keyring: Keyring; fingerprintKey: FingerprintKey }> {
+async function loadKeys(config: Config): Promise<{ keyring: Keyring; fingerprintKey: FingerprintKey; confirmationKey: ConfirmationKey }> {
   const keyring = parseKeyring(requireConfig(config, "REKEY_ENCRYPTION_KEYS"));
   if (!keyring.ok) throw new AppError(503, "not_configured", `Cannot use "REKEY_ENCRYPTION_KEYS": ${keyring.error.reason}`);
   const fingerprintKey = await importFingerprintKey(requireConfig(config, "REKEY_FINGERPRINT_KEY"));
   if (!fingerprintKey.ok) throw new AppError(503, "not_configured", `Cannot use "REKEY_FINGERPRINT_KEY": ${fingerprintKey.error.reason}`);
-  return { keyring: keyring.value, fingerprintKey: fingerprintKey.value };
+  // One key per purpose (core/crypto/purpose-key.ts): confirmations never share the fingerprint key.
+  const confirmationKey = await derivePurposeKey(requireConfig(config, "REKEY_FINGERPRINT_KEY"), "chat_confirmation");
+  if (!confirmationKey.ok) throw new AppError(503, "not_configured", `Cannot use "REKEY_FINGERPRINT_KEY": ${confirmationKey.error.reason}`);
+  return { keyring: keyring.value, fingerprintKey: fingerprintKey.value, confirmationKey: confirmationKey.value };
 }

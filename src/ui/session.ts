@@ -14,7 +14,10 @@
  *   once is rotating REKEY_ADMIN_TOKEN (or REKEY_FINGERPRINT_KEY): the MAC key derives from both.
  * - Key: HKDF-SHA256 over the admin token and the fingerprint key. The fingerprint key adds 256
  *   random bits, so a weak admin token does not make a captured cookie brute-forceable offline;
- *   the admin token binds sessions to it, so changing it signs everyone out.
+ *   the admin token binds sessions to it, so changing it signs everyone out. One key per purpose:
+ *   the session and CSRF keys are HKDF outputs with labels of their own, never the fingerprint key
+ *   itself nor the chat confirmation key (core/crypto/purpose-key.ts), so no MAC rekey makes for
+ *   another purpose (a fingerprint of a chosen value, a confirmation) is a valid session or token.
  *
  * WebCrypto only; the MAC is checked with a constant-time comparison.
  */

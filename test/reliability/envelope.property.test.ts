@@ -1,8 +1,8 @@
 /**
  * Property tests for the crypto envelope (src/core/crypto/envelope.ts) beyond the unit tests
  * beside it: keyrings with arbitrary version numbers, every version taking its turn as the
- * current one; any edit of the stored record (any byte of its JSON, any field, the bound record id
- * or kind) is refused; and re-encryption keeps the value under every version.
+ * current one; any edit of the stored record (any byte of its JSON, any field, the bound record id,
+ * kind or field) is refused; and re-encryption keeps the value under every version.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -29,7 +29,11 @@ const versions = fc.uniqueArray(fc.integer({ min: 1, max: 1_000_000 }), { minLen
 const anyText = fc
   .array(fc.oneof(fc.integer({ min: 0, max: 0xd7ff }), fc.integer({ min: 0xe000, max: 0x10ffff })), { maxLength: 120 })
   .map((cps) => String.fromCodePoint(...cps));
-const aad = fc.record({ id: fc.string({ maxLength: 40 }), kind: fc.constantFrom("pat", "app_key", "secret", "") });
+const aad = fc.record({
+  id: fc.string({ maxLength: 40 }),
+  kind: fc.constantFrom("pat", "app_key", "secret", ""),
+  field: fc.array(fc.oneof(fc.constantFrom("value", "previous", "rotation.new_value", "replies"), fc.string({ maxLength: 8 })), { maxLength: 3 }),
+});
 
 describe("envelope under every key version", () => {
   it("round-trips any value sealed while each version was current, with the full keyring and after re-encryption", { timeout: timeout(30_000) }, async () => {
@@ -78,13 +82,13 @@ describe("envelope under every key version", () => {
     );
   });
 
-  it("refuses any other version label, record id or kind", { timeout: timeout(30_000) }, async () => {
+  it("refuses any other version label, record id, kind or field", { timeout: timeout(30_000) }, async () => {
     await fc.assert(
       fc.asyncProperty(versions, anyText, aad, fc.integer({ min: -5, max: 2_000_000 }), aad, async (vs, value, bound, v, other) => {
         const full = keyring(vs, MATERIAL);
         const sealed = await encrypt(full, value, bound);
         if (v !== sealed.v) expect((await decrypt(full, { ...sealed, v }, bound)).ok).toBe(false);
-        if (other.id !== bound.id || other.kind !== bound.kind) {
+        if (JSON.stringify(other) !== JSON.stringify(bound)) {
           const r = await decrypt(full, sealed, other);
           expect(r.ok ? "ok" : r.error.reason).toBe("tampered");
         }

@@ -24,7 +24,7 @@ import { Dispatcher, type EventBus } from "../../src/core/bus/bus.ts";
 import type { BusEvent } from "../../src/core/bus/events.ts";
 import { MemoryLedger } from "../../src/core/bus/memory-ledger.ts";
 import { createClarifaiClient } from "../../src/core/clarifai/index.ts";
-import { aadFor } from "../../src/core/credentials/credential.ts";
+import { aadFor, CURRENT_VALUE } from "../../src/core/credentials/credential.ts";
 import { decrypt } from "../../src/core/crypto/envelope.ts";
 import { fingerprint } from "../../src/core/crypto/fingerprint.ts";
 import { beginRotation } from "../../src/core/rotation/begin.ts";
@@ -293,7 +293,7 @@ async function assertConverged(ctx: Ctx, op: Operation, label: string): Promise<
     return last;
   }
   // 0 lost values: the recorded value opens and works.
-  const opened = await decrypt(h.deps.keyring, rec.value, aadFor(rec));
+  const opened = await decrypt(h.deps.keyring, rec.value, aadFor(rec, CURRENT_VALUE));
   expect(opened.ok, `${label}: the recorded value does not decrypt`).toBe(true);
   const value = opened.ok ? opened.value : "";
   if (rec.kind === "secret") {
@@ -337,7 +337,7 @@ async function runCase(op: Operation, label: string, inject: (ctx: Ctx) => void)
     expect((await ctx.s.h.state()).keys.some((k: any) => k.id === ctx.original), `${label}: the replaced value still works`).toBe(false);
   }
   // No value, old or new, in anything rekey emitted, published or stored in clear.
-  const current = rec.state === "revoked" ? undefined : await decrypt(ctx.s.h.deps.keyring, rec.value, aadFor(rec));
+  const current = rec.state === "revoked" ? undefined : await decrypt(ctx.s.h.deps.keyring, rec.value, aadFor(rec, CURRENT_VALUE));
   const sealed = { ...rec, value: null, previous: rec.previous.map((p) => ({ ...p, value: null })) };
   expectNoCanary([JSON.stringify(ctx.said), JSON.stringify(sealed)], [ctx.original, ...(current?.ok ? [current.value] : [])]);
   return `${last?.state ?? "none"}${last?.error ? `:${last.error.code}@${last.error.step}` : ""}`;

@@ -7,6 +7,7 @@
 import { createEmulator } from "../../emulator/src/index.ts";
 import { createClarifaiClient } from "../../src/core/clarifai/index.ts";
 import { importFingerprintKey } from "../../src/core/crypto/fingerprint.ts";
+import { derivePurposeKey } from "../../src/core/crypto/purpose-key.ts";
 import { parseKeyring } from "../../src/core/crypto/keyring.ts";
 import type { EngineDeps, EngineEvent } from "../../src/core/rotation/engine-deps.ts";
 import { MemoryStore } from "../../src/core/store/memory-store.ts";
@@ -39,13 +40,15 @@ export async function engineHarness(opts: { store?: Store; keys?: string } = {})
   };
   const keyring = parseKeyring(opts.keys ?? TEST_KEYS);
   const fpKey = await importFingerprintKey(TEST_FP_KEY);
-  if (!keyring.ok || !fpKey.ok) throw new Error("test keys are invalid");
+  const confirmKey = await derivePurposeKey(TEST_FP_KEY, "chat_confirmation");
+  if (!keyring.ok || !fpKey.ok || !confirmKey.ok) throw new Error("test keys are invalid");
   const events: EngineEvent[] = [];
   const deps: EngineDeps = {
     store: opts.store ?? new MemoryStore(),
     clarifai: createClarifaiClient({ baseUrl: "http://clarifai.emulator", fetch: network, timeoutMs: 2_000 }),
     keyring: keyring.value,
     fingerprintKey: fpKey.value,
+    confirmationKey: confirmKey.value,
     now: () => clock,
     sleep: async () => {},
     retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 },

@@ -5,7 +5,7 @@
 import { registerCredential } from "../../src/core/credentials/register.ts";
 import type { CredentialKind, Policy } from "../../src/core/credentials/credential.ts";
 import { decrypt } from "../../src/core/crypto/envelope.ts";
-import { aadFor, type CredentialRecord } from "../../src/core/credentials/credential.ts";
+import { aadFor, CURRENT_VALUE, type CredentialRecord } from "../../src/core/credentials/credential.ts";
 import { engineHarness, type EngineHarness } from "./engine-harness.ts";
 
 export async function scenario(kind: CredentialKind, policy: Partial<Policy> = {}) {
@@ -34,7 +34,7 @@ export async function scenario(kind: CredentialKind, policy: Partial<Policy> = {
 
 export async function currentValue(h: EngineHarness, id: string): Promise<{ rec: CredentialRecord; value: string }> {
   const rec = (await h.deps.store.getCredential(id))!.value;
-  const opened = await decrypt(h.deps.keyring, rec.value, aadFor(rec));
+  const opened = await decrypt(h.deps.keyring, rec.value, aadFor(rec, CURRENT_VALUE));
   if (!opened.ok) throw new Error("current value does not decrypt");
   return { rec, value: opened.value };
 }

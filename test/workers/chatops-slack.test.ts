@@ -11,7 +11,7 @@ import { ALICE, BOB, SLACK_SECRET, blockAction, confirmValue, responseUrl, slack
 import { control } from "../support/emulator-control.ts";
 import { managedTenant } from "../support/managed-tenant.ts";
 import { received } from "../support/receiver.ts";
-import { importFingerprintKey } from "../../src/core/crypto/fingerprint.ts";
+import { derivePurposeKey } from "../../src/core/crypto/purpose-key.ts";
 import { mintConfirmation } from "../../src/core/chatops/confirmation.ts";
 
 let tenant: Awaited<ReturnType<typeof managedTenant>>["tenant"];
@@ -207,8 +207,8 @@ describe("revoke with the two-person rule", () => {
     const otherCred = await slackSigned("/chatops/slack/interactions", blockAction(BOB, "rekey_confirm", token.replace(id, `${id.slice(0, -1)}${id.at(-1) === "a" ? "b" : "a"}`), responseUrl("f2")));
     expect(otherCred.headers["x-rekey-refusal"]).toBe("confirmation_invalid");
 
-    // A token rekey itself minted, 16 minutes ago (the test holds the test fingerprint key).
-    const key = await importFingerprintKey("dGVzdC1maW5nZXJwcmludC1rZXktMzItYnl0ZXMhISE=");
+    // A token rekey itself minted, 16 minutes ago (the test derives the key from the test fingerprint key).
+    const key = await derivePurposeKey("dGVzdC1maW5nZXJwcmludC1rZXktMzItYnl0ZXMhISE=", "chat_confirmation");
     if (!key.ok) throw new Error("test key");
     const c = await credential(id);
     const expired = await mintConfirmation(key.value, "slack", { action: "revoke", credentialId: id, requester: ALICE, fingerprintPrefix: c.fingerprint, expiresAt: Math.floor(Date.now() / 1000) - 60, nonce: "abcdef" });

@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { WorkersStore } from "../../src/adapters/workers-store.ts";
 import { WorkersJobStore } from "../../src/adapters/workers-job-store.ts";
-import { aadFor } from "../../src/core/credentials/credential.ts";
+import { aadFor, CURRENT_VALUE } from "../../src/core/credentials/credential.ts";
 import { decrypt, encrypt } from "../../src/core/crypto/envelope.ts";
 import { parseKeyring } from "../../src/core/crypto/keyring.ts";
 import type { BusEvent, EventOf } from "../../src/core/bus/events.ts";
@@ -31,7 +31,7 @@ async function seed(store: WorkersStore, n: number, tag: string): Promise<string
     await Promise.all(
       Array.from({ length: Math.min(50, n - start) }, async (_, j) => {
         const rec = credentialRecord();
-        await store.putCredential({ ...rec, value: await encrypt(V1, `${tag}-${start + j}`, aadFor(rec)) }, null);
+        await store.putCredential({ ...rec, value: await encrypt(V1, `${tag}-${start + j}`, aadFor(rec, CURRENT_VALUE)) }, null);
         ids.push(rec.id);
       }),
     );
@@ -43,7 +43,7 @@ async function allMoved(store: WorkersStore, ids: string[]) {
   for (const id of ids) {
     const rec = (await store.getCredential(id))!.value;
     expect(rec.value.v).toBe(2);
-    expect((await decrypt(BOTH, rec.value, aadFor(rec))).ok).toBe(true);
+    expect((await decrypt(BOTH, rec.value, aadFor(rec, CURRENT_VALUE))).ok).toBe(true);
   }
 }
 

@@ -17,6 +17,7 @@ import { classify } from "../rotation/step-error.ts";
 import { revokeValue } from "../rotation/steps.ts";
 import { updateCredential } from "../rotation/update-credential.ts";
 import { managerToken, open } from "../rotation/values.ts";
+import { previousValue } from "../credentials/credential.ts";
 import { type LeakMatch, matchFingerprint } from "./match-leak.ts";
 
 export type Containment =
@@ -68,7 +69,7 @@ export async function revokePreviousNow(deps: EngineDeps, credentialId: string, 
   if (!cur || !prev || prev.revoked_at || !prev.value) return false;
   try {
     const token = await managerToken(deps, cur.value);
-    await revokeValue(deps, cur.value, token, await open(deps, cur.value, prev.value));
+    await revokeValue(deps, cur.value, token, await open(deps, cur.value, previousValue(prev.fingerprint), prev.value));
   } catch (error) {
     // Left owed with revoke_after = now: the sweep retries it until Clarifai confirms.
     const failure = classify(error);

@@ -10,24 +10,27 @@
  * Why stateless: Discord limits a button's `custom_id` to 100 characters, and rekey has no
  * general-purpose key-value port; a MACed token fits in 97 characters with a Discord user id.
  *
- * Key: the fingerprint key (HMAC-SHA256), with a domain-separation label. A fingerprint is the
- * MAC of a secret value, a token the MAC of `rekey.chatops.confirm.v1|…`; a collision would need a
- * managed secret value equal to that exact label-prefixed string. Reusing the key saves operators
- * a fifth secret; a separate key would buy nothing an attacker without the key does not already
- * lack. The MAC is truncated to 96 bits: forgery is online only (each guess is a signed Slack or
- * Discord request), so 2^-96 per guess is ample.
+ * Key: its own, HKDF-derived from `REKEY_FINGERPRINT_KEY` (../crypto/purpose-key.ts), never the
+ * fingerprint key itself. With the fingerprint key and a label inside the message, a managed
+ * secret whose value was `rekey.chatops.confirm.v1|slack|<body>` had rekey store that body's MAC
+ * in KV as the secret's fingerprint: whoever could choose the value and read KV could forge a
+ * confirmation. The label below stays only to name the token format. The MAC is truncated to 96
+ * bits: forgery is online only (each guess is a signed Slack or Discord request), so 2^-96 per
+ * guess is ample.
  *
  * Runtime-neutral: WebCrypto only.
  *
  * @module
  */
 import { decodeBase64Url, encodeBase64Url } from "../crypto/encoding.ts";
-import type { FingerprintKey } from "../crypto/fingerprint.ts";
+import type { PurposeKey } from "../crypto/purpose-key.ts";
 import { timingSafeEqual } from "../crypto/timing-safe-equal.ts";
 import { err, ok, type Result } from "../result.ts";
 
 export type ChatPlatform = "slack" | "discord";
 export type ConfirmableAction = "rotate" | "revoke";
+/** The key confirmations are MACed with, and only they. */
+export type ConfirmationKey = PurposeKey<"chat_confirmation">;
 
 export interface Confirmation {
   readonly action: ConfirmableAction;
@@ -55,7 +58,7 @@ const ACTION_CODES: Record<ConfirmableAction, string> = { rotate: "r", revoke: "
 const TOKEN =
   /^([rv])\|(cred_[0-9a-z]{1,26})\|([0-9a-z]{1,8})\|([0-9a-f]{8})\|([0-9a-z]{6})\|([A-Za-z0-9]{1,24})\|([A-Za-z0-9_-]{16})$/;
 
-export async function mintConfirmation(key: FingerprintKey, platform: ChatPlatform, c: Confirmation): Promise<string> {
+export async function mintConfirmation(key: ConfirmationKey, platform: ChatPlatform, c: Confirmation): Promise<string> {
   const body = [ACTION_CODES[c.action], c.credentialId, c.expiresAt.toString(36), c.fingerprintPrefix, c.nonce, c.requester].join("|");
   if (!TOKEN.test(`${body}|${"A".repeat(16)}`)) throw new TypeError("Cannot mint a confirmation: a field has the wrong shape");
   return `${body}|${encodeBase64Url(await mac(key, platform, body))}`;
@@ -72,7 +75,7 @@ export function confirmationNonce(): string {
  * `now` is Unix seconds. The returned `id` is the token's MAC, the key for single use.
  */
 export async function openConfirmation(
-  key: FingerprintKey,
+  key: ConfirmationKey,
   platform: ChatPlatform,
   token: string,
   now: number,
@@ -96,7 +99,7 @@ export async function openConfirmation(
   return ok({ ...c, id: m[7]! });
 }
 
-async function mac(key: FingerprintKey, platform: ChatPlatform, body: string): Promise<Uint8Array> {
+async function mac(key: ConfirmationKey, platform: ChatPlatform, body: string): Promise<Uint8Array> {
   const data = new TextEncoder().encode(`${LABEL}|${platform}|${body}`);
   return new Uint8Array(await crypto.subtle.sign("HMAC", key.cryptoKey, data)).slice(0, MAC_BYTES);
 }

@@ -33,8 +33,11 @@ export interface ChatMessage {
   readonly lines?: readonly string[];
 }
 
-/** What a sealed reply target is bound to (also used by the re-encryption job). */
-export const replyAad = (rotationId: string) => ({ id: rotationId, kind: "chat-reply" });
+/**
+ * What a sealed reply target is bound to (also used by the re-encryption job): its rotation, and
+ * the `replies` field, so no reply target can be moved into a credential value's place or back.
+ */
+export const replyAad = (rotationId: string) => ({ id: rotationId, kind: "chat-reply", field: ["replies"] });
 
 export const sealReply = (keyring: Keyring, rotationId: string, target: ReplyTarget) =>
   encrypt(keyring, JSON.stringify(target), replyAad(rotationId));

@@ -1,7 +1,7 @@
 /**
  * The credential record: what rekey knows about one managed Clarifai credential.
  * Stored as JSON (schema in docs/storage.md); metadata in the clear, every secret value sealed
- * with AES-256-GCM (src/core/crypto/envelope.ts) under AAD = record id + kind.
+ * with AES-256-GCM (src/core/crypto/envelope.ts) under AAD = record id + kind + field (`aadFor`).
  *
  * For `pat` and `app_key` the sealed value is the Clarifai key id, which IS the bearer token.
  * That is why no key id appears anywhere in clear text: records name keys by fingerprint only.
@@ -133,8 +133,32 @@ export const credentialRecordSchema = z.object({
 });
 export type CredentialRecord = z.infer<typeof credentialRecordSchema>;
 
-/** The AAD that binds a sealed value to its record: moving ciphertext between records fails. */
-export const aadFor = (rec: Pick<CredentialRecord, "id" | "kind">) => ({ id: rec.id, kind: rec.kind });
+/**
+ * Where a credential's sealed value sits: the current value, a previous value (named by its
+ * fingerprint), the running rotation's intent (`current_rotation.new_value`) or the rotation
+ * record's new value (both named by the rotation id). Bound into the AAD, so a ciphertext moved
+ * to another field fails to open; a value that changes field is opened and sealed again
+ * (rotation/values.ts `moveSealed`).
+ */
+export type ValueField =
+  | { readonly at: "value" }
+  | { readonly at: "previous"; readonly fingerprint: string }
+  | { readonly at: "current_rotation.new_value"; readonly rotationId: string }
+  | { readonly at: "rotation.new_value"; readonly rotationId: string };
+
+export const CURRENT_VALUE: ValueField = { at: "value" };
+export const previousValue = (fingerprint: string): ValueField => ({ at: "previous", fingerprint });
+export const intentNewValue = (rotationId: string): ValueField => ({ at: "current_rotation.new_value", rotationId });
+export const rotationNewValue = (rotationId: string): ValueField => ({ at: "rotation.new_value", rotationId });
+
+const fieldPath = (f: ValueField): string[] =>
+  f.at === "value" ? [f.at] : f.at === "previous" ? [f.at, f.fingerprint] : [f.at, f.rotationId];
+
+/**
+ * The AAD that binds a sealed value to its record and its field: moving ciphertext between
+ * records, or between fields of one record, fails.
+ */
+export const aadFor = (rec: Pick<CredentialRecord, "id" | "kind">, field: ValueField) => ({ id: rec.id, kind: rec.kind, field: fieldPath(field) });
 
 /** Every fingerprint that should lead back to this record, current and previous. */
 export const fingerprintsOf = (rec: CredentialRecord): string[] => [

@@ -17,6 +17,7 @@ import type { EngineDeps } from "../rotation/engine-deps.ts";
 import { err, ok, type Result } from "../result.ts";
 import {
   aadFor,
+  CURRENT_VALUE,
   clarifaiIdSchema,
   type CredentialRecord,
   credentialKindSchema,
@@ -100,7 +101,7 @@ export async function registerCredential(deps: EngineDeps, request: RegisterRequ
     ...(input.manager_id ? { manager_id: input.manager_id } : {}),
     scopes: found.value.scopes,
     apps: found.value.apps,
-    value: await encrypt(deps.keyring, value, aadFor({ id, kind: input.kind })),
+    value: await encrypt(deps.keyring, value, aadFor({ id, kind: input.kind }, CURRENT_VALUE)),
     fingerprint: fp,
     value_created_at: found.value.createdAt ?? now,
     previous: [],
@@ -127,7 +128,7 @@ async function resolveManager(deps: EngineDeps, input: RegisterInput): Promise<R
     // Messages name the field, never the value sent: a caller who pasted a token here gets it back nowhere.
     return fail(422, "manager_not_found", 'The credential named by "manager_id" is not an active registered PAT');
   }
-  const opened = await decrypt(deps.keyring, m.value.value, aadFor(m.value));
+  const opened = await decrypt(deps.keyring, m.value.value, aadFor(m.value, CURRENT_VALUE));
   if (!opened.ok) return fail(422, "manager_unreadable", `The credential named by "manager_id" cannot be decrypted: ${opened.error.reason}`);
   return ok(opened.value);
 }

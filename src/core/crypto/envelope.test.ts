@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { decodeBase64, encodeBase64 } from "./encoding.ts";
 import { decrypt, encrypt, needsReencrypt, reencrypt, type Sealed, sealedSchema } from "./envelope.ts";
 import { type Keyring, parseKeyring } from "./keyring.ts";
+import { sealLegacy } from "../../../test/support/legacy-seal.ts";
 
 const randomKey = () => encodeBase64(crypto.getRandomValues(new Uint8Array(32)));
 const keysJson = (versions: number[]) => Object.fromEntries(versions.map((v) => [String(v), randomKey()]));
@@ -17,8 +18,9 @@ const bytes = (b64: string) => {
   return r.value;
 };
 
-const aad = { id: "cred_01", kind: "pat" };
+const aad = { id: "cred_01", kind: "pat", field: ["value"] };
 const KEYS = keysJson([1, 2, 3]);
+const KEYS_JSON = JSON.stringify(KEYS);
 const FULL = keyring(KEYS);
 // Keyrings as they were when version 1, then 2, then 3 was the newest.
 const HISTORY = [1, 2, 3].map((v) => keyring(Object.fromEntries(Object.entries(KEYS).filter(([k]) => Number(k) <= v))));
@@ -67,14 +69,57 @@ describe("encrypt / decrypt", () => {
   });
 });
 
+describe("the field is bound", () => {
+  it("refuses a value moved to another field, or an ambiguous split of the field", async () => {
+    const at = (...field: string[]) => ({ id: "cred_01", kind: "pat", field });
+    const sealed = await encrypt(FULL, "v", at("previous", "ab"));
+    expect(await reason(FULL, sealed, at("previous", "ab"))).toBe("ok");
+    for (const other of [at("value"), at("previous", "ac"), at("previousab"), at("previous", "a", "b"), at("previous"), at()]) {
+      expect(await reason(FULL, sealed, other)).toBe("tampered");
+    }
+  });
+
+  it("opens a value sealed before fields were bound, in any field, and re-encryption binds it", async () => {
+    const legacy = await sealLegacy(KEYS_JSON, 3, "old format", { id: "cred_01", kind: "pat" });
+    expect(legacy).not.toHaveProperty("aad");
+    expect(await decrypt(FULL, legacy, aad)).toEqual({ ok: true, value: "old format" });
+    expect(await decrypt(FULL, legacy, { ...aad, field: ["previous", "ab"] })).toEqual({ ok: true, value: "old format" });
+    // Its record id, kind and version are still bound.
+    expect(await reason(FULL, legacy, { ...aad, id: "cred_02" })).toBe("tampered");
+    expect(await reason(FULL, { ...legacy, v: 2 })).toBe("tampered");
+    // Under the current version, and still behind: re-encryption moves it to the bound format.
+    expect(needsReencrypt(FULL, legacy)).toBe(true);
+    const moved = await reencrypt(FULL, legacy, aad);
+    if (!moved.ok) throw new Error("re-encryption failed");
+    expect(moved.value.aad).toBe(2);
+    expect(needsReencrypt(FULL, moved.value)).toBe(false);
+    expect(await reason(FULL, moved.value, { ...aad, field: ["previous", "ab"] })).toBe("tampered");
+  });
+
+  it("does not downgrade: a new value without its format marker fails to open", async () => {
+    const { aad: _, ...stripped } = await encrypt(FULL, "v", aad);
+    expect(await reason(FULL, stripped)).toBe("tampered");
+    expect(await reason(FULL, { ...stripped, aad: 3 })).toBe("malformed");
+  });
+
+  it("reencrypt with a target field moves the value there", async () => {
+    const sealed = await encrypt(FULL, "moving", { ...aad, field: ["rotation.new_value", "rot_1"] });
+    const moved = await reencrypt(FULL, sealed, { ...aad, field: ["rotation.new_value", "rot_1"] }, aad);
+    if (!moved.ok) throw new Error("move failed");
+    expect(await decrypt(FULL, moved.value, aad)).toEqual({ ok: true, value: "moving" });
+    expect(await reason(FULL, moved.value, { ...aad, field: ["rotation.new_value", "rot_1"] })).toBe("tampered");
+  });
+});
+
 describe("decrypt refuses tampering without throwing", () => {
   it("refuses a changed record id, kind, or an ambiguous split of them", async () => {
-    const sealed = await encrypt(FULL, "v", { id: "a", kind: "bc" });
-    expect(await reason(FULL, sealed, { id: "a", kind: "bc" })).toBe("ok");
-    expect(await reason(FULL, sealed, { id: "ab", kind: "c" })).toBe("tampered");
-    expect(await reason(FULL, sealed, { id: "b", kind: "bc" })).toBe("tampered");
-    expect(await reason(FULL, sealed, { id: "a", kind: "secret" })).toBe("tampered");
-    expect(await reason(FULL, sealed, { id: "a", kind: "bc " })).toBe("tampered");
+    const f = ["value"];
+    const sealed = await encrypt(FULL, "v", { id: "a", kind: "bc", field: f });
+    expect(await reason(FULL, sealed, { id: "a", kind: "bc", field: f })).toBe("ok");
+    expect(await reason(FULL, sealed, { id: "ab", kind: "c", field: f })).toBe("tampered");
+    expect(await reason(FULL, sealed, { id: "b", kind: "bc", field: f })).toBe("tampered");
+    expect(await reason(FULL, sealed, { id: "a", kind: "secret", field: f })).toBe("tampered");
+    expect(await reason(FULL, sealed, { id: "a", kind: "bc ", field: f })).toBe("tampered");
   });
 
   it("refuses a relabelled version: known -> tampered, unknown -> unknown_key_version", async () => {
@@ -147,7 +192,7 @@ describe("decrypt refuses tampering without throwing", () => {
 
   it("never throws on arbitrary input (property)", async () => {
     await fc.assert(fc.asyncProperty(fc.anything(), fc.string(), fc.string(), async (sealed, id, kind) => {
-      const r = await decrypt(FULL, sealed as Sealed, { id, kind });
+      const r = await decrypt(FULL, sealed as Sealed, { id, kind, field: [kind] });
       expect(r.ok).toBe(false);
     }));
   });
@@ -166,8 +211,8 @@ describe("round-trip (property)", () => {
       fc.string(),
       fc.string(),
       async (value, version, id, kind) => {
-        const sealed = await encrypt(HISTORY[version]!, value, { id, kind });
-        expect(await decrypt(FULL, sealed, { id, kind })).toEqual({ ok: true, value });
+        const sealed = await encrypt(HISTORY[version]!, value, { id, kind, field: [id, kind] });
+        expect(await decrypt(FULL, sealed, { id, kind, field: [id, kind] })).toEqual({ ok: true, value });
       },
     ));
   });

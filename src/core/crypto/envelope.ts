@@ -4,7 +4,9 @@
  * AES-256-GCM under the keyring's current version, a fresh random 96-bit IV per call (NIST SP
  * 800-38D §8.2.2 random construction; ~2^32 seals per key stay within its collision bound, far above
  * rekey's write volume), and additional authenticated data binding the ciphertext to its record id,
- * credential kind and key version, so that a value cannot be moved to another record or relabelled
+ * credential kind, the field it sits in and the key version, so that a value cannot be moved to
+ * another record or another field of its record (the current value into a previous value's place,
+ * one previous value into another's, a rotation's new value into the current one) or relabelled
  * without failing authentication.
  *
  * Runtime-neutral: WebCrypto only.
@@ -18,13 +20,21 @@ import type { Keyring } from "./keyring.ts";
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-// Bumping this label invalidates every AAD, so it only changes with the envelope format.
-const AAD_LABEL = "rekey.sealed.v1";
+// Bumping a label invalidates every AAD made with it, so it only changes with the envelope format.
+const AAD_LABEL = "rekey.sealed.v2";
+const LEGACY_AAD_LABEL = "rekey.sealed.v1";
+/** The AAD format new values are sealed with: the field is bound. */
+export const AAD_FORMAT = 2;
 
 /** A sealed secret value as stored in a record. */
 export const sealedSchema = z.object({
   /** Version of the keyring key that sealed it. */
   v: z.number().int().positive(),
+  /**
+   * AAD format: 2 binds the field the value sits in. Absent: sealed before fields were bound
+   * (record id, kind and version only); such a value opens, and re-encryption rewraps it.
+   */
+  aad: z.literal(AAD_FORMAT).optional(),
   /** Base64 of the 96-bit IV. */
   iv: z.string(),
   /** Base64 of ciphertext followed by the 128-bit GCM tag. */
@@ -32,10 +42,12 @@ export const sealedSchema = z.object({
 });
 export type Sealed = z.infer<typeof sealedSchema>;
 
-/** What a sealed value is bound to. Both must match exactly at decryption. */
+/** What a sealed value is bound to. Every part must match exactly at decryption. */
 export interface SealedAad {
   readonly id: string;
   readonly kind: string;
+  /** Where in its record the value sits, e.g. `["value"]` or `["previous", <fingerprint>]`. */
+  readonly field: readonly string[];
 }
 
 /** Why a sealed value was refused. Messages name the record id, never the value. */
@@ -56,18 +68,28 @@ export async function encrypt(keyring: Keyring, plaintext: string, aad: SealedAa
   const key = await keyring.cryptoKey(v)!;
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
   const ct = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv, additionalData: encodeAad(aad, v), tagLength: TAG_BYTES * 8 },
+    { name: "AES-GCM", iv, additionalData: encodeAad(aad, v, AAD_FORMAT), tagLength: TAG_BYTES * 8 },
     key,
     new TextEncoder().encode(plaintext),
   );
-  return { v, iv: encodeBase64(iv), ct: encodeBase64(new Uint8Array(ct)) };
+  return { v, aad: AAD_FORMAT, iv: encodeBase64(iv), ct: encodeBase64(new Uint8Array(ct)) };
 }
 
 /**
  * Decrypts a sealed value for the record `aad` names. Never throws on malformed or tampered input:
  * `malformed` (shape, base64 or IV length), `unknown_key_version` (the version is not in the
  * keyring, e.g. it was dropped too early), `tampered` (authentication failed: wrong record, kind,
- * version, IV, ciphertext or key).
+ * field, version, IV, ciphertext or key).
+ *
+ * Security trade-off, made here: a value without `aad` (sealed before fields were bound) is opened
+ * under the binding it was sealed with, record id, kind and version, ignoring `aad.field`. So an
+ * upgrade needs no downtime and no migration before it serves; the price is that, until the
+ * re-encryption job rewraps it ({@link needsReencrypt} counts it as behind), such a value could
+ * still be moved to another field of its own record unnoticed, exactly as before the upgrade and
+ * no worse. Dropping `aad` from a new value does not downgrade it: it was sealed under the new
+ * AAD and fails under the old. The old format stops opening at all once the key versions that
+ * sealed it are retired (add a version, re-encrypt, drop the old ones): nothing is sealed in it
+ * under a version added after the upgrade.
  */
 export async function decrypt(keyring: Keyring, sealed: Sealed, aad: SealedAad): Promise<Result<string, DecryptError>> {
   const fail = (reason: DecryptError["reason"], detail: string) =>
@@ -83,7 +105,7 @@ export async function decrypt(keyring: Keyring, sealed: Sealed, aad: SealedAad):
   if (!ct.ok || ct.value.length < TAG_BYTES) return fail("malformed", "ciphertext is not base64 with a tag");
   try {
     const pt = await crypto.subtle.decrypt(
-      { name: "AES-GCM", iv: iv.value, additionalData: encodeAad(aad, v), tagLength: TAG_BYTES * 8 },
+      { name: "AES-GCM", iv: iv.value, additionalData: encodeAad(aad, v, parsed.data.aad), tagLength: TAG_BYTES * 8 },
       await key,
       ct.value,
     );
@@ -94,21 +116,29 @@ export async function decrypt(keyring: Keyring, sealed: Sealed, aad: SealedAad):
   }
 }
 
-/** True if `sealed` is not under the keyring's current version and should be re-encrypted. */
+/**
+ * True if `sealed` should be re-encrypted: it is not under the keyring's current version, or it
+ * was sealed before fields were bound.
+ */
 export function needsReencrypt(keyring: Keyring, sealed: Sealed): boolean {
-  return sealed.v !== keyring.currentVersion;
+  return sealed.v !== keyring.currentVersion || sealed.aad !== AAD_FORMAT;
 }
 
-/** Decrypts and seals again under the current version (fresh IV), for master-key rotation. */
-export async function reencrypt(keyring: Keyring, sealed: Sealed, aad: SealedAad): Promise<Result<Sealed, DecryptError>> {
+/**
+ * Decrypts and seals again under the current version and AAD format (fresh IV), for master-key
+ * rotation; with `to`, into another field (a value moving from a rotation into the record).
+ */
+export async function reencrypt(keyring: Keyring, sealed: Sealed, aad: SealedAad, to: SealedAad = aad): Promise<Result<Sealed, DecryptError>> {
   const plain = await decrypt(keyring, sealed, aad);
-  return plain.ok ? ok(await encrypt(keyring, plain.value, aad)) : plain;
+  return plain.ok ? ok(await encrypt(keyring, plain.value, to)) : plain;
 }
 
 // A JSON array is an unambiguous encoding of the tuple: ("a","bc") and ("ab","c") serialise
-// differently, and JSON.stringify escapes quotes, separators and lone surrogates.
-function encodeAad(aad: SealedAad, version: number): Uint8Array<ArrayBuffer> {
+// differently, the field is a nested array (["previous","ab"] is not ["previousab"] nor
+// ["previous","a","b"]), and JSON.stringify escapes quotes, separators and lone surrogates.
+function encodeAad(aad: SealedAad, version: number, format: number | undefined): Uint8Array<ArrayBuffer> {
+  const tuple = format === AAD_FORMAT ? [AAD_LABEL, aad.id, aad.kind, [...aad.field], version] : [LEGACY_AAD_LABEL, aad.id, aad.kind, version];
   // Copied into a fresh ArrayBuffer-backed array: the Node and Workers type libraries disagree on
   // what TextEncoder returns, and WebCrypto wants ArrayBuffer-backed input in both.
-  return new Uint8Array(new TextEncoder().encode(JSON.stringify([AAD_LABEL, aad.id, aad.kind, version])));
+  return new Uint8Array(new TextEncoder().encode(JSON.stringify(tuple)));
 }

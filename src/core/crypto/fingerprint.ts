@@ -30,8 +30,8 @@ export interface FingerprintKeyError {
   readonly message: string;
 }
 
-/** Validates and imports `REKEY_FINGERPRINT_KEY` as a non-extractable HMAC-SHA256 key. */
-export async function importFingerprintKey(value: string): Promise<Result<FingerprintKey, FingerprintKeyError>> {
+/** The bytes of `REKEY_FINGERPRINT_KEY`, checked: base64 of at least 32 bytes. */
+export function decodeFingerprintKey(value: string): Result<Uint8Array<ArrayBuffer>, FingerprintKeyError> {
   const bytes = decodeBase64(value);
   if (!bytes.ok) return err({ reason: "invalid_key", message: "Cannot import fingerprint key: value is not base64" });
   if (bytes.value.length < MIN_KEY_BYTES) {
@@ -40,6 +40,18 @@ export async function importFingerprintKey(value: string): Promise<Result<Finger
       message: `Cannot import fingerprint key: key is shorter than ${MIN_KEY_BYTES} bytes`,
     });
   }
+  return bytes;
+}
+
+/**
+ * Validates and imports `REKEY_FINGERPRINT_KEY` as a non-extractable HMAC-SHA256 key. The key
+ * is used as it is, for fingerprints only: every stored fingerprint and the fingerprint index
+ * derive from it, so it stays exactly as it was. Other purposes get keys derived from it
+ * (./purpose-key.ts), never this one.
+ */
+export async function importFingerprintKey(value: string): Promise<Result<FingerprintKey, FingerprintKeyError>> {
+  const bytes = decodeFingerprintKey(value);
+  if (!bytes.ok) return bytes;
   const cryptoKey = await crypto.subtle.importKey("raw", bytes.value, { name: "HMAC", hash: "SHA-256" }, false, [
     "sign",
   ]);

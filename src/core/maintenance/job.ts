@@ -17,7 +17,10 @@ export const reencryptJobSchema = z.strictObject({
   batches: z.number().int().min(0),
   scanned: z.number().int().min(0),
   rewritten: z.number().int().min(0),
-  /** Records left under an old version because they would not open (tampered, or key dropped). */
+  /**
+   * Sealed values left behind (under an old version, or sealed before fields were bound) because
+   * they would not open (tampered, or key dropped) or their record kept changing.
+   */
   remaining: z.number().int().min(0),
   requested_by: z.string(),
   started_at: z.string(),

@@ -5,17 +5,24 @@
  * and returns a cursor so an interrupted run resumes where it stopped. Each record is rewritten by
  * compare-and-swap, so a rotation racing the re-encryption wins and the record is retried.
  *
- * What is sealed: a credential's value, its superseded values and a running rotation's intent
- * (all in the credential record), and a running rotation's new value and chat reply targets (in
- * the rotation record). A rotation that promotes its new value after this page passed it rewraps
- * it itself (rotation/values.ts `currentSealed`), so nothing can come back under the old version.
+ * What is sealed, and so what is moved: a credential's current value, its superseded values and
+ * a running rotation's intent (all in the credential record), and every rotation record's new
+ * value and chat reply targets, whatever the rotation's state (a finished rotation keeps its
+ * replies). Each value is rewrapped for the field it sits in. A rotation that promotes its new
+ * value after this page passed it rewraps it itself (rotation/values.ts `moveSealed`), so nothing
+ * can come back under the old version.
  *
- * `remaining` counts every record this page could not bring to the target: it would not open
- * (tampered, or its version is gone), or it kept changing. Retire an old key version only after
- * a full pass reports `remaining: 0`.
+ * "Behind" means under another version than the target, or sealed before fields were bound into
+ * the AAD (envelope.ts `needsReencrypt`): an upgrade is finished by one pass of this job, with or
+ * without a new key version.
+ *
+ * `remaining` counts every sealed value this page left behind: it would not open (tampered, or
+ * its version is gone), or its record kept changing. Values of a record that do open are moved
+ * even when another value of the same record does not. Retire an old key version only after a
+ * full pass reports `remaining: 0`.
  */
-import { aadFor, type CredentialRecord } from "../credentials/credential.ts";
-import { reencrypt, type Sealed } from "../crypto/envelope.ts";
+import { aadFor, CURRENT_VALUE, type CredentialRecord, intentNewValue, previousValue, rotationNewValue, type ValueField } from "../credentials/credential.ts";
+import { needsReencrypt, reencrypt, type Sealed, type SealedAad } from "../crypto/envelope.ts";
 import type { Keyring } from "../crypto/keyring.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
 import type { Rotation } from "../rotation/rotation.ts";
@@ -23,8 +30,9 @@ import { replyAad } from "../chatops/reply.ts";
 
 export interface ReencryptPage {
   scanned: number;
+  /** Credentials of which at least one value (in the record or its rotations) was rewritten. */
   rewritten: number;
-  /** Records still not at the target version after this page. */
+  /** Sealed values still behind after this page. */
   remaining: number;
   cursor?: string;
 }
@@ -43,97 +51,116 @@ export async function reencryptPage(deps: EngineDeps, opts: { cursor?: string; l
   let remaining = 0;
   for (const listed of page.items) {
     // The listing may lag; the strongly consistent read decides.
-    const credential = await moveCredential(deps, listed.id, target);
-    const rotation = await moveRotation(deps, listed.id, target);
-    if (credential === "failed" || rotation === "failed") remaining++;
-    else if (credential === "moved" || rotation === "moved") rewritten++;
+    const credential = await moveCredential(deps, listed.id);
+    const rotations = await moveRotations(deps, listed);
+    remaining += credential.left + rotations.left;
+    if (credential.moved || rotations.moved) rewritten++;
   }
   return { scanned: page.items.length, rewritten, remaining, ...(page.cursor ? { cursor: page.cursor } : {}) };
 }
 
-type Move = "moved" | "current" | "failed";
-
-const behind = (target: number, values: Sealed[]) => values.some((s) => s.v !== target);
-
-function credentialValues(rec: CredentialRecord): Sealed[] {
-  return [
-    rec.value,
-    ...rec.previous.flatMap((p) => (p.value ? [p.value] : [])),
-    ...(rec.current_rotation?.new_value ? [rec.current_rotation.new_value] : []),
-  ];
+/** What moving one record did: whether it was rewritten, and how many values are still behind. */
+interface Move {
+  moved: boolean;
+  left: number;
 }
 
-function rotationValues(r: Rotation): Sealed[] {
-  return [...(r.new_value ? [r.new_value] : []), ...(r.replies ?? [])];
+/** A sealed value with what it is bound to, and how to put a replacement back. */
+interface Slot<T> {
+  sealed: Sealed;
+  aad: SealedAad;
+  put(rec: T, sealed: Sealed): T;
 }
 
-/** True if any sealed value of the record is not under the keyring's newest version. */
+function credentialSlots(rec: CredentialRecord): Slot<CredentialRecord>[] {
+  const at = (field: ValueField) => aadFor(rec, field);
+  const slots: Slot<CredentialRecord>[] = [{ sealed: rec.value, aad: at(CURRENT_VALUE), put: (r, value) => ({ ...r, value }) }];
+  rec.previous.forEach((p, i) => {
+    if (p.value) slots.push({ sealed: p.value, aad: at(previousValue(p.fingerprint)), put: (r, value) => ({ ...r, previous: r.previous.map((x, j) => (j === i ? { ...x, value } : x)) }) });
+  });
+  const intent = rec.current_rotation;
+  if (intent?.new_value) {
+    slots.push({ sealed: intent.new_value, aad: at(intentNewValue(intent.id)), put: (r, new_value) => ({ ...r, current_rotation: { ...r.current_rotation!, new_value } }) });
+  }
+  return slots;
+}
+
+function rotationSlots(rec: Pick<CredentialRecord, "id" | "kind">, r: Rotation): Slot<Rotation>[] {
+  const slots: Slot<Rotation>[] = [];
+  if (r.new_value) slots.push({ sealed: r.new_value, aad: aadFor(rec, rotationNewValue(r.id)), put: (x, new_value) => ({ ...x, new_value }) });
+  (r.replies ?? []).forEach((sealed, i) => {
+    slots.push({ sealed, aad: replyAad(r.id), put: (x, reply) => ({ ...x, replies: x.replies!.map((y, j) => (j === i ? reply : y)) }) });
+  });
+  return slots;
+}
+
+/** True if any sealed value of the record is behind the keyring's newest version or AAD format. */
 export function recordNeedsReencrypt(deps: { keyring: Keyring }, rec: CredentialRecord): boolean {
-  return behind(deps.keyring.currentVersion, credentialValues(rec));
+  return credentialSlots(rec).some((s) => needsReencrypt(deps.keyring, s.sealed));
 }
 
-async function moveCredential(deps: EngineDeps, id: string, target: number): Promise<Move> {
+/**
+ * Rewraps every behind value that opens; returns the new record (or null when nothing could be
+ * rewrapped) and how many behind values it keeps because they would not open.
+ */
+async function rewrap<T>(keyring: Keyring, rec: T, slots: Slot<T>[]): Promise<{ next: T | null; failed: number }> {
+  let next = rec;
+  let changed = false;
+  let failed = 0;
+  for (const slot of slots) {
+    if (!needsReencrypt(keyring, slot.sealed)) continue;
+    const r = await reencrypt(keyring, slot.sealed, slot.aad);
+    // Undecryptable (tampered, or its version was removed): left as it is, counted as remaining.
+    if (!r.ok) failed++;
+    else {
+      next = slot.put(next, r.value);
+      changed = true;
+    }
+  }
+  return { next: changed ? next : null, failed };
+}
+
+const behind = (keyring: Keyring, slots: Slot<unknown>[]) => slots.filter((s) => needsReencrypt(keyring, s.sealed)).length;
+
+async function moveCredential(deps: EngineDeps, id: string): Promise<Move> {
   for (let i = 0; i < MAX_CAS_TRIES; i++) {
     const cur = await deps.store.getCredential(id);
-    if (!cur || !behind(target, credentialValues(cur.value))) return i === 0 ? "current" : "moved";
-    const next = await rewrapCredential(deps.keyring, cur.value);
-    if (!next) return "failed";
-    if ((await deps.store.putCredential(next, cur.version)) !== null) return "moved";
+    if (!cur) return { moved: false, left: 0 };
+    const { next, failed } = await rewrap(deps.keyring, cur.value, credentialSlots(cur.value));
+    if (!next) return { moved: false, left: failed };
+    if ((await deps.store.putCredential(next, cur.version)) !== null) return { moved: true, left: failed };
   }
-  // Still changing after every try: counted as remaining, never silently skipped.
-  return "failed";
+  // Still changing after every try: what is behind is counted as remaining, never silently skipped.
+  const last = await deps.store.getCredential(id);
+  return { moved: false, left: last ? behind(deps.keyring, credentialSlots(last.value)) : 0 };
 }
 
-async function moveRotation(deps: EngineDeps, credentialId: string, target: number): Promise<Move> {
+/**
+ * Every rotation record of the credential, running or settled: each may hold sealed values.
+ * `rec` may be the listing's (lagging) copy: only its id and kind, which never change, are used.
+ */
+async function moveRotations(deps: EngineDeps, rec: Pick<CredentialRecord, "id" | "kind">): Promise<Move> {
+  let moved = false;
+  let left = 0;
+  for (const listed of await deps.store.listRotations(rec.id)) {
+    if (behind(deps.keyring, rotationSlots(rec, listed)) === 0) continue;
+    const one = await moveRotation(deps, rec, listed.id);
+    moved ||= one.moved;
+    left += one.left;
+  }
+  return { moved, left };
+}
+
+async function moveRotation(deps: EngineDeps, rec: Pick<CredentialRecord, "id" | "kind">, rotationId: string): Promise<Move> {
   for (let i = 0; i < MAX_CAS_TRIES; i++) {
-    const rec = (await deps.store.getCredential(credentialId))?.value;
-    const rotationId = rec?.current_rotation?.id;
-    const cur = rotationId ? await deps.store.getRotation(credentialId, rotationId) : null;
-    if (!cur || cur.value.state !== "running" || !behind(target, rotationValues(cur.value))) return i === 0 ? "current" : "moved";
-    const next = await rewrapRotation(deps.keyring, rec!, cur.value);
-    if (!next) return "failed";
+    const cur = await deps.store.getRotation(rec.id, rotationId);
+    if (!cur) return { moved: false, left: 0 };
+    const { next, failed } = await rewrap(deps.keyring, cur.value, rotationSlots(rec, cur.value));
+    if (!next) return { moved: false, left: failed };
     // A driver holding the lease loses its next compare-and-swap and re-reads: it repeats one
     // idempotent step, which is the price of never stopping a rotation for maintenance.
-    if ((await deps.store.putRotation(next, cur.version)) !== null) return "moved";
+    if ((await deps.store.putRotation(next, cur.version)) !== null) return { moved: true, left: failed };
   }
-  return "failed";
-}
-
-async function rewrapCredential(keyring: Keyring, rec: CredentialRecord): Promise<CredentialRecord | null> {
-  const one = rewrapper(keyring, aadFor(rec));
-  try {
-    return {
-      ...rec,
-      value: await one(rec.value),
-      previous: await Promise.all(rec.previous.map(async (p) => (p.value ? { ...p, value: await one(p.value) } : p))),
-      ...(rec.current_rotation
-        ? { current_rotation: { ...rec.current_rotation, ...(rec.current_rotation.new_value ? { new_value: await one(rec.current_rotation.new_value) } : {}) } }
-        : {}),
-    };
-  } catch {
-    // Undecryptable (tampered, or its version was removed): leave it and count it as remaining.
-    return null;
-  }
-}
-
-async function rewrapRotation(keyring: Keyring, rec: CredentialRecord, r: Rotation): Promise<Rotation | null> {
-  const value = rewrapper(keyring, aadFor(rec));
-  const reply = rewrapper(keyring, replyAad(r.id));
-  try {
-    return {
-      ...r,
-      ...(r.new_value ? { new_value: await value(r.new_value) } : {}),
-      ...(r.replies ? { replies: await Promise.all(r.replies.map(reply)) } : {}),
-    };
-  } catch {
-    return null;
-  }
-}
-
-function rewrapper(keyring: Keyring, aad: { id: string; kind: string }) {
-  return async (s: Sealed) => {
-    const r = await reencrypt(keyring, s, aad);
-    if (!r.ok) throw new Error(r.error.reason);
-    return r.value;
-  };
+  const last = await deps.store.getRotation(rec.id, rotationId);
+  return { moved: false, left: last ? behind(deps.keyring, rotationSlots(rec, last.value)) : 0 };
 }

@@ -3,13 +3,13 @@
  * twice, an alert and the sweep together, 50 concurrent API calls) all land here; exactly one
  * wins the compare-and-swap on the credential record and the rest get the winner's rotation back.
  */
-import type { CredentialRecord } from "../credentials/credential.ts";
+import { type CredentialRecord, intentNewValue, rotationNewValue } from "../credentials/credential.ts";
 import { randomId } from "../crypto/random.ts";
 import type { Versioned } from "../store/store.ts";
 import type { EngineDeps } from "./engine-deps.ts";
 import { planFor } from "./plan.ts";
 import type { Rotation, RotationMode, RotationReason } from "./rotation.ts";
-import { seal } from "./values.ts";
+import { moveSealed, seal } from "./values.ts";
 
 export interface RotationRequest {
   reason: RotationReason;
@@ -56,9 +56,10 @@ export async function beginRotation(deps: EngineDeps, credentialId: string, req:
 
 async function intentFor(deps: EngineDeps, rec: CredentialRecord, req: RotationRequest) {
   let mode = req.mode;
+  const id = randomId("rot", deps.now());
   let sealed: { value: CredentialRecord["value"]; fingerprint: string } | undefined;
   if (rec.kind === "secret" && mode === "rotate") {
-    if (req.newValue !== undefined) sealed = await seal(deps, rec, req.newValue);
+    if (req.newValue !== undefined) sealed = await seal(deps, rec, intentNewValue(id), req.newValue);
     else if (rec.policy.generator !== "random") {
       // A leaked third-party secret with no way to make a new value: delete it rather than wait
       // for a human, since containment comes first. A routine rotation must be given a value.
@@ -70,7 +71,7 @@ async function intentFor(deps: EngineDeps, rec: CredentialRecord, req: RotationR
   return {
     ok: true as const,
     value: {
-      id: randomId("rot", deps.now()),
+      id,
       reason: req.reason,
       mode,
       requested_by: req.requestedBy,
@@ -105,7 +106,10 @@ export async function materialise(deps: EngineDeps, rec: CredentialRecord, opts:
     requested_by: intent.requested_by,
     ...(intent.approved_by ? { approved_by: intent.approved_by } : {}),
     old_fingerprint: rec.fingerprint,
-    ...(intent.new_value ? { new_value: intent.new_value, new_fingerprint: intent.new_fingerprint } : {}),
+    // The intent's value moves into the rotation record: sealed again for its new field.
+    ...(intent.new_value
+      ? { new_value: await moveSealed(deps, rec, intent.new_value, intentNewValue(intent.id), rotationNewValue(intent.id)), new_fingerprint: intent.new_fingerprint }
+      : {}),
     propagated: [],
     old_revoked: false,
     attempts: 0,

@@ -3,13 +3,24 @@
  * to a record that already reflects it, it returns the record unchanged.
  */
 import { type CredentialRecord, MAX_SCANNED_ROTATIONS } from "../credentials/credential.ts";
+import type { Sealed } from "../crypto/envelope.ts";
 import type { Rotation } from "./rotation.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/**
+ * The values promote writes, each sealed for the field it lands in (values.ts `promotedValues`):
+ * the rotation's new value as the current value, the current value as a previous one.
+ */
+export interface PromotedValues {
+  value: Sealed;
+  previous?: Sealed;
+}
+
 /** The new value becomes current; the old one is kept sealed as `previous` until revoked. */
-export function promote(rec: CredentialRecord, r: Rotation, now: number): CredentialRecord {
-  if (!r.new_value || !r.new_fingerprint || rec.fingerprint === r.new_fingerprint) return rec;
+export function promote(rec: CredentialRecord, r: Rotation, now: number, sealed: PromotedValues | null): CredentialRecord {
+  if (!sealed || !r.new_fingerprint || rec.fingerprint === r.new_fingerprint) return rec;
+  if (!r.old_revoked && !sealed.previous) throw new TypeError("Cannot promote: the old value was not sealed as a previous value");
   const immediate = r.reason === "compromise" || r.old_revoked;
   const graceMs = immediate ? 0 : rec.policy.grace_hours * 3_600_000;
   return {
@@ -19,14 +30,14 @@ export function promote(rec: CredentialRecord, r: Rotation, now: number): Creden
       {
         fingerprint: rec.fingerprint,
         // A revoked value is dropped: dead secrets are a liability, the fingerprint is enough.
-        ...(r.old_revoked ? { revoked_at: iso(now) } : { value: rec.value }),
+        ...(r.old_revoked ? { revoked_at: iso(now) } : { value: sealed.previous! }),
         rotation_id: r.id,
         superseded_at: iso(now),
         revoke_after: iso(now + graceMs),
         revoke_attempts: 0,
       },
     ],
-    value: r.new_value,
+    value: sealed.value,
     fingerprint: r.new_fingerprint,
     value_created_at: iso(now),
     updated_at: iso(now),

@@ -15,7 +15,8 @@ import type { Rotation, Step } from "./rotation.ts";
 import { classify, StepFailure } from "./step-error.ts";
 import * as steps from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
-import { currentSealed, open } from "./values.ts";
+import { open, promotedValues } from "./values.ts";
+import { CURRENT_VALUE, previousValue } from "../credentials/credential.ts";
 import { randomId } from "../crypto/random.ts";
 import { materialise } from "./begin.ts";
 
@@ -112,8 +113,7 @@ async function runStep(deps: EngineDeps, held: Versioned<Rotation>): Promise<ste
     case "verify":
       return steps.verify(deps, rec, r);
     case "promote": {
-      const promoted = r.new_value ? { ...r, new_value: await currentSealed(deps, rec, r.new_value) } : r;
-      await updateCredential(deps, rec.id, (c) => promote(c, promoted, deps.now()));
+      await updateCredential(deps, rec.id, async (c) => promote(c, r, deps.now(), await promotedValues(deps, c, r)));
       return {};
     }
     case "revoke_old":
@@ -131,14 +131,14 @@ async function runStep(deps: EngineDeps, held: Versioned<Rotation>): Promise<ste
 async function revokeOldStep(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<steps.RotationPatch> {
   if (r.old_revoked) return {};
   if (rec.fingerprint === r.old_fingerprint) {
-    const patch = await steps.revokeOld(deps, rec, r, await open(deps, rec, rec.value));
+    const patch = await steps.revokeOld(deps, rec, r, await open(deps, rec, CURRENT_VALUE, rec.value));
     if (r.mode === "revoke") await revokeAllPrevious(deps, rec, r);
     return patch;
   }
   const prev = rec.previous.find((p) => p.fingerprint === r.old_fingerprint);
   if (!prev || prev.revoked_at || !prev.value) return { old_revoked: true };
   if (Date.parse(prev.revoke_after) > deps.now()) return {}; // grace period: owed to the sweep
-  const patch = await steps.revokeOld(deps, rec, r, await open(deps, rec, prev.value));
+  const patch = await steps.revokeOld(deps, rec, r, await open(deps, rec, previousValue(prev.fingerprint), prev.value));
   await updateCredential(deps, rec.id, (c) => markPreviousRevoked(c, r.old_fingerprint, deps.now()));
   return patch;
 }
@@ -147,7 +147,7 @@ async function revokeOldStep(deps: EngineDeps, rec: CredentialRecord, r: Rotatio
 async function revokeAllPrevious(deps: EngineDeps, rec: CredentialRecord, r: Rotation) {
   for (const prev of rec.previous) {
     if (prev.revoked_at || !prev.value) continue;
-    await steps.revokeOld(deps, rec, { ...r, old_revoked: false }, await open(deps, rec, prev.value));
+    await steps.revokeOld(deps, rec, { ...r, old_revoked: false }, await open(deps, rec, previousValue(prev.fingerprint), prev.value));
     await updateCredential(deps, rec.id, (c) => markPreviousRevoked(c, prev.fingerprint, deps.now()));
   }
 }

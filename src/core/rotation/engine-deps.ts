@@ -5,6 +5,7 @@
 import type { ClarifaiClient } from "../clarifai/index.ts";
 import type { Keyring } from "../crypto/keyring.ts";
 import type { FingerprintKey } from "../crypto/fingerprint.ts";
+import type { ConfirmationKey } from "../chatops/confirmation.ts";
 import type { Store } from "../store/store.ts";
 import type { Rotation, Step } from "./rotation.ts";
 
@@ -26,6 +27,8 @@ export interface EngineDeps {
   clarifai: ClarifaiClient;
   keyring: Keyring;
   fingerprintKey: FingerprintKey;
+  /** Chat confirmation MACs: derived from the fingerprint key, never the fingerprint key itself. */
+  confirmationKey: ConfirmationKey;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   retry: RetryPolicy;

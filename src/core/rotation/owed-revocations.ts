@@ -4,7 +4,7 @@
  * the record and retried next time, never dropped. Past OVERDUE_AFTER_MS an owed revocation is
  * reported as overdue so a human hears of it.
  */
-import type { CredentialRecord, PreviousValue } from "../credentials/credential.ts";
+import { type CredentialRecord, type PreviousValue, previousValue } from "../credentials/credential.ts";
 import { markPreviousRevoked } from "./credential-transitions.ts";
 import type { EngineDeps } from "./engine-deps.ts";
 import { classify } from "./step-error.ts";
@@ -30,7 +30,7 @@ export async function payOwedRevocations(deps: EngineDeps, credentialId: string)
   for (const prev of owedRevocations(cur.value, deps.now())) {
     try {
       const token = await managerToken(deps, cur.value);
-      await revokeValue(deps, cur.value, token, await open(deps, cur.value, prev.value!));
+      await revokeValue(deps, cur.value, token, await open(deps, cur.value, previousValue(prev.fingerprint), prev.value!));
       await updateCredential(deps, credentialId, (c) => markPreviousRevoked(c, prev.fingerprint, deps.now()));
       out.revoked.push(prev.fingerprint);
       await deps.emit({ type: "credential.revoked", credentialId, fingerprint: prev.fingerprint, reason: "grace_expired" }).catch(() => {});

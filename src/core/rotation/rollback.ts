@@ -9,24 +9,23 @@
  * Cleanup calls get their own small retry budget. A new key that still could not be deleted is
  * reported (`incomplete`): the rotation records it and its credential's orphan scan deletes it.
  */
-import { type CredentialRecord, sinkKey } from "../credentials/credential.ts";
+import { CURRENT_VALUE, type CredentialRecord, rotationNewValue, sinkKey } from "../credentials/credential.ts";
 import { promote } from "./credential-transitions.ts";
 import type { EngineDeps } from "./engine-deps.ts";
 import type { Rotation } from "./rotation.ts";
 import { classify, isNotFound, unwrap } from "./step-error.ts";
 import { updateCredential } from "./update-credential.ts";
-import { currentSealed, managerToken, open } from "./values.ts";
+import { managerToken, open, promotedValues } from "./values.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 
 export async function rollback(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<{ incomplete: boolean }> {
   if (rec.fingerprint !== r.old_fingerprint || !r.new_value) return { incomplete: false };
   const own = rec.kind === "secret" && rec.secret_id ? [{ type: "clarifai_secret" as const, user_id: rec.user_id, secret_id: rec.secret_id }] : [];
   if (r.old_revoked && (await oldValueIsDead(deps, rec, r, own))) {
-    const promoted = { ...r, new_value: await currentSealed(deps, rec, r.new_value) };
-    await updateCredential(deps, rec.id, (c) => promote(c, promoted, deps.now()));
+    await updateCredential(deps, rec.id, async (c) => promote(c, r, deps.now(), await promotedValues(deps, c, r)));
     return { incomplete: false };
   }
-  const old = await open(deps, rec, rec.value);
+  const old = await open(deps, rec, CURRENT_VALUE, rec.value);
   // A propagate that failed part-way may have overwritten targets before it could record them:
   // then every target is restored (overwriting with the old value is idempotent).
   const restore = [...own, ...rec.sinks].filter((s) => r.propagated.includes(sinkKey(s)) || r.step === "propagate");
@@ -37,7 +36,7 @@ export async function rollback(deps: EngineDeps, rec: CredentialRecord, r: Rotat
     });
   }
   if (rec.kind !== "secret") {
-    const created = await open(deps, rec, r.new_value);
+    const created = await open(deps, rec, rotationNewValue(r.id), r.new_value);
     const deleted = await bestEffort(deps, async () => {
       const token = await managerToken(deps, rec, r);
       try {

@@ -4,7 +4,7 @@
  * the same patch for the rotation record.
  */
 import { hasScopes, type Key, MAX_PER_PAGE } from "../clarifai/index.ts";
-import { type CredentialRecord, sinkKey } from "../credentials/credential.ts";
+import { type CredentialRecord, rotationNewValue, sinkKey } from "../credentials/credential.ts";
 import { randomSecretValue } from "../crypto/random.ts";
 import type { EngineDeps } from "./engine-deps.ts";
 import { mintedBy, openCreateWindow } from "./ownership.ts";
@@ -32,7 +32,7 @@ export async function create(deps: EngineDeps, rec: CredentialRecord, r: Rotatio
     if (rec.policy.generator !== "random") {
       throw new StepFailure(false, "value_required", "A secret rotation needs a new value and no generator is configured");
     }
-    const sealed = await seal(deps, rec, randomSecretValue());
+    const sealed = await seal(deps, rec, rotationNewValue(r.id), randomSecretValue());
     return { new_value: sealed.value, new_fingerprint: sealed.fingerprint };
   }
   const token = await managerToken(deps, rec, r);
@@ -55,7 +55,7 @@ export async function create(deps: EngineDeps, rec: CredentialRecord, r: Rotatio
       }),
     );
   }
-  const sealed = await seal(deps, rec, key.id);
+  const sealed = await seal(deps, rec, rotationNewValue(cur.id), key.id);
   return { new_value: sealed.value, new_fingerprint: sealed.fingerprint };
 }
 
@@ -77,7 +77,7 @@ function targets(rec: CredentialRecord) {
 
 /** propagate: overwrite every target with the new value. PATCH overwrite is idempotent. */
 export async function propagate(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<RotationPatch> {
-  const value = await open(deps, rec, requireNew(r));
+  const value = await open(deps, rec, rotationNewValue(r.id), requireNew(r));
   const done = new Set(r.propagated);
   for (const sink of targets(rec)) {
     if (done.has(sinkKey(sink))) continue;
@@ -90,7 +90,7 @@ export async function propagate(deps: EngineDeps, rec: CredentialRecord, r: Rota
 
 /** verify: the new key authenticates with its scopes, and every target holds the new value. */
 export async function verify(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<RotationPatch> {
-  const value = await open(deps, rec, requireNew(r));
+  const value = await open(deps, rec, rotationNewValue(r.id), requireNew(r));
   if (rec.kind === "pat") unwrap(await deps.clarifai.getUser(value, "me"));
   if (rec.kind === "app_key") {
     const scopes = unwrap(await deps.clarifai.myScopes(value));

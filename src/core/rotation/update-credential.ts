@@ -6,12 +6,13 @@ import { StepFailure } from "./step-error.ts";
 export async function updateCredential(
   deps: Pick<EngineDeps, "store">,
   id: string,
-  change: (rec: CredentialRecord) => CredentialRecord,
+  // May be async: promote seals the values it moves from the record it is given (values.ts).
+  change: (rec: CredentialRecord) => CredentialRecord | Promise<CredentialRecord>,
 ): Promise<CredentialRecord | null> {
   for (let i = 0; i < 20; i++) {
     const cur = await deps.store.getCredential(id);
     if (!cur) return null;
-    const next = change(cur.value);
+    const next = await change(cur.value);
     if (next === cur.value) return next;
     if ((await deps.store.putCredential(next, cur.version)) !== null) return next;
   }

@@ -2,23 +2,29 @@
  * Sealing and opening credential values, and finding the token to call Clarifai with.
  * Decryption failure is permanent: a record that does not decrypt was tampered with or its key
  * version is gone, and retrying cannot help.
+ *
+ * Every value is sealed for the field it sits in (credentials/credential.ts `ValueField`), so a
+ * value that changes field (intent → rotation, rotation → current, current → previous) is opened
+ * and sealed again on the way: `moveSealed`. That costs one decrypt and one encrypt per move, at
+ * the few moments a rotation makes one, and buys that no stored ciphertext can be moved there.
  */
-import { aadFor, type CredentialRecord } from "../credentials/credential.ts";
+import { aadFor, CURRENT_VALUE, type CredentialRecord, previousValue, rotationNewValue, type ValueField } from "../credentials/credential.ts";
 import { decrypt, encrypt, needsReencrypt, reencrypt, type Sealed } from "../crypto/envelope.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import type { EngineDeps } from "./engine-deps.ts";
+import type { PromotedValues } from "./credential-transitions.ts";
 import type { Rotation } from "./rotation.ts";
 import { StepFailure } from "./step-error.ts";
 
 type Owner = Pick<CredentialRecord, "id" | "kind">;
 
-export async function seal(deps: EngineDeps, owner: Owner, plaintext: string) {
-  const value = await encrypt(deps.keyring, plaintext, aadFor(owner));
+export async function seal(deps: EngineDeps, owner: Owner, field: ValueField, plaintext: string) {
+  const value = await encrypt(deps.keyring, plaintext, aadFor(owner, field));
   return { value, fingerprint: await fingerprint(deps.fingerprintKey, plaintext) };
 }
 
-export async function open(deps: EngineDeps, owner: Owner, sealed: Sealed): Promise<string> {
-  const opened = await decrypt(deps.keyring, sealed, aadFor(owner));
+export async function open(deps: EngineDeps, owner: Owner, field: ValueField, sealed: Sealed): Promise<string> {
+  const opened = await decrypt(deps.keyring, sealed, aadFor(owner, field));
   if (!opened.ok) {
     throw new StepFailure(false, "decrypt_failed", `Cannot decrypt a value of credential "${owner.id}": ${opened.error.reason}`);
   }
@@ -26,15 +32,32 @@ export async function open(deps: EngineDeps, owner: Owner, sealed: Sealed): Prom
 }
 
 /**
- * `sealed` under the keyring's newest version: a value sealed before a master-key rotation is
- * rewrapped as it is written to the credential, so a rotation that outlives a re-encryption job
- * cannot put an old-version value back (core/maintenance/reencrypt.ts).
+ * `sealed`, taken from field `from`, sealed for field `to` under the keyring's newest version.
+ * With `from` equal to `to` it only rewraps what is behind: a value sealed before a master-key
+ * rotation (or before fields were bound) is rewrapped as it is written, so a rotation that
+ * outlives a re-encryption job cannot put an old-version value back (core/maintenance/reencrypt.ts).
  */
-export async function currentSealed(deps: EngineDeps, owner: Owner, sealed: Sealed): Promise<Sealed> {
-  if (!needsReencrypt(deps.keyring, sealed)) return sealed;
-  const r = await reencrypt(deps.keyring, sealed, aadFor(owner));
+export async function moveSealed(deps: EngineDeps, owner: Owner, sealed: Sealed, from: ValueField, to: ValueField): Promise<Sealed> {
+  const same = JSON.stringify(aadFor(owner, from)) === JSON.stringify(aadFor(owner, to));
+  if (same && !needsReencrypt(deps.keyring, sealed)) return sealed;
+  const r = await reencrypt(deps.keyring, sealed, aadFor(owner, from), aadFor(owner, to));
   if (!r.ok) throw new StepFailure(false, "decrypt_failed", `Cannot re-encrypt a value of credential "${owner.id}": ${r.error.reason}`);
   return r.value;
+}
+
+/**
+ * The rotation's new value sealed as the credential's current value, and the credential's
+ * current value sealed as the previous value it becomes: what promote writes. The old value is
+ * taken from the record being changed (`rec`), read inside the compare-and-swap.
+ */
+export async function promotedValues(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<PromotedValues | null> {
+  // Already promoted: nothing moves (and the record's value is the new one).
+  if (!r.new_value || rec.fingerprint === r.new_fingerprint) return null;
+  return {
+    value: await moveSealed(deps, rec, r.new_value, rotationNewValue(r.id), CURRENT_VALUE),
+    // A revoked old value is dropped at promote, so it is not sealed again.
+    ...(r.old_revoked ? {} : { previous: await moveSealed(deps, rec, rec.value, CURRENT_VALUE, previousValue(rec.fingerprint)) }),
+  };
 }
 
 /**
@@ -47,13 +70,13 @@ export async function managerToken(deps: EngineDeps, rec: CredentialRecord, rota
   if (!rec.manager_id) {
     const revoking = rotation?.old_revoked || rotation?.step === "revoke_old";
     if (revoking && rotation?.new_value && rec.fingerprint === rotation.old_fingerprint) {
-      return open(deps, rec, rotation.new_value);
+      return open(deps, rec, rotationNewValue(rotation.id), rotation.new_value);
     }
-    return open(deps, rec, rec.value);
+    return open(deps, rec, CURRENT_VALUE, rec.value);
   }
   const manager = await deps.store.getCredential(rec.manager_id);
   if (!manager || manager.value.state !== "active") {
     throw new StepFailure(false, "manager_unavailable", `Manager credential "${rec.manager_id}" is missing or revoked`);
   }
-  return open(deps, manager.value, manager.value.value);
+  return open(deps, manager.value, CURRENT_VALUE, manager.value.value);
 }

@@ -77,7 +77,7 @@ export async function runCommand(deps: Deps, actor: Actor, command: ChatCommand)
 
 async function askConfirmation(deps: Deps, actor: Actor, rec: CredentialRecord, action: ConfirmableAction): Promise<ChatAnswer> {
   const engine = await deps.engine();
-  const token = await mintConfirmation(engine.fingerprintKey, actor.platform, {
+  const token = await mintConfirmation(engine.confirmationKey, actor.platform, {
     action,
     credentialId: rec.id,
     requester: actor.userId,
@@ -140,7 +140,7 @@ async function start(deps: Deps, actor: Actor, rec: CredentialRecord, action: Co
  */
 export async function decide(deps: Deps, actor: Actor, token: string, decision: "confirm" | "cancel"): Promise<ChatAnswer> {
   const engine = await deps.engine();
-  const opened = await openConfirmation(engine.fingerprintKey, actor.platform, token, Math.floor(deps.now() / 1000));
+  const opened = await openConfirmation(engine.confirmationKey, actor.platform, token, Math.floor(deps.now() / 1000));
   if (!opened.ok) return refuse(opened.error.code, opened.error.message + ".");
   const c = opened.value;
   if (!allowed(deps, actor)) return NOT_ALLOWED(actor);
