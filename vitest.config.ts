@@ -9,7 +9,8 @@ import { defineConfig } from "vitest/config";
 
 // Test-only secrets: public, never used outside tests.
 const TEST_BINDINGS = {
-  REKEY_ADMIN_TOKEN: "test-admin-token-0123456789",
+  // 38 characters: outside dev mode the Worker refuses an admin token under 32 (src/config-check.ts).
+  REKEY_ADMIN_TOKEN: "test-admin-token-0123456789-abcdefghij",
   // Two versions, as after a master-key rotation: 2 seals, 1 still opens (see maintenance tests).
   REKEY_ENCRYPTION_KEYS: '{"1":"dGVzdC1rZXktdmVyc2lvbi1vbmUtMzItYnl0ZXMhISE=","2":"dGVzdC1rZXktdmVyc2lvbi10d28tMzItYnl0ZXMhISE="}',
   REKEY_FINGERPRINT_KEY: "dGVzdC1maW5nZXJwcmludC1rZXktMzItYnl0ZXMhISE=",

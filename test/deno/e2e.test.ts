@@ -11,7 +11,7 @@ import { startDenoServer } from "./deno-server.ts";
 import { waitFor } from "./wait-for.ts";
 
 // Test-only secrets (the same as vitest.config.ts): public, never used outside tests.
-const ADMIN_TOKEN = "test-admin-token-0123456789";
+const ADMIN_TOKEN = "test-admin-token-0123456789-abcdefghij";
 const ALERT_SECRET = "whsec_dGVzdC1hbGVydC13ZWJob29rLXNlY3JldC0zMmJ5dGVzIQ==";
 const ENCRYPTION_KEY = "dGVzdC1rZXktdmVyc2lvbi1vbmUtMzItYnl0ZXMhISE=";
 const FINGERPRINT_KEY = "dGVzdC1maW5nZXJwcmludC1rZXktMzItYnl0ZXMhISE=";
