@@ -1,7 +1,8 @@
 /**
  * `npm start`: the local stack on a fresh machine, no Clarifai account needed.
- *   - the Clarifai emulator on 127.0.0.1:8788, seeded with a demo user, app and manager PAT
- *     (skipped when CLARIFAI_API_BASE points at a real Clarifai);
+ *   - the Clarifai emulator on 127.0.0.1:8788 (EMULATOR_PORT moves it, and rekey with it), seeded
+ *     with a demo user, app and manager PAT (skipped when CLARIFAI_API_BASE points at a real
+ *     Clarifai; see ./lib/clarifai-target.ts);
  *   - the Worker under `wrangler dev` on 127.0.0.1:8787 with local KV/Queues/DOs and
  *     `--test-scheduled` (GET /__scheduled fires the cron handler).
  * Configuration: .dev.vars, overridden by the environment. Ctrl-C stops both.
@@ -12,17 +13,19 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startEmulatorServer } from "../emulator/node/serve.ts";
 import { formatDotenv } from "../src/dotenv.ts";
-import { ensureDevVars, loadLocalConfig, wantsEmulator } from "./lib/local-config.ts";
+import { clarifaiTarget } from "./lib/clarifai-target.ts";
+import { ensureDevVars, loadLocalConfig } from "./lib/local-config.ts";
+import { parseDotenv } from "../src/dotenv.ts";
+import { readFileSync } from "node:fs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const port = Number(process.env.PORT ?? 8787);
-const emulatorPort = Number(process.env.EMULATOR_PORT ?? 8788);
 
 const { created } = ensureDevVars(root);
 if (created) console.log("Created .dev.vars from .dev.vars.example (development-only secrets).");
 const { merged, overrides } = loadLocalConfig(root);
 
-const useEmulator = wantsEmulator(merged.CLARIFAI_API_BASE, emulatorPort);
+const { useEmulator, emulatorPort } = clarifaiTarget(parseDotenv(readFileSync(`${root}/.dev.vars`, "utf8")), process.env);
 let emulator: Awaited<ReturnType<typeof startEmulatorServer>> | undefined;
 let seeded: { userId: string; appId: string; pat: string } | undefined;
 if (useEmulator) {
@@ -82,7 +85,7 @@ const token = merged.REKEY_ADMIN_TOKEN ?? "<REKEY_ADMIN_TOKEN>";
 console.log(`
 rekey is running.
   worker    ${base}  (wrangler dev, local KV/Queues/Durable Objects, cron via ${base}/__scheduled)
-  clarifai  ${useEmulator ? `${emulator!.url}  (local emulator: user "${seeded!.userId}", app "${seeded!.appId}", dev manager PAT ${seeded!.pat})` : `${merged.CLARIFAI_API_BASE} (real Clarifai; emulator not started)`}
+  clarifai  ${useEmulator ? `${emulator!.url}  (local emulator: user "${seeded!.userId}", app "${seeded!.appId}", dev manager PAT ${seeded!.pat})` : `${merged.CLARIFAI_API_BASE ?? "https://api.clarifai.com"} (real Clarifai; emulator not started)`}
 
 Try:
   curl -s ${base}/healthz
