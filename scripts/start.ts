@@ -6,6 +6,8 @@
  *   - the Worker under `wrangler dev` on 127.0.0.1:8787 with local KV/Queues/DOs and
  *     `--test-scheduled` (GET /__scheduled fires the cron handler).
  * Configuration: .dev.vars, overridden by the environment. Ctrl-C stops both.
+ * A configuration the Worker refuses (503 config_invalid) is printed, and
+ * the stack keeps running and answering 503, as a deployed Worker would.
  */
 import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -80,7 +82,7 @@ process.on("SIGTERM", () => void stop(0));
 wrangler.on("exit", (code) => void stop(code ?? 1));
 
 const base = `http://127.0.0.1:${port}`;
-await waitForHealth(`${base}/healthz`);
+const problem = await waitForHealth(`${base}/healthz`);
 const token = merged.REKEY_ADMIN_TOKEN ?? "<REKEY_ADMIN_TOKEN>";
 console.log(`
 rekey is running.
@@ -93,11 +95,30 @@ Try:
   npm run demo
 Ctrl-C stops everything.`);
 
-async function waitForHealth(url: string) {
+if (problem) {
+  // Names and codes only, as the Worker answers them: never a value.
+  console.error(`
+!!! rekey refuses its configuration: ${problem.code} (${problem.variables.join(", ")})
+    ${problem.message}
+    Every route answers 503 until it is fixed (edit .dev.vars or the environment, then restart).`);
+}
+
+interface ConfigProblem {
+  code: string;
+  message: string;
+  variables: string[];
+}
+
+/** Waits until the Worker answers /healthz: healthy (undefined), or refusing its configuration (the problem). */
+async function waitForHealth(url: string): Promise<ConfigProblem | undefined> {
   for (let i = 0; i < 600; i++) {
     try {
       const res = await fetch(url);
-      if (res.ok) return;
+      if (res.ok) return undefined;
+      const body = (await res.json().catch(() => ({}))) as { error?: Partial<ConfigProblem> };
+      if (res.status === 503 && body.error?.code === "config_invalid") {
+        return { code: body.error.code, message: body.error.message ?? "", variables: body.error.variables ?? [] };
+      }
     } catch {
       // not listening yet
     }
@@ -105,4 +126,5 @@ async function waitForHealth(url: string) {
   }
   console.error(`rekey did not answer ${url} within 150 s`);
   await stop(1);
+  return undefined;
 }

@@ -5,7 +5,10 @@
  *
  * Secrets are optional at parse time so that /healthz answers on a half-configured deployment;
  * each feature asks for what it needs with `requireConfig`, which fails with a 503 naming the
- * missing variable (never its value).
+ * missing variable (never its value). A variable that is set but unusable is another matter: the
+ * entry points validate the whole configuration once per isolate with `checkConfig`
+ * (./config-check.ts) and refuse to serve anything on it (503 `config_invalid` /
+ * `dev_secrets_refused`).
  */
 import * as z from "zod";
 import { AppError } from "./http/app-error.ts";
