@@ -53,7 +53,8 @@ export default defineConfig({
     globalSetup: ["./test/setup/global-setup.ts"],
     include: ["test/workers/**/*.test.ts", "test/reliability/**/*.test.ts", "src/**/*.test.ts", "emulator/src/**/*.test.ts"],
     // test/reliability/soak.ts: REKEY_SOAK=1 (npm run test:soak) scales the reliability suite up.
-    provide: { soak: process.env.REKEY_SOAK === "1" },
+    // The committed development configuration, for the tests of its refusal outside dev mode.
+    provide: { soak: process.env.REKEY_SOAK === "1", devVarsExample: readFileSync(new URL("./.dev.vars.example", import.meta.url), "utf8") },
     testTimeout: 30_000,
   },
 });

@@ -6,7 +6,7 @@
  *   - the Worker under `wrangler dev` on 127.0.0.1:8787 with local KV/Queues/DOs and
  *     `--test-scheduled` (GET /__scheduled fires the cron handler).
  * Configuration: .dev.vars, overridden by the environment. Ctrl-C stops both.
- * A configuration the Worker refuses (503 config_invalid) is printed, and
+ * A configuration the Worker refuses (503 config_invalid / dev_secrets_refused) is printed, and
  * the stack keeps running and answering 503, as a deployed Worker would.
  */
 import { spawn } from "node:child_process";
@@ -101,6 +101,9 @@ if (problem) {
 !!! rekey refuses its configuration: ${problem.code} (${problem.variables.join(", ")})
     ${problem.message}
     Every route answers 503 until it is fixed (edit .dev.vars or the environment, then restart).`);
+  if (problem.code === "dev_secrets_refused" && merged.REKEY_DEV_MODE === undefined) {
+    console.error("    Your .dev.vars predates REKEY_DEV_MODE: add the line REKEY_DEV_MODE=true (see .dev.vars.example).");
+  }
 }
 
 interface ConfigProblem {
@@ -116,7 +119,7 @@ async function waitForHealth(url: string): Promise<ConfigProblem | undefined> {
       const res = await fetch(url);
       if (res.ok) return undefined;
       const body = (await res.json().catch(() => ({}))) as { error?: Partial<ConfigProblem> };
-      if (res.status === 503 && body.error?.code === "config_invalid") {
+      if (res.status === 503 && (body.error?.code === "config_invalid" || body.error?.code === "dev_secrets_refused")) {
         return { code: body.error.code, message: body.error.message ?? "", variables: body.error.variables ?? [] };
       }
     } catch {

@@ -26,8 +26,8 @@ export const MAX_GITHUB_ALERT_BYTES = 2 * 1024 * 1024;
 
 export interface AppOptions {
   /**
-   * The configuration's verdict (src/config-check.ts), enforced before anything else: 503 on a
-   * configuration problem. Entry points always pass it; tests that
+   * The configuration's verdict (src/config-check.ts), enforced before anything else: 421 off
+   * loopback in dev mode, 503 on a configuration problem. Entry points always pass it; tests that
    * build the app from ready services may leave it out.
    */
   config?: (c: Context) => ConfigCheck;

@@ -6,7 +6,12 @@
  * every route answers 503 with the code and the variables' names, and the queue consumers hold
  * their messages until the configuration is fixed (src/adapters/queue-consumer.ts).
  *
- * Outcome: `config_invalid` when a variable does not parse.
+ * Outcomes, in this order:
+ * - `dev_secrets_refused`: outside REKEY_DEV_MODE=true, a variable holds a value committed to the
+ *   repository (./dev-secrets.ts). Checked first: a deployment running on public secrets is the
+ *   most urgent thing to tell its operator, whatever else is wrong.
+ * - `config_invalid`: a variable does not parse, or REKEY_ADMIN_TOKEN is shorter than 32
+ *   characters outside dev mode.
  *
  * Problems name variables, never values: any of them may be a secret. Unset secrets are not a
  * problem here; the routes that need them answer 503 `not_configured` (./config.ts).
@@ -19,8 +24,9 @@ import { decodeBase64 } from "./core/crypto/encoding.ts";
 import { parseKeyring } from "./core/crypto/keyring.ts";
 import { parseGithubPublicKeys } from "./core/inbound/github-secret-scanning.ts";
 import { notificationTargets } from "./core/notify/targets.ts";
+import { devSecretsIn } from "./dev-secrets.ts";
 
-export type ConfigProblemCode = "config_invalid";
+export type ConfigProblemCode = "config_invalid" | "dev_secrets_refused";
 
 export interface ConfigProblem {
   code: ConfigProblemCode;
@@ -33,6 +39,12 @@ export interface ConfigProblem {
 export type ConfigCheck =
   | { ok: true; config: Config; devMode: boolean }
   | { ok: false; problem: ConfigProblem; devMode: boolean };
+
+/**
+ * Outside dev mode the admin token is the only thing between the internet and the admin API; 32
+ * characters is what `openssl rand -hex 16` gives, the least the README's recipe produces.
+ */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
 
 const base64Bytes = (v: string) => {
   const bytes = decodeBase64(v);
@@ -72,7 +84,22 @@ const inOrder = (set: Set<string>) => names.filter((n) => set.has(n));
 export function checkConfig(env: Record<string, unknown>): ConfigCheck {
   const known: Record<string, string> = {};
   for (const name of names) if (typeof env[name] === "string") known[name] = env[name];
-  const devMode = false;
+  const devMode = known.REKEY_DEV_MODE === "true";
+
+  if (!devMode) {
+    const refused = inOrder(new Set(devSecretsIn(known)));
+    if (refused.length > 0) {
+      return {
+        ok: false,
+        devMode,
+        problem: {
+          code: "dev_secrets_refused",
+          message: `Cannot serve: ${quoted(refused)} hold development-only values committed to the repository; generate real ones (a local stack sets REKEY_DEV_MODE=true)`,
+          variables: refused,
+        },
+      };
+    }
+  }
 
   const invalid = new Set<string>();
   const parsed = configSchema.safeParse(known);
@@ -85,6 +112,8 @@ export function checkConfig(env: Record<string, unknown>): ConfigCheck {
     if (value === undefined || value === "" || invalid.has(name)) continue;
     if (!check(value, config)) invalid.add(name);
   }
+  const token = known.REKEY_ADMIN_TOKEN;
+  if (!devMode && token && token.length < MIN_ADMIN_TOKEN_LENGTH) invalid.add("REKEY_ADMIN_TOKEN");
 
   if (invalid.size > 0 || !parsed.success) {
     const variables = inOrder(invalid);
