@@ -31,6 +31,8 @@ export interface AppOptions {
    * build the app from ready services may leave it out.
    */
   config?: (c: Context) => ConfigCheck;
+  /** Development only: `GET /__scheduled` fires the sweep, as `wrangler dev --test-scheduled` does. */
+  scheduled?: () => Promise<unknown>;
 }
 
 /** `deps` resolves the services for one request (an entry point may build them from `c.env`). */
@@ -51,6 +53,13 @@ export function createApp(deps: Deps | ((c: Context) => Deps), opts: AppOptions 
   app.route("/chatops", chatops);
   app.route("/ui", ui);
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
+  const scheduled = opts.scheduled;
+  if (scheduled) {
+    app.get("/__scheduled", async (c) => {
+      await scheduled();
+      return c.text("Ran scheduled event");
+    });
+  }
   app.notFound(notFound);
   app.onError(onError);
   return app;

@@ -4,7 +4,8 @@
  * it runs on Deno.
  *
  *   deno task start                 # 127.0.0.1:8787 (PORT, HOST override), config from env + .dev.vars
- *   deno run … src/deno.ts --test-scheduled   # also GET /__scheduled fires the sweep, as under wrangler dev
+ *   deno run … src/deno.ts --test-scheduled   # also GET /__scheduled fires the sweep, as under
+ *                                             # wrangler dev, but only with REKEY_DEV_MODE=true
  *
  * A refused configuration (src/config-check.ts) is printed at start, and the server still serves:
  * every route answers 503 with the problem, and the queue consumer holds every message, as a
@@ -72,14 +73,19 @@ if (services) {
   void deferEvents(kv, check.problem, { backoff });
 }
 
+// Development only, like wrangler dev --test-scheduled: a way to fire the cron without waiting.
+// Never in a deployment: outside dev mode the flag is ignored (the route would let anyone who can
+// reach the server make it sweep).
+const testScheduled = Deno.args.includes("--test-scheduled") && check.devMode;
+if (Deno.args.includes("--test-scheduled") && !check.devMode) console.warn("--test-scheduled ignored: GET /__scheduled is served only with REKEY_DEV_MODE=true");
+
 const app = createApp(
   () => {
     if (!services) throw new AppError(503, "config_invalid", "Cannot serve: the configuration is invalid");
     return services;
   },
-  { config: () => check },
+  { config: () => check, ...(testScheduled ? { scheduled: () => startSweep(bus, Date.now()) } : {}) },
 );
-const testScheduled = Deno.args.includes("--test-scheduled");
 const hostname = vars.HOST || "127.0.0.1";
 const port = Number(vars.PORT || 8787);
 
@@ -87,12 +93,4 @@ Deno.serve({
   hostname,
   port,
   onListen: (addr) => console.log(`rekey on Deno listening on http://${addr.hostname}:${addr.port}${testScheduled ? ` (GET /__scheduled fires the sweep)` : ""}`),
-}, async (request) => {
-  // Development only, like wrangler dev --test-scheduled: a way to fire the cron without waiting.
-  if (testScheduled && request.method === "GET" && new URL(request.url).pathname === "/__scheduled") {
-    if (!services) return app.fetch(request);
-    await startSweep(bus, Date.now());
-    return new Response("Ran scheduled event");
-  }
-  return app.fetch(request);
-});
+}, (request) => app.fetch(request));

@@ -1,7 +1,8 @@
 /**
  * On Deno, as on Workers (test/workers/config-refused.test.ts, dev-mode.test.ts): a refused
  * configuration is printed at start and answered with 503 on every route; queued events wait,
- * never run, never die, and are handled once the configuration is fixed. The real entry point
+ * never run, never die, and are handled once the configuration is fixed; GET /__scheduled is
+ * served only in dev mode, and dev mode answers only loopback hosts. The real entry point
  * (src/deno.ts, its own process, the start task's flags) and a real (in-memory) Deno KV queue.
  */
 import assert from "node:assert/strict";
@@ -73,3 +74,38 @@ Deno.test("the Deno queue consumer holds every event while the configuration is 
     await listening;
   }
 });
+
+Deno.test("deno task start serves GET /__scheduled only in dev mode, and dev mode answers only loopback hosts", async () => {
+  const deployed = await startDenoServer(ENV);
+  try {
+    const res = await fetch(`${deployed.url}/__scheduled`, { headers: { authorization: `Bearer ${ENV.REKEY_ADMIN_TOKEN}` } });
+    await res.body?.cancel();
+    assert.equal(res.status, 404, "no /__scheduled outside dev mode, even with --test-scheduled");
+    assert.ok(deployed.output().includes("--test-scheduled ignored"));
+  } finally {
+    await deployed.stop();
+  }
+  const dev = await startDenoServer({ ...ENV, REKEY_DEV_MODE: "true" });
+  try {
+    const res = await fetch(`${dev.url}/__scheduled`);
+    assert.equal(await res.text(), "Ran scheduled event");
+    // fetch() sets Host itself; a DNS-rebound browser sends the attacker's name, so write it raw.
+    const rebound = await rawGet(dev.url, "/healthz", "evil.example:8787");
+    assert.match(rebound, /^HTTP\/1\.1 421 /);
+    assert.match(rebound, /"code":"misdirected_request"/);
+    assert.match(await rawGet(dev.url, "/healthz", "localhost:1234"), /^HTTP\/1\.1 200 /);
+  } finally {
+    await dev.stop();
+  }
+});
+
+/** One HTTP/1.1 GET with the given Host header, over a plain TCP connection; the whole answer as text. */
+async function rawGet(base: string, path: string, host: string): Promise<string> {
+  const { hostname, port } = new URL(base);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  await conn.write(new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+  let text = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of conn.readable) text += decoder.decode(chunk, { stream: true });
+  return text;
+}

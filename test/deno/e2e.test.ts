@@ -23,6 +23,8 @@ const ENV = {
   CLARIFAI_TIMEOUT_MS: "3000",
   REKEY_BUS_RETRY_BASE_SECONDS: "1",
   REKEY_DENO_KV_PATH: ":memory:",
+  // For GET /__scheduled (the sweep step), served only in dev mode; the requests go to 127.0.0.1.
+  REKEY_DEV_MODE: "true",
 };
 const USER = "deno-e2e";
 
