@@ -1,7 +1,7 @@
 /**
  * One failing handler never stops the others (issue 14, item 1), on the real Worker's consumer
- * (src/worker.ts `queue`) and bindings: a notification target that cannot be reached (nothing
- * listens on 127.0.0.1:9) beside the local receiver's Slack and SIEM webhook.
+ * (src/worker.ts `queue`) and bindings: a notification target, or a chat reply target, that
+ * cannot be reached (nothing listens on 127.0.0.1:9) beside the local receiver's.
  */
 import { env } from "cloudflare:workers";
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
@@ -12,6 +12,10 @@ import { sampleData } from "../../src/core/bus/sample-events.ts";
 import { call } from "../support/api.ts";
 import { countingEnv } from "../support/counting-env.ts";
 import { received, receiverUrl } from "../support/receiver.ts";
+import { credentialRecord, rotationRecord } from "../support/records.ts";
+import { WorkersStore } from "../../src/adapters/workers-store.ts";
+import { parseKeyring } from "../../src/core/crypto/keyring.ts";
+import { sealReply } from "../../src/core/chatops/reply.ts";
 
 const SECRET = "whsec_dGVzdC1vdXRib3VuZC13ZWJob29rLXNlY3JldCE=";
 
@@ -47,5 +51,34 @@ describe("a notification target that cannot be reached", () => {
     const dead = await deliver("rekey-events-dlq", 1);
     expect(dead.explicitAcks).toEqual(["m-rekey-events-dlq-1"]);
     expect(counting.take("rekey-events").filter((e) => (e as { type: string }).type === "rotation.failed")).toEqual([]);
+  });
+});
+
+describe("a chat reply target that cannot be reached", () => {
+  it("does not keep the rotation's outcome from the other conversations that asked", async () => {
+    const store = new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS);
+    const keys = parseKeyring(env.REKEY_ENCRYPTION_KEYS);
+    if (!keys.ok) throw new Error("test keyring");
+    const rec = credentialRecord();
+    const rot = rotationRecord(rec.id, { state: "done", step: "revoke_old" });
+    const replies = [
+      await sealReply(keys.value, rot.id, { platform: "slack", url: "http://127.0.0.1:9/never" }),
+      await sealReply(keys.value, rot.id, { platform: "slack", url: `${receiverUrl()}/chat-peer/${rot.id}` }),
+    ];
+    await store.putCredential(rec, null);
+    await store.putRotation({ ...rot, replies }, null);
+    const event = newEvent("rotation.completed", { ...sampleData["rotation.completed"], credential_id: rec.id, rotation_id: rot.id }, { source: "/rekey/engine", now: Date.now() });
+    const counting = countingEnv({ ...env } as Env, { EVENTS: "rekey-events", EVENTS_DLQ: "rekey-events-dlq" });
+    const batch = createMessageBatch("rekey-events", [{ id: "m-reply", timestamp: new Date(), attempts: 1, body: event }]);
+    const ctx = createExecutionContext();
+    counting.begin("reply");
+    await worker.queue(batch, counting.env, ctx);
+    const result = await getQueueResult(batch, ctx);
+    counting.end();
+    // The unreachable one is retried; the other conversation has its answer already.
+    expect(result.retryMessages).toEqual([{ msgId: "m-reply" }]);
+    const posted = await received(`/chat-peer/${rot.id}`);
+    expect(posted).toHaveLength(1);
+    expect(posted[0]!.body).toContain(rec.id);
   });
 });
