@@ -9,7 +9,8 @@ import { defineConfig } from "vitest/config";
 
 // Test-only secrets: public, never used outside tests.
 const TEST_BINDINGS = {
-  REKEY_ADMIN_TOKEN: "test-admin-token-0123456789",
+  // 38 characters: outside dev mode the Worker refuses an admin token under 32 (src/config-check.ts).
+  REKEY_ADMIN_TOKEN: "test-admin-token-0123456789-abcdefghij",
   // Two versions, as after a master-key rotation: 2 seals, 1 still opens (see maintenance tests).
   REKEY_ENCRYPTION_KEYS: '{"1":"dGVzdC1rZXktdmVyc2lvbi1vbmUtMzItYnl0ZXMhISE=","2":"dGVzdC1rZXktdmVyc2lvbi10d28tMzItYnl0ZXMhISE="}',
   REKEY_FINGERPRINT_KEY: "dGVzdC1maW5nZXJwcmludC1rZXktMzItYnl0ZXMhISE=",
@@ -52,7 +53,8 @@ export default defineConfig({
     globalSetup: ["./test/setup/global-setup.ts"],
     include: ["test/workers/**/*.test.ts", "test/reliability/**/*.test.ts", "src/**/*.test.ts", "emulator/src/**/*.test.ts"],
     // test/reliability/soak.ts: REKEY_SOAK=1 (npm run test:soak) scales the reliability suite up.
-    provide: { soak: process.env.REKEY_SOAK === "1" },
+    // The committed development configuration, for the tests of its refusal outside dev mode.
+    provide: { soak: process.env.REKEY_SOAK === "1", devVarsExample: readFileSync(new URL("./.dev.vars.example", import.meta.url), "utf8") },
     testTimeout: 30_000,
   },
 });

@@ -14,6 +14,9 @@ import { DEMO_GITHUB_KEY_ID, DEMO_GITHUB_PRIVATE_PKCS8 } from "./lib/demo-github
 import { p1363ToDer } from "../src/core/inbound/ecdsa-der.ts";
 import { encodeBase64 } from "../src/core/crypto/encoding.ts";
 import { ensureStack, mask, root } from "./lib/stack.ts";
+import { clarifaiTarget } from "./lib/clarifai-target.ts";
+import { parseDotenv } from "../src/dotenv.ts";
+import { readFileSync } from "node:fs";
 import { startDemoResponseUrl } from "./lib/demo-slack.ts";
 import { signSlackRequest } from "../src/core/inbound/slack.ts";
 
@@ -22,7 +25,9 @@ ensureDevVars(root);
 const { merged } = loadLocalConfig(root);
 const token = merged.REKEY_ADMIN_TOKEN!;
 const stack = await ensureStack(base);
-const clarifai = stack.upstream;
+// /healthz no longer says where Clarifai is; the demo works it out as npm start does.
+const target = clarifaiTarget(parseDotenv(readFileSync(`${root}/.dev.vars`, "utf8")), process.env);
+const clarifai = target.useEmulator ? `http://127.0.0.1:${target.emulatorPort}` : (target.apiBase ?? "https://api.clarifai.com");
 const user = "demo";
 const app = "demo-app";
 let step = 0;
@@ -75,7 +80,7 @@ async function signAsGithub(body: string): Promise<string> {
 }
 
 try {
-  if (!clarifai.startsWith("http://127.0.0.1")) throw new Error(`The demo needs the local emulator; rekey points at ${clarifai}`);
+  if (!stack.clarifaiEmulator || !clarifai.startsWith("http://127.0.0.1")) throw new Error(`The demo needs the local emulator; rekey points at ${stack.clarifaiEmulator ? clarifai : "a real Clarifai"}`);
   const managerPat = merged.EMULATOR_SEED_PAT!;
 
   say(`Register the demo manager PAT (${mask(managerPat)}) of user "${user}"`);

@@ -1,10 +1,13 @@
 /**
  * `npm start`: the local stack on a fresh machine, no Clarifai account needed.
- *   - the Clarifai emulator on 127.0.0.1:8788, seeded with a demo user, app and manager PAT
- *     (skipped when CLARIFAI_API_BASE points at a real Clarifai);
+ *   - the Clarifai emulator on 127.0.0.1:8788 (EMULATOR_PORT moves it, and rekey with it), seeded
+ *     with a demo user, app and manager PAT (skipped when CLARIFAI_API_BASE points at a real
+ *     Clarifai; see ./lib/clarifai-target.ts);
  *   - the Worker under `wrangler dev` on 127.0.0.1:8787 with local KV/Queues/DOs and
  *     `--test-scheduled` (GET /__scheduled fires the cron handler).
  * Configuration: .dev.vars, overridden by the environment. Ctrl-C stops both.
+ * A configuration the Worker refuses (503 config_invalid / dev_secrets_refused) is printed, and
+ * the stack keeps running and answering 503, as a deployed Worker would.
  */
 import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -12,17 +15,19 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startEmulatorServer } from "../emulator/node/serve.ts";
 import { formatDotenv } from "../src/dotenv.ts";
-import { ensureDevVars, loadLocalConfig, wantsEmulator } from "./lib/local-config.ts";
+import { clarifaiTarget } from "./lib/clarifai-target.ts";
+import { ensureDevVars, loadLocalConfig } from "./lib/local-config.ts";
+import { parseDotenv } from "../src/dotenv.ts";
+import { readFileSync } from "node:fs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const port = Number(process.env.PORT ?? 8787);
-const emulatorPort = Number(process.env.EMULATOR_PORT ?? 8788);
 
 const { created } = ensureDevVars(root);
 if (created) console.log("Created .dev.vars from .dev.vars.example (development-only secrets).");
 const { merged, overrides } = loadLocalConfig(root);
 
-const useEmulator = wantsEmulator(merged.CLARIFAI_API_BASE, emulatorPort);
+const { useEmulator, emulatorPort } = clarifaiTarget(parseDotenv(readFileSync(`${root}/.dev.vars`, "utf8")), process.env);
 let emulator: Awaited<ReturnType<typeof startEmulatorServer>> | undefined;
 let seeded: { userId: string; appId: string; pat: string } | undefined;
 if (useEmulator) {
@@ -77,12 +82,12 @@ process.on("SIGTERM", () => void stop(0));
 wrangler.on("exit", (code) => void stop(code ?? 1));
 
 const base = `http://127.0.0.1:${port}`;
-await waitForHealth(`${base}/healthz`);
+const problem = await waitForHealth(`${base}/healthz`);
 const token = merged.REKEY_ADMIN_TOKEN ?? "<REKEY_ADMIN_TOKEN>";
 console.log(`
 rekey is running.
   worker    ${base}  (wrangler dev, local KV/Queues/Durable Objects, cron via ${base}/__scheduled)
-  clarifai  ${useEmulator ? `${emulator!.url}  (local emulator: user "${seeded!.userId}", app "${seeded!.appId}", dev manager PAT ${seeded!.pat})` : `${merged.CLARIFAI_API_BASE} (real Clarifai; emulator not started)`}
+  clarifai  ${useEmulator ? `${emulator!.url}  (local emulator: user "${seeded!.userId}", app "${seeded!.appId}", dev manager PAT ${seeded!.pat})` : `${merged.CLARIFAI_API_BASE ?? "https://api.clarifai.com"} (real Clarifai; emulator not started)`}
 
 Try:
   curl -s ${base}/healthz
@@ -90,11 +95,33 @@ Try:
   npm run demo
 Ctrl-C stops everything.`);
 
-async function waitForHealth(url: string) {
+if (problem) {
+  // Names and codes only, as the Worker answers them: never a value.
+  console.error(`
+!!! rekey refuses its configuration: ${problem.code} (${problem.variables.join(", ")})
+    ${problem.message}
+    Every route answers 503 until it is fixed (edit .dev.vars or the environment, then restart).`);
+  if (problem.code === "dev_secrets_refused" && merged.REKEY_DEV_MODE === undefined) {
+    console.error("    Your .dev.vars predates REKEY_DEV_MODE: add the line REKEY_DEV_MODE=true (see .dev.vars.example).");
+  }
+}
+
+interface ConfigProblem {
+  code: string;
+  message: string;
+  variables: string[];
+}
+
+/** Waits until the Worker answers /healthz: healthy (undefined), or refusing its configuration (the problem). */
+async function waitForHealth(url: string): Promise<ConfigProblem | undefined> {
   for (let i = 0; i < 600; i++) {
     try {
       const res = await fetch(url);
-      if (res.ok) return;
+      if (res.ok) return undefined;
+      const body = (await res.json().catch(() => ({}))) as { error?: Partial<ConfigProblem> };
+      if (res.status === 503 && (body.error?.code === "config_invalid" || body.error?.code === "dev_secrets_refused")) {
+        return { code: body.error.code, message: body.error.message ?? "", variables: body.error.variables ?? [] };
+      }
     } catch {
       // not listening yet
     }
@@ -102,4 +129,5 @@ async function waitForHealth(url: string) {
   }
   console.error(`rekey did not answer ${url} within 150 s`);
   await stop(1);
+  return undefined;
 }

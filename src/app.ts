@@ -5,7 +5,9 @@
 import { type Context, Hono } from "hono";
 import type { AppEnv } from "./app-env.ts";
 import type { Deps } from "./deps.ts";
+import type { ConfigCheck } from "./config-check.ts";
 import { bodyLimit } from "./http/body-limit.ts";
+import { configGate } from "./http/config-gate.ts";
 import { notFound, onError } from "./http/on-error.ts";
 import { health } from "./routes/health.ts";
 import { v1 } from "./routes/v1/index.ts";
@@ -22,10 +24,22 @@ import { openApiDocument } from "./openapi/document.ts";
 export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_GITHUB_ALERT_BYTES = 2 * 1024 * 1024;
 
+export interface AppOptions {
+  /**
+   * The configuration's verdict (src/config-check.ts), enforced before anything else: 421 off
+   * loopback in dev mode, 503 on a configuration problem. Entry points always pass it; tests that
+   * build the app from ready services may leave it out.
+   */
+  config?: (c: Context) => ConfigCheck;
+  /** Development only: `GET /__scheduled` fires the sweep, as `wrangler dev --test-scheduled` does. */
+  scheduled?: () => Promise<unknown>;
+}
+
 /** `deps` resolves the services for one request (an entry point may build them from `c.env`). */
-export function createApp(deps: Deps | ((c: Context) => Deps)): Hono<AppEnv> {
+export function createApp(deps: Deps | ((c: Context) => Deps), opts: AppOptions = {}): Hono<AppEnv> {
   const resolve = typeof deps === "function" ? deps : () => deps;
   const app = new Hono<AppEnv>();
+  if (opts.config) app.use("*", configGate(opts.config));
   app.use("*", async (c, next) => {
     c.set("deps", resolve(c));
     await next();
@@ -39,6 +53,13 @@ export function createApp(deps: Deps | ((c: Context) => Deps)): Hono<AppEnv> {
   app.route("/chatops", chatops);
   app.route("/ui", ui);
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
+  const scheduled = opts.scheduled;
+  if (scheduled) {
+    app.get("/__scheduled", async (c) => {
+      await scheduled();
+      return c.text("Ran scheduled event");
+    });
+  }
   app.notFound(notFound);
   app.onError(onError);
   return app;

@@ -5,7 +5,10 @@
  *
  * Secrets are optional at parse time so that /healthz answers on a half-configured deployment;
  * each feature asks for what it needs with `requireConfig`, which fails with a 503 naming the
- * missing variable (never its value).
+ * missing variable (never its value). A variable that is set but unusable is another matter: the
+ * entry points validate the whole configuration once per isolate with `checkConfig`
+ * (./config-check.ts) and refuse to serve anything on it (503 `config_invalid` /
+ * `dev_secrets_refused`).
  */
 import * as z from "zod";
 import { AppError } from "./http/app-error.ts";
@@ -54,6 +57,12 @@ export const configSchema = z.object({
   GITHUB_KEYS_URL: z.url().default("https://api.github.com/meta/public_keys/secret_scanning"),
   /** First retry delay of a failed bus handler, doubling per attempt (tests use 1). */
   REKEY_BUS_RETRY_BASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  /**
+   * `true` on a developer's local stack only (.dev.vars.example sets it, wrangler.toml does not):
+   * accepts the committed development secrets and refuses any Host but loopback. Exactly "true"
+   * or "false": a security switch does not guess what "yes" means.
+   */
+  REKEY_DEV_MODE: z.enum(["true", "false", ""]).optional().transform((v) => v === "true"),
 });
 
 export type Config = z.infer<typeof configSchema>;

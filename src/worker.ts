@@ -5,13 +5,15 @@
  */
 import { DurableEventLedger } from "./adapters/event-ledger.ts";
 import { QueueBus } from "./adapters/queue-bus.ts";
-import { handleQueueBatch } from "./adapters/queue-consumer.ts";
+import { deferQueueBatch, handleQueueBatch } from "./adapters/queue-consumer.ts";
 import { DEFAULT_BACKOFF } from "./core/bus/backoff.ts";
 import { WorkersStore } from "./adapters/workers-store.ts";
 import { WorkersAuditLog } from "./adapters/workers-audit-log.ts";
 import { WorkersJobStore } from "./adapters/workers-job-store.ts";
 import { createApp } from "./app.ts";
-import { parseConfig } from "./config.ts";
+import { type ConfigCheck, checkConfig } from "./config-check.ts";
+import { AppError } from "./http/app-error.ts";
+import { configSchema } from "./config.ts";
 import { subscribeAll, onDeadLetter } from "./core/subscribers/index.ts";
 import { buildServices, type Services } from "./services.ts";
 import { startSweep } from "./core/sweep/run.ts";
@@ -25,14 +27,29 @@ export { EventLedger } from "./adapters/event-ledger.ts";
  */
 export type Env = WorkerBindings;
 
-// Services are built once per isolate and env (keys imported once); only `defer` is per invocation.
+// The configuration is checked and services are built once per isolate and env (keys imported
+// once); only `defer` is per invocation.
+const checked = new WeakMap<Env, ConfigCheck>();
 const built = new WeakMap<Env, Services>();
 
+export function configFor(env: Env): ConfigCheck {
+  let check = checked.get(env);
+  if (!check) {
+    check = checkConfig(env as unknown as Record<string, unknown>);
+    if (!check.ok) console.error(JSON.stringify({ level: "error", msg: "config.refused", code: check.problem.code, variables: check.problem.variables }));
+    checked.set(env, check);
+  }
+  return check;
+}
+
+/** @throws {AppError} 503 with the configuration problem (the app's config gate answers it before any route asks). */
 export function servicesFor(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }): Services {
+  const check = configFor(env);
+  if (!check.ok) throw new AppError(503, check.problem.code, check.problem.message, { variables: check.problem.variables });
   let services = built.get(env);
   if (!services) {
     services = buildServices({
-      config: parseConfig(env as unknown as Record<string, unknown>),
+      config: check.config,
       store: new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS),
       bus: new QueueBus(env.EVENTS),
       audit: new WorkersAuditLog(env.REKEY_KV),
@@ -45,16 +62,26 @@ export function servicesFor(env: Env, ctx: { waitUntil(p: Promise<unknown>): voi
   return { ...services, defer: (work) => ctx.waitUntil(work.catch(() => undefined)) };
 }
 
-const app = createApp((c) => servicesFor(c.env as Env, c.executionCtx));
+/** The bus's retry base even when the rest of the configuration is refused (the default if it is itself invalid). */
+function retryBaseSeconds(env: Env): number {
+  const base = configSchema.shape.REKEY_BUS_RETRY_BASE_SECONDS.safeParse((env as unknown as Record<string, unknown>).REKEY_BUS_RETRY_BASE_SECONDS);
+  return base.success ? base.data : DEFAULT_BACKOFF.baseSeconds;
+}
+
+const app = createApp((c) => servicesFor(c.env as Env, c.executionCtx), { config: (c) => configFor(c.env as Env) });
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
   /** The cron sweep: only publishes the first page; bus consumers do the work (core/sweep/run.ts). */
   scheduled: async (controller, env, ctx) => {
+    // On a refused configuration this throws (the tick shows as failed): nothing would handle the
+    // sweep's events anyway, and the first tick after the fix sweeps everything that is due.
     const services = servicesFor(env, ctx);
     await startSweep(services.bus, controller.scheduledTime);
   },
   queue: (batch, env, ctx) => {
+    const check = configFor(env);
+    if (!check.ok) return deferQueueBatch(batch, env, check.problem, { backoff: { ...DEFAULT_BACKOFF, baseSeconds: retryBaseSeconds(env) } });
     const services = servicesFor(env, ctx);
     const base = services.config.REKEY_BUS_RETRY_BASE_SECONDS;
     return handleQueueBatch(

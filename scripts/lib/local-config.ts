@@ -27,16 +27,3 @@ export function loadLocalConfig(root: string, env: NodeJS.ProcessEnv = process.e
   }
   return { merged: { ...file, ...overrides }, overrides };
 }
-
-const EMULATOR_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
-
-/** True when rekey should talk to the local emulator rather than a real Clarifai. */
-export function wantsEmulator(apiBase: string | undefined, emulatorPort: number): boolean {
-  if (!apiBase) return true;
-  try {
-    const url = new URL(apiBase);
-    return EMULATOR_HOSTS.has(url.hostname) && Number(url.port) === emulatorPort;
-  } catch {
-    return false;
-  }
-}

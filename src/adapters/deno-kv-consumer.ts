@@ -11,6 +11,9 @@
  * - Dead message: handed to `onDeadLetter` once (through the ledger); if that fails it is retried,
  *   up to `maxDeadRetries`, and then stays only under its dead-letter key.
  *
+ * While the configuration is refused (src/config-check.ts), `deferEvents` listens instead and
+ * runs nothing: see there.
+ *
  * The handler returns normally for every outcome above: a throw would make Deno KV redeliver on
  * its own schedule, which is kept for what we cannot handle (KV unreachable for the retry write);
  * that is logged as `bus.consumer_error` (the error's class name only) and rethrown.
@@ -32,6 +35,7 @@ import {
 } from "../core/bus/consumer.ts";
 import type { BusEvent } from "../core/bus/events.ts";
 import type { ProcessedLedger } from "../core/bus/ledger.ts";
+import type { ConfigProblem } from "../config-check.ts";
 import { deadLetterKey, enqueueOptions, type QueueMessage, queueMessageSchema } from "./deno-kv-bus.ts";
 
 export type { BusHandlers, LogRecord } from "../core/bus/consumer.ts";
@@ -51,8 +55,8 @@ export function listenForEvents(kv: Deno.Kv, ledger: ProcessedLedger, handlers: 
   return kv.listenQueue(handle);
 }
 
-/** One message's handling. */
-function createMessageHandler(kv: Deno.Kv, ledger: ProcessedLedger, handlers: BusHandlers, opts: DenoConsumerOptions = {}) {
+/** One message's handling (exported for tests that switch handlers on one queue). */
+export function createMessageHandler(kv: Deno.Kv, ledger: ProcessedLedger, handlers: BusHandlers, opts: DenoConsumerOptions = {}) {
   const dispatcher = new Dispatcher({ ledger });
   handlers.subscribe(dispatcher);
   const backoff = opts.backoff ?? DEFAULT_BACKOFF;
@@ -123,5 +127,46 @@ function createMessageHandler(kv: Deno.Kv, ledger: ProcessedLedger, handlers: Bu
       });
       throw error;
     }
+  };
+}
+
+/**
+ * The consumer while the configuration is refused: no handler runs, nothing is dropped and
+ * nothing dies. Each message is enqueued again with the next attempt and the usual backoff delay,
+ * as src/adapters/queue-consumer.ts's `deferQueueBatch` retries it on Workers; past the retry
+ * limit its attempts start afresh (on Workers it is carried forward), so a message that waited
+ * for a fix has all its retries left when its handlers finally run. Deno reads the configuration
+ * once per process: the fix is a restart, after which `listenForEvents` takes over.
+ * Poison is dropped and logged, as by the normal consumer: no configuration makes it decodable.
+ */
+export function deferEvents(kv: Deno.Kv, problem: ConfigProblem, opts: DenoConsumerOptions = {}): Promise<void> {
+  return kv.listenQueue(createDeferringHandler(kv, problem, opts));
+}
+
+/** One message's handling while the configuration is refused (exported for tests). */
+export function createDeferringHandler(kv: Deno.Kv, problem: ConfigProblem, opts: DenoConsumerOptions = {}) {
+  const backoff = opts.backoff ?? DEFAULT_BACKOFF;
+  const log = opts.log ?? logToConsole;
+  return async (raw: unknown): Promise<void> => {
+    const msg = queueMessageSchema.safeParse(raw);
+    const event = msg.success ? decodeEvent(msg.data.body) : { ok: false as const, paths: ["(message)"] };
+    if (!msg.success || !event.ok) {
+      return log({ level: "warn", msg: "bus.poison", queue: EVENTS_QUEUE, message_id: "unknown", attempts: msg.success ? msg.data.attempt : 0, issues: event.ok ? [] : event.paths });
+    }
+    const limit = msg.data.dead ? (opts.maxDeadRetries ?? 10) : (opts.maxRetries ?? 5);
+    const delaySeconds = retryDelaySeconds(msg.data.attempt, backoff);
+    const attempt = msg.data.attempt >= limit ? 1 : msg.data.attempt + 1;
+    // A failed enqueue throws: Deno KV then redelivers this message on its own schedule.
+    await kv.enqueue({ ...msg.data, attempt } satisfies QueueMessage, enqueueOptions(event.value, delaySeconds * 1000));
+    log({
+      level: "error",
+      msg: "bus.config_deferred",
+      queue: msg.data.dead ? DEAD_LETTER_QUEUE : EVENTS_QUEUE,
+      message_id: event.value.id,
+      attempts: msg.data.attempt,
+      code: problem.code,
+      variables: problem.variables,
+      delay_seconds: delaySeconds,
+    });
   };
 }

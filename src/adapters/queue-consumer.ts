@@ -17,6 +17,8 @@
  *   forward fails the message is retried instead, so it is never dropped.
  * - DLQ: each dead event goes to `onDeadLetter` once (through the ledger), then is acked;
  *   if `onDeadLetter` fails it is retried.
+ * - Configuration invalid (src/config-check.ts): `deferQueueBatch` runs nothing and holds every
+ *   message, on either queue, until the configuration is fixed (see there).
  */
 import { type BackoffPolicy, DEFAULT_BACKOFF, retryDelaySeconds } from "../core/bus/backoff.ts";
 import { type DeadLetterHandler, Dispatcher } from "../core/bus/bus.ts";
@@ -33,6 +35,7 @@ import {
   outcomeSummary,
 } from "../core/bus/consumer.ts";
 import type { ProcessedLedger } from "../core/bus/ledger.ts";
+import type { ConfigProblem } from "../config-check.ts";
 import { DurableEventLedger, type EventLedger } from "./event-ledger.ts";
 
 export type { BusHandlers, LogRecord } from "../core/bus/consumer.ts";
@@ -108,4 +111,57 @@ async function settleDead(msg: Message<unknown>, ledger: ProcessedLedger, onDead
   if (!event.ok) return { retry: false, log: { level: "error", msg: "bus.dead_poison", issues: event.paths } };
   const r = await handleDeadLetter(ledger, onDeadLetter, event.value);
   return { retry: !r.handled, log: { level: "error", msg: r.handled ? "bus.dead_handled" : "bus.dead_retry", ...r.fields } };
+}
+
+export interface DeferEnv {
+  /** Producers of both queues: a message about to run out of retries is carried forward on its own queue. */
+  EVENTS: Queue;
+  EVENTS_DLQ: Queue;
+}
+
+export interface DeferOptions {
+  backoff?: BackoffPolicy;
+  deadLetterQueue?: string;
+  /** wrangler.toml's `max_retries` of rekey-events (5) and of rekey-events-dlq (10). */
+  maxRetries?: number;
+  maxDeadRetries?: number;
+  log?: (record: LogRecord) => void;
+}
+
+/**
+ * While the configuration is invalid no handler can be trusted to run (the issue this guards
+ * against: one malformed OUTBOUND_WEBHOOKS made every handler throw, so every event went to the
+ * dead letters, and the dead letters' alert threw too). So nothing runs, nothing is acked and
+ * nothing is dead-lettered: each message is retried with the usual backoff from its attempts.
+ *
+ * Queues itself dead-letters (main queue) or deletes (DLQ) a message retried `max_retries`
+ * times, so the last delivery before that is carried forward instead: the same body is sent
+ * again to the same queue, delayed, and only then acked, so it starts its attempts afresh. If
+ * the send fails the message is retried, and Queues' own limit applies (logged as an error).
+ * Delays stay those of a failing handler, so a fixed configuration is picked up within minutes.
+ */
+export async function deferQueueBatch(batch: MessageBatch<unknown>, env: DeferEnv, problem: ConfigProblem, opts: DeferOptions = {}): Promise<void> {
+  const dead = batch.queue === (opts.deadLetterQueue ?? DEAD_LETTER_QUEUE);
+  const limit = dead ? (opts.maxDeadRetries ?? 10) : (opts.maxRetries ?? 5);
+  const queue = dead ? env.EVENTS_DLQ : env.EVENTS;
+  const backoff = opts.backoff ?? DEFAULT_BACKOFF;
+  const log = opts.log ?? logToConsole;
+  await Promise.all(
+    batch.messages.map(async (msg) => {
+      const delaySeconds = retryDelaySeconds(msg.attempts, backoff);
+      const base = { queue: batch.queue, message_id: msg.id, attempts: msg.attempts, code: problem.code, variables: problem.variables, delay_seconds: delaySeconds };
+      if (msg.attempts >= limit) {
+        try {
+          await queue.send(msg.body, { contentType: "json", delaySeconds });
+          msg.ack();
+          return log({ level: "error", msg: "bus.config_carried", ...base });
+        } catch (error) {
+          log({ level: "error", msg: "bus.consumer_error", ...base, error: error instanceof Error ? error.name : "unknown" });
+        }
+      } else {
+        log({ level: "error", msg: "bus.config_deferred", ...base });
+      }
+      msg.retry({ delaySeconds });
+    }),
+  );
 }

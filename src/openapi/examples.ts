@@ -15,7 +15,7 @@ export interface RouteExamples {
 }
 
 export const routeExamples: Record<string, RouteExamples> = {
-  "get /healthz": { responses: { 200: { ok: true, name: "rekey", version: "0.1.0", upstream: "https://api.clarifai.com" } } },
+  "get /healthz": { responses: { 200: { status: "ok", version: "0.1.0", clarifai_emulator: false } } },
   "post /v1/credentials": {
     body: {
       kind: "app_key",

@@ -46,7 +46,7 @@ const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [c, { description: "Error envelope with a machine-readable code", schema: errorResponseSchema }]));
 
 export const routeDocs: RouteDoc[] = [
-  { method: "get", path: "/healthz", summary: "Liveness, version and upstream", security: "none", tag: "ops", responses: { 200: { description: "Healthy", schema: healthSchema } } },
+  { method: "get", path: "/healthz", summary: "Liveness, version and whether Clarifai is the local emulator", security: "none", tag: "ops", responses: { 200: { description: "Healthy", schema: healthSchema }, ...errors(503) } },
   { method: "post", path: "/v1/credentials", summary: "Register a credential (validated against Clarifai first)", security: "admin", tag: "credentials", body: registerInputSchema, responses: { 201: { description: "Registered", schema: credentialResponseSchema }, ...errors(400, 401, 409, 413, 415, 422, 503) } },
   { method: "get", path: "/v1/credentials", summary: "List credentials", security: "admin", tag: "credentials", query: listQuerySchema, responses: { 200: { description: "A page", schema: credentialListResponseSchema }, ...errors(400, 401) } },
   { method: "get", path: "/v1/credentials/{id}", summary: "One credential's metadata", security: "admin", tag: "credentials", responses: { 200: { description: "The credential", schema: credentialResponseSchema }, ...errors(401, 404) } },

@@ -3,10 +3,30 @@ import * as z from "zod";
 import type { AppEnv } from "../app-env.ts";
 import { VERSION } from "../version.ts";
 
-export const healthSchema = z.strictObject({ ok: z.literal(true), name: z.literal("rekey"), version: z.string(), upstream: z.string() });
-
-/** Liveness plus the two facts an operator checks first: which build, which Clarifai. */
-export const health = new Hono<AppEnv>().get("/healthz", (c) => {
-  const upstream = c.var.deps.config.CLARIFAI_API_BASE;
-  return c.json({ ok: true, name: "rekey", version: VERSION, upstream });
+export const healthSchema = z.strictObject({
+  status: z.literal("ok"),
+  version: z.string(),
+  /** True when Clarifai is the local emulator (a loopback CLARIFAI_API_BASE), false for a real Clarifai. */
+  clarifai_emulator: z.boolean(),
 });
+
+/**
+ * Liveness plus the two facts an operator checks first: which build, and whether it talks to a
+ * real Clarifai. Unauthenticated, so it shows no configuration value: CLARIFAI_API_BASE may carry
+ * userinfo or an internal host name. A configuration problem never reaches here: the config gate
+ * (src/http/config-gate.ts) answers 503 first.
+ */
+export const health = new Hono<AppEnv>().get("/healthz", (c) =>
+  c.json({ status: "ok" as const, version: VERSION, clarifai_emulator: isLocalEmulator(c.var.deps.config.CLARIFAI_API_BASE) }),
+);
+
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/** The emulator runs beside rekey on loopback (npm start, tests); a deployed Worker cannot reach loopback at all. */
+export function isLocalEmulator(apiBase: string): boolean {
+  try {
+    return LOOPBACK_HOSTS.has(new URL(apiBase).hostname);
+  } catch {
+    return false;
+  }
+}

@@ -46,7 +46,8 @@ export async function startDenoServer(env: Record<string, string>): Promise<Deno
     try {
       const res = await fetch(`${url}/healthz`);
       await res.body?.cancel();
-      if (res.ok) break;
+      // 503: listening, but refusing its configuration (what test/deno/config-refused.test.ts checks).
+      if (res.ok || res.status === 503) break;
     } catch {
       // not listening yet
     }

@@ -11,7 +11,7 @@ import { startDenoServer } from "./deno-server.ts";
 import { waitFor } from "./wait-for.ts";
 
 // Test-only secrets (the same as vitest.config.ts): public, never used outside tests.
-const ADMIN_TOKEN = "test-admin-token-0123456789";
+const ADMIN_TOKEN = "test-admin-token-0123456789-abcdefghij";
 const ALERT_SECRET = "whsec_dGVzdC1hbGVydC13ZWJob29rLXNlY3JldC0zMmJ5dGVzIQ==";
 const ENCRYPTION_KEY = "dGVzdC1rZXktdmVyc2lvbi1vbmUtMzItYnl0ZXMhISE=";
 const FINGERPRINT_KEY = "dGVzdC1maW5nZXJwcmludC1rZXktMzItYnl0ZXMhISE=";
@@ -23,6 +23,8 @@ const ENV = {
   CLARIFAI_TIMEOUT_MS: "3000",
   REKEY_BUS_RETRY_BASE_SECONDS: "1",
   REKEY_DENO_KV_PATH: ":memory:",
+  // For GET /__scheduled (the sweep step), served only in dev mode; the requests go to 127.0.0.1.
+  REKEY_DEV_MODE: "true",
 };
 const USER = "deno-e2e";
 

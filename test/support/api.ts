@@ -1,7 +1,7 @@
 /** Calls the Worker under test like a client would, through `exports.default.fetch`. */
 import { exports } from "cloudflare:workers";
 
-export const ADMIN_TOKEN = "test-admin-token-0123456789";
+export const ADMIN_TOKEN = "test-admin-token-0123456789-abcdefghij";
 
 export interface Captured {
   method: string;

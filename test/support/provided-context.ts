@@ -10,5 +10,7 @@ declare module "vitest" {
     discordPrivateKeyPkcs8: string;
     /** REKEY_SOAK=1 (npm run test:soak): the reliability suite's long run (test/reliability/soak.ts). */
     soak: boolean;
+    /** The text of .dev.vars.example (vitest.config.ts). */
+    devVarsExample: string;
   }
 }

@@ -1,16 +1,28 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import worker, { type Env } from "../../src/worker.ts";
 import pkg from "../../package.json";
 import { VERSION } from "../../src/version.ts";
 
+// What worker.fetch takes; a test builds a plain Request.
+type IncomingRequest = Request<unknown, IncomingRequestCfProperties>;
+
 describe("GET /healthz", () => {
-  it("answers with the version and the upstream it points at", async () => {
+  it("answers with its status, the version and whether Clarifai is the local emulator, nothing more", async () => {
     const res = await exports.default.fetch("http://rekey.test/healthz");
     expect(res.status).toBe(200);
-    const body = await res.json<{ ok: boolean; version: string; upstream: string }>();
-    expect(body.ok).toBe(true);
-    expect(body.version).toBe(pkg.version);
-    expect(body.upstream).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
+    expect(await res.json()).toEqual({ status: "ok", version: pkg.version, clarifai_emulator: true });
+  });
+
+  it("never shows CLARIFAI_API_BASE, which may carry userinfo or an internal host name", async () => {
+    const e = { ...env, CLARIFAI_API_BASE: "https://rekey-proxy:hunter2-proxy-password@clarifai.internal.example:8443/api" } as Env;
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(new Request("http://rekey.test/healthz") as IncomingRequest, e, ctx);
+    await waitOnExecutionContext(ctx);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({ status: "ok", version: pkg.version, clarifai_emulator: false });
+    for (const part of ["hunter2", "rekey-proxy", "clarifai.internal", "8443"]) expect(text).not.toContain(part);
   });
 
   it("keeps VERSION in step with package.json", () => {
