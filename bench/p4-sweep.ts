@@ -18,7 +18,7 @@ import type { CredentialRecord } from "../src/core/credentials/credential.ts";
 import { encrypt } from "../src/core/crypto/envelope.ts";
 import { fingerprint, fingerprintPrefix, importFingerprintKey, type FingerprintKey } from "../src/core/crypto/fingerprint.ts";
 import { parseKeyring, type Keyring } from "../src/core/crypto/keyring.ts";
-import { aadFor } from "../src/core/credentials/credential.ts";
+import { aadFor, CURRENT_VALUE, previousValue, type ValueField } from "../src/core/credentials/credential.ts";
 import { parseDotenv } from "../src/dotenv.ts";
 import { outDir, root, startDevWorker } from "./lib/wrangler-dev.ts";
 
@@ -350,7 +350,11 @@ async function buildScenario(size: P4Size, emulator: Emulator, keyring: Keyring,
   const crashed: Array<{ id: string; user: string }> = [];
   const expectGone: string[] = [];
   const expected = { max_age: 0, grace_expired: 0, expired: 0, failing_revocations: 0, crashed: 0 };
-  const seal = async (owner: Pick<CredentialRecord, "id" | "kind">, value: string) => ({ value: await encrypt(keyring, value, aadFor(owner)), fingerprint: await fingerprint(fpKey, value) });
+  // Sealed as rekey seals them: bound to the record and to the field the value sits in.
+  const seal = async (owner: Pick<CredentialRecord, "id" | "kind">, value: string, field: (fp: string) => ValueField = () => CURRENT_VALUE) => {
+    const fp = await fingerprint(fpKey, value);
+    return { value: await encrypt(keyring, value, aadFor(owner, field(fp))), fingerprint: fp };
+  };
   const base = { state: "active" as const, description: "", sinks: [], created_at: iso(now - 60 * DAY), updated_at: iso(now - 10 * DAY) };
   const managerOf = new Map<string, string>();
   for (const [u, user] of users.entries()) {
@@ -381,7 +385,7 @@ async function buildScenario(size: P4Size, emulator: Emulator, keyring: Keyring,
     const previous: CredentialRecord["previous"] = [];
     if (owed) {
       const old = mintKey(emulator, user, `app key ${j} [rekey:rot_seedprev${j}]`, now - 50 * DAY);
-      const p = await seal({ id, kind: "app_key" }, old.id);
+      const p = await seal({ id, kind: "app_key" }, old.id, previousValue);
       previous.push({ fingerprint: p.fingerprint, value: p.value, rotation_id: `rot_seed${j}`, superseded_at: iso(now - 31 * HOUR), revoke_after: iso(now - 7 * HOUR), revoke_attempts: 0 });
       if (failing) {
         const fault = (j / 2000) % 2 < 1 ? { status: 500, code: 98004 } : { status: 403, code: 11007 };
