@@ -149,6 +149,24 @@ describe("ownership", () => {
     expect((await t.keys()).map((k) => k.id)).toEqual(expect.arrayContaining([own.id, copy.id]));
   });
 
+  it("gives a replacement exactly one marker, its own, when the key it replaces was minted by rekey and registered again", async () => {
+    const t = await setup("own-reregister");
+    const { id } = await t.register("workload");
+    const first = await call("POST", `/v1/credentials/${id}/rotate`);
+    expect((await waitForRotation(first.json.rotation.id)).state).toBe("done");
+    const minted = (await t.keys()).find((k) => k.description.includes(`[rekey:${first.json.rotation.id}]`))!;
+    // Unmanage, then take the rekey-minted key back without giving a description: it comes from Clarifai.
+    await vi.waitUntil(async () => (await call("DELETE", `/v1/credentials/${id}`)).status === 200, { timeout: 5_000, interval: 50 });
+    const manager = (await call("GET", "/v1/credentials")).json.credentials.find((c: any) => c.kind === "pat" && c.user_id === t.tenant.userId);
+    const again = await call("POST", "/v1/credentials", { kind: "app_key", user_id: t.tenant.userId, value: minted.id, manager_id: manager.id, policy: { grace_hours: 0 } });
+    expect(again.status).toBe(201);
+    expect(again.json.credential.description).toBe("workload");
+    const second = await call("POST", `/v1/credentials/${again.json.credential.id}/rotate`);
+    expect((await waitForRotation(second.json.rotation.id)).state).toBe("done");
+    const replacement = (await t.keys()).filter((k) => k.description.includes(second.json.rotation.id));
+    expect(replacement.map((k) => k.description)).toEqual([`workload [rekey:${second.json.rotation.id}]`]);
+  });
+
   it("never deletes anything of a credential unmanaged while its orphan scan was owed", async () => {
     const t = await setup("own-unmanage-owed");
     const { id } = await t.register("workload");

@@ -14,6 +14,7 @@ import { fingerprint } from "../crypto/fingerprint.ts";
 import { randomId } from "../crypto/random.ts";
 import { credentialIdSchema } from "../bus/fields.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
+import { withoutMarkers } from "../rotation/rotation.ts";
 import { err, ok, type Result } from "../result.ts";
 import {
   aadFor,
@@ -97,7 +98,9 @@ export async function registerCredential(deps: EngineDeps, request: RegisterRequ
     user_id: input.user_id,
     ...(found.value.appId ? { app_id: found.value.appId } : {}),
     ...(input.secret_id ? { secret_id: input.secret_id } : {}),
-    description: input.description ?? found.value.description,
+    // A key rekey minted carries its rotation's marker; the record keeps the description without it,
+    // so the next replacement carries one marker, its own (core/rotation/ownership.ts markerOf).
+    description: withoutMarkers(input.description ?? found.value.description),
     ...(input.manager_id ? { manager_id: input.manager_id } : {}),
     scopes: found.value.scopes,
     apps: found.value.apps,

@@ -55,7 +55,7 @@ export async function driveRotation(deps: EngineDeps, credentialId: string, rota
     // Still ours (each write was a compare-and-swap on the version we hold): go on to the next
     // step without reading and leasing again, two storage round trips fewer per step, unless the
     // lease is past half its time.
-    held = Date.parse(r.lease.until) - deps.now() > deps.leaseMs / 2 ? after : null;
+    held = Date.parse(r.lease.until) - deps.now() > deps.leaseMs / 2 ? after : null; // renewed by the write: normally kept
   }
   throw new StepFailure(true, "drive_exhausted", `Rotation "${rotationId}" did not settle in one drive`);
 }
@@ -158,7 +158,9 @@ async function persistOutcome(deps: EngineDeps, cur: Versioned<Rotation>, outcom
   let next: Rotation;
   if (outcome.kind === "ok") {
     const step: Step = nextStep(r.plan, r.step);
-    next = { ...r, ...outcome.patch, step, attempts: 0, updated_at: iso(now) };
+    // The write that records the step also renews the lease, so the next step starts with all of it.
+    const lease = r.lease ? { lease: { owner: r.lease.owner, until: iso(now + deps.leaseMs) } } : {};
+    next = { ...r, ...outcome.patch, ...lease, step, attempts: 0, updated_at: iso(now) };
     delete next.next_attempt_at;
     if (step === "done") next = { ...next, state: "done", finished_at: iso(now) };
   } else if (outcome.kind === "transient") {
@@ -166,6 +168,12 @@ async function persistOutcome(deps: EngineDeps, cur: Versioned<Rotation>, outcom
     next = { ...r, attempts: r.attempts + 1, next_attempt_at: iso(now + deps.retry.maxDelayMs), updated_at: iso(now) };
     delete next.lease;
   } else {
+    // Undoing has side effects at Clarifai (the new key deleted, sinks given the old value back):
+    // prove first, by compare-and-swap, that this driver still holds the rotation. A driver whose
+    // step outlived its lease must not undo what the driver that took over has done since.
+    const claimed = await deps.store.putRotation({ ...r, updated_at: iso(now) }, cur.version);
+    if (claimed === null) return "lost_lease";
+    cur = { value: r, version: claimed };
     const rec = await credentialOf(deps, r);
     const undone = await rollback(deps, rec, r);
     const f = outcome.failure;

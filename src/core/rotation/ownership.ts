@@ -4,7 +4,7 @@
  * name the key: a create call whose answer was lost.
  *
  * A new key's description carries `[rekey:<rotation id>]` (rotationMarker), and before each create
- * call the rotation records a create window (rotation.ts `create_window`). The marker alone proves
+ * call the rotation records the call's start (rotation.ts `create_calls`). The marker alone proves
  * nothing: anyone who may edit a key's description at Clarifai can copy a marker onto any key (an
  * `All`-scoped PAT, say). So a marked key counts as minted by a rotation only if Clarifai's own
  * `created_at` for it falls inside that rotation's window. A copied marker on a key created at any
@@ -17,7 +17,6 @@
  */
 import type { Key } from "../clarifai/index.ts";
 import type { Rotation } from "./rotation.ts";
-import { MARKER_PATTERN } from "./rotation.ts";
 
 /**
  * How long after a create call starts Clarifai may still create the key: the largest client
@@ -28,28 +27,54 @@ export const CREATE_CALL_MAX_MS = 60_000;
 export const CLOCK_SKEW_MS = 5_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** RFC 3339 with an explicit offset: a timestamp without one would be read in the host's zone. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
-/** The rotation id a key's description names, if any. */
+/**
+ * The rotation id a key's description names. rekey writes exactly one marker, at the end of a
+ * description stripped of any other (steps.ts create), so a description carrying more than one
+ * marker was not written by rekey as it is: it names no rotation.
+ */
 export function markerOf(key: Pick<Key, "description">): string | undefined {
-  return MARKER_PATTERN.exec(key.description ?? "")?.[1];
+  const found = [...(key.description ?? "").matchAll(/\[rekey:([^\]]*)\]/g)];
+  if (found.length !== 1) return undefined;
+  const id = found[0]![1]!;
+  return /^rot_[0-9a-z]{1,26}$/.test(id) ? id : undefined;
 }
 
-/** What to record before a create call at `now`: the window opens (or widens) to cover it. */
-export function openCreateWindow(r: Rotation, now: number): Pick<Rotation, "create_window"> {
-  return { create_window: { opened_at: r.create_window?.opened_at ?? iso(now), closes_at: iso(now + CREATE_CALL_MAX_MS) } };
+/** What to record before a create call at `now`: that call's start. */
+export function recordCreateCall(r: Rotation, now: number): Pick<Rotation, "create_calls"> {
+  return { create_calls: [...(r.create_calls ?? []), iso(now)] };
 }
 
-/** Whether Clarifai created this key inside the rotation's recorded create window. */
-export function createdInWindow(key: Pick<Key, "created_at">, r: Pick<Rotation, "create_window">): boolean {
-  if (!r.create_window || !key.created_at) return false;
-  const created = Date.parse(key.created_at);
-  if (Number.isNaN(created)) return false;
-  return created >= Date.parse(r.create_window.opened_at) - CLOCK_SKEW_MS && created <= Date.parse(r.create_window.closes_at) + CLOCK_SKEW_MS;
+/** Clarifai's creation time of a key, in ms, if it is a well-formed RFC 3339 timestamp. */
+export function createdAtMs(key: Pick<Key, "created_at">): number | undefined {
+  if (!key.created_at || !RFC3339.test(key.created_at)) return undefined;
+  const ms = Date.parse(key.created_at);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** Whether Clarifai created this key during one of the rotation's recorded create calls. */
+export function createdInWindow(key: Pick<Key, "created_at">, r: Pick<Rotation, "create_calls">): boolean {
+  const created = createdAtMs(key);
+  if (created === undefined) return false;
+  return (r.create_calls ?? []).some((start) => {
+    const t = Date.parse(start);
+    return created >= t - CLOCK_SKEW_MS && created <= t + CREATE_CALL_MAX_MS + CLOCK_SKEW_MS;
+  });
 }
 
 /** A key carrying this rotation's marker and created inside its window: one it may have minted. */
-export function mintedBy(key: Pick<Key, "description" | "created_at">, r: Pick<Rotation, "id" | "create_window">): boolean {
+export function mintedBy(key: Pick<Key, "description" | "created_at">, r: Pick<Rotation, "id" | "create_calls">): boolean {
   return markerOf(key) === r.id && createdInWindow(key, r);
+}
+
+/**
+ * Of the keys this rotation may have minted, the one to adopt: the earliest created. A copy made
+ * by someone who saw the genuine key appear (a leaked PAT can list keys) is always later.
+ */
+export function earliestCreated<K extends Pick<Key, "created_at">>(keys: K[]): K | undefined {
+  return [...keys].sort((a, b) => (createdAtMs(a) ?? Infinity) - (createdAtMs(b) ?? Infinity))[0];
 }
 
 /** Why a marked key that is not provably an orphan is left alone (`orphan.suspected`). */

@@ -17,6 +17,8 @@ export const rotationModeSchema = z.enum(["rotate", "revoke"]);
 export type RotationMode = z.infer<typeof rotationModeSchema>;
 
 const isoTime = z.iso.datetime({ offset: true });
+/** Create calls one rotation may make; past that its answers were lost too often to go on. */
+export const MAX_CREATE_CALLS = 6;
 
 export const rotationErrorSchema = z.object({
   code: z.string(),
@@ -47,13 +49,14 @@ export const rotationSchema = z.object({
   propagated: z.array(z.string()).default([]),
   old_revoked: z.boolean().default(false),
   /**
-   * When this rotation may have minted a key at Clarifai: written (by compare-and-swap) before
-   * every create call, from the first call's start to the last call's start plus
+   * When this rotation may have minted a key at Clarifai: the start of each create call, written
+   * (by compare-and-swap) before the call. Each call's window runs from its start to start +
    * CREATE_CALL_MAX_MS. A key is adopted or deleted as this rotation's own only if Clarifai's
-   * `created_at` for it falls inside (see ./ownership.ts): a marker alone proves nothing, since
-   * anyone who can edit a key's description can copy it.
+   * `created_at` for it falls inside one of them (see ./ownership.ts): a marker alone proves
+   * nothing, since anyone who can edit a key's description can copy it. Bounded: a create whose
+   * answers keep getting lost fails rather than widening the windows without end.
    */
-  create_window: z.object({ opened_at: isoTime, closes_at: isoTime }).optional(),
+  create_calls: z.array(isoTime).max(MAX_CREATE_CALLS).optional(),
   /**
    * A create call's outcome was lost (a crash or a lost response after the window opened), so
    * Clarifai may hold a key this rotation minted but never recorded. Once the rotation settles,
@@ -81,4 +84,7 @@ export type Rotation = z.infer<typeof rotationSchema>;
 
 /** Marker put in a new Clarifai key's description, so a resumed run can find a key it created. */
 export const rotationMarker = (rotationId: string) => `[rekey:${rotationId}]`;
-export const MARKER_PATTERN = /\[rekey:(rot_[A-Za-z0-9_-]+)\]/;
+/** Any rekey marker, well-formed or not (for stripping). */
+export const ANY_MARKER = /\s*\[rekey:[^\]]*\]/g;
+/** A description without rekey's markers: a new key gets exactly one, its own rotation's. */
+export const withoutMarkers = (description: string) => description.replace(ANY_MARKER, "").trim();

@@ -7,24 +7,24 @@ import { hasScopes, type Key, MAX_PER_PAGE } from "../clarifai/index.ts";
 import { type CredentialRecord, rotationNewValue, sinkKey } from "../credentials/credential.ts";
 import { randomSecretValue } from "../crypto/random.ts";
 import type { EngineDeps } from "./engine-deps.ts";
-import { mintedBy, openCreateWindow } from "./ownership.ts";
-import { type Rotation, rotationMarker } from "./rotation.ts";
+import { earliestCreated, mintedBy, recordCreateCall } from "./ownership.ts";
+import { MAX_CREATE_CALLS, type Rotation, rotationMarker, withoutMarkers } from "./rotation.ts";
 import { isNotFound, StepFailure, unwrap } from "./step-error.ts";
 import { managerToken, open, seal } from "./values.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 
-export type RotationPatch = Partial<Pick<Rotation, "new_value" | "new_fingerprint" | "propagated" | "old_revoked" | "create_window" | "create_outcome_lost" | "rollback_incomplete">>;
+export type RotationPatch = Partial<Pick<Rotation, "new_value" | "new_fingerprint" | "propagated" | "old_revoked" | "create_calls" | "create_outcome_lost" | "rollback_incomplete">>;
 
 /** The Clarifai key type a credential's values are (PATs and app-specific keys; never a secret). */
 export const keyType = (rec: CredentialRecord) =>
   rec.kind === "pat" ? ("personal_access_token" as const) : ("app_specific_key" as const);
 
 /**
- * create: mint the replacement. On the normal path this is one call: the create window is recorded
- * first (`record`, a compare-and-swap on the rotation), then the key is created. Only when the
- * window was already open (an earlier call's answer was lost) does it list the user's keys, to
- * adopt the key that call minted: one carrying this rotation's marker and created inside its
- * window (./ownership.ts), so a copied marker cannot make it adopt someone else's key.
+ * create: mint the replacement. On the normal path this is one call: its start is recorded first
+ * (`record`, a compare-and-swap on the rotation), then the key is created. Only when an earlier
+ * call was recorded (its answer was lost) does it list the user's keys, to adopt the key that call
+ * minted: one carrying this rotation's marker and created during one of its calls
+ * (./ownership.ts), so a copied marker cannot make it adopt someone else's key.
  */
 export async function create(deps: EngineDeps, rec: CredentialRecord, r: Rotation, record: (patch: RotationPatch) => Promise<Rotation>): Promise<RotationPatch> {
   if (r.new_value) return {};
@@ -38,18 +38,22 @@ export async function create(deps: EngineDeps, rec: CredentialRecord, r: Rotatio
   const token = await managerToken(deps, rec, r);
   let cur = r;
   let key: Key | undefined;
-  if (cur.create_window) {
+  if (cur.create_calls?.length) {
     // An earlier call may have minted a key nobody recorded: say so before anything can fail, so
     // the orphan scan looks for it once this rotation settles, however it settles.
     if (!cur.create_outcome_lost) cur = await record({ create_outcome_lost: true });
     key = await findMintedKey(deps, token, rec, cur);
   }
   if (!key) {
-    cur = await record(openCreateWindow(cur, deps.now()));
+    if ((cur.create_calls?.length ?? 0) >= MAX_CREATE_CALLS) {
+      throw new StepFailure(false, "create_unconfirmed", `Clarifai's answer to ${MAX_CREATE_CALLS} create calls was lost; the orphan scan removes what they made`);
+    }
+    cur = await record(recordCreateCall(cur, deps.now()));
     key = unwrap(
       await deps.clarifai.createKey(token, rec.user_id, {
         type: keyType(rec),
-        description: `${rec.description} ${rotationMarker(cur.id)}`.trim(),
+        // Exactly one marker, this rotation's: a description copied from an earlier key keeps none of its own.
+        description: `${withoutMarkers(rec.description)} ${rotationMarker(cur.id)}`.trim(),
         scopes: rec.scopes,
         apps: rec.apps,
       }),
@@ -59,14 +63,18 @@ export async function create(deps: EngineDeps, rec: CredentialRecord, r: Rotatio
   return { new_value: sealed.value, new_fingerprint: sealed.fingerprint };
 }
 
-/** The key an earlier create call of this rotation minted, if Clarifai has it (pages of 1,000). */
+/**
+ * The key an earlier create call of this rotation minted, if Clarifai has it (pages of 1,000): the
+ * earliest created of the candidates no credential holds. Any later one is left to the orphan scan.
+ */
 async function findMintedKey(deps: EngineDeps, token: string, rec: CredentialRecord, r: Rotation) {
   const keys = unwrap(await deps.clarifai.listAllKeys(token, rec.user_id, { type: keyType(rec), perPage: MAX_PER_PAGE }));
-  for (const key of keys.filter((k) => mintedBy(k, r))) {
+  const candidates: Key[] = [];
+  for (const key of keys.filter((k) => k.type === keyType(rec) && mintedBy(k, r))) {
     // Never adopt a value another credential already holds.
-    if (!(await deps.store.findCredentialByFingerprint(await fingerprint(deps.fingerprintKey, key.id)))) return key;
+    if (!(await deps.store.findCredentialByFingerprint(await fingerprint(deps.fingerprintKey, key.id)))) candidates.push(key);
   }
-  return undefined;
+  return earliestCreated(candidates);
 }
 
 /** Where the new value must land: the credential's own Clarifai secret (secret kind) and its sinks. */

@@ -73,7 +73,7 @@ export async function processOrphanScanPage(deps: EngineDeps, bus: EventBus, sca
   const found: LeftAlone[] = [];
   for (const key of keys) {
     const rotationId = markerOf(key);
-    if (!rotationId || !wanted.includes(rotationId)) continue;
+    if (!rotationId || !wanted.includes(rotationId) || key.type !== keyType(rec)) continue;
     const fp = await fingerprint(deps.fingerprintKey, key.id);
     const verdict = orphanVerdict(key, fp, rotations.get(rotationId) ?? null);
     if (!verdict.orphan) {
@@ -81,6 +81,9 @@ export async function processOrphanScanPage(deps: EngineDeps, bus: EventBus, sca
       continue;
     }
     if (await deps.store.findCredentialByFingerprint(fp)) continue; // some credential holds it
+    // Read again, strongly consistent, right before the delete: a credential unmanaged (or a scan
+    // finished) since the page began must not lose another key.
+    if (!(await deps.store.getCredential(rec.id))?.value.orphan_scan?.rotation_ids.includes(rotationId)) return { deleted, leftAlone: 0 };
     const res = await deps.clarifai.deleteKey(token, rec.user_id, key.id);
     if (!res.ok && !isNotFound(res.error)) {
       failures++;
