@@ -87,6 +87,17 @@ export const credentialRecordSchema = z.object({
   /** Read from Clarifai at registration and copied onto every replacement. */
   scopes: z.array(z.string()).default([]),
   apps: z.array(appRefSchema).default([]),
+  /**
+   * The other restricting fields of Clarifai's `Key` (resources.proto), read at registration and
+   * copied onto every replacement too: a rotation must never widen what a leaked key could do.
+   */
+  endpoints: z.array(z.string()).optional(),
+  authorized_idp_ids: z.array(z.string()).optional(),
+  organization_id: z.string().optional(),
+  /** The key's `expires_at` at registration: no replacement is minted to outlive it. */
+  key_expiry_bound: isoTime.optional(),
+  /** The current key's `expires_at` at Clarifai, when it has one. */
+  key_expires_at: isoTime.optional(),
   value: sealedSchema,
   fingerprint: z.string(),
   /** When the current value was created: the age that max_age_days is measured against. */

@@ -8,7 +8,7 @@
  * when any of that is missing.
  */
 import * as z from "zod";
-import { type ClarifaiClient, missingScopes } from "../clarifai/index.ts";
+import { type ClarifaiClient, type Key, missingScopes } from "../clarifai/index.ts";
 import { decrypt, encrypt } from "../crypto/envelope.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import { randomId } from "../crypto/random.ts";
@@ -98,6 +98,7 @@ export async function registerCredential(deps: EngineDeps, request: RegisterRequ
     ...(input.manager_id ? { manager_id: input.manager_id } : {}),
     scopes: found.value.scopes,
     apps: found.value.apps,
+    ...restrictionsOf(found.value),
     value: await encrypt(deps.keyring, value, aadFor({ id, kind: input.kind })),
     fingerprint: fp,
     value_created_at: found.value.createdAt ?? now,
@@ -136,7 +137,22 @@ interface Found {
   apps: { id: string; user_id: string }[];
   appId?: string;
   createdAt?: string;
+  key?: Key;
 }
+
+/** What a replacement must carry besides scopes and apps (credential.ts); nothing for a secret. */
+function restrictionsOf(found: Found): Partial<CredentialRecord> {
+  const k = found.key;
+  if (!k) return {};
+  const expiry = k.expires_at && isoTime.safeParse(k.expires_at).success ? k.expires_at : undefined;
+  return {
+    ...(k.endpoints.length ? { endpoints: k.endpoints } : {}),
+    ...(k.authorized_idp_ids.length ? { authorized_idp_ids: k.authorized_idp_ids } : {}),
+    ...(k.organization_id ? { organization_id: k.organization_id } : {}),
+    ...(expiry ? { key_expiry_bound: expiry, key_expires_at: expiry } : {}),
+  };
+}
+const isoTime = z.iso.datetime({ offset: true });
 
 async function readUpstream(c: ClarifaiClient, manager: string, input: RegisterInput): Promise<Result<Found, RegisterError>> {
   if (input.kind === "secret") {
@@ -157,7 +173,7 @@ async function readUpstream(c: ClarifaiClient, manager: string, input: RegisterI
   const apps = key.apps.map((a) => ({ id: a.id, user_id: a.user_id ?? input.user_id }));
   const appId = input.kind === "app_key" ? apps[0]?.id : undefined;
   if (input.app_id && appId !== input.app_id) return fail(422, "app_mismatch", `The key is not bound to app "${input.app_id}"`);
-  return ok({ value, description: key.description, scopes: key.scopes, apps, ...(appId ? { appId } : {}), ...(key.created_at ? { createdAt: key.created_at } : {}) });
+  return ok({ value, key, description: key.description, scopes: key.scopes, apps, ...(appId ? { appId } : {}), ...(key.created_at ? { createdAt: key.created_at } : {}) });
 }
 
 function upstream(e: { kind: string; retryable: boolean; code?: number | undefined }, who: string): Result<never, RegisterError> {

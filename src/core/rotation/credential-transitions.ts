@@ -12,8 +12,9 @@ export function promote(rec: CredentialRecord, r: Rotation, now: number): Creden
   if (!r.new_value || !r.new_fingerprint || rec.fingerprint === r.new_fingerprint) return rec;
   const immediate = r.reason === "compromise" || r.old_revoked;
   const graceMs = immediate ? 0 : rec.policy.grace_hours * 3_600_000;
+  const { key_expires_at: _, ...unexpiring } = rec;
   return {
-    ...rec,
+    ...unexpiring,
     previous: [
       ...rec.previous,
       {
@@ -29,9 +30,13 @@ export function promote(rec: CredentialRecord, r: Rotation, now: number): Creden
     value: r.new_value,
     fingerprint: r.new_fingerprint,
     value_created_at: iso(now),
+    ...keyExpiry(r),
     updated_at: iso(now),
   };
 }
+
+/** The promoted key's expiry replaces the old one's (a key minted without one has none). */
+const keyExpiry = (r: Rotation) => (r.new_key_expires_at ? { key_expires_at: r.new_key_expires_at } : {});
 
 /** Marks a previous value revoked and drops its sealed value. */
 export function markPreviousRevoked(rec: CredentialRecord, fingerprint: string, now: number): CredentialRecord {

@@ -43,6 +43,8 @@ export const rotationSchema = z.object({
   /** The new value, sealed as soon as it exists so that a crash cannot lose it. */
   new_value: sealedSchema.optional(),
   new_fingerprint: z.string().optional(),
+  /** The new key's `expires_at` at Clarifai, when it was minted with one; promote records it. */
+  new_key_expires_at: isoTime.optional(),
   /** Sinks (by sinkKey) that already hold the new value. */
   propagated: z.array(z.string()).default([]),
   old_revoked: z.boolean().default(false),
