@@ -42,6 +42,7 @@ export const eventTypes = [
   "rotation.failed",
   "credential.revoked",
   "revocation.overdue",
+  "credential.orphaned_manager",
   "sweep.batch",
   "orphan.deleted",
   "orphan.scan",
@@ -123,6 +124,18 @@ export const eventDataSchemas = {
     revoke_after: isoTimeSchema,
     attempts: count,
     last_error_code: codeSchema.optional(),
+  }),
+  /**
+   * A leaked self-managed PAT whose successor could not be minted was deleted anyway (containment
+   * first; `old_revoked` false: its delete is owed to the sweep): nothing can rotate it, or the
+   * credentials it manages, until an operator registers a new manager PAT.
+   */
+  "credential.orphaned_manager": z.strictObject({
+    credential_id: credentialIdSchema,
+    rotation_id: rotationIdSchema,
+    fingerprint_prefix: fingerprintPrefixSchema,
+    error_code: codeSchema,
+    old_revoked: z.boolean(),
   }),
   /**
    * One page of the cron sweep. `cursor` is the storage's opaque list cursor (null: first page),
@@ -229,6 +242,7 @@ export const busEventSchema = z.discriminatedUnion("type", [
   envelopeOf("rotation.failed", s["rotation.failed"]),
   envelopeOf("credential.revoked", s["credential.revoked"]),
   envelopeOf("revocation.overdue", s["revocation.overdue"]),
+  envelopeOf("credential.orphaned_manager", s["credential.orphaned_manager"]),
   envelopeOf("sweep.batch", s["sweep.batch"]),
   envelopeOf("orphan.deleted", s["orphan.deleted"]),
   envelopeOf("orphan.scan", s["orphan.scan"]),

@@ -30,6 +30,10 @@ export function slackMessage(event: BusEvent): { text: string; blocks: Block[] }
       headline = `:warning: Revocation of \`${d.fingerprint_prefix}…\` (${cred}) is overdue`;
       detail = `Due since ${d.revoke_after}, ${d.attempts} failed attempts${d.last_error_code ? `, last error \`${d.last_error_code}\`` : ""}. The old value still works.`;
       break;
+    case "credential.orphaned_manager":
+      headline = `:rotating_light: Leaked manager PAT ${cred} ${d.old_revoked ? "deleted" : "could not be deleted"} without a successor`;
+      detail = `Its replacement could not be minted (\`${d.error_code}\`), so ${d.old_revoked ? "the leaked PAT was deleted anyway" : "its deletion is owed and retried by every sweep"}. ${cred} and every credential it manages need a new manager: register a new PAT and re-register them.`;
+      break;
     case "orphan.deleted":
       headline = `:broom: Orphaned key \`${d.fingerprint_prefix}…\` deleted at Clarifai`;
       detail = `It carried the marker of rotation \`${d.rotation_id}\` and was created while that rotation's create call was in flight, but the rotation never recorded it.`;
