@@ -54,6 +54,12 @@ export const previousValueSchema = z.object({
   last_error: z.string().optional(),
   /** After a failed attempt: not retried before this (owed-revocations.ts, backoff per attempt). */
   retry_at: isoTime.optional(),
+  /**
+   * A leaked value whose delete Clarifai refused: owed now, retried by every sweep without backoff
+   * and overdue from its first failure. Without `value` and with the record's current fingerprint,
+   * it is the current value itself (no replacement was promoted): paying it revokes the credential.
+   */
+  leaked: z.boolean().optional(),
 });
 export type PreviousValue = z.infer<typeof previousValueSchema>;
 
@@ -138,6 +144,12 @@ export const credentialRecordSchema = z.object({
    * By fingerprint only, and never part of the fingerprint index: these are not its values.
    */
   left_alone: z.array(leftAloneSchema).max(MAX_LEFT_ALONE).optional(),
+  /**
+   * A leaked self-managed PAT whose successor could not be minted was deleted (or its delete is
+   * owed): nothing can mint for it, or for the credentials it manages, until an operator
+   * registers a new manager PAT (`credential.orphaned_manager`).
+   */
+  needs_manager: z.object({ since: isoTime, rotation_id: z.string() }).optional(),
   created_at: isoTime,
   updated_at: isoTime,
   revoked_at: isoTime.optional(),
@@ -147,8 +159,14 @@ export type CredentialRecord = z.infer<typeof credentialRecordSchema>;
 /** The AAD that binds a sealed value to its record: moving ciphertext between records fails. */
 export const aadFor = (rec: Pick<CredentialRecord, "id" | "kind">) => ({ id: rec.id, kind: rec.kind });
 
-/** Every fingerprint that should lead back to this record, current and previous. */
+/** Every fingerprint that should lead back to this record, current and previous (each once). */
 export const fingerprintsOf = (rec: CredentialRecord): string[] => [
-  rec.fingerprint,
-  ...rec.previous.map((p) => p.fingerprint),
+  ...new Set([rec.fingerprint, ...rec.previous.map((p) => p.fingerprint)]),
 ];
+
+/**
+ * The sealed value an unrevoked `previous` entry owes a revocation for: its own, or, for a leaked
+ * current value that no replacement superseded (see `leaked`), the record's current one.
+ */
+export const owedSealed = (rec: CredentialRecord, p: PreviousValue) =>
+  p.revoked_at ? undefined : (p.value ?? (p.leaked && p.fingerprint === rec.fingerprint && rec.state === "active" ? rec.value : undefined));

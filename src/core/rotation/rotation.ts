@@ -48,6 +48,13 @@ export const rotationSchema = z.object({
   /** Sinks (by sinkKey) that already hold the new value. */
   propagated: z.array(z.string()).default([]),
   old_revoked: z.boolean().default(false),
+  /** Clarifai refused to delete the leaked old value: its revocation is owed to the sweep (credential `previous[].leaked`). */
+  old_revoke_owed: z.boolean().optional(),
+  /**
+   * A leaked self-managed PAT's successor could not be minted, so the leaked PAT was deleted
+   * (`old_revoked`) or its delete is owed: the credential needs a new manager.
+   */
+  manager_lost: z.boolean().optional(),
   /**
    * When this rotation may have minted a key at Clarifai: written (by compare-and-swap) before
    * every create call, from the first call's start to the last call's start plus

@@ -2,7 +2,7 @@
  * What the sweep owes each credential, from its policy and state alone: pure, so the plan
  * (GET /v1/plan) and the sweep itself use the very same decision.
  */
-import type { CredentialRecord, PreviousValue } from "../credentials/credential.ts";
+import { type CredentialRecord, owedSealed, type PreviousValue } from "../credentials/credential.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 
 export type Rule = "max_age" | "grace_expired" | "expired" | "stuck_rotation" | "orphan_scan";
@@ -49,8 +49,9 @@ export function dueActions(rec: CredentialRecord, now: number): DueAction[] {
   const out: DueAction[] = [];
   const id = rec.id;
   for (const p of rec.previous) {
-    if (p.revoked_at || !p.value || owedAt(p) > now) continue;
-    out.push({ rule: "grace_expired", credential_id: id, action: "revoke_previous", due_at: p.revoke_after, fingerprint_prefix: fingerprintPrefix(p.fingerprint), reason: `superseded value's grace period ended${p.revoke_attempts ? ` (${p.revoke_attempts} failed attempts)` : ""}` });
+    if (!owedSealed(rec, p) || owedAt(p) > now) continue;
+    const what = p.leaked ? "leaked value is still live at Clarifai" : "superseded value's grace period ended";
+    out.push({ rule: "grace_expired", credential_id: id, action: "revoke_previous", due_at: p.revoke_after, fingerprint_prefix: fingerprintPrefix(p.fingerprint), reason: `${what}${p.revoke_attempts ? ` (${p.revoke_attempts} failed attempts)` : ""}` });
   }
   if (rec.orphan_scan) {
     const n = rec.orphan_scan.rotation_ids.length;
@@ -82,7 +83,7 @@ export function dueActions(rec: CredentialRecord, now: number): DueAction[] {
 export function nextActionAt(rec: CredentialRecord): number | null {
   const times: number[] = [];
   if (rec.orphan_scan) times.push(Date.parse(rec.orphan_scan.since));
-  for (const p of rec.previous) if (!p.revoked_at && p.value) times.push(owedAt(p));
+  for (const p of rec.previous) if (owedSealed(rec, p)) times.push(owedAt(p));
   if (rec.current_rotation) times.push(Date.parse(rec.current_rotation.created_at) + STUCK_AFTER_MS);
   else if (rec.state === "active") {
     if (rec.policy.expires_at) times.push(Date.parse(rec.policy.expires_at));
