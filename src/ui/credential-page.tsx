@@ -42,6 +42,16 @@ export function CredentialPage(props: CredentialPageProps) {
           {props.flash}
         </p>
       ) : null}
+      {c.leaked_live ? (
+        <p class="warn" data-alert="leaked-live">
+          Leaked and still live: Clarifai has not confirmed the deletion of a leaked value of this credential. Every sweep retries it until Clarifai does.
+        </p>
+      ) : null}
+      {c.needs_manager ? (
+        <p class="warn" data-alert="needs-manager">
+          Needs a new manager: this leaked PAT could not mint its successor (rotation <span class="mono">{c.needs_manager.rotation_id}</span>), so it was deleted. Register a new manager PAT, then re-register the credentials it managed.
+        </p>
+      ) : null}
       <div class="card">
         <dl>
           <dt>Kind</dt>
@@ -80,7 +90,7 @@ export function CredentialPage(props: CredentialPageProps) {
             ) : (
               c.previous.map((p) => (
                 <div>
-                  <code>{p.fingerprint}…</code> {p.revoked_at ? <>revoked <Time iso={p.revoked_at} now={props.now} /></> : <>valid until <Time iso={p.revoke_after} now={props.now} /></>}
+                  <code>{p.fingerprint}…</code> {p.revoked_at ? <>revoked <Time iso={p.revoked_at} now={props.now} /></> : p.leaked ? <strong>leaked and still live: revocation owed since <Time iso={p.revoke_after} now={props.now} /></strong> : <>valid until <Time iso={p.revoke_after} now={props.now} /></>}
                 </div>
               ))
             )}
