@@ -43,6 +43,7 @@ export const eventTypes = [
   "credential.revoked",
   "revocation.overdue",
   "credential.orphaned_manager",
+  "credential.expiring",
   "sweep.batch",
   "orphan.deleted",
   "orphan.scan",
@@ -136,6 +137,17 @@ export const eventDataSchemas = {
     fingerprint_prefix: fingerprintPrefixSchema,
     error_code: codeSchema,
     old_revoked: z.boolean(),
+  }),
+  /**
+   * The dead-man switch is close: the credential's current key expires at Clarifai within its
+   * policy's margin (upstream_expiry) and has not been replaced. Raised by the sweep, once a day.
+   */
+  "credential.expiring": z.strictObject({
+    credential_id: credentialIdSchema,
+    fingerprint_prefix: fingerprintPrefixSchema,
+    expires_at: isoTimeSchema,
+    last_rotation_id: rotationIdSchema.optional(),
+    last_rotation_state: z.enum(["done", "failed"]).optional(),
   }),
   /**
    * One page of the cron sweep. `cursor` is the storage's opaque list cursor (null: first page),
@@ -243,6 +255,7 @@ export const busEventSchema = z.discriminatedUnion("type", [
   envelopeOf("credential.revoked", s["credential.revoked"]),
   envelopeOf("revocation.overdue", s["revocation.overdue"]),
   envelopeOf("credential.orphaned_manager", s["credential.orphaned_manager"]),
+  envelopeOf("credential.expiring", s["credential.expiring"]),
   envelopeOf("sweep.batch", s["sweep.batch"]),
   envelopeOf("orphan.deleted", s["orphan.deleted"]),
   envelopeOf("orphan.scan", s["orphan.scan"]),
