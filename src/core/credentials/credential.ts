@@ -16,6 +16,8 @@ const clarifaiId = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.-]+$/, "must b
 export const clarifaiIdSchema = clarifaiId;
 const isoTime = z.iso.datetime({ offset: true });
 
+export const DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS = 72;
+
 export const policySchema = z.strictObject({
   /** Rotate once the current value is older than this. Unset: no age limit. */
   max_age_days: z.number().int().min(1).max(3650).optional(),
@@ -26,8 +28,33 @@ export const policySchema = z.strictObject({
   on_compromise: z.enum(["rotate", "revoke"]).default("rotate"),
   /** secret kind only: how to make a new value when no operator supplies one. */
   generator: z.enum(["none", "random"]).default("none"),
+  /**
+   * Dead-man switch: every key rekey mints carries Clarifai's `expires_at` = when its next
+   * scheduled rotation is due + grace_hours + upstream_expiry_margin_hours, so a key that rekey
+   * stops tending (rekey down, its rotations failing) still dies at Clarifai. Needs max_age_days.
+   */
+  // Optional in the type so records written before these fields still parse as they were;
+  // registration writes both (withPolicyDefaults), and code reads them through upstreamExpiryOf.
+  upstream_expiry: z.boolean().optional().meta({ default: false }),
+  upstream_expiry_margin_hours: z.number().int().min(1).max(24 * 365).optional().meta({ default: DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS }),
+}).refine((p) => !p.upstream_expiry || p.max_age_days !== undefined, {
+  path: ["upstream_expiry"],
+  message: "upstream_expiry needs max_age_days",
 });
 export type Policy = z.infer<typeof policySchema>;
+
+/** The dead-man switch of a policy, defaults applied: null when it is off. */
+export function upstreamExpiryOf(p: Policy): { marginHours: number; maxAgeDays: number } | null {
+  if (!p.upstream_expiry || p.max_age_days === undefined) return null;
+  return { marginHours: p.upstream_expiry_margin_hours ?? DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS, maxAgeDays: p.max_age_days };
+}
+
+/** A parsed policy with the dead-man switch's defaults written out, as registration stores it. */
+export const withPolicyDefaults = (p: Policy): Policy => ({
+  ...p,
+  upstream_expiry: p.upstream_expiry ?? false,
+  upstream_expiry_margin_hours: p.upstream_expiry_margin_hours ?? DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS,
+});
 
 export const sinkSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("clarifai_secret"), user_id: clarifaiId, secret_id: clarifaiId }),

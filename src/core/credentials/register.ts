@@ -21,6 +21,7 @@ import {
   credentialKindSchema,
   policySchema,
   sinkSchema,
+  withPolicyDefaults,
 } from "./credential.ts";
 
 export const registerInputSchema = z.strictObject({
@@ -103,7 +104,7 @@ export async function registerCredential(deps: EngineDeps, request: RegisterRequ
     fingerprint: fp,
     value_created_at: found.value.createdAt ?? now,
     previous: [],
-    policy: policySchema.parse(input.policy ?? {}),
+    policy: withPolicyDefaults(policySchema.parse(input.policy ?? {})),
     sinks: input.sinks ?? [],
     created_at: now,
     updated_at: now,

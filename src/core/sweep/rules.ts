@@ -2,18 +2,20 @@
  * What the sweep owes each credential, from its policy and state alone: pure, so the plan
  * (GET /v1/plan) and the sweep itself use the very same decision.
  */
-import { type CredentialRecord, owedSealed, type PreviousValue } from "../credentials/credential.ts";
+import { type CredentialRecord, owedSealed, type PreviousValue, upstreamExpiryOf } from "../credentials/credential.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 
-export type Rule = "max_age" | "grace_expired" | "expired" | "stuck_rotation" | "orphan_scan";
+export type Rule = "max_age" | "grace_expired" | "expired" | "stuck_rotation" | "orphan_scan" | "upstream_expiry";
 
 export interface DueAction {
   rule: Rule;
   credential_id: string;
-  action: "rotate" | "revoke" | "revoke_previous" | "resume" | "scan_orphans";
+  action: "rotate" | "revoke" | "revoke_previous" | "resume" | "scan_orphans" | "warn_expiring";
   due_at: string;
-  /** grace_expired: which superseded value (prefix only). */
+  /** grace_expired: which superseded value; upstream_expiry: the current one (prefix only). */
   fingerprint_prefix?: string;
+  /** The current key's expires_at at Clarifai, when it has one. */
+  key_expires_at?: string;
   reason: string;
 }
 
@@ -57,6 +59,12 @@ export function dueActions(rec: CredentialRecord, now: number): DueAction[] {
     const n = rec.orphan_scan.rotation_ids.length;
     out.push({ rule: "orphan_scan", credential_id: id, action: "scan_orphans", due_at: rec.orphan_scan.since, reason: `${n} settled rotation${n === 1 ? "" : "s"} may have left an unrecorded key at Clarifai (a create whose answer was lost)` });
   }
+  // Before the running-rotation cut-off: a rotation stuck inside the margin is worth a warning too.
+  const warnAt = expiringAt(rec);
+  if (warnAt !== null && warnAt <= now) {
+    const failed = rec.last_rotation?.state === "failed" ? `; last rotation ${rec.last_rotation.id} failed` : "";
+    out.push({ rule: "upstream_expiry", credential_id: id, action: "warn_expiring", due_at: iso(warnAt), fingerprint_prefix: fingerprintPrefix(rec.fingerprint), reason: `the key expires at Clarifai at ${rec.key_expires_at} and has not been replaced${failed}`, ...keyExpiry(rec) });
+  }
   if (rec.current_rotation) {
     const stuckAt = Date.parse(rec.current_rotation.created_at) + STUCK_AFTER_MS;
     if (stuckAt <= now) out.push({ rule: "stuck_rotation", credential_id: id, action: "resume", due_at: iso(stuckAt), reason: `rotation ${rec.current_rotation.id} has run for over ${STUCK_AFTER_MS / 60_000} minutes` });
@@ -70,9 +78,22 @@ export function dueActions(rec: CredentialRecord, now: number): DueAction[] {
   }
   if (rec.policy.max_age_days) {
     const due = Date.parse(rec.value_created_at) + rec.policy.max_age_days * DAY + jitterMs(id, rec.policy.max_age_days);
-    if (due <= now) out.push({ rule: "max_age", credential_id: id, action: "rotate", due_at: iso(due), reason: `older than ${rec.policy.max_age_days} days` });
+    if (due <= now) out.push({ rule: "max_age", credential_id: id, action: "rotate", due_at: iso(due), reason: `older than ${rec.policy.max_age_days} days`, ...keyExpiry(rec) });
   }
   return out;
+}
+
+const keyExpiry = (rec: CredentialRecord) => (rec.key_expires_at ? { key_expires_at: rec.key_expires_at } : {});
+
+/**
+ * When the current key enters its dead-man margin (expires_at - margin), or null. A key is
+ * minted to expire grace + margin after its rotation is due, so inside the margin its rotation is
+ * overdue by the whole grace period: it keeps failing, or nothing is running it.
+ */
+export function expiringAt(rec: CredentialRecord): number | null {
+  const deadMan = upstreamExpiryOf(rec.policy);
+  if (!deadMan || !rec.key_expires_at || rec.state !== "active") return null;
+  return Date.parse(rec.key_expires_at) - deadMan.marginHours * 3_600_000;
 }
 
 /**
@@ -89,6 +110,8 @@ export function nextActionAt(rec: CredentialRecord): number | null {
     if (rec.policy.expires_at) times.push(Date.parse(rec.policy.expires_at));
     if (rec.policy.max_age_days) times.push(Date.parse(rec.value_created_at) + rec.policy.max_age_days * DAY + jitterMs(rec.id, rec.policy.max_age_days));
   }
+  const warnAt = expiringAt(rec);
+  if (warnAt !== null) times.push(warnAt);
   return times.length ? Math.min(...times) : null;
 }
 
