@@ -70,12 +70,15 @@ export function CredentialPage(props: CredentialPageProps) {
           <dd>
             fingerprint <code>{c.fingerprint}…</code>, created <Time iso={c.value_created_at} now={props.now} />
           </dd>
+          <dt>Expires at Clarifai</dt>
+          <dd data-field="key-expires-at">{c.key_expires_at ? <Time iso={c.key_expires_at} now={props.now} /> : <span class="muted">never</span>}</dd>
           <dt>Scopes</dt>
           <dd>{c.scopes.length ? c.scopes.join(", ") : <span class="muted">—</span>}</dd>
           <dt>Policy</dt>
           <dd>
             {c.policy.max_age_days ? `rotate after ${c.policy.max_age_days} days` : "no age limit"} · grace {c.policy.grace_hours} h · on compromise: {c.policy.on_compromise}
             {c.policy.expires_at ? <> · expires <Time iso={c.policy.expires_at} now={props.now} /></> : null}
+            {c.policy.upstream_expiry ? <> · dead-man switch: keys expire at Clarifai {c.policy.upstream_expiry_margin_hours ?? 72} h after their grace period</> : null}
           </dd>
           <dt>Sinks</dt>
           <dd>{c.sinks.length ? c.sinks.map((s) => `${s.type} ${s.user_id}/${s.secret_id}`).join(", ") : <span class="muted">none</span>}</dd>

@@ -26,6 +26,8 @@ export const credentialViewSchema = z.strictObject({
   endpoints: z.array(z.string()),
   fingerprint: prefix,
   value_created_at: time,
+  /** When Clarifai itself expires the current key (policy upstream_expiry, or the key's own expiry). */
+  key_expires_at: time.nullable(),
   previous: z.array(z.strictObject({ fingerprint: prefix, rotation_id: z.string(), superseded_at: time, revoke_after: time, revoked_at: time.nullable(), leaked: z.boolean() })),
   /** A leaked value (current or superseded) whose delete Clarifai has not yet confirmed: it still works. */
   leaked_live: z.boolean(),
@@ -84,6 +86,7 @@ export function credentialView(rec: CredentialRecord): CredentialView {
     endpoints: rec.endpoints ?? [],
     fingerprint: fingerprintPrefix(rec.fingerprint),
     value_created_at: rec.value_created_at,
+    key_expires_at: rec.key_expires_at ?? null,
     previous: rec.previous.map((p) => ({
       fingerprint: fingerprintPrefix(p.fingerprint),
       rotation_id: p.rotation_id,
