@@ -145,7 +145,8 @@ interface Found {
 function restrictionsOf(found: Found): Partial<CredentialRecord> {
   const k = found.key;
   if (!k) return {};
-  const expiry = k.expires_at && isoTime.safeParse(k.expires_at).success ? k.expires_at : undefined;
+  // proto3 JSON may send an unset Timestamp as the epoch (Clarifai does so for secrets): no expiry.
+  const expiry = k.expires_at && isoTime.safeParse(k.expires_at).success && Date.parse(k.expires_at) > Date.parse("1970-01-02T00:00:00Z") ? k.expires_at : undefined;
   return {
     ...(k.endpoints.length ? { endpoints: k.endpoints } : {}),
     ...(k.authorized_idp_ids.length ? { authorized_idp_ids: k.authorized_idp_ids } : {}),
