@@ -101,7 +101,11 @@ export function finish(rec: CredentialRecord, r: Rotation, now: number): Credent
   else if (outcome === "failed" && onlyValueDead) next = markRevoked(next, now);
   else if (currentIsDead(next)) next = markRevoked(next, now); // an owed leak was paid meanwhile
   if (r.manager_lost && !next.needs_manager) next = { ...next, needs_manager: { since: iso(now), rotation_id: r.id } };
-  return owesOrphanScan(r) ? requestOrphanScan(next, r.id, now) : next;
+  // A self-managed PAT that deleted itself can no longer list keys, so a scan could only fail at
+  // every sweep. Trade-off: a key its lost create call may have minted is then never looked for;
+  // nobody ever saw that key's value, so it is not leaked, only unmanaged.
+  const scannable = !(r.manager_lost && r.old_revoked);
+  return owesOrphanScan(r) && scannable ? requestOrphanScan(next, r.id, now) : next;
 }
 
 /** A settled rotation that may have left a key at Clarifai no record names. */
