@@ -13,6 +13,8 @@ export interface CredentialPageProps {
   next: NextAction[];
   rotations: RotationView[];
   audit: AuditTrail;
+  /** Its manager PAT was deleted after a leak without a successor. */
+  managerLost?: string;
   flash?: string;
 }
 
@@ -50,6 +52,11 @@ export function CredentialPage(props: CredentialPageProps) {
       {c.needs_manager ? (
         <p class="warn" data-alert="needs-manager">
           Needs a new manager: this leaked PAT could not mint its successor (rotation <span class="mono">{c.needs_manager.rotation_id}</span>), so it was deleted. Register a new manager PAT, then re-register the credentials it managed.
+        </p>
+      ) : null}
+      {props.managerLost ? (
+        <p class="warn" data-alert="manager-lost">
+          Its manager <span class="mono">{props.managerLost}</span> was deleted after a leak and needs a new manager: this credential cannot rotate until it is re-registered under a new manager PAT.
         </p>
       ) : null}
       <div class="card">

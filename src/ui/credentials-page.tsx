@@ -62,6 +62,16 @@ export function CredentialsPage(props: CredentialsPageProps) {
                       <span class="badge bad">last rotation failed</span>
                     </div>
                   ) : null}
+                  {c.leaked_live ? (
+                    <div>
+                      <span class="badge bad">leaked, still live</span>
+                    </div>
+                  ) : null}
+                  {c.needs_manager ? (
+                    <div>
+                      <span class="badge bad">needs a new manager</span>
+                    </div>
+                  ) : null}
                 </td>
                 <td>
                   <NextActions next={next} now={props.now} />

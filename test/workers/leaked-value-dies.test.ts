@@ -49,8 +49,8 @@ describe("a leaked value always dies", () => {
     expect(view.previous).toMatchObject([{ fingerprint: reg.json.credential.fingerprint, leaked: true, revoked_at: null }]);
     const plan = await call("GET", "/v1/plan");
     expect(JSON.stringify(plan.json)).toContain(id);
-    const page = await exports_ui(id);
-    expect(page).toContain("Leaked and still live");
+    expect(await exports_ui(id)).toContain("Leaked and still live");
+    expect(await exports_ui(id, "/ui")).toContain("leaked, still live");
 
     await tick(); // refused again: escalated at once
     await vi.waitUntil(async () => (await audited("revocation.overdue", id)).length > 0, { timeout: 20_000, interval: 100 });
@@ -70,6 +70,9 @@ describe("a leaked value always dies", () => {
     const reg = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: pat.id });
     expect(reg.status).toBe(201);
     const id = reg.json.credential.id as string;
+    const workload = await tenant.mint("app_specific_key", ["Predict"], "managed by the self-managed PAT");
+    const managed = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: workload.id, manager_id: id });
+    expect(managed.status).toBe(201);
     // Every create fails for longer than the step's retry budget (transient: 503).
     await control("faults", { method: "POST", path: `/v2/users/${tenant.userId}/keys`, count: 50, status: 503, code: 98004 });
 
@@ -86,17 +89,18 @@ describe("a leaked value always dies", () => {
     const [entry] = await audited("credential.orphaned_manager", id);
     expect(entry!.data).toMatchObject({ credential_id: id, rotation_id: rotation.id, old_revoked: true });
     expect(await exports_ui(id)).toContain("Needs a new manager");
+    expect(await exports_ui(managed.json.credential.id)).toContain("was deleted after a leak and needs a new manager");
   });
 });
 
 /** The credential's dashboard page, signed in with the admin token. */
-async function exports_ui(id: string): Promise<string> {
+async function exports_ui(id: string, path = `/ui/credentials/${id}`): Promise<string> {
   const signIn = await exports.default.fetch("http://rekey.test/ui/sign-in", {
     method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
   });
   const cookie = /(__Host-rekey_session=[^;]*)/.exec(signIn.headers.get("set-cookie") ?? "")?.[1];
   if (!cookie) throw new Error("sign-in set no session cookie");
-  const page = await exports.default.fetch(`http://rekey.test/ui/credentials/${id}`, { headers: { cookie } });
+  const page = await exports.default.fetch(`http://rekey.test${path}`, { headers: { cookie } });
   expect(page.status).toBe(200);
   return page.text();
 }
