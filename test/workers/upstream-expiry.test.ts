@@ -78,6 +78,7 @@ describe("upstream_expiry (dead-man switch)", () => {
     const view = (await call("GET", `/v1/credentials/${id}`)).json.credential;
     expect(Date.parse(view.key_expires_at)).toBe(expiresAt);
     expect(await dashboard(`/ui/credentials/${id}`)).toContain(`datetime="${view.key_expires_at}"`);
+    expect(await dashboard("/ui")).toContain(`datetime="${view.key_expires_at}"`);
   });
 
   it("raises credential.expiring for a key inside its margin whose rotation fails, and the plan shows its expiry", async () => {
