@@ -24,12 +24,15 @@ export type Containment = { kind: "continue"; patch: Partial<Rotation> } | { kin
 export const isSelfManagedPatCompromise = (rec: CredentialRecord, r: Rotation) =>
   r.reason === "compromise" && r.mode === "rotate" && rec.kind === "pat" && !rec.manager_id && r.plan[0] === "create";
 
+/** Whether a failure at this point may need containment: cheap, so other failures read nothing more. */
+export const mayNeedContainment = (r: Rotation) => r.reason === "compromise" && !r.old_revoked && (r.step === "revoke_old" || r.step === "create");
+
 /**
  * What to do instead of the usual rollback or retry-later after `failure` at `r.step`, or null
  * when the usual handling is right. `transient`: the step's retry budget is spent.
  */
 export async function containInstead(deps: EngineDeps, rec: CredentialRecord, r: Rotation, failure: StepFailure, transient: boolean): Promise<Containment | null> {
-  if (r.reason !== "compromise" || r.old_revoked) return null;
+  if (!mayNeedContainment(r)) return null;
   if (r.step === "revoke_old" && !transient) {
     await oweRevocation(deps, r, failure.code);
     // A revocation alone has nothing left to do but must not read as done: it failed, and is owed.

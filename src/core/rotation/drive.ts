@@ -9,7 +9,7 @@ import type { CredentialRecord } from "../credentials/credential.ts";
 import type { Versioned } from "../store/store.ts";
 import { finish, markPreviousRevoked, promote } from "./credential-transitions.ts";
 import type { EngineDeps } from "./engine-deps.ts";
-import { type Containment, containInstead } from "./containment.ts";
+import { type Containment, containInstead, mayNeedContainment } from "./containment.ts";
 import { nextStep } from "./plan.ts";
 import { rollback } from "./rollback.ts";
 import type { Rotation, Step } from "./rotation.ts";
@@ -159,7 +159,7 @@ async function persistOutcome(deps: EngineDeps, cur: Versioned<Rotation>, result
   let outcome = result;
   let next: Rotation;
   let contained: Containment | null = null;
-  if (outcome.kind !== "ok") {
+  if (outcome.kind !== "ok" && mayNeedContainment(r)) {
     // A leaked value must die whatever failed (./containment.ts).
     contained = await containInstead(deps, await credentialOf(deps, r), r, outcome.failure, outcome.kind === "transient");
     if (contained?.kind === "continue") outcome = { kind: "ok", patch: contained.patch };
