@@ -9,6 +9,7 @@
 import { env, exports } from "cloudflare:workers";
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
+import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
 import worker from "../../src/worker.ts";
 import { ADMIN_TOKEN, call, waitForRotation } from "../support/api.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
@@ -24,6 +25,12 @@ async function tick() {
 
 const audited = async (type: string, credentialId: string) =>
   ((await call("GET", `/v1/audit?type=${type}&credential_id=${credentialId}`)).json.entries ?? []) as Array<{ data: Record<string, unknown> }>;
+async function signedAlert(body: string) {
+  const id = `msg_${crypto.randomUUID()}`;
+  const timestamp = Math.floor(Date.now() / 1000);
+  const signature = await signStandardWebhook({ secret: env.ALERT_WEBHOOK_SECRET, id, timestamp, body });
+  return { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": signature, authorization: "" };
+}
 const credential = async (id: string) => (await call("GET", `/v1/credentials/${id}`)).json.credential;
 
 describe("a leaked value always dies", () => {
@@ -62,6 +69,34 @@ describe("a leaked value always dies", () => {
     view = await credential(id);
     expect(view.state).toBe("active");
     expect(view.previous[0].revoked_at).not.toBeNull();
+  });
+
+  it("a leaked superseded value whose delete is refused is owed as leaked: every sweep retries it, without backoff", async () => {
+    const tenant = await freshTenant("leak-previous");
+    const manager = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
+    const old = await tenant.mint("app_specific_key", ["Predict"], "workload");
+    const reg = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: old.id, manager_id: manager.json.credential.id, policy: { grace_hours: 24 } });
+    const id = reg.json.credential.id as string;
+    const rot = await call("POST", `/v1/credentials/${id}/rotate`, {});
+    expect((await waitForRotation(rot.json.rotation.id)).state).toBe("done"); // the old key lives on for its grace period
+    // Clarifai refuses every delete of this user's keys from now on (the alert's, and its queued replay's).
+    await control("faults", { method: "DELETE", path: `/v2/users/${tenant.userId}/keys/*`, count: 100, status: 400, code: 11102 });
+    const body = JSON.stringify({ value: old.id, source: "siem" });
+    const alert = await call("POST", "/hooks/alerts", body, await signedAlert(body));
+    expect(alert.status).toBe(202);
+    await vi.waitUntil(async () => (await credential(id)).leaked_live === true, { timeout: 20_000, interval: 100 });
+    const live = async () => (await tenant.state()).keys.some((k: any) => k.id === old.id);
+    const refusals = async () => (await tenant.state()).calls.filter((c: any) => c.method === "DELETE" && c.code === 11102).length;
+    for (let sweep = 0; sweep < 2; sweep++) {
+      const before = await refusals();
+      await tick(); // each sweep retries it at once: no backoff for a leaked value
+      await vi.waitUntil(async () => (await refusals()) > before, { timeout: 20_000, interval: 100 });
+    }
+    await vi.waitUntil(async () => (await audited("revocation.overdue", id)).length >= 2, { timeout: 20_000, interval: 100 });
+    expect(await live()).toBe(true);
+    const due = (await call("GET", "/v1/plan")).json.plan.filter((a: any) => a.credential_id === id);
+    expect(due).toMatchObject([{ rule: "grace_expired", action: "revoke_previous" }]);
+    expect(due[0].reason).toContain("leaked value is still live");
   });
 
   it("a leaked self-managed PAT whose successor cannot be created is deleted anyway and needs a new manager", async () => {
