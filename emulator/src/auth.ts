@@ -5,7 +5,7 @@
  */
 import type { Context } from "hono";
 import { ClarifaiFailure } from "./envelope.ts";
-import { missing, type Operation, REQUIRED } from "./scopes.ts";
+import { endpointAllowed, missing, type Operation, REQUIRED } from "./scopes.ts";
 import type { KeyRecord, State } from "./state.ts";
 
 const MALFORMED = "Empty or malformed authorization header. Please provide an API key or session token.";
@@ -28,6 +28,7 @@ export function requirePat(key: KeyRecord) {
 }
 
 export function requireScopes(key: KeyRecord, op: Operation) {
+  requireEndpoint(key, op);
   const lacking = missing(key.scopes, REQUIRED[op]);
   if (lacking.length > 0) throw new ClarifaiFailure(11007, `Missing scopes: ${lacking.join(", ")}`);
 }
@@ -37,4 +38,13 @@ export function resolveUser(state: State, key: KeyRecord, pathUser: string): str
   const user = pathUser === "me" ? key.user_id : pathUser;
   if (user !== key.user_id || !state.users.has(user)) throw new ClarifaiFailure(11101, `User "${pathUser}" does not exist`);
   return user;
+}
+
+/**
+ * A key restricted to endpoints may call only those (11007, as for a missing scope: the key is
+ * valid but lacks access). MyScopes and MyScopesUser are not checked: they need no scope and are
+ * how any key learns what it may do.
+ */
+export function requireEndpoint(key: KeyRecord, method: string) {
+  if (!endpointAllowed(key.endpoints, method)) throw new ClarifaiFailure(11007, `This key may not call endpoint "${method}"`);
 }

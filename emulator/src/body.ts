@@ -27,5 +27,8 @@ export const newKey = z.object({
   endpoints: z.array(z.string()).optional(),
   apps: z.array(appRef).optional(),
   type: keyType.optional(),
-  expires_at: z.string().optional(),
+  // A google.protobuf.Timestamp in proto3 JSON is RFC 3339; anything else fails to parse (11100).
+  expires_at: z.iso.datetime({ offset: true }).optional(),
+  authorized_idp_ids: z.array(z.string()).optional(),
+  organization_id: z.string().optional(),
 });

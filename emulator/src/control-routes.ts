@@ -42,7 +42,10 @@ export function controlRoutes(state: State) {
         scopes: z.array(z.string()).default([]),
         apps: z.array(z.object({ id: z.string(), user_id: z.string().optional() })).default([]),
         description: z.string().default(""),
-        expires_at: z.string().optional(),
+        endpoints: z.array(z.string()).optional(),
+        authorized_idp_ids: z.array(z.string()).optional(),
+        organization_id: z.string().optional(),
+        expires_at: z.iso.datetime({ offset: true }).optional(),
         // Backdating or postdating a key: as if it had been made at another time (RFC 3339).
         created_at: z.iso.datetime({ offset: true }).optional(),
       }));

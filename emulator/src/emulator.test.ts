@@ -68,6 +68,43 @@ describe("authentication", () => {
   });
 });
 
+describe("key restrictions", () => {
+  it("refuses a key outside its endpoints with 11007 / 403, both spellings, and lets MyScopes through", async () => {
+    const made = await (await send("POST", "/v2/users/me/keys", { keys: [{ type: "personal_access_token", scopes: ["All"], endpoints: ["/clarifai.api.V2/ListKeys", "GetKey"], description: "narrow" }] })).json<any>();
+    const narrow = made.keys[0];
+    expect(narrow.endpoints).toEqual(["/clarifai.api.V2/ListKeys", "GetKey"]);
+    expect((await get("/v2/users/me/keys", `Key ${narrow.id}`)).status).toBe(200);
+    expect((await get(`/v2/users/me/keys/${narrow.id}`, `Key ${narrow.id}`)).status).toBe(200);
+    for (const path of ["/v2/users/me", "/v2/users/me/secrets"]) {
+      const refused = await get(path, `Key ${narrow.id}`);
+      expect(refused.status).toBe(403);
+      expect((await refused.json<any>()).status.code).toBe(11007);
+    }
+    const scopes = await (await get("/v2/users/me/myscopes", `Key ${narrow.id}`)).json<any>();
+    expect(scopes.endpoints).toEqual(["/clarifai.api.V2/ListKeys", "GetKey"]);
+    expect((await get("/v2/users/me", `Key ${pat}`)).status).toBe(200); // no endpoints: no restriction
+  });
+
+  it("refuses a key once its expires_at has passed (11008), and an expires_at that is not RFC 3339 (11100)", async () => {
+    const soon = new Date(Date.now() + 60_000).toISOString();
+    const past = new Date(Date.now() - 1_000).toISOString();
+    const live = (await control("users/u1/keys", { type: "personal_access_token", scopes: ["All"], expires_at: soon })).key;
+    const dead = (await control("users/u1/keys", { type: "personal_access_token", scopes: ["All"], expires_at: past })).key;
+    expect(live.expires_at).toBe(soon);
+    expect((await get("/v2/users/me", `Key ${live.id}`)).status).toBe(200);
+    const refused = await get("/v2/users/me", `Key ${dead.id}`);
+    expect(refused.status).toBe(401);
+    expect((await refused.json<any>()).status.code).toBe(11008);
+    const bad = await send("POST", "/v2/users/me/keys", { keys: [{ type: "personal_access_token", scopes: ["All"], expires_at: "tomorrow" }] });
+    expect((await bad.json<any>()).status.code).toBe(11100);
+  });
+
+  it("keeps authorized_idp_ids and organization_id as given", async () => {
+    const made = await (await send("POST", "/v2/users/me/keys", { keys: [{ type: "personal_access_token", scopes: ["All"], authorized_idp_ids: ["idp1"], organization_id: "org1" }] })).json<any>();
+    expect(made.keys[0]).toMatchObject({ authorized_idp_ids: ["idp1"], organization_id: "org1" });
+  });
+});
+
 describe("envelopes and resources", () => {
   it("prefixes req_id with X-Clarifai-Request-ID-Prefix", async () => {
     const body = await (await get("/v2/users/me", `Key ${pat}`, { "x-clarifai-request-id-prefix": "rekey" })).json<any>();

@@ -62,7 +62,7 @@ export function keyRoutes(state: State) {
       list(c);
       const { user } = caller(state, c, "PatchKeys");
       const req = await body(c, z.object({
-        keys: z.array(z.object({ id: z.string(), description: z.string().optional(), scopes: z.array(z.string()).optional(), expires_at: z.string().optional(), apps: z.array(appRef).optional() })).min(1),
+        keys: z.array(z.object({ id: z.string(), description: z.string().optional(), scopes: z.array(z.string()).optional(), endpoints: z.array(z.string()).optional(), expires_at: z.iso.datetime({ offset: true }).optional(), apps: z.array(appRef).optional() })).min(1),
         action: z.literal("overwrite").default("overwrite"),
       }));
       const targets = req.keys.map((p) => {
@@ -73,6 +73,7 @@ export function keyRoutes(state: State) {
       for (const [k, p] of targets) {
         if (p.description !== undefined) k.description = p.description;
         if (p.scopes !== undefined) k.scopes = p.scopes.map(normaliseScope);
+        if (p.endpoints !== undefined) k.endpoints = p.endpoints;
         if (p.expires_at !== undefined) k.expires_at = p.expires_at;
       }
       return reply(c, 10000, { keys: targets.map(([k]) => keyView(k)) });
@@ -107,5 +108,7 @@ export function buildKey(state: State, user: string, k: z.infer<typeof newKey>):
     apps,
     created_at: state.timestamp(),
     ...(k.expires_at ? { expires_at: k.expires_at } : {}),
+    ...(k.authorized_idp_ids?.length ? { authorized_idp_ids: k.authorized_idp_ids } : {}),
+    ...(k.organization_id ? { organization_id: k.organization_id } : {}),
   };
 }

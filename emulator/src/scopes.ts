@@ -21,6 +21,18 @@ export const REQUIRED = {
 
 export type Operation = keyof typeof REQUIRED;
 
+/**
+ * `Key.endpoints` holds "the endpoint-level scopes this key has" (resources.proto); each is a
+ * fully qualified method (`EndpointDeps.endpoint`, service.proto), e.g. `/clarifai.api.V2/ListKeys`.
+ * The bare method name is accepted too, as for scope spellings. An empty list restricts nothing.
+ */
+export const ENDPOINT_PREFIX = "/clarifai.api.V2/";
+export const normaliseEndpoint = (e: string) => (e.startsWith(ENDPOINT_PREFIX) ? e.slice(ENDPOINT_PREFIX.length) : e.replace(/^\//, ""));
+
+export function endpointAllowed(endpoints: string[], method: string): boolean {
+  return endpoints.length === 0 || endpoints.some((e) => normaliseEndpoint(e) === method);
+}
+
 export function missing(held: string[], needed: readonly string[]): string[] {
   const have = new Set(held.map(normaliseScope));
   if (have.has("All")) return [];

@@ -17,6 +17,9 @@ export interface KeyRecord {
   apps: AppRef[];
   created_at: string;
   expires_at?: string;
+  /** resources.proto `Key.authorized_idp_ids` and `organization_id` (PATs only): kept as given. */
+  authorized_idp_ids?: string[];
+  organization_id?: string;
 }
 
 export interface SecretRecord {

@@ -1,6 +1,6 @@
 /** Credential checks (reference §8): GetUser (PAT), MyScopes (any key), MyScopesUser (PAT). */
 import { Hono } from "hono";
-import { authenticate, requirePat, resolveUser } from "./auth.ts";
+import { authenticate, requireEndpoint, requirePat, resolveUser } from "./auth.ts";
 import { ClarifaiFailure, reply } from "./envelope.ts";
 import type { KeyRecord, State } from "./state.ts";
 
@@ -17,6 +17,7 @@ export function userRoutes(state: State) {
     .get("/v2/users/:user_id", (c) => {
       const key = authenticate(state, c);
       requirePat(key);
+      requireEndpoint(key, "GetUser");
       const user = resolveUser(state, key, c.req.param("user_id"));
       return reply(c, 10000, { user: { id: user, created_at: state.users.get(user)!.created_at } });
     })

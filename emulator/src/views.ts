@@ -11,6 +11,8 @@ export function keyView(k: KeyRecord) {
     ...(k.apps.length ? { apps: k.apps.map((a) => ({ id: a.id, user_id: a.user_id })) } : {}),
     created_at: k.created_at,
     ...(k.expires_at ? { expires_at: k.expires_at } : {}),
+    ...(k.authorized_idp_ids?.length ? { authorized_idp_ids: k.authorized_idp_ids } : {}),
+    ...(k.organization_id ? { organization_id: k.organization_id } : {}),
   };
 }
 

@@ -13,6 +13,8 @@ export interface CredentialPageProps {
   next: NextAction[];
   rotations: RotationView[];
   audit: AuditTrail;
+  /** Its manager PAT was deleted after a leak without a successor. */
+  managerLost?: string;
   flash?: string;
 }
 
@@ -42,6 +44,21 @@ export function CredentialPage(props: CredentialPageProps) {
           {props.flash}
         </p>
       ) : null}
+      {c.leaked_live ? (
+        <p class="warn" data-alert="leaked-live">
+          Leaked and still live: Clarifai has not confirmed the deletion of a leaked value of this credential. Every sweep retries it until Clarifai does.
+        </p>
+      ) : null}
+      {c.needs_manager ? (
+        <p class="warn" data-alert="needs-manager">
+          Needs a new manager: this leaked PAT could not mint its successor (rotation <span class="mono">{c.needs_manager.rotation_id}</span>), so it was deleted. Register a new manager PAT, then re-register the credentials it managed.
+        </p>
+      ) : null}
+      {props.managerLost ? (
+        <p class="warn" data-alert="manager-lost">
+          Its manager <span class="mono">{props.managerLost}</span> was deleted after a leak and needs a new manager: this credential cannot rotate until it is re-registered under a new manager PAT.
+        </p>
+      ) : null}
       <div class="card">
         <dl>
           <dt>Kind</dt>
@@ -60,12 +77,15 @@ export function CredentialPage(props: CredentialPageProps) {
           <dd>
             fingerprint <code>{c.fingerprint}…</code>, created <Time iso={c.value_created_at} now={props.now} />
           </dd>
+          <dt>Expires at Clarifai</dt>
+          <dd data-field="key-expires-at">{c.key_expires_at ? <Time iso={c.key_expires_at} now={props.now} /> : <span class="muted">never</span>}</dd>
           <dt>Scopes</dt>
           <dd>{c.scopes.length ? c.scopes.join(", ") : <span class="muted">—</span>}</dd>
           <dt>Policy</dt>
           <dd>
             {c.policy.max_age_days ? `rotate after ${c.policy.max_age_days} days` : "no age limit"} · grace {c.policy.grace_hours} h · on compromise: {c.policy.on_compromise}
             {c.policy.expires_at ? <> · expires <Time iso={c.policy.expires_at} now={props.now} /></> : null}
+            {c.policy.upstream_expiry ? <> · dead-man switch: keys expire at Clarifai {c.policy.upstream_expiry_margin_hours ?? 72} h after their grace period</> : null}
           </dd>
           <dt>Sinks</dt>
           <dd>{c.sinks.length ? c.sinks.map((s) => `${s.type} ${s.user_id}/${s.secret_id}`).join(", ") : <span class="muted">none</span>}</dd>
@@ -80,7 +100,7 @@ export function CredentialPage(props: CredentialPageProps) {
             ) : (
               c.previous.map((p) => (
                 <div>
-                  <code>{p.fingerprint}…</code> {p.revoked_at ? <>revoked <Time iso={p.revoked_at} now={props.now} /></> : <>valid until <Time iso={p.revoke_after} now={props.now} /></>}
+                  <code>{p.fingerprint}…</code> {p.revoked_at ? <>revoked <Time iso={p.revoked_at} now={props.now} /></> : p.leaked ? <strong>leaked and still live: revocation owed since <Time iso={p.revoke_after} now={props.now} /></strong> : <>valid until <Time iso={p.revoke_after} now={props.now} /></>}
                 </div>
               ))
             )}

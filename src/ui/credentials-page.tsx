@@ -2,7 +2,7 @@ import type { CredentialView } from "../routes/v1/views.ts";
 import { Layout } from "./layout.tsx";
 import type { NextAction } from "../core/sweep/next-actions.ts";
 import { duration } from "./time.ts";
-import { CredentialLink, NextActions, StateBadge } from "./parts.tsx";
+import { CredentialLink, NextActions, StateBadge, Time } from "./parts.tsx";
 
 export interface CredentialRow {
   credential: CredentialView;
@@ -50,7 +50,14 @@ export function CredentialsPage(props: CredentialsPageProps) {
                 </td>
                 <td>{c.kind}</td>
                 <td>{owner(c)}</td>
-                <td title={c.value_created_at}>{duration(props.now - Date.parse(c.value_created_at))}</td>
+                <td title={c.value_created_at}>
+                  {duration(props.now - Date.parse(c.value_created_at))}
+                  {c.key_expires_at ? (
+                    <div class="muted" data-field="key-expires-at">
+                      expires at Clarifai <Time iso={c.key_expires_at} now={props.now} />
+                    </div>
+                  ) : null}
+                </td>
                 <td>
                   <StateBadge state={c.state} />
                   {c.current_rotation_id ? (
@@ -60,6 +67,16 @@ export function CredentialsPage(props: CredentialsPageProps) {
                   ) : c.last_rotation?.state === "failed" ? (
                     <div>
                       <span class="badge bad">last rotation failed</span>
+                    </div>
+                  ) : null}
+                  {c.leaked_live ? (
+                    <div>
+                      <span class="badge bad">leaked, still live</span>
+                    </div>
+                  ) : null}
+                  {c.needs_manager ? (
+                    <div>
+                      <span class="badge bad">needs a new manager</span>
                     </div>
                   ) : null}
                 </td>

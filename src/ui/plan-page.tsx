@@ -31,6 +31,7 @@ export function PlanPage(props: PlanPageProps) {
               <th>Rule</th>
               <th>Due</th>
               <th>Reason</th>
+              <th>Expires at Clarifai</th>
             </tr>
           </thead>
           <tbody>
@@ -50,6 +51,7 @@ export function PlanPage(props: PlanPageProps) {
                   <Time iso={a.due_at} now={props.now} />
                 </td>
                 <td>{a.reason}</td>
+                <td data-field="key-expires-at">{a.key_expires_at ? <Time iso={a.key_expires_at} now={props.now} /> : <span class="muted">—</span>}</td>
               </tr>
             ))}
           </tbody>

@@ -101,6 +101,8 @@ export const ui = new Hono<UiEnv>()
     const now = c.var.deps.now();
     const rotations = (await store.listRotations(id)).map(rotationView).sort((a, b) => b.created_at.localeCompare(a.created_at));
     const trail = await newestAudit(audit, id);
+    // A manager PAT lost to a leak leaves this credential unable to rotate until it gets a new one.
+    const manager = found.value.manager_id ? (await store.getCredential(found.value.manager_id))?.value : undefined;
     const flash = q.started
       ? q.joined
         ? `Joined rotation ${q.started}, which was already running.`
@@ -116,6 +118,7 @@ export const ui = new Hono<UiEnv>()
         next: nextActions(found.value, now),
         rotations,
         audit: trail,
+        ...(manager?.needs_manager ? { managerLost: manager.id } : {}),
         ...(flash ? { flash } : {}),
       }),
     );

@@ -9,7 +9,7 @@
  * the fast path dies.
  */
 import { beginRotation } from "../rotation/begin.ts";
-import { markPreviousRevoked } from "../rotation/credential-transitions.ts";
+import { markPreviousRevoked, oweLeakedRevocation } from "../rotation/credential-transitions.ts";
 import { driveRotation } from "../rotation/drive.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
 import type { Rotation } from "../rotation/rotation.ts";
@@ -71,14 +71,9 @@ export async function revokePreviousNow(deps: EngineDeps, credentialId: string, 
     const token = await managerToken(deps, cur.value);
     await revokeValue(deps, cur.value, token, await open(deps, cur.value, previousValue(prev.fingerprint), prev.value));
   } catch (error) {
-    // Left owed with revoke_after = now: the sweep retries it until Clarifai confirms.
+    // Owed as a leaked value: due now, and every sweep retries it until Clarifai confirms.
     const failure = classify(error);
-    await updateCredential(deps, credentialId, (c) => ({
-      ...c,
-      previous: c.previous.map((p) =>
-        p.fingerprint === fp ? { ...p, revoke_after: new Date(deps.now()).toISOString(), revoke_attempts: p.revoke_attempts + 1, last_error: failure.code } : p,
-      ),
-    }));
+    await updateCredential(deps, credentialId, (c) => oweLeakedRevocation(c, fp, prev.rotation_id, failure.code, deps.now()));
     return false;
   }
   await updateCredential(deps, credentialId, (c) => markPreviousRevoked(c, fp, deps.now()));

@@ -52,6 +52,17 @@ export async function fromEngineEvent(e: EngineEvent, now: number): Promise<BusE
       };
       return build(e.type, data, r.credential_id, now, [r.id]);
     }
+    case "credential.orphaned_manager": {
+      const r = e.rotation;
+      const code = r.error?.code;
+      const data: EventData<"credential.orphaned_manager"> = {
+        ...ids(r),
+        fingerprint_prefix: fingerprintPrefix(r.old_fingerprint),
+        error_code: code && codeSchema.safeParse(code).success ? code : "rotation_failed",
+        old_revoked: r.old_revoked,
+      };
+      return build(e.type, data, r.credential_id, now, [r.id]);
+    }
     case "credential.revoked": {
       const data = {
         credential_id: e.credentialId,

@@ -42,6 +42,8 @@ export const eventTypes = [
   "rotation.failed",
   "credential.revoked",
   "revocation.overdue",
+  "credential.orphaned_manager",
+  "credential.expiring",
   "sweep.batch",
   "orphan.deleted",
   "orphan.scan",
@@ -123,6 +125,29 @@ export const eventDataSchemas = {
     revoke_after: isoTimeSchema,
     attempts: count,
     last_error_code: codeSchema.optional(),
+  }),
+  /**
+   * A leaked self-managed PAT whose successor could not be minted was deleted anyway (containment
+   * first; `old_revoked` false: its delete is owed to the sweep): nothing can rotate it, or the
+   * credentials it manages, until an operator registers a new manager PAT.
+   */
+  "credential.orphaned_manager": z.strictObject({
+    credential_id: credentialIdSchema,
+    rotation_id: rotationIdSchema,
+    fingerprint_prefix: fingerprintPrefixSchema,
+    error_code: codeSchema,
+    old_revoked: z.boolean(),
+  }),
+  /**
+   * The dead-man switch is close: the credential's current key expires at Clarifai within its
+   * policy's margin (upstream_expiry) and has not been replaced. Raised by the sweep, once a day.
+   */
+  "credential.expiring": z.strictObject({
+    credential_id: credentialIdSchema,
+    fingerprint_prefix: fingerprintPrefixSchema,
+    expires_at: isoTimeSchema,
+    last_rotation_id: rotationIdSchema.optional(),
+    last_rotation_state: z.enum(["done", "failed"]).optional(),
   }),
   /**
    * One page of the cron sweep. `cursor` is the storage's opaque list cursor (null: first page),
@@ -229,6 +254,8 @@ export const busEventSchema = z.discriminatedUnion("type", [
   envelopeOf("rotation.failed", s["rotation.failed"]),
   envelopeOf("credential.revoked", s["credential.revoked"]),
   envelopeOf("revocation.overdue", s["revocation.overdue"]),
+  envelopeOf("credential.orphaned_manager", s["credential.orphaned_manager"]),
+  envelopeOf("credential.expiring", s["credential.expiring"]),
   envelopeOf("sweep.batch", s["sweep.batch"]),
   envelopeOf("orphan.deleted", s["orphan.deleted"]),
   envelopeOf("orphan.scan", s["orphan.scan"]),

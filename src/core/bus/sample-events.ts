@@ -46,6 +46,8 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
     attempts: 4,
     last_error_code: "clarifai_unavailable",
   },
+  "credential.orphaned_manager": { credential_id, rotation_id, fingerprint_prefix: "9f86d081", error_code: "clarifai_unavailable", old_revoked: true },
+  "credential.expiring": { credential_id, fingerprint_prefix: "9f86d081", expires_at: "2026-09-01T10:00:00.000Z", last_rotation_id: rotation_id, last_rotation_state: "failed" },
   "sweep.batch": { sweep_id: "swp_01jc4kb0000000000000000000", cursor: "AAAAAFdHNuZ2VyOmNyZWRf", batch_size: 50 },
   "orphan.deleted": { rotation_id: "rot_01jc4kb0000000000000000000", fingerprint_prefix: "3fa9c1d2" },
   "orphan.scan": { credential_id, sweep_id: "swp_01jc4kb0000000000000000000", page: 1, step: 0, failures: 0 },

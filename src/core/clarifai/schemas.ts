@@ -46,6 +46,9 @@ export const keySchema = z.object({
   apps: z.array(appRefSchema).default([]),
   created_at: z.string().optional(),
   expires_at: z.string().optional(),
+  // "list of idp ids at which key is currently authorized" (resources.proto `Key`).
+  authorized_idp_ids: z.array(z.string()).default([]),
+  // PATs only: the organization the key acts for.
   organization_id: z.string().optional(),
 });
 export type Key = z.infer<typeof keySchema>;
@@ -96,6 +99,8 @@ export const newKeySchema = z.object({
   apps: z.array(appRefSchema).optional(),
   endpoints: z.array(z.string()).optional(),
   expires_at: z.string().optional(),
+  authorized_idp_ids: z.array(z.string()).optional(),
+  organization_id: z.string().optional(),
 });
 export type NewKey = z.infer<typeof newKeySchema>;
 

@@ -16,6 +16,8 @@ const clarifaiId = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.-]+$/, "must b
 export const clarifaiIdSchema = clarifaiId;
 const isoTime = z.iso.datetime({ offset: true });
 
+export const DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS = 72;
+
 export const policySchema = z.strictObject({
   /** Rotate once the current value is older than this. Unset: no age limit. */
   max_age_days: z.number().int().min(1).max(3650).optional(),
@@ -26,8 +28,33 @@ export const policySchema = z.strictObject({
   on_compromise: z.enum(["rotate", "revoke"]).default("rotate"),
   /** secret kind only: how to make a new value when no operator supplies one. */
   generator: z.enum(["none", "random"]).default("none"),
+  /**
+   * Dead-man switch: every key rekey mints carries Clarifai's `expires_at` = when its next
+   * scheduled rotation is due + grace_hours + upstream_expiry_margin_hours, so a key that rekey
+   * stops tending (rekey down, its rotations failing) still dies at Clarifai. Needs max_age_days.
+   */
+  // Optional in the type so records written before these fields still parse as they were;
+  // registration writes both (withPolicyDefaults), and code reads them through upstreamExpiryOf.
+  upstream_expiry: z.boolean().optional().meta({ default: false }),
+  upstream_expiry_margin_hours: z.number().int().min(1).max(24 * 365).optional().meta({ default: DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS }),
+}).refine((p) => !p.upstream_expiry || p.max_age_days !== undefined, {
+  path: ["upstream_expiry"],
+  message: "upstream_expiry needs max_age_days",
 });
 export type Policy = z.infer<typeof policySchema>;
+
+/** The dead-man switch of a policy, defaults applied: null when it is off. */
+export function upstreamExpiryOf(p: Policy): { marginHours: number; maxAgeDays: number } | null {
+  if (!p.upstream_expiry || p.max_age_days === undefined) return null;
+  return { marginHours: p.upstream_expiry_margin_hours ?? DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS, maxAgeDays: p.max_age_days };
+}
+
+/** A parsed policy with the dead-man switch's defaults written out, as registration stores it. */
+export const withPolicyDefaults = (p: Policy): Policy => ({
+  ...p,
+  upstream_expiry: p.upstream_expiry ?? false,
+  upstream_expiry_margin_hours: p.upstream_expiry_margin_hours ?? DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS,
+});
 
 export const sinkSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("clarifai_secret"), user_id: clarifaiId, secret_id: clarifaiId }),
@@ -54,6 +81,12 @@ export const previousValueSchema = z.object({
   last_error: z.string().optional(),
   /** After a failed attempt: not retried before this (owed-revocations.ts, backoff per attempt). */
   retry_at: isoTime.optional(),
+  /**
+   * A leaked value whose delete Clarifai refused: owed now, retried by every sweep without backoff
+   * and overdue from its first failure. Without `value` and with the record's current fingerprint,
+   * it is the current value itself (no replacement was promoted): paying it revokes the credential.
+   */
+  leaked: z.boolean().optional(),
 });
 export type PreviousValue = z.infer<typeof previousValueSchema>;
 
@@ -87,6 +120,17 @@ export const credentialRecordSchema = z.object({
   /** Read from Clarifai at registration and copied onto every replacement. */
   scopes: z.array(z.string()).default([]),
   apps: z.array(appRefSchema).default([]),
+  /**
+   * The other restricting fields of Clarifai's `Key` (resources.proto), read at registration and
+   * copied onto every replacement too: a rotation must never widen what a leaked key could do.
+   */
+  endpoints: z.array(z.string()).optional(),
+  authorized_idp_ids: z.array(z.string()).optional(),
+  organization_id: z.string().optional(),
+  /** The key's `expires_at` at registration: no replacement is minted to outlive it. */
+  key_expiry_bound: isoTime.optional(),
+  /** The current key's `expires_at` at Clarifai, when it has one. */
+  key_expires_at: isoTime.optional(),
   value: sealedSchema,
   fingerprint: z.string(),
   /** When the current value was created: the age that max_age_days is measured against. */
@@ -127,6 +171,12 @@ export const credentialRecordSchema = z.object({
    * By fingerprint only, and never part of the fingerprint index: these are not its values.
    */
   left_alone: z.array(leftAloneSchema).max(MAX_LEFT_ALONE).optional(),
+  /**
+   * A leaked self-managed PAT whose successor could not be minted was deleted (or its delete is
+   * owed): nothing can mint for it, or for the credentials it manages, until an operator
+   * registers a new manager PAT (`credential.orphaned_manager`).
+   */
+  needs_manager: z.object({ since: isoTime, rotation_id: z.string() }).optional(),
   created_at: isoTime,
   updated_at: isoTime,
   revoked_at: isoTime.optional(),
@@ -160,8 +210,14 @@ const fieldPath = (f: ValueField): string[] =>
  */
 export const aadFor = (rec: Pick<CredentialRecord, "id" | "kind">, field: ValueField) => ({ id: rec.id, kind: rec.kind, field: fieldPath(field) });
 
-/** Every fingerprint that should lead back to this record, current and previous. */
+/** Every fingerprint that should lead back to this record, current and previous (each once). */
 export const fingerprintsOf = (rec: CredentialRecord): string[] => [
-  rec.fingerprint,
-  ...rec.previous.map((p) => p.fingerprint),
+  ...new Set([rec.fingerprint, ...rec.previous.map((p) => p.fingerprint)]),
 ];
+
+/**
+ * The sealed value an unrevoked `previous` entry owes a revocation for: its own, or, for a leaked
+ * current value that no replacement superseded (see `leaked`), the record's current one.
+ */
+export const owedSealed = (rec: CredentialRecord, p: PreviousValue) =>
+  p.revoked_at ? undefined : (p.value ?? (p.leaked && p.fingerprint === rec.fingerprint && rec.state === "active" ? rec.value : undefined));

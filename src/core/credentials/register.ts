@@ -8,7 +8,7 @@
  * when any of that is missing.
  */
 import * as z from "zod";
-import { type ClarifaiClient, missingScopes } from "../clarifai/index.ts";
+import { type ClarifaiClient, type Key, missingScopes } from "../clarifai/index.ts";
 import { decrypt, encrypt } from "../crypto/envelope.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import { randomId } from "../crypto/random.ts";
@@ -24,6 +24,7 @@ import {
   credentialKindSchema,
   policySchema,
   sinkSchema,
+  withPolicyDefaults,
 } from "./credential.ts";
 
 export const registerInputSchema = z.strictObject({
@@ -104,11 +105,12 @@ export async function registerCredential(deps: EngineDeps, request: RegisterRequ
     ...(input.manager_id ? { manager_id: input.manager_id } : {}),
     scopes: found.value.scopes,
     apps: found.value.apps,
+    ...restrictionsOf(found.value),
     value: await encrypt(deps.keyring, value, aadFor({ id, kind: input.kind }, CURRENT_VALUE)),
     fingerprint: fp,
     value_created_at: found.value.createdAt ?? now,
     previous: [],
-    policy: policySchema.parse(input.policy ?? {}),
+    policy: withPolicyDefaults(policySchema.parse(input.policy ?? {})),
     sinks: input.sinks ?? [],
     created_at: now,
     updated_at: now,
@@ -143,7 +145,23 @@ interface Found {
   apps: { id: string; user_id: string }[];
   appId?: string;
   createdAt?: string;
+  key?: Key;
 }
+
+/** What a replacement must carry besides scopes and apps (credential.ts); nothing for a secret. */
+function restrictionsOf(found: Found): Partial<CredentialRecord> {
+  const k = found.key;
+  if (!k) return {};
+  // proto3 JSON may send an unset Timestamp as the epoch (Clarifai does so for secrets): no expiry.
+  const expiry = k.expires_at && isoTime.safeParse(k.expires_at).success && Date.parse(k.expires_at) > Date.parse("1970-01-02T00:00:00Z") ? k.expires_at : undefined;
+  return {
+    ...(k.endpoints.length ? { endpoints: k.endpoints } : {}),
+    ...(k.authorized_idp_ids.length ? { authorized_idp_ids: k.authorized_idp_ids } : {}),
+    ...(k.organization_id ? { organization_id: k.organization_id } : {}),
+    ...(expiry ? { key_expiry_bound: expiry, key_expires_at: expiry } : {}),
+  };
+}
+const isoTime = z.iso.datetime({ offset: true });
 
 async function readUpstream(c: ClarifaiClient, manager: string, input: RegisterInput): Promise<Result<Found, RegisterError>> {
   if (input.kind === "secret") {
@@ -164,7 +182,7 @@ async function readUpstream(c: ClarifaiClient, manager: string, input: RegisterI
   const apps = key.apps.map((a) => ({ id: a.id, user_id: a.user_id ?? input.user_id }));
   const appId = input.kind === "app_key" ? apps[0]?.id : undefined;
   if (input.app_id && appId !== input.app_id) return fail(422, "app_mismatch", 'The key is not bound to the app named by "app_id"');
-  return ok({ value, description: key.description, scopes: key.scopes, apps, ...(appId ? { appId } : {}), ...(key.created_at ? { createdAt: key.created_at } : {}) });
+  return ok({ value, key, description: key.description, scopes: key.scopes, apps, ...(appId ? { appId } : {}), ...(key.created_at ? { createdAt: key.created_at } : {}) });
 }
 
 function upstream(e: { kind: string; retryable: boolean; code?: number | undefined }, who: string): Result<never, RegisterError> {

@@ -30,6 +30,14 @@ export function slackMessage(event: BusEvent): { text: string; blocks: Block[] }
       headline = `:warning: Revocation of \`${d.fingerprint_prefix}…\` (${cred}) is overdue`;
       detail = `Due since ${d.revoke_after}, ${d.attempts} failed attempts${d.last_error_code ? `, last error \`${d.last_error_code}\`` : ""}. The old value still works.`;
       break;
+    case "credential.orphaned_manager":
+      headline = `:rotating_light: Leaked manager PAT ${cred} ${d.old_revoked ? "deleted" : "could not be deleted"} without a successor`;
+      detail = `Its replacement could not be minted (\`${d.error_code}\`), so ${d.old_revoked ? "the leaked PAT was deleted anyway" : "its deletion is owed and retried by every sweep"}. ${cred} and every credential it manages need a new manager: register a new PAT and re-register them.`;
+      break;
+    case "credential.expiring":
+      headline = `:hourglass_flowing_sand: Key \`${d.fingerprint_prefix}…\` of ${cred} expires at Clarifai at ${d.expires_at}`;
+      detail = `It has not been replaced${d.last_rotation_state === "failed" ? `: its last rotation \`${d.last_rotation_id}\` failed` : ""}. Once it expires, whatever uses it stops working: fix the rotation (\`GET /v1/plan\`) before then.`;
+      break;
     case "orphan.deleted":
       headline = `:broom: Orphaned key \`${d.fingerprint_prefix}…\` deleted at Clarifai`;
       detail = `It carried the marker of rotation \`${d.rotation_id}\` and was created while that rotation's create call was in flight, but the rotation never recorded it.`;

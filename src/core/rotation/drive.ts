@@ -9,6 +9,7 @@ import type { CredentialRecord } from "../credentials/credential.ts";
 import type { Versioned } from "../store/store.ts";
 import { finish, markPreviousRevoked, promote } from "./credential-transitions.ts";
 import type { EngineDeps } from "./engine-deps.ts";
+import { type Containment, containInstead, mayNeedContainment } from "./containment.ts";
 import { nextStep } from "./plan.ts";
 import { rollback } from "./rollback.ts";
 import type { Rotation, Step } from "./rotation.ts";
@@ -152,11 +153,20 @@ async function revokeAllPrevious(deps: EngineDeps, rec: CredentialRecord, r: Rot
   }
 }
 
-async function persistOutcome(deps: EngineDeps, cur: Versioned<Rotation>, outcome: Exclude<Outcome, { kind: "lost_lease" }>): Promise<Versioned<Rotation> | "lost_lease"> {
+async function persistOutcome(deps: EngineDeps, cur: Versioned<Rotation>, result: Exclude<Outcome, { kind: "lost_lease" }>): Promise<Versioned<Rotation> | "lost_lease"> {
   const r = cur.value;
   const now = deps.now();
+  let outcome = result;
   let next: Rotation;
-  if (outcome.kind === "ok") {
+  let contained: Containment | null = null;
+  if (outcome.kind !== "ok" && mayNeedContainment(r)) {
+    // A leaked value must die whatever failed (./containment.ts).
+    contained = await containInstead(deps, await credentialOf(deps, r), r, outcome.failure, outcome.kind === "transient");
+    if (contained?.kind === "continue") outcome = { kind: "ok", patch: contained.patch };
+  }
+  if (contained?.kind === "failed") {
+    next = contained.rotation;
+  } else if (outcome.kind === "ok") {
     const step: Step = nextStep(r.plan, r.step);
     // The write that records the step also renews the lease, so the next step starts with all of it.
     const lease = r.lease ? { lease: { owner: r.lease.owner, until: iso(now + deps.leaseMs) } } : {};
@@ -220,6 +230,7 @@ async function finishCredential(deps: EngineDeps, next: Rotation) {
   if (next.old_revoked || rec?.state === "revoked") {
     await safeEmit(deps, { type: "credential.revoked", credentialId: next.credential_id, fingerprint: next.old_fingerprint, rotationId: next.id, reason: next.reason });
   }
+  if (next.manager_lost) await safeEmit(deps, { type: "credential.orphaned_manager", rotation: next });
   await safeEmit(deps, next.state === "done" ? { type: "rotation.completed", rotation: next } : { type: "rotation.failed", rotation: next });
 }
 

@@ -13,7 +13,8 @@ export type EngineEvent =
   | { type: "rotation.step"; rotation: Rotation; step: Step }
   | { type: "rotation.completed"; rotation: Rotation }
   | { type: "rotation.failed"; rotation: Rotation }
-  | { type: "credential.revoked"; credentialId: string; fingerprint: string; rotationId?: string; reason: string };
+  | { type: "credential.revoked"; credentialId: string; fingerprint: string; rotationId?: string; reason: string }
+  | { type: "credential.orphaned_manager"; rotation: Rotation };
 
 export interface RetryPolicy {
   /** Tries per step within one drive, including the first. */

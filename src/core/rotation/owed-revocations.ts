@@ -4,7 +4,7 @@
  * the record and retried next time, never dropped. Past OVERDUE_AFTER_MS an owed revocation is
  * reported as overdue so a human hears of it.
  */
-import { type CredentialRecord, type PreviousValue, previousValue } from "../credentials/credential.ts";
+import { type CredentialRecord, CURRENT_VALUE, owedSealed, type PreviousValue, previousValue } from "../credentials/credential.ts";
 import { markPreviousRevoked } from "./credential-transitions.ts";
 import type { EngineDeps } from "./engine-deps.ts";
 import { classify } from "./step-error.ts";
@@ -16,7 +16,7 @@ import { owedAt, retryDelayMs } from "../sweep/rules.ts";
 export const OVERDUE_AFTER_MS = 6 * 3_600_000;
 
 export const owedRevocations = (rec: CredentialRecord, now: number): PreviousValue[] =>
-  rec.previous.filter((p) => !p.revoked_at && p.value && owedAt(p) <= now);
+  rec.previous.filter((p) => owedSealed(rec, p) && owedAt(p) <= now);
 
 export interface OwedResult {
   revoked: string[];
@@ -30,18 +30,23 @@ export async function payOwedRevocations(deps: EngineDeps, credentialId: string)
   for (const prev of owedRevocations(cur.value, deps.now())) {
     try {
       const token = await managerToken(deps, cur.value);
-      await revokeValue(deps, cur.value, token, await open(deps, cur.value, previousValue(prev.fingerprint), prev.value!));
+      // A leaked current value with no replacement is owed from the current value's own field.
+      const owedValue = owedSealed(cur.value, prev)!;
+      const field = owedValue === prev.value ? previousValue(prev.fingerprint) : CURRENT_VALUE;
+      await revokeValue(deps, cur.value, token, await open(deps, cur.value, field, owedValue));
       await updateCredential(deps, credentialId, (c) => markPreviousRevoked(c, prev.fingerprint, deps.now()));
       out.revoked.push(prev.fingerprint);
-      await deps.emit({ type: "credential.revoked", credentialId, fingerprint: prev.fingerprint, reason: "grace_expired" }).catch(() => {});
+      await deps.emit({ type: "credential.revoked", credentialId, fingerprint: prev.fingerprint, reason: prev.leaked ? "compromise" : "grace_expired" }).catch(() => {});
     } catch (error) {
       const failure = classify(error);
-      const overdue = deps.now() - Date.parse(prev.revoke_after) > OVERDUE_AFTER_MS;
+      // A leaked value that still works is an emergency from its first failure, and is retried by
+      // every sweep: no backoff, whatever the cost in calls to an unwell Clarifai.
+      const overdue = prev.leaked === true || deps.now() - Date.parse(prev.revoke_after) > OVERDUE_AFTER_MS;
       await updateCredential(deps, credentialId, (c) => ({
         ...c,
         previous: c.previous.map((p) =>
           p.fingerprint === prev.fingerprint
-            ? { ...p, revoke_attempts: p.revoke_attempts + 1, last_error: failure.code, retry_at: new Date(deps.now() + retryDelayMs(p.revoke_attempts + 1)).toISOString() }
+            ? { ...p, revoke_attempts: p.revoke_attempts + 1, last_error: failure.code, ...(p.leaked ? {} : { retry_at: new Date(deps.now() + retryDelayMs(p.revoke_attempts + 1)).toISOString() }) }
             : p,
         ),
       }));

@@ -45,9 +45,18 @@ export const rotationSchema = z.object({
   /** The new value, sealed as soon as it exists so that a crash cannot lose it. */
   new_value: sealedSchema.optional(),
   new_fingerprint: z.string().optional(),
+  /** The new key's `expires_at` at Clarifai, when it was minted with one; promote records it. */
+  new_key_expires_at: isoTime.optional(),
   /** Sinks (by sinkKey) that already hold the new value. */
   propagated: z.array(z.string()).default([]),
   old_revoked: z.boolean().default(false),
+  /** Clarifai refused to delete the leaked old value: its revocation is owed to the sweep (credential `previous[].leaked`). */
+  old_revoke_owed: z.boolean().optional(),
+  /**
+   * A leaked self-managed PAT's successor could not be minted, so the leaked PAT was deleted
+   * (`old_revoked`) or its delete is owed: the credential needs a new manager.
+   */
+  manager_lost: z.boolean().optional(),
   /**
    * When this rotation may have minted a key at Clarifai: the start of each create call, written
    * (by compare-and-swap) before the call. Each call's window runs from its start to start +

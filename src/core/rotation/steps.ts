@@ -3,17 +3,19 @@
  * crash, a second driver after a lease expired) it leaves Clarifai as one run would, and returns
  * the same patch for the rotation record.
  */
-import { hasScopes, type Key, MAX_PER_PAGE } from "../clarifai/index.ts";
+import { type Key, MAX_PER_PAGE } from "../clarifai/index.ts";
 import { type CredentialRecord, rotationNewValue, sinkKey } from "../credentials/credential.ts";
 import { randomSecretValue } from "../crypto/random.ts";
 import type { EngineDeps } from "./engine-deps.ts";
+import { replacementExpiry } from "./key-expiry.ts";
+import { replacementRestrictions, restrictionMismatch } from "./key-restrictions.ts";
 import { earliestCreated, mintedBy, recordCreateCall } from "./ownership.ts";
 import { MAX_CREATE_CALLS, type Rotation, rotationMarker, withoutMarkers } from "./rotation.ts";
 import { isNotFound, StepFailure, unwrap } from "./step-error.ts";
 import { managerToken, open, seal } from "./values.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 
-export type RotationPatch = Partial<Pick<Rotation, "new_value" | "new_fingerprint" | "propagated" | "old_revoked" | "create_calls" | "create_outcome_lost" | "rollback_incomplete">>;
+export type RotationPatch = Partial<Pick<Rotation, "new_value" | "new_fingerprint" | "new_key_expires_at" | "propagated" | "old_revoked" | "create_calls" | "create_outcome_lost" | "rollback_incomplete">>;
 
 /** The Clarifai key type a credential's values are (PATs and app-specific keys; never a secret). */
 export const keyType = (rec: CredentialRecord) =>
@@ -54,13 +56,12 @@ export async function create(deps: EngineDeps, rec: CredentialRecord, r: Rotatio
         type: keyType(rec),
         // Exactly one marker, this rotation's: a description copied from an earlier key keeps none of its own.
         description: `${withoutMarkers(rec.description)} ${rotationMarker(cur.id)}`.trim(),
-        scopes: rec.scopes,
-        apps: rec.apps,
+        ...replacementRestrictions(rec, replacementExpiry(rec, deps.now())),
       }),
     );
   }
   const sealed = await seal(deps, rec, rotationNewValue(cur.id), key.id);
-  return { new_value: sealed.value, new_fingerprint: sealed.fingerprint };
+  return { new_value: sealed.value, new_fingerprint: sealed.fingerprint, ...(key.expires_at ? { new_key_expires_at: key.expires_at } : {}) };
 }
 
 /**
@@ -96,16 +97,17 @@ export async function propagate(deps: EngineDeps, rec: CredentialRecord, r: Rota
   return { propagated: [...done] };
 }
 
-/** verify: the new key authenticates with its scopes, and every target holds the new value. */
+/**
+ * verify: the new key authenticates and carries exactly the old key's restrictions (MyScopes: its
+ * scopes, endpoints and app; not GetUser, which an endpoint-restricted PAT may not call), and
+ * every target holds the new value.
+ */
 export async function verify(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<RotationPatch> {
   const value = await open(deps, rec, rotationNewValue(r.id), requireNew(r));
-  if (rec.kind === "pat") unwrap(await deps.clarifai.getUser(value, "me"));
-  if (rec.kind === "app_key") {
-    const scopes = unwrap(await deps.clarifai.myScopes(value));
-    const appOk = !rec.app_id || scopes.app?.id === rec.app_id;
-    if (!appOk || !hasScopes(scopes.scopes, rec.scopes)) {
-      throw new StepFailure(false, "verify_failed", "The new key does not carry the old key's app and scopes");
-    }
+  if (rec.kind !== "secret") {
+    const seen = unwrap(rec.kind === "pat" ? await deps.clarifai.myUserScopes(value, "me") : await deps.clarifai.myScopes(value));
+    const mismatch = restrictionMismatch(rec, seen);
+    if (mismatch) throw new StepFailure(false, "verify_failed", `The new key does not carry the old key's restrictions (${mismatch})`);
   }
   for (const sink of targets(rec)) {
     const token = await managerToken(deps, rec, r);

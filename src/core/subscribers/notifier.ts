@@ -7,7 +7,7 @@ import type { EventType } from "../bus/events.ts";
 import { deliver } from "../notify/deliver.ts";
 import type { Target } from "../notify/targets.ts";
 
-export const NOTIFIED_TYPES: EventType[] = ["rotation.completed", "rotation.failed", "credential.revoked", "revocation.overdue", "orphan.deleted", "orphan.suspected"];
+export const NOTIFIED_TYPES: EventType[] = ["rotation.completed", "rotation.failed", "credential.revoked", "revocation.overdue", "credential.orphaned_manager", "credential.expiring", "orphan.deleted", "orphan.suspected"];
 
 export function subscribeNotifier(d: Dispatcher, targets: Target[], now: () => number) {
   for (const target of targets) {

@@ -2,18 +2,20 @@
  * What the sweep owes each credential, from its policy and state alone: pure, so the plan
  * (GET /v1/plan) and the sweep itself use the very same decision.
  */
-import type { CredentialRecord, PreviousValue } from "../credentials/credential.ts";
+import { type CredentialRecord, owedSealed, type PreviousValue, upstreamExpiryOf } from "../credentials/credential.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 
-export type Rule = "max_age" | "grace_expired" | "expired" | "stuck_rotation" | "orphan_scan";
+export type Rule = "max_age" | "grace_expired" | "expired" | "stuck_rotation" | "orphan_scan" | "upstream_expiry";
 
 export interface DueAction {
   rule: Rule;
   credential_id: string;
-  action: "rotate" | "revoke" | "revoke_previous" | "resume" | "scan_orphans";
+  action: "rotate" | "revoke" | "revoke_previous" | "resume" | "scan_orphans" | "warn_expiring";
   due_at: string;
-  /** grace_expired: which superseded value (prefix only). */
+  /** grace_expired: which superseded value; upstream_expiry: the current one (prefix only). */
   fingerprint_prefix?: string;
+  /** The current key's expires_at at Clarifai, when it has one. */
+  key_expires_at?: string;
   reason: string;
 }
 
@@ -49,12 +51,19 @@ export function dueActions(rec: CredentialRecord, now: number): DueAction[] {
   const out: DueAction[] = [];
   const id = rec.id;
   for (const p of rec.previous) {
-    if (p.revoked_at || !p.value || owedAt(p) > now) continue;
-    out.push({ rule: "grace_expired", credential_id: id, action: "revoke_previous", due_at: p.revoke_after, fingerprint_prefix: fingerprintPrefix(p.fingerprint), reason: `superseded value's grace period ended${p.revoke_attempts ? ` (${p.revoke_attempts} failed attempts)` : ""}` });
+    if (!owedSealed(rec, p) || owedAt(p) > now) continue;
+    const what = p.leaked ? "leaked value is still live at Clarifai" : "superseded value's grace period ended";
+    out.push({ rule: "grace_expired", credential_id: id, action: "revoke_previous", due_at: p.revoke_after, fingerprint_prefix: fingerprintPrefix(p.fingerprint), reason: `${what}${p.revoke_attempts ? ` (${p.revoke_attempts} failed attempts)` : ""}` });
   }
   if (rec.orphan_scan) {
     const n = rec.orphan_scan.rotation_ids.length;
     out.push({ rule: "orphan_scan", credential_id: id, action: "scan_orphans", due_at: rec.orphan_scan.since, reason: `${n} settled rotation${n === 1 ? "" : "s"} may have left an unrecorded key at Clarifai (a create whose answer was lost)` });
+  }
+  // Before the running-rotation cut-off: a rotation stuck inside the margin is worth a warning too.
+  const warnAt = expiringAt(rec);
+  if (warnAt !== null && warnAt <= now) {
+    const failed = rec.last_rotation?.state === "failed" ? `; last rotation ${rec.last_rotation.id} failed` : "";
+    out.push({ rule: "upstream_expiry", credential_id: id, action: "warn_expiring", due_at: iso(warnAt), fingerprint_prefix: fingerprintPrefix(rec.fingerprint), reason: `the key expires at Clarifai at ${rec.key_expires_at} and has not been replaced${failed}`, ...keyExpiry(rec) });
   }
   if (rec.current_rotation) {
     const stuckAt = Date.parse(rec.current_rotation.created_at) + STUCK_AFTER_MS;
@@ -69,9 +78,22 @@ export function dueActions(rec: CredentialRecord, now: number): DueAction[] {
   }
   if (rec.policy.max_age_days) {
     const due = Date.parse(rec.value_created_at) + rec.policy.max_age_days * DAY + jitterMs(id, rec.policy.max_age_days);
-    if (due <= now) out.push({ rule: "max_age", credential_id: id, action: "rotate", due_at: iso(due), reason: `older than ${rec.policy.max_age_days} days` });
+    if (due <= now) out.push({ rule: "max_age", credential_id: id, action: "rotate", due_at: iso(due), reason: `older than ${rec.policy.max_age_days} days`, ...keyExpiry(rec) });
   }
   return out;
+}
+
+const keyExpiry = (rec: CredentialRecord) => (rec.key_expires_at ? { key_expires_at: rec.key_expires_at } : {});
+
+/**
+ * When the current key enters its dead-man margin (expires_at - margin), or null. A key is
+ * minted to expire grace + margin after its rotation is due, so inside the margin its rotation is
+ * overdue by the whole grace period: it keeps failing, or nothing is running it.
+ */
+export function expiringAt(rec: CredentialRecord): number | null {
+  const deadMan = upstreamExpiryOf(rec.policy);
+  if (!deadMan || !rec.key_expires_at || rec.state !== "active") return null;
+  return Date.parse(rec.key_expires_at) - deadMan.marginHours * 3_600_000;
 }
 
 /**
@@ -82,12 +104,14 @@ export function dueActions(rec: CredentialRecord, now: number): DueAction[] {
 export function nextActionAt(rec: CredentialRecord): number | null {
   const times: number[] = [];
   if (rec.orphan_scan) times.push(Date.parse(rec.orphan_scan.since));
-  for (const p of rec.previous) if (!p.revoked_at && p.value) times.push(owedAt(p));
+  for (const p of rec.previous) if (owedSealed(rec, p)) times.push(owedAt(p));
   if (rec.current_rotation) times.push(Date.parse(rec.current_rotation.created_at) + STUCK_AFTER_MS);
   else if (rec.state === "active") {
     if (rec.policy.expires_at) times.push(Date.parse(rec.policy.expires_at));
     if (rec.policy.max_age_days) times.push(Date.parse(rec.value_created_at) + rec.policy.max_age_days * DAY + jitterMs(rec.id, rec.policy.max_age_days));
   }
+  const warnAt = expiringAt(rec);
+  if (warnAt !== null) times.push(warnAt);
   return times.length ? Math.min(...times) : null;
 }
 

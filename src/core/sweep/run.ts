@@ -15,6 +15,7 @@ import type { EventBus } from "../bus/bus.ts";
 import type { BusEvent } from "../bus/events.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
+import type { CredentialRecord } from "../credentials/credential.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
 import { OVERDUE_AFTER_MS, payOwedRevocations } from "../rotation/owed-revocations.ts";
 import { dueActions } from "./rules.ts";
@@ -57,6 +58,10 @@ export async function processSweepBatch(
   for (const rec of page.items) {
     for (const a of dueActions(rec, now)) {
       if (a.action === "revoke_previous") continue; // paid below, once per credential
+      if (a.action === "warn_expiring") {
+        out.push(await expiringEvent(rec, now));
+        continue;
+      }
       if (a.action === "scan_orphans") {
         // Its own invocations, one page of keys each (./orphan-scan.ts).
         const first = firstScanPage(rec.id, batch.sweep_id);
@@ -103,3 +108,17 @@ export async function processSweepBatch(
 }
 
 export { OVERDUE_AFTER_MS };
+
+const DAY = 86_400_000;
+
+/** `credential.expiring`: one per key per day (the id repeats within a day, so later ones are duplicates). */
+async function expiringEvent(rec: CredentialRecord, now: number): Promise<BusEvent> {
+  const last = rec.last_rotation;
+  const data = {
+    credential_id: rec.id,
+    fingerprint_prefix: fingerprintPrefix(rec.fingerprint),
+    expires_at: rec.key_expires_at!,
+    ...(last ? { last_rotation_id: last.id, last_rotation_state: last.state } : {}),
+  };
+  return newEvent("credential.expiring", data, { source: "/rekey/cron", subject: `credential/${rec.id}`, id: await deriveId("evt", "expiring", rec.id, rec.fingerprint, String(Math.floor(now / DAY))), now });
+}

@@ -9,11 +9,13 @@ export const planResponseSchema = z.strictObject({
   truncated: z.boolean(),
   plan: z.array(
     z.strictObject({
-      rule: z.enum(["max_age", "grace_expired", "expired", "stuck_rotation", "orphan_scan"]),
+      rule: z.enum(["max_age", "grace_expired", "expired", "stuck_rotation", "orphan_scan", "upstream_expiry"]),
       credential_id: z.string(),
-      action: z.enum(["rotate", "revoke", "revoke_previous", "resume", "scan_orphans"]),
+      action: z.enum(["rotate", "revoke", "revoke_previous", "resume", "scan_orphans", "warn_expiring"]),
       due_at: z.string(),
       fingerprint_prefix: z.string().optional(),
+      /** The credential's current key's expires_at at Clarifai (upstream_expiry, or the key's own). */
+      key_expires_at: z.string().optional(),
       reason: z.string(),
     }),
   ),
