@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { startDenoServer } from "./deno-server.ts";
 
 // Test-only secrets (the same as vitest.config.ts and e2e.test.ts): public, never used outside tests.
-const ADMIN_TOKEN = "test-admin-token-0123456789";
+const ADMIN_TOKEN = "test-admin-token-0123456789-abcdefghij";
 const ENV = {
   REKEY_ADMIN_TOKEN: ADMIN_TOKEN,
   REKEY_ENCRYPTION_KEYS: JSON.stringify({ 1: "dGVzdC1rZXktdmVyc2lvbi1vbmUtMzItYnl0ZXMhISE=" }),

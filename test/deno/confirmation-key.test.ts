@@ -14,7 +14,7 @@ import { startDenoServer } from "./deno-server.ts";
 import { waitFor } from "./wait-for.ts";
 
 // Test-only secrets (the same as vitest.config.ts): public, never used outside tests.
-const ADMIN_TOKEN = "test-admin-token-0123456789";
+const ADMIN_TOKEN = "test-admin-token-0123456789-abcdefghij";
 const FINGERPRINT_KEY = "dGVzdC1maW5nZXJwcmludC1rZXktMzItYnl0ZXMhISE=";
 const SLACK_SECRET = "test-slack-signing-secret-0123456789";
 const ALICE = "UALICE01";

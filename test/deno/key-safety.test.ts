@@ -11,7 +11,7 @@ import { startDenoServer } from "./deno-server.ts";
 import { waitFor } from "./wait-for.ts";
 
 // Test-only secrets (the same as vitest.config.ts): public, never used outside tests.
-const ADMIN_TOKEN = "test-admin-token-0123456789";
+const ADMIN_TOKEN = "test-admin-token-0123456789-abcdefghij";
 const ENV = {
   REKEY_ADMIN_TOKEN: ADMIN_TOKEN,
   REKEY_ENCRYPTION_KEYS: JSON.stringify({ 1: "dGVzdC1rZXktdmVyc2lvbi1vbmUtMzItYnl0ZXMhISE=" }),
@@ -20,6 +20,8 @@ const ENV = {
   CLARIFAI_TIMEOUT_MS: "3000",
   REKEY_BUS_RETRY_BASE_SECONDS: "1",
   REKEY_DENO_KV_PATH: ":memory:",
+  // The sweep is fired through GET /__scheduled, which deno task start serves in dev mode only.
+  REKEY_DEV_MODE: "true",
 };
 const USER = "deno-key-safety";
 const HOUR = 3_600_000;

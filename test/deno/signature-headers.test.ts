@@ -10,7 +10,7 @@ import { startDenoServer } from "./deno-server.ts";
 // Test-only secrets (the same as vitest.config.ts and e2e.test.ts): public, never used outside tests.
 const ALERT_SECRET = "whsec_dGVzdC1hbGVydC13ZWJob29rLXNlY3JldC0zMmJ5dGVzIQ==";
 const ENV = {
-  REKEY_ADMIN_TOKEN: "test-admin-token-0123456789",
+  REKEY_ADMIN_TOKEN: "test-admin-token-0123456789-abcdefghij",
   REKEY_ENCRYPTION_KEYS: JSON.stringify({ 1: "dGVzdC1rZXktdmVyc2lvbi1vbmUtMzItYnl0ZXMhISE=" }),
   REKEY_FINGERPRINT_KEY: "dGVzdC1maW5nZXJwcmludC1rZXktMzItYnl0ZXMhISE=",
   ALERT_WEBHOOK_SECRET: ALERT_SECRET,
