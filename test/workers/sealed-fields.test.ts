@@ -48,9 +48,11 @@ async function graceKey(tag: string) {
   return { key, id: reg.json.credential.id as string };
 }
 
+// Each sweep in its own cron minute: a tick in the same minute is a redelivery of the same sweep.
+let minute = Math.floor(Date.now() / 60_000);
 async function sweep() {
   const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "*/15 * * * *" }), env, ctx);
+  await worker.scheduled(createScheduledController({ scheduledTime: minute++ * 60_000, cron: "*/15 * * * *" }), env, ctx);
   await waitOnExecutionContext(ctx);
 }
 
@@ -92,6 +94,37 @@ describe("a sealed value moved to another field", () => {
     expect(p.revoked_at).toBeUndefined();
     expect(p.last_error).toBe("decrypt_failed");
     expect((await call("GET", `/v1/credentials/${id}`)).json.credential.state).toBe("active");
+  });
+});
+
+describe("a value sealed before fields were bound, moved to another field", () => {
+  it("still opens there, but does not match the slot's fingerprint: the live key survives", async () => {
+    const { key: old, id } = await graceKey("legacy-moved-over");
+    const minted = await keyIds();
+    const rotated = await call("POST", `/v1/credentials/${id}/rotate`, {});
+    expect(await waitForRotation(rotated.json.rotation.id)).toMatchObject({ state: "done" });
+    const before = await keyIds();
+    const live = [...before].filter((k) => !minted.has(k));
+    expect(live).toHaveLength(1);
+    expect(before.has(old.id)).toBe(true);
+    // An old-format copy of the live value (no field in its AAD, as a backup would hold it),
+    // written over the superseded value whose grace period is made to have ended.
+    const cur = (await store().getCredential(id))!;
+    const legacyLive = await sealLegacy(TEST_KEYS, 2, live[0]!, cur.value);
+    const tampered: CredentialRecord = { ...cur.value, previous: [{ ...cur.value.previous[0]!, value: legacyLive, revoke_after: new Date(Date.now() - 60_000).toISOString() }] };
+    expect(await store().putCredential(tampered, cur.version)).not.toBeNull();
+
+    await sweep();
+    await vi.waitUntil(async () => {
+      const p = (await store().getCredential(id))!.value.previous[0]!;
+      return p.revoke_attempts > 0 || p.revoked_at !== undefined;
+    }, { timeout: 20_000, interval: 100 });
+    const after = await keyIds();
+    expect(after.has(live[0]!), "the live key was deleted").toBe(true);
+    expect([...before].every((k) => after.has(k)), "a key was deleted").toBe(true);
+    const p = (await store().getCredential(id))!.value.previous[0]!;
+    expect(p.revoked_at).toBeUndefined();
+    expect(p.last_error).toBe("value_mismatch");
   });
 });
 

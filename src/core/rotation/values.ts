@@ -23,10 +23,21 @@ export async function seal(deps: EngineDeps, owner: Owner, field: ValueField, pl
   return { value, fingerprint: await fingerprint(deps.fingerprintKey, plaintext) };
 }
 
-export async function open(deps: EngineDeps, owner: Owner, field: ValueField, sealed: Sealed): Promise<string> {
+/**
+ * Opens a sealed value. A value in a field that names its fingerprint (a previous value; the
+ * current value of a whole record) must also match that fingerprint: a value sealed before fields
+ * were bound still opens in any field of its record, so someone able to write storage could copy
+ * the live value over a previous one and have the sweep delete it. The check (one HMAC) refuses
+ * that before any call to Clarifai is made with it.
+ */
+export async function open(deps: EngineDeps, owner: Owner | CredentialRecord, field: ValueField, sealed: Sealed): Promise<string> {
   const opened = await decrypt(deps.keyring, sealed, aadFor(owner, field));
   if (!opened.ok) {
     throw new StepFailure(false, "decrypt_failed", `Cannot decrypt a value of credential "${owner.id}": ${opened.error.reason}`);
+  }
+  const expected = field.at === "previous" ? field.fingerprint : field.at === "value" && "fingerprint" in owner ? owner.fingerprint : undefined;
+  if (expected !== undefined && (await fingerprint(deps.fingerprintKey, opened.value)) !== expected) {
+    throw new StepFailure(false, "value_mismatch", `A value of credential "${owner.id}" does not match the fingerprint recorded for its field`);
   }
   return opened.value;
 }
