@@ -9,6 +9,9 @@ import { defineConfig } from "vitest/config";
 
 // Test-only secrets: public, never used outside tests.
 const TEST_BINDINGS = {
+  // Explicit: the plugin also reads a local .dev.vars (which npm start creates in dev mode); the
+  // test Worker is a deployed one, so a developer's .dev.vars must not turn dev mode on for it.
+  REKEY_DEV_MODE: "false",
   // 38 characters: outside dev mode the Worker refuses an admin token under 32 (src/config-check.ts).
   REKEY_ADMIN_TOKEN: "test-admin-token-0123456789-abcdefghij",
   // Two versions, as after a master-key rotation: 2 seals, 1 still opens (see maintenance tests).
