@@ -207,8 +207,11 @@ try {
     expect(true, `rekey posted back to the response_url: "${result.text}" / ${result.blocks?.[1]?.text?.text ?? ""}`);
     const gone = (await emulator(`/v2/users/${user}/keys?per_page=1000&type=app_specific_key`, undefined, managerPat)).keys as any[];
     expect(!gone.some((k) => k.id === chatKey.id), `key ${mask(chatKey.id)} is deleted at Clarifai`);
+    // A new second, so the click is a freshly signed request (the same signature would be refused
+    // as a replayed request before the button was looked at): what refuses it is the button's single use.
+    await new Promise((r) => setTimeout(r, 1_100));
     const replay = await slackPost("/chatops/slack/interactions", click("UDEMOBOB", value));
-    expect(replay.refusal === "confirmation_used", `a replayed click is refused (${replay.refusal})`);
+    expect(replay.refusal === "confirmation_used", `a replayed click is refused (${replay.refusal ?? `HTTP ${replay.status} ${JSON.stringify(replay.json)}`})`);
     await inbox.close();
   }
 
