@@ -110,7 +110,7 @@ describe("a value sealed before fields were bound, moved to another field", () =
     // An old-format copy of the live value (no field in its AAD, as a backup would hold it),
     // written over the superseded value whose grace period is made to have ended.
     const cur = (await store().getCredential(id))!;
-    const legacyLive = await sealLegacy(TEST_KEYS, 2, live[0]!, cur.value);
+    const legacyLive = await sealLegacy(TEST_KEYS, 2, String(live[0]), cur.value);
     const tampered: CredentialRecord = { ...cur.value, previous: [{ ...cur.value.previous[0]!, value: legacyLive, revoke_after: new Date(Date.now() - 60_000).toISOString() }] };
     expect(await store().putCredential(tampered, cur.version)).not.toBeNull();
 
