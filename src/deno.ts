@@ -26,11 +26,10 @@ import { checkConfig } from "./config-check.ts";
 import { DEFAULT_BACKOFF } from "./core/bus/backoff.ts";
 import { onDeadLetter, subscribeAll } from "./core/subscribers/index.ts";
 import { startSweep } from "./core/sweep/run.ts";
+import { registerSweepCron } from "./adapters/deno-cron.ts";
 import { AppError } from "./http/app-error.ts";
 import { buildServices, type Services } from "./services.ts";
 
-/** wrangler.toml `[triggers] crons`: the same schedule (test/deno/sweep-cron.test.ts reads this line). */
-const SWEEP_CRON = "*/15 * * * *";
 
 const { vars, dotenv } = await readDenoEnv();
 if (!dotenv) console.warn("No .dev.vars here: configuration comes from the environment only");
@@ -56,13 +55,8 @@ const services: Services | undefined = check.ok
   })
   : undefined;
 
-// Top level, before the server starts, as Deno.cron requires. Like scheduled() on Workers, the
-// tick only publishes the first sweep page; the consumer does the work. Deno retries a failed
-// tick only when given a backoffSchedule. On a refused configuration the tick does nothing: the
-// first tick after the fix sweeps whatever is due.
-Deno.cron("rekey-sweep", SWEEP_CRON, { backoffSchedule: [1_000, 5_000, 30_000] }, async () => {
-  if (services) await startSweep(bus, Date.now());
-});
+// Top level, before the server starts, as Deno.cron requires (src/adapters/deno-cron.ts).
+registerSweepCron(Deno.cron, bus, { enabled: services !== undefined });
 
 if (services) {
   void listenForEvents(kv, ledger, {
