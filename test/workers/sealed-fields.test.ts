@@ -73,6 +73,7 @@ describe("a sealed value moved to another field", () => {
 
     // Storage write access: the current value's ciphertext replaces the superseded one, whose
     // grace period is made to have ended, so the next sweep revokes "the previous value".
+    await vi.waitUntil(async () => (await store().getCredential(id))!.value.current_rotation === undefined, { timeout: 5_000, interval: 50 });
     const cur = (await store().getCredential(id))!;
     const rec: CredentialRecord = cur.value;
     expect(rec.previous).toHaveLength(1);
@@ -109,6 +110,8 @@ describe("a value sealed before fields were bound, moved to another field", () =
     expect(before.has(old.id)).toBe(true);
     // An old-format copy of the live value (no field in its AAD, as a backup would hold it),
     // written over the superseded value whose grace period is made to have ended.
+    // The rotation settles before its credential lets go of it: write once that has happened.
+    await vi.waitUntil(async () => (await store().getCredential(id))!.value.current_rotation === undefined, { timeout: 5_000, interval: 50 });
     const cur = (await store().getCredential(id))!;
     const legacyLive = await sealLegacy(TEST_KEYS, 2, String(live[0]), cur.value);
     const tampered: CredentialRecord = { ...cur.value, previous: [{ ...cur.value.previous[0]!, value: legacyLive, revoke_after: new Date(Date.now() - 60_000).toISOString() }] };
