@@ -2,11 +2,13 @@
  * The rekey HTTP app, runtime-neutral: web APIs, Hono and zod only. Entry points build `Deps`
  * and call `createApp`; see src/worker.ts and src/deno.ts.
  */
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
+import { HonoBase as Hono } from "hono/hono-base";
 import type { AppEnv } from "./app-env.ts";
 import type { Deps } from "./deps.ts";
 import type { ConfigCheck } from "./config-check.ts";
 import { bodyLimit } from "./http/body-limit.ts";
+import { StrictPatternRouter } from "./http/strict-router.ts";
 import { configGate } from "./http/config-gate.ts";
 import { notFound, onError } from "./http/on-error.ts";
 import { health } from "./routes/health.ts";
@@ -38,7 +40,7 @@ export interface AppOptions {
 /** `deps` resolves the services for one request (an entry point may build them from `c.env`). */
 export function createApp(deps: Deps | ((c: Context) => Deps), opts: AppOptions = {}): Hono<AppEnv> {
   const resolve = typeof deps === "function" ? deps : () => deps;
-  const app = new Hono<AppEnv>();
+  const app = new Hono<AppEnv>({ router: new StrictPatternRouter() });
   if (opts.config) app.use("*", configGate(opts.config));
   app.use("*", async (c, next) => {
     c.set("deps", resolve(c));
