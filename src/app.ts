@@ -35,7 +35,7 @@ export interface AppOptions {
   /**
    * GET /openapi.json's document, as JSON text (src/openapi/document.ts). The app does not
    * generate it, so the generator stays out of the Worker's script: the Worker reads its static
-   * asset (scripts/build-openapi.ts), Deno generates it at start. Left out: the route is a 404.
+   * asset (scripts/build-openapi.ts), Deno generates it on first use. Left out: the route is a 404.
    */
   openApi?: (c: Context) => Promise<ReadableStream | string> | string;
   /** Development only: `GET /__scheduled` fires the sweep, as `wrangler dev --test-scheduled` does. */

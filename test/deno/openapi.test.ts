@@ -1,7 +1,7 @@
 /**
  * On Deno, as on Workers (test/workers/openapi-served.test.ts): GET /openapi.json answers the
  * document src/openapi/document.ts generates, byte for byte, as application/json. The Worker
- * serves it from a static asset; Deno generates it at start (src/deno.ts). The real entry point,
+ * serves it from a static asset; Deno generates it on first use (src/deno.ts). The real entry point,
  * its own process, the start task's flags.
  */
 import assert from "node:assert/strict";
