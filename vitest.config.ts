@@ -6,6 +6,11 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { readFileSync } from "node:fs";
 import { defineConfig } from "vitest/config";
+import { writeOpenApiAsset } from "./scripts/build-openapi.ts";
+
+// GET /openapi.json is the Worker's static asset ([assets] in wrangler.toml), which wrangler's
+// [build] makes before a build and the plugin does not: made here, from this tree's schemas.
+writeOpenApiAsset();
 
 // Test-only secrets: public, never used outside tests.
 const TEST_BINDINGS = {

@@ -24,7 +24,8 @@ export interface P3Result {
   baseline: BundleSize;
 }
 
-function build(name: string, config: string): BundleSize {
+/** Builds `config` as `wrangler deploy --dry-run` would deploy it, into bench/out/p3-<name>. */
+export function build(name: string, config: string): BundleSize {
   const dir = `${outDir}/p3-${name}`;
   rmSync(dir, { recursive: true, force: true });
   const out = execFileSync(`${root}/node_modules/.bin/wrangler`, ["deploy", "--dry-run", "--config", config, "--outdir", dir, "--metafile", `${dir}/meta.json`], {

@@ -2,11 +2,13 @@
  * The rekey HTTP app, runtime-neutral: web APIs, Hono and zod only. Entry points build `Deps`
  * and call `createApp`; see src/worker.ts and src/deno.ts.
  */
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
+import { HonoBase as Hono } from "hono/hono-base";
 import type { AppEnv } from "./app-env.ts";
 import type { Deps } from "./deps.ts";
 import type { ConfigCheck } from "./config-check.ts";
 import { bodyLimit } from "./http/body-limit.ts";
+import { StrictPatternRouter } from "./http/strict-router.ts";
 import { configGate } from "./http/config-gate.ts";
 import { notFound, onError } from "./http/on-error.ts";
 import { health } from "./routes/health.ts";
@@ -14,7 +16,6 @@ import { v1 } from "./routes/v1/index.ts";
 import { hooks } from "./routes/hooks/index.ts";
 import { chatops } from "./routes/chatops/index.ts";
 import { ui } from "./ui/routes.ts";
-import { openApiDocument } from "./openapi/document.ts";
 
 /**
  * 64 KiB for every route but GitHub's alerts, which may batch up to 10,000 tokens
@@ -31,6 +32,12 @@ export interface AppOptions {
    * build the app from ready services may leave it out.
    */
   config?: (c: Context) => ConfigCheck;
+  /**
+   * GET /openapi.json's document, as JSON text (src/openapi/document.ts). The app does not
+   * generate it, so the generator stays out of the Worker's script: the Worker reads its static
+   * asset (scripts/build-openapi.ts), Deno generates it on first use. Left out: the route is a 404.
+   */
+  openApi?: (c: Context) => Promise<ReadableStream | string> | string;
   /** Development only: `GET /__scheduled` fires the sweep, as `wrangler dev --test-scheduled` does. */
   scheduled?: () => Promise<unknown>;
 }
@@ -38,7 +45,7 @@ export interface AppOptions {
 /** `deps` resolves the services for one request (an entry point may build them from `c.env`). */
 export function createApp(deps: Deps | ((c: Context) => Deps), opts: AppOptions = {}): Hono<AppEnv> {
   const resolve = typeof deps === "function" ? deps : () => deps;
-  const app = new Hono<AppEnv>();
+  const app = new Hono<AppEnv>({ router: new StrictPatternRouter() });
   if (opts.config) app.use("*", configGate(opts.config));
   app.use("*", async (c, next) => {
     c.set("deps", resolve(c));
@@ -52,7 +59,8 @@ export function createApp(deps: Deps | ((c: Context) => Deps), opts: AppOptions 
   app.route("/hooks", hooks);
   app.route("/chatops", chatops);
   app.route("/ui", ui);
-  app.get("/openapi.json", (c) => c.json(openApiDocument()));
+  const openApi = opts.openApi;
+  app.get("/openapi.json", async (c) => (openApi ? c.body(await openApi(c), 200, { "content-type": "application/json" }) : notFound(c)));
   const scheduled = opts.scheduled;
   if (scheduled) {
     app.get("/__scheduled", async (c) => {

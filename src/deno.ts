@@ -29,6 +29,7 @@ import { startSweep } from "./core/sweep/run.ts";
 import { registerSweepCron } from "./adapters/deno-cron.ts";
 import { AppError } from "./http/app-error.ts";
 import { buildServices, type Services } from "./services.ts";
+import { openApiDocument } from "./openapi/document.ts";
 
 
 const { vars, dotenv } = await readDenoEnv();
@@ -73,12 +74,15 @@ if (services) {
 const testScheduled = Deno.args.includes("--test-scheduled") && check.devMode;
 if (Deno.args.includes("--test-scheduled") && !check.devMode) console.warn("--test-scheduled ignored: GET /__scheduled is served only with REKEY_DEV_MODE=true");
 
+let openApiJson: string | undefined;
 const app = createApp(
   () => {
     if (!services) throw new AppError(503, "config_invalid", "Cannot serve: the configuration is invalid");
     return services;
   },
-  { config: () => check, ...(testScheduled ? { scheduled: () => startSweep(bus, Date.now()) } : {}) },
+  // GET /openapi.json generated here rather than read from the Worker's asset: Deno has no
+  // script size to keep small, and needs no build step.
+  { config: () => check, openApi: () => (openApiJson ??= JSON.stringify(openApiDocument())), ...(testScheduled ? { scheduled: () => startSweep(bus, Date.now()) } : {}) },
 );
 const hostname = vars.HOST || "127.0.0.1";
 const port = Number(vars.PORT || 8787);

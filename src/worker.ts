@@ -68,7 +68,14 @@ function retryBaseSeconds(env: Env): number {
   return base.success ? base.data : DEFAULT_BACKOFF.baseSeconds;
 }
 
-const app = createApp((c) => servicesFor(c.env as Env, c.executionCtx), { config: (c) => configFor(c.env as Env) });
+/** GET /openapi.json: the static asset built before every wrangler build (scripts/build-openapi.ts). */
+async function openApiAsset(env: Env): Promise<ReadableStream> {
+  const res = await env.ASSETS.fetch("https://assets.invalid/openapi.json");
+  if (!res.ok || !res.body) throw new Error(`The openapi.json asset is missing (${res.status}): build with wrangler, which runs scripts/build-openapi.ts`);
+  return res.body;
+}
+
+const app = createApp((c) => servicesFor(c.env as Env, c.executionCtx), { config: (c) => configFor(c.env as Env), openApi: (c) => openApiAsset(c.env as Env) });
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),

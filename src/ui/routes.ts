@@ -4,7 +4,8 @@
  * What a page shows comes from the same safe views as the admin API (routes/v1/views.ts), so no
  * secret value, sealed or not, can reach a page.
  */
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
+import { Hono } from "hono/tiny";
 import { getCookie } from "hono/cookie";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { requireConfig } from "../config.ts";

@@ -7,7 +7,8 @@
  * that takes time answers with a deferred response (type 5); its outcome arrives as a follow-up
  * through the interaction webhook (`DISCORD_API_BASE/webhooks/{application_id}/{token}`).
  */
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
+import { Hono } from "hono/tiny";
 import * as z from "zod";
 import type { AppEnv } from "../../app-env.ts";
 import { requireConfig } from "../../config.ts";

@@ -8,7 +8,8 @@
  * back at once (Slack gives 3 seconds); rotations run on the bus and their outcome is posted to
  * the `response_url`.
  */
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
+import { Hono } from "hono/tiny";
 import * as z from "zod";
 import type { AppEnv } from "../../app-env.ts";
 import { requireConfig } from "../../config.ts";

@@ -9,7 +9,7 @@
  * within the window. The claim happens after verification, so forged requests cannot burn ids,
  * and only for an alert that matched a credential (see below).
  */
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import * as z from "zod";
 import type { AppEnv } from "../../app-env.ts";
 import { requireConfig } from "../../config.ts";

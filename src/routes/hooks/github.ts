@@ -22,7 +22,7 @@
  * because containment is idempotent: a replay joins the running rotation or finds the value dead,
  * and its events carry the same ids (derived from the body), so handlers see duplicates.
  */
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import * as z from "zod";
 import type { AppEnv } from "../../app-env.ts";
 import { GithubKeys } from "../../core/alerts/github-keys.ts";

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import type { AppEnv } from "../../app-env.ts";
 import { alerts } from "./alerts.ts";
 import { github } from "./github.ts";

@@ -3,7 +3,8 @@
  * after the response (the `defer` the entry point provides), so rotate and revoke answer 202 with
  * the rotation to poll at GET /v1/rotations/:id.
  */
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
+import { Hono } from "hono/tiny";
 import type { AppEnv } from "../../app-env.ts";
 import { registerCredential, registerInputSchema } from "../../core/credentials/register.ts";
 import type { RotationRequest } from "../../core/rotation/begin.ts";

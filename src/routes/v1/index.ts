@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import type { AppEnv } from "../../app-env.ts";
 import { adminAuth } from "../../http/admin-auth.ts";
 import { credentials } from "./credentials.ts";

@@ -3,7 +3,7 @@
  * newest REKEY_ENCRYPTION_KEYS version through the bus; GET shows the job's progress.
  * See core/maintenance/reencrypt-job.ts and the README's "Rotating rekey's own keys".
  */
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import * as z from "zod";
 import type { AppEnv } from "../../app-env.ts";
 import { reencryptJobSchema } from "../../core/maintenance/job.ts";

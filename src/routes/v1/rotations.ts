@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import type { AppEnv } from "../../app-env.ts";
 import { rotationIdSchema } from "../../core/bus/fields.ts";
 import { AppError } from "../../http/app-error.ts";
