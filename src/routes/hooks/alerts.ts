@@ -13,15 +13,13 @@ import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../../app-env.ts";
 import { requireConfig } from "../../config.ts";
-import { type LeakMatch, matchFingerprint, matchLeakedValue, matchRecord } from "../../core/alerts/match-leak.ts";
-import { deriveId, newEvent } from "../../core/bus/new-event.ts";
+import { matchNamed } from "../../core/alerts/match-leak.ts";
+import { reportLeak } from "../../core/alerts/pipeline.ts";
+import { deriveId } from "../../core/bus/new-event.ts";
 import { verifyStandardWebhook } from "../../core/inbound/standard-webhooks.ts";
 import { AppError } from "../../http/app-error.ts";
 import { loneSurrogatePath } from "../../http/validate.ts";
 import { randomId } from "../../core/crypto/random.ts";
-import type { EngineDeps } from "../../core/rotation/engine-deps.ts";
-import type { Deps } from "../../deps.ts";
-import { publishContainment } from "./publish-containment.ts";
 
 export const alertBodySchema = z
   .strictObject({
@@ -77,7 +75,7 @@ export const alerts = new Hono<AppEnv>().post("/", async (c) => {
   // nothing changes nothing, so replaying it is harmless, and not recording it keeps a flood of
   // junk alerts to one read each (no ledger write). A replay of it that matches later (the value
   // was registered meanwhile) is acted on, which is right: the value did leak.
-  const match = await matchAlert(engine, input);
+  const match = await matchNamed(engine, input);
   if (match.kind === "none") throw new AppError(404, "credential_not_found", "No managed credential matches this alert");
   // Claimed for the work, completed only once containment is durable (its event published): if
   // anything fails first, the claim is released and the sender's retry with the same id is
@@ -88,30 +86,12 @@ export const alerts = new Hono<AppEnv>().post("/", async (c) => {
   if ((await deps.ledger.claim(replayKey, { owner, leaseMs: CLAIM_LEASE_MS })) !== "new") {
     throw new AppError(401, "replayed", "This webhook-id was already received");
   }
-  const accepted = await containAndRecord(deps, engine, match, verified.value.id, input.value ? "token_match" : "named_in_alert").catch(async (error: unknown) => {
+  const alert = { source: "webhook", id: await deriveId("alrt", "webhook", verified.value.id), reason: input.value ? "token_match" : "named_in_alert" } as const;
+  const outcome = await reportLeak(deps, engine, match, alert).catch(async (error: unknown) => {
     await deps.ledger.release(replayKey, owner).catch(() => undefined);
     throw error;
   });
   // Off the response path: until it lands, the claim's lease already refuses a replay.
   deps.defer(deps.ledger.complete(replayKey, owner));
-  return c.json(accepted, 202);
+  return c.json({ event_id: outcome.eventId, credential_id: match.credential.id, action: outcome.action, ...(outcome.rotationId ? { rotation_id: outcome.rotationId } : {}) }, 202);
 });
-
-/** Named by id, the record read (strongly consistent) is the match; otherwise the fingerprint index. */
-async function matchAlert(engine: EngineDeps, input: z.infer<typeof alertBodySchema>): Promise<LeakMatch> {
-  if (input.credential_id) {
-    const rec = (await engine.store.getCredential(input.credential_id))?.value;
-    return rec ? matchRecord(rec, rec.fingerprint) : { kind: "none" };
-  }
-  return input.fingerprint ? matchFingerprint(engine, input.fingerprint) : matchLeakedValue(engine, input.value!);
-}
-
-async function containAndRecord(deps: Deps, engine: EngineDeps, match: Exclude<LeakMatch, { kind: "none" }>, webhookId: string, reason: "token_match" | "named_in_alert") {
-  const alertId = await deriveId("alrt", "webhook", webhookId);
-  const outcome = await publishContainment(deps, engine, match, { source: "webhook", id: alertId, reason });
-  const eventId = await deriveId("evt", "alert", alertId);
-  await deps.bus.publish(
-    newEvent("alert.received", { alert_source: "webhook", alert_id: alertId, token_count: 1, matched_count: 1 }, { source: "/rekey/hooks/webhook", id: eventId, now: deps.now() }),
-  );
-  return { event_id: eventId, credential_id: match.credential.id, action: outcome.action, ...(outcome.rotationId ? { rotation_id: outcome.rotationId } : {}) };
-}
