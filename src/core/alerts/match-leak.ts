@@ -51,3 +51,12 @@ export function matchRecord(rec: CredentialRecord, fp: string): LeakMatch {
     ? { kind: "already_revoked", credential: rec, fingerprint: fp }
     : { kind: "previous", credential: rec, fingerprint: fp };
 }
+
+/**
+ * An event names the leaked value by its fingerprint prefix (`credential.compromised`): the
+ * record's current or previous value starting with it, judged as `matchRecord` judges a full one.
+ */
+export function matchPrefix(rec: CredentialRecord, prefix: string): LeakMatch {
+  const fp = rec.fingerprint.startsWith(prefix) ? rec.fingerprint : rec.previous.find((p) => p.fingerprint.startsWith(prefix))?.fingerprint;
+  return fp ? matchRecord(rec, fp) : { kind: "none" };
+}

@@ -17,7 +17,7 @@ import { deriveId, newEvent } from "../bus/new-event.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
 import { type Containment, contain } from "./contain.ts";
-import { type LeakMatch, matchRecord } from "./match-leak.ts";
+import { type LeakMatch, matchPrefix, matchRecord } from "./match-leak.ts";
 
 export type AlertSource = z.infer<typeof alertSourceSchema>;
 
@@ -182,24 +182,14 @@ export async function reportTokens(rt: AlertRuntime, engine: EngineDeps, alert: 
 
 /**
  * The rotator's replay of a `credential.compromised` event: contain again from the event alone
- * (credential id and fingerprint prefix). Undefined when the credential or the value is gone.
- * The caller drives the work to its end instead of deferring it.
+ * (credential id and fingerprint prefix), matched by the same rules as the alert was. The caller
+ * drives the work to its end instead of deferring it.
  */
 export async function replayCompromise(
   engine: EngineDeps,
   data: { credential_id: string; fingerprint_prefix: string; alert_source: AlertSource },
-): Promise<Containment | undefined> {
+): Promise<Containment> {
   const found = await engine.store.getCredential(data.credential_id);
-  if (!found) return undefined;
-  const rec = found.value;
-  const prefix = data.fingerprint_prefix;
-  let match: LeakMatch;
-  if (rec.fingerprint.startsWith(prefix)) {
-    match = rec.state === "revoked" ? { kind: "already_revoked", credential: rec, fingerprint: rec.fingerprint } : { kind: "current", credential: rec, fingerprint: rec.fingerprint };
-  } else {
-    const prev = rec.previous.find((p) => p.fingerprint.startsWith(prefix));
-    if (!prev) return undefined;
-    match = prev.revoked_at ? { kind: "already_revoked", credential: rec, fingerprint: prev.fingerprint } : { kind: "previous", credential: rec, fingerprint: prev.fingerprint };
-  }
-  return contain(engine, match, requesterOf(data.alert_source));
+  if (!found) return { action: "none" };
+  return contain(engine, matchPrefix(found.value, data.fingerprint_prefix), requesterOf(data.alert_source));
 }

@@ -45,7 +45,6 @@ export function subscribeRotator(d: Dispatcher, engine: () => Promise<EngineDeps
   d.subscribe("credential.compromised", "rotator", async (event) => {
     const deps = await engine();
     const c = await replayCompromise(deps, event.data);
-    if (!c) return;
     if (c.action === "rotation") await driveToEnd(deps, c.credentialId, c.rotation.id);
     else if (c.action === "revoke_previous") await c.run();
     else if (c.action === "refused") throw new PermanentError(c.code, `Cannot contain the compromise: ${c.code}`);
