@@ -19,6 +19,13 @@ import type { EngineDeps } from "../rotation/engine-deps.ts";
 import { type Containment, contain } from "./contain.ts";
 import { type LeakMatch, matchPrefix, matchRecord } from "./match-leak.ts";
 
+/**
+ * Each alert source has one name, used as its `alert_source`, its events' source
+ * (`/rekey/hooks/<name>`), its derived alert ids, its replay keys and the requester its rotations
+ * record: "github" (GitHub's secret scanning partner alerts) and "webhook" (Standard Webhooks
+ * alerts). The routes keep their paths (`/hooks/github/secret-scanning`, `/hooks/alerts`):
+ * senders are configured with them.
+ */
 export type AlertSource = z.infer<typeof alertSourceSchema>;
 
 /** What the pipeline needs from the runtime besides the engine. */
@@ -35,11 +42,6 @@ export interface Alert {
   id: string;
   /** How the alert was tied to the credential. */
   reason: "token_match" | "named_in_alert";
-}
-
-/** The requester a containment's rotation records for an alert source. */
-function requesterOf(source: AlertSource): string {
-  return source === "webhook" ? "alerts" : source;
 }
 
 /** One event per (alert, credential, value): a redelivered alert is a duplicate for every handler. */
@@ -66,7 +68,7 @@ async function receivedEvent(alert: Alert, tokenCount: number, matchedCount: num
 
 /** Begin (or join) containment and hand its work to the runtime. */
 async function containNow(rt: AlertRuntime, engine: EngineDeps, match: LeakMatch, source: AlertSource): Promise<Containment> {
-  const c = await contain(engine, match, requesterOf(source));
+  const c = await contain(engine, match, source);
   if (c.action === "rotation" || c.action === "revoke_previous") rt.defer(c.run());
   return c;
 }
@@ -191,5 +193,5 @@ export async function replayCompromise(
 ): Promise<Containment> {
   const found = await engine.store.getCredential(data.credential_id);
   if (!found) return { action: "none" };
-  return contain(engine, matchPrefix(found.value, data.fingerprint_prefix), requesterOf(data.alert_source));
+  return contain(engine, matchPrefix(found.value, data.fingerprint_prefix), data.alert_source);
 }

@@ -2,12 +2,17 @@
  * POST /hooks/alerts: a generic compromise alert signed per Standard Webhooks (webhook-id,
  * webhook-timestamp, webhook-signature; secret ALERT_WEBHOOK_SECRET; 5 minute tolerance; any of
  * several signatures may verify). The body names the leaked credential by id, by fingerprint, or by
- * the leaked value itself (exactly one). Answers 202 with the event id.
+ * the leaked value itself (exactly one). Answers 202 with the event id. The source's name is
+ * "webhook" (its `alert_source`, event source, replay keys and rotations' requester); the path
+ * stays /hooks/alerts, which senders are configured with.
  *
  * Replay protection: the signature binds the webhook-id and timestamp; the timestamp window bounds
  * replays in time and the id is claimed in the atomic ledger, so the same id is refused (401) even
  * within the window. The claim happens after verification, so forged requests cannot burn ids,
- * and only for an alert that matched a credential (see below).
+ * and only for an alert that matched a credential (see below). Its key was `hooks-alerts:<id>`
+ * before the source had one name: an id claimed under the old key in the 10 minutes before a
+ * deploy can be accepted once more after it, which is harmless (containment is idempotent and the
+ * events' ids are derived from the webhook-id, so handlers see duplicates).
  */
 import { Hono } from "hono";
 import * as z from "zod";
@@ -43,7 +48,7 @@ export const alertAcceptedSchema = z.strictObject({
 /** Longer than the 5-minute signature window, so a replay is refused even if completing failed. */
 const CLAIM_LEASE_MS = 10 * 60_000;
 
-export const alerts = new Hono<AppEnv>().post("/", async (c) => {
+export const webhook = new Hono<AppEnv>().post("/", async (c) => {
   const deps = c.var.deps;
   const secret = requireConfig(deps.config, "ALERT_WEBHOOK_SECRET");
   const body = new Uint8Array(await c.req.arrayBuffer());
@@ -81,7 +86,7 @@ export const alerts = new Hono<AppEnv>().post("/", async (c) => {
   // anything fails first, the claim is released and the sender's retry with the same id is
   // processed, not refused as a replay. Reprocessing is safe: event ids are derived and a second
   // begin joins the running rotation.
-  const replayKey = `hooks-alerts:${verified.value.id}`;
+  const replayKey = `hooks-webhook:${verified.value.id}`;
   const owner = randomId("own", deps.now());
   if ((await deps.ledger.claim(replayKey, { owner, leaseMs: CLAIM_LEASE_MS })) !== "new") {
     throw new AppError(401, "replayed", "This webhook-id was already received");
