@@ -12,12 +12,14 @@
 import type * as z from "zod";
 import type { EventBus } from "../bus/bus.ts";
 import type { BusEvent } from "../bus/events.ts";
+import type { ProcessedLedger } from "../bus/ledger.ts";
 import type { alertSourceSchema } from "../bus/fields.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
+import { randomId } from "../crypto/random.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
 import { type Containment, contain } from "./contain.ts";
-import { type LeakMatch, matchPrefix, matchRecord } from "./match-leak.ts";
+import { type LeakMatch, matchNamed, matchPrefix, matchRecord } from "./match-leak.ts";
 
 /**
  * Each alert source has one name, used as its `alert_source`, its events' source
@@ -79,7 +81,7 @@ async function containNow(rt: AlertRuntime, engine: EngineDeps, match: LeakMatch
  * of a handled leak raises nothing new) and the alert's `alert.received`. Returns the
  * `alert.received` id and what containment did.
  */
-export async function reportLeak(
+async function reportLeak(
   rt: AlertRuntime,
   engine: EngineDeps,
   match: Exclude<LeakMatch, { kind: "none" }>,
@@ -92,6 +94,43 @@ export async function reportLeak(
   const received = await receivedEvent(alert, 1, 1, rt.now());
   await rt.bus.publish(received);
   return { eventId: received.id, action: c.action, ...(c.action === "rotation" ? { rotationId: c.rotation.id } : {}) };
+}
+
+/** Longer than the 5-minute signature window, so a replay is refused even if completing failed. */
+const CLAIM_LEASE_MS = 10 * 60_000;
+
+/**
+ * An alert naming one leaked value by credential id, fingerprint or value, delivered once under
+ * the sender's delivery id (a Standard Webhooks `webhook-id`, already verified): match it, claim
+ * the delivery id, then `reportLeak`.
+ */
+export async function reportNamedLeak(
+  rt: AlertRuntime & { ledger: ProcessedLedger },
+  engine: EngineDeps,
+  named: { credential_id?: string; fingerprint?: string; value?: string },
+  delivery: { source: AlertSource; deliveryId: string; reason: Alert["reason"] },
+): Promise<{ kind: "unmatched" } | { kind: "replayed" } | { kind: "accepted"; credentialId: string; eventId: string; action: string; rotationId?: string }> {
+  // The lookup comes first and only a matching alert spends its delivery id: one that matches
+  // nothing changes nothing, so replaying it is harmless, and not recording it keeps a flood of
+  // junk alerts to one read each (no ledger write). A replay of it that matches later (the value
+  // was registered meanwhile) is acted on, which is right: the value did leak.
+  const match = await matchNamed(engine, named);
+  if (match.kind === "none") return { kind: "unmatched" };
+  // Claimed for the work, completed only once containment is durable (its event published): if
+  // anything fails first, the claim is released and the sender's retry with the same id is
+  // processed, not refused as a replay. Reprocessing is safe: event ids are derived and a second
+  // begin joins the running rotation.
+  const replayKey = `hooks-${delivery.source}:${delivery.deliveryId}`;
+  const owner = randomId("own", rt.now());
+  if ((await rt.ledger.claim(replayKey, { owner, leaseMs: CLAIM_LEASE_MS })) !== "new") return { kind: "replayed" };
+  const alert: Alert = { source: delivery.source, id: await deriveId("alrt", delivery.source, delivery.deliveryId), reason: delivery.reason };
+  const outcome = await reportLeak(rt, engine, match, alert).catch(async (error: unknown) => {
+    await rt.ledger.release(replayKey, owner).catch(() => undefined);
+    throw error;
+  });
+  // Off the response path: until it lands, the claim's lease already refuses a replay.
+  rt.defer(rt.ledger.complete(replayKey, owner));
+  return { kind: "accepted", credentialId: match.credential.id, ...outcome };
 }
 
 /**

@@ -9,7 +9,7 @@
  * Replay protection: the signature binds the webhook-id and timestamp; the timestamp window bounds
  * replays in time and the id is claimed in the atomic ledger, so the same id is refused (401) even
  * within the window. The claim happens after verification, so forged requests cannot burn ids,
- * and only for an alert that matched a credential (see below). Its key was `hooks-alerts:<id>`
+ * and only for an alert that matched a credential (core/alerts/pipeline.ts `reportNamedLeak`). Its key was `hooks-alerts:<id>`
  * before the source had one name: an id claimed under the old key in the 10 minutes before a
  * deploy can be accepted once more after it, which is harmless (containment is idempotent and the
  * events' ids are derived from the webhook-id, so handlers see duplicates).
@@ -18,13 +18,10 @@ import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../../app-env.ts";
 import { requireConfig } from "../../config.ts";
-import { matchNamed } from "../../core/alerts/match-leak.ts";
-import { reportLeak } from "../../core/alerts/pipeline.ts";
-import { deriveId } from "../../core/bus/new-event.ts";
+import { reportNamedLeak } from "../../core/alerts/pipeline.ts";
 import { verifyStandardWebhook } from "../../core/inbound/standard-webhooks.ts";
 import { AppError } from "../../http/app-error.ts";
 import { loneSurrogatePath } from "../../http/validate.ts";
-import { randomId } from "../../core/crypto/random.ts";
 
 export const alertBodySchema = z
   .strictObject({
@@ -44,9 +41,6 @@ export const alertAcceptedSchema = z.strictObject({
   action: z.string(),
   rotation_id: z.string().optional(),
 });
-
-/** Longer than the 5-minute signature window, so a replay is refused even if completing failed. */
-const CLAIM_LEASE_MS = 10 * 60_000;
 
 export const webhook = new Hono<AppEnv>().post("/", async (c) => {
   const deps = c.var.deps;
@@ -75,28 +69,8 @@ export const webhook = new Hono<AppEnv>().post("/", async (c) => {
   } catch {
     throw new AppError(400, "invalid_request", "The body must name the credential by exactly one of credential_id, fingerprint or value");
   }
-  const engine = await deps.engine();
-  // The lookup comes first and only a matching alert spends its webhook-id: one that matches
-  // nothing changes nothing, so replaying it is harmless, and not recording it keeps a flood of
-  // junk alerts to one read each (no ledger write). A replay of it that matches later (the value
-  // was registered meanwhile) is acted on, which is right: the value did leak.
-  const match = await matchNamed(engine, input);
-  if (match.kind === "none") throw new AppError(404, "credential_not_found", "No managed credential matches this alert");
-  // Claimed for the work, completed only once containment is durable (its event published): if
-  // anything fails first, the claim is released and the sender's retry with the same id is
-  // processed, not refused as a replay. Reprocessing is safe: event ids are derived and a second
-  // begin joins the running rotation.
-  const replayKey = `hooks-webhook:${verified.value.id}`;
-  const owner = randomId("own", deps.now());
-  if ((await deps.ledger.claim(replayKey, { owner, leaseMs: CLAIM_LEASE_MS })) !== "new") {
-    throw new AppError(401, "replayed", "This webhook-id was already received");
-  }
-  const alert = { source: "webhook", id: await deriveId("alrt", "webhook", verified.value.id), reason: input.value ? "token_match" : "named_in_alert" } as const;
-  const outcome = await reportLeak(deps, engine, match, alert).catch(async (error: unknown) => {
-    await deps.ledger.release(replayKey, owner).catch(() => undefined);
-    throw error;
-  });
-  // Off the response path: until it lands, the claim's lease already refuses a replay.
-  deps.defer(deps.ledger.complete(replayKey, owner));
-  return c.json({ event_id: outcome.eventId, credential_id: match.credential.id, action: outcome.action, ...(outcome.rotationId ? { rotation_id: outcome.rotationId } : {}) }, 202);
+  const outcome = await reportNamedLeak(deps, await deps.engine(), input, { source: "webhook", deliveryId: verified.value.id, reason: input.value ? "token_match" : "named_in_alert" });
+  if (outcome.kind === "unmatched") throw new AppError(404, "credential_not_found", "No managed credential matches this alert");
+  if (outcome.kind === "replayed") throw new AppError(401, "replayed", "This webhook-id was already received");
+  return c.json({ event_id: outcome.eventId, credential_id: outcome.credentialId, action: outcome.action, ...(outcome.rotationId ? { rotation_id: outcome.rotationId } : {}) }, 202);
 });
