@@ -33,7 +33,7 @@ import { encodeHex } from "../../core/crypto/encoding.ts";
 import { fingerprint } from "../../core/crypto/fingerprint.ts";
 import { verifyGithubSignature } from "../../core/inbound/github-secret-scanning.ts";
 import { AppError } from "../../http/app-error.ts";
-import { loneSurrogatePath } from "../../http/validate.ts";
+import { signatureRefused, signedJson, validated } from "../../http/validate.ts";
 
 /**
  * Tokens per alert. `alert.received` counts them (≤ 10,000 by its schema), and 10,000 realistic
@@ -78,18 +78,9 @@ export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
   if (!verified.ok && verified.error.reason === "unknown_key" && (list = await keys.get({ refresh: true }))) {
     verified = await verifyGithubSignature({ keys: list, ...headers, body });
   }
-  if (!verified.ok) throw new AppError(401, "invalid_signature", "The alert signature does not verify");
-
-  let parsed: z.infer<typeof githubAlertSchema>;
-  try {
-    const json: unknown = JSON.parse(new TextDecoder().decode(body));
-    if (loneSurrogatePath(json) !== undefined) throw new Error("not Unicode");
-    const result = githubAlertSchema.safeParse(json);
-    if (!result.success) throw new Error("shape");
-    parsed = result.data;
-  } catch {
-    throw new AppError(400, "invalid_request", `The alert is not a list of 1 to ${MAX_GITHUB_TOKENS} {token, type, url, source}`);
-  }
+  if (!verified.ok) throw signatureRefused(verified.error, "alert", "GITHUB_SECRET_SCANNING_KEYS");
+  const message = `The alert is not a list of 1 to ${MAX_GITHUB_TOKENS} {token, type, url, source}`;
+  const parsed = validated(githubAlertSchema, signedJson(body, message), message);
 
   const engine = await deps.engine();
   const alert = { source: "github", id: await deriveId("alrt", "github", await sha256Hex(body)), reason: "token_match" } as const;

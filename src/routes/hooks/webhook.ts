@@ -21,7 +21,7 @@ import { requireConfig } from "../../config.ts";
 import { reportNamedLeak } from "../../core/alerts/pipeline.ts";
 import { verifyStandardWebhook } from "../../core/inbound/standard-webhooks.ts";
 import { AppError } from "../../http/app-error.ts";
-import { loneSurrogatePath } from "../../http/validate.ts";
+import { signatureRefused, signedJson, validated } from "../../http/validate.ts";
 
 export const alertBodySchema = z
   .strictObject({
@@ -55,20 +55,9 @@ export const webhook = new Hono<AppEnv>().post("/", async (c) => {
     body,
     now: Math.floor(deps.now() / 1000),
   });
-  if (!verified.ok) {
-    const code = verified.error.reason === "timestamp_out_of_window" ? "stale_timestamp" : "invalid_signature";
-    throw new AppError(401, code, "The alert signature does not verify or is outside the 5 minute window");
-  }
-  let input: z.infer<typeof alertBodySchema>;
-  try {
-    const json: unknown = JSON.parse(new TextDecoder().decode(body));
-    if (loneSurrogatePath(json) !== undefined) throw new Error("not Unicode");
-    const parsed = alertBodySchema.safeParse(json);
-    if (!parsed.success) throw new Error("shape");
-    input = parsed.data;
-  } catch {
-    throw new AppError(400, "invalid_request", "The body must name the credential by exactly one of credential_id, fingerprint or value");
-  }
+  if (!verified.ok) throw signatureRefused(verified.error, "alert", "ALERT_WEBHOOK_SECRET");
+  const message = "The body must name the credential by exactly one of credential_id, fingerprint or value";
+  const input = validated(alertBodySchema, signedJson(body, message), message);
   const outcome = await reportNamedLeak(deps, await deps.engine(), input, { source: "webhook", deliveryId: verified.value.id, reason: input.value ? "token_match" : "named_in_alert" });
   if (outcome.kind === "unmatched") throw new AppError(404, "credential_not_found", "No managed credential matches this alert");
   if (outcome.kind === "replayed") throw new AppError(401, "replayed", "This webhook-id was already received");
