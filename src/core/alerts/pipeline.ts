@@ -11,7 +11,7 @@
  */
 import type * as z from "zod";
 import type { EventBus } from "../bus/bus.ts";
-import type { BusEvent } from "../bus/events.ts";
+import type { BusEvent, eventDataSchemas } from "../bus/events.ts";
 import type { ProcessedLedger } from "../bus/ledger.ts";
 import type { alertSourceSchema } from "../bus/fields.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
@@ -42,8 +42,8 @@ export interface Alert {
   source: AlertSource;
   /** A derived `alrt_` id: the same alert (a redelivery) has the same id. */
   id: string;
-  /** How the alert was tied to the credential. */
-  reason: "token_match" | "named_in_alert";
+  /** How the alert was tied to the credential ("operator" is for a leak reported by hand). */
+  reason: Exclude<z.infer<(typeof eventDataSchemas)["credential.compromised"]>["reason"], "operator">;
 }
 
 /** One event per (alert, credential, value): a redelivered alert is a duplicate for every handler. */
