@@ -9,6 +9,7 @@
  */
 import type { Context } from "hono";
 import type * as z from "zod";
+import type { VerifyError } from "../core/inbound/verify-common.ts";
 import { AppError } from "./app-error.ts";
 
 // With the u flag a well-formed pair is one code point, so only a lone surrogate matches.
@@ -108,5 +109,58 @@ export function query<S extends z.ZodType>(c: Context, schema: S): z.infer<S> {
   requireWellFormed(raw);
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw invalid(parsed.error);
+  return parsed.data;
+}
+
+/**
+ * The four signed routes (GitHub partner alerts, Standard Webhooks alerts, Slack, Discord) verify
+ * the signature over the raw bytes first, then read them with the helpers below: the same 400
+ * envelope as the rest of the API, with code `invalid_request` (their contract) and the route's own
+ * message. Nothing is parsed before the signature verifies, so unauthenticated input never reaches
+ * a parser.
+ */
+
+/** One mapping of a signature verifier's refusal, for every signed route. `configured` names the key's variable. */
+export function signatureRefused(error: VerifyError, what: string, configured: string): AppError {
+  switch (error.reason) {
+    // Our own key or secret is unusable: a configuration error, not the sender's (503, so senders retry).
+    case "invalid_key":
+      return new AppError(503, "not_configured", `Cannot serve this route: "${configured}" is not a usable key`);
+    case "timestamp_out_of_window":
+      return new AppError(401, "stale_timestamp", `The ${what} signature's timestamp is outside the 5 minute window`);
+    case "invalid_timestamp":
+      return new AppError(401, "invalid_timestamp", `The ${what} signature's timestamp is not a number of seconds`);
+    default:
+      return new AppError(401, "invalid_signature", `The ${what} signature does not verify`);
+  }
+}
+
+/** Verified bytes (or a verified form field) as JSON, well-formed Unicode; `message` says what was expected. */
+export function signedJson(body: Uint8Array | string, message: string): unknown {
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof body === "string" ? body : new TextDecoder().decode(body));
+  } catch {
+    throw new AppError(400, "invalid_request", `${message}: the body is not JSON`);
+  }
+  requireWellFormed(json);
+  return json;
+}
+
+/** Verified bytes as a form (application/x-www-form-urlencoded). As `formBody`, a field given twice is refused. */
+export function signedForm(body: Uint8Array): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(new TextDecoder().decode(body))) {
+    if (Object.hasOwn(fields, name)) throw new AppError(400, "invalid_request", "A form field appears more than once");
+    fields[name] = value;
+  }
+  requireWellFormed(fields);
+  return fields;
+}
+
+/** A signed route's parsed input checked against its schema: 400 with the failing paths and zod codes. */
+export function validated<S extends z.ZodType>(schema: S, input: unknown, message: string): z.infer<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw invalid(parsed.error, message);
   return parsed.data;
 }

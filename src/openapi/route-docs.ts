@@ -15,7 +15,7 @@ import {
   rotateBodySchema,
   rotationResponseSchema,
 } from "../routes/v1/views.ts";
-import { alertBodySchema, alertAcceptedSchema } from "../routes/hooks/alerts.ts";
+import { alertBodySchema, alertAcceptedSchema } from "../routes/hooks/webhook.ts";
 import { githubAlertSchema, githubFeedbackSchema } from "../routes/hooks/github.ts";
 import { healthSchema } from "../routes/health.ts";
 import { auditListResponseSchema } from "../routes/v1/audit.ts";

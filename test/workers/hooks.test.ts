@@ -132,6 +132,8 @@ describe("Standard Webhooks alerts", () => {
     expect(res.json.event_id).toMatch(/^evt_/);
     await settled(id);
     expect((await tenant.state()).keys.map((k: any) => k.id)).not.toContain(key.id);
+    // The source's one name (its alert_source), also the requester its rotation records.
+    expect((await call("GET", `/v1/rotations/${res.json.rotation_id}`)).json.rotation.requested_by).toBe("webhook");
   });
 
   it("finds the credential by the leaked value", async () => {

@@ -1,12 +1,12 @@
 /**
- * Containing a compromise: the one function every alert path (GitHub, Standard Webhooks, chat,
- * admin) calls once it knows which credential leaked.
+ * Containing a compromise: the one function the alert pipeline (./pipeline.ts: GitHub, Standard
+ * Webhooks, the rotator's replay) calls once it knows which credential leaked.
  *
  * Time to containment is the headline number, so this does not wait for queue batching: it begins
- * (or joins) the compromise rotation at once and returns the work to run right away (the route
- * hands it to waitUntil). The caller also publishes the durable event; whichever driver arrives
- * second finds the rotation leased or finished and returns, so the queue stays the guarantee when
- * the fast path dies.
+ * (or joins) the compromise rotation at once and returns the work to run right away (the alert
+ * pipeline, ./pipeline.ts, hands it to waitUntil and publishes the durable event; the rotator's
+ * replay drives it to its end). Whichever driver arrives second finds the rotation leased or
+ * finished and returns, so the queue stays the guarantee when the fast path dies.
  */
 import { beginRotation } from "../rotation/begin.ts";
 import { markPreviousRevoked, oweLeakedRevocation } from "../rotation/credential-transitions.ts";

@@ -20,6 +20,18 @@ export async function matchLeakedValue(deps: EngineDeps, value: string): Promise
   return matchFingerprint(deps, await fingerprint(deps.fingerprintKey, value));
 }
 
+/**
+ * An alert that names the leaked value by exactly one of credential id, fingerprint or the value.
+ * Named by id, the record read (strongly consistent) is the match; otherwise the fingerprint index.
+ */
+export async function matchNamed(deps: EngineDeps, named: { credential_id?: string; fingerprint?: string; value?: string }): Promise<LeakMatch> {
+  if (named.credential_id) {
+    const rec = (await deps.store.getCredential(named.credential_id))?.value;
+    return rec ? matchRecord(rec, rec.fingerprint) : { kind: "none" };
+  }
+  return named.fingerprint ? matchFingerprint(deps, named.fingerprint) : matchLeakedValue(deps, named.value!);
+}
+
 export async function matchFingerprint(deps: EngineDeps, fp: string): Promise<LeakMatch> {
   const id = await deps.store.findCredentialByFingerprint(fp);
   if (!id) return { kind: "none" };
@@ -38,4 +50,13 @@ export function matchRecord(rec: CredentialRecord, fp: string): LeakMatch {
   return prev.revoked_at || !prev.value
     ? { kind: "already_revoked", credential: rec, fingerprint: fp }
     : { kind: "previous", credential: rec, fingerprint: fp };
+}
+
+/**
+ * An event names the leaked value by its fingerprint prefix (`credential.compromised`): the
+ * record's current or previous value starting with it, judged as `matchRecord` judges a full one.
+ */
+export function matchPrefix(rec: CredentialRecord, prefix: string): LeakMatch {
+  const fp = rec.fingerprint.startsWith(prefix) ? rec.fingerprint : rec.previous.find((p) => p.fingerprint.startsWith(prefix))?.fingerprint;
+  return fp ? matchRecord(rec, fp) : { kind: "none" };
 }

@@ -37,7 +37,7 @@ export const rotationSchema = z.object({
   /** The ordered steps for this run, fixed when it begins. */
   plan: z.array(stepSchema),
   step: stepSchema,
-  /** Who asked: "admin", "github", "alerts", "slack:U123", "cron". Never a secret. */
+  /** Who asked: "admin", "github", "webhook", "slack:U123", "cron". Never a secret. */
   requested_by: z.string(),
   /** Who confirmed it, when a confirmation was required (chat: "slack:U456"). */
   approved_by: z.string().optional(),

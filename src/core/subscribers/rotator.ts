@@ -13,8 +13,7 @@
  */
 import type { Dispatcher } from "../bus/bus.ts";
 import { PermanentError } from "../bus/errors.ts";
-import { contain } from "../alerts/contain.ts";
-import type { LeakMatch } from "../alerts/match-leak.ts";
+import { replayCompromise } from "../alerts/pipeline.ts";
 import { beginRotation } from "../rotation/begin.ts";
 import { driveRotation } from "../rotation/drive.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
@@ -45,20 +44,7 @@ export function subscribeRotator(d: Dispatcher, engine: () => Promise<EngineDeps
 
   d.subscribe("credential.compromised", "rotator", async (event) => {
     const deps = await engine();
-    const found = await deps.store.getCredential(event.data.credential_id);
-    if (!found) return;
-    const rec = found.value;
-    const prefix = event.data.fingerprint_prefix;
-    let match: LeakMatch;
-    if (rec.fingerprint.startsWith(prefix)) {
-      match = rec.state === "revoked" ? { kind: "already_revoked", credential: rec, fingerprint: rec.fingerprint } : { kind: "current", credential: rec, fingerprint: rec.fingerprint };
-    } else {
-      const prev = rec.previous.find((p) => p.fingerprint.startsWith(prefix));
-      if (!prev) return;
-      match = prev.revoked_at ? { kind: "already_revoked", credential: rec, fingerprint: prev.fingerprint } : { kind: "previous", credential: rec, fingerprint: prev.fingerprint };
-    }
-    const requester = event.data.alert_source === "webhook" ? "alerts" : event.data.alert_source;
-    const c = await contain(deps, match, requester);
+    const c = await replayCompromise(deps, event.data);
     if (c.action === "rotation") await driveToEnd(deps, c.credentialId, c.rotation.id);
     else if (c.action === "revoke_previous") await c.run();
     else if (c.action === "refused") throw new PermanentError(c.code, `Cannot contain the compromise: ${c.code}`);

@@ -16,7 +16,7 @@ import { parseCommand } from "../../core/chatops/commands.ts";
 import { discordContent } from "../../core/chatops/reply.ts";
 import { verifyDiscordSignature } from "../../core/inbound/discord.ts";
 import { AppError } from "../../http/app-error.ts";
-import { requireWellFormed } from "../../http/validate.ts";
+import { signatureRefused, signedJson, validated } from "../../http/validate.ts";
 import { type Actor, type ChatAnswer, decide, runCommand } from "./actions.ts";
 
 const snowflake = z.string().regex(/^[0-9]{1,20}$/);
@@ -97,24 +97,8 @@ export const discord = new Hono<AppEnv>().post("/", async (c) => {
     body: raw,
     now: Math.floor(deps.now() / 1000),
   });
-  if (!result.ok) {
-    if (result.error.reason === "invalid_key") throw new AppError(503, "not_configured", 'Cannot serve this route: "DISCORD_PUBLIC_KEY" is not 64 hex characters');
-    const code = result.error.reason === "timestamp_out_of_window" ? "stale_timestamp" : "invalid_signature";
-    throw new AppError(401, code, "The Discord signature does not verify or is outside the 5 minute window");
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder().decode(raw));
-  } catch {
-    throw new AppError(400, "invalid_request", "Not a Discord interaction: the body is not JSON");
-  }
-  requireWellFormed(json);
-  const parsed = interactionSchema.safeParse(json);
-  if (!parsed.success) {
-    const fields = [...new Set(parsed.error.issues.map((i) => i.path.join(".") || "(body)"))].join(", ");
-    throw new AppError(400, "invalid_request", `Not a Discord interaction rekey understands: check ${fields}`);
-  }
-  const i = parsed.data;
+  if (!result.ok) throw signatureRefused(result.error, "Discord", "DISCORD_PUBLIC_KEY");
+  const i = validated(interactionSchema, signedJson(raw, "Not a Discord interaction"), "Not a Discord interaction rekey understands");
   if (i.type === 1) return c.json({ type: 1 });
   if (i.type !== 2 && i.type !== 3) throw new AppError(400, "unsupported_interaction", "rekey answers only commands and buttons");
 

@@ -18,7 +18,7 @@ import { postReply, slackBody } from "../../core/chatops/reply.ts";
 import { verifySlackSignature } from "../../core/inbound/slack.ts";
 import type { Deps } from "../../deps.ts";
 import { AppError } from "../../http/app-error.ts";
-import { requireWellFormed } from "../../http/validate.ts";
+import { signatureRefused, signedForm, signedJson, validated } from "../../http/validate.ts";
 import { type Actor, type ChatAnswer, decide, runCommand } from "./actions.ts";
 
 /** Slack user ids (`U…`, `W…`); bounded so that a requester fits the bus's field rules. */
@@ -53,7 +53,7 @@ export const slackAnswerSchema = z.object({
   blocks: z.array(z.record(z.string(), z.unknown())),
 });
 
-async function verified(c: Context<AppEnv>): Promise<{ deps: Deps; form: URLSearchParams }> {
+async function verified(c: Context<AppEnv>): Promise<{ deps: Deps; form: Record<string, string> }> {
   const deps = c.var.deps;
   const secret = requireConfig(deps.config, "SLACK_SIGNING_SECRET");
   const raw = new Uint8Array(await c.req.arrayBuffer());
@@ -65,10 +65,7 @@ async function verified(c: Context<AppEnv>): Promise<{ deps: Deps; form: URLSear
     body: raw,
     now: Math.floor(deps.now() / 1000),
   });
-  if (!result.ok) {
-    const code = result.error.reason === "timestamp_out_of_window" ? "stale_timestamp" : result.error.reason === "invalid_timestamp" ? "invalid_timestamp" : "invalid_signature";
-    throw new AppError(401, code, "The Slack signature does not verify or is outside the 5 minute window");
-  }
+  if (!result.ok) throw signatureRefused(result.error, "Slack", "SLACK_SIGNING_SECRET");
   // After verification, so a forged request cannot burn anything.
   // Held 10 minutes: twice the timestamp window, after which the request is refused as stale anyway.
   // Keyed on the signature's canonical (lower-case) hex: upper-case hex verifies too, and would
@@ -76,7 +73,7 @@ async function verified(c: Context<AppEnv>): Promise<{ deps: Deps; form: URLSear
   if (!(await deps.ledger.once(`chatops#slack#${signature!.toLowerCase()}`, 10 * 60_000))) {
     throw new AppError(401, "replayed", "This Slack request was already received");
   }
-  return { deps, form: new URLSearchParams(new TextDecoder().decode(raw)) };
+  return { deps, form: signedForm(raw) };
 }
 
 /** The response_url must be Slack's (SLACK_RESPONSE_ORIGINS): rekey posts results there. */
@@ -86,16 +83,6 @@ function checkResponseUrl(deps: Deps, url: string): string {
     throw new AppError(400, "invalid_response_url", "response_url is not on an allowed Slack origin (SLACK_RESPONSE_ORIGINS)");
   }
   return url;
-}
-
-function parseForm<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    // Paths only: a field's value could be anything a user typed.
-    const fields = [...new Set(parsed.error.issues.map((i) => i.path.join(".") || "(body)"))].join(", ");
-    throw new AppError(400, "invalid_request", `Not a Slack request rekey understands: check ${fields}`);
-  }
-  return parsed.data;
 }
 
 function answer(c: Context, body: Record<string, unknown>, refusal?: string) {
@@ -122,8 +109,8 @@ export const slack = new Hono<AppEnv>()
   .post("/commands", async (c) => {
     const { deps, form } = await verified(c);
     // Slack's certificate check after a URL change: nothing to do but answer.
-    if (form.get("ssl_check") === "1") return c.body(null, 200);
-    const cmd = parseForm(slashCommandSchema, Object.fromEntries(form));
+    if (form.ssl_check === "1") return c.body(null, 200);
+    const cmd = validated(slashCommandSchema, form, "Not a Slack request rekey understands");
     const actor: Actor = { platform: "slack", userId: cmd.user_id, reply: { platform: "slack", url: checkResponseUrl(deps, cmd.response_url) } };
     const parsed = parseCommand(cmd.text);
     const result: ChatAnswer = parsed.ok
@@ -136,14 +123,8 @@ export const slack = new Hono<AppEnv>()
   })
   .post("/interactions", async (c) => {
     const { deps, form } = await verified(c);
-    let payload: unknown;
-    try {
-      payload = JSON.parse(form.get("payload") ?? "");
-    } catch {
-      throw new AppError(400, "invalid_request", 'Not a Slack interaction: the "payload" field is not JSON');
-    }
-    requireWellFormed(payload);
-    const p = parseForm(blockActionsSchema, payload);
+    const { payload } = validated(slackInteractionFormSchema, form, "Not a Slack interaction");
+    const p = validated(blockActionsSchema, signedJson(payload, 'Not a Slack interaction: the "payload" field'), "Not a Slack interaction rekey understands");
     const url = checkResponseUrl(deps, p.response_url);
     const actor: Actor = { platform: "slack", userId: p.user.id, reply: { platform: "slack", url } };
     const action = p.actions[0]!;

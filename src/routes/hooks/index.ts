@@ -1,7 +1,7 @@
 import { Hono } from "hono/tiny";
 import type { AppEnv } from "../../app-env.ts";
-import { alerts } from "./alerts.ts";
+import { webhook } from "./webhook.ts";
 import { github } from "./github.ts";
 
 /** Signed inbound alerts. Each route verifies its own signature scheme on the raw bytes. */
-export const hooks = new Hono<AppEnv>().route("/github", github).route("/alerts", alerts);
+export const hooks = new Hono<AppEnv>().route("/github", github).route("/alerts", webhook);

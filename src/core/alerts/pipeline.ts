@@ -1,0 +1,236 @@
+/**
+ * The alert pipeline: what happens once a route has verified and parsed an alert. One owner for
+ * match → contain → hand the work to the runtime → publish `credential.compromised` and
+ * `alert.received`, so routes only verify, parse, call this and answer, and the rotator's replay
+ * of `credential.compromised` matches the event with the same rules as the alert did.
+ *
+ * Time to containment is the headline number, so containment begins (or joins) at once and its
+ * work runs after the response (`defer`, waitUntil on Workers); the durable event is the guarantee
+ * when that fast path dies: the rotator contains again from the event, and whichever driver
+ * arrives second finds the rotation leased or finished.
+ */
+import type * as z from "zod";
+import type { EventBus } from "../bus/bus.ts";
+import type { BusEvent, eventDataSchemas } from "../bus/events.ts";
+import type { ProcessedLedger } from "../bus/ledger.ts";
+import type { alertSourceSchema } from "../bus/fields.ts";
+import { deriveId, newEvent } from "../bus/new-event.ts";
+import { fingerprintPrefix } from "../crypto/fingerprint.ts";
+import { randomId } from "../crypto/random.ts";
+import type { EngineDeps } from "../rotation/engine-deps.ts";
+import { type Containment, contain } from "./contain.ts";
+import { type LeakMatch, matchNamed, matchPrefix, matchRecord } from "./match-leak.ts";
+
+/**
+ * Each alert source has one name, used as its `alert_source`, its events' source
+ * (`/rekey/hooks/<name>`), its derived alert ids, its replay keys and the requester its rotations
+ * record: "github" (GitHub's secret scanning partner alerts) and "webhook" (Standard Webhooks
+ * alerts). The routes keep their paths (`/hooks/github/secret-scanning`, `/hooks/alerts`):
+ * senders are configured with them.
+ */
+export type AlertSource = z.infer<typeof alertSourceSchema>;
+
+/** What the pipeline needs from the runtime besides the engine. */
+export interface AlertRuntime {
+  bus: EventBus;
+  /** Runs work after the response (waitUntil on Workers). */
+  defer: (work: Promise<unknown>) => void;
+  now: () => number;
+}
+
+export interface Alert {
+  source: AlertSource;
+  /** A derived `alrt_` id: the same alert (a redelivery) has the same id. */
+  id: string;
+  /** How the alert was tied to the credential ("operator" is for a leak reported by hand). */
+  reason: Exclude<z.infer<(typeof eventDataSchemas)["credential.compromised"]>["reason"], "operator">;
+}
+
+/** One event per (alert, credential, value): a redelivered alert is a duplicate for every handler. */
+async function compromisedEvent(alert: Alert, credentialId: string, fp: string, now: number): Promise<BusEvent> {
+  return newEvent(
+    "credential.compromised",
+    { credential_id: credentialId, fingerprint_prefix: fingerprintPrefix(fp), alert_source: alert.source, alert_id: alert.id, reason: alert.reason },
+    {
+      source: `/rekey/hooks/${alert.source}`,
+      subject: `credential/${credentialId}`,
+      id: await deriveId("evt", "compromised", alert.id, credentialId, fp),
+      now,
+    },
+  );
+}
+
+async function receivedEvent(alert: Alert, tokenCount: number, matchedCount: number, now: number): Promise<BusEvent> {
+  return newEvent("alert.received", { alert_source: alert.source, alert_id: alert.id, token_count: tokenCount, matched_count: matchedCount }, {
+    source: `/rekey/hooks/${alert.source}`,
+    id: await deriveId("evt", "alert", alert.id),
+    now,
+  });
+}
+
+/** Begin (or join) containment and hand its work to the runtime. */
+async function containNow(rt: AlertRuntime, engine: EngineDeps, match: LeakMatch, source: AlertSource): Promise<Containment> {
+  const c = await contain(engine, match, source);
+  if (c.action === "rotation" || c.action === "revoke_previous") rt.defer(c.run());
+  return c;
+}
+
+/**
+ * An alert naming one leaked value, already matched: contain it, then publish its
+ * `credential.compromised` (unless the value was already dead: a repeated or second-source report
+ * of a handled leak raises nothing new) and the alert's `alert.received`. Returns the
+ * `alert.received` id and what containment did.
+ */
+async function reportLeak(
+  rt: AlertRuntime,
+  engine: EngineDeps,
+  match: Exclude<LeakMatch, { kind: "none" }>,
+  alert: Alert,
+): Promise<{ eventId: string; action: string; rotationId?: string }> {
+  const c = await containNow(rt, engine, match, alert.source);
+  if (c.action !== "already_revoked" && c.action !== "none") {
+    await rt.bus.publish(await compromisedEvent(alert, match.credential.id, match.fingerprint, rt.now()));
+  }
+  const received = await receivedEvent(alert, 1, 1, rt.now());
+  await rt.bus.publish(received);
+  return { eventId: received.id, action: c.action, ...(c.action === "rotation" ? { rotationId: c.rotation.id } : {}) };
+}
+
+/** Longer than the 5-minute signature window, so a replay is refused even if completing failed. */
+const CLAIM_LEASE_MS = 10 * 60_000;
+
+/**
+ * An alert naming one leaked value by credential id, fingerprint or value, delivered once under
+ * the sender's delivery id (a Standard Webhooks `webhook-id`, already verified): match it, claim
+ * the delivery id, then `reportLeak`.
+ */
+export async function reportNamedLeak(
+  rt: AlertRuntime & { ledger: ProcessedLedger },
+  engine: EngineDeps,
+  named: { credential_id?: string; fingerprint?: string; value?: string },
+  delivery: { source: AlertSource; deliveryId: string; reason: Alert["reason"] },
+): Promise<{ kind: "unmatched" } | { kind: "replayed" } | { kind: "accepted"; credentialId: string; eventId: string; action: string; rotationId?: string }> {
+  // The lookup comes first and only a matching alert spends its delivery id: one that matches
+  // nothing changes nothing, so replaying it is harmless, and not recording it keeps a flood of
+  // junk alerts to one read each (no ledger write). A replay of it that matches later (the value
+  // was registered meanwhile) is acted on, which is right: the value did leak.
+  const match = await matchNamed(engine, named);
+  if (match.kind === "none") return { kind: "unmatched" };
+  // Claimed for the work, completed only once containment is durable (its event published): if
+  // anything fails first, the claim is released and the sender's retry with the same id is
+  // processed, not refused as a replay. Reprocessing is safe: event ids are derived and a second
+  // begin joins the running rotation.
+  const replayKey = `hooks-${delivery.source}:${delivery.deliveryId}`;
+  const owner = randomId("own", rt.now());
+  if ((await rt.ledger.claim(replayKey, { owner, leaseMs: CLAIM_LEASE_MS })) !== "new") return { kind: "replayed" };
+  const alert: Alert = { source: delivery.source, id: await deriveId("alrt", delivery.source, delivery.deliveryId), reason: delivery.reason };
+  const outcome = await reportLeak(rt, engine, match, alert).catch(async (error: unknown) => {
+    await rt.ledger.release(replayKey, owner).catch(() => undefined);
+    throw error;
+  });
+  // Off the response path: until it lands, the claim's lease already refuses a replay.
+  rt.defer(rt.ledger.complete(replayKey, owner));
+  return { kind: "accepted", credentialId: match.credential.id, ...outcome };
+}
+
+/**
+ * The request invocation's budget under the Workers free plan's 50 subrequests (Durable Object
+ * calls, queue sends and outbound fetches together; KV operations are limited apart, 1,000).
+ * - GitHub's public keys: at most 2 fetches (a cached list, refreshed once on an unknown key id).
+ * - The fast path: one matched credential read and contained in this invocation, a compromise
+ *   rotation driven in `waitUntil`: 41 subrequests measured (30 Durable Object calls, 4 Clarifai
+ *   calls, 7 sends of the engine's events; test/workers/github-large-batch.test.ts prints the
+ *   request's total), 42 kept. Transient Clarifai failures retried inside the drive add to it, as
+ *   they did for a one-token alert before.
+ * - The alert's events: one queue send per 100 (`sendBatch`).
+ * So the fast path runs only while the events fit beside it (≤ 599 matched credentials); a larger
+ * alert queues everything (≤ 48 sends: 4,799 matched credentials and the `alert.received`) and the
+ * consumer starts containing within its batch timeout.
+ */
+const SUBREQUEST_LIMIT = 50;
+const KEY_FETCHES = 2;
+const FAST_PATH_SUBREQUESTS = 42;
+const EVENTS_PER_SEND = 100;
+/** Matched credentials contained in the request's own invocation. */
+const FAST_PATH_CONTAINMENTS = 1;
+
+export interface BatchOutcome {
+  /** Whether a token's fingerprint is (or was) a managed credential's. */
+  matched: (fp: string) => boolean;
+  /** Set when more credentials matched than one invocation can queue events for: only `queued` were. */
+  overflow?: { matched: number; queued: number };
+}
+
+/**
+ * An alert listing many leaked tokens (a GitHub batch of up to 10,000), given their keyed
+ * fingerprints in the order the alert lists them. The work that grows with the batch is bulk:
+ * one KV operation per 100 distinct fingerprints, one queue send per 100 events; only the first
+ * match is read and contained in this invocation, and only while the events leave room for it.
+ */
+export async function reportTokens(rt: AlertRuntime, engine: EngineDeps, alert: Alert, fps: readonly string[]): Promise<BatchOutcome> {
+  const now = rt.now();
+  // One KV operation per 100 distinct fingerprints; no record is read for a token that matches nothing.
+  const index = await engine.store.findCredentialsByFingerprints(fps);
+
+  // Each (credential, leaked value) once, in the order the alert listed them.
+  const leaks = new Map<string, string>(); // fingerprint → credential id
+  for (const fp of fps) {
+    const id = index.get(fp);
+    if (id && !leaks.has(fp)) leaks.set(fp, id);
+  }
+  // The fast path: the first matches are read from the strongly consistent record, which decides
+  // whether the value is current, previous, already dead or (a lagging index) not this record's.
+  const sendsFor = (events: number) => Math.ceil(events / EVENTS_PER_SEND);
+  const withFastPath = sendsFor(leaks.size + 1) <= SUBREQUEST_LIMIT - KEY_FETCHES - FAST_PATH_SUBREQUESTS;
+  const fast = new Map<string, LeakMatch>();
+  for (const [fp, id] of [...leaks].slice(0, withFastPath ? FAST_PATH_CONTAINMENTS : 0)) {
+    const found = await engine.store.getCredential(id);
+    fast.set(fp, found ? matchRecord(found.value, fp) : { kind: "none" });
+  }
+  const matched = (fp: string) => {
+    const m = fast.get(fp);
+    return m ? m.kind !== "none" : leaks.has(fp);
+  };
+
+  // Durable events first: once they are queued, containment no longer depends on this invocation.
+  // A value the fast path found dead (or not there) raises nothing new; every other match is
+  // re-read from its record by the rotator, which does nothing for a dead value either.
+  const compromised: BusEvent[] = [];
+  for (const [fp, credentialId] of leaks) {
+    const m = fast.get(fp);
+    if (m && (m.kind === "none" || m.kind === "already_revoked")) continue;
+    compromised.push(await compromisedEvent(alert, credentialId, fp, now));
+  }
+  const received = await receivedEvent(alert, fps.length, fps.filter(matched).length, now);
+  const capacity = (SUBREQUEST_LIMIT - KEY_FETCHES) * EVENTS_PER_SEND - 1;
+  await rt.bus.publishAll([...compromised.slice(0, capacity), received]);
+  // More managed credentials (4,800+) leaked in one alert than one invocation can queue events
+  // for. The first ones are queued and will be contained; the caller tells an operator.
+  if (compromised.length > capacity) return { matched, overflow: { matched: compromised.length, queued: capacity } };
+
+  // Fast path: begin (or join) containment now and drive it after the response.
+  for (const m of fast.values()) {
+    if (m.kind !== "current" && m.kind !== "previous") continue;
+    try {
+      await containNow(rt, engine, m, alert.source);
+    } catch (error) {
+      // The queued event contains it instead; nothing about the value is logged.
+      console.error(JSON.stringify({ level: "warn", msg: `${alert.source}.fast_path_failed`, alert_id: alert.id, credential_id: m.credential.id, error: error instanceof Error ? error.name : "unknown" }));
+    }
+  }
+  return { matched };
+}
+
+/**
+ * The rotator's replay of a `credential.compromised` event: contain again from the event alone
+ * (credential id and fingerprint prefix), matched by the same rules as the alert was. The caller
+ * drives the work to its end instead of deferring it.
+ */
+export async function replayCompromise(
+  engine: EngineDeps,
+  data: { credential_id: string; fingerprint_prefix: string; alert_source: AlertSource },
+): Promise<Containment> {
+  const found = await engine.store.getCredential(data.credential_id);
+  if (!found) return { action: "none" };
+  return contain(engine, matchPrefix(found.value, data.fingerprint_prefix), data.alert_source);
+}
