@@ -3,18 +3,19 @@
  * well pass on the next delivery, and every handler is idempotent, so running it again is safe.
  * A handler says "this will never work" (unknown notification target, malformed reference) by
  * throwing a `PermanentError`, or any error carrying `retryable: false` (the Clarifai client's
- * errors) or `transient: false` (the rotation engine's StepFailure).
+ * errors and the rotation engine's StepFailure).
  *
  * Runtime-neutral.
  */
+import { Failure as RekeyFailure } from "../failure.ts";
 import { codeSchema } from "./fields.ts";
 
-export class PermanentError extends Error {
+export class PermanentError extends RekeyFailure {
   override readonly name = "PermanentError";
-  readonly retryable = false;
+  readonly tag = "permanent";
   /** @param code stable snake_case, e.g. `unknown_target` */
-  constructor(readonly code: string, message: string) {
-    super(message);
+  constructor(code: string, message: string) {
+    super(code, message, false);
   }
 }
 

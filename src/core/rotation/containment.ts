@@ -62,7 +62,7 @@ async function deleteLeakedPat(deps: EngineDeps, rec: CredentialRecord, r: Rotat
     } catch (error) {
       const f = classify(error);
       code = f.code;
-      if (!f.transient) break;
+      if (!f.retryable) break;
     }
   }
   await oweRevocation(deps, r, code);

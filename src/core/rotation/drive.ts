@@ -82,7 +82,7 @@ async function runStepWithRetries(deps: EngineDeps, held: Versioned<Rotation>): 
     } catch (error) {
       failure = classify(error);
       if (failure.code === LEASE_LOST) return { kind: "lost_lease" };
-      if (!failure.transient) return { kind: "permanent", failure };
+      if (!failure.retryable) return { kind: "permanent", failure };
     }
   }
   return { kind: "transient", failure: failure! };

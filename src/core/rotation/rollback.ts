@@ -75,7 +75,7 @@ async function bestEffort(deps: EngineDeps, action: () => Promise<void>): Promis
       await action();
       return true;
     } catch (error) {
-      if (!classify(error).transient) return false;
+      if (!classify(error).retryable) return false;
       await deps.sleep(deps.retry.baseDelayMs * 2 ** attempt);
     }
   }

@@ -3,16 +3,18 @@
  * backoff; permanent ones (invalid key, missing scopes, bad request) stop the rotation in `failed`.
  * Messages are written here, never copied from upstream, so no secret can ride along.
  */
+import { Failure } from "../failure.ts";
 import type { Result } from "../result.ts";
-export class StepFailure extends Error {
+export class StepFailure extends Failure {
   override readonly name = "StepFailure";
+  readonly tag = "step";
   constructor(
-    readonly transient: boolean,
-    readonly code: string,
+    retryable: boolean,
+    code: string,
     message: string,
     readonly clarifaiCode?: number,
   ) {
-    super(message);
+    super(code, message, retryable);
   }
 }
 

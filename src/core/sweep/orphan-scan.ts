@@ -63,7 +63,7 @@ export async function processOrphanScanPage(deps: EngineDeps, bus: EventBus, sca
   } catch (error) {
     // Transient: the queue retries this page. Permanent (the manager is gone or lacks Keys_Get):
     // nothing can be proved, so nothing is deleted; the scan stays owed and the next sweep tries again.
-    if (classify(error).transient) throw error;
+    if (classify(error).retryable) throw error;
     return { deleted: 0, leftAlone: 0 };
   }
   const now = deps.now();
