@@ -1,12 +1,17 @@
 /**
  * The one failure vocabulary. Every error rekey throws on purpose is a `Failure`: a stable
  * snake_case `code`, a `retryable` flag (the only spelling of "may pass if run again") and a `tag`
- * naming which layer raised it.
+ * naming which layer raised it. `classifyFailure` is the one place that reads an unknown thrown
+ * value; it tells failures apart by class, never by duck-typing fields, so an arbitrary object (or
+ * an upstream error that happens to carry `code`/`retryable`) cannot pose as a permanent failure.
  *
  * Messages are written by rekey, never copied from upstream, so no secret can ride along.
  *
  * Runtime-neutral.
  */
+import { ClarifaiError } from "./clarifai/errors.ts";
+import { codeSchema } from "./bus/fields.ts";
+
 /** Which layer raised a failure: the HTTP layer, a rotation step, a bus handler, a delivery. */
 export type FailureTag = "http" | "step" | "permanent" | "delivery" | "still_running";
 
@@ -22,3 +27,30 @@ export abstract class Failure extends Error {
     super(message);
   }
 }
+
+/** A thrown value as the bus and the logs see it: never more than a code, a flag and a clipped message. */
+export interface FailureInfo {
+  retryable: boolean;
+  /** The failure's code; for anything else its name in snake_case (`type_error`), else `error`. */
+  code: string;
+  /** For tests and debugging, clipped; the queue consumer logs codes only, never messages. */
+  message: string;
+}
+
+/**
+ * Retryable is the default for what is not a `Failure`: a bug or a runtime fault may well pass on
+ * the next delivery, and every handler is idempotent, so running it again is safe.
+ */
+export function classifyFailure(error: unknown): FailureInfo {
+  const message = error instanceof Error ? error.message.slice(0, 200) : typeof error === "string" ? "(thrown string)" : "";
+  // A Clarifai client error says whether it may pass; its `code` is Clarifai's numeric status, so
+  // the bus names it by its class (`clarifai_error`, `dead_letter_clarifai_error` in events).
+  const retryable = error instanceof Failure || error instanceof ClarifaiError ? error.retryable : true;
+  // A code travels into events and logs: one that is not snake_case (a bug) is not copied.
+  const own = error instanceof Failure ? error.code : undefined;
+  const named = error instanceof Error ? snake(error.name) : "";
+  return { retryable, code: isCode(own) ? own : isCode(named) ? named : "error", message };
+}
+
+const isCode = (v: unknown): v is string => codeSchema.safeParse(v).success;
+const snake = (name: string) => name.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();

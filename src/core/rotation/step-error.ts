@@ -3,6 +3,7 @@
  * backoff; permanent ones (invalid key, missing scopes, bad request) stop the rotation in `failed`.
  * Messages are written here, never copied from upstream, so no secret can ride along.
  */
+import { ClarifaiError } from "../clarifai/errors.ts";
 import { Failure } from "../failure.ts";
 import type { Result } from "../result.ts";
 export class StepFailure extends Failure {
@@ -18,25 +19,16 @@ export class StepFailure extends Failure {
   }
 }
 
-interface UpstreamLike {
-  retryable?: unknown;
-  kind?: unknown;
-  code?: unknown;
-  operation?: unknown;
-}
-
 /** Turns anything a step threw into a StepFailure. */
 export function classify(error: unknown): StepFailure {
   if (error instanceof StepFailure) return error;
-  const e = (typeof error === "object" && error !== null ? error : {}) as UpstreamLike;
-  if (typeof e.retryable === "boolean" && typeof e.kind === "string") {
-    const op = typeof e.operation === "string" ? e.operation : "Clarifai call";
-    const code = typeof e.code === "number" ? e.code : undefined;
+  if (error instanceof ClarifaiError) {
+    const code = error.code;
     return new StepFailure(
-      e.retryable,
+      error.retryable,
       // `unexpected_redirect` is a contract code of its own (issue 14): a redirected call, never retried.
-      e.kind === "unexpected_redirect" ? "unexpected_redirect" : `clarifai_${e.kind}`,
-      `${op} failed: ${e.kind}${code ? ` (Clarifai status ${code})` : ""}`,
+      error.kind === "unexpected_redirect" ? "unexpected_redirect" : `clarifai_${error.kind}`,
+      `${error.operation} failed: ${error.kind}${code ? ` (Clarifai status ${code})` : ""}`,
       code,
     );
   }
@@ -51,5 +43,4 @@ export function unwrap<T>(result: Result<T, unknown>): T {
   return result.value;
 }
 
-export const isNotFound = (error: unknown): boolean =>
-  typeof error === "object" && error !== null && (error as UpstreamLike).kind === "not_found";
+export const isNotFound = (error: unknown): boolean => error instanceof ClarifaiError && error.kind === "not_found";
