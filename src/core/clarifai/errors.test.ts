@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { CLARIFAI_ERROR_KINDS, ClarifaiError, classify, redact } from "./errors.ts";
+import { CLARIFAI_ERROR_KINDS, ClarifaiError, kindOf, redact } from "./errors.ts";
 
-describe("classify", () => {
+describe("kindOf", () => {
   it.each([
     [429, 11005, "throttled"],
     [429, 11003, "throttled"],
@@ -15,21 +15,21 @@ describe("classify", () => {
     [400, 11102, "bad_request"],
     [409, 40010, "duplicate"],
   ] as const)("maps HTTP %i with code %i to %s", (http, code, kind) => {
-    expect(classify(http, code)).toBe(kind);
+    expect(kindOf(http, code)).toBe(kind);
   });
 
   it("trusts the body's code over a 2xx status", () => {
-    expect(classify(200, 11008)).toBe("invalid_key");
-    expect(classify(200, 10020)).toBe("unexpected");
+    expect(kindOf(200, 11008)).toBe("invalid_key");
+    expect(kindOf(200, 10020)).toBe("unexpected");
   });
 
   it("falls back to the HTTP status for codes it does not know", () => {
-    expect(classify(503, 12345)).toBe("server");
-    expect(classify(429, undefined)).toBe("throttled");
-    expect(classify(404, undefined)).toBe("not_found");
-    expect(classify(400, 10020)).toBe("bad_request");
-    expect(classify(418, undefined)).toBe("unexpected");
-    expect(classify(undefined, undefined)).toBe("unexpected");
+    expect(kindOf(503, 12345)).toBe("server");
+    expect(kindOf(429, undefined)).toBe("throttled");
+    expect(kindOf(404, undefined)).toBe("not_found");
+    expect(kindOf(400, 10020)).toBe("bad_request");
+    expect(kindOf(418, undefined)).toBe("unexpected");
+    expect(kindOf(undefined, undefined)).toBe("unexpected");
   });
 });
 

@@ -130,7 +130,7 @@ const CODE_KINDS: ReadonlyMap<number, ClarifaiErrorKind> = new Map([
 ]);
 
 /** The kind for a Clarifai status code and HTTP status; either may be missing. */
-export function classify(httpStatus: number | undefined, code: number | undefined): ClarifaiErrorKind {
+export function kindOf(httpStatus: number | undefined, code: number | undefined): ClarifaiErrorKind {
   if (code !== undefined) {
     const known = CODE_KINDS.get(code);
     if (known) return known;

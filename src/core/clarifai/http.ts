@@ -21,7 +21,7 @@
  */
 import type * as z from "zod";
 import { err, ok, type Result } from "../result.ts";
-import { ClarifaiError, classify, redact, type ClarifaiErrorKind } from "./errors.ts";
+import { ClarifaiError, kindOf, redact, type ClarifaiErrorKind } from "./errors.ts";
 import { envelopeSchema } from "./schemas.ts";
 
 const SUCCESS = 10000;
@@ -163,7 +163,7 @@ function interpret<S extends z.ZodType>(call: Call<S>, res: Exchanged): Result<z
     return err(
       new ClarifaiError({
         ...base,
-        kind: classify(res.status, code),
+        kind: kindOf(res.status, code),
         code,
         reqId,
         description: description === undefined ? undefined : redact(description, [call.token, ...(call.sensitive ?? [])]),

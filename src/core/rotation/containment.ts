@@ -13,7 +13,7 @@ import { type CredentialRecord, CURRENT_VALUE } from "../credentials/credential.
 import { oweLeakedRevocation } from "./credential-transitions.ts";
 import type { EngineDeps } from "./engine-deps.ts";
 import type { Rotation } from "./rotation.ts";
-import { classify, type StepFailure } from "./step-error.ts";
+import { toStepFailure, type StepFailure } from "./step-error.ts";
 import { revokeOld } from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
 import { open } from "./values.ts";
@@ -60,7 +60,7 @@ async function deleteLeakedPat(deps: EngineDeps, rec: CredentialRecord, r: Rotat
       await revokeOld(deps, rec, r, await open(deps, rec, CURRENT_VALUE, rec.value));
       return true;
     } catch (error) {
-      const f = classify(error);
+      const f = toStepFailure(error);
       code = f.code;
       if (!f.retryable) break;
     }

@@ -20,7 +20,7 @@ export class StepFailure extends Failure {
 }
 
 /** Turns anything a step threw into a StepFailure. */
-export function classify(error: unknown): StepFailure {
+export function toStepFailure(error: unknown): StepFailure {
   if (error instanceof StepFailure) return error;
   if (error instanceof ClarifaiError) {
     const code = error.code;
