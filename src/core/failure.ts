@@ -9,11 +9,10 @@
  *
  * Runtime-neutral.
  */
-import { ClarifaiError } from "./clarifai/errors.ts";
 import { codeSchema } from "./bus/fields.ts";
 
-/** Which layer raised a failure: the HTTP layer, a rotation step, a bus handler, a delivery. */
-export type FailureTag = "http" | "step" | "permanent" | "delivery" | "still_running";
+/** Which layer raised a failure: the HTTP layer, a rotation step, the Clarifai client, a bus handler, a delivery. */
+export type FailureTag = "http" | "step" | "clarifai" | "permanent" | "delivery" | "still_running";
 
 export abstract class Failure extends Error {
   abstract readonly tag: FailureTag;
@@ -43,11 +42,10 @@ export interface FailureInfo {
  */
 export function classifyFailure(error: unknown): FailureInfo {
   const message = error instanceof Error ? error.message.slice(0, 200) : typeof error === "string" ? "(thrown string)" : "";
-  // A Clarifai client error says whether it may pass; its `code` is Clarifai's numeric status, so
-  // the bus names it by its class (`clarifai_error`, `dead_letter_clarifai_error` in events).
-  const retryable = error instanceof Failure || error instanceof ClarifaiError ? error.retryable : true;
-  // A code travels into events and logs: one that is not snake_case (a bug) is not copied.
-  const own = error instanceof Failure ? error.code : undefined;
+  const retryable = error instanceof Failure ? error.retryable : true;
+  // The bus has always named a Clarifai client error by its class: `clarifai_error`, and
+  // `dead_letter_clarifai_error` in events, a contract; its own code is the rotation's.
+  const own = error instanceof Failure && error.tag !== "clarifai" ? error.code : undefined;
   const named = error instanceof Error ? snake(error.name) : "";
   return { retryable, code: isCode(own) ? own : isCode(named) ? named : "error", message };
 }

@@ -132,7 +132,7 @@ describe("classifyFailure", () => {
     expect(classifyFailure(new TypeError("x"))).toMatchObject({ retryable: true, code: "type_error" });
     expect(classifyFailure(new PermanentError("bad_request", "x"))).toMatchObject({ retryable: false, code: "bad_request" });
     expect(classifyFailure(new StepFailure(false, "clarifai_invalid_key", "x"))).toMatchObject({ retryable: false, code: "clarifai_invalid_key" });
-    expect(classifyFailure(new ClarifaiError({ kind: "invalid_key", operation: "DeleteKey", code: 11008 }))).toMatchObject({ retryable: false, code: "clarifai_error" });
+    expect(classifyFailure(new ClarifaiError({ kind: "invalid_key", operation: "DeleteKey", clarifaiCode: 11008 }))).toMatchObject({ retryable: false, code: "clarifai_error" });
     expect(classifyFailure(new ClarifaiError({ kind: "server", operation: "DeleteKey" }))).toMatchObject({ retryable: true, code: "clarifai_error" });
     expect(classifyFailure("oops")).toMatchObject({ retryable: true, code: "error" });
     // A code that is not a code (here, something token-shaped) is not copied: the class names it.

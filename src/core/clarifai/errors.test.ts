@@ -40,15 +40,15 @@ describe("ClarifaiError", () => {
   });
 
   it("names the operation, code and HTTP status in std style", () => {
-    const e = new ClarifaiError({ kind: "insufficient_scopes", operation: "DeleteKey", code: 11007, httpStatus: 403 });
+    const e = new ClarifaiError({ kind: "insufficient_scopes", operation: "DeleteKey", clarifaiCode: 11007, httpStatus: 403 });
     expect(e.message).toBe('Cannot call Clarifai "DeleteKey": token lacks the required scopes (code 11007, HTTP 403)');
     expect(e).toBeInstanceOf(Error);
     expect(e.name).toBe("ClarifaiError");
   });
 
   it("serialises its fields, not a stack", () => {
-    const e = new ClarifaiError({ kind: "throttled", operation: "ListKeys", code: 11005, httpStatus: 429, reqId: "r1" });
-    expect(JSON.parse(JSON.stringify(e))).toMatchObject({ kind: "throttled", retryable: true, code: 11005, reqId: "r1" });
+    const e = new ClarifaiError({ kind: "throttled", operation: "ListKeys", clarifaiCode: 11005, httpStatus: 429, reqId: "r1" });
+    expect(JSON.parse(JSON.stringify(e))).toMatchObject({ kind: "throttled", retryable: true, code: "clarifai_throttled", clarifaiCode: 11005, reqId: "r1" });
   });
 });
 

@@ -8,7 +8,7 @@
  * when any of that is missing.
  */
 import * as z from "zod";
-import { type ClarifaiClient, type Key, missingScopes } from "../clarifai/index.ts";
+import { type ClarifaiClient, type ClarifaiError, type Key, missingScopes } from "../clarifai/index.ts";
 import { decrypt, encrypt } from "../crypto/envelope.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import { randomId } from "../crypto/random.ts";
@@ -185,7 +185,7 @@ async function readUpstream(c: ClarifaiClient, manager: string, input: RegisterI
   return ok({ value, key, description: key.description, scopes: key.scopes, apps, ...(appId ? { appId } : {}), ...(key.created_at ? { createdAt: key.created_at } : {}) });
 }
 
-function upstream(e: { kind: string; retryable: boolean; code?: number | undefined }, who: string): Result<never, RegisterError> {
+function upstream(e: ClarifaiError, who: string): Result<never, RegisterError> {
   if (e.retryable) return fail(503, "upstream_unavailable", "Clarifai is unavailable; try again later");
   if (e.kind === "invalid_key") return fail(422, "invalid_credential", `Clarifai refused the ${who} token as invalid`);
   if (e.kind === "insufficient_scopes") return fail(422, "manager_insufficient_scopes", `Clarifai refused the ${who} token: insufficient scopes`);

@@ -23,14 +23,8 @@ export class StepFailure extends Failure {
 export function toStepFailure(error: unknown): StepFailure {
   if (error instanceof StepFailure) return error;
   if (error instanceof ClarifaiError) {
-    const code = error.code;
-    return new StepFailure(
-      error.retryable,
-      // `unexpected_redirect` is a contract code of its own (issue 14): a redirected call, never retried.
-      error.kind === "unexpected_redirect" ? "unexpected_redirect" : `clarifai_${error.kind}`,
-      `${error.operation} failed: ${error.kind}${code ? ` (Clarifai status ${code})` : ""}`,
-      code,
-    );
+    const code = error.clarifaiCode;
+    return new StepFailure(error.retryable, error.code, `${error.operation} failed: ${error.kind}${code ? ` (Clarifai status ${code})` : ""}`, code);
   }
   // Not an upstream error: a bug or a runtime fault. Retrying is the safe default because every
   // step is idempotent; the retry budget bounds it.
