@@ -134,7 +134,7 @@ async function resolveManager(deps: EngineDeps, input: RegisterInput): Promise<R
     return fail(422, "manager_not_found", 'The credential named by "manager_id" is not an active registered PAT');
   }
   const opened = await decrypt(deps.keyring, m.value.value, aadFor(m.value, CURRENT_VALUE));
-  if (!opened.ok) return fail(422, "manager_unreadable", `The credential named by "manager_id" cannot be decrypted: ${opened.error.reason}`);
+  if (!opened.ok) return fail(422, "manager_unreadable", `The credential named by "manager_id" cannot be decrypted: ${opened.error.code}`);
   return ok(opened.value);
 }
 
