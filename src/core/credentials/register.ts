@@ -15,7 +15,7 @@ import { randomId } from "../crypto/random.ts";
 import { credentialIdSchema } from "../bus/fields.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
 import { withoutMarkers } from "../rotation/rotation.ts";
-import { err, ok, type Result } from "../result.ts";
+import { err, type ErrorValue, ok, type Result } from "../result.ts";
 import {
   aadFor,
   CURRENT_VALUE,
@@ -44,10 +44,8 @@ export type RegisterInput = z.infer<typeof registerInputSchema>;
 /** What callers may pass: defaults (e.g. policy fields) filled in by the schema. */
 export type RegisterRequest = z.input<typeof registerInputSchema>;
 
-export interface RegisterError {
+export interface RegisterError extends ErrorValue {
   status: 404 | 409 | 422 | 503;
-  code: string;
-  message: string;
   /** Set on already_registered: the id is not secret and lets a caller find the record. */
   credential_id?: string;
 }
