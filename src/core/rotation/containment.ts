@@ -29,11 +29,12 @@ export const mayNeedContainment = (r: Rotation) => r.reason === "compromise" && 
 
 /**
  * What to do instead of the usual rollback or retry-later after `failure` at `r.step`, or null
- * when the usual handling is right. `transient`: the step's retry budget is spent.
+ * when the usual handling is right. `retryable`: the failure may pass later and the step's retry
+ * budget is spent.
  */
-export async function containInstead(deps: EngineDeps, rec: CredentialRecord, r: Rotation, failure: StepFailure, transient: boolean): Promise<Containment | null> {
+export async function containInstead(deps: EngineDeps, rec: CredentialRecord, r: Rotation, failure: StepFailure, retryable: boolean): Promise<Containment | null> {
   if (!mayNeedContainment(r)) return null;
-  if (r.step === "revoke_old" && !transient) {
+  if (r.step === "revoke_old" && !retryable) {
     await oweRevocation(deps, r, failure.code);
     // A revocation alone has nothing left to do but must not read as done: it failed, and is owed.
     if (r.mode === "revoke") return { kind: "failed", rotation: failed({ ...r, old_revoke_owed: true }, failure, deps.now()) };
