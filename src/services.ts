@@ -94,11 +94,11 @@ export function buildServices(opts: ServiceOptions): Services {
 
 async function loadKeys(config: Config): Promise<{ keyring: Keyring; fingerprintKey: FingerprintKey; confirmationKey: ConfirmationKey }> {
   const keyring = parseKeyring(requireConfig(config, "REKEY_ENCRYPTION_KEYS"));
-  if (!keyring.ok) throw new AppError(503, "not_configured", `Cannot use "REKEY_ENCRYPTION_KEYS": ${keyring.error.reason}`);
+  if (!keyring.ok) throw new AppError(503, "not_configured", `Cannot use "REKEY_ENCRYPTION_KEYS": ${keyring.error.code}`);
   const fingerprintKey = await importFingerprintKey(requireConfig(config, "REKEY_FINGERPRINT_KEY"));
-  if (!fingerprintKey.ok) throw new AppError(503, "not_configured", `Cannot use "REKEY_FINGERPRINT_KEY": ${fingerprintKey.error.reason}`);
+  if (!fingerprintKey.ok) throw new AppError(503, "not_configured", `Cannot use "REKEY_FINGERPRINT_KEY": ${fingerprintKey.error.code}`);
   // One key per purpose (core/crypto/purpose-key.ts): confirmations never share the fingerprint key.
   const confirmationKey = await derivePurposeKey(requireConfig(config, "REKEY_FINGERPRINT_KEY"), "chat_confirmation");
-  if (!confirmationKey.ok) throw new AppError(503, "not_configured", `Cannot use "REKEY_FINGERPRINT_KEY": ${confirmationKey.error.reason}`);
+  if (!confirmationKey.ok) throw new AppError(503, "not_configured", `Cannot use "REKEY_FINGERPRINT_KEY": ${confirmationKey.error.code}`);
   return { keyring: keyring.value, fingerprintKey: fingerprintKey.value, confirmationKey: confirmationKey.value };
 }

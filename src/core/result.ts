@@ -10,3 +10,12 @@ export type Result<T, E> =
 
 export const ok = <T>(value: T): Result<T, never> => ({ ok: true, value });
 export const err = <E>(error: E): Result<never, E> => ({ ok: false, error });
+
+/**
+ * The one shape of an expected failure carried in a `Result`: a stable snake_case `code` a caller
+ * can branch on, and a `message` written by rekey that never holds a secret value.
+ */
+export interface ErrorValue<C extends string = string> {
+  readonly code: C;
+  readonly message: string;
+}

@@ -7,15 +7,18 @@
  * is logged but never sent, and which must obey the same no-secret rule.
  */
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { Failure } from "../core/failure.ts";
 
-export class AppError extends Error {
+export class AppError extends Failure {
   override readonly name = "AppError";
+  readonly tag = "http";
   constructor(
     readonly status: ContentfulStatusCode,
-    readonly code: string,
+    code: string,
     message: string,
     readonly extra?: Record<string, unknown>,
   ) {
-    super(message);
+    // Retryable as any non-permanent failure was before: a bus handler that hit one may pass later.
+    super(code, message, true);
   }
 }

@@ -10,12 +10,8 @@ import type { Rotation, RotationMode, RotationReason } from "../core/rotation/ro
 import type { Deps } from "../deps.ts";
 import { beginError } from "../http/begin-errors.ts";
 
-const UI_MESSAGES = {
-  value_required: 'Rotating a "secret" credential needs a new value: use the admin API (POST /v1/credentials/{id}/rotate with "value"), or give it a "random" generator',
-};
-
 export async function startFromUi(deps: Deps, credentialId: string, mode: RotationMode, reason: RotationReason): Promise<{ rotation: Rotation; joined: boolean }> {
   const begun = await requestRotation(deps, credentialId, { reason, mode, requestedBy: "ui" }, { source: "/rekey/ui" });
-  if (!begun.ok) throw beginError(begun.code, UI_MESSAGES);
+  if (!begun.ok) throw beginError(begun.code, "ui");
   return { rotation: begun.rotation, joined: begun.joined };
 }

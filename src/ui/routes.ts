@@ -13,6 +13,7 @@ import { timingSafeEqualDigest } from "../core/crypto/timing-safe-equal.ts";
 import { planSweepReport } from "../core/sweep/plan.ts";
 import { credentialIdSchema } from "../core/bus/fields.ts";
 import { AppError } from "../http/app-error.ts";
+import { beginError } from "../http/begin-errors.ts";
 import { describeError } from "../http/on-error.ts";
 import { formBody, query } from "../http/validate.ts";
 import { credentialView, rotationView } from "../routes/v1/views.ts";
@@ -182,8 +183,8 @@ async function confirm(c: Ctx, mode: "rotate" | "revoke"): Promise<Response> {
   const id = credentialId(c);
   query(c, emptyQuerySchema);
   const found = await c.var.deps.store.getCredential(id);
-  if (!found) throw new AppError(404, "credential_not_found", "No such credential");
-  if (found.value.state === "revoked") throw new AppError(409, "credential_revoked", "The credential is revoked");
+  if (!found) throw beginError("credential_not_found", "ui");
+  if (found.value.state === "revoked") throw beginError("credential_revoked", "ui");
   return html(c, ConfirmPage({ nonce: nonce(c), csrf: signedIn(c).csrf, credential: credentialView(found.value), mode }));
 }
 

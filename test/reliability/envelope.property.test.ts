@@ -53,7 +53,7 @@ describe("envelope under every key version", () => {
           if (vs.length > 1) {
             const without = keyring(vs.filter((v) => v !== vs[i]), MATERIAL);
             const r = await decrypt(without, sealed, bound);
-            expect(r.ok ? "ok" : r.error.reason).toBe("unknown_key_version");
+            expect(r.ok ? "ok" : r.error.code).toBe("unknown_key_version");
           }
         }
       }),
@@ -90,7 +90,7 @@ describe("envelope under every key version", () => {
         if (v !== sealed.v) expect((await decrypt(full, { ...sealed, v }, bound)).ok).toBe(false);
         if (JSON.stringify(other) !== JSON.stringify(bound)) {
           const r = await decrypt(full, sealed, other);
-          expect(r.ok ? "ok" : r.error.reason).toBe("tampered");
+          expect(r.ok ? "ok" : r.error.code).toBe("tampered");
         }
       }),
       { numRuns: runs(200, 10_000) },

@@ -214,7 +214,7 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
         await value(clarifai.deleteKey(u.pat, u.userId, doomed.id));
         const reused = await failure(clarifai.getUser(doomed.id), "invalid_key");
         expect(reused.httpStatus).toBe(401);
-        expect([11008, 11009]).toContain(reused.code);
+        expect([11008, 11009]).toContain(reused.clarifaiCode);
         await failure(clarifai.getKey(u.pat, u.userId, doomed.id), "not_found");
         const again = await failure(clarifai.deleteKey(u.pat, "me", doomed.id), "not_found");
         expect(again.retryable).toBe(false);
@@ -268,7 +268,7 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
         sensitive.add(v);
         await value(clarifai.createSecret(u.pat, u.userId, { id: "DUP", value: v }));
         const e = await failure(clarifai.createSecret(u.pat, u.userId, { id: "DUP", value: v }), "duplicate");
-        expect(e.code).toBe(40010);
+        expect(e.clarifaiCode).toBe(40010);
         expect(e.retryable).toBe(false);
       });
     });
@@ -294,7 +294,7 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
           clarifai.createKey(narrow, u.userId, { type: "app_specific_key", description: "x", scopes: ["Predict"], apps: [{ id: u.appId, user_id: u.userId }] }),
           "insufficient_scopes",
         );
-        expect(e).toMatchObject({ code: 11007, httpStatus: 403, retryable: false, operation: "PostKeys" });
+        expect(e).toMatchObject({ clarifaiCode: 11007, httpStatus: 403, retryable: false, operation: "PostKeys" });
         const getOnly = await mint(u.userId, { type: "personal_access_token", scopes: ["Keys:Get"], apps: [] });
         await value(clarifai.listKeys(getOnly, u.userId));
         await failure(clarifai.deleteKey(getOnly, u.userId, u.pat), "insufficient_scopes");
@@ -304,7 +304,7 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
         const unknown = "0123456789abcdef0123456789abcdef";
         sensitive.add(unknown);
         const e = await failure(clarifai.getUser(unknown), "invalid_key");
-        expect(e).toMatchObject({ code: 11008, httpStatus: 401, retryable: false });
+        expect(e).toMatchObject({ clarifaiCode: 11008, httpStatus: 401, retryable: false });
         expect(e.reqId?.startsWith(REQUEST_ID_PREFIX)).toBe(true);
         for (const bad of ["", "two words", "line\nbreak"]) {
           const local = await failure(clarifai.myScopes(bad), "invalid_key");
@@ -316,7 +316,7 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
         const u = await newUser();
         const other = await newUser();
         const e = await failure(clarifai.listKeys(u.pat, other.userId), "not_found");
-        expect(e.code).toBe(11101);
+        expect(e.clarifaiCode).toBe(11101);
         await failure(clarifai.getKey(u.pat, u.userId, "ffffffffffffffffffffffffffffffff"), "not_found");
       });
 
@@ -342,7 +342,7 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
           const u = await newUser();
           await fault({ method: "GET", path: `/v2/users/${u.userId}/keys`, ...f });
           const e = await failure(clarifai.listKeys(u.pat, u.userId), kind);
-          expect(e).toMatchObject({ retryable, httpStatus: f.status, code: f.code, operation: "ListKeys" });
+          expect(e).toMatchObject({ retryable, httpStatus: f.status, clarifaiCode: f.code, operation: "ListKeys" });
           expect(await value(clarifai.listKeys(u.pat, u.userId))).toHaveLength(1);
         });
       }
@@ -351,7 +351,7 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
         const u = await newUser();
         await fault({ method: "GET", path: `/v2/users/${u.userId}`, status: 200, code: 10020 });
         const e = await failure(clarifai.getUser(u.pat, u.userId), "unexpected");
-        expect(e).toMatchObject({ httpStatus: 200, code: 10020, retryable: false });
+        expect(e).toMatchObject({ httpStatus: 200, clarifaiCode: 10020, retryable: false });
       });
 
       it("maps a slow answer to timeout", async () => {

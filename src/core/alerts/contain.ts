@@ -13,7 +13,7 @@ import { markPreviousRevoked, oweLeakedRevocation } from "../rotation/credential
 import { driveRotation } from "../rotation/drive.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
 import type { Rotation } from "../rotation/rotation.ts";
-import { classify } from "../rotation/step-error.ts";
+import { toStepFailure } from "../rotation/step-error.ts";
 import { revokeValue } from "../rotation/steps.ts";
 import { updateCredential } from "../rotation/update-credential.ts";
 import { managerToken, open } from "../rotation/values.ts";
@@ -72,7 +72,7 @@ export async function revokePreviousNow(deps: EngineDeps, credentialId: string, 
     await revokeValue(deps, cur.value, token, await open(deps, cur.value, previousValue(prev.fingerprint), prev.value));
   } catch (error) {
     // Owed as a leaked value: due now, and every sweep retries it until Clarifai confirms.
-    const failure = classify(error);
+    const failure = toStepFailure(error);
     await updateCredential(deps, credentialId, (c) => oweLeakedRevocation(c, fp, prev.rotation_id, failure.code, deps.now()));
     return false;
   }

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { retryDelaySeconds } from "./backoff.ts";
 import { Dispatcher, runOnce } from "./bus.ts";
-import { classifyFailure, PermanentError } from "./errors.ts";
+import { ClarifaiError } from "../clarifai/errors.ts";
+import { classifyFailure } from "../failure.ts";
+import { StepFailure } from "../rotation/step-error.ts";
+import { PermanentError } from "./errors.ts";
 import { ledgerKey } from "./ledger.ts";
 import { MemoryLedger } from "./memory-ledger.ts";
 import { newEvent } from "./new-event.ts";
@@ -124,14 +127,21 @@ describe("Dispatcher", () => {
 });
 
 describe("classifyFailure", () => {
-  it("is retryable unless the error says otherwise", () => {
+  it("is retryable unless a Failure says otherwise", () => {
     expect(classifyFailure(new Error("x"))).toMatchObject({ retryable: true, code: "error" });
     expect(classifyFailure(new TypeError("x"))).toMatchObject({ retryable: true, code: "type_error" });
-    expect(classifyFailure(Object.assign(new Error("x"), { retryable: false, code: "bad_request" }))).toMatchObject({ retryable: false, code: "bad_request" });
-    expect(classifyFailure(Object.assign(new Error("x"), { transient: false, code: "clarifai_invalid_key" }))).toMatchObject({ retryable: false });
+    expect(classifyFailure(new PermanentError("bad_request", "x"))).toMatchObject({ retryable: false, code: "bad_request" });
+    expect(classifyFailure(new StepFailure(false, "clarifai_invalid_key", "x"))).toMatchObject({ retryable: false, code: "clarifai_invalid_key" });
+    expect(classifyFailure(new ClarifaiError({ kind: "invalid_key", operation: "DeleteKey", clarifaiCode: 11008 }))).toMatchObject({ retryable: false, code: "clarifai_error" });
+    expect(classifyFailure(new ClarifaiError({ kind: "server", operation: "DeleteKey" }))).toMatchObject({ retryable: true, code: "clarifai_error" });
     expect(classifyFailure("oops")).toMatchObject({ retryable: true, code: "error" });
-    // A code that is not a code (here, something token-shaped) is not copied.
-    expect(classifyFailure({ code: "3f5e8a9b0c1d2e3f4a5b6c7d8e9f0a1b" }).code).toBe("error");
+    // A code that is not a code (here, something token-shaped) is not copied: the class names it.
+    expect(classifyFailure(new PermanentError("3f5e8a9b0c1d2e3f4a5b6c7d8e9f0a1b", "x")).code).toBe("permanent_error");
+  });
+
+  it("reads failures by class, so a look-alike object cannot pose as a permanent failure", () => {
+    expect(classifyFailure(Object.assign(new Error("x"), { retryable: false, code: "bad_request" }))).toMatchObject({ retryable: true, code: "error" });
+    expect(classifyFailure({ transient: false, code: "clarifai_invalid_key" })).toMatchObject({ retryable: true, code: "error" });
   });
 });
 

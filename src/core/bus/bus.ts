@@ -6,7 +6,7 @@
  *
  * Runtime-neutral.
  */
-import { classifyFailure, type Failure } from "./errors.ts";
+import { classifyFailure, type FailureInfo } from "../failure.ts";
 import type { BusEvent, EventOf, EventType } from "./events.ts";
 import { handlerNameSchema } from "./fields.ts";
 import { ledgerKey, type ProcessedLedger } from "./ledger.ts";
@@ -28,7 +28,7 @@ export type HandlerStatus = "ran" | "skipped" | "in_progress" | "failed";
 export interface HandlerResult {
   handler: string;
   status: HandlerStatus;
-  failure?: Failure;
+  failure?: FailureInfo;
 }
 
 export interface DispatchOutcome {
@@ -114,7 +114,7 @@ export async function runOnce(
   key: string,
   leaseMs: number,
   fn: () => Promise<void> | void,
-): Promise<{ status: HandlerStatus; failure?: Failure }> {
+): Promise<{ status: HandlerStatus; failure?: FailureInfo }> {
   const owner = crypto.randomUUID();
   let claim;
   try {

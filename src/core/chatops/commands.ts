@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { err, ok, type Result } from "../result.ts";
+import { err, type ErrorValue, ok, type Result } from "../result.ts";
 
 export type ChatCommand =
   | { name: "help" }
@@ -15,10 +15,7 @@ export type ChatCommand =
   | { name: "plan" }
   | { name: "status" | "rotate" | "revoke"; credentialId: string };
 
-export interface CommandError {
-  readonly code: "unknown_command" | "malformed_command";
-  readonly message: string;
-}
+export type CommandError = ErrorValue<"unknown_command" | "malformed_command">;
 
 /** Longest command text accepted; a credential id is 31 characters, so this is generous. */
 export const MAX_COMMAND_TEXT = 200;

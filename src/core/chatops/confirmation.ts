@@ -25,7 +25,7 @@
 import { decodeBase64Url, encodeBase64Url } from "../crypto/encoding.ts";
 import type { PurposeKey } from "../crypto/purpose-key.ts";
 import { timingSafeEqual } from "../crypto/timing-safe-equal.ts";
-import { err, ok, type Result } from "../result.ts";
+import { err, type ErrorValue, ok, type Result } from "../result.ts";
 
 export type ChatPlatform = "slack" | "discord";
 export type ConfirmableAction = "rotate" | "revoke";
@@ -44,10 +44,7 @@ export interface Confirmation {
   readonly nonce: string;
 }
 
-export interface ConfirmationError {
-  readonly code: "confirmation_invalid" | "confirmation_expired";
-  readonly message: string;
-}
+export type ConfirmationError = ErrorValue<"confirmation_invalid" | "confirmation_expired">;
 
 /** A confirmation holds for 15 minutes, as Discord's interaction tokens do. */
 export const CONFIRMATION_TTL_SECONDS = 15 * 60;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { CLARIFAI_ERROR_KINDS, ClarifaiError, classify, redact } from "./errors.ts";
+import { CLARIFAI_ERROR_KINDS, ClarifaiError, kindOf, redact } from "./errors.ts";
 
-describe("classify", () => {
+describe("kindOf", () => {
   it.each([
     [429, 11005, "throttled"],
     [429, 11003, "throttled"],
@@ -15,21 +15,21 @@ describe("classify", () => {
     [400, 11102, "bad_request"],
     [409, 40010, "duplicate"],
   ] as const)("maps HTTP %i with code %i to %s", (http, code, kind) => {
-    expect(classify(http, code)).toBe(kind);
+    expect(kindOf(http, code)).toBe(kind);
   });
 
   it("trusts the body's code over a 2xx status", () => {
-    expect(classify(200, 11008)).toBe("invalid_key");
-    expect(classify(200, 10020)).toBe("unexpected");
+    expect(kindOf(200, 11008)).toBe("invalid_key");
+    expect(kindOf(200, 10020)).toBe("unexpected");
   });
 
   it("falls back to the HTTP status for codes it does not know", () => {
-    expect(classify(503, 12345)).toBe("server");
-    expect(classify(429, undefined)).toBe("throttled");
-    expect(classify(404, undefined)).toBe("not_found");
-    expect(classify(400, 10020)).toBe("bad_request");
-    expect(classify(418, undefined)).toBe("unexpected");
-    expect(classify(undefined, undefined)).toBe("unexpected");
+    expect(kindOf(503, 12345)).toBe("server");
+    expect(kindOf(429, undefined)).toBe("throttled");
+    expect(kindOf(404, undefined)).toBe("not_found");
+    expect(kindOf(400, 10020)).toBe("bad_request");
+    expect(kindOf(418, undefined)).toBe("unexpected");
+    expect(kindOf(undefined, undefined)).toBe("unexpected");
   });
 });
 
@@ -40,15 +40,15 @@ describe("ClarifaiError", () => {
   });
 
   it("names the operation, code and HTTP status in std style", () => {
-    const e = new ClarifaiError({ kind: "insufficient_scopes", operation: "DeleteKey", code: 11007, httpStatus: 403 });
+    const e = new ClarifaiError({ kind: "insufficient_scopes", operation: "DeleteKey", clarifaiCode: 11007, httpStatus: 403 });
     expect(e.message).toBe('Cannot call Clarifai "DeleteKey": token lacks the required scopes (code 11007, HTTP 403)');
     expect(e).toBeInstanceOf(Error);
     expect(e.name).toBe("ClarifaiError");
   });
 
   it("serialises its fields, not a stack", () => {
-    const e = new ClarifaiError({ kind: "throttled", operation: "ListKeys", code: 11005, httpStatus: 429, reqId: "r1" });
-    expect(JSON.parse(JSON.stringify(e))).toMatchObject({ kind: "throttled", retryable: true, code: 11005, reqId: "r1" });
+    const e = new ClarifaiError({ kind: "throttled", operation: "ListKeys", clarifaiCode: 11005, httpStatus: 429, reqId: "r1" });
+    expect(JSON.parse(JSON.stringify(e))).toMatchObject({ kind: "throttled", retryable: true, code: "clarifai_throttled", clarifaiCode: 11005, reqId: "r1" });
   });
 });
 

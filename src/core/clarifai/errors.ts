@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { Failure } from "../failure.ts";
 
 /** Every way a Clarifai call can fail. */
 export const CLARIFAI_ERROR_KINDS = [
@@ -51,7 +52,8 @@ export interface ClarifaiErrorInit {
   /** Clarifai's RPC name, e.g. `DeleteKey`. */
   operation: string;
   httpStatus?: number | undefined;
-  code?: number | undefined;
+  /** Clarifai's numeric `status.code`. */
+  clarifaiCode?: number | undefined;
   reqId?: string | undefined;
   /** Clarifai's `status.description`, already redacted. */
   description?: string | undefined;
@@ -61,26 +63,30 @@ export interface ClarifaiErrorInit {
   reason?: string | undefined;
 }
 
-/** A failed Clarifai call. Safe to log and to serialise: it holds no secret by construction. */
-export class ClarifaiError extends Error {
+/**
+ * A failed Clarifai call. Safe to log and to serialise: it holds no secret by construction. As a
+ * `Failure` its `code` is the rotation's error code for the kind (`clarifai_insufficient_scopes`;
+ * `unexpected_redirect` is a contract code of its own, issue 14); Clarifai's own numeric status
+ * is `clarifaiCode`.
+ */
+export class ClarifaiError extends Failure {
   override readonly name = "ClarifaiError";
+  readonly tag = "clarifai";
   readonly kind: ClarifaiErrorKind;
-  /** True for transient failures worth retrying with backoff: throttled, server, timeout, network. */
-  readonly retryable: boolean;
   readonly operation: string;
   readonly httpStatus: number | undefined;
-  readonly code: number | undefined;
+  readonly clarifaiCode: number | undefined;
   readonly reqId: string | undefined;
   readonly description: string | undefined;
   readonly retryAfterMs: number | undefined;
 
   constructor(init: ClarifaiErrorInit) {
-    super(formatMessage(init));
+    // Retryable exactly for transient failures worth retrying with backoff: throttled, server, timeout, network.
+    super(init.kind === "unexpected_redirect" ? "unexpected_redirect" : `clarifai_${init.kind}`, formatMessage(init), RETRYABLE.has(init.kind));
     this.kind = init.kind;
-    this.retryable = RETRYABLE.has(init.kind);
     this.operation = init.operation;
     this.httpStatus = init.httpStatus;
-    this.code = init.code;
+    this.clarifaiCode = init.clarifaiCode;
     this.reqId = init.reqId;
     this.description = init.description;
     this.retryAfterMs = init.retryAfterMs;
@@ -95,6 +101,7 @@ export class ClarifaiError extends Error {
       operation: this.operation,
       httpStatus: this.httpStatus,
       code: this.code,
+      clarifaiCode: this.clarifaiCode,
       reqId: this.reqId,
       description: this.description,
       retryAfterMs: this.retryAfterMs,
@@ -104,7 +111,7 @@ export class ClarifaiError extends Error {
 
 function formatMessage(init: ClarifaiErrorInit): string {
   const facts: string[] = [];
-  if (init.code !== undefined) facts.push(`code ${init.code}`);
+  if (init.clarifaiCode !== undefined) facts.push(`code ${init.clarifaiCode}`);
   if (init.httpStatus !== undefined) facts.push(`HTTP ${init.httpStatus}`);
   const what = init.reason ? `${PHRASES[init.kind]}: ${init.reason}` : PHRASES[init.kind];
   return `Cannot call Clarifai "${init.operation}": ${what}${facts.length ? ` (${facts.join(", ")})` : ""}`;
@@ -130,7 +137,7 @@ const CODE_KINDS: ReadonlyMap<number, ClarifaiErrorKind> = new Map([
 ]);
 
 /** The kind for a Clarifai status code and HTTP status; either may be missing. */
-export function classify(httpStatus: number | undefined, code: number | undefined): ClarifaiErrorKind {
+export function kindOf(httpStatus: number | undefined, code: number | undefined): ClarifaiErrorKind {
   if (code !== undefined) {
     const known = CODE_KINDS.get(code);
     if (known) return known;

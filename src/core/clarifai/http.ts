@@ -21,7 +21,7 @@
  */
 import type * as z from "zod";
 import { err, ok, type Result } from "../result.ts";
-import { ClarifaiError, classify, redact, type ClarifaiErrorKind } from "./errors.ts";
+import { ClarifaiError, kindOf, redact, type ClarifaiErrorKind } from "./errors.ts";
 import { envelopeSchema } from "./schemas.ts";
 
 const SUCCESS = 10000;
@@ -163,8 +163,8 @@ function interpret<S extends z.ZodType>(call: Call<S>, res: Exchanged): Result<z
     return err(
       new ClarifaiError({
         ...base,
-        kind: classify(res.status, code),
-        code,
+        kind: kindOf(res.status, code),
+        clarifaiCode: code,
         reqId,
         description: description === undefined ? undefined : redact(description, [call.token, ...(call.sensitive ?? [])]),
         retryAfterMs: retryAfterMs(res.retryAfter),
@@ -175,7 +175,7 @@ function interpret<S extends z.ZodType>(call: Call<S>, res: Exchanged): Result<z
   if (!parsed.success) {
     // Only the path of the first issue: zod messages are safe today, but a path never holds a value.
     const where = parsed.error.issues[0]?.path.join(".") || "(root)";
-    return err(new ClarifaiError({ ...base, kind: "unexpected", code, reqId, reason: `field "${where}" has an unexpected shape` }));
+    return err(new ClarifaiError({ ...base, kind: "unexpected", clarifaiCode: code, reqId, reason: `field "${where}" has an unexpected shape` }));
   }
   return ok(parsed.data);
 }

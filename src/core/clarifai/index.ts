@@ -24,7 +24,7 @@
  */
 export { createClarifaiClient, DEFAULT_BASE_URL, DEFAULT_TIMEOUT_MS } from "./client.ts";
 export type { ClarifaiClient, ClarifaiClientOptions } from "./client.ts";
-export { CLARIFAI_ERROR_KINDS, ClarifaiError, classify, isClarifaiError } from "./errors.ts";
+export { CLARIFAI_ERROR_KINDS, ClarifaiError, kindOf, isClarifaiError } from "./errors.ts";
 export type { ClarifaiErrorKind } from "./errors.ts";
 export type { AppKeyPageOptions, KeyPageOptions, KeyWalkOptions } from "./keys.ts";
 export { DEFAULT_MAX_PAGES, DEFAULT_PER_PAGE, MAX_PER_PAGE } from "./pagination.ts";

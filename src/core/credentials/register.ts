@@ -8,14 +8,14 @@
  * when any of that is missing.
  */
 import * as z from "zod";
-import { type ClarifaiClient, type Key, missingScopes } from "../clarifai/index.ts";
+import { type ClarifaiClient, type ClarifaiError, type Key, missingScopes } from "../clarifai/index.ts";
 import { decrypt, encrypt } from "../crypto/envelope.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import { randomId } from "../crypto/random.ts";
 import { credentialIdSchema } from "../bus/fields.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
 import { withoutMarkers } from "../rotation/rotation.ts";
-import { err, ok, type Result } from "../result.ts";
+import { err, type ErrorValue, ok, type Result } from "../result.ts";
 import {
   aadFor,
   CURRENT_VALUE,
@@ -44,10 +44,8 @@ export type RegisterInput = z.infer<typeof registerInputSchema>;
 /** What callers may pass: defaults (e.g. policy fields) filled in by the schema. */
 export type RegisterRequest = z.input<typeof registerInputSchema>;
 
-export interface RegisterError {
+export interface RegisterError extends ErrorValue {
   status: 404 | 409 | 422 | 503;
-  code: string;
-  message: string;
   /** Set on already_registered: the id is not secret and lets a caller find the record. */
   credential_id?: string;
 }
@@ -134,7 +132,7 @@ async function resolveManager(deps: EngineDeps, input: RegisterInput): Promise<R
     return fail(422, "manager_not_found", 'The credential named by "manager_id" is not an active registered PAT');
   }
   const opened = await decrypt(deps.keyring, m.value.value, aadFor(m.value, CURRENT_VALUE));
-  if (!opened.ok) return fail(422, "manager_unreadable", `The credential named by "manager_id" cannot be decrypted: ${opened.error.reason}`);
+  if (!opened.ok) return fail(422, "manager_unreadable", `The credential named by "manager_id" cannot be decrypted: ${opened.error.code}`);
   return ok(opened.value);
 }
 
@@ -185,7 +183,7 @@ async function readUpstream(c: ClarifaiClient, manager: string, input: RegisterI
   return ok({ value, key, description: key.description, scopes: key.scopes, apps, ...(appId ? { appId } : {}), ...(key.created_at ? { createdAt: key.created_at } : {}) });
 }
 
-function upstream(e: { kind: string; retryable: boolean; code?: number | undefined }, who: string): Result<never, RegisterError> {
+function upstream(e: ClarifaiError, who: string): Result<never, RegisterError> {
   if (e.retryable) return fail(503, "upstream_unavailable", "Clarifai is unavailable; try again later");
   if (e.kind === "invalid_key") return fail(422, "invalid_credential", `Clarifai refused the ${who} token as invalid`);
   if (e.kind === "insufficient_scopes") return fail(422, "manager_insufficient_scopes", `Clarifai refused the ${who} token: insufficient scopes`);

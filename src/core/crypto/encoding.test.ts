@@ -47,7 +47,7 @@ describe("base64", () => {
     const r = decodeBase64(input);
     expect(r.ok).toBe(false);
     if (!r.ok) {
-      expect(r.error.reason).toBe(reason);
+      expect(r.error.code).toBe(reason);
       expect(r.error.message).not.toContain(input);
     }
   });
@@ -102,7 +102,7 @@ describe("hex", () => {
   ])("rejects %j as %s", (input, reason) => {
     const r = decodeHex(input);
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.error.reason).toBe(reason);
+    if (!r.ok) expect(r.error.code).toBe(reason);
   });
 
   it("round-trips any bytes", () => {

@@ -13,13 +13,10 @@
  *
  * @module
  */
-import { err, ok, type Result } from "../result.ts";
+import { err, type ErrorValue, ok, type Result } from "../result.ts";
 
 /** Why a string is not a valid encoding. */
-export interface EncodingError {
-  readonly reason: "invalid_length" | "invalid_character" | "non_canonical";
-  readonly message: string;
-}
+export type EncodingError = ErrorValue<"invalid_length" | "invalid_character" | "non_canonical">;
 
 const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -68,7 +65,7 @@ function decode64(input: string, table: Int8Array, name: string): Result<Uint8Ar
     const c = input.charCodeAt(i);
     const v = c < 128 ? table[c]! : -1;
     if (v < 0) {
-      return err({ reason: "invalid_character", message: `Cannot decode ${name}: invalid character at index ${i}` });
+      return err({ code: "invalid_character", message: `Cannot decode ${name}: invalid character at index ${i}` });
     }
     acc = ((acc << 6) | v) & 0xffff;
     bits += 6;
@@ -80,13 +77,13 @@ function decode64(input: string, table: Int8Array, name: string): Result<Uint8Ar
   // Leftover bits of the last character carry no data; they must be zero so that each byte
   // string has exactly one encoding.
   if ((acc & ((1 << bits) - 1)) !== 0) {
-    return err({ reason: "non_canonical", message: `Cannot decode ${name}: non-zero trailing bits` });
+    return err({ code: "non_canonical", message: `Cannot decode ${name}: non-zero trailing bits` });
   }
   return ok(out);
 }
 
 function invalidLength(name: string): Result<never, EncodingError> {
-  return err({ reason: "invalid_length", message: `Cannot decode ${name}: invalid length` });
+  return err({ code: "invalid_length", message: `Cannot decode ${name}: invalid length` });
 }
 
 /** Standard base64 (RFC 4648 §4) with padding. */
@@ -121,14 +118,14 @@ export function encodeHex(bytes: Uint8Array): string {
 
 /** Decodes hex (either case). Odd lengths and non-hex characters are rejected. */
 export function decodeHex(input: string): Result<Uint8Array<ArrayBuffer>, EncodingError> {
-  if (input.length % 2 !== 0) return err({ reason: "invalid_length", message: "Cannot decode hex: odd length" });
+  if (input.length % 2 !== 0) return err({ code: "invalid_length", message: "Cannot decode hex: odd length" });
   const out = new Uint8Array(input.length / 2);
   for (let i = 0; i < input.length; i += 2) {
     const hi = hexValue(input.charCodeAt(i));
     const lo = hexValue(input.charCodeAt(i + 1));
     if (hi < 0 || lo < 0) {
       const at = hi < 0 ? i : i + 1;
-      return err({ reason: "invalid_character", message: `Cannot decode hex: invalid character at index ${at}` });
+      return err({ code: "invalid_character", message: `Cannot decode hex: invalid character at index ${at}` });
     }
     out[i / 2] = (hi << 4) | lo;
   }

@@ -27,7 +27,7 @@ const HISTORY = [1, 2, 3].map((v) => keyring(Object.fromEntries(Object.entries(K
 
 async function reason(k: Keyring, sealed: unknown, a = aad) {
   const r = await decrypt(k, sealed as Sealed, a);
-  return r.ok ? "ok" : r.error.reason;
+  return r.ok ? "ok" : r.error.code;
 }
 
 describe("encrypt / decrypt", () => {
@@ -127,7 +127,7 @@ describe("decrypt refuses tampering without throwing", () => {
     expect(await reason(FULL, { ...sealed, v: 2 })).toBe("tampered");
     expect(await reason(FULL, { ...sealed, v: 1 })).toBe("tampered");
     const r = await decrypt(FULL, { ...sealed, v: 9 }, aad);
-    expect(r).toEqual({ ok: false, error: { reason: "unknown_key_version", message: 'Cannot decrypt record "cred_01": unknown key version "9"' } });
+    expect(r).toEqual({ ok: false, error: { code: "unknown_key_version", message: 'Cannot decrypt record "cred_01": unknown key version "9"' } });
   });
 
   it("binds the version into the AAD even when two versions share a key", async () => {
@@ -233,6 +233,6 @@ describe("needsReencrypt / reencrypt", () => {
   it("passes decryption errors through", async () => {
     const old = await encrypt(HISTORY[0]!, "x", aad);
     const r = await reencrypt(FULL, old, { ...aad, id: "cred_02" });
-    expect(r.ok ? "ok" : r.error.reason).toBe("tampered");
+    expect(r.ok ? "ok" : r.error.code).toBe("tampered");
   });
 });

@@ -14,7 +14,7 @@
  * @module
  */
 import * as z from "zod";
-import { err, ok, type Result } from "../result.ts";
+import { err, type ErrorValue, ok, type Result } from "../result.ts";
 import { decodeBase64, encodeBase64 } from "./encoding.ts";
 import type { Keyring } from "./keyring.ts";
 
@@ -51,10 +51,7 @@ export interface SealedAad {
 }
 
 /** Why a sealed value was refused. Messages name the record id, never the value. */
-export interface DecryptError {
-  readonly reason: "malformed" | "unknown_key_version" | "tampered";
-  readonly message: string;
-}
+export type DecryptError = ErrorValue<"malformed" | "unknown_key_version" | "tampered">;
 
 /**
  * Encrypts `plaintext` (UTF-8) under the keyring's current version.
@@ -92,8 +89,8 @@ export async function encrypt(keyring: Keyring, plaintext: string, aad: SealedAa
  * under a version added after the upgrade.
  */
 export async function decrypt(keyring: Keyring, sealed: Sealed, aad: SealedAad): Promise<Result<string, DecryptError>> {
-  const fail = (reason: DecryptError["reason"], detail: string) =>
-    err({ reason, message: `Cannot decrypt record "${aad.id}": ${detail}` });
+  const fail = (code: DecryptError["code"], detail: string) =>
+    err({ code, message: `Cannot decrypt record "${aad.id}": ${detail}` });
   const parsed = sealedSchema.safeParse(sealed);
   if (!parsed.success) return fail("malformed", "sealed value has the wrong shape");
   const { v } = parsed.data;

@@ -48,7 +48,7 @@ describe("fingerprint", () => {
     const r = await importFingerprintKey(key);
     expect(r.ok).toBe(false);
     if (!r.ok) {
-      expect(r.error.reason).toBe("invalid_key");
+      expect(r.error.code).toBe("invalid_key");
       if (key) expect(r.error.message).not.toContain(key);
     }
     await expect(fingerprint(key, "v")).rejects.toThrow(/^Cannot import fingerprint key/);

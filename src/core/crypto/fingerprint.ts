@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { err, ok, type Result } from "../result.ts";
+import { err, type ErrorValue, ok, type Result } from "../result.ts";
 import { decodeBase64, encodeHex } from "./encoding.ts";
 
 const MIN_KEY_BYTES = 32;
@@ -25,18 +25,15 @@ export interface FingerprintKey {
 }
 
 /** Why `REKEY_FINGERPRINT_KEY` was refused. Messages never contain key material. */
-export interface FingerprintKeyError {
-  readonly reason: "invalid_key";
-  readonly message: string;
-}
+export type FingerprintKeyError = ErrorValue<"invalid_key">;
 
 /** The bytes of `REKEY_FINGERPRINT_KEY`, checked: base64 of at least 32 bytes. */
 export function decodeFingerprintKey(value: string): Result<Uint8Array<ArrayBuffer>, FingerprintKeyError> {
   const bytes = decodeBase64(value);
-  if (!bytes.ok) return err({ reason: "invalid_key", message: "Cannot import fingerprint key: value is not base64" });
+  if (!bytes.ok) return err({ code: "invalid_key", message: "Cannot import fingerprint key: value is not base64" });
   if (bytes.value.length < MIN_KEY_BYTES) {
     return err({
-      reason: "invalid_key",
+      code: "invalid_key",
       message: `Cannot import fingerprint key: key is shorter than ${MIN_KEY_BYTES} bytes`,
     });
   }

@@ -61,7 +61,7 @@ describe("parseKeyring", () => {
     const r = parseKeyring(json);
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.error.reason).toBe(reason);
+    expect(r.error.code).toBe(reason);
     expect(r.error.message).toMatch(/^Cannot parse encryption keys: /);
     expect(r.error.message).not.toContain(secret);
     expect(r.error.message).not.toContain(key(1));

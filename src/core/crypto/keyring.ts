@@ -13,14 +13,11 @@
  *
  * @module
  */
-import { err, ok, type Result } from "../result.ts";
+import { err, type ErrorValue, ok, type Result } from "../result.ts";
 import { decodeBase64 } from "./encoding.ts";
 
 /** Why `REKEY_ENCRYPTION_KEYS` was refused. Messages never contain key material. */
-export interface KeyringError {
-  readonly reason: "invalid_json" | "invalid_version" | "invalid_key" | "empty";
-  readonly message: string;
-}
+export type KeyringError = ErrorValue<"invalid_json" | "invalid_version" | "invalid_key" | "empty">;
 
 /** A parsed set of AES-256-GCM master keys. */
 export interface Keyring {
@@ -112,6 +109,6 @@ function createKeyring(raw: Map<number, Uint8Array>): Keyring {
   };
 }
 
-function fail(reason: KeyringError["reason"], message: string): Result<never, KeyringError> {
-  return err({ reason, message });
+function fail(code: KeyringError["code"], message: string): Result<never, KeyringError> {
+  return err({ code, message });
 }

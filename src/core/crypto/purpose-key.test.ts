@@ -35,7 +35,7 @@ describe("derivePurposeKey (pure logic)", () => {
       const r = await derivePurposeKey(bad, "chat_confirmation");
       expect(r.ok).toBe(false);
       if (!r.ok) {
-        expect(r.error.reason).toBe("invalid_key");
+        expect(r.error.code).toBe("invalid_key");
         expect(r.error.message).not.toContain(bad);
       }
     }

@@ -9,14 +9,13 @@
  * Discord URL that redirects is not the one that was configured. A 3xx is therefore permanent,
  * code `unexpected_redirect`: the target must be fixed, and retrying cannot change it.
  */
-export class DeliveryFailed extends Error {
+import { Failure } from "../failure.ts";
+
+export class DeliveryFailed extends Failure {
   override readonly name = "DeliveryFailed";
-  constructor(
-    readonly retryable: boolean,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+  readonly tag = "delivery";
+  constructor(retryable: boolean, code: string, message: string) {
+    super(code, message, retryable);
   }
 }
 

@@ -13,7 +13,7 @@ import { type CredentialRecord, CURRENT_VALUE } from "../credentials/credential.
 import { oweLeakedRevocation } from "./credential-transitions.ts";
 import type { EngineDeps } from "./engine-deps.ts";
 import type { Rotation } from "./rotation.ts";
-import { classify, type StepFailure } from "./step-error.ts";
+import { toStepFailure, type StepFailure } from "./step-error.ts";
 import { revokeOld } from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
 import { open } from "./values.ts";
@@ -29,11 +29,12 @@ export const mayNeedContainment = (r: Rotation) => r.reason === "compromise" && 
 
 /**
  * What to do instead of the usual rollback or retry-later after `failure` at `r.step`, or null
- * when the usual handling is right. `transient`: the step's retry budget is spent.
+ * when the usual handling is right. `retryable`: the failure may pass later and the step's retry
+ * budget is spent.
  */
-export async function containInstead(deps: EngineDeps, rec: CredentialRecord, r: Rotation, failure: StepFailure, transient: boolean): Promise<Containment | null> {
+export async function containInstead(deps: EngineDeps, rec: CredentialRecord, r: Rotation, failure: StepFailure, retryable: boolean): Promise<Containment | null> {
   if (!mayNeedContainment(r)) return null;
-  if (r.step === "revoke_old" && !transient) {
+  if (r.step === "revoke_old" && !retryable) {
     await oweRevocation(deps, r, failure.code);
     // A revocation alone has nothing left to do but must not read as done: it failed, and is owed.
     if (r.mode === "revoke") return { kind: "failed", rotation: failed({ ...r, old_revoke_owed: true }, failure, deps.now()) };
@@ -60,9 +61,9 @@ async function deleteLeakedPat(deps: EngineDeps, rec: CredentialRecord, r: Rotat
       await revokeOld(deps, rec, r, await open(deps, rec, CURRENT_VALUE, rec.value));
       return true;
     } catch (error) {
-      const f = classify(error);
+      const f = toStepFailure(error);
       code = f.code;
-      if (!f.transient) break;
+      if (!f.retryable) break;
     }
   }
   await oweRevocation(deps, r, code);

@@ -13,7 +13,7 @@ import { type Containment, containInstead, mayNeedContainment } from "./containm
 import { nextStep } from "./plan.ts";
 import { rollback } from "./rollback.ts";
 import type { Rotation, Step } from "./rotation.ts";
-import { classify, StepFailure } from "./step-error.ts";
+import { toStepFailure, StepFailure } from "./step-error.ts";
 import * as steps from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
 import { open, promotedValues } from "./values.ts";
@@ -80,9 +80,9 @@ async function runStepWithRetries(deps: EngineDeps, held: Versioned<Rotation>): 
     try {
       return { kind: "ok", patch: await runStep(deps, held) };
     } catch (error) {
-      failure = classify(error);
+      failure = toStepFailure(error);
       if (failure.code === LEASE_LOST) return { kind: "lost_lease" };
-      if (!failure.transient) return { kind: "permanent", failure };
+      if (!failure.retryable) return { kind: "permanent", failure };
     }
   }
   return { kind: "transient", failure: failure! };

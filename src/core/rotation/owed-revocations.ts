@@ -7,7 +7,7 @@
 import { type CredentialRecord, CURRENT_VALUE, owedSealed, type PreviousValue, previousValue } from "../credentials/credential.ts";
 import { markPreviousRevoked } from "./credential-transitions.ts";
 import type { EngineDeps } from "./engine-deps.ts";
-import { classify } from "./step-error.ts";
+import { toStepFailure } from "./step-error.ts";
 import { revokeValue } from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
 import { managerToken, open } from "./values.ts";
@@ -38,7 +38,7 @@ export async function payOwedRevocations(deps: EngineDeps, credentialId: string)
       out.revoked.push(prev.fingerprint);
       await deps.emit({ type: "credential.revoked", credentialId, fingerprint: prev.fingerprint, reason: prev.leaked ? "compromise" : "grace_expired" }).catch(() => {});
     } catch (error) {
-      const failure = classify(error);
+      const failure = toStepFailure(error);
       // A leaked value that still works is an emergency from its first failure, and is retried by
       // every sweep: no backoff, whatever the cost in calls to an unwell Clarifai.
       const overdue = prev.leaked === true || deps.now() - Date.parse(prev.revoke_after) > OVERDUE_AFTER_MS;

@@ -13,7 +13,7 @@ import { CURRENT_VALUE, type CredentialRecord, rotationNewValue, sinkKey } from 
 import { promote } from "./credential-transitions.ts";
 import type { EngineDeps } from "./engine-deps.ts";
 import type { Rotation } from "./rotation.ts";
-import { classify, isNotFound, unwrap } from "./step-error.ts";
+import { toStepFailure, isNotFound, unwrap } from "./step-error.ts";
 import { updateCredential } from "./update-credential.ts";
 import { managerToken, open, promotedValues } from "./values.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
@@ -75,7 +75,7 @@ async function bestEffort(deps: EngineDeps, action: () => Promise<void>): Promis
       await action();
       return true;
     } catch (error) {
-      if (!classify(error).transient) return false;
+      if (!toStepFailure(error).retryable) return false;
       await deps.sleep(deps.retry.baseDelayMs * 2 ** attempt);
     }
   }

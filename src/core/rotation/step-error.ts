@@ -3,40 +3,28 @@
  * backoff; permanent ones (invalid key, missing scopes, bad request) stop the rotation in `failed`.
  * Messages are written here, never copied from upstream, so no secret can ride along.
  */
+import { ClarifaiError } from "../clarifai/errors.ts";
+import { Failure } from "../failure.ts";
 import type { Result } from "../result.ts";
-export class StepFailure extends Error {
+export class StepFailure extends Failure {
   override readonly name = "StepFailure";
+  readonly tag = "step";
   constructor(
-    readonly transient: boolean,
-    readonly code: string,
+    retryable: boolean,
+    code: string,
     message: string,
     readonly clarifaiCode?: number,
   ) {
-    super(message);
+    super(code, message, retryable);
   }
 }
 
-interface UpstreamLike {
-  retryable?: unknown;
-  kind?: unknown;
-  code?: unknown;
-  operation?: unknown;
-}
-
 /** Turns anything a step threw into a StepFailure. */
-export function classify(error: unknown): StepFailure {
+export function toStepFailure(error: unknown): StepFailure {
   if (error instanceof StepFailure) return error;
-  const e = (typeof error === "object" && error !== null ? error : {}) as UpstreamLike;
-  if (typeof e.retryable === "boolean" && typeof e.kind === "string") {
-    const op = typeof e.operation === "string" ? e.operation : "Clarifai call";
-    const code = typeof e.code === "number" ? e.code : undefined;
-    return new StepFailure(
-      e.retryable,
-      // `unexpected_redirect` is a contract code of its own (issue 14): a redirected call, never retried.
-      e.kind === "unexpected_redirect" ? "unexpected_redirect" : `clarifai_${e.kind}`,
-      `${op} failed: ${e.kind}${code ? ` (Clarifai status ${code})` : ""}`,
-      code,
-    );
+  if (error instanceof ClarifaiError) {
+    const code = error.clarifaiCode;
+    return new StepFailure(error.retryable, error.code, `${error.operation} failed: ${error.kind}${code ? ` (Clarifai status ${code})` : ""}`, code);
   }
   // Not an upstream error: a bug or a runtime fault. Retrying is the safe default because every
   // step is idempotent; the retry budget bounds it.
@@ -49,5 +37,4 @@ export function unwrap<T>(result: Result<T, unknown>): T {
   return result.value;
 }
 
-export const isNotFound = (error: unknown): boolean =>
-  typeof error === "object" && error !== null && (error as UpstreamLike).kind === "not_found";
+export const isNotFound = (error: unknown): boolean => error instanceof ClarifaiError && error.kind === "not_found";

@@ -33,7 +33,7 @@ export async function seal(deps: EngineDeps, owner: Owner, field: ValueField, pl
 export async function open(deps: EngineDeps, owner: Owner | CredentialRecord, field: ValueField, sealed: Sealed): Promise<string> {
   const opened = await decrypt(deps.keyring, sealed, aadFor(owner, field));
   if (!opened.ok) {
-    throw new StepFailure(false, "decrypt_failed", `Cannot decrypt a value of credential "${owner.id}": ${opened.error.reason}`);
+    throw new StepFailure(false, "decrypt_failed", `Cannot decrypt a value of credential "${owner.id}": ${opened.error.code}`);
   }
   const expected = field.at === "previous" ? field.fingerprint : field.at === "value" && "fingerprint" in owner ? owner.fingerprint : undefined;
   if (expected !== undefined && (await fingerprint(deps.fingerprintKey, opened.value)) !== expected) {
@@ -52,7 +52,7 @@ export async function moveSealed(deps: EngineDeps, owner: Owner, sealed: Sealed,
   const same = JSON.stringify(aadFor(owner, from)) === JSON.stringify(aadFor(owner, to));
   if (same && !needsReencrypt(deps.keyring, sealed)) return sealed;
   const r = await reencrypt(deps.keyring, sealed, aadFor(owner, from), aadFor(owner, to));
-  if (!r.ok) throw new StepFailure(false, "decrypt_failed", `Cannot re-encrypt a value of credential "${owner.id}": ${r.error.reason}`);
+  if (!r.ok) throw new StepFailure(false, "decrypt_failed", `Cannot re-encrypt a value of credential "${owner.id}": ${r.error.code}`);
   return r.value;
 }
 

@@ -4,7 +4,7 @@
  * and cost one read.
  */
 import type { Dispatcher } from "../bus/bus.ts";
-import { classifyFailure } from "../bus/errors.ts";
+import { classifyFailure } from "../failure.ts";
 import { openReplies, outcomeMessage, postReply } from "../chatops/reply.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
 

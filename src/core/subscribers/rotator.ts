@@ -14,15 +14,19 @@
 import type { Dispatcher } from "../bus/bus.ts";
 import { PermanentError } from "../bus/errors.ts";
 import { replayCompromise } from "../alerts/pipeline.ts";
+import { Failure } from "../failure.ts";
 import { beginRotation } from "../rotation/begin.ts";
 import { driveRotation } from "../rotation/drive.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
 import type { Rotation } from "../rotation/rotation.ts";
 import { StepFailure } from "../rotation/step-error.ts";
 
-export class RotationStillRunning extends Error {
+export class RotationStillRunning extends Failure {
   override readonly name = "RotationStillRunning";
-  readonly retryable = true;
+  readonly tag = "still_running";
+  constructor(message: string) {
+    super("rotation_still_running", message, true);
+  }
 }
 
 export function subscribeRotator(d: Dispatcher, engine: () => Promise<EngineDeps>) {

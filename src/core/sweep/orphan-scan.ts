@@ -26,7 +26,7 @@ import { fingerprint, fingerprintPrefix } from "../crypto/fingerprint.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
 import { markerOf, orphanVerdict } from "../rotation/ownership.ts";
 import type { Rotation } from "../rotation/rotation.ts";
-import { classify, isNotFound, unwrap } from "../rotation/step-error.ts";
+import { toStepFailure, isNotFound, unwrap } from "../rotation/step-error.ts";
 import { keyType } from "../rotation/steps.ts";
 import { updateCredential } from "../rotation/update-credential.ts";
 import { managerToken } from "../rotation/values.ts";
@@ -63,7 +63,7 @@ export async function processOrphanScanPage(deps: EngineDeps, bus: EventBus, sca
   } catch (error) {
     // Transient: the queue retries this page. Permanent (the manager is gone or lacks Keys_Get):
     // nothing can be proved, so nothing is deleted; the scan stays owed and the next sweep tries again.
-    if (classify(error).transient) throw error;
+    if (toStepFailure(error).retryable) throw error;
     return { deleted: 0, leftAlone: 0 };
   }
   const now = deps.now();

@@ -20,6 +20,7 @@ import {
 import type { ChatMessage, ReplyTarget } from "../../core/chatops/reply.ts";
 import type { CredentialRecord } from "../../core/credentials/credential.ts";
 import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
+import { BEGIN_REFUSALS, type BeginRefusal } from "../../core/rotation/refusals.ts";
 import { requestRotation } from "../../core/rotation/request.ts";
 import { planSweepReport } from "../../core/sweep/plan.ts";
 import { nextActions } from "../../core/sweep/next-actions.ts";
@@ -41,6 +42,8 @@ export type ChatAnswer =
   | { kind: "started"; message: ChatMessage };
 
 const refuse = (code: string, text: string): ChatAnswer => ({ kind: "message", refusal: code, message: { text: `:no_entry: ${text} (\`${code}\`)` } });
+/** A refused rotation, in chat's words from the one refusal table. */
+const refusal = (code: BeginRefusal, credentialId: string): ChatAnswer => refuse(code, BEGIN_REFUSALS[code].chat(credentialId));
 
 /** Slack and Discord both write a user mention as `<@id>`. */
 const mention = (a: Pick<Actor, "userId">) => `<@${a.userId}>`;
@@ -67,8 +70,8 @@ export async function runCommand(deps: Deps, actor: Actor, command: ChatCommand)
     case "rotate":
     case "revoke": {
       const found = await deps.store.getCredential(command.credentialId);
-      if (!found) return refuse("credential_not_found", `No managed credential \`${command.credentialId}\`.`);
-      if (found.value.state === "revoked") return refuse("credential_revoked", `Credential \`${command.credentialId}\` is already revoked.`);
+      if (!found) return refusal("credential_not_found", command.credentialId);
+      if (found.value.state === "revoked") return refusal("credential_revoked", command.credentialId);
       if (command.name === "rotate" && !deps.config.CHATOPS_CONFIRM_ROTATE) return start(deps, actor, found.value, "rotate");
       return askConfirmation(deps, actor, found.value, command.name);
     }
@@ -116,16 +119,7 @@ async function start(deps: Deps, actor: Actor, rec: CredentialRecord, action: Co
     },
     { source: "/rekey/chatops", reply: actor.reply },
   );
-  if (!begun.ok) {
-    const why: Record<typeof begun.code, string> = {
-      credential_not_found: `No managed credential \`${rec.id}\`.`,
-      credential_revoked: `Credential \`${rec.id}\` is already revoked.`,
-      value_required: `\`${rec.id}\` is a secret without a generator: rotate it through the admin API with the new value.`,
-      value_superseded: `The value of \`${rec.id}\` changed meanwhile.`,
-      conflict: `\`${rec.id}\` kept changing; try again.`,
-    };
-    return refuse(begun.code, why[begun.code]);
-  }
+  if (!begun.ok) return refusal(begun.code, rec.id);
   const verb = action === "revoke" ? "Revocation" : "Rotation";
   const joined = begun.joined ? ` (joined rotation \`${begun.rotation.id}\`, already running)` : ` \`${begun.rotation.id}\``;
   return { kind: "started", message: { text: `:hourglass_flowing_sand: ${verb} of \`${rec.id}\` started${joined}${note}. The result will be posted here.` } };
@@ -207,7 +201,7 @@ async function planMessage(deps: Deps): Promise<ChatMessage> {
 
 async function statusAnswer(deps: Deps, id: string): Promise<ChatAnswer> {
   const found = await deps.store.getCredential(id);
-  if (!found) return refuse("credential_not_found", `No managed credential \`${id}\`.`);
+  if (!found) return refusal("credential_not_found", id);
   const rec = found.value;
   const now = deps.now();
   const lines = [`${rec.kind} · ${rec.user_id}${rec.app_id ? `/${rec.app_id}` : ""} · ${rec.state} · value \`${fingerprintPrefix(rec.fingerprint)}…\` · age ${age(rec.value_created_at, now)}`];
