@@ -15,7 +15,7 @@ import { p1363ToDer } from "../src/core/inbound/ecdsa-der.ts";
 import { encodeBase64 } from "../src/core/crypto/encoding.ts";
 import { ensureStack, mask, root } from "./lib/stack.ts";
 import { clarifaiTarget } from "./lib/clarifai-target.ts";
-import { parseDotenv } from "../src/dotenv.ts";
+import { parseDotenv } from "../src/adapters/dotenv.ts";
 import { readFileSync } from "node:fs";
 import { startDemoResponseUrl } from "./lib/demo-slack.ts";
 import { signSlackRequest } from "../src/core/inbound/slack.ts";
