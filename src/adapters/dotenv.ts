@@ -1,23 +1,22 @@
 /**
- * Parses the `.dev.vars` / `.env` format wrangler reads: `NAME=value` lines, `#` comments, optional
- * single or double quotes around the value. Used by the Deno entry point (adapters/deno-env.ts) and the
- * npm scripts so both read local configuration exactly as `wrangler dev` does.
+ * Parses `.dev.vars` exactly as `wrangler dev` does, so the Deno entry point (adapters/deno-env.ts)
+ * and the npm scripts see the same configuration as the Worker. wrangler 4 reads `.dev.vars` with
+ * `dotenv.parse` from dotenv 16.3.1 (bundled in wrangler-dist/cli.js, no variable expansion); this is
+ * that parser's line grammar and unquoting (https://github.com/motdotla/dotenv/blob/v16.3.1/lib/main.js):
+ * `KEY=value` or `KEY: value`, optional `export `, `#` starts a comment after an unquoted value or
+ * after a closing quote, a quoted value may span lines, and only double quotes expand `\n` and `\r`.
  */
+const LINE = /(?:^|^)\s*(?:export\s+)?([\w.-]+)(?:\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/gm;
+
 export function parseDotenv(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#")) continue;
-    const eq = line.indexOf("=");
-    if (eq <= 0) continue;
-    const name = line.slice(0, eq).trim().replace(/^export\s+/, "");
-    let value = line.slice(eq + 1).trim();
+  const lines = text.replace(/\r\n?/gm, "\n");
+  for (const match of lines.matchAll(LINE)) {
+    let value = (match[2] ?? "").trim();
     const quote = value[0];
-    if ((quote === '"' || quote === "'" || quote === "`") && value.endsWith(quote) && value.length >= 2) {
-      value = value.slice(1, -1);
-      if (quote === '"') value = value.replace(/\\n/g, "\n");
-    }
-    out[name] = value;
+    value = value.replace(/^(['"`])([\s\S]*)\1$/gm, "$2");
+    if (quote === '"') value = value.replace(/\\n/g, "\n").replace(/\\r/g, "\r");
+    out[match[1]!] = value;
   }
   return out;
 }
