@@ -5,7 +5,7 @@ import { type AuditLog, auditEntryFor } from "../audit/audit-log.ts";
 
 export function subscribeAuditor(d: Dispatcher, audit: AuditLog) {
   for (const type of eventTypes) {
-    if (type === "sweep.batch" || type === "orphan.scan" || type === "notification.requested") continue; // plumbing, not history
+    if (type === "sweep.batch" || type === "orphan.scan") continue; // plumbing, not history
     d.subscribe(type, "auditor", (event) => audit.append(auditEntryFor(event)));
   }
 }
