@@ -25,7 +25,7 @@ export type Handler<T extends EventType> = (event: EventOf<T>, ctx: HandlerConte
 
 export type HandlerStatus = "ran" | "skipped" | "in_progress" | "failed";
 
-export interface HandlerResult {
+interface HandlerResult {
   handler: string;
   status: HandlerStatus;
   failure?: Failure;

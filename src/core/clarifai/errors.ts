@@ -149,7 +149,7 @@ export function classify(httpStatus: number | undefined, code: number | undefine
 }
 
 /** True if `value` is a {@link ClarifaiError}. */
-export function isClarifaiError(value: unknown): value is ClarifaiError {
+function isClarifaiError(value: unknown): value is ClarifaiError {
   return value instanceof ClarifaiError;
 }
 

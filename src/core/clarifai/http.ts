@@ -35,10 +35,10 @@ export interface TransportOptions {
   requestIdPrefix?: string | undefined;
 }
 
-export type Query = Record<string, string | number | boolean | readonly string[] | undefined>;
+type Query = Record<string, string | number | boolean | readonly string[] | undefined>;
 
 /** One call, as the method modules describe it. */
-export interface Call<S extends z.ZodType> {
+interface Call<S extends z.ZodType> {
   operation: string;
   method: "GET" | "POST" | "PATCH" | "DELETE";
   token: string;

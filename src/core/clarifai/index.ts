@@ -22,14 +22,10 @@
  *
  * @module
  */
-export { createClarifaiClient, DEFAULT_BASE_URL, DEFAULT_TIMEOUT_MS } from "./client.ts";
+export { createClarifaiClient } from "./client.ts";
 export type { ClarifaiClient, ClarifaiClientOptions } from "./client.ts";
-export { CLARIFAI_ERROR_KINDS, ClarifaiError, classify, isClarifaiError } from "./errors.ts";
+export { ClarifaiError } from "./errors.ts";
 export type { ClarifaiErrorKind } from "./errors.ts";
-export type { AppKeyPageOptions, KeyPageOptions, KeyWalkOptions } from "./keys.ts";
-export { DEFAULT_MAX_PAGES, DEFAULT_PER_PAGE, MAX_PER_PAGE } from "./pagination.ts";
-export type { WalkOptions } from "./pagination.ts";
-export type { SecretPageOptions } from "./secrets.ts";
-export { hasScopes, missingScopes, normalizeScope, REQUIRED_SCOPES, scopesFor } from "./scopes.ts";
-export type { ScopedOperation } from "./scopes.ts";
+export { MAX_PER_PAGE } from "./pagination.ts";
+export { missingScopes, normalizeScope } from "./scopes.ts";
 export * from "./schemas.ts";

@@ -24,7 +24,7 @@ const TAG_BYTES = 16;
 const AAD_LABEL = "rekey.sealed.v2";
 const LEGACY_AAD_LABEL = "rekey.sealed.v1";
 /** The AAD format new values are sealed with: the field is bound. */
-export const AAD_FORMAT = 2;
+const AAD_FORMAT = 2;
 
 /** A sealed secret value as stored in a record. */
 export const sealedSchema = z.object({

@@ -20,7 +20,7 @@ import { pemToDer } from "./pem.ts";
 import { fail, type HeaderValue, present, type VerifyError } from "./verify-common.ts";
 
 /** The body of GitHub's public-keys endpoint. Unknown fields are allowed: GitHub may add some. */
-export const githubPublicKeysSchema = z.object({
+const githubPublicKeysSchema = z.object({
   public_keys: z.array(
     z.object({
       key_identifier: z.string().min(1),
@@ -31,7 +31,7 @@ export const githubPublicKeysSchema = z.object({
   ),
 });
 export type GithubPublicKeys = z.infer<typeof githubPublicKeysSchema>;
-export type GithubPublicKey = GithubPublicKeys["public_keys"][number];
+type GithubPublicKey = GithubPublicKeys["public_keys"][number];
 
 /** Validates the JSON from GitHub's public-keys endpoint. Failure has reason `invalid_key`. */
 export function parseGithubPublicKeys(json: unknown): Result<GithubPublicKeys, VerifyError> {

@@ -61,7 +61,7 @@ async function chatReplier(deps: HandlerDeps, event: EventOf<"rotation.completed
 }
 
 /** Rows in subscription order: within a type, handlers run in the order listed. */
-export const HANDLERS = {
+const HANDLERS = {
   "alert.received": { auditor },
   "credential.compromised": { rotator: (d, e) => containAgain(d.engine, e), auditor },
   "rotation.requested": { rotator: (d, e) => driveRequested(d.engine, e), auditor },

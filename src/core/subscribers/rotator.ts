@@ -21,7 +21,7 @@ import type { EngineDeps } from "../rotation/engine-deps.ts";
 import type { Rotation } from "../rotation/rotation.ts";
 import { StepFailure } from "../rotation/step-error.ts";
 
-export class RotationStillRunning extends Error {
+class RotationStillRunning extends Error {
   override readonly name = "RotationStillRunning";
   readonly retryable = true;
 }

@@ -31,7 +31,7 @@ export const slashCommandSchema = z.object({
   response_url: z.url().max(2048),
 });
 
-export const blockActionsSchema = z.object({
+const blockActionsSchema = z.object({
   type: z.literal("block_actions"),
   user: z.object({ id: slackUserId }),
   response_url: z.url().max(2048),

@@ -61,7 +61,7 @@ const KEY_FETCHES = 2;
 const FAST_PATH_SUBREQUESTS = 42;
 const EVENTS_PER_SEND = 100;
 /** Matched credentials contained in the request's own invocation. */
-export const FAST_PATH_CONTAINMENTS = 1;
+const FAST_PATH_CONTAINMENTS = 1;
 
 export const githubAlertSchema = z
   .array(
