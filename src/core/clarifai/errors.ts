@@ -55,8 +55,6 @@ export interface ClarifaiErrorInit {
   reqId?: string | undefined;
   /** Clarifai's `status.description`, already redacted. */
   description?: string | undefined;
-  /** Seconds from `Retry-After`, in milliseconds, when the server sent it. */
-  retryAfterMs?: number | undefined;
   /** Extra words for the message; must not contain any sensitive value. */
   reason?: string | undefined;
 }
@@ -72,7 +70,6 @@ export class ClarifaiError extends Error {
   readonly code: number | undefined;
   readonly reqId: string | undefined;
   readonly description: string | undefined;
-  readonly retryAfterMs: number | undefined;
 
   constructor(init: ClarifaiErrorInit) {
     super(formatMessage(init));
@@ -83,7 +80,6 @@ export class ClarifaiError extends Error {
     this.code = init.code;
     this.reqId = init.reqId;
     this.description = init.description;
-    this.retryAfterMs = init.retryAfterMs;
   }
 
   toJSON(): Record<string, unknown> {
@@ -97,7 +93,6 @@ export class ClarifaiError extends Error {
       code: this.code,
       reqId: this.reqId,
       description: this.description,
-      retryAfterMs: this.retryAfterMs,
     };
   }
 }
