@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { createEmulator } from "../../emulator/src/index.ts";
 import { encodeBase64Url, decodeHex } from "../../src/core/crypto/encoding.ts";
 import { fingerprintWith } from "../support/fingerprint.ts";
-import { signSlackRequest } from "../../src/core/inbound/slack.ts";
+import { signSlackRequest } from "../../scripts/lib/slack-signer.ts";
 import { startDenoServer } from "./deno-server.ts";
 import { waitFor } from "./wait-for.ts";
 

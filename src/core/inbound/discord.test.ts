@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { encodeHex } from "../crypto/encoding.ts";
-import { signDiscordInteraction, verifyDiscordSignature, type VerifyDiscordSignatureInput } from "./discord.ts";
+import { verifyDiscordSignature, type VerifyDiscordSignatureInput } from "./discord.ts";
+import { signDiscordInteraction } from "../../../test/support/discord-signer.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

@@ -63,13 +63,6 @@ export async function verifyDiscordSignature(input: VerifyDiscordSignatureInput)
   return fail("invalid_signature", "Cannot verify Discord interaction: signature does not match");
 }
 
-/** The `X-Signature-Ed25519` value Discord would send, given an Ed25519 private key. For tests. */
-export async function signDiscordInteraction(input: { privateKey: CryptoKey; timestamp: string; body: Uint8Array | string }): Promise<string> {
-  const body = typeof input.body === "string" ? new TextEncoder().encode(input.body) : input.body;
-  const sig = await crypto.subtle.sign("Ed25519", input.privateKey, signedBytes(input.timestamp, body));
-  return encodeHex(new Uint8Array(sig));
-}
-
 // The public key is configuration, not secret; caching the one import saves work per request.
 let cached: { hex: string; key: Promise<CryptoKey | undefined> } | undefined;
 

@@ -53,23 +53,3 @@ export function derToP1363(der: Uint8Array, size = 32): Uint8Array<ArrayBuffer> 
   }
   return i === der.length ? out : undefined;
 }
-
-/** `r || s` → DER `SEQUENCE { INTEGER r, INTEGER s }`. The inverse of {@link derToP1363}. */
-export function p1363ToDer(raw: Uint8Array): Uint8Array<ArrayBuffer> {
-  const half = raw.length / 2;
-  const integer = (v: Uint8Array): number[] => {
-    let start = 0;
-    while (start < v.length - 1 && v[start] === 0) start++;
-    const body = [...v.subarray(start)];
-    if (body[0]! & 0x80) body.unshift(0);
-    return [0x02, ...encodeLength(body.length), ...body];
-  };
-  const content = [...integer(raw.subarray(0, half)), ...integer(raw.subarray(half))];
-  return new Uint8Array([0x30, ...encodeLength(content.length), ...content]);
-}
-
-function encodeLength(len: number): number[] {
-  if (len < 0x80) return [len];
-  if (len < 0x100) return [0x81, len];
-  return [0x82, len >> 8, len & 0xff];
-}

@@ -11,7 +11,7 @@ import {
   githubKeyIdentifier,
   githubPublicKeysFor,
   signGithubPayload,
-} from "./github-secret-scanning-signer.ts";
+} from "../../../test/support/github-signer.ts";
 
 const pem = (a: string, b: string) => `-----BEGIN PUBLIC KEY-----\n${a}\n${b}\n-----END PUBLIC KEY-----\n`;
 const enc = (s: string) => new TextEncoder().encode(s);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { signSlackRequest, verifySlackSignature, type VerifySlackSignatureInput } from "./slack.ts";
+import { verifySlackSignature, type VerifySlackSignatureInput } from "./slack.ts";
+import { signSlackRequest } from "../../../scripts/lib/slack-signer.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

@@ -1,7 +1,6 @@
 /**
  * Signs payloads the way GitHub signs secret scanning alerts, with a freshly generated P-256 key.
- * For tests, the demo and the emulator; production code only verifies
- * (`github-secret-scanning.ts`).
+ * For tests; production code only verifies (src/core/inbound/github-secret-scanning.ts).
  *
  * The key identifier is lowercase hex SHA-256 of the PEM text including its final newline. That is
  * how GitHub's identifiers are derived (inbound.md §1.2, observed, undocumented); verification never
@@ -9,10 +8,9 @@
  *
  * @module
  */
-import { encodeBase64, encodeHex } from "../crypto/encoding.ts";
-import { p1363ToDer } from "./ecdsa-der.ts";
-import type { GithubPublicKeys } from "./github-secret-scanning.ts";
-import { derToPem } from "./pem.ts";
+import { encodeBase64, encodeHex } from "../../src/core/crypto/encoding.ts";
+import type { GithubPublicKeys } from "../../src/core/inbound/github-secret-scanning.ts";
+import { derToPem, p1363ToDer } from "../../scripts/lib/der-encode.ts";
 
 export interface GithubSigningKey {
   readonly privateKey: CryptoKey;

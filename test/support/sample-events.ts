@@ -4,7 +4,7 @@
  *
  * Runtime-neutral.
  */
-import type { EventData, EventType } from "./events.ts";
+import type { EventData, EventType } from "../../src/core/bus/events.ts";
 
 const credential_id = "cred_01jc4k8v3e7q9m2xw5r6t8y0zb";
 const rotation_id = "rot_01jc4k9a0b1c2d3e4f5g6h7j8k";
