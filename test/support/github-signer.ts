@@ -3,7 +3,7 @@
  * For tests; production code only verifies (src/core/inbound/github-secret-scanning.ts).
  *
  * The key identifier is lowercase hex SHA-256 of the PEM text including its final newline. That is
- * how GitHub's identifiers are derived (inbound.md §1.2, observed, undocumented); verification never
+ * how GitHub's identifiers are derived (observed on GitHub's published key list, undocumented); verification never
  * relies on it and only looks identifiers up in the list.
  *
  * @module

@@ -1,5 +1,6 @@
 /**
- * Clarifai REST client for keys, PATs, secrets and credential checks (shared/reference/clarifai-api.md).
+ * Clarifai REST client for keys, PATs, secrets and credential checks (Clarifai's API reference,
+ * https://docs.clarifai.com/, and its protos, https://github.com/Clarifai/clarifai-python-grpc).
  *
  * Error model: every method resolves to a `Result` (src/core/result.ts) and never rejects: Clarifai
  * errors, network failures and timeouts all come back as `{ ok: false, error }` where `error` is a

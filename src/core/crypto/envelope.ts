@@ -1,5 +1,5 @@
 /**
- * Authenticated encryption of secret values at rest (DESIGN.md, Storage).
+ * Authenticated encryption of secret values at rest (docs/storage.md).
  *
  * AES-256-GCM under the keyring's current version, a fresh random 96-bit IV per call (NIST SP
  * 800-38D §8.2.2 random construction; ~2^32 seals per key stay within its collision bound, far above

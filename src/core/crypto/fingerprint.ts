@@ -1,6 +1,6 @@
 /**
  * Keyed fingerprints of secret values, so that a leaked token can be matched to a managed credential
- * without storing or comparing plaintext (DESIGN.md, Triggers and Storage).
+ * without storing or comparing plaintext (docs/storage.md; ARCHITECTURE.md, "Following an alert").
  *
  * `REKEY_FINGERPRINT_KEY` is base64 (standard alphabet, padding optional) of at least 32 random
  * bytes (`openssl rand -base64 32`). It is a different secret from the encryption keys: a leak of

@@ -1,6 +1,6 @@
 /**
  * Discord interaction signatures (discord-api-docs `interactions/overview.mdx`, "Security and
- * Authorization"; inbound.md §4.1).
+ * Authorization"; https://discord.com/developers/docs/interactions/overview).
  *
  * `X-Signature-Ed25519` is the hex Ed25519 signature of `${X-Signature-Timestamp}${raw body}` under
  * the application's public key (hex, from the Developer Portal).

@@ -1,7 +1,8 @@
 /**
  * Conversion between ASN.1 DER ECDSA signatures (what GitHub sends) and IEEE P1363 `r || s` (what
  * WebCrypto verifies). Passing DER straight to `crypto.subtle.verify` does not throw: it silently
- * returns `false` (inbound.md §6.1), so the conversion is not optional.
+ * returns `false` (Web Cryptography API, ECDSA "Verify": the signature is `r || s`,
+ * https://w3c.github.io/webcrypto/#ecdsa-operations), so the conversion is not optional.
  *
  * Parsing is strict DER (X.690 §10.1, §8.3.2): definite minimal lengths, INTEGER tags, no negative
  * or zero-padded integers beyond the one sign byte, no trailing bytes. Anything else is `undefined`,

@@ -1,6 +1,7 @@
 /**
- * Verification of GitHub secret scanning partner alerts (inbound.md §1; GitHub docs
- * "Secret scanning partner program", "Implement signature verification").
+ * Verification of GitHub secret scanning partner alerts (GitHub docs "Secret scanning partner
+ * program", "Implement signature verification":
+ * https://docs.github.com/en/code-security/secret-scanning/secret-scanning-partnership-program/secret-scanning-partner-program).
  *
  * GitHub signs the raw request body with ECDSA P-256 / SHA-256 (`ECDSA-NIST-P256V1-SHA256`) and
  * sends base64 of the ASN.1 DER signature in `Github-Public-Key-Signature`; the key is chosen by

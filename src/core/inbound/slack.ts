@@ -1,6 +1,6 @@
 /**
  * Slack request signing (Slack docs "Verifying requests from Slack"; bolt-js
- * `verifySlackRequest`; inbound.md §3.1).
+ * `verifySlackRequest`; https://api.slack.com/authentication/verifying-requests-from-slack).
  *
  * `X-Slack-Signature: v0=<hex HMAC-SHA256>` over `v0:${X-Slack-Request-Timestamp}:${raw body}`,
  * keyed with the app's signing secret used as a UTF-8 string (not decoded). Replay window 5 minutes

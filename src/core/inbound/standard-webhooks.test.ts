@@ -9,7 +9,8 @@ import {
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
-// Published vectors, inbound.md §2.5.
+// Vectors from the Standard Webhooks and Svix reference libraries' tests
+// (https://github.com/standard-webhooks/standard-webhooks/tree/main/libraries, https://github.com/svix/svix-webhooks).
 const V5 = {
   secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
   id: "msg_p5jXN8AQM9LWM0D4loKWxJek",

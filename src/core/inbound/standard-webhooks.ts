@@ -1,6 +1,7 @@
 /**
  * Standard Webhooks 1.0.0 (standard-webhooks/standard-webhooks `spec/standard-webhooks.md`,
- * "Signature scheme" and "Verifying webhook authenticity"; inbound.md §2): verification of inbound
+ * "Signature scheme" and "Verifying webhook authenticity",
+ * https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md): verification of inbound
  * alerts and signing of rekey's own outbound webhooks.
  *
  * - Signed content: `${webhook-id}.${webhook-timestamp}.${raw body}`.

@@ -76,7 +76,7 @@ export const rotationSchema = z.object({
   rollback_incomplete: z.boolean().optional(),
   attempts: z.number().int().min(0).default(0),
   next_attempt_at: isoTime.optional(),
-  /** Who is driving this run, and until when; see engine/lease.ts. */
+  /** Who is driving this run, and until when; see ./drive.ts. */
   lease: z.object({ owner: z.string(), until: isoTime }).optional(),
   error: rotationErrorSchema.optional(),
   /**
