@@ -19,7 +19,7 @@ import { encrypt } from "../src/core/crypto/envelope.ts";
 import { fingerprint, fingerprintPrefix, importFingerprintKey, type FingerprintKey } from "../src/core/crypto/fingerprint.ts";
 import { parseKeyring, type Keyring } from "../src/core/crypto/keyring.ts";
 import { aadFor, CURRENT_VALUE, previousValue, type ValueField } from "../src/core/credentials/credential.ts";
-import { parseDotenv } from "../src/dotenv.ts";
+import { parseDotenv } from "../src/adapters/dotenv.ts";
 import { outDir, root, startDevWorker } from "./lib/wrangler-dev.ts";
 
 const DAY = 86_400_000;

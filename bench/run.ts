@@ -8,7 +8,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
-import { parseDotenv } from "../src/dotenv.ts";
+import { parseDotenv } from "../src/adapters/dotenv.ts";
 import { runP1, type P1Result } from "./p1-alert-latency.ts";
 import { runP2, type P2Result } from "./p2-ingest-throughput.ts";
 import { runP3, type P3Result } from "./p3-bundle-size.ts";

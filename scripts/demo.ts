@@ -11,14 +11,14 @@
  */
 import { ensureDevVars, loadLocalConfig } from "./lib/local-config.ts";
 import { DEMO_GITHUB_KEY_ID, DEMO_GITHUB_PRIVATE_PKCS8 } from "./lib/demo-github-key.ts";
-import { p1363ToDer } from "../src/core/inbound/ecdsa-der.ts";
+import { p1363ToDer } from "./lib/der-encode.ts";
 import { encodeBase64 } from "../src/core/crypto/encoding.ts";
 import { ensureStack, mask, root } from "./lib/stack.ts";
 import { clarifaiTarget } from "./lib/clarifai-target.ts";
-import { parseDotenv } from "../src/dotenv.ts";
+import { parseDotenv } from "../src/adapters/dotenv.ts";
 import { readFileSync } from "node:fs";
 import { startDemoResponseUrl } from "./lib/demo-slack.ts";
-import { signSlackRequest } from "../src/core/inbound/slack.ts";
+import { signSlackRequest } from "./lib/slack-signer.ts";
 
 const base = `http://127.0.0.1:${process.env.PORT ?? 8787}`;
 ensureDevVars(root);

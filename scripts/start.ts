@@ -14,10 +14,10 @@ import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startEmulatorServer } from "../emulator/node/serve.ts";
-import { formatDotenv } from "../src/dotenv.ts";
+import { formatDotenv } from "./lib/format-dotenv.ts";
 import { clarifaiTarget } from "./lib/clarifai-target.ts";
 import { ensureDevVars, loadLocalConfig } from "./lib/local-config.ts";
-import { parseDotenv } from "../src/dotenv.ts";
+import { parseDotenv } from "../src/adapters/dotenv.ts";
 import { readFileSync } from "node:fs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");

@@ -26,7 +26,7 @@ import { parseGithubPublicKeys } from "./core/inbound/github-secret-scanning.ts"
 import { notificationTargets } from "./core/notify/targets.ts";
 import { devSecretsIn } from "./dev-secrets.ts";
 
-export type ConfigProblemCode = "config_invalid" | "dev_secrets_refused";
+type ConfigProblemCode = "config_invalid" | "dev_secrets_refused";
 
 export interface ConfigProblem {
   code: ConfigProblemCode;
@@ -44,7 +44,7 @@ export type ConfigCheck =
  * Outside dev mode the admin token is the only thing between the internet and the admin API; 32
  * characters is what `openssl rand -hex 16` gives, the least the README's recipe produces.
  */
-export const MIN_ADMIN_TOKEN_LENGTH = 32;
+const MIN_ADMIN_TOKEN_LENGTH = 32;
 
 const base64Bytes = (v: string) => {
   const bytes = decodeBase64(v);

@@ -5,7 +5,7 @@
  * deployment that uses them. `checkConfig` (./config-check.ts) refuses every one of them unless
  * `REKEY_DEV_MODE=true`.
  *
- * test/workers/config-check.test.ts reads .dev.vars.example and fails when a secret there is not
+ * test/workers/dev-mode.test.ts reads .dev.vars.example and fails when a secret there is not
  * listed here.
  *
  * Runtime-neutral.

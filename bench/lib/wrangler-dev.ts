@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { formatDotenv } from "../../src/dotenv.ts";
+import { formatDotenv } from "../../scripts/lib/format-dotenv.ts";
 import { freePort } from "../../scripts/lib/ports.ts";
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");

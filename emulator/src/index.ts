@@ -1,5 +1,6 @@
 /**
- * A local Clarifai, faithful to the documented REST API (shared/reference/clarifai-api.md), for
+ * A local Clarifai, faithful to the documented REST API (https://docs.clarifai.com/;
+ * protos: https://github.com/Clarifai/clarifai-python-grpc), for
  * tests, demos and `npm start`. Runtime-neutral Hono app: hosted by Node (emulator/node/serve.ts),
  * inside workerd, or in process through `fetch`.
  */

@@ -1,7 +1,7 @@
 /**
- * Clarifai status codes the emulator speaks (shared/reference/clarifai-api.md §3.2) and the HTTP
- * status it pairs with each. Only 11008/11009 → 401 is observed; the rest follow the reference's
- * suggestion table (see emulator/README.md).
+ * Clarifai status codes the emulator speaks (the `StatusCode` enum of Clarifai's protos,
+ * `proto/clarifai/api/status/status_code.proto`, https://github.com/Clarifai/clarifai-python-grpc) and the HTTP
+ * status it pairs with each. Only 11008/11009 → 401 is observed; the rest are our choice (see emulator/README.md).
  */
 export const STATUS = {
   SUCCESS: 10000,

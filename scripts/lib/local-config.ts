@@ -5,7 +5,7 @@
  */
 import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { configSchema } from "../../src/config.ts";
-import { parseDotenv } from "../../src/dotenv.ts";
+import { parseDotenv } from "../../src/adapters/dotenv.ts";
 
 export const EXTRA_VARS = ["EMULATOR_SEED_PAT"] as const;
 export const KNOWN_VARS = [...Object.keys(configSchema.shape), ...EXTRA_VARS];

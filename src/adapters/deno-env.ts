@@ -7,7 +7,7 @@
  * The file is optional: deployments (Deno Deploy, containers) configure through the environment.
  */
 import { configSchema } from "../config.ts";
-import { parseDotenv } from "../dotenv.ts";
+import { parseDotenv } from "./dotenv.ts";
 
 /** Settings of the Deno host itself; the Worker gets the equivalents from wrangler. */
 const DENO_HOST_VARS = ["PORT", "HOST", "REKEY_DENO_KV_PATH"] as const;

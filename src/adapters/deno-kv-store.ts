@@ -11,7 +11,7 @@ import type { IndexEntry, Page, Store, Versioned } from "../core/store/store.ts"
 import { indexMetadata } from "../core/sweep/rules.ts";
 import { listPage } from "./deno-kv-page.ts";
 
-export const denoKeys = {
+const denoKeys = {
   /** Prefix of every credential record. */
   credentials: () => ["cred"],
   credential: (id: string) => ["cred", id],

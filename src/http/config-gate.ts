@@ -19,7 +19,7 @@ import { AppError } from "./app-error.ts";
 const LOOPBACK = /^(?:127\.0\.0\.1|localhost|\[::1\])(?::\d{1,5})?$/i;
 
 /** True when both the URL's authority and the Host header (if any) name a loopback host. */
-export function addressedToLoopback(request: Request): boolean {
+function addressedToLoopback(request: Request): boolean {
   const header = request.headers.get("host");
   return LOOPBACK.test(new URL(request.url).host) && (header === null || LOOPBACK.test(header));
 }

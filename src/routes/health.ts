@@ -23,7 +23,7 @@ export const health = new Hono<AppEnv>().get("/healthz", (c) =>
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 /** The emulator runs beside rekey on loopback (npm start, tests); a deployed Worker cannot reach loopback at all. */
-export function isLocalEmulator(apiBase: string): boolean {
+function isLocalEmulator(apiBase: string): boolean {
   try {
     return LOOPBACK_HOSTS.has(new URL(apiBase).hostname);
   } catch {

@@ -4,7 +4,7 @@ import type { NextAction } from "../core/sweep/next-actions.ts";
 import { duration } from "./time.ts";
 import { CredentialLink, NextActions, StateBadge, Time } from "./parts.tsx";
 
-export interface CredentialRow {
+interface CredentialRow {
   credential: CredentialView;
   next: NextAction[];
 }

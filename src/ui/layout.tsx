@@ -3,7 +3,7 @@ import type { Child } from "hono/jsx";
 import { CSRF_FIELD } from "./csrf.ts";
 import { CSS } from "./style.ts";
 
-export type Section = "credentials" | "rotations" | "plan";
+type Section = "credentials" | "rotations" | "plan";
 
 export interface LayoutProps {
   title: string;

@@ -10,7 +10,7 @@ import { DenoKvBus } from "../../src/adapters/deno-kv-bus.ts";
 import { createDeferringHandler, createMessageHandler, type LogRecord } from "../../src/adapters/deno-kv-consumer.ts";
 import { DenoKvLedger } from "../../src/adapters/deno-kv-ledger.ts";
 import { newEvent } from "../../src/core/bus/new-event.ts";
-import { sampleData } from "../../src/core/bus/sample-events.ts";
+import { sampleData } from "../support/sample-events.ts";
 import { startDenoServer } from "./deno-server.ts";
 import { waitFor } from "./wait-for.ts";
 

@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { createEmulator } from "../../emulator/src/index.ts";
 import { encodeBase64Url, decodeHex } from "../../src/core/crypto/encoding.ts";
-import { fingerprint } from "../../src/core/crypto/fingerprint.ts";
-import { signSlackRequest } from "../../src/core/inbound/slack.ts";
+import { fingerprintWith } from "../support/fingerprint.ts";
+import { signSlackRequest } from "../../scripts/lib/slack-signer.ts";
 import { startDenoServer } from "./deno-server.ts";
 import { waitFor } from "./wait-for.ts";
 
@@ -88,7 +88,7 @@ Deno.test("rekey on Deno: chat confirmations use their own key, not the fingerpr
 
     // The forgery: "Alice asks to revoke", MACed as a fingerprint of the label-prefixed body is.
     const body = ["v", id, (Math.floor(Date.now() / 1000) + 600).toString(36), prefix, "abcdef", ALICE].join("|");
-    const fp = decodeHex(await fingerprint(FINGERPRINT_KEY, `rekey.chatops.confirm.v1|slack|${body}`));
+    const fp = decodeHex(await fingerprintWith(FINGERPRINT_KEY, `rekey.chatops.confirm.v1|slack|${body}`));
     assert.ok(fp.ok);
     const forged = await click(BOB, `${body}|${encodeBase64Url(fp.value.slice(0, 12))}`);
     assert.equal(forged.refusal, "confirmation_invalid");

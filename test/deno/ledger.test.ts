@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { DenoKvLedger } from "../../src/adapters/deno-kv-ledger.ts";
 import { Dispatcher } from "../../src/core/bus/bus.ts";
 import { newEvent } from "../../src/core/bus/new-event.ts";
-import { sampleData } from "../../src/core/bus/sample-events.ts";
+import { sampleData } from "../support/sample-events.ts";
 
 const event = () => newEvent("credential.compromised", sampleData["credential.compromised"], { source: "/rekey/hooks/github", now: Date.now() });
 

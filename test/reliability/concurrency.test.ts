@@ -25,7 +25,7 @@ import { MemoryLedger } from "../../src/core/bus/memory-ledger.ts";
 import { newEvent } from "../../src/core/bus/new-event.ts";
 import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
 import { requestRotation } from "../../src/core/rotation/request.ts";
-import { subscribeRotator } from "../../src/core/subscribers/rotator.ts";
+import { subscribeEngineHandlers } from "../support/subscribe.ts";
 import { processSweepBatch, startSweep } from "../../src/core/sweep/run.ts";
 import worker from "../../src/worker.ts";
 import { ADMIN_TOKEN, call, responses } from "../support/api.ts";
@@ -160,7 +160,7 @@ describe("the engine: alert, sweep (due), admin, chat and event redelivery at on
       const published: BusEvent[] = [];
       const bus: EventBus = { publish: async (e) => void published.push(e), publishAll: async (es) => void published.push(...es) };
       const d = new Dispatcher({ ledger: new MemoryLedger({ now: deps.now }) });
-      subscribeRotator(d, async () => deps);
+      subscribeEngineHandlers(d, deps, bus, ["rotator"]);
       d.subscribe("sweep.batch", "sweeper", async (e) => void (await processSweepBatch(deps, bus, e.data)));
       const drainBus = async () => {
         for (let i = 0; i < published.length; i++) await d.dispatch(published[i]!, { attempt: 1 });

@@ -31,9 +31,8 @@ import { beginRotation } from "../../src/core/rotation/begin.ts";
 import { driveRotation } from "../../src/core/rotation/drive.ts";
 import type { Rotation } from "../../src/core/rotation/rotation.ts";
 import { crashAfterWrite } from "../support/crashing-store.ts";
-import { subscribeRotator } from "../../src/core/subscribers/rotator.ts";
+import { subscribeEngineHandlers } from "../support/subscribe.ts";
 import { startSweep } from "../../src/core/sweep/run.ts";
-import { subscribeSweeper } from "../../src/core/subscribers/sweeper.ts";
 import { scenario } from "../support/engine-scenario.ts";
 import { expectNoCanary } from "./canary.ts";
 import { runs, SOAK, timeout } from "./soak.ts";
@@ -106,8 +105,7 @@ async function sweep(ctx: Ctx) {
   const published: BusEvent[] = [];
   const bus: EventBus = { publish: async (e) => void published.push(e), publishAll: async (es) => void published.push(...es) };
   const d = new Dispatcher({ ledger: new MemoryLedger({ now: h.deps.now }) });
-  subscribeRotator(d, async () => h.deps);
-  subscribeSweeper(d, async () => h.deps, bus);
+  subscribeEngineHandlers(d, h.deps, bus, ["rotator", "sweeper", "orphan-scanner"]);
   await startSweep(bus, h.deps.now());
   for (let i = 0; i < published.length && i < 200; i++) {
     for (let attempt = 1; attempt <= 3; attempt++) {

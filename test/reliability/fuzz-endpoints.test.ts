@@ -25,7 +25,7 @@ import { canary } from "../support/canary.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { signedGithubAlert } from "../support/github-test-key.ts";
 import { discordSigned, SLACK_SECRET } from "../support/chat.ts";
-import { signSlackRequest } from "../../src/core/inbound/slack.ts";
+import { signSlackRequest } from "../../scripts/lib/slack-signer.ts";
 import { CANARY, expectNoCanary, plantCanary, receiverTexts } from "./canary.ts";
 import { runs, SOAK, timeout } from "./soak.ts";
 

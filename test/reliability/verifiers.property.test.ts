@@ -8,10 +8,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { encodeBase64, encodeHex } from "../../src/core/crypto/encoding.ts";
-import { signDiscordInteraction, verifyDiscordSignature } from "../../src/core/inbound/discord.ts";
+import { verifyDiscordSignature } from "../../src/core/inbound/discord.ts";
+import { signDiscordInteraction } from "../support/discord-signer.ts";
 import { parseGithubPublicKeys, verifyGithubSignature } from "../../src/core/inbound/github-secret-scanning.ts";
-import { generateGithubSigningKey, githubPublicKeysFor, signGithubPayload } from "../../src/core/inbound/github-secret-scanning-signer.ts";
-import { signSlackRequest, verifySlackSignature } from "../../src/core/inbound/slack.ts";
+import { generateGithubSigningKey, githubPublicKeysFor, signGithubPayload } from "../support/github-signer.ts";
+import { verifySlackSignature } from "../../src/core/inbound/slack.ts";
+import { signSlackRequest } from "../../scripts/lib/slack-signer.ts";
 import { signStandardWebhook, verifyStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
 import { runs, timeout } from "./soak.ts";
 

@@ -5,8 +5,8 @@
  */
 import { exports } from "cloudflare:workers";
 import { inject } from "vitest";
-import { signSlackRequest } from "../../src/core/inbound/slack.ts";
-import { signDiscordInteraction } from "../../src/core/inbound/discord.ts";
+import { signSlackRequest } from "../../scripts/lib/slack-signer.ts";
+import { signDiscordInteraction } from "./discord-signer.ts";
 import { decodeBase64 } from "../../src/core/crypto/encoding.ts";
 import { type Captured, responses } from "./api.ts";
 import { received } from "./receiver.ts";

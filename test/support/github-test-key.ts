@@ -3,7 +3,7 @@
  * the tests): the Worker under test trusts its public key through GITHUB_SECRET_SCANNING_KEYS
  * (vitest.config.ts), and tests sign alerts with its private key as GitHub would.
  */
-import { signGithubPayload } from "../../src/core/inbound/github-secret-scanning-signer.ts";
+import { signGithubPayload } from "./github-signer.ts";
 
 export const GITHUB_TEST_KEY_ID = "d3a90a67e2d9f2c581ba8c15d407de855b5c581948635cb28169e9bed10163e2";
 export const GITHUB_TEST_PUBLIC_PEM = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEtjNJEke7DYe72awp4rNX0fZkc8mV\nuMpxuS0Bv46+mzwkLE0M5aoudtBfzp8e8MnsFkDChvFo9Qhwt01uRJnk9w==\n-----END PUBLIC KEY-----\n";

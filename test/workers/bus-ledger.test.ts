@@ -5,7 +5,7 @@ import { DurableEventLedger, type EventLedger, shardOf } from "../../src/adapter
 import { Dispatcher } from "../../src/core/bus/bus.ts";
 import { ledgerKey } from "../../src/core/bus/ledger.ts";
 import { newEvent } from "../../src/core/bus/new-event.ts";
-import { sampleData } from "../../src/core/bus/sample-events.ts";
+import { sampleData } from "../support/sample-events.ts";
 
 afterEach(() => reset());
 

@@ -6,7 +6,7 @@ import type { DeadLetterInfo } from "../../src/core/bus/bus.ts";
 import { PermanentError } from "../../src/core/bus/errors.ts";
 import type { BusEvent } from "../../src/core/bus/events.ts";
 import { newEvent } from "../../src/core/bus/new-event.ts";
-import { sampleData } from "../../src/core/bus/sample-events.ts";
+import { sampleData } from "../support/sample-events.ts";
 
 afterEach(() => reset());
 

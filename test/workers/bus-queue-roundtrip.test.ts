@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { QueueBus } from "../../src/adapters/queue-bus.ts";
 import { newEvent } from "../../src/core/bus/new-event.ts";
-import { sampleData } from "../../src/core/bus/sample-events.ts";
+import { sampleData } from "../support/sample-events.ts";
 
 afterEach(() => vi.restoreAllMocks());
 

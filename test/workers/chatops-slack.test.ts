@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, waitForRotation } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
-import { signSlackRequest } from "../../src/core/inbound/slack.ts";
+import { signSlackRequest } from "../../scripts/lib/slack-signer.ts";
 import { ALICE, BOB, SLACK_SECRET, blockAction, confirmValue, responseUrl, slackSigned, slashCommand, waitForPost } from "../support/chat.ts";
 import { control } from "../support/emulator-control.ts";
 import { managedTenant } from "../support/managed-tenant.ts";

@@ -8,7 +8,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecu
 import { describe, expect, it } from "vitest";
 import worker, { type Env } from "../../src/worker.ts";
 import { newEvent } from "../../src/core/bus/new-event.ts";
-import { sampleData } from "../../src/core/bus/sample-events.ts";
+import { sampleData } from "../support/sample-events.ts";
 import { ADMIN_TOKEN, call } from "../support/api.ts";
 import { countingEnv } from "../support/counting-env.ts";
 

@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import worker, { type Env } from "../../src/worker.ts";
-import { parseDotenv } from "../../src/dotenv.ts";
+import { parseDotenv } from "../../src/adapters/dotenv.ts";
 import { DEV_SECRETS } from "../../src/dev-secrets.ts";
 
 // What worker.fetch takes; a test builds a plain Request.

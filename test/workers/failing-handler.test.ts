@@ -8,7 +8,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { describe, expect, it } from "vitest";
 import worker, { type Env } from "../../src/worker.ts";
 import { newEvent } from "../../src/core/bus/new-event.ts";
-import { sampleData } from "../../src/core/bus/sample-events.ts";
+import { sampleData } from "../support/sample-events.ts";
 import { call } from "../support/api.ts";
 import { countingEnv } from "../support/counting-env.ts";
 import { received, receiverUrl } from "../support/receiver.ts";

@@ -15,7 +15,7 @@ import { QueueBus } from "../../src/adapters/queue-bus.ts";
 import { parseConfig } from "../../src/config.ts";
 import { MemoryAuditLog } from "../../src/core/audit/memory-audit-log.ts";
 import { MemoryLedger } from "../../src/core/bus/memory-ledger.ts";
-import { fingerprint } from "../../src/core/crypto/fingerprint.ts";
+import { fingerprintWith } from "../support/fingerprint.ts";
 import { MemoryJobStore } from "../../src/core/maintenance/job.ts";
 import { MemoryStore } from "../../src/core/store/memory-store.ts";
 import { buildServices } from "../../src/services.ts";
@@ -38,7 +38,7 @@ async function scenario(matches: number, others = 0) {
   const store = new ReadCountingStore();
   const tokens = Array.from({ length: matches + others }, (_, i) => `tok_${i}_${crypto.randomUUID()}`);
   for (const token of tokens.slice(0, matches)) {
-    await store.putCredential(credentialRecord({ fingerprint: await fingerprint(config.REKEY_FINGERPRINT_KEY!, token) }), null);
+    await store.putCredential(credentialRecord({ fingerprint: await fingerprintWith(config.REKEY_FINGERPRINT_KEY!, token) }), null);
   }
   const counting = countingEnv(env as Env, { EVENTS: "rekey-events" });
   const deferred: Promise<unknown>[] = [];

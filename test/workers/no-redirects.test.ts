@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { GithubKeys } from "../../src/core/alerts/github-keys.ts";
 import { postReply } from "../../src/core/chatops/reply.ts";
 import { newEvent } from "../../src/core/bus/new-event.ts";
-import { sampleData } from "../../src/core/bus/sample-events.ts";
+import { sampleData } from "../support/sample-events.ts";
 import { deliver } from "../../src/core/notify/deliver.ts";
 import { DeliveryFailed } from "../../src/core/notify/post-json.ts";
 import type { Target } from "../../src/core/notify/targets.ts";

@@ -15,7 +15,7 @@ import { WorkersStore } from "../../src/adapters/workers-store.ts";
 import { aadFor, CURRENT_VALUE, type CredentialRecord, previousValue } from "../../src/core/credentials/credential.ts";
 import { decrypt, type Sealed } from "../../src/core/crypto/envelope.ts";
 import { parseKeyring } from "../../src/core/crypto/keyring.ts";
-import { fingerprint } from "../../src/core/crypto/fingerprint.ts";
+import { fingerprintWith } from "../support/fingerprint.ts";
 import { call, waitForRotation } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { TEST_KEYS } from "../support/engine-harness.ts";
@@ -56,7 +56,7 @@ async function sweep() {
   await waitOnExecutionContext(ctx);
 }
 
-const keyIds = async () => new Set((await tenant.state()).keys.map((k: any) => k.id as string));
+const keyIds = async () => new Set<string>((await tenant.state()).keys.map((k: any) => k.id as string));
 
 describe("a sealed value moved to another field", () => {
   it("is not revoked in the place of the value it was moved over: the live key survives", async () => {
@@ -154,7 +154,7 @@ describe("records sealed before the upgrade", () => {
     const m = (await store().getCredential(managerId))!;
     expect(await store().putCredential({ ...m.value, value: await legacy(m.value, tenant.manager.id) }, m.version)).not.toBeNull();
     const a = (await store().getCredential(id))!;
-    const spareFp = await fingerprint(TEST_FP_KEY, spare.id);
+    const spareFp = await fingerprintWith(TEST_FP_KEY, spare.id);
     const soon = new Date(Date.now() + 3_600_000).toISOString();
     const oldRec: CredentialRecord = {
       ...a.value,

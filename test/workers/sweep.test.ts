@@ -9,10 +9,9 @@ import type { BusEvent } from "../../src/core/bus/events.ts";
 import { MemoryLedger } from "../../src/core/bus/memory-ledger.ts";
 import { beginRotation } from "../../src/core/rotation/begin.ts";
 import { driveRotation } from "../../src/core/rotation/drive.ts";
-import { subscribeRotator } from "../../src/core/subscribers/rotator.ts";
+import { subscribeEngineHandlers } from "../support/subscribe.ts";
 import { planSweep } from "../../src/core/sweep/plan.ts";
 import { startSweep } from "../../src/core/sweep/run.ts";
-import { subscribeSweeper } from "../../src/core/subscribers/sweeper.ts";
 import { currentValue, scenario } from "../support/engine-scenario.ts";
 
 const DAY = 86_400_000;
@@ -25,8 +24,7 @@ async function sweep(s: Awaited<ReturnType<typeof scenario>>) {
     publishAll: async (es) => void published.push(...es),
   };
   const d = new Dispatcher({ ledger: new MemoryLedger({ now: s.h.deps.now }) });
-  subscribeRotator(d, async () => s.h.deps);
-  subscribeSweeper(d, async () => s.h.deps, bus);
+  subscribeEngineHandlers(d, s.h.deps, bus, ["rotator", "sweeper", "orphan-scanner"]);
   await startSweep(bus, s.h.deps.now());
   for (let i = 0; i < published.length; i++) await d.dispatch(published[i]!, { attempt: 1 });
   return published;

@@ -63,7 +63,7 @@ export async function contain(deps: EngineDeps, match: LeakMatch, requestedBy: s
 }
 
 /** A leaked superseded value: its grace period ends now. */
-export async function revokePreviousNow(deps: EngineDeps, credentialId: string, fp: string): Promise<boolean> {
+async function revokePreviousNow(deps: EngineDeps, credentialId: string, fp: string): Promise<boolean> {
   const cur = await deps.store.getCredential(credentialId);
   const prev = cur?.value.previous.find((p) => p.fingerprint === fp);
   if (!cur || !prev || prev.revoked_at || !prev.value) return false;

@@ -16,7 +16,7 @@ export interface BackoffPolicy {
 }
 
 /** Cloudflare Queues refuse a `delaySeconds` above 12 hours. */
-export const MAX_DELAY_SECONDS = 43_200;
+const MAX_DELAY_SECONDS = 43_200;
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { baseSeconds: 10, maxSeconds: MAX_DELAY_SECONDS };
 

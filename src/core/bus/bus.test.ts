@@ -8,7 +8,7 @@ import { PermanentError } from "./errors.ts";
 import { ledgerKey } from "./ledger.ts";
 import { MemoryLedger } from "./memory-ledger.ts";
 import { newEvent } from "./new-event.ts";
-import { sampleData } from "./sample-events.ts";
+import { sampleData } from "../../../test/support/sample-events.ts";
 
 const NOW = Date.parse("2026-08-22T10:00:00Z");
 const compromised = () => newEvent("credential.compromised", sampleData["credential.compromised"], { source: "/rekey/hooks/github", now: NOW });

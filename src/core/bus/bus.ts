@@ -1,6 +1,6 @@
 /**
- * The bus as the core sees it: `publish` on one side, `subscribe` on the other (DESIGN.md, Event
- * bus). Transports (memory, Cloudflare Queues, Deno KV) implement `EventBus` and hand each
+ * The bus as the core sees it: `publish` on one side, `subscribe` on the other
+ * (ARCHITECTURE.md, "Events"). Transports (memory, Cloudflare Queues, Deno KV) implement `EventBus` and hand each
  * delivery to a `Dispatcher`, which runs the subscribed handlers once each per event through the
  * ProcessedLedger and tells the transport what to do with the message.
  *
@@ -25,7 +25,7 @@ export type Handler<T extends EventType> = (event: EventOf<T>, ctx: HandlerConte
 
 export type HandlerStatus = "ran" | "skipped" | "in_progress" | "failed";
 
-export interface HandlerResult {
+interface HandlerResult {
   handler: string;
   status: HandlerStatus;
   failure?: FailureInfo;

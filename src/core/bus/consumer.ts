@@ -20,7 +20,7 @@ export const DEAD_LETTER_QUEUE = "rekey-events-dlq";
  * Ledger name for the dead-letter callback, distinct from every subscribed handler. Part of a
  * ledger key: it must be the same on every runtime.
  */
-export const DEAD_LETTER_HANDLER = "dead-letter";
+const DEAD_LETTER_HANDLER = "dead-letter";
 
 /** What a deployment plugs into its consumer. */
 export interface BusHandlers {

@@ -15,7 +15,7 @@ import type { BusEvent, EventData } from "./events.ts";
 import { codeSchema } from "./fields.ts";
 import { deriveId, newEvent } from "./new-event.ts";
 
-export const ENGINE_SOURCE = "/rekey/engine";
+const ENGINE_SOURCE = "/rekey/engine";
 
 /** An `EngineDeps.emit` that publishes to `bus`. */
 export const engineEmitter = (bus: EventBus, now: () => number) => async (e: EngineEvent): Promise<void> =>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { busEventSchema, eventDataSchemas, eventTypes, parseEvent, type EventType } from "./events.ts";
 import { deriveId, newEvent, newEventId } from "./new-event.ts";
-import { sampleData } from "./sample-events.ts";
+import { sampleData } from "../../../test/support/sample-events.ts";
 
 const NOW = Date.parse("2026-08-22T10:00:00Z");
 const opts = { source: "/rekey/hooks/github", subject: "credential/cred_01jc4k8v3e7q9m2xw5r6t8y0zb", now: NOW };

@@ -23,7 +23,6 @@ import {
   credentialIdSchema,
   eventIdSchema,
   fingerprintPrefixSchema,
-  handlerNameSchema,
   isoTimeSchema,
   jobIdSchema,
   requesterSchema,
@@ -48,7 +47,6 @@ export const eventTypes = [
   "orphan.deleted",
   "orphan.scan",
   "orphan.suspected",
-  "notification.requested",
   "maintenance.reencrypt",
   "maintenance.completed",
 ] as const;
@@ -196,13 +194,6 @@ export const eventDataSchemas = {
     fingerprint_prefix: fingerprintPrefixSchema,
     reason: z.enum(["outside_create_window", "rotation_running", "rotation_unknown"]),
   }),
-  /** An outbound delivery (Slack, signed webhook) to retry through the queue's backoff. */
-  "notification.requested": z.strictObject({
-    target_id: handlerNameSchema,
-    event_id: eventIdSchema,
-    event_source: sourceSchema,
-    event_type: eventTypeSchema,
-  }),
   /**
    * One batch of a re-encryption job (core/maintenance/reencrypt-job.ts): move the records of
    * this page of the registry to the newest key version. `cursor` as in `sweep.batch`.
@@ -260,7 +251,6 @@ export const busEventSchema = z.discriminatedUnion("type", [
   envelopeOf("orphan.deleted", s["orphan.deleted"]),
   envelopeOf("orphan.scan", s["orphan.scan"]),
   envelopeOf("orphan.suspected", s["orphan.suspected"]),
-  envelopeOf("notification.requested", s["notification.requested"]),
   envelopeOf("maintenance.reencrypt", s["maintenance.reencrypt"]),
   envelopeOf("maintenance.completed", s["maintenance.completed"]),
 ]);

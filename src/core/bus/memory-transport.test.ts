@@ -5,7 +5,7 @@ import type { BusEvent } from "./events.ts";
 import { MemoryLedger } from "./memory-ledger.ts";
 import { MemoryBus } from "./memory-transport.ts";
 import { newEvent } from "./new-event.ts";
-import { sampleData } from "./sample-events.ts";
+import { sampleData } from "../../../test/support/sample-events.ts";
 
 const NOW = Date.parse("2026-08-22T10:00:00Z");
 const event = () => newEvent("credential.compromised", sampleData["credential.compromised"], { source: "/rekey/hooks/github", now: NOW });

@@ -11,8 +11,8 @@ import { createTransport } from "./http.ts";
 import { keyMethods } from "./keys.ts";
 import { secretMethods } from "./secrets.ts";
 
-export const DEFAULT_BASE_URL = "https://api.clarifai.com";
-export const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_BASE_URL = "https://api.clarifai.com";
+const DEFAULT_TIMEOUT_MS = 10_000;
 
 export interface ClarifaiClientOptions {
   /** `CLARIFAI_API_BASE`; defaults to https://api.clarifai.com. */

@@ -57,8 +57,6 @@ export interface ClarifaiErrorInit {
   reqId?: string | undefined;
   /** Clarifai's `status.description`, already redacted. */
   description?: string | undefined;
-  /** Seconds from `Retry-After`, in milliseconds, when the server sent it. */
-  retryAfterMs?: number | undefined;
   /** Extra words for the message; must not contain any sensitive value. */
   reason?: string | undefined;
 }
@@ -78,7 +76,6 @@ export class ClarifaiError extends Failure {
   readonly clarifaiCode: number | undefined;
   readonly reqId: string | undefined;
   readonly description: string | undefined;
-  readonly retryAfterMs: number | undefined;
 
   constructor(init: ClarifaiErrorInit) {
     // Retryable exactly for transient failures worth retrying with backoff: throttled, server, timeout, network.
@@ -89,7 +86,6 @@ export class ClarifaiError extends Failure {
     this.clarifaiCode = init.clarifaiCode;
     this.reqId = init.reqId;
     this.description = init.description;
-    this.retryAfterMs = init.retryAfterMs;
   }
 
   toJSON(): Record<string, unknown> {
@@ -104,7 +100,6 @@ export class ClarifaiError extends Failure {
       clarifaiCode: this.clarifaiCode,
       reqId: this.reqId,
       description: this.description,
-      retryAfterMs: this.retryAfterMs,
     };
   }
 }
@@ -156,7 +151,7 @@ export function kindOf(httpStatus: number | undefined, code: number | undefined)
 }
 
 /** True if `value` is a {@link ClarifaiError}. */
-export function isClarifaiError(value: unknown): value is ClarifaiError {
+function isClarifaiError(value: unknown): value is ClarifaiError {
   return value instanceof ClarifaiError;
 }
 

@@ -35,10 +35,10 @@ export interface TransportOptions {
   requestIdPrefix?: string | undefined;
 }
 
-export type Query = Record<string, string | number | boolean | readonly string[] | undefined>;
+type Query = Record<string, string | number | boolean | readonly string[] | undefined>;
 
 /** One call, as the method modules describe it. */
-export interface Call<S extends z.ZodType> {
+interface Call<S extends z.ZodType> {
   operation: string;
   method: "GET" | "POST" | "PATCH" | "DELETE";
   token: string;
@@ -101,7 +101,6 @@ interface Exchanged {
   redirected: boolean;
   status: number;
   text: string;
-  retryAfter: string | null;
 }
 
 /**
@@ -129,10 +128,12 @@ async function exchange(
     const res = await Promise.race([options.fetch(url, { ...init, signal: controller.signal }), deadline]);
     if (isRedirect(res)) {
       await res.body?.cancel();
-      return ok({ redirected: true, status: res.status, text: "", retryAfter: null });
+      return ok({ redirected: true, status: res.status, text: "" });
     }
     const text = await Promise.race([res.text(), deadline]);
-    return ok({ redirected: false, status: res.status, text, retryAfter: res.headers.get("retry-after") });
+    // Retry-After is not read: a throttled call is retried by the rotation's own jittered
+    // exponential backoff (core/rotation/drive.ts), bounded so a drive fits its lease.
+    return ok({ redirected: false, status: res.status, text });
   } catch {
     return err(timedOut ? "timeout" : "network");
   } finally {
@@ -167,7 +168,6 @@ function interpret<S extends z.ZodType>(call: Call<S>, res: Exchanged): Result<z
         clarifaiCode: code,
         reqId,
         description: description === undefined ? undefined : redact(description, [call.token, ...(call.sensitive ?? [])]),
-        retryAfterMs: retryAfterMs(res.retryAfter),
       }),
     );
   }
@@ -178,9 +178,4 @@ function interpret<S extends z.ZodType>(call: Call<S>, res: Exchanged): Result<z
     return err(new ClarifaiError({ ...base, kind: "unexpected", clarifaiCode: code, reqId, reason: `field "${where}" has an unexpected shape` }));
   }
   return ok(parsed.data);
-}
-
-function retryAfterMs(header: string | null): number | undefined {
-  if (header === null || !/^\d{1,6}$/.test(header.trim())) return undefined;
-  return Number(header.trim()) * 1000;
 }

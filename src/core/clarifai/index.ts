@@ -1,5 +1,6 @@
 /**
- * Clarifai REST client for keys, PATs, secrets and credential checks (shared/reference/clarifai-api.md).
+ * Clarifai REST client for keys, PATs, secrets and credential checks (Clarifai's API reference,
+ * https://docs.clarifai.com/, and its protos, https://github.com/Clarifai/clarifai-python-grpc).
  *
  * Error model: every method resolves to a `Result` (src/core/result.ts) and never rejects: Clarifai
  * errors, network failures and timeouts all come back as `{ ok: false, error }` where `error` is a
@@ -22,14 +23,10 @@
  *
  * @module
  */
-export { createClarifaiClient, DEFAULT_BASE_URL, DEFAULT_TIMEOUT_MS } from "./client.ts";
+export { createClarifaiClient } from "./client.ts";
 export type { ClarifaiClient, ClarifaiClientOptions } from "./client.ts";
-export { CLARIFAI_ERROR_KINDS, ClarifaiError, kindOf, isClarifaiError } from "./errors.ts";
+export { ClarifaiError } from "./errors.ts";
 export type { ClarifaiErrorKind } from "./errors.ts";
-export type { AppKeyPageOptions, KeyPageOptions, KeyWalkOptions } from "./keys.ts";
-export { DEFAULT_MAX_PAGES, DEFAULT_PER_PAGE, MAX_PER_PAGE } from "./pagination.ts";
-export type { WalkOptions } from "./pagination.ts";
-export type { SecretPageOptions } from "./secrets.ts";
-export { hasScopes, missingScopes, normalizeScope, REQUIRED_SCOPES, scopesFor } from "./scopes.ts";
-export type { ScopedOperation } from "./scopes.ts";
+export { MAX_PER_PAGE } from "./pagination.ts";
+export { missingScopes, normalizeScope } from "./scopes.ts";
 export * from "./schemas.ts";

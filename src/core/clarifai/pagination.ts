@@ -16,9 +16,9 @@ import { ClarifaiError } from "./errors.ts";
 /** Clarifai's largest page (reference §1). */
 export const MAX_PER_PAGE = 1000;
 /** Page size for walks: Clarifai's own default. */
-export const DEFAULT_PER_PAGE = 128;
+const DEFAULT_PER_PAGE = 128;
 /** Upper bound on pages per walk, so a server that ignores `page` cannot loop a walk forever. */
-export const DEFAULT_MAX_PAGES = 1000;
+const DEFAULT_MAX_PAGES = 1000;
 
 export interface WalkOptions {
   perPage?: number | undefined;

@@ -13,30 +13,30 @@
 import * as z from "zod";
 
 /** `status` of every Clarifai response (status.proto). */
-export const statusSchema = z.object({
+const statusSchema = z.object({
   code: z.number().int(),
   description: z.string().optional(),
   details: z.string().optional(),
   req_id: z.string().optional(),
 });
-export type ClarifaiStatus = z.infer<typeof statusSchema>;
+type ClarifaiStatus = z.infer<typeof statusSchema>;
 
 export const envelopeSchema = z.object({ status: statusSchema });
 
 /** The two kinds of key (resources.proto `Key.type`). */
-export const KEY_TYPES = ["personal_access_token", "app_specific_key"] as const;
-export const keyTypeSchema = z.enum(KEY_TYPES);
+const KEY_TYPES = ["personal_access_token", "app_specific_key"] as const;
+const keyTypeSchema = z.enum(KEY_TYPES);
 export type KeyType = z.infer<typeof keyTypeSchema>;
 
 /** An app reference inside `Key.apps`, as sent on create: `{id, user_id}`. */
-export const appRefSchema = z.object({
+const appRefSchema = z.object({
   id: z.string(),
   user_id: z.string().optional(),
 });
-export type AppRef = z.infer<typeof appRefSchema>;
+type AppRef = z.infer<typeof appRefSchema>;
 
 /** A key (PAT or app-specific key). `id` is the credential itself: treat it as a secret. */
-export const keySchema = z.object({
+const keySchema = z.object({
   id: z.string().min(1),
   // Proto comment: "it can be app_specific_key (default) or personal_access_token".
   type: z.string().default("app_specific_key"),
@@ -54,7 +54,7 @@ export const keySchema = z.object({
 export type Key = z.infer<typeof keySchema>;
 
 /** An environment secret. `value` is the secret: never log it. */
-export const secretSchema = z.object({
+const secretSchema = z.object({
   id: z.string().min(1),
   user_id: z.string().optional(),
   value: z.string().optional(),
@@ -67,7 +67,7 @@ export const secretSchema = z.object({
 export type Secret = z.infer<typeof secretSchema>;
 
 /** The fields rekey reads from a user; the rest of `User` is stripped. */
-export const userSchema = z.object({
+const userSchema = z.object({
   id: z.string().min(1),
   first_name: z.string().optional(),
   last_name: z.string().optional(),
@@ -92,7 +92,7 @@ export const singleUserResponseSchema = z.object({ user: userSchema });
 export const baseResponseSchema = z.object({});
 
 /** What `createKey` takes. PATs carry no apps; an app-specific key carries exactly one. */
-export const newKeySchema = z.object({
+const newKeySchema = z.object({
   type: keyTypeSchema,
   description: z.string(),
   scopes: z.array(z.string()),
@@ -105,7 +105,7 @@ export const newKeySchema = z.object({
 export type NewKey = z.infer<typeof newKeySchema>;
 
 /** One entry of a `patchKeys` call. */
-export const keyPatchSchema = z.object({
+const keyPatchSchema = z.object({
   id: z.string().min(1),
   description: z.string().optional(),
   scopes: z.array(z.string()).optional(),
@@ -115,7 +115,7 @@ export const keyPatchSchema = z.object({
 export type KeyPatch = z.infer<typeof keyPatchSchema>;
 
 /** What `createSecret` takes. */
-export const newSecretSchema = z.object({
+const newSecretSchema = z.object({
   id: z.string().min(1),
   value: z.string(),
   description: z.string().optional(),
@@ -124,7 +124,7 @@ export const newSecretSchema = z.object({
 export type NewSecret = z.infer<typeof newSecretSchema>;
 
 /** One entry of a `patchSecrets` call. */
-export const secretPatchSchema = z.object({
+const secretPatchSchema = z.object({
   id: z.string().min(1),
   value: z.string().optional(),
   description: z.string().optional(),
@@ -132,5 +132,5 @@ export const secretPatchSchema = z.object({
 export type SecretPatch = z.infer<typeof secretPatchSchema>;
 
 /** PatchSecrets actions (reference §5.2; `merge` is unverified for secrets, so not offered). */
-export const secretPatchActionSchema = z.enum(["overwrite", "remove"]);
+const secretPatchActionSchema = z.enum(["overwrite", "remove"]);
 export type SecretPatchAction = z.infer<typeof secretPatchActionSchema>;

@@ -16,7 +16,7 @@ const clarifaiId = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.-]+$/, "must b
 export const clarifaiIdSchema = clarifaiId;
 const isoTime = z.iso.datetime({ offset: true });
 
-export const DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS = 72;
+const DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS = 72;
 
 export const policySchema = z.strictObject({
   /** Rotate once the current value is older than this. Unset: no age limit. */
@@ -69,7 +69,7 @@ export const appRefSchema = z.object({ id: z.string(), user_id: z.string() });
  * sealed value is dropped, a dead secret is of no use and only a liability, but the fingerprint
  * stays so that a later alert for it is recognised as already handled.
  */
-export const previousValueSchema = z.object({
+const previousValueSchema = z.object({
   fingerprint: z.string(),
   value: sealedSchema.optional(),
   rotation_id: z.string(),
@@ -95,7 +95,7 @@ export const MAX_SCANNED_ROTATIONS = 16;
 /** Left-alone keys remembered per credential (the oldest go first); each was reported when found. */
 export const MAX_LEFT_ALONE = 50;
 
-export const leftAloneSchema = z.object({
+const leftAloneSchema = z.object({
   fingerprint: z.string(),
   rotation_id: z.string(),
   reason: z.enum(["outside_create_window", "rotation_running", "rotation_unknown"]),

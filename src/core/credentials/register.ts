@@ -40,7 +40,7 @@ export const registerInputSchema = z.strictObject({
   policy: policySchema.optional(),
   sinks: z.array(sinkSchema).max(20).optional(),
 });
-export type RegisterInput = z.infer<typeof registerInputSchema>;
+type RegisterInput = z.infer<typeof registerInputSchema>;
 /** What callers may pass: defaults (e.g. policy fields) filled in by the schema. */
 export type RegisterRequest = z.input<typeof registerInputSchema>;
 

@@ -1,5 +1,5 @@
 /**
- * Authenticated encryption of secret values at rest (DESIGN.md, Storage).
+ * Authenticated encryption of secret values at rest (docs/storage.md).
  *
  * AES-256-GCM under the keyring's current version, a fresh random 96-bit IV per call (NIST SP
  * 800-38D §8.2.2 random construction; ~2^32 seals per key stay within its collision bound, far above
@@ -24,7 +24,7 @@ const TAG_BYTES = 16;
 const AAD_LABEL = "rekey.sealed.v2";
 const LEGACY_AAD_LABEL = "rekey.sealed.v1";
 /** The AAD format new values are sealed with: the field is bound. */
-export const AAD_FORMAT = 2;
+const AAD_FORMAT = 2;
 
 /** A sealed secret value as stored in a record. */
 export const sealedSchema = z.object({

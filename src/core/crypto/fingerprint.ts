@@ -1,6 +1,6 @@
 /**
  * Keyed fingerprints of secret values, so that a leaked token can be matched to a managed credential
- * without storing or comparing plaintext (DESIGN.md, Triggers and Storage).
+ * without storing or comparing plaintext (docs/storage.md; ARCHITECTURE.md, "Following an alert").
  *
  * `REKEY_FINGERPRINT_KEY` is base64 (standard alphabet, padding optional) of at least 32 random
  * bytes (`openssl rand -base64 32`). It is a different secret from the encryption keys: a leak of
@@ -55,27 +55,9 @@ export async function importFingerprintKey(value: string): Promise<Result<Finger
   return ok({ cryptoKey });
 }
 
-// One entry is enough: a process has one fingerprint key. The cache holds the env string, which
-// the process holds anyway.
-let cache: { value: string; key: Promise<Result<FingerprintKey, FingerprintKeyError>> } | undefined;
-
-/**
- * Lowercase hex HMAC-SHA256 of `value` (UTF-8, used exactly as given: no trimming) under the
- * fingerprint key, given either imported or as the raw `REKEY_FINGERPRINT_KEY` string.
- *
- * @throws {Error} if a string key is invalid (a configuration error, not an input error)
- */
-export async function fingerprint(key: string | FingerprintKey, value: string): Promise<string> {
-  let imported: FingerprintKey;
-  if (typeof key === "string") {
-    if (cache?.value !== key) cache = { value: key, key: importFingerprintKey(key) };
-    const result = await cache.key;
-    if (!result.ok) throw new Error(result.error.message);
-    imported = result.value;
-  } else {
-    imported = key;
-  }
-  const mac = await crypto.subtle.sign("HMAC", imported.cryptoKey, new TextEncoder().encode(value));
+/** Lowercase hex HMAC-SHA256 of `value` (UTF-8, used exactly as given: no trimming) under the fingerprint key. */
+export async function fingerprint(key: FingerprintKey, value: string): Promise<string> {
+  const mac = await crypto.subtle.sign("HMAC", key.cryptoKey, new TextEncoder().encode(value));
   return encodeHex(new Uint8Array(mac));
 }
 

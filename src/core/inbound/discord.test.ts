@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { encodeHex } from "../crypto/encoding.ts";
-import { signDiscordInteraction, verifyDiscordSignature, type VerifyDiscordSignatureInput } from "./discord.ts";
+import { verifyDiscordSignature, type VerifyDiscordSignatureInput } from "./discord.ts";
+import { signDiscordInteraction } from "../../../test/support/discord-signer.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
-// Self-generated vector on the RFC 8032 §7.1 TEST 1 key, inbound.md §4.4.
+// Self-generated vector on the RFC 8032 §7.1 TEST 1 key (https://www.rfc-editor.org/rfc/rfc8032#section-7.1).
 const V10 = {
   publicKey: "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
   timestamp: "1700000000",

@@ -1,6 +1,6 @@
 /**
  * Discord interaction signatures (discord-api-docs `interactions/overview.mdx`, "Security and
- * Authorization"; inbound.md §4.1).
+ * Authorization"; https://discord.com/developers/docs/interactions/overview).
  *
  * `X-Signature-Ed25519` is the hex Ed25519 signature of `${X-Signature-Timestamp}${raw body}` under
  * the application's public key (hex, from the Developer Portal).
@@ -61,13 +61,6 @@ export async function verifyDiscordSignature(input: VerifyDiscordSignatureInput)
   const sig = signature.length === 128 ? decodeHex(signature) : undefined;
   if (sig?.ok && (await verifyEd25519(key, sig.value, signedBytes(timestamp, body)))) return ok({ timestamp: ts.value });
   return fail("invalid_signature", "Cannot verify Discord interaction: signature does not match");
-}
-
-/** The `X-Signature-Ed25519` value Discord would send, given an Ed25519 private key. For tests. */
-export async function signDiscordInteraction(input: { privateKey: CryptoKey; timestamp: string; body: Uint8Array | string }): Promise<string> {
-  const body = typeof input.body === "string" ? new TextEncoder().encode(input.body) : input.body;
-  const sig = await crypto.subtle.sign("Ed25519", input.privateKey, signedBytes(input.timestamp, body));
-  return encodeHex(new Uint8Array(sig));
 }
 
 // The public key is configuration, not secret; caching the one import saves work per request.

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { derToP1363, p1363ToDer } from "./ecdsa-der.ts";
+import { derToP1363 } from "./ecdsa-der.ts";
+import { p1363ToDer } from "../../../scripts/lib/der-encode.ts";
 
 const hex = (s: string) => new Uint8Array(s.match(/../g)!.map((b) => parseInt(b, 16)));
 const int = (body: string) => `02${(body.length / 2).toString(16).padStart(2, "0")}${body}`;

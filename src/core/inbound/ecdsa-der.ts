@@ -1,7 +1,8 @@
 /**
  * Conversion between ASN.1 DER ECDSA signatures (what GitHub sends) and IEEE P1363 `r || s` (what
  * WebCrypto verifies). Passing DER straight to `crypto.subtle.verify` does not throw: it silently
- * returns `false` (inbound.md §6.1), so the conversion is not optional.
+ * returns `false` (Web Cryptography API, ECDSA "Verify": the signature is `r || s`,
+ * https://w3c.github.io/webcrypto/#ecdsa-operations), so the conversion is not optional.
  *
  * Parsing is strict DER (X.690 §10.1, §8.3.2): definite minimal lengths, INTEGER tags, no negative
  * or zero-padded integers beyond the one sign byte, no trailing bytes. Anything else is `undefined`,
@@ -52,24 +53,4 @@ export function derToP1363(der: Uint8Array, size = 32): Uint8Array<ArrayBuffer> 
     out.set(v, offset + size - v.length);
   }
   return i === der.length ? out : undefined;
-}
-
-/** `r || s` → DER `SEQUENCE { INTEGER r, INTEGER s }`. The inverse of {@link derToP1363}. */
-export function p1363ToDer(raw: Uint8Array): Uint8Array<ArrayBuffer> {
-  const half = raw.length / 2;
-  const integer = (v: Uint8Array): number[] => {
-    let start = 0;
-    while (start < v.length - 1 && v[start] === 0) start++;
-    const body = [...v.subarray(start)];
-    if (body[0]! & 0x80) body.unshift(0);
-    return [0x02, ...encodeLength(body.length), ...body];
-  };
-  const content = [...integer(raw.subarray(0, half)), ...integer(raw.subarray(half))];
-  return new Uint8Array([0x30, ...encodeLength(content.length), ...content]);
-}
-
-function encodeLength(len: number): number[] {
-  if (len < 0x80) return [len];
-  if (len < 0x100) return [0x81, len];
-  return [0x82, len >> 8, len & 0xff];
 }

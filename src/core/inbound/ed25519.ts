@@ -1,5 +1,6 @@
 /**
- * Ed25519 verification that behaves the same in workerd, Deno and Node (inbound.md §6.2): the
+ * Ed25519 verification that behaves the same in workerd, Deno and Node (Secure Curves in
+ * the Web Cryptography API, https://wicg.github.io/webcrypto-secure-curves/): the
  * standard `"Ed25519"` algorithm name, lengths checked before WebCrypto sees them (workerd throws
  * `OperationError` on a signature that is not 64 bytes), and every failure reported as `false` or
  * `undefined`, never thrown.

@@ -11,12 +11,13 @@ import {
   githubKeyIdentifier,
   githubPublicKeysFor,
   signGithubPayload,
-} from "./github-secret-scanning-signer.ts";
+} from "../../../test/support/github-signer.ts";
 
 const pem = (a: string, b: string) => `-----BEGIN PUBLIC KEY-----\n${a}\n${b}\n-----END PUBLIC KEY-----\n`;
 const enc = (s: string) => new TextEncoder().encode(s);
 
-// Published vectors, inbound.md §1.6.
+// The signed sample request in GitHub's docs, "Secret scanning partner program"
+// (https://docs.github.com/en/code-security/secret-scanning/secret-scanning-partnership-program/secret-scanning-partner-program).
 const V1 = {
   keyId: "bcb53661c06b4728e59d897fb6165d5c9cda0fd9cdf9d09ead458168deb7518c",
   key: pem("MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEYAGMWO8XgCamYKMJS6jc/qgvSlAd", "AjPuDPRcXU22YxgBrz+zoN19MzuRyW87qEt9/AmtoNP5GrobzUvQSyJFVw=="),

@@ -1,6 +1,7 @@
 /**
- * Verification of GitHub secret scanning partner alerts (inbound.md §1; GitHub docs
- * "Secret scanning partner program", "Implement signature verification").
+ * Verification of GitHub secret scanning partner alerts (GitHub docs "Secret scanning partner
+ * program", "Implement signature verification":
+ * https://docs.github.com/en/code-security/secret-scanning/secret-scanning-partnership-program/secret-scanning-partner-program).
  *
  * GitHub signs the raw request body with ECDSA P-256 / SHA-256 (`ECDSA-NIST-P256V1-SHA256`) and
  * sends base64 of the ASN.1 DER signature in `Github-Public-Key-Signature`; the key is chosen by
@@ -20,7 +21,7 @@ import { pemToDer } from "./pem.ts";
 import { fail, type HeaderValue, present, type VerifyError } from "./verify-common.ts";
 
 /** The body of GitHub's public-keys endpoint. Unknown fields are allowed: GitHub may add some. */
-export const githubPublicKeysSchema = z.object({
+const githubPublicKeysSchema = z.object({
   public_keys: z.array(
     z.object({
       key_identifier: z.string().min(1),
@@ -31,7 +32,7 @@ export const githubPublicKeysSchema = z.object({
   ),
 });
 export type GithubPublicKeys = z.infer<typeof githubPublicKeysSchema>;
-export type GithubPublicKey = GithubPublicKeys["public_keys"][number];
+type GithubPublicKey = GithubPublicKeys["public_keys"][number];
 
 /** Validates the JSON from GitHub's public-keys endpoint. Failure has reason `invalid_key`. */
 export function parseGithubPublicKeys(json: unknown): Result<GithubPublicKeys, VerifyError> {

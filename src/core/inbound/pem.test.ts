@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { derToPem, pemToDer } from "./pem.ts";
+import { pemToDer } from "./pem.ts";
+import { derToPem } from "../../../scripts/lib/der-encode.ts";
 
 const V1_PEM =
   "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEYAGMWO8XgCamYKMJS6jc/qgvSlAd\nAjPuDPRcXU22YxgBrz+zoN19MzuRyW87qEt9/AmtoNP5GrobzUvQSyJFVw==\n-----END PUBLIC KEY-----\n";

@@ -15,9 +15,3 @@ export function pemToDer(pem: string, label = "PUBLIC KEY"): Uint8Array<ArrayBuf
   const der = decodeBase64(match[1]!.replace(/\r?\n/g, ""));
   return der.ok && der.value.length > 0 ? der.value : undefined;
 }
-
-/** DER → PEM with 64-character lines and a final newline, the layout GitHub (and OpenSSL) use. */
-export function derToPem(der: Uint8Array, label = "PUBLIC KEY"): string {
-  const lines = encodeBase64(der).match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
-}

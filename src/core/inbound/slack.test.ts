@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { signSlackRequest, verifySlackSignature, type VerifySlackSignatureInput } from "./slack.ts";
+import { verifySlackSignature, type VerifySlackSignatureInput } from "./slack.ts";
+import { signSlackRequest } from "../../../scripts/lib/slack-signer.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
-// Slack's documented example, inbound.md §3.1.
+// Slack's documented example (https://api.slack.com/authentication/verifying-requests-from-slack).
 const V9 = {
   signingSecret: "8f742231b10e8888abcd99yyyzzz85a5",
   timestamp: "1531420618",

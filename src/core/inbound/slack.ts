@@ -1,6 +1,6 @@
 /**
  * Slack request signing (Slack docs "Verifying requests from Slack"; bolt-js
- * `verifySlackRequest`; inbound.md §3.1).
+ * `verifySlackRequest`; https://api.slack.com/authentication/verifying-requests-from-slack).
  *
  * `X-Slack-Signature: v0=<hex HMAC-SHA256>` over `v0:${X-Slack-Request-Timestamp}:${raw body}`,
  * keyed with the app's signing secret used as a UTF-8 string (not decoded). Replay window 5 minutes
@@ -60,14 +60,6 @@ export async function verifySlackSignature(input: VerifySlackSignatureInput): Pr
   return fail("invalid_signature", "Cannot verify Slack request: signature does not match");
 }
 
-/** The `X-Slack-Signature` value Slack would send. For tests and the emulator. */
-export async function signSlackRequest(input: { signingSecret: string; timestamp: number; body: Uint8Array | string }): Promise<string> {
-  const body = typeof input.body === "string" ? new TextEncoder().encode(input.body) : input.body;
-  const key = await importSecret(input.signingSecret, "sign");
-  const mac = await crypto.subtle.sign("HMAC", key, signedBytes(`v0:${input.timestamp}:`, body));
-  return `v0=${encodeHex(new Uint8Array(mac))}`;
-}
-
-function importSecret(secret: string, usage: "sign" | "verify"): Promise<CryptoKey> {
+function importSecret(secret: string, usage: "verify"): Promise<CryptoKey> {
   return crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [usage]);
 }

@@ -1,12 +1,13 @@
 /**
  * Standard Webhooks 1.0.0 (standard-webhooks/standard-webhooks `spec/standard-webhooks.md`,
- * "Signature scheme" and "Verifying webhook authenticity"; inbound.md §2): verification of inbound
+ * "Signature scheme" and "Verifying webhook authenticity",
+ * https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md): verification of inbound
  * alerts and signing of rekey's own outbound webhooks.
  *
  * - Signed content: `${webhook-id}.${webhook-timestamp}.${raw body}`.
  * - `v1`: base64 HMAC-SHA256 under the secret `whsec_<base64>` (the key is the decoded bytes).
- * - `v1a`: base64 Ed25519 signature under a trusted public key `whpk_<base64 of 32 bytes>`. It is in
- *   the spec but only in unmerged reference-library PRs (#253, #304, #308).
+ * - `v1a` (Ed25519 under a public key) is in the spec, but rekey trusts no public key: its entries
+ *   are skipped like any unknown version.
  * - `webhook-signature` is a space-separated list of `<version>,<signature>`; any trusted entry
  *   that verifies is enough (senders list old and new keys during rotation); unknown versions are
  *   skipped. A sender (or a proxy) may split the list across repeated `webhook-signature` headers;
@@ -20,7 +21,6 @@
  */
 import { decodeBase64, encodeBase64 } from "../crypto/encoding.ts";
 import { ok, type Result } from "../result.ts";
-import { importEd25519PublicKey, verifyEd25519 } from "./ed25519.ts";
 import {
   checkTimestamp,
   DEFAULT_TOLERANCE_SECONDS,
@@ -32,7 +32,6 @@ import {
 } from "./verify-common.ts";
 
 const SECRET_PREFIX = "whsec_";
-const PUBLIC_KEY_PREFIX = "whpk_";
 const MIN_SECRET_BYTES = 16;
 // Bounds the work an unauthenticated request can cause with a long signature header.
 const MAX_SIGNATURES = 10;
@@ -40,8 +39,6 @@ const MAX_SIGNATURES = 10;
 export interface VerifyStandardWebhookInput {
   /** `whsec_<base64>` (the prefix is optional, padding too), for `v1` signatures. */
   readonly secret?: string;
-  /** `whpk_<base64>` Ed25519 public key, for `v1a` signatures. */
-  readonly publicKey?: string;
   /** `webhook-id` header. */
   readonly id: HeaderValue;
   /** `webhook-timestamp` header (Unix seconds). */
@@ -59,8 +56,8 @@ export interface VerifyStandardWebhookInput {
  * Verifies a Standard Webhooks request over its raw body, before it is parsed.
  *
  * @returns the message id (the idempotency key) and timestamp, or reason `missing_header`,
- *   `invalid_timestamp`, `timestamp_out_of_window`, `invalid_key` (neither a usable secret nor a
- *   public key was configured) or `invalid_signature`
+ *   `invalid_timestamp`, `timestamp_out_of_window`, `invalid_key` (no usable secret is configured)
+ *   or `invalid_signature`
  */
 export async function verifyStandardWebhook(
   input: VerifyStandardWebhookInput,
@@ -72,8 +69,7 @@ export async function verifyStandardWebhook(
   const ts = checkTimestamp(timestamp, input.now, input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS, "webhook");
   if (!ts.ok) return ts;
   const hmacKey = input.secret === undefined ? undefined : await importSecret(input.secret, ["verify"]);
-  const edKey = input.publicKey === undefined ? undefined : await importPublicKey(input.publicKey);
-  if (!hmacKey && !edKey) return fail("invalid_key", "Cannot verify webhook: no usable secret or public key is configured");
+  if (!hmacKey) return fail("invalid_key", "Cannot verify webhook: no usable secret is configured");
 
   const content = signedBytes(`${id}.${timestamp}.`, body);
   // Base64 has no comma, so ", " can only be the join of repeated headers, never part of an entry.
@@ -84,10 +80,8 @@ export async function verifyStandardWebhook(
     const version = entry.slice(0, comma);
     const sig = decodeBase64(entry.slice(comma + 1));
     if (!sig.ok) continue;
-    if (version === "v1" && hmacKey && sig.value.length === 32) {
+    if (version === "v1" && sig.value.length === 32) {
       if (await crypto.subtle.verify("HMAC", hmacKey, sig.value, content)) return ok({ id, timestamp: ts.value });
-    } else if (version === "v1a" && edKey) {
-      if (await verifyEd25519(edKey, sig.value, content)) return ok({ id, timestamp: ts.value });
     }
   }
   return fail("invalid_signature", "Cannot verify webhook: no signature matches");
@@ -127,10 +121,4 @@ async function importSecret(secret: string, usages: ("sign" | "verify")[]): Prom
   const bytes = decodeBase64(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret);
   if (!bytes.ok || bytes.value.length < MIN_SECRET_BYTES) return undefined;
   return crypto.subtle.importKey("raw", bytes.value, { name: "HMAC", hash: "SHA-256" }, false, usages);
-}
-
-async function importPublicKey(publicKey: string): Promise<CryptoKey | undefined> {
-  if (!publicKey.startsWith(PUBLIC_KEY_PREFIX)) return undefined;
-  const bytes = decodeBase64(publicKey.slice(PUBLIC_KEY_PREFIX.length));
-  return bytes.ok ? importEd25519PublicKey(bytes.value) : undefined;
 }

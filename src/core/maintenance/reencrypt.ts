@@ -95,7 +95,7 @@ function rotationSlots(rec: Pick<CredentialRecord, "id" | "kind">, r: Rotation):
 }
 
 /** True if any sealed value of the record is behind the keyring's newest version or AAD format. */
-export function recordNeedsReencrypt(deps: { keyring: Keyring }, rec: CredentialRecord): boolean {
+function recordNeedsReencrypt(deps: { keyring: Keyring }, rec: CredentialRecord): boolean {
   return credentialSlots(rec).some((s) => needsReencrypt(deps.keyring, s.sealed));
 }
 

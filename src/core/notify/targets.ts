@@ -7,7 +7,7 @@
 import * as z from "zod";
 import type { Config } from "../../config.ts";
 
-export const outboundWebhookSchema = z.strictObject({
+const outboundWebhookSchema = z.strictObject({
   /** Short: it names the bus handler ("notify-wh-<id>"), which the ledger keys on. */
   id: z.string().regex(/^[a-z0-9_-]{1,14}$/, "must be a short lowercase id"),
   url: z.url(),

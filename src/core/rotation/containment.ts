@@ -21,7 +21,7 @@ import { open } from "./values.ts";
 export type Containment = { kind: "continue"; patch: Partial<Rotation> } | { kind: "failed"; rotation: Rotation };
 
 /** The compromise of a PAT that manages itself (plan.ts: it creates before it revokes). */
-export const isSelfManagedPatCompromise = (rec: CredentialRecord, r: Rotation) =>
+const isSelfManagedPatCompromise = (rec: CredentialRecord, r: Rotation) =>
   r.reason === "compromise" && r.mode === "rotate" && rec.kind === "pat" && !rec.manager_id && r.plan[0] === "create";
 
 /** Whether a failure at this point may need containment: cheap, so other failures read nothing more. */

@@ -95,7 +95,7 @@ export function oweLeakedRevocation(rec: CredentialRecord, fingerprint: string, 
 }
 
 /** The credential is dead: no working value remains and none will be made. */
-export function markRevoked(rec: CredentialRecord, now: number): CredentialRecord {
+function markRevoked(rec: CredentialRecord, now: number): CredentialRecord {
   if (rec.state === "revoked") return rec;
   return { ...rec, state: "revoked", revoked_at: iso(now), updated_at: iso(now) };
 }
@@ -120,10 +120,10 @@ export function finish(rec: CredentialRecord, r: Rotation, now: number): Credent
 }
 
 /** A settled rotation that may have left a key at Clarifai no record names. */
-export const owesOrphanScan = (r: Rotation) => r.create_outcome_lost === true || r.rollback_incomplete === true;
+const owesOrphanScan = (r: Rotation) => r.create_outcome_lost === true || r.rollback_incomplete === true;
 
 /** Queues a rotation for the credential's orphan scan (the sweep picks it up at once). */
-export function requestOrphanScan(rec: CredentialRecord, rotationId: string, now: number): CredentialRecord {
+function requestOrphanScan(rec: CredentialRecord, rotationId: string, now: number): CredentialRecord {
   const pending = rec.orphan_scan?.rotation_ids ?? [];
   if (pending.includes(rotationId)) return rec;
   // Past the cap the oldest request goes: its scan has had the most sweeps to run already.

@@ -15,7 +15,7 @@ import { owedAt, retryDelayMs } from "../sweep/rules.ts";
 
 export const OVERDUE_AFTER_MS = 6 * 3_600_000;
 
-export const owedRevocations = (rec: CredentialRecord, now: number): PreviousValue[] =>
+const owedRevocations = (rec: CredentialRecord, now: number): PreviousValue[] =>
   rec.previous.filter((p) => owedSealed(rec, p) && owedAt(p) <= now);
 
 export interface OwedResult {

@@ -22,9 +22,9 @@ import type { Rotation } from "./rotation.ts";
  * How long after a create call starts Clarifai may still create the key: the largest client
  * timeout rekey allows (CLARIFAI_TIMEOUT_MS is at most 60 s), so a call that timed out is covered.
  */
-export const CREATE_CALL_MAX_MS = 60_000;
+const CREATE_CALL_MAX_MS = 60_000;
 /** Allowance for the difference between Clarifai's clock and rekey's. */
-export const CLOCK_SKEW_MS = 5_000;
+const CLOCK_SKEW_MS = 5_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 /** RFC 3339 with an explicit offset: a timestamp without one would be read in the host's zone. */
@@ -48,7 +48,7 @@ export function recordCreateCall(r: Rotation, now: number): Pick<Rotation, "crea
 }
 
 /** Clarifai's creation time of a key, in ms, if it is a well-formed RFC 3339 timestamp. */
-export function createdAtMs(key: Pick<Key, "created_at">): number | undefined {
+function createdAtMs(key: Pick<Key, "created_at">): number | undefined {
   if (!key.created_at || !RFC3339.test(key.created_at)) return undefined;
   const ms = Date.parse(key.created_at);
   return Number.isNaN(ms) ? undefined : ms;

@@ -25,7 +25,7 @@ export function nextStep(plan: Step[], step: Step): Step {
 }
 
 /** True once `step` has been passed in this plan (used to know what a rollback must undo). */
-export function hasPassed(plan: Step[], current: Step, step: Step): boolean {
+function hasPassed(plan: Step[], current: Step, step: Step): boolean {
   const i = plan.indexOf(step);
   return i >= 0 && plan.indexOf(current) > i;
 }

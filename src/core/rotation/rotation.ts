@@ -26,7 +26,7 @@ export const rotationErrorSchema = z.object({
   clarifai_code: z.number().optional(),
   step: stepSchema,
 });
-export type RotationError = z.infer<typeof rotationErrorSchema>;
+type RotationError = z.infer<typeof rotationErrorSchema>;
 
 export const rotationSchema = z.object({
   id: z.string(),
@@ -76,7 +76,7 @@ export const rotationSchema = z.object({
   rollback_incomplete: z.boolean().optional(),
   attempts: z.number().int().min(0).default(0),
   next_attempt_at: isoTime.optional(),
-  /** Who is driving this run, and until when; see engine/lease.ts. */
+  /** Who is driving this run, and until when; see ./drive.ts. */
   lease: z.object({ owner: z.string(), until: isoTime }).optional(),
   error: rotationErrorSchema.optional(),
   /**
@@ -94,6 +94,6 @@ export type Rotation = z.infer<typeof rotationSchema>;
 /** Marker put in a new Clarifai key's description, so a resumed run can find a key it created. */
 export const rotationMarker = (rotationId: string) => `[rekey:${rotationId}]`;
 /** Any rekey marker, well-formed or not (for stripping). */
-export const ANY_MARKER = /\s*\[rekey:[^\]]*\]/g;
+const ANY_MARKER = /\s*\[rekey:[^\]]*\]/g;
 /** A description without rekey's markers: a new key gets exactly one, its own rotation's. */
 export const withoutMarkers = (description: string) => description.replace(ANY_MARKER, "").trim();

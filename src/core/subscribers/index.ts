@@ -1,28 +1,18 @@
 /**
- * Who listens on the bus: the rotator (drives rotations), the auditor (appends every event to the
- * audit trail), the notifier (Slack, outbound webhooks) and the chat replier (results back to the
- * conversation that asked). Wired by each entry point's consumer.
+ * Who listens on the bus (the table in ./handlers.ts: rotator, auditor, notifier, chat replier,
+ * sweeper, orphan scanner, maintainer), and what happens when an event's handling dies. Wired by
+ * each entry point's consumer.
  */
 import type { DeadLetterInfo, Dispatcher } from "../bus/bus.ts";
 import type { BusEvent, EventType } from "../bus/events.ts";
 import type { Services } from "../../services.ts";
-import { subscribeRotator } from "./rotator.ts";
-import { subscribeAuditor } from "./auditor.ts";
-import { subscribeNotifier } from "./notifier.ts";
-import { subscribeSweeper } from "./sweeper.ts";
-import { subscribeChatReplier } from "./chat-replier.ts";
-import { subscribeMaintainer } from "./maintainer.ts";
+import { subscribeHandlers } from "./handlers.ts";
 import { notificationTargets } from "../notify/targets.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { codeSchema } from "../bus/fields.ts";
 
 export function subscribeAll(d: Dispatcher, services: Services) {
-  subscribeRotator(d, services.engine);
-  subscribeAuditor(d, services.audit);
-  subscribeNotifier(d, notificationTargets(services.config), services.now);
-  subscribeSweeper(d, services.engine, services.bus);
-  subscribeChatReplier(d, services.engine);
-  subscribeMaintainer(d, services.engine, services);
+  subscribeHandlers(d, { ...services, targets: notificationTargets(services.config) });
 }
 
 /** The events whose death can mean that work on a credential died: the rotator handles them. */

@@ -1,5 +1,5 @@
 /**
- * The rotator: the bus's durable path to the rotation engine.
+ * The rotator: the bus's durable path to the rotation engine (wired in ./handlers.ts).
  *
  * - `rotation.requested`: drive the named rotation (a trigger's fast path may already have finished
  *   it: then driving is a no-op), or begin one when no id is given (the sweep's requests).
@@ -11,7 +11,7 @@
  * A rotation still running after its retry budget fails the handler retryably, so the queue
  * redelivers it with backoff.
  */
-import type { Dispatcher } from "../bus/bus.ts";
+import type { EventOf } from "../bus/events.ts";
 import { PermanentError } from "../bus/errors.ts";
 import { replayCompromise } from "../alerts/pipeline.ts";
 import { Failure } from "../failure.ts";
@@ -21,7 +21,7 @@ import type { EngineDeps } from "../rotation/engine-deps.ts";
 import type { Rotation } from "../rotation/rotation.ts";
 import { StepFailure } from "../rotation/step-error.ts";
 
-export class RotationStillRunning extends Failure {
+class RotationStillRunning extends Failure {
   override readonly name = "RotationStillRunning";
   readonly tag = "still_running";
   constructor(message: string) {
@@ -29,30 +29,30 @@ export class RotationStillRunning extends Failure {
   }
 }
 
-export function subscribeRotator(d: Dispatcher, engine: () => Promise<EngineDeps>) {
-  d.subscribe("rotation.requested", "rotator", async (event) => {
-    const deps = await engine();
-    const { credential_id, reason, mode, requested_by } = event.data;
-    let rotationId = event.data.rotation_id;
-    if (!rotationId) {
-      const begun = await beginRotation(deps, credential_id, { reason, mode, requestedBy: requested_by });
-      if (!begun.ok) {
-        // Gone or revoked since the request: nothing left to do. Anything else cannot pass by retrying.
-        if (begun.code === "credential_not_found" || begun.code === "credential_revoked") return;
-        throw new PermanentError(begun.code, `Cannot begin the requested rotation: ${begun.code}`);
-      }
-      rotationId = begun.rotation.id;
+/** `rotation.requested`: drive the named rotation, or begin one when no id is given. */
+export async function driveRequested(engine: () => Promise<EngineDeps>, event: EventOf<"rotation.requested">): Promise<void> {
+  const deps = await engine();
+  const { credential_id, reason, mode, requested_by } = event.data;
+  let rotationId = event.data.rotation_id;
+  if (!rotationId) {
+    const begun = await beginRotation(deps, credential_id, { reason, mode, requestedBy: requested_by });
+    if (!begun.ok) {
+      // Gone or revoked since the request: nothing left to do. Anything else cannot pass by retrying.
+      if (begun.code === "credential_not_found" || begun.code === "credential_revoked") return;
+      throw new PermanentError(begun.code, `Cannot begin the requested rotation: ${begun.code}`);
     }
-    await driveToEnd(deps, credential_id, rotationId);
-  });
+    rotationId = begun.rotation.id;
+  }
+  await driveToEnd(deps, credential_id, rotationId);
+}
 
-  d.subscribe("credential.compromised", "rotator", async (event) => {
-    const deps = await engine();
-    const c = await replayCompromise(deps, event.data);
-    if (c.action === "rotation") await driveToEnd(deps, c.credentialId, c.rotation.id);
-    else if (c.action === "revoke_previous") await c.run();
-    else if (c.action === "refused") throw new PermanentError(c.code, `Cannot contain the compromise: ${c.code}`);
-  });
+/** `credential.compromised`: contain the leak again from the event alone (core/alerts/pipeline.ts). */
+export async function containAgain(engine: () => Promise<EngineDeps>, event: EventOf<"credential.compromised">): Promise<void> {
+  const deps = await engine();
+  const c = await replayCompromise(deps, event.data);
+  if (c.action === "rotation") await driveToEnd(deps, c.credentialId, c.rotation.id);
+  else if (c.action === "revoke_previous") await c.run();
+  else if (c.action === "refused") throw new PermanentError(c.code, `Cannot contain the compromise: ${c.code}`);
 }
 
 async function driveToEnd(deps: EngineDeps, credentialId: string, rotationId: string): Promise<Rotation | undefined> {

@@ -5,7 +5,7 @@
 import { type CredentialRecord, owedSealed, type PreviousValue, upstreamExpiryOf } from "../credentials/credential.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 
-export type Rule = "max_age" | "grace_expired" | "expired" | "stuck_rotation" | "orphan_scan" | "upstream_expiry";
+type Rule = "max_age" | "grace_expired" | "expired" | "stuck_rotation" | "orphan_scan" | "upstream_expiry";
 
 export interface DueAction {
   rule: Rule;
@@ -21,7 +21,7 @@ export interface DueAction {
 
 const DAY = 86_400_000;
 /** A rotation that has not finished this long after it began is resumed by the sweep. */
-export const STUCK_AFTER_MS = 15 * 60_000;
+const STUCK_AFTER_MS = 15 * 60_000;
 const MAX_JITTER_MS = 6 * 3_600_000;
 
 /**
@@ -90,7 +90,7 @@ const keyExpiry = (rec: CredentialRecord) => (rec.key_expires_at ? { key_expires
  * minted to expire grace + margin after its rotation is due, so inside the margin its rotation is
  * overdue by the whole grace period: it keeps failing, or nothing is running it.
  */
-export function expiringAt(rec: CredentialRecord): number | null {
+function expiringAt(rec: CredentialRecord): number | null {
   const deadMan = upstreamExpiryOf(rec.policy);
   if (!deadMan || !rec.key_expires_at || rec.state !== "active") return null;
   return Date.parse(rec.key_expires_at) - deadMan.marginHours * 3_600_000;

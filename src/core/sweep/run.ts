@@ -26,9 +26,9 @@ import { firstScanPage } from "./orphan-scan.ts";
  * when a revocation is owed, one Clarifai call: 10 keeps a batch under 50 subrequests in all, the
  * free plan's external limit, although only the Clarifai calls count against it.
  */
-export const SWEEP_BATCH_SIZE = 10;
+const SWEEP_BATCH_SIZE = 10;
 /** Index entries listed per batch: one KV list operation. */
-export const INDEX_PAGE = 1000;
+const INDEX_PAGE = 1000;
 
 export async function startSweep(bus: EventBus, now: number): Promise<string> {
   // One sweep per cron minute: a redelivered tick is the same sweep.
@@ -106,8 +106,6 @@ export async function processSweepBatch(
   if (out.length) await bus.publishAll(out);
   return { requested, revoked, overdue, scans, ...(index.cursor ? { next: index.cursor } : {}) };
 }
-
-export { OVERDUE_AFTER_MS };
 
 const DAY = 86_400_000;
 

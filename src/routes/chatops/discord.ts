@@ -1,7 +1,7 @@
 /**
  * Discord: POST /chatops/discord, the application's Interactions Endpoint URL.
  *
- * Verifies `X-Signature-Ed25519` over the raw body first (inbound.md §4; Discord probes with bad
+ * Verifies `X-Signature-Ed25519` over the raw body first (core/inbound/discord.ts; Discord probes with bad
  * signatures and drops endpoints that accept them), answers PING with PONG, and runs `/rekey`
  * sub-commands and Confirm / Cancel buttons with the same rules as Slack (./actions.ts). Work
  * that takes time answers with a deferred response (type 5); its outcome arrives as a follow-up

@@ -2,7 +2,8 @@
  * Slack: POST /chatops/slack/commands (the `/rekey` slash command) and
  * POST /chatops/slack/interactions (Confirm / Cancel buttons, `block_actions`).
  *
- * Both verify `X-Slack-Signature` over the raw body before anything is parsed (inbound.md §3),
+ * Both verify `X-Slack-Signature` over the raw body before anything is parsed
+ * (core/inbound/slack.ts),
  * then refuse a replayed request (the signature is claimed once in the ledger: the timestamp
  * window alone would let a captured `/rekey rotate` run again for 5 minutes). The answer comes
  * back at once (Slack gives 3 seconds); rotations run on the bus and their outcome is posted to
@@ -32,7 +33,7 @@ export const slashCommandSchema = z.object({
   response_url: z.url().max(2048),
 });
 
-export const blockActionsSchema = z.object({
+const blockActionsSchema = z.object({
   type: z.literal("block_actions"),
   user: z.object({ id: slackUserId }),
   response_url: z.url().max(2048),

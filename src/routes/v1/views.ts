@@ -12,7 +12,7 @@ const time = z.iso.datetime({ offset: true });
 const prefix = z.string().regex(/^[0-9a-f]{8}$/);
 
 /** Response schemas: strict, so a test that parses every response also proves nothing else leaks. */
-export const credentialViewSchema = z.strictObject({
+const credentialViewSchema = z.strictObject({
   id: z.string(),
   kind: credentialKindSchema,
   state: credentialStateSchema,
@@ -42,7 +42,7 @@ export const credentialViewSchema = z.strictObject({
   revoked_at: time.nullable(),
 });
 
-export const rotationViewSchema = z.strictObject({
+const rotationViewSchema = z.strictObject({
   id: z.string(),
   credential_id: z.string(),
   reason: rotationReasonSchema,

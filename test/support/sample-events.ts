@@ -4,7 +4,7 @@
  *
  * Runtime-neutral.
  */
-import type { EventData, EventType } from "./events.ts";
+import type { EventData, EventType } from "../../src/core/bus/events.ts";
 
 const credential_id = "cred_01jc4k8v3e7q9m2xw5r6t8y0zb";
 const rotation_id = "rot_01jc4k9a0b1c2d3e4f5g6h7j8k";
@@ -52,12 +52,6 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
   "orphan.deleted": { rotation_id: "rot_01jc4kb0000000000000000000", fingerprint_prefix: "3fa9c1d2" },
   "orphan.scan": { credential_id, sweep_id: "swp_01jc4kb0000000000000000000", page: 1, step: 0, failures: 0 },
   "orphan.suspected": { credential_id, rotation_id: "rot_01jc4kb0000000000000000000", fingerprint_prefix: "3fa9c1d2", reason: "outside_create_window" },
-  "notification.requested": {
-    target_id: "slack-oncall",
-    event_id: "evt_Zm9vYmFyYmF6cXV4cXV1eA",
-    event_source: "/rekey/engine",
-    event_type: "rotation.failed",
-  },
   "maintenance.reencrypt": { job_id: "job_01jc4kb0c1d2e3f4g5h6j7k8m9", cursor: null, batch_size: 50 },
   "maintenance.completed": { job_id: "job_01jc4kb0c1d2e3f4g5h6j7k8m9", target_version: 2, scanned: 1000, rewritten: 1000, remaining: 0 },
 };

@@ -1,18 +1,16 @@
 /**
  * Signs payloads the way GitHub signs secret scanning alerts, with a freshly generated P-256 key.
- * For tests, the demo and the emulator; production code only verifies
- * (`github-secret-scanning.ts`).
+ * For tests; production code only verifies (src/core/inbound/github-secret-scanning.ts).
  *
  * The key identifier is lowercase hex SHA-256 of the PEM text including its final newline. That is
- * how GitHub's identifiers are derived (inbound.md §1.2, observed, undocumented); verification never
+ * how GitHub's identifiers are derived (observed on GitHub's published key list, undocumented); verification never
  * relies on it and only looks identifiers up in the list.
  *
  * @module
  */
-import { encodeBase64, encodeHex } from "../crypto/encoding.ts";
-import { p1363ToDer } from "./ecdsa-der.ts";
-import type { GithubPublicKeys } from "./github-secret-scanning.ts";
-import { derToPem } from "./pem.ts";
+import { encodeBase64, encodeHex } from "../../src/core/crypto/encoding.ts";
+import type { GithubPublicKeys } from "../../src/core/inbound/github-secret-scanning.ts";
+import { derToPem, p1363ToDer } from "../../scripts/lib/der-encode.ts";
 
 export interface GithubSigningKey {
   readonly privateKey: CryptoKey;

@@ -1,0 +1,108 @@
+/**
+ * Who handles each event: event type → handler name → function. The handler name is part of the
+ * bus's idempotency key and of a dead letter's `<handler>:<code>` (see ./index.ts): renaming one
+ * re-runs every event it already handled, so names stay as they are. Every event type has a row,
+ * so a new type cannot be published without deciding who handles it. ARCHITECTURE.md's events
+ * table lists the same names (scripts/check-events-table.ts checks it).
+ */
+import type { Dispatcher, EventBus } from "../bus/bus.ts";
+import { classifyFailure } from "../failure.ts";
+import type { BusEvent, EventOf, EventType } from "../bus/events.ts";
+import { type AuditLog, auditEntryFor } from "../audit/audit-log.ts";
+import { openReplies, outcomeMessage, postReply } from "../chatops/reply.ts";
+import { type JobDeps, runReencryptBatch } from "../maintenance/reencrypt-job.ts";
+import { deliver } from "../notify/deliver.ts";
+import type { Target } from "../notify/targets.ts";
+import type { EngineDeps } from "../rotation/engine-deps.ts";
+import { processOrphanScanPage } from "../sweep/orphan-scan.ts";
+import { processSweepBatch } from "../sweep/run.ts";
+import { containAgain, driveRequested } from "./rotator.ts";
+
+/** What the handlers use: the entry points pass their services. */
+export interface HandlerDeps extends JobDeps {
+  engine: () => Promise<EngineDeps>;
+  bus: EventBus;
+  audit: AuditLog;
+  /** Notification targets (Slack, signed webhooks): one `notify-<id>` handler each. */
+  targets: readonly Target[];
+}
+
+type Handle<T extends EventType> = (deps: HandlerDeps, event: EventOf<T>) => Promise<unknown>;
+
+/** Every event becomes an audit entry (idempotent by event id), except plumbing. */
+const auditor = (deps: HandlerDeps, event: BusEvent) => deps.audit.append(auditEntryFor(event));
+
+/**
+ * The notifier (Slack, signed webhooks) subscribes once per target, as "notify-<id>", so a target
+ * that is down is retried on its own without repeating deliveries that already succeeded.
+ */
+const NOTIFIER = "notify-<target>";
+const notifier = "per target" as const;
+
+/**
+ * When a rotation finishes, post its outcome to every chat conversation that asked for it
+ * (core/chatops/reply.ts). Rotations nobody asked for in chat have no reply targets and cost one read.
+ */
+async function chatReplier(deps: HandlerDeps, event: EventOf<"rotation.completed" | "rotation.failed">): Promise<void> {
+  const { credential_id: credentialId, rotation_id: rotationId } = event.data;
+  if (!rotationId) return;
+  const engine = await deps.engine();
+  const found = await engine.store.getRotation(credentialId, rotationId);
+  if (!found?.value.replies?.length) return;
+  const message = outcomeMessage(found.value);
+  // Every conversation is posted to, whichever fails: one unreachable or expired reply URL must
+  // not keep the outcome from the others. A failure is thrown after all were tried, retryable if
+  // any was, so a redelivery may repeat a reply that went through (a duplicate message is the
+  // lesser harm than a lost one); permanent ones (Slack's expired URLs) go to the dead letters.
+  const settled = await Promise.allSettled((await openReplies(engine.keyring, found.value)).map((target) => postReply(target, message)));
+  const failures = settled.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+  if (failures.length === 0) return;
+  throw failures.find((f) => classifyFailure(f).retryable) ?? failures[0];
+}
+
+/** Rows in subscription order: within a type, handlers run in the order listed. */
+const HANDLERS = {
+  "alert.received": { auditor },
+  "credential.compromised": { rotator: (d, e) => containAgain(d.engine, e), auditor },
+  "rotation.requested": { rotator: (d, e) => driveRequested(d.engine, e), auditor },
+  "rotation.step": { auditor },
+  "rotation.completed": { auditor, [NOTIFIER]: notifier, "chat-replier": chatReplier },
+  "rotation.failed": { auditor, [NOTIFIER]: notifier, "chat-replier": chatReplier },
+  "credential.revoked": { auditor, [NOTIFIER]: notifier },
+  "revocation.overdue": { auditor, [NOTIFIER]: notifier },
+  "credential.orphaned_manager": { auditor, [NOTIFIER]: notifier },
+  "credential.expiring": { auditor, [NOTIFIER]: notifier },
+  // One page of the cron sweep per event (core/sweep/run.ts).
+  "sweep.batch": { sweeper: async (d, e) => processSweepBatch(await d.engine(), d.bus, e.data) },
+  "orphan.deleted": { auditor, [NOTIFIER]: notifier },
+  // One page of a credential's orphan scan per event (core/sweep/orphan-scan.ts).
+  "orphan.scan": { "orphan-scanner": async (d, e) => processOrphanScanPage(await d.engine(), d.bus, e.data) },
+  "orphan.suspected": { auditor, [NOTIFIER]: notifier },
+  // One re-encryption batch per event (core/maintenance/reencrypt-job.ts).
+  "maintenance.reencrypt": { auditor, maintainer: async (d, e) => runReencryptBatch(d, await d.engine(), e) },
+  "maintenance.completed": { auditor },
+} satisfies { [T in EventType]: Record<string, Handle<T> | typeof notifier> };
+
+/** The names a type's handlers run under; the notifier's as `notify-<target>`. */
+export function handlerNames(type: EventType): string[] {
+  return Object.keys(HANDLERS[type]);
+}
+
+/**
+ * Subscribes the table's handlers to `d`; `only` (handler names, tests) limits it to some. The
+ * subscription order is the table's: types in order, handlers in order within a type.
+ */
+export function subscribeHandlers(d: Dispatcher, deps: HandlerDeps, only?: readonly string[]): void {
+  for (const type of Object.keys(HANDLERS) as EventType[]) {
+    // Loosely typed, as the Dispatcher stores it: each handler is only called with its row's type.
+    const row = HANDLERS[type] as Record<string, ((deps: HandlerDeps, event: BusEvent) => Promise<unknown>) | typeof notifier>;
+    for (const [name, handle] of Object.entries(row)) {
+      if (only && !only.includes(name)) continue;
+      if (handle === notifier) {
+        for (const target of deps.targets) d.subscribe(type, `notify-${target.id}`, (event) => deliver(target, event, deps.now()));
+      } else {
+        d.subscribe(type, name, async (event) => void (await handle(deps, event)));
+      }
+    }
+  }
+}
