@@ -42,7 +42,7 @@ export function loneSurrogatePath(value: unknown): string | undefined {
 }
 
 /** Throws the 400 for a lone surrogate anywhere in `value`. */
-export function requireWellFormed(value: unknown): void {
+function requireWellFormed(value: unknown): void {
   const path = loneSurrogatePath(value);
   if (path !== undefined) {
     throw new AppError(400, "invalid_request", "A string field is not valid Unicode (it holds a lone surrogate)", { issues: [{ path, code: "invalid_unicode" }] });
