@@ -254,7 +254,7 @@ async function recover(ctx: Ctx) {
   }
 }
 
-async function assertConverged(ctx: Ctx, op: Operation, label: string): Promise<Rotation | undefined> {
+async function assertConverged(ctx: Ctx, _op: Operation, label: string): Promise<Rotation | undefined> {
   const { h } = ctx.s;
   const found = (await h.deps.store.getCredential(ctx.credId))?.value;
   expect(found, `${label}: the record is gone`).toBeDefined();

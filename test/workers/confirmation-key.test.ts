@@ -9,7 +9,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, waitForRotation } from "../support/api.ts";
+import { call } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { ALICE, BOB, blockAction, responseUrl, slackSigned } from "../support/chat.ts";
 import { emulatorUrl } from "../support/emulator-control.ts";

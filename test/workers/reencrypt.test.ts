@@ -103,7 +103,7 @@ describe("re-encryption under a new key version", () => {
     const rec = credentialRecord();
     await inner.putCredential({ ...rec, value: await encrypt(v1, "busy", aadFor(rec, CURRENT_VALUE)) }, null);
     // Every compare-and-swap loses, as if a rotation kept writing the record.
-    const busy = new Proxy(inner, { get: (t, k) => (k === "putCredential" ? async () => null : (Reflect.get(t, k) as Function).bind(t)) });
+    const busy = new Proxy(inner, { get: (t, k) => (k === "putCredential" ? async () => null : (Reflect.get(t, k) as (...args: unknown[]) => unknown).bind(t)) });
     const page = await reencryptPage({ store: busy, keyring: keyring(TEST_KEYS) } as unknown as EngineDeps, { limit: 1000 });
     expect(page.remaining).toBeGreaterThanOrEqual(1);
     expect((await inner.getCredential(rec.id))!.value.value.v).toBe(1);

@@ -150,11 +150,6 @@ export function kindOf(httpStatus: number | undefined, code: number | undefined)
   return "unexpected";
 }
 
-/** True if `value` is a {@link ClarifaiError}. */
-function isClarifaiError(value: unknown): value is ClarifaiError {
-  return value instanceof ClarifaiError;
-}
-
 const MAX_DESCRIPTION = 200;
 
 /**

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { decodeHex, encodeHex } from "../crypto/encoding.ts";
+import { decodeHex } from "../crypto/encoding.ts";
 import { ok, type Result } from "../result.ts";
 import { importEd25519PublicKey, verifyEd25519 } from "./ed25519.ts";
 import {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { decodeBase64, encodeBase64 } from "../crypto/encoding.ts";
+import { decodeBase64 } from "../crypto/encoding.ts";
 
 /**
  * The DER bytes inside a `-----BEGIN PUBLIC KEY-----` block, or `undefined` if there is no single

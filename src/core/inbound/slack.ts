@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { decodeHex, encodeHex } from "../crypto/encoding.ts";
+import { decodeHex } from "../crypto/encoding.ts";
 import { ok, type Result } from "../result.ts";
 import {
   checkTimestamp,

@@ -94,11 +94,6 @@ function rotationSlots(rec: Pick<CredentialRecord, "id" | "kind">, r: Rotation):
   return slots;
 }
 
-/** True if any sealed value of the record is behind the keyring's newest version or AAD format. */
-function recordNeedsReencrypt(deps: { keyring: Keyring }, rec: CredentialRecord): boolean {
-  return credentialSlots(rec).some((s) => needsReencrypt(deps.keyring, s.sealed));
-}
-
 /**
  * Rewraps every behind value that opens; returns the new record (or null when nothing could be
  * rewrapped) and how many behind values it keeps because they would not open.

@@ -24,8 +24,3 @@ export function nextStep(plan: Step[], step: Step): Step {
   return plan[i + 1] ?? "done";
 }
 
-/** True once `step` has been passed in this plan (used to know what a rollback must undo). */
-function hasPassed(plan: Step[], current: Step, step: Step): boolean {
-  const i = plan.indexOf(step);
-  return i >= 0 && plan.indexOf(current) > i;
-}

@@ -12,7 +12,7 @@ describe("planSweepReport", () => {
     for (let i = 0; i < 5; i++) await store.putCredential(credentialRecord({ policy: policy(new Date(T0 - 1000).toISOString()) }), null);
     for (let i = 0; i < 20; i++) await store.putCredential(credentialRecord({ policy: policy(new Date(T0 + 86_400_000).toISOString()) }), null);
     let reads = 0;
-    const counting = new Proxy(store, { get: (t, k) => (k === "getCredential" ? (id: string) => (reads++, t.getCredential(id)) : (Reflect.get(t, k) as Function).bind(t)) });
+    const counting = new Proxy(store, { get: (t, k) => (k === "getCredential" ? (id: string) => (reads++, t.getCredential(id)) : (Reflect.get(t, k) as (...args: unknown[]) => unknown).bind(t)) });
 
     const full = await planSweepReport(counting, T0);
     expect(full.truncated).toBe(false);

@@ -17,7 +17,7 @@ import { deriveId, newEvent } from "../bus/new-event.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 import type { CredentialRecord } from "../credentials/credential.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
-import { OVERDUE_AFTER_MS, payOwedRevocations } from "../rotation/owed-revocations.ts";
+import { payOwedRevocations } from "../rotation/owed-revocations.ts";
 import { dueActions } from "./rules.ts";
 import { firstScanPage } from "./orphan-scan.ts";
 
