@@ -24,16 +24,28 @@ const gzip = size.gzip_bytes;
 
 if (process.argv.includes("--update")) {
   if (gzip > ceiling) {
-    console.error(`Worker bundle: ${gzip} bytes gzip, over the ceiling of ${ceiling}: the ceiling is not raised by --update (make the bundle smaller, or raise it by hand in bench/bundle-ceiling.json and say why in the commit)`);
+    console.error(
+      `Worker bundle: ${gzip} bytes gzip, over the ceiling of ${ceiling}: the ceiling is not raised by --update (make the bundle smaller, or raise it by hand in bench/bundle-ceiling.json and say why in the commit)`,
+    );
     process.exit(1);
   }
   writeFileSync(ceilingFile, `${JSON.stringify({ gzip_bytes: gzip }, null, 2)}\n`);
   console.log(`Worker bundle: ceiling lowered from ${ceiling} to ${gzip} bytes gzip`);
 } else if (gzip > ceiling) {
-  console.error(`Worker bundle: ${gzip} bytes gzip, ${gzip - ceiling} over the ceiling of ${ceiling} (bench/bundle-ceiling.json). Largest origins (minified bytes): ${top(size.raw_by_origin)}`);
+  console.error(
+    `Worker bundle: ${gzip} bytes gzip, ${
+      gzip - ceiling
+    } over the ceiling of ${ceiling} (bench/bundle-ceiling.json). Largest origins (minified bytes): ${
+      top(size.raw_by_origin)
+    }`,
+  );
   process.exit(1);
 } else if (gzip < ceiling - SLACK_BYTES) {
-  console.error(`Worker bundle: ${gzip} bytes gzip, ${ceiling - gzip} under the ceiling of ${ceiling}: lower it with \`npm run check:size -- --update\` and commit bench/bundle-ceiling.json`);
+  console.error(
+    `Worker bundle: ${gzip} bytes gzip, ${
+      ceiling - gzip
+    } under the ceiling of ${ceiling}: lower it with \`npm run check:size -- --update\` and commit bench/bundle-ceiling.json`,
+  );
   process.exit(1);
 } else {
   console.log(`Worker bundle: ${gzip} bytes gzip (${size.raw_bytes} raw), ceiling ${ceiling}`);

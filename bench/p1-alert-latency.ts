@@ -51,7 +51,10 @@ const USER = "bench";
 const APP = "bench-app";
 const DEADLINE_MS = 15_000;
 
-export async function runP1(ctx: Ctx, opts: { alerts: number; warmup: number; log: (s: string) => void }): Promise<P1Result> {
+export async function runP1(
+  ctx: Ctx,
+  opts: { alerts: number; warmup: number; log: (s: string) => void },
+): Promise<P1Result> {
   const { emulator } = ctx;
   const pat = emulator.seeded!.pat;
   const admin = async (method: string, path: string, body?: unknown) => {
@@ -72,7 +75,12 @@ export async function runP1(ctx: Ctx, opts: { alerts: number; warmup: number; lo
     const res = await fetch(`${emulator.url}/_emulator/users/${USER}/keys`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ type: "app_specific_key", scopes: ["Predict"], apps: [{ id: APP, user_id: USER }], description: "bench workload key" }),
+      body: JSON.stringify({
+        type: "app_specific_key",
+        scopes: ["Predict"],
+        apps: [{ id: APP, user_id: USER }],
+        description: "bench workload key",
+      }),
     });
     return ((await res.json()) as any).key.id as string;
   };
@@ -85,8 +93,15 @@ export async function runP1(ctx: Ctx, opts: { alerts: number; warmup: number; lo
     return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
   };
 
-  const manager = await admin("POST", "/v1/credentials", { kind: "pat", user_id: USER, value: pat, description: "bench manager" });
-  if (manager.status !== 201) throw new Error(`Registering the manager PAT failed: ${manager.status} ${JSON.stringify(manager.json)}`);
+  const manager = await admin("POST", "/v1/credentials", {
+    kind: "pat",
+    user_id: USER,
+    value: pat,
+    description: "bench manager",
+  });
+  if (manager.status !== 201) {
+    throw new Error(`Registering the manager PAT failed: ${manager.status} ${JSON.stringify(manager.json)}`);
+  }
   const managerId = manager.json.credential.id as string;
 
   const total = opts.alerts + opts.warmup;
@@ -95,10 +110,16 @@ export async function runP1(ctx: Ctx, opts: { alerts: number; warmup: number; lo
   for (let i = 0; i < total; i++) {
     const key = await mint();
     const reg = await admin("POST", "/v1/credentials", {
-      kind: "app_key", user_id: USER, value: key, manager_id: managerId, description: `bench ${i}`,
+      kind: "app_key",
+      user_id: USER,
+      value: key,
+      manager_id: managerId,
+      description: `bench ${i}`,
       policy: { grace_hours: 0, on_compromise: "rotate" },
     });
-    if (reg.status !== 201) throw new Error(`Registering app key ${i} failed: ${reg.status} ${JSON.stringify(reg.json)}`);
+    if (reg.status !== 201) {
+      throw new Error(`Registering app key ${i} failed: ${reg.status} ${JSON.stringify(reg.json)}`);
+    }
     creds.push({ id: reg.json.credential.id, key });
   }
 
@@ -111,7 +132,12 @@ export async function runP1(ctx: Ctx, opts: { alerts: number; warmup: number; lo
     const t0 = performance.now();
     const res = await fetch(`${base}/hooks/alerts`, {
       method: "POST",
-      headers: { "content-type": "application/json", "webhook-id": msgId, "webhook-timestamp": String(ts), "webhook-signature": signature },
+      headers: {
+        "content-type": "application/json",
+        "webhook-id": msgId,
+        "webhook-timestamp": String(ts),
+        "webhook-signature": signature,
+      },
       body,
     });
     return { t0, res, deleted };
@@ -133,7 +159,9 @@ export async function runP1(ctx: Ctx, opts: { alerts: number; warmup: number; lo
     const { t0, res, deleted } = await alert(ctx.rekey, key, String(i));
     const answer = (await res.json()) as any;
     const tAnswered = performance.now();
-    if (res.status !== 202 || answer.action !== "rotation") throw new Error(`Alert ${i} was not accepted as a rotation: ${res.status} ${JSON.stringify(answer)}`);
+    if (res.status !== 202 || answer.action !== "rotation") {
+      throw new Error(`Alert ${i} was not accepted as a rotation: ${res.status} ${JSON.stringify(answer)}`);
+    }
     const tDeleted = await within(deleted, `Deleting the key of alert ${i}`);
     // Let the rotation finish before the next sample so samples do not queue behind each other.
     const settled = await within(waitRotation(admin, id), `Rotation of alert ${i}`);
@@ -160,11 +188,18 @@ export async function runP1(ctx: Ctx, opts: { alerts: number; warmup: number; lo
       if ((list.json.keys ?? []).length < 128) break;
     }
     const created = await clarifai("POST", `/v2/users/${USER}/keys`, pat, {
-      keys: [{ type: "app_specific_key", description: `bench floor [rekey:rot_floor_${i}]`, scopes: ["Predict"], apps: [{ id: APP, user_id: USER }] }],
+      keys: [{
+        type: "app_specific_key",
+        description: `bench floor [rekey:rot_floor_${i}]`,
+        scopes: ["Predict"],
+        apps: [{ id: APP, user_id: USER }],
+      }],
     });
     const scopes = await clarifai("GET", "/v2/myscopes", created.json.keys[0].id);
     const fDone = performance.now();
-    if (list.status !== 200 || created.status !== 200 || scopes.status !== 200) throw new Error("Floor rotation calls failed");
+    if (list.status !== 200 || created.status !== 200 || scopes.status !== 200) {
+      throw new Error("Floor rotation calls failed");
+    }
 
     // Platform floor: the same signed alert to a worker that only verifies and deletes.
     const platformKey = await mint();

@@ -32,11 +32,21 @@ async function signedAlerts(n: number, secret: string) {
   const ts = Math.floor(Date.now() / 1000);
   return Promise.all(
     Array.from({ length: n }, async () => {
-      const value = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+      const value = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join(
+        "",
+      );
       const body = JSON.stringify({ value, reason: "bench", source: "bench" });
       const id = `msg_p2_${process.pid}_${seq++}`;
       const signature = await signStandardWebhook({ secret, id, timestamp: ts, body });
-      return { body, headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(ts), "webhook-signature": signature } };
+      return {
+        body,
+        headers: {
+          "content-type": "application/json",
+          "webhook-id": id,
+          "webhook-timestamp": String(ts),
+          "webhook-signature": signature,
+        },
+      };
     }),
   );
 }
@@ -47,9 +57,14 @@ export async function runP2(
 ): Promise<P2Result> {
   const round_ = async (base: string, n: number, secret = ctx.alertSecret) => {
     const prepared = await signedAlerts(n, secret);
-    return load(prepared.map((p) => () => fetch(`${base}/hooks/alerts`, { method: "POST", headers: p.headers, body: p.body })), opts.concurrency);
+    return load(
+      prepared.map((p) => () => fetch(`${base}/hooks/alerts`, { method: "POST", headers: p.headers, body: p.body })),
+      opts.concurrency,
+    );
   };
-  opts.log(`P2: ${opts.rounds} × ${opts.requests} signed alerts at ${opts.concurrency} in flight, bare and rekey alternating...`);
+  opts.log(
+    `P2: ${opts.rounds} × ${opts.requests} signed alerts at ${opts.concurrency} in flight, bare and rekey alternating...`,
+  );
   await round_(ctx.bare, opts.warmup);
   await round_(ctx.rekey, opts.warmup);
   const bare: number[] = [];
@@ -58,15 +73,21 @@ export async function runP2(
   const rekeyStatuses: Record<number, number> = {};
   for (let r = 0; r < opts.rounds; r++) {
     const b = await round_(ctx.bare, opts.requests);
-    if (Object.keys(b.statuses).some((s) => s !== "200")) throw new Error(`Bare worker answered ${JSON.stringify(b.statuses)}`);
+    if (Object.keys(b.statuses).some((s) => s !== "200")) {
+      throw new Error(`Bare worker answered ${JSON.stringify(b.statuses)}`);
+    }
     bare.push(b.rps);
     const k = await round_(ctx.rekey, opts.requests);
     for (const [s, n] of Object.entries(k.statuses)) rekeyStatuses[Number(s)] = (rekeyStatuses[Number(s)] ?? 0) + n;
     // 404 credential_not_found is the expected answer; anything else means the bench is wrong.
-    if (Object.keys(k.statuses).some((s) => s !== "404")) throw new Error(`rekey answered ${JSON.stringify(k.statuses)}`);
+    if (Object.keys(k.statuses).some((s) => s !== "404")) {
+      throw new Error(`rekey answered ${JSON.stringify(k.statuses)}`);
+    }
     rekey.push(k.rps);
     const x = await round_(ctx.rekey, opts.requests, WRONG_SECRET);
-    if (Object.keys(x.statuses).some((s) => s !== "401")) throw new Error(`rekey answered a wrongly signed alert ${JSON.stringify(x.statuses)}`);
+    if (Object.keys(x.statuses).some((s) => s !== "401")) {
+      throw new Error(`rekey answered a wrongly signed alert ${JSON.stringify(x.statuses)}`);
+    }
     rejected.push(x.rps);
   }
   return {

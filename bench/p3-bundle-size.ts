@@ -28,7 +28,16 @@ export interface P3Result {
 export function build(name: string, config: string): BundleSize {
   const dir = `${outDir}/p3-${name}`;
   rmSync(dir, { recursive: true, force: true });
-  const out = execFileSync(`${root}/node_modules/.bin/wrangler`, ["deploy", "--dry-run", "--config", config, "--outdir", dir, "--metafile", `${dir}/meta.json`], {
+  const out = execFileSync(`${root}/node_modules/.bin/wrangler`, [
+    "deploy",
+    "--dry-run",
+    "--config",
+    config,
+    "--outdir",
+    dir,
+    "--metafile",
+    `${dir}/meta.json`,
+  ], {
     cwd: root,
     encoding: "utf8",
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
@@ -45,7 +54,9 @@ export function build(name: string, config: string): BundleSize {
 }
 
 function byOrigin(metafile: string): Record<string, number> {
-  const meta = JSON.parse(readFileSync(metafile, "utf8")) as { outputs: Record<string, { entryPoint?: string; inputs: Record<string, { bytesInOutput: number }> }> };
+  const meta = JSON.parse(readFileSync(metafile, "utf8")) as {
+    outputs: Record<string, { entryPoint?: string; inputs: Record<string, { bytesInOutput: number }> }>;
+  };
   const out: Record<string, number> = {};
   for (const output of Object.values(meta.outputs)) {
     if (!output.entryPoint) continue;

@@ -7,20 +7,33 @@
  * messages were grouped: totals of every counter, what was due and done, and the orphans.
  */
 import { readFileSync } from "node:fs";
-import { P4_TINY, runP4, type P4Result } from "./p4-sweep.ts";
+import { P4_TINY, type P4Result, runP4 } from "./p4-sweep.ts";
 
 // The bench Worker must consume as the deployed one does: the cost of one invocation depends on
 // how many messages it takes. Compare the [[queues.consumers]] blocks of both wrangler.toml files.
-const consumers = (path: string) => readFileSync(new URL(path, import.meta.url), "utf8").split("[[queues.consumers]]").slice(1).map((b) => b.split("\n[").at(0)!.split("\n").filter((l) => /^\w+ = /.test(l)).join("; "));
+const consumers = (path: string) =>
+  readFileSync(new URL(path, import.meta.url), "utf8").split("[[queues.consumers]]").slice(1).map((b) =>
+    b.split("\n[").at(0)!.split("\n").filter((l) => /^\w+ = /.test(l)).join("; ")
+  );
 const deployed = consumers("../wrangler.toml");
 const benched = consumers("./fixtures/p4-worker/wrangler.toml");
 if (JSON.stringify(deployed) !== JSON.stringify(benched)) {
-  console.error(`P4 self-check FAILED: the bench Worker's queue consumers differ from wrangler.toml's:\n  deployed ${JSON.stringify(deployed)}\n  bench    ${JSON.stringify(benched)}`);
+  console.error(
+    `P4 self-check FAILED: the bench Worker's queue consumers differ from wrangler.toml's:\n  deployed ${
+      JSON.stringify(deployed)
+    }\n  bench    ${JSON.stringify(benched)}`,
+  );
   process.exit(1);
 }
-const captureBatch = /\[MAIN\]: \{ maxBatch: (\d+)/.exec(readFileSync(new URL("./fixtures/p4-worker/src/index.ts", import.meta.url), "utf8"))?.[1];
+const captureBatch = /\[MAIN\]: \{ maxBatch: (\d+)/.exec(
+  readFileSync(new URL("./fixtures/p4-worker/src/index.ts", import.meta.url), "utf8"),
+)?.[1];
 if (!deployed[0]?.includes(`max_batch_size = ${captureBatch}`)) {
-  console.error(`P4 self-check FAILED: the captured-queue batch (${captureBatch}) is not wrangler.toml's max_batch_size (${deployed[0]})`);
+  console.error(
+    `P4 self-check FAILED: the captured-queue batch (${captureBatch}) is not wrangler.toml's max_batch_size (${
+      deployed[0]
+    })`,
+  );
   process.exit(1);
 }
 
@@ -52,11 +65,19 @@ const pick = (r: P4Result) => {
 };
 const a = pick(real);
 const b = pick(captured);
-const diffs = Object.keys(a).filter((k) => JSON.stringify(a[k as keyof typeof a]) !== JSON.stringify(b[k as keyof typeof b]));
+const diffs = Object.keys(a).filter((k) =>
+  JSON.stringify(a[k as keyof typeof a]) !== JSON.stringify(b[k as keyof typeof b])
+);
 const secs = ((performance.now() - started) / 1000).toFixed(1);
 if (diffs.length) {
   console.error(`P4 self-check FAILED (${secs} s): real and captured queues counted differently:`);
-  for (const k of diffs) console.error(`  ${k}: real ${JSON.stringify(a[k as keyof typeof a])} vs captured ${JSON.stringify(b[k as keyof typeof b])}`);
+  for (const k of diffs) {
+    console.error(
+      `  ${k}: real ${JSON.stringify(a[k as keyof typeof a])} vs captured ${JSON.stringify(b[k as keyof typeof b])}`,
+    );
+  }
   process.exit(1);
 }
-console.log(`P4 self-check passed (${secs} s): both queue modes counted ${a.p4_total_subrequests} subrequests, ${a.total_kv_ops} KV operations, ${a.p4_due} due / ${a.p4_done} done.`);
+console.log(
+  `P4 self-check passed (${secs} s): both queue modes counted ${a.p4_total_subrequests} subrequests, ${a.total_kv_ops} KV operations, ${a.p4_due} due / ${a.p4_done} done.`,
+);

@@ -10,14 +10,19 @@
  *   npx tsx bench/p4-sweep.ts --short    10,000 credentials, scheduled() → real local Queues → consumer
  *   (npm run bench -- --only=p4 runs it as part of the bench; results in bench/out/results.json)
  */
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { startEmulatorServer } from "../emulator/node/serve.ts";
 import { createEmulator, type Emulator, type KeyRecord } from "../emulator/src/index.ts";
 import type { CredentialRecord } from "../src/core/credentials/credential.ts";
 import { encrypt } from "../src/core/crypto/envelope.ts";
-import { fingerprint, fingerprintPrefix, importFingerprintKey, type FingerprintKey } from "../src/core/crypto/fingerprint.ts";
-import { parseKeyring, type Keyring } from "../src/core/crypto/keyring.ts";
+import {
+  fingerprint,
+  type FingerprintKey,
+  fingerprintPrefix,
+  importFingerprintKey,
+} from "../src/core/crypto/fingerprint.ts";
+import { type Keyring, parseKeyring } from "../src/core/crypto/keyring.ts";
 import { aadFor, CURRENT_VALUE, previousValue, type ValueField } from "../src/core/credentials/credential.ts";
 import { parseDotenv } from "../src/adapters/dotenv.ts";
 import { outDir, root, startDevWorker } from "./lib/wrangler-dev.ts";
@@ -48,10 +53,23 @@ export interface P4Options {
 }
 
 type Invocation = {
-  seq: number; kind: string; phase: string; detail: Record<string, unknown>; ms: number;
-  kv: number; kv_ops: Record<string, number>; do_calls: Record<string, number>; do_methods: Record<string, number>;
-  queue_sends: number; queue_messages: number; fetches: number; clarifai: number; clarifai_ops: Record<string, number>;
-  ran_rotation: boolean; events: Record<string, number>; orphan_events: Array<{ type: string; data: Record<string, unknown> }>;
+  seq: number;
+  kind: string;
+  phase: string;
+  detail: Record<string, unknown>;
+  ms: number;
+  kv: number;
+  kv_ops: Record<string, number>;
+  do_calls: Record<string, number>;
+  do_methods: Record<string, number>;
+  queue_sends: number;
+  queue_messages: number;
+  fetches: number;
+  clarifai: number;
+  clarifai_ops: Record<string, number>;
+  ran_rotation: boolean;
+  events: Record<string, number>;
+  orphan_events: Array<{ type: string; data: Record<string, unknown> }>;
 };
 const doCalls = (i: Invocation) => Object.values(i.do_calls).reduce((a, b) => a + b, 0);
 const subrequests = (i: Invocation) => doCalls(i) + i.queue_sends + i.fetches;
@@ -74,7 +92,12 @@ export interface P4Result {
   details: Record<string, unknown>;
 }
 
-interface Planned { rule: string; credential_id: string; action: string; fingerprint_prefix?: string }
+interface Planned {
+  rule: string;
+  credential_id: string;
+  action: string;
+  fingerprint_prefix?: string;
+}
 
 export async function runP4(opts: P4Options): Promise<P4Result> {
   const { size, log } = opts;
@@ -89,29 +112,51 @@ export async function runP4(opts: P4Options): Promise<P4Result> {
   const emulator = createEmulator();
   const server = await startEmulatorServer({ host: "127.0.0.1", port: 0, emulator });
   const now = Date.now();
-  log(`P4: building ${size.credentials.toLocaleString("en")} credentials over ${size.users} users (big user: ${size.bigUserKeys.toLocaleString("en")} keys)...`);
+  log(
+    `P4: building ${size.credentials.toLocaleString("en")} credentials over ${size.users} users (big user: ${
+      size.bigUserKeys.toLocaleString("en")
+    } keys)...`,
+  );
   const scenario = await buildScenario(size, emulator, keyring.value, fpKey.value, now);
-  log(`P4: scenario built (${secs()} s); starting the counted Worker under wrangler dev --local (${opts.queue} queue)...`);
+  log(
+    `P4: scenario built (${secs()} s); starting the counted Worker under wrangler dev --local (${opts.queue} queue)...`,
+  );
 
   const worker = await startDevWorker({
     name: opts.name ?? `p4-${opts.queue}`,
     config: `${root}/bench/fixtures/p4-worker/wrangler.toml`,
     envFiles: [example],
-    vars: { CLARIFAI_API_BASE: server.url, REKEY_BUS_RETRY_BASE_SECONDS: "1", ...(opts.queue === "captured" ? { P4_CAPTURE: "1" } : {}) },
+    vars: {
+      CLARIFAI_API_BASE: server.url,
+      REKEY_BUS_RETRY_BASE_SECONDS: "1",
+      ...(opts.queue === "captured" ? { P4_CAPTURE: "1" } : {}),
+    },
   });
   const ctl = async (path: string, body?: unknown) => {
-    let res = await fetch(`${worker.url}/__bench/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body ?? {}) });
+    let res = await fetch(`${worker.url}/__bench/${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body ?? {}),
+    });
     // Seeding is idempotent (a second write of a seeded record loses its compare-and-swap harmlessly).
     for (let i = 0; i < 3 && res.status === 503 && path.startsWith("seed-"); i++) {
       log(`P4: /__bench/${path} answered 503 (${(await res.text()).slice(0, 80)}), retrying`);
       await sleep(1000);
-      res = await fetch(`${worker.url}/__bench/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body ?? {}) });
+      res = await fetch(`${worker.url}/__bench/${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body ?? {}),
+      });
     }
     if (!res.ok) throw new Error(`P4: /__bench/${path} answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
     return res.json() as Promise<any>;
   };
   const admin = (method: string, path: string, body?: unknown) =>
-    fetch(`${worker.url}${path}`, { method, headers: { authorization: `Bearer ${vars.REKEY_ADMIN_TOKEN}`, "content-type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    fetch(`${worker.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${vars.REKEY_ADMIN_TOKEN}`, "content-type": "application/json" },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
   const drain = async (limitMs = 9 * 60_000) => {
     const until = Date.now() + limitMs;
     if (opts.queue === "captured") {
@@ -137,15 +182,32 @@ export async function runP4(opts: P4Options): Promise<P4Result> {
     // WorkersStore.putCredential, as rekey writes them); idle ones are written into KV exactly as
     // the CredentialCell mirrors them.
     const chunk = 200;
-    for (let i = 0; i < scenario.doRecords.length; i += chunk) await ctl("seed-do", { records: scenario.doRecords.slice(i, i + chunk) });
-    log(`P4: ${scenario.doRecords.length.toLocaleString("en")} credentials written through their Durable Objects (${secs()} s)`);
-    for (let i = 0; i < scenario.kvRecords.length; i += 1000) await ctl("seed-kv", { records: scenario.kvRecords.slice(i, i + 1000) });
+    for (let i = 0; i < scenario.doRecords.length; i += chunk) {
+      await ctl("seed-do", { records: scenario.doRecords.slice(i, i + chunk) });
+    }
+    log(
+      `P4: ${
+        scenario.doRecords.length.toLocaleString("en")
+      } credentials written through their Durable Objects (${secs()} s)`,
+    );
+    for (let i = 0; i < scenario.kvRecords.length; i += 1000) {
+      await ctl("seed-kv", { records: scenario.kvRecords.slice(i, i + 1000) });
+    }
     log(`P4: ${scenario.kvRecords.length.toLocaleString("en")} idle credentials written into KV (${secs()} s)`);
 
     // The crashed rotations, through the real engine: the create commits at the emulator but its
     // answer is lost (drop_after), and the resumed create's key listing is refused (403), so the
     // rotation settles failed without recording the key it minted.
-    const crashed: Array<{ credential_id: string; rotation_id?: string; state?: string; orphan_keys: string[]; decoy: string; create_outcome_lost?: unknown }> = [];
+    const crashed: Array<
+      {
+        credential_id: string;
+        rotation_id?: string;
+        state?: string;
+        orphan_keys: string[];
+        decoy: string;
+        create_outcome_lost?: unknown;
+      }
+    > = [];
     for (const c of scenario.crashed) {
       const u = c.user;
       const decoy = mintKey(emulator, u, `unmanaged service key of ${u}`, now - DAY);
@@ -158,7 +220,9 @@ export async function runP4(opts: P4Options): Promise<P4Result> {
       let state = "unknown";
       let rotation: any;
       for (let i = 0; i < 150 && rotationId; i++) {
-        rotation = ((await ctl("rotations", { ids: [c.id] })).rotations[c.id] as any[]).find((r) => r.id === rotationId);
+        rotation = ((await ctl("rotations", { ids: [c.id] })).rotations[c.id] as any[]).find((r) =>
+          r.id === rotationId
+        );
         state = rotation?.state ?? "missing";
         if (state !== "running") break;
         await sleep(200);
@@ -168,11 +232,25 @@ export async function runP4(opts: P4Options): Promise<P4Result> {
       if (opts.queue === "captured") await drain();
       const marker = `[rekey:${rotationId}]`;
       decoy.description = `${decoy.description} ${marker}`; // a copied marker, on a key created before the window
-      const orphanKeys = [...emulator.state.keys.values()].filter((k) => k.id !== decoy.id && k.description.includes(marker)).map((k) => k.id);
-      crashed.push({ credential_id: c.id, ...(rotationId ? { rotation_id: rotationId } : {}), state, orphan_keys: orphanKeys, decoy: decoy.id, create_outcome_lost: rotation?.create_outcome_lost, ...(res.status !== 202 ? { status: res.status } : {}) });
+      const orphanKeys = [...emulator.state.keys.values()].filter((k) =>
+        k.id !== decoy.id && k.description.includes(marker)
+      ).map((k) => k.id);
+      crashed.push({
+        credential_id: c.id,
+        ...(rotationId ? { rotation_id: rotationId } : {}),
+        state,
+        orphan_keys: orphanKeys,
+        decoy: decoy.id,
+        create_outcome_lost: rotation?.create_outcome_lost,
+        ...(res.status !== 202 ? { status: res.status } : {}),
+      });
     }
     await drain();
-    log(`P4: ${crashed.length} crashed rotations (${crashed.filter((c) => c.orphan_keys.length).length} minted a key they did not record), decoys placed (${secs()} s)`);
+    log(
+      `P4: ${crashed.length} crashed rotations (${
+        crashed.filter((c) => c.orphan_keys.length).length
+      } minted a key they did not record), decoys placed (${secs()} s)`,
+    );
 
     // What the sweep's own rules say is due, read-only.
     const plan = (await ctl("plan")) as { actions: Planned[]; truncated: boolean };
@@ -201,7 +279,10 @@ export async function runP4(opts: P4Options): Promise<P4Result> {
     await drain();
     await ctl("phase", { phase: "done" });
     const idleUpstream = emulator.state.calls.slice(callsAfterSweep);
-    const { invocations, do_internal } = (await ctl("invocations")) as { invocations: Invocation[]; do_internal: Record<string, { kv: number; kv_ops: Record<string, number> }> };
+    const { invocations, do_internal } = (await ctl("invocations")) as {
+      invocations: Invocation[];
+      do_internal: Record<string, { kv: number; kv_ops: Record<string, number> }>;
+    };
 
     // Due vs done. An action is done when the rules no longer list it after the sweep; an owed
     // revocation whose DELETE failed upstream is done when the attempt is recorded on the record
@@ -209,7 +290,9 @@ export async function runP4(opts: P4Options): Promise<P4Result> {
     const stillDue = new Set(after.actions.map(actionKey));
     const attemptRecorded = (a: Planned) => {
       if (a.rule !== "grace_expired") return false;
-      const prev = owedRecords[a.credential_id]?.previous.find((p) => fingerprintPrefix(p.fingerprint) === a.fingerprint_prefix);
+      const prev = owedRecords[a.credential_id]?.previous.find((p) =>
+        fingerprintPrefix(p.fingerprint) === a.fingerprint_prefix
+      );
       return !!prev && prev.revoke_attempts > 0 && !!prev.last_error;
     };
     const done = due.filter((a) => !stillDue.has(actionKey(a)) || attemptRecorded(a));
@@ -220,22 +303,28 @@ export async function runP4(opts: P4Options): Promise<P4Result> {
     const idle = invocations.filter((i) => i.phase === "idle");
     const measured = [...sweep, ...idle];
     const orphanEvents = sweep.flatMap((i) => i.orphan_events);
-    const prefixes = (type: string) => new Set(orphanEvents.filter((e) => e.type === type).map((e) => String(e.data.fingerprint_prefix)));
+    const prefixes = (type: string) =>
+      new Set(orphanEvents.filter((e) => e.type === type).map((e) => String(e.data.fingerprint_prefix)));
     const deletedPrefixes = prefixes("orphan.deleted");
     const suspectedPrefixes = prefixes("orphan.suspected");
     const prefixOf = async (keyId: string) => fingerprintPrefix(await fingerprint(fpKey.value, keyId));
     let orphansDeleted = 0;
     let orphansLeft = 0;
     for (const c of crashed) {
-      for (const k of c.orphan_keys) if (!emulator.state.keys.has(k) && deletedPrefixes.has(await prefixOf(k))) orphansDeleted++;
+      for (const k of c.orphan_keys) {
+        if (!emulator.state.keys.has(k) && deletedPrefixes.has(await prefixOf(k))) orphansDeleted++;
+      }
       if (emulator.state.keys.has(c.decoy) && suspectedPrefixes.has(await prefixOf(c.decoy))) orphansLeft++;
     }
     const expectedGone = new Set([...scenario.expectGone, ...crashed.flatMap((c) => c.orphan_keys)]);
-    const wronglyDeleted = [...upstreamStart.keys()].filter((id) => !emulator.state.keys.has(id) && !expectedGone.has(id));
+    const wronglyDeleted = [...upstreamStart.keys()].filter((id) =>
+      !emulator.state.keys.has(id) && !expectedGone.has(id)
+    );
     const decoysDeleted = crashed.filter((c) => !emulator.state.keys.has(c.decoy)).length;
 
     const max = (xs: Invocation[], f: (i: Invocation) => number) => xs.reduce((m, i) => Math.max(m, f(i)), 0);
-    const costliest = (xs: Invocation[], n: number) => [...xs].sort((a, b) => subrequests(b) - subrequests(a)).slice(0, n).map(summary);
+    const costliest = (xs: Invocation[], n: number) =>
+      [...xs].sort((a, b) => subrequests(b) - subrequests(a)).slice(0, n).map(summary);
     const result: P4Result = {
       p4_credentials: size.credentials,
       p4_users: size.users,
@@ -307,9 +396,21 @@ const actionKey = (a: Planned) => `${a.credential_id}|${a.rule}|${a.fingerprint_
 function summary(i: Invocation) {
   const types = (i.detail.types as string[] | undefined) ?? [];
   return {
-    seq: i.seq, kind: i.kind, phase: i.phase, subrequests: subrequests(i), kv_ops: i.kv, do_calls: i.do_calls, queue_sends: i.queue_sends, fetches: i.fetches,
-    clarifai: i.clarifai, ms: i.ms, ...(types.length ? { messages: Object.fromEntries(countBy(types, (t) => t)) } : {}),
-    do_methods: i.do_methods, kv_by_op: i.kv_ops, clarifai_ops: i.clarifai_ops, events: i.events,
+    seq: i.seq,
+    kind: i.kind,
+    phase: i.phase,
+    subrequests: subrequests(i),
+    kv_ops: i.kv,
+    do_calls: i.do_calls,
+    queue_sends: i.queue_sends,
+    fetches: i.fetches,
+    clarifai: i.clarifai,
+    ms: i.ms,
+    ...(types.length ? { messages: Object.fromEntries(countBy(types, (t) => t)) } : {}),
+    do_methods: i.do_methods,
+    kv_by_op: i.kv_ops,
+    clarifai_ops: i.clarifai_ops,
+    events: i.events,
   };
 }
 
@@ -327,11 +428,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function mintKey(emulator: Emulator, user: string, description: string, createdAt: number, type: KeyRecord["type"] = "app_specific_key"): KeyRecord {
+function mintKey(
+  emulator: Emulator,
+  user: string,
+  description: string,
+  createdAt: number,
+  type: KeyRecord["type"] = "app_specific_key",
+): KeyRecord {
   const ts = iso(createdAt).replace(/\.(\d{3})Z$/, ".$1000Z");
   const key: KeyRecord = {
-    id: emulator.state.newKeyId(), user_id: user, type, description, scopes: type === "personal_access_token" ? ["All"] : ["Predict"], endpoints: [],
-    apps: type === "personal_access_token" ? [] : [{ id: "app", user_id: user }], created_at: ts,
+    id: emulator.state.newKeyId(),
+    user_id: user,
+    type,
+    description,
+    scopes: type === "personal_access_token" ? ["All"] : ["Predict"],
+    endpoints: [],
+    apps: type === "personal_access_token" ? [] : [{ id: "app", user_id: user }],
+    created_at: ts,
   };
   emulator.state.keys.set(key.id, key);
   return key;
@@ -351,11 +464,21 @@ async function buildScenario(size: P4Size, emulator: Emulator, keyring: Keyring,
   const expectGone: string[] = [];
   const expected = { max_age: 0, grace_expired: 0, expired: 0, failing_revocations: 0, crashed: 0 };
   // Sealed as rekey seals them: bound to the record and to the field the value sits in.
-  const seal = async (owner: Pick<CredentialRecord, "id" | "kind">, value: string, field: (fp: string) => ValueField = () => CURRENT_VALUE) => {
+  const seal = async (
+    owner: Pick<CredentialRecord, "id" | "kind">,
+    value: string,
+    field: (fp: string) => ValueField = () => CURRENT_VALUE,
+  ) => {
     const fp = await fingerprint(fpKey, value);
     return { value: await encrypt(keyring, value, aadFor(owner, field(fp))), fingerprint: fp };
   };
-  const base = { state: "active" as const, description: "", sinks: [], created_at: iso(now - 60 * DAY), updated_at: iso(now - 10 * DAY) };
+  const base = {
+    state: "active" as const,
+    description: "",
+    sinks: [],
+    created_at: iso(now - 60 * DAY),
+    updated_at: iso(now - 10 * DAY),
+  };
   const managerOf = new Map<string, string>();
   for (const [u, user] of users.entries()) {
     emulator.state.addApp(user, "app");
@@ -363,7 +486,19 @@ async function buildScenario(size: P4Size, emulator: Emulator, keyring: Keyring,
     const id = `cred_m${String(u).padStart(25, "0")}`;
     managerOf.set(user, id);
     const s = await seal({ id, kind: "pat" }, pat.id);
-    doRecords.push({ ...base, id, kind: "pat", user_id: user, scopes: ["All"], apps: [], value: s.value, fingerprint: s.fingerprint, value_created_at: iso(now - 10 * DAY), previous: [], policy: { grace_hours: 24, on_compromise: "rotate", generator: "none" } });
+    doRecords.push({
+      ...base,
+      id,
+      kind: "pat",
+      user_id: user,
+      scopes: ["All"],
+      apps: [],
+      value: s.value,
+      fingerprint: s.fingerprint,
+      value_created_at: iso(now - 10 * DAY),
+      previous: [],
+      policy: { grace_hours: 24, on_compromise: "rotate", generator: "none" },
+    });
   }
   const appKeys = size.credentials - size.users;
   for (let j = 0; j < appKeys; j++) {
@@ -380,24 +515,54 @@ async function buildScenario(size: P4Size, emulator: Emulator, keyring: Keyring,
     // Keys that anything reads are real keys at the emulator, each carrying the marker of the
     // earlier rotation that minted it; other idle credentials' values are never sent anywhere.
     const real = big || due || crash;
-    const value = real ? mintKey(emulator, user, `app key ${j} [rekey:rot_seed${j}]`, createdAt).id : emulator.state.newKeyId();
+    const value = real
+      ? mintKey(emulator, user, `app key ${j} [rekey:rot_seed${j}]`, createdAt).id
+      : emulator.state.newKeyId();
     const s = await seal({ id, kind: "app_key" }, value);
     const previous: CredentialRecord["previous"] = [];
     if (owed) {
       const old = mintKey(emulator, user, `app key ${j} [rekey:rot_seedprev${j}]`, now - 50 * DAY);
       const p = await seal({ id, kind: "app_key" }, old.id, previousValue);
-      previous.push({ fingerprint: p.fingerprint, value: p.value, rotation_id: `rot_seed${j}`, superseded_at: iso(now - 31 * HOUR), revoke_after: iso(now - 7 * HOUR), revoke_attempts: 0 });
+      previous.push({
+        fingerprint: p.fingerprint,
+        value: p.value,
+        rotation_id: `rot_seed${j}`,
+        superseded_at: iso(now - 31 * HOUR),
+        revoke_after: iso(now - 7 * HOUR),
+        revoke_attempts: 0,
+      });
       if (failing) {
         const fault = (j / 2000) % 2 < 1 ? { status: 500, code: 98004 } : { status: 403, code: 11007 };
-        emulator.state.faults.push({ method: "DELETE", path: `/v2/users/${user}/keys/${old.id}`, count: 1000, ...fault });
+        emulator.state.faults.push({
+          method: "DELETE",
+          path: `/v2/users/${user}/keys/${old.id}`,
+          count: 1000,
+          ...fault,
+        });
         expected.failing_revocations++;
       } else expectGone.push(old.id);
     }
     if (expired) expectGone.push(value);
     const rec: CredentialRecord = {
-      ...base, id, kind: "app_key", user_id: user, app_id: "app", manager_id: managerOf.get(user)!, scopes: ["Predict"], apps: [{ id: "app", user_id: user }],
-      value: s.value, fingerprint: s.fingerprint, value_created_at: iso(createdAt), previous,
-      policy: { max_age_days: 30, grace_hours: 24, on_compromise: "rotate", generator: "none", ...(expired ? { expires_at: iso(now - HOUR) } : {}) },
+      ...base,
+      id,
+      kind: "app_key",
+      user_id: user,
+      app_id: "app",
+      manager_id: managerOf.get(user)!,
+      scopes: ["Predict"],
+      apps: [{ id: "app", user_id: user }],
+      value: s.value,
+      fingerprint: s.fingerprint,
+      value_created_at: iso(createdAt),
+      previous,
+      policy: {
+        max_age_days: 30,
+        grace_hours: 24,
+        on_compromise: "rotate",
+        generator: "none",
+        ...(expired ? { expires_at: iso(now - HOUR) } : {}),
+      },
       last_rotation: { id: `rot_seed${j}`, state: "done", reason: "scheduled", finished_at: iso(createdAt) },
     };
     if (maxAge) expected.max_age++;
@@ -416,9 +581,16 @@ async function buildScenario(size: P4Size, emulator: Emulator, keyring: Keyring,
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const short = process.argv.includes("--short");
-  const queueArg = process.argv.find((a) => a.startsWith("--queue="))?.slice("--queue=".length) as "real" | "captured" | undefined;
+  const queueArg = process.argv.find((a) => a.startsWith("--queue="))?.slice("--queue=".length) as
+    | "real"
+    | "captured"
+    | undefined;
   const tiny = process.argv.includes("--tiny");
-  const r = await runP4({ size: tiny ? P4_TINY : short ? P4_SHORT : P4_FULL, queue: queueArg ?? (short ? "real" : "captured"), log: (s) => console.error(s) });
+  const r = await runP4({
+    size: tiny ? P4_TINY : short ? P4_SHORT : P4_FULL,
+    queue: queueArg ?? (short ? "real" : "captured"),
+    log: (s) => console.error(s),
+  });
   mkdirSync(outDir, { recursive: true });
   writeFileSync(`${outDir}/p4.json`, JSON.stringify(r, null, 2) + "\n");
   const { details: _d, ...figures } = r;

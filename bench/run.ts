@@ -9,10 +9,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { parseDotenv } from "../src/adapters/dotenv.ts";
-import { runP1, type P1Result } from "./p1-alert-latency.ts";
-import { runP2, type P2Result } from "./p2-ingest-throughput.ts";
-import { runP3, type P3Result } from "./p3-bundle-size.ts";
-import { P4_FULL, P4_SHORT, runP4, type P4Result } from "./p4-sweep.ts";
+import { type P1Result, runP1 } from "./p1-alert-latency.ts";
+import { type P2Result, runP2 } from "./p2-ingest-throughput.ts";
+import { type P3Result, runP3 } from "./p3-bundle-size.ts";
+import { P4_FULL, P4_SHORT, type P4Result, runP4 } from "./p4-sweep.ts";
 import { startWatchedEmulator } from "./lib/watched-emulator.ts";
 import { outDir, root, startDevWorker } from "./lib/wrangler-dev.ts";
 
@@ -21,8 +21,16 @@ const onlyArg = process.argv.find((a) => a.startsWith("--only="));
 const only = new Set((onlyArg?.slice("--only=".length) ?? "p1,p2,p3,p4").split(","));
 const log = (s: string) => console.error(s);
 const TARGETS = {
-  p1_p99_ms: 100, p1_ratio: 1.5, p2_ratio: 0.8, p3_gzip_bytes: 40 * 1024,
-  p4_max_subrequests: 50, p4_max_kv_ops: 1000, p4_rotation_max_subrequests: 50, p4_clarifai_calls_idle_sweep: 0, p4_orphans_deleted: 25, p4_orphans_left_alone: 25,
+  p1_p99_ms: 100,
+  p1_ratio: 1.5,
+  p2_ratio: 0.8,
+  p3_gzip_bytes: 40 * 1024,
+  p4_max_subrequests: 50,
+  p4_max_kv_ops: 1000,
+  p4_rotation_max_subrequests: 50,
+  p4_clarifai_calls_idle_sweep: 0,
+  p4_orphans_deleted: 25,
+  p4_orphans_left_alone: 25,
 };
 
 mkdirSync(outDir, { recursive: true });
@@ -53,18 +61,43 @@ if (only.has("p1") || only.has("p2")) {
   const emulator = await startWatchedEmulator();
   log("Starting rekey and the bare Hono worker under wrangler dev --local...");
   const [rekey, bare, floor] = await Promise.all([
-    startDevWorker({ name: "rekey", config: `${root}/wrangler.toml`, envFiles: [example], vars: { CLARIFAI_API_BASE: emulator.url } }),
+    startDevWorker({
+      name: "rekey",
+      config: `${root}/wrangler.toml`,
+      envFiles: [example],
+      vars: { CLARIFAI_API_BASE: emulator.url },
+    }),
     startDevWorker({ name: "bare-hono", config: `${root}/bench/fixtures/bare-hono/wrangler.toml` }),
     startDevWorker({
       name: "floor-worker",
       config: `${root}/bench/fixtures/floor-worker/wrangler.toml`,
-      vars: { CLARIFAI_API_BASE: emulator.url, ALERT_WEBHOOK_SECRET: vars.ALERT_WEBHOOK_SECRET!, MANAGER_PAT: emulator.seeded!.pat, USER_ID: emulator.seeded!.userId },
+      vars: {
+        CLARIFAI_API_BASE: emulator.url,
+        ALERT_WEBHOOK_SECRET: vars.ALERT_WEBHOOK_SECRET!,
+        MANAGER_PAT: emulator.seeded!.pat,
+        USER_ID: emulator.seeded!.userId,
+      },
     }),
   ]);
   try {
-    const ctx = { rekey: rekey.url, bare: bare.url, floor: floor.url, adminToken: vars.REKEY_ADMIN_TOKEN!, alertSecret: vars.ALERT_WEBHOOK_SECRET!, emulator };
+    const ctx = {
+      rekey: rekey.url,
+      bare: bare.url,
+      floor: floor.url,
+      adminToken: vars.REKEY_ADMIN_TOKEN!,
+      alertSecret: vars.ALERT_WEBHOOK_SECRET!,
+      emulator,
+    };
     if (only.has("p1")) p1 = await runP1(ctx, { alerts: short ? 50 : 200, warmup: short ? 5 : 10, log });
-    if (only.has("p2")) p2 = await runP2(ctx, { requests: short ? 500 : 2000, rounds: short ? 3 : 5, concurrency: 8, warmup: short ? 100 : 300, log });
+    if (only.has("p2")) {
+      p2 = await runP2(ctx, {
+        requests: short ? 500 : 2000,
+        rounds: short ? 3 : 5,
+        concurrency: 8,
+        warmup: short ? 100 : 300,
+        log,
+      });
+    }
   } finally {
     await Promise.all([rekey.stop(), bare.stop(), floor.stop()]);
     await emulator.close();
@@ -114,40 +147,178 @@ const met = (ok: boolean | undefined) => (ok === undefined ? "" : ok ? "met" : "
 const rows: string[][] = [["figure", "rekey", "floor / baseline", "ratio", "target", ""]];
 if (p1) {
   rows.push(["P1 alert → key deleted, p50", `${p1.p50_ms} ms`, `${p1.floor_p50_ms} ms`, `${p1.ratio_p50}×`, "", ""]);
-  rows.push(["P1 alert → key deleted, p99", `${p1.p99_ms} ms`, `${p1.floor_p99_ms} ms`, `${p1.ratio_p99}×`, `< ${TARGETS.p1_p99_ms} ms`, met(p1.p99_ms < TARGETS.p1_p99_ms)]);
-  rows.push(["P1 ratio (p99 / floor p99)", "", "", `${p1.ratio_p99}×`, `≤ ${TARGETS.p1_ratio}×`, met(p1.ratio_p99 <= TARGETS.p1_ratio)]);
-  rows.push(["P1 alert → rekey answered 202, p50 / p99", `${p1.answered_p50_ms} / ${p1.answered_p99_ms} ms`, "", "", "(information)", ""]);
-  rows.push(["P1 vs platform floor worker, p50", `${p1.p50_ms} ms`, `${p1.platform_floor_p50_ms} ms`, "", "(information)", ""]);
-  rows.push(["P1 vs platform floor worker, p99", `${p1.p99_ms} ms`, `${p1.platform_floor_p99_ms} ms`, `${p1.platform_ratio_p99}×`, "(information)", ""]);
+  rows.push([
+    "P1 alert → key deleted, p99",
+    `${p1.p99_ms} ms`,
+    `${p1.floor_p99_ms} ms`,
+    `${p1.ratio_p99}×`,
+    `< ${TARGETS.p1_p99_ms} ms`,
+    met(p1.p99_ms < TARGETS.p1_p99_ms),
+  ]);
+  rows.push([
+    "P1 ratio (p99 / floor p99)",
+    "",
+    "",
+    `${p1.ratio_p99}×`,
+    `≤ ${TARGETS.p1_ratio}×`,
+    met(p1.ratio_p99 <= TARGETS.p1_ratio),
+  ]);
+  rows.push([
+    "P1 alert → rekey answered 202, p50 / p99",
+    `${p1.answered_p50_ms} / ${p1.answered_p99_ms} ms`,
+    "",
+    "",
+    "(information)",
+    "",
+  ]);
+  rows.push([
+    "P1 vs platform floor worker, p50",
+    `${p1.p50_ms} ms`,
+    `${p1.platform_floor_p50_ms} ms`,
+    "",
+    "(information)",
+    "",
+  ]);
+  rows.push([
+    "P1 vs platform floor worker, p99",
+    `${p1.p99_ms} ms`,
+    `${p1.platform_floor_p99_ms} ms`,
+    `${p1.platform_ratio_p99}×`,
+    "(information)",
+    "",
+  ]);
 }
 if (p2) {
-  rows.push([`P2 signed-alert ingest (c=${p2.concurrency})`, `${p2.rekey_rps} req/s`, `${p2.bare_rps} req/s`, `${p2.ratio}×`, `≥ ${TARGETS.p2_ratio}×`, met(p2.ratio >= TARGETS.p2_ratio)]);
-  rows.push(["P2 wrongly signed alerts (401)", `${p2.rekey_rejected_rps} req/s`, `${p2.bare_rps} req/s`, `${(p2.rekey_rejected_rps / p2.bare_rps).toFixed(3)}×`, "(information)", ""]);
+  rows.push([
+    `P2 signed-alert ingest (c=${p2.concurrency})`,
+    `${p2.rekey_rps} req/s`,
+    `${p2.bare_rps} req/s`,
+    `${p2.ratio}×`,
+    `≥ ${TARGETS.p2_ratio}×`,
+    met(p2.ratio >= TARGETS.p2_ratio),
+  ]);
+  rows.push([
+    "P2 wrongly signed alerts (401)",
+    `${p2.rekey_rejected_rps} req/s`,
+    `${p2.bare_rps} req/s`,
+    `${(p2.rekey_rejected_rps / p2.bare_rps).toFixed(3)}×`,
+    "(information)",
+    "",
+  ]);
 }
 if (p3) {
-  rows.push(["P3 bundle, gzip", kib(p3.rekey.gzip_bytes), kib(p3.baseline.gzip_bytes), `${(p3.rekey.gzip_bytes / p3.baseline.gzip_bytes).toFixed(1)}×`, `≤ ${kib(TARGETS.p3_gzip_bytes)}`, met(p3.rekey.gzip_bytes <= TARGETS.p3_gzip_bytes)]);
-  rows.push(["P3 bundle, raw", kib(p3.rekey.raw_bytes), kib(p3.baseline.raw_bytes), `${(p3.rekey.raw_bytes / p3.baseline.raw_bytes).toFixed(1)}×`, "", ""]);
+  rows.push([
+    "P3 bundle, gzip",
+    kib(p3.rekey.gzip_bytes),
+    kib(p3.baseline.gzip_bytes),
+    `${(p3.rekey.gzip_bytes / p3.baseline.gzip_bytes).toFixed(1)}×`,
+    `≤ ${kib(TARGETS.p3_gzip_bytes)}`,
+    met(p3.rekey.gzip_bytes <= TARGETS.p3_gzip_bytes),
+  ]);
+  rows.push([
+    "P3 bundle, raw",
+    kib(p3.rekey.raw_bytes),
+    kib(p3.baseline.raw_bytes),
+    `${(p3.rekey.raw_bytes / p3.baseline.raw_bytes).toFixed(1)}×`,
+    "",
+    "",
+  ]);
 }
 if (p4) {
   const n = (x: number) => x.toLocaleString("en");
-  rows.push([`P4 sweep: ${n(p4.p4_credentials)} creds, ${n(p4.p4_users)} users, ${n(p4.p4_upstream_keys_max_user)} keys at one user`, `${n(p4.p4_invocations)} inv.`, "", "", "(information)", ""]);
-  rows.push(["P4 max subrequests / invocation", String(p4.p4_max_subrequests), "", "", `≤ ${TARGETS.p4_max_subrequests}`, met(p4.p4_max_subrequests <= TARGETS.p4_max_subrequests)]);
-  rows.push(["P4 max KV operations / invocation", String(p4.p4_max_kv_ops), "", "", `≤ ${n(TARGETS.p4_max_kv_ops)}`, met(p4.p4_max_kv_ops <= TARGETS.p4_max_kv_ops)]);
+  rows.push([
+    `P4 sweep: ${n(p4.p4_credentials)} creds, ${n(p4.p4_users)} users, ${
+      n(p4.p4_upstream_keys_max_user)
+    } keys at one user`,
+    `${n(p4.p4_invocations)} inv.`,
+    "",
+    "",
+    "(information)",
+    "",
+  ]);
+  rows.push([
+    "P4 max subrequests / invocation",
+    String(p4.p4_max_subrequests),
+    "",
+    "",
+    `≤ ${TARGETS.p4_max_subrequests}`,
+    met(p4.p4_max_subrequests <= TARGETS.p4_max_subrequests),
+  ]);
+  rows.push([
+    "P4 max KV operations / invocation",
+    String(p4.p4_max_kv_ops),
+    "",
+    "",
+    `≤ ${n(TARGETS.p4_max_kv_ops)}`,
+    met(p4.p4_max_kv_ops <= TARGETS.p4_max_kv_ops),
+  ]);
   rows.push(["P4 max Durable Object calls / invocation", String(p4.p4_max_do_calls), "", "", "(information)", ""]);
-  rows.push(["P4 costliest invocation that ran a rotation", `${p4.p4_rotation_max_subrequests} subreq.`, "", "", `≤ ${TARGETS.p4_rotation_max_subrequests}`, met(p4.p4_rotation_max_subrequests <= TARGETS.p4_rotation_max_subrequests)]);
-  rows.push(["P4 total subrequests (the sweep and all it caused)", n(p4.p4_total_subrequests), "", "", "(information)", ""]);
-  rows.push(["P4 Clarifai calls of a second sweep, nothing due", String(p4.p4_clarifai_calls_idle_sweep), "", "", `= ${TARGETS.p4_clarifai_calls_idle_sweep}`, met(p4.p4_clarifai_calls_idle_sweep === TARGETS.p4_clarifai_calls_idle_sweep)]);
-  rows.push(["P4 actions done / due", `${n(p4.p4_done)} / ${n(p4.p4_due)}`, "", "", "done = due", met(p4.p4_done === p4.p4_due)]);
-  rows.push(["P4 orphans deleted (crashed creates)", String(p4.p4_orphans_deleted), "", "", `= ${TARGETS.p4_orphans_deleted}`, met(p4.p4_orphans_deleted === TARGETS.p4_orphans_deleted)]);
-  rows.push(["P4 copied-marker decoys left alone", String(p4.p4_orphans_left_alone), "", "", `= ${TARGETS.p4_orphans_left_alone}`, met(p4.p4_orphans_left_alone === TARGETS.p4_orphans_left_alone)]);
+  rows.push([
+    "P4 costliest invocation that ran a rotation",
+    `${p4.p4_rotation_max_subrequests} subreq.`,
+    "",
+    "",
+    `≤ ${TARGETS.p4_rotation_max_subrequests}`,
+    met(p4.p4_rotation_max_subrequests <= TARGETS.p4_rotation_max_subrequests),
+  ]);
+  rows.push([
+    "P4 total subrequests (the sweep and all it caused)",
+    n(p4.p4_total_subrequests),
+    "",
+    "",
+    "(information)",
+    "",
+  ]);
+  rows.push([
+    "P4 Clarifai calls of a second sweep, nothing due",
+    String(p4.p4_clarifai_calls_idle_sweep),
+    "",
+    "",
+    `= ${TARGETS.p4_clarifai_calls_idle_sweep}`,
+    met(p4.p4_clarifai_calls_idle_sweep === TARGETS.p4_clarifai_calls_idle_sweep),
+  ]);
+  rows.push([
+    "P4 actions done / due",
+    `${n(p4.p4_done)} / ${n(p4.p4_due)}`,
+    "",
+    "",
+    "done = due",
+    met(p4.p4_done === p4.p4_due),
+  ]);
+  rows.push([
+    "P4 orphans deleted (crashed creates)",
+    String(p4.p4_orphans_deleted),
+    "",
+    "",
+    `= ${TARGETS.p4_orphans_deleted}`,
+    met(p4.p4_orphans_deleted === TARGETS.p4_orphans_deleted),
+  ]);
+  rows.push([
+    "P4 copied-marker decoys left alone",
+    String(p4.p4_orphans_left_alone),
+    "",
+    "",
+    `= ${TARGETS.p4_orphans_left_alone}`,
+    met(p4.p4_orphans_left_alone === TARGETS.p4_orphans_left_alone),
+  ]);
 }
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
 const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
-console.log(`\nrekey benchmarks (${results.mode}) — ${machine.cpu_model}, ${machine.cores} cores, Node ${machine.node}, load ${machine.loadavg_at_start.join(" ")}, ${machine.date}\n`);
+console.log(
+  `\nrekey benchmarks (${results.mode}) — ${machine.cpu_model}, ${machine.cores} cores, Node ${machine.node}, load ${
+    machine.loadavg_at_start.join(" ")
+  }, ${machine.date}\n`,
+);
 console.log(line(rows[0]!));
 console.log(widths.map((w) => "-".repeat(w)).join("  "));
 for (const r of rows.slice(1)) console.log(line(r));
-if (p1) console.log(`\nP1 upstream calls up to the delete: ${p1.upstream_calls_before_delete.join(", ")}; whole rotation: ${p1.upstream_calls_rotation.join(", ")}`);
+if (p1) {
+  console.log(
+    `\nP1 upstream calls up to the delete: ${p1.upstream_calls_before_delete.join(", ")}; whole rotation: ${
+      p1.upstream_calls_rotation.join(", ")
+    }`,
+  );
+}
 
 const json = JSON.stringify(results, null, 2) + "\n";
 writeFileSync(`${outDir}/results.json`, json);

@@ -9,7 +9,14 @@
  * Then set the application's Interactions Endpoint URL to https://REKEY_HOST/chatops/discord and
  * DISCORD_PUBLIC_KEY to its public key (both in the Developer Portal, General Information).
  */
-const id = { type: 3, name: "id", description: "Credential id (cred_…)", required: true, min_length: 6, max_length: 40 };
+const id = {
+  type: 3,
+  name: "id",
+  description: "Credential id (cred_…)",
+  required: true,
+  min_length: 6,
+  max_length: 40,
+};
 
 export const rekeyCommand = {
   name: "rekey",

@@ -28,10 +28,14 @@ for (const type of eventTypes) {
   else if (got !== want) problems.push(`"${type}" is handled by ${want} in the code, ${got} in ARCHITECTURE.md`);
 }
 for (const type of documented.keys()) {
-  if (!(eventTypes as readonly string[]).includes(type)) problems.push(`"${type}" is in ARCHITECTURE.md but is no event type`);
+  if (!(eventTypes as readonly string[]).includes(type)) {
+    problems.push(`"${type}" is in ARCHITECTURE.md but is no event type`);
+  }
 }
 if (problems.length > 0) {
-  console.error(`ARCHITECTURE.md's events table and src/core/subscribers/handlers.ts differ:\n  ${problems.join("\n  ")}`);
+  console.error(
+    `ARCHITECTURE.md's events table and src/core/subscribers/handlers.ts differ:\n  ${problems.join("\n  ")}`,
+  );
   process.exit(1);
 }
 console.log(`Events table matches the handlers of ${eventTypes.length} event types`);

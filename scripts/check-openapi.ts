@@ -13,13 +13,18 @@ const doc = openApiDocument() as unknown as { openapi: string; paths: Record<str
 const validator = new Validator();
 const res = await validator.validate(doc as Record<string, unknown>);
 if (!res.valid || validator.version !== "3.1") {
-  console.error(`openapi.json is not a valid OpenAPI 3.1 document (read as ${validator.version}):`, JSON.stringify(res.errors, null, 2));
+  console.error(
+    `openapi.json is not a valid OpenAPI 3.1 document (read as ${validator.version}):`,
+    JSON.stringify(res.errors, null, 2),
+  );
   process.exit(1);
 }
 
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 // ajv-formats is CommonJS: its default export arrives wrapped under tsx's ESM interop.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv2020) => void;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
+  a: Ajv2020,
+) => void;
 addFormats(ajv);
 let examples = 0;
 const failures: string[] = [];
@@ -27,13 +32,17 @@ for (const [path, ops] of Object.entries(doc.paths)) {
   for (const [method, op] of Object.entries(ops)) {
     const media = [
       ...Object.entries(op.requestBody?.content ?? {}).map(([type, m]) => [`request ${type}`, m] as const),
-      ...Object.entries(op.responses ?? {}).flatMap(([status, r]: [string, any]) => Object.entries(r.content ?? {}).map(([type, m]) => [`${status} ${type}`, m] as const)),
+      ...Object.entries(op.responses ?? {}).flatMap(([status, r]: [string, any]) =>
+        Object.entries(r.content ?? {}).map(([type, m]) => [`${status} ${type}`, m] as const)
+      ),
     ] as Array<readonly [string, { schema?: object; example?: unknown }]>;
     for (const [where, m] of media) {
       if (m.example === undefined || !m.schema) continue;
       examples++;
       const validate = ajv.compile(m.schema);
-      if (!validate(m.example)) failures.push(`${method.toUpperCase()} ${path} ${where}: ${ajv.errorsText(validate.errors)}`);
+      if (!validate(m.example)) {
+        failures.push(`${method.toUpperCase()} ${path} ${where}: ${ajv.errorsText(validate.errors)}`);
+      }
     }
   }
 }
@@ -41,4 +50,8 @@ if (failures.length) {
   console.error(`Documented examples that do not match their schema:\n${failures.join("\n")}`);
   process.exit(1);
 }
-console.log(`openapi.json: valid OpenAPI ${validator.version}, ${Object.keys(doc.paths).length} paths, ${examples} examples valid`);
+console.log(
+  `openapi.json: valid OpenAPI ${validator.version}, ${
+    Object.keys(doc.paths).length
+  } paths, ${examples} examples valid`,
+);

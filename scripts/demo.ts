@@ -27,7 +27,9 @@ const token = merged.REKEY_ADMIN_TOKEN!;
 const stack = await ensureStack(base);
 // /healthz no longer says where Clarifai is; the demo works it out as npm start does.
 const target = clarifaiTarget(parseDotenv(readFileSync(`${root}/.dev.vars`, "utf8")), process.env);
-const clarifai = target.useEmulator ? `http://127.0.0.1:${target.emulatorPort}` : (target.apiBase ?? "https://api.clarifai.com");
+const clarifai = target.useEmulator
+  ? `http://127.0.0.1:${target.emulatorPort}`
+  : (target.apiBase ?? "https://api.clarifai.com");
 const user = "demo";
 const app = "demo-app";
 let step = 0;
@@ -47,7 +49,10 @@ async function api(method: string, path: string, body?: unknown) {
 async function emulator(path: string, body?: unknown, auth?: string, method = body ? "POST" : "GET") {
   const res = await fetch(`${clarifai}${path}`, {
     method,
-    headers: { ...(body ? { "content-type": "application/json" } : {}), ...(auth ? { authorization: `Key ${auth}` } : {}) },
+    headers: {
+      ...(body ? { "content-type": "application/json" } : {}),
+      ...(auth ? { authorization: `Key ${auth}` } : {}),
+    },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   return (await res.json()) as any;
@@ -75,43 +80,70 @@ function expect(cond: boolean, what: string) {
 async function signAsGithub(body: string): Promise<string> {
   const der = Uint8Array.from(Buffer.from(DEMO_GITHUB_PRIVATE_PKCS8, "base64"));
   const key = await crypto.subtle.importKey("pkcs8", der, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
-  const raw = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key, new TextEncoder().encode(body)));
+  const raw = new Uint8Array(
+    await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key, new TextEncoder().encode(body)),
+  );
   return encodeBase64(p1363ToDer(raw));
 }
 
 try {
-  if (!stack.clarifaiEmulator || !clarifai.startsWith("http://127.0.0.1")) throw new Error(`The demo needs the local emulator; rekey points at ${stack.clarifaiEmulator ? clarifai : "a real Clarifai"}`);
+  if (!stack.clarifaiEmulator || !clarifai.startsWith("http://127.0.0.1")) {
+    throw new Error(
+      `The demo needs the local emulator; rekey points at ${stack.clarifaiEmulator ? clarifai : "a real Clarifai"}`,
+    );
+  }
   const managerPat = merged.EMULATOR_SEED_PAT!;
 
   say(`Register the demo manager PAT (${mask(managerPat)}) of user "${user}"`);
-  let manager = await api("POST", "/v1/credentials", { kind: "pat", user_id: user, value: managerPat, description: "demo manager" });
+  let manager = await api("POST", "/v1/credentials", {
+    kind: "pat",
+    user_id: user,
+    value: managerPat,
+    description: "demo manager",
+  });
   if (manager.status === 409) manager = await api("GET", `/v1/credentials/${manager.json.error.credential_id}`);
   else expect(manager.status === 201, `registered as ${manager.json.credential?.id}`);
   const managerId = manager.json.credential.id;
 
   say("Mint a workload app key at Clarifai and a secret that workflows read it from");
-  const minted = (await emulator(`/_emulator/users/${user}/keys`, { type: "app_specific_key", scopes: ["Predict", "Inputs_Get"], apps: [{ id: app, user_id: user }], description: "demo workload key" })).key;
+  const minted = (await emulator(`/_emulator/users/${user}/keys`, {
+    type: "app_specific_key",
+    scopes: ["Predict", "Inputs_Get"],
+    apps: [{ id: app, user_id: user }],
+    description: "demo workload key",
+  })).key;
   const sinkId = `DEMO_APP_KEY_${Date.now()}`;
   await emulator(`/v2/users/${user}/secrets`, { secrets: [{ id: sinkId, value: minted.id }] }, managerPat);
   ok(`app key ${mask(minted.id)} with scopes ${minted.scopes.join(", ")}; secret ${sinkId} holds it`);
 
   say("Register the app key with rekey, the secret as its sink");
   const reg = await api("POST", "/v1/credentials", {
-    kind: "app_key", user_id: user, value: minted.id, manager_id: managerId, description: "demo workload key",
+    kind: "app_key",
+    user_id: user,
+    value: minted.id,
+    manager_id: managerId,
+    description: "demo workload key",
     policy: { max_age_days: 30, grace_hours: 0, on_compromise: "rotate" },
     sinks: [{ type: "clarifai_secret", user_id: user, secret_id: sinkId }],
   });
-  expect(reg.status === 201, `registered as ${reg.json.credential?.id} (fingerprint ${reg.json.credential?.fingerprint})`);
+  expect(
+    reg.status === 201,
+    `registered as ${reg.json.credential?.id} (fingerprint ${reg.json.credential?.fingerprint})`,
+  );
   const credId = reg.json.credential.id;
 
   say("Rotate it");
   const started = await api("POST", `/v1/credentials/${credId}/rotate`);
-  expect(started.status === 202, `rotation ${started.json.rotation.id} accepted, plan ${started.json.rotation.plan.join(" → ")}`);
+  expect(
+    started.status === 202,
+    `rotation ${started.json.rotation.id} accepted, plan ${started.json.rotation.plan.join(" → ")}`,
+  );
   const done = await waitFor(started.json.rotation.id);
   expect(done.state === "done", `rotation finished: ${done.state}`);
 
   say("Check Clarifai (the emulator)");
-  const keys = (await emulator(`/v2/users/${user}/keys?per_page=1000&type=app_specific_key`, undefined, managerPat)).keys as any[];
+  const keys = (await emulator(`/v2/users/${user}/keys?per_page=1000&type=app_specific_key`, undefined, managerPat))
+    .keys as any[];
   const fresh = keys.find((k) => String(k.description).includes(done.id));
   expect(!keys.some((k) => k.id === minted.id), `old key ${mask(minted.id)} is deleted`);
   expect(!!fresh, `exactly one new key ${fresh ? mask(fresh.id) : "?"} carries the rotation id`);
@@ -124,31 +156,54 @@ try {
   const revoke = await api("POST", `/v1/credentials/${credId}/revoke`);
   const revoked = await waitFor(revoke.json.rotation.id);
   expect(revoked.state === "done", "revocation finished");
-  const after = (await emulator(`/v2/users/${user}/keys?per_page=1000&type=app_specific_key`, undefined, managerPat)).keys as any[];
+  const after = (await emulator(`/v2/users/${user}/keys?per_page=1000&type=app_specific_key`, undefined, managerPat))
+    .keys as any[];
   expect(!after.some((k) => k.id === fresh.id), `key ${mask(fresh.id)} is deleted at Clarifai`);
   const final = await api("GET", `/v1/credentials/${credId}`);
   expect(final.json.credential.state === "revoked", "rekey keeps the record as revoked for the audit trail");
 
   say("Leak: GitHub secret scanning reports another managed key found in a public repository");
-  const leaked = (await emulator(`/_emulator/users/${user}/keys`, { type: "app_specific_key", scopes: ["Predict"], apps: [{ id: app, user_id: user }], description: "leaky workload key" })).key;
+  const leaked = (await emulator(`/_emulator/users/${user}/keys`, {
+    type: "app_specific_key",
+    scopes: ["Predict"],
+    apps: [{ id: app, user_id: user }],
+    description: "leaky workload key",
+  })).key;
   const leakSink = `DEMO_LEAKY_KEY_${Date.now()}`;
   await emulator(`/v2/users/${user}/secrets`, { secrets: [{ id: leakSink, value: leaked.id }] }, managerPat);
   const leakReg = await api("POST", "/v1/credentials", {
-    kind: "app_key", user_id: user, value: leaked.id, manager_id: managerId, description: "leaky workload key",
-    policy: { grace_hours: 24, on_compromise: "rotate" }, sinks: [{ type: "clarifai_secret", user_id: user, secret_id: leakSink }],
+    kind: "app_key",
+    user_id: user,
+    value: leaked.id,
+    manager_id: managerId,
+    description: "leaky workload key",
+    policy: { grace_hours: 24, on_compromise: "rotate" },
+    sinks: [{ type: "clarifai_secret", user_id: user, secret_id: leakSink }],
   });
   expect(leakReg.status === 201, `registered ${mask(leaked.id)} as ${leakReg.json.credential?.id}`);
   const leakId = leakReg.json.credential.id;
-  const alertBody = JSON.stringify([{ token: leaked.id, type: "clarifai_api_key", url: "https://github.com/octo/app/blob/main/.env", source: "content" }]);
+  const alertBody = JSON.stringify([{
+    token: leaked.id,
+    type: "clarifai_api_key",
+    url: "https://github.com/octo/app/blob/main/.env",
+    source: "content",
+  }]);
   const signature = await signAsGithub(alertBody);
   const sentAt = Date.now();
   const alert = await fetch(`${base}/hooks/github/secret-scanning`, {
     method: "POST",
-    headers: { "content-type": "application/json", "github-public-key-identifier": DEMO_GITHUB_KEY_ID, "github-public-key-signature": signature },
+    headers: {
+      "content-type": "application/json",
+      "github-public-key-identifier": DEMO_GITHUB_KEY_ID,
+      "github-public-key-signature": signature,
+    },
     body: alertBody,
   });
   const feedback = (await alert.json()) as any[];
-  expect(alert.status === 200 && feedback[0]?.label === "true_positive", `GitHub gets its feedback: ${feedback[0]?.label} (token sent back only as a SHA-256 hash)`);
+  expect(
+    alert.status === 200 && feedback[0]?.label === "true_positive",
+    `GitHub gets its feedback: ${feedback[0]?.label} (token sent back only as a SHA-256 hash)`,
+  );
   let deletedAt: number | undefined;
   for (let i = 0; i < 400 && deletedAt === undefined; i++) {
     const calls = (await emulator("/_emulator/state")).calls as any[];
@@ -164,9 +219,13 @@ try {
     await new Promise((r) => setTimeout(r, 50));
   }
   expect(settledCred.last_rotation?.state === "done", `compromise rotation ${settledCred.last_rotation?.id} done`);
-  const leakKeys = (await emulator(`/v2/users/${user}/keys?per_page=1000&type=app_specific_key`, undefined, managerPat)).keys as any[];
+  const leakKeys = (await emulator(`/v2/users/${user}/keys?per_page=1000&type=app_specific_key`, undefined, managerPat))
+    .keys as any[];
   const replacement = leakKeys.find((k) => String(k.description).includes(settledCred.last_rotation.id));
-  expect(!!replacement, `replacement ${replacement ? mask(replacement.id) : "?"} in place with scopes ${replacement?.scopes?.join(", ")}`);
+  expect(
+    !!replacement,
+    `replacement ${replacement ? mask(replacement.id) : "?"} in place with scopes ${replacement?.scopes?.join(", ")}`,
+  );
   const leakSecret = (await emulator(`/v2/users/${user}/secrets/${leakSink}`, undefined, managerPat)).secret;
   expect(leakSecret.value === replacement.id, `secret ${leakSink} updated to the replacement`);
   let chain: string[] = [];
@@ -181,21 +240,63 @@ try {
   if (!slackSecret || !merged.SLACK_RESPONSE_ORIGINS?.includes("127.0.0.1:8790")) {
     console.log("   (skipped: your .dev.vars predates chatops; copy the Slack lines from .dev.vars.example)");
   } else {
-    const chatKey = (await emulator(`/_emulator/users/${user}/keys`, { type: "app_specific_key", scopes: ["Predict"], apps: [{ id: app, user_id: user }], description: "chatops demo key" })).key;
-    const chatReg = await api("POST", "/v1/credentials", { kind: "app_key", user_id: user, value: chatKey.id, manager_id: managerId, description: "chatops demo key", policy: { grace_hours: 0 } });
+    const chatKey = (await emulator(`/_emulator/users/${user}/keys`, {
+      type: "app_specific_key",
+      scopes: ["Predict"],
+      apps: [{ id: app, user_id: user }],
+      description: "chatops demo key",
+    })).key;
+    const chatReg = await api("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: user,
+      value: chatKey.id,
+      manager_id: managerId,
+      description: "chatops demo key",
+      policy: { grace_hours: 0 },
+    });
     const chatId = chatReg.json.credential.id;
     ok(`registered ${mask(chatKey.id)} as ${chatId}`);
     const inbox = await startDemoResponseUrl(8790);
     const slackPost = async (path: string, body: string) => {
       const timestamp = Math.floor(Date.now() / 1000);
       const signature = await signSlackRequest({ signingSecret: slackSecret, timestamp, body });
-      const res = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "x-slack-request-timestamp": String(timestamp), "x-slack-signature": signature }, body });
-      return { status: res.status, refusal: res.headers.get("x-rekey-refusal"), json: (await res.json().catch(() => ({}))) as any };
+      const res = await fetch(`${base}${path}`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          "x-slack-request-timestamp": String(timestamp),
+          "x-slack-signature": signature,
+        },
+        body,
+      });
+      return {
+        status: res.status,
+        refusal: res.headers.get("x-rekey-refusal"),
+        json: (await res.json().catch(() => ({}))) as any,
+      };
     };
     const click = (userId: string, value: string) =>
-      new URLSearchParams({ payload: JSON.stringify({ type: "block_actions", user: { id: userId }, response_url: inbox.url("click"), actions: [{ action_id: "rekey_confirm", value }] }) }).toString();
-    const ask = await slackPost("/chatops/slack/commands", new URLSearchParams({ command: "/rekey", text: `revoke ${chatId}`, user_id: "UDEMOALICE", response_url: inbox.url("command") }).toString());
-    expect(ask.status === 200 && ask.json.response_type === "ephemeral", `Alice gets an answer at once: "${ask.json.text}"`);
+      new URLSearchParams({
+        payload: JSON.stringify({
+          type: "block_actions",
+          user: { id: userId },
+          response_url: inbox.url("click"),
+          actions: [{ action_id: "rekey_confirm", value }],
+        }),
+      }).toString();
+    const ask = await slackPost(
+      "/chatops/slack/commands",
+      new URLSearchParams({
+        command: "/rekey",
+        text: `revoke ${chatId}`,
+        user_id: "UDEMOALICE",
+        response_url: inbox.url("command"),
+      }).toString(),
+    );
+    expect(
+      ask.status === 200 && ask.json.response_type === "ephemeral",
+      `Alice gets an answer at once: "${ask.json.text}"`,
+    );
     const prompt = await inbox.waitFor((m) => m.response_type === "in_channel");
     expect(!!prompt.blocks, "and the channel gets the prompt with Revoke / Cancel buttons, for a colleague to approve");
     const value = prompt.blocks.find((b: any) => b.type === "actions").elements[0].value as string;
@@ -205,13 +306,17 @@ try {
     expect(bob.status === 200 && !bob.refusal, `Bob confirms: "${bob.json.text}"`);
     const result = await inbox.waitFor((m) => String(m.text).includes("revoked"));
     expect(true, `rekey posted back to the response_url: "${result.text}" / ${result.blocks?.[1]?.text?.text ?? ""}`);
-    const gone = (await emulator(`/v2/users/${user}/keys?per_page=1000&type=app_specific_key`, undefined, managerPat)).keys as any[];
+    const gone = (await emulator(`/v2/users/${user}/keys?per_page=1000&type=app_specific_key`, undefined, managerPat))
+      .keys as any[];
     expect(!gone.some((k) => k.id === chatKey.id), `key ${mask(chatKey.id)} is deleted at Clarifai`);
     // A new second, so the click is a freshly signed request (the same signature would be refused
     // as a replayed request before the button was looked at): what refuses it is the button's single use.
     await new Promise((r) => setTimeout(r, 1_100));
     const replay = await slackPost("/chatops/slack/interactions", click("UDEMOBOB", value));
-    expect(replay.refusal === "confirmation_used", `a replayed click is refused (${replay.refusal ?? `HTTP ${replay.status} ${JSON.stringify(replay.json)}`})`);
+    expect(
+      replay.refusal === "confirmation_used",
+      `a replayed click is refused (${replay.refusal ?? `HTTP ${replay.status} ${JSON.stringify(replay.json)}`})`,
+    );
     await inbox.close();
   }
 

@@ -27,7 +27,10 @@ const { created } = ensureDevVars(root);
 if (created) console.log("Created .dev.vars from .dev.vars.example (development-only secrets).");
 const { merged, overrides } = loadLocalConfig(root);
 
-const { useEmulator, emulatorPort } = clarifaiTarget(parseDotenv(readFileSync(`${root}/.dev.vars`, "utf8")), process.env);
+const { useEmulator, emulatorPort } = clarifaiTarget(
+  parseDotenv(readFileSync(`${root}/.dev.vars`, "utf8")),
+  process.env,
+);
 let emulator: Awaited<ReturnType<typeof startEmulatorServer>> | undefined;
 let seeded: { userId: string; appId: string; pat: string } | undefined;
 if (useEmulator) {
@@ -52,9 +55,20 @@ chmodSync(overrideFile, 0o600);
 const wrangler = spawn(
   `${root}/node_modules/.bin/wrangler`,
   [
-    "dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--test-scheduled",
-    "--env-file", `${root}/.dev.vars`, "--env-file", overrideFile,
-    "--show-interactive-dev-session=false", "--log-level", process.env.WRANGLER_LOG ?? "warn",
+    "dev",
+    "--local",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--test-scheduled",
+    "--env-file",
+    `${root}/.dev.vars`,
+    "--env-file",
+    overrideFile,
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    process.env.WRANGLER_LOG ?? "warn",
     // REKEY_PERSIST_TO: where the local KV/Durable Objects/Queues live (default .wrangler/state);
     // the browser test starts its own stack with a fresh directory.
     ...(process.env.REKEY_PERSIST_TO ? ["--persist-to", process.env.REKEY_PERSIST_TO] : []),
@@ -87,7 +101,13 @@ const token = merged.REKEY_ADMIN_TOKEN ?? "<REKEY_ADMIN_TOKEN>";
 console.log(`
 rekey is running.
   worker    ${base}  (wrangler dev, local KV/Queues/Durable Objects, cron via ${base}/__scheduled)
-  clarifai  ${useEmulator ? `${emulator!.url}  (local emulator: user "${seeded!.userId}", app "${seeded!.appId}", dev manager PAT ${seeded!.pat})` : `${merged.CLARIFAI_API_BASE ?? "https://api.clarifai.com"} (real Clarifai; emulator not started)`}
+  clarifai  ${
+  useEmulator
+    ? `${emulator!.url}  (local emulator: user "${seeded!.userId}", app "${seeded!.appId}", dev manager PAT ${
+      seeded!.pat
+    })`
+    : `${merged.CLARIFAI_API_BASE ?? "https://api.clarifai.com"} (real Clarifai; emulator not started)`
+}
 
 Try:
   curl -s ${base}/healthz
@@ -102,7 +122,9 @@ if (problem) {
     ${problem.message}
     Every route answers 503 until it is fixed (edit .dev.vars or the environment, then restart).`);
   if (problem.code === "dev_secrets_refused" && merged.REKEY_DEV_MODE === undefined) {
-    console.error("    Your .dev.vars predates REKEY_DEV_MODE: add the line REKEY_DEV_MODE=true (see .dev.vars.example).");
+    console.error(
+      "    Your .dev.vars predates REKEY_DEV_MODE: add the line REKEY_DEV_MODE=true (see .dev.vars.example).",
+    );
   }
 }
 

@@ -53,14 +53,20 @@ export function createApp(deps: Deps | ((c: Context) => Deps), opts: AppOptions 
   });
   const smallBodies = bodyLimit(MAX_BODY_BYTES);
   const githubBodies = bodyLimit(MAX_GITHUB_ALERT_BYTES);
-  app.use("*", (c, next) => (c.req.path === "/hooks/github/secret-scanning" ? githubBodies(c, next) : smallBodies(c, next)));
+  app.use(
+    "*",
+    (c, next) => (c.req.path === "/hooks/github/secret-scanning" ? githubBodies(c, next) : smallBodies(c, next)),
+  );
   app.route("/", health);
   app.route("/v1", v1);
   app.route("/hooks", hooks);
   app.route("/chatops", chatops);
   app.route("/ui", ui);
   const openApi = opts.openApi;
-  app.get("/openapi.json", async (c) => (openApi ? c.body(await openApi(c), 200, { "content-type": "application/json" }) : notFound(c)));
+  app.get(
+    "/openapi.json",
+    async (c) => (openApi ? c.body(await openApi(c), 200, { "content-type": "application/json" }) : notFound(c)),
+  );
   const scheduled = opts.scheduled;
   if (scheduled) {
     app.get("/__scheduled", async (c) => {

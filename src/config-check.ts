@@ -94,7 +94,9 @@ export function checkConfig(env: Record<string, unknown>): ConfigCheck {
         devMode,
         problem: {
           code: "dev_secrets_refused",
-          message: `Cannot serve: ${quoted(refused)} hold development-only values committed to the repository; generate real ones (a local stack sets REKEY_DEV_MODE=true)`,
+          message: `Cannot serve: ${
+            quoted(refused)
+          } hold development-only values committed to the repository; generate real ones (a local stack sets REKEY_DEV_MODE=true)`,
           variables: refused,
         },
       };
@@ -103,7 +105,7 @@ export function checkConfig(env: Record<string, unknown>): ConfigCheck {
 
   const invalid = new Set<string>();
   const parsed = configSchema.safeParse(known);
-  if (!parsed.success) for (const issue of parsed.error.issues) invalid.add(String(issue.path[0]));
+  if (!parsed.success) { for (const issue of parsed.error.issues) invalid.add(String(issue.path[0])); }
   // Without a parsed config, the late checks run against the raw strings (enough for all but
   // OUTBOUND_WEBHOOKS, whose check reads nothing else of it).
   const config = parsed.success ? parsed.data : (known as unknown as Config);
@@ -120,7 +122,11 @@ export function checkConfig(env: Record<string, unknown>): ConfigCheck {
     return {
       ok: false,
       devMode,
-      problem: { code: "config_invalid", message: `Cannot serve: the configuration is invalid in ${quoted(variables)}`, variables },
+      problem: {
+        code: "config_invalid",
+        message: `Cannot serve: the configuration is invalid in ${quoted(variables)}`,
+        variables,
+      },
     };
   }
   return { ok: true, config: parsed.data, devMode };

@@ -31,18 +31,22 @@ import { AppError } from "./http/app-error.ts";
 import { buildServices, type Services } from "./services.ts";
 import { openApiDocument } from "./openapi/document.ts";
 
-
 const { vars, dotenv } = await readDenoEnv();
 if (!dotenv) console.warn("No .dev.vars here: configuration comes from the environment only");
 const check = checkConfig(vars);
 if (!check.ok) {
   // Names only, never values. The server still starts, so the problem is also what /healthz says.
-  console.error(`rekey: ${check.problem.message} (${check.problem.code}). Every route answers 503 and queued events wait until it is fixed and rekey restarted.`);
+  console.error(
+    `rekey: ${check.problem.message} (${check.problem.code}). Every route answers 503 and queued events wait until it is fixed and rekey restarted.`,
+  );
 }
 const kv = await Deno.openKv(vars.REKEY_DENO_KV_PATH || undefined);
 const bus = new DenoKvBus(kv);
 const ledger = new DenoKvLedger(kv);
-const backoff = { ...DEFAULT_BACKOFF, baseSeconds: check.ok ? check.config.REKEY_BUS_RETRY_BASE_SECONDS : DEFAULT_BACKOFF.baseSeconds };
+const backoff = {
+  ...DEFAULT_BACKOFF,
+  baseSeconds: check.ok ? check.config.REKEY_BUS_RETRY_BASE_SECONDS : DEFAULT_BACKOFF.baseSeconds,
+};
 const services: Services | undefined = check.ok
   ? buildServices({
     config: check.config,
@@ -72,7 +76,9 @@ if (services) {
 // Never in a deployment: outside dev mode the flag is ignored (the route would let anyone who can
 // reach the server make it sweep).
 const testScheduled = Deno.args.includes("--test-scheduled") && check.devMode;
-if (Deno.args.includes("--test-scheduled") && !check.devMode) console.warn("--test-scheduled ignored: GET /__scheduled is served only with REKEY_DEV_MODE=true");
+if (Deno.args.includes("--test-scheduled") && !check.devMode) {
+  console.warn("--test-scheduled ignored: GET /__scheduled is served only with REKEY_DEV_MODE=true");
+}
 
 let openApiJson: string | undefined;
 const app = createApp(
@@ -82,7 +88,11 @@ const app = createApp(
   },
   // GET /openapi.json generated here rather than read from the Worker's asset: Deno has no
   // script size to keep small, and needs no build step.
-  { config: () => check, openApi: () => (openApiJson ??= JSON.stringify(openApiDocument())), ...(testScheduled ? { scheduled: () => startSweep(bus, Date.now()) } : {}) },
+  {
+    config: () => check,
+    openApi: () => (openApiJson ??= JSON.stringify(openApiDocument())),
+    ...(testScheduled ? { scheduled: () => startSweep(bus, Date.now()) } : {}),
+  },
 );
 const hostname = vars.HOST || "127.0.0.1";
 const port = Number(vars.PORT || 8787);
@@ -90,5 +100,10 @@ const port = Number(vars.PORT || 8787);
 Deno.serve({
   hostname,
   port,
-  onListen: (addr) => console.log(`rekey on Deno listening on http://${addr.hostname}:${addr.port}${testScheduled ? ` (GET /__scheduled fires the sweep)` : ""}`),
+  onListen: (addr) =>
+    console.log(
+      `rekey on Deno listening on http://${addr.hostname}:${addr.port}${
+        testScheduled ? ` (GET /__scheduled fires the sweep)` : ""
+      }`,
+    ),
 }, (request) => app.fetch(request));

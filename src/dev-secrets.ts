@@ -24,7 +24,10 @@ export const DEV_SECRETS = {
   ALERT_WEBHOOK_SECRET: { contains: ["cmVrZXktZGV2LW9ubHktYWxlcnQtd2ViaG9vay1rZXk"] },
   // The demo GitHub key: its identifier, and the first line of its public key's base64.
   GITHUB_SECRET_SCANNING_KEYS: {
-    contains: ["9d3f0ac14db538fa6b27ec20476b2117b7bf5fb914c0ba07ed72480ff7b2d19a", "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEFz8Duv6Xnys2MjOky3HSeRy3A3d2"],
+    contains: [
+      "9d3f0ac14db538fa6b27ec20476b2117b7bf5fb914c0ba07ed72480ff7b2d19a",
+      "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEFz8Duv6Xnys2MjOky3HSeRy3A3d2",
+    ],
   },
   SLACK_SIGNING_SECRET: { exact: ["dev-only-slack-signing-secret-not-for-production"] },
 } as const satisfies Record<string, { exact?: readonly string[]; contains?: readonly string[] }>;
@@ -32,7 +35,12 @@ export const DEV_SECRETS = {
 /** The variables of `env` that hold a committed development value. */
 export function devSecretsIn(env: Record<string, string | undefined>): string[] {
   const found: string[] = [];
-  for (const [name, marks] of Object.entries(DEV_SECRETS) as [string, { exact?: readonly string[]; contains?: readonly string[] }][]) {
+  for (
+    const [name, marks] of Object.entries(DEV_SECRETS) as [
+      string,
+      { exact?: readonly string[]; contains?: readonly string[] },
+    ][]
+  ) {
     const value = env[name]?.trim();
     if (!value) continue;
     if (marks.exact?.includes(value) || marks.contains?.some((m) => value.includes(m))) found.push(name);

@@ -10,7 +10,13 @@ import { type FingerprintKey, importFingerprintKey } from "./core/crypto/fingerp
 import { type Keyring, parseKeyring } from "./core/crypto/keyring.ts";
 import { derivePurposeKey } from "./core/crypto/purpose-key.ts";
 import type { ConfirmationKey } from "./core/chatops/confirmation.ts";
-import { DEFAULT_LEASE_MS, DEFAULT_RETRY, type EngineDeps, type EngineEvent, type RetryPolicy } from "./core/rotation/engine-deps.ts";
+import {
+  DEFAULT_LEASE_MS,
+  DEFAULT_RETRY,
+  type EngineDeps,
+  type EngineEvent,
+  type RetryPolicy,
+} from "./core/rotation/engine-deps.ts";
 import type { Store } from "./core/store/store.ts";
 import type { EventBus } from "./core/bus/bus.ts";
 import type { AuditLog } from "./core/audit/audit-log.ts";
@@ -92,13 +98,21 @@ export function buildServices(opts: ServiceOptions): Services {
   };
 }
 
-async function loadKeys(config: Config): Promise<{ keyring: Keyring; fingerprintKey: FingerprintKey; confirmationKey: ConfirmationKey }> {
+async function loadKeys(
+  config: Config,
+): Promise<{ keyring: Keyring; fingerprintKey: FingerprintKey; confirmationKey: ConfirmationKey }> {
   const keyring = parseKeyring(requireConfig(config, "REKEY_ENCRYPTION_KEYS"));
-  if (!keyring.ok) throw new AppError(503, "not_configured", `Cannot use "REKEY_ENCRYPTION_KEYS": ${keyring.error.code}`);
+  if (!keyring.ok) {
+    throw new AppError(503, "not_configured", `Cannot use "REKEY_ENCRYPTION_KEYS": ${keyring.error.code}`);
+  }
   const fingerprintKey = await importFingerprintKey(requireConfig(config, "REKEY_FINGERPRINT_KEY"));
-  if (!fingerprintKey.ok) throw new AppError(503, "not_configured", `Cannot use "REKEY_FINGERPRINT_KEY": ${fingerprintKey.error.code}`);
+  if (!fingerprintKey.ok) {
+    throw new AppError(503, "not_configured", `Cannot use "REKEY_FINGERPRINT_KEY": ${fingerprintKey.error.code}`);
+  }
   // One key per purpose (core/crypto/purpose-key.ts): confirmations never share the fingerprint key.
   const confirmationKey = await derivePurposeKey(requireConfig(config, "REKEY_FINGERPRINT_KEY"), "chat_confirmation");
-  if (!confirmationKey.ok) throw new AppError(503, "not_configured", `Cannot use "REKEY_FINGERPRINT_KEY": ${confirmationKey.error.code}`);
+  if (!confirmationKey.ok) {
+    throw new AppError(503, "not_configured", `Cannot use "REKEY_FINGERPRINT_KEY": ${confirmationKey.error.code}`);
+  }
   return { keyring: keyring.value, fingerprintKey: fingerprintKey.value, confirmationKey: confirmationKey.value };
 }

@@ -11,10 +11,10 @@ import { WorkersStore } from "./adapters/workers-store.ts";
 import { WorkersAuditLog } from "./adapters/workers-audit-log.ts";
 import { WorkersJobStore } from "./adapters/workers-job-store.ts";
 import { createApp } from "./app.ts";
-import { type ConfigCheck, checkConfig } from "./config-check.ts";
+import { checkConfig, type ConfigCheck } from "./config-check.ts";
 import { AppError } from "./http/app-error.ts";
 import { configSchema } from "./config.ts";
-import { subscribeAll, onDeadLetter } from "./core/subscribers/index.ts";
+import { onDeadLetter, subscribeAll } from "./core/subscribers/index.ts";
 import { buildServices, type Services } from "./services.ts";
 import { startSweep } from "./core/sweep/run.ts";
 
@@ -36,7 +36,16 @@ export function configFor(env: Env): ConfigCheck {
   let check = checked.get(env);
   if (!check) {
     check = checkConfig(env as unknown as Record<string, unknown>);
-    if (!check.ok) console.error(JSON.stringify({ level: "error", msg: "config.refused", code: check.problem.code, variables: check.problem.variables }));
+    if (!check.ok) {
+      console.error(
+        JSON.stringify({
+          level: "error",
+          msg: "config.refused",
+          code: check.problem.code,
+          variables: check.problem.variables,
+        }),
+      );
+    }
     checked.set(env, check);
   }
   return check;
@@ -45,7 +54,9 @@ export function configFor(env: Env): ConfigCheck {
 /** @throws {AppError} 503 with the configuration problem (the app's config gate answers it before any route asks). */
 export function servicesFor(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }): Services {
   const check = configFor(env);
-  if (!check.ok) throw new AppError(503, check.problem.code, check.problem.message, { variables: check.problem.variables });
+  if (!check.ok) {
+    throw new AppError(503, check.problem.code, check.problem.message, { variables: check.problem.variables });
+  }
   let services = built.get(env);
   if (!services) {
     services = buildServices({
@@ -64,18 +75,27 @@ export function servicesFor(env: Env, ctx: { waitUntil(p: Promise<unknown>): voi
 
 /** The bus's retry base even when the rest of the configuration is refused (the default if it is itself invalid). */
 function retryBaseSeconds(env: Env): number {
-  const base = configSchema.shape.REKEY_BUS_RETRY_BASE_SECONDS.safeParse((env as unknown as Record<string, unknown>).REKEY_BUS_RETRY_BASE_SECONDS);
+  const base = configSchema.shape.REKEY_BUS_RETRY_BASE_SECONDS.safeParse(
+    (env as unknown as Record<string, unknown>).REKEY_BUS_RETRY_BASE_SECONDS,
+  );
   return base.success ? base.data : DEFAULT_BACKOFF.baseSeconds;
 }
 
 /** GET /openapi.json: the static asset built before every wrangler build (scripts/build-openapi.ts). */
 async function openApiAsset(env: Env): Promise<ReadableStream> {
   const res = await env.ASSETS.fetch("https://assets.invalid/openapi.json");
-  if (!res.ok || !res.body) throw new Error(`The openapi.json asset is missing (${res.status}): build with wrangler, which runs scripts/build-openapi.ts`);
+  if (!res.ok || !res.body) {
+    throw new Error(
+      `The openapi.json asset is missing (${res.status}): build with wrangler, which runs scripts/build-openapi.ts`,
+    );
+  }
   return res.body;
 }
 
-const app = createApp((c) => servicesFor(c.env as Env, c.executionCtx), { config: (c) => configFor(c.env as Env), openApi: (c) => openApiAsset(c.env as Env) });
+const app = createApp((c) => servicesFor(c.env as Env, c.executionCtx), {
+  config: (c) => configFor(c.env as Env),
+  openApi: (c) => openApiAsset(c.env as Env),
+});
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
@@ -88,7 +108,11 @@ export default {
   },
   queue: (batch, env, ctx) => {
     const check = configFor(env);
-    if (!check.ok) return deferQueueBatch(batch, env, check.problem, { backoff: { ...DEFAULT_BACKOFF, baseSeconds: retryBaseSeconds(env) } });
+    if (!check.ok) {
+      return deferQueueBatch(batch, env, check.problem, {
+        backoff: { ...DEFAULT_BACKOFF, baseSeconds: retryBaseSeconds(env) },
+      });
+    }
     const services = servicesFor(env, ctx);
     const base = services.config.REKEY_BUS_RETRY_BASE_SECONDS;
     return handleQueueBatch(

@@ -4,7 +4,7 @@
  * by polling, which would add the poll interval to every sample. rekey and the floor script are
  * timed against the same clock at the same point.
  */
-import { startEmulatorServer, type EmulatorServer } from "../../emulator/node/serve.ts";
+import { type EmulatorServer, startEmulatorServer } from "../../emulator/node/serve.ts";
 import { createEmulator } from "../../emulator/src/index.ts";
 
 const DELETE_KEY = /^\/v2\/users\/[^/]+\/keys\/([^/?]+)$/;
@@ -31,7 +31,12 @@ export async function startWatchedEmulator(): Promise<WatchedEmulator> {
     }
     return res;
   };
-  const server = await startEmulatorServer({ host: "127.0.0.1", port: 0, emulator, seed: { userId: "bench", appId: "bench-app" } });
+  const server = await startEmulatorServer({
+    host: "127.0.0.1",
+    port: 0,
+    emulator,
+    seed: { userId: "bench", appId: "bench-app" },
+  });
   return {
     ...server,
     deleted: (keyId) => {

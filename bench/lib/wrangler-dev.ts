@@ -36,9 +36,21 @@ export async function startDevWorker(opts: {
     envFiles.push(`${dir}/vars.env`);
   }
   const args = [
-    "dev", "--local", "--config", opts.config, "--ip", "127.0.0.1", "--port", String(port),
-    "--inspector-port", String(inspector), "--persist-to", `${dir}/state`,
-    "--show-interactive-dev-session=false", "--log-level", process.env.WRANGLER_LOG ?? "error",
+    "dev",
+    "--local",
+    "--config",
+    opts.config,
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(inspector),
+    "--persist-to",
+    `${dir}/state`,
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    process.env.WRANGLER_LOG ?? "error",
     ...envFiles.flatMap((f) => ["--env-file", f]),
   ];
   const child = spawn(`${root}/node_modules/.bin/wrangler`, args, {

@@ -23,9 +23,7 @@ export async function startEmulatorServer(opts: {
   emulator?: Emulator;
 } = {}): Promise<EmulatorServer> {
   const emulator = opts.emulator ?? createEmulator();
-  const seeded = opts.seed
-    ? emulator.seed(typeof opts.seed === "object" ? dropUndefined(opts.seed) : {})
-    : undefined;
+  const seeded = opts.seed ? emulator.seed(typeof opts.seed === "object" ? dropUndefined(opts.seed) : {}) : undefined;
   const host = opts.host ?? "127.0.0.1";
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve(

@@ -16,14 +16,19 @@ export function authenticate(state: State, c: Context): KeyRecord {
   if (!match) throw new ClarifaiFailure(11102, MALFORMED);
   const key = state.keys.get(match[1]!);
   if (!key) throw new ClarifaiFailure(11008, "API key not found");
-  if (key.expires_at && Date.parse(key.expires_at) <= state.now().getTime()) throw new ClarifaiFailure(11008, "API key expired");
+  if (key.expires_at && Date.parse(key.expires_at) <= state.now().getTime()) {
+    throw new ClarifaiFailure(11008, "API key expired");
+  }
   return key;
 }
 
 /** PATAuth: app-specific keys are refused (11007: the key lacks access to this endpoint). */
 export function requirePat(key: KeyRecord) {
   if (key.type !== "personal_access_token") {
-    throw new ClarifaiFailure(11007, "This endpoint requires a personal access token; an app-specific key cannot be used");
+    throw new ClarifaiFailure(
+      11007,
+      "This endpoint requires a personal access token; an app-specific key cannot be used",
+    );
   }
 }
 
@@ -36,7 +41,9 @@ export function requireScopes(key: KeyRecord, op: Operation) {
 /** `me` is the token's owner; any other user id must be the owner's (else 11101, as the SDK sees). */
 export function resolveUser(state: State, key: KeyRecord, pathUser: string): string {
   const user = pathUser === "me" ? key.user_id : pathUser;
-  if (user !== key.user_id || !state.users.has(user)) throw new ClarifaiFailure(11101, `User "${pathUser}" does not exist`);
+  if (user !== key.user_id || !state.users.has(user)) {
+    throw new ClarifaiFailure(11101, `User "${pathUser}" does not exist`);
+  }
   return user;
 }
 
@@ -46,5 +53,7 @@ export function resolveUser(state: State, key: KeyRecord, pathUser: string): str
  * how any key learns what it may do.
  */
 export function requireEndpoint(key: KeyRecord, method: string) {
-  if (!endpointAllowed(key.endpoints, method)) throw new ClarifaiFailure(11007, `This key may not call endpoint "${method}"`);
+  if (!endpointAllowed(key.endpoints, method)) {
+    throw new ClarifaiFailure(11007, `This key may not call endpoint "${method}"`);
+  }
 }

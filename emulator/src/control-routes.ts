@@ -37,18 +37,21 @@ export function controlRoutes(state: State) {
       return c.json({ app: state.addApp(c.req.param("user_id"), b.id) });
     })
     .post("/_emulator/users/:user_id/keys", async (c) => {
-      const b = await json(c.req.raw, z.object({
-        type: keyType,
-        scopes: z.array(z.string()).default([]),
-        apps: z.array(z.object({ id: z.string(), user_id: z.string().optional() })).default([]),
-        description: z.string().default(""),
-        endpoints: z.array(z.string()).optional(),
-        authorized_idp_ids: z.array(z.string()).optional(),
-        organization_id: z.string().optional(),
-        expires_at: z.iso.datetime({ offset: true }).optional(),
-        // Backdating or postdating a key: as if it had been made at another time (RFC 3339).
-        created_at: z.iso.datetime({ offset: true }).optional(),
-      }));
+      const b = await json(
+        c.req.raw,
+        z.object({
+          type: keyType,
+          scopes: z.array(z.string()).default([]),
+          apps: z.array(z.object({ id: z.string(), user_id: z.string().optional() })).default([]),
+          description: z.string().default(""),
+          endpoints: z.array(z.string()).optional(),
+          authorized_idp_ids: z.array(z.string()).optional(),
+          organization_id: z.string().optional(),
+          expires_at: z.iso.datetime({ offset: true }).optional(),
+          // Backdating or postdating a key: as if it had been made at another time (RFC 3339).
+          created_at: z.iso.datetime({ offset: true }).optional(),
+        }),
+      );
       if (!b) return bad(c, 'Body must be {"type","scopes","apps","description"}');
       const user = c.req.param("user_id");
       if (!state.users.has(user)) return bad(c, "No such user", 404);
@@ -63,18 +66,26 @@ export function controlRoutes(state: State) {
       }
     })
     .post("/_emulator/faults", async (c) => {
-      const b = await json(c.req.raw, z.object({
-        method: z.string().min(1),
-        path: z.string().startsWith("/"),
-        count: z.number().int().min(1).default(1),
-        status: z.number().int().min(100).max(599).optional(),
-        code: z.number().int().optional(),
-        delay_ms: z.number().int().min(0).max(120_000).optional(),
-        drop: z.boolean().optional(),
-        drop_after: z.boolean().optional(),
-        location: z.url().optional(),
-      }).refine((f) => f.location === undefined || f.status === undefined || (f.status >= 300 && f.status < 400)));
-      if (!b) return bad(c, 'Body must be {"method","path","count","status","code","delay_ms","drop","drop_after","location"}');
+      const b = await json(
+        c.req.raw,
+        z.object({
+          method: z.string().min(1),
+          path: z.string().startsWith("/"),
+          count: z.number().int().min(1).default(1),
+          status: z.number().int().min(100).max(599).optional(),
+          code: z.number().int().optional(),
+          delay_ms: z.number().int().min(0).max(120_000).optional(),
+          drop: z.boolean().optional(),
+          drop_after: z.boolean().optional(),
+          location: z.url().optional(),
+        }).refine((f) => f.location === undefined || f.status === undefined || (f.status >= 300 && f.status < 400)),
+      );
+      if (!b) {
+        return bad(
+          c,
+          'Body must be {"method","path","count","status","code","delay_ms","drop","drop_after","location"}',
+        );
+      }
       state.faults.push(b);
       return c.json({ fault: b });
     })
@@ -93,6 +104,5 @@ export function controlRoutes(state: State) {
         keys: [...state.keys.values()].map((k) => ({ ...keyView(k), user_id: k.user_id })),
         secrets: [...state.secrets.values()].map(secretView),
         calls: state.calls,
-      }),
-    );
+      }));
 }

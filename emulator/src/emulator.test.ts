@@ -10,9 +10,18 @@ let pat: string;
 const get = (path: string, auth: string | null = `Key ${pat}`, headers: Record<string, string> = {}) =>
   emu.fetch(`http://e${path}`, { headers: { ...(auth ? { authorization: auth } : {}), ...headers } });
 const send = (method: string, path: string, body: unknown, auth: string | null = `Key ${pat}`) =>
-  emu.fetch(`http://e${path}`, { method, headers: { "content-type": "application/json", ...(auth ? { authorization: auth } : {}) }, body: JSON.stringify(body) });
+  emu.fetch(`http://e${path}`, {
+    method,
+    headers: { "content-type": "application/json", ...(auth ? { authorization: auth } : {}) },
+    body: JSON.stringify(body),
+  });
 const control = async (path: string, body?: unknown) =>
-  (await emu.fetch(`http://e/_emulator/${path}`, body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })).json() as Promise<any>;
+  (await emu.fetch(
+    `http://e/_emulator/${path}`,
+    body === undefined
+      ? {}
+      : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) },
+  )).json() as Promise<any>;
 
 beforeEach(() => {
   emu = createEmulator();
@@ -38,23 +47,37 @@ describe("authentication", () => {
     const res = await get("/v2/users/me", `Key ${"0".repeat(32)}`);
     expect(res.status).toBe(401);
     const body = await res.json<any>();
-    expect(body.status).toMatchObject({ code: 11008, description: "Invalid API key or Invalid API key/application pair" });
+    expect(body.status).toMatchObject({
+      code: 11008,
+      description: "Invalid API key or Invalid API key/application pair",
+    });
     expect(body.status.req_id).toMatch(/^[0-9a-f]{32}$/);
     expect(body.user).toBeUndefined();
   });
 
   it("refuses a deleted key when it is used again", async () => {
-    const made = await (await send("POST", "/v2/users/me/keys", { keys: [{ type: "personal_access_token", scopes: ["All"], description: "x" }] })).json<any>();
+    const made = await (await send("POST", "/v2/users/me/keys", {
+      keys: [{ type: "personal_access_token", scopes: ["All"], description: "x" }],
+    })).json<any>();
     const other = made.keys[0].id;
     expect((await get("/v2/users/me", `Key ${other}`)).status).toBe(200);
-    expect((await emu.fetch(`http://e/v2/users/me/keys/${other}`, { method: "DELETE", headers: { authorization: `Key ${pat}` } })).status).toBe(200);
+    expect(
+      (await emu.fetch(`http://e/v2/users/me/keys/${other}`, {
+        method: "DELETE",
+        headers: { authorization: `Key ${pat}` },
+      })).status,
+    ).toBe(200);
     const again = await get("/v2/users/me", `Key ${other}`);
     expect(again.status).toBe(401);
     expect((await again.json<any>()).status.code).toBe(11008);
   });
 
   it("refuses an app key on key endpoints and a PAT without Keys scopes with 11007 / 403", async () => {
-    const appKey = (await control("users/u1/keys", { type: "app_specific_key", scopes: ["All"], apps: [{ id: "a1", user_id: "u1" }] })).key.id;
+    const appKey = (await control("users/u1/keys", {
+      type: "app_specific_key",
+      scopes: ["All"],
+      apps: [{ id: "a1", user_id: "u1" }],
+    })).key.id;
     const r1 = await get("/v2/users/me/keys", `Key ${appKey}`);
     expect(r1.status).toBe(403);
     expect((await r1.json<any>()).status.code).toBe(11007);
@@ -70,7 +93,14 @@ describe("authentication", () => {
 
 describe("key restrictions", () => {
   it("refuses a key outside its endpoints with 11007 / 403, both spellings, and lets MyScopes through", async () => {
-    const made = await (await send("POST", "/v2/users/me/keys", { keys: [{ type: "personal_access_token", scopes: ["All"], endpoints: ["/clarifai.api.V2/ListKeys", "GetKey"], description: "narrow" }] })).json<any>();
+    const made = await (await send("POST", "/v2/users/me/keys", {
+      keys: [{
+        type: "personal_access_token",
+        scopes: ["All"],
+        endpoints: ["/clarifai.api.V2/ListKeys", "GetKey"],
+        description: "narrow",
+      }],
+    })).json<any>();
     const narrow = made.keys[0];
     expect(narrow.endpoints).toEqual(["/clarifai.api.V2/ListKeys", "GetKey"]);
     expect((await get("/v2/users/me/keys", `Key ${narrow.id}`)).status).toBe(200);
@@ -88,39 +118,67 @@ describe("key restrictions", () => {
   it("refuses a key once its expires_at has passed (11008), and an expires_at that is not RFC 3339 (11100)", async () => {
     const soon = new Date(Date.now() + 60_000).toISOString();
     const past = new Date(Date.now() - 1_000).toISOString();
-    const live = (await control("users/u1/keys", { type: "personal_access_token", scopes: ["All"], expires_at: soon })).key;
-    const dead = (await control("users/u1/keys", { type: "personal_access_token", scopes: ["All"], expires_at: past })).key;
+    const live =
+      (await control("users/u1/keys", { type: "personal_access_token", scopes: ["All"], expires_at: soon })).key;
+    const dead =
+      (await control("users/u1/keys", { type: "personal_access_token", scopes: ["All"], expires_at: past })).key;
     expect(live.expires_at).toBe(soon);
     expect((await get("/v2/users/me", `Key ${live.id}`)).status).toBe(200);
     const refused = await get("/v2/users/me", `Key ${dead.id}`);
     expect(refused.status).toBe(401);
     expect((await refused.json<any>()).status.code).toBe(11008);
-    const bad = await send("POST", "/v2/users/me/keys", { keys: [{ type: "personal_access_token", scopes: ["All"], expires_at: "tomorrow" }] });
+    const bad = await send("POST", "/v2/users/me/keys", {
+      keys: [{ type: "personal_access_token", scopes: ["All"], expires_at: "tomorrow" }],
+    });
     expect((await bad.json<any>()).status.code).toBe(11100);
   });
 
   it("keeps authorized_idp_ids and organization_id as given", async () => {
-    const made = await (await send("POST", "/v2/users/me/keys", { keys: [{ type: "personal_access_token", scopes: ["All"], authorized_idp_ids: ["idp1"], organization_id: "org1" }] })).json<any>();
+    const made = await (await send("POST", "/v2/users/me/keys", {
+      keys: [{
+        type: "personal_access_token",
+        scopes: ["All"],
+        authorized_idp_ids: ["idp1"],
+        organization_id: "org1",
+      }],
+    })).json<any>();
     expect(made.keys[0]).toMatchObject({ authorized_idp_ids: ["idp1"], organization_id: "org1" });
   });
 });
 
 describe("envelopes and resources", () => {
   it("prefixes req_id with X-Clarifai-Request-ID-Prefix", async () => {
-    const body = await (await get("/v2/users/me", `Key ${pat}`, { "x-clarifai-request-id-prefix": "rekey" })).json<any>();
+    const body = await (await get("/v2/users/me", `Key ${pat}`, { "x-clarifai-request-id-prefix": "rekey" })).json<
+      any
+    >();
     expect(body.status.req_id).toMatch(/^rekey-[0-9a-f]{32}$/);
   });
 
   it("gives secrets version 1 and the epoch expiry, and keeps the version on a new value", async () => {
-    const made = await (await send("POST", "/v2/users/me/secrets", { secrets: [{ id: "S1", value: "v1" }] })).json<any>();
-    expect(made.secrets[0]).toMatchObject({ id: "S1", value: "v1", version: 1, expires_at: "1970-01-01T00:00:00Z", user_id: "u1" });
+    const made = await (await send("POST", "/v2/users/me/secrets", { secrets: [{ id: "S1", value: "v1" }] })).json<
+      any
+    >();
+    expect(made.secrets[0]).toMatchObject({
+      id: "S1",
+      value: "v1",
+      version: 1,
+      expires_at: "1970-01-01T00:00:00Z",
+      user_id: "u1",
+    });
     expect(made.secrets[0].created_at).toMatch(/\.\d{6}Z$/);
     await send("PATCH", "/v2/users/me/secrets", { secret: [{ id: "S1", value: "v2" }], action: "overwrite" });
-    expect((await (await get("/v2/users/me/secrets/S1")).json<any>()).secret).toMatchObject({ value: "v2", version: 1 });
+    expect((await (await get("/v2/users/me/secrets/S1")).json<any>()).secret).toMatchObject({
+      value: "v2",
+      version: 1,
+    });
   });
 
   it("answers malformed JSON with 11100 and an unknown path with 11101", async () => {
-    const bad = await emu.fetch("http://e/v2/users/me/secrets", { method: "POST", headers: { authorization: `Key ${pat}` }, body: "{" });
+    const bad = await emu.fetch("http://e/v2/users/me/secrets", {
+      method: "POST",
+      headers: { authorization: `Key ${pat}` },
+      body: "{",
+    });
     expect((await bad.json<any>()).status.code).toBe(11100);
     const none = await get("/v2/nothing/here");
     expect(none.status).toBe(404);
@@ -162,22 +220,41 @@ describe("control surface", () => {
   });
 
   it("mints keys without auth, shaped like Clarifai's Key", async () => {
-    const { key } = await control("users/u1/keys", { type: "app_specific_key", scopes: ["Predict"], apps: [{ id: "a1", user_id: "u1" }], description: "d" });
-    expect(key).toMatchObject({ type: "app_specific_key", scopes: ["Predict"], apps: [{ id: "a1", user_id: "u1" }], description: "d" });
+    const { key } = await control("users/u1/keys", {
+      type: "app_specific_key",
+      scopes: ["Predict"],
+      apps: [{ id: "a1", user_id: "u1" }],
+      description: "d",
+    });
+    expect(key).toMatchObject({
+      type: "app_specific_key",
+      scopes: ["Predict"],
+      apps: [{ id: "a1", user_id: "u1" }],
+      description: "d",
+    });
     expect(key.id).toMatch(/^[0-9a-f]{32}$/);
     expect((await control("users/nobody/keys", { type: "personal_access_token" })).error).toBeDefined();
   });
 
   it("mints a key with the created_at it is given, and refuses one that is not RFC 3339", async () => {
-    const { key } = await control("users/u1/keys", { type: "personal_access_token", scopes: ["All"], created_at: "2020-01-02T03:04:05.678901Z" });
+    const { key } = await control("users/u1/keys", {
+      type: "personal_access_token",
+      scopes: ["All"],
+      created_at: "2020-01-02T03:04:05.678901Z",
+    });
     expect(key.created_at).toBe("2020-01-02T03:04:05.678901Z");
-    expect((await control("users/u1/keys", { type: "personal_access_token", created_at: "yesterday" })).error).toBeDefined();
+    expect((await control("users/u1/keys", { type: "personal_access_token", created_at: "yesterday" })).error)
+      .toBeDefined();
   });
 
   it("with drop_after, serves the call (the key is created) and then loses the answer", async () => {
     const before = (await control("state")).keys.length;
     await control("faults", { method: "POST", path: "/v2/users/u1/keys", count: 1, drop_after: true });
-    await expect(send("POST", "/v2/users/u1/keys", { keys: [{ type: "personal_access_token", scopes: ["All"], description: "lost" }] })).rejects.toThrow(TypeError);
+    await expect(
+      send("POST", "/v2/users/u1/keys", {
+        keys: [{ type: "personal_access_token", scopes: ["All"], description: "lost" }],
+      }),
+    ).rejects.toThrow(TypeError);
     const keys = (await control("state")).keys;
     expect(keys).toHaveLength(before + 1);
     expect(keys.at(-1).description).toBe("lost");

@@ -17,7 +17,12 @@ export function reqId(c: Context): string {
 
 export function reply(c: Context, code: number, body: Extra = {}, details?: string): Response {
   c.set("statusCode" as never, code as never);
-  const status = { code, description: DESCRIPTIONS[code] ?? "Failure", ...(details ? { details } : {}), req_id: reqId(c) };
+  const status = {
+    code,
+    description: DESCRIPTIONS[code] ?? "Failure",
+    ...(details ? { details } : {}),
+    req_id: reqId(c),
+  };
   return c.json({ status, ...body }, httpStatusFor(code) as 200);
 }
 

@@ -18,7 +18,9 @@ function pathMatches(pattern: string, path: string): boolean {
 
 /** Takes (and counts down) the first pending fault for this call, if any. */
 export function takeFault(state: State, method: string, path: string): Fault | undefined {
-  const fault = state.faults.find((f) => f.count > 0 && f.method.toUpperCase() === method.toUpperCase() && pathMatches(f.path, path));
+  const fault = state.faults.find((f) =>
+    f.count > 0 && f.method.toUpperCase() === method.toUpperCase() && pathMatches(f.path, path)
+  );
   if (!fault) return undefined;
   fault.count -= 1;
   state.faults = state.faults.filter((f) => f.count > 0);

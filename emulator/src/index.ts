@@ -56,7 +56,12 @@ export function createEmulator(options: { now?: () => Date } = {}): Emulator {
   app.route("/", secretRoutes(state));
   app.route("/", userRoutes(state));
   app.route("/", controlRoutes(state));
-  app.notFound((c) => (c.req.path.startsWith("/v2/") ? fail(c, 11101, "Resource does not exist; the path is bad") : c.json({ error: "Not found" }, 404)));
+  app.notFound((
+    c,
+  ) => (c.req.path.startsWith("/v2/")
+    ? fail(c, 11101, "Resource does not exist; the path is bad")
+    : c.json({ error: "Not found" }, 404))
+  );
   app.onError((error, c) => {
     if (error instanceof DropConnection) throw error;
     if (error instanceof ClarifaiFailure) return fail(c, error.code, error.details);
@@ -82,7 +87,16 @@ export function createEmulator(options: { now?: () => Date } = {}): Emulator {
       const appId = opts.appId ?? "demo-app";
       state.addApp(userId, appId);
       const pat = opts.patToken ?? state.newKeyId();
-      state.keys.set(pat, { id: pat, user_id: userId, type: "personal_access_token", description: "seeded manager PAT (development only)", scopes: ["All"], endpoints: [], apps: [], created_at: state.timestamp() });
+      state.keys.set(pat, {
+        id: pat,
+        user_id: userId,
+        type: "personal_access_token",
+        description: "seeded manager PAT (development only)",
+        scopes: ["All"],
+        endpoints: [],
+        apps: [],
+        created_at: state.timestamp(),
+      });
       return { userId, appId, pat };
     },
   };

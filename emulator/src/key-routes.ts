@@ -61,10 +61,22 @@ export function keyRoutes(state: State) {
     .patch("/v2/users/:user_id/keys", async (c) => {
       list(c);
       const { user } = caller(state, c, "PatchKeys");
-      const req = await body(c, z.object({
-        keys: z.array(z.object({ id: z.string(), description: z.string().optional(), scopes: z.array(z.string()).optional(), endpoints: z.array(z.string()).optional(), expires_at: z.iso.datetime({ offset: true }).optional(), apps: z.array(appRef).optional() })).min(1),
-        action: z.literal("overwrite").default("overwrite"),
-      }));
+      const req = await body(
+        c,
+        z.object({
+          keys: z.array(
+            z.object({
+              id: z.string(),
+              description: z.string().optional(),
+              scopes: z.array(z.string()).optional(),
+              endpoints: z.array(z.string()).optional(),
+              expires_at: z.iso.datetime({ offset: true }).optional(),
+              apps: z.array(appRef).optional(),
+            }),
+          ).min(1),
+          action: z.literal("overwrite").default("overwrite"),
+        }),
+      );
       const targets = req.keys.map((p) => {
         const k = state.keys.get(p.id);
         if (!k || k.user_id !== user) throw new ClarifaiFailure(11101, "Key does not exist");
@@ -92,11 +104,15 @@ export function keyRoutes(state: State) {
 export function buildKey(state: State, user: string, k: z.infer<typeof newKey>): KeyRecord {
   const type = k.type ?? "app_specific_key";
   const apps = (k.apps ?? []).map((a) => ({ id: a.id, user_id: a.user_id ?? user }));
-  if (type === "personal_access_token" && apps.length > 0) throw new ClarifaiFailure(11102, "A personal access token cannot be bound to apps");
+  if (type === "personal_access_token" && apps.length > 0) {
+    throw new ClarifaiFailure(11102, "A personal access token cannot be bound to apps");
+  }
   if (type === "app_specific_key") {
     if (apps.length !== 1) throw new ClarifaiFailure(11102, "An app-specific key must name exactly one app");
     const app = apps[0]!;
-    if (app.user_id !== user || !state.hasApp(user, app.id)) throw new ClarifaiFailure(11101, `App "${app.id}" does not exist`);
+    if (app.user_id !== user || !state.hasApp(user, app.id)) {
+      throw new ClarifaiFailure(11101, `App "${app.id}" does not exist`);
+    }
   }
   return {
     id: state.newKeyId(),

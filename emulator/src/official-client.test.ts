@@ -20,7 +20,12 @@ let pat: string;
 const USER = "alfrick";
 
 /** Exactly what the official client puts on the wire for one call. */
-function official(method: "GET" | "POST" | "PATCH" | "DELETE", path: string, fields: Record<string, unknown>, token = pat) {
+function official(
+  method: "GET" | "POST" | "PATCH" | "DELETE",
+  path: string,
+  fields: Record<string, unknown>,
+  token = pat,
+) {
   const headers = {
     "content-type": "application/json",
     "x-clarifai-grpc-client": "python:11.0.5",
@@ -61,10 +66,19 @@ describe("the official client's key calls", () => {
       await emu.fetch("http://e/_emulator/users/alfrick/keys", {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ type: "app_specific_key", scopes: ["Predict"], apps: [{ id: "app1", user_id: USER }], description: "old", expires_at: "2001-01-01T00:00:00Z" }),
+        body: JSON.stringify({
+          type: "app_specific_key",
+          scopes: ["Predict"],
+          apps: [{ id: "app1", user_id: USER }],
+          description: "old",
+          expires_at: "2001-01-01T00:00:00Z",
+        }),
       })
     ).json<any>();
-    const listed = (notExpired: boolean) => official("GET", `/v2/users/${USER}/keys`, { ...userAppId, page: 1, per_page: 10, not_expired: notExpired }).then(json);
+    const listed = (notExpired: boolean) =>
+      official("GET", `/v2/users/${USER}/keys`, { ...userAppId, page: 1, per_page: 10, not_expired: notExpired }).then(
+        json,
+      );
 
     const live = await listed(true);
     expect(live.status).toBe(200);
@@ -75,10 +89,14 @@ describe("the official client's key calls", () => {
 
   it("accepts every spelling of a boolean Go's strconv.ParseBool does, and refuses others with 11100", async () => {
     for (const v of ["1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"]) {
-      const res = await emu.fetch(`http://e/v2/users/${USER}/keys?not_expired=${v}`, { headers: { authorization: `Key ${pat}` } });
+      const res = await emu.fetch(`http://e/v2/users/${USER}/keys?not_expired=${v}`, {
+        headers: { authorization: `Key ${pat}` },
+      });
       expect(res.status, v).toBe(200);
     }
-    const bad = await json(await emu.fetch(`http://e/v2/users/${USER}/keys?not_expired=yes`, { headers: { authorization: `Key ${pat}` } }));
+    const bad = await json(
+      await emu.fetch(`http://e/v2/users/${USER}/keys?not_expired=yes`, { headers: { authorization: `Key ${pat}` } }),
+    );
     expect(bad.status).toBe(400);
     expect(bad.body.status.code).toBe(11100);
     expect(bad.body.keys).toEqual([]);
@@ -87,7 +105,12 @@ describe("the official client's key calls", () => {
   it("GetKey and DeleteKey: user_app_id rides along (query for GET, JSON body for DELETE)", async () => {
     const got = await json(await official("GET", `/v2/users/${USER}/keys/${pat}`, userAppId));
     expect(got.body.key.id).toBe(pat);
-    const made = await json(await official("POST", `/v2/users/${USER}/keys`, { ...userAppId, keys: [{ description: "doomed", scopes: ["All"], type: "personal_access_token" }] }));
+    const made = await json(
+      await official("POST", `/v2/users/${USER}/keys`, {
+        ...userAppId,
+        keys: [{ description: "doomed", scopes: ["All"], type: "personal_access_token" }],
+      }),
+    );
     const doomed = made.body.keys[0].id as string;
     const deleted = await json(await official("DELETE", `/v2/users/${USER}/keys/${doomed}`, userAppId));
     expect(deleted.body.status.code).toBe(10000);
@@ -97,11 +120,25 @@ describe("the official client's key calls", () => {
 
 describe("the official client's secret calls", () => {
   const create = () =>
-    official("POST", `/v2/users/${USER}/secrets`, { ...userAppId, secrets: [{ id: "OPENAI_KEY_2025", value: "your_super_secret_api_key_here", description: "My OpenAI key for experiments" }] }).then(json);
+    official("POST", `/v2/users/${USER}/secrets`, {
+      ...userAppId,
+      secrets: [{
+        id: "OPENAI_KEY_2025",
+        value: "your_super_secret_api_key_here",
+        description: "My OpenAI key for experiments",
+      }],
+    }).then(json);
 
   it("PostSecrets answers version 1 and the epoch expiry, as the published example", async () => {
     const made = await create();
-    expect(made.body.secrets[0]).toMatchObject({ id: "OPENAI_KEY_2025", user_id: USER, value: "your_super_secret_api_key_here", version: 1, description: "My OpenAI key for experiments", expires_at: "1970-01-01T00:00:00Z" });
+    expect(made.body.secrets[0]).toMatchObject({
+      id: "OPENAI_KEY_2025",
+      user_id: USER,
+      value: "your_super_secret_api_key_here",
+      version: 1,
+      description: "My OpenAI key for experiments",
+      expires_at: "1970-01-01T00:00:00Z",
+    });
     expect(made.body.secrets[0].modified_at).toBe(made.body.secrets[0].created_at);
   });
 
@@ -116,7 +153,16 @@ describe("the official client's secret calls", () => {
     );
     expect(patched.body.status).toMatchObject({ code: 10000, description: "Ok" });
     expect(patched.body.secrets).toEqual([
-      { id: "OPENAI_KEY_2025", user_id: USER, value: "new_secret_value", version: 1, description: "Updated Secret Description", created_at: made.created_at, modified_at: made.created_at, expires_at: "1970-01-01T00:00:00Z" },
+      {
+        id: "OPENAI_KEY_2025",
+        user_id: USER,
+        value: "new_secret_value",
+        version: 1,
+        description: "Updated Secret Description",
+        created_at: made.created_at,
+        modified_at: made.created_at,
+        expires_at: "1970-01-01T00:00:00Z",
+      },
     ]);
     const read = await json(await official("GET", `/v2/users/${USER}/secrets/OPENAI_KEY_2025`, userAppId));
     expect(read.body.secret).toMatchObject({ value: "new_secret_value", version: 1 });
@@ -129,18 +175,24 @@ describe("the official client's secret calls", () => {
     const missing = await json(await official("GET", `/v2/users/${USER}/secrets/NOPE`, userAppId));
     expect(missing.body.status.code).toBe(11101);
     expect(Object.keys(missing.body)).toEqual(["status"]);
-    const unauthenticated = await json(await official("GET", `/v2/users/${USER}/secrets/OPENAI_KEY_2025`, userAppId, "0".repeat(32)));
+    const unauthenticated = await json(
+      await official("GET", `/v2/users/${USER}/secrets/OPENAI_KEY_2025`, userAppId, "0".repeat(32)),
+    );
     expect(unauthenticated.body.status.code).toBe(11008);
     expect(Object.keys(unauthenticated.body)).toEqual(["status"]);
   });
 
   it("ListSecrets (page, per_page as str(int)) and DeleteSecrets (ids in a DELETE body); list errors keep `secrets: []`", async () => {
     await create();
-    const listed = await json(await official("GET", `/v2/users/${USER}/secrets`, { ...userAppId, page: 1, per_page: 10 }));
+    const listed = await json(
+      await official("GET", `/v2/users/${USER}/secrets`, { ...userAppId, page: 1, per_page: 10 }),
+    );
     expect(listed.body.secrets.map((s: any) => s.id)).toEqual(["OPENAI_KEY_2025"]);
     const refused = await json(await official("GET", `/v2/users/${USER}/secrets`, userAppId, "0".repeat(32)));
     expect(refused.body.secrets).toEqual([]);
-    const deleted = await json(await official("DELETE", `/v2/users/${USER}/secrets`, { ...userAppId, ids: ["OPENAI_KEY_2025"] }));
+    const deleted = await json(
+      await official("DELETE", `/v2/users/${USER}/secrets`, { ...userAppId, ids: ["OPENAI_KEY_2025"] }),
+    );
     expect(deleted.body.status.code).toBe(10000);
     expect((await json(await official("GET", `/v2/users/${USER}/secrets`, userAppId))).body.secrets).toEqual([]);
   });

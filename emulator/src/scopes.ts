@@ -27,7 +27,9 @@ export type Operation = keyof typeof REQUIRED;
  * The bare method name is accepted too, as for scope spellings. An empty list restricts nothing.
  */
 export const ENDPOINT_PREFIX = "/clarifai.api.V2/";
-export const normaliseEndpoint = (e: string) => (e.startsWith(ENDPOINT_PREFIX) ? e.slice(ENDPOINT_PREFIX.length) : e.replace(/^\//, ""));
+export const normaliseEndpoint = (
+  e: string,
+) => (e.startsWith(ENDPOINT_PREFIX) ? e.slice(ENDPOINT_PREFIX.length) : e.replace(/^\//, ""));
 
 export function endpointAllowed(endpoints: string[], method: string): boolean {
   return endpoints.length === 0 || endpoints.some((e) => normaliseEndpoint(e) === method);

@@ -32,14 +32,37 @@ export function secretRoutes(state: State) {
   return new Hono()
     .post("/v2/users/:user_id/secrets", async (c) => {
       const user = caller(c, "PostSecrets");
-      const req = await body(c, z.object({ secrets: z.array(z.object({ id: secretId, value: z.string().max(65536), description: z.string().optional(), expires_at: z.string().optional() })).min(1) }));
+      const req = await body(
+        c,
+        z.object({
+          secrets: z.array(
+            z.object({
+              id: secretId,
+              value: z.string().max(65536),
+              description: z.string().optional(),
+              expires_at: z.string().optional(),
+            }),
+          ).min(1),
+        }),
+      );
       const ids = new Set<string>();
       for (const s of req.secrets) {
-        if (ids.has(s.id) || state.secrets.has(state.secretKey(user, s.id))) throw new ClarifaiFailure(40010, `Secret "${s.id}" already exists`);
+        if (ids.has(s.id) || state.secrets.has(state.secretKey(user, s.id))) {
+          throw new ClarifaiFailure(40010, `Secret "${s.id}" already exists`);
+        }
         ids.add(s.id);
       }
       const now = state.timestamp();
-      const made: SecretRecord[] = req.secrets.map((s) => ({ id: s.id, user_id: user, value: s.value, version: 1, description: s.description ?? "", created_at: now, modified_at: now, expires_at: s.expires_at ?? EPOCH }));
+      const made: SecretRecord[] = req.secrets.map((s) => ({
+        id: s.id,
+        user_id: user,
+        value: s.value,
+        version: 1,
+        description: s.description ?? "",
+        created_at: now,
+        modified_at: now,
+        expires_at: s.expires_at ?? EPOCH,
+      }));
       for (const s of made) state.secrets.set(state.secretKey(user, s.id), s);
       return reply(c, 10000, { secrets: made.map(secretView) });
     })
@@ -54,10 +77,20 @@ export function secretRoutes(state: State) {
     })
     .patch("/v2/users/:user_id/secrets", async (c) => {
       const user = caller(c, "PatchSecrets");
-      const req = await body(c, z.object({
-        secret: z.array(z.object({ id: secretId, value: z.string().max(65536).optional(), description: z.string().optional(), expires_at: z.string().optional() })).min(1),
-        action: z.enum(["overwrite", "merge", "remove"]).default("overwrite"),
-      }));
+      const req = await body(
+        c,
+        z.object({
+          secret: z.array(
+            z.object({
+              id: secretId,
+              value: z.string().max(65536).optional(),
+              description: z.string().optional(),
+              expires_at: z.string().optional(),
+            }),
+          ).min(1),
+          action: z.enum(["overwrite", "merge", "remove"]).default("overwrite"),
+        }),
+      );
       const targets = req.secret.map((p) => [find(user, p.id), p] as const);
       if (req.action === "remove") {
         // Clarifai's patch semantics: "remove deletes the listed items/ids" (api-guide patching).

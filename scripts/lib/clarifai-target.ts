@@ -31,13 +31,18 @@ export interface ClarifaiTarget {
   apiBase: string | undefined;
 }
 
-export function clarifaiTarget(file: Record<string, string | undefined>, env: Record<string, string | undefined>): ClarifaiTarget {
+export function clarifaiTarget(
+  file: Record<string, string | undefined>,
+  env: Record<string, string | undefined>,
+): ClarifaiTarget {
   const emulatorPort = Number(env.EMULATOR_PORT || DEFAULT_EMULATOR_PORT);
   const atEmulator = (base: string | undefined) => {
     const u = url(base);
     return u !== undefined && LOOPBACK.has(u.hostname) && Number(u.port) === emulatorPort;
   };
-  if (env.CLARIFAI_API_BASE) return { emulatorPort, useEmulator: atEmulator(env.CLARIFAI_API_BASE), apiBase: env.CLARIFAI_API_BASE };
+  if (env.CLARIFAI_API_BASE) {
+    return { emulatorPort, useEmulator: atEmulator(env.CLARIFAI_API_BASE), apiBase: env.CLARIFAI_API_BASE };
+  }
   const fromFile = file.CLARIFAI_API_BASE || undefined;
   if (env.EMULATOR_PORT) {
     const u = url(fromFile);

@@ -26,7 +26,7 @@ export async function startDemoResponseUrl(port: number) {
   return {
     url: (tag: string) => `http://127.0.0.1:${port}/slack/response/${tag}`,
     async waitFor(match: (m: any) => boolean, timeoutMs = 15_000): Promise<any> {
-      for (const until = Date.now() + timeoutMs; Date.now() < until; ) {
+      for (const until = Date.now() + timeoutMs; Date.now() < until;) {
         const hit = messages.find(match);
         if (hit) return hit;
         await new Promise((r) => setTimeout(r, 50));

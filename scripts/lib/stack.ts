@@ -2,7 +2,7 @@
  * For scripts that need the local stack (`npm run demo`): use the one `npm start` runs, or start
  * it for the duration of the script.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -16,10 +16,15 @@ export async function healthy(base: string): Promise<{ clarifai_emulator: boolea
   } catch {
     return null;
   }
-  const body = (await res.json().catch(() => ({}))) as { clarifai_emulator?: boolean; error?: { code?: string; variables?: string[] } };
+  const body = (await res.json().catch(() => ({}))) as {
+    clarifai_emulator?: boolean;
+    error?: { code?: string; variables?: string[] };
+  };
   if (res.ok) return { clarifai_emulator: body.clarifai_emulator === true };
   if (body.error?.code === "config_invalid" || body.error?.code === "dev_secrets_refused") {
-    throw new Error(`rekey at ${base} refuses its configuration: ${body.error.code} (${body.error.variables?.join(", ")})`);
+    throw new Error(
+      `rekey at ${base} refuses its configuration: ${body.error.code} (${body.error.variables?.join(", ")})`,
+    );
   }
   return null;
 }

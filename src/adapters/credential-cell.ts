@@ -62,7 +62,9 @@ export class CredentialCell extends DurableObject<CellEnv> {
       const version = (actual ?? 0) + 1;
       const ownedKey = `owned:${w.key}`;
       const owned = w.mirror.owned;
-      const stale = owned ? ((await this.ctx.storage.get<string[]>(ownedKey)) ?? []).filter((k) => !owned.includes(k)) : [];
+      const stale = owned
+        ? ((await this.ctx.storage.get<string[]>(ownedKey)) ?? []).filter((k) => !owned.includes(k))
+        : [];
       // One put: the cell and the keys it owns commit together.
       await this.ctx.storage.put({ [w.key]: { json: w.json, version }, ...(owned ? { [ownedKey]: owned } : {}) });
       await this.#mirror({ ...w.mirror, delete: [...(w.mirror.delete ?? []), ...stale] });

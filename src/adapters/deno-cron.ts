@@ -13,7 +13,12 @@ import { startSweep } from "../core/sweep/run.ts";
 /** wrangler.toml `[triggers] crons`: the same schedule (test/deno/sweep-cron.test.ts checks it). */
 export const SWEEP_CRON = "*/15 * * * *";
 
-type Cron = (name: string, schedule: string, options: { backoffSchedule?: number[] }, handler: () => Promise<void>) => unknown;
+type Cron = (
+  name: string,
+  schedule: string,
+  options: { backoffSchedule?: number[] },
+  handler: () => Promise<void>,
+) => unknown;
 
 /** Registers the sweep with `cron` (Deno.cron at the top level of src/deno.ts, as Deno requires). */
 export function registerSweepCron(cron: Cron, bus: EventBus, opts: { enabled: boolean; now?: () => number }): void {

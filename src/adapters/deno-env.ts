@@ -14,7 +14,9 @@ const DENO_HOST_VARS = ["PORT", "HOST", "REKEY_DENO_KV_PATH"] as const;
 
 export const DENO_ENV_VARS: readonly string[] = [...Object.keys(configSchema.shape), ...DENO_HOST_VARS];
 
-export async function readDenoEnv(dotenvPath = ".dev.vars"): Promise<{ vars: Record<string, string>; dotenv: boolean }> {
+export async function readDenoEnv(
+  dotenvPath = ".dev.vars",
+): Promise<{ vars: Record<string, string>; dotenv: boolean }> {
   let file: Record<string, string> = {};
   let dotenv = false;
   try {
@@ -22,7 +24,10 @@ export async function readDenoEnv(dotenvPath = ".dev.vars"): Promise<{ vars: Rec
     dotenv = true;
   } catch (error) {
     // A deployment that grants no read access to the file has opted out of it, like one without it.
-    if (!(error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied)) throw error;
+    if (
+      !(error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotCapable ||
+        error instanceof Deno.errors.PermissionDenied)
+    ) throw error;
   }
   const vars: Record<string, string> = {};
   for (const name of DENO_ENV_VARS) {

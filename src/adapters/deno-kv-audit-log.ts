@@ -3,7 +3,7 @@
  * chronologically under ["audit", <time>:<event id>], with a copy under
  * ["audit-c", <credential id>, <time>:<event id>] so one credential's trail is a prefix.
  */
-import { type AuditEntry, type AuditFilter, type AuditLog, auditKey, matches } from "../core/audit/audit-log.ts";
+import { type AuditEntry, type AuditFilter, auditKey, type AuditLog, matches } from "../core/audit/audit-log.ts";
 import type { Page } from "../core/store/store.ts";
 import { listPage } from "./deno-kv-page.ts";
 
@@ -18,8 +18,11 @@ export class DenoKvAuditLog implements AuditLog {
 
   list(f: AuditFilter): Promise<Page<AuditEntry>> {
     const prefix = f.credential_id ? ["audit-c", f.credential_id] : ["audit"];
-    return listPage<AuditEntry, AuditEntry>(this.kv, prefix, { cursor: f.cursor, limit: Math.min(f.limit, 1000) }, (e) =>
-      matches(e.value, f) ? e.value : undefined,
+    return listPage<AuditEntry, AuditEntry>(
+      this.kv,
+      prefix,
+      { cursor: f.cursor, limit: Math.min(f.limit, 1000) },
+      (e) => matches(e.value, f) ? e.value : undefined,
     );
   }
 }

@@ -24,7 +24,9 @@ export type QueueMessage = z.infer<typeof queueMessageSchema>;
 
 /** Where dead events are kept, by `<source>#<id>`, until an operator deletes them. */
 const DEAD_LETTER_PREFIX = ["bus-dead"] as const;
-export const deadLetterKey = (e: Pick<BusEvent, "source" | "id">): Deno.KvKey => [...DEAD_LETTER_PREFIX, `${e.source}#${e.id}`];
+export const deadLetterKey = (
+  e: Pick<BusEvent, "source" | "id">,
+): Deno.KvKey => [...DEAD_LETTER_PREFIX, `${e.source}#${e.id}`];
 
 /** Deno KV's redelivery when the consumer throws (not when a handler fails: see the consumer). */
 const DELIVERY_BACKOFF_MS = [1_000, 5_000, 10_000, 30_000, 60_000];

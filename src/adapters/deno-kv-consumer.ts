@@ -50,13 +50,23 @@ export interface DenoConsumerOptions {
 }
 
 /** Starts listening; the promise settles when `kv` is closed. */
-export function listenForEvents(kv: Deno.Kv, ledger: ProcessedLedger, handlers: BusHandlers, opts: DenoConsumerOptions = {}): Promise<void> {
+export function listenForEvents(
+  kv: Deno.Kv,
+  ledger: ProcessedLedger,
+  handlers: BusHandlers,
+  opts: DenoConsumerOptions = {},
+): Promise<void> {
   const handle = createMessageHandler(kv, ledger, handlers, opts);
   return kv.listenQueue(handle);
 }
 
 /** One message's handling (exported for tests that switch handlers on one queue). */
-export function createMessageHandler(kv: Deno.Kv, ledger: ProcessedLedger, handlers: BusHandlers, opts: DenoConsumerOptions = {}) {
+export function createMessageHandler(
+  kv: Deno.Kv,
+  ledger: ProcessedLedger,
+  handlers: BusHandlers,
+  opts: DenoConsumerOptions = {},
+) {
   const dispatcher = new Dispatcher({ ledger });
   handlers.subscribe(dispatcher);
   const backoff = opts.backoff ?? DEFAULT_BACKOFF;
@@ -66,14 +76,20 @@ export function createMessageHandler(kv: Deno.Kv, ledger: ProcessedLedger, handl
 
   const retry = async (event: BusEvent, msg: QueueMessage) => {
     const delaySeconds = retryDelaySeconds(msg.attempt, backoff);
-    await kv.enqueue({ ...msg, attempt: msg.attempt + 1 } satisfies QueueMessage, enqueueOptions(event, delaySeconds * 1000));
+    await kv.enqueue(
+      { ...msg, attempt: msg.attempt + 1 } satisfies QueueMessage,
+      enqueueOptions(event, delaySeconds * 1000),
+    );
     return delaySeconds;
   };
 
   /** Writes the dead body under its dead-letter key and enqueues it as a dead message, atomically. */
   const die = async (dead: BusEvent, msg: QueueMessage) => {
     const message: QueueMessage = { body: JSON.stringify(dead), attempt: 1, dead: true };
-    const res = await kv.atomic().set(deadLetterKey(dead), { ...message, attempt: msg.attempt }).enqueue(message, enqueueOptions(dead)).commit();
+    const res = await kv.atomic().set(deadLetterKey(dead), { ...message, attempt: msg.attempt }).enqueue(
+      message,
+      enqueueOptions(dead),
+    ).commit();
     if (!res.ok) throw new Error(`Cannot dead-letter event "${dead.id}"`);
   };
 
@@ -151,7 +167,14 @@ export function createDeferringHandler(kv: Deno.Kv, problem: ConfigProblem, opts
     const msg = queueMessageSchema.safeParse(raw);
     const event = msg.success ? decodeEvent(msg.data.body) : { ok: false as const, paths: ["(message)"] };
     if (!msg.success || !event.ok) {
-      return log({ level: "warn", msg: "bus.poison", queue: EVENTS_QUEUE, message_id: "unknown", attempts: msg.success ? msg.data.attempt : 0, issues: event.ok ? [] : event.paths });
+      return log({
+        level: "warn",
+        msg: "bus.poison",
+        queue: EVENTS_QUEUE,
+        message_id: "unknown",
+        attempts: msg.success ? msg.data.attempt : 0,
+        issues: event.ok ? [] : event.paths,
+      });
     }
     const limit = msg.data.dead ? (opts.maxDeadRetries ?? 10) : (opts.maxRetries ?? 5);
     const delaySeconds = retryDelaySeconds(msg.data.attempt, backoff);

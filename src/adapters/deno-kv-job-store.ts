@@ -11,11 +11,14 @@ export class DenoKvJobStore implements JobStore {
 
   async getJob() {
     const entry = await this.kv.get<string>(KEY);
-    return entry.value === null ? null : { value: reencryptJobSchema.parse(JSON.parse(entry.value)), version: entry.versionstamp! };
+    return entry.value === null
+      ? null
+      : { value: reencryptJobSchema.parse(JSON.parse(entry.value)), version: entry.versionstamp! };
   }
 
   async putJob(job: ReencryptJob, expected: string | null) {
-    const res = await this.kv.atomic().check({ key: KEY, versionstamp: expected }).set(KEY, JSON.stringify(job)).commit();
+    const res = await this.kv.atomic().check({ key: KEY, versionstamp: expected }).set(KEY, JSON.stringify(job))
+      .commit();
     return res.ok ? res.versionstamp : null;
   }
 }

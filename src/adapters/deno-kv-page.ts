@@ -15,7 +15,11 @@ export async function listPage<V, T>(
   map: (entry: Deno.KvEntry<V>) => T | undefined,
 ): Promise<Page<T>> {
   const limit = Math.max(1, Math.floor(opts.limit));
-  const iter = kv.list<V>({ prefix }, { limit: limit + 1, batchSize: Math.min(limit + 1, MAX_BATCH), ...(opts.cursor ? { cursor: opts.cursor } : {}) });
+  const iter = kv.list<V>({ prefix }, {
+    limit: limit + 1,
+    batchSize: Math.min(limit + 1, MAX_BATCH),
+    ...(opts.cursor ? { cursor: opts.cursor } : {}),
+  });
   const items: T[] = [];
   let seen = 0;
   let cursor: string | undefined;

@@ -132,7 +132,9 @@ export class DenoKvStore implements Store {
 
   async listRotations(credentialId: string): Promise<Rotation[]> {
     const all: Rotation[] = [];
-    for await (const e of this.kv.list<string>({ prefix: denoKeys.rotations(credentialId) })) all.push(rotationSchema.parse(JSON.parse(e.value)));
+    for await (const e of this.kv.list<string>({ prefix: denoKeys.rotations(credentialId) })) {
+      all.push(rotationSchema.parse(JSON.parse(e.value)));
+    }
     return all.sort((a, b) => a.created_at.localeCompare(b.created_at));
   }
 }

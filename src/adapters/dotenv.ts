@@ -6,7 +6,8 @@
  * `KEY=value` or `KEY: value`, optional `export `, `#` starts a comment after an unquoted value or
  * after a closing quote, a quoted value may span lines, and only double quotes expand `\n` and `\r`.
  */
-const LINE = /(?:^|^)\s*(?:export\s+)?([\w.-]+)(?:\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/gm;
+const LINE =
+  /(?:^|^)\s*(?:export\s+)?([\w.-]+)(?:\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/gm;
 
 export function parseDotenv(text: string): Record<string, string> {
   const out: Record<string, string> = {};

@@ -53,7 +53,8 @@ export class EventLedger extends DurableObject<object> {
   async once(key: string, holdMs: number): Promise<boolean> {
     // Check and set with no await in between, as in claim.
     const now = Date.now();
-    const row = this.ctx.storage.sql.exec<{ until: number }>("SELECT until FROM processed WHERE key = ?", key).toArray()[0];
+    const row =
+      this.ctx.storage.sql.exec<{ until: number }>("SELECT until FROM processed WHERE key = ?", key).toArray()[0];
     if (row && row.until > now) return false;
     this.#put(key, "done", "once", now + holdMs);
     await this.#scheduleSweep();
@@ -61,12 +62,19 @@ export class EventLedger extends DurableObject<object> {
   }
 
   release(key: string, owner: string): void {
-    this.ctx.storage.sql.exec("DELETE FROM processed WHERE key = ? AND owner = ? AND state = 'in_progress'", key, owner);
+    this.ctx.storage.sql.exec(
+      "DELETE FROM processed WHERE key = ? AND owner = ? AND state = 'in_progress'",
+      key,
+      owner,
+    );
   }
 
   /** For tests and operators: one key's state, or null. */
   peek(key: string): { state: string; until: number } | null {
-    return this.ctx.storage.sql.exec<{ state: string; until: number }>("SELECT state, until FROM processed WHERE key = ?", key).toArray()[0] ?? null;
+    return this.ctx.storage.sql.exec<{ state: string; until: number }>(
+      "SELECT state, until FROM processed WHERE key = ?",
+      key,
+    ).toArray()[0] ?? null;
   }
 
   override async alarm(): Promise<void> {
@@ -80,7 +88,10 @@ export class EventLedger extends DurableObject<object> {
     this.ctx.storage.sql.exec(
       `INSERT INTO processed (key, state, owner, until) VALUES (?, ?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET state = excluded.state, owner = excluded.owner, until = excluded.until`,
-      key, state, owner, until,
+      key,
+      state,
+      owner,
+      until,
     );
   }
 

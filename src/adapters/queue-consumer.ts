@@ -82,7 +82,13 @@ export async function handleQueueBatch(
         // A bug or a failed DLQ forward: this message alone is tried again later.
         const delaySeconds = retryDelaySeconds(msg.attempts, backoff);
         msg.retry({ delaySeconds });
-        log({ ...base, level: "error", msg: "bus.consumer_error", error: error instanceof Error ? error.name : "unknown", delay_seconds: delaySeconds });
+        log({
+          ...base,
+          level: "error",
+          msg: "bus.consumer_error",
+          error: error instanceof Error ? error.name : "unknown",
+          delay_seconds: delaySeconds,
+        });
       }
     }),
   );
@@ -102,15 +108,25 @@ function settlerFor(ledger: ProcessedLedger, handlers: BusHandlers, dlq: Queue) 
     if (outcome.verdict === "retry") return { retry: true, log: { level: "warn", msg: "bus.retry", ...fields } };
     const dead = deadLetterBody(event.value, outcome);
     await dlq.send(dead, { contentType: "json" });
-    return { retry: false, log: { level: "error", msg: "bus.dead_letter", ...deadLetterFields(dead), handlers: fields.handlers } };
+    return {
+      retry: false,
+      log: { level: "error", msg: "bus.dead_letter", ...deadLetterFields(dead), handlers: fields.handlers },
+    };
   };
 }
 
-async function settleDead(msg: Message<unknown>, ledger: ProcessedLedger, onDeadLetter: DeadLetterHandler): Promise<Settled> {
+async function settleDead(
+  msg: Message<unknown>,
+  ledger: ProcessedLedger,
+  onDeadLetter: DeadLetterHandler,
+): Promise<Settled> {
   const event = decodeEvent(msg.body);
   if (!event.ok) return { retry: false, log: { level: "error", msg: "bus.dead_poison", issues: event.paths } };
   const r = await handleDeadLetter(ledger, onDeadLetter, event.value);
-  return { retry: !r.handled, log: { level: "error", msg: r.handled ? "bus.dead_handled" : "bus.dead_retry", ...r.fields } };
+  return {
+    retry: !r.handled,
+    log: { level: "error", msg: r.handled ? "bus.dead_handled" : "bus.dead_retry", ...r.fields },
+  };
 }
 
 export interface DeferEnv {
@@ -140,7 +156,12 @@ export interface DeferOptions {
  * the send fails the message is retried, and Queues' own limit applies (logged as an error).
  * Delays stay those of a failing handler, so a fixed configuration is picked up within minutes.
  */
-export async function deferQueueBatch(batch: MessageBatch<unknown>, env: DeferEnv, problem: ConfigProblem, opts: DeferOptions = {}): Promise<void> {
+export async function deferQueueBatch(
+  batch: MessageBatch<unknown>,
+  env: DeferEnv,
+  problem: ConfigProblem,
+  opts: DeferOptions = {},
+): Promise<void> {
   const dead = batch.queue === (opts.deadLetterQueue ?? DEAD_LETTER_QUEUE);
   const limit = dead ? (opts.maxDeadRetries ?? 10) : (opts.maxRetries ?? 5);
   const queue = dead ? env.EVENTS_DLQ : env.EVENTS;
@@ -149,14 +170,26 @@ export async function deferQueueBatch(batch: MessageBatch<unknown>, env: DeferEn
   await Promise.all(
     batch.messages.map(async (msg) => {
       const delaySeconds = retryDelaySeconds(msg.attempts, backoff);
-      const base = { queue: batch.queue, message_id: msg.id, attempts: msg.attempts, code: problem.code, variables: problem.variables, delay_seconds: delaySeconds };
+      const base = {
+        queue: batch.queue,
+        message_id: msg.id,
+        attempts: msg.attempts,
+        code: problem.code,
+        variables: problem.variables,
+        delay_seconds: delaySeconds,
+      };
       if (msg.attempts >= limit) {
         try {
           await queue.send(msg.body, { contentType: "json", delaySeconds });
           msg.ack();
           return log({ level: "error", msg: "bus.config_carried", ...base });
         } catch (error) {
-          log({ level: "error", msg: "bus.consumer_error", ...base, error: error instanceof Error ? error.name : "unknown" });
+          log({
+            level: "error",
+            msg: "bus.consumer_error",
+            ...base,
+            error: error instanceof Error ? error.name : "unknown",
+          });
         }
       } else {
         log({ level: "error", msg: "bus.config_deferred", ...base });

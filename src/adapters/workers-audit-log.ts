@@ -5,7 +5,7 @@
  * operation with no value reads; an entry too large for metadata is stored as the value instead.
  * Eventual consistency is acceptable here: the trail is read by people, not by the engine.
  */
-import { type AuditEntry, type AuditFilter, type AuditLog, auditKey, matches } from "../core/audit/audit-log.ts";
+import { type AuditEntry, type AuditFilter, auditKey, type AuditLog, matches } from "../core/audit/audit-log.ts";
 import type { Page } from "../core/store/store.ts";
 
 const META_LIMIT = 1000;
@@ -25,7 +25,11 @@ export class WorkersAuditLog implements AuditLog {
 
   async list(f: AuditFilter): Promise<Page<AuditEntry>> {
     const prefix = f.credential_id ? `audit-c:${f.credential_id}:` : "audit:";
-    const listed = await this.kv.list<AuditEntry>({ prefix, limit: Math.min(f.limit, 1000), ...(f.cursor ? { cursor: f.cursor } : {}) });
+    const listed = await this.kv.list<AuditEntry>({
+      prefix,
+      limit: Math.min(f.limit, 1000),
+      ...(f.cursor ? { cursor: f.cursor } : {}),
+    });
     const items: AuditEntry[] = [];
     for (const key of listed.keys) {
       const entry = key.metadata ?? (await this.kv.get<AuditEntry>(key.name, "json"));

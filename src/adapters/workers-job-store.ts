@@ -21,7 +21,12 @@ export class WorkersJobStore implements JobStore {
   }
 
   async putJob(job: ReencryptJob, expected: string | null) {
-    const version = await this.#cell().write({ key: KEY, expected: expected === null ? null : Number(expected), json: JSON.stringify(job), mirror: {} });
+    const version = await this.#cell().write({
+      key: KEY,
+      expected: expected === null ? null : Number(expected),
+      json: JSON.stringify(job),
+      mirror: {},
+    });
     return version === null ? null : String(version);
   }
 }

@@ -43,7 +43,10 @@ export class WorkersStore implements Store {
       json: JSON.stringify(record),
       mirror: {
         // The sweep's index rides in the key's metadata: listing reads it without reading values.
-        put: [[kvKeys.credential(record.id), JSON.stringify(record), indexMetadata(record)], ...fps.map((k) => [k, record.id] as [string, string])],
+        put: [
+          [kvKeys.credential(record.id), JSON.stringify(record), indexMetadata(record)],
+          ...fps.map((k) => [k, record.id] as [string, string]),
+        ],
         // Fingerprints the record no longer has (a revoked value's stays: it is in `previous`) are deleted by the cell.
         owned: [kvKeys.credential(record.id), ...fps],
       },
@@ -77,7 +80,11 @@ export class WorkersStore implements Store {
   }
 
   async listIndex(opts: { cursor?: string; limit: number }): Promise<Page<IndexEntry>> {
-    const listed = await this.kv.list<{ n?: number | null; a?: number }>({ prefix: "cred:", limit: Math.min(opts.limit, 1000), ...(opts.cursor ? { cursor: opts.cursor } : {}) });
+    const listed = await this.kv.list<{ n?: number | null; a?: number }>({
+      prefix: "cred:",
+      limit: Math.min(opts.limit, 1000),
+      ...(opts.cursor ? { cursor: opts.cursor } : {}),
+    });
     const items = listed.keys.map((k) => ({
       id: k.name.slice("cred:".length),
       ...(k.metadata && "n" in k.metadata ? { next_action_at: k.metadata.n ?? null } : {}),
@@ -119,7 +126,9 @@ export class WorkersStore implements Store {
       // KV's copy serves lookups by rotation id alone (which credential; is it still running),
       // so it is written when the rotation is created and when it settles, not at every lease
       // and step in between: each of those would put a KV write on the path to the revoke.
-      mirror: expected === null || rotation.state !== "running" ? { put: [[kvKeys.rotation(rotation.id), JSON.stringify(rotation)]] } : {},
+      mirror: expected === null || rotation.state !== "running"
+        ? { put: [[kvKeys.rotation(rotation.id), JSON.stringify(rotation)]] }
+        : {},
     });
     return version === null ? null : String(version);
   }

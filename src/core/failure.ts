@@ -41,7 +41,11 @@ export interface FailureInfo {
  * the next delivery, and every handler is idempotent, so running it again is safe.
  */
 export function classifyFailure(error: unknown): FailureInfo {
-  const message = error instanceof Error ? error.message.slice(0, 200) : typeof error === "string" ? "(thrown string)" : "";
+  const message = error instanceof Error
+    ? error.message.slice(0, 200)
+    : typeof error === "string"
+    ? "(thrown string)"
+    : "";
   const retryable = error instanceof Failure ? error.retryable : true;
   // The bus has always named a Clarifai client error by its class: `clarifai_error`, and
   // `dead_letter_clarifai_error` in events, a contract; its own code is the rotation's.

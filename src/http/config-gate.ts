@@ -28,7 +28,11 @@ export function configGate(check: (c: Context) => ConfigCheck): MiddlewareHandle
   return async function configGate(c, next) {
     const state = check(c);
     if (state.devMode && !addressedToLoopback(c.req.raw)) {
-      throw new AppError(421, "misdirected_request", "This development server answers only requests to 127.0.0.1, localhost or [::1]");
+      throw new AppError(
+        421,
+        "misdirected_request",
+        "This development server answers only requests to 127.0.0.1, localhost or [::1]",
+      );
     }
     if (!state.ok) {
       c.header("Retry-After", "60");

@@ -19,7 +19,12 @@ export interface ErrorDescription {
  */
 export function describeError(error: Error, c: Context): ErrorDescription {
   if (error instanceof AppError) {
-    return { status: error.status, code: error.code, message: error.message, ...(error.extra ? { extra: error.extra } : {}) };
+    return {
+      status: error.status,
+      code: error.code,
+      message: error.message,
+      ...(error.extra ? { extra: error.extra } : {}),
+    };
   }
   if (error instanceof HTTPException) {
     // Hono's own middleware (e.g. a malformed request it refuses) throws these.
@@ -27,7 +32,15 @@ export function describeError(error: Error, c: Context): ErrorDescription {
     const code = status === 413 ? "payload_too_large" : status === 401 ? "unauthorized" : "bad_request";
     return { status, code, message: status === 413 ? "Request body is too large" : "Request refused" };
   }
-  console.error(JSON.stringify({ level: "error", msg: "unhandled error", error: error.name, method: c.req.method, route: c.req.routePath }));
+  console.error(
+    JSON.stringify({
+      level: "error",
+      msg: "unhandled error",
+      error: error.name,
+      method: c.req.method,
+      route: c.req.routePath,
+    }),
+  );
   return { status: 500, code: "internal_error", message: "Internal error" };
 }
 

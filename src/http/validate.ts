@@ -24,7 +24,8 @@ const FIELD_NAME = /^[a-z]{1,16}(_[a-z]{1,16}){0,4}$/;
  */
 export function loneSurrogatePath(value: unknown): string | undefined {
   const stack: [unknown, string[]][] = [[value, []]];
-  const show = (path: string[]) => path.map((p) => (FIELD_NAME.test(p) || /^\d{1,6}$/.test(p) ? p : "*")).join(".") || "(root)";
+  const show = (path: string[]) =>
+    path.map((p) => (FIELD_NAME.test(p) || /^\d{1,6}$/.test(p) ? p : "*")).join(".") || "(root)";
   while (stack.length > 0) {
     const [v, path] = stack.pop()!;
     if (typeof v === "string") {
@@ -45,7 +46,9 @@ export function loneSurrogatePath(value: unknown): string | undefined {
 function requireWellFormed(value: unknown): void {
   const path = loneSurrogatePath(value);
   if (path !== undefined) {
-    throw new AppError(400, "invalid_request", "A string field is not valid Unicode (it holds a lone surrogate)", { issues: [{ path, code: "invalid_unicode" }] });
+    throw new AppError(400, "invalid_request", "A string field is not valid Unicode (it holds a lone surrogate)", {
+      issues: [{ path, code: "invalid_unicode" }],
+    });
   }
 }
 
@@ -64,7 +67,11 @@ function invalid(error: z.ZodError, message = "The request does not match the sc
   return new AppError(400, "invalid_request", message, { issues });
 }
 
-export async function jsonBody<S extends z.ZodType>(c: Context, schema: S, opts: { optional?: boolean } = {}): Promise<z.infer<S>> {
+export async function jsonBody<S extends z.ZodType>(
+  c: Context,
+  schema: S,
+  opts: { optional?: boolean } = {},
+): Promise<z.infer<S>> {
   const text = await c.req.text();
   let raw: unknown = {};
   if (text !== "" || !opts.optional) {

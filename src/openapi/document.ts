@@ -11,11 +11,38 @@ import { routeExamples } from "./examples.ts";
 
 const SECURITY: Record<Exclude<Security, "none">, object> = {
   admin: { type: "http", scheme: "bearer", description: "REKEY_ADMIN_TOKEN" },
-  github_signature: { type: "apiKey", in: "header", name: "Github-Public-Key-Signature", description: "ECDSA P-256 over the raw body; key chosen by Github-Public-Key-Identifier" },
-  standard_webhooks: { type: "apiKey", in: "header", name: "webhook-signature", description: "Standard Webhooks v1 HMAC over webhook-id.webhook-timestamp.body (ALERT_WEBHOOK_SECRET), 5 minute window" },
-  slack_signature: { type: "apiKey", in: "header", name: "X-Slack-Signature", description: "v0= HMAC-SHA256 of v0:{X-Slack-Request-Timestamp}:{raw body} (SLACK_SIGNING_SECRET), 5 minute window" },
-  discord_signature: { type: "apiKey", in: "header", name: "X-Signature-Ed25519", description: "Ed25519 over X-Signature-Timestamp + raw body (DISCORD_PUBLIC_KEY), 5 minute window" },
-  ui_session: { type: "apiKey", in: "cookie", name: "__Host-rekey_session", description: "Dashboard session from POST /ui/sign-in (HttpOnly, Secure, SameSite=Strict, 30 minutes); forms also carry a CSRF token" },
+  github_signature: {
+    type: "apiKey",
+    in: "header",
+    name: "Github-Public-Key-Signature",
+    description: "ECDSA P-256 over the raw body; key chosen by Github-Public-Key-Identifier",
+  },
+  standard_webhooks: {
+    type: "apiKey",
+    in: "header",
+    name: "webhook-signature",
+    description:
+      "Standard Webhooks v1 HMAC over webhook-id.webhook-timestamp.body (ALERT_WEBHOOK_SECRET), 5 minute window",
+  },
+  slack_signature: {
+    type: "apiKey",
+    in: "header",
+    name: "X-Slack-Signature",
+    description: "v0= HMAC-SHA256 of v0:{X-Slack-Request-Timestamp}:{raw body} (SLACK_SIGNING_SECRET), 5 minute window",
+  },
+  discord_signature: {
+    type: "apiKey",
+    in: "header",
+    name: "X-Signature-Ed25519",
+    description: "Ed25519 over X-Signature-Timestamp + raw body (DISCORD_PUBLIC_KEY), 5 minute window",
+  },
+  ui_session: {
+    type: "apiKey",
+    in: "cookie",
+    name: "__Host-rekey_session",
+    description:
+      "Dashboard session from POST /ui/sign-in (HttpOnly, Secure, SameSite=Strict, 30 minutes); forms also carry a CSRF token",
+  },
 };
 
 function schema(s: z.ZodType, io: "input" | "output") {
@@ -25,29 +52,69 @@ function schema(s: z.ZodType, io: "input" | "output") {
 
 function queryParams(s: z.ZodType) {
   const json = schema(s, "input") as { properties?: Record<string, object>; required?: string[] };
-  return Object.entries(json.properties ?? {}).map(([name, p]) => ({ name, in: "query", required: json.required?.includes(name) ?? false, schema: p }));
+  return Object.entries(json.properties ?? {}).map(([name, p]) => ({
+    name,
+    in: "query",
+    required: json.required?.includes(name) ?? false,
+    schema: p,
+  }));
 }
 
 export function openApiDocument() {
   const paths: Record<string, Record<string, object>> = {};
   for (const r of routeDocs) {
     const ex = routeExamples[`${r.method} ${r.path}`];
-    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+      name: m[1],
+      in: "path",
+      required: true,
+      schema: { type: "string" },
+    }));
     const op = {
       summary: r.summary,
       tags: [r.tag],
       ...(r.security === "none" ? { security: [] } : { security: [{ [r.security]: [] }] }),
       parameters: [...params, ...(r.query ? queryParams(r.query) : [])],
-      ...(r.body ? { requestBody: { required: r.method === "post" && r.path === "/v1/credentials", content: { [r.bodyType === "form" ? "application/x-www-form-urlencoded" : "application/json"]: { schema: schema(r.body, "input"), ...(ex?.body !== undefined ? { example: ex.body } : {}) } } } } : {}),
+      ...(r.body
+        ? {
+          requestBody: {
+            required: r.method === "post" && r.path === "/v1/credentials",
+            content: {
+              [r.bodyType === "form" ? "application/x-www-form-urlencoded" : "application/json"]: {
+                schema: schema(r.body, "input"),
+                ...(ex?.body !== undefined ? { example: ex.body } : {}),
+              },
+            },
+          },
+        }
+        : {}),
       responses: Object.fromEntries(
-        Object.entries(r.responses).map(([status, res]) => [status, { description: res.description, ...(res.schema ? { content: { "application/json": { schema: schema(res.schema, "output"), ...(ex?.responses?.[Number(status)] !== undefined ? { example: ex.responses[Number(status)] } : {}) } } } : {}) }]),
+        Object.entries(r.responses).map((
+          [status, res],
+        ) => [status, {
+          description: res.description,
+          ...(res.schema
+            ? {
+              content: {
+                "application/json": {
+                  schema: schema(res.schema, "output"),
+                  ...(ex?.responses?.[Number(status)] !== undefined ? { example: ex.responses[Number(status)] } : {}),
+                },
+              },
+            }
+            : {}),
+        }]),
       ),
     };
     (paths[r.path] ??= {})[r.method] = op;
   }
   return {
     openapi: "3.1.0",
-    info: { title: "rekey", version: VERSION, description: "Revoke and replace leaked or aged Clarifai credentials. Responses never contain secret values." },
+    info: {
+      title: "rekey",
+      version: VERSION,
+      description: "Revoke and replace leaked or aged Clarifai credentials. Responses never contain secret values.",
+    },
     paths,
     components: { securitySchemes: SECURITY },
   };

@@ -26,31 +26,64 @@ export const routeExamples: Record<string, RouteExamples> = {
       policy: { max_age_days: 30, grace_hours: 24, on_compromise: "rotate" },
       sinks: [{ type: "clarifai_secret", user_id: "acme", secret_id: "CHECKOUT_KEY" }],
     },
-    responses: { 409: { error: { code: "already_registered", message: "This value is already managed", credential_id: cred } } },
+    responses: {
+      409: { error: { code: "already_registered", message: "This value is already managed", credential_id: cred } },
+    },
   },
   "post /v1/credentials/{id}/rotate": { body: { reason: "manual" } },
   "post /v1/credentials/{id}/revoke": { body: { reason: "compromise" } },
   "post /hooks/alerts": {
     body: { credential_id: cred, reason: "found in a public gist", source: "gitguardian" },
-    responses: { 202: { event_id: "evt_Zm9vYmFyYmF6cXV4cXV1eA", credential_id: cred, action: "rotation", rotation_id: rot } },
+    responses: {
+      202: { event_id: "evt_Zm9vYmFyYmF6cXV4cXV1eA", credential_id: cred, action: "rotation", rotation_id: rot },
+    },
   },
   "post /hooks/github/secret-scanning": {
-    body: [{ token: "PLACEHOLDER_LEAKED_TOKEN", type: "clarifai_api_key", url: "https://github.com/octo/app/blob/main/.env", source: "content" }],
+    body: [{
+      token: "PLACEHOLDER_LEAKED_TOKEN",
+      type: "clarifai_api_key",
+      url: "https://github.com/octo/app/blob/main/.env",
+      source: "content",
+    }],
   },
   "post /v1/maintenance/reencrypt": {
     body: { batch_size: 100 },
     responses: {
       202: {
         outcome: "started",
-        job: { id: job, state: "running", target_version: 2, cursor: null, batch_size: 100, batches: 0, scanned: 0, rewritten: 0, remaining: 0, requested_by: "admin", started_at: at, updated_at: at, finished_at: null },
+        job: {
+          id: job,
+          state: "running",
+          target_version: 2,
+          cursor: null,
+          batch_size: 100,
+          batches: 0,
+          scanned: 0,
+          rewritten: 0,
+          remaining: 0,
+          requested_by: "admin",
+          started_at: at,
+          updated_at: at,
+          finished_at: null,
+        },
       },
     },
   },
   "post /chatops/slack/commands": {
-    body: { command: "/rekey", text: `revoke ${cred}`, user_id: "U012AB3CD", response_url: "https://hooks.slack.com/commands/T0001/1234/abcd" },
+    body: {
+      command: "/rekey",
+      text: `revoke ${cred}`,
+      user_id: "U012AB3CD",
+      response_url: "https://hooks.slack.com/commands/T0001/1234/abcd",
+    },
   },
   "post /chatops/discord": {
-    body: { type: 1, id: "123456789012345679", application_id: "123456789012345678", token: "interaction-token-placeholder" },
+    body: {
+      type: 1,
+      id: "123456789012345679",
+      application_id: "123456789012345678",
+      token: "interaction-token-placeholder",
+    },
     responses: { 200: { type: 1 } },
   },
 };

@@ -16,8 +16,14 @@ export const healthSchema = z.strictObject({
  * userinfo or an internal host name. A configuration problem never reaches here: the config gate
  * (src/http/config-gate.ts) answers 503 first.
  */
-export const health = new Hono<AppEnv>().get("/healthz", (c) =>
-  c.json({ status: "ok" as const, version: VERSION, clarifai_emulator: isLocalEmulator(c.var.deps.config.CLARIFAI_API_BASE) }),
+export const health = new Hono<AppEnv>().get(
+  "/healthz",
+  (c) =>
+    c.json({
+      status: "ok" as const,
+      version: VERSION,
+      clarifai_emulator: isLocalEmulator(c.var.deps.config.CLARIFAI_API_BASE),
+    }),
 );
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);

@@ -10,7 +10,12 @@ import type { Rotation, RotationMode, RotationReason } from "../core/rotation/ro
 import type { Deps } from "../deps.ts";
 import { beginError } from "../http/begin-errors.ts";
 
-export async function startFromUi(deps: Deps, credentialId: string, mode: RotationMode, reason: RotationReason): Promise<{ rotation: Rotation; joined: boolean }> {
+export async function startFromUi(
+  deps: Deps,
+  credentialId: string,
+  mode: RotationMode,
+  reason: RotationReason,
+): Promise<{ rotation: Rotation; joined: boolean }> {
   const begun = await requestRotation(deps, credentialId, { reason, mode, requestedBy: "ui" }, { source: "/rekey/ui" });
   if (!begun.ok) throw beginError(begun.code, "ui");
   return { rotation: begun.rotation, joined: begun.joined };

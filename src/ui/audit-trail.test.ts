@@ -7,7 +7,14 @@ const T0 = Date.parse("2026-01-01T00:00:00.000Z");
 async function logWith(count: number, credentialId = "cred_a"): Promise<MemoryAuditLog> {
   const log = new MemoryAuditLog();
   for (let i = 0; i < count; i++) {
-    await log.append({ id: `evt_${String(i).padStart(6, "0")}`, time: new Date(T0 + i * 1000).toISOString(), type: "rotation.step", source: "/rekey/engine", credential_id: credentialId, data: { n: i } });
+    await log.append({
+      id: `evt_${String(i).padStart(6, "0")}`,
+      time: new Date(T0 + i * 1000).toISOString(),
+      type: "rotation.step",
+      source: "/rekey/engine",
+      credential_id: credentialId,
+      data: { n: i },
+    });
   }
   return log;
 }

@@ -28,7 +28,11 @@ export async function newestAudit(audit: AuditLog, credentialId: string): Promis
   let total = 0;
   let cursor: string | undefined;
   for (let i = 0; i < AUDIT_PAGES; i++) {
-    const listed = await audit.list({ credential_id: credentialId, limit: AUDIT_PAGE_SIZE, ...(cursor ? { cursor } : {}) });
+    const listed = await audit.list({
+      credential_id: credentialId,
+      limit: AUDIT_PAGE_SIZE,
+      ...(cursor ? { cursor } : {}),
+    });
     total += listed.items.length;
     kept = [...kept, ...listed.items].slice(-AUDIT_SHOWN);
     cursor = listed.cursor;
@@ -36,4 +40,3 @@ export async function newestAudit(audit: AuditLog, credentialId: string): Promis
   }
   return { entries: kept.reverse(), total, olderHidden: total > kept.length, newerMayBeMissing: cursor !== undefined };
 }
-

@@ -7,7 +7,7 @@
  * already keeps the session cookie off cross-site requests; this is the second, independent lock,
  * and `Sec-Fetch-Site` (checked in ./guard.ts) is the third.
  */
-import { encodeBase64Url, decodeBase64Url } from "../core/crypto/encoding.ts";
+import { decodeBase64Url, encodeBase64Url } from "../core/crypto/encoding.ts";
 import { timingSafeEqual } from "../core/crypto/timing-safe-equal.ts";
 import { hmac, type Session, type UiKeys } from "./session.ts";
 

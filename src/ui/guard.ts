@@ -7,7 +7,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { AppError } from "../http/app-error.ts";
 import { checkCsrf, csrfToken } from "./csrf.ts";
 import type { UiEnv } from "./env.ts";
-import { readSession, SESSION_COOKIE, SESSION_TTL_MS, type Session, type UiKeys, uiKeys } from "./session.ts";
+import { readSession, type Session, SESSION_COOKIE, SESSION_TTL_MS, type UiKeys, uiKeys } from "./session.ts";
 
 const COOKIE_OPTIONS = { prefix: "host", path: "/", secure: true, httpOnly: true, sameSite: "Strict" } as const;
 
@@ -26,7 +26,9 @@ export function clearSessionCookie(c: Context): void {
  */
 export const sameOriginOnly: MiddlewareHandler<UiEnv> = async (c, next) => {
   const site = c.req.header("sec-fetch-site");
-  if (c.req.method !== "GET" && c.req.method !== "HEAD" && site !== undefined && site !== "same-origin" && site !== "none") {
+  if (
+    c.req.method !== "GET" && c.req.method !== "HEAD" && site !== undefined && site !== "same-origin" && site !== "none"
+  ) {
     throw new AppError(403, "cross_site_request", "Cross-site requests may not change anything");
   }
   await next();

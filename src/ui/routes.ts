@@ -24,7 +24,14 @@ import { CredentialPage } from "./credential-page.tsx";
 import { CredentialsPage } from "./credentials-page.tsx";
 import type { UiEnv } from "./env.ts";
 import { ErrorPage } from "./error-page.tsx";
-import { clearSessionCookie, requireCsrf, requireSession, sameOriginOnly, setSessionCookie, signedIn } from "./guard.ts";
+import {
+  clearSessionCookie,
+  requireCsrf,
+  requireSession,
+  sameOriginOnly,
+  setSessionCookie,
+  signedIn,
+} from "./guard.ts";
 import { noStore, uiSecureHeaders } from "./headers.ts";
 import { nextActions } from "../core/sweep/next-actions.ts";
 import { PlanPage } from "./plan-page.tsx";
@@ -62,13 +69,17 @@ export const ui = new Hono<UiEnv>()
   .use("*", uiSecureHeaders, noStore, sameOriginOnly)
   .get("/sign-in", async (c) => {
     const q = query(c, signInQuerySchema);
-    const current = await readSession(await uiKeys(c.var.deps.config), getCookie(c, SESSION_COOKIE, "host"), c.var.deps.now());
+    const current = await readSession(
+      await uiKeys(c.var.deps.config),
+      getCookie(c, SESSION_COOKIE, "host"),
+      c.var.deps.now(),
+    );
     if (current.ok) return c.redirect("/ui", 303);
     const notice = q.expired
       ? ({ tone: "bad", text: "Your session has expired. Sign in again.", code: "session_expired" } as const)
       : q.signed_out
-        ? ({ tone: "ok", text: "Signed out." } as const)
-        : undefined;
+      ? ({ tone: "ok", text: "Signed out." } as const)
+      : undefined;
     return html(c, SignInPage({ nonce: nonce(c), ...(notice ? { notice } : {}) }));
   })
   .post("/sign-in", async (c) => {
@@ -76,7 +87,14 @@ export const ui = new Hono<UiEnv>()
     const expected = requireConfig(c.var.deps.config, "REKEY_ADMIN_TOKEN");
     // Digest comparison: neither the token's content nor its length leaks through timing.
     if (!(await timingSafeEqualDigest(form.token, expected))) {
-      return html(c, SignInPage({ nonce: nonce(c), notice: { tone: "bad", text: "That token is not valid.", code: "invalid_token" } }), 401);
+      return html(
+        c,
+        SignInPage({
+          nonce: nonce(c),
+          notice: { tone: "bad", text: "That token is not valid.", code: "invalid_token" },
+        }),
+        401,
+      );
     }
     setSessionCookie(c, await issueSession(await uiKeys(c.var.deps.config), c.var.deps.now()));
     return c.redirect("/ui", 303);
@@ -92,7 +110,10 @@ export const ui = new Hono<UiEnv>()
     const now = c.var.deps.now();
     const page = await c.var.deps.store.listCredentials({ limit: 50, ...(q.cursor ? { cursor: q.cursor } : {}) });
     const rows = page.items.map((rec) => ({ credential: credentialView(rec), next: nextActions(rec, now) }));
-    return html(c, CredentialsPage({ nonce: nonce(c), csrf: signedIn(c).csrf, now, rows, nextCursor: page.cursor ?? null }));
+    return html(
+      c,
+      CredentialsPage({ nonce: nonce(c), csrf: signedIn(c).csrf, now, rows, nextCursor: page.cursor ?? null }),
+    );
   })
   .get("/credentials/:id", requireSession, async (c) => {
     const id = credentialId(c);
@@ -101,7 +122,9 @@ export const ui = new Hono<UiEnv>()
     const found = await store.getCredential(id);
     if (!found) throw new AppError(404, "credential_not_found", "No such credential");
     const now = c.var.deps.now();
-    const rotations = (await store.listRotations(id)).map(rotationView).sort((a, b) => b.created_at.localeCompare(a.created_at));
+    const rotations = (await store.listRotations(id)).map(rotationView).sort((a, b) =>
+      b.created_at.localeCompare(a.created_at)
+    );
     const trail = await newestAudit(audit, id);
     // A manager PAT lost to a leak leaves this credential unable to rotate until it gets a new one.
     const manager = found.value.manager_id ? (await store.getCredential(found.value.manager_id))?.value : undefined;
@@ -139,10 +162,23 @@ export const ui = new Hono<UiEnv>()
     for (const rec of page.items) {
       const cur = rec.current_rotation;
       if (cur) {
-        inFlight.push({ credential_id: rec.id, rotation_id: cur.id, reason: cur.reason, mode: cur.mode, requested_by: cur.requested_by, approved_by: cur.approved_by, created_at: cur.created_at });
+        inFlight.push({
+          credential_id: rec.id,
+          rotation_id: cur.id,
+          reason: cur.reason,
+          mode: cur.mode,
+          requested_by: cur.requested_by,
+          approved_by: cur.approved_by,
+          created_at: cur.created_at,
+        });
       } else if (rec.last_rotation?.state === "failed") {
         const last = rec.last_rotation;
-        failed.push({ credential_id: rec.id, rotation_id: last.id, reason: last.reason, finished_at: last.finished_at });
+        failed.push({
+          credential_id: rec.id,
+          rotation_id: last.id,
+          reason: last.reason,
+          finished_at: last.finished_at,
+        });
       }
     }
     inFlight.sort((a, b) => b.created_at.localeCompare(a.created_at));
@@ -171,7 +207,10 @@ export const ui = new Hono<UiEnv>()
     query(c, emptyQuerySchema);
     const now = c.var.deps.now();
     const report = await planSweepReport(c.var.deps.store, now);
-    return html(c, PlanPage({ nonce: nonce(c), csrf: signedIn(c).csrf, now, plan: report.actions, leftAlone: report.left_alone }));
+    return html(
+      c,
+      PlanPage({ nonce: nonce(c), csrf: signedIn(c).csrf, now, plan: report.actions, leftAlone: report.left_alone }),
+    );
   })
   .onError((error, c) => {
     const { status, code, message } = describeError(error, c);
@@ -185,7 +224,10 @@ async function confirm(c: Ctx, mode: "rotate" | "revoke"): Promise<Response> {
   const found = await c.var.deps.store.getCredential(id);
   if (!found) throw beginError("credential_not_found", "ui");
   if (found.value.state === "revoked") throw beginError("credential_revoked", "ui");
-  return html(c, ConfirmPage({ nonce: nonce(c), csrf: signedIn(c).csrf, credential: credentialView(found.value), mode }));
+  return html(
+    c,
+    ConfirmPage({ nonce: nonce(c), csrf: signedIn(c).csrf, credential: credentialView(found.value), mode }),
+  );
 }
 
 async function start(c: Ctx, mode: "rotate" | "revoke"): Promise<Response> {

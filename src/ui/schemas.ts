@@ -10,7 +10,10 @@ export const signOutFormSchema = z.strictObject({ csrf });
 /** The rotate and the revoke confirmation forms. */
 export const startFormSchema = z.strictObject({ csrf, reason: z.enum(["manual", "compromise"]).default("manual") });
 
-export const signInQuerySchema = z.strictObject({ expired: z.literal("1").optional(), signed_out: z.literal("1").optional() });
+export const signInQuerySchema = z.strictObject({
+  expired: z.literal("1").optional(),
+  signed_out: z.literal("1").optional(),
+});
 export const listPageQuerySchema = z.strictObject({ cursor: z.string().max(1024).optional() });
 export const credentialPageQuerySchema = z.strictObject({
   started: rotationIdSchema.optional(),

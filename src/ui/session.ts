@@ -22,7 +22,7 @@
  * WebCrypto only; the MAC is checked with a constant-time comparison.
  */
 import * as z from "zod";
-import { requireConfig, type Config } from "../config.ts";
+import { type Config, requireConfig } from "../config.ts";
 import { decodeBase64Url, encodeBase64Url } from "../core/crypto/encoding.ts";
 import { timingSafeEqual } from "../core/crypto/timing-safe-equal.ts";
 
@@ -82,7 +82,11 @@ export async function hmac(key: CryptoKey, text: string): Promise<Uint8Array> {
 
 /** A new session's cookie value, valid from `now` for {@link SESSION_TTL_MS}. */
 export async function issueSession(keys: UiKeys, now: number): Promise<string> {
-  const session: Session = { sid: encodeBase64Url(crypto.getRandomValues(new Uint8Array(16))), iat: now, exp: now + SESSION_TTL_MS };
+  const session: Session = {
+    sid: encodeBase64Url(crypto.getRandomValues(new Uint8Array(16))),
+    iat: now,
+    exp: now + SESSION_TTL_MS,
+  };
   const payload = encodeBase64Url(encoder.encode(JSON.stringify(session)));
   const mac = encodeBase64Url(await hmac(keys.session, `v1.${payload}`));
   return `v1.${payload}.${mac}`;

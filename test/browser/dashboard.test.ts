@@ -7,11 +7,11 @@
  *
  * Skipped, saying why, only when Chromium is not installed.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureDevVars, loadLocalConfig } from "../../scripts/lib/local-config.ts";
 import { root } from "../../scripts/lib/stack.ts";
@@ -20,8 +20,14 @@ import { freePort } from "../../scripts/lib/ports.ts";
 const CHROMIUM = "/usr/bin/chromium";
 const installed = existsSync(CHROMIUM);
 // In CI nothing skips silently: .ci/run installs Chromium, so its absence is a broken CI, not a reason to skip.
-if (!installed && process.env.CI === "true") throw new Error(`CI=true and Chromium is not installed at ${CHROMIUM}: the browser test cannot run (.ci/run installs it with apt-get install -y chromium)`);
-if (!installed) console.warn(`Skipping the browser test: Chromium is not installed at ${CHROMIUM} (apt-get install -y chromium).`);
+if (!installed && process.env.CI === "true") {
+  throw new Error(
+    `CI=true and Chromium is not installed at ${CHROMIUM}: the browser test cannot run (.ci/run installs it with apt-get install -y chromium)`,
+  );
+}
+if (!installed) {
+  console.warn(`Skipping the browser test: Chromium is not installed at ${CHROMIUM} (apt-get install -y chromium).`);
+}
 
 const SHOTS = join(root, "test/browser/screenshots");
 const COOKIE = "__Host-rekey_session";
@@ -58,7 +64,10 @@ describe.skipIf(!installed)("dashboard in Chromium against npm start", () => {
   async function emu(path: string, body?: unknown, auth?: string): Promise<any> {
     const res = await fetch(`${emulator}${path}`, {
       method: body ? "POST" : "GET",
-      headers: { ...(body ? { "content-type": "application/json" } : {}), ...(auth ? { authorization: `Key ${auth}` } : {}) },
+      headers: {
+        ...(body ? { "content-type": "application/json" } : {}),
+        ...(auth ? { authorization: `Key ${auth}` } : {}),
+      },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
     return res.json();
@@ -86,30 +95,53 @@ describe.skipIf(!installed)("dashboard in Chromium against npm start", () => {
       cwd: root,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, PORT: String(port), EMULATOR_PORT: String(emulatorPort), CLARIFAI_API_BASE: emulator, REKEY_PERSIST_TO: persist },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        EMULATOR_PORT: String(emulatorPort),
+        CLARIFAI_API_BASE: emulator,
+        REKEY_PERSIST_TO: persist,
+      },
     });
     stack.stdout!.on("data", (d) => (stackLog += d));
     stack.stderr!.on("data", (d) => (stackLog += d));
-    for (let i = 0; ; i++) {
+    for (let i = 0;; i++) {
       try {
         if ((await fetch(`${base}/healthz`)).ok) break;
       } catch {
         // not listening yet
       }
-      if (i > 800 || stack.exitCode !== null) throw new Error(`npm start did not come up on ${base}:\n${stackLog.slice(-2000)}`);
+      if (i > 800 || stack.exitCode !== null) {
+        throw new Error(`npm start did not come up on ${base}:\n${stackLog.slice(-2000)}`);
+      }
       await sleep(250);
     }
 
     // What `npm run demo` registers first: the emulator's manager PAT of user "demo", and a
     // workload app key whose value lives in a Clarifai secret.
-    const manager = await api("POST", "/v1/credentials", { kind: "pat", user_id: "demo", value: seedPat, description: "demo manager" });
-    const minted = (await emu("/_emulator/users/demo/keys", { type: "app_specific_key", scopes: ["Predict", "Inputs_Get"], apps: [{ id: "demo-app", user_id: "demo" }], description: "demo workload key" })).key;
+    const manager = await api("POST", "/v1/credentials", {
+      kind: "pat",
+      user_id: "demo",
+      value: seedPat,
+      description: "demo manager",
+    });
+    const minted = (await emu("/_emulator/users/demo/keys", {
+      type: "app_specific_key",
+      scopes: ["Predict", "Inputs_Get"],
+      apps: [{ id: "demo-app", user_id: "demo" }],
+      description: "demo workload key",
+    })).key;
     appKeyValue = minted.id;
     managerCredId = manager.credential.id;
     await emu("/v2/users/demo/secrets", { secrets: [{ id: "DEMO_APP_KEY", value: minted.id }] }, seedPat);
     const reg = await api("POST", "/v1/credentials", {
-      kind: "app_key", user_id: "demo", value: minted.id, manager_id: manager.credential.id, description: "demo workload key",
-      policy: { max_age_days: 30, grace_hours: 0 }, sinks: [{ type: "clarifai_secret", user_id: "demo", secret_id: "DEMO_APP_KEY" }],
+      kind: "app_key",
+      user_id: "demo",
+      value: minted.id,
+      manager_id: manager.credential.id,
+      description: "demo workload key",
+      policy: { max_age_days: 30, grace_hours: 0 },
+      sinks: [{ type: "clarifai_secret", user_id: "demo", secret_id: "DEMO_APP_KEY" }],
     });
     appKeyCredId = reg.credential.id;
 
@@ -118,7 +150,16 @@ describe.skipIf(!installed)("dashboard in Chromium against npm start", () => {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
       viewport: { width: 1280, height: 800 },
     });
     page = context.pages()[0] ?? (await context.newPage());
@@ -186,10 +227,17 @@ describe.skipIf(!installed)("dashboard in Chromium against npm start", () => {
 
     // The new state: the rotation done, a new fingerprint, and the audit trail's entries.
     await expect
-      .poll(async () => (await page.reload(), await page.locator(`tr[data-rotation="${rotationId}"]`).getAttribute("data-state")), { timeout: 30_000, interval: 250 })
+      .poll(
+        async () => (await page.reload(),
+          await page.locator(`tr[data-rotation="${rotationId}"]`).getAttribute("data-state")),
+        { timeout: 30_000, interval: 250 },
+      )
       .toBe("done");
     await expect
-      .poll(async () => (await page.reload(), await page.locator('tr[data-audit-type="rotation.completed"]').count()), { timeout: 30_000, interval: 250 })
+      .poll(async () => (await page.reload(), await page.locator('tr[data-audit-type="rotation.completed"]').count()), {
+        timeout: 30_000,
+        interval: 250,
+      })
       .toBeGreaterThan(0);
     expect(await page.locator('tr[data-audit-type="rotation.requested"]').textContent()).toContain("/rekey/ui");
     const after = await page.locator("dd", { hasText: "fingerprint" }).first().locator("code").textContent();
@@ -199,17 +247,34 @@ describe.skipIf(!installed)("dashboard in Chromium against npm start", () => {
     await shot("06-credential-rotated");
 
     // A second key whose rotation fails for good (an injected 403 on create), for the rotations page.
-    const other = (await emu("/_emulator/users/demo/keys", { type: "app_specific_key", scopes: ["Predict"], apps: [{ id: "demo-app", user_id: "demo" }], description: "second workload key" })).key;
-    const otherCred = (await api("POST", "/v1/credentials", { kind: "app_key", user_id: "demo", value: other.id, manager_id: managerCredId, description: "second workload key", policy: { grace_hours: 0 } })).credential.id;
+    const other = (await emu("/_emulator/users/demo/keys", {
+      type: "app_specific_key",
+      scopes: ["Predict"],
+      apps: [{ id: "demo-app", user_id: "demo" }],
+      description: "second workload key",
+    })).key;
+    const otherCred = (await api("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: "demo",
+      value: other.id,
+      manager_id: managerCredId,
+      description: "second workload key",
+      policy: { grace_hours: 0 },
+    })).credential.id;
     await emu("/_emulator/faults", { method: "POST", path: "/v2/users/demo/keys", count: 1, status: 403, code: 11007 });
     const failing = (await api("POST", `/v1/credentials/${otherCred}/rotate`)).rotation.id;
-    await expect.poll(async () => (await api("GET", `/v1/rotations/${failing}`)).rotation.state, { timeout: 30_000 }).toBe("failed");
+    await expect.poll(async () => (await api("GET", `/v1/rotations/${failing}`)).rotation.state, { timeout: 30_000 })
+      .toBe("failed");
 
     await page.click("text=Rotations");
     await page.waitForURL(`${base}/ui/rotations`);
     // Listed from the credential record, which settles after the rotation record: look again until it does.
     await expect
-      .poll(async () => (await page.reload(), await page.locator(`tr[data-rotation="${failing}"]`).getAttribute("data-state")), { timeout: 10_000, interval: 250 })
+      .poll(
+        async () => (await page.reload(),
+          await page.locator(`tr[data-rotation="${failing}"]`).getAttribute("data-state")),
+        { timeout: 10_000, interval: 250 },
+      )
       .toBe("failed");
     await shot("07-rotations");
     await page.click("text=Next sweep");
@@ -227,9 +292,13 @@ describe.skipIf(!installed)("dashboard in Chromium against npm start", () => {
     // No CSP violation (or any other error) in the console, and no secret value on any page:
     // the admin token, the manager PAT, the old app key and the one the rotation minted.
     expect(consoleErrors).toEqual([]);
-    const keys = ((await emu("/v2/users/demo/keys?per_page=1000", undefined, seedPat)).keys as { id: string }[]).map((k) => k.id);
+    const keys = ((await emu("/v2/users/demo/keys?per_page=1000", undefined, seedPat)).keys as { id: string }[]).map((
+      k,
+    ) => k.id);
     const secrets = [token, seedPat, appKeyValue, other.id, ...keys];
     expect(keys.length).toBeGreaterThan(1);
-    for (const html of shown) for (const s of secrets) expect(html.includes(s), "a secret value is on a page").toBe(false);
+    for (const html of shown) {
+      for (const s of secrets) expect(html.includes(s), "a secret value is on a page").toBe(false);
+    }
   });
 });

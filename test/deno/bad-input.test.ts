@@ -23,7 +23,10 @@ Deno.test("rekey on Deno: over-long ids are 404, lone surrogates 400, and neithe
     const send = async (method: string, path: string, body?: string) => {
       const res = await fetch(`${server.url}${path}`, {
         method,
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+        headers: {
+          authorization: `Bearer ${ADMIN_TOKEN}`,
+          ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        },
         ...(body !== undefined ? { body } : {}),
       });
       const text = await res.text();
@@ -41,12 +44,18 @@ Deno.test("rekey on Deno: over-long ids are 404, lone surrogates 400, and neithe
     assert.deepEqual(lone.json.error.issues, [{ path: "value", code: "invalid_unicode" }]);
 
     const token = "0123456789abcdef0123456789abcdef";
-    const echoed = await send("POST", "/v1/credentials", JSON.stringify({ kind: "app_key", user_id: "u1", value: "v".repeat(32), manager_id: token }));
+    const echoed = await send(
+      "POST",
+      "/v1/credentials",
+      JSON.stringify({ kind: "app_key", user_id: "u1", value: "v".repeat(32), manager_id: token }),
+    );
     assert.equal(echoed.status, 400);
     assert.ok(!echoed.text.includes(token));
 
     const output = server.output();
-    for (const needle of ["aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb", token]) assert.ok(!output.includes(needle), `server output holds "${needle.slice(0, 8)}…"`);
+    for (const needle of ["aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb", token]) {
+      assert.ok(!output.includes(needle), `server output holds "${needle.slice(0, 8)}…"`);
+    }
   } finally {
     await server.stop();
   }

@@ -25,7 +25,10 @@ const ENV = {
 const WEBHOOK_SECRET = "whsec_c2VjcmV0LXRoYXQtbXVzdC1uZXZlci1sZWFr";
 
 Deno.test("rekey on Deno with a malformed OUTBOUND_WEBHOOKS prints the problem, still serves, and answers 503 config_invalid everywhere", async () => {
-  const server = await startDenoServer({ ...ENV, OUTBOUND_WEBHOOKS: `[{"id":"siem","url":"nope","secret":"${WEBHOOK_SECRET}"}]` });
+  const server = await startDenoServer({
+    ...ENV,
+    OUTBOUND_WEBHOOKS: `[{"id":"siem","url":"nope","secret":"${WEBHOOK_SECRET}"}]`,
+  });
   try {
     for (const path of ["/healthz", "/v1/credentials", "/__scheduled"]) {
       const res = await fetch(`${server.url}${path}`);
@@ -57,7 +60,10 @@ Deno.test("the Deno queue consumer holds every event while the configuration is 
   // One listener, as a restart with a fixed configuration would swap them.
   const listening = kv.listenQueue((msg) => (fixed ? handling(msg) : deferring(msg)));
   try {
-    const event = newEvent("alert.received", sampleData["alert.received"], { source: "/rekey/hooks/github", now: Date.now() });
+    const event = newEvent("alert.received", sampleData["alert.received"], {
+      source: "/rekey/hooks/github",
+      now: Date.now(),
+    });
     await new DenoKvBus(kv).publish(event);
     // Past maxRetries (2) its attempts start afresh instead of the event dying.
     await waitFor("three deferrals", () => logs.filter((l) => l.msg === "bus.config_deferred").length >= 3, 15_000);
@@ -67,7 +73,11 @@ Deno.test("the Deno queue consumer holds every event while the configuration is 
     assert.equal(runs.length, 0, "no handler ran");
     assert.ok(!logs.some((l) => l.msg.startsWith("bus.dead")), "nothing died");
     fixed = true;
-    await waitFor("the event to be handled", () => logs.some((l) => l.msg === "bus.ack" && l.event_id === event.id), 15_000);
+    await waitFor(
+      "the event to be handled",
+      () => logs.some((l) => l.msg === "bus.ack" && l.event_id === event.id),
+      15_000,
+    );
     assert.equal(runs.length, 1);
   } finally {
     kv.close();
@@ -78,7 +88,9 @@ Deno.test("the Deno queue consumer holds every event while the configuration is 
 Deno.test("deno task start serves GET /__scheduled only in dev mode, and dev mode answers only loopback hosts", async () => {
   const deployed = await startDenoServer(ENV);
   try {
-    const res = await fetch(`${deployed.url}/__scheduled`, { headers: { authorization: `Bearer ${ENV.REKEY_ADMIN_TOKEN}` } });
+    const res = await fetch(`${deployed.url}/__scheduled`, {
+      headers: { authorization: `Bearer ${ENV.REKEY_ADMIN_TOKEN}` },
+    });
     await res.body?.cancel();
     assert.equal(res.status, 404, "no /__scheduled outside dev mode, even with --test-scheduled");
     assert.ok(deployed.output().includes("--test-scheduled ignored"));

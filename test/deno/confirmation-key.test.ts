@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { createEmulator } from "../../emulator/src/index.ts";
-import { encodeBase64Url, decodeHex } from "../../src/core/crypto/encoding.ts";
+import { decodeHex, encodeBase64Url } from "../../src/core/crypto/encoding.ts";
 import { fingerprintWith } from "../support/fingerprint.ts";
 import { signSlackRequest } from "../../scripts/lib/slack-signer.ts";
 import { startDenoServer } from "./deno-server.ts";
@@ -44,44 +44,80 @@ Deno.test("rekey on Deno: chat confirmations use their own key, not the fingerpr
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${server.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      headers: {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     return { status: res.status, json: await res.json() };
   };
   const control = async (path: string, body: unknown) =>
-    (await emulator.fetch(`${clarifaiUrl}/_emulator/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })).json();
+    (await emulator.fetch(`${clarifaiUrl}/_emulator/${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    })).json();
   const slack = async (path: string, form: URLSearchParams) => {
     const body = form.toString();
     const timestamp = Math.floor(Date.now() / 1000);
     const signature = await signSlackRequest({ signingSecret: SLACK_SECRET, timestamp, body });
     const res = await fetch(`${server.url}${path}`, {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", "x-slack-request-timestamp": String(timestamp), "x-slack-signature": signature },
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": String(timestamp),
+        "x-slack-signature": signature,
+      },
       body,
     });
     return { refusal: res.headers.get("x-rekey-refusal"), json: await res.json() };
   };
   const click = (user: string, token: string) =>
-    slack("/chatops/slack/interactions", new URLSearchParams({
-      payload: JSON.stringify({
-        type: "block_actions",
-        user: { id: user, username: user.toLowerCase(), team_id: "T0REKEY" },
-        team: { id: "T0REKEY" },
-        trigger_id: `${Date.now()}.1`,
-        response_url: `${receiverUrl}/response/${crypto.randomUUID()}`,
-        actions: [{ type: "button", action_id: "rekey_confirm", block_id: "b1", value: token, action_ts: String(Date.now() / 1000) }],
+    slack(
+      "/chatops/slack/interactions",
+      new URLSearchParams({
+        payload: JSON.stringify({
+          type: "block_actions",
+          user: { id: user, username: user.toLowerCase(), team_id: "T0REKEY" },
+          team: { id: "T0REKEY" },
+          trigger_id: `${Date.now()}.1`,
+          response_url: `${receiverUrl}/response/${crypto.randomUUID()}`,
+          actions: [{
+            type: "button",
+            action_id: "rekey_confirm",
+            block_id: "b1",
+            value: token,
+            action_ts: String(Date.now() / 1000),
+          }],
+        }),
       }),
-    }));
+    );
 
   try {
     await control("users", { id: USER });
     await control(`users/${USER}/apps`, { id: "app1" });
-    const manager = (await control(`users/${USER}/keys`, { type: "personal_access_token", scopes: ["All"], description: "manager", apps: [] })).key;
-    const key = (await control(`users/${USER}/keys`, { type: "app_specific_key", scopes: ["Predict"], description: "w", apps: [{ id: "app1", user_id: USER }] })).key;
+    const manager = (await control(`users/${USER}/keys`, {
+      type: "personal_access_token",
+      scopes: ["All"],
+      description: "manager",
+      apps: [],
+    })).key;
+    const key = (await control(`users/${USER}/keys`, {
+      type: "app_specific_key",
+      scopes: ["Predict"],
+      description: "w",
+      apps: [{ id: "app1", user_id: USER }],
+    })).key;
     const m = await call("POST", "/v1/credentials", { kind: "pat", user_id: USER, value: manager.id });
     assert.equal(m.status, 201);
-    const reg = await call("POST", "/v1/credentials", { kind: "app_key", user_id: USER, value: key.id, manager_id: m.json.credential.id, policy: { grace_hours: 0 } });
+    const reg = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: USER,
+      value: key.id,
+      manager_id: m.json.credential.id,
+      policy: { grace_hours: 0 },
+    });
     assert.equal(reg.status, 201);
     const id = reg.json.credential.id as string;
     const prefix = (reg.json.credential.fingerprint as string).slice(0, 8);
@@ -95,15 +131,29 @@ Deno.test("rekey on Deno: chat confirmations use their own key, not the fingerpr
     assert.equal((await call("GET", `/v1/credentials/${id}`)).json.credential.state, "active");
 
     // The real thing: Alice asks, Bob confirms, the key is revoked.
-    const ask = await slack("/chatops/slack/commands", new URLSearchParams({
-      team_id: "T0REKEY", channel_id: "C0", user_id: ALICE, user_name: "alice", command: "/rekey", text: `revoke ${id}`,
-      response_url: `${receiverUrl}/response/${crypto.randomUUID()}`, trigger_id: `${Date.now()}.2`,
-    }));
+    const ask = await slack(
+      "/chatops/slack/commands",
+      new URLSearchParams({
+        team_id: "T0REKEY",
+        channel_id: "C0",
+        user_id: ALICE,
+        user_name: "alice",
+        command: "/rekey",
+        text: `revoke ${id}`,
+        response_url: `${receiverUrl}/response/${crypto.randomUUID()}`,
+        trigger_id: `${Date.now()}.2`,
+      }),
+    );
     const actions = ask.json.blocks.find((b: any) => b.type === "actions");
     const token = actions.elements.find((e: any) => e.action_id === "rekey_confirm").value as string;
     const confirmed = await click(BOB, token);
     assert.equal(confirmed.refusal, null);
-    await waitFor("the revocation", async () => (await call("GET", `/v1/credentials/${id}`)).json.credential.state === "revoked", 20_000, 100);
+    await waitFor(
+      "the revocation",
+      async () => (await call("GET", `/v1/credentials/${id}`)).json.credential.state === "revoked",
+      20_000,
+      100,
+    );
   } catch (error) {
     console.error(`--- Deno server output ---\n${server.output()}`);
     throw error;

@@ -42,7 +42,7 @@ export async function startDenoServer(env: Record<string, string>): Promise<Deno
     await child.status;
     await pumps;
   };
-  for (let i = 0; ; i++) {
+  for (let i = 0;; i++) {
     try {
       const res = await fetch(`${url}/healthz`);
       await res.body?.cancel();

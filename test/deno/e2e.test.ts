@@ -34,18 +34,32 @@ Deno.test("rekey on Deno: alerts, rotation and sweep against the Clarifai emulat
   const clarifaiUrl = `http://127.0.0.1:${clarifai.addr.port}`;
   const server = await startDenoServer({ ...ENV, CLARIFAI_API_BASE: clarifaiUrl });
   // Every secret it is configured with, and (pushed as they appear) every Clarifai key value.
-  const secrets: string[] = [ADMIN_TOKEN, ALERT_SECRET, ALERT_SECRET.slice("whsec_".length), ENCRYPTION_KEY, FINGERPRINT_KEY];
+  const secrets: string[] = [
+    ADMIN_TOKEN,
+    ALERT_SECRET,
+    ALERT_SECRET.slice("whsec_".length),
+    ENCRYPTION_KEY,
+    FINGERPRINT_KEY,
+  ];
   const bodies: string[] = [];
 
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${server.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+      headers: {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        ...headers,
+      },
       ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
     });
     const text = await res.text();
     bodies.push(text);
-    return { status: res.status, text, json: text.startsWith("{") || text.startsWith("[") ? JSON.parse(text) : undefined };
+    return {
+      status: res.status,
+      text,
+      json: text.startsWith("{") || text.startsWith("[") ? JSON.parse(text) : undefined,
+    };
   };
   const control = async (path: string, body?: unknown) => {
     const res = await emulator.fetch(`${clarifaiUrl}/_emulator/${path}`, {
@@ -55,25 +69,44 @@ Deno.test("rekey on Deno: alerts, rotation and sweep against the Clarifai emulat
     return res.json();
   };
   const mint = async (type: string, scopes: string[], description: string) => {
-    const key = (await control(`users/${USER}/keys`, { type, scopes, description, apps: type === "app_specific_key" ? [{ id: "app1", user_id: USER }] : [] })).key as { id: string };
+    const key = (await control(`users/${USER}/keys`, {
+      type,
+      scopes,
+      description,
+      apps: type === "app_specific_key" ? [{ id: "app1", user_id: USER }] : [],
+    })).key as { id: string };
     secrets.push(key.id);
     return key;
   };
   const clarifaiState = async () => {
     const s = await control("state");
-    return { keys: s.keys.filter((k: any) => k.user_id === USER) as any[], calls: s.calls.filter((c: any) => String(c.path).includes(`/users/${USER}/`)) as any[] };
+    return {
+      keys: s.keys.filter((k: any) => k.user_id === USER) as any[],
+      calls: s.calls.filter((c: any) => String(c.path).includes(`/users/${USER}/`)) as any[],
+    };
   };
   const signedAlert = async (body: string) => {
     const id = `msg_${crypto.randomUUID()}`;
     const timestamp = Math.floor(Date.now() / 1000);
     const signature = await signStandardWebhook({ secret: ALERT_SECRET, id, timestamp, body });
-    return { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": signature, authorization: "" };
+    return {
+      "content-type": "application/json",
+      "webhook-id": id,
+      "webhook-timestamp": String(timestamp),
+      "webhook-signature": signature,
+      authorization: "",
+    };
   };
   const settled = async (id: string) => {
-    await waitFor(`credential ${id} to settle`, async () => {
-      const c = (await call("GET", `/v1/credentials/${id}`)).json.credential;
-      return c.current_rotation_id === null && c.last_rotation !== null;
-    }, 20_000, 50);
+    await waitFor(
+      `credential ${id} to settle`,
+      async () => {
+        const c = (await call("GET", `/v1/credentials/${id}`)).json.credential;
+        return c.current_rotation_id === null && c.last_rotation !== null;
+      },
+      20_000,
+      50,
+    );
     return (await call("GET", `/v1/credentials/${id}`)).json.credential;
   };
 
@@ -81,12 +114,23 @@ Deno.test("rekey on Deno: alerts, rotation and sweep against the Clarifai emulat
     await control("users", { id: USER });
     await control(`users/${USER}/apps`, { id: "app1" });
     const manager = await mint("personal_access_token", ["All"], "manager");
-    const reg = await call("POST", "/v1/credentials", { kind: "pat", user_id: USER, value: manager.id, description: "manager" });
+    const reg = await call("POST", "/v1/credentials", {
+      kind: "pat",
+      user_id: USER,
+      value: manager.id,
+      description: "manager",
+    });
     assert.equal(reg.status, 201, reg.text);
     const managerId = reg.json.credential.id as string;
     const managedKey = async (policy: Record<string, unknown> = {}) => {
       const key = await mint("app_specific_key", ["Predict"], "workload");
-      const res = await call("POST", "/v1/credentials", { kind: "app_key", user_id: USER, value: key.id, manager_id: managerId, policy: { grace_hours: 0, ...policy } });
+      const res = await call("POST", "/v1/credentials", {
+        kind: "app_key",
+        user_id: USER,
+        value: key.id,
+        manager_id: managerId,
+        policy: { grace_hours: 0, ...policy },
+      });
       assert.equal(res.status, 201, res.text);
       return { key, id: res.json.credential.id as string };
     };
@@ -115,10 +159,21 @@ Deno.test("rekey on Deno: alerts, rotation and sweep against the Clarifai emulat
       assert.equal(fresh.length, 1);
       secrets.push(fresh[0].id);
       // The bus (Deno KV queue) carried the events to the auditor.
-      await waitFor("the audit trail", async () => (await call("GET", `/v1/audit?credential_id=${id}`)).json.entries.some((e: any) => e.type === "rotation.completed"));
+      await waitFor(
+        "the audit trail",
+        async () =>
+          (await call("GET", `/v1/audit?credential_id=${id}`)).json.entries.some((e: any) =>
+            e.type === "rotation.completed"
+          ),
+      );
       const types = (await call("GET", `/v1/audit?credential_id=${id}`)).json.entries.map((e: any) => e.type);
-      for (const type of ["credential.compromised", "rotation.step", "credential.revoked", "rotation.completed"]) assert.ok(types.includes(type), `audit lacks ${type}`);
-      const forged = await call("POST", "/hooks/alerts", body, { ...(await signedAlert(body)), "webhook-signature": "v1,AAAA" });
+      for (const type of ["credential.compromised", "rotation.step", "credential.revoked", "rotation.completed"]) {
+        assert.ok(types.includes(type), `audit lacks ${type}`);
+      }
+      const forged = await call("POST", "/hooks/alerts", body, {
+        ...(await signedAlert(body)),
+        "webhook-signature": "v1,AAAA",
+      });
       assert.equal(forged.status, 401);
     });
 
@@ -128,10 +183,15 @@ Deno.test("rekey on Deno: alerts, rotation and sweep against the Clarifai emulat
       assert.equal(started.status, 202, started.text);
       assert.equal(started.json.rotation.reason, "manual");
       const rotationId = started.json.rotation.id as string;
-      const done = await waitFor("the rotation to finish", async () => {
-        const r = await call("GET", `/v1/rotations/${rotationId}`);
-        return r.status === 200 && r.json.rotation.state !== "running" ? r.json.rotation : undefined;
-      }, 20_000, 50);
+      const done = await waitFor(
+        "the rotation to finish",
+        async () => {
+          const r = await call("GET", `/v1/rotations/${rotationId}`);
+          return r.status === 200 && r.json.rotation.state !== "running" ? r.json.rotation : undefined;
+        },
+        20_000,
+        50,
+      );
       assert.equal(done.state, "done");
       const state = await clarifaiState();
       const fresh = state.keys.filter((k) => String(k.description).includes(rotationId));
@@ -147,11 +207,19 @@ Deno.test("rekey on Deno: alerts, rotation and sweep against the Clarifai emulat
     await t.step("a sweep revokes a credential past its expiry, as GET /v1/plan said it would", async () => {
       const { key, id } = await managedKey({ expires_at: "2026-01-01T00:00:00Z" });
       const plan = await call("GET", "/v1/plan");
-      assert.ok(plan.json.plan.some((p: any) => p.credential_id === id && p.rule === "expired" && p.action === "revoke"), plan.text);
+      assert.ok(
+        plan.json.plan.some((p: any) => p.credential_id === id && p.rule === "expired" && p.action === "revoke"),
+        plan.text,
+      );
       const tick = await fetch(`${server.url}/__scheduled`);
       assert.equal(tick.status, 200);
       await tick.body?.cancel();
-      await waitFor("the sweep to revoke it", async () => (await call("GET", `/v1/credentials/${id}`)).json.credential.state === "revoked", 20_000, 100);
+      await waitFor(
+        "the sweep to revoke it",
+        async () => (await call("GET", `/v1/credentials/${id}`)).json.credential.state === "revoked",
+        20_000,
+        100,
+      );
       assert.ok(!(await clarifaiState()).keys.some((k) => k.id === key.id));
     });
 
@@ -159,7 +227,9 @@ Deno.test("rekey on Deno: alerts, rotation and sweep against the Clarifai emulat
       const { key, id } = await managedKey();
       const mark = (await clarifaiState()).calls.length;
       const body = JSON.stringify({ value: key.id, source: "siem" });
-      const results = await Promise.all(Array.from({ length: 50 }, async () => call("POST", "/hooks/alerts", body, await signedAlert(body))));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, async () => call("POST", "/hooks/alerts", body, await signedAlert(body))),
+      );
       assert.deepEqual([...new Set(results.map((r) => r.status))], [202], results.map((r) => r.text).join("\n"));
       const rotationIds = new Set(results.flatMap((r) => (r.json.rotation_id ? [r.json.rotation_id] : [])));
       assert.equal(rotationIds.size, 1, `rotations: ${[...rotationIds].join(", ")}`);
@@ -167,8 +237,15 @@ Deno.test("rekey on Deno: alerts, rotation and sweep against the Clarifai emulat
       assert.equal(cred.last_rotation.id, [...rotationIds][0]);
       const state = await clarifaiState();
       const calls = state.calls.slice(mark);
-      assert.equal(calls.filter((c) => c.method === "DELETE" && c.status === 200 && c.path.endsWith(`/keys/${key.id}`)).length, 1);
-      assert.equal(calls.filter((c) => c.method === "POST" && c.path.endsWith("/keys") && c.status === 200).length, 1, "one new key minted");
+      assert.equal(
+        calls.filter((c) => c.method === "DELETE" && c.status === 200 && c.path.endsWith(`/keys/${key.id}`)).length,
+        1,
+      );
+      assert.equal(
+        calls.filter((c) => c.method === "POST" && c.path.endsWith("/keys") && c.status === 200).length,
+        1,
+        "one new key minted",
+      );
       const fresh = state.keys.filter((k) => String(k.description).includes(cred.last_rotation.id));
       assert.equal(fresh.length, 1);
       secrets.push(fresh[0].id);
@@ -178,7 +255,9 @@ Deno.test("rekey on Deno: alerts, rotation and sweep against the Clarifai emulat
     await t.step("no secret value in any response or log line", async () => {
       bodies.push((await call("GET", "/v1/audit?limit=1000")).text);
       const seen = bodies.join("\n") + server.output();
-      secrets.forEach((s, i) => assert.ok(!seen.includes(s), `secret #${i} leaked into a response or the server's output`));
+      secrets.forEach((s, i) =>
+        assert.ok(!seen.includes(s), `secret #${i} leaked into a response or the server's output`)
+      );
     });
   } catch (error) {
     console.error(`--- Deno server output ---\n${server.output()}`);

@@ -5,12 +5,18 @@ import { Dispatcher } from "../../src/core/bus/bus.ts";
 import { newEvent } from "../../src/core/bus/new-event.ts";
 import { sampleData } from "../support/sample-events.ts";
 
-const event = () => newEvent("credential.compromised", sampleData["credential.compromised"], { source: "/rekey/hooks/github", now: Date.now() });
+const event = () =>
+  newEvent("credential.compromised", sampleData["credential.compromised"], {
+    source: "/rekey/hooks/github",
+    now: Date.now(),
+  });
 
 Deno.test("Deno KV ledger gives exactly one of 100 concurrent claims of a key", async () => {
   using kv = await Deno.openKv(":memory:");
   const ledger = new DenoKvLedger(kv);
-  const claims = await Promise.all(Array.from({ length: 100 }, (_, i) => ledger.claim("k", { owner: `o${i}`, leaseMs: 60_000 })));
+  const claims = await Promise.all(
+    Array.from({ length: 100 }, (_, i) => ledger.claim("k", { owner: `o${i}`, leaseMs: 60_000 })),
+  );
   assert.equal(claims.filter((c) => c === "new").length, 1);
   assert.equal(claims.filter((c) => c === "in_progress").length, 99);
 });
@@ -52,5 +58,8 @@ Deno.test("Deno KV ledger runs a handler once for 100 concurrent deliveries of o
   const e = event();
   await Promise.all(Array.from({ length: 100 }, () => dispatcher.dispatch(structuredClone(e))));
   assert.equal(runs, 1);
-  assert.deepEqual(await dispatcher.dispatch(e), { verdict: "ack", results: [{ handler: "rotator", status: "skipped" }] });
+  assert.deepEqual(await dispatcher.dispatch(e), {
+    verdict: "ack",
+    results: [{ handler: "rotator", status: "skipped" }],
+  });
 });

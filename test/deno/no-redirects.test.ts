@@ -21,7 +21,13 @@ Deno.test("on Deno, a redirect is never followed: unexpected_redirect, and the L
     const base = `http://127.0.0.1:${clarifai.addr.port}`;
     const trapUrl = `http://127.0.0.1:${trap.addr.port}`;
     const { userId, pat } = emulator.seed({ userId: "deno-redirect" });
-    emulator.state.faults.push({ method: "DELETE", path: `/v2/users/${userId}/keys/*`, count: 1, status: 307, location: `${trapUrl}/v2/users/${userId}/keys/x` });
+    emulator.state.faults.push({
+      method: "DELETE",
+      path: `/v2/users/${userId}/keys/*`,
+      count: 1,
+      status: 307,
+      location: `${trapUrl}/v2/users/${userId}/keys/x`,
+    });
 
     const client = createClarifaiClient({ baseUrl: base, timeoutMs: 3_000 });
     const deleted = await client.deleteKey(pat, userId, pat);
@@ -32,8 +38,17 @@ Deno.test("on Deno, a redirect is never followed: unexpected_redirect, and the L
     }
     assert.ok(emulator.state.keys.has(pat), "the key is still live");
 
-    emulator.state.faults.push({ method: "POST", path: "/v2/hook", count: 1, status: 302, location: `${trapUrl}/hook` });
-    await assert.rejects(postJson(`${base}/v2/hook`, "{}", { label: "test" }), (e: unknown) => e instanceof DeliveryFailed && e.code === "unexpected_redirect" && !e.retryable);
+    emulator.state.faults.push({
+      method: "POST",
+      path: "/v2/hook",
+      count: 1,
+      status: 302,
+      location: `${trapUrl}/hook`,
+    });
+    await assert.rejects(
+      postJson(`${base}/v2/hook`, "{}", { label: "test" }),
+      (e: unknown) => e instanceof DeliveryFailed && e.code === "unexpected_redirect" && !e.retryable,
+    );
     assert.deepEqual(trapped, []);
   } finally {
     await clarifai.shutdown();

@@ -30,20 +30,38 @@ Deno.test("Deno KV: one re-encryption pass leaves nothing under the old AAD or a
   const old = {
     ...rec,
     value: await sealLegacy(KEYS, 2, "current", rec),
-    previous: [{ fingerprint: "pf", value: await sealLegacy(KEYS, 1, "superseded", rec), rotation_id: "rot_x", superseded_at: rec.created_at, revoke_after: "2999-01-01T00:00:00.000Z", revoke_attempts: 0 }],
+    previous: [{
+      fingerprint: "pf",
+      value: await sealLegacy(KEYS, 1, "superseded", rec),
+      rotation_id: "rot_x",
+      superseded_at: rec.created_at,
+      revoke_after: "2999-01-01T00:00:00.000Z",
+      revoke_attempts: 0,
+    }],
   };
   assert.notEqual(await store.putCredential(old, null), null);
   const target = { platform: "slack" as const, url: "https://hooks.slack.com/commands/T1/7/7" };
   const settled = rotationRecord(rec.id, { state: "done", step: "done" });
   const broken = await sealLegacy(KEYS, 1, "sealed for another record", { id: "cred_elsewhere", kind: rec.kind });
-  assert.notEqual(await store.putRotation({ ...settled, replies: [await sealReply(v1.value, settled.id, target), broken] }, null), null);
+  assert.notEqual(
+    await store.putRotation({ ...settled, replies: [await sealReply(v1.value, settled.id, target), broken] }, null),
+    null,
+  );
 
   const page = await reencryptPage({ store, keyring } as unknown as EngineDeps, { limit: 100 });
   assert.equal(page.remaining, 1);
   const after = (await store.getCredential(rec.id))!.value;
-  assert.deepEqual([after.value.v, after.value.aad, after.previous[0]!.value!.v, after.previous[0]!.value!.aad], [2, 2, 2, 2]);
+  assert.deepEqual([after.value.v, after.value.aad, after.previous[0]!.value!.v, after.previous[0]!.value!.aad], [
+    2,
+    2,
+    2,
+    2,
+  ]);
   assert.deepEqual(await decrypt(keyring, after.value, aadFor(after, CURRENT_VALUE)), { ok: true, value: "current" });
-  assert.deepEqual(await decrypt(keyring, after.previous[0]!.value!, aadFor(after, previousValue("pf"))), { ok: true, value: "superseded" });
+  assert.deepEqual(await decrypt(keyring, after.previous[0]!.value!, aadFor(after, previousValue("pf"))), {
+    ok: true,
+    value: "superseded",
+  });
   const r = (await store.getRotation(rec.id, settled.id))!.value;
   assert.deepEqual([r.replies![0]!.v, r.replies![0]!.aad], [2, 2]);
   assert.deepEqual(r.replies![1], broken);

@@ -27,7 +27,11 @@ Deno.test("rekey on Deno: a trusted signature in any of repeated webhook-signatu
       const id = `msg_${crypto.randomUUID()}`;
       const timestamp = Math.floor(Date.now() / 1000);
       const good = await signStandardWebhook({ secret: ALERT_SECRET, id, timestamp, body });
-      const headers = new Headers({ "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(timestamp) });
+      const headers = new Headers({
+        "content-type": "application/json",
+        "webhook-id": id,
+        "webhook-timestamp": String(timestamp),
+      });
       for (const s of signatures(good)) headers.append("webhook-signature", s);
       const res = await fetch(`${server.url}/hooks/alerts`, { method: "POST", headers, body });
       return [res.status, ((await res.json()) as { error: { code: string } }).error.code];

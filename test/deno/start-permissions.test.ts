@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { DENO_ENV_VARS } from "../../src/adapters/deno-env.ts";
 
 Deno.test("deno task start may read every variable rekey knows", async () => {
-  const config = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url))) as { tasks: Record<string, string> };
+  const config = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url))) as {
+    tasks: Record<string, string>;
+  };
   const flag = config.tasks.start!.split(/\s+/).find((w) => w.startsWith("--allow-env="));
   assert.ok(flag, "the start task names the variables it reads");
   const granted = flag.slice("--allow-env=".length).split(",");

@@ -14,7 +14,11 @@ Deno.test("Deno.cron's sweep schedule is wrangler.toml's [triggers] crons, and s
   const triggers = (await read("wrangler.toml")).match(/^\[triggers\]\s*\ncrons\s*=\s*\[([^\]]*)\]/m)?.[1];
   assert.ok(triggers !== undefined, "wrangler.toml has [triggers] crons");
   assert.deepEqual([...triggers.matchAll(/"([^"]+)"/g)].map((m) => m[1]), [SWEEP_CRON]);
-  assert.match(await read("src/deno.ts"), /^registerSweepCron\(Deno\.cron, bus, /m, "src/deno.ts registers the sweep with Deno.cron at the top level");
+  assert.match(
+    await read("src/deno.ts"),
+    /^registerSweepCron\(Deno\.cron, bus, /m,
+    "src/deno.ts registers the sweep with Deno.cron at the top level",
+  );
 });
 
 /** Registers the sweep with a cron that keeps the callback, and runs it as Deno.cron would. */
@@ -23,7 +27,10 @@ async function tick(enabled: boolean, now: number) {
   const got: unknown[] = [];
   kv.listenQueue((msg) => void got.push(msg));
   let registered: { name: string; schedule: string; handler: () => Promise<void> } | undefined;
-  registerSweepCron((name, schedule, _opts, handler) => (registered = { name, schedule, handler }), new DenoKvBus(kv), { enabled, now: () => now });
+  registerSweepCron((name, schedule, _opts, handler) => (registered = { name, schedule, handler }), new DenoKvBus(kv), {
+    enabled,
+    now: () => now,
+  });
   assert.ok(registered, "registerSweepCron registered a cron job");
   assert.equal(registered.schedule, SWEEP_CRON);
   await registered.handler();

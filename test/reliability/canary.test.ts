@@ -29,7 +29,11 @@ beforeAll(async () => {
   leaks = canary();
   tenant = await freshTenant("canary");
   leaks.secrets.push(CANARY, CANARY_NEXT, tenant.manager.id, ADMIN_TOKEN);
-  const manager = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
+  const manager = await call("POST", "/v1/credentials", {
+    kind: "pat",
+    user_id: tenant.userId,
+    value: tenant.manager.id,
+  });
   expect(manager.status).toBe(201);
   const reg = await call("POST", "/v1/credentials", {
     kind: "secret",
@@ -46,7 +50,13 @@ beforeAll(async () => {
 async function signedAlert(body: string) {
   const id = `msg_${crypto.randomUUID()}`;
   const timestamp = Math.floor(Date.now() / 1000);
-  return { "content-type": "application/json", authorization: "", "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": await signStandardWebhook({ secret: ALERT_SECRET, id, timestamp, body }) };
+  return {
+    "content-type": "application/json",
+    authorization: "",
+    "webhook-id": id,
+    "webhook-timestamp": String(timestamp),
+    "webhook-signature": await signStandardWebhook({ secret: ALERT_SECRET, id, timestamp, body }),
+  };
 }
 
 async function page(method: string, path: string, opts: { cookie?: string; form?: Record<string, string> } = {}) {
@@ -54,20 +64,39 @@ async function page(method: string, path: string, opts: { cookie?: string; form?
   const res = await exports.default.fetch(`http://rekey.test${path}`, {
     method,
     redirect: "manual",
-    headers: { ...(opts.cookie ? { cookie: opts.cookie } : {}), ...(body ? { "content-type": "application/x-www-form-urlencoded" } : {}) },
+    headers: {
+      ...(opts.cookie ? { cookie: opts.cookie } : {}),
+      ...(body ? { "content-type": "application/x-www-form-urlencoded" } : {}),
+    },
     ...(body ? { body } : {}),
   });
   const text = await res.text();
   responses.push({ method, path, status: res.status, headers: Object.fromEntries(res.headers), text, json: undefined });
-  return { status: res.status, text, cookie: /(__Host-rekey_session=[^;]*)/.exec(res.headers.get("set-cookie") ?? "")?.[1] };
+  return {
+    status: res.status,
+    text,
+    cookie: /(__Host-rekey_session=[^;]*)/.exec(res.headers.get("set-cookie") ?? "")?.[1],
+  };
 }
 
 const settled = (id: string) =>
-  vi.waitUntil(async () => (await call("GET", `/v1/credentials/${id}`)).json.credential.current_rotation_id === null, { timeout: 20_000, interval: 100 });
+  vi.waitUntil(async () => (await call("GET", `/v1/credentials/${id}`)).json.credential.current_rotation_id === null, {
+    timeout: 20_000,
+    interval: 100,
+  });
 
 describe("the canary through every path", () => {
   it("is read, listed, planned and documented without appearing", async () => {
-    for (const path of [`/v1/credentials/${credId}`, "/v1/credentials?limit=100", "/v1/plan", "/v1/audit?limit=1000", "/openapi.json", "/healthz"]) {
+    for (
+      const path of [
+        `/v1/credentials/${credId}`,
+        "/v1/credentials?limit=100",
+        "/v1/plan",
+        "/v1/audit?limit=1000",
+        "/openapi.json",
+        "/healthz",
+      ]
+    ) {
       expect((await call("GET", path)).status, path).toBe(200);
     }
   });
@@ -87,8 +116,16 @@ describe("the canary through every path", () => {
     const alert = await call("POST", "/hooks/alerts", body, await signedAlert(body));
     expect(alert.status).toBe(202);
     await settled(credId);
-    const gh = JSON.stringify([{ token: CANARY, type: "openai_api_key", url: "https://github.com/o/r/blob/main/.env", source: "content" }]);
-    const github = await call("POST", "/hooks/github/secret-scanning", gh, { ...(await signedGithubAlert(gh)), authorization: "" });
+    const gh = JSON.stringify([{
+      token: CANARY,
+      type: "openai_api_key",
+      url: "https://github.com/o/r/blob/main/.env",
+      source: "content",
+    }]);
+    const github = await call("POST", "/hooks/github/secret-scanning", gh, {
+      ...(await signedGithubAlert(gh)),
+      authorization: "",
+    });
     expect(github.status).toBe(200);
     expect(github.json[0].label).toBe("true_positive");
     await settled(credId);
@@ -128,13 +165,21 @@ afterAll(async () => {
   let kvCursor: string | undefined;
   do {
     const list: KVNamespaceListResult<unknown, string> = await env.REKEY_KV.list(kvCursor ? { cursor: kvCursor } : {});
-    for (const k of list.keys) stored.push(`${k.name} ${JSON.stringify(k.metadata ?? null)} ${await env.REKEY_KV.get(k.name)}`);
+    for (const k of list.keys) {
+      stored.push(`${k.name} ${JSON.stringify(k.metadata ?? null)} ${await env.REKEY_KV.get(k.name)}`);
+    }
     kvCursor = list.list_complete ? undefined : list.cursor;
   } while (kvCursor);
   expect(stored.length).toBeGreaterThan(3);
   const outbound = await receiverTexts();
   expect(outbound.some((m) => m.includes(credId)), "the receiver got this journey's messages").toBe(true);
-  const searched = expectNoCanary([audit, ...stored, ...outbound, ...leaks.logs, ...responses.map((r) => r.text + JSON.stringify(r.headers))], leaks.secrets);
+  const searched = expectNoCanary([
+    audit,
+    ...stored,
+    ...outbound,
+    ...leaks.logs,
+    ...responses.map((r) => r.text + JSON.stringify(r.headers)),
+  ], leaks.secrets);
   expect(searched).toBeGreaterThan(10_000);
   leaks.assertClean([audit, ...outbound, ...stored], 3);
 });

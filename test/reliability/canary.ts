@@ -15,7 +15,10 @@ import { received } from "../support/receiver.ts";
 export const CANARY = "sk-canary-7f3b9c2e4a1d8f6b0e5c3a9d7b1f4e2c";
 
 /** Stores CANARY as a Clarifai secret of the tenant, ready to be registered as a `secret` credential. */
-export async function plantCanary(tenant: Awaited<ReturnType<typeof freshTenant>>, secretId = "CANARY_SECRET"): Promise<string> {
+export async function plantCanary(
+  tenant: Awaited<ReturnType<typeof freshTenant>>,
+  secretId = "CANARY_SECRET",
+): Promise<string> {
   const res = await fetch(`${emulatorUrl()}/v2/users/${tenant.userId}/secrets`, {
     method: "POST",
     headers: { authorization: `Key ${tenant.manager.id}`, "content-type": "application/json" },
@@ -30,7 +33,11 @@ export function expectNoCanary(haystacks: Iterable<string>, others: string[] = [
   let searched = 0;
   for (const h of haystacks) {
     searched += h.length;
-    for (const s of [CANARY, ...others]) if (h.includes(s)) expect.fail(`a secret value leaked: ${h.slice(Math.max(0, h.indexOf(s) - 120), h.indexOf(s) + 40)}`);
+    for (const s of [CANARY, ...others]) {
+      if (h.includes(s)) {
+        expect.fail(`a secret value leaked: ${h.slice(Math.max(0, h.indexOf(s) - 120), h.indexOf(s) + 40)}`);
+      }
+    }
   }
   return searched;
 }
@@ -39,4 +46,3 @@ export function expectNoCanary(haystacks: Iterable<string>, others: string[] = [
 export async function receiverTexts(): Promise<string[]> {
   return (await received("/")).map((r) => `${r.method} ${r.path} ${JSON.stringify(r.headers)} ${r.body}`);
 }
-

@@ -50,24 +50,45 @@ beforeAll(async () => {
   leaks = canary();
   tenant = await freshTenant("race");
   leaks.secrets.push(tenant.manager.id, CANARY, ADMIN_TOKEN);
-  const manager = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
+  const manager = await call("POST", "/v1/credentials", {
+    kind: "pat",
+    user_id: tenant.userId,
+    value: tenant.manager.id,
+  });
   expect(manager.status).toBe(201);
   managerId = manager.json.credential.id;
-  const secret = await call("POST", "/v1/credentials", { kind: "secret", user_id: tenant.userId, secret_id: await plantCanary(tenant), manager_id: managerId });
+  const secret = await call("POST", "/v1/credentials", {
+    kind: "secret",
+    user_id: tenant.userId,
+    secret_id: await plantCanary(tenant),
+    manager_id: managerId,
+  });
   expect(secret.status).toBe(201);
 });
 
 async function signedAlert(body: string) {
   const id = `msg_${crypto.randomUUID()}`;
   const timestamp = Math.floor(Date.now() / 1000);
-  return { "content-type": "application/json", authorization: "", "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": await signStandardWebhook({ secret: ALERT_SECRET, id, timestamp, body }) };
+  return {
+    "content-type": "application/json",
+    authorization: "",
+    "webhook-id": id,
+    "webhook-timestamp": String(timestamp),
+    "webhook-signature": await signStandardWebhook({ secret: ALERT_SECRET, id, timestamp, body }),
+  };
 }
 
 describe("the Worker: alerts, admin, chat and cron at once", () => {
   it("makes one rotation, mints one key, deletes the leaked key once", { timeout: 60_000 }, async () => {
     const key = await tenant.mint("app_specific_key", ["Predict"], "raced");
     leaks.secrets.push(key.id);
-    const reg = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: key.id, manager_id: managerId, policy: { grace_hours: 0 } });
+    const reg = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: tenant.userId,
+      value: key.id,
+      manager_id: managerId,
+      policy: { grace_hours: 0 },
+    });
     expect(reg.status).toBe(201);
     const id = reg.json.credential.id as string;
     // Key creation answers slowly, so every trigger lands while the rotation is in flight (a
@@ -75,17 +96,32 @@ describe("the Worker: alerts, admin, chat and cron at once", () => {
     await control("faults", { method: "POST", path: `/v2/users/${tenant.userId}/keys`, count: 1, delay_ms: 1_500 });
     const mark = (await tenant.state()).calls.length;
 
-    const githubBody = JSON.stringify([{ token: key.id, type: "clarifai_api_key", url: "https://github.com/o/r/blob/main/.env", source: "content" }]);
+    const githubBody = JSON.stringify([{
+      token: key.id,
+      type: "clarifai_api_key",
+      url: "https://github.com/o/r/blob/main/.env",
+      source: "content",
+    }]);
     const githubHeaders = { ...(await signedGithubAlert(githubBody)), authorization: "" };
     const alertBody = JSON.stringify({ credential_id: id, reason: "race", source: "reliability" });
     const chats = Array.from({ length: 5 }, (_, i) => responseUrl(`race${i}`));
     const ctx = createExecutionContext();
     const [github, webhooks, admin, chat] = await Promise.all([
-      Promise.all(Array.from({ length: 50 }, () => call("POST", "/hooks/github/secret-scanning", githubBody, githubHeaders))),
-      Promise.all(Array.from({ length: 50 }, async () => call("POST", "/hooks/alerts", alertBody, await signedAlert(alertBody)))),
+      Promise.all(
+        Array.from({ length: 50 }, () => call("POST", "/hooks/github/secret-scanning", githubBody, githubHeaders)),
+      ),
+      Promise.all(
+        Array.from({ length: 50 }, async () => call("POST", "/hooks/alerts", alertBody, await signedAlert(alertBody))),
+      ),
       Promise.all(Array.from({ length: 10 }, () => call("POST", `/v1/credentials/${id}/rotate`, {}))),
-      Promise.all(chats.map((r, i) => slackSigned("/chatops/slack/commands", slashCommand(i % 2 ? ALICE : BOB, `rotate ${id}`, r)))),
-      worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "*/15 * * * *" }), env, ctx).then(() => waitOnExecutionContext(ctx)),
+      Promise.all(
+        chats.map((r, i) =>
+          slackSigned("/chatops/slack/commands", slashCommand(i % 2 ? ALICE : BOB, `rotate ${id}`, r))
+        ),
+      ),
+      worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "*/15 * * * *" }), env, ctx).then(
+        () => waitOnExecutionContext(ctx),
+      ),
     ]);
 
     expect(github.map((r) => `${r.status}:${r.json?.[0]?.label}`)).toEqual(Array(50).fill("200:true_positive"));
@@ -100,7 +136,10 @@ describe("the Worker: alerts, admin, chat and cron at once", () => {
     expect([...ids], "every trigger joined one rotation").toHaveLength(1);
     const [rotationId] = [...ids] as [string];
 
-    await vi.waitUntil(async () => (await call("GET", `/v1/rotations/${rotationId}`)).json.rotation.state !== "running", { timeout: 30_000, interval: 100 });
+    await vi.waitUntil(
+      async () => (await call("GET", `/v1/rotations/${rotationId}`)).json.rotation.state !== "running",
+      { timeout: 30_000, interval: 100 },
+    );
     expect((await call("GET", `/v1/rotations/${rotationId}`)).json.rotation.state).toBe("done");
     // Every chat asker hears the outcome.
     for (const r of chats) await waitForPost(r.path, (b) => String(b.text).includes(id));
@@ -117,10 +156,14 @@ describe("the Worker: alerts, admin, chat and cron at once", () => {
     const calls = state.calls.slice(mark);
     const created = calls.filter((c: any) => c.method === "POST" && c.path.endsWith("/keys") && c.status === 200);
     expect(created, "one key minted").toHaveLength(1);
-    const deletes = calls.filter((c: any) => c.method === "DELETE" && c.path.endsWith(`/keys/${key.id}`) && c.status === 200);
+    const deletes = calls.filter((c: any) =>
+      c.method === "DELETE" && c.path.endsWith(`/keys/${key.id}`) && c.status === 200
+    );
     expect(deletes, "the leaked key deleted once").toHaveLength(1);
     const marked = state.keys.filter((k: any) => String(k.description).includes("[rekey:"));
-    expect(marked.map((k: any) => k.description), "no orphan: the only marked key is the new value").toEqual([expect.stringContaining(rotationId)]);
+    expect(marked.map((k: any) => k.description), "no orphan: the only marked key is the new value").toEqual([
+      expect.stringContaining(rotationId),
+    ]);
     leaks.secrets.push(...marked.map((k: any) => k.id));
     expect(state.keys.map((k: any) => k.id)).not.toContain(key.id);
   });
@@ -151,14 +194,19 @@ describe("the engine: alert, sweep (due), admin, chat and event redelivery at on
   it("makes one rotation however the triggers interleave", { timeout: timeout(60_000, 900_000) }, async () => {
     const baseSeed = REPLAY_SEED ?? Math.floor(Math.random() * 2 ** 31);
     let seed = baseSeed;
-    onTestFailed(() => console.error(`concurrency: failed with shuffle seed ${seed}; REPLAY_SEED = ${seed} replays that round first`));
+    onTestFailed(() =>
+      console.error(`concurrency: failed with shuffle seed ${seed}; REPLAY_SEED = ${seed} replays that round first`)
+    );
     for (let round = 0; round < runs(5, 200); round++) {
       seed = (baseSeed + round) >>> 0;
       const s = await scenario("app_key", { grace_hours: 0, max_age_days: 30 });
       s.h.advance(31 * DAY); // the sweep's max-age rule is due
       const deps = s.h.deps;
       const published: BusEvent[] = [];
-      const bus: EventBus = { publish: async (e) => void published.push(e), publishAll: async (es) => void published.push(...es) };
+      const bus: EventBus = {
+        publish: async (e) => void published.push(e),
+        publishAll: async (es) => void published.push(...es),
+      };
       const d = new Dispatcher({ ledger: new MemoryLedger({ now: deps.now }) });
       subscribeEngineHandlers(d, deps, bus, ["rotator"]);
       d.subscribe("sweep.batch", "sweeper", async (e) => void (await processSweepBatch(deps, bus, e.data)));
@@ -178,10 +226,17 @@ describe("the engine: alert, sweep (due), admin, chat and event redelivery at on
         return c.action === "rotation" ? c.rotation.id : c.action;
       };
       const ask = async (source: string, requestedBy: string) => {
-        const r = await requestRotation(requests, s.cred.id, { reason: "manual", mode: "rotate", requestedBy }, { source });
+        const r = await requestRotation(requests, s.cred.id, { reason: "manual", mode: "rotate", requestedBy }, {
+          source,
+        });
         return r.ok ? r.rotation.id : r.code;
       };
-      const compromised = newEvent("credential.compromised", { credential_id: s.cred.id, fingerprint_prefix: s.cred.fingerprint.slice(0, 8), alert_source: "github", reason: "token_match" }, { source: "/rekey/hooks/github", now: deps.now() });
+      const compromised = newEvent("credential.compromised", {
+        credential_id: s.cred.id,
+        fingerprint_prefix: s.cred.fingerprint.slice(0, 8),
+        alert_source: "github",
+        reason: "token_match",
+      }, { source: "/rekey/hooks/github", now: deps.now() });
       const triggers = [
         ...Array.from({ length: 10 }, () => alert),
         ...Array.from({ length: 5 }, () => () => ask("/rekey/admin", "admin")),
@@ -200,7 +255,10 @@ describe("the engine: alert, sweep (due), admin, chat and event redelivery at on
       // The sweep did find the credential due and asked for its rotation.
       expect(published.some((e) => e.type === "rotation.requested" && e.data.credential_id === s.cred.id)).toBe(true);
       const rotations = await deps.store.listRotations(s.cred.id);
-      expect(rotations.map((r) => `${r.reason}:${r.state}`), `round ${round} (shuffle seed ${seed}): ${JSON.stringify(answers)}`).toHaveLength(1);
+      expect(
+        rotations.map((r) => `${r.reason}:${r.state}`),
+        `round ${round} (shuffle seed ${seed}): ${JSON.stringify(answers)}`,
+      ).toHaveLength(1);
       expect(rotations[0]!.state).toBe("done");
       const state = await s.h.state();
       expect(state.keys.filter((k: any) => String(k.description).includes("[rekey:"))).toHaveLength(1);
@@ -219,7 +277,13 @@ afterAll(async () => {
   const outbound = await receiverTexts();
   // The Worker race posts chat replies, Slack notices and signed webhooks: they were searched too.
   if (workerRaceRan) expect(outbound.length).toBeGreaterThan(5);
-  const searched = expectNoCanary([audit, ...outbound, ...leaks.logs, ...responses.map((r) => r.text + JSON.stringify(r.headers)), JSON.stringify(engineEvents)], leaks.secrets);
+  const searched = expectNoCanary([
+    audit,
+    ...outbound,
+    ...leaks.logs,
+    ...responses.map((r) => r.text + JSON.stringify(r.headers)),
+    JSON.stringify(engineEvents),
+  ], leaks.secrets);
   expect(searched).toBeGreaterThan(10_000);
   leaks.assertClean([audit, ...outbound], 3);
 });

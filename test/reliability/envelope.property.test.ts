@@ -25,18 +25,25 @@ const materialFor = (v: number) => {
   if (!MATERIAL.has(v)) MATERIAL.set(v, encodeBase64(crypto.getRandomValues(new Uint8Array(32))));
   return v;
 };
-const versions = fc.uniqueArray(fc.integer({ min: 1, max: 1_000_000 }), { minLength: 1, maxLength: 6 }).map((vs) => vs.map(materialFor).sort((a, b) => a - b));
+const versions = fc.uniqueArray(fc.integer({ min: 1, max: 1_000_000 }), { minLength: 1, maxLength: 6 }).map((vs) =>
+  vs.map(materialFor).sort((a, b) => a - b)
+);
 const anyText = fc
   .array(fc.oneof(fc.integer({ min: 0, max: 0xd7ff }), fc.integer({ min: 0xe000, max: 0x10ffff })), { maxLength: 120 })
   .map((cps) => String.fromCodePoint(...cps));
 const aad = fc.record({
   id: fc.string({ maxLength: 40 }),
   kind: fc.constantFrom("pat", "app_key", "secret", ""),
-  field: fc.array(fc.oneof(fc.constantFrom("value", "previous", "rotation.new_value", "replies"), fc.string({ maxLength: 8 })), { maxLength: 3 }),
+  field: fc.array(
+    fc.oneof(fc.constantFrom("value", "previous", "rotation.new_value", "replies"), fc.string({ maxLength: 8 })),
+    { maxLength: 3 },
+  ),
 });
 
 describe("envelope under every key version", () => {
-  it("round-trips any value sealed while each version was current, with the full keyring and after re-encryption", { timeout: timeout(30_000) }, async () => {
+  it("round-trips any value sealed while each version was current, with the full keyring and after re-encryption", {
+    timeout: timeout(30_000),
+  }, async () => {
     await fc.assert(
       fc.asyncProperty(versions, anyText, aad, async (vs, value, bound) => {
         const full = keyring(vs, MATERIAL);
@@ -61,38 +68,56 @@ describe("envelope under every key version", () => {
     );
   });
 
-  it("refuses the stored record with any one character of its JSON replaced", { timeout: timeout(30_000) }, async () => {
-    await fc.assert(
-      fc.asyncProperty(versions, anyText, aad, fc.nat(), fc.integer({ min: 0x20, max: 0x7e }), async (vs, value, bound, at, code) => {
-        const full = keyring(vs, MATERIAL);
-        const stored = JSON.stringify(await encrypt(full, value, bound));
-        const i = at % stored.length;
-        const edited = stored.slice(0, i) + String.fromCharCode(code) + stored.slice(i + 1);
-        fc.pre(edited !== stored);
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(edited);
-        } catch {
-          return; // unreadable: refused before decryption
-        }
-        const r = await decrypt(full, parsed as Sealed, bound);
-        expect(r.ok, `${stored} → ${edited}`).toBe(false);
-      }),
-      { numRuns: runs(300, 20_000) },
-    );
-  });
+  it(
+    "refuses the stored record with any one character of its JSON replaced",
+    { timeout: timeout(30_000) },
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          versions,
+          anyText,
+          aad,
+          fc.nat(),
+          fc.integer({ min: 0x20, max: 0x7e }),
+          async (vs, value, bound, at, code) => {
+            const full = keyring(vs, MATERIAL);
+            const stored = JSON.stringify(await encrypt(full, value, bound));
+            const i = at % stored.length;
+            const edited = stored.slice(0, i) + String.fromCharCode(code) + stored.slice(i + 1);
+            fc.pre(edited !== stored);
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(edited);
+            } catch {
+              return; // unreadable: refused before decryption
+            }
+            const r = await decrypt(full, parsed as Sealed, bound);
+            expect(r.ok, `${stored} → ${edited}`).toBe(false);
+          },
+        ),
+        { numRuns: runs(300, 20_000) },
+      );
+    },
+  );
 
   it("refuses any other version label, record id, kind or field", { timeout: timeout(30_000) }, async () => {
     await fc.assert(
-      fc.asyncProperty(versions, anyText, aad, fc.integer({ min: -5, max: 2_000_000 }), aad, async (vs, value, bound, v, other) => {
-        const full = keyring(vs, MATERIAL);
-        const sealed = await encrypt(full, value, bound);
-        if (v !== sealed.v) expect((await decrypt(full, { ...sealed, v }, bound)).ok).toBe(false);
-        if (JSON.stringify(other) !== JSON.stringify(bound)) {
-          const r = await decrypt(full, sealed, other);
-          expect(r.ok ? "ok" : r.error.code).toBe("tampered");
-        }
-      }),
+      fc.asyncProperty(
+        versions,
+        anyText,
+        aad,
+        fc.integer({ min: -5, max: 2_000_000 }),
+        aad,
+        async (vs, value, bound, v, other) => {
+          const full = keyring(vs, MATERIAL);
+          const sealed = await encrypt(full, value, bound);
+          if (v !== sealed.v) expect((await decrypt(full, { ...sealed, v }, bound)).ok).toBe(false);
+          if (JSON.stringify(other) !== JSON.stringify(bound)) {
+            const r = await decrypt(full, sealed, other);
+            expect(r.ok ? "ok" : r.error.code).toBe("tampered");
+          }
+        },
+      ),
       { numRuns: runs(200, 10_000) },
     );
   });

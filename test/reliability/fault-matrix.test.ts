@@ -55,7 +55,9 @@ const FAULTS: Record<FaultKind, { status?: number; code?: number; drop?: boolean
 };
 /** Failures a retry gets past: the operation must still succeed. */
 const TRANSIENT = new Set<FaultKind>(["503", "429", "500", "drop", "lost_response", "timeout"]);
-const KINDS: FaultKind[] = SOAK ? (Object.keys(FAULTS) as FaultKind[]) : ["503", "429", "403", "401", "drop", "lost_response"];
+const KINDS: FaultKind[] = SOAK
+  ? (Object.keys(FAULTS) as FaultKind[])
+  : ["503", "429", "403", "401", "drop", "lost_response"];
 
 type Scenario = Awaited<ReturnType<typeof scenario>>;
 
@@ -90,7 +92,11 @@ function wire(s: Scenario): Ctx {
     }
     return res;
   };
-  s.h.deps.clarifai = createClarifaiClient({ baseUrl: "http://clarifai.emulator", fetch: network, timeoutMs: CLIENT_TIMEOUT_MS });
+  s.h.deps.clarifai = createClarifaiClient({
+    baseUrl: "http://clarifai.emulator",
+    fetch: network,
+    timeoutMs: CLIENT_TIMEOUT_MS,
+  });
   const emit = s.h.deps.emit;
   s.h.deps.emit = async (e) => {
     ctx.said.push(e);
@@ -103,7 +109,10 @@ function wire(s: Scenario): Ctx {
 async function sweep(ctx: Ctx) {
   const { h } = ctx.s;
   const published: BusEvent[] = [];
-  const bus: EventBus = { publish: async (e) => void published.push(e), publishAll: async (es) => void published.push(...es) };
+  const bus: EventBus = {
+    publish: async (e) => void published.push(e),
+    publishAll: async (es) => void published.push(...es),
+  };
   const d = new Dispatcher({ ledger: new MemoryLedger({ now: h.deps.now }) });
   subscribeEngineHandlers(d, h.deps, bus, ["rotator", "sweeper", "orphan-scanner"]);
   await startSweep(bus, h.deps.now());
@@ -132,7 +141,9 @@ async function drive(ctx: Ctx, rotationId: string): Promise<Rotation | undefined
 }
 
 async function begin(ctx: Ctx, reason: "manual" | "compromise" | "scheduled", mode: "rotate" | "revoke") {
-  const b = await beginRotation(ctx.s.h.deps, ctx.credId, { reason, mode, requestedBy: "fault-matrix" }).catch(() => null);
+  const b = await beginRotation(ctx.s.h.deps, ctx.credId, { reason, mode, requestedBy: "fault-matrix" }).catch(() =>
+    null
+  );
   const id = b?.ok ? b.rotation.id : (await ctx.s.h.deps.store.getCredential(ctx.credId))?.value.current_rotation?.id;
   if (id) await drive(ctx, id);
 }
@@ -153,10 +164,16 @@ interface Operation {
   readOnlyStore?: boolean;
 }
 
-const rotation = (name: string, kind: "app_key" | "pat" | "secret", reason: "manual" | "compromise", policy: Record<string, unknown> = {}): Operation => ({
+const rotation = (
+  name: string,
+  kind: "app_key" | "pat" | "secret",
+  reason: "manual" | "compromise",
+  policy: Record<string, unknown> = {},
+): Operation => ({
   name,
   compromise: reason === "compromise",
-  setup: async () => wire(await scenario(kind, { grace_hours: 0, ...(kind === "secret" ? { generator: "random" } : {}), ...policy })),
+  setup: async () =>
+    wire(await scenario(kind, { grace_hours: 0, ...(kind === "secret" ? { generator: "random" } : {}), ...policy })),
   run: (ctx) => begin(ctx, reason, "rotate"),
 });
 
@@ -197,8 +214,14 @@ const OPERATIONS: Operation[] = [
     previousDies: true,
     setup: async () => {
       const ctx = wire(await scenario("app_key", { grace_hours: 24 }));
-      const b = await beginRotation(ctx.s.h.deps, ctx.credId, { reason: "manual", mode: "rotate", requestedBy: "setup" });
-      if (!b.ok || (await driveRotation(ctx.s.h.deps, ctx.credId, b.rotation.id)).state !== "done") throw new Error("setup rotation failed");
+      const b = await beginRotation(ctx.s.h.deps, ctx.credId, {
+        reason: "manual",
+        mode: "rotate",
+        requestedBy: "setup",
+      });
+      if (!b.ok || (await driveRotation(ctx.s.h.deps, ctx.credId, b.rotation.id)).state !== "done") {
+        throw new Error("setup rotation failed");
+      }
       ctx.calls = 0;
       return ctx;
     },
@@ -221,8 +244,14 @@ const OPERATIONS: Operation[] = [
     name: "sweep: owed revocation after the grace period",
     setup: async () => {
       const ctx = wire(await scenario("app_key", { grace_hours: 24 }));
-      const b = await beginRotation(ctx.s.h.deps, ctx.credId, { reason: "manual", mode: "rotate", requestedBy: "setup" });
-      if (!b.ok || (await driveRotation(ctx.s.h.deps, ctx.credId, b.rotation.id)).state !== "done") throw new Error("setup rotation failed");
+      const b = await beginRotation(ctx.s.h.deps, ctx.credId, {
+        reason: "manual",
+        mode: "rotate",
+        requestedBy: "setup",
+      });
+      if (!b.ok || (await driveRotation(ctx.s.h.deps, ctx.credId, b.rotation.id)).state !== "done") {
+        throw new Error("setup rotation failed");
+      }
       ctx.s.h.advance(25 * HOUR);
       ctx.calls = 0;
       return ctx;
@@ -261,21 +290,34 @@ async function assertConverged(ctx: Ctx, _op: Operation, label: string): Promise
   const rec = found!;
   const rotations = await h.deps.store.listRotations(ctx.credId);
   // Converged: nothing running, nothing claimed.
-  expect(rotations.filter((r) => r.state === "running").map((r) => r.step), `${label}: a rotation is still running`).toEqual([]);
+  expect(rotations.filter((r) => r.state === "running").map((r) => r.step), `${label}: a rotation is still running`)
+    .toEqual([]);
   expect(rec.current_rotation, `${label}: still claimed`).toBeUndefined();
   const last = rotations.sort((a, b) => a.created_at.localeCompare(b.created_at)).at(-1);
 
   const state = await h.state();
-  const ownKeys = state.keys.filter((k: any) => k.id !== ctx.s.h.seed.pat && (ctx.credId === ctx.s.manager.id || k.id !== ctx.s.managerKey.id));
+  const ownKeys = state.keys.filter((k: any) =>
+    k.id !== ctx.s.h.seed.pat && (ctx.credId === ctx.s.manager.id || k.id !== ctx.s.managerKey.id)
+  );
   const live = new Set(ownKeys.map((k: any) => k.id as string));
   const marked = ownKeys.filter((k: any) => String(k.description ?? "").includes("[rekey:"));
 
   // 0 orphans: every marked key is a value the record knows and has not revoked.
-  const known = new Set([rec.state === "revoked" ? "" : rec.fingerprint, ...rec.previous.filter((p) => !p.revoked_at).map((p) => p.fingerprint)]);
-  for (const k of marked) expect(known.has(await fingerprint(h.deps.fingerprintKey, k.id)), `${label}: orphan marked key ${k.description}`).toBe(true);
+  const known = new Set([
+    rec.state === "revoked" ? "" : rec.fingerprint,
+    ...rec.previous.filter((p) => !p.revoked_at).map((p) => p.fingerprint),
+  ]);
+  for (const k of marked) {
+    expect(known.has(await fingerprint(h.deps.fingerprintKey, k.id)), `${label}: orphan marked key ${k.description}`)
+      .toBe(true);
+  }
   // Nothing recorded as revoked still works.
-  const liveFingerprints = new Set(await Promise.all(ownKeys.map((k: any) => fingerprint(h.deps.fingerprintKey, k.id))));
-  for (const p of rec.previous.filter((x) => x.revoked_at)) expect(liveFingerprints.has(p.fingerprint), `${label}: a value recorded as revoked still works`).toBe(false);
+  const liveFingerprints = new Set(
+    await Promise.all(ownKeys.map((k: any) => fingerprint(h.deps.fingerprintKey, k.id))),
+  );
+  for (const p of rec.previous.filter((x) => x.revoked_at)) {
+    expect(liveFingerprints.has(p.fingerprint), `${label}: a value recorded as revoked still works`).toBe(false);
+  }
   // 0 duplicates: one key per rotation, and no more live keys than the record accounts for.
   const byRotation = new Map<string, number>();
   for (const k of marked) {
@@ -295,16 +337,24 @@ async function assertConverged(ctx: Ctx, _op: Operation, label: string): Promise
   expect(opened.ok, `${label}: the recorded value does not decrypt`).toBe(true);
   const value = opened.ok ? opened.value : "";
   if (rec.kind === "secret") {
-    expect(state.secrets.find((x: any) => x.id === "OPENAI_KEY")?.value, `${label}: the secret at Clarifai is not the recorded value`).toBe(value);
+    expect(
+      state.secrets.find((x: any) => x.id === "OPENAI_KEY")?.value,
+      `${label}: the secret at Clarifai is not the recorded value`,
+    ).toBe(value);
   } else {
     expect(live.has(value), `${label}: the recorded value does not exist at Clarifai`).toBe(true);
   }
   if (last?.state === "done" && rec.sinks.length > 0) {
-    expect(state.secrets.find((x: any) => x.id === ctx.s.sinkId)?.value, `${label}: the sink does not hold the current value`).toBe(value);
+    expect(
+      state.secrets.find((x: any) => x.id === ctx.s.sinkId)?.value,
+      `${label}: the sink does not hold the current value`,
+    ).toBe(value);
   }
   // Only the current value and unrevoked previous ones (none, with grace 0 after a sweep) live on.
   const liveOwn = [...live].filter((id) => id === value || id === ctx.original || marked.some((k: any) => k.id === id));
-  expect(liveOwn.length, `${label}: ${liveOwn.length} live keys for one credential`).toBeLessThanOrEqual(1 + rec.previous.filter((p) => !p.revoked_at).length);
+  expect(liveOwn.length, `${label}: ${liveOwn.length} live keys for one credential`).toBeLessThanOrEqual(
+    1 + rec.previous.filter((p) => !p.revoked_at).length,
+  );
   return last;
 }
 
@@ -323,21 +373,36 @@ async function runCase(op: Operation, label: string, inject: (ctx: Ctx) => void)
     // deleted with nothing to replace it.
     const alive = (await ctx.s.h.state()).keys.some((k: any) => k.id === ctx.original);
     const refusable = op.createsFirst ? ["revoke_old", "create"] : ["revoke_old"];
-    if (alive) expect(refusable, `${label}: the leaked key survived (${last?.state} at ${last?.error?.step})`).toContain(last?.error?.step);
+    if (alive) {
+      expect(refusable, `${label}: the leaked key survived (${last?.state} at ${last?.error?.step})`).toContain(
+        last?.error?.step,
+      );
+    }
   }
   if (op.revokes && last?.state === "done") expect(rec.state, `${label}: not revoked`).toBe("revoked");
   if (op.previousDies) {
     // Refused or not, the sweep keeps retrying a leaked superseded value until Clarifai confirms.
-    expect((await ctx.s.h.state()).keys.some((k: any) => k.id === ctx.original), `${label}: the leaked superseded value still works`).toBe(false);
+    expect(
+      (await ctx.s.h.state()).keys.some((k: any) => k.id === ctx.original),
+      `${label}: the leaked superseded value still works`,
+    ).toBe(false);
   }
   if (last?.state === "done" && !op.revokes) {
     // Replaced (grace 0) or paid after grace: the old value is dead.
-    expect((await ctx.s.h.state()).keys.some((k: any) => k.id === ctx.original), `${label}: the replaced value still works`).toBe(false);
+    expect(
+      (await ctx.s.h.state()).keys.some((k: any) => k.id === ctx.original),
+      `${label}: the replaced value still works`,
+    ).toBe(false);
   }
   // No value, old or new, in anything rekey emitted, published or stored in clear.
-  const current = rec.state === "revoked" ? undefined : await decrypt(ctx.s.h.deps.keyring, rec.value, aadFor(rec, CURRENT_VALUE));
+  const current = rec.state === "revoked"
+    ? undefined
+    : await decrypt(ctx.s.h.deps.keyring, rec.value, aadFor(rec, CURRENT_VALUE));
   const sealed = { ...rec, value: null, previous: rec.previous.map((p) => ({ ...p, value: null })) };
-  expectNoCanary([JSON.stringify(ctx.said), JSON.stringify(sealed)], [ctx.original, ...(current?.ok ? [current.value] : [])]);
+  expectNoCanary([JSON.stringify(ctx.said), JSON.stringify(sealed)], [
+    ctx.original,
+    ...(current?.ok ? [current.value] : []),
+  ]);
   return `${last?.state ?? "none"}${last?.error ? `:${last.error.code}@${last.error.step}` : ""}`;
 }
 
@@ -364,7 +429,14 @@ describe("fault matrix: every upstream call, every failure kind", () => {
             if (fault === "lost") ctx.lose = (i) => i === index;
             else {
               ctx.before = async (i, req) => {
-                if (i === index) await ctx.s.h.control("faults", { method: req.method, path: new URL(req.url).pathname, count: 1, ...fault });
+                if (i === index) {
+                  await ctx.s.h.control("faults", {
+                    method: req.method,
+                    path: new URL(req.url).pathname,
+                    count: 1,
+                    ...fault,
+                  });
+                }
               };
             }
           });
@@ -373,7 +445,9 @@ describe("fault matrix: every upstream call, every failure kind", () => {
           if (TRANSIENT.has(kind) && outcome !== "none") expect(outcome, `${label}: ended ${outcome}`).toMatch(/^done/);
         }
       }
-      console.info(JSON.stringify({ msg: "fault-matrix", op: op.name, calls: n, outcomes: Object.fromEntries(outcomes) }));
+      console.info(
+        JSON.stringify({ msg: "fault-matrix", op: op.name, calls: n, outcomes: Object.fromEntries(outcomes) }),
+      );
     });
   }
 });

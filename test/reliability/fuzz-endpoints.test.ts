@@ -47,14 +47,28 @@ beforeAll(async () => {
   leaks = canary();
   tenant = await freshTenant("fuzz");
   leaks.secrets.push(tenant.manager.id, CANARY, ADMIN_TOKEN, ALERT_SECRET.slice(6));
-  const manager = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
+  const manager = await call("POST", "/v1/credentials", {
+    kind: "pat",
+    user_id: tenant.userId,
+    value: tenant.manager.id,
+  });
   expect(manager.status).toBe(201);
   const secretId = await plantCanary(tenant);
-  const secret = await call("POST", "/v1/credentials", { kind: "secret", user_id: tenant.userId, secret_id: secretId, manager_id: manager.json.credential.id });
+  const secret = await call("POST", "/v1/credentials", {
+    kind: "secret",
+    user_id: tenant.userId,
+    secret_id: secretId,
+    manager_id: manager.json.credential.id,
+  });
   expect(secret.status).toBe(201);
   const key = await tenant.mint("app_specific_key", ["Predict"], "fuzzed");
   leaks.secrets.push(key.id);
-  const app = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: key.id, manager_id: manager.json.credential.id });
+  const app = await call("POST", "/v1/credentials", {
+    kind: "app_key",
+    user_id: tenant.userId,
+    value: key.id,
+    manager_id: manager.json.credential.id,
+  });
   expect(app.status).toBe(201);
   credentialIds = [manager.json.credential.id, secret.json.credential.id, app.json.credential.id];
 });
@@ -66,7 +80,9 @@ async function kvSnapshot(): Promise<Map<string, string>> {
   let cursor: string | undefined;
   do {
     const page: KVNamespaceListResult<unknown, string> = await env.REKEY_KV.list(cursor ? { cursor } : {});
-    for (const k of page.keys) out.set(k.name, `${JSON.stringify(k.metadata ?? null)} ${await env.REKEY_KV.get(k.name)}`);
+    for (const k of page.keys) {
+      out.set(k.name, `${JSON.stringify(k.metadata ?? null)} ${await env.REKEY_KV.get(k.name)}`);
+    }
     cursor = page.list_complete ? undefined : page.cursor;
   } while (cursor);
   return out;
@@ -115,7 +131,10 @@ function expectSameState(before: Snapshot, after: Snapshot, label: string) {
 
 // ---- generators -----------------------------------------------------------------------------
 
-const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 80 });
+const printable = fc.string({
+  unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+  maxLength: 80,
+});
 const tokenChar = fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789-_!#$%&'*+.^`|~");
 const headerName = fc.string({ unit: tokenChar, minLength: 1, maxLength: 24 });
 /** Header values a client can send: printable junk, separators, secrets. */
@@ -123,30 +142,56 @@ const headerValue = fc.oneof(
   printable,
   // Tabs and runs of spaces inside (the edges are trimmed by the fetch API). Non-ASCII is left out:
   // workerd re-encodes it as UTF-8 with a warning per request, which drowns the test output.
-  fc.array(fc.constantFrom("\t", " ", "  ", ",", ";", "=", '"', "\\", "Bearer", CANARY.slice(0, 8)), { maxLength: 8 }).map((a) => `x${a.join("")}x`),
+  fc.array(fc.constantFrom("\t", " ", "  ", ",", ";", "=", '"', "\\", "Bearer", CANARY.slice(0, 8)), { maxLength: 8 })
+    .map((a) => `x${a.join("")}x`),
   fc.constant(CANARY),
   fc.constant(""),
   fc.nat().map(String),
 );
 const contentType = fc.oneof(
-  fc.constantFrom("application/json", "application/json; charset=utf-8", "APPLICATION/JSON", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx", "json", ""),
+  fc.constantFrom(
+    "application/json",
+    "application/json; charset=utf-8",
+    "APPLICATION/JSON",
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=x",
+    "application/jsonx",
+    "json",
+    "",
+  ),
   printable,
 );
 /** Values in which a secret could be reflected, if anything echoed its input. */
-const jsonLeaf = fc.oneof(fc.constant(CANARY), fc.string({ maxLength: 30 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null));
+const jsonLeaf = fc.oneof(
+  fc.constant(CANARY),
+  fc.string({ maxLength: 30 }),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+);
 const junkJson = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
-  fc.dictionary(fc.oneof(fc.constant(CANARY), fc.string({ maxLength: 12 })), fc.oneof(jsonLeaf, fc.array(jsonLeaf, { maxLength: 3 })), { maxKeys: 6 }),
+  fc.dictionary(
+    fc.oneof(fc.constant(CANARY), fc.string({ maxLength: 12 })),
+    fc.oneof(jsonLeaf, fc.array(jsonLeaf, { maxLength: 3 })),
+    { maxKeys: 6 },
+  ),
   fc.array(fc.dictionary(fc.string({ maxLength: 8 }), jsonLeaf, { maxKeys: 4 }), { maxLength: 4 }),
 );
 
 /** A body that is valid (or nearly) for each known route, for mutation and truncation. */
 function sampleBody(route: RouteDoc, id: string): unknown {
-  if (route.path === "/v1/credentials") return { kind: "secret", user_id: tenant.userId, secret_id: "CANARY_SECRET", value: CANARY };
+  if (route.path === "/v1/credentials") {
+    return { kind: "secret", user_id: tenant.userId, secret_id: "CANARY_SECRET", value: CANARY };
+  }
   if (route.path.endsWith("/rotate")) return { reason: "manual", value: CANARY };
   if (route.path.endsWith("/revoke")) return { reason: "manual" };
   if (route.path === "/hooks/alerts") return { credential_id: id, reason: "fuzz", source: "fuzz" };
-  if (route.path === GITHUB_PATH) return [{ token: CANARY, type: "clarifai_api_key", url: "https://github.com/o/r", source: "content" }];
+  if (route.path === GITHUB_PATH) {
+    return [{ token: CANARY, type: "clarifai_api_key", url: "https://github.com/o/r", source: "content" }];
+  }
   return { value: CANARY };
 }
 
@@ -177,7 +222,10 @@ function bodyCase(route: RouteDoc, id: string): fc.Arbitrary<BodyCase> {
   const sample = JSON.stringify(sampleBody(route, id));
   return fc.oneof(
     junkJson.map((j) => ({ text: JSON.stringify(j) ?? "null", kind: "junk_json" })),
-    fc.integer({ min: 1, max: Math.max(1, sample.length - 1) }).map((n) => ({ text: sample.slice(0, n), kind: "truncated" })),
+    fc.integer({ min: 1, max: Math.max(1, sample.length - 1) }).map((n) => ({
+      text: sample.slice(0, n),
+      kind: "truncated",
+    })),
     fc.tuple(fc.nat(), jsonLeaf).map(([at, v]) => {
       // One field of the sample replaced by a value of another type (or an unknown field added).
       const obj = JSON.parse(sample) as Record<string, unknown> | Record<string, unknown>[];
@@ -188,9 +236,29 @@ function bodyCase(route: RouteDoc, id: string): fc.Arbitrary<BodyCase> {
     }),
     fc.uint8Array({ minLength: 1, maxLength: 200 }).map((b) => ({ text: new TextDecoder().decode(b), kind: "bytes" })),
     fc.string({ minLength: 1, maxLength: 200 }).map((s) => ({ text: s, kind: "text" })),
-    fc.constantFrom("{", "[", '"', "{}}", "[]]", "nul", "{\"a\":}", "\uFEFF{}", "{\"__proto__\":{\"x\":1}}", "{\"constructor\":{\"prototype\":{}}}", "1e999", "-0", "[[[[[[[[[[]]]]]]]]]]").map((t) => ({ text: t, kind: "edge" })),
-    fc.integer({ min: 1, max: 4096 }).map((extra) => ({ text: `{"value":"${"x".repeat(limit + extra)}"}`, kind: "oversized" })),
-    fc.integer({ min: 1, max: 40 }).map((depth) => ({ text: "[".repeat(depth * 200) + "]".repeat(depth * 200), kind: "deep" })),
+    fc.constantFrom(
+      "{",
+      "[",
+      '"',
+      "{}}",
+      "[]]",
+      "nul",
+      '{"a":}',
+      "\uFEFF{}",
+      '{"__proto__":{"x":1}}',
+      '{"constructor":{"prototype":{}}}',
+      "1e999",
+      "-0",
+      "[[[[[[[[[[]]]]]]]]]]",
+    ).map((t) => ({ text: t, kind: "edge" })),
+    fc.integer({ min: 1, max: 4096 }).map((extra) => ({
+      text: `{"value":"${"x".repeat(limit + extra)}"}`,
+      kind: "oversized",
+    })),
+    fc.integer({ min: 1, max: 40 }).map((depth) => ({
+      text: "[".repeat(depth * 200) + "]".repeat(depth * 200),
+      kind: "deep",
+    })),
     withLoneSurrogate(sample),
   );
 }
@@ -217,7 +285,8 @@ function schemaAccepts(route: RouteDoc, raw: string, type: string): boolean {
     } catch {
       payload = undefined;
     }
-    return route.body.safeParse(form).success || (payload !== undefined && route.body.safeParse({ ...form, payload }).success);
+    return route.body.safeParse(form).success ||
+      (payload !== undefined && route.body.safeParse({ ...form, payload }).success);
   }
   if (text === "" && (route.path.endsWith("/rotate") || route.path.endsWith("/revoke"))) return true;
   if (!/^application\/json\b/i.test(type) && !SIGNED.has(route.security)) return false;
@@ -244,10 +313,14 @@ interface FuzzRequest {
 
 const pathParam = fc.oneof(
   fc.string({ minLength: 1, maxLength: 40 }),
-  fc.string({ unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789_"), minLength: 1, maxLength: 30 }).map((s) => `cred_${s}`),
+  fc.string({ unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789_"), minLength: 1, maxLength: 30 }).map((
+    s,
+  ) => `cred_${s}`),
   fc.constantFrom("rot_nope", "%00", "..%2F..%2Fetc", "cred_" + "9".repeat(200), CANARY),
   // Over-long ids, around and past KV's 512-byte key limit (a 512-byte rotation id was a 500).
-  fc.tuple(fc.constantFrom("cred_", "rot_", ""), fc.integer({ min: 27, max: 4_000 })).map(([prefix, n]) => `${prefix}${"a".repeat(n)}`),
+  fc.tuple(fc.constantFrom("cred_", "rot_", ""), fc.integer({ min: 27, max: 4_000 })).map(([prefix, n]) =>
+    `${prefix}${"a".repeat(n)}`
+  ),
   fc.constantFrom(`rot_${"a".repeat(508)}`, `cred_${"b".repeat(507)}`, `cred_${"c".repeat(2_048)}`),
 ).filter((s) => s !== "." && s !== "..");
 
@@ -257,9 +330,31 @@ const pathParam = fc.oneof(
  * non-loopback Host with 421 misdirected_request: a 4xx like any other refusal here.
  */
 const junkHost = fc.record({
-  url: fc.constantFrom("evil.example", "rekey.test.evil.example", "127.0.0.1.nip.io", "localhost.evil.example", "[::2]", "0.0.0.0", "10.0.0.1:8787", "xn--80ak6aa92e.com", `${"a".repeat(63)}.example`),
+  url: fc.constantFrom(
+    "evil.example",
+    "rekey.test.evil.example",
+    "127.0.0.1.nip.io",
+    "localhost.evil.example",
+    "[::2]",
+    "0.0.0.0",
+    "10.0.0.1:8787",
+    "xn--80ak6aa92e.com",
+    `${"a".repeat(63)}.example`,
+  ),
   header: fc.oneof(
-    fc.constantFrom("evil.example", "localhost.evil.example", "127.0.0.1:99999", "localhost:abc", "[::1", "@evil.example", "localhost@evil.example", "127.0.0.1 evil.example", "", "*", CANARY),
+    fc.constantFrom(
+      "evil.example",
+      "localhost.evil.example",
+      "127.0.0.1:99999",
+      "localhost:abc",
+      "[::1",
+      "@evil.example",
+      "localhost@evil.example",
+      "127.0.0.1 evil.example",
+      "",
+      "*",
+      CANARY,
+    ),
     printable,
   ),
 });
@@ -268,15 +363,30 @@ function caseFor(route: RouteDoc): fc.Arbitrary<FuzzRequest> {
   const verb = route.method.toUpperCase();
   const hasId = route.path.includes("{id}");
   const realIdOk = verb !== "DELETE"; // a valid DELETE of a real id would really forget it
-  const idArb = hasId ? (realIdOk ? fc.oneof(fc.constantFrom(...credentialIds), pathParam) : pathParam) : fc.constant("");
+  const idArb = hasId
+    ? (realIdOk ? fc.oneof(fc.constantFrom(...credentialIds), pathParam) : pathParam)
+    : fc.constant("");
   const pathFor = (id: string) => route.path.replace("{id}", encodeURIComponent(id));
   const extraHeaders = fc.dictionary(headerName, headerValue, { maxKeys: 4 });
   const query = fc.oneof(
     fc.constant(""),
-    fc.dictionary(fc.oneof(fc.constantFrom("cursor", "limit", "credential_id", "type", "since", "until"), fc.string({ maxLength: 10 })), fc.oneof(printable, fc.constant(CANARY), fc.integer().map(String)), { maxKeys: 3 })
+    fc.dictionary(
+      fc.oneof(
+        fc.constantFrom("cursor", "limit", "credential_id", "type", "since", "until"),
+        fc.string({ maxLength: 10 }),
+      ),
+      fc.oneof(printable, fc.constant(CANARY), fc.integer().map(String)),
+      { maxKeys: 3 },
+    )
       .map((q) => `?${new URLSearchParams(q)}`),
     // Percent-encoded lone surrogates (CESU-8 and %u forms) and invalid UTF-8, written raw.
-    fc.constantFrom("?cursor=%ED%A0%80", "?credential_id=%ED%BF%BF&limit=1", "?type=%uD800", "?since=%C0%80", "?until=%FF%FE"),
+    fc.constantFrom(
+      "?cursor=%ED%A0%80",
+      "?credential_id=%ED%BF%BF&limit=1",
+      "?type=%uD800",
+      "?since=%C0%80",
+      "?until=%FF%FE",
+    ),
   );
 
   // Wrong credentials, whatever the rest of the request.
@@ -285,12 +395,37 @@ function caseFor(route: RouteDoc): fc.Arbitrary<FuzzRequest> {
       fc.constant({ authorization: "" }),
       headerValue.map((v) => ({ authorization: v })),
       headerValue.map((v) => ({ authorization: `Bearer ${v}` })),
-      fc.constantFrom(`bearer ${ADMIN_TOKEN}`, `Bearer ${ADMIN_TOKEN}x`, `Bearer ${ADMIN_TOKEN.slice(0, -1)}`, `Basic ${btoa(`admin:${ADMIN_TOKEN}`)}`, `Bearer  ${ADMIN_TOKEN}`, ADMIN_TOKEN).map((v) => ({ authorization: v })),
+      fc.constantFrom(
+        `bearer ${ADMIN_TOKEN}`,
+        `Bearer ${ADMIN_TOKEN}x`,
+        `Bearer ${ADMIN_TOKEN.slice(0, -1)}`,
+        `Basic ${btoa(`admin:${ADMIN_TOKEN}`)}`,
+        `Bearer  ${ADMIN_TOKEN}`,
+        ADMIN_TOKEN,
+      ).map((v) => ({ authorization: v })),
     ),
-    standard_webhooks: fc.record({ authorization: fc.constant(""), "webhook-id": headerValue, "webhook-timestamp": fc.oneof(headerValue, fc.constant(String(Math.floor(Date.now() / 1000)))), "webhook-signature": fc.oneof(headerValue, headerValue.map((v) => `v1,${v}`)) }),
-    github_signature: fc.record({ authorization: fc.constant(""), "github-public-key-identifier": headerValue, "github-public-key-signature": headerValue }),
-    slack_signature: fc.record({ "x-slack-request-timestamp": fc.oneof(headerValue, fc.constant(String(Math.floor(Date.now() / 1000)))), "x-slack-signature": fc.oneof(headerValue, headerValue.map((v) => `v0=${v}`)) }),
-    discord_signature: fc.record({ "x-signature-timestamp": fc.oneof(headerValue, fc.constant(String(Math.floor(Date.now() / 1000)))), "x-signature-ed25519": fc.oneof(headerValue, fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 128, maxLength: 128 })) }),
+    standard_webhooks: fc.record({
+      authorization: fc.constant(""),
+      "webhook-id": headerValue,
+      "webhook-timestamp": fc.oneof(headerValue, fc.constant(String(Math.floor(Date.now() / 1000)))),
+      "webhook-signature": fc.oneof(headerValue, headerValue.map((v) => `v1,${v}`)),
+    }),
+    github_signature: fc.record({
+      authorization: fc.constant(""),
+      "github-public-key-identifier": headerValue,
+      "github-public-key-signature": headerValue,
+    }),
+    slack_signature: fc.record({
+      "x-slack-request-timestamp": fc.oneof(headerValue, fc.constant(String(Math.floor(Date.now() / 1000)))),
+      "x-slack-signature": fc.oneof(headerValue, headerValue.map((v) => `v0=${v}`)),
+    }),
+    discord_signature: fc.record({
+      "x-signature-timestamp": fc.oneof(headerValue, fc.constant(String(Math.floor(Date.now() / 1000)))),
+      "x-signature-ed25519": fc.oneof(
+        headerValue,
+        fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 128, maxLength: 128 }),
+      ),
+    }),
     ui_session: fc.record({ cookie: fc.oneof(headerValue, headerValue.map((v) => `__Host-rekey_session=${v}`)) }),
   };
   const unsigned = badAuth[route.security] ?? fc.record({ authorization: headerValue });
@@ -298,7 +433,14 @@ function caseFor(route: RouteDoc): fc.Arbitrary<FuzzRequest> {
   const cases: fc.Arbitrary<FuzzRequest>[] = [];
   if (route.security !== "none") {
     cases.push(
-      fc.record({ id: idArb, body: fc.option(bodyCase(route, credentialIds[1]!), { nil: undefined }), auth: unsigned, extra: extraHeaders, type: contentType, q: query }).map(({ id, body, auth, extra, type, q }) => {
+      fc.record({
+        id: idArb,
+        body: fc.option(bodyCase(route, credentialIds[1]!), { nil: undefined }),
+        auth: unsigned,
+        extra: extraHeaders,
+        type: contentType,
+        q: query,
+      }).map(({ id, body, auth, extra, type, q }) => {
         const oversized = body?.kind === "oversized" && verb !== "GET";
         return {
           method: verb,
@@ -315,7 +457,13 @@ function caseFor(route: RouteDoc): fc.Arbitrary<FuzzRequest> {
   if (route.security === "admin" || route.security === "none") {
     // Authenticated (or open) and malformed: body, content type, query, path parameter, headers.
     cases.push(
-      fc.record({ id: idArb, body: fc.option(bodyCase(route, credentialIds[1]!), { nil: undefined }), extra: extraHeaders, type: contentType, q: query }).map(({ id, body, extra, type, q }) => {
+      fc.record({
+        id: idArb,
+        body: fc.option(bodyCase(route, credentialIds[1]!), { nil: undefined }),
+        extra: extraHeaders,
+        type: contentType,
+        q: query,
+      }).map(({ id, body, extra, type, q }) => {
         const text = body?.text;
         const readOnly = verb === "GET";
         const valid = text === undefined ? true : schemaAccepts(route, text, type);
@@ -339,24 +487,32 @@ function caseFor(route: RouteDoc): fc.Arbitrary<FuzzRequest> {
     // Correctly signed, but the body is malformed: parsed only after the signature, refused then.
     cases.push(
       bodyCase(route, credentialIds[1]!).chain((body) =>
-        fc.constant(body).map((b) => ({
-          method: verb,
-          path: route.path,
-          headers: {},
-          body: b.text,
-          kind: `signed/${b.kind}`,
-          mayPass: false,
-          // Chat platforms show a refusal as a 200 with X-Rekey-Refusal (checked in the test).
-          expect: b.kind === "oversized" ? [413] : route.security.startsWith("slack") || route.security.startsWith("discord") ? [200, 400, 401] : [400],
-          // A signed body the schema accepts is a real alert (it would be handled): not this test's.
-          ...(schemaAccepts(route, b.text, "application/json") ? { skip: true } : {}),
-        }) as FuzzRequest),
+        fc.constant(body).map((b) =>
+          ({
+            method: verb,
+            path: route.path,
+            headers: {},
+            body: b.text,
+            kind: `signed/${b.kind}`,
+            mayPass: false,
+            // Chat platforms show a refusal as a 200 with X-Rekey-Refusal (checked in the test).
+            expect: b.kind === "oversized"
+              ? [413]
+              : route.security.startsWith("slack") || route.security.startsWith("discord")
+              ? [200, 400, 401]
+              : [400],
+            // A signed body the schema accepts is a real alert (it would be handled): not this test's.
+            ...(schemaAccepts(route, b.text, "application/json") ? { skip: true } : {}),
+          }) as FuzzRequest
+        )
       ),
     );
   }
   // A method the path does not serve, on an id that cannot exist.
   cases.push(
-    fc.record({ m: fc.constantFrom("PUT", "PATCH", "OPTIONS", "PROPFIND", "TRACE"), id: pathParam }).map(({ m, id }) => ({
+    fc.record({ m: fc.constantFrom("PUT", "PATCH", "OPTIONS", "PROPFIND", "TRACE"), id: pathParam }).map((
+      { m, id },
+    ) => ({
       method: m,
       path: pathFor(`x${id}`),
       headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
@@ -383,24 +539,43 @@ function caseFor(route: RouteDoc): fc.Arbitrary<FuzzRequest> {
   return fc.oneof(...cases.map((arbitrary) => ({ arbitrary, weight: 4 })), { arbitrary: method, weight: 1 });
 }
 
-async function send(req: FuzzRequest, route: RouteDoc): Promise<{ status: number; text: string; headers: string; refusal: string | undefined }> {
+async function send(
+  req: FuzzRequest,
+  route: RouteDoc,
+): Promise<{ status: number; text: string; headers: string; refusal: string | undefined }> {
   let headers = req.headers;
   const signed = req.kind.replace(/^host\//, "").startsWith("signed/");
   if (signed && route.security === "discord_signature") {
     const r = await discordSigned(req.body ?? "");
-    return { status: r.status, text: r.text, headers: JSON.stringify(r.headers), refusal: r.headers["x-rekey-refusal"] };
+    return {
+      status: r.status,
+      text: r.text,
+      headers: JSON.stringify(r.headers),
+      refusal: r.headers["x-rekey-refusal"],
+    };
   }
   if (signed) {
     const body = req.body ?? "";
     const now = Math.floor(Date.now() / 1000);
-    headers =
-      route.security === "github_signature" ? { ...(await signedGithubAlert(body)), authorization: "" }
-      : route.security === "slack_signature" ? { "content-type": "application/x-www-form-urlencoded", "x-slack-request-timestamp": String(now), "x-slack-signature": await signSlackRequest({ signingSecret: SLACK_SECRET, timestamp: now, body }) }
+    headers = route.security === "github_signature"
+      ? { ...(await signedGithubAlert(body)), authorization: "" }
+      : route.security === "slack_signature"
+      ? {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": String(now),
+        "x-slack-signature": await signSlackRequest({ signingSecret: SLACK_SECRET, timestamp: now, body }),
+      }
       : await (async () => {
-          const id = `msg_${crypto.randomUUID()}`;
-          const timestamp = Math.floor(Date.now() / 1000);
-          return { "content-type": "application/json", authorization: "", "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": await signStandardWebhook({ secret: ALERT_SECRET, id, timestamp, body }) };
-        })();
+        const id = `msg_${crypto.randomUUID()}`;
+        const timestamp = Math.floor(Date.now() / 1000);
+        return {
+          "content-type": "application/json",
+          authorization: "",
+          "webhook-id": id,
+          "webhook-timestamp": String(timestamp),
+          "webhook-signature": await signStandardWebhook({ secret: ALERT_SECRET, id, timestamp, body }),
+        };
+      })();
   }
   if (req.host) headers = { ...headers, host: req.host.header };
   const res = await exports.default.fetch(`http://${req.host?.url ?? "rekey.test"}${req.path}`, {
@@ -411,7 +586,12 @@ async function send(req: FuzzRequest, route: RouteDoc): Promise<{ status: number
     redirect: "manual",
   });
   const text = await res.text();
-  return { status: res.status, text, headers: JSON.stringify([...res.headers]), refusal: res.headers.get("x-rekey-refusal") ?? undefined };
+  return {
+    status: res.status,
+    text,
+    headers: JSON.stringify([...res.headers]),
+    refusal: res.headers.get("x-rekey-refusal") ?? undefined,
+  };
 }
 
 describe("fuzzing every documented route", () => {
@@ -428,7 +608,9 @@ describe("fuzzing every documented route", () => {
 
   for (const route of routeDocs) {
     const name = `${route.method.toUpperCase()} ${route.path}`;
-    it(`${name}: ${CASES} malformed requests, all refused with 4xx, nothing changed, nothing leaked`, { timeout: timeout(60_000, 1_800_000) }, async () => {
+    it(`${name}: ${CASES} malformed requests, all refused with 4xx, nothing changed, nothing leaked`, {
+      timeout: timeout(60_000, 1_800_000),
+    }, async () => {
       // Each route against its own baseline, so that one route's failure does not mask the next.
       const before = await snapshot();
       const seen = new Map<number, number>();
@@ -444,8 +626,7 @@ describe("fuzzing every documented route", () => {
           expect(res.status, label).toBeLessThan(500);
           // Refused: a 4xx, or a redirect the route documents (the dashboard sends a visitor
           // without a session to the sign-in form with a 303).
-          const refused =
-            res.status >= 400 ||
+          const refused = res.status >= 400 ||
             (res.status >= 300 && res.status < 400 && route.responses[res.status] !== undefined) ||
             (res.status === 200 && res.refusal !== undefined && req.kind.replace(/^host\//, "").startsWith("signed/"));
           if (!req.mayPass) expect(refused, label).toBe(true);
@@ -461,7 +642,12 @@ describe("fuzzing every documented route", () => {
 });
 
 afterAll(async () => {
-  console.info(JSON.stringify({ msg: "fuzz.statuses", statuses: Object.fromEntries([...statuses].map(([k, v]) => [k, Object.fromEntries(v)])) }));
+  console.info(
+    JSON.stringify({
+      msg: "fuzz.statuses",
+      statuses: Object.fromEntries([...statuses].map(([k, v]) => [k, Object.fromEntries(v)])),
+    }),
+  );
   const audit = (await call("GET", "/v1/audit?limit=1000")).text;
   const searched = expectNoCanary([audit, ...(await receiverTexts()), ...leaks.logs], leaks.secrets);
   expect(searched).toBeGreaterThan(0);

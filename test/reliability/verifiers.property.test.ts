@@ -22,7 +22,13 @@ const body = fc.uint8Array({ maxLength: 600 });
 /** A timestamp inside the 5 minute window around NOW. */
 const timestamp = fc.integer({ min: NOW - 300, max: NOW + 300 });
 /** Header values as a client may send them: absent, empty, printable junk, or anything. */
-const header = fc.oneof(fc.constant(undefined), fc.constant(null), fc.constant(""), fc.string({ maxLength: 200 }), fc.string({ unit: "grapheme", maxLength: 50 }));
+const header = fc.oneof(
+  fc.constant(undefined),
+  fc.constant(null),
+  fc.constant(""),
+  fc.string({ maxLength: 200 }),
+  fc.string({ unit: "grapheme", maxLength: 50 }),
+);
 /** A nonzero XOR mask for a byte. */
 const flip = fc.integer({ min: 1, max: 255 });
 
@@ -49,23 +55,52 @@ describe("GitHub secret scanning (ECDSA P-256)", async () => {
   if (!parsed.ok) throw new Error(parsed.error.message);
   const keys = parsed.value;
 
-  it("verifies what the key signed, refuses any flipped body byte, another key, another signature byte", { timeout: timeout(30_000) }, async () => {
+  it("verifies what the key signed, refuses any flipped body byte, another key, another signature byte", {
+    timeout: timeout(30_000),
+  }, async () => {
     await fc.assert(
       fc.asyncProperty(body, fc.nat(), flip, fc.nat(), fc.nat(), async (payload, at, mask, sigAt, pick) => {
         const signature = await signGithubPayload(a.privateKey, payload);
-        expect(reason(await verifyGithubSignature({ keys, keyId: a.keyIdentifier, signature, body: payload }))).toBe("ok");
+        expect(reason(await verifyGithubSignature({ keys, keyId: a.keyIdentifier, signature, body: payload }))).toBe(
+          "ok",
+        );
         // The other listed key's identifier: a real key, the wrong one.
-        expect(reason(await verifyGithubSignature({ keys, keyId: b.keyIdentifier, signature, body: payload }))).toBe("invalid_signature");
+        expect(reason(await verifyGithubSignature({ keys, keyId: b.keyIdentifier, signature, body: payload }))).toBe(
+          "invalid_signature",
+        );
         if (payload.length > 0) {
-          expect(reason(await verifyGithubSignature({ keys, keyId: a.keyIdentifier, signature, body: flipped(payload, at, mask) }))).toBe("invalid_signature");
+          expect(
+            reason(
+              await verifyGithubSignature({
+                keys,
+                keyId: a.keyIdentifier,
+                signature,
+                body: flipped(payload, at, mask),
+              }),
+            ),
+          ).toBe("invalid_signature");
         }
         const edited = replaceChar(signature, sigAt, pick, BASE64);
-        expect(reason(await verifyGithubSignature({ keys, keyId: a.keyIdentifier, signature: edited, body: payload }))).not.toBe("ok");
+        expect(reason(await verifyGithubSignature({ keys, keyId: a.keyIdentifier, signature: edited, body: payload })))
+          .not.toBe("ok");
         // A truncated or extended signature. (Dropping only the "=" padding is the same signature:
         // padding is optional, so at least one data character goes.)
         const data = signature.replace(/=+$/, "");
-        expect(reason(await verifyGithubSignature({ keys, keyId: a.keyIdentifier, signature: data.slice(0, sigAt % data.length), body: payload }))).not.toBe("ok");
-        expect(reason(await verifyGithubSignature({ keys, keyId: a.keyIdentifier, signature: signature + "AA==", body: payload }))).not.toBe("ok");
+        expect(
+          reason(
+            await verifyGithubSignature({
+              keys,
+              keyId: a.keyIdentifier,
+              signature: data.slice(0, sigAt % data.length),
+              body: payload,
+            }),
+          ),
+        ).not.toBe("ok");
+        expect(
+          reason(
+            await verifyGithubSignature({ keys, keyId: a.keyIdentifier, signature: signature + "AA==", body: payload }),
+          ),
+        ).not.toBe("ok");
       }),
       { numRuns: runs(60, 5_000) },
     );
@@ -97,28 +132,56 @@ describe("GitHub secret scanning (ECDSA P-256)", async () => {
 describe("Standard Webhooks (HMAC v1)", () => {
   const secretBytes = fc.uint8Array({ minLength: 24, maxLength: 64 });
   // Ids as senders make them: no "." (the signed content would be ambiguous; signing refuses it).
-  const msgId = fc.string({ minLength: 1, maxLength: 40 }).filter((s) => !s.includes(".") && s.trim() === s && s.length > 0);
+  const msgId = fc.string({ minLength: 1, maxLength: 40 }).filter((s) =>
+    !s.includes(".") && s.trim() === s && s.length > 0
+  );
 
-  it("verifies what was signed; refuses any change of body, id, timestamp, secret or signature", { timeout: timeout(30_000) }, async () => {
+  it("verifies what was signed; refuses any change of body, id, timestamp, secret or signature", {
+    timeout: timeout(30_000),
+  }, async () => {
     await fc.assert(
-      fc.asyncProperty(secretBytes, msgId, timestamp, body, fc.nat(), flip, fc.nat(), fc.nat(), fc.integer({ min: 1, max: 300 }), async (raw, id, ts, payload, at, mask, sigAt, pick, dt) => {
-        const secret = `whsec_${encodeBase64(raw)}`;
-        const signature = await signStandardWebhook({ secret, id, timestamp: ts, body: payload });
-        const verify = (o: { id?: string; timestamp?: string; signature?: string; body?: Uint8Array; secret?: string }) =>
-          verifyStandardWebhook({ secret: o.secret ?? secret, id: o.id ?? id, timestamp: o.timestamp ?? String(ts), signature: o.signature ?? signature, body: o.body ?? payload, now: NOW });
-        expect(reason(await verify({}))).toBe("ok");
-        if (payload.length > 0) expect(reason(await verify({ body: flipped(payload, at, mask) }))).toBe("invalid_signature");
-        expect(reason(await verify({ body: new Uint8Array([...payload, 0x20]) }))).toBe("invalid_signature");
-        expect(reason(await verify({ id: replaceChar(id, at, pick, "abcdefXYZ_-0123456789") }))).toBe("invalid_signature");
-        const other = ts + (ts + dt <= NOW + 300 ? dt : -dt);
-        expect(reason(await verify({ timestamp: String(other) }))).toBe("invalid_signature");
-        const otherSecret = `whsec_${encodeBase64(flipped(raw, at, mask))}`;
-        expect(reason(await verify({ secret: otherSecret }))).toBe("invalid_signature");
-        // "v1," then 44 base64 characters: edit any of them.
-        const edited = "v1," + replaceChar(signature.slice(3), sigAt, pick, BASE64);
-        expect(reason(await verify({ signature: edited }))).toBe("invalid_signature");
-        expect(reason(await verify({ signature: "v1a" + signature.slice(2) }))).toBe("invalid_signature");
-      }),
+      fc.asyncProperty(
+        secretBytes,
+        msgId,
+        timestamp,
+        body,
+        fc.nat(),
+        flip,
+        fc.nat(),
+        fc.nat(),
+        fc.integer({ min: 1, max: 300 }),
+        async (raw, id, ts, payload, at, mask, sigAt, pick, dt) => {
+          const secret = `whsec_${encodeBase64(raw)}`;
+          const signature = await signStandardWebhook({ secret, id, timestamp: ts, body: payload });
+          const verify = (
+            o: { id?: string; timestamp?: string; signature?: string; body?: Uint8Array; secret?: string },
+          ) =>
+            verifyStandardWebhook({
+              secret: o.secret ?? secret,
+              id: o.id ?? id,
+              timestamp: o.timestamp ?? String(ts),
+              signature: o.signature ?? signature,
+              body: o.body ?? payload,
+              now: NOW,
+            });
+          expect(reason(await verify({}))).toBe("ok");
+          if (payload.length > 0) {
+            expect(reason(await verify({ body: flipped(payload, at, mask) }))).toBe("invalid_signature");
+          }
+          expect(reason(await verify({ body: new Uint8Array([...payload, 0x20]) }))).toBe("invalid_signature");
+          expect(reason(await verify({ id: replaceChar(id, at, pick, "abcdefXYZ_-0123456789") }))).toBe(
+            "invalid_signature",
+          );
+          const other = ts + (ts + dt <= NOW + 300 ? dt : -dt);
+          expect(reason(await verify({ timestamp: String(other) }))).toBe("invalid_signature");
+          const otherSecret = `whsec_${encodeBase64(flipped(raw, at, mask))}`;
+          expect(reason(await verify({ secret: otherSecret }))).toBe("invalid_signature");
+          // "v1," then 44 base64 characters: edit any of them.
+          const edited = "v1," + replaceChar(signature.slice(3), sigAt, pick, BASE64);
+          expect(reason(await verify({ signature: edited }))).toBe("invalid_signature");
+          expect(reason(await verify({ signature: "v1a" + signature.slice(2) }))).toBe("invalid_signature");
+        },
+      ),
       { numRuns: runs(100, 5_000) },
     );
   });
@@ -138,24 +201,44 @@ describe("Standard Webhooks (HMAC v1)", () => {
 describe("Slack (HMAC v0)", () => {
   const secret = fc.string({ minLength: 1, maxLength: 64 });
 
-  it("verifies what was signed; refuses any change of body, timestamp, secret or signature", { timeout: timeout(30_000) }, async () => {
+  it("verifies what was signed; refuses any change of body, timestamp, secret or signature", {
+    timeout: timeout(30_000),
+  }, async () => {
     await fc.assert(
-      fc.asyncProperty(secret, timestamp, body, fc.nat(), flip, fc.nat(), fc.nat(), fc.integer({ min: 1, max: 300 }), async (signingSecret, ts, payload, at, mask, sigAt, pick, dt) => {
-        const signature = await signSlackRequest({ signingSecret, timestamp: ts, body: payload });
-        const verify = (o: { timestamp?: string; signature?: string; body?: Uint8Array; signingSecret?: string }) =>
-          verifySlackSignature({ signingSecret: o.signingSecret ?? signingSecret, timestamp: o.timestamp ?? String(ts), signature: o.signature ?? signature, body: o.body ?? payload, now: NOW });
-        expect(reason(await verify({}))).toBe("ok");
-        if (payload.length > 0) expect(reason(await verify({ body: flipped(payload, at, mask) }))).toBe("invalid_signature");
-        expect(reason(await verify({ body: new Uint8Array([...payload, 0x0a]) }))).toBe("invalid_signature");
-        const other = ts + (ts + dt <= NOW + 300 ? dt : -dt);
-        expect(reason(await verify({ timestamp: String(other) }))).toBe("invalid_signature");
-        // Same number, other spelling: the signed bytes differ.
-        expect(reason(await verify({ timestamp: `0${ts}` }))).toBe("invalid_signature");
-        expect(reason(await verify({ signingSecret: signingSecret + "x" }))).toBe("invalid_signature");
-        const edited = "v0=" + replaceChar(signature.slice(3).toLowerCase(), sigAt, pick, HEX);
-        expect(reason(await verify({ signature: edited }))).toBe("invalid_signature");
-        expect(reason(await verify({ signature: signature.slice(0, 3 + (sigAt % 64)) }))).toBe("invalid_signature");
-      }),
+      fc.asyncProperty(
+        secret,
+        timestamp,
+        body,
+        fc.nat(),
+        flip,
+        fc.nat(),
+        fc.nat(),
+        fc.integer({ min: 1, max: 300 }),
+        async (signingSecret, ts, payload, at, mask, sigAt, pick, dt) => {
+          const signature = await signSlackRequest({ signingSecret, timestamp: ts, body: payload });
+          const verify = (o: { timestamp?: string; signature?: string; body?: Uint8Array; signingSecret?: string }) =>
+            verifySlackSignature({
+              signingSecret: o.signingSecret ?? signingSecret,
+              timestamp: o.timestamp ?? String(ts),
+              signature: o.signature ?? signature,
+              body: o.body ?? payload,
+              now: NOW,
+            });
+          expect(reason(await verify({}))).toBe("ok");
+          if (payload.length > 0) {
+            expect(reason(await verify({ body: flipped(payload, at, mask) }))).toBe("invalid_signature");
+          }
+          expect(reason(await verify({ body: new Uint8Array([...payload, 0x0a]) }))).toBe("invalid_signature");
+          const other = ts + (ts + dt <= NOW + 300 ? dt : -dt);
+          expect(reason(await verify({ timestamp: String(other) }))).toBe("invalid_signature");
+          // Same number, other spelling: the signed bytes differ.
+          expect(reason(await verify({ timestamp: `0${ts}` }))).toBe("invalid_signature");
+          expect(reason(await verify({ signingSecret: signingSecret + "x" }))).toBe("invalid_signature");
+          const edited = "v0=" + replaceChar(signature.slice(3).toLowerCase(), sigAt, pick, HEX);
+          expect(reason(await verify({ signature: edited }))).toBe("invalid_signature");
+          expect(reason(await verify({ signature: signature.slice(0, 3 + (sigAt % 64)) }))).toBe("invalid_signature");
+        },
+      ),
       { numRuns: runs(100, 5_000) },
     );
   });
@@ -163,7 +246,13 @@ describe("Slack (HMAC v0)", () => {
   it("never throws and never accepts arbitrary headers", { timeout: timeout(30_000) }, async () => {
     await fc.assert(
       fc.asyncProperty(header, header, body, async (ts, signature, payload) => {
-        const r = await verifySlackSignature({ signingSecret: "slack-signing-secret", timestamp: ts, signature, body: payload, now: NOW });
+        const r = await verifySlackSignature({
+          signingSecret: "slack-signing-secret",
+          timestamp: ts,
+          signature,
+          body: payload,
+          now: NOW,
+        });
         expect(r.ok).toBe(false);
       }),
       { numRuns: runs(300, 20_000) },
@@ -174,34 +263,72 @@ describe("Slack (HMAC v0)", () => {
 describe("Discord (Ed25519)", async () => {
   const pairs = await Promise.all([0, 1].map(async () => {
     const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
-    return { privateKey: pair.privateKey, publicKey: encodeHex(new Uint8Array((await crypto.subtle.exportKey("raw", pair.publicKey)) as ArrayBuffer)) };
+    return {
+      privateKey: pair.privateKey,
+      publicKey: encodeHex(new Uint8Array((await crypto.subtle.exportKey("raw", pair.publicKey)) as ArrayBuffer)),
+    };
   }));
   const [mine, other] = pairs as [(typeof pairs)[0], (typeof pairs)[0]];
 
-  it("verifies what was signed; refuses any change of body, timestamp, key or signature", { timeout: timeout(30_000) }, async () => {
-    await fc.assert(
-      fc.asyncProperty(timestamp, body, fc.nat(), flip, fc.nat(), fc.nat(), fc.integer({ min: 1, max: 300 }), async (ts, payload, at, mask, sigAt, pick, dt) => {
-        const signature = await signDiscordInteraction({ privateKey: mine.privateKey, timestamp: String(ts), body: payload });
-        const verify = (o: { timestamp?: string; signature?: string; body?: Uint8Array; publicKey?: string }) =>
-          verifyDiscordSignature({ publicKey: o.publicKey ?? mine.publicKey, timestamp: o.timestamp ?? String(ts), signature: o.signature ?? signature, body: o.body ?? payload, now: NOW });
-        expect(reason(await verify({}))).toBe("ok");
-        if (payload.length > 0) expect(reason(await verify({ body: flipped(payload, at, mask) }))).toBe("invalid_signature");
-        const otherTs = ts + (ts + dt <= NOW + 300 ? dt : -dt);
-        expect(reason(await verify({ timestamp: String(otherTs) }))).toBe("invalid_signature");
-        expect(reason(await verify({ publicKey: other.publicKey }))).toBe("invalid_signature");
-        expect(reason(await verify({ signature: replaceChar(signature, sigAt, pick, HEX) }))).toBe("invalid_signature");
-        expect(reason(await verify({ signature: signature.slice(0, sigAt % 128) }))).not.toBe("ok");
-      }),
-      { numRuns: runs(100, 5_000) },
-    );
-  });
+  it(
+    "verifies what was signed; refuses any change of body, timestamp, key or signature",
+    { timeout: timeout(30_000) },
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          timestamp,
+          body,
+          fc.nat(),
+          flip,
+          fc.nat(),
+          fc.nat(),
+          fc.integer({ min: 1, max: 300 }),
+          async (ts, payload, at, mask, sigAt, pick, dt) => {
+            const signature = await signDiscordInteraction({
+              privateKey: mine.privateKey,
+              timestamp: String(ts),
+              body: payload,
+            });
+            const verify = (o: { timestamp?: string; signature?: string; body?: Uint8Array; publicKey?: string }) =>
+              verifyDiscordSignature({
+                publicKey: o.publicKey ?? mine.publicKey,
+                timestamp: o.timestamp ?? String(ts),
+                signature: o.signature ?? signature,
+                body: o.body ?? payload,
+                now: NOW,
+              });
+            expect(reason(await verify({}))).toBe("ok");
+            if (payload.length > 0) {
+              expect(reason(await verify({ body: flipped(payload, at, mask) }))).toBe(
+                "invalid_signature",
+              );
+            }
+            const otherTs = ts + (ts + dt <= NOW + 300 ? dt : -dt);
+            expect(reason(await verify({ timestamp: String(otherTs) }))).toBe("invalid_signature");
+            expect(reason(await verify({ publicKey: other.publicKey }))).toBe("invalid_signature");
+            expect(reason(await verify({ signature: replaceChar(signature, sigAt, pick, HEX) }))).toBe(
+              "invalid_signature",
+            );
+            expect(reason(await verify({ signature: signature.slice(0, sigAt % 128) }))).not.toBe("ok");
+          },
+        ),
+        { numRuns: runs(100, 5_000) },
+      );
+    },
+  );
 
   it("never throws and never accepts arbitrary headers or keys", { timeout: timeout(30_000) }, async () => {
     await fc.assert(
-      fc.asyncProperty(header, header, body, fc.oneof(fc.constant(mine.publicKey), fc.string({ maxLength: 70 })), async (ts, signature, payload, publicKey) => {
-        const r = await verifyDiscordSignature({ publicKey, timestamp: ts, signature, body: payload, now: NOW });
-        expect(r.ok).toBe(false);
-      }),
+      fc.asyncProperty(
+        header,
+        header,
+        body,
+        fc.oneof(fc.constant(mine.publicKey), fc.string({ maxLength: 70 })),
+        async (ts, signature, payload, publicKey) => {
+          const r = await verifyDiscordSignature({ publicKey, timestamp: ts, signature, body: payload, now: NOW });
+          expect(r.ok).toBe(false);
+        },
+      ),
       { numRuns: runs(300, 20_000) },
     );
   });

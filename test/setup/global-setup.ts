@@ -16,8 +16,14 @@ export default async function setup(project: TestProject) {
   // A Discord application key pair made for this run: the Worker trusts the public half
   // (DISCORD_PUBLIC_KEY), tests sign interactions with the private half.
   const { publicKey, privateKey } = generateKeyPairSync("ed25519");
-  project.provide("discordPublicKey", Buffer.from(publicKey.export({ format: "der", type: "spki" })).subarray(-32).toString("hex"));
-  project.provide("discordPrivateKeyPkcs8", Buffer.from(privateKey.export({ format: "der", type: "pkcs8" })).toString("base64"));
+  project.provide(
+    "discordPublicKey",
+    Buffer.from(publicKey.export({ format: "der", type: "spki" })).subarray(-32).toString("hex"),
+  );
+  project.provide(
+    "discordPrivateKeyPkcs8",
+    Buffer.from(privateKey.export({ format: "der", type: "pkcs8" })).toString("base64"),
+  );
   return async () => {
     await emulator.close();
     await receiver.close();

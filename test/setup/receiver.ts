@@ -40,7 +40,12 @@ export async function startReceiver(): Promise<{ url: string; close(): Promise<v
     }
     if (req.method === "POST" && url.pathname === "/_status") {
       const b = JSON.parse(body) as { path: string; status: number; count?: number; location?: string; body?: string };
-      statuses.set(b.path, { status: b.status, count: b.count ?? 1, ...(b.location ? { location: b.location } : {}), ...(b.body !== undefined ? { body: b.body } : {}) });
+      statuses.set(b.path, {
+        status: b.status,
+        count: b.count ?? 1,
+        ...(b.location ? { location: b.location } : {}),
+        ...(b.body !== undefined ? { body: b.body } : {}),
+      });
       return res.end("{}");
     }
     if (req.method === "POST" && url.pathname === "/_serve") {
@@ -49,7 +54,13 @@ export async function startReceiver(): Promise<{ url: string; close(): Promise<v
       return res.end("{}");
     }
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
-    received.push({ method: req.method ?? "", path: url.pathname + url.search, headers, body, time: new Date().toISOString() });
+    received.push({
+      method: req.method ?? "",
+      path: url.pathname + url.search,
+      headers,
+      body,
+      time: new Date().toISOString(),
+    });
     const forced = statuses.get(url.pathname);
     if (forced && forced.count > 0) {
       forced.count--;

@@ -15,7 +15,12 @@ export interface Captured {
 /** Every response any test made, for the canary check. */
 export const responses: Captured[] = [];
 
-export async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Captured> {
+export async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Captured> {
   const res = await exports.default.fetch(`http://rekey.test${path}`, {
     method,
     headers: {

@@ -33,10 +33,19 @@ export async function post(path: string, body: string, headers: Record<string, s
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-export async function slackSigned(path: string, body: string, opts: { timestamp?: number; secret?: string; signature?: string } = {}) {
+export async function slackSigned(
+  path: string,
+  body: string,
+  opts: { timestamp?: number; secret?: string; signature?: string } = {},
+) {
   const timestamp = opts.timestamp ?? nowSeconds();
-  const signature = opts.signature ?? (await signSlackRequest({ signingSecret: opts.secret ?? SLACK_SECRET, timestamp, body }));
-  return post(path, body, { "content-type": "application/x-www-form-urlencoded", "x-slack-request-timestamp": String(timestamp), "x-slack-signature": signature });
+  const signature = opts.signature ??
+    (await signSlackRequest({ signingSecret: opts.secret ?? SLACK_SECRET, timestamp, body }));
+  return post(path, body, {
+    "content-type": "application/x-www-form-urlencoded",
+    "x-slack-request-timestamp": String(timestamp),
+    "x-slack-signature": signature,
+  });
 }
 
 /** A fresh response_url on the receiver: `{ url, path }`. */
@@ -59,7 +68,12 @@ export function slashCommand(user: string, text: string, response: { url: string
   }).toString();
 }
 
-export function blockAction(user: string, actionId: "rekey_confirm" | "rekey_cancel", value: string, response: { url: string }) {
+export function blockAction(
+  user: string,
+  actionId: "rekey_confirm" | "rekey_cancel",
+  value: string,
+  response: { url: string },
+) {
   const payload = {
     type: "block_actions",
     user: { id: user, username: user.toLowerCase(), team_id: "T0REKEY" },
@@ -90,14 +104,23 @@ export async function waitForPost(path: string, match: (body: any) => boolean, t
 }
 
 let privateKey: Promise<CryptoKey> | undefined;
-const discordKey = () =>
-  (privateKey ??= crypto.subtle.importKey("pkcs8", (decodeBase64(inject("discordPrivateKeyPkcs8")) as { ok: true; value: Uint8Array<ArrayBuffer> }).value, { name: "Ed25519" }, false, ["sign"]));
+const discordKey = () => (privateKey ??= crypto.subtle.importKey(
+  "pkcs8",
+  (decodeBase64(inject("discordPrivateKeyPkcs8")) as { ok: true; value: Uint8Array<ArrayBuffer> }).value,
+  { name: "Ed25519" },
+  false,
+  ["sign"],
+));
 
 export async function discordSigned(body: string, opts: { timestamp?: string; tamper?: boolean } = {}) {
   const timestamp = opts.timestamp ?? String(nowSeconds());
   let signature = await signDiscordInteraction({ privateKey: await discordKey(), timestamp, body });
   if (opts.tamper) signature = (signature[0] === "0" ? "1" : "0") + signature.slice(1);
-  return post("/chatops/discord", body, { "content-type": "application/json", "x-signature-ed25519": signature, "x-signature-timestamp": timestamp });
+  return post("/chatops/discord", body, {
+    "content-type": "application/json",
+    "x-signature-ed25519": signature,
+    "x-signature-timestamp": timestamp,
+  });
 }
 
 let seq = 0;
@@ -105,7 +128,15 @@ let seq = 0;
 export function discordInteraction(type: number, user: string, data?: Record<string, unknown>) {
   const id = String(200000000000000000n + BigInt(Date.now() % 1_000_000) * 1000n + BigInt(seq++));
   const token = `tok_${crypto.randomUUID().replaceAll("-", "")}`;
-  const body = { type, id, application_id: "300000000000000003", token, version: 1, member: { user: { id: user, username: "u" } }, ...(data ? { data } : {}) };
+  const body = {
+    type,
+    id,
+    application_id: "300000000000000003",
+    token,
+    version: 1,
+    member: { user: { id: user, username: "u" } },
+    ...(data ? { data } : {}),
+  };
   return { body: JSON.stringify(body), followUpPath: `/discord/api/webhooks/300000000000000003/${token}` };
 }
 

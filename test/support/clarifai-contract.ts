@@ -11,11 +11,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  ClarifaiError,
-  createClarifaiClient,
   type ClarifaiClient,
   type ClarifaiClientOptions,
+  ClarifaiError,
   type ClarifaiErrorKind,
+  createClarifaiClient,
 } from "../../src/core/clarifai/index.ts";
 import type { Result } from "../../src/core/result.ts";
 
@@ -59,7 +59,13 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
     const seen: ClarifaiError[] = [];
 
     const client = (options: ClarifaiClientOptions = {}) =>
-      createClarifaiClient({ baseUrl: host.baseUrl, fetch: host.fetch, requestIdPrefix: REQUEST_ID_PREFIX, timeoutMs: 5_000, ...options });
+      createClarifaiClient({
+        baseUrl: host.baseUrl,
+        fetch: host.fetch,
+        requestIdPrefix: REQUEST_ID_PREFIX,
+        timeoutMs: 5_000,
+        ...options,
+      });
 
     async function value<T>(call: Promise<Result<T, ClarifaiError>>): Promise<T> {
       const r = await call;
@@ -70,7 +76,10 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
       return r.value;
     }
 
-    async function failure(call: Promise<Result<unknown, ClarifaiError>>, kind: ClarifaiErrorKind): Promise<ClarifaiError> {
+    async function failure(
+      call: Promise<Result<unknown, ClarifaiError>>,
+      kind: ClarifaiErrorKind,
+    ): Promise<ClarifaiError> {
       const r = await call;
       expect(r.ok, `expected a "${kind}" failure`).toBe(false);
       if (r.ok) throw new Error("unreachable");
@@ -90,8 +99,14 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
       return { userId, appId, pat };
     }
 
-    async function mint(userId: string, key: { type: string; scopes: string[]; apps: { id: string; user_id: string }[] }) {
-      const res = (await host.control(`/_emulator/users/${userId}/keys`, { ...key, description: "minted by the contract suite" })) as {
+    async function mint(
+      userId: string,
+      key: { type: string; scopes: string[]; apps: { id: string; user_id: string }[] },
+    ) {
+      const res = (await host.control(`/_emulator/users/${userId}/keys`, {
+        ...key,
+        description: "minted by the contract suite",
+      })) as {
         key: { id: string };
       };
       sensitive.add(res.key.id);
@@ -122,7 +137,11 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
       it("myScopes reports a PAT's scopes and an app key's app", async () => {
         const u = await newUser();
         expect((await value(clarifai.myScopes(u.pat))).scopes).toContain("All");
-        const appKey = await mint(u.userId, { type: "app_specific_key", scopes: ["Predict"], apps: [{ id: u.appId, user_id: u.userId }] });
+        const appKey = await mint(u.userId, {
+          type: "app_specific_key",
+          scopes: ["Predict"],
+          apps: [{ id: u.appId, user_id: u.userId }],
+        });
         const info = await value(clarifai.myScopes(appKey));
         expect(info.app?.id).toBe(u.appId);
         expect(info.scopes.map((s) => s.replace(":", "_"))).toContain("Predict");
@@ -130,7 +149,11 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
 
       it("myUserScopes lists a PAT's scopes under `me` and its id", async () => {
         const u = await newUser();
-        const narrow = await mint(u.userId, { type: "personal_access_token", scopes: ["Keys_Get", "Secrets_Get"], apps: [] });
+        const narrow = await mint(u.userId, {
+          type: "personal_access_token",
+          scopes: ["Keys_Get", "Secrets_Get"],
+          apps: [],
+        });
         for (const who of ["me", u.userId]) {
           const info = await value(clarifai.myUserScopes(narrow, who));
           expect(info.scopes.map((s) => s.replace(":", "_")).sort()).toEqual(["Keys_Get", "Secrets_Get"]);
@@ -156,12 +179,20 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
         expect((await value(clarifai.myScopes(key.id))).app?.id).toBe(u.appId);
         const appKeys = await value(clarifai.listAppKeys(u.pat, u.userId, u.appId));
         expect(appKeys.map((k) => k.id)).toEqual([key.id]);
-        expect((await value(clarifai.listAllAppKeys(u.pat, "me", u.appId, { perPage: 1 }))).map((k) => k.id)).toEqual([key.id]);
+        expect((await value(clarifai.listAllAppKeys(u.pat, "me", u.appId, { perPage: 1 }))).map((k) => k.id)).toEqual([
+          key.id,
+        ]);
       });
 
       it("creates a PAT under `me` that authenticates as the same user", async () => {
         const u = await newUser();
-        const pat = await value(clarifai.createKey(u.pat, "me", { type: "personal_access_token", description: "contract pat", scopes: ["All"] }));
+        const pat = await value(
+          clarifai.createKey(u.pat, "me", {
+            type: "personal_access_token",
+            description: "contract pat",
+            scopes: ["All"],
+          }),
+        );
         sensitive.add(pat.id);
         expect(pat.type).toBe("personal_access_token");
         expect(pat.apps).toEqual([]);
@@ -173,7 +204,12 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
         const made: string[] = [];
         for (let i = 0; i < 5; i++) {
           const k = await value(
-            clarifai.createKey(u.pat, u.userId, { type: "app_specific_key", description: `page ${i}`, scopes: ["Predict"], apps: [{ id: u.appId, user_id: u.userId }] }),
+            clarifai.createKey(u.pat, u.userId, {
+              type: "app_specific_key",
+              description: `page ${i}`,
+              scopes: ["Predict"],
+              apps: [{ id: u.appId, user_id: u.userId }],
+            }),
           );
           sensitive.add(k.id);
           made.push(k.id);
@@ -190,17 +226,26 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
         expect(all.map((k) => k.id).sort()).toEqual([...made, u.pat].sort());
         const apps = await value(clarifai.listAllKeys(u.pat, u.userId, { type: "app_specific_key", perPage: 3 }));
         expect(apps.map((k) => k.id).sort()).toEqual([...made].sort());
-        const pats = await value(clarifai.listKeys(u.pat, u.userId, { type: "personal_access_token", notExpired: true }));
+        const pats = await value(
+          clarifai.listKeys(u.pat, u.userId, { type: "personal_access_token", notExpired: true }),
+        );
         expect(pats.map((k) => k.id)).toEqual([u.pat]);
       });
 
       it("patches a key's description and scopes", async () => {
         const u = await newUser();
         const key = await value(
-          clarifai.createKey(u.pat, u.userId, { type: "app_specific_key", description: "before", scopes: ["Predict"], apps: [{ id: u.appId, user_id: u.userId }] }),
+          clarifai.createKey(u.pat, u.userId, {
+            type: "app_specific_key",
+            description: "before",
+            scopes: ["Predict"],
+            apps: [{ id: u.appId, user_id: u.userId }],
+          }),
         );
         sensitive.add(key.id);
-        const patched = await value(clarifai.patchKeys(u.pat, "me", [{ id: key.id, description: "after", scopes: ["Predict", "Inputs_Get"] }]));
+        const patched = await value(
+          clarifai.patchKeys(u.pat, "me", [{ id: key.id, description: "after", scopes: ["Predict", "Inputs_Get"] }]),
+        );
         expect(patched.map((k) => k.description)).toEqual(["after"]);
         const read = await value(clarifai.getKey(u.pat, u.userId, key.id));
         expect(read.description).toBe("after");
@@ -209,7 +254,13 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
 
       it("deletes a key: it stops working, cannot be read, and a second delete is not_found", async () => {
         const u = await newUser();
-        const doomed = await value(clarifai.createKey(u.pat, u.userId, { type: "personal_access_token", description: "doomed", scopes: ["All"] }));
+        const doomed = await value(
+          clarifai.createKey(u.pat, u.userId, {
+            type: "personal_access_token",
+            description: "doomed",
+            scopes: ["All"],
+          }),
+        );
         sensitive.add(doomed.id);
         await value(clarifai.deleteKey(u.pat, u.userId, doomed.id));
         const reused = await failure(clarifai.getUser(doomed.id), "invalid_key");
@@ -227,11 +278,15 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
         const v1 = `v1-${crypto.randomUUID()}`;
         const v2 = `v2-${crypto.randomUUID()}`;
         sensitive.add(v1).add(v2);
-        const made = await value(clarifai.createSecret(u.pat, u.userId, { id: "OPENAI_KEY", value: v1, description: "contract" }));
+        const made = await value(
+          clarifai.createSecret(u.pat, u.userId, { id: "OPENAI_KEY", value: v1, description: "contract" }),
+        );
         expect(made).toMatchObject({ id: "OPENAI_KEY", value: v1, version: 1, description: "contract" });
         expect((await value(clarifai.getSecret(u.pat, "me", "OPENAI_KEY"))).value).toBe(v1);
 
-        const patched = await value(clarifai.patchSecrets(u.pat, u.userId, [{ id: "OPENAI_KEY", value: v2 }], "overwrite"));
+        const patched = await value(
+          clarifai.patchSecrets(u.pat, u.userId, [{ id: "OPENAI_KEY", value: v2 }], "overwrite"),
+        );
         expect(patched.map((s) => s.value)).toEqual([v2]);
         expect((await value(clarifai.getSecret(u.pat, u.userId, "OPENAI_KEY"))).value).toBe(v2);
 
@@ -257,9 +312,15 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
           await value(clarifai.createSecret(u.pat, u.userId, { id, value: v }));
         }
         expect(await value(clarifai.listSecrets(u.pat, u.userId, { page: 1, perPage: 2 }))).toHaveLength(2);
-        expect((await value(clarifai.listAllSecrets(u.pat, "me", { perPage: 2 }))).map((s) => s.id).sort()).toEqual(ids);
+        expect((await value(clarifai.listAllSecrets(u.pat, "me", { perPage: 2 }))).map((s) => s.id).sort()).toEqual(
+          ids,
+        );
         await value(clarifai.deleteSecrets(u.pat, u.userId, ["S_A", "S_B"]));
-        expect((await value(clarifai.listAllSecrets(u.pat, u.userId))).map((s) => s.id).sort()).toEqual(["S_C", "S_D", "S_E"]);
+        expect((await value(clarifai.listAllSecrets(u.pat, u.userId))).map((s) => s.id).sort()).toEqual([
+          "S_C",
+          "S_D",
+          "S_E",
+        ]);
       });
 
       it("refuses a duplicate secret id as duplicate", async () => {
@@ -276,8 +337,18 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
     describe("real failures", () => {
       it("refuses an app-specific key on the key and secret endpoints", async () => {
         const u = await newUser();
-        const appKey = await mint(u.userId, { type: "app_specific_key", scopes: ["All"], apps: [{ id: u.appId, user_id: u.userId }] });
-        for (const call of [clarifai.listKeys(appKey, u.userId), clarifai.getUser(appKey), clarifai.listSecrets(appKey, "me")]) {
+        const appKey = await mint(u.userId, {
+          type: "app_specific_key",
+          scopes: ["All"],
+          apps: [{ id: u.appId, user_id: u.userId }],
+        });
+        for (
+          const call of [
+            clarifai.listKeys(appKey, u.userId),
+            clarifai.getUser(appKey),
+            clarifai.listSecrets(appKey, "me"),
+          ]
+        ) {
           const r = await call;
           expect(r.ok).toBe(false);
           if (r.ok) continue;
@@ -291,7 +362,12 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
         const u = await newUser();
         const narrow = await mint(u.userId, { type: "personal_access_token", scopes: ["Secrets_Get"], apps: [] });
         const e = await failure(
-          clarifai.createKey(narrow, u.userId, { type: "app_specific_key", description: "x", scopes: ["Predict"], apps: [{ id: u.appId, user_id: u.userId }] }),
+          clarifai.createKey(narrow, u.userId, {
+            type: "app_specific_key",
+            description: "x",
+            scopes: ["Predict"],
+            apps: [{ id: u.appId, user_id: u.userId }],
+          }),
           "insufficient_scopes",
         );
         expect(e).toMatchObject({ clarifaiCode: 11007, httpStatus: 403, retryable: false, operation: "PostKeys" });
@@ -370,7 +446,12 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
           const u = await newUser();
           const victim = await mint(u.userId, { type: "personal_access_token", scopes: ["All"], apps: [] });
           const elsewhere = `/v2/users/${u.userId}/keys/ffffffffffffffffffffffffffffffff`;
-          await fault({ method: "DELETE", path: `/v2/users/${u.userId}/keys/*`, status, location: `${host.baseUrl}${elsewhere}` });
+          await fault({
+            method: "DELETE",
+            path: `/v2/users/${u.userId}/keys/*`,
+            status,
+            location: `${host.baseUrl}${elsewhere}`,
+          });
           const e = await failure(clarifai.deleteKey(u.pat, u.userId, victim), "unexpected_redirect");
           expect(e).toMatchObject({ retryable: false, httpStatus: status, operation: "DeleteKey" });
           const state = (await host.control("/_emulator/state")) as { calls: { path: string }[] };
@@ -382,7 +463,10 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
       it("maps a dropped connection to network", async () => {
         const u = await newUser();
         await fault({ method: "PATCH", path: `/v2/users/${u.userId}/secrets`, drop: true });
-        const e = await failure(clarifai.patchSecrets(u.pat, u.userId, [{ id: "NOPE", value: "x-value-1" }]), "network");
+        const e = await failure(
+          clarifai.patchSecrets(u.pat, u.userId, [{ id: "NOPE", value: "x-value-1" }]),
+          "network",
+        );
         expect(e.retryable).toBe(true);
         expect(e.httpStatus).toBeUndefined();
       });
@@ -392,7 +476,9 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
       expect(seen.length).toBeGreaterThan(20);
       for (const e of seen) {
         const rendered = [e.message, String(e), e.stack ?? "", JSON.stringify(e), e.description ?? ""].join("\n");
-        for (const s of sensitive) expect(rendered.includes(s), `${e.operation} error leaks a sensitive value`).toBe(false);
+        for (const s of sensitive) {
+          expect(rendered.includes(s), `${e.operation} error leaks a sensitive value`).toBe(false);
+        }
       }
     });
   });

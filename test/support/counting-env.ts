@@ -47,10 +47,12 @@ export interface CountingEnv<E> {
 type Counter = Omit<InvocationCounts, "label" | "subrequests">;
 
 const isKv = (v: unknown): v is KVNamespace =>
-  typeof v === "object" && v !== null && typeof (v as KVNamespace).getWithMetadata === "function" && typeof (v as KVNamespace).list === "function";
+  typeof v === "object" && v !== null && typeof (v as KVNamespace).getWithMetadata === "function" &&
+  typeof (v as KVNamespace).list === "function";
 const isDoNamespace = (v: unknown): v is DurableObjectNamespace =>
   typeof v === "object" && v !== null && typeof (v as DurableObjectNamespace).idFromName === "function";
-const isQueue = (v: unknown): v is Queue => typeof v === "object" && v !== null && typeof (v as Queue).sendBatch === "function";
+const isQueue = (v: unknown): v is Queue =>
+  typeof v === "object" && v !== null && typeof (v as Queue).sendBatch === "function";
 
 /**
  * @param queues binding name → queue name, for the queue bindings whose messages are captured
@@ -85,11 +87,17 @@ export function countingEnv<E extends object>(inner: E, queues: Record<string, s
     new Proxy(s, {
       get(target, prop) {
         // Not RPC: identity, and `then` (so a stub is never mistaken for a promise).
-        if (prop === "then" || prop === "id" || prop === "name" || typeof prop === "symbol") return Reflect.get(target, prop, target);
+        if (prop === "then" || prop === "id" || prop === "name" || typeof prop === "symbol") {
+          return Reflect.get(target, prop, target);
+        }
         const v = Reflect.get(target, prop, target);
-        if (typeof v !== "function") return v;
+        if (typeof v !== "function") {
+          return v;
+        }
         // Called as a method: an RPC property is not a plain function (its `apply` is RPC too).
-        return (...args: unknown[]) => (count("do_calls"), (target as unknown as Record<string, (...a: unknown[]) => unknown>)[prop]!(...args));
+        return (
+          ...args: unknown[]
+        ) => (count("do_calls"), (target as unknown as Record<string, (...a: unknown[]) => unknown>)[prop]!(...args));
       },
     });
 
@@ -125,7 +133,9 @@ export function countingEnv<E extends object>(inner: E, queues: Record<string, s
           return async (messages: Iterable<MessageSendRequest>, opts?: unknown) => {
             count("queue_sends");
             const list = [...messages];
-            if (list.length > 100) throw new Error(`counting env: sendBatch of ${list.length} messages (Queues takes at most 100)`);
+            if (list.length > 100) {
+              throw new Error(`counting env: sendBatch of ${list.length} messages (Queues takes at most 100)`);
+            }
             if (name) return keep(list.map((m) => m.body));
             return (v as Queue["sendBatch"]).call(target, list, opts as QueueSendBatchOptions);
           };
@@ -149,7 +159,8 @@ export function countingEnv<E extends object>(inner: E, queues: Record<string, s
     begin(label) {
       if (open) throw new Error(`counting env: "${open.label}" is still open`);
       open = { label, kv_ops: 0, do_calls: 0, queue_sends: 0, fetches: 0 };
-      globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => (count("fetches"), realFetch(input, init))) as typeof fetch;
+      globalThis.fetch =
+        ((input: RequestInfo | URL, init?: RequestInit) => (count("fetches"), realFetch(input, init))) as typeof fetch;
     },
     end() {
       if (!open) throw new Error("counting env: no invocation is open");

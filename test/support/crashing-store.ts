@@ -8,16 +8,14 @@ import type { Store } from "../../src/core/store/store.ts";
 export function crashAfterWrite(inner: Store, k: number): { store: Store; fired: () => boolean } {
   let writes = 0;
   let armed = true;
-  const crashAfter =
-    <A extends unknown[], R>(write: (...a: A) => Promise<R>) =>
-    async (...a: A) => {
-      const v = await write(...a);
-      if (armed && writes++ === k) {
-        armed = false;
-        throw new Error("crash");
-      }
-      return v;
-    };
+  const crashAfter = <A extends unknown[], R>(write: (...a: A) => Promise<R>) => async (...a: A) => {
+    const v = await write(...a);
+    if (armed && writes++ === k) {
+      armed = false;
+      throw new Error("crash");
+    }
+    return v;
+  };
   const store: Store = {
     getCredential: (id) => inner.getCredential(id),
     putCredential: crashAfter((r, e) => inner.putCredential(r, e)),

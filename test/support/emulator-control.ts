@@ -23,7 +23,12 @@ export async function freshTenant(prefix: string) {
   await control("users", { id: userId });
   await control(`users/${userId}/apps`, { id: "app1" });
   const mint = async (type: string, scopes: string[], description: string) =>
-    (await control(`users/${userId}/keys`, { type, scopes, description, apps: type === "app_specific_key" ? [{ id: "app1", user_id: userId }] : [] })).key as {
+    (await control(`users/${userId}/keys`, {
+      type,
+      scopes,
+      description,
+      apps: type === "app_specific_key" ? [{ id: "app1", user_id: userId }] : [],
+    })).key as {
       id: string;
       scopes: string[];
     };

@@ -13,7 +13,8 @@ import type { EngineDeps, EngineEvent } from "../../src/core/rotation/engine-dep
 import { MemoryStore } from "../../src/core/store/memory-store.ts";
 import type { Store } from "../../src/core/store/store.ts";
 
-export const TEST_KEYS = '{"1":"dGVzdC1rZXktdmVyc2lvbi1vbmUtMzItYnl0ZXMhISE=","2":"dGVzdC1rZXktdmVyc2lvbi10d28tMzItYnl0ZXMhISE="}';
+export const TEST_KEYS =
+  '{"1":"dGVzdC1rZXktdmVyc2lvbi1vbmUtMzItYnl0ZXMhISE=","2":"dGVzdC1rZXktdmVyc2lvbi10d28tMzItYnl0ZXMhISE="}';
 export const TEST_FP_KEY = "dGVzdC1maW5nZXJwcmludC1rZXktMzItYnl0ZXMhISE=";
 
 export interface CallHook {
@@ -64,7 +65,11 @@ export async function engineHarness(opts: { store?: Store; keys?: string } = {})
     });
     return res.json() as Promise<any>;
   };
-  const mintKey = async (type: "personal_access_token" | "app_specific_key", scopes: string[] = ["All"], description = "") =>
+  const mintKey = async (
+    type: "personal_access_token" | "app_specific_key",
+    scopes: string[] = ["All"],
+    description = "",
+  ) =>
     (
       await control(`users/${seed.userId}/keys`, {
         type,

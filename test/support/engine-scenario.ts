@@ -5,13 +5,18 @@
 import { registerCredential } from "../../src/core/credentials/register.ts";
 import type { CredentialKind, Policy } from "../../src/core/credentials/credential.ts";
 import { decrypt } from "../../src/core/crypto/envelope.ts";
-import { aadFor, CURRENT_VALUE, type CredentialRecord } from "../../src/core/credentials/credential.ts";
-import { engineHarness, type EngineHarness } from "./engine-harness.ts";
+import { aadFor, type CredentialRecord, CURRENT_VALUE } from "../../src/core/credentials/credential.ts";
+import { type EngineHarness, engineHarness } from "./engine-harness.ts";
 
 export async function scenario(kind: CredentialKind, policy: Partial<Policy> = {}) {
   const h = await engineHarness();
   const managerKey = await h.mintKey("personal_access_token", ["All"], "manager");
-  const manager = await registerCredential(h.deps, { kind: "pat", user_id: h.seed.userId, value: managerKey.id, description: "manager" });
+  const manager = await registerCredential(h.deps, {
+    kind: "pat",
+    user_id: h.seed.userId,
+    value: managerKey.id,
+    description: "manager",
+  });
   if (!manager.ok) throw new Error(`manager registration failed: ${manager.error.code}`);
   const sinkId = "SINK_SECRET";
   await h.deps.clarifai.createSecret(managerKey.id, h.seed.userId, { id: sinkId, value: "placeholder" });
@@ -22,11 +27,28 @@ export async function scenario(kind: CredentialKind, policy: Partial<Policy> = {
   if (kind === "secret") {
     original = "third-party-key-ORIGINAL";
     await h.deps.clarifai.createSecret(managerKey.id, h.seed.userId, { id: "OPENAI_KEY", value: original });
-    registered = await registerCredential(h.deps, { kind, user_id: h.seed.userId, secret_id: "OPENAI_KEY", manager_id: manager.value.id, policy: fullPolicy, sinks });
+    registered = await registerCredential(h.deps, {
+      kind,
+      user_id: h.seed.userId,
+      secret_id: "OPENAI_KEY",
+      manager_id: manager.value.id,
+      policy: fullPolicy,
+      sinks,
+    });
   } else {
-    const key = await h.mintKey(kind === "pat" ? "personal_access_token" : "app_specific_key", ["Predict", "Inputs_Get"], "workload key");
+    const key = await h.mintKey(kind === "pat" ? "personal_access_token" : "app_specific_key", [
+      "Predict",
+      "Inputs_Get",
+    ], "workload key");
     original = key.id;
-    registered = await registerCredential(h.deps, { kind, user_id: h.seed.userId, value: key.id, manager_id: manager.value.id, policy: fullPolicy, sinks });
+    registered = await registerCredential(h.deps, {
+      kind,
+      user_id: h.seed.userId,
+      value: key.id,
+      manager_id: manager.value.id,
+      policy: fullPolicy,
+      sinks,
+    });
   }
   if (!registered.ok) throw new Error(`registration failed: ${registered.error.code} ${registered.error.message}`);
   return { h, managerKey, manager: manager.value, cred: registered.value, original, sinkId };

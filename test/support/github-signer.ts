@@ -21,7 +21,10 @@ export interface GithubSigningKey {
 
 /** Generates a P-256 key pair and its GitHub-style identifier. */
 export async function generateGithubSigningKey(): Promise<GithubSigningKey> {
-  const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+    "sign",
+    "verify",
+  ])) as CryptoKeyPair;
   const spki = new Uint8Array((await crypto.subtle.exportKey("spki", pair.publicKey)) as ArrayBuffer);
   const publicKeyPem = derToPem(spki);
   return { privateKey: pair.privateKey, publicKeyPem, keyIdentifier: await githubKeyIdentifier(publicKeyPem) };

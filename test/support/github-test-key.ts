@@ -6,8 +6,10 @@
 import { signGithubPayload } from "./github-signer.ts";
 
 export const GITHUB_TEST_KEY_ID = "d3a90a67e2d9f2c581ba8c15d407de855b5c581948635cb28169e9bed10163e2";
-export const GITHUB_TEST_PUBLIC_PEM = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEtjNJEke7DYe72awp4rNX0fZkc8mV\nuMpxuS0Bv46+mzwkLE0M5aoudtBfzp8e8MnsFkDChvFo9Qhwt01uRJnk9w==\n-----END PUBLIC KEY-----\n";
-const PKCS8 = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgUNnUCjE/zOI1U2XMyHXWRx8TZtsefLx7bbtIOVLD+nKhRANCAAS2M0kSR7sNh7vZrCnis1fR9mRzyZW4ynG5LQG/jr6bPCQsTQzlqi520F/Onx7wyewWQMKG8Wj1CHC3TW5EmeT3";
+export const GITHUB_TEST_PUBLIC_PEM =
+  "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEtjNJEke7DYe72awp4rNX0fZkc8mV\nuMpxuS0Bv46+mzwkLE0M5aoudtBfzp8e8MnsFkDChvFo9Qhwt01uRJnk9w==\n-----END PUBLIC KEY-----\n";
+const PKCS8 =
+  "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgUNnUCjE/zOI1U2XMyHXWRx8TZtsefLx7bbtIOVLD+nKhRANCAAS2M0kSR7sNh7vZrCnis1fR9mRzyZW4ynG5LQG/jr6bPCQsTQzlqi520F/Onx7wyewWQMKG8Wj1CHC3TW5EmeT3";
 
 let key: Promise<CryptoKey> | undefined;
 export function githubTestPrivateKey(): Promise<CryptoKey> {

@@ -9,7 +9,12 @@ import { freshTenant } from "./emulator-control.ts";
 export async function managedTenant(prefix: string, secrets: string[]) {
   const tenant = await freshTenant(prefix);
   secrets.push(tenant.manager.id);
-  const res = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id, description: "manager" });
+  const res = await call("POST", "/v1/credentials", {
+    kind: "pat",
+    user_id: tenant.userId,
+    value: tenant.manager.id,
+    description: "manager",
+  });
   expect(res.status).toBe(201);
   const managerId = res.json.credential.id as string;
   return {
@@ -19,7 +24,13 @@ export async function managedTenant(prefix: string, secrets: string[]) {
     async appKey() {
       const key = await tenant.mint("app_specific_key", ["Predict"], "workload");
       secrets.push(key.id);
-      const reg = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: key.id, manager_id: managerId, policy: { grace_hours: 0 } });
+      const reg = await call("POST", "/v1/credentials", {
+        kind: "app_key",
+        user_id: tenant.userId,
+        value: key.id,
+        manager_id: managerId,
+        policy: { grace_hours: 0 },
+      });
       expect(reg.status).toBe(201);
       return { key, id: reg.json.credential.id as string, fingerprint: reg.json.credential.fingerprint as string };
     },

@@ -10,7 +10,12 @@ const credential_id = "cred_01jc4k8v3e7q9m2xw5r6t8y0zb";
 const rotation_id = "rot_01jc4k9a0b1c2d3e4f5g6h7j8k";
 
 export const sampleData: { [T in EventType]: EventData<T> } = {
-  "alert.received": { alert_source: "github", alert_id: "alrt_q2XvU6lK0nF3cY8pR1sT9w", token_count: 3, matched_count: 1 },
+  "alert.received": {
+    alert_source: "github",
+    alert_id: "alrt_q2XvU6lK0nF3cY8pR1sT9w",
+    token_count: 3,
+    matched_count: 1,
+  },
   "credential.compromised": {
     credential_id,
     fingerprint_prefix: "9f86d081",
@@ -18,7 +23,13 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
     alert_id: "alrt_q2XvU6lK0nF3cY8pR1sT9w",
     reason: "token_match",
   },
-  "rotation.requested": { credential_id, rotation_id, reason: "compromise", mode: "rotate", requested_by: "slack:U0123ABCD" },
+  "rotation.requested": {
+    credential_id,
+    rotation_id,
+    reason: "compromise",
+    mode: "rotate",
+    requested_by: "slack:U0123ABCD",
+  },
   "rotation.step": { credential_id, rotation_id, step: "create", next_step: "propagate", state: "running" },
   "rotation.completed": {
     credential_id,
@@ -46,12 +57,35 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
     attempts: 4,
     last_error_code: "clarifai_unavailable",
   },
-  "credential.orphaned_manager": { credential_id, rotation_id, fingerprint_prefix: "9f86d081", error_code: "clarifai_unavailable", old_revoked: true },
-  "credential.expiring": { credential_id, fingerprint_prefix: "9f86d081", expires_at: "2026-09-01T10:00:00.000Z", last_rotation_id: rotation_id, last_rotation_state: "failed" },
+  "credential.orphaned_manager": {
+    credential_id,
+    rotation_id,
+    fingerprint_prefix: "9f86d081",
+    error_code: "clarifai_unavailable",
+    old_revoked: true,
+  },
+  "credential.expiring": {
+    credential_id,
+    fingerprint_prefix: "9f86d081",
+    expires_at: "2026-09-01T10:00:00.000Z",
+    last_rotation_id: rotation_id,
+    last_rotation_state: "failed",
+  },
   "sweep.batch": { sweep_id: "swp_01jc4kb0000000000000000000", cursor: "AAAAAFdHNuZ2VyOmNyZWRf", batch_size: 50 },
   "orphan.deleted": { rotation_id: "rot_01jc4kb0000000000000000000", fingerprint_prefix: "3fa9c1d2" },
   "orphan.scan": { credential_id, sweep_id: "swp_01jc4kb0000000000000000000", page: 1, step: 0, failures: 0 },
-  "orphan.suspected": { credential_id, rotation_id: "rot_01jc4kb0000000000000000000", fingerprint_prefix: "3fa9c1d2", reason: "outside_create_window" },
+  "orphan.suspected": {
+    credential_id,
+    rotation_id: "rot_01jc4kb0000000000000000000",
+    fingerprint_prefix: "3fa9c1d2",
+    reason: "outside_create_window",
+  },
   "maintenance.reencrypt": { job_id: "job_01jc4kb0c1d2e3f4g5h6j7k8m9", cursor: null, batch_size: 50 },
-  "maintenance.completed": { job_id: "job_01jc4kb0c1d2e3f4g5h6j7k8m9", target_version: 2, scanned: 1000, rewritten: 1000, remaining: 0 },
+  "maintenance.completed": {
+    job_id: "job_01jc4kb0c1d2e3f4g5h6j7k8m9",
+    target_version: 2,
+    scanned: 1000,
+    rewritten: 1000,
+    remaining: 0,
+  },
 };

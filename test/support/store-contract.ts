@@ -44,7 +44,9 @@ export const storeContractCases: readonly StoreContractCase[] = [
     name: "lets exactly one of many concurrent creators win",
     async run(store, assert) {
       const rec = credentialRecord();
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.putCredential({ ...rec, description: `c${i}` }, null)));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.putCredential({ ...rec, description: `c${i}` }, null)),
+      );
       const winners = results.flatMap((r, i) => (r === null ? [] : [i]));
       assert.equal(winners.length, 1);
       assert.equal((await store.getCredential(rec.id))?.value.description, `c${winners[0]}`);
@@ -70,7 +72,13 @@ export const storeContractCases: readonly StoreContractCase[] = [
       const rotated = {
         ...rec,
         fingerprint: `${rec.fingerprint}-new`,
-        previous: [{ fingerprint: rec.fingerprint, rotation_id: "rot_x", superseded_at: rec.created_at, revoke_after: rec.created_at, revoke_attempts: 0 }],
+        previous: [{
+          fingerprint: rec.fingerprint,
+          rotation_id: "rot_x",
+          superseded_at: rec.created_at,
+          revoke_after: rec.created_at,
+          revoke_attempts: 0,
+        }],
       };
       const v2 = (await store.putCredential(rotated, v1))!;
       assert.equal(await store.findCredentialByFingerprint(rec.fingerprint), rec.id);
@@ -90,10 +98,22 @@ export const storeContractCases: readonly StoreContractCase[] = [
       const rotated = {
         ...a,
         fingerprint: `${a.fingerprint}-new`,
-        previous: [{ fingerprint: a.fingerprint, rotation_id: "rot_x", superseded_at: a.created_at, revoke_after: a.created_at, revoke_attempts: 0 }],
+        previous: [{
+          fingerprint: a.fingerprint,
+          rotation_id: "rot_x",
+          superseded_at: a.created_at,
+          revoke_after: a.created_at,
+          revoke_attempts: 0,
+        }],
       };
       await store.putCredential(rotated, va);
-      const found = await store.findCredentialsByFingerprints([a.fingerprint, "nope", rotated.fingerprint, b.fingerprint, b.fingerprint]);
+      const found = await store.findCredentialsByFingerprints([
+        a.fingerprint,
+        "nope",
+        rotated.fingerprint,
+        b.fingerprint,
+        b.fingerprint,
+      ]);
       assert.deepEqual(
         [...found.entries()].sort(),
         [[a.fingerprint, a.id], [rotated.fingerprint, a.id], [b.fingerprint, b.id]].sort(),
@@ -142,7 +162,9 @@ export const storeContractCases: readonly StoreContractCase[] = [
     name: "pages the sweep index with each credential's next action time (null when nothing is due)",
     async run(store, assert) {
       const idle = credentialRecord({ policy: { grace_hours: 24, on_compromise: "rotate", generator: "none" } });
-      const aging = credentialRecord({ policy: { max_age_days: 30, grace_hours: 24, on_compromise: "rotate", generator: "none" } });
+      const aging = credentialRecord({
+        policy: { max_age_days: 30, grace_hours: 24, on_compromise: "rotate", generator: "none" },
+      });
       await store.putCredential(idle, null);
       await store.putCredential(aging, null);
       const seen = new Map<string, number | null | undefined>();
@@ -156,7 +178,10 @@ export const storeContractCases: readonly StoreContractCase[] = [
       const due = seen.get(aging.id);
       assert.equal(typeof due, "number");
       const maxAge = Date.parse(aging.value_created_at) + 30 * 86_400_000;
-      assert.ok(Number(due) >= maxAge && Number(due) <= maxAge + 6 * 3_600_000, `next action ${due} is not within 6 h after max age`);
+      assert.ok(
+        Number(due) >= maxAge && Number(due) <= maxAge + 6 * 3_600_000,
+        `next action ${due} is not within 6 h after max age`,
+      );
     },
   },
   {

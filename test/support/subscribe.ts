@@ -9,6 +9,18 @@ import { MemoryJobStore } from "../../src/core/maintenance/job.ts";
 import type { EngineDeps } from "../../src/core/rotation/engine-deps.ts";
 import { subscribeHandlers } from "../../src/core/subscribers/handlers.ts";
 
-export function subscribeEngineHandlers(d: Dispatcher, deps: EngineDeps, bus: EventBus, names: readonly string[]): void {
-  subscribeHandlers(d, { engine: async () => deps, bus, now: deps.now, audit: new MemoryAuditLog(), jobs: new MemoryJobStore(), targets: [] }, names);
+export function subscribeEngineHandlers(
+  d: Dispatcher,
+  deps: EngineDeps,
+  bus: EventBus,
+  names: readonly string[],
+): void {
+  subscribeHandlers(d, {
+    engine: async () => deps,
+    bus,
+    now: deps.now,
+    audit: new MemoryAuditLog(),
+    jobs: new MemoryJobStore(),
+    targets: [],
+  }, names);
 }

@@ -6,7 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, responses, waitForRotation } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { freshTenant } from "../support/emulator-control.ts";
-import { credentialListResponseSchema, credentialResponseSchema, errorResponseSchema, rotationResponseSchema } from "../../src/routes/v1/views.ts";
+import {
+  credentialListResponseSchema,
+  credentialResponseSchema,
+  errorResponseSchema,
+  rotationResponseSchema,
+} from "../../src/routes/v1/views.ts";
 
 let tenant: Awaited<ReturnType<typeof freshTenant>>;
 let managerId: string;
@@ -18,7 +23,12 @@ beforeAll(async () => {
   ({ secrets } = leaks);
   tenant = await freshTenant("api");
   secrets.push(tenant.manager.id);
-  const res = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id, description: "manager" });
+  const res = await call("POST", "/v1/credentials", {
+    kind: "pat",
+    user_id: tenant.userId,
+    value: tenant.manager.id,
+    description: "manager",
+  });
   expect(res.status).toBe(201);
   managerId = res.json.credential.id;
 });
@@ -54,7 +64,13 @@ describe("registration", () => {
     const { key, res } = await registerAppKey();
     expect(res.status).toBe(201);
     const cred = res.json.credential;
-    expect(cred).toMatchObject({ kind: "app_key", state: "active", user_id: tenant.userId, app_id: "app1", manager_id: managerId });
+    expect(cred).toMatchObject({
+      kind: "app_key",
+      state: "active",
+      user_id: tenant.userId,
+      app_id: "app1",
+      manager_id: managerId,
+    });
     expect(cred.scopes).toEqual(key.scopes);
     expect(cred.fingerprint).toMatch(/^[0-9a-f]{8}$/);
     expect(res.text).not.toContain(key.id);
@@ -62,7 +78,12 @@ describe("registration", () => {
 
   it("refuses the same value twice with 409", async () => {
     const { key } = await registerAppKey();
-    const again = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: key.id, manager_id: managerId });
+    const again = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: tenant.userId,
+      value: key.id,
+      manager_id: managerId,
+    });
     expect(again.status).toBe(409);
     expect(again.json.error.code).toBe("already_registered");
   });
@@ -80,7 +101,12 @@ describe("registration", () => {
   });
 
   it("refuses a key Clarifai does not know", async () => {
-    const res = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: "0".repeat(32), manager_id: managerId });
+    const res = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: tenant.userId,
+      value: "0".repeat(32),
+      manager_id: managerId,
+    });
     expect(res.status).toBe(422);
     expect(res.json.error.code).toBe("not_found_upstream");
   });
@@ -190,11 +216,14 @@ afterAll(() => {
   // Every admin response matches its strict schema: nothing outside it (a value) can appear.
   let checked = 0;
   for (const r of responses.filter((x) => x.path.startsWith("/v1/"))) {
-    const schema =
-      r.status >= 400 ? errorResponseSchema
-      : r.json?.credential ? credentialResponseSchema
-      : r.json?.credentials ? credentialListResponseSchema
-      : r.json?.rotation ? rotationResponseSchema
+    const schema = r.status >= 400
+      ? errorResponseSchema
+      : r.json?.credential
+      ? credentialResponseSchema
+      : r.json?.credentials
+      ? credentialListResponseSchema
+      : r.json?.rotation
+      ? rotationResponseSchema
       : null;
     if (!schema) continue;
     const parsed = schema.safeParse(r.json);

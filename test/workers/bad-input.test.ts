@@ -44,7 +44,11 @@ describe("over-long path ids", () => {
       const counting = countingEnv(env as Env);
       const ctx = createExecutionContext();
       counting.begin(path);
-      const res = await worker.fetch(new Request(`http://rekey.test${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }), counting.env, ctx);
+      const res = await worker.fetch(
+        new Request(`http://rekey.test${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }),
+        counting.env,
+        ctx,
+      );
       await waitOnExecutionContext(ctx);
       const counts = counting.end();
       expect(res.status).toBe(404);
@@ -65,7 +69,12 @@ describe("lone surrogates and echoed values", () => {
 
   beforeAll(async () => {
     tenant = await freshTenant("badinput");
-    const m = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id, description: "manager" });
+    const m = await call("POST", "/v1/credentials", {
+      kind: "pat",
+      user_id: tenant.userId,
+      value: tenant.manager.id,
+      description: "manager",
+    });
     expect(m.status).toBe(201);
     managerId = m.json.credential.id;
     await fetch(`${emulatorUrl()}/v2/users/${tenant.userId}/secrets`, {
@@ -73,16 +82,28 @@ describe("lone surrogates and echoed values", () => {
       headers: { authorization: `Key ${tenant.manager.id}`, "content-type": "application/json" },
       body: JSON.stringify({ secrets: [{ id: "BAD_INPUT_SECRET", value: "initial-value-0123456789" }] }),
     });
-    const s = await call("POST", "/v1/credentials", { kind: "secret", user_id: tenant.userId, secret_id: "BAD_INPUT_SECRET", manager_id: managerId });
+    const s = await call("POST", "/v1/credentials", {
+      kind: "secret",
+      user_id: tenant.userId,
+      secret_id: "BAD_INPUT_SECRET",
+      manager_id: managerId,
+    });
     expect(s.status).toBe(201);
     secretCredential = s.json.credential.id;
   });
 
   it("a secret's new value with a lone surrogate is 400 invalid_unicode, and the secret is untouched", async () => {
     const before = (await tenant.state()).secrets.find((x: { id: string }) => x.id === "BAD_INPUT_SECRET");
-    const res = await call("POST", `/v1/credentials/${secretCredential}/rotate`, `{"value":"new-value-${LONE}-0123456789"}`);
+    const res = await call(
+      "POST",
+      `/v1/credentials/${secretCredential}/rotate`,
+      `{"value":"new-value-${LONE}-0123456789"}`,
+    );
     expect(res.status).toBe(400);
-    expect(res.json.error).toMatchObject({ code: "invalid_request", issues: [{ path: "value", code: "invalid_unicode" }] });
+    expect(res.json.error).toMatchObject({
+      code: "invalid_request",
+      issues: [{ path: "value", code: "invalid_unicode" }],
+    });
     expect(res.text).not.toContain("new-value");
     const after = (await tenant.state()).secrets.find((x: { id: string }) => x.id === "BAD_INPUT_SECRET");
     expect(after).toEqual(before);
@@ -94,7 +115,10 @@ describe("lone surrogates and echoed values", () => {
     ["description", `{"kind":"pat","user_id":"u1","value":"abc","description":"x${LONE}"}`],
     ["user_id", `{"kind":"pat","user_id":"${LONE}","value":"abc"}`],
     ["policy.*", `{"kind":"pat","user_id":"u1","value":"abc","policy":{"${LONE}":1}}`],
-    ["sinks.0.secret_id", `{"kind":"pat","user_id":"u1","value":"abc","sinks":[{"user_id":"u1","secret_id":"S${LONE}"}]}`],
+    [
+      "sinks.0.secret_id",
+      `{"kind":"pat","user_id":"u1","value":"abc","sinks":[{"user_id":"u1","secret_id":"S${LONE}"}]}`,
+    ],
   ];
   for (const [field, body] of registrations) {
     it(`registering with a lone surrogate in ${field} is 400 invalid_unicode naming the field`, async () => {
@@ -109,14 +133,23 @@ describe("lone surrogates and echoed values", () => {
     const id = `msg_${crypto.randomUUID()}`;
     const timestamp = Math.floor(Date.now() / 1000);
     const signature = await signStandardWebhook({ secret: env.ALERT_WEBHOOK_SECRET as string, id, timestamp, body });
-    const res = await call("POST", "/hooks/alerts", body, { "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": signature });
+    const res = await call("POST", "/hooks/alerts", body, {
+      "webhook-id": id,
+      "webhook-timestamp": String(timestamp),
+      "webhook-signature": signature,
+    });
     expect(res.status).toBe(400);
     expect(res.json.error.code).toBe("invalid_request");
   });
 
   it("a manager_id that is not a credential id is refused by field name, never echoed", async () => {
     const token = "0123456789abcdef0123456789abcdef";
-    const res = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: "a".repeat(32), manager_id: token });
+    const res = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: tenant.userId,
+      value: "a".repeat(32),
+      manager_id: token,
+    });
     expect(res.status).toBe(400);
     expect(res.json.error.issues).toEqual([expect.objectContaining({ path: "manager_id" })]);
     expect(res.text).not.toContain(token);
@@ -125,7 +158,12 @@ describe("lone surrogates and echoed values", () => {
   it("an unknown manager_id is 422 manager_not_found, never echoed", async () => {
     const unknown = "cred_0000000000zzzzzzzzzzzzzz";
     const key = await tenant.mint("app_specific_key", ["Predict"], "workload");
-    const res = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: key.id, manager_id: unknown });
+    const res = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: tenant.userId,
+      value: key.id,
+      manager_id: unknown,
+    });
     expect(res.status).toBe(422);
     expect(res.json.error.code).toBe("manager_not_found");
     expect(res.json.error.message).toContain('"manager_id"');
@@ -134,7 +172,12 @@ describe("lone surrogates and echoed values", () => {
   });
 
   it("Clarifai ids in refusals are named by field, not quoted", async () => {
-    const res = await call("POST", "/v1/credentials", { kind: "secret", user_id: tenant.userId, secret_id: "NO_SUCH_SECRET_XYZ", manager_id: managerId });
+    const res = await call("POST", "/v1/credentials", {
+      kind: "secret",
+      user_id: tenant.userId,
+      secret_id: "NO_SUCH_SECRET_XYZ",
+      manager_id: managerId,
+    });
     expect(res.status).toBe(422);
     expect(res.json.error.code).toBe("not_found_upstream");
     expect(res.text).not.toContain("NO_SUCH_SECRET_XYZ");

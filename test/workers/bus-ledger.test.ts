@@ -1,5 +1,11 @@
 import { env } from "cloudflare:workers";
-import { evictDurableObject, listDurableObjectIds, reset, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import {
+  evictDurableObject,
+  listDurableObjectIds,
+  reset,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { DurableEventLedger, type EventLedger, shardOf } from "../../src/adapters/event-ledger.ts";
 import { Dispatcher } from "../../src/core/bus/bus.ts";
@@ -10,13 +16,19 @@ import { sampleData } from "../support/sample-events.ts";
 afterEach(() => reset());
 
 const stubFor = (key: string) => env.EVENT_LEDGER.get(env.EVENT_LEDGER.idFromName(shardOf(key)));
-const event = () => newEvent("credential.compromised", sampleData["credential.compromised"], { source: "/rekey/hooks/github", now: Date.now() });
+const event = () =>
+  newEvent("credential.compromised", sampleData["credential.compromised"], {
+    source: "/rekey/hooks/github",
+    now: Date.now(),
+  });
 
 describe("EventLedger (Durable Object)", () => {
   it("gives exactly one of 100 concurrent claims of a key", async () => {
     const ledger = new DurableEventLedger(env.EVENT_LEDGER);
     const key = ledgerKey(event(), "rotator");
-    const claims = await Promise.all(Array.from({ length: 100 }, (_, i) => ledger.claim(key, { owner: `o${i}`, leaseMs: 60_000 })));
+    const claims = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => ledger.claim(key, { owner: `o${i}`, leaseMs: 60_000 })),
+    );
     expect(claims.filter((c) => c === "new")).toHaveLength(1);
     expect(claims.filter((c) => c === "in_progress")).toHaveLength(99);
   });
@@ -46,7 +58,10 @@ describe("EventLedger (Durable Object)", () => {
     // The rest found it running (retry later) or, if they arrived after it finished, done.
     expect(statuses.filter((s) => s === "in_progress" || s === "skipped")).toHaveLength(99);
     // Redelivered later: already done.
-    expect(await dispatcher.dispatch(e)).toEqual({ verdict: "ack", results: [{ handler: "rotator", status: "skipped" }] });
+    expect(await dispatcher.dispatch(e)).toEqual({
+      verdict: "ack",
+      results: [{ handler: "rotator", status: "skipped" }],
+    });
   });
 
   it("forgets a released claim, but only for its owner, and remembers completion across eviction", async () => {

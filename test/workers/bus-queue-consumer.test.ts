@@ -12,7 +12,10 @@ afterEach(() => reset());
 
 const LEAKED = "3f5e8a9b0c1d2e3f4a5b6c7d8e9f0a1b";
 const compromised = (credential_id = sampleData["credential.compromised"].credential_id) =>
-  newEvent("credential.compromised", { ...sampleData["credential.compromised"], credential_id }, { source: "/rekey/hooks/github", now: Date.now() });
+  newEvent("credential.compromised", { ...sampleData["credential.compromised"], credential_id }, {
+    source: "/rekey/hooks/github",
+    now: Date.now(),
+  });
 
 let seq = 0;
 const msg = (body: unknown, attempts = 1) => ({ id: `msg-${++seq}`, timestamp: new Date(), attempts, body });
@@ -21,7 +24,9 @@ async function consume(queue: string, messages: ReturnType<typeof msg>[], handle
   const logs: LogRecord[] = [];
   const batch = createMessageBatch(queue, messages);
   const ctx = createExecutionContext();
-  await handleQueueBatch(batch, env, { subscribe: () => {}, onDeadLetter: async () => {}, ...handlers }, { log: (r) => logs.push(r) });
+  await handleQueueBatch(batch, env, { subscribe: () => {}, onDeadLetter: async () => {}, ...handlers }, {
+    log: (r) => logs.push(r),
+  });
   const result = await getQueueResult(batch, ctx);
   // Never the whole batch: each message is settled on its own.
   expect(result.retryBatch.retry).toBe(false);
@@ -41,7 +46,12 @@ describe("queue consumer: rekey-events", () => {
     expect(result.retryMessages).toEqual([]);
     expect(seen.sort()).toEqual(["cred_a1", "cred_b2", "cred_c3"]);
     expect(logs.map((l) => l.msg)).toEqual(["bus.ack", "bus.ack", "bus.ack"]);
-    expect(logs[0]).toMatchObject({ queue: "rekey-events", attempts: 1, type: "credential.compromised", handlers: "rotator:ran" });
+    expect(logs[0]).toMatchObject({
+      queue: "rekey-events",
+      attempts: 1,
+      type: "credential.compromised",
+      handlers: "rotator:ran",
+    });
   });
 
   it("retries only the failing message, with backoff from its attempts", async () => {
@@ -67,7 +77,8 @@ describe("queue consumer: rekey-events", () => {
   it("skips handlers that already ran when a message is redelivered", async () => {
     const e = compromised();
     let runs = 0;
-    const subscribe: BusHandlers["subscribe"] = (d) => d.subscribe("credential.compromised", "rotator", () => void runs++);
+    const subscribe: BusHandlers["subscribe"] = (d) =>
+      d.subscribe("credential.compromised", "rotator", () => void runs++);
     await consume("rekey-events", [msg(e)], { subscribe });
     const again = msg(e, 2);
     const { result, logs } = await consume("rekey-events", [again], { subscribe });
@@ -104,7 +115,11 @@ describe("queue consumer: rekey-events", () => {
     });
     expect(result.explicitAcks).toEqual([m.id]);
     expect(result.retryMessages).toEqual([]);
-    expect(logs[0]).toMatchObject({ level: "error", msg: "bus.dead_letter", handlers: "notifier:failed:unknown_target" });
+    expect(logs[0]).toMatchObject({
+      level: "error",
+      msg: "bus.dead_letter",
+      handlers: "notifier:failed:unknown_target",
+    });
   });
 
   it("retries a duplicate that arrives while the first copy is running", async () => {
@@ -130,9 +145,13 @@ describe("queue consumer: rekey-events-dlq", () => {
     const permanent = { ...compromised("cred_a1"), rekeyfailure: "notifier:unknown_target" };
     const exhausted = compromised("cred_b2");
     const messages = [msg(permanent), msg(exhausted), msg(structuredClone(exhausted))];
-    const { result } = await consume("rekey-events-dlq", messages, { onDeadLetter: async (e, info) => void dead.push([e, info]) });
+    const { result } = await consume("rekey-events-dlq", messages, {
+      onDeadLetter: async (e, info) => void dead.push([e, info]),
+    });
     expect(result.explicitAcks.length + result.retryMessages.length).toBe(3);
-    await consume("rekey-events-dlq", [msg(exhausted, 2)], { onDeadLetter: async (e, info) => void dead.push([e, info]) });
+    await consume("rekey-events-dlq", [msg(exhausted, 2)], {
+      onDeadLetter: async (e, info) => void dead.push([e, info]),
+    });
     expect(dead.map(([e, info]) => ["credential_id" in e.data ? e.data.credential_id : "", info])).toEqual(
       expect.arrayContaining([
         ["cred_a1", { reason: "permanent", failure: "notifier:unknown_target" }],

@@ -10,41 +10,67 @@ import { sampleData } from "../support/sample-events.ts";
 afterEach(() => vi.restoreAllMocks());
 
 const lines = (spy: { mock: { calls: unknown[][] } }) =>
-  spy.mock.calls.flatMap((c) => (typeof c[0] === "string" && c[0].startsWith("{") ? [JSON.parse(c[0]) as Record<string, unknown>] : []));
+  spy.mock.calls.flatMap((
+    c,
+  ) => (typeof c[0] === "string" && c[0].startsWith("{") ? [JSON.parse(c[0]) as Record<string, unknown>] : []));
 
 describe("bus over Cloudflare Queues", () => {
   it("delivers published events to the consumer, which acks them", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
     const bus = new QueueBus(env.EVENTS);
-    const events = Array.from({ length: 3 }, () =>
-      newEvent("alert.received", sampleData["alert.received"], { source: "/rekey/hooks/github", now: Date.now() }),
+    const events = Array.from(
+      { length: 3 },
+      () =>
+        newEvent("alert.received", sampleData["alert.received"], { source: "/rekey/hooks/github", now: Date.now() }),
     );
     await bus.publish(events[0]!);
     await bus.publishAll(events.slice(1));
-    await vi.waitUntil(() => lines(log).filter((l) => l.msg === "bus.ack").length >= 3, { timeout: 10_000, interval: 50 });
+    await vi.waitUntil(() => lines(log).filter((l) => l.msg === "bus.ack").length >= 3, {
+      timeout: 10_000,
+      interval: 50,
+    });
     const acked = lines(log).filter((l) => l.msg === "bus.ack");
     expect(acked.map((l) => l.event_id).sort()).toEqual(events.map((e) => e.id).sort());
-    expect(acked[0]).toMatchObject({ queue: "rekey-events", type: "alert.received", source: "/rekey/hooks/github", attempts: 1 });
+    expect(acked[0]).toMatchObject({
+      queue: "rekey-events",
+      type: "alert.received",
+      source: "/rekey/hooks/github",
+      attempts: 1,
+    });
   });
 
   it("runs the dead-letter consumer for events in rekey-events-dlq", async () => {
     const log = vi.spyOn(console, "error").mockImplementation(() => {});
-    const e = { ...newEvent("rotation.requested", sampleData["rotation.requested"], { source: "/rekey/admin", now: Date.now() }), rekeyfailure: "rotator:credential_not_found" };
+    const e = {
+      ...newEvent("rotation.requested", sampleData["rotation.requested"], { source: "/rekey/admin", now: Date.now() }),
+      rekeyfailure: "rotator:credential_not_found",
+    };
     await env.EVENTS_DLQ.send(e, { contentType: "json" });
-    await vi.waitUntil(() => lines(log).some((l) => l.msg === "bus.dead_handled" && l.event_id === e.id), { timeout: 10_000, interval: 50 });
-    expect(lines(log).find((l) => l.event_id === e.id && l.msg === "bus.dead_handled")).toMatchObject({ queue: "rekey-events-dlq", reason: "permanent", failure: "rotator:credential_not_found" });
+    await vi.waitUntil(() => lines(log).some((l) => l.msg === "bus.dead_handled" && l.event_id === e.id), {
+      timeout: 10_000,
+      interval: 50,
+    });
+    expect(lines(log).find((l) => l.event_id === e.id && l.msg === "bus.dead_handled")).toMatchObject({
+      queue: "rekey-events-dlq",
+      reason: "permanent",
+      failure: "rotator:credential_not_found",
+    });
   });
 
   it("chunks a large publishAll into batches of at most 100", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
-    const events = Array.from({ length: 250 }, () =>
-      newEvent("sweep.batch", sampleData["sweep.batch"], { source: "/rekey/cron", now: Date.now() }),
+    const events = Array.from(
+      { length: 250 },
+      () => newEvent("sweep.batch", sampleData["sweep.batch"], { source: "/rekey/cron", now: Date.now() }),
     );
     await new QueueBus(env.EVENTS).publishAll(events);
     const ids = new Set(events.map((e) => e.id));
-    await vi.waitUntil(() => lines(log).filter((l) => l.msg === "bus.ack" && ids.has(l.event_id as string)).length === 250, {
-      timeout: 20_000,
-      interval: 100,
-    });
+    await vi.waitUntil(
+      () => lines(log).filter((l) => l.msg === "bus.ack" && ids.has(l.event_id as string)).length === 250,
+      {
+        timeout: 20_000,
+        interval: 100,
+      },
+    );
   });
 });

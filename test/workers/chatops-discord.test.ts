@@ -6,7 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
-import { DISCORD_ALICE, DISCORD_BOB, discordInteraction, discordSigned, rekeyCommand, waitForPost } from "../support/chat.ts";
+import {
+  DISCORD_ALICE,
+  DISCORD_BOB,
+  discordInteraction,
+  discordSigned,
+  rekeyCommand,
+  waitForPost,
+} from "../support/chat.ts";
 import { managedTenant } from "../support/managed-tenant.ts";
 import { received } from "../support/receiver.ts";
 
@@ -87,7 +94,9 @@ describe("revoke with buttons and the two-person rule", () => {
     expect(confirm.custom_id.length).toBeLessThanOrEqual(100);
     expect(cancel.custom_id.startsWith("n|")).toBe(true);
 
-    const own = await discordSigned(discordInteraction(3, DISCORD_ALICE, { custom_id: confirm.custom_id, component_type: 2 }).body);
+    const own = await discordSigned(
+      discordInteraction(3, DISCORD_ALICE, { custom_id: confirm.custom_id, component_type: 2 }).body,
+    );
     expect(own.headers["x-rekey-refusal"]).toBe("second_person_required");
     expect((await credential(id)).state).toBe("active");
 
@@ -99,7 +108,9 @@ describe("revoke with buttons and the two-person rule", () => {
     expect((await credential(id)).state).toBe("revoked");
     expect((await tenant.state()).keys.map((k: any) => k.id)).not.toContain(key.id);
 
-    const replay = await discordSigned(discordInteraction(3, DISCORD_BOB, { custom_id: confirm.custom_id, component_type: 2 }).body);
+    const replay = await discordSigned(
+      discordInteraction(3, DISCORD_BOB, { custom_id: confirm.custom_id, component_type: 2 }).body,
+    );
     expect(replay.headers["x-rekey-refusal"]).toBe("confirmation_used");
   });
 
@@ -107,10 +118,14 @@ describe("revoke with buttons and the two-person rule", () => {
     const { id } = await appKey();
     const ask = await discordSigned(discordInteraction(2, DISCORD_ALICE, rekeyCommand("revoke", id)).body);
     const [confirm, cancel] = ask.json.data.components[0].components;
-    const cancelled = await discordSigned(discordInteraction(3, DISCORD_BOB, { custom_id: cancel.custom_id, component_type: 2 }).body);
+    const cancelled = await discordSigned(
+      discordInteraction(3, DISCORD_BOB, { custom_id: cancel.custom_id, component_type: 2 }).body,
+    );
     expect(cancelled.json.type).toBe(7);
     expect(cancelled.json.data.components).toEqual([]);
-    const after = await discordSigned(discordInteraction(3, DISCORD_BOB, { custom_id: confirm.custom_id, component_type: 2 }).body);
+    const after = await discordSigned(
+      discordInteraction(3, DISCORD_BOB, { custom_id: confirm.custom_id, component_type: 2 }).body,
+    );
     expect(after.headers["x-rekey-refusal"]).toBe("confirmation_used");
     expect((await credential(id)).state).toBe("active");
   });

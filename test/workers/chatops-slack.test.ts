@@ -7,7 +7,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, waitForRotation } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { signSlackRequest } from "../../scripts/lib/slack-signer.ts";
-import { ALICE, BOB, SLACK_SECRET, blockAction, confirmValue, responseUrl, slackSigned, slashCommand, waitForPost } from "../support/chat.ts";
+import {
+  ALICE,
+  blockAction,
+  BOB,
+  confirmValue,
+  responseUrl,
+  SLACK_SECRET,
+  slackSigned,
+  slashCommand,
+  waitForPost,
+} from "../support/chat.ts";
 import { control } from "../support/emulator-control.ts";
 import { managedTenant } from "../support/managed-tenant.ts";
 import { received } from "../support/receiver.ts";
@@ -57,7 +67,13 @@ describe("slash command: rotate", () => {
   it("posts a failure with its reason code", async () => {
     const { id } = await appKey();
     // Permanent (insufficient scopes): one failed call fails the rotation, which rolls back.
-    await control("faults", { method: "POST", path: `/v2/users/${tenant.userId}/keys`, count: 1, status: 403, code: 11007 });
+    await control("faults", {
+      method: "POST",
+      path: `/v2/users/${tenant.userId}/keys`,
+      count: 1,
+      status: 403,
+      code: 11007,
+    });
     const { response, send } = command(BOB, `rotate ${id}`);
     expect((await send()).status).toBe(200);
     const posted = await waitForPost(response.path, (b) => String(b.text).includes("FAILED"));
@@ -81,10 +97,14 @@ describe("refusals change nothing", () => {
     const wrong = await slackSigned("/chatops/slack/commands", body, { secret: "not-the-secret" });
     expect(wrong.status).toBe(401);
     expect(wrong.json.error.code).toBe("invalid_signature");
-    const stale = await slackSigned("/chatops/slack/commands", body, { timestamp: Math.floor(Date.now() / 1000) - 301 });
+    const stale = await slackSigned("/chatops/slack/commands", body, {
+      timestamp: Math.floor(Date.now() / 1000) - 301,
+    });
     expect(stale.status).toBe(401);
     expect(stale.json.error.code).toBe("stale_timestamp");
-    const missing = await call("POST", "/chatops/slack/commands", body, { "content-type": "application/x-www-form-urlencoded" });
+    const missing = await call("POST", "/chatops/slack/commands", body, {
+      "content-type": "application/x-www-form-urlencoded",
+    });
     expect(missing.status).toBe(401);
     await unchanged(id, fingerprint, response.path);
   });
@@ -100,7 +120,10 @@ describe("refusals change nothing", () => {
     expect(again.json.error.code).toBe("replayed");
     // The same signature in upper-case hex verifies too: it is the same request, so refused too.
     const signature = await signSlackRequest({ signingSecret: SLACK_SECRET, timestamp, body });
-    const shouted = await slackSigned("/chatops/slack/commands", body, { timestamp, signature: `v0=${signature.slice(3).toUpperCase()}` });
+    const shouted = await slackSigned("/chatops/slack/commands", body, {
+      timestamp,
+      signature: `v0=${signature.slice(3).toUpperCase()}`,
+    });
     expect(shouted.status).toBe(401);
     expect(shouted.json.error.code).toBe("replayed");
     await unchanged(id, fingerprint, response.path);
@@ -127,7 +150,10 @@ describe("refusals change nothing", () => {
     const noUser = await slackSigned("/chatops/slack/commands", "command=%2Frekey&text=list");
     expect(noUser.status).toBe(400);
     expect(noUser.json.error.code).toBe("invalid_request");
-    const offSite = await slackSigned("/chatops/slack/commands", slashCommand(ALICE, "list", { url: "https://evil.example/collect" }));
+    const offSite = await slackSigned(
+      "/chatops/slack/commands",
+      slashCommand(ALICE, "list", { url: "https://evil.example/collect" }),
+    );
     expect(offSite.status).toBe(400);
     expect(offSite.json.error.code).toBe("invalid_response_url");
   });
@@ -177,7 +203,10 @@ describe("revoke with the two-person rule", () => {
     expect(self.headers["x-rekey-refusal"]).toBe("second_person_required");
     expect((await credential(id)).state).toBe("active");
 
-    const outsider = await slackSigned("/chatops/slack/interactions", blockAction("UMALLORY", "rekey_confirm", token, responseUrl("x")));
+    const outsider = await slackSigned(
+      "/chatops/slack/interactions",
+      blockAction("UMALLORY", "rekey_confirm", token, responseUrl("x")),
+    );
     expect(outsider.headers["x-rekey-refusal"]).toBe("not_allowed");
 
     const second = responseUrl("second");
@@ -189,12 +218,21 @@ describe("revoke with the two-person rule", () => {
     expect((await credential(id)).state).toBe("revoked");
     // Who asked and who approved are both on the record and in the audit trail.
     const rotationId = /rot_[0-9a-z]+/.exec(posted.blocks[1].text.text)![0];
-    expect((await call("GET", `/v1/rotations/${rotationId}`)).json.rotation).toMatchObject({ requested_by: `slack:${ALICE}`, approved_by: `slack:${BOB}`, mode: "revoke" });
+    expect((await call("GET", `/v1/rotations/${rotationId}`)).json.rotation).toMatchObject({
+      requested_by: `slack:${ALICE}`,
+      approved_by: `slack:${BOB}`,
+      mode: "revoke",
+    });
     const requested = (await call("GET", `/v1/audit?credential_id=${id}&type=rotation.requested`)).json.entries;
-    expect(requested.map((e: any) => e.data)).toContainEqual(expect.objectContaining({ requested_by: `slack:${ALICE}`, approved_by: `slack:${BOB}` }));
+    expect(requested.map((e: any) => e.data)).toContainEqual(
+      expect.objectContaining({ requested_by: `slack:${ALICE}`, approved_by: `slack:${BOB}` }),
+    );
     expect((await tenant.state()).keys.map((k: any) => k.id)).not.toContain(key.id);
 
-    const replay = await slackSigned("/chatops/slack/interactions", blockAction(BOB, "rekey_confirm", token, responseUrl("replay")));
+    const replay = await slackSigned(
+      "/chatops/slack/interactions",
+      blockAction(BOB, "rekey_confirm", token, responseUrl("replay")),
+    );
     expect(replay.headers["x-rekey-refusal"]).toBe("confirmation_used");
   });
 
@@ -202,32 +240,62 @@ describe("revoke with the two-person rule", () => {
     const { id } = await appKey();
     const token = confirmValue((await command(ALICE, `revoke ${id}`).send()).json);
     const last = token.at(-1) === "A" ? "B" : "A";
-    const forged = await slackSigned("/chatops/slack/interactions", blockAction(BOB, "rekey_confirm", token.slice(0, -1) + last, responseUrl("f")));
+    const forged = await slackSigned(
+      "/chatops/slack/interactions",
+      blockAction(BOB, "rekey_confirm", token.slice(0, -1) + last, responseUrl("f")),
+    );
     expect(forged.headers["x-rekey-refusal"]).toBe("confirmation_invalid");
-    const otherCred = await slackSigned("/chatops/slack/interactions", blockAction(BOB, "rekey_confirm", token.replace(id, `${id.slice(0, -1)}${id.at(-1) === "a" ? "b" : "a"}`), responseUrl("f2")));
+    const otherCred = await slackSigned(
+      "/chatops/slack/interactions",
+      blockAction(
+        BOB,
+        "rekey_confirm",
+        token.replace(id, `${id.slice(0, -1)}${id.at(-1) === "a" ? "b" : "a"}`),
+        responseUrl("f2"),
+      ),
+    );
     expect(otherCred.headers["x-rekey-refusal"]).toBe("confirmation_invalid");
 
     // A token rekey itself minted, 16 minutes ago (the test derives the key from the test fingerprint key).
     const key = await derivePurposeKey("dGVzdC1maW5nZXJwcmludC1rZXktMzItYnl0ZXMhISE=", "chat_confirmation");
     if (!key.ok) throw new Error("test key");
     const c = await credential(id);
-    const expired = await mintConfirmation(key.value, "slack", { action: "revoke", credentialId: id, requester: ALICE, fingerprintPrefix: c.fingerprint, expiresAt: Math.floor(Date.now() / 1000) - 60, nonce: "abcdef" });
-    const late = await slackSigned("/chatops/slack/interactions", blockAction(BOB, "rekey_confirm", expired, responseUrl("e")));
+    const expired = await mintConfirmation(key.value, "slack", {
+      action: "revoke",
+      credentialId: id,
+      requester: ALICE,
+      fingerprintPrefix: c.fingerprint,
+      expiresAt: Math.floor(Date.now() / 1000) - 60,
+      nonce: "abcdef",
+    });
+    const late = await slackSigned(
+      "/chatops/slack/interactions",
+      blockAction(BOB, "rekey_confirm", expired, responseUrl("e")),
+    );
     expect(late.headers["x-rekey-refusal"]).toBe("confirmation_expired");
 
     // The credential is rotated after the question was asked: the old confirmation no longer holds.
     const rotated = await call("POST", `/v1/credentials/${id}/rotate`, {});
     await waitForRotation(rotated.json.rotation.id);
-    const stale = await slackSigned("/chatops/slack/interactions", blockAction(BOB, "rekey_confirm", token, responseUrl("s")));
+    const stale = await slackSigned(
+      "/chatops/slack/interactions",
+      blockAction(BOB, "rekey_confirm", token, responseUrl("s")),
+    );
     expect(stale.headers["x-rekey-refusal"]).toBe("credential_changed");
     expect((await credential(id)).state).toBe("active");
 
     const token2 = confirmValue((await command(ALICE, `revoke ${id}`).send()).json);
     const cancel = responseUrl("cancel");
-    const cancelled = await slackSigned("/chatops/slack/interactions", blockAction(BOB, "rekey_cancel", token2, cancel));
+    const cancelled = await slackSigned(
+      "/chatops/slack/interactions",
+      blockAction(BOB, "rekey_cancel", token2, cancel),
+    );
     expect(cancelled.headers["x-rekey-refusal"]).toBeUndefined();
     expect((await waitForPost(cancel.path, (b) => String(b.text).includes("cancelled"))).replace_original).toBe(true);
-    const after = await slackSigned("/chatops/slack/interactions", blockAction(BOB, "rekey_confirm", token2, responseUrl("ac")));
+    const after = await slackSigned(
+      "/chatops/slack/interactions",
+      blockAction(BOB, "rekey_confirm", token2, responseUrl("ac")),
+    );
     expect(after.headers["x-rekey-refusal"]).toBe("confirmation_used");
     expect((await credential(id)).state).toBe("active");
   });
@@ -240,7 +308,10 @@ describe("a confirmation meets a rotation already running", () => {
     await control("faults", { method: "POST", path: `/v2/users/${tenant.userId}/keys`, count: 1, delay_ms: 1500 });
     const rotating = await call("POST", `/v1/credentials/${id}/rotate`, {});
     expect(rotating.status).toBe(202);
-    const click = await slackSigned("/chatops/slack/interactions", blockAction(BOB, "rekey_confirm", token, responseUrl("busy")));
+    const click = await slackSigned(
+      "/chatops/slack/interactions",
+      blockAction(BOB, "rekey_confirm", token, responseUrl("busy")),
+    );
     expect(click.headers["x-rekey-refusal"]).toBe("rotation_running");
     expect((await waitForRotation(rotating.json.rotation.id)).state).toBe("done");
     expect((await credential(id)).state).toBe("active");

@@ -21,17 +21,30 @@ const broken = (vars: Record<string, string> = { OUTBOUND_WEBHOOKS: BROKEN_WEBHO
 
 async function fetchWorker(e: Env, path: string, init: RequestInit = {}) {
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`http://rekey.test${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, ...init }) as IncomingRequest, e, ctx);
+  const res = await worker.fetch(
+    new Request(`http://rekey.test${path}`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      ...init,
+    }) as IncomingRequest,
+    e,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
   return { status: res.status, text: await res.text() };
 }
 
-const alert = () => newEvent("alert.received", sampleData["alert.received"], { source: "/rekey/hooks/github", now: Date.now() });
+const alert = () =>
+  newEvent("alert.received", sampleData["alert.received"], { source: "/rekey/hooks/github", now: Date.now() });
 
 describe("a configuration that does not parse", () => {
   it("answers 503 config_invalid on /healthz and every other route, naming the variable only", async () => {
     const e = broken();
-    for (const [path, init] of [["/healthz"], ["/v1/credentials"], ["/v1/plan"], ["/ui"], ["/openapi.json"], ["/hooks/alerts", { method: "POST", body: "{}" }], ["/nope"]] as [string, RequestInit?][]) {
+    for (
+      const [path, init] of [["/healthz"], ["/v1/credentials"], ["/v1/plan"], ["/ui"], ["/openapi.json"], [
+        "/hooks/alerts",
+        { method: "POST", body: "{}" },
+      ], ["/nope"]] as [string, RequestInit?][]
+    ) {
       const res = await fetchWorker(e, path, init);
       expect(res.status, path).toBe(503);
       const body = JSON.parse(res.text);
@@ -43,16 +56,34 @@ describe("a configuration that does not parse", () => {
   });
 
   it("names every variable that is wrong, and only those", async () => {
-    const res = await fetchWorker(broken({ REKEY_ENCRYPTION_KEYS: '{"1":"short"}', DISCORD_PUBLIC_KEY: "abc", GITHUB_SECRET_SCANNING_KEYS: "{", CLARIFAI_TIMEOUT_MS: "x" }), "/healthz");
+    const res = await fetchWorker(
+      broken({
+        REKEY_ENCRYPTION_KEYS: '{"1":"short"}',
+        DISCORD_PUBLIC_KEY: "abc",
+        GITHUB_SECRET_SCANNING_KEYS: "{",
+        CLARIFAI_TIMEOUT_MS: "x",
+      }),
+      "/healthz",
+    );
     expect(res.status).toBe(503);
-    expect(JSON.parse(res.text).error.variables).toEqual(["CLARIFAI_TIMEOUT_MS", "REKEY_ENCRYPTION_KEYS", "GITHUB_SECRET_SCANNING_KEYS", "DISCORD_PUBLIC_KEY"]);
+    expect(JSON.parse(res.text).error.variables).toEqual([
+      "CLARIFAI_TIMEOUT_MS",
+      "REKEY_ENCRYPTION_KEYS",
+      "GITHUB_SECRET_SCANNING_KEYS",
+      "DISCORD_PUBLIC_KEY",
+    ]);
   });
 
   it("makes the queue consumer retry every message with backoff, running nothing, then carry it forward instead of letting it die", async () => {
     const counting = countingEnv(broken(), { EVENTS: "rekey-events", EVENTS_DLQ: "rekey-events-dlq" });
     const event = alert();
     const deliver = async (queue: string, attempts: number) => {
-      const batch = createMessageBatch(queue, [{ id: `m-${queue}-${attempts}`, timestamp: new Date(), attempts, body: event }]);
+      const batch = createMessageBatch(queue, [{
+        id: `m-${queue}-${attempts}`,
+        timestamp: new Date(),
+        attempts,
+        body: event,
+      }]);
       const ctx = createExecutionContext();
       counting.begin(`${queue}#${attempts}`);
       await worker.queue(batch, counting.env, ctx);
@@ -82,7 +113,12 @@ describe("a configuration that does not parse", () => {
     // No handler ran: the auditor did not record it.
     expect((await call("GET", "/v1/audit?type=alert.received&limit=1000")).text).not.toContain(event.id);
     // Once the configuration is fixed (the test env), the carried message is handled.
-    const batch = createMessageBatch("rekey-events", [{ id: "m-fixed", timestamp: new Date(), attempts: 1, body: carried[0] }]);
+    const batch = createMessageBatch("rekey-events", [{
+      id: "m-fixed",
+      timestamp: new Date(),
+      attempts: 1,
+      body: carried[0],
+    }]);
     const ctx = createExecutionContext();
     await worker.queue(batch, env as Env, ctx);
     expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["m-fixed"]);
@@ -93,7 +129,13 @@ describe("a configuration that does not parse", () => {
     const counting = countingEnv(broken(), { EVENTS: "rekey-events", EVENTS_DLQ: "rekey-events-dlq" });
     const ctx = createExecutionContext();
     counting.begin("scheduled");
-    await expect(worker.scheduled({ scheduledTime: Date.now(), cron: "*/15 * * * *", noRetry() {} } as ScheduledController, counting.env, ctx)).rejects.toMatchObject({ code: "config_invalid" });
+    await expect(
+      worker.scheduled(
+        { scheduledTime: Date.now(), cron: "*/15 * * * *", noRetry() {} } as ScheduledController,
+        counting.env,
+        ctx,
+      ),
+    ).rejects.toMatchObject({ code: "config_invalid" });
     counting.end();
     expect(counting.take("rekey-events")).toEqual([]);
   });

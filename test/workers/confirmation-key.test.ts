@@ -11,7 +11,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { call } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
-import { ALICE, BOB, blockAction, responseUrl, slackSigned } from "../support/chat.ts";
+import { ALICE, blockAction, BOB, responseUrl, slackSigned } from "../support/chat.ts";
 import { emulatorUrl } from "../support/emulator-control.ts";
 import { managedTenant } from "../support/managed-tenant.ts";
 import { decodeHex, encodeBase64Url } from "../../src/core/crypto/encoding.ts";
@@ -43,7 +43,12 @@ describe("a confirmation cannot be forged from a fingerprint", () => {
       body: JSON.stringify({ secrets: [{ id: "CHOSEN", value: chosen }] }),
     });
     expect(put.ok).toBe(true);
-    const reg = await call("POST", "/v1/credentials", { kind: "secret", user_id: tenant.userId, secret_id: "CHOSEN", manager_id: managerId });
+    const reg = await call("POST", "/v1/credentials", {
+      kind: "secret",
+      user_id: tenant.userId,
+      secret_id: "CHOSEN",
+      manager_id: managerId,
+    });
     expect(reg.status).toBe(201);
 
     // Reading KV gives the full fingerprint (the API shows only 8 hex).
@@ -53,7 +58,10 @@ describe("a confirmation cannot be forged from a fingerprint", () => {
     const forged = `${body}|${encodeBase64Url(fp.value.slice(0, 12))}`;
 
     // Bob clicks Confirm on "Alice's" request: no one asked, and no second person agreed.
-    const click = await slackSigned("/chatops/slack/interactions", blockAction(BOB, "rekey_confirm", forged, responseUrl("forged")));
+    const click = await slackSigned(
+      "/chatops/slack/interactions",
+      blockAction(BOB, "rekey_confirm", forged, responseUrl("forged")),
+    );
     expect(click.status).toBe(200);
     expect(click.headers["x-rekey-refusal"]).toBe("confirmation_invalid");
     const after = (await call("GET", `/v1/credentials/${target.id}`)).json.credential;

@@ -15,7 +15,14 @@ type IncomingRequest = Request<unknown, IncomingRequestCfProperties>;
 
 const example = parseDotenv(inject("devVarsExample"));
 // What .dev.vars.example holds that is not a secret (EMULATOR_SEED_PAT is the emulator's, not rekey's).
-const NOT_SECRET = ["CLARIFAI_API_BASE", "REKEY_DEV_MODE", "SLACK_ALLOWED_USERS", "CHATOPS_TWO_PERSON", "SLACK_RESPONSE_ORIGINS", "EMULATOR_SEED_PAT"];
+const NOT_SECRET = [
+  "CLARIFAI_API_BASE",
+  "REKEY_DEV_MODE",
+  "SLACK_ALLOWED_USERS",
+  "CHATOPS_TWO_PERSON",
+  "SLACK_RESPONSE_ORIGINS",
+  "EMULATOR_SEED_PAT",
+];
 
 const withVars = (vars: Record<string, string | undefined>) => {
   const e: Record<string, unknown> = { ...env, CLARIFAI_API_BASE: env.CLARIFAI_API_BASE };
@@ -25,7 +32,8 @@ const withVars = (vars: Record<string, string | undefined>) => {
   }
   return e as unknown as Env;
 };
-const devStack = (mode: string | undefined) => withVars({ ...example, CLARIFAI_API_BASE: env.CLARIFAI_API_BASE, REKEY_DEV_MODE: mode });
+const devStack = (mode: string | undefined) =>
+  withVars({ ...example, CLARIFAI_API_BASE: env.CLARIFAI_API_BASE, REKEY_DEV_MODE: mode });
 
 async function get(e: Env, url: string, headers: Record<string, string> = {}) {
   const ctx = createExecutionContext();
@@ -46,10 +54,19 @@ describe("REKEY_DEV_MODE", () => {
     for (const mode of [undefined, "false", ""]) {
       const e = devStack(mode);
       for (const path of ["/healthz", "/v1/credentials", "/ui", "/hooks/github/secret-scanning"]) {
-        const res = await get(e, `http://127.0.0.1:8787${path}`, { authorization: `Bearer ${example.REKEY_ADMIN_TOKEN}` });
+        const res = await get(e, `http://127.0.0.1:8787${path}`, {
+          authorization: `Bearer ${example.REKEY_ADMIN_TOKEN}`,
+        });
         expect(res.status, `${mode} ${path}`).toBe(503);
         expect(res.json.error.code).toBe("dev_secrets_refused");
-        expect(res.json.error.variables).toEqual(["REKEY_ADMIN_TOKEN", "REKEY_ENCRYPTION_KEYS", "REKEY_FINGERPRINT_KEY", "GITHUB_SECRET_SCANNING_KEYS", "ALERT_WEBHOOK_SECRET", "SLACK_SIGNING_SECRET"]);
+        expect(res.json.error.variables).toEqual([
+          "REKEY_ADMIN_TOKEN",
+          "REKEY_ENCRYPTION_KEYS",
+          "REKEY_FINGERPRINT_KEY",
+          "GITHUB_SECRET_SCANNING_KEYS",
+          "ALERT_WEBHOOK_SECRET",
+          "SLACK_SIGNING_SECRET",
+        ]);
         for (const name of Object.keys(DEV_SECRETS)) expect(res.text).not.toContain(example[name]!.slice(0, 12));
       }
     }
@@ -107,7 +124,9 @@ describe("REKEY_ADMIN_TOKEN outside dev mode", () => {
     expect(res.json.error).toMatchObject({ code: "config_invalid", variables: ["REKEY_ADMIN_TOKEN"] });
     expect(res.text).not.toContain(short);
     expect((await get(withVars({ REKEY_ADMIN_TOKEN: `${short}x` }), "http://rekey.test/healthz")).status).toBe(200);
-    expect((await get(withVars({ REKEY_ADMIN_TOKEN: short, REKEY_DEV_MODE: "true" }), "http://127.0.0.1/healthz")).status).toBe(200);
+    expect(
+      (await get(withVars({ REKEY_ADMIN_TOKEN: short, REKEY_DEV_MODE: "true" }), "http://127.0.0.1/healthz")).status,
+    ).toBe(200);
   });
 
   it("the test Worker's own token qualifies", () => {

@@ -21,12 +21,27 @@ const SECRET = "whsec_dGVzdC1vdXRib3VuZC13ZWJob29rLXNlY3JldCE=";
 
 describe("a notification target that cannot be reached", () => {
   it("fails alone: the auditor, Slack and the other webhook get the event, and its dead letter raises no false rotation.failed", async () => {
-    const hooks = [{ id: "down", url: "http://127.0.0.1:9/never", secret: SECRET }, { id: "siem", url: `${receiverUrl()}/outbound/siem-peer`, secret: SECRET }];
-    const counting = countingEnv({ ...env, OUTBOUND_WEBHOOKS: JSON.stringify(hooks) } as Env, { EVENTS: "rekey-events", EVENTS_DLQ: "rekey-events-dlq" });
+    const hooks = [{ id: "down", url: "http://127.0.0.1:9/never", secret: SECRET }, {
+      id: "siem",
+      url: `${receiverUrl()}/outbound/siem-peer`,
+      secret: SECRET,
+    }];
+    const counting = countingEnv({ ...env, OUTBOUND_WEBHOOKS: JSON.stringify(hooks) } as Env, {
+      EVENTS: "rekey-events",
+      EVENTS_DLQ: "rekey-events-dlq",
+    });
     const credentialId = `cred_${crypto.randomUUID().replaceAll("-", "").slice(0, 26)}`;
-    const event = newEvent("credential.revoked", { ...sampleData["credential.revoked"], credential_id: credentialId }, { source: "/rekey/engine", now: Date.now() });
+    const event = newEvent("credential.revoked", { ...sampleData["credential.revoked"], credential_id: credentialId }, {
+      source: "/rekey/engine",
+      now: Date.now(),
+    });
     const deliver = async (queue: string, attempts: number) => {
-      const batch = createMessageBatch(queue, [{ id: `m-${queue}-${attempts}`, timestamp: new Date(), attempts, body: event }]);
+      const batch = createMessageBatch(queue, [{
+        id: `m-${queue}-${attempts}`,
+        timestamp: new Date(),
+        attempts,
+        body: event,
+      }]);
       const ctx = createExecutionContext();
       counting.begin(`${queue}#${attempts}`);
       await worker.queue(batch, counting.env, ctx);
@@ -67,9 +82,18 @@ describe("a chat reply target that cannot be reached", () => {
     ];
     await store.putCredential(rec, null);
     await store.putRotation({ ...rot, replies }, null);
-    const event = newEvent("rotation.completed", { ...sampleData["rotation.completed"], credential_id: rec.id, rotation_id: rot.id }, { source: "/rekey/engine", now: Date.now() });
+    const event = newEvent("rotation.completed", {
+      ...sampleData["rotation.completed"],
+      credential_id: rec.id,
+      rotation_id: rot.id,
+    }, { source: "/rekey/engine", now: Date.now() });
     const counting = countingEnv({ ...env } as Env, { EVENTS: "rekey-events", EVENTS_DLQ: "rekey-events-dlq" });
-    const batch = createMessageBatch("rekey-events", [{ id: "m-reply", timestamp: new Date(), attempts: 1, body: event }]);
+    const batch = createMessageBatch("rekey-events", [{
+      id: "m-reply",
+      timestamp: new Date(),
+      attempts: 1,
+      body: event,
+    }]);
     const ctx = createExecutionContext();
     counting.begin("reply");
     await worker.queue(batch, counting.env, ctx);

@@ -38,7 +38,10 @@ async function scenario(matches: number, others = 0) {
   const store = new ReadCountingStore();
   const tokens = Array.from({ length: matches + others }, (_, i) => `tok_${i}_${crypto.randomUUID()}`);
   for (const token of tokens.slice(0, matches)) {
-    await store.putCredential(credentialRecord({ fingerprint: await fingerprintWith(config.REKEY_FINGERPRINT_KEY!, token) }), null);
+    await store.putCredential(
+      credentialRecord({ fingerprint: await fingerprintWith(config.REKEY_FINGERPRINT_KEY!, token) }),
+      null,
+    );
   }
   const counting = countingEnv(env as Env, { EVENTS: "rekey-events" });
   const deferred: Promise<unknown>[] = [];
@@ -55,7 +58,11 @@ async function scenario(matches: number, others = 0) {
   const app = createApp(services);
   const body = JSON.stringify(tokens.map((token) => ({ token, type: "clarifai_api_key", source: "content" })));
   counting.begin(`${matches} matches`);
-  const res = await app.request("/hooks/github/secret-scanning", { method: "POST", headers: await signedGithubAlert(body), body });
+  const res = await app.request("/hooks/github/secret-scanning", {
+    method: "POST",
+    headers: await signedGithubAlert(body),
+    body,
+  });
   const counts = counting.end();
   const events = counting.take("rekey-events") as { type: string }[];
   return { res, json: (await res.json()) as any, counts, events, reads: () => store.reads, deferred };

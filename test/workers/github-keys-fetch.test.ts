@@ -15,7 +15,11 @@ const MINUTE = 60_000;
 function keysAt(path: string) {
   let now = Date.parse("2026-06-01T00:00:00Z");
   const keys = new GithubKeys(undefined, `${receiverUrl()}${path}`, () => now);
-  return { keys, advance: (ms: number) => void (now += ms), fetches: async () => (await received(path)).filter((r) => r.method === "GET").length };
+  return {
+    keys,
+    advance: (ms: number) => void (now += ms),
+    fetches: async () => (await received(path)).filter((r) => r.method === "GET").length,
+  };
 }
 
 const firstKeyId = (keyList as { public_keys: Array<{ key_identifier: string }> }).public_keys[0]!.key_identifier;

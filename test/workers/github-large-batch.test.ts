@@ -45,7 +45,13 @@ beforeAll(async () => {
   for (let i = 0; i < MANAGED; i++) {
     const key = await tenant.mint("app_specific_key", ["Predict"], `batch-${i}`);
     leaks.secrets.push(key.id);
-    const res = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: key.id, manager_id: managerId, policy: { grace_hours: 24 } });
+    const res = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: tenant.userId,
+      value: key.id,
+      manager_id: managerId,
+      policy: { grace_hours: 24 },
+    });
     expect(res.status).toBe(201);
     managed.push({ id: res.json.credential.id, keyId: key.id });
   }
@@ -58,7 +64,11 @@ beforeAll(async () => {
 }, 120_000);
 
 /** One invocation, counted: `run` gets a fresh ExecutionContext and is awaited with its waitUntil work. */
-async function invocation<T>(counting: CountingEnv<Env>, label: string, run: (ctx: ExecutionContext) => Promise<T>): Promise<{ result: T; counts: InvocationCounts }> {
+async function invocation<T>(
+  counting: CountingEnv<Env>,
+  label: string,
+  run: (ctx: ExecutionContext) => Promise<T>,
+): Promise<{ result: T; counts: InvocationCounts }> {
   counting.begin(label);
   try {
     const ctx = createExecutionContext();
@@ -87,8 +97,16 @@ describe("a 2,500-token GitHub alert", () => {
     expect(body.length).toBeLessThan(MAX_GITHUB_ALERT_BYTES);
 
     const counting = countingEnv(env as Env, { EVENTS: "rekey-events", EVENTS_DLQ: "rekey-events-dlq" });
-    const request = new Request("http://rekey.test/hooks/github/secret-scanning", { method: "POST", headers: await signedGithubAlert(body), body });
-    const { result: res } = await invocation(counting, "request", async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx));
+    const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
+      method: "POST",
+      headers: await signedGithubAlert(body),
+      body,
+    });
+    const { result: res } = await invocation(
+      counting,
+      "request",
+      async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
+    );
     const text = await res.text();
     said.push(text);
     expect(res.status, text).toBe(200);
@@ -96,12 +114,15 @@ describe("a 2,500-token GitHub alert", () => {
     expect(feedback).toHaveLength(TOKENS);
     const truePositives = feedback.flatMap((f, i) => (f.label === "true_positive" ? [i] : []));
     expect(truePositives).toEqual([...positions].sort((a, b) => a - b));
-    expect(feedback.every((f) => /^[0-9a-f]{64}$/.test(f.token_hash) && f.token_type === "clarifai_api_key")).toBe(true);
+    expect(feedback.every((f) => /^[0-9a-f]{64}$/.test(f.token_hash) && f.token_type === "clarifai_api_key")).toBe(
+      true,
+    );
 
     // The consumer, as Queues would run it: max_batch_size messages per invocation, retried
     // messages delivered again (without their delay), until nothing is left.
     const pending: { id: string; timestamp: number; attempts: number; body: unknown }[] = [];
-    const enqueue = (bodies: unknown[], attempts = 1) => pending.push(...bodies.map((b) => ({ id: crypto.randomUUID(), timestamp: Date.now(), attempts, body: b })));
+    const enqueue = (bodies: unknown[], attempts = 1) =>
+      pending.push(...bodies.map((b) => ({ id: crypto.randomUUID(), timestamp: Date.now(), attempts, body: b })));
     enqueue(counting.take("rekey-events"));
     const types = new Map<string, number>();
     let n = 0;
@@ -113,12 +134,18 @@ describe("a 2,500-token GitHub alert", () => {
         if (m.attempts === 1) types.set(type, (types.get(type) ?? 0) + 1);
       }
       const batch = createMessageBatch("rekey-events", messages);
-      const { result } = await invocation(counting, `queue#${n}:${messages.map((m) => (m.body as { type: string }).type).join(",")}`, async (ctx) => {
-        await worker.queue(batch, counting.env, ctx);
-        return getQueueResult(batch, ctx);
-      });
+      const { result } = await invocation(
+        counting,
+        `queue#${n}:${messages.map((m) => (m.body as { type: string }).type).join(",")}`,
+        async (ctx) => {
+          await worker.queue(batch, counting.env, ctx);
+          return getQueueResult(batch, ctx);
+        },
+      );
       const retried = new Set(result.retryMessages.map((r) => r.msgId));
-      for (const m of messages) if (retried.has(m.id)) pending.push({ ...m, id: crypto.randomUUID(), attempts: m.attempts + 1 });
+      for (const m of messages) {
+        if (retried.has(m.id)) pending.push({ ...m, id: crypto.randomUUID(), attempts: m.attempts + 1 });
+      }
       expect(counting.take("rekey-events-dlq"), "an event went to the dead-letter queue").toEqual([]);
       enqueue(counting.take("rekey-events"));
     }
@@ -127,8 +154,12 @@ describe("a 2,500-token GitHub alert", () => {
     const max = (f: keyof Omit<InvocationCounts, "label">) => all.reduce((a, b) => (b[f] > a[f] ? b : a));
     const worst = { subrequests: max("subrequests"), kv_ops: max("kv_ops") };
     console.log(
-      `github large batch: ${TOKENS} tokens, ${MANAGED} matched; ${all.length} invocations (1 request + ${all.length - 1} consumer, batch ${CONSUMER_BATCH}); ` +
-        `request ${JSON.stringify(all[0])}; max subrequests ${worst.subrequests.subrequests} (${worst.subrequests.label}), max KV ops ${worst.kv_ops.kv_ops} (${worst.kv_ops.label}); ` +
+      `github large batch: ${TOKENS} tokens, ${MANAGED} matched; ${all.length} invocations (1 request + ${
+        all.length - 1
+      } consumer, batch ${CONSUMER_BATCH}); ` +
+        `request ${
+          JSON.stringify(all[0])
+        }; max subrequests ${worst.subrequests.subrequests} (${worst.subrequests.label}), max KV ops ${worst.kv_ops.kv_ops} (${worst.kv_ops.label}); ` +
         `events ${JSON.stringify(Object.fromEntries(types))}`,
     );
     for (const inv of all) {
@@ -163,11 +194,19 @@ describe("a 2,500-token GitHub alert", () => {
 describe("a large GitHub alert that is not valid", () => {
   it("is refused whole with a 4xx and a code, before anything is read, queued or contained", async () => {
     const counting = countingEnv(env as Env, { EVENTS: "rekey-events", EVENTS_DLQ: "rekey-events-dlq" });
-    const item = (i: number) => ({ token: `tok_${i}_${crypto.randomUUID()}`, type: "clarifai_api_key", url: "https://github.com/o/r", source: "content" });
+    const item = (i: number) => ({
+      token: `tok_${i}_${crypto.randomUUID()}`,
+      type: "clarifai_api_key",
+      url: "https://github.com/o/r",
+      source: "content",
+    });
     const oneBad = Array.from({ length: 2_000 }, (_, i) => item(i));
     oneBad[1_999] = { ...item(1_999), token: "" };
     const tooMany = Array.from({ length: MAX_GITHUB_TOKENS + 1 }, (_, i) => ({ token: `t${i}`, type: "t" }));
-    const tooBig = Array.from({ length: 2_000 }, (_, i) => ({ ...item(i), url: `https://github.com/${"x".repeat(1_100)}` }));
+    const tooBig = Array.from(
+      { length: 2_000 },
+      (_, i) => ({ ...item(i), url: `https://github.com/${"x".repeat(1_100)}` }),
+    );
     const cases: [string, string, number, string][] = [
       ["one invalid item among 2,000", JSON.stringify(oneBad), 400, "invalid_request"],
       [`${MAX_GITHUB_TOKENS + 1} tokens`, JSON.stringify(tooMany), 400, "invalid_request"],
@@ -175,8 +214,16 @@ describe("a large GitHub alert that is not valid", () => {
     ];
     expect(JSON.stringify(tooBig).length).toBeGreaterThan(MAX_GITHUB_ALERT_BYTES);
     for (const [label, body, status, code] of cases) {
-      const request = new Request("http://rekey.test/hooks/github/secret-scanning", { method: "POST", headers: await signedGithubAlert(body), body });
-      const { result: res, counts } = await invocation(counting, label, async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx));
+      const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
+        method: "POST",
+        headers: await signedGithubAlert(body),
+        body,
+      });
+      const { result: res, counts } = await invocation(
+        counting,
+        label,
+        async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
+      );
       const text = await res.text();
       said.push(text);
       expect(res.status, `${label}: ${text}`).toBe(status);

@@ -16,7 +16,10 @@ describe("GET /healthz", () => {
   });
 
   it("never shows CLARIFAI_API_BASE, which may carry userinfo or an internal host name", async () => {
-    const e = { ...env, CLARIFAI_API_BASE: "https://rekey-proxy:hunter2-proxy-password@clarifai.internal.example:8443/api" } as Env;
+    const e = {
+      ...env,
+      CLARIFAI_API_BASE: "https://rekey-proxy:hunter2-proxy-password@clarifai.internal.example:8443/api",
+    } as Env;
     const ctx = createExecutionContext();
     const res = await worker.fetch(new Request("http://rekey.test/healthz") as IncomingRequest, e, ctx);
     await waitOnExecutionContext(ctx);

@@ -51,7 +51,12 @@ describe("POST /hooks/alerts when containment cannot be recorded", () => {
     const body = JSON.stringify({ credential_id: rec.id });
     const id = `msg_${crypto.randomUUID()}`;
     const timestamp = Math.floor(Date.now() / 1000);
-    const headers = { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": await signStandardWebhook({ secret: ALERT_SECRET, id, timestamp, body }) };
+    const headers = {
+      "content-type": "application/json",
+      "webhook-id": id,
+      "webhook-timestamp": String(timestamp),
+      "webhook-signature": await signStandardWebhook({ secret: ALERT_SECRET, id, timestamp, body }),
+    };
     const post = () => app.request("/hooks/alerts", { method: "POST", headers, body });
 
     const first = await post();

@@ -15,7 +15,11 @@ async function post(signatures: (good: string) => string[]) {
   const id = `msg_${crypto.randomUUID()}`;
   const timestamp = Math.floor(Date.now() / 1000);
   const good = await signStandardWebhook({ secret: env.ALERT_WEBHOOK_SECRET as string, id, timestamp, body });
-  const headers = new Headers({ "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(timestamp) });
+  const headers = new Headers({
+    "content-type": "application/json",
+    "webhook-id": id,
+    "webhook-timestamp": String(timestamp),
+  });
   for (const s of signatures(good)) headers.append("webhook-signature", s);
   const res = await exports.default.fetch("http://rekey.test/hooks/alerts", { method: "POST", headers, body });
   return { status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code };

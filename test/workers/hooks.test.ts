@@ -29,7 +29,13 @@ beforeAll(async () => {
 async function managedKey(policy: Record<string, unknown> = {}) {
   const key = await tenant.mint("app_specific_key", ["Predict"], "leaky");
   secrets.push(key.id);
-  const res = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: key.id, manager_id: managerId, policy: { grace_hours: 24, ...policy } });
+  const res = await call("POST", "/v1/credentials", {
+    kind: "app_key",
+    user_id: tenant.userId,
+    value: key.id,
+    manager_id: managerId,
+    policy: { grace_hours: 24, ...policy },
+  });
   expect(res.status).toBe(201);
   return { key, id: res.json.credential.id as string };
 }
@@ -42,7 +48,13 @@ async function signedAlert(body: string, opts: { id?: string; timestamp?: number
   const id = opts.id ?? `msg_${crypto.randomUUID()}`;
   const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
   const signature = await signStandardWebhook({ secret: opts.secret ?? ALERT_SECRET, id, timestamp, body });
-  return { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": signature, authorization: "" };
+  return {
+    "content-type": "application/json",
+    "webhook-id": id,
+    "webhook-timestamp": String(timestamp),
+    "webhook-signature": signature,
+    authorization: "",
+  };
 }
 
 async function settled(credentialId: string) {
@@ -57,10 +69,19 @@ describe("GitHub secret scanning alerts", () => {
   it("revokes a leaked managed key first, then replaces it, and labels it true_positive", async () => {
     const { key, id } = await managedKey();
     const mark = (await tenant.state()).calls.length;
-    const body = JSON.stringify([{ token: key.id, type: "clarifai_api_key", url: "https://github.com/x/y/blob/main/.env", source: "content" }]);
+    const body = JSON.stringify([{
+      token: key.id,
+      type: "clarifai_api_key",
+      url: "https://github.com/x/y/blob/main/.env",
+      source: "content",
+    }]);
     const res = await postGithub(body);
     expect(res.status).toBe(200);
-    expect(res.json).toEqual([{ token_hash: expect.stringMatching(/^[0-9a-f]{64}$/), token_type: "clarifai_api_key", label: "true_positive" }]);
+    expect(res.json).toEqual([{
+      token_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      token_type: "clarifai_api_key",
+      label: "true_positive",
+    }]);
     expect(res.text).not.toContain(key.id);
     const cred = await settled(id);
     expect(cred.last_rotation).toMatchObject({ state: "done", reason: "compromise" });
@@ -75,9 +96,17 @@ describe("GitHub secret scanning alerts", () => {
     expect(fresh).toHaveLength(1);
     secrets.push(fresh[0].id);
     // The audit trail shows the chain, and never a value.
-    await vi.waitUntil(async () => (await call("GET", `/v1/audit?credential_id=${id}`)).json.entries.some((e: any) => e.type === "rotation.completed"), { timeout: 10_000, interval: 50 });
+    await vi.waitUntil(
+      async () =>
+        (await call("GET", `/v1/audit?credential_id=${id}`)).json.entries.some((e: any) =>
+          e.type === "rotation.completed"
+        ),
+      { timeout: 10_000, interval: 50 },
+    );
     const types = (await call("GET", `/v1/audit?credential_id=${id}`)).json.entries.map((e: any) => e.type);
-    expect(types).toEqual(expect.arrayContaining(["credential.compromised", "rotation.step", "credential.revoked", "rotation.completed"]));
+    expect(types).toEqual(
+      expect.arrayContaining(["credential.compromised", "rotation.step", "credential.revoked", "rotation.completed"]),
+    );
   });
 
   it("labels an unknown token false_positive and changes nothing", async () => {
@@ -92,12 +121,22 @@ describe("GitHub secret scanning alerts", () => {
   it("refuses a tampered body or an unknown key id with 401 before parsing", async () => {
     const body = JSON.stringify([{ token: "abc", type: "t", url: "", source: "commit" }]);
     const headers = await signedGithubAlert(body);
-    const tampered = await call("POST", "/hooks/github/secret-scanning", body.replace("abc", "abd"), { authorization: "", ...headers });
+    const tampered = await call("POST", "/hooks/github/secret-scanning", body.replace("abc", "abd"), {
+      authorization: "",
+      ...headers,
+    });
     expect(tampered.status).toBe(401);
     expect(tampered.json.error.code).toBe("invalid_signature");
-    const unknown = await call("POST", "/hooks/github/secret-scanning", body, { authorization: "", ...headers, "github-public-key-identifier": "0".repeat(64) });
+    const unknown = await call("POST", "/hooks/github/secret-scanning", body, {
+      authorization: "",
+      ...headers,
+      "github-public-key-identifier": "0".repeat(64),
+    });
     expect(unknown.status).toBe(401);
-    const garbage = await call("POST", "/hooks/github/secret-scanning", "not json", { authorization: "", ...(await signedGithubAlert("not json")) });
+    const garbage = await call("POST", "/hooks/github/secret-scanning", "not json", {
+      authorization: "",
+      ...(await signedGithubAlert("not json")),
+    });
     expect(garbage.status).toBe(400);
   });
 
@@ -105,11 +144,18 @@ describe("GitHub secret scanning alerts", () => {
     const { key, id } = await managedKey();
     const body = JSON.stringify([{ token: key.id, type: "clarifai_api_key", url: "", source: "commit" }]);
     const headers = await signedGithubAlert(body);
-    const results = await Promise.all(Array.from({ length: 100 }, () => call("POST", "/hooks/github/secret-scanning", body, { authorization: "", ...headers })));
+    const results = await Promise.all(
+      Array.from(
+        { length: 100 },
+        () => call("POST", "/hooks/github/secret-scanning", body, { authorization: "", ...headers }),
+      ),
+    );
     expect(results.every((r) => r.status === 200 && r.json[0].label === "true_positive")).toBe(true);
     const cred = await settled(id);
     const state = await tenant.state();
-    const deletes = state.calls.filter((c: any) => c.method === "DELETE" && c.status === 200 && c.path.endsWith(`/keys/${key.id}`));
+    const deletes = state.calls.filter((c: any) =>
+      c.method === "DELETE" && c.status === 200 && c.path.endsWith(`/keys/${key.id}`)
+    );
     expect(deletes).toHaveLength(1);
     const minted = state.keys.filter((k: any) => String(k.description).includes("[rekey:"));
     const forThis = minted.filter((k: any) => String(k.description).includes(cred.last_rotation.id));
@@ -148,8 +194,20 @@ describe("Standard Webhooks alerts", () => {
 
   it.each([
     ["a tampered body", async (b: string) => ({ body: b.replace("cred", "crex"), headers: await signedAlert(b) })],
-    ["a wrong secret", async (b: string) => ({ body: b, headers: await signedAlert(b, { secret: "whsec_" + btoa("another-secret-of-32-bytes-long!!") }) })],
-    ["an old timestamp", async (b: string) => ({ body: b, headers: await signedAlert(b, { timestamp: Math.floor(Date.now() / 1000) - 600 }) })],
+    [
+      "a wrong secret",
+      async (b: string) => ({
+        body: b,
+        headers: await signedAlert(b, { secret: "whsec_" + btoa("another-secret-of-32-bytes-long!!") }),
+      }),
+    ],
+    [
+      "an old timestamp",
+      async (b: string) => ({
+        body: b,
+        headers: await signedAlert(b, { timestamp: Math.floor(Date.now() / 1000) - 600 }),
+      }),
+    ],
   ])("refuses %s with 401 and publishes nothing", async (_name, make) => {
     const { id } = await managedKey();
     const { body, headers } = await make(JSON.stringify({ credential_id: id }));
@@ -189,13 +247,21 @@ describe("retries, dead letters and notifications", () => {
   it("retries a transiently failing rotation through the bus with delay until it succeeds", async () => {
     const { key, id } = await managedKey();
     // Clarifai answers 503 to this key's deletion long enough to exhaust the fast path's retries.
-    await control("faults", { method: "DELETE", path: `/v2/users/${tenant.userId}/keys/${key.id}`, count: 5, status: 503, code: 98004 });
+    await control("faults", {
+      method: "DELETE",
+      path: `/v2/users/${tenant.userId}/keys/${key.id}`,
+      count: 5,
+      status: 503,
+      code: 98004,
+    });
     const body = JSON.stringify({ credential_id: id });
     expect((await call("POST", "/hooks/alerts", body, await signedAlert(body))).status).toBe(202);
     const cred = await settled(id);
     expect(cred.last_rotation.state).toBe("done");
     expect((await tenant.state()).keys.map((k: any) => k.id)).not.toContain(key.id);
-    const log = logs.map((l) => (l.startsWith("{") ? JSON.parse(l) : {})).filter((l: any) => l.msg === "bus.retry" && l.type === "credential.compromised");
+    const log = logs.map((l) => (l.startsWith("{") ? JSON.parse(l) : {})).filter((l: any) =>
+      l.msg === "bus.retry" && l.type === "credential.compromised"
+    );
     expect(log.length).toBeGreaterThanOrEqual(1);
     expect(log[0].delay_seconds).toBeGreaterThanOrEqual(1);
   });
@@ -208,13 +274,27 @@ describe("retries, dead letters and notifications", () => {
       body: JSON.stringify({ secrets: [{ id: "DLQ_SECRET", value: "third-party-value" }] }),
     });
     secrets.push("third-party-value");
-    const reg = await call("POST", "/v1/credentials", { kind: "secret", user_id: tenant.userId, secret_id: "DLQ_SECRET", manager_id: managerId });
+    const reg = await call("POST", "/v1/credentials", {
+      kind: "secret",
+      user_id: tenant.userId,
+      secret_id: "DLQ_SECRET",
+      manager_id: managerId,
+    });
     expect(reg.status).toBe(201);
     const id = reg.json.credential.id;
     const { env } = await import("cloudflare:workers");
     const { newEvent } = await import("../../src/core/bus/new-event.ts");
-    await env.EVENTS.send(newEvent("rotation.requested", { credential_id: id, reason: "scheduled", mode: "rotate", requested_by: "cron" }, { source: "/rekey/cron", now: Date.now() }), { contentType: "json" });
-    await vi.waitUntil(async () => (await received("/slack/incoming")).some((r) => r.body.includes(id) && r.body.includes("FAILED")), { timeout: 15_000, interval: 100 });
+    await env.EVENTS.send(
+      newEvent("rotation.requested", { credential_id: id, reason: "scheduled", mode: "rotate", requested_by: "cron" }, {
+        source: "/rekey/cron",
+        now: Date.now(),
+      }),
+      { contentType: "json" },
+    );
+    await vi.waitUntil(
+      async () => (await received("/slack/incoming")).some((r) => r.body.includes(id) && r.body.includes("FAILED")),
+      { timeout: 15_000, interval: 100 },
+    );
     const slack = (await received("/slack/incoming")).find((r) => r.body.includes(id))!;
     expect(slack.body).toContain("dead_letter");
     const hooks = (await received("/outbound/siem")).filter((r) => r.body.includes(id));

@@ -11,11 +11,22 @@ const DAY = 86_400_000;
 
 async function setup() {
   const tenant = await freshTenant("restrict");
-  const manager = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
+  const manager = await call("POST", "/v1/credentials", {
+    kind: "pat",
+    user_id: tenant.userId,
+    value: tenant.manager.id,
+  });
   expect(manager.status).toBe(201);
-  const mint = async (body: Record<string, unknown>) => (await control(`users/${tenant.userId}/keys`, body)).key as Record<string, any>;
+  const mint = async (body: Record<string, unknown>) =>
+    (await control(`users/${tenant.userId}/keys`, body)).key as Record<string, any>;
   const register = async (kind: "app_key" | "pat", key: Record<string, any>) => {
-    const reg = await call("POST", "/v1/credentials", { kind, user_id: tenant.userId, value: key.id, manager_id: manager.json.credential.id, policy: { grace_hours: 0 } });
+    const reg = await call("POST", "/v1/credentials", {
+      kind,
+      user_id: tenant.userId,
+      value: key.id,
+      manager_id: manager.json.credential.id,
+      policy: { grace_hours: 0 },
+    });
     expect(reg.status).toBe(201);
     return reg.json.credential.id as string;
   };
@@ -43,8 +54,12 @@ describe("a rotation never widens a key", () => {
     const s = await setup();
     const expiresAt = new Date(Date.now() + 30 * DAY).toISOString();
     const old = await s.mint({
-      type: "app_specific_key", scopes: ["Predict"], endpoints: ["/clarifai.api.V2/PostModelOutputs"],
-      apps: [{ id: s.tenant.appId, user_id: s.tenant.userId }], description: "narrow", expires_at: expiresAt,
+      type: "app_specific_key",
+      scopes: ["Predict"],
+      endpoints: ["/clarifai.api.V2/PostModelOutputs"],
+      apps: [{ id: s.tenant.appId, user_id: s.tenant.userId }],
+      description: "narrow",
+      expires_at: expiresAt,
     });
     const id = await s.register("app_key", old);
     const rotation = await s.rotate(id);
@@ -58,8 +73,12 @@ describe("a rotation never widens a key", () => {
   it("a PAT restricted to endpoints, an organization and identity providers keeps all of them, and still verifies", async () => {
     const s = await setup();
     const old = await s.mint({
-      type: "personal_access_token", scopes: ["Keys_Get"], endpoints: ["ListKeys"], description: "narrow pat",
-      authorized_idp_ids: ["idp-okta"], organization_id: "org-1",
+      type: "personal_access_token",
+      scopes: ["Keys_Get"],
+      endpoints: ["ListKeys"],
+      description: "narrow pat",
+      authorized_idp_ids: ["idp-okta"],
+      organization_id: "org-1",
     });
     const id = await s.register("pat", old);
     const rotation = await s.rotate(id);

@@ -19,31 +19,58 @@ let minute = Math.floor(Date.now() / 60_000) + 7;
 /** One cron tick; each its own minute, so a new sweep rather than a redelivery. */
 async function tick() {
   const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ scheduledTime: minute++ * 60_000, cron: "*/15 * * * *" }), env, ctx);
+  await worker.scheduled(
+    createScheduledController({ scheduledTime: minute++ * 60_000, cron: "*/15 * * * *" }),
+    env,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
 }
 
 const audited = async (type: string, credentialId: string) =>
-  ((await call("GET", `/v1/audit?type=${type}&credential_id=${credentialId}`)).json.entries ?? []) as Array<{ data: Record<string, unknown> }>;
+  ((await call("GET", `/v1/audit?type=${type}&credential_id=${credentialId}`)).json.entries ?? []) as Array<
+    { data: Record<string, unknown> }
+  >;
 async function signedAlert(body: string) {
   const id = `msg_${crypto.randomUUID()}`;
   const timestamp = Math.floor(Date.now() / 1000);
   const signature = await signStandardWebhook({ secret: env.ALERT_WEBHOOK_SECRET, id, timestamp, body });
-  return { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": signature, authorization: "" };
+  return {
+    "content-type": "application/json",
+    "webhook-id": id,
+    "webhook-timestamp": String(timestamp),
+    "webhook-signature": signature,
+    authorization: "",
+  };
 }
 const credential = async (id: string) => (await call("GET", `/v1/credentials/${id}`)).json.credential;
 
 describe("a leaked value always dies", () => {
   it("a leaked app key whose delete Clarifai refuses is replaced, shown leaked and live, escalated, and deleted by a later sweep", async () => {
     const tenant = await freshTenant("leak-refused");
-    const manager = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
+    const manager = await call("POST", "/v1/credentials", {
+      kind: "pat",
+      user_id: tenant.userId,
+      value: tenant.manager.id,
+    });
     const leaked = await tenant.mint("app_specific_key", ["Predict"], "workload");
-    const reg = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: leaked.id, manager_id: manager.json.credential.id });
+    const reg = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: tenant.userId,
+      value: leaked.id,
+      manager_id: manager.json.credential.id,
+    });
     expect(reg.status).toBe(201);
     const id = reg.json.credential.id as string;
     const stillThere = async () => (await tenant.state()).keys.some((k: any) => k.id === leaked.id);
     // Clarifai refuses the rotation's delete and the first sweep's retry (permanent: 11102).
-    await control("faults", { method: "DELETE", path: `/v2/users/${tenant.userId}/keys/*`, count: 2, status: 400, code: 11102 });
+    await control("faults", {
+      method: "DELETE",
+      path: `/v2/users/${tenant.userId}/keys/*`,
+      count: 2,
+      status: 400,
+      code: 11102,
+    });
 
     const res = await call("POST", `/v1/credentials/${id}/rotate`, { reason: "compromise" });
     expect(res.status).toBe(202);
@@ -53,14 +80,21 @@ describe("a leaked value always dies", () => {
     let view = await credential(id);
     expect(view.state).toBe("active");
     expect(view.leaked_live).toBe(true);
-    expect(view.previous).toMatchObject([{ fingerprint: reg.json.credential.fingerprint, leaked: true, revoked_at: null }]);
+    expect(view.previous).toMatchObject([{
+      fingerprint: reg.json.credential.fingerprint,
+      leaked: true,
+      revoked_at: null,
+    }]);
     const plan = await call("GET", "/v1/plan");
     expect(JSON.stringify(plan.json)).toContain(id);
     expect(await exports_ui(id)).toContain("Leaked and still live");
     expect(await exports_ui(id, "/ui")).toContain("leaked, still live");
 
     await tick(); // refused again: escalated at once
-    await vi.waitUntil(async () => (await audited("revocation.overdue", id)).length > 0, { timeout: 20_000, interval: 100 });
+    await vi.waitUntil(async () => (await audited("revocation.overdue", id)).length > 0, {
+      timeout: 20_000,
+      interval: 100,
+    });
     expect(await stillThere()).toBe(true);
 
     await tick(); // Clarifai lets it through
@@ -73,26 +107,46 @@ describe("a leaked value always dies", () => {
 
   it("a leaked superseded value whose delete is refused is owed as leaked: every sweep retries it, without backoff", async () => {
     const tenant = await freshTenant("leak-previous");
-    const manager = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
+    const manager = await call("POST", "/v1/credentials", {
+      kind: "pat",
+      user_id: tenant.userId,
+      value: tenant.manager.id,
+    });
     const old = await tenant.mint("app_specific_key", ["Predict"], "workload");
-    const reg = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: old.id, manager_id: manager.json.credential.id, policy: { grace_hours: 24 } });
+    const reg = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: tenant.userId,
+      value: old.id,
+      manager_id: manager.json.credential.id,
+      policy: { grace_hours: 24 },
+    });
     const id = reg.json.credential.id as string;
     const rot = await call("POST", `/v1/credentials/${id}/rotate`, {});
     expect((await waitForRotation(rot.json.rotation.id)).state).toBe("done"); // the old key lives on for its grace period
     // Clarifai refuses every delete of this user's keys from now on (the alert's, and its queued replay's).
-    await control("faults", { method: "DELETE", path: `/v2/users/${tenant.userId}/keys/*`, count: 100, status: 400, code: 11102 });
+    await control("faults", {
+      method: "DELETE",
+      path: `/v2/users/${tenant.userId}/keys/*`,
+      count: 100,
+      status: 400,
+      code: 11102,
+    });
     const body = JSON.stringify({ value: old.id, source: "siem" });
     const alert = await call("POST", "/hooks/alerts", body, await signedAlert(body));
     expect(alert.status).toBe(202);
     await vi.waitUntil(async () => (await credential(id)).leaked_live === true, { timeout: 20_000, interval: 100 });
     const live = async () => (await tenant.state()).keys.some((k: any) => k.id === old.id);
-    const refusals = async () => (await tenant.state()).calls.filter((c: any) => c.method === "DELETE" && c.code === 11102).length;
+    const refusals = async () =>
+      (await tenant.state()).calls.filter((c: any) => c.method === "DELETE" && c.code === 11102).length;
     for (let sweep = 0; sweep < 2; sweep++) {
       const before = await refusals();
       await tick(); // each sweep retries it at once: no backoff for a leaked value
       await vi.waitUntil(async () => (await refusals()) > before, { timeout: 20_000, interval: 100 });
     }
-    await vi.waitUntil(async () => (await audited("revocation.overdue", id)).length >= 2, { timeout: 20_000, interval: 100 });
+    await vi.waitUntil(async () => (await audited("revocation.overdue", id)).length >= 2, {
+      timeout: 20_000,
+      interval: 100,
+    });
     expect(await live()).toBe(true);
     const due = (await call("GET", "/v1/plan")).json.plan.filter((a: any) => a.credential_id === id);
     expect(due).toMatchObject([{ rule: "grace_expired", action: "revoke_previous" }]);
@@ -106,10 +160,21 @@ describe("a leaked value always dies", () => {
     expect(reg.status).toBe(201);
     const id = reg.json.credential.id as string;
     const workload = await tenant.mint("app_specific_key", ["Predict"], "managed by the self-managed PAT");
-    const managed = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: workload.id, manager_id: id });
+    const managed = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: tenant.userId,
+      value: workload.id,
+      manager_id: id,
+    });
     expect(managed.status).toBe(201);
     // Every create fails for longer than the step's retry budget (transient: 503).
-    await control("faults", { method: "POST", path: `/v2/users/${tenant.userId}/keys`, count: 50, status: 503, code: 98004 });
+    await control("faults", {
+      method: "POST",
+      path: `/v2/users/${tenant.userId}/keys`,
+      count: 50,
+      status: 503,
+      code: 98004,
+    });
 
     const res = await call("POST", `/v1/credentials/${id}/rotate`, { reason: "compromise" });
     expect(res.status).toBe(202);
@@ -120,7 +185,10 @@ describe("a leaked value always dies", () => {
     const view = await credential(id);
     expect(view.state).toBe("revoked");
     expect(view.needs_manager).toMatchObject({ rotation_id: rotation.id });
-    await vi.waitUntil(async () => (await audited("credential.orphaned_manager", id)).length > 0, { timeout: 20_000, interval: 100 });
+    await vi.waitUntil(async () => (await audited("credential.orphaned_manager", id)).length > 0, {
+      timeout: 20_000,
+      interval: 100,
+    });
     const [entry] = await audited("credential.orphaned_manager", id);
     expect(entry!.data).toMatchObject({ credential_id: id, rotation_id: rotation.id, old_revoked: true });
     expect(await exports_ui(id)).toContain("Needs a new manager");
@@ -131,7 +199,10 @@ describe("a leaked value always dies", () => {
 /** The credential's dashboard page, signed in with the admin token. */
 async function exports_ui(id: string, path = `/ui/credentials/${id}`): Promise<string> {
   const signIn = await exports.default.fetch("http://rekey.test/ui/sign-in", {
-    method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
   });
   const cookie = /(__Host-rekey_session=[^;]*)/.exec(signIn.headers.get("set-cookie") ?? "")?.[1];
   if (!cookie) throw new Error("sign-in set no session cookie");

@@ -31,7 +31,10 @@ async function seed(store: WorkersStore, n: number, tag: string): Promise<string
     await Promise.all(
       Array.from({ length: Math.min(50, n - start) }, async (_, j) => {
         const rec = credentialRecord();
-        await store.putCredential({ ...rec, value: await encrypt(V1, `${tag}-${start + j}`, aadFor(rec, CURRENT_VALUE)) }, null);
+        await store.putCredential({
+          ...rec,
+          value: await encrypt(V1, `${tag}-${start + j}`, aadFor(rec, CURRENT_VALUE)),
+        }, null);
         ids.push(rec.id);
       }),
     );
@@ -56,7 +59,10 @@ describe("POST /v1/maintenance/reencrypt", () => {
 
     const started = await call("POST", "/v1/maintenance/reencrypt", { batch_size: 100 });
     expect(started.status).toBe(202);
-    expect(started.json).toMatchObject({ outcome: "started", job: { state: "running", target_version: 2, batch_size: 100 } });
+    expect(started.json).toMatchObject({
+      outcome: "started",
+      job: { state: "running", target_version: 2, batch_size: 100 },
+    });
 
     let job: any;
     for (const until = Date.now() + 90_000; Date.now() < until; await new Promise((r) => setTimeout(r, 200))) {
@@ -67,7 +73,13 @@ describe("POST /v1/maintenance/reencrypt", () => {
     expect(job.batches).toBe(10);
     await allMoved(store, ids);
     const audit = await call("GET", "/v1/audit?type=maintenance.completed");
-    expect(audit.json.entries.map((e: any) => e.data)).toContainEqual({ job_id: job.id, target_version: 2, scanned: 1000, rewritten: 1000, remaining: 0 });
+    expect(audit.json.entries.map((e: any) => e.data)).toContainEqual({
+      job_id: job.id,
+      target_version: 2,
+      scanned: 1000,
+      rewritten: 1000,
+      remaining: 0,
+    });
   }, 180_000);
 
   it("refuses a malformed body with 400 and changes nothing", async () => {
@@ -85,12 +97,21 @@ describe("an interrupted job", () => {
     const fresh = new WorkersJobStore(env.CREDENTIAL_CELLS);
     const ids = await seed(store, 120, "cut");
     const queue: BusEvent[] = [];
-    const deps = { jobs: fresh, bus: { publish: async (e: BusEvent) => void queue.push(e), publishAll: async (es: readonly BusEvent[]) => void queue.push(...es) }, now: () => Date.now() };
+    const deps = {
+      jobs: fresh,
+      bus: {
+        publish: async (e: BusEvent) => void queue.push(e),
+        publishAll: async (es: readonly BusEvent[]) => void queue.push(...es),
+      },
+      now: () => Date.now(),
+    };
     const engine = { store, keyring: BOTH } as unknown as EngineDeps;
     const drain = async (max: number) => {
       for (let n = 0; n < max && queue.length; n++) {
         const e = queue.shift()!;
-        if (e.type === "maintenance.reencrypt") await runReencryptBatch(deps, engine, e as EventOf<"maintenance.reencrypt">);
+        if (e.type === "maintenance.reencrypt") {
+          await runReencryptBatch(deps, engine, e as EventOf<"maintenance.reencrypt">);
+        }
       }
     };
     await startReencrypt(deps, engine, "admin", 40);

@@ -25,7 +25,10 @@ const run = crypto.randomUUID().slice(0, 8);
 
 /** The next request to `from` on the receiver answers `status` with a Location naming `to`. */
 async function redirect(from: string, to: string, status: number) {
-  await fetch(`${receiverUrl()}/_status`, { method: "POST", body: JSON.stringify({ path: from, status, location: `${receiverUrl()}${to}` }) });
+  await fetch(`${receiverUrl()}/_status`, {
+    method: "POST",
+    body: JSON.stringify({ path: from, status, location: `${receiverUrl()}${to}` }),
+  });
 }
 
 describe("Clarifai redirects, on the real Worker", () => {
@@ -34,22 +37,41 @@ describe("Clarifai redirects, on the real Worker", () => {
 
   beforeAll(async () => {
     tenant = await freshTenant("noredirect");
-    const res = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id, description: "manager" });
+    const res = await call("POST", "/v1/credentials", {
+      kind: "pat",
+      user_id: tenant.userId,
+      value: tenant.manager.id,
+      description: "manager",
+    });
     expect(res.status).toBe(201);
     managerId = res.json.credential.id;
   });
 
   it("a redirected delete fails the revocation with unexpected_redirect, the key stays live and is not recorded as revoked", async () => {
     const key = await tenant.mint("app_specific_key", ["Predict"], "workload");
-    const reg = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: key.id, manager_id: managerId, policy: { grace_hours: 0 } });
+    const reg = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: tenant.userId,
+      value: key.id,
+      manager_id: managerId,
+      policy: { grace_hours: 0 },
+    });
     expect(reg.status).toBe(201);
     const id = reg.json.credential.id;
     // The Location is the receiver: if fetch followed it, the key id would arrive there in the path
     // and the receiver's 404 would be taken for "already deleted".
     const trap = `/redirect-trap/${run}/clarifai`;
-    await fetch(`${receiverUrl()}/_status`, { method: "POST", body: JSON.stringify({ path: trap, status: 404, count: 10 }) });
+    await fetch(`${receiverUrl()}/_status`, {
+      method: "POST",
+      body: JSON.stringify({ path: trap, status: 404, count: 10 }),
+    });
     // Scoped to this file's own user, so parallel files are not disturbed.
-    await control("faults", { method: "DELETE", path: `/v2/users/${tenant.userId}/keys/*`, status: 307, location: `${receiverUrl()}${trap}` });
+    await control("faults", {
+      method: "DELETE",
+      path: `/v2/users/${tenant.userId}/keys/*`,
+      status: 307,
+      location: `${receiverUrl()}${trap}`,
+    });
 
     const started = await call("POST", `/v1/credentials/${id}/revoke`);
     expect(started.status).toBe(202);
@@ -64,14 +86,22 @@ describe("Clarifai redirects, on the real Worker", () => {
 });
 
 describe("outbound posters and the GitHub keys fetch, over loopback to the local receiver", () => {
-  const event = newEvent("rotation.completed", sampleData["rotation.completed"], { source: "/rekey/engine", now: Date.now() });
+  const event = newEvent("rotation.completed", sampleData["rotation.completed"], {
+    source: "/rekey/engine",
+    now: Date.now(),
+  });
 
   for (const status of [301, 302, 307, 308]) {
     it(`a signed webhook answered ${status} is a permanent unexpected_redirect, and the Location gets nothing`, async () => {
       const from = `/redirect/${run}/webhook-${status}`;
       const to = `/redirect-trap/${run}/webhook-${status}`;
       await redirect(from, to, status);
-      const target: Target = { kind: "webhook", id: "redirecting", url: `${receiverUrl()}${from}`, secret: "whsec_dGVzdC1vdXRib3VuZC13ZWJob29rLXNlY3JldCE=" };
+      const target: Target = {
+        kind: "webhook",
+        id: "redirecting",
+        url: `${receiverUrl()}${from}`,
+        secret: "whsec_dGVzdC1vdXRib3VuZC13ZWJob29rLXNlY3JldCE=",
+      };
       const failure = await deliver(target, event, Date.now()).then(() => undefined, (e: unknown) => e);
       expect(failure).toBeInstanceOf(DeliveryFailed);
       expect(failure).toMatchObject({ retryable: false, code: "unexpected_redirect" });
@@ -85,7 +115,10 @@ describe("outbound posters and the GitHub keys fetch, over loopback to the local
       const from = `/redirect/${run}/${platform}-reply`;
       const to = `/redirect-trap/${run}/${platform}-reply`;
       await redirect(from, to, 302);
-      const failure = await postReply({ platform, url: `${receiverUrl()}${from}` }, { text: "done" }).then(() => undefined, (e: unknown) => e);
+      const failure = await postReply({ platform, url: `${receiverUrl()}${from}` }, { text: "done" }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(failure).toMatchObject({ retryable: false, code: "unexpected_redirect" });
       expect(await received(to)).toEqual([]);
     });
@@ -95,7 +128,10 @@ describe("outbound posters and the GitHub keys fetch, over loopback to the local
     const from = `/redirect/${run}/github-keys`;
     const to = `/redirect-trap/${run}/github-keys`;
     // The Location would serve valid keys: following it would make them trusted.
-    await fetch(`${receiverUrl()}/_status`, { method: "POST", body: JSON.stringify({ path: to, status: 200, body: env.GITHUB_SECRET_SCANNING_KEYS }) });
+    await fetch(`${receiverUrl()}/_status`, {
+      method: "POST",
+      body: JSON.stringify({ path: to, status: 200, body: env.GITHUB_SECRET_SCANNING_KEYS }),
+    });
     await redirect(from, to, 302);
     expect(await new GithubKeys(undefined, `${receiverUrl()}${from}`, () => Date.now()).get()).toBeNull();
     expect(await received(to)).toEqual([]);

@@ -26,16 +26,29 @@ describe("GET /openapi.json", () => {
     expect(res.status).toBe(200);
     const doc = await res.json<any>();
     expect(doc.openapi).toBe("3.1.0");
-    const documented = new Set(Object.entries(doc.paths as Record<string, object>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`)));
+    const documented = new Set(
+      Object.entries(doc.paths as Record<string, object>).flatMap(([p, ops]) =>
+        Object.keys(ops).map((m) => `${m} ${p}`)
+      ),
+    );
     expect([...served()].sort()).toEqual([...documented].sort());
   });
 
   it("describes the security schemes and uses them on every protected route", async () => {
     const doc = await (await exports.default.fetch("http://rekey.test/openapi.json")).json<any>();
-    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(["admin", "discord_signature", "github_signature", "slack_signature", "standard_webhooks", "ui_session"]);
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual([
+      "admin",
+      "discord_signature",
+      "github_signature",
+      "slack_signature",
+      "standard_webhooks",
+      "ui_session",
+    ]);
     expect(doc.paths["/v1/credentials"].post.security).toEqual([{ admin: [] }]);
     expect(doc.paths["/hooks/alerts"].post.security).toEqual([{ standard_webhooks: [] }]);
-    expect(doc.paths["/v1/credentials"].post.requestBody.content["application/json"].schema.additionalProperties).toBe(false);
+    expect(doc.paths["/v1/credentials"].post.requestBody.content["application/json"].schema.additionalProperties).toBe(
+      false,
+    );
   });
 
   it("keeps each documented request schema the one the route validates with", () => {
@@ -54,7 +67,9 @@ describe("GET /openapi.json", () => {
       if (ex.body !== undefined) {
         const parsed = r!.body!.safeParse(ex.body);
         expect(parsed.success, `${route} body example: ${JSON.stringify(parsed.error?.issues)}`).toBe(true);
-        expect(Object.values(op.requestBody.content as Record<string, { example: unknown }>)[0]!.example).toEqual(ex.body);
+        expect(Object.values(op.requestBody.content as Record<string, { example: unknown }>)[0]!.example).toEqual(
+          ex.body,
+        );
         checked++;
       }
       for (const [status, example] of Object.entries(ex.responses ?? {})) {

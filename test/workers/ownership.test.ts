@@ -24,23 +24,37 @@ let minute = Math.floor(Date.now() / 60_000) + 1;
 /** One cron tick; each tick gets its own minute, so it is a new sweep and not a redelivery. */
 async function tick() {
   const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ scheduledTime: minute++ * 60_000, cron: "*/15 * * * *" }), env, ctx);
+  await worker.scheduled(
+    createScheduledController({ scheduledTime: minute++ * 60_000, cron: "*/15 * * * *" }),
+    env,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
 }
 
 async function setup(prefix: string) {
   const tenant = await freshTenant(prefix);
-  const manager = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
+  const manager = await call("POST", "/v1/credentials", {
+    kind: "pat",
+    user_id: tenant.userId,
+    value: tenant.manager.id,
+  });
   expect(manager.status).toBe(201);
   const register = async (description: string, policy: Record<string, unknown> = {}) => {
     const key = await tenant.mint("app_specific_key", ["Predict"], description);
     const reg = await call("POST", "/v1/credentials", {
-      kind: "app_key", user_id: tenant.userId, value: key.id, manager_id: manager.json.credential.id, description, policy: { grace_hours: 0, ...policy },
+      kind: "app_key",
+      user_id: tenant.userId,
+      value: key.id,
+      manager_id: manager.json.credential.id,
+      description,
+      policy: { grace_hours: 0, ...policy },
     });
     expect(reg.status).toBe(201);
     return { key, id: reg.json.credential.id as string };
   };
-  const keys = async () => (await tenant.state()).keys as Array<{ id: string; description: string; created_at: string }>;
+  const keys = async () =>
+    (await tenant.state()).keys as Array<{ id: string; description: string; created_at: string }>;
   const fault = (f: Record<string, unknown>) => control("faults", { count: 1, ...f });
   /** Runs a sweep and waits until `done` holds (what the sweep should have achieved). */
   const sweepUntil = async (done: () => Promise<boolean>) => {
@@ -53,12 +67,20 @@ async function setup(prefix: string) {
     return async () => (await call("GET", `/v1/credentials/${c.id}`)).json.credential.state === "revoked";
   };
   const minted = (marker: string, createdAt: string) =>
-    control(`users/${tenant.userId}/keys`, { type: "app_specific_key", scopes: ["Predict"], apps: [{ id: "app1", user_id: tenant.userId }], description: `copy [rekey:${marker}]`, created_at: createdAt }).then((r) => r.key as { id: string });
+    control(`users/${tenant.userId}/keys`, {
+      type: "app_specific_key",
+      scopes: ["Predict"],
+      apps: [{ id: "app1", user_id: tenant.userId }],
+      description: `copy [rekey:${marker}]`,
+      created_at: createdAt,
+    }).then((r) => r.key as { id: string });
   return { tenant, register, keys, fault, sweepUntil, canary, minted, keysPath: `/v2/users/${tenant.userId}/keys` };
 }
 
 const audited = async (type: string, credentialId: string) =>
-  ((await call("GET", `/v1/audit?type=${type}&credential_id=${credentialId}`)).json.entries ?? []) as Array<{ data: Record<string, unknown> }>;
+  ((await call("GET", `/v1/audit?type=${type}&credential_id=${credentialId}`)).json.entries ?? []) as Array<
+    { data: Record<string, unknown> }
+  >;
 
 describe("ownership", () => {
   it("never deletes the key of a rotated, then unmanaged credential, however many sweeps run", async () => {
@@ -108,7 +130,10 @@ describe("ownership", () => {
     // A decoy: the same marker on a key made long after that rotation's create call.
     const decoy = await t.minted(rotationId, new Date(Date.now() + 2 * HOUR).toISOString());
     // The rotation settles first, then its credential records the owed scan.
-    const owed = async () => (await call("GET", "/v1/plan")).json.plan.some((a: any) => a.credential_id === id && a.rule === "orphan_scan" && a.action === "scan_orphans");
+    const owed = async () =>
+      (await call("GET", "/v1/plan")).json.plan.some((a: any) =>
+        a.credential_id === id && a.rule === "orphan_scan" && a.action === "scan_orphans"
+      );
     await vi.waitUntil(owed, { timeout: 5_000, interval: 50 });
 
     await t.sweepUntil(async () => !(await t.keys()).some((k) => k.id === lost[0]!.id));
@@ -116,13 +141,23 @@ describe("ownership", () => {
     expect((await t.keys()).map((k) => k.id)).toContain(decoy.id);
     const after = await call("GET", "/v1/plan");
     expect(after.json.plan.filter((a: any) => a.credential_id === id)).toEqual([]);
-    expect(after.json.left_alone).toContainEqual(expect.objectContaining({ credential_id: id, rotation_id: rotationId, reason: "outside_create_window" }));
-    await vi.waitUntil(async () => (await audited("orphan.deleted", id)).length === 1 && (await audited("orphan.suspected", id)).length === 1, { timeout: 10_000, interval: 100 });
+    expect(after.json.left_alone).toContainEqual(
+      expect.objectContaining({ credential_id: id, rotation_id: rotationId, reason: "outside_create_window" }),
+    );
+    await vi.waitUntil(
+      async () =>
+        (await audited("orphan.deleted", id)).length === 1 && (await audited("orphan.suspected", id)).length === 1,
+      { timeout: 10_000, interval: 100 },
+    );
     // Reported once: more sweeps neither delete the decoy nor report it again.
     for (let i = 0; i < 2; i++) await t.sweepUntil(await t.canary());
     expect((await t.keys()).map((k) => k.id)).toContain(decoy.id);
     expect(await audited("orphan.suspected", id)).toHaveLength(1);
-    const text = JSON.stringify([after.json, await audited("orphan.deleted", id), await audited("orphan.suspected", id)]);
+    const text = JSON.stringify([
+      after.json,
+      await audited("orphan.deleted", id),
+      await audited("orphan.suspected", id),
+    ]);
     for (const k of [...lost, decoy]) expect(text).not.toContain(k.id);
   });
 
@@ -134,12 +169,17 @@ describe("ownership", () => {
     await t.fault({ method: "GET", path: t.keysPath, delay_ms: 1_500 });
     const rot = await call("POST", `/v1/credentials/${id}/rotate`);
     const rotationId = rot.json.rotation.id as string;
-    await vi.waitUntil(async () => (await t.keys()).some((k) => k.description.includes(`[rekey:${rotationId}]`)), { timeout: 5_000, interval: 20 });
+    await vi.waitUntil(async () => (await t.keys()).some((k) => k.description.includes(`[rekey:${rotationId}]`)), {
+      timeout: 5_000,
+      interval: 20,
+    });
     const own = (await t.keys()).find((k) => k.description.includes(`[rekey:${rotationId}]`))!;
     const copy = await t.minted(rotationId, new Date(Date.now() - HOUR).toISOString());
     expect((await waitForRotation(rotationId)).state).toBe("done");
     const keys = await t.keys();
-    expect(keys.filter((k) => k.description.includes(`[rekey:${rotationId}]`)).map((k) => k.id).sort()).toEqual([own.id, copy.id].sort());
+    expect(keys.filter((k) => k.description.includes(`[rekey:${rotationId}]`)).map((k) => k.id).sort()).toEqual(
+      [own.id, copy.id].sort(),
+    );
     // The credential now holds the key its own create minted, not the copy.
     const cred = (await call("GET", `/v1/credentials/${id}`)).json.credential;
     expect(cred.fingerprint).toBe(fingerprintPrefix(await fp(own.id)));
@@ -156,9 +196,20 @@ describe("ownership", () => {
     expect((await waitForRotation(first.json.rotation.id)).state).toBe("done");
     const minted = (await t.keys()).find((k) => k.description.includes(`[rekey:${first.json.rotation.id}]`))!;
     // Unmanage, then take the rekey-minted key back without giving a description: it comes from Clarifai.
-    await vi.waitUntil(async () => (await call("DELETE", `/v1/credentials/${id}`)).status === 200, { timeout: 5_000, interval: 50 });
-    const manager = (await call("GET", "/v1/credentials")).json.credentials.find((c: any) => c.kind === "pat" && c.user_id === t.tenant.userId);
-    const again = await call("POST", "/v1/credentials", { kind: "app_key", user_id: t.tenant.userId, value: minted.id, manager_id: manager.id, policy: { grace_hours: 0 } });
+    await vi.waitUntil(async () => (await call("DELETE", `/v1/credentials/${id}`)).status === 200, {
+      timeout: 5_000,
+      interval: 50,
+    });
+    const manager = (await call("GET", "/v1/credentials")).json.credentials.find((c: any) =>
+      c.kind === "pat" && c.user_id === t.tenant.userId
+    );
+    const again = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: t.tenant.userId,
+      value: minted.id,
+      manager_id: manager.id,
+      policy: { grace_hours: 0 },
+    });
     expect(again.status).toBe(201);
     expect(again.json.credential.description).toBe("workload");
     const second = await call("POST", `/v1/credentials/${again.json.credential.id}/rotate`);
@@ -176,7 +227,10 @@ describe("ownership", () => {
     expect((await waitForRotation(rot.json.rotation.id)).state).toBe("failed");
     const lost = (await t.keys()).find((k) => k.description.includes(`[rekey:${rot.json.rotation.id}]`))!;
     // The rotation settles before its credential lets go of it (409 rotation_running until then).
-    await vi.waitUntil(async () => (await call("DELETE", `/v1/credentials/${id}`)).status === 200, { timeout: 5_000, interval: 50 });
+    await vi.waitUntil(async () => (await call("DELETE", `/v1/credentials/${id}`)).status === 200, {
+      timeout: 5_000,
+      interval: 50,
+    });
     for (let i = 0; i < 2; i++) await t.sweepUntil(await t.canary());
     expect((await t.keys()).map((k) => k.id)).toContain(lost.id);
   });

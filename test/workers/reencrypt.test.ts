@@ -37,7 +37,18 @@ describe("re-encryption under a new key version", () => {
       const prevValue = await encrypt(v1, `old-${i}`, aadFor(rec, previousValue(`p${rec.fingerprint}`)));
       const sealed = await encrypt(v1, `value-${i}`, aadFor(rec, CURRENT_VALUE));
       expect(sealed.v).toBe(1);
-      await store.putCredential({ ...rec, value: sealed, previous: [{ fingerprint: `p${rec.fingerprint}`, value: prevValue, rotation_id: "rot_x", superseded_at: rec.created_at, revoke_after: rec.created_at, revoke_attempts: 0 }] }, null);
+      await store.putCredential({
+        ...rec,
+        value: sealed,
+        previous: [{
+          fingerprint: `p${rec.fingerprint}`,
+          value: prevValue,
+          rotation_id: "rot_x",
+          superseded_at: rec.created_at,
+          revoke_after: rec.created_at,
+          revoke_attempts: 0,
+        }],
+      }, null);
       ids.push(rec.id);
     }
     const both = keyring(TEST_KEYS); // version 2 now encrypts
@@ -62,7 +73,8 @@ describe("re-encryption under a new key version", () => {
       expect(rec.value.v).toBe(2);
       expect(rec.previous[0]!.value!.v).toBe(2);
       expect(await decrypt(both, rec.value, aadFor(rec, CURRENT_VALUE))).toEqual({ ok: true, value: `value-${i}` });
-      expect(await decrypt(both, rec.previous[0]!.value!, aadFor(rec, previousValue(rec.previous[0]!.fingerprint)))).toEqual({ ok: true, value: `old-${i}` });
+      expect(await decrypt(both, rec.previous[0]!.value!, aadFor(rec, previousValue(rec.previous[0]!.fingerprint))))
+        .toEqual({ ok: true, value: `old-${i}` });
     }
     // A second full pass finds nothing left under the old version.
     let again = await reencryptPage(deps, { limit: 100 });
@@ -79,7 +91,17 @@ describe("re-encryption under a new key version", () => {
     const rot = rotationRecord(rec.id, { state: "running", step: "verify" });
     const newValue = await encrypt(v1, "the-new-value", aadFor(rec, rotationNewValue(rot.id)));
     const reply = await sealReply(v1, rot.id, { platform: "slack", url: "https://hooks.slack.com/commands/T1/2/3" });
-    await store.putCredential({ ...rec, value: await encrypt(v1, "the-value", aadFor(rec, CURRENT_VALUE)), current_rotation: { id: rot.id, reason: "manual", mode: "rotate", requested_by: "test", created_at: rec.created_at } }, null);
+    await store.putCredential({
+      ...rec,
+      value: await encrypt(v1, "the-value", aadFor(rec, CURRENT_VALUE)),
+      current_rotation: {
+        id: rot.id,
+        reason: "manual",
+        mode: "rotate",
+        requested_by: "test",
+        created_at: rec.created_at,
+      },
+    }, null);
     await store.putRotation({ ...rot, new_value: newValue, new_fingerprint: "f".repeat(64), replies: [reply] }, null);
     const deps = { store, keyring: both } as unknown as EngineDeps;
 
@@ -87,8 +109,14 @@ describe("re-encryption under a new key version", () => {
     expect(page.remaining).toBe(0);
     const moved = (await store.getRotation(rec.id, rot.id))!.value;
     expect(moved.new_value!.v).toBe(2);
-    expect(await decrypt(both, moved.new_value!, aadFor(rec, rotationNewValue(rot.id)))).toEqual({ ok: true, value: "the-new-value" });
-    expect(await openReplies(both, moved)).toEqual([{ platform: "slack", url: "https://hooks.slack.com/commands/T1/2/3" }]);
+    expect(await decrypt(both, moved.new_value!, aadFor(rec, rotationNewValue(rot.id)))).toEqual({
+      ok: true,
+      value: "the-new-value",
+    });
+    expect(await openReplies(both, moved)).toEqual([{
+      platform: "slack",
+      url: "https://hooks.slack.com/commands/T1/2/3",
+    }]);
     expect(moved.replies![0]!.v).toBe(2);
 
     // And a value still under v1 when it is promoted is rewrapped on the way into the record.
@@ -103,8 +131,15 @@ describe("re-encryption under a new key version", () => {
     const rec = credentialRecord();
     await inner.putCredential({ ...rec, value: await encrypt(v1, "busy", aadFor(rec, CURRENT_VALUE)) }, null);
     // Every compare-and-swap loses, as if a rotation kept writing the record.
-    const busy = new Proxy(inner, { get: (t, k) => (k === "putCredential" ? async () => null : (Reflect.get(t, k) as (...args: unknown[]) => unknown).bind(t)) });
-    const page = await reencryptPage({ store: busy, keyring: keyring(TEST_KEYS) } as unknown as EngineDeps, { limit: 1000 });
+    const busy = new Proxy(inner, {
+      get: (
+        t,
+        k,
+      ) => (k === "putCredential" ? async () => null : (Reflect.get(t, k) as (...args: unknown[]) => unknown).bind(t)),
+    });
+    const page = await reencryptPage({ store: busy, keyring: keyring(TEST_KEYS) } as unknown as EngineDeps, {
+      limit: 1000,
+    });
     expect(page.remaining).toBeGreaterThanOrEqual(1);
     expect((await inner.getCredential(rec.id))!.value.value.v).toBe(1);
   });
@@ -118,7 +153,9 @@ describe("re-encryption under a new key version", () => {
     const target = { platform: "slack" as const, url: "https://hooks.slack.com/commands/T1/9/9" };
     const done = rotationRecord(rec.id, { state: "done", step: "done" });
     const failed = rotationRecord(rec.id, { state: "failed", step: "create" });
-    for (const r of [done, failed]) await store.putRotation({ ...r, replies: [await sealReply(v1, r.id, target)] }, null);
+    for (const r of [done, failed]) {
+      await store.putRotation({ ...r, replies: [await sealReply(v1, r.id, target)] }, null);
+    }
 
     const page = await reencryptPage({ store, keyring: both } as unknown as EngineDeps, { limit: 1000 });
     expect(page.remaining).toBe(0);
@@ -138,10 +175,33 @@ describe("re-encryption under a new key version", () => {
     const good = await encrypt(v1, "opens", aadFor(rec, CURRENT_VALUE));
     // Tampered: sealed for another record, so it will never open here.
     const bad = await encrypt(v1, "never opens", aadFor({ id: "cred_elsewhere", kind: rec.kind }, CURRENT_VALUE));
-    const prev = { fingerprint: "pf", value: bad, rotation_id: "rot_x", superseded_at: rec.created_at, revoke_after: "2999-01-01T00:00:00.000Z", revoke_attempts: 0 };
-    await store.putCredential({ ...rec, value: good, previous: [prev], current_rotation: { id: rot.id, reason: "manual", mode: "rotate", requested_by: "test", created_at: rec.created_at } }, null);
+    const prev = {
+      fingerprint: "pf",
+      value: bad,
+      rotation_id: "rot_x",
+      superseded_at: rec.created_at,
+      revoke_after: "2999-01-01T00:00:00.000Z",
+      revoke_attempts: 0,
+    };
+    await store.putCredential({
+      ...rec,
+      value: good,
+      previous: [prev],
+      current_rotation: {
+        id: rot.id,
+        reason: "manual",
+        mode: "rotate",
+        requested_by: "test",
+        created_at: rec.created_at,
+      },
+    }, null);
     const target = { platform: "slack" as const, url: "https://hooks.slack.com/commands/T1/8/8" };
-    await store.putRotation({ ...rot, new_value: bad, new_fingerprint: "f".repeat(64), replies: [await sealReply(v1, rot.id, target), bad] }, null);
+    await store.putRotation({
+      ...rot,
+      new_value: bad,
+      new_fingerprint: "f".repeat(64),
+      replies: [await sealReply(v1, rot.id, target), bad],
+    }, null);
 
     const page = await reencryptPage({ store, keyring: both } as unknown as EngineDeps, { limit: 1000 });
     // Three values cannot open (the previous value, the rotation's new value, one reply): three remain.
@@ -162,7 +222,10 @@ describe("re-encryption under a new key version", () => {
     const deps = { jobs, bus: { publish: async () => {}, publishAll: async () => {} }, now: () => Date.now() };
     const { job } = await startReencrypt(deps, { keyring: keyring(TEST_KEYS) }, "admin");
     const old = { store, keyring: keyring(V1_ONLY) } as unknown as EngineDeps;
-    const event = newEvent("maintenance.reencrypt", { job_id: job.id, cursor: null, batch_size: 50 }, { source: "/rekey/maintenance", now: Date.now() });
+    const event = newEvent("maintenance.reencrypt", { job_id: job.id, cursor: null, batch_size: 50 }, {
+      source: "/rekey/maintenance",
+      now: Date.now(),
+    });
     await expect(runReencryptBatch(deps, old, event)).rejects.toThrow(/targets 2/);
     expect((await jobs.getJob())!.value.batches).toBe(0);
   });

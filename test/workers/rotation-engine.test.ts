@@ -10,8 +10,17 @@ import { currentValue, scenario } from "../support/engine-scenario.ts";
 import { matchLeakedValue } from "../../src/core/alerts/match-leak.ts";
 import { contain } from "../../src/core/alerts/contain.ts";
 
-async function rotate(s: Awaited<ReturnType<typeof scenario>>, reason: "manual" | "compromise" = "manual", newValue?: string) {
-  const begun = await beginRotation(s.h.deps, s.cred.id, { reason, mode: "rotate", requestedBy: "test", ...(newValue ? { newValue } : {}) });
+async function rotate(
+  s: Awaited<ReturnType<typeof scenario>>,
+  reason: "manual" | "compromise" = "manual",
+  newValue?: string,
+) {
+  const begun = await beginRotation(s.h.deps, s.cred.id, {
+    reason,
+    mode: "rotate",
+    requestedBy: "test",
+    ...(newValue ? { newValue } : {}),
+  });
   if (!begun.ok) throw new Error(begun.code);
   return driveRotation(s.h.deps, s.cred.id, begun.rotation.id);
 }
@@ -76,7 +85,11 @@ describe("grace period", () => {
   it("a compromise that joins a routine rotation skips the grace period", async () => {
     const s = await scenario("app_key", { grace_hours: 24 });
     const first = await beginRotation(s.h.deps, s.cred.id, { reason: "manual", mode: "rotate", requestedBy: "test" });
-    const second = await beginRotation(s.h.deps, s.cred.id, { reason: "compromise", mode: "rotate", requestedBy: "alert" });
+    const second = await beginRotation(s.h.deps, s.cred.id, {
+      reason: "compromise",
+      mode: "rotate",
+      requestedBy: "alert",
+    });
     if (!first.ok || !second.ok) throw new Error("begin failed");
     expect(second.joined).toBe(true);
     expect(second.rotation.id).toBe(first.rotation.id);

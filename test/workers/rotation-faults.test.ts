@@ -36,7 +36,9 @@ async function assertConverged(s: Awaited<ReturnType<typeof scenario>>, r: Rotat
   const { rec, value } = await currentValue(s.h, s.cred.id);
   const live = new Set(keys.map((k: any) => k.id));
   // No orphan: every marked key is the credential's current value.
-  for (const k of marked) expect(k.id, `${label}: orphan marked key (rotation ${r.state} at ${r.step}, ${r.error?.code})`).toBe(value);
+  for (const k of marked) {
+    expect(k.id, `${label}: orphan marked key (rotation ${r.state} at ${r.step}, ${r.error?.code})`).toBe(value);
+  }
   expect(marked.length).toBeLessThanOrEqual(1);
   if (r.state === "done") {
     expect(value).not.toBe(s.original);
@@ -127,8 +129,12 @@ describe.each(["manual", "compromise"] as const)("fault matrix, %s rotation of a
       // The k-th write commits, then the driver "dies" before it can act on the result.
       const crashing = crashAfterWrite(inner, k);
       s.h.deps.store = crashing.store;
-      const begun = await beginRotation(s.h.deps, s.cred.id, { reason, mode: "rotate", requestedBy: "test" }).catch(() => null);
-      const rotationId = begun?.ok ? begun.rotation.id : (await inner.getCredential(s.cred.id))!.value.current_rotation?.id;
+      const begun = await beginRotation(s.h.deps, s.cred.id, { reason, mode: "rotate", requestedBy: "test" }).catch(
+        () => null,
+      );
+      const rotationId = begun?.ok
+        ? begun.rotation.id
+        : (await inner.getCredential(s.cred.id))!.value.current_rotation?.id;
       if (!rotationId) continue; // crashed before the intent was written: nothing started
       const r = await runToEnd(s, rotationId);
       if (!crashing.fired()) break; // k is past the last write of a whole rotation: the matrix is covered

@@ -11,9 +11,14 @@ import { describe, expect, it } from "vitest";
 const CLOUDFLARE_IMPORT = /from\s+["']cloudflare:/;
 const DENO_GLOBAL = /\bDeno\./;
 const isDenoFile = (f: string) => f === "src/deno.ts" || /^src\/adapters\/deno-[^/]*\.ts$/.test(f);
-const isWorkersFile = (f: string) => /^src\/worker[^/]*\.ts$/.test(f) || (f.startsWith("src/adapters/") && !isDenoFile(f));
+const isWorkersFile = (f: string) =>
+  /^src\/worker[^/]*\.ts$/.test(f) || (f.startsWith("src/adapters/") && !isDenoFile(f));
 
-const sources = import.meta.glob("../../src/**/*.{ts,tsx}", { query: "?raw", import: "default", eager: true }) as Record<string, string>;
+const sources = import.meta.glob("../../src/**/*.{ts,tsx}", {
+  query: "?raw",
+  import: "default",
+  eager: true,
+}) as Record<string, string>;
 
 describe("runtime boundary", () => {
   it("keeps cloudflare:* and Deno out of the core, and each out of the other's adapters", () => {

@@ -12,7 +12,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../../src/worker.ts";
 import { WorkersStore } from "../../src/adapters/workers-store.ts";
-import { aadFor, CURRENT_VALUE, type CredentialRecord, previousValue } from "../../src/core/credentials/credential.ts";
+import { aadFor, type CredentialRecord, CURRENT_VALUE, previousValue } from "../../src/core/credentials/credential.ts";
 import { decrypt, type Sealed } from "../../src/core/crypto/envelope.ts";
 import { parseKeyring } from "../../src/core/crypto/keyring.ts";
 import { fingerprintWith } from "../support/fingerprint.ts";
@@ -43,7 +43,13 @@ beforeAll(async () => {
 async function graceKey(tag: string) {
   const key = await tenant.mint("app_specific_key", ["Predict"], tag);
   leaks.secrets.push(key.id);
-  const reg = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: key.id, manager_id: managerId, policy: { grace_hours: 1 } });
+  const reg = await call("POST", "/v1/credentials", {
+    kind: "app_key",
+    user_id: tenant.userId,
+    value: key.id,
+    manager_id: managerId,
+    policy: { grace_hours: 1 },
+  });
   expect(reg.status).toBe(201);
   return { key, id: reg.json.credential.id as string };
 }
@@ -52,7 +58,11 @@ async function graceKey(tag: string) {
 let minute = Math.floor(Date.now() / 60_000);
 async function sweep() {
   const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ scheduledTime: minute++ * 60_000, cron: "*/15 * * * *" }), env, ctx);
+  await worker.scheduled(
+    createScheduledController({ scheduledTime: minute++ * 60_000, cron: "*/15 * * * *" }),
+    env,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
 }
 
@@ -73,11 +83,17 @@ describe("a sealed value moved to another field", () => {
 
     // Storage write access: the current value's ciphertext replaces the superseded one, whose
     // grace period is made to have ended, so the next sweep revokes "the previous value".
-    await vi.waitUntil(async () => (await store().getCredential(id))!.value.current_rotation === undefined, { timeout: 5_000, interval: 50 });
+    await vi.waitUntil(async () => (await store().getCredential(id))!.value.current_rotation === undefined, {
+      timeout: 5_000,
+      interval: 50,
+    });
     const cur = (await store().getCredential(id))!;
     const rec: CredentialRecord = cur.value;
     expect(rec.previous).toHaveLength(1);
-    const tampered: CredentialRecord = { ...rec, previous: [{ ...rec.previous[0]!, value: rec.value, revoke_after: new Date(Date.now() - 60_000).toISOString() }] };
+    const tampered: CredentialRecord = {
+      ...rec,
+      previous: [{ ...rec.previous[0]!, value: rec.value, revoke_after: new Date(Date.now() - 60_000).toISOString() }],
+    };
     expect(await store().putCredential(tampered, cur.version)).not.toBeNull();
 
     await sweep();
@@ -111,10 +127,20 @@ describe("a value sealed before fields were bound, moved to another field", () =
     // An old-format copy of the live value (no field in its AAD, as a backup would hold it),
     // written over the superseded value whose grace period is made to have ended.
     // The rotation settles before its credential lets go of it: write once that has happened.
-    await vi.waitUntil(async () => (await store().getCredential(id))!.value.current_rotation === undefined, { timeout: 5_000, interval: 50 });
+    await vi.waitUntil(async () => (await store().getCredential(id))!.value.current_rotation === undefined, {
+      timeout: 5_000,
+      interval: 50,
+    });
     const cur = (await store().getCredential(id))!;
     const legacyLive = await sealLegacy(TEST_KEYS, 2, String(live[0]), cur.value);
-    const tampered: CredentialRecord = { ...cur.value, previous: [{ ...cur.value.previous[0]!, value: legacyLive, revoke_after: new Date(Date.now() - 60_000).toISOString() }] };
+    const tampered: CredentialRecord = {
+      ...cur.value,
+      previous: [{
+        ...cur.value.previous[0]!,
+        value: legacyLive,
+        revoke_after: new Date(Date.now() - 60_000).toISOString(),
+      }],
+    };
     expect(await store().putCredential(tampered, cur.version)).not.toBeNull();
 
     await sweep();
@@ -152,14 +178,22 @@ describe("records sealed before the upgrade", () => {
     leaks.secrets.push(spare.id);
     const legacy = async (rec: CredentialRecord, plain: string) => sealLegacy(TEST_KEYS, 2, plain, rec);
     const m = (await store().getCredential(managerId))!;
-    expect(await store().putCredential({ ...m.value, value: await legacy(m.value, tenant.manager.id) }, m.version)).not.toBeNull();
+    expect(await store().putCredential({ ...m.value, value: await legacy(m.value, tenant.manager.id) }, m.version)).not
+      .toBeNull();
     const a = (await store().getCredential(id))!;
     const spareFp = await fingerprintWith(TEST_FP_KEY, spare.id);
     const soon = new Date(Date.now() + 3_600_000).toISOString();
     const oldRec: CredentialRecord = {
       ...a.value,
       value: await legacy(a.value, key.id),
-      previous: [{ fingerprint: spareFp, value: await legacy(a.value, spare.id), rotation_id: "rot_legacy", superseded_at: a.value.created_at, revoke_after: soon, revoke_attempts: 0 }],
+      previous: [{
+        fingerprint: spareFp,
+        value: await legacy(a.value, spare.id),
+        rotation_id: "rot_legacy",
+        superseded_at: a.value.created_at,
+        revoke_after: soon,
+        revoke_attempts: 0,
+      }],
     };
     expect(await store().putCredential(oldRec, a.version)).not.toBeNull();
     expect((await sealedOf(id)).every((s) => s.aad === undefined)).toBe(true);
@@ -172,7 +206,10 @@ describe("records sealed before the upgrade", () => {
     const afterRotation = (await store().getCredential(id))!.value;
     const moved = afterRotation.previous.find((p) => p.rotation_id === rotated.json.rotation.id)!;
     expect(moved.value!.aad).toBe(2);
-    expect(await decrypt(keyring(), moved.value!, aadFor(afterRotation, previousValue(moved.fingerprint)))).toEqual({ ok: true, value: key.id });
+    expect(await decrypt(keyring(), moved.value!, aadFor(afterRotation, previousValue(moved.fingerprint)))).toEqual({
+      ok: true,
+      value: key.id,
+    });
     // The untouched legacy previous value is still there, under the old AAD.
     expect(afterRotation.previous.find((p) => p.fingerprint === spareFp)!.value!.aad).toBeUndefined();
 
@@ -180,7 +217,10 @@ describe("records sealed before the upgrade", () => {
     const started = await call("POST", "/v1/maintenance/reencrypt", { batch_size: 100 });
     expect(started.status).toBe(202);
     let job: any;
-    await vi.waitUntil(async () => (job = (await call("GET", "/v1/maintenance/reencrypt")).json.job).state === "done", { timeout: 30_000, interval: 100 });
+    await vi.waitUntil(async () => (job = (await call("GET", "/v1/maintenance/reencrypt")).json.job).state === "done", {
+      timeout: 30_000,
+      interval: 100,
+    });
     expect(job.remaining).toBe(0);
     expect(job.rewritten).toBeGreaterThanOrEqual(2);
     for (const cid of [managerId, id]) {
@@ -188,9 +228,15 @@ describe("records sealed before the upgrade", () => {
     }
     const final = (await store().getCredential(id))!.value;
     const spareNow = final.previous.find((p) => p.fingerprint === spareFp)!;
-    expect(await decrypt(keyring(), spareNow.value!, aadFor(final, previousValue(spareFp)))).toEqual({ ok: true, value: spare.id });
+    expect(await decrypt(keyring(), spareNow.value!, aadFor(final, previousValue(spareFp)))).toEqual({
+      ok: true,
+      value: spare.id,
+    });
     const mgr = (await store().getCredential(managerId))!.value;
-    expect(await decrypt(keyring(), mgr.value, aadFor(mgr, CURRENT_VALUE))).toEqual({ ok: true, value: tenant.manager.id });
+    expect(await decrypt(keyring(), mgr.value, aadFor(mgr, CURRENT_VALUE))).toEqual({
+      ok: true,
+      value: tenant.manager.id,
+    });
     leaks.assertClean([], 3);
   });
 });

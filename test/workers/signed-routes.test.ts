@@ -15,15 +15,30 @@ const MARK = "do-not-echo-0123456789abcdef";
 
 async function webhookSigned(body: string, timestamp: string = String(Math.floor(Date.now() / 1000))) {
   const id = `msg_${crypto.randomUUID()}`;
-  const signature = await signStandardWebhook({ secret: env.ALERT_WEBHOOK_SECRET as string, id, timestamp: Number(timestamp) || 0, body });
-  return call("POST", "/hooks/alerts", body, { authorization: "", "webhook-id": id, "webhook-timestamp": timestamp, "webhook-signature": signature });
+  const signature = await signStandardWebhook({
+    secret: env.ALERT_WEBHOOK_SECRET as string,
+    id,
+    timestamp: Number(timestamp) || 0,
+    body,
+  });
+  return call("POST", "/hooks/alerts", body, {
+    authorization: "",
+    "webhook-id": id,
+    "webhook-timestamp": timestamp,
+    "webhook-signature": signature,
+  });
 }
 
-const githubSigned = async (body: string) => call("POST", "/hooks/github/secret-scanning", body, { authorization: "", ...(await signedGithubAlert(body)) });
+const githubSigned = async (body: string) =>
+  call("POST", "/hooks/github/secret-scanning", body, { authorization: "", ...(await signedGithubAlert(body)) });
 
 function expectEnvelope(res: { status: number; json: any; text: string }, issue: { path: string; code?: string }) {
   expect(res.status).toBe(400);
-  expect(res.json.error).toEqual({ code: "invalid_request", message: expect.any(String), issues: expect.arrayContaining([expect.objectContaining(issue)]) });
+  expect(res.json.error).toEqual({
+    code: "invalid_request",
+    message: expect.any(String),
+    issues: expect.arrayContaining([expect.objectContaining(issue)]),
+  });
   expect(res.text).not.toContain(MARK);
 }
 
@@ -33,7 +48,12 @@ describe("signed routes: one verify-and-parse path", () => {
     expect([webhook.status, webhook.json.error.code]).toEqual([401, "invalid_timestamp"]);
     const discord = await discordSigned(discordInteraction(1, DISCORD_ALICE).body, { timestamp: "now" });
     expect([discord.status, discord.json.error.code]).toEqual([401, "invalid_timestamp"]);
-    const slack = await call("POST", "/chatops/slack/commands", "command=%2Frekey", { authorization: "", "content-type": "application/x-www-form-urlencoded", "x-slack-request-timestamp": "now", "x-slack-signature": `v0=${"0".repeat(64)}` });
+    const slack = await call("POST", "/chatops/slack/commands", "command=%2Frekey", {
+      authorization: "",
+      "content-type": "application/x-www-form-urlencoded",
+      "x-slack-request-timestamp": "now",
+      "x-slack-signature": `v0=${"0".repeat(64)}`,
+    });
     expect([slack.status, slack.json.error.code]).toEqual([401, "invalid_timestamp"]);
   });
 
@@ -46,7 +66,11 @@ describe("signed routes: one verify-and-parse path", () => {
   });
 
   it("Slack: a signed command without its user is 400 with the envelope", async () => {
-    const body = new URLSearchParams({ command: "/rekey", text: MARK, response_url: "https://hooks.slack.com/commands/x" }).toString();
+    const body = new URLSearchParams({
+      command: "/rekey",
+      text: MARK,
+      response_url: "https://hooks.slack.com/commands/x",
+    }).toString();
     expectEnvelope(await slackSigned("/chatops/slack/commands", body), { path: "user_id" });
   });
 
@@ -56,7 +80,9 @@ describe("signed routes: one verify-and-parse path", () => {
   });
 
   it("signed bytes that are not JSON are 400 invalid_request, nothing echoed", async () => {
-    for (const res of [await githubSigned(`[${MARK}`), await webhookSigned(`{${MARK}`), await discordSigned(`{${MARK}`)]) {
+    for (
+      const res of [await githubSigned(`[${MARK}`), await webhookSigned(`{${MARK}`), await discordSigned(`{${MARK}`)]
+    ) {
       expect(res.status).toBe(400);
       expect(res.json.error.code).toBe("invalid_request");
       expect(res.text).not.toContain(MARK);

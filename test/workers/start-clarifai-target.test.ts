@@ -20,9 +20,21 @@ describe("npm start's Clarifai (pure logic)", () => {
   });
 
   it("keeps an explicit CLARIFAI_API_BASE: the environment's, or a real Clarifai in .dev.vars", () => {
-    expect(clarifaiTarget(example, { EMULATOR_PORT: "9911", CLARIFAI_API_BASE: "https://api.clarifai.com" })).toEqual({ emulatorPort: 9911, useEmulator: false, apiBase: "https://api.clarifai.com" });
-    expect(clarifaiTarget(example, { EMULATOR_PORT: "9911", CLARIFAI_API_BASE: "http://127.0.0.1:9911" })).toMatchObject({ useEmulator: true });
-    expect(clarifaiTarget(example, { CLARIFAI_API_BASE: "http://127.0.0.1:9000" })).toMatchObject({ useEmulator: false, apiBase: "http://127.0.0.1:9000" });
-    expect(clarifaiTarget({ CLARIFAI_API_BASE: "https://api.clarifai.com" }, { EMULATOR_PORT: "9911" })).toEqual({ emulatorPort: 9911, useEmulator: false, apiBase: "https://api.clarifai.com" });
+    expect(clarifaiTarget(example, { EMULATOR_PORT: "9911", CLARIFAI_API_BASE: "https://api.clarifai.com" })).toEqual({
+      emulatorPort: 9911,
+      useEmulator: false,
+      apiBase: "https://api.clarifai.com",
+    });
+    expect(clarifaiTarget(example, { EMULATOR_PORT: "9911", CLARIFAI_API_BASE: "http://127.0.0.1:9911" }))
+      .toMatchObject({ useEmulator: true });
+    expect(clarifaiTarget(example, { CLARIFAI_API_BASE: "http://127.0.0.1:9000" })).toMatchObject({
+      useEmulator: false,
+      apiBase: "http://127.0.0.1:9000",
+    });
+    expect(clarifaiTarget({ CLARIFAI_API_BASE: "https://api.clarifai.com" }, { EMULATOR_PORT: "9911" })).toEqual({
+      emulatorPort: 9911,
+      useEmulator: false,
+      apiBase: "https://api.clarifai.com",
+    });
   });
 });

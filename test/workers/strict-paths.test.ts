@@ -16,7 +16,12 @@ describe("strict paths", () => {
       const res = await call(r.method.toUpperCase(), `${path}/`, r.method === "get" ? undefined : {});
       expect(res.status, `${r.method} ${path}/`).toBe(404);
       expect(res.json?.error?.code, `${r.method} ${path}/`).toBe("not_found");
-      if (!r.path.includes("{id}")) expect((await call(r.method.toUpperCase(), path, r.method === "get" ? undefined : {})).status, `${r.method} ${path}`).not.toBe(404);
+      if (!r.path.includes("{id}")) {
+        expect(
+          (await call(r.method.toUpperCase(), path, r.method === "get" ? undefined : {})).status,
+          `${r.method} ${path}`,
+        ).not.toBe(404);
+      }
     }
   });
 });

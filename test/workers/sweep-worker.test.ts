@@ -12,22 +12,34 @@ import { freshTenant } from "../support/emulator-control.ts";
 describe("scheduled()", () => {
   it("revokes a credential past its expiry through the queue, and GET /v1/plan showed it first", async () => {
     const tenant = await freshTenant("sweep");
-    const manager = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
+    const manager = await call("POST", "/v1/credentials", {
+      kind: "pat",
+      user_id: tenant.userId,
+      value: tenant.manager.id,
+    });
     const key = await tenant.mint("app_specific_key", ["Predict"], "expiring");
     const reg = await call("POST", "/v1/credentials", {
-      kind: "app_key", user_id: tenant.userId, value: key.id, manager_id: manager.json.credential.id,
+      kind: "app_key",
+      user_id: tenant.userId,
+      value: key.id,
+      manager_id: manager.json.credential.id,
       policy: { expires_at: "2026-01-01T00:00:00Z" },
     });
     expect(reg.status).toBe(201);
     const id = reg.json.credential.id;
     const plan = await call("GET", "/v1/plan");
-    expect(plan.json.plan).toContainEqual(expect.objectContaining({ credential_id: id, rule: "expired", action: "revoke" }));
+    expect(plan.json.plan).toContainEqual(
+      expect.objectContaining({ credential_id: id, rule: "expired", action: "revoke" }),
+    );
     expect((await tenant.state()).keys.map((k: any) => k.id)).toContain(key.id);
 
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "*/15 * * * *" }), env, ctx);
     await waitOnExecutionContext(ctx);
-    await vi.waitUntil(async () => (await call("GET", `/v1/credentials/${id}`)).json.credential.state === "revoked", { timeout: 20_000, interval: 100 });
+    await vi.waitUntil(async () => (await call("GET", `/v1/credentials/${id}`)).json.credential.state === "revoked", {
+      timeout: 20_000,
+      interval: 100,
+    });
     expect((await tenant.state()).keys.map((k: any) => k.id)).not.toContain(key.id);
   });
 });

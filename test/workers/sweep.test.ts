@@ -68,7 +68,10 @@ describe("cron sweep", () => {
   it("revokes a credential past its hard expiry", async () => {
     const s = await scenario("app_key", { expires_at: "2026-06-10T00:00:00Z" });
     s.h.advance(10 * DAY);
-    expect((await planSweep(s.h.deps.store, s.h.deps.now())).map((a) => [a.rule, a.action])).toEqual([["expired", "revoke"]]);
+    expect((await planSweep(s.h.deps.store, s.h.deps.now())).map((a) => [a.rule, a.action])).toEqual([[
+      "expired",
+      "revoke",
+    ]]);
     await sweep(s);
     const { rec } = await currentValue(s.h, s.cred.id);
     expect(rec.state).toBe("revoked");
@@ -95,7 +98,13 @@ describe("cron sweep", () => {
     if (!b.ok) throw new Error(b.code);
     await driveRotation(s.h.deps, s.cred.id, b.rotation.id);
     s.h.advance(8 * 3_600_000); // past grace and past the overdue threshold
-    await s.h.control("faults", { method: "DELETE", path: `/v2/users/${s.h.seed.userId}/keys/${s.original}`, count: 100, status: 403, code: 11007 });
+    await s.h.control("faults", {
+      method: "DELETE",
+      path: `/v2/users/${s.h.seed.userId}/keys/${s.original}`,
+      count: 100,
+      status: 403,
+      code: 11007,
+    });
     const first = await sweep(s);
     expect(first.some((e) => e.type === "revocation.overdue")).toBe(true);
     let owed = (await currentValue(s.h, s.cred.id)).rec.previous[0]!;
@@ -119,11 +128,19 @@ describe("cron sweep", () => {
 
   it("never deletes a marked key on the marker alone, and a rotation does not adopt a key it did not mint (pure logic, memory store)", async () => {
     const s = await scenario("app_key", { grace_hours: 0 });
-    const copied = await s.h.mintKey("app_specific_key", ["Predict"], "workload [rekey:rot_01jc4kb0000000000000000099]");
+    const copied = await s.h.mintKey(
+      "app_specific_key",
+      ["Predict"],
+      "workload [rekey:rot_01jc4kb0000000000000000099]",
+    );
     const running = await beginRotation(s.h.deps, s.cred.id, { reason: "manual", mode: "rotate", requestedBy: "test" });
     if (!running.ok) throw new Error(running.code);
     // A key carrying the running rotation's marker, made before that rotation ever called create.
-    const early = await s.h.mintKey("app_specific_key", ["Predict", "Inputs_Get"], `workload [rekey:${running.rotation.id}]`);
+    const early = await s.h.mintKey(
+      "app_specific_key",
+      ["Predict", "Inputs_Get"],
+      `workload [rekey:${running.rotation.id}]`,
+    );
     const calls = (await s.h.state()).calls.length;
     const events = await sweep(s);
     expect((await s.h.state()).calls.length).toBe(calls); // the sweep listed nothing

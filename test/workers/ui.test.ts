@@ -20,8 +20,16 @@ interface Page {
   location: string | null;
 }
 
-async function ui(method: string, path: string, opts: { cookie?: string; form?: Record<string, string> | string; headers?: Record<string, string> } = {}): Promise<Page> {
-  const body = opts.form === undefined ? undefined : typeof opts.form === "string" ? opts.form : new URLSearchParams(opts.form).toString();
+async function ui(
+  method: string,
+  path: string,
+  opts: { cookie?: string; form?: Record<string, string> | string; headers?: Record<string, string> } = {},
+): Promise<Page> {
+  const body = opts.form === undefined
+    ? undefined
+    : typeof opts.form === "string"
+    ? opts.form
+    : new URLSearchParams(opts.form).toString();
   const res = await exports.default.fetch(`http://rekey.test${path}`, {
     method,
     redirect: "manual",
@@ -63,13 +71,25 @@ beforeAll(async () => {
   leaks.secrets.push(ADMIN_TOKEN);
   tenant = await freshTenant("ui");
   leaks.secrets.push(tenant.manager.id);
-  const mgr = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id, description: "ui manager" });
+  const mgr = await call("POST", "/v1/credentials", {
+    kind: "pat",
+    user_id: tenant.userId,
+    value: tenant.manager.id,
+    description: "ui manager",
+  });
   expect(mgr.status).toBe(201);
   managerId = mgr.json.credential.id;
   const register = async (description: string) => {
     const key = await tenant.mint("app_specific_key", ["Predict"], description);
     leaks.secrets.push(key.id);
-    const res = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: key.id, manager_id: managerId, description, policy: { grace_hours: 0, max_age_days: 30 } });
+    const res = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: tenant.userId,
+      value: key.id,
+      manager_id: managerId,
+      description,
+      policy: { grace_hours: 0, max_age_days: 30 },
+    });
     expect(res.status).toBe(201);
     return res.json.credential.id as string;
   };
@@ -86,7 +106,13 @@ afterAll(async () => {
 
 describe("headers", () => {
   it("sets a strict CSP whose style nonce is the page's, and the other security headers, on every response", async () => {
-    const pages = [await ui("GET", "/ui/sign-in"), await ui("GET", "/ui"), await ui("POST", "/ui/sign-in", { form: { token: "nope" } }), await ui("GET", "/ui/credentials/BAD!"), await ui("GET", "/ui/no-such-page")];
+    const pages = [
+      await ui("GET", "/ui/sign-in"),
+      await ui("GET", "/ui"),
+      await ui("POST", "/ui/sign-in", { form: { token: "nope" } }),
+      await ui("GET", "/ui/credentials/BAD!"),
+      await ui("GET", "/ui/no-such-page"),
+    ];
     for (const res of pages) {
       const csp = res.headers.get("content-security-policy") ?? "";
       expect(csp).toContain("default-src 'none'");
@@ -121,7 +147,11 @@ describe("sign-in", () => {
   });
 
   it("refuses what is not a well-formed form with a 4xx and a code", async () => {
-    const json = await exports.default.fetch("http://rekey.test/ui/sign-in", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: ADMIN_TOKEN }) });
+    const json = await exports.default.fetch("http://rekey.test/ui/sign-in", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token: ADMIN_TOKEN }),
+    });
     expect(json.status).toBe(415);
     expect(await json.text()).toContain("unsupported_media_type");
     const extra = await ui("POST", "/ui/sign-in", { form: { token: ADMIN_TOKEN, admin: "1" } });
@@ -140,7 +170,9 @@ describe("sign-in", () => {
     expect(res.location).toBe("/ui");
     const cookie = res.headers.get("set-cookie")!;
     expect(cookie).toMatch(new RegExp(`^${COOKIE}=v1\\.`));
-    for (const attr of ["HttpOnly", "Secure", "SameSite=Strict", "Path=/", `Max-Age=${SESSION_TTL_MS / 1000}`]) expect(cookie).toContain(attr);
+    for (const attr of ["HttpOnly", "Secure", "SameSite=Strict", "Path=/", `Max-Age=${SESSION_TTL_MS / 1000}`]) {
+      expect(cookie).toContain(attr);
+    }
     expect(cookie).not.toContain("Domain=");
     const page = await ui("GET", "/ui", { cookie: sessionFrom(res) });
     expect(page.status).toBe(200);
@@ -151,7 +183,9 @@ describe("sign-in", () => {
     const [v, payload, mac] = good.split(".");
     const tampered = `${v}.${payload}.${mac!.slice(0, -2)}${mac!.endsWith("AA") ? "AB" : "AA"}`;
     expect((await ui("GET", "/ui", { cookie: tampered })).location).toBe("/ui/sign-in");
-    expect((await ui("GET", "/ui", { cookie: "v1.e30.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" })).location).toBe("/ui/sign-in");
+    expect((await ui("GET", "/ui", { cookie: "v1.e30.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" })).location).toBe(
+      "/ui/sign-in",
+    );
 
     const keys = await uiKeys(parseConfig(env as unknown as Record<string, unknown>));
     const expired = await issueSession(keys, Date.now() - SESSION_TTL_MS - 1000);
@@ -159,7 +193,10 @@ describe("sign-in", () => {
     expect(get.status).toBe(303);
     expect(get.location).toBe("/ui/sign-in?expired=1");
     expect(get.headers.get("set-cookie")).toMatch(new RegExp(`^${COOKIE}=;.*Max-Age=0`));
-    const post = await ui("POST", `/ui/credentials/${keyCredId}/rotate`, { cookie: expired, form: { csrf: "x".repeat(43) } });
+    const post = await ui("POST", `/ui/credentials/${keyCredId}/rotate`, {
+      cookie: expired,
+      form: { csrf: "x".repeat(43) },
+    });
     expect(post.status).toBe(401);
     expect(post.text).toContain("session_expired");
     const notice = await ui("GET", "/ui/sign-in?expired=1");
@@ -176,7 +213,9 @@ describe("pages", () => {
   it("lists the credentials with kind, owner, age, state and the next scheduled action with its reason", async () => {
     let text = "";
     // Listing may lag a write (KV); the page is read-only, so just look again.
-    for (let i = 0; i < 50 && !text.includes(failingCredId); i++) text = (await ui("GET", "/ui", { cookie: session })).text;
+    for (let i = 0; i < 50 && !text.includes(failingCredId); i++) {
+      text = (await ui("GET", "/ui", { cookie: session })).text;
+    }
     expect(text).toContain(keyCredId);
     expect(text).toContain(managerId);
     const row = new RegExp(`<tr data-credential="${keyCredId}">([\\s\\S]*?)</tr>`).exec(text)?.[1] ?? "";
@@ -194,7 +233,14 @@ describe("pages", () => {
     // A key past its hard expiry: the next sweep would revoke it (no sweep runs in this test).
     const key = await tenant.mint("app_specific_key", ["Predict"], "ui expired key");
     leaks.secrets.push(key.id);
-    const res = await call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: key.id, manager_id: managerId, description: "ui expired key", policy: { expires_at: "2020-01-01T00:00:00.000Z" } });
+    const res = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: tenant.userId,
+      value: key.id,
+      manager_id: managerId,
+      description: "ui expired key",
+      policy: { expires_at: "2020-01-01T00:00:00.000Z" },
+    });
     expect(res.status).toBe(201);
     const expiredId = res.json.credential.id as string;
     const row = new RegExp(`<tr data-credential="${expiredId}" data-rule="expired">([\\s\\S]*?)</tr>`);
@@ -235,26 +281,43 @@ describe("rotate and revoke", () => {
   };
 
   it("refuses a form without the CSRF token, with a wrong one, or with another session's", async () => {
-    const none = await ui("POST", `/ui/credentials/${keyCredId}/rotate`, { cookie: session, form: { reason: "manual" } });
+    const none = await ui("POST", `/ui/credentials/${keyCredId}/rotate`, {
+      cookie: session,
+      form: { reason: "manual" },
+    });
     expect(none.status).toBe(403);
     expect(none.text).toContain("csrf_invalid");
-    const wrong = await ui("POST", `/ui/credentials/${keyCredId}/rotate`, { cookie: session, form: { csrf: "A".repeat(43) } });
+    const wrong = await ui("POST", `/ui/credentials/${keyCredId}/rotate`, {
+      cookie: session,
+      form: { csrf: "A".repeat(43) },
+    });
     expect(wrong.status).toBe(403);
     const other = await signIn();
     const foreign = await ui("POST", `/ui/credentials/${keyCredId}/revoke`, { cookie: other, form: { csrf } });
     expect(foreign.status).toBe(403);
     const noSession = await ui("POST", `/ui/credentials/${keyCredId}/rotate`, { form: { csrf } });
     expect(noSession.status).toBe(401);
-    const crossSite = await ui("POST", `/ui/credentials/${keyCredId}/rotate`, { cookie: session, form: { csrf }, headers: { "sec-fetch-site": "cross-site" } });
+    const crossSite = await ui("POST", `/ui/credentials/${keyCredId}/rotate`, {
+      cookie: session,
+      form: { csrf },
+      headers: { "sec-fetch-site": "cross-site" },
+    });
     expect(crossSite.status).toBe(403);
     expect(crossSite.text).toContain("cross_site_request");
-    const badReason = await ui("POST", `/ui/credentials/${keyCredId}/rotate`, { cookie: session, form: { csrf, reason: "scheduled" } });
+    const badReason = await ui("POST", `/ui/credentials/${keyCredId}/rotate`, {
+      cookie: session,
+      form: { csrf, reason: "scheduled" },
+    });
     expect(badReason.status).toBe(400);
     await unchanged();
   });
 
   it("rotates after the confirmation, then shows the new state, the history and the audit entries", async () => {
-    const res = await ui("POST", `/ui/credentials/${keyCredId}/rotate`, { cookie: session, form: { csrf, reason: "manual" }, headers: { "sec-fetch-site": "same-origin" } });
+    const res = await ui("POST", `/ui/credentials/${keyCredId}/rotate`, {
+      cookie: session,
+      form: { csrf, reason: "manual" },
+      headers: { "sec-fetch-site": "same-origin" },
+    });
     expect(res.status).toBe(303);
     const location = new URL(res.location!, "http://rekey.test");
     expect(location.pathname).toBe(`/ui/credentials/${keyCredId}`);
@@ -274,9 +337,18 @@ describe("rotate and revoke", () => {
 
   it("lists a failed rotation on the rotations page", async () => {
     // A permanent failure of the create step, for this test's user only (the emulator is shared).
-    await control("faults", { method: "POST", path: `/v2/users/${tenant.userId}/keys`, count: 1, status: 403, code: 11007 });
+    await control("faults", {
+      method: "POST",
+      path: `/v2/users/${tenant.userId}/keys`,
+      count: 1,
+      status: 403,
+      code: 11007,
+    });
     const confirm = await ui("GET", `/ui/credentials/${failingCredId}/rotate`, { cookie: session });
-    const res = await ui("POST", `/ui/credentials/${failingCredId}/rotate`, { cookie: session, form: { csrf: csrfOf(confirm.text)! } });
+    const res = await ui("POST", `/ui/credentials/${failingCredId}/rotate`, {
+      cookie: session,
+      form: { csrf: csrfOf(confirm.text)! },
+    });
     expect(res.status).toBe(303);
     const rotationId = new URL(res.location!, "http://rekey.test").searchParams.get("started")!;
     expect((await waitForRotation(rotationId)).state).toBe("failed");
@@ -284,7 +356,11 @@ describe("rotate and revoke", () => {
     // listing may lag): look again until the failure shows.
     const row = new RegExp(`<tr data-rotation="${rotationId}" data-state="failed">([\\s\\S]*?)</tr>`);
     let text = "";
-    for (const until = Date.now() + 10_000; !row.test(text) && Date.now() < until; await new Promise((r) => setTimeout(r, 25))) {
+    for (
+      const until = Date.now() + 10_000;
+      !row.test(text) && Date.now() < until;
+      await new Promise((r) => setTimeout(r, 25))
+    ) {
       text = (await ui("GET", "/ui/rotations", { cookie: session })).text;
     }
     expect(row.exec(text)?.[1]).toContain(failingCredId);
@@ -293,12 +369,18 @@ describe("rotate and revoke", () => {
   it("revokes after the confirmation; a revoked credential offers no more actions", async () => {
     const confirm = await ui("GET", `/ui/credentials/${failingCredId}/revoke`, { cookie: session });
     expect(confirm.text).toContain("Yes, revoke now");
-    const res = await ui("POST", `/ui/credentials/${failingCredId}/revoke`, { cookie: session, form: { csrf: csrfOf(confirm.text)!, reason: "manual" } });
+    const res = await ui("POST", `/ui/credentials/${failingCredId}/revoke`, {
+      cookie: session,
+      form: { csrf: csrfOf(confirm.text)!, reason: "manual" },
+    });
     expect(res.status).toBe(303);
     const rotationId = new URL(res.location!, "http://rekey.test").searchParams.get("started")!;
     expect((await waitForRotation(rotationId)).state).toBe("done");
     // The engine settles the rotation record first, then the credential's: wait for the latter.
-    for (const until = Date.now() + 10_000; (await call("GET", `/v1/credentials/${failingCredId}`)).json.credential.state !== "revoked"; ) {
+    for (
+      const until = Date.now() + 10_000;
+      (await call("GET", `/v1/credentials/${failingCredId}`)).json.credential.state !== "revoked";
+    ) {
       if (Date.now() > until) throw new Error("credential not revoked");
       await new Promise((r) => setTimeout(r, 25));
     }

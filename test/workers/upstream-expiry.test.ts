@@ -19,24 +19,47 @@ let minute = Math.floor(Date.now() / 60_000) + 11;
 
 async function tick() {
   const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ scheduledTime: minute++ * 60_000, cron: "*/15 * * * *" }), env, ctx);
+  await worker.scheduled(
+    createScheduledController({ scheduledTime: minute++ * 60_000, cron: "*/15 * * * *" }),
+    env,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
 }
 
 async function setup(prefix: string) {
   const tenant = await freshTenant(prefix);
-  const manager = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
+  const manager = await call("POST", "/v1/credentials", {
+    kind: "pat",
+    user_id: tenant.userId,
+    value: tenant.manager.id,
+  });
   expect(manager.status).toBe(201);
   const mint = async (extra: Record<string, unknown> = {}) =>
-    (await control(`users/${tenant.userId}/keys`, { type: "app_specific_key", scopes: ["Predict"], apps: [{ id: tenant.appId, user_id: tenant.userId }], description: "workload", ...extra })).key as { id: string };
+    (await control(`users/${tenant.userId}/keys`, {
+      type: "app_specific_key",
+      scopes: ["Predict"],
+      apps: [{ id: tenant.appId, user_id: tenant.userId }],
+      description: "workload",
+      ...extra,
+    })).key as { id: string };
   const register = (key: { id: string }, policy: Record<string, unknown>) =>
-    call("POST", "/v1/credentials", { kind: "app_key", user_id: tenant.userId, value: key.id, manager_id: manager.json.credential.id, policy });
+    call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: tenant.userId,
+      value: key.id,
+      manager_id: manager.json.credential.id,
+      policy,
+    });
   return { tenant, mint, register };
 }
 
 async function dashboard(path: string): Promise<string> {
   const signIn = await exports.default.fetch("http://rekey.test/ui/sign-in", {
-    method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
   });
   const cookie = /(__Host-rekey_session=[^;]*)/.exec(signIn.headers.get("set-cookie") ?? "")?.[1];
   if (!cookie) throw new Error("sign-in set no session cookie");
@@ -59,7 +82,12 @@ describe("upstream_expiry (dead-man switch)", () => {
 
   it("mints the replacement with expires_at = next rotation due + grace + margin, and shows it", async () => {
     const s = await setup("deadman-mint");
-    const reg = await s.register(await s.mint(), { max_age_days: 30, grace_hours: 2, upstream_expiry: true, upstream_expiry_margin_hours: 72 });
+    const reg = await s.register(await s.mint(), {
+      max_age_days: 30,
+      grace_hours: 2,
+      upstream_expiry: true,
+      upstream_expiry_margin_hours: 72,
+    });
     expect(reg.status).toBe(201);
     expect(reg.json.credential.policy).toMatchObject({ upstream_expiry: true, upstream_expiry_margin_hours: 72 });
     const id = reg.json.credential.id as string;
@@ -85,12 +113,23 @@ describe("upstream_expiry (dead-man switch)", () => {
     const s = await setup("deadman-expiring");
     const expires = new Date(Date.now() + 24 * HOUR).toISOString();
     const key = await s.mint({ created_at: new Date(Date.now() - 40 * DAY).toISOString(), expires_at: expires });
-    const reg = await s.register(key, { max_age_days: 30, grace_hours: 0, upstream_expiry: true, upstream_expiry_margin_hours: 72 });
+    const reg = await s.register(key, {
+      max_age_days: 30,
+      grace_hours: 0,
+      upstream_expiry: true,
+      upstream_expiry_margin_hours: 72,
+    });
     expect(reg.status).toBe(201);
     const id = reg.json.credential.id as string;
     expect(reg.json.credential.key_expires_at).toBe(expires);
     // Every create is refused: the rotation the sweep asks for fails.
-    await control("faults", { method: "POST", path: `/v2/users/${s.tenant.userId}/keys`, count: 20, status: 403, code: 11007 });
+    await control("faults", {
+      method: "POST",
+      path: `/v2/users/${s.tenant.userId}/keys`,
+      count: 20,
+      status: 403,
+      code: 11007,
+    });
 
     const plan = (await call("GET", "/v1/plan")).json.plan.filter((a: any) => a.credential_id === id);
     expect(plan.map((a: any) => a.rule).sort()).toEqual(["max_age", "upstream_expiry"]);
@@ -98,13 +137,32 @@ describe("upstream_expiry (dead-man switch)", () => {
     expect(await dashboard("/ui/plan")).toContain(`datetime="${expires}"`);
 
     await tick();
-    await vi.waitUntil(async () => ((await call("GET", `/v1/audit?type=credential.expiring&credential_id=${id}`)).json.entries ?? []).length > 0, { timeout: 20_000, interval: 100 });
+    await vi.waitUntil(
+      async () =>
+        ((await call("GET", `/v1/audit?type=credential.expiring&credential_id=${id}`)).json.entries ?? []).length > 0,
+      { timeout: 20_000, interval: 100 },
+    );
     const [entry] = (await call("GET", `/v1/audit?type=credential.expiring&credential_id=${id}`)).json.entries;
     expect(entry.data).toMatchObject({ credential_id: id, expires_at: expires });
-    await vi.waitUntil(async () => (await received("/slack/incoming")).some((r) => r.body.includes(id) && r.body.includes("expires at Clarifai")), { timeout: 20_000, interval: 100 });
-    await vi.waitUntil(async () => (await received("/outbound/siem")).some((r) => r.body.includes("credential.expiring") && r.body.includes(id)), { timeout: 20_000, interval: 100 });
-    await vi.waitUntil(async () => (await call("GET", `/v1/credentials/${id}`)).json.credential.last_rotation?.state === "failed", { timeout: 20_000, interval: 100 });
+    await vi.waitUntil(
+      async () =>
+        (await received("/slack/incoming")).some((r) => r.body.includes(id) && r.body.includes("expires at Clarifai")),
+      { timeout: 20_000, interval: 100 },
+    );
+    await vi.waitUntil(
+      async () =>
+        (await received("/outbound/siem")).some((r) => r.body.includes("credential.expiring") && r.body.includes(id)),
+      { timeout: 20_000, interval: 100 },
+    );
+    await vi.waitUntil(
+      async () => (await call("GET", `/v1/credentials/${id}`)).json.credential.last_rotation?.state === "failed",
+      { timeout: 20_000, interval: 100 },
+    );
     // Let the failed rotation's own notifications land before the file ends (no teardown races).
-    await vi.waitUntil(async () => (await received("/outbound/siem")).some((r) => r.body.includes("rotation.failed") && r.body.includes(id)), { timeout: 20_000, interval: 100 });
+    await vi.waitUntil(
+      async () =>
+        (await received("/outbound/siem")).some((r) => r.body.includes("rotation.failed") && r.body.includes(id)),
+      { timeout: 20_000, interval: 100 },
+    );
   });
 });

@@ -40,11 +40,18 @@ export async function contain(deps: EngineDeps, match: LeakMatch, requestedBy: s
         run: () => revokePreviousNow(deps, match.credential.id, match.fingerprint),
       };
     case "current": {
-      const begun = await beginRotation(deps, match.credential.id, { reason: "compromise", mode: "rotate", requestedBy, expectedFingerprint: match.fingerprint });
+      const begun = await beginRotation(deps, match.credential.id, {
+        reason: "compromise",
+        mode: "rotate",
+        requestedBy,
+        expectedFingerprint: match.fingerprint,
+      });
       if (!begun.ok && begun.code === "value_superseded") {
         // Rotated between the match and now: the leaked value is a previous one (or already dead).
         const again = await matchFingerprint(deps, match.fingerprint);
-        return again.kind === "current" ? { action: "refused", credentialId: match.credential.id, code: "conflict" } : contain(deps, again, requestedBy);
+        return again.kind === "current"
+          ? { action: "refused", credentialId: match.credential.id, code: "conflict" }
+          : contain(deps, again, requestedBy);
       }
       if (!begun.ok) {
         return begun.code === "credential_revoked"
@@ -73,7 +80,11 @@ async function revokePreviousNow(deps: EngineDeps, credentialId: string, fp: str
   } catch (error) {
     // Owed as a leaked value: due now, and every sweep retries it until Clarifai confirms.
     const failure = toStepFailure(error);
-    await updateCredential(deps, credentialId, (c) => oweLeakedRevocation(c, fp, prev.rotation_id, failure.code, deps.now()));
+    await updateCredential(
+      deps,
+      credentialId,
+      (c) => oweLeakedRevocation(c, fp, prev.rotation_id, failure.code, deps.now()),
+    );
     return false;
   }
   await updateCredential(deps, credentialId, (c) => markPreviousRevoked(c, fp, deps.now()));

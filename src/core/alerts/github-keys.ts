@@ -38,7 +38,11 @@ export class GithubKeys {
     if (!mayRefetch && this.#cached) return this.#cached.keys;
     this.#lastFetch = this.now();
     try {
-      const res = await this.fetcher(this.url, { headers: { accept: "application/json", "user-agent": "rekey" }, redirect: "manual", signal: AbortSignal.timeout(5_000) });
+      const res = await this.fetcher(this.url, {
+        headers: { accept: "application/json", "user-agent": "rekey" },
+        redirect: "manual",
+        signal: AbortSignal.timeout(5_000),
+      });
       // res.ok is false for a 3xx and for an opaque redirect (status 0): the body is never read.
       const parsed = res.ok ? parseGithubPublicKeys(await res.json()) : null;
       if (!res.ok) await res.body?.cancel();

@@ -24,7 +24,10 @@ export async function matchLeakedValue(deps: EngineDeps, value: string): Promise
  * An alert that names the leaked value by exactly one of credential id, fingerprint or the value.
  * Named by id, the record read (strongly consistent) is the match; otherwise the fingerprint index.
  */
-export async function matchNamed(deps: EngineDeps, named: { credential_id?: string; fingerprint?: string; value?: string }): Promise<LeakMatch> {
+export async function matchNamed(
+  deps: EngineDeps,
+  named: { credential_id?: string; fingerprint?: string; value?: string },
+): Promise<LeakMatch> {
   if (named.credential_id) {
     const rec = (await deps.store.getCredential(named.credential_id))?.value;
     return rec ? matchRecord(rec, rec.fingerprint) : { kind: "none" };
@@ -43,7 +46,9 @@ export async function matchFingerprint(deps: EngineDeps, fp: string): Promise<Le
 /** How a fingerprint relates to a record already read (strongly consistent): current, previous, dead or none. */
 export function matchRecord(rec: CredentialRecord, fp: string): LeakMatch {
   if (rec.fingerprint === fp) {
-    return rec.state === "revoked" ? { kind: "already_revoked", credential: rec, fingerprint: fp } : { kind: "current", credential: rec, fingerprint: fp };
+    return rec.state === "revoked"
+      ? { kind: "already_revoked", credential: rec, fingerprint: fp }
+      : { kind: "current", credential: rec, fingerprint: fp };
   }
   const prev = rec.previous.find((p) => p.fingerprint === fp);
   if (!prev) return { kind: "none" };
@@ -57,6 +62,8 @@ export function matchRecord(rec: CredentialRecord, fp: string): LeakMatch {
  * record's current or previous value starting with it, judged as `matchRecord` judges a full one.
  */
 export function matchPrefix(rec: CredentialRecord, prefix: string): LeakMatch {
-  const fp = rec.fingerprint.startsWith(prefix) ? rec.fingerprint : rec.previous.find((p) => p.fingerprint.startsWith(prefix))?.fingerprint;
+  const fp = rec.fingerprint.startsWith(prefix)
+    ? rec.fingerprint
+    : rec.previous.find((p) => p.fingerprint.startsWith(prefix))?.fingerprint;
   return fp ? matchRecord(rec, fp) : { kind: "none" };
 }

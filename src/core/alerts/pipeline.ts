@@ -18,7 +18,7 @@ import { deriveId, newEvent } from "../bus/new-event.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 import { randomId } from "../crypto/random.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
-import { type Containment, contain } from "./contain.ts";
+import { contain, type Containment } from "./contain.ts";
 import { type LeakMatch, matchNamed, matchPrefix, matchRecord } from "./match-leak.ts";
 
 /**
@@ -50,7 +50,13 @@ export interface Alert {
 async function compromisedEvent(alert: Alert, credentialId: string, fp: string, now: number): Promise<BusEvent> {
   return newEvent(
     "credential.compromised",
-    { credential_id: credentialId, fingerprint_prefix: fingerprintPrefix(fp), alert_source: alert.source, alert_id: alert.id, reason: alert.reason },
+    {
+      credential_id: credentialId,
+      fingerprint_prefix: fingerprintPrefix(fp),
+      alert_source: alert.source,
+      alert_id: alert.id,
+      reason: alert.reason,
+    },
     {
       source: `/rekey/hooks/${alert.source}`,
       subject: `credential/${credentialId}`,
@@ -61,7 +67,12 @@ async function compromisedEvent(alert: Alert, credentialId: string, fp: string, 
 }
 
 async function receivedEvent(alert: Alert, tokenCount: number, matchedCount: number, now: number): Promise<BusEvent> {
-  return newEvent("alert.received", { alert_source: alert.source, alert_id: alert.id, token_count: tokenCount, matched_count: matchedCount }, {
+  return newEvent("alert.received", {
+    alert_source: alert.source,
+    alert_id: alert.id,
+    token_count: tokenCount,
+    matched_count: matchedCount,
+  }, {
     source: `/rekey/hooks/${alert.source}`,
     id: await deriveId("evt", "alert", alert.id),
     now,
@@ -69,7 +80,12 @@ async function receivedEvent(alert: Alert, tokenCount: number, matchedCount: num
 }
 
 /** Begin (or join) containment and hand its work to the runtime. */
-async function containNow(rt: AlertRuntime, engine: EngineDeps, match: LeakMatch, source: AlertSource): Promise<Containment> {
+async function containNow(
+  rt: AlertRuntime,
+  engine: EngineDeps,
+  match: LeakMatch,
+  source: AlertSource,
+): Promise<Containment> {
   const c = await contain(engine, match, source);
   if (c.action === "rotation" || c.action === "revoke_previous") rt.defer(c.run());
   return c;
@@ -109,7 +125,15 @@ export async function reportNamedLeak(
   engine: EngineDeps,
   named: { credential_id?: string; fingerprint?: string; value?: string },
   delivery: { source: AlertSource; deliveryId: string; reason: Alert["reason"] },
-): Promise<{ kind: "unmatched" } | { kind: "replayed" } | { kind: "accepted"; credentialId: string; eventId: string; action: string; rotationId?: string }> {
+): Promise<
+  { kind: "unmatched" } | { kind: "replayed" } | {
+    kind: "accepted";
+    credentialId: string;
+    eventId: string;
+    action: string;
+    rotationId?: string;
+  }
+> {
   // The lookup comes first and only a matching alert spends its delivery id: one that matches
   // nothing changes nothing, so replaying it is harmless, and not recording it keeps a flood of
   // junk alerts to one read each (no ledger write). A replay of it that matches later (the value
@@ -123,7 +147,11 @@ export async function reportNamedLeak(
   const replayKey = `hooks-${delivery.source}:${delivery.deliveryId}`;
   const owner = randomId("own", rt.now());
   if ((await rt.ledger.claim(replayKey, { owner, leaseMs: CLAIM_LEASE_MS })) !== "new") return { kind: "replayed" };
-  const alert: Alert = { source: delivery.source, id: await deriveId("alrt", delivery.source, delivery.deliveryId), reason: delivery.reason };
+  const alert: Alert = {
+    source: delivery.source,
+    id: await deriveId("alrt", delivery.source, delivery.deliveryId),
+    reason: delivery.reason,
+  };
   const outcome = await reportLeak(rt, engine, match, alert).catch(async (error: unknown) => {
     await rt.ledger.release(replayKey, owner).catch(() => undefined);
     throw error;
@@ -167,7 +195,12 @@ export interface BatchOutcome {
  * one KV operation per 100 distinct fingerprints, one queue send per 100 events; only the first
  * match is read and contained in this invocation, and only while the events leave room for it.
  */
-export async function reportTokens(rt: AlertRuntime, engine: EngineDeps, alert: Alert, fps: readonly string[]): Promise<BatchOutcome> {
+export async function reportTokens(
+  rt: AlertRuntime,
+  engine: EngineDeps,
+  alert: Alert,
+  fps: readonly string[],
+): Promise<BatchOutcome> {
   const now = rt.now();
   // One KV operation per 100 distinct fingerprints; no record is read for a token that matches nothing.
   const index = await engine.store.findCredentialsByFingerprints(fps);
@@ -215,7 +248,15 @@ export async function reportTokens(rt: AlertRuntime, engine: EngineDeps, alert: 
       await containNow(rt, engine, m, alert.source);
     } catch (error) {
       // The queued event contains it instead; nothing about the value is logged.
-      console.error(JSON.stringify({ level: "warn", msg: `${alert.source}.fast_path_failed`, alert_id: alert.id, credential_id: m.credential.id, error: error instanceof Error ? error.name : "unknown" }));
+      console.error(
+        JSON.stringify({
+          level: "warn",
+          msg: `${alert.source}.fast_path_failed`,
+          alert_id: alert.id,
+          credential_id: m.credential.id,
+          error: error instanceof Error ? error.name : "unknown",
+        }),
+      );
     }
   }
   return { matched };

@@ -1,5 +1,5 @@
 /** In-memory AuditLog for unit tests. */
-import { type AuditEntry, type AuditFilter, type AuditLog, auditKey, matches } from "./audit-log.ts";
+import { type AuditEntry, type AuditFilter, auditKey, type AuditLog, matches } from "./audit-log.ts";
 import type { Page } from "../store/store.ts";
 
 export class MemoryAuditLog implements AuditLog {

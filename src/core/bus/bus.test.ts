@@ -11,7 +11,8 @@ import { newEvent } from "./new-event.ts";
 import { sampleData } from "../../../test/support/sample-events.ts";
 
 const NOW = Date.parse("2026-08-22T10:00:00Z");
-const compromised = () => newEvent("credential.compromised", sampleData["credential.compromised"], { source: "/rekey/hooks/github", now: NOW });
+const compromised = () =>
+  newEvent("credential.compromised", sampleData["credential.compromised"], { source: "/rekey/hooks/github", now: NOW });
 
 function setup() {
   let clock = NOW;
@@ -50,7 +51,10 @@ describe("Dispatcher", () => {
     ]);
     expect(ledger.peek(ledgerKey(e, "flaky"))).toBeUndefined();
     const second = await dispatcher.dispatch(e, { attempt: 2 });
-    expect(second).toEqual({ verdict: "ack", results: [{ handler: "flaky", status: "ran" }, { handler: "steady", status: "skipped" }] });
+    expect(second).toEqual({
+      verdict: "ack",
+      results: [{ handler: "flaky", status: "ran" }, { handler: "steady", status: "skipped" }],
+    });
     expect(calls).toEqual({ flaky: 2, steady: 1 });
   });
 
@@ -69,7 +73,10 @@ describe("Dispatcher", () => {
     dispatcher.subscribe("credential.compromised", "notifier", () => {
       throw new PermanentError("unknown_target", 'Cannot notify "slack-x": no such target');
     });
-    expect(await dispatcher.dispatch(compromised())).toMatchObject({ verdict: "dead_letter", reason: "notifier:unknown_target" });
+    expect(await dispatcher.dispatch(compromised())).toMatchObject({
+      verdict: "dead_letter",
+      reason: "notifier:unknown_target",
+    });
     dispatcher.subscribe("credential.compromised", "auditor", () => {
       throw new TypeError("boom");
     });
@@ -83,7 +90,10 @@ describe("Dispatcher", () => {
     const e = compromised();
     // A delivery whose isolate died mid-handler: claimed, never completed or released.
     expect(await ledger.claim(ledgerKey(e, "rotator"), { owner: "dead", leaseMs: 1_000 })).toBe("new");
-    expect(await dispatcher.dispatch(e)).toEqual({ verdict: "retry", results: [{ handler: "rotator", status: "in_progress" }] });
+    expect(await dispatcher.dispatch(e)).toEqual({
+      verdict: "retry",
+      results: [{ handler: "rotator", status: "in_progress" }],
+    });
     advance(1_001);
     expect((await dispatcher.dispatch(e)).verdict).toBe("ack");
     expect(n).toBe(1);
@@ -109,7 +119,12 @@ describe("Dispatcher", () => {
   });
 
   it("retries when the ledger is unreachable", async () => {
-    const broken = { claim: () => Promise.reject(new Error("DO overloaded")), complete: async () => {}, release: async () => {}, once: async () => true };
+    const broken = {
+      claim: () => Promise.reject(new Error("DO overloaded")),
+      complete: async () => {},
+      release: async () => {},
+      once: async () => true,
+    };
     const r = await runOnce(broken, "k", 1_000, () => {
       throw new Error("must not run");
     });
@@ -119,7 +134,9 @@ describe("Dispatcher", () => {
   it("refuses bad or duplicate handler names", () => {
     const { dispatcher } = setup();
     dispatcher.subscribe("rotation.failed", "notifier", () => {});
-    expect(() => dispatcher.subscribe("rotation.failed", "notifier", () => {})).toThrow(/already handles "rotation.failed"/);
+    expect(() => dispatcher.subscribe("rotation.failed", "notifier", () => {})).toThrow(
+      /already handles "rotation.failed"/,
+    );
     expect(() => dispatcher.subscribe("rotation.failed", "Bad Name", () => {})).toThrow(/invalid handler name/);
     dispatcher.subscribe("rotation.completed", "notifier", () => {});
     expect(dispatcher.subscribers("rotation.failed")).toEqual(["notifier"]);
@@ -130,18 +147,34 @@ describe("classifyFailure", () => {
   it("is retryable unless a Failure says otherwise", () => {
     expect(classifyFailure(new Error("x"))).toMatchObject({ retryable: true, code: "error" });
     expect(classifyFailure(new TypeError("x"))).toMatchObject({ retryable: true, code: "type_error" });
-    expect(classifyFailure(new PermanentError("bad_request", "x"))).toMatchObject({ retryable: false, code: "bad_request" });
-    expect(classifyFailure(new StepFailure(false, "clarifai_invalid_key", "x"))).toMatchObject({ retryable: false, code: "clarifai_invalid_key" });
-    expect(classifyFailure(new ClarifaiError({ kind: "invalid_key", operation: "DeleteKey", clarifaiCode: 11008 }))).toMatchObject({ retryable: false, code: "clarifai_error" });
-    expect(classifyFailure(new ClarifaiError({ kind: "server", operation: "DeleteKey" }))).toMatchObject({ retryable: true, code: "clarifai_error" });
+    expect(classifyFailure(new PermanentError("bad_request", "x"))).toMatchObject({
+      retryable: false,
+      code: "bad_request",
+    });
+    expect(classifyFailure(new StepFailure(false, "clarifai_invalid_key", "x"))).toMatchObject({
+      retryable: false,
+      code: "clarifai_invalid_key",
+    });
+    expect(classifyFailure(new ClarifaiError({ kind: "invalid_key", operation: "DeleteKey", clarifaiCode: 11008 })))
+      .toMatchObject({ retryable: false, code: "clarifai_error" });
+    expect(classifyFailure(new ClarifaiError({ kind: "server", operation: "DeleteKey" }))).toMatchObject({
+      retryable: true,
+      code: "clarifai_error",
+    });
     expect(classifyFailure("oops")).toMatchObject({ retryable: true, code: "error" });
     // A code that is not a code (here, something token-shaped) is not copied: the class names it.
     expect(classifyFailure(new PermanentError("3f5e8a9b0c1d2e3f4a5b6c7d8e9f0a1b", "x")).code).toBe("permanent_error");
   });
 
   it("reads failures by class, so a look-alike object cannot pose as a permanent failure", () => {
-    expect(classifyFailure(Object.assign(new Error("x"), { retryable: false, code: "bad_request" }))).toMatchObject({ retryable: true, code: "error" });
-    expect(classifyFailure({ transient: false, code: "clarifai_invalid_key" })).toMatchObject({ retryable: true, code: "error" });
+    expect(classifyFailure(Object.assign(new Error("x"), { retryable: false, code: "bad_request" }))).toMatchObject({
+      retryable: true,
+      code: "error",
+    });
+    expect(classifyFailure({ transient: false, code: "clarifai_invalid_key" })).toMatchObject({
+      retryable: true,
+      code: "error",
+    });
   });
 });
 

@@ -81,7 +81,9 @@ export class Dispatcher {
    * stable across deploys, or events in flight during a deploy run that handler again.
    */
   subscribe<T extends EventType>(type: T, name: string, handler: Handler<T>): this {
-    if (!handlerNameSchema.safeParse(name).success) throw new TypeError(`Cannot subscribe: invalid handler name "${name}"`);
+    if (!handlerNameSchema.safeParse(name).success) {
+      throw new TypeError(`Cannot subscribe: invalid handler name "${name}"`);
+    }
     const subs = this.#subs.get(type) ?? [];
     if (subs.some((s) => s.name === name)) throw new TypeError(`Cannot subscribe: "${name}" already handles "${type}"`);
     subs.push({ name, handler: handler as unknown as Subscription["handler"] });
@@ -103,7 +105,8 @@ export class Dispatcher {
       })),
     );
     return verdictOf(results);
-  }}
+  }
+}
 
 /**
  * Runs `fn` once per `key` through the ledger: skipped if it already succeeded, "in_progress" if
@@ -141,6 +144,8 @@ function verdictOf(results: HandlerResult[]): DispatchOutcome {
   const pending = results.some((r) => r.status === "in_progress" || (r.status === "failed" && r.failure?.retryable));
   if (pending) return { verdict: "retry", results };
   const permanent = results.find((r) => r.status === "failed");
-  if (permanent) return { verdict: "dead_letter", results, reason: `${permanent.handler}:${permanent.failure?.code ?? "error"}` };
+  if (permanent) {
+    return { verdict: "dead_letter", results, reason: `${permanent.handler}:${permanent.failure?.code ?? "error"}` };
+  }
   return { verdict: "ack", results };
 }

@@ -8,7 +8,14 @@
  *
  * Runtime-neutral.
  */
-import { type DeadLetterHandler, type DeadLetterInfo, type DispatchOutcome, type Dispatcher, DEFAULT_LEASE_MS, runOnce } from "./bus.ts";
+import {
+  type DeadLetterHandler,
+  type DeadLetterInfo,
+  DEFAULT_LEASE_MS,
+  type Dispatcher,
+  type DispatchOutcome,
+  runOnce,
+} from "./bus.ts";
 import { type BusEvent, deadLetterReasonSchema, parseEvent } from "./events.ts";
 import { ledgerKey, type ProcessedLedger } from "./ledger.ts";
 
@@ -50,7 +57,9 @@ export function decodeEvent(body: unknown): { ok: true; value: BusEvent } | { ok
     }
   }
   const parsed = parseEvent(input);
-  return parsed.ok ? parsed : { ok: false, paths: parsed.error.slice(0, 10).map((i) => `${i.path || "(root)"}:${i.code}`) };
+  return parsed.ok
+    ? parsed
+    : { ok: false, paths: parsed.error.slice(0, 10).map((i) => `${i.path || "(root)"}:${i.code}`) };
 }
 
 /**
@@ -82,9 +91,17 @@ export async function handleDeadLetter(
   event: BusEvent,
 ): Promise<{ handled: boolean; fields: ReturnType<typeof deadLetterFields> & { code?: string } }> {
   const info = deadLetterInfo(event);
-  const r = await runOnce(ledger, ledgerKey(event, DEAD_LETTER_HANDLER), DEFAULT_LEASE_MS, () => onDeadLetter(event, info));
+  const r = await runOnce(
+    ledger,
+    ledgerKey(event, DEAD_LETTER_HANDLER),
+    DEFAULT_LEASE_MS,
+    () => onDeadLetter(event, info),
+  );
   const handled = r.status === "ran" || r.status === "skipped";
-  return { handled, fields: { ...deadLetterFields(event), ...(!handled && r.failure ? { code: r.failure.code } : {}) } };
+  return {
+    handled,
+    fields: { ...deadLetterFields(event), ...(!handled && r.failure ? { code: r.failure.code } : {}) },
+  };
 }
 
 export const describeEvent = (e: BusEvent) => ({ type: e.type, event_id: e.id, source: e.source });

@@ -34,12 +34,23 @@ describe("fromEngineEvent", () => {
       subject: "credential/cred_01jc4k8v3e7q9m2xw5r6t8y0zb",
       data: { step: "revoke_old", next_step: "create", state: "running" },
     });
-    const done = await fromEngineEvent({ type: "rotation.completed", rotation: rotation({ state: "done", step: "done", new_fingerprint: NEW_FP }) }, NOW);
+    const done = await fromEngineEvent({
+      type: "rotation.completed",
+      rotation: rotation({ state: "done", step: "done", new_fingerprint: NEW_FP }),
+    }, NOW);
     expect(done.data).toMatchObject({ old_fingerprint_prefix: "9f86d081", new_fingerprint_prefix: "60303ae2" });
     const failed = await fromEngineEvent(
       {
         type: "rotation.failed",
-        rotation: rotation({ state: "failed", error: { code: "clarifai_invalid_key", message: "Create key failed: invalid_key", clarifai_code: 11102, step: "create" } }),
+        rotation: rotation({
+          state: "failed",
+          error: {
+            code: "clarifai_invalid_key",
+            message: "Create key failed: invalid_key",
+            clarifai_code: 11102,
+            step: "create",
+          },
+        }),
       },
       NOW,
     );
@@ -53,10 +64,19 @@ describe("fromEngineEvent", () => {
       clarifai_code: 11102,
     });
     const revoked = await fromEngineEvent(
-      { type: "credential.revoked", credentialId: "cred_01jc4k8v3e7q9m2xw5r6t8y0zb", fingerprint: OLD_FP, reason: "grace_expired" },
+      {
+        type: "credential.revoked",
+        credentialId: "cred_01jc4k8v3e7q9m2xw5r6t8y0zb",
+        fingerprint: OLD_FP,
+        reason: "grace_expired",
+      },
       NOW,
     );
-    expect(revoked.data).toEqual({ credential_id: "cred_01jc4k8v3e7q9m2xw5r6t8y0zb", fingerprint_prefix: "9f86d081", reason: "grace_expired" });
+    expect(revoked.data).toEqual({
+      credential_id: "cred_01jc4k8v3e7q9m2xw5r6t8y0zb",
+      fingerprint_prefix: "9f86d081",
+      reason: "grace_expired",
+    });
     for (const e of [step, done, failed, revoked]) expect(JSON.stringify(e)).not.toContain(OLD_FP);
   });
 

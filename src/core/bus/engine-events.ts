@@ -78,7 +78,13 @@ export async function fromEngineEvent(e: EngineEvent, now: number): Promise<BusE
 
 const ids = (r: Rotation) => ({ credential_id: r.credential_id, rotation_id: r.id });
 
-async function build<T extends EngineEvent["type"]>(type: T, data: EventData<T>, credentialId: string, now: number, parts: string[]) {
+async function build<T extends EngineEvent["type"]>(
+  type: T,
+  data: EventData<T>,
+  credentialId: string,
+  now: number,
+  parts: string[],
+) {
   const id = await deriveId("evt", type, ...parts);
   return newEvent(type, data, { source: ENGINE_SOURCE, subject: `credential/${credentialId}`, id, now });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { busEventSchema, eventDataSchemas, eventTypes, parseEvent, type EventType } from "./events.ts";
+import { busEventSchema, eventDataSchemas, type EventType, eventTypes, parseEvent } from "./events.ts";
 import { deriveId, newEvent, newEventId } from "./new-event.ts";
 import { sampleData } from "../../../test/support/sample-events.ts";
 
@@ -37,7 +37,11 @@ describe("event envelopes", () => {
 
   it.each(eventTypes)("%s rejects unknown fields in data and envelope", (type) => {
     const e = build(type);
-    for (const extra of [{ data: { ...e.data, value: "x" } }, { data: { ...e.data, token: "x" } }, { secret: "x" }, { datacontentencoding: "base64" }]) {
+    for (
+      const extra of [{ data: { ...e.data, value: "x" } }, { data: { ...e.data, token: "x" } }, { secret: "x" }, {
+        datacontentencoding: "base64",
+      }]
+    ) {
       expect(parseEvent({ ...e, ...extra }).ok).toBe(false);
     }
   });
@@ -45,12 +49,18 @@ describe("event envelopes", () => {
   it.each(eventTypes)("%s: no field takes a secret-like value", (type) => {
     const e = build(type);
     const fields: Array<[string, (v: string) => unknown]> = [
-      ...Object.keys(e.data).map((k): [string, (v: string) => unknown] => [`${type}.${k}`, (v) => ({ ...e, data: { ...e.data, [k]: v } })]),
-      ...["id", "source", "subject", "time", "type"].map((k): [string, (v: string) => unknown] => [`envelope.${k}`, (v) => ({ ...e, [k]: v })]),
+      ...Object.keys(e.data).map((
+        k,
+      ): [string, (v: string) => unknown] => [`${type}.${k}`, (v) => ({ ...e, data: { ...e.data, [k]: v } })]),
+      ...["id", "source", "subject", "time", "type"].map((
+        k,
+      ): [string, (v: string) => unknown] => [`envelope.${k}`, (v) => ({ ...e, [k]: v })]),
     ];
     for (const [path, put] of fields) {
       if (LONG_OK.has(path)) continue;
-      const original = path.startsWith("envelope.") ? (e as Record<string, unknown>)[path.slice(9)] : (e.data as Record<string, unknown>)[path.split(".").pop()!];
+      const original = path.startsWith("envelope.")
+        ? (e as Record<string, unknown>)[path.slice(9)]
+        : (e.data as Record<string, unknown>)[path.split(".").pop()!];
       // A prefix copied from the real value (`cred_`, `/rekey/`, `alrt_`) must not help either.
       const prefix = typeof original === "string" ? (/^[^_/:]*[_/:]/.exec(original)?.[0] ?? "") : "";
       for (const secret of SECRETS.flatMap((s) => [s, prefix + s])) {
@@ -61,28 +71,34 @@ describe("event envelopes", () => {
 
   it("rejects a bad specversion, time, id, source or content type", () => {
     const e = build("rotation.step");
-    for (const bad of [
-      { specversion: "0.3" },
-      { time: "yesterday" },
-      { time: "2026-08-22 10:00:00" },
-      { id: "" },
-      { id: "evt_short" },
-      { source: "https://example.com/x" },
-      { datacontenttype: "text/plain" },
-      { type: "rotation.unknown" },
-    ]) {
+    for (
+      const bad of [
+        { specversion: "0.3" },
+        { time: "yesterday" },
+        { time: "2026-08-22 10:00:00" },
+        { id: "" },
+        { id: "evt_short" },
+        { source: "https://example.com/x" },
+        { datacontenttype: "text/plain" },
+        { type: "rotation.unknown" },
+      ]
+    ) {
       expect(parseEvent({ ...e, ...bad }).ok, JSON.stringify(bad)).toBe(false);
     }
     expect(parseEvent({ ...e, time: "2026-08-22T12:00:00+02:00" }).ok).toBe(true);
   });
 
   it("reports invalid paths without the offending values", () => {
-    const r = parseEvent({ ...build("rotation.failed"), data: { ...sampleData["rotation.failed"], error_code: SECRETS[0] } });
+    const r = parseEvent({
+      ...build("rotation.failed"),
+      data: { ...sampleData["rotation.failed"], error_code: SECRETS[0] },
+    });
     expect(r.ok).toBe(false);
     expect(JSON.stringify(r)).not.toContain(SECRETS[0]);
-    expect(() => newEvent("rotation.failed", { ...sampleData["rotation.failed"], error_code: SECRETS[0]! }, opts)).toThrow(
-      /^Cannot build event "rotation.failed": invalid "data.error_code"$/,
-    );
+    expect(() => newEvent("rotation.failed", { ...sampleData["rotation.failed"], error_code: SECRETS[0]! }, opts))
+      .toThrow(
+        /^Cannot build event "rotation.failed": invalid "data.error_code"$/,
+      );
   });
 
   it("makes random ids, or derives the same id from the same parts", async () => {

@@ -8,7 +8,8 @@ import { newEvent } from "./new-event.ts";
 import { sampleData } from "../../../test/support/sample-events.ts";
 
 const NOW = Date.parse("2026-08-22T10:00:00Z");
-const event = () => newEvent("credential.compromised", sampleData["credential.compromised"], { source: "/rekey/hooks/github", now: NOW });
+const event = () =>
+  newEvent("credential.compromised", sampleData["credential.compromised"], { source: "/rekey/hooks/github", now: NOW });
 
 function setup(opts: { maxRetries?: number } = {}) {
   const dispatcher = new Dispatcher({ ledger: new MemoryLedger() });
@@ -75,7 +76,12 @@ describe("MemoryBus", () => {
     dispatcher.subscribe("credential.compromised", "rotator", async (e) => {
       seen.push(e.type);
       const d = sampleData["rotation.requested"];
-      await bus.publish(newEvent("rotation.requested", { ...d, credential_id: e.data.credential_id }, { source: "/rekey/engine", now: NOW }));
+      await bus.publish(
+        newEvent("rotation.requested", { ...d, credential_id: e.data.credential_id }, {
+          source: "/rekey/engine",
+          now: NOW,
+        }),
+      );
     });
     dispatcher.subscribe("rotation.requested", "auditor", (e) => void seen.push(e.type));
     await bus.publish(event());
@@ -97,6 +103,8 @@ describe("MemoryBus", () => {
   it("refuses an invalid envelope on publish", async () => {
     const { bus } = setup();
     const e = event();
-    await expect(bus.publish({ ...e, data: { ...e.data, token: "x" } } as BusEvent)).rejects.toThrow(/^Cannot publish event: invalid "data"$/);
+    await expect(bus.publish({ ...e, data: { ...e.data, token: "x" } } as BusEvent)).rejects.toThrow(
+      /^Cannot publish event: invalid "data"$/,
+    );
   });
 });

@@ -11,7 +11,7 @@
  * Runtime-neutral.
  */
 import { type BackoffPolicy, DEFAULT_BACKOFF, retryDelaySeconds } from "./backoff.ts";
-import type { DeadLetterHandler, DeadLetterInfo, DispatchOutcome, Dispatcher, EventBus } from "./bus.ts";
+import type { DeadLetterHandler, DeadLetterInfo, Dispatcher, DispatchOutcome, EventBus } from "./bus.ts";
 import { deadLetterBody, deadLetterInfo } from "./consumer.ts";
 import { assertPublishable, type BusEvent, parseEvent } from "./events.ts";
 

@@ -17,7 +17,16 @@ describe("parseCommand", () => {
     const leaked = "a".repeat(32);
     expect(parseCommand(`destroy ${ID}`)).toMatchObject({ ok: false, error: { code: "unknown_command" } });
     expect(parseCommand(leaked)).toMatchObject({ ok: false, error: { code: "unknown_command" } });
-    for (const text of ["rotate", `rotate ${leaked}`, `revoke ${ID} ${ID}`, "list all", `status ${ID.toUpperCase()}`, "x".repeat(MAX_COMMAND_TEXT + 1)]) {
+    for (
+      const text of [
+        "rotate",
+        `rotate ${leaked}`,
+        `revoke ${ID} ${ID}`,
+        "list all",
+        `status ${ID.toUpperCase()}`,
+        "x".repeat(MAX_COMMAND_TEXT + 1),
+      ]
+    ) {
       const r = parseCommand(text);
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.error.message).not.toContain(leaked);

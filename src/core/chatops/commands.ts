@@ -40,13 +40,18 @@ export const USAGE = [
  */
 export function parseCommand(text: string): Result<ChatCommand, CommandError> {
   if (text.length > MAX_COMMAND_TEXT) {
-    return err({ code: "malformed_command", message: `Cannot run the command: it is longer than ${MAX_COMMAND_TEXT} characters` });
+    return err({
+      code: "malformed_command",
+      message: `Cannot run the command: it is longer than ${MAX_COMMAND_TEXT} characters`,
+    });
   }
   const words = text.trim().split(/\s+/).filter(Boolean);
   const name = (words[0] ?? "help").toLowerCase();
   const args = words.slice(1);
   if (WITHOUT_ID.has(name)) {
-    if (args.length > 0) return err({ code: "malformed_command", message: `Cannot run "${name}": it takes no arguments` });
+    if (args.length > 0) {
+      return err({ code: "malformed_command", message: `Cannot run "${name}": it takes no arguments` });
+    }
     return ok({ name: name as "help" | "list" | "plan" });
   }
   if (WITH_ID.has(name)) {

@@ -56,8 +56,17 @@ const TOKEN =
   /^([rv])\|(cred_[0-9a-z]{1,26})\|([0-9a-z]{1,8})\|([0-9a-f]{8})\|([0-9a-z]{6})\|([A-Za-z0-9]{1,24})\|([A-Za-z0-9_-]{16})$/;
 
 export async function mintConfirmation(key: ConfirmationKey, platform: ChatPlatform, c: Confirmation): Promise<string> {
-  const body = [ACTION_CODES[c.action], c.credentialId, c.expiresAt.toString(36), c.fingerprintPrefix, c.nonce, c.requester].join("|");
-  if (!TOKEN.test(`${body}|${"A".repeat(16)}`)) throw new TypeError("Cannot mint a confirmation: a field has the wrong shape");
+  const body = [
+    ACTION_CODES[c.action],
+    c.credentialId,
+    c.expiresAt.toString(36),
+    c.fingerprintPrefix,
+    c.nonce,
+    c.requester,
+  ].join("|");
+  if (!TOKEN.test(`${body}|${"A".repeat(16)}`)) {
+    throw new TypeError("Cannot mint a confirmation: a field has the wrong shape");
+  }
   return `${body}|${encodeBase64Url(await mac(key, platform, body))}`;
 }
 
@@ -79,7 +88,9 @@ export async function openConfirmation(
 ): Promise<Result<Confirmation & { id: string }, ConfirmationError>> {
   const m = TOKEN.exec(token);
   const given = m ? decodeBase64Url(m[7]!) : undefined;
-  if (!m || !given?.ok) return err({ code: "confirmation_invalid", message: "This confirmation is not one rekey issued" });
+  if (!m || !given?.ok) {
+    return err({ code: "confirmation_invalid", message: "This confirmation is not one rekey issued" });
+  }
   const body = token.slice(0, token.lastIndexOf("|"));
   if (!timingSafeEqual(given.value, await mac(key, platform, body))) {
     return err({ code: "confirmation_invalid", message: "This confirmation is not one rekey issued" });
@@ -92,7 +103,9 @@ export async function openConfirmation(
     nonce: m[5]!,
     requester: m[6]!,
   };
-  if (!(now < c.expiresAt)) return err({ code: "confirmation_expired", message: "This confirmation has expired; run the command again" });
+  if (!(now < c.expiresAt)) {
+    return err({ code: "confirmation_expired", message: "This confirmation has expired; run the command again" });
+  }
   return ok({ ...c, id: m[7]! });
 }
 

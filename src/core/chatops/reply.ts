@@ -61,7 +61,12 @@ const MAX_REPLIES = 8;
  * if it already finished (it can, between being begun and this call), the caller posts at once,
  * since the subscriber may have run before the target was there.
  */
-export async function attachReply(deps: EngineDeps, credentialId: string, rotationId: string, target: ReplyTarget): Promise<Rotation | null> {
+export async function attachReply(
+  deps: EngineDeps,
+  credentialId: string,
+  rotationId: string,
+  target: ReplyTarget,
+): Promise<Rotation | null> {
   for (let i = 0; i < 20; i++) {
     const cur = await deps.store.getRotation(credentialId, rotationId);
     if (!cur) return null;
@@ -81,15 +86,29 @@ export function outcomeMessage(r: Rotation): ChatMessage {
     return {
       text: `:rotating_light: ${r.mode === "revoke" ? "Revocation" : "Rotation"} of ${cred} FAILED: \`${code}\``,
       lines: [
-        `At step *${r.error?.step ?? r.step}*${r.error?.clarifai_code !== undefined ? `, Clarifai status ${r.error.clarifai_code}` : ""}. Nothing was left half done: see \`GET /v1/rotations/${r.id}\`.`,
+        `At step *${r.error?.step ?? r.step}*${
+          r.error?.clarifai_code !== undefined ? `, Clarifai status ${r.error.clarifai_code}` : ""
+        }. Nothing was left half done: see \`GET /v1/rotations/${r.id}\`.`,
       ],
     };
   }
-  if (r.state === "running") return { text: `:hourglass: ${r.mode === "revoke" ? "Revocation" : "Rotation"} of ${cred} is running (\`${r.id}\`)` };
+  if (r.state === "running") {
+    return {
+      text: `:hourglass: ${r.mode === "revoke" ? "Revocation" : "Rotation"} of ${cred} is running (\`${r.id}\`)`,
+    };
+  }
   const old = `\`${fingerprintPrefix(r.old_fingerprint)}…\``;
-  if (r.mode === "revoke") return { text: `:lock: Credential ${cred} revoked`, lines: [`Value ${old} was deleted at Clarifai; rotation \`${r.id}\`.`] };
+  if (r.mode === "revoke") {
+    return {
+      text: `:lock: Credential ${cred} revoked`,
+      lines: [`Value ${old} was deleted at Clarifai; rotation \`${r.id}\`.`],
+    };
+  }
   const replacement = r.new_fingerprint ? `\`${fingerprintPrefix(r.new_fingerprint)}…\`` : "a new value";
-  return { text: `:white_check_mark: Credential ${cred} rotated`, lines: [`${old} → ${replacement}; rotation \`${r.id}\` (${r.reason}).`] };
+  return {
+    text: `:white_check_mark: Credential ${cred} rotated`,
+    lines: [`${old} → ${replacement}; rotation \`${r.id}\` (${r.reason}).`],
+  };
 }
 
 /** Slack Block Kit for a response_url or a command's acknowledgement. */
@@ -108,9 +127,13 @@ export function discordContent(m: ChatMessage): string {
  * Posts to a reply target, classified for retries like every outbound message (../notify/post-json.ts).
  * Slack answers 404 `expired_url` after 30 minutes: permanent, and retrying cannot change it.
  */
-export async function postReply(target: ReplyTarget, m: ChatMessage, fetcher: typeof fetch = fetch, rendered?: Record<string, unknown>): Promise<void> {
-  const body =
-    rendered ??
+export async function postReply(
+  target: ReplyTarget,
+  m: ChatMessage,
+  fetcher: typeof fetch = fetch,
+  rendered?: Record<string, unknown>,
+): Promise<void> {
+  const body = rendered ??
     (target.platform === "slack"
       ? slackBody(m, { response_type: "in_channel", replace_original: false })
       : { content: discordContent(m), allowed_mentions: { parse: [] } });

@@ -11,7 +11,7 @@
 import { ok, type Result } from "../result.ts";
 import type { ClarifaiError } from "./errors.ts";
 import type { Send } from "./http.ts";
-import { scopesInfoSchema, singleUserResponseSchema, type ScopesInfo, type User } from "./schemas.ts";
+import { type ScopesInfo, scopesInfoSchema, singleUserResponseSchema, type User } from "./schemas.ts";
 
 type R<T> = Promise<Result<T, ClarifaiError>>;
 

@@ -25,9 +25,10 @@ export interface ClarifaiClientOptions {
   requestIdPrefix?: string | undefined;
 }
 
-export type ClarifaiClient = ReturnType<typeof keyMethods> &
-  ReturnType<typeof secretMethods> &
-  ReturnType<typeof checkMethods>;
+export type ClarifaiClient =
+  & ReturnType<typeof keyMethods>
+  & ReturnType<typeof secretMethods>
+  & ReturnType<typeof checkMethods>;
 
 /**
  * @throws {TypeError} if `baseUrl` is not an http(s) URL or `timeoutMs` is not a positive number
@@ -40,7 +41,9 @@ export function createClarifaiClient(options: ClarifaiClientOptions = {}): Clari
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new TypeError(`Cannot create Clarifai client: timeout must be a positive number: current value is ${timeoutMs}`);
+    throw new TypeError(
+      `Cannot create Clarifai client: timeout must be a positive number: current value is ${timeoutMs}`,
+    );
   }
   // Wrapped so that workerd's fetch is never called with a foreign `this` ("Illegal invocation").
   const fetchFn = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));

@@ -2,19 +2,21 @@ import { describe, expect, it } from "vitest";
 import { CLARIFAI_ERROR_KINDS, ClarifaiError, kindOf, redact } from "./errors.ts";
 
 describe("kindOf", () => {
-  it.each([
-    [429, 11005, "throttled"],
-    [429, 11003, "throttled"],
-    [500, 98004, "server"],
-    [500, 99009, "server"],
-    [401, 11008, "invalid_key"],
-    [401, 11009, "invalid_key"],
-    [403, 11007, "insufficient_scopes"],
-    [404, 11101, "not_found"],
-    [400, 11100, "bad_request"],
-    [400, 11102, "bad_request"],
-    [409, 40010, "duplicate"],
-  ] as const)("maps HTTP %i with code %i to %s", (http, code, kind) => {
+  it.each(
+    [
+      [429, 11005, "throttled"],
+      [429, 11003, "throttled"],
+      [500, 98004, "server"],
+      [500, 99009, "server"],
+      [401, 11008, "invalid_key"],
+      [401, 11009, "invalid_key"],
+      [403, 11007, "insufficient_scopes"],
+      [404, 11101, "not_found"],
+      [400, 11100, "bad_request"],
+      [400, 11102, "bad_request"],
+      [409, 40010, "duplicate"],
+    ] as const,
+  )("maps HTTP %i with code %i to %s", (http, code, kind) => {
     expect(kindOf(http, code)).toBe(kind);
   });
 
@@ -40,15 +42,32 @@ describe("ClarifaiError", () => {
   });
 
   it("names the operation, code and HTTP status in std style", () => {
-    const e = new ClarifaiError({ kind: "insufficient_scopes", operation: "DeleteKey", clarifaiCode: 11007, httpStatus: 403 });
+    const e = new ClarifaiError({
+      kind: "insufficient_scopes",
+      operation: "DeleteKey",
+      clarifaiCode: 11007,
+      httpStatus: 403,
+    });
     expect(e.message).toBe('Cannot call Clarifai "DeleteKey": token lacks the required scopes (code 11007, HTTP 403)');
     expect(e).toBeInstanceOf(Error);
     expect(e.name).toBe("ClarifaiError");
   });
 
   it("serialises its fields, not a stack", () => {
-    const e = new ClarifaiError({ kind: "throttled", operation: "ListKeys", clarifaiCode: 11005, httpStatus: 429, reqId: "r1" });
-    expect(JSON.parse(JSON.stringify(e))).toMatchObject({ kind: "throttled", retryable: true, code: "clarifai_throttled", clarifaiCode: 11005, reqId: "r1" });
+    const e = new ClarifaiError({
+      kind: "throttled",
+      operation: "ListKeys",
+      clarifaiCode: 11005,
+      httpStatus: 429,
+      reqId: "r1",
+    });
+    expect(JSON.parse(JSON.stringify(e))).toMatchObject({
+      kind: "throttled",
+      retryable: true,
+      code: "clarifai_throttled",
+      clarifaiCode: 11005,
+      reqId: "r1",
+    });
   });
 });
 

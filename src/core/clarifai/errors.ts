@@ -79,7 +79,11 @@ export class ClarifaiError extends Failure {
 
   constructor(init: ClarifaiErrorInit) {
     // Retryable exactly for transient failures worth retrying with backoff: throttled, server, timeout, network.
-    super(init.kind === "unexpected_redirect" ? "unexpected_redirect" : `clarifai_${init.kind}`, formatMessage(init), RETRYABLE.has(init.kind));
+    super(
+      init.kind === "unexpected_redirect" ? "unexpected_redirect" : `clarifai_${init.kind}`,
+      formatMessage(init),
+      RETRYABLE.has(init.kind),
+    );
     this.kind = init.kind;
     this.operation = init.operation;
     this.httpStatus = init.httpStatus;

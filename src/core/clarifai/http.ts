@@ -21,7 +21,7 @@
  */
 import type * as z from "zod";
 import { err, ok, type Result } from "../result.ts";
-import { ClarifaiError, kindOf, redact, type ClarifaiErrorKind } from "./errors.ts";
+import { ClarifaiError, type ClarifaiErrorKind, kindOf, redact } from "./errors.ts";
 import { envelopeSchema } from "./schemas.ts";
 
 const SUCCESS = 10000;
@@ -73,10 +73,21 @@ export function createTransport(options: TransportOptions): Send {
     }
 
     const exchanged = await exchange(options, url, init);
-    if (!exchanged.ok) return fail(exchanged.error, exchanged.error === "timeout" ? `no answer within ${options.timeoutMs} ms` : undefined);
+    if (!exchanged.ok) {
+      return fail(
+        exchanged.error,
+        exchanged.error === "timeout" ? `no answer within ${options.timeoutMs} ms` : undefined,
+      );
+    }
     if (exchanged.value.redirected) {
       // The Location is not quoted: it may echo the path, and the path carries key ids.
-      return err(new ClarifaiError({ kind: "unexpected_redirect", operation: call.operation, httpStatus: exchanged.value.status || undefined }));
+      return err(
+        new ClarifaiError({
+          kind: "unexpected_redirect",
+          operation: call.operation,
+          httpStatus: exchanged.value.status || undefined,
+        }),
+      );
     }
     return interpret(call, exchanged.value);
   };
@@ -142,7 +153,8 @@ async function exchange(
 }
 
 // workerd types Response.type as "default" | "error"; Deno and browsers also know "opaqueredirect".
-const isRedirect = (res: Response) => (res.type as string) === "opaqueredirect" || (res.status >= 300 && res.status < 400);
+const isRedirect = (res: Response) =>
+  (res.type as string) === "opaqueredirect" || (res.status >= 300 && res.status < 400);
 
 function interpret<S extends z.ZodType>(call: Call<S>, res: Exchanged): Result<z.output<S>, ClarifaiError> {
   const base = { operation: call.operation, httpStatus: res.status };
@@ -167,7 +179,9 @@ function interpret<S extends z.ZodType>(call: Call<S>, res: Exchanged): Result<z
         kind: kindOf(res.status, code),
         clarifaiCode: code,
         reqId,
-        description: description === undefined ? undefined : redact(description, [call.token, ...(call.sensitive ?? [])]),
+        description: description === undefined
+          ? undefined
+          : redact(description, [call.token, ...(call.sensitive ?? [])]),
       }),
     );
   }
@@ -175,7 +189,15 @@ function interpret<S extends z.ZodType>(call: Call<S>, res: Exchanged): Result<z
   if (!parsed.success) {
     // Only the path of the first issue: zod messages are safe today, but a path never holds a value.
     const where = parsed.error.issues[0]?.path.join(".") || "(root)";
-    return err(new ClarifaiError({ ...base, kind: "unexpected", clarifaiCode: code, reqId, reason: `field "${where}" has an unexpected shape` }));
+    return err(
+      new ClarifaiError({
+        ...base,
+        kind: "unexpected",
+        clarifaiCode: code,
+        reqId,
+        reason: `field "${where}" has an unexpected shape`,
+      }),
+    );
   }
   return ok(parsed.data);
 }

@@ -15,12 +15,12 @@ import type { Send } from "./http.ts";
 import { collectPages, type WalkOptions } from "./pagination.ts";
 import {
   baseResponseSchema,
-  multiKeyResponseSchema,
-  singleKeyResponseSchema,
   type Key,
   type KeyPatch,
   type KeyType,
+  multiKeyResponseSchema,
   type NewKey,
+  singleKeyResponseSchema,
 } from "./schemas.ts";
 
 /** One page of a key list. Clarifai's defaults are page 1 and 128 per page. */
@@ -64,7 +64,12 @@ export function keyMethods(send: Send) {
     return r.ok ? ok(r.value.keys) : r;
   };
 
-  const listAppKeys = async (token: string, userId: string, appId: string, options: AppKeyPageOptions = {}): R<Key[]> => {
+  const listAppKeys = async (
+    token: string,
+    userId: string,
+    appId: string,
+    options: AppKeyPageOptions = {},
+  ): R<Key[]> => {
     const r = await send({
       operation: "ListAppKeys",
       method: "GET",
@@ -89,7 +94,9 @@ export function keyMethods(send: Send) {
       });
       if (!r.ok) return r;
       const created = r.value.keys[0];
-      if (!created) return err(new ClarifaiError({ kind: "unexpected", operation: "PostKeys", reason: "no key in the response" }));
+      if (!created) {
+        return err(new ClarifaiError({ kind: "unexpected", operation: "PostKeys", reason: "no key in the response" }));
+      }
       return ok(created);
     },
 
@@ -98,7 +105,11 @@ export function keyMethods(send: Send) {
 
     /** Every key of the user, walking pages until a short one (ListKeys). */
     listAllKeys(token: string, userId: string, options: KeyWalkOptions = {}): R<Key[]> {
-      return collectPages("ListKeys", options, (page, perPage) => listKeys(token, userId, { ...options, page, perPage }));
+      return collectPages(
+        "ListKeys",
+        options,
+        (page, perPage) => listKeys(token, userId, { ...options, page, perPage }),
+      );
     },
 
     /** One page of the keys bound to an app (ListAppKeys). */
@@ -106,7 +117,11 @@ export function keyMethods(send: Send) {
 
     /** Every key bound to an app (ListAppKeys). */
     listAllAppKeys(token: string, userId: string, appId: string, options: WalkOptions = {}): R<Key[]> {
-      return collectPages("ListAppKeys", options, (page, perPage) => listAppKeys(token, userId, appId, { page, perPage }));
+      return collectPages(
+        "ListAppKeys",
+        options,
+        (page, perPage) => listAppKeys(token, userId, appId, { page, perPage }),
+      );
     },
 
     /** One key by id (GetKey). */

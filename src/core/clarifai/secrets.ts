@@ -15,11 +15,11 @@ import type { Send } from "./http.ts";
 import { collectPages, type WalkOptions } from "./pagination.ts";
 import {
   multiSecretResponseSchema,
-  singleSecretResponseSchema,
   type NewSecret,
   type Secret,
   type SecretPatch,
   type SecretPatchAction,
+  singleSecretResponseSchema,
 } from "./schemas.ts";
 
 export interface SecretPageOptions {
@@ -61,7 +61,11 @@ export function secretMethods(send: Send) {
       });
       if (!r.ok) return r;
       const created = r.value.secrets[0];
-      if (!created) return err(new ClarifaiError({ kind: "unexpected", operation: "PostSecrets", reason: "no secret in the response" }));
+      if (!created) {
+        return err(
+          new ClarifaiError({ kind: "unexpected", operation: "PostSecrets", reason: "no secret in the response" }),
+        );
+      }
       return ok(created);
     },
 

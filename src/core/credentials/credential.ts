@@ -36,7 +36,9 @@ export const policySchema = z.strictObject({
   // Optional in the type so records written before these fields still parse as they were;
   // registration writes both (withPolicyDefaults), and code reads them through upstreamExpiryOf.
   upstream_expiry: z.boolean().optional().meta({ default: false }),
-  upstream_expiry_margin_hours: z.number().int().min(1).max(24 * 365).optional().meta({ default: DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS }),
+  upstream_expiry_margin_hours: z.number().int().min(1).max(24 * 365).optional().meta({
+    default: DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS,
+  }),
 }).refine((p) => !p.upstream_expiry || p.max_age_days !== undefined, {
   path: ["upstream_expiry"],
   message: "upstream_expiry needs max_age_days",
@@ -46,7 +48,10 @@ export type Policy = z.infer<typeof policySchema>;
 /** The dead-man switch of a policy, defaults applied: null when it is off. */
 export function upstreamExpiryOf(p: Policy): { marginHours: number; maxAgeDays: number } | null {
   if (!p.upstream_expiry || p.max_age_days === undefined) return null;
-  return { marginHours: p.upstream_expiry_margin_hours ?? DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS, maxAgeDays: p.max_age_days };
+  return {
+    marginHours: p.upstream_expiry_margin_hours ?? DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS,
+    maxAgeDays: p.max_age_days,
+  };
 }
 
 /** A parsed policy with the dead-man switch's defaults written out, as registration stores it. */
@@ -164,7 +169,8 @@ export const credentialRecordSchema = z.object({
    * them to the orphan scan (core/sweep/orphan-scan.ts), which clears them when done. Deleting
    * the credential drops them: unmanaging never leads to a later deletion.
    */
-  orphan_scan: z.object({ rotation_ids: z.array(z.string()).min(1).max(MAX_SCANNED_ROTATIONS), since: isoTime }).optional(),
+  orphan_scan: z.object({ rotation_ids: z.array(z.string()).min(1).max(MAX_SCANNED_ROTATIONS), since: isoTime })
+    .optional(),
   /**
    * Keys carrying one of this credential's rotation markers that rekey cannot prove it minted,
    * so it never deletes them; reported once each (`orphan.suspected`) and listed by the plan.
@@ -208,7 +214,11 @@ const fieldPath = (f: ValueField): string[] =>
  * The AAD that binds a sealed value to its record and its field: moving ciphertext between
  * records, or between fields of one record, fails.
  */
-export const aadFor = (rec: Pick<CredentialRecord, "id" | "kind">, field: ValueField) => ({ id: rec.id, kind: rec.kind, field: fieldPath(field) });
+export const aadFor = (rec: Pick<CredentialRecord, "id" | "kind">, field: ValueField) => ({
+  id: rec.id,
+  kind: rec.kind,
+  field: fieldPath(field),
+});
 
 /** Every fingerprint that should lead back to this record, current and previous (each once). */
 export const fingerprintsOf = (rec: CredentialRecord): string[] => [
@@ -220,4 +230,6 @@ export const fingerprintsOf = (rec: CredentialRecord): string[] => [
  * current value that no replacement superseded (see `leaked`), the record's current one.
  */
 export const owedSealed = (rec: CredentialRecord, p: PreviousValue) =>
-  p.revoked_at ? undefined : (p.value ?? (p.leaked && p.fingerprint === rec.fingerprint && rec.state === "active" ? rec.value : undefined));
+  p.revoked_at
+    ? undefined
+    : (p.value ?? (p.leaked && p.fingerprint === rec.fingerprint && rec.state === "active" ? rec.value : undefined));

@@ -18,10 +18,10 @@ import { withoutMarkers } from "../rotation/rotation.ts";
 import { err, type ErrorValue, ok, type Result } from "../result.ts";
 import {
   aadFor,
-  CURRENT_VALUE,
   clarifaiIdSchema,
-  type CredentialRecord,
   credentialKindSchema,
+  type CredentialRecord,
+  CURRENT_VALUE,
   policySchema,
   sinkSchema,
   withPolicyDefaults,
@@ -61,7 +61,10 @@ function neededScopes(input: RegisterInput): string[] {
   return [...new Set([...own, ...((input.sinks?.length ?? 0) > 0 ? secrets : [])])];
 }
 
-export async function registerCredential(deps: EngineDeps, request: RegisterRequest): Promise<Result<CredentialRecord, RegisterError>> {
+export async function registerCredential(
+  deps: EngineDeps,
+  request: RegisterRequest,
+): Promise<Result<CredentialRecord, RegisterError>> {
   const input = registerInputSchema.parse(request);
   const shape = checkShape(input);
   if (shape) return shape;
@@ -73,20 +76,32 @@ export async function registerCredential(deps: EngineDeps, request: RegisterRequ
   if (!held.ok) return upstream(held.error, "manager");
   const missing = missingScopes(held.value.scopes, neededScopes(input));
   if (missing.length > 0) {
-    return fail(422, "manager_insufficient_scopes", `The manager PAT lacks scopes needed to rotate this credential: ${missing.join(", ")}`);
+    return fail(
+      422,
+      "manager_insufficient_scopes",
+      `The manager PAT lacks scopes needed to rotate this credential: ${missing.join(", ")}`,
+    );
   }
 
   const found = await readUpstream(c, manager.value, input);
   if (!found.ok) return found;
   for (const [i, sink] of (input.sinks ?? []).entries()) {
     const s = await c.getSecret(manager.value, sink.user_id, sink.secret_id);
-    if (!s.ok) return s.error.kind === "not_found" ? fail(422, "sink_not_found", `The secret named by "sinks.${i}.secret_id" does not exist`) : upstream(s.error, "sink");
+    if (!s.ok) {
+      return s.error.kind === "not_found"
+        ? fail(422, "sink_not_found", `The secret named by "sinks.${i}.secret_id" does not exist`)
+        : upstream(s.error, "sink");
+    }
   }
 
   const value = found.value.value;
   const fp = await fingerprint(deps.fingerprintKey, value);
   const existing = await deps.store.findCredentialByFingerprint(fp);
-  if (existing) return fail(409, "already_registered", `This value is already managed as credential "${existing}"`, { credential_id: existing });
+  if (existing) {
+    return fail(409, "already_registered", `This value is already managed as credential "${existing}"`, {
+      credential_id: existing,
+    });
+  }
 
   const now = new Date(deps.now()).toISOString();
   const id = randomId("cred", deps.now());
@@ -113,14 +128,22 @@ export async function registerCredential(deps: EngineDeps, request: RegisterRequ
     created_at: now,
     updated_at: now,
   };
-  if ((await deps.store.putCredential(record, null)) === null) return fail(409, "conflict", "A credential with this id already exists");
+  if ((await deps.store.putCredential(record, null)) === null) {
+    return fail(409, "conflict", "A credential with this id already exists");
+  }
   return ok(record);
 }
 
 function checkShape(input: RegisterInput): Result<never, RegisterError> | undefined {
-  if (input.kind === "secret" && !input.secret_id) return fail(422, "secret_id_required", 'A "secret" credential needs "secret_id"');
-  if (input.kind !== "secret" && !input.value) return fail(422, "value_required", `A "${input.kind}" credential needs "value"`);
-  if (input.kind !== "pat" && !input.manager_id) return fail(422, "manager_required", `A "${input.kind}" credential needs "manager_id" (a registered PAT)`);
+  if (input.kind === "secret" && !input.secret_id) {
+    return fail(422, "secret_id_required", 'A "secret" credential needs "secret_id"');
+  }
+  if (input.kind !== "secret" && !input.value) {
+    return fail(422, "value_required", `A "${input.kind}" credential needs "value"`);
+  }
+  if (input.kind !== "pat" && !input.manager_id) {
+    return fail(422, "manager_required", `A "${input.kind}" credential needs "manager_id" (a registered PAT)`);
+  }
   return undefined;
 }
 
@@ -132,7 +155,13 @@ async function resolveManager(deps: EngineDeps, input: RegisterInput): Promise<R
     return fail(422, "manager_not_found", 'The credential named by "manager_id" is not an active registered PAT');
   }
   const opened = await decrypt(deps.keyring, m.value.value, aadFor(m.value, CURRENT_VALUE));
-  if (!opened.ok) return fail(422, "manager_unreadable", `The credential named by "manager_id" cannot be decrypted: ${opened.error.code}`);
+  if (!opened.ok) {
+    return fail(
+      422,
+      "manager_unreadable",
+      `The credential named by "manager_id" cannot be decrypted: ${opened.error.code}`,
+    );
+  }
   return ok(opened.value);
 }
 
@@ -151,7 +180,10 @@ function restrictionsOf(found: Found): Partial<CredentialRecord> {
   const k = found.key;
   if (!k) return {};
   // proto3 JSON may send an unset Timestamp as the epoch (Clarifai does so for secrets): no expiry.
-  const expiry = k.expires_at && isoTime.safeParse(k.expires_at).success && Date.parse(k.expires_at) > Date.parse("1970-01-02T00:00:00Z") ? k.expires_at : undefined;
+  const expiry = k.expires_at && isoTime.safeParse(k.expires_at).success &&
+      Date.parse(k.expires_at) > Date.parse("1970-01-02T00:00:00Z")
+    ? k.expires_at
+    : undefined;
   return {
     ...(k.endpoints.length ? { endpoints: k.endpoints } : {}),
     ...(k.authorized_idp_ids.length ? { authorized_idp_ids: k.authorized_idp_ids } : {}),
@@ -161,12 +193,22 @@ function restrictionsOf(found: Found): Partial<CredentialRecord> {
 }
 const isoTime = z.iso.datetime({ offset: true });
 
-async function readUpstream(c: ClarifaiClient, manager: string, input: RegisterInput): Promise<Result<Found, RegisterError>> {
+async function readUpstream(
+  c: ClarifaiClient,
+  manager: string,
+  input: RegisterInput,
+): Promise<Result<Found, RegisterError>> {
   if (input.kind === "secret") {
     const s = await c.getSecret(manager, input.user_id, input.secret_id!);
-    if (!s.ok) return s.error.kind === "not_found" ? fail(422, "not_found_upstream", `The secret named by "secret_id" does not exist at Clarifai`) : upstream(s.error, "secret");
+    if (!s.ok) {
+      return s.error.kind === "not_found"
+        ? fail(422, "not_found_upstream", `The secret named by "secret_id" does not exist at Clarifai`)
+        : upstream(s.error, "secret");
+    }
     const current = s.value.value ?? "";
-    if (input.value !== undefined && input.value !== current) return fail(422, "value_mismatch", "The given value is not the secret's current value at Clarifai");
+    if (input.value !== undefined && input.value !== current) {
+      return fail(422, "value_mismatch", "The given value is not the secret's current value at Clarifai");
+    }
     return ok({ value: current, description: s.value.description ?? "", scopes: [], apps: [] });
   }
   const value = input.value!;
@@ -176,17 +218,36 @@ async function readUpstream(c: ClarifaiClient, manager: string, input: RegisterI
   if (!keys.ok) return upstream(keys.error, "manager");
   // Compare through the list rather than GET /keys/{id}: the token never appears in a URL we build.
   const key = keys.value.find((k) => k.id === value);
-  if (!key) return fail(422, "not_found_upstream", `No ${input.kind === "pat" ? "personal access token" : "app-specific key"} with this value exists for the user named by "user_id"`);
+  if (!key) {
+    return fail(
+      422,
+      "not_found_upstream",
+      `No ${
+        input.kind === "pat" ? "personal access token" : "app-specific key"
+      } with this value exists for the user named by "user_id"`,
+    );
+  }
   const apps = key.apps.map((a) => ({ id: a.id, user_id: a.user_id ?? input.user_id }));
   const appId = input.kind === "app_key" ? apps[0]?.id : undefined;
-  if (input.app_id && appId !== input.app_id) return fail(422, "app_mismatch", 'The key is not bound to the app named by "app_id"');
-  return ok({ value, key, description: key.description, scopes: key.scopes, apps, ...(appId ? { appId } : {}), ...(key.created_at ? { createdAt: key.created_at } : {}) });
+  if (input.app_id && appId !== input.app_id) {
+    return fail(422, "app_mismatch", 'The key is not bound to the app named by "app_id"');
+  }
+  return ok({
+    value,
+    key,
+    description: key.description,
+    scopes: key.scopes,
+    apps,
+    ...(appId ? { appId } : {}),
+    ...(key.created_at ? { createdAt: key.created_at } : {}),
+  });
 }
 
 function upstream(e: ClarifaiError, who: string): Result<never, RegisterError> {
   if (e.retryable) return fail(503, "upstream_unavailable", "Clarifai is unavailable; try again later");
   if (e.kind === "invalid_key") return fail(422, "invalid_credential", `Clarifai refused the ${who} token as invalid`);
-  if (e.kind === "insufficient_scopes") return fail(422, "manager_insufficient_scopes", `Clarifai refused the ${who} token: insufficient scopes`);
+  if (e.kind === "insufficient_scopes") {
+    return fail(422, "manager_insufficient_scopes", `Clarifai refused the ${who} token: insufficient scopes`);
+  }
   return fail(422, "upstream_rejected", `Clarifai rejected the ${who} request (${e.kind})`);
 }
-

@@ -10,7 +10,13 @@ const unwrap = <T>(r: { ok: true; value: T } | { ok: false; error: unknown }): T
 
 // RFC 4648 §10 test vectors.
 const RFC4648: [string, string][] = [
-  ["", ""], ["f", "Zg=="], ["fo", "Zm8="], ["foo", "Zm9v"], ["foob", "Zm9vYg=="], ["fooba", "Zm9vYmE="], ["foobar", "Zm9vYmFy"],
+  ["", ""],
+  ["f", "Zg=="],
+  ["fo", "Zm8="],
+  ["foo", "Zm9v"],
+  ["foob", "Zm9vYg=="],
+  ["fooba", "Zm9vYmE="],
+  ["foobar", "Zm9vYmFy"],
 ];
 
 describe("base64", () => {

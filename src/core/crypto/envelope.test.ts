@@ -74,7 +74,16 @@ describe("the field is bound", () => {
     const at = (...field: string[]) => ({ id: "cred_01", kind: "pat", field });
     const sealed = await encrypt(FULL, "v", at("previous", "ab"));
     expect(await reason(FULL, sealed, at("previous", "ab"))).toBe("ok");
-    for (const other of [at("value"), at("previous", "ac"), at("previousab"), at("previous", "a", "b"), at("previous"), at()]) {
+    for (
+      const other of [
+        at("value"),
+        at("previous", "ac"),
+        at("previousab"),
+        at("previous", "a", "b"),
+        at("previous"),
+        at(),
+      ]
+    ) {
       expect(await reason(FULL, sealed, other)).toBe("tampered");
     }
   });
@@ -83,7 +92,10 @@ describe("the field is bound", () => {
     const legacy = await sealLegacy(KEYS_JSON, 3, "old format", { id: "cred_01", kind: "pat" });
     expect(legacy).not.toHaveProperty("aad");
     expect(await decrypt(FULL, legacy, aad)).toEqual({ ok: true, value: "old format" });
-    expect(await decrypt(FULL, legacy, { ...aad, field: ["previous", "ab"] })).toEqual({ ok: true, value: "old format" });
+    expect(await decrypt(FULL, legacy, { ...aad, field: ["previous", "ab"] })).toEqual({
+      ok: true,
+      value: "old format",
+    });
     // Its record id, kind and version are still bound.
     expect(await reason(FULL, legacy, { ...aad, id: "cred_02" })).toBe("tampered");
     expect(await reason(FULL, { ...legacy, v: 2 })).toBe("tampered");
@@ -127,7 +139,10 @@ describe("decrypt refuses tampering without throwing", () => {
     expect(await reason(FULL, { ...sealed, v: 2 })).toBe("tampered");
     expect(await reason(FULL, { ...sealed, v: 1 })).toBe("tampered");
     const r = await decrypt(FULL, { ...sealed, v: 9 }, aad);
-    expect(r).toEqual({ ok: false, error: { code: "unknown_key_version", message: 'Cannot decrypt record "cred_01": unknown key version "9"' } });
+    expect(r).toEqual({
+      ok: false,
+      error: { code: "unknown_key_version", message: 'Cannot decrypt record "cred_01": unknown key version "9"' },
+    });
   });
 
   it("binds the version into the AAD even when two versions share a key", async () => {
@@ -167,11 +182,18 @@ describe("decrypt refuses tampering without throwing", () => {
 
   it("rejects any bit flip in ct or iv (property)", async () => {
     const sealed = await encrypt(FULL, "the secret", aad);
-    await fc.assert(fc.asyncProperty(fc.constantFrom("ct" as const, "iv" as const), fc.nat(), fc.integer({ min: 0, max: 7 }), async (field, at, bit) => {
-      const b = bytes(sealed[field]);
-      b[at % b.length]! ^= 1 << bit;
-      expect(await reason(FULL, { ...sealed, [field]: encodeBase64(b) })).toBe("tampered");
-    }));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("ct" as const, "iv" as const),
+        fc.nat(),
+        fc.integer({ min: 0, max: 7 }),
+        async (field, at, bit) => {
+          const b = bytes(sealed[field]);
+          b[at % b.length]! ^= 1 << bit;
+          expect(await reason(FULL, { ...sealed, [field]: encodeBase64(b) })).toBe("tampered");
+        },
+      ),
+    );
   });
 
   it("rejects any edit of the stored strings or fields (property)", async () => {

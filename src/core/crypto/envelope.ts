@@ -125,7 +125,12 @@ export function needsReencrypt(keyring: Keyring, sealed: Sealed): boolean {
  * Decrypts and seals again under the current version and AAD format (fresh IV), for master-key
  * rotation; with `to`, into another field (a value moving from a rotation into the record).
  */
-export async function reencrypt(keyring: Keyring, sealed: Sealed, aad: SealedAad, to: SealedAad = aad): Promise<Result<Sealed, DecryptError>> {
+export async function reencrypt(
+  keyring: Keyring,
+  sealed: Sealed,
+  aad: SealedAad,
+  to: SealedAad = aad,
+): Promise<Result<Sealed, DecryptError>> {
   const plain = await decrypt(keyring, sealed, aad);
   return plain.ok ? ok(await encrypt(keyring, plain.value, to)) : plain;
 }
@@ -134,7 +139,9 @@ export async function reencrypt(keyring: Keyring, sealed: Sealed, aad: SealedAad
 // differently, the field is a nested array (["previous","ab"] is not ["previousab"] nor
 // ["previous","a","b"]), and JSON.stringify escapes quotes, separators and lone surrogates.
 function encodeAad(aad: SealedAad, version: number, format: number | undefined): Uint8Array<ArrayBuffer> {
-  const tuple = format === AAD_FORMAT ? [AAD_LABEL, aad.id, aad.kind, [...aad.field], version] : [LEGACY_AAD_LABEL, aad.id, aad.kind, version];
+  const tuple = format === AAD_FORMAT
+    ? [AAD_LABEL, aad.id, aad.kind, [...aad.field], version]
+    : [LEGACY_AAD_LABEL, aad.id, aad.kind, version];
   // Copied into a fresh ArrayBuffer-backed array: the Node and Workers type libraries disagree on
   // what TextEncoder returns, and WebCrypto wants ArrayBuffer-backed input in both.
   return new Uint8Array(new TextEncoder().encode(JSON.stringify(tuple)));

@@ -14,7 +14,13 @@ async function fp(rawKey: string, value: string): Promise<string> {
 describe("fingerprint", () => {
   it("is lowercase hex HMAC-SHA256 (RFC 4231 test case 2 layout, 32-byte key)", async () => {
     // Independent computation with WebCrypto sign, to pin the format.
-    const k = await crypto.subtle.importKey("raw", new Uint8Array(32).fill(0x0b), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const k = await crypto.subtle.importKey(
+      "raw",
+      new Uint8Array(32).fill(0x0b),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
     const mac = new Uint8Array(await crypto.subtle.sign("HMAC", k, new TextEncoder().encode("Hi There")));
     const hex = [...mac].map((b) => b.toString(16).padStart(2, "0")).join("");
     expect(await fp(KEY_A, "Hi There")).toBe(hex);

@@ -86,7 +86,10 @@ function createKeyring(raw: Map<number, Uint8Array>): Keyring {
     if (cached) return cached;
     const bytes = raw.get(version);
     if (!bytes) return undefined;
-    const pending = crypto.subtle.importKey("raw", bytes as BufferSource, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]).then(
+    const pending = crypto.subtle.importKey("raw", bytes as BufferSource, { name: "AES-GCM" }, false, [
+      "encrypt",
+      "decrypt",
+    ]).then(
       (key) => {
         // Best effort only: the env string still holds the key, and JS cannot promise erasure.
         bytes.fill(0);

@@ -5,7 +5,8 @@ import { derivePurposeKey } from "./purpose-key.ts";
 
 const ROOT = "dGVzdC1maW5nZXJwcmludC1rZXktMzItYnl0ZXMhISE=";
 const OTHER = "b3RoZXItZmluZ2VycHJpbnQta2V5LTMyLWJ5dGVzISE=";
-const mac = async (key: CryptoKey, text: string) => encodeHex(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(text))));
+const mac = async (key: CryptoKey, text: string) =>
+  encodeHex(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(text))));
 
 async function confirmationKey(root: string) {
   const r = await derivePurposeKey(root, "chat_confirmation");
@@ -26,8 +27,12 @@ describe("derivePurposeKey (pure logic)", () => {
 
   it("is deterministic per root and differs between roots", async () => {
     const m = "same message";
-    expect(await mac((await confirmationKey(ROOT)).cryptoKey, m)).toBe(await mac((await confirmationKey(ROOT)).cryptoKey, m));
-    expect(await mac((await confirmationKey(ROOT)).cryptoKey, m)).not.toBe(await mac((await confirmationKey(OTHER)).cryptoKey, m));
+    expect(await mac((await confirmationKey(ROOT)).cryptoKey, m)).toBe(
+      await mac((await confirmationKey(ROOT)).cryptoKey, m),
+    );
+    expect(await mac((await confirmationKey(ROOT)).cryptoKey, m)).not.toBe(
+      await mac((await confirmationKey(OTHER)).cryptoKey, m),
+    );
   });
 
   it("refuses a root the fingerprint key would refuse, without quoting it", async () => {

@@ -39,7 +39,10 @@ export interface PurposeKey<P extends KeyPurpose = KeyPurpose> {
 }
 
 /** Derives the `purpose` key from `REKEY_FINGERPRINT_KEY` (validated as fingerprint.ts does). */
-export async function derivePurposeKey<P extends KeyPurpose>(root: string, purpose: P): Promise<Result<PurposeKey<P>, FingerprintKeyError>> {
+export async function derivePurposeKey<P extends KeyPurpose>(
+  root: string,
+  purpose: P,
+): Promise<Result<PurposeKey<P>, FingerprintKeyError>> {
   const bytes = decodeFingerprintKey(root);
   if (!bytes.ok) return err(bytes.error);
   const base = await crypto.subtle.importKey("raw", bytes.value, "HKDF", false, ["deriveKey"]);

@@ -29,7 +29,9 @@ describe("randomId", () => {
   });
 
   it("rejects bad prefixes and times", () => {
-    for (const p of ["", "Cred", "cred_", "1cred", "cr-ed", "a".repeat(21)]) expect(() => randomId(p)).toThrow(TypeError);
+    for (const p of ["", "Cred", "cred_", "1cred", "cr-ed", "a".repeat(21)]) {
+      expect(() => randomId(p)).toThrow(TypeError);
+    }
     for (const t of [-1, 1.5, 2 ** 48, Number.NaN]) expect(() => randomId("cred", t)).toThrow(RangeError);
   });
 

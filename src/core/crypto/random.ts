@@ -50,7 +50,9 @@ export function isRandomId(value: string, prefix: string): boolean {
  */
 export function randomSecretValue(bytes = 32): string {
   if (!Number.isInteger(bytes) || bytes < 16 || bytes > 1024) {
-    throw new RangeError(`Cannot generate secret value: bytes must be an integer from 16 to 1024: current value is ${bytes}`);
+    throw new RangeError(
+      `Cannot generate secret value: bytes must be an integer from 16 to 1024: current value is ${bytes}`,
+    );
   }
   return encodeBase64Url(crypto.getRandomValues(new Uint8Array(bytes)));
 }

@@ -32,7 +32,8 @@ function checks() {
 }
 
 describe("timingSafeEqual", () => {
-  const inWorkerd = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === "Cloudflare-Workers";
+  const inWorkerd =
+    (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === "Cloudflare-Workers";
   it.runIf(inWorkerd)("finds workerd's native function", () => {
     expect(typeof (crypto.subtle as Subtle).timingSafeEqual).toBe("function");
   });

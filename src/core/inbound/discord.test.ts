@@ -9,8 +9,10 @@ const enc = (s: string) => new TextEncoder().encode(s);
 const V10 = {
   publicKey: "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
   timestamp: "1700000000",
-  body: `{"application_id":"123456789012345678","id":"123456789012345679","token":"ThisIsATokenFromDiscordThatIsVeryLong","type":1,"version":1}`,
-  signature: "8d38e9e86645627564683994aa8630556c0bb4c70565d5d9b2e916074755bad5fdf0573c6411b5814aecefb1a930565a88bfa9e59927ce5bb3104a0ef0a5660d",
+  body:
+    `{"application_id":"123456789012345678","id":"123456789012345679","token":"ThisIsATokenFromDiscordThatIsVeryLong","type":1,"version":1}`,
+  signature:
+    "8d38e9e86645627564683994aa8630556c0bb4c70565d5d9b2e916074755bad5fdf0573c6411b5814aecefb1a930565a88bfa9e59927ce5bb3104a0ef0a5660d",
 };
 
 type Case = Omit<VerifyDiscordSignatureInput, "body" | "now"> & { body: string; now?: number };
@@ -23,7 +25,8 @@ describe("verifyDiscordSignature", () => {
   it("accepts vector V10", async () => {
     const r = await verifyDiscordSignature({ ...V10, body: enc(V10.body), now: 1700000000 });
     expect(r).toEqual({ ok: true, value: { timestamp: 1700000000 } });
-    expect(await reason({ ...V10, publicKey: V10.publicKey.toUpperCase(), signature: V10.signature.toUpperCase() })).toBe("ok");
+    expect(await reason({ ...V10, publicKey: V10.publicKey.toUpperCase(), signature: V10.signature.toUpperCase() }))
+      .toBe("ok");
   });
 
   it("rejects V10's signature with another timestamp or body", async () => {
@@ -74,6 +77,8 @@ describe("verifyDiscordSignature", () => {
     expect(signature).toMatch(/^[0-9a-f]{128}$/);
     expect(await reason({ publicKey, signature, timestamp: "1700000000", body })).toBe("ok");
     expect(await reason({ ...V10, signature })).toBe("invalid_signature");
-    expect(await reason({ publicKey, signature: V10.signature, timestamp: V10.timestamp, body: V10.body })).toBe("invalid_signature");
+    expect(await reason({ publicKey, signature: V10.signature, timestamp: V10.timestamp, body: V10.body })).toBe(
+      "invalid_signature",
+    );
   });
 });

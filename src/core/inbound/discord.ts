@@ -48,10 +48,15 @@ export interface VerifyDiscordSignatureInput {
  * @returns the timestamp, or reason `missing_header`, `invalid_key` (public key is not 32 bytes of
  *   hex), `invalid_timestamp`, `timestamp_out_of_window` or `invalid_signature`
  */
-export async function verifyDiscordSignature(input: VerifyDiscordSignatureInput): Promise<Result<{ timestamp: number }, VerifyError>> {
+export async function verifyDiscordSignature(
+  input: VerifyDiscordSignatureInput,
+): Promise<Result<{ timestamp: number }, VerifyError>> {
   const { signature, timestamp, body } = input;
   if (!present(signature) || !present(timestamp)) {
-    return fail("missing_header", "Cannot verify Discord interaction: X-Signature-Ed25519 or X-Signature-Timestamp is missing");
+    return fail(
+      "missing_header",
+      "Cannot verify Discord interaction: X-Signature-Ed25519 or X-Signature-Timestamp is missing",
+    );
   }
   const key = await importPublicKey(input.publicKey);
   if (!key) return fail("invalid_key", "Cannot verify Discord interaction: public key is not 64 hex characters");
@@ -59,7 +64,9 @@ export async function verifyDiscordSignature(input: VerifyDiscordSignatureInput)
   if (!ts.ok) return ts;
   // Length first: workerd throws on a signature that is not 64 bytes.
   const sig = signature.length === 128 ? decodeHex(signature) : undefined;
-  if (sig?.ok && (await verifyEd25519(key, sig.value, signedBytes(timestamp, body)))) return ok({ timestamp: ts.value });
+  if (sig?.ok && (await verifyEd25519(key, sig.value, signedBytes(timestamp, body)))) {
+    return ok({ timestamp: ts.value });
+  }
   return fail("invalid_signature", "Cannot verify Discord interaction: signature does not match");
 }
 

@@ -1,11 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeBase64, encodeBase64 } from "../crypto/encoding.ts";
 import { derToP1363 } from "./ecdsa-der.ts";
-import {
-  type GithubPublicKeys,
-  parseGithubPublicKeys,
-  verifyGithubSignature,
-} from "./github-secret-scanning.ts";
+import { type GithubPublicKeys, parseGithubPublicKeys, verifyGithubSignature } from "./github-secret-scanning.ts";
 import {
   generateGithubSigningKey,
   githubKeyIdentifier,
@@ -20,11 +16,17 @@ const enc = (s: string) => new TextEncoder().encode(s);
 // (https://docs.github.com/en/code-security/secret-scanning/secret-scanning-partnership-program/secret-scanning-partner-program).
 const V1 = {
   keyId: "bcb53661c06b4728e59d897fb6165d5c9cda0fd9cdf9d09ead458168deb7518c",
-  key: pem("MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEYAGMWO8XgCamYKMJS6jc/qgvSlAd", "AjPuDPRcXU22YxgBrz+zoN19MzuRyW87qEt9/AmtoNP5GrobzUvQSyJFVw=="),
+  key: pem(
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEYAGMWO8XgCamYKMJS6jc/qgvSlAd",
+    "AjPuDPRcXU22YxgBrz+zoN19MzuRyW87qEt9/AmtoNP5GrobzUvQSyJFVw==",
+  ),
   body: `[{"source":"commit","token":"some_token","type":"some_type","url":"https://example.com/base-repo-url/"}]`,
   signature: "MEQCIQDaMKqrGnE27S0kgMrEK0eYBmyG0LeZismAEz/BgZyt7AIfXt9fErtRS4XaeSt/AO1RtBY66YcAdjxji410VQV4xg==",
 };
-const TEST_KEY = pem("MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEsz9ugWDj5jK5ELBK42ynytbo38gP", "HzZFI03Exwz8Lh/tCfL3YxwMdLjB+bMznsanlhK0RwcGP3IDb34kQDIo3Q==");
+const TEST_KEY = pem(
+  "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEsz9ugWDj5jK5ELBK42ynytbo38gP",
+  "HzZFI03Exwz8Lh/tCfL3YxwMdLjB+bMznsanlhK0RwcGP3IDb34kQDIo3Q==",
+);
 const V2 = {
   keyId: "f9525bf080f75b3506ca1ead061add62b8633a346606dc5fe544e29231c6ee0d",
   key: TEST_KEY,
@@ -34,13 +36,18 @@ const V2 = {
 const V3 = {
   keyId: V2.keyId,
   key: TEST_KEY,
-  body: `[{"token":"NMIfyYncKcRALEXAMPLE","type":"mycompany_api_token","url":"https://github.com/octocat/Hello-World/blob/12345600b9cbe38a219f39a9941c9319b600c002/foo/bar.txt","source":"content"}]`,
+  body:
+    `[{"token":"NMIfyYncKcRALEXAMPLE","type":"mycompany_api_token","url":"https://github.com/octocat/Hello-World/blob/12345600b9cbe38a219f39a9941c9319b600c002/foo/bar.txt","source":"content"}]`,
   signature: "MEUCIQDfLvT8/zM8F1aB3cM0ZwyeWF1m5YR6IhcUIv1OKQYL0wIgBZ5lVXB3gHK+dT8+xt0WgRVLqvsTPFiDO9QP/7eJ4yE=",
 };
 const V4 = {
   keyId: "90a421169f0a406205f1563a953312f0be898d3c7b6c06b681aa86a874555f4a",
-  key: pem("MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE9MJJHnMfn2+H4xL4YaPDA4RpJqUq", "kCmRCBnYERxZanmcpzQSXs1X/AljlKkbJ8qpVIW4clayyef9gWhFbNHWAA=="),
-  body: `[{"token":"NMIfyYncKcRALEXAMPLE","type":"mycompany_api_token","url":"https://github.com/octocat/Hello-World/blob/12345600b9cbe38a219f39a9941c9319b600c002/foo/bar.txt"}]`,
+  key: pem(
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE9MJJHnMfn2+H4xL4YaPDA4RpJqUq",
+    "kCmRCBnYERxZanmcpzQSXs1X/AljlKkbJ8qpVIW4clayyef9gWhFbNHWAA==",
+  ),
+  body:
+    `[{"token":"NMIfyYncKcRALEXAMPLE","type":"mycompany_api_token","url":"https://github.com/octocat/Hello-World/blob/12345600b9cbe38a219f39a9941c9319b600c002/foo/bar.txt"}]`,
   signature: "MEQCIA6C6L8ZYvZnqgV0zwrrmRab10QmIFV396gsba/WYm9oAiAI6Q+/jNaWqkgG5YhaWshTXbRwIgqIK6Ru7LxVYDbV5Q==",
 };
 
@@ -56,9 +63,16 @@ const parsed = parseGithubPublicKeys(keysJson);
 if (!parsed.ok) throw new Error(parsed.error.message);
 const KEYS: GithubPublicKeys = parsed.value;
 
-async function reason(input: { keyId?: string | null; signature?: string | null; body: string | Uint8Array; keys?: GithubPublicKeys }) {
+async function reason(
+  input: { keyId?: string | null; signature?: string | null; body: string | Uint8Array; keys?: GithubPublicKeys },
+) {
   const body = typeof input.body === "string" ? enc(input.body) : input.body;
-  const r = await verifyGithubSignature({ keys: input.keys ?? KEYS, keyId: input.keyId, signature: input.signature, body });
+  const r = await verifyGithubSignature({
+    keys: input.keys ?? KEYS,
+    keyId: input.keyId,
+    signature: input.signature,
+    body,
+  });
   return r.ok ? "ok" : r.error.reason;
 }
 
@@ -67,10 +81,13 @@ describe("parseGithubPublicKeys", () => {
     expect(parseGithubPublicKeys({ public_keys: [], extra: 1 }).ok).toBe(true);
     expect(KEYS.public_keys).toHaveLength(3);
   });
-  it.each([null, [], { public_keys: [{ key_identifier: "x", key: "y" }] }, { public_keys: "x" }])("rejects %j", (json) => {
-    const r = parseGithubPublicKeys(json);
-    expect(r.ok ? "ok" : r.error.reason).toBe("invalid_key");
-  });
+  it.each([null, [], { public_keys: [{ key_identifier: "x", key: "y" }] }, { public_keys: "x" }])(
+    "rejects %j",
+    (json) => {
+      const r = parseGithubPublicKeys(json);
+      expect(r.ok ? "ok" : r.error.reason).toBe("invalid_key");
+    },
+  );
 });
 
 describe("verifyGithubSignature: published vectors", () => {
@@ -132,7 +149,16 @@ describe("verifyGithubSignature: refusals", () => {
     const der = decodeBase64(V1.signature);
     if (!der.ok) throw new Error("bad vector");
     const raw = derToP1363(der.value)!;
-    for (const signature of [encodeBase64(raw), "AAAA", "not base64!", "MEQCIQ", "=".repeat(8), encodeBase64(new Uint8Array(72))]) {
+    for (
+      const signature of [
+        encodeBase64(raw),
+        "AAAA",
+        "not base64!",
+        "MEQCIQ",
+        "=".repeat(8),
+        encodeBase64(new Uint8Array(72)),
+      ]
+    ) {
       expect(await reason({ ...V1, signature }), signature).toBe("invalid_signature");
     }
   });
@@ -158,7 +184,9 @@ describe("github-secret-scanning-signer", () => {
   it("signs payloads that verify, with current and non-current keys", async () => {
     const current = await generateGithubSigningKey();
     const old = await generateGithubSigningKey();
-    expect(current.publicKeyPem).toMatch(/^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/\n]+=*\n-----END PUBLIC KEY-----\n$/);
+    expect(current.publicKeyPem).toMatch(
+      /^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/\n]+=*\n-----END PUBLIC KEY-----\n$/,
+    );
     expect(current.keyIdentifier).toMatch(/^[0-9a-f]{64}$/);
     const keys = githubPublicKeysFor([current, { ...old, isCurrent: false }]);
     expect(parseGithubPublicKeys(keys).ok).toBe(true);

@@ -100,8 +100,8 @@ function importKey(pem: string): Promise<CryptoKey | undefined> {
   const der = pemToDer(pem);
   const pending = der
     ? crypto.subtle
-        .importKey("spki", der, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"])
-        .catch(() => undefined)
+      .importKey("spki", der, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"])
+      .catch(() => undefined)
     : Promise.resolve(undefined);
   if (imported.size >= 16) imported.clear();
   imported.set(pem, pending);

@@ -42,10 +42,15 @@ export interface VerifySlackSignatureInput {
  * @returns the timestamp, or reason `missing_header`, `invalid_timestamp`,
  *   `timestamp_out_of_window`, `invalid_key` (empty signing secret) or `invalid_signature`
  */
-export async function verifySlackSignature(input: VerifySlackSignatureInput): Promise<Result<{ timestamp: number }, VerifyError>> {
+export async function verifySlackSignature(
+  input: VerifySlackSignatureInput,
+): Promise<Result<{ timestamp: number }, VerifyError>> {
   const { timestamp, signature, body } = input;
   if (!present(timestamp) || !present(signature)) {
-    return fail("missing_header", "Cannot verify Slack request: X-Slack-Signature or X-Slack-Request-Timestamp is missing");
+    return fail(
+      "missing_header",
+      "Cannot verify Slack request: X-Slack-Signature or X-Slack-Request-Timestamp is missing",
+    );
   }
   if (!input.signingSecret) return fail("invalid_key", "Cannot verify Slack request: no signing secret is configured");
   const ts = checkTimestamp(timestamp, input.now, input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS, "Slack");
@@ -61,5 +66,7 @@ export async function verifySlackSignature(input: VerifySlackSignatureInput): Pr
 }
 
 function importSecret(secret: string, usage: "verify"): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [usage]);
+  return crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    usage,
+  ]);
 }

@@ -64,7 +64,10 @@ export async function verifyStandardWebhook(
 ): Promise<Result<{ id: string; timestamp: number }, VerifyError>> {
   const { id, timestamp, signature, body } = input;
   if (!present(id) || !present(timestamp) || !present(signature)) {
-    return fail("missing_header", "Cannot verify webhook: webhook-id, webhook-timestamp or webhook-signature is missing");
+    return fail(
+      "missing_header",
+      "Cannot verify webhook: webhook-id, webhook-timestamp or webhook-signature is missing",
+    );
   }
   const ts = checkTimestamp(timestamp, input.now, input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS, "webhook");
   if (!ts.ok) return ts;
@@ -101,7 +104,7 @@ export async function signStandardWebhook(input: {
   body: Uint8Array | string;
 }): Promise<string> {
   const { secret, id, timestamp } = input;
-  if (!id || id.includes(".")) throw new TypeError("Cannot sign webhook: id must be non-empty and contain no \".\"");
+  if (!id || id.includes(".")) throw new TypeError('Cannot sign webhook: id must be non-empty and contain no "."');
   if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
     throw new TypeError(`Cannot sign webhook: timestamp must be Unix seconds: current value is ${timestamp}`);
   }

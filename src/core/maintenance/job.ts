@@ -40,7 +40,9 @@ export class MemoryJobStore implements JobStore {
   #cell: { json: string; version: number } | null = null;
 
   async getJob() {
-    return this.#cell ? { value: reencryptJobSchema.parse(JSON.parse(this.#cell.json)), version: String(this.#cell.version) } : null;
+    return this.#cell
+      ? { value: reencryptJobSchema.parse(JSON.parse(this.#cell.json)), version: String(this.#cell.version) }
+      : null;
   }
 
   async putJob(job: ReencryptJob, expected: string | null) {

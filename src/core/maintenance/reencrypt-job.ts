@@ -30,7 +30,12 @@ export interface JobDeps {
 export type StartResult = { job: ReencryptJob; outcome: "started" | "resumed" };
 
 /** Starts a job, or resumes the running one from its saved cursor. */
-export async function startReencrypt(deps: JobDeps, engine: Pick<EngineDeps, "keyring">, requestedBy: string, batchSize = REENCRYPT_BATCH_SIZE): Promise<StartResult> {
+export async function startReencrypt(
+  deps: JobDeps,
+  engine: Pick<EngineDeps, "keyring">,
+  requestedBy: string,
+  batchSize = REENCRYPT_BATCH_SIZE,
+): Promise<StartResult> {
   for (let i = 0; i < 10; i++) {
     const cur = await deps.jobs.getJob();
     if (cur?.value.state === "running") {
@@ -61,17 +66,29 @@ export async function startReencrypt(deps: JobDeps, engine: Pick<EngineDeps, "ke
 }
 
 /** The `maintenance.reencrypt` handler. */
-export async function runReencryptBatch(deps: JobDeps, engine: EngineDeps, event: EventOf<"maintenance.reencrypt">): Promise<void> {
+export async function runReencryptBatch(
+  deps: JobDeps,
+  engine: EngineDeps,
+  event: EventOf<"maintenance.reencrypt">,
+): Promise<void> {
   const { job_id, cursor, batch_size } = event.data;
   const before = await deps.jobs.getJob();
   // Another job, a finished one, or a batch this job already moved past: nothing to do.
-  if (!before || before.value.id !== job_id || before.value.state !== "running" || before.value.cursor !== cursor) return;
+  if (!before || before.value.id !== job_id || before.value.state !== "running" || before.value.cursor !== cursor) {
+    return;
+  }
   // An isolate still on the old REKEY_ENCRYPTION_KEYS (a deploy rolling out) would judge old
   // values current and report them done: it fails retryably, and the batch waits for a new isolate.
   if (engine.keyring.currentVersion !== before.value.target_version) {
-    throw new Error(`Cannot run re-encryption batch: this isolate seals under version ${engine.keyring.currentVersion}, the job targets ${before.value.target_version}`);
+    throw new Error(
+      `Cannot run re-encryption batch: this isolate seals under version ${engine.keyring.currentVersion}, the job targets ${before.value.target_version}`,
+    );
   }
-  const page = await reencryptPage(engine, { limit: batch_size, target: before.value.target_version, ...(cursor ? { cursor } : {}) });
+  const page = await reencryptPage(engine, {
+    limit: batch_size,
+    target: before.value.target_version,
+    ...(cursor ? { cursor } : {}),
+  });
   for (let i = 0; i < 10; i++) {
     const cur = i === 0 ? before : await deps.jobs.getJob();
     if (!cur || cur.value.id !== job_id || cur.value.cursor !== cursor || cur.value.state !== "running") return;
@@ -92,7 +109,11 @@ export async function runReencryptBatch(deps: JobDeps, engine: EngineDeps, event
     if (finished) {
       const { target_version, scanned, rewritten, remaining } = next;
       await deps.bus.publish(
-        newEvent("maintenance.completed", { job_id, target_version, scanned, rewritten, remaining }, { source: SOURCE, id: await deriveId("evt", "maintenance.completed", job_id), now: deps.now() }),
+        newEvent("maintenance.completed", { job_id, target_version, scanned, rewritten, remaining }, {
+          source: SOURCE,
+          id: await deriveId("evt", "maintenance.completed", job_id),
+          now: deps.now(),
+        }),
       );
     } else {
       await publishBatch(deps, next);

@@ -21,7 +21,15 @@
  * even when another value of the same record does not. Retire an old key version only after a
  * full pass reports `remaining: 0`.
  */
-import { aadFor, CURRENT_VALUE, type CredentialRecord, intentNewValue, previousValue, rotationNewValue, type ValueField } from "../credentials/credential.ts";
+import {
+  aadFor,
+  type CredentialRecord,
+  CURRENT_VALUE,
+  intentNewValue,
+  previousValue,
+  rotationNewValue,
+  type ValueField,
+} from "../credentials/credential.ts";
 import { needsReencrypt, reencrypt, type Sealed, type SealedAad } from "../crypto/envelope.ts";
 import type { Keyring } from "../crypto/keyring.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
@@ -43,9 +51,14 @@ const MAX_CAS_TRIES = 5;
  * @param target the version every value must end under: the keyring's newest. A caller whose
  *   keyring is older than the job's target must not run the page (see ./reencrypt-job.ts).
  */
-export async function reencryptPage(deps: EngineDeps, opts: { cursor?: string; limit: number; target?: number }): Promise<ReencryptPage> {
+export async function reencryptPage(
+  deps: EngineDeps,
+  opts: { cursor?: string; limit: number; target?: number },
+): Promise<ReencryptPage> {
   const target = opts.target ?? deps.keyring.currentVersion;
-  if (target !== deps.keyring.currentVersion) throw new Error(`Cannot re-encrypt to version ${target}: this keyring seals under ${deps.keyring.currentVersion}`);
+  if (target !== deps.keyring.currentVersion) {
+    throw new Error(`Cannot re-encrypt to version ${target}: this keyring seals under ${deps.keyring.currentVersion}`);
+  }
   const page = await deps.store.listCredentials({ limit: opts.limit, ...(opts.cursor ? { cursor: opts.cursor } : {}) });
   let rewritten = 0;
   let remaining = 0;
@@ -74,22 +87,46 @@ interface Slot<T> {
 
 function credentialSlots(rec: CredentialRecord): Slot<CredentialRecord>[] {
   const at = (field: ValueField) => aadFor(rec, field);
-  const slots: Slot<CredentialRecord>[] = [{ sealed: rec.value, aad: at(CURRENT_VALUE), put: (r, value) => ({ ...r, value }) }];
+  const slots: Slot<CredentialRecord>[] = [{
+    sealed: rec.value,
+    aad: at(CURRENT_VALUE),
+    put: (r, value) => ({ ...r, value }),
+  }];
   rec.previous.forEach((p, i) => {
-    if (p.value) slots.push({ sealed: p.value, aad: at(previousValue(p.fingerprint)), put: (r, value) => ({ ...r, previous: r.previous.map((x, j) => (j === i ? { ...x, value } : x)) }) });
+    if (p.value) {
+      slots.push({
+        sealed: p.value,
+        aad: at(previousValue(p.fingerprint)),
+        put: (r, value) => ({ ...r, previous: r.previous.map((x, j) => (j === i ? { ...x, value } : x)) }),
+      });
+    }
   });
   const intent = rec.current_rotation;
   if (intent?.new_value) {
-    slots.push({ sealed: intent.new_value, aad: at(intentNewValue(intent.id)), put: (r, new_value) => ({ ...r, current_rotation: { ...r.current_rotation!, new_value } }) });
+    slots.push({
+      sealed: intent.new_value,
+      aad: at(intentNewValue(intent.id)),
+      put: (r, new_value) => ({ ...r, current_rotation: { ...r.current_rotation!, new_value } }),
+    });
   }
   return slots;
 }
 
 function rotationSlots(rec: Pick<CredentialRecord, "id" | "kind">, r: Rotation): Slot<Rotation>[] {
   const slots: Slot<Rotation>[] = [];
-  if (r.new_value) slots.push({ sealed: r.new_value, aad: aadFor(rec, rotationNewValue(r.id)), put: (x, new_value) => ({ ...x, new_value }) });
+  if (r.new_value) {
+    slots.push({
+      sealed: r.new_value,
+      aad: aadFor(rec, rotationNewValue(r.id)),
+      put: (x, new_value) => ({ ...x, new_value }),
+    });
+  }
   (r.replies ?? []).forEach((sealed, i) => {
-    slots.push({ sealed, aad: replyAad(r.id), put: (x, reply) => ({ ...x, replies: x.replies!.map((y, j) => (j === i ? reply : y)) }) });
+    slots.push({
+      sealed,
+      aad: replyAad(r.id),
+      put: (x, reply) => ({ ...x, replies: x.replies!.map((y, j) => (j === i ? reply : y)) }),
+    });
   });
   return slots;
 }
@@ -115,7 +152,8 @@ async function rewrap<T>(keyring: Keyring, rec: T, slots: Slot<T>[]): Promise<{ 
   return { next: changed ? next : null, failed };
 }
 
-const behind = (keyring: Keyring, slots: Slot<unknown>[]) => slots.filter((s) => needsReencrypt(keyring, s.sealed)).length;
+const behind = (keyring: Keyring, slots: Slot<unknown>[]) =>
+  slots.filter((s) => needsReencrypt(keyring, s.sealed)).length;
 
 async function moveCredential(deps: EngineDeps, id: string): Promise<Move> {
   for (let i = 0; i < MAX_CAS_TRIES; i++) {
@@ -146,7 +184,11 @@ async function moveRotations(deps: EngineDeps, rec: Pick<CredentialRecord, "id" 
   return { moved, left };
 }
 
-async function moveRotation(deps: EngineDeps, rec: Pick<CredentialRecord, "id" | "kind">, rotationId: string): Promise<Move> {
+async function moveRotation(
+  deps: EngineDeps,
+  rec: Pick<CredentialRecord, "id" | "kind">,
+  rotationId: string,
+): Promise<Move> {
   for (let i = 0; i < MAX_CAS_TRIES; i++) {
     const cur = await deps.store.getRotation(rec.id, rotationId);
     if (!cur) return { moved: false, left: 0 };

@@ -7,7 +7,12 @@ import { postJson } from "./post-json.ts";
 import { slackMessage } from "./slack-message.ts";
 import type { Target } from "./targets.ts";
 
-export async function deliver(target: Target, event: BusEvent, now: number, fetcher: typeof fetch = fetch): Promise<void> {
+export async function deliver(
+  target: Target,
+  event: BusEvent,
+  now: number,
+  fetcher: typeof fetch = fetch,
+): Promise<void> {
   let body: string;
   const headers: Record<string, string> = {};
   if (target.kind === "slack") {

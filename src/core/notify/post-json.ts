@@ -19,7 +19,11 @@ export class DeliveryFailed extends Failure {
   }
 }
 
-export async function postJson(url: string, body: string, opts: { label: string; headers?: Record<string, string>; fetcher?: typeof fetch }): Promise<void> {
+export async function postJson(
+  url: string,
+  body: string,
+  opts: { label: string; headers?: Record<string, string>; fetcher?: typeof fetch },
+): Promise<void> {
   let res: Response;
   try {
     res = await (opts.fetcher ?? fetch)(url, {
@@ -35,8 +39,16 @@ export async function postJson(url: string, body: string, opts: { label: string;
   await res.body?.cancel();
   // status 0 with type "opaqueredirect" is how a fetch that follows the browser rules reports it.
   if ((res.type as string) === "opaqueredirect" || (res.status >= 300 && res.status < 400)) {
-    throw new DeliveryFailed(false, "unexpected_redirect", `Delivery to "${opts.label}" answered a redirect, which is never followed`);
+    throw new DeliveryFailed(
+      false,
+      "unexpected_redirect",
+      `Delivery to "${opts.label}" answered a redirect, which is never followed`,
+    );
   }
   if (res.ok) return;
-  throw new DeliveryFailed(res.status >= 500 || res.status === 429, `http_${res.status}`, `Delivery to "${opts.label}" answered ${res.status}`);
+  throw new DeliveryFailed(
+    res.status >= 500 || res.status === 429,
+    `http_${res.status}`,
+    `Delivery to "${opts.label}" answered ${res.status}`,
+  );
 }

@@ -15,12 +15,18 @@ export function slackMessage(event: BusEvent): { text: string; blocks: Block[] }
   let detail: string;
   switch (event.type) {
     case "rotation.completed":
-      headline = d.mode === "revoke" ? `:lock: Credential ${cred} revoked` : `:white_check_mark: Credential ${cred} rotated`;
-      detail = `Reason: *${d.reason}*. Old value \`${d.old_fingerprint_prefix}…\`${d.new_fingerprint_prefix ? `, new value \`${d.new_fingerprint_prefix}…\`` : ""}.`;
+      headline = d.mode === "revoke"
+        ? `:lock: Credential ${cred} revoked`
+        : `:white_check_mark: Credential ${cred} rotated`;
+      detail = `Reason: *${d.reason}*. Old value \`${d.old_fingerprint_prefix}…\`${
+        d.new_fingerprint_prefix ? `, new value \`${d.new_fingerprint_prefix}…\`` : ""
+      }.`;
       break;
     case "rotation.failed":
       headline = `:rotating_light: Rotation of ${cred} FAILED`;
-      detail = `Error \`${d.error_code}\`${d.clarifai_code ? ` (Clarifai ${d.clarifai_code})` : ""}${d.step ? ` at step *${d.step}*` : ""}. A human needs to look: \`GET /v1/rotations/${d.rotation_id ?? ""}\`.`;
+      detail = `Error \`${d.error_code}\`${d.clarifai_code ? ` (Clarifai ${d.clarifai_code})` : ""}${
+        d.step ? ` at step *${d.step}*` : ""
+      }. A human needs to look: \`GET /v1/rotations/${d.rotation_id ?? ""}\`.`;
       break;
     case "credential.revoked":
       headline = `:lock: Value \`${d.fingerprint_prefix}…\` of ${cred} revoked at Clarifai`;
@@ -28,26 +34,41 @@ export function slackMessage(event: BusEvent): { text: string; blocks: Block[] }
       break;
     case "revocation.overdue":
       headline = `:warning: Revocation of \`${d.fingerprint_prefix}…\` (${cred}) is overdue`;
-      detail = `Due since ${d.revoke_after}, ${d.attempts} failed attempts${d.last_error_code ? `, last error \`${d.last_error_code}\`` : ""}. The old value still works.`;
+      detail = `Due since ${d.revoke_after}, ${d.attempts} failed attempts${
+        d.last_error_code ? `, last error \`${d.last_error_code}\`` : ""
+      }. The old value still works.`;
       break;
     case "credential.orphaned_manager":
-      headline = `:rotating_light: Leaked manager PAT ${cred} ${d.old_revoked ? "deleted" : "could not be deleted"} without a successor`;
-      detail = `Its replacement could not be minted (\`${d.error_code}\`), so ${d.old_revoked ? "the leaked PAT was deleted anyway" : "its deletion is owed and retried by every sweep"}. ${cred} and every credential it manages need a new manager: register a new PAT and re-register them.`;
+      headline = `:rotating_light: Leaked manager PAT ${cred} ${
+        d.old_revoked ? "deleted" : "could not be deleted"
+      } without a successor`;
+      detail = `Its replacement could not be minted (\`${d.error_code}\`), so ${
+        d.old_revoked ? "the leaked PAT was deleted anyway" : "its deletion is owed and retried by every sweep"
+      }. ${cred} and every credential it manages need a new manager: register a new PAT and re-register them.`;
       break;
     case "credential.expiring":
-      headline = `:hourglass_flowing_sand: Key \`${d.fingerprint_prefix}…\` of ${cred} expires at Clarifai at ${d.expires_at}`;
-      detail = `It has not been replaced${d.last_rotation_state === "failed" ? `: its last rotation \`${d.last_rotation_id}\` failed` : ""}. Once it expires, whatever uses it stops working: fix the rotation (\`GET /v1/plan\`) before then.`;
+      headline =
+        `:hourglass_flowing_sand: Key \`${d.fingerprint_prefix}…\` of ${cred} expires at Clarifai at ${d.expires_at}`;
+      detail = `It has not been replaced${
+        d.last_rotation_state === "failed" ? `: its last rotation \`${d.last_rotation_id}\` failed` : ""
+      }. Once it expires, whatever uses it stops working: fix the rotation (\`GET /v1/plan\`) before then.`;
       break;
     case "orphan.deleted":
       headline = `:broom: Orphaned key \`${d.fingerprint_prefix}…\` deleted at Clarifai`;
-      detail = `It carried the marker of rotation \`${d.rotation_id}\` and was created while that rotation's create call was in flight, but the rotation never recorded it.`;
+      detail =
+        `It carried the marker of rotation \`${d.rotation_id}\` and was created while that rotation's create call was in flight, but the rotation never recorded it.`;
       break;
     case "orphan.suspected":
       headline = `:mag: Key \`${d.fingerprint_prefix}…\` carries a rekey marker but was left alone`;
-      detail = `It names rotation \`${d.rotation_id}\` of ${cred}, but rekey cannot prove it minted it (${String(d.reason).replaceAll("_", " ")}), so it will never delete it. Check who made it at Clarifai.`;
+      detail = `It names rotation \`${d.rotation_id}\` of ${cred}, but rekey cannot prove it minted it (${
+        String(d.reason).replaceAll("_", " ")
+      }), so it will never delete it. Check who made it at Clarifai.`;
       break;
     default:
       return null;
   }
-  return { text: headline, blocks: [section(`*${headline}*`), section(detail), context(`rekey · ${event.type} · ${event.id}`)] };
+  return {
+    text: headline,
+    blocks: [section(`*${headline}*`), section(detail), context(`rekey · ${event.type} · ${event.id}`)],
+  };
 }

@@ -30,7 +30,9 @@ export function notificationTargets(config: Config): Target[] {
     }
     const parsed = z.array(outboundWebhookSchema).max(20).safeParse(raw);
     // The message names the failing index and field only: the value may contain a signing secret.
-    if (!parsed.success) throw new Error(`Cannot use "OUTBOUND_WEBHOOKS": invalid at ${parsed.error.issues[0]?.path.join(".")}`);
+    if (!parsed.success) {
+      throw new Error(`Cannot use "OUTBOUND_WEBHOOKS": invalid at ${parsed.error.issues[0]?.path.join(".")}`);
+    }
     for (const w of parsed.data) targets.push({ id: `wh-${w.id}`, kind: "webhook", url: w.url, secret: w.secret });
   }
   return targets;

@@ -28,11 +28,18 @@ export interface RotationRequest {
 
 export type BeginResult =
   | { ok: true; rotation: Rotation; joined: boolean }
-  | { ok: false; code: "credential_not_found" | "credential_revoked" | "value_required" | "value_superseded" | "conflict" };
+  | {
+    ok: false;
+    code: "credential_not_found" | "credential_revoked" | "value_required" | "value_superseded" | "conflict";
+  };
 
 const MAX_CAS_TRIES = 20;
 
-export async function beginRotation(deps: EngineDeps, credentialId: string, req: RotationRequest): Promise<BeginResult> {
+export async function beginRotation(
+  deps: EngineDeps,
+  credentialId: string,
+  req: RotationRequest,
+): Promise<BeginResult> {
   for (let i = 0; i < MAX_CAS_TRIES; i++) {
     const cur = await deps.store.getCredential(credentialId);
     if (!cur) return { ok: false, code: "credential_not_found" };
@@ -42,10 +49,16 @@ export async function beginRotation(deps: EngineDeps, credentialId: string, req:
       if (running?.state === "running") return { ok: true, rotation: await escalate(deps, running, req), joined: true };
     }
     if (rec.state === "revoked") return { ok: false, code: "credential_revoked" };
-    if (req.expectedFingerprint && rec.fingerprint !== req.expectedFingerprint) return { ok: false, code: "value_superseded" };
+    if (req.expectedFingerprint && rec.fingerprint !== req.expectedFingerprint) {
+      return { ok: false, code: "value_superseded" };
+    }
     const intent = await intentFor(deps, rec, req);
     if (!intent.ok) return intent;
-    const next: CredentialRecord = { ...rec, current_rotation: intent.value, updated_at: new Date(deps.now()).toISOString() };
+    const next: CredentialRecord = {
+      ...rec,
+      current_rotation: intent.value,
+      updated_at: new Date(deps.now()).toISOString(),
+    };
     if ((await deps.store.putCredential(next, cur.version)) === null) continue;
     // Our intent just won the CAS: its record cannot exist unless a joiner raced us to it.
     const rotation = await materialise(deps, next, { fresh: true });
@@ -86,7 +99,11 @@ async function intentFor(deps: EngineDeps, rec: CredentialRecord, req: RotationR
  * The rotation record for the credential's current intent, created from the intent if no driver
  * has yet. Creation is a compare-and-swap on a fresh key, so racing callers end up with one record.
  */
-export async function materialise(deps: EngineDeps, rec: CredentialRecord, opts: { fresh?: boolean } = {}): Promise<Rotation | null> {
+export async function materialise(
+  deps: EngineDeps,
+  rec: CredentialRecord,
+  opts: { fresh?: boolean } = {},
+): Promise<Rotation | null> {
   const intent = rec.current_rotation;
   if (!intent) return null;
   // A fresh intent goes straight to the create (a read would find nothing); the CAS below catches a joiner.
@@ -108,7 +125,16 @@ export async function materialise(deps: EngineDeps, rec: CredentialRecord, opts:
     old_fingerprint: rec.fingerprint,
     // The intent's value moves into the rotation record: sealed again for its new field.
     ...(intent.new_value
-      ? { new_value: await moveSealed(deps, rec, intent.new_value, intentNewValue(intent.id), rotationNewValue(intent.id)), new_fingerprint: intent.new_fingerprint }
+      ? {
+        new_value: await moveSealed(
+          deps,
+          rec,
+          intent.new_value,
+          intentNewValue(intent.id),
+          rotationNewValue(intent.id),
+        ),
+        new_fingerprint: intent.new_fingerprint,
+      }
       : {}),
     propagated: [],
     old_revoked: false,

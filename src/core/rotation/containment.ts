@@ -13,7 +13,7 @@ import { type CredentialRecord, CURRENT_VALUE } from "../credentials/credential.
 import { oweLeakedRevocation } from "./credential-transitions.ts";
 import type { EngineDeps } from "./engine-deps.ts";
 import type { Rotation } from "./rotation.ts";
-import { toStepFailure, type StepFailure } from "./step-error.ts";
+import { type StepFailure, toStepFailure } from "./step-error.ts";
 import { revokeOld } from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
 import { open } from "./values.ts";
@@ -25,31 +25,51 @@ const isSelfManagedPatCompromise = (rec: CredentialRecord, r: Rotation) =>
   r.reason === "compromise" && r.mode === "rotate" && rec.kind === "pat" && !rec.manager_id && r.plan[0] === "create";
 
 /** Whether a failure at this point may need containment: cheap, so other failures read nothing more. */
-export const mayNeedContainment = (r: Rotation) => r.reason === "compromise" && !r.old_revoked && (r.step === "revoke_old" || r.step === "create");
+export const mayNeedContainment = (r: Rotation) =>
+  r.reason === "compromise" && !r.old_revoked && (r.step === "revoke_old" || r.step === "create");
 
 /**
  * What to do instead of the usual rollback or retry-later after `failure` at `r.step`, or null
  * when the usual handling is right. `retryable`: the failure may pass later and the step's retry
  * budget is spent.
  */
-export async function containInstead(deps: EngineDeps, rec: CredentialRecord, r: Rotation, failure: StepFailure, retryable: boolean): Promise<Containment | null> {
+export async function containInstead(
+  deps: EngineDeps,
+  rec: CredentialRecord,
+  r: Rotation,
+  failure: StepFailure,
+  retryable: boolean,
+): Promise<Containment | null> {
   if (!mayNeedContainment(r)) return null;
   if (r.step === "revoke_old" && !retryable) {
     await oweRevocation(deps, r, failure.code);
     // A revocation alone has nothing left to do but must not read as done: it failed, and is owed.
-    if (r.mode === "revoke") return { kind: "failed", rotation: failed({ ...r, old_revoke_owed: true }, failure, deps.now()) };
+    if (r.mode === "revoke") {
+      return { kind: "failed", rotation: failed({ ...r, old_revoke_owed: true }, failure, deps.now()) };
+    }
     return { kind: "continue", patch: { old_revoke_owed: true } };
   }
-  if (r.step === "create" && !r.new_value && isSelfManagedPatCompromise(rec, r) && rec.fingerprint === r.old_fingerprint) {
+  if (
+    r.step === "create" && !r.new_value && isSelfManagedPatCompromise(rec, r) && rec.fingerprint === r.old_fingerprint
+  ) {
     const deleted = await deleteLeakedPat(deps, rec, r);
-    const next: Rotation = { ...r, manager_lost: true, old_revoked: deleted, ...(deleted ? {} : { old_revoke_owed: true }) };
+    const next: Rotation = {
+      ...r,
+      manager_lost: true,
+      old_revoked: deleted,
+      ...(deleted ? {} : { old_revoke_owed: true }),
+    };
     return { kind: "failed", rotation: failed(next, failure, deps.now()) };
   }
   return null;
 }
 
 async function oweRevocation(deps: EngineDeps, r: Rotation, code: string) {
-  await updateCredential(deps, r.credential_id, (c) => oweLeakedRevocation(c, r.old_fingerprint, r.id, code, deps.now()));
+  await updateCredential(
+    deps,
+    r.credential_id,
+    (c) => oweLeakedRevocation(c, r.old_fingerprint, r.id, code, deps.now()),
+  );
 }
 
 /** Deletes the leaked PAT with itself, with the engine's retry budget; owes it if that fails. */
@@ -76,7 +96,12 @@ function failed(r: Rotation, f: StepFailure, now: number): Rotation {
   return {
     ...r,
     state: "failed",
-    error: { code: f.code, message: f.message, step: r.step, ...(f.clarifaiCode ? { clarifai_code: f.clarifaiCode } : {}) },
+    error: {
+      code: f.code,
+      message: f.message,
+      step: r.step,
+      ...(f.clarifaiCode ? { clarifai_code: f.clarifaiCode } : {}),
+    },
     finished_at: iso(now),
     updated_at: iso(now),
   };

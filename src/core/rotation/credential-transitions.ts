@@ -18,9 +18,16 @@ export interface PromotedValues {
 }
 
 /** The new value becomes current; the old one is kept sealed as `previous` until revoked. */
-export function promote(rec: CredentialRecord, r: Rotation, now: number, sealed: PromotedValues | null): CredentialRecord {
+export function promote(
+  rec: CredentialRecord,
+  r: Rotation,
+  now: number,
+  sealed: PromotedValues | null,
+): CredentialRecord {
   if (!sealed || !r.new_fingerprint || rec.fingerprint === r.new_fingerprint) return rec;
-  if (!r.old_revoked && !sealed.previous) throw new TypeError("Cannot promote: the old value was not sealed as a previous value");
+  if (!r.old_revoked && !sealed.previous) {
+    throw new TypeError("Cannot promote: the old value was not sealed as a previous value");
+  }
   const immediate = r.reason === "compromise" || r.old_revoked;
   const graceMs = immediate ? 0 : rec.policy.grace_hours * 3_600_000;
   const { key_expires_at: _, ...unexpiring } = rec;
@@ -29,7 +36,16 @@ export function promote(rec: CredentialRecord, r: Rotation, now: number, sealed:
   const owed = rec.previous.find((p) => p.fingerprint === rec.fingerprint && !p.revoked_at);
   // Paid by the sweep while this rotation ran: the old value is dead and already recorded.
   const paid = rec.previous.some((p) => p.fingerprint === rec.fingerprint && p.revoked_at);
-  if (paid) return { ...unexpiring, value: sealed.value, fingerprint: r.new_fingerprint, value_created_at: iso(now), ...keyExpiry(r), updated_at: iso(now) };
+  if (paid) {
+    return {
+      ...unexpiring,
+      value: sealed.value,
+      fingerprint: r.new_fingerprint,
+      value_created_at: iso(now),
+      ...keyExpiry(r),
+      updated_at: iso(now),
+    };
+  }
   return {
     ...unexpiring,
     previous: [
@@ -68,7 +84,17 @@ export function markPreviousRevoked(rec: CredentialRecord, fingerprint: string, 
   const next = {
     ...rec,
     previous: rec.previous.map((x) =>
-      x.fingerprint === fingerprint ? { fingerprint: x.fingerprint, rotation_id: x.rotation_id, superseded_at: x.superseded_at, revoke_after: x.revoke_after, revoked_at: iso(now), revoke_attempts: x.revoke_attempts, ...(x.leaked ? { leaked: true } : {}) } : x,
+      x.fingerprint === fingerprint
+        ? {
+          fingerprint: x.fingerprint,
+          rotation_id: x.rotation_id,
+          superseded_at: x.superseded_at,
+          revoke_after: x.revoke_after,
+          revoked_at: iso(now),
+          revoke_attempts: x.revoke_attempts,
+          ...(x.leaked ? { leaked: true } : {}),
+        }
+        : x
     ),
     updated_at: iso(now),
   };
@@ -76,22 +102,45 @@ export function markPreviousRevoked(rec: CredentialRecord, fingerprint: string, 
 }
 
 /** The current value was revoked as an owed leaked value (see markPreviousRevoked). */
-const currentIsDead = (rec: CredentialRecord) => rec.previous.some((p) => p.fingerprint === rec.fingerprint && p.revoked_at);
+const currentIsDead = (rec: CredentialRecord) =>
+  rec.previous.some((p) => p.fingerprint === rec.fingerprint && p.revoked_at);
 
 /**
  * Clarifai refused to delete a leaked value: it becomes an owed revocation, due now and retried by
  * every sweep until Clarifai confirms (owed-revocations.ts). A leaked superseded value's entry is
  * marked; a leaked current value gets an entry of its own with no sealed copy (owedSealed).
  */
-export function oweLeakedRevocation(rec: CredentialRecord, fingerprint: string, rotationId: string, code: string, now: number): CredentialRecord {
+export function oweLeakedRevocation(
+  rec: CredentialRecord,
+  fingerprint: string,
+  rotationId: string,
+  code: string,
+  now: number,
+): CredentialRecord {
   const owed = { revoke_after: iso(now), leaked: true as const, last_error: code };
   const existing = rec.previous.find((p) => p.fingerprint === fingerprint);
   if (existing?.revoked_at) return rec;
   if (existing) {
-    return { ...rec, previous: rec.previous.map((p) => (p === existing ? { ...p, ...owed, revoke_attempts: p.revoke_attempts + 1 } : p)), updated_at: iso(now) };
+    return {
+      ...rec,
+      previous: rec.previous.map((
+        p,
+      ) => (p === existing ? { ...p, ...owed, revoke_attempts: p.revoke_attempts + 1 } : p)),
+      updated_at: iso(now),
+    };
   }
   if (rec.fingerprint !== fingerprint) return rec;
-  return { ...rec, previous: [...rec.previous, { fingerprint, rotation_id: rotationId, superseded_at: iso(now), revoke_attempts: 1, ...owed }], updated_at: iso(now) };
+  return {
+    ...rec,
+    previous: [...rec.previous, {
+      fingerprint,
+      rotation_id: rotationId,
+      superseded_at: iso(now),
+      revoke_attempts: 1,
+      ...owed,
+    }],
+    updated_at: iso(now),
+  };
 }
 
 /** The credential is dead: no working value remains and none will be made. */
@@ -105,7 +154,11 @@ export function finish(rec: CredentialRecord, r: Rotation, now: number): Credent
   if (rec.current_rotation?.id !== r.id) return rec;
   const { current_rotation: _, ...rest } = rec;
   const outcome = r.state === "done" ? "done" : "failed";
-  let next: CredentialRecord = { ...rest, last_rotation: { id: r.id, state: outcome, reason: r.reason, finished_at: iso(now) }, updated_at: iso(now) };
+  let next: CredentialRecord = {
+    ...rest,
+    last_rotation: { id: r.id, state: outcome, reason: r.reason, finished_at: iso(now) },
+    updated_at: iso(now),
+  };
   // A compromise that killed the old value but could not promote a new one leaves nothing that works.
   const onlyValueDead = r.old_revoked && next.fingerprint === r.old_fingerprint;
   if (r.mode === "revoke" && r.old_revoked) next = markRevoked(next, now);

@@ -9,11 +9,11 @@ import type { CredentialRecord } from "../credentials/credential.ts";
 import type { Versioned } from "../store/store.ts";
 import { finish, markPreviousRevoked, promote } from "./credential-transitions.ts";
 import type { EngineDeps } from "./engine-deps.ts";
-import { type Containment, containInstead, mayNeedContainment } from "./containment.ts";
+import { containInstead, type Containment, mayNeedContainment } from "./containment.ts";
 import { nextStep } from "./plan.ts";
 import { rollback } from "./rollback.ts";
 import type { Rotation, Step } from "./rotation.ts";
-import { toStepFailure, StepFailure } from "./step-error.ts";
+import { StepFailure, toStepFailure } from "./step-error.ts";
 import * as steps from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
 import { open, promotedValues } from "./values.ts";
@@ -46,7 +46,9 @@ export async function driveRotation(deps: EngineDeps, credentialId: string, rota
       held = { value: leased, version };
     }
     const outcome = await runStepWithRetries(deps, held);
-    const after: Versioned<Rotation> | "lost_lease" = outcome.kind === "lost_lease" ? outcome.kind : await persistOutcome(deps, held, outcome);
+    const after: Versioned<Rotation> | "lost_lease" = outcome.kind === "lost_lease"
+      ? outcome.kind
+      : await persistOutcome(deps, held, outcome);
     if (after === "lost_lease") {
       held = null;
       continue;
@@ -148,12 +150,21 @@ async function revokeOldStep(deps: EngineDeps, rec: CredentialRecord, r: Rotatio
 async function revokeAllPrevious(deps: EngineDeps, rec: CredentialRecord, r: Rotation) {
   for (const prev of rec.previous) {
     if (prev.revoked_at || !prev.value) continue;
-    await steps.revokeOld(deps, rec, { ...r, old_revoked: false }, await open(deps, rec, previousValue(prev.fingerprint), prev.value));
+    await steps.revokeOld(
+      deps,
+      rec,
+      { ...r, old_revoked: false },
+      await open(deps, rec, previousValue(prev.fingerprint), prev.value),
+    );
     await updateCredential(deps, rec.id, (c) => markPreviousRevoked(c, prev.fingerprint, deps.now()));
   }
 }
 
-async function persistOutcome(deps: EngineDeps, cur: Versioned<Rotation>, result: Exclude<Outcome, { kind: "lost_lease" }>): Promise<Versioned<Rotation> | "lost_lease"> {
+async function persistOutcome(
+  deps: EngineDeps,
+  cur: Versioned<Rotation>,
+  result: Exclude<Outcome, { kind: "lost_lease" }>,
+): Promise<Versioned<Rotation> | "lost_lease"> {
   const r = cur.value;
   const now = deps.now();
   let outcome = result;
@@ -161,7 +172,13 @@ async function persistOutcome(deps: EngineDeps, cur: Versioned<Rotation>, result
   let contained: Containment | null = null;
   if (outcome.kind !== "ok" && mayNeedContainment(r)) {
     // A leaked value must die whatever failed (./containment.ts).
-    contained = await containInstead(deps, await credentialOf(deps, r), r, outcome.failure, outcome.kind === "transient");
+    contained = await containInstead(
+      deps,
+      await credentialOf(deps, r),
+      r,
+      outcome.failure,
+      outcome.kind === "transient",
+    );
     if (contained?.kind === "continue") outcome = { kind: "ok", patch: contained.patch };
   }
   if (contained?.kind === "failed") {
@@ -191,7 +208,12 @@ async function persistOutcome(deps: EngineDeps, cur: Versioned<Rotation>, result
       ...r,
       ...(undone.incomplete ? { rollback_incomplete: true } : {}),
       state: "failed",
-      error: { code: f.code, message: f.message, step: r.step, ...(f.clarifaiCode ? { clarifai_code: f.clarifaiCode } : {}) },
+      error: {
+        code: f.code,
+        message: f.message,
+        step: r.step,
+        ...(f.clarifaiCode ? { clarifai_code: f.clarifaiCode } : {}),
+      },
       finished_at: iso(now),
       updated_at: iso(now),
     };
@@ -228,10 +250,21 @@ async function settle(deps: EngineDeps, r: Rotation): Promise<Rotation> {
 async function finishCredential(deps: EngineDeps, next: Rotation) {
   const rec = await updateCredential(deps, next.credential_id, (c) => finish(c, next, deps.now()));
   if (next.old_revoked || rec?.state === "revoked") {
-    await safeEmit(deps, { type: "credential.revoked", credentialId: next.credential_id, fingerprint: next.old_fingerprint, rotationId: next.id, reason: next.reason });
+    await safeEmit(deps, {
+      type: "credential.revoked",
+      credentialId: next.credential_id,
+      fingerprint: next.old_fingerprint,
+      rotationId: next.id,
+      reason: next.reason,
+    });
   }
   if (next.manager_lost) await safeEmit(deps, { type: "credential.orphaned_manager", rotation: next });
-  await safeEmit(deps, next.state === "done" ? { type: "rotation.completed", rotation: next } : { type: "rotation.failed", rotation: next });
+  await safeEmit(
+    deps,
+    next.state === "done"
+      ? { type: "rotation.completed", rotation: next }
+      : { type: "rotation.failed", rotation: next },
+  );
 }
 
 async function safeEmit(deps: EngineDeps, event: Parameters<EngineDeps["emit"]>[0]) {

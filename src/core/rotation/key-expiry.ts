@@ -21,7 +21,10 @@ export function replacementExpiry(rec: CredentialRecord, now: number): string | 
   if (rec.kind === "secret") return undefined;
   const deadMan = upstreamExpiryOf(rec.policy);
   const switched = deadMan
-    ? new Date(now + deadMan.maxAgeDays * DAY + jitterMs(rec.id, deadMan.maxAgeDays) + rec.policy.grace_hours * HOUR + deadMan.marginHours * HOUR).toISOString()
+    ? new Date(
+      now + deadMan.maxAgeDays * DAY + jitterMs(rec.id, deadMan.maxAgeDays) + rec.policy.grace_hours * HOUR +
+        deadMan.marginHours * HOUR,
+    ).toISOString()
     : undefined;
   return earliest(rec.key_expiry_bound, switched);
 }

@@ -8,11 +8,14 @@
  * a key narrowed at Clarifai afterwards is not re-read before each rotation (that would put the
  * token into a GetKey URL, or list every key), so re-register a credential after narrowing it.
  */
-import { normalizeScope, type NewKey, type ScopesInfo } from "../clarifai/index.ts";
+import { type NewKey, normalizeScope, type ScopesInfo } from "../clarifai/index.ts";
 import type { CredentialRecord } from "../credentials/credential.ts";
 
 /** The restricting fields of a replacement for `rec`'s key (everything but type and description). */
-export function replacementRestrictions(rec: CredentialRecord, expiresAt: string | undefined): Omit<NewKey, "type" | "description"> {
+export function replacementRestrictions(
+  rec: CredentialRecord,
+  expiresAt: string | undefined,
+): Omit<NewKey, "type" | "description"> {
   return {
     scopes: rec.scopes,
     apps: rec.apps,
@@ -31,7 +34,9 @@ export function earliest(...times: Array<string | undefined>): string | undefine
 }
 
 const ENDPOINT_PREFIX = "/clarifai.api.V2/";
-const endpointName = (e: string) => (e.startsWith(ENDPOINT_PREFIX) ? e.slice(ENDPOINT_PREFIX.length) : e.replace(/^\//, ""));
+const endpointName = (
+  e: string,
+) => (e.startsWith(ENDPOINT_PREFIX) ? e.slice(ENDPOINT_PREFIX.length) : e.replace(/^\//, ""));
 const sameSet = (a: string[], b: string[]) => a.length === b.length && a.every((x) => b.includes(x));
 
 /**

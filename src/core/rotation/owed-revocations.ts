@@ -4,7 +4,13 @@
  * the record and retried next time, never dropped. Past OVERDUE_AFTER_MS an owed revocation is
  * reported as overdue so a human hears of it.
  */
-import { type CredentialRecord, CURRENT_VALUE, owedSealed, type PreviousValue, previousValue } from "../credentials/credential.ts";
+import {
+  type CredentialRecord,
+  CURRENT_VALUE,
+  owedSealed,
+  type PreviousValue,
+  previousValue,
+} from "../credentials/credential.ts";
 import { markPreviousRevoked } from "./credential-transitions.ts";
 import type { EngineDeps } from "./engine-deps.ts";
 import { toStepFailure } from "./step-error.ts";
@@ -36,7 +42,12 @@ export async function payOwedRevocations(deps: EngineDeps, credentialId: string)
       await revokeValue(deps, cur.value, token, await open(deps, cur.value, field, owedValue));
       await updateCredential(deps, credentialId, (c) => markPreviousRevoked(c, prev.fingerprint, deps.now()));
       out.revoked.push(prev.fingerprint);
-      await deps.emit({ type: "credential.revoked", credentialId, fingerprint: prev.fingerprint, reason: prev.leaked ? "compromise" : "grace_expired" }).catch(() => {});
+      await deps.emit({
+        type: "credential.revoked",
+        credentialId,
+        fingerprint: prev.fingerprint,
+        reason: prev.leaked ? "compromise" : "grace_expired",
+      }).catch(() => {});
     } catch (error) {
       const failure = toStepFailure(error);
       // A leaked value that still works is an emergency from its first failure, and is retried by
@@ -46,8 +57,15 @@ export async function payOwedRevocations(deps: EngineDeps, credentialId: string)
         ...c,
         previous: c.previous.map((p) =>
           p.fingerprint === prev.fingerprint
-            ? { ...p, revoke_attempts: p.revoke_attempts + 1, last_error: failure.code, ...(p.leaked ? {} : { retry_at: new Date(deps.now() + retryDelayMs(p.revoke_attempts + 1)).toISOString() }) }
-            : p,
+            ? {
+              ...p,
+              revoke_attempts: p.revoke_attempts + 1,
+              last_error: failure.code,
+              ...(p.leaked
+                ? {}
+                : { retry_at: new Date(deps.now() + retryDelayMs(p.revoke_attempts + 1)).toISOString() }),
+            }
+            : p
         ),
       }));
       out.failed.push({ fingerprint: prev.fingerprint, code: failure.code, overdue });

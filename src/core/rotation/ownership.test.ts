@@ -6,7 +6,8 @@ import { withoutMarkers } from "./rotation.ts";
 
 const T = Date.parse("2026-06-01T12:00:00Z");
 const at = (ms: number) => new Date(ms).toISOString();
-const rot = (calls: number[], extra: Partial<Rotation> = {}) => ({ id: "rot_a1", state: "failed", create_calls: calls.map(at), ...extra }) as Rotation;
+const rot = (calls: number[], extra: Partial<Rotation> = {}) =>
+  ({ id: "rot_a1", state: "failed", create_calls: calls.map(at), ...extra }) as Rotation;
 
 describe("ownership rules (pure logic)", () => {
   it("reads a marker only when the description carries exactly one well-formed marker", () => {
@@ -42,9 +43,17 @@ describe("ownership rules (pure logic)", () => {
     const key = { description: "w [rekey:rot_a1]", created_at: at(T + 1_000) };
     expect(orphanVerdict(key, "fp1", rot([T]))).toEqual({ orphan: true });
     expect(orphanVerdict(key, "fp1", rot([T], { new_fingerprint: "fp1" }))).toEqual({ orphan: false });
-    expect(orphanVerdict(key, "fp1", rot([T], { new_fingerprint: "fp1", rollback_incomplete: true }))).toEqual({ orphan: true });
-    expect(orphanVerdict(key, "fp1", rot([T], { state: "running" }))).toEqual({ orphan: false, leftAlone: "rotation_running" });
+    expect(orphanVerdict(key, "fp1", rot([T], { new_fingerprint: "fp1", rollback_incomplete: true }))).toEqual({
+      orphan: true,
+    });
+    expect(orphanVerdict(key, "fp1", rot([T], { state: "running" }))).toEqual({
+      orphan: false,
+      leftAlone: "rotation_running",
+    });
     expect(orphanVerdict(key, "fp1", null)).toEqual({ orphan: false, leftAlone: "rotation_unknown" });
-    expect(orphanVerdict({ ...key, created_at: at(T + 7_200_000) }, "fp1", rot([T]))).toEqual({ orphan: false, leftAlone: "outside_create_window" });
+    expect(orphanVerdict({ ...key, created_at: at(T + 7_200_000) }, "fp1", rot([T]))).toEqual({
+      orphan: false,
+      leftAlone: "outside_create_window",
+    });
   });
 });

@@ -65,7 +65,10 @@ export function createdInWindow(key: Pick<Key, "created_at">, r: Pick<Rotation, 
 }
 
 /** A key carrying this rotation's marker and created inside its window: one it may have minted. */
-export function mintedBy(key: Pick<Key, "description" | "created_at">, r: Pick<Rotation, "id" | "create_calls">): boolean {
+export function mintedBy(
+  key: Pick<Key, "description" | "created_at">,
+  r: Pick<Rotation, "id" | "create_calls">,
+): boolean {
   return markerOf(key) === r.id && createdInWindow(key, r);
 }
 

@@ -23,4 +23,3 @@ export function nextStep(plan: Step[], step: Step): Step {
   const i = plan.indexOf(step);
   return plan[i + 1] ?? "done";
 }
-

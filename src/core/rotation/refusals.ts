@@ -21,14 +21,31 @@ interface RefusalWording {
 }
 
 export const BEGIN_REFUSALS: Record<BeginRefusal, RefusalWording> = {
-  credential_not_found: { status: 404, message: "No such credential", chat: (id) => `No managed credential \`${id}\`.` },
-  credential_revoked: { status: 409, message: "The credential is revoked", chat: (id) => `Credential \`${id}\` is already revoked.` },
+  credential_not_found: {
+    status: 404,
+    message: "No such credential",
+    chat: (id) => `No managed credential \`${id}\`.`,
+  },
+  credential_revoked: {
+    status: 409,
+    message: "The credential is revoked",
+    chat: (id) => `Credential \`${id}\` is already revoked.`,
+  },
   value_required: {
     status: 422,
     message: 'Rotating a "secret" credential needs "value" (or a "random" generator in its policy)',
-    ui: 'Rotating a "secret" credential needs a new value: use the admin API (POST /v1/credentials/{id}/rotate with "value"), or give it a "random" generator',
+    ui:
+      'Rotating a "secret" credential needs a new value: use the admin API (POST /v1/credentials/{id}/rotate with "value"), or give it a "random" generator',
     chat: (id) => `\`${id}\` is a secret without a generator: rotate it through the admin API with the new value.`,
   },
-  value_superseded: { status: 409, message: "The value was replaced meanwhile", chat: (id) => `The value of \`${id}\` changed meanwhile.` },
-  conflict: { status: 409, message: "The credential kept changing; try again", chat: (id) => `\`${id}\` kept changing; try again.` },
+  value_superseded: {
+    status: 409,
+    message: "The value was replaced meanwhile",
+    chat: (id) => `The value of \`${id}\` changed meanwhile.`,
+  },
+  conflict: {
+    status: 409,
+    message: "The credential kept changing; try again",
+    chat: (id) => `\`${id}\` kept changing; try again.`,
+  },
 };

@@ -23,7 +23,12 @@ export interface RequestOptions {
   reply?: ReplyTarget;
 }
 
-export async function requestRotation(deps: RequestDeps, credentialId: string, req: RotationRequest, opts: RequestOptions): Promise<BeginResult> {
+export async function requestRotation(
+  deps: RequestDeps,
+  credentialId: string,
+  req: RotationRequest,
+  opts: RequestOptions,
+): Promise<BeginResult> {
   const engine = await deps.engine();
   const begun = await beginRotation(engine, credentialId, req);
   if (!begun.ok) return begun;
@@ -41,7 +46,14 @@ export async function requestRotation(deps: RequestDeps, credentialId: string, r
   await deps.bus.publish(
     newEvent(
       "rotation.requested",
-      { credential_id: credentialId, rotation_id: begun.rotation.id, reason: req.reason, mode: req.mode, requested_by: req.requestedBy, ...(req.approvedBy ? { approved_by: req.approvedBy } : {}) },
+      {
+        credential_id: credentialId,
+        rotation_id: begun.rotation.id,
+        reason: req.reason,
+        mode: req.mode,
+        requested_by: req.requestedBy,
+        ...(req.approvedBy ? { approved_by: req.approvedBy } : {}),
+      },
       {
         source: opts.source,
         subject: `credential/${credentialId}`,

@@ -9,18 +9,20 @@
  * Cleanup calls get their own small retry budget. A new key that still could not be deleted is
  * reported (`incomplete`): the rotation records it and its credential's orphan scan deletes it.
  */
-import { CURRENT_VALUE, type CredentialRecord, rotationNewValue, sinkKey } from "../credentials/credential.ts";
+import { type CredentialRecord, CURRENT_VALUE, rotationNewValue, sinkKey } from "../credentials/credential.ts";
 import { promote } from "./credential-transitions.ts";
 import type { EngineDeps } from "./engine-deps.ts";
 import type { Rotation } from "./rotation.ts";
-import { toStepFailure, isNotFound, unwrap } from "./step-error.ts";
+import { isNotFound, toStepFailure, unwrap } from "./step-error.ts";
 import { updateCredential } from "./update-credential.ts";
 import { managerToken, open, promotedValues } from "./values.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 
 export async function rollback(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<{ incomplete: boolean }> {
   if (rec.fingerprint !== r.old_fingerprint || !r.new_value) return { incomplete: false };
-  const own = rec.kind === "secret" && rec.secret_id ? [{ type: "clarifai_secret" as const, user_id: rec.user_id, secret_id: rec.secret_id }] : [];
+  const own = rec.kind === "secret" && rec.secret_id
+    ? [{ type: "clarifai_secret" as const, user_id: rec.user_id, secret_id: rec.secret_id }]
+    : [];
   if (r.old_revoked && (await oldValueIsDead(deps, rec, r, own))) {
     await updateCredential(deps, rec.id, async (c) => promote(c, r, deps.now(), await promotedValues(deps, c, r)));
     return { incomplete: false };
@@ -55,7 +57,12 @@ export async function rollback(deps: EngineDeps, rec: CredentialRecord, r: Rotat
  * with the new one (revoke_old only marks it). Until that is known to have happened, promoting
  * the new value would record a value that Clarifai does not hold, and lose it.
  */
-async function oldValueIsDead(deps: EngineDeps, rec: CredentialRecord, r: Rotation, own: { user_id: string; secret_id: string; type: "clarifai_secret" }[]) {
+async function oldValueIsDead(
+  deps: EngineDeps,
+  rec: CredentialRecord,
+  r: Rotation,
+  own: { user_id: string; secret_id: string; type: "clarifai_secret" }[],
+) {
   const target = own[0];
   if (!target || r.propagated.includes(sinkKey(target))) return true;
   if (r.step !== "propagate") return false;

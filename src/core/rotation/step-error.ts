@@ -24,11 +24,20 @@ export function toStepFailure(error: unknown): StepFailure {
   if (error instanceof StepFailure) return error;
   if (error instanceof ClarifaiError) {
     const code = error.clarifaiCode;
-    return new StepFailure(error.retryable, error.code, `${error.operation} failed: ${error.kind}${code ? ` (Clarifai status ${code})` : ""}`, code);
+    return new StepFailure(
+      error.retryable,
+      error.code,
+      `${error.operation} failed: ${error.kind}${code ? ` (Clarifai status ${code})` : ""}`,
+      code,
+    );
   }
   // Not an upstream error: a bug or a runtime fault. Retrying is the safe default because every
   // step is idempotent; the retry budget bounds it.
-  return new StepFailure(true, "internal_error", `Unexpected ${error instanceof Error ? error.name : "error"} in a rotation step`);
+  return new StepFailure(
+    true,
+    "internal_error",
+    `Unexpected ${error instanceof Error ? error.name : "error"} in a rotation step`,
+  );
 }
 
 /** The client returns Results; inside a step an upstream failure is simply thrown to the driver. */

@@ -15,7 +15,19 @@ import { isNotFound, StepFailure, unwrap } from "./step-error.ts";
 import { managerToken, open, seal } from "./values.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 
-export type RotationPatch = Partial<Pick<Rotation, "new_value" | "new_fingerprint" | "new_key_expires_at" | "propagated" | "old_revoked" | "create_calls" | "create_outcome_lost" | "rollback_incomplete">>;
+export type RotationPatch = Partial<
+  Pick<
+    Rotation,
+    | "new_value"
+    | "new_fingerprint"
+    | "new_key_expires_at"
+    | "propagated"
+    | "old_revoked"
+    | "create_calls"
+    | "create_outcome_lost"
+    | "rollback_incomplete"
+  >
+>;
 
 /** The Clarifai key type a credential's values are (PATs and app-specific keys; never a secret). */
 export const keyType = (rec: CredentialRecord) =>
@@ -28,11 +40,20 @@ export const keyType = (rec: CredentialRecord) =>
  * minted: one carrying this rotation's marker and created during one of its calls
  * (./ownership.ts), so a copied marker cannot make it adopt someone else's key.
  */
-export async function create(deps: EngineDeps, rec: CredentialRecord, r: Rotation, record: (patch: RotationPatch) => Promise<Rotation>): Promise<RotationPatch> {
+export async function create(
+  deps: EngineDeps,
+  rec: CredentialRecord,
+  r: Rotation,
+  record: (patch: RotationPatch) => Promise<Rotation>,
+): Promise<RotationPatch> {
   if (r.new_value) return {};
   if (rec.kind === "secret") {
     if (rec.policy.generator !== "random") {
-      throw new StepFailure(false, "value_required", "A secret rotation needs a new value and no generator is configured");
+      throw new StepFailure(
+        false,
+        "value_required",
+        "A secret rotation needs a new value and no generator is configured",
+      );
     }
     const sealed = await seal(deps, rec, rotationNewValue(r.id), randomSecretValue());
     return { new_value: sealed.value, new_fingerprint: sealed.fingerprint };
@@ -48,7 +69,11 @@ export async function create(deps: EngineDeps, rec: CredentialRecord, r: Rotatio
   }
   if (!key) {
     if ((cur.create_calls?.length ?? 0) >= MAX_CREATE_CALLS) {
-      throw new StepFailure(false, "create_unconfirmed", `Clarifai's answer to ${MAX_CREATE_CALLS} create calls was lost; the orphan scan removes what they made`);
+      throw new StepFailure(
+        false,
+        "create_unconfirmed",
+        `Clarifai's answer to ${MAX_CREATE_CALLS} create calls was lost; the orphan scan removes what they made`,
+      );
     }
     cur = await record(recordCreateCall(cur, deps.now()));
     key = unwrap(
@@ -61,7 +86,11 @@ export async function create(deps: EngineDeps, rec: CredentialRecord, r: Rotatio
     );
   }
   const sealed = await seal(deps, rec, rotationNewValue(cur.id), key.id);
-  return { new_value: sealed.value, new_fingerprint: sealed.fingerprint, ...(key.expires_at ? { new_key_expires_at: key.expires_at } : {}) };
+  return {
+    new_value: sealed.value,
+    new_fingerprint: sealed.fingerprint,
+    ...(key.expires_at ? { new_key_expires_at: key.expires_at } : {}),
+  };
 }
 
 /**
@@ -69,18 +98,24 @@ export async function create(deps: EngineDeps, rec: CredentialRecord, r: Rotatio
  * earliest created of the candidates no credential holds. Any later one is left to the orphan scan.
  */
 async function findMintedKey(deps: EngineDeps, token: string, rec: CredentialRecord, r: Rotation) {
-  const keys = unwrap(await deps.clarifai.listAllKeys(token, rec.user_id, { type: keyType(rec), perPage: MAX_PER_PAGE }));
+  const keys = unwrap(
+    await deps.clarifai.listAllKeys(token, rec.user_id, { type: keyType(rec), perPage: MAX_PER_PAGE }),
+  );
   const candidates: Key[] = [];
   for (const key of keys.filter((k) => k.type === keyType(rec) && mintedBy(k, r))) {
     // Never adopt a value another credential already holds.
-    if (!(await deps.store.findCredentialByFingerprint(await fingerprint(deps.fingerprintKey, key.id)))) candidates.push(key);
+    if (!(await deps.store.findCredentialByFingerprint(await fingerprint(deps.fingerprintKey, key.id)))) {
+      candidates.push(key);
+    }
   }
   return earliestCreated(candidates);
 }
 
 /** Where the new value must land: the credential's own Clarifai secret (secret kind) and its sinks. */
 function targets(rec: CredentialRecord) {
-  const own = rec.kind === "secret" && rec.secret_id ? [{ type: "clarifai_secret" as const, user_id: rec.user_id, secret_id: rec.secret_id }] : [];
+  const own = rec.kind === "secret" && rec.secret_id
+    ? [{ type: "clarifai_secret" as const, user_id: rec.user_id, secret_id: rec.secret_id }]
+    : [];
   return [...own, ...rec.sinks];
 }
 
@@ -105,9 +140,17 @@ export async function propagate(deps: EngineDeps, rec: CredentialRecord, r: Rota
 export async function verify(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<RotationPatch> {
   const value = await open(deps, rec, rotationNewValue(r.id), requireNew(r));
   if (rec.kind !== "secret") {
-    const seen = unwrap(rec.kind === "pat" ? await deps.clarifai.myUserScopes(value, "me") : await deps.clarifai.myScopes(value));
+    const seen = unwrap(
+      rec.kind === "pat" ? await deps.clarifai.myUserScopes(value, "me") : await deps.clarifai.myScopes(value),
+    );
     const mismatch = restrictionMismatch(rec, seen);
-    if (mismatch) throw new StepFailure(false, "verify_failed", `The new key does not carry the old key's restrictions (${mismatch})`);
+    if (mismatch) {
+      throw new StepFailure(
+        false,
+        "verify_failed",
+        `The new key does not carry the old key's restrictions (${mismatch})`,
+      );
+    }
   }
   for (const sink of targets(rec)) {
     const token = await managerToken(deps, rec, r);
@@ -124,7 +167,12 @@ export async function verify(deps: EngineDeps, rec: CredentialRecord, r: Rotatio
  * revoke_old: delete the old key (or, for a revoked secret, the secret). "Already gone" counts as
  * success: the goal is that the value no longer works, not that this call deleted it.
  */
-export async function revokeOld(deps: EngineDeps, rec: CredentialRecord, r: Rotation, old: string): Promise<RotationPatch> {
+export async function revokeOld(
+  deps: EngineDeps,
+  rec: CredentialRecord,
+  r: Rotation,
+  old: string,
+): Promise<RotationPatch> {
   if (r.old_revoked) return {};
   // A secret's old value dies when it is overwritten (propagate); only revoking deletes the secret.
   if (rec.kind === "secret" && r.mode === "rotate") return { old_revoked: true };
@@ -147,6 +195,8 @@ export async function revokeValue(deps: EngineDeps, rec: CredentialRecord, token
 }
 
 function requireNew(r: Rotation) {
-  if (!r.new_value) throw new StepFailure(false, "internal_error", "Rotation has no new value at a step that needs one");
+  if (!r.new_value) {
+    throw new StepFailure(false, "internal_error", "Rotation has no new value at a step that needs one");
+  }
   return r.new_value;
 }

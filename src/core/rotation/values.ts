@@ -8,7 +8,14 @@
  * and sealed again on the way: `moveSealed`. That costs one decrypt and one encrypt per move, at
  * the few moments a rotation makes one, and buys that no stored ciphertext can be moved there.
  */
-import { aadFor, CURRENT_VALUE, type CredentialRecord, previousValue, rotationNewValue, type ValueField } from "../credentials/credential.ts";
+import {
+  aadFor,
+  type CredentialRecord,
+  CURRENT_VALUE,
+  previousValue,
+  rotationNewValue,
+  type ValueField,
+} from "../credentials/credential.ts";
 import { decrypt, encrypt, needsReencrypt, reencrypt, type Sealed } from "../crypto/envelope.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import type { EngineDeps } from "./engine-deps.ts";
@@ -30,14 +37,31 @@ export async function seal(deps: EngineDeps, owner: Owner, field: ValueField, pl
  * the live value over a previous one and have the sweep delete it. The check (one HMAC) refuses
  * that before any call to Clarifai is made with it.
  */
-export async function open(deps: EngineDeps, owner: Owner | CredentialRecord, field: ValueField, sealed: Sealed): Promise<string> {
+export async function open(
+  deps: EngineDeps,
+  owner: Owner | CredentialRecord,
+  field: ValueField,
+  sealed: Sealed,
+): Promise<string> {
   const opened = await decrypt(deps.keyring, sealed, aadFor(owner, field));
   if (!opened.ok) {
-    throw new StepFailure(false, "decrypt_failed", `Cannot decrypt a value of credential "${owner.id}": ${opened.error.code}`);
+    throw new StepFailure(
+      false,
+      "decrypt_failed",
+      `Cannot decrypt a value of credential "${owner.id}": ${opened.error.code}`,
+    );
   }
-  const expected = field.at === "previous" ? field.fingerprint : field.at === "value" && "fingerprint" in owner ? owner.fingerprint : undefined;
+  const expected = field.at === "previous"
+    ? field.fingerprint
+    : field.at === "value" && "fingerprint" in owner
+    ? owner.fingerprint
+    : undefined;
   if (expected !== undefined && (await fingerprint(deps.fingerprintKey, opened.value)) !== expected) {
-    throw new StepFailure(false, "value_mismatch", `A value of credential "${owner.id}" does not match the fingerprint recorded for its field`);
+    throw new StepFailure(
+      false,
+      "value_mismatch",
+      `A value of credential "${owner.id}" does not match the fingerprint recorded for its field`,
+    );
   }
   return opened.value;
 }
@@ -48,11 +72,23 @@ export async function open(deps: EngineDeps, owner: Owner | CredentialRecord, fi
  * rotation (or before fields were bound) is rewrapped as it is written, so a rotation that
  * outlives a re-encryption job cannot put an old-version value back (core/maintenance/reencrypt.ts).
  */
-export async function moveSealed(deps: EngineDeps, owner: Owner, sealed: Sealed, from: ValueField, to: ValueField): Promise<Sealed> {
+export async function moveSealed(
+  deps: EngineDeps,
+  owner: Owner,
+  sealed: Sealed,
+  from: ValueField,
+  to: ValueField,
+): Promise<Sealed> {
   const same = JSON.stringify(aadFor(owner, from)) === JSON.stringify(aadFor(owner, to));
   if (same && !needsReencrypt(deps.keyring, sealed)) return sealed;
   const r = await reencrypt(deps.keyring, sealed, aadFor(owner, from), aadFor(owner, to));
-  if (!r.ok) throw new StepFailure(false, "decrypt_failed", `Cannot re-encrypt a value of credential "${owner.id}": ${r.error.code}`);
+  if (!r.ok) {
+    throw new StepFailure(
+      false,
+      "decrypt_failed",
+      `Cannot re-encrypt a value of credential "${owner.id}": ${r.error.code}`,
+    );
+  }
   return r.value;
 }
 
@@ -61,13 +97,19 @@ export async function moveSealed(deps: EngineDeps, owner: Owner, sealed: Sealed,
  * current value sealed as the previous value it becomes: what promote writes. The old value is
  * taken from the record being changed (`rec`), read inside the compare-and-swap.
  */
-export async function promotedValues(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<PromotedValues | null> {
+export async function promotedValues(
+  deps: EngineDeps,
+  rec: CredentialRecord,
+  r: Rotation,
+): Promise<PromotedValues | null> {
   // Already promoted: nothing moves (and the record's value is the new one).
   if (!r.new_value || rec.fingerprint === r.new_fingerprint) return null;
   return {
     value: await moveSealed(deps, rec, r.new_value, rotationNewValue(r.id), CURRENT_VALUE),
     // A revoked old value is dropped at promote, so it is not sealed again.
-    ...(r.old_revoked ? {} : { previous: await moveSealed(deps, rec, rec.value, CURRENT_VALUE, previousValue(rec.fingerprint)) }),
+    ...(r.old_revoked
+      ? {}
+      : { previous: await moveSealed(deps, rec, rec.value, CURRENT_VALUE, previousValue(rec.fingerprint)) }),
   };
 }
 

@@ -28,7 +28,7 @@ export class MemoryStore implements Store {
     const cell = this.#credentials.get(record.id);
     if (!matches(cell, expected)) return null;
     const version = (cell?.version ?? 0) + 1;
-    if (cell) for (const fp of fingerprintsOf(cell.value)) this.#fingerprints.delete(fp);
+    if (cell) { for (const fp of fingerprintsOf(cell.value)) this.#fingerprints.delete(fp); }
     this.#credentials.set(record.id, { value: copy(record), version });
     for (const fp of fingerprintsOf(record)) this.#fingerprints.set(fp, record.id);
     return String(version);
@@ -53,7 +53,14 @@ export class MemoryStore implements Store {
 
   async listIndex(opts: { cursor?: string; limit: number }): Promise<Page<IndexEntry>> {
     const page = await this.listCredentials(opts);
-    return { items: page.items.map((r) => ({ id: r.id, next_action_at: nextActionAt(r), ...(r.left_alone?.length ? { left_alone: r.left_alone.length } : {}) })), ...(page.cursor ? { cursor: page.cursor } : {}) };
+    return {
+      items: page.items.map((r) => ({
+        id: r.id,
+        next_action_at: nextActionAt(r),
+        ...(r.left_alone?.length ? { left_alone: r.left_alone.length } : {}),
+      })),
+      ...(page.cursor ? { cursor: page.cursor } : {}),
+    };
   }
 
   async findCredentialByFingerprint(fingerprint: string): Promise<string | null> {

@@ -8,7 +8,7 @@
 import type { Dispatcher, EventBus } from "../bus/bus.ts";
 import { classifyFailure } from "../failure.ts";
 import type { BusEvent, EventOf, EventType } from "../bus/events.ts";
-import { type AuditLog, auditEntryFor } from "../audit/audit-log.ts";
+import { auditEntryFor, type AuditLog } from "../audit/audit-log.ts";
 import { openReplies, outcomeMessage, postReply } from "../chatops/reply.ts";
 import { type JobDeps, runReencryptBatch } from "../maintenance/reencrypt-job.ts";
 import { deliver } from "../notify/deliver.ts";
@@ -54,7 +54,9 @@ async function chatReplier(deps: HandlerDeps, event: EventOf<"rotation.completed
   // not keep the outcome from the others. A failure is thrown after all were tried, retryable if
   // any was, so a redelivery may repeat a reply that went through (a duplicate message is the
   // lesser harm than a lost one); permanent ones (Slack's expired URLs) go to the dead letters.
-  const settled = await Promise.allSettled((await openReplies(engine.keyring, found.value)).map((target) => postReply(target, message)));
+  const settled = await Promise.allSettled(
+    (await openReplies(engine.keyring, found.value)).map((target) => postReply(target, message)),
+  );
   const failures = settled.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
   if (failures.length === 0) return;
   throw failures.find((f) => classifyFailure(f).retryable) ?? failures[0];
@@ -95,11 +97,16 @@ export function handlerNames(type: EventType): string[] {
 export function subscribeHandlers(d: Dispatcher, deps: HandlerDeps, only?: readonly string[]): void {
   for (const type of Object.keys(HANDLERS) as EventType[]) {
     // Loosely typed, as the Dispatcher stores it: each handler is only called with its row's type.
-    const row = HANDLERS[type] as Record<string, ((deps: HandlerDeps, event: BusEvent) => Promise<unknown>) | typeof notifier>;
+    const row = HANDLERS[type] as Record<
+      string,
+      ((deps: HandlerDeps, event: BusEvent) => Promise<unknown>) | typeof notifier
+    >;
     for (const [name, handle] of Object.entries(row)) {
       if (only && !only.includes(name)) continue;
       if (handle === notifier) {
-        for (const target of deps.targets) d.subscribe(type, `notify-${target.id}`, (event) => deliver(target, event, deps.now()));
+        for (const target of deps.targets) {
+          d.subscribe(type, `notify-${target.id}`, (event) => deliver(target, event, deps.now()));
+        }
       } else {
         d.subscribe(type, name, async (event) => void (await handle(deps, event)));
       }

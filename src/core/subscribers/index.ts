@@ -31,7 +31,17 @@ const CREDENTIAL_WORK: readonly EventType[] = ["rotation.requested", "credential
  * all the others lie. Its death is the log line below.
  */
 export async function onDeadLetter(services: Services, event: BusEvent, info: DeadLetterInfo): Promise<void> {
-  console.error(JSON.stringify({ level: "error", msg: "dead_letter", type: event.type, event_id: event.id, subject: event.subject, reason: info.reason, failure: info.failure }));
+  console.error(
+    JSON.stringify({
+      level: "error",
+      msg: "dead_letter",
+      type: event.type,
+      event_id: event.id,
+      subject: event.subject,
+      reason: info.reason,
+      failure: info.failure,
+    }),
+  );
   const data = event.data as { credential_id?: string; rotation_id?: string };
   if (!data.credential_id || !CREDENTIAL_WORK.includes(event.type)) return;
   // A permanent failure names its handler: another handler's (the auditor's) is not the work's.
@@ -41,8 +51,17 @@ export async function onDeadLetter(services: Services, event: BusEvent, info: De
   await services.bus.publish(
     newEvent(
       "rotation.failed",
-      { credential_id: data.credential_id, ...(data.rotation_id ? { rotation_id: data.rotation_id } : {}), error_code: code },
-      { source: "/rekey/bus", subject: `credential/${data.credential_id}`, id: await deriveId("evt", "dead", event.source, event.id), now: services.now() },
+      {
+        credential_id: data.credential_id,
+        ...(data.rotation_id ? { rotation_id: data.rotation_id } : {}),
+        error_code: code,
+      },
+      {
+        source: "/rekey/bus",
+        subject: `credential/${data.credential_id}`,
+        id: await deriveId("evt", "dead", event.source, event.id),
+        now: services.now(),
+      },
     ),
   );
 }

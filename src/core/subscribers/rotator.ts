@@ -30,7 +30,10 @@ class RotationStillRunning extends Failure {
 }
 
 /** `rotation.requested`: drive the named rotation, or begin one when no id is given. */
-export async function driveRequested(engine: () => Promise<EngineDeps>, event: EventOf<"rotation.requested">): Promise<void> {
+export async function driveRequested(
+  engine: () => Promise<EngineDeps>,
+  event: EventOf<"rotation.requested">,
+): Promise<void> {
   const deps = await engine();
   const { credential_id, reason, mode, requested_by } = event.data;
   let rotationId = event.data.rotation_id;
@@ -47,7 +50,10 @@ export async function driveRequested(engine: () => Promise<EngineDeps>, event: E
 }
 
 /** `credential.compromised`: contain the leak again from the event alone (core/alerts/pipeline.ts). */
-export async function containAgain(engine: () => Promise<EngineDeps>, event: EventOf<"credential.compromised">): Promise<void> {
+export async function containAgain(
+  engine: () => Promise<EngineDeps>,
+  event: EventOf<"credential.compromised">,
+): Promise<void> {
   const deps = await engine();
   const c = await replayCompromise(deps, event.data);
   if (c.action === "rotation") await driveToEnd(deps, c.credentialId, c.rotation.id);
@@ -61,7 +67,9 @@ async function driveToEnd(deps: EngineDeps, credentialId: string, rotationId: st
     r = await driveRotation(deps, credentialId, rotationId);
   } catch (error) {
     // The credential was unmanaged (and its rotations with it) since the request: done.
-    if (error instanceof StepFailure && (error.code === "rotation_not_found" || error.code === "credential_not_found")) return undefined;
+    if (
+      error instanceof StepFailure && (error.code === "rotation_not_found" || error.code === "credential_not_found")
+    ) return undefined;
     throw error;
   }
   if (r.state === "running") throw new RotationStillRunning(`Rotation "${r.id}" is still at step "${r.step}"`);

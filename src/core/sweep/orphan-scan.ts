@@ -26,7 +26,7 @@ import { fingerprint, fingerprintPrefix } from "../crypto/fingerprint.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
 import { markerOf, orphanVerdict } from "../rotation/ownership.ts";
 import type { Rotation } from "../rotation/rotation.ts";
-import { toStepFailure, isNotFound, unwrap } from "../rotation/step-error.ts";
+import { isNotFound, toStepFailure, unwrap } from "../rotation/step-error.ts";
 import { keyType } from "../rotation/steps.ts";
 import { updateCredential } from "../rotation/update-credential.ts";
 import { managerToken } from "../rotation/values.ts";
@@ -45,21 +45,35 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const MAX_STEPS = 2_000;
 
 /** The first page of a credential's owed scan, as the sweep publishes it. */
-export const firstScanPage = (credentialId: string, sweepId: string): OrphanScanPage => ({ credential_id: credentialId, sweep_id: sweepId, page: 1, step: 0, failures: 0 });
+export const firstScanPage = (credentialId: string, sweepId: string): OrphanScanPage => ({
+  credential_id: credentialId,
+  sweep_id: sweepId,
+  page: 1,
+  step: 0,
+  failures: 0,
+});
 
-export async function processOrphanScanPage(deps: EngineDeps, bus: EventBus, scan: OrphanScanPage): Promise<ScanPageResult> {
+export async function processOrphanScanPage(
+  deps: EngineDeps,
+  bus: EventBus,
+  scan: OrphanScanPage,
+): Promise<ScanPageResult> {
   const rec = (await deps.store.getCredential(scan.credential_id))?.value;
   // Unmanaged since (or already scanned): nothing of its may be deleted any more.
   if (!rec?.orphan_scan || rec.kind === "secret") return { deleted: 0, leftAlone: 0 };
   const wanted = rec.orphan_scan.rotation_ids;
   const rotations = new Map<string, Rotation | null>(
-    await Promise.all(wanted.map(async (id) => [id, (await deps.store.getRotation(rec.id, id))?.value ?? null] as const)),
+    await Promise.all(
+      wanted.map(async (id) => [id, (await deps.store.getRotation(rec.id, id))?.value ?? null] as const),
+    ),
   );
   let token: string;
   let keys: Key[];
   try {
     token = await managerToken(deps, rec);
-    keys = unwrap(await deps.clarifai.listKeys(token, rec.user_id, { type: keyType(rec), page: scan.page, perPage: MAX_PER_PAGE }));
+    keys = unwrap(
+      await deps.clarifai.listKeys(token, rec.user_id, { type: keyType(rec), page: scan.page, perPage: MAX_PER_PAGE }),
+    );
   } catch (error) {
     // Transient: the queue retries this page. Permanent (the manager is gone or lacks Keys_Get):
     // nothing can be proved, so nothing is deleted; the scan stays owed and the next sweep tries again.
@@ -77,13 +91,17 @@ export async function processOrphanScanPage(deps: EngineDeps, bus: EventBus, sca
     const fp = await fingerprint(deps.fingerprintKey, key.id);
     const verdict = orphanVerdict(key, fp, rotations.get(rotationId) ?? null);
     if (!verdict.orphan) {
-      if (verdict.leftAlone && !(rec.left_alone ?? []).some((l) => l.fingerprint === fp)) found.push({ fingerprint: fp, rotation_id: rotationId, reason: verdict.leftAlone, found_at: iso(now) });
+      if (verdict.leftAlone && !(rec.left_alone ?? []).some((l) => l.fingerprint === fp)) {
+        found.push({ fingerprint: fp, rotation_id: rotationId, reason: verdict.leftAlone, found_at: iso(now) });
+      }
       continue;
     }
     if (await deps.store.findCredentialByFingerprint(fp)) continue; // some credential holds it
     // Read again, strongly consistent, right before the delete: a credential unmanaged (or a scan
     // finished) since the page began must not lose another key.
-    if (!(await deps.store.getCredential(rec.id))?.value.orphan_scan?.rotation_ids.includes(rotationId)) return { deleted, leftAlone: 0 };
+    if (!(await deps.store.getCredential(rec.id))?.value.orphan_scan?.rotation_ids.includes(rotationId)) {
+      return { deleted, leftAlone: 0 };
+    }
     const res = await deps.clarifai.deleteKey(token, rec.user_id, key.id);
     if (!res.ok && !isNotFound(res.error)) {
       failures++;
@@ -92,7 +110,11 @@ export async function processOrphanScanPage(deps: EngineDeps, bus: EventBus, sca
     deleted++;
     shifted ||= res.ok;
     await bus.publish(
-      newEvent("orphan.deleted", { rotation_id: rotationId, fingerprint_prefix: fingerprintPrefix(fp), credential_id: rec.id }, {
+      newEvent("orphan.deleted", {
+        rotation_id: rotationId,
+        fingerprint_prefix: fingerprintPrefix(fp),
+        credential_id: rec.id,
+      }, {
         source: "/rekey/cron",
         subject: `credential/${rec.id}`,
         id: await deriveId("evt", "orphan", rotationId, fp),
@@ -109,7 +131,12 @@ export async function processOrphanScanPage(deps: EngineDeps, bus: EventBus, sca
   }
   const next: OrphanScanPage = { ...scan, page, step: scan.step + 1, failures };
   await bus.publish(
-    newEvent("orphan.scan", next, { source: "/rekey/cron", subject: `credential/${rec.id}`, id: await deriveId("evt", "orphan-scan", scan.sweep_id, rec.id, String(next.step)), now }),
+    newEvent("orphan.scan", next, {
+      source: "/rekey/cron",
+      subject: `credential/${rec.id}`,
+      id: await deriveId("evt", "orphan-scan", scan.sweep_id, rec.id, String(next.step)),
+      now,
+    }),
   );
   return { deleted, leftAlone: found.length, next };
 }
@@ -123,7 +150,12 @@ async function reportLeftAlone(deps: EngineDeps, bus: EventBus, credentialId: st
   });
   for (const f of found) {
     await bus.publish(
-      newEvent("orphan.suspected", { credential_id: credentialId, rotation_id: f.rotation_id, fingerprint_prefix: fingerprintPrefix(f.fingerprint), reason: f.reason }, {
+      newEvent("orphan.suspected", {
+        credential_id: credentialId,
+        rotation_id: f.rotation_id,
+        fingerprint_prefix: fingerprintPrefix(f.fingerprint),
+        reason: f.reason,
+      }, {
         source: "/rekey/cron",
         subject: `credential/${credentialId}`,
         // Reported once per key, however many scans see it.
@@ -139,5 +171,7 @@ function finishScan(rec: CredentialRecord, scanned: string[], keepOwed: boolean,
   if (!rec.orphan_scan || keepOwed) return rec;
   const rest = rec.orphan_scan.rotation_ids.filter((id) => !scanned.includes(id));
   const { orphan_scan: _, ...without } = rec;
-  return rest.length ? { ...rec, orphan_scan: { rotation_ids: rest, since: iso(now) }, updated_at: iso(now) } : { ...without, updated_at: iso(now) };
+  return rest.length
+    ? { ...rec, orphan_scan: { rotation_ids: rest, since: iso(now) }, updated_at: iso(now) }
+    : { ...without, updated_at: iso(now) };
 }

@@ -33,7 +33,11 @@ export interface SweepPlan {
 const INDEX_PAGE = 1000;
 const PARALLEL_READS = 20;
 
-export async function planSweepReport(store: Store, now: number, opts: { maxRecords?: number } = {}): Promise<SweepPlan> {
+export async function planSweepReport(
+  store: Store,
+  now: number,
+  opts: { maxRecords?: number } = {},
+): Promise<SweepPlan> {
   const maxRecords = opts.maxRecords ?? 500;
   const due: string[] = [];
   let truncated = false;
@@ -42,7 +46,11 @@ export async function planSweepReport(store: Store, now: number, opts: { maxReco
     const page = await store.listIndex({ limit: INDEX_PAGE, ...(cursor ? { cursor } : {}) });
     // Unknown time (written before the index existed): read it, as the sweep does.
     // Records with left-alone keys are read too: the plan lists those keys.
-    for (const e of page.items) if (e.next_action_at === undefined || (e.next_action_at !== null && e.next_action_at <= now) || e.left_alone) due.push(e.id);
+    for (const e of page.items) {
+      if (e.next_action_at === undefined || (e.next_action_at !== null && e.next_action_at <= now) || e.left_alone) {
+        due.push(e.id);
+      }
+    }
     cursor = page.cursor;
     if (due.length > maxRecords) {
       truncated = true;
@@ -58,7 +66,13 @@ export async function planSweepReport(store: Store, now: number, opts: { maxReco
       if (!f) continue;
       actions.push(...dueActions(f.value, now));
       for (const l of f.value.left_alone ?? []) {
-        leftAlone.push({ credential_id: f.value.id, rotation_id: l.rotation_id, fingerprint_prefix: fingerprintPrefix(l.fingerprint), reason: l.reason, found_at: l.found_at });
+        leftAlone.push({
+          credential_id: f.value.id,
+          rotation_id: l.rotation_id,
+          fingerprint_prefix: fingerprintPrefix(l.fingerprint),
+          reason: l.reason,
+          found_at: l.found_at,
+        });
       }
     }
   }

@@ -41,11 +41,12 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * (every 15 minutes) still retries the first failure, but a Clarifai outage is not hammered, and
  * a sweep run again at once finds nothing due.
  */
-export const retryDelayMs = (failedAttempts: number) => Math.min(10 * 60_000 * 2 ** Math.max(0, failedAttempts - 1), 3_600_000);
+export const retryDelayMs = (failedAttempts: number) =>
+  Math.min(10 * 60_000 * 2 ** Math.max(0, failedAttempts - 1), 3_600_000);
 
 /** When an unrevoked superseded value's revocation is next due: its grace end, or its retry time. */
-export const owedAt = (p: PreviousValue): number => Math.max(Date.parse(p.revoke_after), p.retry_at ? Date.parse(p.retry_at) : 0);
-
+export const owedAt = (p: PreviousValue): number =>
+  Math.max(Date.parse(p.revoke_after), p.retry_at ? Date.parse(p.retry_at) : 0);
 
 export function dueActions(rec: CredentialRecord, now: number): DueAction[] {
   const out: DueAction[] = [];
@@ -53,32 +54,79 @@ export function dueActions(rec: CredentialRecord, now: number): DueAction[] {
   for (const p of rec.previous) {
     if (!owedSealed(rec, p) || owedAt(p) > now) continue;
     const what = p.leaked ? "leaked value is still live at Clarifai" : "superseded value's grace period ended";
-    out.push({ rule: "grace_expired", credential_id: id, action: "revoke_previous", due_at: p.revoke_after, fingerprint_prefix: fingerprintPrefix(p.fingerprint), reason: `${what}${p.revoke_attempts ? ` (${p.revoke_attempts} failed attempts)` : ""}` });
+    out.push({
+      rule: "grace_expired",
+      credential_id: id,
+      action: "revoke_previous",
+      due_at: p.revoke_after,
+      fingerprint_prefix: fingerprintPrefix(p.fingerprint),
+      reason: `${what}${p.revoke_attempts ? ` (${p.revoke_attempts} failed attempts)` : ""}`,
+    });
   }
   if (rec.orphan_scan) {
     const n = rec.orphan_scan.rotation_ids.length;
-    out.push({ rule: "orphan_scan", credential_id: id, action: "scan_orphans", due_at: rec.orphan_scan.since, reason: `${n} settled rotation${n === 1 ? "" : "s"} may have left an unrecorded key at Clarifai (a create whose answer was lost)` });
+    out.push({
+      rule: "orphan_scan",
+      credential_id: id,
+      action: "scan_orphans",
+      due_at: rec.orphan_scan.since,
+      reason: `${n} settled rotation${
+        n === 1 ? "" : "s"
+      } may have left an unrecorded key at Clarifai (a create whose answer was lost)`,
+    });
   }
   // Before the running-rotation cut-off: a rotation stuck inside the margin is worth a warning too.
   const warnAt = expiringAt(rec);
   if (warnAt !== null && warnAt <= now) {
     const failed = rec.last_rotation?.state === "failed" ? `; last rotation ${rec.last_rotation.id} failed` : "";
-    out.push({ rule: "upstream_expiry", credential_id: id, action: "warn_expiring", due_at: iso(warnAt), fingerprint_prefix: fingerprintPrefix(rec.fingerprint), reason: `the key expires at Clarifai at ${rec.key_expires_at} and has not been replaced${failed}`, ...keyExpiry(rec) });
+    out.push({
+      rule: "upstream_expiry",
+      credential_id: id,
+      action: "warn_expiring",
+      due_at: iso(warnAt),
+      fingerprint_prefix: fingerprintPrefix(rec.fingerprint),
+      reason: `the key expires at Clarifai at ${rec.key_expires_at} and has not been replaced${failed}`,
+      ...keyExpiry(rec),
+    });
   }
   if (rec.current_rotation) {
     const stuckAt = Date.parse(rec.current_rotation.created_at) + STUCK_AFTER_MS;
-    if (stuckAt <= now) out.push({ rule: "stuck_rotation", credential_id: id, action: "resume", due_at: iso(stuckAt), reason: `rotation ${rec.current_rotation.id} has run for over ${STUCK_AFTER_MS / 60_000} minutes` });
+    if (stuckAt <= now) {
+      out.push({
+        rule: "stuck_rotation",
+        credential_id: id,
+        action: "resume",
+        due_at: iso(stuckAt),
+        reason: `rotation ${rec.current_rotation.id} has run for over ${STUCK_AFTER_MS / 60_000} minutes`,
+      });
+    }
     return out; // a running rotation is the one thing that may act on this credential now
   }
   if (rec.state !== "active") return out;
   const expires = rec.policy.expires_at ? Date.parse(rec.policy.expires_at) : undefined;
   if (expires !== undefined && expires <= now) {
-    out.push({ rule: "expired", credential_id: id, action: "revoke", due_at: iso(expires), reason: "hard expiry passed" });
+    out.push({
+      rule: "expired",
+      credential_id: id,
+      action: "revoke",
+      due_at: iso(expires),
+      reason: "hard expiry passed",
+    });
     return out;
   }
   if (rec.policy.max_age_days) {
-    const due = Date.parse(rec.value_created_at) + rec.policy.max_age_days * DAY + jitterMs(id, rec.policy.max_age_days);
-    if (due <= now) out.push({ rule: "max_age", credential_id: id, action: "rotate", due_at: iso(due), reason: `older than ${rec.policy.max_age_days} days`, ...keyExpiry(rec) });
+    const due = Date.parse(rec.value_created_at) + rec.policy.max_age_days * DAY +
+      jitterMs(id, rec.policy.max_age_days);
+    if (due <= now) {
+      out.push({
+        rule: "max_age",
+        credential_id: id,
+        action: "rotate",
+        due_at: iso(due),
+        reason: `older than ${rec.policy.max_age_days} days`,
+        ...keyExpiry(rec),
+      });
+    }
   }
   return out;
 }
@@ -108,7 +156,11 @@ export function nextActionAt(rec: CredentialRecord): number | null {
   if (rec.current_rotation) times.push(Date.parse(rec.current_rotation.created_at) + STUCK_AFTER_MS);
   else if (rec.state === "active") {
     if (rec.policy.expires_at) times.push(Date.parse(rec.policy.expires_at));
-    if (rec.policy.max_age_days) times.push(Date.parse(rec.value_created_at) + rec.policy.max_age_days * DAY + jitterMs(rec.id, rec.policy.max_age_days));
+    if (rec.policy.max_age_days) {
+      times.push(
+        Date.parse(rec.value_created_at) + rec.policy.max_age_days * DAY + jitterMs(rec.id, rec.policy.max_age_days),
+      );
+    }
   }
   const warnAt = expiringAt(rec);
   if (warnAt !== null) times.push(warnAt);

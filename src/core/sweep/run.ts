@@ -33,7 +33,13 @@ const INDEX_PAGE = 1000;
 export async function startSweep(bus: EventBus, now: number): Promise<string> {
   // One sweep per cron minute: a redelivered tick is the same sweep.
   const id = `swp_${Math.floor(now / 60_000).toString(36)}`;
-  await bus.publish(newEvent("sweep.batch", { sweep_id: id, cursor: null, batch_size: SWEEP_BATCH_SIZE }, { source: "/rekey/cron", id: await deriveId("evt", "sweep-page", id, ""), now }));
+  await bus.publish(
+    newEvent("sweep.batch", { sweep_id: id, cursor: null, batch_size: SWEEP_BATCH_SIZE }, {
+      source: "/rekey/cron",
+      id: await deriveId("evt", "sweep-page", id, ""),
+      now,
+    }),
+  );
   return id;
 }
 
@@ -45,10 +51,14 @@ export async function processSweepBatch(
   const now = deps.now();
   const index = await deps.store.listIndex({ limit: INDEX_PAGE, ...(batch.cursor ? { cursor: batch.cursor } : {}) });
   // Unknown next-action times (records written before the index) are read and checked: safe.
-  const dueIds = index.items.filter((e) => e.next_action_at === undefined || (e.next_action_at !== null && e.next_action_at <= now)).map((e) => e.id);
+  const dueIds = index.items.filter((e) =>
+    e.next_action_at === undefined || (e.next_action_at !== null && e.next_action_at <= now)
+  ).map((e) => e.id);
   const pending = batch.after ? dueIds.filter((id) => id > batch.after!) : dueIds;
   const mine = pending.slice(0, batch.batch_size);
-  const page = { items: (await Promise.all(mine.map((id) => deps.store.getCredential(id)))).flatMap((v) => (v ? [v.value] : [])) };
+  const page = {
+    items: (await Promise.all(mine.map((id) => deps.store.getCredential(id)))).flatMap((v) => (v ? [v.value] : [])),
+  };
   let requested = 0;
   let revoked = 0;
   let overdue = 0;
@@ -65,14 +75,34 @@ export async function processSweepBatch(
       if (a.action === "scan_orphans") {
         // Its own invocations, one page of keys each (./orphan-scan.ts).
         const first = firstScanPage(rec.id, batch.sweep_id);
-        out.push(newEvent("orphan.scan", first, { source: "/rekey/cron", subject: `credential/${rec.id}`, id: await deriveId("evt", "orphan-scan", batch.sweep_id, rec.id, "0"), now }));
+        out.push(
+          newEvent("orphan.scan", first, {
+            source: "/rekey/cron",
+            subject: `credential/${rec.id}`,
+            id: await deriveId("evt", "orphan-scan", batch.sweep_id, rec.id, "0"),
+            now,
+          }),
+        );
         scans++;
         continue;
       }
       const reason = a.rule === "expired" ? "expiry" : "scheduled";
       const mode = a.action === "revoke" ? "revoke" : "rotate";
-      const data = { credential_id: rec.id, reason, mode, requested_by: "cron", ...(a.action === "resume" && rec.current_rotation ? { rotation_id: rec.current_rotation.id } : {}) } as const;
-      out.push(newEvent("rotation.requested", data, { source: "/rekey/cron", subject: `credential/${rec.id}`, id: await deriveId("evt", "sweep-req", batch.sweep_id, rec.id, a.rule), now }));
+      const data = {
+        credential_id: rec.id,
+        reason,
+        mode,
+        requested_by: "cron",
+        ...(a.action === "resume" && rec.current_rotation ? { rotation_id: rec.current_rotation.id } : {}),
+      } as const;
+      out.push(
+        newEvent("rotation.requested", data, {
+          source: "/rekey/cron",
+          subject: `credential/${rec.id}`,
+          id: await deriveId("evt", "sweep-req", batch.sweep_id, rec.id, a.rule),
+          now,
+        }),
+      );
       requested++;
     }
     if (dueActions(rec, now).some((a) => a.action === "revoke_previous")) {
@@ -81,7 +111,14 @@ export async function processSweepBatch(
       for (const f of paid.failed.filter((x) => x.overdue)) {
         const prev = rec.previous.find((p) => p.fingerprint === f.fingerprint)!;
         out.push(
-          newEvent("revocation.overdue", { credential_id: rec.id, fingerprint_prefix: fingerprintPrefix(f.fingerprint), rotation_id: prev.rotation_id, revoke_after: prev.revoke_after, attempts: prev.revoke_attempts + 1, last_error_code: f.code }, {
+          newEvent("revocation.overdue", {
+            credential_id: rec.id,
+            fingerprint_prefix: fingerprintPrefix(f.fingerprint),
+            rotation_id: prev.rotation_id,
+            revoke_after: prev.revoke_after,
+            attempts: prev.revoke_attempts + 1,
+            last_error_code: f.code,
+          }, {
             source: "/rekey/cron",
             subject: `credential/${rec.id}`,
             id: await deriveId("evt", "overdue", batch.sweep_id, rec.id, f.fingerprint),
@@ -96,7 +133,12 @@ export async function processSweepBatch(
   const next = moreHere ? { cursor: batch.cursor, after: mine.at(-1) } : index.cursor ? { cursor: index.cursor } : null;
   if (next) {
     out.push(
-      newEvent("sweep.batch", { sweep_id: batch.sweep_id, cursor: next.cursor, batch_size: batch.batch_size, ...(next.after ? { after: next.after } : {}) }, {
+      newEvent("sweep.batch", {
+        sweep_id: batch.sweep_id,
+        cursor: next.cursor,
+        batch_size: batch.batch_size,
+        ...(next.after ? { after: next.after } : {}),
+      }, {
         source: "/rekey/cron",
         id: await deriveId("evt", "sweep-page", batch.sweep_id, next.cursor ?? "", next.after ?? ""),
         now,
@@ -118,5 +160,10 @@ async function expiringEvent(rec: CredentialRecord, now: number): Promise<BusEve
     expires_at: rec.key_expires_at!,
     ...(last ? { last_rotation_id: last.id, last_rotation_state: last.state } : {}),
   };
-  return newEvent("credential.expiring", data, { source: "/rekey/cron", subject: `credential/${rec.id}`, id: await deriveId("evt", "expiring", rec.id, rec.fingerprint, String(Math.floor(now / DAY))), now });
+  return newEvent("credential.expiring", data, {
+    source: "/rekey/cron",
+    subject: `credential/${rec.id}`,
+    id: await deriveId("evt", "expiring", rec.id, rec.fingerprint, String(Math.floor(now / DAY))),
+    now,
+  });
 }

@@ -10,9 +10,9 @@
 import type { Deps } from "../../deps.ts";
 import { type ChatCommand, USAGE } from "../../core/chatops/commands.ts";
 import {
-  CONFIRMATION_TTL_SECONDS,
   type ChatPlatform,
   type ConfirmableAction,
+  CONFIRMATION_TTL_SECONDS,
   confirmationNonce,
   mintConfirmation,
   openConfirmation,
@@ -41,9 +41,14 @@ export type ChatAnswer =
   /** Work was handed to the bus; the outcome will be posted to the actor's reply target. */
   | { kind: "started"; message: ChatMessage };
 
-const refuse = (code: string, text: string): ChatAnswer => ({ kind: "message", refusal: code, message: { text: `:no_entry: ${text} (\`${code}\`)` } });
+const refuse = (code: string, text: string): ChatAnswer => ({
+  kind: "message",
+  refusal: code,
+  message: { text: `:no_entry: ${text} (\`${code}\`)` },
+});
 /** A refused rotation, in chat's words from the one refusal table. */
-const refusal = (code: BeginRefusal, credentialId: string): ChatAnswer => refuse(code, BEGIN_REFUSALS[code].chat(credentialId));
+const refusal = (code: BeginRefusal, credentialId: string): ChatAnswer =>
+  refuse(code, BEGIN_REFUSALS[code].chat(credentialId));
 
 /** Slack and Discord both write a user mention as `<@id>`. */
 const mention = (a: Pick<Actor, "userId">) => `<@${a.userId}>`;
@@ -54,7 +59,12 @@ function allowed(deps: Deps, actor: Actor): boolean {
 }
 
 const NOT_ALLOWED = (actor: Actor) =>
-  refuse("not_allowed", `You are not allowed to use rekey. Ask an admin to add your user id (${actor.userId}) to ${actor.platform === "slack" ? "SLACK_ALLOWED_USERS" : "DISCORD_ALLOWED_USERS"}.`);
+  refuse(
+    "not_allowed",
+    `You are not allowed to use rekey. Ask an admin to add your user id (${actor.userId}) to ${
+      actor.platform === "slack" ? "SLACK_ALLOWED_USERS" : "DISCORD_ALLOWED_USERS"
+    }.`,
+  );
 
 export async function runCommand(deps: Deps, actor: Actor, command: ChatCommand): Promise<ChatAnswer> {
   if (!allowed(deps, actor)) return NOT_ALLOWED(actor);
@@ -72,13 +82,20 @@ export async function runCommand(deps: Deps, actor: Actor, command: ChatCommand)
       const found = await deps.store.getCredential(command.credentialId);
       if (!found) return refusal("credential_not_found", command.credentialId);
       if (found.value.state === "revoked") return refusal("credential_revoked", command.credentialId);
-      if (command.name === "rotate" && !deps.config.CHATOPS_CONFIRM_ROTATE) return start(deps, actor, found.value, "rotate");
+      if (command.name === "rotate" && !deps.config.CHATOPS_CONFIRM_ROTATE) {
+        return start(deps, actor, found.value, "rotate");
+      }
       return askConfirmation(deps, actor, found.value, command.name);
     }
   }
 }
 
-async function askConfirmation(deps: Deps, actor: Actor, rec: CredentialRecord, action: ConfirmableAction): Promise<ChatAnswer> {
+async function askConfirmation(
+  deps: Deps,
+  actor: Actor,
+  rec: CredentialRecord,
+  action: ConfirmableAction,
+): Promise<ChatAnswer> {
   const engine = await deps.engine();
   const token = await mintConfirmation(engine.confirmationKey, actor.platform, {
     action,
@@ -89,14 +106,18 @@ async function askConfirmation(deps: Deps, actor: Actor, rec: CredentialRecord, 
     nonce: confirmationNonce(),
   });
   const twoPerson = deps.config.CHATOPS_TWO_PERSON;
-  const what = action === "revoke" ? "revoke (delete at Clarifai, no replacement)" : "rotate (replace, then revoke the old value)";
+  const what = action === "revoke"
+    ? "revoke (delete at Clarifai, no replacement)"
+    : "rotate (replace, then revoke the old value)";
   return {
     kind: "confirm",
     token,
     action,
     shared: twoPerson,
     message: {
-      text: `:warning: ${mention(actor)} asks to ${what} \`${rec.id}\` (${rec.kind}, value \`${fingerprintPrefix(rec.fingerprint)}…\`).`,
+      text: `:warning: ${mention(actor)} asks to ${what} \`${rec.id}\` (${rec.kind}, value \`${
+        fingerprintPrefix(rec.fingerprint)
+      }…\`).`,
       lines: [twoPerson ? "Another allowed user must confirm within 15 minutes." : "Confirm within 15 minutes."],
     },
   };
@@ -107,7 +128,14 @@ async function askConfirmation(deps: Deps, actor: Actor, rec: CredentialRecord, 
  * A confirmed action is bound to the value it was asked for: begun only while that value is
  * still current (a rotation promoting in between must not make a revoke hit the replacement).
  */
-async function start(deps: Deps, actor: Actor, rec: CredentialRecord, action: ConfirmableAction, note = "", requester?: string): Promise<ChatAnswer> {
+async function start(
+  deps: Deps,
+  actor: Actor,
+  rec: CredentialRecord,
+  action: ConfirmableAction,
+  note = "",
+  requester?: string,
+): Promise<ChatAnswer> {
   const begun = await requestRotation(
     deps,
     rec.id,
@@ -121,8 +149,16 @@ async function start(deps: Deps, actor: Actor, rec: CredentialRecord, action: Co
   );
   if (!begun.ok) return refusal(begun.code, rec.id);
   const verb = action === "revoke" ? "Revocation" : "Rotation";
-  const joined = begun.joined ? ` (joined rotation \`${begun.rotation.id}\`, already running)` : ` \`${begun.rotation.id}\``;
-  return { kind: "started", message: { text: `:hourglass_flowing_sand: ${verb} of \`${rec.id}\` started${joined}${note}. The result will be posted here.` } };
+  const joined = begun.joined
+    ? ` (joined rotation \`${begun.rotation.id}\`, already running)`
+    : ` \`${begun.rotation.id}\``;
+  return {
+    kind: "started",
+    message: {
+      text:
+        `:hourglass_flowing_sand: ${verb} of \`${rec.id}\` started${joined}${note}. The result will be posted here.`,
+    },
+  };
 }
 
 /**
@@ -132,7 +168,12 @@ async function start(deps: Deps, actor: Actor, rec: CredentialRecord, action: Co
  * credential is still what the requester saw (a confirmation for a changed value can never hold
  * again, so burning it costs nothing).
  */
-export async function decide(deps: Deps, actor: Actor, token: string, decision: "confirm" | "cancel"): Promise<ChatAnswer> {
+export async function decide(
+  deps: Deps,
+  actor: Actor,
+  token: string,
+  decision: "confirm" | "cancel",
+): Promise<ChatAnswer> {
   const engine = await deps.engine();
   const opened = await openConfirmation(engine.confirmationKey, actor.platform, token, Math.floor(deps.now() / 1000));
   if (!opened.ok) return refuse(opened.error.code, opened.error.message + ".");
@@ -146,19 +187,30 @@ export async function decide(deps: Deps, actor: Actor, token: string, decision: 
     return refuse("confirmation_used", "This confirmation was already used.");
   }
   if (decision === "cancel") {
-    return { kind: "message", message: { text: `:x: ${mention(actor)} cancelled the ${c.action} of \`${c.credentialId}\`.` } };
+    return {
+      kind: "message",
+      message: { text: `:x: ${mention(actor)} cancelled the ${c.action} of \`${c.credentialId}\`.` },
+    };
   }
   const found = await deps.store.getCredential(c.credentialId);
   if (!found || found.value.state !== "active" || fingerprintPrefix(found.value.fingerprint) !== c.fingerprintPrefix) {
-    return refuse("credential_changed", `\`${c.credentialId}\` changed since this was asked (rotated, revoked or removed); run the command again.`);
+    return refuse(
+      "credential_changed",
+      `\`${c.credentialId}\` changed since this was asked (rotated, revoked or removed); run the command again.`,
+    );
   }
   // Joining would turn a confirmed revoke into someone else's rotation (the old value living on
   // through its grace period), or a confirmed rotation into a revoke: refuse until it is done.
   const running = found.value.current_rotation;
   if (running && running.mode !== c.action) {
-    return refuse("rotation_running", `A ${running.mode} of \`${c.credentialId}\` is already running (\`${running.id}\`); ask again when it is done.`);
+    return refuse(
+      "rotation_running",
+      `A ${running.mode} of \`${c.credentialId}\` is already running (\`${running.id}\`); ask again when it is done.`,
+    );
   }
-  const approval = actor.userId === c.requester ? "" : `, confirmed by ${mention(actor)} for ${mention({ userId: c.requester })}`;
+  const approval = actor.userId === c.requester
+    ? ""
+    : `, confirmed by ${mention(actor)} for ${mention({ userId: c.requester })}`;
   return start(deps, actor, found.value, c.action, approval, c.requester);
 }
 
@@ -173,7 +225,9 @@ function nextAction(rec: CredentialRecord, now: number): string {
   if (rec.current_rotation) return `rotation \`${rec.current_rotation.id}\` running`;
   const next = nextActions(rec, now);
   if (next.length === 0) return "nothing scheduled";
-  return next.map((a) => `${a.due ? "due now: " : ""}${a.action}${a.due ? "" : ` on ${a.at.slice(0, 10)}`} (${a.reason})`).join("; ");
+  return next.map((a) =>
+    `${a.due ? "due now: " : ""}${a.action}${a.due ? "" : ` on ${a.at.slice(0, 10)}`} (${a.reason})`
+  ).join("; ");
 }
 
 const LIST_LIMIT = 25;
@@ -183,7 +237,10 @@ async function listMessage(deps: Deps): Promise<ChatMessage> {
   const page = await deps.store.listCredentials({ limit: LIST_LIMIT });
   if (page.items.length === 0) return { text: "No credentials are managed yet." };
   const lines = page.items.map(
-    (r) => `\`${r.id}\` ${r.kind} · ${r.user_id}${r.app_id ? `/${r.app_id}` : ""} · ${r.state} · age ${age(r.value_created_at, now)} · ${r.state === "active" ? nextAction(r, now) : "—"}`,
+    (r) =>
+      `\`${r.id}\` ${r.kind} · ${r.user_id}${r.app_id ? `/${r.app_id}` : ""} · ${r.state} · age ${
+        age(r.value_created_at, now)
+      } · ${r.state === "active" ? nextAction(r, now) : "—"}`,
   );
   if (page.cursor) lines.push(`…and more: see \`GET /v1/credentials\`.`);
   return { text: `*Managed credentials* (${page.items.length}${page.cursor ? "+" : ""})`, lines };
@@ -191,12 +248,27 @@ async function listMessage(deps: Deps): Promise<ChatMessage> {
 
 async function planMessage(deps: Deps): Promise<ChatMessage> {
   const { actions: plan, left_alone, truncated } = await planSweepReport(deps.store, deps.now());
-  const alone = left_alone.length ? [`${left_alone.length} marked key${left_alone.length === 1 ? "" : "s"} at Clarifai left alone (not provably rekey's): see \`GET /v1/plan\`.`] : [];
+  const alone = left_alone.length
+    ? [
+      `${left_alone.length} marked key${
+        left_alone.length === 1 ? "" : "s"
+      } at Clarifai left alone (not provably rekey's): see \`GET /v1/plan\`.`,
+    ]
+    : [];
   if (plan.length === 0) return { text: "*Next sweep:* nothing is due.", ...(alone.length ? { lines: alone } : {}) };
-  const lines = plan.slice(0, LIST_LIMIT).map((a) => `${a.action} \`${a.credential_id}\`${a.fingerprint_prefix ? ` (value \`${a.fingerprint_prefix}…\`)` : ""}: ${a.reason}`);
-  if (plan.length > LIST_LIMIT || truncated) lines.push(`…and ${truncated ? "" : `${plan.length - LIST_LIMIT} `}more: see \`GET /v1/plan\`.`);
+  const lines = plan.slice(0, LIST_LIMIT).map((a) =>
+    `${a.action} \`${a.credential_id}\`${
+      a.fingerprint_prefix ? ` (value \`${a.fingerprint_prefix}…\`)` : ""
+    }: ${a.reason}`
+  );
+  if (plan.length > LIST_LIMIT || truncated) {
+    lines.push(`…and ${truncated ? "" : `${plan.length - LIST_LIMIT} `}more: see \`GET /v1/plan\`.`);
+  }
   lines.push(...alone);
-  return { text: `*Next sweep* would take ${plan.length}${truncated ? "+" : ""} action${plan.length === 1 ? "" : "s"}:`, lines };
+  return {
+    text: `*Next sweep* would take ${plan.length}${truncated ? "+" : ""} action${plan.length === 1 ? "" : "s"}:`,
+    lines,
+  };
 }
 
 async function statusAnswer(deps: Deps, id: string): Promise<ChatAnswer> {
@@ -204,13 +276,29 @@ async function statusAnswer(deps: Deps, id: string): Promise<ChatAnswer> {
   if (!found) return refusal("credential_not_found", id);
   const rec = found.value;
   const now = deps.now();
-  const lines = [`${rec.kind} · ${rec.user_id}${rec.app_id ? `/${rec.app_id}` : ""} · ${rec.state} · value \`${fingerprintPrefix(rec.fingerprint)}…\` · age ${age(rec.value_created_at, now)}`];
+  const lines = [
+    `${rec.kind} · ${rec.user_id}${rec.app_id ? `/${rec.app_id}` : ""} · ${rec.state} · value \`${
+      fingerprintPrefix(rec.fingerprint)
+    }…\` · age ${age(rec.value_created_at, now)}`,
+  ];
   const current = rec.current_rotation ? await deps.store.getRotation(rec.id, rec.current_rotation.id) : null;
-  if (current) lines.push(`Current rotation \`${current.value.id}\`: ${current.value.mode}, ${current.value.state} at step *${current.value.step}* (${current.value.reason}, by ${current.value.requested_by})`);
-  else if (rec.last_rotation) lines.push(`Last rotation \`${rec.last_rotation.id}\`: ${rec.last_rotation.state} at ${rec.last_rotation.finished_at} (${rec.last_rotation.reason})`);
+  if (current) {
+    lines.push(
+      `Current rotation \`${current.value.id}\`: ${current.value.mode}, ${current.value.state} at step *${current.value.step}* (${current.value.reason}, by ${current.value.requested_by})`,
+    );
+  } else if (rec.last_rotation) {
+    lines.push(
+      `Last rotation \`${rec.last_rotation.id}\`: ${rec.last_rotation.state} at ${rec.last_rotation.finished_at} (${rec.last_rotation.reason})`,
+    );
+  }
   if (rec.state === "active") lines.push(`Next: ${nextAction(rec, now)}`);
   const events = await lastEvents(deps, rec.id, 5);
-  if (events.length) lines.push("Last events:", ...events.map((e) => `• ${e.time} ${e.type}${e.data.error_code ? ` \`${String(e.data.error_code)}\`` : ""}`));
+  if (events.length) {
+    lines.push(
+      "Last events:",
+      ...events.map((e) => `• ${e.time} ${e.type}${e.data.error_code ? ` \`${String(e.data.error_code)}\`` : ""}`),
+    );
+  }
   return { kind: "message", message: { text: `*\`${rec.id}\`*`, lines } };
 }
 

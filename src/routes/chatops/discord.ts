@@ -98,9 +98,15 @@ export const discord = new Hono<AppEnv>().post("/", async (c) => {
     now: Math.floor(deps.now() / 1000),
   });
   if (!result.ok) throw signatureRefused(result.error, "Discord", "DISCORD_PUBLIC_KEY");
-  const i = validated(interactionSchema, signedJson(raw, "Not a Discord interaction"), "Not a Discord interaction rekey understands");
+  const i = validated(
+    interactionSchema,
+    signedJson(raw, "Not a Discord interaction"),
+    "Not a Discord interaction rekey understands",
+  );
   if (i.type === 1) return c.json({ type: 1 });
-  if (i.type !== 2 && i.type !== 3) throw new AppError(400, "unsupported_interaction", "rekey answers only commands and buttons");
+  if (i.type !== 2 && i.type !== 3) {
+    throw new AppError(400, "unsupported_interaction", "rekey answers only commands and buttons");
+  }
 
   // Replays: the timestamp window alone would let a captured command run again for 5 minutes.
   if (!(await deps.ledger.once(`chatops#discord#${i.id}`, 10 * 60_000))) {
@@ -119,20 +125,31 @@ export const discord = new Hono<AppEnv>().post("/", async (c) => {
     const answer = await decide(deps, actor, id.slice(2), decision);
     if (decision === "cancel" && answer.kind === "message" && !answer.refusal) {
       // Replace the prompt so its buttons go away.
-      return c.json({ type: 7, data: { content: discordContent(answer.message), components: [], allowed_mentions: noMentions } });
+      return c.json({
+        type: 7,
+        data: { content: discordContent(answer.message), components: [], allowed_mentions: noMentions },
+      });
     }
     return respond(c, answer);
   }
 
   if (i.data?.name !== "rekey") {
-    return respond(c, { kind: "message", refusal: "unknown_command", message: { text: ":no_entry: Unknown command; try `/rekey help` (`unknown_command`)" } });
+    return respond(c, {
+      kind: "message",
+      refusal: "unknown_command",
+      message: { text: ":no_entry: Unknown command; try `/rekey help` (`unknown_command`)" },
+    });
   }
   // `/rekey <sub-command> [id]` arrives as options; the same grammar as Slack's text parses it.
   const sub = i.data.options?.[0];
   const text = sub ? [sub.name, ...(sub.options ?? []).map((o) => String(o.value ?? ""))].join(" ") : "";
   const command = parseCommand(text);
   if (!command.ok) {
-    return respond(c, { kind: "message", refusal: command.error.code, message: { text: `:no_entry: ${command.error.message} (\`${command.error.code}\`)` } });
+    return respond(c, {
+      kind: "message",
+      refusal: command.error.code,
+      message: { text: `:no_entry: ${command.error.message} (\`${command.error.code}\`)` },
+    });
   }
   return respond(c, await runCommand(deps, actor, command.value));
 });

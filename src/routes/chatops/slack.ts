@@ -81,7 +81,11 @@ async function verified(c: Context<AppEnv>): Promise<{ deps: Deps; form: Record<
 function checkResponseUrl(deps: Deps, url: string): string {
   const origins = deps.config.SLACK_RESPONSE_ORIGINS.map((o) => new URL(o).origin);
   if (!origins.includes(new URL(url).origin)) {
-    throw new AppError(400, "invalid_response_url", "response_url is not on an allowed Slack origin (SLACK_RESPONSE_ORIGINS)");
+    throw new AppError(
+      400,
+      "invalid_response_url",
+      "response_url is not on an allowed Slack origin (SLACK_RESPONSE_ORIGINS)",
+    );
   }
   return url;
 }
@@ -99,7 +103,13 @@ function render(a: ChatAnswer, responseType: "ephemeral" | "in_channel" = "ephem
   (body.blocks as unknown[]).push({
     type: "actions",
     elements: [
-      { type: "button", action_id: "rekey_confirm", style: "danger", text: { type: "plain_text", text: label }, value: a.token },
+      {
+        type: "button",
+        action_id: "rekey_confirm",
+        style: "danger",
+        text: { type: "plain_text", text: label },
+        value: a.token,
+      },
       { type: "button", action_id: "rekey_cancel", text: { type: "plain_text", text: "Cancel" }, value: a.token },
     ],
   });
@@ -112,20 +122,32 @@ export const slack = new Hono<AppEnv>()
     // Slack's certificate check after a URL change: nothing to do but answer.
     if (form.ssl_check === "1") return c.body(null, 200);
     const cmd = validated(slashCommandSchema, form, "Not a Slack request rekey understands");
-    const actor: Actor = { platform: "slack", userId: cmd.user_id, reply: { platform: "slack", url: checkResponseUrl(deps, cmd.response_url) } };
+    const actor: Actor = {
+      platform: "slack",
+      userId: cmd.user_id,
+      reply: { platform: "slack", url: checkResponseUrl(deps, cmd.response_url) },
+    };
     const parsed = parseCommand(cmd.text);
-    const result: ChatAnswer = parsed.ok
-      ? await runCommand(deps, actor, parsed.value)
-      : { kind: "message", refusal: parsed.error.code, message: { text: `:no_entry: ${parsed.error.message} (\`${parsed.error.code}\`)` } };
+    const result: ChatAnswer = parsed.ok ? await runCommand(deps, actor, parsed.value) : {
+      kind: "message",
+      refusal: parsed.error.code,
+      message: { text: `:no_entry: ${parsed.error.message} (\`${parsed.error.code}\`)` },
+    };
     // Under the two-person rule a colleague must see the prompt: the same buttons (one token,
     // single use) are also posted to the channel through the response_url.
-    if (result.kind === "confirm" && result.shared) deps.defer(postReply(actor.reply, result.message, fetch, render(result, "in_channel")));
+    if (result.kind === "confirm" && result.shared) {
+      deps.defer(postReply(actor.reply, result.message, fetch, render(result, "in_channel")));
+    }
     return answer(c, render(result), result.kind === "message" ? result.refusal : undefined);
   })
   .post("/interactions", async (c) => {
     const { deps, form } = await verified(c);
     const { payload } = validated(slackInteractionFormSchema, form, "Not a Slack interaction");
-    const p = validated(blockActionsSchema, signedJson(payload, 'Not a Slack interaction: the "payload" field'), "Not a Slack interaction rekey understands");
+    const p = validated(
+      blockActionsSchema,
+      signedJson(payload, 'Not a Slack interaction: the "payload" field'),
+      "Not a Slack interaction rekey understands",
+    );
     const url = checkResponseUrl(deps, p.response_url);
     const actor: Actor = { platform: "slack", userId: p.user.id, reply: { platform: "slack", url } };
     const action = p.actions[0]!;
@@ -133,7 +155,10 @@ export const slack = new Hono<AppEnv>()
     // Slack ignores the body of a block_actions answer: what the users see is posted to the
     // response_url. A refusal goes to the clicker alone; anything else replaces the buttons.
     const refusal = result.kind === "message" ? result.refusal : undefined;
-    const body = slackBody(result.message, refusal ? { response_type: "ephemeral", replace_original: false } : { replace_original: true });
+    const body = slackBody(
+      result.message,
+      refusal ? { response_type: "ephemeral", replace_original: false } : { replace_original: true },
+    );
     deps.defer(postReply({ platform: "slack", url }, result.message, fetch, body));
     return answer(c, body, refusal);
   });

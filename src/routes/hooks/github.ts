@@ -54,7 +54,11 @@ export const githubAlertSchema = z
   .max(MAX_GITHUB_TOKENS);
 
 export const githubFeedbackSchema = z.array(
-  z.strictObject({ token_hash: z.string(), token_type: z.string(), label: z.enum(["true_positive", "false_positive"]) }),
+  z.strictObject({
+    token_hash: z.string(),
+    token_type: z.string(),
+    label: z.enum(["true_positive", "false_positive"]),
+  }),
 );
 
 const keysByConfig = new Map<string, GithubKeys>();
@@ -70,8 +74,16 @@ export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
   const body = new Uint8Array(await c.req.arrayBuffer());
   const cacheKey = `${deps.config.GITHUB_SECRET_SCANNING_KEYS ?? ""}|${deps.config.GITHUB_KEYS_URL}`;
   let keys = keysByConfig.get(cacheKey);
-  if (!keys) keysByConfig.set(cacheKey, (keys = new GithubKeys(deps.config.GITHUB_SECRET_SCANNING_KEYS, deps.config.GITHUB_KEYS_URL, deps.now)));
-  const headers = { keyId: c.req.header("github-public-key-identifier"), signature: c.req.header("github-public-key-signature") };
+  if (!keys) {
+    keysByConfig.set(
+      cacheKey,
+      keys = new GithubKeys(deps.config.GITHUB_SECRET_SCANNING_KEYS, deps.config.GITHUB_KEYS_URL, deps.now),
+    );
+  }
+  const headers = {
+    keyId: c.req.header("github-public-key-identifier"),
+    signature: c.req.header("github-public-key-signature"),
+  };
   let list = await keys.get();
   if (!list) throw new AppError(503, "not_configured", "GitHub secret scanning keys are unavailable");
   let verified = await verifyGithubSignature({ keys: list, ...headers, body });
@@ -83,7 +95,11 @@ export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
   const parsed = validated(githubAlertSchema, signedJson(body, message), message);
 
   const engine = await deps.engine();
-  const alert = { source: "github", id: await deriveId("alrt", "github", await sha256Hex(body)), reason: "token_match" } as const;
+  const alert = {
+    source: "github",
+    id: await deriveId("alrt", "github", await sha256Hex(body)),
+    reason: "token_match",
+  } as const;
   // CPU only: a keyed fingerprint to look up and an unkeyed hash to answer with, per token.
   const fps = await Promise.all(parsed.map((item) => fingerprint(engine.fingerprintKey, item.token)));
   const hashes = await Promise.all(parsed.map((item) => sha256Hex(item.token)));
@@ -92,10 +108,26 @@ export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
     // GitHub's redelivery republishes the same first ones (duplicates), so the rest are not
     // reached by retrying: the 5xx and the log (ids and counts only) tell an operator to act.
     const { matched, queued } = outcome.overflow;
-    console.error(JSON.stringify({ level: "error", msg: "github.alert_too_many_matches", alert_id: alert.id, matched_credentials: matched, queued }));
-    throw new AppError(503, "alert_too_large", `The alert matches ${matched} managed credentials; ${queued} were queued for containment`);
+    console.error(
+      JSON.stringify({
+        level: "error",
+        msg: "github.alert_too_many_matches",
+        alert_id: alert.id,
+        matched_credentials: matched,
+        queued,
+      }),
+    );
+    throw new AppError(
+      503,
+      "alert_too_large",
+      `The alert matches ${matched} managed credentials; ${queued} were queued for containment`,
+    );
   }
 
-  const feedback = parsed.map((item, i) => ({ token_hash: hashes[i]!, token_type: item.type, label: outcome.matched(fps[i]!) ? ("true_positive" as const) : ("false_positive" as const) }));
+  const feedback = parsed.map((item, i) => ({
+    token_hash: hashes[i]!,
+    token_type: item.type,
+    label: outcome.matched(fps[i]!) ? ("true_positive" as const) : ("false_positive" as const),
+  }));
   return c.json(feedback, 200);
 });

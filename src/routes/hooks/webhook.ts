@@ -58,8 +58,19 @@ export const webhook = new Hono<AppEnv>().post("/", async (c) => {
   if (!verified.ok) throw signatureRefused(verified.error, "alert", "ALERT_WEBHOOK_SECRET");
   const message = "The body must name the credential by exactly one of credential_id, fingerprint or value";
   const input = validated(alertBodySchema, signedJson(body, message), message);
-  const outcome = await reportNamedLeak(deps, await deps.engine(), input, { source: "webhook", deliveryId: verified.value.id, reason: input.value ? "token_match" : "named_in_alert" });
-  if (outcome.kind === "unmatched") throw new AppError(404, "credential_not_found", "No managed credential matches this alert");
+  const outcome = await reportNamedLeak(deps, await deps.engine(), input, {
+    source: "webhook",
+    deliveryId: verified.value.id,
+    reason: input.value ? "token_match" : "named_in_alert",
+  });
+  if (outcome.kind === "unmatched") {
+    throw new AppError(404, "credential_not_found", "No managed credential matches this alert");
+  }
   if (outcome.kind === "replayed") throw new AppError(401, "replayed", "This webhook-id was already received");
-  return c.json({ event_id: outcome.eventId, credential_id: outcome.credentialId, action: outcome.action, ...(outcome.rotationId ? { rotation_id: outcome.rotationId } : {}) }, 202);
+  return c.json({
+    event_id: outcome.eventId,
+    credential_id: outcome.credentialId,
+    action: outcome.action,
+    ...(outcome.rotationId ? { rotation_id: outcome.rotationId } : {}),
+  }, 202);
 });

@@ -24,7 +24,10 @@ const auditEntrySchema = z.strictObject({
   /** The event's data: ids, codes and fingerprint prefixes only (see src/core/bus/events.ts). */
   data: z.record(z.string(), z.unknown()),
 });
-export const auditListResponseSchema = z.strictObject({ entries: z.array(auditEntrySchema), next_cursor: z.string().nullable() });
+export const auditListResponseSchema = z.strictObject({
+  entries: z.array(auditEntrySchema),
+  next_cursor: z.string().nullable(),
+});
 
 /** The audit trail, oldest first, filtered by credential, event type and time. */
 export const audit = new Hono<AppEnv>().get("/", async (c) => {

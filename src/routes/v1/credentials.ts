@@ -17,7 +17,8 @@ import { jsonBody, pathId, query } from "../../http/validate.ts";
 import { credentialView, listQuerySchema, revokeBodySchema, rotateBodySchema, rotationView } from "./views.ts";
 
 /** The `:id` of these routes; an id no credential can have is not found before storage is read. */
-const credentialId = (c: Context<AppEnv>) => pathId(c, credentialIdSchema, new AppError(404, "credential_not_found", "No such credential"));
+const credentialId = (c: Context<AppEnv>) =>
+  pathId(c, credentialIdSchema, new AppError(404, "credential_not_found", "No such credential"));
 
 async function startRotation(deps: Deps, credentialId: string, req: RotationRequest) {
   const begun = await requestRotation(deps, credentialId, req, { source: "/rekey/admin" });

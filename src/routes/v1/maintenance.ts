@@ -39,5 +39,9 @@ export const maintenance = new Hono<AppEnv>()
     const deps = c.var.deps;
     const { keyring } = await deps.engine();
     const job = await deps.jobs.getJob();
-    return c.json({ job: job?.value ?? null, current_version: keyring.currentVersion, versions: [...keyring.versions] });
+    return c.json({
+      job: job?.value ?? null,
+      current_version: keyring.currentVersion,
+      versions: [...keyring.versions],
+    });
   });

@@ -4,9 +4,22 @@
  * Fingerprints are cut to their first 8 hex: enough to tell values apart, useless for guessing.
  */
 import * as z from "zod";
-import { appRefSchema, credentialKindSchema, credentialStateSchema, policySchema, sinkSchema, type CredentialRecord } from "../../core/credentials/credential.ts";
+import {
+  appRefSchema,
+  credentialKindSchema,
+  type CredentialRecord,
+  credentialStateSchema,
+  policySchema,
+  sinkSchema,
+} from "../../core/credentials/credential.ts";
 import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
-import { rotationErrorSchema, rotationModeSchema, rotationReasonSchema, stepSchema, type Rotation } from "../../core/rotation/rotation.ts";
+import {
+  type Rotation,
+  rotationErrorSchema,
+  rotationModeSchema,
+  rotationReasonSchema,
+  stepSchema,
+} from "../../core/rotation/rotation.ts";
 
 const time = z.iso.datetime({ offset: true });
 const prefix = z.string().regex(/^[0-9a-f]{8}$/);
@@ -28,7 +41,16 @@ const credentialViewSchema = z.strictObject({
   value_created_at: time,
   /** When Clarifai itself expires the current key (policy upstream_expiry, or the key's own expiry). */
   key_expires_at: time.nullable(),
-  previous: z.array(z.strictObject({ fingerprint: prefix, rotation_id: z.string(), superseded_at: time, revoke_after: time, revoked_at: time.nullable(), leaked: z.boolean() })),
+  previous: z.array(
+    z.strictObject({
+      fingerprint: prefix,
+      rotation_id: z.string(),
+      superseded_at: time,
+      revoke_after: time,
+      revoked_at: time.nullable(),
+      leaked: z.boolean(),
+    }),
+  ),
   /** A leaked value (current or superseded) whose delete Clarifai has not yet confirmed: it still works. */
   leaked_live: z.boolean(),
   /** A leaked self-managed PAT lost without a successor: register a new manager. */
@@ -36,7 +58,12 @@ const credentialViewSchema = z.strictObject({
   policy: policySchema,
   sinks: z.array(sinkSchema),
   current_rotation_id: z.string().nullable(),
-  last_rotation: z.strictObject({ id: z.string(), state: z.enum(["done", "failed"]), reason: z.string(), finished_at: time }).nullable(),
+  last_rotation: z.strictObject({
+    id: z.string(),
+    state: z.enum(["done", "failed"]),
+    reason: z.string(),
+    finished_at: time,
+  }).nullable(),
   created_at: time,
   updated_at: time,
   revoked_at: time.nullable(),
@@ -67,7 +94,10 @@ export type CredentialView = z.infer<typeof credentialViewSchema>;
 export type RotationView = z.infer<typeof rotationViewSchema>;
 
 export const credentialResponseSchema = z.strictObject({ credential: credentialViewSchema });
-export const credentialListResponseSchema = z.strictObject({ credentials: z.array(credentialViewSchema), next_cursor: z.string().nullable() });
+export const credentialListResponseSchema = z.strictObject({
+  credentials: z.array(credentialViewSchema),
+  next_cursor: z.string().nullable(),
+});
 export const rotationResponseSchema = z.strictObject({ rotation: rotationViewSchema, joined: z.boolean().optional() });
 export const errorResponseSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }).loose() });
 
@@ -96,7 +126,9 @@ export function credentialView(rec: CredentialRecord): CredentialView {
       leaked: p.leaked === true,
     })),
     leaked_live: rec.previous.some((p) => p.leaked === true && !p.revoked_at),
-    needs_manager: rec.needs_manager ? { since: rec.needs_manager.since, rotation_id: rec.needs_manager.rotation_id } : null,
+    needs_manager: rec.needs_manager
+      ? { since: rec.needs_manager.since, rotation_id: rec.needs_manager.rotation_id }
+      : null,
     policy: rec.policy,
     sinks: rec.sinks,
     current_rotation_id: rec.current_rotation?.id ?? null,
@@ -129,7 +161,6 @@ export function rotationView(r: Rotation): RotationView {
     finished_at: r.finished_at ?? null,
   };
 }
-
 
 export const listQuerySchema = z.strictObject({
   cursor: z.string().max(1024).optional(),
