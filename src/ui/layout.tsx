@@ -33,23 +33,21 @@ export function Layout(props: LayoutProps) {
       <body>
         <header>
           <span class="brand">rekey</span>
-          {props.csrf !== undefined
-            ? (
-              <>
-                <nav>
-                  {NAV.map(([section, href, label]) => (
-                    <a href={href} aria-current={props.section === section ? "page" : undefined}>
-                      {label}
-                    </a>
-                  ))}
-                </nav>
-                <form class="inline" method="post" action="/ui/sign-out">
-                  <input type="hidden" name={CSRF_FIELD} value={props.csrf} />
-                  <button type="submit">Sign out</button>
-                </form>
-              </>
-            )
-            : null}
+          {props.csrf !== undefined ? (
+            <>
+              <nav>
+                {NAV.map(([section, href, label]) => (
+                  <a href={href} aria-current={props.section === section ? "page" : undefined}>
+                    {label}
+                  </a>
+                ))}
+              </nav>
+              <form class="inline" method="post" action="/ui/sign-out">
+                <input type="hidden" name={CSRF_FIELD} value={props.csrf} />
+                <button type="submit">Sign out</button>
+              </form>
+            </>
+          ) : null}
         </header>
         <main>{props.children}</main>
       </body>

@@ -32,8 +32,7 @@ export function NextActions(props: { next: NextAction[]; now: number }) {
     <>
       {props.next.map((n) => (
         <div>
-          <strong>{n.action}</strong>{" "}
-          {n.due ? <span class="badge warn">due</span> : <Time iso={n.at} now={props.now} />}
+          <strong>{n.action}</strong> {n.due ? <span class="badge warn">due</span> : <Time iso={n.at} now={props.now} />}
           <div class="muted">{n.reason}</div>
         </div>
       ))}

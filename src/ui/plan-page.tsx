@@ -17,11 +17,12 @@ export function PlanPage(props: PlanPageProps) {
     <Layout title="Next sweep" nonce={props.nonce} csrf={props.csrf} section="plan">
       <h1>Plan of the next sweep</h1>
       <p class="muted">
-        Computed <time datetime={new Date(props.now).toISOString()}>{new Date(props.now).toISOString()}</time>{" "}
-        with the sweep's rules (max age with jitter, grace periods, hard expiry, stuck rotations). The cron runs every
-        15 minutes.
+        Computed <time datetime={new Date(props.now).toISOString()}>{new Date(props.now).toISOString()}</time> with the sweep's rules (max age with jitter, grace periods,
+        hard expiry, stuck rotations). The cron runs every 15 minutes.
       </p>
-      {props.plan.length === 0 ? <p>Nothing is due: the next sweep would take no action.</p> : (
+      {props.plan.length === 0 ? (
+        <p>Nothing is due: the next sweep would take no action.</p>
+      ) : (
         <table>
           <thead>
             <tr>
@@ -50,9 +51,7 @@ export function PlanPage(props: PlanPageProps) {
                   <Time iso={a.due_at} now={props.now} />
                 </td>
                 <td>{a.reason}</td>
-                <td data-field="key-expires-at">
-                  {a.key_expires_at ? <Time iso={a.key_expires_at} now={props.now} /> : <span class="muted">—</span>}
-                </td>
+                <td data-field="key-expires-at">{a.key_expires_at ? <Time iso={a.key_expires_at} now={props.now} /> : <span class="muted">—</span>}</td>
               </tr>
             ))}
           </tbody>
@@ -62,8 +61,8 @@ export function PlanPage(props: PlanPageProps) {
         <>
           <h2>Left alone</h2>
           <p class="muted">
-            Keys at Clarifai that carry a rekey rotation marker, but that rekey cannot prove it minted (a marker can be
-            copied onto any key). rekey never deletes them; look at each one at Clarifai.
+            Keys at Clarifai that carry a rekey rotation marker, but that rekey cannot prove it minted (a marker can be copied onto any key). rekey never deletes them; look at each one
+            at Clarifai.
           </p>
           <table>
             <thead>

@@ -22,13 +22,11 @@ export function RotationTable(props: { rotations: RotationView[]; now: number; s
         {props.rotations.map((r) => (
           <tr data-rotation={r.id} data-state={r.state}>
             <td class="mono">{r.id}</td>
-            {props.showCredential
-              ? (
-                <td>
-                  <CredentialLink id={r.credential_id} />
-                </td>
-              )
-              : null}
+            {props.showCredential ? (
+              <td>
+                <CredentialLink id={r.credential_id} />
+              </td>
+            ) : null}
             <td>
               {r.reason} · {r.mode}
             </td>
@@ -36,20 +34,18 @@ export function RotationTable(props: { rotations: RotationView[]; now: number; s
               <StateBadge state={r.state} />
             </td>
             <td>
-              {r.state === "running"
-                ? (
-                  <>
-                    <code>{r.step}</code> <span class="muted">of {r.plan.join(" → ")}</span>
-                    {r.next_attempt_at
-                      ? (
-                        <div class="muted">
-                          retry <Time iso={r.next_attempt_at} now={props.now} />
-                        </div>
-                      )
-                      : null}
-                  </>
-                )
-                : <span class="muted">{r.plan.join(" → ")}</span>}
+              {r.state === "running" ? (
+                <>
+                  <code>{r.step}</code> <span class="muted">of {r.plan.join(" → ")}</span>
+                  {r.next_attempt_at ? (
+                    <div class="muted">
+                      retry <Time iso={r.next_attempt_at} now={props.now} />
+                    </div>
+                  ) : null}
+                </>
+              ) : (
+                <span class="muted">{r.plan.join(" → ")}</span>
+              )}
             </td>
             <td class="mono">
               {r.requested_by}
@@ -61,9 +57,7 @@ export function RotationTable(props: { rotations: RotationView[]; now: number; s
             <td>
               <Time iso={r.finished_at} now={props.now} />
             </td>
-            <td>
-              {r.error ? <span class="bad">{`${r.error.code} at ${r.error.step}: ${r.error.message}`}</span> : null}
-            </td>
+            <td>{r.error ? <span class="bad">{`${r.error.code} at ${r.error.step}: ${r.error.message}`}</span> : null}</td>
           </tr>
         ))}
       </tbody>

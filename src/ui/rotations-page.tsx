@@ -42,7 +42,9 @@ export function RotationsPage(props: RotationsPageProps) {
     <Layout title="Rotations" nonce={props.nonce} csrf={props.csrf} section="rotations">
       <h1>Rotations</h1>
       <h2>In flight ({props.inFlight.length})</h2>
-      {props.inFlight.length === 0 ? <p class="muted">None.</p> : (
+      {props.inFlight.length === 0 ? (
+        <p class="muted">None.</p>
+      ) : (
         <table>
           <thead>
             <tr>
@@ -79,12 +81,12 @@ export function RotationsPage(props: RotationsPageProps) {
           </tbody>
         </table>
       )}
-      {props.inFlight.length > 0
-        ? <p class="muted">The credential's page shows each rotation's current step.</p>
-        : null}
+      {props.inFlight.length > 0 ? <p class="muted">The credential's page shows each rotation's current step.</p> : null}
       <h2>Failed ({props.failed.length})</h2>
       <p class="muted">Credentials whose most recent rotation failed. A later successful rotation clears the entry.</p>
-      {props.failed.length === 0 ? <p class="muted">None.</p> : (
+      {props.failed.length === 0 ? (
+        <p class="muted">None.</p>
+      ) : (
         <table>
           <thead>
             <tr>
@@ -110,24 +112,14 @@ export function RotationsPage(props: RotationsPageProps) {
                 <td>
                   <Time iso={r.finished_at} now={props.now} />
                 </td>
-                <td>
-                  {r.error ? <span class="bad">{`${r.error.code} at ${r.error.step}: ${r.error.message}`}</span> : null}
-                </td>
+                <td>{r.error ? <span class="bad">{`${r.error.code} at ${r.error.step}: ${r.error.message}`}</span> : null}</td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
-      {props.errorsTruncated
-        ? (
-          <p class="muted">
-            Errors are shown for the most recent failures only; the credential's page shows the others.
-          </p>
-        )
-        : null}
-      {props.truncated
-        ? <p class="warn">Only the first credentials of the registry were read; the lists may be incomplete.</p>
-        : null}
+      {props.errorsTruncated ? <p class="muted">Errors are shown for the most recent failures only; the credential's page shows the others.</p> : null}
+      {props.truncated ? <p class="warn">Only the first credentials of the registry were read; the lists may be incomplete.</p> : null}
     </Layout>
   );
 }
