@@ -19,7 +19,7 @@ import { updateCredential } from "./update-credential.ts";
 import { managerToken, open } from "./values.ts";
 import { owedAt, retryDelayMs } from "../sweep/rules.ts";
 
-export const OVERDUE_AFTER_MS = 6 * 3_600_000;
+const OVERDUE_AFTER_MS = 6 * 3_600_000;
 
 const owedRevocations = (rec: CredentialRecord, now: number): PreviousValue[] =>
   rec.previous.filter((p) => owedSealed(rec, p) && owedAt(p) <= now);
