@@ -7,25 +7,12 @@
  *   credential is revoked and marked as needing a new manager (credential.orphaned_manager).
  */
 import { env, exports } from "cloudflare:workers";
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
 import worker from "../../src/worker.ts";
 import { ADMIN_TOKEN, call, waitForRotation } from "../support/api.ts";
+import { cronTick } from "../support/cron.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
-
-let minute = Math.floor(Date.now() / 60_000) + 7;
-
-/** One cron tick; each its own minute, so a new sweep rather than a redelivery. */
-async function tick() {
-  const ctx = createExecutionContext();
-  await worker.scheduled(
-    createScheduledController({ scheduledTime: minute++ * 60_000, cron: "*/15 * * * *" }),
-    env,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-}
 
 const audited = async (type: string, credentialId: string) =>
   ((await call("GET", `/v1/audit?type=${type}&credential_id=${credentialId}`)).json.entries ?? []) as Array<
@@ -90,14 +77,14 @@ describe("a leaked value always dies", () => {
     expect(await exports_ui(id)).toContain("Leaked and still live");
     expect(await exports_ui(id, "/ui")).toContain("leaked, still live");
 
-    await tick(); // refused again: escalated at once
+    await cronTick(); // refused again: escalated at once
     await vi.waitUntil(async () => (await audited("revocation.overdue", id)).length > 0, {
       timeout: 20_000,
       interval: 100,
     });
     expect(await stillThere()).toBe(true);
 
-    await tick(); // Clarifai lets it through
+    await cronTick(); // Clarifai lets it through
     await vi.waitUntil(async () => !(await stillThere()), { timeout: 20_000, interval: 100 });
     await vi.waitUntil(async () => (await credential(id)).leaked_live === false, { timeout: 20_000, interval: 100 });
     view = await credential(id);
@@ -140,7 +127,7 @@ describe("a leaked value always dies", () => {
       (await tenant.state()).calls.filter((c: any) => c.method === "DELETE" && c.code === 11102).length;
     for (let sweep = 0; sweep < 2; sweep++) {
       const before = await refusals();
-      await tick(); // each sweep retries it at once: no backoff for a leaked value
+      await cronTick(); // each sweep retries it at once: no backoff for a leaked value
       await vi.waitUntil(async () => (await refusals()) > before, { timeout: 20_000, interval: 100 });
     }
     await vi.waitUntil(async () => (await audited("revocation.overdue", id)).length >= 2, {

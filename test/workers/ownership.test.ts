@@ -5,10 +5,10 @@
  * edit descriptions can copy it.
  */
 import { env } from "cloudflare:workers";
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../../src/worker.ts";
 import { call, waitForRotation } from "../support/api.ts";
+import { cronTick } from "../support/cron.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
 import { fingerprint, fingerprintPrefix, importFingerprintKey } from "../../src/core/crypto/fingerprint.ts";
 
@@ -19,19 +19,6 @@ const fp = async (value: string) => {
 };
 
 const HOUR = 3_600_000;
-let minute = Math.floor(Date.now() / 60_000) + 1;
-
-/** One cron tick; each tick gets its own minute, so it is a new sweep and not a redelivery. */
-async function tick() {
-  const ctx = createExecutionContext();
-  await worker.scheduled(
-    createScheduledController({ scheduledTime: minute++ * 60_000, cron: "*/15 * * * *" }),
-    env,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-}
-
 async function setup(prefix: string) {
   const tenant = await freshTenant(prefix);
   const manager = await call("POST", "/v1/credentials", {
@@ -58,7 +45,7 @@ async function setup(prefix: string) {
   const fault = (f: Record<string, unknown>) => control("faults", { count: 1, ...f });
   /** Runs a sweep and waits until `done` holds (what the sweep should have achieved). */
   const sweepUntil = async (done: () => Promise<boolean>) => {
-    await tick();
+    await cronTick();
     await vi.waitUntil(done, { timeout: 20_000, interval: 100 });
   };
   /** A credential past its expiry: once it is revoked, the sweep has run through its batches. */

@@ -8,7 +8,6 @@
  *   and one re-encryption pass leaves nothing under the old AAD.
  */
 import { env } from "cloudflare:workers";
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../../src/worker.ts";
 import { WorkersStore } from "../../src/adapters/workers-store.ts";
@@ -16,6 +15,7 @@ import { aadFor, type CredentialRecord, CURRENT_VALUE, previousValue } from "../
 import { decrypt, type Sealed } from "../../src/core/crypto/envelope.ts";
 import { parseKeyring } from "../../src/core/crypto/keyring.ts";
 import { fingerprintWith } from "../support/fingerprint.ts";
+import { cronTick } from "../support/cron.ts";
 import { call, waitForRotation } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { TEST_KEYS } from "../support/engine-harness.ts";
@@ -54,18 +54,6 @@ async function graceKey(tag: string) {
   return { key, id: reg.json.credential.id as string };
 }
 
-// Each sweep in its own cron minute: a tick in the same minute is a redelivery of the same sweep.
-let minute = Math.floor(Date.now() / 60_000);
-async function sweep() {
-  const ctx = createExecutionContext();
-  await worker.scheduled(
-    createScheduledController({ scheduledTime: minute++ * 60_000, cron: "*/15 * * * *" }),
-    env,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-}
-
 const keyIds = async () => new Set<string>((await tenant.state()).keys.map((k: any) => k.id as string));
 
 describe("a sealed value moved to another field", () => {
@@ -96,7 +84,7 @@ describe("a sealed value moved to another field", () => {
     };
     expect(await store().putCredential(tampered, cur.version)).not.toBeNull();
 
-    await sweep();
+    await cronTick();
     await vi.waitUntil(async () => {
       const p = (await store().getCredential(id))!.value.previous[0]!;
       return p.revoke_attempts > 0 || p.revoked_at !== undefined;
@@ -143,7 +131,7 @@ describe("a value sealed before fields were bound, moved to another field", () =
     };
     expect(await store().putCredential(tampered, cur.version)).not.toBeNull();
 
-    await sweep();
+    await cronTick();
     await vi.waitUntil(async () => {
       const p = (await store().getCredential(id))!.value.previous[0]!;
       return p.revoke_attempts > 0 || p.revoked_at !== undefined;

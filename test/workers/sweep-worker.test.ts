@@ -2,11 +2,10 @@
  * The real cron path on Workers: scheduled() publishes the first page, the queue consumer runs the
  * sweep batch and the rotator, and an expired credential ends revoked at Clarifai.
  */
-import { env } from "cloudflare:workers";
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../../src/worker.ts";
 import { call } from "../support/api.ts";
+import { cronTick } from "../support/cron.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 
 describe("scheduled()", () => {
@@ -33,9 +32,7 @@ describe("scheduled()", () => {
     );
     expect((await tenant.state()).keys.map((k: any) => k.id)).toContain(key.id);
 
-    const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "*/15 * * * *" }), env, ctx);
-    await waitOnExecutionContext(ctx);
+    await cronTick();
     await vi.waitUntil(async () => (await call("GET", `/v1/credentials/${id}`)).json.credential.state === "revoked", {
       timeout: 20_000,
       interval: 100,

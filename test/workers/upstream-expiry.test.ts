@@ -6,27 +6,15 @@
  * signed webhooks); a policy without max_age_days cannot turn it on.
  */
 import { env, exports } from "cloudflare:workers";
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../../src/worker.ts";
 import { ADMIN_TOKEN, call, waitForRotation } from "../support/api.ts";
+import { cronTick } from "../support/cron.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
 import { received } from "../support/receiver.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-let minute = Math.floor(Date.now() / 60_000) + 11;
-
-async function tick() {
-  const ctx = createExecutionContext();
-  await worker.scheduled(
-    createScheduledController({ scheduledTime: minute++ * 60_000, cron: "*/15 * * * *" }),
-    env,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-}
-
 async function setup(prefix: string) {
   const tenant = await freshTenant(prefix);
   const manager = await call("POST", "/v1/credentials", {
@@ -136,7 +124,7 @@ describe("upstream_expiry (dead-man switch)", () => {
     expect(plan.every((a: any) => a.key_expires_at === expires)).toBe(true);
     expect(await dashboard("/ui/plan")).toContain(`datetime="${expires}"`);
 
-    await tick();
+    await cronTick();
     await vi.waitUntil(
       async () =>
         ((await call("GET", `/v1/audit?type=credential.expiring&credential_id=${id}`)).json.entries ?? []).length > 0,
