@@ -10,6 +10,7 @@
  *   npx tsx bench/p4-sweep.ts --short    10,000 credentials, scheduled() → real local Queues → consumer
  *   (npm run bench -- --only=p4 runs it as part of the bench; results in bench/out/results.json)
  */
+import { doCallsOf, subrequestsOf, type Tally } from "./fixtures/p4-worker/src/tally.ts";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { startEmulatorServer } from "../emulator/node/serve.ts";
@@ -52,27 +53,8 @@ export interface P4Options {
   name?: string;
 }
 
-type Invocation = {
-  seq: number;
-  kind: string;
-  phase: string;
-  detail: Record<string, unknown>;
-  ms: number;
-  kv: number;
-  kv_ops: Record<string, number>;
-  do_calls: Record<string, number>;
-  do_methods: Record<string, number>;
-  queue_sends: number;
-  queue_messages: number;
-  fetches: number;
-  clarifai: number;
-  clarifai_ops: Record<string, number>;
-  ran_rotation: boolean;
-  events: Record<string, number>;
-  orphan_events: Array<{ type: string; data: Record<string, unknown> }>;
-};
-const doCalls = (i: Invocation) => Object.values(i.do_calls).reduce((a, b) => a + b, 0);
-const subrequests = (i: Invocation) => doCalls(i) + i.queue_sends + i.fetches;
+/** One invocation as the bench Worker reports it: its tally (fixtures/p4-worker/src/counting.ts) and where it ran. */
+type Invocation = Tally & { seq: number; kind: string; phase: string; detail: Record<string, unknown>; ms: number };
 
 export interface P4Result {
   p4_credentials: number;
@@ -324,17 +306,17 @@ export async function runP4(opts: P4Options): Promise<P4Result> {
 
     const max = (xs: Invocation[], f: (i: Invocation) => number) => xs.reduce((m, i) => Math.max(m, f(i)), 0);
     const costliest = (xs: Invocation[], n: number) =>
-      [...xs].sort((a, b) => subrequests(b) - subrequests(a)).slice(0, n).map(summary);
+      [...xs].sort((a, b) => subrequestsOf(b) - subrequestsOf(a)).slice(0, n).map(summary);
     const result: P4Result = {
       p4_credentials: size.credentials,
       p4_users: size.users,
       p4_upstream_keys_max_user: Math.max(...keysPerUser.values()),
       p4_invocations: sweep.length,
-      p4_max_subrequests: max(measured, subrequests),
+      p4_max_subrequests: max(measured, subrequestsOf),
       p4_max_kv_ops: max(measured, (i) => i.kv),
-      p4_max_do_calls: max(measured, doCalls),
-      p4_rotation_max_subrequests: max(measured.filter((i) => i.ran_rotation), subrequests),
-      p4_total_subrequests: sweep.reduce((a, i) => a + subrequests(i), 0),
+      p4_max_do_calls: max(measured, doCallsOf),
+      p4_rotation_max_subrequests: max(measured.filter((i) => i.ran_rotation), subrequestsOf),
+      p4_total_subrequests: sweep.reduce((a, i) => a + subrequestsOf(i), 0),
       p4_clarifai_calls_idle_sweep: idle.reduce((a, i) => a + i.clarifai, 0),
       p4_due: due.length,
       p4_done: done.length,
@@ -356,7 +338,7 @@ export async function runP4(opts: P4Options): Promise<P4Result> {
         invocations_by_kind: Object.fromEntries(countBy(sweep, (i) => i.kind)),
         total: {
           kv_ops: sweep.reduce((a, i) => a + i.kv, 0),
-          do_calls: sweep.reduce((a, i) => a + doCalls(i), 0),
+          do_calls: sweep.reduce((a, i) => a + doCallsOf(i), 0),
           queue_sends: sweep.reduce((a, i) => a + i.queue_sends, 0),
           clarifai_calls: sweep.reduce((a, i) => a + i.clarifai, 0),
           clarifai_calls_at_emulator: callsAfterSweep - callsStart,
@@ -369,7 +351,7 @@ export async function runP4(opts: P4Options): Promise<P4Result> {
           invocations: idle.length,
           clarifai_calls_at_emulator: idleUpstream.length,
           clarifai_ops: sumMaps(idle.map((i) => i.clarifai_ops)),
-          max_subrequests: max(idle, subrequests),
+          max_subrequests: max(idle, subrequestsOf),
           due_before: after.actions.length,
         },
         orphans: {
@@ -399,7 +381,7 @@ function summary(i: Invocation) {
     seq: i.seq,
     kind: i.kind,
     phase: i.phase,
-    subrequests: subrequests(i),
+    subrequests: subrequestsOf(i),
     kv_ops: i.kv,
     do_calls: i.do_calls,
     queue_sends: i.queue_sends,
