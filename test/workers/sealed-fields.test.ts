@@ -9,7 +9,6 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import worker from "../../src/worker.ts";
 import { WorkersStore } from "../../src/adapters/workers-store.ts";
 import { aadFor, type CredentialRecord, CURRENT_VALUE, previousValue } from "../../src/core/credentials/credential.ts";
 import { decrypt, type Sealed } from "../../src/core/crypto/envelope.ts";

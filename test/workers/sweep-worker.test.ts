@@ -3,7 +3,6 @@
  * sweep batch and the rotator, and an expired credential ends revoked at Clarifai.
  */
 import { describe, expect, it, vi } from "vitest";
-import worker from "../../src/worker.ts";
 import { call } from "../support/api.ts";
 import { cronTick } from "../support/cron.ts";
 import { freshTenant } from "../support/emulator-control.ts";

@@ -5,9 +5,8 @@
  * it; a key inside its margin whose rotation fails raises credential.expiring (audit, Slack,
  * signed webhooks); a policy without max_age_days cannot turn it on.
  */
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import worker from "../../src/worker.ts";
 import { ADMIN_TOKEN, call, waitForRotation } from "../support/api.ts";
 import { cronTick } from "../support/cron.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
