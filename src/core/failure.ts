@@ -11,8 +11,8 @@
  */
 import { codeSchema } from "./bus/fields.ts";
 
-/** Which layer raised a failure: the HTTP layer, a rotation step, the Clarifai client, a bus handler, a delivery. */
-export type FailureTag = "http" | "step" | "clarifai" | "permanent" | "delivery" | "still_running";
+/** Which layer raised a failure: the HTTP layer, a rotation step, the Clarifai or GitHub client, a bus handler, a delivery. */
+export type FailureTag = "http" | "step" | "clarifai" | "github" | "permanent" | "delivery" | "still_running";
 
 export abstract class Failure extends Error {
   abstract readonly tag: FailureTag;
