@@ -24,6 +24,7 @@ import type { ProcessedLedger } from "./core/bus/ledger.ts";
 import type { JobStore } from "./core/maintenance/job.ts";
 import { engineEmitter } from "./core/bus/engine-events.ts";
 import { type Config, requireConfig } from "./config.ts";
+import { createGithubClient, type GithubClient } from "./core/github/client.ts";
 import { AppError } from "./http/app-error.ts";
 
 export interface Services {
@@ -37,6 +38,8 @@ export interface Services {
   /** The re-encryption job's record (one compare-and-swap cell). */
   jobs: JobStore;
   clarifai: ClarifaiClient;
+  /** GitHub, when GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY or GITHUB_TOKEN are configured. */
+  github?: GithubClient;
   now: () => number;
   /** Runs work after the response (waitUntil on Workers); errors are the work's own business. */
   defer: (work: Promise<unknown>) => void;
@@ -67,6 +70,7 @@ export function buildServices(opts: ServiceOptions): Services {
     requestIdPrefix: "rekey",
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
+  const github = githubClientFor(opts.config, opts.fetch, now);
   let engine: Promise<EngineDeps> | undefined;
   return {
     config: opts.config,
@@ -76,6 +80,7 @@ export function buildServices(opts: ServiceOptions): Services {
     ledger: opts.ledger,
     jobs: opts.jobs,
     clarifai,
+    ...(github ? { github } : {}),
     now,
     defer: opts.defer,
     engine: () =>
@@ -91,11 +96,32 @@ export function buildServices(opts: ServiceOptions): Services {
         leaseMs: DEFAULT_LEASE_MS,
         // Every engine transition becomes a bus event (audit, notifications, chat replies).
         emit: opts.emit ?? engineEmitter(opts.bus, now),
+        ...(github ? { github } : {}),
       }))).catch((error) => {
         engine = undefined;
         throw error;
       }),
   };
+}
+
+/** An App when both of its variables are set (config-check refuses one alone), else GITHUB_TOKEN, else none. */
+function githubClientFor(
+  config: Config,
+  fetcher: typeof fetch | undefined,
+  now: () => number,
+): GithubClient | undefined {
+  const credentials = config.GITHUB_APP_ID && config.GITHUB_APP_PRIVATE_KEY
+    ? { kind: "app" as const, appId: config.GITHUB_APP_ID, privateKey: config.GITHUB_APP_PRIVATE_KEY }
+    : config.GITHUB_TOKEN
+    ? { kind: "token" as const, token: config.GITHUB_TOKEN }
+    : undefined;
+  if (!credentials) return undefined;
+  return createGithubClient({
+    baseUrl: config.GITHUB_API_BASE,
+    credentials,
+    now,
+    ...(fetcher ? { fetch: fetcher } : {}),
+  });
 }
 
 async function loadKeys(

@@ -7,6 +7,7 @@ import type { Keyring } from "../crypto/keyring.ts";
 import type { FingerprintKey } from "../crypto/fingerprint.ts";
 import type { ConfirmationKey } from "../chatops/confirmation.ts";
 import type { Store } from "../store/store.ts";
+import type { GithubClient } from "../github/client.ts";
 import type { Rotation, Step } from "./rotation.ts";
 
 export type EngineEvent =
@@ -37,6 +38,8 @@ export interface EngineDeps {
   leaseMs: number;
   /** Called after each persisted transition; failures here never undo the transition. */
   emit: (event: EngineEvent) => Promise<void>;
+  /** GitHub (Actions secret sinks, alert resolution); absent when no GitHub credentials are configured. */
+  github?: GithubClient;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 250, maxDelayMs: 4_000 };
