@@ -4,6 +4,7 @@ import { Layout } from "./layout.tsx";
 import type { NextAction } from "../core/sweep/next-actions.ts";
 import { CredentialLink, NextActions, StateBadge, Time } from "./parts.tsx";
 import { RotationTable } from "./rotation-table.tsx";
+import { sinkKey } from "../core/sinks/drivers.ts";
 
 export interface CredentialPageProps {
   nonce: string;
@@ -88,7 +89,7 @@ export function CredentialPage(props: CredentialPageProps) {
             {c.policy.upstream_expiry ? <> · dead-man switch: keys expire at Clarifai {c.policy.upstream_expiry_margin_hours ?? 72} h after their grace period</> : null}
           </dd>
           <dt>Sinks</dt>
-          <dd>{c.sinks.length ? c.sinks.map((s) => `${s.type} ${s.user_id}/${s.secret_id}`).join(", ") : <span class="muted">none</span>}</dd>
+          <dd>{c.sinks.length ? c.sinks.map((s) => (s.type === "clarifai_secret" ? `${s.type} ${s.user_id}/${s.secret_id}` : sinkKey(s))).join(", ") : <span class="muted">none</span>}</dd>
           <dt>Next scheduled action</dt>
           <dd>
             <NextActions next={props.next} now={props.now} />

@@ -24,6 +24,7 @@ export type RotationPatch = Partial<
     | "new_fingerprint"
     | "new_key_expires_at"
     | "propagated"
+    | "sink_written_at"
     | "old_revoked"
     | "create_calls"
     | "create_outcome_lost"
@@ -131,12 +132,15 @@ export async function propagate(deps: EngineDeps, rec: CredentialRecord, r: Rota
   const value = await open(deps, rec, rotationNewValue(r.id), requireNew(r));
   const ctx = sinkContext(deps, rec, r);
   const done = new Set(r.propagated);
+  const writtenAt = { ...r.sink_written_at };
   for (const sink of deliveryTargets(rec)) {
     if (done.has(sinkKey(sink))) continue;
+    // Before the write: a sink verified by its update time must show one no older than this.
+    writtenAt[sinkKey(sink)] = new Date(deps.now()).toISOString();
     await writeSink(ctx, sink, value);
     done.add(sinkKey(sink));
   }
-  return { propagated: [...done] };
+  return { propagated: [...done], sink_written_at: writtenAt };
 }
 
 /**

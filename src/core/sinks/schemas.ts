@@ -5,6 +5,7 @@
  */
 import * as z from "zod";
 import { clarifaiIdSchema } from "../clarifai/ids.ts";
+import { githubActionsSecretSinkSchema } from "./github-actions-secret.ts";
 
 const clarifaiSecretSinkSchema = z.strictObject({
   type: z.literal("clarifai_secret"),
@@ -13,5 +14,5 @@ const clarifaiSecretSinkSchema = z.strictObject({
 });
 export type ClarifaiSecretSink = z.infer<typeof clarifaiSecretSinkSchema>;
 
-export const sinkSchema = z.discriminatedUnion("type", [clarifaiSecretSinkSchema]);
+export const sinkSchema = z.discriminatedUnion("type", [clarifaiSecretSinkSchema, githubActionsSecretSinkSchema]);
 export type Sink = z.infer<typeof sinkSchema>;
