@@ -15,11 +15,12 @@ import type { BusEvent, eventDataSchemas } from "../bus/events.ts";
 import type { ProcessedLedger } from "../bus/ledger.ts";
 import type { alertSourceSchema } from "../bus/fields.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
-import { fingerprintPrefix } from "../crypto/fingerprint.ts";
+import { fingerprint, fingerprintPrefix } from "../crypto/fingerprint.ts";
+import { linkAlert } from "../github/alert-links.ts";
 import { randomId } from "../crypto/random.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
 import { contain, type Containment } from "./contain.ts";
-import { type LeakMatch, matchNamed, matchPrefix, matchRecord } from "./match-leak.ts";
+import { type LeakMatch, matchFingerprint, matchNamed, matchPrefix, matchRecord } from "./match-leak.ts";
 
 /**
  * Each alert source has one name, used as its `alert_source`, its events' source
@@ -159,6 +160,79 @@ export async function reportNamedLeak(
   // Off the response path: until it lands, the claim's lease already refuses a replay.
   rt.defer(rt.ledger.complete(replayKey, owner));
   return { kind: "accepted", credentialId: match.credential.id, ...outcome };
+}
+
+/** A GitHub secret scanning alert in the customer's own repositories, its secret already read from GitHub. */
+export interface RepoAlert {
+  /** `owner/repo`, where the alert is (and where it is resolved). */
+  repository: string;
+  number: number;
+  /** The GitHub App installation that delivered it, when known. */
+  installationId?: number;
+  /** The leaked value: fingerprinted here, and never kept, logged or put in an event. */
+  secret: string;
+}
+
+/**
+ * A GitHub secret scanning alert (`POST /hooks/github/events`, or the cron backstop): match its
+ * secret, remember the alert on the credential for its resolution (core/github/alert-links.ts),
+ * contain, and publish `credential.compromised` (unless the value is already dead),
+ * `github.alert_linked` and `alert.received`. `fastPath` begins containment now and drives it after
+ * the response, as every alert route does; the backstop leaves it to the rotator instead (its
+ * invocation has no room for a rotation). `delivery` (the webhook's delivery id, the sweep id)
+ * makes each handling's `github.alert_linked` its own event, so a reopened alert is looked at again.
+ * An alert whose secret matches no managed credential changes nothing.
+ */
+export async function reportRepoAlert(
+  rt: AlertRuntime,
+  engine: EngineDeps,
+  found: RepoAlert,
+  opts: { delivery: string; fastPath: boolean },
+): Promise<{ kind: "unmatched" } | { kind: "accepted"; credentialId: string; action: string; rotationId?: string }> {
+  const fp = await fingerprint(engine.fingerprintKey, found.secret);
+  const match = await matchFingerprint(engine, fp);
+  if (match.kind === "none") return { kind: "unmatched" };
+  const credentialId = match.credential.id;
+  const alert: Alert = {
+    source: "github",
+    id: await deriveId("alrt", "github-alert", found.repository.toLowerCase(), String(found.number)),
+    reason: "token_match",
+  };
+  await linkAlert(engine, credentialId, {
+    alert_id: alert.id,
+    repository: found.repository,
+    number: found.number,
+    ...(found.installationId ? { installation_id: found.installationId } : {}),
+    fingerprint: fp,
+  });
+  let action: string = match.kind === "already_revoked" ? "already_revoked" : "queued";
+  let rotationId: string | undefined;
+  if (opts.fastPath) {
+    const c = await containNow(rt, engine, match, alert.source);
+    action = c.action;
+    if (c.action === "rotation") rotationId = c.rotation.id;
+  }
+  const now = rt.now();
+  const events: BusEvent[] = [];
+  if (action !== "already_revoked" && action !== "none") {
+    events.push(await compromisedEvent(alert, credentialId, fp, now));
+  }
+  events.push(
+    newEvent("github.alert_linked", {
+      credential_id: credentialId,
+      fingerprint_prefix: fingerprintPrefix(fp),
+      alert_id: alert.id,
+      alert_number: found.number,
+    }, {
+      source: `/rekey/hooks/${alert.source}`,
+      subject: `credential/${credentialId}`,
+      id: await deriveId("evt", "github-linked", alert.id, opts.delivery),
+      now,
+    }),
+    await receivedEvent(alert, 1, 1, now),
+  );
+  await rt.bus.publishAll(events);
+  return { kind: "accepted", credentialId, action, ...(rotationId ? { rotationId } : {}) };
 }
 
 /**

@@ -49,6 +49,9 @@ export const eventTypes = [
   "orphan.suspected",
   "maintenance.reencrypt",
   "maintenance.completed",
+  "github.alert_linked",
+  "github.alert_resolved",
+  "github.alerts_scan",
 ] as const;
 export const eventTypeSchema = z.enum(eventTypes);
 
@@ -211,6 +214,38 @@ export const eventDataSchemas = {
     rewritten: z.number().int().min(0).max(100_000_000),
     remaining: z.number().int().min(0).max(100_000_000),
   }),
+  /**
+   * A GitHub secret scanning alert in the customer's own repositories reported a managed value
+   * (core/github/alert-links.ts): the credential remembers the alert, and resolves it as
+   * `revoked` once the value is dead. No repository name: names are the sender's free text, and
+   * no field here may be able to carry a token; the alert id is derived from them.
+   */
+  "github.alert_linked": z.strictObject({
+    credential_id: credentialIdSchema,
+    fingerprint_prefix: fingerprintPrefixSchema,
+    alert_id: alertIdSchema,
+    alert_number: z.number().int().min(1).max(1_000_000_000),
+  }),
+  /** rekey resolved that alert at GitHub as `revoked`, naming the rotation and the replacement's fingerprint prefix. */
+  "github.alert_resolved": z.strictObject({
+    credential_id: credentialIdSchema,
+    fingerprint_prefix: fingerprintPrefixSchema,
+    alert_id: alertIdSchema,
+    alert_number: z.number().int().min(1).max(1_000_000_000),
+    rotation_id: rotationIdSchema.optional(),
+    new_fingerprint_prefix: fingerprintPrefixSchema.optional(),
+  }),
+  /**
+   * One page of the cron backstop over GITHUB_ALERT_SCOPES (core/github/backstop.ts): list page
+   * `page` of open alerts in the `scope`-th entry, and handle the managed values found there from
+   * the `offset`-th one on.
+   */
+  "github.alerts_scan": z.strictObject({
+    sweep_id: sweepIdSchema,
+    scope: z.number().int().min(0).max(99),
+    page: z.number().int().min(1).max(1000),
+    offset: z.number().int().min(0).max(100),
+  }),
 } as const satisfies Record<(typeof eventTypes)[number], z.ZodType>;
 
 /**
@@ -253,6 +288,9 @@ export const busEventSchema = z.discriminatedUnion("type", [
   envelopeOf("orphan.suspected", s["orphan.suspected"]),
   envelopeOf("maintenance.reencrypt", s["maintenance.reencrypt"]),
   envelopeOf("maintenance.completed", s["maintenance.completed"]),
+  envelopeOf("github.alert_linked", s["github.alert_linked"]),
+  envelopeOf("github.alert_resolved", s["github.alert_resolved"]),
+  envelopeOf("github.alerts_scan", s["github.alerts_scan"]),
 ]);
 
 export type EventType = (typeof eventTypes)[number];

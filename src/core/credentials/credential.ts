@@ -102,6 +102,24 @@ const leftAloneSchema = z.object({
 });
 export type LeftAlone = z.infer<typeof leftAloneSchema>;
 
+/** GitHub alerts remembered per credential until resolved; an alert past this is contained but left for a human to resolve. */
+export const MAX_GITHUB_ALERTS = 20;
+
+/**
+ * A GitHub secret scanning alert that reported one of this credential's values (by fingerprint),
+ * kept until rekey has resolved it as `revoked` (core/github/alert-links.ts). The repository and
+ * number are GitHub's own public names for the alert: enough to resolve it, nothing of the value.
+ */
+const githubAlertLinkSchema = z.object({
+  alert_id: z.string(),
+  repository: z.string().max(140),
+  number: z.number().int().min(1),
+  installation_id: z.number().int().min(1).optional(),
+  fingerprint: z.string(),
+  linked_at: isoTime,
+});
+export type GithubAlertLink = z.infer<typeof githubAlertLinkSchema>;
+
 export const credentialStateSchema = z.enum(["active", "revoked"]);
 
 export const credentialRecordSchema = z.object({
@@ -177,6 +195,8 @@ export const credentialRecordSchema = z.object({
    * registers a new manager PAT (`credential.orphaned_manager`).
    */
   needs_manager: z.object({ since: isoTime, rotation_id: z.string() }).optional(),
+  /** GitHub alerts for this credential's values that rekey resolves once the value is dead. */
+  github_alerts: z.array(githubAlertLinkSchema).max(MAX_GITHUB_ALERTS).optional(),
   created_at: isoTime,
   updated_at: isoTime,
   revoked_at: isoTime.optional(),

@@ -17,6 +17,8 @@ import type { EngineDeps } from "../rotation/engine-deps.ts";
 import { processOrphanScanPage } from "../sweep/orphan-scan.ts";
 import { processSweepBatch } from "../sweep/run.ts";
 import { containAgain, driveRequested } from "./rotator.ts";
+import { resolveLinkedAlerts } from "../github/alert-links.ts";
+import { processGithubScan } from "../github/backstop.ts";
 
 /** What the handlers use: the entry points pass their services. */
 export interface HandlerDeps extends JobDeps {
@@ -25,7 +27,15 @@ export interface HandlerDeps extends JobDeps {
   audit: AuditLog;
   /** Notification targets (Slack, signed webhooks): one `notify-<id>` handler each. */
   targets: readonly Target[];
+  /** GITHUB_ALERT_SCOPES, for the cron backstop's pages (`github.alerts_scan`). */
+  githubScopes?: readonly string[];
 }
+
+/** Resolve at GitHub the alerts remembered for a value that is now dead (core/github/alert-links.ts). */
+const githubResolver = async (
+  d: HandlerDeps,
+  e: EventOf<"credential.revoked" | "github.alert_linked">,
+) => resolveLinkedAlerts(await d.engine(), d.bus, e.data);
 
 type Handle<T extends EventType> = (deps: HandlerDeps, event: EventOf<T>) => Promise<unknown>;
 
@@ -70,7 +80,7 @@ const HANDLERS = {
   "rotation.step": { auditor },
   "rotation.completed": { auditor, [NOTIFIER]: notifier, "chat-replier": chatReplier },
   "rotation.failed": { auditor, [NOTIFIER]: notifier, "chat-replier": chatReplier },
-  "credential.revoked": { auditor, [NOTIFIER]: notifier },
+  "credential.revoked": { auditor, [NOTIFIER]: notifier, "github-resolver": githubResolver },
   "revocation.overdue": { auditor, [NOTIFIER]: notifier },
   "credential.orphaned_manager": { auditor, [NOTIFIER]: notifier },
   "credential.expiring": { auditor, [NOTIFIER]: notifier },
@@ -83,6 +93,12 @@ const HANDLERS = {
   // One re-encryption batch per event (core/maintenance/reencrypt-job.ts).
   "maintenance.reencrypt": { auditor, maintainer: async (d, e) => runReencryptBatch(d, await d.engine(), e) },
   "maintenance.completed": { auditor },
+  "github.alert_linked": { auditor, "github-resolver": githubResolver },
+  "github.alert_resolved": { auditor },
+  // One page of the cron backstop over GITHUB_ALERT_SCOPES per event (core/github/backstop.ts).
+  "github.alerts_scan": {
+    "github-scanner": async (d, e) => processGithubScan(await d.engine(), d.bus, d.githubScopes ?? [], e.data),
+  },
 } satisfies { [T in EventType]: Record<string, Handle<T> | typeof notifier> };
 
 /** The names a type's handlers run under; the notifier's as `notify-<target>`. */
