@@ -40,12 +40,14 @@ describe("GET /openapi.json", () => {
       "admin",
       "discord_signature",
       "github_signature",
+      "github_webhook_signature",
       "slack_signature",
       "standard_webhooks",
       "ui_session",
     ]);
     expect(doc.paths["/v1/credentials"].post.security).toEqual([{ admin: [] }]);
     expect(doc.paths["/hooks/alerts"].post.security).toEqual([{ standard_webhooks: [] }]);
+    expect(doc.paths["/hooks/github/events"].post.security).toEqual([{ github_webhook_signature: [] }]);
     expect(doc.paths["/v1/credentials"].post.requestBody.content["application/json"].schema.additionalProperties).toBe(
       false,
     );
