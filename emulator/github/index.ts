@@ -261,28 +261,58 @@ export function createGithubEmulator(options: GithubEmulatorOptions = {}): Githu
   // --- Secret scanning -----------------------------------------------------------------------
   const perPage = (c: Context) => Math.min(Math.max(Number(c.req.query("per_page") ?? 30) || 30, 1), 100);
   const pageOf = (c: Context) => Math.max(Number(c.req.query("page") ?? 1) || 1, 1);
+  // Newest first, as GitHub lists them; ties by repository and number, so the order is total.
+  const order = (a: Alert, b: Alert) =>
+    b.created_at.localeCompare(a.created_at) || b.repository.localeCompare(a.repository) || b.number - a.number;
+  const cursorOf = (a: Alert) => btoa(JSON.stringify([a.created_at, a.repository, a.number])).replace(/=+$/, "");
   const listed = (c: Context, all: Alert[], withRepository: boolean) => {
     const stateFilter = c.req.query("state");
     if (stateFilter !== undefined && stateFilter !== "open" && stateFilter !== "resolved") {
       return gh(c, 422, "Validation Failed");
     }
-    const chosen = all.filter((a) => !stateFilter || a.state === stateFilter).sort((a, b) =>
-      b.created_at.localeCompare(a.created_at) || b.number - a.number
-    );
+    const chosen = all.filter((a) => !stateFilter || a.state === stateFilter).sort(order);
     const size = perPage(c);
-    const page = pageOf(c);
-    const items = chosen.slice((page - 1) * size, page * size).map((a) => alertView(state, a, { withRepository }));
     const url = new URL(c.req.url);
-    const link = (p: number, rel: string) => {
-      url.searchParams.set("page", String(p));
-      return `<${url}>; rel="${rel}"`;
-    };
-    const last = Math.max(1, Math.ceil(chosen.length / size));
-    const links = [
-      ...(page < last ? [link(page + 1, "next"), link(last, "last")] : []),
-      ...(page > 1 ? [link(1, "first"), link(page - 1, "prev")] : []),
-    ];
-    return c.json(items, 200, links.length ? { link: links.join(", ") } : {});
+    const after = c.req.query("after");
+    const byPage = c.req.query("page") !== undefined;
+    let items: Alert[];
+    const links: string[] = [];
+    if (!byPage) {
+      // Cursor paging: `after` names the last alert of the previous page by its sort key, so an
+      // alert resolved meanwhile (gone from `state=open`) moves no other alert to another page.
+      let from = 0;
+      if (after) {
+        let key: [string, string, number];
+        try {
+          key = JSON.parse(atob(after));
+        } catch {
+          return gh(c, 422, "Validation Failed: after is not a cursor");
+        }
+        const probe = { created_at: key[0], repository: key[1], number: key[2] } as Alert;
+        from = chosen.findIndex((a) => order(probe, a) < 0);
+        if (from < 0) from = chosen.length;
+      }
+      items = chosen.slice(from, from + size);
+      if (from + size < chosen.length) {
+        url.searchParams.set("after", cursorOf(items.at(-1)!));
+        links.push(`<${url}>; rel="next"`);
+      }
+    } else {
+      const page = pageOf(c);
+      items = chosen.slice((page - 1) * size, page * size);
+      const link = (p: number, rel: string) => {
+        url.searchParams.set("page", String(p));
+        return `<${url}>; rel="${rel}"`;
+      };
+      const last = Math.max(1, Math.ceil(chosen.length / size));
+      if (page < last) links.push(link(page + 1, "next"), link(last, "last"));
+      if (page > 1) links.push(link(1, "first"), link(page - 1, "prev"));
+    }
+    return c.json(
+      items.map((a) => alertView(state, a, { withRepository })),
+      200,
+      links.length ? { link: links.join(", ") } : {},
+    );
   };
 
   app.get("/repos/:owner/:repo/secret-scanning/alerts", (c) => {

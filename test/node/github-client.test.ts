@@ -115,10 +115,10 @@ describe("the client against the emulator", () => {
     await control("repos/acme/api/alerts", { secret: "leaked-1" });
     await control("repos/acme/api/alerts", { secret: "leaked-2" });
     expect(await gh.getAlert("acme/api", 1)).toMatchObject({ number: 1, state: "open", secret: "leaked-1" });
-    const listed = await gh.listOpenAlerts({ repository: "acme/api" }, 1);
+    const listed = await gh.listOpenAlerts({ repository: "acme/api" }, null);
     expect(listed.alerts.map((a) => a.secret).sort()).toEqual(["leaked-1", "leaked-2"]);
-    expect(listed.more).toBe(false);
-    const org = await gh.listOpenAlerts({ organization: "acme" }, 1);
+    expect(listed.next).toBeNull();
+    const org = await gh.listOpenAlerts({ organization: "acme" }, null);
     expect(org.alerts.map((a) => a.repository?.full_name)).toEqual(["acme/api", "acme/api"]);
     await gh.resolveAlert("acme/api", 1, "rekey revoked it", installationId);
     const s = await control("state");
@@ -150,6 +150,22 @@ describe("the client against the emulator", () => {
     const secrets = (await control("state")).secrets as any[];
     expect(secrets.map((s) => s.value).sort()).toEqual(targets.map((t) => `value-for-${JSON.stringify(t)}`).sort());
     expect(secrets.find((s) => s.scope === "org:acme").visibility).toBe("selected");
+  });
+
+  it("pages by GitHub's cursors: an alert resolved while paging moves no other alert past the cursor", async () => {
+    const gh = app();
+    await control("repos", { full_name: "acme/many" });
+    for (let i = 0; i < 230; i++) await control("repos/acme/many/alerts", { secret: `s-${i}` });
+    const first = await gh.listOpenAlerts({ repository: "acme/many" }, null);
+    expect(first.alerts).toHaveLength(100);
+    expect(first.next).toBeTruthy();
+    // Resolve everything on the first page before reading the second: nothing is skipped.
+    for (const a of first.alerts) await gh.resolveAlert("acme/many", a.number, "done");
+    const second = await gh.listOpenAlerts({ repository: "acme/many" }, first.next);
+    const third = await gh.listOpenAlerts({ repository: "acme/many" }, second.next);
+    expect(third.next).toBeNull();
+    const seen = [...first.alerts, ...second.alerts, ...third.alerts].map((a) => a.number);
+    expect(new Set(seen).size).toBe(230);
   });
 
   it("exchanges the App JWT once per installation and reuses the token until 5 minutes before it expires", async () => {

@@ -102,5 +102,11 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
     rotation_id,
     new_fingerprint_prefix: "3fa9c1d2",
   },
-  "github.alerts_scan": { sweep_id: "swp_01jc4kb0000000000000000000", scope: 0, page: 1, offset: 0 },
+  "github.alerts_scan": {
+    sweep_id: "swp_01jc4kb0000000000000000000",
+    scope: 0,
+    cursor: "Y3Vyc29yOnYyOpK0MjAyMy0wNy0xMlQxMjozNTozOSswMDowMM4ACt6f",
+    handled: ["0:3", "811:12"],
+    page: 2,
+  },
 };

@@ -236,15 +236,18 @@ export const eventDataSchemas = {
     new_fingerprint_prefix: fingerprintPrefixSchema.optional(),
   }),
   /**
-   * One page of the cron backstop over GITHUB_ALERT_SCOPES (core/github/backstop.ts): list page
-   * `page` of open alerts in the `scope`-th entry, and handle the managed values found there from
-   * the `offset`-th one on.
+   * One page of the cron backstop over GITHUB_ALERT_SCOPES (core/github/backstop.ts): list the
+   * open alerts of the `scope`-th entry from `cursor` (GitHub's opaque `after` cursor, null: the
+   * first page; the one other field allowed to be long, a position in GitHub's list and not a
+   * value), skipping the alerts of that page already `handled` (`<repository id>:<number>`, the id
+   * 0 in a repository scope), and handle the managed values found there.
    */
   "github.alerts_scan": z.strictObject({
     sweep_id: sweepIdSchema,
     scope: z.number().int().min(0).max(99),
-    page: z.number().int().min(1).max(1000),
-    offset: z.number().int().min(0).max(100),
+    cursor: z.string().max(1024).regex(/^[A-Za-z0-9+/=_.:-]*$/).nullable(),
+    handled: z.array(z.string().regex(/^\d{1,12}:\d{1,10}$/)).max(100),
+    page: z.number().int().min(1).max(10_000),
   }),
 } as const satisfies Record<(typeof eventTypes)[number], z.ZodType>;
 

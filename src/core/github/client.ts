@@ -49,7 +49,7 @@ const alertSchema = z.object({
   secret_type: z.string().max(256).optional(),
   resolution: z.string().nullable().optional(),
   /** Present on organization listings: which repository the alert is in. */
-  repository: z.object({ full_name: z.string().max(140) }).optional(),
+  repository: z.object({ id: z.number().int(), full_name: z.string().max(140) }).optional(),
 });
 export type GithubAlert = z.infer<typeof alertSchema>;
 
@@ -78,8 +78,12 @@ const secretBase = (t: SecretTarget): string[] =>
 
 export interface GithubClient {
   getAlert(repository: string, number: number, installationId?: number): Promise<GithubAlert>;
-  /** One page of open alerts in a repository or an organization, and whether another follows. */
-  listOpenAlerts(scope: GithubOwner, page: number): Promise<{ alerts: GithubAlert[]; more: boolean }>;
+  /**
+   * One page of open alerts in a repository or an organization, from `after` (GitHub's cursor, as
+   * its Link header gives it; null: the first page), and the cursor of the next page (null: none).
+   * Cursors, not page numbers: an alert resolved meanwhile shifts page numbers, never a cursor.
+   */
+  listOpenAlerts(scope: GithubOwner, after: string | null): Promise<{ alerts: GithubAlert[]; next: string | null }>;
   resolveAlert(repository: string, number: number, comment: string, installationId?: number): Promise<void>;
   getPublicKey(target: SecretTarget): Promise<z.infer<typeof publicKeySchema>>;
   /** The secret's metadata (GitHub never returns a value), or null when it does not exist. */
@@ -194,16 +198,15 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
       return answer.data;
     },
 
-    async listOpenAlerts(scope, page) {
+    async listOpenAlerts(scope, after) {
       const answer = await call(scope, undefined, {
         operation: "list_alerts",
         method: "GET",
         path: [...ownerPath(scope), "secret-scanning", "alerts"],
-        query: { state: "open", per_page: ALERTS_PER_PAGE, page },
+        query: { state: "open", per_page: ALERTS_PER_PAGE, after: after ?? undefined },
         schema: z.array(alertSchema).max(ALERTS_PER_PAGE),
       });
-      const more = /<[^>]*>\s*;\s*rel="next"/.test(answer.headers.get("link") ?? "");
-      return { alerts: answer.data, more };
+      return { alerts: answer.data, next: nextCursor(answer.headers.get("link")) };
     },
 
     async resolveAlert(repository, number, comment, installationId) {
@@ -250,6 +253,17 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
       });
     },
   };
+}
+
+/** The `after` cursor of the Link header's rel="next" URL (RFC 8288), or null. */
+function nextCursor(link: string | null): string | null {
+  const next = /<([^>]*)>\s*;\s*rel="next"/.exec(link ?? "")?.[1];
+  if (!next) return null;
+  try {
+    return new URL(next).searchParams.get("after") || null;
+  } catch {
+    return null;
+  }
 }
 
 const ownerOf = (t: SecretTarget): GithubOwner =>
