@@ -800,19 +800,22 @@ export function createGithubEmulator(options: GithubEmulatorOptions = {}): Githu
       deliveries.length = 0;
       return c.json({ reset: true });
     })
-    .get("/_emulator/state", (c) =>
-      c.json({
-        repositories: [...state.repositories.values()].map((r) => ({
+    .get("/_emulator/state", (c) => {
+      // `?owner=<login>`: one account's repositories, alerts, secrets and calls (tests share one emulator).
+      const owner = c.req.query("owner")?.toLowerCase();
+      const mine = (s: string) => !owner || s.toLowerCase().includes(owner);
+      return c.json({
+        repositories: [...state.repositories.values()].filter((r) => mine(r.full_name)).map((r) => ({
           id: r.id,
           full_name: r.full_name,
           environments: [...r.environments.values()].map((e) => e.name),
         })),
-        installations: [...state.installations.values()].map((i) => ({
+        installations: [...state.installations.values()].filter((i) => mine(i.account.login)).map((i) => ({
           id: i.id,
           account: i.account.login,
           repositories: i.repositories === "all" ? "all" : [...i.repositories],
         })),
-        alerts: [...state.alerts.values()].flat().map((a) => ({
+        alerts: [...state.alerts.values()].flat().filter((a) => mine(a.repository)).map((a) => ({
           repository: state.repositories.get(a.repository)!.full_name,
           number: a.number,
           state: a.state,
@@ -821,7 +824,7 @@ export function createGithubEmulator(options: GithubEmulatorOptions = {}): Githu
           updated_at: a.updated_at,
         })),
         // Values opened with the host's libsodium (null without it): the control surface is a test's view.
-        secrets: [...state.secrets.entries()].flatMap(([scope, m]) =>
+        secrets: [...state.secrets.entries()].filter(([scope]) => mine(scope)).flatMap(([scope, m]) =>
           [...m.values()].map((s) => ({
             scope,
             name: s.name,
@@ -834,8 +837,9 @@ export function createGithubEmulator(options: GithubEmulatorOptions = {}): Githu
           }))
         ),
         deliveries: deliveries.map((d) => ({ id: d.id, event: d.event })),
-        calls: state.calls,
-      }));
+        calls: state.calls.filter((x) => mine(x.path)),
+      });
+    });
   app.route("/", control);
 
   app.notFound((

@@ -46,7 +46,7 @@ export async function freshOrg(prefix: string) {
       return (await githubControl("deliveries", { repository, ...body })).delivery;
     },
     async state() {
-      const s = await githubControl("state");
+      const s = await githubControl(`state?owner=${encodeURIComponent(org)}`);
       const mine = (x: string) => x.toLowerCase().includes(org.toLowerCase());
       return {
         alerts: (s.alerts as any[]).filter((a) => mine(a.repository)),
