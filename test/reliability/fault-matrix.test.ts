@@ -6,7 +6,10 @@
  *
  *   operations: routine / compromise rotation of an app key, a managed PAT and a secret (random
  *     generator), compromise of a self-managed PAT, revocation, and the cron sweep's work: a
- *     scheduled rotation, an owed revocation after grace, a hard expiry;
+ *     scheduled rotation, an owed revocation after grace, a hard expiry; with GitHub (the
+ *     Node-hosted GitHub emulator over loopback, whose libsodium opens what the sinks hold):
+ *     routine and compromise rotation of an app key with a GitHub Actions secret sink, and the
+ *     resolution of a GitHub alert once its value is dead;
  *   failures: 503, 429, 500, 403, 401, a dropped connection, a response lost after Clarifai
  *     committed, and (soak) a timeout after which Clarifai still commits;
  *   at every index of the operation's upstream calls; and, separately, a crash of the driver
@@ -35,6 +38,12 @@ import { subscribeEngineHandlers } from "../support/subscribe.ts";
 import { startSweep } from "../../src/core/sweep/run.ts";
 import { scenario } from "../support/engine-scenario.ts";
 import { expectNoCanary } from "./canary.ts";
+import { inject } from "vitest";
+import { createGithubClient } from "../../src/core/github/client.ts";
+import { linkAlert } from "../../src/core/github/alert-links.ts";
+import { deriveId, newEvent } from "../../src/core/bus/new-event.ts";
+import { updateCredential } from "../../src/core/rotation/update-credential.ts";
+import { freshOrg, githubControl } from "../support/github.ts";
 import { runs, SOAK, timeout } from "./soak.ts";
 
 const HOUR = 3_600_000;
@@ -73,7 +82,15 @@ interface Ctx {
   lose?: (index: number) => boolean;
   /** A timeout was injected: Clarifai may still commit after the client gave up. */
   slow?: boolean;
+  /** The GitHub organization of a case with GitHub (its own, in the shared emulator). */
+  github?: Awaited<ReturnType<typeof freshOrg>>;
+  /** The connection to GitHub is lost before the call reaches it (as the in-process emulator drops one). */
+  dropGithub?: (index: number) => boolean;
+  /** Which upstream calls went to GitHub, by index. */
+  githubCalls?: Set<number>;
 }
+
+const isGithub = (req: Request) => req.url.startsWith(inject("githubUrl"));
 
 /**
  * The scenario's engine with a client of its own: a short timeout, and a network that counts the
@@ -84,8 +101,10 @@ function wire(s: Scenario): Ctx {
   const network: typeof fetch = async (input, init) => {
     const req = new Request(input as RequestInfo, init);
     const index = ctx.calls++;
+    if (isGithub(req)) (ctx.githubCalls ??= new Set()).add(index);
     await ctx.before?.(index, req.clone());
-    const res = await s.h.emulator.fetch(req);
+    if (isGithub(req) && ctx.dropGithub?.(index)) throw new TypeError("Network connection lost");
+    const res = isGithub(req) ? await fetch(req) : await s.h.emulator.fetch(req);
     if (ctx.lose?.(index)) {
       await res.arrayBuffer();
       throw new TypeError("Network connection lost");
@@ -97,12 +116,66 @@ function wire(s: Scenario): Ctx {
     fetch: network,
     timeoutMs: CLIENT_TIMEOUT_MS,
   });
+  // The test App the GitHub emulator trusts (test/setup/global-setup.ts), over the same network.
+  s.h.deps.github = createGithubClient({
+    baseUrl: inject("githubUrl"),
+    credentials: { kind: "app", appId: "1717", privateKey: inject("githubAppPrivateKey") },
+    fetch: network,
+    timeoutMs: CLIENT_TIMEOUT_MS * 4,
+  });
   const emit = s.h.deps.emit;
   s.h.deps.emit = async (e) => {
     ctx.said.push(e);
     await emit(e);
   };
   return ctx;
+}
+
+/** The GitHub fault for a matrix fault kind (GitHub answers with HTTP statuses only). */
+function githubFault(fault: (typeof FAULTS)[FaultKind]): Record<string, unknown> {
+  if (fault === "lost") return {};
+  return fault.status ? { status: fault.status } : fault.drop ? { drop: true } : { delay_ms: fault.delay_ms! * 4 };
+}
+
+/** A GitHub organization of the case's own, and the credential's Actions secret sink in its repository. */
+async function addGithubSink(ctx: Ctx): Promise<Ctx> {
+  ctx.github = await freshOrg("matrix");
+  await updateCredential(ctx.s.h.deps, ctx.credId, (rec) => ({
+    ...rec,
+    sinks: [...rec.sinks, { type: "github_actions_secret", repository: ctx.github!.repository, name: "MATRIX_KEY" }],
+  }));
+  return ctx;
+}
+
+/** The value libsodium opens from the case's Actions secret (undefined: never written). */
+async function githubSinkValue(ctx: Ctx): Promise<string | undefined> {
+  return (await ctx.github!.state()).secrets.find((x: any) => x.name === "MATRIX_KEY")?.value ?? undefined;
+}
+
+/** Dispatches `event` to the GitHub resolver, redelivering a failed handling as the bus would. */
+async function resolveOnTheBus(ctx: Ctx, event: BusEvent) {
+  const { h } = ctx.s;
+  const bus: EventBus = {
+    publish: async (e) => void ctx.said.push(e),
+    publishAll: async (es) => void ctx.said.push(...es),
+  };
+  const d = new Dispatcher({ ledger: new MemoryLedger({ now: h.deps.now }) });
+  subscribeEngineHandlers(d, h.deps, bus, ["github-resolver"]);
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    if ((await d.dispatch(event, { attempt })).verdict !== "retry") break;
+  }
+}
+
+/** `github.alert_linked` for the case's alert, as the webhook (or the backstop's sweep `n`) publishes it. */
+async function linkedEvent(ctx: Ctx, n: string): Promise<BusEvent> {
+  const rec = (await ctx.s.h.deps.store.getCredential(ctx.credId))!.value;
+  const link = rec.github_alerts![0]!;
+  return newEvent("github.alert_linked", {
+    credential_id: ctx.credId,
+    fingerprint_prefix: link.fingerprint.slice(0, 8),
+    alert_id: link.alert_id,
+    alert_number: link.number,
+  }, { source: "/rekey/hooks/github", id: await deriveId("evt", "matrix", link.alert_id, n), now: ctx.s.h.deps.now() });
 }
 
 /** A sweep through a real Dispatcher with the real rotator; failed events are redelivered. */
@@ -162,6 +235,18 @@ interface Operation {
   previousDies?: boolean;
   /** Writes nothing to the store (the crash matrix has nothing to crash after). */
   readOnlyStore?: boolean;
+  /** The credential also has a GitHub Actions secret sink: it must end holding the current value. */
+  githubSink?: boolean;
+  /**
+   * Faults at the GitHub calls only (the Clarifai ones are the other operations' matrix), except in
+   * the soak run: each case here costs real loopback round trips.
+   */
+  githubFaultsOnly?: boolean;
+  /** Run in the soak only (npm run test:soak). */
+  soakOnly?: boolean;
+  /** Recovery beyond the sweep (a later trigger, as the backstop's next sweep gives), then what must hold. */
+  recover?: (ctx: Ctx) => Promise<void>;
+  check?: (ctx: Ctx, label: string) => Promise<void>;
 }
 
 const rotation = (
@@ -232,6 +317,56 @@ const OPERATIONS: Operation[] = [
     },
   },
   {
+    ...rotation("routine rotation, app key with a GitHub Actions secret sink", "app_key", "manual"),
+    githubSink: true,
+    githubFaultsOnly: true,
+    soakOnly: true,
+    setup: async () => addGithubSink(wire(await scenario("app_key", { grace_hours: 0 }))),
+  },
+  {
+    ...rotation("compromise rotation, app key with a GitHub Actions secret sink", "app_key", "compromise"),
+    githubSink: true,
+    githubFaultsOnly: true,
+    setup: async () => addGithubSink(wire(await scenario("app_key", { grace_hours: 0 }))),
+  },
+  {
+    // The leak was contained (the value is dead); GitHub's alert for it is resolved on the bus.
+    // A permanent refusal (403, 401) leaves it open and remembered, and the next trigger (the
+    // backstop's next sweep links it again) resolves it.
+    name: "GitHub: resolving the alert of a value now dead",
+    githubFaultsOnly: true,
+    setup: async () => {
+      const ctx = wire(await scenario("app_key", { grace_hours: 0 }));
+      ctx.github = await freshOrg("matrix-resolve");
+      await begin(ctx, "compromise", "rotate");
+      const { number } = await ctx.github.alert(ctx.original);
+      const fp = (await ctx.s.h.deps.store.getCredential(ctx.credId))!.value.previous[0]!.fingerprint;
+      await linkAlert(ctx.s.h.deps, ctx.credId, {
+        alert_id: await deriveId("alrt", "github-alert", ctx.github.repository, String(number)),
+        repository: ctx.github.repository,
+        number,
+        fingerprint: fp,
+      });
+      ctx.calls = 0;
+      return ctx;
+    },
+    run: async (ctx) => resolveOnTheBus(ctx, await linkedEvent(ctx, "webhook")),
+    recover: async (ctx) => {
+      if ((await ctx.s.h.deps.store.getCredential(ctx.credId))!.value.github_alerts?.length) {
+        await resolveOnTheBus(ctx, await linkedEvent(ctx, "next-sweep"));
+      }
+    },
+    check: async (ctx, label) => {
+      const alert = (await ctx.github!.state()).alerts[0];
+      expect(alert, `${label}: the alert is not resolved as revoked`).toMatchObject({
+        state: "resolved",
+        resolution: "revoked",
+      });
+      const rec = (await ctx.s.h.deps.store.getCredential(ctx.credId))!.value;
+      expect(rec.github_alerts, `${label}: the resolved alert is still remembered`).toBeUndefined();
+    },
+  },
+  {
     name: "sweep: scheduled rotation of an aged key",
     setup: async () => {
       const ctx = wire(await scenario("app_key", { grace_hours: 0, max_age_days: 30 }));
@@ -274,6 +409,7 @@ const OPERATIONS: Operation[] = [
 async function recover(ctx: Ctx) {
   ctx.before = undefined;
   ctx.lose = undefined;
+  ctx.dropGithub = undefined;
   await ctx.s.h.emulator.fetch("http://clarifai.emulator/_emulator/faults", { method: "DELETE" });
   // Late commits of timed-out calls land first.
   if (ctx.slow) await new Promise((r) => setTimeout(r, CLIENT_TIMEOUT_MS * 2 + 20));
@@ -363,6 +499,8 @@ async function runCase(op: Operation, label: string, inject: (ctx: Ctx) => void)
   inject(ctx);
   await op.run(ctx);
   await recover(ctx);
+  await op.recover?.(ctx);
+  await op.check?.(ctx, label);
   const last = await assertConverged(ctx, op, label);
   const rec = (await ctx.s.h.deps.store.getCredential(ctx.credId))!.value;
   if (op.compromise && rec.kind !== "secret") {
@@ -380,6 +518,17 @@ async function runCase(op: Operation, label: string, inject: (ctx: Ctx) => void)
     }
   }
   if (op.revokes && last?.state === "done") expect(rec.state, `${label}: not revoked`).toBe("revoked");
+  if (op.githubSink) {
+    // The Actions secret holds the current value, or (a rotation that failed before writing it)
+    // nothing: never a value that no longer works.
+    const held = await githubSinkValue(ctx);
+    const opened = await decrypt(ctx.s.h.deps.keyring, rec.value, aadFor(rec, CURRENT_VALUE));
+    if (last?.state === "done" || held !== undefined) {
+      expect(held, `${label}: the GitHub Actions secret does not hold the current value`).toBe(
+        opened.ok ? opened.value : "",
+      );
+    }
+  }
   if (op.previousDies) {
     // Refused or not, the sweep keeps retrying a leaked superseded value until Clarifai confirms.
     expect(
@@ -407,19 +556,23 @@ async function runCase(op: Operation, label: string, inject: (ctx: Ctx) => void)
 }
 
 /** How many upstream calls the operation makes when nothing fails. */
-async function cleanCalls(op: Operation): Promise<number> {
+async function cleanCalls(op: Operation): Promise<{ n: number; github: Set<number> }> {
   const ctx = await op.setup();
+  ctx.githubCalls = new Set();
   await op.run(ctx);
-  return ctx.calls;
+  return { n: ctx.calls, github: ctx.githubCalls };
 }
 
 describe("fault matrix: every upstream call, every failure kind", () => {
-  for (const op of OPERATIONS) {
+  for (const op of OPERATIONS.filter((o) => SOAK || !o.soakOnly)) {
     it(`${op.name}`, { timeout: timeout(60_000, 1_800_000) }, async () => {
-      const n = await cleanCalls(op);
+      const { n, github } = await cleanCalls(op);
       expect(n, "the operation makes upstream calls").toBeGreaterThan(0);
       const outcomes = new Map<string, number>();
-      const indexes = Array.from({ length: n }, (_, i) => i);
+      const indexes = Array.from({ length: n }, (_, i) => i).filter((i) =>
+        !op.githubFaultsOnly || SOAK || github.has(i)
+      );
+      if (op.githubFaultsOnly) expect(indexes.length, "the operation calls GitHub").toBeGreaterThan(0);
       for (const kind of KINDS) {
         for (const index of indexes) {
           const label = `${op.name}: ${kind}@${index}/${n}`;
@@ -428,8 +581,16 @@ describe("fault matrix: every upstream call, every failure kind", () => {
             ctx.slow = kind === "timeout";
             if (fault === "lost") ctx.lose = (i) => i === index;
             else {
+              if (kind === "drop") ctx.dropGithub = (i) => i === index;
               ctx.before = async (i, req) => {
-                if (i === index) {
+                if (i === index && isGithub(req) && kind !== "drop") {
+                  await githubControl("faults", {
+                    method: req.method,
+                    path: new URL(req.url).pathname,
+                    count: 1,
+                    ...githubFault(fault),
+                  });
+                } else if (i === index) {
                   await ctx.s.h.control("faults", {
                     method: req.method,
                     path: new URL(req.url).pathname,
@@ -453,7 +614,7 @@ describe("fault matrix: every upstream call, every failure kind", () => {
 });
 
 describe("crash matrix: the driver dies right after each store write", () => {
-  for (const op of OPERATIONS) {
+  for (const op of OPERATIONS.filter((o) => SOAK || !o.soakOnly)) {
     it(`${op.name}`, { timeout: timeout(60_000, 600_000) }, async () => {
       let crashed = 0;
       for (let k = 0; k < runs(40, 80); k++) {
@@ -466,6 +627,8 @@ describe("crash matrix: the driver dies right after each store write", () => {
         if (!crashing.fired()) break; // k is past the operation's last write: every write has been crashed after
         crashed++;
         await recover(ctx);
+        await op.recover?.(ctx);
+        await op.check?.(ctx, `${op.name}: crash after write ${k}`);
         const last = await assertConverged(ctx, op, `${op.name}: crash after write ${k}`);
         if (!op.revokes && last) expect(last.state, `${op.name}: crash after write ${k}`).toBe("done");
       }
