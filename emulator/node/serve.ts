@@ -71,7 +71,19 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   console.log(`Clarifai emulator on ${server.url}
   user ${s.userId}, app ${s.appId}, manager PAT ${s.pat} (development only; scopes All)
   control surface: ${server.url}/_emulator/state`);
-  const stop = () => void server.close().then(() => process.exit(0));
+  // The GitHub emulator beside it, for a rekey on 127.0.0.1:$PORT (deno task start).
+  const { ensureDevVars, loadLocalConfig } = await import("../../scripts/lib/local-config.ts");
+  const { githubTarget, startDevGithub } = await import("../../scripts/lib/github-dev.ts");
+  const root = new URL("../..", import.meta.url).pathname;
+  ensureDevVars(root);
+  const github = await startDevGithub(loadLocalConfig(root).merged, {
+    port: githubTarget({}, process.env).port,
+    rekeyUrl: `http://127.0.0.1:${process.env.PORT ?? 8787}`,
+  });
+  console.log(
+    `GitHub emulator on ${github.url} (repository demo-org/demo-app; webhooks to rekey's /hooks/github/events)`,
+  );
+  const stop = () => void Promise.all([server.close(), github.close()]).then(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 }
