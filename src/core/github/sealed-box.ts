@@ -9,7 +9,7 @@
  * never leaves a non-extractable CryptoKey. WebCrypto has no XSalsa20, Poly1305 or BLAKE2b:
  * those come from `@noble/ciphers` and `@noble/hashes`, small (about 7 KiB gzip together in the
  * Worker), audited, dependency-free and maintained, pure ESM that runs unchanged in workerd and
- * Deno. The output is checked against libsodium itself (`libsodium-wrappers`, test/node/).
+ * Deno alike; the output is checked against libsodium itself (`libsodium-wrappers`, test/node/).
  *
  * Runtime-neutral: WebCrypto + those two libraries.
  */
