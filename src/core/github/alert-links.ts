@@ -62,7 +62,7 @@ async function replacementOf(engine: EngineDeps, rec: CredentialRecord, fp: stri
 }
 
 /** GitHub keeps the comment for good; it names ids and fingerprint prefixes only. */
-export function resolutionComment(leaked: string, rotationId?: string, newFingerprint?: string): string {
+function resolutionComment(leaked: string, rotationId?: string, newFingerprint?: string): string {
   const by = rotationId ? ` by rotation ${rotationId}` : "";
   const replaced = newFingerprint
     ? ` Replacement fingerprint prefix: ${fingerprintPrefix(newFingerprint)}.`

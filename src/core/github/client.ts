@@ -26,10 +26,10 @@ import { GithubError } from "./errors.ts";
 import { type GithubAnswer, type GithubCall, githubCall, type GithubHttpOptions } from "./http.ts";
 
 /** Where rekey's GitHub credentials come from (src/config.ts). */
-export type GithubCredentials = { kind: "token"; token: string } | { kind: "app"; appId: string; privateKey: string };
+type GithubCredentials = { kind: "token"; token: string } | { kind: "app"; appId: string; privateKey: string };
 
 /** A repository (`owner/repo`) or an organization: what an installation and a token are for. */
-export type GithubOwner = { repository: string } | { organization: string };
+type GithubOwner = { repository: string } | { organization: string };
 /** Where an Actions secret lives: a repository, one of its environments, or an organization. */
 export type SecretTarget = { repository: string; environment?: string } | { organization: string };
 
@@ -51,7 +51,7 @@ const alertSchema = z.object({
   /** Present on organization listings: which repository the alert is in. */
   repository: z.object({ id: z.number().int(), full_name: z.string().max(140) }).optional(),
 });
-export type GithubAlert = z.infer<typeof alertSchema>;
+type GithubAlert = z.infer<typeof alertSchema>;
 
 const publicKeySchema = z.object({ key_id: z.string().min(1).max(256), key: z.string().min(1).max(256) });
 const secretSchema = z.object({
@@ -59,13 +59,13 @@ const secretSchema = z.object({
   updated_at: z.iso.datetime({ offset: true }),
   visibility: z.enum(["all", "private", "selected"]).optional(),
 });
-export type GithubSecret = z.infer<typeof secretSchema>;
+type GithubSecret = z.infer<typeof secretSchema>;
 const installationSchema = z.object({ id: z.number().int().min(1) });
 const tokenSchema = z.object({ token: z.string().min(1), expires_at: z.iso.datetime({ offset: true }) });
 
 /** Refreshed this long before GitHub's `expires_at`, so a token never expires during a step. */
 const TOKEN_MARGIN_MS = 5 * 60_000;
-export const ALERTS_PER_PAGE = 100;
+const ALERTS_PER_PAGE = 100;
 
 const split = (repository: string) => repository.split("/") as [string, string];
 const ownerPath = (o: GithubOwner) => "repository" in o ? ["repos", ...split(o.repository)] : ["orgs", o.organization];

@@ -8,7 +8,7 @@
  */
 import { Failure } from "../failure.ts";
 
-export const GITHUB_ERROR_KINDS = [
+const GITHUB_ERROR_KINDS = [
   "not_found",
   "unauthorized",
   "forbidden",

@@ -23,7 +23,7 @@
 import type * as z from "zod";
 import { GithubError, kindOfStatus } from "./errors.ts";
 
-export const GITHUB_API_VERSION = "2022-11-28";
+const GITHUB_API_VERSION = "2022-11-28";
 const TOKEN_SHAPE = /^[\x21-\x7e]+$/;
 
 export interface GithubHttpOptions {
