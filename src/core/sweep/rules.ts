@@ -76,7 +76,7 @@ export const owedAt = (p: PreviousValue): number =>
  * missing or already settled record (its driver died before clearing the marker) are resumable at
  * once: driving it again is safe, since the lease makes concurrent drivers return at once.
  */
-export function resumableAt(rec: CredentialRecord, running: RunningRotation): number | null {
+function resumableAt(rec: CredentialRecord, running: RunningRotation): number | null {
   if (!rec.current_rotation) return null;
   const began = Date.parse(rec.current_rotation.created_at);
   if (!running || running.state !== "running") return began;
