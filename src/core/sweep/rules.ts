@@ -176,11 +176,8 @@ export function dueActions(rec: CredentialRecord, now: number, running?: Running
 }
 
 function stuckReason(running: RunningRotation): string {
-  if (running === undefined) return "is running: the sweep resumes it if no driver holds its lease";
-  if (running === null) return "was requested but its record was never written";
-  if (running.state !== "running") return `${running.state === "done" ? "finished" : "failed"} but was not settled`;
-  if (running.lease) return "lost its driver (its lease expired)";
-  return running.next_attempt_at ? "is due for another attempt" : "has no driver";
+  if (running === undefined) return "is running: a sweep resumes it once no driver holds it";
+  return running?.lease ? "lost its driver (lease expired)" : "has no driver";
 }
 
 const keyExpiry = (rec: CredentialRecord) => (rec.key_expires_at ? { key_expires_at: rec.key_expires_at } : {});
