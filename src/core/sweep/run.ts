@@ -22,9 +22,10 @@ import { dueActions, runningRotation } from "./rules.ts";
 import { firstScanPage } from "./orphan-scan.ts";
 
 /**
- * Due credentials handled per batch. Each costs about 3 Durable Object calls, a queue send and,
- * when a revocation is owed, one Clarifai call: 10 keeps a batch under 50 subrequests in all, the
- * free plan's external limit, although only the Clarifai calls count against it.
+ * Due credentials handled per batch. Each costs about 3 Durable Object calls (one more for a
+ * running rotation, whose record is read for its lease), a queue send and, when a revocation is
+ * owed, one Clarifai call: 10 keeps a batch under 50 subrequests in all, the free plan's external
+ * limit, although only the Clarifai calls count against it.
  */
 const SWEEP_BATCH_SIZE = 10;
 /** Index entries listed per batch: one KV list operation. */
