@@ -1,9 +1,9 @@
 /**
  * The real stack in processes of its own, for tests that SIGKILL it: the Clarifai emulator
  * (emulator/node/serve.ts) in one process, and rekey either under `wrangler dev` (workerd, local
- * KV/Durable Objects/Queues persisted in a directory) or under `deno task start` (a Deno KV file).
- * Each runs in its own process group (wrangler spawns workerd; `deno task` spawns `deno run`), so a
- * kill takes every process of it and leaves nothing behind. Readiness is polled, never slept for.
+ * KV/Durable Objects/Queues persisted in a directory) or under deno.json's start task (a Deno KV
+ * file). Each runs in its own process group (wrangler spawns workerd), so a kill takes every
+ * process of it and leaves nothing behind. Readiness is polled, never slept for.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -207,10 +207,10 @@ export async function denoRuntime(opts: { dir: string; vars: Record<string, stri
   args.splice(args.indexOf("run") + 1, 0, `--allow-write=${opts.dir}`);
   if (!args.some((w) => w.startsWith("--allow-read="))) throw new Error("deno.json's start task has no --allow-read");
   return {
-    name: "deno task start",
+    name: "deno start task",
     url,
     async start() {
-      const group = spawnGroup("deno task start", join(root, command!), args, {
+      const group = spawnGroup("deno start task", join(root, command!), args, {
         ...devVars,
         ...opts.vars,
         HOST: "127.0.0.1",
