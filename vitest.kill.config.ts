@@ -10,6 +10,10 @@ const SOAK = process.env.REKEY_SOAK === "1";
 export default defineConfig({
   test: {
     include: ["test/kill/**/*.test.ts"],
+    // Both files at once: the Deno one mostly waits (the hold, the lease), so in parallel the pair
+    // costs about as much wall time as wrangler dev alone. Each has its own ports and state.
+    fileParallelism: true,
+    maxWorkers: 2,
     // Two starts of wrangler dev on a busy 2-core machine, plus up to 2 minutes to converge.
     testTimeout: SOAK ? 3_600_000 : 300_000,
   },
