@@ -55,7 +55,9 @@ describe("REKEY_DEV_MODE", () => {
   it("without it, the committed development secrets get 503 dev_secrets_refused on every route, naming them", async () => {
     for (const mode of [undefined, "false", ""]) {
       const e = devStack(mode);
-      for (const path of ["/healthz", "/v1/credentials", "/ui", "/hooks/github/secret-scanning", "/hooks/github/events"]) {
+      for (
+        const path of ["/healthz", "/v1/credentials", "/ui", "/hooks/github/secret-scanning", "/hooks/github/events"]
+      ) {
         const res = await get(e, `http://127.0.0.1:8787${path}`, {
           authorization: `Bearer ${example.REKEY_ADMIN_TOKEN}`,
         });
