@@ -9,14 +9,11 @@ const section = (text: string): Block => ({ type: "section", text: { type: "mrkd
 const context = (text: string): Block => ({ type: "context", elements: [{ type: "mrkdwn", text }] });
 
 /** What a human should do about a dead event, by its type. */
-const DEAD_HINT = "Its work may be undone: look up the event id in the logs.";
+const DEAD_HINT = "Its work may be undone: look its id up in the logs.";
 const DEAD_HINTS: Record<string, string> = {
-  "sweep.batch":
-    "A page of the cron sweep did not run: the next sweep goes over it again; look up the event id in the logs if it keeps dying.",
-  "maintenance.reencrypt":
-    "The re-encryption job stopped at this batch: `POST /v1/maintenance/reencrypt` resumes it from its saved cursor.",
-  "alert.received":
-    "The alert's audit entry may be missing; its credentials are contained by their own `credential.compromised` events, each of which is reported if it dies.",
+  "sweep.batch": "The next cron sweep goes over this page again.",
+  "maintenance.reencrypt": "The re-encryption job stopped here: `POST /v1/maintenance/reencrypt` resumes it.",
+  "alert.received": "Only its audit entry may be missing: its credentials are contained by events of their own.",
 };
 
 export function slackMessage(event: BusEvent): { text: string; blocks: Block[] } | null {
