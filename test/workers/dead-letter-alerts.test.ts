@@ -42,13 +42,25 @@ afterAll(async () => {
   vi.restoreAllMocks();
 });
 
-/** The notices the SIEM webhook got for the dead event `id` (signature checked), and Slack's posts naming it. */
-async function noticesOf(id: string) {
-  const hooks = (await received("/outbound/siem")).filter((r) => r.body.includes(id));
+/** What the SIEM webhook and Slack got (the receiver keeps every file's posts): read once, searched for many events. */
+async function posted() {
+  const [hooks, slack] = await Promise.all([received("/outbound/siem"), received("/slack/incoming")]);
+  return { hooks, slack };
+}
+
+// The event's own messages name its id too: a notice is the one of type event.dead_lettered.
+const isNotice = (id: string) => (r: { body: string }) => r.body.includes(id) && r.body.includes("event.dead_lettered");
+
+/** Whether both targets have the notice of each of `ids`. */
+async function notified(ids: readonly string[]): Promise<boolean> {
+  const { hooks, slack } = await posted();
+  return ids.every((id) => hooks.some(isNotice(id)) && slack.some(isNotice(id)));
+}
+
+/** The notices the SIEM webhook got for the dead event `id` (signature checked), and Slack's posts of it. */
+async function noticesOf(id: string, all: Awaited<ReturnType<typeof posted>>) {
   const notices = [];
-  for (const r of hooks) {
-    const event = JSON.parse(r.body) as BusEvent;
-    if (event.type !== "event.dead_lettered") continue;
+  for (const r of all.hooks.filter(isNotice(id))) {
     const signed = await verifyStandardWebhook({
       secret: SIEM_SECRET,
       id: r.headers["webhook-id"],
@@ -58,13 +70,9 @@ async function noticesOf(id: string) {
       now: Math.floor(Date.now() / 1000),
     });
     expect(signed.ok, "the SIEM webhook's signature").toBe(true);
-    notices.push(event);
+    notices.push(JSON.parse(r.body) as BusEvent);
   }
-  // The event's own Slack message names its id too: the notice is the one of type event.dead_lettered.
-  const slack = (await received("/slack/incoming")).filter((r) =>
-    r.body.includes(id) && r.body.includes("event.dead_lettered")
-  ).map((r) => r.body);
-  return { notices, slack };
+  return { notices, slack: all.slack.filter(isNotice(id)).map((r) => r.body) };
 }
 
 /** The event's data values that would give it away (ids, prefixes, cursors, codes, times): none may be in a notice. */
@@ -74,7 +82,9 @@ const telltales = (event: BusEvent) =>
   );
 
 describe("an event whose retries run out", () => {
-  it("goes through real Queues into the real DLQ, and Slack and the SIEM webhook are told which event died", async () => {
+  it("goes through real Queues into the real DLQ, and Slack and the SIEM webhook are told which event died", {
+    timeout: 90_000,
+  }, async () => {
     // A completed rotation whose chat reply target cannot be reached (nothing listens on port 9):
     // the chat replier fails retryably on every delivery, the other handlers succeed once.
     const store = new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS);
@@ -94,13 +104,7 @@ describe("an event whose retries run out", () => {
     }, { source: "/rekey/engine", now: Date.now() });
 
     await new QueueBus((env as unknown as { EVENTS_SHORT_RETRIES: Queue }).EVENTS_SHORT_RETRIES).publish(event);
-    await vi.waitUntil(
-      async () => (await noticesOf(event.id)).notices.length > 0 && (await noticesOf(event.id)).slack.length > 0,
-      {
-        timeout: 20_000,
-        interval: 100,
-      },
-    );
+    await vi.waitUntil(() => notified([event.id]), { timeout: 60_000, interval: 100 });
 
     // Three deliveries on the main queue (1 + max_retries 2), each retried with the backoff, then
     // the dead-letter consumer, once.
@@ -117,7 +121,7 @@ describe("an event whose retries run out", () => {
       reason: "retries_exhausted",
     }]);
 
-    const { notices, slack } = await noticesOf(event.id);
+    const { notices, slack } = await noticesOf(event.id, await posted());
     expect(notices).toHaveLength(1);
     expect(notices[0]!.source).toBe("/rekey/bus");
     expect(notices[0]!.data).toEqual({
@@ -143,7 +147,7 @@ describe("every event type", () => {
   // The notice's own type is the one exception, below.
   const types = eventTypes.filter((t) => t !== "event.dead_lettered");
 
-  it("raises a notice naming the dead event's type and id, never its data", async () => {
+  it("raises a notice naming the dead event's type and id, never its data", { timeout: 90_000 }, async () => {
     const dead = types.map((type, i) => {
       const event: BusEvent = newEvent(type, sampleData[type] as never, { source: "/rekey/test", now: Date.now() });
       // Half died of a permanent failure (forwarded with its reason), half ran out of retries.
@@ -159,19 +163,11 @@ describe("every event type", () => {
         ? { reason: "permanent", handler: "sweeper", error_code: "storage_unavailable" }
         : { reason: "retries_exhausted" }),
     });
-    await vi.waitUntil(async () => {
-      const seen = await Promise.all(dead.map(async (e) => (await noticesOf(e.id)).notices.length));
-      return seen.every((n) => n > 0);
-    }, { timeout: 20_000, interval: 200 });
-    await vi.waitUntil(
-      async () =>
-        (await received("/slack/incoming")).filter((r) => dead.some((e) => r.body.includes(e.id))).length >=
-          dead.length,
-      { timeout: 10_000, interval: 100 },
-    );
+    await vi.waitUntil(() => notified(dead.map((e) => e.id)), { timeout: 60_000, interval: 200 });
 
+    const all = await posted();
     for (const e of dead) {
-      const { notices, slack } = await noticesOf(e.id);
+      const { notices, slack } = await noticesOf(e.id, all);
       expect(notices.map((n) => n.data), e.type).toEqual([want(e)]);
       expect(slack, e.type).toHaveLength(1);
       expect(slack[0], e.type).toContain(`${e.type}\``);
