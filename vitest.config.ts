@@ -69,7 +69,18 @@ export default defineConfig({
             deadLetterQueue: "rekey-events-dlq",
           },
           "rekey-events-dlq": { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 10 },
+          // Test only: rekey-events with 2 retries instead of 5, so that retry exhaustion into the real
+          // dead-letter queue takes 1 + 2 s of backoff rather than 31 s (test/workers/dead-letter-alerts.test.ts).
+          // The same Worker consumes it, as a main queue (only the DLQ is told apart by name).
+          "rekey-events-short-retries": {
+            maxBatchSize: 1,
+            maxBatchTimeout: 0.05,
+            maxRetries: 2,
+            retryDelay: 5,
+            deadLetterQueue: "rekey-events-dlq",
+          },
         },
+        queueProducers: { EVENTS_SHORT_RETRIES: { queueName: "rekey-events-short-retries" } },
       },
     })),
   ],

@@ -109,4 +109,12 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
     handled: ["0:3", "811:12"],
     page: 2,
   },
+  "event.dead_lettered": {
+    event_type: "sweep.batch",
+    event_id: "evt_q2XvU6lK0nF3cY8pR1sT9w",
+    event_source: "/rekey/cron",
+    reason: "permanent",
+    handler: "sweeper",
+    error_code: "storage_unavailable",
+  },
 };

@@ -23,6 +23,7 @@ import {
   credentialIdSchema,
   eventIdSchema,
   fingerprintPrefixSchema,
+  handlerNameSchema,
   isoTimeSchema,
   jobIdSchema,
   requesterSchema,
@@ -52,6 +53,7 @@ export const eventTypes = [
   "github.alert_linked",
   "github.alert_resolved",
   "github.alerts_scan",
+  "event.dead_lettered",
 ] as const;
 export const eventTypeSchema = z.enum(eventTypes);
 
@@ -249,6 +251,20 @@ export const eventDataSchemas = {
     handled: z.array(z.string().regex(/^\d{1,12}:\d{1,10}$/)).max(100),
     page: z.number().int().min(1).max(10_000),
   }),
+  /**
+   * An event's handling died (its retries ran out, or a handler failed permanently): raised by the
+   * dead-letter handler (core/subscribers/index.ts) for every type, so a human hears of every death.
+   * It names the dead event by type, id and source, never by its data; the envelope's `subject`
+   * is the dead event's. `handler` and `error_code`: the permanent failure, when there was one.
+   */
+  "event.dead_lettered": z.strictObject({
+    event_type: eventTypeSchema,
+    event_id: eventIdSchema,
+    event_source: sourceSchema,
+    reason: z.enum(["permanent", "retries_exhausted"]),
+    handler: handlerNameSchema.optional(),
+    error_code: codeSchema.optional(),
+  }),
 } as const satisfies Record<(typeof eventTypes)[number], z.ZodType>;
 
 /**
@@ -294,6 +310,7 @@ export const busEventSchema = z.discriminatedUnion("type", [
   envelopeOf("github.alert_linked", s["github.alert_linked"]),
   envelopeOf("github.alert_resolved", s["github.alert_resolved"]),
   envelopeOf("github.alerts_scan", s["github.alerts_scan"]),
+  envelopeOf("event.dead_lettered", s["event.dead_lettered"]),
 ]);
 
 export type EventType = (typeof eventTypes)[number];

@@ -99,6 +99,8 @@ const HANDLERS = {
   "github.alerts_scan": {
     "github-scanner": async (d, e) => processGithubScan(await d.engine(), d.bus, d.githubScopes ?? [], e.data),
   },
+  // A dead event, whatever its type (core/subscribers/index.ts `onDeadLetter`): a human must hear of it.
+  "event.dead_lettered": { auditor, [NOTIFIER]: notifier },
 } satisfies { [T in EventType]: Record<string, Handle<T> | typeof notifier> };
 
 /** The names a type's handlers run under; the notifier's as `notify-<target>`. */
