@@ -75,8 +75,17 @@ async function revokePreviousNow(deps: EngineDeps, credentialId: string, fp: str
   const prev = cur?.value.previous.find((p) => p.fingerprint === fp);
   if (!cur || !prev || prev.revoked_at || !prev.value) return false;
   try {
-    const token = await managerToken(deps, cur.value);
-    await revokeValue(deps, cur.value, token, await open(deps, cur.value, previousValue(prev.fingerprint), prev.value));
+    // A secret's superseded value died when its secret was overwritten: deleting the secret would
+    // destroy the value that replaced it (as in core/rotation/owed-revocations.ts).
+    if (cur.value.kind !== "secret") {
+      const token = await managerToken(deps, cur.value);
+      await revokeValue(
+        deps,
+        cur.value,
+        token,
+        await open(deps, cur.value, previousValue(prev.fingerprint), prev.value),
+      );
+    }
   } catch (error) {
     // Owed as a leaked value: due now, and every sweep retries it until Clarifai confirms.
     const failure = toStepFailure(error);
