@@ -6,10 +6,12 @@
  * (./matrix-workers.test.ts) and Deno KV in Deno (test/deno/matrix.test.ts).
  */
 import { describe, expect, it } from "vitest";
-import { atMost, EVERY_CALL, FULL, OPERATIONS, runOperation } from "../support/matrix/cases.ts";
+import { atMost, EVERY_CALL, FULL, type OperationReport, OPERATIONS, runOperation } from "../support/matrix/cases.ts";
 import { openMemoryBacking } from "../support/matrix/memory-backing.ts";
 import { vitestAssert } from "../support/vitest-assert.ts";
 import { SOAK, timeout } from "./soak.ts";
+
+const reports: OperationReport[] = [];
 
 describe("fault and crash matrices (in-memory unit test of the engine's logic: memory store, ledger and bus)", () => {
   OPERATIONS.forEach((op, i) => {
@@ -19,7 +21,14 @@ describe("fault and crash matrices (in-memory unit test of the engine's logic: m
         schedule: atMost(8),
       });
       expect(report.cases).toBeGreaterThan(1);
+      reports.push(report);
       console.info(JSON.stringify({ msg: "matrix", ...report }));
     });
+  });
+  it("ran every operation (case counts per store are printed as matrix.total)", () => {
+    expect(reports).toHaveLength(OPERATIONS.length);
+    console.info(
+      JSON.stringify({ msg: "matrix.total", store: "memory", cases: reports.reduce((n, r) => n + r.cases, 0) }),
+    );
   });
 });

@@ -53,18 +53,19 @@ const BOUNDED: MatrixScale = { faults: BOUNDED_FAULTS, faultCalls: "one", writeS
  * What `npm test` runs here, where a case costs about a second (each credential is a new Durable
  * Object): per operation its baseline, its own crash points (after Clarifai answered a create,
  * between two targets, mid re-encryption page), crashes between commit and mirror (at every
- * mirrored write of a routine rotation, at one elsewhere) and one failure kind. Deno and memory
+ * mirrored write of a routine rotation, at one elsewhere), and for some one crash after a store
+ * write and one failure kind. Deno and memory
  * run every operation with more cases; `npm run test:soak` runs every case here too.
  */
-const SELECTED: Record<string, { mirror: "every" | "one" | "none"; fault?: true; midPage?: true }> = {
+const SELECTED: Record<string, { mirror: "every" | "one" | "none"; fault?: true; write?: true; midPage?: true }> = {
   "routine rotation, app key": { mirror: "every", fault: true },
-  "compromise rotation, app key": { mirror: "one", fault: true },
+  "compromise rotation, app key": { mirror: "one", fault: true, write: true },
   "routine rotation, secret (random generator)": { mirror: "one" },
   "routine rotation, app key with two sinks": { mirror: "none" },
   "compromise rotation, self-managed PAT": { mirror: "none" },
   "revocation, app key": { mirror: "none", fault: true },
   "containment of a leaked superseded value (in its grace period)": { mirror: "one" },
-  "sweep: scheduled rotation of an aged key": { mirror: "one" },
+  "sweep: scheduled rotation of an aged key": { mirror: "one", write: true },
   "sweep: owed revocation after the grace period, secret": { mirror: "none" },
   "re-encryption under a new key version (two pages)": { mirror: "one", midPage: true },
 };
@@ -83,6 +84,7 @@ function select(name: string, offset: number) {
       ...(pick.midPage ? of("after_write").filter((c) => c.k === 0 || c.k === 2) : []),
       ...(pick.mirror === "every" ? mirrors : pick.mirror === "one" ? one(mirrors) : []),
       ...(pick.fault ? one(of("fault")) : []),
+      ...(pick.write ? one(of("after_write")) : []),
     ];
   };
 }
