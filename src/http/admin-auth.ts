@@ -10,7 +10,7 @@ import { timingSafeEqualDigest } from "../core/crypto/timing-safe-equal.ts";
 import { AppError } from "./app-error.ts";
 
 export const adminAuth: MiddlewareHandler<AppEnv> = async function adminAuth(c, next) {
-  const expected = requireConfig(c.var.deps.config, "REKEY_ADMIN_TOKEN");
+  const expected = requireConfig(c.var.services.config, "REKEY_ADMIN_TOKEN");
   const header = c.req.header("authorization") ?? "";
   const match = /^Bearer ([\x21-\x7e]+)$/.exec(header);
   if (!match || !(await timingSafeEqualDigest(match[1]!, expected))) {

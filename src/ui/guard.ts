@@ -36,8 +36,8 @@ export const sameOriginOnly: MiddlewareHandler<UiEnv> = async (c, next) => {
 
 /** Signed-in pages: a page view without a valid session goes to the sign-in form; a form post is refused. */
 export const requireSession: MiddlewareHandler<UiEnv> = async (c, next) => {
-  const keys = await uiKeys(c.var.deps.config);
-  const check = await readSession(keys, getCookie(c, SESSION_COOKIE, "host"), c.var.deps.now());
+  const keys = await uiKeys(c.var.services.config);
+  const check = await readSession(keys, getCookie(c, SESSION_COOKIE, "host"), c.var.services.now());
   if (!check.ok) {
     if (check.reason !== "missing") clearSessionCookie(c);
     if (c.req.method === "GET" || c.req.method === "HEAD") {

@@ -43,8 +43,8 @@ export const alertAcceptedSchema = z.strictObject({
 });
 
 export const webhook = new Hono<AppEnv>().post("/", async (c) => {
-  const deps = c.var.deps;
-  const secret = requireConfig(deps.config, "ALERT_WEBHOOK_SECRET");
+  const services = c.var.services;
+  const secret = requireConfig(services.config, "ALERT_WEBHOOK_SECRET");
   const body = new Uint8Array(await c.req.arrayBuffer());
   const webhookId = c.req.header("webhook-id");
   const verified = await verifyStandardWebhook({
@@ -53,12 +53,12 @@ export const webhook = new Hono<AppEnv>().post("/", async (c) => {
     timestamp: c.req.header("webhook-timestamp"),
     signature: c.req.header("webhook-signature"),
     body,
-    now: Math.floor(deps.now() / 1000),
+    now: Math.floor(services.now() / 1000),
   });
   if (!verified.ok) throw signatureRefused(verified.error, "alert", "ALERT_WEBHOOK_SECRET");
   const message = "The body must name the credential by exactly one of credential_id, fingerprint or value";
   const input = validated(alertBodySchema, signedJson(body, message), message);
-  const outcome = await reportNamedLeak(deps, await deps.engine(), input, {
+  const outcome = await reportNamedLeak(services, await services.engine(), input, {
     source: "webhook",
     deliveryId: verified.value.id,
     reason: input.value ? "token_match" : "named_in_alert",

@@ -32,6 +32,6 @@ export const auditListResponseSchema = z.strictObject({
 /** The audit trail, oldest first, filtered by credential, event type and time. */
 export const audit = new Hono<AppEnv>().get("/", async (c) => {
   const q = query(c, auditQuerySchema);
-  const page = await c.var.deps.audit.list(q);
+  const page = await c.var.services.audit.list(q);
   return c.json({ entries: page.items, next_cursor: page.cursor ?? null });
 });

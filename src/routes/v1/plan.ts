@@ -36,7 +36,7 @@ export const planResponseSchema = z.strictObject({
 
 /** What the next sweep would do and why: the sweep's own rules, read-only. */
 export const plan = new Hono<AppEnv>().get("/", async (c) => {
-  const now = c.var.deps.now();
-  const { actions, left_alone, truncated } = await planSweepReport(c.var.deps.store, now);
+  const now = c.var.services.now();
+  const { actions, left_alone, truncated } = await planSweepReport(c.var.services.store, now);
   return c.json({ generated_at: new Date(now).toISOString(), truncated, plan: actions, left_alone });
 });
