@@ -13,10 +13,10 @@ import type { ConfirmationKey } from "./core/chatops/confirmation.ts";
 import {
   DEFAULT_LEASE_MS,
   DEFAULT_RETRY,
-  type EngineDeps,
   type EngineEvent,
+  type EngineServices,
   type RetryPolicy,
-} from "./core/rotation/engine-deps.ts";
+} from "./core/rotation/engine-services.ts";
 import type { Store } from "./core/store/store.ts";
 import type { EventBus } from "./core/bus/bus.ts";
 import type { AuditLog } from "./core/audit/audit-log.ts";
@@ -41,7 +41,7 @@ export interface Services {
   /** Runs work after the response (waitUntil on Workers); errors are the work's own business. */
   defer: (work: Promise<unknown>) => void;
   /** The rotation engine's dependencies; 503 when the encryption keys are not configured. */
-  engine: () => Promise<EngineDeps>;
+  engine: () => Promise<EngineServices>;
 }
 
 export interface ServiceOptions {
@@ -67,7 +67,7 @@ export function buildServices(opts: ServiceOptions): Services {
     requestIdPrefix: "rekey",
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
-  let engine: Promise<EngineDeps> | undefined;
+  let engine: Promise<EngineServices> | undefined;
   return {
     config: opts.config,
     store: opts.store,

@@ -9,7 +9,7 @@ import { createClarifaiClient } from "../../src/core/clarifai/index.ts";
 import { importFingerprintKey } from "../../src/core/crypto/fingerprint.ts";
 import { derivePurposeKey } from "../../src/core/crypto/purpose-key.ts";
 import { parseKeyring } from "../../src/core/crypto/keyring.ts";
-import type { EngineDeps, EngineEvent } from "../../src/core/rotation/engine-deps.ts";
+import type { EngineEvent, EngineServices } from "../../src/core/rotation/engine-services.ts";
 import { MemoryStore } from "../../src/core/store/memory-store.ts";
 import type { Store } from "../../src/core/store/store.ts";
 
@@ -44,7 +44,7 @@ export async function engineHarness(opts: { store?: Store; keys?: string } = {})
   const confirmKey = await derivePurposeKey(TEST_FP_KEY, "chat_confirmation");
   if (!keyring.ok || !fpKey.ok || !confirmKey.ok) throw new Error("test keys are invalid");
   const events: EngineEvent[] = [];
-  const deps: EngineDeps = {
+  const engine: EngineServices = {
     store: opts.store ?? new MemoryStore(),
     clarifai: createClarifaiClient({ baseUrl: "http://clarifai.emulator", fetch: network, timeoutMs: 2_000 }),
     keyring: keyring.value,
@@ -81,7 +81,7 @@ export async function engineHarness(opts: { store?: Store; keys?: string } = {})
   return {
     emulator,
     seed,
-    deps,
+    engine,
     events,
     hook,
     control,

@@ -12,7 +12,7 @@ import { decrypt, encrypt } from "../../src/core/crypto/envelope.ts";
 import { parseKeyring } from "../../src/core/crypto/keyring.ts";
 import type { BusEvent, EventOf } from "../../src/core/bus/events.ts";
 import { runReencryptBatch, startReencrypt } from "../../src/core/maintenance/reencrypt-job.ts";
-import type { EngineDeps } from "../../src/core/rotation/engine-deps.ts";
+import type { EngineServices } from "../../src/core/rotation/engine-services.ts";
 import { call } from "../support/api.ts";
 import { credentialRecord } from "../support/records.ts";
 import { TEST_KEYS } from "../support/engine-harness.ts";
@@ -105,7 +105,7 @@ describe("an interrupted job", () => {
       },
       now: () => Date.now(),
     };
-    const engine = { store, keyring: BOTH } as unknown as EngineDeps;
+    const engine = { store, keyring: BOTH } as unknown as EngineServices;
     const drain = async (max: number) => {
       for (let n = 0; n < max && queue.length; n++) {
         const e = queue.shift()!;

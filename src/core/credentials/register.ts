@@ -13,7 +13,7 @@ import { decrypt, encrypt } from "../crypto/envelope.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import { randomId } from "../crypto/random.ts";
 import { credentialIdSchema } from "../bus/fields.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 import { withoutMarkers } from "../rotation/rotation.ts";
 import { err, type ErrorValue, ok, type Result } from "../result.ts";
 import {
@@ -62,15 +62,15 @@ function neededScopes(input: RegisterInput): string[] {
 }
 
 export async function registerCredential(
-  deps: EngineDeps,
+  engine: EngineServices,
   request: RegisterRequest,
 ): Promise<Result<CredentialRecord, RegisterError>> {
   const input = registerInputSchema.parse(request);
   const shape = checkShape(input);
   if (shape) return shape;
-  const manager = await resolveManager(deps, input);
+  const manager = await resolveManager(engine, input);
   if (!manager.ok) return manager;
-  const c = deps.clarifai;
+  const c = engine.clarifai;
 
   const held = await c.myScopes(manager.value);
   if (!held.ok) return upstream(held.error, "manager");
@@ -95,16 +95,16 @@ export async function registerCredential(
   }
 
   const value = found.value.value;
-  const fp = await fingerprint(deps.fingerprintKey, value);
-  const existing = await deps.store.findCredentialByFingerprint(fp);
+  const fp = await fingerprint(engine.fingerprintKey, value);
+  const existing = await engine.store.findCredentialByFingerprint(fp);
   if (existing) {
     return fail(409, "already_registered", `This value is already managed as credential "${existing}"`, {
       credential_id: existing,
     });
   }
 
-  const now = new Date(deps.now()).toISOString();
-  const id = randomId("cred", deps.now());
+  const now = new Date(engine.now()).toISOString();
+  const id = randomId("cred", engine.now());
   const record: CredentialRecord = {
     id,
     kind: input.kind,
@@ -119,7 +119,7 @@ export async function registerCredential(
     scopes: found.value.scopes,
     apps: found.value.apps,
     ...restrictionsOf(found.value),
-    value: await encrypt(deps.keyring, value, aadFor({ id, kind: input.kind }, CURRENT_VALUE)),
+    value: await encrypt(engine.keyring, value, aadFor({ id, kind: input.kind }, CURRENT_VALUE)),
     fingerprint: fp,
     value_created_at: found.value.createdAt ?? now,
     previous: [],
@@ -128,7 +128,7 @@ export async function registerCredential(
     created_at: now,
     updated_at: now,
   };
-  if ((await deps.store.putCredential(record, null)) === null) {
+  if ((await engine.store.putCredential(record, null)) === null) {
     return fail(409, "conflict", "A credential with this id already exists");
   }
   return ok(record);
@@ -147,14 +147,14 @@ function checkShape(input: RegisterInput): Result<never, RegisterError> | undefi
   return undefined;
 }
 
-async function resolveManager(deps: EngineDeps, input: RegisterInput): Promise<Result<string, RegisterError>> {
+async function resolveManager(engine: EngineServices, input: RegisterInput): Promise<Result<string, RegisterError>> {
   if (!input.manager_id) return ok(input.value!); // a PAT that manages itself
-  const m = await deps.store.getCredential(input.manager_id);
+  const m = await engine.store.getCredential(input.manager_id);
   if (!m || m.value.kind !== "pat" || m.value.state !== "active") {
     // Messages name the field, never the value sent: a caller who pasted a token here gets it back nowhere.
     return fail(422, "manager_not_found", 'The credential named by "manager_id" is not an active registered PAT');
   }
-  const opened = await decrypt(deps.keyring, m.value.value, aadFor(m.value, CURRENT_VALUE));
+  const opened = await decrypt(engine.keyring, m.value.value, aadFor(m.value, CURRENT_VALUE));
   if (!opened.ok) {
     return fail(
       422,

@@ -14,7 +14,7 @@ import type { EventBus } from "../bus/bus.ts";
 import type { EventOf } from "../bus/events.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { randomId } from "../crypto/random.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 import type { JobStore, ReencryptJob } from "./job.ts";
 import { reencryptPage } from "./reencrypt.ts";
 
@@ -32,7 +32,7 @@ export type StartResult = { job: ReencryptJob; outcome: "started" | "resumed" };
 /** Starts a job, or resumes the running one from its saved cursor. */
 export async function startReencrypt(
   deps: JobDeps,
-  engine: Pick<EngineDeps, "keyring">,
+  engine: Pick<EngineServices, "keyring">,
   requestedBy: string,
   batchSize = REENCRYPT_BATCH_SIZE,
 ): Promise<StartResult> {
@@ -68,7 +68,7 @@ export async function startReencrypt(
 /** The `maintenance.reencrypt` handler. */
 export async function runReencryptBatch(
   deps: JobDeps,
-  engine: EngineDeps,
+  engine: EngineServices,
   event: EventOf<"maintenance.reencrypt">,
 ): Promise<void> {
   const { job_id, cursor, batch_size } = event.data;

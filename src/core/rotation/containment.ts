@@ -11,7 +11,7 @@
  */
 import { type CredentialRecord, CURRENT_VALUE } from "../credentials/credential.ts";
 import { oweLeakedRevocation } from "./credential-transitions.ts";
-import type { EngineDeps } from "./engine-deps.ts";
+import type { EngineServices } from "./engine-services.ts";
 import type { Rotation } from "./rotation.ts";
 import { type StepFailure, toStepFailure } from "./step-error.ts";
 import { revokeOld } from "./steps.ts";
@@ -34,7 +34,7 @@ export const mayNeedContainment = (r: Rotation) =>
  * budget is spent.
  */
 export async function containInstead(
-  deps: EngineDeps,
+  engine: EngineServices,
   rec: CredentialRecord,
   r: Rotation,
   failure: StepFailure,
@@ -42,43 +42,45 @@ export async function containInstead(
 ): Promise<Containment | null> {
   if (!mayNeedContainment(r)) return null;
   if (r.step === "revoke_old" && !retryable) {
-    await oweRevocation(deps, r, failure.code);
+    await oweRevocation(engine, r, failure.code);
     // A revocation alone has nothing left to do but must not read as done: it failed, and is owed.
     if (r.mode === "revoke") {
-      return { kind: "failed", rotation: failed({ ...r, old_revoke_owed: true }, failure, deps.now()) };
+      return { kind: "failed", rotation: failed({ ...r, old_revoke_owed: true }, failure, engine.now()) };
     }
     return { kind: "continue", patch: { old_revoke_owed: true } };
   }
   if (
     r.step === "create" && !r.new_value && isSelfManagedPatCompromise(rec, r) && rec.fingerprint === r.old_fingerprint
   ) {
-    const deleted = await deleteLeakedPat(deps, rec, r);
+    const deleted = await deleteLeakedPat(engine, rec, r);
     const next: Rotation = {
       ...r,
       manager_lost: true,
       old_revoked: deleted,
       ...(deleted ? {} : { old_revoke_owed: true }),
     };
-    return { kind: "failed", rotation: failed(next, failure, deps.now()) };
+    return { kind: "failed", rotation: failed(next, failure, engine.now()) };
   }
   return null;
 }
 
-async function oweRevocation(deps: EngineDeps, r: Rotation, code: string) {
+async function oweRevocation(engine: EngineServices, r: Rotation, code: string) {
   await updateCredential(
-    deps,
+    engine,
     r.credential_id,
-    (c) => oweLeakedRevocation(c, r.old_fingerprint, r.id, code, deps.now()),
+    (c) => oweLeakedRevocation(c, r.old_fingerprint, r.id, code, engine.now()),
   );
 }
 
 /** Deletes the leaked PAT with itself, with the engine's retry budget; owes it if that fails. */
-async function deleteLeakedPat(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<boolean> {
+async function deleteLeakedPat(engine: EngineServices, rec: CredentialRecord, r: Rotation): Promise<boolean> {
   let code = "revoke_failed";
-  for (let attempt = 0; attempt < deps.retry.attempts; attempt++) {
-    if (attempt > 0) await deps.sleep(Math.min(deps.retry.maxDelayMs, deps.retry.baseDelayMs * 2 ** (attempt - 1)));
+  for (let attempt = 0; attempt < engine.retry.attempts; attempt++) {
+    if (attempt > 0) {
+      await engine.sleep(Math.min(engine.retry.maxDelayMs, engine.retry.baseDelayMs * 2 ** (attempt - 1)));
+    }
     try {
-      await revokeOld(deps, rec, r, await open(deps, rec, CURRENT_VALUE, rec.value));
+      await revokeOld(engine, rec, r, await open(engine, rec, CURRENT_VALUE, rec.value));
       return true;
     } catch (error) {
       const f = toStepFailure(error);
@@ -86,7 +88,7 @@ async function deleteLeakedPat(deps: EngineDeps, rec: CredentialRecord, r: Rotat
       if (!f.retryable) break;
     }
   }
-  await oweRevocation(deps, r, code);
+  await oweRevocation(engine, r, code);
   return false;
 }
 

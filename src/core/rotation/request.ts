@@ -7,10 +7,10 @@ import { deriveId, newEvent } from "../bus/new-event.ts";
 import { attachReply, outcomeMessage, postReply, type ReplyTarget } from "../chatops/reply.ts";
 import { type BeginResult, beginRotation, type RotationRequest } from "./begin.ts";
 import { driveRotation } from "./drive.ts";
-import type { EngineDeps } from "./engine-deps.ts";
+import type { EngineServices } from "./engine-services.ts";
 
 export interface RequestDeps {
-  engine(): Promise<EngineDeps>;
+  engine(): Promise<EngineServices>;
   defer(work: Promise<unknown>): void;
   bus: EventBus;
   now(): number;

@@ -11,38 +11,48 @@
  */
 import { type CredentialRecord, CURRENT_VALUE, rotationNewValue, sinkKey } from "../credentials/credential.ts";
 import { promote } from "./credential-transitions.ts";
-import type { EngineDeps } from "./engine-deps.ts";
+import type { EngineServices } from "./engine-services.ts";
 import type { Rotation } from "./rotation.ts";
 import { isNotFound, toStepFailure, unwrap } from "./step-error.ts";
 import { updateCredential } from "./update-credential.ts";
 import { managerToken, open, promotedValues } from "./values.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 
-export async function rollback(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<{ incomplete: boolean }> {
+export async function rollback(
+  engine: EngineServices,
+  rec: CredentialRecord,
+  r: Rotation,
+): Promise<{ incomplete: boolean }> {
   if (rec.fingerprint !== r.old_fingerprint || !r.new_value) return { incomplete: false };
   const own = rec.kind === "secret" && rec.secret_id
     ? [{ type: "clarifai_secret" as const, user_id: rec.user_id, secret_id: rec.secret_id }]
     : [];
-  if (r.old_revoked && (await oldValueIsDead(deps, rec, r, own))) {
-    await updateCredential(deps, rec.id, async (c) => promote(c, r, deps.now(), await promotedValues(deps, c, r)));
+  if (r.old_revoked && (await oldValueIsDead(engine, rec, r, own))) {
+    await updateCredential(
+      engine,
+      rec.id,
+      async (c) => promote(c, r, engine.now(), await promotedValues(engine, c, r)),
+    );
     return { incomplete: false };
   }
-  const old = await open(deps, rec, CURRENT_VALUE, rec.value);
+  const old = await open(engine, rec, CURRENT_VALUE, rec.value);
   // A propagate that failed part-way may have overwritten targets before it could record them:
   // then every target is restored (overwriting with the old value is idempotent).
   const restore = [...own, ...rec.sinks].filter((s) => r.propagated.includes(sinkKey(s)) || r.step === "propagate");
   for (const sink of restore) {
-    await bestEffort(deps, async () => {
-      const token = await managerToken(deps, rec, r);
-      unwrap(await deps.clarifai.patchSecrets(token, sink.user_id, [{ id: sink.secret_id, value: old }], "overwrite"));
+    await bestEffort(engine, async () => {
+      const token = await managerToken(engine, rec, r);
+      unwrap(
+        await engine.clarifai.patchSecrets(token, sink.user_id, [{ id: sink.secret_id, value: old }], "overwrite"),
+      );
     });
   }
   if (rec.kind !== "secret") {
-    const created = await open(deps, rec, rotationNewValue(r.id), r.new_value);
-    const deleted = await bestEffort(deps, async () => {
-      const token = await managerToken(deps, rec, r);
+    const created = await open(engine, rec, rotationNewValue(r.id), r.new_value);
+    const deleted = await bestEffort(engine, async () => {
+      const token = await managerToken(engine, rec, r);
       try {
-        unwrap(await deps.clarifai.deleteKey(token, rec.user_id, created));
+        unwrap(await engine.clarifai.deleteKey(token, rec.user_id, created));
       } catch (error) {
         if (!isNotFound(error)) throw error;
       }
@@ -58,7 +68,7 @@ export async function rollback(deps: EngineDeps, rec: CredentialRecord, r: Rotat
  * the new value would record a value that Clarifai does not hold, and lose it.
  */
 async function oldValueIsDead(
-  deps: EngineDeps,
+  engine: EngineServices,
   rec: CredentialRecord,
   r: Rotation,
   own: { user_id: string; secret_id: string; type: "clarifai_secret" }[],
@@ -67,23 +77,23 @@ async function oldValueIsDead(
   if (!target || r.propagated.includes(sinkKey(target))) return true;
   if (r.step !== "propagate") return false;
   try {
-    const token = await managerToken(deps, rec, r);
-    const secret = unwrap(await deps.clarifai.getSecret(token, target.user_id, target.secret_id));
-    return (await fingerprint(deps.fingerprintKey, secret.value ?? "")) === r.new_fingerprint;
+    const token = await managerToken(engine, rec, r);
+    const secret = unwrap(await engine.clarifai.getSecret(token, target.user_id, target.secret_id));
+    return (await fingerprint(engine.fingerprintKey, secret.value ?? "")) === r.new_fingerprint;
   } catch {
     return false;
   }
 }
 
 /** Runs a cleanup call with a small retry budget; whether it succeeded. */
-async function bestEffort(deps: EngineDeps, action: () => Promise<void>): Promise<boolean> {
-  for (let attempt = 0; attempt < deps.retry.attempts; attempt++) {
+async function bestEffort(engine: EngineServices, action: () => Promise<void>): Promise<boolean> {
+  for (let attempt = 0; attempt < engine.retry.attempts; attempt++) {
     try {
       await action();
       return true;
     } catch (error) {
       if (!toStepFailure(error).retryable) return false;
-      await deps.sleep(deps.retry.baseDelayMs * 2 ** attempt);
+      await engine.sleep(engine.retry.baseDelayMs * 2 ** attempt);
     }
   }
   return false;

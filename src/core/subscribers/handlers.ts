@@ -13,14 +13,14 @@ import { openReplies, outcomeMessage, postReply } from "../chatops/reply.ts";
 import { type JobDeps, runReencryptBatch } from "../maintenance/reencrypt-job.ts";
 import { deliver } from "../notify/deliver.ts";
 import type { Target } from "../notify/targets.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 import { processOrphanScanPage } from "../sweep/orphan-scan.ts";
 import { processSweepBatch } from "../sweep/run.ts";
 import { containAgain, driveRequested } from "./rotator.ts";
 
 /** What the handlers use: the entry points pass their services. */
 export interface HandlerDeps extends JobDeps {
-  engine: () => Promise<EngineDeps>;
+  engine: () => Promise<EngineServices>;
   bus: EventBus;
   audit: AuditLog;
   /** Notification targets (Slack, signed webhooks): one `notify-<id>` handler each. */
