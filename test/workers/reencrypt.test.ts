@@ -219,14 +219,14 @@ describe("re-encryption under a new key version", () => {
   it("refuses to run a batch from an isolate whose keyring is older than the job's target", async () => {
     const jobs = new MemoryJobStore();
     const store = new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS);
-    const deps = { jobs, bus: { publish: async () => {}, publishAll: async () => {} }, now: () => Date.now() };
-    const { job } = await startReencrypt(deps, { keyring: keyring(TEST_KEYS) }, "admin");
+    const services = { jobs, bus: { publish: async () => {}, publishAll: async () => {} }, now: () => Date.now() };
+    const { job } = await startReencrypt(services, { keyring: keyring(TEST_KEYS) }, "admin");
     const old = { store, keyring: keyring(V1_ONLY) } as unknown as EngineServices;
     const event = newEvent("maintenance.reencrypt", { job_id: job.id, cursor: null, batch_size: 50 }, {
       source: "/rekey/maintenance",
       now: Date.now(),
     });
-    await expect(runReencryptBatch(deps, old, event)).rejects.toThrow(/targets 2/);
+    await expect(runReencryptBatch(services, old, event)).rejects.toThrow(/targets 2/);
     expect((await jobs.getJob())!.value.batches).toBe(0);
   });
 });
