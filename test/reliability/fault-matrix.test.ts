@@ -369,7 +369,7 @@ async function runCase(op: Operation, label: string, inject: (ctx: Ctx) => void)
     // Containment: the leaked value is dead, unless Clarifai refused its deletion for good (the
     // rotation then failed at revoke_old, which alerts a human).
     // A self-managed PAT is the only token that can mint its successor, so its plan creates
-    // first (plan.ts): when that creation is refused for good, the leaked PAT is kept, not
+    // first (step-plan.ts): when that creation is refused for good, the leaked PAT is kept, not
     // deleted with nothing to replace it.
     const alive = (await ctx.s.h.state()).keys.some((k: any) => k.id === ctx.original);
     const refusable = op.createsFirst ? ["revoke_old", "create"] : ["revoke_old"];

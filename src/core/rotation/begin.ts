@@ -7,7 +7,7 @@ import { type CredentialRecord, intentNewValue, rotationNewValue } from "../cred
 import { randomId } from "../crypto/random.ts";
 import type { Versioned } from "../store/store.ts";
 import type { EngineServices } from "./engine-services.ts";
-import { planFor } from "./plan.ts";
+import { stepPlanFor } from "./step-plan.ts";
 import type { Rotation, RotationMode, RotationReason } from "./rotation.ts";
 import { moveSealed, seal } from "./values.ts";
 
@@ -113,15 +113,15 @@ export async function materialise(
     const existing = await engine.store.getRotation(rec.id, intent.id);
     if (existing) return existing.value;
   }
-  const plan = planFor(rec, intent.mode, intent.reason);
+  const stepPlan = stepPlanFor(rec, intent.mode, intent.reason);
   const rotation: Rotation = {
     id: intent.id,
     credential_id: rec.id,
     reason: intent.reason,
     mode: intent.mode,
     state: "running",
-    plan,
-    step: plan[0]!,
+    plan: stepPlan,
+    step: stepPlan[0]!,
     requested_by: intent.requested_by,
     ...(intent.approved_by ? { approved_by: intent.approved_by } : {}),
     old_fingerprint: rec.fingerprint,

@@ -20,7 +20,7 @@ import { open } from "./values.ts";
 
 export type Containment = { kind: "continue"; patch: Partial<Rotation> } | { kind: "failed"; rotation: Rotation };
 
-/** The compromise of a PAT that manages itself (plan.ts: it creates before it revokes). */
+/** The compromise of a PAT that manages itself (step-plan.ts: it creates before it revokes). */
 const isSelfManagedPatCompromise = (rec: CredentialRecord, r: Rotation) =>
   r.reason === "compromise" && r.mode === "rotate" && rec.kind === "pat" && !rec.manager_id && r.plan[0] === "create";
 

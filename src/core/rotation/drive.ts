@@ -10,7 +10,7 @@ import type { Versioned } from "../store/store.ts";
 import { finish, markPreviousRevoked, promote } from "./credential-transitions.ts";
 import type { EngineServices } from "./engine-services.ts";
 import { containInstead, type Containment, mayNeedContainment } from "./containment.ts";
-import { nextStep } from "./plan.ts";
+import { nextStep } from "./step-plan.ts";
 import { rollback } from "./rollback.ts";
 import type { Rotation, Step } from "./rotation.ts";
 import { StepFailure, toStepFailure } from "./step-error.ts";

@@ -1,7 +1,7 @@
 /**
  * The rotation record: one persisted run of the rotation state machine for one credential.
  * Each step's result is written here (compare-and-swap) before the next step starts, so a crash
- * at any point resumes from the last persisted step. See ./plan.ts for the step orders.
+ * at any point resumes from the last persisted step. See ./step-plan.ts for the step orders.
  */
 import * as z from "zod";
 import { sealedSchema } from "../crypto/envelope.ts";
@@ -34,7 +34,7 @@ export const rotationSchema = z.object({
   reason: rotationReasonSchema,
   mode: rotationModeSchema,
   state: z.enum(["running", "done", "failed"]),
-  /** The ordered steps for this run, fixed when it begins. */
+  /** The step plan: the ordered steps for this run, fixed when it begins (./step-plan.ts). */
   plan: z.array(stepSchema),
   step: stepSchema,
   /** Who asked: "admin", "github", "webhook", "slack:U123", "cron". Never a secret. */
