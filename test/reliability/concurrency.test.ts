@@ -23,7 +23,7 @@ import { Dispatcher, type EventBus } from "../../src/core/bus/bus.ts";
 import type { BusEvent } from "../../src/core/bus/events.ts";
 import { MemoryLedger } from "../../src/core/bus/memory-ledger.ts";
 import { newEvent } from "../../src/core/bus/new-event.ts";
-import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 import { requestRotation } from "../../src/core/rotation/request.ts";
 import { subscribeEngineHandlers } from "../support/subscribe.ts";
 import { processSweepBatch, startSweep } from "../../src/core/sweep/run.ts";

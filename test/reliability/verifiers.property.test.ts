@@ -14,7 +14,8 @@ import { parseGithubPublicKeys, verifyGithubSignature } from "../../src/core/inb
 import { generateGithubSigningKey, githubPublicKeysFor, signGithubPayload } from "../support/github-signer.ts";
 import { verifySlackSignature } from "../../src/core/inbound/slack.ts";
 import { signSlackRequest } from "../../scripts/lib/slack-signer.ts";
-import { signStandardWebhook, verifyStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { verifyStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 import { runs, timeout } from "./soak.ts";
 
 const NOW = 1_760_000_000;

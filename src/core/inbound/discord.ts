@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { decodeHex } from "../crypto/encoding.ts";
+import { decodeHex, signedBytes } from "../crypto/encoding.ts";
 import { ok, type Result } from "../result.ts";
 import { importEd25519PublicKey, verifyEd25519 } from "./ed25519.ts";
 import {
@@ -23,7 +23,6 @@ import {
   fail,
   type HeaderValue,
   present,
-  signedBytes,
   type VerifyError,
 } from "./verify-common.ts";
 

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { decodeHex } from "../crypto/encoding.ts";
+import { decodeHex, signedBytes } from "../crypto/encoding.ts";
 import { ok, type Result } from "../result.ts";
 import {
   checkTimestamp,
@@ -18,7 +18,6 @@ import {
   fail,
   type HeaderValue,
   present,
-  signedBytes,
   type VerifyError,
 } from "./verify-common.ts";
 

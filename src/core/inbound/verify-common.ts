@@ -1,6 +1,6 @@
 /**
- * Plumbing shared by the inbound signature verifiers: the error shape, the replay window and the
- * signed-bytes builder.
+ * Plumbing shared by the inbound signature verifiers: the error shape and the replay window (the
+ * signed-bytes builder is core/crypto/encoding.ts's `signedBytes`, which the outbound signer uses too).
  *
  * Runtime-neutral: web APIs only.
  *
@@ -58,15 +58,6 @@ export function checkTimestamp(
     return fail("timestamp_out_of_window", `Cannot verify ${source} request: timestamp is outside the replay window`);
   }
   return ok(ts);
-}
-
-/** `prefix` as UTF-8 followed by the raw body bytes, without decoding the body. */
-export function signedBytes(prefix: string, body: Uint8Array): Uint8Array<ArrayBuffer> {
-  const head = new TextEncoder().encode(prefix);
-  const out = new Uint8Array(head.length + body.length);
-  out.set(head);
-  out.set(body, head.length);
-  return out;
 }
 
 /** True if a header value is present and not empty. */
