@@ -23,7 +23,6 @@ import {
   credentialIdSchema,
   eventIdSchema,
   fingerprintPrefixSchema,
-  isoTimeSchema,
   jobIdSchema,
   requesterSchema,
   rotationIdSchema,
@@ -31,6 +30,7 @@ import {
   subjectSchema,
   sweepIdSchema,
 } from "./fields.ts";
+import { isoTimeSchema } from "../time.ts";
 
 export const eventTypes = [
   "alert.received",

@@ -28,6 +28,7 @@ import {
   policySchema,
   withPolicyDefaults,
 } from "./credential.ts";
+import { iso, isoTimeSchema } from "../time.ts";
 
 export const registerInputSchema = z.strictObject({
   kind: credentialKindSchema,
@@ -100,7 +101,7 @@ export async function registerCredential(
     });
   }
 
-  const now = new Date(engine.now()).toISOString();
+  const now = iso(engine.now());
   const id = randomId("cred", engine.now());
   const record: CredentialRecord = {
     id,
@@ -177,7 +178,7 @@ function restrictionsOf(found: Found): Partial<CredentialRecord> {
   const k = found.key;
   if (!k) return {};
   // proto3 JSON may send an unset Timestamp as the epoch (Clarifai does so for secrets): no expiry.
-  const expiry = k.expires_at && isoTime.safeParse(k.expires_at).success &&
+  const expiry = k.expires_at && isoTimeSchema.safeParse(k.expires_at).success &&
       Date.parse(k.expires_at) > Date.parse("1970-01-02T00:00:00Z")
     ? k.expires_at
     : undefined;
@@ -188,7 +189,6 @@ function restrictionsOf(found: Found): Partial<CredentialRecord> {
     ...(expiry ? { key_expiry_bound: expiry, key_expires_at: expiry } : {}),
   };
 }
-const isoTime = z.iso.datetime({ offset: true });
 
 async function readUpstream(
   c: ClarifaiClient,

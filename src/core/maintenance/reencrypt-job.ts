@@ -17,6 +17,7 @@ import { randomId } from "../crypto/random.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
 import type { JobStore, ReencryptJob } from "./job.ts";
 import { reencryptPage } from "./reencrypt.ts";
+import { iso } from "../time.ts";
 
 export const REENCRYPT_BATCH_SIZE = 50;
 const SOURCE = "/rekey/maintenance";
@@ -42,7 +43,7 @@ export async function startReencrypt(
       await publishBatch(services, cur.value);
       return { job: cur.value, outcome: "resumed" };
     }
-    const at = new Date(services.now()).toISOString();
+    const at = iso(services.now());
     const job: ReencryptJob = {
       id: randomId("job", services.now()),
       state: "running",
@@ -93,7 +94,7 @@ export async function runReencryptBatch(
     const cur = i === 0 ? before : await services.jobs.getJob();
     if (!cur || cur.value.id !== job_id || cur.value.cursor !== cursor || cur.value.state !== "running") return;
     const finished = page.cursor === undefined;
-    const at = new Date(services.now()).toISOString();
+    const at = iso(services.now());
     const next: ReencryptJob = {
       ...cur.value,
       cursor: page.cursor ?? null,

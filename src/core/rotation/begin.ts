@@ -10,6 +10,7 @@ import type { EngineServices } from "./engine-services.ts";
 import { stepPlanFor } from "./step-plan.ts";
 import type { Rotation, RotationMode, RotationReason } from "./rotation.ts";
 import { moveSealed, seal } from "./values.ts";
+import { iso } from "../time.ts";
 
 export interface RotationRequest {
   reason: RotationReason;
@@ -59,7 +60,7 @@ export async function beginRotation(
     const next: CredentialRecord = {
       ...rec,
       current_rotation: intent.value,
-      updated_at: new Date(engine.now()).toISOString(),
+      updated_at: iso(engine.now()),
     };
     if ((await engine.store.putCredential(next, cur.version)) === null) continue;
     // Our intent just won the CAS: its record cannot exist unless a joiner raced us to it.
@@ -91,7 +92,7 @@ async function intentFor(engine: EngineServices, rec: CredentialRecord, req: Rot
       mode,
       requested_by: req.requestedBy,
       ...(req.approvedBy ? { approved_by: req.approvedBy } : {}),
-      created_at: new Date(engine.now()).toISOString(),
+      created_at: iso(engine.now()),
       ...(sealed ? { new_value: sealed.value, new_fingerprint: sealed.fingerprint } : {}),
     },
   };
@@ -157,7 +158,7 @@ async function escalate(engine: EngineServices, running: Rotation, req: Rotation
   for (let i = 0; i < MAX_CAS_TRIES; i++) {
     const cur: Versioned<Rotation> | null = await engine.store.getRotation(running.credential_id, running.id);
     if (!cur || cur.value.state !== "running" || cur.value.reason === "compromise") return cur?.value ?? running;
-    const next = { ...cur.value, reason: "compromise" as const, updated_at: new Date(engine.now()).toISOString() };
+    const next = { ...cur.value, reason: "compromise" as const, updated_at: iso(engine.now()) };
     if ((await engine.store.putRotation(next, cur.version)) !== null) return next;
   }
   return running;

@@ -17,6 +17,7 @@ import { type StepFailure, toStepFailure } from "./step-error.ts";
 import { revokeOld } from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
 import { open } from "./values.ts";
+import { iso } from "../time.ts";
 
 export type Containment = { kind: "continue"; patch: Partial<Rotation> } | { kind: "failed"; rotation: Rotation };
 
@@ -91,8 +92,6 @@ async function deleteLeakedPat(engine: EngineServices, rec: CredentialRecord, r:
   await oweRevocation(engine, r, code);
   return false;
 }
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 function failed(r: Rotation, f: StepFailure, now: number): Rotation {
   return {

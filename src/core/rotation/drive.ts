@@ -20,8 +20,7 @@ import { open, promotedValues } from "./values.ts";
 import { CURRENT_VALUE, previousValue } from "../credentials/credential.ts";
 import { randomId } from "../crypto/random.ts";
 import { materialise } from "./begin.ts";
-
-const iso = (ms: number) => new Date(ms).toISOString();
+import { iso } from "../time.ts";
 
 export async function driveRotation(
   engine: EngineServices,

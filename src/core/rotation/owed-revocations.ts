@@ -18,6 +18,7 @@ import { revokeValue } from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
 import { managerToken, open } from "./values.ts";
 import { owedAt, retryDelayMs } from "../sweep/rules.ts";
+import { iso } from "../time.ts";
 
 const OVERDUE_AFTER_MS = 6 * 3_600_000;
 
@@ -61,9 +62,7 @@ export async function payOwedRevocations(engine: EngineServices, credentialId: s
               ...p,
               revoke_attempts: p.revoke_attempts + 1,
               last_error: failure.code,
-              ...(p.leaked
-                ? {}
-                : { retry_at: new Date(engine.now() + retryDelayMs(p.revoke_attempts + 1)).toISOString() }),
+              ...(p.leaked ? {} : { retry_at: iso(engine.now() + retryDelayMs(p.revoke_attempts + 1)) }),
             }
             : p
         ),

@@ -30,6 +30,7 @@ import { isNotFound, toStepFailure, unwrap } from "../rotation/step-error.ts";
 import { keyType } from "../rotation/steps.ts";
 import { updateCredential } from "../rotation/update-credential.ts";
 import { managerToken } from "../rotation/values.ts";
+import { iso } from "../time.ts";
 
 export type OrphanScanPage = EventData<"orphan.scan">;
 
@@ -40,7 +41,6 @@ export interface ScanPageResult {
   next?: OrphanScanPage;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 /** Pages one scan may take (Clarifai's 1,000 pages of 1,000, plus re-listings after deletes). */
 const MAX_STEPS = 2_000;
 

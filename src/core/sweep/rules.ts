@@ -4,6 +4,7 @@
  */
 import { type CredentialRecord, owedSealed, type PreviousValue, upstreamExpiryOf } from "../credentials/credential.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
+import { iso } from "../time.ts";
 
 type Rule = "max_age" | "grace_expired" | "expired" | "stuck_rotation" | "orphan_scan" | "upstream_expiry";
 
@@ -33,8 +34,6 @@ export function jitterMs(id: string, maxAgeDays: number): number {
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619) >>> 0;
   return Math.floor((h / 2 ** 32) * Math.min(maxAgeDays * DAY * 0.05, MAX_JITTER_MS));
 }
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * After a failed attempt the next one waits 10 minutes, doubling up to an hour: the next cron sweep
