@@ -18,6 +18,7 @@ import { revokeOld } from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
 import { open } from "./values.ts";
 import { iso } from "../time.ts";
+import { backoffDelay } from "../backoff.ts";
 
 export type Containment = { kind: "continue"; patch: Partial<Rotation> } | { kind: "failed"; rotation: Rotation };
 
@@ -77,9 +78,7 @@ async function oweRevocation(engine: EngineServices, r: Rotation, code: string) 
 async function deleteLeakedPat(engine: EngineServices, rec: CredentialRecord, r: Rotation): Promise<boolean> {
   let code = "revoke_failed";
   for (let attempt = 0; attempt < engine.retry.attempts; attempt++) {
-    if (attempt > 0) {
-      await engine.sleep(Math.min(engine.retry.maxDelayMs, engine.retry.baseDelayMs * 2 ** (attempt - 1)));
-    }
+    if (attempt > 0) await engine.sleep(backoffDelay(attempt, engine.retry.baseDelayMs, engine.retry.maxDelayMs));
     try {
       await revokeOld(engine, rec, r, await open(engine, rec, CURRENT_VALUE, rec.value));
       return true;

@@ -21,6 +21,7 @@ import { CURRENT_VALUE, previousValue } from "../credentials/credential.ts";
 import { randomId } from "../crypto/random.ts";
 import { materialise } from "./begin.ts";
 import { iso } from "../time.ts";
+import { backoffDelay } from "../backoff.ts";
 
 export async function driveRotation(
   engine: EngineServices,
@@ -79,7 +80,7 @@ async function runStepWithRetries(engine: EngineServices, held: Versioned<Rotati
   let failure: StepFailure | undefined;
   for (let attempt = 0; attempt < engine.retry.attempts; attempt++) {
     if (attempt > 0) {
-      const backoff = Math.min(engine.retry.maxDelayMs, engine.retry.baseDelayMs * 2 ** (attempt - 1));
+      const backoff = backoffDelay(attempt, engine.retry.baseDelayMs, engine.retry.maxDelayMs);
       await engine.sleep(backoff / 2 + Math.random() * (backoff / 2)); // jittered, so retries do not march in step
     }
     try {

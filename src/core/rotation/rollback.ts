@@ -10,6 +10,7 @@
  * reported (`incomplete`): the rotation records it and its credential's orphan scan deletes it.
  */
 import { type CredentialRecord, CURRENT_VALUE, rotationNewValue } from "../credentials/credential.ts";
+import { backoffDelay } from "../backoff.ts";
 import { promote } from "./credential-transitions.ts";
 import type { EngineServices } from "./engine-services.ts";
 import type { Rotation } from "./rotation.ts";
@@ -81,7 +82,7 @@ async function bestEffort(engine: EngineServices, action: () => Promise<void>): 
       return true;
     } catch (error) {
       if (!toStepFailure(error).retryable) return false;
-      await engine.sleep(engine.retry.baseDelayMs * 2 ** attempt);
+      await engine.sleep(backoffDelay(attempt + 1, engine.retry.baseDelayMs, engine.retry.maxDelayMs));
     }
   }
   return false;

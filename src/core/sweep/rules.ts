@@ -5,6 +5,7 @@
 import { type CredentialRecord, owedSealed, type PreviousValue, upstreamExpiryOf } from "../credentials/credential.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 import { iso } from "../time.ts";
+import { backoffDelay } from "../backoff.ts";
 
 type Rule = "max_age" | "grace_expired" | "expired" | "stuck_rotation" | "orphan_scan" | "upstream_expiry";
 
@@ -40,8 +41,7 @@ export function jitterMs(id: string, maxAgeDays: number): number {
  * (every 15 minutes) still retries the first failure, but a Clarifai outage is not hammered, and
  * a sweep run again at once finds nothing due.
  */
-export const retryDelayMs = (failedAttempts: number) =>
-  Math.min(10 * 60_000 * 2 ** Math.max(0, failedAttempts - 1), 3_600_000);
+export const retryDelayMs = (failedAttempts: number) => backoffDelay(failedAttempts, 10 * 60_000, 3_600_000);
 
 /** When an unrevoked superseded value's revocation is next due: its grace end, or its retry time. */
 export const owedAt = (p: PreviousValue): number =>
