@@ -19,7 +19,7 @@ import { formBody, query } from "../http/validate.ts";
 import { credentialView, rotationView } from "../routes/v1/views.ts";
 import { startFromUi } from "./actions.ts";
 import { ConfirmPage } from "./confirm-page.tsx";
-import { newestAudit } from "./audit-trail.ts";
+import { newestAudit } from "../core/audit/newest.ts";
 import { CredentialPage } from "./credential-page.tsx";
 import { CredentialsPage } from "./credentials-page.tsx";
 import type { UiEnv } from "./env.ts";
@@ -61,6 +61,8 @@ const credentialId = (c: Ctx) => {
   return parsed.data;
 };
 
+/** The credential page shows this many audit entries, newest first. */
+const AUDIT_SHOWN = 100;
 /** The rotations page reads one registry page of this many credentials (the KV list maximum)… */
 const ROTATIONS_SCAN_LIMIT = 1000;
 /** …and the rotation records of at most this many failures, for their errors. */
@@ -125,7 +127,7 @@ export const ui = new Hono<UiEnv>()
     const rotations = (await store.listRotations(id)).map(rotationView).sort((a, b) =>
       b.created_at.localeCompare(a.created_at)
     );
-    const trail = await newestAudit(audit, id);
+    const trail = await newestAudit(audit, id, AUDIT_SHOWN);
     // A manager PAT lost to a leak leaves this credential unable to rotate until it gets a new one.
     const manager = found.value.manager_id ? (await store.getCredential(found.value.manager_id))?.value : undefined;
     const flash = q.started

@@ -8,6 +8,7 @@
  * request are 200s with the code; unsigned or malformed requests get the usual 4xx error.
  */
 import type { Services } from "../../services.ts";
+import { newestAudit } from "../../core/audit/newest.ts";
 import { type ChatCommand, USAGE } from "../../core/chatops/commands.ts";
 import {
   type ChatPlatform,
@@ -297,26 +298,18 @@ async function statusAnswer(services: Services, id: string): Promise<ChatAnswer>
     );
   }
   if (rec.state === "active") lines.push(`Next: ${nextAction(rec, now)}`);
-  const events = await lastEvents(services, rec.id, 5);
-  if (events.length) {
+  // The same newest entries the dashboard shows (core/audit/newest.ts), here the last five, oldest first.
+  const trail = await newestAudit(services.audit, rec.id, 5);
+  if (trail.entries.length) {
     lines.push(
       "Last events:",
-      ...events.map((e) => `• ${e.time} ${e.type}${e.data.error_code ? ` \`${String(e.data.error_code)}\`` : ""}`),
+      ...trail.entries.toReversed().map((e) =>
+        `• ${e.time} ${e.type}${e.data.error_code ? ` \`${String(e.data.error_code)}\`` : ""}`
+      ),
+      ...(trail.newerMayBeMissing
+        ? ["(the trail is longer than rekey reads here: see GET /v1/audit for newer events)"]
+        : []),
     );
   }
   return { kind: "message", message: { text: `*\`${rec.id}\`*`, lines } };
-}
-
-/** The audit trail lists oldest first; keep the tail of the first few pages. */
-async function lastEvents(services: Services, credentialId: string, n: number) {
-  const tail: Awaited<ReturnType<Services["audit"]["list"]>>["items"] = [];
-  let cursor: string | undefined;
-  for (let page = 0; page < 5; page++) {
-    const res = await services.audit.list({ credential_id: credentialId, limit: 100, ...(cursor ? { cursor } : {}) });
-    tail.push(...res.items);
-    tail.splice(0, Math.max(0, tail.length - n));
-    if (!res.cursor) break;
-    cursor = res.cursor;
-  }
-  return tail;
 }
