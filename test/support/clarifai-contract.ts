@@ -1,5 +1,6 @@
 /**
- * Contract suite for the Clarifai client (src/core/clarifai) against the Clarifai emulator. The same
+ * Contract suite for the Clarifai client (src/core/clarifai, with the calls only tests make from
+ * ./clarifai-test-client.ts) against the Clarifai emulator. The same
  * suite runs over real HTTP (emulator hosted in Node) and in-process (emulator inside workerd), so a
  * difference between the two hosts fails a test.
  *
@@ -10,13 +11,8 @@
  * key id or secret value used anywhere in the suite.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type ClarifaiClient,
-  type ClarifaiClientOptions,
-  ClarifaiError,
-  type ClarifaiErrorKind,
-  createClarifaiClient,
-} from "../../src/core/clarifai/index.ts";
+import { type ClarifaiClientOptions, ClarifaiError, type ClarifaiErrorKind } from "../../src/core/clarifai/index.ts";
+import { type ClarifaiTestClient, createClarifaiTestClient } from "./clarifai-test-client.ts";
 import type { Result } from "../../src/core/result.ts";
 
 export interface EmulatorHost {
@@ -50,7 +46,7 @@ const REQUEST_ID_PREFIX = "rekey-contract";
 export function clarifaiContractSuite(name: string, makeHost: () => Promise<EmulatorHost>): void {
   describe(`Clarifai client contract (${name})`, () => {
     let host: EmulatorHost;
-    let clarifai: ClarifaiClient;
+    let clarifai: ClarifaiTestClient;
     const run = crypto.randomUUID().slice(0, 8);
     let users = 0;
     /** Every token, key id and secret value the suite handles. */
@@ -59,7 +55,7 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
     const seen: ClarifaiError[] = [];
 
     const client = (options: ClarifaiClientOptions = {}) =>
-      createClarifaiClient({
+      createClarifaiTestClient({
         baseUrl: host.baseUrl,
         fetch: host.fetch,
         requestIdPrefix: REQUEST_ID_PREFIX,

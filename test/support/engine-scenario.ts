@@ -19,14 +19,14 @@ export async function scenario(kind: CredentialKind, policy: Partial<Policy> = {
   });
   if (!manager.ok) throw new Error(`manager registration failed: ${manager.error.code}`);
   const sinkId = "SINK_SECRET";
-  await h.engine.clarifai.createSecret(managerKey.id, h.seed.userId, { id: sinkId, value: "placeholder" });
+  await h.clarifai.createSecret(managerKey.id, h.seed.userId, { id: sinkId, value: "placeholder" });
   let original: string;
   let registered;
   const sinks = [{ type: "clarifai_secret" as const, user_id: h.seed.userId, secret_id: sinkId }];
   const fullPolicy = { grace_hours: 0, ...policy };
   if (kind === "secret") {
     original = "third-party-key-ORIGINAL";
-    await h.engine.clarifai.createSecret(managerKey.id, h.seed.userId, { id: "OPENAI_KEY", value: original });
+    await h.clarifai.createSecret(managerKey.id, h.seed.userId, { id: "OPENAI_KEY", value: original });
     registered = await registerCredential(h.engine, {
       kind,
       user_id: h.seed.userId,
