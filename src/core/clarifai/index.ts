@@ -28,5 +28,5 @@ export type { ClarifaiClient, ClarifaiClientOptions } from "./client.ts";
 export { ClarifaiError } from "./errors.ts";
 export type { ClarifaiErrorKind } from "./errors.ts";
 export { MAX_PER_PAGE } from "./pagination.ts";
-export { missingScopes, normalizeScope } from "./scopes.ts";
+export { missingScopes, normalizeScope, scopesFor } from "./scopes.ts";
 export * from "./schemas.ts";

@@ -12,7 +12,7 @@ import { clarifaiIdSchema } from "../clarifai/ids.ts";
 import { preflightSink, sinkManagerScopes } from "../sinks/drivers.ts";
 import { sinkSchema } from "../sinks/schemas.ts";
 import { upstreamRefusal } from "./upstream-refusal.ts";
-import { type ClarifaiClient, type ClarifaiError, type Key, missingScopes } from "../clarifai/index.ts";
+import { type ClarifaiClient, type ClarifaiError, type Key, missingScopes, scopesFor } from "../clarifai/index.ts";
 import { decrypt, encrypt } from "../crypto/envelope.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import { randomId } from "../crypto/random.ts";
@@ -56,10 +56,15 @@ export interface RegisterError extends ErrorValue {
 const fail = (status: RegisterError["status"], code: string, message: string, extra: { credential_id?: string } = {}) =>
   err<RegisterError>({ status, code, message, ...extra });
 
-/** Scopes the manager must hold, by what the rotation will do. */
+/**
+ * Scopes the manager must hold, by the calls the rotation will make: a key's listing (to find a
+ * create whose answer was lost), delete and create; a secret's read, overwrite and delete; each
+ * sink's own.
+ */
 function neededScopes(input: RegisterInput): string[] {
-  const keys = ["Keys_Get", "Keys_Add", "Keys_Delete", "Apps_Get"];
-  const own = input.kind === "secret" ? ["Secrets_Get", "Secrets_Add", "Secrets_Delete"] : keys;
+  const own = input.kind === "secret"
+    ? scopesFor("getSecret", "patchSecrets", "deleteSecrets")
+    : scopesFor("listKeys", "deleteKey", "createKey");
   return [...new Set([...own, ...(input.sinks ?? []).flatMap(sinkManagerScopes)])];
 }
 

@@ -3,6 +3,7 @@
  * reads it back for verify. Both calls use the credential's manager token, whose Secrets_Get and
  * Secrets_Add scopes registration checked (`managerScopes`).
  */
+import { scopesFor } from "../clarifai/index.ts";
 import { upstreamRefusal } from "../credentials/upstream-refusal.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import { unwrap } from "../rotation/step-error.ts";
@@ -11,7 +12,7 @@ import type { ClarifaiSecretSink } from "./schemas.ts";
 
 export const clarifaiSecretSink: SinkDriver<ClarifaiSecretSink> = {
   key: (s) => `${s.type}:${s.user_id}/${s.secret_id}`,
-  managerScopes: ["Secrets_Get", "Secrets_Add"],
+  managerScopes: scopesFor("getSecret", "patchSecrets"),
 
   async write({ engine, clarifaiToken }, s, value) {
     const token = await clarifaiToken();
