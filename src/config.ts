@@ -11,7 +11,7 @@
  * `dev_secrets_refused`).
  */
 import * as z from "zod";
-import { AppError } from "./http/app-error.ts";
+import { refused } from "./http/on-error.ts";
 
 const flag = z
   .enum(["true", "false", "1", "0", ""])
@@ -89,7 +89,7 @@ type SecretName = {
 export function requireConfig<K extends SecretName>(config: Config, name: K): string {
   const value = config[name];
   if (typeof value !== "string" || value === "") {
-    throw new AppError(503, "not_configured", `Cannot serve this route: "${name}" is not configured`);
+    throw refused("not_configured", `Cannot serve this route: "${name}" is not configured`);
   }
   return value;
 }

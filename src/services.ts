@@ -24,7 +24,7 @@ import type { ProcessedLedger } from "./core/bus/ledger.ts";
 import type { JobStore } from "./core/maintenance/job.ts";
 import { engineEmitter } from "./core/bus/engine-events.ts";
 import { type Config, requireConfig } from "./config.ts";
-import { AppError } from "./http/app-error.ts";
+import { refused } from "./http/on-error.ts";
 
 export interface Services {
   config: Config;
@@ -103,16 +103,16 @@ async function loadKeys(
 ): Promise<{ keyring: Keyring; fingerprintKey: FingerprintKey; confirmationKey: ConfirmationKey }> {
   const keyring = parseKeyring(requireConfig(config, "REKEY_ENCRYPTION_KEYS"));
   if (!keyring.ok) {
-    throw new AppError(503, "not_configured", `Cannot use "REKEY_ENCRYPTION_KEYS": ${keyring.error.code}`);
+    throw refused("not_configured", `Cannot use "REKEY_ENCRYPTION_KEYS": ${keyring.error.code}`);
   }
   const fingerprintKey = await importFingerprintKey(requireConfig(config, "REKEY_FINGERPRINT_KEY"));
   if (!fingerprintKey.ok) {
-    throw new AppError(503, "not_configured", `Cannot use "REKEY_FINGERPRINT_KEY": ${fingerprintKey.error.code}`);
+    throw refused("not_configured", `Cannot use "REKEY_FINGERPRINT_KEY": ${fingerprintKey.error.code}`);
   }
   // One key per purpose (core/crypto/purpose-key.ts): confirmations never share the fingerprint key.
   const confirmationKey = await derivePurposeKey(requireConfig(config, "REKEY_FINGERPRINT_KEY"), "chat_confirmation");
   if (!confirmationKey.ok) {
-    throw new AppError(503, "not_configured", `Cannot use "REKEY_FINGERPRINT_KEY": ${confirmationKey.error.code}`);
+    throw refused("not_configured", `Cannot use "REKEY_FINGERPRINT_KEY": ${confirmationKey.error.code}`);
   }
   return { keyring: keyring.value, fingerprintKey: fingerprintKey.value, confirmationKey: confirmationKey.value };
 }

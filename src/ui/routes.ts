@@ -12,7 +12,7 @@ import { requireConfig } from "../config.ts";
 import { timingSafeEqualDigest } from "../core/crypto/timing-safe-equal.ts";
 import { planSweepReport } from "../core/sweep/plan.ts";
 import { credentialIdSchema } from "../core/bus/fields.ts";
-import { AppError } from "../http/app-error.ts";
+import { refused } from "../http/on-error.ts";
 import { beginError } from "../http/begin-errors.ts";
 import { describeError } from "../http/on-error.ts";
 import { formBody, query } from "../http/validate.ts";
@@ -57,7 +57,7 @@ async function html(c: Ctx, page: unknown, status: ContentfulStatusCode = 200): 
 const nonce = (c: Ctx) => c.var.secureHeadersNonce ?? "";
 const credentialId = (c: Ctx) => {
   const parsed = credentialIdSchema.safeParse(c.req.param("id"));
-  if (!parsed.success) throw new AppError(400, "invalid_request", "The credential id is malformed");
+  if (!parsed.success) throw refused("invalid_request", "The credential id is malformed");
   return parsed.data;
 };
 
@@ -122,7 +122,7 @@ export const ui = new Hono<UiEnv>()
     const q = query(c, credentialPageQuerySchema);
     const { store, audit } = c.var.services;
     const found = await store.getCredential(id);
-    if (!found) throw new AppError(404, "credential_not_found", "No such credential");
+    if (!found) throw refused("credential_not_found", "No such credential");
     const now = c.var.services.now();
     const rotations = (await store.listRotations(id)).map(rotationView).sort((a, b) =>
       b.created_at.localeCompare(a.created_at)

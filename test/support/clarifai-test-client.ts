@@ -8,7 +8,7 @@
 import * as z from "zod";
 import {
   type ClarifaiClientOptions,
-  ClarifaiError,
+  type ClarifaiFailure,
   createClarifaiClient,
   type Key,
   keySchema,
@@ -17,9 +17,10 @@ import {
 } from "../../src/core/clarifai/index.ts";
 import { createTransport, type Send } from "../../src/core/clarifai/http.ts";
 import { collectPages, type WalkOptions } from "../../src/core/clarifai/pagination.ts";
+import { clarifaiFailure } from "../../src/core/clarifai/errors.ts";
 import { err, ok, type Result } from "../../src/core/result.ts";
 
-type R<T> = Promise<Result<T, ClarifaiError>>;
+type R<T> = Promise<Result<T, ClarifaiFailure>>;
 
 /** The fields a test reads from a user; the rest of `User` is stripped. */
 const userSchema = z.object({
@@ -151,7 +152,7 @@ function testOnlyMethods(send: Send) {
       const created = r.value.secrets[0];
       if (!created) {
         return err(
-          new ClarifaiError({ kind: "unexpected", operation: "PostSecrets", reason: "no secret in the response" }),
+          clarifaiFailure({ kind: "unexpected", operation: "PostSecrets", reason: "no secret in the response" }),
         );
       }
       return ok(created);

@@ -13,7 +13,7 @@ import { markPreviousRevoked, oweLeakedRevocation } from "../rotation/credential
 import { driveRotation } from "../rotation/drive.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
 import type { Rotation } from "../rotation/rotation.ts";
-import { toStepFailure } from "../rotation/step-error.ts";
+import { toFailure } from "../failure.ts";
 import { revokeValue } from "../rotation/steps.ts";
 import { updateCredential } from "../rotation/update-credential.ts";
 import { managerToken, open } from "../rotation/values.ts";
@@ -84,7 +84,7 @@ async function revokePreviousNow(engine: EngineServices, credentialId: string, f
     );
   } catch (error) {
     // Owed as a leaked value: due now, and every sweep retries it until Clarifai confirms.
-    const failure = toStepFailure(error);
+    const failure = toFailure(error);
     await updateCredential(
       engine,
       credentialId,

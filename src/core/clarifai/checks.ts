@@ -9,11 +9,11 @@
  * @module
  */
 import type { Result } from "../result.ts";
-import type { ClarifaiError } from "./errors.ts";
+import type { ClarifaiFailure } from "./errors.ts";
 import type { Send } from "./http.ts";
 import { type ScopesInfo, scopesInfoSchema } from "./schemas.ts";
 
-type R<T> = Promise<Result<T, ClarifaiError>>;
+type R<T> = Promise<Result<T, ClarifaiFailure>>;
 
 export function checkMethods(send: Send) {
   return {

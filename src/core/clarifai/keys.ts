@@ -10,7 +10,7 @@
  * @module
  */
 import { err, ok, type Result } from "../result.ts";
-import { ClarifaiError } from "./errors.ts";
+import { type ClarifaiFailure, clarifaiFailure } from "./errors.ts";
 import type { Send } from "./http.ts";
 import { collectPages, type WalkOptions } from "./pagination.ts";
 import { baseResponseSchema, type Key, type KeyType, multiKeyResponseSchema, type NewKey } from "./schemas.ts";
@@ -28,7 +28,7 @@ export interface KeyWalkOptions extends WalkOptions {
   notExpired?: boolean | undefined;
 }
 
-type R<T> = Promise<Result<T, ClarifaiError>>;
+type R<T> = Promise<Result<T, ClarifaiFailure>>;
 
 export function keyMethods(send: Send) {
   const keysPath = (userId: string) => ["v2", "users", userId, "keys"];
@@ -65,7 +65,7 @@ export function keyMethods(send: Send) {
       if (!r.ok) return r;
       const created = r.value.keys[0];
       if (!created) {
-        return err(new ClarifaiError({ kind: "unexpected", operation: "PostKeys", reason: "no key in the response" }));
+        return err(clarifaiFailure({ kind: "unexpected", operation: "PostKeys", reason: "no key in the response" }));
       }
       return ok(created);
     },

@@ -12,7 +12,7 @@
  * @module
  */
 import { ok, type Result } from "../result.ts";
-import type { ClarifaiError } from "./errors.ts";
+import type { ClarifaiFailure } from "./errors.ts";
 import type { Send } from "./http.ts";
 import {
   multiSecretResponseSchema,
@@ -25,7 +25,7 @@ import {
 const values = (items: readonly { value?: string | undefined }[]) =>
   items.flatMap((s) => (s.value === undefined ? [] : [s.value]));
 
-type R<T> = Promise<Result<T, ClarifaiError>>;
+type R<T> = Promise<Result<T, ClarifaiFailure>>;
 
 export function secretMethods(send: Send) {
   const secretsPath = (userId: string) => ["v2", "users", userId, "secrets"];

@@ -54,7 +54,7 @@ export interface VerifyStandardWebhookInput {
 /**
  * Verifies a Standard Webhooks request over its raw body, before it is parsed.
  *
- * @returns the message id (the idempotency key) and timestamp, or reason `missing_header`,
+ * @returns the message id (the idempotency key) and timestamp, or code `missing_header`,
  *   `invalid_timestamp`, `timestamp_out_of_window`, `invalid_key` (no usable secret is configured)
  *   or `invalid_signature`
  */

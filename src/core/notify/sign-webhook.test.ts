@@ -8,9 +8,9 @@ const enc = (s: string) => new TextEncoder().encode(s);
 /** A signing secret as a receiver would generate it: `whsec_` + base64 of 32 random bytes. */
 const newSecret = () => "whsec_" + encodeBase64(crypto.getRandomValues(new Uint8Array(32)));
 
-async function reason(c: { secret: string; id: string; timestamp: string; body: string; signature: string }) {
+async function outcome(c: { secret: string; id: string; timestamp: string; body: string; signature: string }) {
   const r = await verifyStandardWebhook({ ...c, body: enc(c.body), now: Number(c.timestamp) });
-  return r.ok ? "ok" : r.error.reason;
+  return r.ok ? "ok" : r.error.code;
 }
 
 describe("signStandardWebhook", () => {
@@ -19,7 +19,7 @@ describe("signStandardWebhook", () => {
     for (const body of ["", `{"type":"rotation.completed"}`]) {
       const signature = await signStandardWebhook({ secret, id: "evt_1", timestamp: 1_700_000_000, body: enc(body) });
       expect(signature).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
-      expect(await reason({ secret, id: "evt_1", timestamp: "1700000000", body, signature })).toBe("ok");
+      expect(await outcome({ secret, id: "evt_1", timestamp: "1700000000", body, signature })).toBe("ok");
     }
   });
 

@@ -13,7 +13,8 @@ import { type CredentialRecord, CURRENT_VALUE } from "../credentials/credential.
 import { oweLeakedRevocation } from "./credential-transitions.ts";
 import type { EngineServices } from "./engine-services.ts";
 import type { Rotation } from "./rotation.ts";
-import { type StepFailure, toStepFailure } from "./step-error.ts";
+import { type AnyFailure, toFailure } from "../failure.ts";
+import { rotationError } from "./step-error.ts";
 import { revokeOld } from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
 import { open } from "./values.ts";
@@ -39,7 +40,7 @@ export async function containInstead(
   engine: EngineServices,
   rec: CredentialRecord,
   r: Rotation,
-  failure: StepFailure,
+  failure: AnyFailure,
   retryable: boolean,
 ): Promise<Containment | null> {
   if (!mayNeedContainment(r)) return null;
@@ -83,7 +84,7 @@ async function deleteLeakedPat(engine: EngineServices, rec: CredentialRecord, r:
       await revokeOld(engine, rec, r, await open(engine, rec, CURRENT_VALUE, rec.value));
       return true;
     } catch (error) {
-      const f = toStepFailure(error);
+      const f = toFailure(error);
       code = f.code;
       if (!f.retryable) break;
     }
@@ -92,16 +93,11 @@ async function deleteLeakedPat(engine: EngineServices, rec: CredentialRecord, r:
   return false;
 }
 
-function failed(r: Rotation, f: StepFailure, now: number): Rotation {
+function failed(r: Rotation, f: AnyFailure, now: number): Rotation {
   return {
     ...r,
     state: "failed",
-    error: {
-      code: f.code,
-      message: f.message,
-      step: r.step,
-      ...(f.clarifaiCode ? { clarifai_code: f.clarifaiCode } : {}),
-    },
+    error: rotationError(f, r.step),
     finished_at: iso(now),
     updated_at: iso(now),
   };

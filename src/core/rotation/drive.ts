@@ -13,7 +13,8 @@ import { containInstead, type Containment, mayNeedContainment } from "./containm
 import { nextStep } from "./step-plan.ts";
 import { rollback } from "./rollback.ts";
 import type { Rotation, Step } from "./rotation.ts";
-import { StepFailure, toStepFailure } from "./step-error.ts";
+import { type AnyFailure, toFailure } from "../failure.ts";
+import { rotationError, stepFailure } from "./step-error.ts";
 import * as steps from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
 import { open, promotedValues } from "./values.ts";
@@ -38,7 +39,7 @@ export async function driveRotation(
         // The intent was written but its record not yet (a crash inside beginRotation): create it.
         const rec = (await engine.store.getCredential(credentialId))?.value;
         if (rec?.current_rotation?.id === rotationId && (await materialise(engine, rec))) continue;
-        throw new StepFailure(false, "rotation_not_found", `Rotation "${rotationId}" does not exist`);
+        throw stepFailure(false, "rotation_not_found", `Rotation "${rotationId}" does not exist`);
       }
       const r = cur.value;
       if (r.state !== "running") return settle(engine, r);
@@ -64,20 +65,20 @@ export async function driveRotation(
     // lease is past half its time.
     held = Date.parse(r.lease.until) - engine.now() > engine.leaseMs / 2 ? after : null; // renewed by the write: normally kept
   }
-  throw new StepFailure(true, "drive_exhausted", `Rotation "${rotationId}" did not settle in one drive`);
+  throw stepFailure(true, "drive_exhausted", `Rotation "${rotationId}" did not settle in one drive`);
 }
 
 type Outcome =
   | { kind: "lost_lease" }
   | { kind: "ok"; patch: steps.RotationPatch }
-  | { kind: "transient"; failure: StepFailure }
-  | { kind: "permanent"; failure: StepFailure };
+  | { kind: "retryable"; failure: AnyFailure }
+  | { kind: "permanent"; failure: AnyFailure };
 
 /** Thrown by `record` when another driver took the rotation over: stop without retrying. */
 const LEASE_LOST = "lease_lost";
 
 async function runStepWithRetries(engine: EngineServices, held: Versioned<Rotation>): Promise<Outcome> {
-  let failure: StepFailure | undefined;
+  let failure: AnyFailure | undefined;
   for (let attempt = 0; attempt < engine.retry.attempts; attempt++) {
     if (attempt > 0) {
       const backoff = backoffDelay(attempt, engine.retry.baseDelayMs, engine.retry.maxDelayMs);
@@ -86,12 +87,12 @@ async function runStepWithRetries(engine: EngineServices, held: Versioned<Rotati
     try {
       return { kind: "ok", patch: await runStep(engine, held) };
     } catch (error) {
-      failure = toStepFailure(error);
+      failure = toFailure(error);
       if (failure.code === LEASE_LOST) return { kind: "lost_lease" };
       if (!failure.retryable) return { kind: "permanent", failure };
     }
   }
-  return { kind: "transient", failure: failure! };
+  return { kind: "retryable", failure: failure! };
 }
 
 /**
@@ -102,7 +103,7 @@ function recorder(engine: EngineServices, held: Versioned<Rotation>) {
   return async (patch: steps.RotationPatch): Promise<Rotation> => {
     const next: Rotation = { ...held.value, ...patch, updated_at: iso(engine.now()) };
     const version = await engine.store.putRotation(next, held.version);
-    if (version === null) throw new StepFailure(true, LEASE_LOST, "Another driver took this rotation over");
+    if (version === null) throw stepFailure(true, LEASE_LOST, "Another driver took this rotation over");
     held.value = next;
     held.version = version;
     return next;
@@ -190,7 +191,7 @@ async function persistOutcome(
       await credentialOf(engine, r),
       r,
       outcome.failure,
-      outcome.kind === "transient",
+      outcome.kind === "retryable",
     );
     if (contained?.kind === "continue") outcome = { kind: "ok", patch: contained.patch };
   }
@@ -203,7 +204,7 @@ async function persistOutcome(
     next = { ...r, ...outcome.patch, ...lease, step, attempts: 0, updated_at: iso(now) };
     delete next.next_attempt_at;
     if (step === "done") next = { ...next, state: "done", finished_at: iso(now) };
-  } else if (outcome.kind === "transient") {
+  } else if (outcome.kind === "retryable") {
     // Out of retries for now: release the lease and leave the run resumable by the next driver.
     next = {
       ...r,
@@ -226,12 +227,7 @@ async function persistOutcome(
       ...r,
       ...(undone.incomplete ? { rollback_incomplete: true } : {}),
       state: "failed",
-      error: {
-        code: f.code,
-        message: f.message,
-        step: r.step,
-        ...(f.clarifaiCode ? { clarifai_code: f.clarifaiCode } : {}),
-      },
+      error: rotationError(f, r.step),
       finished_at: iso(now),
       updated_at: iso(now),
     };
@@ -295,6 +291,6 @@ async function safeEmit(engine: EngineServices, event: Parameters<EngineServices
 
 async function credentialOf(engine: EngineServices, r: Rotation): Promise<CredentialRecord> {
   const cur = await engine.store.getCredential(r.credential_id);
-  if (!cur) throw new StepFailure(false, "credential_not_found", `Credential "${r.credential_id}" no longer exists`);
+  if (!cur) throw stepFailure(false, "credential_not_found", `Credential "${r.credential_id}" no longer exists`);
   return cur.value;
 }

@@ -13,7 +13,7 @@ import {
 } from "../credentials/credential.ts";
 import { markPreviousRevoked } from "./credential-transitions.ts";
 import type { EngineServices } from "./engine-services.ts";
-import { toStepFailure } from "./step-error.ts";
+import { toFailure } from "../failure.ts";
 import { revokeValue } from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
 import { managerToken, open } from "./values.ts";
@@ -50,7 +50,7 @@ export async function payOwedRevocations(engine: EngineServices, credentialId: s
         reason: prev.leaked ? "compromise" : "grace_expired",
       }).catch(() => {});
     } catch (error) {
-      const failure = toStepFailure(error);
+      const failure = toFailure(error);
       // A leaked value that still works is an emergency from its first failure, and is retried by
       // every sweep: no backoff, whatever the cost in calls to an unwell Clarifai.
       const overdue = prev.leaked === true || engine.now() - Date.parse(prev.revoke_after) > OVERDUE_AFTER_MS;

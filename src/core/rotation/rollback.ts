@@ -14,7 +14,8 @@ import { backoffDelay } from "../backoff.ts";
 import { promote } from "./credential-transitions.ts";
 import type { EngineServices } from "./engine-services.ts";
 import type { Rotation } from "./rotation.ts";
-import { isNotFound, toStepFailure, unwrap } from "./step-error.ts";
+import { toFailure } from "../failure.ts";
+import { isNotFound, unwrap } from "./step-error.ts";
 import { updateCredential } from "./update-credential.ts";
 import { managerToken, open, promotedValues } from "./values.ts";
 import type { SinkContext } from "../sinks/driver.ts";
@@ -81,7 +82,7 @@ async function bestEffort(engine: EngineServices, action: () => Promise<void>): 
       await action();
       return true;
     } catch (error) {
-      if (!toStepFailure(error).retryable) return false;
+      if (!toFailure(error).retryable) return false;
       await engine.sleep(backoffDelay(attempt + 1, engine.retry.baseDelayMs, engine.retry.maxDelayMs));
     }
   }

@@ -26,7 +26,7 @@ export const rotationErrorSchema = z.object({
   clarifai_code: z.number().optional(),
   step: stepSchema,
 });
-type RotationError = z.infer<typeof rotationErrorSchema>;
+export type RotationError = z.infer<typeof rotationErrorSchema>;
 
 export const rotationSchema = z.object({
   id: z.string(),

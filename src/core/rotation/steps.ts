@@ -11,7 +11,7 @@ import { replacementExpiry } from "./key-expiry.ts";
 import { replacementRestrictions, restrictionMismatch } from "./key-restrictions.ts";
 import { earliestCreated, mintedBy, recordCreateCall } from "./ownership.ts";
 import { MAX_CREATE_CALLS, type Rotation, rotationMarker, withoutMarkers } from "./rotation.ts";
-import { isNotFound, StepFailure, unwrap } from "./step-error.ts";
+import { isNotFound, stepFailure, unwrap } from "./step-error.ts";
 import { managerToken, open, seal } from "./values.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import type { SinkContext } from "../sinks/driver.ts";
@@ -51,7 +51,7 @@ export async function create(
   if (r.new_value) return {};
   if (rec.kind === "secret") {
     if (rec.policy.generator !== "random") {
-      throw new StepFailure(
+      throw stepFailure(
         false,
         "value_required",
         "A secret rotation needs a new value and no generator is configured",
@@ -71,7 +71,7 @@ export async function create(
   }
   if (!key) {
     if ((cur.create_calls?.length ?? 0) >= MAX_CREATE_CALLS) {
-      throw new StepFailure(
+      throw stepFailure(
         false,
         "create_unconfirmed",
         `Clarifai's answer to ${MAX_CREATE_CALLS} create calls was lost; the orphan scan removes what they made`,
@@ -152,7 +152,7 @@ export async function verify(engine: EngineServices, rec: CredentialRecord, r: R
     );
     const mismatch = restrictionMismatch(rec, seen);
     if (mismatch) {
-      throw new StepFailure(
+      throw stepFailure(
         false,
         "verify_failed",
         `The new key does not carry the old key's restrictions (${mismatch})`,
@@ -163,7 +163,7 @@ export async function verify(engine: EngineServices, rec: CredentialRecord, r: R
   for (const sink of deliveryTargets(rec)) {
     if (!(await sinkHoldsNewValue(ctx, sink))) {
       // Could be a lagging replica: transient, so the retry budget decides.
-      throw new StepFailure(true, "verify_failed", `Sink "${sinkKey(sink)}" does not hold the new value yet`);
+      throw stepFailure(true, "verify_failed", `Sink "${sinkKey(sink)}" does not hold the new value yet`);
     }
   }
   return {};
@@ -202,7 +202,7 @@ export async function revokeValue(engine: EngineServices, rec: CredentialRecord,
 
 function requireNew(r: Rotation) {
   if (!r.new_value) {
-    throw new StepFailure(false, "internal_error", "Rotation has no new value at a step that needs one");
+    throw stepFailure(false, "internal_error", "Rotation has no new value at a step that needs one");
   }
   return r.new_value;
 }

@@ -1,7 +1,7 @@
 /** Read-modify-write of a credential record under compare-and-swap, retried on conflict. */
 import type { CredentialRecord } from "../credentials/credential.ts";
 import type { EngineServices } from "./engine-services.ts";
-import { StepFailure } from "./step-error.ts";
+import { stepFailure } from "./step-error.ts";
 
 export async function updateCredential(
   engine: Pick<EngineServices, "store">,
@@ -16,5 +16,5 @@ export async function updateCredential(
     if (next === cur.value) return next;
     if ((await engine.store.putCredential(next, cur.version)) !== null) return next;
   }
-  throw new StepFailure(true, "conflict", `Credential "${id}" kept changing under an update`);
+  throw stepFailure(true, "conflict", `Credential "${id}" kept changing under an update`);
 }

@@ -21,7 +21,7 @@ import { fingerprint } from "../crypto/fingerprint.ts";
 import type { EngineServices } from "./engine-services.ts";
 import type { PromotedValues } from "./credential-transitions.ts";
 import type { Rotation } from "./rotation.ts";
-import { StepFailure } from "./step-error.ts";
+import { stepFailure } from "./step-error.ts";
 
 type Owner = Pick<CredentialRecord, "id" | "kind">;
 
@@ -45,7 +45,7 @@ export async function open(
 ): Promise<string> {
   const opened = await decrypt(engine.keyring, sealed, aadFor(owner, field));
   if (!opened.ok) {
-    throw new StepFailure(
+    throw stepFailure(
       false,
       "decrypt_failed",
       `Cannot decrypt a value of credential "${owner.id}": ${opened.error.code}`,
@@ -57,7 +57,7 @@ export async function open(
     ? owner.fingerprint
     : undefined;
   if (expected !== undefined && (await fingerprint(engine.fingerprintKey, opened.value)) !== expected) {
-    throw new StepFailure(
+    throw stepFailure(
       false,
       "value_mismatch",
       `A value of credential "${owner.id}" does not match the fingerprint recorded for its field`,
@@ -83,7 +83,7 @@ export async function moveSealed(
   if (same && !needsReencrypt(engine.keyring, sealed)) return sealed;
   const r = await reencrypt(engine.keyring, sealed, aadFor(owner, from), aadFor(owner, to));
   if (!r.ok) {
-    throw new StepFailure(
+    throw stepFailure(
       false,
       "decrypt_failed",
       `Cannot re-encrypt a value of credential "${owner.id}": ${r.error.code}`,
@@ -133,7 +133,7 @@ export async function managerToken(
   }
   const manager = await engine.store.getCredential(rec.manager_id);
   if (!manager || manager.value.state !== "active") {
-    throw new StepFailure(false, "manager_unavailable", `Manager credential "${rec.manager_id}" is missing or revoked`);
+    throw stepFailure(false, "manager_unavailable", `Manager credential "${rec.manager_id}" is missing or revoked`);
   }
   return open(engine, manager.value, CURRENT_VALUE, manager.value.value);
 }

@@ -29,8 +29,8 @@ export const clarifaiSecretSink: SinkDriver<ClarifaiSecretSink> = {
   async preflight({ engine, clarifaiToken }, s, path) {
     const found = await engine.clarifai.getSecret(clarifaiToken, s.user_id, s.secret_id);
     if (found.ok) return null;
-    if (found.error.kind === "not_found") {
-      return { status: 422, code: "sink_not_found", message: `The secret named by "${path}.secret_id" does not exist` };
+    if (found.error.detail.kind === "not_found") {
+      return { code: "sink_not_found", message: `The secret named by "${path}.secret_id" does not exist` };
     }
     return upstreamRefusal(found.error, "sink");
   },

@@ -6,7 +6,7 @@
  * table lists the same names (scripts/check-events-table.ts checks it).
  */
 import type { Dispatcher, EventBus } from "../bus/bus.ts";
-import { classifyFailure } from "../failure.ts";
+import { toFailure } from "../failure.ts";
 import type { BusEvent, EventOf, EventType } from "../bus/events.ts";
 import { auditEntryFor, type AuditLog } from "../audit/audit-log.ts";
 import { openReplies, outcomeMessage, postReply } from "../chatops/reply.ts";
@@ -62,7 +62,7 @@ async function chatReplier(
   );
   const failures = settled.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
   if (failures.length === 0) return;
-  throw failures.find((f) => classifyFailure(f).retryable) ?? failures[0];
+  throw failures.find((f) => toFailure(f).retryable) ?? failures[0];
 }
 
 /** Rows in subscription order: within a type, handlers run in the order listed. */

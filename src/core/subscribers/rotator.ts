@@ -12,22 +12,13 @@
  * redelivers it with backoff.
  */
 import type { EventOf } from "../bus/events.ts";
-import { PermanentError } from "../bus/errors.ts";
+import { handlerFailure } from "../bus/errors.ts";
 import { replayCompromise } from "../alerts/pipeline.ts";
-import { Failure } from "../failure.ts";
+import { isFailure } from "../failure.ts";
 import { beginRotation } from "../rotation/begin.ts";
 import { driveRotation } from "../rotation/drive.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
 import type { Rotation } from "../rotation/rotation.ts";
-import { StepFailure } from "../rotation/step-error.ts";
-
-class RotationStillRunning extends Failure {
-  override readonly name = "RotationStillRunning";
-  readonly tag = "still_running";
-  constructor(message: string) {
-    super("rotation_still_running", message, true);
-  }
-}
 
 /** `rotation.requested`: drive the named rotation, or begin one when no id is given. */
 export async function driveRequested(
@@ -42,7 +33,7 @@ export async function driveRequested(
     if (!begun.ok) {
       // Gone or revoked since the request: nothing left to do. Anything else cannot pass by retrying.
       if (begun.code === "credential_not_found" || begun.code === "credential_revoked") return;
-      throw new PermanentError(begun.code, `Cannot begin the requested rotation: ${begun.code}`);
+      throw handlerFailure(begun.code, `Cannot begin the requested rotation: ${begun.code}`, { retryable: false });
     }
     rotationId = begun.rotation.id;
   }
@@ -58,7 +49,9 @@ export async function containAgain(
   const c = await replayCompromise(engine, event.data);
   if (c.action === "rotation") await driveToEnd(engine, c.credentialId, c.rotation.id);
   else if (c.action === "revoke_previous") await c.run();
-  else if (c.action === "refused") throw new PermanentError(c.code, `Cannot contain the compromise: ${c.code}`);
+  else if (c.action === "refused") {
+    throw handlerFailure(c.code, `Cannot contain the compromise: ${c.code}`, { retryable: false });
+  }
 }
 
 async function driveToEnd(
@@ -72,10 +65,14 @@ async function driveToEnd(
   } catch (error) {
     // The credential was unmanaged (and its rotations with it) since the request: done.
     if (
-      error instanceof StepFailure && (error.code === "rotation_not_found" || error.code === "credential_not_found")
+      isFailure(error, "step") && (error.code === "rotation_not_found" || error.code === "credential_not_found")
     ) return undefined;
     throw error;
   }
-  if (r.state === "running") throw new RotationStillRunning(`Rotation "${r.id}" is still at step "${r.step}"`);
+  if (r.state === "running") {
+    throw handlerFailure("rotation_still_running", `Rotation "${r.id}" is still at step "${r.step}"`, {
+      retryable: true,
+    });
+  }
   return r;
 }

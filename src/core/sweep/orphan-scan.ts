@@ -26,7 +26,8 @@ import { fingerprint, fingerprintPrefix } from "../crypto/fingerprint.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
 import { markerOf, orphanVerdict } from "../rotation/ownership.ts";
 import type { Rotation } from "../rotation/rotation.ts";
-import { isNotFound, toStepFailure, unwrap } from "../rotation/step-error.ts";
+import { isNotFound, unwrap } from "../rotation/step-error.ts";
+import { toFailure } from "../failure.ts";
 import { keyType } from "../rotation/steps.ts";
 import { updateCredential } from "../rotation/update-credential.ts";
 import { managerToken } from "../rotation/values.ts";
@@ -81,7 +82,7 @@ export async function processOrphanScanPage(
   } catch (error) {
     // Transient: the queue retries this page. Permanent (the manager is gone or lacks Keys_Get):
     // nothing can be proved, so nothing is deleted; the scan stays owed and the next sweep tries again.
-    if (toStepFailure(error).retryable) throw error;
+    if (toFailure(error).retryable) throw error;
     return { deleted: 0, leftAlone: 0 };
   }
   const now = engine.now();

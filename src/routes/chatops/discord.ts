@@ -15,7 +15,7 @@ import { requireConfig } from "../../config.ts";
 import { parseCommand } from "../../core/chatops/commands.ts";
 import { discordContent } from "../../core/chatops/reply.ts";
 import { verifyDiscordSignature } from "../../core/inbound/discord.ts";
-import { AppError } from "../../http/app-error.ts";
+import { refused } from "../../http/on-error.ts";
 import { signatureRefused, signedJson, validated } from "../../http/validate.ts";
 import { type Actor, type ChatAnswer, decide, runCommand } from "./actions.ts";
 
@@ -105,23 +105,23 @@ export const discord = new Hono<AppEnv>().post("/", async (c) => {
   );
   if (i.type === 1) return c.json({ type: 1 });
   if (i.type !== 2 && i.type !== 3) {
-    throw new AppError(400, "unsupported_interaction", "rekey answers only commands and buttons");
+    throw refused("unsupported_interaction", "rekey answers only commands and buttons");
   }
 
   // Replays: the timestamp window alone would let a captured command run again for 5 minutes.
   if (!(await services.ledger.once(`chatops#discord#${i.id}`, 10 * 60_000))) {
-    throw new AppError(401, "replayed", "This Discord interaction was already received");
+    throw refused("replayed", "This Discord interaction was already received");
   }
 
   const userId = i.member?.user.id ?? i.user?.id;
-  if (!userId) throw new AppError(400, "invalid_request", "Not a Discord interaction rekey understands: no user");
+  if (!userId) throw refused("invalid_request", "Not a Discord interaction rekey understands: no user");
   const followUp = `${services.config.DISCORD_API_BASE.replace(/\/+$/, "")}/webhooks/${i.application_id}/${i.token}`;
   const actor: Actor = { platform: "discord", userId, reply: { platform: "discord", url: followUp } };
 
   if (i.type === 3) {
     const id = i.data?.custom_id ?? "";
     const decision = id.startsWith("y|") ? "confirm" : id.startsWith("n|") ? "cancel" : undefined;
-    if (!decision) throw new AppError(400, "invalid_request", "Not a rekey button");
+    if (!decision) throw refused("invalid_request", "Not a rekey button");
     const answer = await decide(services, actor, id.slice(2), decision);
     if (decision === "cancel" && answer.kind === "message" && !answer.refusal) {
       // Replace the prompt so its buttons go away.

@@ -18,7 +18,7 @@ import { parseCommand } from "../../core/chatops/commands.ts";
 import { postReply, slackBody } from "../../core/chatops/reply.ts";
 import { verifySlackSignature } from "../../core/inbound/slack.ts";
 import type { Services } from "../../services.ts";
-import { AppError } from "../../http/app-error.ts";
+import { refused } from "../../http/on-error.ts";
 import { signatureRefused, signedForm, signedJson, validated } from "../../http/validate.ts";
 import { type Actor, type ChatAnswer, decide, runCommand } from "./actions.ts";
 
@@ -72,7 +72,7 @@ async function verified(c: Context<AppEnv>): Promise<{ services: Services; form:
   // Keyed on the signature's canonical (lower-case) hex: upper-case hex verifies too, and would
   // otherwise be a fresh key for every case variant of one captured request.
   if (!(await services.ledger.once(`chatops#slack#${signature!.toLowerCase()}`, 10 * 60_000))) {
-    throw new AppError(401, "replayed", "This Slack request was already received");
+    throw refused("replayed", "This Slack request was already received");
   }
   return { services, form: signedForm(raw) };
 }
@@ -81,11 +81,7 @@ async function verified(c: Context<AppEnv>): Promise<{ services: Services; form:
 function checkResponseUrl(services: Services, url: string): string {
   const origins = services.config.SLACK_RESPONSE_ORIGINS.map((o) => new URL(o).origin);
   if (!origins.includes(new URL(url).origin)) {
-    throw new AppError(
-      400,
-      "invalid_response_url",
-      "response_url is not on an allowed Slack origin (SLACK_RESPONSE_ORIGINS)",
-    );
+    throw refused("invalid_response_url", "response_url is not on an allowed Slack origin (SLACK_RESPONSE_ORIGINS)");
   }
   return url;
 }

@@ -32,7 +32,7 @@ import { deriveId } from "../../core/bus/new-event.ts";
 import { encodeHex } from "../../core/crypto/encoding.ts";
 import { fingerprint } from "../../core/crypto/fingerprint.ts";
 import { verifyGithubSignature } from "../../core/inbound/github-secret-scanning.ts";
-import { AppError } from "../../http/app-error.ts";
+import { refused } from "../../http/on-error.ts";
 import { signatureRefused, signedJson, validated } from "../../http/validate.ts";
 
 /**
@@ -85,9 +85,9 @@ export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
     signature: c.req.header("github-public-key-signature"),
   };
   let list = await keys.get();
-  if (!list) throw new AppError(503, "not_configured", "GitHub secret scanning keys are unavailable");
+  if (!list) throw refused("not_configured", "GitHub secret scanning keys are unavailable");
   let verified = await verifyGithubSignature({ keys: list, ...headers, body });
-  if (!verified.ok && verified.error.reason === "unknown_key" && (list = await keys.get({ refresh: true }))) {
+  if (!verified.ok && verified.error.code === "unknown_key" && (list = await keys.get({ refresh: true }))) {
     verified = await verifyGithubSignature({ keys: list, ...headers, body });
   }
   if (!verified.ok) throw signatureRefused(verified.error, "alert", "GITHUB_SECRET_SCANNING_KEYS");
@@ -117,8 +117,7 @@ export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
         queued,
       }),
     );
-    throw new AppError(
-      503,
+    throw refused(
       "alert_too_large",
       `The alert matches ${matched} managed credentials; ${queued} were queued for containment`,
     );

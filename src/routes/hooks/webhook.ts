@@ -20,7 +20,7 @@ import type { AppEnv } from "../../app-env.ts";
 import { requireConfig } from "../../config.ts";
 import { reportNamedLeak } from "../../core/alerts/pipeline.ts";
 import { verifyStandardWebhook } from "../../core/inbound/standard-webhooks.ts";
-import { AppError } from "../../http/app-error.ts";
+import { refused } from "../../http/on-error.ts";
 import { signatureRefused, signedJson, validated } from "../../http/validate.ts";
 
 export const alertBodySchema = z
@@ -64,9 +64,9 @@ export const webhook = new Hono<AppEnv>().post("/", async (c) => {
     reason: input.value ? "token_match" : "named_in_alert",
   });
   if (outcome.kind === "unmatched") {
-    throw new AppError(404, "credential_not_found", "No managed credential matches this alert");
+    throw refused("credential_not_found", "No managed credential matches this alert");
   }
-  if (outcome.kind === "replayed") throw new AppError(401, "replayed", "This webhook-id was already received");
+  if (outcome.kind === "replayed") throw refused("replayed", "This webhook-id was already received");
   return c.json({
     event_id: outcome.eventId,
     credential_id: outcome.credentialId,

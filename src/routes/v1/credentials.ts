@@ -10,7 +10,7 @@ import { registerCredential, registerInputSchema } from "../../core/credentials/
 import type { RotationRequest } from "../../core/rotation/begin.ts";
 import { requestRotation } from "../../core/rotation/request.ts";
 import type { Services } from "../../services.ts";
-import { AppError } from "../../http/app-error.ts";
+import { refused } from "../../http/on-error.ts";
 import { beginError } from "../../http/begin-errors.ts";
 import { credentialIdSchema } from "../../core/bus/fields.ts";
 import { jsonBody, pathId, query } from "../../http/validate.ts";
@@ -18,7 +18,7 @@ import { credentialView, listQuerySchema, revokeBodySchema, rotateBodySchema, ro
 
 /** The `:id` of these routes; an id no credential can have is not found before storage is read. */
 const credentialId = (c: Context<AppEnv>) =>
-  pathId(c, credentialIdSchema, new AppError(404, "credential_not_found", "No such credential"));
+  pathId(c, credentialIdSchema, refused("credential_not_found", "No such credential"));
 
 async function startRotation(services: Services, credentialId: string, req: RotationRequest) {
   const begun = await requestRotation(services, credentialId, req, { source: "/rekey/admin" });
@@ -31,8 +31,8 @@ export const credentials = new Hono<AppEnv>()
     const input = await jsonBody(c, registerInputSchema);
     const result = await registerCredential(await c.var.services.engine(), input);
     if (!result.ok) {
-      const { status, code, message, credential_id } = result.error;
-      throw new AppError(status, code, message, credential_id ? { credential_id } : undefined);
+      const { code, message, credential_id } = result.error;
+      throw refused(code, message, credential_id ? { credential_id } : undefined);
     }
     return c.json({ credential: credentialView(result.value) }, 201);
   })
@@ -46,15 +46,15 @@ export const credentials = new Hono<AppEnv>()
   })
   .get("/:id", async (c) => {
     const found = await c.var.services.store.getCredential(credentialId(c));
-    if (!found) throw new AppError(404, "credential_not_found", "No such credential");
+    if (!found) throw refused("credential_not_found", "No such credential");
     return c.json({ credential: credentialView(found.value) });
   })
   .delete("/:id", async (c) => {
     const id = credentialId(c);
     const found = await c.var.services.store.getCredential(id);
-    if (!found) throw new AppError(404, "credential_not_found", "No such credential");
+    if (!found) throw refused("credential_not_found", "No such credential");
     if (found.value.current_rotation) {
-      throw new AppError(409, "rotation_running", "A rotation is running for this credential; wait for it to finish");
+      throw refused("rotation_running", "A rotation is running for this credential; wait for it to finish");
     }
     // Stops managing only: nothing is revoked at Clarifai, by design (the owner takes over).
     await c.var.services.store.deleteCredential(id);
