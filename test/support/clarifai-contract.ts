@@ -11,7 +11,7 @@
  * key id or secret value used anywhere in the suite.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ClarifaiClientOptions, ClarifaiFailure, ClarifaiErrorKind } from "../../src/core/clarifai/index.ts";
+import type { ClarifaiClientOptions, ClarifaiErrorKind, ClarifaiFailure } from "../../src/core/clarifai/index.ts";
 import { Failure } from "../../src/core/failure.ts";
 import { type ClarifaiTestClient, createClarifaiTestClient } from "./clarifai-test-client.ts";
 import type { Result } from "../../src/core/result.ts";
