@@ -45,7 +45,7 @@ import { randomId } from "../../../src/core/crypto/random.ts";
 import { startReencrypt } from "../../../src/core/maintenance/reencrypt-job.ts";
 import { beginRotation } from "../../../src/core/rotation/begin.ts";
 import { driveRotation } from "../../../src/core/rotation/drive.ts";
-import type { EngineDeps } from "../../../src/core/rotation/engine-deps.ts";
+import type { EngineServices } from "../../../src/core/rotation/engine-services.ts";
 import { requestRotation } from "../../../src/core/rotation/request.ts";
 import type { Rotation } from "../../../src/core/rotation/rotation.ts";
 import type { Services } from "../../../src/services.ts";
@@ -103,8 +103,18 @@ export interface MatrixOperation {
 // ---------------------------------------------------------------------------------------------
 // Setup: a managed credential with a Clarifai-secret sink, registered through the real path.
 
-async function setupDeps(world: CaseWorld): Promise<EngineDeps> {
+async function setupDeps(world: CaseWorld): Promise<EngineServices> {
   return world.services("consumer").engine();
+}
+
+/** Creates a Clarifai secret at the case's emulator (a call rekey itself never makes). */
+async function createSecret(world: CaseWorld, token: string, id: string, value: string): Promise<void> {
+  const res = await world.emulator.fetch(`http://clarifai.emulator/v2/users/${world.seed.userId}/secrets`, {
+    method: "POST",
+    headers: { authorization: `Key ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ secrets: [{ id, value }] }),
+  });
+  if (!res.ok) throw new Error(`creating secret ${id} answered ${res.status}`);
 }
 
 async function mintKey(
@@ -136,14 +146,14 @@ async function scenario(
   });
   if (!manager.ok) throw new Error(`manager registration failed: ${manager.error.code}`);
   const sinkIds = Array.from({ length: opts.sinks ?? 1 }, (_, i) => `${opts.prefix ?? ""}SINK_SECRET_${i}`);
-  for (const id of sinkIds) await deps.clarifai.createSecret(managerKey.id, user, { id, value: "placeholder" });
+  for (const id of sinkIds) await createSecret(world, managerKey.id, id, "placeholder");
   const sinks = sinkIds.map((secret_id) => ({ type: "clarifai_secret" as const, user_id: user, secret_id }));
   const fullPolicy = { grace_hours: 0, ...policy };
   let original: string;
   let registered;
   if (kind === "secret") {
     original = "third-party-key-ORIGINAL";
-    await deps.clarifai.createSecret(managerKey.id, user, { id: `${opts.prefix ?? ""}OPENAI_KEY`, value: original });
+    await createSecret(world, managerKey.id, `${opts.prefix ?? ""}OPENAI_KEY`, original);
     registered = await registerCredential(deps, {
       kind,
       user_id: user,
