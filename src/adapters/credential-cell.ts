@@ -14,7 +14,7 @@
  * index and the fingerprint index, a rotated one whose new value no leak alert would match, until
  * some later write of the same credential happened to mirror again. So the mirror still to make
  * is committed with the write itself (`mirror:pending`), together with an alarm; once the mirror
- * lands it is cleared. If it does not, the alarm writes it again within MIRROR_REPAIR_MS, well
+ * lands both are cleared. If it does not, the alarm writes it again within MIRROR_REPAIR_MS, well
  * inside one cron sweep (every 15 minutes), and the runtime retries a failing alarm with backoff.
  * A later write before then carries the earlier pending mirror along with its own.
  */
@@ -67,8 +67,6 @@ const isEmpty = (m: Mirror) => !m.put?.length && !m.delete?.length;
 
 export class CredentialCell extends DurableObject<CellEnv> {
   #queue: Promise<unknown> = Promise.resolve();
-  /** Whether a repair alarm is scheduled (undefined: not known yet in this instance). */
-  #alarmSet: boolean | undefined;
 
   /** Serialises a task behind every earlier one, including across awaits on KV. */
   #serial<T>(task: () => Promise<T>): Promise<T> {
@@ -117,18 +115,13 @@ export class CredentialCell extends DurableObject<CellEnv> {
     return this.#serial(async () => {
       const pending = mergeMirrors(await this.ctx.storage.get<Mirror>(PENDING_MIRROR), mirror);
       await this.ctx.storage.deleteAll();
-      this.#alarmSet = undefined;
       await this.#commit({}, pending);
       await this.#land(pending);
     });
   }
 
-  /**
-   * The alarm set by #commit: a mirror that did not land is written now (a throw makes the
-   * runtime retry); when every mirror landed there is nothing to do.
-   */
+  /** The alarm set by #commit: a mirror that did not land is written now (a throw makes the runtime retry). */
   override async alarm(): Promise<void> {
-    this.#alarmSet = false;
     return this.#serial(async () => {
       const pending = await this.ctx.storage.get<Mirror>(PENDING_MIRROR);
       if (pending) await this.#land(pending);
@@ -136,33 +129,31 @@ export class CredentialCell extends DurableObject<CellEnv> {
   }
 
   /**
-   * Puts `cells` and, when there is KV work, the pending mirror, and schedules the repair alarm
-   * unless one is: no await in between, so the Durable Object commits them as one atomic write.
-   * The alarm is left to fire once rather than cleared after every landed mirror: one idle alarm
-   * a minute at most, instead of an alarm set and deleted around every write.
+   * Puts `cells` and, when there is KV work, the pending mirror and its repair alarm: no await in
+   * between, so the Durable Object commits them as one atomic write.
    */
   async #commit(cells: Record<string, unknown>, mirror: Mirror): Promise<void> {
     if (isEmpty(mirror)) {
       if (Object.keys(cells).length) await this.ctx.storage.put(cells);
       return;
     }
-    this.#alarmSet ??= (await this.ctx.storage.getAlarm()) !== null;
     const put = this.ctx.storage.put({ ...cells, [PENDING_MIRROR]: mirror });
-    const alarm = this.#alarmSet ? undefined : this.ctx.storage.setAlarm(Date.now() + MIRROR_REPAIR_MS);
-    this.#alarmSet = true;
+    const alarm = this.ctx.storage.setAlarm(Date.now() + MIRROR_REPAIR_MS);
     await Promise.all([put, alarm]);
   }
 
   /**
-   * Writes the mirror to KV, then forgets it. The response waits neither for that delete nor for
-   * it to be durable (`allowUnconfirmed`; storage still applies it before any later read here): if
-   * it is lost, the alarm writes the same mirror again, or the next write carries it along; both
-   * are idempotent. Awaiting it cost a second storage commit per write.
+   * Writes the mirror to KV, then forgets it and its alarm. The response waits neither for that
+   * nor for it to be durable (`allowUnconfirmed`; storage still applies it before any later
+   * operation here): if it is lost, the alarm writes the same mirror again, or the next write
+   * carries it along; both are idempotent. Awaiting it cost a second storage commit per write.
    */
   async #land(mirror: Mirror): Promise<void> {
     if (isEmpty(mirror)) return;
     await this.#mirror(mirror);
-    this.ctx.storage.delete(PENDING_MIRROR, { allowUnconfirmed: true }).catch(() => undefined);
+    const unconfirmed = { allowUnconfirmed: true };
+    Promise.all([this.ctx.storage.delete(PENDING_MIRROR, unconfirmed), this.ctx.storage.deleteAlarm(unconfirmed)])
+      .catch(() => undefined);
   }
 
   async #mirror(m: Mirror): Promise<void> {
