@@ -15,6 +15,10 @@ export const outDir = `${root}/bench/out`;
 
 export interface DevWorker {
   url: string;
+  /** wrangler's inspector proxy (Chrome DevTools Protocol at ws://127.0.0.1:<port>/ws): bench P5 profiles through it. */
+  inspectorPort: number;
+  /** The wrangler process: its workerd is a child of it (bench P5 reads that process's CPU time). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -77,7 +81,7 @@ export async function startDevWorker(opts: {
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 600 && !exited; i++) {
     try {
-      if ((await fetch(`${url}/healthz`)).ok) return { url, stop };
+      if ((await fetch(`${url}/healthz`)).ok) return { url, inspectorPort: inspector, pid: child.pid!, stop };
     } catch {
       // not listening yet
     }
