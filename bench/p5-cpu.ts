@@ -29,6 +29,7 @@ import { encrypt } from "../src/core/crypto/envelope.ts";
 import { fingerprint, importFingerprintKey } from "../src/core/crypto/fingerprint.ts";
 import { parseKeyring } from "../src/core/crypto/keyring.ts";
 import { encodeBase64 } from "../src/core/crypto/encoding.ts";
+import { REENCRYPT_BATCH_SIZE } from "../src/core/maintenance/reencrypt-job.ts";
 import { signStandardWebhook } from "../src/core/inbound/standard-webhooks.ts";
 import { startEmulatorServer } from "../emulator/node/serve.ts";
 import { DEMO_GITHUB_KEY_ID, DEMO_GITHUB_PRIVATE_PKCS8 } from "../scripts/lib/demo-github-key.ts";
@@ -86,7 +87,8 @@ const APP = "bench-app";
 /** A second master-key version, so the re-encryption batch has work (development only, never deployed). */
 const BENCH_KEY_V2 = encodeBase64(new TextEncoder().encode("rekey-bench-only-encryption-key2"));
 const GITHUB_TOKENS = 1000;
-const REENCRYPT_BATCH = 50;
+/** The job's default batch: the path an operator's `POST /v1/maintenance/reencrypt` runs. */
+const REENCRYPT_BATCH = REENCRYPT_BATCH_SIZE;
 const UI_CREDENTIALS = 1000;
 /** Requested sampling interval (µs); the real period is calibrated. */
 const SAMPLING_US = 50;
@@ -141,7 +143,8 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
         },
         ...(body ? { body: JSON.stringify(body) } : {}),
       });
-      return { status: res.status, json: (await res.json()) as any };
+      const text = await res.text();
+      return { status: res.status, json: (text.startsWith("{") ? JSON.parse(text) : { text }) as any };
     };
     const ctl = async (path: string, body?: unknown) => {
       const send = () =>
@@ -150,14 +153,9 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
           headers: { "content-type": "application/json" },
           body: JSON.stringify(body ?? {}),
         });
-      let res = await send();
-      // wrangler dev sometimes restarts the Worker under load ("restarted mid-request", 503); seeding
-      // is idempotent (a second write of a seeded record loses its compare-and-swap harmlessly).
-      for (let i = 0; i < 3 && res.status === 503 && path.startsWith("seed-"); i++) {
-        log(`P5: /__bench/${path} answered 503 (${(await res.text()).slice(0, 80)}), retrying`);
-        await sleep(1000);
-        res = await send();
-      }
+      // Seeding is idempotent (a second write of a seeded record loses its compare-and-swap
+      // harmlessly); nothing else is sent twice.
+      const res = path.startsWith("seed-") ? await retrying(send, `/__bench/${path}`, log) : await send();
       if (!res.ok) throw new Error(`P5: /__bench/${path} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
       return res.json() as Promise<any>;
     };
@@ -186,7 +184,8 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
       } credentials...`,
     );
     const leaked: string[] = [];
-    for (let i = 0; i < rounds; i++) {
+    for (let i = 0, tries = 0; i < rounds; tries++) {
+      // A fresh key for each try: a registration cut off by a restart may have landed.
       const key = await mint();
       const reg = await admin("POST", "/v1/credentials", {
         kind: "app_key",
@@ -195,12 +194,16 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
         manager_id: managerId,
         policy: { grace_hours: 0, on_compromise: "rotate" },
       });
-      if (reg.status !== 201) throw new Error(`P5: registering app key ${i} failed: ${JSON.stringify(reg.json)}`);
-      leaked.push(key);
+      if (reg.status === 201) {
+        leaked.push(key);
+        i++;
+      } else if (reg.status !== 503 || tries > rounds + 3) {
+        throw new Error(`P5: registering app key ${i} failed: ${reg.status} ${JSON.stringify(reg.json)}`);
+      }
     }
     // Credentials sealed under master key version 1 while the Worker seals under 2: each round's
-    // re-encryption batch moves 50 of them (they sort first in the registry, so every batch's page
-    // is 50 of them). The first SWEEP_DUE are past their max age, so a sweep batch has 10 to act on.
+    // re-encryption batch moves a batch of them (they sort first in the registry, so every batch's
+    // page is made of them). The first SWEEP_DUE are past their max age, so a sweep batch has 10 to act on.
     const now = Date.now();
     const record = async (id: string, value: string, due: boolean): Promise<CredentialRecord> => {
       const fp = await fingerprint(fpKey.value, value);
@@ -240,21 +243,28 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
         (_, j) => record(`cred_${String(100_000 + j).padStart(26, "0")}`, hex(), false),
       ),
     );
-    for (let i = 0; i < kvRecords.length; i += 500) await ctl("seed-kv", { records: kvRecords.slice(i, i + 500) });
+    for (let i = 0; i < kvRecords.length; i += 100) await ctl("seed-kv", { records: kvRecords.slice(i, i + 100) });
 
     // The dashboard's session (a cookie, sent by hand: Node's fetch keeps none).
-    const signIn = await fetch(`${base}/ui/sign-in`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: `token=${encodeURIComponent(vars.REKEY_ADMIN_TOKEN!)}`,
-      redirect: "manual",
-    });
+    const signIn = await retrying(
+      () =>
+        fetch(`${base}/ui/sign-in`, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: `token=${encodeURIComponent(vars.REKEY_ADMIN_TOKEN!)}`,
+          redirect: "manual",
+        }),
+      "the dashboard sign-in",
+      log,
+    );
     const cookie = signIn.headers.get("set-cookie")?.split(";")[0];
-    if (signIn.status !== 303 || !cookie) throw new Error(`P5: dashboard sign-in answered ${signIn.status}`);
+    if (signIn.status !== 303 || !cookie) {
+      throw new Error(`P5: dashboard sign-in answered ${signIn.status}: ${(await signIn.text()).slice(0, 200)}`);
+    }
 
     // The re-encryption job: its first batch event, captured; each batch publishes the next.
     await ctl("captured");
-    const job = await admin("POST", "/v1/maintenance/reencrypt", { batch_size: REENCRYPT_BATCH });
+    const job = await admin("POST", "/v1/maintenance/reencrypt", {});
     if (job.status !== 202) throw new Error(`P5: starting re-encryption answered ${job.status}`);
     let reencryptEvent = (await ctl("captured")).events.find((e: any) => e.type === "maintenance.reencrypt");
     if (!reencryptEvent) throw new Error("P5: the re-encryption job published no batch");
@@ -419,6 +429,19 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
   } finally {
     await worker.stop();
     await emulator.close();
+  }
+}
+
+/**
+ * wrangler dev sometimes restarts the Worker under load and answers a request it cut off with 503
+ * "Your worker restarted mid-request": setup requests that are safe to repeat are sent again.
+ */
+async function retrying(send: () => Promise<Response>, what: string, log: (s: string) => void): Promise<Response> {
+  for (let i = 0;; i++) {
+    const res = await send();
+    if (i >= 3 || res.status !== 503 || !(await res.clone().text()).includes("restarted mid-request")) return res;
+    log(`P5: ${what} was cut off by a Worker restart (503), sending it again`);
+    await sleep(1000);
   }
 }
 

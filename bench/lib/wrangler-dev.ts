@@ -4,7 +4,7 @@
  * inspector on a free port so the bench can run beside other wrangler sessions.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatDotenv } from "../../scripts/lib/format-dotenv.ts";
@@ -57,9 +57,12 @@ export async function startDevWorker(opts: {
     process.env.WRANGLER_LOG ?? "error",
     ...envFiles.flatMap((f) => ["--env-file", f]),
   ];
+  // wrangler's own output goes to bench/out/<name>/wrangler.log (WRANGLER_LOG=debug says why a
+  // Worker restarted, for example).
+  const out = openSync(`${dir}/wrangler.log`, "w");
   const child = spawn(`${root}/node_modules/.bin/wrangler`, args, {
     cwd: root,
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", out, "inherit"],
     detached: true,
     // No network here, and rekey never reads request.cf (see scripts/start.ts).
     env: { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...process.env },
