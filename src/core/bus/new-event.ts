@@ -28,6 +28,9 @@ export function newEventId(): string {
   return `evt_${encodeBase64Url(crypto.getRandomValues(new Uint8Array(16)))}`;
 }
 
+/** One encoder for every id derived (a batch derives one per event). */
+const utf8 = new TextEncoder();
+
 /**
  * A deterministic id `<prefix>_` + 128 bits of SHA-256 over the prefix and `parts`, e.g.
  * `deriveId("evt", "webhook", webhookId)` or `deriveId("alrt", "github", deliveryId)`.
@@ -38,7 +41,7 @@ export function newEventId(): string {
  */
 export async function deriveId(prefix: "evt" | "alrt", ...parts: string[]): Promise<string> {
   // JSON of the array keeps parts unambiguous: ["a:b"] and ["a", "b"] hash differently.
-  const input = new TextEncoder().encode(JSON.stringify([prefix, ...parts]));
+  const input = utf8.encode(JSON.stringify([prefix, ...parts]));
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", input));
   return `${prefix}_${encodeBase64Url(digest.subarray(0, 16))}`;
 }

@@ -109,10 +109,13 @@ export function decodeBase64Url(input: string): Result<Uint8Array<ArrayBuffer>, 
   return decode64(input, BASE64URL_TABLE, "base64url");
 }
 
+/** Each byte's two hex digits: one lookup a byte (fingerprints and hashes are encoded per token of a batch). */
+const HEX_BYTE = Array.from({ length: 256 }, (_, b) => HEX[b >> 4]! + HEX[b & 15]!);
+
 /** Lowercase hex. */
 export function encodeHex(bytes: Uint8Array): string {
   let out = "";
-  for (const b of bytes) out += HEX[b >> 4]! + HEX[b & 15]!;
+  for (let i = 0; i < bytes.length; i++) out += HEX_BYTE[bytes[i]!]!;
   return out;
 }
 

@@ -60,9 +60,11 @@ export function checkTimestamp(
   return ok(ts);
 }
 
+const utf8 = new TextEncoder();
+
 /** `prefix` as UTF-8 followed by the raw body bytes, without decoding the body. */
 export function signedBytes(prefix: string, body: Uint8Array): Uint8Array<ArrayBuffer> {
-  const head = new TextEncoder().encode(prefix);
+  const head = utf8.encode(prefix);
   const out = new Uint8Array(head.length + body.length);
   out.set(head);
   out.set(body, head.length);
