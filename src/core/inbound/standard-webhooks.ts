@@ -35,6 +35,7 @@ const SECRET_PREFIX = "whsec_";
 const MIN_SECRET_BYTES = 16;
 // Bounds the work an unauthenticated request can cause with a long signature header.
 const MAX_SIGNATURES = 10;
+const utf8 = new TextEncoder();
 
 export interface VerifyStandardWebhookInput {
   /** `whsec_<base64>` (the prefix is optional, padding too), for `v1` signatures. */
@@ -110,7 +111,7 @@ export async function signStandardWebhook(input: {
   }
   const key = await importSecret(secret, ["sign"]);
   if (!key) throw new TypeError("Cannot sign webhook: secret is not whsec_ followed by base64 of at least 16 bytes");
-  const body = typeof input.body === "string" ? new TextEncoder().encode(input.body) : input.body;
+  const body = typeof input.body === "string" ? utf8.encode(input.body) : input.body;
   const mac = await crypto.subtle.sign("HMAC", key, signedBytes(`${id}.${timestamp}.`, body));
   return `v1,${encodeBase64(new Uint8Array(mac))}`;
 }
@@ -120,8 +121,25 @@ export function generateStandardWebhookSecret(): string {
   return SECRET_PREFIX + encodeBase64(crypto.getRandomValues(new Uint8Array(32)));
 }
 
-async function importSecret(secret: string, usages: ("sign" | "verify")[]): Promise<CryptoKey | undefined> {
-  const bytes = decodeBase64(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret);
-  if (!bytes.ok || bytes.value.length < MIN_SECRET_BYTES) return undefined;
-  return crypto.subtle.importKey("raw", bytes.value, { name: "HMAC", hash: "SHA-256" }, false, usages);
+/**
+ * Imported keys by secret and usage, for the isolate's life: every alert was paying an import
+ * (bench P5: about a fifth of a signed alert's verification). The keys are non-extractable and
+ * the secrets are the configuration's own, already in memory; a secret no longer configured
+ * simply stops being asked for. Bounded, since outbound targets each have their own secret.
+ */
+const imported = new Map<string, Promise<CryptoKey | undefined>>();
+const MAX_IMPORTED = 64;
+
+function importSecret(secret: string, usages: ("sign" | "verify")[]): Promise<CryptoKey | undefined> {
+  const cacheKey = `${usages.join(",")} ${secret}`;
+  let key = imported.get(cacheKey);
+  if (!key) {
+    if (imported.size >= MAX_IMPORTED) imported.clear();
+    const bytes = decodeBase64(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret);
+    key = !bytes.ok || bytes.value.length < MIN_SECRET_BYTES
+      ? Promise.resolve(undefined)
+      : crypto.subtle.importKey("raw", bytes.value, { name: "HMAC", hash: "SHA-256" }, false, usages);
+    imported.set(cacheKey, key);
+  }
+  return key;
 }
