@@ -10,7 +10,7 @@
  * Runtime-neutral: WebCrypto only.
  */
 import { encodeBase64Url } from "../crypto/encoding.ts";
-import { busEventSchema, type EventData, type EventOf, type EventType } from "./events.ts";
+import { busEventSchema, type EventData, type EventOf, type EventType, markValidated } from "./events.ts";
 
 export interface NewEventOptions {
   /** `/rekey/hooks/github`, `/rekey/engine`, `/rekey/cron`, `/rekey/admin`, ... */
@@ -67,5 +67,5 @@ export function newEvent<T extends EventType>(type: T, data: EventData<T>, opts:
     const paths = parsed.error.issues.map((i) => `"${i.path.join(".") || "(root)"}"`).join(", ");
     throw new TypeError(`Cannot build event "${type}": invalid ${paths}`);
   }
-  return parsed.data as EventOf<T>;
+  return markValidated(parsed.data as EventOf<T>);
 }
