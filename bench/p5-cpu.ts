@@ -186,6 +186,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
       } credentials...`,
     );
     const leaked: string[] = [];
+    const leakedIds: string[] = [];
     for (let i = 0, tries = 0; i < rounds; tries++) {
       // A fresh key for each try: a registration cut off by a restart may have landed.
       const key = await mint();
@@ -198,6 +199,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
       });
       if (reg.status === 201) {
         leaked.push(key);
+        leakedIds.push(reg.json.credential.id as string);
         i++;
       } else if (reg.status !== 503 || tries > rounds + 3) {
         throw new Error(`P5: registering app key ${i} failed: ${reg.status} ${JSON.stringify(reg.json)}`);
@@ -344,7 +346,11 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
           body: JSON.stringify(body),
         });
 
+      // Every Durable Object this round touches, loaded before its windows open (see the
+      // fixture's `warm`): the start-up of a cold object is the object's cost in production.
+      const warm = () => ctl("warm", { credentials: [managerId, leakedIds[r]!, ...doRecords.map((d) => d.id)] });
       await ctl("captured");
+      await warm();
       await cdp.send("Profiler.start");
       await sleep(20);
 
@@ -373,6 +379,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
         await timed("alert_unmatched", () => fetch(`${base}/hooks/alerts`, { method: "POST", ...a }));
       }
 
+      await warm();
       // A signed alert that matches: its answer, then the containment it drives in waitUntil.
       const m = await timed("alert_matched", () => fetch(`${base}/hooks/alerts`, { method: "POST", ...matched }));
       if (m.res.status !== 202) throw new Error(`P5: the matched alert answered ${m.res.status}: ${m.text}`);
@@ -395,11 +402,13 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
       await timed("github_batch_1000", post("settled", {}), { overheads: 1 });
       await ctl("captured");
 
+      await warm();
       // A queue batch of 10 events: those the matched alert and its rotation published.
       const ten = alertEvents.slice(0, 10);
       await timed("queue_batch_10", post("queue", { messages: ten }), { overheads: 1 });
       await ctl("captured");
 
+      await warm();
       // A sweep: the cron tick publishes the first batch; the batch lists the index and acts on 10 due.
       await timed("cron_tick", post("scheduled", { scheduledTime: Date.now() + r * 60_000 }), { overheads: 1 });
       const sweep = ((await ctl("captured")).events as any[]).filter((e) => e.type === "sweep.batch");
@@ -408,6 +417,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
 
       await timed("ui_credentials_1000", () => fetch(`${base}/ui`, { headers: { cookie } }));
 
+      await warm();
       await timed("reencrypt_batch", post("queue", { messages: [reencryptEvent] }), { overheads: 1 });
       const next = ((await ctl("captured")).events as any[]).find((e) => e.type === "maintenance.reencrypt");
       if (!next && r < rounds - 1) throw new Error("P5: the re-encryption batch published no next batch");
@@ -540,8 +550,10 @@ function analyse(
     if (!originCache.has(k)) originCache.set(k, map.lookup(f.lineNumber, f.columnNumber));
     return originCache.get(k)!;
   };
+  // Miniflare wraps each Durable Object class (`__mf_do_wrapper.js`): its frames are the DO's too.
   const isDo = (s: Sample) =>
     s.stack.some((n) => {
+      if (n.callFrame.url.includes("__mf_do_wrapper")) return true;
       const o = origin(n.callFrame);
       return !!o && doRanges.some((r) => o.source === r.source && o.line >= r.from && o.line <= r.to);
     });
