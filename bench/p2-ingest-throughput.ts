@@ -15,6 +15,11 @@
  * trusts), to rekey's POST /hooks/github/secret-scanning and to the bare route on the same path,
  * alternating. rekey verifies, validates, fingerprints and hashes every token, looks them up in
  * bulk and answers the feedback list; each batch also publishes its `alert.received` event.
+ *
+ * A second floor, bench/fixtures/kv-floor, is sent the same requests in each round: the bare route
+ * plus one Workers KV read of a missing key, the one storage round trip an unmatched alert cannot
+ * skip (no cache may answer for the fingerprint index: it would miss a credential registered a
+ * moment ago). Its rate says how much of the gap that read alone accounts for in this setup.
  */
 import { signStandardWebhook } from "../src/core/inbound/standard-webhooks.ts";
 import { encodeBase64 } from "../src/core/crypto/encoding.ts";
@@ -34,6 +39,9 @@ export interface P2Result {
   bare_rounds_rps: number[];
   rekey_statuses: Record<number, number>;
   /** GitHub partner alerts of `github_batch` tokens, matching nothing. */
+  /** bench/fixtures/kv-floor: the bare route plus one KV read, sent the same requests. */
+  kv_floor_rps: number;
+  github_kv_floor_rps: number;
   github_batch: number;
   github_rekey_rps: number;
   github_bare_rps: number;
@@ -107,7 +115,7 @@ async function signedAlerts(n: number, secret: string) {
 }
 
 export async function runP2(
-  ctx: { rekey: string; bare: string; alertSecret: string },
+  ctx: { rekey: string; bare: string; kvFloor: string; alertSecret: string },
   opts: { requests: number; rounds: number; concurrency: number; warmup: number; log: (s: string) => void },
 ): Promise<P2Result> {
   const round_ = async (base: string, n: number, secret = ctx.alertSecret) => {
@@ -125,6 +133,7 @@ export async function runP2(
   const bare: number[] = [];
   const rekey: number[] = [];
   const rejected: number[] = [];
+  const kvFloor: number[] = [];
   const rekeyStatuses: Record<number, number> = {};
   for (let r = 0; r < opts.rounds; r++) {
     const b = await round_(ctx.bare, opts.requests);
@@ -132,6 +141,11 @@ export async function runP2(
       throw new Error(`Bare worker answered ${JSON.stringify(b.statuses)}`);
     }
     bare.push(b.rps);
+    const f = await round_(ctx.kvFloor, opts.requests);
+    if (Object.keys(f.statuses).some((s) => s !== "404")) {
+      throw new Error(`The KV floor worker answered ${JSON.stringify(f.statuses)}`);
+    }
+    kvFloor.push(f.rps);
     const k = await round_(ctx.rekey, opts.requests);
     for (const [s, n] of Object.entries(k.statuses)) rekeyStatuses[Number(s)] = (rekeyStatuses[Number(s)] ?? 0) + n;
     // 404 credential_not_found is the expected answer; anything else means the bench is wrong.
@@ -162,12 +176,18 @@ export async function runP2(
   await githubRound(ctx.rekey, opts.warmup);
   const ghBare: number[] = [];
   const ghRekey: number[] = [];
+  const ghKvFloor: number[] = [];
   for (let r = 0; r < opts.rounds; r++) {
     const b = await githubRound(ctx.bare, opts.requests);
     if (Object.keys(b.statuses).some((s) => s !== "200")) {
       throw new Error(`Bare worker answered GitHub alerts ${JSON.stringify(b.statuses)}`);
     }
     ghBare.push(b.rps);
+    const f = await githubRound(ctx.kvFloor, opts.requests);
+    if (Object.keys(f.statuses).some((s) => s !== "200")) {
+      throw new Error(`The KV floor worker answered GitHub alerts ${JSON.stringify(f.statuses)}`);
+    }
+    ghKvFloor.push(f.rps);
     const k = await githubRound(ctx.rekey, opts.requests);
     if (Object.keys(k.statuses).some((s) => s !== "200")) {
       throw new Error(`rekey answered GitHub alerts ${JSON.stringify(k.statuses)}`);
@@ -175,6 +195,8 @@ export async function runP2(
     ghRekey.push(k.rps);
   }
   return {
+    kv_floor_rps: round(median(kvFloor)),
+    github_kv_floor_rps: round(median(ghKvFloor)),
     github_batch: GITHUB_BATCH,
     github_rekey_rps: round(median(ghRekey)),
     github_bare_rps: round(median(ghBare)),

@@ -72,7 +72,7 @@ if (only.has("p1") || only.has("p2")) {
   const vars = parseDotenv(readFileSync(example, "utf8"));
   const emulator = await startWatchedEmulator();
   log("Starting rekey and the bare Hono worker under wrangler dev --local...");
-  const [rekey, bare, floor] = await Promise.all([
+  const [rekey, bare, floor, kvFloor] = await Promise.all([
     startDevWorker({
       name: "rekey",
       config: `${root}/wrangler.toml`,
@@ -90,11 +90,13 @@ if (only.has("p1") || only.has("p2")) {
         USER_ID: emulator.seeded!.userId,
       },
     }),
+    startDevWorker({ name: "kv-floor", config: `${root}/bench/fixtures/kv-floor/wrangler.toml` }),
   ]);
   try {
     const ctx = {
       rekey: rekey.url,
       bare: bare.url,
+      kvFloor: kvFloor.url,
       floor: floor.url,
       adminToken: vars.REKEY_ADMIN_TOKEN!,
       alertSecret: vars.ALERT_WEBHOOK_SECRET!,
@@ -111,7 +113,7 @@ if (only.has("p1") || only.has("p2")) {
       });
     }
   } finally {
-    await Promise.all([rekey.stop(), bare.stop(), floor.stop()]);
+    await Promise.all([rekey.stop(), bare.stop(), floor.stop(), kvFloor.stop()]);
     await emulator.close();
   }
 }
@@ -133,7 +135,9 @@ const results = {
   p2_bare_rps: p2?.bare_rps ?? null,
   p2_ratio: p2?.ratio ?? null,
   p2_rekey_rejected_rps: p2?.rekey_rejected_rps ?? null,
+  p2_kv_floor_rps: p2?.kv_floor_rps ?? null,
   p2_github_ratio: p2?.github_ratio ?? null,
+  p2_github_kv_floor_rps: p2?.github_kv_floor_rps ?? null,
   p2_github_rekey_rps: p2?.github_rekey_rps ?? null,
   p2_github_bare_rps: p2?.github_bare_rps ?? null,
   p3_raw_bytes: p3?.rekey.raw_bytes ?? null,
@@ -215,6 +219,14 @@ if (p2) {
     `${p2.ratio}×`,
     `≥ ${TARGETS.p2_ratio}×`,
     met(p2.ratio >= TARGETS.p2_ratio),
+  ]);
+  rows.push([
+    "P2 bare route + one KV read (its floor)",
+    `${p2.kv_floor_rps} req/s`,
+    `${p2.bare_rps} req/s`,
+    `${(p2.kv_floor_rps / p2.bare_rps).toFixed(3)}×`,
+    "(information)",
+    "",
   ]);
   rows.push([
     `P2 GitHub alerts of ${p2.github_batch} tokens (c=${p2.concurrency})`,
