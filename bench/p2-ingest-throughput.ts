@@ -21,7 +21,7 @@
  * skip (no cache may answer for the fingerprint index: it would miss a credential registered a
  * moment ago). Its rate says how much of the gap that read alone accounts for in this setup.
  */
-import { signStandardWebhook } from "../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../src/core/notify/sign-webhook.ts";
 import { encodeBase64 } from "../src/core/crypto/encoding.ts";
 import { DEMO_GITHUB_KEY_ID, DEMO_GITHUB_PRIVATE_PKCS8 } from "../scripts/lib/demo-github-key.ts";
 import { p1363ToDer } from "../scripts/lib/der-encode.ts";

@@ -30,7 +30,7 @@ import { fingerprint, importFingerprintKey } from "../src/core/crypto/fingerprin
 import { parseKeyring } from "../src/core/crypto/keyring.ts";
 import { encodeBase64 } from "../src/core/crypto/encoding.ts";
 import { REENCRYPT_BATCH_SIZE } from "../src/core/maintenance/reencrypt-job.ts";
-import { signStandardWebhook } from "../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../src/core/notify/sign-webhook.ts";
 import { startEmulatorServer } from "../emulator/node/serve.ts";
 import { DEMO_GITHUB_KEY_ID, DEMO_GITHUB_PRIVATE_PKCS8 } from "../scripts/lib/demo-github-key.ts";
 import { p1363ToDer } from "../scripts/lib/der-encode.ts";
