@@ -27,7 +27,13 @@ export type Containment =
   | { action: "revoke_previous"; credentialId: string; run: () => Promise<unknown> }
   | { action: "refused"; credentialId: string; code: string };
 
-export async function contain(deps: EngineDeps, match: LeakMatch, requestedBy: string): Promise<Containment> {
+/** `receivedAt`: when the alert arrived (ms), the start of the containment time; default: now. */
+export async function contain(
+  deps: EngineDeps,
+  match: LeakMatch,
+  requestedBy: string,
+  receivedAt?: number,
+): Promise<Containment> {
   switch (match.kind) {
     case "none":
       return { action: "none" };
@@ -37,7 +43,7 @@ export async function contain(deps: EngineDeps, match: LeakMatch, requestedBy: s
       return {
         action: "revoke_previous",
         credentialId: match.credential.id,
-        run: () => revokePreviousNow(deps, match.credential.id, match.fingerprint),
+        run: () => revokePreviousNow(deps, match.credential.id, match.fingerprint, receivedAt ?? deps.now()),
       };
     case "current": {
       const begun = await beginRotation(deps, match.credential.id, {
@@ -45,13 +51,14 @@ export async function contain(deps: EngineDeps, match: LeakMatch, requestedBy: s
         mode: "rotate",
         requestedBy,
         expectedFingerprint: match.fingerprint,
+        ...(receivedAt !== undefined ? { alertReceivedAt: receivedAt } : {}),
       });
       if (!begun.ok && begun.code === "value_superseded") {
         // Rotated between the match and now: the leaked value is a previous one (or already dead).
         const again = await matchFingerprint(deps, match.fingerprint);
         return again.kind === "current"
           ? { action: "refused", credentialId: match.credential.id, code: "conflict" }
-          : contain(deps, again, requestedBy);
+          : contain(deps, again, requestedBy, receivedAt);
       }
       if (!begun.ok) {
         return begun.code === "credential_revoked"
@@ -70,7 +77,12 @@ export async function contain(deps: EngineDeps, match: LeakMatch, requestedBy: s
 }
 
 /** A leaked superseded value: its grace period ends now. */
-async function revokePreviousNow(deps: EngineDeps, credentialId: string, fp: string): Promise<boolean> {
+async function revokePreviousNow(
+  deps: EngineDeps,
+  credentialId: string,
+  fp: string,
+  receivedAt: number,
+): Promise<boolean> {
   const cur = await deps.store.getCredential(credentialId);
   const prev = cur?.value.previous.find((p) => p.fingerprint === fp);
   if (!cur || !prev || prev.revoked_at || !prev.value) return false;
@@ -88,6 +100,9 @@ async function revokePreviousNow(deps: EngineDeps, credentialId: string, fp: str
     return false;
   }
   await updateCredential(deps, credentialId, (c) => markPreviousRevoked(c, fp, deps.now()));
-  await deps.emit({ type: "credential.revoked", credentialId, fingerprint: fp, reason: "compromise" }).catch(() => {});
+  // No rotation records this one: its containment time rides in the event alone.
+  const containmentMs = Math.max(0, deps.now() - receivedAt);
+  await deps.emit({ type: "credential.revoked", credentialId, fingerprint: fp, reason: "compromise", containmentMs })
+    .catch(() => {});
   return true;
 }

@@ -24,6 +24,11 @@ export interface RotationRequest {
    * matched the value just before another rotation replaced it must not rotate the replacement.
    */
   expectedFingerprint?: string;
+  /**
+   * Compromise only: when the alert asking for it was received (ms); default: now. Recorded as the
+   * rotation's `alert_received_at` by the first compromise trigger that begins or joins it.
+   */
+  alertReceivedAt?: number;
 }
 
 export type BeginResult =
@@ -90,6 +95,7 @@ async function intentFor(deps: EngineDeps, rec: CredentialRecord, req: RotationR
       requested_by: req.requestedBy,
       ...(req.approvedBy ? { approved_by: req.approvedBy } : {}),
       created_at: new Date(deps.now()).toISOString(),
+      ...(req.reason === "compromise" ? { alert_received_at: alertTime(deps, req) } : {}),
       ...(sealed ? { new_value: sealed.value, new_fingerprint: sealed.fingerprint } : {}),
     },
   };
@@ -139,6 +145,7 @@ export async function materialise(
     propagated: [],
     old_revoked: false,
     attempts: 0,
+    ...(intent.alert_received_at ? { alert_received_at: intent.alert_received_at } : {}),
     created_at: intent.created_at,
     updated_at: intent.created_at,
   };
@@ -155,8 +162,15 @@ async function escalate(deps: EngineDeps, running: Rotation, req: RotationReques
   for (let i = 0; i < MAX_CAS_TRIES; i++) {
     const cur: Versioned<Rotation> | null = await deps.store.getRotation(running.credential_id, running.id);
     if (!cur || cur.value.state !== "running" || cur.value.reason === "compromise") return cur?.value ?? running;
-    const next = { ...cur.value, reason: "compromise" as const, updated_at: new Date(deps.now()).toISOString() };
+    const next = {
+      ...cur.value,
+      reason: "compromise" as const,
+      alert_received_at: cur.value.alert_received_at ?? alertTime(deps, req),
+      updated_at: new Date(deps.now()).toISOString(),
+    };
     if ((await deps.store.putRotation(next, cur.version)) !== null) return next;
   }
   return running;
 }
+
+const alertTime = (deps: EngineDeps, req: RotationRequest) => new Date(req.alertReceivedAt ?? deps.now()).toISOString();

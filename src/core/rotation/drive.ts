@@ -12,7 +12,7 @@ import type { EngineDeps } from "./engine-deps.ts";
 import { containInstead, type Containment, mayNeedContainment } from "./containment.ts";
 import { nextStep } from "./plan.ts";
 import { rollback } from "./rollback.ts";
-import type { Rotation, Step } from "./rotation.ts";
+import { containmentMs, type Rotation, type Step } from "./rotation.ts";
 import { StepFailure, toStepFailure } from "./step-error.ts";
 import * as steps from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
@@ -218,6 +218,10 @@ async function persistOutcome(
       updated_at: iso(now),
     };
   }
+  // Containment time: the leaked value is confirmed dead by the Clarifai answer this step just got.
+  if (next.reason === "compromise" && next.old_revoked && !r.old_revoked && !next.contained_at) {
+    next = { ...next, contained_at: iso(deps.now()) };
+  }
   if (next.state !== "running") {
     delete next.lease;
     // Finished: the new value now lives on the credential (or was deleted); keep no extra copy.
@@ -256,6 +260,7 @@ async function finishCredential(deps: EngineDeps, next: Rotation) {
       fingerprint: next.old_fingerprint,
       rotationId: next.id,
       reason: next.reason,
+      ...withContainment(next),
     });
   }
   if (next.manager_lost) await safeEmit(deps, { type: "credential.orphaned_manager", rotation: next });
@@ -266,6 +271,11 @@ async function finishCredential(deps: EngineDeps, next: Rotation) {
       : { type: "rotation.failed", rotation: next },
   );
 }
+
+const withContainment = (r: Rotation) => {
+  const ms = containmentMs(r);
+  return ms === null ? {} : { containmentMs: ms };
+};
 
 async function safeEmit(deps: EngineDeps, event: Parameters<EngineDeps["emit"]>[0]) {
   try {

@@ -12,6 +12,7 @@ import {
   previousValue,
 } from "../credentials/credential.ts";
 import { markPreviousRevoked } from "./credential-transitions.ts";
+import { recordLateContainment } from "./containment-time.ts";
 import type { EngineDeps } from "./engine-deps.ts";
 import { toStepFailure } from "./step-error.ts";
 import { revokeValue } from "./steps.ts";
@@ -42,11 +43,15 @@ export async function payOwedRevocations(deps: EngineDeps, credentialId: string)
       await revokeValue(deps, cur.value, token, await open(deps, cur.value, field, owedValue));
       await updateCredential(deps, credentialId, (c) => markPreviousRevoked(c, prev.fingerprint, deps.now()));
       out.revoked.push(prev.fingerprint);
+      const contained = prev.leaked
+        ? await recordLateContainment(deps, credentialId, prev.rotation_id, prev.fingerprint).catch(() => null)
+        : null;
       await deps.emit({
         type: "credential.revoked",
         credentialId,
         fingerprint: prev.fingerprint,
         reason: prev.leaked ? "compromise" : "grace_expired",
+        ...(contained !== null ? { containmentMs: contained } : {}),
       }).catch(() => {});
     } catch (error) {
       const failure = toStepFailure(error);

@@ -55,7 +55,8 @@ export async function containAgain(
   event: EventOf<"credential.compromised">,
 ): Promise<void> {
   const deps = await engine();
-  const c = await replayCompromise(deps, event.data);
+  // The event's time is the alert's arrival (core/alerts/pipeline.ts): containment is timed from it.
+  const c = await replayCompromise(deps, event.data, Date.parse(event.time));
   if (c.action === "rotation") await driveToEnd(deps, c.credentialId, c.rotation.id);
   else if (c.action === "revoke_previous") await c.run();
   else if (c.action === "refused") throw new PermanentError(c.code, `Cannot contain the compromise: ${c.code}`);

@@ -71,6 +71,8 @@ async function sha256Hex(data: string | Uint8Array): Promise<string> {
 
 export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
   const deps = c.var.deps;
+  // The start of the containment time a rotation it causes records (before the body is even read).
+  const receivedAt = deps.now();
   const body = new Uint8Array(await c.req.arrayBuffer());
   const cacheKey = `${deps.config.GITHUB_SECRET_SCANNING_KEYS ?? ""}|${deps.config.GITHUB_KEYS_URL}`;
   let keys = keysByConfig.get(cacheKey);
@@ -99,6 +101,7 @@ export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
     source: "github",
     id: await deriveId("alrt", "github", await sha256Hex(body)),
     reason: "token_match",
+    receivedAt,
   } as const;
   // CPU only: a keyed fingerprint to look up and an unkeyed hash to answer with, per token.
   const fps = await Promise.all(parsed.map((item) => fingerprint(engine.fingerprintKey, item.token)));
