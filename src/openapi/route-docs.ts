@@ -20,6 +20,8 @@ import { githubAlertSchema, githubFeedbackSchema } from "../routes/hooks/github.
 import { healthSchema } from "../routes/health.ts";
 import { auditListResponseSchema } from "../routes/v1/audit.ts";
 import { planResponseSchema } from "../routes/v1/plan.ts";
+import { summaryQuerySchema } from "../routes/v1/summary.ts";
+import { summarySchema } from "../core/summary/summary.ts";
 import { reencryptBodySchema, reencryptStartedSchema, reencryptStatusSchema } from "../routes/v1/maintenance.ts";
 import {
   credentialPageQuerySchema,
@@ -149,6 +151,16 @@ export const routeDocs: RouteDoc[] = [
     security: "admin",
     tag: "sweep",
     responses: { 200: { description: "The plan", schema: planResponseSchema }, ...errors(401) },
+  },
+  {
+    method: "get",
+    path: "/v1/summary",
+    summary:
+      "The dashboard's figures: credentials by state, owed and overdue revocations, rotations running or failed, the last 30 days (rotations by outcome and reason, containment times with median and 95th percentile), the sweep's next 7 days, credentials by key version",
+    security: "admin",
+    tag: "summary",
+    query: summaryQuerySchema,
+    responses: { 200: { description: "The figures, from aggregates", schema: summarySchema }, ...errors(400, 401) },
   },
   {
     method: "post",

@@ -20,7 +20,8 @@ import { updateCredential } from "./update-credential.ts";
 import { managerToken, open } from "./values.ts";
 import { owedAt, retryDelayMs } from "../sweep/rules.ts";
 
-const OVERDUE_AFTER_MS = 6 * 3_600_000;
+/** An owed revocation this long past its grace end (or leaked, from its first failure) is overdue: a human must hear of it. */
+export const OVERDUE_AFTER_MS = 6 * 3_600_000;
 
 const owedRevocations = (rec: CredentialRecord, now: number): PreviousValue[] =>
   rec.previous.filter((p) => owedSealed(rec, p) && owedAt(p) <= now);

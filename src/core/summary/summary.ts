@@ -1,0 +1,256 @@
+/**
+ * The figures of the dashboard's home page and of GET /v1/summary, from aggregates only:
+ * - now and the next 7 days: one listing of the registry index, whose entries carry each
+ *   credential's summary (./record-summary.ts; 1,000 per KV operation, no record read), counted
+ *   here; the schedule is the sweep's own (core/sweep/rules.ts `scheduledActions`);
+ * - the last 30 days: the day buckets the `stats` handler keeps as rotations finish (./stats.ts),
+ *   one read.
+ * So a page view costs ceil(credentials / 1,000) index listings and one read of the history,
+ * whatever the length of the audit trail. At most MAX_INDEX_PAGES listings are made (a request's
+ * CPU is limited); past that the figures say they are partial (`coverage`).
+ */
+import * as z from "zod";
+import { OVERDUE_AFTER_MS } from "../rotation/owed-revocations.ts";
+import type { Store } from "../store/store.ts";
+import { type RecordSummary, recordSummary } from "./record-summary.ts";
+import { type ByReason, dayOf, type DayStats, emptyDay, type StatsStore } from "./stats.ts";
+
+const DAY = 86_400_000;
+export const HISTORY_DAYS = 30;
+export const SCHEDULE_DAYS = 7;
+/** Index listings (1,000 credentials each) one summary reads at most. */
+export const MAX_INDEX_PAGES = 10;
+/** Index entries without a summary (written before it existed) whose records are read instead. */
+const MAX_RECORD_READS = 20;
+const INDEX_PAGE = 1000;
+
+const count = z.number().int().min(0);
+const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
+const time = z.iso.datetime({ offset: true });
+const ms = z.number().int().min(0);
+const byReasonSchema = z.strictObject({ scheduled: count, manual: count, compromise: count, expiry: count });
+
+export const summarySchema = z.strictObject({
+  generated_at: time,
+  credentials: z.strictObject({
+    total: count,
+    active: count,
+    revoked: count,
+    /** A leaked value (current or superseded) whose delete Clarifai has not confirmed: it still works. */
+    leaked_live: count,
+    /** A leaked self-managed PAT lost without a successor: register a new manager. */
+    needs_manager: count,
+  }),
+  /** Superseded values past their grace end that still work at Clarifai. */
+  owed_revocations: z.strictObject({
+    total: count,
+    /** Leaked, or over 6 hours past the grace end: each sweep that fails on one raises revocation.overdue. */
+    overdue: count,
+  }),
+  /** Credentials whose rotation is running now, or whose last rotation failed. */
+  rotations: z.strictObject({ running: count, failed: count }),
+  last_30_days: z.strictObject({
+    from: date,
+    to: date,
+    /** Oldest first, one per UTC day, today last. */
+    days: z.array(
+      z.strictObject({
+        date,
+        done: count,
+        failed: count,
+        /** Done and failed together. A failure whose reason is unknown (dead-lettered) counts in `failed` only. */
+        by_reason: byReasonSchema,
+      }),
+    ),
+    done: count,
+    failed: count,
+    by_reason: byReasonSchema,
+    containment: z.strictObject({
+      /** Compromises whose leaked value was confirmed dead, in the 30 days. */
+      count,
+      /** Nearest-rank percentiles over the points. */
+      median_ms: ms.nullable(),
+      p95_ms: ms.nullable(),
+      max_ms: ms.nullable(),
+      /** Each containment, oldest first; at most 100 a day are kept (`count` has them all). */
+      points: z.array(
+        z.strictObject({
+          at: time,
+          containment_ms: ms,
+          credential_id: z.string(),
+          rotation_id: z.string().nullable(),
+        }),
+      ),
+    }),
+  }),
+  /** What the sweep will do each UTC day, today first (what is already due is done by today's sweeps). */
+  next_7_days: z.array(
+    z.strictObject({
+      date,
+      /** Max-age rotations. */
+      rotate: count,
+      /** Superseded values whose grace period ends (or whose failed revocation is retried). */
+      revoke_previous: count,
+      /** Hard expiries: revoked without a replacement. */
+      expire: count,
+    }),
+  ),
+  /** Credentials by the key versions of their sealed values (a credential with values under two versions counts under each). */
+  key_versions: z.array(z.strictObject({ version: z.number().int().min(1), credentials: count })),
+  /** Credentials holding a value sealed before fields were bound into the AAD. */
+  legacy_sealed: count,
+  /** What the figures cover: partial when the registry is larger than one summary reads. */
+  coverage: z.strictObject({
+    credentials: count,
+    /** More credentials exist than were counted (over 10,000, or index entries without a summary). */
+    partial: z.boolean(),
+    /** Index entries without a summary (written before it existed) that were not counted. */
+    not_summarised: count,
+  }),
+});
+export type Summary = z.infer<typeof summarySchema>;
+
+interface Tallies {
+  credentials: Summary["credentials"];
+  owed: Summary["owed_revocations"];
+  rotations: Summary["rotations"];
+  schedule: Summary["next_7_days"];
+  versions: Map<number, number>;
+  legacy: number;
+}
+
+function count1(t: Tallies, s: RecordSummary, now: number, today: number) {
+  t.credentials.total++;
+  t.credentials[s.state]++;
+  if (s.leakedLive) t.credentials.leaked_live++;
+  if (s.needsManager) t.credentials.needs_manager++;
+  if (s.rotating) t.rotations.running++;
+  if (s.lastFailed) t.rotations.failed++;
+  const slot = (at: number) => {
+    const i = at < today ? 0 : Math.floor((at - today) / DAY);
+    return i < SCHEDULE_DAYS ? t.schedule[i] : undefined;
+  };
+  for (const o of s.owed) {
+    if (o.revokeAfter <= now) {
+      t.owed.total++;
+      if (o.leaked || now - o.revokeAfter > OVERDUE_AFTER_MS) t.owed.overdue++;
+    }
+    const d = slot(o.at);
+    if (d) d.revoke_previous++;
+  }
+  if (s.rotateAt !== undefined) {
+    const d = slot(s.rotateAt);
+    if (d) d.rotate++;
+  }
+  if (s.expireAt !== undefined) {
+    const d = slot(s.expireAt);
+    if (d) d.expire++;
+  }
+  for (const v of s.keyVersions) t.versions.set(v, (t.versions.get(v) ?? 0) + 1);
+  if (s.legacySeal) t.legacy++;
+}
+
+export async function buildSummary(
+  deps: { store: Store; stats: StatsStore },
+  now: number,
+  opts: { maxIndexPages?: number } = {},
+): Promise<Summary> {
+  const today = Math.floor(now / DAY) * DAY;
+  const from = dayOf(today - (HISTORY_DAYS - 1) * DAY);
+  const to = dayOf(today);
+  // The history is one read, made beside the index listing.
+  const history = deps.stats.days(from, to);
+  const t: Tallies = {
+    credentials: { total: 0, active: 0, revoked: 0, leaked_live: 0, needs_manager: 0 },
+    owed: { total: 0, overdue: 0 },
+    rotations: { running: 0, failed: 0 },
+    schedule: Array.from({ length: SCHEDULE_DAYS }, (_, i) => ({
+      date: dayOf(today + i * DAY),
+      rotate: 0,
+      revoke_previous: 0,
+      expire: 0,
+    })),
+    versions: new Map(),
+    legacy: 0,
+  };
+  const maxPages = opts.maxIndexPages ?? MAX_INDEX_PAGES;
+  const unsummarised: string[] = [];
+  let cursor: string | undefined;
+  let pages = 0;
+  let partial = false;
+  do {
+    const page = await deps.store.listIndex({ limit: INDEX_PAGE, ...(cursor ? { cursor } : {}) });
+    for (const e of page.items) {
+      if (e.summary) count1(t, e.summary, now, today);
+      else unsummarised.push(e.id);
+    }
+    cursor = page.cursor;
+    if (cursor && ++pages >= maxPages) partial = true;
+  } while (cursor && !partial);
+  // Entries from before the summary existed: their records, a few (each is a Durable Object read).
+  const read = unsummarised.slice(0, MAX_RECORD_READS);
+  for (const found of await Promise.all(read.map((id) => deps.store.getCredential(id)))) {
+    if (found) count1(t, recordSummary(found.value), now, today);
+  }
+  const notSummarised = unsummarised.length - read.length;
+  return {
+    generated_at: new Date(now).toISOString(),
+    credentials: t.credentials,
+    owed_revocations: t.owed,
+    rotations: t.rotations,
+    last_30_days: lastDays(await history, today, from, to),
+    next_7_days: t.schedule,
+    key_versions: [...t.versions].sort(([a], [b]) => a - b).map(([version, credentials]) => ({ version, credentials })),
+    legacy_sealed: t.legacy,
+    coverage: {
+      credentials: t.credentials.total,
+      partial: partial || notSummarised > 0,
+      not_summarised: notSummarised,
+    },
+  };
+}
+
+const sum = (r: ByReason) => r.scheduled + r.manual + r.compromise + r.expiry;
+const plus = (a: ByReason, b: ByReason): ByReason => ({
+  scheduled: a.scheduled + b.scheduled,
+  manual: a.manual + b.manual,
+  compromise: a.compromise + b.compromise,
+  expiry: a.expiry + b.expiry,
+});
+
+function lastDays(buckets: DayStats[], today: number, from: string, to: string): Summary["last_30_days"] {
+  const byDay = new Map(buckets.map((b) => [b.day, b]));
+  const days = Array.from({ length: HISTORY_DAYS }, (_, i) => {
+    const date = dayOf(today - (HISTORY_DAYS - 1 - i) * DAY);
+    const b = byDay.get(date) ?? emptyDay(date);
+    return { date, done: sum(b.done), failed: sum(b.failed) + b.failed_other, by_reason: plus(b.done, b.failed) };
+  });
+  const points = buckets.flatMap((b) => b.containment).sort((a, b) => a[0] - b[0]).map(([at, ms, cred, rot]) => ({
+    at: new Date(at).toISOString(),
+    containment_ms: ms,
+    credential_id: cred,
+    rotation_id: rot,
+  }));
+  const sorted = points.map((p) => p.containment_ms).sort((a, b) => a - b);
+  return {
+    from,
+    to,
+    days,
+    done: days.reduce((n, d) => n + d.done, 0),
+    failed: days.reduce((n, d) => n + d.failed, 0),
+    by_reason: days.reduce((r, d) => plus(r, d.by_reason), { scheduled: 0, manual: 0, compromise: 0, expiry: 0 }),
+    containment: {
+      count: buckets.reduce((n, b) => n + b.containment_count, 0),
+      median_ms: percentile(sorted, 50),
+      p95_ms: percentile(sorted, 95),
+      max_ms: sorted.at(-1) ?? null,
+      points,
+    },
+  };
+}
+
+/** Nearest-rank percentile of ascending values; null when there are none. */
+export function percentile(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
