@@ -26,6 +26,8 @@ import { reencryptBodySchema, reencryptStartedSchema, reencryptStatusSchema } fr
 import {
   credentialPageQuerySchema,
   listPageQuerySchema,
+  maintenanceQuerySchema,
+  reencryptFormSchema,
   signInFormSchema,
   signInQuerySchema,
   signOutFormSchema,
@@ -292,7 +294,8 @@ export const routeDocs: RouteDoc[] = [
   {
     method: "get",
     path: "/ui",
-    summary: "Managed credentials: kind, owner, age, state, next scheduled action and why",
+    summary:
+      "Overview (headline figures, the last 30 days and the sweep's next 7 days as SVG charts, as GET /v1/summary) above the managed credentials: kind, owner, age, state, next scheduled action and why",
     security: "ui_session",
     tag: "dashboard",
     query: listPageQuerySchema,
@@ -388,6 +391,42 @@ export const routeDocs: RouteDoc[] = [
     security: "ui_session",
     tag: "dashboard",
     responses: { 200: { description: "HTML page" }, 303: { description: "To the sign-in form" } },
+  },
+  {
+    method: "get",
+    path: "/ui/maintenance",
+    summary: "Re-encryption: key versions, credentials under each, the job's progress, rate and estimate",
+    security: "ui_session",
+    tag: "dashboard",
+    query: maintenanceQuerySchema,
+    responses: {
+      200: { description: "HTML page" },
+      303: { description: "To the sign-in form" },
+      503: { description: "HTML error page: the encryption keys are not configured" },
+    },
+  },
+  {
+    method: "get",
+    path: "/ui/maintenance/reencrypt",
+    summary: "Confirm a re-encryption",
+    security: "ui_session",
+    tag: "dashboard",
+    responses: { 200: { description: "HTML confirmation form" }, 303: { description: "To the sign-in form" } },
+  },
+  {
+    method: "post",
+    path: "/ui/maintenance/reencrypt",
+    summary: "Start (or resume) the re-encryption (needs the CSRF token)",
+    security: "ui_session",
+    tag: "dashboard",
+    body: reencryptFormSchema,
+    bodyType: "form",
+    responses: {
+      303: { description: "To the maintenance page" },
+      401: { description: "No session" },
+      403: { description: "CSRF token missing or wrong" },
+      503: { description: "The encryption keys are not configured" },
+    },
   },
   {
     method: "get",

@@ -117,6 +117,7 @@ interface Tallies {
   schedule: Summary["next_7_days"];
   versions: Map<number, number>;
   legacy: number;
+  sealings: Map<string, { versions: number[]; legacy: boolean; credentials: number }>;
 }
 
 function count1(t: Tallies, s: RecordSummary, now: number, today: number) {
@@ -148,6 +149,10 @@ function count1(t: Tallies, s: RecordSummary, now: number, today: number) {
   }
   for (const v of s.keyVersions) t.versions.set(v, (t.versions.get(v) ?? 0) + 1);
   if (s.legacySeal) t.legacy++;
+  const sealing = `${s.keyVersions.join(",")}${s.legacySeal ? "+legacy" : ""}`;
+  const seen = t.sealings.get(sealing);
+  if (seen) seen.credentials++;
+  else t.sealings.set(sealing, { versions: s.keyVersions, legacy: s.legacySeal, credentials: 1 });
 }
 
 export async function buildSummary(
@@ -159,7 +164,33 @@ export async function buildSummary(
   const from = dayOf(today - (HISTORY_DAYS - 1) * DAY);
   const to = dayOf(today);
   // The history is one read, made beside the index listing.
-  const history = deps.stats.days(from, to);
+  const [registry, history] = await Promise.all([registryFigures(deps.store, now, opts), deps.stats.days(from, to)]);
+  return {
+    generated_at: new Date(now).toISOString(),
+    credentials: registry.credentials,
+    owed_revocations: registry.owed_revocations,
+    rotations: registry.rotations,
+    last_30_days: lastDays(history, today, from, to),
+    next_7_days: registry.schedule,
+    key_versions: registry.key_versions,
+    legacy_sealed: registry.legacy_sealed,
+    coverage: registry.coverage,
+  };
+}
+
+export type RegistryFigures = Omit<Summary, "generated_at" | "last_30_days" | "next_7_days"> & {
+  schedule: Summary["next_7_days"];
+  /** Credentials by the set of key versions (and AAD format) their values are sealed under. */
+  sealings: Array<{ versions: number[]; legacy: boolean; credentials: number }>;
+};
+
+/** Everything the registry index says (the maintenance page needs no history). */
+export async function registryFigures(
+  store: Store,
+  now: number,
+  opts: { maxIndexPages?: number } = {},
+): Promise<RegistryFigures> {
+  const today = Math.floor(now / DAY) * DAY;
   const t: Tallies = {
     credentials: { total: 0, active: 0, revoked: 0, leaked_live: 0, needs_manager: 0 },
     owed: { total: 0, overdue: 0 },
@@ -172,6 +203,7 @@ export async function buildSummary(
     })),
     versions: new Map(),
     legacy: 0,
+    sealings: new Map(),
   };
   const maxPages = opts.maxIndexPages ?? MAX_INDEX_PAGES;
   const unsummarised: string[] = [];
@@ -179,7 +211,7 @@ export async function buildSummary(
   let pages = 0;
   let partial = false;
   do {
-    const page = await deps.store.listIndex({ limit: INDEX_PAGE, ...(cursor ? { cursor } : {}) });
+    const page = await store.listIndex({ limit: INDEX_PAGE, ...(cursor ? { cursor } : {}) });
     for (const e of page.items) {
       if (e.summary) count1(t, e.summary, now, today);
       else unsummarised.push(e.id);
@@ -189,17 +221,15 @@ export async function buildSummary(
   } while (cursor && !partial);
   // Entries from before the summary existed: their records, a few (each is a Durable Object read).
   const read = unsummarised.slice(0, MAX_RECORD_READS);
-  for (const found of await Promise.all(read.map((id) => deps.store.getCredential(id)))) {
+  for (const found of await Promise.all(read.map((id) => store.getCredential(id)))) {
     if (found) count1(t, recordSummary(found.value), now, today);
   }
   const notSummarised = unsummarised.length - read.length;
   return {
-    generated_at: new Date(now).toISOString(),
     credentials: t.credentials,
     owed_revocations: t.owed,
     rotations: t.rotations,
-    last_30_days: lastDays(await history, today, from, to),
-    next_7_days: t.schedule,
+    schedule: t.schedule,
     key_versions: [...t.versions].sort(([a], [b]) => a - b).map(([version, credentials]) => ({ version, credentials })),
     legacy_sealed: t.legacy,
     coverage: {
@@ -207,6 +237,7 @@ export async function buildSummary(
       partial: partial || notSummarised > 0,
       not_summarised: notSummarised,
     },
+    sealings: [...t.sealings.values()],
   };
 }
 
