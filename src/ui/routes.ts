@@ -250,7 +250,7 @@ export const ui = new Hono<UiEnv>()
         csrf: signedIn(c).csrf,
         now,
         currentVersion: keyring.currentVersion,
-        versions: [...keyring.versions],
+        versions: [...keyring.versions].sort((a, b) => a - b),
         figures,
         job: job?.value ?? null,
         ...(flash ? { flash } : {}),
