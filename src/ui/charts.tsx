@@ -10,7 +10,7 @@ import type { Child } from "hono/jsx";
 
 const W = 640;
 const H = 180;
-const LEFT = 40;
+const LEFT = 48;
 const RIGHT = 8;
 const TOP = 10;
 const BOTTOM = 22;
@@ -172,15 +172,19 @@ export function formatMs(ms: number): string {
 export function ContainmentChart(
   props: ChartFrame & { from: number; to: number; points: Point[]; median: number | null; p95: number | null },
 ) {
-  const top = Math.max(2, Math.ceil(Math.log10(Math.max(10, ...props.points.map((p) => p.ms), props.p95 ?? 0))));
+  // Decades up to the slowest point, with some room above it.
+  const slowest = Math.max(10, ...props.points.map((p) => p.ms), props.p95 ?? 0);
+  const top = Math.max(2, Math.ceil(Math.log10(slowest) + 0.2));
   const y = (ms: number) => TOP + PLOT_H - (Math.log10(Math.max(1, ms)) / top) * PLOT_H;
   const x = (at: number) => LEFT + ((at - props.from) / Math.max(1, props.to - props.from)) * PLOT_W;
   const ticks = Array.from({ length: top + 1 }, (_, i) => 10 ** i);
-  const line = (label: string, ms: number | null, cls: string) =>
+  // The median's label sits at the left end of its line, the 95th percentile's at the right, so
+  // that they stay apart when the two are close.
+  const line = (label: string, ms: number | null, cls: string, left: boolean) =>
     ms === null ? null : (
       <g class={`mark ${cls}`} data-line={label} data-ms={String(ms)}>
         <line x1={LEFT} x2={W - RIGHT} y1={y(ms)} y2={y(ms)} />
-        <text x={W - RIGHT - 2} y={y(ms) - 3} text-anchor="end">
+        <text x={left ? LEFT + 4 : W - RIGHT - 2} y={y(ms) - 3} text-anchor={left ? "start" : "end"}>
           {`${label} ${formatMs(ms)}`}
         </text>
       </g>
@@ -220,8 +224,8 @@ export function ContainmentChart(
             </text>
           </g>
         ))}
-        {line("p95", props.p95, "c-p95")}
-        {line("median", props.median, "c-median")}
+        {line("p95", props.p95, "c-p95", false)}
+        {line("median", props.median, "c-median", true)}
         {props.points.map((p) => (
           <circle class="c-point" cx={x(p.at)} cy={y(p.ms)} r="4" data-credential={p.credentialId} data-rotation={p.rotationId ?? ""} data-ms={String(p.ms)}>
             <title>{`${p.credentialId}: contained in ${formatMs(p.ms)}`}</title>
