@@ -21,7 +21,7 @@ import { healthSchema } from "../routes/health.ts";
 import { auditListResponseSchema } from "../routes/v1/audit.ts";
 import { planResponseSchema } from "../routes/v1/plan.ts";
 import { summaryQuerySchema } from "../routes/v1/summary.ts";
-import { summarySchema } from "../core/summary/summary.ts";
+import { summarySchema } from "../core/summary/summary-schema.ts";
 import { reencryptBodySchema, reencryptStartedSchema, reencryptStatusSchema } from "../routes/v1/maintenance.ts";
 import {
   credentialPageQuerySchema,

@@ -26,7 +26,7 @@ export function behind(figures: RegistryFigures, current: number): number {
  * A job's progress from its own counters against the registry's size now: credentials a second
  * (from its start to its last batch) and, while it runs, the time left at that rate.
  */
-export function progressOf(job: ReencryptJob, registry: number): { total: number; rate: number | null; etaMs: number | null } {
+function progressOf(job: ReencryptJob, registry: number): { total: number; rate: number | null; etaMs: number | null } {
   const total = Math.max(registry, job.scanned);
   const elapsed = (Date.parse(job.finished_at ?? job.updated_at) - Date.parse(job.started_at)) / 1000;
   const rate = job.scanned > 0 && elapsed > 0 ? job.scanned / elapsed : null;
@@ -102,7 +102,7 @@ export function MaintenancePage(props: MaintenancePageProps) {
           <label for="reencrypt-progress">
             {job.scanned} of {progress.total} credentials scanned
           </label>
-          <progress id="reencrypt-progress" max={String(Math.max(1, progress.total))} value={String(job.scanned)} data-scanned={String(job.scanned)} data-total={String(progress.total)}>
+          <progress id="reencrypt-progress" max={String(Math.max(1, progress.total))} value={String(job.scanned)}>
             {`${job.scanned} of ${progress.total}`}
           </progress>
           <dl>
@@ -115,10 +115,6 @@ export function MaintenancePage(props: MaintenancePageProps) {
             <dt>Remaining</dt>
             <dd class={job.remaining ? "bad" : ""}>
               {job.remaining} sealed values left behind{job.remaining ? " (would not open, or kept changing): look before retiring a version" : ""}
-            </dd>
-            <dt>Batches</dt>
-            <dd>
-              {job.batches} of up to {job.batch_size} credentials
             </dd>
             <dt>Started</dt>
             <dd>

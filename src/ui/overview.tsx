@@ -10,17 +10,34 @@ const short = (date: string) => date.slice(5);
 const weekday = (date: string) => new Date(`${date}T00:00:00Z`).toUTCString().slice(0, 3);
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
-function Figure(props: { name: string; value: number; label: string; tone?: "bad" | "warn" | undefined; href?: string }) {
-  const body = (
-    <>
-      <span class="value" data-figure={props.name}>
-        {props.value}
-      </span>
-      <span class="label">{props.label}</span>
-    </>
-  );
+/** The headline figures: [section, field, label, tone when not zero, where to look]. */
+const FIGURES = [
+  ["credentials", "active", "active credentials"],
+  ["credentials", "revoked", "revoked"],
+  ["credentials", "leaked_live", "leaked, still live", "bad"],
+  ["credentials", "needs_manager", "need a new manager", "bad"],
+  ["owed_revocations", "total", "owed revocations", "warn", "/ui/plan"],
+  ["owed_revocations", "overdue", "overdue", "bad", "/ui/plan"],
+  ["rotations", "running", "rotations running", "warn", "/ui/rotations"],
+  ["rotations", "failed", "last rotation failed", "bad", "/ui/rotations"],
+] as const;
+
+function Figures(props: { summary: Summary }) {
   return (
-    <li class={`figure ${props.value > 0 && props.tone ? props.tone : ""}`}>{props.href ? <a href={props.href}>{body}</a> : body}</li>
+    <ul class="figures">
+      {FIGURES.map(([section, field, label, tone, href]) => {
+        const value = (props.summary[section] as Record<string, number>)[field] ?? 0;
+        const body = (
+          <>
+            <span class="value" data-figure={`${section}.${field}`}>
+              {value}
+            </span>
+            <span class="label">{label}</span>
+          </>
+        );
+        return <li class={`figure ${value > 0 && tone ? tone : ""}`}>{href ? <a href={href}>{body}</a> : body}</li>;
+      })}
+    </ul>
   );
 }
 
@@ -39,16 +56,7 @@ export function Overview(props: { summary: Summary }) {
   const from = Date.parse(`${h.from}T00:00:00Z`);
   return (
     <section class="overview" aria-label="Overview">
-      <ul class="figures">
-        <Figure name="credentials.active" value={s.credentials.active} label="active credentials" />
-        <Figure name="credentials.revoked" value={s.credentials.revoked} label="revoked" />
-        <Figure name="credentials.leaked_live" value={s.credentials.leaked_live} label="leaked, still live" tone="bad" />
-        <Figure name="credentials.needs_manager" value={s.credentials.needs_manager} label="need a new manager" tone="bad" />
-        <Figure name="owed_revocations.total" value={s.owed_revocations.total} label="owed revocations" tone="warn" href="/ui/plan" />
-        <Figure name="owed_revocations.overdue" value={s.owed_revocations.overdue} label="overdue" tone="bad" href="/ui/plan" />
-        <Figure name="rotations.running" value={s.rotations.running} label="rotations running" tone="warn" href="/ui/rotations" />
-        <Figure name="rotations.failed" value={s.rotations.failed} label="last rotation failed" tone="bad" href="/ui/rotations" />
-      </ul>
+      <Figures summary={s} />
       {s.coverage.partial ? (
         <p class="flash bad" data-coverage="partial">
           These figures cover {s.coverage.credentials} credentials only

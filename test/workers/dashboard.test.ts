@@ -9,6 +9,7 @@
 import { env, exports } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { summarySchema } from "../../src/core/summary/summary-schema.ts";
 import { jitterMs } from "../../src/core/sweep/rules.ts";
 import { ADMIN_TOKEN, call, responses, waitForRotation } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
@@ -70,9 +71,11 @@ async function signedAlert(body: string) {
   };
 }
 
+/** GET /v1/summary, parsed with its strict response schema (nothing else can ride along). */
 const summary = async () => {
   const res = await call("GET", "/v1/summary");
   expect(res.status).toBe(200);
+  summarySchema.parse(res.json);
   return res.json;
 };
 
@@ -390,7 +393,7 @@ describe("the maintenance page", () => {
     expect(after.text).toContain(`Re-encryption ${jobId} started`);
     expect(after.text).toContain(`data-job="${jobId}" data-state="done"`);
     expect(after.text).toMatch(
-      new RegExp(`<progress[^>]*data-scanned="${job.scanned}" data-total="${s.coverage.credentials}"`),
+      new RegExp(`<progress[^>]*max="${s.coverage.credentials}" value="${job.scanned}"`),
     );
     expect(after.text).toContain('data-field="eta">finished<');
   });

@@ -13,7 +13,7 @@ import * as z from "zod";
 import type { BusEvent } from "../bus/events.ts";
 import { rotationReasonSchema } from "../rotation/rotation.ts";
 
-export const daySchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
+const daySchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
 const count = z.number().int().min(0);
 const byReason = z.strictObject({ scheduled: count, manual: count, compromise: count, expiry: count });
 export type ByReason = z.infer<typeof byReason>;
@@ -23,8 +23,13 @@ export const MAX_POINTS_PER_DAY = 100;
 /** How long a fact's id is remembered, and a day's bucket kept. */
 export const FACT_TTL_DAYS = 40;
 
-/** One containment: [when (ms), containment time (ms), credential id, rotation id or null]. */
-const pointSchema = z.tuple([z.number(), count, z.string(), z.string().nullable()]);
+/** One containment: when (ms), its containment time (ms), whose. */
+const pointSchema = z.strictObject({
+  at: z.number(),
+  ms: count,
+  credential_id: z.string(),
+  rotation_id: z.string().nullable(),
+});
 
 export const dayStatsSchema = z.strictObject({
   day: daySchema,
@@ -67,7 +72,12 @@ export function addFact(bucket: DayStats | undefined, fact: StatsFact): DayStats
   } else {
     d.containment_count++;
     if (d.containment.length < MAX_POINTS_PER_DAY) {
-      d.containment.push([fact.at, fact.ms, fact.credentialId, fact.rotationId ?? null]);
+      d.containment.push({
+        at: fact.at,
+        ms: fact.ms,
+        credential_id: fact.credentialId,
+        rotation_id: fact.rotationId ?? null,
+      });
     }
   }
   return d;

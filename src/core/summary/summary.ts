@@ -9,106 +9,22 @@
  * whatever the length of the audit trail. At most MAX_INDEX_PAGES listings are made (a request's
  * CPU is limited); past that the figures say they are partial (`coverage`).
  */
-import * as z from "zod";
 import { OVERDUE_AFTER_MS } from "../rotation/owed-revocations.ts";
 import type { Store } from "../store/store.ts";
 import { type RecordSummary, recordSummary } from "./record-summary.ts";
 import { type ByReason, dayOf, type DayStats, emptyDay, type StatsStore } from "./stats.ts";
+import type { Summary } from "./summary-schema.ts";
+
+export type { Summary };
 
 const DAY = 86_400_000;
-export const HISTORY_DAYS = 30;
-export const SCHEDULE_DAYS = 7;
+const HISTORY_DAYS = 30;
+const SCHEDULE_DAYS = 7;
 /** Index listings (1,000 credentials each) one summary reads at most. */
-export const MAX_INDEX_PAGES = 10;
+const MAX_INDEX_PAGES = 10;
 /** Index entries without a summary (written before it existed) whose records are read instead. */
 const MAX_RECORD_READS = 20;
 const INDEX_PAGE = 1000;
-
-const count = z.number().int().min(0);
-const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
-const time = z.iso.datetime({ offset: true });
-const ms = z.number().int().min(0);
-const byReasonSchema = z.strictObject({ scheduled: count, manual: count, compromise: count, expiry: count });
-
-export const summarySchema = z.strictObject({
-  generated_at: time,
-  credentials: z.strictObject({
-    total: count,
-    active: count,
-    revoked: count,
-    /** A leaked value (current or superseded) whose delete Clarifai has not confirmed: it still works. */
-    leaked_live: count,
-    /** A leaked self-managed PAT lost without a successor: register a new manager. */
-    needs_manager: count,
-  }),
-  /** Superseded values past their grace end that still work at Clarifai. */
-  owed_revocations: z.strictObject({
-    total: count,
-    /** Leaked, or over 6 hours past the grace end: each sweep that fails on one raises revocation.overdue. */
-    overdue: count,
-  }),
-  /** Credentials whose rotation is running now, or whose last rotation failed. */
-  rotations: z.strictObject({ running: count, failed: count }),
-  last_30_days: z.strictObject({
-    from: date,
-    to: date,
-    /** Oldest first, one per UTC day, today last. */
-    days: z.array(
-      z.strictObject({
-        date,
-        done: count,
-        failed: count,
-        /** Done and failed together. A failure whose reason is unknown (dead-lettered) counts in `failed` only. */
-        by_reason: byReasonSchema,
-      }),
-    ),
-    done: count,
-    failed: count,
-    by_reason: byReasonSchema,
-    containment: z.strictObject({
-      /** Compromises whose leaked value was confirmed dead, in the 30 days. */
-      count,
-      /** Nearest-rank percentiles over the points. */
-      median_ms: ms.nullable(),
-      p95_ms: ms.nullable(),
-      max_ms: ms.nullable(),
-      /** Each containment, oldest first; at most 100 a day are kept (`count` has them all). */
-      points: z.array(
-        z.strictObject({
-          at: time,
-          containment_ms: ms,
-          credential_id: z.string(),
-          rotation_id: z.string().nullable(),
-        }),
-      ),
-    }),
-  }),
-  /** What the sweep will do each UTC day, today first (what is already due is done by today's sweeps). */
-  next_7_days: z.array(
-    z.strictObject({
-      date,
-      /** Max-age rotations. */
-      rotate: count,
-      /** Superseded values whose grace period ends (or whose failed revocation is retried). */
-      revoke_previous: count,
-      /** Hard expiries: revoked without a replacement. */
-      expire: count,
-    }),
-  ),
-  /** Credentials by the key versions of their sealed values (a credential with values under two versions counts under each). */
-  key_versions: z.array(z.strictObject({ version: z.number().int().min(1), credentials: count })),
-  /** Credentials holding a value sealed before fields were bound into the AAD. */
-  legacy_sealed: count,
-  /** What the figures cover: partial when the registry is larger than one summary reads. */
-  coverage: z.strictObject({
-    credentials: count,
-    /** More credentials exist than were counted (over 10,000, or index entries without a summary). */
-    partial: z.boolean(),
-    /** Index entries without a summary (written before it existed) that were not counted. */
-    not_summarised: count,
-  }),
-});
-export type Summary = z.infer<typeof summarySchema>;
 
 interface Tallies {
   credentials: Summary["credentials"];
@@ -256,11 +172,11 @@ function lastDays(buckets: DayStats[], today: number, from: string, to: string):
     const b = byDay.get(date) ?? emptyDay(date);
     return { date, done: sum(b.done), failed: sum(b.failed) + b.failed_other, by_reason: plus(b.done, b.failed) };
   });
-  const points = buckets.flatMap((b) => b.containment).sort((a, b) => a[0] - b[0]).map(([at, ms, cred, rot]) => ({
-    at: new Date(at).toISOString(),
-    containment_ms: ms,
-    credential_id: cred,
-    rotation_id: rot,
+  const points = buckets.flatMap((b) => b.containment).sort((a, b) => a.at - b.at).map((p) => ({
+    at: new Date(p.at).toISOString(),
+    containment_ms: p.ms,
+    credential_id: p.credential_id,
+    rotation_id: p.rotation_id,
   }));
   const sorted = points.map((p) => p.containment_ms).sort((a, b) => a - b);
   return {
