@@ -9,7 +9,7 @@ import { type CredentialRecord, credentialRecordSchema, fingerprintsOf } from ".
 import { type Rotation, rotationSchema } from "../core/rotation/rotation.ts";
 import type { IndexEntry, Page, Store, Versioned } from "../core/store/store.ts";
 import { type IndexMetadata, indexMetadata } from "../core/store/index-metadata.ts";
-import { decodeSummary } from "../core/summary/record-summary.ts";
+import { isRecordSummary } from "../core/summary/record-summary.ts";
 import { listPage } from "./deno-kv-page.ts";
 
 const denoKeys = {
@@ -87,12 +87,11 @@ export class DenoKvStore implements Store {
 
   listIndex(opts: { cursor?: string; limit: number }): Promise<Page<IndexEntry>> {
     return listPage<Partial<IndexMetadata>, IndexEntry>(this.kv, denoKeys.nextIndex(), opts, (e) => {
-      const summary = decodeSummary(e.value);
       return {
         id: String(e.key[1]),
         next_action_at: e.value.n ?? null,
         ...(e.value.a ? { left_alone: e.value.a } : {}),
-        ...(summary ? { summary } : {}),
+        ...(isRecordSummary(e.value) ? { summary: e.value } : {}),
       };
     });
   }

@@ -7,7 +7,7 @@ import { type CredentialRecord, credentialRecordSchema, fingerprintsOf } from ".
 import { type Rotation, rotationSchema } from "../core/rotation/rotation.ts";
 import type { IndexEntry, Page, Store, Versioned } from "../core/store/store.ts";
 import { type IndexMetadata, indexMetadata } from "../core/store/index-metadata.ts";
-import { decodeSummary } from "../core/summary/record-summary.ts";
+import { isRecordSummary } from "../core/summary/record-summary.ts";
 import type { CredentialCell } from "./credential-cell.ts";
 
 export const kvKeys = {
@@ -87,12 +87,12 @@ export class WorkersStore implements Store {
       ...(opts.cursor ? { cursor: opts.cursor } : {}),
     });
     const items = listed.keys.map((k) => {
-      const summary = decodeSummary(k.metadata);
       return {
         id: k.name.slice("cred:".length),
         ...(k.metadata && "n" in k.metadata ? { next_action_at: k.metadata.n ?? null } : {}),
         ...(k.metadata?.a ? { left_alone: k.metadata.a } : {}),
-        ...(summary ? { summary } : {}),
+        // The metadata object itself: no copy per entry (a listing has a thousand).
+        ...(isRecordSummary(k.metadata) ? { summary: k.metadata } : {}),
       };
     });
     return listed.list_complete ? { items } : { items, cursor: listed.cursor };

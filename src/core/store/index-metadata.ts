@@ -6,15 +6,15 @@
  * dashboard's summary of the record (core/summary/record-summary.ts). All of it fits KV's 1 KiB.
  */
 import type { CredentialRecord } from "../credentials/credential.ts";
-import { encodeSummary, recordSummary, type SummaryMetadata } from "../summary/record-summary.ts";
+import { type RecordSummary, recordSummary } from "../summary/record-summary.ts";
 import { nextActionAt } from "../sweep/rules.ts";
 
-export type IndexMetadata = { n: number | null; a?: number } & SummaryMetadata;
+export type IndexMetadata = { n: number | null; a?: number } & RecordSummary;
 
 export function indexMetadata(rec: CredentialRecord): IndexMetadata {
   return {
     n: nextActionAt(rec),
     ...(rec.left_alone?.length ? { a: rec.left_alone.length } : {}),
-    ...encodeSummary(recordSummary(rec)),
+    ...recordSummary(rec),
   };
 }

@@ -30,7 +30,10 @@ export interface IndexEntry {
   next_action_at?: number | null;
   /** Marked keys at Clarifai left alone for this credential (absent: none). */
   left_alone?: number;
-  /** The dashboard's summary of the record (absent: an entry written before it existed). */
+  /**
+   * The dashboard's summary of the record (absent: an entry written before it existed). It may
+   * be the whole index metadata object, carrying the sweep's fields too: read its own fields only.
+   */
   summary?: RecordSummary;
 }
 

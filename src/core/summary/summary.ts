@@ -11,7 +11,7 @@
  */
 import { OVERDUE_AFTER_MS } from "../rotation/owed-revocations.ts";
 import type { Store } from "../store/store.ts";
-import { type RecordSummary, recordSummary } from "./record-summary.ts";
+import { FLAGS, type RecordSummary, recordSummary } from "./record-summary.ts";
 import { type ByReason, dayOf, type DayStats, emptyDay, type StatsStore } from "./stats.ts";
 import type { Summary } from "./summary-schema.ts";
 
@@ -36,39 +36,41 @@ interface Tallies {
   sealings: Map<string, { versions: number[]; legacy: boolean; credentials: number }>;
 }
 
+/** Counts one credential's summary in (its stored form: ./record-summary.ts). */
 function count1(t: Tallies, s: RecordSummary, now: number, today: number) {
+  const f = s.f ?? 0;
   t.credentials.total++;
-  t.credentials[s.state]++;
-  if (s.leakedLive) t.credentials.leaked_live++;
-  if (s.needsManager) t.credentials.needs_manager++;
-  if (s.rotating) t.rotations.running++;
-  if (s.lastFailed) t.rotations.failed++;
+  t.credentials[s.s]++;
+  if (f & FLAGS.leakedLive) t.credentials.leaked_live++;
+  if (f & FLAGS.needsManager) t.credentials.needs_manager++;
+  if (f & FLAGS.rotating) t.rotations.running++;
+  if (f & FLAGS.lastFailed) t.rotations.failed++;
   const slot = (at: number) => {
     const i = at < today ? 0 : Math.floor((at - today) / DAY);
     return i < SCHEDULE_DAYS ? t.schedule[i] : undefined;
   };
-  for (const o of s.owed) {
-    if (o.revokeAfter <= now) {
+  for (const [at, revokeAfter, leaked] of s.g ?? []) {
+    if (revokeAfter <= now) {
       t.owed.total++;
-      if (o.leaked || now - o.revokeAfter > OVERDUE_AFTER_MS) t.owed.overdue++;
+      if (leaked || now - revokeAfter > OVERDUE_AFTER_MS) t.owed.overdue++;
     }
-    const d = slot(o.at);
+    const d = slot(at);
     if (d) d.revoke_previous++;
   }
-  if (s.rotateAt !== undefined) {
-    const d = slot(s.rotateAt);
+  if (s.r !== undefined) {
+    const d = slot(s.r);
     if (d) d.rotate++;
   }
-  if (s.expireAt !== undefined) {
-    const d = slot(s.expireAt);
+  if (s.x !== undefined) {
+    const d = slot(s.x);
     if (d) d.expire++;
   }
-  for (const v of s.keyVersions) t.versions.set(v, (t.versions.get(v) ?? 0) + 1);
-  if (s.legacySeal) t.legacy++;
-  const sealing = `${s.keyVersions.join(",")}${s.legacySeal ? "+legacy" : ""}`;
+  for (const v of s.k) t.versions.set(v, (t.versions.get(v) ?? 0) + 1);
+  if (s.l) t.legacy++;
+  const sealing = `${s.k.join(",")}${s.l ? "+legacy" : ""}`;
   const seen = t.sealings.get(sealing);
   if (seen) seen.credentials++;
-  else t.sealings.set(sealing, { versions: s.keyVersions, legacy: s.legacySeal, credentials: 1 });
+  else t.sealings.set(sealing, { versions: s.k, legacy: s.l === 1, credentials: 1 });
 }
 
 export async function buildSummary(
