@@ -6,6 +6,7 @@
  *   npm run bench -- --short       quick (CI): 50 alerts, 3 × 500 requests, 10,000 credentials (real local Queues)
  *   npm run bench -- --only=p1,p3  a subset while working on one figure (results go to bench/out/ only)
  */
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { parseDotenv } from "../src/adapters/dotenv.ts";
@@ -13,12 +14,25 @@ import { type P1Result, runP1 } from "./p1-alert-latency.ts";
 import { type P2Result, runP2 } from "./p2-ingest-throughput.ts";
 import { type P3Result, runP3 } from "./p3-bundle-size.ts";
 import { P4_FULL, P4_SHORT, type P4Result, runP4 } from "./p4-sweep.ts";
+import { P5_FULL, P5_SHORT, type P5Result, runP5 } from "./p5-dashboard-cpu.ts";
 import { startWatchedEmulator } from "./lib/watched-emulator.ts";
 import { outDir, root, startDevWorker } from "./lib/wrangler-dev.ts";
 
 const short = process.argv.includes("--short");
 const onlyArg = process.argv.find((a) => a.startsWith("--only="));
-const only = new Set((onlyArg?.slice("--only=".length) ?? "p1,p2,p3,p4").split(","));
+const only = new Set((onlyArg?.slice("--only=".length) ?? "p1,p2,p3,p4,p5").split(","));
+// P5 talks to V8's inspector over a WebSocket: Node 20 keeps its client behind a flag (Node 22 has
+// it by default). Run again with it rather than add a dependency.
+if (only.has("p5") && typeof WebSocket === "undefined" && !process.execArgv.includes("--experimental-websocket")) {
+  const again = spawnSync(
+    process.execPath,
+    ["--experimental-websocket", ...process.execArgv, ...process.argv.slice(1)],
+    {
+      stdio: "inherit",
+    },
+  );
+  process.exit(again.status ?? 1);
+}
 const log = (s: string) => console.error(s);
 const TARGETS = {
   p1_p99_ms: 100,
@@ -31,6 +45,8 @@ const TARGETS = {
   p4_clarifai_calls_idle_sweep: 0,
   p4_orphans_deleted: 25,
   p4_orphans_left_alone: 25,
+  /** The Workers free plan's CPU time per invocation. */
+  p5_ui_cpu_ms: 10,
 };
 
 mkdirSync(outDir, { recursive: true });
@@ -49,11 +65,14 @@ let p3: P3Result | undefined;
 let p4: P4Result | undefined;
 let p1: P1Result | undefined;
 let p2: P2Result | undefined;
+let p5: P5Result | undefined;
 
 // Builds and the sweep simulation first, then the live measurements, so no two ever share the CPU.
 if (only.has("p3")) p3 = runP3(log);
 // P4 runs the Worker alone (its own emulator and wrangler dev), before the latency measurements.
 if (only.has("p4")) p4 = await runP4({ size: short ? P4_SHORT : P4_FULL, queue: short ? "real" : "captured", log });
+// P5 runs the dashboard's Worker alone too, before the latency measurements.
+if (only.has("p5")) p5 = await runP5({ ...(short ? P5_SHORT : P5_FULL), log });
 if (only.has("p1") || only.has("p2")) {
   // The committed development-only values (.dev.vars.example), never a developer's .dev.vars.
   const example = `${root}/.dev.vars.example`;
@@ -139,7 +158,16 @@ const results = {
   p4_done: p4?.p4_done ?? null,
   p4_orphans_deleted: p4?.p4_orphans_deleted ?? null,
   p4_orphans_left_alone: p4?.p4_orphans_left_alone ?? null,
-  details: { p1, p2, p3, p4: p4?.details },
+  p5_credentials: p5?.credentials ?? null,
+  p5_history_days: p5?.history_days ?? null,
+  p5_ui_cpu_p50_ms: p5?.ui.p50_ms ?? null,
+  p5_ui_cpu_p95_ms: p5?.ui.p95_ms ?? null,
+  p5_ui_cpu_max_ms: p5?.ui.max_ms ?? null,
+  p5_floor_cpu_p50_ms: p5?.floor.p50_ms ?? null,
+  p5_table_cpu_p50_ms: p5?.table.p50_ms ?? null,
+  p5_summary_cpu_p50_ms: p5?.summary.p50_ms ?? null,
+  p5_maintenance_cpu_p50_ms: p5?.maintenance.p50_ms ?? null,
+  details: { p1, p2, p3, p4: p4?.details, p5 },
 };
 
 const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
@@ -301,6 +329,21 @@ if (p4) {
     `= ${TARGETS.p4_orphans_left_alone}`,
     met(p4.p4_orphans_left_alone === TARGETS.p4_orphans_left_alone),
   ]);
+}
+if (p5) {
+  const cpu = (r: { p50_ms: number; p95_ms: number }) => `${r.p50_ms} / ${r.p95_ms} ms`;
+  rows.push([
+    `P5 GET /ui CPU, p50 / p95 (${p5.credentials} creds, ${p5.history_days} days)`,
+    cpu(p5.ui),
+    cpu(p5.floor),
+    `${(p5.ui.p50_ms / p5.floor.p50_ms).toFixed(1)}×`,
+    `≤ ${TARGETS.p5_ui_cpu_ms} ms`,
+    met(p5.ui.p95_ms <= TARGETS.p5_ui_cpu_ms),
+  ]);
+  rows.push(["P5 GET /ui CPU, max", `${p5.ui.max_ms} ms`, "", "", "(information)", ""]);
+  rows.push(["P5 the table alone (page 2, no overview)", cpu(p5.table), cpu(p5.floor), "", "(information)", ""]);
+  rows.push(["P5 GET /v1/summary CPU, p50 / p95", cpu(p5.summary), cpu(p5.floor), "", "(information)", ""]);
+  rows.push(["P5 GET /ui/maintenance CPU, p50 / p95", cpu(p5.maintenance), cpu(p5.floor), "", "(information)", ""]);
 }
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
 const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();

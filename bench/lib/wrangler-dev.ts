@@ -15,6 +15,8 @@ export const outDir = `${root}/bench/out`;
 
 export interface DevWorker {
   url: string;
+  /** The V8 inspector's port (Chrome DevTools protocol), for the CPU profile of bench P5. */
+  inspectorPort: number;
   stop(): Promise<void>;
 }
 
@@ -77,7 +79,7 @@ export async function startDevWorker(opts: {
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 600 && !exited; i++) {
     try {
-      if ((await fetch(`${url}/healthz`)).ok) return { url, stop };
+      if ((await fetch(`${url}/healthz`)).ok) return { url, inspectorPort: inspector, stop };
     } catch {
       // not listening yet
     }
