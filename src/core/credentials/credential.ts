@@ -7,13 +7,13 @@
  * That is why no key id appears anywhere in clear text: records name keys by fingerprint only.
  */
 import * as z from "zod";
+import { clarifaiIdSchema } from "../clarifai/ids.ts";
 import { sealedSchema } from "../crypto/envelope.ts";
+import { sinkSchema } from "../sinks/schemas.ts";
 
 export const credentialKindSchema = z.enum(["pat", "app_key", "secret"]);
 export type CredentialKind = z.infer<typeof credentialKindSchema>;
 
-const clarifaiId = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.-]+$/, "must be a Clarifai id");
-export const clarifaiIdSchema = clarifaiId;
 const isoTime = z.iso.datetime({ offset: true });
 
 const DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS = 72;
@@ -60,12 +60,6 @@ export const withPolicyDefaults = (p: Policy): Policy => ({
   upstream_expiry: p.upstream_expiry ?? false,
   upstream_expiry_margin_hours: p.upstream_expiry_margin_hours ?? DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS,
 });
-
-export const sinkSchema = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("clarifai_secret"), user_id: clarifaiId, secret_id: clarifaiId }),
-]);
-export type Sink = z.infer<typeof sinkSchema>;
-export const sinkKey = (s: Sink) => `${s.type}:${s.user_id}/${s.secret_id}`;
 
 export const appRefSchema = z.object({ id: z.string(), user_id: z.string() });
 
@@ -114,11 +108,11 @@ export const credentialRecordSchema = z.object({
   id: z.string(),
   kind: credentialKindSchema,
   state: credentialStateSchema,
-  user_id: clarifaiId,
+  user_id: clarifaiIdSchema,
   /** app_key: the app the key is bound to. */
-  app_id: clarifaiId.optional(),
+  app_id: clarifaiIdSchema.optional(),
   /** secret: the Clarifai secret id. */
-  secret_id: clarifaiId.optional(),
+  secret_id: clarifaiIdSchema.optional(),
   description: z.string().max(500).default(""),
   /** The registered PAT used to manage this one; absent for a PAT that manages itself. */
   manager_id: z.string().optional(),

@@ -8,6 +8,10 @@
  * when any of that is missing.
  */
 import * as z from "zod";
+import { clarifaiIdSchema } from "../clarifai/ids.ts";
+import { preflightSink, sinkManagerScopes } from "../sinks/drivers.ts";
+import { sinkSchema } from "../sinks/schemas.ts";
+import { upstreamRefusal } from "./upstream-refusal.ts";
 import { type ClarifaiClient, type ClarifaiError, type Key, missingScopes } from "../clarifai/index.ts";
 import { decrypt, encrypt } from "../crypto/envelope.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
@@ -18,12 +22,10 @@ import { withoutMarkers } from "../rotation/rotation.ts";
 import { err, type ErrorValue, ok, type Result } from "../result.ts";
 import {
   aadFor,
-  clarifaiIdSchema,
   credentialKindSchema,
   type CredentialRecord,
   CURRENT_VALUE,
   policySchema,
-  sinkSchema,
   withPolicyDefaults,
 } from "./credential.ts";
 
@@ -56,9 +58,8 @@ const fail = (status: RegisterError["status"], code: string, message: string, ex
 /** Scopes the manager must hold, by what the rotation will do. */
 function neededScopes(input: RegisterInput): string[] {
   const keys = ["Keys_Get", "Keys_Add", "Keys_Delete", "Apps_Get"];
-  const secrets = ["Secrets_Get", "Secrets_Add"];
-  const own = input.kind === "secret" ? [...secrets, "Secrets_Delete"] : keys;
-  return [...new Set([...own, ...((input.sinks?.length ?? 0) > 0 ? secrets : [])])];
+  const own = input.kind === "secret" ? ["Secrets_Get", "Secrets_Add", "Secrets_Delete"] : keys;
+  return [...new Set([...own, ...(input.sinks ?? []).flatMap(sinkManagerScopes)])];
 }
 
 export async function registerCredential(
@@ -86,12 +87,8 @@ export async function registerCredential(
   const found = await readUpstream(c, manager.value, input);
   if (!found.ok) return found;
   for (const [i, sink] of (input.sinks ?? []).entries()) {
-    const s = await c.getSecret(manager.value, sink.user_id, sink.secret_id);
-    if (!s.ok) {
-      return s.error.kind === "not_found"
-        ? fail(422, "sink_not_found", `The secret named by "sinks.${i}.secret_id" does not exist`)
-        : upstream(s.error, "sink");
-    }
+    const refused = await preflightSink({ deps, clarifaiToken: manager.value }, sink, `sinks.${i}`);
+    if (refused) return err<RegisterError>(refused);
   }
 
   const value = found.value.value;
@@ -244,10 +241,5 @@ async function readUpstream(
 }
 
 function upstream(e: ClarifaiError, who: string): Result<never, RegisterError> {
-  if (e.retryable) return fail(503, "upstream_unavailable", "Clarifai is unavailable; try again later");
-  if (e.kind === "invalid_key") return fail(422, "invalid_credential", `Clarifai refused the ${who} token as invalid`);
-  if (e.kind === "insufficient_scopes") {
-    return fail(422, "manager_insufficient_scopes", `Clarifai refused the ${who} token: insufficient scopes`);
-  }
-  return fail(422, "upstream_rejected", `Clarifai rejected the ${who} request (${e.kind})`);
+  return err<RegisterError>(upstreamRefusal(e, who));
 }

@@ -9,33 +9,30 @@
  * Cleanup calls get their own small retry budget. A new key that still could not be deleted is
  * reported (`incomplete`): the rotation records it and its credential's orphan scan deletes it.
  */
-import { type CredentialRecord, CURRENT_VALUE, rotationNewValue, sinkKey } from "../credentials/credential.ts";
+import { type CredentialRecord, CURRENT_VALUE, rotationNewValue } from "../credentials/credential.ts";
 import { promote } from "./credential-transitions.ts";
 import type { EngineDeps } from "./engine-deps.ts";
 import type { Rotation } from "./rotation.ts";
 import { isNotFound, toStepFailure, unwrap } from "./step-error.ts";
 import { updateCredential } from "./update-credential.ts";
 import { managerToken, open, promotedValues } from "./values.ts";
-import { fingerprint } from "../crypto/fingerprint.ts";
+import type { SinkContext } from "../sinks/driver.ts";
+import { deliveryTargets, ownSecret, sinkHoldsNewValue, sinkKey, writeSink } from "../sinks/drivers.ts";
+import { sinkContext } from "./steps.ts";
 
 export async function rollback(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<{ incomplete: boolean }> {
   if (rec.fingerprint !== r.old_fingerprint || !r.new_value) return { incomplete: false };
-  const own = rec.kind === "secret" && rec.secret_id
-    ? [{ type: "clarifai_secret" as const, user_id: rec.user_id, secret_id: rec.secret_id }]
-    : [];
-  if (r.old_revoked && (await oldValueIsDead(deps, rec, r, own))) {
+  const ctx = sinkContext(deps, rec, r);
+  if (r.old_revoked && (await oldValueIsDead(ctx, r))) {
     await updateCredential(deps, rec.id, async (c) => promote(c, r, deps.now(), await promotedValues(deps, c, r)));
     return { incomplete: false };
   }
   const old = await open(deps, rec, CURRENT_VALUE, rec.value);
   // A propagate that failed part-way may have overwritten targets before it could record them:
   // then every target is restored (overwriting with the old value is idempotent).
-  const restore = [...own, ...rec.sinks].filter((s) => r.propagated.includes(sinkKey(s)) || r.step === "propagate");
+  const restore = deliveryTargets(rec).filter((s) => r.propagated.includes(sinkKey(s)) || r.step === "propagate");
   for (const sink of restore) {
-    await bestEffort(deps, async () => {
-      const token = await managerToken(deps, rec, r);
-      unwrap(await deps.clarifai.patchSecrets(token, sink.user_id, [{ id: sink.secret_id, value: old }], "overwrite"));
-    });
+    await bestEffort(deps, () => writeSink(ctx, sink, old));
   }
   if (rec.kind !== "secret") {
     const created = await open(deps, rec, rotationNewValue(r.id), r.new_value);
@@ -57,19 +54,12 @@ export async function rollback(deps: EngineDeps, rec: CredentialRecord, r: Rotat
  * with the new one (revoke_old only marks it). Until that is known to have happened, promoting
  * the new value would record a value that Clarifai does not hold, and lose it.
  */
-async function oldValueIsDead(
-  deps: EngineDeps,
-  rec: CredentialRecord,
-  r: Rotation,
-  own: { user_id: string; secret_id: string; type: "clarifai_secret" }[],
-) {
-  const target = own[0];
+async function oldValueIsDead(ctx: SinkContext, r: Rotation) {
+  const target = ownSecret(ctx.rec);
   if (!target || r.propagated.includes(sinkKey(target))) return true;
   if (r.step !== "propagate") return false;
   try {
-    const token = await managerToken(deps, rec, r);
-    const secret = unwrap(await deps.clarifai.getSecret(token, target.user_id, target.secret_id));
-    return (await fingerprint(deps.fingerprintKey, secret.value ?? "")) === r.new_fingerprint;
+    return await sinkHoldsNewValue(ctx, target);
   } catch {
     return false;
   }

@@ -4,7 +4,7 @@
  * the same patch for the rotation record.
  */
 import { type Key, MAX_PER_PAGE } from "../clarifai/index.ts";
-import { type CredentialRecord, rotationNewValue, sinkKey } from "../credentials/credential.ts";
+import { type CredentialRecord, rotationNewValue } from "../credentials/credential.ts";
 import { randomSecretValue } from "../crypto/random.ts";
 import type { EngineDeps } from "./engine-deps.ts";
 import { replacementExpiry } from "./key-expiry.ts";
@@ -14,6 +14,8 @@ import { MAX_CREATE_CALLS, type Rotation, rotationMarker, withoutMarkers } from 
 import { isNotFound, StepFailure, unwrap } from "./step-error.ts";
 import { managerToken, open, seal } from "./values.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
+import type { SinkContext } from "../sinks/driver.ts";
+import { deliveryTargets, sinkHoldsNewValue, sinkKey, writeSink } from "../sinks/drivers.ts";
 
 export type RotationPatch = Partial<
   Pick<
@@ -111,22 +113,27 @@ async function findMintedKey(deps: EngineDeps, token: string, rec: CredentialRec
   return earliestCreated(candidates);
 }
 
-/** Where the new value must land: the credential's own Clarifai secret (secret kind) and its sinks. */
-function targets(rec: CredentialRecord) {
-  const own = rec.kind === "secret" && rec.secret_id
-    ? [{ type: "clarifai_secret" as const, user_id: rec.user_id, secret_id: rec.secret_id }]
-    : [];
-  return [...own, ...rec.sinks];
+/**
+ * What a sink call gets: the manager token is resolved on first use, once per step, and resolved
+ * again after a failure (a retry must not reuse a rejected lookup).
+ */
+export function sinkContext(deps: EngineDeps, rec: CredentialRecord, r: Rotation): SinkContext {
+  let token: Promise<string> | undefined;
+  const clarifaiToken = () => (token ??= managerToken(deps, rec, r).catch((error: unknown) => {
+    token = undefined;
+    throw error;
+  }));
+  return { deps, rec, rotation: r, clarifaiToken };
 }
 
-/** propagate: overwrite every target with the new value. PATCH overwrite is idempotent. */
+/** propagate: overwrite every target with the new value. Each write is idempotent. */
 export async function propagate(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<RotationPatch> {
   const value = await open(deps, rec, rotationNewValue(r.id), requireNew(r));
+  const ctx = sinkContext(deps, rec, r);
   const done = new Set(r.propagated);
-  for (const sink of targets(rec)) {
+  for (const sink of deliveryTargets(rec)) {
     if (done.has(sinkKey(sink))) continue;
-    const token = await managerToken(deps, rec, r);
-    unwrap(await deps.clarifai.patchSecrets(token, sink.user_id, [{ id: sink.secret_id, value }], "overwrite"));
+    await writeSink(ctx, sink, value);
     done.add(sinkKey(sink));
   }
   return { propagated: [...done] };
@@ -152,12 +159,11 @@ export async function verify(deps: EngineDeps, rec: CredentialRecord, r: Rotatio
       );
     }
   }
-  for (const sink of targets(rec)) {
-    const token = await managerToken(deps, rec, r);
-    const secret = unwrap(await deps.clarifai.getSecret(token, sink.user_id, sink.secret_id));
-    if ((await fingerprint(deps.fingerprintKey, secret.value ?? "")) !== r.new_fingerprint) {
+  const ctx = sinkContext(deps, rec, r);
+  for (const sink of deliveryTargets(rec)) {
+    if (!(await sinkHoldsNewValue(ctx, sink))) {
       // Could be a lagging replica: transient, so the retry budget decides.
-      throw new StepFailure(true, "verify_failed", `Secret "${sink.secret_id}" does not hold the new value yet`);
+      throw new StepFailure(true, "verify_failed", `Sink "${sinkKey(sink)}" does not hold the new value yet`);
     }
   }
   return {};

@@ -10,9 +10,9 @@ import {
   type CredentialRecord,
   credentialStateSchema,
   policySchema,
-  sinkSchema,
 } from "../../core/credentials/credential.ts";
 import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
+import { sinkSchema } from "../../core/sinks/schemas.ts";
 import {
   containmentMs,
   type Rotation,
