@@ -22,21 +22,24 @@ const FIGURES = [
   ["rotations", "failed", "last rotation failed", "bad", "/ui/rotations"],
 ] as const;
 
+function Figure(props: { name: string; value: number; label: string; tone?: string | undefined; href?: string | undefined }) {
+  const body = (
+    <>
+      <span class="value" data-figure={props.name}>
+        {props.value}
+      </span>
+      <span class="label">{props.label}</span>
+    </>
+  );
+  return <li class={`figure ${props.value > 0 && props.tone ? props.tone : ""}`}>{props.href ? <a href={props.href}>{body}</a> : body}</li>;
+}
+
 function Figures(props: { summary: Summary }) {
   return (
     <ul class="figures">
-      {FIGURES.map(([section, field, label, tone, href]) => {
-        const value = (props.summary[section] as Record<string, number>)[field] ?? 0;
-        const body = (
-          <>
-            <span class="value" data-figure={`${section}.${field}`}>
-              {value}
-            </span>
-            <span class="label">{label}</span>
-          </>
-        );
-        return <li class={`figure ${value > 0 && tone ? tone : ""}`}>{href ? <a href={href}>{body}</a> : body}</li>;
-      })}
+      {FIGURES.map(([section, field, label, tone, href]) => (
+        <Figure name={`${section}.${field}`} value={(props.summary[section] as Record<string, number>)[field] ?? 0} label={label} tone={tone} href={href} />
+      ))}
     </ul>
   );
 }
