@@ -165,9 +165,16 @@ export async function runP5(o: P5Options): Promise<P5Result> {
   try {
     const now = Date.now();
     const records = registry(o.credentials, now);
+    // Seeding is idempotent (KV puts, facts counted once by id): a request the dev server dropped
+    // while reloading ("restarted mid-request", seen on a loaded machine) is simply sent again.
     const seed = async (body: unknown) => {
-      const res = await fetch(`${worker.url}/__bench/seed`, { method: "POST", body: JSON.stringify(body) });
-      if (!res.ok) throw new Error(`seeding answered ${res.status}: ${await res.text()}`);
+      for (let attempt = 1;; attempt++) {
+        const res = await fetch(`${worker.url}/__bench/seed`, { method: "POST", body: JSON.stringify(body) });
+        if (res.ok) return void (await res.body?.cancel());
+        const text = await res.text();
+        if (res.status !== 503 || attempt === 3) throw new Error(`seeding answered ${res.status}: ${text}`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
     };
     for (let i = 0; i < records.length; i += 100) await seed({ records: records.slice(i, i + 100) });
     const facts = history(o, now, records.map((r) => r.id));

@@ -336,7 +336,7 @@ if (p5) {
     `P5 GET /ui CPU, p50 / p95 (${p5.credentials} creds, ${p5.history_days} days)`,
     cpu(p5.ui),
     cpu(p5.floor),
-    `${(p5.ui.p50_ms / p5.floor.p50_ms).toFixed(1)}×`,
+    p5.floor.p50_ms > 0 ? `${(p5.ui.p50_ms / p5.floor.p50_ms).toFixed(1)}×` : "",
     `≤ ${TARGETS.p5_ui_cpu_ms} ms`,
     met(p5.ui.p95_ms <= TARGETS.p5_ui_cpu_ms),
   ]);
