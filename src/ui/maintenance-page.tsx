@@ -3,7 +3,7 @@ import type { RegistryFigures } from "../core/summary/summary.ts";
 import { CSRF_FIELD } from "./csrf.ts";
 import { Layout } from "./layout.tsx";
 import { Time } from "./parts.tsx";
-import { formatMs } from "./charts.tsx";
+import { formatMs } from "./charts.ts";
 
 export interface MaintenancePageProps {
   nonce: string;

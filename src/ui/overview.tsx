@@ -3,7 +3,8 @@
  * all from GET /v1/summary's figures (core/summary/summary.ts), so the page and the API agree.
  */
 import type { Summary } from "../core/summary/summary.ts";
-import { type BarRow, ContainmentChart, formatMs, StackedBars } from "./charts.tsx";
+import { raw } from "hono/html";
+import { type BarRow, containmentChart, formatMs, stackedBars } from "./charts.ts";
 
 const DAY = 86_400_000;
 const short = (date: string) => date.slice(5);
@@ -68,64 +69,68 @@ export function Overview(props: { summary: Summary }) {
       ) : null}
       <h2>The last 30 days</h2>
       <div class="charts">
-        <StackedBars
-          id="rotations-by-outcome"
-          title="Rotations per day, by outcome"
-          caption={`${plural(h.done + h.failed, "rotation")} from ${h.from} to ${h.to}: ${h.done} done, ${h.failed} failed.`}
-          series={[
-            { key: "done", label: "done", cls: "c-done" },
-            { key: "failed", label: "failed", cls: "c-failed" },
-          ]}
-          rows={byOutcome}
-          every={7}
-        />
-        <StackedBars
-          id="rotations-by-reason"
-          title="Rotations per day, by reason"
-          caption={`Scheduled ${h.by_reason.scheduled}, manual ${h.by_reason.manual}, compromise ${h.by_reason.compromise}, expiry ${h.by_reason.expiry}.`}
-          series={[
-            { key: "scheduled", label: "scheduled", cls: "c-scheduled" },
-            { key: "manual", label: "manual", cls: "c-manual" },
-            { key: "compromise", label: "compromise", cls: "c-compromise" },
-            { key: "expiry", label: "expiry", cls: "c-expiry" },
-          ]}
-          rows={byReason}
-          every={7}
-        />
-        <ContainmentChart
-          id="containment"
-          title="Containment time of each compromise: alert to leaked value deleted"
-          caption={
-            c.count === 0
+        {raw(
+          stackedBars({
+            id: "rotations-by-outcome",
+            title: "Rotations per day, by outcome",
+            caption: `${plural(h.done + h.failed, "rotation")} from ${h.from} to ${h.to}: ${h.done} done, ${h.failed} failed.`,
+            series: [
+              { key: "done", label: "done", cls: "c-done" },
+              { key: "failed", label: "failed", cls: "c-failed" },
+            ],
+            rows: byOutcome,
+            every: 7,
+          }),
+        )}
+        {raw(
+          stackedBars({
+            id: "rotations-by-reason",
+            title: "Rotations per day, by reason",
+            caption: `Scheduled ${h.by_reason.scheduled}, manual ${h.by_reason.manual}, compromise ${h.by_reason.compromise}, expiry ${h.by_reason.expiry}.`,
+            series: [
+              { key: "scheduled", label: "scheduled", cls: "c-scheduled" },
+              { key: "manual", label: "manual", cls: "c-manual" },
+              { key: "compromise", label: "compromise", cls: "c-compromise" },
+              { key: "expiry", label: "expiry", cls: "c-expiry" },
+            ],
+            rows: byReason,
+            every: 7,
+          }),
+        )}
+        {raw(
+          containmentChart({
+            id: "containment",
+            title: "Containment time of each compromise: alert to leaked value deleted",
+            caption: c.count === 0
               ? "No compromise was contained in the last 30 days."
               : `${plural(c.count, "compromise")} contained: median ${formatMs(c.median_ms ?? 0)}, 95th percentile ${formatMs(c.p95_ms ?? 0)}, slowest ${formatMs(c.max_ms ?? 0)}.${
                   c.points.length < c.count ? ` ${c.points.length} are drawn (at most 100 a day are kept).` : ""
-                }`
-          }
-          from={from}
-          to={from + 30 * DAY}
-          points={c.points.map((p) => ({ at: Date.parse(p.at), ms: p.containment_ms, credentialId: p.credential_id, rotationId: p.rotation_id }))}
-          median={c.median_ms}
-          p95={c.p95_ms}
-        />
+                }`,
+            from,
+            to: from + 30 * DAY,
+            points: c.points.map((p) => ({ at: Date.parse(p.at), ms: p.containment_ms, credentialId: p.credential_id, rotationId: p.rotation_id })),
+            median: c.median_ms,
+            p95: c.p95_ms,
+          }),
+        )}
       </div>
       <h2>The next 7 days</h2>
       <div class="charts">
-        <StackedBars
-          id="next-7-days"
-          title="What the sweep will do each day"
-          caption={
-            nextTotal === 0
+        {raw(
+          stackedBars({
+            id: "next-7-days",
+            title: "What the sweep will do each day",
+            caption: nextTotal === 0
               ? "Nothing is scheduled for the next 7 days."
-              : `${plural(nextTotal, "scheduled action")}: ${s.next_7_days.reduce((n, d) => n + d.rotate, 0)} rotations for age, ${s.next_7_days.reduce((n, d) => n + d.revoke_previous, 0)} revocations after grace, ${s.next_7_days.reduce((n, d) => n + d.expire, 0)} expiries. Today includes what is already due.`
-          }
-          series={[
-            { key: "rotate", label: "rotate for age", cls: "c-scheduled" },
-            { key: "revoke_previous", label: "revoke after grace", cls: "c-manual" },
-            { key: "expire", label: "expire", cls: "c-expiry" },
-          ]}
-          rows={next}
-        />
+              : `${plural(nextTotal, "scheduled action")}: ${s.next_7_days.reduce((n, d) => n + d.rotate, 0)} rotations for age, ${s.next_7_days.reduce((n, d) => n + d.revoke_previous, 0)} revocations after grace, ${s.next_7_days.reduce((n, d) => n + d.expire, 0)} expiries. Today includes what is already due.`,
+            series: [
+              { key: "rotate", label: "rotate for age", cls: "c-scheduled" },
+              { key: "revoke_previous", label: "revoke after grace", cls: "c-manual" },
+              { key: "expire", label: "expire", cls: "c-expiry" },
+            ],
+            rows: next,
+          }),
+        )}
       </div>
     </section>
   );
