@@ -70,8 +70,8 @@ export interface P5Result {
   /** `ui` minus `table` (p50): what the overview costs. */
   overview_p50_ms: number;
   html_bytes: number;
-  /** Where GET /ui's CPU goes: per request, the functions with the most self time. */
-  ui_top_functions: Array<{ fn: string; ms: number }>;
+  /** Where each route's CPU goes: per request, the functions with the most self time. */
+  top_functions: Record<string, Array<{ fn: string; ms: number }>>;
 }
 
 const sealed = (v: number) => ({
@@ -234,7 +234,7 @@ export async function runP5(o: P5Options): Promise<P5Result> {
       table: cpu(figures.windows, "table"),
       overview_p50_ms: 0,
       html_bytes: htmlBytes,
-      ui_top_functions: figures.top.ui ?? [],
+      top_functions: figures.top,
     };
     result.overview_p50_ms = round(result.ui.p50_ms - result.table.p50_ms, 2);
     o.log(
