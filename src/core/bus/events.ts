@@ -23,6 +23,7 @@ import {
   credentialIdSchema,
   eventIdSchema,
   fingerprintPrefixSchema,
+  handlerNameSchema,
   isoTimeSchema,
   jobIdSchema,
   requesterSchema,
@@ -49,6 +50,7 @@ export const eventTypes = [
   "orphan.suspected",
   "maintenance.reencrypt",
   "maintenance.completed",
+  "event.dead_lettered",
 ] as const;
 export const eventTypeSchema = z.enum(eventTypes);
 
@@ -213,6 +215,20 @@ export const eventDataSchemas = {
     rewritten: z.number().int().min(0).max(100_000_000),
     remaining: z.number().int().min(0).max(100_000_000),
   }),
+  /**
+   * An event's handling died (its retries ran out, or a handler failed permanently): raised by the
+   * dead-letter handler (core/subscribers/index.ts) for every type, so a human hears of every death.
+   * It names the dead event by type, id and source, never by its data; the envelope's `subject`
+   * is the dead event's. `handler` and `error_code`: the permanent failure, when there was one.
+   */
+  "event.dead_lettered": z.strictObject({
+    event_type: eventTypeSchema,
+    event_id: eventIdSchema,
+    event_source: sourceSchema,
+    reason: z.enum(["permanent", "retries_exhausted"]),
+    handler: handlerNameSchema.optional(),
+    error_code: codeSchema.optional(),
+  }),
 } as const satisfies Record<(typeof eventTypes)[number], z.ZodType>;
 
 /**
@@ -255,6 +271,7 @@ export const busEventSchema = z.discriminatedUnion("type", [
   envelopeOf("orphan.suspected", s["orphan.suspected"]),
   envelopeOf("maintenance.reencrypt", s["maintenance.reencrypt"]),
   envelopeOf("maintenance.completed", s["maintenance.completed"]),
+  envelopeOf("event.dead_lettered", s["event.dead_lettered"]),
 ]);
 
 export type EventType = (typeof eventTypes)[number];

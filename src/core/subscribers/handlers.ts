@@ -95,6 +95,8 @@ const HANDLERS = {
   // One re-encryption batch per event (core/maintenance/reencrypt-job.ts).
   "maintenance.reencrypt": { auditor, maintainer: async (d, e) => runReencryptBatch(d, await d.engine(), e) },
   "maintenance.completed": { auditor },
+  // A dead event, whatever its type (core/subscribers/index.ts `onDeadLetter`): a human must hear of it.
+  "event.dead_lettered": { auditor, [NOTIFIER]: notifier },
 } satisfies { [T in EventType]: Record<string, Handle<T> | typeof notifier> };
 
 /** The names a type's handlers run under; the notifier's as `notify-<target>`. */
