@@ -1,4 +1,4 @@
-import type { Deps } from "./deps.ts";
+import type { Services } from "./services.ts";
 
-/** Hono environment shared by every route: the core's dependencies arrive as `c.var.deps`. */
-export type AppEnv = { Variables: { deps: Deps } };
+/** Hono environment shared by every route: the core's dependencies arrive as `c.var.services`. */
+export type AppEnv = { Variables: { services: Services } };

@@ -13,7 +13,7 @@ import { WorkersJobStore } from "./adapters/workers-job-store.ts";
 import { WorkersStats } from "./adapters/workers-stats.ts";
 import { createApp } from "./app.ts";
 import { checkConfig, type ConfigCheck } from "./config-check.ts";
-import { AppError } from "./http/app-error.ts";
+import { refused } from "./http/on-error.ts";
 import { configSchema } from "./config.ts";
 import { onDeadLetter, subscribeAll } from "./core/subscribers/index.ts";
 import { buildServices, type Services } from "./services.ts";
@@ -53,11 +53,11 @@ export function configFor(env: Env): ConfigCheck {
   return check;
 }
 
-/** @throws {AppError} 503 with the configuration problem (the app's config gate answers it before any route asks). */
+/** @throws a refusal (503) with the configuration problem (the app's config gate answers it before any route asks). */
 export function servicesFor(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }): Services {
   const check = configFor(env);
   if (!check.ok) {
-    throw new AppError(503, check.problem.code, check.problem.message, { variables: check.problem.variables });
+    throw refused(check.problem.code, check.problem.message, { variables: check.problem.variables });
   }
   let services = built.get(env);
   if (!services) {

@@ -7,16 +7,18 @@
  */
 import { requestRotation } from "../core/rotation/request.ts";
 import type { Rotation, RotationMode, RotationReason } from "../core/rotation/rotation.ts";
-import type { Deps } from "../deps.ts";
+import type { Services } from "../services.ts";
 import { beginError } from "../http/begin-errors.ts";
 
 export async function startFromUi(
-  deps: Deps,
+  services: Services,
   credentialId: string,
   mode: RotationMode,
   reason: RotationReason,
 ): Promise<{ rotation: Rotation; joined: boolean }> {
-  const begun = await requestRotation(deps, credentialId, { reason, mode, requestedBy: "ui" }, { source: "/rekey/ui" });
+  const begun = await requestRotation(services, credentialId, { reason, mode, requestedBy: "ui" }, {
+    source: "/rekey/ui",
+  });
   if (!begun.ok) throw beginError(begun.code, "ui");
   return { rotation: begun.rotation, joined: begun.joined };
 }

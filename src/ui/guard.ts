@@ -4,7 +4,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { AppError } from "../http/app-error.ts";
+import { refused } from "../http/on-error.ts";
 import { checkCsrf, csrfToken } from "./csrf.ts";
 import type { UiEnv } from "./env.ts";
 import { readSession, type Session, SESSION_COOKIE, SESSION_TTL_MS, type UiKeys, uiKeys } from "./session.ts";
@@ -29,34 +29,34 @@ export const sameOriginOnly: MiddlewareHandler<UiEnv> = async (c, next) => {
   if (
     c.req.method !== "GET" && c.req.method !== "HEAD" && site !== undefined && site !== "same-origin" && site !== "none"
   ) {
-    throw new AppError(403, "cross_site_request", "Cross-site requests may not change anything");
+    throw refused("cross_site_request", "Cross-site requests may not change anything");
   }
   await next();
 };
 
 /** Signed-in pages: a page view without a valid session goes to the sign-in form; a form post is refused. */
 export const requireSession: MiddlewareHandler<UiEnv> = async (c, next) => {
-  const keys = await uiKeys(c.var.deps.config);
-  const check = await readSession(keys, getCookie(c, SESSION_COOKIE, "host"), c.var.deps.now());
+  const keys = await uiKeys(c.var.services.config);
+  const check = await readSession(keys, getCookie(c, SESSION_COOKIE, "host"), c.var.services.now());
   if (!check.ok) {
-    if (check.reason !== "missing") clearSessionCookie(c);
+    if (check.error.code !== "missing") clearSessionCookie(c);
     if (c.req.method === "GET" || c.req.method === "HEAD") {
-      return c.redirect(check.reason === "expired" ? "/ui/sign-in?expired=1" : "/ui/sign-in", 303);
+      return c.redirect(check.error.code === "expired" ? "/ui/sign-in?expired=1" : "/ui/sign-in", 303);
     }
-    throw check.reason === "expired"
-      ? new AppError(401, "session_expired", "The session has expired; sign in again")
-      : new AppError(401, "session_required", "Sign in first");
+    throw check.error.code === "expired"
+      ? refused("session_expired", "The session has expired; sign in again")
+      : refused("session_required", "Sign in first");
   }
-  c.set("session", check.session);
+  c.set("session", check.value);
   c.set("keys", keys);
-  c.set("csrf", await csrfToken(keys, check.session));
+  c.set("csrf", await csrfToken(keys, check.value));
   await next();
 };
 
 /** For handlers behind {@link requireSession}. */
 export function signedIn(c: Context<UiEnv>): { session: Session; keys: UiKeys; csrf: string } {
   const { session, keys, csrf } = c.var;
-  if (!session || !keys || !csrf) throw new AppError(401, "session_required", "Sign in first");
+  if (!session || !keys || !csrf) throw refused("session_required", "Sign in first");
   return { session, keys, csrf };
 }
 
@@ -64,6 +64,6 @@ export function signedIn(c: Context<UiEnv>): { session: Session; keys: UiKeys; c
 export async function requireCsrf(c: Context<UiEnv>, submitted: string | undefined): Promise<void> {
   const { session, keys } = signedIn(c);
   if (!(await checkCsrf(keys, session, submitted))) {
-    throw new AppError(403, "csrf_invalid", "The form's CSRF token is missing or wrong; reload the page and try again");
+    throw refused("csrf_invalid", "The form's CSRF token is missing or wrong; reload the page and try again");
   }
 }

@@ -15,14 +15,14 @@ import { buildSummary, registryFigures } from "../core/summary/summary.ts";
 import { startReencrypt } from "../core/maintenance/reencrypt-job.ts";
 import { behind, MaintenancePage, ReencryptConfirmPage } from "./maintenance-page.tsx";
 import { credentialIdSchema } from "../core/bus/fields.ts";
-import { AppError } from "../http/app-error.ts";
+import { refused } from "../http/on-error.ts";
 import { beginError } from "../http/begin-errors.ts";
 import { describeError } from "../http/on-error.ts";
 import { formBody, query } from "../http/validate.ts";
 import { credentialView, rotationView } from "../routes/v1/views.ts";
 import { startFromUi } from "./actions.ts";
 import { ConfirmPage } from "./confirm-page.tsx";
-import { newestAudit } from "./audit-trail.ts";
+import { newestAudit } from "../core/audit/newest.ts";
 import { CredentialPage } from "./credential-page.tsx";
 import { CredentialsPage } from "./credentials-page.tsx";
 import type { UiEnv } from "./env.ts";
@@ -62,10 +62,12 @@ async function html(c: Ctx, page: unknown, status: ContentfulStatusCode = 200): 
 const nonce = (c: Ctx) => c.var.secureHeadersNonce ?? "";
 const credentialId = (c: Ctx) => {
   const parsed = credentialIdSchema.safeParse(c.req.param("id"));
-  if (!parsed.success) throw new AppError(400, "invalid_request", "The credential id is malformed");
+  if (!parsed.success) throw refused("invalid_request", "The credential id is malformed");
   return parsed.data;
 };
 
+/** The credential page shows this many audit entries, newest first. */
+const AUDIT_SHOWN = 100;
 /** The rotations page reads one registry page of this many credentials (the KV list maximum)… */
 const ROTATIONS_SCAN_LIMIT = 1000;
 /** …and the rotation records of at most this many failures, for their errors. */
@@ -75,9 +77,9 @@ export const ui = new Hono<UiEnv>()
   .get("/sign-in", async (c) => {
     const q = query(c, signInQuerySchema);
     const current = await readSession(
-      await uiKeys(c.var.deps.config),
+      await uiKeys(c.var.services.config),
       getCookie(c, SESSION_COOKIE, "host"),
-      c.var.deps.now(),
+      c.var.services.now(),
     );
     if (current.ok) return c.redirect("/ui", 303);
     const notice = q.expired
@@ -89,7 +91,7 @@ export const ui = new Hono<UiEnv>()
   })
   .post("/sign-in", async (c) => {
     const form = await formBody(c, signInFormSchema);
-    const expected = requireConfig(c.var.deps.config, "REKEY_ADMIN_TOKEN");
+    const expected = requireConfig(c.var.services.config, "REKEY_ADMIN_TOKEN");
     // Digest comparison: neither the token's content nor its length leaks through timing.
     if (!(await timingSafeEqualDigest(form.token, expected))) {
       return html(
@@ -101,7 +103,7 @@ export const ui = new Hono<UiEnv>()
         401,
       );
     }
-    setSessionCookie(c, await issueSession(await uiKeys(c.var.deps.config), c.var.deps.now()));
+    setSessionCookie(c, await issueSession(await uiKeys(c.var.services.config), c.var.services.now()));
     return c.redirect("/ui", 303);
   })
   .post("/sign-out", requireSession, async (c) => {
@@ -112,8 +114,8 @@ export const ui = new Hono<UiEnv>()
   })
   .get("/", requireSession, async (c) => {
     const q = query(c, listPageQuerySchema);
-    const now = c.var.deps.now();
-    const { store, stats } = c.var.deps;
+    const now = c.var.services.now();
+    const { store, stats } = c.var.services;
     // The overview heads the first page only; its figures come from aggregates (core/summary).
     const [page, summary] = await Promise.all([
       store.listCredentials({ limit: 50, ...(q.cursor ? { cursor: q.cursor } : {}) }),
@@ -135,14 +137,14 @@ export const ui = new Hono<UiEnv>()
   .get("/credentials/:id", requireSession, async (c) => {
     const id = credentialId(c);
     const q = query(c, credentialPageQuerySchema);
-    const { store, audit } = c.var.deps;
+    const { store, audit } = c.var.services;
     const found = await store.getCredential(id);
-    if (!found) throw new AppError(404, "credential_not_found", "No such credential");
-    const now = c.var.deps.now();
+    if (!found) throw refused("credential_not_found", "No such credential");
+    const now = c.var.services.now();
     const rotations = (await store.listRotations(id)).map(rotationView).sort((a, b) =>
       b.created_at.localeCompare(a.created_at)
     );
-    const trail = await newestAudit(audit, id);
+    const trail = await newestAudit(audit, id, AUDIT_SHOWN);
     // A manager PAT lost to a leak leaves this credential unable to rotate until it gets a new one.
     const manager = found.value.manager_id ? (await store.getCredential(found.value.manager_id))?.value : undefined;
     const flash = q.started
@@ -171,7 +173,7 @@ export const ui = new Hono<UiEnv>()
   .post("/credentials/:id/revoke", requireSession, (c) => start(c, "revoke"))
   .get("/rotations", requireSession, async (c) => {
     query(c, emptyQuerySchema);
-    const { store } = c.var.deps;
+    const { store } = c.var.services;
     // One registry page; the lists come from the records themselves (no Durable Object round trip).
     const page = await store.listCredentials({ limit: ROTATIONS_SCAN_LIMIT });
     const inFlight: InFlightRow[] = [];
@@ -212,7 +214,7 @@ export const ui = new Hono<UiEnv>()
       RotationsPage({
         nonce: nonce(c),
         csrf: signedIn(c).csrf,
-        now: c.var.deps.now(),
+        now: c.var.services.now(),
         inFlight,
         failed,
         truncated: page.cursor !== undefined,
@@ -222,8 +224,8 @@ export const ui = new Hono<UiEnv>()
   })
   .get("/plan", requireSession, async (c) => {
     query(c, emptyQuerySchema);
-    const now = c.var.deps.now();
-    const report = await planSweepReport(c.var.deps.store, now);
+    const now = c.var.services.now();
+    const report = await planSweepReport(c.var.services.store, now);
     return html(
       c,
       PlanPage({ nonce: nonce(c), csrf: signedIn(c).csrf, now, plan: report.actions, leftAlone: report.left_alone }),
@@ -231,10 +233,10 @@ export const ui = new Hono<UiEnv>()
   })
   .get("/maintenance", requireSession, async (c) => {
     const q = query(c, maintenanceQuerySchema);
-    const { store, jobs } = c.var.deps;
-    const now = c.var.deps.now();
+    const { store, jobs } = c.var.services;
+    const now = c.var.services.now();
     const [{ keyring }, figures, job] = await Promise.all([
-      c.var.deps.engine(),
+      c.var.services.engine(),
       registryFigures(store, now),
       jobs.getJob(),
     ]);
@@ -259,10 +261,10 @@ export const ui = new Hono<UiEnv>()
   })
   .get("/maintenance/reencrypt", requireSession, async (c) => {
     query(c, emptyQuerySchema);
-    const { store, jobs } = c.var.deps;
+    const { store, jobs } = c.var.services;
     const [{ keyring }, figures, job] = await Promise.all([
-      c.var.deps.engine(),
-      registryFigures(store, c.var.deps.now()),
+      c.var.services.engine(),
+      registryFigures(store, c.var.services.now()),
       jobs.getJob(),
     ]);
     return html(
@@ -279,9 +281,9 @@ export const ui = new Hono<UiEnv>()
   .post("/maintenance/reencrypt", requireSession, async (c) => {
     const form = await formBody(c, reencryptFormSchema);
     await requireCsrf(c, form.csrf);
-    const deps = c.var.deps;
+    const services = c.var.services;
     // The same start (or resume) as POST /v1/maintenance/reencrypt, requested by the dashboard.
-    const started = await startReencrypt(deps, await deps.engine(), "ui");
+    const started = await startReencrypt(services, await services.engine(), "ui");
     const q = new URLSearchParams({ started: started.job.id, outcome: started.outcome });
     return c.redirect(`/ui/maintenance?${q}`, 303);
   })
@@ -294,7 +296,7 @@ export const ui = new Hono<UiEnv>()
 async function confirm(c: Ctx, mode: "rotate" | "revoke"): Promise<Response> {
   const id = credentialId(c);
   query(c, emptyQuerySchema);
-  const found = await c.var.deps.store.getCredential(id);
+  const found = await c.var.services.store.getCredential(id);
   if (!found) throw beginError("credential_not_found", "ui");
   if (found.value.state === "revoked") throw beginError("credential_revoked", "ui");
   return html(
@@ -307,7 +309,7 @@ async function start(c: Ctx, mode: "rotate" | "revoke"): Promise<Response> {
   const id = credentialId(c);
   const form = await formBody(c, startFormSchema);
   await requireCsrf(c, form.csrf);
-  const begun = await startFromUi(c.var.deps, id, mode, form.reason);
+  const begun = await startFromUi(c.var.services, id, mode, form.reason);
   return c.redirect(startedUrl(id, begun.rotation.id, mode, begun.joined), 303);
 }
 

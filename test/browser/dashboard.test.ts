@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureDevVars, loadLocalConfig } from "../../scripts/lib/local-config.ts";
 import { root } from "../../scripts/lib/stack.ts";
 import { freePort } from "../../scripts/lib/ports.ts";
-import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const installed = existsSync(CHROMIUM);

@@ -8,7 +8,7 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 import { summarySchema } from "../../src/core/summary/summary-schema.ts";
 import { jitterMs } from "../../src/core/sweep/rules.ts";
 import { ADMIN_TOKEN, call, responses, waitForRotation } from "../support/api.ts";

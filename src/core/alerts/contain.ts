@@ -11,9 +11,9 @@
 import { beginRotation } from "../rotation/begin.ts";
 import { markPreviousRevoked, oweLeakedRevocation } from "../rotation/credential-transitions.ts";
 import { driveRotation } from "../rotation/drive.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 import type { Rotation } from "../rotation/rotation.ts";
-import { toStepFailure } from "../rotation/step-error.ts";
+import { toFailure } from "../failure.ts";
 import { revokeValue } from "../rotation/steps.ts";
 import { updateCredential } from "../rotation/update-credential.ts";
 import { managerToken, open } from "../rotation/values.ts";
@@ -29,7 +29,7 @@ export type Containment =
 
 /** `receivedAt`: when the alert arrived (ms), the start of the containment time; default: now. */
 export async function contain(
-  deps: EngineDeps,
+  engine: EngineServices,
   match: LeakMatch,
   requestedBy: string,
   receivedAt?: number,
@@ -43,10 +43,10 @@ export async function contain(
       return {
         action: "revoke_previous",
         credentialId: match.credential.id,
-        run: () => revokePreviousNow(deps, match.credential.id, match.fingerprint, receivedAt ?? deps.now()),
+        run: () => revokePreviousNow(engine, match.credential.id, match.fingerprint, receivedAt ?? engine.now()),
       };
     case "current": {
-      const begun = await beginRotation(deps, match.credential.id, {
+      const begun = await beginRotation(engine, match.credential.id, {
         reason: "compromise",
         mode: "rotate",
         requestedBy,
@@ -55,10 +55,10 @@ export async function contain(
       });
       if (!begun.ok && begun.code === "value_superseded") {
         // Rotated between the match and now: the leaked value is a previous one (or already dead).
-        const again = await matchFingerprint(deps, match.fingerprint);
+        const again = await matchFingerprint(engine, match.fingerprint);
         return again.kind === "current"
           ? { action: "refused", credentialId: match.credential.id, code: "conflict" }
-          : contain(deps, again, requestedBy, receivedAt);
+          : contain(engine, again, requestedBy, receivedAt);
       }
       if (!begun.ok) {
         return begun.code === "credential_revoked"
@@ -70,7 +70,7 @@ export async function contain(
         credentialId: match.credential.id,
         rotation: begun.rotation,
         joined: begun.joined,
-        run: () => driveRotation(deps, match.credential.id, begun.rotation.id),
+        run: () => driveRotation(engine, match.credential.id, begun.rotation.id),
       };
     }
   }
@@ -78,31 +78,36 @@ export async function contain(
 
 /** A leaked superseded value: its grace period ends now. */
 async function revokePreviousNow(
-  deps: EngineDeps,
+  engine: EngineServices,
   credentialId: string,
   fp: string,
   receivedAt: number,
 ): Promise<boolean> {
-  const cur = await deps.store.getCredential(credentialId);
+  const cur = await engine.store.getCredential(credentialId);
   const prev = cur?.value.previous.find((p) => p.fingerprint === fp);
   if (!cur || !prev || prev.revoked_at || !prev.value) return false;
   try {
-    const token = await managerToken(deps, cur.value);
-    await revokeValue(deps, cur.value, token, await open(deps, cur.value, previousValue(prev.fingerprint), prev.value));
+    const token = await managerToken(engine, cur.value);
+    await revokeValue(
+      engine,
+      cur.value,
+      token,
+      await open(engine, cur.value, previousValue(prev.fingerprint), prev.value),
+    );
   } catch (error) {
     // Owed as a leaked value: due now, and every sweep retries it until Clarifai confirms.
-    const failure = toStepFailure(error);
+    const failure = toFailure(error);
     await updateCredential(
-      deps,
+      engine,
       credentialId,
-      (c) => oweLeakedRevocation(c, fp, prev.rotation_id, failure.code, deps.now()),
+      (c) => oweLeakedRevocation(c, fp, prev.rotation_id, failure.code, engine.now()),
     );
     return false;
   }
-  await updateCredential(deps, credentialId, (c) => markPreviousRevoked(c, fp, deps.now()));
+  await updateCredential(engine, credentialId, (c) => markPreviousRevoked(c, fp, engine.now()));
   // No rotation records this one: its containment time rides in the event alone.
-  const containmentMs = Math.max(0, deps.now() - receivedAt);
-  await deps.emit({ type: "credential.revoked", credentialId, fingerprint: fp, reason: "compromise", containmentMs })
+  const containmentMs = Math.max(0, engine.now() - receivedAt);
+  await engine.emit({ type: "credential.revoked", credentialId, fingerprint: fp, reason: "compromise", containmentMs })
     .catch(() => {});
   return true;
 }

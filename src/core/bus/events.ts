@@ -14,7 +14,7 @@
  * Runtime-neutral: zod only.
  */
 import * as z from "zod";
-import { err, ok, type Result } from "../result.ts";
+import { err, type ErrorValue, ok, type Result } from "../result.ts";
 import { rotationModeSchema, rotationReasonSchema, stepSchema } from "../rotation/rotation.ts";
 import {
   alertIdSchema,
@@ -24,7 +24,6 @@ import {
   eventIdSchema,
   fingerprintPrefixSchema,
   handlerNameSchema,
-  isoTimeSchema,
   jobIdSchema,
   requesterSchema,
   rotationIdSchema,
@@ -32,6 +31,7 @@ import {
   subjectSchema,
   sweepIdSchema,
 } from "./fields.ts";
+import { isoTimeSchema } from "../time.ts";
 
 export const eventTypes = [
   "alert.received",
@@ -280,16 +280,24 @@ export type EventOf<T extends EventType> = Extract<BusEvent, { type: T }>;
 export type EventData<T extends EventType> = z.input<(typeof eventDataSchemas)[T]>;
 
 /** Issues with paths and codes only: zod's messages for a failed regex do not echo the input. */
-export interface EventIssue {
+interface EventIssue {
   path: string;
   code: string;
 }
 
+export interface InvalidEvent extends ErrorValue<"invalid_event"> {
+  issues: EventIssue[];
+}
+
 /** Validates an envelope that came from outside this isolate (a queue body, a test). */
-export function parseEvent(input: unknown): Result<BusEvent, EventIssue[]> {
+export function parseEvent(input: unknown): Result<BusEvent, InvalidEvent> {
   const parsed = busEventSchema.safeParse(input);
   if (parsed.success) return ok(parsed.data);
-  return err(parsed.error.issues.map((i) => ({ path: i.path.join("."), code: i.code })));
+  return err({
+    code: "invalid_event",
+    message: "The event does not match its schema",
+    issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), code: i.code })),
+  });
 }
 
 /**
@@ -299,6 +307,6 @@ export function parseEvent(input: unknown): Result<BusEvent, EventIssue[]> {
 export function assertPublishable(event: BusEvent): BusEvent {
   const parsed = parseEvent(event);
   if (parsed.ok) return parsed.value;
-  const paths = parsed.error.map((i) => `"${i.path || "(root)"}"`).join(", ");
+  const paths = parsed.error.issues.map((i) => `"${i.path || "(root)"}"`).join(", ");
   throw new TypeError(`Cannot publish event: invalid ${paths}`);
 }

@@ -5,29 +5,30 @@
  * then, once it has settled: writing a running rotation would take its driver's compare-and-swap
  * away mid-step, so a rotation still running only reports the figure in the event.
  */
-import type { EngineDeps } from "./engine-deps.ts";
+import type { EngineServices } from "./engine-services.ts";
+import { iso } from "../time.ts";
 import { containmentMs, type Rotation } from "./rotation.ts";
 
 const MAX_CAS_TRIES = 5;
 
 /** The containment time of `fingerprint`'s compromise rotation, recorded on it if settled; null when none applies. */
 export async function recordLateContainment(
-  deps: Pick<EngineDeps, "store" | "now">,
+  engine: Pick<EngineServices, "store" | "now">,
   credentialId: string,
   rotationId: string,
   fingerprint: string,
 ): Promise<number | null> {
   for (let i = 0; i < MAX_CAS_TRIES; i++) {
-    const cur = await deps.store.getRotation(credentialId, rotationId);
+    const cur = await engine.store.getRotation(credentialId, rotationId);
     const r = cur?.value;
     if (!cur || !r || r.reason !== "compromise" || r.old_fingerprint !== fingerprint || !r.alert_received_at) {
       return null;
     }
     if (r.contained_at) return containmentMs(r);
-    const at = new Date(deps.now()).toISOString();
+    const at = iso(engine.now());
     const next: Rotation = { ...r, contained_at: at };
     if (r.state === "running") return containmentMs(next);
-    if ((await deps.store.putRotation({ ...next, updated_at: at }, cur.version)) !== null) return containmentMs(next);
+    if ((await engine.store.putRotation({ ...next, updated_at: at }, cur.version)) !== null) return containmentMs(next);
   }
   return null;
 }

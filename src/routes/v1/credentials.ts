@@ -9,8 +9,8 @@ import type { AppEnv } from "../../app-env.ts";
 import { registerCredential, registerInputSchema } from "../../core/credentials/register.ts";
 import type { RotationRequest } from "../../core/rotation/begin.ts";
 import { requestRotation } from "../../core/rotation/request.ts";
-import type { Deps } from "../../deps.ts";
-import { AppError } from "../../http/app-error.ts";
+import type { Services } from "../../services.ts";
+import { refused } from "../../http/on-error.ts";
 import { beginError } from "../../http/begin-errors.ts";
 import { credentialIdSchema } from "../../core/bus/fields.ts";
 import { jsonBody, pathId, query } from "../../http/validate.ts";
@@ -18,10 +18,10 @@ import { credentialView, listQuerySchema, revokeBodySchema, rotateBodySchema, ro
 
 /** The `:id` of these routes; an id no credential can have is not found before storage is read. */
 const credentialId = (c: Context<AppEnv>) =>
-  pathId(c, credentialIdSchema, new AppError(404, "credential_not_found", "No such credential"));
+  pathId(c, credentialIdSchema, refused("credential_not_found", "No such credential"));
 
-async function startRotation(deps: Deps, credentialId: string, req: RotationRequest) {
-  const begun = await requestRotation(deps, credentialId, req, { source: "/rekey/admin" });
+async function startRotation(services: Services, credentialId: string, req: RotationRequest) {
+  const begun = await requestRotation(services, credentialId, req, { source: "/rekey/admin" });
   if (!begun.ok) throw beginError(begun.code);
   return begun;
 }
@@ -29,38 +29,41 @@ async function startRotation(deps: Deps, credentialId: string, req: RotationRequ
 export const credentials = new Hono<AppEnv>()
   .post("/", async (c) => {
     const input = await jsonBody(c, registerInputSchema);
-    const result = await registerCredential(await c.var.deps.engine(), input);
+    const result = await registerCredential(await c.var.services.engine(), input);
     if (!result.ok) {
-      const { status, code, message, credential_id } = result.error;
-      throw new AppError(status, code, message, credential_id ? { credential_id } : undefined);
+      const { code, message, credential_id } = result.error;
+      throw refused(code, message, credential_id ? { credential_id } : undefined);
     }
     return c.json({ credential: credentialView(result.value) }, 201);
   })
   .get("/", async (c) => {
     const q = query(c, listQuerySchema);
-    const page = await c.var.deps.store.listCredentials({ limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}) });
+    const page = await c.var.services.store.listCredentials({
+      limit: q.limit,
+      ...(q.cursor ? { cursor: q.cursor } : {}),
+    });
     return c.json({ credentials: page.items.map(credentialView), next_cursor: page.cursor ?? null });
   })
   .get("/:id", async (c) => {
-    const found = await c.var.deps.store.getCredential(credentialId(c));
-    if (!found) throw new AppError(404, "credential_not_found", "No such credential");
+    const found = await c.var.services.store.getCredential(credentialId(c));
+    if (!found) throw refused("credential_not_found", "No such credential");
     return c.json({ credential: credentialView(found.value) });
   })
   .delete("/:id", async (c) => {
     const id = credentialId(c);
-    const found = await c.var.deps.store.getCredential(id);
-    if (!found) throw new AppError(404, "credential_not_found", "No such credential");
+    const found = await c.var.services.store.getCredential(id);
+    if (!found) throw refused("credential_not_found", "No such credential");
     if (found.value.current_rotation) {
-      throw new AppError(409, "rotation_running", "A rotation is running for this credential; wait for it to finish");
+      throw refused("rotation_running", "A rotation is running for this credential; wait for it to finish");
     }
     // Stops managing only: nothing is revoked at Clarifai, by design (the owner takes over).
-    await c.var.deps.store.deleteCredential(id);
+    await c.var.services.store.deleteCredential(id);
     return c.json({ deleted: { id } });
   })
   .post("/:id/rotate", async (c) => {
     const id = credentialId(c);
     const body = await jsonBody(c, rotateBodySchema, { optional: true });
-    const begun = await startRotation(c.var.deps, id, {
+    const begun = await startRotation(c.var.services, id, {
       reason: body.reason,
       mode: "rotate",
       requestedBy: "admin",
@@ -71,6 +74,10 @@ export const credentials = new Hono<AppEnv>()
   .post("/:id/revoke", async (c) => {
     const id = credentialId(c);
     const body = await jsonBody(c, revokeBodySchema, { optional: true });
-    const begun = await startRotation(c.var.deps, id, { reason: body.reason, mode: "revoke", requestedBy: "admin" });
+    const begun = await startRotation(c.var.services, id, {
+      reason: body.reason,
+      mode: "revoke",
+      requestedBy: "admin",
+    });
     return c.json({ rotation: rotationView(begun.rotation), joined: begun.joined }, 202);
   });

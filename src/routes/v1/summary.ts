@@ -15,6 +15,6 @@ export const summaryQuerySchema = z.strictObject({});
 
 export const summary = new Hono<AppEnv>().get("/", async (c) => {
   query(c, summaryQuerySchema);
-  const { store, stats, now } = c.var.deps;
+  const { store, stats, now } = c.var.services;
   return c.json(await buildSummary({ store, stats }, now()));
 });
