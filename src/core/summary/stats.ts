@@ -12,6 +12,7 @@
 import * as z from "zod";
 import type { BusEvent } from "../bus/events.ts";
 import { rotationReasonSchema } from "../rotation/rotation.ts";
+import { iso } from "../time.ts";
 
 const daySchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
 const count = z.number().int().min(0);
@@ -83,7 +84,8 @@ export function addFact(bucket: DayStats | undefined, fact: StatsFact): DayStats
   return d;
 }
 
-export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+/** The UTC day (YYYY-MM-DD) a time falls on. */
+export const dayOf = (ms: number) => iso(ms).slice(0, 10);
 
 const isReason = (r: unknown): r is keyof ByReason => rotationReasonSchema.safeParse(r).success;
 

@@ -5,10 +5,10 @@
  * asset, scripts/build-openapi.ts) and for the tests that parse every response with it.
  */
 import * as z from "zod";
+import { isoTimeSchema as time } from "../time.ts";
 
 const count = z.number().int().min(0);
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
-const time = z.iso.datetime({ offset: true });
 const ms = z.number().int().min(0);
 const byReasonSchema = z.strictObject({ scheduled: count, manual: count, compromise: count, expiry: count });
 

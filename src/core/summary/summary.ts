@@ -11,6 +11,7 @@
  */
 import { OVERDUE_AFTER_MS } from "../rotation/owed-revocations.ts";
 import type { Store } from "../store/store.ts";
+import { iso } from "../time.ts";
 import { FLAGS, type RecordSummary, recordSummary } from "./record-summary.ts";
 import { type ByReason, dayOf, type DayStats, emptyDay, type StatsStore } from "./stats.ts";
 import type { Summary } from "./summary-schema.ts";
@@ -84,7 +85,7 @@ export async function buildSummary(
   // The history is one read, made beside the index listing.
   const [registry, history] = await Promise.all([registryFigures(deps.store, now, opts), deps.stats.days(from, to)]);
   return {
-    generated_at: new Date(now).toISOString(),
+    generated_at: iso(now),
     credentials: registry.credentials,
     owed_revocations: registry.owed_revocations,
     rotations: registry.rotations,
@@ -175,7 +176,7 @@ function lastDays(buckets: DayStats[], today: number, from: string, to: string):
     return { date, done: sum(b.done), failed: sum(b.failed) + b.failed_other, by_reason: plus(b.done, b.failed) };
   });
   const points = buckets.flatMap((b) => b.containment).sort((a, b) => a.at - b.at).map((p) => ({
-    at: new Date(p.at).toISOString(),
+    at: iso(p.at),
     containment_ms: p.ms,
     credential_id: p.credential_id,
     rotation_id: p.rotation_id,
