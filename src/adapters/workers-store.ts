@@ -6,7 +6,8 @@
 import { type CredentialRecord, credentialRecordSchema, fingerprintsOf } from "../core/credentials/credential.ts";
 import { type Rotation, rotationSchema } from "../core/rotation/rotation.ts";
 import type { IndexEntry, Page, Store, Versioned } from "../core/store/store.ts";
-import { indexMetadata } from "../core/sweep/rules.ts";
+import { type IndexMetadata, indexMetadata } from "../core/store/index-metadata.ts";
+import { isRecordSummary } from "../core/summary/record-summary.ts";
 import type { CredentialCell } from "./credential-cell.ts";
 
 export const kvKeys = {
@@ -113,16 +114,20 @@ export class WorkersStore implements Store {
   }
 
   async listIndex(opts: { cursor?: string; limit: number }): Promise<Page<IndexEntry>> {
-    const listed = await this.kv.list<{ n?: number | null; a?: number }>({
+    const listed = await this.kv.list<Partial<IndexMetadata>>({
       prefix: "cred:",
       limit: Math.min(opts.limit, 1000),
       ...(opts.cursor ? { cursor: opts.cursor } : {}),
     });
-    const items = listed.keys.map((k) => ({
-      id: k.name.slice("cred:".length),
-      ...(k.metadata && "n" in k.metadata ? { next_action_at: k.metadata.n ?? null } : {}),
-      ...(k.metadata?.a ? { left_alone: k.metadata.a } : {}),
-    }));
+    const items = listed.keys.map((k) => {
+      return {
+        id: k.name.slice("cred:".length),
+        ...(k.metadata && "n" in k.metadata ? { next_action_at: k.metadata.n ?? null } : {}),
+        ...(k.metadata?.a ? { left_alone: k.metadata.a } : {}),
+        // The metadata object itself: no copy per entry (a listing has a thousand).
+        ...(isRecordSummary(k.metadata) ? { summary: k.metadata } : {}),
+      };
+    });
     return listed.list_complete ? { items } : { items, cursor: listed.cursor };
   }
 

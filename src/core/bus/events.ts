@@ -117,6 +117,8 @@ export const eventDataSchemas = {
     fingerprint_prefix: fingerprintPrefixSchema,
     rotation_id: rotationIdSchema.optional(),
     reason: z.enum([...rotationReasonSchema.options, "grace_expired"]),
+    /** A leaked value (reason compromise): ms from the alert's arrival to Clarifai confirming the delete. */
+    containment_ms: z.number().int().min(0).max(1_000_000_000).optional(),
   }),
   /** A superseded value still works at Clarifai well past its revoke_after: a human must look. */
   "revocation.overdue": z.strictObject({

@@ -78,6 +78,8 @@ async function sha256HexAll(data: readonly Uint8Array[]): Promise<string[]> {
 
 export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
   const services = c.var.services;
+  // The start of the containment time a rotation it causes records (before the body is even read).
+  const receivedAt = services.now();
   const body = new Uint8Array(await c.req.arrayBuffer());
   const cacheKey = `${services.config.GITHUB_SECRET_SCANNING_KEYS ?? ""}|${services.config.GITHUB_KEYS_URL}`;
   let keys = keysByConfig.get(cacheKey);
@@ -106,6 +108,7 @@ export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
     source: "github",
     id: await deriveId("alrt", "github", (await sha256HexAll([body]))[0]!),
     reason: "token_match",
+    receivedAt,
   } as const;
   // CPU only: a keyed fingerprint to look up and an unkeyed hash to answer with, per token, both
   // over the same UTF-8 bytes (encoded once).
