@@ -50,7 +50,9 @@ describe("fingerprint", () => {
     const values = ["tok_1", "tok_2", "tok_1", "ünïcode", ""];
     const one = await Promise.all(values.map((v) => fingerprint(key.value, v)));
     expect(await fingerprintAll(key.value, values)).toEqual(one);
-    expect(await fingerprintAll(key.value, values.map((v) => new Uint8Array(new TextEncoder().encode(v))))).toEqual(one);
+    expect(await fingerprintAll(key.value, values.map((v) => new Uint8Array(new TextEncoder().encode(v))))).toEqual(
+      one,
+    );
     expect(await fingerprintAll(key.value, [])).toEqual([]);
   });
 
