@@ -4,14 +4,14 @@
  * invocation (Free plan: 10 ms), not wall time, and local workerd enforces none of it, so it is
  * measured here:
  *
- * - The Worker is bench/fixtures/cpu-worker: src/worker.ts as deployed (minified), its queues
+ * - The Worker is bench/fixtures/p5-worker: src/worker.ts as deployed (minified), its queues
  *   captured so every queue batch is an invocation the bench starts (`POST /__bench/queue`).
  * - The bench connects to the inspector, starts V8's sampling profiler, sends one request at a
  *   time and stamps each with a window [sent, answered] on the monotonic clock (the clock V8's
  *   samples carry). A path whose work goes on in waitUntil keeps its window open until that work
  *   has ended (`POST /__bench/settled`).
  * - CPU = the samples in the window that are not `(idle)` × the sampler's real period. V8 samples
- *   only while the isolate is locked (see lib/v8-profile.ts), so summing sample deltas would
+ *   only while the isolate is locked (see lib/cpu-profile.ts), so summing sample deltas would
  *   count I/O waits. The period is not the requested interval: a calibration route spins the CPU
  *   in the same isolate, in the same profile, and its thread's on-CPU time (the kernel's
  *   schedstat) divided by its sample count is the period.
@@ -35,7 +35,7 @@ import { startEmulatorServer } from "../emulator/node/serve.ts";
 import { DEMO_GITHUB_KEY_ID, DEMO_GITHUB_PRIVATE_PKCS8 } from "../scripts/lib/demo-github-key.ts";
 import { p1363ToDer } from "../scripts/lib/der-encode.ts";
 import { connectCdp } from "./lib/cdp.ts";
-import { type CpuProfile, type Sample, samplesOf, SourceMap } from "./lib/v8-profile.ts";
+import { type CpuProfile, type Sample, samplesOf, SourceMap } from "./lib/cpu-profile.ts";
 import { median, round } from "./lib/stats.ts";
 import { root, startDevWorker } from "./lib/wrangler-dev.ts";
 
@@ -122,11 +122,11 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
 
   const emulator = await startEmulatorServer({ host: "127.0.0.1", port: 0, seed: { userId: USER, appId: APP } });
   const pat = emulator.seeded!.pat;
-  log("P5: starting rekey (bench/fixtures/cpu-worker) under wrangler dev --local with the inspector...");
-  const fixtureDir = `${root}/bench/fixtures/cpu-worker`;
+  log("P5: starting rekey (bench/fixtures/p5-worker) under wrangler dev --local with the inspector...");
+  const fixtureDir = `${root}/bench/fixtures/p5-worker`;
   const startedAt = Date.now();
   const worker = await startDevWorker({
-    name: "p5-paths",
+    name: "p5",
     config: `${fixtureDir}/wrangler.toml`,
     envFiles: [example],
     vars: { CLARIFAI_API_BASE: emulator.url, REKEY_ENCRYPTION_KEYS: keysBoth },
@@ -459,7 +459,7 @@ async function retrying(send: () => Promise<Response>, what: string, log: (s: st
   }
 }
 
-/** The bundle wrangler dev serves and its source map (bench/fixtures/cpu-worker/.wrangler/tmp/dev-*). */
+/** The bundle wrangler dev serves and its source map (bench/fixtures/p5-worker/.wrangler/tmp/dev-*). */
 function devBundleMap(fixtureDir: string, since: number): string {
   const tmp = `${fixtureDir}/.wrangler/tmp`;
   const maps = readdirSync(tmp)

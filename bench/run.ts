@@ -7,7 +7,6 @@
  *   npm run bench -- --only=p1,p3  a subset while working on one figure (results go to bench/out/ only)
  *   npm run bench -- --only=p5     CPU per invocation alone (also: npm run bench:cpu)
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { parseDotenv } from "../src/adapters/dotenv.ts";
@@ -16,30 +15,12 @@ import { type P2Result, runP2 } from "./p2-ingest-throughput.ts";
 import { type P3Result, runP3 } from "./p3-bundle-size.ts";
 import { P4_FULL, P4_SHORT, type P4Result, runP4 } from "./p4-sweep.ts";
 import { P5_FULL, P5_PATHS, P5_SHORT, type P5Path, type P5Result, runP5 } from "./p5-cpu.ts";
-import {
-  P5_FULL as P5_DASHBOARD_FULL,
-  P5_SHORT as P5_DASHBOARD_SHORT,
-  type P5Result as P5DashboardResult,
-  runP5 as runP5Dashboard,
-} from "./p5-dashboard-cpu.ts";
 import { startWatchedEmulator } from "./lib/watched-emulator.ts";
 import { outDir, root, startDevWorker } from "./lib/wrangler-dev.ts";
 
 const short = process.argv.includes("--short");
 const onlyArg = process.argv.find((a) => a.startsWith("--only="));
 const only = new Set((onlyArg?.slice("--only=".length) ?? "p1,p2,p3,p4,p5").split(","));
-// P5's dashboard figures talk to V8's inspector over Node's WebSocket: Node 20 keeps its client behind a flag (Node 22 has
-// it by default). Run again with it rather than add a dependency.
-if (only.has("p5") && typeof WebSocket === "undefined" && !process.execArgv.includes("--experimental-websocket")) {
-  const again = spawnSync(
-    process.execPath,
-    ["--experimental-websocket", ...process.execArgv, ...process.argv.slice(1)],
-    {
-      stdio: "inherit",
-    },
-  );
-  process.exit(again.status ?? 1);
-}
 const log = (s: string) => console.error(s);
 // Issue 20's targets. P1 is measured against the platform floor (a worker in the same workerd
 // that only verifies and deletes); the bare-script floor is out of reach for any Worker and is
@@ -59,8 +40,6 @@ const TARGETS = {
   p5_cpu_ms_max: 10,
   /** A signed alert (Standard Webhooks), matched or not, until its answer. */
   p5_cpu_ms_signed_alert: 2,
-  /** The Workers free plan's CPU time per invocation. */
-  p5_ui_cpu_ms: 10,
 };
 
 mkdirSync(outDir, { recursive: true });
@@ -80,18 +59,13 @@ let p4: P4Result | undefined;
 let p1: P1Result | undefined;
 let p2: P2Result | undefined;
 let p5: P5Result | undefined;
-let p5d: P5DashboardResult | undefined;
 
 // Builds and the sweep simulation first, then the live measurements, so no two ever share the CPU.
 if (only.has("p3")) p3 = runP3(log);
 // P4 runs the Worker alone (its own emulator and wrangler dev), before the latency measurements.
 if (only.has("p4")) p4 = await runP4({ size: short ? P4_SHORT : P4_FULL, queue: short ? "real" : "captured", log });
-// P5 profiles rekey alone too (its entry paths, then the dashboard's pages): each its own emulator
-// and wrangler dev, nothing else running.
-if (only.has("p5")) {
-  p5 = await runP5({ ...(short ? P5_SHORT : P5_FULL), log });
-  p5d = await runP5Dashboard({ ...(short ? P5_DASHBOARD_SHORT : P5_DASHBOARD_FULL), log });
-}
+// P5 profiles rekey alone too: its own emulator and wrangler dev, nothing else running.
+if (only.has("p5")) p5 = await runP5({ ...(short ? P5_SHORT : P5_FULL), log });
 if (only.has("p1") || only.has("p2")) {
   // The committed development-only values (.dev.vars.example), never a developer's .dev.vars.
   const example = `${root}/.dev.vars.example`;
@@ -188,16 +162,7 @@ const results = {
   p5_cpu_ms_max: p5?.p5_cpu_ms_max ?? null,
   p5_do_cpu_ms: p5?.p5_do_cpu_ms ?? null,
   p5_bare_hono_cpu_ms: p5?.p5_bare_hono_cpu_ms ?? null,
-  p5_credentials: p5d?.credentials ?? null,
-  p5_history_days: p5d?.history_days ?? null,
-  p5_ui_cpu_p50_ms: p5d?.ui.p50_ms ?? null,
-  p5_ui_cpu_p95_ms: p5d?.ui.p95_ms ?? null,
-  p5_ui_cpu_max_ms: p5d?.ui.max_ms ?? null,
-  p5_floor_cpu_p50_ms: p5d?.floor.p50_ms ?? null,
-  p5_table_cpu_p50_ms: p5d?.table.p50_ms ?? null,
-  p5_summary_cpu_p50_ms: p5d?.summary.p50_ms ?? null,
-  p5_maintenance_cpu_p50_ms: p5d?.maintenance.p50_ms ?? null,
-  details: { p1, p2, p3, p4: p4?.details, p5: p5?.details, p5_dashboard: p5d },
+  details: { p1, p2, p3, p4: p4?.details, p5: p5?.details },
 };
 
 const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
@@ -400,21 +365,6 @@ if (p5) {
     `≤ ${TARGETS.p5_cpu_ms_max} ms`,
     met(p5.p5_cpu_ms_max <= TARGETS.p5_cpu_ms_max),
   ]);
-}
-if (p5d) {
-  const cpu = (r: { p50_ms: number; p95_ms: number }) => `${r.p50_ms} / ${r.p95_ms} ms`;
-  rows.push([
-    `P5 GET /ui CPU, p50 / p95 (${p5d.credentials} creds, ${p5d.history_days} days)`,
-    cpu(p5d.ui),
-    cpu(p5d.floor),
-    p5d.floor.p50_ms > 0 ? `${(p5d.ui.p50_ms / p5d.floor.p50_ms).toFixed(1)}×` : "",
-    `≤ ${TARGETS.p5_ui_cpu_ms} ms`,
-    met(p5d.ui.p95_ms <= TARGETS.p5_ui_cpu_ms),
-  ]);
-  rows.push(["P5 GET /ui CPU, max", `${p5d.ui.max_ms} ms`, "", "", "(information)", ""]);
-  rows.push(["P5 the table alone (page 2, no overview)", cpu(p5d.table), cpu(p5d.floor), "", "(information)", ""]);
-  rows.push(["P5 GET /v1/summary CPU, p50 / p95", cpu(p5d.summary), cpu(p5d.floor), "", "(information)", ""]);
-  rows.push(["P5 GET /ui/maintenance CPU, p50 / p95", cpu(p5d.maintenance), cpu(p5d.floor), "", "(information)", ""]);
 }
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
 const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
