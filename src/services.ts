@@ -21,6 +21,7 @@ import type { EventBus } from "./core/bus/bus.ts";
 import type { AuditLog } from "./core/audit/audit-log.ts";
 import type { ProcessedLedger } from "./core/bus/ledger.ts";
 import type { JobStore } from "./core/maintenance/job.ts";
+import type { StatsStore } from "./core/summary/stats.ts";
 import { engineEmitter } from "./core/bus/engine-events.ts";
 import { type Config, requireConfig } from "./config.ts";
 import { refused } from "./http/on-error.ts";
@@ -35,6 +36,8 @@ export interface Services {
   ledger: ProcessedLedger;
   /** The re-encryption job's record (one compare-and-swap cell). */
   jobs: JobStore;
+  /** The dashboard's per-day history, kept by the `stats` bus handler (core/summary/stats.ts). */
+  stats: StatsStore;
   clarifai: ClarifaiClient;
   now: () => number;
   /** Runs work after the response (waitUntil on Workers); errors are the work's own business. */
@@ -50,6 +53,7 @@ export interface ServiceOptions {
   audit: AuditLog;
   ledger: ProcessedLedger;
   jobs: JobStore;
+  stats: StatsStore;
   defer: (work: Promise<unknown>) => void;
   now?: () => number;
   fetch?: typeof fetch;
@@ -74,6 +78,7 @@ export function buildServices(opts: ServiceOptions): Services {
     audit: opts.audit,
     ledger: opts.ledger,
     jobs: opts.jobs,
+    stats: opts.stats,
     clarifai,
     now,
     defer: opts.defer,

@@ -20,7 +20,8 @@
 import worker from "../../src/worker.ts";
 import { type CellWrite, CredentialCell as DeployedCredentialCell } from "../../src/adapters/credential-cell.ts";
 
-export { EventLedger } from "../../src/worker.ts";
+// Every Durable Object class wrangler.toml binds, as the deployed Worker exports them (the cell is wrapped below).
+export { EventLedger, Stats } from "../../src/worker.ts";
 
 interface CellEnv {
   REKEY_KV: KVNamespace;

@@ -13,7 +13,15 @@ export type EngineEvent =
   | { type: "rotation.step"; rotation: Rotation; step: Step }
   | { type: "rotation.completed"; rotation: Rotation }
   | { type: "rotation.failed"; rotation: Rotation }
-  | { type: "credential.revoked"; credentialId: string; fingerprint: string; rotationId?: string; reason: string }
+  | {
+    type: "credential.revoked";
+    credentialId: string;
+    fingerprint: string;
+    rotationId?: string;
+    reason: string;
+    /** A leaked value: from the alert's arrival to Clarifai confirming the delete. */
+    containmentMs?: number;
+  }
   | { type: "credential.orphaned_manager"; rotation: Rotation };
 
 export interface RetryPolicy {

@@ -12,6 +12,7 @@ import {
   previousValue,
 } from "../credentials/credential.ts";
 import { markPreviousRevoked } from "./credential-transitions.ts";
+import { recordLateContainment } from "./containment-time.ts";
 import type { EngineServices } from "./engine-services.ts";
 import { toFailure } from "../failure.ts";
 import { revokeValue } from "./steps.ts";
@@ -20,7 +21,8 @@ import { managerToken, open } from "./values.ts";
 import { owedAt, retryDelayMs } from "../sweep/rules.ts";
 import { iso } from "../time.ts";
 
-const OVERDUE_AFTER_MS = 6 * 3_600_000;
+/** An owed revocation this long past its grace end (or leaked, from its first failure) is overdue: a human must hear of it. */
+export const OVERDUE_AFTER_MS = 6 * 3_600_000;
 
 const owedRevocations = (rec: CredentialRecord, now: number): PreviousValue[] =>
   rec.previous.filter((p) => owedSealed(rec, p) && owedAt(p) <= now);
@@ -48,11 +50,15 @@ export async function payOwedRevocations(engine: EngineServices, credentialId: s
       }
       await updateCredential(engine, credentialId, (c) => markPreviousRevoked(c, prev.fingerprint, engine.now()));
       out.revoked.push(prev.fingerprint);
+      const contained = prev.leaked
+        ? await recordLateContainment(engine, credentialId, prev.rotation_id, prev.fingerprint).catch(() => null)
+        : null;
       await engine.emit({
         type: "credential.revoked",
         credentialId,
         fingerprint: prev.fingerprint,
         reason: prev.leaked ? "compromise" : "grace_expired",
+        ...(contained !== null ? { containmentMs: contained } : {}),
       }).catch(() => {});
     } catch (error) {
       const failure = toFailure(error);

@@ -19,6 +19,7 @@
  * (otherwise the fast path and the consumer race for the same rotation and a crash "after write
  * k" hits a different driver from one run to the next).
  */
+import { MemoryStats } from "../../../src/core/summary/stats.ts";
 import { createEmulator, type Emulator } from "../../../emulator/src/index.ts";
 import type { AuditLog } from "../../../src/core/audit/audit-log.ts";
 import type { EventBus } from "../../../src/core/bus/bus.ts";
@@ -246,6 +247,9 @@ class Incarnation {
       audit: alive(w.backing.audit),
       ledger: alive(w.backing.ledger),
       jobs: alive(w.backing.jobs),
+      // The matrices check rotations, keys and indexes, not the dashboard's history: its counts go
+      // to the in-memory port (the Stats Durable Object has its own tests: test/workers/dashboard*.test.ts).
+      stats: new MemoryStats(),
       defer: (work) => void w.deferred.push(work.catch(() => undefined)),
       now: w.clock.now,
       fetch: this.fetch,
