@@ -23,7 +23,7 @@ import { Dispatcher, type EventBus } from "../../src/core/bus/bus.ts";
 import type { BusEvent } from "../../src/core/bus/events.ts";
 import { MemoryLedger } from "../../src/core/bus/memory-ledger.ts";
 import { newEvent } from "../../src/core/bus/new-event.ts";
-import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
+import { signedAlert } from "../support/signed-alert.ts";
 import { requestRotation } from "../../src/core/rotation/request.ts";
 import { subscribeEngineHandlers } from "../support/subscribe.ts";
 import { processSweepBatch, startSweep } from "../../src/core/sweep/run.ts";
@@ -37,7 +37,6 @@ import { signedGithubAlert } from "../support/github-test-key.ts";
 import { CANARY, expectNoCanary, plantCanary, receiverTexts } from "./canary.ts";
 import { runs, timeout } from "./soak.ts";
 
-const ALERT_SECRET = "whsec_dGVzdC1hbGVydC13ZWJob29rLXNlY3JldC0zMmJ5dGVzIQ==";
 const DAY = 86_400_000;
 
 let tenant: Awaited<ReturnType<typeof freshTenant>>;
@@ -65,18 +64,6 @@ beforeAll(async () => {
   });
   expect(secret.status).toBe(201);
 });
-
-async function signedAlert(body: string) {
-  const id = `msg_${crypto.randomUUID()}`;
-  const timestamp = Math.floor(Date.now() / 1000);
-  return {
-    "content-type": "application/json",
-    authorization: "",
-    "webhook-id": id,
-    "webhook-timestamp": String(timestamp),
-    "webhook-signature": await signStandardWebhook({ secret: ALERT_SECRET, id, timestamp, body }),
-  };
-}
 
 describe("the Worker: alerts, admin, chat and cron at once", () => {
   it("makes one rotation, mints one key, deletes the leaked key once", { timeout: 60_000 }, async () => {

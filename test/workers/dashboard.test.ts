@@ -6,9 +6,9 @@
  * maintenance page and its confirmed, CSRF-protected re-encryption form. Ends with the canary
  * check: no secret value in any page, response, log line, audit entry or outbound message.
  */
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
+import { signedAlert } from "../support/signed-alert.ts";
 import { summarySchema } from "../../src/core/summary/summary-schema.ts";
 import { jitterMs } from "../../src/core/sweep/rules.ts";
 import { ADMIN_TOKEN, call, responses, waitForRotation } from "../support/api.ts";
@@ -56,19 +56,6 @@ async function appKey(description: string, policy: Record<string, unknown> = {})
   });
   expect(res.status).toBe(201);
   return { key, credential: res.json.credential };
-}
-
-async function signedAlert(body: string) {
-  const id = `msg_${crypto.randomUUID()}`;
-  const timestamp = Math.floor(Date.now() / 1000);
-  const signature = await signStandardWebhook({ secret: env.ALERT_WEBHOOK_SECRET, id, timestamp, body });
-  return {
-    "content-type": "application/json",
-    "webhook-id": id,
-    "webhook-timestamp": String(timestamp),
-    "webhook-signature": signature,
-    authorization: "",
-  };
 }
 
 /** GET /v1/summary, parsed with its strict response schema (nothing else can ride along). */
