@@ -24,7 +24,7 @@ export interface CredentialPageProps {
  */
 function auditSummary(data: Record<string, unknown>): string {
   return Object.entries(data)
-    .filter(([k, v]) => k !== "credential_id" && k !== "rotation_id" && (typeof v === "string" || typeof v === "number" || typeof v === "boolean"))
+    .filter(([k, v]) => k !== "credential_id" && k !== "rotation_id" && k !== "actor" && (typeof v === "string" || typeof v === "number" || typeof v === "boolean"))
     .map(([k, v]) => `${k}=${String(v).slice(0, 80)}`)
     .join(" · ");
 }
@@ -133,6 +133,7 @@ export function CredentialPage(props: CredentialPageProps) {
             <tr>
               <th>When</th>
               <th>Event</th>
+              <th>Actor</th>
               <th>Source</th>
               <th>Rotation</th>
               <th>Details</th>
@@ -147,6 +148,7 @@ export function CredentialPage(props: CredentialPageProps) {
                 <td>
                   <code>{e.type}</code>
                 </td>
+                <td class="mono" data-field="actor">{e.actor ?? ""}</td>
                 <td class="mono">{e.source}</td>
                 <td class="mono">{e.rotation_id ?? ""}</td>
                 <td class="muted">{auditSummary(e.data)}</td>

@@ -37,7 +37,7 @@ export async function contain(deps: EngineDeps, match: LeakMatch, requestedBy: s
       return {
         action: "revoke_previous",
         credentialId: match.credential.id,
-        run: () => revokePreviousNow(deps, match.credential.id, match.fingerprint),
+        run: () => revokePreviousNow(deps, match.credential.id, match.fingerprint, requestedBy),
       };
     case "current": {
       const begun = await beginRotation(deps, match.credential.id, {
@@ -70,7 +70,12 @@ export async function contain(deps: EngineDeps, match: LeakMatch, requestedBy: s
 }
 
 /** A leaked superseded value: its grace period ends now. */
-async function revokePreviousNow(deps: EngineDeps, credentialId: string, fp: string): Promise<boolean> {
+async function revokePreviousNow(
+  deps: EngineDeps,
+  credentialId: string,
+  fp: string,
+  requestedBy: string,
+): Promise<boolean> {
   const cur = await deps.store.getCredential(credentialId);
   const prev = cur?.value.previous.find((p) => p.fingerprint === fp);
   if (!cur || !prev || prev.revoked_at || !prev.value) return false;
@@ -88,6 +93,13 @@ async function revokePreviousNow(deps: EngineDeps, credentialId: string, fp: str
     return false;
   }
   await updateCredential(deps, credentialId, (c) => markPreviousRevoked(c, fp, deps.now()));
-  await deps.emit({ type: "credential.revoked", credentialId, fingerprint: fp, reason: "compromise" }).catch(() => {});
+  await deps.emit({
+    type: "credential.revoked",
+    credentialId,
+    fingerprint: fp,
+    reason: "compromise",
+    actor: requestedBy,
+  })
+    .catch(() => {});
   return true;
 }

@@ -256,6 +256,7 @@ async function finishCredential(deps: EngineDeps, next: Rotation) {
       fingerprint: next.old_fingerprint,
       rotationId: next.id,
       reason: next.reason,
+      actor: next.requested_by,
     });
   }
   if (next.manager_lost) await safeEmit(deps, { type: "credential.orphaned_manager", rotation: next });

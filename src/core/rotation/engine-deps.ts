@@ -13,7 +13,15 @@ export type EngineEvent =
   | { type: "rotation.step"; rotation: Rotation; step: Step }
   | { type: "rotation.completed"; rotation: Rotation }
   | { type: "rotation.failed"; rotation: Rotation }
-  | { type: "credential.revoked"; credentialId: string; fingerprint: string; rotationId?: string; reason: string }
+  | {
+    type: "credential.revoked";
+    credentialId: string;
+    fingerprint: string;
+    rotationId?: string;
+    reason: string;
+    /** Who it was done for (core/audit/actor.ts): the rotation's requester, `sweep`, an alert's source. */
+    actor: string;
+  }
   | { type: "credential.orphaned_manager"; rotation: Rotation };
 
 export interface RetryPolicy {

@@ -18,6 +18,7 @@ import { revokeValue } from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
 import { managerToken, open } from "./values.ts";
 import { owedAt, retryDelayMs } from "../sweep/rules.ts";
+import { SWEEP_ACTOR } from "../audit/actor.ts";
 
 const OVERDUE_AFTER_MS = 6 * 3_600_000;
 
@@ -47,6 +48,8 @@ export async function payOwedRevocations(deps: EngineDeps, credentialId: string)
         credentialId,
         fingerprint: prev.fingerprint,
         reason: prev.leaked ? "compromise" : "grace_expired",
+        // The sweep's rule pays these, whoever calls it (a grace period that consumers ended early too).
+        actor: SWEEP_ACTOR,
       }).catch(() => {});
     } catch (error) {
       const failure = toStepFailure(error);

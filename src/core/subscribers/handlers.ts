@@ -83,6 +83,11 @@ const HANDLERS = {
   // One re-encryption batch per event (core/maintenance/reencrypt-job.ts).
   "maintenance.reencrypt": { auditor, maintainer: async (d, e) => runReencryptBatch(d, await d.engine(), e) },
   "maintenance.completed": { auditor },
+  // Admin actions on the registry, and consumer Workers' first reads of a value: the trail only.
+  "credential.registered": { auditor },
+  "credential.updated": { auditor },
+  "credential.unmanaged": { auditor },
+  "credential.read": { auditor },
 } satisfies { [T in EventType]: Record<string, Handle<T> | typeof notifier> };
 
 /** The names a type's handlers run under; the notifier's as `notify-<target>`. */

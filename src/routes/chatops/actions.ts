@@ -296,7 +296,11 @@ async function statusAnswer(deps: Deps, id: string): Promise<ChatAnswer> {
   if (events.length) {
     lines.push(
       "Last events:",
-      ...events.map((e) => `• ${e.time} ${e.type}${e.data.error_code ? ` \`${String(e.data.error_code)}\`` : ""}`),
+      ...events.map((e) =>
+        `• ${e.time} ${e.type}${e.data.error_code ? ` \`${String(e.data.error_code)}\`` : ""}${
+          e.actor ? ` by ${e.actor}` : ""
+        }`
+      ),
     );
   }
   return { kind: "message", message: { text: `*\`${rec.id}\`*`, lines } };
