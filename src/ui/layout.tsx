@@ -1,5 +1,5 @@
 /** The page frame: head with the nonce'd stylesheet, navigation, and the sign-out form. */
-import type { Child } from "hono/jsx";
+import { type Child, createContext, useContext } from "hono/jsx";
 import { CSRF_FIELD } from "./csrf.ts";
 import { CSS } from "./style.ts";
 
@@ -20,7 +20,14 @@ const NAV: [Section, string, string][] = [
   ["plan", "/ui/plan", "Next sweep"],
 ];
 
+/**
+ * Who is signed in (an Access identity, or `admin-token`), provided once for the whole page by
+ * routes.ts rather than threaded through every page's props.
+ */
+export const SignedInAs = createContext<string | undefined>(undefined);
+
 export function Layout(props: LayoutProps) {
+  const identity = useContext(SignedInAs);
   return (
     <html lang="en">
       <head>
@@ -42,6 +49,11 @@ export function Layout(props: LayoutProps) {
                   </a>
                 ))}
               </nav>
+              {identity ? (
+                <span class="muted" data-field="signed-in-as">
+                  {identity}
+                </span>
+              ) : null}
               <form class="inline" method="post" action="/ui/sign-out">
                 <input type="hidden" name={CSRF_FIELD} value={props.csrf} />
                 <button type="submit">Sign out</button>

@@ -13,12 +13,16 @@ import { timingSafeEqualDigest } from "../core/crypto/timing-safe-equal.ts";
 import { planSweepReport } from "../core/sweep/plan.ts";
 import { credentialIdSchema } from "../core/bus/fields.ts";
 import { AppError } from "../http/app-error.ts";
+import { accessIdentity, accessRequired } from "../http/access.ts";
+import { ADMIN_TOKEN_ACTOR } from "../core/audit/actor.ts";
 import { beginError } from "../http/begin-errors.ts";
 import { describeError } from "../http/on-error.ts";
 import { formBody, query } from "../http/validate.ts";
 import { credentialView, rotationView } from "../routes/v1/views.ts";
 import { startFromUi } from "./actions.ts";
 import { ConfirmPage } from "./confirm-page.tsx";
+import { SignedInAs } from "./layout.tsx";
+import type { Child } from "hono/jsx";
 import { newestAudit } from "./audit-trail.ts";
 import { CredentialPage } from "./credential-page.tsx";
 import { CredentialsPage } from "./credentials-page.tsx";
@@ -51,7 +55,8 @@ import { SignInPage } from "./sign-in-page.tsx";
 type Ctx = Context<UiEnv>;
 
 async function html(c: Ctx, page: unknown, status: ContentfulStatusCode = 200): Promise<Response> {
-  return c.html(`<!doctype html>${String(await page)}`, status);
+  const rendered = await SignedInAs.Provider({ value: c.var.actor, children: (await page) as Child });
+  return c.html(`<!doctype html>${String(rendered)}`, status);
 }
 
 const nonce = (c: Ctx) => c.var.secureHeadersNonce ?? "";
@@ -69,6 +74,9 @@ export const ui = new Hono<UiEnv>()
   .use("*", uiSecureHeaders, noStore, sameOriginOnly)
   .get("/sign-in", async (c) => {
     const q = query(c, signInQuerySchema);
+    // Behind Access, whoever Access let through is signed in already; the token form is for the rest.
+    if ((await accessIdentity(c))?.ok) return c.redirect("/ui", 303);
+    if (c.var.deps.config.CF_ACCESS_REQUIRED) throw accessRequired();
     const current = await readSession(
       await uiKeys(c.var.deps.config),
       getCookie(c, SESSION_COOKIE, "host"),
@@ -83,6 +91,7 @@ export const ui = new Hono<UiEnv>()
     return html(c, SignInPage({ nonce: nonce(c), ...(notice ? { notice } : {}) }));
   })
   .post("/sign-in", async (c) => {
+    if (c.var.deps.config.CF_ACCESS_REQUIRED) throw accessRequired();
     const form = await formBody(c, signInFormSchema);
     const expected = requireConfig(c.var.deps.config, "REKEY_ADMIN_TOKEN");
     // Digest comparison: neither the token's content nor its length leaks through timing.
@@ -103,6 +112,8 @@ export const ui = new Hono<UiEnv>()
     const form = await formBody(c, signOutFormSchema);
     await requireCsrf(c, form.csrf);
     clearSessionCookie(c);
+    // An Access identity signs out of Access (its logout URL on this host ends the Access session).
+    if (signedIn(c).actor !== ADMIN_TOKEN_ACTOR) return c.redirect("/cdn-cgi/access/logout", 303);
     return c.redirect("/ui/sign-in?signed_out=1", 303);
   })
   .get("/", requireSession, async (c) => {
@@ -234,7 +245,7 @@ async function start(c: Ctx, mode: "rotate" | "revoke"): Promise<Response> {
   const id = credentialId(c);
   const form = await formBody(c, startFormSchema);
   await requireCsrf(c, form.csrf);
-  const begun = await startFromUi(c.var.deps, id, mode, form.reason);
+  const begun = await startFromUi(c.var.deps, id, mode, form.reason, signedIn(c).actor);
   return c.redirect(startedUrl(id, begun.rotation.id, mode, begun.joined), 303);
 }
 

@@ -9,6 +9,7 @@ import type { AppEnv } from "../../app-env.ts";
 import { reencryptJobSchema } from "../../core/maintenance/job.ts";
 import { REENCRYPT_BATCH_SIZE, startReencrypt } from "../../core/maintenance/reencrypt-job.ts";
 import { jsonBody } from "../../http/validate.ts";
+import { actorOfRequest } from "../../http/admin-auth.ts";
 
 export const reencryptBodySchema = z.strictObject({
   /** Records per batch (one bus message each). Smaller batches use fewer subrequests per invocation. */
@@ -32,7 +33,7 @@ export const maintenance = new Hono<AppEnv>()
   .post("/reencrypt", async (c) => {
     const body = await jsonBody(c, reencryptBodySchema, { optional: true });
     const deps = c.var.deps;
-    const started = await startReencrypt(deps, await deps.engine(), "admin", body.batch_size);
+    const started = await startReencrypt(deps, await deps.engine(), actorOfRequest(c), body.batch_size);
     return c.json(started, 202);
   })
   .get("/reencrypt", async (c) => {
