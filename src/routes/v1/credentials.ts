@@ -1,12 +1,18 @@
 /**
  * Admin API: the credential registry. Routes authenticate, validate and hand over; rotations run
  * after the response (the `defer` the entry point provides), so rotate and revoke answer 202 with
- * the rotation to poll at GET /v1/rotations/:id.
+ * the rotation to poll at GET /v1/rotations/:id. Every change is an audit entry naming its actor
+ * (`c.var.actor`: an Access identity or `admin-token`, src/http/admin-auth.ts).
  */
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import type { AppEnv } from "../../app-env.ts";
 import { registerCredential, registerInputSchema } from "../../core/credentials/register.ts";
+import { updateInputSchema, updateRegistration } from "../../core/credentials/update.ts";
+import type { EventData, EventType } from "../../core/bus/events.ts";
+import { newEvent } from "../../core/bus/new-event.ts";
+import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
+import { actorOfRequest } from "../../http/admin-auth.ts";
 import type { RotationRequest } from "../../core/rotation/begin.ts";
 import { requestRotation } from "../../core/rotation/request.ts";
 import type { Deps } from "../../deps.ts";
@@ -20,6 +26,13 @@ import { credentialView, listQuerySchema, revokeBodySchema, rotateBodySchema, ro
 const credentialId = (c: Context<AppEnv>) =>
   pathId(c, credentialIdSchema, new AppError(404, "credential_not_found", "No such credential"));
 
+/** An admin action's audit entry: published once the change is stored. */
+function publishAdmin<T extends EventType>(deps: Deps, type: T, data: EventData<T>, credentialId: string) {
+  return deps.bus.publish(
+    newEvent(type, data, { source: "/rekey/admin", subject: `credential/${credentialId}`, now: deps.now() }),
+  );
+}
+
 async function startRotation(deps: Deps, credentialId: string, req: RotationRequest) {
   const begun = await requestRotation(deps, credentialId, req, { source: "/rekey/admin" });
   if (!begun.ok) throw beginError(begun.code);
@@ -29,12 +42,26 @@ async function startRotation(deps: Deps, credentialId: string, req: RotationRequ
 export const credentials = new Hono<AppEnv>()
   .post("/", async (c) => {
     const input = await jsonBody(c, registerInputSchema);
+    const actor = actorOfRequest(c);
     const result = await registerCredential(await c.var.deps.engine(), input);
     if (!result.ok) {
       const { status, code, message, credential_id } = result.error;
       throw new AppError(status, code, message, credential_id ? { credential_id } : undefined);
     }
-    return c.json({ credential: credentialView(result.value) }, 201);
+    const rec = result.value;
+    try {
+      await publishAdmin(c.var.deps, "credential.registered", {
+        credential_id: rec.id,
+        actor,
+        kind: rec.kind,
+        fingerprint_prefix: fingerprintPrefix(rec.fingerprint),
+      }, rec.id);
+    } catch (error) {
+      // No registration without its audit entry: undone, so the caller's retry starts clean.
+      await c.var.deps.store.deleteCredential(rec.id);
+      throw error;
+    }
+    return c.json({ credential: credentialView(rec) }, 201);
   })
   .get("/", async (c) => {
     const q = query(c, listQuerySchema);
@@ -53,9 +80,30 @@ export const credentials = new Hono<AppEnv>()
     if (found.value.current_rotation) {
       throw new AppError(409, "rotation_running", "A rotation is running for this credential; wait for it to finish");
     }
-    // Stops managing only: nothing is revoked at Clarifai, by design (the owner takes over).
+    // Stops managing only: nothing is revoked at Clarifai, by design (the owner takes over). The
+    // audit entry goes first: a delete that then fails leaves an entry, never a silent unmanage.
+    await publishAdmin(c.var.deps, "credential.unmanaged", {
+      credential_id: id,
+      actor: actorOfRequest(c),
+      fingerprint_prefix: fingerprintPrefix(found.value.fingerprint),
+    }, id);
     await c.var.deps.store.deleteCredential(id);
     return c.json({ deleted: { id } });
+  })
+  .patch("/:id", async (c) => {
+    const id = credentialId(c);
+    const input = await jsonBody(c, updateInputSchema);
+    const actor = actorOfRequest(c);
+    const result = await updateRegistration(await c.var.deps.engine(), id, input);
+    if (!result.ok) {
+      const { status, code, message, path } = result.error;
+      throw new AppError(status, code, message, path ? { issues: [{ path, code: "custom" }] } : undefined);
+    }
+    const { record, fields } = result.value;
+    if (fields.length > 0) {
+      await publishAdmin(c.var.deps, "credential.updated", { credential_id: id, actor, fields }, id);
+    }
+    return c.json({ credential: credentialView(record), updated: fields });
   })
   .post("/:id/rotate", async (c) => {
     const id = credentialId(c);
@@ -63,7 +111,7 @@ export const credentials = new Hono<AppEnv>()
     const begun = await startRotation(c.var.deps, id, {
       reason: body.reason,
       mode: "rotate",
-      requestedBy: "admin",
+      requestedBy: actorOfRequest(c),
       ...(body.value !== undefined ? { newValue: body.value } : {}),
     });
     return c.json({ rotation: rotationView(begun.rotation), joined: begun.joined }, 202);
@@ -71,6 +119,10 @@ export const credentials = new Hono<AppEnv>()
   .post("/:id/revoke", async (c) => {
     const id = credentialId(c);
     const body = await jsonBody(c, revokeBodySchema, { optional: true });
-    const begun = await startRotation(c.var.deps, id, { reason: body.reason, mode: "revoke", requestedBy: "admin" });
+    const begun = await startRotation(c.var.deps, id, {
+      reason: body.reason,
+      mode: "revoke",
+      requestedBy: actorOfRequest(c),
+    });
     return c.json({ rotation: rotationView(begun.rotation), joined: begun.joined }, 202);
   });

@@ -57,6 +57,8 @@ const credentialViewSchema = z.strictObject({
   needs_manager: z.strictObject({ since: time, rotation_id: z.string() }).nullable(),
   policy: policySchema,
   sinks: z.array(sinkSchema),
+  /** Consumer Workers allowed to read the current value over the service binding. */
+  consumers: z.array(z.string()),
   current_rotation_id: z.string().nullable(),
   last_rotation: z.strictObject({
     id: z.string(),
@@ -94,6 +96,11 @@ export type CredentialView = z.infer<typeof credentialViewSchema>;
 export type RotationView = z.infer<typeof rotationViewSchema>;
 
 export const credentialResponseSchema = z.strictObject({ credential: credentialViewSchema });
+/** PATCH /v1/credentials/:id: the credential as it is now, and which fields changed (none: nothing to do). */
+export const credentialUpdatedResponseSchema = z.strictObject({
+  credential: credentialViewSchema,
+  updated: z.array(z.enum(["description", "policy", "sinks", "consumers"])),
+});
 export const credentialListResponseSchema = z.strictObject({
   credentials: z.array(credentialViewSchema),
   next_cursor: z.string().nullable(),
@@ -131,6 +138,7 @@ export function credentialView(rec: CredentialRecord): CredentialView {
       : null,
     policy: rec.policy,
     sinks: rec.sinks,
+    consumers: rec.consumers,
     current_rotation_id: rec.current_rotation?.id ?? null,
     last_rotation: rec.last_rotation ?? null,
     created_at: rec.created_at,
