@@ -22,6 +22,7 @@ import type { EventBus } from "./core/bus/bus.ts";
 import type { AuditLog } from "./core/audit/audit-log.ts";
 import type { ProcessedLedger } from "./core/bus/ledger.ts";
 import type { JobStore } from "./core/maintenance/job.ts";
+import type { ConsumerReads } from "./core/credentials/reads.ts";
 import { engineEmitter } from "./core/bus/engine-events.ts";
 import { type Config, requireConfig } from "./config.ts";
 import { AppError } from "./http/app-error.ts";
@@ -42,6 +43,8 @@ export interface Services {
   defer: (work: Promise<unknown>) => void;
   /** The rotation engine's dependencies; 503 when the encryption keys are not configured. */
   engine: () => Promise<EngineDeps>;
+  /** Consumer Workers' reads over the service binding (Workers only: Deno has no pull path). */
+  reads?: ConsumerReads;
 }
 
 export interface ServiceOptions {
@@ -57,6 +60,7 @@ export interface ServiceOptions {
   retry?: RetryPolicy;
   emit?: (event: EngineEvent) => Promise<void>;
   sleep?: (ms: number) => Promise<void>;
+  reads?: ConsumerReads;
 }
 
 export function buildServices(opts: ServiceOptions): Services {
@@ -78,6 +82,7 @@ export function buildServices(opts: ServiceOptions): Services {
     clarifai,
     now,
     defer: opts.defer,
+    ...(opts.reads ? { reads: opts.reads } : {}),
     engine: () =>
       (engine ??= loadKeys(opts.config).then(({ keyring, fingerprintKey, confirmationKey }) => ({
         store: opts.store,

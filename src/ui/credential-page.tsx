@@ -86,9 +86,24 @@ export function CredentialPage(props: CredentialPageProps) {
             {c.policy.max_age_days ? `rotate after ${c.policy.max_age_days} days` : "no age limit"} · grace {c.policy.grace_hours} h · on compromise: {c.policy.on_compromise}
             {c.policy.expires_at ? <> · expires <Time iso={c.policy.expires_at} now={props.now} /></> : null}
             {c.policy.upstream_expiry ? <> · dead-man switch: keys expire at Clarifai {c.policy.upstream_expiry_margin_hours ?? 72} h after their grace period</> : null}
+            {c.policy.revoke_when_consumers_moved ? <> · grace ends once every consumer has read the new value</> : null}
           </dd>
           <dt>Sinks</dt>
           <dd>{c.sinks.length ? c.sinks.map((s) => `${s.type} ${s.user_id}/${s.secret_id}`).join(", ") : <span class="muted">none</span>}</dd>
+          <dt>Consumers</dt>
+          <dd data-field="consumers">
+            {c.readers?.length ? (
+              c.readers.map((r) => (
+                <div data-consumer={r.consumer}>
+                  <code>{r.consumer}</code>{" "}
+                  {r.fingerprint && r.read_at ? <>last read <code>{r.fingerprint}…</code> {r.current ? "(current)" : "(superseded)"} <Time iso={r.read_at} now={props.now} /></> : <span class="muted">has not read the value</span>}
+                  {r.listed ? null : <span class="muted"> (no longer listed)</span>}
+                </div>
+              ))
+            ) : (
+              <span class="muted">none (no Worker reads it over the service binding)</span>
+            )}
+          </dd>
           <dt>Next scheduled action</dt>
           <dd>
             <NextActions next={props.next} now={props.now} />

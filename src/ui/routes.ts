@@ -150,7 +150,7 @@ export const ui = new Hono<UiEnv>()
         nonce: nonce(c),
         csrf: signedIn(c).csrf,
         now,
-        credential: credentialView(found.value),
+        credential: credentialView(found.value, c.var.deps.reads ? await c.var.deps.reads.list(id) : []),
         next: nextActions(found.value, now),
         rotations,
         audit: trail,

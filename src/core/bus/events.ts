@@ -132,7 +132,8 @@ export const eventDataSchemas = {
     credential_id: credentialIdSchema,
     fingerprint_prefix: fingerprintPrefixSchema,
     rotation_id: rotationIdSchema.optional(),
-    reason: z.enum([...rotationReasonSchema.options, "grace_expired"]),
+    /** `consumers_moved`: its grace period ended early, every listed consumer having read the new value. */
+    reason: z.enum([...rotationReasonSchema.options, "grace_expired", "consumers_moved"]),
     /** Its rotation's requester; `sweep` for a grace period's end; the alert's source for a leaked previous value. */
     actor,
   }),

@@ -112,6 +112,11 @@ const previousValueSchema = z.object({
    * it is the current value itself (no replacement was promoted): paying it revokes the credential.
    */
   leaked: z.boolean().optional(),
+  /**
+   * Its grace period was cut short (policy revoke_when_consumers_moved): every consumer the
+   * credential lists had read the value that replaced it (core/credentials/read-current.ts).
+   */
+  consumers_moved_at: isoTime.optional(),
 });
 export type PreviousValue = z.infer<typeof previousValueSchema>;
 

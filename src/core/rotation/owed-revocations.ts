@@ -47,7 +47,7 @@ export async function payOwedRevocations(deps: EngineDeps, credentialId: string)
         type: "credential.revoked",
         credentialId,
         fingerprint: prev.fingerprint,
-        reason: prev.leaked ? "compromise" : "grace_expired",
+        reason: prev.leaked ? "compromise" : prev.consumers_moved_at ? "consumers_moved" : "grace_expired",
         // The sweep's rule pays these, whoever calls it (a grace period that consumers ended early too).
         actor: SWEEP_ACTOR,
       }).catch(() => {});

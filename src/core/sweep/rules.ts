@@ -168,6 +168,23 @@ export function nextActionAt(rec: CredentialRecord): number | null {
 }
 
 /**
+ * When the current value is due to be replaced or to stop working, as far as its policy and key
+ * say (max age with its jitter, hard expiry, the key's own expiry at Clarifai), or null. A consumer
+ * reading it over the service binding may cache it until then at most (core/credentials/read-current.ts).
+ */
+export function replacementDueAt(rec: CredentialRecord): number | null {
+  const times: number[] = [];
+  if (rec.policy.max_age_days) {
+    times.push(
+      Date.parse(rec.value_created_at) + rec.policy.max_age_days * DAY + jitterMs(rec.id, rec.policy.max_age_days),
+    );
+  }
+  if (rec.policy.expires_at) times.push(Date.parse(rec.policy.expires_at));
+  if (rec.key_expires_at) times.push(Date.parse(rec.key_expires_at));
+  return times.length ? Math.min(...times) : null;
+}
+
+/**
  * What the registry index keeps beside each credential id (KV key metadata on Workers, a
  * `cred-next` entry on Deno): `n`, the next action time; `a`, how many marked keys were left
  * alone, so the plan can list them without reading every record. Both fit KV's 1 KiB metadata.

@@ -66,12 +66,14 @@ export const credentials = new Hono<AppEnv>()
   .get("/", async (c) => {
     const q = query(c, listQuerySchema);
     const page = await c.var.deps.store.listCredentials({ limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}) });
-    return c.json({ credentials: page.items.map(credentialView), next_cursor: page.cursor ?? null });
+    return c.json({ credentials: page.items.map((rec) => credentialView(rec)), next_cursor: page.cursor ?? null });
   })
   .get("/:id", async (c) => {
-    const found = await c.var.deps.store.getCredential(credentialId(c));
+    const id = credentialId(c);
+    const found = await c.var.deps.store.getCredential(id);
     if (!found) throw new AppError(404, "credential_not_found", "No such credential");
-    return c.json({ credential: credentialView(found.value) });
+    const reads = c.var.deps.reads ? await c.var.deps.reads.list(id) : [];
+    return c.json({ credential: credentialView(found.value, reads) });
   })
   .delete("/:id", async (c) => {
     const id = credentialId(c);

@@ -13,6 +13,7 @@ import {
 } from "../../core/credentials/credential.ts";
 import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
 import { sinkSchema } from "../../core/sinks/schemas.ts";
+import type { ConsumerRead } from "../../core/credentials/reads.ts";
 import {
   type Rotation,
   rotationErrorSchema,
@@ -59,6 +60,18 @@ const credentialViewSchema = z.strictObject({
   sinks: z.array(sinkSchema),
   /** Consumer Workers allowed to read the current value over the service binding. */
   consumers: z.array(z.string()),
+  /**
+   * One credential's page only (GET /v1/credentials/:id): which value each consumer last read over
+   * the service binding, and whether that is the current one. Listed consumers that never read are
+   * included (`fingerprint` null); Deno has no pull path, so there it is always empty.
+   */
+  readers: z.array(z.strictObject({
+    consumer: z.string(),
+    fingerprint: prefix.nullable(),
+    read_at: time.nullable(),
+    current: z.boolean(),
+    listed: z.boolean(),
+  })).optional(),
   current_rotation_id: z.string().nullable(),
   last_rotation: z.strictObject({
     id: z.string(),
@@ -108,8 +121,9 @@ export const credentialListResponseSchema = z.strictObject({
 export const rotationResponseSchema = z.strictObject({ rotation: rotationViewSchema, joined: z.boolean().optional() });
 export const errorResponseSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }).loose() });
 
-export function credentialView(rec: CredentialRecord): CredentialView {
+export function credentialView(rec: CredentialRecord, reads?: readonly ConsumerRead[]): CredentialView {
   return {
+    ...(reads ? { readers: readersView(rec, reads) } : {}),
     id: rec.id,
     kind: rec.kind,
     state: rec.state,
@@ -145,6 +159,22 @@ export function credentialView(rec: CredentialRecord): CredentialView {
     updated_at: rec.updated_at,
     revoked_at: rec.revoked_at ?? null,
   };
+}
+
+/** Every listed consumer (read or not), then any reader no longer listed; by name. */
+function readersView(rec: CredentialRecord, reads: readonly ConsumerRead[]): NonNullable<CredentialView["readers"]> {
+  const byName = new Map(reads.map((r) => [r.consumer, r]));
+  const names = [...new Set([...rec.consumers, ...byName.keys()])].sort();
+  return names.map((consumer) => {
+    const r = byName.get(consumer);
+    return {
+      consumer,
+      fingerprint: r ? fingerprintPrefix(r.fingerprint) : null,
+      read_at: r?.read_at ?? null,
+      current: r?.fingerprint === rec.fingerprint,
+      listed: rec.consumers.includes(consumer),
+    };
+  });
 }
 
 export function rotationView(r: Rotation): RotationView {
