@@ -23,7 +23,7 @@ import { AppError } from "./app-error.ts";
 
 export const ACCESS_HEADER = "cf-access-jwt-assertion";
 
-export function accessConfig(config: Config): AccessConfig | null {
+function accessConfig(config: Config): AccessConfig | null {
   return config.CF_ACCESS_TEAM_DOMAIN && config.CF_ACCESS_AUD
     ? { teamDomain: config.CF_ACCESS_TEAM_DOMAIN, aud: config.CF_ACCESS_AUD }
     : null;

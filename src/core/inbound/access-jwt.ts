@@ -64,9 +64,9 @@ const lastFetch = new Map<string, number>();
 const inFlight = new Map<string, Promise<CachedKeys | null>>();
 
 /** The team domain as configured, without a trailing slash: what `iss` must equal. */
-export const normalizeTeamDomain = (url: string) => url.replace(/\/+$/, "");
+const normalizeTeamDomain = (url: string) => url.replace(/\/+$/, "");
 
-export const certsUrl = (teamDomain: string) => `${normalizeTeamDomain(teamDomain)}/cdn-cgi/access/certs`;
+const certsUrl = (teamDomain: string) => `${normalizeTeamDomain(teamDomain)}/cdn-cgi/access/certs`;
 
 /**
  * Verifies an assertion and names its identity. `now` is the clock the claims are checked
