@@ -52,6 +52,8 @@ const TEST_BINDINGS = {
   SLACK_ALLOWED_USERS: "UALICE01,UBOB0002",
   DISCORD_ALLOWED_USERS: "100000000000000001,100000000000000002",
   CHATOPS_TWO_PERSON: "true",
+  // The Cloudflare API emulator's grants are per test file (test/support/cloudflare-control.ts).
+  CLOUDFLARE_API_TOKEN: "test-cloudflare-api-token-0123456789",
 };
 
 export default defineConfig({
@@ -62,6 +64,8 @@ export default defineConfig({
         bindings: {
           ...TEST_BINDINGS,
           CLARIFAI_API_BASE: inject("emulatorUrl"),
+          // The Node emulator host serves the Cloudflare API emulator beside Clarifai's (emulator/node/serve.ts).
+          CLOUDFLARE_API_BASE: `${inject("emulatorUrl")}/cloudflare/client/v4`,
           SLACK_WEBHOOK_URL: `${inject("receiverUrl")}/slack/incoming`,
           // Chat replies go to the local receiver, which stands in for Slack and Discord.
           SLACK_RESPONSE_ORIGINS: inject("receiverUrl"),

@@ -76,6 +76,8 @@ const usable: Partial<Record<keyof Config, (value: string, config: Config) => bo
     }
   },
   DISCORD_PUBLIC_KEY: (v) => /^[0-9a-fA-F]{64}$/.test(v),
+  // What an Authorization header can carry: a token that cannot would fail every sink call.
+  CLOUDFLARE_API_TOKEN: (v) => /^[\x21-\x7e]+$/.test(v),
 };
 
 const names = Object.keys(configSchema.shape) as (keyof Config)[];

@@ -25,6 +25,7 @@ import type { JobStore } from "./core/maintenance/job.ts";
 import type { ConsumerReads } from "./core/credentials/reads.ts";
 import { engineEmitter } from "./core/bus/engine-events.ts";
 import { type Config, requireConfig } from "./config.ts";
+import { createCloudflareClient } from "./core/cloudflare/client.ts";
 import { AppError } from "./http/app-error.ts";
 
 export interface Services {
@@ -63,6 +64,9 @@ export interface ServiceOptions {
   reads?: ConsumerReads;
 }
 
+/** Like Clarifai's default: a Cloudflare API call that has not answered by then will not. */
+const CLOUDFLARE_TIMEOUT_MS = 10_000;
+
 export function buildServices(opts: ServiceOptions): Services {
   const now = opts.now ?? (() => Date.now());
   const clarifai = createClarifaiClient({
@@ -71,6 +75,16 @@ export function buildServices(opts: ServiceOptions): Services {
     requestIdPrefix: "rekey",
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
+  // Worker secret sinks (core/sinks/cloudflare-worker-secret.ts): only with a token to call Cloudflare with.
+  const cloudflareToken = opts.config.CLOUDFLARE_API_TOKEN;
+  const cloudflare = cloudflareToken
+    ? createCloudflareClient({
+      baseUrl: opts.config.CLOUDFLARE_API_BASE,
+      token: cloudflareToken,
+      timeoutMs: CLOUDFLARE_TIMEOUT_MS,
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    })
+    : undefined;
   let engine: Promise<EngineDeps> | undefined;
   return {
     config: opts.config,
@@ -96,6 +110,7 @@ export function buildServices(opts: ServiceOptions): Services {
         leaseMs: DEFAULT_LEASE_MS,
         // Every engine transition becomes a bus event (audit, notifications, chat replies).
         emit: opts.emit ?? engineEmitter(opts.bus, now),
+        ...(cloudflare ? { cloudflare } : {}),
       }))).catch((error) => {
         engine = undefined;
         throw error;

@@ -4,6 +4,7 @@ import { Layout } from "./layout.tsx";
 import type { NextAction } from "../core/sweep/next-actions.ts";
 import { CredentialLink, NextActions, StateBadge, Time } from "./parts.tsx";
 import { RotationTable } from "./rotation-table.tsx";
+import { sinkKey } from "../core/sinks/drivers.ts";
 
 export interface CredentialPageProps {
   nonce: string;
@@ -89,7 +90,7 @@ export function CredentialPage(props: CredentialPageProps) {
             {c.policy.revoke_when_consumers_moved ? <> · grace ends once every consumer has read the new value</> : null}
           </dd>
           <dt>Sinks</dt>
-          <dd>{c.sinks.length ? c.sinks.map((s) => `${s.type} ${s.user_id}/${s.secret_id}`).join(", ") : <span class="muted">none</span>}</dd>
+          <dd>{c.sinks.length ? c.sinks.map((s) => sinkKey(s).replace(":", " ")).join(", ") : <span class="muted">none</span>}</dd>
           <dt>Consumers</dt>
           <dd data-field="consumers">
             {c.readers?.length ? (
