@@ -1,5 +1,5 @@
 /** The page frame: head with the nonce'd stylesheet, navigation, and the sign-out form. */
-import { type Child, createContext, useContext } from "hono/jsx";
+import type { Child } from "hono/jsx";
 import { CSRF_FIELD } from "./csrf.ts";
 import { CSS } from "./style.ts";
 
@@ -21,13 +21,25 @@ const NAV: [Section, string, string][] = [
 ];
 
 /**
- * Who is signed in (an Access identity, or `admin-token`), provided once for the whole page by
- * routes.ts rather than threaded through every page's props.
+ * Who is signed in (an Access identity, or `admin-token`), for the header: set by routes.ts around
+ * one page's render rather than threaded through every page's props. Safe without a per-request
+ * store because a page renders synchronously (its components are not async): no other request's
+ * code can run between setting it and resetting it. hono/jsx's own context would do the same, at
+ * 5 KiB of bundle for its client-side renderer.
  */
-export const SignedInAs = createContext<string | undefined>(undefined);
+let signedInAs: string | undefined;
+
+export function renderSignedIn(identity: string | undefined, render: () => string): string {
+  signedInAs = identity;
+  try {
+    return render();
+  } finally {
+    signedInAs = undefined;
+  }
+}
 
 export function Layout(props: LayoutProps) {
-  const identity = useContext(SignedInAs);
+  const identity = signedInAs;
   return (
     <html lang="en">
       <head>

@@ -21,8 +21,7 @@ import { formBody, query } from "../http/validate.ts";
 import { credentialView, rotationView } from "../routes/v1/views.ts";
 import { startFromUi } from "./actions.ts";
 import { ConfirmPage } from "./confirm-page.tsx";
-import { SignedInAs } from "./layout.tsx";
-import { type Child, jsx } from "hono/jsx";
+import { renderSignedIn } from "./layout.tsx";
 import { newestAudit } from "./audit-trail.ts";
 import { CredentialPage } from "./credential-page.tsx";
 import { CredentialsPage } from "./credentials-page.tsx";
@@ -55,9 +54,8 @@ import { SignInPage } from "./sign-in-page.tsx";
 type Ctx = Context<UiEnv>;
 
 async function html(c: Ctx, page: unknown, status: ContentfulStatusCode = 200): Promise<Response> {
-  // Rendered as a node, so the provider and the page share one render context (hono/jsx).
-  const rendered = await jsx(SignedInAs.Provider, { value: c.var.actor }, (await page) as Child).toString();
-  return c.html(`<!doctype html>${String(rendered)}`, status);
+  const rendered = await page;
+  return c.html(`<!doctype html>${renderSignedIn(c.var.actor, () => String(rendered))}`, status);
 }
 
 const nonce = (c: Ctx) => c.var.secureHeadersNonce ?? "";

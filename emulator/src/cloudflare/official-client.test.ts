@@ -123,7 +123,7 @@ describe("the cloudflare client against the emulator", () => {
     ],
   ])("reports %s as the client expects Cloudflare to", async (_name, run, status, kind, code) => {
     // Awaiting a list's PagePromise makes its first call, as awaiting the others does.
-    const error = await Promise.resolve().then(run).then(() => undefined, (e: unknown) => e);
+    const error = await Promise.resolve().then(run as () => Promise<unknown>).then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(kind);
     expect((error as InstanceType<typeof Cloudflare.APIError>).status).toBe(status);
     expect((error as InstanceType<typeof Cloudflare.APIError>).errors).toEqual([expect.objectContaining({ code })]);

@@ -38,7 +38,12 @@ const envelopeSchema = z.looseObject({
 
 export interface CloudflareClient {
   /** Creates or replaces the secret `name` of the Worker `script` (`type: "secret_text"`). */
-  putSecret(accountId: string, script: string, name: string, text: string): Promise<Result<WorkerSecret, CloudflareError>>;
+  putSecret(
+    accountId: string,
+    script: string,
+    name: string,
+    text: string,
+  ): Promise<Result<WorkerSecret, CloudflareError>>;
   getSecret(accountId: string, script: string, name: string): Promise<Result<WorkerSecret, CloudflareError>>;
   listSecrets(accountId: string, script: string): Promise<Result<WorkerSecret[], CloudflareError>>;
 }

@@ -81,25 +81,21 @@ export async function updateRegistration(
     ...(fields.includes("consumers") ? { consumers: input.consumers! } : {}),
     updated_at: new Date(deps.now()).toISOString(),
   });
-  const next = await updateCredential(deps, id, (c) => {
-    // A rotation begun since the check above would be hurt by new sinks: keep them as they are.
-    if (fields.includes("sinks") && c.current_rotation) throw new SinksChangedUnderRotation();
-    return c.state === "revoked" ? c : apply(c);
-  }).catch((error: unknown) => {
-    if (error instanceof SinksChangedUnderRotation) return "rotation_running" as const;
-    throw error;
-  });
-  if (next === "rotation_running") {
-    return fail(409, "rotation_running", "A rotation began for this credential; change its sinks once it is done");
-  }
+  // A rotation begun since the check above would be hurt by new sinks: then nothing changes.
+  const next = await updateCredential(
+    deps,
+    id,
+    (c) => (c.state === "revoked" || (fields.includes("sinks") && c.current_rotation) ? c : apply(c)),
+  );
   if (!next) return fail(404, "credential_not_found", "No such credential");
   if (next.state === "revoked") {
     return fail(409, "credential_revoked", "The credential is revoked; nothing about it can change");
   }
+  if (fields.includes("sinks") && next.current_rotation) {
+    return fail(409, "rotation_running", "A rotation began for this credential; change its sinks once it is done");
+  }
   return ok({ record: next, fields });
 }
-
-class SinksChangedUnderRotation extends Error {}
 
 function mergePolicy(current: Policy, patch: Partial<Policy>): Result<Policy, UpdateError> {
   const merged = policySchema.safeParse({ ...current, ...patch });

@@ -21,7 +21,9 @@ import type { CloudflareWorkerSecretSink } from "./schemas.ts";
 /** A Cloudflare failure as a step fails: codes and status only, never Cloudflare's text. */
 function stepFailure(e: CloudflareError): StepFailure {
   const code = e.kind === "redirect" ? "unexpected_redirect" : `cloudflare_${e.kind}`;
-  const detail = e.status ? `HTTP ${e.status}${e.codes.length ? `, Cloudflare codes ${e.codes.join(", ")}` : ""}` : "no answer";
+  const detail = e.status
+    ? `HTTP ${e.status}${e.codes.length ? `, Cloudflare codes ${e.codes.join(", ")}` : ""}`
+    : "no answer";
   return new StepFailure(e.retryable, code, `The Cloudflare API refused the Worker secret call (${detail})`);
 }
 
@@ -70,12 +72,26 @@ export const cloudflareWorkerSecretSink: SinkDriver<CloudflareWorkerSecretSink> 
     const listed = await deps.cloudflare.listSecrets(s.account_id, s.script);
     if (listed.ok) return null;
     const e = listed.error;
-    if (e.retryable) return { status: 503, code: "upstream_unavailable", message: "The Cloudflare API is unavailable; try again later" };
+    if (e.retryable) {
+      return {
+        status: 503,
+        code: "upstream_unavailable",
+        message: "The Cloudflare API is unavailable; try again later",
+      };
+    }
     if (e.kind === "not_found") {
-      return { status: 422, code: "sink_not_found", message: `The Worker named by "${path}.script" does not exist in "${path}.account_id"` };
+      return {
+        status: 422,
+        code: "sink_not_found",
+        message: `The Worker named by "${path}.script" does not exist in "${path}.account_id"`,
+      };
     }
     if (e.kind === "unauthorized") {
-      return { status: 422, code: "sink_unauthorized", message: `CLOUDFLARE_API_TOKEN may not edit the Worker named by "${path}"` };
+      return {
+        status: 422,
+        code: "sink_unauthorized",
+        message: `CLOUDFLARE_API_TOKEN may not edit the Worker named by "${path}"`,
+      };
     }
     return { status: 422, code: "upstream_rejected", message: `The Cloudflare API rejected the check of "${path}"` };
   },
