@@ -18,7 +18,9 @@ export async function cloudflareControl(path: string, body?: unknown, method = b
 
 /** A fresh account with one Worker, on which the Worker under test's token may edit scripts. */
 export async function freshAccount(script = "billing-api") {
-  const accountId = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const accountId = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join(
+    "",
+  );
   await cloudflareControl("tokens", { token: WORKER_CLOUDFLARE_TOKEN, accounts: [accountId] });
   await cloudflareControl("scripts", { account_id: accountId, script });
   return {
