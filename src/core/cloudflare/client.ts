@@ -27,7 +27,7 @@ export interface CloudflareError {
 }
 
 const secretSchema = z.looseObject({ name: z.string(), type: z.string() });
-export type WorkerSecret = z.infer<typeof secretSchema>;
+type WorkerSecret = z.infer<typeof secretSchema>;
 
 const envelopeSchema = z.looseObject({
   success: z.boolean(),
