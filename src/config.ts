@@ -12,6 +12,7 @@
  */
 import * as z from "zod";
 import { AppError } from "./http/app-error.ts";
+import { DEFAULT_LEASE_MS } from "./core/rotation/engine-deps.ts";
 
 const flag = z
   .enum(["true", "false", "1", "0", ""])
@@ -57,6 +58,15 @@ export const configSchema = z.object({
   GITHUB_KEYS_URL: z.url().default("https://api.github.com/meta/public_keys/secret_scanning"),
   /** First retry delay of a failed bus handler, doubling per attempt (tests use 1). */
   REKEY_BUS_RETRY_BASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  /**
+   * How long a rotation's driver holds it (core/rotation/drive.ts) before another driver, or the
+   * next sweep, may take it over: the time a crashed rotation waits before it is resumed. Renewed at
+   * every step, so it must outlast one step (a Clarifai call of up to CLARIFAI_TIMEOUT_MS, retried
+   * with backoff). Shorter is not unsafe (every step is idempotent, and a driver that lost its lease
+   * cannot write), but a live driver overtaken repeats its calls. Tests that kill the stack
+   * (test/kill/) shorten it.
+   */
+  REKEY_ROTATION_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(DEFAULT_LEASE_MS / 1000),
   /**
    * `true` on a developer's local stack only (.dev.vars.example sets it, wrangler.toml does not):
    * accepts the committed development secrets and refuses any Host but loopback. Exactly "true"

@@ -10,13 +10,7 @@ import { type FingerprintKey, importFingerprintKey } from "./core/crypto/fingerp
 import { type Keyring, parseKeyring } from "./core/crypto/keyring.ts";
 import { derivePurposeKey } from "./core/crypto/purpose-key.ts";
 import type { ConfirmationKey } from "./core/chatops/confirmation.ts";
-import {
-  DEFAULT_LEASE_MS,
-  DEFAULT_RETRY,
-  type EngineDeps,
-  type EngineEvent,
-  type RetryPolicy,
-} from "./core/rotation/engine-deps.ts";
+import { DEFAULT_RETRY, type EngineDeps, type EngineEvent, type RetryPolicy } from "./core/rotation/engine-deps.ts";
 import type { Store } from "./core/store/store.ts";
 import type { EventBus } from "./core/bus/bus.ts";
 import type { AuditLog } from "./core/audit/audit-log.ts";
@@ -107,7 +101,7 @@ export function buildServices(opts: ServiceOptions): Services {
         now,
         sleep: opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
         retry: opts.retry ?? DEFAULT_RETRY,
-        leaseMs: DEFAULT_LEASE_MS,
+        leaseMs: opts.config.REKEY_ROTATION_LEASE_SECONDS * 1000,
         // Every engine transition becomes a bus event (audit, notifications, chat replies).
         emit: opts.emit ?? engineEmitter(opts.bus, now),
         ...(cloudflare ? { cloudflare } : {}),

@@ -89,6 +89,8 @@ export function controlRoutes(state: State) {
       state.faults.push(b);
       return c.json({ fault: b });
     })
+    // Pending faults (each with the count it has left), and the calls a delay is holding open now.
+    .get("/_emulator/faults", (c) => c.json({ faults: state.faults, held: state.held }))
     .delete("/_emulator/faults", (c) => {
       state.faults = [];
       return c.json({ faults: [] });

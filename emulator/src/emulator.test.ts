@@ -219,6 +219,25 @@ describe("control surface", () => {
     await expect(get("/v2/users/me")).rejects.toThrow(TypeError);
   });
 
+  it("lists a call a delay holds open, on its endpoint only, and serves it when the delay ends", async () => {
+    await control("faults", { method: "POST", path: "/v2/users/u1/keys", count: 1, delay_ms: 200 });
+    expect(await control("faults")).toMatchObject({ faults: [{ path: "/v2/users/u1/keys", count: 1 }], held: [] });
+    const created = send("POST", "/v2/users/u1/keys", {
+      keys: [{ type: "personal_access_token", scopes: ["All"], description: "held" }],
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    // Taken by that call and holding it; other endpoints, and the same path with another method, go through.
+    expect(await control("faults")).toMatchObject({
+      faults: [],
+      held: [{ method: "POST", path: "/v2/users/u1/keys", delay_ms: 200, since: expect.any(String) }],
+    });
+    expect((await get("/v2/users/u1/keys")).status).toBe(200);
+    expect((await control("state")).keys.filter((k: any) => k.description === "held")).toEqual([]);
+    expect((await created).status).toBe(200);
+    expect((await control("faults")).held).toEqual([]);
+    expect((await control("state")).keys.filter((k: any) => k.description === "held")).toHaveLength(1);
+  });
+
   it("mints keys without auth, shaped like Clarifai's Key", async () => {
     const { key } = await control("users/u1/keys", {
       type: "app_specific_key",

@@ -4,7 +4,7 @@
  * A drop is signalled by throwing DropConnection; the host decides what a dropped connection is
  * (a destroyed socket in Node, a rejected fetch in process).
  */
-import type { Fault, State } from "./state.ts";
+import type { Fault, HeldCall, State } from "./state.ts";
 
 export class DropConnection extends Error {
   override readonly name = "DropConnection";
@@ -27,4 +27,19 @@ export function takeFault(state: State, method: string, path: string): Fault | u
   return fault;
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits a fault's `delay_ms`, listed meanwhile in `state.held` (GET /_emulator/faults), so a test
+ * can act while the call is open: kill the client mid-call, say. The call is then served as
+ * usual even if its client has gone, as a server that is merely slow would.
+ */
+export async function hold(state: State, method: string, path: string, delayMs: number): Promise<void> {
+  const held: HeldCall = { method, path, delay_ms: delayMs, since: state.timestamp() };
+  state.held.push(held);
+  try {
+    await sleep(delayMs);
+  } finally {
+    state.held = state.held.filter((h) => h !== held);
+  }
+}

@@ -7,7 +7,7 @@
 import { type Context, Hono } from "hono";
 import { controlRoutes } from "./control-routes.ts";
 import { ClarifaiFailure, fail, reply } from "./envelope.ts";
-import { DropConnection, sleep, takeFault } from "./faults.ts";
+import { DropConnection, hold, takeFault } from "./faults.ts";
 import { keyRoutes } from "./key-routes.ts";
 import { secretRoutes } from "./secret-routes.ts";
 import { State } from "./state.ts";
@@ -31,7 +31,7 @@ export function createEmulator(options: { now?: () => Date } = {}): Emulator {
   // Fault injection and the call log wrap every Clarifai route (never the control surface).
   app.use("/v2/*", async (c, next) => {
     const fault = takeFault(state, c.req.method, c.req.path);
-    if (fault?.delay_ms) await sleep(fault.delay_ms);
+    if (fault?.delay_ms) await hold(state, c.req.method, c.req.path, fault.delay_ms);
     if (fault?.drop) {
       log(state, c, 0, 0);
       throw new DropConnection("dropped by fault injection");

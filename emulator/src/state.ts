@@ -1,5 +1,6 @@
 /**
- * The emulator's world: users, apps, keys and secrets, plus the call log and pending faults.
+ * The emulator's world: users, apps, keys and secrets, plus the call log, pending faults and the
+ * calls a delay is holding.
  * Plain in-memory maps; one Emulator instance owns one State.
  */
 export interface AppRef {
@@ -55,6 +56,14 @@ export interface Fault {
   location?: string;
 }
 
+/** A call a `delay_ms` fault is holding open right now (the host may lose its client meanwhile). */
+export interface HeldCall {
+  method: string;
+  path: string;
+  delay_ms: number;
+  since: string;
+}
+
 export class State {
   users = new Map<string, { id: string; created_at: string }>();
   apps = new Map<string, { id: string; user_id: string; created_at: string }>();
@@ -62,6 +71,8 @@ export class State {
   secrets = new Map<string, SecretRecord>();
   calls: CallRecord[] = [];
   faults: Fault[] = [];
+  /** In flight, so a reset leaves it: each entry goes when its call is served. */
+  held: HeldCall[] = [];
 
   constructor(readonly now: () => Date) {}
 

@@ -141,10 +141,15 @@ describe("cron sweep", () => {
       ["Predict", "Inputs_Get"],
       `workload [rekey:${running.rotation.id}]`,
     );
+    // A live driver holds it and has not called create yet, so the sweep leaves the rotation alone.
+    const cur = (await s.h.deps.store.getRotation(s.cred.id, running.rotation.id))!;
+    const until = new Date(s.h.deps.now() + s.h.deps.leaseMs).toISOString();
+    await s.h.deps.store.putRotation({ ...cur.value, lease: { owner: "drv_live", until } }, cur.version);
     const calls = (await s.h.state()).calls.length;
     const events = await sweep(s);
     expect((await s.h.state()).calls.length).toBe(calls); // the sweep listed nothing
     expect(events.filter((e) => e.type === "orphan.deleted")).toHaveLength(0);
+    s.h.advance(s.h.deps.leaseMs); // that driver died: the next one takes over
     const r = await driveRotation(s.h.deps, s.cred.id, running.rotation.id);
     expect(r.state).toBe("done");
     const ids = await keyIds(s);

@@ -16,7 +16,7 @@
  */
 import { type Context, Hono } from "hono";
 import * as z from "zod";
-import { DropConnection, sleep } from "../faults.ts";
+import { DropConnection } from "../faults.ts";
 import { type CloudflareFault, CloudflareState, type TokenGrant } from "./state.ts";
 
 export { CloudflareState } from "./state.ts";
@@ -65,6 +65,7 @@ const putBody = z.strictObject({
   type: z.literal("secret_text"),
 });
 const MAX_TEXT = 5 * 1024;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function pathMatches(pattern: string, path: string): boolean {
   const p = pattern.split("/").filter(Boolean);

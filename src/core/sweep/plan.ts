@@ -11,7 +11,7 @@
 import type { LeftAlone } from "../credentials/credential.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 import type { Store } from "../store/store.ts";
-import { type DueAction, dueActions } from "./rules.ts";
+import { type DueAction, dueActions, runningRotation } from "./rules.ts";
 
 /** A marked key at Clarifai that rekey cannot prove it minted, so it never deletes it. */
 export interface LeftAloneKey {
@@ -64,7 +64,7 @@ export async function planSweepReport(
     const found = await Promise.all(ids.slice(i, i + PARALLEL_READS).map((id) => store.getCredential(id)));
     for (const f of found) {
       if (!f) continue;
-      actions.push(...dueActions(f.value, now));
+      actions.push(...dueActions(f.value, now, await runningRotation(store, f.value)));
       for (const l of f.value.left_alone ?? []) {
         leftAlone.push({
           credential_id: f.value.id,

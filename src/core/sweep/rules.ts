@@ -1,9 +1,12 @@
 /**
- * What the sweep owes each credential, from its policy and state alone: pure, so the plan
- * (GET /v1/plan) and the sweep itself use the very same decision.
+ * What the sweep owes each credential, from its policy and state (and its running rotation's
+ * lease) alone: pure, so the plan (GET /v1/plan) and the sweep itself use the very same decision.
+ * `runningRotation` is the one read they share, to hand that rotation to `dueActions`.
  */
 import { type CredentialRecord, owedSealed, type PreviousValue, upstreamExpiryOf } from "../credentials/credential.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
+import type { Rotation } from "../rotation/rotation.ts";
+import type { Store } from "../store/store.ts";
 
 type Rule = "max_age" | "grace_expired" | "expired" | "stuck_rotation" | "orphan_scan" | "upstream_expiry";
 
@@ -19,9 +22,24 @@ export interface DueAction {
   reason: string;
 }
 
+/**
+ * What the sweep needs of a credential's running rotation to decide whether to resume it: its
+ * record (null when it is missing: a crash inside beginRotation left only the intent), or
+ * undefined when the caller did not read it (the dashboard's "what next", which shows the resume
+ * as the sweep's to decide).
+ */
+export type RunningRotation = Pick<Rotation, "state" | "lease" | "next_attempt_at"> | null | undefined;
+
+/** Reads the running rotation of `rec` for `dueActions` (no read when nothing runs). */
+export async function runningRotation(
+  store: Pick<Store, "getRotation">,
+  rec: CredentialRecord,
+): Promise<RunningRotation> {
+  if (!rec.current_rotation) return undefined;
+  return (await store.getRotation(rec.id, rec.current_rotation.id))?.value ?? null;
+}
+
 const DAY = 86_400_000;
-/** A rotation that has not finished this long after it began is resumed by the sweep. */
-const STUCK_AFTER_MS = 15 * 60_000;
 const MAX_JITTER_MS = 6 * 3_600_000;
 
 /**
@@ -48,7 +66,33 @@ export const retryDelayMs = (failedAttempts: number) =>
 export const owedAt = (p: PreviousValue): number =>
   Math.max(Date.parse(p.revoke_after), p.retry_at ? Date.parse(p.retry_at) : 0);
 
-export function dueActions(rec: CredentialRecord, now: number): DueAction[] {
+/**
+ * When the sweep may resume the credential's running rotation: as soon as no driver holds it,
+ * whatever the rotation's age. A lease (drive.ts) is held until `lease.until` and renewed with
+ * every step, so a live driver is never interrupted, and a dead one is replaced by the first
+ * sweep after its lease ran out (a minute by default, not a fixed 15 minutes after the rotation
+ * began). A rotation backing off after transient failures waits for its `next_attempt_at`. A
+ * rotation no driver ever leased (the request's fast path died before its first write) and a
+ * missing or already settled record (its driver died before clearing the marker) are resumable at
+ * once: driving it again is safe, since the lease makes concurrent drivers return at once.
+ */
+function resumableAt(rec: CredentialRecord, running: RunningRotation): number | null {
+  if (!rec.current_rotation) return null;
+  const began = Date.parse(rec.current_rotation.created_at);
+  if (!running || running.state !== "running") return began;
+  return Math.max(
+    began,
+    running.lease ? Date.parse(running.lease.until) : 0,
+    running.next_attempt_at ? Date.parse(running.next_attempt_at) : 0,
+  );
+}
+
+/**
+ * What is due for `rec` at `now`. `running` is its running rotation's record, when it has one
+ * (see RunningRotation): the sweep and the plan read it, since only the rotation record knows
+ * whether a driver holds it.
+ */
+export function dueActions(rec: CredentialRecord, now: number, running?: RunningRotation): DueAction[] {
   const out: DueAction[] = [];
   const id = rec.id;
   for (const p of rec.previous) {
@@ -90,14 +134,14 @@ export function dueActions(rec: CredentialRecord, now: number): DueAction[] {
     });
   }
   if (rec.current_rotation) {
-    const stuckAt = Date.parse(rec.current_rotation.created_at) + STUCK_AFTER_MS;
+    const stuckAt = resumableAt(rec, running)!;
     if (stuckAt <= now) {
       out.push({
         rule: "stuck_rotation",
         credential_id: id,
         action: "resume",
         due_at: iso(stuckAt),
-        reason: `rotation ${rec.current_rotation.id} has run for over ${STUCK_AFTER_MS / 60_000} minutes`,
+        reason: `rotation ${rec.current_rotation.id} ${stuckReason(running)}`,
       });
     }
     return out; // a running rotation is the one thing that may act on this credential now
@@ -131,6 +175,11 @@ export function dueActions(rec: CredentialRecord, now: number): DueAction[] {
   return out;
 }
 
+function stuckReason(running: RunningRotation): string {
+  if (running === undefined) return "is running: a sweep resumes it once no driver holds it";
+  return running?.lease ? "lost its driver (lease expired)" : "has no driver";
+}
+
 const keyExpiry = (rec: CredentialRecord) => (rec.key_expires_at ? { key_expires_at: rec.key_expires_at } : {});
 
 /**
@@ -153,7 +202,11 @@ export function nextActionAt(rec: CredentialRecord): number | null {
   const times: number[] = [];
   if (rec.orphan_scan) times.push(Date.parse(rec.orphan_scan.since));
   for (const p of rec.previous) if (owedSealed(rec, p)) times.push(owedAt(p));
-  if (rec.current_rotation) times.push(Date.parse(rec.current_rotation.created_at) + STUCK_AFTER_MS);
+  // The lease lives on the rotation record (renewed at every step, never written here), so the
+  // index cannot know when it runs out: a running rotation is due for a look at every sweep, which
+  // reads its rotation record and leaves it alone while a driver holds it. Rotations run for
+  // seconds, so that is one extra read per sweep for the few that are running.
+  if (rec.current_rotation) times.push(Date.parse(rec.current_rotation.created_at));
   else if (rec.state === "active") {
     if (rec.policy.expires_at) times.push(Date.parse(rec.policy.expires_at));
     if (rec.policy.max_age_days) {

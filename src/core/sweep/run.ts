@@ -19,13 +19,14 @@ import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 import type { CredentialRecord } from "../credentials/credential.ts";
 import type { EngineDeps } from "../rotation/engine-deps.ts";
 import { payOwedRevocations } from "../rotation/owed-revocations.ts";
-import { dueActions } from "./rules.ts";
+import { dueActions, runningRotation } from "./rules.ts";
 import { firstScanPage } from "./orphan-scan.ts";
 
 /**
- * Due credentials handled per batch. Each costs about 3 Durable Object calls, a queue send and,
- * when a revocation is owed, one Clarifai call: 10 keeps a batch under 50 subrequests in all, the
- * free plan's external limit, although only the Clarifai calls count against it.
+ * Due credentials handled per batch. Each costs about 3 Durable Object calls (one more for a
+ * running rotation, whose record is read for its lease), a queue send and, when a revocation is
+ * owed, one Clarifai call: 10 keeps a batch under 50 subrequests in all, the free plan's external
+ * limit, although only the Clarifai calls count against it.
  */
 const SWEEP_BATCH_SIZE = 10;
 /** Index entries listed per batch: one KV list operation. */
@@ -67,7 +68,8 @@ export async function processSweepBatch(
   // Sent together at the end: one queue operation per 100 events instead of one each.
   const out: BusEvent[] = [];
   for (const rec of page.items) {
-    for (const a of dueActions(rec, now)) {
+    const due = dueActions(rec, now, await runningRotation(deps.store, rec));
+    for (const a of due) {
       if (a.action === "revoke_previous") continue; // paid below, once per credential
       if (a.action === "warn_expiring") {
         out.push(await expiringEvent(rec, now));
@@ -107,7 +109,7 @@ export async function processSweepBatch(
       );
       requested++;
     }
-    if (dueActions(rec, now).some((a) => a.action === "revoke_previous")) {
+    if (due.some((a) => a.action === "revoke_previous")) {
       const paid = await payOwedRevocations(deps, rec.id);
       revoked += paid.revoked.length;
       for (const f of paid.failed.filter((x) => x.overdue)) {
