@@ -4,10 +4,10 @@
  * clients/worker/) bind to the RekeyCredentials entrypoint with their own props and read a
  * credential's current value; rekey's Durable Objects, queues and the Clarifai emulator are real.
  */
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, waitForRotation } from "../support/api.ts";
+import { ADMIN_TOKEN, call, waitForRotation } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { emulatorUrl, freshTenant } from "../support/emulator-control.ts";
 import { servicesFor } from "../../src/worker.ts";
@@ -176,6 +176,20 @@ describe("RekeyCredentials.current over a service binding", () => {
       done.new_fingerprint,
     ]);
     expect(reads).toHaveLength(2);
+
+    // The dashboard's credential page says the same, after a token sign-in (its header: admin-token).
+    const signIn = await exports.default.fetch("http://rekey.test/ui/sign-in", {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
+    });
+    const cookie = /(__Host-rekey_session=[^;]*)/.exec(signIn.headers.get("set-cookie") ?? "")![1]!;
+    const page = await (await exports.default.fetch(`http://rekey.test/ui/credentials/${id}`, { headers: { cookie } }))
+      .text();
+    expect(page).toMatch(new RegExp(`data-consumer="billing-api"[^]*?${done.new_fingerprint}…</code> \\(current\\)`));
+    expect(page).toMatch(/data-field="signed-in-as"[^>]*>\s*admin-token/);
+    expect(page).toMatch(/data-field="actor"[^>]*>consumer:billing-api</);
   });
 
   it("caches by refresh_after and, when the upstream refuses the cached key, reads again and retries once", async () => {
