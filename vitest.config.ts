@@ -42,7 +42,8 @@ const TEST_BINDINGS = {
   // 38 characters: outside dev mode the Worker refuses an admin token under 32 (src/config-check.ts).
   REKEY_ADMIN_TOKEN: "test-admin-token-0123456789-abcdefghij",
   // Two versions, as after a master-key rotation: 2 seals, 1 still opens (see maintenance tests).
-  REKEY_ENCRYPTION_KEYS: '{"1":"dGVzdC1rZXktdmVyc2lvbi1vbmUtMzItYnl0ZXMhISE=","2":"dGVzdC1rZXktdmVyc2lvbi10d28tMzItYnl0ZXMhISE="}',
+  REKEY_ENCRYPTION_KEYS:
+    '{"1":"dGVzdC1rZXktdmVyc2lvbi1vbmUtMzItYnl0ZXMhISE=","2":"dGVzdC1rZXktdmVyc2lvbi10d28tMzItYnl0ZXMhISE="}',
   REKEY_FINGERPRINT_KEY: "dGVzdC1maW5nZXJwcmludC1rZXktMzItYnl0ZXMhISE=",
   CLARIFAI_TIMEOUT_MS: "3000",
   ALERT_WEBHOOK_SECRET: "whsec_dGVzdC1hbGVydC13ZWJob29rLXNlY3JldC0zMmJ5dGVzIQ==",
@@ -72,7 +73,11 @@ export default defineConfig({
           DISCORD_API_BASE: `${inject("receiverUrl")}/discord/api`,
           // Generated per run by the global setup; the test signs with its private half.
           DISCORD_PUBLIC_KEY: inject("discordPublicKey"),
-          OUTBOUND_WEBHOOKS: JSON.stringify([{ id: "siem", url: `${inject("receiverUrl")}/outbound/siem`, secret: "whsec_dGVzdC1vdXRib3VuZC13ZWJob29rLXNlY3JldCE=" }]),
+          OUTBOUND_WEBHOOKS: JSON.stringify([{
+            id: "siem",
+            url: `${inject("receiverUrl")}/outbound/siem`,
+            secret: "whsec_dGVzdC1vdXRib3VuZC13ZWJob29rLXNlY3JldCE=",
+          }]),
         },
         workers: [
           consumer("consumer-billing", { consumer: "billing-api" }),
@@ -88,23 +93,49 @@ export default defineConfig({
         // 50 ms queue batches instead of wrangler.toml's 1 s. An entry here replaces that queue's
         // whole consumer config from wrangler.toml, so the other settings are repeated.
         queueConsumers: {
-          "rekey-events": { maxBatchSize: 1, maxBatchTimeout: 0.05, maxRetries: 5, retryDelay: 5, deadLetterQueue: "rekey-events-dlq" },
+          "rekey-events": {
+            maxBatchSize: 1,
+            maxBatchTimeout: 0.05,
+            maxRetries: 5,
+            retryDelay: 5,
+            deadLetterQueue: "rekey-events-dlq",
+          },
           "rekey-events-dlq": { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 10 },
+          // Test only: rekey-events with 2 retries instead of 5, so that retry exhaustion into the real
+          // dead-letter queue takes 1 + 2 s of backoff rather than 31 s (test/workers/dead-letter-alerts.test.ts).
+          // The same Worker consumes it, as a main queue (only the DLQ is told apart by name).
+          "rekey-events-short-retries": {
+            maxBatchSize: 1,
+            maxBatchTimeout: 0.05,
+            maxRetries: 2,
+            retryDelay: 5,
+            deadLetterQueue: "rekey-events-dlq",
+          },
         },
+        queueProducers: { EVENTS_SHORT_RETRIES: { queueName: "rekey-events-short-retries" } },
       },
     })),
   ],
   test: {
     globalSetup: ["./test/setup/global-setup.ts"],
-    include: ["test/workers/**/*.test.ts", "test/reliability/**/*.test.ts", "src/**/*.test.ts", "emulator/src/**/*.test.ts"],
+    include: [
+      "test/workers/**/*.test.ts",
+      "test/reliability/**/*.test.ts",
+      "src/**/*.test.ts",
+      "emulator/src/**/*.test.ts",
+    ],
     // test/reliability/soak.ts: REKEY_SOAK=1 (npm run test:soak) scales the reliability suite up.
     // The committed development configuration, for the tests of its refusal outside dev mode.
-    provide: { soak: process.env.REKEY_SOAK === "1", devVarsExample: readFileSync(new URL("./.dev.vars.example", import.meta.url), "utf8") },
+    provide: {
+      soak: process.env.REKEY_SOAK === "1",
+      devVarsExample: readFileSync(new URL("./.dev.vars.example", import.meta.url), "utf8"),
+    },
     testTimeout: 30_000,
     // Real Queues keep delivering after a test file's last test: a consumer invocation that logs
     // then (a retry landing late) calls into the runner's RPC after the file's environment was torn
     // down, and vitest reports "Closing rpc while ... was pending". That is the harness, not rekey;
     // every other unhandled error still fails the run.
-    onUnhandledError: (error) => !(error.name === "EnvironmentTeardownError" || /Closing rpc while/.test(error.message ?? "")),
+    onUnhandledError: (error) =>
+      !(error.name === "EnvironmentTeardownError" || /Closing rpc while/.test(error.message ?? "")),
   },
 });

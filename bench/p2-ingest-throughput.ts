@@ -10,7 +10,7 @@
  * alerts signed with the wrong secret (401 after verification, before any storage) to show how
  * much of rekey's cost is the framework and HMAC and how much the ledger and index lookups.
  */
-import { signStandardWebhook } from "../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../src/core/notify/sign-webhook.ts";
 import { load, median, round } from "./lib/stats.ts";
 
 export interface P2Result {

@@ -26,6 +26,7 @@ import {
 import { type Keyring, parseKeyring } from "../src/core/crypto/keyring.ts";
 import { aadFor, CURRENT_VALUE, previousValue, type ValueField } from "../src/core/credentials/credential.ts";
 import { parseDotenv } from "../src/adapters/dotenv.ts";
+import { iso } from "../src/core/time.ts";
 import { outDir, root, startDevWorker } from "./lib/wrangler-dev.ts";
 
 const DAY = 86_400_000;
@@ -407,8 +408,6 @@ function sumMaps(ms: Array<Record<string, number>>) {
   return out;
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 function mintKey(
   emulator: Emulator,

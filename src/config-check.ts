@@ -26,7 +26,7 @@ import { parseGithubPublicKeys } from "./core/inbound/github-secret-scanning.ts"
 import { notificationTargets } from "./core/notify/targets.ts";
 import { devSecretsIn } from "./dev-secrets.ts";
 
-type ConfigProblemCode = "config_invalid" | "dev_secrets_refused";
+export type ConfigProblemCode = "config_invalid" | "dev_secrets_refused";
 
 export interface ConfigProblem {
   code: ConfigProblemCode;

@@ -11,8 +11,8 @@
  * `dev_secrets_refused`).
  */
 import * as z from "zod";
-import { AppError } from "./http/app-error.ts";
-import { DEFAULT_LEASE_MS } from "./core/rotation/engine-deps.ts";
+import { refused } from "./http/on-error.ts";
+import { DEFAULT_LEASE_MS } from "./core/rotation/engine-services.ts";
 
 const flag = z
   .enum(["true", "false", "1", "0", ""])
@@ -111,7 +111,7 @@ type SecretName = {
 export function requireConfig<K extends SecretName>(config: Config, name: K): string {
   const value = config[name];
   if (typeof value !== "string" || value === "") {
-    throw new AppError(503, "not_configured", `Cannot serve this route: "${name}" is not configured`);
+    throw refused("not_configured", `Cannot serve this route: "${name}" is not configured`);
   }
   return value;
 }

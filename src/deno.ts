@@ -27,7 +27,7 @@ import { DEFAULT_BACKOFF } from "./core/bus/backoff.ts";
 import { onDeadLetter, subscribeAll } from "./core/subscribers/index.ts";
 import { startSweep } from "./core/sweep/run.ts";
 import { registerSweepCron } from "./adapters/deno-cron.ts";
-import { AppError } from "./http/app-error.ts";
+import { refused } from "./http/on-error.ts";
 import { buildServices, type Services } from "./services.ts";
 import { openApiDocument } from "./openapi/document.ts";
 
@@ -83,7 +83,7 @@ if (Deno.args.includes("--test-scheduled") && !check.devMode) {
 let openApiJson: string | undefined;
 const app = createApp(
   () => {
-    if (!services) throw new AppError(503, "config_invalid", "Cannot serve: the configuration is invalid");
+    if (!services) throw refused("config_invalid", "Cannot serve: the configuration is invalid");
     return services;
   },
   // GET /openapi.json generated here rather than read from the Worker's asset: Deno has no

@@ -10,7 +10,12 @@ import { type FingerprintKey, importFingerprintKey } from "./core/crypto/fingerp
 import { type Keyring, parseKeyring } from "./core/crypto/keyring.ts";
 import { derivePurposeKey } from "./core/crypto/purpose-key.ts";
 import type { ConfirmationKey } from "./core/chatops/confirmation.ts";
-import { DEFAULT_RETRY, type EngineDeps, type EngineEvent, type RetryPolicy } from "./core/rotation/engine-deps.ts";
+import {
+  DEFAULT_RETRY,
+  type EngineEvent,
+  type EngineServices,
+  type RetryPolicy,
+} from "./core/rotation/engine-services.ts";
 import type { Store } from "./core/store/store.ts";
 import type { EventBus } from "./core/bus/bus.ts";
 import type { AuditLog } from "./core/audit/audit-log.ts";
@@ -20,7 +25,7 @@ import type { ConsumerReads } from "./core/credentials/reads.ts";
 import { engineEmitter } from "./core/bus/engine-events.ts";
 import { type Config, requireConfig } from "./config.ts";
 import { createCloudflareClient } from "./core/cloudflare/client.ts";
-import { AppError } from "./http/app-error.ts";
+import { refused } from "./http/on-error.ts";
 
 export interface Services {
   config: Config;
@@ -37,7 +42,7 @@ export interface Services {
   /** Runs work after the response (waitUntil on Workers); errors are the work's own business. */
   defer: (work: Promise<unknown>) => void;
   /** The rotation engine's dependencies; 503 when the encryption keys are not configured. */
-  engine: () => Promise<EngineDeps>;
+  engine: () => Promise<EngineServices>;
   /** Consumer Workers' reads over the service binding (Workers only: Deno has no pull path). */
   reads?: ConsumerReads;
 }
@@ -79,7 +84,7 @@ export function buildServices(opts: ServiceOptions): Services {
       ...(opts.fetch ? { fetch: opts.fetch } : {}),
     })
     : undefined;
-  let engine: Promise<EngineDeps> | undefined;
+  let engine: Promise<EngineServices> | undefined;
   return {
     config: opts.config,
     store: opts.store,
@@ -117,16 +122,16 @@ async function loadKeys(
 ): Promise<{ keyring: Keyring; fingerprintKey: FingerprintKey; confirmationKey: ConfirmationKey }> {
   const keyring = parseKeyring(requireConfig(config, "REKEY_ENCRYPTION_KEYS"));
   if (!keyring.ok) {
-    throw new AppError(503, "not_configured", `Cannot use "REKEY_ENCRYPTION_KEYS": ${keyring.error.code}`);
+    throw refused("not_configured", `Cannot use "REKEY_ENCRYPTION_KEYS": ${keyring.error.code}`);
   }
   const fingerprintKey = await importFingerprintKey(requireConfig(config, "REKEY_FINGERPRINT_KEY"));
   if (!fingerprintKey.ok) {
-    throw new AppError(503, "not_configured", `Cannot use "REKEY_FINGERPRINT_KEY": ${fingerprintKey.error.code}`);
+    throw refused("not_configured", `Cannot use "REKEY_FINGERPRINT_KEY": ${fingerprintKey.error.code}`);
   }
   // One key per purpose (core/crypto/purpose-key.ts): confirmations never share the fingerprint key.
   const confirmationKey = await derivePurposeKey(requireConfig(config, "REKEY_FINGERPRINT_KEY"), "chat_confirmation");
   if (!confirmationKey.ok) {
-    throw new AppError(503, "not_configured", `Cannot use "REKEY_FINGERPRINT_KEY": ${confirmationKey.error.code}`);
+    throw refused("not_configured", `Cannot use "REKEY_FINGERPRINT_KEY": ${confirmationKey.error.code}`);
   }
   return { keyring: keyring.value, fingerprintKey: fingerprintKey.value, confirmationKey: confirmationKey.value };
 }

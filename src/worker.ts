@@ -12,7 +12,8 @@ import { WorkersAuditLog } from "./adapters/workers-audit-log.ts";
 import { WorkersJobStore } from "./adapters/workers-job-store.ts";
 import { createApp } from "./app.ts";
 import { checkConfig, type ConfigCheck } from "./config-check.ts";
-import { AppError } from "./http/app-error.ts";
+import { refused } from "./http/on-error.ts";
+import { isFailure } from "./core/failure.ts";
 import { configSchema } from "./config.ts";
 import { onDeadLetter, subscribeAll } from "./core/subscribers/index.ts";
 import { buildServices, type Services } from "./services.ts";
@@ -54,11 +55,11 @@ export function configFor(env: Env): ConfigCheck {
   return check;
 }
 
-/** @throws {AppError} 503 with the configuration problem (the app's config gate answers it before any route asks). */
+/** @throws a refusal (503) with the configuration problem (the app's config gate answers it before any route asks). */
 export function servicesFor(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }): Services {
   const check = configFor(env);
   if (!check.ok) {
-    throw new AppError(503, check.problem.code, check.problem.message, { variables: check.problem.variables });
+    throw refused(check.problem.code, check.problem.message, { variables: check.problem.variables });
   }
   let services = built.get(env);
   if (!services) {
@@ -128,7 +129,7 @@ export class RekeyCredentials extends WorkerEntrypoint<Env, { consumer?: unknown
       );
     } catch (error) {
       // A refused configuration, unset keys: their codes, as the HTTP routes would answer them.
-      if (error instanceof AppError) throw new RekeyRefusal(error.code, error.message);
+      if (isFailure(error, "refused")) throw new RekeyRefusal(error.code, error.message);
       throw error;
     }
     if (!result.ok) throw new RekeyRefusal(result.error.code, result.error.message);

@@ -17,9 +17,9 @@ import type { Context } from "hono";
 import type { Config } from "../config.ts";
 import type { Actor } from "../core/bus/fields.ts";
 import { type AccessConfig, type AccessRefusal, verifyAccessJwt } from "../core/inbound/access-jwt.ts";
-import type { Result } from "../core/result.ts";
-import type { Deps } from "../deps.ts";
-import { AppError } from "./app-error.ts";
+import type { ErrorValue, Result } from "../core/result.ts";
+import type { Services } from "../services.ts";
+import { refused } from "./on-error.ts";
 
 export const ACCESS_HEADER = "cf-access-jwt-assertion";
 
@@ -31,21 +31,21 @@ function accessConfig(config: Config): AccessConfig | null {
 
 /** The request's Access identity; null when Access is not configured or the request has no assertion. */
 export async function accessIdentity(
-  c: Context<{ Variables: { deps: Deps } }>,
-): Promise<Result<Actor, AccessRefusal> | null> {
-  const config = accessConfig(c.var.deps.config);
+  c: Context<{ Variables: { services: Services } }>,
+): Promise<Result<Actor, ErrorValue<AccessRefusal>> | null> {
+  const config = accessConfig(c.var.services.config);
   const assertion = c.req.header(ACCESS_HEADER);
   if (!config || assertion === undefined) return null;
-  return verifyAccessJwt(assertion, config, c.var.deps.now());
+  return verifyAccessJwt(assertion, config, c.var.services.now());
 }
 
 /** The refusal of an assertion that did not verify (a 401, or a 503 while the team's keys cannot be had). */
-export function accessRefused(code: AccessRefusal): AppError {
+export function accessRefused(code: AccessRefusal) {
   return code === "access_keys_unavailable"
-    ? new AppError(503, code, "Cloudflare Access's signing keys cannot be fetched; try again shortly")
-    : new AppError(401, "unauthorized", "The Cloudflare Access token is not valid");
+    ? refused(code, "Cloudflare Access's signing keys cannot be fetched; try again shortly")
+    : refused("unauthorized", "The Cloudflare Access token is not valid");
 }
 
 /** CF_ACCESS_REQUIRED=true: the admin token no longer opens anything. */
 export const accessRequired = () =>
-  new AppError(401, "access_required", "Sign in through Cloudflare Access: the admin token is not accepted here");
+  refused("access_required", "Sign in through Cloudflare Access: the admin token is not accepted here");

@@ -13,8 +13,9 @@ import type { AppEnv } from "../app-env.ts";
 import { requireConfig } from "../config.ts";
 import { type Actor, ADMIN_TOKEN_ACTOR } from "../core/audit/actor.ts";
 import { timingSafeEqualDigest } from "../core/crypto/timing-safe-equal.ts";
+import type { Failure } from "../core/failure.ts";
 import { accessIdentity, accessRefused, accessRequired } from "./access.ts";
-import { AppError } from "./app-error.ts";
+import { refused } from "./on-error.ts";
 
 export const adminAuth: MiddlewareHandler<AppEnv> = async function adminAuth(c, next) {
   c.set("actor", await authenticate(c));
@@ -24,17 +25,17 @@ export const adminAuth: MiddlewareHandler<AppEnv> = async function adminAuth(c, 
 async function authenticate(c: Context<AppEnv>): Promise<Actor> {
   const access = await accessIdentity(c);
   if (access?.ok) return access.value;
-  const refuse = (error: AppError) => {
+  const refuse = (error: Failure) => {
     c.header("WWW-Authenticate", 'Bearer realm="rekey"');
     return error;
   };
-  if (access) throw refuse(accessRefused(access.error));
-  if (c.var.deps.config.CF_ACCESS_REQUIRED) throw refuse(accessRequired());
-  const expected = requireConfig(c.var.deps.config, "REKEY_ADMIN_TOKEN");
+  if (access) throw refuse(accessRefused(access.error.code));
+  if (c.var.services.config.CF_ACCESS_REQUIRED) throw refuse(accessRequired());
+  const expected = requireConfig(c.var.services.config, "REKEY_ADMIN_TOKEN");
   const header = c.req.header("authorization") ?? "";
   const match = /^Bearer ([\x21-\x7e]+)$/.exec(header);
   if (!match || !(await timingSafeEqualDigest(match[1]!, expected))) {
-    throw refuse(new AppError(401, "unauthorized", "A valid admin bearer token is required"));
+    throw refuse(refused("unauthorized", "A valid admin bearer token is required"));
   }
   return ADMIN_TOKEN_ACTOR;
 }
@@ -42,6 +43,6 @@ async function authenticate(c: Context<AppEnv>): Promise<Actor> {
 /** The authenticated caller of an admin route (set by {@link adminAuth}). */
 export function actorOfRequest(c: { var: { actor?: string } }): string {
   const actor = c.var.actor;
-  if (!actor) throw new AppError(401, "unauthorized", "A valid admin bearer token is required");
+  if (!actor) throw refused("unauthorized", "A valid admin bearer token is required");
   return actor;
 }

@@ -8,17 +8,17 @@
  */
 import { requestRotation } from "../core/rotation/request.ts";
 import type { Rotation, RotationMode, RotationReason } from "../core/rotation/rotation.ts";
-import type { Deps } from "../deps.ts";
+import type { Services } from "../services.ts";
 import { beginError } from "../http/begin-errors.ts";
 
 export async function startFromUi(
-  deps: Deps,
+  services: Services,
   credentialId: string,
   mode: RotationMode,
   reason: RotationReason,
   actor: string,
 ): Promise<{ rotation: Rotation; joined: boolean }> {
-  const begun = await requestRotation(deps, credentialId, { reason, mode, requestedBy: actor }, {
+  const begun = await requestRotation(services, credentialId, { reason, mode, requestedBy: actor }, {
     source: "/rekey/ui",
   });
   if (!begun.ok) throw beginError(begun.code, "ui");

@@ -1,4 +1,4 @@
-import type { AuditTrail } from "./audit-trail.ts";
+import type { AuditTrail } from "../core/audit/newest.ts";
 import type { CredentialView, RotationView } from "../routes/v1/views.ts";
 import { Layout } from "./layout.tsx";
 import type { NextAction } from "../core/sweep/next-actions.ts";

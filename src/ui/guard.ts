@@ -8,7 +8,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { AppError } from "../http/app-error.ts";
+import { refused } from "../http/on-error.ts";
 import { ACCESS_HEADER, accessIdentity, accessRefused, accessRequired } from "../http/access.ts";
 import { ADMIN_TOKEN_ACTOR } from "../core/audit/actor.ts";
 import { encodeBase64Url } from "../core/crypto/encoding.ts";
@@ -36,38 +36,38 @@ export const sameOriginOnly: MiddlewareHandler<UiEnv> = async (c, next) => {
   if (
     c.req.method !== "GET" && c.req.method !== "HEAD" && site !== undefined && site !== "same-origin" && site !== "none"
   ) {
-    throw new AppError(403, "cross_site_request", "Cross-site requests may not change anything");
+    throw refused("cross_site_request", "Cross-site requests may not change anything");
   }
   await next();
 };
 
 /** Signed-in pages: a page view without a valid session goes to the sign-in form; a form post is refused. */
 export const requireSession: MiddlewareHandler<UiEnv> = async (c, next) => {
-  const keys = await uiKeys(c.var.deps.config);
+  const keys = await uiKeys(c.var.services.config);
   const access = await accessIdentity(c);
-  if (access && !access.ok) throw accessRefused(access.error);
+  if (access && !access.ok) throw accessRefused(access.error.code);
   if (access) {
-    const session = await accessSession(c.req.header(ACCESS_HEADER)!, c.var.deps.now());
+    const session = await accessSession(c.req.header(ACCESS_HEADER)!, c.var.services.now());
     c.set("session", session);
     c.set("keys", keys);
     c.set("csrf", await csrfToken(keys, session));
     c.set("actor", access.value);
     return next();
   }
-  if (c.var.deps.config.CF_ACCESS_REQUIRED) throw accessRequired();
-  const check = await readSession(keys, getCookie(c, SESSION_COOKIE, "host"), c.var.deps.now());
+  if (c.var.services.config.CF_ACCESS_REQUIRED) throw accessRequired();
+  const check = await readSession(keys, getCookie(c, SESSION_COOKIE, "host"), c.var.services.now());
   if (!check.ok) {
-    if (check.reason !== "missing") clearSessionCookie(c);
+    if (check.error.code !== "missing") clearSessionCookie(c);
     if (c.req.method === "GET" || c.req.method === "HEAD") {
-      return c.redirect(check.reason === "expired" ? "/ui/sign-in?expired=1" : "/ui/sign-in", 303);
+      return c.redirect(check.error.code === "expired" ? "/ui/sign-in?expired=1" : "/ui/sign-in", 303);
     }
-    throw check.reason === "expired"
-      ? new AppError(401, "session_expired", "The session has expired; sign in again")
-      : new AppError(401, "session_required", "Sign in first");
+    throw check.error.code === "expired"
+      ? refused("session_expired", "The session has expired; sign in again")
+      : refused("session_required", "Sign in first");
   }
-  c.set("session", check.session);
+  c.set("session", check.value);
   c.set("keys", keys);
-  c.set("csrf", await csrfToken(keys, check.session));
+  c.set("csrf", await csrfToken(keys, check.value));
   c.set("actor", ADMIN_TOKEN_ACTOR);
   await next();
 };
@@ -85,7 +85,7 @@ async function accessSession(assertion: string, now: number): Promise<Session> {
 /** For handlers behind {@link requireSession}. */
 export function signedIn(c: Context<UiEnv>): { session: Session; keys: UiKeys; csrf: string; actor: string } {
   const { session, keys, csrf, actor } = c.var;
-  if (!session || !keys || !csrf || !actor) throw new AppError(401, "session_required", "Sign in first");
+  if (!session || !keys || !csrf || !actor) throw refused("session_required", "Sign in first");
   return { session, keys, csrf, actor };
 }
 
@@ -93,6 +93,6 @@ export function signedIn(c: Context<UiEnv>): { session: Session; keys: UiKeys; c
 export async function requireCsrf(c: Context<UiEnv>, submitted: string | undefined): Promise<void> {
   const { session, keys } = signedIn(c);
   if (!(await checkCsrf(keys, session, submitted))) {
-    throw new AppError(403, "csrf_invalid", "The form's CSRF token is missing or wrong; reload the page and try again");
+    throw refused("csrf_invalid", "The form's CSRF token is missing or wrong; reload the page and try again");
   }
 }

@@ -12,7 +12,7 @@ import { requireConfig } from "../config.ts";
 import { timingSafeEqualDigest } from "../core/crypto/timing-safe-equal.ts";
 import { planSweepReport } from "../core/sweep/plan.ts";
 import { credentialIdSchema } from "../core/bus/fields.ts";
-import { AppError } from "../http/app-error.ts";
+import { refused } from "../http/on-error.ts";
 import { accessIdentity, accessRequired } from "../http/access.ts";
 import { ADMIN_TOKEN_ACTOR } from "../core/audit/actor.ts";
 import { beginError } from "../http/begin-errors.ts";
@@ -21,8 +21,8 @@ import { formBody, query } from "../http/validate.ts";
 import { credentialView, rotationView } from "../routes/v1/views.ts";
 import { startFromUi } from "./actions.ts";
 import { ConfirmPage } from "./confirm-page.tsx";
+import { newestAudit } from "../core/audit/newest.ts";
 import { renderSignedIn } from "./layout.tsx";
-import { newestAudit } from "./audit-trail.ts";
 import { CredentialPage } from "./credential-page.tsx";
 import { CredentialsPage } from "./credentials-page.tsx";
 import type { UiEnv } from "./env.ts";
@@ -61,10 +61,12 @@ async function html(c: Ctx, page: unknown, status: ContentfulStatusCode = 200): 
 const nonce = (c: Ctx) => c.var.secureHeadersNonce ?? "";
 const credentialId = (c: Ctx) => {
   const parsed = credentialIdSchema.safeParse(c.req.param("id"));
-  if (!parsed.success) throw new AppError(400, "invalid_request", "The credential id is malformed");
+  if (!parsed.success) throw refused("invalid_request", "The credential id is malformed");
   return parsed.data;
 };
 
+/** The credential page shows this many audit entries, newest first. */
+const AUDIT_SHOWN = 100;
 /** The rotations page reads one registry page of this many credentials (the KV list maximum)… */
 const ROTATIONS_SCAN_LIMIT = 1000;
 /** …and the rotation records of at most this many failures, for their errors. */
@@ -75,11 +77,11 @@ export const ui = new Hono<UiEnv>()
     const q = query(c, signInQuerySchema);
     // Behind Access, whoever Access let through is signed in already; the token form is for the rest.
     if ((await accessIdentity(c))?.ok) return c.redirect("/ui", 303);
-    if (c.var.deps.config.CF_ACCESS_REQUIRED) throw accessRequired();
+    if (c.var.services.config.CF_ACCESS_REQUIRED) throw accessRequired();
     const current = await readSession(
-      await uiKeys(c.var.deps.config),
+      await uiKeys(c.var.services.config),
       getCookie(c, SESSION_COOKIE, "host"),
-      c.var.deps.now(),
+      c.var.services.now(),
     );
     if (current.ok) return c.redirect("/ui", 303);
     const notice = q.expired
@@ -90,9 +92,9 @@ export const ui = new Hono<UiEnv>()
     return html(c, SignInPage({ nonce: nonce(c), ...(notice ? { notice } : {}) }));
   })
   .post("/sign-in", async (c) => {
-    if (c.var.deps.config.CF_ACCESS_REQUIRED) throw accessRequired();
+    if (c.var.services.config.CF_ACCESS_REQUIRED) throw accessRequired();
     const form = await formBody(c, signInFormSchema);
-    const expected = requireConfig(c.var.deps.config, "REKEY_ADMIN_TOKEN");
+    const expected = requireConfig(c.var.services.config, "REKEY_ADMIN_TOKEN");
     // Digest comparison: neither the token's content nor its length leaks through timing.
     if (!(await timingSafeEqualDigest(form.token, expected))) {
       return html(
@@ -104,7 +106,7 @@ export const ui = new Hono<UiEnv>()
         401,
       );
     }
-    setSessionCookie(c, await issueSession(await uiKeys(c.var.deps.config), c.var.deps.now()));
+    setSessionCookie(c, await issueSession(await uiKeys(c.var.services.config), c.var.services.now()));
     return c.redirect("/ui", 303);
   })
   .post("/sign-out", requireSession, async (c) => {
@@ -117,8 +119,8 @@ export const ui = new Hono<UiEnv>()
   })
   .get("/", requireSession, async (c) => {
     const q = query(c, listPageQuerySchema);
-    const now = c.var.deps.now();
-    const page = await c.var.deps.store.listCredentials({ limit: 50, ...(q.cursor ? { cursor: q.cursor } : {}) });
+    const now = c.var.services.now();
+    const page = await c.var.services.store.listCredentials({ limit: 50, ...(q.cursor ? { cursor: q.cursor } : {}) });
     const rows = page.items.map((rec) => ({ credential: credentialView(rec), next: nextActions(rec, now) }));
     return html(
       c,
@@ -128,14 +130,14 @@ export const ui = new Hono<UiEnv>()
   .get("/credentials/:id", requireSession, async (c) => {
     const id = credentialId(c);
     const q = query(c, credentialPageQuerySchema);
-    const { store, audit } = c.var.deps;
+    const { store, audit } = c.var.services;
     const found = await store.getCredential(id);
-    if (!found) throw new AppError(404, "credential_not_found", "No such credential");
-    const now = c.var.deps.now();
+    if (!found) throw refused("credential_not_found", "No such credential");
+    const now = c.var.services.now();
     const rotations = (await store.listRotations(id)).map(rotationView).sort((a, b) =>
       b.created_at.localeCompare(a.created_at)
     );
-    const trail = await newestAudit(audit, id);
+    const trail = await newestAudit(audit, id, AUDIT_SHOWN);
     // A manager PAT lost to a leak leaves this credential unable to rotate until it gets a new one.
     const manager = found.value.manager_id ? (await store.getCredential(found.value.manager_id))?.value : undefined;
     const flash = q.started
@@ -149,7 +151,7 @@ export const ui = new Hono<UiEnv>()
         nonce: nonce(c),
         csrf: signedIn(c).csrf,
         now,
-        credential: credentialView(found.value, c.var.deps.reads ? await c.var.deps.reads.list(id) : []),
+        credential: credentialView(found.value, c.var.services.reads ? await c.var.services.reads.list(id) : []),
         next: nextActions(found.value, now),
         rotations,
         audit: trail,
@@ -164,7 +166,7 @@ export const ui = new Hono<UiEnv>()
   .post("/credentials/:id/revoke", requireSession, (c) => start(c, "revoke"))
   .get("/rotations", requireSession, async (c) => {
     query(c, emptyQuerySchema);
-    const { store } = c.var.deps;
+    const { store } = c.var.services;
     // One registry page; the lists come from the records themselves (no Durable Object round trip).
     const page = await store.listCredentials({ limit: ROTATIONS_SCAN_LIMIT });
     const inFlight: InFlightRow[] = [];
@@ -205,7 +207,7 @@ export const ui = new Hono<UiEnv>()
       RotationsPage({
         nonce: nonce(c),
         csrf: signedIn(c).csrf,
-        now: c.var.deps.now(),
+        now: c.var.services.now(),
         inFlight,
         failed,
         truncated: page.cursor !== undefined,
@@ -215,8 +217,8 @@ export const ui = new Hono<UiEnv>()
   })
   .get("/plan", requireSession, async (c) => {
     query(c, emptyQuerySchema);
-    const now = c.var.deps.now();
-    const report = await planSweepReport(c.var.deps.store, now);
+    const now = c.var.services.now();
+    const report = await planSweepReport(c.var.services.store, now);
     return html(
       c,
       PlanPage({ nonce: nonce(c), csrf: signedIn(c).csrf, now, plan: report.actions, leftAlone: report.left_alone }),
@@ -231,7 +233,7 @@ export const ui = new Hono<UiEnv>()
 async function confirm(c: Ctx, mode: "rotate" | "revoke"): Promise<Response> {
   const id = credentialId(c);
   query(c, emptyQuerySchema);
-  const found = await c.var.deps.store.getCredential(id);
+  const found = await c.var.services.store.getCredential(id);
   if (!found) throw beginError("credential_not_found", "ui");
   if (found.value.state === "revoked") throw beginError("credential_revoked", "ui");
   return html(
@@ -244,7 +246,7 @@ async function start(c: Ctx, mode: "rotate" | "revoke"): Promise<Response> {
   const id = credentialId(c);
   const form = await formBody(c, startFormSchema);
   await requireCsrf(c, form.csrf);
-  const begun = await startFromUi(c.var.deps, id, mode, form.reason, signedIn(c).actor);
+  const begun = await startFromUi(c.var.services, id, mode, form.reason, signedIn(c).actor);
   return c.redirect(startedUrl(id, begun.rotation.id, mode, begun.joined), 303);
 }
 

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { createEmulator } from "../../emulator/src/index.ts";
-import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 import { startDenoServer } from "./deno-server.ts";
 import { waitFor } from "./wait-for.ts";
 

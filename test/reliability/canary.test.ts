@@ -9,7 +9,7 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 import { ADMIN_TOKEN, call, responses } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { ALICE, responseUrl, slackSigned, slashCommand } from "../support/chat.ts";

@@ -92,13 +92,13 @@ function wire(s: Scenario): Ctx {
     }
     return res;
   };
-  s.h.deps.clarifai = createClarifaiClient({
+  s.h.engine.clarifai = createClarifaiClient({
     baseUrl: "http://clarifai.emulator",
     fetch: network,
     timeoutMs: CLIENT_TIMEOUT_MS,
   });
-  const emit = s.h.deps.emit;
-  s.h.deps.emit = async (e) => {
+  const emit = s.h.engine.emit;
+  s.h.engine.emit = async (e) => {
     ctx.said.push(e);
     await emit(e);
   };
@@ -113,9 +113,9 @@ async function sweep(ctx: Ctx) {
     publish: async (e) => void published.push(e),
     publishAll: async (es) => void published.push(...es),
   };
-  const d = new Dispatcher({ ledger: new MemoryLedger({ now: h.deps.now }) });
-  subscribeEngineHandlers(d, h.deps, bus, ["rotator", "sweeper", "orphan-scanner"]);
-  await startSweep(bus, h.deps.now());
+  const d = new Dispatcher({ ledger: new MemoryLedger({ now: h.engine.now }) });
+  subscribeEngineHandlers(d, h.engine, bus, ["rotator", "sweeper", "orphan-scanner"]);
+  await startSweep(bus, h.engine.now());
   for (let i = 0; i < published.length && i < 200; i++) {
     for (let attempt = 1; attempt <= 3; attempt++) {
       if ((await d.dispatch(published[i]!, { attempt })).verdict !== "retry") break;
@@ -130,21 +130,21 @@ async function drive(ctx: Ctx, rotationId: string): Promise<Rotation | undefined
   let r: Rotation | undefined;
   for (let i = 0; i < 6; i++) {
     try {
-      r = await driveRotation(h.deps, ctx.credId, rotationId);
+      r = await driveRotation(h.engine, ctx.credId, rotationId);
     } catch {
       // a crashed driver
     }
     if (r && r.state !== "running") return r;
-    h.advance(h.deps.leaseMs + 1);
+    h.advance(h.engine.leaseMs + 1);
   }
   return r;
 }
 
 async function begin(ctx: Ctx, reason: "manual" | "compromise" | "scheduled", mode: "rotate" | "revoke") {
-  const b = await beginRotation(ctx.s.h.deps, ctx.credId, { reason, mode, requestedBy: "fault-matrix" }).catch(() =>
+  const b = await beginRotation(ctx.s.h.engine, ctx.credId, { reason, mode, requestedBy: "fault-matrix" }).catch(() =>
     null
   );
-  const id = b?.ok ? b.rotation.id : (await ctx.s.h.deps.store.getCredential(ctx.credId))?.value.current_rotation?.id;
+  const id = b?.ok ? b.rotation.id : (await ctx.s.h.engine.store.getCredential(ctx.credId))?.value.current_rotation?.id;
   if (id) await drive(ctx, id);
 }
 
@@ -214,19 +214,19 @@ const OPERATIONS: Operation[] = [
     previousDies: true,
     setup: async () => {
       const ctx = wire(await scenario("app_key", { grace_hours: 24 }));
-      const b = await beginRotation(ctx.s.h.deps, ctx.credId, {
+      const b = await beginRotation(ctx.s.h.engine, ctx.credId, {
         reason: "manual",
         mode: "rotate",
         requestedBy: "setup",
       });
-      if (!b.ok || (await driveRotation(ctx.s.h.deps, ctx.credId, b.rotation.id)).state !== "done") {
+      if (!b.ok || (await driveRotation(ctx.s.h.engine, ctx.credId, b.rotation.id)).state !== "done") {
         throw new Error("setup rotation failed");
       }
       ctx.calls = 0;
       return ctx;
     },
     run: async (ctx) => {
-      const c = await contain(ctx.s.h.deps, await matchLeakedValue(ctx.s.h.deps, ctx.original), "github");
+      const c = await contain(ctx.s.h.engine, await matchLeakedValue(ctx.s.h.engine, ctx.original), "github");
       expect(c.action).toBe("revoke_previous");
       if (c.action === "revoke_previous") await c.run();
     },
@@ -244,12 +244,12 @@ const OPERATIONS: Operation[] = [
     name: "sweep: owed revocation after the grace period",
     setup: async () => {
       const ctx = wire(await scenario("app_key", { grace_hours: 24 }));
-      const b = await beginRotation(ctx.s.h.deps, ctx.credId, {
+      const b = await beginRotation(ctx.s.h.engine, ctx.credId, {
         reason: "manual",
         mode: "rotate",
         requestedBy: "setup",
       });
-      if (!b.ok || (await driveRotation(ctx.s.h.deps, ctx.credId, b.rotation.id)).state !== "done") {
+      if (!b.ok || (await driveRotation(ctx.s.h.engine, ctx.credId, b.rotation.id)).state !== "done") {
         throw new Error("setup rotation failed");
       }
       ctx.s.h.advance(25 * HOUR);
@@ -285,10 +285,10 @@ async function recover(ctx: Ctx) {
 
 async function assertConverged(ctx: Ctx, _op: Operation, label: string): Promise<Rotation | undefined> {
   const { h } = ctx.s;
-  const found = (await h.deps.store.getCredential(ctx.credId))?.value;
+  const found = (await h.engine.store.getCredential(ctx.credId))?.value;
   expect(found, `${label}: the record is gone`).toBeDefined();
   const rec = found!;
-  const rotations = await h.deps.store.listRotations(ctx.credId);
+  const rotations = await h.engine.store.listRotations(ctx.credId);
   // Converged: nothing running, nothing claimed.
   expect(rotations.filter((r) => r.state === "running").map((r) => r.step), `${label}: a rotation is still running`)
     .toEqual([]);
@@ -308,12 +308,12 @@ async function assertConverged(ctx: Ctx, _op: Operation, label: string): Promise
     ...rec.previous.filter((p) => !p.revoked_at).map((p) => p.fingerprint),
   ]);
   for (const k of marked) {
-    expect(known.has(await fingerprint(h.deps.fingerprintKey, k.id)), `${label}: orphan marked key ${k.description}`)
+    expect(known.has(await fingerprint(h.engine.fingerprintKey, k.id)), `${label}: orphan marked key ${k.description}`)
       .toBe(true);
   }
   // Nothing recorded as revoked still works.
   const liveFingerprints = new Set(
-    await Promise.all(ownKeys.map((k: any) => fingerprint(h.deps.fingerprintKey, k.id))),
+    await Promise.all(ownKeys.map((k: any) => fingerprint(h.engine.fingerprintKey, k.id))),
   );
   for (const p of rec.previous.filter((x) => x.revoked_at)) {
     expect(liveFingerprints.has(p.fingerprint), `${label}: a value recorded as revoked still works`).toBe(false);
@@ -333,7 +333,7 @@ async function assertConverged(ctx: Ctx, _op: Operation, label: string): Promise
     return last;
   }
   // 0 lost values: the recorded value opens and works.
-  const opened = await decrypt(h.deps.keyring, rec.value, aadFor(rec, CURRENT_VALUE));
+  const opened = await decrypt(h.engine.keyring, rec.value, aadFor(rec, CURRENT_VALUE));
   expect(opened.ok, `${label}: the recorded value does not decrypt`).toBe(true);
   const value = opened.ok ? opened.value : "";
   if (rec.kind === "secret") {
@@ -364,12 +364,12 @@ async function runCase(op: Operation, label: string, inject: (ctx: Ctx) => void)
   await op.run(ctx);
   await recover(ctx);
   const last = await assertConverged(ctx, op, label);
-  const rec = (await ctx.s.h.deps.store.getCredential(ctx.credId))!.value;
+  const rec = (await ctx.s.h.engine.store.getCredential(ctx.credId))!.value;
   if (op.compromise && rec.kind !== "secret") {
     // Containment: the leaked value is dead, unless Clarifai refused its deletion for good (the
     // rotation then failed at revoke_old, which alerts a human).
     // A self-managed PAT is the only token that can mint its successor, so its plan creates
-    // first (plan.ts): when that creation is refused for good, the leaked PAT is kept, not
+    // first (step-plan.ts): when that creation is refused for good, the leaked PAT is kept, not
     // deleted with nothing to replace it.
     const alive = (await ctx.s.h.state()).keys.some((k: any) => k.id === ctx.original);
     const refusable = op.createsFirst ? ["revoke_old", "create"] : ["revoke_old"];
@@ -397,7 +397,7 @@ async function runCase(op: Operation, label: string, inject: (ctx: Ctx) => void)
   // No value, old or new, in anything rekey emitted, published or stored in clear.
   const current = rec.state === "revoked"
     ? undefined
-    : await decrypt(ctx.s.h.deps.keyring, rec.value, aadFor(rec, CURRENT_VALUE));
+    : await decrypt(ctx.s.h.engine.keyring, rec.value, aadFor(rec, CURRENT_VALUE));
   const sealed = { ...rec, value: null, previous: rec.previous.map((p) => ({ ...p, value: null })) };
   expectNoCanary([JSON.stringify(ctx.said), JSON.stringify(sealed)], [
     ctx.original,
@@ -458,11 +458,11 @@ describe("crash matrix: the driver dies right after each store write", () => {
       let crashed = 0;
       for (let k = 0; k < runs(40, 80); k++) {
         const ctx = await op.setup();
-        const inner = ctx.s.h.deps.store;
+        const inner = ctx.s.h.engine.store;
         const crashing = crashAfterWrite(inner, k);
-        ctx.s.h.deps.store = crashing.store;
+        ctx.s.h.engine.store = crashing.store;
         await op.run(ctx).catch(() => undefined);
-        ctx.s.h.deps.store = inner;
+        ctx.s.h.engine.store = inner;
         if (!crashing.fired()) break; // k is past the operation's last write: every write has been crashed after
         crashed++;
         await recover(ctx);

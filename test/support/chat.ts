@@ -17,8 +17,17 @@ export const BOB = "UBOB0002";
 export const DISCORD_ALICE = "100000000000000001";
 export const DISCORD_BOB = "100000000000000002";
 
-export async function post(path: string, body: string, headers: Record<string, string>): Promise<Captured> {
-  const res = await exports.default.fetch(`http://rekey.test${path}`, { method: "POST", headers, body });
+/** Hands a request to the Worker: by default the one under test, with the test bindings. */
+export type Send = (request: Request) => Promise<Response>;
+const toWorker: Send = (request) => exports.default.fetch(request);
+
+export async function post(
+  path: string,
+  body: string,
+  headers: Record<string, string>,
+  send: Send = toWorker,
+): Promise<Captured> {
+  const res = await send(new Request(`http://rekey.test${path}`, { method: "POST", headers, body }));
   const text = await res.text();
   let json: any;
   try {
@@ -36,7 +45,7 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 export async function slackSigned(
   path: string,
   body: string,
-  opts: { timestamp?: number; secret?: string; signature?: string } = {},
+  opts: { timestamp?: number; secret?: string; signature?: string; send?: Send } = {},
 ) {
   const timestamp = opts.timestamp ?? nowSeconds();
   const signature = opts.signature ??
@@ -45,7 +54,7 @@ export async function slackSigned(
     "content-type": "application/x-www-form-urlencoded",
     "x-slack-request-timestamp": String(timestamp),
     "x-slack-signature": signature,
-  });
+  }, opts.send);
 }
 
 /** A fresh response_url on the receiver: `{ url, path }`. */
@@ -112,7 +121,7 @@ const discordKey = () => (privateKey ??= crypto.subtle.importKey(
   ["sign"],
 ));
 
-export async function discordSigned(body: string, opts: { timestamp?: string; tamper?: boolean } = {}) {
+export async function discordSigned(body: string, opts: { timestamp?: string; tamper?: boolean; send?: Send } = {}) {
   const timestamp = opts.timestamp ?? String(nowSeconds());
   let signature = await signDiscordInteraction({ privateKey: await discordKey(), timestamp, body });
   if (opts.tamper) signature = (signature[0] === "0" ? "1" : "0") + signature.slice(1);
@@ -120,7 +129,7 @@ export async function discordSigned(body: string, opts: { timestamp?: string; ta
     "content-type": "application/json",
     "x-signature-ed25519": signature,
     "x-signature-timestamp": timestamp,
-  });
+  }, opts.send);
 }
 
 let seq = 0;

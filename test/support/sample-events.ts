@@ -89,6 +89,14 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
     rewritten: 1000,
     remaining: 0,
   },
+  "event.dead_lettered": {
+    event_type: "sweep.batch",
+    event_id: "evt_q2XvU6lK0nF3cY8pR1sT9w",
+    event_source: "/rekey/cron",
+    reason: "permanent",
+    handler: "sweeper",
+    error_code: "storage_unavailable",
+  },
   "credential.registered": {
     credential_id,
     actor: "alice@example.com",

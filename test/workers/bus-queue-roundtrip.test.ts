@@ -73,4 +73,47 @@ describe("bus over Cloudflare Queues", () => {
       },
     );
   });
+
+  it("splits a large publishAll by bytes too, so no sendBatch passes Queues' 256 KB", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    // 12 events of about 25 KB: far fewer than 100, but about 300 KB together, more than one
+    // sendBatch takes (and than Miniflare's own 288 KB check lets through). rekey's own events stay
+    // under 2 KB; what the schema lets grow is an ISO time's fraction of a second, so that is padded.
+    const expiresAt = `2026-09-01T10:00:00.${"0".repeat(24_000)}Z`;
+    const events = Array.from(
+      { length: 12 },
+      () =>
+        newEvent("credential.expiring", { ...sampleData["credential.expiring"], expires_at: expiresAt }, {
+          source: "/rekey/cron",
+          now: Date.now(),
+        }),
+    );
+    // The real binding, with each sendBatch's size written down on the way.
+    const batches: Array<{ messages: number; bytes: number }> = [];
+    const recording = new Proxy(env.EVENTS, {
+      get(target, prop) {
+        if (prop !== "sendBatch") {
+          return (Reflect.get(target, prop, target) as (...a: unknown[]) => unknown).bind(target);
+        }
+        return (messages: MessageSendRequest[], opts?: QueueSendBatchOptions) => {
+          batches.push({
+            messages: messages.length,
+            bytes: messages.reduce((n, m) => n + JSON.stringify(m.body).length, 0),
+          });
+          return target.sendBatch(messages, opts);
+        };
+      },
+    });
+    await new QueueBus(recording).publishAll(events);
+    expect(batches.length).toBeGreaterThanOrEqual(2);
+    expect(batches.reduce((n, b) => n + b.messages, 0)).toBe(12);
+    // Queues counts about 100 bytes of metadata per message against the 256 KB (1 KB = 1,000 B).
+    for (const b of batches) expect(b.bytes + 100 * b.messages).toBeLessThanOrEqual(256_000);
+
+    const ids = new Set(events.map((e) => e.id));
+    await vi.waitUntil(
+      () => lines(log).filter((l) => l.msg === "bus.ack" && ids.has(l.event_id as string)).length === 12,
+      { timeout: 20_000, interval: 100 },
+    );
+  });
 });

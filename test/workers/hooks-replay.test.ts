@@ -11,7 +11,7 @@ import { parseConfig } from "../../src/config.ts";
 import { MemoryAuditLog } from "../../src/core/audit/memory-audit-log.ts";
 import type { BusEvent } from "../../src/core/bus/events.ts";
 import { MemoryLedger } from "../../src/core/bus/memory-ledger.ts";
-import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 import { MemoryJobStore } from "../../src/core/maintenance/job.ts";
 import { MemoryStore } from "../../src/core/store/memory-store.ts";
 import { buildServices } from "../../src/services.ts";

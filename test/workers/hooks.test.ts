@@ -3,7 +3,7 @@
  * (the Node-hosted emulator); audit trail and notifications observed at the local receiver.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 import { call } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";

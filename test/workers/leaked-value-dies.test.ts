@@ -8,7 +8,7 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 import { ADMIN_TOKEN, call, waitForRotation } from "../support/api.ts";
 import { cronTick } from "../support/cron.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";

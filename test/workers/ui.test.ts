@@ -4,7 +4,9 @@
  * canary check: no secret value (admin token, PATs, app keys old and new) in any page.
  */
 import { env, exports } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import worker, { type Env } from "../../src/worker.ts";
 import { parseConfig } from "../../src/config.ts";
 import { issueSession, SESSION_TTL_MS, uiKeys } from "../../src/ui/session.ts";
 import { ADMIN_TOKEN, call, responses, waitForRotation } from "../support/api.ts";
@@ -23,14 +25,20 @@ interface Page {
 async function ui(
   method: string,
   path: string,
-  opts: { cookie?: string; form?: Record<string, string> | string; headers?: Record<string, string> } = {},
+  opts: {
+    cookie?: string;
+    form?: Record<string, string> | string;
+    headers?: Record<string, string>;
+    /** Bindings other than the test ones (a fresh env object: the Worker reads its configuration once per env). */
+    env?: Env;
+  } = {},
 ): Promise<Page> {
   const body = opts.form === undefined
     ? undefined
     : typeof opts.form === "string"
     ? opts.form
     : new URLSearchParams(opts.form).toString();
-  const res = await exports.default.fetch(`http://rekey.test${path}`, {
+  const request = new Request(`http://rekey.test${path}`, {
     method,
     redirect: "manual",
     headers: {
@@ -40,6 +48,14 @@ async function ui(
     },
     ...(body !== undefined ? { body } : {}),
   });
+  let res: Response;
+  if (opts.env) {
+    const ctx = createExecutionContext();
+    res = await worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, opts.env, ctx);
+    await waitOnExecutionContext(ctx);
+  } else {
+    res = await exports.default.fetch(request);
+  }
   const text = await res.text();
   responses.push({ method, path, status: res.status, headers: Object.fromEntries(res.headers), text, json: undefined });
   return { status: res.status, headers: res.headers, text, location: res.headers.get("location") };
@@ -201,6 +217,37 @@ describe("sign-in", () => {
     expect(post.text).toContain("session_expired");
     const notice = await ui("GET", "/ui/sign-in?expired=1");
     expect(notice.text).toContain("Your session has expired");
+  });
+
+  it("ends every session, and its CSRF tokens, once REKEY_ADMIN_TOKEN changes", async () => {
+    const session = await signIn();
+    const confirm = await ui("GET", `/ui/credentials/${failingCredId}/rotate`, { cookie: session });
+    const csrf = csrfOf(confirm.text)!;
+    expect((await ui("GET", "/ui", { cookie: session })).status).toBe(200);
+
+    // The same deployment after `wrangler secret put REKEY_ADMIN_TOKEN`.
+    const newToken = "test-admin-token-rotated-9876543210-zyxwv";
+    leaks.secrets.push(newToken);
+    const rotated = { ...env, REKEY_ADMIN_TOKEN: newToken } as Env;
+    const page = await ui("GET", "/ui", { cookie: session, env: rotated });
+    expect(page.status).toBe(303);
+    expect(page.location).toBe("/ui/sign-in");
+    const post = await ui("POST", `/ui/credentials/${failingCredId}/rotate`, {
+      cookie: session,
+      form: { csrf },
+      env: rotated,
+    });
+    expect(post.status).toBe(401);
+    expect(post.text).toContain("session_required");
+    expect((await call("GET", `/v1/credentials/${failingCredId}`)).json.credential.current_rotation_id).toBeNull();
+
+    // The old token no longer signs in; the new one does, and its session is the new token's only.
+    expect((await ui("POST", "/ui/sign-in", { form: { token: ADMIN_TOKEN }, env: rotated })).status).toBe(401);
+    const signedIn = await ui("POST", "/ui/sign-in", { form: { token: newToken }, env: rotated });
+    expect(signedIn.status).toBe(303);
+    const fresh = sessionFrom(signedIn);
+    expect((await ui("GET", "/ui", { cookie: fresh, env: rotated })).status).toBe(200);
+    expect((await ui("GET", "/ui", { cookie: fresh })).location).toBe("/ui/sign-in");
   });
 });
 

@@ -17,7 +17,7 @@ import type { alertSourceSchema } from "../bus/fields.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 import { randomId } from "../crypto/random.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 import { contain, type Containment } from "./contain.ts";
 import { alertActor } from "../audit/actor.ts";
 import { type LeakMatch, matchNamed, matchPrefix, matchRecord } from "./match-leak.ts";
@@ -83,7 +83,7 @@ async function receivedEvent(alert: Alert, tokenCount: number, matchedCount: num
 /** Begin (or join) containment and hand its work to the runtime. */
 async function containNow(
   rt: AlertRuntime,
-  engine: EngineDeps,
+  engine: EngineServices,
   match: LeakMatch,
   source: AlertSource,
 ): Promise<Containment> {
@@ -100,7 +100,7 @@ async function containNow(
  */
 async function reportLeak(
   rt: AlertRuntime,
-  engine: EngineDeps,
+  engine: EngineServices,
   match: Exclude<LeakMatch, { kind: "none" }>,
   alert: Alert,
 ): Promise<{ eventId: string; action: string; rotationId?: string }> {
@@ -123,7 +123,7 @@ const CLAIM_LEASE_MS = 10 * 60_000;
  */
 export async function reportNamedLeak(
   rt: AlertRuntime & { ledger: ProcessedLedger },
-  engine: EngineDeps,
+  engine: EngineServices,
   named: { credential_id?: string; fingerprint?: string; value?: string },
   delivery: { source: AlertSource; deliveryId: string; reason: Alert["reason"] },
 ): Promise<
@@ -198,7 +198,7 @@ export interface BatchOutcome {
  */
 export async function reportTokens(
   rt: AlertRuntime,
-  engine: EngineDeps,
+  engine: EngineServices,
   alert: Alert,
   fps: readonly string[],
 ): Promise<BatchOutcome> {
@@ -269,7 +269,7 @@ export async function reportTokens(
  * drives the work to its end instead of deferring it.
  */
 export async function replayCompromise(
-  engine: EngineDeps,
+  engine: EngineServices,
   data: { credential_id: string; fingerprint_prefix: string; alert_source: AlertSource },
 ): Promise<Containment> {
   const found = await engine.store.getCredential(data.credential_id);

@@ -1,5 +1,5 @@
 /**
- * The rotation engine's `emit` hook (rotation/engine-deps.ts) onto the bus.
+ * The rotation engine's `emit` hook (rotation/engine-services.ts) onto the bus.
  *
  * Ids are derived from the transition, not random: a transition is persisted once (compare-and-
  * swap), but a driver that resumes after a crash, or two drivers racing on a lease, may emit it
@@ -9,7 +9,7 @@
  */
 import { actorOf } from "../audit/actor.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
-import type { EngineEvent } from "../rotation/engine-deps.ts";
+import type { EngineEvent } from "../rotation/engine-services.ts";
 import type { Rotation } from "../rotation/rotation.ts";
 import type { EventBus } from "./bus.ts";
 import type { BusEvent, EventData } from "./events.ts";
@@ -18,7 +18,7 @@ import { deriveId, newEvent } from "./new-event.ts";
 
 const ENGINE_SOURCE = "/rekey/engine";
 
-/** An `EngineDeps.emit` that publishes to `bus`. */
+/** An `EngineServices.emit` that publishes to `bus`. */
 export const engineEmitter = (bus: EventBus, now: () => number) => async (e: EngineEvent): Promise<void> =>
   bus.publish(await fromEngineEvent(e, now()));
 

@@ -14,7 +14,7 @@
  * Runtime-neutral: zod only.
  */
 import * as z from "zod";
-import { err, ok, type Result } from "../result.ts";
+import { err, type ErrorValue, ok, type Result } from "../result.ts";
 import { rotationModeSchema, rotationReasonSchema, stepSchema } from "../rotation/rotation.ts";
 import { credentialKindSchema } from "../credentials/credential.ts";
 import {
@@ -26,7 +26,7 @@ import {
   credentialIdSchema,
   eventIdSchema,
   fingerprintPrefixSchema,
-  isoTimeSchema,
+  handlerNameSchema,
   jobIdSchema,
   requesterSchema,
   rotationIdSchema,
@@ -34,6 +34,7 @@ import {
   subjectSchema,
   sweepIdSchema,
 } from "./fields.ts";
+import { isoTimeSchema } from "../time.ts";
 
 export const eventTypes = [
   "alert.received",
@@ -52,6 +53,7 @@ export const eventTypes = [
   "orphan.suspected",
   "maintenance.reencrypt",
   "maintenance.completed",
+  "event.dead_lettered",
   "credential.registered",
   "credential.updated",
   "credential.unmanaged",
@@ -234,6 +236,20 @@ export const eventDataSchemas = {
     rewritten: z.number().int().min(0).max(100_000_000),
     remaining: z.number().int().min(0).max(100_000_000),
   }),
+  /**
+   * An event's handling died (its retries ran out, or a handler failed permanently): raised by the
+   * dead-letter handler (core/subscribers/index.ts) for every type, so a human hears of every death.
+   * It names the dead event by type, id and source, never by its data; the envelope's `subject`
+   * is the dead event's. `handler` and `error_code`: the permanent failure, when there was one.
+   */
+  "event.dead_lettered": z.strictObject({
+    event_type: eventTypeSchema,
+    event_id: eventIdSchema,
+    event_source: sourceSchema,
+    reason: z.enum(["permanent", "retries_exhausted"]),
+    handler: handlerNameSchema.optional(),
+    error_code: codeSchema.optional(),
+  }),
   /** An admin registered a credential (POST /v1/credentials). */
   "credential.registered": z.strictObject({
     credential_id: credentialIdSchema,
@@ -304,6 +320,7 @@ export const busEventSchema = z.discriminatedUnion("type", [
   envelopeOf("orphan.suspected", s["orphan.suspected"]),
   envelopeOf("maintenance.reencrypt", s["maintenance.reencrypt"]),
   envelopeOf("maintenance.completed", s["maintenance.completed"]),
+  envelopeOf("event.dead_lettered", s["event.dead_lettered"]),
   envelopeOf("credential.registered", s["credential.registered"]),
   envelopeOf("credential.updated", s["credential.updated"]),
   envelopeOf("credential.unmanaged", s["credential.unmanaged"]),
@@ -316,16 +333,24 @@ export type EventOf<T extends EventType> = Extract<BusEvent, { type: T }>;
 export type EventData<T extends EventType> = z.input<(typeof eventDataSchemas)[T]>;
 
 /** Issues with paths and codes only: zod's messages for a failed regex do not echo the input. */
-export interface EventIssue {
+interface EventIssue {
   path: string;
   code: string;
 }
 
+export interface InvalidEvent extends ErrorValue<"invalid_event"> {
+  issues: EventIssue[];
+}
+
 /** Validates an envelope that came from outside this isolate (a queue body, a test). */
-export function parseEvent(input: unknown): Result<BusEvent, EventIssue[]> {
+export function parseEvent(input: unknown): Result<BusEvent, InvalidEvent> {
   const parsed = busEventSchema.safeParse(input);
   if (parsed.success) return ok(parsed.data);
-  return err(parsed.error.issues.map((i) => ({ path: i.path.join("."), code: i.code })));
+  return err({
+    code: "invalid_event",
+    message: "The event does not match its schema",
+    issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), code: i.code })),
+  });
 }
 
 /**
@@ -335,6 +360,6 @@ export function parseEvent(input: unknown): Result<BusEvent, EventIssue[]> {
 export function assertPublishable(event: BusEvent): BusEvent {
   const parsed = parseEvent(event);
   if (parsed.ok) return parsed.value;
-  const paths = parsed.error.map((i) => `"${i.path || "(root)"}"`).join(", ");
+  const paths = parsed.error.issues.map((i) => `"${i.path || "(root)"}"`).join(", ");
   throw new TypeError(`Cannot publish event: invalid ${paths}`);
 }

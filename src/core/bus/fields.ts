@@ -87,5 +87,3 @@ export const subjectSchema = z.string().regex(/^[a-z]{1,16}\/[a-z]{1,8}_[0-9a-z]
 
 /** Handler names (the third part of an idempotency key) and notification target ids. */
 export const handlerNameSchema = z.string().regex(/^[a-z][a-z0-9_.-]{0,23}$/, "must be a handler name");
-
-export const isoTimeSchema = z.iso.datetime({ offset: true });

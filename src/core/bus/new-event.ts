@@ -11,6 +11,7 @@
  */
 import { encodeBase64Url } from "../crypto/encoding.ts";
 import { busEventSchema, type EventData, type EventOf, type EventType } from "./events.ts";
+import { iso } from "../time.ts";
 
 export interface NewEventOptions {
   /** `/rekey/hooks/github`, `/rekey/engine`, `/rekey/cron`, `/rekey/admin`, ... */
@@ -55,7 +56,7 @@ export function newEvent<T extends EventType>(type: T, data: EventData<T>, opts:
     id: opts.id ?? newEventId(),
     source: opts.source,
     type,
-    time: new Date(opts.now).toISOString(),
+    time: iso(opts.now),
     ...(opts.subject !== undefined ? { subject: opts.subject } : {}),
     datacontenttype: "application/json",
     data,

@@ -15,9 +15,13 @@
  * Runtime-neutral: fetch and AbortSignal only.
  */
 import * as z from "zod";
-import { err, ok, type Result } from "../result.ts";
+import { err, type ErrorValue, ok, type Result } from "../result.ts";
 
-export interface CloudflareError {
+/**
+ * A refused call: `code` is `cloudflare_<kind>` (`unexpected_redirect` for a 3xx), `message` names
+ * the status and Cloudflare's codes only.
+ */
+export interface CloudflareError extends ErrorValue {
   kind: "not_found" | "unauthorized" | "rate_limited" | "unavailable" | "invalid" | "redirect";
   retryable: boolean;
   /** HTTP status; 0 when no answer came (network, timeout). */
@@ -69,7 +73,16 @@ export function createCloudflareClient(opts: CloudflareOptions): CloudflareClien
     body?: unknown,
   ): Promise<Result<z.output<S>, CloudflareError>> {
     const fail = (kind: CloudflareError["kind"], status: number, codes: number[] = []) =>
-      err<CloudflareError>({ kind, status, codes, retryable: kind === "rate_limited" || kind === "unavailable" });
+      err<CloudflareError>({
+        code: kind === "redirect" ? "unexpected_redirect" : `cloudflare_${kind}`,
+        message: `The Cloudflare API refused the Worker secret call (${
+          status ? `HTTP ${status}${codes.length ? `, Cloudflare codes ${codes.join(", ")}` : ""}` : "no answer"
+        })`,
+        kind,
+        status,
+        codes,
+        retryable: kind === "rate_limited" || kind === "unavailable",
+      });
     let res: Response;
     try {
       res = await doFetch(url, {

@@ -27,8 +27,9 @@ import type { EventBus } from "../bus/bus.ts";
 import { consumerNameSchema, credentialIdSchema } from "../bus/fields.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
+import { iso } from "../time.ts";
 import { err, ok, type Result } from "../result.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 import { updateCredential } from "../rotation/update-credential.ts";
 import { open } from "../rotation/values.ts";
 import { replacementDueAt } from "../sweep/rules.ts";
@@ -65,7 +66,7 @@ export interface ReadRefusal {
 }
 
 export interface ReadDeps {
-  engine: () => Promise<EngineDeps>;
+  engine: () => Promise<EngineServices>;
   reads: ConsumerReads;
   bus: EventBus;
   now: () => number;
@@ -104,7 +105,7 @@ export async function readCurrent(
     value,
     fingerprint_prefix: fingerprintPrefix(rec.fingerprint),
     rotated_at: rec.value_created_at,
-    refresh_after: new Date(refreshAfter(rec, now)).toISOString(),
+    refresh_after: iso(refreshAfter(rec, now)),
   });
 }
 
@@ -144,7 +145,7 @@ async function noteRead(deps: ReadDeps, rec: CredentialRecord, consumer: string,
         }),
       );
     }
-    const read = { consumer, fingerprint: rec.fingerprint, read_at: new Date(now).toISOString() };
+    const read = { consumer, fingerprint: rec.fingerprint, read_at: iso(now) };
     if (await deps.reads.record(rec.id, read, last?.version ?? null)) return true;
   }
   return false;
@@ -158,13 +159,13 @@ async function noteRead(deps: ReadDeps, rec: CredentialRecord, consumer: string,
  * The sweep's owed-revocation rule then pays it, at its first tick after that time (its
  * `credential.revoked` says `consumers_moved`, actor `sweep`).
  */
-async function maybeEndGrace(deps: ReadDeps, engine: EngineDeps, rec: CredentialRecord, now: number) {
+async function maybeEndGrace(deps: ReadDeps, engine: EngineServices, rec: CredentialRecord, now: number) {
   if (!rec.policy.revoke_when_consumers_moved || rec.consumers.length === 0) return;
   if (!rec.previous.some((p) => endable(p, now))) return;
   const reads = new Map((await deps.reads.list(rec.id)).map((r) => [r.consumer, r.fingerprint]));
   if (!rec.consumers.every((c) => reads.get(c) === rec.fingerprint)) return;
-  const endAt = new Date(now + MAX_CACHE_MS).toISOString();
-  const moved = new Date(now).toISOString();
+  const endAt = iso(now + MAX_CACHE_MS);
+  const moved = iso(now);
   await updateCredential(engine, rec.id, (c) => {
     if (c.fingerprint !== rec.fingerprint || !c.previous.some((p) => endable(p, now))) return c;
     return {

@@ -9,12 +9,13 @@
  */
 import * as z from "zod";
 import { consumerNameSchema } from "../bus/fields.ts";
+import { isoTimeSchema } from "../time.ts";
 
 export const consumerReadSchema = z.object({
   consumer: consumerNameSchema,
   /** The value read, by fingerprint (a keyed MAC, never the value). */
   fingerprint: z.string(),
-  read_at: z.iso.datetime({ offset: true }),
+  read_at: isoTimeSchema,
 });
 export type ConsumerRead = z.infer<typeof consumerReadSchema>;
 

@@ -9,11 +9,11 @@
  */
 import * as z from "zod";
 import { sinkSchema } from "../sinks/schemas.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 import { updateCredential } from "../rotation/update-credential.ts";
 import { managerToken } from "../rotation/values.ts";
-import { toStepFailure } from "../rotation/step-error.ts";
-import { err, ok, type Result } from "../result.ts";
+import { err, type ErrorValue, ok, type Result } from "../result.ts";
+import { iso } from "../time.ts";
 import {
   consumersSchema,
   type CredentialRecord,
@@ -22,7 +22,7 @@ import {
   policySchema,
   withPolicyDefaults,
 } from "./credential.ts";
-import { checkManagerScopes, preflightSinks, type RegisterError } from "./register.ts";
+import { checkManagerScopes, preflightSinks, type RegisterRefusal } from "./register.ts";
 
 export const updateInputSchema = z.strictObject({
   description: z.string().max(500).optional(),
@@ -36,25 +36,32 @@ export type UpdateInput = z.infer<typeof updateInputSchema>;
 
 type Field = "description" | "policy" | "sinks" | "consumers";
 
-export interface UpdateError extends Omit<RegisterError, "status"> {
-  status: 400 | 404 | 409 | 422 | 503;
-  /** A merged policy that does not hold together (400): the field it fails at. */
+/** Why an update refuses (src/http/on-error.ts gives each its HTTP status): registration's pre-flight, or these. */
+type UpdateRefusal =
+  | "credential_not_found"
+  | "credential_revoked"
+  | "rotation_running"
+  | "invalid_request"
+  | RegisterRefusal;
+
+export interface UpdateError extends ErrorValue<UpdateRefusal> {
+  /** A merged policy that does not hold together (invalid_request): the field it fails at. */
   path?: string;
 }
 
-const fail = (status: UpdateError["status"], code: string, message: string, path?: string) =>
-  err<UpdateError>({ status, code, message, ...(path ? { path } : {}) });
+const fail = (code: UpdateRefusal, message: string, path?: string) =>
+  err<UpdateError>({ code, message, ...(path ? { path } : {}) });
 
 export async function updateRegistration(
-  deps: EngineDeps,
+  engine: EngineServices,
   id: string,
   input: UpdateInput,
 ): Promise<Result<{ record: CredentialRecord; fields: Field[] }, UpdateError>> {
-  const cur = await deps.store.getCredential(id);
-  if (!cur) return fail(404, "credential_not_found", "No such credential");
+  const cur = await engine.store.getCredential(id);
+  if (!cur) return fail("credential_not_found", "No such credential");
   const rec = cur.value;
   if (rec.state === "revoked") {
-    return fail(409, "credential_revoked", "The credential is revoked; nothing about it can change");
+    return fail("credential_revoked", "The credential is revoked; nothing about it can change");
   }
   const policy = input.policy ? mergePolicy(rec.policy, input.policy) : undefined;
   if (policy && !policy.ok) return policy;
@@ -65,12 +72,11 @@ export async function updateRegistration(
     // fail its verify or leave a sink with the old value.
     if (rec.current_rotation) {
       return fail(
-        409,
         "rotation_running",
         "A rotation is running for this credential; change its sinks once it is done",
       );
     }
-    const refused = await preflightNewSinks(deps, rec, input);
+    const refused = await preflightNewSinks(engine, rec, input);
     if (refused) return err(refused);
   }
   const apply = (c: CredentialRecord): CredentialRecord => ({
@@ -79,20 +85,20 @@ export async function updateRegistration(
     ...(fields.includes("policy") ? { policy: policy!.value } : {}),
     ...(fields.includes("sinks") ? { sinks: input.sinks! } : {}),
     ...(fields.includes("consumers") ? { consumers: input.consumers! } : {}),
-    updated_at: new Date(deps.now()).toISOString(),
+    updated_at: iso(engine.now()),
   });
   // A rotation begun since the check above would be hurt by new sinks: then nothing changes.
   const next = await updateCredential(
-    deps,
+    engine,
     id,
     (c) => (c.state === "revoked" || (fields.includes("sinks") && c.current_rotation) ? c : apply(c)),
   );
-  if (!next) return fail(404, "credential_not_found", "No such credential");
+  if (!next) return fail("credential_not_found", "No such credential");
   if (next.state === "revoked") {
-    return fail(409, "credential_revoked", "The credential is revoked; nothing about it can change");
+    return fail("credential_revoked", "The credential is revoked; nothing about it can change");
   }
   if (fields.includes("sinks") && next.current_rotation) {
-    return fail(409, "rotation_running", "A rotation began for this credential; change its sinks once it is done");
+    return fail("rotation_running", "A rotation began for this credential; change its sinks once it is done");
   }
   return ok({ record: next, fields });
 }
@@ -102,7 +108,7 @@ function mergePolicy(current: Policy, patch: Partial<Policy>): Result<Policy, Up
   if (merged.success) return ok(withPolicyDefaults(merged.data));
   const issue = merged.error.issues[0];
   const path = ["policy", ...(issue?.path ?? []).map(String)].join(".");
-  return fail(400, "invalid_request", `The policy would not hold together at "${path}"`, path);
+  return fail("invalid_request", `The policy would not hold together at "${path}"`, path);
 }
 
 function changedFields(rec: CredentialRecord, input: UpdateInput, policy: Policy | undefined): Field[] {
@@ -116,14 +122,13 @@ function changedFields(rec: CredentialRecord, input: UpdateInput, policy: Policy
 }
 
 /** Registration's pre-flight, for the new sink list: the manager's scopes for them, then each sink. */
-async function preflightNewSinks(deps: EngineDeps, rec: CredentialRecord, input: UpdateInput) {
+async function preflightNewSinks(engine: EngineServices, rec: CredentialRecord, input: UpdateInput) {
   let manager: string;
   try {
-    manager = await managerToken(deps, rec);
-  } catch (error) {
-    const failure = toStepFailure(error);
-    return { status: 422 as const, code: failure.code, message: "The credential's manager token cannot be used" };
+    manager = await managerToken(engine, rec);
+  } catch {
+    return { code: "manager_unreadable" as const, message: "The credential's manager token cannot be used" };
   }
-  return (await checkManagerScopes(deps, manager, { kind: rec.kind, sinks: input.sinks ?? [] })) ??
-    (await preflightSinks(deps, manager, input.sinks ?? []));
+  return (await checkManagerScopes(engine, manager, { kind: rec.kind, sinks: input.sinks ?? [] })) ??
+    (await preflightSinks(engine, manager, input.sinks ?? []));
 }

@@ -138,3 +138,12 @@ function hexValue(c: number): number {
   if (c >= 65 && c <= 70) return c - 55; // A-F
   return -1;
 }
+
+/** `prefix` as UTF-8 followed by the raw body bytes, without decoding the body. */
+export function signedBytes(prefix: string, body: Uint8Array): Uint8Array<ArrayBuffer> {
+  const head = new TextEncoder().encode(prefix);
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head);
+  out.set(body, head.length);
+  return out;
+}

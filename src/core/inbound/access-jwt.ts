@@ -22,7 +22,7 @@
 import * as z from "zod";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { type Actor, actorSchema } from "../bus/fields.ts";
-import { err, ok, type Result } from "../result.ts";
+import { err, type ErrorValue, ok, type Result } from "../result.ts";
 
 /** `exp` / `nbf` leeway: Access's clock and ours may differ a little. */
 export const CLOCK_SKEW_SECONDS = 30;
@@ -77,27 +77,31 @@ export async function verifyAccessJwt(
   config: AccessConfig,
   now: number,
   fetcher: typeof fetch = fetch,
-): Promise<Result<Actor, AccessRefusal>> {
+): Promise<Result<Actor, ErrorValue<AccessRefusal>>> {
   // A JWT's three base64url parts; anything else never reaches the parser.
   if (token.length > 8192 || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token)) {
-    return err("access_denied");
+    return denied();
   }
   const team = normalizeTeamDomain(config.teamDomain);
   let keys = cache.get(team);
   if (!keys || now - keys.fetchedAt > MAX_KEY_AGE_MS) keys = (await refreshKeys(team, now, fetcher)) ?? keys;
-  if (!keys) return err("access_keys_unavailable");
+  if (!keys) return err({ code: "access_keys_unavailable", message: "The team's signing keys cannot be fetched" });
   let verified = await tryVerify(token, keys, team, config.aud, now);
   if (verified === "unknown_kid") {
     // Access may have rotated its keys since they were fetched: look again, once a minute at most.
     const fresh = await refreshKeys(team, now, fetcher);
     verified = fresh ? await tryVerify(token, fresh, team, config.aud, now) : null;
   }
-  if (!verified || verified === "unknown_kid") return err("access_denied");
+  if (!verified || verified === "unknown_kid") return denied();
   const claims = claimsSchema.safeParse(verified);
   const identity = claims.success ? (claims.data.email ?? claims.data.common_name) : undefined;
   const actor = actorSchema.safeParse(identity);
-  return actor.success ? ok(actor.data) : err("access_denied");
+  return actor.success ? ok(actor.data) : denied();
 }
+
+/** Every other refusal looks the same: which check failed is not the caller's business. */
+const denied = () =>
+  err<ErrorValue<AccessRefusal>>({ code: "access_denied", message: "The assertion does not verify" });
 
 async function tryVerify(
   token: string,

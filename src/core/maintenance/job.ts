@@ -16,6 +16,11 @@ export const reencryptJobSchema = z.strictObject({
   batch_size: z.number().int().min(1).max(1000),
   batches: z.number().int().min(0),
   scanned: z.number().int().min(0),
+  /**
+   * Records the job's completed batches rewrote. A batch whose isolate died mid-page is run again
+   * from its page's start, and the records the dead run had already moved are not counted again:
+   * a lower bound after a crash, where `scanned` and `remaining` stay exact.
+   */
   rewritten: z.number().int().min(0),
   /**
    * Sealed values left behind (under an old version, or sealed before fields were bound) because

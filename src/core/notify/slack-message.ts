@@ -8,6 +8,14 @@ type Block = Record<string, unknown>;
 const section = (text: string): Block => ({ type: "section", text: { type: "mrkdwn", text } });
 const context = (text: string): Block => ({ type: "context", elements: [{ type: "mrkdwn", text }] });
 
+/** What a human should do about a dead event, by its type. */
+const DEAD_HINT = "Its work may be undone: look its id up in the logs.";
+const DEAD_HINTS: Record<string, string> = {
+  "sweep.batch": "The next cron sweep goes over this page again.",
+  "maintenance.reencrypt": "The re-encryption job stopped here: `POST /v1/maintenance/reencrypt` resumes it.",
+  "alert.received": "Only its audit entry may be missing: its credentials are contained by events of their own.",
+};
+
 export function slackMessage(event: BusEvent): { text: string; blocks: Block[] } | null {
   const d = event.data as Record<string, unknown>;
   const cred = `\`${String(d.credential_id ?? "?")}\``;
@@ -63,6 +71,18 @@ export function slackMessage(event: BusEvent): { text: string; blocks: Block[] }
       detail = `It names rotation \`${d.rotation_id}\` of ${cred}, but rekey cannot prove it minted it (${
         String(d.reason).replaceAll("_", " ")
       }), so it will never delete it. Check who made it at Clarifai.`;
+      break;
+    case "event.dead_lettered":
+      headline = `:skull: Event \`${d.event_type}\` \`${d.event_id}\` died in the dead-letter queue${
+        event.subject ? ` (${event.subject})` : ""
+      }`;
+      detail = `${
+        d.reason === "permanent"
+          ? `A handler failed permanently${d.handler ? `: \`${d.handler}\`` : ""}${
+            d.error_code ? ` with \`${d.error_code}\`` : ""
+          }`
+          : "Its retries ran out"
+      }. ${DEAD_HINTS[String(d.event_type)] ?? DEAD_HINT}`;
       break;
     default:
       return null;

@@ -1,10 +1,11 @@
 /**
  * The rotation record: one persisted run of the rotation state machine for one credential.
  * Each step's result is written here (compare-and-swap) before the next step starts, so a crash
- * at any point resumes from the last persisted step. See ./plan.ts for the step orders.
+ * at any point resumes from the last persisted step. See ./step-plan.ts for the step orders.
  */
 import * as z from "zod";
 import { sealedSchema } from "../crypto/envelope.ts";
+import { isoTimeSchema } from "../time.ts";
 
 export const rotationReasonSchema = z.enum(["compromise", "scheduled", "manual", "expiry"]);
 export type RotationReason = z.infer<typeof rotationReasonSchema>;
@@ -16,7 +17,6 @@ export type Step = z.infer<typeof stepSchema>;
 export const rotationModeSchema = z.enum(["rotate", "revoke"]);
 export type RotationMode = z.infer<typeof rotationModeSchema>;
 
-const isoTime = z.iso.datetime({ offset: true });
 /** Create calls one rotation may make; past that its answers were lost too often to go on. */
 export const MAX_CREATE_CALLS = 6;
 
@@ -26,7 +26,7 @@ export const rotationErrorSchema = z.object({
   clarifai_code: z.number().optional(),
   step: stepSchema,
 });
-type RotationError = z.infer<typeof rotationErrorSchema>;
+export type RotationError = z.infer<typeof rotationErrorSchema>;
 
 export const rotationSchema = z.object({
   id: z.string(),
@@ -34,7 +34,7 @@ export const rotationSchema = z.object({
   reason: rotationReasonSchema,
   mode: rotationModeSchema,
   state: z.enum(["running", "done", "failed"]),
-  /** The ordered steps for this run, fixed when it begins. */
+  /** The step plan: the ordered steps for this run, fixed when it begins (./step-plan.ts). */
   plan: z.array(stepSchema),
   step: stepSchema,
   /** Who asked: "admin", "github", "webhook", "slack:U123", "cron". Never a secret. */
@@ -46,7 +46,7 @@ export const rotationSchema = z.object({
   new_value: sealedSchema.optional(),
   new_fingerprint: z.string().optional(),
   /** The new key's `expires_at` at Clarifai, when it was minted with one; promote records it. */
-  new_key_expires_at: isoTime.optional(),
+  new_key_expires_at: isoTimeSchema.optional(),
   /** Sinks (by sinkKey) that already hold the new value. */
   propagated: z.array(z.string()).default([]),
   old_revoked: z.boolean().default(false),
@@ -65,7 +65,7 @@ export const rotationSchema = z.object({
    * nothing, since anyone who can edit a key's description can copy it. Bounded: a create whose
    * answers keep getting lost fails rather than widening the windows without end.
    */
-  create_calls: z.array(isoTime).max(MAX_CREATE_CALLS).optional(),
+  create_calls: z.array(isoTimeSchema).max(MAX_CREATE_CALLS).optional(),
   /**
    * A create call's outcome was lost (a crash or a lost response after the window opened), so
    * Clarifai may hold a key this rotation minted but never recorded. Once the rotation settles,
@@ -75,9 +75,9 @@ export const rotationSchema = z.object({
   /** The rollback could not delete the key this rotation recorded: the orphan scan owes it. */
   rollback_incomplete: z.boolean().optional(),
   attempts: z.number().int().min(0).default(0),
-  next_attempt_at: isoTime.optional(),
+  next_attempt_at: isoTimeSchema.optional(),
   /** Who is driving this run, and until when; see ./drive.ts. */
-  lease: z.object({ owner: z.string(), until: isoTime }).optional(),
+  lease: z.object({ owner: z.string(), until: isoTimeSchema }).optional(),
   error: rotationErrorSchema.optional(),
   /**
    * Where to post the outcome for the chat users who asked (Slack response_url, Discord
@@ -85,9 +85,9 @@ export const rotationSchema = z.object({
    * See core/chatops/reply.ts.
    */
   replies: z.array(sealedSchema).max(8).optional(),
-  created_at: isoTime,
-  updated_at: isoTime,
-  finished_at: isoTime.optional(),
+  created_at: isoTimeSchema,
+  updated_at: isoTimeSchema,
+  finished_at: isoTimeSchema.optional(),
 });
 export type Rotation = z.infer<typeof rotationSchema>;
 

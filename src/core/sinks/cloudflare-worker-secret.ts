@@ -11,32 +11,26 @@
  *
  * No Clarifai scopes: the manager PAT is not used.
  */
-import { StepFailure } from "../rotation/step-error.ts";
+import { stepFailure } from "../rotation/step-error.ts";
 import type { Result } from "../result.ts";
 import type { CloudflareClient, CloudflareError } from "../cloudflare/client.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 import type { SinkDriver, SinkRefusal } from "./driver.ts";
 import type { CloudflareWorkerSecretSink } from "./schemas.ts";
 
-/** A Cloudflare failure as a step fails: codes and status only, never Cloudflare's text. */
-function stepFailure(e: CloudflareError): StepFailure {
-  const code = e.kind === "redirect" ? "unexpected_redirect" : `cloudflare_${e.kind}`;
-  const detail = e.status
-    ? `HTTP ${e.status}${e.codes.length ? `, Cloudflare codes ${e.codes.join(", ")}` : ""}`
-    : "no answer";
-  return new StepFailure(e.retryable, code, `The Cloudflare API refused the Worker secret call (${detail})`);
-}
+/** A Cloudflare failure as a step fails: its code, status and Cloudflare's codes, never Cloudflare's text. */
+const failed = (e: CloudflareError) => stepFailure(e.retryable, e.code, e.message);
 
-function clientOf(deps: EngineDeps): CloudflareClient {
-  if (!deps.cloudflare) {
-    throw new StepFailure(false, "not_configured", 'A Worker secret sink needs "CLOUDFLARE_API_TOKEN"');
+function clientOf(engine: EngineServices): CloudflareClient {
+  if (!engine.cloudflare) {
+    throw stepFailure(false, "not_configured", 'A Worker secret sink needs "CLOUDFLARE_API_TOKEN"');
   }
-  return deps.cloudflare;
+  return engine.cloudflare;
 }
 
 async function call<T>(pending: Promise<Result<T, CloudflareError>>): Promise<T> {
   const result = await pending;
-  if (!result.ok) throw stepFailure(result.error);
+  if (!result.ok) throw failed(result.error);
   return result.value;
 }
 
@@ -44,15 +38,15 @@ export const cloudflareWorkerSecretSink: SinkDriver<CloudflareWorkerSecretSink> 
   key: (s) => `${s.type}:${s.account_id}/${s.script}/${s.name}`,
   managerScopes: [],
 
-  async write({ deps }, s, value) {
-    await call(clientOf(deps).putSecret(s.account_id, s.script, s.name, value));
+  async write({ engine }, s, value) {
+    await call(clientOf(engine).putSecret(s.account_id, s.script, s.name, value));
   },
 
-  async holdsNewValue({ deps }, s) {
-    const found = await clientOf(deps).getSecret(s.account_id, s.script, s.name);
+  async holdsNewValue({ engine }, s) {
+    const found = await clientOf(engine).getSecret(s.account_id, s.script, s.name);
     if (!found.ok) {
       if (found.error.kind === "not_found") return false;
-      throw stepFailure(found.error);
+      throw failed(found.error);
     }
     return found.value.name === s.name && found.value.type === "secret_text";
   },
@@ -61,38 +55,34 @@ export const cloudflareWorkerSecretSink: SinkDriver<CloudflareWorkerSecretSink> 
    * The Worker exists and the token can see its secrets (listing them needs the same permission
    * group as writing). The secret itself need not exist yet: the first rotation creates it.
    */
-  async preflight({ deps }, s, path): Promise<SinkRefusal | null> {
-    if (!deps.cloudflare) {
+  async preflight({ engine }, s, path): Promise<SinkRefusal | null> {
+    if (!engine.cloudflare) {
       return {
-        status: 503,
         code: "not_configured",
         message: `The sink "${path}" needs "CLOUDFLARE_API_TOKEN", which is not configured`,
       };
     }
-    const listed = await deps.cloudflare.listSecrets(s.account_id, s.script);
+    const listed = await engine.cloudflare.listSecrets(s.account_id, s.script);
     if (listed.ok) return null;
     const e = listed.error;
     if (e.retryable) {
       return {
-        status: 503,
         code: "upstream_unavailable",
         message: "The Cloudflare API is unavailable; try again later",
       };
     }
     if (e.kind === "not_found") {
       return {
-        status: 422,
         code: "sink_not_found",
         message: `The Worker named by "${path}.script" does not exist in "${path}.account_id"`,
       };
     }
     if (e.kind === "unauthorized") {
       return {
-        status: 422,
         code: "sink_unauthorized",
         message: `CLOUDFLARE_API_TOKEN may not edit the Worker named by "${path}"`,
       };
     }
-    return { status: 422, code: "upstream_rejected", message: `The Cloudflare API rejected the check of "${path}"` };
+    return { code: "upstream_rejected", message: `The Cloudflare API rejected the check of "${path}"` };
   },
 };

@@ -6,31 +6,31 @@
  * table lists the same names (scripts/check-events-table.ts checks it).
  */
 import type { Dispatcher, EventBus } from "../bus/bus.ts";
-import { classifyFailure } from "../failure.ts";
+import { toFailure } from "../failure.ts";
 import type { BusEvent, EventOf, EventType } from "../bus/events.ts";
 import { auditEntryFor, type AuditLog } from "../audit/audit-log.ts";
 import { openReplies, outcomeMessage, postReply } from "../chatops/reply.ts";
-import { type JobDeps, runReencryptBatch } from "../maintenance/reencrypt-job.ts";
+import { type JobServices, runReencryptBatch } from "../maintenance/reencrypt-job.ts";
 import { deliver } from "../notify/deliver.ts";
 import type { Target } from "../notify/targets.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 import { processOrphanScanPage } from "../sweep/orphan-scan.ts";
 import { processSweepBatch } from "../sweep/run.ts";
 import { containAgain, driveRequested } from "./rotator.ts";
 
 /** What the handlers use: the entry points pass their services. */
-export interface HandlerDeps extends JobDeps {
-  engine: () => Promise<EngineDeps>;
+export interface HandlerServices extends JobServices {
+  engine: () => Promise<EngineServices>;
   bus: EventBus;
   audit: AuditLog;
   /** Notification targets (Slack, signed webhooks): one `notify-<id>` handler each. */
   targets: readonly Target[];
 }
 
-type Handle<T extends EventType> = (deps: HandlerDeps, event: EventOf<T>) => Promise<unknown>;
+type Handle<T extends EventType> = (services: HandlerServices, event: EventOf<T>) => Promise<unknown>;
 
 /** Every event becomes an audit entry (idempotent by event id), except plumbing. */
-const auditor = (deps: HandlerDeps, event: BusEvent) => deps.audit.append(auditEntryFor(event));
+const auditor = (services: HandlerServices, event: BusEvent) => services.audit.append(auditEntryFor(event));
 
 /**
  * The notifier (Slack, signed webhooks) subscribes once per target, as "notify-<id>", so a target
@@ -43,10 +43,13 @@ const notifier = "per target" as const;
  * When a rotation finishes, post its outcome to every chat conversation that asked for it
  * (core/chatops/reply.ts). Rotations nobody asked for in chat have no reply targets and cost one read.
  */
-async function chatReplier(deps: HandlerDeps, event: EventOf<"rotation.completed" | "rotation.failed">): Promise<void> {
+async function chatReplier(
+  services: HandlerServices,
+  event: EventOf<"rotation.completed" | "rotation.failed">,
+): Promise<void> {
   const { credential_id: credentialId, rotation_id: rotationId } = event.data;
   if (!rotationId) return;
-  const engine = await deps.engine();
+  const engine = await services.engine();
   const found = await engine.store.getRotation(credentialId, rotationId);
   if (!found?.value.replies?.length) return;
   const message = outcomeMessage(found.value);
@@ -59,7 +62,7 @@ async function chatReplier(deps: HandlerDeps, event: EventOf<"rotation.completed
   );
   const failures = settled.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
   if (failures.length === 0) return;
-  throw failures.find((f) => classifyFailure(f).retryable) ?? failures[0];
+  throw failures.find((f) => toFailure(f).retryable) ?? failures[0];
 }
 
 /** Rows in subscription order: within a type, handlers run in the order listed. */
@@ -83,6 +86,8 @@ const HANDLERS = {
   // One re-encryption batch per event (core/maintenance/reencrypt-job.ts).
   "maintenance.reencrypt": { auditor, maintainer: async (d, e) => runReencryptBatch(d, await d.engine(), e) },
   "maintenance.completed": { auditor },
+  // A dead event, whatever its type (core/subscribers/index.ts `onDeadLetter`): a human must hear of it.
+  "event.dead_lettered": { auditor, [NOTIFIER]: notifier },
   // Admin actions on the registry, and consumer Workers' first reads of a value: the trail only.
   "credential.registered": { auditor },
   "credential.updated": { auditor },
@@ -99,21 +104,21 @@ export function handlerNames(type: EventType): string[] {
  * Subscribes the table's handlers to `d`; `only` (handler names, tests) limits it to some. The
  * subscription order is the table's: types in order, handlers in order within a type.
  */
-export function subscribeHandlers(d: Dispatcher, deps: HandlerDeps, only?: readonly string[]): void {
+export function subscribeHandlers(d: Dispatcher, services: HandlerServices, only?: readonly string[]): void {
   for (const type of Object.keys(HANDLERS) as EventType[]) {
     // Loosely typed, as the Dispatcher stores it: each handler is only called with its row's type.
     const row = HANDLERS[type] as Record<
       string,
-      ((deps: HandlerDeps, event: BusEvent) => Promise<unknown>) | typeof notifier
+      ((services: HandlerServices, event: BusEvent) => Promise<unknown>) | typeof notifier
     >;
     for (const [name, handle] of Object.entries(row)) {
       if (only && !only.includes(name)) continue;
       if (handle === notifier) {
-        for (const target of deps.targets) {
-          d.subscribe(type, `notify-${target.id}`, (event) => deliver(target, event, deps.now()));
+        for (const target of services.targets) {
+          d.subscribe(type, `notify-${target.id}`, (event) => deliver(target, event, services.now()));
         }
       } else {
-        d.subscribe(type, name, async (event) => void (await handle(deps, event)));
+        d.subscribe(type, name, async (event) => void (await handle(services, event)));
       }
     }
   }

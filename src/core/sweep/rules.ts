@@ -5,6 +5,8 @@
  */
 import { type CredentialRecord, owedSealed, type PreviousValue, upstreamExpiryOf } from "../credentials/credential.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
+import { iso } from "../time.ts";
+import { backoffDelay } from "../backoff.ts";
 import type { Rotation } from "../rotation/rotation.ts";
 import type { Store } from "../store/store.ts";
 
@@ -52,15 +54,12 @@ export function jitterMs(id: string, maxAgeDays: number): number {
   return Math.floor((h / 2 ** 32) * Math.min(maxAgeDays * DAY * 0.05, MAX_JITTER_MS));
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 /**
  * After a failed attempt the next one waits 10 minutes, doubling up to an hour: the next cron sweep
  * (every 15 minutes) still retries the first failure, but a Clarifai outage is not hammered, and
  * a sweep run again at once finds nothing due.
  */
-export const retryDelayMs = (failedAttempts: number) =>
-  Math.min(10 * 60_000 * 2 ** Math.max(0, failedAttempts - 1), 3_600_000);
+export const retryDelayMs = (failedAttempts: number) => backoffDelay(failedAttempts, 10 * 60_000, 3_600_000);
 
 /** When an unrevoked superseded value's revocation is next due: its grace end, or its retry time. */
 export const owedAt = (p: PreviousValue): number =>

@@ -32,7 +32,7 @@ import { deriveId } from "../../core/bus/new-event.ts";
 import { encodeHex } from "../../core/crypto/encoding.ts";
 import { fingerprint } from "../../core/crypto/fingerprint.ts";
 import { verifyGithubSignature } from "../../core/inbound/github-secret-scanning.ts";
-import { AppError } from "../../http/app-error.ts";
+import { refused } from "../../http/on-error.ts";
 import { signatureRefused, signedJson, validated } from "../../http/validate.ts";
 
 /**
@@ -70,14 +70,14 @@ async function sha256Hex(data: string | Uint8Array): Promise<string> {
 }
 
 export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
-  const deps = c.var.deps;
+  const services = c.var.services;
   const body = new Uint8Array(await c.req.arrayBuffer());
-  const cacheKey = `${deps.config.GITHUB_SECRET_SCANNING_KEYS ?? ""}|${deps.config.GITHUB_KEYS_URL}`;
+  const cacheKey = `${services.config.GITHUB_SECRET_SCANNING_KEYS ?? ""}|${services.config.GITHUB_KEYS_URL}`;
   let keys = keysByConfig.get(cacheKey);
   if (!keys) {
     keysByConfig.set(
       cacheKey,
-      keys = new GithubKeys(deps.config.GITHUB_SECRET_SCANNING_KEYS, deps.config.GITHUB_KEYS_URL, deps.now),
+      keys = new GithubKeys(services.config.GITHUB_SECRET_SCANNING_KEYS, services.config.GITHUB_KEYS_URL, services.now),
     );
   }
   const headers = {
@@ -85,16 +85,16 @@ export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
     signature: c.req.header("github-public-key-signature"),
   };
   let list = await keys.get();
-  if (!list) throw new AppError(503, "not_configured", "GitHub secret scanning keys are unavailable");
+  if (!list) throw refused("not_configured", "GitHub secret scanning keys are unavailable");
   let verified = await verifyGithubSignature({ keys: list, ...headers, body });
-  if (!verified.ok && verified.error.reason === "unknown_key" && (list = await keys.get({ refresh: true }))) {
+  if (!verified.ok && verified.error.code === "unknown_key" && (list = await keys.get({ refresh: true }))) {
     verified = await verifyGithubSignature({ keys: list, ...headers, body });
   }
   if (!verified.ok) throw signatureRefused(verified.error, "alert", "GITHUB_SECRET_SCANNING_KEYS");
   const message = `The alert is not a list of 1 to ${MAX_GITHUB_TOKENS} {token, type, url, source}`;
   const parsed = validated(githubAlertSchema, signedJson(body, message), message);
 
-  const engine = await deps.engine();
+  const engine = await services.engine();
   const alert = {
     source: "github",
     id: await deriveId("alrt", "github", await sha256Hex(body)),
@@ -103,7 +103,7 @@ export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
   // CPU only: a keyed fingerprint to look up and an unkeyed hash to answer with, per token.
   const fps = await Promise.all(parsed.map((item) => fingerprint(engine.fingerprintKey, item.token)));
   const hashes = await Promise.all(parsed.map((item) => sha256Hex(item.token)));
-  const outcome = await reportTokens(deps, engine, alert, fps);
+  const outcome = await reportTokens(services, engine, alert, fps);
   if (outcome.overflow) {
     // GitHub's redelivery republishes the same first ones (duplicates), so the rest are not
     // reached by retrying: the 5xx and the log (ids and counts only) tell an operator to act.
@@ -117,8 +117,7 @@ export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
         queued,
       }),
     );
-    throw new AppError(
-      503,
+    throw refused(
       "alert_too_large",
       `The alert matches ${matched} managed credentials; ${queued} were queued for containment`,
     );

@@ -32,14 +32,14 @@ export const reencryptStartedSchema = z.strictObject({
 export const maintenance = new Hono<AppEnv>()
   .post("/reencrypt", async (c) => {
     const body = await jsonBody(c, reencryptBodySchema, { optional: true });
-    const deps = c.var.deps;
-    const started = await startReencrypt(deps, await deps.engine(), actorOfRequest(c), body.batch_size);
+    const services = c.var.services;
+    const started = await startReencrypt(services, await services.engine(), actorOfRequest(c), body.batch_size);
     return c.json(started, 202);
   })
   .get("/reencrypt", async (c) => {
-    const deps = c.var.deps;
-    const { keyring } = await deps.engine();
-    const job = await deps.jobs.getJob();
+    const services = c.var.services;
+    const { keyring } = await services.engine();
+    const job = await services.jobs.getJob();
     return c.json({
       job: job?.value ?? null,
       current_version: keyring.currentVersion,

@@ -14,6 +14,7 @@ import {
 import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
 import { sinkSchema } from "../../core/sinks/schemas.ts";
 import type { ConsumerRead } from "../../core/credentials/reads.ts";
+import { isoTimeSchema } from "../../core/time.ts";
 import {
   type Rotation,
   rotationErrorSchema,
@@ -22,7 +23,6 @@ import {
   stepSchema,
 } from "../../core/rotation/rotation.ts";
 
-const time = z.iso.datetime({ offset: true });
 const prefix = z.string().regex(/^[0-9a-f]{8}$/);
 
 /** Response schemas: strict, so a test that parses every response also proves nothing else leaks. */
@@ -39,23 +39,23 @@ const credentialViewSchema = z.strictObject({
   apps: z.array(appRefSchema),
   endpoints: z.array(z.string()),
   fingerprint: prefix,
-  value_created_at: time,
+  value_created_at: isoTimeSchema,
   /** When Clarifai itself expires the current key (policy upstream_expiry, or the key's own expiry). */
-  key_expires_at: time.nullable(),
+  key_expires_at: isoTimeSchema.nullable(),
   previous: z.array(
     z.strictObject({
       fingerprint: prefix,
       rotation_id: z.string(),
-      superseded_at: time,
-      revoke_after: time,
-      revoked_at: time.nullable(),
+      superseded_at: isoTimeSchema,
+      revoke_after: isoTimeSchema,
+      revoked_at: isoTimeSchema.nullable(),
       leaked: z.boolean(),
     }),
   ),
   /** A leaked value (current or superseded) whose delete Clarifai has not yet confirmed: it still works. */
   leaked_live: z.boolean(),
   /** A leaked self-managed PAT lost without a successor: register a new manager. */
-  needs_manager: z.strictObject({ since: time, rotation_id: z.string() }).nullable(),
+  needs_manager: z.strictObject({ since: isoTimeSchema, rotation_id: z.string() }).nullable(),
   policy: policySchema,
   sinks: z.array(sinkSchema),
   /** Consumer Workers allowed to read the current value over the service binding. */
@@ -68,7 +68,7 @@ const credentialViewSchema = z.strictObject({
   readers: z.array(z.strictObject({
     consumer: z.string(),
     fingerprint: prefix.nullable(),
-    read_at: time.nullable(),
+    read_at: isoTimeSchema.nullable(),
     current: z.boolean(),
     listed: z.boolean(),
   })).optional(),
@@ -77,11 +77,11 @@ const credentialViewSchema = z.strictObject({
     id: z.string(),
     state: z.enum(["done", "failed"]),
     reason: z.string(),
-    finished_at: time,
+    finished_at: isoTimeSchema,
   }).nullable(),
-  created_at: time,
-  updated_at: time,
-  revoked_at: time.nullable(),
+  created_at: isoTimeSchema,
+  updated_at: isoTimeSchema,
+  revoked_at: isoTimeSchema.nullable(),
 });
 
 const rotationViewSchema = z.strictObject({
@@ -98,11 +98,11 @@ const rotationViewSchema = z.strictObject({
   new_fingerprint: prefix.nullable(),
   old_revoked: z.boolean(),
   attempts: z.number().int(),
-  next_attempt_at: time.nullable(),
+  next_attempt_at: isoTimeSchema.nullable(),
   error: rotationErrorSchema.nullable(),
-  created_at: time,
-  updated_at: time,
-  finished_at: time.nullable(),
+  created_at: isoTimeSchema,
+  updated_at: isoTimeSchema,
+  finished_at: isoTimeSchema.nullable(),
 });
 
 export type CredentialView = z.infer<typeof credentialViewSchema>;

@@ -32,7 +32,7 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-export interface EngineDeps {
+export interface EngineServices {
   store: Store;
   clarifai: ClarifaiClient;
   keyring: Keyring;
