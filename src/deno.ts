@@ -18,6 +18,7 @@ import { DenoKvAuditLog } from "./adapters/deno-kv-audit-log.ts";
 import { DenoKvBus } from "./adapters/deno-kv-bus.ts";
 import { deferEvents, listenForEvents } from "./adapters/deno-kv-consumer.ts";
 import { DenoKvJobStore } from "./adapters/deno-kv-job-store.ts";
+import { DenoKvStats } from "./adapters/deno-kv-stats.ts";
 import { DenoKvLedger } from "./adapters/deno-kv-ledger.ts";
 import { DenoKvStore } from "./adapters/deno-kv-store.ts";
 import { readDenoEnv } from "./adapters/deno-env.ts";
@@ -55,6 +56,7 @@ const services: Services | undefined = check.ok
     audit: new DenoKvAuditLog(kv),
     ledger,
     jobs: new DenoKvJobStore(kv),
+    stats: new DenoKvStats(kv),
     // No waitUntil on Deno: the process outlives the response, so the fast path simply runs on.
     defer: (work) => void work.catch(() => undefined),
   })

@@ -22,6 +22,7 @@ import type { AuditLog } from "./core/audit/audit-log.ts";
 import type { ProcessedLedger } from "./core/bus/ledger.ts";
 import type { JobStore } from "./core/maintenance/job.ts";
 import type { ConsumerReads } from "./core/credentials/reads.ts";
+import type { StatsStore } from "./core/summary/stats.ts";
 import { engineEmitter } from "./core/bus/engine-events.ts";
 import { type Config, requireConfig } from "./config.ts";
 import { createCloudflareClient } from "./core/cloudflare/client.ts";
@@ -37,6 +38,8 @@ export interface Services {
   ledger: ProcessedLedger;
   /** The re-encryption job's record (one compare-and-swap cell). */
   jobs: JobStore;
+  /** The dashboard's per-day history, kept by the `stats` bus handler (core/summary/stats.ts). */
+  stats: StatsStore;
   clarifai: ClarifaiClient;
   now: () => number;
   /** Runs work after the response (waitUntil on Workers); errors are the work's own business. */
@@ -54,6 +57,7 @@ export interface ServiceOptions {
   audit: AuditLog;
   ledger: ProcessedLedger;
   jobs: JobStore;
+  stats: StatsStore;
   defer: (work: Promise<unknown>) => void;
   now?: () => number;
   fetch?: typeof fetch;
@@ -92,6 +96,7 @@ export function buildServices(opts: ServiceOptions): Services {
     audit: opts.audit,
     ledger: opts.ledger,
     jobs: opts.jobs,
+    stats: opts.stats,
     clarifai,
     now,
     defer: opts.defer,

@@ -10,6 +10,7 @@ import { DEFAULT_BACKOFF } from "./core/bus/backoff.ts";
 import { WorkersStore } from "./adapters/workers-store.ts";
 import { WorkersAuditLog } from "./adapters/workers-audit-log.ts";
 import { WorkersJobStore } from "./adapters/workers-job-store.ts";
+import { WorkersStats } from "./adapters/workers-stats.ts";
 import { createApp } from "./app.ts";
 import { checkConfig, type ConfigCheck } from "./config-check.ts";
 import { refused } from "./http/on-error.ts";
@@ -24,6 +25,7 @@ import { type CurrentCredential, readCurrent } from "./core/credentials/read-cur
 
 export { CredentialCell } from "./adapters/credential-cell.ts";
 export { EventLedger } from "./adapters/event-ledger.ts";
+export { Stats } from "./adapters/workers-stats.ts";
 
 /**
  * Bindings as `wrangler types` generates them from wrangler.toml (src/worker-env.d.ts, checked
@@ -71,6 +73,7 @@ export function servicesFor(env: Env, ctx: { waitUntil(p: Promise<unknown>): voi
       ledger: new DurableEventLedger(env.EVENT_LEDGER),
       jobs: new WorkersJobStore(env.CREDENTIAL_CELLS),
       reads: new WorkersConsumerReads(env.CREDENTIAL_CELLS),
+      stats: new WorkersStats(env.STATS),
       defer: () => {},
     });
     built.set(env, services);

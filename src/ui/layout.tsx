@@ -3,7 +3,7 @@ import type { Child } from "hono/jsx";
 import { CSRF_FIELD } from "./csrf.ts";
 import { CSS } from "./style.ts";
 
-type Section = "credentials" | "rotations" | "plan";
+type Section = "credentials" | "rotations" | "plan" | "maintenance";
 
 export interface LayoutProps {
   title: string;
@@ -18,6 +18,7 @@ const NAV: [Section, string, string][] = [
   ["credentials", "/ui", "Credentials"],
   ["rotations", "/ui/rotations", "Rotations"],
   ["plan", "/ui/plan", "Next sweep"],
+  ["maintenance", "/ui/maintenance", "Maintenance"],
 ];
 
 /**

@@ -11,6 +11,9 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { requireConfig } from "../config.ts";
 import { timingSafeEqualDigest } from "../core/crypto/timing-safe-equal.ts";
 import { planSweepReport } from "../core/sweep/plan.ts";
+import { buildSummary, registryFigures } from "../core/summary/summary.ts";
+import { startReencrypt } from "../core/maintenance/reencrypt-job.ts";
+import { behind, MaintenancePage, ReencryptConfirmPage } from "./maintenance-page.tsx";
 import { credentialIdSchema } from "../core/bus/fields.ts";
 import { refused } from "../http/on-error.ts";
 import { accessIdentity, accessRequired } from "../http/access.ts";
@@ -43,6 +46,8 @@ import {
   credentialPageQuerySchema,
   emptyQuerySchema,
   listPageQuerySchema,
+  maintenanceQuerySchema,
+  reencryptFormSchema,
   signInFormSchema,
   signInQuerySchema,
   signOutFormSchema,
@@ -120,11 +125,23 @@ export const ui = new Hono<UiEnv>()
   .get("/", requireSession, async (c) => {
     const q = query(c, listPageQuerySchema);
     const now = c.var.services.now();
-    const page = await c.var.services.store.listCredentials({ limit: 50, ...(q.cursor ? { cursor: q.cursor } : {}) });
+    const { store, stats } = c.var.services;
+    // The overview heads the first page only; its figures come from aggregates (core/summary).
+    const [page, summary] = await Promise.all([
+      store.listCredentials({ limit: 50, ...(q.cursor ? { cursor: q.cursor } : {}) }),
+      q.cursor ? undefined : buildSummary({ store, stats }, now),
+    ]);
     const rows = page.items.map((rec) => ({ credential: credentialView(rec), next: nextActions(rec, now) }));
     return html(
       c,
-      CredentialsPage({ nonce: nonce(c), csrf: signedIn(c).csrf, now, rows, nextCursor: page.cursor ?? null }),
+      CredentialsPage({
+        nonce: nonce(c),
+        csrf: signedIn(c).csrf,
+        now,
+        rows,
+        nextCursor: page.cursor ?? null,
+        ...(summary ? { summary } : {}),
+      }),
     );
   })
   .get("/credentials/:id", requireSession, async (c) => {
@@ -223,6 +240,62 @@ export const ui = new Hono<UiEnv>()
       c,
       PlanPage({ nonce: nonce(c), csrf: signedIn(c).csrf, now, plan: report.actions, leftAlone: report.left_alone }),
     );
+  })
+  .get("/maintenance", requireSession, async (c) => {
+    const q = query(c, maintenanceQuerySchema);
+    const { store, jobs } = c.var.services;
+    const now = c.var.services.now();
+    const [{ keyring }, figures, job] = await Promise.all([
+      c.var.services.engine(),
+      registryFigures(store, now),
+      jobs.getJob(),
+    ]);
+    const flash = q.started
+      ? q.outcome === "resumed"
+        ? `Re-encryption ${q.started} was already running: resumed from where it stopped. Reload to follow it.`
+        : `Re-encryption ${q.started} started. Reload to follow its progress.`
+      : undefined;
+    return html(
+      c,
+      MaintenancePage({
+        nonce: nonce(c),
+        csrf: signedIn(c).csrf,
+        now,
+        currentVersion: keyring.currentVersion,
+        versions: [...keyring.versions].sort((a, b) => a - b),
+        figures,
+        job: job?.value ?? null,
+        ...(flash ? { flash } : {}),
+      }),
+    );
+  })
+  .get("/maintenance/reencrypt", requireSession, async (c) => {
+    query(c, emptyQuerySchema);
+    const { store, jobs } = c.var.services;
+    const [{ keyring }, figures, job] = await Promise.all([
+      c.var.services.engine(),
+      registryFigures(store, c.var.services.now()),
+      jobs.getJob(),
+    ]);
+    return html(
+      c,
+      ReencryptConfirmPage({
+        nonce: nonce(c),
+        csrf: signedIn(c).csrf,
+        currentVersion: keyring.currentVersion,
+        behind: behind(figures, keyring.currentVersion),
+        running: job?.value.state === "running",
+      }),
+    );
+  })
+  .post("/maintenance/reencrypt", requireSession, async (c) => {
+    const form = await formBody(c, reencryptFormSchema);
+    await requireCsrf(c, form.csrf);
+    const services = c.var.services;
+    // The same start (or resume) as POST /v1/maintenance/reencrypt, requested by the dashboard.
+    const started = await startReencrypt(services, await services.engine(), "ui");
+    const q = new URLSearchParams({ started: started.job.id, outcome: started.outcome });
+    return c.redirect(`/ui/maintenance?${q}`, 303);
   })
   .onError((error, c) => {
     const { status, code, message } = describeError(error, c);

@@ -6,6 +6,7 @@
 import type { Dispatcher, EventBus } from "../../src/core/bus/bus.ts";
 import { MemoryAuditLog } from "../../src/core/audit/memory-audit-log.ts";
 import { MemoryJobStore } from "../../src/core/maintenance/job.ts";
+import { MemoryStats } from "../../src/core/summary/stats.ts";
 import type { EngineServices } from "../../src/core/rotation/engine-services.ts";
 import { subscribeHandlers } from "../../src/core/subscribers/handlers.ts";
 
@@ -21,6 +22,7 @@ export function subscribeEngineHandlers(
     now: engine.now,
     audit: new MemoryAuditLog(),
     jobs: new MemoryJobStore(),
+    stats: new MemoryStats(),
     targets: [],
   }, names);
 }

@@ -13,6 +13,7 @@ import type { BusEvent } from "../../src/core/bus/events.ts";
 import { MemoryLedger } from "../../src/core/bus/memory-ledger.ts";
 import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 import { MemoryJobStore } from "../../src/core/maintenance/job.ts";
+import { MemoryStats } from "../../src/core/summary/stats.ts";
 import { MemoryStore } from "../../src/core/store/memory-store.ts";
 import { buildServices } from "../../src/services.ts";
 import { credentialRecord } from "../support/records.ts";
@@ -45,6 +46,7 @@ describe("POST /hooks/alerts when containment cannot be recorded", () => {
       audit: new MemoryAuditLog(),
       ledger: new MemoryLedger(),
       jobs: new MemoryJobStore(),
+      stats: new MemoryStats(),
       defer: () => {},
     });
     const app = createApp(services);

@@ -27,7 +27,13 @@ export type Containment =
   | { action: "revoke_previous"; credentialId: string; run: () => Promise<unknown> }
   | { action: "refused"; credentialId: string; code: string };
 
-export async function contain(engine: EngineServices, match: LeakMatch, requestedBy: string): Promise<Containment> {
+/** `receivedAt`: when the alert arrived (ms), the start of the containment time; default: now. */
+export async function contain(
+  engine: EngineServices,
+  match: LeakMatch,
+  requestedBy: string,
+  receivedAt?: number,
+): Promise<Containment> {
   switch (match.kind) {
     case "none":
       return { action: "none" };
@@ -37,7 +43,8 @@ export async function contain(engine: EngineServices, match: LeakMatch, requeste
       return {
         action: "revoke_previous",
         credentialId: match.credential.id,
-        run: () => revokePreviousNow(engine, match.credential.id, match.fingerprint, requestedBy),
+        run: () =>
+          revokePreviousNow(engine, match.credential.id, match.fingerprint, requestedBy, receivedAt ?? engine.now()),
       };
     case "current": {
       const begun = await beginRotation(engine, match.credential.id, {
@@ -45,13 +52,14 @@ export async function contain(engine: EngineServices, match: LeakMatch, requeste
         mode: "rotate",
         requestedBy,
         expectedFingerprint: match.fingerprint,
+        ...(receivedAt !== undefined ? { alertReceivedAt: receivedAt } : {}),
       });
       if (!begun.ok && begun.code === "value_superseded") {
         // Rotated between the match and now: the leaked value is a previous one (or already dead).
         const again = await matchFingerprint(engine, match.fingerprint);
         return again.kind === "current"
           ? { action: "refused", credentialId: match.credential.id, code: "conflict" }
-          : contain(engine, again, requestedBy);
+          : contain(engine, again, requestedBy, receivedAt);
       }
       if (!begun.ok) {
         return begun.code === "credential_revoked"
@@ -75,6 +83,7 @@ async function revokePreviousNow(
   credentialId: string,
   fp: string,
   requestedBy: string,
+  receivedAt: number,
 ): Promise<boolean> {
   const cur = await engine.store.getCredential(credentialId);
   const prev = cur?.value.previous.find((p) => p.fingerprint === fp);
@@ -98,11 +107,14 @@ async function revokePreviousNow(
     return false;
   }
   await updateCredential(engine, credentialId, (c) => markPreviousRevoked(c, fp, engine.now()));
+  // No rotation records this one: its containment time rides in the event alone.
+  const containmentMs = Math.max(0, engine.now() - receivedAt);
   await engine.emit({
     type: "credential.revoked",
     credentialId,
     fingerprint: fp,
     reason: "compromise",
+    containmentMs,
     actor: requestedBy,
   })
     .catch(() => {});

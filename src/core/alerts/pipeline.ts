@@ -45,6 +45,11 @@ export interface Alert {
   id: string;
   /** How the alert was tied to the credential ("operator" is for a leak reported by hand). */
   reason: Exclude<z.infer<(typeof eventDataSchemas)["credential.compromised"]>["reason"], "operator">;
+  /**
+   * When the route received the alert (ms): the start of the containment time its rotation
+   * records, and the time of its `credential.compromised`, from which a replay begins containment.
+   */
+  receivedAt?: number;
 }
 
 /** One event per (alert, credential, value): a redelivered alert is a duplicate for every handler. */
@@ -85,9 +90,9 @@ async function containNow(
   rt: AlertRuntime,
   engine: EngineServices,
   match: LeakMatch,
-  source: AlertSource,
+  alert: Alert,
 ): Promise<Containment> {
-  const c = await contain(engine, match, alertActor(source));
+  const c = await contain(engine, match, alertActor(alert.source), alert.receivedAt);
   if (c.action === "rotation" || c.action === "revoke_previous") rt.defer(c.run());
   return c;
 }
@@ -104,9 +109,11 @@ async function reportLeak(
   match: Exclude<LeakMatch, { kind: "none" }>,
   alert: Alert,
 ): Promise<{ eventId: string; action: string; rotationId?: string }> {
-  const c = await containNow(rt, engine, match, alert.source);
+  const c = await containNow(rt, engine, match, alert);
   if (c.action !== "already_revoked" && c.action !== "none") {
-    await rt.bus.publish(await compromisedEvent(alert, match.credential.id, match.fingerprint, rt.now()));
+    await rt.bus.publish(
+      await compromisedEvent(alert, match.credential.id, match.fingerprint, alert.receivedAt ?? rt.now()),
+    );
   }
   const received = await receivedEvent(alert, 1, 1, rt.now());
   await rt.bus.publish(received);
@@ -125,7 +132,7 @@ export async function reportNamedLeak(
   rt: AlertRuntime & { ledger: ProcessedLedger },
   engine: EngineServices,
   named: { credential_id?: string; fingerprint?: string; value?: string },
-  delivery: { source: AlertSource; deliveryId: string; reason: Alert["reason"] },
+  delivery: { source: AlertSource; deliveryId: string; reason: Alert["reason"]; receivedAt?: number },
 ): Promise<
   { kind: "unmatched" } | { kind: "replayed" } | {
     kind: "accepted";
@@ -152,6 +159,7 @@ export async function reportNamedLeak(
     source: delivery.source,
     id: await deriveId("alrt", delivery.source, delivery.deliveryId),
     reason: delivery.reason,
+    ...(delivery.receivedAt !== undefined ? { receivedAt: delivery.receivedAt } : {}),
   };
   const outcome = await reportLeak(rt, engine, match, alert).catch(async (error: unknown) => {
     await rt.ledger.release(replayKey, owner).catch(() => undefined);
@@ -202,7 +210,7 @@ export async function reportTokens(
   alert: Alert,
   fps: readonly string[],
 ): Promise<BatchOutcome> {
-  const now = rt.now();
+  const now = alert.receivedAt ?? rt.now();
   // One KV operation per 100 distinct fingerprints; no record is read for a token that matches nothing.
   const index = await engine.store.findCredentialsByFingerprints(fps);
 
@@ -246,7 +254,7 @@ export async function reportTokens(
   for (const m of fast.values()) {
     if (m.kind !== "current" && m.kind !== "previous") continue;
     try {
-      await containNow(rt, engine, m, alert.source);
+      await containNow(rt, engine, m, alert);
     } catch (error) {
       // The queued event contains it instead; nothing about the value is logged.
       console.error(
@@ -271,8 +279,9 @@ export async function reportTokens(
 export async function replayCompromise(
   engine: EngineServices,
   data: { credential_id: string; fingerprint_prefix: string; alert_source: AlertSource },
+  receivedAt?: number,
 ): Promise<Containment> {
   const found = await engine.store.getCredential(data.credential_id);
   if (!found) return { action: "none" };
-  return contain(engine, matchPrefix(found.value, data.fingerprint_prefix), alertActor(data.alert_source));
+  return contain(engine, matchPrefix(found.value, data.fingerprint_prefix), alertActor(data.alert_source), receivedAt);
 }

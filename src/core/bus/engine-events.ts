@@ -73,6 +73,7 @@ export async function fromEngineEvent(e: EngineEvent, now: number): Promise<BusE
         fingerprint_prefix: fingerprintPrefix(e.fingerprint),
         ...(e.rotationId ? { rotation_id: e.rotationId } : {}),
         reason: e.reason as EventData<"credential.revoked">["reason"],
+        ...(e.containmentMs !== undefined ? { containment_ms: e.containmentMs } : {}),
         ...actorFor(e.actor),
       };
       // The fingerprint is a keyed MAC, not a secret; hashing it only shortens it.

@@ -180,6 +180,8 @@ export const credentialRecordSchema = z.object({
       requested_by: z.string(),
       approved_by: z.string().optional(),
       created_at: isoTimeSchema,
+      /** Compromise only: when the alert was received (copied into the rotation record). */
+      alert_received_at: isoTimeSchema.optional(),
       /** secret kind: the operator-supplied value, sealed before anything else happens. */
       new_value: sealedSchema.optional(),
       new_fingerprint: z.string().optional(),

@@ -25,6 +25,11 @@ export interface RotationRequest {
    * matched the value just before another rotation replaced it must not rotate the replacement.
    */
   expectedFingerprint?: string;
+  /**
+   * Compromise only: when the alert asking for it was received (ms); default: now. Recorded as the
+   * rotation's `alert_received_at` by the first compromise trigger that begins or joins it.
+   */
+  alertReceivedAt?: number;
 }
 
 export type BeginResult =
@@ -93,6 +98,7 @@ async function intentFor(engine: EngineServices, rec: CredentialRecord, req: Rot
       requested_by: req.requestedBy,
       ...(req.approvedBy ? { approved_by: req.approvedBy } : {}),
       created_at: iso(engine.now()),
+      ...(req.reason === "compromise" ? { alert_received_at: alertTime(engine, req) } : {}),
       ...(sealed ? { new_value: sealed.value, new_fingerprint: sealed.fingerprint } : {}),
     },
   };
@@ -142,6 +148,7 @@ export async function materialise(
     propagated: [],
     old_revoked: false,
     attempts: 0,
+    ...(intent.alert_received_at ? { alert_received_at: intent.alert_received_at } : {}),
     created_at: intent.created_at,
     updated_at: intent.created_at,
   };
@@ -158,8 +165,15 @@ async function escalate(engine: EngineServices, running: Rotation, req: Rotation
   for (let i = 0; i < MAX_CAS_TRIES; i++) {
     const cur: Versioned<Rotation> | null = await engine.store.getRotation(running.credential_id, running.id);
     if (!cur || cur.value.state !== "running" || cur.value.reason === "compromise") return cur?.value ?? running;
-    const next = { ...cur.value, reason: "compromise" as const, updated_at: iso(engine.now()) };
+    const next = {
+      ...cur.value,
+      reason: "compromise" as const,
+      alert_received_at: cur.value.alert_received_at ?? alertTime(engine, req),
+      updated_at: iso(engine.now()),
+    };
     if ((await engine.store.putRotation(next, cur.version)) !== null) return next;
   }
   return running;
 }
+
+const alertTime = (engine: EngineServices, req: RotationRequest) => iso(req.alertReceivedAt ?? engine.now());

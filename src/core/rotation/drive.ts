@@ -12,7 +12,7 @@ import type { EngineServices } from "./engine-services.ts";
 import { containInstead, type Containment, mayNeedContainment } from "./containment.ts";
 import { nextStep } from "./step-plan.ts";
 import { rollback } from "./rollback.ts";
-import type { Rotation, Step } from "./rotation.ts";
+import { containmentMs, type Rotation, type Step } from "./rotation.ts";
 import { type AnyFailure, toFailure } from "../failure.ts";
 import { rotationError, stepFailure } from "./step-error.ts";
 import * as steps from "./steps.ts";
@@ -232,6 +232,10 @@ async function persistOutcome(
       updated_at: iso(now),
     };
   }
+  // Containment time: the leaked value is confirmed dead by the Clarifai answer this step just got.
+  if (next.reason === "compromise" && next.old_revoked && !r.old_revoked && !next.contained_at) {
+    next = { ...next, contained_at: iso(engine.now()) };
+  }
   if (next.state !== "running") {
     delete next.lease;
     // Finished: the new value now lives on the credential (or was deleted); keep no extra copy.
@@ -271,6 +275,7 @@ async function finishCredential(engine: EngineServices, next: Rotation) {
       rotationId: next.id,
       reason: next.reason,
       actor: next.requested_by,
+      ...withContainment(next),
     });
   }
   if (next.manager_lost) await safeEmit(engine, { type: "credential.orphaned_manager", rotation: next });
@@ -281,6 +286,11 @@ async function finishCredential(engine: EngineServices, next: Rotation) {
       : { type: "rotation.failed", rotation: next },
   );
 }
+
+const withContainment = (r: Rotation) => {
+  const ms = containmentMs(r);
+  return ms === null ? {} : { containmentMs: ms };
+};
 
 async function safeEmit(engine: EngineServices, event: Parameters<EngineServices["emit"]>[0]) {
   try {

@@ -20,6 +20,8 @@ export type EngineEvent =
     fingerprint: string;
     rotationId?: string;
     reason: string;
+    /** A leaked value: from the alert's arrival to Clarifai confirming the delete. */
+    containmentMs?: number;
     /** Who it was done for (core/audit/actor.ts): the rotation's requester, `sweep`, an alert's source. */
     actor: string;
   }

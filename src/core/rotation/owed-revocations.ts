@@ -12,6 +12,7 @@ import {
   previousValue,
 } from "../credentials/credential.ts";
 import { markPreviousRevoked } from "./credential-transitions.ts";
+import { recordLateContainment } from "./containment-time.ts";
 import type { EngineServices } from "./engine-services.ts";
 import { toFailure } from "../failure.ts";
 import { revokeValue } from "./steps.ts";
@@ -21,7 +22,8 @@ import { owedAt, retryDelayMs } from "../sweep/rules.ts";
 import { SWEEP_ACTOR } from "../audit/actor.ts";
 import { iso } from "../time.ts";
 
-const OVERDUE_AFTER_MS = 6 * 3_600_000;
+/** An owed revocation this long past its grace end (or leaked, from its first failure) is overdue: a human must hear of it. */
+export const OVERDUE_AFTER_MS = 6 * 3_600_000;
 
 const owedRevocations = (rec: CredentialRecord, now: number): PreviousValue[] =>
   rec.previous.filter((p) => owedSealed(rec, p) && owedAt(p) <= now);
@@ -44,11 +46,15 @@ export async function payOwedRevocations(engine: EngineServices, credentialId: s
       await revokeValue(engine, cur.value, token, await open(engine, cur.value, field, owedValue));
       await updateCredential(engine, credentialId, (c) => markPreviousRevoked(c, prev.fingerprint, engine.now()));
       out.revoked.push(prev.fingerprint);
+      const contained = prev.leaked
+        ? await recordLateContainment(engine, credentialId, prev.rotation_id, prev.fingerprint).catch(() => null)
+        : null;
       await engine.emit({
         type: "credential.revoked",
         credentialId,
         fingerprint: prev.fingerprint,
         reason: prev.leaked ? "compromise" : prev.consumers_moved_at ? "consumers_moved" : "grace_expired",
+        ...(contained !== null ? { containmentMs: contained } : {}),
         // The sweep's rule pays these, whoever calls it (a grace period that consumers ended early too).
         actor: SWEEP_ACTOR,
       }).catch(() => {});

@@ -74,6 +74,13 @@ export const rotationSchema = z.object({
   create_outcome_lost: z.boolean().optional(),
   /** The rollback could not delete the key this rotation recorded: the orphan scan owes it. */
   rollback_incomplete: z.boolean().optional(),
+  /**
+   * Compromise only: when the alert was received, by the first trigger that started this rotation
+   * or joined it as a compromise (an alert route's arrival time; an operator's request otherwise).
+   */
+  alert_received_at: isoTimeSchema.optional(),
+  /** Compromise only: when Clarifai confirmed the leaked value deleted (the revoke step, or the sweep paying it). */
+  contained_at: isoTimeSchema.optional(),
   attempts: z.number().int().min(0).default(0),
   next_attempt_at: isoTimeSchema.optional(),
   /** Who is driving this run, and until when; see ./drive.ts. */
@@ -90,6 +97,15 @@ export const rotationSchema = z.object({
   finished_at: isoTimeSchema.optional(),
 });
 export type Rotation = z.infer<typeof rotationSchema>;
+
+/**
+ * Time from the leak alert to the leaked value confirmed dead: rekey's headline number, recorded
+ * on every compromise rotation that got that far. Null until then, and for other rotations.
+ */
+export function containmentMs(r: Pick<Rotation, "alert_received_at" | "contained_at">): number | null {
+  if (!r.alert_received_at || !r.contained_at) return null;
+  return Math.max(0, Date.parse(r.contained_at) - Date.parse(r.alert_received_at));
+}
 
 /** Marker put in a new Clarifai key's description, so a resumed run can find a key it created. */
 export const rotationMarker = (rotationId: string) => `[rekey:${rotationId}]`;

@@ -16,6 +16,7 @@ import type { Target } from "../notify/targets.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
 import { processOrphanScanPage } from "../sweep/orphan-scan.ts";
 import { processSweepBatch } from "../sweep/run.ts";
+import { factOf, type StatsStore } from "../summary/stats.ts";
 import { containAgain, driveRequested } from "./rotator.ts";
 
 /** What the handlers use: the entry points pass their services. */
@@ -23,6 +24,8 @@ export interface HandlerServices extends JobServices {
   engine: () => Promise<EngineServices>;
   bus: EventBus;
   audit: AuditLog;
+  /** The dashboard's per-day history. */
+  stats: StatsStore;
   /** Notification targets (Slack, signed webhooks): one `notify-<id>` handler each. */
   targets: readonly Target[];
 }
@@ -31,6 +34,15 @@ type Handle<T extends EventType> = (services: HandlerServices, event: EventOf<T>
 
 /** Every event becomes an audit entry (idempotent by event id), except plumbing. */
 const auditor = (services: HandlerServices, event: BusEvent) => services.audit.append(auditEntryFor(event));
+
+/**
+ * The dashboard's history, counted as things finish (core/summary/stats.ts): each rotation's
+ * outcome, each compromise's containment time. Idempotent by the fact's id.
+ */
+async function stats(services: HandlerServices, event: BusEvent): Promise<void> {
+  const fact = factOf(event);
+  if (fact) await services.stats.record(fact);
+}
 
 /**
  * The notifier (Slack, signed webhooks) subscribes once per target, as "notify-<id>", so a target
@@ -71,9 +83,9 @@ const HANDLERS = {
   "credential.compromised": { rotator: (d, e) => containAgain(d.engine, e), auditor },
   "rotation.requested": { rotator: (d, e) => driveRequested(d.engine, e), auditor },
   "rotation.step": { auditor },
-  "rotation.completed": { auditor, [NOTIFIER]: notifier, "chat-replier": chatReplier },
-  "rotation.failed": { auditor, [NOTIFIER]: notifier, "chat-replier": chatReplier },
-  "credential.revoked": { auditor, [NOTIFIER]: notifier },
+  "rotation.completed": { auditor, stats, [NOTIFIER]: notifier, "chat-replier": chatReplier },
+  "rotation.failed": { auditor, stats, [NOTIFIER]: notifier, "chat-replier": chatReplier },
+  "credential.revoked": { auditor, stats, [NOTIFIER]: notifier },
   "revocation.overdue": { auditor, [NOTIFIER]: notifier },
   "credential.orphaned_manager": { auditor, [NOTIFIER]: notifier },
   "credential.expiring": { auditor, [NOTIFIER]: notifier },

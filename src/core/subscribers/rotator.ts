@@ -46,7 +46,8 @@ export async function containAgain(
   event: EventOf<"credential.compromised">,
 ): Promise<void> {
   const engine = await loadEngine();
-  const c = await replayCompromise(engine, event.data);
+  // The event's time is the alert's arrival (core/alerts/pipeline.ts): containment is timed from it.
+  const c = await replayCompromise(engine, event.data, Date.parse(event.time));
   if (c.action === "rotation") await driveToEnd(engine, c.credentialId, c.rotation.id);
   else if (c.action === "revoke_previous") await c.run();
   else if (c.action === "refused") {

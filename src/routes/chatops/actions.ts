@@ -23,6 +23,7 @@ import type { CredentialRecord } from "../../core/credentials/credential.ts";
 import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
 import { BEGIN_REFUSALS, type BeginRefusal } from "../../core/rotation/refusals.ts";
 import { requestRotation } from "../../core/rotation/request.ts";
+import { containmentMs, type Rotation } from "../../core/rotation/rotation.ts";
 import { planSweepReport } from "../../core/sweep/plan.ts";
 import { nextActions } from "../../core/sweep/next-actions.ts";
 
@@ -290,11 +291,19 @@ async function statusAnswer(services: Services, id: string): Promise<ChatAnswer>
   const current = rec.current_rotation ? await services.store.getRotation(rec.id, rec.current_rotation.id) : null;
   if (current) {
     lines.push(
-      `Current rotation \`${current.value.id}\`: ${current.value.mode}, ${current.value.state} at step *${current.value.step}* (${current.value.reason}, by ${current.value.requested_by})`,
+      `Current rotation \`${current.value.id}\`: ${current.value.mode}, ${current.value.state} at step *${current.value.step}* (${current.value.reason}, by ${current.value.requested_by}${
+        contained(current.value)
+      })`,
     );
   } else if (rec.last_rotation) {
+    // A compromise's containment time is on its rotation record: one read, for compromises only.
+    const last = rec.last_rotation.reason === "compromise"
+      ? (await services.store.getRotation(rec.id, rec.last_rotation.id))?.value
+      : undefined;
     lines.push(
-      `Last rotation \`${rec.last_rotation.id}\`: ${rec.last_rotation.state} at ${rec.last_rotation.finished_at} (${rec.last_rotation.reason})`,
+      `Last rotation \`${rec.last_rotation.id}\`: ${rec.last_rotation.state} at ${rec.last_rotation.finished_at} (${rec.last_rotation.reason}${
+        last ? contained(last) : ""
+      })`,
     );
   }
   if (rec.state === "active") lines.push(`Next: ${nextAction(rec, now)}`);
@@ -314,4 +323,10 @@ async function statusAnswer(services: Services, id: string): Promise<ChatAnswer>
     );
   }
   return { kind: "message", message: { text: `*\`${rec.id}\`*`, lines } };
+}
+
+/** ", contained in 14 ms" for a compromise whose leaked value is confirmed dead. */
+function contained(r: Rotation): string {
+  const ms = containmentMs(r);
+  return ms === null ? "" : `, contained in ${ms} ms`;
 }

@@ -30,7 +30,7 @@ import { GithubKeys } from "../../core/alerts/github-keys.ts";
 import { reportTokens } from "../../core/alerts/pipeline.ts";
 import { deriveId } from "../../core/bus/new-event.ts";
 import { encodeHex } from "../../core/crypto/encoding.ts";
-import { fingerprint } from "../../core/crypto/fingerprint.ts";
+import { fingerprintAll } from "../../core/crypto/fingerprint.ts";
 import { verifyGithubSignature } from "../../core/inbound/github-secret-scanning.ts";
 import { refused } from "../../http/on-error.ts";
 import { signatureRefused, signedJson, validated } from "../../http/validate.ts";
@@ -62,15 +62,24 @@ export const githubFeedbackSchema = z.array(
 );
 
 const keysByConfig = new Map<string, GithubKeys>();
+// One encoder for every token of a batch (up to 10,000), not one each.
+const utf8 = new TextEncoder();
 
-async function sha256Hex(data: string | Uint8Array): Promise<string> {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  // Cast: Deno's WebCrypto types refuse a view that might be over a SharedArrayBuffer; this one never is.
-  return encodeHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)));
+/**
+ * Lowercase hex SHA-256 of each input, in order. A batch's digests are started together and
+ * encoded in one loop: per token, the cost is WebCrypto's call (bench P5: about 3 µs in workerd),
+ * not an async step of our own around it.
+ */
+async function sha256HexAll(data: readonly Uint8Array[]): Promise<string[]> {
+  // Cast: Deno's WebCrypto types refuse a view that might be over a SharedArrayBuffer; these never are.
+  const digests = await Promise.all(data.map((d) => crypto.subtle.digest("SHA-256", d as Uint8Array<ArrayBuffer>)));
+  return digests.map((d) => encodeHex(new Uint8Array(d)));
 }
 
 export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
   const services = c.var.services;
+  // The start of the containment time a rotation it causes records (before the body is even read).
+  const receivedAt = services.now();
   const body = new Uint8Array(await c.req.arrayBuffer());
   const cacheKey = `${services.config.GITHUB_SECRET_SCANNING_KEYS ?? ""}|${services.config.GITHUB_KEYS_URL}`;
   let keys = keysByConfig.get(cacheKey);
@@ -97,12 +106,14 @@ export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
   const engine = await services.engine();
   const alert = {
     source: "github",
-    id: await deriveId("alrt", "github", await sha256Hex(body)),
+    id: await deriveId("alrt", "github", (await sha256HexAll([body]))[0]!),
     reason: "token_match",
+    receivedAt,
   } as const;
-  // CPU only: a keyed fingerprint to look up and an unkeyed hash to answer with, per token.
-  const fps = await Promise.all(parsed.map((item) => fingerprint(engine.fingerprintKey, item.token)));
-  const hashes = await Promise.all(parsed.map((item) => sha256Hex(item.token)));
+  // CPU only: a keyed fingerprint to look up and an unkeyed hash to answer with, per token, both
+  // over the same UTF-8 bytes (encoded once).
+  const tokens = parsed.map((item) => utf8.encode(item.token) as Uint8Array<ArrayBuffer>);
+  const [fps, hashes] = await Promise.all([fingerprintAll(engine.fingerprintKey, tokens), sha256HexAll(tokens)]);
   const outcome = await reportTokens(services, engine, alert, fps);
   if (outcome.overflow) {
     // GitHub's redelivery republishes the same first ones (duplicates), so the rest are not

@@ -44,6 +44,8 @@ export const alertAcceptedSchema = z.strictObject({
 
 export const webhook = new Hono<AppEnv>().post("/", async (c) => {
   const services = c.var.services;
+  // The start of the containment time a rotation it causes records (before the body is even read).
+  const receivedAt = services.now();
   const secret = requireConfig(services.config, "ALERT_WEBHOOK_SECRET");
   const body = new Uint8Array(await c.req.arrayBuffer());
   const webhookId = c.req.header("webhook-id");
@@ -62,6 +64,7 @@ export const webhook = new Hono<AppEnv>().post("/", async (c) => {
     source: "webhook",
     deliveryId: verified.value.id,
     reason: input.value ? "token_match" : "named_in_alert",
+    receivedAt,
   });
   if (outcome.kind === "unmatched") {
     throw refused("credential_not_found", "No managed credential matches this alert");

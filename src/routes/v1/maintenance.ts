@@ -12,7 +12,10 @@ import { jsonBody } from "../../http/validate.ts";
 import { actorOfRequest } from "../../http/admin-auth.ts";
 
 export const reencryptBodySchema = z.strictObject({
-  /** Records per batch (one bus message each). Smaller batches use fewer subrequests per invocation. */
+  /**
+   * Records per batch (one bus message each). Smaller batches use fewer subrequests and less CPU
+   * per invocation: past the default, a batch can exceed the Free plan's 10 ms and 50 subrequests.
+   */
   batch_size: z.number().int().min(1).max(500).default(REENCRYPT_BATCH_SIZE),
 });
 

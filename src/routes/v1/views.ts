@@ -16,6 +16,7 @@ import { sinkSchema } from "../../core/sinks/schemas.ts";
 import type { ConsumerRead } from "../../core/credentials/reads.ts";
 import { isoTimeSchema } from "../../core/time.ts";
 import {
+  containmentMs,
   type Rotation,
   rotationErrorSchema,
   rotationModeSchema,
@@ -100,6 +101,12 @@ const rotationViewSchema = z.strictObject({
   attempts: z.number().int(),
   next_attempt_at: isoTimeSchema.nullable(),
   error: rotationErrorSchema.nullable(),
+  /** Compromise only: when the alert arrived (the first trigger that started or joined the rotation). */
+  alert_received_at: isoTimeSchema.nullable(),
+  /** Compromise only: when Clarifai confirmed the leaked value deleted. */
+  contained_at: isoTimeSchema.nullable(),
+  /** contained_at − alert_received_at: the containment time. */
+  containment_ms: z.number().int().min(0).nullable(),
   created_at: isoTimeSchema,
   updated_at: isoTimeSchema,
   finished_at: isoTimeSchema.nullable(),
@@ -194,6 +201,9 @@ export function rotationView(r: Rotation): RotationView {
     attempts: r.attempts,
     next_attempt_at: r.next_attempt_at ?? null,
     error: r.error ?? null,
+    alert_received_at: r.alert_received_at ?? null,
+    contained_at: r.contained_at ?? null,
+    containment_ms: containmentMs(r),
     created_at: r.created_at,
     updated_at: r.updated_at,
     finished_at: r.finished_at ?? null,
