@@ -61,6 +61,8 @@ export default defineConfig({
   plugins: [
     cloudflareTest(({ inject }) => ({
       wrangler: { configPath: "./wrangler.toml" },
+      // src/worker.ts with test seams that the deployed bundle never has (see there).
+      main: "./test/support/worker-under-test.ts",
       miniflare: {
         bindings: {
           ...TEST_BINDINGS,
@@ -111,8 +113,22 @@ export default defineConfig({
             retryDelay: 5,
             deadLetterQueue: "rekey-events-dlq",
           },
+          // Test-only queues with the production pair's shape, for tests that run the real consumer
+          // with services of their own (test/support/worker-under-test.ts `testQueues`). No batch
+          // wait: a matrix case waits for its queue to drain after every step.
+          "rekey-test-events": {
+            maxBatchSize: 10,
+            maxBatchTimeout: 0,
+            maxRetries: 5,
+            deadLetterQueue: "rekey-test-events-dlq",
+          },
+          "rekey-test-events-dlq": { maxBatchSize: 10, maxBatchTimeout: 0, maxRetries: 10 },
         },
-        queueProducers: { EVENTS_SHORT_RETRIES: { queueName: "rekey-events-short-retries" } },
+        queueProducers: {
+          EVENTS_SHORT_RETRIES: { queueName: "rekey-events-short-retries" },
+          TEST_EVENTS: { queueName: "rekey-test-events" },
+          TEST_EVENTS_DLQ: { queueName: "rekey-test-events-dlq" },
+        },
       },
     })),
   ],

@@ -190,7 +190,7 @@ function seededShuffle<T>(items: readonly T[], seed: number): T[] {
   return out;
 }
 
-describe("the engine: alert, sweep (due), admin, chat and event redelivery at once", () => {
+describe("the engine (in-memory unit test of its logic): alert, sweep (due), admin, chat and event redelivery at once", () => {
   it("makes one rotation however the triggers interleave", { timeout: timeout(60_000, 900_000) }, async () => {
     const baseSeed = REPLAY_SEED ?? Math.floor(Math.random() * 2 ** 31);
     let seed = baseSeed;

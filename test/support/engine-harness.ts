@@ -2,7 +2,9 @@
  * A rotation engine wired to real parts: the memory store (or any Store), the real Clarifai client,
  * and a Clarifai emulator created in-process (fresh per test, so its state and call log are the
  * test's own). Nothing is mocked; faults are injected through the emulator's own fault routes or by
- * a network proxy that loses responses after the emulator has processed them.
+ * a network proxy that loses responses after the emulator has processed them. Over the memory
+ * store this is for in-memory unit tests of the engine's logic, which say so in their names; the
+ * fault and crash matrices run on the real stores through test/support/matrix/.
  */
 import { createEmulator } from "../../emulator/src/index.ts";
 import { createClarifaiTestClient } from "./clarifai-test-client.ts";

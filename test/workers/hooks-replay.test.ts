@@ -20,7 +20,7 @@ import { credentialRecord } from "../support/records.ts";
 
 const ALERT_SECRET = "whsec_dGVzdC1hbGVydC13ZWJob29rLXNlY3JldC0zMmJ5dGVzIQ==";
 
-describe("POST /hooks/alerts when containment cannot be recorded", () => {
+describe("POST /hooks/alerts when containment cannot be recorded (in-memory unit test of the replay logic: memory ports, a bus made to fail)", () => {
   it("releases the webhook-id so the sender's retry is processed, then refuses a replay", async () => {
     const store = new MemoryStore();
     const hex = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");

@@ -88,7 +88,7 @@ async function cleanCallCount(reason: Reason) {
 }
 
 describe.each(["manual", "compromise"] as const)("fault matrix, %s rotation of an app key with a sink", (reason) => {
-  it("converges whichever upstream call fails, and however", async () => {
+  it("converges whichever upstream call fails, and however (in-memory unit test of the logic)", async () => {
     const calls = await cleanCallCount(reason);
     expect(calls).toBeGreaterThanOrEqual(5);
     const outcomes: string[] = [];
@@ -121,7 +121,7 @@ describe.each(["manual", "compromise"] as const)("fault matrix, %s rotation of a
     expect(outcomes.length).toBe(calls * 3);
   });
 
-  it("converges when the driver crashes after any store write", async () => {
+  it("converges when the driver crashes after any store write (in-memory unit test of the logic)", async () => {
     let crashed = 0;
     for (let k = 0; k < 40; k++) {
       const s = await scenario("app_key");

@@ -32,7 +32,7 @@ async function sweep(s: Awaited<ReturnType<typeof scenario>>) {
 
 const keyIds = async (s: Awaited<ReturnType<typeof scenario>>) => (await s.h.state()).keys.map((k: any) => k.id);
 
-describe("cron sweep", () => {
+describe("cron sweep (in-memory unit tests of the sweep's logic: memory store and ledger)", () => {
   it("rotates an aged credential, and plans it first without changing anything", async () => {
     const s = await scenario("app_key", { max_age_days: 30, grace_hours: 0 });
     expect(await planSweep(s.h.engine.store, s.h.engine.now())).toEqual([]);

@@ -89,13 +89,17 @@ async function revokePreviousNow(
   const prev = cur?.value.previous.find((p) => p.fingerprint === fp);
   if (!cur || !prev || prev.revoked_at || !prev.value) return false;
   try {
-    const token = await managerToken(engine, cur.value);
-    await revokeValue(
-      engine,
-      cur.value,
-      token,
-      await open(engine, cur.value, previousValue(prev.fingerprint), prev.value),
-    );
+    // A secret's superseded value died when its secret was overwritten: deleting the secret would
+    // destroy the value that replaced it (as in core/rotation/owed-revocations.ts).
+    if (cur.value.kind !== "secret") {
+      const token = await managerToken(engine, cur.value);
+      await revokeValue(
+        engine,
+        cur.value,
+        token,
+        await open(engine, cur.value, previousValue(prev.fingerprint), prev.value),
+      );
+    }
   } catch (error) {
     // Owed as a leaked value: due now, and every sweep retries it until Clarifai confirms.
     const failure = toFailure(error);

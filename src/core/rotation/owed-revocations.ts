@@ -39,11 +39,16 @@ export async function payOwedRevocations(engine: EngineServices, credentialId: s
   if (!cur) return out;
   for (const prev of owedRevocations(cur.value, engine.now())) {
     try {
-      const token = await managerToken(engine, cur.value);
       // A leaked current value with no replacement is owed from the current value's own field.
       const owedValue = owedSealed(cur.value, prev)!;
       const field = owedValue === prev.value ? previousValue(prev.fingerprint) : CURRENT_VALUE;
-      await revokeValue(engine, cur.value, token, await open(engine, cur.value, field, owedValue));
+      // A secret's superseded value died when its Clarifai secret was overwritten (propagate comes
+      // before promote): there is nothing left to delete, and deleting the secret would destroy
+      // the value that replaced it. Only a leaked current value is deleted with its secret.
+      if (cur.value.kind !== "secret" || field === CURRENT_VALUE) {
+        const token = await managerToken(engine, cur.value);
+        await revokeValue(engine, cur.value, token, await open(engine, cur.value, field, owedValue));
+      }
       await updateCredential(engine, credentialId, (c) => markPreviousRevoked(c, prev.fingerprint, engine.now()));
       out.revoked.push(prev.fingerprint);
       const contained = prev.leaked
