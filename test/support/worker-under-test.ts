@@ -20,7 +20,9 @@
 import worker from "../../src/worker.ts";
 import { type CellWrite, CredentialCell as DeployedCredentialCell } from "../../src/adapters/credential-cell.ts";
 
-export { EventLedger } from "../../src/worker.ts";
+export { EventLedger, Stats } from "../../src/worker.ts";
+// The pull path's entrypoint, for the consumer Workers of vitest.config.ts to bind to.
+export { RekeyCredentials } from "../../src/worker.ts";
 
 interface CellEnv {
   REKEY_KV: KVNamespace;
