@@ -416,6 +416,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
       await timed("sweep_batch", post("queue", { messages: sweep }), { overheads: 1 });
       const sweepOut = (await ctl("captured")).events as any[];
 
+      await warm();
       await timed("ui_credentials_1000", () => fetch(`${base}/ui`, { headers: { cookie } }));
 
       await warm();
@@ -534,15 +535,15 @@ function analyse(
   const doRanges: Array<{ source: string; from: number; to: number }> = [];
   for (const [i, source] of map.sources.entries()) {
     const lines = map.content[i] ?? [];
-    for (const name of ["CredentialCell", "EventLedger"]) {
+    for (const name of ["CredentialCell", "EventLedger", "Stats"]) {
       const from = lines.findIndex((l) => l.startsWith(`export class ${name} extends DurableObject`));
       if (from < 0) continue;
       const to = lines.findIndex((l, j) => j > from && l === "}");
       doRanges.push({ source, from: from + 1, to: (to < 0 ? lines.length : to) + 1 });
     }
   }
-  if (doRanges.length !== 2) {
-    throw new Error(`P5: found ${doRanges.length} of the 2 Durable Object classes in the source map`);
+  if (doRanges.length !== 3) {
+    throw new Error(`P5: found ${doRanges.length} of the 3 Durable Object classes in the source map`);
   }
   const originCache = new Map<string, ReturnType<SourceMap["lookup"]>>();
   const origin = (f: Sample["stack"][number]["callFrame"]) => {

@@ -20,6 +20,7 @@
 import worker from "../../src/worker.ts";
 import { type CellWrite, CredentialCell as DeployedCredentialCell } from "../../src/adapters/credential-cell.ts";
 
+// Every Durable Object class wrangler.toml binds, as the deployed Worker exports them (the cell is wrapped below).
 export { EventLedger, Stats } from "../../src/worker.ts";
 // The pull path's entrypoint, for the consumer Workers of vitest.config.ts to bind to.
 export { RekeyCredentials } from "../../src/worker.ts";
