@@ -92,7 +92,11 @@ export async function readCurrent(
   if (!rec.consumers.includes(who.data)) {
     return refuse("consumer_not_allowed", `Consumer "${who.data}" is not listed in the credential's consumers`);
   }
-  if (rec.state === "revoked") return refuse("credential_revoked", "The credential is revoked: it has no value");
+  // A revocation under way counts as done: its value is dead or about to be (the record says
+  // `revoked` only once the revocation's rotation settles, a moment after Clarifai's delete).
+  if (rec.state === "revoked" || rec.current_rotation?.mode === "revoke") {
+    return refuse("credential_revoked", "The credential is revoked: it has no value");
+  }
   let value: string;
   try {
     value = await open(engine, rec, CURRENT_VALUE, rec.value);
