@@ -457,6 +457,7 @@ async function buildScenario(size: P4Size, emulator: Emulator, keyring: Keyring,
     state: "active" as const,
     description: "",
     sinks: [],
+    consumers: [],
     created_at: iso(now - 60 * DAY),
     updated_at: iso(now - 10 * DAY),
   };

@@ -223,6 +223,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
         apps: [{ id: APP, user_id: USER }],
         description: "bench p5 seeded",
         sinks: [],
+        consumers: [],
         value: await encrypt(keyringV1.value, value, aadFor({ id, kind: "app_key" }, CURRENT_VALUE)),
         fingerprint: fp,
         value_created_at: created,

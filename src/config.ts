@@ -73,6 +73,18 @@ export const configSchema = z.object({
    * or "false": a security switch does not guess what "yes" means.
    */
   REKEY_DEV_MODE: z.enum(["true", "false", ""]).optional().transform((v) => v === "true"),
+  /**
+   * Cloudflare Access in front of the admin API and the dashboard (src/http/access.ts): the team's
+   * URL (`https://acme.cloudflareaccess.com`) and the Access application's AUD tag, both or neither.
+   * With CF_ACCESS_REQUIRED=true the admin token stops working (bearer and dashboard sign-in).
+   */
+  CF_ACCESS_TEAM_DOMAIN: optionalString,
+  CF_ACCESS_AUD: optionalString,
+  CF_ACCESS_REQUIRED: flag,
+  /** The Cloudflare API, for `cloudflare_worker_secret` sinks (tests and `npm start` point it at the emulator). */
+  CLOUDFLARE_API_BASE: z.url().default("https://api.cloudflare.com/client/v4"),
+  /** An API token with "Workers Scripts: Edit" on the sinks' accounts. */
+  CLOUDFLARE_API_TOKEN: optionalString,
 });
 
 export type Config = z.infer<typeof configSchema>;

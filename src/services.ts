@@ -21,9 +21,11 @@ import type { EventBus } from "./core/bus/bus.ts";
 import type { AuditLog } from "./core/audit/audit-log.ts";
 import type { ProcessedLedger } from "./core/bus/ledger.ts";
 import type { JobStore } from "./core/maintenance/job.ts";
+import type { ConsumerReads } from "./core/credentials/reads.ts";
 import type { StatsStore } from "./core/summary/stats.ts";
 import { engineEmitter } from "./core/bus/engine-events.ts";
 import { type Config, requireConfig } from "./config.ts";
+import { createCloudflareClient } from "./core/cloudflare/client.ts";
 import { refused } from "./http/on-error.ts";
 
 export interface Services {
@@ -44,6 +46,8 @@ export interface Services {
   defer: (work: Promise<unknown>) => void;
   /** The rotation engine's dependencies; 503 when the encryption keys are not configured. */
   engine: () => Promise<EngineServices>;
+  /** Consumer Workers' reads over the service binding (Workers only: Deno has no pull path). */
+  reads?: ConsumerReads;
 }
 
 export interface ServiceOptions {
@@ -60,7 +64,11 @@ export interface ServiceOptions {
   retry?: RetryPolicy;
   emit?: (event: EngineEvent) => Promise<void>;
   sleep?: (ms: number) => Promise<void>;
+  reads?: ConsumerReads;
 }
+
+/** Like Clarifai's default: a Cloudflare API call that has not answered by then will not. */
+const CLOUDFLARE_TIMEOUT_MS = 10_000;
 
 export function buildServices(opts: ServiceOptions): Services {
   const now = opts.now ?? (() => Date.now());
@@ -70,6 +78,16 @@ export function buildServices(opts: ServiceOptions): Services {
     requestIdPrefix: "rekey",
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
+  // Worker secret sinks (core/sinks/cloudflare-worker-secret.ts): only with a token to call Cloudflare with.
+  const cloudflareToken = opts.config.CLOUDFLARE_API_TOKEN;
+  const cloudflare = cloudflareToken
+    ? createCloudflareClient({
+      baseUrl: opts.config.CLOUDFLARE_API_BASE,
+      token: cloudflareToken,
+      timeoutMs: CLOUDFLARE_TIMEOUT_MS,
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    })
+    : undefined;
   let engine: Promise<EngineServices> | undefined;
   return {
     config: opts.config,
@@ -82,6 +100,7 @@ export function buildServices(opts: ServiceOptions): Services {
     clarifai,
     now,
     defer: opts.defer,
+    ...(opts.reads ? { reads: opts.reads } : {}),
     engine: () =>
       (engine ??= loadKeys(opts.config).then(({ keyring, fingerprintKey, confirmationKey }) => ({
         store: opts.store,
@@ -95,6 +114,7 @@ export function buildServices(opts: ServiceOptions): Services {
         leaseMs: opts.config.REKEY_ROTATION_LEASE_SECONDS * 1000,
         // Every engine transition becomes a bus event (audit, notifications, chat replies).
         emit: opts.emit ?? engineEmitter(opts.bus, now),
+        ...(cloudflare ? { cloudflare } : {}),
       }))).catch((error) => {
         engine = undefined;
         throw error;

@@ -24,6 +24,7 @@ const HTTP_STATUS = {
   invalid_response_url: 400,
   unsupported_interaction: 400,
   unauthorized: 401,
+  access_required: 401,
   invalid_signature: 401,
   invalid_timestamp: 401,
   stale_timestamp: 401,
@@ -54,11 +55,13 @@ const HTTP_STATUS = {
   value_mismatch: 422,
   app_mismatch: 422,
   sink_not_found: 422,
+  sink_unauthorized: 422,
   not_configured: 503,
   config_invalid: 503,
   dev_secrets_refused: 503,
   upstream_unavailable: 503,
   alert_too_large: 503,
+  access_keys_unavailable: 503,
 } as const satisfies
   & Record<string, ContentfulStatusCode>
   & Record<BeginRefusal | RegisterRefusal | ConfigProblemCode, ContentfulStatusCode>;

@@ -6,9 +6,11 @@
 import type * as z from "zod";
 import { auditQuerySchema } from "../routes/v1/audit.ts";
 import { registerInputSchema } from "../core/credentials/register.ts";
+import { updateInputSchema } from "../core/credentials/update.ts";
 import {
   credentialListResponseSchema,
   credentialResponseSchema,
+  credentialUpdatedResponseSchema,
   errorResponseSchema,
   listQuerySchema,
   revokeBodySchema,
@@ -46,7 +48,7 @@ export type Security =
   | "none";
 
 export interface RouteDoc {
-  method: "get" | "post" | "delete";
+  method: "get" | "post" | "patch" | "delete";
   /** OpenAPI path syntax: `{id}`. */
   path: string;
   summary: string;
@@ -102,6 +104,19 @@ export const routeDocs: RouteDoc[] = [
     security: "admin",
     tag: "credentials",
     responses: { 200: { description: "The credential", schema: credentialResponseSchema }, ...errors(401, 404) },
+  },
+  {
+    method: "patch",
+    path: "/v1/credentials/{id}",
+    summary:
+      "Change description, policy (fields merged into the stored policy), sinks or consumers; validated and pre-flighted as registration is",
+    security: "admin",
+    tag: "credentials",
+    body: updateInputSchema,
+    responses: {
+      200: { description: "Changed (or already so)", schema: credentialUpdatedResponseSchema },
+      ...errors(400, 401, 404, 409, 413, 415, 422, 503),
+    },
   },
   {
     method: "delete",

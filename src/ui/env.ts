@@ -1,4 +1,5 @@
 import type { SecureHeadersVariables } from "hono/secure-headers";
+import type { Actor } from "../core/bus/fields.ts";
 import type { Services } from "../services.ts";
 import type { Session, UiKeys } from "./session.ts";
 
@@ -10,5 +11,7 @@ export type UiEnv = {
     keys?: UiKeys;
     /** This session's CSRF token, for the forms a page renders. */
     csrf?: string;
+    /** Who is signed in: an Access identity, or `admin-token` (./guard.ts). */
+    actor?: Actor;
   };
 };

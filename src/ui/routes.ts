@@ -16,6 +16,8 @@ import { startReencrypt } from "../core/maintenance/reencrypt-job.ts";
 import { behind, MaintenancePage, ReencryptConfirmPage } from "./maintenance-page.tsx";
 import { credentialIdSchema } from "../core/bus/fields.ts";
 import { refused } from "../http/on-error.ts";
+import { accessIdentity, accessRequired } from "../http/access.ts";
+import { ADMIN_TOKEN_ACTOR } from "../core/audit/actor.ts";
 import { beginError } from "../http/begin-errors.ts";
 import { describeError } from "../http/on-error.ts";
 import { formBody, query } from "../http/validate.ts";
@@ -23,6 +25,7 @@ import { credentialView, rotationView } from "../routes/v1/views.ts";
 import { startFromUi } from "./actions.ts";
 import { ConfirmPage } from "./confirm-page.tsx";
 import { newestAudit } from "../core/audit/newest.ts";
+import { renderSignedIn } from "./layout.tsx";
 import { CredentialPage } from "./credential-page.tsx";
 import { CredentialsPage } from "./credentials-page.tsx";
 import type { UiEnv } from "./env.ts";
@@ -56,7 +59,8 @@ import { SignInPage } from "./sign-in-page.tsx";
 type Ctx = Context<UiEnv>;
 
 async function html(c: Ctx, page: unknown, status: ContentfulStatusCode = 200): Promise<Response> {
-  return c.html(`<!doctype html>${String(await page)}`, status);
+  const rendered = await page;
+  return c.html(`<!doctype html>${renderSignedIn(c.var.actor, () => String(rendered))}`, status);
 }
 
 const nonce = (c: Ctx) => c.var.secureHeadersNonce ?? "";
@@ -76,6 +80,9 @@ export const ui = new Hono<UiEnv>()
   .use("*", uiSecureHeaders, noStore, sameOriginOnly)
   .get("/sign-in", async (c) => {
     const q = query(c, signInQuerySchema);
+    // Behind Access, whoever Access let through is signed in already; the token form is for the rest.
+    if ((await accessIdentity(c))?.ok) return c.redirect("/ui", 303);
+    if (c.var.services.config.CF_ACCESS_REQUIRED) throw accessRequired();
     const current = await readSession(
       await uiKeys(c.var.services.config),
       getCookie(c, SESSION_COOKIE, "host"),
@@ -90,6 +97,7 @@ export const ui = new Hono<UiEnv>()
     return html(c, SignInPage({ nonce: nonce(c), ...(notice ? { notice } : {}) }));
   })
   .post("/sign-in", async (c) => {
+    if (c.var.services.config.CF_ACCESS_REQUIRED) throw accessRequired();
     const form = await formBody(c, signInFormSchema);
     const expected = requireConfig(c.var.services.config, "REKEY_ADMIN_TOKEN");
     // Digest comparison: neither the token's content nor its length leaks through timing.
@@ -110,6 +118,8 @@ export const ui = new Hono<UiEnv>()
     const form = await formBody(c, signOutFormSchema);
     await requireCsrf(c, form.csrf);
     clearSessionCookie(c);
+    // An Access identity signs out of Access (its logout URL on this host ends the Access session).
+    if (signedIn(c).actor !== ADMIN_TOKEN_ACTOR) return c.redirect("/cdn-cgi/access/logout", 303);
     return c.redirect("/ui/sign-in?signed_out=1", 303);
   })
   .get("/", requireSession, async (c) => {
@@ -158,7 +168,7 @@ export const ui = new Hono<UiEnv>()
         nonce: nonce(c),
         csrf: signedIn(c).csrf,
         now,
-        credential: credentialView(found.value),
+        credential: credentialView(found.value, c.var.services.reads ? await c.var.services.reads.list(id) : []),
         next: nextActions(found.value, now),
         rotations,
         audit: trail,
@@ -309,7 +319,7 @@ async function start(c: Ctx, mode: "rotate" | "revoke"): Promise<Response> {
   const id = credentialId(c);
   const form = await formBody(c, startFormSchema);
   await requireCsrf(c, form.csrf);
-  const begun = await startFromUi(c.var.services, id, mode, form.reason);
+  const begun = await startFromUi(c.var.services, id, mode, form.reason, signedIn(c).actor);
   return c.redirect(startedUrl(id, begun.rotation.id, mode, begun.joined), 303);
 }
 

@@ -54,7 +54,11 @@ let cached: { token: string; fingerprintKey: string; keys: Promise<UiKeys> } | u
 
 /** The session MAC key and the CSRF key, each its own HKDF output (domain separation). */
 export function uiKeys(config: Config): Promise<UiKeys> {
-  const token = requireConfig(config, "REKEY_ADMIN_TOKEN");
+  // Behind Cloudflare Access alone (CF_ACCESS_REQUIRED) there may be no admin token: the keys then
+  // derive from the fingerprint key only, and no cookie session can exist to be signed with them.
+  const token = config.CF_ACCESS_REQUIRED
+    ? (config.REKEY_ADMIN_TOKEN ?? "")
+    : requireConfig(config, "REKEY_ADMIN_TOKEN");
   const fingerprintKey = requireConfig(config, "REKEY_FINGERPRINT_KEY");
   if (cached?.token !== token || cached.fingerprintKey !== fingerprintKey) {
     cached = { token, fingerprintKey, keys: deriveKeys(token, fingerprintKey) };

@@ -22,6 +22,8 @@ import { type CellWrite, CredentialCell as DeployedCredentialCell } from "../../
 
 // Every Durable Object class wrangler.toml binds, as the deployed Worker exports them (the cell is wrapped below).
 export { EventLedger, Stats } from "../../src/worker.ts";
+// The pull path's entrypoint, for the consumer Workers of vitest.config.ts to bind to.
+export { RekeyCredentials } from "../../src/worker.ts";
 
 interface CellEnv {
   REKEY_KV: KVNamespace;

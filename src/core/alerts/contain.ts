@@ -43,7 +43,8 @@ export async function contain(
       return {
         action: "revoke_previous",
         credentialId: match.credential.id,
-        run: () => revokePreviousNow(engine, match.credential.id, match.fingerprint, receivedAt ?? engine.now()),
+        run: () =>
+          revokePreviousNow(engine, match.credential.id, match.fingerprint, requestedBy, receivedAt ?? engine.now()),
       };
     case "current": {
       const begun = await beginRotation(engine, match.credential.id, {
@@ -81,6 +82,7 @@ async function revokePreviousNow(
   engine: EngineServices,
   credentialId: string,
   fp: string,
+  requestedBy: string,
   receivedAt: number,
 ): Promise<boolean> {
   const cur = await engine.store.getCredential(credentialId);
@@ -111,7 +113,14 @@ async function revokePreviousNow(
   await updateCredential(engine, credentialId, (c) => markPreviousRevoked(c, fp, engine.now()));
   // No rotation records this one: its containment time rides in the event alone.
   const containmentMs = Math.max(0, engine.now() - receivedAt);
-  await engine.emit({ type: "credential.revoked", credentialId, fingerprint: fp, reason: "compromise", containmentMs })
+  await engine.emit({
+    type: "credential.revoked",
+    credentialId,
+    fingerprint: fp,
+    reason: "compromise",
+    containmentMs,
+    actor: requestedBy,
+  })
     .catch(() => {});
   return true;
 }

@@ -19,13 +19,14 @@ import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 import { randomId } from "../crypto/random.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
 import { contain, type Containment } from "./contain.ts";
+import { alertActor } from "../audit/actor.ts";
 import { type LeakMatch, matchNamed, matchPrefix, matchRecord } from "./match-leak.ts";
 
 /**
  * Each alert source has one name, used as its `alert_source`, its events' source
- * (`/rekey/hooks/<name>`), its derived alert ids, its replay keys and the requester its rotations
- * record: "github" (GitHub's secret scanning partner alerts) and "webhook" (Standard Webhooks
- * alerts). The routes keep their paths (`/hooks/github/secret-scanning`, `/hooks/alerts`):
+ * (`/rekey/hooks/<name>`), its derived alert ids and its replay keys: "github" (GitHub's secret
+ * scanning partner alerts) and "webhook" (Standard Webhooks alerts). The requester (actor) its
+ * rotations record is `alertActor`'s: `github-partner` and `webhook`. The routes keep their paths (`/hooks/github/secret-scanning`, `/hooks/alerts`):
  * senders are configured with them.
  */
 export type AlertSource = z.infer<typeof alertSourceSchema>;
@@ -91,7 +92,7 @@ async function containNow(
   match: LeakMatch,
   alert: Alert,
 ): Promise<Containment> {
-  const c = await contain(engine, match, alert.source, alert.receivedAt);
+  const c = await contain(engine, match, alertActor(alert.source), alert.receivedAt);
   if (c.action === "rotation" || c.action === "revoke_previous") rt.defer(c.run());
   return c;
 }
@@ -282,5 +283,5 @@ export async function replayCompromise(
 ): Promise<Containment> {
   const found = await engine.store.getCredential(data.credential_id);
   if (!found) return { action: "none" };
-  return contain(engine, matchPrefix(found.value, data.fingerprint_prefix), data.alert_source, receivedAt);
+  return contain(engine, matchPrefix(found.value, data.fingerprint_prefix), alertActor(data.alert_source), receivedAt);
 }

@@ -7,6 +7,7 @@
  *
  * Runtime-neutral.
  */
+import { actorOf } from "../audit/actor.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 import type { EngineEvent } from "../rotation/engine-services.ts";
 import type { Rotation } from "../rotation/rotation.ts";
@@ -25,7 +26,7 @@ export async function fromEngineEvent(e: EngineEvent, now: number): Promise<BusE
   switch (e.type) {
     case "rotation.step": {
       const r = e.rotation;
-      const data = { ...ids(r), step: e.step, next_step: r.step, state: r.state };
+      const data = { ...ids(r), step: e.step, next_step: r.step, state: r.state, ...actorFor(r.requested_by) };
       return build(e.type, data, r.credential_id, now, [r.id, e.step, r.step, r.state]);
     }
     case "rotation.completed": {
@@ -36,6 +37,7 @@ export async function fromEngineEvent(e: EngineEvent, now: number): Promise<BusE
         mode: r.mode,
         old_fingerprint_prefix: fingerprintPrefix(r.old_fingerprint),
         ...(r.new_fingerprint ? { new_fingerprint_prefix: fingerprintPrefix(r.new_fingerprint) } : {}),
+        ...actorFor(r.requested_by),
       };
       return build(e.type, data, r.credential_id, now, [r.id]);
     }
@@ -49,6 +51,7 @@ export async function fromEngineEvent(e: EngineEvent, now: number): Promise<BusE
         step: r.error?.step ?? r.step,
         error_code: code && codeSchema.safeParse(code).success ? code : "rotation_failed",
         ...(r.error?.clarifai_code !== undefined ? { clarifai_code: r.error.clarifai_code } : {}),
+        ...actorFor(r.requested_by),
       };
       return build(e.type, data, r.credential_id, now, [r.id]);
     }
@@ -60,6 +63,7 @@ export async function fromEngineEvent(e: EngineEvent, now: number): Promise<BusE
         fingerprint_prefix: fingerprintPrefix(r.old_fingerprint),
         error_code: code && codeSchema.safeParse(code).success ? code : "rotation_failed",
         old_revoked: r.old_revoked,
+        ...actorFor(r.requested_by),
       };
       return build(e.type, data, r.credential_id, now, [r.id]);
     }
@@ -70,6 +74,7 @@ export async function fromEngineEvent(e: EngineEvent, now: number): Promise<BusE
         ...(e.rotationId ? { rotation_id: e.rotationId } : {}),
         reason: e.reason as EventData<"credential.revoked">["reason"],
         ...(e.containmentMs !== undefined ? { containment_ms: e.containmentMs } : {}),
+        ...actorFor(e.actor),
       };
       // The fingerprint is a keyed MAC, not a secret; hashing it only shortens it.
       return build(e.type, data, e.credentialId, now, [e.credentialId, e.fingerprint]);
@@ -78,6 +83,12 @@ export async function fromEngineEvent(e: EngineEvent, now: number): Promise<BusE
 }
 
 const ids = (r: Rotation) => ({ credential_id: r.credential_id, rotation_id: r.id });
+
+/** The actor field, when the requester names one (every rotation begun since actors exist does). */
+const actorFor = (requestedBy: string) => {
+  const actor = actorOf(requestedBy);
+  return actor ? { actor } : {};
+};
 
 async function build<T extends EngineEvent["type"]>(
   type: T,

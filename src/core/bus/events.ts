@@ -16,11 +16,14 @@
 import * as z from "zod";
 import { err, type ErrorValue, ok, type Result } from "../result.ts";
 import { rotationModeSchema, rotationReasonSchema, stepSchema } from "../rotation/rotation.ts";
+import { credentialKindSchema } from "../credentials/credential.ts";
 import { deepFreeze } from "../deep-freeze.ts";
 import {
+  actorSchema,
   alertIdSchema,
   alertSourceSchema,
   codeSchema,
+  consumerNameSchema,
   credentialIdSchema,
   eventIdSchema,
   fingerprintPrefixSchema,
@@ -52,10 +55,20 @@ export const eventTypes = [
   "maintenance.reencrypt",
   "maintenance.completed",
   "event.dead_lettered",
+  "credential.registered",
+  "credential.updated",
+  "credential.unmanaged",
+  "credential.read",
 ] as const;
 export const eventTypeSchema = z.enum(eventTypes);
 
 const count = z.number().int().min(0).max(10_000);
+
+/**
+ * Who did it (core/audit/actor.ts). Optional on the event types that existed before actors, so an
+ * event already queued without one still parses; everything rekey publishes now sets it.
+ */
+const actor = actorSchema.optional();
 
 /** The `data` schema of each event type. */
 export const eventDataSchemas = {
@@ -84,6 +97,8 @@ export const eventDataSchemas = {
     requested_by: requesterSchema,
     /** Who confirmed it on the requester's behalf (chat's two-person rule). */
     approved_by: requesterSchema.optional(),
+    /** The requester, as the audit trail names actors. */
+    actor,
   }),
   "rotation.step": z.strictObject({
     credential_id: credentialIdSchema,
@@ -92,6 +107,8 @@ export const eventDataSchemas = {
     step: stepSchema,
     next_step: stepSchema,
     state: z.enum(["running", "done", "failed"]),
+    /** The engine acts for its rotation's requester. */
+    actor,
   }),
   "rotation.completed": z.strictObject({
     credential_id: credentialIdSchema,
@@ -101,6 +118,7 @@ export const eventDataSchemas = {
     old_fingerprint_prefix: fingerprintPrefixSchema,
     /** Absent for a revoke-only run, which leaves no replacement. */
     new_fingerprint_prefix: fingerprintPrefixSchema.optional(),
+    actor,
   }),
   /** Also raised for work that died in the dead-letter queue, hence the optional rotation fields. */
   "rotation.failed": z.strictObject({
@@ -111,14 +129,18 @@ export const eventDataSchemas = {
     step: stepSchema.optional(),
     error_code: codeSchema,
     clarifai_code: z.number().int().min(0).max(1_000_000).optional(),
+    actor,
   }),
   "credential.revoked": z.strictObject({
     credential_id: credentialIdSchema,
     fingerprint_prefix: fingerprintPrefixSchema,
     rotation_id: rotationIdSchema.optional(),
-    reason: z.enum([...rotationReasonSchema.options, "grace_expired"]),
+    /** `consumers_moved`: its grace period ended early, every listed consumer having read the new value. */
+    reason: z.enum([...rotationReasonSchema.options, "grace_expired", "consumers_moved"]),
     /** A leaked value (reason compromise): ms from the alert's arrival to Clarifai confirming the delete. */
     containment_ms: z.number().int().min(0).max(1_000_000_000).optional(),
+    /** Its rotation's requester; `sweep` for a grace period's end; the alert's source for a leaked previous value. */
+    actor,
   }),
   /** A superseded value still works at Clarifai well past its revoke_after: a human must look. */
   "revocation.overdue": z.strictObject({
@@ -140,6 +162,7 @@ export const eventDataSchemas = {
     fingerprint_prefix: fingerprintPrefixSchema,
     error_code: codeSchema,
     old_revoked: z.boolean(),
+    actor,
   }),
   /**
    * The dead-man switch is close: the credential's current key expires at Clarifai within its
@@ -230,6 +253,34 @@ export const eventDataSchemas = {
     handler: handlerNameSchema.optional(),
     error_code: codeSchema.optional(),
   }),
+  /** An admin registered a credential (POST /v1/credentials). */
+  "credential.registered": z.strictObject({
+    credential_id: credentialIdSchema,
+    actor: actorSchema,
+    kind: credentialKindSchema,
+    fingerprint_prefix: fingerprintPrefixSchema,
+  }),
+  /** An admin changed a credential (PATCH /v1/credentials/:id): which fields, never their values. */
+  "credential.updated": z.strictObject({
+    credential_id: credentialIdSchema,
+    actor: actorSchema,
+    fields: z.array(z.enum(["description", "policy", "sinks", "consumers"])).min(1).max(4),
+  }),
+  /** An admin stopped managing a credential (DELETE /v1/credentials/:id); nothing was revoked. */
+  "credential.unmanaged": z.strictObject({
+    credential_id: credentialIdSchema,
+    actor: actorSchema,
+    fingerprint_prefix: fingerprintPrefixSchema,
+  }),
+  /**
+   * A consumer Worker read a value over the service binding for the first time (RekeyCredentials,
+   * src/worker.ts): once per value and consumer, so "who has fetched this value" is answerable.
+   */
+  "credential.read": z.strictObject({
+    credential_id: credentialIdSchema,
+    consumer: consumerNameSchema,
+    fingerprint_prefix: fingerprintPrefixSchema,
+  }),
 } as const satisfies Record<(typeof eventTypes)[number], z.ZodType>;
 
 /**
@@ -273,6 +324,10 @@ export const busEventSchema = z.discriminatedUnion("type", [
   envelopeOf("maintenance.reencrypt", s["maintenance.reencrypt"]),
   envelopeOf("maintenance.completed", s["maintenance.completed"]),
   envelopeOf("event.dead_lettered", s["event.dead_lettered"]),
+  envelopeOf("credential.registered", s["credential.registered"]),
+  envelopeOf("credential.updated", s["credential.updated"]),
+  envelopeOf("credential.unmanaged", s["credential.unmanaged"]),
+  envelopeOf("credential.read", s["credential.read"]),
 ]);
 
 export type EventType = (typeof eventTypes)[number];

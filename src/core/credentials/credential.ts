@@ -9,6 +9,7 @@
 import * as z from "zod";
 import { clarifaiIdSchema } from "../clarifai/ids.ts";
 import { sealedSchema } from "../crypto/envelope.ts";
+import { consumerNameSchema } from "../bus/fields.ts";
 import { sinkSchema } from "../sinks/schemas.ts";
 import { isoTimeSchema } from "../time.ts";
 
@@ -38,6 +39,12 @@ export const policySchema = z.strictObject({
   upstream_expiry_margin_hours: z.number().int().min(1).max(24 * 365).optional().meta({
     default: DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS,
   }),
+  /**
+   * End a routine rotation's grace period as soon as every consumer the credential lists has read
+   * the new value over the service binding (core/credentials/read-current.ts): the old value is
+   * revoked then instead of after grace_hours. Does nothing for a credential that lists none.
+   */
+  revoke_when_consumers_moved: z.boolean().optional().meta({ default: false }),
 }).refine((p) => !p.upstream_expiry || p.max_age_days !== undefined, {
   path: ["upstream_expiry"],
   message: "upstream_expiry needs max_age_days",
@@ -58,6 +65,25 @@ export const withPolicyDefaults = (p: Policy): Policy => ({
   ...p,
   upstream_expiry: p.upstream_expiry ?? false,
   upstream_expiry_margin_hours: p.upstream_expiry_margin_hours ?? DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS,
+  revoke_when_consumers_moved: p.revoke_when_consumers_moved ?? false,
+});
+
+/**
+ * A change to a policy (PATCH /v1/credentials/:id): any of its fields, none defaulted, so that
+ * what is not sent stays as it was. The merged policy is checked with `policySchema` again.
+ */
+export const policyPatchSchema = z.strictObject(
+  Object.fromEntries(
+    Object.entries(policySchema.shape).map(([k, v]) => [k, v instanceof z.ZodDefault ? v.unwrap() : v]),
+  ),
+).partial() as unknown as z.ZodType<Partial<Policy>>;
+
+/**
+ * The consumer Workers allowed to read the credential's current value over the service binding
+ * (RekeyCredentials in src/worker.ts), by the name their binding's `props.consumer` gives.
+ */
+export const consumersSchema = z.array(consumerNameSchema).max(50).refine((c) => new Set(c).size === c.length, {
+  message: "consumers must not repeat a name",
 });
 
 export const appRefSchema = z.object({ id: z.string(), user_id: z.string() });
@@ -85,6 +111,11 @@ const previousValueSchema = z.object({
    * it is the current value itself (no replacement was promoted): paying it revokes the credential.
    */
   leaked: z.boolean().optional(),
+  /**
+   * Its grace period was cut short (policy revoke_when_consumers_moved): every consumer the
+   * credential lists had read the value that replaced it (core/credentials/read-current.ts).
+   */
+  consumers_moved_at: isoTimeSchema.optional(),
 });
 export type PreviousValue = z.infer<typeof previousValueSchema>;
 
@@ -136,6 +167,7 @@ export const credentialRecordSchema = z.object({
   previous: z.array(previousValueSchema).default([]),
   policy: policySchema,
   sinks: z.array(sinkSchema).default([]),
+  consumers: consumersSchema.default([]),
   /**
    * The running rotation's intent. Written by compare-and-swap on this record, which is what makes
    * "at most one rotation per credential" hold; the rotation record is materialised from it.

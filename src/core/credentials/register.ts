@@ -11,7 +11,7 @@ import * as z from "zod";
 import { clarifaiIdSchema } from "../clarifai/ids.ts";
 import type { SinkRefusal } from "../sinks/driver.ts";
 import { preflightSink, sinkManagerScopes } from "../sinks/drivers.ts";
-import { sinkSchema } from "../sinks/schemas.ts";
+import { type Sink, sinkSchema } from "../sinks/schemas.ts";
 import { type UpstreamRefusal, upstreamRefusal } from "./upstream-refusal.ts";
 import { type ClarifaiClient, type ClarifaiFailure, type Key, missingScopes, scopesFor } from "../clarifai/index.ts";
 import { decrypt, encrypt } from "../crypto/envelope.ts";
@@ -23,6 +23,7 @@ import { withoutMarkers } from "../rotation/rotation.ts";
 import { err, type ErrorValue, ok, type Result } from "../result.ts";
 import {
   aadFor,
+  consumersSchema,
   credentialKindSchema,
   type CredentialRecord,
   CURRENT_VALUE,
@@ -43,6 +44,8 @@ export const registerInputSchema = z.strictObject({
   description: z.string().max(500).optional(),
   policy: policySchema.optional(),
   sinks: z.array(sinkSchema).max(20).optional(),
+  /** Consumer Workers allowed to read the value over the service binding (src/worker.ts RekeyCredentials). */
+  consumers: consumersSchema.optional(),
 });
 type RegisterInput = z.infer<typeof registerInputSchema>;
 /** What callers may pass: defaults (e.g. policy fields) filled in by the schema. */
@@ -77,11 +80,43 @@ const fail = (code: RegisterRefusal, message: string, extra: { credential_id?: s
  * create whose answer was lost), delete and create; a secret's read, overwrite and delete; each
  * sink's own.
  */
-function neededScopes(input: RegisterInput): string[] {
+function neededScopes(input: Pick<RegisterInput, "kind" | "sinks">): string[] {
   const own = input.kind === "secret"
     ? scopesFor("getSecret", "patchSecrets", "deleteSecrets")
     : scopesFor("listKeys", "deleteKey", "createKey");
   return [...new Set([...own, ...(input.sinks ?? []).flatMap(sinkManagerScopes)])];
+}
+
+/**
+ * Registration's first proof, and an update's (./update.ts) before it changes sinks: the manager
+ * holds every scope the rotation and revocation will need. Null when it does.
+ */
+export async function checkManagerScopes(
+  engine: EngineServices,
+  manager: string,
+  input: Pick<RegisterInput, "kind" | "sinks">,
+): Promise<RegisterError | null> {
+  const held = await engine.clarifai.myScopes(manager);
+  if (!held.ok) return upstreamRefusal(held.error, "manager");
+  const missing = missingScopes(held.value.scopes, neededScopes(input));
+  if (missing.length === 0) return null;
+  return {
+    code: "manager_insufficient_scopes",
+    message: `The manager PAT lacks scopes needed to rotate this credential: ${missing.join(", ")}`,
+  };
+}
+
+/** Every sink exists and can be written (each driver's pre-flight); the first refusal names its sink. */
+export async function preflightSinks(
+  engine: EngineServices,
+  manager: string,
+  sinks: readonly Sink[],
+): Promise<RegisterError | null> {
+  for (const [i, sink] of sinks.entries()) {
+    const refused = await preflightSink({ engine, clarifaiToken: manager }, sink, `sinks.${i}`);
+    if (refused) return refused;
+  }
+  return null;
 }
 
 export async function registerCredential(
@@ -95,22 +130,12 @@ export async function registerCredential(
   if (!manager.ok) return manager;
   const c = engine.clarifai;
 
-  const held = await c.myScopes(manager.value);
-  if (!held.ok) return upstream(held.error, "manager");
-  const missing = missingScopes(held.value.scopes, neededScopes(input));
-  if (missing.length > 0) {
-    return fail(
-      "manager_insufficient_scopes",
-      `The manager PAT lacks scopes needed to rotate this credential: ${missing.join(", ")}`,
-    );
-  }
-
+  const scopes = await checkManagerScopes(engine, manager.value, input);
+  if (scopes) return err(scopes);
   const found = await readUpstream(c, manager.value, input);
   if (!found.ok) return found;
-  for (const [i, sink] of (input.sinks ?? []).entries()) {
-    const refused = await preflightSink({ engine, clarifaiToken: manager.value }, sink, `sinks.${i}`);
-    if (refused) return err<RegisterError>(refused);
-  }
+  const sinks = await preflightSinks(engine, manager.value, input.sinks ?? []);
+  if (sinks) return err(sinks);
 
   const value = found.value.value;
   const fp = await fingerprint(engine.fingerprintKey, value);
@@ -143,6 +168,7 @@ export async function registerCredential(
     previous: [],
     policy: withPolicyDefaults(policySchema.parse(input.policy ?? {})),
     sinks: input.sinks ?? [],
+    consumers: input.consumers ?? [],
     created_at: now,
     updated_at: now,
   };

@@ -274,6 +274,7 @@ async function finishCredential(engine: EngineServices, next: Rotation) {
       fingerprint: next.old_fingerprint,
       rotationId: next.id,
       reason: next.reason,
+      actor: next.requested_by,
       ...withContainment(next),
     });
   }

@@ -3,6 +3,7 @@
  * (src/worker.ts, src/deno.ts), tests build it over the memory store and the Clarifai emulator.
  */
 import type { ClarifaiClient } from "../clarifai/index.ts";
+import type { CloudflareClient } from "../cloudflare/client.ts";
 import type { Keyring } from "../crypto/keyring.ts";
 import type { FingerprintKey } from "../crypto/fingerprint.ts";
 import type { ConfirmationKey } from "../chatops/confirmation.ts";
@@ -21,6 +22,8 @@ export type EngineEvent =
     reason: string;
     /** A leaked value: from the alert's arrival to Clarifai confirming the delete. */
     containmentMs?: number;
+    /** Who it was done for (core/audit/actor.ts): the rotation's requester, `sweep`, an alert's source. */
+    actor: string;
   }
   | { type: "credential.orphaned_manager"; rotation: Rotation };
 
@@ -45,6 +48,8 @@ export interface EngineServices {
   leaseMs: number;
   /** Called after each persisted transition; failures here never undo the transition. */
   emit: (event: EngineEvent) => Promise<void>;
+  /** The Cloudflare API, for `cloudflare_worker_secret` sinks; absent without CLOUDFLARE_API_TOKEN. */
+  cloudflare?: CloudflareClient;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 250, maxDelayMs: 4_000 };

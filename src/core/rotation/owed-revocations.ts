@@ -19,6 +19,7 @@ import { revokeValue } from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
 import { managerToken, open } from "./values.ts";
 import { owedAt, retryDelayMs } from "../sweep/rules.ts";
+import { SWEEP_ACTOR } from "../audit/actor.ts";
 import { iso } from "../time.ts";
 
 /** An owed revocation this long past its grace end (or leaked, from its first failure) is overdue: a human must hear of it. */
@@ -57,8 +58,10 @@ export async function payOwedRevocations(engine: EngineServices, credentialId: s
         type: "credential.revoked",
         credentialId,
         fingerprint: prev.fingerprint,
-        reason: prev.leaked ? "compromise" : "grace_expired",
+        reason: prev.leaked ? "compromise" : prev.consumers_moved_at ? "consumers_moved" : "grace_expired",
         ...(contained !== null ? { containmentMs: contained } : {}),
+        // The sweep's rule pays these, whoever calls it (a grace period that consumers ended early too).
+        actor: SWEEP_ACTOR,
       }).catch(() => {});
     } catch (error) {
       const failure = toFailure(error);

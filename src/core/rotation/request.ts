@@ -2,6 +2,7 @@
  * Asking for a rotation from a trigger that a person drives (admin API, chat): begin or join, run
  * the fast path after the response, and publish `rotation.requested` as the durable guarantee.
  */
+import { actorOf } from "../audit/actor.ts";
 import type { EventBus } from "../bus/bus.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { attachReply, outcomeMessage, postReply, type ReplyTarget } from "../chatops/reply.ts";
@@ -53,6 +54,7 @@ export async function requestRotation(
         mode: req.mode,
         requested_by: req.requestedBy,
         ...(req.approvedBy ? { approved_by: req.approvedBy } : {}),
+        ...(actorOf(req.requestedBy) ? { actor: actorOf(req.requestedBy) } : {}),
       },
       {
         source: opts.source,

@@ -100,6 +100,11 @@ const HANDLERS = {
   "maintenance.completed": { auditor },
   // A dead event, whatever its type (core/subscribers/index.ts `onDeadLetter`): a human must hear of it.
   "event.dead_lettered": { auditor, [NOTIFIER]: notifier },
+  // Admin actions on the registry, and consumer Workers' first reads of a value: the trail only.
+  "credential.registered": { auditor },
+  "credential.updated": { auditor },
+  "credential.unmanaged": { auditor },
+  "credential.read": { auditor },
 } satisfies { [T in EventType]: Record<string, Handle<T> | typeof notifier> };
 
 /** The names a type's handlers run under; the notifier's as `notify-<target>`. */

@@ -253,3 +253,15 @@ export function scheduledActions(rec: CredentialRecord): ScheduledAction[] {
   if (rotate !== null && (expires === null || rotate < expires)) out.push({ rule: "max_age", at: rotate });
   return out;
 }
+
+/**
+ * When the current value is due to be replaced or to stop working, as far as its policy and key
+ * say (max age with its jitter, hard expiry, the key's own expiry at Clarifai), or null. A consumer
+ * reading it over the service binding may cache it until then at most (core/credentials/read-current.ts).
+ */
+export function replacementDueAt(rec: CredentialRecord): number | null {
+  const times = [maxAgeDueAt(rec), rec.policy.expires_at ? Date.parse(rec.policy.expires_at) : null];
+  if (rec.key_expires_at) times.push(Date.parse(rec.key_expires_at));
+  const known = times.filter((t): t is number => t !== null);
+  return known.length ? Math.min(...known) : null;
+}

@@ -11,6 +11,7 @@
  * the batch size bounds the subrequests of one invocation. Nothing else calls Clarifai: a sweep
  * with nothing due makes no upstream call at all.
  */
+import { SWEEP_ACTOR } from "../audit/actor.ts";
 import type { EventBus } from "../bus/bus.ts";
 import type { BusEvent } from "../bus/events.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
@@ -94,7 +95,8 @@ export async function processSweepBatch(
         credential_id: rec.id,
         reason,
         mode,
-        requested_by: "cron",
+        requested_by: SWEEP_ACTOR,
+        actor: SWEEP_ACTOR,
         ...(a.action === "resume" && rec.current_rotation ? { rotation_id: rec.current_rotation.id } : {}),
       } as const;
       out.push(

@@ -313,7 +313,9 @@ async function statusAnswer(services: Services, id: string): Promise<ChatAnswer>
     lines.push(
       "Last events:",
       ...trail.entries.toReversed().map((e) =>
-        `• ${e.time} ${e.type}${e.data.error_code ? ` \`${String(e.data.error_code)}\`` : ""}`
+        `• ${e.time} ${e.type}${e.data.error_code ? ` \`${String(e.data.error_code)}\`` : ""}${
+          e.actor ? ` by ${e.actor}` : ""
+        }`
       ),
       ...(trail.newerMayBeMissing
         ? ["(the trail is longer than rekey reads here: see GET /v1/audit for newer events)"]

@@ -22,6 +22,8 @@ const auditEntrySchema = z.strictObject({
   subject: z.string().optional(),
   credential_id: z.string().optional(),
   rotation_id: z.string().optional(),
+  /** Who did it: an Access identity, `admin-token`, `slack:U…`, `sweep`, an alert source, `consumer:<name>`. */
+  actor: z.string().optional(),
   /** The event's data: ids, codes and fingerprint prefixes only (see src/core/bus/events.ts). */
   data: z.record(z.string(), z.unknown()),
 });

@@ -9,6 +9,7 @@ import type { AppEnv } from "../../app-env.ts";
 import { reencryptJobSchema } from "../../core/maintenance/job.ts";
 import { REENCRYPT_BATCH_SIZE, startReencrypt } from "../../core/maintenance/reencrypt-job.ts";
 import { jsonBody } from "../../http/validate.ts";
+import { actorOfRequest } from "../../http/admin-auth.ts";
 
 export const reencryptBodySchema = z.strictObject({
   /**
@@ -35,7 +36,7 @@ export const maintenance = new Hono<AppEnv>()
   .post("/reencrypt", async (c) => {
     const body = await jsonBody(c, reencryptBodySchema, { optional: true });
     const services = c.var.services;
-    const started = await startReencrypt(services, await services.engine(), "admin", body.batch_size);
+    const started = await startReencrypt(services, await services.engine(), actorOfRequest(c), body.batch_size);
     return c.json(started, 202);
   })
   .get("/reencrypt", async (c) => {

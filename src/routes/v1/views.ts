@@ -13,6 +13,7 @@ import {
 } from "../../core/credentials/credential.ts";
 import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
 import { sinkSchema } from "../../core/sinks/schemas.ts";
+import type { ConsumerRead } from "../../core/credentials/reads.ts";
 import { isoTimeSchema } from "../../core/time.ts";
 import {
   containmentMs,
@@ -58,6 +59,20 @@ const credentialViewSchema = z.strictObject({
   needs_manager: z.strictObject({ since: isoTimeSchema, rotation_id: z.string() }).nullable(),
   policy: policySchema,
   sinks: z.array(sinkSchema),
+  /** Consumer Workers allowed to read the current value over the service binding. */
+  consumers: z.array(z.string()),
+  /**
+   * One credential's page only (GET /v1/credentials/:id): which value each consumer last read over
+   * the service binding, and whether that is the current one. Listed consumers that never read are
+   * included (`fingerprint` null); Deno has no pull path, so there it is always empty.
+   */
+  readers: z.array(z.strictObject({
+    consumer: z.string(),
+    fingerprint: prefix.nullable(),
+    read_at: isoTimeSchema.nullable(),
+    current: z.boolean(),
+    listed: z.boolean(),
+  })).optional(),
   current_rotation_id: z.string().nullable(),
   last_rotation: z.strictObject({
     id: z.string(),
@@ -101,6 +116,11 @@ export type CredentialView = z.infer<typeof credentialViewSchema>;
 export type RotationView = z.infer<typeof rotationViewSchema>;
 
 export const credentialResponseSchema = z.strictObject({ credential: credentialViewSchema });
+/** PATCH /v1/credentials/:id: the credential as it is now, and which fields changed (none: nothing to do). */
+export const credentialUpdatedResponseSchema = z.strictObject({
+  credential: credentialViewSchema,
+  updated: z.array(z.enum(["description", "policy", "sinks", "consumers"])),
+});
 export const credentialListResponseSchema = z.strictObject({
   credentials: z.array(credentialViewSchema),
   next_cursor: z.string().nullable(),
@@ -108,8 +128,9 @@ export const credentialListResponseSchema = z.strictObject({
 export const rotationResponseSchema = z.strictObject({ rotation: rotationViewSchema, joined: z.boolean().optional() });
 export const errorResponseSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }).loose() });
 
-export function credentialView(rec: CredentialRecord): CredentialView {
+export function credentialView(rec: CredentialRecord, reads?: readonly ConsumerRead[]): CredentialView {
   return {
+    ...(reads ? { readers: readersView(rec, reads) } : {}),
     id: rec.id,
     kind: rec.kind,
     state: rec.state,
@@ -138,12 +159,29 @@ export function credentialView(rec: CredentialRecord): CredentialView {
       : null,
     policy: rec.policy,
     sinks: rec.sinks,
+    consumers: rec.consumers,
     current_rotation_id: rec.current_rotation?.id ?? null,
     last_rotation: rec.last_rotation ?? null,
     created_at: rec.created_at,
     updated_at: rec.updated_at,
     revoked_at: rec.revoked_at ?? null,
   };
+}
+
+/** Every listed consumer (read or not), then any reader no longer listed; by name. */
+function readersView(rec: CredentialRecord, reads: readonly ConsumerRead[]): NonNullable<CredentialView["readers"]> {
+  const byName = new Map(reads.map((r) => [r.consumer, r]));
+  const names = [...new Set([...rec.consumers, ...byName.keys()])].sort();
+  return names.map((consumer) => {
+    const r = byName.get(consumer);
+    return {
+      consumer,
+      fingerprint: r ? fingerprintPrefix(r.fingerprint) : null,
+      read_at: r?.read_at ?? null,
+      current: r?.fingerprint === rec.fingerprint,
+      listed: rec.consumers.includes(consumer),
+    };
+  });
 }
 
 export function rotationView(r: Rotation): RotationView {
