@@ -7,12 +7,34 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { readFileSync } from "node:fs";
 import { defineConfig } from "vitest/config";
 import { writeOpenApiAsset } from "./scripts/build-openapi.ts";
+import { buildSync } from "esbuild";
 
 // GET /openapi.json is the Worker's static asset ([assets] in wrangler.toml), which wrangler's
 // [build] makes before a build and the plugin does not: made here, from this tree's schemas.
 writeOpenApiAsset();
 
 // Test-only secrets: public, never used outside tests.
+/**
+ * Consumer Workers beside rekey in the same workerd (issue 18): each binds to rekey's
+ * RekeyCredentials entrypoint, with its own props, as a team's Worker would in its wrangler.toml.
+ * Auxiliary Workers run JavaScript, so the consumer (test/fixtures/consumer-worker.ts, using the
+ * helper in clients/worker/) is bundled here first. The Worker under test runs under the plugin's
+ * runner name ("vitest-plugin-runner-" + the project name, empty here), which is what a binding
+ * from another Worker must name.
+ */
+const CONSUMER_SCRIPT = "build/test/consumer-worker.js";
+buildSync({ entryPoints: ["test/fixtures/consumer-worker.ts"], bundle: true, format: "esm", outfile: CONSUMER_SCRIPT });
+const consumer = (name: string, props?: Record<string, string>, flags: string[] = []) => ({
+  name,
+  modules: true,
+  scriptPath: CONSUMER_SCRIPT,
+  compatibilityDate: "2026-04-20",
+  compatibilityFlags: flags,
+  serviceBindings: {
+    REKEY: { name: "vitest-plugin-runner-", entrypoint: "RekeyCredentials", ...(props ? { props } : {}) },
+  },
+});
+
 const TEST_BINDINGS = {
   // Explicit: the plugin also reads a local .dev.vars (which npm start creates in dev mode); the
   // test Worker is a deployed one, so a developer's .dev.vars must not turn dev mode on for it.
@@ -33,16 +55,22 @@ const TEST_BINDINGS = {
   CHATOPS_TWO_PERSON: "true",
   GITHUB_WEBHOOK_SECRET: "test-github-webhook-secret-0123456789",
   GITHUB_APP_ID: "1717",
+  // The Cloudflare API emulator's grants are per test file (test/support/cloudflare-control.ts).
+  CLOUDFLARE_API_TOKEN: "test-cloudflare-api-token-0123456789",
 };
 
 export default defineConfig({
   plugins: [
     cloudflareTest(({ inject }) => ({
       wrangler: { configPath: "./wrangler.toml" },
+      // src/worker.ts with test seams that the deployed bundle never has (see there).
+      main: "./test/support/worker-under-test.ts",
       miniflare: {
         bindings: {
           ...TEST_BINDINGS,
           CLARIFAI_API_BASE: inject("emulatorUrl"),
+          // The Node emulator host serves the Cloudflare API emulator beside Clarifai's (emulator/node/serve.ts).
+          CLOUDFLARE_API_BASE: `${inject("emulatorUrl")}/cloudflare/client/v4`,
           SLACK_WEBHOOK_URL: `${inject("receiverUrl")}/slack/incoming`,
           // Chat replies go to the local receiver, which stands in for Slack and Discord.
           SLACK_RESPONSE_ORIGINS: inject("receiverUrl"),
@@ -57,6 +85,17 @@ export default defineConfig({
             url: `${inject("receiverUrl")}/outbound/siem`,
             secret: "whsec_dGVzdC1vdXRib3VuZC13ZWJob29rLXNlY3JldCE=",
           }]),
+        },
+        workers: [
+          consumer("consumer-billing", { consumer: "billing-api" }),
+          // A runtime that keeps error names and codes over RPC (when both ends have the flag).
+          consumer("consumer-intruder", { consumer: "intruder" }, ["enhanced_error_serialization"]),
+          consumer("consumer-no-props"),
+        ],
+        serviceBindings: {
+          CONSUMER_BILLING: "consumer-billing",
+          CONSUMER_INTRUDER: "consumer-intruder",
+          CONSUMER_NO_PROPS: "consumer-no-props",
         },
         // 50 ms queue batches instead of wrangler.toml's 1 s. An entry here replaces that queue's
         // whole consumer config from wrangler.toml, so the other settings are repeated.
@@ -79,8 +118,22 @@ export default defineConfig({
             retryDelay: 5,
             deadLetterQueue: "rekey-events-dlq",
           },
+          // Test-only queues with the production pair's shape, for tests that run the real consumer
+          // with services of their own (test/support/worker-under-test.ts `testQueues`). No batch
+          // wait: a matrix case waits for its queue to drain after every step.
+          "rekey-test-events": {
+            maxBatchSize: 10,
+            maxBatchTimeout: 0,
+            maxRetries: 5,
+            deadLetterQueue: "rekey-test-events-dlq",
+          },
+          "rekey-test-events-dlq": { maxBatchSize: 10, maxBatchTimeout: 0, maxRetries: 10 },
         },
-        queueProducers: { EVENTS_SHORT_RETRIES: { queueName: "rekey-events-short-retries" } },
+        queueProducers: {
+          EVENTS_SHORT_RETRIES: { queueName: "rekey-events-short-retries" },
+          TEST_EVENTS: { queueName: "rekey-test-events" },
+          TEST_EVENTS_DLQ: { queueName: "rekey-test-events-dlq" },
+        },
       },
     })),
   ],

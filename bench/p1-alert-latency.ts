@@ -12,7 +12,7 @@
  * rekey, floor and platform-floor samples alternate, so noise from other load on the machine falls
  * on all of them alike.
  */
-import { signStandardWebhook } from "../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../src/core/notify/sign-webhook.ts";
 import { percentile, round } from "./lib/stats.ts";
 import type { WatchedEmulator } from "./lib/watched-emulator.ts";
 

@@ -3,14 +3,28 @@
  * fixed request count) sends identical signed Standard Webhooks alerts to rekey's POST
  * /hooks/alerts and to a bare Hono route returning 200, both under `wrangler dev --local`
  * (workerd). Every alert is validly signed with a fresh webhook-id and names a leaked value that
- * matches no credential, so rekey does all of its ingest work (verify, parse, replay-id claim in
- * the ledger Durable Object, fingerprint, index lookup) and answers 404 without starting a
+ * matches no credential, so rekey does all of its ingest work (verify, parse, fingerprint, index
+ * lookup; an alert that matches nothing claims no replay id) and answers 404 without starting a
  * rotation: this measures ingest, not Clarifai. Rounds alternate bare / rekey so drifting load from
  * elsewhere on the machine falls on both; the ratio is of the medians. A third kind of round sends
  * alerts signed with the wrong secret (401 after verification, before any storage) to show how
- * much of rekey's cost is the framework and HMAC and how much the ledger and index lookups.
+ * much of rekey's cost is the framework and HMAC and how much the fingerprint and index lookup.
+ *
+ * GitHub's secret scanning partner alerts get their own rounds: batches of GITHUB_BATCH tokens that
+ * match nothing, signed with the development demo key (ECDSA P-256, the key .dev.vars.example
+ * trusts), to rekey's POST /hooks/github/secret-scanning and to the bare route on the same path,
+ * alternating. rekey verifies, validates, fingerprints and hashes every token, looks them up in
+ * bulk and answers the feedback list; each batch also publishes its `alert.received` event.
+ *
+ * A second floor, bench/fixtures/kv-floor, is sent the same requests in each round: the bare route
+ * plus one Workers KV read of a missing key, the one storage round trip an unmatched alert cannot
+ * skip (no cache may answer for the fingerprint index: it would miss a credential registered a
+ * moment ago). Its rate says how much of the gap that read alone accounts for in this setup.
  */
-import { signStandardWebhook } from "../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../src/core/notify/sign-webhook.ts";
+import { encodeBase64 } from "../src/core/crypto/encoding.ts";
+import { DEMO_GITHUB_KEY_ID, DEMO_GITHUB_PRIVATE_PKCS8 } from "../scripts/lib/demo-github-key.ts";
+import { p1363ToDer } from "../scripts/lib/der-encode.ts";
 import { load, median, round } from "./lib/stats.ts";
 
 export interface P2Result {
@@ -24,6 +38,55 @@ export interface P2Result {
   rekey_rounds_rps: number[];
   bare_rounds_rps: number[];
   rekey_statuses: Record<number, number>;
+  /** GitHub partner alerts of `github_batch` tokens, matching nothing. */
+  /** bench/fixtures/kv-floor: the bare route plus one KV read, sent the same requests. */
+  kv_floor_rps: number;
+  github_kv_floor_rps: number;
+  github_batch: number;
+  github_rekey_rps: number;
+  github_bare_rps: number;
+  github_ratio: number;
+  github_rekey_rounds_rps: number[];
+  github_bare_rounds_rps: number[];
+}
+
+/** Tokens per GitHub alert: a few leaked tokens per push is the common case. */
+const GITHUB_BATCH = 10;
+let githubKey: Promise<CryptoKey> | undefined;
+async function githubAlerts(n: number) {
+  githubKey ??= crypto.subtle.importKey(
+    "pkcs8",
+    Uint8Array.from(Buffer.from(DEMO_GITHUB_PRIVATE_PKCS8, "base64")),
+    { name: "ECDSA", namedCurve: "P-256" },
+    false,
+    ["sign"],
+  );
+  const key = await githubKey;
+  const hex = () =>
+    [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const body = JSON.stringify(
+        Array.from({ length: GITHUB_BATCH }, () => ({
+          token: hex(),
+          type: "clarifai_pat",
+          url: `https://github.com/octo-org/octo-repo/blob/${hex().slice(0, 12)}/config/settings.py`,
+          source: "content",
+        })),
+      );
+      const sig = new Uint8Array(
+        await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key, new TextEncoder().encode(body)),
+      );
+      return {
+        body,
+        headers: {
+          "content-type": "application/json",
+          "github-public-key-identifier": DEMO_GITHUB_KEY_ID,
+          "github-public-key-signature": encodeBase64(p1363ToDer(sig)),
+        },
+      };
+    }),
+  );
 }
 
 const WRONG_SECRET = "whsec_" + btoa("not-the-alert-secret-of-this-rekey!");
@@ -52,7 +115,7 @@ async function signedAlerts(n: number, secret: string) {
 }
 
 export async function runP2(
-  ctx: { rekey: string; bare: string; alertSecret: string },
+  ctx: { rekey: string; bare: string; kvFloor: string; alertSecret: string },
   opts: { requests: number; rounds: number; concurrency: number; warmup: number; log: (s: string) => void },
 ): Promise<P2Result> {
   const round_ = async (base: string, n: number, secret = ctx.alertSecret) => {
@@ -70,6 +133,7 @@ export async function runP2(
   const bare: number[] = [];
   const rekey: number[] = [];
   const rejected: number[] = [];
+  const kvFloor: number[] = [];
   const rekeyStatuses: Record<number, number> = {};
   for (let r = 0; r < opts.rounds; r++) {
     const b = await round_(ctx.bare, opts.requests);
@@ -77,6 +141,11 @@ export async function runP2(
       throw new Error(`Bare worker answered ${JSON.stringify(b.statuses)}`);
     }
     bare.push(b.rps);
+    const f = await round_(ctx.kvFloor, opts.requests);
+    if (Object.keys(f.statuses).some((s) => s !== "404")) {
+      throw new Error(`The KV floor worker answered ${JSON.stringify(f.statuses)}`);
+    }
+    kvFloor.push(f.rps);
     const k = await round_(ctx.rekey, opts.requests);
     for (const [s, n] of Object.entries(k.statuses)) rekeyStatuses[Number(s)] = (rekeyStatuses[Number(s)] ?? 0) + n;
     // 404 credential_not_found is the expected answer; anything else means the bench is wrong.
@@ -90,7 +159,50 @@ export async function runP2(
     }
     rejected.push(x.rps);
   }
+
+  opts.log(
+    `P2: ${opts.rounds} × ${opts.requests} GitHub alerts of ${GITHUB_BATCH} tokens, bare and rekey alternating...`,
+  );
+  const githubRound = async (base: string, n: number) => {
+    const prepared = await githubAlerts(n);
+    return load(
+      prepared.map((p) => () =>
+        fetch(`${base}/hooks/github/secret-scanning`, { method: "POST", headers: p.headers, body: p.body })
+      ),
+      opts.concurrency,
+    );
+  };
+  await githubRound(ctx.bare, opts.warmup);
+  await githubRound(ctx.rekey, opts.warmup);
+  const ghBare: number[] = [];
+  const ghRekey: number[] = [];
+  const ghKvFloor: number[] = [];
+  for (let r = 0; r < opts.rounds; r++) {
+    const b = await githubRound(ctx.bare, opts.requests);
+    if (Object.keys(b.statuses).some((s) => s !== "200")) {
+      throw new Error(`Bare worker answered GitHub alerts ${JSON.stringify(b.statuses)}`);
+    }
+    ghBare.push(b.rps);
+    const f = await githubRound(ctx.kvFloor, opts.requests);
+    if (Object.keys(f.statuses).some((s) => s !== "200")) {
+      throw new Error(`The KV floor worker answered GitHub alerts ${JSON.stringify(f.statuses)}`);
+    }
+    ghKvFloor.push(f.rps);
+    const k = await githubRound(ctx.rekey, opts.requests);
+    if (Object.keys(k.statuses).some((s) => s !== "200")) {
+      throw new Error(`rekey answered GitHub alerts ${JSON.stringify(k.statuses)}`);
+    }
+    ghRekey.push(k.rps);
+  }
   return {
+    kv_floor_rps: round(median(kvFloor)),
+    github_kv_floor_rps: round(median(ghKvFloor)),
+    github_batch: GITHUB_BATCH,
+    github_rekey_rps: round(median(ghRekey)),
+    github_bare_rps: round(median(ghBare)),
+    github_ratio: round(median(ghRekey) / median(ghBare), 3),
+    github_rekey_rounds_rps: ghRekey.map((x) => round(x)),
+    github_bare_rounds_rps: ghBare.map((x) => round(x)),
     requests_per_round: opts.requests,
     rounds: opts.rounds,
     concurrency: opts.concurrency,

@@ -26,6 +26,7 @@ import {
 import { type Keyring, parseKeyring } from "../src/core/crypto/keyring.ts";
 import { aadFor, CURRENT_VALUE, previousValue, type ValueField } from "../src/core/credentials/credential.ts";
 import { parseDotenv } from "../src/adapters/dotenv.ts";
+import { iso } from "../src/core/time.ts";
 import { outDir, root, startDevWorker } from "./lib/wrangler-dev.ts";
 
 const DAY = 86_400_000;
@@ -408,8 +409,6 @@ function sumMaps(ms: Array<Record<string, number>>) {
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 function mintKey(
   emulator: Emulator,
   user: string,
@@ -458,6 +457,7 @@ async function buildScenario(size: P4Size, emulator: Emulator, keyring: Keyring,
     state: "active" as const,
     description: "",
     sinks: [],
+    consumers: [],
     created_at: iso(now - 60 * DAY),
     updated_at: iso(now - 10 * DAY),
   };

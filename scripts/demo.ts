@@ -6,6 +6,8 @@
  *   4. leak another one: a signed GitHub secret scanning alert → revoked and replaced, timed;
  *   4b. a leak found in your own repository (GitHub secret scanning, the local GitHub emulator):
  *      key revoked at Clarifai → replacement written to an Actions secret → the alert shows "revoked";
+ *   4c. pull: a consumer Worker (clients/worker/example/, a second wrangler dev bound to rekey's
+ *      RekeyCredentials entrypoint) reads its key over the service binding before and after a rotation;
  *   5. chatops: a signed Slack `/rekey revoke <id>` from Alice, her own confirm click refused
  *      (two-person rule), Bob's click revokes, and the message rekey posts back is printed
  *      (the demo serves the response_url itself).
@@ -20,6 +22,7 @@ import { clarifaiTarget } from "./lib/clarifai-target.ts";
 import { parseDotenv } from "../src/adapters/dotenv.ts";
 import { readFileSync } from "node:fs";
 import { startDemoResponseUrl } from "./lib/demo-slack.ts";
+import { startDemoConsumer } from "./lib/demo-consumer.ts";
 import { signSlackRequest } from "./lib/slack-signer.ts";
 import { DEFAULT_GITHUB_EMULATOR_PORT, DEMO_GITHUB } from "./lib/github-dev.ts";
 
@@ -315,6 +318,98 @@ try {
       ghAlert?.state === "resolved" && ghAlert.resolution === "revoked",
       `the alert shows "${ghAlert?.resolution}": "${ghAlert?.resolution_comment}"`,
     );
+  }
+
+  say("Pull: a consumer Worker reads its key from rekey over a service binding, before and after a rotation");
+  const pulled = (await emulator(`/_emulator/users/${user}/keys`, {
+    type: "app_specific_key",
+    scopes: ["Predict"],
+    apps: [{ id: app, user_id: user }],
+    description: "consumer Worker key",
+  })).key;
+  // npm start serves a Cloudflare API emulator beside Clarifai's: the same key also goes to the
+  // Worker's own secret (a push sink), for Workers that read env.CLARIFAI_KEY instead of pulling.
+  const cfState = await fetch(`${clarifai}/cloudflare/_emulator/state`).then(
+    (r) => (r.ok ? r.json() : null),
+    () => null,
+  );
+  const cfScript = (cfState as any)?.scripts?.find((x: any) => x.script === "demo-consumer");
+  const workerSecret = cfScript
+    ? {
+      type: "cloudflare_worker_secret",
+      account_id: cfScript.account_id,
+      script: "demo-consumer",
+      name: "CLARIFAI_KEY",
+    }
+    : undefined;
+  const pullBody = {
+    kind: "app_key",
+    user_id: user,
+    value: pulled.id,
+    manager_id: managerId,
+    description: "consumer Worker key",
+    // Grace 0: the old key dies at the rotation, so the consumer's cached copy is refused once.
+    policy: { grace_hours: 0 },
+    consumers: ["demo-consumer"],
+  };
+  let pullReg = await api("POST", "/v1/credentials", {
+    ...pullBody,
+    ...(workerSecret ? { sinks: [workerSecret] } : {}),
+  });
+  const withSecret = workerSecret !== undefined && pullReg.status === 201;
+  if (workerSecret && !withSecret) {
+    // A stack started before the Worker secret sink existed has no CLOUDFLARE_API_TOKEN: pull only.
+    console.log(
+      `   (no Worker secret sink: ${pullReg.json.error?.code}; restart npm start to get the Cloudflare emulator)`,
+    );
+    pullReg = await api("POST", "/v1/credentials", pullBody);
+  }
+  expect(
+    pullReg.status === 201,
+    `registered ${mask(pulled.id)} as ${pullReg.json.credential?.id}, consumers: demo-consumer${
+      withSecret ? ", sink: the Worker's secret CLARIFAI_KEY" : ""
+    }`,
+  );
+  const pullId = pullReg.json.credential.id;
+  const consumer = await startDemoConsumer(clarifai);
+  try {
+    const before = await consumer.read(pullId);
+    expect(
+      before.clarifai_status === 200 && before.fingerprint_prefix === pullReg.json.credential.fingerprint,
+      `the consumer Worker (${consumer.url}) reads key ${before.fingerprint_prefix}… over the binding; Clarifai answers ${before.clarifai_status}`,
+    );
+    const pullRot = await api("POST", `/v1/credentials/${pullId}/rotate`);
+    const pullDone = await waitFor(pullRot.json.rotation.id);
+    expect(pullDone.state === "done", `rotated: ${pullDone.old_fingerprint}… → ${pullDone.new_fingerprint}…`);
+    const after = await consumer.read(pullId);
+    expect(
+      after.clarifai_status === 200 && after.fingerprint_prefix === pullDone.new_fingerprint,
+      `the consumer now uses ${after.fingerprint_prefix}…: Clarifai refused its cached key, it read the new one and retried (${after.attempts} calls), no redeploy`,
+    );
+    if (withSecret) {
+      const cf = (await fetch(`${clarifai}/cloudflare/_emulator/state`).then((r) => r.json())) as any;
+      const secret = cf.scripts.find((x: any) => x.script === "demo-consumer").secrets.find((x: any) =>
+        x.name === "CLARIFAI_KEY"
+      );
+      const fresh =
+        ((await emulator(`/v2/users/${user}/keys?per_page=1000&type=app_specific_key`, undefined, managerPat))
+          .keys as any[]).find((k) => String(k.description).includes(pullDone.id));
+      expect(
+        secret?.text === fresh?.id,
+        `and the Worker's secret CLARIFAI_KEY holds the new key ${
+          mask(fresh?.id ?? "")
+        } too (PUT …/workers/scripts/demo-consumer/secrets, version ${secret?.version})`,
+      );
+    }
+    const readers = (await api("GET", `/v1/credentials/${pullId}`)).json.credential.readers as any[];
+    expect(
+      readers.some((r) => r.consumer === "demo-consumer" && r.current),
+      `GET /v1/credentials/${pullId} shows demo-consumer last read ${
+        readers[0]?.fingerprint
+      }… (the current value); each first read is audited as credential.read`,
+    );
+  } finally {
+    consumer.stop();
   }
 
   say("Chatops: Alice types `/rekey revoke <id>` in Slack; the two-person rule wants Bob to confirm");

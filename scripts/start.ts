@@ -3,6 +3,8 @@
  *   - the Clarifai emulator on 127.0.0.1:8788 (EMULATOR_PORT moves it, and rekey with it), seeded
  *     with a demo user, app and manager PAT (skipped when CLARIFAI_API_BASE points at a real
  *     Clarifai; see ./lib/clarifai-target.ts);
+ *   - beside it (same port, under /cloudflare) the Cloudflare API emulator, which rekey's Worker
+ *     secret sinks use unless CLOUDFLARE_API_BASE or CLOUDFLARE_API_TOKEN say otherwise;
  *   - the Worker under `wrangler dev` on 127.0.0.1:8787 with local KV/Queues/DOs and
  *     `--test-scheduled` (GET /__scheduled fires the cron handler).
  * Configuration: .dev.vars, overridden by the environment. Ctrl-C stops both.
@@ -42,6 +44,11 @@ if (useEmulator) {
   });
   seeded = emulator.seeded;
   overrides.CLARIFAI_API_BASE = emulator.url;
+  // The embedded Cloudflare API emulator, unless a Cloudflare of your own is configured.
+  if (!merged.CLOUDFLARE_API_BASE && !merged.CLOUDFLARE_API_TOKEN) {
+    overrides.CLOUDFLARE_API_BASE = emulator.cloudflareApiBase;
+    overrides.CLOUDFLARE_API_TOKEN = emulator.cloudflareSeeded!.token;
+  }
 }
 
 // The local GitHub (scripts/lib/github-dev.ts), delivering its webhooks to this stack.
@@ -116,6 +123,13 @@ rekey is running.
       seeded!.pat
     })`
     : `${merged.CLARIFAI_API_BASE ?? "https://api.clarifai.com"} (real Clarifai; emulator not started)`
+}${
+  overrides.CLOUDFLARE_API_BASE
+    ? `
+  cloudflare ${overrides.CLOUDFLARE_API_BASE}  (local API emulator: account ${
+      emulator!.cloudflareSeeded!.accountId
+    }, Worker "${emulator!.cloudflareSeeded!.script}")`
+    : ""
 }
   github    ${
   githubServer

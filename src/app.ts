@@ -1,11 +1,11 @@
 /**
- * The rekey HTTP app, runtime-neutral: web APIs, Hono and zod only. Entry points build `Deps`
+ * The rekey HTTP app, runtime-neutral: web APIs, Hono and zod only. Entry points build `Services`
  * and call `createApp`; see src/worker.ts and src/deno.ts.
  */
 import type { Context } from "hono";
 import { HonoBase as Hono } from "hono/hono-base";
 import type { AppEnv } from "./app-env.ts";
-import type { Deps } from "./deps.ts";
+import type { Services } from "./services.ts";
 import type { ConfigCheck } from "./config-check.ts";
 import { bodyLimit } from "./http/body-limit.ts";
 import { StrictPatternRouter } from "./http/strict-router.ts";
@@ -42,13 +42,13 @@ export interface AppOptions {
   scheduled?: () => Promise<unknown>;
 }
 
-/** `deps` resolves the services for one request (an entry point may build them from `c.env`). */
-export function createApp(deps: Deps | ((c: Context) => Deps), opts: AppOptions = {}): Hono<AppEnv> {
-  const resolve = typeof deps === "function" ? deps : () => deps;
+/** `services` resolves the services for one request (an entry point may build them from `c.env`). */
+export function createApp(services: Services | ((c: Context) => Services), opts: AppOptions = {}): Hono<AppEnv> {
+  const resolve = typeof services === "function" ? services : () => services;
   const app = new Hono<AppEnv>({ router: new StrictPatternRouter() });
   if (opts.config) app.use("*", configGate(opts.config));
   app.use("*", async (c, next) => {
-    c.set("deps", resolve(c));
+    c.set("services", resolve(c));
     await next();
   });
   const smallBodies = bodyLimit(MAX_BODY_BYTES);

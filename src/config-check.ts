@@ -28,7 +28,7 @@ import { parseScope } from "./core/github/names.ts";
 import { notificationTargets } from "./core/notify/targets.ts";
 import { devSecretsIn } from "./dev-secrets.ts";
 
-type ConfigProblemCode = "config_invalid" | "dev_secrets_refused";
+export type ConfigProblemCode = "config_invalid" | "dev_secrets_refused";
 
 export interface ConfigProblem {
   code: ConfigProblemCode;
@@ -83,6 +83,8 @@ const usable: Partial<Record<keyof Config, (value: string, config: Config) => bo
   GITHUB_APP_PRIVATE_KEY: (v, config) => appKeyDer(v) !== undefined && !!config.GITHUB_APP_ID,
   GITHUB_TOKEN: (v) => /^[\x21-\x7e]+$/.test(v),
   GITHUB_ALERT_SCOPES: (v) => v.split(",").map((s) => s.trim()).filter(Boolean).every((s) => parseScope(s)),
+  // What an Authorization header can carry: a token that cannot would fail every sink call.
+  CLOUDFLARE_API_TOKEN: (v) => /^[\x21-\x7e]+$/.test(v),
 };
 
 const names = Object.keys(configSchema.shape) as (keyof Config)[];
@@ -123,6 +125,7 @@ export function checkConfig(env: Record<string, unknown>): ConfigCheck {
   }
   const token = known.REKEY_ADMIN_TOKEN;
   if (!devMode && token && token.length < MIN_ADMIN_TOKEN_LENGTH) invalid.add("REKEY_ADMIN_TOKEN");
+  for (const name of accessProblems(known, devMode)) invalid.add(name);
 
   if (invalid.size > 0 || !parsed.success) {
     const variables = inOrder(invalid);
@@ -137,6 +140,39 @@ export function checkConfig(env: Record<string, unknown>): ConfigCheck {
     };
   }
   return { ok: true, config: parsed.data, devMode };
+}
+
+/**
+ * Cloudflare Access (src/http/access.ts): the team domain and the AUD tag come together, and
+ * CF_ACCESS_REQUIRED needs both (it would otherwise lock everyone out). The keys that sign every
+ * admin's identity come from the team domain, so it must be `https://`; in dev mode a loopback
+ * `http://` one is allowed, for a local stand-in of Access.
+ */
+function accessProblems(known: Record<string, string>, devMode: boolean): string[] {
+  const team = known.CF_ACCESS_TEAM_DOMAIN || undefined;
+  const aud = known.CF_ACCESS_AUD || undefined;
+  const problems: string[] = [];
+  if (team !== undefined && !acceptableTeamDomain(team, devMode)) problems.push("CF_ACCESS_TEAM_DOMAIN");
+  if ((team === undefined) !== (aud === undefined)) {
+    problems.push(team === undefined ? "CF_ACCESS_TEAM_DOMAIN" : "CF_ACCESS_AUD");
+  }
+  if ((known.CF_ACCESS_REQUIRED === "true" || known.CF_ACCESS_REQUIRED === "1") && (!team || !aud)) {
+    problems.push("CF_ACCESS_REQUIRED");
+  }
+  return problems;
+}
+
+function acceptableTeamDomain(value: string, devMode: boolean): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password || url.search || url.hash) return false;
+  if (url.protocol === "https:") return true;
+  const loopback = url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
+  return devMode && url.protocol === "http:" && loopback;
 }
 
 const quoted = (vars: string[]) => vars.map((v) => `"${v}"`).join(", ");

@@ -11,8 +11,8 @@
  * `dev_secrets_refused`).
  */
 import * as z from "zod";
-import { AppError } from "./http/app-error.ts";
-import { DEFAULT_LEASE_MS } from "./core/rotation/engine-deps.ts";
+import { refused } from "./http/on-error.ts";
+import { DEFAULT_LEASE_MS } from "./core/rotation/engine-services.ts";
 
 const flag = z
   .enum(["true", "false", "1", "0", ""])
@@ -84,6 +84,18 @@ export const configSchema = z.object({
    * or "false": a security switch does not guess what "yes" means.
    */
   REKEY_DEV_MODE: z.enum(["true", "false", ""]).optional().transform((v) => v === "true"),
+  /**
+   * Cloudflare Access in front of the admin API and the dashboard (src/http/access.ts): the team's
+   * URL (`https://acme.cloudflareaccess.com`) and the Access application's AUD tag, both or neither.
+   * With CF_ACCESS_REQUIRED=true the admin token stops working (bearer and dashboard sign-in).
+   */
+  CF_ACCESS_TEAM_DOMAIN: optionalString,
+  CF_ACCESS_AUD: optionalString,
+  CF_ACCESS_REQUIRED: flag,
+  /** The Cloudflare API, for `cloudflare_worker_secret` sinks (tests and `npm start` point it at the emulator). */
+  CLOUDFLARE_API_BASE: z.url().default("https://api.cloudflare.com/client/v4"),
+  /** An API token with "Workers Scripts: Edit" on the sinks' accounts. */
+  CLOUDFLARE_API_TOKEN: optionalString,
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -110,7 +122,7 @@ type SecretName = {
 export function requireConfig<K extends SecretName>(config: Config, name: K): string {
   const value = config[name];
   if (typeof value !== "string" || value === "") {
-    throw new AppError(503, "not_configured", `Cannot serve this route: "${name}" is not configured`);
+    throw refused("not_configured", `Cannot serve this route: "${name}" is not configured`);
   }
   return value;
 }

@@ -18,6 +18,7 @@ import { DenoKvAuditLog } from "./adapters/deno-kv-audit-log.ts";
 import { DenoKvBus } from "./adapters/deno-kv-bus.ts";
 import { deferEvents, listenForEvents } from "./adapters/deno-kv-consumer.ts";
 import { DenoKvJobStore } from "./adapters/deno-kv-job-store.ts";
+import { DenoKvStats } from "./adapters/deno-kv-stats.ts";
 import { DenoKvLedger } from "./adapters/deno-kv-ledger.ts";
 import { DenoKvStore } from "./adapters/deno-kv-store.ts";
 import { readDenoEnv } from "./adapters/deno-env.ts";
@@ -27,7 +28,7 @@ import { DEFAULT_BACKOFF } from "./core/bus/backoff.ts";
 import { onDeadLetter, subscribeAll } from "./core/subscribers/index.ts";
 import { startSweep } from "./core/sweep/run.ts";
 import { registerSweepCron } from "./adapters/deno-cron.ts";
-import { AppError } from "./http/app-error.ts";
+import { refused } from "./http/on-error.ts";
 import { buildServices, type Services } from "./services.ts";
 import { openApiDocument } from "./openapi/document.ts";
 
@@ -55,6 +56,7 @@ const services: Services | undefined = check.ok
     audit: new DenoKvAuditLog(kv),
     ledger,
     jobs: new DenoKvJobStore(kv),
+    stats: new DenoKvStats(kv),
     // No waitUntil on Deno: the process outlives the response, so the fast path simply runs on.
     defer: (work) => void work.catch(() => undefined),
   })
@@ -84,7 +86,7 @@ if (Deno.args.includes("--test-scheduled") && !check.devMode) {
 let openApiJson: string | undefined;
 const app = createApp(
   () => {
-    if (!services) throw new AppError(503, "config_invalid", "Cannot serve: the configuration is invalid");
+    if (!services) throw refused("config_invalid", "Cannot serve: the configuration is invalid");
     return services;
   },
   // GET /openapi.json generated here rather than read from the Worker's asset: Deno has no

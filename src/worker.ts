@@ -10,16 +10,22 @@ import { DEFAULT_BACKOFF } from "./core/bus/backoff.ts";
 import { WorkersStore } from "./adapters/workers-store.ts";
 import { WorkersAuditLog } from "./adapters/workers-audit-log.ts";
 import { WorkersJobStore } from "./adapters/workers-job-store.ts";
+import { WorkersStats } from "./adapters/workers-stats.ts";
 import { createApp } from "./app.ts";
 import { checkConfig, type ConfigCheck } from "./config-check.ts";
-import { AppError } from "./http/app-error.ts";
+import { refused } from "./http/on-error.ts";
+import { isFailure } from "./core/failure.ts";
 import { configSchema } from "./config.ts";
 import { onDeadLetter, subscribeAll } from "./core/subscribers/index.ts";
 import { buildServices, type Services } from "./services.ts";
 import { startSweep } from "./core/sweep/run.ts";
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { WorkersConsumerReads } from "./adapters/workers-consumer-reads.ts";
+import { type CurrentCredential, readCurrent } from "./core/credentials/read-current.ts";
 
 export { CredentialCell } from "./adapters/credential-cell.ts";
 export { EventLedger } from "./adapters/event-ledger.ts";
+export { Stats } from "./adapters/workers-stats.ts";
 
 /**
  * Bindings as `wrangler types` generates them from wrangler.toml (src/worker-env.d.ts, checked
@@ -51,11 +57,11 @@ export function configFor(env: Env): ConfigCheck {
   return check;
 }
 
-/** @throws {AppError} 503 with the configuration problem (the app's config gate answers it before any route asks). */
+/** @throws a refusal (503) with the configuration problem (the app's config gate answers it before any route asks). */
 export function servicesFor(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }): Services {
   const check = configFor(env);
   if (!check.ok) {
-    throw new AppError(503, check.problem.code, check.problem.message, { variables: check.problem.variables });
+    throw refused(check.problem.code, check.problem.message, { variables: check.problem.variables });
   }
   let services = built.get(env);
   if (!services) {
@@ -66,6 +72,8 @@ export function servicesFor(env: Env, ctx: { waitUntil(p: Promise<unknown>): voi
       audit: new WorkersAuditLog(env.REKEY_KV),
       ledger: new DurableEventLedger(env.EVENT_LEDGER),
       jobs: new WorkersJobStore(env.CREDENTIAL_CELLS),
+      reads: new WorkersConsumerReads(env.CREDENTIAL_CELLS),
+      stats: new WorkersStats(env.STATS),
       defer: () => {},
     });
     built.set(env, services);
@@ -90,6 +98,46 @@ async function openApiAsset(env: Env): Promise<ReadableStream> {
     );
   }
   return res.body;
+}
+
+/**
+ * A refusal of RekeyCredentials.current: never the value, always a code. The code leads the
+ * message too (`consumer_not_allowed: …`): a caller whose compatibility date predates
+ * `enhanced_error_serialization` receives only the message of an RPC error (prefixed with its
+ * name), not its `code` (clients/worker/rekey-client.ts reads either).
+ */
+class RekeyRefusal extends Error {
+  override name = "RekeyRefusal";
+  constructor(readonly code: string, message: string) {
+    super(`${code}: ${message}`);
+  }
+}
+
+/**
+ * The pull path for consumer Workers (core/credentials/read-current.ts): bound with
+ * `[[services]] binding = "REKEY", service = "rekey", entrypoint = "RekeyCredentials"` and
+ * `props = { consumer = "<name>" }`, a Worker reads a credential's current value with
+ * `env.REKEY.current("cred_…")`. The consumer is the binding's props, which only the account's
+ * own configuration sets (who may therefore read what is weighed in read-current.ts).
+ */
+export class RekeyCredentials extends WorkerEntrypoint<Env, { consumer?: unknown }> {
+  async current(credentialId: string): Promise<CurrentCredential> {
+    let result;
+    try {
+      const services = servicesFor(this.env, this.ctx);
+      result = await readCurrent(
+        { engine: services.engine, reads: services.reads!, bus: services.bus, now: services.now },
+        credentialId,
+        (this.ctx.props as { consumer?: unknown } | undefined)?.consumer,
+      );
+    } catch (error) {
+      // A refused configuration, unset keys: their codes, as the HTTP routes would answer them.
+      if (isFailure(error, "refused")) throw new RekeyRefusal(error.code, error.message);
+      throw error;
+    }
+    if (!result.ok) throw new RekeyRefusal(result.error.code, result.error.message);
+    return result.value;
+  }
 }
 
 const app = createApp((c) => servicesFor(c.env as Env, c.executionCtx), {

@@ -4,7 +4,7 @@
  * inspector on a free port so the bench can run beside other wrangler sessions.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatDotenv } from "../../scripts/lib/format-dotenv.ts";
@@ -15,6 +15,10 @@ export const outDir = `${root}/bench/out`;
 
 export interface DevWorker {
   url: string;
+  /** wrangler's inspector proxy (Chrome DevTools Protocol at ws://127.0.0.1:<port>/ws): bench P5 profiles through it. */
+  inspectorPort: number;
+  /** The wrangler process: its workerd is a child of it (bench P5 reads that process's CPU time). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -53,9 +57,12 @@ export async function startDevWorker(opts: {
     process.env.WRANGLER_LOG ?? "error",
     ...envFiles.flatMap((f) => ["--env-file", f]),
   ];
+  // wrangler's own output goes to bench/out/<name>/wrangler.log (WRANGLER_LOG=debug says why a
+  // Worker restarted, for example).
+  const out = openSync(`${dir}/wrangler.log`, "w");
   const child = spawn(`${root}/node_modules/.bin/wrangler`, args, {
     cwd: root,
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", out, "inherit"],
     detached: true,
     // No network here, and rekey never reads request.cf (see scripts/start.ts).
     env: { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...process.env },
@@ -77,7 +84,7 @@ export async function startDevWorker(opts: {
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 600 && !exited; i++) {
     try {
-      if ((await fetch(`${url}/healthz`)).ok) return { url, stop };
+      if ((await fetch(`${url}/healthz`)).ok) return { url, inspectorPort: inspector, pid: child.pid!, stop };
     } catch {
       // not listening yet
     }

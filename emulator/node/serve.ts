@@ -2,17 +2,27 @@
  * Node host for the Clarifai emulator: `npx tsx emulator/node/serve.ts` (or `npm run emulator`)
  * listens on 127.0.0.1:$EMULATOR_PORT (default 8788) and seeds a demo user, app and manager PAT.
  * A "drop" fault destroys the socket, so clients see a real network failure.
+ * The Cloudflare API emulator (../src/cloudflare/) is served beside it under /cloudflare: its API
+ * at /cloudflare/client/v4 (CLOUDFLARE_API_BASE), its control surface at /cloudflare/_emulator/.
  */
 import { type Http2Bindings, type HttpBindings, serve } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
 import { createEmulator, DropConnection, type Emulator } from "../src/index.ts";
+import { type CloudflareEmulator, createCloudflareEmulator } from "../src/cloudflare/index.ts";
+
+/** Where the Cloudflare emulator is mounted on the Node host. */
+export const CLOUDFLARE_MOUNT = "/cloudflare";
 
 export interface EmulatorServer {
   url: string;
   port: number;
   emulator: Emulator;
   seeded?: { userId: string; appId: string; pat: string };
+  cloudflare: CloudflareEmulator;
+  /** CLOUDFLARE_API_BASE for a Worker using this host's Cloudflare emulator. */
+  cloudflareApiBase: string;
+  cloudflareSeeded?: { token: string; accountId: string; script: string };
   close(): Promise<void>;
 }
 
@@ -21,8 +31,14 @@ export async function startEmulatorServer(opts: {
   host?: string;
   seed?: boolean | { userId?: string; appId?: string; patToken?: string | undefined };
   emulator?: Emulator;
+  /** Seeds the Cloudflare emulator with a token (this one, or a development default), an account and a Worker. */
+  cloudflareToken?: string | undefined;
 } = {}): Promise<EmulatorServer> {
   const emulator = opts.emulator ?? createEmulator();
+  const cloudflare = createCloudflareEmulator();
+  const cloudflareSeeded = opts.seed
+    ? cloudflare.seed(opts.cloudflareToken ? { token: opts.cloudflareToken } : {})
+    : undefined;
   const seeded = opts.seed ? emulator.seed(typeof opts.seed === "object" ? dropUndefined(opts.seed) : {}) : undefined;
   const host = opts.host ?? "127.0.0.1";
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
@@ -32,6 +48,11 @@ export async function startEmulatorServer(opts: {
         port: opts.port ?? 0,
         fetch: async (req: Request, env: HttpBindings | Http2Bindings) => {
           try {
+            const url = new URL(req.url);
+            if (url.pathname.startsWith(`${CLOUDFLARE_MOUNT}/`)) {
+              url.pathname = url.pathname.slice(CLOUDFLARE_MOUNT.length);
+              return await cloudflare.app.fetch(new Request(url, req), env);
+            }
             return await emulator.app.fetch(req, env);
           } catch (error) {
             if (error instanceof DropConnection) {
@@ -52,6 +73,9 @@ export async function startEmulatorServer(opts: {
     port,
     emulator,
     ...(seeded ? { seeded } : {}),
+    cloudflare,
+    cloudflareApiBase: `http://${host}:${port}${CLOUDFLARE_MOUNT}/client/v4`,
+    ...(cloudflareSeeded ? { cloudflareSeeded } : {}),
     close: () =>
       new Promise<void>((resolve) => {
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
@@ -68,9 +92,13 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const port = Number(process.env.EMULATOR_PORT ?? 8788);
   const server = await startEmulatorServer({ port, seed: { patToken: process.env.EMULATOR_SEED_PAT || undefined } });
   const s = server.seeded!;
+  const cf = server.cloudflareSeeded!;
   console.log(`Clarifai emulator on ${server.url}
   user ${s.userId}, app ${s.appId}, manager PAT ${s.pat} (development only; scopes All)
-  control surface: ${server.url}/_emulator/state`);
+  control surface: ${server.url}/_emulator/state
+Cloudflare API emulator on ${server.cloudflareApiBase}
+  account ${cf.accountId}, Worker ${cf.script}, API token ${cf.token} (development only)
+  control surface: ${server.url}${CLOUDFLARE_MOUNT}/_emulator/state`);
   // The GitHub emulator beside it, for a rekey on 127.0.0.1:$PORT (deno task start). Optional: a
   // port already taken (another stack's) leaves it out rather than taking Clarifai's down with it.
   const { ensureDevVars, loadLocalConfig } = await import("../../scripts/lib/local-config.ts");

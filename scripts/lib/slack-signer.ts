@@ -1,6 +1,6 @@
 /** Signs a request as Slack does (src/core/inbound/slack.ts verifies it), for the demo and the tests. */
 import { encodeHex } from "../../src/core/crypto/encoding.ts";
-import { signedBytes } from "../../src/core/inbound/verify-common.ts";
+import { signedBytes } from "../../src/core/crypto/encoding.ts";
 
 /** The `X-Slack-Signature` value Slack would send: the signing secret used as UTF-8 bytes. */
 export async function signSlackRequest(

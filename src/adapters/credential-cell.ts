@@ -8,6 +8,15 @@
  * one at a time. After each committed write the DO mirrors the change into Workers KV (the
  * registry that listing, the fingerprint index and the sweep read); doing that inside the DO's
  * write queue keeps KV writes for one credential in commit order.
+ *
+ * A write whose mirror never lands (this object or its KV writes died between the commit and the
+ * mirror) would leave KV describing the record before it: a new credential missing from the sweep
+ * index and the fingerprint index, a rotated one whose new value no leak alert would match, until
+ * some later write of the same credential happened to mirror again. So the mirror still to make
+ * is committed with the write itself (`mirror:pending`), together with an alarm; once the mirror
+ * lands both are cleared. If it does not, the alarm writes it again within MIRROR_REPAIR_MS, well
+ * inside one cron sweep (every 15 minutes), and the runtime retries a failing alarm with backoff.
+ * A later write before then carries the earlier pending mirror along with its own.
  */
 import { DurableObject } from "cloudflare:workers";
 
@@ -33,6 +42,28 @@ export interface CellWrite {
 interface CellEnv {
   REKEY_KV: KVNamespace;
 }
+
+type Mirror = Pick<CellWrite["mirror"], "put" | "delete">;
+
+/** Storage key of a mirror committed but not yet written to KV (see the header). */
+const PENDING_MIRROR = "mirror:pending";
+/** How soon a lost mirror is written again: well inside one cron sweep (every 15 minutes). */
+export const MIRROR_REPAIR_MS = 60_000;
+
+/**
+ * `later` after `earlier` as one mirror: a key `later` puts or deletes takes its value from
+ * `later`; the rest of `earlier` (a mirror that never landed) still has to be made.
+ */
+function mergeMirrors(earlier: Mirror | undefined, later: Mirror): Mirror {
+  if (!earlier) return later;
+  const touched = new Set([...(later.put ?? []).map(([k]) => k), ...(later.delete ?? [])]);
+  return {
+    put: [...(earlier.put ?? []).filter(([k]) => !touched.has(k)), ...(later.put ?? [])],
+    delete: [...(earlier.delete ?? []).filter((k) => !touched.has(k)), ...(later.delete ?? [])],
+  };
+}
+
+const isEmpty = (m: Mirror) => !m.put?.length && !m.delete?.length;
 
 export class CredentialCell extends DurableObject<CellEnv> {
   #queue: Promise<unknown> = Promise.resolve();
@@ -65,9 +96,16 @@ export class CredentialCell extends DurableObject<CellEnv> {
       const stale = owned
         ? ((await this.ctx.storage.get<string[]>(ownedKey)) ?? []).filter((k) => !owned.includes(k))
         : [];
-      // One put: the cell and the keys it owns commit together.
-      await this.ctx.storage.put({ [w.key]: { json: w.json, version }, ...(owned ? { [ownedKey]: owned } : {}) });
-      await this.#mirror({ ...w.mirror, delete: [...(w.mirror.delete ?? []), ...stale] });
+      const mirror = mergeMirrors(await this.ctx.storage.get<Mirror>(PENDING_MIRROR), {
+        put: w.mirror.put ?? [],
+        delete: [...(w.mirror.delete ?? []), ...stale],
+      });
+      // One put: the cell, the keys it owns and the mirror still to make commit together.
+      await this.#commit({
+        [w.key]: { json: w.json, version },
+        ...(owned ? { [ownedKey]: owned } : {}),
+      }, mirror);
+      await this.#land(mirror);
       return version;
     });
   }
@@ -75,12 +113,50 @@ export class CredentialCell extends DurableObject<CellEnv> {
   /** Forget everything about this credential, here and in KV. */
   async drop(mirror: { delete: string[] }): Promise<void> {
     return this.#serial(async () => {
+      const pending = mergeMirrors(await this.ctx.storage.get<Mirror>(PENDING_MIRROR), mirror);
       await this.ctx.storage.deleteAll();
-      await this.#mirror(mirror);
+      await this.#commit({}, pending);
+      await this.#land(pending);
     });
   }
 
-  async #mirror(m: CellWrite["mirror"]): Promise<void> {
+  /** The alarm set by #commit: a mirror that did not land is written now (a throw makes the runtime retry). */
+  override async alarm(): Promise<void> {
+    return this.#serial(async () => {
+      const pending = await this.ctx.storage.get<Mirror>(PENDING_MIRROR);
+      if (pending) await this.#land(pending);
+    });
+  }
+
+  /**
+   * Puts `cells` and, when there is KV work, the pending mirror and its repair alarm: no await in
+   * between, so the Durable Object commits them as one atomic write.
+   */
+  async #commit(cells: Record<string, unknown>, mirror: Mirror): Promise<void> {
+    if (isEmpty(mirror)) {
+      if (Object.keys(cells).length) await this.ctx.storage.put(cells);
+      return;
+    }
+    const put = this.ctx.storage.put({ ...cells, [PENDING_MIRROR]: mirror });
+    const alarm = this.ctx.storage.setAlarm(Date.now() + MIRROR_REPAIR_MS);
+    await Promise.all([put, alarm]);
+  }
+
+  /**
+   * Writes the mirror to KV, then forgets it and its alarm. The response waits neither for that
+   * nor for it to be durable (`allowUnconfirmed`; storage still applies it before any later
+   * operation here): if it is lost, the alarm writes the same mirror again, or the next write
+   * carries it along; both are idempotent. Awaiting it cost a second storage commit per write.
+   */
+  async #land(mirror: Mirror): Promise<void> {
+    if (isEmpty(mirror)) return;
+    await this.#mirror(mirror);
+    const unconfirmed = { allowUnconfirmed: true };
+    Promise.all([this.ctx.storage.delete(PENDING_MIRROR, unconfirmed), this.ctx.storage.deleteAlarm(unconfirmed)])
+      .catch(() => undefined);
+  }
+
+  async #mirror(m: Mirror): Promise<void> {
     const kv = this.env.REKEY_KV;
     await Promise.all([
       ...(m.put ?? []).map(([k, v, metadata]) => (metadata ? kv.put(k, v, { metadata }) : kv.put(k, v))),

@@ -32,6 +32,7 @@ import {
   type LogRecord,
   logToConsole,
   outcomeSummary,
+  undecodable,
 } from "../core/bus/consumer.ts";
 import type { BusEvent } from "../core/bus/events.ts";
 import type { ProcessedLedger } from "../core/bus/ledger.ts";
@@ -116,7 +117,7 @@ export function createMessageHandler(
 
   return async (raw: unknown): Promise<void> => {
     const msg = queueMessageSchema.safeParse(raw);
-    const event = msg.success ? decodeEvent(msg.data.body) : { ok: false as const, paths: ["(message)"] };
+    const event = msg.success ? decodeEvent(msg.data.body) : undecodable(["(message)"]);
     if (!msg.success || !event.ok) {
       const dead = msg.success && msg.data.dead === true;
       return log({
@@ -125,7 +126,7 @@ export function createMessageHandler(
         queue: dead ? DEAD_LETTER_QUEUE : EVENTS_QUEUE,
         message_id: "unknown",
         attempts: msg.success ? msg.data.attempt : 0,
-        issues: event.ok ? [] : event.paths,
+        issues: event.ok ? [] : event.error.paths,
       });
     }
     try {
@@ -165,7 +166,7 @@ export function createDeferringHandler(kv: Deno.Kv, problem: ConfigProblem, opts
   const log = opts.log ?? logToConsole;
   return async (raw: unknown): Promise<void> => {
     const msg = queueMessageSchema.safeParse(raw);
-    const event = msg.success ? decodeEvent(msg.data.body) : { ok: false as const, paths: ["(message)"] };
+    const event = msg.success ? decodeEvent(msg.data.body) : undecodable(["(message)"]);
     if (!msg.success || !event.ok) {
       return log({
         level: "warn",
@@ -173,7 +174,7 @@ export function createDeferringHandler(kv: Deno.Kv, problem: ConfigProblem, opts
         queue: EVENTS_QUEUE,
         message_id: "unknown",
         attempts: msg.success ? msg.data.attempt : 0,
-        issues: event.ok ? [] : event.paths,
+        issues: event.ok ? [] : event.error.paths,
       });
     }
     const limit = msg.data.dead ? (opts.maxDeadRetries ?? 10) : (opts.maxRetries ?? 5);

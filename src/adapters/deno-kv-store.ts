@@ -8,7 +8,8 @@
 import { type CredentialRecord, credentialRecordSchema, fingerprintsOf } from "../core/credentials/credential.ts";
 import { type Rotation, rotationSchema } from "../core/rotation/rotation.ts";
 import type { IndexEntry, Page, Store, Versioned } from "../core/store/store.ts";
-import { indexMetadata } from "../core/sweep/rules.ts";
+import { type IndexMetadata, indexMetadata } from "../core/store/index-metadata.ts";
+import { isRecordSummary } from "../core/summary/record-summary.ts";
 import { listPage } from "./deno-kv-page.ts";
 
 const denoKeys = {
@@ -85,11 +86,14 @@ export class DenoKvStore implements Store {
   }
 
   listIndex(opts: { cursor?: string; limit: number }): Promise<Page<IndexEntry>> {
-    return listPage<{ n: number | null; a?: number }, IndexEntry>(this.kv, denoKeys.nextIndex(), opts, (e) => ({
-      id: String(e.key[1]),
-      next_action_at: e.value.n,
-      ...(e.value.a ? { left_alone: e.value.a } : {}),
-    }));
+    return listPage<Partial<IndexMetadata>, IndexEntry>(this.kv, denoKeys.nextIndex(), opts, (e) => {
+      return {
+        id: String(e.key[1]),
+        next_action_at: e.value.n ?? null,
+        ...(e.value.a ? { left_alone: e.value.a } : {}),
+        ...(isRecordSummary(e.value) ? { summary: e.value } : {}),
+      };
+    });
   }
 
   async findCredentialByFingerprint(fingerprint: string): Promise<string | null> {

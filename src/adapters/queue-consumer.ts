@@ -101,7 +101,7 @@ function settlerFor(ledger: ProcessedLedger, handlers: BusHandlers, dlq: Queue) 
   handlers.subscribe(dispatcher);
   return async (msg: Message<unknown>): Promise<Settled> => {
     const event = decodeEvent(msg.body);
-    if (!event.ok) return { retry: false, log: { level: "warn", msg: "bus.poison", issues: event.paths } };
+    if (!event.ok) return { retry: false, log: { level: "warn", msg: "bus.poison", issues: event.error.paths } };
     const outcome = await dispatcher.dispatch(event.value, { attempt: msg.attempts });
     const fields = { ...describeEvent(event.value), handlers: outcomeSummary(outcome) };
     if (outcome.verdict === "ack") return { retry: false, log: { level: "info", msg: "bus.ack", ...fields } };
@@ -121,7 +121,7 @@ async function settleDead(
   onDeadLetter: DeadLetterHandler,
 ): Promise<Settled> {
   const event = decodeEvent(msg.body);
-  if (!event.ok) return { retry: false, log: { level: "error", msg: "bus.dead_poison", issues: event.paths } };
+  if (!event.ok) return { retry: false, log: { level: "error", msg: "bus.dead_poison", issues: event.error.paths } };
   const r = await handleDeadLetter(ledger, onDeadLetter, event.value);
   return {
     retry: !r.handled,

@@ -6,7 +6,8 @@
 import { type CredentialRecord, credentialRecordSchema, fingerprintsOf } from "../core/credentials/credential.ts";
 import { type Rotation, rotationSchema } from "../core/rotation/rotation.ts";
 import type { IndexEntry, Page, Store, Versioned } from "../core/store/store.ts";
-import { indexMetadata } from "../core/sweep/rules.ts";
+import { type IndexMetadata, indexMetadata } from "../core/store/index-metadata.ts";
+import { isRecordSummary } from "../core/summary/record-summary.ts";
 import type { CredentialCell } from "./credential-cell.ts";
 
 export const kvKeys = {
@@ -18,6 +19,34 @@ const CREDENTIAL = "credential";
 /** Workers KV's bulk get takes at most 100 keys; each call is one KV operation. */
 const KV_BULK_GET = 100;
 const rotationCell = (id: string) => `rotation:${id}`;
+
+/**
+ * The last parse of each Durable Object cell this isolate read, by the cell's version and exact
+ * JSON text. Every read still goes to the Durable Object (strongly consistent: nothing is served
+ * that the cell does not hold now); what is saved is validating the same text again, which a
+ * rotation does several times a step (the credential and its manager are read at each lease, step
+ * and update; bench P5: a record's zod parse is about three times its JSON.parse). A hit returns a
+ * fresh copy of the earlier parse (JSON of the parsed value, parsed again), so readers never share
+ * an object and may change what they read, as the Store contract allows.
+ */
+class ParsedCells {
+  readonly #cells = new Map<string, { version: number; json: string; parsed: string }>();
+  static readonly MAX = 256;
+
+  parse<T>(key: string, cell: { json: string; version: number }, parse: (json: string) => T): T {
+    const hit = this.#cells.get(key);
+    if (hit && hit.version === cell.version && hit.json === cell.json) return JSON.parse(hit.parsed) as T;
+    const value = parse(cell.json);
+    this.#cells.delete(key);
+    if (this.#cells.size >= ParsedCells.MAX) this.#cells.delete(this.#cells.keys().next().value!);
+    // The parse as JSON: its own text when parsing changed nothing, as is usual.
+    const text = JSON.stringify(value);
+    this.#cells.set(key, { version: cell.version, json: cell.json, parsed: text === cell.json ? cell.json : text });
+    return value;
+  }
+}
+
+const parsedCells = new ParsedCells();
 
 export class WorkersStore implements Store {
   constructor(
@@ -32,7 +61,12 @@ export class WorkersStore implements Store {
   async getCredential(id: string): Promise<Versioned<CredentialRecord> | null> {
     const cell = await this.#cell(id).read(CREDENTIAL);
     if (!cell) return null;
-    return { value: credentialRecordSchema.parse(JSON.parse(cell.json)), version: String(cell.version) };
+    const value = parsedCells.parse(
+      `${id}/${CREDENTIAL}`,
+      cell,
+      (json) => credentialRecordSchema.parse(JSON.parse(json)),
+    );
+    return { value, version: String(cell.version) };
   }
 
   async putCredential(record: CredentialRecord, expected: string | null): Promise<string | null> {
@@ -80,16 +114,20 @@ export class WorkersStore implements Store {
   }
 
   async listIndex(opts: { cursor?: string; limit: number }): Promise<Page<IndexEntry>> {
-    const listed = await this.kv.list<{ n?: number | null; a?: number }>({
+    const listed = await this.kv.list<Partial<IndexMetadata>>({
       prefix: "cred:",
       limit: Math.min(opts.limit, 1000),
       ...(opts.cursor ? { cursor: opts.cursor } : {}),
     });
-    const items = listed.keys.map((k) => ({
-      id: k.name.slice("cred:".length),
-      ...(k.metadata && "n" in k.metadata ? { next_action_at: k.metadata.n ?? null } : {}),
-      ...(k.metadata?.a ? { left_alone: k.metadata.a } : {}),
-    }));
+    const items = listed.keys.map((k) => {
+      return {
+        id: k.name.slice("cred:".length),
+        ...(k.metadata && "n" in k.metadata ? { next_action_at: k.metadata.n ?? null } : {}),
+        ...(k.metadata?.a ? { left_alone: k.metadata.a } : {}),
+        // The metadata object itself: no copy per entry (a listing has a thousand).
+        ...(isRecordSummary(k.metadata) ? { summary: k.metadata } : {}),
+      };
+    });
     return listed.list_complete ? { items } : { items, cursor: listed.cursor };
   }
 
@@ -113,9 +151,11 @@ export class WorkersStore implements Store {
   }
 
   async getRotation(credentialId: string, rotationId: string): Promise<Versioned<Rotation> | null> {
-    const cell = await this.#cell(credentialId).read(rotationCell(rotationId));
+    const key = rotationCell(rotationId);
+    const cell = await this.#cell(credentialId).read(key);
     if (!cell) return null;
-    return { value: rotationSchema.parse(JSON.parse(cell.json)), version: String(cell.version) };
+    const value = parsedCells.parse(`${credentialId}/${key}`, cell, (json) => rotationSchema.parse(JSON.parse(json)));
+    return { value, version: String(cell.version) };
   }
 
   async putRotation(rotation: Rotation, expected: string | null): Promise<string | null> {

@@ -1,6 +1,6 @@
 import { bodyLimit as honoBodyLimit } from "hono/body-limit";
 import type { MiddlewareHandler } from "hono";
-import { AppError } from "./app-error.ts";
+import { refused } from "./on-error.ts";
 
 /**
  * Body size limit for every route. Hono's bodyLimit checks Content-Length and also counts a
@@ -10,6 +10,6 @@ export const bodyLimit = (maxBytes: number): MiddlewareHandler =>
   honoBodyLimit({
     maxSize: maxBytes,
     onError: () => {
-      throw new AppError(413, "payload_too_large", `Request body is larger than ${maxBytes} bytes`);
+      throw refused("payload_too_large", `Request body is larger than ${maxBytes} bytes`);
     },
   });

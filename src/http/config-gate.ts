@@ -14,7 +14,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { ConfigCheck } from "../config-check.ts";
-import { AppError } from "./app-error.ts";
+import { refused } from "./on-error.ts";
 
 const LOOPBACK = /^(?:127\.0\.0\.1|localhost|\[::1\])(?::\d{1,5})?$/i;
 
@@ -28,15 +28,14 @@ export function configGate(check: (c: Context) => ConfigCheck): MiddlewareHandle
   return async function configGate(c, next) {
     const state = check(c);
     if (state.devMode && !addressedToLoopback(c.req.raw)) {
-      throw new AppError(
-        421,
+      throw refused(
         "misdirected_request",
         "This development server answers only requests to 127.0.0.1, localhost or [::1]",
       );
     }
     if (!state.ok) {
       c.header("Retry-After", "60");
-      throw new AppError(503, state.problem.code, state.problem.message, { variables: state.problem.variables });
+      throw refused(state.problem.code, state.problem.message, { variables: state.problem.variables });
     }
     await next();
   };

@@ -10,7 +10,8 @@
 import type { Context } from "hono";
 import type * as z from "zod";
 import type { VerifyError } from "../core/inbound/verify-common.ts";
-import { AppError } from "./app-error.ts";
+import type { Failure } from "../core/failure.ts";
+import { refused } from "./on-error.ts";
 
 // With the u flag a well-formed pair is one code point, so only a lone surrogate matches.
 const LONE_SURROGATE = /\p{Cs}/u;
@@ -42,11 +43,24 @@ export function loneSurrogatePath(value: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether JSON text could hold a surrogate at all: a `\uD800`-`\uDFFF` escape or a raw surrogate
+ * code unit (paired or not: no `u` flag). Text decoded from bytes has no lone raw surrogates, so
+ * almost every body is cleared by this one scan and the walk below is skipped (a GitHub batch is
+ * 10,000 objects to walk).
+ */
+const MAYBE_SURROGATE = /\\u[dD][89a-fA-F]|[\uD800-\uDFFF]/;
+
+/** `requireWellFormed` for a value parsed from `text`. */
+function requireWellFormedJson(text: string, value: unknown): void {
+  if (MAYBE_SURROGATE.test(text)) requireWellFormed(value);
+}
+
 /** Throws the 400 for a lone surrogate anywhere in `value`. */
 function requireWellFormed(value: unknown): void {
   const path = loneSurrogatePath(value);
   if (path !== undefined) {
-    throw new AppError(400, "invalid_request", "A string field is not valid Unicode (it holds a lone surrogate)", {
+    throw refused("invalid_request", "A string field is not valid Unicode (it holds a lone surrogate)", {
       issues: [{ path, code: "invalid_unicode" }],
     });
   }
@@ -56,15 +70,15 @@ function requireWellFormed(value: unknown): void {
  * A path id (`/v1/credentials/:id`) checked against its schema before anything reads storage: an
  * id no record can have (512 bytes, say, past KV's key limit) is simply not found.
  */
-export function pathId(c: Context, schema: z.ZodType<string>, notFound: AppError): string {
+export function pathId(c: Context, schema: z.ZodType<string>, notFound: Failure<"refused">): string {
   const parsed = schema.safeParse(c.req.param("id"));
   if (!parsed.success) throw notFound;
   return parsed.data;
 }
 
-function invalid(error: z.ZodError, message = "The request does not match the schema"): AppError {
+function invalid(error: z.ZodError, message = "The request does not match the schema"): Failure<"refused"> {
   const issues = error.issues.slice(0, 20).map((i) => ({ path: i.path.join("."), code: i.code }));
-  return new AppError(400, "invalid_request", message, { issues });
+  return refused("invalid_request", message, { issues });
 }
 
 export async function jsonBody<S extends z.ZodType>(
@@ -76,14 +90,14 @@ export async function jsonBody<S extends z.ZodType>(
   let raw: unknown = {};
   if (text !== "" || !opts.optional) {
     if (!/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
-      throw new AppError(415, "unsupported_media_type", 'The request body must be "application/json"');
+      throw refused("unsupported_media_type", 'The request body must be "application/json"');
     }
     try {
       raw = JSON.parse(text);
     } catch {
-      throw new AppError(400, "invalid_json", "The request body is not valid JSON");
+      throw refused("invalid_json", "The request body is not valid JSON");
     }
-    requireWellFormed(raw);
+    requireWellFormedJson(text, raw);
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw invalid(parsed.error);
@@ -97,12 +111,12 @@ export async function jsonBody<S extends z.ZodType>(
  */
 export async function formBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
   if (!/^application\/x-www-form-urlencoded\b/i.test(c.req.header("content-type") ?? "")) {
-    throw new AppError(415, "unsupported_media_type", 'The form must be sent as "application/x-www-form-urlencoded"');
+    throw refused("unsupported_media_type", 'The form must be sent as "application/x-www-form-urlencoded"');
   }
   const fields: Record<string, string> = {};
   // Read as bytes: workerd warns when .text() is called on a form body.
   for (const [name, value] of new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer()))) {
-    if (Object.hasOwn(fields, name)) throw new AppError(400, "invalid_request", "A form field appears more than once");
+    if (Object.hasOwn(fields, name)) throw refused("invalid_request", "A form field appears more than once");
     fields[name] = value;
   }
   requireWellFormed(fields);
@@ -128,29 +142,30 @@ export function query<S extends z.ZodType>(c: Context, schema: S): z.infer<S> {
  */
 
 /** One mapping of a signature verifier's refusal, for every signed route. `configured` names the key's variable. */
-export function signatureRefused(error: VerifyError, what: string, configured: string): AppError {
-  switch (error.reason) {
+export function signatureRefused(error: VerifyError, what: string, configured: string): Failure<"refused"> {
+  switch (error.code) {
     // Our own key or secret is unusable: a configuration error, not the sender's (503, so senders retry).
     case "invalid_key":
-      return new AppError(503, "not_configured", `Cannot serve this route: "${configured}" is not a usable key`);
+      return refused("not_configured", `Cannot serve this route: "${configured}" is not a usable key`);
     case "timestamp_out_of_window":
-      return new AppError(401, "stale_timestamp", `The ${what} signature's timestamp is outside the 5 minute window`);
+      return refused("stale_timestamp", `The ${what} signature's timestamp is outside the 5 minute window`);
     case "invalid_timestamp":
-      return new AppError(401, "invalid_timestamp", `The ${what} signature's timestamp is not a number of seconds`);
+      return refused("invalid_timestamp", `The ${what} signature's timestamp is not a number of seconds`);
     default:
-      return new AppError(401, "invalid_signature", `The ${what} signature does not verify`);
+      return refused("invalid_signature", `The ${what} signature does not verify`);
   }
 }
 
 /** Verified bytes (or a verified form field) as JSON, well-formed Unicode; `message` says what was expected. */
 export function signedJson(body: Uint8Array | string, message: string): unknown {
+  const text = typeof body === "string" ? body : new TextDecoder().decode(body);
   let json: unknown;
   try {
-    json = JSON.parse(typeof body === "string" ? body : new TextDecoder().decode(body));
+    json = JSON.parse(text);
   } catch {
-    throw new AppError(400, "invalid_request", `${message}: the body is not JSON`);
+    throw refused("invalid_request", `${message}: the body is not JSON`);
   }
-  requireWellFormed(json);
+  requireWellFormedJson(text, json);
   return json;
 }
 
@@ -158,7 +173,7 @@ export function signedJson(body: Uint8Array | string, message: string): unknown 
 export function signedForm(body: Uint8Array): Record<string, string> {
   const fields: Record<string, string> = {};
   for (const [name, value] of new URLSearchParams(new TextDecoder().decode(body))) {
-    if (Object.hasOwn(fields, name)) throw new AppError(400, "invalid_request", "A form field appears more than once");
+    if (Object.hasOwn(fields, name)) throw refused("invalid_request", "A form field appears more than once");
     fields[name] = value;
   }
   requireWellFormed(fields);

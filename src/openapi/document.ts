@@ -10,7 +10,7 @@ import { routeDocs, type Security } from "./route-docs.ts";
 import { routeExamples } from "./examples.ts";
 
 const SECURITY: Record<Exclude<Security, "none">, object> = {
-  admin: { type: "http", scheme: "bearer", description: "REKEY_ADMIN_TOKEN" },
+  admin: { type: "http", scheme: "bearer", description: "REKEY_ADMIN_TOKEN (unless CF_ACCESS_REQUIRED=true)" },
   github_signature: {
     type: "apiKey",
     in: "header",
@@ -51,6 +51,18 @@ const SECURITY: Record<Exclude<Security, "none">, object> = {
   },
 };
 
+/** Admin routes take the admin token or, behind Cloudflare Access, the Access assertion instead. */
+const ACCESS_SCHEME = {
+  type: "apiKey",
+  in: "header",
+  name: "Cf-Access-Jwt-Assertion",
+  description:
+    "Cloudflare Access JWT (RS256, iss CF_ACCESS_TEAM_DOMAIN, aud CF_ACCESS_AUD); its email or common_name is the actor",
+};
+
+const securityOf = (s: Exclude<Security, "none">) =>
+  s === "admin" || s === "ui_session" ? [{ [s]: [] }, { cloudflare_access: [] }] : [{ [s]: [] }];
+
 function schema(s: z.ZodType, io: "input" | "output") {
   const { $schema: _, ...json } = z.toJSONSchema(s, { io, unrepresentable: "any" }) as Record<string, unknown>;
   return json;
@@ -79,12 +91,12 @@ export function openApiDocument() {
     const op = {
       summary: r.summary,
       tags: [r.tag],
-      ...(r.security === "none" ? { security: [] } : { security: [{ [r.security]: [] }] }),
+      ...(r.security === "none" ? { security: [] } : { security: securityOf(r.security) }),
       parameters: [...params, ...(r.query ? queryParams(r.query) : [])],
       ...(r.body
         ? {
           requestBody: {
-            required: r.method === "post" && r.path === "/v1/credentials",
+            required: (r.method === "post" && r.path === "/v1/credentials") || r.method === "patch",
             content: {
               [r.bodyType === "form" ? "application/x-www-form-urlencoded" : "application/json"]: {
                 schema: schema(r.body, "input"),
@@ -122,6 +134,6 @@ export function openApiDocument() {
       description: "Revoke and replace leaked or aged Clarifai credentials. Responses never contain secret values.",
     },
     paths,
-    components: { securitySchemes: SECURITY },
+    components: { securitySchemes: { ...SECURITY, cloudflare_access: ACCESS_SCHEME } },
   };
 }

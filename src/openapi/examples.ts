@@ -9,6 +9,15 @@ const rot = "rot_01jd8v7a1b2c3d4e5f6g7h8j9k";
 const job = "job_01jd8v8c1d2e3f4g5h6j7k8m9n";
 const at = "2026-11-29T10:00:00.000Z";
 
+const DAY = 86_400_000;
+const day = (i: number) => new Date(Date.parse("2026-11-29T00:00:00.000Z") + i * DAY).toISOString().slice(0, 10);
+const reasons = (scheduled: number, manual: number, compromise: number) => ({
+  scheduled,
+  manual,
+  compromise,
+  expiry: 0,
+});
+
 export interface RouteExamples {
   body?: unknown;
   responses?: Record<number, unknown>;
@@ -45,6 +54,45 @@ export const routeExamples: Record<string, RouteExamples> = {
       url: "https://github.com/octo/app/blob/main/.env",
       source: "content",
     }],
+  },
+  "get /v1/summary": {
+    responses: {
+      200: {
+        generated_at: at,
+        credentials: { total: 120, active: 117, revoked: 3, leaked_live: 0, needs_manager: 0 },
+        owed_revocations: { total: 2, overdue: 0 },
+        rotations: { running: 1, failed: 1 },
+        last_30_days: {
+          from: day(-29),
+          to: day(0),
+          days: Array.from({ length: 30 }, (_, i) => ({
+            date: day(i - 29),
+            done: i === 29 ? 4 : 1,
+            failed: i === 28 ? 1 : 0,
+            by_reason: i === 29 ? reasons(3, 0, 1) : i === 28 ? reasons(1, 1, 0) : reasons(1, 0, 0),
+          })),
+          done: 33,
+          failed: 1,
+          by_reason: reasons(32, 1, 1),
+          containment: {
+            count: 1,
+            median_ms: 14,
+            p95_ms: 14,
+            max_ms: 14,
+            points: [{ at, containment_ms: 14, credential_id: cred, rotation_id: rot }],
+          },
+        },
+        next_7_days: Array.from({ length: 7 }, (_, i) => ({
+          date: day(i),
+          rotate: i === 2 ? 3 : 0,
+          revoke_previous: i === 0 ? 2 : 0,
+          expire: 0,
+        })),
+        key_versions: [{ version: 2, credentials: 120 }],
+        legacy_sealed: 0,
+        coverage: { credentials: 120, partial: false, not_summarised: 0 },
+      },
+    },
   },
   "post /v1/maintenance/reencrypt": {
     body: { batch_size: 100 },

@@ -6,9 +6,11 @@
 import type * as z from "zod";
 import { auditQuerySchema } from "../routes/v1/audit.ts";
 import { registerInputSchema } from "../core/credentials/register.ts";
+import { updateInputSchema } from "../core/credentials/update.ts";
 import {
   credentialListResponseSchema,
   credentialResponseSchema,
+  credentialUpdatedResponseSchema,
   errorResponseSchema,
   listQuerySchema,
   revokeBodySchema,
@@ -21,10 +23,14 @@ import { githubAlertEventSchema, githubEventAnswerSchema } from "../routes/hooks
 import { healthSchema } from "../routes/health.ts";
 import { auditListResponseSchema } from "../routes/v1/audit.ts";
 import { planResponseSchema } from "../routes/v1/plan.ts";
+import { summaryQuerySchema } from "../routes/v1/summary.ts";
+import { summarySchema } from "../core/summary/summary-schema.ts";
 import { reencryptBodySchema, reencryptStartedSchema, reencryptStatusSchema } from "../routes/v1/maintenance.ts";
 import {
   credentialPageQuerySchema,
   listPageQuerySchema,
+  maintenanceQuerySchema,
+  reencryptFormSchema,
   signInFormSchema,
   signInQuerySchema,
   signOutFormSchema,
@@ -44,7 +50,7 @@ export type Security =
   | "none";
 
 export interface RouteDoc {
-  method: "get" | "post" | "delete";
+  method: "get" | "post" | "patch" | "delete";
   /** OpenAPI path syntax: `{id}`. */
   path: string;
   summary: string;
@@ -102,6 +108,19 @@ export const routeDocs: RouteDoc[] = [
     responses: { 200: { description: "The credential", schema: credentialResponseSchema }, ...errors(401, 404) },
   },
   {
+    method: "patch",
+    path: "/v1/credentials/{id}",
+    summary:
+      "Change description, policy (fields merged into the stored policy), sinks or consumers; validated and pre-flighted as registration is",
+    security: "admin",
+    tag: "credentials",
+    body: updateInputSchema,
+    responses: {
+      200: { description: "Changed (or already so)", schema: credentialUpdatedResponseSchema },
+      ...errors(400, 401, 404, 409, 413, 415, 422, 503),
+    },
+  },
+  {
     method: "delete",
     path: "/v1/credentials/{id}",
     summary: "Stop managing (revokes nothing)",
@@ -151,6 +170,16 @@ export const routeDocs: RouteDoc[] = [
     security: "admin",
     tag: "sweep",
     responses: { 200: { description: "The plan", schema: planResponseSchema }, ...errors(401) },
+  },
+  {
+    method: "get",
+    path: "/v1/summary",
+    summary:
+      "The dashboard's figures: credentials by state, owed and overdue revocations, rotations running or failed, the last 30 days (rotations by outcome and reason, containment times with median and 95th percentile), the sweep's next 7 days, credentials by key version",
+    security: "admin",
+    tag: "summary",
+    query: summaryQuerySchema,
+    responses: { 200: { description: "The figures, from aggregates", schema: summarySchema }, ...errors(400, 401) },
   },
   {
     method: "post",
@@ -303,7 +332,8 @@ export const routeDocs: RouteDoc[] = [
   {
     method: "get",
     path: "/ui",
-    summary: "Managed credentials: kind, owner, age, state, next scheduled action and why",
+    summary:
+      "Overview (headline figures, the last 30 days and the sweep's next 7 days as SVG charts, as GET /v1/summary) above the managed credentials: kind, owner, age, state, next scheduled action and why",
     security: "ui_session",
     tag: "dashboard",
     query: listPageQuerySchema,
@@ -399,6 +429,42 @@ export const routeDocs: RouteDoc[] = [
     security: "ui_session",
     tag: "dashboard",
     responses: { 200: { description: "HTML page" }, 303: { description: "To the sign-in form" } },
+  },
+  {
+    method: "get",
+    path: "/ui/maintenance",
+    summary: "Re-encryption: key versions, credentials under each, the job's progress, rate and estimate",
+    security: "ui_session",
+    tag: "dashboard",
+    query: maintenanceQuerySchema,
+    responses: {
+      200: { description: "HTML page" },
+      303: { description: "To the sign-in form" },
+      503: { description: "HTML error page: the encryption keys are not configured" },
+    },
+  },
+  {
+    method: "get",
+    path: "/ui/maintenance/reencrypt",
+    summary: "Confirm a re-encryption",
+    security: "ui_session",
+    tag: "dashboard",
+    responses: { 200: { description: "HTML confirmation form" }, 303: { description: "To the sign-in form" } },
+  },
+  {
+    method: "post",
+    path: "/ui/maintenance/reencrypt",
+    summary: "Start (or resume) the re-encryption (needs the CSRF token)",
+    security: "ui_session",
+    tag: "dashboard",
+    body: reencryptFormSchema,
+    bodyType: "form",
+    responses: {
+      303: { description: "To the maintenance page" },
+      401: { description: "No session" },
+      403: { description: "CSRF token missing or wrong" },
+      503: { description: "The encryption keys are not configured" },
+    },
   },
   {
     method: "get",

@@ -22,7 +22,7 @@ export const health = new Hono<AppEnv>().get(
     c.json({
       status: "ok" as const,
       version: VERSION,
-      clarifai_emulator: isLocalEmulator(c.var.deps.config.CLARIFAI_API_BASE),
+      clarifai_emulator: isLocalEmulator(c.var.services.config.CLARIFAI_API_BASE),
     }),
 );
 

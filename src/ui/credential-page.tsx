@@ -1,4 +1,4 @@
-import type { AuditTrail } from "./audit-trail.ts";
+import type { AuditTrail } from "../core/audit/newest.ts";
 import type { CredentialView, RotationView } from "../routes/v1/views.ts";
 import { Layout } from "./layout.tsx";
 import type { NextAction } from "../core/sweep/next-actions.ts";
@@ -25,7 +25,7 @@ export interface CredentialPageProps {
  */
 function auditSummary(data: Record<string, unknown>): string {
   return Object.entries(data)
-    .filter(([k, v]) => k !== "credential_id" && k !== "rotation_id" && (typeof v === "string" || typeof v === "number" || typeof v === "boolean"))
+    .filter(([k, v]) => k !== "credential_id" && k !== "rotation_id" && k !== "actor" && (typeof v === "string" || typeof v === "number" || typeof v === "boolean"))
     .map(([k, v]) => `${k}=${String(v).slice(0, 80)}`)
     .join(" · ");
 }
@@ -87,9 +87,24 @@ export function CredentialPage(props: CredentialPageProps) {
             {c.policy.max_age_days ? `rotate after ${c.policy.max_age_days} days` : "no age limit"} · grace {c.policy.grace_hours} h · on compromise: {c.policy.on_compromise}
             {c.policy.expires_at ? <> · expires <Time iso={c.policy.expires_at} now={props.now} /></> : null}
             {c.policy.upstream_expiry ? <> · dead-man switch: keys expire at Clarifai {c.policy.upstream_expiry_margin_hours ?? 72} h after their grace period</> : null}
+            {c.policy.revoke_when_consumers_moved ? <> · grace ends once every consumer has read the new value</> : null}
           </dd>
           <dt>Sinks</dt>
-          <dd>{c.sinks.length ? c.sinks.map((s) => (s.type === "clarifai_secret" ? `${s.type} ${s.user_id}/${s.secret_id}` : sinkKey(s))).join(", ") : <span class="muted">none</span>}</dd>
+          <dd>{c.sinks.length ? c.sinks.map((s) => sinkKey(s).replace(":", " ")).join(", ") : <span class="muted">none</span>}</dd>
+          <dt>Consumers</dt>
+          <dd data-field="consumers">
+            {c.readers?.length ? (
+              c.readers.map((r) => (
+                <div data-consumer={r.consumer}>
+                  <code>{r.consumer}</code>{" "}
+                  {r.fingerprint && r.read_at ? <>last read <code>{r.fingerprint}…</code> {r.current ? "(current)" : "(superseded)"} <Time iso={r.read_at} now={props.now} /></> : <span class="muted">has not read the value</span>}
+                  {r.listed ? null : <span class="muted"> (no longer listed)</span>}
+                </div>
+              ))
+            ) : (
+              <span class="muted">none (no Worker reads it over the service binding)</span>
+            )}
+          </dd>
           <dt>Next scheduled action</dt>
           <dd>
             <NextActions next={props.next} now={props.now} />
@@ -134,6 +149,7 @@ export function CredentialPage(props: CredentialPageProps) {
             <tr>
               <th>When</th>
               <th>Event</th>
+              <th>Actor</th>
               <th>Source</th>
               <th>Rotation</th>
               <th>Details</th>
@@ -148,6 +164,7 @@ export function CredentialPage(props: CredentialPageProps) {
                 <td>
                   <code>{e.type}</code>
                 </td>
+                <td class="mono" data-field="actor">{e.actor ?? ""}</td>
                 <td class="mono">{e.source}</td>
                 <td class="mono">{e.rotation_id ?? ""}</td>
                 <td class="muted">{auditSummary(e.data)}</td>

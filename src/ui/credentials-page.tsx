@@ -1,4 +1,6 @@
 import type { CredentialView } from "../routes/v1/views.ts";
+import type { Summary } from "../core/summary/summary.ts";
+import { Overview } from "./overview.tsx";
 import { Layout } from "./layout.tsx";
 import type { NextAction } from "../core/sweep/next-actions.ts";
 import { duration } from "./time.ts";
@@ -15,6 +17,8 @@ export interface CredentialsPageProps {
   now: number;
   rows: CredentialRow[];
   nextCursor: string | null;
+  /** The overview above the table (the first page only). */
+  summary?: Summary;
 }
 
 function owner(c: CredentialView): string {
@@ -26,6 +30,7 @@ function owner(c: CredentialView): string {
 export function CredentialsPage(props: CredentialsPageProps) {
   return (
     <Layout title="Credentials" nonce={props.nonce} csrf={props.csrf} section="credentials">
+      {props.summary ? <Overview summary={props.summary} /> : null}
       <h1>Managed credentials</h1>
       {props.rows.length === 0 ? (
         <p class="muted">No credentials are registered yet. Register one with POST /v1/credentials (or run npm run demo locally).</p>

@@ -1,10 +1,17 @@
 /**
  * The dashboard's gatekeeping: who is signed in, and whether a state-changing form may act.
  * Every refusal is a 4xx with a stable code; none says more than which check failed.
+ *
+ * Two ways in: a verified Cloudflare Access assertion on the request (src/http/access.ts; the
+ * actor is its identity, and it needs no cookie of rekey's), or the session cookie the admin-token
+ * sign-in issues (the actor is `admin-token`), unless CF_ACCESS_REQUIRED=true turned that off.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { AppError } from "../http/app-error.ts";
+import { refused } from "../http/on-error.ts";
+import { ACCESS_HEADER, accessIdentity, accessRefused, accessRequired } from "../http/access.ts";
+import { ADMIN_TOKEN_ACTOR } from "../core/audit/actor.ts";
+import { encodeBase64Url } from "../core/crypto/encoding.ts";
 import { checkCsrf, csrfToken } from "./csrf.ts";
 import type { UiEnv } from "./env.ts";
 import { readSession, type Session, SESSION_COOKIE, SESSION_TTL_MS, type UiKeys, uiKeys } from "./session.ts";
@@ -29,41 +36,63 @@ export const sameOriginOnly: MiddlewareHandler<UiEnv> = async (c, next) => {
   if (
     c.req.method !== "GET" && c.req.method !== "HEAD" && site !== undefined && site !== "same-origin" && site !== "none"
   ) {
-    throw new AppError(403, "cross_site_request", "Cross-site requests may not change anything");
+    throw refused("cross_site_request", "Cross-site requests may not change anything");
   }
   await next();
 };
 
 /** Signed-in pages: a page view without a valid session goes to the sign-in form; a form post is refused. */
 export const requireSession: MiddlewareHandler<UiEnv> = async (c, next) => {
-  const keys = await uiKeys(c.var.deps.config);
-  const check = await readSession(keys, getCookie(c, SESSION_COOKIE, "host"), c.var.deps.now());
-  if (!check.ok) {
-    if (check.reason !== "missing") clearSessionCookie(c);
-    if (c.req.method === "GET" || c.req.method === "HEAD") {
-      return c.redirect(check.reason === "expired" ? "/ui/sign-in?expired=1" : "/ui/sign-in", 303);
-    }
-    throw check.reason === "expired"
-      ? new AppError(401, "session_expired", "The session has expired; sign in again")
-      : new AppError(401, "session_required", "Sign in first");
+  const keys = await uiKeys(c.var.services.config);
+  const access = await accessIdentity(c);
+  if (access && !access.ok) throw accessRefused(access.error.code);
+  if (access) {
+    const session = await accessSession(c.req.header(ACCESS_HEADER)!, c.var.services.now());
+    c.set("session", session);
+    c.set("keys", keys);
+    c.set("csrf", await csrfToken(keys, session));
+    c.set("actor", access.value);
+    return next();
   }
-  c.set("session", check.session);
+  if (c.var.services.config.CF_ACCESS_REQUIRED) throw accessRequired();
+  const check = await readSession(keys, getCookie(c, SESSION_COOKIE, "host"), c.var.services.now());
+  if (!check.ok) {
+    if (check.error.code !== "missing") clearSessionCookie(c);
+    if (c.req.method === "GET" || c.req.method === "HEAD") {
+      return c.redirect(check.error.code === "expired" ? "/ui/sign-in?expired=1" : "/ui/sign-in", 303);
+    }
+    throw check.error.code === "expired"
+      ? refused("session_expired", "The session has expired; sign in again")
+      : refused("session_required", "Sign in first");
+  }
+  c.set("session", check.value);
   c.set("keys", keys);
-  c.set("csrf", await csrfToken(keys, check.session));
+  c.set("csrf", await csrfToken(keys, check.value));
+  c.set("actor", ADMIN_TOKEN_ACTOR);
   await next();
 };
 
+/**
+ * An Access user's "session" is their assertion: CSRF tokens are bound to a hash of it, so they
+ * change when Access renews it (a form left open that long asks for a reload) and are useless to
+ * anyone without that very assertion.
+ */
+async function accessSession(assertion: string, now: number): Promise<Session> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(assertion)));
+  return { sid: encodeBase64Url(digest).slice(0, 22), iat: now, exp: now + SESSION_TTL_MS };
+}
+
 /** For handlers behind {@link requireSession}. */
-export function signedIn(c: Context<UiEnv>): { session: Session; keys: UiKeys; csrf: string } {
-  const { session, keys, csrf } = c.var;
-  if (!session || !keys || !csrf) throw new AppError(401, "session_required", "Sign in first");
-  return { session, keys, csrf };
+export function signedIn(c: Context<UiEnv>): { session: Session; keys: UiKeys; csrf: string; actor: string } {
+  const { session, keys, csrf, actor } = c.var;
+  if (!session || !keys || !csrf || !actor) throw refused("session_required", "Sign in first");
+  return { session, keys, csrf, actor };
 }
 
 /** A state-changing form must carry this session's CSRF token. */
 export async function requireCsrf(c: Context<UiEnv>, submitted: string | undefined): Promise<void> {
   const { session, keys } = signedIn(c);
   if (!(await checkCsrf(keys, session, submitted))) {
-    throw new AppError(403, "csrf_invalid", "The form's CSRF token is missing or wrong; reload the page and try again");
+    throw refused("csrf_invalid", "The form's CSRF token is missing or wrong; reload the page and try again");
   }
 }

@@ -2,6 +2,7 @@ import type { LeftAloneKey } from "../core/sweep/plan.ts";
 import type { DueAction } from "../core/sweep/rules.ts";
 import { Layout } from "./layout.tsx";
 import { CredentialLink, Time } from "./parts.tsx";
+import { iso } from "../core/time.ts";
 
 export interface PlanPageProps {
   nonce: string;
@@ -17,7 +18,7 @@ export function PlanPage(props: PlanPageProps) {
     <Layout title="Next sweep" nonce={props.nonce} csrf={props.csrf} section="plan">
       <h1>Plan of the next sweep</h1>
       <p class="muted">
-        Computed <time datetime={new Date(props.now).toISOString()}>{new Date(props.now).toISOString()}</time> with the sweep's rules (max age with jitter, grace periods,
+        Computed <time datetime={iso(props.now)}>{iso(props.now)}</time> with the sweep's rules (max age with jitter, grace periods,
         hard expiry, stuck rotations). The cron runs every 15 minutes.
       </p>
       {props.plan.length === 0 ? (

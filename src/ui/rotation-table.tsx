@@ -29,6 +29,11 @@ export function RotationTable(props: { rotations: RotationView[]; now: number; s
             ) : null}
             <td>
               {r.reason} · {r.mode}
+              {r.containment_ms !== null ? (
+                <div class="muted" data-containment-ms={String(r.containment_ms)}>
+                  contained in {r.containment_ms} ms
+                </div>
+              ) : null}
             </td>
             <td>
               <StateBadge state={r.state} />

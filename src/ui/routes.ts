@@ -11,15 +11,21 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { requireConfig } from "../config.ts";
 import { timingSafeEqualDigest } from "../core/crypto/timing-safe-equal.ts";
 import { planSweepReport } from "../core/sweep/plan.ts";
+import { buildSummary, registryFigures } from "../core/summary/summary.ts";
+import { startReencrypt } from "../core/maintenance/reencrypt-job.ts";
+import { behind, MaintenancePage, ReencryptConfirmPage } from "./maintenance-page.tsx";
 import { credentialIdSchema } from "../core/bus/fields.ts";
-import { AppError } from "../http/app-error.ts";
+import { refused } from "../http/on-error.ts";
+import { accessIdentity, accessRequired } from "../http/access.ts";
+import { ADMIN_TOKEN_ACTOR } from "../core/audit/actor.ts";
 import { beginError } from "../http/begin-errors.ts";
 import { describeError } from "../http/on-error.ts";
 import { formBody, query } from "../http/validate.ts";
 import { credentialView, rotationView } from "../routes/v1/views.ts";
 import { startFromUi } from "./actions.ts";
 import { ConfirmPage } from "./confirm-page.tsx";
-import { newestAudit } from "./audit-trail.ts";
+import { newestAudit } from "../core/audit/newest.ts";
+import { renderSignedIn } from "./layout.tsx";
 import { CredentialPage } from "./credential-page.tsx";
 import { CredentialsPage } from "./credentials-page.tsx";
 import type { UiEnv } from "./env.ts";
@@ -40,6 +46,8 @@ import {
   credentialPageQuerySchema,
   emptyQuerySchema,
   listPageQuerySchema,
+  maintenanceQuerySchema,
+  reencryptFormSchema,
   signInFormSchema,
   signInQuerySchema,
   signOutFormSchema,
@@ -51,16 +59,19 @@ import { SignInPage } from "./sign-in-page.tsx";
 type Ctx = Context<UiEnv>;
 
 async function html(c: Ctx, page: unknown, status: ContentfulStatusCode = 200): Promise<Response> {
-  return c.html(`<!doctype html>${String(await page)}`, status);
+  const rendered = await page;
+  return c.html(`<!doctype html>${renderSignedIn(c.var.actor, () => String(rendered))}`, status);
 }
 
 const nonce = (c: Ctx) => c.var.secureHeadersNonce ?? "";
 const credentialId = (c: Ctx) => {
   const parsed = credentialIdSchema.safeParse(c.req.param("id"));
-  if (!parsed.success) throw new AppError(400, "invalid_request", "The credential id is malformed");
+  if (!parsed.success) throw refused("invalid_request", "The credential id is malformed");
   return parsed.data;
 };
 
+/** The credential page shows this many audit entries, newest first. */
+const AUDIT_SHOWN = 100;
 /** The rotations page reads one registry page of this many credentials (the KV list maximum)… */
 const ROTATIONS_SCAN_LIMIT = 1000;
 /** …and the rotation records of at most this many failures, for their errors. */
@@ -69,10 +80,13 @@ export const ui = new Hono<UiEnv>()
   .use("*", uiSecureHeaders, noStore, sameOriginOnly)
   .get("/sign-in", async (c) => {
     const q = query(c, signInQuerySchema);
+    // Behind Access, whoever Access let through is signed in already; the token form is for the rest.
+    if ((await accessIdentity(c))?.ok) return c.redirect("/ui", 303);
+    if (c.var.services.config.CF_ACCESS_REQUIRED) throw accessRequired();
     const current = await readSession(
-      await uiKeys(c.var.deps.config),
+      await uiKeys(c.var.services.config),
       getCookie(c, SESSION_COOKIE, "host"),
-      c.var.deps.now(),
+      c.var.services.now(),
     );
     if (current.ok) return c.redirect("/ui", 303);
     const notice = q.expired
@@ -83,8 +97,9 @@ export const ui = new Hono<UiEnv>()
     return html(c, SignInPage({ nonce: nonce(c), ...(notice ? { notice } : {}) }));
   })
   .post("/sign-in", async (c) => {
+    if (c.var.services.config.CF_ACCESS_REQUIRED) throw accessRequired();
     const form = await formBody(c, signInFormSchema);
-    const expected = requireConfig(c.var.deps.config, "REKEY_ADMIN_TOKEN");
+    const expected = requireConfig(c.var.services.config, "REKEY_ADMIN_TOKEN");
     // Digest comparison: neither the token's content nor its length leaks through timing.
     if (!(await timingSafeEqualDigest(form.token, expected))) {
       return html(
@@ -96,36 +111,50 @@ export const ui = new Hono<UiEnv>()
         401,
       );
     }
-    setSessionCookie(c, await issueSession(await uiKeys(c.var.deps.config), c.var.deps.now()));
+    setSessionCookie(c, await issueSession(await uiKeys(c.var.services.config), c.var.services.now()));
     return c.redirect("/ui", 303);
   })
   .post("/sign-out", requireSession, async (c) => {
     const form = await formBody(c, signOutFormSchema);
     await requireCsrf(c, form.csrf);
     clearSessionCookie(c);
+    // An Access identity signs out of Access (its logout URL on this host ends the Access session).
+    if (signedIn(c).actor !== ADMIN_TOKEN_ACTOR) return c.redirect("/cdn-cgi/access/logout", 303);
     return c.redirect("/ui/sign-in?signed_out=1", 303);
   })
   .get("/", requireSession, async (c) => {
     const q = query(c, listPageQuerySchema);
-    const now = c.var.deps.now();
-    const page = await c.var.deps.store.listCredentials({ limit: 50, ...(q.cursor ? { cursor: q.cursor } : {}) });
+    const now = c.var.services.now();
+    const { store, stats } = c.var.services;
+    // The overview heads the first page only; its figures come from aggregates (core/summary).
+    const [page, summary] = await Promise.all([
+      store.listCredentials({ limit: 50, ...(q.cursor ? { cursor: q.cursor } : {}) }),
+      q.cursor ? undefined : buildSummary({ store, stats }, now),
+    ]);
     const rows = page.items.map((rec) => ({ credential: credentialView(rec), next: nextActions(rec, now) }));
     return html(
       c,
-      CredentialsPage({ nonce: nonce(c), csrf: signedIn(c).csrf, now, rows, nextCursor: page.cursor ?? null }),
+      CredentialsPage({
+        nonce: nonce(c),
+        csrf: signedIn(c).csrf,
+        now,
+        rows,
+        nextCursor: page.cursor ?? null,
+        ...(summary ? { summary } : {}),
+      }),
     );
   })
   .get("/credentials/:id", requireSession, async (c) => {
     const id = credentialId(c);
     const q = query(c, credentialPageQuerySchema);
-    const { store, audit } = c.var.deps;
+    const { store, audit } = c.var.services;
     const found = await store.getCredential(id);
-    if (!found) throw new AppError(404, "credential_not_found", "No such credential");
-    const now = c.var.deps.now();
+    if (!found) throw refused("credential_not_found", "No such credential");
+    const now = c.var.services.now();
     const rotations = (await store.listRotations(id)).map(rotationView).sort((a, b) =>
       b.created_at.localeCompare(a.created_at)
     );
-    const trail = await newestAudit(audit, id);
+    const trail = await newestAudit(audit, id, AUDIT_SHOWN);
     // A manager PAT lost to a leak leaves this credential unable to rotate until it gets a new one.
     const manager = found.value.manager_id ? (await store.getCredential(found.value.manager_id))?.value : undefined;
     const flash = q.started
@@ -139,7 +168,7 @@ export const ui = new Hono<UiEnv>()
         nonce: nonce(c),
         csrf: signedIn(c).csrf,
         now,
-        credential: credentialView(found.value),
+        credential: credentialView(found.value, c.var.services.reads ? await c.var.services.reads.list(id) : []),
         next: nextActions(found.value, now),
         rotations,
         audit: trail,
@@ -154,7 +183,7 @@ export const ui = new Hono<UiEnv>()
   .post("/credentials/:id/revoke", requireSession, (c) => start(c, "revoke"))
   .get("/rotations", requireSession, async (c) => {
     query(c, emptyQuerySchema);
-    const { store } = c.var.deps;
+    const { store } = c.var.services;
     // One registry page; the lists come from the records themselves (no Durable Object round trip).
     const page = await store.listCredentials({ limit: ROTATIONS_SCAN_LIMIT });
     const inFlight: InFlightRow[] = [];
@@ -195,7 +224,7 @@ export const ui = new Hono<UiEnv>()
       RotationsPage({
         nonce: nonce(c),
         csrf: signedIn(c).csrf,
-        now: c.var.deps.now(),
+        now: c.var.services.now(),
         inFlight,
         failed,
         truncated: page.cursor !== undefined,
@@ -205,12 +234,68 @@ export const ui = new Hono<UiEnv>()
   })
   .get("/plan", requireSession, async (c) => {
     query(c, emptyQuerySchema);
-    const now = c.var.deps.now();
-    const report = await planSweepReport(c.var.deps.store, now);
+    const now = c.var.services.now();
+    const report = await planSweepReport(c.var.services.store, now);
     return html(
       c,
       PlanPage({ nonce: nonce(c), csrf: signedIn(c).csrf, now, plan: report.actions, leftAlone: report.left_alone }),
     );
+  })
+  .get("/maintenance", requireSession, async (c) => {
+    const q = query(c, maintenanceQuerySchema);
+    const { store, jobs } = c.var.services;
+    const now = c.var.services.now();
+    const [{ keyring }, figures, job] = await Promise.all([
+      c.var.services.engine(),
+      registryFigures(store, now),
+      jobs.getJob(),
+    ]);
+    const flash = q.started
+      ? q.outcome === "resumed"
+        ? `Re-encryption ${q.started} was already running: resumed from where it stopped. Reload to follow it.`
+        : `Re-encryption ${q.started} started. Reload to follow its progress.`
+      : undefined;
+    return html(
+      c,
+      MaintenancePage({
+        nonce: nonce(c),
+        csrf: signedIn(c).csrf,
+        now,
+        currentVersion: keyring.currentVersion,
+        versions: [...keyring.versions].sort((a, b) => a - b),
+        figures,
+        job: job?.value ?? null,
+        ...(flash ? { flash } : {}),
+      }),
+    );
+  })
+  .get("/maintenance/reencrypt", requireSession, async (c) => {
+    query(c, emptyQuerySchema);
+    const { store, jobs } = c.var.services;
+    const [{ keyring }, figures, job] = await Promise.all([
+      c.var.services.engine(),
+      registryFigures(store, c.var.services.now()),
+      jobs.getJob(),
+    ]);
+    return html(
+      c,
+      ReencryptConfirmPage({
+        nonce: nonce(c),
+        csrf: signedIn(c).csrf,
+        currentVersion: keyring.currentVersion,
+        behind: behind(figures, keyring.currentVersion),
+        running: job?.value.state === "running",
+      }),
+    );
+  })
+  .post("/maintenance/reencrypt", requireSession, async (c) => {
+    const form = await formBody(c, reencryptFormSchema);
+    await requireCsrf(c, form.csrf);
+    const services = c.var.services;
+    // The same start (or resume) as POST /v1/maintenance/reencrypt, requested by the dashboard.
+    const started = await startReencrypt(services, await services.engine(), "ui");
+    const q = new URLSearchParams({ started: started.job.id, outcome: started.outcome });
+    return c.redirect(`/ui/maintenance?${q}`, 303);
   })
   .onError((error, c) => {
     const { status, code, message } = describeError(error, c);
@@ -221,7 +306,7 @@ export const ui = new Hono<UiEnv>()
 async function confirm(c: Ctx, mode: "rotate" | "revoke"): Promise<Response> {
   const id = credentialId(c);
   query(c, emptyQuerySchema);
-  const found = await c.var.deps.store.getCredential(id);
+  const found = await c.var.services.store.getCredential(id);
   if (!found) throw beginError("credential_not_found", "ui");
   if (found.value.state === "revoked") throw beginError("credential_revoked", "ui");
   return html(
@@ -234,7 +319,7 @@ async function start(c: Ctx, mode: "rotate" | "revoke"): Promise<Response> {
   const id = credentialId(c);
   const form = await formBody(c, startFormSchema);
   await requireCsrf(c, form.csrf);
-  const begun = await startFromUi(c.var.deps, id, mode, form.reason);
+  const begun = await startFromUi(c.var.services, id, mode, form.reason, signedIn(c).actor);
   return c.redirect(startedUrl(id, begun.rotation.id, mode, begun.joined), 303);
 }
 

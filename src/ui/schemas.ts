@@ -1,6 +1,6 @@
 /** Every input the dashboard reads: form bodies and query strings. Also documented in the OpenAPI route table. */
 import * as z from "zod";
-import { rotationIdSchema } from "../core/bus/fields.ts";
+import { jobIdSchema, rotationIdSchema } from "../core/bus/fields.ts";
 
 /** Optional in the schema so that a missing token is refused as a CSRF failure (403), not a shape error. */
 const csrf = z.string().max(128).optional();
@@ -21,3 +21,9 @@ export const credentialPageQuerySchema = z.strictObject({
   mode: z.enum(["rotate", "revoke"]).optional(),
 });
 export const emptyQuerySchema = z.strictObject({});
+/** The re-encryption confirmation form. */
+export const reencryptFormSchema = z.strictObject({ csrf });
+export const maintenanceQuerySchema = z.strictObject({
+  started: jobIdSchema.optional(),
+  outcome: z.enum(["started", "resumed"]).optional(),
+});

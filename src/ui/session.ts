@@ -25,6 +25,7 @@ import * as z from "zod";
 import { type Config, requireConfig } from "../config.ts";
 import { decodeBase64Url, encodeBase64Url } from "../core/crypto/encoding.ts";
 import { timingSafeEqual } from "../core/crypto/timing-safe-equal.ts";
+import { err, type ErrorValue, ok, type Result } from "../core/result.ts";
 
 export const SESSION_TTL_MS = 30 * 60_000;
 /** Cookie name without the `__Host-` prefix, which hono/cookie adds (prefix: "host"). */
@@ -53,7 +54,11 @@ let cached: { token: string; fingerprintKey: string; keys: Promise<UiKeys> } | u
 
 /** The session MAC key and the CSRF key, each its own HKDF output (domain separation). */
 export function uiKeys(config: Config): Promise<UiKeys> {
-  const token = requireConfig(config, "REKEY_ADMIN_TOKEN");
+  // Behind Cloudflare Access alone (CF_ACCESS_REQUIRED) there may be no admin token: the keys then
+  // derive from the fingerprint key only, and no cookie session can exist to be signed with them.
+  const token = config.CF_ACCESS_REQUIRED
+    ? (config.REKEY_ADMIN_TOKEN ?? "")
+    : requireConfig(config, "REKEY_ADMIN_TOKEN");
   const fingerprintKey = requireConfig(config, "REKEY_FINGERPRINT_KEY");
   if (cached?.token !== token || cached.fingerprintKey !== fingerprintKey) {
     cached = { token, fingerprintKey, keys: deriveKeys(token, fingerprintKey) };
@@ -92,30 +97,38 @@ export async function issueSession(keys: UiKeys, now: number): Promise<string> {
   return `v1.${payload}.${mac}`;
 }
 
-export type SessionCheck = { ok: true; session: Session } | { ok: false; reason: "missing" | "invalid" | "expired" };
+/** Why a request has no session: no cookie, a cookie that is not ours, or one past its expiry. */
+type NoSession = ErrorValue<"missing" | "invalid" | "expired">;
+
+const none = (code: NoSession["code"]): Result<never, NoSession> =>
+  err({ code, message: code === "missing" ? "No session cookie" : `The session cookie is ${code}` });
 
 /** Verifies the MAC first (constant time), then the payload's shape, then the clock. */
-export async function readSession(keys: UiKeys, cookie: string | undefined, now: number): Promise<SessionCheck> {
-  if (!cookie) return { ok: false, reason: "missing" };
+export async function readSession(
+  keys: UiKeys,
+  cookie: string | undefined,
+  now: number,
+): Promise<Result<Session, NoSession>> {
+  if (!cookie) return none("missing");
   const match = /^v1\.([A-Za-z0-9_-]{1,512})\.([A-Za-z0-9_-]{43})$/.exec(cookie);
-  if (!match) return { ok: false, reason: "invalid" };
+  if (!match) return none("invalid");
   const given = decodeBase64Url(match[2]!);
-  if (!given.ok) return { ok: false, reason: "invalid" };
+  if (!given.ok) return none("invalid");
   const expected = await hmac(keys.session, `v1.${match[1]!}`);
-  if (!timingSafeEqual(given.value, expected)) return { ok: false, reason: "invalid" };
+  if (!timingSafeEqual(given.value, expected)) return none("invalid");
   const bytes = decodeBase64Url(match[1]!);
-  if (!bytes.ok) return { ok: false, reason: "invalid" };
+  if (!bytes.ok) return none("invalid");
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(bytes.value));
   } catch {
-    return { ok: false, reason: "invalid" };
+    return none("invalid");
   }
   const parsed = payloadSchema.safeParse(json);
-  if (!parsed.success) return { ok: false, reason: "invalid" };
+  if (!parsed.success) return none("invalid");
   const s = parsed.data;
   // A session from the future (clock skew beyond a minute) or longer than the TTL was not ours.
-  if (s.exp - s.iat !== SESSION_TTL_MS || s.iat > now + 60_000) return { ok: false, reason: "invalid" };
-  if (s.exp <= now) return { ok: false, reason: "expired" };
-  return { ok: true, session: s };
+  if (s.exp - s.iat !== SESSION_TTL_MS || s.iat > now + 60_000) return none("invalid");
+  if (s.exp <= now) return none("expired");
+  return ok(s);
 }

@@ -34,4 +34,28 @@ button.danger.primary{background:var(--bad);color:#fff}
 label{display:block;margin:.6rem 0 .25rem;font-weight:600}
 input[type=password]{font:inherit;padding:.45rem .6rem;width:100%;max-width:28rem;border:1px solid var(--line);border-radius:5px;background:var(--bg);color:var(--fg)}
 .signin{max-width:32rem;margin:4rem auto}
+.sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
+.figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(7.5rem,1fr));gap:.6rem;list-style:none;padding:0;margin:0 0 1rem}
+.figure{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.6rem .8rem}
+.figure a{color:inherit;text-decoration:none;display:block}
+.figure .value{display:block;font-size:1.6rem;font-weight:700;line-height:1.2}
+.figure .label{color:var(--muted);font-size:.85rem}
+.figure.bad .value{color:var(--bad)}.figure.warn .value{color:var(--warn)}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(28rem,1fr));gap:1rem;margin-bottom:1rem}
+.chart{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.75rem 1rem;margin:0}
+.chart h3{font-size:.95rem;margin:0 0 .4rem}
+.chart figcaption{color:var(--muted);font-size:.85rem;margin-top:.3rem}
+.chart svg{display:block;max-width:100%;height:auto}
+.chart text{fill:var(--muted);font-size:10px}
+.grid line{stroke:var(--line);stroke-width:1}
+.mark line{stroke-width:1.5;stroke-dasharray:5 3}.mark text{font-weight:600}
+.c-median line{stroke:var(--accent)}.c-median text{fill:var(--accent)}
+.c-p95 line{stroke:var(--warn)}.c-p95 text{fill:var(--warn)}
+.c-point{fill:var(--bad);fill-opacity:.75;stroke:var(--card)}
+.c-done{fill:var(--ok);background:var(--ok)}.c-failed{fill:var(--bad);background:var(--bad)}
+.c-scheduled{fill:var(--accent);background:var(--accent)}.c-manual{fill:#8e6bd8;background:#8e6bd8}
+.c-compromise{fill:var(--bad);background:var(--bad)}.c-expiry{fill:var(--warn);background:var(--warn)}
+.legend{display:flex;gap:1rem;list-style:none;padding:0;margin:.3rem 0 0;font-size:.85rem}
+.swatch{display:inline-block;width:.8rem;height:.8rem;border-radius:2px;vertical-align:-1px}
+progress{width:100%;max-width:40rem;height:1.1rem}
 `;

@@ -2,8 +2,11 @@
  * The dashboard in a real browser: Debian's Chromium (/usr/bin/chromium), driven by playwright-core
  * (which downloads no browser), against the real local stack of `npm start` (wrangler dev + the
  * Clarifai emulator) on free ports with a fresh state directory. Sign in, see the registered
- * credentials, rotate one through the confirmation page, see its new state and audit entry, sign
- * out. Every page is screenshotted into test/browser/screenshots/ (gitignored).
+ * credentials, rotate one through the confirmation page, see its new state and audit entry; leak
+ * one (a signed alert) and see the home page's charts draw exactly the figures GET /v1/summary
+ * reports, its containment time among them; start a re-encryption from the maintenance page and
+ * follow it to the end; sign out. Every page is screenshotted into test/browser/screenshots/
+ * (gitignored).
  *
  * Skipped, saying why, only when Chromium is not installed.
  */
@@ -16,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureDevVars, loadLocalConfig } from "../../scripts/lib/local-config.ts";
 import { root } from "../../scripts/lib/stack.ts";
 import { freePort } from "../../scripts/lib/ports.ts";
+import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const installed = existsSync(CHROMIUM);
@@ -41,6 +45,7 @@ describe.skipIf(!installed)("dashboard in Chromium against npm start", () => {
   let emulator = "";
   let token = "";
   let seedPat = "";
+  let alertSecret = "";
   let context: BrowserContext | undefined;
   let page: Page;
   const dirs: string[] = [];
@@ -50,11 +55,15 @@ describe.skipIf(!installed)("dashboard in Chromium against npm start", () => {
   let managerCredId = "";
   let appKeyValue = "";
 
-  async function api(method: string, path: string, body?: unknown): Promise<any> {
+  async function api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<any> {
     const res = await fetch(`${base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body ? { "content-type": "application/json" } : {}),
+        ...headers,
+      },
+      ...(body ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
     });
     const json = (await res.json()) as any;
     if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${JSON.stringify(json.error)}`);
@@ -85,6 +94,7 @@ describe.skipIf(!installed)("dashboard in Chromium against npm start", () => {
     const { merged } = loadLocalConfig(root);
     token = merged.REKEY_ADMIN_TOKEN!;
     seedPat = merged.EMULATOR_SEED_PAT!;
+    alertSecret = merged.ALERT_WEBHOOK_SECRET!;
     const [port, emulatorPort] = [await freePort(), await freePort()];
     base = `http://127.0.0.1:${port}`;
     emulator = `http://127.0.0.1:${emulatorPort}`;
@@ -184,7 +194,7 @@ describe.skipIf(!installed)("dashboard in Chromium against npm start", () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  it("signs in, rotates a demo credential through the confirmation, sees its new state and audit entry, signs out", async () => {
+  it("signs in, rotates a demo credential, sees the charts draw the summary's figures after a leak, re-encrypts from the maintenance page, signs out", async () => {
     // Not signed in: the dashboard sends the browser to the sign-in form.
     await page.goto(`${base}/ui`);
     expect(new URL(page.url()).pathname).toBe("/ui/sign-in");
@@ -283,11 +293,123 @@ describe.skipIf(!installed)("dashboard in Chromium against npm start", () => {
     await page.waitForURL(`${base}/ui/plan`);
     await shot("08-plan");
 
+    // A leak: a signed alert naming the second key's value (its rotation failed, the value is current).
+    const alert = JSON.stringify({ value: other.id, source: "browser-test" });
+    const webhookId = `msg_${crypto.randomUUID()}`;
+    const timestamp = Math.floor(Date.now() / 1000);
+    const accepted = await api("POST", "/hooks/alerts", alert, {
+      authorization: "",
+      "webhook-id": webhookId,
+      "webhook-timestamp": String(timestamp),
+      "webhook-signature": await signStandardWebhook({ secret: alertSecret, id: webhookId, timestamp, body: alert }),
+    });
+    const leakRotation = accepted.rotation_id as string;
+    await expect.poll(async () => (await api("GET", `/v1/rotations/${leakRotation}`)).rotation.state, {
+      timeout: 30_000,
+    })
+      .toBe("done");
+    const ms = (await api("GET", `/v1/rotations/${leakRotation}`)).rotation.containment_ms as number;
+    expect(ms).toBeGreaterThanOrEqual(0);
+    // The history is counted from the queue: wait until the summary has all three rotations and the point.
+    await expect.poll(async () => {
+      const h = (await api("GET", "/v1/summary")).last_30_days;
+      return [h.done, h.failed, h.containment.points.length];
+    }, { timeout: 30_000, interval: 250 }).toEqual([2, 1, 1]);
+    const summary = await api("GET", "/v1/summary");
+
+    await page.click("text=Credentials");
+    await page.waitForURL(`${base}/ui`);
+    await shot("09-home-charts");
+    for (
+      const [name, value] of Object.entries({
+        "credentials.active": summary.credentials.active,
+        "credentials.revoked": summary.credentials.revoked,
+        "rotations.failed": summary.rotations.failed,
+        "owed_revocations.total": summary.owed_revocations.total,
+      })
+    ) {
+      expect(await page.locator(`[data-figure="${name}"]`).textContent(), name).toBe(String(value));
+    }
+    // Every bar of the 30-day charts is the summary's, and drawn: a visible box, taller for more.
+    // Every mark as the browser laid it out, read in one round trip: chart, day, series, count, height.
+    const marks = await page.evaluate(() =>
+      [...document.querySelectorAll("[data-chart] g[data-row] rect")].map((r) => ({
+        key: `${r.closest("[data-chart]")!.getAttribute("data-chart")} ${r.parentElement!.getAttribute("data-row")} ${
+          r.getAttribute("data-series")
+        }`,
+        count: Number(r.getAttribute("data-count")),
+        height: r.getBoundingClientRect().height,
+      }))
+    );
+    const drawn = (chart: string, row: string, series: string) =>
+      marks.find((m) => m.key === `${chart} ${row} ${series}`) ?? { count: 0, height: 0 };
+    let bars = 0;
+    for (const d of summary.last_30_days.days) {
+      for (const series of ["done", "failed"] as const) {
+        const bar = drawn("rotations-by-outcome", d.date, series);
+        expect(bar.count, `${d.date} ${series}`).toBe(d[series]);
+        expect(bar.height > 0, `${d.date} ${series} drawn`).toBe(d[series] > 0);
+        if (d[series] > 0) bars++;
+      }
+      for (const [reason, n] of Object.entries(d.by_reason as Record<string, number>)) {
+        expect(drawn("rotations-by-reason", d.date, reason).count, `${d.date} ${reason}`).toBe(n);
+      }
+    }
+    for (const d of summary.next_7_days) {
+      for (const series of ["rotate", "revoke_previous", "expire"] as const) {
+        expect(drawn("next-7-days", d.date, series).count, `${d.date} ${series}`).toBe(d[series]);
+      }
+    }
+    // No mark the summary does not have.
+    expect(marks.filter((m) => m.key.startsWith("rotations-by-outcome ")).length).toBe(bars);
+    const today = summary.last_30_days.days.at(-1);
+    expect([today.done, today.failed]).toEqual([2, 1]);
+    const done = drawn("rotations-by-outcome", today.date, "done");
+    const failed = drawn("rotations-by-outcome", today.date, "failed");
+    expect(done.height).toBeCloseTo(2 * failed.height, 0);
+    // The containment chart: one point for the leak, at its figure, with the median line on it.
+    const point = page.locator(`[data-chart="containment"] circle[data-rotation="${leakRotation}"]`);
+    expect(await point.getAttribute("data-ms")).toBe(String(ms));
+    expect((await point.boundingBox())!.width).toBeGreaterThan(0);
+    const median = page.locator('[data-chart="containment"] [data-line="median"]');
+    expect(await median.getAttribute("data-ms")).toBe(String(summary.last_30_days.containment.median_ms));
+    expect(await page.locator('[data-chart="containment"] figcaption').textContent()).toContain(`median ${ms} ms`);
+    // The text equivalent of a chart is in the page for screen readers, with the same figures.
+    const table = page.locator('[data-chart="rotations-by-outcome"] table.sr-only');
+    expect(await table.locator("tbody tr").count()).toBe(30);
+    expect(await table.locator("tbody tr").last().textContent()).toBe(`${today.date}21`);
+
+    // Maintenance: the key version, the records under it, and a re-encryption followed to its end.
+    await page.click("text=Maintenance");
+    await page.waitForURL(`${base}/ui/maintenance`);
+    expect(await page.locator('[data-field="current-version"]').textContent()).toBe("1");
+    expect(await page.locator('tr[data-key-version="1"]').getAttribute("data-credentials")).toBe(
+      String(summary.credentials.total),
+    );
+    await shot("10-maintenance");
+    await page.click("text=Re-encrypt every value…");
+    await page.waitForURL(`${base}/ui/maintenance/reencrypt`);
+    await shot("11-confirm-reencrypt");
+    await page.click("text=Yes, re-encrypt now");
+    await page.waitForURL((u) => u.pathname === "/ui/maintenance" && u.searchParams.get("outcome") === "started");
+    const jobId = new URL(page.url()).searchParams.get("started")!;
+    expect(await page.textContent("[role=status]")).toContain(`Re-encryption ${jobId} started`);
+    await expect
+      .poll(async () => (await page.reload(), await page.locator(`[data-job="${jobId}"]`).getAttribute("data-state")), {
+        timeout: 30_000,
+        interval: 250,
+      })
+      .toBe("done");
+    const bar = page.locator("progress#reencrypt-progress");
+    expect(await bar.getAttribute("value")).toBe(await bar.getAttribute("max"));
+    expect(await bar.getAttribute("value")).toBe(String(summary.credentials.total));
+    await shot("12-maintenance-done");
+
     await page.click("text=Sign out");
     await page.waitForURL(`${base}/ui/sign-in?signed_out=1`);
     expect(await page.textContent("[role=status]")).toContain("Signed out");
     expect((await context!.cookies(base)).find((c) => c.name === COOKIE)).toBeUndefined();
-    await shot("09-signed-out");
+    await shot("13-signed-out");
     await page.goto(`${base}/ui`);
     expect(new URL(page.url()).pathname).toBe("/ui/sign-in");
 

@@ -8,7 +8,7 @@ import { deadLetterKey, DenoKvBus, type QueueMessage } from "../../src/adapters/
 import { type DenoConsumerOptions, listenForEvents, type LogRecord } from "../../src/adapters/deno-kv-consumer.ts";
 import { DenoKvLedger } from "../../src/adapters/deno-kv-ledger.ts";
 import type { DeadLetterInfo, Dispatcher } from "../../src/core/bus/bus.ts";
-import { PermanentError } from "../../src/core/bus/errors.ts";
+import { handlerFailure } from "../../src/core/bus/errors.ts";
 import type { BusEvent } from "../../src/core/bus/events.ts";
 import { newEvent } from "../../src/core/bus/new-event.ts";
 import { sampleData } from "../support/sample-events.ts";
@@ -110,7 +110,7 @@ Deno.test("Deno KV bus dead-letters a permanent failure at once: dead-letter key
     (d) => {
       d.subscribe("credential.compromised", "notifier", () => {
         runs++;
-        throw new PermanentError("unknown_target", "No such notification target");
+        throw handlerFailure("unknown_target", "No such notification target", { retryable: false });
       });
     },
     FAST,

@@ -10,6 +10,7 @@ import { DenoKvAuditLog } from "../../src/adapters/deno-kv-audit-log.ts";
 import { DenoKvBus } from "../../src/adapters/deno-kv-bus.ts";
 import { listenForEvents, type LogRecord } from "../../src/adapters/deno-kv-consumer.ts";
 import { DenoKvJobStore } from "../../src/adapters/deno-kv-job-store.ts";
+import { DenoKvStats } from "../../src/adapters/deno-kv-stats.ts";
 import { DenoKvLedger } from "../../src/adapters/deno-kv-ledger.ts";
 import { DenoKvStore } from "../../src/adapters/deno-kv-store.ts";
 import { checkConfig } from "../../src/config-check.ts";
@@ -57,6 +58,7 @@ Deno.test("on Deno KV, an event whose retries run out raises a notice that reach
     audit: new DenoKvAuditLog(kv),
     ledger,
     jobs: new DenoKvJobStore(kv),
+    stats: new DenoKvStats(kv),
     defer: (work) => void work.catch(() => undefined),
   });
   const logs: LogRecord[] = [];

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { createEmulator } from "../../emulator/src/index.ts";
-import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 import { startDenoServer } from "./deno-server.ts";
 import { waitFor } from "./wait-for.ts";
 
@@ -42,6 +42,7 @@ Deno.test("rekey on Deno: alerts, rotation and sweep against the Clarifai emulat
     FINGERPRINT_KEY,
   ];
   const bodies: string[] = [];
+  let contained: { credentialId: string; rotationId: string } | undefined;
 
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${server.url}${path}`, {
@@ -142,6 +143,7 @@ Deno.test("rekey on Deno: alerts, rotation and sweep against the Clarifai emulat
       const headers = await signedAlert(body);
       const res = await call("POST", "/hooks/alerts", body, headers);
       assert.equal(res.status, 202, res.text);
+      contained = { credentialId: id, rotationId: res.json.rotation_id };
       // The webhook-id is claimed in the Deno KV ledger: the same delivery again is refused.
       const replay = await call("POST", "/hooks/alerts", body, headers);
       assert.equal(replay.status, 401);
@@ -175,6 +177,45 @@ Deno.test("rekey on Deno: alerts, rotation and sweep against the Clarifai emulat
         "webhook-signature": "v1,AAAA",
       });
       assert.equal(forged.status, 401);
+    });
+
+    await t.step("containment time, GET /v1/summary and the dashboard's pages over Deno KV", async () => {
+      assert.ok(contained, "the alert step ran first");
+      const rotation = (await call("GET", `/v1/rotations/${contained.rotationId}`)).json.rotation;
+      assert.equal(rotation.reason, "compromise");
+      assert.equal(rotation.containment_ms, Date.parse(rotation.contained_at) - Date.parse(rotation.alert_received_at));
+      assert.ok(rotation.containment_ms >= 0 && rotation.containment_ms < 10_000, String(rotation.containment_ms));
+      // The stats handler (Deno KV atomic operations) counts it from the queue.
+      const summary = await waitFor("the summary's containment point", async () => {
+        const s = (await call("GET", "/v1/summary")).json;
+        const point = s.last_30_days.containment.points.some((p: any) => p.rotation_id === rotation.id);
+        return point && s.last_30_days.by_reason.compromise === 1 ? s : undefined;
+      });
+      assert.equal(summary.last_30_days.containment.median_ms, rotation.containment_ms);
+      assert.deepEqual(summary.key_versions, [{ version: 1, credentials: summary.credentials.total }]);
+      assert.equal((await call("GET", "/v1/summary?x=1")).status, 400);
+      const signIn = await fetch(`${server.url}/ui/sign-in`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
+      });
+      await signIn.body?.cancel();
+      const cookie = /(__Host-rekey_session=[^;]*)/.exec(signIn.headers.get("set-cookie") ?? "")?.[1];
+      assert.ok(cookie, "signed in");
+      const page = async (path: string) => {
+        const res = await fetch(`${server.url}${path}`, { headers: { cookie } });
+        const text = await res.text();
+        bodies.push(text);
+        assert.equal(res.status, 200, text);
+        return text;
+      };
+      const home = await page("/ui");
+      assert.match(home, new RegExp(`<circle[^>]*data-rotation="${rotation.id}" data-ms="${rotation.containment_ms}"`));
+      assert.ok(home.includes(`data-figure="credentials.active">${summary.credentials.active}<`));
+      const maintenance = await page("/ui/maintenance");
+      assert.ok(maintenance.includes('data-field="current-version">1<'));
+      assert.ok(maintenance.includes(`data-key-version="1" data-credentials="${summary.credentials.total}"`));
     });
 
     await t.step("a manual rotation through the admin API", async () => {

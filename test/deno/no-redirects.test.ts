@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { createEmulator } from "../../emulator/src/index.ts";
 import { createClarifaiClient } from "../../src/core/clarifai/index.ts";
-import { DeliveryFailed, postJson } from "../../src/core/notify/post-json.ts";
+import { isFailure } from "../../src/core/failure.ts";
+import { postJson } from "../../src/core/notify/post-json.ts";
 
 Deno.test("on Deno, a redirect is never followed: unexpected_redirect, and the Location gets nothing", async () => {
   const trapped: string[] = [];
@@ -33,7 +34,7 @@ Deno.test("on Deno, a redirect is never followed: unexpected_redirect, and the L
     const deleted = await client.deleteKey(pat, userId, pat);
     assert.equal(deleted.ok, false);
     if (!deleted.ok) {
-      assert.equal(deleted.error.kind, "unexpected_redirect");
+      assert.equal(deleted.error.detail.kind, "unexpected_redirect");
       assert.equal(deleted.error.retryable, false);
     }
     assert.ok(emulator.state.keys.has(pat), "the key is still live");
@@ -47,7 +48,7 @@ Deno.test("on Deno, a redirect is never followed: unexpected_redirect, and the L
     });
     await assert.rejects(
       postJson(`${base}/v2/hook`, "{}", { label: "test" }),
-      (e: unknown) => e instanceof DeliveryFailed && e.code === "unexpected_redirect" && !e.retryable,
+      (e: unknown) => isFailure(e, "delivery") && e.code === "unexpected_redirect" && !e.retryable,
     );
     assert.deepEqual(trapped, []);
   } finally {

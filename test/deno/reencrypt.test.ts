@@ -10,7 +10,7 @@ import { aadFor, CURRENT_VALUE, previousValue } from "../../src/core/credentials
 import { decrypt } from "../../src/core/crypto/envelope.ts";
 import { parseKeyring } from "../../src/core/crypto/keyring.ts";
 import { reencryptPage } from "../../src/core/maintenance/reencrypt.ts";
-import type { EngineDeps } from "../../src/core/rotation/engine-deps.ts";
+import type { EngineServices } from "../../src/core/rotation/engine-services.ts";
 import { sealLegacy } from "../support/legacy-seal.ts";
 import { credentialRecord, rotationRecord } from "../support/records.ts";
 
@@ -48,7 +48,7 @@ Deno.test("Deno KV: one re-encryption pass leaves nothing under the old AAD or a
     null,
   );
 
-  const page = await reencryptPage({ store, keyring } as unknown as EngineDeps, { limit: 100 });
+  const page = await reencryptPage({ store, keyring } as unknown as EngineServices, { limit: 100 });
   assert.equal(page.remaining, 1);
   const after = (await store.getCredential(rec.id))!.value;
   assert.deepEqual([after.value.v, after.value.aad, after.previous[0]!.value!.v, after.previous[0]!.value!.aad], [

@@ -4,7 +4,7 @@
  * nothing is 404 credential_not_found; one that does not verify is 401.
  */
 import assert from "node:assert/strict";
-import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 import { startDenoServer } from "./deno-server.ts";
 
 // Test-only secrets (the same as vitest.config.ts and e2e.test.ts): public, never used outside tests.

@@ -13,7 +13,7 @@ import { createGithubEmulator, type GithubEmulator } from "../../emulator/github
 import { libsodiumOpener } from "../../emulator/node/serve-github.ts";
 import { appKeyDer, importAppKey, signAppJwt } from "../../src/core/github/app-jwt.ts";
 import { createGithubClient, type GithubClient } from "../../src/core/github/client.ts";
-import { GithubError } from "../../src/core/github/errors.ts";
+import { Failure } from "../../src/core/failure.ts";
 import { sealForGithub } from "../../src/core/github/sealed-box.ts";
 
 const APP_ID = "31337";
@@ -221,8 +221,8 @@ describe("the client against the emulator", () => {
     for (const [f, code, retryable] of cases) {
       await fault(f);
       const error = await gh.getPublicKey({ repository: "acme/api" }).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(GithubError);
-      expect(error).toMatchObject({ code, retryable });
+      expect(error).toBeInstanceOf(Failure);
+      expect(error).toMatchObject({ tag: "github", code, retryable });
       expect(`${(error as Error).message} ${JSON.stringify(error)}`).not.toContain(token);
     }
     const unauthorized = await createGithubClient({

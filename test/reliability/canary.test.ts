@@ -9,7 +9,7 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signedAlert } from "../support/signed-alert.ts";
 import { ADMIN_TOKEN, call, responses } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { ALICE, responseUrl, slackSigned, slashCommand } from "../support/chat.ts";
@@ -17,7 +17,6 @@ import { freshTenant } from "../support/emulator-control.ts";
 import { signedGithubAlert } from "../support/github-test-key.ts";
 import { CANARY, expectNoCanary, plantCanary, receiverTexts } from "./canary.ts";
 
-const ALERT_SECRET = "whsec_dGVzdC1hbGVydC13ZWJob29rLXNlY3JldC0zMmJ5dGVzIQ==";
 /** The value the canary is rotated to: it must not leak either. */
 const CANARY_NEXT = "sk-canary-next-0c4e8a2f6b1d9e3c7a5f0b8d2e6c4a1f";
 
@@ -46,18 +45,6 @@ beforeAll(async () => {
   expect(reg.status).toBe(201);
   credId = reg.json.credential.id;
 });
-
-async function signedAlert(body: string) {
-  const id = `msg_${crypto.randomUUID()}`;
-  const timestamp = Math.floor(Date.now() / 1000);
-  return {
-    "content-type": "application/json",
-    authorization: "",
-    "webhook-id": id,
-    "webhook-timestamp": String(timestamp),
-    "webhook-signature": await signStandardWebhook({ secret: ALERT_SECRET, id, timestamp, body }),
-  };
-}
 
 async function page(method: string, path: string, opts: { cookie?: string; form?: Record<string, string> } = {}) {
   const body = opts.form ? new URLSearchParams(opts.form).toString() : undefined;

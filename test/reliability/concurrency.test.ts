@@ -23,7 +23,7 @@ import { Dispatcher, type EventBus } from "../../src/core/bus/bus.ts";
 import type { BusEvent } from "../../src/core/bus/events.ts";
 import { MemoryLedger } from "../../src/core/bus/memory-ledger.ts";
 import { newEvent } from "../../src/core/bus/new-event.ts";
-import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signedAlert } from "../support/signed-alert.ts";
 import { requestRotation } from "../../src/core/rotation/request.ts";
 import { subscribeEngineHandlers } from "../support/subscribe.ts";
 import { processSweepBatch, startSweep } from "../../src/core/sweep/run.ts";
@@ -37,7 +37,6 @@ import { signedGithubAlert } from "../support/github-test-key.ts";
 import { CANARY, expectNoCanary, plantCanary, receiverTexts } from "./canary.ts";
 import { runs, timeout } from "./soak.ts";
 
-const ALERT_SECRET = "whsec_dGVzdC1hbGVydC13ZWJob29rLXNlY3JldC0zMmJ5dGVzIQ==";
 const DAY = 86_400_000;
 
 let tenant: Awaited<ReturnType<typeof freshTenant>>;
@@ -65,18 +64,6 @@ beforeAll(async () => {
   });
   expect(secret.status).toBe(201);
 });
-
-async function signedAlert(body: string) {
-  const id = `msg_${crypto.randomUUID()}`;
-  const timestamp = Math.floor(Date.now() / 1000);
-  return {
-    "content-type": "application/json",
-    authorization: "",
-    "webhook-id": id,
-    "webhook-timestamp": String(timestamp),
-    "webhook-signature": await signStandardWebhook({ secret: ALERT_SECRET, id, timestamp, body }),
-  };
-}
 
 describe("the Worker: alerts, admin, chat and cron at once", () => {
   it("makes one rotation, mints one key, deletes the leaked key once", { timeout: 60_000 }, async () => {
@@ -190,7 +177,7 @@ function seededShuffle<T>(items: readonly T[], seed: number): T[] {
   return out;
 }
 
-describe("the engine: alert, sweep (due), admin, chat and event redelivery at once", () => {
+describe("the engine (in-memory unit test of its logic): alert, sweep (due), admin, chat and event redelivery at once", () => {
   it("makes one rotation however the triggers interleave", { timeout: timeout(60_000, 900_000) }, async () => {
     const baseSeed = REPLAY_SEED ?? Math.floor(Math.random() * 2 ** 31);
     let seed = baseSeed;
@@ -201,27 +188,27 @@ describe("the engine: alert, sweep (due), admin, chat and event redelivery at on
       seed = (baseSeed + round) >>> 0;
       const s = await scenario("app_key", { grace_hours: 0, max_age_days: 30 });
       s.h.advance(31 * DAY); // the sweep's max-age rule is due
-      const deps = s.h.deps;
+      const engine = s.h.engine;
       const published: BusEvent[] = [];
       const bus: EventBus = {
         publish: async (e) => void published.push(e),
         publishAll: async (es) => void published.push(...es),
       };
-      const d = new Dispatcher({ ledger: new MemoryLedger({ now: deps.now }) });
-      subscribeEngineHandlers(d, deps, bus, ["rotator"]);
-      d.subscribe("sweep.batch", "sweeper", async (e) => void (await processSweepBatch(deps, bus, e.data)));
+      const d = new Dispatcher({ ledger: new MemoryLedger({ now: engine.now }) });
+      subscribeEngineHandlers(d, engine, bus, ["rotator"]);
+      d.subscribe("sweep.batch", "sweeper", async (e) => void (await processSweepBatch(engine, bus, e.data)));
       const drainBus = async () => {
         for (let i = 0; i < published.length; i++) await d.dispatch(published[i]!, { attempt: 1 });
       };
       const deferred: Promise<unknown>[] = [];
       const requests = {
-        engine: async () => deps,
+        engine: async () => engine,
         defer: (p: Promise<unknown>) => void deferred.push(p.catch(() => undefined)),
         bus,
-        now: deps.now,
+        now: engine.now,
       };
       const alert = async () => {
-        const c = await contain(deps, await matchLeakedValue(deps, s.original), "github");
+        const c = await contain(engine, await matchLeakedValue(engine, s.original), "github");
         if (c.action === "rotation") await c.run();
         return c.action === "rotation" ? c.rotation.id : c.action;
       };
@@ -236,13 +223,13 @@ describe("the engine: alert, sweep (due), admin, chat and event redelivery at on
         fingerprint_prefix: s.cred.fingerprint.slice(0, 8),
         alert_source: "github",
         reason: "token_match",
-      }, { source: "/rekey/hooks/github", now: deps.now() });
+      }, { source: "/rekey/hooks/github", now: engine.now() });
       const triggers = [
         ...Array.from({ length: 10 }, () => alert),
         ...Array.from({ length: 5 }, () => () => ask("/rekey/admin", "admin")),
         ...Array.from({ length: 5 }, () => () => ask("/rekey/chatops", `slack:${ALICE}`)),
         async () => {
-          await startSweep(bus, deps.now());
+          await startSweep(bus, engine.now());
           await drainBus();
           return "sweep";
         },
@@ -254,7 +241,7 @@ describe("the engine: alert, sweep (due), admin, chat and event redelivery at on
       await drainBus();
       // The sweep did find the credential due and asked for its rotation.
       expect(published.some((e) => e.type === "rotation.requested" && e.data.credential_id === s.cred.id)).toBe(true);
-      const rotations = await deps.store.listRotations(s.cred.id);
+      const rotations = await engine.store.listRotations(s.cred.id);
       expect(
         rotations.map((r) => `${r.reason}:${r.state}`),
         `round ${round} (shuffle seed ${seed}): ${JSON.stringify(answers)}`,

@@ -17,7 +17,7 @@ import { env, exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_BODY_BYTES, MAX_GITHUB_ALERT_BYTES } from "../../src/app.ts";
-import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 import { loneSurrogatePath } from "../../src/http/validate.ts";
 import { type RouteDoc, routeDocs } from "../../src/openapi/route-docs.ts";
 import { ADMIN_TOKEN, call } from "../support/api.ts";

@@ -14,7 +14,8 @@ import { parseGithubPublicKeys, verifyGithubSignature } from "../../src/core/inb
 import { generateGithubSigningKey, githubPublicKeysFor, signGithubPayload } from "../support/github-signer.ts";
 import { verifySlackSignature } from "../../src/core/inbound/slack.ts";
 import { signSlackRequest } from "../../scripts/lib/slack-signer.ts";
-import { signStandardWebhook, verifyStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { verifyStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 import { runs, timeout } from "./soak.ts";
 
 const NOW = 1_760_000_000;
@@ -47,7 +48,7 @@ function flipped(bytes: Uint8Array, at: number, mask: number): Uint8Array {
   return copy;
 }
 
-const reason = (r: { ok: boolean; error?: { reason: string } }) => (r.ok ? "ok" : r.error!.reason);
+const outcome = (r: { ok: boolean; error?: { code: string } }) => (r.ok ? "ok" : r.error!.code);
 
 describe("GitHub secret scanning (ECDSA P-256)", async () => {
   const [a, b] = await Promise.all([generateGithubSigningKey(), generateGithubSigningKey()]);
@@ -61,16 +62,16 @@ describe("GitHub secret scanning (ECDSA P-256)", async () => {
     await fc.assert(
       fc.asyncProperty(body, fc.nat(), flip, fc.nat(), fc.nat(), async (payload, at, mask, sigAt, pick) => {
         const signature = await signGithubPayload(a.privateKey, payload);
-        expect(reason(await verifyGithubSignature({ keys, keyId: a.keyIdentifier, signature, body: payload }))).toBe(
+        expect(outcome(await verifyGithubSignature({ keys, keyId: a.keyIdentifier, signature, body: payload }))).toBe(
           "ok",
         );
         // The other listed key's identifier: a real key, the wrong one.
-        expect(reason(await verifyGithubSignature({ keys, keyId: b.keyIdentifier, signature, body: payload }))).toBe(
+        expect(outcome(await verifyGithubSignature({ keys, keyId: b.keyIdentifier, signature, body: payload }))).toBe(
           "invalid_signature",
         );
         if (payload.length > 0) {
           expect(
-            reason(
+            outcome(
               await verifyGithubSignature({
                 keys,
                 keyId: a.keyIdentifier,
@@ -81,13 +82,13 @@ describe("GitHub secret scanning (ECDSA P-256)", async () => {
           ).toBe("invalid_signature");
         }
         const edited = replaceChar(signature, sigAt, pick, BASE64);
-        expect(reason(await verifyGithubSignature({ keys, keyId: a.keyIdentifier, signature: edited, body: payload })))
+        expect(outcome(await verifyGithubSignature({ keys, keyId: a.keyIdentifier, signature: edited, body: payload })))
           .not.toBe("ok");
         // A truncated or extended signature. (Dropping only the "=" padding is the same signature:
         // padding is optional, so at least one data character goes.)
         const data = signature.replace(/=+$/, "");
         expect(
-          reason(
+          outcome(
             await verifyGithubSignature({
               keys,
               keyId: a.keyIdentifier,
@@ -97,7 +98,7 @@ describe("GitHub secret scanning (ECDSA P-256)", async () => {
           ),
         ).not.toBe("ok");
         expect(
-          reason(
+          outcome(
             await verifyGithubSignature({ keys, keyId: a.keyIdentifier, signature: signature + "AA==", body: payload }),
           ),
         ).not.toBe("ok");
@@ -122,7 +123,7 @@ describe("GitHub secret scanning (ECDSA P-256)", async () => {
     await fc.assert(
       fc.asyncProperty(fc.nat(), fc.nat(), async (at, pick) => {
         const keyId = replaceChar(a.keyIdentifier, at, pick, HEX + "ABCDEF ");
-        expect(reason(await verifyGithubSignature({ keys, keyId, signature, body: payload }))).toBe("unknown_key");
+        expect(outcome(await verifyGithubSignature({ keys, keyId, signature, body: payload }))).toBe("unknown_key");
       }),
       { numRuns: runs(100, 5_000) },
     );
@@ -164,22 +165,22 @@ describe("Standard Webhooks (HMAC v1)", () => {
               body: o.body ?? payload,
               now: NOW,
             });
-          expect(reason(await verify({}))).toBe("ok");
+          expect(outcome(await verify({}))).toBe("ok");
           if (payload.length > 0) {
-            expect(reason(await verify({ body: flipped(payload, at, mask) }))).toBe("invalid_signature");
+            expect(outcome(await verify({ body: flipped(payload, at, mask) }))).toBe("invalid_signature");
           }
-          expect(reason(await verify({ body: new Uint8Array([...payload, 0x20]) }))).toBe("invalid_signature");
-          expect(reason(await verify({ id: replaceChar(id, at, pick, "abcdefXYZ_-0123456789") }))).toBe(
+          expect(outcome(await verify({ body: new Uint8Array([...payload, 0x20]) }))).toBe("invalid_signature");
+          expect(outcome(await verify({ id: replaceChar(id, at, pick, "abcdefXYZ_-0123456789") }))).toBe(
             "invalid_signature",
           );
           const other = ts + (ts + dt <= NOW + 300 ? dt : -dt);
-          expect(reason(await verify({ timestamp: String(other) }))).toBe("invalid_signature");
+          expect(outcome(await verify({ timestamp: String(other) }))).toBe("invalid_signature");
           const otherSecret = `whsec_${encodeBase64(flipped(raw, at, mask))}`;
-          expect(reason(await verify({ secret: otherSecret }))).toBe("invalid_signature");
+          expect(outcome(await verify({ secret: otherSecret }))).toBe("invalid_signature");
           // "v1," then 44 base64 characters: edit any of them.
           const edited = "v1," + replaceChar(signature.slice(3), sigAt, pick, BASE64);
-          expect(reason(await verify({ signature: edited }))).toBe("invalid_signature");
-          expect(reason(await verify({ signature: "v1a" + signature.slice(2) }))).toBe("invalid_signature");
+          expect(outcome(await verify({ signature: edited }))).toBe("invalid_signature");
+          expect(outcome(await verify({ signature: "v1a" + signature.slice(2) }))).toBe("invalid_signature");
         },
       ),
       { numRuns: runs(100, 5_000) },
@@ -224,19 +225,19 @@ describe("Slack (HMAC v0)", () => {
               body: o.body ?? payload,
               now: NOW,
             });
-          expect(reason(await verify({}))).toBe("ok");
+          expect(outcome(await verify({}))).toBe("ok");
           if (payload.length > 0) {
-            expect(reason(await verify({ body: flipped(payload, at, mask) }))).toBe("invalid_signature");
+            expect(outcome(await verify({ body: flipped(payload, at, mask) }))).toBe("invalid_signature");
           }
-          expect(reason(await verify({ body: new Uint8Array([...payload, 0x0a]) }))).toBe("invalid_signature");
+          expect(outcome(await verify({ body: new Uint8Array([...payload, 0x0a]) }))).toBe("invalid_signature");
           const other = ts + (ts + dt <= NOW + 300 ? dt : -dt);
-          expect(reason(await verify({ timestamp: String(other) }))).toBe("invalid_signature");
+          expect(outcome(await verify({ timestamp: String(other) }))).toBe("invalid_signature");
           // Same number, other spelling: the signed bytes differ.
-          expect(reason(await verify({ timestamp: `0${ts}` }))).toBe("invalid_signature");
-          expect(reason(await verify({ signingSecret: signingSecret + "x" }))).toBe("invalid_signature");
+          expect(outcome(await verify({ timestamp: `0${ts}` }))).toBe("invalid_signature");
+          expect(outcome(await verify({ signingSecret: signingSecret + "x" }))).toBe("invalid_signature");
           const edited = "v0=" + replaceChar(signature.slice(3).toLowerCase(), sigAt, pick, HEX);
-          expect(reason(await verify({ signature: edited }))).toBe("invalid_signature");
-          expect(reason(await verify({ signature: signature.slice(0, 3 + (sigAt % 64)) }))).toBe("invalid_signature");
+          expect(outcome(await verify({ signature: edited }))).toBe("invalid_signature");
+          expect(outcome(await verify({ signature: signature.slice(0, 3 + (sigAt % 64)) }))).toBe("invalid_signature");
         },
       ),
       { numRuns: runs(100, 5_000) },
@@ -297,19 +298,19 @@ describe("Discord (Ed25519)", async () => {
                 body: o.body ?? payload,
                 now: NOW,
               });
-            expect(reason(await verify({}))).toBe("ok");
+            expect(outcome(await verify({}))).toBe("ok");
             if (payload.length > 0) {
-              expect(reason(await verify({ body: flipped(payload, at, mask) }))).toBe(
+              expect(outcome(await verify({ body: flipped(payload, at, mask) }))).toBe(
                 "invalid_signature",
               );
             }
             const otherTs = ts + (ts + dt <= NOW + 300 ? dt : -dt);
-            expect(reason(await verify({ timestamp: String(otherTs) }))).toBe("invalid_signature");
-            expect(reason(await verify({ publicKey: other.publicKey }))).toBe("invalid_signature");
-            expect(reason(await verify({ signature: replaceChar(signature, sigAt, pick, HEX) }))).toBe(
+            expect(outcome(await verify({ timestamp: String(otherTs) }))).toBe("invalid_signature");
+            expect(outcome(await verify({ publicKey: other.publicKey }))).toBe("invalid_signature");
+            expect(outcome(await verify({ signature: replaceChar(signature, sigAt, pick, HEX) }))).toBe(
               "invalid_signature",
             );
-            expect(reason(await verify({ signature: signature.slice(0, sigAt % 128) }))).not.toBe("ok");
+            expect(outcome(await verify({ signature: signature.slice(0, sigAt % 128) }))).not.toBe("ok");
           },
         ),
         { numRuns: runs(100, 5_000) },

@@ -1,22 +1,19 @@
 /**
- * Contract suite for the Clarifai client (src/core/clarifai) against the Clarifai emulator. The same
+ * Contract suite for the Clarifai client (src/core/clarifai, with the calls only tests make from
+ * ./clarifai-test-client.ts) against the Clarifai emulator. The same
  * suite runs over real HTTP (emulator hosted in Node) and in-process (emulator inside workerd), so a
  * difference between the two hosts fails a test.
  *
  * The Node emulator is shared by every test file that runs in parallel: each suite works under its own
  * user ids, scopes every fault to one of its own paths, and never resets the emulator.
  *
- * Every ClarifaiError the suite sees is kept, and the last test proves none of them carries a token,
+ * Every Clarifai failure the suite sees is kept, and the last test proves none of them carries a token,
  * key id or secret value used anywhere in the suite.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type ClarifaiClient,
-  type ClarifaiClientOptions,
-  ClarifaiError,
-  type ClarifaiErrorKind,
-  createClarifaiClient,
-} from "../../src/core/clarifai/index.ts";
+import type { ClarifaiClientOptions, ClarifaiErrorKind, ClarifaiFailure } from "../../src/core/clarifai/index.ts";
+import { Failure } from "../../src/core/failure.ts";
+import { type ClarifaiTestClient, createClarifaiTestClient } from "./clarifai-test-client.ts";
 import type { Result } from "../../src/core/result.ts";
 
 export interface EmulatorHost {
@@ -50,16 +47,16 @@ const REQUEST_ID_PREFIX = "rekey-contract";
 export function clarifaiContractSuite(name: string, makeHost: () => Promise<EmulatorHost>): void {
   describe(`Clarifai client contract (${name})`, () => {
     let host: EmulatorHost;
-    let clarifai: ClarifaiClient;
+    let clarifai: ClarifaiTestClient;
     const run = crypto.randomUUID().slice(0, 8);
     let users = 0;
     /** Every token, key id and secret value the suite handles. */
     const sensitive = new Set<string>();
-    /** Every ClarifaiError the suite received. */
-    const seen: ClarifaiError[] = [];
+    /** Every Clarifai failure the suite received. */
+    const seen: ClarifaiFailure[] = [];
 
     const client = (options: ClarifaiClientOptions = {}) =>
-      createClarifaiClient({
+      createClarifaiTestClient({
         baseUrl: host.baseUrl,
         fetch: host.fetch,
         requestIdPrefix: REQUEST_ID_PREFIX,
@@ -67,7 +64,7 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
         ...options,
       });
 
-    async function value<T>(call: Promise<Result<T, ClarifaiError>>): Promise<T> {
+    async function value<T>(call: Promise<Result<T, ClarifaiFailure>>): Promise<T> {
       const r = await call;
       if (!r.ok) {
         seen.push(r.error);
@@ -77,15 +74,16 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
     }
 
     async function failure(
-      call: Promise<Result<unknown, ClarifaiError>>,
+      call: Promise<Result<unknown, ClarifaiFailure>>,
       kind: ClarifaiErrorKind,
-    ): Promise<ClarifaiError> {
+    ): Promise<ClarifaiFailure> {
       const r = await call;
       expect(r.ok, `expected a "${kind}" failure`).toBe(false);
       if (r.ok) throw new Error("unreachable");
       seen.push(r.error);
-      expect(r.error).toBeInstanceOf(ClarifaiError);
-      expect(r.error.kind).toBe(kind);
+      expect(r.error).toBeInstanceOf(Failure);
+      expect(r.error.tag).toBe("clarifai");
+      expect(r.error.detail.kind).toBe(kind);
       return r.error;
     }
 
@@ -264,8 +262,8 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
         sensitive.add(doomed.id);
         await value(clarifai.deleteKey(u.pat, u.userId, doomed.id));
         const reused = await failure(clarifai.getUser(doomed.id), "invalid_key");
-        expect(reused.httpStatus).toBe(401);
-        expect([11008, 11009]).toContain(reused.clarifaiCode);
+        expect(reused.detail.httpStatus).toBe(401);
+        expect([11008, 11009]).toContain(reused.detail.clarifaiCode);
         await failure(clarifai.getKey(u.pat, u.userId, doomed.id), "not_found");
         const again = await failure(clarifai.deleteKey(u.pat, "me", doomed.id), "not_found");
         expect(again.retryable).toBe(false);
@@ -329,7 +327,7 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
         sensitive.add(v);
         await value(clarifai.createSecret(u.pat, u.userId, { id: "DUP", value: v }));
         const e = await failure(clarifai.createSecret(u.pat, u.userId, { id: "DUP", value: v }), "duplicate");
-        expect(e.clarifaiCode).toBe(40010);
+        expect(e.detail.clarifaiCode).toBe(40010);
         expect(e.retryable).toBe(false);
       });
     });
@@ -353,7 +351,7 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
           expect(r.ok).toBe(false);
           if (r.ok) continue;
           seen.push(r.error);
-          expect(["insufficient_scopes", "invalid_key"]).toContain(r.error.kind);
+          expect(["insufficient_scopes", "invalid_key"]).toContain(r.error.detail.kind);
           expect(r.error.retryable).toBe(false);
         }
       });
@@ -370,7 +368,10 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
           }),
           "insufficient_scopes",
         );
-        expect(e).toMatchObject({ clarifaiCode: 11007, httpStatus: 403, retryable: false, operation: "PostKeys" });
+        expect(e).toMatchObject({
+          retryable: false,
+          detail: { clarifaiCode: 11007, httpStatus: 403, operation: "PostKeys" },
+        });
         const getOnly = await mint(u.userId, { type: "personal_access_token", scopes: ["Keys:Get"], apps: [] });
         await value(clarifai.listKeys(getOnly, u.userId));
         await failure(clarifai.deleteKey(getOnly, u.userId, u.pat), "insufficient_scopes");
@@ -380,11 +381,11 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
         const unknown = "0123456789abcdef0123456789abcdef";
         sensitive.add(unknown);
         const e = await failure(clarifai.getUser(unknown), "invalid_key");
-        expect(e).toMatchObject({ clarifaiCode: 11008, httpStatus: 401, retryable: false });
-        expect(e.reqId?.startsWith(REQUEST_ID_PREFIX)).toBe(true);
+        expect(e).toMatchObject({ retryable: false, detail: { clarifaiCode: 11008, httpStatus: 401 } });
+        expect(e.detail.reqId?.startsWith(REQUEST_ID_PREFIX)).toBe(true);
         for (const bad of ["", "two words", "line\nbreak"]) {
           const local = await failure(clarifai.myScopes(bad), "invalid_key");
-          expect(local.httpStatus).toBeUndefined();
+          expect(local.detail.httpStatus).toBeUndefined();
         }
       });
 
@@ -392,7 +393,7 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
         const u = await newUser();
         const other = await newUser();
         const e = await failure(clarifai.listKeys(u.pat, other.userId), "not_found");
-        expect(e.clarifaiCode).toBe(11101);
+        expect(e.detail.clarifaiCode).toBe(11101);
         await failure(clarifai.getKey(u.pat, u.userId, "ffffffffffffffffffffffffffffffff"), "not_found");
       });
 
@@ -418,7 +419,10 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
           const u = await newUser();
           await fault({ method: "GET", path: `/v2/users/${u.userId}/keys`, ...f });
           const e = await failure(clarifai.listKeys(u.pat, u.userId), kind);
-          expect(e).toMatchObject({ retryable, httpStatus: f.status, clarifaiCode: f.code, operation: "ListKeys" });
+          expect(e).toMatchObject({
+            retryable,
+            detail: { httpStatus: f.status, clarifaiCode: f.code, operation: "ListKeys" },
+          });
           expect(await value(clarifai.listKeys(u.pat, u.userId))).toHaveLength(1);
         });
       }
@@ -427,7 +431,7 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
         const u = await newUser();
         await fault({ method: "GET", path: `/v2/users/${u.userId}`, status: 200, code: 10020 });
         const e = await failure(clarifai.getUser(u.pat, u.userId), "unexpected");
-        expect(e).toMatchObject({ httpStatus: 200, clarifaiCode: 10020, retryable: false });
+        expect(e).toMatchObject({ retryable: false, detail: { httpStatus: 200, clarifaiCode: 10020 } });
       });
 
       it("maps a slow answer to timeout", async () => {
@@ -453,7 +457,7 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
             location: `${host.baseUrl}${elsewhere}`,
           });
           const e = await failure(clarifai.deleteKey(u.pat, u.userId, victim), "unexpected_redirect");
-          expect(e).toMatchObject({ retryable: false, httpStatus: status, operation: "DeleteKey" });
+          expect(e).toMatchObject({ retryable: false, detail: { httpStatus: status, operation: "DeleteKey" } });
           const state = (await host.control("/_emulator/state")) as { calls: { path: string }[] };
           expect(state.calls.filter((c) => c.path === elsewhere)).toEqual([]);
           expect((await value(clarifai.getUser(victim))).id).toBe(u.userId);
@@ -468,16 +472,18 @@ export function clarifaiContractSuite(name: string, makeHost: () => Promise<Emul
           "network",
         );
         expect(e.retryable).toBe(true);
-        expect(e.httpStatus).toBeUndefined();
+        expect(e.detail.httpStatus).toBeUndefined();
       });
     });
 
     it("never puts a token, key id or secret value into an error", () => {
       expect(seen.length).toBeGreaterThan(20);
       for (const e of seen) {
-        const rendered = [e.message, String(e), e.stack ?? "", JSON.stringify(e), e.description ?? ""].join("\n");
+        const rendered = [e.message, String(e), e.stack ?? "", JSON.stringify(e), e.detail.description ?? ""].join(
+          "\n",
+        );
         for (const s of sensitive) {
-          expect(rendered.includes(s), `${e.operation} error leaks a sensitive value`).toBe(false);
+          expect(rendered.includes(s), `${e.detail.operation} error leaks a sensitive value`).toBe(false);
         }
       }
     });

@@ -1,6 +1,6 @@
 /** Signs an interaction as Discord does (src/core/inbound/discord.ts verifies it), for the tests. */
 import { encodeHex } from "../../src/core/crypto/encoding.ts";
-import { signedBytes } from "../../src/core/inbound/verify-common.ts";
+import { signedBytes } from "../../src/core/crypto/encoding.ts";
 
 /** The `X-Signature-Ed25519` value Discord would send, given an Ed25519 private key. */
 export async function signDiscordInteraction(

@@ -2,14 +2,16 @@
  * A rotation engine wired to real parts: the memory store (or any Store), the real Clarifai client,
  * and a Clarifai emulator created in-process (fresh per test, so its state and call log are the
  * test's own). Nothing is mocked; faults are injected through the emulator's own fault routes or by
- * a network proxy that loses responses after the emulator has processed them.
+ * a network proxy that loses responses after the emulator has processed them. Over the memory
+ * store this is for in-memory unit tests of the engine's logic, which say so in their names; the
+ * fault and crash matrices run on the real stores through test/support/matrix/.
  */
 import { createEmulator } from "../../emulator/src/index.ts";
-import { createClarifaiClient } from "../../src/core/clarifai/index.ts";
+import { createClarifaiTestClient } from "./clarifai-test-client.ts";
 import { importFingerprintKey } from "../../src/core/crypto/fingerprint.ts";
 import { derivePurposeKey } from "../../src/core/crypto/purpose-key.ts";
 import { parseKeyring } from "../../src/core/crypto/keyring.ts";
-import type { EngineDeps, EngineEvent } from "../../src/core/rotation/engine-deps.ts";
+import type { EngineEvent, EngineServices } from "../../src/core/rotation/engine-services.ts";
 import { MemoryStore } from "../../src/core/store/memory-store.ts";
 import type { Store } from "../../src/core/store/store.ts";
 
@@ -44,9 +46,11 @@ export async function engineHarness(opts: { store?: Store; keys?: string } = {})
   const confirmKey = await derivePurposeKey(TEST_FP_KEY, "chat_confirmation");
   if (!keyring.ok || !fpKey.ok || !confirmKey.ok) throw new Error("test keys are invalid");
   const events: EngineEvent[] = [];
-  const deps: EngineDeps = {
+  // The engine's client, with the calls only tests make (seeding secrets, reading keys back).
+  const clarifai = createClarifaiTestClient({ baseUrl: "http://clarifai.emulator", fetch: network, timeoutMs: 2_000 });
+  const engine: EngineServices = {
     store: opts.store ?? new MemoryStore(),
-    clarifai: createClarifaiClient({ baseUrl: "http://clarifai.emulator", fetch: network, timeoutMs: 2_000 }),
+    clarifai,
     keyring: keyring.value,
     fingerprintKey: fpKey.value,
     confirmationKey: confirmKey.value,
@@ -81,7 +85,8 @@ export async function engineHarness(opts: { store?: Store; keys?: string } = {})
   return {
     emulator,
     seed,
-    deps,
+    engine,
+    clarifai,
     events,
     hook,
     control,

@@ -11,7 +11,7 @@ import { type EngineHarness, engineHarness } from "./engine-harness.ts";
 export async function scenario(kind: CredentialKind, policy: Partial<Policy> = {}) {
   const h = await engineHarness();
   const managerKey = await h.mintKey("personal_access_token", ["All"], "manager");
-  const manager = await registerCredential(h.deps, {
+  const manager = await registerCredential(h.engine, {
     kind: "pat",
     user_id: h.seed.userId,
     value: managerKey.id,
@@ -19,15 +19,15 @@ export async function scenario(kind: CredentialKind, policy: Partial<Policy> = {
   });
   if (!manager.ok) throw new Error(`manager registration failed: ${manager.error.code}`);
   const sinkId = "SINK_SECRET";
-  await h.deps.clarifai.createSecret(managerKey.id, h.seed.userId, { id: sinkId, value: "placeholder" });
+  await h.clarifai.createSecret(managerKey.id, h.seed.userId, { id: sinkId, value: "placeholder" });
   let original: string;
   let registered;
   const sinks = [{ type: "clarifai_secret" as const, user_id: h.seed.userId, secret_id: sinkId }];
   const fullPolicy = { grace_hours: 0, ...policy };
   if (kind === "secret") {
     original = "third-party-key-ORIGINAL";
-    await h.deps.clarifai.createSecret(managerKey.id, h.seed.userId, { id: "OPENAI_KEY", value: original });
-    registered = await registerCredential(h.deps, {
+    await h.clarifai.createSecret(managerKey.id, h.seed.userId, { id: "OPENAI_KEY", value: original });
+    registered = await registerCredential(h.engine, {
       kind,
       user_id: h.seed.userId,
       secret_id: "OPENAI_KEY",
@@ -41,7 +41,7 @@ export async function scenario(kind: CredentialKind, policy: Partial<Policy> = {
       "Inputs_Get",
     ], "workload key");
     original = key.id;
-    registered = await registerCredential(h.deps, {
+    registered = await registerCredential(h.engine, {
       kind,
       user_id: h.seed.userId,
       value: key.id,
@@ -55,8 +55,8 @@ export async function scenario(kind: CredentialKind, policy: Partial<Policy> = {
 }
 
 export async function currentValue(h: EngineHarness, id: string): Promise<{ rec: CredentialRecord; value: string }> {
-  const rec = (await h.deps.store.getCredential(id))!.value;
-  const opened = await decrypt(h.deps.keyring, rec.value, aadFor(rec, CURRENT_VALUE));
+  const rec = (await h.engine.store.getCredential(id))!.value;
+  const opened = await decrypt(h.engine.keyring, rec.value, aadFor(rec, CURRENT_VALUE));
   if (!opened.ok) throw new Error("current value does not decrypt");
   return { rec, value: opened.value };
 }

@@ -23,6 +23,7 @@ export function credentialRecord(over: Partial<CredentialRecord> = {}): Credenti
     previous: [],
     policy: { grace_hours: 24, on_compromise: "rotate", generator: "none" },
     sinks: [],
+    consumers: [],
     created_at: t,
     updated_at: t,
     ...over,

@@ -29,6 +29,7 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
     reason: "compromise",
     mode: "rotate",
     requested_by: "slack:U0123ABCD",
+    actor: "slack:U0123ABCD",
   },
   "rotation.step": { credential_id, rotation_id, step: "create", next_step: "propagate", state: "running" },
   "rotation.completed": {
@@ -93,6 +94,7 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
     fingerprint_prefix: "9f86d081",
     alert_id: "alrt_AAAAAAAAAAAAAAAAAAAAAA",
     alert_number: 42,
+    actor: "github:acme/api#42",
   },
   "github.alert_resolved": {
     credential_id,
@@ -117,4 +119,13 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
     handler: "sweeper",
     error_code: "storage_unavailable",
   },
+  "credential.registered": {
+    credential_id,
+    actor: "alice@example.com",
+    kind: "app_key",
+    fingerprint_prefix: "9f86d081",
+  },
+  "credential.updated": { credential_id, actor: "admin-token", fields: ["consumers", "policy"] },
+  "credential.unmanaged": { credential_id, actor: "slack:U0123ABCD", fingerprint_prefix: "9f86d081" },
+  "credential.read": { credential_id, consumer: "billing-api", fingerprint_prefix: "9f86d081" },
 };

@@ -5,6 +5,7 @@
  * Deno.test): each runner wraps every case in its own test and hands it an `Assert`.
  */
 import type { Store } from "../../src/core/store/store.ts";
+import { recordSummary } from "../../src/core/summary/record-summary.ts";
 import { credentialRecord, rotationRecord } from "./records.ts";
 
 /** The subset of node:assert/strict the cases use; node:assert/strict itself satisfies it. */
@@ -182,6 +183,37 @@ export const storeContractCases: readonly StoreContractCase[] = [
         Number(due) >= maxAge && Number(due) <= maxAge + 6 * 3_600_000,
         `next action ${due} is not within 6 h after max age`,
       );
+    },
+  },
+  {
+    name: "keeps each credential's dashboard summary in the index, rewritten with the record",
+    async run(store, assert) {
+      const rec = credentialRecord({
+        policy: { max_age_days: 30, grace_hours: 24, on_compromise: "rotate", generator: "none" },
+      });
+      const v1 = (await store.putCredential(rec, null))!;
+      const summaryOf = async (id: string) => {
+        let cursor: string | undefined;
+        do {
+          const page = await store.listIndex({ limit: 1000, ...(cursor ? { cursor } : {}) });
+          const hit = page.items.find((e) => e.id === id);
+          // The entry's summary may be the whole index metadata: its own fields only.
+          if (hit?.summary) {
+            const { s, f, r, x, g, k, l } = hit.summary;
+            return JSON.parse(JSON.stringify({ s, f, r, x, g, k, l }));
+          }
+          if (hit) return undefined;
+          cursor = page.cursor;
+        } while (cursor);
+        return undefined;
+      };
+      assert.deepEqual(await summaryOf(rec.id), recordSummary(rec));
+      const revoked = { ...rec, state: "revoked" as const, revoked_at: rec.updated_at };
+      await store.putCredential(revoked, v1);
+      const after = await summaryOf(rec.id);
+      assert.deepEqual(after, recordSummary(revoked));
+      assert.equal(after?.s, "revoked");
+      assert.equal(after?.r, undefined);
     },
   },
   {

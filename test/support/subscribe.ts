@@ -6,21 +6,23 @@
 import type { Dispatcher, EventBus } from "../../src/core/bus/bus.ts";
 import { MemoryAuditLog } from "../../src/core/audit/memory-audit-log.ts";
 import { MemoryJobStore } from "../../src/core/maintenance/job.ts";
-import type { EngineDeps } from "../../src/core/rotation/engine-deps.ts";
+import { MemoryStats } from "../../src/core/summary/stats.ts";
+import type { EngineServices } from "../../src/core/rotation/engine-services.ts";
 import { subscribeHandlers } from "../../src/core/subscribers/handlers.ts";
 
 export function subscribeEngineHandlers(
   d: Dispatcher,
-  deps: EngineDeps,
+  engine: EngineServices,
   bus: EventBus,
   names: readonly string[],
 ): void {
   subscribeHandlers(d, {
-    engine: async () => deps,
+    engine: async () => engine,
     bus,
-    now: deps.now,
+    now: engine.now,
     audit: new MemoryAuditLog(),
     jobs: new MemoryJobStore(),
+    stats: new MemoryStats(),
     targets: [],
   }, names);
 }

@@ -11,7 +11,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import worker, { type Env } from "../../src/worker.ts";
-import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 import { ADMIN_TOKEN, call } from "../support/api.ts";
 import { countingEnv } from "../support/counting-env.ts";
 import { emulatorUrl, freshTenant } from "../support/emulator-control.ts";

@@ -3,7 +3,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult, reset } fro
 import { afterEach, describe, expect, it } from "vitest";
 import { type BusHandlers, handleQueueBatch, type LogRecord } from "../../src/adapters/queue-consumer.ts";
 import type { DeadLetterInfo } from "../../src/core/bus/bus.ts";
-import { PermanentError } from "../../src/core/bus/errors.ts";
+import { handlerFailure } from "../../src/core/bus/errors.ts";
 import type { BusEvent } from "../../src/core/bus/events.ts";
 import { newEvent } from "../../src/core/bus/new-event.ts";
 import { sampleData } from "../support/sample-events.ts";
@@ -110,7 +110,7 @@ describe("queue consumer: rekey-events", () => {
     const { result, logs } = await consume("rekey-events", [m], {
       subscribe: (d) =>
         d.subscribe("credential.compromised", "notifier", () => {
-          throw new PermanentError("unknown_target", 'Cannot notify "slack-x": no such target');
+          throw handlerFailure("unknown_target", 'Cannot notify "slack-x": no such target', { retryable: false });
         }),
     });
     expect(result.explicitAcks).toEqual([m.id]);

@@ -3,6 +3,7 @@
  * rotation on the bus against the Clarifai emulator, and the outcome posted to a response_url
  * served by the local receiver. Ends with the canary check over responses and chat messages.
  */
+import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, waitForRotation } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
@@ -23,6 +24,7 @@ import { managedTenant } from "../support/managed-tenant.ts";
 import { received } from "../support/receiver.ts";
 import { derivePurposeKey } from "../../src/core/crypto/purpose-key.ts";
 import { mintConfirmation } from "../../src/core/chatops/confirmation.ts";
+import { WorkersAuditLog } from "../../src/adapters/workers-audit-log.ts";
 
 let tenant: Awaited<ReturnType<typeof managedTenant>>["tenant"];
 let appKey: Awaited<ReturnType<typeof managedTenant>>["appKey"];
@@ -183,6 +185,28 @@ describe("read-only commands", () => {
     expect(JSON.stringify(status.json)).toMatch(/value `[0-9a-f]{8}…`/);
     const plan = await command(ALICE, "plan").send();
     expect(plan.json.text).toMatch(/Next sweep/);
+  });
+
+  it("status shows the newest events of a credential with more than 500 audit entries", async () => {
+    const { id } = await appKey();
+    // 600 entries in the Worker's own KV audit log, oldest first; each names its place in its code.
+    const audit = new WorkersAuditLog(env.REKEY_KV);
+    const t0 = Date.now();
+    for (let i = 0; i < 600; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, (_, j) =>
+        audit.append({
+          id: `evt_audit${String(i + j).padStart(4, "0")}`,
+          time: new Date(t0 + (i + j) * 1000).toISOString(),
+          type: "rotation.failed",
+          source: "/rekey/engine",
+          credential_id: id,
+          data: { credential_id: id, error_code: `entry_${i + j}` },
+        })));
+    }
+    const status = JSON.stringify((await command(BOB, `status ${id}`).send()).json);
+    for (const i of [595, 596, 597, 598, 599]) expect(status).toContain(`entry_${i}`);
+    expect(status).not.toContain("entry_594");
+    expect(status).not.toContain("entry_499");
   });
 });
 

@@ -17,6 +17,7 @@ import { MemoryAuditLog } from "../../src/core/audit/memory-audit-log.ts";
 import { MemoryLedger } from "../../src/core/bus/memory-ledger.ts";
 import { fingerprintWith } from "../support/fingerprint.ts";
 import { MemoryJobStore } from "../../src/core/maintenance/job.ts";
+import { MemoryStats } from "../../src/core/summary/stats.ts";
 import { MemoryStore } from "../../src/core/store/memory-store.ts";
 import { buildServices } from "../../src/services.ts";
 import type { Env } from "../../src/worker.ts";
@@ -52,6 +53,7 @@ async function scenario(matches: number, others = 0) {
     audit: new MemoryAuditLog(),
     ledger: new MemoryLedger(),
     jobs: new MemoryJobStore(),
+    stats: new MemoryStats(),
     // Fast-path work is recorded, not run: these records hold no real sealed value.
     defer: (work) => void deferred.push(work.catch(() => undefined)),
   });

@@ -11,15 +11,16 @@ import { parseConfig } from "../../src/config.ts";
 import { MemoryAuditLog } from "../../src/core/audit/memory-audit-log.ts";
 import type { BusEvent } from "../../src/core/bus/events.ts";
 import { MemoryLedger } from "../../src/core/bus/memory-ledger.ts";
-import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 import { MemoryJobStore } from "../../src/core/maintenance/job.ts";
+import { MemoryStats } from "../../src/core/summary/stats.ts";
 import { MemoryStore } from "../../src/core/store/memory-store.ts";
 import { buildServices } from "../../src/services.ts";
 import { credentialRecord } from "../support/records.ts";
 
 const ALERT_SECRET = "whsec_dGVzdC1hbGVydC13ZWJob29rLXNlY3JldC0zMmJ5dGVzIQ==";
 
-describe("POST /hooks/alerts when containment cannot be recorded", () => {
+describe("POST /hooks/alerts when containment cannot be recorded (in-memory unit test of the replay logic: memory ports, a bus made to fail)", () => {
   it("releases the webhook-id so the sender's retry is processed, then refuses a replay", async () => {
     const store = new MemoryStore();
     const hex = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -45,6 +46,7 @@ describe("POST /hooks/alerts when containment cannot be recorded", () => {
       audit: new MemoryAuditLog(),
       ledger: new MemoryLedger(),
       jobs: new MemoryJobStore(),
+      stats: new MemoryStats(),
       defer: () => {},
     });
     const app = createApp(services);

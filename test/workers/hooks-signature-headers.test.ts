@@ -6,7 +6,7 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 
 const OTHER = "v1,Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmE=";
 

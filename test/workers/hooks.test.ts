@@ -3,14 +3,13 @@
  * (the Node-hosted emulator); audit trail and notifications observed at the local receiver.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signedAlert } from "../support/signed-alert.ts";
 import { call } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
 import { signedGithubAlert } from "../support/github-test-key.ts";
 import { received } from "../support/receiver.ts";
 
-const ALERT_SECRET = "whsec_dGVzdC1hbGVydC13ZWJob29rLXNlY3JldC0zMmJ5dGVzIQ==";
 let tenant: Awaited<ReturnType<typeof freshTenant>>;
 let managerId: string;
 let secrets: string[] = [];
@@ -42,19 +41,6 @@ async function managedKey(policy: Record<string, unknown> = {}) {
 
 async function postGithub(body: string) {
   return call("POST", "/hooks/github/secret-scanning", body, { authorization: "", ...(await signedGithubAlert(body)) });
-}
-
-async function signedAlert(body: string, opts: { id?: string; timestamp?: number; secret?: string } = {}) {
-  const id = opts.id ?? `msg_${crypto.randomUUID()}`;
-  const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
-  const signature = await signStandardWebhook({ secret: opts.secret ?? ALERT_SECRET, id, timestamp, body });
-  return {
-    "content-type": "application/json",
-    "webhook-id": id,
-    "webhook-timestamp": String(timestamp),
-    "webhook-signature": signature,
-    authorization: "",
-  };
 }
 
 async function settled(credentialId: string) {

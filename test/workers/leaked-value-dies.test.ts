@@ -6,9 +6,9 @@
  * - a leaked self-managed PAT whose successor cannot be created is deleted anyway, and its
  *   credential is revoked and marked as needing a new manager (credential.orphaned_manager).
  */
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signedAlert } from "../support/signed-alert.ts";
 import { ADMIN_TOKEN, call, waitForRotation } from "../support/api.ts";
 import { cronTick } from "../support/cron.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
@@ -17,18 +17,6 @@ const audited = async (type: string, credentialId: string) =>
   ((await call("GET", `/v1/audit?type=${type}&credential_id=${credentialId}`)).json.entries ?? []) as Array<
     { data: Record<string, unknown> }
   >;
-async function signedAlert(body: string) {
-  const id = `msg_${crypto.randomUUID()}`;
-  const timestamp = Math.floor(Date.now() / 1000);
-  const signature = await signStandardWebhook({ secret: env.ALERT_WEBHOOK_SECRET, id, timestamp, body });
-  return {
-    "content-type": "application/json",
-    "webhook-id": id,
-    "webhook-timestamp": String(timestamp),
-    "webhook-signature": signature,
-    authorization: "",
-  };
-}
 const credential = async (id: string) => (await call("GET", `/v1/credentials/${id}`)).json.credential;
 
 describe("a leaked value always dies", () => {

@@ -12,7 +12,7 @@ import { decrypt, encrypt } from "../../src/core/crypto/envelope.ts";
 import { parseKeyring } from "../../src/core/crypto/keyring.ts";
 import type { BusEvent, EventOf } from "../../src/core/bus/events.ts";
 import { runReencryptBatch, startReencrypt } from "../../src/core/maintenance/reencrypt-job.ts";
-import type { EngineDeps } from "../../src/core/rotation/engine-deps.ts";
+import type { EngineServices } from "../../src/core/rotation/engine-services.ts";
 import { call } from "../support/api.ts";
 import { credentialRecord } from "../support/records.ts";
 import { TEST_KEYS } from "../support/engine-harness.ts";
@@ -97,7 +97,7 @@ describe("an interrupted job", () => {
     const fresh = new WorkersJobStore(env.CREDENTIAL_CELLS);
     const ids = await seed(store, 120, "cut");
     const queue: BusEvent[] = [];
-    const deps = {
+    const services = {
       jobs: fresh,
       bus: {
         publish: async (e: BusEvent) => void queue.push(e),
@@ -105,16 +105,16 @@ describe("an interrupted job", () => {
       },
       now: () => Date.now(),
     };
-    const engine = { store, keyring: BOTH } as unknown as EngineDeps;
+    const engine = { store, keyring: BOTH } as unknown as EngineServices;
     const drain = async (max: number) => {
       for (let n = 0; n < max && queue.length; n++) {
         const e = queue.shift()!;
         if (e.type === "maintenance.reencrypt") {
-          await runReencryptBatch(deps, engine, e as EventOf<"maintenance.reencrypt">);
+          await runReencryptBatch(services, engine, e as EventOf<"maintenance.reencrypt">);
         }
       }
     };
-    await startReencrypt(deps, engine, "admin", 40);
+    await startReencrypt(services, engine, "admin", 40);
     await drain(2);
     const halfway = (await fresh.getJob())!.value;
     expect(halfway).toMatchObject({ state: "running", batches: 2 });
@@ -123,7 +123,7 @@ describe("an interrupted job", () => {
     queue.length = 0;
 
     // A batch delivered again after the crash is a no-op: the job is already past its cursor.
-    const again = await startReencrypt(deps, engine, "admin", 40);
+    const again = await startReencrypt(services, engine, "admin", 40);
     expect(again.outcome).toBe("resumed");
     expect(queue).toHaveLength(1);
     await drain(1000);

@@ -15,7 +15,7 @@ import { postReply } from "../../src/core/chatops/reply.ts";
 import { newEvent } from "../../src/core/bus/new-event.ts";
 import { sampleData } from "../support/sample-events.ts";
 import { deliver } from "../../src/core/notify/deliver.ts";
-import { DeliveryFailed } from "../../src/core/notify/post-json.ts";
+import { Failure } from "../../src/core/failure.ts";
 import type { Target } from "../../src/core/notify/targets.ts";
 import { call, waitForRotation } from "../support/api.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
@@ -103,8 +103,8 @@ describe("outbound posters and the GitHub keys fetch, over loopback to the local
         secret: "whsec_dGVzdC1vdXRib3VuZC13ZWJob29rLXNlY3JldCE=",
       };
       const failure = await deliver(target, event, Date.now()).then(() => undefined, (e: unknown) => e);
-      expect(failure).toBeInstanceOf(DeliveryFailed);
-      expect(failure).toMatchObject({ retryable: false, code: "unexpected_redirect" });
+      expect(failure).toBeInstanceOf(Failure);
+      expect(failure).toMatchObject({ tag: "delivery", retryable: false, code: "unexpected_redirect" });
       expect(await received(from)).toHaveLength(1);
       expect(await received(to)).toEqual([]);
     });

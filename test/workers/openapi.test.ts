@@ -38,6 +38,7 @@ describe("GET /openapi.json", () => {
     const doc = await (await exports.default.fetch("http://rekey.test/openapi.json")).json<any>();
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual([
       "admin",
+      "cloudflare_access",
       "discord_signature",
       "github_signature",
       "github_webhook_signature",
@@ -45,7 +46,9 @@ describe("GET /openapi.json", () => {
       "standard_webhooks",
       "ui_session",
     ]);
-    expect(doc.paths["/v1/credentials"].post.security).toEqual([{ admin: [] }]);
+    // The admin token, or the Cloudflare Access assertion instead (issue 18).
+    expect(doc.paths["/v1/credentials"].post.security).toEqual([{ admin: [] }, { cloudflare_access: [] }]);
+    expect(doc.paths["/v1/credentials/{id}"].patch.security).toEqual([{ admin: [] }, { cloudflare_access: [] }]);
     expect(doc.paths["/hooks/alerts"].post.security).toEqual([{ standard_webhooks: [] }]);
     expect(doc.paths["/hooks/github/events"].post.security).toEqual([{ github_webhook_signature: [] }]);
     expect(doc.paths["/v1/credentials"].post.requestBody.content["application/json"].schema.additionalProperties).toBe(

@@ -25,7 +25,7 @@ import { decrypt, encrypt } from "../../src/core/crypto/envelope.ts";
 import { parseKeyring } from "../../src/core/crypto/keyring.ts";
 import type { ReencryptJob } from "../../src/core/maintenance/job.ts";
 import { runReencryptBatch, startReencrypt } from "../../src/core/maintenance/reencrypt-job.ts";
-import type { EngineDeps } from "../../src/core/rotation/engine-deps.ts";
+import type { EngineServices } from "../../src/core/rotation/engine-services.ts";
 import { call } from "../support/api.ts";
 import { countingEnv } from "../support/counting-env.ts";
 import { crashAfterWrite } from "../support/crashing-store.ts";
@@ -140,7 +140,7 @@ describe("re-encryption", { timeout: 90_000 }, () => {
     const { job: started, first, deps } = await startQuietly(4);
     // The isolate dies right after the page's second record was rewritten.
     const crashing = crashAfterWrite(store, 1);
-    await expect(runReencryptBatch(deps, { store: crashing.store, keyring: BOTH } as unknown as EngineDeps, first))
+    await expect(runReencryptBatch(deps, { store: crashing.store, keyring: BOTH } as unknown as EngineServices, first))
       .rejects.toThrow("crash");
     expect(crashing.fired()).toBe(true);
     expect(await job()).toMatchObject({ id: started.id, state: "running", cursor: null, batches: 0, scanned: 0 });
@@ -172,7 +172,7 @@ describe("re-encryption", { timeout: 90_000 }, () => {
     expect(again).toMatchObject({ acked: true, sent: [] });
     expect(logs.some((l) => l.includes(first.id) && l.includes("maintainer:skipped"))).toBe(true);
     // And if the ledger had forgotten it, the job is past its cursor: nothing happens either.
-    await runReencryptBatch(deps, { store, keyring: BOTH } as unknown as EngineDeps, first);
+    await runReencryptBatch(deps, { store, keyring: BOTH } as unknown as EngineServices, first);
     expect(await job()).toEqual(after);
 
     await drain(deliver, next[0]!);

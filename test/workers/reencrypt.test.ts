@@ -10,7 +10,7 @@ import { aadFor, CURRENT_VALUE, previousValue, rotationNewValue } from "../../sr
 import { decrypt, encrypt } from "../../src/core/crypto/envelope.ts";
 import { parseKeyring } from "../../src/core/crypto/keyring.ts";
 import { reencryptPage } from "../../src/core/maintenance/reencrypt.ts";
-import type { EngineDeps } from "../../src/core/rotation/engine-deps.ts";
+import type { EngineServices } from "../../src/core/rotation/engine-services.ts";
 import { credentialRecord, rotationRecord } from "../support/records.ts";
 import { openReplies, sealReply } from "../../src/core/chatops/reply.ts";
 import { moveSealed } from "../../src/core/rotation/values.ts";
@@ -52,18 +52,18 @@ describe("re-encryption under a new key version", () => {
       ids.push(rec.id);
     }
     const both = keyring(TEST_KEYS); // version 2 now encrypts
-    const deps = { store, keyring: both } as unknown as EngineDeps;
+    const engine = { store, keyring: both } as unknown as EngineServices;
     // Old-version records are still readable with the new keyring.
     const first = (await store.getCredential(ids[0]!))!.value;
     expect(await decrypt(both, first.value, aadFor(first, CURRENT_VALUE))).toEqual({ ok: true, value: "value-0" });
 
     // One page, then "crash": resume from the cursor it returned.
-    const page1 = await reencryptPage(deps, { limit: 5 });
+    const page1 = await reencryptPage(engine, { limit: 5 });
     expect(page1.cursor).toBeDefined();
     let cursor = page1.cursor;
     let rewritten = page1.rewritten;
     while (cursor) {
-      const page = await reencryptPage(deps, { limit: 5, cursor });
+      const page = await reencryptPage(engine, { limit: 5, cursor });
       rewritten += page.rewritten;
       cursor = page.cursor;
     }
@@ -77,9 +77,9 @@ describe("re-encryption under a new key version", () => {
         .toEqual({ ok: true, value: `old-${i}` });
     }
     // A second full pass finds nothing left under the old version.
-    let again = await reencryptPage(deps, { limit: 100 });
+    let again = await reencryptPage(engine, { limit: 100 });
     let total = again.rewritten;
-    while (again.cursor) total += (again = await reencryptPage(deps, { limit: 100, cursor: again.cursor })).rewritten;
+    while (again.cursor) total += (again = await reencryptPage(engine, { limit: 100, cursor: again.cursor })).rewritten;
     expect(total).toBe(0);
   });
 
@@ -103,9 +103,9 @@ describe("re-encryption under a new key version", () => {
       },
     }, null);
     await store.putRotation({ ...rot, new_value: newValue, new_fingerprint: "f".repeat(64), replies: [reply] }, null);
-    const deps = { store, keyring: both } as unknown as EngineDeps;
+    const engine = { store, keyring: both } as unknown as EngineServices;
 
-    const page = await reencryptPage(deps, { limit: 1000 });
+    const page = await reencryptPage(engine, { limit: 1000 });
     expect(page.remaining).toBe(0);
     const moved = (await store.getRotation(rec.id, rot.id))!.value;
     expect(moved.new_value!.v).toBe(2);
@@ -120,7 +120,7 @@ describe("re-encryption under a new key version", () => {
     expect(moved.replies![0]!.v).toBe(2);
 
     // And a value still under v1 when it is promoted is rewrapped on the way into the record.
-    const promoted = await moveSealed(deps, rec, newValue, rotationNewValue(rot.id), CURRENT_VALUE);
+    const promoted = await moveSealed(engine, rec, newValue, rotationNewValue(rot.id), CURRENT_VALUE);
     expect(promoted.v).toBe(2);
     expect(await decrypt(both, promoted, aadFor(rec, CURRENT_VALUE))).toEqual({ ok: true, value: "the-new-value" });
   });
@@ -137,7 +137,7 @@ describe("re-encryption under a new key version", () => {
         k,
       ) => (k === "putCredential" ? async () => null : (Reflect.get(t, k) as (...args: unknown[]) => unknown).bind(t)),
     });
-    const page = await reencryptPage({ store: busy, keyring: keyring(TEST_KEYS) } as unknown as EngineDeps, {
+    const page = await reencryptPage({ store: busy, keyring: keyring(TEST_KEYS) } as unknown as EngineServices, {
       limit: 1000,
     });
     expect(page.remaining).toBeGreaterThanOrEqual(1);
@@ -157,7 +157,7 @@ describe("re-encryption under a new key version", () => {
       await store.putRotation({ ...r, replies: [await sealReply(v1, r.id, target)] }, null);
     }
 
-    const page = await reencryptPage({ store, keyring: both } as unknown as EngineDeps, { limit: 1000 });
+    const page = await reencryptPage({ store, keyring: both } as unknown as EngineServices, { limit: 1000 });
     expect(page.remaining).toBe(0);
     for (const r of [done, failed]) {
       const after = (await store.getRotation(rec.id, r.id))!.value;
@@ -203,7 +203,7 @@ describe("re-encryption under a new key version", () => {
       replies: [await sealReply(v1, rot.id, target), bad],
     }, null);
 
-    const page = await reencryptPage({ store, keyring: both } as unknown as EngineDeps, { limit: 1000 });
+    const page = await reencryptPage({ store, keyring: both } as unknown as EngineServices, { limit: 1000 });
     // Three values cannot open (the previous value, the rotation's new value, one reply): three remain.
     expect(page.remaining).toBe(3);
     const after = (await store.getCredential(rec.id))!.value;
@@ -219,14 +219,14 @@ describe("re-encryption under a new key version", () => {
   it("refuses to run a batch from an isolate whose keyring is older than the job's target", async () => {
     const jobs = new MemoryJobStore();
     const store = new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS);
-    const deps = { jobs, bus: { publish: async () => {}, publishAll: async () => {} }, now: () => Date.now() };
-    const { job } = await startReencrypt(deps, { keyring: keyring(TEST_KEYS) }, "admin");
-    const old = { store, keyring: keyring(V1_ONLY) } as unknown as EngineDeps;
+    const services = { jobs, bus: { publish: async () => {}, publishAll: async () => {} }, now: () => Date.now() };
+    const { job } = await startReencrypt(services, { keyring: keyring(TEST_KEYS) }, "admin");
+    const old = { store, keyring: keyring(V1_ONLY) } as unknown as EngineServices;
     const event = newEvent("maintenance.reencrypt", { job_id: job.id, cursor: null, batch_size: 50 }, {
       source: "/rekey/maintenance",
       now: Date.now(),
     });
-    await expect(runReencryptBatch(deps, old, event)).rejects.toThrow(/targets 2/);
+    await expect(runReencryptBatch(services, old, event)).rejects.toThrow(/targets 2/);
     expect((await jobs.getJob())!.value.batches).toBe(0);
   });
 });

@@ -15,14 +15,14 @@ async function rotate(
   reason: "manual" | "compromise" = "manual",
   newValue?: string,
 ) {
-  const begun = await beginRotation(s.h.deps, s.cred.id, {
+  const begun = await beginRotation(s.h.engine, s.cred.id, {
     reason,
     mode: "rotate",
     requestedBy: "test",
     ...(newValue ? { newValue } : {}),
   });
   if (!begun.ok) throw new Error(begun.code);
-  return driveRotation(s.h.deps, s.cred.id, begun.rotation.id);
+  return driveRotation(s.h.engine, s.cred.id, begun.rotation.id);
 }
 
 const keysOf = async (s: Awaited<ReturnType<typeof scenario>>) =>
@@ -73,9 +73,9 @@ describe("grace period", () => {
     const rotation = await rotate(s);
     expect(rotation.state).toBe("done");
     expect((await keysOf(s)).map((k: any) => k.id)).toContain(s.original);
-    expect((await payOwedRevocations(s.h.deps, s.cred.id)).revoked).toEqual([]);
+    expect((await payOwedRevocations(s.h.engine, s.cred.id)).revoked).toEqual([]);
     s.h.advance(25 * 3_600_000);
-    const paid = await payOwedRevocations(s.h.deps, s.cred.id);
+    const paid = await payOwedRevocations(s.h.engine, s.cred.id);
     expect(paid.revoked).toHaveLength(1);
     expect((await keysOf(s)).map((k: any) => k.id)).not.toContain(s.original);
     const { rec } = await currentValue(s.h, s.cred.id);
@@ -84,8 +84,8 @@ describe("grace period", () => {
 
   it("a compromise that joins a routine rotation skips the grace period", async () => {
     const s = await scenario("app_key", { grace_hours: 24 });
-    const first = await beginRotation(s.h.deps, s.cred.id, { reason: "manual", mode: "rotate", requestedBy: "test" });
-    const second = await beginRotation(s.h.deps, s.cred.id, {
+    const first = await beginRotation(s.h.engine, s.cred.id, { reason: "manual", mode: "rotate", requestedBy: "test" });
+    const second = await beginRotation(s.h.engine, s.cred.id, {
       reason: "compromise",
       mode: "rotate",
       requestedBy: "alert",
@@ -93,7 +93,7 @@ describe("grace period", () => {
     if (!first.ok || !second.ok) throw new Error("begin failed");
     expect(second.joined).toBe(true);
     expect(second.rotation.id).toBe(first.rotation.id);
-    const done = await driveRotation(s.h.deps, s.cred.id, first.rotation.id);
+    const done = await driveRotation(s.h.engine, s.cred.id, first.rotation.id);
     expect(done.state).toBe("done");
     expect((await keysOf(s)).map((k: any) => k.id)).not.toContain(s.original);
   });
@@ -102,11 +102,11 @@ describe("grace period", () => {
 describe("alerts racing a rotation", () => {
   it("an alert matched just before a rotation replaced the value does not rotate the replacement", async () => {
     const s = await scenario("app_key", { grace_hours: 24 });
-    const stale = await matchLeakedValue(s.h.deps, s.original);
+    const stale = await matchLeakedValue(s.h.engine, s.original);
     expect(stale.kind).toBe("current");
     expect((await rotate(s)).state).toBe("done"); // a routine rotation lands first
     const { value: replacement } = await currentValue(s.h, s.cred.id);
-    const c = await contain(s.h.deps, stale, "github");
+    const c = await contain(s.h.engine, stale, "github");
     expect(c.action).toBe("revoke_previous"); // the leaked value is now the previous one
     if (c.action === "revoke_previous") await c.run();
     const keys = (await keysOf(s)).map((k: any) => k.id);
@@ -128,7 +128,7 @@ describe("secret credentials", () => {
 
   it("refuses a routine rotation without a value or generator, changing nothing", async () => {
     const s = await scenario("secret");
-    const begun = await beginRotation(s.h.deps, s.cred.id, { reason: "manual", mode: "rotate", requestedBy: "test" });
+    const begun = await beginRotation(s.h.engine, s.cred.id, { reason: "manual", mode: "rotate", requestedBy: "test" });
     expect(begun).toEqual({ ok: false, code: "value_required" });
     expect((await currentValue(s.h, s.cred.id)).rec.current_rotation).toBeUndefined();
   });
@@ -146,23 +146,23 @@ describe("secret credentials", () => {
 describe("revocation", () => {
   it("deletes the key and keeps the record as revoked", async () => {
     const s = await scenario("app_key");
-    const begun = await beginRotation(s.h.deps, s.cred.id, { reason: "manual", mode: "revoke", requestedBy: "test" });
+    const begun = await beginRotation(s.h.engine, s.cred.id, { reason: "manual", mode: "revoke", requestedBy: "test" });
     if (!begun.ok) throw new Error(begun.code);
-    const r = await driveRotation(s.h.deps, s.cred.id, begun.rotation.id);
+    const r = await driveRotation(s.h.engine, s.cred.id, begun.rotation.id);
     expect(r.state).toBe("done");
     expect(await keysOf(s)).toHaveLength(0);
     const { rec } = await currentValue(s.h, s.cred.id);
     expect(rec.state).toBe("revoked");
     expect(s.h.events.map((e) => e.type)).toContain("credential.revoked");
-    const again = await beginRotation(s.h.deps, s.cred.id, { reason: "manual", mode: "rotate", requestedBy: "test" });
+    const again = await beginRotation(s.h.engine, s.cred.id, { reason: "manual", mode: "rotate", requestedBy: "test" });
     expect(again).toEqual({ ok: false, code: "credential_revoked" });
   });
 
   it("treats an already deleted key as revoked", async () => {
     const s = await scenario("app_key");
-    await s.h.deps.clarifai.deleteKey(s.managerKey.id, s.h.seed.userId, s.original);
-    const begun = await beginRotation(s.h.deps, s.cred.id, { reason: "manual", mode: "revoke", requestedBy: "test" });
+    await s.h.engine.clarifai.deleteKey(s.managerKey.id, s.h.seed.userId, s.original);
+    const begun = await beginRotation(s.h.engine, s.cred.id, { reason: "manual", mode: "revoke", requestedBy: "test" });
     if (!begun.ok) throw new Error(begun.code);
-    expect((await driveRotation(s.h.deps, s.cred.id, begun.rotation.id)).state).toBe("done");
+    expect((await driveRotation(s.h.engine, s.cred.id, begun.rotation.id)).state).toBe("done");
   });
 });

@@ -19,12 +19,12 @@ async function runToEnd(s: Awaited<ReturnType<typeof scenario>>, rotationId: str
   let r: Rotation | undefined;
   for (let i = 0; i < 6; i++) {
     try {
-      r = await driveRotation(s.h.deps, s.cred.id, rotationId);
+      r = await driveRotation(s.h.engine, s.cred.id, rotationId);
     } catch {
       // a crashed driver: its lease must expire before another may take over
     }
     if (r && r.state !== "running") return r;
-    s.h.advance(s.h.deps.leaseMs + 1);
+    s.h.advance(s.h.engine.leaseMs + 1);
   }
   throw new Error(`rotation did not settle: ${JSON.stringify(r?.step)}`);
 }
@@ -48,7 +48,7 @@ async function assertConverged(s: Awaited<ReturnType<typeof scenario>>, r: Rotat
       // Clarifai refused to delete the leaked key: replaced anyway, and its deletion is owed now.
       expect(reason).toBe("compromise");
       expect(rec.previous.find((p) => p.fingerprint === r.old_fingerprint)).toMatchObject({ leaked: true });
-      expect((await payOwedRevocations(s.h.deps, s.cred.id)).revoked).toEqual([r.old_fingerprint]);
+      expect((await payOwedRevocations(s.h.engine, s.cred.id)).revoked).toEqual([r.old_fingerprint]);
       expect((await s.h.state()).keys.map((k: any) => k.id)).not.toContain(s.original);
     } else {
       expect(live.has(s.original)).toBe(false);
@@ -63,7 +63,7 @@ async function assertConverged(s: Awaited<ReturnType<typeof scenario>>, r: Rotat
       expect(owed?.value, `${label}: old value still recorded`).toBeDefined();
       expect(owed?.revoked_at).toBeUndefined();
       expect(live.has(s.original)).toBe(true);
-      expect((await payOwedRevocations(s.h.deps, s.cred.id)).revoked).toEqual([r.old_fingerprint]);
+      expect((await payOwedRevocations(s.h.engine, s.cred.id)).revoked).toEqual([r.old_fingerprint]);
       expect((await s.h.state()).keys.map((k: any) => k.id)).not.toContain(s.original);
     } else if (reason === "manual") {
       // Nothing lost: the old key is still the recorded, working value.
@@ -81,14 +81,14 @@ async function assertConverged(s: Awaited<ReturnType<typeof scenario>>, r: Rotat
 async function cleanCallCount(reason: Reason) {
   const s = await scenario("app_key");
   const start = s.h.callCount();
-  const begun = await beginRotation(s.h.deps, s.cred.id, { reason, mode: "rotate", requestedBy: "test" });
+  const begun = await beginRotation(s.h.engine, s.cred.id, { reason, mode: "rotate", requestedBy: "test" });
   if (!begun.ok) throw new Error(begun.code);
-  expect((await driveRotation(s.h.deps, s.cred.id, begun.rotation.id)).state).toBe("done");
+  expect((await driveRotation(s.h.engine, s.cred.id, begun.rotation.id)).state).toBe("done");
   return s.h.callCount() - start;
 }
 
 describe.each(["manual", "compromise"] as const)("fault matrix, %s rotation of an app key with a sink", (reason) => {
-  it("converges whichever upstream call fails, and however", async () => {
+  it("converges whichever upstream call fails, and however (in-memory unit test of the logic)", async () => {
     const calls = await cleanCallCount(reason);
     expect(calls).toBeGreaterThanOrEqual(5);
     const outcomes: string[] = [];
@@ -108,7 +108,7 @@ describe.each(["manual", "compromise"] as const)("fault matrix, %s rotation of a
           });
         };
         s.h.hook.loseResponse = (i) => fault === "lost_response" && i === base + index;
-        const begun = await beginRotation(s.h.deps, s.cred.id, { reason, mode: "rotate", requestedBy: "test" });
+        const begun = await beginRotation(s.h.engine, s.cred.id, { reason, mode: "rotate", requestedBy: "test" });
         if (!begun.ok) throw new Error(begun.code);
         const r = await runToEnd(s, begun.rotation.id);
         s.h.hook.before = undefined;
@@ -121,15 +121,15 @@ describe.each(["manual", "compromise"] as const)("fault matrix, %s rotation of a
     expect(outcomes.length).toBe(calls * 3);
   });
 
-  it("converges when the driver crashes after any store write", async () => {
+  it("converges when the driver crashes after any store write (in-memory unit test of the logic)", async () => {
     let crashed = 0;
     for (let k = 0; k < 40; k++) {
       const s = await scenario("app_key");
-      const inner = s.h.deps.store;
+      const inner = s.h.engine.store;
       // The k-th write commits, then the driver "dies" before it can act on the result.
       const crashing = crashAfterWrite(inner, k);
-      s.h.deps.store = crashing.store;
-      const begun = await beginRotation(s.h.deps, s.cred.id, { reason, mode: "rotate", requestedBy: "test" }).catch(
+      s.h.engine.store = crashing.store;
+      const begun = await beginRotation(s.h.engine, s.cred.id, { reason, mode: "rotate", requestedBy: "test" }).catch(
         () => null,
       );
       const rotationId = begun?.ok

@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { signStandardWebhook } from "../../src/core/inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 import { call } from "../support/api.ts";
 import { DISCORD_ALICE, discordInteraction, discordSigned, slackSigned } from "../support/chat.ts";
 import { signedGithubAlert } from "../support/github-test-key.ts";

@@ -38,8 +38,8 @@ async function abandonedRotation(prefix: string, until: number) {
   expect(reg.status).toBe(201);
   const id: string = reg.json.credential.id;
   // Begun as a request begins it, but nothing drives it: no fast path, no rotation.requested.
-  const deps = await servicesFor(env, createExecutionContext()).engine();
-  const begun = await beginRotation(deps, id, { reason: "manual", mode: "rotate", requestedBy: "test" });
+  const engine = await servicesFor(env, createExecutionContext()).engine();
+  const begun = await beginRotation(engine, id, { reason: "manual", mode: "rotate", requestedBy: "test" });
   if (!begun.ok) throw new Error(begun.code);
   // The lease a driver writes before its first step (core/rotation/drive.ts), by compare-and-swap.
   const cur = (await store().getRotation(id, begun.rotation.id))!;

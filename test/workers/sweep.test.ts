@@ -23,22 +23,22 @@ async function sweep(s: Awaited<ReturnType<typeof scenario>>) {
     publish: async (e) => void published.push(e),
     publishAll: async (es) => void published.push(...es),
   };
-  const d = new Dispatcher({ ledger: new MemoryLedger({ now: s.h.deps.now }) });
-  subscribeEngineHandlers(d, s.h.deps, bus, ["rotator", "sweeper", "orphan-scanner"]);
-  await startSweep(bus, s.h.deps.now());
+  const d = new Dispatcher({ ledger: new MemoryLedger({ now: s.h.engine.now }) });
+  subscribeEngineHandlers(d, s.h.engine, bus, ["rotator", "sweeper", "orphan-scanner"]);
+  await startSweep(bus, s.h.engine.now());
   for (let i = 0; i < published.length; i++) await d.dispatch(published[i]!, { attempt: 1 });
   return published;
 }
 
 const keyIds = async (s: Awaited<ReturnType<typeof scenario>>) => (await s.h.state()).keys.map((k: any) => k.id);
 
-describe("cron sweep", () => {
+describe("cron sweep (in-memory unit tests of the sweep's logic: memory store and ledger)", () => {
   it("rotates an aged credential, and plans it first without changing anything", async () => {
     const s = await scenario("app_key", { max_age_days: 30, grace_hours: 0 });
-    expect(await planSweep(s.h.deps.store, s.h.deps.now())).toEqual([]);
+    expect(await planSweep(s.h.engine.store, s.h.engine.now())).toEqual([]);
     s.h.advance(31 * DAY);
     const calls = (await s.h.state()).calls.length;
-    const plan = await planSweep(s.h.deps.store, s.h.deps.now());
+    const plan = await planSweep(s.h.engine.store, s.h.engine.now());
     expect(plan).toEqual([expect.objectContaining({ rule: "max_age", action: "rotate", credential_id: s.cred.id })]);
     expect((await s.h.state()).calls.length).toBe(calls); // plan made no upstream call
     expect((await currentValue(s.h, s.cred.id)).value).toBe(s.original); // and no write
@@ -47,20 +47,20 @@ describe("cron sweep", () => {
     expect(value).not.toBe(s.original);
     expect(rec.last_rotation?.reason).toBe("scheduled");
     expect(await keyIds(s)).not.toContain(s.original);
-    expect(await planSweep(s.h.deps.store, s.h.deps.now())).toEqual([]);
+    expect(await planSweep(s.h.engine.store, s.h.engine.now())).toEqual([]);
   });
 
   it("revokes a superseded key only after its grace period", async () => {
     const s = await scenario("app_key", { grace_hours: 24 });
-    const b = await beginRotation(s.h.deps, s.cred.id, { reason: "manual", mode: "rotate", requestedBy: "test" });
+    const b = await beginRotation(s.h.engine, s.cred.id, { reason: "manual", mode: "rotate", requestedBy: "test" });
     if (!b.ok) throw new Error(b.code);
-    await driveRotation(s.h.deps, s.cred.id, b.rotation.id);
+    await driveRotation(s.h.engine, s.cred.id, b.rotation.id);
     s.h.advance(23 * 3_600_000);
-    expect(await planSweep(s.h.deps.store, s.h.deps.now())).toEqual([]);
+    expect(await planSweep(s.h.engine.store, s.h.engine.now())).toEqual([]);
     await sweep(s);
     expect(await keyIds(s)).toContain(s.original);
     s.h.advance(2 * 3_600_000);
-    expect((await planSweep(s.h.deps.store, s.h.deps.now())).map((a) => a.rule)).toEqual(["grace_expired"]);
+    expect((await planSweep(s.h.engine.store, s.h.engine.now())).map((a) => a.rule)).toEqual(["grace_expired"]);
     await sweep(s);
     expect(await keyIds(s)).not.toContain(s.original);
   });
@@ -68,7 +68,7 @@ describe("cron sweep", () => {
   it("revokes a credential past its hard expiry", async () => {
     const s = await scenario("app_key", { expires_at: "2026-06-10T00:00:00Z" });
     s.h.advance(10 * DAY);
-    expect((await planSweep(s.h.deps.store, s.h.deps.now())).map((a) => [a.rule, a.action])).toEqual([[
+    expect((await planSweep(s.h.engine.store, s.h.engine.now())).map((a) => [a.rule, a.action])).toEqual([[
       "expired",
       "revoke",
     ]]);
@@ -81,11 +81,11 @@ describe("cron sweep", () => {
 
   it("resumes a rotation that stopped half way", async () => {
     const s = await scenario("app_key", { grace_hours: 0 });
-    const b = await beginRotation(s.h.deps, s.cred.id, { reason: "manual", mode: "rotate", requestedBy: "test" });
+    const b = await beginRotation(s.h.engine, s.cred.id, { reason: "manual", mode: "rotate", requestedBy: "test" });
     if (!b.ok) throw new Error(b.code);
     // Nobody drives it (the worker died right after accepting the request).
     s.h.advance(20 * 60_000);
-    expect((await planSweep(s.h.deps.store, s.h.deps.now())).map((a) => a.rule)).toEqual(["stuck_rotation"]);
+    expect((await planSweep(s.h.engine.store, s.h.engine.now())).map((a) => a.rule)).toEqual(["stuck_rotation"]);
     await sweep(s);
     const { rec, value } = await currentValue(s.h, s.cred.id);
     expect(rec.last_rotation).toMatchObject({ id: b.rotation.id, state: "done" });
@@ -94,9 +94,9 @@ describe("cron sweep", () => {
 
   it("keeps a revocation that keeps failing owed, retries it, and raises revocation.overdue", async () => {
     const s = await scenario("app_key", { grace_hours: 1 });
-    const b = await beginRotation(s.h.deps, s.cred.id, { reason: "manual", mode: "rotate", requestedBy: "test" });
+    const b = await beginRotation(s.h.engine, s.cred.id, { reason: "manual", mode: "rotate", requestedBy: "test" });
     if (!b.ok) throw new Error(b.code);
-    await driveRotation(s.h.deps, s.cred.id, b.rotation.id);
+    await driveRotation(s.h.engine, s.cred.id, b.rotation.id);
     s.h.advance(8 * 3_600_000); // past grace and past the overdue threshold
     await s.h.control("faults", {
       method: "DELETE",
@@ -133,7 +133,11 @@ describe("cron sweep", () => {
       ["Predict"],
       "workload [rekey:rot_01jc4kb0000000000000000099]",
     );
-    const running = await beginRotation(s.h.deps, s.cred.id, { reason: "manual", mode: "rotate", requestedBy: "test" });
+    const running = await beginRotation(s.h.engine, s.cred.id, {
+      reason: "manual",
+      mode: "rotate",
+      requestedBy: "test",
+    });
     if (!running.ok) throw new Error(running.code);
     // A key carrying the running rotation's marker, made before that rotation ever called create.
     const early = await s.h.mintKey(
@@ -142,15 +146,15 @@ describe("cron sweep", () => {
       `workload [rekey:${running.rotation.id}]`,
     );
     // A live driver holds it and has not called create yet, so the sweep leaves the rotation alone.
-    const cur = (await s.h.deps.store.getRotation(s.cred.id, running.rotation.id))!;
-    const until = new Date(s.h.deps.now() + s.h.deps.leaseMs).toISOString();
-    await s.h.deps.store.putRotation({ ...cur.value, lease: { owner: "drv_live", until } }, cur.version);
+    const cur = (await s.h.engine.store.getRotation(s.cred.id, running.rotation.id))!;
+    const until = new Date(s.h.engine.now() + s.h.engine.leaseMs).toISOString();
+    await s.h.engine.store.putRotation({ ...cur.value, lease: { owner: "drv_live", until } }, cur.version);
     const calls = (await s.h.state()).calls.length;
     const events = await sweep(s);
     expect((await s.h.state()).calls.length).toBe(calls); // the sweep listed nothing
     expect(events.filter((e) => e.type === "orphan.deleted")).toHaveLength(0);
-    s.h.advance(s.h.deps.leaseMs); // that driver died: the next one takes over
-    const r = await driveRotation(s.h.deps, s.cred.id, running.rotation.id);
+    s.h.advance(s.h.engine.leaseMs); // that driver died: the next one takes over
+    const r = await driveRotation(s.h.engine, s.cred.id, running.rotation.id);
     expect(r.state).toBe("done");
     const ids = await keyIds(s);
     expect(ids).toContain(copied.id);
@@ -161,8 +165,8 @@ describe("cron sweep", () => {
   it("reads no credential record and calls Clarifai not at all when nothing is due (pure logic, memory store)", async () => {
     const s = await scenario("app_key", { max_age_days: 30 });
     let reads = 0;
-    const inner = s.h.deps.store;
-    s.h.deps.store = Object.assign(Object.create(Object.getPrototypeOf(inner)), inner, {
+    const inner = s.h.engine.store;
+    s.h.engine.store = Object.assign(Object.create(Object.getPrototypeOf(inner)), inner, {
       getCredential: (id: string) => (reads++, inner.getCredential(id)),
       listIndex: (o: { cursor?: string; limit: number }) => inner.listIndex(o),
       listCredentials: (o: { cursor?: string; limit: number }) => inner.listCredentials(o),

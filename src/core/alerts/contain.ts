@@ -11,9 +11,9 @@
 import { beginRotation } from "../rotation/begin.ts";
 import { markPreviousRevoked, oweLeakedRevocation } from "../rotation/credential-transitions.ts";
 import { driveRotation } from "../rotation/drive.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 import type { Rotation } from "../rotation/rotation.ts";
-import { toStepFailure } from "../rotation/step-error.ts";
+import { toFailure } from "../failure.ts";
 import { revokeValue } from "../rotation/steps.ts";
 import { updateCredential } from "../rotation/update-credential.ts";
 import { managerToken, open } from "../rotation/values.ts";
@@ -27,7 +27,13 @@ export type Containment =
   | { action: "revoke_previous"; credentialId: string; run: () => Promise<unknown> }
   | { action: "refused"; credentialId: string; code: string };
 
-export async function contain(deps: EngineDeps, match: LeakMatch, requestedBy: string): Promise<Containment> {
+/** `receivedAt`: when the alert arrived (ms), the start of the containment time; default: now. */
+export async function contain(
+  engine: EngineServices,
+  match: LeakMatch,
+  requestedBy: string,
+  receivedAt?: number,
+): Promise<Containment> {
   switch (match.kind) {
     case "none":
       return { action: "none" };
@@ -37,21 +43,23 @@ export async function contain(deps: EngineDeps, match: LeakMatch, requestedBy: s
       return {
         action: "revoke_previous",
         credentialId: match.credential.id,
-        run: () => revokePreviousNow(deps, match.credential.id, match.fingerprint),
+        run: () =>
+          revokePreviousNow(engine, match.credential.id, match.fingerprint, requestedBy, receivedAt ?? engine.now()),
       };
     case "current": {
-      const begun = await beginRotation(deps, match.credential.id, {
+      const begun = await beginRotation(engine, match.credential.id, {
         reason: "compromise",
         mode: "rotate",
         requestedBy,
         expectedFingerprint: match.fingerprint,
+        ...(receivedAt !== undefined ? { alertReceivedAt: receivedAt } : {}),
       });
       if (!begun.ok && begun.code === "value_superseded") {
         // Rotated between the match and now: the leaked value is a previous one (or already dead).
-        const again = await matchFingerprint(deps, match.fingerprint);
+        const again = await matchFingerprint(engine, match.fingerprint);
         return again.kind === "current"
           ? { action: "refused", credentialId: match.credential.id, code: "conflict" }
-          : contain(deps, again, requestedBy);
+          : contain(engine, again, requestedBy, receivedAt);
       }
       if (!begun.ok) {
         return begun.code === "credential_revoked"
@@ -63,31 +71,56 @@ export async function contain(deps: EngineDeps, match: LeakMatch, requestedBy: s
         credentialId: match.credential.id,
         rotation: begun.rotation,
         joined: begun.joined,
-        run: () => driveRotation(deps, match.credential.id, begun.rotation.id),
+        run: () => driveRotation(engine, match.credential.id, begun.rotation.id),
       };
     }
   }
 }
 
 /** A leaked superseded value: its grace period ends now. */
-async function revokePreviousNow(deps: EngineDeps, credentialId: string, fp: string): Promise<boolean> {
-  const cur = await deps.store.getCredential(credentialId);
+async function revokePreviousNow(
+  engine: EngineServices,
+  credentialId: string,
+  fp: string,
+  requestedBy: string,
+  receivedAt: number,
+): Promise<boolean> {
+  const cur = await engine.store.getCredential(credentialId);
   const prev = cur?.value.previous.find((p) => p.fingerprint === fp);
   if (!cur || !prev || prev.revoked_at || !prev.value) return false;
   try {
-    const token = await managerToken(deps, cur.value);
-    await revokeValue(deps, cur.value, token, await open(deps, cur.value, previousValue(prev.fingerprint), prev.value));
+    // A secret's superseded value died when its secret was overwritten: deleting the secret would
+    // destroy the value that replaced it (as in core/rotation/owed-revocations.ts).
+    if (cur.value.kind !== "secret") {
+      const token = await managerToken(engine, cur.value);
+      await revokeValue(
+        engine,
+        cur.value,
+        token,
+        await open(engine, cur.value, previousValue(prev.fingerprint), prev.value),
+      );
+    }
   } catch (error) {
     // Owed as a leaked value: due now, and every sweep retries it until Clarifai confirms.
-    const failure = toStepFailure(error);
+    const failure = toFailure(error);
     await updateCredential(
-      deps,
+      engine,
       credentialId,
-      (c) => oweLeakedRevocation(c, fp, prev.rotation_id, failure.code, deps.now()),
+      (c) => oweLeakedRevocation(c, fp, prev.rotation_id, failure.code, engine.now()),
     );
     return false;
   }
-  await updateCredential(deps, credentialId, (c) => markPreviousRevoked(c, fp, deps.now()));
-  await deps.emit({ type: "credential.revoked", credentialId, fingerprint: fp, reason: "compromise" }).catch(() => {});
+  await updateCredential(engine, credentialId, (c) => markPreviousRevoked(c, fp, engine.now()));
+  // No rotation records this one: its containment time rides in the event alone.
+  const containmentMs = Math.max(0, engine.now() - receivedAt);
+  await engine.emit({
+    type: "credential.revoked",
+    credentialId,
+    fingerprint: fp,
+    reason: "compromise",
+    containmentMs,
+    actor: requestedBy,
+  })
+    .catch(() => {});
   return true;
 }

@@ -5,7 +5,7 @@
  */
 import type { CredentialRecord } from "../credentials/credential.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 
 export type LeakMatch =
   | { kind: "none" }
@@ -16,8 +16,8 @@ export type LeakMatch =
   /** The value is already dead (revoked earlier): nothing to do, and no new alert. */
   | { kind: "already_revoked"; credential: CredentialRecord; fingerprint: string };
 
-export async function matchLeakedValue(deps: EngineDeps, value: string): Promise<LeakMatch> {
-  return matchFingerprint(deps, await fingerprint(deps.fingerprintKey, value));
+export async function matchLeakedValue(engine: EngineServices, value: string): Promise<LeakMatch> {
+  return matchFingerprint(engine, await fingerprint(engine.fingerprintKey, value));
 }
 
 /**
@@ -25,21 +25,21 @@ export async function matchLeakedValue(deps: EngineDeps, value: string): Promise
  * Named by id, the record read (strongly consistent) is the match; otherwise the fingerprint index.
  */
 export async function matchNamed(
-  deps: EngineDeps,
+  engine: EngineServices,
   named: { credential_id?: string; fingerprint?: string; value?: string },
 ): Promise<LeakMatch> {
   if (named.credential_id) {
-    const rec = (await deps.store.getCredential(named.credential_id))?.value;
+    const rec = (await engine.store.getCredential(named.credential_id))?.value;
     return rec ? matchRecord(rec, rec.fingerprint) : { kind: "none" };
   }
-  return named.fingerprint ? matchFingerprint(deps, named.fingerprint) : matchLeakedValue(deps, named.value!);
+  return named.fingerprint ? matchFingerprint(engine, named.fingerprint) : matchLeakedValue(engine, named.value!);
 }
 
-export async function matchFingerprint(deps: EngineDeps, fp: string): Promise<LeakMatch> {
-  const id = await deps.store.findCredentialByFingerprint(fp);
+export async function matchFingerprint(engine: EngineServices, fp: string): Promise<LeakMatch> {
+  const id = await engine.store.findCredentialByFingerprint(fp);
   if (!id) return { kind: "none" };
   // The index may lag (KV); the record read is strongly consistent and decides.
-  const found = await deps.store.getCredential(id);
+  const found = await engine.store.getCredential(id);
   return found ? matchRecord(found.value, fp) : { kind: "none" };
 }
 

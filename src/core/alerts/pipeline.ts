@@ -18,15 +18,17 @@ import { deriveId, newEvent } from "../bus/new-event.ts";
 import { fingerprint, fingerprintPrefix } from "../crypto/fingerprint.ts";
 import { linkAlert } from "../github/alert-links.ts";
 import { randomId } from "../crypto/random.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 import { contain, type Containment } from "./contain.ts";
+import { type Actor, alertActor, repoAlertActor } from "../audit/actor.ts";
 import { type LeakMatch, matchFingerprint, matchNamed, matchPrefix, matchRecord } from "./match-leak.ts";
 
 /**
  * Each alert source has one name, used as its `alert_source`, its events' source
- * (`/rekey/hooks/<name>`), its derived alert ids, its replay keys and the requester its rotations
- * record: "github" (GitHub's secret scanning partner alerts) and "webhook" (Standard Webhooks
- * alerts). The routes keep their paths (`/hooks/github/secret-scanning`, `/hooks/alerts`):
+ * (`/rekey/hooks/<name>`), its derived alert ids and its replay keys: "github" (GitHub's secret
+ * scanning partner alerts) and "webhook" (Standard Webhooks alerts). The requester (actor) its
+ * rotations record is `alertActor`'s: `github-partner` and `webhook`; a repository's own alert
+ * (`reportRepoAlert`) records the alert, `github:owner/repo#12`. The routes keep their paths (`/hooks/github/secret-scanning`, `/hooks/alerts`):
  * senders are configured with them.
  */
 export type AlertSource = z.infer<typeof alertSourceSchema>;
@@ -45,10 +47,21 @@ export interface Alert {
   id: string;
   /** How the alert was tied to the credential ("operator" is for a leak reported by hand). */
   reason: Exclude<z.infer<(typeof eventDataSchemas)["credential.compromised"]>["reason"], "operator">;
+  /**
+   * When the route received the alert (ms): the start of the containment time its rotation
+   * records, and the time of its `credential.compromised`, from which a replay begins containment.
+   */
+  receivedAt?: number;
 }
 
 /** One event per (alert, credential, value): a redelivered alert is a duplicate for every handler. */
-async function compromisedEvent(alert: Alert, credentialId: string, fp: string, now: number): Promise<BusEvent> {
+async function compromisedEvent(
+  alert: Alert,
+  credentialId: string,
+  fp: string,
+  now: number,
+  actor?: Actor,
+): Promise<BusEvent> {
   return newEvent(
     "credential.compromised",
     {
@@ -57,6 +70,7 @@ async function compromisedEvent(alert: Alert, credentialId: string, fp: string, 
       alert_source: alert.source,
       alert_id: alert.id,
       reason: alert.reason,
+      ...(actor ? { actor } : {}),
     },
     {
       source: `/rekey/hooks/${alert.source}`,
@@ -83,11 +97,12 @@ async function receivedEvent(alert: Alert, tokenCount: number, matchedCount: num
 /** Begin (or join) containment and hand its work to the runtime. */
 async function containNow(
   rt: AlertRuntime,
-  engine: EngineDeps,
+  engine: EngineServices,
   match: LeakMatch,
-  source: AlertSource,
+  alert: Alert,
+  actor: Actor = alertActor(alert.source),
 ): Promise<Containment> {
-  const c = await contain(engine, match, source);
+  const c = await contain(engine, match, actor, alert.receivedAt);
   if (c.action === "rotation" || c.action === "revoke_previous") rt.defer(c.run());
   return c;
 }
@@ -100,13 +115,15 @@ async function containNow(
  */
 async function reportLeak(
   rt: AlertRuntime,
-  engine: EngineDeps,
+  engine: EngineServices,
   match: Exclude<LeakMatch, { kind: "none" }>,
   alert: Alert,
 ): Promise<{ eventId: string; action: string; rotationId?: string }> {
-  const c = await containNow(rt, engine, match, alert.source);
+  const c = await containNow(rt, engine, match, alert);
   if (c.action !== "already_revoked" && c.action !== "none") {
-    await rt.bus.publish(await compromisedEvent(alert, match.credential.id, match.fingerprint, rt.now()));
+    await rt.bus.publish(
+      await compromisedEvent(alert, match.credential.id, match.fingerprint, alert.receivedAt ?? rt.now()),
+    );
   }
   const received = await receivedEvent(alert, 1, 1, rt.now());
   await rt.bus.publish(received);
@@ -123,9 +140,9 @@ const CLAIM_LEASE_MS = 10 * 60_000;
  */
 export async function reportNamedLeak(
   rt: AlertRuntime & { ledger: ProcessedLedger },
-  engine: EngineDeps,
+  engine: EngineServices,
   named: { credential_id?: string; fingerprint?: string; value?: string },
-  delivery: { source: AlertSource; deliveryId: string; reason: Alert["reason"] },
+  delivery: { source: AlertSource; deliveryId: string; reason: Alert["reason"]; receivedAt?: number },
 ): Promise<
   { kind: "unmatched" } | { kind: "replayed" } | {
     kind: "accepted";
@@ -152,6 +169,7 @@ export async function reportNamedLeak(
     source: delivery.source,
     id: await deriveId("alrt", delivery.source, delivery.deliveryId),
     reason: delivery.reason,
+    ...(delivery.receivedAt !== undefined ? { receivedAt: delivery.receivedAt } : {}),
   };
   const outcome = await reportLeak(rt, engine, match, alert).catch(async (error: unknown) => {
     await rt.ledger.release(replayKey, owner).catch(() => undefined);
@@ -185,9 +203,9 @@ export interface RepoAlert {
  */
 export async function reportRepoAlert(
   rt: AlertRuntime,
-  engine: EngineDeps,
+  engine: EngineServices,
   found: RepoAlert,
-  opts: { delivery: string; fastPath: boolean },
+  opts: { delivery: string; fastPath: boolean; receivedAt?: number },
 ): Promise<{ kind: "unmatched" } | { kind: "accepted"; credentialId: string; action: string; rotationId?: string }> {
   const fp = await fingerprint(engine.fingerprintKey, found.secret);
   const match = await matchFingerprint(engine, fp);
@@ -197,7 +215,9 @@ export async function reportRepoAlert(
     source: "github",
     id: await deriveId("alrt", "github-alert", found.repository.toLowerCase(), String(found.number)),
     reason: "token_match",
+    ...(opts.receivedAt !== undefined ? { receivedAt: opts.receivedAt } : {}),
   };
+  const actor = repoAlertActor(found.repository, found.number);
   await linkAlert(engine, credentialId, {
     alert_id: alert.id,
     repository: found.repository,
@@ -208,14 +228,14 @@ export async function reportRepoAlert(
   let action: string = match.kind === "already_revoked" ? "already_revoked" : "queued";
   let rotationId: string | undefined;
   if (opts.fastPath) {
-    const c = await containNow(rt, engine, match, alert.source);
+    const c = await containNow(rt, engine, match, alert, actor);
     action = c.action;
     if (c.action === "rotation") rotationId = c.rotation.id;
   }
   const now = rt.now();
   const events: BusEvent[] = [];
   if (action !== "already_revoked" && action !== "none") {
-    events.push(await compromisedEvent(alert, credentialId, fp, now));
+    events.push(await compromisedEvent(alert, credentialId, fp, alert.receivedAt ?? now, actor));
   }
   events.push(
     newEvent("github.alert_linked", {
@@ -223,6 +243,7 @@ export async function reportRepoAlert(
       fingerprint_prefix: fingerprintPrefix(fp),
       alert_id: alert.id,
       alert_number: found.number,
+      actor,
     }, {
       source: `/rekey/hooks/${alert.source}`,
       subject: `credential/${credentialId}`,
@@ -271,11 +292,11 @@ export interface BatchOutcome {
  */
 export async function reportTokens(
   rt: AlertRuntime,
-  engine: EngineDeps,
+  engine: EngineServices,
   alert: Alert,
   fps: readonly string[],
 ): Promise<BatchOutcome> {
-  const now = rt.now();
+  const now = alert.receivedAt ?? rt.now();
   // One KV operation per 100 distinct fingerprints; no record is read for a token that matches nothing.
   const index = await engine.store.findCredentialsByFingerprints(fps);
 
@@ -319,7 +340,7 @@ export async function reportTokens(
   for (const m of fast.values()) {
     if (m.kind !== "current" && m.kind !== "previous") continue;
     try {
-      await containNow(rt, engine, m, alert.source);
+      await containNow(rt, engine, m, alert);
     } catch (error) {
       // The queued event contains it instead; nothing about the value is logged.
       console.error(
@@ -342,10 +363,12 @@ export async function reportTokens(
  * drives the work to its end instead of deferring it.
  */
 export async function replayCompromise(
-  engine: EngineDeps,
-  data: { credential_id: string; fingerprint_prefix: string; alert_source: AlertSource },
+  engine: EngineServices,
+  data: { credential_id: string; fingerprint_prefix: string; alert_source: AlertSource; actor?: Actor | undefined },
+  receivedAt?: number,
 ): Promise<Containment> {
   const found = await engine.store.getCredential(data.credential_id);
   if (!found) return { action: "none" };
-  return contain(engine, matchPrefix(found.value, data.fingerprint_prefix), data.alert_source);
+  const actor = data.actor ?? alertActor(data.alert_source);
+  return contain(engine, matchPrefix(found.value, data.fingerprint_prefix), actor, receivedAt);
 }

@@ -4,6 +4,7 @@
  * keyed by event id, so a redelivered event rewrites the same entry instead of adding one.
  */
 import type { BusEvent } from "../bus/events.ts";
+import { auditActor } from "./actor.ts";
 import type { Page } from "../store/store.ts";
 
 export interface AuditEntry {
@@ -14,6 +15,8 @@ export interface AuditEntry {
   subject?: string;
   credential_id?: string;
   rotation_id?: string;
+  /** Who did it (./actor.ts): an admin action's actor, a rotation's requester, a consumer, the sweep. */
+  actor?: string;
   data: Record<string, unknown>;
 }
 
@@ -37,6 +40,7 @@ export function auditEntryFor(event: BusEvent): AuditEntry {
   const data = event.data as Record<string, unknown>;
   const credential = typeof data.credential_id === "string" ? data.credential_id : undefined;
   const rotation = typeof data.rotation_id === "string" ? data.rotation_id : undefined;
+  const actor = auditActor(event);
   return {
     id: event.id,
     time: event.time,
@@ -45,6 +49,7 @@ export function auditEntryFor(event: BusEvent): AuditEntry {
     ...(event.subject ? { subject: event.subject } : {}),
     ...(credential ? { credential_id: credential } : {}),
     ...(rotation ? { rotation_id: rotation } : {}),
+    ...(actor ? { actor } : {}),
     data,
   };
 }

@@ -9,6 +9,7 @@
  *
  * Runtime-neutral.
  */
+import { backoffDelay } from "../backoff.ts";
 
 export interface BackoffPolicy {
   baseSeconds: number;
@@ -22,7 +23,6 @@ export const DEFAULT_BACKOFF: BackoffPolicy = { baseSeconds: 10, maxSeconds: MAX
 
 /** Seconds to wait before the next delivery, after delivery number `attempts` (from 1) failed. */
 export function retryDelaySeconds(attempts: number, policy: BackoffPolicy = DEFAULT_BACKOFF): number {
-  const n = Number.isFinite(attempts) ? Math.max(1, Math.floor(attempts)) : 1;
-  const delay = Math.min(policy.maxSeconds, MAX_DELAY_SECONDS, policy.baseSeconds * 2 ** (n - 1));
+  const delay = backoffDelay(attempts, policy.baseSeconds, Math.min(policy.maxSeconds, MAX_DELAY_SECONDS));
   return Math.max(0, Math.round(delay));
 }

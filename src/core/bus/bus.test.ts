@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { retryDelaySeconds } from "./backoff.ts";
-import { Dispatcher, runOnce } from "./bus.ts";
-import { ClarifaiError } from "../clarifai/errors.ts";
-import { classifyFailure } from "../failure.ts";
-import { StepFailure } from "../rotation/step-error.ts";
-import { PermanentError } from "./errors.ts";
+import { busFailure, Dispatcher, runOnce } from "./bus.ts";
+import { clarifaiFailure } from "../clarifai/errors.ts";
+import { stepFailure } from "../rotation/step-error.ts";
+import { handlerFailure } from "./errors.ts";
 import { ledgerKey } from "./ledger.ts";
 import { MemoryLedger } from "./memory-ledger.ts";
 import { newEvent } from "./new-event.ts";
@@ -71,7 +70,7 @@ describe("Dispatcher", () => {
   it("dead-letters permanent failures, and retries when a retryable one is also pending", async () => {
     const { dispatcher } = setup();
     dispatcher.subscribe("credential.compromised", "notifier", () => {
-      throw new PermanentError("unknown_target", 'Cannot notify "slack-x": no such target');
+      throw handlerFailure("unknown_target", 'Cannot notify "slack-x": no such target', { retryable: false });
     });
     expect(await dispatcher.dispatch(compromised())).toMatchObject({
       verdict: "dead_letter",
@@ -143,35 +142,37 @@ describe("Dispatcher", () => {
   });
 });
 
-describe("classifyFailure", () => {
+describe("busFailure", () => {
   it("is retryable unless a Failure says otherwise", () => {
-    expect(classifyFailure(new Error("x"))).toMatchObject({ retryable: true, code: "error" });
-    expect(classifyFailure(new TypeError("x"))).toMatchObject({ retryable: true, code: "type_error" });
-    expect(classifyFailure(new PermanentError("bad_request", "x"))).toMatchObject({
+    expect(busFailure(new Error("x"))).toMatchObject({ retryable: true, code: "error" });
+    expect(busFailure(new TypeError("x"))).toMatchObject({ retryable: true, code: "type_error" });
+    expect(busFailure(handlerFailure("bad_request", "x", { retryable: false }))).toMatchObject({
       retryable: false,
       code: "bad_request",
     });
-    expect(classifyFailure(new StepFailure(false, "clarifai_invalid_key", "x"))).toMatchObject({
+    expect(busFailure(stepFailure(false, "clarifai_invalid_key", "x"))).toMatchObject({
       retryable: false,
       code: "clarifai_invalid_key",
     });
-    expect(classifyFailure(new ClarifaiError({ kind: "invalid_key", operation: "DeleteKey", clarifaiCode: 11008 })))
+    expect(busFailure(clarifaiFailure({ kind: "invalid_key", operation: "DeleteKey", clarifaiCode: 11008 })))
       .toMatchObject({ retryable: false, code: "clarifai_error" });
-    expect(classifyFailure(new ClarifaiError({ kind: "server", operation: "DeleteKey" }))).toMatchObject({
+    expect(busFailure(clarifaiFailure({ kind: "server", operation: "DeleteKey" }))).toMatchObject({
       retryable: true,
       code: "clarifai_error",
     });
-    expect(classifyFailure("oops")).toMatchObject({ retryable: true, code: "error" });
+    expect(busFailure("oops")).toMatchObject({ retryable: true, code: "error" });
     // A code that is not a code (here, something token-shaped) is not copied: the class names it.
-    expect(classifyFailure(new PermanentError("3f5e8a9b0c1d2e3f4a5b6c7d8e9f0a1b", "x")).code).toBe("permanent_error");
+    expect(busFailure(handlerFailure("3f5e8a9b0c1d2e3f4a5b6c7d8e9f0a1b", "x", { retryable: false })).code).toBe(
+      "permanent_error",
+    );
   });
 
   it("reads failures by class, so a look-alike object cannot pose as a permanent failure", () => {
-    expect(classifyFailure(Object.assign(new Error("x"), { retryable: false, code: "bad_request" }))).toMatchObject({
+    expect(busFailure(Object.assign(new Error("x"), { retryable: false, code: "bad_request" }))).toMatchObject({
       retryable: true,
       code: "error",
     });
-    expect(classifyFailure({ transient: false, code: "clarifai_invalid_key" })).toMatchObject({
+    expect(busFailure({ transient: false, code: "clarifai_invalid_key" })).toMatchObject({
       retryable: true,
       code: "error",
     });

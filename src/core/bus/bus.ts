@@ -6,9 +6,9 @@
  *
  * Runtime-neutral.
  */
-import { classifyFailure, type FailureInfo } from "../failure.ts";
+import { toFailure } from "../failure.ts";
 import type { BusEvent, EventOf, EventType } from "./events.ts";
-import { handlerNameSchema } from "./fields.ts";
+import { codeSchema, handlerNameSchema } from "./fields.ts";
 import { ledgerKey, type ProcessedLedger } from "./ledger.ts";
 
 export interface EventBus {
@@ -24,6 +24,43 @@ export interface HandlerContext {
 export type Handler<T extends EventType> = (event: EventOf<T>, ctx: HandlerContext) => Promise<void> | void;
 
 export type HandlerStatus = "ran" | "skipped" | "in_progress" | "failed";
+
+/** A handler's failure as the bus and the logs see it: never more than a code, a flag and a clipped message. */
+export interface FailureInfo {
+  retryable: boolean;
+  /**
+   * The failure's code, for a dead letter's `<handler>:<code>` and the logs. Anything not thrown on
+   * purpose is named by its class in snake_case (`type_error`); a code that is not snake_case is
+   * not copied (it could be anything), the kind of failure names it instead.
+   */
+  code: string;
+  /** For tests and debugging, clipped; the queue consumer logs codes only, never messages. */
+  message: string;
+}
+
+/**
+ * The bus has always named a Clarifai failure `clarifai_error` (and `dead_letter_clarifai_error` in
+ * events, a contract), whatever its own code; the other names stand in for a code that is not one.
+ */
+const KIND_NAMES = {
+  refused: "app_error",
+  step: "step_failure",
+  clarifai: "clarifai_error",
+  github: "github_error",
+  handler: "permanent_error",
+  delivery: "delivery_failed",
+  internal: "error",
+} as const;
+
+/** The bus's view of a thrown value (classified by core/failure.ts `toFailure`). */
+export function busFailure(error: unknown): FailureInfo {
+  const f = toFailure(error);
+  const own = f.tag === "clarifai" ? undefined : f.tag === "internal" ? snake(f.detail.errorName) : f.code;
+  return { retryable: f.retryable, code: isCode(own) ? own : KIND_NAMES[f.tag], message: f.message.slice(0, 200) };
+}
+
+const isCode = (v: unknown): v is string => codeSchema.safeParse(v).success;
+const snake = (name: string) => name.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
 
 interface HandlerResult {
   handler: string;
@@ -123,7 +160,7 @@ export async function runOnce(
   try {
     claim = await ledger.claim(key, { owner, leaseMs });
   } catch (error) {
-    return { status: "failed", failure: { ...classifyFailure(error), retryable: true, code: "ledger_unavailable" } };
+    return { status: "failed", failure: { ...busFailure(error), retryable: true, code: "ledger_unavailable" } };
   }
   if (claim === "done") return { status: "skipped" };
   if (claim === "in_progress") return { status: "in_progress" };
@@ -132,7 +169,7 @@ export async function runOnce(
   } catch (error) {
     // If the release is lost too, the lease runs out and a later delivery takes over.
     await ledger.release(key, owner).catch(() => undefined);
-    return { status: "failed", failure: classifyFailure(error) };
+    return { status: "failed", failure: busFailure(error) };
   }
   // The work is done even if recording it fails: a redelivery would then repeat an idempotent
   // handler, a lesser harm than retrying work that succeeded.

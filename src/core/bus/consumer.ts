@@ -18,6 +18,7 @@ import {
 } from "./bus.ts";
 import { type BusEvent, deadLetterReasonSchema, parseEvent } from "./events.ts";
 import { ledgerKey, type ProcessedLedger } from "./ledger.ts";
+import { err, type ErrorValue, type Result } from "../result.ts";
 
 /** The queues as Workers names them; the Deno consumer logs the same names so log queries work on both. */
 export const EVENTS_QUEUE = "rekey-events";
@@ -46,20 +47,28 @@ export interface LogRecord {
   [field: string]: unknown;
 }
 
+/** A message that is not a rekey event: `paths` names where (`path:code`), for the logs. */
+export interface UndecodableEvent extends ErrorValue<"undecodable_event"> {
+  paths: string[];
+}
+
+export const undecodable = (paths: string[]): Result<never, UndecodableEvent> =>
+  err({ code: "undecodable_event", message: "The message is not a rekey event", paths });
+
 /** A JSON body may arrive parsed (Queues) or as text (Deno KV, or sent by hand). */
-export function decodeEvent(body: unknown): { ok: true; value: BusEvent } | { ok: false; paths: string[] } {
+export function decodeEvent(body: unknown): Result<BusEvent, UndecodableEvent> {
   let input = body;
   if (typeof body === "string") {
     try {
       input = JSON.parse(body);
     } catch {
-      return { ok: false, paths: ["(not json)"] };
+      return undecodable(["(not json)"]);
     }
   }
   const parsed = parseEvent(input);
   return parsed.ok
     ? parsed
-    : { ok: false, paths: parsed.error.slice(0, 10).map((i) => `${i.path || "(root)"}:${i.code}`) };
+    : undecodable(parsed.error.issues.slice(0, 10).map((i) => `${i.path || "(root)"}:${i.code}`));
 }
 
 /**

@@ -62,6 +62,8 @@ describe("fromEngineEvent", () => {
       step: "create",
       error_code: "clarifai_invalid_key",
       clarifai_code: 11102,
+      // Recorded as "github" before actors existed: the audit trail names it as issue 18 does.
+      actor: "github-partner",
     });
     const revoked = await fromEngineEvent(
       {
@@ -69,6 +71,7 @@ describe("fromEngineEvent", () => {
         credentialId: "cred_01jc4k8v3e7q9m2xw5r6t8y0zb",
         fingerprint: OLD_FP,
         reason: "grace_expired",
+        actor: "sweep",
       },
       NOW,
     );
@@ -76,6 +79,7 @@ describe("fromEngineEvent", () => {
       credential_id: "cred_01jc4k8v3e7q9m2xw5r6t8y0zb",
       fingerprint_prefix: "9f86d081",
       reason: "grace_expired",
+      actor: "sweep",
     });
     for (const e of [step, done, failed, revoked]) expect(JSON.stringify(e)).not.toContain(OLD_FP);
   });

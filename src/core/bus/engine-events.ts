@@ -1,5 +1,5 @@
 /**
- * The rotation engine's `emit` hook (rotation/engine-deps.ts) onto the bus.
+ * The rotation engine's `emit` hook (rotation/engine-services.ts) onto the bus.
  *
  * Ids are derived from the transition, not random: a transition is persisted once (compare-and-
  * swap), but a driver that resumes after a crash, or two drivers racing on a lease, may emit it
@@ -7,8 +7,9 @@
  *
  * Runtime-neutral.
  */
+import { actorOf } from "../audit/actor.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
-import type { EngineEvent } from "../rotation/engine-deps.ts";
+import type { EngineEvent } from "../rotation/engine-services.ts";
 import type { Rotation } from "../rotation/rotation.ts";
 import type { EventBus } from "./bus.ts";
 import type { BusEvent, EventData } from "./events.ts";
@@ -17,7 +18,7 @@ import { deriveId, newEvent } from "./new-event.ts";
 
 const ENGINE_SOURCE = "/rekey/engine";
 
-/** An `EngineDeps.emit` that publishes to `bus`. */
+/** An `EngineServices.emit` that publishes to `bus`. */
 export const engineEmitter = (bus: EventBus, now: () => number) => async (e: EngineEvent): Promise<void> =>
   bus.publish(await fromEngineEvent(e, now()));
 
@@ -25,7 +26,7 @@ export async function fromEngineEvent(e: EngineEvent, now: number): Promise<BusE
   switch (e.type) {
     case "rotation.step": {
       const r = e.rotation;
-      const data = { ...ids(r), step: e.step, next_step: r.step, state: r.state };
+      const data = { ...ids(r), step: e.step, next_step: r.step, state: r.state, ...actorFor(r.requested_by) };
       return build(e.type, data, r.credential_id, now, [r.id, e.step, r.step, r.state]);
     }
     case "rotation.completed": {
@@ -36,6 +37,7 @@ export async function fromEngineEvent(e: EngineEvent, now: number): Promise<BusE
         mode: r.mode,
         old_fingerprint_prefix: fingerprintPrefix(r.old_fingerprint),
         ...(r.new_fingerprint ? { new_fingerprint_prefix: fingerprintPrefix(r.new_fingerprint) } : {}),
+        ...actorFor(r.requested_by),
       };
       return build(e.type, data, r.credential_id, now, [r.id]);
     }
@@ -49,6 +51,7 @@ export async function fromEngineEvent(e: EngineEvent, now: number): Promise<BusE
         step: r.error?.step ?? r.step,
         error_code: code && codeSchema.safeParse(code).success ? code : "rotation_failed",
         ...(r.error?.clarifai_code !== undefined ? { clarifai_code: r.error.clarifai_code } : {}),
+        ...actorFor(r.requested_by),
       };
       return build(e.type, data, r.credential_id, now, [r.id]);
     }
@@ -60,6 +63,7 @@ export async function fromEngineEvent(e: EngineEvent, now: number): Promise<BusE
         fingerprint_prefix: fingerprintPrefix(r.old_fingerprint),
         error_code: code && codeSchema.safeParse(code).success ? code : "rotation_failed",
         old_revoked: r.old_revoked,
+        ...actorFor(r.requested_by),
       };
       return build(e.type, data, r.credential_id, now, [r.id]);
     }
@@ -69,6 +73,8 @@ export async function fromEngineEvent(e: EngineEvent, now: number): Promise<BusE
         fingerprint_prefix: fingerprintPrefix(e.fingerprint),
         ...(e.rotationId ? { rotation_id: e.rotationId } : {}),
         reason: e.reason as EventData<"credential.revoked">["reason"],
+        ...(e.containmentMs !== undefined ? { containment_ms: e.containmentMs } : {}),
+        ...actorFor(e.actor),
       };
       // The fingerprint is a keyed MAC, not a secret; hashing it only shortens it.
       return build(e.type, data, e.credentialId, now, [e.credentialId, e.fingerprint]);
@@ -77,6 +83,12 @@ export async function fromEngineEvent(e: EngineEvent, now: number): Promise<BusE
 }
 
 const ids = (r: Rotation) => ({ credential_id: r.credential_id, rotation_id: r.id });
+
+/** The actor field, when the requester names one (every rotation begun since actors exist does). */
+const actorFor = (requestedBy: string) => {
+  const actor = actorOf(requestedBy);
+  return actor ? { actor } : {};
+};
 
 async function build<T extends EngineEvent["type"]>(
   type: T,

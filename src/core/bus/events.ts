@@ -14,17 +14,20 @@
  * Runtime-neutral: zod only.
  */
 import * as z from "zod";
-import { err, ok, type Result } from "../result.ts";
+import { err, type ErrorValue, ok, type Result } from "../result.ts";
 import { rotationModeSchema, rotationReasonSchema, stepSchema } from "../rotation/rotation.ts";
+import { credentialKindSchema } from "../credentials/credential.ts";
+import { deepFreeze } from "../deep-freeze.ts";
 import {
+  actorSchema,
   alertIdSchema,
   alertSourceSchema,
   codeSchema,
+  consumerNameSchema,
   credentialIdSchema,
   eventIdSchema,
   fingerprintPrefixSchema,
   handlerNameSchema,
-  isoTimeSchema,
   jobIdSchema,
   requesterSchema,
   rotationIdSchema,
@@ -32,6 +35,7 @@ import {
   subjectSchema,
   sweepIdSchema,
 } from "./fields.ts";
+import { isoTimeSchema } from "../time.ts";
 
 export const eventTypes = [
   "alert.received",
@@ -54,10 +58,20 @@ export const eventTypes = [
   "github.alert_resolved",
   "github.alerts_scan",
   "event.dead_lettered",
+  "credential.registered",
+  "credential.updated",
+  "credential.unmanaged",
+  "credential.read",
 ] as const;
 export const eventTypeSchema = z.enum(eventTypes);
 
 const count = z.number().int().min(0).max(10_000);
+
+/**
+ * Who did it (core/audit/actor.ts). Optional on the event types that existed before actors, so an
+ * event already queued without one still parses; everything rekey publishes now sets it.
+ */
+const actor = actorSchema.optional();
 
 /** The `data` schema of each event type. */
 export const eventDataSchemas = {
@@ -76,6 +90,8 @@ export const eventDataSchemas = {
     alert_id: alertIdSchema.optional(),
     /** How the alert was tied to the credential. */
     reason: z.enum(["token_match", "named_in_alert", "operator"]),
+    /** A repository's alert (`github:owner/repo#12`); absent: the alert source's own actor. */
+    actor,
   }),
   "rotation.requested": z.strictObject({
     credential_id: credentialIdSchema,
@@ -86,6 +102,8 @@ export const eventDataSchemas = {
     requested_by: requesterSchema,
     /** Who confirmed it on the requester's behalf (chat's two-person rule). */
     approved_by: requesterSchema.optional(),
+    /** The requester, as the audit trail names actors. */
+    actor,
   }),
   "rotation.step": z.strictObject({
     credential_id: credentialIdSchema,
@@ -94,6 +112,8 @@ export const eventDataSchemas = {
     step: stepSchema,
     next_step: stepSchema,
     state: z.enum(["running", "done", "failed"]),
+    /** The engine acts for its rotation's requester. */
+    actor,
   }),
   "rotation.completed": z.strictObject({
     credential_id: credentialIdSchema,
@@ -103,6 +123,7 @@ export const eventDataSchemas = {
     old_fingerprint_prefix: fingerprintPrefixSchema,
     /** Absent for a revoke-only run, which leaves no replacement. */
     new_fingerprint_prefix: fingerprintPrefixSchema.optional(),
+    actor,
   }),
   /** Also raised for work that died in the dead-letter queue, hence the optional rotation fields. */
   "rotation.failed": z.strictObject({
@@ -113,12 +134,18 @@ export const eventDataSchemas = {
     step: stepSchema.optional(),
     error_code: codeSchema,
     clarifai_code: z.number().int().min(0).max(1_000_000).optional(),
+    actor,
   }),
   "credential.revoked": z.strictObject({
     credential_id: credentialIdSchema,
     fingerprint_prefix: fingerprintPrefixSchema,
     rotation_id: rotationIdSchema.optional(),
-    reason: z.enum([...rotationReasonSchema.options, "grace_expired"]),
+    /** `consumers_moved`: its grace period ended early, every listed consumer having read the new value. */
+    reason: z.enum([...rotationReasonSchema.options, "grace_expired", "consumers_moved"]),
+    /** A leaked value (reason compromise): ms from the alert's arrival to Clarifai confirming the delete. */
+    containment_ms: z.number().int().min(0).max(1_000_000_000).optional(),
+    /** Its rotation's requester; `sweep` for a grace period's end; the alert's source for a leaked previous value. */
+    actor,
   }),
   /** A superseded value still works at Clarifai well past its revoke_after: a human must look. */
   "revocation.overdue": z.strictObject({
@@ -140,6 +167,7 @@ export const eventDataSchemas = {
     fingerprint_prefix: fingerprintPrefixSchema,
     error_code: codeSchema,
     old_revoked: z.boolean(),
+    actor,
   }),
   /**
    * The dead-man switch is close: the credential's current key expires at Clarifai within its
@@ -227,6 +255,8 @@ export const eventDataSchemas = {
     fingerprint_prefix: fingerprintPrefixSchema,
     alert_id: alertIdSchema,
     alert_number: z.number().int().min(1).max(1_000_000_000),
+    /** The alert, `github:owner/repo#12` (core/audit/actor.ts): who asked for the containment. */
+    actor: actorSchema,
   }),
   /** rekey resolved that alert at GitHub as `revoked`, naming the rotation and the replacement's fingerprint prefix. */
   "github.alert_resolved": z.strictObject({
@@ -264,6 +294,34 @@ export const eventDataSchemas = {
     reason: z.enum(["permanent", "retries_exhausted"]),
     handler: handlerNameSchema.optional(),
     error_code: codeSchema.optional(),
+  }),
+  /** An admin registered a credential (POST /v1/credentials). */
+  "credential.registered": z.strictObject({
+    credential_id: credentialIdSchema,
+    actor: actorSchema,
+    kind: credentialKindSchema,
+    fingerprint_prefix: fingerprintPrefixSchema,
+  }),
+  /** An admin changed a credential (PATCH /v1/credentials/:id): which fields, never their values. */
+  "credential.updated": z.strictObject({
+    credential_id: credentialIdSchema,
+    actor: actorSchema,
+    fields: z.array(z.enum(["description", "policy", "sinks", "consumers"])).min(1).max(4),
+  }),
+  /** An admin stopped managing a credential (DELETE /v1/credentials/:id); nothing was revoked. */
+  "credential.unmanaged": z.strictObject({
+    credential_id: credentialIdSchema,
+    actor: actorSchema,
+    fingerprint_prefix: fingerprintPrefixSchema,
+  }),
+  /**
+   * A consumer Worker read a value over the service binding for the first time (RekeyCredentials,
+   * src/worker.ts): once per value and consumer, so "who has fetched this value" is answerable.
+   */
+  "credential.read": z.strictObject({
+    credential_id: credentialIdSchema,
+    consumer: consumerNameSchema,
+    fingerprint_prefix: fingerprintPrefixSchema,
   }),
 } as const satisfies Record<(typeof eventTypes)[number], z.ZodType>;
 
@@ -311,6 +369,10 @@ export const busEventSchema = z.discriminatedUnion("type", [
   envelopeOf("github.alert_resolved", s["github.alert_resolved"]),
   envelopeOf("github.alerts_scan", s["github.alerts_scan"]),
   envelopeOf("event.dead_lettered", s["event.dead_lettered"]),
+  envelopeOf("credential.registered", s["credential.registered"]),
+  envelopeOf("credential.updated", s["credential.updated"]),
+  envelopeOf("credential.unmanaged", s["credential.unmanaged"]),
+  envelopeOf("credential.read", s["credential.read"]),
 ]);
 
 export type EventType = (typeof eventTypes)[number];
@@ -319,16 +381,37 @@ export type EventOf<T extends EventType> = Extract<BusEvent, { type: T }>;
 export type EventData<T extends EventType> = z.input<(typeof eventDataSchemas)[T]>;
 
 /** Issues with paths and codes only: zod's messages for a failed regex do not echo the input. */
-export interface EventIssue {
+interface EventIssue {
   path: string;
   code: string;
 }
 
+export interface InvalidEvent extends ErrorValue<"invalid_event"> {
+  issues: EventIssue[];
+}
+
 /** Validates an envelope that came from outside this isolate (a queue body, a test). */
-export function parseEvent(input: unknown): Result<BusEvent, EventIssue[]> {
+export function parseEvent(input: unknown): Result<BusEvent, InvalidEvent> {
   const parsed = busEventSchema.safeParse(input);
   if (parsed.success) return ok(parsed.data);
-  return err(parsed.error.issues.map((i) => ({ path: i.path.join("."), code: i.code })));
+  return err({
+    code: "invalid_event",
+    message: "The event does not match its schema",
+    issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), code: i.code })),
+  });
+}
+
+/**
+ * Envelopes this isolate validated when it built them (`newEvent`), frozen since: checking one
+ * again before sending would parse the same frozen value with the same schema (bench P5: each
+ * event of a rotation was validated twice, a tenth of a containment's CPU in zod).
+ */
+const validated = new WeakSet<object>();
+
+/** Marks an envelope `busEventSchema` has just produced, freezing it so the mark stays true. */
+export function markValidated<T extends BusEvent>(event: T): T {
+  validated.add(deepFreeze(event));
+  return event;
 }
 
 /**
@@ -336,8 +419,9 @@ export function parseEvent(input: unknown): Result<BusEvent, EventIssue[]> {
  * the invalid paths only (never a value, which might be the very secret that made it invalid).
  */
 export function assertPublishable(event: BusEvent): BusEvent {
+  if (validated.has(event)) return event;
   const parsed = parseEvent(event);
   if (parsed.ok) return parsed.value;
-  const paths = parsed.error.map((i) => `"${i.path || "(root)"}"`).join(", ");
+  const paths = parsed.error.issues.map((i) => `"${i.path || "(root)"}"`).join(", ");
   throw new TypeError(`Cannot publish event: invalid ${paths}`);
 }

@@ -35,8 +35,46 @@ export const fingerprintPrefixSchema = z.string().regex(/^[0-9a-f]{8}$/, "must b
  */
 export const codeSchema = z.string().max(48).regex(/^[a-z]{1,16}(_[a-z0-9]{1,16})*$/, "must be a snake_case code");
 
-/** Who asked: "admin", "cron", "github", "slack:U0123ABCD", "discord:80351110224678912". */
-export const requesterSchema = z.string().regex(/^[a-z]{1,16}(:[A-Za-z0-9_.-]{1,24})?$/, "must be a requester");
+/**
+ * Who did something, as the audit trail names them (issue 18's vocabulary, exactly):
+ * - a person or machine signed in through Cloudflare Access: the token's `email`, or a service
+ *   token's `common_name` (its client id, `<32 hex>.access`);
+ * - `admin-token`: whoever holds REKEY_ADMIN_TOKEN (the API's bearer token, the dashboard's token sign-in);
+ * - a chat user: `slack:U0123ABCD`, `discord:80351110224678912`;
+ * - `sweep`: the cron sweep;
+ * - an alert's source: `github:owner/repo#12` (a repository's secret scanning alert),
+ *   `github-partner` (GitHub's partner program), `webhook` (a Standard Webhooks alert).
+ *
+ * Trade-off, made here: this is the one event field that can hold 32 hex characters in a row (a
+ * service token's client id; an email's local part could too), against the rule above. It is
+ * bounded and never free text a caller chooses: an Access identity comes out of a JWT that
+ * Cloudflare signed, the rest are fixed names or ids rekey builds itself.
+ */
+export const actorSchema = z.string().max(160).regex(
+  new RegExp(
+    "^(?:admin-token|sweep|webhook|github-partner|slack:[A-Z0-9]{1,24}|discord:[0-9]{1,24}" +
+      "|github:[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}#[0-9]{1,10}" +
+      "|[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,90}|[A-Za-z0-9._-]{1,64}\\.access)$",
+  ),
+  "must be an actor",
+);
+export type Actor = z.infer<typeof actorSchema>;
+
+/**
+ * Who asked for a rotation (`requested_by`, `approved_by`): an actor, or a name recorded before
+ * actors existed ("admin", "cron", "github", "ui"), which events still in a queue may carry.
+ */
+export const requesterSchema = z.union([
+  z.string().regex(/^[a-z]{1,16}(:[A-Za-z0-9_.-]{1,24})?$/),
+  actorSchema,
+], "must be a requester");
+
+/**
+ * A consumer Worker's name, as its service binding's `props.consumer` says and a credential's
+ * `consumers` lists it (`billing-api`). At most 31 characters: no consumer name can hold a whole
+ * 32-hex Clarifai key.
+ */
+export const consumerNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}$/, "must be a consumer name");
 
 /** Where an alert came from. */
 export const alertSourceSchema = z.enum(["github", "webhook", "chatops", "admin"]);
@@ -49,5 +87,3 @@ export const subjectSchema = z.string().regex(/^[a-z]{1,16}\/[a-z]{1,8}_[0-9a-z]
 
 /** Handler names (the third part of an idempotency key) and notification target ids. */
 export const handlerNameSchema = z.string().regex(/^[a-z][a-z0-9_.-]{0,23}$/, "must be a handler name");
-
-export const isoTimeSchema = z.iso.datetime({ offset: true });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Dispatcher } from "./bus.ts";
-import { PermanentError } from "./errors.ts";
+import { handlerFailure } from "./errors.ts";
 import type { BusEvent } from "./events.ts";
 import { MemoryLedger } from "./memory-ledger.ts";
 import { MemoryBus } from "./memory-transport.ts";
@@ -62,7 +62,7 @@ describe("MemoryBus", () => {
   it("dead-letters a permanent failure at once", async () => {
     const { dispatcher, bus, dead } = setup();
     dispatcher.subscribe("credential.compromised", "notifier", () => {
-      throw new PermanentError("unknown_target", 'Cannot notify "x": no such target');
+      throw handlerFailure("unknown_target", 'Cannot notify "x": no such target', { retryable: false });
     });
     await bus.publish(event());
     expect(bus.retries).toEqual([]);

@@ -10,7 +10,8 @@
  * Runtime-neutral: WebCrypto only.
  */
 import { encodeBase64Url } from "../crypto/encoding.ts";
-import { busEventSchema, type EventData, type EventOf, type EventType } from "./events.ts";
+import { busEventSchema, type EventData, type EventOf, type EventType, markValidated } from "./events.ts";
+import { iso } from "../time.ts";
 
 export interface NewEventOptions {
   /** `/rekey/hooks/github`, `/rekey/engine`, `/rekey/cron`, `/rekey/admin`, ... */
@@ -28,6 +29,9 @@ export function newEventId(): string {
   return `evt_${encodeBase64Url(crypto.getRandomValues(new Uint8Array(16)))}`;
 }
 
+/** One encoder for every id derived (a batch derives one per event). */
+const utf8 = new TextEncoder();
+
 /**
  * A deterministic id `<prefix>_` + 128 bits of SHA-256 over the prefix and `parts`, e.g.
  * `deriveId("evt", "webhook", webhookId)` or `deriveId("alrt", "github", deliveryId)`.
@@ -38,7 +42,7 @@ export function newEventId(): string {
  */
 export async function deriveId(prefix: "evt" | "alrt", ...parts: string[]): Promise<string> {
   // JSON of the array keeps parts unambiguous: ["a:b"] and ["a", "b"] hash differently.
-  const input = new TextEncoder().encode(JSON.stringify([prefix, ...parts]));
+  const input = utf8.encode(JSON.stringify([prefix, ...parts]));
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", input));
   return `${prefix}_${encodeBase64Url(digest.subarray(0, 16))}`;
 }
@@ -55,7 +59,7 @@ export function newEvent<T extends EventType>(type: T, data: EventData<T>, opts:
     id: opts.id ?? newEventId(),
     source: opts.source,
     type,
-    time: new Date(opts.now).toISOString(),
+    time: iso(opts.now),
     ...(opts.subject !== undefined ? { subject: opts.subject } : {}),
     datacontenttype: "application/json",
     data,
@@ -64,5 +68,5 @@ export function newEvent<T extends EventType>(type: T, data: EventData<T>, opts:
     const paths = parsed.error.issues.map((i) => `"${i.path.join(".") || "(root)"}"`).join(", ");
     throw new TypeError(`Cannot build event "${type}": invalid ${paths}`);
   }
-  return parsed.data as EventOf<T>;
+  return markValidated(parsed.data as EventOf<T>);
 }

@@ -15,7 +15,7 @@ import * as z from "zod";
 import { decrypt, encrypt } from "../crypto/envelope.ts";
 import type { Keyring } from "../crypto/keyring.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 import type { Rotation } from "../rotation/rotation.ts";
 import type { ChatPlatform } from "./confirmation.ts";
 import { postJson } from "../notify/post-json.ts";
@@ -62,18 +62,18 @@ const MAX_REPLIES = 8;
  * since the subscriber may have run before the target was there.
  */
 export async function attachReply(
-  deps: EngineDeps,
+  engine: EngineServices,
   credentialId: string,
   rotationId: string,
   target: ReplyTarget,
 ): Promise<Rotation | null> {
   for (let i = 0; i < 20; i++) {
-    const cur = await deps.store.getRotation(credentialId, rotationId);
+    const cur = await engine.store.getRotation(credentialId, rotationId);
     if (!cur) return null;
     const r = cur.value;
     if (r.state !== "running" || (r.replies?.length ?? 0) >= MAX_REPLIES) return r;
-    const next: Rotation = { ...r, replies: [...(r.replies ?? []), await sealReply(deps.keyring, r.id, target)] };
-    if ((await deps.store.putRotation(next, cur.version)) !== null) return next;
+    const next: Rotation = { ...r, replies: [...(r.replies ?? []), await sealReply(engine.keyring, r.id, target)] };
+    if ((await engine.store.putRotation(next, cur.version)) !== null) return next;
   }
   return null;
 }

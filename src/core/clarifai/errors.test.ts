@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { CLARIFAI_ERROR_KINDS, ClarifaiError, kindOf, redact } from "./errors.ts";
+import { Failure } from "../failure.ts";
+import { CLARIFAI_ERROR_KINDS, clarifaiFailure, kindOf, redact } from "./errors.ts";
 
 describe("kindOf", () => {
   it.each(
@@ -35,26 +36,27 @@ describe("kindOf", () => {
   });
 });
 
-describe("ClarifaiError", () => {
+describe("clarifaiFailure", () => {
   it("is retryable exactly for transient kinds", () => {
-    const retryable = CLARIFAI_ERROR_KINDS.filter((kind) => new ClarifaiError({ kind, operation: "GetKey" }).retryable);
+    const retryable = CLARIFAI_ERROR_KINDS.filter((kind) => clarifaiFailure({ kind, operation: "GetKey" }).retryable);
     expect(retryable).toEqual(["throttled", "server", "timeout", "network"]);
   });
 
   it("names the operation, code and HTTP status in std style", () => {
-    const e = new ClarifaiError({
+    const e = clarifaiFailure({
       kind: "insufficient_scopes",
       operation: "DeleteKey",
       clarifaiCode: 11007,
       httpStatus: 403,
     });
     expect(e.message).toBe('Cannot call Clarifai "DeleteKey": token lacks the required scopes (code 11007, HTTP 403)');
+    expect(e).toBeInstanceOf(Failure);
     expect(e).toBeInstanceOf(Error);
-    expect(e.name).toBe("ClarifaiError");
+    expect(e.tag).toBe("clarifai");
   });
 
   it("serialises its fields, not a stack", () => {
-    const e = new ClarifaiError({
+    const e = clarifaiFailure({
       kind: "throttled",
       operation: "ListKeys",
       clarifaiCode: 11005,
@@ -62,6 +64,7 @@ describe("ClarifaiError", () => {
       reqId: "r1",
     });
     expect(JSON.parse(JSON.stringify(e))).toMatchObject({
+      tag: "clarifai",
       kind: "throttled",
       retryable: true,
       code: "clarifai_throttled",

@@ -1,6 +1,7 @@
 /**
- * The one error type of the Clarifai client, and the table that turns an HTTP status and a Clarifai
- * `status.code` into a `kind` the rotation engine can act on (retry with backoff, or stop and alert).
+ * How the Clarifai client fails (a `Failure` tagged `clarifai`, core/failure.ts), and the table that
+ * turns an HTTP status and a Clarifai `status.code` into a `kind` the rotation engine can act on
+ * (retry with backoff, or stop and alert).
  *
  * What never goes into an error: the token, a key id (a key id IS a token, reference §2), a secret
  * value, a request body, the request URL (it carries key ids) or the server's `details` text (it may
@@ -11,7 +12,7 @@
  *
  * @module
  */
-import { Failure } from "../failure.ts";
+import { Failure, type FailureDetails } from "../failure.ts";
 
 /** Every way a Clarifai call can fail. */
 export const CLARIFAI_ERROR_KINDS = [
@@ -46,69 +47,34 @@ const PHRASES: Record<ClarifaiErrorKind, string> = {
   unexpected_redirect: "answered with a redirect, which is never followed",
 };
 
-/** Fields of a {@link ClarifaiError}; all but `kind` and `operation` are optional. */
-export interface ClarifaiErrorInit {
-  kind: ClarifaiErrorKind;
-  /** Clarifai's RPC name, e.g. `DeleteKey`. */
-  operation: string;
-  httpStatus?: number | undefined;
-  /** Clarifai's numeric `status.code`. */
-  clarifaiCode?: number | undefined;
-  reqId?: string | undefined;
-  /** Clarifai's `status.description`, already redacted. */
-  description?: string | undefined;
+/** What a Clarifai failure says; all but `kind` and `operation` are optional. */
+export type ClarifaiFailureInit = FailureDetails["clarifai"] & {
   /** Extra words for the message; must not contain any sensitive value. */
   reason?: string | undefined;
-}
+};
+
+/** A failed Clarifai call, as its `Result` carries it. */
+export type ClarifaiFailure = Failure<"clarifai">;
 
 /**
- * A failed Clarifai call. Safe to log and to serialise: it holds no secret by construction. As a
- * `Failure` its `code` is the rotation's error code for the kind (`clarifai_insufficient_scopes`;
+ * A failed Clarifai call. Safe to log and to serialise: it holds no secret by construction. Its
+ * `code` is the rotation's error code for the kind (`clarifai_insufficient_scopes`;
  * `unexpected_redirect` is a contract code of its own, issue 14); Clarifai's own numeric status
- * is `clarifaiCode`.
+ * is `detail.clarifaiCode`. Retryable exactly for transient failures worth retrying with
+ * backoff: throttled, server, timeout, network.
  */
-export class ClarifaiError extends Failure {
-  override readonly name = "ClarifaiError";
-  readonly tag = "clarifai";
-  readonly kind: ClarifaiErrorKind;
-  readonly operation: string;
-  readonly httpStatus: number | undefined;
-  readonly clarifaiCode: number | undefined;
-  readonly reqId: string | undefined;
-  readonly description: string | undefined;
-
-  constructor(init: ClarifaiErrorInit) {
-    // Retryable exactly for transient failures worth retrying with backoff: throttled, server, timeout, network.
-    super(
-      init.kind === "unexpected_redirect" ? "unexpected_redirect" : `clarifai_${init.kind}`,
-      formatMessage(init),
-      RETRYABLE.has(init.kind),
-    );
-    this.kind = init.kind;
-    this.operation = init.operation;
-    this.httpStatus = init.httpStatus;
-    this.clarifaiCode = init.clarifaiCode;
-    this.reqId = init.reqId;
-    this.description = init.description;
-  }
-
-  toJSON(): Record<string, unknown> {
-    return {
-      name: this.name,
-      message: this.message,
-      kind: this.kind,
-      retryable: this.retryable,
-      operation: this.operation,
-      httpStatus: this.httpStatus,
-      code: this.code,
-      clarifaiCode: this.clarifaiCode,
-      reqId: this.reqId,
-      description: this.description,
-    };
-  }
+export function clarifaiFailure(init: ClarifaiFailureInit): ClarifaiFailure {
+  const { reason: _reason, ...detail } = init;
+  return new Failure(
+    "clarifai",
+    init.kind === "unexpected_redirect" ? "unexpected_redirect" : `clarifai_${init.kind}`,
+    formatMessage(init),
+    RETRYABLE.has(init.kind),
+    detail,
+  );
 }
 
-function formatMessage(init: ClarifaiErrorInit): string {
+function formatMessage(init: ClarifaiFailureInit): string {
   const facts: string[] = [];
   if (init.clarifaiCode !== undefined) facts.push(`code ${init.clarifaiCode}`);
   if (init.httpStatus !== undefined) facts.push(`HTTP ${init.httpStatus}`);

@@ -20,8 +20,8 @@
  * @module
  */
 import type * as z from "zod";
-import { err, ok, type Result } from "../result.ts";
-import { ClarifaiError, type ClarifaiErrorKind, kindOf, redact } from "./errors.ts";
+import { err, type ErrorValue, ok, type Result } from "../result.ts";
+import { type ClarifaiErrorKind, type ClarifaiFailure, clarifaiFailure, kindOf, redact } from "./errors.ts";
 import { envelopeSchema } from "./schemas.ts";
 
 const SUCCESS = 10000;
@@ -51,15 +51,15 @@ interface Call<S extends z.ZodType> {
   sensitive?: readonly string[] | undefined;
 }
 
-/** Resolves to the parsed payload or a {@link ClarifaiError}; never rejects. */
-export type Send = <S extends z.ZodType>(call: Call<S>) => Promise<Result<z.output<S>, ClarifaiError>>;
+/** Resolves to the parsed payload or a {@link ClarifaiFailure}; never rejects. */
+export type Send = <S extends z.ZodType>(call: Call<S>) => Promise<Result<z.output<S>, ClarifaiFailure>>;
 
 /** A `send` function bound to one base URL, fetch and timeout. */
 export function createTransport(options: TransportOptions): Send {
   const base = options.baseUrl.replace(/\/+$/, "");
   return async (call) => {
     const fail = (kind: ClarifaiErrorKind, reason?: string) =>
-      err(new ClarifaiError({ kind, operation: call.operation, reason }));
+      err(clarifaiFailure({ kind, operation: call.operation, reason }));
     if (!TOKEN_SHAPE.test(call.token)) return fail("invalid_key", "token is empty or not a valid header value");
     const url = buildUrl(base, call.path, call.query);
     if (!url) return fail("bad_request", "an id in the path is empty or a dot segment");
@@ -74,15 +74,12 @@ export function createTransport(options: TransportOptions): Send {
 
     const exchanged = await exchange(options, url, init);
     if (!exchanged.ok) {
-      return fail(
-        exchanged.error,
-        exchanged.error === "timeout" ? `no answer within ${options.timeoutMs} ms` : undefined,
-      );
+      return fail(exchanged.error.code, exchanged.error.code === "timeout" ? exchanged.error.message : undefined);
     }
     if (exchanged.value.redirected) {
       // The Location is not quoted: it may echo the path, and the path carries key ids.
       return err(
-        new ClarifaiError({
+        clarifaiFailure({
           kind: "unexpected_redirect",
           operation: call.operation,
           httpStatus: exchanged.value.status || undefined,
@@ -123,7 +120,7 @@ async function exchange(
   options: TransportOptions,
   url: string,
   init: RequestInit,
-): Promise<Result<Exchanged, "timeout" | "network">> {
+): Promise<Result<Exchanged, ErrorValue<"timeout" | "network">>> {
   const controller = new AbortController();
   let timedOut = false;
   let onTimeout: () => void = () => {};
@@ -146,7 +143,11 @@ async function exchange(
     // exponential backoff (core/rotation/drive.ts), bounded so a drive fits its lease.
     return ok({ redirected: false, status: res.status, text });
   } catch {
-    return err(timedOut ? "timeout" : "network");
+    return err(
+      timedOut
+        ? { code: "timeout", message: `no answer within ${options.timeoutMs} ms` }
+        : { code: "network", message: "network error" },
+    );
   } finally {
     clearTimeout(timer);
   }
@@ -156,7 +157,7 @@ async function exchange(
 const isRedirect = (res: Response) =>
   (res.type as string) === "opaqueredirect" || (res.status >= 300 && res.status < 400);
 
-function interpret<S extends z.ZodType>(call: Call<S>, res: Exchanged): Result<z.output<S>, ClarifaiError> {
+function interpret<S extends z.ZodType>(call: Call<S>, res: Exchanged): Result<z.output<S>, ClarifaiFailure> {
   const base = { operation: call.operation, httpStatus: res.status };
   let json: unknown;
   try {
@@ -168,13 +169,13 @@ function interpret<S extends z.ZodType>(call: Call<S>, res: Exchanged): Result<z
   if (!envelope.success) {
     // Not Clarifai talking (a proxy page, a truncated body): only the HTTP status says anything.
     const kind = res.status === 429 ? "throttled" : res.status >= 500 ? "server" : "unexpected";
-    return err(new ClarifaiError({ ...base, kind, reason: "body is not a Clarifai response" }));
+    return err(clarifaiFailure({ ...base, kind, reason: "body is not a Clarifai response" }));
   }
   const { code, description, req_id: reqId } = envelope.data.status;
   const is2xx = res.status >= 200 && res.status < 300;
   if (!is2xx || code !== SUCCESS) {
     return err(
-      new ClarifaiError({
+      clarifaiFailure({
         ...base,
         kind: kindOf(res.status, code),
         clarifaiCode: code,
@@ -190,7 +191,7 @@ function interpret<S extends z.ZodType>(call: Call<S>, res: Exchanged): Result<z
     // Only the path of the first issue: zod messages are safe today, but a path never holds a value.
     const where = parsed.error.issues[0]?.path.join(".") || "(root)";
     return err(
-      new ClarifaiError({
+      clarifaiFailure({
         ...base,
         kind: "unexpected",
         clarifaiCode: code,

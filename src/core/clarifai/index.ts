@@ -4,13 +4,14 @@
  *
  * Error model: every method resolves to a `Result` (src/core/result.ts) and never rejects: Clarifai
  * errors, network failures and timeouts all come back as `{ ok: false, error }` where `error` is a
- * {@link ClarifaiError} with a `kind` and `retryable` (true for throttled, server, timeout, network).
+ * `Failure` tagged `clarifai` (core/failure.ts) with `detail.kind` and `retryable` (true for
+ * throttled, server, timeout, network).
  * The rotation engine retries those with backoff and stops on the rest. An HTTP 2xx whose
  * `status.code` is not 10000 is an error too. Only `createClarifaiClient` throws (a TypeError, for
  * invalid options: a configuration bug, not an expected failure).
  *
  * Types are Clarifai's snake_case wire shapes, inferred from the zod schemas in schemas.ts.
- * `Key.id` and `Secret.value` are secrets; a `ClarifaiError` never holds one.
+ * `Key.id` and `Secret.value` are secrets; a Clarifai failure never holds one.
  *
  * Runtime-neutral: fetch and web APIs only.
  *
@@ -25,8 +26,8 @@
  */
 export { createClarifaiClient } from "./client.ts";
 export type { ClarifaiClient, ClarifaiClientOptions } from "./client.ts";
-export { ClarifaiError } from "./errors.ts";
+export type { ClarifaiFailure } from "./errors.ts";
 export type { ClarifaiErrorKind } from "./errors.ts";
 export { MAX_PER_PAGE } from "./pagination.ts";
-export { missingScopes, normalizeScope } from "./scopes.ts";
+export { missingScopes, normalizeScope, scopesFor } from "./scopes.ts";
 export * from "./schemas.ts";

@@ -10,18 +10,10 @@
  * @module
  */
 import { err, ok, type Result } from "../result.ts";
-import { ClarifaiError } from "./errors.ts";
+import { type ClarifaiFailure, clarifaiFailure } from "./errors.ts";
 import type { Send } from "./http.ts";
 import { collectPages, type WalkOptions } from "./pagination.ts";
-import {
-  baseResponseSchema,
-  type Key,
-  type KeyPatch,
-  type KeyType,
-  multiKeyResponseSchema,
-  type NewKey,
-  singleKeyResponseSchema,
-} from "./schemas.ts";
+import { baseResponseSchema, type Key, type KeyType, multiKeyResponseSchema, type NewKey } from "./schemas.ts";
 
 /** One page of a key list. Clarifai's defaults are page 1 and 128 per page. */
 export interface KeyPageOptions {
@@ -36,12 +28,7 @@ export interface KeyWalkOptions extends WalkOptions {
   notExpired?: boolean | undefined;
 }
 
-export interface AppKeyPageOptions {
-  page?: number | undefined;
-  perPage?: number | undefined;
-}
-
-type R<T> = Promise<Result<T, ClarifaiError>>;
+type R<T> = Promise<Result<T, ClarifaiFailure>>;
 
 export function keyMethods(send: Send) {
   const keysPath = (userId: string) => ["v2", "users", userId, "keys"];
@@ -64,23 +51,6 @@ export function keyMethods(send: Send) {
     return r.ok ? ok(r.value.keys) : r;
   };
 
-  const listAppKeys = async (
-    token: string,
-    userId: string,
-    appId: string,
-    options: AppKeyPageOptions = {},
-  ): R<Key[]> => {
-    const r = await send({
-      operation: "ListAppKeys",
-      method: "GET",
-      token,
-      path: ["v2", "users", userId, "apps", appId, "keys"],
-      query: { page: options.page, per_page: options.perPage },
-      schema: multiKeyResponseSchema,
-    });
-    return r.ok ? ok(r.value.keys) : r;
-  };
-
   return {
     /** Creates one key (PostKeys) and returns it; its `id` is the new token. */
     async createKey(token: string, userId: string, key: NewKey): R<Key> {
@@ -95,7 +65,7 @@ export function keyMethods(send: Send) {
       if (!r.ok) return r;
       const created = r.value.keys[0];
       if (!created) {
-        return err(new ClarifaiError({ kind: "unexpected", operation: "PostKeys", reason: "no key in the response" }));
+        return err(clarifaiFailure({ kind: "unexpected", operation: "PostKeys", reason: "no key in the response" }));
       }
       return ok(created);
     },
@@ -110,45 +80,6 @@ export function keyMethods(send: Send) {
         options,
         (page, perPage) => listKeys(token, userId, { ...options, page, perPage }),
       );
-    },
-
-    /** One page of the keys bound to an app (ListAppKeys). */
-    listAppKeys,
-
-    /** Every key bound to an app (ListAppKeys). */
-    listAllAppKeys(token: string, userId: string, appId: string, options: WalkOptions = {}): R<Key[]> {
-      return collectPages(
-        "ListAppKeys",
-        options,
-        (page, perPage) => listAppKeys(token, userId, appId, { page, perPage }),
-      );
-    },
-
-    /** One key by id (GetKey). */
-    async getKey(token: string, userId: string, keyId: string): R<Key> {
-      const r = await send({
-        operation: "GetKey",
-        method: "GET",
-        token,
-        path: [...keysPath(userId), keyId],
-        schema: singleKeyResponseSchema,
-        sensitive: [keyId],
-      });
-      return r.ok ? ok(r.value.key) : r;
-    },
-
-    /** Changes description, scopes, endpoints or expiry of keys (PatchKeys, action `overwrite`). */
-    async patchKeys(token: string, userId: string, keys: readonly KeyPatch[]): R<Key[]> {
-      const r = await send({
-        operation: "PatchKeys",
-        method: "PATCH",
-        token,
-        path: keysPath(userId),
-        body: { keys, action: "overwrite" },
-        schema: multiKeyResponseSchema,
-        sensitive: keys.map((k) => k.id),
-      });
-      return r.ok ? ok(r.value.keys) : r;
     },
 
     /** Deletes one key (DeleteKey); Clarifai has no batch delete for keys. */

@@ -11,7 +11,7 @@
  * @module
  */
 import { err, ok, type Result } from "../result.ts";
-import { ClarifaiError } from "./errors.ts";
+import { type ClarifaiFailure, clarifaiFailure } from "./errors.ts";
 
 /** Clarifai's largest page (reference §1). */
 export const MAX_PER_PAGE = 1000;
@@ -32,8 +32,8 @@ export interface WalkOptions {
 export async function collectPages<T extends { id: string }>(
   operation: string,
   options: WalkOptions,
-  fetchPage: (page: number, perPage: number) => Promise<Result<T[], ClarifaiError>>,
-): Promise<Result<T[], ClarifaiError>> {
+  fetchPage: (page: number, perPage: number) => Promise<Result<T[], ClarifaiFailure>>,
+): Promise<Result<T[], ClarifaiFailure>> {
   const perPage = Math.min(Math.max(1, Math.trunc(options.perPage ?? DEFAULT_PER_PAGE)), MAX_PER_PAGE);
   const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
   const items = new Map<string, T>();
@@ -44,11 +44,11 @@ export async function collectPages<T extends { id: string }>(
     const batch = result.value;
     // A server that ignores `page` returns page 1 again; stop instead of looping to maxPages.
     if (page > 1 && batch.length > 0 && batch[0]!.id === previousFirst) {
-      return err(new ClarifaiError({ kind: "unexpected", operation, reason: "pagination did not advance" }));
+      return err(clarifaiFailure({ kind: "unexpected", operation, reason: "pagination did not advance" }));
     }
     previousFirst = batch[0]?.id;
     for (const item of batch) if (!items.has(item.id)) items.set(item.id, item);
     if (batch.length < perPage) return ok([...items.values()]);
   }
-  return err(new ClarifaiError({ kind: "unexpected", operation, reason: `more than ${maxPages} pages` }));
+  return err(clarifaiFailure({ kind: "unexpected", operation, reason: `more than ${maxPages} pages` }));
 }

@@ -36,7 +36,7 @@ const appRefSchema = z.object({
 type AppRef = z.infer<typeof appRefSchema>;
 
 /** A key (PAT or app-specific key). `id` is the credential itself: treat it as a secret. */
-const keySchema = z.object({
+export const keySchema = z.object({
   id: z.string().min(1),
   // Proto comment: "it can be app_specific_key (default) or personal_access_token".
   type: z.string().default("app_specific_key"),
@@ -66,15 +66,6 @@ const secretSchema = z.object({
 });
 export type Secret = z.infer<typeof secretSchema>;
 
-/** The fields rekey reads from a user; the rest of `User` is stripped. */
-const userSchema = z.object({
-  id: z.string().min(1),
-  first_name: z.string().optional(),
-  last_name: z.string().optional(),
-  created_at: z.string().optional(),
-});
-export type User = z.infer<typeof userSchema>;
-
 /** MyScopes / MyScopesUser (`MultiScopeResponse`): what the calling credential may do. */
 export const scopesInfoSchema = z.object({
   scopes: z.array(z.string()).default([]),
@@ -85,10 +76,8 @@ export const scopesInfoSchema = z.object({
 export type ScopesInfo = z.infer<typeof scopesInfoSchema>;
 
 export const multiKeyResponseSchema = z.object({ keys: z.array(keySchema).default([]) });
-export const singleKeyResponseSchema = z.object({ key: keySchema });
 export const multiSecretResponseSchema = z.object({ secrets: z.array(secretSchema).default([]) });
 export const singleSecretResponseSchema = z.object({ secret: secretSchema });
-export const singleUserResponseSchema = z.object({ user: userSchema });
 export const baseResponseSchema = z.object({});
 
 /** What `createKey` takes. PATs carry no apps; an app-specific key carries exactly one. */
@@ -103,25 +92,6 @@ const newKeySchema = z.object({
   organization_id: z.string().optional(),
 });
 export type NewKey = z.infer<typeof newKeySchema>;
-
-/** One entry of a `patchKeys` call. */
-const keyPatchSchema = z.object({
-  id: z.string().min(1),
-  description: z.string().optional(),
-  scopes: z.array(z.string()).optional(),
-  endpoints: z.array(z.string()).optional(),
-  expires_at: z.string().optional(),
-});
-export type KeyPatch = z.infer<typeof keyPatchSchema>;
-
-/** What `createSecret` takes. */
-const newSecretSchema = z.object({
-  id: z.string().min(1),
-  value: z.string(),
-  description: z.string().optional(),
-  expires_at: z.string().optional(),
-});
-export type NewSecret = z.infer<typeof newSecretSchema>;
 
 /** One entry of a `patchSecrets` call. */
 const secretPatchSchema = z.object({

@@ -9,12 +9,12 @@
 import * as z from "zod";
 import { clarifaiIdSchema } from "../clarifai/ids.ts";
 import { sealedSchema } from "../crypto/envelope.ts";
+import { consumerNameSchema } from "../bus/fields.ts";
 import { sinkSchema } from "../sinks/schemas.ts";
+import { isoTimeSchema } from "../time.ts";
 
 export const credentialKindSchema = z.enum(["pat", "app_key", "secret"]);
 export type CredentialKind = z.infer<typeof credentialKindSchema>;
-
-const isoTime = z.iso.datetime({ offset: true });
 
 const DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS = 72;
 
@@ -24,7 +24,7 @@ export const policySchema = z.strictObject({
   /** How long a superseded value stays valid after a non-compromise rotation. */
   grace_hours: z.number().min(0).max(24 * 90).default(24),
   /** Hard expiry: the cron sweep revokes the credential at this time. */
-  expires_at: isoTime.optional(),
+  expires_at: isoTimeSchema.optional(),
   on_compromise: z.enum(["rotate", "revoke"]).default("rotate"),
   /** secret kind only: how to make a new value when no operator supplies one. */
   generator: z.enum(["none", "random"]).default("none"),
@@ -39,6 +39,12 @@ export const policySchema = z.strictObject({
   upstream_expiry_margin_hours: z.number().int().min(1).max(24 * 365).optional().meta({
     default: DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS,
   }),
+  /**
+   * End a routine rotation's grace period as soon as every consumer the credential lists has read
+   * the new value over the service binding (core/credentials/read-current.ts): the old value is
+   * revoked then instead of after grace_hours. Does nothing for a credential that lists none.
+   */
+  revoke_when_consumers_moved: z.boolean().optional().meta({ default: false }),
 }).refine((p) => !p.upstream_expiry || p.max_age_days !== undefined, {
   path: ["upstream_expiry"],
   message: "upstream_expiry needs max_age_days",
@@ -59,6 +65,25 @@ export const withPolicyDefaults = (p: Policy): Policy => ({
   ...p,
   upstream_expiry: p.upstream_expiry ?? false,
   upstream_expiry_margin_hours: p.upstream_expiry_margin_hours ?? DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS,
+  revoke_when_consumers_moved: p.revoke_when_consumers_moved ?? false,
+});
+
+/**
+ * A change to a policy (PATCH /v1/credentials/:id): any of its fields, none defaulted, so that
+ * what is not sent stays as it was. The merged policy is checked with `policySchema` again.
+ */
+export const policyPatchSchema = z.strictObject(
+  Object.fromEntries(
+    Object.entries(policySchema.shape).map(([k, v]) => [k, v instanceof z.ZodDefault ? v.unwrap() : v]),
+  ),
+).partial() as unknown as z.ZodType<Partial<Policy>>;
+
+/**
+ * The consumer Workers allowed to read the credential's current value over the service binding
+ * (RekeyCredentials in src/worker.ts), by the name their binding's `props.consumer` gives.
+ */
+export const consumersSchema = z.array(consumerNameSchema).max(50).refine((c) => new Set(c).size === c.length, {
+  message: "consumers must not repeat a name",
 });
 
 export const appRefSchema = z.object({ id: z.string(), user_id: z.string() });
@@ -72,20 +97,25 @@ const previousValueSchema = z.object({
   fingerprint: z.string(),
   value: sealedSchema.optional(),
   rotation_id: z.string(),
-  superseded_at: isoTime,
-  revoke_after: isoTime,
-  revoked_at: isoTime.optional(),
+  superseded_at: isoTimeSchema,
+  revoke_after: isoTimeSchema,
+  revoked_at: isoTimeSchema.optional(),
   /** Revocation attempts that failed; the sweep keeps trying and raises revocation.overdue. */
   revoke_attempts: z.number().int().min(0).default(0),
   last_error: z.string().optional(),
   /** After a failed attempt: not retried before this (owed-revocations.ts, backoff per attempt). */
-  retry_at: isoTime.optional(),
+  retry_at: isoTimeSchema.optional(),
   /**
    * A leaked value whose delete Clarifai refused: owed now, retried by every sweep without backoff
    * and overdue from its first failure. Without `value` and with the record's current fingerprint,
    * it is the current value itself (no replacement was promoted): paying it revokes the credential.
    */
   leaked: z.boolean().optional(),
+  /**
+   * Its grace period was cut short (policy revoke_when_consumers_moved): every consumer the
+   * credential lists had read the value that replaced it (core/credentials/read-current.ts).
+   */
+  consumers_moved_at: isoTimeSchema.optional(),
 });
 export type PreviousValue = z.infer<typeof previousValueSchema>;
 
@@ -98,7 +128,7 @@ const leftAloneSchema = z.object({
   fingerprint: z.string(),
   rotation_id: z.string(),
   reason: z.enum(["outside_create_window", "rotation_running", "rotation_unknown"]),
-  found_at: isoTime,
+  found_at: isoTimeSchema,
 });
 export type LeftAlone = z.infer<typeof leftAloneSchema>;
 
@@ -116,7 +146,7 @@ const githubAlertLinkSchema = z.object({
   number: z.number().int().min(1),
   installation_id: z.number().int().min(1).optional(),
   fingerprint: z.string(),
-  linked_at: isoTime,
+  linked_at: isoTimeSchema,
 });
 export type GithubAlertLink = z.infer<typeof githubAlertLinkSchema>;
 
@@ -145,16 +175,17 @@ export const credentialRecordSchema = z.object({
   authorized_idp_ids: z.array(z.string()).optional(),
   organization_id: z.string().optional(),
   /** The key's `expires_at` at registration: no replacement is minted to outlive it. */
-  key_expiry_bound: isoTime.optional(),
+  key_expiry_bound: isoTimeSchema.optional(),
   /** The current key's `expires_at` at Clarifai, when it has one. */
-  key_expires_at: isoTime.optional(),
+  key_expires_at: isoTimeSchema.optional(),
   value: sealedSchema,
   fingerprint: z.string(),
   /** When the current value was created: the age that max_age_days is measured against. */
-  value_created_at: isoTime,
+  value_created_at: isoTimeSchema,
   previous: z.array(previousValueSchema).default([]),
   policy: policySchema,
   sinks: z.array(sinkSchema).default([]),
+  consumers: consumersSchema.default([]),
   /**
    * The running rotation's intent. Written by compare-and-swap on this record, which is what makes
    * "at most one rotation per credential" hold; the rotation record is materialised from it.
@@ -166,14 +197,16 @@ export const credentialRecordSchema = z.object({
       mode: z.enum(["rotate", "revoke"]),
       requested_by: z.string(),
       approved_by: z.string().optional(),
-      created_at: isoTime,
+      created_at: isoTimeSchema,
+      /** Compromise only: when the alert was received (copied into the rotation record). */
+      alert_received_at: isoTimeSchema.optional(),
       /** secret kind: the operator-supplied value, sealed before anything else happens. */
       new_value: sealedSchema.optional(),
       new_fingerprint: z.string().optional(),
     })
     .optional(),
   last_rotation: z
-    .object({ id: z.string(), state: z.enum(["done", "failed"]), reason: z.string(), finished_at: isoTime })
+    .object({ id: z.string(), state: z.enum(["done", "failed"]), reason: z.string(), finished_at: isoTimeSchema })
     .optional(),
   /**
    * Settled rotations of this credential that may have left a key at Clarifai that no record
@@ -181,7 +214,7 @@ export const credentialRecordSchema = z.object({
    * them to the orphan scan (core/sweep/orphan-scan.ts), which clears them when done. Deleting
    * the credential drops them: unmanaging never leads to a later deletion.
    */
-  orphan_scan: z.object({ rotation_ids: z.array(z.string()).min(1).max(MAX_SCANNED_ROTATIONS), since: isoTime })
+  orphan_scan: z.object({ rotation_ids: z.array(z.string()).min(1).max(MAX_SCANNED_ROTATIONS), since: isoTimeSchema })
     .optional(),
   /**
    * Keys carrying one of this credential's rotation markers that rekey cannot prove it minted,
@@ -194,12 +227,12 @@ export const credentialRecordSchema = z.object({
    * owed): nothing can mint for it, or for the credentials it manages, until an operator
    * registers a new manager PAT (`credential.orphaned_manager`).
    */
-  needs_manager: z.object({ since: isoTime, rotation_id: z.string() }).optional(),
+  needs_manager: z.object({ since: isoTimeSchema, rotation_id: z.string() }).optional(),
   /** GitHub alerts for this credential's values that rekey resolves once the value is dead. */
   github_alerts: z.array(githubAlertLinkSchema).max(MAX_GITHUB_ALERTS).optional(),
-  created_at: isoTime,
-  updated_at: isoTime,
-  revoked_at: isoTime.optional(),
+  created_at: isoTimeSchema,
+  updated_at: isoTimeSchema,
+  revoked_at: isoTimeSchema.optional(),
 });
 export type CredentialRecord = z.infer<typeof credentialRecordSchema>;
 

@@ -1,19 +1,21 @@
-import type { ClarifaiError } from "../clarifai/index.ts";
+import type { ClarifaiFailure } from "../clarifai/index.ts";
+import type { ErrorValue } from "../result.ts";
+
+/** Codes registration refuses with when Clarifai refused one of its calls. */
+export type UpstreamRefusal =
+  | "upstream_unavailable"
+  | "invalid_credential"
+  | "manager_insufficient_scopes"
+  | "upstream_rejected";
 
 /** Why registration refuses when Clarifai refused one of its calls; `who` names the call's token or target. */
-export function upstreamRefusal(e: ClarifaiError, who: string): { status: 422 | 503; code: string; message: string } {
-  if (e.retryable) {
-    return { status: 503, code: "upstream_unavailable", message: "Clarifai is unavailable; try again later" };
+export function upstreamRefusal(e: ClarifaiFailure, who: string): ErrorValue<UpstreamRefusal> {
+  if (e.retryable) return { code: "upstream_unavailable", message: "Clarifai is unavailable; try again later" };
+  if (e.detail.kind === "invalid_key") {
+    return { code: "invalid_credential", message: `Clarifai refused the ${who} token as invalid` };
   }
-  if (e.kind === "invalid_key") {
-    return { status: 422, code: "invalid_credential", message: `Clarifai refused the ${who} token as invalid` };
+  if (e.detail.kind === "insufficient_scopes") {
+    return { code: "manager_insufficient_scopes", message: `Clarifai refused the ${who} token: insufficient scopes` };
   }
-  if (e.kind === "insufficient_scopes") {
-    return {
-      status: 422,
-      code: "manager_insufficient_scopes",
-      message: `Clarifai refused the ${who} token: insufficient scopes`,
-    };
-  }
-  return { status: 422, code: "upstream_rejected", message: `Clarifai rejected the ${who} request (${e.kind})` };
+  return { code: "upstream_rejected", message: `Clarifai rejected the ${who} request (${e.detail.kind})` };
 }

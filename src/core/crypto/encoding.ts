@@ -109,10 +109,16 @@ export function decodeBase64Url(input: string): Result<Uint8Array<ArrayBuffer>, 
   return decode64(input, BASE64URL_TABLE, "base64url");
 }
 
+/** One encoder for every signed body (each verified request builds its signed bytes here). */
+const utf8 = new TextEncoder();
+
+/** Each byte's two hex digits: one lookup a byte (fingerprints and hashes are encoded per token of a batch). */
+const HEX_BYTE = Array.from({ length: 256 }, (_, b) => HEX[b >> 4]! + HEX[b & 15]!);
+
 /** Lowercase hex. */
 export function encodeHex(bytes: Uint8Array): string {
   let out = "";
-  for (const b of bytes) out += HEX[b >> 4]! + HEX[b & 15]!;
+  for (let i = 0; i < bytes.length; i++) out += HEX_BYTE[bytes[i]!]!;
   return out;
 }
 
@@ -137,4 +143,13 @@ function hexValue(c: number): number {
   if (c >= 97 && c <= 102) return c - 87; // a-f
   if (c >= 65 && c <= 70) return c - 55; // A-F
   return -1;
+}
+
+/** `prefix` as UTF-8 followed by the raw body bytes, without decoding the body. */
+export function signedBytes(prefix: string, body: Uint8Array): Uint8Array<ArrayBuffer> {
+  const head = utf8.encode(prefix);
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head);
+  out.set(body, head.length);
+  return out;
 }

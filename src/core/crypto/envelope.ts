@@ -25,6 +25,9 @@ const AAD_LABEL = "rekey.sealed.v2";
 const LEGACY_AAD_LABEL = "rekey.sealed.v1";
 /** The AAD format new values are sealed with: the field is bound. */
 const AAD_FORMAT = 2;
+// Shared codecs: every value sealed or opened would otherwise allocate its own.
+const utf8 = new TextEncoder();
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** A sealed secret value as stored in a record. */
 export const sealedSchema = z.object({
@@ -67,7 +70,7 @@ export async function encrypt(keyring: Keyring, plaintext: string, aad: SealedAa
   const ct = await crypto.subtle.encrypt(
     { name: "AES-GCM", iv, additionalData: encodeAad(aad, v, AAD_FORMAT), tagLength: TAG_BYTES * 8 },
     key,
-    new TextEncoder().encode(plaintext),
+    utf8.encode(plaintext),
   );
   return { v, aad: AAD_FORMAT, iv: encodeBase64(iv), ct: encodeBase64(new Uint8Array(ct)) };
 }
@@ -107,7 +110,7 @@ export async function decrypt(keyring: Keyring, sealed: Sealed, aad: SealedAad):
       ct.value,
     );
     // ignoreBOM keeps a leading U+FEFF that the value really had; fatal refuses invalid UTF-8.
-    return ok(new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(pt));
+    return ok(strictUtf8.decode(pt));
   } catch {
     return fail("tampered", "authentication failed");
   }
@@ -144,5 +147,5 @@ function encodeAad(aad: SealedAad, version: number, format: number | undefined):
     : [LEGACY_AAD_LABEL, aad.id, aad.kind, version];
   // Copied into a fresh ArrayBuffer-backed array: the Node and Workers type libraries disagree on
   // what TextEncoder returns, and WebCrypto wants ArrayBuffer-backed input in both.
-  return new Uint8Array(new TextEncoder().encode(JSON.stringify(tuple)));
+  return new Uint8Array(utf8.encode(JSON.stringify(tuple)));
 }

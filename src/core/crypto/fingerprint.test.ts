@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { encodeBase64 } from "./encoding.ts";
-import { fingerprint, fingerprintPrefix, importFingerprintKey } from "./fingerprint.ts";
+import { fingerprint, fingerprintAll, fingerprintPrefix, importFingerprintKey } from "./fingerprint.ts";
 
 const KEY_A = encodeBase64(new Uint8Array(32).fill(0x0b));
 const KEY_B = encodeBase64(new Uint8Array(32).fill(0x0c));
@@ -42,6 +42,18 @@ describe("fingerprint", () => {
     expect(await fp(KEY_B, "tok_123")).not.toBe(first);
     expect(await fp(KEY_A, "tok_124")).not.toBe(first);
     expect(await fp(KEY_A, "tok_123 ")).not.toBe(first);
+  });
+
+  it("fingerprintAll gives each value's fingerprint, in order, from strings or their UTF-8 bytes", async () => {
+    const key = await importFingerprintKey(KEY_A);
+    if (!key.ok) throw new Error(key.error.message);
+    const values = ["tok_1", "tok_2", "tok_1", "ünïcode", ""];
+    const one = await Promise.all(values.map((v) => fingerprint(key.value, v)));
+    expect(await fingerprintAll(key.value, values)).toEqual(one);
+    expect(await fingerprintAll(key.value, values.map((v) => new Uint8Array(new TextEncoder().encode(v))))).toEqual(
+      one,
+    );
+    expect(await fingerprintAll(key.value, [])).toEqual([]);
   });
 
   it("gives an 8-character prefix", async () => {

@@ -22,9 +22,10 @@ import type { BusEvent } from "../bus/events.ts";
 import { type CredentialRecord, type GithubAlertLink, MAX_GITHUB_ALERTS } from "../credentials/credential.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 import { matchRecord } from "../alerts/match-leak.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import { isFailure } from "../failure.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 import { updateCredential } from "../rotation/update-credential.ts";
-import { GithubError } from "./errors.ts";
+import { iso } from "../time.ts";
 
 /**
  * Remembers `link` on its credential (compare-and-swap), unless it is already there. False when
@@ -32,7 +33,7 @@ import { GithubError } from "./errors.ts";
  * contained; only the automatic resolution is skipped, and logged).
  */
 export async function linkAlert(
-  engine: EngineDeps,
+  engine: EngineServices,
   credentialId: string,
   link: Omit<GithubAlertLink, "linked_at">,
 ): Promise<boolean> {
@@ -45,7 +46,7 @@ export async function linkAlert(
     }
     if (links.length >= MAX_GITHUB_ALERTS) return rec;
     linked = true;
-    return { ...rec, github_alerts: [...links, { ...link, linked_at: new Date(engine.now()).toISOString() }] };
+    return { ...rec, github_alerts: [...links, { ...link, linked_at: iso(engine.now()) }] };
   });
   if (!linked) {
     console.warn(JSON.stringify({ level: "warn", msg: "github.alert_not_linked", credential_id: credentialId }));
@@ -54,7 +55,7 @@ export async function linkAlert(
 }
 
 /** Who replaced a dead value, and with what: from the record, and the rotation that superseded it. */
-async function replacementOf(engine: EngineDeps, rec: CredentialRecord, fp: string) {
+async function replacementOf(engine: EngineServices, rec: CredentialRecord, fp: string) {
   const prev = rec.previous.find((p) => p.fingerprint === fp);
   if (!prev) return { rotationId: rec.last_rotation?.id, newFingerprint: undefined };
   const rotation = await engine.store.getRotation(rec.id, prev.rotation_id);
@@ -79,7 +80,7 @@ function resolutionComment(leaked: string, rotationId?: string, newFingerprint?:
  * retries what is left; an alert GitHub no longer has (404) is forgotten.
  */
 export async function resolveLinkedAlerts(
-  engine: EngineDeps,
+  engine: EngineServices,
   bus: EventBus,
   data: { credential_id: string; fingerprint_prefix: string; alert_id?: string },
 ): Promise<number> {
@@ -105,7 +106,7 @@ export async function resolveLinkedAlerts(
         link.installation_id,
       );
     } catch (error) {
-      if (error instanceof GithubError && error.kind === "not_found") {
+      if (isFailure(error, "github") && error.detail.kind === "not_found") {
         done.push(link); // the alert or its repository is gone: nothing left to resolve
         continue;
       }

@@ -24,7 +24,7 @@ import type { BusEvent, EventData } from "../bus/events.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import { reportRepoAlert } from "../alerts/pipeline.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 import { parseScope } from "./names.ts";
 
 /** Managed values handled per invocation: three Durable Object calls each (see above). */
@@ -52,7 +52,7 @@ export async function firstGithubScan(sweepId: string, scopes: number, now: numb
 }
 
 export async function processGithubScan(
-  engine: EngineDeps,
+  engine: EngineServices,
   bus: EventBus,
   scopes: readonly string[],
   data: EventData<"github.alerts_scan">,

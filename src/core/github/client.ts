@@ -22,7 +22,8 @@
 import * as z from "zod";
 import { VERSION } from "../../version.ts";
 import { importAppKey, signAppJwt } from "./app-jwt.ts";
-import { GithubError } from "./errors.ts";
+import { githubFailure } from "./errors.ts";
+import { isFailure } from "../failure.ts";
 import { type GithubAnswer, type GithubCall, githubCall, type GithubHttpOptions } from "./http.ts";
 
 /** Where rekey's GitHub credentials come from (src/config.ts). */
@@ -110,7 +111,7 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
   const tokens = new Map<number, Promise<{ token: string; expiresAt: number }>>();
 
   const jwt = async () => {
-    if (creds.kind !== "app") throw new GithubError("not_configured", "sign_app_jwt");
+    if (creds.kind !== "app") throw githubFailure("not_configured", "sign_app_jwt");
     appKey ??= importAppKey(creds.privateKey).catch((error) => {
       appKey = undefined;
       throw error;
@@ -162,7 +163,7 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
     })().catch((error) => {
       tokens.delete(id);
       // The installation is gone (uninstalled, or a stale id): look it up again next time.
-      if (error instanceof GithubError && error.kind === "not_found") installations.delete(ownerKey(owner));
+      if (isFailure(error, "github") && error.detail.kind === "not_found") installations.delete(ownerKey(owner));
       throw error;
     });
     tokens.set(id, fresh);
@@ -181,7 +182,7 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
     try {
       return await githubCall(http, { ...c, token: first.token });
     } catch (error) {
-      if (!(error instanceof GithubError && error.kind === "unauthorized")) throw error;
+      if (!(isFailure(error, "github") && error.detail.kind === "unauthorized")) throw error;
       if ((await tokens.get(id)?.catch(() => undefined))?.token === first.token) tokens.delete(id);
       return githubCall(http, { ...c, token: (await installationToken(id, owner)).token });
     }
@@ -239,7 +240,7 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
         });
         return answer.data;
       } catch (error) {
-        if (error instanceof GithubError && error.kind === "not_found") return null;
+        if (isFailure(error, "github") && error.detail.kind === "not_found") return null;
         throw error;
       }
     },

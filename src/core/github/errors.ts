@@ -1,5 +1,5 @@
 /**
- * The one error type of the GitHub client. Like the Clarifai client's (../clarifai/errors.ts) it
+ * How the GitHub client fails: a `Failure` tagged `github`. Like the Clarifai client's (../clarifai/errors.ts) it
  * holds no secret by construction: never a token, a JWT, the private key, a request or response
  * body (GitHub's `message` text is not copied either) or a URL (paths name repositories and
  * secrets, which are not secret, but a URL is where a pasted token would sit).
@@ -40,21 +40,27 @@ const PHRASES: Record<GithubErrorKind, string> = {
   not_configured: "no GitHub credentials are configured",
 };
 
-export class GithubError extends Failure {
-  override readonly name = "GithubError";
-  readonly tag = "github";
-  constructor(
-    readonly kind: GithubErrorKind,
-    /** What rekey was doing, e.g. `get_alert`. */
-    readonly operation: string,
-    readonly httpStatus?: number,
-  ) {
-    super(
-      kind === "unexpected_redirect" ? kind : `github_${kind}`,
-      `Cannot ${operation.replace(/_/g, " ")} at GitHub: ${PHRASES[kind]}${httpStatus ? ` (HTTP ${httpStatus})` : ""}`,
-      RETRYABLE.has(kind),
-    );
-  }
+/** A failed GitHub call. */
+export type GithubFailure = Failure<"github">;
+
+/**
+ * A failed GitHub call: a `Failure` tagged `github` (../failure.ts). Its `code` is
+ * `github_<kind>` (`unexpected_redirect` is a contract code of its own, issue 14); retryable
+ * exactly for throttling, GitHub's 5xx, timeouts and the network.
+ */
+export function githubFailure(
+  kind: GithubErrorKind,
+  /** What rekey was doing, e.g. `get_alert`. */
+  operation: string,
+  httpStatus?: number,
+): GithubFailure {
+  return new Failure(
+    "github",
+    kind === "unexpected_redirect" ? kind : `github_${kind}`,
+    `Cannot ${operation.replace(/_/g, " ")} at GitHub: ${PHRASES[kind]}${httpStatus ? ` (HTTP ${httpStatus})` : ""}`,
+    RETRYABLE.has(kind),
+    { kind, operation, ...(httpStatus !== undefined ? { httpStatus } : {}) },
+  );
 }
 
 /** The kind of a non-2xx answer. A 403 or 429 that says it is a rate limit is throttling, not a refusal. */

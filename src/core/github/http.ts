@@ -21,7 +21,8 @@
  * Runtime-neutral: fetch, AbortController, setTimeout.
  */
 import type * as z from "zod";
-import { GithubError, kindOfStatus } from "./errors.ts";
+import { type GithubErrorKind, githubFailure, kindOfStatus } from "./errors.ts";
+import { isFailure } from "../failure.ts";
 
 const GITHUB_API_VERSION = "2022-11-28";
 const TOKEN_SHAPE = /^[\x21-\x7e]+$/;
@@ -52,13 +53,12 @@ export interface GithubAnswer<T> {
   headers: Headers;
 }
 
-/** Throws a GithubError for every failure; resolves only with a 2xx whose body matched `schema`. */
+/** Throws a `github` Failure for every failure; resolves only with a 2xx whose body matched `schema`. */
 export async function githubCall<S extends z.ZodType>(
   opts: GithubHttpOptions,
   call: GithubCall<S>,
 ): Promise<GithubAnswer<z.output<S>>> {
-  const fail = (kind: ConstructorParameters<typeof GithubError>[0], status?: number) =>
-    new GithubError(kind, call.operation, status);
+  const fail = (kind: GithubErrorKind, status?: number) => githubFailure(kind, call.operation, status);
   if (!TOKEN_SHAPE.test(call.token)) throw fail("unauthorized");
   if (call.path.some((s) => s === "" || s === "." || s === "..")) throw fail("invalid");
   let url = `${opts.baseUrl.replace(/\/+$/, "")}/${call.path.map(encodeURIComponent).join("/")}`;
@@ -98,7 +98,7 @@ export async function githubCall<S extends z.ZodType>(
     }
     text = await Promise.race([res.text(), deadline]);
   } catch (error) {
-    if (error instanceof GithubError) throw error;
+    if (isFailure(error, "github")) throw error;
     throw fail(timedOut ? "timeout" : "network");
   } finally {
     clearTimeout(timer);

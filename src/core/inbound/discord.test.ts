@@ -16,30 +16,30 @@ const V10 = {
 };
 
 type Case = Omit<VerifyDiscordSignatureInput, "body" | "now"> & { body: string; now?: number };
-async function reason(c: Case) {
+async function outcome(c: Case) {
   const r = await verifyDiscordSignature({ ...c, body: enc(c.body), now: c.now ?? 1700000000 });
-  return r.ok ? "ok" : r.error.reason;
+  return r.ok ? "ok" : r.error.code;
 }
 
 describe("verifyDiscordSignature", () => {
   it("accepts vector V10", async () => {
     const r = await verifyDiscordSignature({ ...V10, body: enc(V10.body), now: 1700000000 });
     expect(r).toEqual({ ok: true, value: { timestamp: 1700000000 } });
-    expect(await reason({ ...V10, publicKey: V10.publicKey.toUpperCase(), signature: V10.signature.toUpperCase() }))
+    expect(await outcome({ ...V10, publicKey: V10.publicKey.toUpperCase(), signature: V10.signature.toUpperCase() }))
       .toBe("ok");
   });
 
   it("rejects V10's signature with another timestamp or body", async () => {
-    expect(await reason({ ...V10, timestamp: "1700000001" })).toBe("invalid_signature");
-    expect(await reason({ ...V10, body: V10.body.replace('"type":1', '"type":2') })).toBe("invalid_signature");
-    expect(await reason({ ...V10, body: V10.body + "\n" })).toBe("invalid_signature");
+    expect(await outcome({ ...V10, timestamp: "1700000001" })).toBe("invalid_signature");
+    expect(await outcome({ ...V10, body: V10.body.replace('"type":1', '"type":2') })).toBe("invalid_signature");
+    expect(await outcome({ ...V10, body: V10.body + "\n" })).toBe("invalid_signature");
   });
 
   it("rejects any flipped signature byte", async () => {
     for (let at = 0; at < 128; at += 2) {
       const flipped = (parseInt(V10.signature.slice(at, at + 2), 16) ^ 1).toString(16).padStart(2, "0");
       const signature = V10.signature.slice(0, at) + flipped + V10.signature.slice(at + 2);
-      expect(await reason({ ...V10, signature }), `byte ${at / 2}`).toBe("invalid_signature");
+      expect(await outcome({ ...V10, signature }), `byte ${at / 2}`).toBe("invalid_signature");
     }
   });
 
@@ -50,23 +50,23 @@ describe("verifyDiscordSignature", () => {
     ["non-hex", "z" + V10.signature.slice(1)],
     ["base64", btoa("x".repeat(64))],
   ])("rejects a %s signature without throwing", async (_name, signature) => {
-    expect(await reason({ ...V10, signature })).toBe("invalid_signature");
+    expect(await outcome({ ...V10, signature })).toBe("invalid_signature");
   });
 
   it("enforces a 5-minute window (rekey policy) unless turned off", async () => {
-    expect(await reason({ ...V10, now: 1700000300 })).toBe("ok");
-    expect(await reason({ ...V10, now: 1700000301 })).toBe("timestamp_out_of_window");
-    expect(await reason({ ...V10, now: 1699999699 })).toBe("timestamp_out_of_window");
-    expect(await reason({ ...V10, now: 1800000000, toleranceSeconds: Infinity })).toBe("ok");
-    expect(await reason({ ...V10, timestamp: "now" })).toBe("invalid_timestamp");
+    expect(await outcome({ ...V10, now: 1700000300 })).toBe("ok");
+    expect(await outcome({ ...V10, now: 1700000301 })).toBe("timestamp_out_of_window");
+    expect(await outcome({ ...V10, now: 1699999699 })).toBe("timestamp_out_of_window");
+    expect(await outcome({ ...V10, now: 1800000000, toleranceSeconds: Infinity })).toBe("ok");
+    expect(await outcome({ ...V10, timestamp: "now" })).toBe("invalid_timestamp");
   });
 
   it("reports missing headers and a bad public key", async () => {
-    expect(await reason({ ...V10, signature: null })).toBe("missing_header");
-    expect(await reason({ ...V10, timestamp: undefined })).toBe("missing_header");
-    expect(await reason({ ...V10, publicKey: V10.publicKey.slice(2) })).toBe("invalid_key");
-    expect(await reason({ ...V10, publicKey: "x".repeat(64) })).toBe("invalid_key");
-    expect(await reason({ ...V10, publicKey: "" })).toBe("invalid_key");
+    expect(await outcome({ ...V10, signature: null })).toBe("missing_header");
+    expect(await outcome({ ...V10, timestamp: undefined })).toBe("missing_header");
+    expect(await outcome({ ...V10, publicKey: V10.publicKey.slice(2) })).toBe("invalid_key");
+    expect(await outcome({ ...V10, publicKey: "x".repeat(64) })).toBe("invalid_key");
+    expect(await outcome({ ...V10, publicKey: "" })).toBe("invalid_key");
   });
 
   it("verifies a key pair generated here, and only under its own key", async () => {
@@ -75,9 +75,9 @@ describe("verifyDiscordSignature", () => {
     const body = `{"type":2,"data":{"name":"rekey","options":[{"name":"rotate","value":"cred_1"}]}}`;
     const signature = await signDiscordInteraction({ privateKey: pair.privateKey, timestamp: "1700000000", body });
     expect(signature).toMatch(/^[0-9a-f]{128}$/);
-    expect(await reason({ publicKey, signature, timestamp: "1700000000", body })).toBe("ok");
-    expect(await reason({ ...V10, signature })).toBe("invalid_signature");
-    expect(await reason({ publicKey, signature: V10.signature, timestamp: V10.timestamp, body: V10.body })).toBe(
+    expect(await outcome({ publicKey, signature, timestamp: "1700000000", body })).toBe("ok");
+    expect(await outcome({ ...V10, signature })).toBe("invalid_signature");
+    expect(await outcome({ publicKey, signature: V10.signature, timestamp: V10.timestamp, body: V10.body })).toBe(
       "invalid_signature",
     );
   });

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { decodeHex } from "../crypto/encoding.ts";
+import { decodeHex, signedBytes } from "../crypto/encoding.ts";
 import { ok, type Result } from "../result.ts";
 import { importEd25519PublicKey, verifyEd25519 } from "./ed25519.ts";
 import {
@@ -23,7 +23,6 @@ import {
   fail,
   type HeaderValue,
   present,
-  signedBytes,
   type VerifyError,
 } from "./verify-common.ts";
 
@@ -45,7 +44,7 @@ export interface VerifyDiscordSignatureInput {
  * Verifies a Discord interaction over its raw body, before it is parsed. Discord probes endpoints
  * with invalid signatures and removes those that accept them, so every failure must be refused.
  *
- * @returns the timestamp, or reason `missing_header`, `invalid_key` (public key is not 32 bytes of
+ * @returns the timestamp, or code `missing_header`, `invalid_key` (public key is not 32 bytes of
  *   hex), `invalid_timestamp`, `timestamp_out_of_window` or `invalid_signature`
  */
 export async function verifyDiscordSignature(

@@ -63,7 +63,7 @@ const parsed = parseGithubPublicKeys(keysJson);
 if (!parsed.ok) throw new Error(parsed.error.message);
 const KEYS: GithubPublicKeys = parsed.value;
 
-async function reason(
+async function outcome(
   input: { keyId?: string | null; signature?: string | null; body: string | Uint8Array; keys?: GithubPublicKeys },
 ) {
   const body = typeof input.body === "string" ? enc(input.body) : input.body;
@@ -73,7 +73,7 @@ async function reason(
     signature: input.signature,
     body,
   });
-  return r.ok ? "ok" : r.error.reason;
+  return r.ok ? "ok" : r.error.code;
 }
 
 describe("parseGithubPublicKeys", () => {
@@ -85,7 +85,7 @@ describe("parseGithubPublicKeys", () => {
     "rejects %j",
     (json) => {
       const r = parseGithubPublicKeys(json);
-      expect(r.ok ? "ok" : r.error.reason).toBe("invalid_key");
+      expect(r.ok ? "ok" : r.error.code).toBe("invalid_key");
     },
   );
 });
@@ -97,7 +97,7 @@ describe("verifyGithubSignature: published vectors", () => {
   });
 
   it("rejects V4, which does not verify", async () => {
-    expect(await reason(V4)).toBe("invalid_signature");
+    expect(await outcome(V4)).toBe("invalid_signature");
   });
 
   it("derives GitHub's key identifiers from the PEM text", async () => {
@@ -109,17 +109,17 @@ describe("verifyGithubSignature: published vectors", () => {
 
 describe("verifyGithubSignature: refusals", () => {
   it("rejects V1's signature over V2's payload, under either key", async () => {
-    expect(await reason({ ...V1, body: V2.body })).toBe("invalid_signature");
-    expect(await reason({ ...V2, signature: V1.signature })).toBe("invalid_signature");
+    expect(await outcome({ ...V1, body: V2.body })).toBe("invalid_signature");
+    expect(await outcome({ ...V2, signature: V1.signature })).toBe("invalid_signature");
   });
 
   it("rejects the payload with a trailing newline, or any changed byte", async () => {
-    expect(await reason({ ...V1, body: V1.body + "\n" })).toBe("invalid_signature");
+    expect(await outcome({ ...V1, body: V1.body + "\n" })).toBe("invalid_signature");
     const body = enc(V1.body);
     for (const at of [0, 50, body.length - 1]) {
       const copy = body.slice();
       copy[at]! ^= 1;
-      expect(await reason({ ...V1, body: copy })).toBe("invalid_signature");
+      expect(await outcome({ ...V1, body: copy })).toBe("invalid_signature");
     }
   });
 
@@ -129,20 +129,20 @@ describe("verifyGithubSignature: refusals", () => {
     for (let at = 0; at < der.value.length; at++) {
       const copy = der.value.slice();
       copy[at]! ^= 0x01;
-      expect(await reason({ ...V1, signature: encodeBase64(copy) }), `byte ${at}`).toBe("invalid_signature");
+      expect(await outcome({ ...V1, signature: encodeBase64(copy) }), `byte ${at}`).toBe("invalid_signature");
     }
   });
 
   it("reports an unknown key identifier as unknown_key", async () => {
-    expect(await reason({ ...V1, keyId: "0".repeat(64) })).toBe("unknown_key");
-    expect(await reason({ ...V1, keyId: V1.keyId.toUpperCase() })).toBe("unknown_key");
-    expect(await reason({ ...V1, keys: { public_keys: [] } })).toBe("unknown_key");
+    expect(await outcome({ ...V1, keyId: "0".repeat(64) })).toBe("unknown_key");
+    expect(await outcome({ ...V1, keyId: V1.keyId.toUpperCase() })).toBe("unknown_key");
+    expect(await outcome({ ...V1, keys: { public_keys: [] } })).toBe("unknown_key");
   });
 
   it("reports missing headers", async () => {
-    expect(await reason({ ...V1, keyId: null })).toBe("missing_header");
-    expect(await reason({ ...V1, signature: "" })).toBe("missing_header");
-    expect(await reason({ ...V1, signature: undefined })).toBe("missing_header");
+    expect(await outcome({ ...V1, keyId: null })).toBe("missing_header");
+    expect(await outcome({ ...V1, signature: "" })).toBe("missing_header");
+    expect(await outcome({ ...V1, signature: undefined })).toBe("missing_header");
   });
 
   it("rejects, without throwing, raw r||s, garbage and non-base64 signatures", async () => {
@@ -159,15 +159,15 @@ describe("verifyGithubSignature: refusals", () => {
         encodeBase64(new Uint8Array(72)),
       ]
     ) {
-      expect(await reason({ ...V1, signature }), signature).toBe("invalid_signature");
+      expect(await outcome({ ...V1, signature }), signature).toBe("invalid_signature");
     }
   });
 
   it("reports a listed key that cannot be imported as invalid_key", async () => {
     const keys = { public_keys: [{ key_identifier: "k", key: "not a pem", is_current: true }] };
-    expect(await reason({ ...V1, keyId: "k", keys })).toBe("invalid_key");
+    expect(await outcome({ ...V1, keyId: "k", keys })).toBe("invalid_key");
     const rsaLike = { public_keys: [{ key_identifier: "k", key: pem("AAAA", "AAAA"), is_current: true }] };
-    expect(await reason({ ...V1, keyId: "k", keys: rsaLike })).toBe("invalid_key");
+    expect(await outcome({ ...V1, keyId: "k", keys: rsaLike })).toBe("invalid_key");
   });
 
   it("never puts the signature or body in the message", async () => {
@@ -199,6 +199,6 @@ describe("github-secret-scanning-signer", () => {
     }
     // A signature by one key does not verify under the other's identifier.
     const signature = await signGithubPayload(old.privateKey, body);
-    expect(await reason({ keys, keyId: current.keyIdentifier, signature, body })).toBe("invalid_signature");
+    expect(await outcome({ keys, keyId: current.keyIdentifier, signature, body })).toBe("invalid_signature");
   });
 });

@@ -34,7 +34,7 @@ const githubPublicKeysSchema = z.object({
 export type GithubPublicKeys = z.infer<typeof githubPublicKeysSchema>;
 type GithubPublicKey = GithubPublicKeys["public_keys"][number];
 
-/** Validates the JSON from GitHub's public-keys endpoint. Failure has reason `invalid_key`. */
+/** Validates the JSON from GitHub's public-keys endpoint. Failure has code `invalid_key`. */
 export function parseGithubPublicKeys(json: unknown): Result<GithubPublicKeys, VerifyError> {
   const parsed = githubPublicKeysSchema.safeParse(json);
   return parsed.success
@@ -61,7 +61,7 @@ export interface VerifyGithubSignatureInput {
  * dropping a leak report is worse than accepting a key GitHub itself still publishes; a key GitHub
  * withdraws disappears from the list and is refused from then on.
  *
- * @returns the key that verified, or reason `missing_header`, `unknown_key`, `invalid_key` (the
+ * @returns the key that verified, or code `missing_header`, `unknown_key`, `invalid_key` (the
  *   listed key cannot be imported) or `invalid_signature`
  */
 export async function verifyGithubSignature(

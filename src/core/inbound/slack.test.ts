@@ -14,9 +14,9 @@ const V9 = {
 };
 
 type Case = Omit<VerifySlackSignatureInput, "body" | "now"> & { body: string; now?: number };
-async function reason(c: Case) {
+async function outcome(c: Case) {
   const r = await verifySlackSignature({ ...c, body: enc(c.body), now: c.now ?? 1531420618 });
-  return r.ok ? "ok" : r.error.reason;
+  return r.ok ? "ok" : r.error.code;
 }
 
 describe("verifySlackSignature", () => {
@@ -26,7 +26,7 @@ describe("verifySlackSignature", () => {
   });
 
   it("accepts an uppercase hex signature", async () => {
-    expect(await reason({ ...V9, signature: "v0=" + V9.signature.slice(3).toUpperCase() })).toBe("ok");
+    expect(await outcome({ ...V9, signature: "v0=" + V9.signature.slice(3).toUpperCase() })).toBe("ok");
   });
 
   it("reproduces V9 when signing", async () => {
@@ -34,10 +34,10 @@ describe("verifySlackSignature", () => {
   });
 
   it("rejects tampering and the wrong secret", async () => {
-    expect(await reason({ ...V9, body: V9.body.replace("text=", "text=rotate") })).toBe("invalid_signature");
-    expect(await reason({ ...V9, body: V9.body + "\n" })).toBe("invalid_signature");
-    expect(await reason({ ...V9, signingSecret: V9.signingSecret + "x" })).toBe("invalid_signature");
-    expect(await reason({ ...V9, timestamp: "1531420619" })).toBe("invalid_signature");
+    expect(await outcome({ ...V9, body: V9.body.replace("text=", "text=rotate") })).toBe("invalid_signature");
+    expect(await outcome({ ...V9, body: V9.body + "\n" })).toBe("invalid_signature");
+    expect(await outcome({ ...V9, signingSecret: V9.signingSecret + "x" })).toBe("invalid_signature");
+    expect(await outcome({ ...V9, timestamp: "1531420619" })).toBe("invalid_signature");
   });
 
   it.each([
@@ -48,21 +48,21 @@ describe("verifySlackSignature", () => {
     "v0=g2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503",
     "v0=",
   ])("rejects malformed signature %j without throwing", async (signature) => {
-    expect(await reason({ ...V9, signature })).toBe("invalid_signature");
+    expect(await outcome({ ...V9, signature })).toBe("invalid_signature");
   });
 
   it("enforces a 5-minute window both ways", async () => {
-    expect(await reason({ ...V9, now: 1531420618 + 300 })).toBe("ok");
-    expect(await reason({ ...V9, now: 1531420618 - 300 })).toBe("ok");
-    expect(await reason({ ...V9, now: 1531420618 + 301 })).toBe("timestamp_out_of_window");
-    expect(await reason({ ...V9, now: 1531420618 - 301 })).toBe("timestamp_out_of_window");
-    expect(await reason({ ...V9, timestamp: "1531420618.0" })).toBe("invalid_timestamp");
+    expect(await outcome({ ...V9, now: 1531420618 + 300 })).toBe("ok");
+    expect(await outcome({ ...V9, now: 1531420618 - 300 })).toBe("ok");
+    expect(await outcome({ ...V9, now: 1531420618 + 301 })).toBe("timestamp_out_of_window");
+    expect(await outcome({ ...V9, now: 1531420618 - 301 })).toBe("timestamp_out_of_window");
+    expect(await outcome({ ...V9, timestamp: "1531420618.0" })).toBe("invalid_timestamp");
   });
 
   it("reports missing headers and a missing secret", async () => {
-    expect(await reason({ ...V9, signature: null })).toBe("missing_header");
-    expect(await reason({ ...V9, timestamp: "" })).toBe("missing_header");
-    expect(await reason({ ...V9, signingSecret: "" })).toBe("invalid_key");
+    expect(await outcome({ ...V9, signature: null })).toBe("missing_header");
+    expect(await outcome({ ...V9, timestamp: "" })).toBe("missing_header");
+    expect(await outcome({ ...V9, signingSecret: "" })).toBe("invalid_key");
   });
 
   it("keeps the secret, signature and body out of error messages", async () => {

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { decodeHex } from "../crypto/encoding.ts";
+import { decodeHex, signedBytes } from "../crypto/encoding.ts";
 import { ok, type Result } from "../result.ts";
 import {
   checkTimestamp,
@@ -18,7 +18,6 @@ import {
   fail,
   type HeaderValue,
   present,
-  signedBytes,
   type VerifyError,
 } from "./verify-common.ts";
 
@@ -39,7 +38,7 @@ export interface VerifySlackSignatureInput {
 /**
  * Verifies a Slack request over its raw body, before it is parsed.
  *
- * @returns the timestamp, or reason `missing_header`, `invalid_timestamp`,
+ * @returns the timestamp, or code `missing_header`, `invalid_timestamp`,
  *   `timestamp_out_of_window`, `invalid_key` (empty signing secret) or `invalid_signature`
  */
 export async function verifySlackSignature(

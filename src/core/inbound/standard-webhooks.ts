@@ -2,7 +2,8 @@
  * Standard Webhooks 1.0.0 (standard-webhooks/standard-webhooks `spec/standard-webhooks.md`,
  * "Signature scheme" and "Verifying webhook authenticity",
  * https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md): verification of inbound
- * alerts and signing of rekey's own outbound webhooks.
+ * alerts. rekey's own outbound webhooks are signed by core/notify/sign-webhook.ts; the secret and
+ * the signed content both use are core/crypto/webhook-secret.ts.
  *
  * - Signed content: `${webhook-id}.${webhook-timestamp}.${raw body}`.
  * - `v1`: base64 HMAC-SHA256 under the secret `whsec_<base64>` (the key is the decoded bytes).
@@ -19,7 +20,8 @@
  *
  * @module
  */
-import { decodeBase64, encodeBase64 } from "../crypto/encoding.ts";
+import { decodeBase64 } from "../crypto/encoding.ts";
+import { importWebhookSecret, webhookSignedContent } from "../crypto/webhook-secret.ts";
 import { ok, type Result } from "../result.ts";
 import {
   checkTimestamp,
@@ -27,12 +29,9 @@ import {
   fail,
   type HeaderValue,
   present,
-  signedBytes,
   type VerifyError,
 } from "./verify-common.ts";
 
-const SECRET_PREFIX = "whsec_";
-const MIN_SECRET_BYTES = 16;
 // Bounds the work an unauthenticated request can cause with a long signature header.
 const MAX_SIGNATURES = 10;
 
@@ -55,7 +54,7 @@ export interface VerifyStandardWebhookInput {
 /**
  * Verifies a Standard Webhooks request over its raw body, before it is parsed.
  *
- * @returns the message id (the idempotency key) and timestamp, or reason `missing_header`,
+ * @returns the message id (the idempotency key) and timestamp, or code `missing_header`,
  *   `invalid_timestamp`, `timestamp_out_of_window`, `invalid_key` (no usable secret is configured)
  *   or `invalid_signature`
  */
@@ -71,10 +70,10 @@ export async function verifyStandardWebhook(
   }
   const ts = checkTimestamp(timestamp, input.now, input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS, "webhook");
   if (!ts.ok) return ts;
-  const hmacKey = input.secret === undefined ? undefined : await importSecret(input.secret, ["verify"]);
+  const hmacKey = input.secret === undefined ? undefined : await importWebhookSecret(input.secret, ["verify"]);
   if (!hmacKey) return fail("invalid_key", "Cannot verify webhook: no usable secret is configured");
 
-  const content = signedBytes(`${id}.${timestamp}.`, body);
+  const content = webhookSignedContent(id, timestamp, body);
   // Base64 has no comma, so ", " can only be the join of repeated headers, never part of an entry.
   const entries = signature.split(/,?\s+/).filter((e) => e.length > 0).slice(0, MAX_SIGNATURES);
   for (const entry of entries) {
@@ -88,40 +87,4 @@ export async function verifyStandardWebhook(
     }
   }
   return fail("invalid_signature", "Cannot verify webhook: no signature matches");
-}
-
-/**
- * The `webhook-signature` value (`v1,<base64>`) for an outbound webhook. Send it with
- * `webhook-id: id` and `webhook-timestamp: timestamp`.
- *
- * @throws {TypeError} if the secret is invalid or the id contains "." (which would make the signed
- *   content ambiguous)
- */
-export async function signStandardWebhook(input: {
-  secret: string;
-  id: string;
-  timestamp: number;
-  body: Uint8Array | string;
-}): Promise<string> {
-  const { secret, id, timestamp } = input;
-  if (!id || id.includes(".")) throw new TypeError('Cannot sign webhook: id must be non-empty and contain no "."');
-  if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
-    throw new TypeError(`Cannot sign webhook: timestamp must be Unix seconds: current value is ${timestamp}`);
-  }
-  const key = await importSecret(secret, ["sign"]);
-  if (!key) throw new TypeError("Cannot sign webhook: secret is not whsec_ followed by base64 of at least 16 bytes");
-  const body = typeof input.body === "string" ? new TextEncoder().encode(input.body) : input.body;
-  const mac = await crypto.subtle.sign("HMAC", key, signedBytes(`${id}.${timestamp}.`, body));
-  return `v1,${encodeBase64(new Uint8Array(mac))}`;
-}
-
-/** A new signing secret for an outbound webhook endpoint: `whsec_` + base64 of 32 random bytes. */
-export function generateStandardWebhookSecret(): string {
-  return SECRET_PREFIX + encodeBase64(crypto.getRandomValues(new Uint8Array(32)));
-}
-
-async function importSecret(secret: string, usages: ("sign" | "verify")[]): Promise<CryptoKey | undefined> {
-  const bytes = decodeBase64(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret);
-  if (!bytes.ok || bytes.value.length < MIN_SECRET_BYTES) return undefined;
-  return crypto.subtle.importKey("raw", bytes.value, { name: "HMAC", hash: "SHA-256" }, false, usages);
 }

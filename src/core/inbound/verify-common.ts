@@ -1,15 +1,15 @@
 /**
- * Plumbing shared by the inbound signature verifiers: the error shape, the replay window and the
- * signed-bytes builder.
+ * Plumbing shared by the inbound signature verifiers: the error shape and the replay window (the
+ * signed-bytes builder is core/crypto/encoding.ts's `signedBytes`, which the outbound signer uses too).
  *
  * Runtime-neutral: web APIs only.
  *
  * @module
  */
-import { err, ok, type Result } from "../result.ts";
+import { err, type ErrorValue, ok, type Result } from "../result.ts";
 
 /**
- * Why an inbound request was refused. `reason` is stable; `message` is for logs and never holds a
+ * Why an inbound request was refused. `code` is stable; `message` is for logs and never holds a
  * signature, secret or body.
  * - `missing_header`: a required header is absent or empty
  * - `invalid_timestamp`: the timestamp header is not an integer number of seconds
@@ -18,16 +18,14 @@ import { err, ok, type Result } from "../result.ts";
  * - `unknown_key`: the request names a key we do not have (GitHub)
  * - `invalid_key`: our own configured key or secret is unusable (a configuration error)
  */
-export interface VerifyError {
-  readonly reason:
-    | "missing_header"
-    | "invalid_timestamp"
-    | "timestamp_out_of_window"
-    | "invalid_signature"
-    | "unknown_key"
-    | "invalid_key";
-  readonly message: string;
-}
+export type VerifyError = ErrorValue<
+  | "missing_header"
+  | "invalid_timestamp"
+  | "timestamp_out_of_window"
+  | "invalid_signature"
+  | "unknown_key"
+  | "invalid_key"
+>;
 
 /** A header value as `Headers.get` returns it. */
 export type HeaderValue = string | null | undefined;
@@ -35,8 +33,8 @@ export type HeaderValue = string | null | undefined;
 /** The default replay window: 5 minutes both ways, as Slack and the Standard Webhooks libraries use. */
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 
-export function fail(reason: VerifyError["reason"], message: string): Result<never, VerifyError> {
-  return err({ reason, message });
+export function fail(code: VerifyError["code"], message: string): Result<never, VerifyError> {
+  return err({ code, message });
 }
 
 /**
@@ -58,15 +56,6 @@ export function checkTimestamp(
     return fail("timestamp_out_of_window", `Cannot verify ${source} request: timestamp is outside the replay window`);
   }
   return ok(ts);
-}
-
-/** `prefix` as UTF-8 followed by the raw body bytes, without decoding the body. */
-export function signedBytes(prefix: string, body: Uint8Array): Uint8Array<ArrayBuffer> {
-  const head = new TextEncoder().encode(prefix);
-  const out = new Uint8Array(head.length + body.length);
-  out.set(head);
-  out.set(body, head.length);
-  return out;
 }
 
 /** True if a header value is present and not empty. */

@@ -32,7 +32,7 @@ import {
 } from "../credentials/credential.ts";
 import { needsReencrypt, reencrypt, type Sealed, type SealedAad } from "../crypto/envelope.ts";
 import type { Keyring } from "../crypto/keyring.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 import type { Rotation } from "../rotation/rotation.ts";
 import { replyAad } from "../chatops/reply.ts";
 
@@ -52,20 +52,25 @@ const MAX_CAS_TRIES = 5;
  *   keyring is older than the job's target must not run the page (see ./reencrypt-job.ts).
  */
 export async function reencryptPage(
-  deps: EngineDeps,
+  engine: EngineServices,
   opts: { cursor?: string; limit: number; target?: number },
 ): Promise<ReencryptPage> {
-  const target = opts.target ?? deps.keyring.currentVersion;
-  if (target !== deps.keyring.currentVersion) {
-    throw new Error(`Cannot re-encrypt to version ${target}: this keyring seals under ${deps.keyring.currentVersion}`);
+  const target = opts.target ?? engine.keyring.currentVersion;
+  if (target !== engine.keyring.currentVersion) {
+    throw new Error(
+      `Cannot re-encrypt to version ${target}: this keyring seals under ${engine.keyring.currentVersion}`,
+    );
   }
-  const page = await deps.store.listCredentials({ limit: opts.limit, ...(opts.cursor ? { cursor: opts.cursor } : {}) });
+  const page = await engine.store.listCredentials({
+    limit: opts.limit,
+    ...(opts.cursor ? { cursor: opts.cursor } : {}),
+  });
   let rewritten = 0;
   let remaining = 0;
   for (const listed of page.items) {
     // The listing may lag; the strongly consistent read decides.
-    const credential = await moveCredential(deps, listed.id);
-    const rotations = await moveRotations(deps, listed);
+    const credential = await moveCredential(engine, listed.id);
+    const rotations = await moveRotations(engine, listed);
     remaining += credential.left + rotations.left;
     if (credential.moved || rotations.moved) rewritten++;
   }
@@ -155,29 +160,29 @@ async function rewrap<T>(keyring: Keyring, rec: T, slots: Slot<T>[]): Promise<{ 
 const behind = (keyring: Keyring, slots: Slot<unknown>[]) =>
   slots.filter((s) => needsReencrypt(keyring, s.sealed)).length;
 
-async function moveCredential(deps: EngineDeps, id: string): Promise<Move> {
+async function moveCredential(engine: EngineServices, id: string): Promise<Move> {
   for (let i = 0; i < MAX_CAS_TRIES; i++) {
-    const cur = await deps.store.getCredential(id);
+    const cur = await engine.store.getCredential(id);
     if (!cur) return { moved: false, left: 0 };
-    const { next, failed } = await rewrap(deps.keyring, cur.value, credentialSlots(cur.value));
+    const { next, failed } = await rewrap(engine.keyring, cur.value, credentialSlots(cur.value));
     if (!next) return { moved: false, left: failed };
-    if ((await deps.store.putCredential(next, cur.version)) !== null) return { moved: true, left: failed };
+    if ((await engine.store.putCredential(next, cur.version)) !== null) return { moved: true, left: failed };
   }
   // Still changing after every try: what is behind is counted as remaining, never silently skipped.
-  const last = await deps.store.getCredential(id);
-  return { moved: false, left: last ? behind(deps.keyring, credentialSlots(last.value)) : 0 };
+  const last = await engine.store.getCredential(id);
+  return { moved: false, left: last ? behind(engine.keyring, credentialSlots(last.value)) : 0 };
 }
 
 /**
  * Every rotation record of the credential, running or settled: each may hold sealed values.
  * `rec` may be the listing's (lagging) copy: only its id and kind, which never change, are used.
  */
-async function moveRotations(deps: EngineDeps, rec: Pick<CredentialRecord, "id" | "kind">): Promise<Move> {
+async function moveRotations(engine: EngineServices, rec: Pick<CredentialRecord, "id" | "kind">): Promise<Move> {
   let moved = false;
   let left = 0;
-  for (const listed of await deps.store.listRotations(rec.id)) {
-    if (behind(deps.keyring, rotationSlots(rec, listed)) === 0) continue;
-    const one = await moveRotation(deps, rec, listed.id);
+  for (const listed of await engine.store.listRotations(rec.id)) {
+    if (behind(engine.keyring, rotationSlots(rec, listed)) === 0) continue;
+    const one = await moveRotation(engine, rec, listed.id);
     moved ||= one.moved;
     left += one.left;
   }
@@ -185,19 +190,19 @@ async function moveRotations(deps: EngineDeps, rec: Pick<CredentialRecord, "id" 
 }
 
 async function moveRotation(
-  deps: EngineDeps,
+  engine: EngineServices,
   rec: Pick<CredentialRecord, "id" | "kind">,
   rotationId: string,
 ): Promise<Move> {
   for (let i = 0; i < MAX_CAS_TRIES; i++) {
-    const cur = await deps.store.getRotation(rec.id, rotationId);
+    const cur = await engine.store.getRotation(rec.id, rotationId);
     if (!cur) return { moved: false, left: 0 };
-    const { next, failed } = await rewrap(deps.keyring, cur.value, rotationSlots(rec, cur.value));
+    const { next, failed } = await rewrap(engine.keyring, cur.value, rotationSlots(rec, cur.value));
     if (!next) return { moved: false, left: failed };
     // A driver holding the lease loses its next compare-and-swap and re-reads: it repeats one
     // idempotent step, which is the price of never stopping a rotation for maintenance.
-    if ((await deps.store.putRotation(next, cur.version)) !== null) return { moved: true, left: failed };
+    if ((await engine.store.putRotation(next, cur.version)) !== null) return { moved: true, left: failed };
   }
-  const last = await deps.store.getRotation(rec.id, rotationId);
-  return { moved: false, left: last ? behind(deps.keyring, rotationSlots(rec, last.value)) : 0 };
+  const last = await engine.store.getRotation(rec.id, rotationId);
+  return { moved: false, left: last ? behind(engine.keyring, rotationSlots(rec, last.value)) : 0 };
 }

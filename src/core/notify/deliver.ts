@@ -2,7 +2,7 @@
  * Delivering one notification to one target; failures are classified by ./post-json.ts.
  */
 import type { BusEvent } from "../bus/events.ts";
-import { signStandardWebhook } from "../inbound/standard-webhooks.ts";
+import { signStandardWebhook } from "./sign-webhook.ts";
 import { postJson } from "./post-json.ts";
 import { slackMessage } from "./slack-message.ts";
 import type { Target } from "./targets.ts";

@@ -11,12 +11,8 @@
  */
 import { Failure } from "../failure.ts";
 
-export class DeliveryFailed extends Failure {
-  override readonly name = "DeliveryFailed";
-  readonly tag = "delivery";
-  constructor(retryable: boolean, code: string, message: string) {
-    super(code, message, retryable);
-  }
+function deliveryFailure(retryable: boolean, code: string, message: string): Failure<"delivery"> {
+  return new Failure("delivery", code, message, retryable, {});
 }
 
 export async function postJson(
@@ -34,19 +30,19 @@ export async function postJson(
       signal: AbortSignal.timeout(10_000),
     });
   } catch {
-    throw new DeliveryFailed(true, "network", `Delivery to "${opts.label}" failed: network error or timeout`);
+    throw deliveryFailure(true, "network", `Delivery to "${opts.label}" failed: network error or timeout`);
   }
   await res.body?.cancel();
   // status 0 with type "opaqueredirect" is how a fetch that follows the browser rules reports it.
   if ((res.type as string) === "opaqueredirect" || (res.status >= 300 && res.status < 400)) {
-    throw new DeliveryFailed(
+    throw deliveryFailure(
       false,
       "unexpected_redirect",
       `Delivery to "${opts.label}" answered a redirect, which is never followed`,
     );
   }
   if (res.ok) return;
-  throw new DeliveryFailed(
+  throw deliveryFailure(
     res.status >= 500 || res.status === 429,
     `http_${res.status}`,
     `Delivery to "${opts.label}" answered ${res.status}`,

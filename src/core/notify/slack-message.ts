@@ -37,8 +37,14 @@ export function slackMessage(event: BusEvent): { text: string; blocks: Block[] }
       }. A human needs to look: \`GET /v1/rotations/${d.rotation_id ?? ""}\`.`;
       break;
     case "credential.revoked":
-      headline = `:lock: Value \`${d.fingerprint_prefix}…\` of ${cred} revoked at Clarifai`;
-      detail = `Reason: *${d.reason}*.`;
+      headline = `:lock: Value \`${d.fingerprint_prefix}…\` of ${cred} revoked at Clarifai${
+        typeof d.containment_ms === "number" ? `, contained in ${d.containment_ms} ms` : ""
+      }`;
+      detail = `Reason: *${d.reason}*.${
+        typeof d.containment_ms === "number"
+          ? ` From the leak alert's arrival to Clarifai confirming the delete: ${d.containment_ms} ms.`
+          : ""
+      }`;
       break;
     case "revocation.overdue":
       headline = `:warning: Revocation of \`${d.fingerprint_prefix}…\` (${cred}) is overdue`;

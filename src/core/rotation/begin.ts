@@ -6,10 +6,11 @@
 import { type CredentialRecord, intentNewValue, rotationNewValue } from "../credentials/credential.ts";
 import { randomId } from "../crypto/random.ts";
 import type { Versioned } from "../store/store.ts";
-import type { EngineDeps } from "./engine-deps.ts";
-import { planFor } from "./plan.ts";
+import type { EngineServices } from "./engine-services.ts";
+import { stepPlanFor } from "./step-plan.ts";
 import type { Rotation, RotationMode, RotationReason } from "./rotation.ts";
 import { moveSealed, seal } from "./values.ts";
+import { iso } from "../time.ts";
 
 export interface RotationRequest {
   reason: RotationReason;
@@ -24,6 +25,11 @@ export interface RotationRequest {
    * matched the value just before another rotation replaced it must not rotate the replacement.
    */
   expectedFingerprint?: string;
+  /**
+   * Compromise only: when the alert asking for it was received (ms); default: now. Recorded as the
+   * rotation's `alert_received_at` by the first compromise trigger that begins or joins it.
+   */
+  alertReceivedAt?: number;
 }
 
 export type BeginResult =
@@ -36,43 +42,45 @@ export type BeginResult =
 const MAX_CAS_TRIES = 20;
 
 export async function beginRotation(
-  deps: EngineDeps,
+  engine: EngineServices,
   credentialId: string,
   req: RotationRequest,
 ): Promise<BeginResult> {
   for (let i = 0; i < MAX_CAS_TRIES; i++) {
-    const cur = await deps.store.getCredential(credentialId);
+    const cur = await engine.store.getCredential(credentialId);
     if (!cur) return { ok: false, code: "credential_not_found" };
     const rec = cur.value;
     if (rec.current_rotation) {
-      const running = await materialise(deps, rec);
-      if (running?.state === "running") return { ok: true, rotation: await escalate(deps, running, req), joined: true };
+      const running = await materialise(engine, rec);
+      if (running?.state === "running") {
+        return { ok: true, rotation: await escalate(engine, running, req), joined: true };
+      }
     }
     if (rec.state === "revoked") return { ok: false, code: "credential_revoked" };
     if (req.expectedFingerprint && rec.fingerprint !== req.expectedFingerprint) {
       return { ok: false, code: "value_superseded" };
     }
-    const intent = await intentFor(deps, rec, req);
+    const intent = await intentFor(engine, rec, req);
     if (!intent.ok) return intent;
     const next: CredentialRecord = {
       ...rec,
       current_rotation: intent.value,
-      updated_at: new Date(deps.now()).toISOString(),
+      updated_at: iso(engine.now()),
     };
-    if ((await deps.store.putCredential(next, cur.version)) === null) continue;
+    if ((await engine.store.putCredential(next, cur.version)) === null) continue;
     // Our intent just won the CAS: its record cannot exist unless a joiner raced us to it.
-    const rotation = await materialise(deps, next, { fresh: true });
+    const rotation = await materialise(engine, next, { fresh: true });
     if (rotation) return { ok: true, rotation, joined: false };
   }
   return { ok: false, code: "conflict" };
 }
 
-async function intentFor(deps: EngineDeps, rec: CredentialRecord, req: RotationRequest) {
+async function intentFor(engine: EngineServices, rec: CredentialRecord, req: RotationRequest) {
   let mode = req.mode;
-  const id = randomId("rot", deps.now());
+  const id = randomId("rot", engine.now());
   let sealed: { value: CredentialRecord["value"]; fingerprint: string } | undefined;
   if (rec.kind === "secret" && mode === "rotate") {
-    if (req.newValue !== undefined) sealed = await seal(deps, rec, intentNewValue(id), req.newValue);
+    if (req.newValue !== undefined) sealed = await seal(engine, rec, intentNewValue(id), req.newValue);
     else if (rec.policy.generator !== "random") {
       // A leaked third-party secret with no way to make a new value: delete it rather than wait
       // for a human, since containment comes first. A routine rotation must be given a value.
@@ -89,7 +97,8 @@ async function intentFor(deps: EngineDeps, rec: CredentialRecord, req: RotationR
       mode,
       requested_by: req.requestedBy,
       ...(req.approvedBy ? { approved_by: req.approvedBy } : {}),
-      created_at: new Date(deps.now()).toISOString(),
+      created_at: iso(engine.now()),
+      ...(req.reason === "compromise" ? { alert_received_at: alertTime(engine, req) } : {}),
       ...(sealed ? { new_value: sealed.value, new_fingerprint: sealed.fingerprint } : {}),
     },
   };
@@ -100,7 +109,7 @@ async function intentFor(deps: EngineDeps, rec: CredentialRecord, req: RotationR
  * has yet. Creation is a compare-and-swap on a fresh key, so racing callers end up with one record.
  */
 export async function materialise(
-  deps: EngineDeps,
+  engine: EngineServices,
   rec: CredentialRecord,
   opts: { fresh?: boolean } = {},
 ): Promise<Rotation | null> {
@@ -108,18 +117,18 @@ export async function materialise(
   if (!intent) return null;
   // A fresh intent goes straight to the create (a read would find nothing); the CAS below catches a joiner.
   if (!opts.fresh) {
-    const existing = await deps.store.getRotation(rec.id, intent.id);
+    const existing = await engine.store.getRotation(rec.id, intent.id);
     if (existing) return existing.value;
   }
-  const plan = planFor(rec, intent.mode, intent.reason);
+  const stepPlan = stepPlanFor(rec, intent.mode, intent.reason);
   const rotation: Rotation = {
     id: intent.id,
     credential_id: rec.id,
     reason: intent.reason,
     mode: intent.mode,
     state: "running",
-    plan,
-    step: plan[0]!,
+    plan: stepPlan,
+    step: stepPlan[0]!,
     requested_by: intent.requested_by,
     ...(intent.approved_by ? { approved_by: intent.approved_by } : {}),
     old_fingerprint: rec.fingerprint,
@@ -127,7 +136,7 @@ export async function materialise(
     ...(intent.new_value
       ? {
         new_value: await moveSealed(
-          deps,
+          engine,
           rec,
           intent.new_value,
           intentNewValue(intent.id),
@@ -139,24 +148,32 @@ export async function materialise(
     propagated: [],
     old_revoked: false,
     attempts: 0,
+    ...(intent.alert_received_at ? { alert_received_at: intent.alert_received_at } : {}),
     created_at: intent.created_at,
     updated_at: intent.created_at,
   };
-  if ((await deps.store.putRotation(rotation, null)) !== null) return rotation;
-  return (await deps.store.getRotation(rec.id, intent.id))?.value ?? null;
+  if ((await engine.store.putRotation(rotation, null)) !== null) return rotation;
+  return (await engine.store.getRotation(rec.id, intent.id))?.value ?? null;
 }
 
 /**
  * A compromise that joins a routine rotation must not wait out a grace period: the running
  * rotation takes the compromise reason, so promote revokes the old value at once.
  */
-async function escalate(deps: EngineDeps, running: Rotation, req: RotationRequest): Promise<Rotation> {
+async function escalate(engine: EngineServices, running: Rotation, req: RotationRequest): Promise<Rotation> {
   if (req.reason !== "compromise" || running.reason === "compromise") return running;
   for (let i = 0; i < MAX_CAS_TRIES; i++) {
-    const cur: Versioned<Rotation> | null = await deps.store.getRotation(running.credential_id, running.id);
+    const cur: Versioned<Rotation> | null = await engine.store.getRotation(running.credential_id, running.id);
     if (!cur || cur.value.state !== "running" || cur.value.reason === "compromise") return cur?.value ?? running;
-    const next = { ...cur.value, reason: "compromise" as const, updated_at: new Date(deps.now()).toISOString() };
-    if ((await deps.store.putRotation(next, cur.version)) !== null) return next;
+    const next = {
+      ...cur.value,
+      reason: "compromise" as const,
+      alert_received_at: cur.value.alert_received_at ?? alertTime(engine, req),
+      updated_at: iso(engine.now()),
+    };
+    if ((await engine.store.putRotation(next, cur.version)) !== null) return next;
   }
   return running;
 }
+
+const alertTime = (engine: EngineServices, req: RotationRequest) => iso(req.alertReceivedAt ?? engine.now());

@@ -11,16 +11,19 @@
  */
 import { type CredentialRecord, CURRENT_VALUE } from "../credentials/credential.ts";
 import { oweLeakedRevocation } from "./credential-transitions.ts";
-import type { EngineDeps } from "./engine-deps.ts";
+import type { EngineServices } from "./engine-services.ts";
 import type { Rotation } from "./rotation.ts";
-import { type StepFailure, toStepFailure } from "./step-error.ts";
+import { type AnyFailure, toFailure } from "../failure.ts";
+import { rotationError } from "./step-error.ts";
 import { revokeOld } from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
 import { open } from "./values.ts";
+import { iso } from "../time.ts";
+import { backoffDelay } from "../backoff.ts";
 
 export type Containment = { kind: "continue"; patch: Partial<Rotation> } | { kind: "failed"; rotation: Rotation };
 
-/** The compromise of a PAT that manages itself (plan.ts: it creates before it revokes). */
+/** The compromise of a PAT that manages itself (step-plan.ts: it creates before it revokes). */
 const isSelfManagedPatCompromise = (rec: CredentialRecord, r: Rotation) =>
   r.reason === "compromise" && r.mode === "rotate" && rec.kind === "pat" && !rec.manager_id && r.plan[0] === "create";
 
@@ -34,74 +37,67 @@ export const mayNeedContainment = (r: Rotation) =>
  * budget is spent.
  */
 export async function containInstead(
-  deps: EngineDeps,
+  engine: EngineServices,
   rec: CredentialRecord,
   r: Rotation,
-  failure: StepFailure,
+  failure: AnyFailure,
   retryable: boolean,
 ): Promise<Containment | null> {
   if (!mayNeedContainment(r)) return null;
   if (r.step === "revoke_old" && !retryable) {
-    await oweRevocation(deps, r, failure.code);
+    await oweRevocation(engine, r, failure.code);
     // A revocation alone has nothing left to do but must not read as done: it failed, and is owed.
     if (r.mode === "revoke") {
-      return { kind: "failed", rotation: failed({ ...r, old_revoke_owed: true }, failure, deps.now()) };
+      return { kind: "failed", rotation: failed({ ...r, old_revoke_owed: true }, failure, engine.now()) };
     }
     return { kind: "continue", patch: { old_revoke_owed: true } };
   }
   if (
     r.step === "create" && !r.new_value && isSelfManagedPatCompromise(rec, r) && rec.fingerprint === r.old_fingerprint
   ) {
-    const deleted = await deleteLeakedPat(deps, rec, r);
+    const deleted = await deleteLeakedPat(engine, rec, r);
     const next: Rotation = {
       ...r,
       manager_lost: true,
       old_revoked: deleted,
       ...(deleted ? {} : { old_revoke_owed: true }),
     };
-    return { kind: "failed", rotation: failed(next, failure, deps.now()) };
+    return { kind: "failed", rotation: failed(next, failure, engine.now()) };
   }
   return null;
 }
 
-async function oweRevocation(deps: EngineDeps, r: Rotation, code: string) {
+async function oweRevocation(engine: EngineServices, r: Rotation, code: string) {
   await updateCredential(
-    deps,
+    engine,
     r.credential_id,
-    (c) => oweLeakedRevocation(c, r.old_fingerprint, r.id, code, deps.now()),
+    (c) => oweLeakedRevocation(c, r.old_fingerprint, r.id, code, engine.now()),
   );
 }
 
 /** Deletes the leaked PAT with itself, with the engine's retry budget; owes it if that fails. */
-async function deleteLeakedPat(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<boolean> {
+async function deleteLeakedPat(engine: EngineServices, rec: CredentialRecord, r: Rotation): Promise<boolean> {
   let code = "revoke_failed";
-  for (let attempt = 0; attempt < deps.retry.attempts; attempt++) {
-    if (attempt > 0) await deps.sleep(Math.min(deps.retry.maxDelayMs, deps.retry.baseDelayMs * 2 ** (attempt - 1)));
+  for (let attempt = 0; attempt < engine.retry.attempts; attempt++) {
+    if (attempt > 0) await engine.sleep(backoffDelay(attempt, engine.retry.baseDelayMs, engine.retry.maxDelayMs));
     try {
-      await revokeOld(deps, rec, r, await open(deps, rec, CURRENT_VALUE, rec.value));
+      await revokeOld(engine, rec, r, await open(engine, rec, CURRENT_VALUE, rec.value));
       return true;
     } catch (error) {
-      const f = toStepFailure(error);
+      const f = toFailure(error);
       code = f.code;
       if (!f.retryable) break;
     }
   }
-  await oweRevocation(deps, r, code);
+  await oweRevocation(engine, r, code);
   return false;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
-function failed(r: Rotation, f: StepFailure, now: number): Rotation {
+function failed(r: Rotation, f: AnyFailure, now: number): Rotation {
   return {
     ...r,
     state: "failed",
-    error: {
-      code: f.code,
-      message: f.message,
-      step: r.step,
-      ...(f.clarifaiCode ? { clarifai_code: f.clarifaiCode } : {}),
-    },
+    error: rotationError(f, r.step),
     finished_at: iso(now),
     updated_at: iso(now),
   };

@@ -5,8 +5,7 @@
 import { type CredentialRecord, MAX_SCANNED_ROTATIONS } from "../credentials/credential.ts";
 import type { Sealed } from "../crypto/envelope.ts";
 import type { Rotation } from "./rotation.ts";
-
-const iso = (ms: number) => new Date(ms).toISOString();
+import { iso } from "../time.ts";
 
 /**
  * The values promote writes, each sealed for the field it lands in (values.ts `promotedValues`):

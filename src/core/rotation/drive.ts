@@ -8,47 +8,52 @@
 import type { CredentialRecord } from "../credentials/credential.ts";
 import type { Versioned } from "../store/store.ts";
 import { finish, markPreviousRevoked, promote } from "./credential-transitions.ts";
-import type { EngineDeps } from "./engine-deps.ts";
+import type { EngineServices } from "./engine-services.ts";
 import { containInstead, type Containment, mayNeedContainment } from "./containment.ts";
-import { nextStep } from "./plan.ts";
+import { nextStep } from "./step-plan.ts";
 import { rollback } from "./rollback.ts";
-import type { Rotation, Step } from "./rotation.ts";
-import { StepFailure, toStepFailure } from "./step-error.ts";
+import { containmentMs, type Rotation, type Step } from "./rotation.ts";
+import { type AnyFailure, toFailure } from "../failure.ts";
+import { rotationError, stepFailure } from "./step-error.ts";
 import * as steps from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
 import { open, promotedValues } from "./values.ts";
 import { CURRENT_VALUE, previousValue } from "../credentials/credential.ts";
 import { randomId } from "../crypto/random.ts";
 import { materialise } from "./begin.ts";
+import { iso } from "../time.ts";
+import { backoffDelay } from "../backoff.ts";
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
-export async function driveRotation(deps: EngineDeps, credentialId: string, rotationId: string): Promise<Rotation> {
-  const owner = randomId("drv", deps.now());
+export async function driveRotation(
+  engine: EngineServices,
+  credentialId: string,
+  rotationId: string,
+): Promise<Rotation> {
+  const owner = randomId("drv", engine.now());
   // The latest version of the rotation while this driver holds its lease.
   let held: Versioned<Rotation> | null = null;
   for (let guard = 0; guard < 64; guard++) {
     if (!held) {
-      const cur = await deps.store.getRotation(credentialId, rotationId);
+      const cur = await engine.store.getRotation(credentialId, rotationId);
       if (!cur) {
         // The intent was written but its record not yet (a crash inside beginRotation): create it.
-        const rec = (await deps.store.getCredential(credentialId))?.value;
-        if (rec?.current_rotation?.id === rotationId && (await materialise(deps, rec))) continue;
-        throw new StepFailure(false, "rotation_not_found", `Rotation "${rotationId}" does not exist`);
+        const rec = (await engine.store.getCredential(credentialId))?.value;
+        if (rec?.current_rotation?.id === rotationId && (await materialise(engine, rec))) continue;
+        throw stepFailure(false, "rotation_not_found", `Rotation "${rotationId}" does not exist`);
       }
       const r = cur.value;
-      if (r.state !== "running") return settle(deps, r);
+      if (r.state !== "running") return settle(engine, r);
       const lease = r.lease;
-      if (lease && lease.owner !== owner && Date.parse(lease.until) > deps.now()) return r; // another driver has it
-      const leased: Rotation = { ...r, lease: { owner, until: iso(deps.now() + deps.leaseMs) } };
-      const version = await deps.store.putRotation(leased, cur.version);
+      if (lease && lease.owner !== owner && Date.parse(lease.until) > engine.now()) return r; // another driver has it
+      const leased: Rotation = { ...r, lease: { owner, until: iso(engine.now() + engine.leaseMs) } };
+      const version = await engine.store.putRotation(leased, cur.version);
       if (version === null) continue;
       held = { value: leased, version };
     }
-    const outcome = await runStepWithRetries(deps, held);
+    const outcome = await runStepWithRetries(engine, held);
     const after: Versioned<Rotation> | "lost_lease" = outcome.kind === "lost_lease"
       ? outcome.kind
-      : await persistOutcome(deps, held, outcome);
+      : await persistOutcome(engine, held, outcome);
     if (after === "lost_lease") {
       held = null;
       continue;
@@ -58,69 +63,73 @@ export async function driveRotation(deps: EngineDeps, credentialId: string, rota
     // Still ours (each write was a compare-and-swap on the version we hold): go on to the next
     // step without reading and leasing again, two storage round trips fewer per step, unless the
     // lease is past half its time.
-    held = Date.parse(r.lease.until) - deps.now() > deps.leaseMs / 2 ? after : null; // renewed by the write: normally kept
+    held = Date.parse(r.lease.until) - engine.now() > engine.leaseMs / 2 ? after : null; // renewed by the write: normally kept
   }
-  throw new StepFailure(true, "drive_exhausted", `Rotation "${rotationId}" did not settle in one drive`);
+  throw stepFailure(true, "drive_exhausted", `Rotation "${rotationId}" did not settle in one drive`);
 }
 
 type Outcome =
   | { kind: "lost_lease" }
   | { kind: "ok"; patch: steps.RotationPatch }
-  | { kind: "transient"; failure: StepFailure }
-  | { kind: "permanent"; failure: StepFailure };
+  | { kind: "retryable"; failure: AnyFailure }
+  | { kind: "permanent"; failure: AnyFailure };
 
 /** Thrown by `record` when another driver took the rotation over: stop without retrying. */
 const LEASE_LOST = "lease_lost";
 
-async function runStepWithRetries(deps: EngineDeps, held: Versioned<Rotation>): Promise<Outcome> {
-  let failure: StepFailure | undefined;
-  for (let attempt = 0; attempt < deps.retry.attempts; attempt++) {
+async function runStepWithRetries(engine: EngineServices, held: Versioned<Rotation>): Promise<Outcome> {
+  let failure: AnyFailure | undefined;
+  for (let attempt = 0; attempt < engine.retry.attempts; attempt++) {
     if (attempt > 0) {
-      const backoff = Math.min(deps.retry.maxDelayMs, deps.retry.baseDelayMs * 2 ** (attempt - 1));
-      await deps.sleep(backoff / 2 + Math.random() * (backoff / 2)); // jittered, so retries do not march in step
+      const backoff = backoffDelay(attempt, engine.retry.baseDelayMs, engine.retry.maxDelayMs);
+      await engine.sleep(backoff / 2 + Math.random() * (backoff / 2)); // jittered, so retries do not march in step
     }
     try {
-      return { kind: "ok", patch: await runStep(deps, held) };
+      return { kind: "ok", patch: await runStep(engine, held) };
     } catch (error) {
-      failure = toStepFailure(error);
+      failure = toFailure(error);
       if (failure.code === LEASE_LOST) return { kind: "lost_lease" };
       if (!failure.retryable) return { kind: "permanent", failure };
     }
   }
-  return { kind: "transient", failure: failure! };
+  return { kind: "retryable", failure: failure! };
 }
 
 /**
  * Persists part of a step's result before the step goes on (the create window, before the create
  * call): a compare-and-swap under the lease, so `held` always names the latest version.
  */
-function recorder(deps: EngineDeps, held: Versioned<Rotation>) {
+function recorder(engine: EngineServices, held: Versioned<Rotation>) {
   return async (patch: steps.RotationPatch): Promise<Rotation> => {
-    const next: Rotation = { ...held.value, ...patch, updated_at: iso(deps.now()) };
-    const version = await deps.store.putRotation(next, held.version);
-    if (version === null) throw new StepFailure(true, LEASE_LOST, "Another driver took this rotation over");
+    const next: Rotation = { ...held.value, ...patch, updated_at: iso(engine.now()) };
+    const version = await engine.store.putRotation(next, held.version);
+    if (version === null) throw stepFailure(true, LEASE_LOST, "Another driver took this rotation over");
     held.value = next;
     held.version = version;
     return next;
   };
 }
 
-async function runStep(deps: EngineDeps, held: Versioned<Rotation>): Promise<steps.RotationPatch> {
+async function runStep(engine: EngineServices, held: Versioned<Rotation>): Promise<steps.RotationPatch> {
   const r = held.value;
-  const rec = await credentialOf(deps, r);
+  const rec = await credentialOf(engine, r);
   switch (r.step) {
     case "create":
-      return steps.create(deps, rec, r, recorder(deps, held));
+      return steps.create(engine, rec, r, recorder(engine, held));
     case "propagate":
-      return steps.propagate(deps, rec, r);
+      return steps.propagate(engine, rec, r);
     case "verify":
-      return steps.verify(deps, rec, r);
+      return steps.verify(engine, rec, r);
     case "promote": {
-      await updateCredential(deps, rec.id, async (c) => promote(c, r, deps.now(), await promotedValues(deps, c, r)));
+      await updateCredential(
+        engine,
+        rec.id,
+        async (c) => promote(c, r, engine.now(), await promotedValues(engine, c, r)),
+      );
       return {};
     }
     case "revoke_old":
-      return revokeOldStep(deps, rec, r);
+      return revokeOldStep(engine, rec, r);
     case "done":
       return {};
   }
@@ -131,53 +140,58 @@ async function runStep(deps: EngineDeps, held: Versioned<Rotation>): Promise<ste
  * rotation made. After a routine promote with a grace period, revocation is owed, not done: the
  * sweep performs it when the grace period ends (src/core/sweep).
  */
-async function revokeOldStep(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<steps.RotationPatch> {
+async function revokeOldStep(engine: EngineServices, rec: CredentialRecord, r: Rotation): Promise<steps.RotationPatch> {
   if (r.old_revoked) return {};
   if (rec.fingerprint === r.old_fingerprint) {
-    const patch = await steps.revokeOld(deps, rec, r, await open(deps, rec, CURRENT_VALUE, rec.value));
-    if (r.mode === "revoke") await revokeAllPrevious(deps, rec, r);
+    const patch = await steps.revokeOld(engine, rec, r, await open(engine, rec, CURRENT_VALUE, rec.value));
+    if (r.mode === "revoke") await revokeAllPrevious(engine, rec, r);
     return patch;
   }
   const prev = rec.previous.find((p) => p.fingerprint === r.old_fingerprint);
   if (!prev || prev.revoked_at || !prev.value) return { old_revoked: true };
-  if (Date.parse(prev.revoke_after) > deps.now()) return {}; // grace period: owed to the sweep
-  const patch = await steps.revokeOld(deps, rec, r, await open(deps, rec, previousValue(prev.fingerprint), prev.value));
-  await updateCredential(deps, rec.id, (c) => markPreviousRevoked(c, r.old_fingerprint, deps.now()));
+  if (Date.parse(prev.revoke_after) > engine.now()) return {}; // grace period: owed to the sweep
+  const patch = await steps.revokeOld(
+    engine,
+    rec,
+    r,
+    await open(engine, rec, previousValue(prev.fingerprint), prev.value),
+  );
+  await updateCredential(engine, rec.id, (c) => markPreviousRevoked(c, r.old_fingerprint, engine.now()));
   return patch;
 }
 
 /** Revoking a credential kills its superseded values too, not only the current one. */
-async function revokeAllPrevious(deps: EngineDeps, rec: CredentialRecord, r: Rotation) {
+async function revokeAllPrevious(engine: EngineServices, rec: CredentialRecord, r: Rotation) {
   for (const prev of rec.previous) {
     if (prev.revoked_at || !prev.value) continue;
     await steps.revokeOld(
-      deps,
+      engine,
       rec,
       { ...r, old_revoked: false },
-      await open(deps, rec, previousValue(prev.fingerprint), prev.value),
+      await open(engine, rec, previousValue(prev.fingerprint), prev.value),
     );
-    await updateCredential(deps, rec.id, (c) => markPreviousRevoked(c, prev.fingerprint, deps.now()));
+    await updateCredential(engine, rec.id, (c) => markPreviousRevoked(c, prev.fingerprint, engine.now()));
   }
 }
 
 async function persistOutcome(
-  deps: EngineDeps,
+  engine: EngineServices,
   cur: Versioned<Rotation>,
   result: Exclude<Outcome, { kind: "lost_lease" }>,
 ): Promise<Versioned<Rotation> | "lost_lease"> {
   const r = cur.value;
-  const now = deps.now();
+  const now = engine.now();
   let outcome = result;
   let next: Rotation;
   let contained: Containment | null = null;
   if (outcome.kind !== "ok" && mayNeedContainment(r)) {
     // A leaked value must die whatever failed (./containment.ts).
     contained = await containInstead(
-      deps,
-      await credentialOf(deps, r),
+      engine,
+      await credentialOf(engine, r),
       r,
       outcome.failure,
-      outcome.kind === "transient",
+      outcome.kind === "retryable",
     );
     if (contained?.kind === "continue") outcome = { kind: "ok", patch: contained.patch };
   }
@@ -186,97 +200,108 @@ async function persistOutcome(
   } else if (outcome.kind === "ok") {
     const step: Step = nextStep(r.plan, r.step);
     // The write that records the step also renews the lease, so the next step starts with all of it.
-    const lease = r.lease ? { lease: { owner: r.lease.owner, until: iso(now + deps.leaseMs) } } : {};
+    const lease = r.lease ? { lease: { owner: r.lease.owner, until: iso(now + engine.leaseMs) } } : {};
     next = { ...r, ...outcome.patch, ...lease, step, attempts: 0, updated_at: iso(now) };
     delete next.next_attempt_at;
     if (step === "done") next = { ...next, state: "done", finished_at: iso(now) };
-  } else if (outcome.kind === "transient") {
+  } else if (outcome.kind === "retryable") {
     // Out of retries for now: release the lease and leave the run resumable by the next driver.
-    next = { ...r, attempts: r.attempts + 1, next_attempt_at: iso(now + deps.retry.maxDelayMs), updated_at: iso(now) };
+    next = {
+      ...r,
+      attempts: r.attempts + 1,
+      next_attempt_at: iso(now + engine.retry.maxDelayMs),
+      updated_at: iso(now),
+    };
     delete next.lease;
   } else {
     // Undoing has side effects at Clarifai (the new key deleted, sinks given the old value back):
     // prove first, by compare-and-swap, that this driver still holds the rotation. A driver whose
     // step outlived its lease must not undo what the driver that took over has done since.
-    const claimed = await deps.store.putRotation({ ...r, updated_at: iso(now) }, cur.version);
+    const claimed = await engine.store.putRotation({ ...r, updated_at: iso(now) }, cur.version);
     if (claimed === null) return "lost_lease";
     cur = { value: r, version: claimed };
-    const rec = await credentialOf(deps, r);
-    const undone = await rollback(deps, rec, r);
+    const rec = await credentialOf(engine, r);
+    const undone = await rollback(engine, rec, r);
     const f = outcome.failure;
     next = {
       ...r,
       ...(undone.incomplete ? { rollback_incomplete: true } : {}),
       state: "failed",
-      error: {
-        code: f.code,
-        message: f.message,
-        step: r.step,
-        ...(f.clarifaiCode ? { clarifai_code: f.clarifaiCode } : {}),
-      },
+      error: rotationError(f, r.step),
       finished_at: iso(now),
       updated_at: iso(now),
     };
+  }
+  // Containment time: the leaked value is confirmed dead by the Clarifai answer this step just got.
+  if (next.reason === "compromise" && next.old_revoked && !r.old_revoked && !next.contained_at) {
+    next = { ...next, contained_at: iso(engine.now()) };
   }
   if (next.state !== "running") {
     delete next.lease;
     // Finished: the new value now lives on the credential (or was deleted); keep no extra copy.
     delete next.new_value;
   }
-  const version = await deps.store.putRotation(next, cur.version);
+  const version = await engine.store.putRotation(next, cur.version);
   if (version === null) return "lost_lease";
-  await afterTransition(deps, r, next);
+  await afterTransition(engine, r, next);
   return { value: next, version };
 }
 
-async function afterTransition(deps: EngineDeps, before: Rotation, next: Rotation) {
+async function afterTransition(engine: EngineServices, before: Rotation, next: Rotation) {
   if (next.step !== before.step || next.state !== before.state) {
-    await safeEmit(deps, { type: "rotation.step", rotation: next, step: before.step });
+    await safeEmit(engine, { type: "rotation.step", rotation: next, step: before.step });
   }
   if (next.state === "running") return;
-  await finishCredential(deps, next);
+  await finishCredential(engine, next);
 }
 
 /**
  * A finished rotation whose credential still names it: the driver that finished it died before
  * clearing the marker. Finish it now (and announce it: events are at-least-once).
  */
-async function settle(deps: EngineDeps, r: Rotation): Promise<Rotation> {
-  const rec = await deps.store.getCredential(r.credential_id);
-  if (rec?.value.current_rotation?.id === r.id) await finishCredential(deps, r);
+async function settle(engine: EngineServices, r: Rotation): Promise<Rotation> {
+  const rec = await engine.store.getCredential(r.credential_id);
+  if (rec?.value.current_rotation?.id === r.id) await finishCredential(engine, r);
   return r;
 }
 
-async function finishCredential(deps: EngineDeps, next: Rotation) {
-  const rec = await updateCredential(deps, next.credential_id, (c) => finish(c, next, deps.now()));
+async function finishCredential(engine: EngineServices, next: Rotation) {
+  const rec = await updateCredential(engine, next.credential_id, (c) => finish(c, next, engine.now()));
   if (next.old_revoked || rec?.state === "revoked") {
-    await safeEmit(deps, {
+    await safeEmit(engine, {
       type: "credential.revoked",
       credentialId: next.credential_id,
       fingerprint: next.old_fingerprint,
       rotationId: next.id,
       reason: next.reason,
+      actor: next.requested_by,
+      ...withContainment(next),
     });
   }
-  if (next.manager_lost) await safeEmit(deps, { type: "credential.orphaned_manager", rotation: next });
+  if (next.manager_lost) await safeEmit(engine, { type: "credential.orphaned_manager", rotation: next });
   await safeEmit(
-    deps,
+    engine,
     next.state === "done"
       ? { type: "rotation.completed", rotation: next }
       : { type: "rotation.failed", rotation: next },
   );
 }
 
-async function safeEmit(deps: EngineDeps, event: Parameters<EngineDeps["emit"]>[0]) {
+const withContainment = (r: Rotation) => {
+  const ms = containmentMs(r);
+  return ms === null ? {} : { containmentMs: ms };
+};
+
+async function safeEmit(engine: EngineServices, event: Parameters<EngineServices["emit"]>[0]) {
   try {
-    await deps.emit(event);
+    await engine.emit(event);
   } catch {
     // The transition is persisted; a lost notification must not undo or repeat it.
   }
 }
 
-async function credentialOf(deps: EngineDeps, r: Rotation): Promise<CredentialRecord> {
-  const cur = await deps.store.getCredential(r.credential_id);
-  if (!cur) throw new StepFailure(false, "credential_not_found", `Credential "${r.credential_id}" no longer exists`);
+async function credentialOf(engine: EngineServices, r: Rotation): Promise<CredentialRecord> {
+  const cur = await engine.store.getCredential(r.credential_id);
+  if (!cur) throw stepFailure(false, "credential_not_found", `Credential "${r.credential_id}" no longer exists`);
   return cur.value;
 }

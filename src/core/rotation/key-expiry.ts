@@ -13,6 +13,7 @@
 import { type CredentialRecord, upstreamExpiryOf } from "../credentials/credential.ts";
 import { jitterMs } from "../sweep/rules.ts";
 import { earliest } from "./key-restrictions.ts";
+import { iso } from "../time.ts";
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -21,10 +22,10 @@ export function replacementExpiry(rec: CredentialRecord, now: number): string | 
   if (rec.kind === "secret") return undefined;
   const deadMan = upstreamExpiryOf(rec.policy);
   const switched = deadMan
-    ? new Date(
+    ? iso(
       now + deadMan.maxAgeDays * DAY + jitterMs(rec.id, deadMan.maxAgeDays) + rec.policy.grace_hours * HOUR +
         deadMan.marginHours * HOUR,
-    ).toISOString()
+    )
     : undefined;
   return earliest(rec.key_expiry_bound, switched);
 }

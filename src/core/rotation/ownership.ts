@@ -17,6 +17,7 @@
  */
 import type { Key } from "../clarifai/index.ts";
 import type { Rotation } from "./rotation.ts";
+import { iso } from "../time.ts";
 
 /**
  * How long after a create call starts Clarifai may still create the key: the largest client
@@ -26,7 +27,6 @@ const CREATE_CALL_MAX_MS = 60_000;
 /** Allowance for the difference between Clarifai's clock and rekey's. */
 const CLOCK_SKEW_MS = 5_000;
 
-const iso = (ms: number) => new Date(ms).toISOString();
 /** RFC 3339 with an explicit offset: a timestamp without one would be read in the host's zone. */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 

@@ -11,9 +11,7 @@ import type { BeginResult } from "./begin.ts";
 export type BeginRefusal = Extract<BeginResult, { ok: false }>["code"];
 
 interface RefusalWording {
-  /** HTTP status of the refusal over the admin API and the dashboard. */
-  status: 404 | 409 | 422;
-  /** The admin API's message, and the dashboard's unless `ui` is set. */
+  /** The admin API's message, and the dashboard's unless `ui` is set (the status is src/http/on-error.ts's). */
   message: string;
   ui?: string;
   /** Chat's sentence; `id` is the credential id, never a value. */
@@ -22,29 +20,24 @@ interface RefusalWording {
 
 export const BEGIN_REFUSALS: Record<BeginRefusal, RefusalWording> = {
   credential_not_found: {
-    status: 404,
     message: "No such credential",
     chat: (id) => `No managed credential \`${id}\`.`,
   },
   credential_revoked: {
-    status: 409,
     message: "The credential is revoked",
     chat: (id) => `Credential \`${id}\` is already revoked.`,
   },
   value_required: {
-    status: 422,
     message: 'Rotating a "secret" credential needs "value" (or a "random" generator in its policy)',
     ui:
       'Rotating a "secret" credential needs a new value: use the admin API (POST /v1/credentials/{id}/rotate with "value"), or give it a "random" generator',
     chat: (id) => `\`${id}\` is a secret without a generator: rotate it through the admin API with the new value.`,
   },
   value_superseded: {
-    status: 409,
     message: "The value was replaced meanwhile",
     chat: (id) => `The value of \`${id}\` changed meanwhile.`,
   },
   conflict: {
-    status: 409,
     message: "The credential kept changing; try again",
     chat: (id) => `\`${id}\` kept changing; try again.`,
   },

@@ -10,36 +10,46 @@
  * reported (`incomplete`): the rotation records it and its credential's orphan scan deletes it.
  */
 import { type CredentialRecord, CURRENT_VALUE, rotationNewValue } from "../credentials/credential.ts";
+import { backoffDelay } from "../backoff.ts";
 import { promote } from "./credential-transitions.ts";
-import type { EngineDeps } from "./engine-deps.ts";
+import type { EngineServices } from "./engine-services.ts";
 import type { Rotation } from "./rotation.ts";
-import { isNotFound, toStepFailure, unwrap } from "./step-error.ts";
+import { toFailure } from "../failure.ts";
+import { isNotFound, unwrap } from "./step-error.ts";
 import { updateCredential } from "./update-credential.ts";
 import { managerToken, open, promotedValues } from "./values.ts";
 import type { SinkContext } from "../sinks/driver.ts";
 import { deliveryTargets, ownSecret, sinkHoldsNewValue, sinkKey, writeSink } from "../sinks/drivers.ts";
 import { sinkContext } from "./steps.ts";
 
-export async function rollback(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<{ incomplete: boolean }> {
+export async function rollback(
+  engine: EngineServices,
+  rec: CredentialRecord,
+  r: Rotation,
+): Promise<{ incomplete: boolean }> {
   if (rec.fingerprint !== r.old_fingerprint || !r.new_value) return { incomplete: false };
-  const ctx = sinkContext(deps, rec, r);
+  const ctx = sinkContext(engine, rec, r);
   if (r.old_revoked && (await oldValueIsDead(ctx, r))) {
-    await updateCredential(deps, rec.id, async (c) => promote(c, r, deps.now(), await promotedValues(deps, c, r)));
+    await updateCredential(
+      engine,
+      rec.id,
+      async (c) => promote(c, r, engine.now(), await promotedValues(engine, c, r)),
+    );
     return { incomplete: false };
   }
-  const old = await open(deps, rec, CURRENT_VALUE, rec.value);
+  const old = await open(engine, rec, CURRENT_VALUE, rec.value);
   // A propagate that failed part-way may have overwritten targets before it could record them:
   // then every target is restored (overwriting with the old value is idempotent).
   const restore = deliveryTargets(rec).filter((s) => r.propagated.includes(sinkKey(s)) || r.step === "propagate");
   for (const sink of restore) {
-    await bestEffort(deps, () => writeSink(ctx, sink, old));
+    await bestEffort(engine, () => writeSink(ctx, sink, old));
   }
   if (rec.kind !== "secret") {
-    const created = await open(deps, rec, rotationNewValue(r.id), r.new_value);
-    const deleted = await bestEffort(deps, async () => {
-      const token = await managerToken(deps, rec, r);
+    const created = await open(engine, rec, rotationNewValue(r.id), r.new_value);
+    const deleted = await bestEffort(engine, async () => {
+      const token = await managerToken(engine, rec, r);
       try {
-        unwrap(await deps.clarifai.deleteKey(token, rec.user_id, created));
+        unwrap(await engine.clarifai.deleteKey(token, rec.user_id, created));
       } catch (error) {
         if (!isNotFound(error)) throw error;
       }
@@ -66,14 +76,14 @@ async function oldValueIsDead(ctx: SinkContext, r: Rotation) {
 }
 
 /** Runs a cleanup call with a small retry budget; whether it succeeded. */
-async function bestEffort(deps: EngineDeps, action: () => Promise<void>): Promise<boolean> {
-  for (let attempt = 0; attempt < deps.retry.attempts; attempt++) {
+async function bestEffort(engine: EngineServices, action: () => Promise<void>): Promise<boolean> {
+  for (let attempt = 0; attempt < engine.retry.attempts; attempt++) {
     try {
       await action();
       return true;
     } catch (error) {
-      if (!toStepFailure(error).retryable) return false;
-      await deps.sleep(deps.retry.baseDelayMs * 2 ** attempt);
+      if (!toFailure(error).retryable) return false;
+      await engine.sleep(backoffDelay(attempt + 1, engine.retry.baseDelayMs, engine.retry.maxDelayMs));
     }
   }
   return false;

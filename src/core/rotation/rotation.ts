@@ -1,10 +1,11 @@
 /**
  * The rotation record: one persisted run of the rotation state machine for one credential.
  * Each step's result is written here (compare-and-swap) before the next step starts, so a crash
- * at any point resumes from the last persisted step. See ./plan.ts for the step orders.
+ * at any point resumes from the last persisted step. See ./step-plan.ts for the step orders.
  */
 import * as z from "zod";
 import { sealedSchema } from "../crypto/envelope.ts";
+import { isoTimeSchema } from "../time.ts";
 
 export const rotationReasonSchema = z.enum(["compromise", "scheduled", "manual", "expiry"]);
 export type RotationReason = z.infer<typeof rotationReasonSchema>;
@@ -16,7 +17,6 @@ export type Step = z.infer<typeof stepSchema>;
 export const rotationModeSchema = z.enum(["rotate", "revoke"]);
 export type RotationMode = z.infer<typeof rotationModeSchema>;
 
-const isoTime = z.iso.datetime({ offset: true });
 /** Create calls one rotation may make; past that its answers were lost too often to go on. */
 export const MAX_CREATE_CALLS = 6;
 
@@ -26,7 +26,7 @@ export const rotationErrorSchema = z.object({
   clarifai_code: z.number().optional(),
   step: stepSchema,
 });
-type RotationError = z.infer<typeof rotationErrorSchema>;
+export type RotationError = z.infer<typeof rotationErrorSchema>;
 
 export const rotationSchema = z.object({
   id: z.string(),
@@ -34,7 +34,7 @@ export const rotationSchema = z.object({
   reason: rotationReasonSchema,
   mode: rotationModeSchema,
   state: z.enum(["running", "done", "failed"]),
-  /** The ordered steps for this run, fixed when it begins. */
+  /** The step plan: the ordered steps for this run, fixed when it begins (./step-plan.ts). */
   plan: z.array(stepSchema),
   step: stepSchema,
   /** Who asked: "admin", "github", "webhook", "slack:U123", "cron". Never a secret. */
@@ -46,14 +46,14 @@ export const rotationSchema = z.object({
   new_value: sealedSchema.optional(),
   new_fingerprint: z.string().optional(),
   /** The new key's `expires_at` at Clarifai, when it was minted with one; promote records it. */
-  new_key_expires_at: isoTime.optional(),
+  new_key_expires_at: isoTimeSchema.optional(),
   /** Sinks (by sinkKey) that already hold the new value. */
   propagated: z.array(z.string()).default([]),
   /**
    * When propagate last began writing each sink (by sinkKey), by rekey's clock: a sink whose
    * value cannot be read back (a GitHub Actions secret) is verified by its own update time.
    */
-  sink_written_at: z.record(z.string(), isoTime).optional(),
+  sink_written_at: z.record(z.string(), isoTimeSchema).optional(),
   old_revoked: z.boolean().default(false),
   /** Clarifai refused to delete the leaked old value: its revocation is owed to the sweep (credential `previous[].leaked`). */
   old_revoke_owed: z.boolean().optional(),
@@ -70,7 +70,7 @@ export const rotationSchema = z.object({
    * nothing, since anyone who can edit a key's description can copy it. Bounded: a create whose
    * answers keep getting lost fails rather than widening the windows without end.
    */
-  create_calls: z.array(isoTime).max(MAX_CREATE_CALLS).optional(),
+  create_calls: z.array(isoTimeSchema).max(MAX_CREATE_CALLS).optional(),
   /**
    * A create call's outcome was lost (a crash or a lost response after the window opened), so
    * Clarifai may hold a key this rotation minted but never recorded. Once the rotation settles,
@@ -79,10 +79,17 @@ export const rotationSchema = z.object({
   create_outcome_lost: z.boolean().optional(),
   /** The rollback could not delete the key this rotation recorded: the orphan scan owes it. */
   rollback_incomplete: z.boolean().optional(),
+  /**
+   * Compromise only: when the alert was received, by the first trigger that started this rotation
+   * or joined it as a compromise (an alert route's arrival time; an operator's request otherwise).
+   */
+  alert_received_at: isoTimeSchema.optional(),
+  /** Compromise only: when Clarifai confirmed the leaked value deleted (the revoke step, or the sweep paying it). */
+  contained_at: isoTimeSchema.optional(),
   attempts: z.number().int().min(0).default(0),
-  next_attempt_at: isoTime.optional(),
+  next_attempt_at: isoTimeSchema.optional(),
   /** Who is driving this run, and until when; see ./drive.ts. */
-  lease: z.object({ owner: z.string(), until: isoTime }).optional(),
+  lease: z.object({ owner: z.string(), until: isoTimeSchema }).optional(),
   error: rotationErrorSchema.optional(),
   /**
    * Where to post the outcome for the chat users who asked (Slack response_url, Discord
@@ -90,11 +97,20 @@ export const rotationSchema = z.object({
    * See core/chatops/reply.ts.
    */
   replies: z.array(sealedSchema).max(8).optional(),
-  created_at: isoTime,
-  updated_at: isoTime,
-  finished_at: isoTime.optional(),
+  created_at: isoTimeSchema,
+  updated_at: isoTimeSchema,
+  finished_at: isoTimeSchema.optional(),
 });
 export type Rotation = z.infer<typeof rotationSchema>;
+
+/**
+ * Time from the leak alert to the leaked value confirmed dead: rekey's headline number, recorded
+ * on every compromise rotation that got that far. Null until then, and for other rotations.
+ */
+export function containmentMs(r: Pick<Rotation, "alert_received_at" | "contained_at">): number | null {
+  if (!r.alert_received_at || !r.contained_at) return null;
+  return Math.max(0, Date.parse(r.contained_at) - Date.parse(r.alert_received_at));
+}
 
 /** Marker put in a new Clarifai key's description, so a resumed run can find a key it created. */
 export const rotationMarker = (rotationId: string) => `[rekey:${rotationId}]`;

@@ -6,16 +6,17 @@
 import { type Key, MAX_PER_PAGE } from "../clarifai/index.ts";
 import { type CredentialRecord, rotationNewValue } from "../credentials/credential.ts";
 import { randomSecretValue } from "../crypto/random.ts";
-import type { EngineDeps } from "./engine-deps.ts";
+import type { EngineServices } from "./engine-services.ts";
 import { replacementExpiry } from "./key-expiry.ts";
 import { replacementRestrictions, restrictionMismatch } from "./key-restrictions.ts";
 import { earliestCreated, mintedBy, recordCreateCall } from "./ownership.ts";
 import { MAX_CREATE_CALLS, type Rotation, rotationMarker, withoutMarkers } from "./rotation.ts";
-import { isNotFound, StepFailure, unwrap } from "./step-error.ts";
+import { isNotFound, stepFailure, unwrap } from "./step-error.ts";
 import { managerToken, open, seal } from "./values.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import type { SinkContext } from "../sinks/driver.ts";
 import { deliveryTargets, sinkHoldsNewValue, sinkKey, writeSink } from "../sinks/drivers.ts";
+import { iso } from "../time.ts";
 
 export type RotationPatch = Partial<
   Pick<
@@ -44,7 +45,7 @@ export const keyType = (rec: CredentialRecord) =>
  * (./ownership.ts), so a copied marker cannot make it adopt someone else's key.
  */
 export async function create(
-  deps: EngineDeps,
+  engine: EngineServices,
   rec: CredentialRecord,
   r: Rotation,
   record: (patch: RotationPatch) => Promise<Rotation>,
@@ -52,43 +53,43 @@ export async function create(
   if (r.new_value) return {};
   if (rec.kind === "secret") {
     if (rec.policy.generator !== "random") {
-      throw new StepFailure(
+      throw stepFailure(
         false,
         "value_required",
         "A secret rotation needs a new value and no generator is configured",
       );
     }
-    const sealed = await seal(deps, rec, rotationNewValue(r.id), randomSecretValue());
+    const sealed = await seal(engine, rec, rotationNewValue(r.id), randomSecretValue());
     return { new_value: sealed.value, new_fingerprint: sealed.fingerprint };
   }
-  const token = await managerToken(deps, rec, r);
+  const token = await managerToken(engine, rec, r);
   let cur = r;
   let key: Key | undefined;
   if (cur.create_calls?.length) {
     // An earlier call may have minted a key nobody recorded: say so before anything can fail, so
     // the orphan scan looks for it once this rotation settles, however it settles.
     if (!cur.create_outcome_lost) cur = await record({ create_outcome_lost: true });
-    key = await findMintedKey(deps, token, rec, cur);
+    key = await findMintedKey(engine, token, rec, cur);
   }
   if (!key) {
     if ((cur.create_calls?.length ?? 0) >= MAX_CREATE_CALLS) {
-      throw new StepFailure(
+      throw stepFailure(
         false,
         "create_unconfirmed",
         `Clarifai's answer to ${MAX_CREATE_CALLS} create calls was lost; the orphan scan removes what they made`,
       );
     }
-    cur = await record(recordCreateCall(cur, deps.now()));
+    cur = await record(recordCreateCall(cur, engine.now()));
     key = unwrap(
-      await deps.clarifai.createKey(token, rec.user_id, {
+      await engine.clarifai.createKey(token, rec.user_id, {
         type: keyType(rec),
         // Exactly one marker, this rotation's: a description copied from an earlier key keeps none of its own.
         description: `${withoutMarkers(rec.description)} ${rotationMarker(cur.id)}`.trim(),
-        ...replacementRestrictions(rec, replacementExpiry(rec, deps.now())),
+        ...replacementRestrictions(rec, replacementExpiry(rec, engine.now())),
       }),
     );
   }
-  const sealed = await seal(deps, rec, rotationNewValue(cur.id), key.id);
+  const sealed = await seal(engine, rec, rotationNewValue(cur.id), key.id);
   return {
     new_value: sealed.value,
     new_fingerprint: sealed.fingerprint,
@@ -100,14 +101,14 @@ export async function create(
  * The key an earlier create call of this rotation minted, if Clarifai has it (pages of 1,000): the
  * earliest created of the candidates no credential holds. Any later one is left to the orphan scan.
  */
-async function findMintedKey(deps: EngineDeps, token: string, rec: CredentialRecord, r: Rotation) {
+async function findMintedKey(engine: EngineServices, token: string, rec: CredentialRecord, r: Rotation) {
   const keys = unwrap(
-    await deps.clarifai.listAllKeys(token, rec.user_id, { type: keyType(rec), perPage: MAX_PER_PAGE }),
+    await engine.clarifai.listAllKeys(token, rec.user_id, { type: keyType(rec), perPage: MAX_PER_PAGE }),
   );
   const candidates: Key[] = [];
   for (const key of keys.filter((k) => k.type === keyType(rec) && mintedBy(k, r))) {
     // Never adopt a value another credential already holds.
-    if (!(await deps.store.findCredentialByFingerprint(await fingerprint(deps.fingerprintKey, key.id)))) {
+    if (!(await engine.store.findCredentialByFingerprint(await fingerprint(engine.fingerprintKey, key.id)))) {
       candidates.push(key);
     }
   }
@@ -118,25 +119,25 @@ async function findMintedKey(deps: EngineDeps, token: string, rec: CredentialRec
  * What a sink call gets: the manager token is resolved on first use, once per step, and resolved
  * again after a failure (a retry must not reuse a rejected lookup).
  */
-export function sinkContext(deps: EngineDeps, rec: CredentialRecord, r: Rotation): SinkContext {
+export function sinkContext(engine: EngineServices, rec: CredentialRecord, r: Rotation): SinkContext {
   let token: Promise<string> | undefined;
-  const clarifaiToken = () => (token ??= managerToken(deps, rec, r).catch((error: unknown) => {
+  const clarifaiToken = () => (token ??= managerToken(engine, rec, r).catch((error: unknown) => {
     token = undefined;
     throw error;
   }));
-  return { deps, rec, rotation: r, clarifaiToken };
+  return { engine, rec, rotation: r, clarifaiToken };
 }
 
 /** propagate: overwrite every target with the new value. Each write is idempotent. */
-export async function propagate(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<RotationPatch> {
-  const value = await open(deps, rec, rotationNewValue(r.id), requireNew(r));
-  const ctx = sinkContext(deps, rec, r);
+export async function propagate(engine: EngineServices, rec: CredentialRecord, r: Rotation): Promise<RotationPatch> {
+  const value = await open(engine, rec, rotationNewValue(r.id), requireNew(r));
+  const ctx = sinkContext(engine, rec, r);
   const done = new Set(r.propagated);
   const writtenAt = { ...r.sink_written_at };
   for (const sink of deliveryTargets(rec)) {
     if (done.has(sinkKey(sink))) continue;
     // Before the write: a sink verified by its update time must show one no older than this.
-    writtenAt[sinkKey(sink)] = new Date(deps.now()).toISOString();
+    writtenAt[sinkKey(sink)] = iso(engine.now());
     await writeSink(ctx, sink, value);
     done.add(sinkKey(sink));
   }
@@ -148,26 +149,26 @@ export async function propagate(deps: EngineDeps, rec: CredentialRecord, r: Rota
  * scopes, endpoints and app; not GetUser, which an endpoint-restricted PAT may not call), and
  * every target holds the new value.
  */
-export async function verify(deps: EngineDeps, rec: CredentialRecord, r: Rotation): Promise<RotationPatch> {
-  const value = await open(deps, rec, rotationNewValue(r.id), requireNew(r));
+export async function verify(engine: EngineServices, rec: CredentialRecord, r: Rotation): Promise<RotationPatch> {
+  const value = await open(engine, rec, rotationNewValue(r.id), requireNew(r));
   if (rec.kind !== "secret") {
     const seen = unwrap(
-      rec.kind === "pat" ? await deps.clarifai.myUserScopes(value, "me") : await deps.clarifai.myScopes(value),
+      rec.kind === "pat" ? await engine.clarifai.myUserScopes(value, "me") : await engine.clarifai.myScopes(value),
     );
     const mismatch = restrictionMismatch(rec, seen);
     if (mismatch) {
-      throw new StepFailure(
+      throw stepFailure(
         false,
         "verify_failed",
         `The new key does not carry the old key's restrictions (${mismatch})`,
       );
     }
   }
-  const ctx = sinkContext(deps, rec, r);
+  const ctx = sinkContext(engine, rec, r);
   for (const sink of deliveryTargets(rec)) {
     if (!(await sinkHoldsNewValue(ctx, sink))) {
       // Could be a lagging replica: transient, so the retry budget decides.
-      throw new StepFailure(true, "verify_failed", `Sink "${sinkKey(sink)}" does not hold the new value yet`);
+      throw stepFailure(true, "verify_failed", `Sink "${sinkKey(sink)}" does not hold the new value yet`);
     }
   }
   return {};
@@ -178,7 +179,7 @@ export async function verify(deps: EngineDeps, rec: CredentialRecord, r: Rotatio
  * success: the goal is that the value no longer works, not that this call deleted it.
  */
 export async function revokeOld(
-  deps: EngineDeps,
+  engine: EngineServices,
   rec: CredentialRecord,
   r: Rotation,
   old: string,
@@ -186,18 +187,18 @@ export async function revokeOld(
   if (r.old_revoked) return {};
   // A secret's old value dies when it is overwritten (propagate); only revoking deletes the secret.
   if (rec.kind === "secret" && r.mode === "rotate") return { old_revoked: true };
-  const token = await managerToken(deps, rec, r);
-  await revokeValue(deps, rec, token, old);
+  const token = await managerToken(engine, rec, r);
+  await revokeValue(engine, rec, token, old);
   return { old_revoked: true };
 }
 
 /** Deletes one value at Clarifai; shared with the sweep's owed revocations. */
-export async function revokeValue(deps: EngineDeps, rec: CredentialRecord, token: string, value: string) {
+export async function revokeValue(engine: EngineServices, rec: CredentialRecord, token: string, value: string) {
   try {
     if (rec.kind === "secret") {
-      if (rec.secret_id) unwrap(await deps.clarifai.deleteSecrets(token, rec.user_id, [rec.secret_id]));
+      if (rec.secret_id) unwrap(await engine.clarifai.deleteSecrets(token, rec.user_id, [rec.secret_id]));
     } else {
-      unwrap(await deps.clarifai.deleteKey(token, rec.user_id, value));
+      unwrap(await engine.clarifai.deleteKey(token, rec.user_id, value));
     }
   } catch (error) {
     if (!isNotFound(error)) throw error;
@@ -206,7 +207,7 @@ export async function revokeValue(deps: EngineDeps, rec: CredentialRecord, token
 
 function requireNew(r: Rotation) {
   if (!r.new_value) {
-    throw new StepFailure(false, "internal_error", "Rotation has no new value at a step that needs one");
+    throw stepFailure(false, "internal_error", "Rotation has no new value at a step that needs one");
   }
   return r.new_value;
 }

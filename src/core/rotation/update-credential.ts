@@ -1,20 +1,20 @@
 /** Read-modify-write of a credential record under compare-and-swap, retried on conflict. */
 import type { CredentialRecord } from "../credentials/credential.ts";
-import type { EngineDeps } from "./engine-deps.ts";
-import { StepFailure } from "./step-error.ts";
+import type { EngineServices } from "./engine-services.ts";
+import { stepFailure } from "./step-error.ts";
 
 export async function updateCredential(
-  deps: Pick<EngineDeps, "store">,
+  engine: Pick<EngineServices, "store">,
   id: string,
   // May be async: promote seals the values it moves from the record it is given (values.ts).
   change: (rec: CredentialRecord) => CredentialRecord | Promise<CredentialRecord>,
 ): Promise<CredentialRecord | null> {
   for (let i = 0; i < 20; i++) {
-    const cur = await deps.store.getCredential(id);
+    const cur = await engine.store.getCredential(id);
     if (!cur) return null;
     const next = await change(cur.value);
     if (next === cur.value) return next;
-    if ((await deps.store.putCredential(next, cur.version)) !== null) return next;
+    if ((await engine.store.putCredential(next, cur.version)) !== null) return next;
   }
-  throw new StepFailure(true, "conflict", `Credential "${id}" kept changing under an update`);
+  throw stepFailure(true, "conflict", `Credential "${id}" kept changing under an update`);
 }

@@ -18,16 +18,16 @@ import {
 } from "../credentials/credential.ts";
 import { decrypt, encrypt, needsReencrypt, reencrypt, type Sealed } from "../crypto/envelope.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
-import type { EngineDeps } from "./engine-deps.ts";
+import type { EngineServices } from "./engine-services.ts";
 import type { PromotedValues } from "./credential-transitions.ts";
 import type { Rotation } from "./rotation.ts";
-import { StepFailure } from "./step-error.ts";
+import { stepFailure } from "./step-error.ts";
 
 type Owner = Pick<CredentialRecord, "id" | "kind">;
 
-export async function seal(deps: EngineDeps, owner: Owner, field: ValueField, plaintext: string) {
-  const value = await encrypt(deps.keyring, plaintext, aadFor(owner, field));
-  return { value, fingerprint: await fingerprint(deps.fingerprintKey, plaintext) };
+export async function seal(engine: EngineServices, owner: Owner, field: ValueField, plaintext: string) {
+  const value = await encrypt(engine.keyring, plaintext, aadFor(owner, field));
+  return { value, fingerprint: await fingerprint(engine.fingerprintKey, plaintext) };
 }
 
 /**
@@ -38,14 +38,14 @@ export async function seal(deps: EngineDeps, owner: Owner, field: ValueField, pl
  * that before any call to Clarifai is made with it.
  */
 export async function open(
-  deps: EngineDeps,
+  engine: EngineServices,
   owner: Owner | CredentialRecord,
   field: ValueField,
   sealed: Sealed,
 ): Promise<string> {
-  const opened = await decrypt(deps.keyring, sealed, aadFor(owner, field));
+  const opened = await decrypt(engine.keyring, sealed, aadFor(owner, field));
   if (!opened.ok) {
-    throw new StepFailure(
+    throw stepFailure(
       false,
       "decrypt_failed",
       `Cannot decrypt a value of credential "${owner.id}": ${opened.error.code}`,
@@ -56,8 +56,8 @@ export async function open(
     : field.at === "value" && "fingerprint" in owner
     ? owner.fingerprint
     : undefined;
-  if (expected !== undefined && (await fingerprint(deps.fingerprintKey, opened.value)) !== expected) {
-    throw new StepFailure(
+  if (expected !== undefined && (await fingerprint(engine.fingerprintKey, opened.value)) !== expected) {
+    throw stepFailure(
       false,
       "value_mismatch",
       `A value of credential "${owner.id}" does not match the fingerprint recorded for its field`,
@@ -73,17 +73,17 @@ export async function open(
  * outlives a re-encryption job cannot put an old-version value back (core/maintenance/reencrypt.ts).
  */
 export async function moveSealed(
-  deps: EngineDeps,
+  engine: EngineServices,
   owner: Owner,
   sealed: Sealed,
   from: ValueField,
   to: ValueField,
 ): Promise<Sealed> {
   const same = JSON.stringify(aadFor(owner, from)) === JSON.stringify(aadFor(owner, to));
-  if (same && !needsReencrypt(deps.keyring, sealed)) return sealed;
-  const r = await reencrypt(deps.keyring, sealed, aadFor(owner, from), aadFor(owner, to));
+  if (same && !needsReencrypt(engine.keyring, sealed)) return sealed;
+  const r = await reencrypt(engine.keyring, sealed, aadFor(owner, from), aadFor(owner, to));
   if (!r.ok) {
-    throw new StepFailure(
+    throw stepFailure(
       false,
       "decrypt_failed",
       `Cannot re-encrypt a value of credential "${owner.id}": ${r.error.code}`,
@@ -98,18 +98,18 @@ export async function moveSealed(
  * taken from the record being changed (`rec`), read inside the compare-and-swap.
  */
 export async function promotedValues(
-  deps: EngineDeps,
+  engine: EngineServices,
   rec: CredentialRecord,
   r: Rotation,
 ): Promise<PromotedValues | null> {
   // Already promoted: nothing moves (and the record's value is the new one).
   if (!r.new_value || rec.fingerprint === r.new_fingerprint) return null;
   return {
-    value: await moveSealed(deps, rec, r.new_value, rotationNewValue(r.id), CURRENT_VALUE),
+    value: await moveSealed(engine, rec, r.new_value, rotationNewValue(r.id), CURRENT_VALUE),
     // A revoked old value is dropped at promote, so it is not sealed again.
     ...(r.old_revoked
       ? {}
-      : { previous: await moveSealed(deps, rec, rec.value, CURRENT_VALUE, previousValue(rec.fingerprint)) }),
+      : { previous: await moveSealed(engine, rec, rec.value, CURRENT_VALUE, previousValue(rec.fingerprint)) }),
   };
 }
 
@@ -119,17 +119,21 @@ export async function promotedValues(
  * the old PAT with the new one matters when the deletion's answer is lost: the retry would
  * otherwise authenticate with the PAT it just deleted, fail for good, and strand the new PAT.
  */
-export async function managerToken(deps: EngineDeps, rec: CredentialRecord, rotation?: Rotation): Promise<string> {
+export async function managerToken(
+  engine: EngineServices,
+  rec: CredentialRecord,
+  rotation?: Rotation,
+): Promise<string> {
   if (!rec.manager_id) {
     const revoking = rotation?.old_revoked || rotation?.step === "revoke_old";
     if (revoking && rotation?.new_value && rec.fingerprint === rotation.old_fingerprint) {
-      return open(deps, rec, rotationNewValue(rotation.id), rotation.new_value);
+      return open(engine, rec, rotationNewValue(rotation.id), rotation.new_value);
     }
-    return open(deps, rec, CURRENT_VALUE, rec.value);
+    return open(engine, rec, CURRENT_VALUE, rec.value);
   }
-  const manager = await deps.store.getCredential(rec.manager_id);
+  const manager = await engine.store.getCredential(rec.manager_id);
   if (!manager || manager.value.state !== "active") {
-    throw new StepFailure(false, "manager_unavailable", `Manager credential "${rec.manager_id}" is missing or revoked`);
+    throw stepFailure(false, "manager_unavailable", `Manager credential "${rec.manager_id}" is missing or revoked`);
   }
-  return open(deps, manager.value, CURRENT_VALUE, manager.value.value);
+  return open(engine, manager.value, CURRENT_VALUE, manager.value.value);
 }

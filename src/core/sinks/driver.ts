@@ -5,14 +5,15 @@
  * in ./drivers.ts.
  */
 import type { CredentialRecord } from "../credentials/credential.ts";
+import type { UpstreamRefusal } from "../credentials/upstream-refusal.ts";
 import type { ErrorValue } from "../result.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 import type { Rotation } from "../rotation/rotation.ts";
 import type { Sink } from "./schemas.ts";
 
 /** What a sink call may use: the engine's services, the credential and rotation it serves. */
 export interface SinkContext {
-  deps: EngineDeps;
+  engine: EngineServices;
   rec: CredentialRecord;
   rotation: Rotation;
   /** The Clarifai manager token for this rotation (resolved on first use: not every sink needs it). */
@@ -21,15 +22,18 @@ export interface SinkContext {
 
 /** What registration's pre-flight may use: no rotation exists yet. */
 export interface PreflightContext {
-  deps: EngineDeps;
+  engine: EngineServices;
   /** The manager token registration has already proved against Clarifai. */
   clarifaiToken: string;
 }
 
-/** A sink registration refuses: 422 for a sink that is wrong, 503 when its service is down. */
-export interface SinkRefusal extends ErrorValue {
-  status: 422 | 503;
-}
+/**
+ * A sink registration refuses: `sink_not_found` for a sink that is not there, or the refusal of
+ * the service it lives in (src/http/on-error.ts gives each its HTTP status).
+ */
+export type SinkRefusal = ErrorValue<
+  "sink_not_found" | "sink_unauthorized" | "not_configured" | "github_not_configured" | UpstreamRefusal
+>;
 
 export interface SinkDriver<S extends Sink = Sink> {
   /** The sink's stable id, as `rotation.propagated` records it. */
@@ -38,13 +42,13 @@ export interface SinkDriver<S extends Sink = Sink> {
   readonly managerScopes: readonly string[];
   /**
    * Overwrites the sink with `value`. Idempotent: a retry or a resumed crash writes the same value
-   * again. Throws a StepFailure (retryable or not) when the write did not happen.
+   * again. Throws a step failure (core/rotation/step-error.ts; retryable or not) when the write did not happen.
    */
   write(ctx: SinkContext, sink: S, value: string): Promise<void>;
   /**
    * Whether the sink now holds the rotation's new value (`ctx.rotation.new_fingerprint`), for
    * verify and for a rollback deciding whether an overwrite happened. May throw a retryable
-   * StepFailure.
+   * step failure.
    */
   holdsNewValue(ctx: SinkContext, sink: S): Promise<boolean>;
   /**

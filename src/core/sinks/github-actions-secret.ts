@@ -20,11 +20,11 @@
  */
 import * as z from "zod";
 import type { GithubClient, SecretTarget } from "../github/client.ts";
-import { GithubError } from "../github/errors.ts";
 import { environmentSchema, loginSchema, repositorySchema, secretNameSchema } from "../github/names.ts";
 import { sealForGithub } from "../github/sealed-box.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
-import { StepFailure } from "../rotation/step-error.ts";
+import { isFailure } from "../failure.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
+import { stepFailure } from "../rotation/step-error.ts";
 import type { SinkDriver, SinkRefusal } from "./driver.ts";
 
 export const githubActionsSecretSinkSchema = z
@@ -55,21 +55,13 @@ const targetOf = (s: GithubActionsSecretSink): SecretTarget =>
     ? { organization: s.organization }
     : { repository: s.repository!, ...(s.environment !== undefined ? { environment: s.environment } : {}) };
 
-function client(deps: EngineDeps): GithubClient {
-  if (!deps.github) {
-    throw new StepFailure(false, "github_not_configured", "A GitHub Actions secret sink needs GitHub credentials");
+// Inside a step a GitHub failure (a `github` Failure, ../github/errors.ts) is thrown as it is: the
+// engine records its code and retries it exactly when it is retryable.
+function client(engine: EngineServices): GithubClient {
+  if (!engine.github) {
+    throw stepFailure(false, "github_not_configured", "A GitHub Actions secret sink needs GitHub credentials");
   }
-  return deps.github;
-}
-
-/** Inside a step a GitHub failure is a StepFailure with the same code and retryability. */
-async function step<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (error) {
-    if (error instanceof GithubError) throw new StepFailure(error.retryable, error.code, error.message);
-    throw error;
-  }
+  return engine.github;
 }
 
 export const githubActionsSecretSink: SinkDriver<GithubActionsSecretSink> = {
@@ -81,41 +73,40 @@ export const githubActionsSecretSink: SinkDriver<GithubActionsSecretSink> = {
     }/${s.name}`.toLowerCase(),
   managerScopes: [],
 
-  async write({ deps }, s, value) {
-    const gh = client(deps);
+  async write({ engine }, s, value) {
+    const gh = client(engine);
     const target = targetOf(s);
-    const publicKey = await step(gh.getPublicKey(target));
+    const publicKey = await gh.getPublicKey(target);
     const encrypted = await sealForGithub(publicKey.key, value);
     // The PUT requires a visibility for an organization secret: keep the one it has.
     const visibility = "organization" in target
-      ? ((await step(gh.getSecret(target, s.name)))?.visibility ?? "private")
+      ? ((await gh.getSecret(target, s.name))?.visibility ?? "private")
       : undefined;
-    await step(gh.putSecret(target, s.name, {
+    await gh.putSecret(target, s.name, {
       encrypted_value: encrypted,
       key_id: publicKey.key_id,
       ...(visibility ? { visibility } : {}),
-    }));
+    });
   },
 
-  async holdsNewValue({ deps, rotation }, s) {
+  async holdsNewValue({ engine, rotation }, s) {
     const written = rotation.sink_written_at?.[githubActionsSecretSink.key(s)];
     if (!rotation.new_fingerprint || !written) return false;
-    const secret = await step(client(deps).getSecret(targetOf(s), s.name));
+    const secret = await client(engine).getSecret(targetOf(s), s.name);
     if (!secret) return false;
     return Date.parse(secret.updated_at) >= Math.floor(Date.parse(written) / 1000) * 1000 - CLOCK_SKEW_MS;
   },
 
-  async preflight({ deps }, s, path) {
-    if (!deps.github) {
+  async preflight({ engine }, s, path) {
+    if (!engine.github) {
       return {
-        status: 422,
         code: "github_not_configured",
         message:
           `The sink "${path}" is a GitHub Actions secret, and no GitHub credentials are configured (GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY, or GITHUB_TOKEN)`,
       };
     }
     try {
-      await deps.github.getPublicKey(targetOf(s));
+      await engine.github.getPublicKey(targetOf(s));
       return null;
     } catch (error) {
       return refusal(error, path);
@@ -124,13 +115,12 @@ export const githubActionsSecretSink: SinkDriver<GithubActionsSecretSink> = {
 };
 
 function refusal(error: unknown, path: string): SinkRefusal {
-  if (!(error instanceof GithubError) || error.retryable) {
-    return { status: 503, code: "upstream_unavailable", message: "GitHub is unavailable; try again later" };
+  if (!isFailure(error, "github") || error.retryable) {
+    return { code: "upstream_unavailable", message: "GitHub is unavailable; try again later" };
   }
-  switch (error.kind) {
+  switch (error.detail.kind) {
     case "not_found":
       return {
-        status: 422,
         code: "sink_not_found",
         message:
           `The repository, environment or organization of "${path}" does not exist or is not visible to rekey's GitHub credentials`,
@@ -138,12 +128,11 @@ function refusal(error: unknown, path: string): SinkRefusal {
     case "unauthorized":
     case "forbidden":
       return {
-        status: 422,
-        code: "sink_forbidden",
+        code: "sink_unauthorized",
         message:
           `rekey's GitHub credentials may not use the Actions secrets of "${path}" (they need Secrets: read and write)`,
       };
     default:
-      return { status: 422, code: "upstream_rejected", message: `GitHub refused to read the public key of "${path}"` };
+      return { code: "upstream_rejected", message: `GitHub refused to read the public key of "${path}"` };
   }
 }

@@ -14,5 +14,21 @@ const clarifaiSecretSinkSchema = z.strictObject({
 });
 export type ClarifaiSecretSink = z.infer<typeof clarifaiSecretSinkSchema>;
 
-export const sinkSchema = z.discriminatedUnion("type", [clarifaiSecretSinkSchema, githubActionsSecretSinkSchema]);
+/**
+ * A Cloudflare Worker's secret (./cloudflare-worker-secret.ts). Ids as Cloudflare shapes them: a
+ * 32-hex account id, a Worker (script) name, a secret (binding) name that is a JS identifier.
+ */
+const cloudflareWorkerSecretSinkSchema = z.strictObject({
+  type: z.literal("cloudflare_worker_secret"),
+  account_id: z.string().regex(/^[0-9a-f]{32}$/),
+  script: z.string().regex(/^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$/),
+  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/),
+});
+export type CloudflareWorkerSecretSink = z.infer<typeof cloudflareWorkerSecretSinkSchema>;
+
+export const sinkSchema = z.discriminatedUnion("type", [
+  clarifaiSecretSinkSchema,
+  githubActionsSecretSinkSchema,
+  cloudflareWorkerSecretSinkSchema,
+]);
 export type Sink = z.infer<typeof sinkSchema>;

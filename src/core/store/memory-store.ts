@@ -6,6 +6,7 @@ import { type CredentialRecord, fingerprintsOf } from "../credentials/credential
 import type { Rotation } from "../rotation/rotation.ts";
 import type { IndexEntry, Page, Store, Versioned } from "./store.ts";
 import { nextActionAt } from "../sweep/rules.ts";
+import { recordSummary } from "../summary/record-summary.ts";
 
 interface Cell<T> {
   value: T;
@@ -58,6 +59,7 @@ export class MemoryStore implements Store {
         id: r.id,
         next_action_at: nextActionAt(r),
         ...(r.left_alone?.length ? { left_alone: r.left_alone.length } : {}),
+        summary: recordSummary(r),
       })),
       ...(page.cursor ? { cursor: page.cursor } : {}),
     };

@@ -11,6 +11,7 @@
  */
 import type { CredentialRecord } from "../credentials/credential.ts";
 import type { Rotation } from "../rotation/rotation.ts";
+import type { RecordSummary } from "../summary/record-summary.ts";
 
 export interface Versioned<T> {
   value: T;
@@ -29,6 +30,11 @@ export interface IndexEntry {
   next_action_at?: number | null;
   /** Marked keys at Clarifai left alone for this credential (absent: none). */
   left_alone?: number;
+  /**
+   * The dashboard's summary of the record (absent: an entry written before it existed). It may
+   * be the whole index metadata object, carrying the sweep's fields too: read its own fields only.
+   */
+  summary?: RecordSummary;
 }
 
 export interface Store {

@@ -6,25 +6,28 @@
  * table lists the same names (scripts/check-events-table.ts checks it).
  */
 import type { Dispatcher, EventBus } from "../bus/bus.ts";
-import { classifyFailure } from "../failure.ts";
+import { toFailure } from "../failure.ts";
 import type { BusEvent, EventOf, EventType } from "../bus/events.ts";
 import { auditEntryFor, type AuditLog } from "../audit/audit-log.ts";
 import { openReplies, outcomeMessage, postReply } from "../chatops/reply.ts";
-import { type JobDeps, runReencryptBatch } from "../maintenance/reencrypt-job.ts";
+import { type JobServices, runReencryptBatch } from "../maintenance/reencrypt-job.ts";
 import { deliver } from "../notify/deliver.ts";
 import type { Target } from "../notify/targets.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 import { processOrphanScanPage } from "../sweep/orphan-scan.ts";
 import { processSweepBatch } from "../sweep/run.ts";
+import { factOf, type StatsStore } from "../summary/stats.ts";
 import { containAgain, driveRequested } from "./rotator.ts";
 import { resolveLinkedAlerts } from "../github/alert-links.ts";
 import { processGithubScan } from "../github/backstop.ts";
 
 /** What the handlers use: the entry points pass their services. */
-export interface HandlerDeps extends JobDeps {
-  engine: () => Promise<EngineDeps>;
+export interface HandlerServices extends JobServices {
+  engine: () => Promise<EngineServices>;
   bus: EventBus;
   audit: AuditLog;
+  /** The dashboard's per-day history. */
+  stats: StatsStore;
   /** Notification targets (Slack, signed webhooks): one `notify-<id>` handler each. */
   targets: readonly Target[];
   /** GITHUB_ALERT_SCOPES, for the cron backstop's pages (`github.alerts_scan`). */
@@ -33,14 +36,23 @@ export interface HandlerDeps extends JobDeps {
 
 /** Resolve at GitHub the alerts remembered for a value that is now dead (core/github/alert-links.ts). */
 const githubResolver = async (
-  d: HandlerDeps,
+  s: HandlerServices,
   e: EventOf<"credential.revoked" | "github.alert_linked">,
-) => resolveLinkedAlerts(await d.engine(), d.bus, e.data);
+) => resolveLinkedAlerts(await s.engine(), s.bus, e.data);
 
-type Handle<T extends EventType> = (deps: HandlerDeps, event: EventOf<T>) => Promise<unknown>;
+type Handle<T extends EventType> = (services: HandlerServices, event: EventOf<T>) => Promise<unknown>;
 
 /** Every event becomes an audit entry (idempotent by event id), except plumbing. */
-const auditor = (deps: HandlerDeps, event: BusEvent) => deps.audit.append(auditEntryFor(event));
+const auditor = (services: HandlerServices, event: BusEvent) => services.audit.append(auditEntryFor(event));
+
+/**
+ * The dashboard's history, counted as things finish (core/summary/stats.ts): each rotation's
+ * outcome, each compromise's containment time. Idempotent by the fact's id.
+ */
+async function stats(services: HandlerServices, event: BusEvent): Promise<void> {
+  const fact = factOf(event);
+  if (fact) await services.stats.record(fact);
+}
 
 /**
  * The notifier (Slack, signed webhooks) subscribes once per target, as "notify-<id>", so a target
@@ -53,10 +65,13 @@ const notifier = "per target" as const;
  * When a rotation finishes, post its outcome to every chat conversation that asked for it
  * (core/chatops/reply.ts). Rotations nobody asked for in chat have no reply targets and cost one read.
  */
-async function chatReplier(deps: HandlerDeps, event: EventOf<"rotation.completed" | "rotation.failed">): Promise<void> {
+async function chatReplier(
+  services: HandlerServices,
+  event: EventOf<"rotation.completed" | "rotation.failed">,
+): Promise<void> {
   const { credential_id: credentialId, rotation_id: rotationId } = event.data;
   if (!rotationId) return;
-  const engine = await deps.engine();
+  const engine = await services.engine();
   const found = await engine.store.getRotation(credentialId, rotationId);
   if (!found?.value.replies?.length) return;
   const message = outcomeMessage(found.value);
@@ -69,7 +84,7 @@ async function chatReplier(deps: HandlerDeps, event: EventOf<"rotation.completed
   );
   const failures = settled.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
   if (failures.length === 0) return;
-  throw failures.find((f) => classifyFailure(f).retryable) ?? failures[0];
+  throw failures.find((f) => toFailure(f).retryable) ?? failures[0];
 }
 
 /** Rows in subscription order: within a type, handlers run in the order listed. */
@@ -78,9 +93,9 @@ const HANDLERS = {
   "credential.compromised": { rotator: (d, e) => containAgain(d.engine, e), auditor },
   "rotation.requested": { rotator: (d, e) => driveRequested(d.engine, e), auditor },
   "rotation.step": { auditor },
-  "rotation.completed": { auditor, [NOTIFIER]: notifier, "chat-replier": chatReplier },
-  "rotation.failed": { auditor, [NOTIFIER]: notifier, "chat-replier": chatReplier },
-  "credential.revoked": { auditor, [NOTIFIER]: notifier, "github-resolver": githubResolver },
+  "rotation.completed": { auditor, stats, [NOTIFIER]: notifier, "chat-replier": chatReplier },
+  "rotation.failed": { auditor, stats, [NOTIFIER]: notifier, "chat-replier": chatReplier },
+  "credential.revoked": { auditor, stats, [NOTIFIER]: notifier, "github-resolver": githubResolver },
   "revocation.overdue": { auditor, [NOTIFIER]: notifier },
   "credential.orphaned_manager": { auditor, [NOTIFIER]: notifier },
   "credential.expiring": { auditor, [NOTIFIER]: notifier },
@@ -101,6 +116,11 @@ const HANDLERS = {
   },
   // A dead event, whatever its type (core/subscribers/index.ts `onDeadLetter`): a human must hear of it.
   "event.dead_lettered": { auditor, [NOTIFIER]: notifier },
+  // Admin actions on the registry, and consumer Workers' first reads of a value: the trail only.
+  "credential.registered": { auditor },
+  "credential.updated": { auditor },
+  "credential.unmanaged": { auditor },
+  "credential.read": { auditor },
 } satisfies { [T in EventType]: Record<string, Handle<T> | typeof notifier> };
 
 /** The names a type's handlers run under; the notifier's as `notify-<target>`. */
@@ -112,21 +132,21 @@ export function handlerNames(type: EventType): string[] {
  * Subscribes the table's handlers to `d`; `only` (handler names, tests) limits it to some. The
  * subscription order is the table's: types in order, handlers in order within a type.
  */
-export function subscribeHandlers(d: Dispatcher, deps: HandlerDeps, only?: readonly string[]): void {
+export function subscribeHandlers(d: Dispatcher, services: HandlerServices, only?: readonly string[]): void {
   for (const type of Object.keys(HANDLERS) as EventType[]) {
     // Loosely typed, as the Dispatcher stores it: each handler is only called with its row's type.
     const row = HANDLERS[type] as Record<
       string,
-      ((deps: HandlerDeps, event: BusEvent) => Promise<unknown>) | typeof notifier
+      ((services: HandlerServices, event: BusEvent) => Promise<unknown>) | typeof notifier
     >;
     for (const [name, handle] of Object.entries(row)) {
       if (only && !only.includes(name)) continue;
       if (handle === notifier) {
-        for (const target of deps.targets) {
-          d.subscribe(type, `notify-${target.id}`, (event) => deliver(target, event, deps.now()));
+        for (const target of services.targets) {
+          d.subscribe(type, `notify-${target.id}`, (event) => deliver(target, event, services.now()));
         }
       } else {
-        d.subscribe(type, name, async (event) => void (await handle(deps, event)));
+        d.subscribe(type, name, async (event) => void (await handle(services, event)));
       }
     }
   }

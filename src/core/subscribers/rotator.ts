@@ -12,66 +12,68 @@
  * redelivers it with backoff.
  */
 import type { EventOf } from "../bus/events.ts";
-import { PermanentError } from "../bus/errors.ts";
+import { handlerFailure } from "../bus/errors.ts";
 import { replayCompromise } from "../alerts/pipeline.ts";
-import { Failure } from "../failure.ts";
+import { isFailure } from "../failure.ts";
 import { beginRotation } from "../rotation/begin.ts";
 import { driveRotation } from "../rotation/drive.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 import type { Rotation } from "../rotation/rotation.ts";
-import { StepFailure } from "../rotation/step-error.ts";
-
-class RotationStillRunning extends Failure {
-  override readonly name = "RotationStillRunning";
-  readonly tag = "still_running";
-  constructor(message: string) {
-    super("rotation_still_running", message, true);
-  }
-}
 
 /** `rotation.requested`: drive the named rotation, or begin one when no id is given. */
 export async function driveRequested(
-  engine: () => Promise<EngineDeps>,
+  loadEngine: () => Promise<EngineServices>,
   event: EventOf<"rotation.requested">,
 ): Promise<void> {
-  const deps = await engine();
+  const engine = await loadEngine();
   const { credential_id, reason, mode, requested_by } = event.data;
   let rotationId = event.data.rotation_id;
   if (!rotationId) {
-    const begun = await beginRotation(deps, credential_id, { reason, mode, requestedBy: requested_by });
+    const begun = await beginRotation(engine, credential_id, { reason, mode, requestedBy: requested_by });
     if (!begun.ok) {
       // Gone or revoked since the request: nothing left to do. Anything else cannot pass by retrying.
       if (begun.code === "credential_not_found" || begun.code === "credential_revoked") return;
-      throw new PermanentError(begun.code, `Cannot begin the requested rotation: ${begun.code}`);
+      throw handlerFailure(begun.code, `Cannot begin the requested rotation: ${begun.code}`, { retryable: false });
     }
     rotationId = begun.rotation.id;
   }
-  await driveToEnd(deps, credential_id, rotationId);
+  await driveToEnd(engine, credential_id, rotationId);
 }
 
 /** `credential.compromised`: contain the leak again from the event alone (core/alerts/pipeline.ts). */
 export async function containAgain(
-  engine: () => Promise<EngineDeps>,
+  loadEngine: () => Promise<EngineServices>,
   event: EventOf<"credential.compromised">,
 ): Promise<void> {
-  const deps = await engine();
-  const c = await replayCompromise(deps, event.data);
-  if (c.action === "rotation") await driveToEnd(deps, c.credentialId, c.rotation.id);
+  const engine = await loadEngine();
+  // The event's time is the alert's arrival (core/alerts/pipeline.ts): containment is timed from it.
+  const c = await replayCompromise(engine, event.data, Date.parse(event.time));
+  if (c.action === "rotation") await driveToEnd(engine, c.credentialId, c.rotation.id);
   else if (c.action === "revoke_previous") await c.run();
-  else if (c.action === "refused") throw new PermanentError(c.code, `Cannot contain the compromise: ${c.code}`);
+  else if (c.action === "refused") {
+    throw handlerFailure(c.code, `Cannot contain the compromise: ${c.code}`, { retryable: false });
+  }
 }
 
-async function driveToEnd(deps: EngineDeps, credentialId: string, rotationId: string): Promise<Rotation | undefined> {
+async function driveToEnd(
+  engine: EngineServices,
+  credentialId: string,
+  rotationId: string,
+): Promise<Rotation | undefined> {
   let r: Rotation;
   try {
-    r = await driveRotation(deps, credentialId, rotationId);
+    r = await driveRotation(engine, credentialId, rotationId);
   } catch (error) {
     // The credential was unmanaged (and its rotations with it) since the request: done.
     if (
-      error instanceof StepFailure && (error.code === "rotation_not_found" || error.code === "credential_not_found")
+      isFailure(error, "step") && (error.code === "rotation_not_found" || error.code === "credential_not_found")
     ) return undefined;
     throw error;
   }
-  if (r.state === "running") throw new RotationStillRunning(`Rotation "${r.id}" is still at step "${r.step}"`);
+  if (r.state === "running") {
+    throw handlerFailure("rotation_still_running", `Rotation "${r.id}" is still at step "${r.step}"`, {
+      retryable: true,
+    });
+  }
   return r;
 }

@@ -23,13 +23,15 @@ import type { EventData } from "../bus/events.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { type CredentialRecord, type LeftAlone, MAX_LEFT_ALONE } from "../credentials/credential.ts";
 import { fingerprint, fingerprintPrefix } from "../crypto/fingerprint.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 import { markerOf, orphanVerdict } from "../rotation/ownership.ts";
 import type { Rotation } from "../rotation/rotation.ts";
-import { isNotFound, toStepFailure, unwrap } from "../rotation/step-error.ts";
+import { isNotFound, unwrap } from "../rotation/step-error.ts";
+import { toFailure } from "../failure.ts";
 import { keyType } from "../rotation/steps.ts";
 import { updateCredential } from "../rotation/update-credential.ts";
 import { managerToken } from "../rotation/values.ts";
+import { iso } from "../time.ts";
 
 export type OrphanScanPage = EventData<"orphan.scan">;
 
@@ -40,7 +42,6 @@ export interface ScanPageResult {
   next?: OrphanScanPage;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 /** Pages one scan may take (Clarifai's 1,000 pages of 1,000, plus re-listings after deletes). */
 const MAX_STEPS = 2_000;
 
@@ -54,33 +55,37 @@ export const firstScanPage = (credentialId: string, sweepId: string): OrphanScan
 });
 
 export async function processOrphanScanPage(
-  deps: EngineDeps,
+  engine: EngineServices,
   bus: EventBus,
   scan: OrphanScanPage,
 ): Promise<ScanPageResult> {
-  const rec = (await deps.store.getCredential(scan.credential_id))?.value;
+  const rec = (await engine.store.getCredential(scan.credential_id))?.value;
   // Unmanaged since (or already scanned): nothing of its may be deleted any more.
   if (!rec?.orphan_scan || rec.kind === "secret") return { deleted: 0, leftAlone: 0 };
   const wanted = rec.orphan_scan.rotation_ids;
   const rotations = new Map<string, Rotation | null>(
     await Promise.all(
-      wanted.map(async (id) => [id, (await deps.store.getRotation(rec.id, id))?.value ?? null] as const),
+      wanted.map(async (id) => [id, (await engine.store.getRotation(rec.id, id))?.value ?? null] as const),
     ),
   );
   let token: string;
   let keys: Key[];
   try {
-    token = await managerToken(deps, rec);
+    token = await managerToken(engine, rec);
     keys = unwrap(
-      await deps.clarifai.listKeys(token, rec.user_id, { type: keyType(rec), page: scan.page, perPage: MAX_PER_PAGE }),
+      await engine.clarifai.listKeys(token, rec.user_id, {
+        type: keyType(rec),
+        page: scan.page,
+        perPage: MAX_PER_PAGE,
+      }),
     );
   } catch (error) {
     // Transient: the queue retries this page. Permanent (the manager is gone or lacks Keys_Get):
     // nothing can be proved, so nothing is deleted; the scan stays owed and the next sweep tries again.
-    if (toStepFailure(error).retryable) throw error;
+    if (toFailure(error).retryable) throw error;
     return { deleted: 0, leftAlone: 0 };
   }
-  const now = deps.now();
+  const now = engine.now();
   let deleted = 0;
   let shifted = false;
   let failures = scan.failures;
@@ -88,7 +93,7 @@ export async function processOrphanScanPage(
   for (const key of keys) {
     const rotationId = markerOf(key);
     if (!rotationId || !wanted.includes(rotationId) || key.type !== keyType(rec)) continue;
-    const fp = await fingerprint(deps.fingerprintKey, key.id);
+    const fp = await fingerprint(engine.fingerprintKey, key.id);
     const verdict = orphanVerdict(key, fp, rotations.get(rotationId) ?? null);
     if (!verdict.orphan) {
       if (verdict.leftAlone && !(rec.left_alone ?? []).some((l) => l.fingerprint === fp)) {
@@ -96,13 +101,13 @@ export async function processOrphanScanPage(
       }
       continue;
     }
-    if (await deps.store.findCredentialByFingerprint(fp)) continue; // some credential holds it
+    if (await engine.store.findCredentialByFingerprint(fp)) continue; // some credential holds it
     // Read again, strongly consistent, right before the delete: a credential unmanaged (or a scan
     // finished) since the page began must not lose another key.
-    if (!(await deps.store.getCredential(rec.id))?.value.orphan_scan?.rotation_ids.includes(rotationId)) {
+    if (!(await engine.store.getCredential(rec.id))?.value.orphan_scan?.rotation_ids.includes(rotationId)) {
       return { deleted, leftAlone: 0 };
     }
-    const res = await deps.clarifai.deleteKey(token, rec.user_id, key.id);
+    const res = await engine.clarifai.deleteKey(token, rec.user_id, key.id);
     if (!res.ok && !isNotFound(res.error)) {
       failures++;
       continue;
@@ -122,11 +127,11 @@ export async function processOrphanScanPage(
       }),
     );
   }
-  if (found.length) await reportLeftAlone(deps, bus, rec.id, found, now);
+  if (found.length) await reportLeftAlone(engine, bus, rec.id, found, now);
   // Re-list a page that lost keys (later keys moved up into it); move on after a full page; stop after a short one.
   const page = shifted ? scan.page : keys.length === MAX_PER_PAGE ? scan.page + 1 : null;
   if (page === null || page > 1000 || scan.step >= MAX_STEPS) {
-    await updateCredential(deps, rec.id, (c) => finishScan(c, wanted, failures > 0 || page !== null, now));
+    await updateCredential(engine, rec.id, (c) => finishScan(c, wanted, failures > 0 || page !== null, now));
     return { deleted, leftAlone: found.length };
   }
   const next: OrphanScanPage = { ...scan, page, step: scan.step + 1, failures };
@@ -142,8 +147,14 @@ export async function processOrphanScanPage(
 }
 
 /** Remembers the new left-alone keys on the credential, then reports each once. */
-async function reportLeftAlone(deps: EngineDeps, bus: EventBus, credentialId: string, found: LeftAlone[], now: number) {
-  await updateCredential(deps, credentialId, (c) => {
+async function reportLeftAlone(
+  engine: EngineServices,
+  bus: EventBus,
+  credentialId: string,
+  found: LeftAlone[],
+  now: number,
+) {
+  await updateCredential(engine, credentialId, (c) => {
     const known = c.left_alone ?? [];
     const fresh = found.filter((f) => !known.some((l) => l.fingerprint === f.fingerprint));
     return fresh.length ? { ...c, left_alone: [...known, ...fresh].slice(-MAX_LEFT_ALONE), updated_at: iso(now) } : c;

@@ -5,6 +5,8 @@
  */
 import { type CredentialRecord, owedSealed, type PreviousValue, upstreamExpiryOf } from "../credentials/credential.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
+import { iso } from "../time.ts";
+import { backoffDelay } from "../backoff.ts";
 import type { Rotation } from "../rotation/rotation.ts";
 import type { Store } from "../store/store.ts";
 
@@ -52,15 +54,12 @@ export function jitterMs(id: string, maxAgeDays: number): number {
   return Math.floor((h / 2 ** 32) * Math.min(maxAgeDays * DAY * 0.05, MAX_JITTER_MS));
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 /**
  * After a failed attempt the next one waits 10 minutes, doubling up to an hour: the next cron sweep
  * (every 15 minutes) still retries the first failure, but a Clarifai outage is not hammered, and
  * a sweep run again at once finds nothing due.
  */
-export const retryDelayMs = (failedAttempts: number) =>
-  Math.min(10 * 60_000 * 2 ** Math.max(0, failedAttempts - 1), 3_600_000);
+export const retryDelayMs = (failedAttempts: number) => backoffDelay(failedAttempts, 10 * 60_000, 3_600_000);
 
 /** When an unrevoked superseded value's revocation is next due: its grace end, or its retry time. */
 export const owedAt = (p: PreviousValue): number =>
@@ -158,9 +157,8 @@ export function dueActions(rec: CredentialRecord, now: number, running?: Running
     });
     return out;
   }
-  if (rec.policy.max_age_days) {
-    const due = Date.parse(rec.value_created_at) + rec.policy.max_age_days * DAY +
-      jitterMs(id, rec.policy.max_age_days);
+  const due = maxAgeDueAt(rec);
+  if (due !== null) {
     if (due <= now) {
       out.push({
         rule: "max_age",
@@ -209,22 +207,61 @@ export function nextActionAt(rec: CredentialRecord): number | null {
   if (rec.current_rotation) times.push(Date.parse(rec.current_rotation.created_at));
   else if (rec.state === "active") {
     if (rec.policy.expires_at) times.push(Date.parse(rec.policy.expires_at));
-    if (rec.policy.max_age_days) {
-      times.push(
-        Date.parse(rec.value_created_at) + rec.policy.max_age_days * DAY + jitterMs(rec.id, rec.policy.max_age_days),
-      );
-    }
+    const due = maxAgeDueAt(rec);
+    if (due !== null) times.push(due);
   }
   const warnAt = expiringAt(rec);
   if (warnAt !== null) times.push(warnAt);
   return times.length ? Math.min(...times) : null;
 }
 
+/** When the current value is past its maximum age (with the jitter), or null without a max age. */
+function maxAgeDueAt(rec: CredentialRecord): number | null {
+  const days = rec.policy.max_age_days;
+  return days ? Date.parse(rec.value_created_at) + days * DAY + jitterMs(rec.id, days) : null;
+}
+
+/** A revocation, rotation or expiry the sweep will perform, and when it becomes due (ms; maybe past). */
+export type ScheduledAction =
+  | { rule: "max_age" | "expired"; at: number }
+  /** A superseded value: its grace end (ms), and whether it leaked (owed at once, overdue from its first failure). */
+  | { rule: "grace_expired"; at: number; revokeAfter: number; leaked: boolean };
+
 /**
- * What the registry index keeps beside each credential id (KV key metadata on Workers, a
- * `cred-next` entry on Deno): `n`, the next action time; `a`, how many marked keys were left
- * alone, so the plan can list them without reading every record. Both fit KV's 1 KiB metadata.
+ * The dashboard's "next 7 days": when each of these rules will report this record due, as things
+ * stand (a rotation it causes schedules its own grace revocation only once it has run). The same
+ * decisions as `dueActions`, which reports each one from its `at` on: every superseded value
+ * still owed (at its grace end or retry time); and, while no rotation is running and the
+ * credential is active, its hard expiry, or its max-age rotation if that comes first (from the
+ * expiry on, the rules revoke instead of rotating).
  */
-export function indexMetadata(rec: CredentialRecord): { n: number | null; a?: number } {
-  return { n: nextActionAt(rec), ...(rec.left_alone?.length ? { a: rec.left_alone.length } : {}) };
+export function scheduledActions(rec: CredentialRecord): ScheduledAction[] {
+  const out: ScheduledAction[] = [];
+  for (const p of rec.previous) {
+    if (!owedSealed(rec, p)) continue;
+    out.push({
+      rule: "grace_expired",
+      at: owedAt(p),
+      revokeAfter: Date.parse(p.revoke_after),
+      leaked: p.leaked === true,
+    });
+  }
+  if (rec.current_rotation || rec.state !== "active") return out;
+  const expires = rec.policy.expires_at ? Date.parse(rec.policy.expires_at) : null;
+  const rotate = maxAgeDueAt(rec);
+  if (expires !== null) out.push({ rule: "expired", at: expires });
+  if (rotate !== null && (expires === null || rotate < expires)) out.push({ rule: "max_age", at: rotate });
+  return out;
+}
+
+/**
+ * When the current value is due to be replaced or to stop working, as far as its policy and key
+ * say (max age with its jitter, hard expiry, the key's own expiry at Clarifai), or null. A consumer
+ * reading it over the service binding may cache it until then at most (core/credentials/read-current.ts).
+ */
+export function replacementDueAt(rec: CredentialRecord): number | null {
+  const times = [maxAgeDueAt(rec), rec.policy.expires_at ? Date.parse(rec.policy.expires_at) : null];
+  if (rec.key_expires_at) times.push(Date.parse(rec.key_expires_at));
+  const known = times.filter((t): t is number => t !== null);
+  return known.length ? Math.min(...known) : null;
 }

@@ -11,12 +11,13 @@
  * the batch size bounds the subrequests of one invocation. Nothing else calls Clarifai: a sweep
  * with nothing due makes no upstream call at all.
  */
+import { SWEEP_ACTOR } from "../audit/actor.ts";
 import type { EventBus } from "../bus/bus.ts";
 import type { BusEvent } from "../bus/events.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 import type { CredentialRecord } from "../credentials/credential.ts";
-import type { EngineDeps } from "../rotation/engine-deps.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
 import { payOwedRevocations } from "../rotation/owed-revocations.ts";
 import { dueActions, runningRotation } from "./rules.ts";
 import { firstScanPage } from "./orphan-scan.ts";
@@ -48,12 +49,12 @@ export async function startSweep(bus: EventBus, now: number, opts: { githubScope
 }
 
 export async function processSweepBatch(
-  deps: EngineDeps,
+  engine: EngineServices,
   bus: EventBus,
   batch: { sweep_id: string; cursor: string | null; batch_size: number; after?: string | undefined },
 ): Promise<{ requested: number; revoked: number; overdue: number; scans: number; next?: string }> {
-  const now = deps.now();
-  const index = await deps.store.listIndex({ limit: INDEX_PAGE, ...(batch.cursor ? { cursor: batch.cursor } : {}) });
+  const now = engine.now();
+  const index = await engine.store.listIndex({ limit: INDEX_PAGE, ...(batch.cursor ? { cursor: batch.cursor } : {}) });
   // Unknown next-action times (records written before the index) are read and checked: safe.
   const dueIds = index.items.filter((e) =>
     e.next_action_at === undefined || (e.next_action_at !== null && e.next_action_at <= now)
@@ -61,7 +62,7 @@ export async function processSweepBatch(
   const pending = batch.after ? dueIds.filter((id) => id > batch.after!) : dueIds;
   const mine = pending.slice(0, batch.batch_size);
   const page = {
-    items: (await Promise.all(mine.map((id) => deps.store.getCredential(id)))).flatMap((v) => (v ? [v.value] : [])),
+    items: (await Promise.all(mine.map((id) => engine.store.getCredential(id)))).flatMap((v) => (v ? [v.value] : [])),
   };
   let requested = 0;
   let revoked = 0;
@@ -70,7 +71,7 @@ export async function processSweepBatch(
   // Sent together at the end: one queue operation per 100 events instead of one each.
   const out: BusEvent[] = [];
   for (const rec of page.items) {
-    const due = dueActions(rec, now, await runningRotation(deps.store, rec));
+    const due = dueActions(rec, now, await runningRotation(engine.store, rec));
     for (const a of due) {
       if (a.action === "revoke_previous") continue; // paid below, once per credential
       if (a.action === "warn_expiring") {
@@ -97,7 +98,8 @@ export async function processSweepBatch(
         credential_id: rec.id,
         reason,
         mode,
-        requested_by: "cron",
+        requested_by: SWEEP_ACTOR,
+        actor: SWEEP_ACTOR,
         ...(a.action === "resume" && rec.current_rotation ? { rotation_id: rec.current_rotation.id } : {}),
       } as const;
       out.push(
@@ -111,7 +113,7 @@ export async function processSweepBatch(
       requested++;
     }
     if (due.some((a) => a.action === "revoke_previous")) {
-      const paid = await payOwedRevocations(deps, rec.id);
+      const paid = await payOwedRevocations(engine, rec.id);
       revoked += paid.revoked.length;
       for (const f of paid.failed.filter((x) => x.overdue)) {
         const prev = rec.previous.find((p) => p.fingerprint === f.fingerprint)!;

@@ -7,7 +7,8 @@
  * Chat platforms only show a user the body of a 200 answer, so refusals of a correctly signed
  * request are 200s with the code; unsigned or malformed requests get the usual 4xx error.
  */
-import type { Deps } from "../../deps.ts";
+import type { Services } from "../../services.ts";
+import { newestAudit } from "../../core/audit/newest.ts";
 import { type ChatCommand, USAGE } from "../../core/chatops/commands.ts";
 import {
   type ChatPlatform,
@@ -22,6 +23,7 @@ import type { CredentialRecord } from "../../core/credentials/credential.ts";
 import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
 import { BEGIN_REFUSALS, type BeginRefusal } from "../../core/rotation/refusals.ts";
 import { requestRotation } from "../../core/rotation/request.ts";
+import { containmentMs, type Rotation } from "../../core/rotation/rotation.ts";
 import { planSweepReport } from "../../core/sweep/plan.ts";
 import { nextActions } from "../../core/sweep/next-actions.ts";
 
@@ -53,8 +55,8 @@ const refusal = (code: BeginRefusal, credentialId: string): ChatAnswer =>
 /** Slack and Discord both write a user mention as `<@id>`. */
 const mention = (a: Pick<Actor, "userId">) => `<@${a.userId}>`;
 
-function allowed(deps: Deps, actor: Actor): boolean {
-  const list = actor.platform === "slack" ? deps.config.SLACK_ALLOWED_USERS : deps.config.DISCORD_ALLOWED_USERS;
+function allowed(services: Services, actor: Actor): boolean {
+  const list = actor.platform === "slack" ? services.config.SLACK_ALLOWED_USERS : services.config.DISCORD_ALLOWED_USERS;
   return list.includes(actor.userId);
 }
 
@@ -66,46 +68,46 @@ const NOT_ALLOWED = (actor: Actor) =>
     }.`,
   );
 
-export async function runCommand(deps: Deps, actor: Actor, command: ChatCommand): Promise<ChatAnswer> {
-  if (!allowed(deps, actor)) return NOT_ALLOWED(actor);
+export async function runCommand(services: Services, actor: Actor, command: ChatCommand): Promise<ChatAnswer> {
+  if (!allowed(services, actor)) return NOT_ALLOWED(actor);
   switch (command.name) {
     case "help":
       return { kind: "message", message: { text: "*rekey* rotates and revokes Clarifai credentials.", lines: USAGE } };
     case "list":
-      return { kind: "message", message: await listMessage(deps) };
+      return { kind: "message", message: await listMessage(services) };
     case "plan":
-      return { kind: "message", message: await planMessage(deps) };
+      return { kind: "message", message: await planMessage(services) };
     case "status":
-      return statusAnswer(deps, command.credentialId);
+      return statusAnswer(services, command.credentialId);
     case "rotate":
     case "revoke": {
-      const found = await deps.store.getCredential(command.credentialId);
+      const found = await services.store.getCredential(command.credentialId);
       if (!found) return refusal("credential_not_found", command.credentialId);
       if (found.value.state === "revoked") return refusal("credential_revoked", command.credentialId);
-      if (command.name === "rotate" && !deps.config.CHATOPS_CONFIRM_ROTATE) {
-        return start(deps, actor, found.value, "rotate");
+      if (command.name === "rotate" && !services.config.CHATOPS_CONFIRM_ROTATE) {
+        return start(services, actor, found.value, "rotate");
       }
-      return askConfirmation(deps, actor, found.value, command.name);
+      return askConfirmation(services, actor, found.value, command.name);
     }
   }
 }
 
 async function askConfirmation(
-  deps: Deps,
+  services: Services,
   actor: Actor,
   rec: CredentialRecord,
   action: ConfirmableAction,
 ): Promise<ChatAnswer> {
-  const engine = await deps.engine();
+  const engine = await services.engine();
   const token = await mintConfirmation(engine.confirmationKey, actor.platform, {
     action,
     credentialId: rec.id,
     requester: actor.userId,
     fingerprintPrefix: fingerprintPrefix(rec.fingerprint),
-    expiresAt: Math.floor(deps.now() / 1000) + CONFIRMATION_TTL_SECONDS,
+    expiresAt: Math.floor(services.now() / 1000) + CONFIRMATION_TTL_SECONDS,
     nonce: confirmationNonce(),
   });
-  const twoPerson = deps.config.CHATOPS_TWO_PERSON;
+  const twoPerson = services.config.CHATOPS_TWO_PERSON;
   const what = action === "revoke"
     ? "revoke (delete at Clarifai, no replacement)"
     : "rotate (replace, then revoke the old value)";
@@ -129,7 +131,7 @@ async function askConfirmation(
  * still current (a rotation promoting in between must not make a revoke hit the replacement).
  */
 async function start(
-  deps: Deps,
+  services: Services,
   actor: Actor,
   rec: CredentialRecord,
   action: ConfirmableAction,
@@ -137,7 +139,7 @@ async function start(
   requester?: string,
 ): Promise<ChatAnswer> {
   const begun = await requestRotation(
-    deps,
+    services,
     rec.id,
     {
       reason: "manual",
@@ -169,21 +171,26 @@ async function start(
  * again, so burning it costs nothing).
  */
 export async function decide(
-  deps: Deps,
+  services: Services,
   actor: Actor,
   token: string,
   decision: "confirm" | "cancel",
 ): Promise<ChatAnswer> {
-  const engine = await deps.engine();
-  const opened = await openConfirmation(engine.confirmationKey, actor.platform, token, Math.floor(deps.now() / 1000));
+  const engine = await services.engine();
+  const opened = await openConfirmation(
+    engine.confirmationKey,
+    actor.platform,
+    token,
+    Math.floor(services.now() / 1000),
+  );
   if (!opened.ok) return refuse(opened.error.code, opened.error.message + ".");
   const c = opened.value;
-  if (!allowed(deps, actor)) return NOT_ALLOWED(actor);
-  if (decision === "confirm" && deps.config.CHATOPS_TWO_PERSON && actor.userId === c.requester) {
+  if (!allowed(services, actor)) return NOT_ALLOWED(actor);
+  if (decision === "confirm" && services.config.CHATOPS_TWO_PERSON && actor.userId === c.requester) {
     return refuse("second_person_required", "Two-person rule: another allowed user must confirm your request.");
   }
   // Remembered twice as long as a confirmation lives: past that it is refused as expired anyway.
-  if (!(await deps.ledger.once(`chatops#confirm#${c.id}`, 2 * CONFIRMATION_TTL_SECONDS * 1000))) {
+  if (!(await services.ledger.once(`chatops#confirm#${c.id}`, 2 * CONFIRMATION_TTL_SECONDS * 1000))) {
     return refuse("confirmation_used", "This confirmation was already used.");
   }
   if (decision === "cancel") {
@@ -192,7 +199,7 @@ export async function decide(
       message: { text: `:x: ${mention(actor)} cancelled the ${c.action} of \`${c.credentialId}\`.` },
     };
   }
-  const found = await deps.store.getCredential(c.credentialId);
+  const found = await services.store.getCredential(c.credentialId);
   if (!found || found.value.state !== "active" || fingerprintPrefix(found.value.fingerprint) !== c.fingerprintPrefix) {
     return refuse(
       "credential_changed",
@@ -211,7 +218,7 @@ export async function decide(
   const approval = actor.userId === c.requester
     ? ""
     : `, confirmed by ${mention(actor)} for ${mention({ userId: c.requester })}`;
-  return start(deps, actor, found.value, c.action, approval, c.requester);
+  return start(services, actor, found.value, c.action, approval, c.requester);
 }
 
 const DAY = 86_400_000;
@@ -232,9 +239,9 @@ function nextAction(rec: CredentialRecord, now: number): string {
 
 const LIST_LIMIT = 25;
 
-async function listMessage(deps: Deps): Promise<ChatMessage> {
-  const now = deps.now();
-  const page = await deps.store.listCredentials({ limit: LIST_LIMIT });
+async function listMessage(services: Services): Promise<ChatMessage> {
+  const now = services.now();
+  const page = await services.store.listCredentials({ limit: LIST_LIMIT });
   if (page.items.length === 0) return { text: "No credentials are managed yet." };
   const lines = page.items.map(
     (r) =>
@@ -246,8 +253,8 @@ async function listMessage(deps: Deps): Promise<ChatMessage> {
   return { text: `*Managed credentials* (${page.items.length}${page.cursor ? "+" : ""})`, lines };
 }
 
-async function planMessage(deps: Deps): Promise<ChatMessage> {
-  const { actions: plan, left_alone, truncated } = await planSweepReport(deps.store, deps.now());
+async function planMessage(services: Services): Promise<ChatMessage> {
+  const { actions: plan, left_alone, truncated } = await planSweepReport(services.store, services.now());
   const alone = left_alone.length
     ? [
       `${left_alone.length} marked key${
@@ -271,47 +278,55 @@ async function planMessage(deps: Deps): Promise<ChatMessage> {
   };
 }
 
-async function statusAnswer(deps: Deps, id: string): Promise<ChatAnswer> {
-  const found = await deps.store.getCredential(id);
+async function statusAnswer(services: Services, id: string): Promise<ChatAnswer> {
+  const found = await services.store.getCredential(id);
   if (!found) return refusal("credential_not_found", id);
   const rec = found.value;
-  const now = deps.now();
+  const now = services.now();
   const lines = [
     `${rec.kind} · ${rec.user_id}${rec.app_id ? `/${rec.app_id}` : ""} · ${rec.state} · value \`${
       fingerprintPrefix(rec.fingerprint)
     }…\` · age ${age(rec.value_created_at, now)}`,
   ];
-  const current = rec.current_rotation ? await deps.store.getRotation(rec.id, rec.current_rotation.id) : null;
+  const current = rec.current_rotation ? await services.store.getRotation(rec.id, rec.current_rotation.id) : null;
   if (current) {
     lines.push(
-      `Current rotation \`${current.value.id}\`: ${current.value.mode}, ${current.value.state} at step *${current.value.step}* (${current.value.reason}, by ${current.value.requested_by})`,
+      `Current rotation \`${current.value.id}\`: ${current.value.mode}, ${current.value.state} at step *${current.value.step}* (${current.value.reason}, by ${current.value.requested_by}${
+        contained(current.value)
+      })`,
     );
   } else if (rec.last_rotation) {
+    // A compromise's containment time is on its rotation record: one read, for compromises only.
+    const last = rec.last_rotation.reason === "compromise"
+      ? (await services.store.getRotation(rec.id, rec.last_rotation.id))?.value
+      : undefined;
     lines.push(
-      `Last rotation \`${rec.last_rotation.id}\`: ${rec.last_rotation.state} at ${rec.last_rotation.finished_at} (${rec.last_rotation.reason})`,
+      `Last rotation \`${rec.last_rotation.id}\`: ${rec.last_rotation.state} at ${rec.last_rotation.finished_at} (${rec.last_rotation.reason}${
+        last ? contained(last) : ""
+      })`,
     );
   }
   if (rec.state === "active") lines.push(`Next: ${nextAction(rec, now)}`);
-  const events = await lastEvents(deps, rec.id, 5);
-  if (events.length) {
+  // The same newest entries the dashboard shows (core/audit/newest.ts), here the last five, oldest first.
+  const trail = await newestAudit(services.audit, rec.id, 5);
+  if (trail.entries.length) {
     lines.push(
       "Last events:",
-      ...events.map((e) => `• ${e.time} ${e.type}${e.data.error_code ? ` \`${String(e.data.error_code)}\`` : ""}`),
+      ...trail.entries.toReversed().map((e) =>
+        `• ${e.time} ${e.type}${e.data.error_code ? ` \`${String(e.data.error_code)}\`` : ""}${
+          e.actor ? ` by ${e.actor}` : ""
+        }`
+      ),
+      ...(trail.newerMayBeMissing
+        ? ["(the trail is longer than rekey reads here: see GET /v1/audit for newer events)"]
+        : []),
     );
   }
   return { kind: "message", message: { text: `*\`${rec.id}\`*`, lines } };
 }
 
-/** The audit trail lists oldest first; keep the tail of the first few pages. */
-async function lastEvents(deps: Deps, credentialId: string, n: number) {
-  const tail: Awaited<ReturnType<Deps["audit"]["list"]>>["items"] = [];
-  let cursor: string | undefined;
-  for (let page = 0; page < 5; page++) {
-    const res = await deps.audit.list({ credential_id: credentialId, limit: 100, ...(cursor ? { cursor } : {}) });
-    tail.push(...res.items);
-    tail.splice(0, Math.max(0, tail.length - n));
-    if (!res.cursor) break;
-    cursor = res.cursor;
-  }
-  return tail;
+/** ", contained in 14 ms" for a compromise whose leaked value is confirmed dead. */
+function contained(r: Rotation): string {
+  const ms = containmentMs(r);
+  return ms === null ? "" : `, contained in ${ms} ms`;
 }

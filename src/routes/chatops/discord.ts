@@ -15,7 +15,7 @@ import { requireConfig } from "../../config.ts";
 import { parseCommand } from "../../core/chatops/commands.ts";
 import { discordContent } from "../../core/chatops/reply.ts";
 import { verifyDiscordSignature } from "../../core/inbound/discord.ts";
-import { AppError } from "../../http/app-error.ts";
+import { refused } from "../../http/on-error.ts";
 import { signatureRefused, signedJson, validated } from "../../http/validate.ts";
 import { type Actor, type ChatAnswer, decide, runCommand } from "./actions.ts";
 
@@ -87,15 +87,15 @@ function respond(c: Context, a: ChatAnswer) {
 }
 
 export const discord = new Hono<AppEnv>().post("/", async (c) => {
-  const deps = c.var.deps;
-  const publicKey = requireConfig(deps.config, "DISCORD_PUBLIC_KEY");
+  const services = c.var.services;
+  const publicKey = requireConfig(services.config, "DISCORD_PUBLIC_KEY");
   const raw = new Uint8Array(await c.req.arrayBuffer());
   const result = await verifyDiscordSignature({
     publicKey,
     signature: c.req.header("x-signature-ed25519"),
     timestamp: c.req.header("x-signature-timestamp"),
     body: raw,
-    now: Math.floor(deps.now() / 1000),
+    now: Math.floor(services.now() / 1000),
   });
   if (!result.ok) throw signatureRefused(result.error, "Discord", "DISCORD_PUBLIC_KEY");
   const i = validated(
@@ -105,24 +105,24 @@ export const discord = new Hono<AppEnv>().post("/", async (c) => {
   );
   if (i.type === 1) return c.json({ type: 1 });
   if (i.type !== 2 && i.type !== 3) {
-    throw new AppError(400, "unsupported_interaction", "rekey answers only commands and buttons");
+    throw refused("unsupported_interaction", "rekey answers only commands and buttons");
   }
 
   // Replays: the timestamp window alone would let a captured command run again for 5 minutes.
-  if (!(await deps.ledger.once(`chatops#discord#${i.id}`, 10 * 60_000))) {
-    throw new AppError(401, "replayed", "This Discord interaction was already received");
+  if (!(await services.ledger.once(`chatops#discord#${i.id}`, 10 * 60_000))) {
+    throw refused("replayed", "This Discord interaction was already received");
   }
 
   const userId = i.member?.user.id ?? i.user?.id;
-  if (!userId) throw new AppError(400, "invalid_request", "Not a Discord interaction rekey understands: no user");
-  const followUp = `${deps.config.DISCORD_API_BASE.replace(/\/+$/, "")}/webhooks/${i.application_id}/${i.token}`;
+  if (!userId) throw refused("invalid_request", "Not a Discord interaction rekey understands: no user");
+  const followUp = `${services.config.DISCORD_API_BASE.replace(/\/+$/, "")}/webhooks/${i.application_id}/${i.token}`;
   const actor: Actor = { platform: "discord", userId, reply: { platform: "discord", url: followUp } };
 
   if (i.type === 3) {
     const id = i.data?.custom_id ?? "";
     const decision = id.startsWith("y|") ? "confirm" : id.startsWith("n|") ? "cancel" : undefined;
-    if (!decision) throw new AppError(400, "invalid_request", "Not a rekey button");
-    const answer = await decide(deps, actor, id.slice(2), decision);
+    if (!decision) throw refused("invalid_request", "Not a rekey button");
+    const answer = await decide(services, actor, id.slice(2), decision);
     if (decision === "cancel" && answer.kind === "message" && !answer.refusal) {
       // Replace the prompt so its buttons go away.
       return c.json({
@@ -151,5 +151,5 @@ export const discord = new Hono<AppEnv>().post("/", async (c) => {
       message: { text: `:no_entry: ${command.error.message} (\`${command.error.code}\`)` },
     });
   }
-  return respond(c, await runCommand(deps, actor, command.value));
+  return respond(c, await runCommand(services, actor, command.value));
 });

@@ -17,8 +17,8 @@ import { requireConfig } from "../../config.ts";
 import { parseCommand } from "../../core/chatops/commands.ts";
 import { postReply, slackBody } from "../../core/chatops/reply.ts";
 import { verifySlackSignature } from "../../core/inbound/slack.ts";
-import type { Deps } from "../../deps.ts";
-import { AppError } from "../../http/app-error.ts";
+import type { Services } from "../../services.ts";
+import { refused } from "../../http/on-error.ts";
 import { signatureRefused, signedForm, signedJson, validated } from "../../http/validate.ts";
 import { type Actor, type ChatAnswer, decide, runCommand } from "./actions.ts";
 
@@ -54,9 +54,9 @@ export const slackAnswerSchema = z.object({
   blocks: z.array(z.record(z.string(), z.unknown())),
 });
 
-async function verified(c: Context<AppEnv>): Promise<{ deps: Deps; form: Record<string, string> }> {
-  const deps = c.var.deps;
-  const secret = requireConfig(deps.config, "SLACK_SIGNING_SECRET");
+async function verified(c: Context<AppEnv>): Promise<{ services: Services; form: Record<string, string> }> {
+  const services = c.var.services;
+  const secret = requireConfig(services.config, "SLACK_SIGNING_SECRET");
   const raw = new Uint8Array(await c.req.arrayBuffer());
   const signature = c.req.header("x-slack-signature");
   const result = await verifySlackSignature({
@@ -64,28 +64,24 @@ async function verified(c: Context<AppEnv>): Promise<{ deps: Deps; form: Record<
     timestamp: c.req.header("x-slack-request-timestamp"),
     signature,
     body: raw,
-    now: Math.floor(deps.now() / 1000),
+    now: Math.floor(services.now() / 1000),
   });
   if (!result.ok) throw signatureRefused(result.error, "Slack", "SLACK_SIGNING_SECRET");
   // After verification, so a forged request cannot burn anything.
   // Held 10 minutes: twice the timestamp window, after which the request is refused as stale anyway.
   // Keyed on the signature's canonical (lower-case) hex: upper-case hex verifies too, and would
   // otherwise be a fresh key for every case variant of one captured request.
-  if (!(await deps.ledger.once(`chatops#slack#${signature!.toLowerCase()}`, 10 * 60_000))) {
-    throw new AppError(401, "replayed", "This Slack request was already received");
+  if (!(await services.ledger.once(`chatops#slack#${signature!.toLowerCase()}`, 10 * 60_000))) {
+    throw refused("replayed", "This Slack request was already received");
   }
-  return { deps, form: signedForm(raw) };
+  return { services, form: signedForm(raw) };
 }
 
 /** The response_url must be Slack's (SLACK_RESPONSE_ORIGINS): rekey posts results there. */
-function checkResponseUrl(deps: Deps, url: string): string {
-  const origins = deps.config.SLACK_RESPONSE_ORIGINS.map((o) => new URL(o).origin);
+function checkResponseUrl(services: Services, url: string): string {
+  const origins = services.config.SLACK_RESPONSE_ORIGINS.map((o) => new URL(o).origin);
   if (!origins.includes(new URL(url).origin)) {
-    throw new AppError(
-      400,
-      "invalid_response_url",
-      "response_url is not on an allowed Slack origin (SLACK_RESPONSE_ORIGINS)",
-    );
+    throw refused("invalid_response_url", "response_url is not on an allowed Slack origin (SLACK_RESPONSE_ORIGINS)");
   }
   return url;
 }
@@ -118,17 +114,17 @@ function render(a: ChatAnswer, responseType: "ephemeral" | "in_channel" = "ephem
 
 export const slack = new Hono<AppEnv>()
   .post("/commands", async (c) => {
-    const { deps, form } = await verified(c);
+    const { services, form } = await verified(c);
     // Slack's certificate check after a URL change: nothing to do but answer.
     if (form.ssl_check === "1") return c.body(null, 200);
     const cmd = validated(slashCommandSchema, form, "Not a Slack request rekey understands");
     const actor: Actor = {
       platform: "slack",
       userId: cmd.user_id,
-      reply: { platform: "slack", url: checkResponseUrl(deps, cmd.response_url) },
+      reply: { platform: "slack", url: checkResponseUrl(services, cmd.response_url) },
     };
     const parsed = parseCommand(cmd.text);
-    const result: ChatAnswer = parsed.ok ? await runCommand(deps, actor, parsed.value) : {
+    const result: ChatAnswer = parsed.ok ? await runCommand(services, actor, parsed.value) : {
       kind: "message",
       refusal: parsed.error.code,
       message: { text: `:no_entry: ${parsed.error.message} (\`${parsed.error.code}\`)` },
@@ -136,22 +132,27 @@ export const slack = new Hono<AppEnv>()
     // Under the two-person rule a colleague must see the prompt: the same buttons (one token,
     // single use) are also posted to the channel through the response_url.
     if (result.kind === "confirm" && result.shared) {
-      deps.defer(postReply(actor.reply, result.message, fetch, render(result, "in_channel")));
+      services.defer(postReply(actor.reply, result.message, fetch, render(result, "in_channel")));
     }
     return answer(c, render(result), result.kind === "message" ? result.refusal : undefined);
   })
   .post("/interactions", async (c) => {
-    const { deps, form } = await verified(c);
+    const { services, form } = await verified(c);
     const { payload } = validated(slackInteractionFormSchema, form, "Not a Slack interaction");
     const p = validated(
       blockActionsSchema,
       signedJson(payload, 'Not a Slack interaction: the "payload" field'),
       "Not a Slack interaction rekey understands",
     );
-    const url = checkResponseUrl(deps, p.response_url);
+    const url = checkResponseUrl(services, p.response_url);
     const actor: Actor = { platform: "slack", userId: p.user.id, reply: { platform: "slack", url } };
     const action = p.actions[0]!;
-    const result = await decide(deps, actor, action.value, action.action_id === "rekey_confirm" ? "confirm" : "cancel");
+    const result = await decide(
+      services,
+      actor,
+      action.value,
+      action.action_id === "rekey_confirm" ? "confirm" : "cancel",
+    );
     // Slack ignores the body of a block_actions answer: what the users see is posted to the
     // response_url. A refusal goes to the clicker alone; anything else replaces the buttons.
     const refusal = result.kind === "message" ? result.refusal : undefined;
@@ -159,6 +160,6 @@ export const slack = new Hono<AppEnv>()
       result.message,
       refusal ? { response_type: "ephemeral", replace_original: false } : { replace_original: true },
     );
-    deps.defer(postReply({ platform: "slack", url }, result.message, fetch, body));
+    services.defer(postReply({ platform: "slack", url }, result.message, fetch, body));
     return answer(c, body, refusal);
   });

@@ -26,10 +26,10 @@ import type { AppEnv } from "../../app-env.ts";
 import { requireConfig } from "../../config.ts";
 import { reportRepoAlert } from "../../core/alerts/pipeline.ts";
 import { randomId } from "../../core/crypto/random.ts";
-import { GithubError } from "../../core/github/errors.ts";
+import { isFailure } from "../../core/failure.ts";
 import { repositorySchema } from "../../core/github/names.ts";
 import { verifyGithubWebhook } from "../../core/inbound/github-webhook.ts";
-import { AppError } from "../../http/app-error.ts";
+import { refused } from "../../http/on-error.ts";
 import { signatureRefused, signedJson, validated } from "../../http/validate.ts";
 
 /** The fields rekey reads of a `secret_scanning_alert` payload; the rest is GitHub's and ignored. */
@@ -57,8 +57,10 @@ const headerSchema = z.object({
 });
 
 export const githubEvents = new Hono<AppEnv>().post("/events", async (c) => {
-  const deps = c.var.deps;
-  const secret = requireConfig(deps.config, "GITHUB_WEBHOOK_SECRET");
+  const services = c.var.services;
+  // When the alert arrived: where its rotation's containment time starts (`containment_ms`).
+  const receivedAt = services.now();
+  const secret = requireConfig(services.config, "GITHUB_WEBHOOK_SECRET");
   const body = new Uint8Array(await c.req.arrayBuffer());
   const verified = await verifyGithubWebhook({ secret, signature: c.req.header("x-hub-signature-256"), body });
   if (!verified.ok) throw signatureRefused(verified.error, "webhook", "GITHUB_WEBHOOK_SECRET");
@@ -67,11 +69,7 @@ export const githubEvents = new Hono<AppEnv>().post("/events", async (c) => {
     delivery: c.req.header("x-github-delivery"),
   });
   if (!headers.success) {
-    throw new AppError(
-      400,
-      "invalid_request",
-      "X-GitHub-Event and X-GitHub-Delivery must name the event and its delivery",
-    );
+    throw refused("invalid_request", "X-GitHub-Event and X-GitHub-Delivery must name the event and its delivery");
   }
   const { event, delivery } = headers.data;
   if (event === "ping") return c.json({ status: "ping" as const }, 200);
@@ -80,17 +78,16 @@ export const githubEvents = new Hono<AppEnv>().post("/events", async (c) => {
   const payload = validated(githubAlertEventSchema, signedJson(body, message), message);
   if (!HANDLED_ACTIONS.has(payload.action)) return c.body(null, 204);
 
-  const engine = await deps.engine();
+  const engine = await services.engine();
   if (!engine.github) {
-    throw new AppError(
-      503,
+    throw refused(
       "not_configured",
       'Cannot serve this route: "GITHUB_APP_ID" and "GITHUB_APP_PRIVATE_KEY", or "GITHUB_TOKEN", are not configured',
     );
   }
   const replayKey = `hooks-github-events:${delivery}`;
-  const owner = randomId("own", deps.now());
-  if ((await deps.ledger.claim(replayKey, { owner, leaseMs: CLAIM_LEASE_MS })) !== "new") {
+  const owner = randomId("own", services.now());
+  if ((await services.ledger.claim(replayKey, { owner, leaseMs: CLAIM_LEASE_MS })) !== "new") {
     return c.json({ status: "duplicate" as const }, 200);
   }
   let outcome: Awaited<ReturnType<typeof reportRepoAlert>>;
@@ -99,23 +96,21 @@ export const githubEvents = new Hono<AppEnv>().post("/events", async (c) => {
     const installationId = payload.installation?.id;
     const alert = await engine.github.getAlert(repository, payload.alert.number, installationId);
     outcome = alert.secret
-      ? await reportRepoAlert(deps, engine, {
+      ? await reportRepoAlert(services, engine, {
         repository,
         number: alert.number,
         ...(installationId ? { installationId } : {}),
         secret: alert.secret,
-      }, { delivery, fastPath: true })
+      }, { delivery, fastPath: true, receivedAt })
       : { kind: "unmatched" };
   } catch (error) {
-    await deps.ledger.release(replayKey, owner).catch(() => undefined);
-    if (error instanceof GithubError) {
-      throw error.retryable
-        ? new AppError(503, "github_unavailable", error.message)
-        : new AppError(502, "github_refused", error.message);
+    await services.ledger.release(replayKey, owner).catch(() => undefined);
+    if (isFailure(error, "github")) {
+      throw error.retryable ? refused("github_unavailable", error.message) : refused("github_refused", error.message);
     }
     throw error;
   }
-  deps.defer(deps.ledger.complete(replayKey, owner));
+  services.defer(services.ledger.complete(replayKey, owner));
   if (outcome.kind === "unmatched") return c.json({ status: "unmatched" as const }, 200);
   return c.json({
     status: "accepted" as const,

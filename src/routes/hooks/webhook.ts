@@ -20,7 +20,7 @@ import type { AppEnv } from "../../app-env.ts";
 import { requireConfig } from "../../config.ts";
 import { reportNamedLeak } from "../../core/alerts/pipeline.ts";
 import { verifyStandardWebhook } from "../../core/inbound/standard-webhooks.ts";
-import { AppError } from "../../http/app-error.ts";
+import { refused } from "../../http/on-error.ts";
 import { signatureRefused, signedJson, validated } from "../../http/validate.ts";
 
 export const alertBodySchema = z
@@ -43,8 +43,10 @@ export const alertAcceptedSchema = z.strictObject({
 });
 
 export const webhook = new Hono<AppEnv>().post("/", async (c) => {
-  const deps = c.var.deps;
-  const secret = requireConfig(deps.config, "ALERT_WEBHOOK_SECRET");
+  const services = c.var.services;
+  // The start of the containment time a rotation it causes records (before the body is even read).
+  const receivedAt = services.now();
+  const secret = requireConfig(services.config, "ALERT_WEBHOOK_SECRET");
   const body = new Uint8Array(await c.req.arrayBuffer());
   const webhookId = c.req.header("webhook-id");
   const verified = await verifyStandardWebhook({
@@ -53,20 +55,21 @@ export const webhook = new Hono<AppEnv>().post("/", async (c) => {
     timestamp: c.req.header("webhook-timestamp"),
     signature: c.req.header("webhook-signature"),
     body,
-    now: Math.floor(deps.now() / 1000),
+    now: Math.floor(services.now() / 1000),
   });
   if (!verified.ok) throw signatureRefused(verified.error, "alert", "ALERT_WEBHOOK_SECRET");
   const message = "The body must name the credential by exactly one of credential_id, fingerprint or value";
   const input = validated(alertBodySchema, signedJson(body, message), message);
-  const outcome = await reportNamedLeak(deps, await deps.engine(), input, {
+  const outcome = await reportNamedLeak(services, await services.engine(), input, {
     source: "webhook",
     deliveryId: verified.value.id,
     reason: input.value ? "token_match" : "named_in_alert",
+    receivedAt,
   });
   if (outcome.kind === "unmatched") {
-    throw new AppError(404, "credential_not_found", "No managed credential matches this alert");
+    throw refused("credential_not_found", "No managed credential matches this alert");
   }
-  if (outcome.kind === "replayed") throw new AppError(401, "replayed", "This webhook-id was already received");
+  if (outcome.kind === "replayed") throw refused("replayed", "This webhook-id was already received");
   return c.json({
     event_id: outcome.eventId,
     credential_id: outcome.credentialId,

@@ -6,6 +6,7 @@ import { rotations } from "./rotations.ts";
 import { audit } from "./audit.ts";
 import { plan } from "./plan.ts";
 import { maintenance } from "./maintenance.ts";
+import { summary } from "./summary.ts";
 
 /** The bearer-authenticated admin API. */
 export const v1 = new Hono<AppEnv>()
@@ -14,4 +15,5 @@ export const v1 = new Hono<AppEnv>()
   .route("/rotations", rotations)
   .route("/audit", audit)
   .route("/plan", plan)
-  .route("/maintenance", maintenance);
+  .route("/maintenance", maintenance)
+  .route("/summary", summary);

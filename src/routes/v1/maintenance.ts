@@ -9,9 +9,13 @@ import type { AppEnv } from "../../app-env.ts";
 import { reencryptJobSchema } from "../../core/maintenance/job.ts";
 import { REENCRYPT_BATCH_SIZE, startReencrypt } from "../../core/maintenance/reencrypt-job.ts";
 import { jsonBody } from "../../http/validate.ts";
+import { actorOfRequest } from "../../http/admin-auth.ts";
 
 export const reencryptBodySchema = z.strictObject({
-  /** Records per batch (one bus message each). Smaller batches use fewer subrequests per invocation. */
+  /**
+   * Records per batch (one bus message each). Smaller batches use fewer subrequests and less CPU
+   * per invocation: past the default, a batch can exceed the Free plan's 10 ms and 50 subrequests.
+   */
   batch_size: z.number().int().min(1).max(500).default(REENCRYPT_BATCH_SIZE),
 });
 
@@ -31,14 +35,14 @@ export const reencryptStartedSchema = z.strictObject({
 export const maintenance = new Hono<AppEnv>()
   .post("/reencrypt", async (c) => {
     const body = await jsonBody(c, reencryptBodySchema, { optional: true });
-    const deps = c.var.deps;
-    const started = await startReencrypt(deps, await deps.engine(), "admin", body.batch_size);
+    const services = c.var.services;
+    const started = await startReencrypt(services, await services.engine(), actorOfRequest(c), body.batch_size);
     return c.json(started, 202);
   })
   .get("/reencrypt", async (c) => {
-    const deps = c.var.deps;
-    const { keyring } = await deps.engine();
-    const job = await deps.jobs.getJob();
+    const services = c.var.services;
+    const { keyring } = await services.engine();
+    const job = await services.jobs.getJob();
     return c.json({
       job: job?.value ?? null,
       current_version: keyring.currentVersion,

@@ -2,6 +2,7 @@ import { Hono } from "hono/tiny";
 import * as z from "zod";
 import type { AppEnv } from "../../app-env.ts";
 import { planSweepReport } from "../../core/sweep/plan.ts";
+import { iso } from "../../core/time.ts";
 
 export const planResponseSchema = z.strictObject({
   generated_at: z.string(),
@@ -36,7 +37,7 @@ export const planResponseSchema = z.strictObject({
 
 /** What the next sweep would do and why: the sweep's own rules, read-only. */
 export const plan = new Hono<AppEnv>().get("/", async (c) => {
-  const now = c.var.deps.now();
-  const { actions, left_alone, truncated } = await planSweepReport(c.var.deps.store, now);
-  return c.json({ generated_at: new Date(now).toISOString(), truncated, plan: actions, left_alone });
+  const now = c.var.services.now();
+  const { actions, left_alone, truncated } = await planSweepReport(c.var.services.store, now);
+  return c.json({ generated_at: iso(now), truncated, plan: actions, left_alone });
 });

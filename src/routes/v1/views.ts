@@ -13,7 +13,10 @@ import {
 } from "../../core/credentials/credential.ts";
 import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
 import { sinkSchema } from "../../core/sinks/schemas.ts";
+import type { ConsumerRead } from "../../core/credentials/reads.ts";
+import { isoTimeSchema } from "../../core/time.ts";
 import {
+  containmentMs,
   type Rotation,
   rotationErrorSchema,
   rotationModeSchema,
@@ -21,7 +24,6 @@ import {
   stepSchema,
 } from "../../core/rotation/rotation.ts";
 
-const time = z.iso.datetime({ offset: true });
 const prefix = z.string().regex(/^[0-9a-f]{8}$/);
 
 /** Response schemas: strict, so a test that parses every response also proves nothing else leaks. */
@@ -38,35 +40,49 @@ const credentialViewSchema = z.strictObject({
   apps: z.array(appRefSchema),
   endpoints: z.array(z.string()),
   fingerprint: prefix,
-  value_created_at: time,
+  value_created_at: isoTimeSchema,
   /** When Clarifai itself expires the current key (policy upstream_expiry, or the key's own expiry). */
-  key_expires_at: time.nullable(),
+  key_expires_at: isoTimeSchema.nullable(),
   previous: z.array(
     z.strictObject({
       fingerprint: prefix,
       rotation_id: z.string(),
-      superseded_at: time,
-      revoke_after: time,
-      revoked_at: time.nullable(),
+      superseded_at: isoTimeSchema,
+      revoke_after: isoTimeSchema,
+      revoked_at: isoTimeSchema.nullable(),
       leaked: z.boolean(),
     }),
   ),
   /** A leaked value (current or superseded) whose delete Clarifai has not yet confirmed: it still works. */
   leaked_live: z.boolean(),
   /** A leaked self-managed PAT lost without a successor: register a new manager. */
-  needs_manager: z.strictObject({ since: time, rotation_id: z.string() }).nullable(),
+  needs_manager: z.strictObject({ since: isoTimeSchema, rotation_id: z.string() }).nullable(),
   policy: policySchema,
   sinks: z.array(sinkSchema),
+  /** Consumer Workers allowed to read the current value over the service binding. */
+  consumers: z.array(z.string()),
+  /**
+   * One credential's page only (GET /v1/credentials/:id): which value each consumer last read over
+   * the service binding, and whether that is the current one. Listed consumers that never read are
+   * included (`fingerprint` null); Deno has no pull path, so there it is always empty.
+   */
+  readers: z.array(z.strictObject({
+    consumer: z.string(),
+    fingerprint: prefix.nullable(),
+    read_at: isoTimeSchema.nullable(),
+    current: z.boolean(),
+    listed: z.boolean(),
+  })).optional(),
   current_rotation_id: z.string().nullable(),
   last_rotation: z.strictObject({
     id: z.string(),
     state: z.enum(["done", "failed"]),
     reason: z.string(),
-    finished_at: time,
+    finished_at: isoTimeSchema,
   }).nullable(),
-  created_at: time,
-  updated_at: time,
-  revoked_at: time.nullable(),
+  created_at: isoTimeSchema,
+  updated_at: isoTimeSchema,
+  revoked_at: isoTimeSchema.nullable(),
 });
 
 const rotationViewSchema = z.strictObject({
@@ -83,17 +99,28 @@ const rotationViewSchema = z.strictObject({
   new_fingerprint: prefix.nullable(),
   old_revoked: z.boolean(),
   attempts: z.number().int(),
-  next_attempt_at: time.nullable(),
+  next_attempt_at: isoTimeSchema.nullable(),
   error: rotationErrorSchema.nullable(),
-  created_at: time,
-  updated_at: time,
-  finished_at: time.nullable(),
+  /** Compromise only: when the alert arrived (the first trigger that started or joined the rotation). */
+  alert_received_at: isoTimeSchema.nullable(),
+  /** Compromise only: when Clarifai confirmed the leaked value deleted. */
+  contained_at: isoTimeSchema.nullable(),
+  /** contained_at − alert_received_at: the containment time. */
+  containment_ms: z.number().int().min(0).nullable(),
+  created_at: isoTimeSchema,
+  updated_at: isoTimeSchema,
+  finished_at: isoTimeSchema.nullable(),
 });
 
 export type CredentialView = z.infer<typeof credentialViewSchema>;
 export type RotationView = z.infer<typeof rotationViewSchema>;
 
 export const credentialResponseSchema = z.strictObject({ credential: credentialViewSchema });
+/** PATCH /v1/credentials/:id: the credential as it is now, and which fields changed (none: nothing to do). */
+export const credentialUpdatedResponseSchema = z.strictObject({
+  credential: credentialViewSchema,
+  updated: z.array(z.enum(["description", "policy", "sinks", "consumers"])),
+});
 export const credentialListResponseSchema = z.strictObject({
   credentials: z.array(credentialViewSchema),
   next_cursor: z.string().nullable(),
@@ -101,8 +128,9 @@ export const credentialListResponseSchema = z.strictObject({
 export const rotationResponseSchema = z.strictObject({ rotation: rotationViewSchema, joined: z.boolean().optional() });
 export const errorResponseSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }).loose() });
 
-export function credentialView(rec: CredentialRecord): CredentialView {
+export function credentialView(rec: CredentialRecord, reads?: readonly ConsumerRead[]): CredentialView {
   return {
+    ...(reads ? { readers: readersView(rec, reads) } : {}),
     id: rec.id,
     kind: rec.kind,
     state: rec.state,
@@ -131,12 +159,29 @@ export function credentialView(rec: CredentialRecord): CredentialView {
       : null,
     policy: rec.policy,
     sinks: rec.sinks,
+    consumers: rec.consumers,
     current_rotation_id: rec.current_rotation?.id ?? null,
     last_rotation: rec.last_rotation ?? null,
     created_at: rec.created_at,
     updated_at: rec.updated_at,
     revoked_at: rec.revoked_at ?? null,
   };
+}
+
+/** Every listed consumer (read or not), then any reader no longer listed; by name. */
+function readersView(rec: CredentialRecord, reads: readonly ConsumerRead[]): NonNullable<CredentialView["readers"]> {
+  const byName = new Map(reads.map((r) => [r.consumer, r]));
+  const names = [...new Set([...rec.consumers, ...byName.keys()])].sort();
+  return names.map((consumer) => {
+    const r = byName.get(consumer);
+    return {
+      consumer,
+      fingerprint: r ? fingerprintPrefix(r.fingerprint) : null,
+      read_at: r?.read_at ?? null,
+      current: r?.fingerprint === rec.fingerprint,
+      listed: rec.consumers.includes(consumer),
+    };
+  });
 }
 
 export function rotationView(r: Rotation): RotationView {
@@ -156,6 +201,9 @@ export function rotationView(r: Rotation): RotationView {
     attempts: r.attempts,
     next_attempt_at: r.next_attempt_at ?? null,
     error: r.error ?? null,
+    alert_received_at: r.alert_received_at ?? null,
+    contained_at: r.contained_at ?? null,
+    containment_ms: containmentMs(r),
     created_at: r.created_at,
     updated_at: r.updated_at,
     finished_at: r.finished_at ?? null,

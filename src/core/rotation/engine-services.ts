@@ -3,6 +3,7 @@
  * (src/worker.ts, src/deno.ts), tests build it over the memory store and the Clarifai emulator.
  */
 import type { ClarifaiClient } from "../clarifai/index.ts";
+import type { CloudflareClient } from "../cloudflare/client.ts";
 import type { Keyring } from "../crypto/keyring.ts";
 import type { FingerprintKey } from "../crypto/fingerprint.ts";
 import type { ConfirmationKey } from "../chatops/confirmation.ts";
@@ -14,7 +15,17 @@ export type EngineEvent =
   | { type: "rotation.step"; rotation: Rotation; step: Step }
   | { type: "rotation.completed"; rotation: Rotation }
   | { type: "rotation.failed"; rotation: Rotation }
-  | { type: "credential.revoked"; credentialId: string; fingerprint: string; rotationId?: string; reason: string }
+  | {
+    type: "credential.revoked";
+    credentialId: string;
+    fingerprint: string;
+    rotationId?: string;
+    reason: string;
+    /** A leaked value: from the alert's arrival to Clarifai confirming the delete. */
+    containmentMs?: number;
+    /** Who it was done for (core/audit/actor.ts): the rotation's requester, `sweep`, an alert's source. */
+    actor: string;
+  }
   | { type: "credential.orphaned_manager"; rotation: Rotation };
 
 export interface RetryPolicy {
@@ -24,7 +35,7 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-export interface EngineDeps {
+export interface EngineServices {
   store: Store;
   clarifai: ClarifaiClient;
   keyring: Keyring;
@@ -40,6 +51,8 @@ export interface EngineDeps {
   emit: (event: EngineEvent) => Promise<void>;
   /** GitHub (Actions secret sinks, alert resolution); absent when no GitHub credentials are configured. */
   github?: GithubClient;
+  /** The Cloudflare API, for `cloudflare_worker_secret` sinks; absent without CLOUDFLARE_API_TOKEN. */
+  cloudflare?: CloudflareClient;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 250, maxDelayMs: 4_000 };

@@ -1,9 +1,12 @@
-/** The audit trail on a credential's page: the newest entries, and what the page could not read. */
-import type { AuditEntry, AuditLog } from "../core/audit/audit-log.ts";
+/**
+ * A credential's newest audit entries, for every surface that shows them (the dashboard's
+ * credential page, chat's `status`), and what the read could not reach.
+ *
+ * Runtime-neutral.
+ */
+import type { AuditEntry, AuditLog } from "./audit-log.ts";
 
-/** The credential page shows this many audit entries, newest first… */
-const AUDIT_SHOWN = 100;
-/** …after reading at most this many list pages of 1,000 (the KV maximum the audit log allows). */
+/** At most this many list pages of 1,000 (the KV maximum the audit log allows) are read. */
 const AUDIT_PAGES = 10;
 const AUDIT_PAGE_SIZE = 1000;
 
@@ -19,11 +22,11 @@ export interface AuditTrail {
 }
 
 /**
- * The newest entries of a credential's trail. The log lists oldest first, so every page is read
- * (up to AUDIT_PAGES) keeping the last AUDIT_SHOWN; if a cursor remains, newer entries than
- * those shown may exist, and the page says so.
+ * The newest `shown` entries of a credential's trail. The log lists oldest first (KV lists keys
+ * in order only), so every page is read (up to AUDIT_PAGES) keeping the last `shown`; if a cursor
+ * remains, newer entries than those shown may exist, and the caller says so.
  */
-export async function newestAudit(audit: AuditLog, credentialId: string): Promise<AuditTrail> {
+export async function newestAudit(audit: AuditLog, credentialId: string, shown: number): Promise<AuditTrail> {
   let kept: AuditEntry[] = [];
   let total = 0;
   let cursor: string | undefined;
@@ -34,7 +37,7 @@ export async function newestAudit(audit: AuditLog, credentialId: string): Promis
       ...(cursor ? { cursor } : {}),
     });
     total += listed.items.length;
-    kept = [...kept, ...listed.items].slice(-AUDIT_SHOWN);
+    kept = [...kept, ...listed.items].slice(-shown);
     cursor = listed.cursor;
     if (!cursor) break;
   }

@@ -1,0 +1,206 @@
+/**
+ * The figures of the dashboard's home page and of GET /v1/summary, from aggregates only:
+ * - now and the next 7 days: one listing of the registry index, whose entries carry each
+ *   credential's summary (./record-summary.ts; 1,000 per KV operation, no record read), counted
+ *   here; the schedule is the sweep's own (core/sweep/rules.ts `scheduledActions`);
+ * - the last 30 days: the day buckets the `stats` handler keeps as rotations finish (./stats.ts),
+ *   one read.
+ * So a page view costs ceil(credentials / 1,000) index listings and one read of the history,
+ * whatever the length of the audit trail. At most MAX_INDEX_PAGES listings are made (a request's
+ * CPU is limited); past that the figures say they are partial (`coverage`).
+ */
+import { OVERDUE_AFTER_MS } from "../rotation/owed-revocations.ts";
+import type { Store } from "../store/store.ts";
+import { iso } from "../time.ts";
+import { FLAGS, type RecordSummary, recordSummary } from "./record-summary.ts";
+import { type ByReason, dayOf, type DayStats, emptyDay, type StatsStore } from "./stats.ts";
+import type { Summary } from "./summary-schema.ts";
+
+export type { Summary };
+
+const DAY = 86_400_000;
+const HISTORY_DAYS = 30;
+const SCHEDULE_DAYS = 7;
+/** Index listings (1,000 credentials each) one summary reads at most. */
+const MAX_INDEX_PAGES = 10;
+/** Index entries without a summary (written before it existed) whose records are read instead. */
+const MAX_RECORD_READS = 20;
+const INDEX_PAGE = 1000;
+
+interface Tallies {
+  credentials: Summary["credentials"];
+  owed: Summary["owed_revocations"];
+  rotations: Summary["rotations"];
+  schedule: Summary["next_7_days"];
+  versions: Map<number, number>;
+  legacy: number;
+  sealings: Map<string, { versions: number[]; legacy: boolean; credentials: number }>;
+}
+
+/** Counts one credential's summary in (its stored form: ./record-summary.ts). */
+function count1(t: Tallies, s: RecordSummary, now: number, today: number) {
+  const f = s.f ?? 0;
+  t.credentials.total++;
+  t.credentials[s.s]++;
+  if (f & FLAGS.leakedLive) t.credentials.leaked_live++;
+  if (f & FLAGS.needsManager) t.credentials.needs_manager++;
+  if (f & FLAGS.rotating) t.rotations.running++;
+  if (f & FLAGS.lastFailed) t.rotations.failed++;
+  const slot = (at: number) => {
+    const i = at < today ? 0 : Math.floor((at - today) / DAY);
+    return i < SCHEDULE_DAYS ? t.schedule[i] : undefined;
+  };
+  for (const [at, revokeAfter, leaked] of s.g ?? []) {
+    if (revokeAfter <= now) {
+      t.owed.total++;
+      if (leaked || now - revokeAfter > OVERDUE_AFTER_MS) t.owed.overdue++;
+    }
+    const d = slot(at);
+    if (d) d.revoke_previous++;
+  }
+  if (s.r !== undefined) {
+    const d = slot(s.r);
+    if (d) d.rotate++;
+  }
+  if (s.x !== undefined) {
+    const d = slot(s.x);
+    if (d) d.expire++;
+  }
+  for (const v of s.k) t.versions.set(v, (t.versions.get(v) ?? 0) + 1);
+  if (s.l) t.legacy++;
+  const sealing = `${s.k.join(",")}${s.l ? "+legacy" : ""}`;
+  const seen = t.sealings.get(sealing);
+  if (seen) seen.credentials++;
+  else t.sealings.set(sealing, { versions: s.k, legacy: s.l === 1, credentials: 1 });
+}
+
+export async function buildSummary(
+  deps: { store: Store; stats: StatsStore },
+  now: number,
+  opts: { maxIndexPages?: number } = {},
+): Promise<Summary> {
+  const today = Math.floor(now / DAY) * DAY;
+  const from = dayOf(today - (HISTORY_DAYS - 1) * DAY);
+  const to = dayOf(today);
+  // The history is one read, made beside the index listing.
+  const [registry, history] = await Promise.all([registryFigures(deps.store, now, opts), deps.stats.days(from, to)]);
+  return {
+    generated_at: iso(now),
+    credentials: registry.credentials,
+    owed_revocations: registry.owed_revocations,
+    rotations: registry.rotations,
+    last_30_days: lastDays(history, today, from, to),
+    next_7_days: registry.schedule,
+    key_versions: registry.key_versions,
+    legacy_sealed: registry.legacy_sealed,
+    coverage: registry.coverage,
+  };
+}
+
+export type RegistryFigures = Omit<Summary, "generated_at" | "last_30_days" | "next_7_days"> & {
+  schedule: Summary["next_7_days"];
+  /** Credentials by the set of key versions (and AAD format) their values are sealed under. */
+  sealings: Array<{ versions: number[]; legacy: boolean; credentials: number }>;
+};
+
+/** Everything the registry index says (the maintenance page needs no history). */
+export async function registryFigures(
+  store: Store,
+  now: number,
+  opts: { maxIndexPages?: number } = {},
+): Promise<RegistryFigures> {
+  const today = Math.floor(now / DAY) * DAY;
+  const t: Tallies = {
+    credentials: { total: 0, active: 0, revoked: 0, leaked_live: 0, needs_manager: 0 },
+    owed: { total: 0, overdue: 0 },
+    rotations: { running: 0, failed: 0 },
+    schedule: Array.from({ length: SCHEDULE_DAYS }, (_, i) => ({
+      date: dayOf(today + i * DAY),
+      rotate: 0,
+      revoke_previous: 0,
+      expire: 0,
+    })),
+    versions: new Map(),
+    legacy: 0,
+    sealings: new Map(),
+  };
+  const maxPages = opts.maxIndexPages ?? MAX_INDEX_PAGES;
+  const unsummarised: string[] = [];
+  let cursor: string | undefined;
+  let pages = 0;
+  let partial = false;
+  do {
+    const page = await store.listIndex({ limit: INDEX_PAGE, ...(cursor ? { cursor } : {}) });
+    for (const e of page.items) {
+      if (e.summary) count1(t, e.summary, now, today);
+      else unsummarised.push(e.id);
+    }
+    cursor = page.cursor;
+    if (cursor && ++pages >= maxPages) partial = true;
+  } while (cursor && !partial);
+  // Entries from before the summary existed: their records, a few (each is a Durable Object read).
+  const read = unsummarised.slice(0, MAX_RECORD_READS);
+  for (const found of await Promise.all(read.map((id) => store.getCredential(id)))) {
+    if (found) count1(t, recordSummary(found.value), now, today);
+  }
+  const notSummarised = unsummarised.length - read.length;
+  return {
+    credentials: t.credentials,
+    owed_revocations: t.owed,
+    rotations: t.rotations,
+    schedule: t.schedule,
+    key_versions: [...t.versions].sort(([a], [b]) => a - b).map(([version, credentials]) => ({ version, credentials })),
+    legacy_sealed: t.legacy,
+    coverage: {
+      credentials: t.credentials.total,
+      partial: partial || notSummarised > 0,
+      not_summarised: notSummarised,
+    },
+    sealings: [...t.sealings.values()],
+  };
+}
+
+const sum = (r: ByReason) => r.scheduled + r.manual + r.compromise + r.expiry;
+const plus = (a: ByReason, b: ByReason): ByReason => ({
+  scheduled: a.scheduled + b.scheduled,
+  manual: a.manual + b.manual,
+  compromise: a.compromise + b.compromise,
+  expiry: a.expiry + b.expiry,
+});
+
+function lastDays(buckets: DayStats[], today: number, from: string, to: string): Summary["last_30_days"] {
+  const byDay = new Map(buckets.map((b) => [b.day, b]));
+  const days = Array.from({ length: HISTORY_DAYS }, (_, i) => {
+    const date = dayOf(today - (HISTORY_DAYS - 1 - i) * DAY);
+    const b = byDay.get(date) ?? emptyDay(date);
+    return { date, done: sum(b.done), failed: sum(b.failed) + b.failed_other, by_reason: plus(b.done, b.failed) };
+  });
+  const points = buckets.flatMap((b) => b.containment).sort((a, b) => a.at - b.at).map((p) => ({
+    at: iso(p.at),
+    containment_ms: p.ms,
+    credential_id: p.credential_id,
+    rotation_id: p.rotation_id,
+  }));
+  const sorted = points.map((p) => p.containment_ms).sort((a, b) => a - b);
+  return {
+    from,
+    to,
+    days,
+    done: days.reduce((n, d) => n + d.done, 0),
+    failed: days.reduce((n, d) => n + d.failed, 0),
+    by_reason: days.reduce((r, d) => plus(r, d.by_reason), { scheduled: 0, manual: 0, compromise: 0, expiry: 0 }),
+    containment: {
+      count: buckets.reduce((n, b) => n + b.containment_count, 0),
+      median_ms: percentile(sorted, 50),
+      p95_ms: percentile(sorted, 95),
+      max_ms: sorted.at(-1) ?? null,
+      points,
+    },
+  };
+}
+
+/** Nearest-rank percentile of ascending values; null when there are none. */
+export function percentile(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}

@@ -1,0 +1,147 @@
+/**
+ * What the dashboard's home page reads, counted on the real bindings (test/support/counting-env.ts)
+ * with 1,000 credentials and 30 days of history: a bounded number of storage operations, none of
+ * them the audit trail, and the same whatever the length of the history.
+ *
+ * The 1,000 records are written into KV as the CredentialCell mirrors them (the record and its
+ * index metadata), not through their Durable Objects, which locally costs ~13 ms each; nothing
+ * here reads them through a Durable Object (the P4 benchmark seeds its idle records the same way).
+ * The history goes through the real Stats Durable Object, 4 facts a day.
+ */
+import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import { WorkersStats } from "../../src/adapters/workers-stats.ts";
+import { kvKeys } from "../../src/adapters/workers-store.ts";
+import { parseConfig } from "../../src/config.ts";
+import type { CredentialRecord } from "../../src/core/credentials/credential.ts";
+import { indexMetadata } from "../../src/core/store/index-metadata.ts";
+import { dayOf } from "../../src/core/summary/stats.ts";
+import { issueSession, uiKeys } from "../../src/ui/session.ts";
+import worker, { type Env } from "../../src/worker.ts";
+import { ADMIN_TOKEN } from "../support/api.ts";
+import { countingEnv, type InvocationCounts } from "../support/counting-env.ts";
+import { credentialRecord } from "../support/records.ts";
+
+const CREDENTIALS = 1_000;
+const DAYS = 30;
+const ROTATIONS_A_DAY = 3;
+const CONTAINMENTS_A_DAY = 1;
+const DAY = 86_400_000;
+
+const counting = countingEnv(env as Env, { EVENTS: "rekey-events", EVENTS_DLQ: "rekey-events-dlq" });
+let cookie = "";
+
+async function counted(label: string, path: string, headers: Record<string, string>) {
+  counting.begin(label);
+  try {
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(
+      new Request(`http://rekey.test${path}`, { headers }) as Request<unknown, IncomingRequestCfProperties>,
+      counting.env,
+      ctx,
+    );
+    const text = await res.text();
+    await waitOnExecutionContext(ctx);
+    return { status: res.status, text, counts: counting.end() };
+  } catch (error) {
+    counting.end();
+    throw error;
+  }
+}
+
+async function inBatches<T>(items: T[], width: number, run: (item: T) => Promise<unknown>) {
+  for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(run));
+}
+
+beforeAll(async () => {
+  const now = Date.now();
+  const records: CredentialRecord[] = Array.from({ length: CREDENTIALS }, (_, i) =>
+    credentialRecord({
+      value_created_at: new Date(now - (i % 40) * DAY).toISOString(),
+      value: { v: 2, aad: 2, iv: "AAAAAAAAAAAAAAAA", ct: "AAAA" },
+      policy: { max_age_days: 30, grace_hours: 24, on_compromise: "rotate", generator: "none" },
+      ...(i % 50 === 0 ? { state: "revoked" as const } : {}),
+      ...(i % 10 === 1
+        ? {
+          previous: [{
+            fingerprint: `${i}`.padStart(64, "0"),
+            value: { v: 1, aad: 2, iv: "AAAAAAAAAAAAAAAA", ct: "AAAA" },
+            rotation_id: "rot_seeded",
+            superseded_at: new Date(now - DAY).toISOString(),
+            revoke_after: new Date(now + (i % 7) * DAY).toISOString(),
+            revoke_attempts: 0,
+          }],
+        }
+        : {}),
+    }));
+  await inBatches(
+    records,
+    250,
+    (r) => env.REKEY_KV.put(kvKeys.credential(r.id), JSON.stringify(r), { metadata: indexMetadata(r) }),
+  );
+  const stats = new WorkersStats(env.STATS);
+  const facts = Array.from({ length: DAYS }, (_, d) => {
+    const day = dayOf(now - d * DAY);
+    return [
+      ...Array.from({ length: ROTATIONS_A_DAY }, (_, k) => ({
+        id: `rotation:rot_d${d}k${k}`,
+        day,
+        kind: "rotation" as const,
+        outcome: k === 2 ? "failed" as const : "done" as const,
+        reason: k === 1 ? "compromise" as const : "scheduled" as const,
+      })),
+      ...Array.from({ length: CONTAINMENTS_A_DAY }, (_, k) => ({
+        id: `contained:d${d}k${k}`,
+        day,
+        kind: "containment" as const,
+        at: now - d * DAY - k * 60_000,
+        ms: 10 + ((d * 7 + k * 13) % 40),
+        credentialId: records[d]!.id,
+        rotationId: `rot_d${d}k${k}`,
+      })),
+    ];
+  }).flat();
+  await inBatches(facts, 25, (f) => stats.record(f));
+  const keys = await uiKeys(parseConfig(env as unknown as Record<string, unknown>));
+  cookie = `__Host-rekey_session=${await issueSession(keys, Date.now())}`;
+}, 120_000);
+
+describe("the home page with 1,000 credentials and 30 days of history", () => {
+  let page: { status: number; text: string; counts: InvocationCounts };
+
+  it("reads 3 KV operations and 1 Durable Object call, and nothing of the audit trail", async () => {
+    page = await counted("GET /ui", "/ui", { cookie });
+    expect(page.status).toBe(200);
+    console.log(JSON.stringify({ dashboard_reads: page.counts }));
+    // The table's page of 50 (one list, one bulk get), the registry index (one list of 1,000
+    // entries' metadata), and the 30 day buckets from the Stats Durable Object in one call.
+    expect(page.counts).toMatchObject({ kv_ops: 3, do_calls: 1, queue_sends: 0, fetches: 0 });
+    expect(page.text).toContain('data-figure="credentials.active">980<');
+    expect(page.text).toContain(`${DAYS * ROTATIONS_A_DAY} rotations from`);
+    expect((page.text.match(/<circle /g) ?? []).length).toBe(DAYS * CONTAINMENTS_A_DAY);
+  });
+
+  it("reads as much with twice the history: the cost does not grow with the audit trail or the events", async () => {
+    const stats = new WorkersStats(env.STATS);
+    const today = dayOf(Date.now());
+    await inBatches(
+      Array.from({ length: 60 }, (_, k) => k),
+      25,
+      (k) => stats.record({ id: `rotation:more${k}`, day: today, kind: "rotation", outcome: "done", reason: "manual" }),
+    );
+    const again = await counted("GET /ui, more history", "/ui", { cookie });
+    expect(again.counts).toEqual({ ...page.counts, label: "GET /ui, more history" });
+    expect(again.text).toContain(`${DAYS * ROTATIONS_A_DAY + 60} rotations from`);
+  });
+
+  it("GET /v1/summary reads the index and the history only: 1 KV operation and 1 Durable Object call", async () => {
+    const res = await counted("GET /v1/summary", "/v1/summary", { authorization: `Bearer ${ADMIN_TOKEN}` });
+    expect(res.status).toBe(200);
+    expect(res.counts).toMatchObject({ kv_ops: 1, do_calls: 1, queue_sends: 0, fetches: 0 });
+    const s = JSON.parse(res.text);
+    expect(s.credentials).toMatchObject({ total: CREDENTIALS, active: 980, revoked: 20 });
+    expect(s.last_30_days.containment.count).toBe(DAYS * CONTAINMENTS_A_DAY);
+    expect(s.coverage).toEqual({ credentials: CREDENTIALS, partial: false, not_summarised: 0 });
+  });
+});
