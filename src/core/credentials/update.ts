@@ -56,7 +56,7 @@ export async function updateRegistration(
   engine: EngineServices,
   id: string,
   input: UpdateInput,
-): Promise<Result<{ record: CredentialRecord; fields: Field[] }, UpdateError>> {
+): Promise<Result<{ record: CredentialRecord; before: CredentialRecord; fields: Field[] }, UpdateError>> {
   const cur = await engine.store.getCredential(id);
   if (!cur) return fail("credential_not_found", "No such credential");
   const rec = cur.value;
@@ -66,7 +66,7 @@ export async function updateRegistration(
   const policy = input.policy ? mergePolicy(rec.policy, input.policy) : undefined;
   if (policy && !policy.ok) return policy;
   const fields = changedFields(rec, input, policy?.value);
-  if (fields.length === 0) return ok({ record: rec, fields });
+  if (fields.length === 0) return ok({ record: rec, before: rec, fields });
   if (fields.includes("sinks")) {
     // A rotation writes and verifies the sinks it read at each step: changing them under it would
     // fail its verify or leave a sink with the old value.
@@ -100,7 +100,26 @@ export async function updateRegistration(
   if (fields.includes("sinks") && next.current_rotation) {
     return fail("rotation_running", "A rotation began for this credential; change its sinks once it is done");
   }
-  return ok({ record: next, fields });
+  return ok({ record: next, before: rec, fields });
+}
+
+/**
+ * Puts back what `updateRegistration` changed (its `fields`, from `before`) when the change's audit
+ * entry could not be written: no change without its entry. Only while the record is still the one
+ * the update wrote (`after.updated_at`): a later change, or a rotation, is never undone.
+ */
+export async function undoRegistrationUpdate(
+  engine: EngineServices,
+  before: CredentialRecord,
+  after: CredentialRecord,
+  fields: Field[],
+): Promise<void> {
+  await updateCredential(engine, before.id, (c) => {
+    if (c.updated_at !== after.updated_at || c.fingerprint !== after.fingerprint) return c;
+    const restored: CredentialRecord = { ...c, updated_at: before.updated_at };
+    for (const f of fields) (restored as Record<Field, unknown>)[f] = before[f];
+    return restored;
+  });
 }
 
 function mergePolicy(current: Policy, patch: Partial<Policy>): Result<Policy, UpdateError> {
