@@ -5,7 +5,8 @@
  * changes nothing.
  *
  * Semantics: each field sent replaces the stored one, except `policy`, whose fields are merged
- * into the stored policy (what is not sent stays as it was) and the result checked as a whole.
+ * into the stored policy (what is not sent stays as it was; `null` unsets a field) and the result
+ * checked as a whole.
  */
 import * as z from "zod";
 import { sinkSchema } from "../sinks/schemas.ts";
@@ -18,6 +19,7 @@ import {
   consumersSchema,
   type CredentialRecord,
   type Policy,
+  type PolicyPatch,
   policyPatchSchema,
   policySchema,
   withPolicyDefaults,
@@ -122,8 +124,11 @@ export async function undoRegistrationUpdate(
   });
 }
 
-function mergePolicy(current: Policy, patch: Partial<Policy>): Result<Policy, UpdateError> {
-  const merged = policySchema.safeParse({ ...current, ...patch });
+function mergePolicy(current: Policy, patch: PolicyPatch): Result<Policy, UpdateError> {
+  const next: Record<string, unknown> = { ...current, ...patch };
+  // `null` unsets the field: what it was is gone, and its default (if it has one) applies.
+  for (const [k, v] of Object.entries(patch)) if (v === null) delete next[k];
+  const merged = policySchema.safeParse(next);
   if (merged.success) return ok(withPolicyDefaults(merged.data));
   const issue = merged.error.issues[0];
   const path = ["policy", ...(issue?.path ?? []).map(String)].join(".");
