@@ -85,26 +85,27 @@ async function receivedEvent(alert: Alert, tokenCount: number, matchedCount: num
   });
 }
 
-/** Starts `deleteAtOnce` (null when it does not apply) and hands it to the runtime, which must let it finish. */
-function startEarlyDelete(rt: AlertRuntime, engine: EngineServices, match: LeakMatch): EarlyDelete | null {
-  const early = deleteAtOnce(engine, match);
-  if (early) rt.defer(early);
-  return early;
-}
-
 /**
- * Begin (or join) containment and hand its work to the runtime. The leaked value's early DELETE
- * runs beside the begin (started here unless the caller started it sooner).
+ * Begin (or join) containment and hand its work to the runtime. `early`: the leaked value's DELETE
+ * (./contain.ts `deleteAtOnce`), already running beside the begin; started here unless the caller
+ * started it sooner. The work handed over awaits it, so the runtime lets it finish either way.
  */
 async function containNow(
   rt: AlertRuntime,
   engine: EngineServices,
   match: LeakMatch,
   alert: Alert,
-  early: EarlyDelete | null = startEarlyDelete(rt, engine, match),
+  early: EarlyDelete | null = deleteAtOnce(engine, match),
 ): Promise<Containment> {
-  const c = await contain(engine, match, alertActor(alert.source), alert.receivedAt, early);
+  let c: Containment;
+  try {
+    c = await contain(engine, match, alertActor(alert.source), alert.receivedAt, early);
+  } catch (error) {
+    if (early) rt.defer(early);
+    throw error;
+  }
   if (c.action === "rotation" || c.action === "revoke_previous") rt.defer(c.run());
+  else if (early) rt.defer(early);
   return c;
 }
 
@@ -165,14 +166,21 @@ export async function reportNamedLeak(
   // delivery deletes it too: a value still current that a verified sender reported leaked is
   // deleted either way, and a second DELETE of a dead key counts as done; the delivery that holds
   // the claim records it.
-  const early = startEarlyDelete(rt, engine, match);
+  const early = deleteAtOnce(engine, match);
   // Claimed for the work, completed only once containment is durable (its event published): if
   // anything fails first, the claim is released and the sender's retry with the same id is
   // processed, not refused as a replay. Reprocessing is safe: event ids are derived and a second
   // begin joins the running rotation.
   const replayKey = `hooks-${delivery.source}:${delivery.deliveryId}`;
   const owner = randomId("own", rt.now());
-  if ((await rt.ledger.claim(replayKey, { owner, leaseMs: CLAIM_LEASE_MS })) !== "new") return { kind: "replayed" };
+  const claimed = await rt.ledger.claim(replayKey, { owner, leaseMs: CLAIM_LEASE_MS }).catch((error: unknown) => {
+    if (early) rt.defer(early);
+    throw error;
+  });
+  if (claimed !== "new") {
+    if (early) rt.defer(early);
+    return { kind: "replayed" };
+  }
   const alert: Alert = {
     source: delivery.source,
     id: await deriveId("alrt", delivery.source, delivery.deliveryId),
