@@ -62,7 +62,7 @@ export function deleteAtOnce(engine: EngineServices, match: LeakMatch): EarlyDel
     try {
       // The manager's record read and the leaked value's decrypt do not depend on each other.
       const [token, leaked] = await Promise.all([
-        managerToken(engine, rec),
+        managerToken(engine, rec, undefined, match.manager),
         open(engine, rec, CURRENT_VALUE, rec.value),
       ]);
       await revokeValue(engine, rec, token, leaked);
