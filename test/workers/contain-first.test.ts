@@ -2,13 +2,14 @@
  * Contain first (issue 20, item 1), on the real Workers adapters (Workers KV, the CredentialCell
  * Durable Object, the EventLedger Durable Object) and a Clarifai emulator in this isolate:
  *
- * - The leaked key is deleted after three sequential storage round trips (the fingerprint index,
- *   the credential's record, the manager's record) and before any write: counted, not estimated,
+ * - The leaked key is deleted after two sequential storage round trips (the fingerprint index;
+ *   the credential's record beside the manager's) and before any write: counted, not estimated,
  *   by holding every KV operation and Durable Object call at the bindings and releasing them one
  *   round at a time (all calls pending at once form a round). The number of rounds before the
  *   emulator sees the DELETE is the depth of the DELETE's chain of storage round trips; calls
  *   running beside it (the replay claim, the rotation's begin) advance in the same rounds and do
- *   not add to it. The rotation then records the value as revoked and never deletes it again.
+ *   not add to it. The rotation then records the value as revoked and never deletes it again. A
+ *   stale manager id in the index costs one round trip more and never selects the token.
  * - A crash right after Clarifai deleted the key, before anything recorded it, converges through
  *   the durable `credential.compromised`: the rotator's replay deletes it again (answered "does not
  *   exist", which counts as deleted) and the rotation ends done, the value revoked.
@@ -34,6 +35,7 @@ import { registerCredential } from "../../src/core/credentials/register.ts";
 import { containAgain } from "../../src/core/subscribers/rotator.ts";
 import { MemoryStats } from "../../src/core/summary/stats.ts";
 import { buildServices, type Services } from "../../src/services.ts";
+import { fingerprintWith } from "../support/fingerprint.ts";
 
 const CLARIFAI = "http://clarifai.emulator";
 const KEYS = '{"1":"dGVzdC1rZXktdmVyc2lvbi1vbmUtMzItYnl0ZXMhISE="}';
@@ -222,38 +224,43 @@ const liveKeys = (w: World, userId: string) => [...w.emulator.state.keys.values(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Sends the alert with every storage call held, releasing them a round at a time until the DELETE
+ * goes out; returns the rounds released before it (each: the calls that were pending together).
+ */
+async function roundsBeforeDelete(w: World, value: string) {
+  const b = new Bindings();
+  b.holding = true;
+  let deleteIssued = false;
+  w.onDelete = async () => void (deleteIssued = true);
+  const answered = alert(w.services(b), value);
+  for (let guard = 0; !deleteIssued; guard++) {
+    expect(guard, `no DELETE after rounds ${JSON.stringify(b.rounds)}`).toBeLessThan(20);
+    let seen = -1;
+    while (seen !== b.moves) {
+      seen = b.moves;
+      await sleep(QUIET_MS);
+    }
+    if (deleteIssued) break;
+    b.releaseRound();
+  }
+  w.onDelete = undefined;
+  const rounds = b.rounds.filter((r) => r.length > 0);
+  console.log(JSON.stringify({ msg: "contain-first.round_trips_before_delete", rounds: rounds.length, calls: rounds }));
+  return { rounds, answered, b };
+}
+
 describe("contain first: the leaked key dies before the rotation's bookkeeping", () => {
-  it("is deleted after 3 sequential storage round trips and before any write; the rotation records it and never deletes it again", async () => {
+  it("is deleted after 2 sequential storage round trips and before any write; the rotation records it and never deletes it again", async () => {
     const w = world();
     const t = await tenant(w);
-    const b = new Bindings();
-    b.holding = true;
-    let deleteIssued = false;
-    w.onDelete = async () => void (deleteIssued = true);
-    const svc = w.services(b);
-    const answered = alert(svc, t.leaked);
-    // One round at a time until the DELETE goes out: each round releases every call then pending.
-    for (let guard = 0; !deleteIssued; guard++) {
-      expect(guard, `no DELETE after rounds ${JSON.stringify(b.rounds)}`).toBeLessThan(20);
-      let seen = -1;
-      while (seen !== b.moves) {
-        seen = b.moves;
-        await sleep(QUIET_MS);
-      }
-      if (deleteIssued) break;
-      b.releaseRound();
-    }
-    const rounds = b.rounds.filter((r) => r.length > 0);
-    console.log(
-      JSON.stringify({ msg: "contain-first.round_trips_before_delete", rounds: rounds.length, calls: rounds }),
-    );
+    const { rounds, answered, b } = await roundsBeforeDelete(w, t.leaked);
     expect(rounds.map((r) => r.filter((c) => !c.startsWith("ledger.")))).toEqual([
-      ["kv.get"], // the fingerprint index
-      ["cell.read"], // the credential's record (strongly consistent: it decides current, previous or dead)
-      ["cell.read"], // the manager's record (its token); the replay claim runs beside it
+      ["kv.getWithMetadata"], // the fingerprint index, with the manager's id as its metadata
+      ["cell.read", "cell.read"], // the credential's record and the manager's (its token), side by side
     ]);
-    // Nothing was written before the DELETE: no rotation intent, no rotation record, no lease.
-    expect(rounds.flat().some((c) => c === "cell.write")).toBe(false);
+    // Nothing was written before the DELETE: no replay claim, rotation intent, record or lease.
+    expect(rounds.flat().some((c) => c === "cell.write" || c.startsWith("ledger."))).toBe(false);
     b.passThrough();
     const outcome = await answered;
     expect(outcome).toMatchObject({ kind: "accepted", action: "rotation" });
@@ -345,5 +352,25 @@ describe("contain first: the leaked key dies before the rotation's bookkeeping",
     // The manager and exactly one replacement: no second key minted by a second rotation.
     expect(live).toHaveLength(2);
     expect(cred.fingerprint).not.toBe(r!.old_fingerprint);
+  });
+
+  it("a stale manager id in the index costs one round trip more, never a wrong token", async () => {
+    const w = world();
+    const t = await tenant(w);
+    // The index entry names a manager the record does not (as a lagging KV replica could).
+    const key = `fp:${await fingerprintWith(FINGERPRINT_KEY, t.leaked)}`;
+    await env.REKEY_KV.put(key, t.credentialId, { metadata: { manager_id: "cred_not_the_manager" } });
+    const { rounds, answered, b } = await roundsBeforeDelete(w, t.leaked);
+    expect(rounds.map((r) => r.filter((c) => !c.startsWith("ledger.")))).toEqual([
+      ["kv.getWithMetadata"],
+      ["cell.read", "cell.read"], // the credential's record, and the hinted record (unused)
+      ["cell.read"], // the manager the credential's record names
+    ]);
+    b.passThrough();
+    expect(await answered).toMatchObject({ kind: "accepted", action: "rotation" });
+    await settle(w);
+    expect(w.deletesOf(t.leaked)).toEqual([10000]);
+    const [r] = await rotationsOf(w, t.credentialId);
+    expect(r).toMatchObject({ state: "done", old_revoked: true });
   });
 });
