@@ -230,6 +230,8 @@ export const eventDataSchemas = {
     job_id: jobIdSchema,
     cursor: z.string().max(1024).regex(/^[A-Za-z0-9+/=_.:-]*$/).nullable(),
     batch_size: z.number().int().min(1).max(1000),
+    /** Who started the job. */
+    actor,
   }),
   /** A re-encryption job went through the whole registry. `remaining`: records it could not open. */
   "maintenance.completed": z.strictObject({
@@ -238,6 +240,8 @@ export const eventDataSchemas = {
     scanned: z.number().int().min(0).max(100_000_000),
     rewritten: z.number().int().min(0).max(100_000_000),
     remaining: z.number().int().min(0).max(100_000_000),
+    /** Who started the job. */
+    actor,
   }),
   /**
    * An event's handling died (its retries ran out, or a handler failed permanently): raised by the
