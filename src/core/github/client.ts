@@ -61,12 +61,19 @@ const secretSchema = z.object({
   visibility: z.enum(["all", "private", "selected"]).optional(),
 });
 type GithubSecret = z.infer<typeof secretSchema>;
+const selectedReposSchema = z.object({
+  total_count: z.number().int().min(0),
+  repositories: z.array(z.object({ id: z.number().int() })).max(100),
+});
 const installationSchema = z.object({ id: z.number().int().min(1) });
 const tokenSchema = z.object({ token: z.string().min(1), expires_at: z.iso.datetime({ offset: true }) });
 
 /** Refreshed this long before GitHub's `expires_at`, so a token never expires during a step. */
 const TOKEN_MARGIN_MS = 5 * 60_000;
 const ALERTS_PER_PAGE = 100;
+/** GitHub's maximum `per_page`; and a bound on the pages read for one secret's repositories. */
+const REPOS_PER_PAGE = 100;
+const MAX_REPO_PAGES = 100;
 
 const split = (repository: string) => repository.split("/") as [string, string];
 const ownerPath = (o: GithubOwner) => "repository" in o ? ["repos", ...split(o.repository)] : ["orgs", o.organization];
@@ -89,10 +96,20 @@ export interface GithubClient {
   getPublicKey(target: SecretTarget): Promise<z.infer<typeof publicKeySchema>>;
   /** The secret's metadata (GitHub never returns a value), or null when it does not exist. */
   getSecret(target: SecretTarget, name: string): Promise<GithubSecret | null>;
+  /**
+   * The ids of the repositories an organization secret with `selected` visibility is shared with
+   * ("List selected repositories for an organization secret", paged by `page`/`per_page`).
+   */
+  listSelectedRepositoryIds(organization: string, name: string): Promise<number[]>;
   putSecret(
     target: SecretTarget,
     name: string,
-    body: { encrypted_value: string; key_id: string; visibility?: "all" | "private" | "selected" },
+    body: {
+      encrypted_value: string;
+      key_id: string;
+      visibility?: "all" | "private" | "selected";
+      selected_repository_ids?: number[];
+    },
   ): Promise<void>;
 }
 
@@ -243,6 +260,23 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
         if (isFailure(error, "github") && error.detail.kind === "not_found") return null;
         throw error;
       }
+    },
+
+    async listSelectedRepositoryIds(organization, name) {
+      const ids: number[] = [];
+      for (let page = 1; page <= MAX_REPO_PAGES; page++) {
+        const answer = await call({ organization }, undefined, {
+          operation: "list_secret_repositories",
+          method: "GET",
+          path: ["orgs", organization, "actions", "secrets", name, "repositories"],
+          query: { per_page: REPOS_PER_PAGE, page },
+          schema: selectedReposSchema,
+        });
+        ids.push(...answer.data.repositories.map((r) => r.id));
+        if (answer.data.repositories.length < REPOS_PER_PAGE || ids.length >= answer.data.total_count) return ids;
+      }
+      // More than 10,000 repositories: writing back a truncated list would revoke the rest.
+      throw githubFailure("invalid", "list_secret_repositories");
     },
 
     async putSecret(target, name, body) {
