@@ -274,10 +274,15 @@ export function createGithubEmulator(options: GithubEmulatorOptions = {}): Githu
     const size = perPage(c);
     const url = new URL(c.req.url);
     const after = c.req.query("after");
-    const byPage = c.req.query("page") !== undefined;
+    // Cursor links only when the request has `after` or `before` (even empty): GitHub's description
+    // of `after` says "To receive an initial cursor on your first request, include an empty
+    // `after` query string" (@octokit/openapi, secret-scanning-pagination-after-org-repo);
+    // otherwise the Link header pages by number. A non-empty `before` is not emulated.
+    const byCursor = after !== undefined || c.req.query("before") !== undefined;
+    if (c.req.query("before")) return gh(c, 422, "Validation Failed: before is not emulated");
     let items: Alert[];
     const links: string[] = [];
-    if (!byPage) {
+    if (byCursor) {
       // Cursor paging: `after` names the last alert of the previous page by its sort key, so an
       // alert resolved meanwhile (gone from `state=open`) moves no other alert to another page.
       let from = 0;
@@ -685,7 +690,8 @@ export function createGithubEmulator(options: GithubEmulatorOptions = {}): Githu
       const b = await body(
         c,
         z.object({
-          secret: z.string().min(1).max(4096),
+          // Longer than any Clarifai value is allowed: a private key block is a secret GitHub finds.
+          secret: z.string().min(1).max(65_536),
           secret_type: z.string().default("clarifai_api_key"),
           secret_type_display_name: z.string().default("Clarifai API key"),
           publicly_leaked: z.boolean().default(false),

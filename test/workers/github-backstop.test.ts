@@ -244,4 +244,32 @@ describe("the GitHub backstop over GITHUB_ALERT_SCOPES", () => {
     }
     leaks.assertClean([], 3);
   }, 240_000);
+
+  it("a scope it can never list, or an alert too long to be a Clarifai value, stops nothing after it", async () => {
+    const bad = await freshOrg("ghbackstop-bad");
+    await githubControl(`repos/${bad.repository}/alerts`, { secret: `-----BEGIN PRIVATE KEY-----${"A".repeat(5000)}` });
+    const key = await tenant.mint("app_specific_key", ["Predict"], "backstop-after-bad");
+    leaks.secrets.push(key.id);
+    const reg = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: tenant.userId,
+      value: key.id,
+      manager_id: managerId,
+      policy: { grace_hours: 0 },
+    });
+    expect(reg.status, reg.text).toBe(201);
+    await githubControl(`repos/${bad.repository}/alerts`, { secret: key.id });
+    const counting = countingEnv(
+      // The first scope is a repository that does not exist (404 for good, on every sweep).
+      { ...(env as Env), GITHUB_ALERT_SCOPES: `${bad.org}/gone-${crypto.randomUUID()}, ${bad.repository}` } as Env,
+      { EVENTS: "rekey-events", EVENTS_DLQ: "rekey-events-dlq" },
+    );
+    const run = await sweep(counting); // asserts nothing was dead-lettered
+    expect(run.types.get("github.alerts_scan")).toBe(2);
+    expect(run.types.get("credential.compromised")).toBe(1);
+    const cred = (await call("GET", `/v1/credentials/${reg.json.credential.id}`)).json.credential;
+    expect(cred.last_rotation).toMatchObject({ state: "done", reason: "compromise" });
+    const alerts = (await bad.state()).alerts;
+    expect(alerts.filter((a: any) => a.state === "open")).toHaveLength(1);
+  }, 60_000);
 });

@@ -203,6 +203,13 @@ describe("POST /hooks/github/events", () => {
     expect(s.calls.some((c: any) => c.method === "PATCH" && c.path.endsWith(`/alerts/${alert.number}`))).toBe(false);
   });
 
+  it("an alert whose secret is longer than any Clarifai value is unmatched (200), not a GitHub failure", async () => {
+    const alert = await gh.alert(`-----BEGIN PRIVATE KEY-----${"A".repeat(5000)}`);
+    const res = await postDelivery(alert.delivery);
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toEqual({ status: "unmatched" });
+  });
+
   it("publicly_leaked from a repository's webhook (no installation: the App finds it by repository) is handled like created", async () => {
     const { keyId } = await managedKey("publicly-leaked");
     const alert = await gh.alert(keyId);

@@ -42,11 +42,20 @@ export interface GithubClientOptions {
   now?: () => number;
 }
 
+/**
+ * The longest secret rekey reads: far above any Clarifai credential, so a longer one (a private key
+ * block, a custom pattern's match) can never be a managed value and is dropped from the alert,
+ * not refused: one such alert must not fail a webhook or stop a backstop page.
+ */
+export const MAX_ALERT_SECRET = 4096;
+
 const alertSchema = z.object({
   number: z.number().int().min(1),
   state: z.enum(["open", "resolved"]),
-  /** Absent when GitHub hides it (`hide_secret`) or for a type it cannot show. */
-  secret: z.string().min(1).max(4096).optional(),
+  /** Absent when GitHub hides it (`hide_secret`) or for a type it cannot show; dropped when too long. */
+  secret: z.string().min(1).optional().transform((v) =>
+    v !== undefined && v.length <= MAX_ALERT_SECRET ? v : undefined
+  ),
   secret_type: z.string().max(256).optional(),
   resolution: z.string().nullable().optional(),
   /** Present on organization listings: which repository the alert is in. */
@@ -88,10 +97,14 @@ export interface GithubClient {
   getAlert(repository: string, number: number, installationId?: number): Promise<GithubAlert>;
   /**
    * One page of open alerts in a repository or an organization, from `after` (GitHub's cursor, as
-   * its Link header gives it; null: the first page), and the cursor of the next page (null: none).
-   * Cursors, not page numbers: an alert resolved meanwhile shifts page numbers, never a cursor.
+   * its Link header gives it, or `page:N`; null: the first page), and the cursor of the next page
+   * (null: none). Cursors, not page numbers: an alert resolved meanwhile shifts page numbers,
+   * never a cursor; page numbers only where the server offers nothing else.
    */
-  listOpenAlerts(scope: GithubOwner, after: string | null): Promise<{ alerts: GithubAlert[]; next: string | null }>;
+  listOpenAlerts(
+    scope: GithubOwner,
+    after: string | null,
+  ): Promise<{ alerts: GithubAlert[]; next: string | null; skipped: number }>;
   resolveAlert(repository: string, number: number, comment: string, installationId?: number): Promise<void>;
   getPublicKey(target: SecretTarget): Promise<z.infer<typeof publicKeySchema>>;
   /** The secret's metadata (GitHub never returns a value), or null when it does not exist. */
@@ -221,10 +234,24 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
         operation: "list_alerts",
         method: "GET",
         path: [...ownerPath(scope), "secret-scanning", "alerts"],
-        query: { state: "open", per_page: ALERTS_PER_PAGE, after: after ?? undefined },
-        schema: z.array(alertSchema).max(ALERTS_PER_PAGE),
+        // GitHub's description of `after`: "To receive an initial cursor on your first request,
+        // include an empty `after` query string" (@octokit/openapi, secret-scanning-pagination-
+        // after-org-repo); without it the Link header pages by number. A `page:N` cursor is a
+        // server that paged by number anyway (GitHub Enterprise Server): followed as it is.
+        query: after?.startsWith(PAGE_CURSOR)
+          ? { state: "open", per_page: ALERTS_PER_PAGE, page: after.slice(PAGE_CURSOR.length) }
+          : { state: "open", per_page: ALERTS_PER_PAGE, after: after ?? "" },
+        // Item by item: one alert GitHub shapes unexpectedly is skipped (counted), not the page.
+        schema: z.array(z.unknown()).max(ALERTS_PER_PAGE),
       });
-      return { alerts: answer.data, next: nextCursor(answer.headers.get("link")) };
+      const alerts: GithubAlert[] = [];
+      let skipped = 0;
+      for (const item of answer.data) {
+        const parsed = alertSchema.safeParse(item);
+        if (parsed.success) alerts.push(parsed.data);
+        else skipped++;
+      }
+      return { alerts, next: nextCursor(answer.headers.get("link")), skipped };
     },
 
     async resolveAlert(repository, number, comment, installationId) {
@@ -290,12 +317,22 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
   };
 }
 
-/** The `after` cursor of the Link header's rel="next" URL (RFC 8288), or null. */
+/** The cursor of a server that pages by number: `page:N` (GitHub's cursors are base64, no colon). */
+const PAGE_CURSOR = "page:";
+
+/**
+ * The cursor of the Link header's rel="next" URL (RFC 8288): its `after`, or `page:N` when it pages
+ * by number (a server that ignored the empty `after`), or null when there is no next page.
+ */
 function nextCursor(link: string | null): string | null {
   const next = /<([^>]*)>\s*;\s*rel="next"/.exec(link ?? "")?.[1];
   if (!next) return null;
   try {
-    return new URL(next).searchParams.get("after") || null;
+    const params = new URL(next).searchParams;
+    const after = params.get("after");
+    if (after) return after;
+    const page = params.get("page");
+    return page && /^[1-9]\d{0,4}$/.test(page) ? `${PAGE_CURSOR}${page}` : null;
   } catch {
     return null;
   }
