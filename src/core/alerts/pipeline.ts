@@ -253,7 +253,7 @@ export async function reportRepoAlert(
     number: found.number,
     ...(found.installationId ? { installation_id: found.installationId } : {}),
     fingerprint: fp,
-  }).catch((error: unknown) => {
+  }, { retryFailed: opts.fastPath }).catch((error: unknown) => {
     if (early) rt.defer(early);
     throw error;
   });

@@ -13,6 +13,8 @@
  * backoff; a resolved alert is dropped from the record, so a retry never resolves twice. The
  * cron backstop (./backstop.ts) links an alert again each sweep while it is open, so an alert the
  * bus gave up on is resolved by a later sweep when its scope is listed in GITHUB_ALERT_SCOPES.
+ * An alert GitHub refuses to resolve for good (403, 422) is marked on its link (`failed_at`) and
+ * left alone, dead-lettered once, until a webhook delivers it again.
  *
  * Runtime-neutral.
  */
@@ -35,14 +37,20 @@ import { iso } from "../time.ts";
 export async function linkAlert(
   engine: EngineServices,
   credentialId: string,
-  link: Omit<GithubAlertLink, "linked_at">,
+  link: Omit<GithubAlertLink, "linked_at" | "failed_at" | "failed_code">,
+  /** A webhook delivered the alert again (created, reopened): a refused resolution is tried anew. */
+  opts: { retryFailed?: boolean } = {},
 ): Promise<boolean> {
   let linked = false;
   await updateCredential(engine, credentialId, (rec) => {
     const links = rec.github_alerts ?? [];
-    if (links.some((l) => l.alert_id === link.alert_id && l.fingerprint === link.fingerprint)) {
+    const same = (l: GithubAlertLink) => l.alert_id === link.alert_id && l.fingerprint === link.fingerprint;
+    const existing = links.find(same);
+    if (existing) {
       linked = true;
-      return rec;
+      if (!opts.retryFailed || !existing.failed_at) return rec;
+      const { failed_at: _, failed_code: __, ...fresh } = existing;
+      return { ...rec, github_alerts: links.map((l) => (same(l) ? fresh : l)) };
     }
     if (links.length >= MAX_GITHUB_ALERTS) return rec;
     linked = true;
@@ -88,10 +96,12 @@ export async function resolveLinkedAlerts(
   if (!github) return 0;
   const rec = (await engine.store.getCredential(data.credential_id))?.value;
   const links = (rec?.github_alerts ?? []).filter((l) =>
+    !l.failed_at &&
     l.fingerprint.startsWith(data.fingerprint_prefix) && (!data.alert_id || l.alert_id === data.alert_id)
   );
   if (!rec || links.length === 0) return 0;
   const done: GithubAlertLink[] = [];
+  const refused: { link: GithubAlertLink; code: string }[] = [];
   const events: BusEvent[] = [];
   let failure: unknown;
   for (const link of links) {
@@ -109,6 +119,12 @@ export async function resolveLinkedAlerts(
       if (isFailure(error, "github") && error.detail.kind === "not_found") {
         done.push(link); // the alert or its repository is gone: nothing left to resolve
         continue;
+      }
+      // Refused for good (403: the App may only read alerts; 422): trying again each sweep would
+      // dead-letter every 15 minutes. The link is marked and never tried again; this one failure
+      // is thrown (permanent: dead-lettered once, which tells a human) and later sweeps are quiet.
+      if (isFailure(error, "github") && (error.detail.kind === "forbidden" || error.detail.kind === "invalid")) {
+        refused.push({ link, code: error.code });
       }
       failure ??= error;
       continue;
@@ -130,10 +146,16 @@ export async function resolveLinkedAlerts(
       }),
     );
   }
-  if (done.length) {
-    const gone = (l: GithubAlertLink) => done.some((d) => d.alert_id === l.alert_id && d.fingerprint === l.fingerprint);
+  if (done.length || refused.length) {
+    const same = (a: GithubAlertLink, b: GithubAlertLink) =>
+      a.alert_id === b.alert_id && a.fingerprint === b.fingerprint;
+    const gone = (l: GithubAlertLink) => done.some((d) => same(d, l));
+    const failedAt = iso(engine.now());
     await updateCredential(engine, rec.id, (c) => {
-      const kept = (c.github_alerts ?? []).filter((l) => !gone(l));
+      const kept = (c.github_alerts ?? []).filter((l) => !gone(l)).map((l) => {
+        const r = refused.find((x) => same(x.link, l));
+        return r ? { ...l, failed_at: failedAt, failed_code: r.code } : l;
+      });
       const { github_alerts: _, ...rest } = c;
       return kept.length ? { ...c, github_alerts: kept } : rest;
     });
