@@ -243,6 +243,35 @@ describe("POST /hooks/github/events", () => {
     expect(again.resolution).toBe("revoked");
   });
 
+  it("an alert a human already resolved (false_positive) keeps that resolution: rekey does not PATCH it", async () => {
+    const { keyId } = await managedKey("human-resolved");
+    const alert = await gh.alert(keyId);
+    const path = `/repos/${gh.repository}/secret-scanning/alerts/${alert.number}`;
+    const { token } = await githubControl("tokens", { installation: gh.installation });
+    const human = await fetch(`${githubUrl()}${path}`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "user-agent": "a-human" },
+      body: JSON.stringify({ state: "resolved", resolution: "false_positive", resolution_comment: "test fixture" }),
+    });
+    expect(human.status).toBe(200);
+    const res = await postDelivery(alert.delivery);
+    expect(res.status, res.text).toBe(202);
+    await waitForRotation(res.json.rotation_id, 20_000);
+    // The resolver's GET (after the webhook's own) finds it resolved and stops there.
+    await until(
+      "the resolver to look at the alert",
+      async () => (await gh.state()).calls.filter((c: any) => c.method === "GET" && c.path === path).length >= 2,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const s = await gh.state();
+    expect(s.alerts.find((a: any) => a.number === alert.number)).toMatchObject({
+      state: "resolved",
+      resolution: "false_positive",
+      resolution_comment: "test fixture",
+    });
+    expect(s.calls.filter((c: any) => c.method === "PATCH" && c.path === path)).toHaveLength(1);
+  });
+
   it("GitHub down when resolving: the bus retries, and the alert is resolved later", async () => {
     const { keyId } = await managedKey("github-down");
     const alert = await gh.alert(keyId);

@@ -70,6 +70,16 @@ async function replacementOf(engine: EngineServices, rec: CredentialRecord, fp: 
   return { rotationId: prev.rotation_id, newFingerprint: rotation?.value.new_fingerprint };
 }
 
+/** GitHub's resolutions ("Update a secret scanning alert", OpenAPI `secret-scanning-alert-resolution`). */
+const KNOWN_RESOLUTIONS = new Set([
+  "false_positive",
+  "wont_fix",
+  "revoked",
+  "used_in_tests",
+  "pattern_deleted",
+  "pattern_edited",
+]);
+
 /** GitHub keeps the comment for good; it names ids and fingerprint prefixes only. */
 function resolutionComment(leaked: string, rotationId?: string, newFingerprint?: string): string {
   const by = rotationId ? ` by rotation ${rotationId}` : "";
@@ -84,7 +94,8 @@ function resolutionComment(leaked: string, rotationId?: string, newFingerprint?:
 /**
  * Resolves, at GitHub, the alerts remembered for the credential's values starting with `prefix`
  * (only `alertId`, when given) whose value is dead, then forgets them and announces each
- * (`github.alert_resolved`). Throws the first failure after trying every alert, so the bus
+ * (`github.alert_resolved`). An alert already resolved (by a human, whatever the resolution) is
+ * forgotten without a PATCH. Throws the first failure after trying every alert, so the bus
  * retries what is left; an alert GitHub no longer has (404) is forgotten.
  */
 export async function resolveLinkedAlerts(
@@ -109,6 +120,21 @@ export async function resolveLinkedAlerts(
     if (matchRecord(rec, link.fingerprint).kind !== "already_revoked") continue;
     const { rotationId, newFingerprint } = await replacementOf(engine, rec, link.fingerprint);
     try {
+      // Never overwrite a human's resolution (false_positive, used_in_tests, wont_fix...), nor
+      // resolve twice: an alert already resolved is only forgotten. One GET more per alert.
+      const current = await github.getAlert(link.repository, link.number, link.installation_id);
+      if (current.state === "resolved") {
+        console.info(JSON.stringify({
+          level: "info",
+          msg: "github.alert_already_resolved",
+          credential_id: rec.id,
+          alert_id: link.alert_id,
+          // GitHub's own enum only: the field is GitHub's, but a value outside it is not logged.
+          ...(KNOWN_RESOLUTIONS.has(current.resolution ?? "") ? { resolution: current.resolution } : {}),
+        }));
+        done.push(link);
+        continue;
+      }
       await github.resolveAlert(
         link.repository,
         link.number,
