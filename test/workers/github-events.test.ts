@@ -272,6 +272,18 @@ describe("POST /hooks/github/events", () => {
     expect(s.calls.filter((c: any) => c.method === "PATCH" && c.path === path)).toHaveLength(1);
   });
 
+  it("a repository named like a Clarifai key (32 hex characters) is never put in the actor: GitHub's repository id is", async () => {
+    const { keyId } = await managedKey("hex-repo");
+    const repository = `${gh.org}/k${crypto.randomUUID().replace(/-/g, "")}`;
+    const { repository: repo } = await githubControl("repos", { full_name: repository });
+    const created = await githubControl(`repos/${repository}/alerts`, { secret: keyId, deliver: true });
+    const res = await postDelivery(created.delivery);
+    expect(res.status, res.text).toBe(202);
+    const done = await waitForRotation(res.json.rotation_id, 20_000);
+    expect(done.requested_by).toBe(`github:repo-id:${repo.id}#${created.alert.number}`);
+    expect(JSON.stringify(done)).not.toMatch(/[0-9a-f]{32}/);
+  });
+
   it("GitHub down when resolving: the bus retries, and the alert is resolved later", async () => {
     const { keyId } = await managedKey("github-down");
     const alert = await gh.alert(keyId);

@@ -213,6 +213,8 @@ export interface RepoAlert {
   number: number;
   /** The GitHub App installation that delivered it, when known. */
   installationId?: number;
+  /** GitHub's numeric repository id, when known: the actor's name for a repository whose name cannot be one. */
+  repositoryId?: number;
   /** The leaked value: fingerprinted here, and never kept, logged or put in an event. */
   secret: string;
 }
@@ -243,7 +245,7 @@ export async function reportRepoAlert(
     reason: "token_match",
     ...(opts.receivedAt !== undefined ? { receivedAt: opts.receivedAt } : {}),
   };
-  const actor = repoAlertActor(found.repository, found.number);
+  const actor = repoAlertActor(found.repository, found.number, found.repositoryId);
   // Contain first (./contain.ts `deleteAtOnce`): on the fast path the leaked value's DELETE starts
   // right after the match, beside remembering the alert.
   const early = opts.fastPath ? deleteAtOnce(engine, match) : null;

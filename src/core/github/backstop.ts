@@ -125,7 +125,12 @@ export async function processGithubScan(
     const outcome = await reportRepoAlert(
       { bus: collect, defer: () => {}, now: engine.now },
       engine,
-      { repository, number: alert.number, secret: alert.secret! },
+      {
+        repository,
+        number: alert.number,
+        ...(alert.repository?.id ? { repositoryId: alert.repository.id } : {}),
+        secret: alert.secret!,
+      },
       { delivery: data.sweep_id, fastPath: false },
     );
     if (outcome.kind === "accepted") handled++;
