@@ -284,6 +284,22 @@ describe("POST /hooks/github/events", () => {
     expect(JSON.stringify(done)).not.toMatch(/[0-9a-f]{32}/);
   });
 
+  it("an alert for a value rekey revoked (revoke, no replacement) names the rotation that revoked it", async () => {
+    const { keyId, credentialId } = await managedKey("revoked-first");
+    const revoked = await call("POST", `/v1/credentials/${credentialId}/revoke`);
+    expect(revoked.status, revoked.text).toBe(202);
+    expect((await waitForRotation(revoked.json.rotation.id, 20_000)).state).toBe("done");
+    const alert = await gh.alert(keyId);
+    const res = await postDelivery(alert.delivery);
+    expect(res.status, res.text).toBe(202);
+    const resolved = await until("the alert to be resolved", async () => {
+      const a = (await gh.state()).alerts.find((x: any) => x.number === alert.number);
+      return a?.state === "resolved" && a;
+    });
+    expect(resolved.resolution_comment).toContain(`by rotation ${revoked.json.rotation.id}.`);
+    expect(resolved.resolution_comment).toContain("It was not replaced.");
+  });
+
   it("GitHub down when resolving: the bus retries, and the alert is resolved later", async () => {
     const { keyId } = await managedKey("github-down");
     const alert = await gh.alert(keyId);

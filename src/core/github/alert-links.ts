@@ -62,12 +62,22 @@ export async function linkAlert(
   return linked;
 }
 
-/** Who replaced a dead value, and with what: from the record, and the rotation that superseded it. */
+/**
+ * Who replaced a dead value, and with what: the rotation that superseded it (from the record's
+ * previous values), or the last rotation when it is the one that handled this very value (its
+ * `old_fingerprint`: a failed rotation that revoked it, say). Otherwise none: the comment GitHub
+ * keeps for good must not name a rotation that had nothing to do with this value.
+ */
 async function replacementOf(engine: EngineServices, rec: CredentialRecord, fp: string) {
   const prev = rec.previous.find((p) => p.fingerprint === fp);
-  if (!prev) return { rotationId: rec.last_rotation?.id, newFingerprint: undefined };
-  const rotation = await engine.store.getRotation(rec.id, prev.rotation_id);
-  return { rotationId: prev.rotation_id, newFingerprint: rotation?.value.new_fingerprint };
+  if (prev) {
+    const rotation = await engine.store.getRotation(rec.id, prev.rotation_id);
+    return { rotationId: prev.rotation_id, newFingerprint: rotation?.value.new_fingerprint };
+  }
+  const last = rec.last_rotation ? await engine.store.getRotation(rec.id, rec.last_rotation.id) : null;
+  return last?.value.old_fingerprint === fp
+    ? { rotationId: last.value.id, newFingerprint: undefined }
+    : { rotationId: undefined, newFingerprint: undefined };
 }
 
 /** GitHub's resolutions ("Update a secret scanning alert", OpenAPI `secret-scanning-alert-resolution`). */
