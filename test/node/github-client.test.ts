@@ -192,6 +192,22 @@ describe("the client against the emulator", () => {
     expect(new Set([...first.alerts, ...second.alerts].map((a) => a.number)).size).toBe(150);
   });
 
+  it("a repository moved to another installation of the App (404 with the cached id): looked up again, tried once more", async () => {
+    await control("repos", { full_name: "moving/repo" });
+    const firstInst = (await control("installations", { account: "moving", repositories: ["moving/repo"] }))
+      .installation.id;
+    const gh = app();
+    await gh.getPublicKey({ repository: "moving/repo" });
+    // The App is installed anew for the account; the old installation no longer covers the repository.
+    const old = emu.state.installations.get(firstInst)!;
+    if (old.repositories !== "all") old.repositories.delete("moving/repo");
+    await control("installations", { account: "moving", repositories: ["moving/repo"] });
+    const lookups = await calls(/moving\/repo\/installation$/);
+    const key = await gh.getPublicKey({ repository: "moving/repo" });
+    expect(key.key_id).toBeTruthy();
+    expect(await calls(/moving\/repo\/installation$/)).toBe(lookups + 1);
+  });
+
   it("exchanges the App JWT once per installation and reuses the token until 5 minutes before it expires", async () => {
     const before = await calls(/access_tokens$/);
     const lookups = await calls(/\/installation$/);

@@ -11,7 +11,8 @@
  *
  * Trade-offs, recorded where they are made: installation tokens (valid one hour) are cached in
  * the isolate's memory, per installation, until 5 minutes before they expire, and installation
- * ids per repository or organization for as long as the isolate lives; neither is ever stored,
+ * ids per repository or organization until a call with that installation's token answers 404
+ * (looked up again, and the call tried once more with the new one); neither is ever stored,
  * logged, put in an event or an error. A cached token GitHub refuses (401: the installation was
  * suspended, the token revoked) is dropped and the call tried once more with a fresh one; a
  * token exchange that finds no installation drops the cached id. An isolate that dies takes its
@@ -207,11 +208,21 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
     c: Omit<GithubCall<S>, "token">,
   ): Promise<GithubAnswer<z.output<S>>> {
     if (creds.kind === "token") return githubCall(http, { ...c, token: creds.token });
+    const lookedUp = installationId === undefined;
     const id = installationId ?? (await installationOf(owner));
     const first = await installationToken(id, owner);
     try {
       return await githubCall(http, { ...c, token: first.token });
     } catch (error) {
+      // A 404 with a looked-up (cached) installation: the repository may have moved to another
+      // installation of the App. The id is looked up again, and the call tried once more when it
+      // changed. Costs one lookup per genuine 404 (a secret not created yet, an alert deleted).
+      if (lookedUp && isFailure(error, "github") && error.detail.kind === "not_found") {
+        installations.delete(ownerKey(owner));
+        const again = await installationOf(owner).catch(() => id);
+        if (again === id) throw error;
+        return githubCall(http, { ...c, token: (await installationToken(again, owner)).token });
+      }
       if (!(isFailure(error, "github") && error.detail.kind === "unauthorized")) throw error;
       if ((await tokens.get(id)?.catch(() => undefined))?.token === first.token) tokens.delete(id);
       return githubCall(http, { ...c, token: (await installationToken(id, owner)).token });
