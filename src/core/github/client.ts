@@ -48,7 +48,7 @@ export interface GithubClientOptions {
  * block, a custom pattern's match) can never be a managed value and is dropped from the alert,
  * not refused: one such alert must not fail a webhook or stop a backstop page.
  */
-export const MAX_ALERT_SECRET = 4096;
+const MAX_ALERT_SECRET = 4096;
 
 const alertSchema = z.object({
   number: z.number().int().min(1),
