@@ -139,6 +139,24 @@ const leftAloneSchema = z.object({
 });
 export type LeftAlone = z.infer<typeof leftAloneSchema>;
 
+/** GitHub alerts remembered per credential until resolved; an alert past this is contained but left for a human to resolve. */
+export const MAX_GITHUB_ALERTS = 20;
+
+/**
+ * A GitHub secret scanning alert that reported one of this credential's values (by fingerprint),
+ * kept until rekey has resolved it as `revoked` (core/github/alert-links.ts). The repository and
+ * number are GitHub's own public names for the alert: enough to resolve it, nothing of the value.
+ */
+const githubAlertLinkSchema = z.object({
+  alert_id: z.string(),
+  repository: z.string().max(140),
+  number: z.number().int().min(1),
+  installation_id: z.number().int().min(1).optional(),
+  fingerprint: z.string(),
+  linked_at: isoTimeSchema,
+});
+export type GithubAlertLink = z.infer<typeof githubAlertLinkSchema>;
+
 export const credentialStateSchema = z.enum(["active", "revoked"]);
 
 export const credentialRecordSchema = z.object({
@@ -217,6 +235,8 @@ export const credentialRecordSchema = z.object({
    * registers a new manager PAT (`credential.orphaned_manager`).
    */
   needs_manager: z.object({ since: isoTimeSchema, rotation_id: z.string() }).optional(),
+  /** GitHub alerts for this credential's values that rekey resolves once the value is dead. */
+  github_alerts: z.array(githubAlertLinkSchema).max(MAX_GITHUB_ALERTS).optional(),
   created_at: isoTimeSchema,
   updated_at: isoTimeSchema,
   revoked_at: isoTimeSchema.optional(),
