@@ -7,9 +7,10 @@ import type { CredentialKind, Policy } from "../../src/core/credentials/credenti
 import { decrypt } from "../../src/core/crypto/envelope.ts";
 import { aadFor, type CredentialRecord, CURRENT_VALUE } from "../../src/core/credentials/credential.ts";
 import { type EngineHarness, engineHarness } from "./engine-harness.ts";
+import type { Store } from "../../src/core/store/store.ts";
 
-export async function scenario(kind: CredentialKind, policy: Partial<Policy> = {}) {
-  const h = await engineHarness();
+export async function scenario(kind: CredentialKind, policy: Partial<Policy> = {}, opts: { store?: Store } = {}) {
+  const h = await engineHarness(opts);
   const managerKey = await h.mintKey("personal_access_token", ["All"], "manager");
   const manager = await registerCredential(h.engine, {
     kind: "pat",

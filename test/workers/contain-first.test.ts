@@ -33,6 +33,8 @@ import type { EventBus } from "../../src/core/bus/bus.ts";
 import type { BusEvent, EventOf } from "../../src/core/bus/events.ts";
 import { registerCredential } from "../../src/core/credentials/register.ts";
 import { containAgain } from "../../src/core/subscribers/rotator.ts";
+import { beginRotation } from "../../src/core/rotation/begin.ts";
+import { driveRotation } from "../../src/core/rotation/drive.ts";
 import { MemoryStats } from "../../src/core/summary/stats.ts";
 import { buildServices, type Services } from "../../src/services.ts";
 import { fingerprintWith } from "../support/fingerprint.ts";
@@ -65,6 +67,8 @@ class Bindings {
     if (this.dead) throw new Crashed("the isolate running this died (crash injected by the test)");
     this.moves++;
     if (this.holding) await new Promise<void>((go) => this.pending.push({ what, go }));
+    // Released after the isolate died: the call never leaves it.
+    if (this.dead) throw new Crashed("the isolate running this died (crash injected by the test)");
     try {
       return await call();
     } finally {
@@ -138,10 +142,6 @@ function world(): World {
   const emulator = createEmulator();
   const events: BusEvent[] = [];
   const deferred: Promise<unknown>[] = [];
-  const bus: EventBus = {
-    publish: async (e) => void events.push(e),
-    publishAll: async (es) => void events.push(...es),
-  };
   const config = parseConfig({
     CLARIFAI_API_BASE: CLARIFAI,
     REKEY_ENCRYPTION_KEYS: KEYS,
@@ -152,6 +152,11 @@ function world(): World {
     events,
     deferred,
     services: (b = new Bindings()) => {
+      // The queue send is a binding call too: held and counted like the others.
+      const bus: EventBus = {
+        publish: (e) => b.gate("queue.send", async () => void events.push(e)),
+        publishAll: (es) => b.gate("queue.sendBatch", async () => void events.push(...es)),
+      };
       const kv = b.kv(env.REKEY_KV);
       const cells = b.durableObjects(env.CREDENTIAL_CELLS, "cell");
       return buildServices({
@@ -180,7 +185,7 @@ function world(): World {
 }
 
 /** A manager PAT and an app key it manages, registered through the real path. */
-async function tenant(w: World) {
+async function tenant(w: World, graceHours = 0) {
   const { userId, appId, pat } = w.emulator.seed({ userId: `cf-${crypto.randomUUID().slice(0, 8)}`, appId: "app1" });
   const res = await w.emulator.fetch(`${CLARIFAI}/_emulator/users/${userId}/keys`, {
     method: "POST",
@@ -196,15 +201,19 @@ async function tenant(w: World) {
     user_id: userId,
     value: leaked,
     manager_id: manager.value.id,
-    policy: { grace_hours: 0, on_compromise: "rotate" },
+    policy: { grace_hours: graceHours, on_compromise: "rotate" },
   });
   if (!app.ok) throw new Error(`app key registration: ${app.error.code}`);
-  return { userId, leaked, credentialId: app.value.id };
+  return { userId, leaked, credentialId: app.value.id, managerId: manager.value.id };
 }
 
-const alert = (svc: Services, value: string, deliveryId = `msg_${crypto.randomUUID()}`) =>
+const alert = (
+  svc: Services,
+  value: string | { credential_id: string },
+  deliveryId = `msg_${crypto.randomUUID()}`,
+) =>
   svc.engine().then((engine) =>
-    reportNamedLeak(svc, engine, { value }, {
+    reportNamedLeak(svc, engine, typeof value === "string" ? { value } : value, {
       source: "webhook",
       deliveryId,
       reason: "token_match",
@@ -232,7 +241,11 @@ async function roundsBeforeDelete(w: World, value: string) {
   const b = new Bindings();
   b.holding = true;
   let deleteIssued = false;
-  w.onDelete = async () => void (deleteIssued = true);
+  let deleteAt = 0;
+  w.onDelete = async () => {
+    deleteIssued = true;
+    deleteAt = Date.now();
+  };
   const answered = alert(w.services(b), value);
   for (let guard = 0; !deleteIssued; guard++) {
     expect(guard, `no DELETE after rounds ${JSON.stringify(b.rounds)}`).toBeLessThan(20);
@@ -247,20 +260,22 @@ async function roundsBeforeDelete(w: World, value: string) {
   w.onDelete = undefined;
   const rounds = b.rounds.filter((r) => r.length > 0);
   console.log(JSON.stringify({ msg: "contain-first.round_trips_before_delete", rounds: rounds.length, calls: rounds }));
-  return { rounds, answered, b };
+  return { rounds, answered, b, deleteAt };
 }
 
 describe("contain first: the leaked key dies before the rotation's bookkeeping", () => {
-  it("is deleted after 2 sequential storage round trips and before any write; the rotation records it and never deletes it again", async () => {
+  it("is deleted after 3 sequential round trips (index, records, the durable event) and before any record is written; the rotation records it and never deletes it again", async () => {
     const w = world();
     const t = await tenant(w);
-    const { rounds, answered, b } = await roundsBeforeDelete(w, t.leaked);
+    const { rounds, answered, b, deleteAt } = await roundsBeforeDelete(w, t.leaked);
     expect(rounds.map((r) => r.filter((c) => !c.startsWith("ledger.")))).toEqual([
       ["kv.getWithMetadata"], // the fingerprint index, with the manager's id as its metadata
       ["cell.read", "cell.read"], // the credential's record and the manager's (its token), side by side
+      ["queue.send"], // credential.compromised, beside the replay claim
     ]);
-    // Nothing was written before the DELETE: no replay claim, rotation intent, record or lease.
-    expect(rounds.flat().some((c) => c === "cell.write" || c.startsWith("ledger."))).toBe(false);
+    expect(rounds[2]).toContain("ledger.claim");
+    // No record was written before the DELETE: no rotation intent, record or lease.
+    expect(rounds.flat().some((c) => c === "cell.write")).toBe(false);
     b.passThrough();
     const outcome = await answered;
     expect(outcome).toMatchObject({ kind: "accepted", action: "rotation" });
@@ -269,7 +284,10 @@ describe("contain first: the leaked key dies before the rotation's bookkeeping",
     const [r, ...more] = await rotationsOf(w, t.credentialId);
     expect(more).toEqual([]);
     expect(r).toMatchObject({ state: "done", reason: "compromise", old_revoked: true });
-    expect(r!.contained_at).toBeDefined();
+    // contained_at is when Clarifai answered the early DELETE: before the rotation even existed.
+    const containedAt = Date.parse(r!.contained_at!);
+    expect(containedAt).toBeGreaterThanOrEqual(deleteAt);
+    expect(containedAt).toBeLessThan(Date.parse(r!.created_at));
     // The rotation knew: one DELETE of the leaked key, Clarifai's, not a second of its own.
     expect(w.deletesOf(t.leaked)).toEqual([10000]);
     const revoked = w.events.filter((e) => e.type === "credential.revoked") as EventOf<"credential.revoked">[];
@@ -279,38 +297,99 @@ describe("contain first: the leaked key dies before the rotation's bookkeeping",
     expect(JSON.stringify(w.events)).not.toContain(t.leaked);
   });
 
-  it("a crash right after Clarifai deleted the key converges through credential.compromised: deleted again harmlessly, recorded revoked", async () => {
+  it("named by credential id: the DELETE waits for the replay claim (3 sequential round trips)", async () => {
+    const w = world();
+    const t = await tenant(w);
+    const deliveryId = `msg_${crypto.randomUUID()}`;
+    const b = new Bindings();
+    b.holding = true;
+    let deleteIssued = false;
+    w.onDelete = async () => void (deleteIssued = true);
+    const answered = alert(w.services(b), { credential_id: t.credentialId }, deliveryId);
+    for (let guard = 0; !deleteIssued; guard++) {
+      expect(guard).toBeLessThan(20);
+      let seen = -1;
+      while (seen !== b.moves) {
+        seen = b.moves;
+        await sleep(QUIET_MS);
+      }
+      if (!deleteIssued) b.releaseRound();
+    }
+    w.onDelete = undefined;
+    const rounds = b.rounds.filter((r) => r.length > 0);
+    console.log(JSON.stringify({ msg: "contain-first.round_trips_before_delete_by_id", calls: rounds }));
+    expect(rounds).toEqual([
+      ["cell.read"], // the credential's record
+      expect.arrayContaining(["ledger.claim", "cell.read"]), // the claim, beside the manager's record
+      // credential.compromised, once the claim is this delivery's (the rotation's begin beside it)
+      expect.arrayContaining(["queue.send"]),
+    ]);
+    b.passThrough();
+    expect(await answered).toMatchObject({ kind: "accepted", action: "rotation" });
+    await settle(w);
+    expect(w.deletesOf(t.leaked)).toEqual([10000]);
+  });
+
+  it("named by credential id: a redelivery after the rotation is refused as a replay and leaves the replacement alone", async () => {
+    const w = world();
+    const t = await tenant(w);
+    const deliveryId = `msg_${crypto.randomUUID()}`;
+    expect(await alert(w.services(), { credential_id: t.credentialId }, deliveryId)).toMatchObject({
+      kind: "accepted",
+      action: "rotation",
+    });
+    await settle(w);
+    const settled = (await w.services().store.getCredential(t.credentialId))!.value;
+    const live = liveKeys(w, t.userId).map((k) => k.id).sort();
+    expect(live).toHaveLength(2); // the manager and the new key
+    expect(live).not.toContain(t.leaked);
+
+    // The same delivery again (a sender's retry after a lost 202, a capture replayed in the window).
+    expect(await alert(w.services(), { credential_id: t.credentialId }, deliveryId)).toEqual({ kind: "replayed" });
+    await settle(w);
+    expect(liveKeys(w, t.userId).map((k) => k.id).sort()).toEqual(live);
+    expect(await w.services().store.getCredential(t.credentialId).then((c) => c!.value)).toEqual(settled);
+    expect(await rotationsOf(w, t.credentialId)).toHaveLength(1);
+  });
+
+  it("a crash right after Clarifai deleted the key, before the claim and begin completed, converges through credential.compromised", async () => {
     const w = world();
     const t = await tenant(w);
     const b = new Bindings();
+    b.holding = true;
     const svc = w.services(b);
-    // The DELETE is held until the request has answered (its events published), then reaches
-    // Clarifai, and the isolate dies before anything hears the answer.
-    let answered!: () => void;
-    const requestDone = new Promise<void>((r) => (answered = r));
-    w.onDelete = async () => {
-      w.onDelete = undefined;
-      await requestDone;
-    };
-    const outcome = await alert(svc, t.leaked);
-    expect(outcome).toMatchObject({ kind: "accepted", action: "rotation" });
-    const stillLive = liveKeys(w, t.userId).some((k) => k.id === t.leaked);
-    expect(stillLive).toBe(true);
     const origFetch = w.emulator.fetch.bind(w.emulator);
+    let deleted = false;
     w.emulator.fetch = (async (...args: Parameters<Emulator["fetch"]>) => {
+      const res = await origFetch(...args);
+      if (new Request(args[0] as RequestInfo, args[1] as RequestInit).method !== "DELETE") return res;
       // Clarifai commits; its answer reaches an isolate that dies before doing anything with it.
-      await (await origFetch(...args)).arrayBuffer();
+      await res.arrayBuffer();
+      deleted = true;
       b.dead = true;
       throw new Crashed("the isolate running this died (crash injected by the test)");
     }) as Emulator["fetch"];
-    answered();
+    const answered = alert(svc, t.leaked).then(() => "answered", () => "crashed");
+    for (let guard = 0; !deleted; guard++) {
+      expect(guard).toBeLessThan(20);
+      let seen = -1;
+      while (seen !== b.moves) {
+        seen = b.moves;
+        await sleep(QUIET_MS);
+      }
+      if (!deleted) b.releaseRound();
+    }
+    b.passThrough(); // everything still held fails: the isolate is gone
+    expect(await answered).toBe("crashed");
     await settle(w);
     w.emulator.fetch = origFetch;
     expect(w.deletesOf(t.leaked)).toEqual([10000]); // Clarifai deleted it; nobody recorded it
-    const [before] = await rotationsOf(w, t.credentialId);
-    expect(before).toMatchObject({ state: "running", old_revoked: false });
+    expect(await rotationsOf(w, t.credentialId)).toEqual([]);
+    const dead = (await w.services().store.getCredential(t.credentialId))!.value;
+    expect(dead).toMatchObject({ state: "active" });
+    expect(dead.current_rotation).toBeUndefined();
 
-    // The rotator's replay of the durable event, in a new isolate.
+    // The durable event was published before the DELETE: the rotator's replay, in a new isolate.
     const compromised = w.events.find((e) => e.type === "credential.compromised") as EventOf<"credential.compromised">;
     expect(compromised).toBeDefined();
     const fresh = w.services();
@@ -319,14 +398,15 @@ describe("contain first: the leaked key dies before the rotation's bookkeeping",
     expect(w.deletesOf(t.leaked)).toEqual([10000, 11101]); // the second: "does not exist", counted as deleted
     const [after, ...more] = await rotationsOf(w, t.credentialId);
     expect(more).toEqual([]);
-    expect(after).toMatchObject({ id: before!.id, state: "done", old_revoked: true });
-    expect(after!.contained_at).toBeDefined();
+    expect(after).toMatchObject({ state: "done", reason: "compromise", old_revoked: true });
     expect(w.events.filter((e) => e.type === "credential.revoked")).toHaveLength(1);
-    const live = liveKeys(w, t.userId).map((k) => k.id);
-    expect(live).not.toContain(t.leaked);
     const cred = (await fresh.store.getCredential(t.credentialId))!.value;
     expect(cred.state).toBe("active");
-    expect(cred.previous.find((p) => p.revoked_at)?.fingerprint).toBe(before!.old_fingerprint);
+    expect(cred.fingerprint).not.toBe(after!.old_fingerprint);
+    expect(cred.previous.find((p) => p.fingerprint === after!.old_fingerprint)?.revoked_at).toBeDefined();
+    const live = liveKeys(w, t.userId).map((k) => k.id);
+    expect(live).not.toContain(t.leaked);
+    expect(live).toHaveLength(2); // the manager and the replacement the rotation promoted
   });
 
   it("two alerts racing for one value: one rotation, at most a harmless second DELETE, one live replacement", async () => {
@@ -354,23 +434,71 @@ describe("contain first: the leaked key dies before the rotation's bookkeeping",
     expect(cred.fingerprint).not.toBe(r!.old_fingerprint);
   });
 
-  it("a stale manager id in the index costs one round trip more, never a wrong token", async () => {
+  it("an index entry hinting another tenant's (real, active) manager: the token is the right manager's, at no extra round trip", async () => {
     const w = world();
     const t = await tenant(w);
+    const other = await tenant(w);
+    const othersKeys = liveKeys(w, other.userId).map((k) => k.id).sort();
     // The index entry names a manager the record does not (as a lagging KV replica could).
     const key = `fp:${await fingerprintWith(FINGERPRINT_KEY, t.leaked)}`;
-    await env.REKEY_KV.put(key, t.credentialId, { metadata: { manager_id: "cred_not_the_manager" } });
+    await env.REKEY_KV.put(key, t.credentialId, { metadata: { manager_id: other.managerId } });
     const { rounds, answered, b } = await roundsBeforeDelete(w, t.leaked);
     expect(rounds.map((r) => r.filter((c) => !c.startsWith("ledger.")))).toEqual([
       ["kv.getWithMetadata"],
       ["cell.read", "cell.read"], // the credential's record, and the hinted record (unused)
-      ["cell.read"], // the manager the credential's record names
+      ["cell.read", "queue.send"], // the manager the credential's record names, beside the event
     ]);
     b.passThrough();
     expect(await answered).toMatchObject({ kind: "accepted", action: "rotation" });
     await settle(w);
+    // One DELETE, answered deleted at once: made with this tenant's manager (the other tenant's
+    // PAT would have been refused for this user's key and left the DELETE to the rotation).
     expect(w.deletesOf(t.leaked)).toEqual([10000]);
     const [r] = await rotationsOf(w, t.credentialId);
     expect(r).toMatchObject({ state: "done", old_revoked: true });
+    expect(Date.parse(r!.contained_at!)).toBeLessThan(Date.parse(r!.created_at));
+    expect(liveKeys(w, other.userId).map((k) => k.id).sort()).toEqual(othersKeys);
+  });
+
+  it("rotated between the match and the begin (value_superseded): the early DELETE counts, no second DELETE", async () => {
+    const w = world();
+    const t = await tenant(w, 24); // a grace period: the superseded value stays unrevoked
+    const b = new Bindings();
+    b.holding = true;
+    let deleteIssued = false;
+    w.onDelete = async () => void (deleteIssued = true);
+    const answered = alert(w.services(b), t.leaked);
+    for (let guard = 0; !deleteIssued; guard++) {
+      expect(guard).toBeLessThan(20);
+      let seen = -1;
+      while (seen !== b.moves) {
+        seen = b.moves;
+        await sleep(QUIET_MS);
+      }
+      if (!deleteIssued) b.releaseRound();
+    }
+    w.onDelete = undefined;
+    // The alert's begin is held; a routine rotation runs to its end meanwhile.
+    const other = w.services();
+    const engine = await other.engine();
+    const begun = await beginRotation(engine, t.credentialId, {
+      reason: "manual",
+      mode: "rotate",
+      requestedBy: "test",
+    });
+    if (!begun.ok) throw new Error(begun.code);
+    await driveRotation(engine, t.credentialId, begun.rotation.id);
+    b.passThrough();
+    expect(await answered).toMatchObject({ kind: "accepted", action: "revoke_previous" });
+    await settle(w);
+    expect(w.deletesOf(t.leaked)).toEqual([10000]);
+    const cred = (await other.store.getCredential(t.credentialId))!.value;
+    expect(cred.state).toBe("active");
+    const old = (await rotationsOf(w, t.credentialId))[0]!.old_fingerprint;
+    expect(cred.previous.find((p) => p.fingerprint === old)?.revoked_at).toBeDefined();
+    const revoked = w.events.filter((e) => e.type === "credential.revoked") as EventOf<"credential.revoked">[];
+    expect(revoked).toHaveLength(1);
+    expect(revoked[0]!.data).toMatchObject({ credential_id: t.credentialId, reason: "compromise" });
+    expect(liveKeys(w, t.userId).map((k) => k.id)).not.toContain(t.leaked);
   });
 });

@@ -10,10 +10,11 @@
  *
  * Contain first (issue 20): an alert's leaked current value is deleted at Clarifai before, not
  * after, the rotation's bookkeeping (`deleteAtOnce`). The DELETE needs the leaked value (the
- * matched record, already read) and the manager's token (one read of the manager's record), and
- * nothing else: the replay claim, the rotation's intent and record and the driver's lease run
- * beside it, and the driver is handed the DELETE's outcome so the rotation records the value as
- * revoked (and its `contained_at`) instead of deleting it again.
+ * matched record, already read), the manager's token (one read of the manager's record) and the
+ * durable `credential.compromised` published (so a crash right after the DELETE still converges
+ * through the rotator's replay of it), and nothing else: the rotation's intent and record and the
+ * driver's lease run beside it, and the driver is handed the DELETE's outcome so the rotation
+ * records the value as revoked (and its `contained_at`) instead of deleting it again.
  */
 import { beginRotation } from "../rotation/begin.ts";
 import { markPreviousRevoked, oweLeakedRevocation } from "../rotation/credential-transitions.ts";
@@ -27,6 +28,7 @@ import { managerToken, open } from "../rotation/values.ts";
 import { CURRENT_VALUE, previousValue } from "../credentials/credential.ts";
 import type { EarlyRevocation } from "../rotation/drive.ts";
 import { type LeakMatch, matchFingerprint } from "./match-leak.ts";
+import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 
 export type Containment =
   | { action: "none" }
@@ -48,25 +50,44 @@ export type EarlyDelete = Promise<EarlyRevocation | null>;
  *   deleted by its rotation's revoke_old step, both as before;
  * - a running rotation may be past its promote, when the record's current value is the one that
  *   rotation made and not the value it replaces: today's join (begin.ts `escalate`) handles it.
+ * `durable`: the publish of the alert's `credential.compromised`. The DELETE waits for it (the
+ * manager's read and the value's decrypt do not): once the key is dead nothing else records that
+ * a rotation is owed, and an isolate dying before the rotation's intent is written must leave the
+ * rotator an event to converge from (it deletes the key again, answered "does not exist", counted
+ * as deleted, and rotates). If the publish fails nothing is deleted: the caller fails the request
+ * and the sender retries.
  * The promise never rejects: a failed DELETE (Clarifai refused it, the manager is unusable, the
  * call timed out) resolves to null and the rotation's own revoke_old step makes it with its retry
  * budget, owing it to the sweep if Clarifai keeps refusing (../rotation/containment.ts). A DELETE
  * of a key already deleted (a second alert racing this one, a replay after a crash) counts as
  * deleted (`revokeValue`), so running it twice is harmless.
  */
-export function deleteAtOnce(engine: EngineServices, match: LeakMatch): EarlyDelete | null {
-  if (match.kind !== "current") return null;
+export function deleteAtOnce(
+  engine: EngineServices,
+  match: LeakMatch,
+  durable: Promise<unknown>,
+): EarlyDelete | null {
+  if (!mayDeleteAtOnce(match)) return null;
   const rec = match.credential;
-  if (rec.kind === "secret" || !rec.manager_id || rec.current_rotation || rec.state !== "active") return null;
   return (async () => {
     try {
-      // The manager's record read and the leaked value's decrypt do not depend on each other.
+      // The manager's record read, the leaked value's decrypt and the event's publish do not
+      // depend on each other.
       const [token, leaked] = await Promise.all([
         managerToken(engine, rec, undefined, match.manager),
         open(engine, rec, CURRENT_VALUE, rec.value),
+        durable,
       ]);
       await revokeValue(engine, rec, token, leaked);
-      return { fingerprint: match.fingerprint, at: engine.now() };
+      const at = engine.now();
+      // The DELETE's own trace (the rotation records it too, unless a crash comes first).
+      console.log(JSON.stringify({
+        level: "info",
+        msg: "containment.early_deleted",
+        credential_id: rec.id,
+        fingerprint_prefix: fingerprintPrefix(match.fingerprint),
+      }));
+      return { fingerprint: match.fingerprint, at };
     } catch (error) {
       // Nothing about the value is logged; the rotation's revoke_old step deletes it instead.
       console.error(JSON.stringify({
@@ -78,6 +99,13 @@ export function deleteAtOnce(engine: EngineServices, match: LeakMatch): EarlyDel
       return null;
     }
   })();
+}
+
+/** Whether `deleteAtOnce` deletes this match's value (and so needs its durable event first). */
+export function mayDeleteAtOnce(match: LeakMatch): match is Extract<LeakMatch, { kind: "current" }> {
+  if (match.kind !== "current") return false;
+  const rec = match.credential;
+  return rec.kind !== "secret" && !!rec.manager_id && !rec.current_rotation && rec.state === "active";
 }
 
 /**

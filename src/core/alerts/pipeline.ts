@@ -19,7 +19,7 @@ import { fingerprint, fingerprintPrefix } from "../crypto/fingerprint.ts";
 import { linkAlert } from "../github/alert-links.ts";
 import { randomId } from "../crypto/random.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
-import { contain, type Containment, deleteAtOnce, type EarlyDelete } from "./contain.ts";
+import { contain, type Containment, deleteAtOnce, type EarlyDelete, mayDeleteAtOnce } from "./contain.ts";
 import { type Actor, alertActor, repoAlertActor } from "../audit/actor.ts";
 import { type LeakMatch, matchFingerprint, matchNamed, matchPrefix, matchRecord } from "./match-leak.ts";
 
@@ -96,15 +96,15 @@ async function receivedEvent(alert: Alert, tokenCount: number, matchedCount: num
 
 /**
  * Begin (or join) containment and hand its work to the runtime. `early`: the leaked value's DELETE
- * (./contain.ts `deleteAtOnce`), already running beside the begin; started here unless the caller
- * started it sooner. The work handed over awaits it, so the runtime lets it finish either way.
+ * (./contain.ts `deleteAtOnce`), already running beside the begin, or null. The work handed over
+ * awaits it, so the runtime lets it finish either way.
  */
 async function containNow(
   rt: AlertRuntime,
   engine: EngineServices,
   match: LeakMatch,
   alert: Alert,
-  early: EarlyDelete | null = deleteAtOnce(engine, match),
+  early: EarlyDelete | null,
   actor: Actor = alertActor(alert.source),
 ): Promise<Containment> {
   let c: Containment;
@@ -122,8 +122,9 @@ async function containNow(
 /**
  * An alert naming one leaked value, already matched: contain it, then publish its
  * `credential.compromised` (unless the value was already dead: a repeated or second-source report
- * of a handled leak raises nothing new) and the alert's `alert.received`. Returns the
- * `alert.received` id and what containment did.
+ * of a handled leak raises nothing new; or `published`: the early DELETE's caller published it
+ * before the DELETE) and the alert's `alert.received`. Returns the `alert.received` id and what
+ * containment did.
  */
 async function reportLeak(
   rt: AlertRuntime,
@@ -131,9 +132,11 @@ async function reportLeak(
   match: Exclude<LeakMatch, { kind: "none" }>,
   alert: Alert,
   early: EarlyDelete | null,
+  published: Promise<unknown> | null,
 ): Promise<{ eventId: string; action: string; rotationId?: string }> {
   const c = await containNow(rt, engine, match, alert, early);
-  if (c.action !== "already_revoked" && c.action !== "none") {
+  if (published) await published;
+  else if (c.action !== "already_revoked" && c.action !== "none") {
     await rt.bus.publish(
       await compromisedEvent(alert, match.credential.id, match.fingerprint, alert.receivedAt ?? rt.now()),
     );
@@ -171,19 +174,50 @@ export async function reportNamedLeak(
   // was registered meanwhile) is acted on, which is right: the value did leak.
   const match = await matchNamed(engine, named);
   if (match.kind === "none") return { kind: "unmatched" };
-  // Contain first: the leaked value's DELETE needs only the match and the manager's token, so it
-  // starts now and nothing below waits for it (./contain.ts `deleteAtOnce`). A replay of this
-  // delivery deletes it too: a value still current that a verified sender reported leaked is
-  // deleted either way, and a second DELETE of a dead key counts as done; the delivery that holds
-  // the claim records it.
-  const early = deleteAtOnce(engine, match);
+  const alert: Alert = {
+    source: delivery.source,
+    id: await deriveId("alrt", delivery.source, delivery.deliveryId),
+    reason: delivery.reason,
+    ...(delivery.receivedAt !== undefined ? { receivedAt: delivery.receivedAt } : {}),
+  };
   // Claimed for the work, completed only once containment is durable (its event published): if
   // anything fails first, the claim is released and the sender's retry with the same id is
   // processed, not refused as a replay. Reprocessing is safe: event ids are derived and a second
   // begin joins the running rotation.
   const replayKey = `hooks-${delivery.source}:${delivery.deliveryId}`;
   const owner = randomId("own", rt.now());
-  const claimed = await rt.ledger.claim(replayKey, { owner, leaseMs: CLAIM_LEASE_MS }).catch((error: unknown) => {
+  const claim = rt.ledger.claim(replayKey, { owner, leaseMs: CLAIM_LEASE_MS });
+  // Contain first (./contain.ts `deleteAtOnce`): the leaked value's DELETE needs the match, the
+  // manager's token and the durable `credential.compromised` (so a crash right after the DELETE
+  // converges through the rotator's replay of it), and nothing below waits for it.
+  // - Named by credential id, the match is whatever value is current NOW: a redelivery of this
+  //   delivery (or a capture replayed inside the signature window, or a sender's retry after a
+  //   lost 202) after the first one rotated A to B would name B, so the event and the DELETE wait
+  //   for the claim: one round trip more, on this path only.
+  // - Named by value or fingerprint, a replay names A, by then previous or revoked (no DELETE, no
+  //   event here), so the event's publish runs beside the claim. A duplicate of it (a second
+  //   alert racing this one) has the same derived id.
+  const publish = (m: Extract<LeakMatch, { kind: "current" }>) => {
+    const p = compromisedEvent(alert, m.credential.id, m.fingerprint, alert.receivedAt ?? rt.now())
+      .then((e) => rt.bus.publish(e));
+    p.catch(() => undefined); // awaited below (reportLeak); a failure deletes nothing
+    return p;
+  };
+  const byId = named.credential_id !== undefined;
+  let published: Promise<unknown> | null = null;
+  let early: EarlyDelete | null = null;
+  if (mayDeleteAtOnce(match)) {
+    if (byId) {
+      // The manager's record (its token) is read beside the claim, not after it.
+      const managerId = match.credential.manager_id!;
+      match.manager = engine.store.getCredential(managerId);
+      match.manager.catch(() => undefined); // unused or failed: the DELETE reads the manager itself
+    } else {
+      published = publish(match);
+      early = deleteAtOnce(engine, match, published);
+    }
+  }
+  const claimed = await claim.catch((error: unknown) => {
     if (early) rt.defer(early);
     throw error;
   });
@@ -191,13 +225,12 @@ export async function reportNamedLeak(
     if (early) rt.defer(early);
     return { kind: "replayed" };
   }
-  const alert: Alert = {
-    source: delivery.source,
-    id: await deriveId("alrt", delivery.source, delivery.deliveryId),
-    reason: delivery.reason,
-    ...(delivery.receivedAt !== undefined ? { receivedAt: delivery.receivedAt } : {}),
-  };
-  const outcome = await reportLeak(rt, engine, match, alert, early).catch(async (error: unknown) => {
+  if (byId && mayDeleteAtOnce(match)) {
+    published = publish(match);
+    early = deleteAtOnce(engine, match, published);
+  }
+  const outcome = await reportLeak(rt, engine, match, alert, early, published).catch(async (error: unknown) => {
+    if (early) rt.defer(early);
     await rt.ledger.release(replayKey, owner).catch(() => undefined);
     throw error;
   });
@@ -247,8 +280,16 @@ export async function reportRepoAlert(
   };
   const actor = repoAlertActor(found.repository, found.number, found.repositoryId);
   // Contain first (./contain.ts `deleteAtOnce`): on the fast path the leaked value's DELETE starts
-  // right after the match, beside remembering the alert.
-  const early = opts.fastPath ? deleteAtOnce(engine, match) : null;
+  // right after the match and the publish of its durable `credential.compromised` (so a crash
+  // right after the DELETE converges through the rotator's replay), beside remembering the alert.
+  // A redelivery names the same value, by then previous or revoked: no event, no DELETE.
+  let published: Promise<unknown> | null = null;
+  if (opts.fastPath && mayDeleteAtOnce(match)) {
+    published = compromisedEvent(alert, credentialId, fp, alert.receivedAt ?? rt.now(), actor)
+      .then((e) => rt.bus.publish(e));
+    published.catch(() => undefined); // awaited below; a failure deletes nothing
+  }
+  const early = published ? deleteAtOnce(engine, match, published) : null;
   await linkAlert(engine, credentialId, {
     alert_id: alert.id,
     repository: found.repository,
@@ -268,7 +309,8 @@ export async function reportRepoAlert(
   }
   const now = rt.now();
   const events: BusEvent[] = [];
-  if (action !== "already_revoked" && action !== "none") {
+  if (published) await published;
+  else if (action !== "already_revoked" && action !== "none") {
     events.push(await compromisedEvent(alert, credentialId, fp, alert.receivedAt ?? now, actor));
   }
   events.push(
@@ -347,7 +389,13 @@ export async function reportTokens(
   const fast = new Map<string, LeakMatch>();
   for (const [fp, id] of [...leaks].slice(0, withFastPath ? FAST_PATH_CONTAINMENTS : 0)) {
     const found = await engine.store.getCredential(id);
-    fast.set(fp, found ? matchRecord(found.value, fp) : { kind: "none" });
+    const m = found ? matchRecord(found.value, fp) : { kind: "none" as const };
+    if (mayDeleteAtOnce(m)) {
+      // Its manager's record (the early DELETE's token) is read beside the events' publish.
+      m.manager = engine.store.getCredential(m.credential.manager_id!);
+      m.manager.catch(() => undefined); // failed: the early DELETE reads the manager itself
+    }
+    fast.set(fp, m);
   }
   const matched = (fp: string) => {
     const m = fast.get(fp);
@@ -370,11 +418,13 @@ export async function reportTokens(
   // for. The first ones are queued and will be contained; the caller tells an operator.
   if (compromised.length > capacity) return { matched, overflow: { matched: compromised.length, queued: capacity } };
 
-  // Fast path: begin (or join) containment now and drive it after the response.
+  // Fast path: begin (or join) containment now and drive it after the response. The early DELETE
+  // (./contain.ts `deleteAtOnce`) comes after the events' publish above, so a crash right after
+  // it converges through the rotator's replay of `credential.compromised`.
   for (const m of fast.values()) {
     if (m.kind !== "current" && m.kind !== "previous") continue;
     try {
-      await containNow(rt, engine, m, alert);
+      await containNow(rt, engine, m, alert, deleteAtOnce(engine, m, Promise.resolve()));
     } catch (error) {
       // The queued event contains it instead; nothing about the value is logged.
       console.error(

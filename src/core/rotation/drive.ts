@@ -75,7 +75,10 @@ export async function driveRotation(
       const lease = r.lease;
       if (lease && lease.owner !== owner && Date.parse(lease.until) > engine.now()) {
         // Another driver has it. The value it would restore on a rollback is dead: say so now, by
-        // compare-and-swap (that driver's next write then fails, and it reads this before going on).
+        // compare-and-swap. That driver's next write then fails: between steps it reads this
+        // before going on; in the middle of a rollback it may already have handed the dead value
+        // back, so its final write merges this in and settles failed (`persistOutcome`), and the
+        // credential is marked revoked (loudly) rather than left active on a dead value.
         if (!early) return r;
         const marked: Rotation = { ...r, ...early, updated_at: iso(engine.now()) };
         if ((await engine.store.putRotation(marked, cur.version)) === null) continue;
@@ -186,8 +189,15 @@ async function revokeOldStep(engine: EngineServices, rec: CredentialRecord, r: R
     if (r.mode === "revoke") await revokeAllPrevious(engine, rec, r);
     return patch;
   }
-  if (r.old_revoked) return {};
   const prev = rec.previous.find((p) => p.fingerprint === r.old_fingerprint);
+  if (r.old_revoked) {
+    // Deleted already (early, or by this step before a crash): the previous entry promote made
+    // (it keeps the sealed value and a grace `revoke_after`) is marked, with no second DELETE.
+    if (prev && !prev.revoked_at) {
+      await updateCredential(engine, rec.id, (c) => markPreviousRevoked(c, r.old_fingerprint, engine.now()));
+    }
+    return {};
+  }
   if (!prev || prev.revoked_at || !prev.value) return { old_revoked: true };
   if (Date.parse(prev.revoke_after) > engine.now()) return {}; // grace period: owed to the sweep
   const patch = await steps.revokeOld(
@@ -281,7 +291,26 @@ async function persistOutcome(
     // Finished: the new value now lives on the credential (or was deleted); keep no extra copy.
     delete next.new_value;
   }
-  const version = await engine.store.putRotation(next, cur.version);
+  let version = await engine.store.putRotation(next, cur.version);
+  if (version === null && outcome.kind === "permanent" && !contained && r.lease) {
+    // The rollback has run (its side effects at Clarifai and the sinks are done): re-driving the
+    // step would undo it again from a world it already changed. An early revocation written
+    // meanwhile by compare-and-swap (`driveRotation`, lease held) is merged in instead, so
+    // `finish` sees the old value dead; any other writer means the lease was lost.
+    for (let tries = 0; version === null && tries < 3; tries++) {
+      const reread = await engine.store.getRotation(r.credential_id, r.id);
+      if (!reread || reread.value.state !== "running" || reread.value.lease?.owner !== r.lease.owner) {
+        return "lost_lease";
+      }
+      const seen = reread.value;
+      next = {
+        ...next,
+        ...(seen.old_revoked ? { old_revoked: true } : {}),
+        ...(seen.contained_at && !next.contained_at ? { contained_at: seen.contained_at } : {}),
+      };
+      version = await engine.store.putRotation(next, reread.version);
+    }
+  }
   if (version === null) return "lost_lease";
   await afterTransition(engine, r, next);
   return { value: next, version };
