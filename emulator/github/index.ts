@@ -274,10 +274,15 @@ export function createGithubEmulator(options: GithubEmulatorOptions = {}): Githu
     const size = perPage(c);
     const url = new URL(c.req.url);
     const after = c.req.query("after");
-    const byPage = c.req.query("page") !== undefined;
+    // Cursor links only when the request has `after` or `before` (even empty): GitHub's description
+    // of `after` says "To receive an initial cursor on your first request, include an empty
+    // `after` query string" (@octokit/openapi, secret-scanning-pagination-after-org-repo);
+    // otherwise the Link header pages by number. A non-empty `before` is not emulated.
+    const byCursor = after !== undefined || c.req.query("before") !== undefined;
+    if (c.req.query("before")) return gh(c, 422, "Validation Failed: before is not emulated");
     let items: Alert[];
     const links: string[] = [];
-    if (!byPage) {
+    if (byCursor) {
       // Cursor paging: `after` names the last alert of the previous page by its sort key, so an
       // alert resolved meanwhile (gone from `state=open`) moves no other alert to another page.
       let from = 0;
@@ -491,16 +496,40 @@ export function createGithubEmulator(options: GithubEmulatorOptions = {}): Githu
         ...(kind === "org"
           ? {
             visibility: b.visibility!,
-            // Omitted ids keep the existing selection (GitHub manages the list through its own endpoints).
-            ...(b.visibility === "selected"
-              ? { selected_repository_ids: b.selected_repository_ids ?? existing?.selected_repository_ids ?? [] }
-              : {}),
+            // Omitted ids on a `selected` PUT leave NO repository selected. GitHub's OpenAPI
+            // description (@octokit/openapi, "Create or update an organization secret") says
+            // "`selected` means only the repositories specified by `selected_repository_ids` can
+            // access the secret", and reports (external-secrets PR #6519, terraform-provider-github
+            // PR #843) say an update without ids clears the list: the harsher reading, so a client
+            // that forgets the ids fails here rather than on GitHub.
+            ...(b.visibility === "selected" ? { selected_repository_ids: b.selected_repository_ids ?? [] } : {}),
           }
           : {}),
       });
       return existing ? c.body(null, 204) : c.json({}, 201);
     });
   }
+
+  // "List selected repositories for an organization secret" (@octokit/openapi): `page` and
+  // `per_page` (default 30, max 100), answering `{total_count, repositories}` (the only response
+  // it documents: a secret that is not `selected` lists none).
+  app.get("/orgs/:org/actions/secrets/:name/repositories", (c) => {
+    const w = where(c, "org", "read");
+    if (w.error) return w.error;
+    const s = state.secrets.get(w.key)?.get(c.req.param("name").toUpperCase());
+    if (!s) return gh(c, 404, "Not Found");
+    const ids = s.selected_repository_ids ?? [];
+    const size = perPage(c);
+    const page = pageOf(c);
+    const known = new Map([...state.repositories.values()].map((r) => [r.id, r]));
+    const repositories = ids.slice((page - 1) * size, page * size).map((id) => {
+      const r = known.get(id);
+      return r
+        ? { id: r.id, name: r.name, full_name: r.full_name, owner: { login: r.owner.login } }
+        : { id, name: `repo-${id}`, full_name: `${w.org}/repo-${id}`, owner: { login: w.org } };
+    });
+    return c.json({ total_count: ids.length, repositories });
+  });
 
   // --- Control surface -------------------------------------------------------------------------
   const control = new Hono();
@@ -661,7 +690,8 @@ export function createGithubEmulator(options: GithubEmulatorOptions = {}): Githu
       const b = await body(
         c,
         z.object({
-          secret: z.string().min(1).max(4096),
+          // Longer than any Clarifai value is allowed: a private key block is a secret GitHub finds.
+          secret: z.string().min(1).max(65_536),
           secret_type: z.string().default("clarifai_api_key"),
           secret_type_display_name: z.string().default("Clarifai API key"),
           publicly_leaked: z.boolean().default(false),

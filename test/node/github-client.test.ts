@@ -166,6 +166,46 @@ describe("the client against the emulator", () => {
     expect(third.next).toBeNull();
     const seen = [...first.alerts, ...second.alerts, ...third.alerts].map((a) => a.number);
     expect(new Set(seen).size).toBe(230);
+    // A cursor, not a page number: the first request asked for one with an empty `after`.
+    expect(first.next).not.toMatch(/^page:/);
+  });
+
+  it("follows page-number links from a server that ignores the empty `after` (GitHub Enterprise Server)", async () => {
+    // The emulator answers page-number links to a request without `after`, as GitHub does.
+    const stripAfter: typeof fetch = (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      if (url.searchParams.get("after") === "") url.searchParams.delete("after");
+      return emu.fetch(input instanceof Request ? new Request(url, input) : url.toString(), init);
+    };
+    const gh = createGithubClient({
+      baseUrl: BASE,
+      credentials: { kind: "app", appId: APP_ID, privateKey: PKCS1 },
+      fetch: stripAfter,
+      now: () => clock,
+    });
+    await control("repos", { full_name: "acme/paged" });
+    for (let i = 0; i < 150; i++) await control("repos/acme/paged/alerts", { secret: `p-${i}` });
+    const first = await gh.listOpenAlerts({ repository: "acme/paged" }, null);
+    expect(first.next).toBe("page:2");
+    const second = await gh.listOpenAlerts({ repository: "acme/paged" }, first.next);
+    expect(second.next).toBeNull();
+    expect(new Set([...first.alerts, ...second.alerts].map((a) => a.number)).size).toBe(150);
+  });
+
+  it("a repository moved to another installation of the App (404 with the cached id): looked up again, tried once more", async () => {
+    await control("repos", { full_name: "moving/repo" });
+    const firstInst = (await control("installations", { account: "moving", repositories: ["moving/repo"] }))
+      .installation.id;
+    const gh = app();
+    await gh.getPublicKey({ repository: "moving/repo" });
+    // The App is installed anew for the account; the old installation no longer covers the repository.
+    const old = emu.state.installations.get(firstInst)!;
+    if (old.repositories !== "all") old.repositories.delete("moving/repo");
+    await control("installations", { account: "moving", repositories: ["moving/repo"] });
+    const lookups = await calls(/moving\/repo\/installation$/);
+    const key = await gh.getPublicKey({ repository: "moving/repo" });
+    expect(key.key_id).toBeTruthy();
+    expect(await calls(/moving\/repo\/installation$/)).toBe(lookups + 1);
   });
 
   it("exchanges the App JWT once per installation and reuses the token until 5 minutes before it expires", async () => {

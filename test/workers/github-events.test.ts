@@ -203,6 +203,13 @@ describe("POST /hooks/github/events", () => {
     expect(s.calls.some((c: any) => c.method === "PATCH" && c.path.endsWith(`/alerts/${alert.number}`))).toBe(false);
   });
 
+  it("an alert whose secret is longer than any Clarifai value is unmatched (200), not a GitHub failure", async () => {
+    const alert = await gh.alert(`-----BEGIN PRIVATE KEY-----${"A".repeat(5000)}`);
+    const res = await postDelivery(alert.delivery);
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toEqual({ status: "unmatched" });
+  });
+
   it("publicly_leaked from a repository's webhook (no installation: the App finds it by repository) is handled like created", async () => {
     const { keyId } = await managedKey("publicly-leaked");
     const alert = await gh.alert(keyId);
@@ -234,6 +241,63 @@ describe("POST /hooks/github/events", () => {
       return a?.state === "resolved" && a;
     });
     expect(again.resolution).toBe("revoked");
+  });
+
+  it("an alert a human already resolved (false_positive) keeps that resolution: rekey does not PATCH it", async () => {
+    const { keyId } = await managedKey("human-resolved");
+    const alert = await gh.alert(keyId);
+    const path = `/repos/${gh.repository}/secret-scanning/alerts/${alert.number}`;
+    const { token } = await githubControl("tokens", { installation: gh.installation });
+    const human = await fetch(`${githubUrl()}${path}`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "user-agent": "a-human" },
+      body: JSON.stringify({ state: "resolved", resolution: "false_positive", resolution_comment: "test fixture" }),
+    });
+    expect(human.status).toBe(200);
+    const res = await postDelivery(alert.delivery);
+    expect(res.status, res.text).toBe(202);
+    await waitForRotation(res.json.rotation_id, 20_000);
+    // The resolver's GET (after the webhook's own) finds it resolved and stops there.
+    await until(
+      "the resolver to look at the alert",
+      async () => (await gh.state()).calls.filter((c: any) => c.method === "GET" && c.path === path).length >= 2,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const s = await gh.state();
+    expect(s.alerts.find((a: any) => a.number === alert.number)).toMatchObject({
+      state: "resolved",
+      resolution: "false_positive",
+      resolution_comment: "test fixture",
+    });
+    expect(s.calls.filter((c: any) => c.method === "PATCH" && c.path === path)).toHaveLength(1);
+  });
+
+  it("a repository named like a Clarifai key (32 hex characters) is never put in the actor: GitHub's repository id is", async () => {
+    const { keyId } = await managedKey("hex-repo");
+    const repository = `${gh.org}/k${crypto.randomUUID().replace(/-/g, "")}`;
+    const { repository: repo } = await githubControl("repos", { full_name: repository });
+    const created = await githubControl(`repos/${repository}/alerts`, { secret: keyId, deliver: true });
+    const res = await postDelivery(created.delivery);
+    expect(res.status, res.text).toBe(202);
+    const done = await waitForRotation(res.json.rotation_id, 20_000);
+    expect(done.requested_by).toBe(`github:repo-id:${repo.id}#${created.alert.number}`);
+    expect(JSON.stringify(done)).not.toMatch(/[0-9a-f]{32}/);
+  });
+
+  it("an alert for a value rekey revoked (revoke, no replacement) names the rotation that revoked it", async () => {
+    const { keyId, credentialId } = await managedKey("revoked-first");
+    const revoked = await call("POST", `/v1/credentials/${credentialId}/revoke`);
+    expect(revoked.status, revoked.text).toBe(202);
+    expect((await waitForRotation(revoked.json.rotation.id, 20_000)).state).toBe("done");
+    const alert = await gh.alert(keyId);
+    const res = await postDelivery(alert.delivery);
+    expect(res.status, res.text).toBe(202);
+    const resolved = await until("the alert to be resolved", async () => {
+      const a = (await gh.state()).alerts.find((x: any) => x.number === alert.number);
+      return a?.state === "resolved" && a;
+    });
+    expect(resolved.resolution_comment).toContain(`by rotation ${revoked.json.rotation.id}.`);
+    expect(resolved.resolution_comment).toContain("It was not replaced.");
   });
 
   it("GitHub down when resolving: the bus retries, and the alert is resolved later", async () => {

@@ -246,6 +246,8 @@ export interface RepoAlert {
   number: number;
   /** The GitHub App installation that delivered it, when known. */
   installationId?: number;
+  /** GitHub's numeric repository id, when known: the actor's name for a repository whose name cannot be one. */
+  repositoryId?: number;
   /** The leaked value: fingerprinted here, and never kept, logged or put in an event. */
   secret: string;
 }
@@ -276,7 +278,7 @@ export async function reportRepoAlert(
     reason: "token_match",
     ...(opts.receivedAt !== undefined ? { receivedAt: opts.receivedAt } : {}),
   };
-  const actor = repoAlertActor(found.repository, found.number);
+  const actor = repoAlertActor(found.repository, found.number, found.repositoryId);
   // Contain first (./contain.ts `deleteAtOnce`): on the fast path the leaked value's DELETE starts
   // right after the match and the publish of its durable `credential.compromised` (so a crash
   // right after the DELETE converges through the rotator's replay), beside remembering the alert.
@@ -294,7 +296,7 @@ export async function reportRepoAlert(
     number: found.number,
     ...(found.installationId ? { installation_id: found.installationId } : {}),
     fingerprint: fp,
-  }).catch((error: unknown) => {
+  }, { retryFailed: opts.fastPath }).catch((error: unknown) => {
     if (early) rt.defer(early);
     throw error;
   });

@@ -23,13 +23,16 @@ export function alertActor(source: z.infer<typeof alertSourceSchema>): Actor {
 
 /**
  * The actor of a rotation a repository's secret scanning alert asked for (`POST
- * /hooks/github/events`, the cron backstop): the alert itself, `github:owner/repo#12`. GitHub's
- * owner and repository names always fit the vocabulary; anything else (which GitHub does not send)
- * is the GitHub alert source's own actor rather than a requester the audit cannot parse.
+ * /hooks/github/events`, the cron backstop): the alert itself, `github:owner/repo#12`. A name with
+ * 32 hex characters in a row (the shape of a Clarifai key, chosen by whoever named the repository)
+ * is refused by `actorSchema`: the repository is then named by GitHub's numeric id,
+ * `github:repo-id:123456#12`, or, without one, the GitHub alert source's own actor.
  */
-export function repoAlertActor(repository: string, number: number): Actor {
-  const actor = `github:${repository}#${number}`;
-  return actorSchema.safeParse(actor).success ? actor : alertActor("github");
+export function repoAlertActor(repository: string, number: number, repositoryId?: number): Actor {
+  const named = `github:${repository}#${number}`;
+  if (actorSchema.safeParse(named).success) return named;
+  const byId = `github:repo-id:${repositoryId}#${number}`;
+  return repositoryId !== undefined && actorSchema.safeParse(byId).success ? byId : alertActor("github");
 }
 
 /** Requesters recorded before actors existed, as the issue-18 vocabulary names them. */

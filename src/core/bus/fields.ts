@@ -42,18 +42,22 @@ export const codeSchema = z.string().max(48).regex(/^[a-z]{1,16}(_[a-z0-9]{1,16}
  * - `admin-token`: whoever holds REKEY_ADMIN_TOKEN (the API's bearer token, the dashboard's token sign-in);
  * - a chat user: `slack:U0123ABCD`, `discord:80351110224678912`;
  * - `sweep`: the cron sweep;
- * - an alert's source: `github:owner/repo#12` (a repository's secret scanning alert),
+ * - an alert's source: `github:owner/repo#12` (a repository's secret scanning alert), or
+ *   `github:repo-id:123456#12` when the name holds 32 hex characters in a row (see below),
  *   `github-partner` (GitHub's partner program), `webhook` (a Standard Webhooks alert).
  *
  * Trade-off, made here: this is the one event field that can hold 32 hex characters in a row (a
  * service token's client id; an email's local part could too), against the rule above. It is
- * bounded and never free text a caller chooses: an Access identity comes out of a JWT that
- * Cloudflare signed, the rest are fixed names or ids rekey builds itself.
+ * bounded: an Access identity comes out of a JWT that Cloudflare signed, the rest are fixed names
+ * or ids rekey builds itself, except a repository's owner and name, which whoever creates the
+ * repository chooses. A Clarifai key is 32 hex characters, so `github:` actors refuse any run of
+ * 32 hex characters (the repository is then named by GitHub's numeric id).
  */
 export const actorSchema = z.string().max(160).regex(
   new RegExp(
     "^(?:admin-token|sweep|webhook|github-partner|slack:[A-Z0-9]{1,24}|discord:[0-9]{1,24}" +
-      "|github:[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}#[0-9]{1,10}" +
+      "|github:(?![^#]*[0-9A-Fa-f]{32})[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}#[0-9]{1,10}" +
+      "|github:repo-id:[0-9]{1,12}#[0-9]{1,10}" +
       "|[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,90}|[A-Za-z0-9._-]{1,64}\\.access)$",
   ),
   "must be an actor",

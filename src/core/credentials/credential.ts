@@ -154,6 +154,13 @@ const githubAlertLinkSchema = z.object({
   installation_id: z.number().int().min(1).optional(),
   fingerprint: z.string(),
   linked_at: isoTimeSchema,
+  /**
+   * When GitHub refused the resolution for good (403: the App may only read alerts; 422), and its
+   * code: the link is kept (so the backstop does not link it anew) and never tried again, until a
+   * webhook delivers the alert again (core/github/alert-links.ts).
+   */
+  failed_at: isoTimeSchema.optional(),
+  failed_code: z.string().max(64).optional(),
 });
 export type GithubAlertLink = z.infer<typeof githubAlertLinkSchema>;
 

@@ -13,6 +13,8 @@
  * backoff; a resolved alert is dropped from the record, so a retry never resolves twice. The
  * cron backstop (./backstop.ts) links an alert again each sweep while it is open, so an alert the
  * bus gave up on is resolved by a later sweep when its scope is listed in GITHUB_ALERT_SCOPES.
+ * An alert GitHub refuses to resolve for good (403, 422) is marked on its link (`failed_at`) and
+ * left alone, dead-lettered once, until a webhook delivers it again.
  *
  * Runtime-neutral.
  */
@@ -35,14 +37,20 @@ import { iso } from "../time.ts";
 export async function linkAlert(
   engine: EngineServices,
   credentialId: string,
-  link: Omit<GithubAlertLink, "linked_at">,
+  link: Omit<GithubAlertLink, "linked_at" | "failed_at" | "failed_code">,
+  /** A webhook delivered the alert again (created, reopened): a refused resolution is tried anew. */
+  opts: { retryFailed?: boolean } = {},
 ): Promise<boolean> {
   let linked = false;
   await updateCredential(engine, credentialId, (rec) => {
     const links = rec.github_alerts ?? [];
-    if (links.some((l) => l.alert_id === link.alert_id && l.fingerprint === link.fingerprint)) {
+    const same = (l: GithubAlertLink) => l.alert_id === link.alert_id && l.fingerprint === link.fingerprint;
+    const existing = links.find(same);
+    if (existing) {
       linked = true;
-      return rec;
+      if (!opts.retryFailed || !existing.failed_at) return rec;
+      const { failed_at: _, failed_code: __, ...fresh } = existing;
+      return { ...rec, github_alerts: links.map((l) => (same(l) ? fresh : l)) };
     }
     if (links.length >= MAX_GITHUB_ALERTS) return rec;
     linked = true;
@@ -54,13 +62,33 @@ export async function linkAlert(
   return linked;
 }
 
-/** Who replaced a dead value, and with what: from the record, and the rotation that superseded it. */
+/**
+ * Who replaced a dead value, and with what: the rotation that superseded it (from the record's
+ * previous values), or the last rotation when it is the one that handled this very value (its
+ * `old_fingerprint`: a failed rotation that revoked it, say). Otherwise none: the comment GitHub
+ * keeps for good must not name a rotation that had nothing to do with this value.
+ */
 async function replacementOf(engine: EngineServices, rec: CredentialRecord, fp: string) {
   const prev = rec.previous.find((p) => p.fingerprint === fp);
-  if (!prev) return { rotationId: rec.last_rotation?.id, newFingerprint: undefined };
-  const rotation = await engine.store.getRotation(rec.id, prev.rotation_id);
-  return { rotationId: prev.rotation_id, newFingerprint: rotation?.value.new_fingerprint };
+  if (prev) {
+    const rotation = await engine.store.getRotation(rec.id, prev.rotation_id);
+    return { rotationId: prev.rotation_id, newFingerprint: rotation?.value.new_fingerprint };
+  }
+  const last = rec.last_rotation ? await engine.store.getRotation(rec.id, rec.last_rotation.id) : null;
+  return last?.value.old_fingerprint === fp
+    ? { rotationId: last.value.id, newFingerprint: undefined }
+    : { rotationId: undefined, newFingerprint: undefined };
 }
+
+/** GitHub's resolutions ("Update a secret scanning alert", OpenAPI `secret-scanning-alert-resolution`). */
+const KNOWN_RESOLUTIONS = new Set([
+  "false_positive",
+  "wont_fix",
+  "revoked",
+  "used_in_tests",
+  "pattern_deleted",
+  "pattern_edited",
+]);
 
 /** GitHub keeps the comment for good; it names ids and fingerprint prefixes only. */
 function resolutionComment(leaked: string, rotationId?: string, newFingerprint?: string): string {
@@ -76,7 +104,8 @@ function resolutionComment(leaked: string, rotationId?: string, newFingerprint?:
 /**
  * Resolves, at GitHub, the alerts remembered for the credential's values starting with `prefix`
  * (only `alertId`, when given) whose value is dead, then forgets them and announces each
- * (`github.alert_resolved`). Throws the first failure after trying every alert, so the bus
+ * (`github.alert_resolved`). An alert already resolved (by a human, whatever the resolution) is
+ * forgotten without a PATCH. Throws the first failure after trying every alert, so the bus
  * retries what is left; an alert GitHub no longer has (404) is forgotten.
  */
 export async function resolveLinkedAlerts(
@@ -88,10 +117,12 @@ export async function resolveLinkedAlerts(
   if (!github) return 0;
   const rec = (await engine.store.getCredential(data.credential_id))?.value;
   const links = (rec?.github_alerts ?? []).filter((l) =>
+    !l.failed_at &&
     l.fingerprint.startsWith(data.fingerprint_prefix) && (!data.alert_id || l.alert_id === data.alert_id)
   );
   if (!rec || links.length === 0) return 0;
   const done: GithubAlertLink[] = [];
+  const refused: { link: GithubAlertLink; code: string }[] = [];
   const events: BusEvent[] = [];
   let failure: unknown;
   for (const link of links) {
@@ -99,6 +130,21 @@ export async function resolveLinkedAlerts(
     if (matchRecord(rec, link.fingerprint).kind !== "already_revoked") continue;
     const { rotationId, newFingerprint } = await replacementOf(engine, rec, link.fingerprint);
     try {
+      // Never overwrite a human's resolution (false_positive, used_in_tests, wont_fix...), nor
+      // resolve twice: an alert already resolved is only forgotten. One GET more per alert.
+      const current = await github.getAlert(link.repository, link.number, link.installation_id);
+      if (current.state === "resolved") {
+        console.info(JSON.stringify({
+          level: "info",
+          msg: "github.alert_already_resolved",
+          credential_id: rec.id,
+          alert_id: link.alert_id,
+          // GitHub's own enum only: the field is GitHub's, but a value outside it is not logged.
+          ...(KNOWN_RESOLUTIONS.has(current.resolution ?? "") ? { resolution: current.resolution } : {}),
+        }));
+        done.push(link);
+        continue;
+      }
       await github.resolveAlert(
         link.repository,
         link.number,
@@ -109,6 +155,12 @@ export async function resolveLinkedAlerts(
       if (isFailure(error, "github") && error.detail.kind === "not_found") {
         done.push(link); // the alert or its repository is gone: nothing left to resolve
         continue;
+      }
+      // Refused for good (403: the App may only read alerts; 422): trying again each sweep would
+      // dead-letter every 15 minutes. The link is marked and never tried again; this one failure
+      // is thrown (permanent: dead-lettered once, which tells a human) and later sweeps are quiet.
+      if (isFailure(error, "github") && (error.detail.kind === "forbidden" || error.detail.kind === "invalid")) {
+        refused.push({ link, code: error.code });
       }
       failure ??= error;
       continue;
@@ -130,10 +182,16 @@ export async function resolveLinkedAlerts(
       }),
     );
   }
-  if (done.length) {
-    const gone = (l: GithubAlertLink) => done.some((d) => d.alert_id === l.alert_id && d.fingerprint === l.fingerprint);
+  if (done.length || refused.length) {
+    const same = (a: GithubAlertLink, b: GithubAlertLink) =>
+      a.alert_id === b.alert_id && a.fingerprint === b.fingerprint;
+    const gone = (l: GithubAlertLink) => done.some((d) => same(d, l));
+    const failedAt = iso(engine.now());
     await updateCredential(engine, rec.id, (c) => {
-      const kept = (c.github_alerts ?? []).filter((l) => !gone(l));
+      const kept = (c.github_alerts ?? []).filter((l) => !gone(l)).map((l) => {
+        const r = refused.find((x) => same(x.link, l));
+        return r ? { ...l, failed_at: failedAt, failed_code: r.code } : l;
+      });
       const { github_alerts: _, ...rest } = c;
       return kept.length ? { ...c, github_alerts: kept } : rest;
     });

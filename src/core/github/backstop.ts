@@ -25,6 +25,8 @@ import { deriveId, newEvent } from "../bus/new-event.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import { reportRepoAlert } from "../alerts/pipeline.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
+import { isFailure } from "../failure.ts";
+import type { GithubClient } from "./client.ts";
 import { parseScope } from "./names.ts";
 
 /** Managed values handled per invocation: three Durable Object calls each (see above). */
@@ -51,6 +53,15 @@ export async function firstGithubScan(sweepId: string, scopes: number, now: numb
   return scopes > 0 ? [await scanEvent({ sweep_id: sweepId, scope: 0, cursor: null, handled: [], page: 1 }, now)] : [];
 }
 
+/** The first page of the scope after `data`'s, if there is one. */
+const nextScope = (
+  data: EventData<"github.alerts_scan">,
+  scopes: number,
+): EventData<"github.alerts_scan"> | undefined =>
+  data.scope + 1 < Math.min(scopes, 100)
+    ? { sweep_id: data.sweep_id, scope: data.scope + 1, cursor: null, handled: [], page: 1 }
+    : undefined;
+
 export async function processGithubScan(
   engine: EngineServices,
   bus: EventBus,
@@ -60,9 +71,41 @@ export async function processGithubScan(
   const entry = scopes[data.scope];
   const scope = entry === undefined ? undefined : parseScope(entry);
   if (!engine.github || !scope) return { matched: 0, handled: 0 };
-  const { alerts, next } = await engine.github.listOpenAlerts(scope, data.cursor);
+  let listed: Awaited<ReturnType<GithubClient["listOpenAlerts"]>>;
+  try {
+    listed = await engine.github.listOpenAlerts(scope, data.cursor);
+  } catch (error) {
+    // A scope rekey can never list (gone: 404, not permitted: 403, moved: 301) must not stop the
+    // scopes after it on every sweep: logged once per sweep (by scope index, never a name), and
+    // the next scope is listed. Throttling and outages stay failures, for the bus to retry.
+    if (!isFailure(error, "github") || error.retryable) throw error;
+    console.warn(JSON.stringify({
+      level: "warn",
+      msg: "github.scope_failed",
+      sweep_id: data.sweep_id,
+      scope: data.scope,
+      code: error.code,
+    }));
+    const after = nextScope(data, scopes.length);
+    if (after) await bus.publishAll([await scanEvent(after, engine.now())]);
+    return { matched: 0, handled: 0 };
+  }
+  const { alerts, next } = listed;
   const idOf = (a: (typeof alerts)[number]) => `${a.repository?.id ?? 0}:${a.number}`;
   const seen = new Set(data.handled);
+  // An alert without its secret (hidden, too long for any Clarifai value, or shaped unexpectedly)
+  // is skipped: counted, never logged with a value.
+  const unreadable = listed.skipped + alerts.filter((a) => a.secret === undefined).length;
+  if (unreadable > 0) {
+    console.info(JSON.stringify({
+      level: "info",
+      msg: "github.alerts_skipped",
+      sweep_id: data.sweep_id,
+      scope: data.scope,
+      page: data.page,
+      count: unreadable,
+    }));
+  }
   const fresh = alerts.filter((a) => a.secret !== undefined && !seen.has(idOf(a)));
   const fps = await Promise.all(fresh.map((a) => fingerprint(engine.fingerprintKey, a.secret!)));
   const index = await engine.store.findCredentialsByFingerprints(fps);
@@ -82,7 +125,12 @@ export async function processGithubScan(
     const outcome = await reportRepoAlert(
       { bus: collect, defer: () => {}, now: engine.now },
       engine,
-      { repository, number: alert.number, secret: alert.secret! },
+      {
+        repository,
+        number: alert.number,
+        ...(alert.repository?.id ? { repositoryId: alert.repository.id } : {}),
+        secret: alert.secret!,
+      },
       { delivery: data.sweep_id, fastPath: false },
     );
     if (outcome.kind === "accepted") handled++;
@@ -93,9 +141,7 @@ export async function processGithubScan(
     ? { ...data, handled: [...data.handled, ...mine.map(idOf)] }
     : next && data.page < MAX_PAGES
     ? { ...data, cursor: next, handled: [], page: data.page + 1 }
-    : data.scope + 1 < Math.min(scopes.length, 100)
-    ? { sweep_id: data.sweep_id, scope: data.scope + 1, cursor: null, handled: [], page: 1 }
-    : undefined;
+    : nextScope(data, scopes.length);
   if (nextScan) out.push(await scanEvent(nextScan, engine.now()));
   if (out.length) await bus.publishAll(out);
   return { matched: matched.length, handled };

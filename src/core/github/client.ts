@@ -11,7 +11,8 @@
  *
  * Trade-offs, recorded where they are made: installation tokens (valid one hour) are cached in
  * the isolate's memory, per installation, until 5 minutes before they expire, and installation
- * ids per repository or organization for as long as the isolate lives; neither is ever stored,
+ * ids per repository or organization until a call with that installation's token answers 404
+ * (looked up again, and the call tried once more with the new one); neither is ever stored,
  * logged, put in an event or an error. A cached token GitHub refuses (401: the installation was
  * suspended, the token revoked) is dropped and the call tried once more with a fresh one; a
  * token exchange that finds no installation drops the cached id. An isolate that dies takes its
@@ -42,11 +43,20 @@ export interface GithubClientOptions {
   now?: () => number;
 }
 
+/**
+ * The longest secret rekey reads: far above any Clarifai credential, so a longer one (a private key
+ * block, a custom pattern's match) can never be a managed value and is dropped from the alert,
+ * not refused: one such alert must not fail a webhook or stop a backstop page.
+ */
+const MAX_ALERT_SECRET = 4096;
+
 const alertSchema = z.object({
   number: z.number().int().min(1),
   state: z.enum(["open", "resolved"]),
-  /** Absent when GitHub hides it (`hide_secret`) or for a type it cannot show. */
-  secret: z.string().min(1).max(4096).optional(),
+  /** Absent when GitHub hides it (`hide_secret`) or for a type it cannot show; dropped when too long. */
+  secret: z.string().min(1).optional().transform((v) =>
+    v !== undefined && v.length <= MAX_ALERT_SECRET ? v : undefined
+  ),
   secret_type: z.string().max(256).optional(),
   resolution: z.string().nullable().optional(),
   /** Present on organization listings: which repository the alert is in. */
@@ -61,12 +71,19 @@ const secretSchema = z.object({
   visibility: z.enum(["all", "private", "selected"]).optional(),
 });
 type GithubSecret = z.infer<typeof secretSchema>;
+const selectedReposSchema = z.object({
+  total_count: z.number().int().min(0),
+  repositories: z.array(z.object({ id: z.number().int() })).max(100),
+});
 const installationSchema = z.object({ id: z.number().int().min(1) });
 const tokenSchema = z.object({ token: z.string().min(1), expires_at: z.iso.datetime({ offset: true }) });
 
 /** Refreshed this long before GitHub's `expires_at`, so a token never expires during a step. */
 const TOKEN_MARGIN_MS = 5 * 60_000;
 const ALERTS_PER_PAGE = 100;
+/** GitHub's maximum `per_page`; and a bound on the pages read for one secret's repositories. */
+const REPOS_PER_PAGE = 100;
+const MAX_REPO_PAGES = 100;
 
 const split = (repository: string) => repository.split("/") as [string, string];
 const ownerPath = (o: GithubOwner) => "repository" in o ? ["repos", ...split(o.repository)] : ["orgs", o.organization];
@@ -81,18 +98,32 @@ export interface GithubClient {
   getAlert(repository: string, number: number, installationId?: number): Promise<GithubAlert>;
   /**
    * One page of open alerts in a repository or an organization, from `after` (GitHub's cursor, as
-   * its Link header gives it; null: the first page), and the cursor of the next page (null: none).
-   * Cursors, not page numbers: an alert resolved meanwhile shifts page numbers, never a cursor.
+   * its Link header gives it, or `page:N`; null: the first page), and the cursor of the next page
+   * (null: none). Cursors, not page numbers: an alert resolved meanwhile shifts page numbers,
+   * never a cursor; page numbers only where the server offers nothing else.
    */
-  listOpenAlerts(scope: GithubOwner, after: string | null): Promise<{ alerts: GithubAlert[]; next: string | null }>;
+  listOpenAlerts(
+    scope: GithubOwner,
+    after: string | null,
+  ): Promise<{ alerts: GithubAlert[]; next: string | null; skipped: number }>;
   resolveAlert(repository: string, number: number, comment: string, installationId?: number): Promise<void>;
   getPublicKey(target: SecretTarget): Promise<z.infer<typeof publicKeySchema>>;
   /** The secret's metadata (GitHub never returns a value), or null when it does not exist. */
   getSecret(target: SecretTarget, name: string): Promise<GithubSecret | null>;
+  /**
+   * The ids of the repositories an organization secret with `selected` visibility is shared with
+   * ("List selected repositories for an organization secret", paged by `page`/`per_page`).
+   */
+  listSelectedRepositoryIds(organization: string, name: string): Promise<number[]>;
   putSecret(
     target: SecretTarget,
     name: string,
-    body: { encrypted_value: string; key_id: string; visibility?: "all" | "private" | "selected" },
+    body: {
+      encrypted_value: string;
+      key_id: string;
+      visibility?: "all" | "private" | "selected";
+      selected_repository_ids?: number[];
+    },
   ): Promise<void>;
 }
 
@@ -177,11 +208,21 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
     c: Omit<GithubCall<S>, "token">,
   ): Promise<GithubAnswer<z.output<S>>> {
     if (creds.kind === "token") return githubCall(http, { ...c, token: creds.token });
+    const lookedUp = installationId === undefined;
     const id = installationId ?? (await installationOf(owner));
     const first = await installationToken(id, owner);
     try {
       return await githubCall(http, { ...c, token: first.token });
     } catch (error) {
+      // A 404 with a looked-up (cached) installation: the repository may have moved to another
+      // installation of the App. The id is looked up again, and the call tried once more when it
+      // changed. Costs one lookup per genuine 404 (a secret not created yet, an alert deleted).
+      if (lookedUp && isFailure(error, "github") && error.detail.kind === "not_found") {
+        installations.delete(ownerKey(owner));
+        const again = await installationOf(owner).catch(() => id);
+        if (again === id) throw error;
+        return githubCall(http, { ...c, token: (await installationToken(again, owner)).token });
+      }
       if (!(isFailure(error, "github") && error.detail.kind === "unauthorized")) throw error;
       if ((await tokens.get(id)?.catch(() => undefined))?.token === first.token) tokens.delete(id);
       return githubCall(http, { ...c, token: (await installationToken(id, owner)).token });
@@ -204,10 +245,24 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
         operation: "list_alerts",
         method: "GET",
         path: [...ownerPath(scope), "secret-scanning", "alerts"],
-        query: { state: "open", per_page: ALERTS_PER_PAGE, after: after ?? undefined },
-        schema: z.array(alertSchema).max(ALERTS_PER_PAGE),
+        // GitHub's description of `after`: "To receive an initial cursor on your first request,
+        // include an empty `after` query string" (@octokit/openapi, secret-scanning-pagination-
+        // after-org-repo); without it the Link header pages by number. A `page:N` cursor is a
+        // server that paged by number anyway (GitHub Enterprise Server): followed as it is.
+        query: after?.startsWith(PAGE_CURSOR)
+          ? { state: "open", per_page: ALERTS_PER_PAGE, page: after.slice(PAGE_CURSOR.length) }
+          : { state: "open", per_page: ALERTS_PER_PAGE, after: after ?? "" },
+        // Item by item: one alert GitHub shapes unexpectedly is skipped (counted), not the page.
+        schema: z.array(z.unknown()).max(ALERTS_PER_PAGE),
       });
-      return { alerts: answer.data, next: nextCursor(answer.headers.get("link")) };
+      const alerts: GithubAlert[] = [];
+      let skipped = 0;
+      for (const item of answer.data) {
+        const parsed = alertSchema.safeParse(item);
+        if (parsed.success) alerts.push(parsed.data);
+        else skipped++;
+      }
+      return { alerts, next: nextCursor(answer.headers.get("link")), skipped };
     },
 
     async resolveAlert(repository, number, comment, installationId) {
@@ -245,6 +300,23 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
       }
     },
 
+    async listSelectedRepositoryIds(organization, name) {
+      const ids: number[] = [];
+      for (let page = 1; page <= MAX_REPO_PAGES; page++) {
+        const answer = await call({ organization }, undefined, {
+          operation: "list_secret_repositories",
+          method: "GET",
+          path: ["orgs", organization, "actions", "secrets", name, "repositories"],
+          query: { per_page: REPOS_PER_PAGE, page },
+          schema: selectedReposSchema,
+        });
+        ids.push(...answer.data.repositories.map((r) => r.id));
+        if (answer.data.repositories.length < REPOS_PER_PAGE || ids.length >= answer.data.total_count) return ids;
+      }
+      // More than 10,000 repositories: writing back a truncated list would revoke the rest.
+      throw githubFailure("invalid", "list_secret_repositories");
+    },
+
     async putSecret(target, name, body) {
       await call(ownerOf(target), undefined, {
         operation: "put_secret",
@@ -256,12 +328,22 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
   };
 }
 
-/** The `after` cursor of the Link header's rel="next" URL (RFC 8288), or null. */
+/** The cursor of a server that pages by number: `page:N` (GitHub's cursors are base64, no colon). */
+const PAGE_CURSOR = "page:";
+
+/**
+ * The cursor of the Link header's rel="next" URL (RFC 8288): its `after`, or `page:N` when it pages
+ * by number (a server that ignored the empty `after`), or null when there is no next page.
+ */
 function nextCursor(link: string | null): string | null {
   const next = /<([^>]*)>\s*;\s*rel="next"/.exec(link ?? "")?.[1];
   if (!next) return null;
   try {
-    return new URL(next).searchParams.get("after") || null;
+    const params = new URL(next).searchParams;
+    const after = params.get("after");
+    if (after) return after;
+    const page = params.get("page");
+    return page && /^[1-9]\d{0,4}$/.test(page) ? `${PAGE_CURSOR}${page}` : null;
   } catch {
     return null;
   }

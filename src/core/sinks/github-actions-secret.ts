@@ -78,14 +78,23 @@ export const githubActionsSecretSink: SinkDriver<GithubActionsSecretSink> = {
     const target = targetOf(s);
     const publicKey = await gh.getPublicKey(target);
     const encrypted = await sealForGithub(publicKey.key, value);
-    // The PUT requires a visibility for an organization secret: keep the one it has.
+    // The PUT requires a visibility for an organization secret: keep the one it has. With
+    // `selected`, GitHub gives access only to the repositories in `selected_repository_ids`
+    // (OpenAPI, "Create or update an organization secret"); an update without them has been
+    // reported to empty the list (external-secrets PR #6519, terraform-provider-github PR #843),
+    // so the current list is read and sent back. A repository added between the read and the PUT
+    // loses access: the window is one request long, and the next rotation does not restore it.
     const visibility = "organization" in target
       ? ((await gh.getSecret(target, s.name))?.visibility ?? "private")
+      : undefined;
+    const selected = "organization" in target && visibility === "selected"
+      ? await gh.listSelectedRepositoryIds(target.organization, s.name)
       : undefined;
     await gh.putSecret(target, s.name, {
       encrypted_value: encrypted,
       key_id: publicKey.key_id,
       ...(visibility ? { visibility } : {}),
+      ...(selected ? { selected_repository_ids: selected } : {}),
     });
   },
 

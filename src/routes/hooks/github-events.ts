@@ -36,7 +36,7 @@ import { signatureRefused, signedJson, validated } from "../../http/validate.ts"
 export const githubAlertEventSchema = z.object({
   action: z.string().max(64),
   alert: z.object({ number: z.number().int().min(1).max(1_000_000_000) }),
-  repository: z.object({ full_name: repositorySchema }),
+  repository: z.object({ full_name: repositorySchema, id: z.number().int().min(1).optional() }),
   installation: z.object({ id: z.number().int().min(1) }).optional(),
 });
 
@@ -100,6 +100,7 @@ export const githubEvents = new Hono<AppEnv>().post("/events", async (c) => {
         repository,
         number: alert.number,
         ...(installationId ? { installationId } : {}),
+        ...(payload.repository.id ? { repositoryId: payload.repository.id } : {}),
         secret: alert.secret,
       }, { delivery, fastPath: true, receivedAt })
       : { kind: "unmatched" };
