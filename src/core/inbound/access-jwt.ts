@@ -19,7 +19,7 @@
  *
  * Runtime-neutral: fetch and WebCrypto (through jose) only.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { type Actor, actorSchema } from "../bus/fields.ts";
 import { err, type ErrorValue, ok, type Result } from "../result.ts";
@@ -47,11 +47,16 @@ export type AccessRefusal =
   /** The team's keys could not be fetched and none are cached: nothing can be verified. */
   | "access_keys_unavailable";
 
-const rsaKeySchema = z.looseObject({ kty: z.literal("RSA"), kid: z.string().max(256), n: z.string(), e: z.string() });
+const rsaKeySchema = z.looseObject({
+  kty: z.literal("RSA"),
+  kid: z.string().check(z.maxLength(256)),
+  n: z.string(),
+  e: z.string(),
+});
 /** Only the RSA keys are kept; `public_cert(s)` (the same keys as PEM certificates) are ignored. */
-const certsSchema = z.looseObject({ keys: z.array(z.looseObject({ kty: z.string() })).max(20) });
+const certsSchema = z.looseObject({ keys: z.array(z.looseObject({ kty: z.string() })).check(z.maxLength(20)) });
 
-const claimsSchema = z.looseObject({ email: z.string().optional(), common_name: z.string().optional() });
+const claimsSchema = z.looseObject({ email: z.optional(z.string()), common_name: z.optional(z.string()) });
 
 interface CachedKeys {
   jwks: ReturnType<typeof createLocalJWKSet>;
