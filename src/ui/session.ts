@@ -28,7 +28,7 @@ import { timingSafeEqual } from "../core/crypto/timing-safe-equal.ts";
 import { err, type ErrorValue, ok, type Result } from "../core/result.ts";
 
 export const SESSION_TTL_MS = 30 * 60_000;
-/** Cookie name without the `__Host-` prefix, which hono/cookie adds (prefix: "host"). */
+/** Cookie name without the `__Host-` prefix, which ./guard.ts adds. */
 export const SESSION_COOKIE = "rekey_session";
 
 export interface UiKeys {
