@@ -9,7 +9,10 @@
  * - ingress: GET /health and the signed alert routes (/hooks/*), the path P1 times. No queue, no
  *   cron, no Durable Object classes (it would reach them by `script_name` bindings).
  * - admin: the admin API, the dashboard, chat ops, /openapi.json. No queue, no cron, no classes.
- *   `api` (admin API, chat ops, /openapi.json) and `ui` (the dashboard) are admin cut in two.
+ *   `api` (admin API, chat ops, /openapi.json) and `ui` (the dashboard) are admin cut in two;
+ *   `…/core-drives` is that part if a rotation begun there (rotate now, revoke) were driven to its
+ *   end by core from its `rotation.requested` event (as the queue's rotator already can) instead of
+ *   in the request: the rotation steps, the sinks and their crypto leave the part.
  * - core: the queue consumer (every subscriber: rotation, notify, sinks), the cron sweep, the
  *   Durable Object classes and the RekeyCredentials entrypoint. No HTTP routes.
  *
@@ -31,8 +34,12 @@ const honoStub = (name: string) => `import { Hono } from "hono/tiny"; export con
 const noBus = {
   "core/subscribers/index.ts": "export const subscribeAll = () => {}; export const onDeadLetter = async () => {};",
   "core/sweep/run.ts": "export const startSweep = async () => {};",
-  "adapters/queue-consumer.ts": "export const handleQueueBatch = async () => {}; export const deferQueueBatch = async () => {};",
+  "adapters/queue-consumer.ts":
+    "export const handleQueueBatch = async () => {}; export const deferQueueBatch = async () => {};",
 };
+
+/** A manual rotation begun over HTTP is driven by core, from its event, not in the request. */
+const noDrive = "export const driveRotation = async () => undefined;";
 
 /** Text edits to src/worker.ts: each must match, so a change there fails this loudly. */
 const dropClasses: [RegExp, string][] = [
@@ -71,6 +78,27 @@ const parts: { name: string; stubs: Stubs; edits: [RegExp, string][] }[] = [
       "routes/hooks/index.ts": honoStub("hooks"),
       "routes/v1/index.ts": honoStub("v1"),
       "routes/chatops/index.ts": honoStub("chatops"),
+    },
+    edits: dropClasses,
+  },
+  {
+    name: "api/core-drives",
+    stubs: {
+      ...noBus,
+      "routes/hooks/index.ts": honoStub("hooks"),
+      "ui/routes.ts": honoStub("ui"),
+      "core/rotation/drive.ts": noDrive,
+    },
+    edits: dropClasses,
+  },
+  {
+    name: "ui/core-drives",
+    stubs: {
+      ...noBus,
+      "routes/hooks/index.ts": honoStub("hooks"),
+      "routes/v1/index.ts": honoStub("v1"),
+      "routes/chatops/index.ts": honoStub("chatops"),
+      "core/rotation/drive.ts": noDrive,
     },
     edits: dropClasses,
   },
@@ -139,7 +167,8 @@ async function size(stubs: Stubs, edits: [RegExp, string][]) {
   const byOrigin: Record<string, number> = {};
   for (const o of Object.values(out.metafile.outputs)) {
     for (const [file, { bytesInOutput }] of Object.entries(o.inputs)) {
-      const g = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1] ?? /^src\/[^/]+(\/[^/.]+)?/.exec(file)?.[0] ?? file;
+      const g = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1] ?? /^src\/[^/]+(\/[^/.]+)?/.exec(file)?.[0] ??
+        file;
       byOrigin[g] = (byOrigin[g] ?? 0) + bytesInOutput;
     }
   }
@@ -153,7 +182,7 @@ console.log(`wrangler's build (npm run check:size): ${wrangler} B gzip; 64 KiB =
 for (const p of parts) {
   const s = await size(p.stubs, p.edits);
   console.log(
-    `${p.name.padEnd(8)} ${String(s.gzip).padStart(7)} B gzip ${String(s.raw).padStart(8)} B raw  ${
+    `${p.name.padEnd(16)} ${String(s.gzip).padStart(7)} B gzip ${String(s.raw).padStart(8)} B raw  ${
       s.gzip <= 65536 ? "under" : "OVER"
     } 64 KiB; largest (raw): ${s.top.map(([k, v]) => `${k} ${v}`).join(", ")}`,
   );
