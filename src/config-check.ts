@@ -76,6 +76,12 @@ const usable: Partial<Record<keyof Config, (value: string, config: Config) => bo
     }
   },
   DISCORD_PUBLIC_KEY: (v) => /^[0-9a-fA-F]{64}$/.test(v),
+  // The API bases receive bearer tokens and every new secret value: https, or http to this
+  // machine only (the local emulators, which a deployed Worker cannot reach anyway); any http in
+  // dev mode, for a local stack's emulators on names of their own.
+  CLARIFAI_API_BASE: (v, c) => secureApiBase(v, c.REKEY_DEV_MODE),
+  DISCORD_API_BASE: (v, c) => secureApiBase(v, c.REKEY_DEV_MODE),
+  CLOUDFLARE_API_BASE: (v, c) => secureApiBase(v, c.REKEY_DEV_MODE),
   // What an Authorization header can carry: a token that cannot would fail every sink call.
   CLOUDFLARE_API_TOKEN: (v) => /^[\x21-\x7e]+$/.test(v),
 };
@@ -164,8 +170,20 @@ function acceptableTeamDomain(value: string, devMode: boolean): boolean {
   }
   if (url.username || url.password || url.search || url.hash) return false;
   if (url.protocol === "https:") return true;
-  const loopback = url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
-  return devMode && url.protocol === "http:" && loopback;
+  return devMode && url.protocol === "http:" && isLoopback(url.hostname);
 }
+
+function secureApiBase(value: string, devMode: boolean | string | undefined): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  const dev = devMode === true || devMode === "true";
+  return url.protocol === "https:" || (url.protocol === "http:" && (dev || isLoopback(url.hostname)));
+}
+
+const isLoopback = (host: string) => host === "127.0.0.1" || host === "localhost" || host === "[::1]";
 
 const quoted = (vars: string[]) => vars.map((v) => `"${v}"`).join(", ");

@@ -133,7 +133,16 @@ export class RekeyCredentials extends WorkerEntrypoint<Env, { consumer?: unknown
     } catch (error) {
       // A refused configuration, unset keys: their codes, as the HTTP routes would answer them.
       if (isFailure(error, "refused")) throw new RekeyRefusal(error.code, error.message);
-      throw error;
+      // Anything else (a Durable Object, a Queue, a bug) crosses to the consumer without its
+      // message, which could name internals, and is logged by its class only, as the HTTP routes
+      // do (http/on-error.ts). No code: the consumer's helper reads it as transient and retries once.
+      console.error(JSON.stringify({
+        level: "error",
+        msg: "unhandled error",
+        error: error instanceof Error ? error.name : typeof error,
+        entrypoint: "RekeyCredentials.current",
+      }));
+      throw new Error("rekey could not read the credential (internal error)");
     }
     if (!result.ok) throw new RekeyRefusal(result.error.code, result.error.message);
     return result.value;

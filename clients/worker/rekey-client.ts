@@ -44,7 +44,7 @@ export interface RekeyBinding {
 
 /**
  * rekey refused the read: `consumer_required` (the binding has no `props.consumer`),
- * `consumer_not_allowed`, `credential_not_found`, `credential_revoked`, `value_unavailable`, or a
+ * `consumer_not_allowed`, `credential_not_found`, `credential_revoked`, `value_leaked`, `value_unavailable`, or a
  * configuration problem of rekey's (`config_invalid`, `not_configured`, ...).
  */
 export class RekeyRefusal extends Error {
@@ -72,8 +72,23 @@ interface Cached {
   until: number;
 }
 
-const cache = new Map<string, Cached>();
-const pending = new Map<string, Promise<CurrentCredential>>();
+interface BindingCache {
+  values: Map<string, Cached>;
+  pending: Map<string, Promise<CurrentCredential>>;
+}
+
+/**
+ * One cache per binding, never one for the isolate: two bindings of one Worker may name different
+ * consumers (`props.consumer`), and a value read through one must not be served through the other
+ * (that would skip the second consumer's authorization and its `credential.read`).
+ */
+const caches = new WeakMap<RekeyBinding, BindingCache>();
+
+function cacheOf(binding: RekeyBinding): BindingCache {
+  let c = caches.get(binding);
+  if (!c) caches.set(binding, c = { values: new Map(), pending: new Map() });
+  return c;
+}
 
 export interface ReadOptions {
   /** The clock (milliseconds); tests pass their own. */
@@ -87,6 +102,7 @@ export function currentKey(
   opts: ReadOptions = {},
 ): Promise<CurrentCredential> {
   const now = opts.now ?? Date.now;
+  const { values: cache, pending } = cacheOf(binding);
   const hit = cache.get(credentialId);
   if (hit && now() < hit.until) return Promise.resolve(hit.current);
   // Concurrent requests in one isolate share one read.
@@ -102,8 +118,8 @@ export function currentKey(
 }
 
 /** Drops the cached value, so the next read asks rekey (the upstream refused it). */
-export function forgetKey(credentialId: string): void {
-  cache.delete(credentialId);
+export function forgetKey(binding: RekeyBinding, credentialId: string): void {
+  cacheOf(binding).values.delete(credentialId);
 }
 
 async function readOnceOrTwice(binding: RekeyBinding, credentialId: string): Promise<CurrentCredential> {
@@ -143,7 +159,7 @@ export async function withKey<T>(
   const first = await currentKey(binding, credentialId, opts);
   const result = await use(first.value);
   if (!rejected(result)) return result;
-  forgetKey(credentialId);
+  forgetKey(binding, credentialId);
   const fresh = await currentKey(binding, credentialId, opts);
   return fresh.fingerprint_prefix === first.fingerprint_prefix ? result : use(fresh.value);
 }

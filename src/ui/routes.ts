@@ -293,7 +293,7 @@ export const ui = new Hono<UiEnv>()
     await requireCsrf(c, form.csrf);
     const services = c.var.services;
     // The same start (or resume) as POST /v1/maintenance/reencrypt, requested by the dashboard.
-    const started = await startReencrypt(services, await services.engine(), "ui");
+    const started = await startReencrypt(services, await services.engine(), signedIn(c).actor);
     const q = new URLSearchParams({ started: started.job.id, outcome: started.outcome });
     return c.redirect(`/ui/maintenance?${q}`, 303);
   })

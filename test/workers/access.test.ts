@@ -150,6 +150,14 @@ describe("a valid Cf-Access-Jwt-Assertion", () => {
     expect(registered.actor).toBe("88bf3b6d86161464f6509f7219099e57.access");
   });
 
+  it("an empty email does not hide a service token's common_name", async () => {
+    const t = await team();
+    const jwt = await new SignJWT({ email: "", common_name: "88bf3b6d86161464f6509f7219099e57.access" })
+      .setProtectedHeader({ alg: "RS256", kid: "k1" }).setIssuer(t.domain).setAudience([AUD]).setIssuedAt()
+      .setExpirationTime("5m").sign(keys.privateKey);
+    expect((await send(t.env, "GET", "/v1/credentials", access(jwt))).status).toBe(200);
+  });
+
   it("opens the dashboard, which shows who is signed in, and names them on what they do there", async () => {
     const t = await team();
     const jwt = await assertion(t.domain, { email: "bob@example.com" });
@@ -225,6 +233,25 @@ describe("an assertion that does not verify is refused with 401", () => {
         }.`,
       )],
     ["no identity", (d: string) => assertion(d, {})],
+    // A system actor's name in the email claim: never an Access identity (no audit entry in its name).
+    ["a system actor as the email", (d: string) => assertion(d, { email: "sweep" })],
+    ["a repository alert actor as the email", (d: string) => assertion(d, { email: "github:acme/api#1" })],
+    // jose's algorithm pinning itself, past the format check: HS256 under a secret anyone could
+    // pick (the classic confusion with an RSA public key), ES256 under a key of its own.
+    [
+      "HS256",
+      (d: string) =>
+        new SignJWT({ email: "eve@example.com" }).setProtectedHeader({ alg: "HS256", kid: "k1" }).setIssuer(d)
+          .setAudience([AUD]).setIssuedAt().setExpirationTime("5m")
+          .sign(new TextEncoder().encode("a-shared-secret-anyone-could-pick-0123456789")),
+    ],
+    [
+      "ES256",
+      async (d: string) =>
+        new SignJWT({ email: "eve@example.com" }).setProtectedHeader({ alg: "ES256", kid: "k1" }).setIssuer(d)
+          .setAudience([AUD]).setIssuedAt().setExpirationTime("5m")
+          .sign((await generateKeyPair("ES256")).privateKey),
+    ],
   ])("%s", async (_name, make) => {
     const t = await team();
     const res = await send(t.env, "GET", "/v1/credentials", access(await make(t.domain)));

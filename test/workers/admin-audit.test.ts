@@ -124,6 +124,19 @@ describe("PATCH /v1/credentials/:id", () => {
     expect((await call("GET", `/v1/credentials/${other.id}`)).json.credential.policy.upstream_expiry).toBe(false);
   });
 
+  it("unsets an optional policy field with null; a field that must have a value refuses null", async () => {
+    const { id } = await appKey({ policy: { max_age_days: 30, expires_at: "2099-01-01T00:00:00.000Z" } });
+    const res = await call("PATCH", `/v1/credentials/${id}`, { policy: { max_age_days: null } });
+    expect(res.status).toBe(200);
+    expect(res.json.updated).toEqual(["policy"]);
+    expect(res.json.credential.policy.max_age_days).toBeUndefined();
+    expect(res.json.credential.policy.expires_at).toBe("2099-01-01T00:00:00.000Z");
+    const bad = await call("PATCH", `/v1/credentials/${id}`, { policy: { grace_hours: null } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.code).toBe("invalid_request");
+    expect((await call("GET", `/v1/credentials/${id}`)).json.credential.policy.grace_hours).toBe(24);
+  });
+
   it("pre-flights new sinks as registration does: a sink that does not exist changes nothing", async () => {
     const { id } = await appKey();
     const missing = await call("PATCH", `/v1/credentials/${id}`, {

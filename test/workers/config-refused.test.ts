@@ -74,6 +74,29 @@ describe("a configuration that does not parse", () => {
     ]);
   });
 
+  it("refuses an http:// API base on another machine outside dev mode: it would carry tokens and values in clear", async () => {
+    const res = await fetchWorker(
+      broken({
+        REKEY_DEV_MODE: "false",
+        CLARIFAI_API_BASE: "http://clarifai.example",
+        CLOUDFLARE_API_BASE: "http://api.cloudflare.example/client/v4",
+        DISCORD_API_BASE: "https://discord.com/api/v10",
+      }),
+      "/healthz",
+    );
+    expect(res.status).toBe(503);
+    const { variables } = JSON.parse(res.text).error;
+    expect(variables).toContain("CLARIFAI_API_BASE");
+    expect(variables).toContain("CLOUDFLARE_API_BASE");
+    expect(variables).not.toContain("DISCORD_API_BASE");
+    // https, and http to this machine (the local emulators), are fine outside dev mode too.
+    const loopback = await fetchWorker(
+      broken({ REKEY_DEV_MODE: "false", CLOUDFLARE_API_BASE: "http://127.0.0.1:9/client/v4" }),
+      "/healthz",
+    );
+    expect(loopback.status).toBe(200);
+  });
+
   it("makes the queue consumer retry every message with backoff, running nothing, then carry it forward instead of letting it die", async () => {
     const counting = countingEnv(broken(), { EVENTS: "rekey-events", EVENTS_DLQ: "rekey-events-dlq" });
     const event = alert();

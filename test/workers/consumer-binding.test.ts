@@ -9,7 +9,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, call, waitForRotation } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
-import { emulatorUrl, freshTenant } from "../support/emulator-control.ts";
+import { control, emulatorUrl, freshTenant } from "../support/emulator-control.ts";
 import { servicesFor } from "../../src/worker.ts";
 import { payOwedRevocations } from "../../src/core/rotation/owed-revocations.ts";
 import { MAX_CACHE_MS } from "../../src/core/credentials/read-current.ts";
@@ -146,6 +146,36 @@ describe("RekeyCredentials.current over a service binding", () => {
     const res = await consumerGet("CONSUMER_BILLING", `/raw?credential=${id}`);
     consumerAnswers.push(JSON.stringify(res.json));
     expect(res.json.refused).toBe("credential_revoked");
+  });
+
+  it("refuses a leaked current value whose delete Clarifai refused (owed), until it is gone and replaced", async () => {
+    const { id } = await register();
+    expect((await consumerGet("CONSUMER_BILLING", `/raw?credential=${id}`)).status).toBe(200);
+    // A compromise whose delete is refused (permanent: 11102) and whose replacement cannot be minted
+    // (403 at create): the rotation fails, and the current value stays leaked and owed.
+    await control("faults", {
+      method: "DELETE",
+      path: `/v2/users/${tenant.userId}/keys/*`,
+      count: 1,
+      status: 400,
+      code: 11102,
+    });
+    await control("faults", {
+      method: "POST",
+      path: `/v2/users/${tenant.userId}/keys`,
+      count: 1,
+      status: 403,
+      code: 11007,
+    });
+    const started = await call("POST", `/v1/credentials/${id}/rotate`, { reason: "compromise" });
+    expect(started.status).toBe(202);
+    const rotation = await waitForRotation(started.json.rotation.id);
+    expect(rotation.state).toBe("failed");
+    const view = (await call("GET", `/v1/credentials/${id}`)).json.credential;
+    expect(view).toMatchObject({ state: "active", leaked_live: true });
+    const res = await consumerGet("CONSUMER_BILLING", `/raw?credential=${id}`);
+    consumerAnswers.push(JSON.stringify(res.json));
+    expect(res).toMatchObject({ status: 403, json: { refused: "value_leaked" } });
   });
 
   it("audits credential.read once per value and consumer, and shows who last read which value", async () => {

@@ -79,6 +79,7 @@ describe("POST /v1/maintenance/reencrypt", () => {
       scanned: 1000,
       rewritten: 1000,
       remaining: 0,
+      actor: "admin-token",
     });
   }, 180_000);
 

@@ -230,6 +230,8 @@ export const eventDataSchemas = {
     job_id: jobIdSchema,
     cursor: z.nullable(z.string().check(z.maxLength(1024), z.regex(/^[A-Za-z0-9+/=_.:-]*$/))),
     batch_size: z.number().check(z.int(), z.gte(1), z.lte(1000)),
+    /** Who started the job. */
+    actor,
   }),
   /** A re-encryption job went through the whole registry. `remaining`: records it could not open. */
   "maintenance.completed": z.strictObject({
@@ -238,6 +240,8 @@ export const eventDataSchemas = {
     scanned: z.number().check(z.int(), z.gte(0), z.lte(100_000_000)),
     rewritten: z.number().check(z.int(), z.gte(0), z.lte(100_000_000)),
     remaining: z.number().check(z.int(), z.gte(0), z.lte(100_000_000)),
+    /** Who started the job. */
+    actor,
   }),
   /**
    * An event's handling died (its retries ran out, or a handler failed permanently): raised by the

@@ -72,11 +72,25 @@ export const withPolicyDefaults = (p: Policy): Policy => ({
  * A change to a policy (PATCH /v1/credentials/:id): any of its fields, none defaulted, so that
  * what is not sent stays as it was. The merged policy is checked with `policySchema` again.
  */
+/**
+ * A policy change (PATCH): any of the policy's fields; `null` unsets one that may be unset
+ * (`max_age_days`, `expires_at`, ...: the optional ones), so a limit set once is not forever.
+ */
 export const policyPatchSchema = z.partial(z.strictObject(
   Object.fromEntries(
-    Object.entries(policySchema.shape).map(([k, v]) => [k, v instanceof z.ZodMiniDefault ? v.def.innerType : v]),
+    Object.entries(policySchema.shape).map((
+      [k, v],
+    ) => [
+      k,
+      v instanceof z.ZodMiniDefault
+        ? v.def.innerType
+        : v instanceof z.ZodMiniOptional
+        ? z.nullable(v.def.innerType)
+        : v,
+    ]),
   ),
-)) as unknown as z.ZodMiniType<Partial<Policy>>;
+)) as unknown as z.ZodMiniType<PolicyPatch>;
+export type PolicyPatch = { [K in keyof Policy]?: Policy[K] | null };
 
 /**
  * The consumer Workers allowed to read the credential's current value over the service binding

@@ -32,11 +32,16 @@ describe("refreshAfter (pure logic)", () => {
     expect(refreshAfter(aged, T0)).toBe(T0 + 90_000);
   });
 
-  it("is seconds while a compromise or a revocation runs, half a minute while a routine rotation does or one is due", () => {
+  it("is seconds while a compromise or a revocation runs, half a minute while a routine rotation does", () => {
     expect(refreshAfter(credentialRecord({ current_rotation: running("compromise") }), T0)).toBe(T0 + 5_000);
     expect(refreshAfter(credentialRecord({ current_rotation: running("manual", "revoke") }), T0)).toBe(T0 + 5_000);
     expect(refreshAfter(credentialRecord({ current_rotation: running("scheduled") }), T0)).toBe(T0 + 30_000);
+  });
+
+  it("never past a replacement due within the half minute, and a second when it is overdue", () => {
+    const soon = credentialRecord({ key_expires_at: new Date(T0 + 10_000).toISOString() });
+    expect(refreshAfter(soon, T0)).toBe(T0 + 10_000);
     const overdue = credentialRecord({ policy: { ...policy, expires_at: new Date(T0 - 1).toISOString() } });
-    expect(refreshAfter(overdue, T0)).toBe(T0 + 30_000);
+    expect(refreshAfter(overdue, T0)).toBe(T0 + 1_000);
   });
 });

@@ -40,6 +40,8 @@ import type { ConsumerReads } from "./reads.ts";
 export const MAX_CACHE_MS = 5 * 60_000;
 /** While a compromise or a revocation runs: the value is about to die. */
 const URGENT_CACHE_MS = 5_000;
+/** The shortest cache: a value whose replacement is due now, or overdue. */
+const MIN_CACHE_MS = 1_000;
 /** While a routine rotation runs, or one is due: the replacement is on its way. */
 const ROTATING_CACHE_MS = 30_000;
 
@@ -58,6 +60,7 @@ type ReadRefusalCode =
   | "credential_not_found"
   | "consumer_not_allowed"
   | "credential_revoked"
+  | "value_leaked"
   | "value_unavailable";
 
 export interface ReadRefusal {
@@ -97,6 +100,13 @@ export async function readCurrent(
   if (rec.state === "revoked" || rec.current_rotation?.mode === "revoke") {
     return refuse("credential_revoked", "The credential is revoked: it has no value");
   }
+  // A leaked current value whose delete Clarifai refused (a compromise rotation that could not
+  // finish) is owed a revocation that every sweep retries: it is dead as far as rekey is concerned,
+  // and handing it out would undo the containment. Availability loses to containment here, as in
+  // core/rotation/containment.ts: the consumer fails until a replacement exists.
+  if (rec.previous.some((p) => p.leaked && p.fingerprint === rec.fingerprint && !p.revoked_at)) {
+    return refuse("value_leaked", "The current value leaked and its revocation is owed: it is not served");
+  }
   let value: string;
   try {
     value = await open(engine, rec, CURRENT_VALUE, rec.value);
@@ -121,7 +131,9 @@ export function refreshAfter(rec: CredentialRecord, now: number): number {
     return now + (urgent ? URGENT_CACHE_MS : ROTATING_CACHE_MS);
   }
   const due = replacementDueAt(rec);
-  if (due !== null && due <= now + ROTATING_CACHE_MS) return now + ROTATING_CACHE_MS;
+  // Never past the planned replacement (or the key's expiry); when that is already here, a second,
+  // so a consumer asks again rather than keeping a value that is about to go.
+  if (due !== null && due <= now + ROTATING_CACHE_MS) return Math.max(due, now + MIN_CACHE_MS);
   return Math.min(now + MAX_CACHE_MS, due ?? Infinity);
 }
 

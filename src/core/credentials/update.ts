@@ -5,7 +5,8 @@
  * changes nothing.
  *
  * Semantics: each field sent replaces the stored one, except `policy`, whose fields are merged
- * into the stored policy (what is not sent stays as it was) and the result checked as a whole.
+ * into the stored policy (what is not sent stays as it was; `null` unsets a field) and the result
+ * checked as a whole.
  */
 import * as z from "zod/mini";
 import { sinkSchema } from "../sinks/schemas.ts";
@@ -18,6 +19,7 @@ import {
   consumersSchema,
   type CredentialRecord,
   type Policy,
+  type PolicyPatch,
   policyPatchSchema,
   policySchema,
   withPolicyDefaults,
@@ -56,7 +58,7 @@ export async function updateRegistration(
   engine: EngineServices,
   id: string,
   input: UpdateInput,
-): Promise<Result<{ record: CredentialRecord; fields: Field[] }, UpdateError>> {
+): Promise<Result<{ record: CredentialRecord; before: CredentialRecord; fields: Field[] }, UpdateError>> {
   const cur = await engine.store.getCredential(id);
   if (!cur) return fail("credential_not_found", "No such credential");
   const rec = cur.value;
@@ -66,7 +68,7 @@ export async function updateRegistration(
   const policy = input.policy ? mergePolicy(rec.policy, input.policy) : undefined;
   if (policy && !policy.ok) return policy;
   const fields = changedFields(rec, input, policy?.value);
-  if (fields.length === 0) return ok({ record: rec, fields });
+  if (fields.length === 0) return ok({ record: rec, before: rec, fields });
   if (fields.includes("sinks")) {
     // A rotation writes and verifies the sinks it read at each step: changing them under it would
     // fail its verify or leave a sink with the old value.
@@ -100,11 +102,33 @@ export async function updateRegistration(
   if (fields.includes("sinks") && next.current_rotation) {
     return fail("rotation_running", "A rotation began for this credential; change its sinks once it is done");
   }
-  return ok({ record: next, fields });
+  return ok({ record: next, before: rec, fields });
 }
 
-function mergePolicy(current: Policy, patch: Partial<Policy>): Result<Policy, UpdateError> {
-  const merged = policySchema.safeParse({ ...current, ...patch });
+/**
+ * Puts back what `updateRegistration` changed (its `fields`, from `before`) when the change's audit
+ * entry could not be written: no change without its entry. Only while the record is still the one
+ * the update wrote (`after.updated_at`): a later change, or a rotation, is never undone.
+ */
+export async function undoRegistrationUpdate(
+  engine: EngineServices,
+  before: CredentialRecord,
+  after: CredentialRecord,
+  fields: Field[],
+): Promise<void> {
+  await updateCredential(engine, before.id, (c) => {
+    if (c.updated_at !== after.updated_at || c.fingerprint !== after.fingerprint) return c;
+    const restored: CredentialRecord = { ...c, updated_at: before.updated_at };
+    for (const f of fields) (restored as Record<Field, unknown>)[f] = before[f];
+    return restored;
+  });
+}
+
+function mergePolicy(current: Policy, patch: PolicyPatch): Result<Policy, UpdateError> {
+  const next: Record<string, unknown> = { ...current, ...patch };
+  // `null` unsets the field: what it was is gone, and its default (if it has one) applies.
+  for (const [k, v] of Object.entries(patch)) if (v === null) delete next[k];
+  const merged = policySchema.safeParse(next);
   if (merged.success) return ok(withPolicyDefaults(merged.data));
   const issue = merged.error.issues[0];
   const path = ["policy", ...(issue?.path ?? []).map(String)].join(".");

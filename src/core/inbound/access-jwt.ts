@@ -129,10 +129,21 @@ export async function verifyAccessJwt(
   }
   if (!verified || verified === "unknown_kid") return denied();
   const claims = claimsSchema.safeParse(verified);
-  const identity = claims.success ? (claims.data.email ?? claims.data.common_name) : undefined;
-  const actor = actorSchema.safeParse(identity);
+  // `||`: an empty `email` must not hide a service token's `common_name`.
+  const identity = claims.success ? (claims.data.email || claims.data.common_name) : undefined;
+  const actor = accessIdentitySchema.safeParse(identity);
   return actor.success ? ok(actor.data) : denied();
 }
+
+/**
+ * What an Access identity may be: a person's email or a service token's `<client id>.access`,
+ * and nothing else of the actor vocabulary. An identity provider that let a user choose their
+ * email claim could otherwise sign in as `sweep`, `admin-token` or `github:o/r#1` and write
+ * audit entries in a system actor's name.
+ */
+const accessIdentitySchema = actorSchema.check(
+  z.refine((a) => a.includes("@") || a.endsWith(".access"), "must be an email or a service token's common name"),
+);
 
 /** Every other refusal looks the same: which check failed is not the caller's business. */
 const denied = () =>

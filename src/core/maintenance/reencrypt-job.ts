@@ -18,6 +18,7 @@ import type { EngineServices } from "../rotation/engine-services.ts";
 import type { JobStore, ReencryptJob } from "./job.ts";
 import { reencryptPage } from "./reencrypt.ts";
 import { iso } from "../time.ts";
+import { type Actor, actorOf } from "../audit/actor.ts";
 
 /**
  * Records per batch (one `maintenance.reencrypt` message, one consumer invocation) unless the
@@ -118,7 +119,14 @@ export async function runReencryptBatch(
     if (finished) {
       const { target_version, scanned, rewritten, remaining } = next;
       await services.bus.publish(
-        newEvent("maintenance.completed", { job_id, target_version, scanned, rewritten, remaining }, {
+        newEvent("maintenance.completed", {
+          job_id,
+          target_version,
+          scanned,
+          rewritten,
+          remaining,
+          ...actorOfJob(next),
+        }, {
           source: SOURCE,
           id: await deriveId("evt", "maintenance.completed", job_id),
           now: services.now(),
@@ -135,7 +143,7 @@ async function publishBatch(services: JobServices, job: ReencryptJob): Promise<v
   await services.bus.publish(
     newEvent(
       "maintenance.reencrypt",
-      { job_id: job.id, cursor: job.cursor, batch_size: job.batch_size },
+      { job_id: job.id, cursor: job.cursor, batch_size: job.batch_size, ...actorOfJob(job) },
       {
         source: SOURCE,
         id: await deriveId("evt", "maintenance.reencrypt", job.id, job.cursor ?? ""),
@@ -143,4 +151,10 @@ async function publishBatch(services: JobServices, job: ReencryptJob): Promise<v
       },
     ),
   );
+}
+
+/** The job's requester as an audit actor (jobs started before actors existed name it the old way). */
+function actorOfJob(job: ReencryptJob): { actor?: Actor } {
+  const actor = actorOf(job.requested_by);
+  return actor ? { actor } : {};
 }

@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import type { AppEnv } from "../../app-env.ts";
 import { registerCredential, registerInputSchema } from "../../core/credentials/register.ts";
-import { updateInputSchema, updateRegistration } from "../../core/credentials/update.ts";
+import { undoRegistrationUpdate, updateInputSchema, updateRegistration } from "../../core/credentials/update.ts";
 import type { EventData, EventType } from "../../core/bus/events.ts";
 import { newEvent } from "../../core/bus/new-event.ts";
 import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
@@ -104,9 +104,15 @@ export const credentials = new Hono<AppEnv>()
       const { code, message, path } = result.error;
       throw refused(code, message, path ? { issues: [{ path, code: "custom" }] } : undefined);
     }
-    const { record, fields } = result.value;
+    const { record, before, fields } = result.value;
     if (fields.length > 0) {
-      await publishAdmin(c.var.services, "credential.updated", { credential_id: id, actor, fields }, id);
+      try {
+        await publishAdmin(c.var.services, "credential.updated", { credential_id: id, actor, fields }, id);
+      } catch (error) {
+        // No change without its audit entry: undone, so the caller's retry starts clean (as POST).
+        await undoRegistrationUpdate(await c.var.services.engine(), before, record, fields);
+        throw error;
+      }
     }
     return c.json({ credential: credentialView(record), updated: fields });
   })
