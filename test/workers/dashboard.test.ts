@@ -375,7 +375,7 @@ describe("the maintenance page", () => {
       interval: 100,
     });
     const job = (await call("GET", "/v1/maintenance/reencrypt")).json.job;
-    expect(job).toMatchObject({ id: jobId, requested_by: "ui", target_version: 2 });
+    expect(job).toMatchObject({ id: jobId, requested_by: "admin-token", target_version: 2 });
     const after = await ui("GET", `${url.pathname}${url.search}`);
     expect(after.text).toContain(`Re-encryption ${jobId} started`);
     expect(after.text).toContain(`data-job="${jobId}" data-state="done"`);
