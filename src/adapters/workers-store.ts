@@ -79,7 +79,12 @@ export class WorkersStore implements Store {
         // The sweep's index rides in the key's metadata: listing reads it without reading values.
         put: [
           [kvKeys.credential(record.id), JSON.stringify(record), indexMetadata(record)],
-          ...fps.map((k) => [k, record.id] as [string, string]),
+          // The manager's id rides along as the entry's metadata (`findFingerprintWithManager`).
+          ...fps.map((k) =>
+            record.manager_id
+              ? ([k, record.id, { manager_id: record.manager_id }] as [string, string, Record<string, unknown>])
+              : ([k, record.id] as [string, string])
+          ),
         ],
         // Fingerprints the record no longer has (a revoked value's stays: it is in `previous`) are deleted by the cell.
         owned: [kvKeys.credential(record.id), ...fps],
@@ -133,6 +138,17 @@ export class WorkersStore implements Store {
 
   findCredentialByFingerprint(fingerprint: string): Promise<string | null> {
     return this.kv.get(kvKeys.fingerprint(fingerprint));
+  }
+
+  async findFingerprintWithManager(
+    fingerprint: string,
+  ): Promise<{ credentialId: string; managerId?: string } | null> {
+    const { value, metadata } = await this.kv.getWithMetadata<{ manager_id?: unknown }>(
+      kvKeys.fingerprint(fingerprint),
+    );
+    if (value === null) return null;
+    const managerId = typeof metadata?.manager_id === "string" ? metadata.manager_id : undefined;
+    return managerId ? { credentialId: value, managerId } : { credentialId: value };
   }
 
   async findCredentialsByFingerprints(fingerprints: readonly string[]): Promise<Map<string, string>> {

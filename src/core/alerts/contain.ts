@@ -7,6 +7,13 @@
  * pipeline, ./pipeline.ts, hands it to waitUntil and publishes the durable event; the rotator's
  * replay drives it to its end). Whichever driver arrives second finds the rotation leased or
  * finished and returns, so the queue stays the guarantee when the fast path dies.
+ *
+ * Contain first (issue 20): an alert's leaked current value is deleted at Clarifai before, not
+ * after, the rotation's bookkeeping (`deleteAtOnce`). The DELETE needs the leaked value (the
+ * matched record, already read) and the manager's token (one read of the manager's record), and
+ * nothing else: the replay claim, the rotation's intent and record and the driver's lease run
+ * beside it, and the driver is handed the DELETE's outcome so the rotation records the value as
+ * revoked (and its `contained_at`) instead of deleting it again.
  */
 import { beginRotation } from "../rotation/begin.ts";
 import { markPreviousRevoked, oweLeakedRevocation } from "../rotation/credential-transitions.ts";
@@ -17,7 +24,8 @@ import { toFailure } from "../failure.ts";
 import { revokeValue } from "../rotation/steps.ts";
 import { updateCredential } from "../rotation/update-credential.ts";
 import { managerToken, open } from "../rotation/values.ts";
-import { previousValue } from "../credentials/credential.ts";
+import { CURRENT_VALUE, previousValue } from "../credentials/credential.ts";
+import type { EarlyRevocation } from "../rotation/drive.ts";
 import { type LeakMatch, matchFingerprint } from "./match-leak.ts";
 
 export type Containment =
@@ -27,12 +35,61 @@ export type Containment =
   | { action: "revoke_previous"; credentialId: string; run: () => Promise<unknown> }
   | { action: "refused"; credentialId: string; code: string };
 
-/** `receivedAt`: when the alert arrived (ms), the start of the containment time; default: now. */
+/** The outcome of `deleteAtOnce`: the value Clarifai confirmed deleted, or null (the rotation deletes it). */
+export type EarlyDelete = Promise<EarlyRevocation | null>;
+
+/**
+ * Deletes a leaked current value at Clarifai at once, before its rotation exists, where that is
+ * what the rotation would do first anyway: an app key or a managed PAT (the plan's first step is
+ * revoke_old, step-plan.ts) with no rotation running. Returns null (and deletes nothing) otherwise:
+ * - a self-managed PAT is the only token able to mint its successor, so the successor is minted
+ *   first (its rotation's plan: create, then revoke_old);
+ * - a secret's value dies when its own secret is overwritten (rotate mode), and a revoked secret is
+ *   deleted by its rotation's revoke_old step, both as before;
+ * - a running rotation may be past its promote, when the record's current value is the one that
+ *   rotation made and not the value it replaces: today's join (begin.ts `escalate`) handles it.
+ * The promise never rejects: a failed DELETE (Clarifai refused it, the manager is unusable, the
+ * call timed out) resolves to null and the rotation's own revoke_old step makes it with its retry
+ * budget, owing it to the sweep if Clarifai keeps refusing (../rotation/containment.ts). A DELETE
+ * of a key already deleted (a second alert racing this one, a replay after a crash) counts as
+ * deleted (`revokeValue`), so running it twice is harmless.
+ */
+export function deleteAtOnce(engine: EngineServices, match: LeakMatch): EarlyDelete | null {
+  if (match.kind !== "current") return null;
+  const rec = match.credential;
+  if (rec.kind === "secret" || !rec.manager_id || rec.current_rotation || rec.state !== "active") return null;
+  return (async () => {
+    try {
+      // The manager's record read and the leaked value's decrypt do not depend on each other.
+      const [token, leaked] = await Promise.all([
+        managerToken(engine, rec, undefined, match.manager),
+        open(engine, rec, CURRENT_VALUE, rec.value),
+      ]);
+      await revokeValue(engine, rec, token, leaked);
+      return { fingerprint: match.fingerprint, at: engine.now() };
+    } catch (error) {
+      // Nothing about the value is logged; the rotation's revoke_old step deletes it instead.
+      console.error(JSON.stringify({
+        level: "warn",
+        msg: "containment.early_delete_failed",
+        credential_id: rec.id,
+        error: toFailure(error).code,
+      }));
+      return null;
+    }
+  })();
+}
+
+/**
+ * `receivedAt`: when the alert arrived (ms), the start of the containment time; default: now.
+ * `early`: a `deleteAtOnce` of this match already under way, whose outcome the rotation records.
+ */
 export async function contain(
   engine: EngineServices,
   match: LeakMatch,
   requestedBy: string,
   receivedAt?: number,
+  early?: EarlyDelete | null,
 ): Promise<Containment> {
   switch (match.kind) {
     case "none":
@@ -44,7 +101,14 @@ export async function contain(
         action: "revoke_previous",
         credentialId: match.credential.id,
         run: () =>
-          revokePreviousNow(engine, match.credential.id, match.fingerprint, requestedBy, receivedAt ?? engine.now()),
+          revokePreviousNow(
+            engine,
+            match.credential.id,
+            match.fingerprint,
+            requestedBy,
+            receivedAt ?? engine.now(),
+            early,
+          ),
       };
     case "current": {
       const begun = await beginRotation(engine, match.credential.id, {
@@ -59,7 +123,7 @@ export async function contain(
         const again = await matchFingerprint(engine, match.fingerprint);
         return again.kind === "current"
           ? { action: "refused", credentialId: match.credential.id, code: "conflict" }
-          : contain(engine, again, requestedBy, receivedAt);
+          : contain(engine, again, requestedBy, receivedAt, early);
       }
       if (!begun.ok) {
         return begun.code === "credential_revoked"
@@ -71,7 +135,12 @@ export async function contain(
         credentialId: match.credential.id,
         rotation: begun.rotation,
         joined: begun.joined,
-        run: () => driveRotation(engine, match.credential.id, begun.rotation.id),
+        // The driver starts once the early DELETE has answered: the rotation's first step is that
+        // DELETE, so it has nothing to do before then, and it records the outcome in its lease.
+        run: async () => {
+          const revoked = early ? await early : null;
+          return driveRotation(engine, match.credential.id, begun.rotation.id, revoked ? { revoked } : {});
+        },
       };
     }
   }
@@ -84,14 +153,17 @@ async function revokePreviousNow(
   fp: string,
   requestedBy: string,
   receivedAt: number,
+  early?: EarlyDelete | null,
 ): Promise<boolean> {
+  // Matched as current, superseded before its rotation began: the early DELETE may have killed it.
+  const deleted = early ? await early : null;
   const cur = await engine.store.getCredential(credentialId);
   const prev = cur?.value.previous.find((p) => p.fingerprint === fp);
   if (!cur || !prev || prev.revoked_at || !prev.value) return false;
   try {
     // A secret's superseded value died when its secret was overwritten: deleting the secret would
     // destroy the value that replaced it (as in core/rotation/owed-revocations.ts).
-    if (cur.value.kind !== "secret") {
+    if (cur.value.kind !== "secret" && deleted?.fingerprint !== fp) {
       const token = await managerToken(engine, cur.value);
       await revokeValue(
         engine,
@@ -112,7 +184,8 @@ async function revokePreviousNow(
   }
   await updateCredential(engine, credentialId, (c) => markPreviousRevoked(c, fp, engine.now()));
   // No rotation records this one: its containment time rides in the event alone.
-  const containmentMs = Math.max(0, engine.now() - receivedAt);
+  const confirmedAt = deleted?.fingerprint === fp ? deleted.at : engine.now();
+  const containmentMs = Math.max(0, confirmedAt - receivedAt);
   await engine.emit({
     type: "credential.revoked",
     credentialId,

@@ -4,13 +4,22 @@
  * looked up in the index of current and previous fingerprints.
  */
 import type { CredentialRecord } from "../credentials/credential.ts";
+import type { Versioned } from "../store/store.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
 
 export type LeakMatch =
   | { kind: "none" }
-  /** The credential's current value leaked: contain it (rotate or revoke per policy). */
-  | { kind: "current"; credential: CredentialRecord; fingerprint: string }
+  /**
+   * The credential's current value leaked: contain it (rotate or revoke per policy). `manager`:
+   * the record of the manager it names, read beside it (`matchFingerprint`), for the early DELETE.
+   */
+  | {
+    kind: "current";
+    credential: CredentialRecord;
+    fingerprint: string;
+    manager?: Promise<Versioned<CredentialRecord> | null>;
+  }
   /** A superseded value still in its grace period leaked: revoke that value now. */
   | { kind: "previous"; credential: CredentialRecord; fingerprint: string }
   /** The value is already dead (revoked earlier): nothing to do, and no new alert. */
@@ -36,11 +45,22 @@ export async function matchNamed(
 }
 
 export async function matchFingerprint(engine: EngineServices, fp: string): Promise<LeakMatch> {
-  const id = await engine.store.findCredentialByFingerprint(fp);
-  if (!id) return { kind: "none" };
+  const store = engine.store;
+  const hit: { credentialId: string; managerId?: string } | null = store.findFingerprintWithManager
+    ? await store.findFingerprintWithManager(fp)
+    : await store.findCredentialByFingerprint(fp).then((id) => (id ? { credentialId: id } : null));
+  if (!hit) return { kind: "none" };
+  // Contain first: the manager's record (its token, for the early DELETE) is read beside the
+  // credential's rather than after it. The index's manager id is only a hint, used when the record
+  // read (strongly consistent) names the same manager; otherwise the token is read from the
+  // manager the record names, one round trip later.
+  const manager = hit.managerId ? store.getCredential(hit.managerId) : undefined;
+  manager?.catch(() => undefined); // unused or failed: the early DELETE reads the manager itself
   // The index may lag (KV); the record read is strongly consistent and decides.
-  const found = await engine.store.getCredential(id);
-  return found ? matchRecord(found.value, fp) : { kind: "none" };
+  const found = await store.getCredential(hit.credentialId);
+  if (!found) return { kind: "none" };
+  const m = matchRecord(found.value, fp);
+  return m.kind === "current" && manager && found.value.manager_id === hit.managerId ? { ...m, manager } : m;
 }
 
 /** How a fingerprint relates to a record already read (strongly consistent): current, previous, dead or none. */

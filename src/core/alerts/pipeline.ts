@@ -18,7 +18,7 @@ import { deriveId, newEvent } from "../bus/new-event.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 import { randomId } from "../crypto/random.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
-import { contain, type Containment } from "./contain.ts";
+import { contain, type Containment, deleteAtOnce, type EarlyDelete } from "./contain.ts";
 import { alertActor } from "../audit/actor.ts";
 import { type LeakMatch, matchNamed, matchPrefix, matchRecord } from "./match-leak.ts";
 
@@ -85,15 +85,27 @@ async function receivedEvent(alert: Alert, tokenCount: number, matchedCount: num
   });
 }
 
-/** Begin (or join) containment and hand its work to the runtime. */
+/**
+ * Begin (or join) containment and hand its work to the runtime. `early`: the leaked value's DELETE
+ * (./contain.ts `deleteAtOnce`), already running beside the begin; started here unless the caller
+ * started it sooner. The work handed over awaits it, so the runtime lets it finish either way.
+ */
 async function containNow(
   rt: AlertRuntime,
   engine: EngineServices,
   match: LeakMatch,
   alert: Alert,
+  early: EarlyDelete | null = deleteAtOnce(engine, match),
 ): Promise<Containment> {
-  const c = await contain(engine, match, alertActor(alert.source), alert.receivedAt);
+  let c: Containment;
+  try {
+    c = await contain(engine, match, alertActor(alert.source), alert.receivedAt, early);
+  } catch (error) {
+    if (early) rt.defer(early);
+    throw error;
+  }
   if (c.action === "rotation" || c.action === "revoke_previous") rt.defer(c.run());
+  else if (early) rt.defer(early);
   return c;
 }
 
@@ -108,8 +120,9 @@ async function reportLeak(
   engine: EngineServices,
   match: Exclude<LeakMatch, { kind: "none" }>,
   alert: Alert,
+  early: EarlyDelete | null,
 ): Promise<{ eventId: string; action: string; rotationId?: string }> {
-  const c = await containNow(rt, engine, match, alert);
+  const c = await containNow(rt, engine, match, alert, early);
   if (c.action !== "already_revoked" && c.action !== "none") {
     await rt.bus.publish(
       await compromisedEvent(alert, match.credential.id, match.fingerprint, alert.receivedAt ?? rt.now()),
@@ -148,20 +161,33 @@ export async function reportNamedLeak(
   // was registered meanwhile) is acted on, which is right: the value did leak.
   const match = await matchNamed(engine, named);
   if (match.kind === "none") return { kind: "unmatched" };
+  // Contain first: the leaked value's DELETE needs only the match and the manager's token, so it
+  // starts now and nothing below waits for it (./contain.ts `deleteAtOnce`). A replay of this
+  // delivery deletes it too: a value still current that a verified sender reported leaked is
+  // deleted either way, and a second DELETE of a dead key counts as done; the delivery that holds
+  // the claim records it.
+  const early = deleteAtOnce(engine, match);
   // Claimed for the work, completed only once containment is durable (its event published): if
   // anything fails first, the claim is released and the sender's retry with the same id is
   // processed, not refused as a replay. Reprocessing is safe: event ids are derived and a second
   // begin joins the running rotation.
   const replayKey = `hooks-${delivery.source}:${delivery.deliveryId}`;
   const owner = randomId("own", rt.now());
-  if ((await rt.ledger.claim(replayKey, { owner, leaseMs: CLAIM_LEASE_MS })) !== "new") return { kind: "replayed" };
+  const claimed = await rt.ledger.claim(replayKey, { owner, leaseMs: CLAIM_LEASE_MS }).catch((error: unknown) => {
+    if (early) rt.defer(early);
+    throw error;
+  });
+  if (claimed !== "new") {
+    if (early) rt.defer(early);
+    return { kind: "replayed" };
+  }
   const alert: Alert = {
     source: delivery.source,
     id: await deriveId("alrt", delivery.source, delivery.deliveryId),
     reason: delivery.reason,
     ...(delivery.receivedAt !== undefined ? { receivedAt: delivery.receivedAt } : {}),
   };
-  const outcome = await reportLeak(rt, engine, match, alert).catch(async (error: unknown) => {
+  const outcome = await reportLeak(rt, engine, match, alert, early).catch(async (error: unknown) => {
     await rt.ledger.release(replayKey, owner).catch(() => undefined);
     throw error;
   });

@@ -24,10 +24,38 @@ import { materialise } from "./begin.ts";
 import { iso } from "../time.ts";
 import { backoffDelay } from "../backoff.ts";
 
+/**
+ * A leaked value Clarifai already confirmed deleted before its rotation was driven (containment's
+ * early DELETE, core/alerts/contain.ts `deleteAtOnce`): its fingerprint, and when Clarifai
+ * answered (ms), the rotation's `contained_at`.
+ */
+export interface EarlyRevocation {
+  fingerprint: string;
+  at: number;
+}
+
+/**
+ * What an early revocation changes in `r`: the old value is recorded as revoked, so revoke_old
+ * does not delete it again, promote drops it instead of keeping it sealed, and a rollback promotes
+ * the replacement rather than hand the sinks a dead (and leaked) value back. Nothing when it is
+ * not this rotation's old value, is already recorded, or the rotation is past its promote (the
+ * value is then a `previous` entry that the revoke_old step or the sweep marks).
+ */
+function earlyRevocationPatch(r: Rotation, early: EarlyRevocation | undefined): Partial<Rotation> | null {
+  if (!early || r.old_revoked || r.old_fingerprint !== early.fingerprint) return null;
+  const promoteAt = r.plan.indexOf("promote");
+  if (promoteAt !== -1 && r.plan.indexOf(r.step) > promoteAt) return null;
+  return {
+    old_revoked: true,
+    ...(r.reason === "compromise" && !r.contained_at ? { contained_at: iso(early.at) } : {}),
+  };
+}
+
 export async function driveRotation(
   engine: EngineServices,
   credentialId: string,
   rotationId: string,
+  opts: { revoked?: EarlyRevocation } = {},
 ): Promise<Rotation> {
   const owner = randomId("drv", engine.now());
   // The latest version of the rotation while this driver holds its lease.
@@ -43,9 +71,18 @@ export async function driveRotation(
       }
       const r = cur.value;
       if (r.state !== "running") return settle(engine, r);
+      const early = earlyRevocationPatch(r, opts.revoked);
       const lease = r.lease;
-      if (lease && lease.owner !== owner && Date.parse(lease.until) > engine.now()) return r; // another driver has it
-      const leased: Rotation = { ...r, lease: { owner, until: iso(engine.now() + engine.leaseMs) } };
+      if (lease && lease.owner !== owner && Date.parse(lease.until) > engine.now()) {
+        // Another driver has it. The value it would restore on a rollback is dead: say so now, by
+        // compare-and-swap (that driver's next write then fails, and it reads this before going on).
+        if (!early) return r;
+        const marked: Rotation = { ...r, ...early, updated_at: iso(engine.now()) };
+        if ((await engine.store.putRotation(marked, cur.version)) === null) continue;
+        return marked;
+      }
+      // The lease's write records the early revocation too: no write of its own.
+      const leased: Rotation = { ...r, ...early, lease: { owner, until: iso(engine.now() + engine.leaseMs) } };
       const version = await engine.store.putRotation(leased, cur.version);
       if (version === null) continue;
       held = { value: leased, version };
@@ -141,12 +178,15 @@ async function runStep(engine: EngineServices, held: Versioned<Rotation>): Promi
  * sweep performs it when the grace period ends (src/core/sweep).
  */
 async function revokeOldStep(engine: EngineServices, rec: CredentialRecord, r: Rotation): Promise<steps.RotationPatch> {
-  if (r.old_revoked) return {};
   if (rec.fingerprint === r.old_fingerprint) {
-    const patch = await steps.revokeOld(engine, rec, r, await open(engine, rec, CURRENT_VALUE, rec.value));
+    // Already revoked: deleted by containment before this rotation was driven (`EarlyRevocation`).
+    const patch = r.old_revoked
+      ? {}
+      : await steps.revokeOld(engine, rec, r, await open(engine, rec, CURRENT_VALUE, rec.value));
     if (r.mode === "revoke") await revokeAllPrevious(engine, rec, r);
     return patch;
   }
+  if (r.old_revoked) return {};
   const prev = rec.previous.find((p) => p.fingerprint === r.old_fingerprint);
   if (!prev || prev.revoked_at || !prev.value) return { old_revoked: true };
   if (Date.parse(prev.revoke_after) > engine.now()) return {}; // grace period: owed to the sweep

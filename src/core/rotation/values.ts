@@ -22,6 +22,7 @@ import type { EngineServices } from "./engine-services.ts";
 import type { PromotedValues } from "./credential-transitions.ts";
 import type { Rotation } from "./rotation.ts";
 import { stepFailure } from "./step-error.ts";
+import type { Versioned } from "../store/store.ts";
 
 type Owner = Pick<CredentialRecord, "id" | "kind">;
 
@@ -123,6 +124,8 @@ export async function managerToken(
   engine: EngineServices,
   rec: CredentialRecord,
   rotation?: Rotation,
+  /** The manager's record, already being read (an alert's match reads it beside `rec`). */
+  managerRead?: Promise<Versioned<CredentialRecord> | null>,
 ): Promise<string> {
   if (!rec.manager_id) {
     const revoking = rotation?.old_revoked || rotation?.step === "revoke_old";
@@ -131,7 +134,8 @@ export async function managerToken(
     }
     return open(engine, rec, CURRENT_VALUE, rec.value);
   }
-  const manager = await engine.store.getCredential(rec.manager_id);
+  const read = managerRead ? await managerRead.catch(() => null) : null;
+  const manager = read?.value.id === rec.manager_id ? read : await engine.store.getCredential(rec.manager_id);
   if (!manager || manager.value.state !== "active") {
     throw stepFailure(false, "manager_unavailable", `Manager credential "${rec.manager_id}" is missing or revoked`);
   }

@@ -53,6 +53,14 @@ export interface Store {
   /** Current or previous value's fingerprint → credential id. */
   findCredentialByFingerprint(fingerprint: string): Promise<string | null>;
   /**
+   * The same lookup, with the credential's manager id as the index last saw it, where the store
+   * keeps it beside the index entry at no extra cost (Workers: the KV entry's metadata, same one
+   * operation). A hint only, which may lag like the index: it lets a leak alert read the manager's
+   * record beside the credential's instead of after it (core/alerts/match-leak.ts), and is used
+   * only when the credential's record names the same manager. Stores without it omit the method.
+   */
+  findFingerprintWithManager?(fingerprint: string): Promise<{ credentialId: string; managerId?: string } | null>;
+  /**
    * The same index for many fingerprints at once: fingerprint → credential id, for the ones found
    * only (duplicates in the input are looked up once). Like the single lookup it may lag (KV).
    * Cost: on Workers one KV operation per 100 distinct fingerprints (bulk `get` of ≤ 100 keys);

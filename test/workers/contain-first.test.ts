@@ -1,0 +1,376 @@
+/**
+ * Contain first (issue 20, item 1), on the real Workers adapters (Workers KV, the CredentialCell
+ * Durable Object, the EventLedger Durable Object) and a Clarifai emulator in this isolate:
+ *
+ * - The leaked key is deleted after two sequential storage round trips (the fingerprint index;
+ *   the credential's record beside the manager's) and before any write: counted, not estimated,
+ *   by holding every KV operation and Durable Object call at the bindings and releasing them one
+ *   round at a time (all calls pending at once form a round). The number of rounds before the
+ *   emulator sees the DELETE is the depth of the DELETE's chain of storage round trips; calls
+ *   running beside it (the replay claim, the rotation's begin) advance in the same rounds and do
+ *   not add to it. The rotation then records the value as revoked and never deletes it again. A
+ *   stale manager id in the index costs one round trip more and never selects the token.
+ * - A crash right after Clarifai deleted the key, before anything recorded it, converges through
+ *   the durable `credential.compromised`: the rotator's replay deletes it again (answered "does not
+ *   exist", which counts as deleted) and the rotation ends done, the value revoked.
+ * - Two alerts for the same value racing: one rotation, at most two DELETEs of the key (the second
+ *   harmless), the value revoked, one live replacement.
+ *
+ * Events go to an in-test bus that keeps them (the test hands `credential.compromised` to the
+ * rotator itself, at the moment the crash case needs): the queue transport is not under test here
+ * (test/workers/bus-queue-*.test.ts).
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { createEmulator, type Emulator } from "../../emulator/src/index.ts";
+import { DurableEventLedger } from "../../src/adapters/event-ledger.ts";
+import { WorkersAuditLog } from "../../src/adapters/workers-audit-log.ts";
+import { WorkersJobStore } from "../../src/adapters/workers-job-store.ts";
+import { WorkersStore } from "../../src/adapters/workers-store.ts";
+import { parseConfig } from "../../src/config.ts";
+import { reportNamedLeak } from "../../src/core/alerts/pipeline.ts";
+import type { EventBus } from "../../src/core/bus/bus.ts";
+import type { BusEvent, EventOf } from "../../src/core/bus/events.ts";
+import { registerCredential } from "../../src/core/credentials/register.ts";
+import { containAgain } from "../../src/core/subscribers/rotator.ts";
+import { MemoryStats } from "../../src/core/summary/stats.ts";
+import { buildServices, type Services } from "../../src/services.ts";
+import { fingerprintWith } from "../support/fingerprint.ts";
+
+const CLARIFAI = "http://clarifai.emulator";
+const KEYS = '{"1":"dGVzdC1rZXktdmVyc2lvbi1vbmUtMzItYnl0ZXMhISE="}';
+const FINGERPRINT_KEY = "dGVzdC1maW5nZXJwcmludC1rZXktMzItYnl0ZXMhISE=";
+/** No new storage call for this long: the round's continuations have all run. */
+const QUIET_MS = 150;
+
+class Crashed extends Error {
+  override readonly name = "Crashed";
+}
+
+/**
+ * Storage as one invocation reaches it: every KV operation and Durable Object call goes through
+ * `gate`, which either passes it on or holds it for the round-by-round count.
+ */
+class Bindings {
+  holding = false;
+  dead = false;
+  /** Calls held, waiting for their round. */
+  readonly pending: Array<{ what: string; go: () => void }> = [];
+  /** What each released round held. */
+  readonly rounds: string[][] = [];
+  /** Bumped at every call issued and every call answered: a round is over once it stops moving. */
+  moves = 0;
+
+  async gate<T>(what: string, call: () => Promise<T>): Promise<T> {
+    if (this.dead) throw new Crashed("the isolate running this died (crash injected by the test)");
+    this.moves++;
+    if (this.holding) await new Promise<void>((go) => this.pending.push({ what, go }));
+    try {
+      return await call();
+    } finally {
+      this.moves++;
+    }
+  }
+
+  /** Releases everything pending as one round. */
+  releaseRound(): void {
+    const round = this.pending.splice(0);
+    this.rounds.push(round.map((p) => p.what));
+    for (const p of round) p.go();
+  }
+
+  passThrough(): void {
+    this.holding = false;
+    for (const p of this.pending.splice(0)) p.go();
+  }
+
+  kv(ns: KVNamespace): KVNamespace {
+    return new Proxy(ns, {
+      get: (target, prop) => {
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (typeof v !== "function") return v;
+        return (...args: unknown[]) =>
+          this.gate(`kv.${String(prop)}`, () => (v as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+      },
+    });
+  }
+
+  durableObjects<T extends DurableObjectNamespace>(ns: T, name: string): T {
+    const stub = (s: DurableObjectStub) =>
+      new Proxy(s, {
+        get: (target, prop) => {
+          if (prop === "then" || prop === "id" || prop === "name" || typeof prop === "symbol") {
+            return Reflect.get(target, prop, target);
+          }
+          return (...args: unknown[]) =>
+            this.gate(
+              `${name}.${String(prop)}`,
+              () => (target as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[prop]!(...args),
+            );
+        },
+      });
+    return new Proxy(ns, {
+      get: (target, prop) => {
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (typeof v !== "function") return v;
+        if (prop === "get" || prop === "getByName") {
+          return (...args: unknown[]) => stub((v as (...a: unknown[]) => DurableObjectStub).apply(target, args));
+        }
+        return (v as (...a: unknown[]) => unknown).bind(target);
+      },
+    });
+  }
+}
+
+interface World {
+  emulator: Emulator;
+  events: BusEvent[];
+  deferred: Promise<unknown>[];
+  /** A fresh invocation's services (a new isolate: its own bindings seam). */
+  services: (b?: Bindings) => Services;
+  /** DELETE calls of `key` the emulator answered, with their Clarifai status codes. */
+  deletesOf: (key: string) => number[];
+  /** Set while a test holds the DELETE of a key before it reaches Clarifai. */
+  onDelete?: (req: Request) => Promise<void>;
+}
+
+function world(): World {
+  const emulator = createEmulator();
+  const events: BusEvent[] = [];
+  const deferred: Promise<unknown>[] = [];
+  const bus: EventBus = {
+    publish: async (e) => void events.push(e),
+    publishAll: async (es) => void events.push(...es),
+  };
+  const config = parseConfig({
+    CLARIFAI_API_BASE: CLARIFAI,
+    REKEY_ENCRYPTION_KEYS: KEYS,
+    REKEY_FINGERPRINT_KEY: FINGERPRINT_KEY,
+  });
+  const w: World = {
+    emulator,
+    events,
+    deferred,
+    services: (b = new Bindings()) => {
+      const kv = b.kv(env.REKEY_KV);
+      const cells = b.durableObjects(env.CREDENTIAL_CELLS, "cell");
+      return buildServices({
+        config,
+        store: new WorkersStore(kv, cells),
+        bus,
+        audit: new WorkersAuditLog(kv),
+        ledger: new DurableEventLedger(b.durableObjects(env.EVENT_LEDGER, "ledger")),
+        jobs: new WorkersJobStore(cells),
+        stats: new MemoryStats(),
+        defer: (work) => void deferred.push(work.catch(() => undefined)),
+        fetch: async (input, init) => {
+          if (b.dead) throw new Crashed("the isolate running this died (crash injected by the test)");
+          const req = new Request(input as RequestInfo, init);
+          if (req.method === "DELETE" && w.onDelete) await w.onDelete(req);
+          return emulator.fetch(req);
+        },
+        retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
+        sleep: async () => {},
+      });
+    },
+    deletesOf: (key) =>
+      emulator.state.calls.filter((c) => c.method === "DELETE" && c.path.endsWith(`/keys/${key}`)).map((c) => c.code),
+  };
+  return w;
+}
+
+/** A manager PAT and an app key it manages, registered through the real path. */
+async function tenant(w: World) {
+  const { userId, appId, pat } = w.emulator.seed({ userId: `cf-${crypto.randomUUID().slice(0, 8)}`, appId: "app1" });
+  const res = await w.emulator.fetch(`${CLARIFAI}/_emulator/users/${userId}/keys`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ type: "app_specific_key", scopes: ["Predict"], apps: [{ id: appId, user_id: userId }] }),
+  });
+  const leaked = ((await res.json()) as { key: { id: string } }).key.id;
+  const engine = await w.services().engine();
+  const manager = await registerCredential(engine, { kind: "pat", user_id: userId, value: pat });
+  if (!manager.ok) throw new Error(`manager registration: ${manager.error.code}`);
+  const app = await registerCredential(engine, {
+    kind: "app_key",
+    user_id: userId,
+    value: leaked,
+    manager_id: manager.value.id,
+    policy: { grace_hours: 0, on_compromise: "rotate" },
+  });
+  if (!app.ok) throw new Error(`app key registration: ${app.error.code}`);
+  return { userId, leaked, credentialId: app.value.id };
+}
+
+const alert = (svc: Services, value: string, deliveryId = `msg_${crypto.randomUUID()}`) =>
+  svc.engine().then((engine) =>
+    reportNamedLeak(svc, engine, { value }, {
+      source: "webhook",
+      deliveryId,
+      reason: "token_match",
+      receivedAt: svc.now(),
+    })
+  );
+
+async function settle(w: World) {
+  while (w.deferred.length) await Promise.all(w.deferred.splice(0));
+}
+
+async function rotationsOf(w: World, credentialId: string) {
+  return (await w.services().store.listRotations(credentialId));
+}
+
+const liveKeys = (w: World, userId: string) => [...w.emulator.state.keys.values()].filter((k) => k.user_id === userId);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Sends the alert with every storage call held, releasing them a round at a time until the DELETE
+ * goes out; returns the rounds released before it (each: the calls that were pending together).
+ */
+async function roundsBeforeDelete(w: World, value: string) {
+  const b = new Bindings();
+  b.holding = true;
+  let deleteIssued = false;
+  w.onDelete = async () => void (deleteIssued = true);
+  const answered = alert(w.services(b), value);
+  for (let guard = 0; !deleteIssued; guard++) {
+    expect(guard, `no DELETE after rounds ${JSON.stringify(b.rounds)}`).toBeLessThan(20);
+    let seen = -1;
+    while (seen !== b.moves) {
+      seen = b.moves;
+      await sleep(QUIET_MS);
+    }
+    if (deleteIssued) break;
+    b.releaseRound();
+  }
+  w.onDelete = undefined;
+  const rounds = b.rounds.filter((r) => r.length > 0);
+  console.log(JSON.stringify({ msg: "contain-first.round_trips_before_delete", rounds: rounds.length, calls: rounds }));
+  return { rounds, answered, b };
+}
+
+describe("contain first: the leaked key dies before the rotation's bookkeeping", () => {
+  it("is deleted after 2 sequential storage round trips and before any write; the rotation records it and never deletes it again", async () => {
+    const w = world();
+    const t = await tenant(w);
+    const { rounds, answered, b } = await roundsBeforeDelete(w, t.leaked);
+    expect(rounds.map((r) => r.filter((c) => !c.startsWith("ledger.")))).toEqual([
+      ["kv.getWithMetadata"], // the fingerprint index, with the manager's id as its metadata
+      ["cell.read", "cell.read"], // the credential's record and the manager's (its token), side by side
+    ]);
+    // Nothing was written before the DELETE: no replay claim, rotation intent, record or lease.
+    expect(rounds.flat().some((c) => c === "cell.write" || c.startsWith("ledger."))).toBe(false);
+    b.passThrough();
+    const outcome = await answered;
+    expect(outcome).toMatchObject({ kind: "accepted", action: "rotation" });
+    await settle(w);
+
+    const [r, ...more] = await rotationsOf(w, t.credentialId);
+    expect(more).toEqual([]);
+    expect(r).toMatchObject({ state: "done", reason: "compromise", old_revoked: true });
+    expect(r!.contained_at).toBeDefined();
+    // The rotation knew: one DELETE of the leaked key, Clarifai's, not a second of its own.
+    expect(w.deletesOf(t.leaked)).toEqual([10000]);
+    const revoked = w.events.filter((e) => e.type === "credential.revoked") as EventOf<"credential.revoked">[];
+    expect(revoked).toHaveLength(1);
+    expect(revoked[0]!.data).toMatchObject({ credential_id: t.credentialId, reason: "compromise" });
+    expect(revoked[0]!.data.containment_ms).toBe(Date.parse(r!.contained_at!) - Date.parse(r!.alert_received_at!));
+    expect(JSON.stringify(w.events)).not.toContain(t.leaked);
+  });
+
+  it("a crash right after Clarifai deleted the key converges through credential.compromised: deleted again harmlessly, recorded revoked", async () => {
+    const w = world();
+    const t = await tenant(w);
+    const b = new Bindings();
+    const svc = w.services(b);
+    // The DELETE is held until the request has answered (its events published), then reaches
+    // Clarifai, and the isolate dies before anything hears the answer.
+    let answered!: () => void;
+    const requestDone = new Promise<void>((r) => (answered = r));
+    w.onDelete = async () => {
+      w.onDelete = undefined;
+      await requestDone;
+    };
+    const outcome = await alert(svc, t.leaked);
+    expect(outcome).toMatchObject({ kind: "accepted", action: "rotation" });
+    const stillLive = liveKeys(w, t.userId).some((k) => k.id === t.leaked);
+    expect(stillLive).toBe(true);
+    const origFetch = w.emulator.fetch.bind(w.emulator);
+    w.emulator.fetch = (async (...args: Parameters<Emulator["fetch"]>) => {
+      // Clarifai commits; its answer reaches an isolate that dies before doing anything with it.
+      await (await origFetch(...args)).arrayBuffer();
+      b.dead = true;
+      throw new Crashed("the isolate running this died (crash injected by the test)");
+    }) as Emulator["fetch"];
+    answered();
+    await settle(w);
+    w.emulator.fetch = origFetch;
+    expect(w.deletesOf(t.leaked)).toEqual([10000]); // Clarifai deleted it; nobody recorded it
+    const [before] = await rotationsOf(w, t.credentialId);
+    expect(before).toMatchObject({ state: "running", old_revoked: false });
+
+    // The rotator's replay of the durable event, in a new isolate.
+    const compromised = w.events.find((e) => e.type === "credential.compromised") as EventOf<"credential.compromised">;
+    expect(compromised).toBeDefined();
+    const fresh = w.services();
+    await containAgain(() => fresh.engine(), compromised);
+    await settle(w);
+    expect(w.deletesOf(t.leaked)).toEqual([10000, 11101]); // the second: "does not exist", counted as deleted
+    const [after, ...more] = await rotationsOf(w, t.credentialId);
+    expect(more).toEqual([]);
+    expect(after).toMatchObject({ id: before!.id, state: "done", old_revoked: true });
+    expect(after!.contained_at).toBeDefined();
+    expect(w.events.filter((e) => e.type === "credential.revoked")).toHaveLength(1);
+    const live = liveKeys(w, t.userId).map((k) => k.id);
+    expect(live).not.toContain(t.leaked);
+    const cred = (await fresh.store.getCredential(t.credentialId))!.value;
+    expect(cred.state).toBe("active");
+    expect(cred.previous.find((p) => p.revoked_at)?.fingerprint).toBe(before!.old_fingerprint);
+  });
+
+  it("two alerts racing for one value: one rotation, at most a harmless second DELETE, one live replacement", async () => {
+    const w = world();
+    const t = await tenant(w);
+    const [a, b] = await Promise.all([alert(w.services(), t.leaked), alert(w.services(), t.leaked)]);
+    await settle(w);
+    expect([a, b]).toEqual([
+      expect.objectContaining({ kind: "accepted", action: "rotation" }),
+      expect.objectContaining({ kind: "accepted", action: "rotation" }),
+    ]);
+    expect(a!.kind === "accepted" && b!.kind === "accepted" && a!.rotationId === b!.rotationId).toBe(true);
+    const [r, ...more] = await rotationsOf(w, t.credentialId);
+    expect(more).toEqual([]);
+    expect(r).toMatchObject({ state: "done", old_revoked: true });
+    const deletes = w.deletesOf(t.leaked);
+    expect(deletes[0]).toBe(10000);
+    expect(deletes.slice(1)).toEqual(deletes.length === 2 ? [11101] : []);
+    expect(w.events.filter((e) => e.type === "credential.revoked")).toHaveLength(1);
+    const cred = (await w.services().store.getCredential(t.credentialId))!.value;
+    const live = liveKeys(w, t.userId).map((k) => k.id);
+    expect(live).not.toContain(t.leaked);
+    // The manager and exactly one replacement: no second key minted by a second rotation.
+    expect(live).toHaveLength(2);
+    expect(cred.fingerprint).not.toBe(r!.old_fingerprint);
+  });
+
+  it("a stale manager id in the index costs one round trip more, never a wrong token", async () => {
+    const w = world();
+    const t = await tenant(w);
+    // The index entry names a manager the record does not (as a lagging KV replica could).
+    const key = `fp:${await fingerprintWith(FINGERPRINT_KEY, t.leaked)}`;
+    await env.REKEY_KV.put(key, t.credentialId, { metadata: { manager_id: "cred_not_the_manager" } });
+    const { rounds, answered, b } = await roundsBeforeDelete(w, t.leaked);
+    expect(rounds.map((r) => r.filter((c) => !c.startsWith("ledger.")))).toEqual([
+      ["kv.getWithMetadata"],
+      ["cell.read", "cell.read"], // the credential's record, and the hinted record (unused)
+      ["cell.read"], // the manager the credential's record names
+    ]);
+    b.passThrough();
+    expect(await answered).toMatchObject({ kind: "accepted", action: "rotation" });
+    await settle(w);
+    expect(w.deletesOf(t.leaked)).toEqual([10000]);
+    const [r] = await rotationsOf(w, t.credentialId);
+    expect(r).toMatchObject({ state: "done", old_revoked: true });
+  });
+});
