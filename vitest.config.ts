@@ -53,6 +53,8 @@ const TEST_BINDINGS = {
   SLACK_ALLOWED_USERS: "UALICE01,UBOB0002",
   DISCORD_ALLOWED_USERS: "100000000000000001,100000000000000002",
   CHATOPS_TWO_PERSON: "true",
+  GITHUB_WEBHOOK_SECRET: "test-github-webhook-secret-0123456789",
+  GITHUB_APP_ID: "1717",
   // The Cloudflare API emulator's grants are per test file (test/support/cloudflare-control.ts).
   CLOUDFLARE_API_TOKEN: "test-cloudflare-api-token-0123456789",
 };
@@ -75,6 +77,9 @@ export default defineConfig({
           DISCORD_API_BASE: `${inject("receiverUrl")}/discord/api`,
           // Generated per run by the global setup; the test signs with its private half.
           DISCORD_PUBLIC_KEY: inject("discordPublicKey"),
+          // The GitHub emulator of the global setup, and the App key it trusts.
+          GITHUB_API_BASE: inject("githubUrl"),
+          GITHUB_APP_PRIVATE_KEY: inject("githubAppPrivateKey"),
           OUTBOUND_WEBHOOKS: JSON.stringify([{
             id: "siem",
             url: `${inject("receiverUrl")}/outbound/siem`,

@@ -4,7 +4,9 @@
  *   2. rotate the app key and show what changed at the (emulated) Clarifai;
  *   3. revoke it;
  *   4. leak another one: a signed GitHub secret scanning alert → revoked and replaced, timed;
- *   4b. pull: a consumer Worker (clients/worker/example/, a second wrangler dev bound to rekey's
+ *   4b. a leak found in your own repository (GitHub secret scanning, the local GitHub emulator):
+ *      key revoked at Clarifai → replacement written to an Actions secret → the alert shows "revoked";
+ *   4c. pull: a consumer Worker (clients/worker/example/, a second wrangler dev bound to rekey's
  *      RekeyCredentials entrypoint) reads its key over the service binding before and after a rotation;
  *   5. chatops: a signed Slack `/rekey revoke <id>` from Alice, her own confirm click refused
  *      (two-person rule), Bob's click revokes, and the message rekey posts back is printed
@@ -22,6 +24,7 @@ import { readFileSync } from "node:fs";
 import { startDemoResponseUrl } from "./lib/demo-slack.ts";
 import { startDemoConsumer } from "./lib/demo-consumer.ts";
 import { signSlackRequest } from "./lib/slack-signer.ts";
+import { DEFAULT_GITHUB_EMULATOR_PORT, DEMO_GITHUB } from "./lib/github-dev.ts";
 
 const base = `http://127.0.0.1:${process.env.PORT ?? 8787}`;
 ensureDevVars(root);
@@ -237,6 +240,85 @@ try {
     if (!chain.includes("rotation.completed")) await new Promise((r) => setTimeout(r, 100));
   }
   expect(chain.includes("rotation.completed"), `audit trail: ${[...new Set(chain)].join(" → ")}`);
+
+  say(`Leak in your own repository: GitHub secret scanning finds a managed key in ${DEMO_GITHUB.repository}`);
+  const githubEmulator = `http://127.0.0.1:${process.env.GITHUB_EMULATOR_PORT ?? DEFAULT_GITHUB_EMULATOR_PORT}`;
+  const github = async (path: string, body?: unknown) => {
+    const res = await fetch(`${githubEmulator}/_emulator/${path}`, {
+      method: body === undefined ? "GET" : "POST",
+      ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+    });
+    return res.json() as Promise<any>;
+  };
+  const githubUp = await fetch(`${githubEmulator}/_emulator/state?owner=${DEMO_GITHUB.org}`).then(
+    (r) => r.ok,
+    () => false,
+  );
+  if (!githubUp || !merged.GITHUB_APP_PRIVATE_KEY) {
+    console.log(
+      "   (skipped: no local GitHub emulator, or your .dev.vars predates GitHub; copy its lines from .dev.vars.example)",
+    );
+  } else {
+    const repoKey = (await emulator(`/_emulator/users/${user}/keys`, {
+      type: "app_specific_key",
+      scopes: ["Predict"],
+      apps: [{ id: app, user_id: user }],
+      description: "CI workflow key",
+    })).key;
+    const secretName = `CLARIFAI_KEY_${Date.now()}`;
+    const repoReg = await api("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: user,
+      value: repoKey.id,
+      manager_id: managerId,
+      description: "CI workflow key",
+      policy: { grace_hours: 0, on_compromise: "rotate" },
+      sinks: [{ type: "github_actions_secret", repository: DEMO_GITHUB.repository, name: secretName }],
+    });
+    expect(
+      repoReg.status === 201,
+      `registered ${
+        mask(repoKey.id)
+      } as ${repoReg.json.credential?.id}, its Actions secret ${secretName} as a sink (pre-flight read the repository's public key)`,
+    );
+    const repoCred = repoReg.json.credential.id;
+    // GitHub finds it and delivers the signed secret_scanning_alert webhook to rekey.
+    const found = await github(`repos/${DEMO_GITHUB.repository}/alerts`, { secret: repoKey.id, deliver: true });
+    expect(
+      found.response?.status === 202,
+      `GitHub delivered alert #${found.alert.number}; rekey answered ${found.response?.status}`,
+    );
+    let repoDone: any;
+    for (let i = 0; i < 200 && !repoDone; i++) {
+      const c = (await api("GET", `/v1/credentials/${repoCred}`)).json.credential;
+      if (!c.current_rotation_id && c.last_rotation) repoDone = c;
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    const afterKeys =
+      (await emulator(`/v2/users/${user}/keys?per_page=1000&type=app_specific_key`, undefined, managerPat))
+        .keys as any[];
+    expect(!afterKeys.some((k) => k.id === repoKey.id), `leaked key ${mask(repoKey.id)} revoked at Clarifai`);
+    const repoReplacement = afterKeys.find((k) => String(k.description).includes(repoDone?.last_rotation?.id));
+    const ghSecret = (await github(`state?owner=${DEMO_GITHUB.org}`)).secrets.find((x: any) => x.name === secretName);
+    expect(
+      !!repoReplacement && ghSecret?.value === repoReplacement.id,
+      `replacement ${
+        repoReplacement ? mask(repoReplacement.id) : "?"
+      } written to the Actions secret ${secretName} (sealed; the emulator opened it with libsodium)`,
+    );
+    let ghAlert: any;
+    for (let i = 0; i < 200; i++) {
+      ghAlert = (await github(`state?owner=${DEMO_GITHUB.org}`)).alerts.find((a: any) =>
+        a.number === found.alert.number
+      );
+      if (ghAlert?.state === "resolved") break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(
+      ghAlert?.state === "resolved" && ghAlert.resolution === "revoked",
+      `the alert shows "${ghAlert?.resolution}": "${ghAlert?.resolution_comment}"`,
+    );
+  }
 
   say("Pull: a consumer Worker reads its key from rekey over a service binding, before and after a rotation");
   const pulled = (await emulator(`/_emulator/users/${user}/keys`, {

@@ -21,6 +21,7 @@ import { clarifaiTarget } from "./lib/clarifai-target.ts";
 import { ensureDevVars, loadLocalConfig } from "./lib/local-config.ts";
 import { parseDotenv } from "../src/adapters/dotenv.ts";
 import { readFileSync } from "node:fs";
+import { DEMO_GITHUB, githubTarget, startDevGithub } from "./lib/github-dev.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const port = Number(process.env.PORT ?? 8787);
@@ -49,6 +50,13 @@ if (useEmulator) {
     overrides.CLOUDFLARE_API_TOKEN = emulator.cloudflareSeeded!.token;
   }
 }
+
+// The local GitHub (scripts/lib/github-dev.ts), delivering its webhooks to this stack.
+const github = githubTarget(parseDotenv(readFileSync(`${root}/.dev.vars`, "utf8")), process.env);
+const githubServer = github.useEmulator
+  ? await startDevGithub(merged, { port: github.port, rekeyUrl: `http://127.0.0.1:${port}` })
+  : undefined;
+if (githubServer) overrides.GITHUB_API_BASE = githubServer.url;
 
 // Overrides reach wrangler through a second env file (later files win) rather than `--var` flags,
 // which would put secrets on the process list.
@@ -95,6 +103,7 @@ async function stop(code: number) {
   stopping = true;
   wrangler.kill("SIGTERM");
   await emulator?.close();
+  await githubServer?.close();
   rmSync(overrideFile, { force: true });
   process.exit(code);
 }
@@ -121,6 +130,11 @@ rekey is running.
       emulator!.cloudflareSeeded!.accountId
     }, Worker "${emulator!.cloudflareSeeded!.script}")`
     : ""
+}
+  github    ${
+  githubServer
+    ? `${githubServer.url}  (local emulator: repository "${DEMO_GITHUB.repository}", webhooks to ${base}/hooks/github/events)`
+    : `${merged.GITHUB_API_BASE ?? "https://api.github.com"} (emulator not started)`
 }
 
 Try:

@@ -23,6 +23,8 @@ import { type Config, configSchema } from "./config.ts";
 import { decodeBase64 } from "./core/crypto/encoding.ts";
 import { parseKeyring } from "./core/crypto/keyring.ts";
 import { parseGithubPublicKeys } from "./core/inbound/github-secret-scanning.ts";
+import { appKeyDer } from "./core/github/app-jwt.ts";
+import { parseScope } from "./core/github/names.ts";
 import { notificationTargets } from "./core/notify/targets.ts";
 import { devSecretsIn } from "./dev-secrets.ts";
 
@@ -76,12 +78,18 @@ const usable: Partial<Record<keyof Config, (value: string, config: Config) => bo
     }
   },
   DISCORD_PUBLIC_KEY: (v) => /^[0-9a-fA-F]{64}$/.test(v),
+  // A GitHub App is its id and its key together; either alone cannot authenticate.
+  GITHUB_APP_ID: (v, config) => /^(?:[0-9]{1,20}|Iv[0-9A-Za-z.]{2,40})$/.test(v) && !!config.GITHUB_APP_PRIVATE_KEY,
+  GITHUB_APP_PRIVATE_KEY: (v, config) => appKeyDer(v) !== undefined && !!config.GITHUB_APP_ID,
+  GITHUB_TOKEN: (v) => /^[\x21-\x7e]+$/.test(v),
+  GITHUB_ALERT_SCOPES: (v) => v.split(",").map((s) => s.trim()).filter(Boolean).every((s) => parseScope(s)),
   // The API bases receive bearer tokens and every new secret value: https, or http to this
   // machine only (the local emulators, which a deployed Worker cannot reach anyway); any http in
   // dev mode, for a local stack's emulators on names of their own.
   CLARIFAI_API_BASE: (v, c) => secureApiBase(v, c.REKEY_DEV_MODE),
   DISCORD_API_BASE: (v, c) => secureApiBase(v, c.REKEY_DEV_MODE),
   CLOUDFLARE_API_BASE: (v, c) => secureApiBase(v, c.REKEY_DEV_MODE),
+  GITHUB_API_BASE: (v, c) => secureApiBase(v, c.REKEY_DEV_MODE),
   // What an Authorization header can carry: a token that cannot would fail every sink call.
   CLOUDFLARE_API_TOKEN: (v) => /^[\x21-\x7e]+$/.test(v),
 };

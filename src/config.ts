@@ -61,6 +61,17 @@ export const configSchema = z.object({
   DISCORD_API_BASE: z._default(z.url(), "https://discord.com/api/v10"),
   /** Where GitHub's secret scanning public keys are fetched from when GITHUB_SECRET_SCANNING_KEYS is unset. */
   GITHUB_KEYS_URL: z._default(z.url(), "https://api.github.com/meta/public_keys/secret_scanning"),
+  /** GitHub, end to end (issue 17): the secret of POST /hooks/github/events (X-Hub-Signature-256). */
+  GITHUB_WEBHOOK_SECRET: optionalString,
+  /** A GitHub App's id (or client id) and its private key (the PEM GitHub issues, PKCS#1 or PKCS#8). */
+  GITHUB_APP_ID: optionalString,
+  GITHUB_APP_PRIVATE_KEY: optionalString,
+  /** Instead of an App, one token for every GitHub call (small setups). */
+  GITHUB_TOKEN: optionalString,
+  /** GitHub's REST API; GitHub Enterprise Server's is `https://HOST/api/v3`. */
+  GITHUB_API_BASE: z._default(z.url(), "https://api.github.com"),
+  /** Where the cron backstop lists open secret scanning alerts: `owner/repo` and `org:name`, comma-separated. */
+  GITHUB_ALERT_SCOPES: csv,
   /** First retry delay of a failed bus handler, doubling per attempt (tests use 1). */
   REKEY_BUS_RETRY_BASE_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(3600)), 10),
   /**

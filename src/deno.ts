@@ -63,7 +63,8 @@ const services: Services | undefined = check.ok
   : undefined;
 
 // Top level, before the server starts, as Deno.cron requires (src/adapters/deno-cron.ts).
-registerSweepCron(Deno.cron, bus, { enabled: services !== undefined });
+const githubScopes = services?.config.GITHUB_ALERT_SCOPES.length ?? 0;
+registerSweepCron(Deno.cron, bus, { enabled: services !== undefined, githubScopes });
 
 if (services) {
   void listenForEvents(kv, ledger, {
@@ -93,7 +94,7 @@ const app = createApp(
   {
     config: () => check,
     openApi: () => (openApiJson ??= JSON.stringify(openApiDocument())),
-    ...(testScheduled ? { scheduled: () => startSweep(bus, Date.now()) } : {}),
+    ...(testScheduled ? { scheduled: () => startSweep(bus, Date.now(), { githubScopes }) } : {}),
   },
 );
 const hostname = vars.HOST || "127.0.0.1";

@@ -30,6 +30,9 @@ export const DEV_SECRETS = {
     ],
   },
   SLACK_SIGNING_SECRET: { exact: ["dev-only-slack-signing-secret-not-for-production"] },
+  GITHUB_WEBHOOK_SECRET: { exact: ["dev-only-github-webhook-secret-not-for-production"] },
+  // The demo GitHub App's key (its private half is right there in .dev.vars.example): its first line.
+  GITHUB_APP_PRIVATE_KEY: { contains: ["MIIEpAIBAAKCAQEAxos/UPOqkAnelqFOy9xkCLEDv9LQoqVwLHjkxIlTQzY0ulwI"] },
 } as const satisfies Record<string, { exact?: readonly string[]; contains?: readonly string[] }>;
 
 /** The variables of `env` that hold a committed development value. */

@@ -26,6 +26,7 @@ import type { StatsStore } from "./core/summary/stats.ts";
 import { engineEmitter } from "./core/bus/engine-events.ts";
 import { type Config, requireConfig } from "./config.ts";
 import { createCloudflareClient } from "./core/cloudflare/client.ts";
+import { createGithubClient, type GithubClient } from "./core/github/client.ts";
 import { refused } from "./http/on-error.ts";
 
 export interface Services {
@@ -41,6 +42,8 @@ export interface Services {
   /** The dashboard's per-day history, kept by the `stats` bus handler (core/summary/stats.ts). */
   stats: StatsStore;
   clarifai: ClarifaiClient;
+  /** GitHub, when GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY or GITHUB_TOKEN are configured. */
+  github?: GithubClient;
   now: () => number;
   /** Runs work after the response (waitUntil on Workers); errors are the work's own business. */
   defer: (work: Promise<unknown>) => void;
@@ -78,6 +81,7 @@ export function buildServices(opts: ServiceOptions): Services {
     requestIdPrefix: "rekey",
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
+  const github = githubClientFor(opts.config, opts.fetch, now);
   // Worker secret sinks (core/sinks/cloudflare-worker-secret.ts): only with a token to call Cloudflare with.
   const cloudflareToken = opts.config.CLOUDFLARE_API_TOKEN;
   const cloudflare = cloudflareToken
@@ -98,6 +102,7 @@ export function buildServices(opts: ServiceOptions): Services {
     jobs: opts.jobs,
     stats: opts.stats,
     clarifai,
+    ...(github ? { github } : {}),
     now,
     defer: opts.defer,
     ...(opts.reads ? { reads: opts.reads } : {}),
@@ -114,12 +119,33 @@ export function buildServices(opts: ServiceOptions): Services {
         leaseMs: opts.config.REKEY_ROTATION_LEASE_SECONDS * 1000,
         // Every engine transition becomes a bus event (audit, notifications, chat replies).
         emit: opts.emit ?? engineEmitter(opts.bus, now),
+        ...(github ? { github } : {}),
         ...(cloudflare ? { cloudflare } : {}),
       }))).catch((error) => {
         engine = undefined;
         throw error;
       }),
   };
+}
+
+/** An App when both of its variables are set (config-check refuses one alone), else GITHUB_TOKEN, else none. */
+function githubClientFor(
+  config: Config,
+  fetcher: typeof fetch | undefined,
+  now: () => number,
+): GithubClient | undefined {
+  const credentials = config.GITHUB_APP_ID && config.GITHUB_APP_PRIVATE_KEY
+    ? { kind: "app" as const, appId: config.GITHUB_APP_ID, privateKey: config.GITHUB_APP_PRIVATE_KEY }
+    : config.GITHUB_TOKEN
+    ? { kind: "token" as const, token: config.GITHUB_TOKEN }
+    : undefined;
+  if (!credentials) return undefined;
+  return createGithubClient({
+    baseUrl: config.GITHUB_API_BASE,
+    credentials,
+    now,
+    ...(fetcher ? { fetch: fetcher } : {}),
+  });
 }
 
 async function loadKeys(

@@ -161,7 +161,9 @@ export default {
     // On a refused configuration this throws (the tick shows as failed): nothing would handle the
     // sweep's events anyway, and the first tick after the fix sweeps everything that is due.
     const services = servicesFor(env, ctx);
-    await startSweep(services.bus, controller.scheduledTime);
+    await startSweep(services.bus, controller.scheduledTime, {
+      githubScopes: services.config.GITHUB_ALERT_SCOPES.length,
+    });
   },
   queue: (batch, env, ctx) => {
     const check = configFor(env);

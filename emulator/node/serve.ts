@@ -99,7 +99,26 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
 Cloudflare API emulator on ${server.cloudflareApiBase}
   account ${cf.accountId}, Worker ${cf.script}, API token ${cf.token} (development only)
   control surface: ${server.url}${CLOUDFLARE_MOUNT}/_emulator/state`);
-  const stop = () => void server.close().then(() => process.exit(0));
+  // The GitHub emulator beside it, for a rekey on 127.0.0.1:$PORT (deno task start). Optional: a
+  // port already taken (another stack's) leaves it out rather than taking Clarifai's down with it.
+  const { ensureDevVars, loadLocalConfig } = await import("../../scripts/lib/local-config.ts");
+  const { githubTarget, startDevGithub } = await import("../../scripts/lib/github-dev.ts");
+  const root = new URL("../..", import.meta.url).pathname;
+  ensureDevVars(root);
+  const githubPort = githubTarget({}, process.env).port;
+  const github = await startDevGithub(loadLocalConfig(root).merged, {
+    port: githubPort,
+    rekeyUrl: `http://127.0.0.1:${process.env.PORT ?? 8787}`,
+  }).catch((error: Error) => {
+    console.log(`GitHub emulator not started on ${githubPort}: ${error.message}`);
+    return undefined;
+  });
+  if (github) {
+    console.log(
+      `GitHub emulator on ${github.url} (repository demo-org/demo-app; webhooks to rekey's /hooks/github/events)`,
+    );
+  }
+  const stop = () => void Promise.all([server.close(), github?.close()]).then(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 }

@@ -21,9 +21,13 @@ type Cron = (
 ) => unknown;
 
 /** Registers the sweep with `cron` (Deno.cron at the top level of src/deno.ts, as Deno requires). */
-export function registerSweepCron(cron: Cron, bus: EventBus, opts: { enabled: boolean; now?: () => number }): void {
+export function registerSweepCron(
+  cron: Cron,
+  bus: EventBus,
+  opts: { enabled: boolean; now?: () => number; githubScopes?: number },
+): void {
   const now = opts.now ?? Date.now;
   cron("rekey-sweep", SWEEP_CRON, { backoffSchedule: [1_000, 5_000, 30_000] }, async () => {
-    if (opts.enabled) await startSweep(bus, now());
+    if (opts.enabled) await startSweep(bus, now(), { githubScopes: opts.githubScopes ?? 0 });
   });
 }

@@ -9,6 +9,7 @@
  * | `refused`  | `refused()` (src/http/on-error.ts)           | routes, config, the HTTP layer         |
  * | `step`     | `stepFailure()` (rotation/step-error.ts)     | rotation steps and the engine          |
  * | `clarifai` | `clarifaiFailure()` (clarifai/errors.ts)     | the Clarifai client                    |
+ * | `github`   | `githubFailure()` (github/errors.ts)         | the GitHub client                      |
  * | `handler`  | `handlerFailure()` (bus/errors.ts)           | bus handlers                           |
  * | `delivery` | `deliveryFailure()` (notify/post-json.ts)    | outbound POSTs                         |
  * | `internal` | `toFailure()` (here)                         | anything not thrown on purpose         |
@@ -25,6 +26,7 @@
  * Runtime-neutral.
  */
 import type { ClarifaiErrorKind } from "./clarifai/errors.ts";
+import type { GithubErrorKind } from "./github/errors.ts";
 import type { ErrorValue } from "./result.ts";
 
 /** The facts each kind of failure carries besides its code, message and retryability. */
@@ -42,6 +44,12 @@ export interface FailureDetails {
     reqId?: string | undefined;
     /** Clarifai's `status.description`, already redacted. */
     description?: string | undefined;
+  };
+  github: {
+    kind: GithubErrorKind;
+    /** What rekey was doing, e.g. `get_alert`. */
+    operation: string;
+    httpStatus?: number | undefined;
   };
   handler: Record<never, never>;
   delivery: Record<never, never>;

@@ -56,12 +56,18 @@ const HTTP_STATUS = {
   app_mismatch: 422,
   sink_not_found: 422,
   sink_unauthorized: 422,
+  // A GitHub Actions secret sink on a deployment without GitHub credentials: the request asks for
+  // what this deployment cannot do (422), where a missing Cloudflare token is `not_configured`.
+  github_not_configured: 422,
   not_configured: 503,
   config_invalid: 503,
   dev_secrets_refused: 503,
   upstream_unavailable: 503,
+  github_unavailable: 503,
   alert_too_large: 503,
   access_keys_unavailable: 503,
+  // GitHub refused rekey's call for a webhook's alert (e.g. the App lacks a permission).
+  github_refused: 502,
 } as const satisfies
   & Record<string, ContentfulStatusCode>
   & Record<BeginRefusal | RegisterRefusal | ConfigProblemCode, ContentfulStatusCode>;

@@ -17,6 +17,12 @@ const SECURITY: Record<Exclude<Security, "none">, object> = {
     name: "Github-Public-Key-Signature",
     description: "ECDSA P-256 over the raw body; key chosen by Github-Public-Key-Identifier",
   },
+  github_webhook_signature: {
+    type: "apiKey",
+    in: "header",
+    name: "X-Hub-Signature-256",
+    description: "sha256= hex HMAC-SHA256 of the raw body (GITHUB_WEBHOOK_SECRET)",
+  },
   standard_webhooks: {
     type: "apiKey",
     in: "header",

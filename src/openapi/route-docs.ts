@@ -19,6 +19,7 @@ import {
 } from "../routes/v1/views.ts";
 import { alertAcceptedSchema, alertBodySchema } from "../routes/hooks/webhook.ts";
 import { githubAlertSchema, githubFeedbackSchema } from "../routes/hooks/github.ts";
+import { githubAlertEventSchema, githubEventAnswerSchema } from "../routes/hooks/github-events.ts";
 import { healthSchema } from "../routes/health.ts";
 import { auditListResponseSchema } from "../routes/v1/audit.ts";
 import { planResponseSchema } from "../routes/v1/plan.ts";
@@ -41,6 +42,7 @@ import { interactionResponseSchema, interactionSchema } from "../routes/chatops/
 export type Security =
   | "admin"
   | "github_signature"
+  | "github_webhook_signature"
   | "standard_webhooks"
   | "slack_signature"
   | "discord_signature"
@@ -212,6 +214,27 @@ export const routeDocs: RouteDoc[] = [
     responses: {
       200: { description: "Feedback per token", schema: githubFeedbackSchema },
       ...errors(400, 401, 413, 503),
+    },
+  },
+  {
+    method: "post",
+    path: "/hooks/github/events",
+    summary:
+      "GitHub webhook (repository, organization or App): secret_scanning_alert created, reopened or publicly_leaked",
+    security: "github_webhook_signature",
+    tag: "hooks",
+    body: githubAlertEventSchema,
+    responses: {
+      200: {
+        description: "ping, a redelivery, or an alert matching no managed credential",
+        schema: githubEventAnswerSchema,
+      },
+      202: {
+        description: "Contained; the alert is resolved as revoked once the value is dead",
+        schema: githubEventAnswerSchema,
+      },
+      204: { description: "Another event or action: nothing to do" },
+      ...errors(400, 401, 413, 502, 503),
     },
   },
   {

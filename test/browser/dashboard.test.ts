@@ -109,6 +109,8 @@ describe.skipIf(!installed)("dashboard in Chromium against npm start", () => {
         ...process.env,
         PORT: String(port),
         EMULATOR_PORT: String(emulatorPort),
+        // npm start's local GitHub too, away from a developer's own stack on 8789.
+        GITHUB_EMULATOR_PORT: String(await freePort()),
         CLARIFAI_API_BASE: emulator,
         REKEY_PERSIST_TO: persist,
       },

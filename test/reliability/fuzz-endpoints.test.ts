@@ -26,6 +26,8 @@ import { freshTenant } from "../support/emulator-control.ts";
 import { signedGithubAlert } from "../support/github-test-key.ts";
 import { discordSigned, SLACK_SECRET } from "../support/chat.ts";
 import { signSlackRequest } from "../../scripts/lib/slack-signer.ts";
+import { signGithubWebhook } from "../../src/core/inbound/github-webhook.ts";
+import { GITHUB_WEBHOOK_SECRET } from "../support/github.ts";
 import { CANARY, expectNoCanary, plantCanary, receiverTexts } from "./canary.ts";
 import { runs, SOAK, timeout } from "./soak.ts";
 
@@ -35,7 +37,13 @@ const SMALL_LIMIT = MAX_BODY_BYTES;
 const GITHUB_LIMIT = MAX_GITHUB_ALERT_BYTES;
 const CASES = runs(100, 10_000);
 /** Schemes whose requests are signed by the sender: fuzzed unsigned and signed-but-malformed. */
-const SIGNED = new Set<string>(["github_signature", "standard_webhooks", "slack_signature", "discord_signature"]);
+const SIGNED = new Set<string>([
+  "github_signature",
+  "github_webhook_signature",
+  "standard_webhooks",
+  "slack_signature",
+  "discord_signature",
+]);
 const KNOWN_SCHEMES = new Set<string>(["admin", ...SIGNED, "ui_session"]);
 
 let tenant: Awaited<ReturnType<typeof freshTenant>>;
@@ -415,6 +423,12 @@ function caseFor(route: RouteDoc): fc.Arbitrary<FuzzRequest> {
       "github-public-key-identifier": headerValue,
       "github-public-key-signature": headerValue,
     }),
+    github_webhook_signature: fc.record({
+      authorization: fc.constant(""),
+      "x-github-event": fc.oneof(headerValue, fc.constantFrom("secret_scanning_alert", "ping", "push")),
+      "x-github-delivery": headerValue,
+      "x-hub-signature-256": fc.oneof(headerValue, headerValue.map((v) => `sha256=${v}`)),
+    }),
     slack_signature: fc.record({
       "x-slack-request-timestamp": fc.oneof(headerValue, fc.constant(String(Math.floor(Date.now() / 1000)))),
       "x-slack-signature": fc.oneof(headerValue, headerValue.map((v) => `v0=${v}`)),
@@ -559,6 +573,15 @@ async function send(
     const now = Math.floor(Date.now() / 1000);
     headers = route.security === "github_signature"
       ? { ...(await signedGithubAlert(body)), authorization: "" }
+      : route.security === "github_webhook_signature"
+      ? {
+        // A secret_scanning_alert (the event whose body is read), signed as GitHub signs it.
+        "content-type": "application/json",
+        authorization: "",
+        "x-github-event": "secret_scanning_alert",
+        "x-github-delivery": crypto.randomUUID(),
+        "x-hub-signature-256": await signGithubWebhook(GITHUB_WEBHOOK_SECRET, body),
+      }
       : route.security === "slack_signature"
       ? {
         "content-type": "application/x-www-form-urlencoded",

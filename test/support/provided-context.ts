@@ -10,6 +10,9 @@ declare module "vitest" {
     discordPrivateKeyPkcs8: string;
     /** REKEY_SOAK=1 (npm run test:soak): the reliability suite's long run (test/reliability/soak.ts). */
     soak: boolean;
+    /** The GitHub emulator (Node-hosted, libsodium opens what it receives) and the test App's PKCS#1 key. */
+    githubUrl: string;
+    githubAppPrivateKey: string;
     /** The text of .dev.vars.example (vitest.config.ts). */
     devVarsExample: string;
   }

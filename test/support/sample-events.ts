@@ -89,6 +89,28 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
     rewritten: 1000,
     remaining: 0,
   },
+  "github.alert_linked": {
+    credential_id,
+    fingerprint_prefix: "9f86d081",
+    alert_id: "alrt_AAAAAAAAAAAAAAAAAAAAAA",
+    alert_number: 42,
+    actor: "github:acme/api#42",
+  },
+  "github.alert_resolved": {
+    credential_id,
+    fingerprint_prefix: "9f86d081",
+    alert_id: "alrt_AAAAAAAAAAAAAAAAAAAAAA",
+    alert_number: 42,
+    rotation_id,
+    new_fingerprint_prefix: "3fa9c1d2",
+  },
+  "github.alerts_scan": {
+    sweep_id: "swp_01jc4kb0000000000000000000",
+    scope: 0,
+    cursor: "Y3Vyc29yOnYyOpK0MjAyMy0wNy0xMlQxMjozNTozOSswMDowMM4ACt6f",
+    handled: ["0:3", "811:12"],
+    page: 2,
+  },
   "event.dead_lettered": {
     event_type: "sweep.batch",
     event_id: "evt_q2XvU6lK0nF3cY8pR1sT9w",

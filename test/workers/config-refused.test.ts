@@ -80,6 +80,7 @@ describe("a configuration that does not parse", () => {
         REKEY_DEV_MODE: "false",
         CLARIFAI_API_BASE: "http://clarifai.example",
         CLOUDFLARE_API_BASE: "http://api.cloudflare.example/client/v4",
+        GITHUB_API_BASE: "http://github.example/api/v3",
         DISCORD_API_BASE: "https://discord.com/api/v10",
       }),
       "/healthz",
@@ -88,6 +89,7 @@ describe("a configuration that does not parse", () => {
     const { variables } = JSON.parse(res.text).error;
     expect(variables).toContain("CLARIFAI_API_BASE");
     expect(variables).toContain("CLOUDFLARE_API_BASE");
+    expect(variables).toContain("GITHUB_API_BASE");
     expect(variables).not.toContain("DISCORD_API_BASE");
     // https, and http to this machine (the local emulators), are fine outside dev mode too.
     const loopback = await fetchWorker(

@@ -22,6 +22,8 @@ const NOT_SECRET = [
   "CHATOPS_TWO_PERSON",
   "SLACK_RESPONSE_ORIGINS",
   "EMULATOR_SEED_PAT",
+  "GITHUB_API_BASE",
+  "GITHUB_APP_ID",
 ];
 
 const withVars = (vars: Record<string, string | undefined>) => {
@@ -53,7 +55,9 @@ describe("REKEY_DEV_MODE", () => {
   it("without it, the committed development secrets get 503 dev_secrets_refused on every route, naming them", async () => {
     for (const mode of [undefined, "false", ""]) {
       const e = devStack(mode);
-      for (const path of ["/healthz", "/v1/credentials", "/ui", "/hooks/github/secret-scanning"]) {
+      for (
+        const path of ["/healthz", "/v1/credentials", "/ui", "/hooks/github/secret-scanning", "/hooks/github/events"]
+      ) {
         const res = await get(e, `http://127.0.0.1:8787${path}`, {
           authorization: `Bearer ${example.REKEY_ADMIN_TOKEN}`,
         });
@@ -66,6 +70,8 @@ describe("REKEY_DEV_MODE", () => {
           "GITHUB_SECRET_SCANNING_KEYS",
           "ALERT_WEBHOOK_SECRET",
           "SLACK_SIGNING_SECRET",
+          "GITHUB_WEBHOOK_SECRET",
+          "GITHUB_APP_PRIVATE_KEY",
         ]);
         for (const name of Object.keys(DEV_SECRETS)) expect(res.text).not.toContain(example[name]!.slice(0, 12));
       }

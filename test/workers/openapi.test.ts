@@ -41,6 +41,7 @@ describe("GET /openapi.json", () => {
       "cloudflare_access",
       "discord_signature",
       "github_signature",
+      "github_webhook_signature",
       "slack_signature",
       "standard_webhooks",
       "ui_session",
@@ -49,6 +50,7 @@ describe("GET /openapi.json", () => {
     expect(doc.paths["/v1/credentials"].post.security).toEqual([{ admin: [] }, { cloudflare_access: [] }]);
     expect(doc.paths["/v1/credentials/{id}"].patch.security).toEqual([{ admin: [] }, { cloudflare_access: [] }]);
     expect(doc.paths["/hooks/alerts"].post.security).toEqual([{ standard_webhooks: [] }]);
+    expect(doc.paths["/hooks/github/events"].post.security).toEqual([{ github_webhook_signature: [] }]);
     expect(doc.paths["/v1/credentials"].post.requestBody.content["application/json"].schema.additionalProperties).toBe(
       false,
     );

@@ -15,18 +15,20 @@ import type { BusEvent, eventDataSchemas } from "../bus/events.ts";
 import type { ProcessedLedger } from "../bus/ledger.ts";
 import type { alertSourceSchema } from "../bus/fields.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
-import { fingerprintPrefix } from "../crypto/fingerprint.ts";
+import { fingerprint, fingerprintPrefix } from "../crypto/fingerprint.ts";
+import { linkAlert } from "../github/alert-links.ts";
 import { randomId } from "../crypto/random.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
 import { contain, type Containment, deleteAtOnce, type EarlyDelete } from "./contain.ts";
-import { alertActor } from "../audit/actor.ts";
-import { type LeakMatch, matchNamed, matchPrefix, matchRecord } from "./match-leak.ts";
+import { type Actor, alertActor, repoAlertActor } from "../audit/actor.ts";
+import { type LeakMatch, matchFingerprint, matchNamed, matchPrefix, matchRecord } from "./match-leak.ts";
 
 /**
  * Each alert source has one name, used as its `alert_source`, its events' source
  * (`/rekey/hooks/<name>`), its derived alert ids and its replay keys: "github" (GitHub's secret
  * scanning partner alerts) and "webhook" (Standard Webhooks alerts). The requester (actor) its
- * rotations record is `alertActor`'s: `github-partner` and `webhook`. The routes keep their paths (`/hooks/github/secret-scanning`, `/hooks/alerts`):
+ * rotations record is `alertActor`'s: `github-partner` and `webhook`; a repository's own alert
+ * (`reportRepoAlert`) records the alert, `github:owner/repo#12`. The routes keep their paths (`/hooks/github/secret-scanning`, `/hooks/alerts`):
  * senders are configured with them.
  */
 export type AlertSource = z.infer<typeof alertSourceSchema>;
@@ -53,7 +55,13 @@ export interface Alert {
 }
 
 /** One event per (alert, credential, value): a redelivered alert is a duplicate for every handler. */
-async function compromisedEvent(alert: Alert, credentialId: string, fp: string, now: number): Promise<BusEvent> {
+async function compromisedEvent(
+  alert: Alert,
+  credentialId: string,
+  fp: string,
+  now: number,
+  actor?: Actor,
+): Promise<BusEvent> {
   return newEvent(
     "credential.compromised",
     {
@@ -62,6 +70,7 @@ async function compromisedEvent(alert: Alert, credentialId: string, fp: string, 
       alert_source: alert.source,
       alert_id: alert.id,
       reason: alert.reason,
+      ...(actor ? { actor } : {}),
     },
     {
       source: `/rekey/hooks/${alert.source}`,
@@ -96,10 +105,11 @@ async function containNow(
   match: LeakMatch,
   alert: Alert,
   early: EarlyDelete | null = deleteAtOnce(engine, match),
+  actor: Actor = alertActor(alert.source),
 ): Promise<Containment> {
   let c: Containment;
   try {
-    c = await contain(engine, match, alertActor(alert.source), alert.receivedAt, early);
+    c = await contain(engine, match, actor, alert.receivedAt, early);
   } catch (error) {
     if (early) rt.defer(early);
     throw error;
@@ -194,6 +204,88 @@ export async function reportNamedLeak(
   // Off the response path: until it lands, the claim's lease already refuses a replay.
   rt.defer(rt.ledger.complete(replayKey, owner));
   return { kind: "accepted", credentialId: match.credential.id, ...outcome };
+}
+
+/** A GitHub secret scanning alert in the customer's own repositories, its secret already read from GitHub. */
+export interface RepoAlert {
+  /** `owner/repo`, where the alert is (and where it is resolved). */
+  repository: string;
+  number: number;
+  /** The GitHub App installation that delivered it, when known. */
+  installationId?: number;
+  /** The leaked value: fingerprinted here, and never kept, logged or put in an event. */
+  secret: string;
+}
+
+/**
+ * A GitHub secret scanning alert (`POST /hooks/github/events`, or the cron backstop): match its
+ * secret, remember the alert on the credential for its resolution (core/github/alert-links.ts),
+ * contain, and publish `credential.compromised` (unless the value is already dead),
+ * `github.alert_linked` and `alert.received`. `fastPath` begins containment now and drives it after
+ * the response, as every alert route does; the backstop leaves it to the rotator instead (its
+ * invocation has no room for a rotation). `delivery` (the webhook's delivery id, the sweep id)
+ * makes each handling's `github.alert_linked` its own event, so a reopened alert is looked at again.
+ * An alert whose secret matches no managed credential changes nothing.
+ */
+export async function reportRepoAlert(
+  rt: AlertRuntime,
+  engine: EngineServices,
+  found: RepoAlert,
+  opts: { delivery: string; fastPath: boolean; receivedAt?: number },
+): Promise<{ kind: "unmatched" } | { kind: "accepted"; credentialId: string; action: string; rotationId?: string }> {
+  const fp = await fingerprint(engine.fingerprintKey, found.secret);
+  const match = await matchFingerprint(engine, fp);
+  if (match.kind === "none") return { kind: "unmatched" };
+  const credentialId = match.credential.id;
+  const alert: Alert = {
+    source: "github",
+    id: await deriveId("alrt", "github-alert", found.repository.toLowerCase(), String(found.number)),
+    reason: "token_match",
+    ...(opts.receivedAt !== undefined ? { receivedAt: opts.receivedAt } : {}),
+  };
+  const actor = repoAlertActor(found.repository, found.number);
+  // Contain first (./contain.ts `deleteAtOnce`): on the fast path the leaked value's DELETE starts
+  // right after the match, beside remembering the alert.
+  const early = opts.fastPath ? deleteAtOnce(engine, match) : null;
+  await linkAlert(engine, credentialId, {
+    alert_id: alert.id,
+    repository: found.repository,
+    number: found.number,
+    ...(found.installationId ? { installation_id: found.installationId } : {}),
+    fingerprint: fp,
+  }).catch((error: unknown) => {
+    if (early) rt.defer(early);
+    throw error;
+  });
+  let action: string = match.kind === "already_revoked" ? "already_revoked" : "queued";
+  let rotationId: string | undefined;
+  if (opts.fastPath) {
+    const c = await containNow(rt, engine, match, alert, early, actor);
+    action = c.action;
+    if (c.action === "rotation") rotationId = c.rotation.id;
+  }
+  const now = rt.now();
+  const events: BusEvent[] = [];
+  if (action !== "already_revoked" && action !== "none") {
+    events.push(await compromisedEvent(alert, credentialId, fp, alert.receivedAt ?? now, actor));
+  }
+  events.push(
+    newEvent("github.alert_linked", {
+      credential_id: credentialId,
+      fingerprint_prefix: fingerprintPrefix(fp),
+      alert_id: alert.id,
+      alert_number: found.number,
+      actor,
+    }, {
+      source: `/rekey/hooks/${alert.source}`,
+      subject: `credential/${credentialId}`,
+      id: await deriveId("evt", "github-linked", alert.id, opts.delivery),
+      now,
+    }),
+    await receivedEvent(alert, 1, 1, now),
+  );
+  await rt.bus.publishAll(events);
+  return { kind: "accepted", credentialId, action, ...(rotationId ? { rotationId } : {}) };
 }
 
 /**
@@ -304,10 +396,11 @@ export async function reportTokens(
  */
 export async function replayCompromise(
   engine: EngineServices,
-  data: { credential_id: string; fingerprint_prefix: string; alert_source: AlertSource },
+  data: { credential_id: string; fingerprint_prefix: string; alert_source: AlertSource; actor?: Actor | undefined },
   receivedAt?: number,
 ): Promise<Containment> {
   const found = await engine.store.getCredential(data.credential_id);
   if (!found) return { action: "none" };
-  return contain(engine, matchPrefix(found.value, data.fingerprint_prefix), alertActor(data.alert_source), receivedAt);
+  const actor = data.actor ?? alertActor(data.alert_source);
+  return contain(engine, matchPrefix(found.value, data.fingerprint_prefix), actor, receivedAt);
 }

@@ -21,6 +21,17 @@ export function alertActor(source: z.infer<typeof alertSourceSchema>): Actor {
   return source === "github" ? "github-partner" : source === "webhook" ? "webhook" : ADMIN_TOKEN_ACTOR;
 }
 
+/**
+ * The actor of a rotation a repository's secret scanning alert asked for (`POST
+ * /hooks/github/events`, the cron backstop): the alert itself, `github:owner/repo#12`. GitHub's
+ * owner and repository names always fit the vocabulary; anything else (which GitHub does not send)
+ * is the GitHub alert source's own actor rather than a requester the audit cannot parse.
+ */
+export function repoAlertActor(repository: string, number: number): Actor {
+  const actor = `github:${repository}#${number}`;
+  return actorSchema.safeParse(actor).success ? actor : alertActor("github");
+}
+
 /** Requesters recorded before actors existed, as the issue-18 vocabulary names them. */
 const LEGACY: Record<string, Actor> = {
   admin: ADMIN_TOKEN_ACTOR,

@@ -46,6 +46,7 @@ const KIND_NAMES = {
   refused: "app_error",
   step: "step_failure",
   clarifai: "clarifai_error",
+  github: "github_error",
   handler: "permanent_error",
   delivery: "delivery_failed",
   internal: "error",

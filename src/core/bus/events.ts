@@ -54,6 +54,9 @@ export const eventTypes = [
   "orphan.suspected",
   "maintenance.reencrypt",
   "maintenance.completed",
+  "github.alert_linked",
+  "github.alert_resolved",
+  "github.alerts_scan",
   "event.dead_lettered",
   "credential.registered",
   "credential.updated",
@@ -87,6 +90,8 @@ export const eventDataSchemas = {
     alert_id: z.optional(alertIdSchema),
     /** How the alert was tied to the credential. */
     reason: z.enum(["token_match", "named_in_alert", "operator"]),
+    /** A repository's alert (`github:owner/repo#12`); absent: the alert source's own actor. */
+    actor,
   }),
   "rotation.requested": z.strictObject({
     credential_id: credentialIdSchema,
@@ -244,6 +249,43 @@ export const eventDataSchemas = {
     actor,
   }),
   /**
+   * A GitHub secret scanning alert in the customer's own repositories reported a managed value
+   * (core/github/alert-links.ts): the credential remembers the alert, and resolves it as
+   * `revoked` once the value is dead. No repository name: names are the sender's free text, and
+   * no field here may be able to carry a token; the alert id is derived from them.
+   */
+  "github.alert_linked": z.strictObject({
+    credential_id: credentialIdSchema,
+    fingerprint_prefix: fingerprintPrefixSchema,
+    alert_id: alertIdSchema,
+    alert_number: z.number().check(z.int(), z.gte(1), z.lte(1_000_000_000)),
+    /** The alert, `github:owner/repo#12` (core/audit/actor.ts): who asked for the containment. */
+    actor: actorSchema,
+  }),
+  /** rekey resolved that alert at GitHub as `revoked`, naming the rotation and the replacement's fingerprint prefix. */
+  "github.alert_resolved": z.strictObject({
+    credential_id: credentialIdSchema,
+    fingerprint_prefix: fingerprintPrefixSchema,
+    alert_id: alertIdSchema,
+    alert_number: z.number().check(z.int(), z.gte(1), z.lte(1_000_000_000)),
+    rotation_id: z.optional(rotationIdSchema),
+    new_fingerprint_prefix: z.optional(fingerprintPrefixSchema),
+  }),
+  /**
+   * One page of the cron backstop over GITHUB_ALERT_SCOPES (core/github/backstop.ts): list the
+   * open alerts of the `scope`-th entry from `cursor` (GitHub's opaque `after` cursor, null: the
+   * first page; the one other field allowed to be long, a position in GitHub's list and not a
+   * value), skipping the alerts of that page already `handled` (`<repository id>:<number>`, the id
+   * 0 in a repository scope), and handle the managed values found there.
+   */
+  "github.alerts_scan": z.strictObject({
+    sweep_id: sweepIdSchema,
+    scope: z.number().check(z.int(), z.gte(0), z.lte(99)),
+    cursor: z.nullable(z.string().check(z.maxLength(1024), z.regex(/^[A-Za-z0-9+/=_.:-]*$/))),
+    handled: z.array(z.string().check(z.regex(/^\d{1,12}:\d{1,10}$/))).check(z.maxLength(100)),
+    page: z.number().check(z.int(), z.gte(1), z.lte(10_000)),
+  }),
+  /**
    * An event's handling died (its retries ran out, or a handler failed permanently): raised by the
    * dead-letter handler (core/subscribers/index.ts) for every type, so a human hears of every death.
    * It names the dead event by type, id and source, never by its data; the envelope's `subject`
@@ -325,6 +367,9 @@ export const busEventSchema = z.discriminatedUnion("type", [
   envelopeOf("orphan.suspected", s["orphan.suspected"]),
   envelopeOf("maintenance.reencrypt", s["maintenance.reencrypt"]),
   envelopeOf("maintenance.completed", s["maintenance.completed"]),
+  envelopeOf("github.alert_linked", s["github.alert_linked"]),
+  envelopeOf("github.alert_resolved", s["github.alert_resolved"]),
+  envelopeOf("github.alerts_scan", s["github.alerts_scan"]),
   envelopeOf("event.dead_lettered", s["event.dead_lettered"]),
   envelopeOf("credential.registered", s["credential.registered"]),
   envelopeOf("credential.updated", s["credential.updated"]),

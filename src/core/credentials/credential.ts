@@ -149,6 +149,24 @@ const leftAloneSchema = z.object({
 });
 export type LeftAlone = z.infer<typeof leftAloneSchema>;
 
+/** GitHub alerts remembered per credential until resolved; an alert past this is contained but left for a human to resolve. */
+export const MAX_GITHUB_ALERTS = 20;
+
+/**
+ * A GitHub secret scanning alert that reported one of this credential's values (by fingerprint),
+ * kept until rekey has resolved it as `revoked` (core/github/alert-links.ts). The repository and
+ * number are GitHub's own public names for the alert: enough to resolve it, nothing of the value.
+ */
+const githubAlertLinkSchema = z.object({
+  alert_id: z.string(),
+  repository: z.string().check(z.maxLength(140)),
+  number: z.number().check(z.int(), z.gte(1)),
+  installation_id: z.optional(z.number().check(z.int(), z.gte(1))),
+  fingerprint: z.string(),
+  linked_at: isoTimeSchema,
+});
+export type GithubAlertLink = z.infer<typeof githubAlertLinkSchema>;
+
 export const credentialStateSchema = z.enum(["active", "revoked"]);
 
 export const credentialRecordSchema = z.object({
@@ -229,6 +247,8 @@ export const credentialRecordSchema = z.object({
    * registers a new manager PAT (`credential.orphaned_manager`).
    */
   needs_manager: z.optional(z.object({ since: isoTimeSchema, rotation_id: z.string() })),
+  /** GitHub alerts for this credential's values that rekey resolves once the value is dead. */
+  github_alerts: z.optional(z.array(githubAlertLinkSchema).check(z.maxLength(MAX_GITHUB_ALERTS))),
   created_at: isoTimeSchema,
   updated_at: isoTimeSchema,
   revoked_at: z.optional(isoTimeSchema),

@@ -8,6 +8,7 @@ import type { Keyring } from "../crypto/keyring.ts";
 import type { FingerprintKey } from "../crypto/fingerprint.ts";
 import type { ConfirmationKey } from "../chatops/confirmation.ts";
 import type { Store } from "../store/store.ts";
+import type { GithubClient } from "../github/client.ts";
 import type { Rotation, Step } from "./rotation.ts";
 
 export type EngineEvent =
@@ -48,6 +49,8 @@ export interface EngineServices {
   leaseMs: number;
   /** Called after each persisted transition; failures here never undo the transition. */
   emit: (event: EngineEvent) => Promise<void>;
+  /** GitHub (Actions secret sinks, alert resolution); absent when no GitHub credentials are configured. */
+  github?: GithubClient;
   /** The Cloudflare API, for `cloudflare_worker_secret` sinks; absent without CLOUDFLARE_API_TOKEN. */
   cloudflare?: CloudflareClient;
 }

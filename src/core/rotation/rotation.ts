@@ -49,6 +49,11 @@ export const rotationSchema = z.object({
   new_key_expires_at: z.optional(isoTimeSchema),
   /** Sinks (by sinkKey) that already hold the new value. */
   propagated: z._default(z.array(z.string()), []),
+  /**
+   * When propagate last began writing each sink (by sinkKey), by rekey's clock: a sink whose
+   * value cannot be read back (a GitHub Actions secret) is verified by its own update time.
+   */
+  sink_written_at: z.optional(z.record(z.string(), isoTimeSchema)),
   old_revoked: z._default(z.boolean(), false),
   /** Clarifai refused to delete the leaked old value: its revocation is owed to the sweep (credential `previous[].leaked`). */
   old_revoke_owed: z.optional(z.boolean()),

@@ -16,6 +16,7 @@ import { managerToken, open, seal } from "./values.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import type { SinkContext } from "../sinks/driver.ts";
 import { deliveryTargets, sinkHoldsNewValue, sinkKey, writeSink } from "../sinks/drivers.ts";
+import { iso } from "../time.ts";
 
 export type RotationPatch = Partial<
   Pick<
@@ -24,6 +25,7 @@ export type RotationPatch = Partial<
     | "new_fingerprint"
     | "new_key_expires_at"
     | "propagated"
+    | "sink_written_at"
     | "old_revoked"
     | "create_calls"
     | "create_outcome_lost"
@@ -131,12 +133,15 @@ export async function propagate(engine: EngineServices, rec: CredentialRecord, r
   const value = await open(engine, rec, rotationNewValue(r.id), requireNew(r));
   const ctx = sinkContext(engine, rec, r);
   const done = new Set(r.propagated);
+  const writtenAt = { ...r.sink_written_at };
   for (const sink of deliveryTargets(rec)) {
     if (done.has(sinkKey(sink))) continue;
+    // Before the write: a sink verified by its update time must show one no older than this.
+    writtenAt[sinkKey(sink)] = iso(engine.now());
     await writeSink(ctx, sink, value);
     done.add(sinkKey(sink));
   }
-  return { propagated: [...done] };
+  return { propagated: [...done], sink_written_at: writtenAt };
 }
 
 /**

@@ -31,7 +31,9 @@ export interface PreflightContext {
  * A sink registration refuses: `sink_not_found` for a sink that is not there, or the refusal of
  * the service it lives in (src/http/on-error.ts gives each its HTTP status).
  */
-export type SinkRefusal = ErrorValue<"sink_not_found" | "sink_unauthorized" | "not_configured" | UpstreamRefusal>;
+export type SinkRefusal = ErrorValue<
+  "sink_not_found" | "sink_unauthorized" | "not_configured" | "github_not_configured" | UpstreamRefusal
+>;
 
 export interface SinkDriver<S extends Sink = Sink> {
   /** The sink's stable id, as `rotation.propagated` records it. */

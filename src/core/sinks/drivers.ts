@@ -6,6 +6,7 @@
 import type { CredentialRecord } from "../credentials/credential.ts";
 import { clarifaiSecretSink } from "./clarifai-secret.ts";
 import { cloudflareWorkerSecretSink } from "./cloudflare-worker-secret.ts";
+import { githubActionsSecretSink } from "./github-actions-secret.ts";
 import type { PreflightContext, SinkContext, SinkDriver, SinkRefusal } from "./driver.ts";
 import type { Sink } from "./schemas.ts";
 
@@ -13,6 +14,7 @@ type Drivers = { [T in Sink["type"]]: SinkDriver<Extract<Sink, { type: T }>> };
 
 const DRIVERS: Drivers = {
   clarifai_secret: clarifaiSecretSink,
+  github_actions_secret: githubActionsSecretSink,
   cloudflare_worker_secret: cloudflareWorkerSecretSink,
 };
 

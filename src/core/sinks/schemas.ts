@@ -5,6 +5,7 @@
  */
 import * as z from "zod/mini";
 import { clarifaiIdSchema } from "../clarifai/ids.ts";
+import { githubActionsSecretSinkSchema } from "./github-actions-secret.ts";
 
 const clarifaiSecretSinkSchema = z.strictObject({
   type: z.literal("clarifai_secret"),
@@ -25,5 +26,9 @@ const cloudflareWorkerSecretSinkSchema = z.strictObject({
 });
 export type CloudflareWorkerSecretSink = z.infer<typeof cloudflareWorkerSecretSinkSchema>;
 
-export const sinkSchema = z.discriminatedUnion("type", [clarifaiSecretSinkSchema, cloudflareWorkerSecretSinkSchema]);
+export const sinkSchema = z.discriminatedUnion("type", [
+  clarifaiSecretSinkSchema,
+  githubActionsSecretSinkSchema,
+  cloudflareWorkerSecretSinkSchema,
+]);
 export type Sink = z.infer<typeof sinkSchema>;

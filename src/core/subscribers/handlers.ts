@@ -18,6 +18,8 @@ import { processOrphanScanPage } from "../sweep/orphan-scan.ts";
 import { processSweepBatch } from "../sweep/run.ts";
 import { factOf, type StatsStore } from "../summary/stats.ts";
 import { containAgain, driveRequested } from "./rotator.ts";
+import { resolveLinkedAlerts } from "../github/alert-links.ts";
+import { processGithubScan } from "../github/backstop.ts";
 
 /** What the handlers use: the entry points pass their services. */
 export interface HandlerServices extends JobServices {
@@ -28,7 +30,15 @@ export interface HandlerServices extends JobServices {
   stats: StatsStore;
   /** Notification targets (Slack, signed webhooks): one `notify-<id>` handler each. */
   targets: readonly Target[];
+  /** GITHUB_ALERT_SCOPES, for the cron backstop's pages (`github.alerts_scan`). */
+  githubScopes?: readonly string[];
 }
+
+/** Resolve at GitHub the alerts remembered for a value that is now dead (core/github/alert-links.ts). */
+const githubResolver = async (
+  s: HandlerServices,
+  e: EventOf<"credential.revoked" | "github.alert_linked">,
+) => resolveLinkedAlerts(await s.engine(), s.bus, e.data);
 
 type Handle<T extends EventType> = (services: HandlerServices, event: EventOf<T>) => Promise<unknown>;
 
@@ -85,7 +95,7 @@ const HANDLERS = {
   "rotation.step": { auditor },
   "rotation.completed": { auditor, stats, [NOTIFIER]: notifier, "chat-replier": chatReplier },
   "rotation.failed": { auditor, stats, [NOTIFIER]: notifier, "chat-replier": chatReplier },
-  "credential.revoked": { auditor, stats, [NOTIFIER]: notifier },
+  "credential.revoked": { auditor, stats, [NOTIFIER]: notifier, "github-resolver": githubResolver },
   "revocation.overdue": { auditor, [NOTIFIER]: notifier },
   "credential.orphaned_manager": { auditor, [NOTIFIER]: notifier },
   "credential.expiring": { auditor, [NOTIFIER]: notifier },
@@ -98,6 +108,12 @@ const HANDLERS = {
   // One re-encryption batch per event (core/maintenance/reencrypt-job.ts).
   "maintenance.reencrypt": { auditor, maintainer: async (d, e) => runReencryptBatch(d, await d.engine(), e) },
   "maintenance.completed": { auditor },
+  "github.alert_linked": { auditor, "github-resolver": githubResolver },
+  "github.alert_resolved": { auditor },
+  // One page of the cron backstop over GITHUB_ALERT_SCOPES per event (core/github/backstop.ts).
+  "github.alerts_scan": {
+    "github-scanner": async (d, e) => processGithubScan(await d.engine(), d.bus, d.githubScopes ?? [], e.data),
+  },
   // A dead event, whatever its type (core/subscribers/index.ts `onDeadLetter`): a human must hear of it.
   "event.dead_lettered": { auditor, [NOTIFIER]: notifier },
   // Admin actions on the registry, and consumer Workers' first reads of a value: the trail only.

@@ -12,7 +12,11 @@ import { deriveId, newEvent } from "../bus/new-event.ts";
 import { codeSchema, handlerNameSchema } from "../bus/fields.ts";
 
 export function subscribeAll(d: Dispatcher, services: Services) {
-  subscribeHandlers(d, { ...services, targets: notificationTargets(services.config) });
+  subscribeHandlers(d, {
+    ...services,
+    targets: notificationTargets(services.config),
+    githubScopes: services.config.GITHUB_ALERT_SCOPES,
+  });
 }
 
 /** The events whose death can mean that work on a credential died: the rotator handles them. */

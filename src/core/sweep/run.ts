@@ -21,6 +21,7 @@ import type { EngineServices } from "../rotation/engine-services.ts";
 import { payOwedRevocations } from "../rotation/owed-revocations.ts";
 import { dueActions, runningRotation } from "./rules.ts";
 import { firstScanPage } from "./orphan-scan.ts";
+import { firstGithubScan } from "../github/backstop.ts";
 
 /**
  * Due credentials handled per batch. Each costs about 3 Durable Object calls (one more for a
@@ -32,16 +33,18 @@ const SWEEP_BATCH_SIZE = 10;
 /** Index entries listed per batch: one KV list operation. */
 const INDEX_PAGE = 1000;
 
-export async function startSweep(bus: EventBus, now: number): Promise<string> {
+/** `githubScopes`: how many GITHUB_ALERT_SCOPES entries the GitHub backstop lists (core/github/backstop.ts). */
+export async function startSweep(bus: EventBus, now: number, opts: { githubScopes?: number } = {}): Promise<string> {
   // One sweep per cron minute: a redelivered tick is the same sweep.
   const id = `swp_${Math.floor(now / 60_000).toString(36)}`;
-  await bus.publish(
-    newEvent("sweep.batch", { sweep_id: id, cursor: null, batch_size: SWEEP_BATCH_SIZE }, {
-      source: "/rekey/cron",
-      id: await deriveId("evt", "sweep-page", id, ""),
-      now,
-    }),
-  );
+  const first = newEvent("sweep.batch", { sweep_id: id, cursor: null, batch_size: SWEEP_BATCH_SIZE }, {
+    source: "/rekey/cron",
+    id: await deriveId("evt", "sweep-page", id, ""),
+    now,
+  });
+  const github = await firstGithubScan(id, opts.githubScopes ?? 0, now);
+  if (github.length) await bus.publishAll([first, ...github]);
+  else await bus.publish(first);
   return id;
 }
 

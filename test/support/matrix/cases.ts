@@ -10,11 +10,14 @@
  *     generator), compromise of a self-managed PAT, revocation, containment of a leaked
  *     superseded value, a routine rotation with two sinks, the cron sweep's work (a scheduled
  *     rotation, an owed revocation after grace, a hard expiry) and a re-encryption of the
- *     registry under a new key version; each triggered as production triggers it (the admin
- *     API's request, an alert, the cron tick, the maintenance route) and carried on by the
+ *     registry under a new key version; with GitHub (the case's GitHub emulator, as the test
+ *     App): a compromise rotation with an Actions secret sink, and a repository's secret
+ *     scanning alert (its webhook) of a value already dead, resolved as revoked; each triggered as production triggers it (the admin API's request, an alert,
+ *     a GitHub webhook's alert, the cron tick, the maintenance route) and carried on by the
  *     runtime's real queue consumer;
  *   faults (./injection.ts): 503, 429, 500, 403, 401, a dropped connection, a response lost after
- *     Clarifai committed, a timeout after which Clarifai still commits, at each upstream call;
+ *     Clarifai (or GitHub) committed, a timeout after which Clarifai still commits, at each
+ *     upstream call, Clarifai's and GitHub's;
  *   crashes: after each store write; on Workers after each Durable Object commit and before its
  *     KV mirror; after Clarifai answered a create and before the key was persisted; between the
  *     two targets of one propagate; in the middle of a re-encryption page (after each write of
@@ -23,14 +26,16 @@
  * After the failure the system recovers with its own means only (the queue's redeliveries, a
  * later driver once the lease expired, the cron sweep twice; on Workers the cell's mirror repair)
  * and then: nothing is running, 0 orphan keys at the emulator, 0 duplicate keys, 0 lost values
- * (the recorded value works at Clarifai and in every sink, or the credential is revoked and
- * nothing of it works), nothing recorded as revoked still works, the sweep index and the
+ * (the recorded value works at Clarifai and in every sink, GitHub's included, or the credential is
+ * revoked and nothing of it works), nothing recorded as revoked still works, a GitHub alert whose
+ * value is dead is resolved as revoked and forgotten, the sweep index and the
  * fingerprint index agree with the records, and no value appears in anything published. Failures
  * that retries absorb must end in success.
  */
 import { startSweep } from "../../../src/core/sweep/run.ts";
 import { nextActionAt } from "../../../src/core/sweep/rules.ts";
-import { reportNamedLeak } from "../../../src/core/alerts/pipeline.ts";
+import { reportNamedLeak, reportRepoAlert } from "../../../src/core/alerts/pipeline.ts";
+import { isFailure } from "../../../src/core/failure.ts";
 import {
   aadFor,
   type CredentialRecord,
@@ -50,6 +55,7 @@ import { requestRotation } from "../../../src/core/rotation/request.ts";
 import type { Rotation } from "../../../src/core/rotation/rotation.ts";
 import type { Services } from "../../../src/services.ts";
 import type { Assert } from "../store-contract.ts";
+import { githubSecretValue } from "./github.ts";
 import {
   type CrashPoint,
   describeInjection,
@@ -76,6 +82,8 @@ interface Subject {
   targets: string[];
   /** Every credential of the case, for the index checks and the clean-up. */
   credentialIds: string[];
+  /** The GitHub operations': the repository (the App installed on its owner) and its open alert for `original`. */
+  github?: { repository: string; alert?: number };
 }
 
 export interface MatrixOperation {
@@ -98,6 +106,10 @@ export interface MatrixOperation {
   reencrypts?: boolean;
   /** Makes no upstream call (so no fault cases): asserted, not assumed. */
   noUpstream?: boolean;
+  /** The credential has a GitHub Actions secret sink (GITHUB_SINK in its repository). */
+  githubSink?: boolean;
+  /** GitHub has an alert for `original`: resolved as revoked once that value is dead, open while it lives. */
+  githubAlert?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,7 +145,7 @@ async function scenario(
   world: CaseWorld,
   kind: CredentialKind,
   policy: Partial<Policy> = {},
-  opts: { sinks?: number; prefix?: string } = {},
+  opts: { sinks?: number; prefix?: string; githubSink?: string } = {},
 ): Promise<Subject> {
   const deps = await setupDeps(world);
   const user = world.seed.userId;
@@ -147,7 +159,12 @@ async function scenario(
   if (!manager.ok) throw new Error(`manager registration failed: ${manager.error.code}`);
   const sinkIds = Array.from({ length: opts.sinks ?? 1 }, (_, i) => `${opts.prefix ?? ""}SINK_SECRET_${i}`);
   for (const id of sinkIds) await createSecret(world, managerKey.id, id, "placeholder");
-  const sinks = sinkIds.map((secret_id) => ({ type: "clarifai_secret" as const, user_id: user, secret_id }));
+  const sinks = [
+    ...sinkIds.map((secret_id) => ({ type: "clarifai_secret" as const, user_id: user, secret_id })),
+    ...(opts.githubSink
+      ? [{ type: "github_actions_secret" as const, repository: opts.githubSink, name: GITHUB_SINK }]
+      : []),
+  ];
   const fullPolicy = { grace_hours: 0, ...policy };
   let original: string;
   let registered;
@@ -185,6 +202,26 @@ async function scenario(
   };
 }
 
+/** The Actions secret a GitHub sink writes. */
+const GITHUB_SINK = "MATRIX_KEY";
+
+/**
+ * A repository of the case's own at its GitHub, the test App installed on its organization, and
+ * the backstop listing it (GITHUB_ALERT_SCOPES): what a team that keeps its code on GitHub has.
+ */
+async function githubRepository(world: CaseWorld, opts: { backstop: boolean }): Promise<string> {
+  const repository = "matrix-org/app";
+  await world.githubControl("repos", { full_name: repository });
+  await world.githubControl("installations", { account: "matrix-org" });
+  if (opts.backstop) world.deploy({ GITHUB_ALERT_SCOPES: [repository] });
+  return repository;
+}
+
+/** GitHub's secret scanning finds `secret` in the repository: an open alert (its webhook is the trigger). */
+async function githubAlertFor(world: CaseWorld, repository: string, secret: string): Promise<number> {
+  return (await world.githubControl(`repos/${repository}/alerts`, { secret })).alert.number;
+}
+
 /** A finished routine rotation (setup for the operations that act on a superseded value). */
 async function rotated(world: CaseWorld, s: Subject): Promise<void> {
   const deps = await setupDeps(world);
@@ -213,8 +250,33 @@ const alert = (value: (s: Subject) => string) => (world: CaseWorld, s: Subject) 
     })
   ).then(() => undefined);
 
-/** The cron tick: `scheduled()` publishes the sweep's first batch; the consumer does the rest. */
-const cronTick = (world: CaseWorld) => world.request((svc) => startSweep(svc.bus, svc.now())).then(() => undefined);
+/**
+ * POST /hooks/github/events for the alert of `s.github` (after its signature check): the alert is
+ * read from GitHub and its secret goes through the pipeline, contained at once. GitHub failing the
+ * read is the route's 503/502: the delivery fails, and the backstop finds the alert later.
+ */
+const githubWebhook = (world: CaseWorld, s: Subject) =>
+  world.request(async (svc) => {
+    const receivedAt = svc.now();
+    const engine = await svc.engine();
+    const { repository, alert } = s.github!;
+    try {
+      const found = await engine.github!.getAlert(repository, alert!);
+      if (!found.secret) return;
+      await reportRepoAlert(svc, engine, { repository, number: found.number, secret: found.secret }, {
+        delivery: randomId("dlv", svc.now()),
+        fastPath: true,
+        receivedAt,
+      });
+    } catch (error) {
+      if (!isFailure(error, "github")) throw error;
+    }
+  }).then(() => undefined);
+
+/** The cron tick: `scheduled()` publishes the sweep's first batch (and the GitHub backstop's); the consumer does the rest. */
+const cronTick = (world: CaseWorld) =>
+  world.request((svc) => startSweep(svc.bus, svc.now(), { githubScopes: svc.config.GITHUB_ALERT_SCOPES.length }))
+    .then(() => undefined);
 
 const rotation = (
   name: string,
@@ -289,6 +351,37 @@ export const OPERATIONS: readonly MatrixOperation[] = [
       return s;
     },
     run: alert((s) => s.original),
+  },
+  {
+    // A Standard Webhooks alert, not the repository's: GitHub's alert path is the next operation's.
+    // With both, the alert's resolution would have two triggers (`github.alert_linked`, then
+    // `credential.revoked`) that a queue may hand over at once: both resolve it, harmlessly, but
+    // the case's call count would no longer be the same from one run to the next.
+    name: "compromise rotation, app key with a GitHub Actions secret sink",
+    compromise: true,
+    createsKey: true,
+    // Its Clarifai secret sink, then the Actions secret.
+    twoTargets: true,
+    githubSink: true,
+    setup: async (world) => {
+      const repository = await githubRepository(world, { backstop: false });
+      const s = await scenario(world, "app_key", {}, { githubSink: repository });
+      return { ...s, github: { repository } };
+    },
+    run: alert((s) => s.original),
+  },
+  {
+    // The leak was contained before (a rotation replaced and deleted it); the alert's webhook
+    // comes after, and the alert is resolved on the bus.
+    name: "GitHub: resolving the alert of a value already dead",
+    githubAlert: true,
+    setup: async (world) => {
+      const repository = await githubRepository(world, { backstop: true });
+      const s = await scenario(world, "app_key");
+      await rotated(world, s);
+      return { ...s, github: { repository, alert: await githubAlertFor(world, repository, s.original) } };
+    },
+    run: githubWebhook,
   },
   {
     name: "sweep: scheduled rotation of an aged key",
@@ -710,6 +803,24 @@ async function assertConverged(
   if (op.revokes && last?.state === "done") assert.equal(rec.state, "revoked", `${label}: not revoked`);
   // Refused or not, the sweep keeps retrying a leaked superseded value until Clarifai confirms.
   if (op.previousDies) assert.ok(!originalAlive, `${label}: the leaked superseded value still works`);
+  if (op.githubSink && rec.state !== "revoked") {
+    // The Actions secret holds the recorded value, or (a rotation that failed before writing it)
+    // nothing rekey wrote: never a value that no longer works.
+    const held = await githubSecretValue(world.github, `repo:${s.github!.repository}`, GITHUB_SINK);
+    if (last?.state === "done" || held !== undefined) {
+      assert.equal(held, current, `${label}: the GitHub Actions secret does not hold the recorded value`);
+    }
+  }
+  if (op.githubAlert) {
+    const alert = (await world.githubControl("state")).alerts.find((a: any) => a.number === s.github!.alert);
+    if (originalAlive) {
+      assert.equal(alert?.state, "open", `${label}: the alert of a value still alive was resolved`);
+    } else {
+      assert.equal(alert?.state, "resolved", `${label}: the alert of a dead value is still open`);
+      assert.equal(alert?.resolution, "revoked", `${label}: the alert is not resolved as revoked`);
+      assert.equal(rec.github_alerts, undefined, `${label}: the resolved alert is still remembered`);
+    }
+  }
   // Replaced (grace 0) or paid after grace: the old value is dead.
   if (last?.state === "done" && !op.revokes && !op.reencrypts) {
     assert.ok(!originalAlive, `${label}: the replaced value still works`);

@@ -2,8 +2,9 @@
  * One case of the fault and crash matrices (./cases.ts) as the runtime sees it: rekey's real
  * services over one runtime's real adapters (a `MatrixBacking`: the store, ledger, audit trail,
  * job record and event bus of Workers, Deno KV or memory, and that runtime's own queue consumer),
- * a controlled clock, and a Clarifai emulator created in-process for the case, so its state and
- * call log are the case's own. Runner-agnostic: vitest in workerd and Deno.test both use it.
+ * a controlled clock, and a Clarifai and a GitHub emulator created in-process for the case, so
+ * their state and call logs are the case's own. Runner-agnostic: vitest in workerd and Deno.test
+ * both use it.
  *
  * Crashes: rekey runs in "incarnations", one isolate or process each. Every invocation (the
  * request that starts an operation, each queue delivery, each cron tick) takes the current
@@ -21,6 +22,7 @@
  */
 import { MemoryStats } from "../../../src/core/summary/stats.ts";
 import { createEmulator, type Emulator } from "../../../emulator/src/index.ts";
+import { createGithubEmulator, type GithubEmulator } from "../../../emulator/github/index.ts";
 import type { AuditLog } from "../../../src/core/audit/audit-log.ts";
 import type { EventBus } from "../../../src/core/bus/bus.ts";
 import type { BusHandlers, LogRecord } from "../../../src/core/bus/consumer.ts";
@@ -33,8 +35,9 @@ import type { Store } from "../../../src/core/store/store.ts";
 import { DEFAULT_BACKOFF, retryDelaySeconds } from "../../../src/core/bus/backoff.ts";
 import { subscribeHandlers } from "../../../src/core/subscribers/handlers.ts";
 import { onDeadLetter } from "../../../src/core/subscribers/index.ts";
-import { parseConfig } from "../../../src/config.ts";
+import { type Config, parseConfig } from "../../../src/config.ts";
 import { buildServices, type Services } from "../../../src/services.ts";
+import { GITHUB_APP_ID, githubAppKeys } from "./github.ts";
 import { type Injector, noInjection } from "./injection.ts";
 
 // Test-only keys (the same as vitest.config.ts): public, never used outside tests.
@@ -44,6 +47,8 @@ export const KEYS_V1_V2 =
 const FINGERPRINT_KEY = "dGVzdC1maW5nZXJwcmludC1rZXktMzItYnl0ZXMhISE=";
 /** Clarifai's base URL as rekey is configured with it; the case's network sends it to its emulator. */
 const CLARIFAI = "http://clarifai.emulator";
+/** GITHUB_API_BASE as rekey is configured with it; the case's network sends it to its GitHub emulator. */
+const GITHUB = "http://github.emulator";
 /** The shortest client timeout the configuration allows: a `timeout` fault waits longer. */
 export const CLIENT_TIMEOUT_MS = 100;
 
@@ -93,7 +98,7 @@ export class Crashed extends Error {
   }
 }
 
-const WORK_HANDLERS = ["rotator", "sweeper", "orphan-scanner", "maintainer"];
+const WORK_HANDLERS = ["rotator", "sweeper", "orphan-scanner", "maintainer", "github-resolver", "github-scanner"];
 
 /** One clock for every case of a file: ledgers and queues outlive a case, and event ids derive from times. */
 let fileClock = Date.parse("2026-06-01T00:00:00Z");
@@ -188,17 +193,23 @@ class Incarnation {
     };
   }
 
-  /** Clarifai as this incarnation reaches it: the case's emulator, with the injector on the wire. */
+  /**
+   * Clarifai and GitHub as this incarnation reaches them: the case's emulators, with the injector
+   * on the wire. A fault at a GitHub call is its status (GitHub has no Clarifai codes), a drop or a delay.
+   */
   readonly fetch: typeof fetch = async (input, init) => {
     this.#alive();
     const w = this.world;
     const req = new Request(input as RequestInfo, init);
     const index = w.calls++;
+    const github = req.url.startsWith(`${GITHUB}/`);
     const fault = w.injector.fault?.(index, req);
     if (fault && fault !== "lost") {
-      await w.control("faults", { method: req.method, path: new URL(req.url).pathname, count: 1, ...fault });
+      const at = { method: req.method, path: new URL(req.url).pathname, count: 1 };
+      // GitHub's fault route ignores `code`: GitHub answers with its HTTP status alone.
+      await (github ? w.githubControl("faults", { ...at, ...fault }) : w.control("faults", { ...at, ...fault }));
     }
-    const res = await w.emulator.fetch(req);
+    const res = github ? await w.github.fetch(req) : await w.emulator.fetch(req);
     if (fault === "lost") {
       await res.arrayBuffer();
       throw new TypeError("Network connection lost");
@@ -264,13 +275,10 @@ class Incarnation {
 export class CaseWorld {
   readonly clock: { now: () => number; advance: (ms: number) => void };
   readonly emulator: Emulator;
+  /** GitHub, with the test App installed where a case asks (./cases.ts `githubRepository`). */
+  readonly github: GithubEmulator;
   readonly seed: { userId: string; appId: string; pat: string };
-  config = parseConfig({
-    CLARIFAI_API_BASE: CLARIFAI,
-    CLARIFAI_TIMEOUT_MS: String(CLIENT_TIMEOUT_MS),
-    REKEY_ENCRYPTION_KEYS: KEYS_V1_V2,
-    REKEY_FINGERPRINT_KEY: FINGERPRINT_KEY,
-  });
+  config!: Config;
   injector: Injector = noInjection;
   /** Upstream calls and store writes since the injector was armed (what injection points count). */
   calls = 0;
@@ -299,11 +307,24 @@ export class CaseWorld {
     // The emulator shares the case's clock, so key creation times and rekey's windows agree.
     this.emulator = createEmulator({ now: () => new Date(t) });
     this.seed = this.emulator.seed({ userId: `u${Math.random().toString(36).slice(2, 8)}`, appId: "app1" });
+    this.github = createGithubEmulator({ now: () => new Date(t) });
     this.#current = new Incarnation(this);
   }
 
   static async open(openBacking: OpenBacking): Promise<CaseWorld> {
     const world = new CaseWorld();
+    // Every case can reach GitHub as the App; only the GitHub operations give it a repository.
+    const app = await githubAppKeys();
+    await world.githubControl("app", { id: GITHUB_APP_ID, public_key: app.publicKey });
+    world.config = parseConfig({
+      CLARIFAI_API_BASE: CLARIFAI,
+      CLARIFAI_TIMEOUT_MS: String(CLIENT_TIMEOUT_MS),
+      REKEY_ENCRYPTION_KEYS: KEYS_V1_V2,
+      REKEY_FINGERPRINT_KEY: FINGERPRINT_KEY,
+      GITHUB_API_BASE: GITHUB,
+      GITHUB_APP_ID: GITHUB_APP_ID,
+      GITHUB_APP_PRIVATE_KEY: app.privateKey,
+    });
     world.backing = await openBacking({
       handlers: () => world.#handlers(),
       retried: (attempt) => world.clock.advance(retryDelaySeconds(attempt, DEFAULT_BACKOFF) * 1000),
@@ -318,20 +339,22 @@ export class CaseWorld {
   }
 
   /** A deploy: new configuration, so every invocation from now on runs on a new incarnation. */
-  deploy(vars: { REKEY_ENCRYPTION_KEYS: string }): void {
+  deploy(vars: Partial<Pick<Config, "REKEY_ENCRYPTION_KEYS" | "GITHUB_ALERT_SCOPES">>): void {
     this.config = { ...this.config, ...vars };
     this.#current = new Incarnation(this);
   }
 
   /**
    * The handlers that do the work (core/subscribers/handlers.ts): the rotator, the sweeper, the
-   * orphan scanner and the maintainer. The auditor, notifiers and chat replier only record and
-   * tell what happened; they are left out to keep a case to its work (and its cost down).
+   * orphan scanner, the maintainer, and GitHub's alert resolver and backstop scanner. The
+   * auditor, notifiers and chat replier only record and tell what happened; they are left out to
+   * keep a case to its work (and its cost down).
    */
   #handlers(): BusHandlers {
     const services = this.services("consumer");
+    const githubScopes = services.config.GITHUB_ALERT_SCOPES;
     return {
-      subscribe: (d) => subscribeHandlers(d, { ...services, targets: [] }, WORK_HANDLERS),
+      subscribe: (d) => subscribeHandlers(d, { ...services, targets: [], githubScopes }, WORK_HANDLERS),
       onDeadLetter: (event, info) => onDeadLetter(services, event, info),
     };
   }
@@ -375,8 +398,19 @@ export class CaseWorld {
     return res.json();
   }
 
+  /** The GitHub emulator's control surface, in process. */
+  async githubControl(path: string, body?: unknown): Promise<any> {
+    const res = await this.github.fetch(`${GITHUB}/_emulator/${path}`, {
+      method: body === undefined ? "GET" : "POST",
+      ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+    });
+    if (!res.ok) throw new Error(`GitHub emulator control ${path} answered ${res.status}`);
+    return res.json();
+  }
+
   async clearFaults(): Promise<void> {
     await this.emulator.fetch(`${CLARIFAI}/_emulator/faults`, { method: "DELETE" });
+    await this.github.fetch(`${GITHUB}/_emulator/faults`, { method: "DELETE" });
   }
 
   /** This case's keys and secrets at the emulator. */
