@@ -32,10 +32,10 @@ export const secretNameSchema = z
     z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "letters, digits and underscores, not starting with a digit"),
     z.refine((v) => !/^github_/i.test(v), "must not start with GITHUB_"),
   );
-// deno-lint-ignore no-control-regex
 export const environmentSchema = z.string().check(
   z.minLength(1),
   z.maxLength(255),
+  // deno-lint-ignore no-control-regex
   z.regex(/^[^\u0000-\u001f\u007f]+$/),
 );
 
