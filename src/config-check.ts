@@ -18,7 +18,7 @@
  *
  * Runtime-neutral.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { type Config, configSchema } from "./config.ts";
 import { decodeBase64 } from "./core/crypto/encoding.ts";
 import { parseKeyring } from "./core/crypto/keyring.ts";

@@ -10,25 +10,27 @@
  * (./config-check.ts) and refuse to serve anything on it (503 `config_invalid` /
  * `dev_secrets_refused`).
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { refused } from "./http/on-error.ts";
 import { DEFAULT_LEASE_MS } from "./core/rotation/engine-services.ts";
 
-const flag = z
-  .enum(["true", "false", "1", "0", ""])
-  .optional()
-  .transform((v) => v === "true" || v === "1");
+const flag = z.pipe(
+  z.optional(z
+    .enum(["true", "false", "1", "0", ""])),
+  z.transform((v) => v === "true" || v === "1"),
+);
 
-const csv = z
-  .string()
-  .optional()
-  .transform((v) => (v ?? "").split(",").map((s) => s.trim()).filter(Boolean));
+const csv = z.pipe(
+  z.optional(z
+    .string()),
+  z.transform((v) => (v ?? "").split(",").map((s) => s.trim()).filter(Boolean)),
+);
 
-const optionalString = z.string().optional().transform((v) => (v === "" ? undefined : v));
+const optionalString = z.pipe(z.optional(z.string()), z.transform((v) => (v === "" ? undefined : v)));
 
 export const configSchema = z.object({
-  CLARIFAI_API_BASE: z.url().default("https://api.clarifai.com"),
-  CLARIFAI_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  CLARIFAI_API_BASE: z._default(z.url(), "https://api.clarifai.com"),
+  CLARIFAI_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.gte(100), z.lte(60_000)), 10_000),
   REKEY_ADMIN_TOKEN: optionalString,
   REKEY_ENCRYPTION_KEYS: optionalString,
   REKEY_FINGERPRINT_KEY: optionalString,
@@ -47,15 +49,18 @@ export const configSchema = z.object({
    * is refused even in a correctly signed request (defence in depth against a leaked signing secret
    * turning rekey into a request forwarder). Tests add the local receiver.
    */
-  SLACK_RESPONSE_ORIGINS: z
-    .string()
-    .optional()
-    .transform((v) => (v ?? "https://hooks.slack.com").split(",").map((s) => s.trim()).filter(Boolean))
-    .pipe(z.array(z.url()).min(1)),
+  SLACK_RESPONSE_ORIGINS: z.pipe(
+    z.pipe(
+      z.optional(z
+        .string()),
+      z.transform((v) => (v ?? "https://hooks.slack.com").split(",").map((s) => s.trim()).filter(Boolean)),
+    ),
+    z.array(z.url()).check(z.minLength(1)),
+  ),
   /** Discord's API, for interaction follow-ups (`/webhooks/{application_id}/{token}`). Tests point it at a receiver. */
-  DISCORD_API_BASE: z.url().default("https://discord.com/api/v10"),
+  DISCORD_API_BASE: z._default(z.url(), "https://discord.com/api/v10"),
   /** Where GitHub's secret scanning public keys are fetched from when GITHUB_SECRET_SCANNING_KEYS is unset. */
-  GITHUB_KEYS_URL: z.url().default("https://api.github.com/meta/public_keys/secret_scanning"),
+  GITHUB_KEYS_URL: z._default(z.url(), "https://api.github.com/meta/public_keys/secret_scanning"),
   /** GitHub, end to end (issue 17): the secret of POST /hooks/github/events (X-Hub-Signature-256). */
   GITHUB_WEBHOOK_SECRET: optionalString,
   /** A GitHub App's id (or client id) and its private key (the PEM GitHub issues, PKCS#1 or PKCS#8). */
@@ -64,11 +69,11 @@ export const configSchema = z.object({
   /** Instead of an App, one token for every GitHub call (small setups). */
   GITHUB_TOKEN: optionalString,
   /** GitHub's REST API; GitHub Enterprise Server's is `https://HOST/api/v3`. */
-  GITHUB_API_BASE: z.url().default("https://api.github.com"),
+  GITHUB_API_BASE: z._default(z.url(), "https://api.github.com"),
   /** Where the cron backstop lists open secret scanning alerts: `owner/repo` and `org:name`, comma-separated. */
   GITHUB_ALERT_SCOPES: csv,
   /** First retry delay of a failed bus handler, doubling per attempt (tests use 1). */
-  REKEY_BUS_RETRY_BASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  REKEY_BUS_RETRY_BASE_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(3600)), 10),
   /**
    * How long a rotation's driver holds it (core/rotation/drive.ts) before another driver, or the
    * next sweep, may take it over: the time a crashed rotation waits before it is resumed. Renewed at
@@ -77,13 +82,16 @@ export const configSchema = z.object({
    * cannot write), but a live driver overtaken repeats its calls. Tests that kill the stack
    * (test/kill/) shorten it.
    */
-  REKEY_ROTATION_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(DEFAULT_LEASE_MS / 1000),
+  REKEY_ROTATION_LEASE_SECONDS: z._default(
+    z.coerce.number().check(z.int(), z.gte(1), z.lte(3600)),
+    DEFAULT_LEASE_MS / 1000,
+  ),
   /**
    * `true` on a developer's local stack only (.dev.vars.example sets it, wrangler.toml does not):
    * accepts the committed development secrets and refuses any Host but loopback. Exactly "true"
    * or "false": a security switch does not guess what "yes" means.
    */
-  REKEY_DEV_MODE: z.enum(["true", "false", ""]).optional().transform((v) => v === "true"),
+  REKEY_DEV_MODE: z.pipe(z.optional(z.enum(["true", "false", ""])), z.transform((v) => v === "true")),
   /**
    * Cloudflare Access in front of the admin API and the dashboard (src/http/access.ts): the team's
    * URL (`https://acme.cloudflareaccess.com`) and the Access application's AUD tag, both or neither.
@@ -93,7 +101,7 @@ export const configSchema = z.object({
   CF_ACCESS_AUD: optionalString,
   CF_ACCESS_REQUIRED: flag,
   /** The Cloudflare API, for `cloudflare_worker_secret` sinks (tests and `npm start` point it at the emulator). */
-  CLOUDFLARE_API_BASE: z.url().default("https://api.cloudflare.com/client/v4"),
+  CLOUDFLARE_API_BASE: z._default(z.url(), "https://api.cloudflare.com/client/v4"),
   /** An API token with "Workers Scripts: Edit" on the sinks' accounts. */
   CLOUDFLARE_API_TOKEN: optionalString,
 });

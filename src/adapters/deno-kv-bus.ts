@@ -8,17 +8,17 @@
  * every message names a dead-letter key in `keysIfUndelivered`: should the consumer itself keep
  * failing (a bug, KV unreachable), Deno KV stores the message there instead of dropping it.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { EventBus } from "../core/bus/bus.ts";
 import { assertPublishable, type BusEvent } from "../core/bus/events.ts";
 
 export const queueMessageSchema = z.strictObject({
   /** The CloudEvents envelope as JSON text. */
-  body: z.string().max(256_000),
+  body: z.string().check(z.maxLength(256_000)),
   /** Delivery attempt, from 1. */
-  attempt: z.number().int().min(1),
+  attempt: z.number().check(z.int(), z.gte(1)),
   /** The event died: deliver it to onDeadLetter (the Worker's rekey-events-dlq). */
-  dead: z.literal(true).optional(),
+  dead: z.optional(z.literal(true)),
 });
 export type QueueMessage = z.infer<typeof queueMessageSchema>;
 

@@ -4,7 +4,7 @@
  *
  * Runtime-neutral.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /** Milliseconds since the epoch as the ISO 8601 string every record, event and answer carries. */
 export const iso = (ms: number): string => new Date(ms).toISOString();

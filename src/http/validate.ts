@@ -8,7 +8,7 @@
  * something other than what was sent. They are refused with a 400 before any schema runs.
  */
 import type { Context } from "hono";
-import type * as z from "zod";
+import type * as z from "zod/mini";
 import type { VerifyError } from "../core/inbound/verify-common.ts";
 import type { Failure } from "../core/failure.ts";
 import { refused } from "./on-error.ts";
@@ -70,18 +70,18 @@ function requireWellFormed(value: unknown): void {
  * A path id (`/v1/credentials/:id`) checked against its schema before anything reads storage: an
  * id no record can have (512 bytes, say, past KV's key limit) is simply not found.
  */
-export function pathId(c: Context, schema: z.ZodType<string>, notFound: Failure<"refused">): string {
+export function pathId(c: Context, schema: z.ZodMiniType<string>, notFound: Failure<"refused">): string {
   const parsed = schema.safeParse(c.req.param("id"));
   if (!parsed.success) throw notFound;
   return parsed.data;
 }
 
-function invalid(error: z.ZodError, message = "The request does not match the schema"): Failure<"refused"> {
+function invalid(error: z.core.$ZodError, message = "The request does not match the schema"): Failure<"refused"> {
   const issues = error.issues.slice(0, 20).map((i) => ({ path: i.path.join("."), code: i.code }));
   return refused("invalid_request", message, { issues });
 }
 
-export async function jsonBody<S extends z.ZodType>(
+export async function jsonBody<S extends z.ZodMiniType>(
   c: Context,
   schema: S,
   opts: { optional?: boolean } = {},
@@ -109,7 +109,7 @@ export async function jsonBody<S extends z.ZodType>(
  * refused rather than guessed at. As above, no submitted value is echoed: the sign-in form
  * carries the admin token.
  */
-export async function formBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+export async function formBody<S extends z.ZodMiniType>(c: Context, schema: S): Promise<z.infer<S>> {
   if (!/^application\/x-www-form-urlencoded\b/i.test(c.req.header("content-type") ?? "")) {
     throw refused("unsupported_media_type", 'The form must be sent as "application/x-www-form-urlencoded"');
   }
@@ -125,7 +125,7 @@ export async function formBody<S extends z.ZodType>(c: Context, schema: S): Prom
   return parsed.data;
 }
 
-export function query<S extends z.ZodType>(c: Context, schema: S): z.infer<S> {
+export function query<S extends z.ZodMiniType>(c: Context, schema: S): z.infer<S> {
   const raw = c.req.query();
   requireWellFormed(raw);
   const parsed = schema.safeParse(raw);
@@ -181,7 +181,7 @@ export function signedForm(body: Uint8Array): Record<string, string> {
 }
 
 /** A signed route's parsed input checked against its schema: 400 with the failing paths and zod codes. */
-export function validated<S extends z.ZodType>(schema: S, input: unknown, message: string): z.infer<S> {
+export function validated<S extends z.ZodMiniType>(schema: S, input: unknown, message: string): z.infer<S> {
   const parsed = schema.safeParse(input);
   if (!parsed.success) throw invalid(parsed.error, message);
   return parsed.data;

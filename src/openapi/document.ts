@@ -4,7 +4,7 @@
  * zod 4's toJSONSchema emits; request bodies use the schema's input side (defaults optional),
  * responses the output side.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { VERSION } from "../version.ts";
 import { routeDocs, type Security } from "./route-docs.ts";
 import { routeExamples } from "./examples.ts";
@@ -63,12 +63,12 @@ const ACCESS_SCHEME = {
 const securityOf = (s: Exclude<Security, "none">) =>
   s === "admin" || s === "ui_session" ? [{ [s]: [] }, { cloudflare_access: [] }] : [{ [s]: [] }];
 
-function schema(s: z.ZodType, io: "input" | "output") {
+function schema(s: z.ZodMiniType, io: "input" | "output") {
   const { $schema: _, ...json } = z.toJSONSchema(s, { io, unrepresentable: "any" }) as Record<string, unknown>;
   return json;
 }
 
-function queryParams(s: z.ZodType) {
+function queryParams(s: z.ZodMiniType) {
   const json = schema(s, "input") as { properties?: Record<string, object>; required?: string[] };
   return Object.entries(json.properties ?? {}).map(([name, p]) => ({
     name,

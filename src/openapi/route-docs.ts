@@ -3,7 +3,7 @@
  * generated from this table (./document.ts), and a test checks the table against the routes the
  * Hono app really serves, so the document cannot drift from the code.
  */
-import type * as z from "zod";
+import type * as z from "zod/mini";
 import { auditQuerySchema } from "../routes/v1/audit.ts";
 import { registerInputSchema } from "../core/credentials/register.ts";
 import { updateInputSchema } from "../core/credentials/update.ts";
@@ -55,12 +55,12 @@ export interface RouteDoc {
   path: string;
   summary: string;
   security: Security;
-  query?: z.ZodType;
-  body?: z.ZodType;
+  query?: z.ZodMiniType;
+  body?: z.ZodMiniType;
   /** How the body is encoded: JSON unless said otherwise (Slack posts forms). */
   bodyType?: "json" | "form";
   /** Status → schema of the JSON body. */
-  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  responses: Record<number, { description: string; schema?: z.ZodMiniType }>;
   tag: string;
 }
 

@@ -1,5 +1,5 @@
 import { Hono } from "hono/tiny";
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { AppEnv } from "../app-env.ts";
 import { VERSION } from "../version.ts";
 

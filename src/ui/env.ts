@@ -1,11 +1,12 @@
-import type { SecureHeadersVariables } from "hono/secure-headers";
 import type { Actor } from "../core/bus/fields.ts";
 import type { Services } from "../services.ts";
 import type { Session, UiKeys } from "./session.ts";
 
 /** The dashboard's Hono environment: the app's `services`, plus what ./guard.ts puts on a signed-in request. */
 export type UiEnv = {
-  Variables: SecureHeadersVariables & {
+  Variables: {
+    /** The CSP nonce of this response's inline stylesheet (./headers.ts). */
+    secureHeadersNonce?: string;
     services: Services;
     session?: Session;
     keys?: UiKeys;

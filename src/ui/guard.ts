@@ -7,7 +7,6 @@
  * sign-in issues (the actor is `admin-token`), unless CF_ACCESS_REQUIRED=true turned that off.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { refused } from "../http/on-error.ts";
 import { ACCESS_HEADER, accessIdentity, accessRefused, accessRequired } from "../http/access.ts";
 import { ADMIN_TOKEN_ACTOR } from "../core/audit/actor.ts";
@@ -16,14 +15,34 @@ import { checkCsrf, csrfToken } from "./csrf.ts";
 import type { UiEnv } from "./env.ts";
 import { readSession, type Session, SESSION_COOKIE, SESSION_TTL_MS, type UiKeys, uiKeys } from "./session.ts";
 
-const COOKIE_OPTIONS = { prefix: "host", path: "/", secure: true, httpOnly: true, sameSite: "Strict" } as const;
+/**
+ * The session cookie, written out (hono/cookie's general serializer and parser were 2.6 KB of the
+ * Worker for one cookie): `__Host-` prefixed, so a browser only accepts it with Secure, Path=/ and
+ * no Domain, which no subdomain can set or shadow; the attributes in the order hono/cookie wrote them.
+ */
+const COOKIE_NAME = `__Host-${SESSION_COOKIE}`;
+const COOKIE_ATTRIBUTES = "Path=/; HttpOnly; Secure; SameSite=Strict";
 
 export function setSessionCookie(c: Context, value: string): void {
-  setCookie(c, SESSION_COOKIE, value, { ...COOKIE_OPTIONS, maxAge: SESSION_TTL_MS / 1000 });
+  c.header("Set-Cookie", `${COOKIE_NAME}=${value}; Max-Age=${SESSION_TTL_MS / 1000}; ${COOKIE_ATTRIBUTES}`, {
+    append: true,
+  });
 }
 
 export function clearSessionCookie(c: Context): void {
-  deleteCookie(c, SESSION_COOKIE, COOKIE_OPTIONS);
+  c.header("Set-Cookie", `${COOKIE_NAME}=; Max-Age=0; ${COOKIE_ATTRIBUTES}`, { append: true });
+}
+
+/**
+ * The session cookie's value from the request's Cookie header (its first occurrence), or
+ * undefined. The value is read as sent: readSession accepts only its own base64url format.
+ */
+export function sessionCookie(c: Context): string | undefined {
+  for (const pair of (c.req.header("cookie") ?? "").split(";")) {
+    const at = pair.indexOf("=");
+    if (at > 0 && pair.slice(0, at).trim() === COOKIE_NAME) return pair.slice(at + 1).trim().replace(/^"(.*)"$/, "$1");
+  }
+  return undefined;
 }
 
 /**
@@ -55,7 +74,7 @@ export const requireSession: MiddlewareHandler<UiEnv> = async (c, next) => {
     return next();
   }
   if (c.var.services.config.CF_ACCESS_REQUIRED) throw accessRequired();
-  const check = await readSession(keys, getCookie(c, SESSION_COOKIE, "host"), c.var.services.now());
+  const check = await readSession(keys, sessionCookie(c), c.var.services.now());
   if (!check.ok) {
     if (check.error.code !== "missing") clearSessionCookie(c);
     if (c.req.method === "GET" || c.req.method === "HEAD") {

@@ -6,7 +6,6 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
-import { getCookie } from "hono/cookie";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { requireConfig } from "../config.ts";
 import { timingSafeEqualDigest } from "../core/crypto/timing-safe-equal.ts";
@@ -35,6 +34,7 @@ import {
   requireCsrf,
   requireSession,
   sameOriginOnly,
+  sessionCookie,
   setSessionCookie,
   signedIn,
 } from "./guard.ts";
@@ -53,7 +53,7 @@ import {
   signOutFormSchema,
   startFormSchema,
 } from "./schemas.ts";
-import { issueSession, readSession, SESSION_COOKIE, uiKeys } from "./session.ts";
+import { issueSession, readSession, uiKeys } from "./session.ts";
 import { SignInPage } from "./sign-in-page.tsx";
 
 type Ctx = Context<UiEnv>;
@@ -85,7 +85,7 @@ export const ui = new Hono<UiEnv>()
     if (c.var.services.config.CF_ACCESS_REQUIRED) throw accessRequired();
     const current = await readSession(
       await uiKeys(c.var.services.config),
-      getCookie(c, SESSION_COOKIE, "host"),
+      sessionCookie(c),
       c.var.services.now(),
     );
     if (current.ok) return c.redirect("/ui", 303);

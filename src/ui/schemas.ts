@@ -1,29 +1,29 @@
 /** Every input the dashboard reads: form bodies and query strings. Also documented in the OpenAPI route table. */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { jobIdSchema, rotationIdSchema } from "../core/bus/fields.ts";
 
 /** Optional in the schema so that a missing token is refused as a CSRF failure (403), not a shape error. */
-const csrf = z.string().max(128).optional();
+const csrf = z.optional(z.string().check(z.maxLength(128)));
 
-export const signInFormSchema = z.strictObject({ token: z.string().min(1).max(1024) });
+export const signInFormSchema = z.strictObject({ token: z.string().check(z.minLength(1), z.maxLength(1024)) });
 export const signOutFormSchema = z.strictObject({ csrf });
 /** The rotate and the revoke confirmation forms. */
-export const startFormSchema = z.strictObject({ csrf, reason: z.enum(["manual", "compromise"]).default("manual") });
+export const startFormSchema = z.strictObject({ csrf, reason: z._default(z.enum(["manual", "compromise"]), "manual") });
 
 export const signInQuerySchema = z.strictObject({
-  expired: z.literal("1").optional(),
-  signed_out: z.literal("1").optional(),
+  expired: z.optional(z.literal("1")),
+  signed_out: z.optional(z.literal("1")),
 });
-export const listPageQuerySchema = z.strictObject({ cursor: z.string().max(1024).optional() });
+export const listPageQuerySchema = z.strictObject({ cursor: z.optional(z.string().check(z.maxLength(1024))) });
 export const credentialPageQuerySchema = z.strictObject({
-  started: rotationIdSchema.optional(),
-  joined: z.literal("1").optional(),
-  mode: z.enum(["rotate", "revoke"]).optional(),
+  started: z.optional(rotationIdSchema),
+  joined: z.optional(z.literal("1")),
+  mode: z.optional(z.enum(["rotate", "revoke"])),
 });
 export const emptyQuerySchema = z.strictObject({});
 /** The re-encryption confirmation form. */
 export const reencryptFormSchema = z.strictObject({ csrf });
 export const maintenanceQuerySchema = z.strictObject({
-  started: jobIdSchema.optional(),
-  outcome: z.enum(["started", "resumed"]).optional(),
+  started: z.optional(jobIdSchema),
+  outcome: z.optional(z.enum(["started", "resumed"])),
 });

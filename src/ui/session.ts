@@ -21,14 +21,14 @@
  *
  * WebCrypto only; the MAC is checked with a constant-time comparison.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { type Config, requireConfig } from "../config.ts";
 import { decodeBase64Url, encodeBase64Url } from "../core/crypto/encoding.ts";
 import { timingSafeEqual } from "../core/crypto/timing-safe-equal.ts";
 import { err, type ErrorValue, ok, type Result } from "../core/result.ts";
 
 export const SESSION_TTL_MS = 30 * 60_000;
-/** Cookie name without the `__Host-` prefix, which hono/cookie adds (prefix: "host"). */
+/** Cookie name without the `__Host-` prefix, which ./guard.ts adds. */
 export const SESSION_COOKIE = "rekey_session";
 
 export interface UiKeys {
@@ -44,9 +44,9 @@ export interface Session {
 }
 
 const payloadSchema = z.strictObject({
-  sid: z.string().regex(/^[A-Za-z0-9_-]{22}$/),
-  iat: z.number().int().nonnegative(),
-  exp: z.number().int().positive(),
+  sid: z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/)),
+  iat: z.number().check(z.int(), z.nonnegative()),
+  exp: z.number().check(z.int(), z.positive()),
 });
 
 const encoder = new TextEncoder();

@@ -268,6 +268,91 @@ describe("an assertion that does not verify is refused with 401", () => {
   });
 });
 
+describe("the verifier (WebCrypto, not a JWT library) accepts one shape only", () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  const b64url = (bytes: Uint8Array) =>
+    btoa(String.fromCharCode(...bytes)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+  const part = (v: unknown) => b64url(new TextEncoder().encode(JSON.stringify(v)));
+  /** A token signed as given, with no library in between to refuse an odd header or payload. */
+  async function raw(header: unknown, payload: unknown, key: CryptoKey, alg = "RSASSA-PKCS1-v1_5", hash = "SHA-256") {
+    const input = `${part(header)}.${part(payload)}`;
+    const sig = alg === "HMAC"
+      ? await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input))
+      : await crypto.subtle.sign({ name: alg, hash } as never, key, new TextEncoder().encode(input));
+    return `${input}.${b64url(new Uint8Array(sig))}`;
+  }
+  const claims = (d: string) => ({ email: "eve@example.com", iss: d, aud: [AUD], exp: now() + 300 });
+
+  it("takes an aud given as one string, as RFC 7519 allows", async () => {
+    const t = await team();
+    const jwt = await raw({ alg: "RS256", kid: "k1" }, { ...claims(t.domain), aud: AUD }, keys.privateKey);
+    expect(await verifyAccessJwt(jwt, { teamDomain: t.domain, aud: AUD }, Date.now()))
+      .toEqual({ ok: true, value: "eve@example.com" });
+  });
+
+  it.each([
+    ["HS256 keyed with the public key's modulus (alg confusion)", async (d: string) => {
+      const n = (await exportJWK(keys.publicKey)).n!;
+      const secret = await crypto.subtle.importKey(
+        "raw",
+        new TextEncoder().encode(n),
+        {
+          name: "HMAC",
+          hash: "SHA-256",
+        },
+        false,
+        ["sign"],
+      );
+      return raw({ alg: "HS256", kid: "k1" }, claims(d), secret, "HMAC");
+    }],
+    ["RS512 with the right key", async (d: string) => {
+      const pair = await crypto.subtle.exportKey("pkcs8", keys.privateKey);
+      const k512 = await crypto.subtle.importKey("pkcs8", pair, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-512" }, false, [
+        "sign",
+      ]);
+      return raw({ alg: "RS512", kid: "k1" }, claims(d), k512, "RSASSA-PKCS1-v1_5", "SHA-512");
+    }],
+    ["a crit header", (d: string) => raw({ alg: "RS256", kid: "k1", crit: ["exp"] }, claims(d), keys.privateKey)],
+    ["no kid", (d: string) => raw({ alg: "RS256" }, claims(d), keys.privateKey)],
+    ["no exp", (d: string) => raw({ alg: "RS256", kid: "k1" }, { ...claims(d), exp: undefined }, keys.privateKey)],
+    [
+      "a string exp",
+      (d: string) => raw({ alg: "RS256", kid: "k1" }, { ...claims(d), exp: String(now() + 300) }, keys.privateKey),
+    ],
+    [
+      "an aud array of other apps",
+      (d: string) => raw({ alg: "RS256", kid: "k1" }, { ...claims(d), aud: [`${AUD}x`, "x"] }, keys.privateKey),
+    ],
+    ["a payload that is not an object", async (d: string) => {
+      const jwt = await raw({ alg: "RS256", kid: "k1" }, [claims(d)], keys.privateKey);
+      return jwt;
+    }],
+  ])("refuses %s", async (_name, make) => {
+    const t = await team();
+    expect(await verifyAccessJwt(await make(t.domain), { teamDomain: t.domain, aud: AUD }, Date.now()))
+      .toMatchObject({ ok: false, error: { code: "access_denied" } });
+  });
+
+  it("refuses a key under 2048 bits, and a key whose use is not signing", async () => {
+    const small = (await crypto.subtle.generateKey(
+      { name: "RSASSA-PKCS1-v1_5", modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+      true,
+      ["sign", "verify"],
+    )) as CryptoKeyPair;
+    const t = await team({}, {
+      keys: [
+        { ...(await exportJWK(small.publicKey)), kid: "small", alg: "RS256" },
+        { ...(await exportJWK(keys.publicKey)), kid: "enc", use: "enc" },
+      ],
+    });
+    const config = { teamDomain: t.domain, aud: AUD };
+    for (const [kid, key] of [["small", small.privateKey], ["enc", keys.privateKey]] as const) {
+      expect(await verifyAccessJwt(await raw({ alg: "RS256", kid }, claims(t.domain), key), config, Date.now()))
+        .toMatchObject({ ok: false, error: { code: "access_denied" } });
+    }
+  });
+});
+
 describe("CF_ACCESS_REQUIRED=true", () => {
   it("refuses the bearer token and the token sign-in; an Access identity still gets in", async () => {
     const t = await team({ CF_ACCESS_REQUIRED: "true" });

@@ -4,12 +4,13 @@
  * only in src/worker.ts and the Workers adapters, the `Deno` global only in src/deno.ts and
  * src/adapters/deno-*.ts (which must not import `cloudflare:*` either, or Deno could not load
  * them). Checked on the source text (bundled into the test by Vite's glob import, since tests run
- * inside workerd).
+ * inside workerd). And src/ uses zod's mini build only (the Worker's size).
  */
 import { describe, expect, it } from "vitest";
 
 const CLOUDFLARE_IMPORT = /from\s+["']cloudflare:/;
 const DENO_GLOBAL = /\bDeno\./;
+const CLASSIC_ZOD = /from\s+["']zod(?:\/v4|\/v4\/classic|\/classic)?["']/;
 const isDenoFile = (f: string) => f === "src/deno.ts" || /^src\/adapters\/deno-[^/]*\.ts$/.test(f);
 const isWorkersFile = (f: string) =>
   /^src\/worker[^/]*\.ts$/.test(f) || (f.startsWith("src/adapters/") && !isDenoFile(f));
@@ -34,6 +35,18 @@ describe("runtime boundary", () => {
       return found;
     });
     expect(offenders).toEqual([]);
+  });
+
+  it("imports zod only as zod/mini", () => {
+    // One import of classic zod bundles its whole API again (17 KB gzip of the Worker, BENCHMARKS.md
+    // P3): its schemas carry methods such as .toJSONSchema() that tree-shaking cannot drop.
+    const classic = Object.keys(sources).filter((p) => CLASSIC_ZOD.test(sources[p]!)).map((p) =>
+      p.replace("../../", "")
+    );
+    expect(classic).toEqual([]);
+    expect(CLASSIC_ZOD.test('import * as z from "zod";')).toBe(true);
+    expect(CLASSIC_ZOD.test('import type { ZodType } from "zod/v4";')).toBe(true);
+    expect(CLASSIC_ZOD.test('import * as z from "zod/mini";')).toBe(false);
   });
 
   it("would catch an offender", () => {

@@ -9,7 +9,7 @@
  * when that fast path dies: the rotator contains again from the event, and whichever driver
  * arrives second finds the rotation leased or finished.
  */
-import type * as z from "zod";
+import type * as z from "zod/mini";
 import type { EventBus } from "../bus/bus.ts";
 import type { BusEvent, eventDataSchemas } from "../bus/events.ts";
 import type { ProcessedLedger } from "../bus/ledger.ts";

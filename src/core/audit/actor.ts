@@ -7,7 +7,7 @@
  */
 import type { BusEvent } from "../bus/events.ts";
 import { type Actor, actorSchema, type alertSourceSchema } from "../bus/fields.ts";
-import type * as z from "zod";
+import type * as z from "zod/mini";
 
 export type { Actor } from "../bus/fields.ts";
 

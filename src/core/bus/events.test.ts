@@ -32,7 +32,7 @@ describe("event envelopes", () => {
 
   it("has one data schema and one union member per type", () => {
     expect(Object.keys(eventDataSchemas).sort()).toEqual([...eventTypes].sort());
-    expect(busEventSchema.options.map((o) => o.shape.type.value).sort()).toEqual([...eventTypes].sort());
+    expect(busEventSchema.def.options.map((o) => o.shape.type.def.values[0]).sort()).toEqual([...eventTypes].sort());
   });
 
   it.each(eventTypes)("%s rejects unknown fields in data and envelope", (type) => {

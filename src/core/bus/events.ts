@@ -13,7 +13,7 @@
  *
  * Runtime-neutral: zod only.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { err, type ErrorValue, ok, type Result } from "../result.ts";
 import { rotationModeSchema, rotationReasonSchema, stepSchema } from "../rotation/rotation.ts";
 import { credentialKindSchema } from "../credentials/credential.ts";
@@ -65,13 +65,13 @@ export const eventTypes = [
 ] as const;
 export const eventTypeSchema = z.enum(eventTypes);
 
-const count = z.number().int().min(0).max(10_000);
+const count = z.number().check(z.int(), z.gte(0), z.lte(10_000));
 
 /**
  * Who did it (core/audit/actor.ts). Optional on the event types that existed before actors, so an
  * event already queued without one still parses; everything rekey publishes now sets it.
  */
-const actor = actorSchema.optional();
+const actor = z.optional(actorSchema);
 
 /** The `data` schema of each event type. */
 export const eventDataSchemas = {
@@ -87,7 +87,7 @@ export const eventDataSchemas = {
     fingerprint_prefix: fingerprintPrefixSchema,
     alert_source: alertSourceSchema,
     /** Absent when an operator reported the leak by hand. */
-    alert_id: alertIdSchema.optional(),
+    alert_id: z.optional(alertIdSchema),
     /** How the alert was tied to the credential. */
     reason: z.enum(["token_match", "named_in_alert", "operator"]),
     /** A repository's alert (`github:owner/repo#12`); absent: the alert source's own actor. */
@@ -96,12 +96,12 @@ export const eventDataSchemas = {
   "rotation.requested": z.strictObject({
     credential_id: credentialIdSchema,
     /** Present when the rotation was already begun (e.g. by the fast path) before publishing. */
-    rotation_id: rotationIdSchema.optional(),
+    rotation_id: z.optional(rotationIdSchema),
     reason: rotationReasonSchema,
     mode: rotationModeSchema,
     requested_by: requesterSchema,
     /** Who confirmed it on the requester's behalf (chat's two-person rule). */
-    approved_by: requesterSchema.optional(),
+    approved_by: z.optional(requesterSchema),
     /** The requester, as the audit trail names actors. */
     actor,
   }),
@@ -122,28 +122,28 @@ export const eventDataSchemas = {
     mode: rotationModeSchema,
     old_fingerprint_prefix: fingerprintPrefixSchema,
     /** Absent for a revoke-only run, which leaves no replacement. */
-    new_fingerprint_prefix: fingerprintPrefixSchema.optional(),
+    new_fingerprint_prefix: z.optional(fingerprintPrefixSchema),
     actor,
   }),
   /** Also raised for work that died in the dead-letter queue, hence the optional rotation fields. */
   "rotation.failed": z.strictObject({
     credential_id: credentialIdSchema,
-    rotation_id: rotationIdSchema.optional(),
-    reason: rotationReasonSchema.optional(),
-    mode: rotationModeSchema.optional(),
-    step: stepSchema.optional(),
+    rotation_id: z.optional(rotationIdSchema),
+    reason: z.optional(rotationReasonSchema),
+    mode: z.optional(rotationModeSchema),
+    step: z.optional(stepSchema),
     error_code: codeSchema,
-    clarifai_code: z.number().int().min(0).max(1_000_000).optional(),
+    clarifai_code: z.optional(z.number().check(z.int(), z.gte(0), z.lte(1_000_000))),
     actor,
   }),
   "credential.revoked": z.strictObject({
     credential_id: credentialIdSchema,
     fingerprint_prefix: fingerprintPrefixSchema,
-    rotation_id: rotationIdSchema.optional(),
+    rotation_id: z.optional(rotationIdSchema),
     /** `consumers_moved`: its grace period ended early, every listed consumer having read the new value. */
     reason: z.enum([...rotationReasonSchema.options, "grace_expired", "consumers_moved"]),
     /** A leaked value (reason compromise): ms from the alert's arrival to Clarifai confirming the delete. */
-    containment_ms: z.number().int().min(0).max(1_000_000_000).optional(),
+    containment_ms: z.optional(z.number().check(z.int(), z.gte(0), z.lte(1_000_000_000))),
     /** Its rotation's requester; `sweep` for a grace period's end; the alert's source for a leaked previous value. */
     actor,
   }),
@@ -154,7 +154,7 @@ export const eventDataSchemas = {
     rotation_id: rotationIdSchema,
     revoke_after: isoTimeSchema,
     attempts: count,
-    last_error_code: codeSchema.optional(),
+    last_error_code: z.optional(codeSchema),
   }),
   /**
    * A leaked self-managed PAT whose successor could not be minted was deleted anyway (containment
@@ -177,8 +177,8 @@ export const eventDataSchemas = {
     credential_id: credentialIdSchema,
     fingerprint_prefix: fingerprintPrefixSchema,
     expires_at: isoTimeSchema,
-    last_rotation_id: rotationIdSchema.optional(),
-    last_rotation_state: z.enum(["done", "failed"]).optional(),
+    last_rotation_id: z.optional(rotationIdSchema),
+    last_rotation_state: z.optional(z.enum(["done", "failed"])),
   }),
   /**
    * One page of the cron sweep. `cursor` is the storage's opaque list cursor (null: first page),
@@ -186,13 +186,13 @@ export const eventDataSchemas = {
    */
   "sweep.batch": z.strictObject({
     sweep_id: sweepIdSchema,
-    cursor: z.string().max(1024).regex(/^[A-Za-z0-9+/=_.:-]*$/).nullable(),
-    batch_size: z.number().int().min(1).max(1000),
+    cursor: z.nullable(z.string().check(z.maxLength(1024), z.regex(/^[A-Za-z0-9+/=_.:-]*$/))),
+    batch_size: z.number().check(z.int(), z.gte(1), z.lte(1000)),
     /**
      * Resume inside the index page after this credential id (ids sort stably; an offset would not,
      * since acting on a credential changes whether it is still due).
      */
-    after: credentialIdSchema.optional(),
+    after: z.optional(credentialIdSchema),
   }),
   /**
    * The sweep's reconcile deleted a key at Clarifai that carried a rekey rotation marker but that
@@ -201,7 +201,7 @@ export const eventDataSchemas = {
   "orphan.deleted": z.strictObject({
     rotation_id: rotationIdSchema,
     fingerprint_prefix: fingerprintPrefixSchema,
-    credential_id: credentialIdSchema.optional(),
+    credential_id: z.optional(credentialIdSchema),
   }),
   /**
    * One page of a credential's orphan scan (core/sweep/orphan-scan.ts): list `page` of its user's
@@ -211,8 +211,8 @@ export const eventDataSchemas = {
   "orphan.scan": z.strictObject({
     credential_id: credentialIdSchema,
     sweep_id: sweepIdSchema,
-    page: z.number().int().min(1).max(1000),
-    step: z.number().int().min(0).max(10_000),
+    page: z.number().check(z.int(), z.gte(1), z.lte(1000)),
+    step: z.number().check(z.int(), z.gte(0), z.lte(10_000)),
     /** Deletes that failed so far: the scan is kept owed for the next sweep. */
     failures: count,
   }),
@@ -233,18 +233,18 @@ export const eventDataSchemas = {
    */
   "maintenance.reencrypt": z.strictObject({
     job_id: jobIdSchema,
-    cursor: z.string().max(1024).regex(/^[A-Za-z0-9+/=_.:-]*$/).nullable(),
-    batch_size: z.number().int().min(1).max(1000),
+    cursor: z.nullable(z.string().check(z.maxLength(1024), z.regex(/^[A-Za-z0-9+/=_.:-]*$/))),
+    batch_size: z.number().check(z.int(), z.gte(1), z.lte(1000)),
     /** Who started the job. */
     actor,
   }),
   /** A re-encryption job went through the whole registry. `remaining`: records it could not open. */
   "maintenance.completed": z.strictObject({
     job_id: jobIdSchema,
-    target_version: z.number().int().min(1).max(1_000_000),
-    scanned: z.number().int().min(0).max(100_000_000),
-    rewritten: z.number().int().min(0).max(100_000_000),
-    remaining: z.number().int().min(0).max(100_000_000),
+    target_version: z.number().check(z.int(), z.gte(1), z.lte(1_000_000)),
+    scanned: z.number().check(z.int(), z.gte(0), z.lte(100_000_000)),
+    rewritten: z.number().check(z.int(), z.gte(0), z.lte(100_000_000)),
+    remaining: z.number().check(z.int(), z.gte(0), z.lte(100_000_000)),
     /** Who started the job. */
     actor,
   }),
@@ -258,7 +258,7 @@ export const eventDataSchemas = {
     credential_id: credentialIdSchema,
     fingerprint_prefix: fingerprintPrefixSchema,
     alert_id: alertIdSchema,
-    alert_number: z.number().int().min(1).max(1_000_000_000),
+    alert_number: z.number().check(z.int(), z.gte(1), z.lte(1_000_000_000)),
     /** The alert, `github:owner/repo#12` (core/audit/actor.ts): who asked for the containment. */
     actor: actorSchema,
   }),
@@ -267,9 +267,9 @@ export const eventDataSchemas = {
     credential_id: credentialIdSchema,
     fingerprint_prefix: fingerprintPrefixSchema,
     alert_id: alertIdSchema,
-    alert_number: z.number().int().min(1).max(1_000_000_000),
-    rotation_id: rotationIdSchema.optional(),
-    new_fingerprint_prefix: fingerprintPrefixSchema.optional(),
+    alert_number: z.number().check(z.int(), z.gte(1), z.lte(1_000_000_000)),
+    rotation_id: z.optional(rotationIdSchema),
+    new_fingerprint_prefix: z.optional(fingerprintPrefixSchema),
   }),
   /**
    * One page of the cron backstop over GITHUB_ALERT_SCOPES (core/github/backstop.ts): list the
@@ -280,10 +280,10 @@ export const eventDataSchemas = {
    */
   "github.alerts_scan": z.strictObject({
     sweep_id: sweepIdSchema,
-    scope: z.number().int().min(0).max(99),
-    cursor: z.string().max(1024).regex(/^[A-Za-z0-9+/=_.:-]*$/).nullable(),
-    handled: z.array(z.string().regex(/^\d{1,12}:\d{1,10}$/)).max(100),
-    page: z.number().int().min(1).max(10_000),
+    scope: z.number().check(z.int(), z.gte(0), z.lte(99)),
+    cursor: z.nullable(z.string().check(z.maxLength(1024), z.regex(/^[A-Za-z0-9+/=_.:-]*$/))),
+    handled: z.array(z.string().check(z.regex(/^\d{1,12}:\d{1,10}$/))).check(z.maxLength(100)),
+    page: z.number().check(z.int(), z.gte(1), z.lte(10_000)),
   }),
   /**
    * An event's handling died (its retries ran out, or a handler failed permanently): raised by the
@@ -296,8 +296,8 @@ export const eventDataSchemas = {
     event_id: eventIdSchema,
     event_source: sourceSchema,
     reason: z.enum(["permanent", "retries_exhausted"]),
-    handler: handlerNameSchema.optional(),
-    error_code: codeSchema.optional(),
+    handler: z.optional(handlerNameSchema),
+    error_code: z.optional(codeSchema),
   }),
   /** An admin registered a credential (POST /v1/credentials). */
   "credential.registered": z.strictObject({
@@ -310,7 +310,7 @@ export const eventDataSchemas = {
   "credential.updated": z.strictObject({
     credential_id: credentialIdSchema,
     actor: actorSchema,
-    fields: z.array(z.enum(["description", "policy", "sinks", "consumers"])).min(1).max(4),
+    fields: z.array(z.enum(["description", "policy", "sinks", "consumers"])).check(z.minLength(1), z.maxLength(4)),
   }),
   /** An admin stopped managing a credential (DELETE /v1/credentials/:id); nothing was revoked. */
   "credential.unmanaged": z.strictObject({
@@ -327,28 +327,26 @@ export const eventDataSchemas = {
     consumer: consumerNameSchema,
     fingerprint_prefix: fingerprintPrefixSchema,
   }),
-} as const satisfies Record<(typeof eventTypes)[number], z.ZodType>;
+} as const satisfies Record<(typeof eventTypes)[number], z.ZodMiniType>;
 
 /**
  * CloudEvents extension attribute set only on events forwarded to the dead-letter queue after a
  * permanent handler failure: `<handler>:<code>`. Names follow the spec: lower-case alphanumerics.
  */
 export const deadLetterReasonSchema = z
-  .string()
-  .max(73)
-  .regex(/^[a-z][a-z0-9_.-]{0,23}:[a-z]{1,16}(_[a-z0-9]{1,16})*$/);
+  .string().check(z.maxLength(73), z.regex(/^[a-z][a-z0-9_.-]{0,23}:[a-z]{1,16}(_[a-z0-9]{1,16})*$/));
 
-const envelopeOf = <T extends EventType, D extends z.ZodType>(type: T, data: D) =>
+const envelopeOf = <T extends EventType, D extends z.ZodMiniType>(type: T, data: D) =>
   z.strictObject({
     specversion: z.literal("1.0"),
     id: eventIdSchema,
     source: sourceSchema,
     type: z.literal(type),
     time: isoTimeSchema,
-    subject: subjectSchema.optional(),
+    subject: z.optional(subjectSchema),
     datacontenttype: z.literal("application/json"),
     data,
-    rekeyfailure: deadLetterReasonSchema.optional(),
+    rekeyfailure: z.optional(deadLetterReasonSchema),
   });
 
 const s = eventDataSchemas;

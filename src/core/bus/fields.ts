@@ -9,11 +9,11 @@
  *
  * Runtime-neutral: zod only.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /** `<prefix>_<up to 26 lowercase base32 chars>`: the shape of ids from crypto/random.ts. */
 const prefixedId = (prefix: string) =>
-  z.string().regex(new RegExp(`^${prefix}_[0-9a-z]{1,26}$`), `must be a "${prefix}_" id`);
+  z.string().check(z.regex(new RegExp(`^${prefix}_[0-9a-z]{1,26}$`), `must be a "${prefix}_" id`));
 
 export const credentialIdSchema = prefixedId("cred");
 export const rotationIdSchema = prefixedId("rot");
@@ -21,19 +21,22 @@ export const sweepIdSchema = prefixedId("swp");
 export const jobIdSchema = prefixedId("job");
 
 /** `evt_` + 22 base64url characters (128 bits), random or derived; see ./new-event.ts. */
-export const eventIdSchema = z.string().regex(/^evt_[A-Za-z0-9_-]{22}$/, "must be an event id");
+export const eventIdSchema = z.string().check(z.regex(/^evt_[A-Za-z0-9_-]{22}$/, "must be an event id"));
 
 /** Alert ids are derived by hashing the sender's id (./new-event.ts `deriveId`), never copied. */
-export const alertIdSchema = z.string().regex(/^alrt_[A-Za-z0-9_-]{22}$/, "must be an alert id");
+export const alertIdSchema = z.string().check(z.regex(/^alrt_[A-Za-z0-9_-]{22}$/, "must be an alert id"));
 
 /** First 8 hex characters, as crypto/fingerprint.ts `fingerprintPrefix` gives them. */
-export const fingerprintPrefixSchema = z.string().regex(/^[0-9a-f]{8}$/, "must be 8 hex characters");
+export const fingerprintPrefixSchema = z.string().check(z.regex(/^[0-9a-f]{8}$/, "must be 8 hex characters"));
 
 /**
  * A stable snake_case code (`credential_not_found`, `clarifai_insufficient_scopes`). Words of at
  * most 16 characters, the first letters only: a hex or base64 blob does not pass for a code.
  */
-export const codeSchema = z.string().max(48).regex(/^[a-z]{1,16}(_[a-z0-9]{1,16})*$/, "must be a snake_case code");
+export const codeSchema = z.string().check(
+  z.maxLength(48),
+  z.regex(/^[a-z]{1,16}(_[a-z0-9]{1,16})*$/, "must be a snake_case code"),
+);
 
 /**
  * Who did something, as the audit trail names them (issue 18's vocabulary, exactly):
@@ -53,14 +56,17 @@ export const codeSchema = z.string().max(48).regex(/^[a-z]{1,16}(_[a-z0-9]{1,16}
  * repository chooses. A Clarifai key is 32 hex characters, so `github:` actors refuse any run of
  * 32 hex characters (the repository is then named by GitHub's numeric id).
  */
-export const actorSchema = z.string().max(160).regex(
-  new RegExp(
-    "^(?:admin-token|sweep|webhook|github-partner|slack:[A-Z0-9]{1,24}|discord:[0-9]{1,24}" +
-      "|github:(?![^#]*[0-9A-Fa-f]{32})[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}#[0-9]{1,10}" +
-      "|github:repo-id:[0-9]{1,12}#[0-9]{1,10}" +
-      "|[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,90}|[A-Za-z0-9._-]{1,64}\\.access)$",
+export const actorSchema = z.string().check(
+  z.maxLength(160),
+  z.regex(
+    new RegExp(
+      "^(?:admin-token|sweep|webhook|github-partner|slack:[A-Z0-9]{1,24}|discord:[0-9]{1,24}" +
+        "|github:(?![^#]*[0-9A-Fa-f]{32})[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}#[0-9]{1,10}" +
+        "|github:repo-id:[0-9]{1,12}#[0-9]{1,10}" +
+        "|[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,90}|[A-Za-z0-9._-]{1,64}\\.access)$",
+    ),
+    "must be an actor",
   ),
-  "must be an actor",
 );
 export type Actor = z.infer<typeof actorSchema>;
 
@@ -69,7 +75,7 @@ export type Actor = z.infer<typeof actorSchema>;
  * actors existed ("admin", "cron", "github", "ui"), which events still in a queue may carry.
  */
 export const requesterSchema = z.union([
-  z.string().regex(/^[a-z]{1,16}(:[A-Za-z0-9_.-]{1,24})?$/),
+  z.string().check(z.regex(/^[a-z]{1,16}(:[A-Za-z0-9_.-]{1,24})?$/)),
   actorSchema,
 ], "must be a requester");
 
@@ -78,16 +84,18 @@ export const requesterSchema = z.union([
  * `consumers` lists it (`billing-api`). At most 31 characters: no consumer name can hold a whole
  * 32-hex Clarifai key.
  */
-export const consumerNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}$/, "must be a consumer name");
+export const consumerNameSchema = z.string().check(
+  z.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}$/, "must be a consumer name"),
+);
 
 /** Where an alert came from. */
 export const alertSourceSchema = z.enum(["github", "webhook", "chatops", "admin"]);
 
 /** CloudEvents `source`: a URI-reference; ours are short absolute paths such as `/rekey/hooks/github`. */
-export const sourceSchema = z.string().regex(/^\/rekey(\/[a-z0-9-]{1,24}){0,3}$/, "must be a /rekey/... path");
+export const sourceSchema = z.string().check(z.regex(/^\/rekey(\/[a-z0-9-]{1,24}){0,3}$/, "must be a /rekey/... path"));
 
 /** CloudEvents `subject`: what the event is about, e.g. `credential/cred_01j...`. */
-export const subjectSchema = z.string().regex(/^[a-z]{1,16}\/[a-z]{1,8}_[0-9a-z]{1,26}$/, "must be kind/id");
+export const subjectSchema = z.string().check(z.regex(/^[a-z]{1,16}\/[a-z]{1,8}_[0-9a-z]{1,26}$/, "must be kind/id"));
 
 /** Handler names (the third part of an idempotency key) and notification target ids. */
-export const handlerNameSchema = z.string().regex(/^[a-z][a-z0-9_.-]{0,23}$/, "must be a handler name");
+export const handlerNameSchema = z.string().check(z.regex(/^[a-z][a-z0-9_.-]{0,23}$/, "must be a handler name"));

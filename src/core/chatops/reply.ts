@@ -11,7 +11,7 @@
  *
  * @module
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { decrypt, encrypt } from "../crypto/envelope.ts";
 import type { Keyring } from "../crypto/keyring.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";

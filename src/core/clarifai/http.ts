@@ -19,7 +19,7 @@
  *
  * @module
  */
-import type * as z from "zod";
+import type * as z from "zod/mini";
 import { err, type ErrorValue, ok, type Result } from "../result.ts";
 import { type ClarifaiErrorKind, type ClarifaiFailure, clarifaiFailure, kindOf, redact } from "./errors.ts";
 import { envelopeSchema } from "./schemas.ts";
@@ -38,7 +38,7 @@ export interface TransportOptions {
 type Query = Record<string, string | number | boolean | readonly string[] | undefined>;
 
 /** One call, as the method modules describe it. */
-interface Call<S extends z.ZodType> {
+interface Call<S extends z.ZodMiniType> {
   operation: string;
   method: "GET" | "POST" | "PATCH" | "DELETE";
   token: string;
@@ -52,7 +52,7 @@ interface Call<S extends z.ZodType> {
 }
 
 /** Resolves to the parsed payload or a {@link ClarifaiFailure}; never rejects. */
-export type Send = <S extends z.ZodType>(call: Call<S>) => Promise<Result<z.output<S>, ClarifaiFailure>>;
+export type Send = <S extends z.ZodMiniType>(call: Call<S>) => Promise<Result<z.output<S>, ClarifaiFailure>>;
 
 /** A `send` function bound to one base URL, fetch and timeout. */
 export function createTransport(options: TransportOptions): Send {
@@ -157,7 +157,7 @@ async function exchange(
 const isRedirect = (res: Response) =>
   (res.type as string) === "opaqueredirect" || (res.status >= 300 && res.status < 400);
 
-function interpret<S extends z.ZodType>(call: Call<S>, res: Exchanged): Result<z.output<S>, ClarifaiFailure> {
+function interpret<S extends z.ZodMiniType>(call: Call<S>, res: Exchanged): Result<z.output<S>, ClarifaiFailure> {
   const base = { operation: call.operation, httpStatus: res.status };
   let json: unknown;
   try {

@@ -1,4 +1,8 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /** A Clarifai id (user, app, secret) as rekey accepts one: letters, digits, `_`, `.` and `-`. */
-export const clarifaiIdSchema = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.-]+$/, "must be a Clarifai id");
+export const clarifaiIdSchema = z.string().check(
+  z.minLength(1),
+  z.maxLength(128),
+  z.regex(/^[A-Za-z0-9_.-]+$/, "must be a Clarifai id"),
+);

@@ -10,14 +10,14 @@
  *
  * @module
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /** `status` of every Clarifai response (status.proto). */
 const statusSchema = z.object({
-  code: z.number().int(),
-  description: z.string().optional(),
-  details: z.string().optional(),
-  req_id: z.string().optional(),
+  code: z.number().check(z.int()),
+  description: z.optional(z.string()),
+  details: z.optional(z.string()),
+  req_id: z.optional(z.string()),
 });
 type ClarifaiStatus = z.infer<typeof statusSchema>;
 
@@ -31,52 +31,52 @@ export type KeyType = z.infer<typeof keyTypeSchema>;
 /** An app reference inside `Key.apps`, as sent on create: `{id, user_id}`. */
 const appRefSchema = z.object({
   id: z.string(),
-  user_id: z.string().optional(),
+  user_id: z.optional(z.string()),
 });
 type AppRef = z.infer<typeof appRefSchema>;
 
 /** A key (PAT or app-specific key). `id` is the credential itself: treat it as a secret. */
 export const keySchema = z.object({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   // Proto comment: "it can be app_specific_key (default) or personal_access_token".
-  type: z.string().default("app_specific_key"),
-  description: z.string().default(""),
-  scopes: z.array(z.string()).default([]),
-  endpoints: z.array(z.string()).default([]),
-  apps: z.array(appRefSchema).default([]),
-  created_at: z.string().optional(),
-  expires_at: z.string().optional(),
+  type: z._default(z.string(), "app_specific_key"),
+  description: z._default(z.string(), ""),
+  scopes: z._default(z.array(z.string()), []),
+  endpoints: z._default(z.array(z.string()), []),
+  apps: z._default(z.array(appRefSchema), []),
+  created_at: z.optional(z.string()),
+  expires_at: z.optional(z.string()),
   // "list of idp ids at which key is currently authorized" (resources.proto `Key`).
-  authorized_idp_ids: z.array(z.string()).default([]),
+  authorized_idp_ids: z._default(z.array(z.string()), []),
   // PATs only: the organization the key acts for.
-  organization_id: z.string().optional(),
+  organization_id: z.optional(z.string()),
 });
 export type Key = z.infer<typeof keySchema>;
 
 /** An environment secret. `value` is the secret: never log it. */
 const secretSchema = z.object({
-  id: z.string().min(1),
-  user_id: z.string().optional(),
-  value: z.string().optional(),
-  version: z.number().int().default(0),
-  description: z.string().default(""),
-  created_at: z.string().optional(),
-  modified_at: z.string().optional(),
-  expires_at: z.string().optional(),
+  id: z.string().check(z.minLength(1)),
+  user_id: z.optional(z.string()),
+  value: z.optional(z.string()),
+  version: z._default(z.number().check(z.int()), 0),
+  description: z._default(z.string(), ""),
+  created_at: z.optional(z.string()),
+  modified_at: z.optional(z.string()),
+  expires_at: z.optional(z.string()),
 });
 export type Secret = z.infer<typeof secretSchema>;
 
 /** MyScopes / MyScopesUser (`MultiScopeResponse`): what the calling credential may do. */
 export const scopesInfoSchema = z.object({
-  scopes: z.array(z.string()).default([]),
-  endpoints: z.array(z.string()).default([]),
+  scopes: z._default(z.array(z.string()), []),
+  endpoints: z._default(z.array(z.string()), []),
   // Present for an app-specific key on GET /v2/myscopes: the app it is bound to.
-  app: appRefSchema.optional(),
+  app: z.optional(appRefSchema),
 });
 export type ScopesInfo = z.infer<typeof scopesInfoSchema>;
 
-export const multiKeyResponseSchema = z.object({ keys: z.array(keySchema).default([]) });
-export const multiSecretResponseSchema = z.object({ secrets: z.array(secretSchema).default([]) });
+export const multiKeyResponseSchema = z.object({ keys: z._default(z.array(keySchema), []) });
+export const multiSecretResponseSchema = z.object({ secrets: z._default(z.array(secretSchema), []) });
 export const singleSecretResponseSchema = z.object({ secret: secretSchema });
 export const baseResponseSchema = z.object({});
 
@@ -85,19 +85,19 @@ const newKeySchema = z.object({
   type: keyTypeSchema,
   description: z.string(),
   scopes: z.array(z.string()),
-  apps: z.array(appRefSchema).optional(),
-  endpoints: z.array(z.string()).optional(),
-  expires_at: z.string().optional(),
-  authorized_idp_ids: z.array(z.string()).optional(),
-  organization_id: z.string().optional(),
+  apps: z.optional(z.array(appRefSchema)),
+  endpoints: z.optional(z.array(z.string())),
+  expires_at: z.optional(z.string()),
+  authorized_idp_ids: z.optional(z.array(z.string())),
+  organization_id: z.optional(z.string()),
 });
 export type NewKey = z.infer<typeof newKeySchema>;
 
 /** One entry of a `patchSecrets` call. */
 const secretPatchSchema = z.object({
-  id: z.string().min(1),
-  value: z.string().optional(),
-  description: z.string().optional(),
+  id: z.string().check(z.minLength(1)),
+  value: z.optional(z.string()),
+  description: z.optional(z.string()),
 });
 export type SecretPatch = z.infer<typeof secretPatchSchema>;
 

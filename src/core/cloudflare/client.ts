@@ -14,7 +14,7 @@
  *
  * Runtime-neutral: fetch and AbortSignal only.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { err, type ErrorValue, ok, type Result } from "../result.ts";
 
 /**
@@ -35,8 +35,8 @@ type WorkerSecret = z.infer<typeof secretSchema>;
 
 const envelopeSchema = z.looseObject({
   success: z.boolean(),
-  errors: z.array(z.looseObject({ code: z.number() })).default([]),
-  messages: z.array(z.unknown()).default([]),
+  errors: z._default(z.array(z.looseObject({ code: z.number() })), []),
+  messages: z._default(z.array(z.unknown()), []),
   result: z.unknown(),
 });
 
@@ -66,7 +66,7 @@ export function createCloudflareClient(opts: CloudflareOptions): CloudflareClien
   const scriptPath = (a: string, s: string) =>
     `${base}/accounts/${encodeURIComponent(a)}/workers/scripts/${encodeURIComponent(s)}/secrets`;
 
-  async function send<S extends z.ZodType>(
+  async function send<S extends z.ZodMiniType>(
     method: "GET" | "PUT",
     url: string,
     schema: S,

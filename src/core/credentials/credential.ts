@@ -6,7 +6,7 @@
  * For `pat` and `app_key` the sealed value is the Clarifai key id, which IS the bearer token.
  * That is why no key id appears anywhere in clear text: records name keys by fingerprint only.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { clarifaiIdSchema } from "../clarifai/ids.ts";
 import { sealedSchema } from "../crypto/envelope.ts";
 import { consumerNameSchema } from "../bus/fields.ts";
@@ -20,14 +20,14 @@ const DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS = 72;
 
 export const policySchema = z.strictObject({
   /** Rotate once the current value is older than this. Unset: no age limit. */
-  max_age_days: z.number().int().min(1).max(3650).optional(),
+  max_age_days: z.optional(z.number().check(z.int(), z.gte(1), z.lte(3650))),
   /** How long a superseded value stays valid after a non-compromise rotation. */
-  grace_hours: z.number().min(0).max(24 * 90).default(24),
+  grace_hours: z._default(z.number().check(z.gte(0), z.lte(24 * 90)), 24),
   /** Hard expiry: the cron sweep revokes the credential at this time. */
-  expires_at: isoTimeSchema.optional(),
-  on_compromise: z.enum(["rotate", "revoke"]).default("rotate"),
+  expires_at: z.optional(isoTimeSchema),
+  on_compromise: z._default(z.enum(["rotate", "revoke"]), "rotate"),
   /** secret kind only: how to make a new value when no operator supplies one. */
-  generator: z.enum(["none", "random"]).default("none"),
+  generator: z._default(z.enum(["none", "random"]), "none"),
   /**
    * Dead-man switch: every key rekey mints carries Clarifai's `expires_at` = when its next
    * scheduled rotation is due + grace_hours + upstream_expiry_margin_hours, so a key that rekey
@@ -35,20 +35,20 @@ export const policySchema = z.strictObject({
    */
   // Optional in the type so records written before these fields still parse as they were;
   // registration writes both (withPolicyDefaults), and code reads them through upstreamExpiryOf.
-  upstream_expiry: z.boolean().optional().meta({ default: false }),
-  upstream_expiry_margin_hours: z.number().int().min(1).max(24 * 365).optional().meta({
+  upstream_expiry: z.optional(z.boolean()).check(z.meta({ default: false })),
+  upstream_expiry_margin_hours: z.optional(z.number().check(z.int(), z.gte(1), z.lte(24 * 365))).check(z.meta({
     default: DEFAULT_UPSTREAM_EXPIRY_MARGIN_HOURS,
-  }),
+  })),
   /**
    * End a routine rotation's grace period as soon as every consumer the credential lists has read
    * the new value over the service binding (core/credentials/read-current.ts): the old value is
    * revoked then instead of after grace_hours. Does nothing for a credential that lists none.
    */
-  revoke_when_consumers_moved: z.boolean().optional().meta({ default: false }),
-}).refine((p) => !p.upstream_expiry || p.max_age_days !== undefined, {
+  revoke_when_consumers_moved: z.optional(z.boolean()).check(z.meta({ default: false })),
+}).check(z.refine((p) => !p.upstream_expiry || p.max_age_days !== undefined, {
   path: ["upstream_expiry"],
   message: "upstream_expiry needs max_age_days",
-});
+}));
 export type Policy = z.infer<typeof policySchema>;
 
 /** The dead-man switch of a policy, defaults applied: null when it is off. */
@@ -76,22 +76,32 @@ export const withPolicyDefaults = (p: Policy): Policy => ({
  * A policy change (PATCH): any of the policy's fields; `null` unsets one that may be unset
  * (`max_age_days`, `expires_at`, ...: the optional ones), so a limit set once is not forever.
  */
-export const policyPatchSchema = z.strictObject(
+export const policyPatchSchema = z.partial(z.strictObject(
   Object.fromEntries(
     Object.entries(policySchema.shape).map((
       [k, v],
-    ) => [k, v instanceof z.ZodDefault ? v.unwrap() : v instanceof z.ZodOptional ? v.unwrap().nullable() : v]),
+    ) => [
+      k,
+      v instanceof z.ZodMiniDefault
+        ? v.def.innerType
+        : v instanceof z.ZodMiniOptional
+        ? z.nullable(v.def.innerType)
+        : v,
+    ]),
   ),
-).partial() as unknown as z.ZodType<PolicyPatch>;
+)) as unknown as z.ZodMiniType<PolicyPatch>;
 export type PolicyPatch = { [K in keyof Policy]?: Policy[K] | null };
 
 /**
  * The consumer Workers allowed to read the credential's current value over the service binding
  * (RekeyCredentials in src/worker.ts), by the name their binding's `props.consumer` gives.
  */
-export const consumersSchema = z.array(consumerNameSchema).max(50).refine((c) => new Set(c).size === c.length, {
-  message: "consumers must not repeat a name",
-});
+export const consumersSchema = z.array(consumerNameSchema).check(
+  z.maxLength(50),
+  z.refine((c) => new Set(c).size === c.length, {
+    message: "consumers must not repeat a name",
+  }),
+);
 
 export const appRefSchema = z.object({ id: z.string(), user_id: z.string() });
 
@@ -102,27 +112,27 @@ export const appRefSchema = z.object({ id: z.string(), user_id: z.string() });
  */
 const previousValueSchema = z.object({
   fingerprint: z.string(),
-  value: sealedSchema.optional(),
+  value: z.optional(sealedSchema),
   rotation_id: z.string(),
   superseded_at: isoTimeSchema,
   revoke_after: isoTimeSchema,
-  revoked_at: isoTimeSchema.optional(),
+  revoked_at: z.optional(isoTimeSchema),
   /** Revocation attempts that failed; the sweep keeps trying and raises revocation.overdue. */
-  revoke_attempts: z.number().int().min(0).default(0),
-  last_error: z.string().optional(),
+  revoke_attempts: z._default(z.number().check(z.int(), z.gte(0)), 0),
+  last_error: z.optional(z.string()),
   /** After a failed attempt: not retried before this (owed-revocations.ts, backoff per attempt). */
-  retry_at: isoTimeSchema.optional(),
+  retry_at: z.optional(isoTimeSchema),
   /**
    * A leaked value whose delete Clarifai refused: owed now, retried by every sweep without backoff
    * and overdue from its first failure. Without `value` and with the record's current fingerprint,
    * it is the current value itself (no replacement was promoted): paying it revokes the credential.
    */
-  leaked: z.boolean().optional(),
+  leaked: z.optional(z.boolean()),
   /**
    * Its grace period was cut short (policy revoke_when_consumers_moved): every consumer the
    * credential lists had read the value that replaced it (core/credentials/read-current.ts).
    */
-  consumers_moved_at: isoTimeSchema.optional(),
+  consumers_moved_at: z.optional(isoTimeSchema),
 });
 export type PreviousValue = z.infer<typeof previousValueSchema>;
 
@@ -149,9 +159,9 @@ export const MAX_GITHUB_ALERTS = 20;
  */
 const githubAlertLinkSchema = z.object({
   alert_id: z.string(),
-  repository: z.string().max(140),
-  number: z.number().int().min(1),
-  installation_id: z.number().int().min(1).optional(),
+  repository: z.string().check(z.maxLength(140)),
+  number: z.number().check(z.int(), z.gte(1)),
+  installation_id: z.optional(z.number().check(z.int(), z.gte(1))),
   fingerprint: z.string(),
   linked_at: isoTimeSchema,
   /**
@@ -159,8 +169,8 @@ const githubAlertLinkSchema = z.object({
    * code: the link is kept (so the backstop does not link it anew) and never tried again, until a
    * webhook delivers the alert again (core/github/alert-links.ts).
    */
-  failed_at: isoTimeSchema.optional(),
-  failed_code: z.string().max(64).optional(),
+  failed_at: z.optional(isoTimeSchema),
+  failed_code: z.optional(z.string().check(z.maxLength(64))),
 });
 export type GithubAlertLink = z.infer<typeof githubAlertLinkSchema>;
 
@@ -172,81 +182,83 @@ export const credentialRecordSchema = z.object({
   state: credentialStateSchema,
   user_id: clarifaiIdSchema,
   /** app_key: the app the key is bound to. */
-  app_id: clarifaiIdSchema.optional(),
+  app_id: z.optional(clarifaiIdSchema),
   /** secret: the Clarifai secret id. */
-  secret_id: clarifaiIdSchema.optional(),
-  description: z.string().max(500).default(""),
+  secret_id: z.optional(clarifaiIdSchema),
+  description: z._default(z.string().check(z.maxLength(500)), ""),
   /** The registered PAT used to manage this one; absent for a PAT that manages itself. */
-  manager_id: z.string().optional(),
+  manager_id: z.optional(z.string()),
   /** Read from Clarifai at registration and copied onto every replacement. */
-  scopes: z.array(z.string()).default([]),
-  apps: z.array(appRefSchema).default([]),
+  scopes: z._default(z.array(z.string()), []),
+  apps: z._default(z.array(appRefSchema), []),
   /**
    * The other restricting fields of Clarifai's `Key` (resources.proto), read at registration and
    * copied onto every replacement too: a rotation must never widen what a leaked key could do.
    */
-  endpoints: z.array(z.string()).optional(),
-  authorized_idp_ids: z.array(z.string()).optional(),
-  organization_id: z.string().optional(),
+  endpoints: z.optional(z.array(z.string())),
+  authorized_idp_ids: z.optional(z.array(z.string())),
+  organization_id: z.optional(z.string()),
   /** The key's `expires_at` at registration: no replacement is minted to outlive it. */
-  key_expiry_bound: isoTimeSchema.optional(),
+  key_expiry_bound: z.optional(isoTimeSchema),
   /** The current key's `expires_at` at Clarifai, when it has one. */
-  key_expires_at: isoTimeSchema.optional(),
+  key_expires_at: z.optional(isoTimeSchema),
   value: sealedSchema,
   fingerprint: z.string(),
   /** When the current value was created: the age that max_age_days is measured against. */
   value_created_at: isoTimeSchema,
-  previous: z.array(previousValueSchema).default([]),
+  previous: z._default(z.array(previousValueSchema), []),
   policy: policySchema,
-  sinks: z.array(sinkSchema).default([]),
-  consumers: consumersSchema.default([]),
+  sinks: z._default(z.array(sinkSchema), []),
+  consumers: z._default(consumersSchema, []),
   /**
    * The running rotation's intent. Written by compare-and-swap on this record, which is what makes
    * "at most one rotation per credential" hold; the rotation record is materialised from it.
    */
-  current_rotation: z
+  current_rotation: z.optional(z
     .object({
       id: z.string(),
       reason: z.enum(["compromise", "scheduled", "manual", "expiry"]),
       mode: z.enum(["rotate", "revoke"]),
       requested_by: z.string(),
-      approved_by: z.string().optional(),
+      approved_by: z.optional(z.string()),
       created_at: isoTimeSchema,
       /** Compromise only: when the alert was received (copied into the rotation record). */
-      alert_received_at: isoTimeSchema.optional(),
+      alert_received_at: z.optional(isoTimeSchema),
       /** secret kind: the operator-supplied value, sealed before anything else happens. */
-      new_value: sealedSchema.optional(),
-      new_fingerprint: z.string().optional(),
-    })
-    .optional(),
-  last_rotation: z
-    .object({ id: z.string(), state: z.enum(["done", "failed"]), reason: z.string(), finished_at: isoTimeSchema })
-    .optional(),
+      new_value: z.optional(sealedSchema),
+      new_fingerprint: z.optional(z.string()),
+    })),
+  last_rotation: z.optional(z
+    .object({ id: z.string(), state: z.enum(["done", "failed"]), reason: z.string(), finished_at: isoTimeSchema })),
   /**
    * Settled rotations of this credential that may have left a key at Clarifai that no record
    * names (a create whose answer was lost, a rollback that could not delete): the sweep hands
    * them to the orphan scan (core/sweep/orphan-scan.ts), which clears them when done. Deleting
    * the credential drops them: unmanaging never leads to a later deletion.
    */
-  orphan_scan: z.object({ rotation_ids: z.array(z.string()).min(1).max(MAX_SCANNED_ROTATIONS), since: isoTimeSchema })
-    .optional(),
+  orphan_scan: z.optional(
+    z.object({
+      rotation_ids: z.array(z.string()).check(z.minLength(1), z.maxLength(MAX_SCANNED_ROTATIONS)),
+      since: isoTimeSchema,
+    }),
+  ),
   /**
    * Keys carrying one of this credential's rotation markers that rekey cannot prove it minted,
    * so it never deletes them; reported once each (`orphan.suspected`) and listed by the plan.
    * By fingerprint only, and never part of the fingerprint index: these are not its values.
    */
-  left_alone: z.array(leftAloneSchema).max(MAX_LEFT_ALONE).optional(),
+  left_alone: z.optional(z.array(leftAloneSchema).check(z.maxLength(MAX_LEFT_ALONE))),
   /**
    * A leaked self-managed PAT whose successor could not be minted was deleted (or its delete is
    * owed): nothing can mint for it, or for the credentials it manages, until an operator
    * registers a new manager PAT (`credential.orphaned_manager`).
    */
-  needs_manager: z.object({ since: isoTimeSchema, rotation_id: z.string() }).optional(),
+  needs_manager: z.optional(z.object({ since: isoTimeSchema, rotation_id: z.string() })),
   /** GitHub alerts for this credential's values that rekey resolves once the value is dead. */
-  github_alerts: z.array(githubAlertLinkSchema).max(MAX_GITHUB_ALERTS).optional(),
+  github_alerts: z.optional(z.array(githubAlertLinkSchema).check(z.maxLength(MAX_GITHUB_ALERTS))),
   created_at: isoTimeSchema,
   updated_at: isoTimeSchema,
-  revoked_at: isoTimeSchema.optional(),
+  revoked_at: z.optional(isoTimeSchema),
 });
 export type CredentialRecord = z.infer<typeof credentialRecordSchema>;
 

@@ -7,7 +7,7 @@
  *
  * Runtime-neutral.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { consumerNameSchema } from "../bus/fields.ts";
 import { isoTimeSchema } from "../time.ts";
 

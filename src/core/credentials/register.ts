@@ -7,7 +7,7 @@
  * scope the later rotation and revocation will need, and refuses with a 4xx, changing nothing,
  * when any of that is missing.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { clarifaiIdSchema } from "../clarifai/ids.ts";
 import type { SinkRefusal } from "../sinks/driver.ts";
 import { preflightSink, sinkManagerScopes } from "../sinks/drivers.ts";
@@ -36,16 +36,16 @@ export const registerInputSchema = z.strictObject({
   kind: credentialKindSchema,
   user_id: clarifaiIdSchema,
   /** pat/app_key: the token (the Clarifai key id). secret: the current value; read from Clarifai when omitted. */
-  value: z.string().min(1).max(4096).optional(),
+  value: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
   /** A credential id: the shape is checked first, so a token pasted here never reaches storage. */
-  manager_id: credentialIdSchema.optional(),
-  app_id: clarifaiIdSchema.optional(),
-  secret_id: clarifaiIdSchema.optional(),
-  description: z.string().max(500).optional(),
-  policy: policySchema.optional(),
-  sinks: z.array(sinkSchema).max(20).optional(),
+  manager_id: z.optional(credentialIdSchema),
+  app_id: z.optional(clarifaiIdSchema),
+  secret_id: z.optional(clarifaiIdSchema),
+  description: z.optional(z.string().check(z.maxLength(500))),
+  policy: z.optional(policySchema),
+  sinks: z.optional(z.array(sinkSchema).check(z.maxLength(20))),
   /** Consumer Workers allowed to read the value over the service binding (src/worker.ts RekeyCredentials). */
-  consumers: consumersSchema.optional(),
+  consumers: z.optional(consumersSchema),
 });
 type RegisterInput = z.infer<typeof registerInputSchema>;
 /** What callers may pass: defaults (e.g. policy fields) filled in by the schema. */

@@ -8,7 +8,7 @@
  * into the stored policy (what is not sent stays as it was; `null` unsets a field) and the result
  * checked as a whole.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { sinkSchema } from "../sinks/schemas.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
 import { updateCredential } from "../rotation/update-credential.ts";
@@ -27,13 +27,13 @@ import {
 import { checkManagerScopes, preflightSinks, type RegisterRefusal } from "./register.ts";
 
 export const updateInputSchema = z.strictObject({
-  description: z.string().max(500).optional(),
-  policy: policyPatchSchema.optional(),
-  sinks: z.array(sinkSchema).max(20).optional(),
-  consumers: consumersSchema.optional(),
-}).refine((u) => Object.values(u).some((v) => v !== undefined), {
+  description: z.optional(z.string().check(z.maxLength(500))),
+  policy: z.optional(policyPatchSchema),
+  sinks: z.optional(z.array(sinkSchema).check(z.maxLength(20))),
+  consumers: z.optional(consumersSchema),
+}).check(z.refine((u) => Object.values(u).some((v) => v !== undefined), {
   message: "Send at least one of description, policy, sinks, consumers",
-});
+}));
 export type UpdateInput = z.infer<typeof updateInputSchema>;
 
 type Field = "description" | "policy" | "sinks" | "consumers";

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { err, type ErrorValue, ok, type Result } from "../result.ts";
 import { decodeBase64, encodeBase64 } from "./encoding.ts";
 import type { Keyring } from "./keyring.ts";
@@ -32,12 +32,12 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 /** A sealed secret value as stored in a record. */
 export const sealedSchema = z.object({
   /** Version of the keyring key that sealed it. */
-  v: z.number().int().positive(),
+  v: z.number().check(z.int(), z.positive()),
   /**
    * AAD format: 2 binds the field the value sits in. Absent: sealed before fields were bound
    * (record id, kind and version only); such a value opens, and re-encryption rewraps it.
    */
-  aad: z.literal(AAD_FORMAT).optional(),
+  aad: z.optional(z.literal(AAD_FORMAT)),
   /** Base64 of the 96-bit IV. */
   iv: z.string(),
   /** Base64 of ciphertext followed by the 128-bit GCM tag. */

@@ -20,7 +20,7 @@
  *
  * Runtime-neutral.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { VERSION } from "../../version.ts";
 import { importAppKey, signAppJwt } from "./app-jwt.ts";
 import { githubFailure } from "./errors.ts";
@@ -51,32 +51,36 @@ export interface GithubClientOptions {
 const MAX_ALERT_SECRET = 4096;
 
 const alertSchema = z.object({
-  number: z.number().int().min(1),
+  number: z.number().check(z.int(), z.gte(1)),
   state: z.enum(["open", "resolved"]),
   /** Absent when GitHub hides it (`hide_secret`) or for a type it cannot show; dropped when too long. */
-  secret: z.string().min(1).optional().transform((v) =>
-    v !== undefined && v.length <= MAX_ALERT_SECRET ? v : undefined
+  secret: z.pipe(
+    z.optional(z.string().check(z.minLength(1))),
+    z.transform((v) => v !== undefined && v.length <= MAX_ALERT_SECRET ? v : undefined),
   ),
-  secret_type: z.string().max(256).optional(),
-  resolution: z.string().nullable().optional(),
+  secret_type: z.optional(z.string().check(z.maxLength(256))),
+  resolution: z.optional(z.nullable(z.string())),
   /** Present on organization listings: which repository the alert is in. */
-  repository: z.object({ id: z.number().int(), full_name: z.string().max(140) }).optional(),
+  repository: z.optional(z.object({ id: z.number().check(z.int()), full_name: z.string().check(z.maxLength(140)) })),
 });
 type GithubAlert = z.infer<typeof alertSchema>;
 
-const publicKeySchema = z.object({ key_id: z.string().min(1).max(256), key: z.string().min(1).max(256) });
+const publicKeySchema = z.object({
+  key_id: z.string().check(z.minLength(1), z.maxLength(256)),
+  key: z.string().check(z.minLength(1), z.maxLength(256)),
+});
 const secretSchema = z.object({
   name: z.string(),
   updated_at: z.iso.datetime({ offset: true }),
-  visibility: z.enum(["all", "private", "selected"]).optional(),
+  visibility: z.optional(z.enum(["all", "private", "selected"])),
 });
 type GithubSecret = z.infer<typeof secretSchema>;
 const selectedReposSchema = z.object({
-  total_count: z.number().int().min(0),
-  repositories: z.array(z.object({ id: z.number().int() })).max(100),
+  total_count: z.number().check(z.int(), z.gte(0)),
+  repositories: z.array(z.object({ id: z.number().check(z.int()) })).check(z.maxLength(100)),
 });
-const installationSchema = z.object({ id: z.number().int().min(1) });
-const tokenSchema = z.object({ token: z.string().min(1), expires_at: z.iso.datetime({ offset: true }) });
+const installationSchema = z.object({ id: z.number().check(z.int(), z.gte(1)) });
+const tokenSchema = z.object({ token: z.string().check(z.minLength(1)), expires_at: z.iso.datetime({ offset: true }) });
 
 /** Refreshed this long before GitHub's `expires_at`, so a token never expires during a step. */
 const TOKEN_MARGIN_MS = 5 * 60_000;
@@ -202,7 +206,7 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
   };
 
   /** A call with the right token; a cached installation token GitHub refuses is replaced once. */
-  async function call<S extends z.ZodType>(
+  async function call<S extends z.ZodMiniType>(
     owner: GithubOwner,
     installationId: number | undefined,
     c: Omit<GithubCall<S>, "token">,
@@ -253,7 +257,7 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
           ? { state: "open", per_page: ALERTS_PER_PAGE, page: after.slice(PAGE_CURSOR.length) }
           : { state: "open", per_page: ALERTS_PER_PAGE, after: after ?? "" },
         // Item by item: one alert GitHub shapes unexpectedly is skipped (counted), not the page.
-        schema: z.array(z.unknown()).max(ALERTS_PER_PAGE),
+        schema: z.array(z.unknown()).check(z.maxLength(ALERTS_PER_PAGE)),
       });
       const alerts: GithubAlert[] = [];
       let skipped = 0;

@@ -20,7 +20,7 @@
  *
  * Runtime-neutral: fetch, AbortController, setTimeout.
  */
-import type * as z from "zod";
+import type * as z from "zod/mini";
 import { type GithubErrorKind, githubFailure, kindOfStatus } from "./errors.ts";
 import { isFailure } from "../failure.ts";
 
@@ -34,7 +34,7 @@ export interface GithubHttpOptions {
   userAgent: string;
 }
 
-export interface GithubCall<S extends z.ZodType> {
+export interface GithubCall<S extends z.ZodMiniType> {
   operation: string;
   method: "GET" | "POST" | "PUT" | "PATCH";
   /** Unencoded path segments after the base URL, e.g. `["repos", owner, repo, "installation"]`. */
@@ -54,7 +54,7 @@ export interface GithubAnswer<T> {
 }
 
 /** Throws a `github` Failure for every failure; resolves only with a 2xx whose body matched `schema`. */
-export async function githubCall<S extends z.ZodType>(
+export async function githubCall<S extends z.ZodMiniType>(
   opts: GithubHttpOptions,
   call: GithubCall<S>,
 ): Promise<GithubAnswer<z.output<S>>> {

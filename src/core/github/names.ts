@@ -12,26 +12,32 @@
  *
  * Runtime-neutral: zod only.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 
 const LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
 const REPO = /^(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/;
 
-export const loginSchema = z.string().regex(LOGIN, "must be a GitHub account name");
+export const loginSchema = z.string().check(z.regex(LOGIN, "must be a GitHub account name"));
 export const repositorySchema = z
-  .string()
-  .max(140)
-  .refine((v) => {
-    const [owner, repo, ...rest] = v.split("/");
-    return rest.length === 0 && LOGIN.test(owner ?? "") && REPO.test(repo ?? "");
-  }, "must be owner/repo");
+  .string().check(
+    z.maxLength(140),
+    z.refine((v) => {
+      const [owner, repo, ...rest] = v.split("/");
+      return rest.length === 0 && LOGIN.test(owner ?? "") && REPO.test(repo ?? "");
+    }, "must be owner/repo"),
+  );
 export const secretNameSchema = z
-  .string()
-  .max(255)
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "letters, digits and underscores, not starting with a digit")
-  .refine((v) => !/^github_/i.test(v), "must not start with GITHUB_");
-// deno-lint-ignore no-control-regex
-export const environmentSchema = z.string().min(1).max(255).regex(/^[^\u0000-\u001f\u007f]+$/);
+  .string().check(
+    z.maxLength(255),
+    z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "letters, digits and underscores, not starting with a digit"),
+    z.refine((v) => !/^github_/i.test(v), "must not start with GITHUB_"),
+  );
+export const environmentSchema = z.string().check(
+  z.minLength(1),
+  z.maxLength(255),
+  // deno-lint-ignore no-control-regex
+  z.regex(/^[^\u0000-\u001f\u007f]+$/),
+);
 
 /** A backstop scope (GITHUB_ALERT_SCOPES): `owner/repo`, or `org:name`. Undefined when malformed. */
 export function parseScope(entry: string): { repository: string } | { organization: string } | undefined {

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { decodeBase64 } from "../crypto/encoding.ts";
 import { ok, type Result } from "../result.ts";
 import { derToP1363 } from "./ecdsa-der.ts";
@@ -24,9 +24,9 @@ import { fail, type HeaderValue, present, type VerifyError } from "./verify-comm
 const githubPublicKeysSchema = z.object({
   public_keys: z.array(
     z.object({
-      key_identifier: z.string().min(1),
+      key_identifier: z.string().check(z.minLength(1)),
       /** PEM SPKI of a P-256 key. */
-      key: z.string().min(1),
+      key: z.string().check(z.minLength(1)),
       is_current: z.boolean(),
     }),
   ),

@@ -4,14 +4,14 @@
  * Standard Webhooks with its own secret). Notifications carry ids, codes and fingerprint prefixes,
  * never a value.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { Config } from "../../config.ts";
 
 const outboundWebhookSchema = z.strictObject({
   /** Short: it names the bus handler ("notify-wh-<id>"), which the ledger keys on. */
-  id: z.string().regex(/^[a-z0-9_-]{1,14}$/, "must be a short lowercase id"),
+  id: z.string().check(z.regex(/^[a-z0-9_-]{1,14}$/, "must be a short lowercase id")),
   url: z.url(),
-  secret: z.string().min(10),
+  secret: z.string().check(z.minLength(10)),
 });
 
 export type Target =
@@ -28,7 +28,7 @@ export function notificationTargets(config: Config): Target[] {
     } catch {
       throw new Error('Cannot parse "OUTBOUND_WEBHOOKS": not JSON');
     }
-    const parsed = z.array(outboundWebhookSchema).max(20).safeParse(raw);
+    const parsed = z.array(outboundWebhookSchema).check(z.maxLength(20)).safeParse(raw);
     // The message names the failing index and field only: the value may contain a signing secret.
     if (!parsed.success) {
       throw new Error(`Cannot use "OUTBOUND_WEBHOOKS": invalid at ${parsed.error.issues[0]?.path.join(".")}`);

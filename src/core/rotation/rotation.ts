@@ -3,7 +3,7 @@
  * Each step's result is written here (compare-and-swap) before the next step starts, so a crash
  * at any point resumes from the last persisted step. See ./step-plan.ts for the step orders.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { sealedSchema } from "../crypto/envelope.ts";
 import { isoTimeSchema } from "../time.ts";
 
@@ -23,7 +23,7 @@ export const MAX_CREATE_CALLS = 6;
 export const rotationErrorSchema = z.object({
   code: z.string(),
   message: z.string(),
-  clarifai_code: z.number().optional(),
+  clarifai_code: z.optional(z.number()),
   step: stepSchema,
 });
 export type RotationError = z.infer<typeof rotationErrorSchema>;
@@ -40,28 +40,28 @@ export const rotationSchema = z.object({
   /** Who asked: "admin", "github", "webhook", "slack:U123", "cron". Never a secret. */
   requested_by: z.string(),
   /** Who confirmed it, when a confirmation was required (chat: "slack:U456"). */
-  approved_by: z.string().optional(),
+  approved_by: z.optional(z.string()),
   old_fingerprint: z.string(),
   /** The new value, sealed as soon as it exists so that a crash cannot lose it. */
-  new_value: sealedSchema.optional(),
-  new_fingerprint: z.string().optional(),
+  new_value: z.optional(sealedSchema),
+  new_fingerprint: z.optional(z.string()),
   /** The new key's `expires_at` at Clarifai, when it was minted with one; promote records it. */
-  new_key_expires_at: isoTimeSchema.optional(),
+  new_key_expires_at: z.optional(isoTimeSchema),
   /** Sinks (by sinkKey) that already hold the new value. */
-  propagated: z.array(z.string()).default([]),
+  propagated: z._default(z.array(z.string()), []),
   /**
    * When propagate last began writing each sink (by sinkKey), by rekey's clock: a sink whose
    * value cannot be read back (a GitHub Actions secret) is verified by its own update time.
    */
-  sink_written_at: z.record(z.string(), isoTimeSchema).optional(),
-  old_revoked: z.boolean().default(false),
+  sink_written_at: z.optional(z.record(z.string(), isoTimeSchema)),
+  old_revoked: z._default(z.boolean(), false),
   /** Clarifai refused to delete the leaked old value: its revocation is owed to the sweep (credential `previous[].leaked`). */
-  old_revoke_owed: z.boolean().optional(),
+  old_revoke_owed: z.optional(z.boolean()),
   /**
    * A leaked self-managed PAT's successor could not be minted, so the leaked PAT was deleted
    * (`old_revoked`) or its delete is owed: the credential needs a new manager.
    */
-  manager_lost: z.boolean().optional(),
+  manager_lost: z.optional(z.boolean()),
   /**
    * When this rotation may have minted a key at Clarifai: the start of each create call, written
    * (by compare-and-swap) before the call. Each call's window runs from its start to start +
@@ -70,36 +70,36 @@ export const rotationSchema = z.object({
    * nothing, since anyone who can edit a key's description can copy it. Bounded: a create whose
    * answers keep getting lost fails rather than widening the windows without end.
    */
-  create_calls: z.array(isoTimeSchema).max(MAX_CREATE_CALLS).optional(),
+  create_calls: z.optional(z.array(isoTimeSchema).check(z.maxLength(MAX_CREATE_CALLS))),
   /**
    * A create call's outcome was lost (a crash or a lost response after the window opened), so
    * Clarifai may hold a key this rotation minted but never recorded. Once the rotation settles,
    * its credential owes an orphan scan (core/sweep/orphan-scan.ts).
    */
-  create_outcome_lost: z.boolean().optional(),
+  create_outcome_lost: z.optional(z.boolean()),
   /** The rollback could not delete the key this rotation recorded: the orphan scan owes it. */
-  rollback_incomplete: z.boolean().optional(),
+  rollback_incomplete: z.optional(z.boolean()),
   /**
    * Compromise only: when the alert was received, by the first trigger that started this rotation
    * or joined it as a compromise (an alert route's arrival time; an operator's request otherwise).
    */
-  alert_received_at: isoTimeSchema.optional(),
+  alert_received_at: z.optional(isoTimeSchema),
   /** Compromise only: when Clarifai confirmed the leaked value deleted (the revoke step, or the sweep paying it). */
-  contained_at: isoTimeSchema.optional(),
-  attempts: z.number().int().min(0).default(0),
-  next_attempt_at: isoTimeSchema.optional(),
+  contained_at: z.optional(isoTimeSchema),
+  attempts: z._default(z.number().check(z.int(), z.gte(0)), 0),
+  next_attempt_at: z.optional(isoTimeSchema),
   /** Who is driving this run, and until when; see ./drive.ts. */
-  lease: z.object({ owner: z.string(), until: isoTimeSchema }).optional(),
-  error: rotationErrorSchema.optional(),
+  lease: z.optional(z.object({ owner: z.string(), until: isoTimeSchema })),
+  error: z.optional(rotationErrorSchema),
   /**
    * Where to post the outcome for the chat users who asked (Slack response_url, Discord
    * follow-up webhook), sealed: each URL is a short-lived capability to post into a channel.
    * See core/chatops/reply.ts.
    */
-  replies: z.array(sealedSchema).max(8).optional(),
+  replies: z.optional(z.array(sealedSchema).check(z.maxLength(8))),
   created_at: isoTimeSchema,
   updated_at: isoTimeSchema,
-  finished_at: isoTimeSchema.optional(),
+  finished_at: z.optional(isoTimeSchema),
 });
 export type Rotation = z.infer<typeof rotationSchema>;
 

@@ -18,7 +18,7 @@
  * No Clarifai scope is needed. GitHub secret names are case-insensitive (GitHub stores them
  * upper-cased), so the sink's key is too.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { GithubClient, SecretTarget } from "../github/client.ts";
 import { environmentSchema, loginSchema, repositorySchema, secretNameSchema } from "../github/names.ts";
 import { sealForGithub } from "../github/sealed-box.ts";
@@ -31,20 +31,21 @@ export const githubActionsSecretSinkSchema = z
   .strictObject({
     type: z.literal("github_actions_secret"),
     /** `owner/repo`: the repository's secret, or with `environment` that environment's. */
-    repository: repositorySchema.optional(),
-    environment: environmentSchema.optional(),
+    repository: z.optional(repositorySchema),
+    environment: z.optional(environmentSchema),
     /** An organization's secret. */
-    organization: loginSchema.optional(),
+    organization: z.optional(loginSchema),
     name: secretNameSchema,
-  })
-  .refine((s) => (s.repository === undefined) !== (s.organization === undefined), {
-    path: ["repository"],
-    message: "name exactly one of repository or organization",
-  })
-  .refine((s) => s.environment === undefined || s.repository !== undefined, {
-    path: ["environment"],
-    message: "an environment belongs to a repository",
-  });
+  }).check(
+    z.refine((s) => (s.repository === undefined) !== (s.organization === undefined), {
+      path: ["repository"],
+      message: "name exactly one of repository or organization",
+    }),
+    z.refine((s) => s.environment === undefined || s.repository !== undefined, {
+      path: ["environment"],
+      message: "an environment belongs to a repository",
+    }),
+  );
 export type GithubActionsSecretSink = z.infer<typeof githubActionsSecretSinkSchema>;
 
 /** GitHub's clock against rekey's; both are NTP-synchronised. */

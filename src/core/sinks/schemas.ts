@@ -3,7 +3,7 @@
  * their union, and the stable key a rotation records for each sink it has written
  * (`rotation.propagated`). Each type's behaviour lives in its own file beside this one.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { clarifaiIdSchema } from "../clarifai/ids.ts";
 import { githubActionsSecretSinkSchema } from "./github-actions-secret.ts";
 
@@ -20,9 +20,9 @@ export type ClarifaiSecretSink = z.infer<typeof clarifaiSecretSinkSchema>;
  */
 const cloudflareWorkerSecretSinkSchema = z.strictObject({
   type: z.literal("cloudflare_worker_secret"),
-  account_id: z.string().regex(/^[0-9a-f]{32}$/),
-  script: z.string().regex(/^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$/),
-  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/),
+  account_id: z.string().check(z.regex(/^[0-9a-f]{32}$/)),
+  script: z.string().check(z.regex(/^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$/)),
+  name: z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/)),
 });
 export type CloudflareWorkerSecretSink = z.infer<typeof cloudflareWorkerSecretSinkSchema>;
 

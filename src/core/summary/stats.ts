@@ -9,13 +9,13 @@
  * id for its outcome, the `credential.revoked` event's id (derived from the revoked value) for a
  * containment. Ids are remembered for FACT_TTL_DAYS, longer than a redelivery can arrive late.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { BusEvent } from "../bus/events.ts";
 import { rotationReasonSchema } from "../rotation/rotation.ts";
 import { iso } from "../time.ts";
 
-const daySchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
-const count = z.number().int().min(0);
+const daySchema = z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/));
+const count = z.number().check(z.int(), z.gte(0));
 const byReason = z.strictObject({ scheduled: count, manual: count, compromise: count, expiry: count });
 export type ByReason = z.infer<typeof byReason>;
 
@@ -29,7 +29,7 @@ const pointSchema = z.strictObject({
   at: z.number(),
   ms: count,
   credential_id: z.string(),
-  rotation_id: z.string().nullable(),
+  rotation_id: z.nullable(z.string()),
 });
 
 export const dayStatsSchema = z.strictObject({
@@ -38,7 +38,7 @@ export const dayStatsSchema = z.strictObject({
   failed: byReason,
   /** Failures that name no reason (a dead-lettered request's). */
   failed_other: count,
-  containment: z.array(pointSchema).max(MAX_POINTS_PER_DAY),
+  containment: z.array(pointSchema).check(z.maxLength(MAX_POINTS_PER_DAY)),
   containment_count: count,
 });
 export type DayStats = z.infer<typeof dayStatsSchema>;

@@ -4,12 +4,12 @@
  * that the Worker's bundle carries the type only: the schema is for the OpenAPI document (a static
  * asset, scripts/build-openapi.ts) and for the tests that parse every response with it.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { isoTimeSchema as time } from "../time.ts";
 
-const count = z.number().int().min(0);
-const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
-const ms = z.number().int().min(0);
+const count = z.number().check(z.int(), z.gte(0));
+const date = z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/));
+const ms = z.number().check(z.int(), z.gte(0));
 const byReasonSchema = z.strictObject({ scheduled: count, manual: count, compromise: count, expiry: count });
 
 export const summarySchema = z.strictObject({
@@ -51,16 +51,16 @@ export const summarySchema = z.strictObject({
       /** Compromises whose leaked value was confirmed dead, in the 30 days. */
       count,
       /** Nearest-rank percentiles over the points. */
-      median_ms: ms.nullable(),
-      p95_ms: ms.nullable(),
-      max_ms: ms.nullable(),
+      median_ms: z.nullable(ms),
+      p95_ms: z.nullable(ms),
+      max_ms: z.nullable(ms),
       /** Each containment, oldest first; at most 100 a day are kept (`count` has them all). */
       points: z.array(
         z.strictObject({
           at: time,
           containment_ms: ms,
           credential_id: z.string(),
-          rotation_id: z.string().nullable(),
+          rotation_id: z.nullable(z.string()),
         }),
       ),
     }),
@@ -78,7 +78,7 @@ export const summarySchema = z.strictObject({
     }),
   ),
   /** Credentials by the key versions of their sealed values (a credential with values under two versions counts under each). */
-  key_versions: z.array(z.strictObject({ version: z.number().int().min(1), credentials: count })),
+  key_versions: z.array(z.strictObject({ version: z.number().check(z.int(), z.gte(1)), credentials: count })),
   /** Credentials holding a value sealed before fields were bound into the AAD. */
   legacy_sealed: count,
   /** What the figures cover: partial when the registry is larger than one summary reads. */

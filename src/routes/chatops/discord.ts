@@ -9,7 +9,7 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { AppEnv } from "../../app-env.ts";
 import { requireConfig } from "../../config.ts";
 import { parseCommand } from "../../core/chatops/commands.ts";
@@ -19,35 +19,38 @@ import { refused } from "../../http/on-error.ts";
 import { signatureRefused, signedJson, validated } from "../../http/validate.ts";
 import { type Actor, type ChatAnswer, decide, runCommand } from "./actions.ts";
 
-const snowflake = z.string().regex(/^[0-9]{1,20}$/);
+const snowflake = z.string().check(z.regex(/^[0-9]{1,20}$/));
 
 const optionSchema = z.object({
-  name: z.string().max(32),
-  type: z.number().int(),
-  value: z.union([z.string().max(200), z.number(), z.boolean()]).optional(),
+  name: z.string().check(z.maxLength(32)),
+  type: z.number().check(z.int()),
+  value: z.optional(z.union([z.string().check(z.maxLength(200)), z.number(), z.boolean()])),
 });
 
 /** Interaction types: 1 PING, 2 APPLICATION_COMMAND, 3 MESSAGE_COMPONENT. Unused fields are ignored. */
 export const interactionSchema = z.object({
-  type: z.number().int(),
+  type: z.number().check(z.int()),
   id: snowflake,
   application_id: snowflake,
   /** The interaction token: a 15-minute capability to answer; never logged or echoed. */
-  token: z.string().regex(/^(?!\.+$)[A-Za-z0-9_.-]{1,512}$/, "must be an interaction token"),
-  data: z
+  token: z.string().check(z.regex(/^(?!\.+$)[A-Za-z0-9_.-]{1,512}$/, "must be an interaction token")),
+  data: z.optional(z
     .object({
-      name: z.string().max(32).optional(),
-      options: z.array(optionSchema.extend({ options: z.array(optionSchema).max(5).optional() })).max(5).optional(),
-      custom_id: z.string().max(100).optional(),
-    })
-    .optional(),
-  member: z.object({ user: z.object({ id: snowflake }) }).optional(),
-  user: z.object({ id: snowflake }).optional(),
+      name: z.optional(z.string().check(z.maxLength(32))),
+      options: z.optional(
+        z.array(z.extend(optionSchema, { options: z.optional(z.array(optionSchema).check(z.maxLength(5))) })).check(
+          z.maxLength(5),
+        ),
+      ),
+      custom_id: z.optional(z.string().check(z.maxLength(100))),
+    })),
+  member: z.optional(z.object({ user: z.object({ id: snowflake }) })),
+  user: z.optional(z.object({ id: snowflake })),
 });
 
 export const interactionResponseSchema = z.object({
   type: z.union([z.literal(1), z.literal(4), z.literal(5), z.literal(7)]),
-  data: z.record(z.string(), z.unknown()).optional(),
+  data: z.optional(z.record(z.string(), z.unknown())),
 });
 
 const EPHEMERAL = 64;

@@ -11,7 +11,7 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { AppEnv } from "../../app-env.ts";
 import { requireConfig } from "../../config.ts";
 import { parseCommand } from "../../core/chatops/commands.ts";
@@ -23,33 +23,35 @@ import { signatureRefused, signedForm, signedJson, validated } from "../../http/
 import { type Actor, type ChatAnswer, decide, runCommand } from "./actions.ts";
 
 /** Slack user ids (`U…`, `W…`); bounded so that a requester fits the bus's field rules. */
-const slackUserId = z.string().regex(/^[A-Za-z0-9]{1,24}$/);
+const slackUserId = z.string().check(z.regex(/^[A-Za-z0-9]{1,24}$/));
 
 /** Only the fields rekey uses; Slack sends more (team, channel, enterprise…), which are ignored. */
 export const slashCommandSchema = z.object({
-  command: z.string().min(1).max(64),
-  text: z.string().max(4000).default(""),
+  command: z.string().check(z.minLength(1), z.maxLength(64)),
+  text: z._default(z.string().check(z.maxLength(4000)), ""),
   user_id: slackUserId,
-  response_url: z.url().max(2048),
+  response_url: z.url().check(z.maxLength(2048)),
 });
 
 const blockActionsSchema = z.object({
   type: z.literal("block_actions"),
   user: z.object({ id: slackUserId }),
-  response_url: z.url().max(2048),
+  response_url: z.url().check(z.maxLength(2048)),
   actions: z
-    .array(z.object({ action_id: z.enum(["rekey_confirm", "rekey_cancel"]), value: z.string().max(200) }))
-    .min(1)
-    .max(5),
+    .array(
+      z.object({ action_id: z.enum(["rekey_confirm", "rekey_cancel"]), value: z.string().check(z.maxLength(200)) }),
+    ).check(z.minLength(1), z.maxLength(5)),
 });
 
 /** The interactivity request: one form field, `payload`, holding the JSON above. */
-export const slackInteractionFormSchema = z.object({ payload: z.string().describe("JSON: a block_actions payload") });
+export const slackInteractionFormSchema = z.object({
+  payload: z.string().check(z.describe("JSON: a block_actions payload")),
+});
 
 /** The JSON Slack shows the user; `X-Rekey-Refusal` carries the code for machines. */
 export const slackAnswerSchema = z.object({
-  response_type: z.enum(["ephemeral", "in_channel"]).optional(),
-  replace_original: z.boolean().optional(),
+  response_type: z.optional(z.enum(["ephemeral", "in_channel"])),
+  replace_original: z.optional(z.boolean()),
   text: z.string(),
   blocks: z.array(z.record(z.string(), z.unknown())),
 });

@@ -21,7 +21,7 @@
  *   its repository is in GITHUB_ALERT_SCOPES); refused: 502 `github_refused`.
  */
 import { Hono } from "hono/tiny";
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { AppEnv } from "../../app-env.ts";
 import { requireConfig } from "../../config.ts";
 import { reportRepoAlert } from "../../core/alerts/pipeline.ts";
@@ -34,17 +34,17 @@ import { signatureRefused, signedJson, validated } from "../../http/validate.ts"
 
 /** The fields rekey reads of a `secret_scanning_alert` payload; the rest is GitHub's and ignored. */
 export const githubAlertEventSchema = z.object({
-  action: z.string().max(64),
-  alert: z.object({ number: z.number().int().min(1).max(1_000_000_000) }),
-  repository: z.object({ full_name: repositorySchema, id: z.number().int().min(1).optional() }),
-  installation: z.object({ id: z.number().int().min(1) }).optional(),
+  action: z.string().check(z.maxLength(64)),
+  alert: z.object({ number: z.number().check(z.int(), z.gte(1), z.lte(1_000_000_000)) }),
+  repository: z.object({ full_name: repositorySchema, id: z.optional(z.number().check(z.int(), z.gte(1))) }),
+  installation: z.optional(z.object({ id: z.number().check(z.int(), z.gte(1)) })),
 });
 
 export const githubEventAnswerSchema = z.strictObject({
   status: z.enum(["ping", "duplicate", "unmatched", "accepted"]),
-  credential_id: z.string().optional(),
-  action: z.string().optional(),
-  rotation_id: z.string().optional(),
+  credential_id: z.optional(z.string()),
+  action: z.optional(z.string()),
+  rotation_id: z.optional(z.string()),
 });
 
 const HANDLED_ACTIONS = new Set(["created", "reopened", "publicly_leaked"]);
@@ -52,8 +52,8 @@ const HANDLED_ACTIONS = new Set(["created", "reopened", "publicly_leaked"]);
 const CLAIM_LEASE_MS = 10 * 60_000;
 
 const headerSchema = z.object({
-  event: z.string().regex(/^[a-z_]{1,64}$/),
-  delivery: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
+  event: z.string().check(z.regex(/^[a-z_]{1,64}$/)),
+  delivery: z.string().check(z.regex(/^[A-Za-z0-9-]{1,64}$/)),
 });
 
 export const githubEvents = new Hono<AppEnv>().post("/events", async (c) => {

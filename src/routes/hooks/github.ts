@@ -24,7 +24,7 @@
  * and its events carry the same ids (derived from the body), so handlers see duplicates.
  */
 import { Hono } from "hono/tiny";
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { AppEnv } from "../../app-env.ts";
 import { GithubKeys } from "../../core/alerts/github-keys.ts";
 import { reportTokens } from "../../core/alerts/pipeline.ts";
@@ -44,14 +44,12 @@ export const MAX_GITHUB_TOKENS = 10_000;
 export const githubAlertSchema = z
   .array(
     z.object({
-      token: z.string().min(1).max(4096),
-      type: z.string().max(256),
-      url: z.string().max(4096).optional(),
-      source: z.string().max(64).optional(),
+      token: z.string().check(z.minLength(1), z.maxLength(4096)),
+      type: z.string().check(z.maxLength(256)),
+      url: z.optional(z.string().check(z.maxLength(4096))),
+      source: z.optional(z.string().check(z.maxLength(64))),
     }),
-  )
-  .min(1)
-  .max(MAX_GITHUB_TOKENS);
+  ).check(z.minLength(1), z.maxLength(MAX_GITHUB_TOKENS));
 
 export const githubFeedbackSchema = z.array(
   z.strictObject({

@@ -15,7 +15,7 @@
  * events' ids are derived from the webhook-id, so handlers see duplicates).
  */
 import { Hono } from "hono/tiny";
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { AppEnv } from "../../app-env.ts";
 import { requireConfig } from "../../config.ts";
 import { reportNamedLeak } from "../../core/alerts/pipeline.ts";
@@ -25,21 +25,20 @@ import { signatureRefused, signedJson, validated } from "../../http/validate.ts"
 
 export const alertBodySchema = z
   .strictObject({
-    credential_id: z.string().min(1).max(64).optional(),
-    fingerprint: z.string().regex(/^[0-9a-f]{64}$/, "must be a full fingerprint (64 hex)").optional(),
-    value: z.string().min(1).max(4096).optional(),
-    reason: z.string().max(200).optional(),
-    source: z.string().max(64).optional(),
-  })
-  .refine((b) => [b.credential_id, b.fingerprint, b.value].filter((x) => x !== undefined).length === 1, {
+    credential_id: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+    fingerprint: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/, "must be a full fingerprint (64 hex)"))),
+    value: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
+    reason: z.optional(z.string().check(z.maxLength(200))),
+    source: z.optional(z.string().check(z.maxLength(64))),
+  }).check(z.refine((b) => [b.credential_id, b.fingerprint, b.value].filter((x) => x !== undefined).length === 1, {
     message: "name the credential by exactly one of credential_id, fingerprint or value",
-  });
+  }));
 
 export const alertAcceptedSchema = z.strictObject({
   event_id: z.string(),
   credential_id: z.string(),
   action: z.string(),
-  rotation_id: z.string().optional(),
+  rotation_id: z.optional(z.string()),
 });
 
 export const webhook = new Hono<AppEnv>().post("/", async (c) => {

@@ -1,17 +1,17 @@
 import { Hono } from "hono/tiny";
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { AppEnv } from "../../app-env.ts";
 import { eventTypeSchema } from "../../core/bus/events.ts";
 import { isoTimeSchema } from "../../core/time.ts";
 import { query } from "../../http/validate.ts";
 
 export const auditQuerySchema = z.strictObject({
-  credential_id: z.string().max(64).optional(),
-  type: eventTypeSchema.optional(),
-  since: isoTimeSchema.optional(),
-  until: isoTimeSchema.optional(),
-  cursor: z.string().max(1024).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  credential_id: z.optional(z.string().check(z.maxLength(64))),
+  type: z.optional(eventTypeSchema),
+  since: z.optional(isoTimeSchema),
+  until: z.optional(isoTimeSchema),
+  cursor: z.optional(z.string().check(z.maxLength(1024))),
+  limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000)), 100),
 });
 
 const auditEntrySchema = z.strictObject({
@@ -19,17 +19,17 @@ const auditEntrySchema = z.strictObject({
   time: z.string(),
   type: eventTypeSchema,
   source: z.string(),
-  subject: z.string().optional(),
-  credential_id: z.string().optional(),
-  rotation_id: z.string().optional(),
+  subject: z.optional(z.string()),
+  credential_id: z.optional(z.string()),
+  rotation_id: z.optional(z.string()),
   /** Who did it: an Access identity, `admin-token`, `slack:U…`, `sweep`, an alert source, `consumer:<name>`. */
-  actor: z.string().optional(),
+  actor: z.optional(z.string()),
   /** The event's data: ids, codes and fingerprint prefixes only (see src/core/bus/events.ts). */
   data: z.record(z.string(), z.unknown()),
 });
 export const auditListResponseSchema = z.strictObject({
   entries: z.array(auditEntrySchema),
-  next_cursor: z.string().nullable(),
+  next_cursor: z.nullable(z.string()),
 });
 
 /** The audit trail, oldest first, filtered by credential, event type and time. */

@@ -4,7 +4,7 @@
  * See core/maintenance/reencrypt-job.ts and the README's "Rotating rekey's own keys".
  */
 import { Hono } from "hono/tiny";
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { AppEnv } from "../../app-env.ts";
 import { reencryptJobSchema } from "../../core/maintenance/job.ts";
 import { REENCRYPT_BATCH_SIZE, startReencrypt } from "../../core/maintenance/reencrypt-job.ts";
@@ -16,14 +16,14 @@ export const reencryptBodySchema = z.strictObject({
    * Records per batch (one bus message each). Smaller batches use fewer subrequests and less CPU
    * per invocation: past the default, a batch can exceed the Free plan's 10 ms and 50 subrequests.
    */
-  batch_size: z.number().int().min(1).max(500).default(REENCRYPT_BATCH_SIZE),
+  batch_size: z._default(z.number().check(z.int(), z.gte(1), z.lte(500)), REENCRYPT_BATCH_SIZE),
 });
 
 export const reencryptStatusSchema = z.strictObject({
-  job: reencryptJobSchema.nullable(),
+  job: z.nullable(reencryptJobSchema),
   /** The version that seals new values now. */
-  current_version: z.number().int(),
-  versions: z.array(z.number().int()),
+  current_version: z.number().check(z.int()),
+  versions: z.array(z.number().check(z.int())),
 });
 
 export const reencryptStartedSchema = z.strictObject({

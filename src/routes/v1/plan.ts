@@ -1,5 +1,5 @@
 import { Hono } from "hono/tiny";
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { AppEnv } from "../../app-env.ts";
 import { planSweepReport } from "../../core/sweep/plan.ts";
 import { iso } from "../../core/time.ts";
@@ -14,9 +14,9 @@ export const planResponseSchema = z.strictObject({
       credential_id: z.string(),
       action: z.enum(["rotate", "revoke", "revoke_previous", "resume", "scan_orphans", "warn_expiring"]),
       due_at: z.string(),
-      fingerprint_prefix: z.string().optional(),
+      fingerprint_prefix: z.optional(z.string()),
       /** The credential's current key's expires_at at Clarifai (upstream_expiry, or the key's own). */
-      key_expires_at: z.string().optional(),
+      key_expires_at: z.optional(z.string()),
       reason: z.string(),
     }),
   ),

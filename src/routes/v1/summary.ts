@@ -5,7 +5,7 @@
  * next 7 days, and credentials by key version.
  */
 import { Hono } from "hono/tiny";
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { AppEnv } from "../../app-env.ts";
 import { buildSummary } from "../../core/summary/summary.ts";
 import { query } from "../../http/validate.ts";

@@ -3,7 +3,7 @@
  * field added to storage later cannot leak a sealed value into a response by accident.
  * Fingerprints are cut to their first 8 hex: enough to tell values apart, useless for guessing.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import {
   appRefSchema,
   credentialKindSchema,
@@ -24,7 +24,7 @@ import {
   stepSchema,
 } from "../../core/rotation/rotation.ts";
 
-const prefix = z.string().regex(/^[0-9a-f]{8}$/);
+const prefix = z.string().check(z.regex(/^[0-9a-f]{8}$/));
 
 /** Response schemas: strict, so a test that parses every response also proves nothing else leaks. */
 const credentialViewSchema = z.strictObject({
@@ -32,31 +32,31 @@ const credentialViewSchema = z.strictObject({
   kind: credentialKindSchema,
   state: credentialStateSchema,
   user_id: z.string(),
-  app_id: z.string().nullable(),
-  secret_id: z.string().nullable(),
+  app_id: z.nullable(z.string()),
+  secret_id: z.nullable(z.string()),
   description: z.string(),
-  manager_id: z.string().nullable(),
+  manager_id: z.nullable(z.string()),
   scopes: z.array(z.string()),
   apps: z.array(appRefSchema),
   endpoints: z.array(z.string()),
   fingerprint: prefix,
   value_created_at: isoTimeSchema,
   /** When Clarifai itself expires the current key (policy upstream_expiry, or the key's own expiry). */
-  key_expires_at: isoTimeSchema.nullable(),
+  key_expires_at: z.nullable(isoTimeSchema),
   previous: z.array(
     z.strictObject({
       fingerprint: prefix,
       rotation_id: z.string(),
       superseded_at: isoTimeSchema,
       revoke_after: isoTimeSchema,
-      revoked_at: isoTimeSchema.nullable(),
+      revoked_at: z.nullable(isoTimeSchema),
       leaked: z.boolean(),
     }),
   ),
   /** A leaked value (current or superseded) whose delete Clarifai has not yet confirmed: it still works. */
   leaked_live: z.boolean(),
   /** A leaked self-managed PAT lost without a successor: register a new manager. */
-  needs_manager: z.strictObject({ since: isoTimeSchema, rotation_id: z.string() }).nullable(),
+  needs_manager: z.nullable(z.strictObject({ since: isoTimeSchema, rotation_id: z.string() })),
   policy: policySchema,
   sinks: z.array(sinkSchema),
   /** Consumer Workers allowed to read the current value over the service binding. */
@@ -66,23 +66,23 @@ const credentialViewSchema = z.strictObject({
    * the service binding, and whether that is the current one. Listed consumers that never read are
    * included (`fingerprint` null); Deno has no pull path, so there it is always empty.
    */
-  readers: z.array(z.strictObject({
+  readers: z.optional(z.array(z.strictObject({
     consumer: z.string(),
-    fingerprint: prefix.nullable(),
-    read_at: isoTimeSchema.nullable(),
+    fingerprint: z.nullable(prefix),
+    read_at: z.nullable(isoTimeSchema),
     current: z.boolean(),
     listed: z.boolean(),
-  })).optional(),
-  current_rotation_id: z.string().nullable(),
-  last_rotation: z.strictObject({
+  }))),
+  current_rotation_id: z.nullable(z.string()),
+  last_rotation: z.nullable(z.strictObject({
     id: z.string(),
     state: z.enum(["done", "failed"]),
     reason: z.string(),
     finished_at: isoTimeSchema,
-  }).nullable(),
+  })),
   created_at: isoTimeSchema,
   updated_at: isoTimeSchema,
-  revoked_at: isoTimeSchema.nullable(),
+  revoked_at: z.nullable(isoTimeSchema),
 });
 
 const rotationViewSchema = z.strictObject({
@@ -94,22 +94,22 @@ const rotationViewSchema = z.strictObject({
   step: stepSchema,
   plan: z.array(stepSchema),
   requested_by: z.string(),
-  approved_by: z.string().nullable(),
+  approved_by: z.nullable(z.string()),
   old_fingerprint: prefix,
-  new_fingerprint: prefix.nullable(),
+  new_fingerprint: z.nullable(prefix),
   old_revoked: z.boolean(),
-  attempts: z.number().int(),
-  next_attempt_at: isoTimeSchema.nullable(),
-  error: rotationErrorSchema.nullable(),
+  attempts: z.number().check(z.int()),
+  next_attempt_at: z.nullable(isoTimeSchema),
+  error: z.nullable(rotationErrorSchema),
   /** Compromise only: when the alert arrived (the first trigger that started or joined the rotation). */
-  alert_received_at: isoTimeSchema.nullable(),
+  alert_received_at: z.nullable(isoTimeSchema),
   /** Compromise only: when Clarifai confirmed the leaked value deleted. */
-  contained_at: isoTimeSchema.nullable(),
+  contained_at: z.nullable(isoTimeSchema),
   /** contained_at − alert_received_at: the containment time. */
-  containment_ms: z.number().int().min(0).nullable(),
+  containment_ms: z.nullable(z.number().check(z.int(), z.gte(0))),
   created_at: isoTimeSchema,
   updated_at: isoTimeSchema,
-  finished_at: isoTimeSchema.nullable(),
+  finished_at: z.nullable(isoTimeSchema),
 });
 
 export type CredentialView = z.infer<typeof credentialViewSchema>;
@@ -123,10 +123,10 @@ export const credentialUpdatedResponseSchema = z.strictObject({
 });
 export const credentialListResponseSchema = z.strictObject({
   credentials: z.array(credentialViewSchema),
-  next_cursor: z.string().nullable(),
+  next_cursor: z.nullable(z.string()),
 });
-export const rotationResponseSchema = z.strictObject({ rotation: rotationViewSchema, joined: z.boolean().optional() });
-export const errorResponseSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }).loose() });
+export const rotationResponseSchema = z.strictObject({ rotation: rotationViewSchema, joined: z.optional(z.boolean()) });
+export const errorResponseSchema = z.object({ error: z.looseObject({ code: z.string(), message: z.string() }) });
 
 export function credentialView(rec: CredentialRecord, reads?: readonly ConsumerRead[]): CredentialView {
   return {
@@ -211,16 +211,16 @@ export function rotationView(r: Rotation): RotationView {
 }
 
 export const listQuerySchema = z.strictObject({
-  cursor: z.string().max(1024).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.optional(z.string().check(z.maxLength(1024))),
+  limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 50),
 });
 
 export const rotateBodySchema = z.strictObject({
   /** secret kind only: the new value to store. Never echoed. */
-  value: z.string().min(1).max(4096).optional(),
-  reason: z.enum(["manual", "compromise"]).default("manual"),
+  value: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
+  reason: z._default(z.enum(["manual", "compromise"]), "manual"),
 });
 
 export const revokeBodySchema = z.strictObject({
-  reason: z.enum(["manual", "compromise", "expiry"]).default("manual"),
+  reason: z._default(z.enum(["manual", "compromise", "expiry"]), "manual"),
 });
