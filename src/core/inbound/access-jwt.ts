@@ -9,31 +9,18 @@
  *   are checked with CLOCK_SKEW_SECONDS of leeway.
  * - The identity is the token's `email` (a person) or `common_name` (a service token's client id).
  *
- * Security trade-off, made here: the verification is WebCrypto plus the checks below, not a JWT
- * library. `jose` did it until issue 20 (P3), for 5.2 KB of the Worker's 64 KiB gzip budget; of its
- * generality rekey used one algorithm and one key source. A JWT's parsing and claim checks are where
- * home-made verifiers go wrong, so this one accepts a single shape and refuses everything else:
- * - the header is `alg: "RS256"` exactly (so no `none`, no HS256 signed with the public key as the
- *   secret: the key is only ever imported as RSASSA-PKCS1-v1_5/SHA-256, for `verify`), a string
- *   `kid`, and no `crit` (no extension rekey would have to understand);
- * - the key is the certs document's RSA key with that `kid` (`use`, `alg` and `key_ops`, where
- *   present, must allow RS256 signatures), at least 2048 bits;
- * - the signature is checked before the payload is parsed; the payload must be a JSON object whose
- *   `iss` equals the team domain, whose `aud` (a string or an array of strings) contains the AUD
- *   tag, with a numeric `exp` (required) not in the past and a numeric `nbf`/`iat` where present
- *   (`nbf` not in the future), both sides with CLOCK_SKEW_SECONDS of leeway: what
- *   `jose.jwtVerify(…, { issuer, audience, algorithms: ["RS256"], requiredClaims: ["exp"] })` checked.
- * test/workers/access.test.ts forges each of these (and the tests still sign with jose).
+ * The JWT work is `jose`'s (`jwtVerify`, `createLocalJWKSet`), not hand-written: the parsing and
+ * claim checks of a JWT are where home-made verifiers go wrong (alg confusion, `none`, lax `aud`).
  *
  * Keys are cached per isolate and team domain. An unknown `kid` (Access rotated its keys) refetches
  * the set, at most once a minute: a stream of forged tokens with made-up `kid`s cannot turn rekey
  * into a request amplifier against the certs endpoint. A cached set older than an hour is
  * refetched on next use too, so a key Access withdrew stops being trusted within the hour.
  *
- * Runtime-neutral: fetch and WebCrypto only.
+ * Runtime-neutral: fetch and WebCrypto (through jose) only.
  */
 import * as z from "zod/mini";
-import { decodeBase64Url } from "../crypto/encoding.ts";
+import { createLocalJWKSet, jwtVerify } from "jose";
 import { type Actor, actorSchema } from "../bus/fields.ts";
 import { err, type ErrorValue, ok, type Result } from "../result.ts";
 
@@ -65,22 +52,6 @@ const rsaKeySchema = z.looseObject({
   kid: z.string().check(z.maxLength(256)),
   n: z.string(),
   e: z.string(),
-  use: z.optional(z.literal("sig")),
-  alg: z.optional(z.literal("RS256")),
-  key_ops: z.optional(z.array(z.string()).check(z.refine((ops) => ops.includes("verify")))),
-});
-type RsaKey = z.infer<typeof rsaKeySchema>;
-
-const headerSchema = z.looseObject({ alg: z.literal("RS256"), kid: z.string(), crit: z.optional(z.never()) });
-
-const audienceSchema = z.union([z.string(), z.array(z.string())]);
-const numericDate = z.optional(z.number());
-const registeredClaimsSchema = z.looseObject({
-  iss: z.string(),
-  aud: audienceSchema,
-  exp: z.number(),
-  nbf: numericDate,
-  iat: numericDate,
 });
 /** Only the RSA keys are kept; `public_cert(s)` (the same keys as PEM certificates) are ignored. */
 const certsSchema = z.looseObject({ keys: z.array(z.looseObject({ kty: z.string() })).check(z.maxLength(20)) });
@@ -88,8 +59,7 @@ const certsSchema = z.looseObject({ keys: z.array(z.looseObject({ kty: z.string(
 const claimsSchema = z.looseObject({ email: z.optional(z.string()), common_name: z.optional(z.string()) });
 
 interface CachedKeys {
-  /** The set's RSA keys by `kid`, imported on first use (the import is the slow part). */
-  keys: Map<string, { jwk: RsaKey; key?: Promise<CryptoKey | null> }>;
+  jwks: ReturnType<typeof createLocalJWKSet>;
   fetchedAt: number;
 }
 
@@ -156,54 +126,18 @@ async function tryVerify(
   audience: string,
   now: number,
 ): Promise<Record<string, unknown> | "unknown_kid" | null> {
-  const [h, p, s] = token.split(".") as [string, string, string];
-  const header = headerSchema.safeParse(parseJsonPart(h));
-  if (!header.success) return null;
-  const entry = keys.keys.get(header.data.kid);
-  if (!entry) return "unknown_kid";
-  entry.key ??= importRsaKey(entry.jwk);
-  const key = await entry.key;
-  const signature = decodeBase64Url(s);
-  if (!key || !signature.ok) return null;
-  const signed = new TextEncoder().encode(`${h}.${p}`);
-  if (!(await crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, signature.value, signed))) return null;
-  const payload = parseJsonPart(p);
-  const claims = registeredClaimsSchema.safeParse(payload);
-  if (!claims.success) return null;
-  const { iss, aud, exp, nbf } = claims.data;
-  const t = Math.floor(now / 1000);
-  if (iss !== issuer) return null;
-  if (!(typeof aud === "string" ? aud === audience : aud.includes(audience))) return null;
-  if (exp <= t - CLOCK_SKEW_SECONDS) return null;
-  if (nbf !== undefined && nbf > t + CLOCK_SKEW_SECONDS) return null;
-  return payload as Record<string, unknown>;
-}
-
-/** A JWT part's JSON, if it is a base64url-encoded JSON object; undefined otherwise. */
-function parseJsonPart(part: string): unknown {
-  const bytes = decodeBase64Url(part);
-  if (!bytes.ok) return undefined;
   try {
-    const value: unknown = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes.value));
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The key for RS256 verification only, or null if it does not import or is under 2048 bits. */
-async function importRsaKey(jwk: RsaKey): Promise<CryptoKey | null> {
-  try {
-    const key = await crypto.subtle.importKey(
-      "jwk",
-      { kty: "RSA", n: jwk.n, e: jwk.e, alg: "RS256", ext: true },
-      { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
-      false,
-      ["verify"],
-    );
-    return ((key.algorithm as { modulusLength?: number }).modulusLength ?? 0) >= 2048 ? key : null;
-  } catch {
-    return null;
+    const { payload } = await jwtVerify(token, keys.jwks, {
+      issuer,
+      audience,
+      algorithms: ["RS256"],
+      clockTolerance: CLOCK_SKEW_SECONDS,
+      currentDate: new Date(now),
+      requiredClaims: ["exp"],
+    });
+    return payload;
+  } catch (error) {
+    return (error as { code?: unknown }).code === "ERR_JWKS_NO_MATCHING_KEY" ? "unknown_kid" : null;
   }
 }
 
@@ -214,9 +148,9 @@ function refreshKeys(team: string, now: number, fetcher: typeof fetch): Promise<
   const last = lastFetch.get(team);
   if (last !== undefined && now - last < REFETCH_AFTER_MS) return Promise.resolve(null);
   lastFetch.set(team, now);
-  const fetched = fetchKeys(team, fetcher).then((set) => {
-    if (!set) return null;
-    const keys: CachedKeys = { keys: set, fetchedAt: now };
+  const fetched = fetchKeys(team, fetcher).then((jwks) => {
+    if (!jwks) return null;
+    const keys = { jwks, fetchedAt: now };
     cache.set(team, keys);
     return keys;
   }).finally(() => inFlight.delete(team));
@@ -237,13 +171,8 @@ async function fetchKeys(team: string, fetcher: typeof fetch) {
     if (text.length > MAX_CERTS_BYTES) return null;
     const parsed = certsSchema.safeParse(JSON.parse(text));
     if (!parsed.success) return null;
-    const keys: CachedKeys["keys"] = new Map();
-    for (const k of parsed.data.keys) {
-      const rsa = rsaKeySchema.safeParse(k);
-      // A kid listed twice keeps its first key.
-      if (rsa.success && !keys.has(rsa.data.kid)) keys.set(rsa.data.kid, { jwk: rsa.data });
-    }
-    return keys.size ? keys : null;
+    const keys = parsed.data.keys.filter((k) => rsaKeySchema.safeParse(k).success);
+    return keys.length ? createLocalJWKSet({ keys: keys as never }) : null;
   } catch {
     return null;
   }
