@@ -12,7 +12,7 @@
  */
 import { type Context, Hono } from "hono";
 import * as z from "zod";
-import { DropConnection } from "../src/faults.ts";
+import { DropConnection, inProcessFetch } from "../src/faults.ts";
 import { checkAppJwt, importAppPublicKey } from "./jwt.ts";
 import {
   type Account,
@@ -881,15 +881,7 @@ export function createGithubEmulator(options: GithubEmulatorOptions = {}): Githu
     return gh(c, 500, "Server Error");
   });
 
-  const fetcher: GithubEmulator["fetch"] = async (input, init) => {
-    const req = input instanceof Request && !init ? input : new Request(input as RequestInfo, init);
-    try {
-      return await app.fetch(req);
-    } catch (error) {
-      if (error instanceof DropConnection) throw new TypeError("Network connection lost");
-      throw error;
-    }
-  };
+  const fetcher: GithubEmulator["fetch"] = inProcessFetch(app);
 
   return {
     app,

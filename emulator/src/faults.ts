@@ -10,6 +10,22 @@ export class DropConnection extends Error {
   override readonly name = "DropConnection";
 }
 
+/**
+ * An emulator's app as a `fetch` for in-process use (tests, the matrices): a dropped connection
+ * rejects as a real fetch would (a TypeError), which is what rekey's clients see in production.
+ */
+export function inProcessFetch(app: { fetch(req: Request): Response | Promise<Response> }): typeof fetch {
+  return (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const req = input instanceof Request && !init ? input : new Request(input as RequestInfo, init);
+    try {
+      return await app.fetch(req);
+    } catch (error) {
+      if (error instanceof DropConnection) throw new TypeError("Network connection lost");
+      throw error;
+    }
+  }) as typeof fetch;
+}
+
 function pathMatches(pattern: string, path: string): boolean {
   const p = pattern.split("/").filter(Boolean);
   const a = path.split("/").filter(Boolean);

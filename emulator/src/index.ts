@@ -7,7 +7,7 @@
 import { type Context, Hono } from "hono";
 import { controlRoutes } from "./control-routes.ts";
 import { ClarifaiFailure, fail, reply } from "./envelope.ts";
-import { DropConnection, hold, takeFault } from "./faults.ts";
+import { DropConnection, hold, inProcessFetch, takeFault } from "./faults.ts";
 import { keyRoutes } from "./key-routes.ts";
 import { secretRoutes } from "./secret-routes.ts";
 import { State } from "./state.ts";
@@ -68,15 +68,7 @@ export function createEmulator(options: { now?: () => Date } = {}): Emulator {
     return fail(c, 98004, "Internal server issue");
   });
 
-  const fetcher: Emulator["fetch"] = async (input, init) => {
-    const req = input instanceof Request && !init ? input : new Request(input as RequestInfo, init);
-    try {
-      return await app.fetch(req);
-    } catch (error) {
-      if (error instanceof DropConnection) throw new TypeError("Network connection lost");
-      throw error;
-    }
-  };
+  const fetcher: Emulator["fetch"] = inProcessFetch(app);
 
   return {
     app,

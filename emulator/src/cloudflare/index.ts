@@ -16,7 +16,7 @@
  */
 import { type Context, Hono } from "hono";
 import * as z from "zod";
-import { DropConnection } from "../faults.ts";
+import { DropConnection, inProcessFetch } from "../faults.ts";
 import { type CloudflareFault, CloudflareState, type TokenGrant } from "./state.ts";
 
 export { CloudflareState } from "./state.ts";
@@ -171,15 +171,7 @@ export function createCloudflareEmulator(options: { now?: () => Date } = {}): Cl
     return fail(c, 500, ERR.internal);
   });
 
-  const fetcher: CloudflareEmulator["fetch"] = async (input, init) => {
-    const req = input instanceof Request && !init ? input : new Request(input as RequestInfo, init);
-    try {
-      return await app.fetch(req);
-    } catch (error) {
-      if (error instanceof DropConnection) throw new TypeError("Network connection lost");
-      throw error;
-    }
-  };
+  const fetcher: CloudflareEmulator["fetch"] = inProcessFetch(app);
 
   return {
     app,
