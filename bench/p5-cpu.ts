@@ -55,12 +55,14 @@ export const P5_PATHS = [
 export type P5Path = (typeof P5_PATHS)[number];
 
 /**
- * Paths not measurable on this branch: the GitHub alert webhook with its Actions-secret delivery
- * (`POST /hooks/github/events`) is being built on another branch (issue 17). Its slot stays in
- * results.json as null with the reason until the route exists; then it is measured like the others.
+ * Paths not measured yet: the GitHub alert webhook with its Actions-secret delivery
+ * (`POST /hooks/github/events`, issue 17) is on main, but this harness does not drive it: it needs
+ * the GitHub emulator, a GitHub App's configuration and an Actions-secret sink in the p5 worker.
+ * Its slot stays in results.json as null with the reason until it is measured like the others.
  */
 const NOT_YET: Partial<Record<P5Path, string>> = {
-  github_events_actions_secret: "POST /hooks/github/events (issue 17) is not on this branch yet",
+  github_events_actions_secret:
+    "not driven by the P5 harness yet (needs the GitHub emulator, App config and an Actions-secret sink in the p5 worker)",
 };
 
 export interface P5Result {
