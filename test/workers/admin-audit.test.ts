@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, waitForRotation } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { control, emulatorUrl, freshTenant } from "../support/emulator-control.ts";
+import { registerManager } from "../support/manager.ts";
 import { ALICE, responseUrl, slackSigned, slashCommand } from "../support/chat.ts";
 import { credentialUpdatedResponseSchema } from "../../src/routes/v1/views.ts";
 
@@ -43,13 +44,7 @@ beforeAll(async () => {
   leaks = canary();
   tenant = await freshTenant("adminaudit");
   leaks.secrets.push(tenant.manager.id);
-  const res = await call("POST", "/v1/credentials", {
-    kind: "pat",
-    user_id: tenant.userId,
-    value: tenant.manager.id,
-    description: "manager",
-  });
-  managerId = res.json.credential.id;
+  managerId = await registerManager(tenant);
 });
 
 afterAll(() => leaks.assertClean([], 3));

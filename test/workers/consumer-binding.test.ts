@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, call, waitForRotation } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { control, emulatorUrl, freshTenant } from "../support/emulator-control.ts";
+import { registerManager } from "../support/manager.ts";
 import { servicesFor } from "../../src/worker.ts";
 import { payOwedRevocations } from "../../src/core/rotation/owed-revocations.ts";
 import { MAX_CACHE_MS } from "../../src/core/credentials/read-current.ts";
@@ -76,14 +77,7 @@ beforeAll(async () => {
   leaks = canary();
   tenant = await freshTenant("bind");
   leaks.secrets.push(tenant.manager.id);
-  const res = await call("POST", "/v1/credentials", {
-    kind: "pat",
-    user_id: tenant.userId,
-    value: tenant.manager.id,
-    description: "manager",
-  });
-  expect(res.status).toBe(201);
-  managerId = res.json.credential.id;
+  managerId = await registerManager(tenant);
 });
 
 afterAll(() => {

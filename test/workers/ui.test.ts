@@ -12,6 +12,7 @@ import { issueSession, SESSION_TTL_MS, uiKeys } from "../../src/ui/session.ts";
 import { ADMIN_TOKEN, call, responses, waitForRotation } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
+import { registerManager } from "../support/manager.ts";
 
 const COOKIE = "__Host-rekey_session";
 
@@ -87,14 +88,7 @@ beforeAll(async () => {
   leaks.secrets.push(ADMIN_TOKEN);
   tenant = await freshTenant("ui");
   leaks.secrets.push(tenant.manager.id);
-  const mgr = await call("POST", "/v1/credentials", {
-    kind: "pat",
-    user_id: tenant.userId,
-    value: tenant.manager.id,
-    description: "ui manager",
-  });
-  expect(mgr.status).toBe(201);
-  managerId = mgr.json.credential.id;
+  managerId = await registerManager(tenant, "ui manager");
   const register = async (description: string) => {
     const key = await tenant.mint("app_specific_key", ["Predict"], description);
     leaks.secrets.push(key.id);
