@@ -404,7 +404,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
         throw new Error(`P5: the GitHub batch answered ${g.res.status}: ${g.text.slice(0, 300)}`);
       }
       await timed("github_batch_1000", post("settled", {}), { overheads: 1 });
-      // The batch's later tokens, sealed in chunks of 300 (core/alerts/deferred-tokens.ts): each
+      // The batch's later tokens, sealed in chunks of 200 (core/alerts/deferred-tokens.ts): each
       // chunk is one consumer invocation (max_batch_size = 1); the first, a full one, is measured.
       const chunk = ((await ctl("captured")).events as any[]).find((e) => e.type === "github.tokens_deferred");
       if (!chunk) throw new Error("P5: the GitHub batch queued no github.tokens_deferred chunk");

@@ -1,7 +1,7 @@
 /**
- * A GitHub partner alert larger than one invocation handles (GITHUB_INLINE_TOKENS, default 300),
+ * A GitHub partner alert larger than one invocation handles (GITHUB_INLINE_TOKENS, INLINE_TOKENS by default),
  * split across invocations (core/alerts/deferred-tokens.ts), on the real Worker and bindings (KV,
- * Durable Objects, Queues) against the Clarifai emulator: the request handles the first 300 tokens
+ * Durable Objects, Queues) against the Clarifai emulator: the request handles the first INLINE_TOKENS tokens
  * and queues the rest as sealed `github.tokens_deferred` chunks, each its own consumer invocation.
  *
  * The request is driven through `worker.fetch` with a counting env whose queues are captured
@@ -20,7 +20,7 @@ import { freshTenant } from "../support/emulator-control.ts";
 import { signedGithubAlert } from "../support/github-test-key.ts";
 
 const TOKENS = 1_000;
-/** Beyond the inline part: only a deferred chunk (the second, tokens 600-899) can find it. */
+/** Beyond the inline part: only a deferred chunk can find it. */
 const MANAGED_AT = 700;
 
 let tenant: Awaited<ReturnType<typeof freshTenant>>;
@@ -88,7 +88,7 @@ async function postAlert() {
   const { result: res, counts } = await invocation(
     counting,
     "request",
-    (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
+    async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
   );
   const text = await res.text();
   said.push(text);
@@ -136,6 +136,7 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
   let chunkEvent: { id: string; data: Record<string, unknown> } & Record<string, unknown>;
 
   it("answers for the inline tokens, queues the rest sealed, and the chunk's consumer contains the key", async () => {
+    expect(MANAGED_AT, "the managed token must be past the inline part").toBeGreaterThanOrEqual(INLINE_TOKENS);
     const { res, text, counts, events } = await postAlert();
     expect(res.status, text).toBe(200);
     // Feedback for the inline part only: the rest is not known yet (GitHub's feedback is optional per token).
@@ -149,16 +150,17 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
     const received = events.find((e) => typeOf(e) === "alert.received") as { data: Record<string, unknown> };
     expect(received.data).toMatchObject({ token_count: TOKENS, matched_count: 0 });
     const chunks = events.filter((e) => typeOf(e) === "github.tokens_deferred") as (typeof chunkEvent)[];
-    expect(chunks.map((c) => [c.data.chunk, c.data.chunks, c.data.token_count])).toEqual([
-      [1, 3, 300],
-      [2, 3, 300],
-      [3, 3, 100],
-    ]);
+    // Chunks of INLINE_TOKENS after the inline part, the last one shorter.
+    const rest = TOKENS - INLINE_TOKENS;
+    const n = Math.ceil(rest / INLINE_TOKENS);
+    expect(chunks.map((c) => [c.data.chunk, c.data.chunks, c.data.token_count])).toEqual(
+      Array.from({ length: n }, (_, i) => [i + 1, n, Math.min(INLINE_TOKENS, rest - i * INLINE_TOKENS)]),
+    );
     chunkEvent = chunks[0]!;
 
     const { handled, dead } = await drain(events);
     expect(dead).toEqual([]);
-    expect(count(handled, "github.tokens_deferred")).toBe(3);
+    expect(count(handled, "github.tokens_deferred")).toBe(n);
     expect(count(handled, "credential.compromised")).toBe(1);
 
     const cred = (await call("GET", `/v1/credentials/${credentialId}`)).json.credential;
@@ -210,10 +212,13 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
   it("keeps the chunks' counts in the audit trail, never their sealed tokens", async () => {
     const audit = (await call("GET", `/v1/audit?limit=1000`)).json;
     const entries = audit.entries.filter((e: any) => e.type === "github.tokens_deferred");
-    expect(entries.length).toBeGreaterThanOrEqual(3);
+    expect(entries.length).toBeGreaterThanOrEqual(Math.ceil((TOKENS - INLINE_TOKENS) / INLINE_TOKENS));
     for (const e of entries) {
       expect(e.data.sealed).toBeUndefined();
-      expect(e.data).toMatchObject({ alert_source: "github", chunks: 3 });
+      expect(e.data).toMatchObject({
+        alert_source: "github",
+        chunks: Math.ceil((TOKENS - INLINE_TOKENS) / INLINE_TOKENS),
+      });
     }
   });
 });

@@ -40,18 +40,22 @@ import { type Alert, compromisedEvent } from "./pipeline.ts";
 
 /**
  * Tokens one invocation handles: the request's inline part and each deferred chunk. Chosen from
- * bench P5 (BENCHMARKS.md): 300 tokens keep the request, with its signature check and the whole
- * body's validation, and each chunk invocation well under the free plan's 10 ms. On the Paid plan
- * (30 s of CPU by default) `GITHUB_INLINE_TOKENS` can raise it up to the largest alert.
+ * bench P5 (`npx tsx bench/p5-cpu.ts --short`, load 3-5): a token costs the request about 14 µs
+ * (fingerprint, hash, hex, lookup), and a 1,000-token request costs about 6-7 ms before any of
+ * that (signature, JSON.parse and zod over the whole body, GC). At 300 inline the request measured
+ * 10.45 ms, at 200 11.8 ms (median 10.8 and 11.4: within the load's noise), a chunk 2-4.5 ms.
+ * 200 leaves the most room the fixed part allows without multiplying queue operations (a
+ * 10,000-token alert is 49 chunks). On the Paid plan (30 s of CPU by default)
+ * `GITHUB_INLINE_TOKENS` can raise it up to the largest alert.
  */
-export const INLINE_TOKENS = 300;
+export const INLINE_TOKENS = 200;
 
 /**
  * Plaintext bytes per chunk at most (a chunk of long tokens is split further): sealed and base64
  * encoded (53,356 characters) it stays under Deno KV's 64 KiB value limit with its envelope, and
  * under Queues' 128 KB message limit.
  */
-export const CHUNK_MAX_BYTES = 40_000;
+const CHUNK_MAX_BYTES = 40_000;
 
 const utf8 = new TextEncoder();
 

@@ -70,7 +70,7 @@ export const eventTypeSchema = z.enum(eventTypes);
  * The longest sealed chunk `github.tokens_deferred` carries: base64 of at most 40,000 bytes of
  * plaintext (core/alerts/deferred-tokens.ts `CHUNK_MAX_BYTES`) and the GCM tag.
  */
-export const SEALED_CHUNK_MAX_CHARS = 53_400;
+const SEALED_CHUNK_MAX_CHARS = 53_400;
 
 const count = z.number().check(z.int(), z.gte(0), z.lte(10_000));
 
