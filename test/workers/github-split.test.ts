@@ -223,6 +223,36 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
   });
 });
 
+describe("a GitHub alert of long tokens", () => {
+  it("splits chunks further so that each sealed chunk fits one queue message (Deno KV: 64 KiB)", async () => {
+    const long = Array.from({ length: INLINE_TOKENS + 100 }, (_, i) => ({
+      token: `long_${i}_${"x".repeat(3_000)}`,
+      type: "clarifai_api_key",
+    }));
+    const text = JSON.stringify(long);
+    const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
+      method: "POST",
+      headers: await signedGithubAlert(text),
+      body: text,
+    });
+    const { result: res } = await invocation(
+      counting,
+      "long tokens",
+      async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
+    );
+    expect(res.status, await res.clone().text()).toBe(200);
+    said.push(await res.text());
+    const chunks = counting.take("rekey-events").filter((e) => typeOf(e) === "github.tokens_deferred") as {
+      data: { chunk: number; chunks: number; token_count: number };
+    }[];
+    // 100 tokens of 3 KB: 300 KB, more than 7 chunks of at most 40,000 bytes each.
+    expect(chunks.length).toBeGreaterThan(7);
+    expect(chunks.reduce((n, c) => n + c.data.token_count, 0)).toBe(100);
+    expect(chunks.map((c) => c.data.chunk)).toEqual(chunks.map((_, i) => i + 1));
+    for (const c of chunks) expect(JSON.stringify(c).length).toBeLessThan(60_000);
+  });
+});
+
 afterAll(async () => {
   // Canary: no token (managed or not) in clear in any answer, event, log line or the audit trail.
   const audit = (await call("GET", "/v1/audit?limit=1000")).text;
