@@ -28,6 +28,7 @@ import { call } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { countingEnv } from "../support/counting-env.ts";
 import { emulatorUrl, freshTenant } from "../support/emulator-control.ts";
+import { registerManager } from "../support/manager.ts";
 import { signedAlert } from "../support/signed-alert.ts";
 
 const SINK = "SPLIT_DRIVE_SINK";
@@ -41,8 +42,7 @@ beforeAll(async () => {
   leaks = canary();
   tenant = await freshTenant("split");
   leaks.secrets.push(tenant.manager.id);
-  const mgr = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
-  expect(mgr.status).toBe(201);
+  const managerId = await registerManager(tenant);
   const created = await fetch(`${emulatorUrl()}/v2/users/${tenant.userId}/secrets`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Key ${tenant.manager.id}` },
@@ -55,7 +55,7 @@ beforeAll(async () => {
     kind: "app_key",
     user_id: tenant.userId,
     value: leaked,
-    manager_id: mgr.json.credential.id,
+    manager_id: managerId,
     sinks: [{ type: "clarifai_secret", user_id: tenant.userId, secret_id: SINK }],
     policy: { grace_hours: 24 },
   });
@@ -202,8 +202,7 @@ describe("a matched alert's compromise rotation, split at containment", () => {
 
   it("a secret: the alert's invocation overwrites it with a new value (its containment), the rotator verifies and promotes", async () => {
     const t = await freshTenant("split-secret");
-    const manager = await call("POST", "/v1/credentials", { kind: "pat", user_id: t.userId, value: t.manager.id });
-    expect(manager.status).toBe(201);
+    const manager = await registerManager(t);
     leaks.secrets.push(t.manager.id, "leaked-third-party-value");
     await fetch(`${emulatorUrl()}/v2/users/${t.userId}/secrets`, {
       method: "POST",
@@ -214,7 +213,7 @@ describe("a matched alert's compromise rotation, split at containment", () => {
       kind: "secret",
       user_id: t.userId,
       secret_id: "SPLIT_SECRET",
-      manager_id: manager.json.credential.id,
+      manager_id: manager,
       policy: { generator: "random" },
     });
     expect(reg.status, reg.text).toBe(201);
