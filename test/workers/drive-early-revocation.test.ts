@@ -12,6 +12,9 @@ import { driveRotation } from "../../src/core/rotation/drive.ts";
 import type { Rotation } from "../../src/core/rotation/rotation.ts";
 import { MemoryStore } from "../../src/core/store/memory-store.ts";
 import { scenario } from "../support/engine-scenario.ts";
+import { deriveId, newEvent } from "../../src/core/bus/new-event.ts";
+import { fingerprintPrefix } from "../../src/core/crypto/fingerprint.ts";
+import { containAgain } from "../../src/core/subscribers/rotator.ts";
 
 /** The in-memory store, with a hook run after each successful write (the racing driver's moment). */
 class SeamStore extends MemoryStore {
@@ -122,6 +125,45 @@ describe("driveRotation stopping after containment (an alert's own invocation, `
     const done = await driveRotation(h.engine, cred.id, begun.rotation.id);
     expect(done).toMatchObject({ state: "done", old_revoked: true });
     expect(h.events.filter((e) => e.type === "credential.revoked")).toHaveLength(1);
+    expect(h.events.filter((e) => e.type === "rotation.completed")).toHaveLength(1);
+  });
+});
+
+describe("the rotator's replay arriving while the alert's own driver still holds the lease", () => {
+  it("in-memory unit test: the replay of credential.compromised waits for the holder to stop at containment and then finishes the rotation in the same delivery, not after the queue's backoff", async () => {
+    const { h, cred, original } = await seamed();
+    const begun = await beginRotation(h.engine, cred.id, { reason: "compromise", mode: "rotate", requestedBy: "test" });
+    if (!begun.ok) throw new Error(begun.code);
+    // The engine's sleep, seen: the replay's first poll tells the seam it is waiting for the holder.
+    let waiting!: () => void;
+    const polled = new Promise<void>((r) => (waiting = r));
+    const engine = {
+      ...h.engine,
+      sleep: async () => {
+        waiting();
+        await new Promise((r) => setTimeout(r, 20));
+      },
+    };
+    const event = newEvent("credential.compromised", {
+      credential_id: cred.id,
+      fingerprint_prefix: fingerprintPrefix(begun.rotation.old_fingerprint),
+      alert_source: "webhook",
+      alert_id: await deriveId("alrt", "webhook", "test"),
+      reason: "token_match",
+    }, { source: "/rekey/hooks/webhook", now: h.engine.now() });
+    let replay: Promise<void> | null = null;
+    h.hook.before = async (_i, req) => {
+      if (replay || req.method !== "DELETE" || !new URL(req.url).pathname.endsWith(`/keys/${original}`)) return;
+      // The alert's driver holds the lease for its revoke_old: the queue delivers the event now.
+      replay = containAgain(async () => engine, event);
+      await Promise.race([polled, replay.catch(() => undefined)]);
+    };
+    const stopped = await driveRotation(engine, cred.id, begun.rotation.id, { stopAfter: "revoke_old" });
+    h.hook.before = undefined;
+    expect(stopped).toMatchObject({ state: "running", old_revoked: true });
+    await expect(replay).resolves.toBeUndefined(); // finished, not failed "rotation_still_running"
+    const done = (await h.engine.store.getRotation(cred.id, begun.rotation.id))!.value;
+    expect(done).toMatchObject({ state: "done", old_revoked: true });
     expect(h.events.filter((e) => e.type === "rotation.completed")).toHaveLength(1);
   });
 });

@@ -51,28 +51,50 @@ export async function containAgain(
   const engine = await loadEngine();
   // The event's time is the alert's arrival (core/alerts/pipeline.ts): containment is timed from it.
   const c = await replayCompromise(engine, event.data, Date.parse(event.time));
-  if (c.action === "rotation") await driveToEnd(engine, c.credentialId, c.rotation.id);
+  if (c.action === "rotation") await driveToEnd(engine, c.credentialId, c.rotation.id, HOLDER_WAIT_MS);
   else if (c.action === "revoke_previous") await c.run();
   else if (c.action === "refused") {
     throw handlerFailure(c.code, `Cannot contain the compromise: ${c.code}`, { retryable: false });
   }
 }
 
+/**
+ * How long the replay of `credential.compromised` waits, in this invocation, for another driver's
+ * lease (the alert's own invocation driving up to containment: a self-managed PAT's create, a
+ * secret's propagate, an app key whose early DELETE failed) before failing retryably. The event is
+ * published before that driver stops and the queue delivers it within about a second, so the replay
+ * often arrives while the lease is still held; without the wait its first retry comes after the
+ * consumer's backoff (10 s) and the replacement with it. Waiting costs wall time, not CPU, and one
+ * rotation read per poll (at most 6 subrequests).
+ */
+const HOLDER_WAIT_MS = 3_000;
+const HOLDER_POLL_MS = 500;
+
 async function driveToEnd(
   engine: EngineServices,
   credentialId: string,
   rotationId: string,
+  holderWaitMs = 0,
 ): Promise<Rotation | undefined> {
-  let r: Rotation;
-  try {
-    r = await driveRotation(engine, credentialId, rotationId);
-  } catch (error) {
-    // The credential was unmanaged (and its rotations with it) since the request: done.
-    if (
-      isFailure(error, "step") && (error.code === "rotation_not_found" || error.code === "credential_not_found")
-    ) return undefined;
-    throw error;
+  const once = async (): Promise<Rotation | undefined> => {
+    try {
+      return await driveRotation(engine, credentialId, rotationId);
+    } catch (error) {
+      // The credential was unmanaged (and its rotations with it) since the request: done.
+      if (
+        isFailure(error, "step") && (error.code === "rotation_not_found" || error.code === "credential_not_found")
+      ) return undefined;
+      throw error;
+    }
+  };
+  let r = await once();
+  // Returned still running with a lease: another driver holds it (this one's own drive would have
+  // finished it, or released the lease when backing off).
+  for (let waited = 0; r?.state === "running" && r.lease && waited < holderWaitMs; waited += HOLDER_POLL_MS) {
+    await engine.sleep(HOLDER_POLL_MS);
+    r = await once();
   }
+  if (!r) return undefined;
   if (r.state === "running") {
     throw handlerFailure("rotation_still_running", `Rotation "${r.id}" is still at step "${r.step}"`, {
       retryable: true,
