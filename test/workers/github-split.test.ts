@@ -153,8 +153,13 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
     // Chunks of INLINE_TOKENS after the inline part, the last one shorter.
     const rest = TOKENS - INLINE_TOKENS;
     const n = Math.ceil(rest / INLINE_TOKENS);
-    expect(chunks.map((c) => [c.data.chunk, c.data.chunks, c.data.token_count])).toEqual(
-      Array.from({ length: n }, (_, i) => [i + 1, n, Math.min(INLINE_TOKENS, rest - i * INLINE_TOKENS)]),
+    expect(chunks.map((c) => [c.data.chunk, c.data.chunks, c.data.first, c.data.token_count])).toEqual(
+      Array.from({ length: n }, (_, i) => [
+        i + 1,
+        n,
+        INLINE_TOKENS * (i + 1),
+        Math.min(INLINE_TOKENS, rest - i * INLINE_TOKENS),
+      ]),
     );
     chunkEvent = chunks[0]!;
 
@@ -193,10 +198,10 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
     expect(await lastRotation()).toEqual(rotationBefore);
   }, 60_000);
 
-  it("a tampered chunk (opened under another index) goes to the dead letters at once, not a retry loop", async () => {
-    // A new event id (the original's is in the ledger), the index changed: the AAD no longer matches.
+  it("a tampered chunk (opened as other tokens) goes to the dead letters at once, not a retry loop", async () => {
+    // A new event id (the original's is in the ledger), the positions changed: the AAD no longer matches.
     const id = `evt_${"t".repeat(10)}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
-    const tampered = { ...chunkEvent, id, data: { ...chunkEvent.data, chunk: 2 } };
+    const tampered = { ...chunkEvent, id, data: { ...chunkEvent.data, first: 400 } };
     const { handled, dead } = await drain([tampered]);
     expect(handled).toEqual(["github.tokens_deferred"]);
     expect(dead).toHaveLength(1);
@@ -221,6 +226,65 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
       });
     }
   });
+});
+
+describe("an alert redelivered under another GITHUB_INLINE_TOKENS", () => {
+  it("still reaches a managed token that only the second delivery's chunking holds", async () => {
+    // The reviewer's probe: a key at 450; first delivery at 200 inline (chunk 400-599 lost),
+    // redelivery at 300 inline (chunk 300-599). A chunk id from its index would make the second
+    // delivery's chunk 1 look handled (the first's chunk 1, 200-399, was) and skip the key.
+    const MANAGED = 450;
+    const key = await tenant.mint("app_specific_key", ["Predict"], "split-redelivery");
+    leaks.secrets.push(key.id);
+    const mgr = (await call("GET", `/v1/credentials/${credentialId}`)).json.credential.manager_id;
+    const res = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: tenant.userId,
+      value: key.id,
+      manager_id: mgr,
+      policy: { grace_hours: 24 },
+    });
+    expect(res.status).toBe(201);
+    const items = Array.from({ length: TOKENS }, (_, i) => ({
+      token: `ghredeliver_${i}_${crypto.randomUUID().replaceAll("-", "")}`,
+      type: "clarifai_api_key",
+    }));
+    items[MANAGED]!.token = key.id;
+    const text = JSON.stringify(items);
+    const deliver = async (inline: number) => {
+      const c = countingEnv({ ...(env as Env), GITHUB_INLINE_TOKENS: String(inline) } as Env, {
+        EVENTS: "rekey-events",
+        EVENTS_DLQ: "rekey-events-dlq",
+      });
+      const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
+        method: "POST",
+        headers: await signedGithubAlert(text),
+        body: text,
+      });
+      const { result } = await invocation(
+        c,
+        `delivery at ${inline}`,
+        async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, c.env, ctx),
+      );
+      expect(result.status).toBe(200);
+      said.push(await result.text());
+      const events = c.take("rekey-events");
+      said.push(...events.map((e) => JSON.stringify(e)));
+      return events;
+    };
+    const first = await deliver(200);
+    const chunks = first.filter((e) => typeOf(e) === "github.tokens_deferred");
+    // The first delivery's second chunk (tokens 400-599, the key's) is lost; the others are handled.
+    const lost = chunks[1]!;
+    await drain(first.filter((e) => e !== lost));
+    const live = async () => (await tenant.state()).keys.some((k: any) => k.id === key.id);
+    expect(await live(), "nothing but the lost chunk held the key").toBe(true);
+
+    const { handled, dead } = await drain(await deliver(300));
+    expect(dead).toEqual([]);
+    expect(count(handled, "credential.compromised")).toBe(1);
+    expect(await live(), "the redelivery's chunking never reached the key").toBe(false);
+  }, 120_000);
 });
 
 describe("a GitHub alert of long tokens", () => {

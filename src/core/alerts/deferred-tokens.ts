@@ -10,8 +10,10 @@
  * request.
  *
  * Each chunk is sealed (AES-256-GCM, ../crypto/envelope.ts `encrypt`, under the keyring's current
- * key) with an AAD binding the alert id and the chunk index, so a chunk cannot be replayed as
- * another alert's or another index's.
+ * key) with an AAD binding the alert id and the tokens' absolute positions in the alert (`first`,
+ * `token_count`), so a chunk cannot be replayed as another alert's or as other tokens; its event id
+ * is derived from the same three, so a chunk's id names the tokens it holds, whatever
+ * GITHUB_INLINE_TOKENS was when it was cut.
  *
  * Security trade-off, made here: rekey holds third-party leaked tokens (mostly values that are not
  * ours: GitHub sends every token that looks like a Clarifai key) in the queue, sealed, for the
@@ -25,7 +27,8 @@
  *
  * A chunk's handler ({@link matchDeferredChunk}) publishes `credential.compromised` for its
  * matches with the same derived ids as the request would have (pipeline.ts `compromisedEvent`),
- * so a redelivered alert (whose chunks have the same ids, though a fresh IV) changes nothing.
+ * so a redelivered alert (whose chunks have the same ids when cut the same way, though a fresh IV)
+ * changes nothing.
  */
 import * as z from "zod/mini";
 import type { EventBus } from "../bus/bus.ts";
@@ -59,55 +62,68 @@ const CHUNK_MAX_BYTES = 40_000;
 
 const utf8 = new TextEncoder();
 
-/** What a chunk's ciphertext is bound to: this alert, this index. */
-function chunkAad(alertId: string, chunk: number): SealedAad {
-  return { id: alertId, kind: "github.tokens_deferred", field: ["chunk", String(chunk)] };
+/**
+ * What a chunk's ciphertext is bound to: this alert, these tokens (the alert's `first` to
+ * `first + count - 1`, by their absolute positions in the alert). Not the chunk's index: which
+ * tokens chunk n holds depends on GITHUB_INLINE_TOKENS and CHUNK_MAX_BYTES, so an index-bound
+ * chunk id would let a redelivery under another configuration skip tokens it never handled.
+ */
+function chunkAad(alertId: string, first: number, count: number): SealedAad {
+  return { id: alertId, kind: "github.tokens_deferred", field: ["tokens", String(first), String(count)] };
 }
 
-/** The tokens' chunks, in order: at most `size` tokens and CHUNK_MAX_BYTES of JSON each. */
-function split(tokens: readonly string[], size: number): { text: string; count: number }[] {
-  const out: { text: string; count: number }[] = [];
-  const add = (part: readonly string[]) => {
+/**
+ * The tokens' chunks, in order: at most `size` tokens and CHUNK_MAX_BYTES of JSON each. `first`:
+ * each chunk's first token's position in `tokens`.
+ */
+function split(tokens: readonly string[], size: number): { text: string; first: number; count: number }[] {
+  const out: { text: string; first: number; count: number }[] = [];
+  const add = (first: number, part: readonly string[]) => {
     const text = JSON.stringify(part);
     // UTF-16 length × 3 bounds the UTF-8 length: most chunks are decided without encoding them.
     if (part.length > 1 && text.length * 3 > CHUNK_MAX_BYTES && utf8.encode(text).length > CHUNK_MAX_BYTES) {
       const half = Math.ceil(part.length / 2);
-      add(part.slice(0, half));
-      add(part.slice(half));
-    } else out.push({ text, count: part.length });
+      add(first, part.slice(0, half));
+      add(first + half, part.slice(half));
+    } else out.push({ text, first, count: part.length });
   };
-  for (let i = 0; i < tokens.length; i += size) add(tokens.slice(i, i + size));
+  for (let i = 0; i < tokens.length; i += size) add(i, tokens.slice(i, i + size));
   return out;
 }
 
 /**
- * Seals `tokens` (those after the request's inline part) into `github.tokens_deferred` events and
- * publishes them. Deterministic from the alert: a redelivery publishes the same event ids.
- * JSON.stringify escapes lone surrogates, so every chunk is well-formed text for `encrypt`.
+ * Seals `tokens` (the alert's, from position `offset`: those after the request's inline part) into
+ * `github.tokens_deferred` events and publishes them. Deterministic from the tokens each chunk
+ * holds: a redelivery publishes the same event ids for the same tokens, and new ids for a chunk
+ * that holds other tokens (GITHUB_INLINE_TOKENS changed between deliveries), so no token is skipped
+ * as already handled. JSON.stringify escapes lone surrogates, so every chunk is well-formed text
+ * for `encrypt`.
  */
 export async function deferTokens(
   bus: EventBus,
   keyring: Keyring,
   alert: Alert & { source: "github" },
   tokens: readonly string[],
+  offset: number,
   size: number,
   now: number,
 ): Promise<number> {
   const chunks = split(tokens, size);
   const events: BusEvent[] = [];
-  for (const [i, { text, count }] of chunks.entries()) {
-    const chunk = i + 1;
-    const sealed = await encrypt(keyring, text, chunkAad(alert.id, chunk));
+  for (const [i, { text, first: at, count }] of chunks.entries()) {
+    const first = offset + at;
+    const sealed = await encrypt(keyring, text, chunkAad(alert.id, first, count));
     events.push(newEvent("github.tokens_deferred", {
       alert_source: alert.source,
       alert_id: alert.id,
-      chunk,
+      chunk: i + 1,
       chunks: chunks.length,
+      first,
       token_count: count,
       sealed: { v: sealed.v, aad: 2, iv: sealed.iv, ct: sealed.ct },
     }, {
       source: `/rekey/hooks/${alert.source}`,
-      id: await deriveId("evt", "deferred", alert.id, String(chunk)),
+      id: await deriveId("evt", "deferred", alert.id, String(first), String(count)),
       now,
     }));
   }
@@ -136,8 +152,8 @@ export async function matchDeferredChunk(
   bus: EventBus,
   event: EventOf<"github.tokens_deferred">,
 ): Promise<void> {
-  const { alert_id: alertId, chunk } = event.data;
-  const opened = await decrypt(engine.keyring, event.data.sealed, chunkAad(alertId, chunk));
+  const { alert_id: alertId, chunk, first, token_count: count } = event.data;
+  const opened = await decrypt(engine.keyring, event.data.sealed, chunkAad(alertId, first, count));
   if (!opened.ok) {
     throw handlerFailure(`chunk_${opened.error.code}`, `Cannot open chunk ${chunk} of alert "${alertId}"`, {
       retryable: false,
@@ -146,6 +162,7 @@ export async function matchDeferredChunk(
   let tokens: string[];
   try {
     tokens = chunkSchema.parse(JSON.parse(opened.value));
+    if (tokens.length !== count) throw new Error("count");
   } catch {
     // Authentic but not a token list: only a bug of ours seals that. Nothing of it is quoted.
     throw handlerFailure("chunk_malformed", `Chunk ${chunk} of alert "${alertId}" is not a token list`, {

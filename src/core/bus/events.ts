@@ -295,11 +295,11 @@ export const eventDataSchemas = {
   /**
    * Part of a GitHub partner alert too large for one invocation (core/alerts/deferred-tokens.ts):
    * chunk `chunk` of `chunks` (chunk 0, the first tokens, was handled by the request), its
-   * `token_count` leaked tokens sealed in `sealed`.
+   * `token_count` leaked tokens (the alert's from position `first`, 0-based) sealed in `sealed`.
    *
    * The one event whose data holds secret values, and only as AES-256-GCM ciphertext under the
-   * keyring's current key, its AAD binding the alert id and chunk index (a chunk cannot be moved to
-   * another alert or index). The auditor keeps the counts without `sealed` (core/audit/audit-log.ts);
+   * keyring's current key, its AAD binding the alert id and the tokens' positions (`first`,
+   * `token_count`: a chunk cannot be moved to another alert or positions). The auditor keeps the counts without `sealed` (core/audit/audit-log.ts);
    * no notifier subscribes. Bounded so that a message fits Deno KV's 64 KiB value limit and Queues'
    * 128 KB message limit.
    */
@@ -308,6 +308,7 @@ export const eventDataSchemas = {
     alert_id: alertIdSchema,
     chunk: z.number().check(z.int(), z.gte(1), z.lte(10_000)),
     chunks: z.number().check(z.int(), z.gte(1), z.lte(10_000)),
+    first: z.number().check(z.int(), z.gte(1), z.lte(9_999)),
     token_count: z.number().check(z.int(), z.gte(1), z.lte(10_000)),
     sealed: z.strictObject({
       v: z.number().check(z.int(), z.positive(), z.lte(1_000_000)),

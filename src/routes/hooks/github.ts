@@ -151,7 +151,7 @@ export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
     // After the inline part's events, so its fast path is not delayed. If this publish fails, the
     // 5xx makes GitHub redeliver: the inline part's events are then duplicates, the chunks new.
     const rest = parsed.slice(inline.length).map((item) => item.token);
-    await deferTokens(services.bus, engine.keyring, alert, rest, inlineCount, receivedAt);
+    await deferTokens(services.bus, engine.keyring, alert, rest, inline.length, inlineCount, receivedAt);
   }
 
   const feedback = inline.map((item, i) => ({
