@@ -10,7 +10,7 @@
  */
 import { env } from "cloudflare:workers";
 import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { INLINE_TOKENS } from "../../src/core/alerts/deferred-tokens.ts";
 import worker, { type Env } from "../../src/worker.ts";
 import { call } from "../support/api.ts";
@@ -162,6 +162,9 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
       ]),
     );
     chunkEvent = chunks[0]!;
+    // The chunks before `alert.received`, which comes last: a received alert had all its chunks queued.
+    expect(types.at(-1)).toBe("alert.received");
+    expect(types.indexOf("alert.received")).toBe(types.length - 1);
 
     const { handled, dead } = await drain(events);
     expect(dead).toEqual([]);
@@ -287,13 +290,60 @@ describe("an alert redelivered under another GITHUB_INLINE_TOKENS", () => {
   }, 120_000);
 });
 
+const longAlert = () =>
+  JSON.stringify(Array.from({ length: INLINE_TOKENS + 100 }, (_, i) => ({
+    token: `long_${i}_${"x".repeat(3_000)}`,
+    type: "clarifai_api_key",
+  })));
+
+describe("a GitHub alert whose chunks' publish fails partway", () => {
+  it("answers 5xx, queues no alert.received, and logs github.defer_failed with ids and counts only", async () => {
+    // The one place a queue is faked: a real binding cannot be made to fail. The second sendBatch throws.
+    const sent: unknown[] = [];
+    let batches = 0;
+    const failing = {
+      send: async (body: unknown) => void sent.push(body),
+      sendBatch: async (messages: Iterable<MessageSendRequest>) => {
+        if (++batches === 2) throw new Error("queue unavailable");
+        sent.push(...[...messages].map((m) => m.body));
+      },
+    };
+    const text = longAlert();
+    const errors: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((line: unknown) => void errors.push(String(line)));
+    let res: Response;
+    try {
+      const ctx = createExecutionContext();
+      const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
+        method: "POST",
+        headers: await signedGithubAlert(text),
+        body: text,
+      });
+      res = await worker.fetch(
+        request as Request<unknown, IncomingRequestCfProperties>,
+        { ...(env as Env), EVENTS: failing as unknown as Queue } as Env,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+    } finally {
+      spy.mockRestore();
+    }
+    const answer = await res.text();
+    said.push(answer, ...errors, ...sent.map((e) => JSON.stringify(e)));
+    expect(res.status, answer).toBeGreaterThanOrEqual(500);
+    expect(sent.map(typeOf)).not.toContain("alert.received");
+    const queued = sent.filter((e) => typeOf(e) === "github.tokens_deferred").length;
+    expect(queued).toBeGreaterThan(0);
+    const line = errors.map((l) => JSON.parse(l)).find((l) => l.msg === "github.defer_failed");
+    expect(line).toMatchObject({ level: "error", alert_id: expect.stringMatching(/^alrt_/), published: queued });
+    expect(line.chunks).toBeGreaterThan(queued);
+    expect(JSON.stringify(line)).not.toContain("xxxx");
+  });
+});
+
 describe("a GitHub alert of long tokens", () => {
   it("splits chunks further so that each sealed chunk fits one queue message (Deno KV: 64 KiB)", async () => {
-    const long = Array.from({ length: INLINE_TOKENS + 100 }, (_, i) => ({
-      token: `long_${i}_${"x".repeat(3_000)}`,
-      type: "clarifai_api_key",
-    }));
-    const text = JSON.stringify(long);
+    const text = longAlert();
     const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
       method: "POST",
       headers: await signedGithubAlert(text),

@@ -93,23 +93,22 @@ function split(tokens: readonly string[], size: number): { text: string; first: 
 
 /**
  * Seals `tokens` (the alert's, from position `offset`: those after the request's inline part) into
- * `github.tokens_deferred` events and publishes them. Deterministic from the tokens each chunk
- * holds: a redelivery publishes the same event ids for the same tokens, and new ids for a chunk
- * that holds other tokens (GITHUB_INLINE_TOKENS changed between deliveries), so no token is skipped
- * as already handled. JSON.stringify escapes lone surrogates, so every chunk is well-formed text
- * for `encrypt`.
+ * `github.tokens_deferred` events, for the caller to publish before `alert.received`
+ * (pipeline.ts `reportTokens`). Deterministic from the tokens each chunk holds: a redelivery
+ * publishes the same event ids for the same tokens, and new ids for a chunk that holds other
+ * tokens (GITHUB_INLINE_TOKENS changed between deliveries), so no token is skipped as already
+ * handled. JSON.stringify escapes lone surrogates, so every chunk is well-formed text for `encrypt`.
  */
-export async function deferTokens(
-  bus: EventBus,
+export async function sealChunks(
   keyring: Keyring,
   alert: Alert & { source: "github" },
   tokens: readonly string[],
   offset: number,
   size: number,
   now: number,
-): Promise<number> {
+): Promise<EventOf<"github.tokens_deferred">[]> {
   const chunks = split(tokens, size);
-  const events: BusEvent[] = [];
+  const events: EventOf<"github.tokens_deferred">[] = [];
   for (const [i, { text, first: at, count }] of chunks.entries()) {
     const first = offset + at;
     const sealed = await encrypt(keyring, text, chunkAad(alert.id, first, count));
@@ -127,8 +126,7 @@ export async function deferTokens(
       now,
     }));
   }
-  await bus.publishAll(events);
-  return chunks.length;
+  return events;
 }
 
 const chunkSchema = z.array(z.string().check(z.minLength(1), z.maxLength(4096))).check(

@@ -15,6 +15,7 @@ import type { BusEvent, eventDataSchemas } from "../bus/events.ts";
 import type { ProcessedLedger } from "../bus/ledger.ts";
 import type { alertSourceSchema } from "../bus/fields.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
+import { sendBatches } from "../bus/send-batches.ts";
 import { fingerprint, fingerprintPrefix } from "../crypto/fingerprint.ts";
 import { linkAlert } from "../github/alert-links.ts";
 import { randomId } from "../crypto/random.ts";
@@ -369,7 +370,10 @@ export interface BatchOutcome {
  * one KV operation per 100 distinct fingerprints, one queue send per 100 events; only the first
  * match is read and contained in this invocation, and only while the events leave room for it.
  * `tokenCount`: the alert's tokens, when `fps` are only the part this invocation handles (a GitHub
- * batch split across invocations: ./deferred-tokens.ts).
+ * batch split across invocations: ./deferred-tokens.ts). `deferred`: that batch's sealed chunks,
+ * published with this alert's events and before its `alert.received`, so that a received alert
+ * means every chunk was queued; if the publish fails, the log says how many chunks were (the 5xx
+ * makes GitHub redeliver, and the chunks' ids are the same).
  */
 export async function reportTokens(
   rt: AlertRuntime,
@@ -377,6 +381,7 @@ export async function reportTokens(
   alert: Alert,
   fps: readonly string[],
   tokenCount: number = fps.length,
+  deferred: readonly BusEvent[] = [],
 ): Promise<BatchOutcome> {
   const now = alert.receivedAt ?? rt.now();
   // One KV operation per 100 distinct fingerprints; no record is read for a token that matches nothing.
@@ -419,7 +424,26 @@ export async function reportTokens(
   }
   const received = await receivedEvent(alert, tokenCount, fps.filter(matched).length, now);
   const capacity = (SUBREQUEST_LIMIT - KEY_FETCHES) * EVENTS_PER_SEND - 1;
-  await rt.bus.publishAll([...compromised.slice(0, capacity), received]);
+  let chunksQueued = 0;
+  try {
+    for (const batch of sendBatches([...compromised.slice(0, capacity), ...deferred, received])) {
+      await rt.bus.publishAll(batch);
+      chunksQueued += batch.filter((e) => e.type === "github.tokens_deferred").length;
+    }
+  } catch (error) {
+    if (deferred.length > 0) {
+      // Ids and counts only: never a token, sealed or not.
+      console.error(JSON.stringify({
+        level: "error",
+        msg: `${alert.source}.defer_failed`,
+        alert_id: alert.id,
+        chunks: deferred.length,
+        published: chunksQueued,
+        error: error instanceof Error ? error.name : "unknown",
+      }));
+    }
+    throw error;
+  }
   // More managed credentials (4,800+) leaked in one alert than one invocation can queue events
   // for. The first ones are queued and will be contained; the caller tells an operator.
   if (compromised.length > capacity) return { matched, overflow: { matched: compromised.length, queued: capacity } };
