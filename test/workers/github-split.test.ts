@@ -214,8 +214,28 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
     expect(notice.handled).toContain("event.dead_lettered");
     const audit = (await call("GET", `/v1/audit?limit=1000`)).json;
     const entry = audit.entries.find((e: any) => e.type === "event.dead_lettered" && e.data.event_id === id);
-    expect(entry?.data).toMatchObject({ event_type: "github.tokens_deferred", error_code: "chunk_tampered" });
+    // Which alert, how many tokens were never matched: enough to find the alert and act.
+    expect(entry?.data).toMatchObject({
+      event_type: "github.tokens_deferred",
+      error_code: "chunk_tampered",
+      alert_id: chunkEvent.data.alert_id,
+      token_count: chunkEvent.data.token_count,
+    });
   }, 60_000);
+
+  it("a chunk sealed under a key version newer than the consumer's (a deploy rolling out) is retried, not dead", async () => {
+    const id = `evt_${"v".repeat(10)}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    const sealed = chunkEvent.data.sealed as Record<string, unknown>;
+    const newer = { ...chunkEvent, id, data: { ...chunkEvent.data, sealed: { ...sealed, v: 999_999 } } };
+    const batch = createMessageBatch("rekey-events", [{ id, timestamp: new Date(), attempts: 1, body: newer }]);
+    const { result } = await invocation(counting, "queue:newer key", async (ctx) => {
+      await worker.queue(batch, counting.env, ctx);
+      return getQueueResult(batch, ctx);
+    });
+    expect(result.retryMessages).toHaveLength(1);
+    expect(counting.take("rekey-events-dlq")).toEqual([]);
+    said.push(...counting.take("rekey-events").map((e) => JSON.stringify(e)));
+  });
 
   it("keeps the chunks' counts in the audit trail, never their sealed tokens", async () => {
     const audit = (await call("GET", `/v1/audit?limit=1000`)).json;

@@ -25,6 +25,17 @@
  * (the auditor keeps counts only). Dropping a key version while chunks sealed under it are queued
  * makes them unreadable: they go to the dead letters (permanent failure), as a tampered one does.
  *
+ * What a dead chunk loses, plainly: its tokens are never matched. On Workers the dead-letter
+ * handler raises `event.dead_lettered` (event id, alert id, token count; never the tokens) and
+ * then acks the message, so the sealed tokens are gone; no `rotation.failed` is raised, as a chunk
+ * names no credential. A managed key among them stays live until an operator acts on the notice
+ * (README, Operations: find the alert at GitHub, rotate what it may have leaked). On Deno the dead
+ * chunk stays sealed under `bus-dead` until its expiry (adapters/deno-kv-consumer.ts). A chunk
+ * dies of a permanent failure (above), or after its retries (5, about 5 minutes) of store or
+ * Durable Object trouble. It is not re-queued from the dead letters: the dead-letter handler runs
+ * once per event id (the ledger), so a re-queued chunk that died again would be acked without a
+ * notice; a re-queue needs a fresh id per attempt and a bound, which is left for later.
+ *
  * A chunk's handler ({@link matchDeferredChunk}) publishes `credential.compromised` for its
  * matches with the same derived ids as the request would have (pipeline.ts `compromisedEvent`),
  * so a redelivered alert (whose chunks have the same ids when cut the same way, though a fresh IV)
@@ -143,7 +154,9 @@ const chunkSchema = z.array(z.string().check(z.minLength(1), z.maxLength(4096)))
  *
  * A chunk that does not open (tampered, wrong AAD, a dropped key version) or does not parse is a
  * permanent failure: the consumer forwards it to the dead letters at once (a human is told, by
- * event id, never by content) rather than retrying something that cannot succeed.
+ * event id, alert id and token count, never by content) rather than retrying something that cannot
+ * succeed. A chunk sealed under a key version newer than this isolate's current one is retried:
+ * during a deploy that adds a version, a new isolate seals with it before every consumer has it.
  */
 export async function matchDeferredChunk(
   engine: EngineServices,
@@ -153,8 +166,12 @@ export async function matchDeferredChunk(
   const { alert_id: alertId, chunk, first, token_count: count } = event.data;
   const opened = await decrypt(engine.keyring, event.data.sealed, chunkAad(alertId, first, count));
   if (!opened.ok) {
+    // A version above this isolate's current one: the chunk was sealed by an isolate already running
+    // a newer REKEY_KEYRING (a deploy adding a key version is rolling out), and this one will be
+    // replaced within the retries. Any other failure cannot succeed later.
+    const newer = opened.error.code === "unknown_key_version" && event.data.sealed.v > engine.keyring.currentVersion;
     throw handlerFailure(`chunk_${opened.error.code}`, `Cannot open chunk ${chunk} of alert "${alertId}"`, {
-      retryable: false,
+      retryable: newer,
     });
   }
   let tokens: string[];

@@ -322,6 +322,9 @@ export const eventDataSchemas = {
    * dead-letter handler (core/subscribers/index.ts) for every type, so a human hears of every death.
    * It names the dead event by type, id and source, never by its data; the envelope's `subject`
    * is the dead event's. `handler` and `error_code`: the permanent failure, when there was one.
+   * `alert_id` and `token_count`: a dead `github.tokens_deferred` chunk's alert and how many of its
+   * tokens were never matched (counts, never the tokens), so an operator can find the alert at
+   * GitHub and check those tokens by hand.
    */
   "event.dead_lettered": z.strictObject({
     event_type: eventTypeSchema,
@@ -330,6 +333,8 @@ export const eventDataSchemas = {
     reason: z.enum(["permanent", "retries_exhausted"]),
     handler: z.optional(handlerNameSchema),
     error_code: z.optional(codeSchema),
+    alert_id: z.optional(alertIdSchema),
+    token_count: z.optional(count),
   }),
   /** An admin registered a credential (POST /v1/credentials). */
   "credential.registered": z.strictObject({

@@ -67,6 +67,10 @@ export async function onDeadLetter(services: Services, event: BusEvent, info: De
       // Both come from the dead event's `rekeyfailure`; a part its own schema refuses is left out.
       ...(handlerNameSchema.safeParse(handler).success ? { handler } : {}),
       ...(codeSchema.safeParse(failureCode).success ? { error_code: failureCode } : {}),
+      // A dead chunk's tokens were never matched: which alert, how many (core/alerts/deferred-tokens.ts).
+      ...(event.type === "github.tokens_deferred"
+        ? { alert_id: event.data.alert_id, token_count: event.data.token_count }
+        : {}),
     },
     {
       source: "/rekey/bus",
