@@ -345,7 +345,8 @@ export async function reportRepoAlert(
  *   calls, 7 sends of the engine's events; test/workers/github-large-batch.test.ts prints the
  *   request's total), 42 kept. Transient Clarifai failures retried inside the drive add to it, as
  *   they did for a one-token alert before.
- * - The alert's events: one queue send per 100 (`sendBatch`).
+ * - The alert's events: one queue send per 100 (`sendBatch`), and a split GitHub batch's sealed
+ *   chunks, as many sends as ../bus/send-batches.ts groups them into (a few per 240 KB).
  * So the fast path runs only while the events fit beside it (≤ 599 matched credentials); a larger
  * alert queues everything (≤ 48 sends: 4,799 matched credentials and the `alert.received`) and the
  * consumer starts containing within its batch timeout.
@@ -396,7 +397,10 @@ export async function reportTokens(
   // The fast path: the first matches are read from the strongly consistent record, which decides
   // whether the value is current, previous, already dead or (a lagging index) not this record's.
   const sendsFor = (events: number) => Math.ceil(events / EVENTS_PER_SEND);
-  const withFastPath = sendsFor(leaks.size + 1) <= SUBREQUEST_LIMIT - KEY_FETCHES - FAST_PATH_SUBREQUESTS;
+  // A split GitHub batch's chunks are sent with the events (up to ~12 sends for a 2 MiB body of
+  // long tokens): reserved first. Grouped with the events, they take at most as many sends as apart.
+  const reserved = deferred.length > 0 ? [...sendBatches(deferred)].length : 0;
+  const withFastPath = sendsFor(leaks.size + 1) + reserved <= SUBREQUEST_LIMIT - KEY_FETCHES - FAST_PATH_SUBREQUESTS;
   const fast = new Map<string, LeakMatch>();
   for (const [fp, id] of [...leaks].slice(0, withFastPath ? FAST_PATH_CONTAINMENTS : 0)) {
     const found = await engine.store.getCredential(id);
@@ -423,7 +427,7 @@ export async function reportTokens(
     compromised.push(await compromisedEvent(alert, credentialId, fp, now));
   }
   const received = await receivedEvent(alert, tokenCount, fps.filter(matched).length, now);
-  const capacity = (SUBREQUEST_LIMIT - KEY_FETCHES) * EVENTS_PER_SEND - 1;
+  const capacity = (SUBREQUEST_LIMIT - KEY_FETCHES - reserved) * EVENTS_PER_SEND - 1;
   let chunksQueued = 0;
   try {
     for (const batch of sendBatches([...compromised.slice(0, capacity), ...deferred, received])) {

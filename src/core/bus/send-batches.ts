@@ -12,13 +12,22 @@ const MAX_BATCH_MESSAGES = 100;
 // Headroom under 256 KB for per-message overhead the limit also counts.
 const MAX_BATCH_BYTES = 240_000;
 
+// An event's JSON length, measured once: a GitHub alert's chunks (up to 2 MiB of them) are grouped
+// to count the request's sends, then to publish them, and the transport groups them again.
+const sizes = new WeakMap<BusEvent, number>();
+function sizeOf(event: BusEvent): number {
+  let size = sizes.get(event);
+  // Envelopes are ASCII by schema, so string length is byte length.
+  if (size === undefined) sizes.set(event, size = JSON.stringify(event).length);
+  return size;
+}
+
 /** The events in order, in consecutive groups that each fit one `sendBatch`. */
 export function* sendBatches<E extends BusEvent>(events: readonly E[]): Generator<E[]> {
   let batch: E[] = [];
   let bytes = 0;
   for (const event of events) {
-    // Envelopes are ASCII by schema, so string length is byte length.
-    const size = JSON.stringify(event).length;
+    const size = sizeOf(event);
     if (batch.length === MAX_BATCH_MESSAGES || (batch.length > 0 && bytes + size > MAX_BATCH_BYTES)) {
       yield batch;
       batch = [];
