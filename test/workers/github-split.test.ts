@@ -148,6 +148,7 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
     const types = events.map(typeOf);
     expect(count(types, "credential.compromised")).toBe(0);
     const received = events.find((e) => typeOf(e) === "alert.received") as { data: Record<string, unknown> };
+    // matched_count is the inline part's (the chunk's match is its own credential.compromised, below).
     expect(received.data).toMatchObject({ token_count: TOKENS, matched_count: 0 });
     const chunks = events.filter((e) => typeOf(e) === "github.tokens_deferred") as (typeof chunkEvent)[];
     // Chunks of INLINE_TOKENS after the inline part, the last one shorter.

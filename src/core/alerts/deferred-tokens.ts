@@ -18,7 +18,7 @@
  * Security trade-off, made here: rekey holds third-party leaked tokens (mostly values that are not
  * ours: GitHub sends every token that looks like a Clarifai key) in the queue, sealed, for the
  * seconds until the consumer acks the chunk (or up to the queue's retention if the consumer is
- * down, or in the dead-letter queue if it failed). The alternative is to refuse or truncate
+ * down; a dead chunk: below). The alternative is to refuse or truncate
  * batches larger than one invocation can handle, which leaves a leaked managed key alive. Sealed
  * under the same key as the credentials' own values, a chunk is no easier to read than the store,
  * and the values never appear in clear in an event, log line, dead letter notice or audit entry
@@ -29,8 +29,9 @@
  * handler raises `event.dead_lettered` (event id, alert id, token count; never the tokens) and
  * then acks the message, so the sealed tokens are gone; no `rotation.failed` is raised, as a chunk
  * names no credential. A managed key among them stays live until an operator acts on the notice
- * (README, Operations: find the alert at GitHub, rotate what it may have leaked). On Deno the dead
- * chunk stays sealed under `bus-dead` until its expiry (adapters/deno-kv-consumer.ts). A chunk
+ * (README, "Deploy to Cloudflare", on dead letters: find the alert at GitHub, rotate what it may have leaked). On Deno the dead
+ * chunk stays sealed under `bus-dead` for 4 days, then expires (adapters/deno-kv-consumer.ts; one
+ * Deno KV itself dead-letters after failed deliveries, `keysIfUndelivered`, has no expiry). A chunk
  * dies of a permanent failure (above), or after its retries (5, about 5 minutes) of store or
  * Durable Object trouble. It is not re-queued from the dead letters: the dead-letter handler runs
  * once per event id (the ledger), so a re-queued chunk that died again would be acked without a
@@ -60,7 +61,7 @@ import { type Alert, compromisedEvent } from "./pipeline.ts";
  * 10.45 ms, at 200 11.8 ms (median 10.8 and 11.4: within the load's noise), a chunk 2-4.5 ms.
  * 200 leaves the most room the fixed part allows without multiplying queue operations (a
  * 10,000-token alert is 49 chunks). On the Paid plan (30 s of CPU by default)
- * `GITHUB_INLINE_TOKENS` can raise it up to the largest alert.
+ * `GITHUB_INLINE_TOKENS` can raise it up to the largest alert (at least 100: src/config.ts).
  */
 export const INLINE_TOKENS = 200;
 

@@ -82,7 +82,12 @@ const actor = z.optional(actorSchema);
 
 /** The `data` schema of each event type. */
 export const eventDataSchemas = {
-  /** A signed alert arrived. Counts only: the leaked tokens themselves never enter the bus. */
+  /**
+   * A signed alert arrived. Counts only: the leaked tokens themselves never enter the bus (a large
+   * GitHub alert's later tokens do, sealed: `github.tokens_deferred`). `token_count`: all the
+   * alert's tokens; `matched_count`: those matched in the request itself (its inline part), not
+   * the deferred chunks' matches, which are their own `credential.compromised` events.
+   */
   "alert.received": z.strictObject({
     alert_source: alertSourceSchema,
     alert_id: alertIdSchema,
