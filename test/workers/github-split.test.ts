@@ -224,6 +224,31 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
     });
   }, 60_000);
 
+  it(
+    "a chunk whose retries ran out goes round again while its alert is young; an old one is a notice naming the alert",
+    async () => {
+      const freshId = () => `evt_${"r".repeat(10)}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+      // As Queues delivers it to the dead letters after max_retries: the event itself, no failure.
+      const young = { ...chunkEvent, id: freshId() };
+      const round = await drain([young], "rekey-events-dlq");
+      expect(round.handled).toEqual(["github.tokens_deferred", "github.tokens_deferred"]);
+      expect(round.handled).not.toContain("event.dead_lettered");
+      expect(round.dead).toEqual([]);
+
+      const old = { ...chunkEvent, id: freshId(), time: new Date(Date.now() - 2 * 3_600_000).toISOString() };
+      const notice = await drain([old], "rekey-events-dlq");
+      expect(notice.handled).toEqual(["github.tokens_deferred", "event.dead_lettered"]);
+      const audit = (await call("GET", `/v1/audit?limit=1000`)).json;
+      const entry = audit.entries.find((e: any) => e.type === "event.dead_lettered" && e.data.event_id === old.id);
+      expect(entry?.data).toMatchObject({
+        reason: "retries_exhausted",
+        alert_id: chunkEvent.data.alert_id,
+        token_count: chunkEvent.data.token_count,
+      });
+    },
+    60_000,
+  );
+
   it("a chunk sealed under a key version newer than the consumer's (a deploy rolling out) is retried, not dead", async () => {
     const id = `evt_${"v".repeat(10)}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
     const sealed = chunkEvent.data.sealed as Record<string, unknown>;

@@ -32,10 +32,10 @@
  * (README, "Deploy to Cloudflare", on dead letters: find the alert at GitHub, rotate what it may have leaked). On Deno the dead
  * chunk stays sealed under `bus-dead` for 4 days, then expires (adapters/deno-kv-consumer.ts; one
  * Deno KV itself dead-letters after failed deliveries, `keysIfUndelivered`, has no expiry). A chunk
- * dies of a permanent failure (above), or after its retries (5, about 5 minutes) of store or
- * Durable Object trouble. It is not re-queued from the dead letters: the dead-letter handler runs
- * once per event id (the ledger), so a re-queued chunk that died again would be acked without a
- * notice; a re-queue needs a fresh id per attempt and a bound, which is left for later.
+ * dies at once of a permanent failure (above). One that died after its retries (5, about 5
+ * minutes of store or Durable Object trouble) is re-queued by the dead-letter handler
+ * ({@link requeueDeadChunk}) while its alert is younger than {@link REQUEUE_MAX_AGE_MS}; only then
+ * is a human told.
  *
  * A chunk's handler ({@link matchDeferredChunk}) publishes `credential.compromised` for its
  * matches with the same derived ids as the request would have (pipeline.ts `compromisedEvent`),
@@ -45,6 +45,7 @@
 import * as z from "zod/mini";
 import type { EventBus } from "../bus/bus.ts";
 import { handlerFailure } from "../bus/errors.ts";
+import type { DeadLetterInfo } from "../bus/bus.ts";
 import type { BusEvent, EventOf } from "../bus/events.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { decrypt, encrypt, type SealedAad } from "../crypto/envelope.ts";
@@ -168,7 +169,7 @@ export async function matchDeferredChunk(
   const opened = await decrypt(engine.keyring, event.data.sealed, chunkAad(alertId, first, count));
   if (!opened.ok) {
     // A version above this isolate's current one: the chunk was sealed by an isolate already running
-    // a newer REKEY_KEYRING (a deploy adding a key version is rolling out), and this one will be
+    // a newer REKEY_ENCRYPTION_KEYS (a deploy adding a key version is rolling out), and this one will be
     // replaced within the retries. Any other failure cannot succeed later.
     const newer = opened.error.code === "unknown_key_version" && event.data.sealed.v > engine.keyring.currentVersion;
     throw handlerFailure(`chunk_${opened.error.code}`, `Cannot open chunk ${chunk} of alert "${alertId}"`, {
@@ -199,4 +200,25 @@ export async function matchDeferredChunk(
     compromised.push(await compromisedEvent(alert, id, fp, now));
   }
   if (compromised.length > 0) await bus.publishAll(compromised);
+}
+
+/**
+ * How long after its alert arrived (the chunk's `time`) a chunk that ran out of retries is still
+ * re-queued: a KV or Durable Object outage of an hour is then survived, about 12 rounds of retries,
+ * before the dead letter's notice asks a human to act.
+ */
+const REQUEUE_MAX_AGE_MS = 3_600_000;
+
+/**
+ * A dead chunk to send to the main queue again, or null (the caller then raises its notice). Only
+ * one whose retries ran out, and only while young: a permanent failure would fail again. The copy
+ * gets a fresh id, derived from the dead one: the dead-letter handler runs once per event id, so a
+ * copy under the same id that died again would be acked without anyone being told. Its `time` is
+ * the alert's, unchanged, which bounds the rounds; its matches' `credential.compromised` ids are
+ * derived from the alert, so a round that partly ran changes nothing twice.
+ */
+export async function requeueDeadChunk(event: BusEvent, info: DeadLetterInfo, now: number): Promise<BusEvent | null> {
+  if (event.type !== "github.tokens_deferred" || info.reason !== "retries_exhausted") return null;
+  if (!(now - Date.parse(event.time) < REQUEUE_MAX_AGE_MS)) return null;
+  return { ...event, id: await deriveId("evt", "deferred-again", event.id) };
 }
