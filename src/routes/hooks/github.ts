@@ -12,8 +12,9 @@
  * free plan allows 10 ms per invocation: the request verifies the signature and validates the
  * whole body (bad input is refused whole, with nothing queued), handles the first
  * `GITHUB_INLINE_TOKENS` tokens as below, and queues the rest sealed, in chunks of as many, as
- * `github.tokens_deferred` events: each chunk is matched in its own consumer invocation, which
- * publishes `credential.compromised` for its matches.
+ * `github.tokens_deferred` events, published with the inline part's events and before
+ * `alert.received` (their sends counted in the request's budget): each chunk is matched in its own
+ * consumer invocation, which publishes `credential.compromised` for its matches.
  *
  * Feedback labels the inline tokens only: whether a later token is a managed credential is not
  * known when the answer is sent. GitHub's feedback is optional per token, so the answer lists the
