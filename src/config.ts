@@ -66,9 +66,11 @@ export const configSchema = z.object({
    * Tokens of a GitHub partner alert handled per invocation (core/alerts/deferred-tokens.ts): the
    * request's inline part, labelled in its answer, and each deferred chunk. The default keeps every
    * invocation within the Workers free plan's 10 ms of CPU; a Paid-plan operator may raise it (up to
-   * 10,000: every alert in one invocation, as before the split).
+   * 10,000: every alert in one invocation, as before the split). At least 100: a 10,000-token alert
+   * is then at most 99 chunks, a handful of queue sends beside the request's other subrequests
+   * (core/alerts/pipeline.ts); at 1 it would be 10,000 events and 101 sends, past the 50 allowed.
    */
-  GITHUB_INLINE_TOKENS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(10_000)), INLINE_TOKENS),
+  GITHUB_INLINE_TOKENS: z._default(z.coerce.number().check(z.int(), z.gte(100), z.lte(10_000)), INLINE_TOKENS),
   /** GitHub, end to end (issue 17): the secret of POST /hooks/github/events (X-Hub-Signature-256). */
   GITHUB_WEBHOOK_SECRET: optionalString,
   /** A GitHub App's id (or client id) and its private key (the PEM GitHub issues, PKCS#1 or PKCS#8). */

@@ -39,6 +39,9 @@ import type { ProcessedLedger } from "../core/bus/ledger.ts";
 import type { ConfigProblem } from "../config-check.ts";
 import { deadLetterKey, enqueueOptions, type QueueMessage, queueMessageSchema } from "./deno-kv-bus.ts";
 
+/** Cloudflare Queues' default message retention (4 days): how long a dead GitHub chunk is kept. */
+const DEAD_CHUNK_TTL_MS = 4 * 24 * 3600 * 1000;
+
 export type { BusHandlers, LogRecord } from "../core/bus/consumer.ts";
 
 export interface DenoConsumerOptions {
@@ -87,7 +90,10 @@ export function createMessageHandler(
   /** Writes the dead body under its dead-letter key and enqueues it as a dead message, atomically. */
   const die = async (dead: BusEvent, msg: QueueMessage) => {
     const message: QueueMessage = { body: JSON.stringify(dead), attempt: 1, dead: true };
-    const res = await kv.atomic().set(deadLetterKey(dead), { ...message, attempt: msg.attempt }).enqueue(
+    // A dead GitHub chunk holds third-party leaked tokens (sealed): kept no longer than Queues keeps
+    // a message, not until an operator deletes it (core/alerts/deferred-tokens.ts).
+    const keep = dead.type === "github.tokens_deferred" ? { expireIn: DEAD_CHUNK_TTL_MS } : undefined;
+    const res = await kv.atomic().set(deadLetterKey(dead), { ...message, attempt: msg.attempt }, keep).enqueue(
       message,
       enqueueOptions(dead),
     ).commit();

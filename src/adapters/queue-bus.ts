@@ -7,11 +7,7 @@
  */
 import type { EventBus } from "../core/bus/bus.ts";
 import { assertPublishable, type BusEvent } from "../core/bus/events.ts";
-
-/** Queues limits: `sendBatch` takes ≤ 100 messages and ≤ 256 KB. */
-const MAX_BATCH_MESSAGES = 100;
-// Headroom under 256 KB for per-message overhead the limit also counts.
-const MAX_BATCH_BYTES = 240_000;
+import { sendBatches } from "../core/bus/send-batches.ts";
 
 export class QueueBus implements EventBus {
   constructor(private readonly queue: Queue) {}
@@ -27,25 +23,8 @@ export class QueueBus implements EventBus {
    */
   async publishAll(events: readonly BusEvent[]): Promise<void> {
     const bodies = events.map(assertPublishable);
-    for (const chunk of chunks(bodies)) {
+    for (const chunk of sendBatches(bodies)) {
       await this.queue.sendBatch(chunk.map((body) => ({ body, contentType: "json" as const })));
     }
   }
-}
-
-function* chunks(bodies: BusEvent[]): Generator<BusEvent[]> {
-  let chunk: BusEvent[] = [];
-  let bytes = 0;
-  for (const body of bodies) {
-    // Envelopes are ASCII by schema, so string length is byte length.
-    const size = JSON.stringify(body).length;
-    if (chunk.length === MAX_BATCH_MESSAGES || (chunk.length > 0 && bytes + size > MAX_BATCH_BYTES)) {
-      yield chunk;
-      chunk = [];
-      bytes = 0;
-    }
-    chunk.push(body);
-    bytes += size;
-  }
-  if (chunk.length > 0) yield chunk;
 }

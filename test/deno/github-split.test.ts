@@ -126,10 +126,13 @@ Deno.test("rekey on Deno: a GitHub partner alert past GITHUB_INLINE_TOKENS is ma
       10_000,
       50,
     );
-    assert.deepEqual(chunks.map((e) => [e.data.chunk, e.data.chunks, e.data.token_count, e.data.sealed]).sort(), [
-      [1, 2, 100, undefined],
-      [2, 2, 50, undefined],
-    ]);
+    assert.deepEqual(
+      chunks.map((e) => [e.data.chunk, e.data.chunks, e.data.first, e.data.token_count, e.data.sealed]).sort(),
+      [
+        [1, 2, 100, 100, undefined],
+        [2, 2, 200, 50, undefined],
+      ],
+    );
     const received = ((await call("GET", "/v1/audit?limit=1000")).json.entries as any[])
       .find((e) => e.type === "alert.received");
     assert.equal(received.data.token_count, 250);

@@ -117,7 +117,8 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
     alert_id: "alrt_q2XvU6lK0nF3cY8pR1sT9w",
     chunk: 1,
     chunks: 3,
-    token_count: 300,
+    first: 200,
+    token_count: 200,
     sealed: { v: 1, aad: 2, iv: "AAECAwQFBgcICQoL", ct: "c2FtcGxlIGNpcGhlcnRleHQgYW5kIHRhZw==" },
   },
   "event.dead_lettered": {

@@ -149,7 +149,9 @@ describe("every event type", () => {
 
   it("raises a notice naming the dead event's type and id, never its data", { timeout: 90_000 }, async () => {
     const dead = types.map((type, i) => {
-      const event: BusEvent = newEvent(type, sampleData[type] as never, { source: "/rekey/test", now: Date.now() });
+      // A chunk that ran out of retries goes round again while under an hour old: this one is older.
+      const now = type === "github.tokens_deferred" ? Date.now() - 2 * 3_600_000 : Date.now();
+      const event: BusEvent = newEvent(type, sampleData[type] as never, { source: "/rekey/test", now });
       // Half died of a permanent failure (forwarded with its reason), half ran out of retries.
       return i % 2 === 0 ? { ...event, rekeyfailure: "sweeper:storage_unavailable" } : event;
     });
@@ -162,6 +164,8 @@ describe("every event type", () => {
       ...(e.rekeyfailure
         ? { reason: "permanent", handler: "sweeper", error_code: "storage_unavailable" }
         : { reason: "retries_exhausted" }),
+      // A dead chunk names its alert and how many tokens went unmatched (never the tokens).
+      ...(e.type === "github.tokens_deferred" ? { alert_id: e.data.alert_id, token_count: e.data.token_count } : {}),
     });
     await vi.waitUntil(() => notified(dead.map((e) => e.id)), { timeout: 60_000, interval: 200 });
 
@@ -173,7 +177,7 @@ describe("every event type", () => {
       expect(slack[0], e.type).toContain(`${e.type}\``);
       expect(slack[0], e.type).toContain(e.id);
       if (e.rekeyfailure) expect(slack[0], e.type).toContain("sweeper");
-      for (const value of telltales(e)) {
+      for (const value of telltales(e).filter((v) => e.type !== "github.tokens_deferred" || v !== e.data.alert_id)) {
         expect(JSON.stringify(notices[0]), `${e.type}: ${value}`).not.toContain(value);
         expect(slack[0], `${e.type}: ${value}`).not.toContain(value);
       }

@@ -22,6 +22,7 @@ import { MemoryStore } from "../../src/core/store/memory-store.ts";
 import { buildServices } from "../../src/services.ts";
 import type { Env } from "../../src/worker.ts";
 import { countingEnv } from "../support/counting-env.ts";
+import { INLINE_TOKENS } from "../../src/core/alerts/deferred-tokens.ts";
 import { signedGithubAlert } from "../support/github-test-key.ts";
 import { credentialRecord } from "../support/records.ts";
 
@@ -34,13 +35,17 @@ class ReadCountingStore extends MemoryStore {
   }
 }
 
-async function scenario(matches: number, others = 0) {
-  // Every token in the request, as a Paid-plan operator may set it (GITHUB_INLINE_TOKENS=10000):
-  // these edges are the request's own budget, which the free plan's default split (300 tokens
-  // inline, the rest deferred: test/workers/github-split.test.ts) never reaches.
-  const config = { ...parseConfig(env as unknown as Record<string, unknown>), GITHUB_INLINE_TOKENS: 10_000 };
+async function scenario(matches: number, others = 0, opts: { inline?: number; tokenLength?: number } = {}) {
+  // Every token in the request by default, as a Paid-plan operator may set it
+  // (GITHUB_INLINE_TOKENS=10000): these edges are the request's own budget, which the free plan's
+  // default split (INLINE_TOKENS inline, the rest deferred: test/workers/github-split.test.ts) never reaches.
+  const config = {
+    ...parseConfig(env as unknown as Record<string, unknown>),
+    GITHUB_INLINE_TOKENS: opts.inline ?? 10_000,
+  };
   const store = new ReadCountingStore();
-  const tokens = Array.from({ length: matches + others }, (_, i) => `tok_${i}_${crypto.randomUUID()}`);
+  const pad = "p".repeat(Math.max(0, (opts.tokenLength ?? 0) - 48));
+  const tokens = Array.from({ length: matches + others }, (_, i) => `tok_${i}_${crypto.randomUUID()}${pad}`);
   for (const token of tokens.slice(0, matches)) {
     await store.putCredential(
       credentialRecord({ fingerprint: await fingerprintWith(config.REKEY_FINGERPRINT_KEY!, token) }),
@@ -61,7 +66,9 @@ async function scenario(matches: number, others = 0) {
     defer: (work) => void deferred.push(work.catch(() => undefined)),
   });
   const app = createApp(services);
-  const body = JSON.stringify(tokens.map((token) => ({ token, type: "clarifai_api_key", source: "content" })));
+  const body = JSON.stringify(
+    tokens.map((token) => ({ token, type: "clarifai_api_key", ...(opts.tokenLength ? {} : { source: "content" }) })),
+  );
   counting.begin(`${matches} matches`);
   const res = await app.request("/hooks/github/secret-scanning", {
     method: "POST",
@@ -95,6 +102,33 @@ describe("GitHub alert budget per invocation", () => {
     expect(s.counts.queue_sends).toBe(7);
     expect(ofType(s.events, "credential.compromised")).toBe(600);
   });
+
+  // A split batch's chunk sends count against the same 50: the request's total, with the fast path's
+  // 42 (not run here) and GitHub's 2 key fetches, must fit.
+  const FAST_PATH = 42;
+  const KEY_FETCHES = 2;
+
+  it("reserves the chunk sends: 8,000 tokens of 200 characters and a match skip the fast path", async () => {
+    const s = await scenario(1, 7_999, { inline: INLINE_TOKENS, tokenLength: 200 });
+    expect(s.res.status).toBe(200);
+    const chunks = ofType(s.events, "github.tokens_deferred");
+    expect(chunks).toBeGreaterThan(40);
+    // About 10 sends of chunks: with the fast path's 42 and 2 key fetches it would pass 50.
+    expect(s.counts.queue_sends).toBeGreaterThan(50 - FAST_PATH - KEY_FETCHES);
+    expect(s.reads()).toBe(0);
+    expect(s.deferred).toHaveLength(0);
+    expect(ofType(s.events, "credential.compromised")).toBe(1);
+    expect(s.events.at(-1)?.type).toBe("alert.received");
+  }, 60_000);
+
+  it("keeps the fast path for 10,000 short tokens and a match: the chunks take a few sends", async () => {
+    const s = await scenario(1, 9_999, { inline: INLINE_TOKENS });
+    expect(s.res.status).toBe(200);
+    expect(ofType(s.events, "github.tokens_deferred")).toBe(Math.ceil((10_000 - INLINE_TOKENS) / INLINE_TOKENS));
+    expect(s.reads()).toBeGreaterThanOrEqual(1);
+    expect(s.deferred).toHaveLength(1);
+    expect(s.counts.subrequests + FAST_PATH + KEY_FETCHES).toBeLessThanOrEqual(50);
+  }, 60_000);
 
   it("queues the first 4,799 of 4,800 matched credentials within 48 sends and answers 503", async () => {
     const s = await scenario(4_800);

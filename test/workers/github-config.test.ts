@@ -65,6 +65,28 @@ describe("GitHub configuration", () => {
     expect((await send(withVars({ GITHUB_ALERT_SCOPES: "acme/api, org:acme" }), "GET", "/healthz")).status).toBe(200);
   });
 
+  it("refuses GITHUB_INLINE_TOKENS outside 100 to 10,000 at startup (503 config_invalid on every route, not a 500)", async () => {
+    // Below 100 a 10,000-token alert is more chunk sends than the request's subrequest budget holds.
+    for (const value of ["1", "99", "10001", "0", "abc"]) {
+      for (const [method, path] of [["GET", "/healthz"], ["POST", "/hooks/github/secret-scanning"]] as const) {
+        const res = await send(
+          withVars({ GITHUB_INLINE_TOKENS: value }),
+          method,
+          path,
+          method === "POST" ? "[]" : undefined,
+        );
+        expect(res.status, `${value} ${path}`).toBe(503);
+        expect(res.json.error, `${value} ${path}`).toMatchObject({
+          code: "config_invalid",
+          variables: ["GITHUB_INLINE_TOKENS"],
+        });
+      }
+    }
+    for (const value of ["100", "10000"]) {
+      expect((await send(withVars({ GITHUB_INLINE_TOKENS: value }), "GET", "/healthz")).status, value).toBe(200);
+    }
+  });
+
   it("without GitHub credentials: the webhook route is 503 not_configured, and a GitHub sink is refused at registration", async () => {
     const none = withVars({ GITHUB_APP_ID: undefined, GITHUB_APP_PRIVATE_KEY: undefined, GITHUB_TOKEN: undefined });
     const body = JSON.stringify({ action: "created", alert: { number: 1 }, repository: { full_name: "acme/api" } });

@@ -112,7 +112,7 @@ describe("a 2,500-token GitHub alert", () => {
     said.push(text);
     expect(res.status, text).toBe(200);
     const feedback = JSON.parse(text) as { token_hash: string; token_type: string; label: string }[];
-    // The answer labels the request's inline part only (GITHUB_INLINE_TOKENS, default 300): the
+    // The answer labels the request's inline part only (GITHUB_INLINE_TOKENS, default INLINE_TOKENS): the
     // later tokens are matched in the consumer's invocations (core/alerts/deferred-tokens.ts).
     expect(feedback).toHaveLength(INLINE_TOKENS);
     const truePositives = feedback.flatMap((f, i) => (f.label === "true_positive" ? [i] : []));

@@ -10,7 +10,7 @@
  */
 import { env } from "cloudflare:workers";
 import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { INLINE_TOKENS } from "../../src/core/alerts/deferred-tokens.ts";
 import worker, { type Env } from "../../src/worker.ts";
 import { call } from "../support/api.ts";
@@ -148,15 +148,24 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
     const types = events.map(typeOf);
     expect(count(types, "credential.compromised")).toBe(0);
     const received = events.find((e) => typeOf(e) === "alert.received") as { data: Record<string, unknown> };
+    // matched_count is the inline part's (the chunk's match is its own credential.compromised, below).
     expect(received.data).toMatchObject({ token_count: TOKENS, matched_count: 0 });
     const chunks = events.filter((e) => typeOf(e) === "github.tokens_deferred") as (typeof chunkEvent)[];
     // Chunks of INLINE_TOKENS after the inline part, the last one shorter.
     const rest = TOKENS - INLINE_TOKENS;
     const n = Math.ceil(rest / INLINE_TOKENS);
-    expect(chunks.map((c) => [c.data.chunk, c.data.chunks, c.data.token_count])).toEqual(
-      Array.from({ length: n }, (_, i) => [i + 1, n, Math.min(INLINE_TOKENS, rest - i * INLINE_TOKENS)]),
+    expect(chunks.map((c) => [c.data.chunk, c.data.chunks, c.data.first, c.data.token_count])).toEqual(
+      Array.from({ length: n }, (_, i) => [
+        i + 1,
+        n,
+        INLINE_TOKENS * (i + 1),
+        Math.min(INLINE_TOKENS, rest - i * INLINE_TOKENS),
+      ]),
     );
     chunkEvent = chunks[0]!;
+    // The chunks before `alert.received`, which comes last: a received alert had all its chunks queued.
+    expect(types.at(-1)).toBe("alert.received");
+    expect(types.indexOf("alert.received")).toBe(types.length - 1);
 
     const { handled, dead } = await drain(events);
     expect(dead).toEqual([]);
@@ -193,10 +202,10 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
     expect(await lastRotation()).toEqual(rotationBefore);
   }, 60_000);
 
-  it("a tampered chunk (opened under another index) goes to the dead letters at once, not a retry loop", async () => {
-    // A new event id (the original's is in the ledger), the index changed: the AAD no longer matches.
+  it("a tampered chunk (opened as other tokens) goes to the dead letters at once, not a retry loop", async () => {
+    // A new event id (the original's is in the ledger), the positions changed: the AAD no longer matches.
     const id = `evt_${"t".repeat(10)}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
-    const tampered = { ...chunkEvent, id, data: { ...chunkEvent.data, chunk: 2 } };
+    const tampered = { ...chunkEvent, id, data: { ...chunkEvent.data, first: 400 } };
     const { handled, dead } = await drain([tampered]);
     expect(handled).toEqual(["github.tokens_deferred"]);
     expect(dead).toHaveLength(1);
@@ -206,8 +215,53 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
     expect(notice.handled).toContain("event.dead_lettered");
     const audit = (await call("GET", `/v1/audit?limit=1000`)).json;
     const entry = audit.entries.find((e: any) => e.type === "event.dead_lettered" && e.data.event_id === id);
-    expect(entry?.data).toMatchObject({ event_type: "github.tokens_deferred", error_code: "chunk_tampered" });
+    // Which alert, how many tokens were never matched: enough to find the alert and act.
+    expect(entry?.data).toMatchObject({
+      event_type: "github.tokens_deferred",
+      error_code: "chunk_tampered",
+      alert_id: chunkEvent.data.alert_id,
+      token_count: chunkEvent.data.token_count,
+    });
   }, 60_000);
+
+  it(
+    "a chunk whose retries ran out goes round again while its alert is young; an old one is a notice naming the alert",
+    async () => {
+      const freshId = () => `evt_${"r".repeat(10)}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+      // As Queues delivers it to the dead letters after max_retries: the event itself, no failure.
+      const young = { ...chunkEvent, id: freshId() };
+      const round = await drain([young], "rekey-events-dlq");
+      expect(round.handled).toEqual(["github.tokens_deferred", "github.tokens_deferred"]);
+      expect(round.handled).not.toContain("event.dead_lettered");
+      expect(round.dead).toEqual([]);
+
+      const old = { ...chunkEvent, id: freshId(), time: new Date(Date.now() - 2 * 3_600_000).toISOString() };
+      const notice = await drain([old], "rekey-events-dlq");
+      expect(notice.handled).toEqual(["github.tokens_deferred", "event.dead_lettered"]);
+      const audit = (await call("GET", `/v1/audit?limit=1000`)).json;
+      const entry = audit.entries.find((e: any) => e.type === "event.dead_lettered" && e.data.event_id === old.id);
+      expect(entry?.data).toMatchObject({
+        reason: "retries_exhausted",
+        alert_id: chunkEvent.data.alert_id,
+        token_count: chunkEvent.data.token_count,
+      });
+    },
+    60_000,
+  );
+
+  it("a chunk sealed under a key version newer than the consumer's (a deploy rolling out) is retried, not dead", async () => {
+    const id = `evt_${"v".repeat(10)}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    const sealed = chunkEvent.data.sealed as Record<string, unknown>;
+    const newer = { ...chunkEvent, id, data: { ...chunkEvent.data, sealed: { ...sealed, v: 999_999 } } };
+    const batch = createMessageBatch("rekey-events", [{ id, timestamp: new Date(), attempts: 1, body: newer }]);
+    const { result } = await invocation(counting, "queue:newer key", async (ctx) => {
+      await worker.queue(batch, counting.env, ctx);
+      return getQueueResult(batch, ctx);
+    });
+    expect(result.retryMessages).toHaveLength(1);
+    expect(counting.take("rekey-events-dlq")).toEqual([]);
+    said.push(...counting.take("rekey-events").map((e) => JSON.stringify(e)));
+  });
 
   it("keeps the chunks' counts in the audit trail, never their sealed tokens", async () => {
     const audit = (await call("GET", `/v1/audit?limit=1000`)).json;
@@ -223,13 +277,119 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
   });
 });
 
-describe("a GitHub alert of long tokens", () => {
-  it("splits chunks further so that each sealed chunk fits one queue message (Deno KV: 64 KiB)", async () => {
-    const long = Array.from({ length: INLINE_TOKENS + 100 }, (_, i) => ({
-      token: `long_${i}_${"x".repeat(3_000)}`,
+describe("an alert redelivered under another GITHUB_INLINE_TOKENS", () => {
+  it("still reaches a managed token that only the second delivery's chunking holds", async () => {
+    // The reviewer's probe: a key at 450; first delivery at 200 inline (chunk 400-599 lost),
+    // redelivery at 300 inline (chunk 300-599). A chunk id from its index would make the second
+    // delivery's chunk 1 look handled (the first's chunk 1, 200-399, was) and skip the key.
+    const MANAGED = 450;
+    const key = await tenant.mint("app_specific_key", ["Predict"], "split-redelivery");
+    leaks.secrets.push(key.id);
+    const mgr = (await call("GET", `/v1/credentials/${credentialId}`)).json.credential.manager_id;
+    const res = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: tenant.userId,
+      value: key.id,
+      manager_id: mgr,
+      policy: { grace_hours: 24 },
+    });
+    expect(res.status).toBe(201);
+    const items = Array.from({ length: TOKENS }, (_, i) => ({
+      token: `ghredeliver_${i}_${crypto.randomUUID().replaceAll("-", "")}`,
       type: "clarifai_api_key",
     }));
-    const text = JSON.stringify(long);
+    items[MANAGED]!.token = key.id;
+    const text = JSON.stringify(items);
+    const deliver = async (inline: number) => {
+      const c = countingEnv({ ...(env as Env), GITHUB_INLINE_TOKENS: String(inline) } as Env, {
+        EVENTS: "rekey-events",
+        EVENTS_DLQ: "rekey-events-dlq",
+      });
+      const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
+        method: "POST",
+        headers: await signedGithubAlert(text),
+        body: text,
+      });
+      const { result } = await invocation(
+        c,
+        `delivery at ${inline}`,
+        async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, c.env, ctx),
+      );
+      expect(result.status).toBe(200);
+      said.push(await result.text());
+      const events = c.take("rekey-events");
+      said.push(...events.map((e) => JSON.stringify(e)));
+      return events;
+    };
+    const first = await deliver(200);
+    const chunks = first.filter((e) => typeOf(e) === "github.tokens_deferred");
+    // The first delivery's second chunk (tokens 400-599, the key's) is lost; the others are handled.
+    const lost = chunks[1]!;
+    await drain(first.filter((e) => e !== lost));
+    const live = async () => (await tenant.state()).keys.some((k: any) => k.id === key.id);
+    expect(await live(), "nothing but the lost chunk held the key").toBe(true);
+
+    const { handled, dead } = await drain(await deliver(300));
+    expect(dead).toEqual([]);
+    expect(count(handled, "credential.compromised")).toBe(1);
+    expect(await live(), "the redelivery's chunking never reached the key").toBe(false);
+  }, 120_000);
+});
+
+const longAlert = () =>
+  JSON.stringify(Array.from({ length: INLINE_TOKENS + 100 }, (_, i) => ({
+    token: `long_${i}_${"x".repeat(3_000)}`,
+    type: "clarifai_api_key",
+  })));
+
+describe("a GitHub alert whose chunks' publish fails partway", () => {
+  it("answers 5xx, queues no alert.received, and logs github.defer_failed with ids and counts only", async () => {
+    // The one place a queue is faked: a real binding cannot be made to fail. The second sendBatch throws.
+    const sent: unknown[] = [];
+    let batches = 0;
+    const failing = {
+      send: async (body: unknown) => void sent.push(body),
+      sendBatch: async (messages: Iterable<MessageSendRequest>) => {
+        if (++batches === 2) throw new Error("queue unavailable");
+        sent.push(...[...messages].map((m) => m.body));
+      },
+    };
+    const text = longAlert();
+    const errors: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((line: unknown) => void errors.push(String(line)));
+    let res: Response;
+    try {
+      const ctx = createExecutionContext();
+      const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
+        method: "POST",
+        headers: await signedGithubAlert(text),
+        body: text,
+      });
+      res = await worker.fetch(
+        request as Request<unknown, IncomingRequestCfProperties>,
+        { ...(env as Env), EVENTS: failing as unknown as Queue } as Env,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+    } finally {
+      spy.mockRestore();
+    }
+    const answer = await res.text();
+    said.push(answer, ...errors, ...sent.map((e) => JSON.stringify(e)));
+    expect(res.status, answer).toBeGreaterThanOrEqual(500);
+    expect(sent.map(typeOf)).not.toContain("alert.received");
+    const queued = sent.filter((e) => typeOf(e) === "github.tokens_deferred").length;
+    expect(queued).toBeGreaterThan(0);
+    const line = errors.map((l) => JSON.parse(l)).find((l) => l.msg === "github.defer_failed");
+    expect(line).toMatchObject({ level: "error", alert_id: expect.stringMatching(/^alrt_/), published: queued });
+    expect(line.chunks).toBeGreaterThan(queued);
+    expect(JSON.stringify(line)).not.toContain("xxxx");
+  });
+});
+
+describe("a GitHub alert of long tokens", () => {
+  it("splits chunks further so that each sealed chunk fits one queue message (Deno KV: 64 KiB)", async () => {
+    const text = longAlert();
     const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
       method: "POST",
       headers: await signedGithubAlert(text),

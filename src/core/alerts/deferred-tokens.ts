@@ -10,26 +10,42 @@
  * request.
  *
  * Each chunk is sealed (AES-256-GCM, ../crypto/envelope.ts `encrypt`, under the keyring's current
- * key) with an AAD binding the alert id and the chunk index, so a chunk cannot be replayed as
- * another alert's or another index's.
+ * key) with an AAD binding the alert id and the tokens' absolute positions in the alert (`first`,
+ * `token_count`), so a chunk cannot be replayed as another alert's or as other tokens; its event id
+ * is derived from the same three, so a chunk's id names the tokens it holds, whatever
+ * GITHUB_INLINE_TOKENS was when it was cut.
  *
  * Security trade-off, made here: rekey holds third-party leaked tokens (mostly values that are not
  * ours: GitHub sends every token that looks like a Clarifai key) in the queue, sealed, for the
  * seconds until the consumer acks the chunk (or up to the queue's retention if the consumer is
- * down, or in the dead-letter queue if it failed). The alternative is to refuse or truncate
+ * down; a dead chunk: below). The alternative is to refuse or truncate
  * batches larger than one invocation can handle, which leaves a leaked managed key alive. Sealed
  * under the same key as the credentials' own values, a chunk is no easier to read than the store,
  * and the values never appear in clear in an event, log line, dead letter notice or audit entry
  * (the auditor keeps counts only). Dropping a key version while chunks sealed under it are queued
  * makes them unreadable: they go to the dead letters (permanent failure), as a tampered one does.
  *
+ * What a dead chunk loses, plainly: its tokens are never matched. On Workers the dead-letter
+ * handler raises `event.dead_lettered` (event id, alert id, token count; never the tokens) and
+ * then acks the message, so the sealed tokens are gone; no `rotation.failed` is raised, as a chunk
+ * names no credential. A managed key among them stays live until an operator acts on the notice
+ * (README, "Deploy to Cloudflare", on dead letters: find the alert at GitHub, rotate what it may have leaked). On Deno the dead
+ * chunk stays sealed under `bus-dead` for 4 days, then expires (adapters/deno-kv-consumer.ts; one
+ * Deno KV itself dead-letters after failed deliveries, `keysIfUndelivered`, has no expiry). A chunk
+ * dies at once of a permanent failure (above). One that died after its retries (5, about 5
+ * minutes of store or Durable Object trouble) is re-queued by the dead-letter handler
+ * ({@link requeueDeadChunk}) while its alert is younger than {@link REQUEUE_MAX_AGE_MS}; only then
+ * is a human told.
+ *
  * A chunk's handler ({@link matchDeferredChunk}) publishes `credential.compromised` for its
  * matches with the same derived ids as the request would have (pipeline.ts `compromisedEvent`),
- * so a redelivered alert (whose chunks have the same ids, though a fresh IV) changes nothing.
+ * so a redelivered alert (whose chunks have the same ids when cut the same way, though a fresh IV)
+ * changes nothing.
  */
 import * as z from "zod/mini";
 import type { EventBus } from "../bus/bus.ts";
 import { handlerFailure } from "../bus/errors.ts";
+import type { DeadLetterInfo } from "../bus/bus.ts";
 import type { BusEvent, EventOf } from "../bus/events.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { decrypt, encrypt, type SealedAad } from "../crypto/envelope.ts";
@@ -46,7 +62,7 @@ import { type Alert, compromisedEvent } from "./pipeline.ts";
  * 10.45 ms, at 200 11.8 ms (median 10.8 and 11.4: within the load's noise), a chunk 2-4.5 ms.
  * 200 leaves the most room the fixed part allows without multiplying queue operations (a
  * 10,000-token alert is 49 chunks). On the Paid plan (30 s of CPU by default)
- * `GITHUB_INLINE_TOKENS` can raise it up to the largest alert.
+ * `GITHUB_INLINE_TOKENS` can raise it up to the largest alert (at least 100: src/config.ts).
  */
 export const INLINE_TOKENS = 200;
 
@@ -59,60 +75,71 @@ const CHUNK_MAX_BYTES = 40_000;
 
 const utf8 = new TextEncoder();
 
-/** What a chunk's ciphertext is bound to: this alert, this index. */
-function chunkAad(alertId: string, chunk: number): SealedAad {
-  return { id: alertId, kind: "github.tokens_deferred", field: ["chunk", String(chunk)] };
+/**
+ * What a chunk's ciphertext is bound to: this alert, these tokens (the alert's `first` to
+ * `first + count - 1`, by their absolute positions in the alert). Not the chunk's index: which
+ * tokens chunk n holds depends on GITHUB_INLINE_TOKENS and CHUNK_MAX_BYTES, so an index-bound
+ * chunk id would let a redelivery under another configuration skip tokens it never handled.
+ */
+function chunkAad(alertId: string, first: number, count: number): SealedAad {
+  return { id: alertId, kind: "github.tokens_deferred", field: ["tokens", String(first), String(count)] };
 }
 
-/** The tokens' chunks, in order: at most `size` tokens and CHUNK_MAX_BYTES of JSON each. */
-function split(tokens: readonly string[], size: number): { text: string; count: number }[] {
-  const out: { text: string; count: number }[] = [];
-  const add = (part: readonly string[]) => {
+/**
+ * The tokens' chunks, in order: at most `size` tokens and CHUNK_MAX_BYTES of JSON each. `first`:
+ * each chunk's first token's position in `tokens`.
+ */
+function split(tokens: readonly string[], size: number): { text: string; first: number; count: number }[] {
+  const out: { text: string; first: number; count: number }[] = [];
+  const add = (first: number, part: readonly string[]) => {
     const text = JSON.stringify(part);
     // UTF-16 length × 3 bounds the UTF-8 length: most chunks are decided without encoding them.
     if (part.length > 1 && text.length * 3 > CHUNK_MAX_BYTES && utf8.encode(text).length > CHUNK_MAX_BYTES) {
       const half = Math.ceil(part.length / 2);
-      add(part.slice(0, half));
-      add(part.slice(half));
-    } else out.push({ text, count: part.length });
+      add(first, part.slice(0, half));
+      add(first + half, part.slice(half));
+    } else out.push({ text, first, count: part.length });
   };
-  for (let i = 0; i < tokens.length; i += size) add(tokens.slice(i, i + size));
+  for (let i = 0; i < tokens.length; i += size) add(i, tokens.slice(i, i + size));
   return out;
 }
 
 /**
- * Seals `tokens` (those after the request's inline part) into `github.tokens_deferred` events and
- * publishes them. Deterministic from the alert: a redelivery publishes the same event ids.
- * JSON.stringify escapes lone surrogates, so every chunk is well-formed text for `encrypt`.
+ * Seals `tokens` (the alert's, from position `offset`: those after the request's inline part) into
+ * `github.tokens_deferred` events, for the caller to publish before `alert.received`
+ * (pipeline.ts `reportTokens`). Deterministic from the tokens each chunk holds: a redelivery
+ * publishes the same event ids for the same tokens, and new ids for a chunk that holds other
+ * tokens (GITHUB_INLINE_TOKENS changed between deliveries), so no token is skipped as already
+ * handled. JSON.stringify escapes lone surrogates, so every chunk is well-formed text for `encrypt`.
  */
-export async function deferTokens(
-  bus: EventBus,
+export async function sealChunks(
   keyring: Keyring,
   alert: Alert & { source: "github" },
   tokens: readonly string[],
+  offset: number,
   size: number,
   now: number,
-): Promise<number> {
+): Promise<EventOf<"github.tokens_deferred">[]> {
   const chunks = split(tokens, size);
-  const events: BusEvent[] = [];
-  for (const [i, { text, count }] of chunks.entries()) {
-    const chunk = i + 1;
-    const sealed = await encrypt(keyring, text, chunkAad(alert.id, chunk));
+  const events: EventOf<"github.tokens_deferred">[] = [];
+  for (const [i, { text, first: at, count }] of chunks.entries()) {
+    const first = offset + at;
+    const sealed = await encrypt(keyring, text, chunkAad(alert.id, first, count));
     events.push(newEvent("github.tokens_deferred", {
       alert_source: alert.source,
       alert_id: alert.id,
-      chunk,
+      chunk: i + 1,
       chunks: chunks.length,
+      first,
       token_count: count,
       sealed: { v: sealed.v, aad: 2, iv: sealed.iv, ct: sealed.ct },
     }, {
       source: `/rekey/hooks/${alert.source}`,
-      id: await deriveId("evt", "deferred", alert.id, String(chunk)),
+      id: await deriveId("evt", "deferred", alert.id, String(first), String(count)),
       now,
     }));
   }
-  await bus.publishAll(events);
-  return chunks.length;
+  return events;
 }
 
 const chunkSchema = z.array(z.string().check(z.minLength(1), z.maxLength(4096))).check(
@@ -129,23 +156,30 @@ const chunkSchema = z.array(z.string().check(z.minLength(1), z.maxLength(4096)))
  *
  * A chunk that does not open (tampered, wrong AAD, a dropped key version) or does not parse is a
  * permanent failure: the consumer forwards it to the dead letters at once (a human is told, by
- * event id, never by content) rather than retrying something that cannot succeed.
+ * event id, alert id and token count, never by content) rather than retrying something that cannot
+ * succeed. A chunk sealed under a key version newer than this isolate's current one is retried:
+ * during a deploy that adds a version, a new isolate seals with it before every consumer has it.
  */
 export async function matchDeferredChunk(
   engine: EngineServices,
   bus: EventBus,
   event: EventOf<"github.tokens_deferred">,
 ): Promise<void> {
-  const { alert_id: alertId, chunk } = event.data;
-  const opened = await decrypt(engine.keyring, event.data.sealed, chunkAad(alertId, chunk));
+  const { alert_id: alertId, chunk, first, token_count: count } = event.data;
+  const opened = await decrypt(engine.keyring, event.data.sealed, chunkAad(alertId, first, count));
   if (!opened.ok) {
+    // A version above this isolate's current one: the chunk was sealed by an isolate already running
+    // a newer REKEY_ENCRYPTION_KEYS (a deploy adding a key version is rolling out), and this one will be
+    // replaced within the retries. Any other failure cannot succeed later.
+    const newer = opened.error.code === "unknown_key_version" && event.data.sealed.v > engine.keyring.currentVersion;
     throw handlerFailure(`chunk_${opened.error.code}`, `Cannot open chunk ${chunk} of alert "${alertId}"`, {
-      retryable: false,
+      retryable: newer,
     });
   }
   let tokens: string[];
   try {
     tokens = chunkSchema.parse(JSON.parse(opened.value));
+    if (tokens.length !== count) throw new Error("count");
   } catch {
     // Authentic but not a token list: only a bug of ours seals that. Nothing of it is quoted.
     throw handlerFailure("chunk_malformed", `Chunk ${chunk} of alert "${alertId}" is not a token list`, {
@@ -166,4 +200,25 @@ export async function matchDeferredChunk(
     compromised.push(await compromisedEvent(alert, id, fp, now));
   }
   if (compromised.length > 0) await bus.publishAll(compromised);
+}
+
+/**
+ * How long after its alert arrived (the chunk's `time`) a chunk that ran out of retries is still
+ * re-queued: a KV or Durable Object outage of an hour is then survived, about 12 rounds of retries,
+ * before the dead letter's notice asks a human to act.
+ */
+const REQUEUE_MAX_AGE_MS = 3_600_000;
+
+/**
+ * A dead chunk to send to the main queue again, or null (the caller then raises its notice). Only
+ * one whose retries ran out, and only while young: a permanent failure would fail again. The copy
+ * gets a fresh id, derived from the dead one: the dead-letter handler runs once per event id, so a
+ * copy under the same id that died again would be acked without anyone being told. Its `time` is
+ * the alert's, unchanged, which bounds the rounds; its matches' `credential.compromised` ids are
+ * derived from the alert, so a round that partly ran changes nothing twice.
+ */
+export async function requeueDeadChunk(event: BusEvent, info: DeadLetterInfo, now: number): Promise<BusEvent | null> {
+  if (event.type !== "github.tokens_deferred" || info.reason !== "retries_exhausted") return null;
+  if (!(now - Date.parse(event.time) < REQUEUE_MAX_AGE_MS)) return null;
+  return { ...event, id: await deriveId("evt", "deferred-again", event.id) };
 }

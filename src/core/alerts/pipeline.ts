@@ -15,6 +15,7 @@ import type { BusEvent, eventDataSchemas } from "../bus/events.ts";
 import type { ProcessedLedger } from "../bus/ledger.ts";
 import type { alertSourceSchema } from "../bus/fields.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
+import { sendBatches } from "../bus/send-batches.ts";
 import { fingerprint, fingerprintPrefix } from "../crypto/fingerprint.ts";
 import { linkAlert } from "../github/alert-links.ts";
 import { randomId } from "../crypto/random.ts";
@@ -344,7 +345,8 @@ export async function reportRepoAlert(
  *   calls, 7 sends of the engine's events; test/workers/github-large-batch.test.ts prints the
  *   request's total), 42 kept. Transient Clarifai failures retried inside the drive add to it, as
  *   they did for a one-token alert before.
- * - The alert's events: one queue send per 100 (`sendBatch`).
+ * - The alert's events: one queue send per 100 (`sendBatch`), and a split GitHub batch's sealed
+ *   chunks, as many sends as ../bus/send-batches.ts groups them into (a few per 240 KB).
  * So the fast path runs only while the events fit beside it (≤ 599 matched credentials); a larger
  * alert queues everything (≤ 48 sends: 4,799 matched credentials and the `alert.received`) and the
  * consumer starts containing within its batch timeout.
@@ -369,7 +371,10 @@ export interface BatchOutcome {
  * one KV operation per 100 distinct fingerprints, one queue send per 100 events; only the first
  * match is read and contained in this invocation, and only while the events leave room for it.
  * `tokenCount`: the alert's tokens, when `fps` are only the part this invocation handles (a GitHub
- * batch split across invocations: ./deferred-tokens.ts).
+ * batch split across invocations: ./deferred-tokens.ts). `deferred`: that batch's sealed chunks,
+ * published with this alert's events and before its `alert.received`, so that a received alert
+ * means every chunk was queued; if the publish fails, the log says how many chunks were (the 5xx
+ * makes GitHub redeliver, and the chunks' ids are the same).
  */
 export async function reportTokens(
   rt: AlertRuntime,
@@ -377,6 +382,7 @@ export async function reportTokens(
   alert: Alert,
   fps: readonly string[],
   tokenCount: number = fps.length,
+  deferred: readonly BusEvent[] = [],
 ): Promise<BatchOutcome> {
   const now = alert.receivedAt ?? rt.now();
   // One KV operation per 100 distinct fingerprints; no record is read for a token that matches nothing.
@@ -391,7 +397,10 @@ export async function reportTokens(
   // The fast path: the first matches are read from the strongly consistent record, which decides
   // whether the value is current, previous, already dead or (a lagging index) not this record's.
   const sendsFor = (events: number) => Math.ceil(events / EVENTS_PER_SEND);
-  const withFastPath = sendsFor(leaks.size + 1) <= SUBREQUEST_LIMIT - KEY_FETCHES - FAST_PATH_SUBREQUESTS;
+  // A split GitHub batch's chunks are sent with the events (up to ~12 sends for a 2 MiB body of
+  // long tokens): reserved first. Grouped with the events, they take at most as many sends as apart.
+  const reserved = deferred.length > 0 ? [...sendBatches(deferred)].length : 0;
+  const withFastPath = sendsFor(leaks.size + 1) + reserved <= SUBREQUEST_LIMIT - KEY_FETCHES - FAST_PATH_SUBREQUESTS;
   const fast = new Map<string, LeakMatch>();
   for (const [fp, id] of [...leaks].slice(0, withFastPath ? FAST_PATH_CONTAINMENTS : 0)) {
     const found = await engine.store.getCredential(id);
@@ -418,8 +427,27 @@ export async function reportTokens(
     compromised.push(await compromisedEvent(alert, credentialId, fp, now));
   }
   const received = await receivedEvent(alert, tokenCount, fps.filter(matched).length, now);
-  const capacity = (SUBREQUEST_LIMIT - KEY_FETCHES) * EVENTS_PER_SEND - 1;
-  await rt.bus.publishAll([...compromised.slice(0, capacity), received]);
+  const capacity = (SUBREQUEST_LIMIT - KEY_FETCHES - reserved) * EVENTS_PER_SEND - 1;
+  let chunksQueued = 0;
+  try {
+    for (const batch of sendBatches([...compromised.slice(0, capacity), ...deferred, received])) {
+      await rt.bus.publishAll(batch);
+      chunksQueued += batch.filter((e) => e.type === "github.tokens_deferred").length;
+    }
+  } catch (error) {
+    if (deferred.length > 0) {
+      // Ids and counts only: never a token, sealed or not.
+      console.error(JSON.stringify({
+        level: "error",
+        msg: `${alert.source}.defer_failed`,
+        alert_id: alert.id,
+        chunks: deferred.length,
+        published: chunksQueued,
+        error: error instanceof Error ? error.name : "unknown",
+      }));
+    }
+    throw error;
+  }
   // More managed credentials (4,800+) leaked in one alert than one invocation can queue events
   // for. The first ones are queued and will be contained; the caller tells an operator.
   if (compromised.length > capacity) return { matched, overflow: { matched: compromised.length, queued: capacity } };

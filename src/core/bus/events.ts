@@ -82,7 +82,12 @@ const actor = z.optional(actorSchema);
 
 /** The `data` schema of each event type. */
 export const eventDataSchemas = {
-  /** A signed alert arrived. Counts only: the leaked tokens themselves never enter the bus. */
+  /**
+   * A signed alert arrived. Counts only: the leaked tokens themselves never enter the bus (a large
+   * GitHub alert's later tokens do, sealed: `github.tokens_deferred`). `token_count`: all the
+   * alert's tokens; `matched_count`: those matched in the request itself (its inline part), not
+   * the deferred chunks' matches, which are their own `credential.compromised` events.
+   */
   "alert.received": z.strictObject({
     alert_source: alertSourceSchema,
     alert_id: alertIdSchema,
@@ -295,11 +300,11 @@ export const eventDataSchemas = {
   /**
    * Part of a GitHub partner alert too large for one invocation (core/alerts/deferred-tokens.ts):
    * chunk `chunk` of `chunks` (chunk 0, the first tokens, was handled by the request), its
-   * `token_count` leaked tokens sealed in `sealed`.
+   * `token_count` leaked tokens (the alert's from position `first`, 0-based) sealed in `sealed`.
    *
    * The one event whose data holds secret values, and only as AES-256-GCM ciphertext under the
-   * keyring's current key, its AAD binding the alert id and chunk index (a chunk cannot be moved to
-   * another alert or index). The auditor keeps the counts without `sealed` (core/audit/audit-log.ts);
+   * keyring's current key, its AAD binding the alert id and the tokens' positions (`first`,
+   * `token_count`: a chunk cannot be moved to another alert or positions). The auditor keeps the counts without `sealed` (core/audit/audit-log.ts);
    * no notifier subscribes. Bounded so that a message fits Deno KV's 64 KiB value limit and Queues'
    * 128 KB message limit.
    */
@@ -308,6 +313,7 @@ export const eventDataSchemas = {
     alert_id: alertIdSchema,
     chunk: z.number().check(z.int(), z.gte(1), z.lte(10_000)),
     chunks: z.number().check(z.int(), z.gte(1), z.lte(10_000)),
+    first: z.number().check(z.int(), z.gte(1), z.lte(9_999)),
     token_count: z.number().check(z.int(), z.gte(1), z.lte(10_000)),
     sealed: z.strictObject({
       v: z.number().check(z.int(), z.positive(), z.lte(1_000_000)),
@@ -321,6 +327,9 @@ export const eventDataSchemas = {
    * dead-letter handler (core/subscribers/index.ts) for every type, so a human hears of every death.
    * It names the dead event by type, id and source, never by its data; the envelope's `subject`
    * is the dead event's. `handler` and `error_code`: the permanent failure, when there was one.
+   * `alert_id` and `token_count`: a dead `github.tokens_deferred` chunk's alert and how many of its
+   * tokens were never matched (counts, never the tokens), so an operator can find the alert at
+   * GitHub and check those tokens by hand.
    */
   "event.dead_lettered": z.strictObject({
     event_type: eventTypeSchema,
@@ -329,6 +338,8 @@ export const eventDataSchemas = {
     reason: z.enum(["permanent", "retries_exhausted"]),
     handler: z.optional(handlerNameSchema),
     error_code: z.optional(codeSchema),
+    alert_id: z.optional(alertIdSchema),
+    token_count: z.optional(count),
   }),
   /** An admin registered a credential (POST /v1/credentials). */
   "credential.registered": z.strictObject({

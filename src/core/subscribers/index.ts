@@ -10,6 +10,7 @@ import { subscribeHandlers } from "./handlers.ts";
 import { notificationTargets } from "../notify/targets.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { codeSchema, handlerNameSchema } from "../bus/fields.ts";
+import { requeueDeadChunk } from "../alerts/deferred-tokens.ts";
 
 export function subscribeAll(d: Dispatcher, services: Services) {
   subscribeHandlers(d, {
@@ -34,6 +35,11 @@ const CREDENTIAL_WORK: readonly EventType[] = ["rotation.requested", "credential
  * death means a target could not be told, and telling the targets about it would repeat the same
  * failure about itself, one notice after another.
  *
+ * One exception the other way: a `github.tokens_deferred` chunk whose retries ran out is sent to
+ * the main queue again, under a new id, while its alert is under an hour old
+ * (core/alerts/deferred-tokens.ts `requeueDeadChunk`): its tokens exist nowhere else, and a notice
+ * comes only once it dies older.
+ *
  * Work on a credential that died also becomes a `rotation.failed` event (so the credential's audit
  * trail, its chat conversations and the notifier say the rotation failed). Only the rotator's work
  * counts. A record of something that already happened (a completed rotation, a revocation, an
@@ -56,6 +62,19 @@ export async function onDeadLetter(services: Services, event: BusEvent, info: De
   );
   if (event.type === "event.dead_lettered") return;
   const now = services.now();
+  // A GitHub chunk that ran out of retries goes round again while its alert is young: its tokens
+  // are not kept anywhere else (core/alerts/deferred-tokens.ts).
+  const again = await requeueDeadChunk(event, info, now);
+  if (again) {
+    console.error(JSON.stringify({
+      level: "warn",
+      msg: "github.chunk_requeued",
+      event_id: event.id,
+      requeued_id: again.id,
+      alert_id: (again.data as { alert_id: string }).alert_id,
+    }));
+    return services.bus.publish(again);
+  }
   const [handler, failureCode] = info.failure?.split(":", 2) ?? [];
   const notice = newEvent(
     "event.dead_lettered",
@@ -67,6 +86,10 @@ export async function onDeadLetter(services: Services, event: BusEvent, info: De
       // Both come from the dead event's `rekeyfailure`; a part its own schema refuses is left out.
       ...(handlerNameSchema.safeParse(handler).success ? { handler } : {}),
       ...(codeSchema.safeParse(failureCode).success ? { error_code: failureCode } : {}),
+      // A dead chunk's tokens were never matched: which alert, how many (core/alerts/deferred-tokens.ts).
+      ...(event.type === "github.tokens_deferred"
+        ? { alert_id: event.data.alert_id, token_count: event.data.token_count }
+        : {}),
     },
     {
       source: "/rekey/bus",

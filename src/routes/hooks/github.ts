@@ -12,8 +12,9 @@
  * free plan allows 10 ms per invocation: the request verifies the signature and validates the
  * whole body (bad input is refused whole, with nothing queued), handles the first
  * `GITHUB_INLINE_TOKENS` tokens as below, and queues the rest sealed, in chunks of as many, as
- * `github.tokens_deferred` events: each chunk is matched in its own consumer invocation, which
- * publishes `credential.compromised` for its matches.
+ * `github.tokens_deferred` events, published with the inline part's events and before
+ * `alert.received` (their sends counted in the request's budget): each chunk is matched in its own
+ * consumer invocation, which publishes `credential.compromised` for its matches.
  *
  * Feedback labels the inline tokens only: whether a later token is a managed credential is not
  * known when the answer is sent. GitHub's feedback is optional per token, so the answer lists the
@@ -38,7 +39,7 @@ import { Hono } from "hono/tiny";
 import * as z from "zod/mini";
 import type { AppEnv } from "../../app-env.ts";
 import { GithubKeys } from "../../core/alerts/github-keys.ts";
-import { deferTokens } from "../../core/alerts/deferred-tokens.ts";
+import { sealChunks } from "../../core/alerts/deferred-tokens.ts";
 import { reportTokens } from "../../core/alerts/pipeline.ts";
 import { deriveId } from "../../core/bus/new-event.ts";
 import { encodeHex } from "../../core/crypto/encoding.ts";
@@ -127,7 +128,19 @@ export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
   // over the same UTF-8 bytes (encoded once).
   const tokens = inline.map((item) => utf8.encode(item.token) as Uint8Array<ArrayBuffer>);
   const [fps, hashes] = await Promise.all([fingerprintAll(engine.fingerprintKey, tokens), sha256HexAll(tokens)]);
-  const outcome = await reportTokens(services, engine, alert, fps, parsed.length);
+  // The rest, sealed now: `reportTokens` publishes the chunks with its own events, before
+  // `alert.received` (its presence means every chunk was queued), and counts their sends.
+  const deferred = parsed.length > inline.length
+    ? await sealChunks(
+      engine.keyring,
+      alert,
+      parsed.slice(inline.length).map((item) => item.token),
+      inline.length,
+      inlineCount,
+      receivedAt,
+    )
+    : [];
+  const outcome = await reportTokens(services, engine, alert, fps, parsed.length, deferred);
   if (outcome.overflow) {
     // GitHub's redelivery republishes the same first ones (duplicates), so the rest are not
     // reached by retrying: the 5xx and the log (ids and counts only) tell an operator to act.
@@ -145,13 +158,6 @@ export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
       "alert_too_large",
       `The alert matches ${matched} managed credentials; ${queued} were queued for containment`,
     );
-  }
-
-  if (parsed.length > inline.length) {
-    // After the inline part's events, so its fast path is not delayed. If this publish fails, the
-    // 5xx makes GitHub redeliver: the inline part's events are then duplicates, the chunks new.
-    const rest = parsed.slice(inline.length).map((item) => item.token);
-    await deferTokens(services.bus, engine.keyring, alert, rest, inlineCount, receivedAt);
   }
 
   const feedback = inline.map((item, i) => ({
