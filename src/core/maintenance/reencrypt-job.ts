@@ -22,13 +22,14 @@ import { type Actor, actorOf } from "../audit/actor.ts";
 
 /**
  * Records per batch (one `maintenance.reencrypt` message, one consumer invocation) unless the
- * operator asks for another size. Each record costs about 0.5 ms of CPU (two Durable Object reads,
- * a write, a decrypt and an encrypt, each record parsed) and 3 Durable Object calls, so 10 keeps a
- * batch within the Workers Free plan's 10 ms CPU and 50 subrequests per invocation (bench P5
- * measured 15-25 ms for a batch of 50 on a quiet machine, and 50 made 150 DO calls). The price:
- * five times as many batches, each one queue message and a job read and write (2 DO calls) more.
+ * operator asks for another size. Each record costs about 0.9 ms of the batch invocation's CPU
+ * (its reads, write, decrypt and encrypt, each record parsed; bench P5 measured 9.0-12.6 ms for a
+ * batch of 10, over the Workers Free plan's 10 ms per invocation on a loaded machine) and 3
+ * Durable Object calls, so 5 keeps a batch at about half the CPU limit and 15 of the 50
+ * subrequests (50 records measured 15-25 ms and made 150 DO calls). The price: ten times as many
+ * batches as 50 would make, each one queue message and a job read and write (2 DO calls) more.
  */
-export const REENCRYPT_BATCH_SIZE = 10;
+export const REENCRYPT_BATCH_SIZE = 5;
 const SOURCE = "/rekey/maintenance";
 
 export interface JobServices {
