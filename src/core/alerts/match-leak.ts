@@ -4,7 +4,7 @@
  * looked up in the index of current and previous fingerprints.
  */
 import type { CredentialRecord } from "../credentials/credential.ts";
-import type { Versioned } from "../store/store.ts";
+import type { FingerprintHit, Versioned } from "../store/store.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
 
@@ -25,8 +25,19 @@ export type LeakMatch =
   /** The value is already dead (revoked earlier): nothing to do, and no new alert. */
   | { kind: "already_revoked"; credential: CredentialRecord; fingerprint: string };
 
-export async function matchLeakedValue(engine: EngineServices, value: string): Promise<LeakMatch> {
-  return matchFingerprint(engine, await fingerprint(engine.fingerprintKey, value));
+/**
+ * Called once the fingerprint index says the value is its credential's current one (a hint that
+ * may lag, Workers KV), before the strongly consistent record read that decides: the alert
+ * pipeline starts its durable event there, beside that read (./pipeline.ts `reportNamedLeak`).
+ */
+export type IndexSaysCurrent = (credentialId: string, fp: string) => void;
+
+export async function matchLeakedValue(
+  engine: EngineServices,
+  value: string,
+  indexSaysCurrent?: IndexSaysCurrent,
+): Promise<LeakMatch> {
+  return matchFingerprint(engine, await fingerprint(engine.fingerprintKey, value), indexSaysCurrent);
 }
 
 /**
@@ -36,20 +47,28 @@ export async function matchLeakedValue(engine: EngineServices, value: string): P
 export async function matchNamed(
   engine: EngineServices,
   named: { credential_id?: string; fingerprint?: string; value?: string },
+  indexSaysCurrent?: IndexSaysCurrent,
 ): Promise<LeakMatch> {
   if (named.credential_id) {
     const rec = (await engine.store.getCredential(named.credential_id))?.value;
     return rec ? matchRecord(rec, rec.fingerprint) : { kind: "none" };
   }
-  return named.fingerprint ? matchFingerprint(engine, named.fingerprint) : matchLeakedValue(engine, named.value!);
+  return named.fingerprint
+    ? matchFingerprint(engine, named.fingerprint, indexSaysCurrent)
+    : matchLeakedValue(engine, named.value!, indexSaysCurrent);
 }
 
-export async function matchFingerprint(engine: EngineServices, fp: string): Promise<LeakMatch> {
+export async function matchFingerprint(
+  engine: EngineServices,
+  fp: string,
+  indexSaysCurrent?: IndexSaysCurrent,
+): Promise<LeakMatch> {
   const store = engine.store;
-  const hit: { credentialId: string; managerId?: string } | null = store.findFingerprintWithManager
+  const hit: FingerprintHit | null = store.findFingerprintWithManager
     ? await store.findFingerprintWithManager(fp)
     : await store.findCredentialByFingerprint(fp).then((id) => (id ? { credentialId: id } : null));
   if (!hit) return { kind: "none" };
+  if (hit.current) indexSaysCurrent?.(hit.credentialId, fp);
   // Contain first: the manager's record (its token, for the early DELETE) is read beside the
   // credential's rather than after it. The index's manager id is only a hint, used when the record
   // read (strongly consistent) names the same manager; otherwise the token is read from the
