@@ -145,7 +145,7 @@ export async function contain(
         requestedBy,
         expectedFingerprint: match.fingerprint,
         ...(receivedAt !== undefined ? { alertReceivedAt: receivedAt } : {}),
-      });
+      }, match.read);
       if (!begun.ok && begun.code === "value_superseded") {
         // Rotated between the match and now: the leaked value is a previous one (or already dead).
         const again = await matchFingerprint(engine, match.fingerprint);
@@ -167,7 +167,11 @@ export async function contain(
         // DELETE, so it has nothing to do before then, and it records the outcome in its lease.
         run: async () => {
           const revoked = early ? await early : null;
-          return driveRotation(engine, match.credential.id, begun.rotation.id, revoked ? { revoked } : {});
+          return driveRotation(engine, match.credential.id, begun.rotation.id, {
+            ...(revoked ? { revoked } : {}),
+            // The record this begin wrote: the driver's first lease starts from it, not a read.
+            ...(begun.version ? { known: { value: begun.rotation, version: begun.version } } : {}),
+          });
         },
       };
     }

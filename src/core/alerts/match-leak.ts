@@ -19,6 +19,8 @@ export type LeakMatch =
     credential: CredentialRecord;
     fingerprint: string;
     manager?: Promise<Versioned<CredentialRecord> | null>;
+    /** The record read with its version, when the match read it: the rotation's begin starts from it. */
+    read?: Versioned<CredentialRecord>;
   }
   /** A superseded value still in its grace period leaked: revoke that value now. */
   | { kind: "previous"; credential: CredentialRecord; fingerprint: string }
@@ -50,8 +52,8 @@ export async function matchNamed(
   indexSaysCurrent?: IndexSaysCurrent,
 ): Promise<LeakMatch> {
   if (named.credential_id) {
-    const rec = (await engine.store.getCredential(named.credential_id))?.value;
-    return rec ? matchRecord(rec, rec.fingerprint) : { kind: "none" };
+    const found = await engine.store.getCredential(named.credential_id);
+    return found ? withRead(matchRecord(found.value, found.value.fingerprint), found) : { kind: "none" };
   }
   return named.fingerprint
     ? matchFingerprint(engine, named.fingerprint, indexSaysCurrent)
@@ -78,9 +80,12 @@ export async function matchFingerprint(
   // The index may lag (KV); the record read is strongly consistent and decides.
   const found = await store.getCredential(hit.credentialId);
   if (!found) return { kind: "none" };
-  const m = matchRecord(found.value, fp);
+  const m = withRead(matchRecord(found.value, fp), found);
   return m.kind === "current" && manager && found.value.manager_id === hit.managerId ? { ...m, manager } : m;
 }
+
+const withRead = (m: LeakMatch, read: Versioned<CredentialRecord>): LeakMatch =>
+  m.kind === "current" ? { ...m, read } : m;
 
 /** How a fingerprint relates to a record already read (strongly consistent): current, previous, dead or none. */
 export function matchRecord(rec: CredentialRecord, fp: string): LeakMatch {
