@@ -84,14 +84,16 @@ export class WorkersStore implements Store {
 
   async putCredential(record: CredentialRecord, expected: string | null): Promise<string | null> {
     const fps = fingerprintsOf(record).map(kvKeys.fingerprint);
+    // One serialisation for the cell and its KV copy (bench P5: each is a whole record).
+    const json = JSON.stringify(record);
     const version = await this.#cell(record.id).write({
       key: CREDENTIAL,
       expected: expected === null ? null : Number(expected),
-      json: JSON.stringify(record),
+      json,
       mirror: {
         // The sweep's index rides in the key's metadata: listing reads it without reading values.
         put: [
-          [kvKeys.credential(record.id), JSON.stringify(record), indexMetadata(record)],
+          [kvKeys.credential(record.id), json, indexMetadata(record)],
           // The manager's id, and whether the value is the record's live current one, ride along
           // as the entry's metadata (`findFingerprintWithManager`).
           ...fps.map((k) => {
@@ -193,16 +195,15 @@ export class WorkersStore implements Store {
   }
 
   async putRotation(rotation: Rotation, expected: string | null): Promise<string | null> {
+    const json = JSON.stringify(rotation);
     const version = await this.#cell(rotation.credential_id).write({
       key: rotationCell(rotation.id),
       expected: expected === null ? null : Number(expected),
-      json: JSON.stringify(rotation),
+      json,
       // KV's copy serves lookups by rotation id alone (which credential; is it still running),
       // so it is written when the rotation is created and when it settles, not at every lease
       // and step in between: each of those would put a KV write on the path to the revoke.
-      mirror: expected === null || rotation.state !== "running"
-        ? { put: [[kvKeys.rotation(rotation.id), JSON.stringify(rotation)]] }
-        : {},
+      mirror: expected === null || rotation.state !== "running" ? { put: [[kvKeys.rotation(rotation.id), json]] } : {},
     });
     return version === null ? null : String(version);
   }
