@@ -21,6 +21,7 @@
  * - The bench's control routes cost something too: `noop` is measured and subtracted from paths
  *   driven through one (queue batches, the waitUntil window).
  */
+import { createPublicKey } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { parseDotenv } from "../src/adapters/dotenv.ts";
 import type { CredentialRecord } from "../src/core/credentials/credential.ts";
@@ -32,6 +33,7 @@ import { encodeBase64 } from "../src/core/crypto/encoding.ts";
 import { REENCRYPT_BATCH_SIZE } from "../src/core/maintenance/reencrypt-job.ts";
 import { signStandardWebhook } from "../src/core/notify/sign-webhook.ts";
 import { startEmulatorServer } from "../emulator/node/serve.ts";
+import { type GithubEmulatorServer, startGithubEmulatorServer } from "../emulator/node/serve-github.ts";
 import { DEMO_GITHUB_KEY_ID, DEMO_GITHUB_PRIVATE_PKCS8 } from "../scripts/lib/demo-github-key.ts";
 import { p1363ToDer } from "../scripts/lib/der-encode.ts";
 import { connectCdp } from "./lib/cdp.ts";
@@ -44,6 +46,7 @@ export const P5_PATHS = [
   "alert_matched",
   "alert_unmatched",
   "github_batch_1000",
+  "github_batch_chunk",
   "fast_path_containment",
   "alert_matched_invocation",
   "queue_batch_10",
@@ -55,14 +58,19 @@ export const P5_PATHS = [
 export type P5Path = (typeof P5_PATHS)[number];
 
 /**
- * Paths not measured yet: the GitHub alert webhook with its Actions-secret delivery
- * (`POST /hooks/github/events`, issue 17) is on main, but this harness does not drive it: it needs
- * the GitHub emulator, a GitHub App's configuration and an Actions-secret sink in the p5 worker.
- * Its slot stays in results.json as null with the reason until it is measured like the others.
+ * Paths not measured yet, each with the reason (kept in `details.not_measured`); its slot stays in
+ * results.json as null until it is measured like the others. Every path is measured today.
  */
-const NOT_YET: Partial<Record<P5Path, string>> = {
-  github_events_actions_secret:
-    "not driven by the P5 harness yet (needs the GitHub emulator, App config and an Actions-secret sink in the p5 worker)",
+const NOT_YET: Partial<Record<P5Path, string>> = {};
+
+/**
+ * Paths that are one invocation in production but two windows here: an answer, then the
+ * waitUntil work it started (`/__bench/settled`). Each part is also reported alone in
+ * `details.paths`, and the whole's `where` covers both.
+ */
+const COMPOSED: Partial<Record<P5Path, readonly [string, string]>> = {
+  alert_matched_invocation: ["alert_matched", "fast_path_containment"],
+  github_events_actions_secret: ["github_events_answer", "github_events_waituntil"],
 };
 
 export interface P5Result {
@@ -124,6 +132,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
 
   const emulator = await startEmulatorServer({ host: "127.0.0.1", port: 0, seed: { userId: USER, appId: APP } });
   const pat = emulator.seeded!.pat;
+  const github = await startP5Github(vars);
   log("P5: starting rekey (bench/fixtures/p5-worker) under wrangler dev --local with the inspector...");
   const fixtureDir = `${root}/bench/fixtures/p5-worker`;
   const startedAt = Date.now();
@@ -131,7 +140,8 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
     name: "p5",
     config: `${fixtureDir}/wrangler.toml`,
     envFiles: [example],
-    vars: { CLARIFAI_API_BASE: emulator.url, REKEY_ENCRYPTION_KEYS: keysBoth },
+    // The GitHub App, its key and the webhook secret are .dev.vars.example's (development only).
+    vars: { CLARIFAI_API_BASE: emulator.url, GITHUB_API_BASE: github.url, REKEY_ENCRYPTION_KEYS: keysBoth },
   });
   const base = worker.url;
   try {
@@ -207,6 +217,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
         throw new Error(`P5: registering app key ${i} failed: ${reg.status} ${JSON.stringify(reg.json)}`);
       }
     }
+    const ghKeys = await registerGithubEventsKeys({ rounds, mint, admin, managerId, log });
     // Credentials sealed under master key version 1 while the Worker seals under 2: each round's
     // re-encryption batch moves a batch of them (they sort first in the registry, so every batch's
     // page is made of them). The first SWEEP_DUE are past their max age, so a sweep batch has 10 to act on.
@@ -332,6 +343,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
       const unmatched = await Promise.all(Array.from({ length: opts.unmatchedPerRound }, () => signedAlert(hex())));
       const matched = await signedAlert(leaked[r]!);
       const gh = await githubBatch();
+      const ghEvent = await prepareGithubEvent(github, ghKeys, r);
       const windows: Window[] = [];
       const timed = async (path: string, send: () => Promise<Response>, extra: Partial<Window> = {}) => {
         const t0 = nowUs();
@@ -403,7 +415,15 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
         throw new Error(`P5: the GitHub batch answered ${g.res.status}: ${g.text.slice(0, 300)}`);
       }
       await timed("github_batch_1000", post("settled", {}), { overheads: 1 });
+      // The batch's later tokens, sealed in chunks of 200 (core/alerts/deferred-tokens.ts): each
+      // chunk is one consumer invocation (max_batch_size = 1); the first, a full one, is measured.
+      const chunk = ((await ctl("captured")).events as any[]).find((e) => e.type === "github.tokens_deferred");
+      if (!chunk) throw new Error("P5: the GitHub batch queued no github.tokens_deferred chunk");
+      await warm();
+      await timed("github_batch_chunk", post("queue", { messages: [chunk] }), { overheads: 1 });
       await ctl("captured");
+
+      await githubEventsRound({ base, github, clarifaiUrl: emulator.url, event: ghEvent, timed, post, ctl, managerId });
 
       await warm();
       // A queue batch of 10 events: those the matched alert and its rotation published.
@@ -446,6 +466,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
   } finally {
     await worker.stop();
     await emulator.close();
+    await github.close();
   }
 }
 
@@ -459,6 +480,188 @@ async function retrying(send: () => Promise<Response>, what: string, log: (s: st
     if (i >= 3 || res.status !== 503 || !(await res.clone().text()).includes("restarted mid-request")) return res;
     log(`P5: ${what} was cut off by a Worker restart (503), sending it again`);
     await sleep(1000);
+  }
+}
+
+// --- github_events_actions_secret: the GitHub alert webhook with its Actions-secret delivery ----
+// (`POST /hooks/github/events`). The GitHub emulator runs in this process beside the Clarifai one;
+// the Worker reaches it as a GitHub App (.dev.vars.example's development App, GITHUB_APP_ID and
+// GITHUB_APP_PRIVATE_KEY, the product's names) at GITHUB_API_BASE. Each round one registered app
+// key, whose sink is a repository's Actions secret, is reported leaked by a secret scanning alert
+// created in the emulator; its `created` webhook, signed with GITHUB_WEBHOOK_SECRET as GitHub
+// signs it, is sent to the route. The answer (fetch the alert, match, early DELETE, begin the
+// rotation) and the waitUntil work it starts (the rotation: replacement, the Actions secret's
+// sealed box and PUT, verify, revoke) are one invocation in production; the secret's value at
+// the emulator must have changed to the replacement by the end of the round, or the bench fails.
+
+const P5_GITHUB_ORG = "p5-org";
+const P5_GITHUB_REPO = `${P5_GITHUB_ORG}/p5-app`;
+const P5_GITHUB_SCOPE = `repo:${P5_GITHUB_REPO}`;
+
+type Admin = (method: string, path: string, body?: unknown) => Promise<{ status: number; json: any }>;
+type Timed = (
+  path: string,
+  send: () => Promise<Response>,
+  extra?: Partial<Window>,
+) => Promise<{ res: Response; text: string }>;
+
+interface GithubEventsKeys {
+  /** Each round's leaked app key (a Clarifai key id) and its credential. */
+  keys: string[];
+  credentialIds: string[];
+  /** Each key's Actions secret in P5_GITHUB_REPO. */
+  secretNames: string[];
+}
+
+interface PreparedGithubEvent {
+  /** The signed `secret_scanning_alert` (`created`) webhook, as the emulator would deliver it. */
+  delivery: { headers: Record<string, string>; body: string };
+  leaked: string;
+  credentialId: string;
+  secretName: string;
+  /** The secret's value at the emulator before the round (null: not written yet). */
+  before: string | null;
+}
+
+/** The emulator's control surface, in-process (the Worker never sees these calls). */
+async function githubControl(github: GithubEmulatorServer, path: string, body?: unknown): Promise<any> {
+  const res = await github.emulator.fetch(`http://github.emulator/_emulator/${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+  });
+  if (!res.ok) throw new Error(`P5: GitHub emulator /_emulator/${path} answered ${res.status}: ${await res.text()}`);
+  return res.json();
+}
+
+/** The GitHub emulator on loopback, trusting the App key of .dev.vars.example, one repository with the App installed. */
+async function startP5Github(vars: Record<string, string | undefined>): Promise<GithubEmulatorServer> {
+  const { GITHUB_APP_ID: appId, GITHUB_APP_PRIVATE_KEY: key, GITHUB_WEBHOOK_SECRET: secret } = vars;
+  if (!appId || !key || !secret) {
+    throw new Error("P5: .dev.vars.example lacks GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY or GITHUB_WEBHOOK_SECRET");
+  }
+  const publicKeyPem = createPublicKey(key.replace(/\\n/g, "\n")).export({ type: "spki", format: "pem" }).toString();
+  // No webhook URL: the bench sends each delivery itself, inside its window.
+  const github = await startGithubEmulatorServer({
+    host: "127.0.0.1",
+    port: 0,
+    webhook: { secret },
+    app: { id: appId, publicKeyPem },
+  });
+  await githubControl(github, "repos", { full_name: P5_GITHUB_REPO });
+  await githubControl(github, "installations", { account: P5_GITHUB_ORG });
+  return github;
+}
+
+/** Setup (not profiled): one app key per round, its sink the repository's Actions secret, under the manager. */
+async function registerGithubEventsKeys(o: {
+  rounds: number;
+  mint: () => Promise<string>;
+  admin: Admin;
+  managerId: string;
+  log: (s: string) => void;
+}): Promise<GithubEventsKeys> {
+  o.log(`P5: registering ${o.rounds} app keys with an Actions-secret sink for the GitHub alert webhooks...`);
+  const out: GithubEventsKeys = { keys: [], credentialIds: [], secretNames: [] };
+  for (let tries = 0; out.keys.length < o.rounds; tries++) {
+    const key = await o.mint();
+    const name = `CLARIFAI_KEY_${out.keys.length}`;
+    const reg = await o.admin("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: USER,
+      value: key,
+      manager_id: o.managerId,
+      policy: { grace_hours: 0, on_compromise: "rotate" },
+      sinks: [{ type: "github_actions_secret", repository: P5_GITHUB_REPO, name }],
+    });
+    if (reg.status === 201) {
+      out.keys.push(key);
+      out.credentialIds.push(reg.json.credential.id as string);
+      out.secretNames.push(name);
+    } else if (reg.status !== 503 || tries > o.rounds + 3) {
+      throw new Error(`P5: registering the Actions-secret app key failed: ${reg.status} ${JSON.stringify(reg.json)}`);
+    }
+  }
+  return out;
+}
+
+async function secretValue(github: GithubEmulatorServer, name: string) {
+  const state = await githubControl(github, `state?owner=${P5_GITHUB_ORG}`);
+  const s = (state.secrets as Array<{ scope: string; name: string; value: string | null; updated_at: string }>)
+    .find((x) => x.scope === P5_GITHUB_SCOPE && x.name === name.toUpperCase());
+  return s ?? null;
+}
+
+/** Before the round's profile: the alert for this round's key in the emulator, and its signed webhook. */
+async function prepareGithubEvent(
+  github: GithubEmulatorServer,
+  k: GithubEventsKeys,
+  r: number,
+): Promise<PreparedGithubEvent> {
+  const made = await githubControl(github, `repos/${P5_GITHUB_REPO}/alerts`, { secret: k.keys[r]!, deliver: true });
+  const delivery = made.delivery as { headers: Record<string, string>; body: string } | undefined;
+  if (!delivery?.headers["x-hub-signature-256"]) throw new Error("P5: the GitHub emulator made no signed delivery");
+  return {
+    delivery: { headers: delivery.headers, body: delivery.body },
+    leaked: k.keys[r]!,
+    credentialId: k.credentialIds[r]!,
+    secretName: k.secretNames[r]!,
+    before: (await secretValue(github, k.secretNames[r]!))?.value ?? null,
+  };
+}
+
+/** The round's GitHub alert webhook: its answer window, then its waitUntil work, then the check at the emulator. */
+async function githubEventsRound(o: {
+  base: string;
+  github: GithubEmulatorServer;
+  clarifaiUrl: string;
+  event: PreparedGithubEvent;
+  timed: Timed;
+  post: (path: string, body: unknown) => () => Promise<Response>;
+  ctl: (path: string, body?: unknown) => Promise<any>;
+  managerId: string;
+}) {
+  const { event } = o;
+  // The credential's and the manager's cells, the ledger's shards: loaded outside the windows.
+  await o.ctl("warm", { credentials: [o.managerId, event.credentialId] });
+  const a = await o.timed(
+    "github_events_answer",
+    () =>
+      fetch(`${o.base}/hooks/github/events`, {
+        method: "POST",
+        headers: event.delivery.headers,
+        body: event.delivery.body,
+      }),
+  );
+  const answer = a.text.startsWith("{") ? JSON.parse(a.text) : {};
+  if (a.res.status !== 202 || answer.status !== "accepted" || answer.action !== "rotation") {
+    throw new Error(`P5: the GitHub alert webhook answered ${a.res.status}: ${a.text.slice(0, 300)}`);
+  }
+  await o.timed("github_events_waituntil", o.post("settled", {}), { overheads: 1 });
+  // Its events (github.alert_linked, the rotation's...) are the queue's invocations, not this one's.
+  await o.ctl("captured");
+  // The Actions-secret delivery (sealed box + PUT) must have happened inside the windows: the
+  // secret (opened by libsodium in the emulator) holds the rotation's replacement, a live key at
+  // Clarifai carrying the rotation's id, and the leaked key is gone.
+  const after = await secretValue(o.github, event.secretName);
+  const keys = ((await (await fetch(`${o.clarifaiUrl}/_emulator/state`)).json()) as any).keys as Array<
+    { id: string; description?: string }
+  >;
+  const replacement = keys.find((k) => String(k.description ?? "").includes(String(answer.rotation_id)));
+  const problem = !after
+    ? "no secret"
+    : !after.value
+    ? "its value does not open"
+    : after.value === event.before || after.value === event.leaked
+    ? "its value did not change"
+    : !replacement || after.value !== replacement.id
+    ? "its value is not the rotation's replacement at Clarifai"
+    : keys.some((k) => k.id === event.leaked)
+    ? "the leaked key is still live at Clarifai"
+    : null;
+  if (problem) {
+    throw new Error(
+      `P5: the GitHub alert webhook's rotation of ${event.credentialId} did not deliver to the Actions secret ${event.secretName} within its invocation: ${problem}`,
+    );
   }
 }
 
@@ -628,19 +831,21 @@ function analyse(
       const durable = sum(cs, (c) => ms(c, c.durable));
       byPath.set(path, [...(byPath.get(path) ?? []), { worker, durable }]);
     }
-    // The matched alert's invocation in production: its answer and the containment it drives.
-    const a = byPath.get("alert_matched")!.at(-1)!;
-    const f = byPath.get("fast_path_containment")!.at(-1)!;
-    byPath.set("alert_matched_invocation", [
-      ...(byPath.get("alert_matched_invocation") ?? []),
-      { worker: a.worker + f.worker, durable: a.durable + f.durable },
-    ]);
+    // One invocation in production (COMPOSED): an answer and the waitUntil work it drives.
+    for (const [whole, [answer, rest]] of Object.entries(COMPOSED)) {
+      const a = byPath.get(answer)!.at(-1)!;
+      const f = byPath.get(rest)!.at(-1)!;
+      byPath.set(whole, [...(byPath.get(whole) ?? []), {
+        worker: a.worker + f.worker,
+        durable: a.durable + f.durable,
+      }]);
+    }
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const cpu = {} as Record<P5Path, number | null>;
   const doCpu = {} as Record<P5Path, number | null>;
   const perPath: Record<string, unknown> = {};
-  const extra = ["cron_tick", "bare_hono"];
+  const extra = ["cron_tick", "bare_hono", "github_events_answer", "github_events_waituntil"];
   for (const p of [...P5_PATHS, ...extra]) {
     const xs = byPath.get(p);
     if (!xs?.length) {
@@ -663,7 +868,12 @@ function analyse(
       max_ms: round(Math.max(...w), 3),
       do_mean_ms: round(mean(d), 3),
       statuses: ctx.statuses[p],
-      where: breakdown(counted.filter((c) => c.window.path === p), origin, isDo, xs.length),
+      where: breakdown(
+        counted.filter((c) => (COMPOSED[p as P5Path] ?? [p]).includes(c.window.path)),
+        origin,
+        isDo,
+        xs.length,
+      ),
     };
   }
   const measured = Object.values(cpu).filter((x): x is number => x !== null);

@@ -13,6 +13,7 @@
 import * as z from "zod/mini";
 import { refused } from "./http/on-error.ts";
 import { DEFAULT_LEASE_MS } from "./core/rotation/engine-services.ts";
+import { INLINE_TOKENS } from "./core/alerts/deferred-tokens.ts";
 
 const flag = z.pipe(
   z.optional(z
@@ -61,6 +62,13 @@ export const configSchema = z.object({
   DISCORD_API_BASE: z._default(z.url(), "https://discord.com/api/v10"),
   /** Where GitHub's secret scanning public keys are fetched from when GITHUB_SECRET_SCANNING_KEYS is unset. */
   GITHUB_KEYS_URL: z._default(z.url(), "https://api.github.com/meta/public_keys/secret_scanning"),
+  /**
+   * Tokens of a GitHub partner alert handled per invocation (core/alerts/deferred-tokens.ts): the
+   * request's inline part, labelled in its answer, and each deferred chunk. The default keeps every
+   * invocation within the Workers free plan's 10 ms of CPU; a Paid-plan operator may raise it (up to
+   * 10,000: every alert in one invocation, as before the split).
+   */
+  GITHUB_INLINE_TOKENS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(10_000)), INLINE_TOKENS),
   /** GitHub, end to end (issue 17): the secret of POST /hooks/github/events (X-Hub-Signature-256). */
   GITHUB_WEBHOOK_SECRET: optionalString,
   /** A GitHub App's id (or client id) and its private key (the PEM GitHub issues, PKCS#1 or PKCS#8). */

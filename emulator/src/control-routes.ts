@@ -7,37 +7,34 @@ import * as z from "zod";
 import { keyType } from "./body.ts";
 import { ClarifaiFailure } from "./envelope.ts";
 import { buildKey } from "./key-routes.ts";
+import { faultRoutes, faultSpec, readJson } from "./fault-routes.ts";
 import type { State } from "./state.ts";
 import { keyView, secretView } from "./views.ts";
 
 const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.-]+$/);
 
-async function json<S extends z.ZodType>(req: Request, schema: S): Promise<z.infer<S> | null> {
-  try {
-    const parsed = schema.safeParse(await req.json());
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
-}
+/** A redirect fault: `location`, with a 3xx `status` if any (the default is 307). */
+const clarifaiFault = faultSpec.extend({ location: z.url().optional() }).refine((f) =>
+  f.location === undefined || f.status === undefined || (f.status >= 300 && f.status < 400)
+);
 
 export function controlRoutes(state: State) {
   const bad = (c: { json: (b: unknown, s: 400 | 404) => Response }, message: string, status: 400 | 404 = 400) =>
     c.json({ error: message }, status);
   return new Hono()
     .post("/_emulator/users", async (c) => {
-      const b = await json(c.req.raw, z.object({ id }));
+      const b = await readJson(c.req.raw, z.object({ id }));
       if (!b) return bad(c, 'Body must be {"id"}');
       return c.json({ user: state.addUser(b.id) });
     })
     .post("/_emulator/users/:user_id/apps", async (c) => {
-      const b = await json(c.req.raw, z.object({ id }));
+      const b = await readJson(c.req.raw, z.object({ id }));
       if (!b) return bad(c, 'Body must be {"id"}');
       if (!state.users.has(c.req.param("user_id"))) return bad(c, "No such user", 404);
       return c.json({ app: state.addApp(c.req.param("user_id"), b.id) });
     })
     .post("/_emulator/users/:user_id/keys", async (c) => {
-      const b = await json(
+      const b = await readJson(
         c.req.raw,
         z.object({
           type: keyType,
@@ -65,40 +62,8 @@ export function controlRoutes(state: State) {
         throw error;
       }
     })
-    .post("/_emulator/faults", async (c) => {
-      const b = await json(
-        c.req.raw,
-        z.object({
-          method: z.string().min(1),
-          path: z.string().startsWith("/"),
-          count: z.number().int().min(1).default(1),
-          status: z.number().int().min(100).max(599).optional(),
-          code: z.number().int().optional(),
-          delay_ms: z.number().int().min(0).max(120_000).optional(),
-          drop: z.boolean().optional(),
-          drop_after: z.boolean().optional(),
-          location: z.url().optional(),
-        }).refine((f) => f.location === undefined || f.status === undefined || (f.status >= 300 && f.status < 400)),
-      );
-      if (!b) {
-        return bad(
-          c,
-          'Body must be {"method","path","count","status","code","delay_ms","drop","drop_after","location"}',
-        );
-      }
-      state.faults.push(b);
-      return c.json({ fault: b });
-    })
-    // Pending faults (each with the count it has left), and the calls a delay is holding open now.
-    .get("/_emulator/faults", (c) => c.json({ faults: state.faults, held: state.held }))
-    .delete("/_emulator/faults", (c) => {
-      state.faults = [];
-      return c.json({ faults: [] });
-    })
-    .post("/_emulator/reset", (c) => {
-      state.reset();
-      return c.json({ reset: true });
-    })
+    // POST, GET and DELETE /_emulator/faults, POST /_emulator/reset; GET lists the calls held too.
+    .route("/", faultRoutes(state, clarifaiFault, { held: () => state.held }))
     .get("/_emulator/state", (c) =>
       c.json({
         users: [...state.users.values()],

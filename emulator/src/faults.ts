@@ -4,7 +4,8 @@
  * A drop is signalled by throwing DropConnection; the host decides what a dropped connection is
  * (a destroyed socket in Node, a rejected fetch in process).
  */
-import type { Fault, HeldCall, State } from "./state.ts";
+import type { FaultSpec } from "./fault-routes.ts";
+import type { HeldCall, State } from "./state.ts";
 
 export class DropConnection extends Error {
   override readonly name = "DropConnection";
@@ -32,14 +33,14 @@ function pathMatches(pattern: string, path: string): boolean {
   return p.length === a.length && p.every((seg, i) => seg === "*" || seg === a[i]);
 }
 
-/** Takes (and counts down) the first pending fault for this call, if any. */
-export function takeFault(state: State, method: string, path: string): Fault | undefined {
-  const fault = state.faults.find((f) =>
+/** Takes (and counts down) the first pending fault for this call, if any; methods match in any case. */
+export function takeFault<F extends FaultSpec>(table: { faults: F[] }, method: string, path: string): F | undefined {
+  const fault = table.faults.find((f) =>
     f.count > 0 && f.method.toUpperCase() === method.toUpperCase() && pathMatches(f.path, path)
   );
   if (!fault) return undefined;
   fault.count -= 1;
-  state.faults = state.faults.filter((f) => f.count > 0);
+  table.faults = table.faults.filter((f) => f.count > 0);
   return fault;
 }
 

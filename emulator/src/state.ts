@@ -3,6 +3,8 @@
  * calls a delay is holding.
  * Plain in-memory maps; one Emulator instance owns one State.
  */
+import type { FaultSpec } from "./fault-routes.ts";
+
 export interface AppRef {
   id: string;
   user_id: string;
@@ -42,16 +44,8 @@ export interface CallRecord {
   time: string;
 }
 
-export interface Fault {
-  method: string;
-  path: string;
-  count: number;
-  status?: number;
-  code?: number;
-  delay_ms?: number;
-  drop?: boolean;
-  /** Serve the call (its effect commits), then drop the connection: the answer is lost. */
-  drop_after?: boolean;
+/** A pending fault (`FaultSpec`, see fault-routes.ts) or, on this emulator only, a redirect. */
+export interface Fault extends FaultSpec {
   /** Answer a redirect (`status`, default 307) to this URL instead of serving: Clarifai never does. */
   location?: string;
 }

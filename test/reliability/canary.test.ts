@@ -14,6 +14,7 @@ import { ADMIN_TOKEN, call, responses } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { ALICE, responseUrl, slackSigned, slashCommand } from "../support/chat.ts";
 import { freshTenant } from "../support/emulator-control.ts";
+import { registerManager } from "../support/manager.ts";
 import { signedGithubAlert } from "../support/github-test-key.ts";
 import { CANARY, expectNoCanary, plantCanary, receiverTexts } from "./canary.ts";
 
@@ -28,17 +29,12 @@ beforeAll(async () => {
   leaks = canary();
   tenant = await freshTenant("canary");
   leaks.secrets.push(CANARY, CANARY_NEXT, tenant.manager.id, ADMIN_TOKEN);
-  const manager = await call("POST", "/v1/credentials", {
-    kind: "pat",
-    user_id: tenant.userId,
-    value: tenant.manager.id,
-  });
-  expect(manager.status).toBe(201);
+  const managerId = await registerManager(tenant);
   const reg = await call("POST", "/v1/credentials", {
     kind: "secret",
     user_id: tenant.userId,
     secret_id: await plantCanary(tenant),
-    manager_id: manager.json.credential.id,
+    manager_id: managerId,
     description: "the canary",
     policy: { grace_hours: 0 },
   });

@@ -32,6 +32,7 @@ import { ADMIN_TOKEN, call, responses } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { ALICE, BOB, responseUrl, slackSigned, slashCommand, waitForPost } from "../support/chat.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
+import { registerManager } from "../support/manager.ts";
 import { scenario } from "../support/engine-scenario.ts";
 import { signedGithubAlert } from "../support/github-test-key.ts";
 import { CANARY, expectNoCanary, plantCanary, receiverTexts } from "./canary.ts";
@@ -49,13 +50,7 @@ beforeAll(async () => {
   leaks = canary();
   tenant = await freshTenant("race");
   leaks.secrets.push(tenant.manager.id, CANARY, ADMIN_TOKEN);
-  const manager = await call("POST", "/v1/credentials", {
-    kind: "pat",
-    user_id: tenant.userId,
-    value: tenant.manager.id,
-  });
-  expect(manager.status).toBe(201);
-  managerId = manager.json.credential.id;
+  managerId = await registerManager(tenant);
   const secret = await call("POST", "/v1/credentials", {
     kind: "secret",
     user_id: tenant.userId,

@@ -23,6 +23,7 @@ import { type RouteDoc, routeDocs } from "../../src/openapi/route-docs.ts";
 import { ADMIN_TOKEN, call } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { freshTenant } from "../support/emulator-control.ts";
+import { registerManager } from "../support/manager.ts";
 import { signedGithubAlert } from "../support/github-test-key.ts";
 import { discordSigned, SLACK_SECRET } from "../support/chat.ts";
 import { signSlackRequest } from "../../scripts/lib/slack-signer.ts";
@@ -55,18 +56,13 @@ beforeAll(async () => {
   leaks = canary();
   tenant = await freshTenant("fuzz");
   leaks.secrets.push(tenant.manager.id, CANARY, ADMIN_TOKEN, ALERT_SECRET.slice(6));
-  const manager = await call("POST", "/v1/credentials", {
-    kind: "pat",
-    user_id: tenant.userId,
-    value: tenant.manager.id,
-  });
-  expect(manager.status).toBe(201);
+  const managerId = await registerManager(tenant);
   const secretId = await plantCanary(tenant);
   const secret = await call("POST", "/v1/credentials", {
     kind: "secret",
     user_id: tenant.userId,
     secret_id: secretId,
-    manager_id: manager.json.credential.id,
+    manager_id: managerId,
   });
   expect(secret.status).toBe(201);
   const key = await tenant.mint("app_specific_key", ["Predict"], "fuzzed");
@@ -75,10 +71,10 @@ beforeAll(async () => {
     kind: "app_key",
     user_id: tenant.userId,
     value: key.id,
-    manager_id: manager.json.credential.id,
+    manager_id: managerId,
   });
   expect(app.status).toBe(201);
-  credentialIds = [manager.json.credential.id, secret.json.credential.id, app.json.credential.id];
+  credentialIds = [managerId, secret.json.credential.id, app.json.credential.id];
 });
 
 // ---- the state that must not change --------------------------------------------------------

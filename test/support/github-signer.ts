@@ -37,7 +37,8 @@ export async function githubKeyIdentifier(publicKeyPem: string): Promise<string>
 
 /** The `Github-Public-Key-Signature` value for `body`: base64 of a DER ECDSA P-256 / SHA-256 signature. */
 export async function signGithubPayload(privateKey: CryptoKey, body: Uint8Array | string): Promise<string> {
-  const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+  // Cast: Deno's WebCrypto types refuse a view that might be over a SharedArrayBuffer; these never are.
+  const bytes = (typeof body === "string" ? new TextEncoder().encode(body) : body) as Uint8Array<ArrayBuffer>;
   const raw = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, bytes));
   return encodeBase64(p1363ToDer(raw));
 }

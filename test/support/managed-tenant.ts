@@ -5,18 +5,12 @@
 import { expect } from "vitest";
 import { call } from "./api.ts";
 import { freshTenant } from "./emulator-control.ts";
+import { registerManager } from "./manager.ts";
 
 export async function managedTenant(prefix: string, secrets: string[]) {
   const tenant = await freshTenant(prefix);
   secrets.push(tenant.manager.id);
-  const res = await call("POST", "/v1/credentials", {
-    kind: "pat",
-    user_id: tenant.userId,
-    value: tenant.manager.id,
-    description: "manager",
-  });
-  expect(res.status).toBe(201);
-  const managerId = res.json.credential.id as string;
+  const managerId = await registerManager(tenant);
   return {
     tenant,
     managerId,

@@ -111,6 +111,15 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
     handled: ["0:3", "811:12"],
     page: 2,
   },
+  // Not a chunk that opens (its ciphertext is made up): only its shape is real.
+  "github.tokens_deferred": {
+    alert_source: "github",
+    alert_id: "alrt_q2XvU6lK0nF3cY8pR1sT9w",
+    chunk: 1,
+    chunks: 3,
+    token_count: 300,
+    sealed: { v: 1, aad: 2, iv: "AAECAwQFBgcICQoL", ct: "c2FtcGxlIGNpcGhlcnRleHQgYW5kIHRhZw==" },
+  },
   "event.dead_lettered": {
     event_type: "sweep.batch",
     event_id: "evt_q2XvU6lK0nF3cY8pR1sT9w",

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, responses, waitForRotation } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { freshTenant } from "../support/emulator-control.ts";
+import { registerManager } from "../support/manager.ts";
 import {
   credentialListResponseSchema,
   credentialResponseSchema,
@@ -23,14 +24,7 @@ beforeAll(async () => {
   ({ secrets } = leaks);
   tenant = await freshTenant("api");
   secrets.push(tenant.manager.id);
-  const res = await call("POST", "/v1/credentials", {
-    kind: "pat",
-    user_id: tenant.userId,
-    value: tenant.manager.id,
-    description: "manager",
-  });
-  expect(res.status).toBe(201);
-  managerId = res.json.credential.id;
+  managerId = await registerManager(tenant);
 });
 
 async function registerAppKey(extra: Record<string, unknown> = {}) {

@@ -15,6 +15,7 @@ import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 import { ADMIN_TOKEN, call } from "../support/api.ts";
 import { countingEnv } from "../support/counting-env.ts";
 import { emulatorUrl, freshTenant } from "../support/emulator-control.ts";
+import { registerManager } from "../support/manager.ts";
 
 const LONG_ROTATION = `rot_${"a".repeat(508)}`;
 const LONG_CREDENTIAL = `cred_${"b".repeat(507)}`;
@@ -69,14 +70,7 @@ describe("lone surrogates and echoed values", () => {
 
   beforeAll(async () => {
     tenant = await freshTenant("badinput");
-    const m = await call("POST", "/v1/credentials", {
-      kind: "pat",
-      user_id: tenant.userId,
-      value: tenant.manager.id,
-      description: "manager",
-    });
-    expect(m.status).toBe(201);
-    managerId = m.json.credential.id;
+    managerId = await registerManager(tenant);
     await fetch(`${emulatorUrl()}/v2/users/${tenant.userId}/secrets`, {
       method: "POST",
       headers: { authorization: `Key ${tenant.manager.id}`, "content-type": "application/json" },

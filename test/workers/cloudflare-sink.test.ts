@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, waitForRotation } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { freshTenant } from "../support/emulator-control.ts";
+import { registerManager } from "../support/manager.ts";
 import { cloudflareControl, freshAccount } from "../support/cloudflare-control.ts";
 
 let tenant: Awaited<ReturnType<typeof freshTenant>>;
@@ -39,8 +40,7 @@ beforeAll(async () => {
   leaks = canary();
   tenant = await freshTenant("cfsink");
   leaks.secrets.push(tenant.manager.id);
-  const res = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
-  managerId = res.json.credential.id;
+  managerId = await registerManager(tenant);
 });
 
 afterAll(() => leaks.assertClean([], 3));

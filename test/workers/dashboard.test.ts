@@ -16,6 +16,7 @@ import { canary } from "../support/canary.ts";
 import { ALICE, responseUrl, slackSigned, slashCommand } from "../support/chat.ts";
 import { cronTick } from "../support/cron.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
+import { registerManager } from "../support/manager.ts";
 import { received } from "../support/receiver.ts";
 
 const COOKIE = "__Host-rekey_session";
@@ -89,9 +90,7 @@ beforeAll(async () => {
   leaks.secrets.push(ADMIN_TOKEN);
   tenant = await freshTenant("dash");
   leaks.secrets.push(tenant.manager.id);
-  const mgr = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
-  expect(mgr.status).toBe(201);
-  managerId = mgr.json.credential.id;
+  managerId = await registerManager(tenant);
   const signIn = await exports.default.fetch("http://rekey.test/ui/sign-in", {
     method: "POST",
     redirect: "manual",

@@ -35,7 +35,10 @@ class ReadCountingStore extends MemoryStore {
 }
 
 async function scenario(matches: number, others = 0) {
-  const config = parseConfig(env as unknown as Record<string, unknown>);
+  // Every token in the request, as a Paid-plan operator may set it (GITHUB_INLINE_TOKENS=10000):
+  // these edges are the request's own budget, which the free plan's default split (300 tokens
+  // inline, the rest deferred: test/workers/github-split.test.ts) never reaches.
+  const config = { ...parseConfig(env as unknown as Record<string, unknown>), GITHUB_INLINE_TOKENS: 10_000 };
   const store = new ReadCountingStore();
   const tokens = Array.from({ length: matches + others }, (_, i) => `tok_${i}_${crypto.randomUUID()}`);
   for (const token of tokens.slice(0, matches)) {

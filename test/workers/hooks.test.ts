@@ -7,6 +7,7 @@ import { signedAlert } from "../support/signed-alert.ts";
 import { call } from "../support/api.ts";
 import { canary } from "../support/canary.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
+import { registerManager } from "../support/manager.ts";
 import { signedGithubAlert } from "../support/github-test-key.ts";
 import { received } from "../support/receiver.ts";
 
@@ -21,8 +22,7 @@ beforeAll(async () => {
   ({ secrets, logs } = leaks);
   tenant = await freshTenant("hooks");
   secrets.push(tenant.manager.id);
-  const res = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
-  managerId = res.json.credential.id;
+  managerId = await registerManager(tenant);
 });
 
 async function managedKey(policy: Record<string, unknown> = {}) {

@@ -6,17 +6,13 @@
 import { describe, expect, it } from "vitest";
 import { call, waitForRotation } from "../support/api.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
+import { registerManager } from "../support/manager.ts";
 
 const DAY = 86_400_000;
 
 async function setup() {
   const tenant = await freshTenant("restrict");
-  const manager = await call("POST", "/v1/credentials", {
-    kind: "pat",
-    user_id: tenant.userId,
-    value: tenant.manager.id,
-  });
-  expect(manager.status).toBe(201);
+  const managerId = await registerManager(tenant);
   const mint = async (body: Record<string, unknown>) =>
     (await control(`users/${tenant.userId}/keys`, body)).key as Record<string, any>;
   const register = async (kind: "app_key" | "pat", key: Record<string, any>) => {
@@ -24,7 +20,7 @@ async function setup() {
       kind,
       user_id: tenant.userId,
       value: key.id,
-      manager_id: manager.json.credential.id,
+      manager_id: managerId,
       policy: { grace_hours: 0 },
     });
     expect(reg.status).toBe(201);

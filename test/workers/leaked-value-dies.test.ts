@@ -12,6 +12,7 @@ import { signedAlert } from "../support/signed-alert.ts";
 import { ADMIN_TOKEN, call, waitForRotation } from "../support/api.ts";
 import { cronTick } from "../support/cron.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
+import { registerManager } from "../support/manager.ts";
 
 const audited = async (type: string, credentialId: string) =>
   ((await call("GET", `/v1/audit?type=${type}&credential_id=${credentialId}`)).json.entries ?? []) as Array<
@@ -22,17 +23,13 @@ const credential = async (id: string) => (await call("GET", `/v1/credentials/${i
 describe("a leaked value always dies", () => {
   it("a leaked app key whose delete Clarifai refuses is replaced, shown leaked and live, escalated, and deleted by a later sweep", async () => {
     const tenant = await freshTenant("leak-refused");
-    const manager = await call("POST", "/v1/credentials", {
-      kind: "pat",
-      user_id: tenant.userId,
-      value: tenant.manager.id,
-    });
+    const managerId = await registerManager(tenant);
     const leaked = await tenant.mint("app_specific_key", ["Predict"], "workload");
     const reg = await call("POST", "/v1/credentials", {
       kind: "app_key",
       user_id: tenant.userId,
       value: leaked.id,
-      manager_id: manager.json.credential.id,
+      manager_id: managerId,
     });
     expect(reg.status).toBe(201);
     const id = reg.json.credential.id as string;
@@ -81,17 +78,13 @@ describe("a leaked value always dies", () => {
 
   it("a leaked superseded value whose delete is refused is owed as leaked: every sweep retries it, without backoff", async () => {
     const tenant = await freshTenant("leak-previous");
-    const manager = await call("POST", "/v1/credentials", {
-      kind: "pat",
-      user_id: tenant.userId,
-      value: tenant.manager.id,
-    });
+    const managerId = await registerManager(tenant);
     const old = await tenant.mint("app_specific_key", ["Predict"], "workload");
     const reg = await call("POST", "/v1/credentials", {
       kind: "app_key",
       user_id: tenant.userId,
       value: old.id,
-      manager_id: manager.json.credential.id,
+      manager_id: managerId,
       policy: { grace_hours: 24 },
     });
     const id = reg.json.credential.id as string;

@@ -18,6 +18,7 @@ import { deliver } from "../../src/core/notify/deliver.ts";
 import { Failure } from "../../src/core/failure.ts";
 import type { Target } from "../../src/core/notify/targets.ts";
 import { call, waitForRotation } from "../support/api.ts";
+import { registerManager } from "../support/manager.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
 import { received, receiverUrl } from "../support/receiver.ts";
 
@@ -37,14 +38,7 @@ describe("Clarifai redirects, on the real Worker", () => {
 
   beforeAll(async () => {
     tenant = await freshTenant("noredirect");
-    const res = await call("POST", "/v1/credentials", {
-      kind: "pat",
-      user_id: tenant.userId,
-      value: tenant.manager.id,
-      description: "manager",
-    });
-    expect(res.status).toBe(201);
-    managerId = res.json.credential.id;
+    managerId = await registerManager(tenant);
   });
 
   it("a redirected delete fails the revocation with unexpected_redirect, the key stays live and is not recorded as revoked", async () => {

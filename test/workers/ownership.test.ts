@@ -9,6 +9,7 @@ import { describe, expect, it, vi } from "vitest";
 import { call, waitForRotation } from "../support/api.ts";
 import { cronTick } from "../support/cron.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
+import { registerManager } from "../support/manager.ts";
 import { fingerprint, fingerprintPrefix, importFingerprintKey } from "../../src/core/crypto/fingerprint.ts";
 
 const fpKey = await importFingerprintKey(env.REKEY_FINGERPRINT_KEY);
@@ -20,19 +21,14 @@ const fp = async (value: string) => {
 const HOUR = 3_600_000;
 async function setup(prefix: string) {
   const tenant = await freshTenant(prefix);
-  const manager = await call("POST", "/v1/credentials", {
-    kind: "pat",
-    user_id: tenant.userId,
-    value: tenant.manager.id,
-  });
-  expect(manager.status).toBe(201);
+  const managerId = await registerManager(tenant);
   const register = async (description: string, policy: Record<string, unknown> = {}) => {
     const key = await tenant.mint("app_specific_key", ["Predict"], description);
     const reg = await call("POST", "/v1/credentials", {
       kind: "app_key",
       user_id: tenant.userId,
       value: key.id,
-      manager_id: manager.json.credential.id,
+      manager_id: managerId,
       description,
       policy: { grace_hours: 0, ...policy },
     });

@@ -16,23 +16,20 @@ import { servicesFor } from "../../src/worker.ts";
 import { call } from "../support/api.ts";
 import { cronTick } from "../support/cron.ts";
 import { freshTenant } from "../support/emulator-control.ts";
+import { registerManager } from "../support/manager.ts";
 
 const store = () => new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS);
 
 /** A managed app key whose rotation was begun, and then its driver "died" holding a lease until `until`. */
 async function abandonedRotation(prefix: string, until: number) {
   const tenant = await freshTenant(prefix);
-  const manager = await call("POST", "/v1/credentials", {
-    kind: "pat",
-    user_id: tenant.userId,
-    value: tenant.manager.id,
-  });
+  const managerId = await registerManager(tenant);
   const key = await tenant.mint("app_specific_key", ["Predict"], "workload");
   const reg = await call("POST", "/v1/credentials", {
     kind: "app_key",
     user_id: tenant.userId,
     value: key.id,
-    manager_id: manager.json.credential.id,
+    manager_id: managerId,
     policy: { grace_hours: 0 },
   });
   expect(reg.status).toBe(201);

@@ -6,21 +6,18 @@ import { describe, expect, it, vi } from "vitest";
 import { call } from "../support/api.ts";
 import { cronTick } from "../support/cron.ts";
 import { freshTenant } from "../support/emulator-control.ts";
+import { registerManager } from "../support/manager.ts";
 
 describe("scheduled()", () => {
   it("revokes a credential past its expiry through the queue, and GET /v1/plan showed it first", async () => {
     const tenant = await freshTenant("sweep");
-    const manager = await call("POST", "/v1/credentials", {
-      kind: "pat",
-      user_id: tenant.userId,
-      value: tenant.manager.id,
-    });
+    const managerId = await registerManager(tenant);
     const key = await tenant.mint("app_specific_key", ["Predict"], "expiring");
     const reg = await call("POST", "/v1/credentials", {
       kind: "app_key",
       user_id: tenant.userId,
       value: key.id,
-      manager_id: manager.json.credential.id,
+      manager_id: managerId,
       policy: { expires_at: "2026-01-01T00:00:00Z" },
     });
     expect(reg.status).toBe(201);

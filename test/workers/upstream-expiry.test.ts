@@ -10,18 +10,14 @@ import { describe, expect, it, vi } from "vitest";
 import { ADMIN_TOKEN, call, waitForRotation } from "../support/api.ts";
 import { cronTick } from "../support/cron.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
+import { registerManager } from "../support/manager.ts";
 import { received } from "../support/receiver.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 async function setup(prefix: string) {
   const tenant = await freshTenant(prefix);
-  const manager = await call("POST", "/v1/credentials", {
-    kind: "pat",
-    user_id: tenant.userId,
-    value: tenant.manager.id,
-  });
-  expect(manager.status).toBe(201);
+  const managerId = await registerManager(tenant);
   const mint = async (extra: Record<string, unknown> = {}) =>
     (await control(`users/${tenant.userId}/keys`, {
       type: "app_specific_key",
@@ -35,7 +31,7 @@ async function setup(prefix: string) {
       kind: "app_key",
       user_id: tenant.userId,
       value: key.id,
-      manager_id: manager.json.credential.id,
+      manager_id: managerId,
       policy,
     });
   return { tenant, mint, register };

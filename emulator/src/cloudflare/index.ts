@@ -16,8 +16,9 @@
  */
 import { type Context, Hono } from "hono";
 import * as z from "zod";
-import { DropConnection, inProcessFetch } from "../faults.ts";
-import { type CloudflareFault, CloudflareState, type TokenGrant } from "./state.ts";
+import { faultRoutes, faultSpec, readJson } from "../fault-routes.ts";
+import { DropConnection, inProcessFetch, takeFault } from "../faults.ts";
+import { CloudflareState, type TokenGrant } from "./state.ts";
 
 export { CloudflareState } from "./state.ts";
 
@@ -66,20 +67,6 @@ const putBody = z.strictObject({
 });
 const MAX_TEXT = 5 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function pathMatches(pattern: string, path: string): boolean {
-  const p = pattern.split("/").filter(Boolean);
-  const a = path.split("/").filter(Boolean);
-  return p.length === a.length && p.every((seg, i) => seg === "*" || seg === a[i]);
-}
-
-function takeFault(state: CloudflareState, method: string, path: string): CloudflareFault | undefined {
-  const fault = state.faults.find((f) => f.count > 0 && f.method.toUpperCase() === method && pathMatches(f.path, path));
-  if (!fault) return undefined;
-  fault.count -= 1;
-  state.faults = state.faults.filter((f) => f.count > 0);
-  return fault;
-}
 
 export function createCloudflareEmulator(options: { now?: () => Date } = {}): CloudflareEmulator {
   const state = new CloudflareState(options.now ?? (() => new Date()));
@@ -191,21 +178,15 @@ export function createCloudflareEmulator(options: { now?: () => Date } = {}): Cl
 const accountId = z.string().regex(/^[0-9a-f]{32}$/);
 const scriptName = z.string().regex(/^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$/);
 
-async function json<S extends z.ZodType>(req: Request, schema: S): Promise<z.infer<S> | null> {
-  try {
-    const parsed = schema.safeParse(await req.json());
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
-}
+/** A fault's method is kept upper-cased, as it is matched and as it is echoed back. */
+const cloudflareFault = faultSpec.extend({ method: faultSpec.shape.method.transform((m) => m.toUpperCase()) });
 
 /** The control surface (a contract: see emulator/README.md). Never behind a token. */
 function controlRoutes(state: CloudflareState) {
   const bad = (c: Context, message: string) => c.json({ error: message }, 400);
   return new Hono()
     .post("/_emulator/tokens", async (c) => {
-      const b = await json(
+      const b = await readJson(
         c.req.raw,
         z.object({
           token: z.string().regex(/^[\x21-\x7e]{8,200}$/),
@@ -218,37 +199,13 @@ function controlRoutes(state: CloudflareState) {
       return c.json({ token: { accounts: b.accounts, permission: b.permission } });
     })
     .post("/_emulator/scripts", async (c) => {
-      const b = await json(c.req.raw, z.object({ account_id: accountId, script: scriptName }));
+      const b = await readJson(c.req.raw, z.object({ account_id: accountId, script: scriptName }));
       if (!b) return bad(c, 'Body must be {"account_id","script"}');
       state.addScript(b.account_id, b.script);
       return c.json({ script: b });
     })
-    .post("/_emulator/faults", async (c) => {
-      const b = await json(
-        c.req.raw,
-        z.object({
-          method: z.string().min(1).transform((m) => m.toUpperCase()),
-          path: z.string().startsWith("/"),
-          count: z.number().int().min(1).default(1),
-          status: z.number().int().min(100).max(599).optional(),
-          code: z.number().int().optional(),
-          delay_ms: z.number().int().min(0).max(120_000).optional(),
-          drop: z.boolean().optional(),
-          drop_after: z.boolean().optional(),
-        }),
-      );
-      if (!b) return bad(c, 'Body must be {"method","path","count","status","code","delay_ms","drop","drop_after"}');
-      state.faults.push(b);
-      return c.json({ fault: b });
-    })
-    .delete("/_emulator/faults", (c) => {
-      state.faults = [];
-      return c.json({ faults: [] });
-    })
-    .post("/_emulator/reset", (c) => {
-      state.reset();
-      return c.json({ reset: true });
-    })
+    // POST and DELETE /_emulator/faults, POST /_emulator/reset (no GET: nothing here holds calls).
+    .route("/", faultRoutes(state, cloudflareFault))
     .get("/_emulator/state", (c) =>
       c.json({
         // Token values are not shown: only what each may do.

@@ -2,6 +2,8 @@
  * The Cloudflare emulator's world: API tokens (which accounts each may touch, and how), Workers
  * (scripts) by account, their secrets, the call log and pending faults. Plain in-memory maps.
  */
+import type { FaultSpec } from "../fault-routes.ts";
+
 export interface TokenGrant {
   /** Account ids the token may act on. */
   accounts: Set<string>;
@@ -27,23 +29,12 @@ export interface CloudflareCall {
   time: string;
 }
 
-export interface CloudflareFault {
-  method: string;
-  path: string;
-  count: number;
-  status?: number;
-  code?: number;
-  delay_ms?: number;
-  drop?: boolean;
-  drop_after?: boolean;
-}
-
 export class CloudflareState {
   tokens = new Map<string, TokenGrant>();
   /** `<account_id>/<script>` → its secrets by name. */
   scripts = new Map<string, Map<string, WorkerSecret>>();
   calls: CloudflareCall[] = [];
-  faults: CloudflareFault[] = [];
+  faults: FaultSpec[] = [];
 
   constructor(readonly now: () => Date) {}
 

@@ -54,8 +54,11 @@ export interface Alert {
   receivedAt?: number;
 }
 
-/** One event per (alert, credential, value): a redelivered alert is a duplicate for every handler. */
-async function compromisedEvent(
+/**
+ * One event per (alert, credential, value): a redelivered alert is a duplicate for every handler.
+ * Also a deferred chunk's (./deferred-tokens.ts), so its events have the ids the request's would.
+ */
+export async function compromisedEvent(
   alert: Alert,
   credentialId: string,
   fp: string,
@@ -396,12 +399,15 @@ export interface BatchOutcome {
  * fingerprints in the order the alert lists them. The work that grows with the batch is bulk:
  * one KV operation per 100 distinct fingerprints, one queue send per 100 events; only the first
  * match is read and contained in this invocation, and only while the events leave room for it.
+ * `tokenCount`: the alert's tokens, when `fps` are only the part this invocation handles (a GitHub
+ * batch split across invocations: ./deferred-tokens.ts).
  */
 export async function reportTokens(
   rt: AlertRuntime,
   engine: EngineServices,
   alert: Alert,
   fps: readonly string[],
+  tokenCount: number = fps.length,
 ): Promise<BatchOutcome> {
   const now = alert.receivedAt ?? rt.now();
   // One KV operation per 100 distinct fingerprints; no record is read for a token that matches nothing.
@@ -442,7 +448,7 @@ export async function reportTokens(
     if (m && (m.kind === "none" || m.kind === "already_revoked")) continue;
     compromised.push(await compromisedEvent(alert, credentialId, fp, now));
   }
-  const received = await receivedEvent(alert, fps.length, fps.filter(matched).length, now);
+  const received = await receivedEvent(alert, tokenCount, fps.filter(matched).length, now);
   const capacity = (SUBREQUEST_LIMIT - KEY_FETCHES) * EVENTS_PER_SEND - 1;
   await rt.bus.publishAll([...compromised.slice(0, capacity), received]);
   // More managed credentials (4,800+) leaked in one alert than one invocation can queue events

@@ -37,7 +37,7 @@ export interface AuditLog {
 }
 
 export function auditEntryFor(event: BusEvent): AuditEntry {
-  const data = event.data as Record<string, unknown>;
+  const data = withoutSealed(event);
   const credential = typeof data.credential_id === "string" ? data.credential_id : undefined;
   const rotation = typeof data.rotation_id === "string" ? data.rotation_id : undefined;
   const actor = auditActor(event);
@@ -65,3 +65,14 @@ export function matches(e: AuditEntry, f: AuditFilter): boolean {
 
 /** Chronological, unique key for an entry: time first, then the event id. */
 export const auditKey = (e: Pick<AuditEntry, "time" | "id">) => `${e.time}:${e.id}`;
+
+/**
+ * An event's data as the trail keeps it. A deferred GitHub chunk (`github.tokens_deferred`) carries
+ * leaked tokens sealed: the trail keeps its alert, index and counts, not the ciphertext, so no copy
+ * of third-party tokens outlives the queue message in a store that is kept for years.
+ */
+function withoutSealed(event: BusEvent): Record<string, unknown> {
+  if (event.type !== "github.tokens_deferred") return event.data as Record<string, unknown>;
+  const { sealed: _sealed, ...rest } = event.data;
+  return rest;
+}

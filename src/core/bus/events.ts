@@ -8,8 +8,8 @@
  * third party should add a prefix at that boundary.
  *
  * Every object is strict (unknown fields are rejected) and every string bounded (./fields.ts):
- * `data` carries ids, fingerprint prefixes, reasons and codes, never a secret value or a free-text
- * message that might quote one.
+ * `data` carries ids, fingerprint prefixes, reasons and codes, never a secret value in clear or a
+ * free-text message that might quote one (`github.tokens_deferred` carries leaked tokens sealed).
  *
  * Runtime-neutral: zod only.
  */
@@ -57,6 +57,7 @@ export const eventTypes = [
   "github.alert_linked",
   "github.alert_resolved",
   "github.alerts_scan",
+  "github.tokens_deferred",
   "event.dead_lettered",
   "credential.registered",
   "credential.updated",
@@ -64,6 +65,12 @@ export const eventTypes = [
   "credential.read",
 ] as const;
 export const eventTypeSchema = z.enum(eventTypes);
+
+/**
+ * The longest sealed chunk `github.tokens_deferred` carries: base64 of at most 40,000 bytes of
+ * plaintext (core/alerts/deferred-tokens.ts `CHUNK_MAX_BYTES`) and the GCM tag.
+ */
+const SEALED_CHUNK_MAX_CHARS = 53_400;
 
 const count = z.number().check(z.int(), z.gte(0), z.lte(10_000));
 
@@ -286,6 +293,30 @@ export const eventDataSchemas = {
     page: z.number().check(z.int(), z.gte(1), z.lte(10_000)),
   }),
   /**
+   * Part of a GitHub partner alert too large for one invocation (core/alerts/deferred-tokens.ts):
+   * chunk `chunk` of `chunks` (chunk 0, the first tokens, was handled by the request), its
+   * `token_count` leaked tokens sealed in `sealed`.
+   *
+   * The one event whose data holds secret values, and only as AES-256-GCM ciphertext under the
+   * keyring's current key, its AAD binding the alert id and chunk index (a chunk cannot be moved to
+   * another alert or index). The auditor keeps the counts without `sealed` (core/audit/audit-log.ts);
+   * no notifier subscribes. Bounded so that a message fits Deno KV's 64 KiB value limit and Queues'
+   * 128 KB message limit.
+   */
+  "github.tokens_deferred": z.strictObject({
+    alert_source: z.literal("github"),
+    alert_id: alertIdSchema,
+    chunk: z.number().check(z.int(), z.gte(1), z.lte(10_000)),
+    chunks: z.number().check(z.int(), z.gte(1), z.lte(10_000)),
+    token_count: z.number().check(z.int(), z.gte(1), z.lte(10_000)),
+    sealed: z.strictObject({
+      v: z.number().check(z.int(), z.positive(), z.lte(1_000_000)),
+      aad: z.literal(2),
+      iv: z.string().check(z.regex(/^[A-Za-z0-9+/]{16}$/)),
+      ct: z.string().check(z.maxLength(SEALED_CHUNK_MAX_CHARS), z.regex(/^[A-Za-z0-9+/]+={0,2}$/)),
+    }),
+  }),
+  /**
    * An event's handling died (its retries ran out, or a handler failed permanently): raised by the
    * dead-letter handler (core/subscribers/index.ts) for every type, so a human hears of every death.
    * It names the dead event by type, id and source, never by its data; the envelope's `subject`
@@ -370,6 +401,7 @@ export const busEventSchema = z.discriminatedUnion("type", [
   envelopeOf("github.alert_linked", s["github.alert_linked"]),
   envelopeOf("github.alert_resolved", s["github.alert_resolved"]),
   envelopeOf("github.alerts_scan", s["github.alerts_scan"]),
+  envelopeOf("github.tokens_deferred", s["github.tokens_deferred"]),
   envelopeOf("event.dead_lettered", s["event.dead_lettered"]),
   envelopeOf("credential.registered", s["credential.registered"]),
   envelopeOf("credential.updated", s["credential.updated"]),

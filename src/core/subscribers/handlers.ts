@@ -20,6 +20,7 @@ import { factOf, type StatsStore } from "../summary/stats.ts";
 import { containAgain, driveRequested } from "./rotator.ts";
 import { resolveLinkedAlerts } from "../github/alert-links.ts";
 import { processGithubScan } from "../github/backstop.ts";
+import { matchDeferredChunk } from "../alerts/deferred-tokens.ts";
 
 /** What the handlers use: the entry points pass their services. */
 export interface HandlerServices extends JobServices {
@@ -113,6 +114,12 @@ const HANDLERS = {
   // One page of the cron backstop over GITHUB_ALERT_SCOPES per event (core/github/backstop.ts).
   "github.alerts_scan": {
     "github-scanner": async (d, e) => processGithubScan(await d.engine(), d.bus, d.githubScopes ?? [], e.data),
+  },
+  // A chunk of a GitHub alert too large for one invocation (core/alerts/deferred-tokens.ts): the
+  // rotator matches it; the auditor keeps its counts, never its sealed tokens; no notifier.
+  "github.tokens_deferred": {
+    rotator: async (d, e) => matchDeferredChunk(await d.engine(), d.bus, e),
+    auditor,
   },
   // A dead event, whatever its type (core/subscribers/index.ts `onDeadLetter`): a human must hear of it.
   "event.dead_lettered": { auditor, [NOTIFIER]: notifier },

@@ -7,9 +7,20 @@
  * `token_hash` (SHA-256, hex) rather than `token_raw`: echoing a leaked token back, even to GitHub,
  * is one copy too many.
  *
- * A batch of any size the body limit allows (up to MAX_GITHUB_TOKENS) is handled within one
- * invocation's limits (Workers free plan: 50 subrequests, 1,000 KV operations), because the work
- * that grows with the batch is either CPU or bulk:
+ * A batch larger than `GITHUB_INLINE_TOKENS` (default 200: core/alerts/deferred-tokens.ts) is
+ * split across invocations, because its CPU grows with the batch (about 15 µs a token) and the
+ * free plan allows 10 ms per invocation: the request verifies the signature and validates the
+ * whole body (bad input is refused whole, with nothing queued), handles the first
+ * `GITHUB_INLINE_TOKENS` tokens as below, and queues the rest sealed, in chunks of as many, as
+ * `github.tokens_deferred` events: each chunk is matched in its own consumer invocation, which
+ * publishes `credential.compromised` for its matches.
+ *
+ * Feedback labels the inline tokens only: whether a later token is a managed credential is not
+ * known when the answer is sent. GitHub's feedback is optional per token, so the answer lists the
+ * first `GITHUB_INLINE_TOKENS` items, in order, and says nothing of the rest.
+ *
+ * The inline part is handled within one invocation's limits (Workers free plan: 50 subrequests,
+ * 1,000 KV operations), because the work that grows with it is either CPU or bulk:
  * - every token is fingerprinted and hashed (CPU only), and the fingerprints are looked up in bulk
  *   (`findCredentialsByFingerprints`: one KV operation per 100 distinct fingerprints);
  * - the first match is read (strongly consistent) and contained at once in this invocation
@@ -27,6 +38,7 @@ import { Hono } from "hono/tiny";
 import * as z from "zod/mini";
 import type { AppEnv } from "../../app-env.ts";
 import { GithubKeys } from "../../core/alerts/github-keys.ts";
+import { deferTokens } from "../../core/alerts/deferred-tokens.ts";
 import { reportTokens } from "../../core/alerts/pipeline.ts";
 import { deriveId } from "../../core/bus/new-event.ts";
 import { encodeHex } from "../../core/crypto/encoding.ts";
@@ -108,11 +120,14 @@ export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
     reason: "token_match",
     receivedAt,
   } as const;
+  // The inline part; the rest is matched in later invocations (core/alerts/deferred-tokens.ts).
+  const inlineCount = services.config.GITHUB_INLINE_TOKENS;
+  const inline = parsed.length > inlineCount ? parsed.slice(0, inlineCount) : parsed;
   // CPU only: a keyed fingerprint to look up and an unkeyed hash to answer with, per token, both
   // over the same UTF-8 bytes (encoded once).
-  const tokens = parsed.map((item) => utf8.encode(item.token) as Uint8Array<ArrayBuffer>);
+  const tokens = inline.map((item) => utf8.encode(item.token) as Uint8Array<ArrayBuffer>);
   const [fps, hashes] = await Promise.all([fingerprintAll(engine.fingerprintKey, tokens), sha256HexAll(tokens)]);
-  const outcome = await reportTokens(services, engine, alert, fps);
+  const outcome = await reportTokens(services, engine, alert, fps, parsed.length);
   if (outcome.overflow) {
     // GitHub's redelivery republishes the same first ones (duplicates), so the rest are not
     // reached by retrying: the 5xx and the log (ids and counts only) tell an operator to act.
@@ -132,7 +147,14 @@ export const github = new Hono<AppEnv>().post("/secret-scanning", async (c) => {
     );
   }
 
-  const feedback = parsed.map((item, i) => ({
+  if (parsed.length > inline.length) {
+    // After the inline part's events, so its fast path is not delayed. If this publish fails, the
+    // 5xx makes GitHub redeliver: the inline part's events are then duplicates, the chunks new.
+    const rest = parsed.slice(inline.length).map((item) => item.token);
+    await deferTokens(services.bus, engine.keyring, alert, rest, inlineCount, receivedAt);
+  }
+
+  const feedback = inline.map((item, i) => ({
     token_hash: hashes[i]!,
     token_type: item.type,
     label: outcome.matched(fps[i]!) ? ("true_positive" as const) : ("false_positive" as const),

@@ -1,0 +1,260 @@
+/**
+ * A GitHub partner alert larger than one invocation handles (GITHUB_INLINE_TOKENS, INLINE_TOKENS by default),
+ * split across invocations (core/alerts/deferred-tokens.ts), on the real Worker and bindings (KV,
+ * Durable Objects, Queues) against the Clarifai emulator: the request handles the first INLINE_TOKENS tokens
+ * and queues the rest as sealed `github.tokens_deferred` chunks, each its own consumer invocation.
+ *
+ * The request is driven through `worker.fetch` with a counting env whose queues are captured
+ * (test/support/counting-env.ts); captured events are handed to `worker.queue` one message per
+ * invocation, as wrangler.toml's consumer takes them, until nothing is left.
+ */
+import { env } from "cloudflare:workers";
+import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { INLINE_TOKENS } from "../../src/core/alerts/deferred-tokens.ts";
+import worker, { type Env } from "../../src/worker.ts";
+import { call } from "../support/api.ts";
+import { canary } from "../support/canary.ts";
+import { type CountingEnv, countingEnv } from "../support/counting-env.ts";
+import { freshTenant } from "../support/emulator-control.ts";
+import { signedGithubAlert } from "../support/github-test-key.ts";
+
+const TOKENS = 1_000;
+/** Beyond the inline part: only a deferred chunk can find it. */
+const MANAGED_AT = 700;
+
+let tenant: Awaited<ReturnType<typeof freshTenant>>;
+let leaks: ReturnType<typeof canary>;
+let credentialId: string;
+let leakedKey: string;
+let body: string;
+/** Everything the Worker published (every event body, as JSON) and answered. */
+const said: string[] = [];
+const counting = countingEnv(env as Env, { EVENTS: "rekey-events", EVENTS_DLQ: "rekey-events-dlq" });
+
+beforeAll(async () => {
+  leaks = canary();
+  tenant = await freshTenant("ghsplit");
+  leaks.secrets.push(tenant.manager.id);
+  const mgr = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
+  expect(mgr.status).toBe(201);
+  const key = await tenant.mint("app_specific_key", ["Predict"], "split-1");
+  leakedKey = key.id;
+  leaks.secrets.push(key.id);
+  const res = await call("POST", "/v1/credentials", {
+    kind: "app_key",
+    user_id: tenant.userId,
+    value: key.id,
+    manager_id: mgr.json.credential.id,
+    policy: { grace_hours: 24 },
+  });
+  expect(res.status).toBe(201);
+  credentialId = res.json.credential.id;
+  const items = Array.from({ length: TOKENS }, (_, i) => ({
+    token: `ghsplit_${i.toString(16).padStart(4, "0")}_${crypto.randomUUID().replaceAll("-", "")}`,
+    type: "clarifai_api_key",
+    url: `https://github.com/example/repo/blob/${"0".repeat(40)}/config/file-${i}.env`,
+    source: "content",
+  }));
+  items[MANAGED_AT]!.token = leakedKey;
+  // The unknown tokens are leaked values too, as far as rekey knows: none may show in clear.
+  leaks.secrets.push(...items.filter((_, i) => i % 97 === 0).map((it) => it.token));
+  body = JSON.stringify(items);
+}, 60_000);
+
+type Msg = { id: string; timestamp: Date; attempts: number; body: unknown };
+const typeOf = (b: unknown) => (b as { type: string }).type;
+
+/** One counted invocation: `run` gets a fresh ExecutionContext and is awaited with its waitUntil work. */
+async function invocation<T>(c: CountingEnv<Env>, label: string, run: (ctx: ExecutionContext) => Promise<T>) {
+  c.begin(label);
+  try {
+    const ctx = createExecutionContext();
+    const result = await run(ctx);
+    await waitOnExecutionContext(ctx);
+    return { result, counts: c.end() };
+  } catch (error) {
+    c.end();
+    throw error;
+  }
+}
+
+async function postAlert() {
+  const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
+    method: "POST",
+    headers: await signedGithubAlert(body),
+    body,
+  });
+  const { result: res, counts } = await invocation(
+    counting,
+    "request",
+    async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
+  );
+  const text = await res.text();
+  said.push(text);
+  const events = counting.take("rekey-events");
+  said.push(...events.map((e) => JSON.stringify(e)));
+  return { res, text, counts, events };
+}
+
+/**
+ * The consumer as Queues runs it, one message per invocation, retried messages again (without
+ * their delay), until nothing is left. Returns the type of every message handled (first attempts).
+ */
+async function drain(first: unknown[], queue = "rekey-events") {
+  const pending: Msg[] = [];
+  const enqueue = (bodies: unknown[], attempts = 1) =>
+    pending.push(...bodies.map((b) => ({ id: crypto.randomUUID(), timestamp: new Date(), attempts, body: b })));
+  enqueue(first);
+  const handled: string[] = [];
+  const dead: unknown[] = [];
+  let n = 0;
+  while (pending.length > 0) {
+    expect(n++, "the consumer never drained the queue").toBeLessThan(500);
+    const m = pending.shift()!;
+    if (m.attempts === 1) handled.push(typeOf(m.body));
+    const batch = createMessageBatch(queue, [m]);
+    const { result, counts } = await invocation(counting, `queue:${typeOf(m.body)}`, async (ctx) => {
+      await worker.queue(batch, counting.env, ctx);
+      return getQueueResult(batch, ctx);
+    });
+    expect(counts.subrequests, `${typeOf(m.body)}: ${JSON.stringify(counts)}`).toBeLessThanOrEqual(50);
+    if (result.retryMessages.length > 0) pending.push({ ...m, id: crypto.randomUUID(), attempts: m.attempts + 1 });
+    const published = counting.take("rekey-events");
+    const toDlq = counting.take("rekey-events-dlq");
+    said.push(...[...published, ...toDlq].map((e) => JSON.stringify(e)));
+    dead.push(...toDlq);
+    enqueue(published);
+    queue = "rekey-events"; // what a DLQ batch publishes goes to the main queue
+  }
+  return { handled, dead };
+}
+
+const count = (xs: string[], type: string) => xs.filter((t) => t === type).length;
+
+describe("a 1,000-token GitHub alert whose only managed token is past the inline part", () => {
+  let chunkEvent: { id: string; data: Record<string, unknown> } & Record<string, unknown>;
+
+  it("answers for the inline tokens, queues the rest sealed, and the chunk's consumer contains the key", async () => {
+    expect(MANAGED_AT, "the managed token must be past the inline part").toBeGreaterThanOrEqual(INLINE_TOKENS);
+    const { res, text, counts, events } = await postAlert();
+    expect(res.status, text).toBe(200);
+    // Feedback for the inline part only: the rest is not known yet (GitHub's feedback is optional per token).
+    const feedback = JSON.parse(text) as { token_hash: string; label: string }[];
+    expect(feedback).toHaveLength(INLINE_TOKENS);
+    expect(feedback.every((f) => f.label === "false_positive")).toBe(true);
+    expect(counts.subrequests, JSON.stringify(counts)).toBeLessThanOrEqual(50);
+
+    const types = events.map(typeOf);
+    expect(count(types, "credential.compromised")).toBe(0);
+    const received = events.find((e) => typeOf(e) === "alert.received") as { data: Record<string, unknown> };
+    expect(received.data).toMatchObject({ token_count: TOKENS, matched_count: 0 });
+    const chunks = events.filter((e) => typeOf(e) === "github.tokens_deferred") as (typeof chunkEvent)[];
+    // Chunks of INLINE_TOKENS after the inline part, the last one shorter.
+    const rest = TOKENS - INLINE_TOKENS;
+    const n = Math.ceil(rest / INLINE_TOKENS);
+    expect(chunks.map((c) => [c.data.chunk, c.data.chunks, c.data.token_count])).toEqual(
+      Array.from({ length: n }, (_, i) => [i + 1, n, Math.min(INLINE_TOKENS, rest - i * INLINE_TOKENS)]),
+    );
+    chunkEvent = chunks[0]!;
+
+    const { handled, dead } = await drain(events);
+    expect(dead).toEqual([]);
+    expect(count(handled, "github.tokens_deferred")).toBe(n);
+    expect(count(handled, "credential.compromised")).toBe(1);
+
+    const cred = (await call("GET", `/v1/credentials/${credentialId}`)).json.credential;
+    expect(cred.last_rotation).toMatchObject({ state: "done", reason: "compromise" });
+    const state = await tenant.state();
+    expect(state.keys.some((k: any) => k.id === leakedKey), "the leaked key is still live").toBe(false);
+    const fresh = state.keys.filter((k: any) => String(k.description).includes(cred.last_rotation.id));
+    expect(fresh).toHaveLength(1);
+    leaks.secrets.push(fresh[0].id);
+  }, 120_000);
+
+  it("a redelivered alert contains nothing twice", async () => {
+    const before = await tenant.state();
+    const deletesOf = (s: any) =>
+      s.calls.filter((c: any) => c.method === "DELETE" && String(c.path).endsWith(`/keys/${leakedKey}`)).length;
+    const lastRotation = async () =>
+      (await call("GET", `/v1/credentials/${credentialId}`)).json.credential.last_rotation;
+    const rotationBefore = await lastRotation();
+
+    const { res, events } = await postAlert();
+    expect(res.status).toBe(200);
+    // The same chunks (same ids; a fresh IV, so other ciphertext).
+    const ids = events.filter((e) => typeOf(e) === "github.tokens_deferred").map((e) => (e as { id: string }).id);
+    expect(ids[0]).toBe(chunkEvent.id);
+    const { handled, dead } = await drain(events);
+    expect(dead).toEqual([]);
+    // The chunks were handled already (the ledger), so they publish nothing: no new compromise.
+    expect(count(handled, "credential.compromised")).toBe(0);
+    expect(deletesOf(await tenant.state())).toBe(deletesOf(before));
+    expect(await lastRotation()).toEqual(rotationBefore);
+  }, 60_000);
+
+  it("a tampered chunk (opened under another index) goes to the dead letters at once, not a retry loop", async () => {
+    // A new event id (the original's is in the ledger), the index changed: the AAD no longer matches.
+    const id = `evt_${"t".repeat(10)}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    const tampered = { ...chunkEvent, id, data: { ...chunkEvent.data, chunk: 2 } };
+    const { handled, dead } = await drain([tampered]);
+    expect(handled).toEqual(["github.tokens_deferred"]);
+    expect(dead).toHaveLength(1);
+    expect((dead[0] as { rekeyfailure?: string }).rekeyfailure).toBe("rotator:chunk_tampered");
+    // The dead letter's consumer tells a human, by event id and failure code, never by content.
+    const notice = await drain(dead, "rekey-events-dlq");
+    expect(notice.handled).toContain("event.dead_lettered");
+    const audit = (await call("GET", `/v1/audit?limit=1000`)).json;
+    const entry = audit.entries.find((e: any) => e.type === "event.dead_lettered" && e.data.event_id === id);
+    expect(entry?.data).toMatchObject({ event_type: "github.tokens_deferred", error_code: "chunk_tampered" });
+  }, 60_000);
+
+  it("keeps the chunks' counts in the audit trail, never their sealed tokens", async () => {
+    const audit = (await call("GET", `/v1/audit?limit=1000`)).json;
+    const entries = audit.entries.filter((e: any) => e.type === "github.tokens_deferred");
+    expect(entries.length).toBeGreaterThanOrEqual(Math.ceil((TOKENS - INLINE_TOKENS) / INLINE_TOKENS));
+    for (const e of entries) {
+      expect(e.data.sealed).toBeUndefined();
+      expect(e.data).toMatchObject({
+        alert_source: "github",
+        chunks: Math.ceil((TOKENS - INLINE_TOKENS) / INLINE_TOKENS),
+      });
+    }
+  });
+});
+
+describe("a GitHub alert of long tokens", () => {
+  it("splits chunks further so that each sealed chunk fits one queue message (Deno KV: 64 KiB)", async () => {
+    const long = Array.from({ length: INLINE_TOKENS + 100 }, (_, i) => ({
+      token: `long_${i}_${"x".repeat(3_000)}`,
+      type: "clarifai_api_key",
+    }));
+    const text = JSON.stringify(long);
+    const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
+      method: "POST",
+      headers: await signedGithubAlert(text),
+      body: text,
+    });
+    const { result: res } = await invocation(
+      counting,
+      "long tokens",
+      async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
+    );
+    expect(res.status, await res.clone().text()).toBe(200);
+    said.push(await res.text());
+    const chunks = counting.take("rekey-events").filter((e) => typeOf(e) === "github.tokens_deferred") as {
+      data: { chunk: number; chunks: number; token_count: number };
+    }[];
+    // 100 tokens of 3 KB: 300 KB, more than 7 chunks of at most 40,000 bytes each.
+    expect(chunks.length).toBeGreaterThan(7);
+    expect(chunks.reduce((n, c) => n + c.data.token_count, 0)).toBe(100);
+    expect(chunks.map((c) => c.data.chunk)).toEqual(chunks.map((_, i) => i + 1));
+    for (const c of chunks) expect(JSON.stringify(c).length).toBeLessThan(60_000);
+  });
+});
+
+afterAll(async () => {
+  // Canary: no token (managed or not) in clear in any answer, event, log line or the audit trail.
+  const audit = (await call("GET", "/v1/audit?limit=1000")).text;
+  leaks.assertClean([audit, ...said]);
+});
