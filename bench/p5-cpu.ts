@@ -54,6 +54,8 @@ export const P5_PATHS = [
   "ui_credentials_1000",
   "reencrypt_batch",
   "github_events_actions_secret",
+  "rotation_finish",
+  "github_events_rotation_finish",
 ] as const;
 export type P5Path = (typeof P5_PATHS)[number];
 
@@ -400,6 +402,18 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
       if (m.res.status !== 202) throw new Error(`P5: the matched alert answered ${m.res.status}: ${m.text}`);
       await timed("fast_path_containment", post("settled", {}), { overheads: 1 });
       const alertEvents = (await ctl("captured")).events as any[];
+      // The alert's invocation stops at containment (src/core/alerts/contain.ts); the rotator's
+      // replay of its credential.compromised, a queue invocation of its own, finishes the rotation.
+      const compromised = alertEvents.filter((e) => e.type === "credential.compromised");
+      if (compromised.length !== 1) {
+        throw new Error(`P5: the matched alert published ${compromised.length} credential.compromised`);
+      }
+      await warm();
+      await timed("rotation_finish", post("queue", { messages: compromised }), { overheads: 1 });
+      const finishEvents = (await ctl("captured")).events as any[];
+      if (!finishEvents.some((e) => e.type === "rotation.completed")) {
+        throw new Error("P5: the rotator's replay of credential.compromised did not finish the rotation");
+      }
 
       const g = await timed("github_batch_1000", () =>
         fetch(`${base}/hooks/github/secret-scanning`, {
@@ -427,7 +441,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
 
       await warm();
       // A queue batch of 10 events: those the matched alert and its rotation published.
-      const ten = alertEvents.slice(0, 10);
+      const ten = [...alertEvents, ...finishEvents].slice(0, 10);
       await timed("queue_batch_10", post("queue", { messages: ten }), { overheads: 1 });
       await ctl("captured");
 
@@ -456,7 +470,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
         // Size the calibration spin to about 100 ms of CPU on this machine.
         const w = windows.find((x) => x.path === "calibrate")!;
         spinN = Math.max(100_000, Math.round((spinN * 100_000_000) / Math.max(1, w.threadNs!)));
-        if (ten.length < 10) log(`P5: note: the matched alert published ${ten.length} events, not 10`);
+        if (ten.length < 10) log(`P5: note: the matched alert and its rotation published ${ten.length} events, not 10`);
         log(`P5: sweep batch published ${sweepOut.length} events`);
       }
     }
@@ -490,9 +504,12 @@ async function retrying(send: () => Promise<Response>, what: string, log: (s: st
 // key, whose sink is a repository's Actions secret, is reported leaked by a secret scanning alert
 // created in the emulator; its `created` webhook, signed with GITHUB_WEBHOOK_SECRET as GitHub
 // signs it, is sent to the route. The answer (fetch the alert, match, early DELETE, begin the
-// rotation) and the waitUntil work it starts (the rotation: replacement, the Actions secret's
-// sealed box and PUT, verify, revoke) are one invocation in production; the secret's value at
-// the emulator must have changed to the replacement by the end of the round, or the bench fails.
+// rotation) and the waitUntil work it starts (the rotation up to containment: the DELETE's outcome
+// recorded) are one invocation in production, `github_events_actions_secret`; the leaked key must
+// be gone at Clarifai by its end. The rest of the rotation (replacement, the Actions secret's
+// sealed box and PUT, verify, promote) is the rotator's replay of the webhook's
+// credential.compromised, a queue invocation of its own, `github_events_rotation_finish`; the
+// secret's value at the emulator must have changed to the replacement by its end, or the bench fails.
 
 const P5_GITHUB_ORG = "p5-org";
 const P5_GITHUB_REPO = `${P5_GITHUB_ORG}/p5-app`;
@@ -637,15 +654,28 @@ async function githubEventsRound(o: {
     throw new Error(`P5: the GitHub alert webhook answered ${a.res.status}: ${a.text.slice(0, 300)}`);
   }
   await o.timed("github_events_waituntil", o.post("settled", {}), { overheads: 1 });
-  // Its events (github.alert_linked, the rotation's...) are the queue's invocations, not this one's.
+  const clarifaiKeys = async () =>
+    ((await (await fetch(`${o.clarifaiUrl}/_emulator/state`)).json()) as any).keys as Array<
+      { id: string; description?: string }
+    >;
+  if ((await clarifaiKeys()).some((k) => k.id === event.leaked)) {
+    throw new Error(`P5: the GitHub alert webhook's invocation left the leaked key of ${event.credentialId} live`);
+  }
+  // Its events (github.alert_linked, credential.compromised...) are the queue's invocations, not
+  // this one's; the rotator's replay of credential.compromised finishes the rotation.
+  const events = (await o.ctl("captured")).events as any[];
+  const compromised = events.filter((e) => e.type === "credential.compromised");
+  if (compromised.length !== 1) {
+    throw new Error(`P5: the GitHub alert webhook published ${compromised.length} credential.compromised`);
+  }
+  await o.ctl("warm", { credentials: [o.managerId, event.credentialId] });
+  await o.timed("github_events_rotation_finish", o.post("queue", { messages: compromised }), { overheads: 1 });
   await o.ctl("captured");
   // The Actions-secret delivery (sealed box + PUT) must have happened inside the windows: the
   // secret (opened by libsodium in the emulator) holds the rotation's replacement, a live key at
   // Clarifai carrying the rotation's id, and the leaked key is gone.
   const after = await secretValue(o.github, event.secretName);
-  const keys = ((await (await fetch(`${o.clarifaiUrl}/_emulator/state`)).json()) as any).keys as Array<
-    { id: string; description?: string }
-  >;
+  const keys = await clarifaiKeys();
   const replacement = keys.find((k) => String(k.description ?? "").includes(String(answer.rotation_id)));
   const problem = !after
     ? "no secret"
@@ -660,7 +690,7 @@ async function githubEventsRound(o: {
     : null;
   if (problem) {
     throw new Error(
-      `P5: the GitHub alert webhook's rotation of ${event.credentialId} did not deliver to the Actions secret ${event.secretName} within its invocation: ${problem}`,
+      `P5: the GitHub alert webhook's rotation of ${event.credentialId} did not deliver to the Actions secret ${event.secretName} by the end of the rotator's invocation: ${problem}`,
     );
   }
 }

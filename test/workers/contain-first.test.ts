@@ -17,8 +17,9 @@
  *   harmless), the value revoked, one live replacement.
  *
  * Events go to an in-test bus that keeps them (the test hands `credential.compromised` to the
- * rotator itself, at the moment the crash case needs): the queue transport is not under test here
- * (test/workers/bus-queue-*.test.ts).
+ * rotator itself, as the queue would: the alert's own invocation drives its rotation only up to
+ * containment, and the rotator's replay finishes it; the crash case hands it over at the moment it
+ * needs): the queue transport is not under test here (test/workers/bus-queue-*.test.ts).
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -225,6 +226,23 @@ async function settle(w: World) {
   while (w.deferred.length) await Promise.all(w.deferred.splice(0));
 }
 
+/**
+ * The queue's delivery of `credential.compromised` to the rotator, in a fresh isolate: the alert's
+ * own invocation drives its rotation only up to containment (core/alerts/contain.ts), and the
+ * rotator's replay of the event finishes it. Each event once, as the ledger would (two alerts
+ * racing publish one event id twice).
+ */
+async function deliverCompromised(w: World) {
+  const fresh = w.services();
+  const seen = new Set<string>();
+  for (const e of w.events) {
+    if (e.type !== "credential.compromised" || seen.has(e.id)) continue;
+    seen.add(e.id);
+    await containAgain(() => fresh.engine(), e as EventOf<"credential.compromised">);
+  }
+  await settle(w);
+}
+
 async function rotationsOf(w: World, credentialId: string) {
   return (await w.services().store.listRotations(credentialId));
 }
@@ -281,6 +299,7 @@ describe("contain first: the leaked key dies before the rotation's bookkeeping",
     const outcome = await answered;
     expect(outcome).toMatchObject({ kind: "accepted", action: "rotation" });
     await settle(w);
+    await deliverCompromised(w);
 
     const [r, ...more] = await rotationsOf(w, t.credentialId);
     expect(more).toEqual([]);
@@ -340,6 +359,7 @@ describe("contain first: the leaked key dies before the rotation's bookkeeping",
       action: "rotation",
     });
     await settle(w);
+    await deliverCompromised(w);
     const settled = (await w.services().store.getCredential(t.credentialId))!.value;
     const live = liveKeys(w, t.userId).map((k) => k.id).sort();
     expect(live).toHaveLength(2); // the manager and the new key
@@ -415,6 +435,7 @@ describe("contain first: the leaked key dies before the rotation's bookkeeping",
     const t = await tenant(w);
     const [a, b] = await Promise.all([alert(w.services(), t.leaked), alert(w.services(), t.leaked)]);
     await settle(w);
+    await deliverCompromised(w);
     expect([a, b]).toEqual([
       expect.objectContaining({ kind: "accepted", action: "rotation" }),
       expect.objectContaining({ kind: "accepted", action: "rotation" }),
@@ -440,6 +461,7 @@ describe("contain first: the leaked key dies before the rotation's bookkeeping",
     const t = await tenant(w);
     expect(await alert(w.services(), t.leaked)).toMatchObject({ kind: "accepted", action: "rotation" });
     await settle(w);
+    await deliverCompromised(w); // the rotator finishes the rotation: the leaked value is superseded, revoked
     const settled = (await w.services().store.getCredential(t.credentialId))!.value;
     expect(settled.fingerprint).not.toBe(await fingerprintWith(FINGERPRINT_KEY, t.leaked));
     const live = liveKeys(w, t.userId).map((k) => k.id).sort();
@@ -505,6 +527,7 @@ describe("contain first: the leaked key dies before the rotation's bookkeeping",
     b.passThrough();
     expect(await answered).toMatchObject({ kind: "accepted", action: "rotation" });
     await settle(w);
+    await deliverCompromised(w);
     // One DELETE, answered deleted at once: made with this tenant's manager (the other tenant's
     // PAT would have been refused for this user's key and left the DELETE to the rotation).
     expect(w.deletesOf(t.leaked)).toEqual([10000]);

@@ -95,6 +95,37 @@ describe("driveRotation with an early revocation while another driver holds the 
   });
 });
 
+describe("driveRotation stopping after containment (an alert's own invocation, `stopAfter`)", () => {
+  it("in-memory unit test: an early revocation recorded while this driver deletes the value: its write fails, it stops there and gives its lease back, and the rotator finishes at once", async () => {
+    const { h, cred, original, managerKey } = await seamed();
+    const begun = await beginRotation(h.engine, cred.id, { reason: "compromise", mode: "rotate", requestedBy: "test" });
+    if (!begun.ok) throw new Error(begun.code);
+    const oldFp = begun.rotation.old_fingerprint;
+    let raced: Rotation | null = null;
+    h.hook.before = async (_i, req) => {
+      if (raced || req.method !== "DELETE" || !new URL(req.url).pathname.endsWith(`/keys/${original}`)) return;
+      // A second alert's early DELETE and its driver, while this driver's revoke_old is under way.
+      raced = {} as Rotation;
+      await h.clarifai.deleteKey(managerKey.id, h.seed.userId, original);
+      raced = await driveRotation(h.engine, cred.id, begun.rotation.id, {
+        revoked: { fingerprint: oldFp, at: h.engine.now() },
+        stopAfter: "revoke_old",
+      });
+    };
+    const stopped = await driveRotation(h.engine, cred.id, begun.rotation.id, { stopAfter: "revoke_old" });
+    h.hook.before = undefined;
+    expect(raced).toMatchObject({ step: "revoke_old", old_revoked: true }); // recorded beside the holder
+    expect(stopped).toMatchObject({ state: "running", old_revoked: true });
+    expect(stopped.lease).toBeUndefined();
+    const stored = (await h.engine.store.getRotation(cred.id, begun.rotation.id))!.value;
+    expect(stored.lease).toBeUndefined(); // not left to expire: the next driver need not wait a lease out
+    const done = await driveRotation(h.engine, cred.id, begun.rotation.id);
+    expect(done).toMatchObject({ state: "done", old_revoked: true });
+    expect(h.events.filter((e) => e.type === "credential.revoked")).toHaveLength(1);
+    expect(h.events.filter((e) => e.type === "rotation.completed")).toHaveLength(1);
+  });
+});
+
 /** `scenario` on a store with the seam. */
 async function seamed() {
   const store = new SeamStore();

@@ -148,7 +148,7 @@ beforeAll(async () => {
 }, 120_000);
 
 describe("the webhook's request invocation", () => {
-  it("contains a leak (rotation with a GitHub sink driven in waitUntil) within the free plan's limits", async () => {
+  it("contains a leak (rotation with a GitHub sink driven in waitUntil up to containment, finished by the consumer) within the free plan's limits", async () => {
     const counting = countingEnv(env as Env, { EVENTS: "rekey-events", EVENTS_DLQ: "rekey-events-dlq" });
     // An organization of its own: the backstop's counts below are about the other one.
     const budget = await freshOrg("ghbudget");
@@ -183,6 +183,33 @@ describe("the webhook's request invocation", () => {
       console.log(`github webhook request (${label}): ${JSON.stringify(counts)}`);
       expect(counts.subrequests, JSON.stringify(counts)).toBeLessThanOrEqual(LIMITS.subrequests);
       expect(counts.kv_ops).toBeLessThanOrEqual(LIMITS.kv_ops);
+    }
+    // The request's own invocation stops at containment (core/alerts/contain.ts): the leaked key
+    // is dead, and the rotator's replay of credential.compromised, in a consumer invocation of its
+    // own, makes and delivers the replacement.
+    expect((await tenant.state()).keys.map((k: any) => k.id)).not.toContain(key.id);
+    const contained = (await call("GET", `/v1/credentials/${reg.json.credential.id}`)).json.credential;
+    expect(contained.current_rotation_id).not.toBeNull();
+    const pending = counting.take("rekey-events");
+    for (let n = 0; pending.length > 0; n++) {
+      expect(n, "the consumer never drained the queue").toBeLessThan(100);
+      const body = pending.shift();
+      const batch = createMessageBatch("rekey-events", [
+        { id: crypto.randomUUID(), timestamp: Date.now(), attempts: 1, body },
+      ]);
+      const { result, counts } = await invocation(
+        counting,
+        `queue#${n}:${(body as { type: string }).type}`,
+        async (ctx) => {
+          await worker.queue(batch, counting.env, ctx);
+          return getQueueResult(batch, ctx);
+        },
+      );
+      expect(result.retryMessages, counts.label).toEqual([]);
+      expect(counts.subrequests, JSON.stringify(counts)).toBeLessThanOrEqual(LIMITS.subrequests);
+      expect(counts.kv_ops).toBeLessThanOrEqual(LIMITS.kv_ops);
+      expect(counting.take("rekey-events-dlq")).toEqual([]);
+      pending.push(...counting.take("rekey-events"));
     }
     const cred = (await call("GET", `/v1/credentials/${reg.json.credential.id}`)).json.credential;
     expect(cred.last_rotation).toMatchObject({ state: "done", reason: "compromise" });

@@ -4,9 +4,10 @@
  *
  * Time to containment is the headline number, so this does not wait for queue batching: it begins
  * (or joins) the compromise rotation at once and returns the work to run right away (the alert
- * pipeline, ./pipeline.ts, hands it to waitUntil and publishes the durable event; the rotator's
- * replay drives it to its end). Whichever driver arrives second finds the rotation leased or
- * finished and returns, so the queue stays the guarantee when the fast path dies.
+ * pipeline, ./pipeline.ts, hands it to waitUntil and publishes the durable event). That work
+ * drives the rotation up to containment only; the rotator's replay of the event drives it to its
+ * end. Whichever driver arrives second finds the rotation leased, past its part or finished and
+ * returns, so the queue stays the guarantee when the fast path dies.
  *
  * Contain first (issue 20): an alert's leaked current value is deleted at Clarifai before, not
  * after, the rotation's bookkeeping (`deleteAtOnce`). The DELETE needs the leaked value (the
@@ -19,6 +20,7 @@
 import { beginRotation } from "../rotation/begin.ts";
 import { markPreviousRevoked, oweLeakedRevocation } from "../rotation/credential-transitions.ts";
 import { driveRotation } from "../rotation/drive.ts";
+import { containmentStep } from "../rotation/step-plan.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
 import type { Rotation } from "../rotation/rotation.ts";
 import { toFailure } from "../failure.ts";
@@ -165,10 +167,17 @@ export async function contain(
         joined: begun.joined,
         // The driver starts once the early DELETE has answered: the rotation's first step is that
         // DELETE, so it has nothing to do before then, and it records the outcome in its lease.
+        // It drives only up to containment (`containmentStep`) and releases the lease there: the
+        // replacement, its delivery, verify and promote are the rotator's, in its own queue
+        // invocation (the replay of the `credential.compromised` the alert published), since both
+        // together exceed the CPU one invocation may use (BENCHMARKS.md P5). The cost: the
+        // replacement reaches consumers one queue hop later; the leaked value dies as early.
         run: async () => {
           const revoked = early ? await early : null;
+          const stopAfter = containmentStep(match.credential.kind, begun.rotation.mode);
           return driveRotation(engine, match.credential.id, begun.rotation.id, {
             ...(revoked ? { revoked } : {}),
+            stopAfter,
             // The record this begin wrote: the driver's first lease starts from it, not a read.
             ...(begun.version ? { known: { value: begun.rotation, version: begun.version } } : {}),
           });

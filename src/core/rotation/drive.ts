@@ -51,16 +51,41 @@ function earlyRevocationPatch(r: Rotation, early: EarlyRevocation | undefined): 
   };
 }
 
-/**
- * `opts.known`: the rotation's record as its begin just wrote it, used for the first lease instead
- * of reading it again (one Durable Object call and its parse fewer). A stale copy costs a retry:
- * the lease is a compare-and-swap on its version.
- */
+export interface DriveOptions {
+  /** The leaked value's early DELETE, already confirmed (`EarlyRevocation`). */
+  revoked?: EarlyRevocation;
+  /**
+   * Drive only up to this step of the plan: once it is done (or, for revoke_old, once the old
+   * value is recorded revoked, by this step or an early DELETE) the write that records it also
+   * releases the lease and the driver returns the rotation still running. An alert's own
+   * invocation stops after containment (step-plan.ts `containmentStep`) and leaves the rest to the
+   * rotator's replay of `credential.compromised` in its own queue invocation (CPU per invocation:
+   * BENCHMARKS.md P5). The released lease lets that replay lease the rotation at once; a replay
+   * that arrives first holds the lease, and this driver only records its early DELETE by
+   * compare-and-swap and returns, so there is one driver either way.
+   */
+  stopAfter?: Step;
+  /**
+   * The rotation's record as its begin just wrote it, used for the first lease instead of reading
+   * it again (one Durable Object call and its parse fewer). A stale copy costs a retry: the lease
+   * is a compare-and-swap on its version.
+   */
+  known?: Versioned<Rotation>;
+}
+
+/** Whether `r` is past `stopAfter` (see `DriveOptions`); never when the plan has no such step. */
+function pastStop(r: Rotation, stopAfter: Step | undefined): boolean {
+  if (!stopAfter) return false;
+  const stop = r.plan.indexOf(stopAfter);
+  if (stop === -1) return false;
+  return r.plan.indexOf(r.step) > stop || (r.step === stopAfter && stopAfter === "revoke_old" && r.old_revoked);
+}
+
 export async function driveRotation(
   engine: EngineServices,
   credentialId: string,
   rotationId: string,
-  opts: { revoked?: EarlyRevocation; known?: Versioned<Rotation> } = {},
+  opts: DriveOptions = {},
 ): Promise<Rotation> {
   const owner = randomId("drv", engine.now());
   // The latest version of the rotation while this driver holds its lease.
@@ -93,6 +118,18 @@ export async function driveRotation(
         if ((await engine.store.putRotation(marked, cur.version)) === null) continue;
         return marked;
       }
+      if (pastStop({ ...r, ...early }, opts.stopAfter)) {
+        // This driver's part ends where the rotation already is: its early DELETE was the
+        // containment, or another driver recorded it while this one held the lease (its write
+        // then failed, and it read the rotation again). One write records the DELETE and gives
+        // back this driver's lease, so the rotator's replay leases the rotation at once.
+        const mine = lease?.owner === owner;
+        if (!early && !mine) return r;
+        const stopped: Rotation = { ...r, ...early, updated_at: iso(engine.now()) };
+        if (mine) delete stopped.lease;
+        if ((await engine.store.putRotation(stopped, cur.version)) === null) continue;
+        return stopped;
+      }
       // The lease's write records the early revocation too: no write of its own.
       const leased: Rotation = { ...r, ...early, lease: { owner, until: iso(engine.now() + engine.leaseMs) } };
       const version = await engine.store.putRotation(leased, cur.version);
@@ -102,7 +139,7 @@ export async function driveRotation(
     const outcome = await runStepWithRetries(engine, held);
     const after: Versioned<Rotation> | "lost_lease" = outcome.kind === "lost_lease"
       ? outcome.kind
-      : await persistOutcome(engine, held, outcome);
+      : await persistOutcome(engine, held, outcome, opts.stopAfter);
     if (after === "lost_lease") {
       held = null;
       continue;
@@ -237,6 +274,7 @@ async function persistOutcome(
   engine: EngineServices,
   cur: Versioned<Rotation>,
   result: Exclude<Outcome, { kind: "lost_lease" }>,
+  stopAfter?: Step,
 ): Promise<Versioned<Rotation> | "lost_lease"> {
   const r = cur.value;
   const now = engine.now();
@@ -295,6 +333,9 @@ async function persistOutcome(
   if (next.reason === "compromise" && next.old_revoked && !r.old_revoked && !next.contained_at) {
     next = { ...next, contained_at: iso(engine.now()) };
   }
+  // This driver's part is done (`DriveOptions.stopAfter`): the write that records it releases the
+  // lease, so the next driver (the rotator's replay) leases the rotation at once.
+  if (next.state === "running" && pastStop(next, stopAfter)) delete next.lease;
   if (next.state !== "running") {
     delete next.lease;
     // Finished: the new value now lives on the credential (or was deleted); keep no extra copy.

@@ -6,7 +6,10 @@
  * - `credential.compromised`: contain the leak again from the event alone (credential id and
  *   fingerprint prefix): begin-or-join the compromise rotation, or revoke the leaked previous
  *   value. Every alert source publishes this one event, so containment survives the death of the
- *   request that received the alert.
+ *   request that received the alert. It is also how a compromise rotation ends: the alert's own
+ *   invocation drives it only up to containment and gives its lease back there
+ *   (core/alerts/contain.ts, drive.ts `stopAfter`), and this replay, in its own queue invocation,
+ *   joins it and drives the rest (create, deliver, verify, promote) to the end.
  *
  * A rotation still running after its retry budget fails the handler retryably, so the queue
  * redelivers it with backoff.

@@ -4,7 +4,7 @@ import type { CredentialRecord } from "../credentials/credential.ts";
 import type { Rotation } from "../rotation/rotation.ts";
 import { MemoryStore } from "../store/memory-store.ts";
 import { planSweep } from "./plan.ts";
-import { dueActions, nextActionAt } from "./rules.ts";
+import { dueActions, HANDOFF_GRACE_MS, nextActionAt } from "./rules.ts";
 
 const NOW = Date.parse("2026-06-01T12:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -61,6 +61,17 @@ describe("stuck rotations: resumed once no driver holds the lease (pure logic)",
     expect(resumes(missing.rec, null)).toMatchObject([{ reason: `rotation ${missing.rot.id} has no driver` }]);
     const settled = running(1_000, { state: "done", finished_at: iso(NOW - 500) });
     expect(resumes(settled.rec, settled.rot)).toMatchObject([{ action: "resume" }]);
+  });
+
+  it("waits HANDOFF_GRACE_MS for the rotator to finish a rotation handed over at containment", () => {
+    // The alert's invocation stopped at containment (drive.ts stopAfter): no lease, contained_at set.
+    const { rec, rot } = running(5_000, { contained_at: iso(NOW - 2_000), updated_at: iso(NOW - 2_000) });
+    expect(resumes(rec, rot)).toEqual([]);
+    expect(dueActions(rec, NOW - 2_000 + HANDOFF_GRACE_MS, rot)).toMatchObject([{
+      action: "resume",
+      due_at: iso(NOW - 2_000 + HANDOFF_GRACE_MS),
+      reason: `rotation ${rot.id} was contained and handed to the rotator, which has not finished it`,
+    }]);
   });
 
   it("puts a running rotation in the index as due from its start, so every sweep looks at its lease", () => {

@@ -30,7 +30,22 @@ export interface DueAction {
  * undefined when the caller did not read it (the dashboard's "what next", which shows the resume
  * as the sweep's to decide).
  */
-export type RunningRotation = Pick<Rotation, "state" | "lease" | "next_attempt_at"> | null | undefined;
+export type RunningRotation =
+  | Pick<Rotation, "state" | "lease" | "next_attempt_at" | "contained_at" | "updated_at">
+  | null
+  | undefined;
+
+/**
+ * How long the sweep leaves a compromise rotation that an alert's invocation drove up to
+ * containment and handed over (drive.ts `stopAfter`: no lease, `contained_at` set) to the
+ * rotator's replay of `credential.compromised`, which normally leases it within seconds (the
+ * queue's 1 s batch timeout). Past it, the event is taken as lost and the sweep resumes the
+ * rotation; before it, a sweep would only start a second, redundant driver and report a healthy
+ * handover as "has no driver".
+ */
+export const HANDOFF_GRACE_MS = 60_000;
+
+const handedOver = (r: RunningRotation): boolean => !!r && r.state === "running" && !r.lease && !!r.contained_at;
 
 /** Reads the running rotation of `rec` for `dueActions` (no read when nothing runs). */
 export async function runningRotation(
@@ -73,7 +88,8 @@ export const owedAt = (p: PreviousValue): number =>
  * began). A rotation backing off after transient failures waits for its `next_attempt_at`. A
  * rotation no driver ever leased (the request's fast path died before its first write) and a
  * missing or already settled record (its driver died before clearing the marker) are resumable at
- * once: driving it again is safe, since the lease makes concurrent drivers return at once.
+ * once: driving it again is safe, since the lease makes concurrent drivers return at once. A
+ * rotation handed over at containment waits HANDOFF_GRACE_MS from that handover for the rotator.
  */
 function resumableAt(rec: CredentialRecord, running: RunningRotation): number | null {
   if (!rec.current_rotation) return null;
@@ -83,6 +99,7 @@ function resumableAt(rec: CredentialRecord, running: RunningRotation): number | 
     began,
     running.lease ? Date.parse(running.lease.until) : 0,
     running.next_attempt_at ? Date.parse(running.next_attempt_at) : 0,
+    handedOver(running) ? Date.parse(running.updated_at) + HANDOFF_GRACE_MS : 0,
   );
 }
 
@@ -175,6 +192,7 @@ export function dueActions(rec: CredentialRecord, now: number, running?: Running
 
 function stuckReason(running: RunningRotation): string {
   if (running === undefined) return "is running: a sweep resumes it once no driver holds it";
+  if (handedOver(running)) return "was contained and handed to the rotator, which has not finished it";
   return running?.lease ? "lost its driver (lease expired)" : "has no driver";
 }
 
