@@ -5,7 +5,7 @@
  */
 import { type CredentialRecord, credentialRecordSchema, fingerprintsOf } from "../core/credentials/credential.ts";
 import { type Rotation, rotationSchema } from "../core/rotation/rotation.ts";
-import type { IndexEntry, Page, Store, Versioned } from "../core/store/store.ts";
+import type { FingerprintHit, IndexEntry, Page, Store, Versioned } from "../core/store/store.ts";
 import { type IndexMetadata, indexMetadata } from "../core/store/index-metadata.ts";
 import { isRecordSummary } from "../core/summary/record-summary.ts";
 import type { CredentialCell } from "./credential-cell.ts";
@@ -48,6 +48,19 @@ class ParsedCells {
 
 const parsedCells = new ParsedCells();
 
+/**
+ * An `fp:` entry's metadata: the manager the record names, and `current: true` on the entry of
+ * the record's current value while the credential is not revoked (what `matchRecord` calls a
+ * current match). Both are hints that lag like the index itself (Workers KV); the record read
+ * decides (core/alerts/match-leak.ts). Every write of the record writes every entry again, so a
+ * rotation's promote clears the flag from the value it supersedes and a revocation from the last.
+ */
+function fingerprintMetadata(record: CredentialRecord, key: string): Record<string, unknown> | undefined {
+  const current = record.state !== "revoked" && key === kvKeys.fingerprint(record.fingerprint);
+  if (!record.manager_id && !current) return undefined;
+  return { ...(record.manager_id ? { manager_id: record.manager_id } : {}), ...(current ? { current: true } : {}) };
+}
+
 export class WorkersStore implements Store {
   constructor(
     private readonly kv: KVNamespace,
@@ -71,20 +84,25 @@ export class WorkersStore implements Store {
 
   async putCredential(record: CredentialRecord, expected: string | null): Promise<string | null> {
     const fps = fingerprintsOf(record).map(kvKeys.fingerprint);
+    // One serialisation for the cell and its KV copy (bench P5: each is a whole record).
+    const json = JSON.stringify(record);
     const version = await this.#cell(record.id).write({
       key: CREDENTIAL,
       expected: expected === null ? null : Number(expected),
-      json: JSON.stringify(record),
+      json,
       mirror: {
         // The sweep's index rides in the key's metadata: listing reads it without reading values.
         put: [
-          [kvKeys.credential(record.id), JSON.stringify(record), indexMetadata(record)],
-          // The manager's id rides along as the entry's metadata (`findFingerprintWithManager`).
-          ...fps.map((k) =>
-            record.manager_id
-              ? ([k, record.id, { manager_id: record.manager_id }] as [string, string, Record<string, unknown>])
-              : ([k, record.id] as [string, string])
-          ),
+          [kvKeys.credential(record.id), json, indexMetadata(record)],
+          // The manager's id, and whether the value is the record's live current one, ride along
+          // as the entry's metadata (`findFingerprintWithManager`).
+          ...fps.map((k) => {
+            const meta = fingerprintMetadata(record, k);
+            return meta ? ([k, record.id, meta] as [string, string, Record<string, unknown>]) : ([k, record.id] as [
+              string,
+              string,
+            ]);
+          }),
         ],
         // Fingerprints the record no longer has (a revoked value's stays: it is in `previous`) are deleted by the cell.
         owned: [kvKeys.credential(record.id), ...fps],
@@ -140,15 +158,17 @@ export class WorkersStore implements Store {
     return this.kv.get(kvKeys.fingerprint(fingerprint));
   }
 
-  async findFingerprintWithManager(
-    fingerprint: string,
-  ): Promise<{ credentialId: string; managerId?: string } | null> {
-    const { value, metadata } = await this.kv.getWithMetadata<{ manager_id?: unknown }>(
+  async findFingerprintWithManager(fingerprint: string): Promise<FingerprintHit | null> {
+    const { value, metadata } = await this.kv.getWithMetadata<{ manager_id?: unknown; current?: unknown }>(
       kvKeys.fingerprint(fingerprint),
     );
     if (value === null) return null;
     const managerId = typeof metadata?.manager_id === "string" ? metadata.manager_id : undefined;
-    return managerId ? { credentialId: value, managerId } : { credentialId: value };
+    return {
+      credentialId: value,
+      ...(managerId ? { managerId } : {}),
+      ...(metadata?.current === true ? { current: true as const } : {}),
+    };
   }
 
   async findCredentialsByFingerprints(fingerprints: readonly string[]): Promise<Map<string, string>> {
@@ -175,16 +195,15 @@ export class WorkersStore implements Store {
   }
 
   async putRotation(rotation: Rotation, expected: string | null): Promise<string | null> {
+    const json = JSON.stringify(rotation);
     const version = await this.#cell(rotation.credential_id).write({
       key: rotationCell(rotation.id),
       expected: expected === null ? null : Number(expected),
-      json: JSON.stringify(rotation),
+      json,
       // KV's copy serves lookups by rotation id alone (which credential; is it still running),
       // so it is written when the rotation is created and when it settles, not at every lease
       // and step in between: each of those would put a KV write on the path to the revoke.
-      mirror: expected === null || rotation.state !== "running"
-        ? { put: [[kvKeys.rotation(rotation.id), JSON.stringify(rotation)]] }
-        : {},
+      mirror: expected === null || rotation.state !== "running" ? { put: [[kvKeys.rotation(rotation.id), json]] } : {},
     });
     return version === null ? null : String(version);
   }

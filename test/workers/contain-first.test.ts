@@ -3,7 +3,7 @@
  * Durable Object, the EventLedger Durable Object) and a Clarifai emulator in this isolate:
  *
  * - The leaked key is deleted after two sequential storage round trips (the fingerprint index;
- *   the credential's record beside the manager's) and before any write: counted, not estimated,
+ *   the credential's record beside the manager's and the durable event) and before any write: counted, not estimated,
  *   by holding every KV operation and Durable Object call at the bindings and releasing them one
  *   round at a time (all calls pending at once form a round). The number of rounds before the
  *   emulator sees the DELETE is the depth of the DELETE's chain of storage round trips; calls
@@ -282,16 +282,17 @@ async function roundsBeforeDelete(w: World, value: string) {
 }
 
 describe("contain first: the leaked key dies before the rotation's bookkeeping", () => {
-  it("is deleted after 3 sequential round trips (index, records, the durable event) and before any record is written; the rotation records it and never deletes it again", async () => {
+  it("is deleted after 2 sequential round trips (the index; the records beside the durable event) and before any record is written; the rotation records it and never deletes it again", async () => {
     const w = world();
     const t = await tenant(w);
     const { rounds, answered, b, deleteAt } = await roundsBeforeDelete(w, t.leaked);
-    expect(rounds.map((r) => r.filter((c) => !c.startsWith("ledger.")))).toEqual([
-      ["kv.getWithMetadata"], // the fingerprint index, with the manager's id as its metadata
-      ["cell.read", "cell.read"], // the credential's record and the manager's (its token), side by side
-      ["queue.send"], // credential.compromised, beside the replay claim
+    expect(rounds).toEqual([
+      ["kv.getWithMetadata"], // the fingerprint index: the manager's id and "current" as its metadata
+      // The credential's record and the manager's (its token), and credential.compromised, side by side.
+      ["cell.read", "cell.read", "queue.send"],
     ]);
-    expect(rounds[2]).toContain("ledger.claim");
+    // The replay claim runs beside the DELETE, not before it.
+    expect(b.pending.map((p) => p.what)).toContain("ledger.claim");
     // No record was written before the DELETE: no rotation intent, record or lease.
     expect(rounds.flat().some((c) => c === "cell.write")).toBe(false);
     b.passThrough();
@@ -455,6 +456,60 @@ describe("contain first: the leaked key dies before the rotation's bookkeeping",
     expect(cred.fingerprint).not.toBe(r!.old_fingerprint);
   });
 
+  it("an index entry still saying current for a value already revoked (a lagging replica): the early event changes nothing, at the alert or at the rotator's replay", async () => {
+    const w = world();
+    const t = await tenant(w);
+    expect(await alert(w.services(), t.leaked)).toMatchObject({ kind: "accepted", action: "rotation" });
+    await settle(w);
+    await deliverCompromised(w); // the rotator finishes the rotation: the leaked value is superseded, revoked
+    const settled = (await w.services().store.getCredential(t.credentialId))!.value;
+    expect(settled.fingerprint).not.toBe(await fingerprintWith(FINGERPRINT_KEY, t.leaked));
+    const live = liveKeys(w, t.userId).map((k) => k.id).sort();
+    const deletes = w.deletesOf(t.leaked);
+    const rotations = await rotationsOf(w, t.credentialId);
+    // The entry as a replica that missed the promote (and the revocation) would still serve it.
+    const key = `fp:${await fingerprintWith(FINGERPRINT_KEY, t.leaked)}`;
+    const entry = await env.REKEY_KV.getWithMetadata<Record<string, unknown>>(key);
+    expect(entry.value).toBe(t.credentialId);
+    expect(entry.metadata).toEqual({ manager_id: t.managerId }); // the promote cleared "current"
+    await env.REKEY_KV.put(key, t.credentialId, { metadata: { manager_id: t.managerId, current: true } });
+
+    const before = w.events.length;
+    // A second source reporting the same (handled) leak, under a delivery id of its own.
+    expect(await alert(w.services(), t.leaked)).toMatchObject({ kind: "accepted", action: "already_revoked" });
+    await settle(w);
+    const raised = w.events.slice(before);
+    const early = raised.filter((e) => e.type === "credential.compromised") as EventOf<"credential.compromised">[];
+    expect(early).toHaveLength(1); // published on the hint, before the record showed the value dead
+    expect(raised.map((e) => e.type).sort()).toEqual(["alert.received", "credential.compromised"]);
+    // The rotator's replay re-reads the record: nothing to contain.
+    const fresh = w.services();
+    await containAgain(() => fresh.engine(), early[0]!);
+    await settle(w);
+    expect(w.deletesOf(t.leaked)).toEqual(deletes);
+    expect(await rotationsOf(w, t.credentialId)).toEqual(rotations);
+    expect(liveKeys(w, t.userId).map((k) => k.id).sort()).toEqual(live);
+    expect((await fresh.store.getCredential(t.credentialId))!.value).toEqual(settled);
+    expect(w.events.length).toBe(before + raised.length);
+  });
+
+  it("an index entry without the current hint (written before it existed): the event follows the record, 3 round trips", async () => {
+    const w = world();
+    const t = await tenant(w);
+    const key = `fp:${await fingerprintWith(FINGERPRINT_KEY, t.leaked)}`;
+    await env.REKEY_KV.put(key, t.credentialId, { metadata: { manager_id: t.managerId } });
+    const { rounds, answered, b } = await roundsBeforeDelete(w, t.leaked);
+    expect(rounds.map((r) => r.filter((c) => !c.startsWith("ledger.")))).toEqual([
+      ["kv.getWithMetadata"],
+      ["cell.read", "cell.read"], // the credential's record and the manager's
+      ["queue.send"], // credential.compromised, beside the replay claim
+    ]);
+    b.passThrough();
+    expect(await answered).toMatchObject({ kind: "accepted", action: "rotation" });
+    await settle(w);
+    expect(w.deletesOf(t.leaked)).toEqual([10000]);
+  });
+
   it("an index entry hinting another tenant's (real, active) manager: the token is the right manager's, at no extra round trip", async () => {
     const w = world();
     const t = await tenant(w);
@@ -478,7 +533,9 @@ describe("contain first: the leaked key dies before the rotation's bookkeeping",
     expect(w.deletesOf(t.leaked)).toEqual([10000]);
     const [r] = await rotationsOf(w, t.credentialId);
     expect(r).toMatchObject({ state: "done", old_revoked: true });
-    expect(Date.parse(r!.contained_at!)).toBeLessThan(Date.parse(r!.created_at));
+    // The early DELETE, not the rotation's: it went out before anything was written (no lease).
+    expect(rounds.flat().some((c) => c === "cell.write")).toBe(false);
+    expect(r!.contained_at).toBeDefined();
     expect(liveKeys(w, other.userId).map((k) => k.id).sort()).toEqual(othersKeys);
   });
 

@@ -147,7 +147,7 @@ export async function contain(
         requestedBy,
         expectedFingerprint: match.fingerprint,
         ...(receivedAt !== undefined ? { alertReceivedAt: receivedAt } : {}),
-      });
+      }, match.read);
       if (!begun.ok && begun.code === "value_superseded") {
         // Rotated between the match and now: the leaked value is a previous one (or already dead).
         const again = await matchFingerprint(engine, match.fingerprint);
@@ -178,6 +178,8 @@ export async function contain(
           return driveRotation(engine, match.credential.id, begun.rotation.id, {
             ...(revoked ? { revoked } : {}),
             stopAfter,
+            // The record this begin wrote: the driver's first lease starts from it, not a read.
+            ...(begun.version ? { known: { value: begun.rotation, version: begun.version } } : {}),
           });
         },
       };

@@ -4,7 +4,7 @@
  * looked up in the index of current and previous fingerprints.
  */
 import type { CredentialRecord } from "../credentials/credential.ts";
-import type { Versioned } from "../store/store.ts";
+import type { FingerprintHit, Versioned } from "../store/store.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
 
@@ -19,14 +19,27 @@ export type LeakMatch =
     credential: CredentialRecord;
     fingerprint: string;
     manager?: Promise<Versioned<CredentialRecord> | null>;
+    /** The record read with its version, when the match read it: the rotation's begin starts from it. */
+    read?: Versioned<CredentialRecord>;
   }
   /** A superseded value still in its grace period leaked: revoke that value now. */
   | { kind: "previous"; credential: CredentialRecord; fingerprint: string }
   /** The value is already dead (revoked earlier): nothing to do, and no new alert. */
   | { kind: "already_revoked"; credential: CredentialRecord; fingerprint: string };
 
-export async function matchLeakedValue(engine: EngineServices, value: string): Promise<LeakMatch> {
-  return matchFingerprint(engine, await fingerprint(engine.fingerprintKey, value));
+/**
+ * Called once the fingerprint index says the value is its credential's current one (a hint that
+ * may lag, Workers KV), before the strongly consistent record read that decides: the alert
+ * pipeline starts its durable event there, beside that read (./pipeline.ts `reportNamedLeak`).
+ */
+export type IndexSaysCurrent = (credentialId: string, fp: string) => void;
+
+export async function matchLeakedValue(
+  engine: EngineServices,
+  value: string,
+  indexSaysCurrent?: IndexSaysCurrent,
+): Promise<LeakMatch> {
+  return matchFingerprint(engine, await fingerprint(engine.fingerprintKey, value), indexSaysCurrent);
 }
 
 /**
@@ -36,20 +49,28 @@ export async function matchLeakedValue(engine: EngineServices, value: string): P
 export async function matchNamed(
   engine: EngineServices,
   named: { credential_id?: string; fingerprint?: string; value?: string },
+  indexSaysCurrent?: IndexSaysCurrent,
 ): Promise<LeakMatch> {
   if (named.credential_id) {
-    const rec = (await engine.store.getCredential(named.credential_id))?.value;
-    return rec ? matchRecord(rec, rec.fingerprint) : { kind: "none" };
+    const found = await engine.store.getCredential(named.credential_id);
+    return found ? withRead(matchRecord(found.value, found.value.fingerprint), found) : { kind: "none" };
   }
-  return named.fingerprint ? matchFingerprint(engine, named.fingerprint) : matchLeakedValue(engine, named.value!);
+  return named.fingerprint
+    ? matchFingerprint(engine, named.fingerprint, indexSaysCurrent)
+    : matchLeakedValue(engine, named.value!, indexSaysCurrent);
 }
 
-export async function matchFingerprint(engine: EngineServices, fp: string): Promise<LeakMatch> {
+export async function matchFingerprint(
+  engine: EngineServices,
+  fp: string,
+  indexSaysCurrent?: IndexSaysCurrent,
+): Promise<LeakMatch> {
   const store = engine.store;
-  const hit: { credentialId: string; managerId?: string } | null = store.findFingerprintWithManager
+  const hit: FingerprintHit | null = store.findFingerprintWithManager
     ? await store.findFingerprintWithManager(fp)
     : await store.findCredentialByFingerprint(fp).then((id) => (id ? { credentialId: id } : null));
   if (!hit) return { kind: "none" };
+  if (hit.current) indexSaysCurrent?.(hit.credentialId, fp);
   // Contain first: the manager's record (its token, for the early DELETE) is read beside the
   // credential's rather than after it. The index's manager id is only a hint, used when the record
   // read (strongly consistent) names the same manager; otherwise the token is read from the
@@ -59,9 +80,12 @@ export async function matchFingerprint(engine: EngineServices, fp: string): Prom
   // The index may lag (KV); the record read is strongly consistent and decides.
   const found = await store.getCredential(hit.credentialId);
   if (!found) return { kind: "none" };
-  const m = matchRecord(found.value, fp);
+  const m = withRead(matchRecord(found.value, fp), found);
   return m.kind === "current" && manager && found.value.manager_id === hit.managerId ? { ...m, manager } : m;
 }
+
+const withRead = (m: LeakMatch, read: Versioned<CredentialRecord>): LeakMatch =>
+  m.kind === "current" ? { ...m, read } : m;
 
 /** How a fingerprint relates to a record already read (strongly consistent): current, previous, dead or none. */
 export function matchRecord(rec: CredentialRecord, fp: string): LeakMatch {

@@ -126,8 +126,8 @@ async function containNow(
 /**
  * An alert naming one leaked value, already matched: contain it, then publish its
  * `credential.compromised` (unless the value was already dead: a repeated or second-source report
- * of a handled leak raises nothing new; or `published`: the early DELETE's caller published it
- * before the DELETE) and the alert's `alert.received`. Returns the `alert.received` id and what
+ * of a handled leak raises nothing new; or `published`: the caller already published it, beside
+ * the record's read or before the early DELETE) and the alert's `alert.received`. Returns the `alert.received` id and what
  * containment did.
  */
 async function reportLeak(
@@ -139,11 +139,14 @@ async function reportLeak(
   published: Promise<unknown> | null,
 ): Promise<{ eventId: string; action: string; rotationId?: string }> {
   const c = await containNow(rt, engine, match, alert, early);
-  if (published) await published;
-  else if (c.action !== "already_revoked" && c.action !== "none") {
-    await rt.bus.publish(
+  if (c.action !== "already_revoked" && c.action !== "none") {
+    await (published ?? rt.bus.publish(
       await compromisedEvent(alert, match.credential.id, match.fingerprint, alert.receivedAt ?? rt.now()),
-    );
+    ));
+  } else if (published) {
+    // Published before the record showed the value dead (a lagging index hint, ./match-leak.ts, or
+    // a revocation racing the begin): nothing waits for it, and its handlers find nothing to do.
+    rt.defer(published.catch(() => undefined));
   }
   const received = await receivedEvent(alert, 1, 1, rt.now());
   await rt.bus.publish(received);
@@ -176,14 +179,55 @@ export async function reportNamedLeak(
   // nothing changes nothing, so replaying it is harmless, and not recording it keeps a flood of
   // junk alerts to one read each (no ledger write). A replay of it that matches later (the value
   // was registered meanwhile) is acted on, which is right: the value did leak.
-  const match = await matchNamed(engine, named);
-  if (match.kind === "none") return { kind: "unmatched" };
-  const alert: Alert = {
-    source: delivery.source,
-    id: await deriveId("alrt", delivery.source, delivery.deliveryId),
-    reason: delivery.reason,
-    ...(delivery.receivedAt !== undefined ? { receivedAt: delivery.receivedAt } : {}),
+  let alert: Promise<Alert> | undefined;
+  const alertOnce = () =>
+    alert ??= deriveId("alrt", delivery.source, delivery.deliveryId).then((id) => ({
+      source: delivery.source,
+      id,
+      reason: delivery.reason,
+      ...(delivery.receivedAt !== undefined ? { receivedAt: delivery.receivedAt } : {}),
+    }));
+  // The durable `credential.compromised` of this (alert, credential, value); its id is derived
+  // from the three, so publishing it again (a second alert racing this one, this delivery
+  // replayed) is a duplicate every handler drops.
+  const publish = (credentialId: string, fp: string) => {
+    const p = alertOnce()
+      .then((a) => compromisedEvent(a, credentialId, fp, a.receivedAt ?? rt.now()))
+      .then((e) => rt.bus.publish(e));
+    p.catch(() => undefined); // awaited below (reportLeak, the DELETE); a failure deletes nothing
+    return p;
   };
+  // Contain first (./contain.ts `deleteAtOnce`): the leaked value's DELETE needs the match, the
+  // manager's token and the durable `credential.compromised` (so a crash right after the DELETE
+  // converges through the rotator's replay of it), and nothing below waits for it.
+  // - Named by value or fingerprint, a replay names A, by then previous or revoked (no DELETE
+  //   here), so the event needs neither the claim nor the record: when the index says the value
+  //   is its credential's current one, it is published beside the record's read (the DELETE then
+  //   waits for the slower of the two, not both in turn). The index may lag (Workers KV): the
+  //   record may find the value previous (its event is published anyway, the same one), already
+  //   dead, or not that record's. For those two the alert itself raises nothing, and the event
+  //   is harmless: the rotator's replay re-reads the record and finds nothing to contain
+  //   (`replayCompromise`: none or already_revoked, no DELETE, no rotation); the auditor records
+  //   an alert that did arrive. Without the hint (an entry older than it, Deno KV, memory), the
+  //   event is published after the record, as before.
+  // - Named by credential id, the match is whatever value is current NOW: a redelivery of this
+  //   delivery (or a capture replayed inside the signature window, or a sender's retry after a
+  //   lost 202) after the first one rotated A to B would name B, so the event and the DELETE wait
+  //   for the claim: one round trip more, on this path only.
+  const byId = named.credential_id !== undefined;
+  let published: Promise<unknown> | null = null;
+  const match = await matchNamed(
+    engine,
+    named,
+    byId ? undefined : (credentialId, fp) => void (published = publish(credentialId, fp)),
+  );
+  // `published` is assigned in the callback above, which TypeScript's flow analysis cannot see.
+  const earlyEvent = published as Promise<unknown> | null;
+  if (match.kind === "none") {
+    if (earlyEvent) rt.defer(earlyEvent.catch(() => undefined));
+    return { kind: "unmatched" };
+  }
+  const theAlert = await alertOnce();
   // Claimed for the work, completed only once containment is durable (its event published): if
   // anything fails first, the claim is released and the sender's retry with the same id is
   // processed, not refused as a replay. Reprocessing is safe: event ids are derived and a second
@@ -191,24 +235,6 @@ export async function reportNamedLeak(
   const replayKey = `hooks-${delivery.source}:${delivery.deliveryId}`;
   const owner = randomId("own", rt.now());
   const claim = rt.ledger.claim(replayKey, { owner, leaseMs: CLAIM_LEASE_MS });
-  // Contain first (./contain.ts `deleteAtOnce`): the leaked value's DELETE needs the match, the
-  // manager's token and the durable `credential.compromised` (so a crash right after the DELETE
-  // converges through the rotator's replay of it), and nothing below waits for it.
-  // - Named by credential id, the match is whatever value is current NOW: a redelivery of this
-  //   delivery (or a capture replayed inside the signature window, or a sender's retry after a
-  //   lost 202) after the first one rotated A to B would name B, so the event and the DELETE wait
-  //   for the claim: one round trip more, on this path only.
-  // - Named by value or fingerprint, a replay names A, by then previous or revoked (no DELETE, no
-  //   event here), so the event's publish runs beside the claim. A duplicate of it (a second
-  //   alert racing this one) has the same derived id.
-  const publish = (m: Extract<LeakMatch, { kind: "current" }>) => {
-    const p = compromisedEvent(alert, m.credential.id, m.fingerprint, alert.receivedAt ?? rt.now())
-      .then((e) => rt.bus.publish(e));
-    p.catch(() => undefined); // awaited below (reportLeak); a failure deletes nothing
-    return p;
-  };
-  const byId = named.credential_id !== undefined;
-  let published: Promise<unknown> | null = null;
   let early: EarlyDelete | null = null;
   if (mayDeleteAtOnce(match)) {
     if (byId) {
@@ -217,24 +243,29 @@ export async function reportNamedLeak(
       match.manager = engine.store.getCredential(managerId);
       match.manager.catch(() => undefined); // unused or failed: the DELETE reads the manager itself
     } else {
-      published = publish(match);
+      published = earlyEvent ?? publish(match.credential.id, match.fingerprint);
       early = deleteAtOnce(engine, match, published);
     }
-  }
-  const claimed = await claim.catch((error: unknown) => {
+  } else published = earlyEvent;
+  // The work already started finishes whatever happens to this request (the DELETE awaits the event).
+  const letFinish = () => {
     if (early) rt.defer(early);
+    else if (published) rt.defer(published.catch(() => undefined));
+  };
+  const claimed = await claim.catch((error: unknown) => {
+    letFinish();
     throw error;
   });
   if (claimed !== "new") {
-    if (early) rt.defer(early);
+    letFinish();
     return { kind: "replayed" };
   }
   if (byId && mayDeleteAtOnce(match)) {
-    published = publish(match);
+    published = publish(match.credential.id, match.fingerprint);
     early = deleteAtOnce(engine, match, published);
   }
-  const outcome = await reportLeak(rt, engine, match, alert, early, published).catch(async (error: unknown) => {
-    if (early) rt.defer(early);
+  const outcome = await reportLeak(rt, engine, match, theAlert, early, published).catch(async (error: unknown) => {
+    letFinish();
     await rt.ledger.release(replayKey, owner).catch(() => undefined);
     throw error;
   });

@@ -33,7 +33,8 @@ export interface RotationRequest {
 }
 
 export type BeginResult =
-  | { ok: true; rotation: Rotation; joined: boolean }
+  /** `version`: the rotation record's, when this begin created it (the driver starts from it). */
+  | { ok: true; rotation: Rotation; joined: boolean; version?: string }
   | {
     ok: false;
     code: "credential_not_found" | "credential_revoked" | "value_required" | "value_superseded" | "conflict";
@@ -41,13 +42,22 @@ export type BeginResult =
 
 const MAX_CAS_TRIES = 20;
 
+/**
+ * `known`: the credential's record as the caller just read it (an alert's match), used for the
+ * first try instead of reading it again: one Durable Object call and its parse fewer before an
+ * alert's 202 (bench P5). A stale copy costs only a retry: the write is a compare-and-swap on its
+ * version, and what the first try may decide without writing holds for a stale copy too (a
+ * revoked credential stays revoked; a rotation is joined only once its own record, read fresh,
+ * says it is running).
+ */
 export async function beginRotation(
   engine: EngineServices,
   credentialId: string,
   req: RotationRequest,
+  known?: Versioned<CredentialRecord>,
 ): Promise<BeginResult> {
   for (let i = 0; i < MAX_CAS_TRIES; i++) {
-    const cur = await engine.store.getCredential(credentialId);
+    const cur = i === 0 && known?.value.id === credentialId ? known : await engine.store.getCredential(credentialId);
     if (!cur) return { ok: false, code: "credential_not_found" };
     const rec = cur.value;
     if (rec.current_rotation) {
@@ -69,8 +79,10 @@ export async function beginRotation(
     };
     if ((await engine.store.putCredential(next, cur.version)) === null) continue;
     // Our intent just won the CAS: its record cannot exist unless a joiner raced us to it.
-    const rotation = await materialise(engine, next, { fresh: true });
-    if (rotation) return { ok: true, rotation, joined: false };
+    const made = await materialiseVersioned(engine, next, { fresh: true });
+    if (made) {
+      return { ok: true, rotation: made.value, joined: false, ...(made.version ? { version: made.version } : {}) };
+    }
   }
   return { ok: false, code: "conflict" };
 }
@@ -113,12 +125,21 @@ export async function materialise(
   rec: CredentialRecord,
   opts: { fresh?: boolean } = {},
 ): Promise<Rotation | null> {
+  return (await materialiseVersioned(engine, rec, opts))?.value ?? null;
+}
+
+/** `materialise`, with the record's version when this call wrote it (else the version read, or none). */
+async function materialiseVersioned(
+  engine: EngineServices,
+  rec: CredentialRecord,
+  opts: { fresh?: boolean } = {},
+): Promise<{ value: Rotation; version?: string } | null> {
   const intent = rec.current_rotation;
   if (!intent) return null;
   // A fresh intent goes straight to the create (a read would find nothing); the CAS below catches a joiner.
   if (!opts.fresh) {
     const existing = await engine.store.getRotation(rec.id, intent.id);
-    if (existing) return existing.value;
+    if (existing) return existing;
   }
   const stepPlan = stepPlanFor(rec, intent.mode, intent.reason);
   const rotation: Rotation = {
@@ -152,8 +173,9 @@ export async function materialise(
     created_at: intent.created_at,
     updated_at: intent.created_at,
   };
-  if ((await engine.store.putRotation(rotation, null)) !== null) return rotation;
-  return (await engine.store.getRotation(rec.id, intent.id))?.value ?? null;
+  const version = await engine.store.putRotation(rotation, null);
+  if (version !== null) return { value: rotation, version };
+  return (await engine.store.getRotation(rec.id, intent.id)) ?? null;
 }
 
 /**

@@ -37,6 +37,13 @@ export interface IndexEntry {
   summary?: RecordSummary;
 }
 
+/** A fingerprint index entry with the hints its store keeps beside it (`findFingerprintWithManager`). */
+export interface FingerprintHit {
+  credentialId: string;
+  managerId?: string;
+  current?: true;
+}
+
 export interface Store {
   getCredential(id: string): Promise<Versioned<CredentialRecord> | null>;
   /** Compare-and-swap: `expected` null means "must not exist yet". Returns the new version, or null on conflict. */
@@ -57,9 +64,12 @@ export interface Store {
    * keeps it beside the index entry at no extra cost (Workers: the KV entry's metadata, same one
    * operation). A hint only, which may lag like the index: it lets a leak alert read the manager's
    * record beside the credential's instead of after it (core/alerts/match-leak.ts), and is used
-   * only when the credential's record names the same manager. Stores without it omit the method.
+   * only when the credential's record names the same manager. `current`: the index last saw the
+   * value as the credential's current one, not revoked (a hint too, lagging like the index): it
+   * lets the alert publish its durable event beside the record's read instead of after it. Stores
+   * without it omit the method.
    */
-  findFingerprintWithManager?(fingerprint: string): Promise<{ credentialId: string; managerId?: string } | null>;
+  findFingerprintWithManager?(fingerprint: string): Promise<FingerprintHit | null>;
   /**
    * The same index for many fingerprints at once: fingerprint → credential id, for the ones found
    * only (duplicates in the input are looked up once). Like the single lookup it may lag (KV).
