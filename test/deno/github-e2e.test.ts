@@ -13,6 +13,7 @@ import { createEmulator } from "../../emulator/src/index.ts";
 import { createGithubEmulator } from "../../emulator/github/index.ts";
 import { encodeBase64 } from "../../src/core/crypto/encoding.ts";
 import { startDenoServer } from "./deno-server.ts";
+import { adminClient, emulatorControl, managedTenant } from "./admin-client.ts";
 import { waitFor } from "./wait-for.ts";
 
 const ADMIN_TOKEN = "test-admin-token-0123456789-abcdefghij";
@@ -68,52 +69,22 @@ Deno.test("rekey on Deno: a GitHub secret scanning alert, from webhook to resolv
   const secrets: string[] = [ADMIN_TOKEN, WEBHOOK_SECRET, privatePem.split("\n")[5]!];
   const bodies: string[] = [];
 
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { "content-type": "application/json" } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    bodies.push(text);
-    return { status: res.status, text, json: text ? JSON.parse(text) : undefined };
-  };
-  const control = async (base: string, fetcher: typeof fetch, path: string, body?: unknown) => {
-    const res = await fetcher(`${base}/_emulator/${path}`, {
-      method: body === undefined ? "GET" : "POST",
-      ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
-    });
-    return res.json();
-  };
-  const cl = (path: string, body?: unknown) => control(clarifaiUrl, fetch, path, body);
-  const gh = (path: string, body?: unknown) => control(githubUrl, fetch, path, body);
+  const call = adminClient(server.url, ADMIN_TOKEN, bodies);
+  const cl = emulatorControl(clarifaiUrl);
+  const gh = emulatorControl(githubUrl);
 
   try {
     await gh("app", { id: "4242", public_key: publicPem });
     await gh("webhook", { url: `${server.url}/hooks/github/events`, secret: WEBHOOK_SECRET });
     await gh("repos", { full_name: REPO });
     await gh("installations", { account: ORG });
-    await cl("users", { id: USER });
-    await cl(`users/${USER}/apps`, { id: "app1" });
-    const mint = async (type: string, scopes: string[]) => {
-      const key = (await cl(`users/${USER}/keys`, {
-        type,
-        scopes,
-        description: type,
-        apps: type === "app_specific_key" ? [{ id: "app1", user_id: USER }] : [],
-      })).key as { id: string };
-      secrets.push(key.id);
-      return key;
-    };
-    const manager = await mint("personal_access_token", ["All"]);
-    const mgr = await call("POST", "/v1/credentials", { kind: "pat", user_id: USER, value: manager.id });
-    assert.equal(mgr.status, 201, mgr.text);
+    const { mint, managerId } = await managedTenant(USER, cl, call, secrets);
     const leaked = await mint("app_specific_key", ["Predict"]);
     const reg = await call("POST", "/v1/credentials", {
       kind: "app_key",
       user_id: USER,
       value: leaked.id,
-      manager_id: mgr.json.credential.id,
+      manager_id: managerId,
       policy: { grace_hours: 0 },
       sinks: [{ type: "github_actions_secret", repository: REPO, name: "CLARIFAI_KEY" }],
     });

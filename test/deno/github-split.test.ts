@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { createEmulator } from "../../emulator/src/index.ts";
 import { GITHUB_TEST_KEY_ID, GITHUB_TEST_PUBLIC_PEM, signedGithubAlert } from "../support/github-test-key.ts";
 import { startDenoServer } from "./deno-server.ts";
+import { adminClient, emulatorControl, managedTenant } from "./admin-client.ts";
 import { waitFor } from "./wait-for.ts";
 
 const ADMIN_TOKEN = "test-admin-token-0123456789-abcdefghij";
@@ -36,44 +37,17 @@ Deno.test("rekey on Deno: a GitHub partner alert past GITHUB_INLINE_TOKENS is ma
   });
   const secrets: string[] = [ADMIN_TOKEN];
   const bodies: string[] = [];
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { "content-type": "application/json" } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    bodies.push(text);
-    return { status: res.status, text, json: text ? JSON.parse(text) : undefined };
-  };
-  const cl = async (path: string, body?: unknown) =>
-    (await fetch(`${clarifaiUrl}/_emulator/${path}`, {
-      method: body === undefined ? "GET" : "POST",
-      ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
-    })).json();
+  const call = adminClient(server.url, ADMIN_TOKEN, bodies);
+  const cl = emulatorControl(clarifaiUrl);
 
   try {
-    await cl("users", { id: USER });
-    await cl(`users/${USER}/apps`, { id: "app1" });
-    const mint = async (type: string, scopes: string[]) => {
-      const key = (await cl(`users/${USER}/keys`, {
-        type,
-        scopes,
-        description: type,
-        apps: type === "app_specific_key" ? [{ id: "app1", user_id: USER }] : [],
-      })).key as { id: string };
-      secrets.push(key.id);
-      return key;
-    };
-    const manager = await mint("personal_access_token", ["All"]);
-    const mgr = await call("POST", "/v1/credentials", { kind: "pat", user_id: USER, value: manager.id });
-    assert.equal(mgr.status, 201, mgr.text);
+    const { mint, managerId } = await managedTenant(USER, cl, call, secrets);
     const leaked = await mint("app_specific_key", ["Predict"]);
     const reg = await call("POST", "/v1/credentials", {
       kind: "app_key",
       user_id: USER,
       value: leaked.id,
-      manager_id: mgr.json.credential.id,
+      manager_id: managerId,
       policy: { grace_hours: 0 },
     });
     assert.equal(reg.status, 201, reg.text);
