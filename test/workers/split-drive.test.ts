@@ -145,6 +145,8 @@ describe("a matched alert's compromise rotation, split at containment", () => {
     expect(contained.contained_at).toBeDefined();
     expect(contained.lease).toBeUndefined(); // released: the rotator's replay leases it at once
     expect(contained.new_value).toBeUndefined(); // nothing minted yet
+    // Handed over, once: the sweep's grace for the rotator counts from here (sweep/rules.ts).
+    expect(Date.parse(contained.handed_over_at!)).toBeGreaterThanOrEqual(Date.parse(contained.contained_at!));
     expect(await mintedBy(tenant, rotationId)).toEqual([]);
     expect(await sinkValue()).toBe("placeholder-value");
 

@@ -125,7 +125,12 @@ export async function driveRotation(
         // back this driver's lease, so the rotator's replay leases the rotation at once.
         const mine = lease?.owner === owner;
         if (!early && !mine) return r;
-        const stopped: Rotation = { ...r, ...early, updated_at: iso(engine.now()) };
+        const stopped: Rotation = {
+          ...r,
+          ...early,
+          updated_at: iso(engine.now()),
+          handed_over_at: r.handed_over_at ?? iso(engine.now()),
+        };
         if (mine) delete stopped.lease;
         if ((await engine.store.putRotation(stopped, cur.version)) === null) continue;
         return stopped;
@@ -335,7 +340,10 @@ async function persistOutcome(
   }
   // This driver's part is done (`DriveOptions.stopAfter`): the write that records it releases the
   // lease, so the next driver (the rotator's replay) leases the rotation at once.
-  if (next.state === "running" && pastStop(next, stopAfter)) delete next.lease;
+  if (next.state === "running" && pastStop(next, stopAfter)) {
+    delete next.lease;
+    next = { ...next, handed_over_at: next.handed_over_at ?? iso(now) };
+  }
   if (next.state !== "running") {
     delete next.lease;
     // Finished: the new value now lives on the credential (or was deleted); keep no extra copy.

@@ -86,6 +86,12 @@ export const rotationSchema = z.object({
   alert_received_at: z.optional(isoTimeSchema),
   /** Compromise only: when Clarifai confirmed the leaked value deleted (the revoke step, or the sweep paying it). */
   contained_at: z.optional(isoTimeSchema),
+  /**
+   * Compromise only: when the alert's own invocation stopped at containment and gave its lease back
+   * for the rotator to finish (./drive.ts `stopAfter`). Written once, never refreshed: the sweep's
+   * grace for the rotator (core/sweep/rules.ts `HANDOFF_GRACE_MS`) is counted from it.
+   */
+  handed_over_at: z.optional(isoTimeSchema),
   attempts: z._default(z.number().check(z.int(), z.gte(0)), 0),
   next_attempt_at: z.optional(isoTimeSchema),
   /** Who is driving this run, and until when; see ./drive.ts. */

@@ -65,12 +65,22 @@ describe("stuck rotations: resumed once no driver holds the lease (pure logic)",
 
   it("waits HANDOFF_GRACE_MS for the rotator to finish a rotation handed over at containment", () => {
     // The alert's invocation stopped at containment (drive.ts stopAfter): no lease, contained_at set.
-    const { rec, rot } = running(5_000, { contained_at: iso(NOW - 2_000), updated_at: iso(NOW - 2_000) });
+    const handedOver = { contained_at: iso(NOW - 2_500), handed_over_at: iso(NOW - 2_000) };
+    const { rec, rot } = running(5_000, { ...handedOver, updated_at: iso(NOW - 2_000) });
     expect(resumes(rec, rot)).toEqual([]);
     expect(dueActions(rec, NOW - 2_000 + HANDOFF_GRACE_MS, rot)).toMatchObject([{
       action: "resume",
       due_at: iso(NOW - 2_000 + HANDOFF_GRACE_MS),
       reason: `rotation ${rot.id} was contained and handed to the rotator, which has not finished it`,
+    }]);
+    // A later write (the rotator drove it) does not move the grace, and once the rotator backs off
+    // its retry time rules: a rotation the rotator had is not reported as a fresh handover.
+    const later = running(5_000, { ...handedOver, updated_at: iso(NOW - 100) });
+    expect(dueActions(later.rec, NOW - 2_000 + HANDOFF_GRACE_MS, later.rot)).toMatchObject([{ action: "resume" }]);
+    const backingOff = running(5_000, { ...handedOver, next_attempt_at: iso(NOW + 4_000) });
+    expect(dueActions(backingOff.rec, NOW + 4_000, backingOff.rot)).toMatchObject([{
+      action: "resume",
+      reason: `rotation ${backingOff.rot.id} has no driver`,
     }]);
   });
 

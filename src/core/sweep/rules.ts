@@ -31,13 +31,13 @@ export interface DueAction {
  * as the sweep's to decide).
  */
 export type RunningRotation =
-  | Pick<Rotation, "state" | "lease" | "next_attempt_at" | "contained_at" | "updated_at">
+  | Pick<Rotation, "state" | "lease" | "next_attempt_at" | "handed_over_at">
   | null
   | undefined;
 
 /**
  * How long the sweep leaves a compromise rotation that an alert's invocation drove up to
- * containment and handed over (drive.ts `stopAfter`: no lease, `contained_at` set) to the
+ * containment and handed over (drive.ts `stopAfter`: no lease, `handed_over_at` set) to the
  * rotator's replay of `credential.compromised`, which normally leases it within seconds (the
  * queue's 1 s batch timeout). Past it, the event is taken as lost and the sweep resumes the
  * rotation; before it, a sweep would only start a second, redundant driver and report a healthy
@@ -45,7 +45,13 @@ export type RunningRotation =
  */
 export const HANDOFF_GRACE_MS = 60_000;
 
-const handedOver = (r: RunningRotation): boolean => !!r && r.state === "running" && !r.lease && !!r.contained_at;
+/**
+ * Handed over and not picked up since: no lease and no backoff of the rotator's. One the rotator
+ * drove and left backing off is not (its `next_attempt_at` rules), and the grace is counted from
+ * the handover itself, so it never delays a rotation that is really stuck past HANDOFF_GRACE_MS.
+ */
+const handedOver = (r: RunningRotation): r is NonNullable<RunningRotation> & { handed_over_at: string } =>
+  !!r && r.state === "running" && !r.lease && !r.next_attempt_at && !!r.handed_over_at;
 
 /** Reads the running rotation of `rec` for `dueActions` (no read when nothing runs). */
 export async function runningRotation(
@@ -99,7 +105,7 @@ function resumableAt(rec: CredentialRecord, running: RunningRotation): number | 
     began,
     running.lease ? Date.parse(running.lease.until) : 0,
     running.next_attempt_at ? Date.parse(running.next_attempt_at) : 0,
-    handedOver(running) ? Date.parse(running.updated_at) + HANDOFF_GRACE_MS : 0,
+    handedOver(running) ? Date.parse(running.handed_over_at) + HANDOFF_GRACE_MS : 0,
   );
 }
 
