@@ -277,6 +277,83 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
   });
 });
 
+describe("a deferred chunk's first match", () => {
+  it("is deleted at Clarifai inside the chunk's own consumer invocation, before any replay is handled", async () => {
+    const AT = 650;
+    const key = await tenant.mint("app_specific_key", ["Predict"], "split-fast");
+    leaks.secrets.push(key.id);
+    const mgr = (await call("GET", `/v1/credentials/${credentialId}`)).json.credential.manager_id;
+    const res = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: tenant.userId,
+      value: key.id,
+      manager_id: mgr,
+      policy: { grace_hours: 24 },
+    });
+    expect(res.status).toBe(201);
+    const id = res.json.credential.id as string;
+    const items = Array.from({ length: TOKENS }, (_, i) => ({
+      token: `ghfast_${i}_${crypto.randomUUID().replaceAll("-", "")}`,
+      type: "clarifai_api_key",
+    }));
+    items[AT]!.token = key.id;
+    const text = JSON.stringify(items);
+    const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
+      method: "POST",
+      headers: await signedGithubAlert(text),
+      body: text,
+    });
+    const posted = await invocation(
+      counting,
+      "request",
+      async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
+    );
+    expect(posted.result.status).toBe(200);
+    said.push(await posted.result.text());
+    const events = counting.take("rekey-events");
+    said.push(...events.map((e) => JSON.stringify(e)));
+    const chunk = events.find((e) => {
+      const d = (e as { type: string; data: { first: number; token_count: number } }).data;
+      return typeOf(e) === "github.tokens_deferred" && d.first <= AT && AT < d.first + d.token_count;
+    })!;
+    expect(chunk).toBeDefined();
+    const live = async () => (await tenant.state()).keys.some((k: any) => k.id === key.id);
+    expect(await live()).toBe(true);
+
+    // The chunk's invocation alone: its credential.compromised is published, not yet handled.
+    const batch = createMessageBatch("rekey-events", [{
+      id: "chunk",
+      timestamp: new Date(),
+      attempts: 1,
+      body: chunk,
+    }]);
+    const { result, counts } = await invocation(counting, "queue:chunk with a match", async (ctx) => {
+      await worker.queue(batch, counting.env, ctx);
+      return getQueueResult(batch, ctx);
+    });
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks).toEqual(["chunk"]);
+    console.log(`github split: a chunk's invocation with its fast path: ${JSON.stringify(counts)}`);
+    expect(counts.subrequests, JSON.stringify(counts)).toBeLessThanOrEqual(50);
+    const published = counting.take("rekey-events");
+    said.push(...published.map((e) => JSON.stringify(e)));
+    expect(published.filter((e) => typeOf(e) === "credential.compromised")).toHaveLength(1);
+    expect(await live(), "the chunk's invocation left the leaked key live").toBe(false);
+    // Contained and handed over at containment: the rotator's replay finishes it.
+    const rotation = (await call("GET", `/v1/credentials/${id}`)).json.credential;
+    expect(rotation.current_rotation_id).toEqual(expect.any(String));
+
+    const { handled, dead } = await drain(published);
+    expect(dead).toEqual([]);
+    expect(count(handled, "credential.compromised")).toBe(1);
+    const cred = (await call("GET", `/v1/credentials/${id}`)).json.credential;
+    expect(cred.last_rotation).toMatchObject({ state: "done", reason: "compromise" });
+    const fresh = (await tenant.state()).keys.filter((k: any) => String(k.description).includes(cred.last_rotation.id));
+    expect(fresh).toHaveLength(1);
+    leaks.secrets.push(fresh[0].id);
+  }, 120_000);
+});
+
 describe("an alert redelivered under another GITHUB_INLINE_TOKENS", () => {
   it("still reaches a managed token that only the second delivery's chunking holds", async () => {
     // The reviewer's probe: a key at 450; first delivery at 200 inline (chunk 400-599 lost),

@@ -52,7 +52,7 @@ import { decrypt, encrypt, type SealedAad } from "../crypto/envelope.ts";
 import { fingerprintAll } from "../crypto/fingerprint.ts";
 import type { Keyring } from "../crypto/keyring.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
-import { type Alert, compromisedEvent } from "./pipeline.ts";
+import { type Alert, reportDeferredTokens } from "./pipeline.ts";
 
 /**
  * Tokens one invocation handles: the request's inline part and each deferred chunk. Chosen from
@@ -142,6 +142,28 @@ export async function sealChunks(
   return events;
 }
 
+/**
+ * How long after its alert arrived (the chunk's `time`) a chunk sealed under a key version above
+ * the consumer's current one is still retried: long enough for a deploy that adds a version to
+ * reach every isolate (Workers: seconds to a few minutes; the queue's retries, about 5 minutes,
+ * and one requeue round, ../subscribers/index.ts, fit inside it). After it the version is taken
+ * to be gone, not coming: an operator rolled REKEY_ENCRYPTION_KEYS back and removed it, so no
+ * consumer will ever hold it. Trade-off, made here: such a chunk then dead-letters with its notice
+ * (alert id, token count) within ~15 minutes, instead of failing every delivery and every requeue
+ * round for an hour (REQUEUE_MAX_AGE_MS) before the same notice; the cost is that a rollout slower
+ * than this (a gradual deployment held part-way) dead-letters chunks a later isolate could have
+ * opened, and a human is told to act on an alert that rekey might have handled by itself.
+ */
+const NEWER_KEY_WAIT_MS = 15 * 60_000;
+
+/**
+ * What a chunk's consumer invocation spends besides the chunk's own work: the ledger's claim and
+ * complete for each of its two handlers (rotator, auditor: ../bus/bus.ts `runOnce`), and a DLQ
+ * forward should one of them fail for good. The chunk's fast path (pipeline.ts
+ * `reportDeferredTokens`) runs only where it fits beside them and the chunk's sends.
+ */
+const CONSUMER_SUBREQUESTS = 5;
+
 const chunkSchema = z.array(z.string().check(z.minLength(1), z.maxLength(4096))).check(
   z.minLength(1),
   z.maxLength(10_000),
@@ -170,8 +192,10 @@ export async function matchDeferredChunk(
   if (!opened.ok) {
     // A version above this isolate's current one: the chunk was sealed by an isolate already running
     // a newer REKEY_ENCRYPTION_KEYS (a deploy adding a key version is rolling out), and this one will be
-    // replaced within the retries. Any other failure cannot succeed later.
-    const newer = opened.error.code === "unknown_key_version" && event.data.sealed.v > engine.keyring.currentVersion;
+    // replaced within the retries. Any other failure cannot succeed later, and neither can "newer"
+    // once the chunk is older than a deploy takes (NEWER_KEY_WAIT_MS): see there.
+    const newer = opened.error.code === "unknown_key_version" && event.data.sealed.v > engine.keyring.currentVersion &&
+      engine.now() - Date.parse(event.time) < NEWER_KEY_WAIT_MS;
     throw handlerFailure(`chunk_${opened.error.code}`, `Cannot open chunk ${chunk} of alert "${alertId}"`, {
       retryable: newer,
     });
@@ -187,19 +211,28 @@ export async function matchDeferredChunk(
     });
   }
   const fps = await fingerprintAll(engine.fingerprintKey, tokens.map((t) => utf8.encode(t) as Uint8Array<ArrayBuffer>));
-  const index = await engine.store.findCredentialsByFingerprints(fps);
   // The alert's arrival, as the request's own events: containment is timed from it.
   const now = Date.parse(event.time);
   const alert: Alert = { source: "github", id: alertId, reason: "token_match", receivedAt: now };
-  const seen = new Set<string>();
-  const compromised: BusEvent[] = [];
-  for (const fp of fps) {
-    const id = index.get(fp);
-    if (!id || seen.has(fp)) continue;
-    seen.add(fp);
-    compromised.push(await compromisedEvent(alert, id, fp, now));
+  // The chunk's first match is contained in this invocation, as the request's is (waitUntil
+  // there): its work is awaited here, so the handler (and the message's ack) waits for it.
+  const work: Promise<unknown>[] = [];
+  const rt = { bus, defer: (p: Promise<unknown>) => void work.push(p), now: engine.now };
+  try {
+    await reportDeferredTokens(rt, engine, alert, fps, CONSUMER_SUBREQUESTS);
+  } finally {
+    // A failed drive is the rotator's replay's to finish (its event is published): not this chunk's failure.
+    for (const r of await Promise.allSettled(work)) {
+      if (r.status === "rejected") {
+        console.error(JSON.stringify({
+          level: "warn",
+          msg: "github.fast_path_failed",
+          alert_id: alertId,
+          error: r.reason instanceof Error ? r.reason.name : "unknown",
+        }));
+      }
+    }
   }
-  if (compromised.length > 0) await bus.publishAll(compromised);
 }
 
 /**
