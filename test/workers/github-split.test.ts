@@ -234,6 +234,15 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
       expect(round.handled).toEqual(["github.tokens_deferred", "github.tokens_deferred"]);
       expect(round.handled).not.toContain("event.dead_lettered");
       expect(round.dead).toEqual([]);
+      // A second round, as after another outage: the copy dies again and is requeued again.
+      const requeued = await drain([{ ...young, id: freshId() }], "rekey-events-dlq");
+      expect(requeued.handled).toEqual(["github.tokens_deferred", "github.tokens_deferred"]);
+      // However many rounds, the chunk is one entry of the audit trail (its first delivery's).
+      const chunkEntries = (await call("GET", `/v1/audit?limit=1000`)).json.entries.filter((e: any) =>
+        e.type === "github.tokens_deferred" && e.data.alert_id === chunkEvent.data.alert_id &&
+        e.data.first === chunkEvent.data.first
+      );
+      expect(chunkEntries.map((e: any) => e.id)).toEqual([chunkEvent.id]);
 
       const old = { ...chunkEvent, id: freshId(), time: new Date(Date.now() - 2 * 3_600_000).toISOString() };
       const notice = await drain([old], "rekey-events-dlq");
@@ -261,6 +270,28 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
     expect(result.retryMessages).toHaveLength(1);
     expect(counting.take("rekey-events-dlq")).toEqual([]);
     said.push(...counting.take("rekey-events").map((e) => JSON.stringify(e)));
+  });
+
+  it("a chunk sealed under a newer key version that is still unknown once it is old (a rollback) dies at once, with its notice", async () => {
+    const id = `evt_${"w".repeat(10)}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    const sealed = chunkEvent.data.sealed as Record<string, unknown>;
+    // Past the wait a deploy's rollout takes (deferred-tokens.ts NEWER_KEY_WAIT_MS, 15 minutes).
+    const time = new Date(Date.now() - 30 * 60_000).toISOString();
+    const rolledBack = { ...chunkEvent, id, time, data: { ...chunkEvent.data, sealed: { ...sealed, v: 999_999 } } };
+    const { handled, dead } = await drain([rolledBack]);
+    expect(handled).toEqual(["github.tokens_deferred"]);
+    expect(dead).toHaveLength(1);
+    expect((dead[0] as { rekeyfailure?: string }).rekeyfailure).toBe("rotator:chunk_unknown_key_version");
+    // Permanent: a notice at once, not a requeue round.
+    const notice = await drain(dead, "rekey-events-dlq");
+    expect(notice.handled).toEqual(["github.tokens_deferred", "event.dead_lettered"]);
+    const audit = (await call("GET", `/v1/audit?limit=1000`)).json;
+    const entry = audit.entries.find((e: any) => e.type === "event.dead_lettered" && e.data.event_id === id);
+    expect(entry?.data).toMatchObject({
+      error_code: "chunk_unknown_key_version",
+      alert_id: chunkEvent.data.alert_id,
+      token_count: chunkEvent.data.token_count,
+    });
   });
 
   it("keeps the chunks' counts in the audit trail, never their sealed tokens", async () => {

@@ -105,6 +105,13 @@ function split(tokens: readonly string[], size: number): { text: string; first: 
 }
 
 /**
+ * A chunk's own event id: derived from its alert and the tokens it holds, so it names the chunk
+ * whatever copy carries it (a requeued copy has an id of its own: {@link requeueDeadChunk}).
+ */
+export const chunkId = (alertId: string, first: number, count: number): Promise<string> =>
+  deriveId("evt", "deferred", alertId, String(first), String(count));
+
+/**
  * Seals `tokens` (the alert's, from position `offset`: those after the request's inline part) into
  * `github.tokens_deferred` events, for the caller to publish before `alert.received`
  * (pipeline.ts `reportTokens`). Deterministic from the tokens each chunk holds: a redelivery
@@ -135,7 +142,7 @@ export async function sealChunks(
       sealed: { v: sealed.v, aad: 2, iv: sealed.iv, ct: sealed.ct },
     }, {
       source: `/rekey/hooks/${alert.source}`,
-      id: await deriveId("evt", "deferred", alert.id, String(first), String(count)),
+      id: await chunkId(alert.id, first, count),
       now,
     }));
   }
