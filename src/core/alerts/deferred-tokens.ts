@@ -30,17 +30,20 @@
  * then acks the message, so the sealed tokens are gone; no `rotation.failed` is raised, as a chunk
  * names no credential. A managed key among them stays live until an operator acts on the notice
  * (README, "Deploy to Cloudflare", on dead letters: find the alert at GitHub, rotate what it may have leaked). On Deno the dead
- * chunk stays sealed under `bus-dead` for 4 days, then expires (adapters/deno-kv-consumer.ts; one
- * Deno KV itself dead-letters after failed deliveries, `keysIfUndelivered`, has no expiry). A chunk
- * dies at once of a permanent failure (above). One that died after its retries (5, about 5
- * minutes of store or Durable Object trouble) is re-queued by the dead-letter handler
- * ({@link requeueDeadChunk}) while its alert is younger than {@link REQUEUE_MAX_AGE_MS}; only then
- * is a human told.
+ * chunk stays sealed under `bus-dead-chunk`, one key per chunk whatever the requeue round, until 4
+ * days after its alert (adapters/deno-kv-bus.ts `deadLetterKey`; the copy Deno KV itself writes
+ * after failed deliveries, `keysIfUndelivered`, takes no expiry, so the cron tick deletes it then:
+ * `purgeDeadChunks`). A chunk dies at once of a permanent failure (above). One that died after its
+ * retries (5, about 5 minutes of store or Durable Object trouble) is re-queued by the dead-letter
+ * handler ({@link requeueDeadChunk}) while its alert is younger than {@link REQUEUE_MAX_AGE_MS};
+ * only then is a human told. However many rounds, a chunk is one audit entry (the auditor writes
+ * it under {@link chunkId}: ../subscribers/handlers.ts).
  *
  * A chunk's handler ({@link matchDeferredChunk}) publishes `credential.compromised` for its
  * matches with the same derived ids as the request would have (pipeline.ts `compromisedEvent`),
  * so a redelivered alert (whose chunks have the same ids when cut the same way, though a fresh IV)
- * changes nothing.
+ * changes nothing, and contains its first match at once, as the request contains its own
+ * (pipeline.ts `reportDeferredTokens`).
  */
 import * as z from "zod/mini";
 import type { EventBus } from "../bus/bus.ts";
@@ -156,8 +159,9 @@ export async function sealChunks(
  * and one requeue round, ../subscribers/index.ts, fit inside it). After it the version is taken
  * to be gone, not coming: an operator rolled REKEY_ENCRYPTION_KEYS back and removed it, so no
  * consumer will ever hold it. Trade-off, made here: such a chunk then dead-letters with its notice
- * (alert id, token count) within ~15 minutes, instead of failing every delivery and every requeue
- * round for an hour (REQUEUE_MAX_AGE_MS) before the same notice; the cost is that a rollout slower
+ * (alert id, token count) at its first delivery past 15 minutes (about 20 after its alert, with
+ * the backoff), instead of failing every delivery and every requeue round for an hour
+ * (REQUEUE_MAX_AGE_MS) before the same notice; the cost is that a rollout slower
  * than this (a gradual deployment held part-way) dead-letters chunks a later isolate could have
  * opened, and a human is told to act on an alert that rekey might have handled by itself.
  */
@@ -178,16 +182,19 @@ const chunkSchema = z.array(z.string().check(z.minLength(1), z.maxLength(4096)))
 
 /**
  * `github.tokens_deferred` (the rotator's side, core/subscribers/handlers.ts): open the chunk,
- * fingerprint its tokens, look them up in bulk and publish `credential.compromised` for each
- * (credential, leaked value), whose rotator handler contains it. The rules are the request's
- * (pipeline.ts `reportTokens`) for every match beyond its fast path: the rotator re-reads the
- * record, and does nothing for a value that is already dead.
+ * fingerprint its tokens, look them up in bulk, publish `credential.compromised` for each
+ * (credential, leaked value) and contain the first at once, as the request does its own (the
+ * early DELETE once the events are durable, the rotation driven to containment in this
+ * invocation: pipeline.ts `reportDeferredTokens`); the rotator's replay of each event contains
+ * the others and finishes the first. It re-reads the record, and does nothing for a value that
+ * is already dead.
  *
  * A chunk that does not open (tampered, wrong AAD, a dropped key version) or does not parse is a
  * permanent failure: the consumer forwards it to the dead letters at once (a human is told, by
  * event id, alert id and token count, never by content) rather than retrying something that cannot
- * succeed. A chunk sealed under a key version newer than this isolate's current one is retried:
- * during a deploy that adds a version, a new isolate seals with it before every consumer has it.
+ * succeed. A chunk sealed under a key version newer than this isolate's current one is retried
+ * while young ({@link NEWER_KEY_WAIT_MS}): during a deploy that adds a version, a new isolate seals
+ * with it before every consumer has it.
  */
 export async function matchDeferredChunk(
   engine: EngineServices,

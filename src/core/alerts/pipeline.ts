@@ -57,9 +57,9 @@ export interface Alert {
 
 /**
  * One event per (alert, credential, value): a redelivered alert is a duplicate for every handler.
- * Also a deferred chunk's (./deferred-tokens.ts), so its events have the ids the request's would.
+ * Also a deferred chunk's (`reportDeferredTokens`), so its events have the ids the request's would.
  */
-export async function compromisedEvent(
+async function compromisedEvent(
   alert: Alert,
   credentialId: string,
   fp: string,
@@ -369,13 +369,17 @@ export async function reportRepoAlert(
 
 /**
  * The request invocation's budget under the Workers free plan's 50 subrequests (Durable Object
- * calls, queue sends and outbound fetches together; KV operations are limited apart, 1,000).
+ * calls, queue sends and outbound fetches together; KV operations are limited apart, 1,000), and
+ * a deferred chunk's consumer invocation's (`reportDeferredTokens`: the consumer's own calls in
+ * place of the key fetches).
  * - GitHub's public keys: at most 2 fetches (a cached list, refreshed once on an unknown key id).
- * - The fast path: one matched credential read and contained in this invocation, a compromise
- *   rotation driven in `waitUntil`: 41 subrequests measured (30 Durable Object calls, 4 Clarifai
- *   calls, 7 sends of the engine's events; test/workers/github-large-batch.test.ts prints the
- *   request's total), 42 kept. Transient Clarifai failures retried inside the drive add to it, as
- *   they did for a one-token alert before.
+ * - The fast path: one matched credential read and contained in this invocation, its compromise
+ *   rotation driven to containment in `waitUntil`: 41 subrequests measured when it drove the whole
+ *   rotation (30 Durable Object calls, 4 Clarifai calls, 7 sends of the engine's events), 42 kept
+ *   since it stops at containment, where an app key's costs 7 (test/workers/github-large-batch.test.ts
+ *   prints the request's total, 8, and a chunk's, 12): the margin is for the longer containments
+ *   (a self-managed PAT's create, a secret's propagate) and for transient Clarifai failures retried
+ *   inside the drive.
  * - The alert's events: one queue send per 100 (`sendBatch`), and a split GitHub batch's sealed
  *   chunks, as many sends as ../bus/send-batches.ts groups them into (a few per 240 KB).
  * So the fast path runs only while the events fit beside it (≤ 599 matched credentials); a larger
