@@ -232,21 +232,10 @@ export async function matchDeferredChunk(
   // there): its work is awaited here, so the handler (and the message's ack) waits for it.
   const work: Promise<unknown>[] = [];
   const rt = { bus, defer: (p: Promise<unknown>) => void work.push(p), now: engine.now };
-  try {
-    await reportDeferredTokens(rt, engine, alert, fps, CONSUMER_SUBREQUESTS);
-  } finally {
-    // A failed drive is the rotator's replay's to finish (its event is published): not this chunk's failure.
-    for (const r of await Promise.allSettled(work)) {
-      if (r.status === "rejected") {
-        console.error(JSON.stringify({
-          level: "warn",
-          msg: "github.fast_path_failed",
-          alert_id: alertId,
-          error: r.reason instanceof Error ? r.reason.name : "unknown",
-        }));
-      }
-    }
-  }
+  await reportDeferredTokens(rt, engine, alert, fps, CONSUMER_SUBREQUESTS);
+  // A failed drive is the rotator's replay's to finish (its event is published), as when the
+  // request's waitUntil work fails: not this chunk's failure, so not retried with it.
+  await Promise.allSettled(work);
 }
 
 /**
