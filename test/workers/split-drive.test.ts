@@ -15,6 +15,10 @@
  * (create, then revoke_old); a secret's overwrites the secret with a new value (revoke_old, create,
  * propagate), and the rotator verifies and promotes.
  *
+ * When every delivery of that replay fails, its dead letter says the rotation is still running and
+ * owed to the sweep, and no `rotation.failed` says otherwise; the sweep then finishes it. One whose
+ * rotation settled failed still reports `rotation.failed` (core/subscribers/dead-work.ts).
+ *
  * The queue is held the way test/workers/github-large-batch.test.ts holds it: the counting env
  * (test/support/counting-env.ts) captures every send, and the test hands the messages to
  * `worker.queue` itself, one message per invocation as wrangler.toml's consumer runs.
