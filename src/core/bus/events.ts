@@ -329,7 +329,9 @@ export const eventDataSchemas = {
    * is the dead event's. `handler` and `error_code`: the permanent failure, when there was one.
    * `alert_id` and `token_count`: a dead `github.tokens_deferred` chunk's alert and how many of its
    * tokens were never matched (counts, never the tokens), so an operator can find the alert at
-   * GitHub and check those tokens by hand.
+   * GitHub and check those tokens by hand. `rotation_id` and `rotation_state` ("running"): dead
+   * work on a credential whose rotation is still running and that the cron sweep resumes and
+   * finishes, so no `rotation.failed` was raised for it (core/subscribers/dead-work.ts).
    */
   "event.dead_lettered": z.strictObject({
     event_type: eventTypeSchema,
@@ -340,6 +342,8 @@ export const eventDataSchemas = {
     error_code: z.optional(codeSchema),
     alert_id: z.optional(alertIdSchema),
     token_count: z.optional(count),
+    rotation_id: z.optional(rotationIdSchema),
+    rotation_state: z.optional(z.literal("running")),
   }),
   /** An admin registered a credential (POST /v1/credentials). */
   "credential.registered": z.strictObject({

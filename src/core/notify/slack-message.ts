@@ -18,6 +18,15 @@ const DEAD_HINTS: Record<string, string> = {
     "Part of a GitHub secret scanning alert was never matched: a managed key among those tokens may still be live. Find the alert by its id in the audit trail and rotate any credential it may have leaked (README, Deploy to Cloudflare, on dead letters).",
 };
 
+/**
+ * Dead work whose rotation is still running (core/subscribers/dead-work.ts) has not failed: the
+ * sweep finishes it, and no `rotation.failed` was raised. Anything else: the hint for its type.
+ */
+const deadHint = (d: Record<string, unknown>) =>
+  d.rotation_state === "running"
+    ? `Rotation \`${d.rotation_id}\` is still running, not failed: the cron sweep resumes and finishes it (\`GET /v1/rotations/${d.rotation_id}\`).`
+    : DEAD_HINTS[String(d.event_type)] ?? DEAD_HINT;
+
 export function slackMessage(event: BusEvent): { text: string; blocks: Block[] } | null {
   const d = event.data as Record<string, unknown>;
   const cred = `\`${String(d.credential_id ?? "?")}\``;
@@ -90,7 +99,7 @@ export function slackMessage(event: BusEvent): { text: string; blocks: Block[] }
             d.error_code ? ` with \`${d.error_code}\`` : ""
           }`
           : "Its retries ran out"
-      }. ${DEAD_HINTS[String(d.event_type)] ?? DEAD_HINT}`;
+      }. ${deadHint(d)}`;
       break;
     default:
       return null;
