@@ -90,6 +90,8 @@ export async function onDeadLetter(services: Services, event: BusEvent, info: De
       ...(event.type === "github.tokens_deferred"
         ? { alert_id: event.data.alert_id, token_count: event.data.token_count }
         : {}),
+      // A dead owed fetch's alert was never read: which repository and alert (core/alerts/owed-fetch.ts).
+      ...(event.type === "github.alert_fetch_owed" ? { github_alert: event.data.actor } : {}),
     },
     {
       source: "/rekey/bus",
