@@ -14,6 +14,8 @@ const DEAD_HINTS: Record<string, string> = {
   "sweep.batch": "The next cron sweep goes over this page again.",
   "maintenance.reencrypt": "The re-encryption job stopped here: `POST /v1/maintenance/reencrypt` resumes it.",
   "alert.received": "Only its audit entry may be missing: its credentials are contained by events of their own.",
+  "github.alert_fetch_owed":
+    "The GitHub alert's secret was never read: a managed key it leaked may still be live. Open the alert at GitHub and rotate what it leaked (README, Deploy to Cloudflare, on dead letters).",
   "github.tokens_deferred":
     "Part of a GitHub secret scanning alert was never matched: a managed key among those tokens may still be live. Find the alert by its id in the audit trail and rotate any credential it may have leaked (README, Deploy to Cloudflare, on dead letters).",
 };
@@ -92,7 +94,9 @@ export function slackMessage(event: BusEvent): { text: string; blocks: Block[] }
     case "event.dead_lettered":
       headline = `:skull: Event \`${d.event_type}\` \`${d.event_id}\` died in the dead-letter queue${
         event.subject ? ` (${event.subject})` : ""
-      }${d.alert_id ? ` (alert \`${d.alert_id}\`, ${d.token_count} tokens unmatched)` : ""}`;
+      }${d.alert_id ? ` (alert \`${d.alert_id}\`, ${d.token_count} tokens unmatched)` : ""}${
+        d.github_alert ? ` (GitHub alert \`${String(d.github_alert).slice("github:".length)}\`)` : ""
+      }`;
       detail = `${
         d.reason === "permanent"
           ? `A handler failed permanently${d.handler ? `: \`${d.handler}\`` : ""}${

@@ -21,6 +21,7 @@ import { containAgain, driveRequested } from "./rotator.ts";
 import { resolveLinkedAlerts } from "../github/alert-links.ts";
 import { processGithubScan } from "../github/backstop.ts";
 import { chunkId, matchDeferredChunk } from "../alerts/deferred-tokens.ts";
+import { fetchOwedAlert } from "../alerts/owed-fetch.ts";
 
 /** What the handlers use: the entry points pass their services. */
 export interface HandlerServices extends JobServices {
@@ -133,6 +134,12 @@ const HANDLERS = {
   "github.tokens_deferred": {
     rotator: async (d, e) => matchDeferredChunk(await d.engine(), d.bus, e),
     auditor: chunkAuditor,
+  },
+  // A repository alert GitHub could not be asked for when its webhook came (core/alerts/owed-fetch.ts):
+  // the rotator fetches it again, with the bus's backoff, and contains what it leaked.
+  "github.alert_fetch_owed": {
+    rotator: async (d, e) => fetchOwedAlert(d, await d.engine(), e),
+    auditor,
   },
   // A dead event, whatever its type (core/subscribers/index.ts `onDeadLetter`): a human must hear of it.
   "event.dead_lettered": { auditor, [NOTIFIER]: notifier },

@@ -88,6 +88,8 @@ export async function onDeadLetter(services: Services, event: BusEvent, info: De
         : {}),
       // Still running: the sweep resumes and finishes it, and no rotation.failed says otherwise.
       ...(work.running ? { rotation_id: work.running, rotation_state: "running" as const } : {}),
+      // A dead owed fetch's alert was never read: which repository and alert (core/alerts/owed-fetch.ts).
+      ...(event.type === "github.alert_fetch_owed" ? { github_alert: event.data.actor } : {}),
     },
     {
       source: "/rekey/bus",
