@@ -16,6 +16,7 @@ import { MAX_GITHUB_TOKENS } from "../../src/routes/hooks/github.ts";
 import { INLINE_TOKENS } from "../../src/core/alerts/deferred-tokens.ts";
 import worker, { type Env } from "../../src/worker.ts";
 import { call } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { type CountingEnv, countingEnv, type InvocationCounts } from "../support/counting-env.ts";
 import { freshTenant } from "../support/emulator-control.ts";
@@ -44,17 +45,13 @@ beforeAll(async () => {
   expect(mgr.status).toBe(201);
   const managerId = mgr.json.credential.id as string;
   for (let i = 0; i < MANAGED; i++) {
-    const key = await tenant.mint("app_specific_key", ["Predict"], `batch-${i}`);
-    leaks.secrets.push(key.id);
-    const res = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: key.id,
-      manager_id: managerId,
+    const { key, id } = await registerAppKey(tenant, {
+      managerId,
+      label: `batch-${i}`,
+      secrets: leaks.secrets,
       policy: { grace_hours: 24 },
     });
-    expect(res.status).toBe(201);
-    managed.push({ id: res.json.credential.id, keyId: key.id });
+    managed.push({ id, keyId: key.id });
   }
   // Real keys at Clarifai that rekey does not manage: in the batch, they must be left alone.
   for (let i = 0; i < 5; i++) {

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { INLINE_TOKENS } from "../../src/core/alerts/deferred-tokens.ts";
 import worker, { type Env } from "../../src/worker.ts";
 import { call } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { type CountingEnv, countingEnv } from "../support/counting-env.ts";
 import { freshTenant } from "../support/emulator-control.ts";
@@ -38,18 +39,14 @@ beforeAll(async () => {
   leaks.secrets.push(tenant.manager.id);
   const mgr = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
   expect(mgr.status).toBe(201);
-  const key = await tenant.mint("app_specific_key", ["Predict"], "split-1");
-  leakedKey = key.id;
-  leaks.secrets.push(key.id);
-  const res = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: key.id,
-    manager_id: mgr.json.credential.id,
+  const { key, id } = await registerAppKey(tenant, {
+    managerId: mgr.json.credential.id,
+    label: "split-1",
+    secrets: leaks.secrets,
     policy: { grace_hours: 24 },
   });
-  expect(res.status).toBe(201);
-  credentialId = res.json.credential.id;
+  leakedKey = key.id;
+  credentialId = id;
   const items = Array.from({ length: TOKENS }, (_, i) => ({
     token: `ghsplit_${i.toString(16).padStart(4, "0")}_${crypto.randomUUID().replaceAll("-", "")}`,
     type: "clarifai_api_key",
@@ -283,17 +280,13 @@ describe("an alert redelivered under another GITHUB_INLINE_TOKENS", () => {
     // redelivery at 300 inline (chunk 300-599). A chunk id from its index would make the second
     // delivery's chunk 1 look handled (the first's chunk 1, 200-399, was) and skip the key.
     const MANAGED = 450;
-    const key = await tenant.mint("app_specific_key", ["Predict"], "split-redelivery");
-    leaks.secrets.push(key.id);
     const mgr = (await call("GET", `/v1/credentials/${credentialId}`)).json.credential.manager_id;
-    const res = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: key.id,
-      manager_id: mgr,
+    const { key } = await registerAppKey(tenant, {
+      managerId: mgr,
+      label: "split-redelivery",
+      secrets: leaks.secrets,
       policy: { grace_hours: 24 },
     });
-    expect(res.status).toBe(201);
     const items = Array.from({ length: TOKENS }, (_, i) => ({
       token: `ghredeliver_${i}_${crypto.randomUUID().replaceAll("-", "")}`,
       type: "clarifai_api_key",
