@@ -27,6 +27,7 @@ import { canary } from "../support/canary.ts";
 import { type CountingEnv, countingEnv, type InvocationCounts } from "../support/counting-env.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { freshOrg, githubControl } from "../support/github.ts";
+import { registerManager } from "../support/manager.ts";
 
 const LIMITS = { subrequests: 50, kv_ops: 1_000 };
 const NOISE = 130; // unmanaged secrets in the organization: two pages of 100
@@ -103,8 +104,7 @@ beforeAll(async () => {
   gh = await freshOrg("ghbackstop");
   other = await freshOrg("ghbackstop-repo");
   await githubControl("repos", { full_name: `${gh.org}/second` });
-  const mgr = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
-  managerId = mgr.json.credential.id;
+  managerId = await registerManager(tenant);
   const register = async (label: string, sinks: unknown[] = []) => {
     const { key, id } = await registerAppKey(tenant, {
       managerId,

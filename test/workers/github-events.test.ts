@@ -16,6 +16,7 @@ import { canary } from "../support/canary.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { fingerprintWith } from "../support/fingerprint.ts";
 import { freshOrg, GITHUB_WEBHOOK_SECRET, githubControl, githubUrl, postDelivery } from "../support/github.ts";
+import { registerManager } from "../support/manager.ts";
 import { signGithubWebhook } from "../../src/core/inbound/github-webhook.ts";
 
 let tenant: Awaited<ReturnType<typeof freshTenant>>;
@@ -58,9 +59,7 @@ beforeAll(async () => {
   tenant = await freshTenant("ghevents");
   leaks.secrets.push(tenant.manager.id, GITHUB_WEBHOOK_SECRET);
   gh = await freshOrg("ghevents");
-  const mgr = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
-  expect(mgr.status).toBe(201);
-  managerId = mgr.json.credential.id;
+  managerId = await registerManager(tenant);
 });
 
 afterAll(() => {

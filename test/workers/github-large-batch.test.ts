@@ -21,6 +21,7 @@ import { canary } from "../support/canary.ts";
 import { type CountingEnv, countingEnv, type InvocationCounts } from "../support/counting-env.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { signedGithubAlert } from "../support/github-test-key.ts";
+import { registerManager } from "../support/manager.ts";
 
 const LIMITS = { subrequests: 50, kv_ops: 1_000 };
 const TOKENS = 2_500;
@@ -41,9 +42,7 @@ beforeAll(async () => {
   leaks = canary();
   tenant = await freshTenant("ghbatch");
   leaks.secrets.push(tenant.manager.id);
-  const mgr = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
-  expect(mgr.status).toBe(201);
-  const managerId = mgr.json.credential.id as string;
+  const managerId = await registerManager(tenant);
   for (let i = 0; i < MANAGED; i++) {
     const { key, id } = await registerAppKey(tenant, {
       managerId,

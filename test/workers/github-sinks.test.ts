@@ -11,6 +11,7 @@ import { postAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { freshOrg, githubControl } from "../support/github.ts";
+import { registerManager } from "../support/manager.ts";
 
 let tenant: Awaited<ReturnType<typeof freshTenant>>;
 let gh: Awaited<ReturnType<typeof freshOrg>>;
@@ -47,8 +48,7 @@ beforeAll(async () => {
   tenant = await freshTenant("ghsinks");
   leaks.secrets.push(tenant.manager.id);
   gh = await freshOrg("ghsinks");
-  const mgr = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
-  managerId = mgr.json.credential.id;
+  managerId = await registerManager(tenant);
 });
 
 describe("github_actions_secret sinks", () => {

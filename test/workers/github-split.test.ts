@@ -19,6 +19,7 @@ import { canary } from "../support/canary.ts";
 import { type CountingEnv, countingEnv } from "../support/counting-env.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { signedGithubAlert } from "../support/github-test-key.ts";
+import { registerManager } from "../support/manager.ts";
 
 const TOKENS = 1_000;
 /** Beyond the inline part: only a deferred chunk can find it. */
@@ -37,10 +38,8 @@ beforeAll(async () => {
   leaks = canary();
   tenant = await freshTenant("ghsplit");
   leaks.secrets.push(tenant.manager.id);
-  const mgr = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
-  expect(mgr.status).toBe(201);
   const { key, id } = await registerAppKey(tenant, {
-    managerId: mgr.json.credential.id,
+    managerId: await registerManager(tenant),
     label: "split-1",
     secrets: leaks.secrets,
     policy: { grace_hours: 24 },
