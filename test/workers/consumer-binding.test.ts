@@ -8,6 +8,7 @@ import { env, exports } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, call, waitForRotation } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { control, emulatorUrl, freshTenant } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
@@ -30,21 +31,12 @@ async function consumerGet(name: Consumer, path: string): Promise<{ status: numb
   return { status: res.status, json: JSON.parse(text) };
 }
 
-async function register(extra: Record<string, unknown> = {}) {
-  const key = await tenant.mint("app_specific_key", ["Predict"], "workload");
-  leaks.secrets.push(key.id);
-  const res = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: key.id,
-    manager_id: managerId,
-    consumers: ["billing-api"],
-    policy: { grace_hours: 24 },
-    ...extra,
+const register = (extra: Record<string, unknown> = {}) =>
+  registerAppKey(tenant, {
+    managerId,
+    secrets: leaks.secrets,
+    fields: { consumers: ["billing-api"], policy: { grace_hours: 24 }, ...extra },
   });
-  expect(res.status).toBe(201);
-  return { key, id: res.json.credential.id as string, fingerprint: res.json.credential.fingerprint as string };
-}
 
 async function auditOf(id: string, type: string): Promise<any[]> {
   return (await call("GET", `/v1/audit?credential_id=${id}&type=${type}`)).json.entries;

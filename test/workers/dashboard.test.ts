@@ -12,6 +12,7 @@ import { signedAlert } from "../support/signed-alert.ts";
 import { summarySchema } from "../../src/core/summary/summary-schema.ts";
 import { jitterMs } from "../../src/core/sweep/rules.ts";
 import { ADMIN_TOKEN, call, responses, waitForRotation } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { ALICE, responseUrl, slackSigned, slashCommand } from "../support/chat.ts";
 import { cronTick } from "../support/cron.ts";
@@ -44,20 +45,14 @@ async function ui(method: string, path: string, form?: Record<string, string>) {
 
 const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
 
-async function appKey(description: string, policy: Record<string, unknown> = {}) {
-  const key = await tenant.mint("app_specific_key", ["Predict"], description);
-  leaks.secrets.push(key.id);
-  const res = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: key.id,
-    manager_id: managerId,
-    description,
+const appKey = (description: string, policy: Record<string, unknown> = {}) =>
+  registerAppKey(tenant, {
+    managerId,
+    label: description,
+    secrets: leaks.secrets,
     policy: { grace_hours: 0, ...policy },
+    fields: { description },
   });
-  expect(res.status).toBe(201);
-  return { key, credential: res.json.credential };
-}
 
 /** GET /v1/summary, parsed with its strict response schema (nothing else can ride along). */
 const summary = async () => {
