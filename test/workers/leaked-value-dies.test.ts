@@ -10,6 +10,7 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { signedAlert } from "../support/signed-alert.ts";
 import { ADMIN_TOKEN, call, waitForRotation } from "../support/api.ts";
+import { postAppKey, registerAppKey } from "../support/app-key.ts";
 import { cronTick } from "../support/cron.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
@@ -24,15 +25,7 @@ describe("a leaked value always dies", () => {
   it("a leaked app key whose delete Clarifai refuses is replaced, shown leaked and live, escalated, and deleted by a later sweep", async () => {
     const tenant = await freshTenant("leak-refused");
     const managerId = await registerManager(tenant);
-    const leaked = await tenant.mint("app_specific_key", ["Predict"], "workload");
-    const reg = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: leaked.id,
-      manager_id: managerId,
-    });
-    expect(reg.status).toBe(201);
-    const id = reg.json.credential.id as string;
+    const { key: leaked, id, fingerprint } = await registerAppKey(tenant, { managerId });
     const stillThere = async () => (await tenant.state()).keys.some((k: any) => k.id === leaked.id);
     // Clarifai refuses the rotation's delete and the first sweep's retry (permanent: 11102).
     await control("faults", {
@@ -52,7 +45,7 @@ describe("a leaked value always dies", () => {
     expect(view.state).toBe("active");
     expect(view.leaked_live).toBe(true);
     expect(view.previous).toMatchObject([{
-      fingerprint: reg.json.credential.fingerprint,
+      fingerprint,
       leaked: true,
       revoked_at: null,
     }]);
@@ -79,14 +72,7 @@ describe("a leaked value always dies", () => {
   it("a leaked superseded value whose delete is refused is owed as leaked: every sweep retries it, without backoff", async () => {
     const tenant = await freshTenant("leak-previous");
     const managerId = await registerManager(tenant);
-    const old = await tenant.mint("app_specific_key", ["Predict"], "workload");
-    const reg = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: old.id,
-      manager_id: managerId,
-      policy: { grace_hours: 24 },
-    });
+    const { key: old, res: reg } = await postAppKey(tenant, { managerId, policy: { grace_hours: 24 } });
     const id = reg.json.credential.id as string;
     const rot = await call("POST", `/v1/credentials/${id}/rotate`, {});
     expect((await waitForRotation(rot.json.rotation.id)).state).toBe("done"); // the old key lives on for its grace period
@@ -126,14 +112,7 @@ describe("a leaked value always dies", () => {
     const reg = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: pat.id });
     expect(reg.status).toBe(201);
     const id = reg.json.credential.id as string;
-    const workload = await tenant.mint("app_specific_key", ["Predict"], "managed by the self-managed PAT");
-    const managed = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: workload.id,
-      manager_id: id,
-    });
-    expect(managed.status).toBe(201);
+    const managed = await registerAppKey(tenant, { managerId: id, label: "managed by the self-managed PAT" });
     // Every create fails for longer than the step's retry budget (transient: 503).
     await control("faults", {
       method: "POST",
@@ -159,7 +138,7 @@ describe("a leaked value always dies", () => {
     const [entry] = await audited("credential.orphaned_manager", id);
     expect(entry!.data).toMatchObject({ credential_id: id, rotation_id: rotation.id, old_revoked: true });
     expect(await exports_ui(id)).toContain("Needs a new manager");
-    expect(await exports_ui(managed.json.credential.id)).toContain("was deleted after a leak and needs a new manager");
+    expect(await exports_ui(managed.id)).toContain("was deleted after a leak and needs a new manager");
   });
 });
 

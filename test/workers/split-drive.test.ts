@@ -25,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WorkersStore } from "../../src/adapters/workers-store.ts";
 import worker, { type Env } from "../../src/worker.ts";
 import { call } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { countingEnv } from "../support/counting-env.ts";
 import { emulatorUrl, freshTenant } from "../support/emulator-control.ts";
@@ -49,18 +50,14 @@ beforeAll(async () => {
     body: JSON.stringify({ secrets: [{ id: SINK, value: "placeholder-value" }] }),
   });
   expect(created.ok).toBe(true);
-  leaked = (await tenant.mint("app_specific_key", ["Predict"], "workload")).id;
-  leaks.secrets.push(leaked);
-  const app = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: leaked,
-    manager_id: managerId,
+  const app = await registerAppKey(tenant, {
+    managerId,
+    secrets: leaks.secrets,
     sinks: [{ type: "clarifai_secret", user_id: tenant.userId, secret_id: SINK }],
     policy: { grace_hours: 24 },
   });
-  expect(app.status).toBe(201);
-  credentialId = app.json.credential.id;
+  leaked = app.key.id;
+  credentialId = app.id;
 });
 
 type Captured = { type: string; data: any };
