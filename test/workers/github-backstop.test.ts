@@ -12,19 +12,13 @@
  * files' credentials are not this file's business).
  */
 import { env } from "cloudflare:workers";
-import {
-  createExecutionContext,
-  createMessageBatch,
-  createScheduledController,
-  getQueueResult,
-  waitOnExecutionContext,
-} from "cloudflare:test";
+import { createMessageBatch, createScheduledController, getQueueResult } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker, { type Env } from "../../src/worker.ts";
 import { call } from "../support/api.ts";
 import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
-import { type CountingEnv, countingEnv, type InvocationCounts } from "../support/counting-env.ts";
+import { type CountingEnv, countingEnv, invocation, type InvocationCounts } from "../support/counting-env.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { freshOrg, githubControl } from "../support/github.ts";
 import { registerManager } from "../support/manager.ts";
@@ -40,19 +34,6 @@ let managerId: string;
 const managed: { credentialId: string; keyId: string; repository: string; number: number }[] = [];
 
 let minute = Math.floor(Date.now() / 60_000) + 5_000_000 + Math.floor(Math.random() * 1_000_000);
-
-async function invocation<T>(counting: CountingEnv<Env>, label: string, run: (ctx: ExecutionContext) => Promise<T>) {
-  counting.begin(label);
-  try {
-    const ctx = createExecutionContext();
-    const result = await run(ctx);
-    await waitOnExecutionContext(ctx);
-    return { result, counts: counting.end() };
-  } catch (error) {
-    counting.end();
-    throw error;
-  }
-}
 
 /** One cron tick and everything the backstop's events cause, each invocation counted. */
 async function sweep(counting: CountingEnv<Env>, opts: { dead?: number } = {}) {

@@ -9,7 +9,7 @@
  * counted invocation, until no event is left (events the consumer publishes are captured too).
  */
 import { env } from "cloudflare:workers";
-import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { createMessageBatch, getQueueResult } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_GITHUB_ALERT_BYTES } from "../../src/app.ts";
 import { MAX_GITHUB_TOKENS } from "../../src/routes/hooks/github.ts";
@@ -18,7 +18,7 @@ import worker, { type Env } from "../../src/worker.ts";
 import { call } from "../support/api.ts";
 import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
-import { type CountingEnv, countingEnv, type InvocationCounts } from "../support/counting-env.ts";
+import { countingEnv, invocation, type InvocationCounts } from "../support/counting-env.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { signedGithubAlert } from "../support/github-test-key.ts";
 import { registerManager } from "../support/manager.ts";
@@ -59,24 +59,6 @@ beforeAll(async () => {
     unmanaged.push(key.id);
   }
 }, 120_000);
-
-/** One invocation, counted: `run` gets a fresh ExecutionContext and is awaited with its waitUntil work. */
-async function invocation<T>(
-  counting: CountingEnv<Env>,
-  label: string,
-  run: (ctx: ExecutionContext) => Promise<T>,
-): Promise<{ result: T; counts: InvocationCounts }> {
-  counting.begin(label);
-  try {
-    const ctx = createExecutionContext();
-    const result = await run(ctx);
-    await waitOnExecutionContext(ctx);
-    return { result, counts: counting.end() };
-  } catch (error) {
-    counting.end();
-    throw error;
-  }
-}
 
 describe("a 2,500-token GitHub alert", () => {
   it("is fully handled, with every invocation within the free plan's limits", async () => {

@@ -16,7 +16,7 @@ import worker, { type Env } from "../../src/worker.ts";
 import { call } from "../support/api.ts";
 import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
-import { type CountingEnv, countingEnv } from "../support/counting-env.ts";
+import { countingEnv, invocation } from "../support/counting-env.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { signedGithubAlert } from "../support/github-test-key.ts";
 import { registerManager } from "../support/manager.ts";
@@ -60,20 +60,6 @@ beforeAll(async () => {
 
 type Msg = { id: string; timestamp: Date; attempts: number; body: unknown };
 const typeOf = (b: unknown) => (b as { type: string }).type;
-
-/** One counted invocation: `run` gets a fresh ExecutionContext and is awaited with its waitUntil work. */
-async function invocation<T>(c: CountingEnv<Env>, label: string, run: (ctx: ExecutionContext) => Promise<T>) {
-  c.begin(label);
-  try {
-    const ctx = createExecutionContext();
-    const result = await run(ctx);
-    await waitOnExecutionContext(ctx);
-    return { result, counts: c.end() };
-  } catch (error) {
-    c.end();
-    throw error;
-  }
-}
 
 async function postAlert() {
   const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
