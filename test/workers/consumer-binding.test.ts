@@ -7,11 +7,12 @@
 import { env, exports } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, call, waitForRotation } from "../support/api.ts";
+import { call, waitForRotation } from "../support/api.ts";
 import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { control, emulatorUrl, freshTenant } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
+import { adminSession } from "../support/dashboard-session.ts";
 import { servicesFor } from "../../src/worker.ts";
 import { payOwedRevocations } from "../../src/core/rotation/owed-revocations.ts";
 import { MAX_CACHE_MS } from "../../src/core/credentials/read-current.ts";
@@ -194,13 +195,7 @@ describe("RekeyCredentials.current over a service binding", () => {
     expect(reads).toHaveLength(2);
 
     // The dashboard's credential page says the same, after a token sign-in (its header: admin-token).
-    const signIn = await exports.default.fetch("http://rekey.test/ui/sign-in", {
-      method: "POST",
-      redirect: "manual",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
-    });
-    const cookie = /(__Host-rekey_session=[^;]*)/.exec(signIn.headers.get("set-cookie") ?? "")![1]!;
+    const cookie = await adminSession();
     const page = await (await exports.default.fetch(`http://rekey.test/ui/credentials/${id}`, { headers: { cookie } }))
       .text();
     expect(page).toMatch(new RegExp(`data-consumer="billing-api"[^]*?${done.new_fingerprint}…</code> \\(current\\)`));

@@ -6,14 +6,14 @@
  * - a leaked self-managed PAT whose successor cannot be created is deleted anyway, and its
  *   credential is revoked and marked as needing a new manager (credential.orphaned_manager).
  */
-import { exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { signedAlert } from "../support/signed-alert.ts";
-import { ADMIN_TOKEN, call, waitForRotation } from "../support/api.ts";
+import { call, waitForRotation } from "../support/api.ts";
 import { postAppKey, registerAppKey } from "../support/app-key.ts";
 import { cronTick } from "../support/cron.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
+import { dashboardPage } from "../support/dashboard-session.ts";
 
 const audited = async (type: string, credentialId: string) =>
   ((await call("GET", `/v1/audit?type=${type}&credential_id=${credentialId}`)).json.entries ?? []) as Array<
@@ -51,8 +51,8 @@ describe("a leaked value always dies", () => {
     }]);
     const plan = await call("GET", "/v1/plan");
     expect(JSON.stringify(plan.json)).toContain(id);
-    expect(await exports_ui(id)).toContain("Leaked and still live");
-    expect(await exports_ui(id, "/ui")).toContain("leaked, still live");
+    expect(await dashboardPage(`/ui/credentials/${id}`)).toContain("Leaked and still live");
+    expect(await dashboardPage("/ui")).toContain("leaked, still live");
 
     await cronTick(); // refused again: escalated at once
     await vi.waitUntil(async () => (await audited("revocation.overdue", id)).length > 0, {
@@ -137,22 +137,9 @@ describe("a leaked value always dies", () => {
     });
     const [entry] = await audited("credential.orphaned_manager", id);
     expect(entry!.data).toMatchObject({ credential_id: id, rotation_id: rotation.id, old_revoked: true });
-    expect(await exports_ui(id)).toContain("Needs a new manager");
-    expect(await exports_ui(managed.id)).toContain("was deleted after a leak and needs a new manager");
+    expect(await dashboardPage(`/ui/credentials/${id}`)).toContain("Needs a new manager");
+    expect(await dashboardPage(`/ui/credentials/${managed.id}`)).toContain(
+      "was deleted after a leak and needs a new manager",
+    );
   });
 });
-
-/** The credential's dashboard page, signed in with the admin token. */
-async function exports_ui(id: string, path = `/ui/credentials/${id}`): Promise<string> {
-  const signIn = await exports.default.fetch("http://rekey.test/ui/sign-in", {
-    method: "POST",
-    redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
-  });
-  const cookie = /(__Host-rekey_session=[^;]*)/.exec(signIn.headers.get("set-cookie") ?? "")?.[1];
-  if (!cookie) throw new Error("sign-in set no session cookie");
-  const page = await exports.default.fetch(`http://rekey.test${path}`, { headers: { cookie } });
-  expect(page.status).toBe(200);
-  return page.text();
-}
