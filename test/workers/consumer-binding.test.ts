@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, waitForRotation } from "../support/api.ts";
 import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
-import { control, emulatorUrl, freshTenant } from "../support/emulator-control.ts";
+import { control, emulatorUrl, failNextKeyCreate, freshTenant } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
 import { adminSession } from "../support/dashboard-session.ts";
 import { servicesFor } from "../../src/worker.ts";
@@ -147,13 +147,7 @@ describe("RekeyCredentials.current over a service binding", () => {
       status: 400,
       code: 11102,
     });
-    await control("faults", {
-      method: "POST",
-      path: `/v2/users/${tenant.userId}/keys`,
-      count: 1,
-      status: 403,
-      code: 11007,
-    });
+    await failNextKeyCreate(tenant.userId);
     const started = await call("POST", `/v1/credentials/${id}/rotate`, { reason: "compromise" });
     expect(started.status).toBe(202);
     const rotation = await waitForRotation(started.json.rotation.id);

@@ -16,7 +16,7 @@ import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { ALICE, responseUrl, slackSigned, slashCommand } from "../support/chat.ts";
 import { cronTick } from "../support/cron.ts";
-import { control, freshTenant } from "../support/emulator-control.ts";
+import { control, failNextKeyCreate, freshTenant } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
 import { received } from "../support/receiver.ts";
 
@@ -116,13 +116,7 @@ describe("GET /v1/summary and the home page", () => {
     expect((await waitForRotation(rotated.json.rotation.id)).state).toBe("done");
     const revoke = await call("POST", `/v1/credentials/${revoked.credential.id}/revoke`, {});
     expect((await waitForRotation(revoke.json.rotation.id)).state).toBe("done");
-    await control("faults", {
-      method: "POST",
-      path: `/v2/users/${tenant.userId}/keys`,
-      count: 1,
-      status: 403,
-      code: 11007,
-    });
+    await failNextKeyCreate(tenant.userId);
     const fails = await call("POST", `/v1/credentials/${failing.credential.id}/rotate`, {});
     expect((await waitForRotation(fails.json.rotation.id)).state).toBe("failed");
 

@@ -12,7 +12,7 @@ import { issueSession, SESSION_TTL_MS, uiKeys } from "../../src/ui/session.ts";
 import { ADMIN_TOKEN, call, responses, waitForRotation } from "../support/api.ts";
 import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
-import { control, freshTenant } from "../support/emulator-control.ts";
+import { failNextKeyCreate, freshTenant } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
 
 const COOKIE = "__Host-rekey_session";
@@ -406,13 +406,7 @@ describe("rotate and revoke", () => {
 
   it("lists a failed rotation on the rotations page", async () => {
     // A permanent failure of the create step, for this test's user only (the emulator is shared).
-    await control("faults", {
-      method: "POST",
-      path: `/v2/users/${tenant.userId}/keys`,
-      count: 1,
-      status: 403,
-      code: 11007,
-    });
+    await failNextKeyCreate(tenant.userId);
     const confirm = await ui("GET", `/ui/credentials/${failingCredId}/rotate`, { cookie: session });
     const res = await ui("POST", `/ui/credentials/${failingCredId}/rotate`, {
       cookie: session,
