@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, waitForRotation } from "../support/api.ts";
 import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
-import { control, emulatorUrl, failNextKeyCreate, freshTenant } from "../support/emulator-control.ts";
+import { emulatorUrl, failNextKeyCreate, freshTenant, refuseKeyDeletes } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
 import { adminSession } from "../support/dashboard-session.ts";
 import { servicesFor } from "../../src/worker.ts";
@@ -140,13 +140,7 @@ describe("RekeyCredentials.current over a service binding", () => {
     expect((await consumerGet("CONSUMER_BILLING", `/raw?credential=${id}`)).status).toBe(200);
     // A compromise whose delete is refused (permanent: 11102) and whose replacement cannot be minted
     // (403 at create): the rotation fails, and the current value stays leaked and owed.
-    await control("faults", {
-      method: "DELETE",
-      path: `/v2/users/${tenant.userId}/keys/*`,
-      count: 1,
-      status: 400,
-      code: 11102,
-    });
+    await refuseKeyDeletes(tenant.userId, 1);
     await failNextKeyCreate(tenant.userId);
     const started = await call("POST", `/v1/credentials/${id}/rotate`, { reason: "compromise" });
     expect(started.status).toBe(202);

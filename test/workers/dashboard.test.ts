@@ -16,7 +16,7 @@ import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { ALICE, responseUrl, slackSigned, slashCommand } from "../support/chat.ts";
 import { cronTick } from "../support/cron.ts";
-import { control, failNextKeyCreate, freshTenant } from "../support/emulator-control.ts";
+import { failNextKeyCreate, freshTenant, refuseKeyDeletes } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
 import { received } from "../support/receiver.ts";
 
@@ -286,13 +286,7 @@ describe("containment time", () => {
 
   it("is recorded when the sweep finally deletes a leaked value Clarifai first refused to delete", async () => {
     const { key, credential } = await appKey("leak refused once");
-    await control("faults", {
-      method: "DELETE",
-      path: `/v2/users/${tenant.userId}/keys/*`,
-      count: 1,
-      status: 400,
-      code: 11102,
-    });
+    await refuseKeyDeletes(tenant.userId, 1);
     const res = await call("POST", `/v1/credentials/${credential.id}/rotate`, { reason: "compromise" });
     expect(res.status).toBe(202);
     const first = await waitForRotation(res.json.rotation.id);

@@ -11,7 +11,7 @@ import { signedAlert } from "../support/signed-alert.ts";
 import { call, waitForRotation } from "../support/api.ts";
 import { postAppKey, registerAppKey } from "../support/app-key.ts";
 import { cronTick } from "../support/cron.ts";
-import { control, freshTenant } from "../support/emulator-control.ts";
+import { control, freshTenant, refuseKeyDeletes } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
 import { dashboardPage } from "../support/dashboard-session.ts";
 
@@ -28,13 +28,7 @@ describe("a leaked value always dies", () => {
     const { key: leaked, id, fingerprint } = await registerAppKey(tenant, { managerId });
     const stillThere = async () => (await tenant.state()).keys.some((k: any) => k.id === leaked.id);
     // Clarifai refuses the rotation's delete and the first sweep's retry (permanent: 11102).
-    await control("faults", {
-      method: "DELETE",
-      path: `/v2/users/${tenant.userId}/keys/*`,
-      count: 2,
-      status: 400,
-      code: 11102,
-    });
+    await refuseKeyDeletes(tenant.userId, 2);
 
     const res = await call("POST", `/v1/credentials/${id}/rotate`, { reason: "compromise" });
     expect(res.status).toBe(202);
@@ -77,13 +71,7 @@ describe("a leaked value always dies", () => {
     const rot = await call("POST", `/v1/credentials/${id}/rotate`, {});
     expect((await waitForRotation(rot.json.rotation.id)).state).toBe("done"); // the old key lives on for its grace period
     // Clarifai refuses every delete of this user's keys from now on (the alert's, and its queued replay's).
-    await control("faults", {
-      method: "DELETE",
-      path: `/v2/users/${tenant.userId}/keys/*`,
-      count: 100,
-      status: 400,
-      code: 11102,
-    });
+    await refuseKeyDeletes(tenant.userId, 100);
     const body = JSON.stringify({ value: old.id, source: "siem" });
     const alert = await call("POST", "/hooks/alerts", body, await signedAlert(body));
     expect(alert.status).toBe(202);
