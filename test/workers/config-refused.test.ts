@@ -11,7 +11,7 @@ import { newEvent } from "../../src/core/bus/new-event.ts";
 import { sampleData } from "../support/sample-events.ts";
 import { ADMIN_TOKEN, call } from "../support/api.ts";
 import { countingEnv } from "../support/counting-env.ts";
-import { deliverAttempt } from "../support/queue-delivery.ts";
+import { deliverAttempt } from "../support/counted-worker.ts";
 
 // What worker.fetch takes; a test builds a plain Request.
 type IncomingRequest = Request<unknown, IncomingRequestCfProperties>;

@@ -11,7 +11,7 @@ import { newEvent } from "../../src/core/bus/new-event.ts";
 import { sampleData } from "../support/sample-events.ts";
 import { call } from "../support/api.ts";
 import { countingEnv } from "../support/counting-env.ts";
-import { deliverAttempt } from "../support/queue-delivery.ts";
+import { deliverAttempt } from "../support/counted-worker.ts";
 import { received, receiverUrl } from "../support/receiver.ts";
 import { credentialRecord, rotationRecord } from "../support/records.ts";
 import { WorkersStore } from "../../src/adapters/workers-store.ts";

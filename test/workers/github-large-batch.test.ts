@@ -19,8 +19,8 @@ import { call } from "../support/api.ts";
 import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { countingEnv, invocation, type InvocationCounts } from "../support/counting-env.ts";
+import { githubAlertInvocation } from "../support/counted-worker.ts";
 import { freshTenant } from "../support/emulator-control.ts";
-import { signedGithubAlert } from "../support/github-test-key.ts";
 import { registerManager } from "../support/manager.ts";
 
 const LIMITS = { subrequests: 50, kv_ops: 1_000 };
@@ -76,16 +76,7 @@ describe("a 2,500-token GitHub alert", () => {
     expect(body.length).toBeLessThan(MAX_GITHUB_ALERT_BYTES);
 
     const counting = countingEnv(env as Env, { EVENTS: "rekey-events", EVENTS_DLQ: "rekey-events-dlq" });
-    const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
-      method: "POST",
-      headers: await signedGithubAlert(body),
-      body,
-    });
-    const { result: res } = await invocation(
-      counting,
-      "request",
-      async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
-    );
+    const { result: res } = await githubAlertInvocation(counting, "request", body);
     const text = await res.text();
     said.push(text);
     expect(res.status, text).toBe(200);
@@ -196,16 +187,7 @@ describe("a large GitHub alert that is not valid", () => {
     ];
     expect(JSON.stringify(tooBig).length).toBeGreaterThan(MAX_GITHUB_ALERT_BYTES);
     for (const [label, body, status, code] of cases) {
-      const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
-        method: "POST",
-        headers: await signedGithubAlert(body),
-        body,
-      });
-      const { result: res, counts } = await invocation(
-        counting,
-        label,
-        async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
-      );
+      const { result: res, counts } = await githubAlertInvocation(counting, label, body);
       const text = await res.text();
       said.push(text);
       expect(res.status, `${label}: ${text}`).toBe(status);

@@ -17,6 +17,7 @@ import { call } from "../support/api.ts";
 import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { countingEnv, invocation } from "../support/counting-env.ts";
+import { githubAlertInvocation } from "../support/counted-worker.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { signedGithubAlert } from "../support/github-test-key.ts";
 import { registerManager } from "../support/manager.ts";
@@ -62,16 +63,7 @@ type Msg = { id: string; timestamp: Date; attempts: number; body: unknown };
 const typeOf = (b: unknown) => (b as { type: string }).type;
 
 async function postAlert() {
-  const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
-    method: "POST",
-    headers: await signedGithubAlert(body),
-    body,
-  });
-  const { result: res, counts } = await invocation(
-    counting,
-    "request",
-    async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
-  );
+  const { result: res, counts } = await githubAlertInvocation(counting, "request", body);
   const text = await res.text();
   said.push(text);
   const events = counting.take("rekey-events");
@@ -283,16 +275,7 @@ describe("an alert redelivered under another GITHUB_INLINE_TOKENS", () => {
         EVENTS: "rekey-events",
         EVENTS_DLQ: "rekey-events-dlq",
       });
-      const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
-        method: "POST",
-        headers: await signedGithubAlert(text),
-        body: text,
-      });
-      const { result } = await invocation(
-        c,
-        `delivery at ${inline}`,
-        async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, c.env, ctx),
-      );
+      const { result } = await githubAlertInvocation(c, `delivery at ${inline}`, text);
       expect(result.status).toBe(200);
       said.push(await result.text());
       const events = c.take("rekey-events");
@@ -368,16 +351,7 @@ describe("a GitHub alert whose chunks' publish fails partway", () => {
 describe("a GitHub alert of long tokens", () => {
   it("splits chunks further so that each sealed chunk fits one queue message (Deno KV: 64 KiB)", async () => {
     const text = longAlert();
-    const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
-      method: "POST",
-      headers: await signedGithubAlert(text),
-      body: text,
-    });
-    const { result: res } = await invocation(
-      counting,
-      "long tokens",
-      async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
-    );
+    const { result: res } = await githubAlertInvocation(counting, "long tokens", text);
     expect(res.status, await res.clone().text()).toBe(200);
     said.push(await res.text());
     const chunks = counting.take("rekey-events").filter((e) => typeOf(e) === "github.tokens_deferred") as {
