@@ -230,7 +230,8 @@ export const routeDocs: RouteDoc[] = [
         schema: githubEventAnswerSchema,
       },
       202: {
-        description: "Contained; the alert is resolved as revoked once the value is dead",
+        description:
+          "accepted: contained; the alert is resolved as revoked once the value is dead. queued: GitHub did not answer the alert's fetch (unreachable, 5xx, throttled); the fetch is retried on the bus",
         schema: githubEventAnswerSchema,
       },
       204: { description: "Another event or action: nothing to do" },

@@ -5,7 +5,8 @@
  * `secret_scanning_alert` webhook to the server itself, as GitHub would; the server fetches the
  * alert as a GitHub App (a PKCS#8 key here; the workerd tests use GitHub's PKCS#1), revokes the
  * leaked key, writes its replacement to the repository's Actions secret (libsodium opens it) and
- * resolves the alert as revoked. A forged signature and a redelivery change nothing.
+ * resolves the alert as revoked. A forged signature and a redelivery change nothing. An alert
+ * whose fetch GitHub fails (503) is queued and contained by the Deno KV queue's retry.
  */
 import assert from "node:assert/strict";
 import sodium from "libsodium-wrappers";
@@ -138,6 +139,39 @@ Deno.test("rekey on Deno: a GitHub secret scanning alert, from webhook to resolv
     });
     assert.equal(forged.status, 401);
     bodies.push(await forged.text());
+
+    // GitHub failing the alert's fetch (the webhook's, then the first retry's): 202 queued, and
+    // the Deno KV queue's retry fetches it and contains the key (core/alerts/owed-fetch.ts).
+    const second = await mint("app_specific_key", ["Predict"]);
+    const reg2 = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: USER,
+      value: second.id,
+      manager_id: managerId,
+      policy: { grace_hours: 0 },
+    });
+    assert.equal(reg2.status, 201, reg2.text);
+    await gh("faults", { method: "GET", path: `/repos/${REPO}/secret-scanning/alerts/*`, status: 503, count: 2 });
+    const owed = await gh(`repos/${REPO}/alerts`, { secret: second.id, deliver: true });
+    bodies.push(owed.response.body);
+    assert.equal(owed.response.status, 202, owed.response.body);
+    assert.deepEqual(JSON.parse(owed.response.body), { status: "queued" });
+    const cred2 = await waitFor(
+      "the owed fetch's compromise rotation",
+      async () => {
+        const c = (await call("GET", `/v1/credentials/${reg2.json.credential.id}`)).json.credential;
+        return c.current_rotation_id === null && c.last_rotation?.state === "done" ? c : undefined;
+      },
+      20_000,
+      50,
+    );
+    assert.equal(cred2.last_rotation.reason, "compromise");
+    const gets = ((await gh("state")).calls as { method: string; path: string; status: number }[])
+      .filter((c) => c.method === "GET" && c.path === `/repos/${REPO}/secret-scanning/alerts/${owed.alert.number}`);
+    assert.deepEqual(gets.map((c) => c.status).slice(0, 3), [503, 503, 200]);
+    const keys2 = (await cl("state")).keys as { id: string; description: string }[];
+    assert.ok(!keys2.some((k) => k.id === second.id), "the leaked key still works");
+    secrets.push(...keys2.filter((k) => k.description.includes(cred2.last_rotation.id)).map((k) => k.id));
 
     // Nothing the server said or printed holds a key, the App key, or the webhook secret.
     const said = [...bodies, server.output()].join("\n");

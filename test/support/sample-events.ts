@@ -121,6 +121,14 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
     token_count: 200,
     sealed: { v: 1, aad: 2, iv: "AAECAwQFBgcICQoL", ct: "c2FtcGxlIGNpcGhlcnRleHQgYW5kIHRhZw==" },
   },
+  "github.alert_fetch_owed": {
+    actor: "github:octo-org/app#42",
+    alert_number: 42,
+    installation_id: 7,
+    repository_id: 811,
+    delivery_id: "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+    received_at: "2026-08-22T10:00:00.000Z",
+  },
   "event.dead_lettered": {
     event_type: "sweep.batch",
     event_id: "evt_q2XvU6lK0nF3cY8pR1sT9w",

@@ -166,6 +166,8 @@ describe("every event type", () => {
         : { reason: "retries_exhausted" }),
       // A dead chunk names its alert and how many tokens went unmatched (never the tokens).
       ...(e.type === "github.tokens_deferred" ? { alert_id: e.data.alert_id, token_count: e.data.token_count } : {}),
+      // A dead owed fetch names the repository's alert whose secret was never read.
+      ...(e.type === "github.alert_fetch_owed" ? { github_alert: e.data.actor } : {}),
     });
     await vi.waitUntil(() => notified(dead.map((e) => e.id)), { timeout: 60_000, interval: 200 });
 
@@ -177,7 +179,14 @@ describe("every event type", () => {
       expect(slack[0], e.type).toContain(`${e.type}\``);
       expect(slack[0], e.type).toContain(e.id);
       if (e.rekeyfailure) expect(slack[0], e.type).toContain("sweeper");
-      for (const value of telltales(e).filter((v) => e.type !== "github.tokens_deferred" || v !== e.data.alert_id)) {
+      if (e.type === "github.alert_fetch_owed") {
+        expect(slack[0]).toContain(`GitHub alert \`${e.data.actor.slice("github:".length)}\``);
+      }
+      // What a notice names on purpose: a dead chunk's alert id, a dead owed fetch's alert.
+      const named = (v: string) =>
+        (e.type === "github.tokens_deferred" && v === e.data.alert_id) ||
+        (e.type === "github.alert_fetch_owed" && v === e.data.actor);
+      for (const value of telltales(e).filter((v) => !named(v))) {
         expect(JSON.stringify(notices[0]), `${e.type}: ${value}`).not.toContain(value);
         expect(slack[0], `${e.type}: ${value}`).not.toContain(value);
       }

@@ -17,6 +17,7 @@ import { freshTenant } from "../support/emulator-control.ts";
 import { fingerprintWith } from "../support/fingerprint.ts";
 import { freshOrg, GITHUB_WEBHOOK_SECRET, githubControl, githubUrl, postDelivery } from "../support/github.ts";
 import { registerManager } from "../support/manager.ts";
+import { received } from "../support/receiver.ts";
 import { signGithubWebhook } from "../../src/core/inbound/github-webhook.ts";
 
 let tenant: Awaited<ReturnType<typeof freshTenant>>;
@@ -316,14 +317,114 @@ describe("POST /hooks/github/events", () => {
     expect(patches.slice(1).every((c: any) => c.status === 200)).toBe(true);
   });
 
-  it("GitHub down when fetching the alert: 503 github_unavailable, and a redelivery after is acted on", async () => {
-    const { keyId } = await managedKey("fetch-down");
+  // Issue 17 M2: GitHub does not redeliver a failed delivery by itself, so the 503 this answered
+  // before lost the leak (unless its repository was in GITHUB_ALERT_SCOPES).
+  it(
+    "GitHub down when fetching the alert: 202 queued, the rotator fetches it again after a retry and contains it",
+    async () => {
+      const { keyId, credentialId } = await managedKey("fetch-down");
+      const alert = await gh.alert(keyId);
+      const path = `/repos/${gh.repository}/secret-scanning/alerts/${alert.number}`;
+      // The route's fetch and the rotator's first try fail; the bus's retry (its backoff) gets it.
+      await gh.fault("GET", path, { status: 503 }, 2);
+      const down = await postDelivery(alert.delivery);
+      expect(down.status, down.text).toBe(202);
+      expect(down.json).toEqual({ status: "queued" });
+      // The claim was completed: a redelivery of the same delivery does not act (or fetch) again.
+      const again = await postDelivery(alert.delivery);
+      expect(again.status).toBe(200);
+      expect(again.json).toEqual({ status: "duplicate" });
+
+      await until(
+        "the leaked key to be deleted at Clarifai",
+        async () => !(await tenant.state()).keys.some((k: any) => k.id === keyId),
+        40_000,
+      );
+      const done = await until("the compromise rotation to complete", async () => {
+        const cred = (await call("GET", `/v1/credentials/${credentialId}`)).json.credential;
+        return cred.last_rotation?.state === "done" && cred.last_rotation;
+      }, 20_000);
+      expect(done.reason).toBe("compromise");
+      const rotation = await waitForRotation(done.id, 5_000);
+      // Containment time counts from the webhook's arrival, the outage included.
+      expect(rotation.requested_by).toBe(`github:${gh.repository}#${alert.number}`);
+      const replacement = (await tenant.state()).keys.find((k: any) => String(k.description).includes(done.id));
+      expect(replacement).toBeDefined();
+      leaks.secrets.push(replacement.id);
+      const gets = (await gh.state()).calls.filter((c: any) => c.method === "GET" && c.path === path);
+      expect(gets.map((c: any) => c.status).slice(0, 3)).toEqual([503, 503, 200]);
+
+      // The owed fetch in the audit trail names the alert, never its secret; so does every entry.
+      const owed = await until("github.alert_fetch_owed in the audit trail", async () => {
+        const entries = (await call("GET", "/v1/audit?type=github.alert_fetch_owed&limit=100")).json.entries as any[];
+        return entries.find((e) => e.data.alert_number === alert.number && e.actor?.includes(gh.repository));
+      });
+      expect(owed.data).toMatchObject({
+        actor: `github:${gh.repository}#${alert.number}`,
+        installation_id: gh.installation,
+        delivery_id: alert.delivery.headers["x-github-delivery"],
+      });
+      const trail = await until("credential.revoked in the audit trail", async () => {
+        const entries = (await call("GET", `/v1/audit?credential_id=${credentialId}&limit=100`)).json.entries as any[];
+        return entries.some((e) => e.type === "credential.revoked") && entries;
+      });
+      expect(trail.map((e: any) => e.type)).toEqual(
+        expect.arrayContaining(["credential.compromised", "github.alert_linked", "credential.revoked"]),
+      );
+      for (const text of [JSON.stringify(owed), JSON.stringify(trail)]) {
+        expect(text).not.toContain(keyId);
+        expect(text).not.toContain(replacement.id);
+      }
+    },
+    60_000,
+  );
+
+  it(
+    "GitHub refusing the owed fetch for good (404): it dies at once, and the notice names the repository and alert",
+    async () => {
+      const { keyId, credentialId } = await managedKey("fetch-gone");
+      const alert = await gh.alert(keyId);
+      const path = `/repos/${gh.repository}/secret-scanning/alerts/${alert.number}`;
+      await gh.fault("GET", path, { status: 503 }, 1);
+      await gh.fault("GET", path, { status: 404 }, 5);
+      const down = await postDelivery(alert.delivery);
+      expect(down.status, down.text).toBe(202);
+      expect(down.json).toEqual({ status: "queued" });
+      const notice = await until("the owed fetch's dead letter notice", async () => {
+        const entries = (await call("GET", "/v1/audit?type=event.dead_lettered&limit=100")).json.entries as any[];
+        return entries.find((e) => e.data.github_alert === `github:${gh.repository}#${alert.number}`);
+      });
+      expect(notice.data).toMatchObject({
+        event_type: "github.alert_fetch_owed",
+        reason: "permanent",
+        handler: "rotator",
+        error_code: "github_not_found",
+      });
+      // Not retried: one 404, and nothing contained (the notice is what a human acts on).
+      const gets = (await gh.state()).calls.filter((c: any) => c.method === "GET" && c.path === path);
+      expect(gets.map((c: any) => c.status)).toEqual([503, 404]);
+      expect((await tenant.state()).keys.some((k: any) => k.id === keyId)).toBe(true);
+      expect((await call("GET", `/v1/credentials/${credentialId}`)).json.credential.current_rotation_id).toBeNull();
+      // Slack's notice says which alert, never a secret.
+      const slack = await until("the notice at Slack", async () => {
+        const posts = await received("/slack/incoming");
+        return posts.find((r) => r.body.includes(notice.data.event_id));
+      });
+      expect(slack.body).toContain(`GitHub alert \`${gh.repository}#${alert.number}\``);
+      expect(slack.body).not.toContain(keyId);
+      // The alert is still open at GitHub: a redelivery now is a duplicate (the claim was completed).
+      expect((await postDelivery(alert.delivery)).json).toEqual({ status: "duplicate" });
+    },
+    30_000,
+  );
+
+  it("GitHub refusing the fetch (404): 502 github_refused, and a redelivery after is acted on", async () => {
+    const { keyId } = await managedKey("fetch-refused");
     const alert = await gh.alert(keyId);
-    await gh.fault("GET", `/repos/${gh.repository}/secret-scanning/alerts/${alert.number}`, { status: 502 }, 1);
-    const down = await postDelivery(alert.delivery);
-    expect(down.status).toBe(503);
-    expect(down.json.error.code).toBe("github_unavailable");
-    // The claim was released: the redelivery is acted on (its rotation runs on after the answer).
+    await gh.fault("GET", `/repos/${gh.repository}/secret-scanning/alerts/${alert.number}`, { status: 404 }, 1);
+    const refused = await postDelivery(alert.delivery);
+    expect(refused.status).toBe(502);
+    expect(refused.json.error.code).toBe("github_refused");
     const later = await postDelivery(alert.delivery);
     expect(later.status).toBe(202);
     expect(later.json.action).toBe("rotation");

@@ -15,20 +15,28 @@
  * (create, then revoke_old); a secret's overwrites the secret with a new value (revoke_old, create,
  * propagate), and the rotator verifies and promotes.
  *
+ * When every delivery of that replay fails, its dead letter says the rotation is still running and
+ * owed to the sweep, and no `rotation.failed` says otherwise; the sweep then finishes it. One whose
+ * rotation settled failed still reports `rotation.failed` (core/subscribers/dead-work.ts).
+ *
  * The queue is held the way test/workers/github-large-batch.test.ts holds it: the counting env
  * (test/support/counting-env.ts) captures every send, and the test hands the messages to
  * `worker.queue` itself, one message per invocation as wrangler.toml's consumer runs.
  */
 import { env } from "cloudflare:workers";
 import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { WorkersStore } from "../../src/adapters/workers-store.ts";
-import worker, { type Env } from "../../src/worker.ts";
+import { DEFAULT_RETRY } from "../../src/core/rotation/engine-services.ts";
+import { driveRotation } from "../../src/core/rotation/drive.ts";
+import worker, { type Env, servicesFor } from "../../src/worker.ts";
 import { call } from "../support/api.ts";
 import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { countingEnv } from "../support/counting-env.ts";
-import { emulatorUrl, freshTenant } from "../support/emulator-control.ts";
+import { control, emulatorUrl, freshTenant } from "../support/emulator-control.ts";
+import { cronTick } from "../support/cron.ts";
+import { received } from "../support/receiver.ts";
 import { registerManager } from "../support/manager.ts";
 import { signedAlert } from "../support/signed-alert.ts";
 
@@ -117,7 +125,7 @@ async function alertInvocation(alert: Record<string, unknown>) {
     );
     return { all, retried };
   };
-  return { rotationId, drain };
+  return { rotationId, drain, counting, published };
 }
 
 const store = () => new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS);
@@ -235,6 +243,148 @@ describe("a matched alert's compromise rotation, split at containment", () => {
       current_rotation_id: null,
       last_rotation: { id: rotationId, state: "done" },
     });
+  });
+});
+
+/**
+ * The replay is what finishes a compromise rotation after the alert's containment, so when every
+ * one of its deliveries fails (Clarifai refusing the create for the queue's whole retry ladder:
+ * 1 + wrangler.toml's `max_retries` 5) its dead letter must not say the rotation failed while it
+ * is still running and owed to the sweep (core/subscribers/dead-work.ts): the notice says so, and
+ * the sweep then completes it. One that settled failed is still reported failed.
+ */
+describe("a replay whose every delivery failed", () => {
+  /** A fresh app key with a Clarifai secret sink, contained by its alert's invocation (queue held). */
+  async function containedLeak(prefix: string) {
+    const t = await freshTenant(prefix);
+    leaks.secrets.push(t.manager.id);
+    const manager = await registerManager(t);
+    const sink = `${prefix.toUpperCase().replaceAll("-", "_")}_SINK`;
+    await fetch(`${emulatorUrl()}/v2/users/${t.userId}/secrets`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Key ${t.manager.id}` },
+      body: JSON.stringify({ secrets: [{ id: sink, value: "placeholder-value" }] }),
+    });
+    const key = (await t.mint("app_specific_key", ["Predict"], "workload")).id;
+    leaks.secrets.push(key);
+    const reg = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: t.userId,
+      value: key,
+      manager_id: manager,
+      sinks: [{ type: "clarifai_secret", user_id: t.userId, secret_id: sink }],
+      policy: { grace_hours: 24 },
+    });
+    expect(reg.status, reg.text).toBe(201);
+    const id = reg.json.credential.id as string;
+    const alert = await alertInvocation({ value: key });
+    expect(await rotation(id, alert.rotationId)).toMatchObject({ state: "running", old_revoked: true });
+    const replay = alert.published.find((e) => e.type === "credential.compromised")!;
+    /** One consumer invocation of `body` on `queue` (the DLQ's is the dead-letter handler); what it published. */
+    const deliver = async (queue: string, body: unknown, attempts: number) => {
+      const batch = createMessageBatch(queue, [{ id: crypto.randomUUID(), timestamp: new Date(), attempts, body }]);
+      const ctx = createExecutionContext();
+      alert.counting.begin(`${queue}#${attempts}`);
+      await worker.queue(batch, alert.counting.env, ctx);
+      const result = await getQueueResult(batch, ctx);
+      alert.counting.end();
+      return { result, published: alert.counting.take("rekey-events") as Captured[] };
+    };
+    /**
+     * Every delivery of the replay fails: Clarifai refuses `call` at each of its tries in each drive
+     * (DEFAULT_RETRY's), retryably.
+     */
+    const replayDies = async (deliveries: number, call: "create" | "propagate") => {
+      await control("faults", {
+        ...(call === "create"
+          ? { method: "POST", path: `/v2/users/${t.userId}/keys` }
+          : { method: "PATCH", path: `/v2/users/${t.userId}/secrets` }),
+        count: deliveries * DEFAULT_RETRY.attempts,
+        status: 503,
+        code: 98004,
+      });
+      const sideEffects: Captured[] = [];
+      for (let attempts = 1; attempts <= deliveries; attempts++) {
+        const { result, published } = await deliver("rekey-events", replay, attempts);
+        expect(result.retryMessages, `delivery ${attempts} is retried`).toHaveLength(1);
+        sideEffects.push(...published);
+      }
+      // Every refusal was spent on this replay (none is left for the sweep, nor for other files).
+      const pending = (await control("faults")).faults.filter((f: any) => f.path.includes(t.userId));
+      expect(pending).toEqual([]);
+      return sideEffects;
+    };
+    return { t, id, sink, rotationId: alert.rotationId, leaked: key, replay, deliver, replayDies };
+  }
+
+  it("leaves the rotation running with no rotation.failed, its notice says so, and the sweep completes it", {
+    timeout: 90_000,
+  }, async () => {
+    const leak = await containedLeak("dead-replay");
+    // Refused at the sink write: a refused create would settle the rotation failed by itself after
+    // MAX_CREATE_CALLS (each may have minted a key), a real failure, not this one.
+    const before = await leak.replayDies(6, "propagate");
+    const running = await rotation(leak.id, leak.rotationId);
+    expect(running).toMatchObject({ state: "running", old_revoked: true, step: "propagate" });
+    expect(running.lease).toBeUndefined();
+    expect(running.next_attempt_at).toBeDefined();
+
+    // Queues moves it to the dead letters: the notice alone, naming the rotation as running.
+    const dead = await leak.deliver("rekey-events-dlq", leak.replay, 1);
+    expect(dead.published.map((e) => e.type)).toEqual(["event.dead_lettered"]);
+    expect(dead.published[0]!.data).toEqual({
+      event_type: "credential.compromised",
+      event_id: (leak.replay as any).id,
+      event_source: "/rekey/hooks/webhook",
+      reason: "retries_exhausted",
+      rotation_id: leak.rotationId,
+      rotation_state: "running",
+    });
+    // What the dead letter raised, and anything the failed drives did, reaches the auditor and the
+    // notifier as in production: Slack says the rotation is still running, nobody says it failed.
+    for (const e of [...before, ...dead.published]) await leak.deliver("rekey-events", e, 1);
+    const slack = (await received("/slack/incoming")).map((r) => r.body).filter((b) => b.includes(leak.id));
+    const notice = slack.filter((b) => b.includes("event.dead_lettered"));
+    expect(notice).toHaveLength(1);
+    expect(notice[0]).toContain(`Rotation \`${leak.rotationId}\` is still running, not failed`);
+    expect(slack.filter((b) => b.includes("FAILED"))).toEqual([]);
+    const trail = async () =>
+      (await call("GET", `/v1/audit?credential_id=${leak.id}&limit=100`)).json.entries.map((e: any) => e.type);
+    expect(await trail()).not.toContain("rotation.failed");
+    expect(await rotation(leak.id, leak.rotationId)).toMatchObject({ state: "running" });
+
+    // Clarifai answers again: the next cron sweep, once the rotation's retry time has come, resumes
+    // it on the real queue and finishes it on a new value.
+    await vi.waitUntil(() => Date.now() >= Date.parse(running.next_attempt_at!), { timeout: 10_000, interval: 100 });
+    await cronTick();
+    await vi.waitUntil(async () => (await rotation(leak.id, leak.rotationId)).state === "done", {
+      timeout: 30_000,
+      interval: 200,
+    });
+    const minted = await mintedBy(leak.t, leak.rotationId);
+    expect(minted).toHaveLength(1);
+    leaks.secrets.push(minted[0].id);
+    expect((await leak.t.state()).secrets.find((s: any) => s.id === leak.sink)?.value).toBe(minted[0].id);
+    expect(await deletesOf(leak.t, leak.leaked)).toEqual([200]); // contained once, by the alert
+    const cred = (await call("GET", `/v1/credentials/${leak.id}`)).json.credential;
+    expect(cred).toMatchObject({ state: "active", current_rotation_id: null });
+    expect(cred.last_rotation).toMatchObject({ id: leak.rotationId, state: "done", reason: "compromise" });
+    await vi.waitUntil(async () => (await trail()).includes("rotation.completed"), { timeout: 20_000, interval: 200 });
+    expect(await trail()).not.toContain("rotation.failed");
+  });
+
+  it("still reports rotation.failed when the rotation has settled failed", { timeout: 60_000 }, async () => {
+    const leak = await containedLeak("dead-failed");
+    await leak.replayDies(1, "create");
+    // Another driver then meets a refusal for good (403): the rotation settles failed.
+    await control("faults", { method: "POST", path: `/v2/users/${leak.t.userId}/keys`, status: 403, code: 11007 });
+    const engine = await servicesFor(env as Env, createExecutionContext()).engine();
+    expect(await driveRotation(engine, leak.id, leak.rotationId)).toMatchObject({ state: "failed" });
+
+    const dead = await leak.deliver("rekey-events-dlq", leak.replay, 1);
+    expect(dead.published.map((e) => e.type)).toEqual(["event.dead_lettered", "rotation.failed"]);
+    expect(dead.published[0]!.data).not.toHaveProperty("rotation_state");
+    expect(dead.published[1]!.data).toEqual({ credential_id: leak.id, error_code: "dead_letter_retries_exhausted" });
   });
 });
 

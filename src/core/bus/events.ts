@@ -27,8 +27,10 @@ import {
   credentialIdSchema,
   eventIdSchema,
   fingerprintPrefixSchema,
+  githubDeliverySchema,
   handlerNameSchema,
   jobIdSchema,
+  repoAlertSchema,
   requesterSchema,
   rotationIdSchema,
   sourceSchema,
@@ -58,6 +60,7 @@ export const eventTypes = [
   "github.alert_resolved",
   "github.alerts_scan",
   "github.tokens_deferred",
+  "github.alert_fetch_owed",
   "event.dead_lettered",
   "credential.registered",
   "credential.updated",
@@ -323,13 +326,36 @@ export const eventDataSchemas = {
     }),
   }),
   /**
+   * `POST /hooks/github/events` could not fetch a repository's alert (GitHub unreachable, 5xx,
+   * throttled), and GitHub does not redeliver a failed delivery by itself: the fetch is owed,
+   * and the `rotator` fetches it again with the bus's backoff and runs it through the alert
+   * pipeline (core/alerts/owed-fetch.ts). `actor`: the alert (`github:owner/repo#12`, whose name
+   * the fetch needs); `alert_number` as in `github.alert_linked`; the installation and repository
+   * id as the webhook gave them; `delivery_id`: GitHub's `X-GitHub-Delivery`, when it has
+   * GitHub's GUID shape (to find the delivery in the webhook's "Recent Deliveries"); `received_at`:
+   * when the webhook arrived, where the rotation's containment time starts. Never the secret:
+   * the webhook does not carry it, and it is read from GitHub again.
+   */
+  "github.alert_fetch_owed": z.strictObject({
+    actor: repoAlertSchema,
+    alert_number: z.number().check(z.int(), z.gte(1), z.lte(1_000_000_000)),
+    installation_id: z.optional(z.number().check(z.int(), z.gte(1), z.lte(Number.MAX_SAFE_INTEGER))),
+    repository_id: z.optional(z.number().check(z.int(), z.gte(1), z.lte(Number.MAX_SAFE_INTEGER))),
+    delivery_id: z.optional(githubDeliverySchema),
+    received_at: isoTimeSchema,
+  }),
+  /**
    * An event's handling died (its retries ran out, or a handler failed permanently): raised by the
    * dead-letter handler (core/subscribers/index.ts) for every type, so a human hears of every death.
    * It names the dead event by type, id and source, never by its data; the envelope's `subject`
    * is the dead event's. `handler` and `error_code`: the permanent failure, when there was one.
    * `alert_id` and `token_count`: a dead `github.tokens_deferred` chunk's alert and how many of its
    * tokens were never matched (counts, never the tokens), so an operator can find the alert at
-   * GitHub and check those tokens by hand.
+   * GitHub and check those tokens by hand. `rotation_id` and `rotation_state` ("running"): dead
+   * work on a credential whose rotation is still running and that the cron sweep resumes and
+   * finishes, so no `rotation.failed` was raised for it (core/subscribers/dead-work.ts).
+   * `github_alert`: a dead `github.alert_fetch_owed`'s
+   * alert (`github:owner/repo#12`), whose secret was never read, so that a human can look at it.
    */
   "event.dead_lettered": z.strictObject({
     event_type: eventTypeSchema,
@@ -340,6 +366,9 @@ export const eventDataSchemas = {
     error_code: z.optional(codeSchema),
     alert_id: z.optional(alertIdSchema),
     token_count: z.optional(count),
+    rotation_id: z.optional(rotationIdSchema),
+    rotation_state: z.optional(z.literal("running")),
+    github_alert: z.optional(repoAlertSchema),
   }),
   /** An admin registered a credential (POST /v1/credentials). */
   "credential.registered": z.strictObject({
@@ -413,6 +442,7 @@ export const busEventSchema = z.discriminatedUnion("type", [
   envelopeOf("github.alert_resolved", s["github.alert_resolved"]),
   envelopeOf("github.alerts_scan", s["github.alerts_scan"]),
   envelopeOf("github.tokens_deferred", s["github.tokens_deferred"]),
+  envelopeOf("github.alert_fetch_owed", s["github.alert_fetch_owed"]),
   envelopeOf("event.dead_lettered", s["event.dead_lettered"]),
   envelopeOf("credential.registered", s["credential.registered"]),
   envelopeOf("credential.updated", s["credential.updated"]),

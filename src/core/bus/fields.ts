@@ -56,12 +56,13 @@ export const codeSchema = z.string().check(
  * repository chooses. A Clarifai key is 32 hex characters, so `github:` actors refuse any run of
  * 32 hex characters (the repository is then named by GitHub's numeric id).
  */
+const REPO_ALERT = "github:(?![^#]*[0-9A-Fa-f]{32})[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}#[0-9]{1,10}";
 export const actorSchema = z.string().check(
   z.maxLength(160),
   z.regex(
     new RegExp(
       "^(?:admin-token|sweep|webhook|github-partner|slack:[A-Z0-9]{1,24}|discord:[0-9]{1,24}" +
-        "|github:(?![^#]*[0-9A-Fa-f]{32})[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}#[0-9]{1,10}" +
+        `|${REPO_ALERT}` +
         "|github:repo-id:[0-9]{1,12}#[0-9]{1,10}" +
         "|[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,90}|[A-Za-z0-9._-]{1,64}\\.access)$",
     ),
@@ -69,6 +70,18 @@ export const actorSchema = z.string().check(
   ),
 );
 export type Actor = z.infer<typeof actorSchema>;
+
+/**
+ * A repository's secret scanning alert by name, `github:owner/repo#12`: the one actor form an
+ * event may carry so that the alert can be fetched from GitHub again (`github.alert_fetch_owed`)
+ * and a human told which alert it was (its dead letter notice). The same bound as the actor's
+ * (no run of 32 hex characters; the trade-off above): GitHub's numeric repository id cannot
+ * address the alert (GitHub's REST API documents `/repos/{owner}/{repo}` paths only).
+ */
+export const repoAlertSchema = z.string().check(
+  z.maxLength(160),
+  z.regex(new RegExp(`^${REPO_ALERT}$`), "must be a repository's alert"),
+);
 
 /**
  * Who asked for a rotation (`requested_by`, `approved_by`): an actor, or a name recorded before
@@ -99,3 +112,12 @@ export const subjectSchema = z.string().check(z.regex(/^[a-z]{1,16}\/[a-z]{1,8}_
 
 /** Handler names (the third part of an idempotency key) and notification target ids. */
 export const handlerNameSchema = z.string().check(z.regex(/^[a-z][a-z0-9_.-]{0,23}$/, "must be a handler name"));
+
+/**
+ * GitHub's `X-GitHub-Delivery`: "A globally unique identifier (GUID) to identify the event"
+ * (GitHub docs, "Webhook events and payloads", delivery headers). Its 32 hex digits come in the
+ * GUID's dashed groups only, so a Clarifai key or PAT (32 hex characters in a row) does not pass.
+ */
+export const githubDeliverySchema = z.string().check(
+  z.regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, "must be a GitHub delivery GUID"),
+);

@@ -14,9 +14,20 @@ const DEAD_HINTS: Record<string, string> = {
   "sweep.batch": "The next cron sweep goes over this page again.",
   "maintenance.reencrypt": "The re-encryption job stopped here: `POST /v1/maintenance/reencrypt` resumes it.",
   "alert.received": "Only its audit entry may be missing: its credentials are contained by events of their own.",
+  "github.alert_fetch_owed":
+    "The GitHub alert's secret was never read: a managed key it leaked may still be live. Open the alert at GitHub and rotate what it leaked (README, Deploy to Cloudflare, on dead letters).",
   "github.tokens_deferred":
     "Part of a GitHub secret scanning alert was never matched: a managed key among those tokens may still be live. Find the alert by its id in the audit trail and rotate any credential it may have leaked (README, Deploy to Cloudflare, on dead letters).",
 };
+
+/**
+ * Dead work whose rotation is still running (core/subscribers/dead-work.ts) has not failed: the
+ * sweep finishes it, and no `rotation.failed` was raised. Anything else: the hint for its type.
+ */
+const deadHint = (d: Record<string, unknown>) =>
+  d.rotation_state === "running"
+    ? `Rotation \`${d.rotation_id}\` is still running, not failed: the cron sweep resumes and finishes it (\`GET /v1/rotations/${d.rotation_id}\`).`
+    : DEAD_HINTS[String(d.event_type)] ?? DEAD_HINT;
 
 export function slackMessage(event: BusEvent): { text: string; blocks: Block[] } | null {
   const d = event.data as Record<string, unknown>;
@@ -83,14 +94,16 @@ export function slackMessage(event: BusEvent): { text: string; blocks: Block[] }
     case "event.dead_lettered":
       headline = `:skull: Event \`${d.event_type}\` \`${d.event_id}\` died in the dead-letter queue${
         event.subject ? ` (${event.subject})` : ""
-      }${d.alert_id ? ` (alert \`${d.alert_id}\`, ${d.token_count} tokens unmatched)` : ""}`;
+      }${d.alert_id ? ` (alert \`${d.alert_id}\`, ${d.token_count} tokens unmatched)` : ""}${
+        d.github_alert ? ` (GitHub alert \`${String(d.github_alert).slice("github:".length)}\`)` : ""
+      }`;
       detail = `${
         d.reason === "permanent"
           ? `A handler failed permanently${d.handler ? `: \`${d.handler}\`` : ""}${
             d.error_code ? ` with \`${d.error_code}\`` : ""
           }`
           : "Its retries ran out"
-      }. ${DEAD_HINTS[String(d.event_type)] ?? DEAD_HINT}`;
+      }. ${deadHint(d)}`;
       break;
     default:
       return null;

@@ -4,13 +4,14 @@
  * each entry point's consumer.
  */
 import type { DeadLetterInfo, Dispatcher } from "../bus/bus.ts";
-import type { BusEvent, EventType } from "../bus/events.ts";
+import type { BusEvent } from "../bus/events.ts";
 import type { Services } from "../../services.ts";
 import { subscribeHandlers } from "./handlers.ts";
 import { notificationTargets } from "../notify/targets.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { codeSchema, handlerNameSchema } from "../bus/fields.ts";
 import { requeueDeadChunk } from "../alerts/deferred-tokens.ts";
+import { deadWork } from "./dead-work.ts";
 
 export function subscribeAll(d: Dispatcher, services: Services) {
   subscribeHandlers(d, {
@@ -19,9 +20,6 @@ export function subscribeAll(d: Dispatcher, services: Services) {
     githubScopes: services.config.GITHUB_ALERT_SCOPES,
   });
 }
-
-/** The events whose death can mean that work on a credential died: the rotator handles them. */
-const CREDENTIAL_WORK: readonly EventType[] = ["rotation.requested", "credential.compromised"];
 
 /**
  * An event whose handling died: a human must hear of it, whatever its type (a dead `sweep.batch`
@@ -41,12 +39,9 @@ const CREDENTIAL_WORK: readonly EventType[] = ["rotation.requested", "credential
  * comes only once it dies older.
  *
  * Work on a credential that died also becomes a `rotation.failed` event (so the credential's audit
- * trail, its chat conversations and the notifier say the rotation failed). Only the rotator's work
- * counts. A record of something that already happened (a completed rotation, a revocation, an
- * orphan report) dies only because a notification or chat reply could not be delivered; a
- * `rotation.failed` for it would be a false alarm about the credential, posted to every other
- * target and written into the audit trail, so one unreachable target would make all the others
- * lie. Its death is the notice, which says only that the event died.
+ * trail, its chat conversations and the notifier say the rotation failed), unless its rotation is
+ * still running and the sweep will finish it: the notice then names that rotation as running
+ * instead (./dead-work.ts). Only the rotator's work counts.
  */
 export async function onDeadLetter(services: Services, event: BusEvent, info: DeadLetterInfo): Promise<void> {
   console.error(
@@ -76,6 +71,7 @@ export async function onDeadLetter(services: Services, event: BusEvent, info: De
     return services.bus.publish(again);
   }
   const [handler, failureCode] = info.failure?.split(":", 2) ?? [];
+  const work = await deadWork(services.store, event, info, now);
   const notice = newEvent(
     "event.dead_lettered",
     {
@@ -90,6 +86,10 @@ export async function onDeadLetter(services: Services, event: BusEvent, info: De
       ...(event.type === "github.tokens_deferred"
         ? { alert_id: event.data.alert_id, token_count: event.data.token_count }
         : {}),
+      // Still running: the sweep resumes and finishes it, and no rotation.failed says otherwise.
+      ...(work.running ? { rotation_id: work.running, rotation_state: "running" as const } : {}),
+      // A dead owed fetch's alert was never read: which repository and alert (core/alerts/owed-fetch.ts).
+      ...(event.type === "github.alert_fetch_owed" ? { github_alert: event.data.actor } : {}),
     },
     {
       source: "/rekey/bus",
@@ -98,30 +98,5 @@ export async function onDeadLetter(services: Services, event: BusEvent, info: De
       now,
     },
   );
-  const failed = await rotationFailed(event, info, now);
-  await services.bus.publishAll(failed ? [notice, failed] : [notice]);
-}
-
-/** The `rotation.failed` for dead work on a credential (see `onDeadLetter`), or null. */
-async function rotationFailed(event: BusEvent, info: DeadLetterInfo, now: number) {
-  const data = event.data as { credential_id?: string; rotation_id?: string };
-  if (!data.credential_id || !CREDENTIAL_WORK.includes(event.type)) return null;
-  // A permanent failure names its handler: another handler's (the auditor's) is not the work's.
-  if (info.failure && !info.failure.startsWith("rotator:")) return null;
-  const candidate = `dead_letter_${info.failure?.split(":")[1] ?? info.reason}`;
-  const code = codeSchema.safeParse(candidate).success ? candidate : "dead_letter";
-  return newEvent(
-    "rotation.failed",
-    {
-      credential_id: data.credential_id,
-      ...(data.rotation_id ? { rotation_id: data.rotation_id } : {}),
-      error_code: code,
-    },
-    {
-      source: "/rekey/bus",
-      subject: `credential/${data.credential_id}`,
-      id: await deriveId("evt", "dead", event.source, event.id),
-      now,
-    },
-  );
+  await services.bus.publishAll(work.failed ? [notice, work.failed] : [notice]);
 }

@@ -110,6 +110,15 @@ function resumableAt(rec: CredentialRecord, running: RunningRotation): number | 
 }
 
 /**
+ * Whether the sweep's resume of `rec`'s rotation (due from `resumableAt` on) drives work on, not
+ * only clears a marker: the record is running, or missing (drive.ts materialises it from the
+ * intent). A settled record is only settled. The dead-letter handler reads it to tell dead work
+ * the sweep will finish from work that failed (core/subscribers/dead-work.ts).
+ */
+export const sweepDrivesOn = (rec: CredentialRecord, running: RunningRotation): boolean =>
+  !!rec.current_rotation && (running === null || running?.state === "running");
+
+/**
  * What is due for `rec` at `now`. `running` is its running rotation's record, when it has one
  * (see RunningRotation): the sweep and the plan read it, since only the rotation record knows
  * whether a driver holds it.

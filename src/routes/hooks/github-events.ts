@@ -16,14 +16,22 @@
  *   (core/alerts/pipeline.ts `reportRepoAlert`), which fingerprints it (the value is never kept,
  *   logged or answered), contains a match at once and remembers the alert, to resolve it as
  *   `revoked` once the value is dead. An alert whose secret matches nothing is left untouched.
- * - GitHub unreachable while fetching: 503 `github_unavailable` (the delivery shows as failed in
- *   GitHub's UI, where it can be redelivered, and the cron backstop lists the alert anyway when
- *   its repository is in GITHUB_ALERT_SCOPES); refused: 502 `github_refused`.
+ * - GitHub unreachable, 5xx or throttling while fetching: the fetch is made durable instead
+ *   (core/alerts/owed-fetch.ts): `github.alert_fetch_owed` is published, the claim completed (a
+ *   redelivery answers `duplicate`) and the answer is 202 `queued`; the rotator fetches the alert
+ *   again with the bus's backoff and contains it. A 503 would lose it: "GitHub does not
+ *   automatically redeliver failed deliveries" (GitHub docs, "Handling failed webhook
+ *   deliveries"). Only if that publish fails (or the repository's name holds 32 hex characters in
+ *   a row, which no event carries) is the claim released and the answer 503 `github_unavailable`,
+ *   as before (the delivery shows as failed in GitHub's UI, where it can be redelivered, and the
+ *   cron backstop lists the alert when its repository is in GITHUB_ALERT_SCOPES). Refused (404,
+ *   403): 502 `github_refused`.
  */
 import { Hono } from "hono/tiny";
 import * as z from "zod/mini";
 import type { AppEnv } from "../../app-env.ts";
 import { requireConfig } from "../../config.ts";
+import { owedFetchEvent } from "../../core/alerts/owed-fetch.ts";
 import { reportRepoAlert } from "../../core/alerts/pipeline.ts";
 import { randomId } from "../../core/crypto/random.ts";
 import { isFailure } from "../../core/failure.ts";
@@ -41,7 +49,7 @@ export const githubAlertEventSchema = z.object({
 });
 
 export const githubEventAnswerSchema = z.strictObject({
-  status: z.enum(["ping", "duplicate", "unmatched", "accepted"]),
+  status: z.enum(["ping", "duplicate", "unmatched", "accepted", "queued"]),
   credential_id: z.optional(z.string()),
   action: z.optional(z.string()),
   rotation_id: z.optional(z.string()),
@@ -90,11 +98,30 @@ export const githubEvents = new Hono<AppEnv>().post("/events", async (c) => {
   if ((await services.ledger.claim(replayKey, { owner, leaseMs: CLAIM_LEASE_MS })) !== "new") {
     return c.json({ status: "duplicate" as const }, 200);
   }
+  const repository = payload.repository.full_name;
+  const installationId = payload.installation?.id;
   let outcome: Awaited<ReturnType<typeof reportRepoAlert>>;
   try {
-    const repository = payload.repository.full_name;
-    const installationId = payload.installation?.id;
-    const alert = await engine.github.getAlert(repository, payload.alert.number, installationId);
+    const alert = await engine.github.getAlert(repository, payload.alert.number, installationId).catch(
+      async (error: unknown) => {
+        if (!isFailure(error, "github") || !error.retryable) throw error;
+        const owed = await owedFetchEvent({
+          repository,
+          number: payload.alert.number,
+          installationId,
+          repositoryId: payload.repository.id,
+          delivery,
+          receivedAt,
+        }, services.now());
+        // Not queued: the claim is released below and the answer is 503, as before.
+        if (!owed || !(await services.bus.publish(owed).then(() => true, () => false))) throw error;
+        return null;
+      },
+    );
+    if (!alert) {
+      services.defer(services.ledger.complete(replayKey, owner));
+      return c.json({ status: "queued" as const }, 202);
+    }
     outcome = alert.secret
       ? await reportRepoAlert(services, engine, {
         repository,

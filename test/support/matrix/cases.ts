@@ -34,6 +34,7 @@
  */
 import { startSweep } from "../../../src/core/sweep/run.ts";
 import { nextActionAt } from "../../../src/core/sweep/rules.ts";
+import { owedFetchEvent } from "../../../src/core/alerts/owed-fetch.ts";
 import { reportNamedLeak, reportRepoAlert } from "../../../src/core/alerts/pipeline.ts";
 import { isFailure } from "../../../src/core/failure.ts";
 import {
@@ -253,24 +254,33 @@ const alert = (value: (s: Subject) => string) => (world: CaseWorld, s: Subject) 
 /**
  * POST /hooks/github/events for the alert of `s.github` (after its signature check): the alert is
  * read from GitHub and its secret goes through the pipeline, contained at once. GitHub failing the
- * read is the route's 503/502: the delivery fails, and the backstop finds the alert later.
+ * read transiently makes the fetch owed, as the route does (`github.alert_fetch_owed`,
+ * core/alerts/owed-fetch.ts: the rotator fetches it again); refusing it is the route's 502, and
+ * the backstop finds the alert later.
  */
 const githubWebhook = (world: CaseWorld, s: Subject) =>
   world.request(async (svc) => {
     const receivedAt = svc.now();
     const engine = await svc.engine();
     const { repository, alert } = s.github!;
+    const delivery = crypto.randomUUID();
+    let found: Awaited<ReturnType<NonNullable<typeof engine.github>["getAlert"]>>;
     try {
-      const found = await engine.github!.getAlert(repository, alert!);
-      if (!found.secret) return;
-      await reportRepoAlert(svc, engine, { repository, number: found.number, secret: found.secret }, {
-        delivery: randomId("dlv", svc.now()),
-        fastPath: true,
-        receivedAt,
-      });
+      found = await engine.github!.getAlert(repository, alert!);
     } catch (error) {
       if (!isFailure(error, "github")) throw error;
+      if (!error.retryable) return;
+      const owed = await owedFetchEvent({ repository, number: alert!, delivery, receivedAt }, svc.now());
+      // Not queued: the route's 503, and the backstop finds the alert later.
+      if (owed) await svc.bus.publish(owed).catch(() => undefined);
+      return;
     }
+    if (!found.secret) return;
+    await reportRepoAlert(svc, engine, { repository, number: found.number, secret: found.secret }, {
+      delivery,
+      fastPath: true,
+      receivedAt,
+    });
   }).then(() => undefined);
 
 /** The cron tick: `scheduled()` publishes the sweep's first batch (and the GitHub backstop's); the consumer does the rest. */

@@ -1,0 +1,129 @@
+/**
+ * A repository alert whose fetch from GitHub failed transiently (`POST /hooks/github/events`:
+ * GitHub unreachable, 5xx, throttled), made durable instead of answered 503: GitHub does not
+ * redeliver a failed delivery by itself ("Handling failed webhook deliveries": "GitHub does not
+ * automatically redeliver failed deliveries"), so a 503 lost the leak unless its repository was in
+ * GITHUB_ALERT_SCOPES (the cron backstop). The route publishes `github.alert_fetch_owed` and
+ * answers 202 `queued`; the rotator fetches the alert again ({@link fetchOwedAlert}) with the bus's
+ * backoff (5 retries over about 5 minutes, wrangler.toml) and runs it through the same pipeline
+ * (./pipeline.ts `reportRepoAlert`). A fetch GitHub refuses for good (the alert gone, 404; no
+ * permission, 403) is a permanent failure: its dead letter notice names the alert
+ * (core/subscribers/index.ts `onDeadLetter`).
+ *
+ * Double work: the event's id derives from the delivery id, so the route publishing it twice is
+ * one event, and the route completes the delivery's claim once it is queued, so a redelivery
+ * answers `duplicate`. Were both to run anyway (the claim's completion lost, its lease over), the
+ * pipeline's ids are derived too: the alert's from repository and number, its
+ * `credential.compromised` from alert, credential and value, `alert.received` from the alert,
+ * `github.alert_linked` from alert and delivery; the bus drops each repeat, and a second begin
+ * joins the rotation running (or finds the value already dead: no DELETE, no rotation).
+ *
+ * Runtime-neutral.
+ */
+import type { EventBus } from "../bus/bus.ts";
+import { handlerFailure } from "../bus/errors.ts";
+import type { EventOf } from "../bus/events.ts";
+import { githubDeliverySchema, repoAlertSchema } from "../bus/fields.ts";
+import { deriveId, newEvent } from "../bus/new-event.ts";
+import { isFailure } from "../failure.ts";
+import type { EngineServices } from "../rotation/engine-services.ts";
+import { iso } from "../time.ts";
+import { reportRepoAlert } from "./pipeline.ts";
+
+/** The webhook's alert, as the route parsed it. */
+export interface OwedAlert {
+  repository: string;
+  number: number;
+  installationId?: number | undefined;
+  repositoryId?: number | undefined;
+  /** `X-GitHub-Delivery`. */
+  delivery: string;
+  receivedAt: number;
+}
+
+/**
+ * The owed fetch's event, or null when the repository's name cannot ride in an event (it holds
+ * 32 hex characters in a row, the shape of a Clarifai key: ../bus/fields.ts `repoAlertSchema`);
+ * the route then answers 503 as before, and the backstop lists the alert if its repository is
+ * in scope. GitHub's numeric id would not do: its REST API addresses alerts by name only.
+ */
+export async function owedFetchEvent(
+  alert: OwedAlert,
+  now: number,
+): Promise<EventOf<"github.alert_fetch_owed"> | null> {
+  const actor = `github:${alert.repository}#${alert.number}`;
+  if (!repoAlertSchema.safeParse(actor).success) return null;
+  return newEvent("github.alert_fetch_owed", {
+    actor,
+    alert_number: alert.number,
+    ...(alert.installationId ? { installation_id: alert.installationId } : {}),
+    ...(alert.repositoryId ? { repository_id: alert.repositoryId } : {}),
+    ...(githubDeliverySchema.safeParse(alert.delivery).success ? { delivery_id: alert.delivery } : {}),
+    received_at: iso(alert.receivedAt),
+  }, {
+    source: "/rekey/hooks/github",
+    id: await deriveId("evt", "github-fetch-owed", alert.delivery),
+    now,
+  });
+}
+
+/**
+ * The rotator's handling of `github.alert_fetch_owed`: fetch the alert again and report it as the
+ * webhook would have. Containment happens in this invocation (`fastPath`: the early DELETE, then
+ * the drive up to containment, awaited here instead of left to a `waitUntil`), so the leaked value
+ * dies as soon as GitHub answers, not a queue hop later; the rotator's replay of the
+ * `credential.compromised` it publishes finishes the rotation. Budget (Workers free plan, 50
+ * subrequests): the fetch (one call, two more for an App's installation token when not cached),
+ * the fast path up to containment, the alert's events (one send): 17 for an app key, counted on
+ * the real bindings by test/workers/github-owed-fetch.test.ts.
+ */
+export async function fetchOwedAlert(
+  rt: { bus: EventBus; now: () => number },
+  engine: EngineServices,
+  event: EventOf<"github.alert_fetch_owed">,
+): Promise<{ kind: "unmatched" } | { kind: "accepted"; action: string }> {
+  const d = event.data;
+  const repository = d.actor.slice("github:".length, d.actor.lastIndexOf("#"));
+  if (!engine.github) {
+    throw handlerFailure("not_configured", "Cannot fetch a GitHub alert: no GitHub credentials are configured", {
+      retryable: false,
+    });
+  }
+  let found: Awaited<ReturnType<NonNullable<EngineServices["github"]>["getAlert"]>>;
+  try {
+    found = await engine.github.getAlert(repository, d.alert_number, d.installation_id);
+  } catch (error) {
+    // Throttling and outages retry with the bus's backoff; a refusal (404, 403) will not pass.
+    if (!isFailure(error, "github")) throw error;
+    throw handlerFailure(error.code, `Cannot fetch GitHub alert ${d.alert_number} again: ${error.message}`, {
+      retryable: error.retryable,
+    });
+  }
+  if (!found.secret) return { kind: "unmatched" };
+  const work: Promise<unknown>[] = [];
+  const outcome = await reportRepoAlert(
+    { bus: rt.bus, now: rt.now, defer: (w) => void work.push(w) },
+    engine,
+    {
+      repository,
+      number: found.number,
+      ...(d.installation_id ? { installationId: d.installation_id } : {}),
+      ...(d.repository_id ? { repositoryId: d.repository_id } : {}),
+      secret: found.secret,
+    },
+    { delivery: d.delivery_id ?? event.id, fastPath: true, receivedAt: Date.parse(d.received_at) },
+  );
+  // The containment work, awaited in this invocation. A failure in it is not this event's: the
+  // `credential.compromised` is already queued, and the rotator's replay of it contains instead.
+  for (const r of await Promise.allSettled(work)) {
+    if (r.status === "rejected") {
+      console.warn(JSON.stringify({
+        level: "warn",
+        msg: "github.owed_fast_path_failed",
+        event_id: event.id,
+        error: r.reason instanceof Error ? r.reason.name : "unknown",
+      }));
+    }
+  }
+  return outcome.kind === "unmatched" ? outcome : { kind: "accepted", action: outcome.action };
+}

@@ -1,0 +1,193 @@
+/**
+ * A repository alert whose fetch failed transiently when its webhook came (issue 17 M2;
+ * core/alerts/owed-fetch.ts), on the real Worker and bindings (KV, Durable Objects) against the
+ * Clarifai and GitHub emulators, invocation by invocation: the request is driven through
+ * `worker.fetch` with a counting env whose queues are captured (test/support/counting-env.ts),
+ * and each captured event is handed to `worker.queue` one message per invocation, as
+ * wrangler.toml's consumer takes them. test/workers/github-events.test.ts runs the same on the
+ * real queues (retry, dead letter, notice).
+ */
+import { env } from "cloudflare:workers";
+import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import worker, { type Env } from "../../src/worker.ts";
+import { call } from "../support/api.ts";
+import { canary } from "../support/canary.ts";
+import { type CountingEnv, countingEnv } from "../support/counting-env.ts";
+import { freshTenant } from "../support/emulator-control.ts";
+import { type Delivery, freshOrg, GITHUB_WEBHOOK_SECRET, githubControl, postDelivery } from "../support/github.ts";
+
+let tenant: Awaited<ReturnType<typeof freshTenant>>;
+let gh: Awaited<ReturnType<typeof freshOrg>>;
+let managerId: string;
+let leaks: ReturnType<typeof canary>;
+/** Everything the Worker published (every event body, as JSON) and answered. */
+const said: string[] = [];
+const counting = countingEnv(env as Env, { EVENTS: "rekey-events", EVENTS_DLQ: "rekey-events-dlq" });
+
+type Msg = { id: string; timestamp: Date; attempts: number; body: unknown };
+const typeOf = (b: unknown) => (b as { type: string }).type;
+
+beforeAll(async () => {
+  leaks = canary();
+  tenant = await freshTenant("ghowed");
+  leaks.secrets.push(tenant.manager.id, GITHUB_WEBHOOK_SECRET);
+  gh = await freshOrg("ghowed");
+  const mgr = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
+  expect(mgr.status).toBe(201);
+  managerId = mgr.json.credential.id;
+});
+
+afterAll(() => {
+  // Nothing rekey said (answers, logs, every event it published) holds a key or the manager PAT.
+  leaks.assertClean(said, 2);
+});
+
+async function managedKey(label: string) {
+  const key = await tenant.mint("app_specific_key", ["Predict"], label);
+  leaks.secrets.push(key.id);
+  const res = await call("POST", "/v1/credentials", {
+    kind: "app_key",
+    user_id: tenant.userId,
+    value: key.id,
+    manager_id: managerId,
+    policy: { grace_hours: 0, on_compromise: "rotate" },
+  });
+  expect(res.status, res.text).toBe(201);
+  return { keyId: key.id, credentialId: res.json.credential.id as string };
+}
+
+/** One counted invocation: `run` gets a fresh ExecutionContext and is awaited with its waitUntil work. */
+async function invocation<T>(c: CountingEnv<Env>, label: string, run: (ctx: ExecutionContext) => Promise<T>) {
+  c.begin(label);
+  try {
+    const ctx = createExecutionContext();
+    const result = await run(ctx);
+    await waitOnExecutionContext(ctx);
+    return { result, counts: c.end() };
+  } catch (error) {
+    c.end();
+    throw error;
+  }
+}
+
+const request = (d: Delivery) =>
+  new Request("http://rekey.test/hooks/github/events", { method: "POST", headers: d.headers, body: d.body });
+
+/** One consumer invocation of `body` (first attempt); returns its counts and what it published. */
+async function consume(body: unknown) {
+  const m: Msg = { id: crypto.randomUUID(), timestamp: new Date(), attempts: 1, body };
+  const batch = createMessageBatch("rekey-events", [m]);
+  const { result, counts } = await invocation(counting, `queue:${typeOf(body)}`, async (ctx) => {
+    await worker.queue(batch, counting.env, ctx);
+    return getQueueResult(batch, ctx);
+  });
+  const published = counting.take("rekey-events");
+  said.push(...published.map((e) => JSON.stringify(e)));
+  return { result, counts, published };
+}
+
+describe("an alert whose fetch GitHub failed (503) when its webhook came", () => {
+  it("is queued, and the owed fetch's own invocation deletes the key at Clarifai, within 50 subrequests", async () => {
+    const { keyId, credentialId } = await managedKey("owed");
+    const alert = await gh.alert(keyId);
+    await gh.fault("GET", `/repos/${gh.repository}/secret-scanning/alerts/${alert.number}`, { status: 503 }, 1);
+    const { result: res } = await invocation(
+      counting,
+      "request",
+      async (ctx) =>
+        worker.fetch(request(alert.delivery) as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
+    );
+    const text = await res.text();
+    said.push(text);
+    expect(res.status, text).toBe(202);
+    expect(JSON.parse(text)).toEqual({ status: "queued" });
+    const events = counting.take("rekey-events");
+    said.push(...events.map((e) => JSON.stringify(e)));
+    expect(events.map(typeOf)).toEqual(["github.alert_fetch_owed"]);
+    const owed = events[0] as { data: Record<string, unknown> };
+    expect(owed.data).toMatchObject({
+      actor: `github:${gh.repository}#${alert.number}`,
+      alert_number: alert.number,
+      installation_id: gh.installation,
+      delivery_id: alert.delivery.headers["x-github-delivery"],
+    });
+
+    // Its consumer invocation: the alert fetched, the key deleted there (not a queue hop later).
+    const first = await consume(owed);
+    expect(first.result.retryMessages).toHaveLength(0);
+    console.info(JSON.stringify({ msg: "test.owed_fetch_counts", ...first.counts }));
+    expect(first.counts.subrequests, JSON.stringify(first.counts)).toBeLessThanOrEqual(50);
+    expect((await tenant.state()).keys.some((k: any) => k.id === keyId)).toBe(false);
+    expect(first.published.map(typeOf)).toEqual(
+      expect.arrayContaining(["credential.compromised", "github.alert_linked", "alert.received"]),
+    );
+
+    // The rest, as the consumer runs it, each invocation within the free plan: the rotator's
+    // replay of `credential.compromised` finishes the rotation.
+    const pending = [...first.published];
+    for (let n = 0; pending.length > 0; n++) {
+      expect(n, "the consumer never drained the queue").toBeLessThan(200);
+      const next = await consume(pending.shift());
+      expect(next.counts.subrequests, `${next.counts.label}: ${JSON.stringify(next.counts)}`).toBeLessThanOrEqual(50);
+      expect(next.result.retryMessages, next.counts.label).toHaveLength(0);
+      pending.push(...next.published);
+    }
+    const cred = (await call("GET", `/v1/credentials/${credentialId}`)).json.credential;
+    expect(cred.last_rotation).toMatchObject({ state: "done", reason: "compromise" });
+    const replacement = (await tenant.state()).keys.find((k: any) =>
+      String(k.description).includes(cred.last_rotation.id)
+    );
+    expect(replacement).toBeDefined();
+    leaks.secrets.push(replacement.id);
+  }, 60_000);
+
+  it("when publishing the owed fetch fails too: the claim is released and the answer is 503, as before", async () => {
+    const { keyId } = await managedKey("owed-unpublished");
+    const alert = await gh.alert(keyId);
+    await gh.fault("GET", `/repos/${gh.repository}/secret-scanning/alerts/${alert.number}`, { status: 503 }, 1);
+    // The one place a queue is faked: a real binding cannot be made to fail.
+    const failing = {
+      send: async () => {
+        throw new Error("queue unavailable");
+      },
+      sendBatch: async () => {
+        throw new Error("queue unavailable");
+      },
+    };
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(
+      request(alert.delivery) as Request<unknown, IncomingRequestCfProperties>,
+      { ...(env as Env), EVENTS: failing as unknown as Queue } as Env,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    const answer = await res.json() as any;
+    said.push(JSON.stringify(answer));
+    expect(res.status).toBe(503);
+    expect(answer.error.code).toBe("github_unavailable");
+    // Released: the redelivery (GitHub answering again) is acted on.
+    const later = await postDelivery(alert.delivery);
+    expect(later.status, later.text).toBe(202);
+    expect(later.json).toMatchObject({ status: "accepted", action: "rotation" });
+  });
+
+  it("a repository named with 32 hex characters in a row rides in no event: 503, as before", async () => {
+    const { keyId } = await managedKey("owed-hex-repo");
+    const repository = `${gh.org}/k${crypto.randomUUID().replace(/-/g, "")}`;
+    await githubControl("repos", { full_name: repository });
+    const created = await githubControl(`repos/${repository}/alerts`, { secret: keyId, deliver: true });
+    await gh.fault("GET", `/repos/${repository}/secret-scanning/alerts/${created.alert.number}`, { status: 503 }, 1);
+    const { result: res } = await invocation(
+      counting,
+      "request (hex repository)",
+      async (ctx) =>
+        worker.fetch(request(created.delivery) as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
+    );
+    const text = await res.text();
+    said.push(text);
+    expect(res.status, text).toBe(503);
+    expect(JSON.parse(text).error.code).toBe("github_unavailable");
+    expect(counting.take("rekey-events")).toEqual([]);
+  });
+});
