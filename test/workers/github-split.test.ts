@@ -285,18 +285,13 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
 describe("a deferred chunk's first match", () => {
   it("is deleted at Clarifai inside the chunk's own consumer invocation, before any replay is handled", async () => {
     const AT = 650;
-    const key = await tenant.mint("app_specific_key", ["Predict"], "split-fast");
-    leaks.secrets.push(key.id);
     const mgr = (await call("GET", `/v1/credentials/${credentialId}`)).json.credential.manager_id;
-    const res = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: key.id,
-      manager_id: mgr,
+    const { key, id } = await registerAppKey(tenant, {
+      managerId: mgr,
+      label: "split-fast",
+      secrets: leaks.secrets,
       policy: { grace_hours: 24 },
     });
-    expect(res.status).toBe(201);
-    const id = res.json.credential.id as string;
     const items = Array.from({ length: TOKENS }, (_, i) => ({
       token: `ghfast_${i}_${crypto.randomUUID().replaceAll("-", "")}`,
       type: "clarifai_api_key",

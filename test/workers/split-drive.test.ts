@@ -265,18 +265,14 @@ describe("a replay whose every delivery failed", () => {
       headers: { "content-type": "application/json", authorization: `Key ${t.manager.id}` },
       body: JSON.stringify({ secrets: [{ id: sink, value: "placeholder-value" }] }),
     });
-    const key = (await t.mint("app_specific_key", ["Predict"], "workload")).id;
-    leaks.secrets.push(key);
-    const reg = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: t.userId,
-      value: key,
-      manager_id: manager,
+    const reg = await registerAppKey(t, {
+      managerId: manager,
+      secrets: leaks.secrets,
       sinks: [{ type: "clarifai_secret", user_id: t.userId, secret_id: sink }],
       policy: { grace_hours: 24 },
     });
-    expect(reg.status, reg.text).toBe(201);
-    const id = reg.json.credential.id as string;
+    const key = reg.key.id;
+    const id = reg.id;
     const alert = await alertInvocation({ value: key });
     expect(await rotation(id, alert.rotationId)).toMatchObject({ state: "running", old_revoked: true });
     const replay = alert.published.find((e) => e.type === "credential.compromised")!;
