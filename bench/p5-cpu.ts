@@ -99,6 +99,8 @@ const APP = "bench-app";
 /** A second master-key version, so the re-encryption batch has work (development only, never deployed). */
 const BENCH_KEY_V2 = encodeBase64(new TextEncoder().encode("rekey-bench-only-encryption-key2"));
 const GITHUB_TOKENS = 1000;
+/** A managed key's place in the GitHub batch: in its first deferred chunk (GITHUB_INLINE_TOKENS, 200, inline). */
+const CHUNK_MATCH_AT = 250;
 /** The job's default batch: the path an operator's `POST /v1/maintenance/reencrypt` runs. */
 const REENCRYPT_BATCH = REENCRYPT_BATCH_SIZE;
 const UI_CREDENTIALS = 1000;
@@ -201,7 +203,9 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
     );
     const leaked: string[] = [];
     const leakedIds: string[] = [];
-    for (let i = 0, tries = 0; i < rounds; tries++) {
+    // The first `rounds` for the matched alerts; the next `rounds`, one per round's GitHub batch, in
+    // its first deferred chunk (past the inline part), which contains it at once.
+    for (let i = 0, tries = 0; i < 2 * rounds; tries++) {
       // A fresh key for each try: a registration cut off by a restart may have landed.
       const key = await mint();
       const reg = await admin("POST", "/v1/credentials", {
@@ -219,6 +223,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
         throw new Error(`P5: registering app key ${i} failed: ${reg.status} ${JSON.stringify(reg.json)}`);
       }
     }
+    const inChunk = leaked.splice(rounds);
     const ghKeys = await registerGithubEventsKeys({ rounds, mint, admin, managerId, log });
     // Credentials sealed under master key version 1 while the Worker seals under 2: each round's
     // re-encryption batch moves a batch of them (they sort first in the registry, so every batch's
@@ -296,10 +301,10 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
       false,
       ["sign"],
     );
-    const githubBatch = async () => {
+    const githubBatch = async (managed: string) => {
       const body = JSON.stringify(
-        Array.from({ length: GITHUB_TOKENS }, () => ({
-          token: hex(),
+        Array.from({ length: GITHUB_TOKENS }, (_, i) => ({
+          token: i === CHUNK_MATCH_AT ? managed : hex(),
           type: "clarifai_pat",
           url: `https://github.com/octo-org/octo-repo/blob/${hex().slice(0, 12)}/config/settings.py`,
           source: "content",
@@ -344,7 +349,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
       // but keeping it out of the round keeps the rounds short.
       const unmatched = await Promise.all(Array.from({ length: opts.unmatchedPerRound }, () => signedAlert(hex())));
       const matched = await signedAlert(leaked[r]!);
-      const gh = await githubBatch();
+      const gh = await githubBatch(inChunk[r]!);
       const ghEvent = await prepareGithubEvent(github, ghKeys, r);
       const windows: Window[] = [];
       const timed = async (path: string, send: () => Promise<Response>, extra: Partial<Window> = {}) => {
@@ -435,7 +440,11 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
       if (!chunk) throw new Error("P5: the GitHub batch queued no github.tokens_deferred chunk");
       await warm();
       await timed("github_batch_chunk", post("queue", { messages: [chunk] }), { overheads: 1 });
-      await ctl("captured");
+      // Its first match is contained in that invocation (core/alerts/pipeline.ts `reportDeferredTokens`).
+      const chunkOut = (await ctl("captured")).events as any[];
+      if (!chunkOut.some((e) => e.type === "credential.compromised")) {
+        throw new Error("P5: the GitHub batch's chunk published no credential.compromised for its managed key");
+      }
 
       await githubEventsRound({ base, github, clarifaiUrl: emulator.url, event: ghEvent, timed, post, ctl, managerId });
 

@@ -15,7 +15,7 @@
  * (on Deno Deploy, the project's managed KV).
  */
 import { DenoKvAuditLog } from "./adapters/deno-kv-audit-log.ts";
-import { DenoKvBus } from "./adapters/deno-kv-bus.ts";
+import { DenoKvBus, purgeDeadChunks } from "./adapters/deno-kv-bus.ts";
 import { deferEvents, listenForEvents } from "./adapters/deno-kv-consumer.ts";
 import { DenoKvJobStore } from "./adapters/deno-kv-job-store.ts";
 import { DenoKvStats } from "./adapters/deno-kv-stats.ts";
@@ -64,7 +64,11 @@ const services: Services | undefined = check.ok
 
 // Top level, before the server starts, as Deno.cron requires (src/adapters/deno-cron.ts).
 const githubScopes = services?.config.GITHUB_ALERT_SCOPES.length ?? 0;
-registerSweepCron(Deno.cron, bus, { enabled: services !== undefined, githubScopes });
+registerSweepCron(Deno.cron, bus, {
+  enabled: services !== undefined,
+  githubScopes,
+  purge: (now) => purgeDeadChunks(kv, now),
+});
 
 if (services) {
   void listenForEvents(kv, ledger, {

@@ -24,10 +24,20 @@ type Cron = (
 export function registerSweepCron(
   cron: Cron,
   bus: EventBus,
-  opts: { enabled: boolean; now?: () => number; githubScopes?: number },
+  opts: { enabled: boolean; now?: () => number; githubScopes?: number; purge?: (now: number) => Promise<unknown> },
 ): void {
   const now = opts.now ?? Date.now;
   cron("rekey-sweep", SWEEP_CRON, { backoffSchedule: [1_000, 5_000, 30_000] }, async () => {
+    // Expired sealed GitHub chunks go on every tick, whatever the configuration (./deno-kv-bus.ts
+    // `purgeDeadChunks`). Its failure is logged, not thrown: a retried tick would sweep twice.
+    const purged = opts.purge?.(now()).catch((error: unknown) =>
+      console.error(JSON.stringify({
+        level: "error",
+        msg: "bus.dead_chunks_purge_failed",
+        error: error instanceof Error ? error.name : "unknown",
+      }))
+    );
     if (opts.enabled) await startSweep(bus, now(), { githubScopes: opts.githubScopes ?? 0 });
+    await purged;
   });
 }

@@ -37,10 +37,13 @@ import {
 import type { BusEvent } from "../core/bus/events.ts";
 import type { ProcessedLedger } from "../core/bus/ledger.ts";
 import type { ConfigProblem } from "../config-check.ts";
-import { deadLetterKey, enqueueOptions, type QueueMessage, queueMessageSchema } from "./deno-kv-bus.ts";
-
-/** Cloudflare Queues' default message retention (4 days): how long a dead GitHub chunk is kept. */
-const DEAD_CHUNK_TTL_MS = 4 * 24 * 3600 * 1000;
+import {
+  deadChunkExpiry,
+  deadLetterKey,
+  enqueueOptions,
+  type QueueMessage,
+  queueMessageSchema,
+} from "./deno-kv-bus.ts";
 
 export type { BusHandlers, LogRecord } from "../core/bus/consumer.ts";
 
@@ -91,8 +94,11 @@ export function createMessageHandler(
   const die = async (dead: BusEvent, msg: QueueMessage) => {
     const message: QueueMessage = { body: JSON.stringify(dead), attempt: 1, dead: true };
     // A dead GitHub chunk holds third-party leaked tokens (sealed): kept no longer than Queues keeps
-    // a message, not until an operator deletes it (core/alerts/deferred-tokens.ts).
-    const keep = dead.type === "github.tokens_deferred" ? { expireIn: DEAD_CHUNK_TTL_MS } : undefined;
+    // a message after its alert, not until an operator deletes it (core/alerts/deferred-tokens.ts),
+    // under one key per chunk whatever the requeue round (./deno-kv-bus.ts `deadLetterKey`).
+    const keep = dead.type === "github.tokens_deferred"
+      ? { expireIn: Math.max(1, deadChunkExpiry(dead) - Date.now()) }
+      : undefined;
     const res = await kv.atomic().set(deadLetterKey(dead), { ...message, attempt: msg.attempt }, keep).enqueue(
       message,
       enqueueOptions(dead),

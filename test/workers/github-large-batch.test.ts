@@ -156,6 +156,9 @@ describe("a 2,500-token GitHub alert", () => {
     const all = counting.invocations;
     const max = (f: keyof Omit<InvocationCounts, "label">) => all.reduce((a, b) => (b[f] > a[f] ? b : a));
     const worst = { subrequests: max("subrequests"), kv_ops: max("kv_ops") };
+    // A chunk's invocation contains its first match at once (core/alerts/pipeline.ts `reportDeferredTokens`).
+    const chunkInvocations = all.filter((i) => i.label.endsWith(":github.tokens_deferred"));
+    const worstChunk = chunkInvocations.reduce((a, b) => (b.subrequests > a.subrequests ? b : a));
     console.log(
       `github large batch: ${TOKENS} tokens, ${MANAGED} matched; ${all.length} invocations (1 request + ${
         all.length - 1
@@ -163,6 +166,7 @@ describe("a 2,500-token GitHub alert", () => {
         `request ${
           JSON.stringify(all[0])
         }; max subrequests ${worst.subrequests.subrequests} (${worst.subrequests.label}), max KV ops ${worst.kv_ops.kv_ops} (${worst.kv_ops.label}); ` +
+        `worst chunk invocation ${JSON.stringify(worstChunk)}; ` +
         `events ${JSON.stringify(Object.fromEntries(types))}`,
     );
     for (const inv of all) {

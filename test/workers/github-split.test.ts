@@ -234,6 +234,15 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
       expect(round.handled).toEqual(["github.tokens_deferred", "github.tokens_deferred"]);
       expect(round.handled).not.toContain("event.dead_lettered");
       expect(round.dead).toEqual([]);
+      // A second round, as after another outage: the copy dies again and is requeued again.
+      const requeued = await drain([{ ...young, id: freshId() }], "rekey-events-dlq");
+      expect(requeued.handled).toEqual(["github.tokens_deferred", "github.tokens_deferred"]);
+      // However many rounds, the chunk is one entry of the audit trail (its first delivery's).
+      const chunkEntries = (await call("GET", `/v1/audit?limit=1000`)).json.entries.filter((e: any) =>
+        e.type === "github.tokens_deferred" && e.data.alert_id === chunkEvent.data.alert_id &&
+        e.data.first === chunkEvent.data.first
+      );
+      expect(chunkEntries.map((e: any) => e.id)).toEqual([chunkEvent.id]);
 
       const old = { ...chunkEvent, id: freshId(), time: new Date(Date.now() - 2 * 3_600_000).toISOString() };
       const notice = await drain([old], "rekey-events-dlq");
@@ -263,6 +272,28 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
     said.push(...counting.take("rekey-events").map((e) => JSON.stringify(e)));
   });
 
+  it("a chunk sealed under a newer key version that is still unknown once it is old (a rollback) dies at once, with its notice", async () => {
+    const id = `evt_${"w".repeat(10)}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    const sealed = chunkEvent.data.sealed as Record<string, unknown>;
+    // Past the wait a deploy's rollout takes (deferred-tokens.ts NEWER_KEY_WAIT_MS, 15 minutes).
+    const time = new Date(Date.now() - 30 * 60_000).toISOString();
+    const rolledBack = { ...chunkEvent, id, time, data: { ...chunkEvent.data, sealed: { ...sealed, v: 999_999 } } };
+    const { handled, dead } = await drain([rolledBack]);
+    expect(handled).toEqual(["github.tokens_deferred"]);
+    expect(dead).toHaveLength(1);
+    expect((dead[0] as { rekeyfailure?: string }).rekeyfailure).toBe("rotator:chunk_unknown_key_version");
+    // Permanent: a notice at once, not a requeue round.
+    const notice = await drain(dead, "rekey-events-dlq");
+    expect(notice.handled).toEqual(["github.tokens_deferred", "event.dead_lettered"]);
+    const audit = (await call("GET", `/v1/audit?limit=1000`)).json;
+    const entry = audit.entries.find((e: any) => e.type === "event.dead_lettered" && e.data.event_id === id);
+    expect(entry?.data).toMatchObject({
+      error_code: "chunk_unknown_key_version",
+      alert_id: chunkEvent.data.alert_id,
+      token_count: chunkEvent.data.token_count,
+    });
+  });
+
   it("keeps the chunks' counts in the audit trail, never their sealed tokens", async () => {
     const audit = (await call("GET", `/v1/audit?limit=1000`)).json;
     const entries = audit.entries.filter((e: any) => e.type === "github.tokens_deferred");
@@ -275,6 +306,83 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
       });
     }
   });
+});
+
+describe("a deferred chunk's first match", () => {
+  it("is deleted at Clarifai inside the chunk's own consumer invocation, before any replay is handled", async () => {
+    const AT = 650;
+    const key = await tenant.mint("app_specific_key", ["Predict"], "split-fast");
+    leaks.secrets.push(key.id);
+    const mgr = (await call("GET", `/v1/credentials/${credentialId}`)).json.credential.manager_id;
+    const res = await call("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: tenant.userId,
+      value: key.id,
+      manager_id: mgr,
+      policy: { grace_hours: 24 },
+    });
+    expect(res.status).toBe(201);
+    const id = res.json.credential.id as string;
+    const items = Array.from({ length: TOKENS }, (_, i) => ({
+      token: `ghfast_${i}_${crypto.randomUUID().replaceAll("-", "")}`,
+      type: "clarifai_api_key",
+    }));
+    items[AT]!.token = key.id;
+    const text = JSON.stringify(items);
+    const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
+      method: "POST",
+      headers: await signedGithubAlert(text),
+      body: text,
+    });
+    const posted = await invocation(
+      counting,
+      "request",
+      async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
+    );
+    expect(posted.result.status).toBe(200);
+    said.push(await posted.result.text());
+    const events = counting.take("rekey-events");
+    said.push(...events.map((e) => JSON.stringify(e)));
+    const chunk = events.find((e) => {
+      const d = (e as { type: string; data: { first: number; token_count: number } }).data;
+      return typeOf(e) === "github.tokens_deferred" && d.first <= AT && AT < d.first + d.token_count;
+    })!;
+    expect(chunk).toBeDefined();
+    const live = async () => (await tenant.state()).keys.some((k: any) => k.id === key.id);
+    expect(await live()).toBe(true);
+
+    // The chunk's invocation alone: its credential.compromised is published, not yet handled.
+    const batch = createMessageBatch("rekey-events", [{
+      id: "chunk",
+      timestamp: new Date(),
+      attempts: 1,
+      body: chunk,
+    }]);
+    const { result, counts } = await invocation(counting, "queue:chunk with a match", async (ctx) => {
+      await worker.queue(batch, counting.env, ctx);
+      return getQueueResult(batch, ctx);
+    });
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks).toEqual(["chunk"]);
+    console.log(`github split: a chunk's invocation with its fast path: ${JSON.stringify(counts)}`);
+    expect(counts.subrequests, JSON.stringify(counts)).toBeLessThanOrEqual(50);
+    const published = counting.take("rekey-events");
+    said.push(...published.map((e) => JSON.stringify(e)));
+    expect(published.filter((e) => typeOf(e) === "credential.compromised")).toHaveLength(1);
+    expect(await live(), "the chunk's invocation left the leaked key live").toBe(false);
+    // Contained and handed over at containment: the rotator's replay finishes it.
+    const rotation = (await call("GET", `/v1/credentials/${id}`)).json.credential;
+    expect(rotation.current_rotation_id).toEqual(expect.any(String));
+
+    const { handled, dead } = await drain(published);
+    expect(dead).toEqual([]);
+    expect(count(handled, "credential.compromised")).toBe(1);
+    const cred = (await call("GET", `/v1/credentials/${id}`)).json.credential;
+    expect(cred.last_rotation).toMatchObject({ state: "done", reason: "compromise" });
+    const fresh = (await tenant.state()).keys.filter((k: any) => String(k.description).includes(cred.last_rotation.id));
+    expect(fresh).toHaveLength(1);
+    leaks.secrets.push(fresh[0].id);
+  }, 120_000);
 });
 
 describe("an alert redelivered under another GITHUB_INLINE_TOKENS", () => {

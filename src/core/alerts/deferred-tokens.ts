@@ -30,17 +30,20 @@
  * then acks the message, so the sealed tokens are gone; no `rotation.failed` is raised, as a chunk
  * names no credential. A managed key among them stays live until an operator acts on the notice
  * (README, "Deploy to Cloudflare", on dead letters: find the alert at GitHub, rotate what it may have leaked). On Deno the dead
- * chunk stays sealed under `bus-dead` for 4 days, then expires (adapters/deno-kv-consumer.ts; one
- * Deno KV itself dead-letters after failed deliveries, `keysIfUndelivered`, has no expiry). A chunk
- * dies at once of a permanent failure (above). One that died after its retries (5, about 5
- * minutes of store or Durable Object trouble) is re-queued by the dead-letter handler
- * ({@link requeueDeadChunk}) while its alert is younger than {@link REQUEUE_MAX_AGE_MS}; only then
- * is a human told.
+ * chunk stays sealed under `bus-dead-chunk`, one key per chunk whatever the requeue round, until 4
+ * days after its alert (adapters/deno-kv-bus.ts `deadLetterKey`; the copy Deno KV itself writes
+ * after failed deliveries, `keysIfUndelivered`, takes no expiry, so the cron tick deletes it then:
+ * `purgeDeadChunks`). A chunk dies at once of a permanent failure (above). One that died after its
+ * retries (5, about 5 minutes of store or Durable Object trouble) is re-queued by the dead-letter
+ * handler ({@link requeueDeadChunk}) while its alert is younger than {@link REQUEUE_MAX_AGE_MS};
+ * only then is a human told. However many rounds, a chunk is one audit entry (the auditor writes
+ * it under {@link chunkId}: ../subscribers/handlers.ts).
  *
  * A chunk's handler ({@link matchDeferredChunk}) publishes `credential.compromised` for its
  * matches with the same derived ids as the request would have (pipeline.ts `compromisedEvent`),
  * so a redelivered alert (whose chunks have the same ids when cut the same way, though a fresh IV)
- * changes nothing.
+ * changes nothing, and contains its first match at once, as the request contains its own
+ * (pipeline.ts `reportDeferredTokens`).
  */
 import * as z from "zod/mini";
 import type { EventBus } from "../bus/bus.ts";
@@ -52,7 +55,7 @@ import { decrypt, encrypt, type SealedAad } from "../crypto/envelope.ts";
 import { fingerprintAll } from "../crypto/fingerprint.ts";
 import type { Keyring } from "../crypto/keyring.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
-import { type Alert, compromisedEvent } from "./pipeline.ts";
+import { type Alert, reportDeferredTokens } from "./pipeline.ts";
 
 /**
  * Tokens one invocation handles: the request's inline part and each deferred chunk. Chosen from
@@ -105,6 +108,13 @@ function split(tokens: readonly string[], size: number): { text: string; first: 
 }
 
 /**
+ * A chunk's own event id: derived from its alert and the tokens it holds, so it names the chunk
+ * whatever copy carries it (a requeued copy has an id of its own: {@link requeueDeadChunk}).
+ */
+export const chunkId = (alertId: string, first: number, count: number): Promise<string> =>
+  deriveId("evt", "deferred", alertId, String(first), String(count));
+
+/**
  * Seals `tokens` (the alert's, from position `offset`: those after the request's inline part) into
  * `github.tokens_deferred` events, for the caller to publish before `alert.received`
  * (pipeline.ts `reportTokens`). Deterministic from the tokens each chunk holds: a redelivery
@@ -135,12 +145,35 @@ export async function sealChunks(
       sealed: { v: sealed.v, aad: 2, iv: sealed.iv, ct: sealed.ct },
     }, {
       source: `/rekey/hooks/${alert.source}`,
-      id: await deriveId("evt", "deferred", alert.id, String(first), String(count)),
+      id: await chunkId(alert.id, first, count),
       now,
     }));
   }
   return events;
 }
+
+/**
+ * How long after its alert arrived (the chunk's `time`) a chunk sealed under a key version above
+ * the consumer's current one is still retried: long enough for a deploy that adds a version to
+ * reach every isolate (Workers: seconds to a few minutes; the queue's retries, about 5 minutes,
+ * and one requeue round, ../subscribers/index.ts, fit inside it). After it the version is taken
+ * to be gone, not coming: an operator rolled REKEY_ENCRYPTION_KEYS back and removed it, so no
+ * consumer will ever hold it. Trade-off, made here: such a chunk then dead-letters with its notice
+ * (alert id, token count) at its first delivery past 15 minutes (about 20 after its alert, with
+ * the backoff), instead of failing every delivery and every requeue round for an hour
+ * (REQUEUE_MAX_AGE_MS) before the same notice; the cost is that a rollout slower
+ * than this (a gradual deployment held part-way) dead-letters chunks a later isolate could have
+ * opened, and a human is told to act on an alert that rekey might have handled by itself.
+ */
+const NEWER_KEY_WAIT_MS = 15 * 60_000;
+
+/**
+ * What a chunk's consumer invocation spends besides the chunk's own work: the ledger's claim and
+ * complete for each of its two handlers (rotator, auditor: ../bus/bus.ts `runOnce`), and a DLQ
+ * forward should one of them fail for good. The chunk's fast path (pipeline.ts
+ * `reportDeferredTokens`) runs only where it fits beside them and the chunk's sends.
+ */
+const CONSUMER_SUBREQUESTS = 5;
 
 const chunkSchema = z.array(z.string().check(z.minLength(1), z.maxLength(4096))).check(
   z.minLength(1),
@@ -149,16 +182,19 @@ const chunkSchema = z.array(z.string().check(z.minLength(1), z.maxLength(4096)))
 
 /**
  * `github.tokens_deferred` (the rotator's side, core/subscribers/handlers.ts): open the chunk,
- * fingerprint its tokens, look them up in bulk and publish `credential.compromised` for each
- * (credential, leaked value), whose rotator handler contains it. The rules are the request's
- * (pipeline.ts `reportTokens`) for every match beyond its fast path: the rotator re-reads the
- * record, and does nothing for a value that is already dead.
+ * fingerprint its tokens, look them up in bulk, publish `credential.compromised` for each
+ * (credential, leaked value) and contain the first at once, as the request does its own (the
+ * early DELETE once the events are durable, the rotation driven to containment in this
+ * invocation: pipeline.ts `reportDeferredTokens`); the rotator's replay of each event contains
+ * the others and finishes the first. It re-reads the record, and does nothing for a value that
+ * is already dead.
  *
  * A chunk that does not open (tampered, wrong AAD, a dropped key version) or does not parse is a
  * permanent failure: the consumer forwards it to the dead letters at once (a human is told, by
  * event id, alert id and token count, never by content) rather than retrying something that cannot
- * succeed. A chunk sealed under a key version newer than this isolate's current one is retried:
- * during a deploy that adds a version, a new isolate seals with it before every consumer has it.
+ * succeed. A chunk sealed under a key version newer than this isolate's current one is retried
+ * while young ({@link NEWER_KEY_WAIT_MS}): during a deploy that adds a version, a new isolate seals
+ * with it before every consumer has it.
  */
 export async function matchDeferredChunk(
   engine: EngineServices,
@@ -170,8 +206,10 @@ export async function matchDeferredChunk(
   if (!opened.ok) {
     // A version above this isolate's current one: the chunk was sealed by an isolate already running
     // a newer REKEY_ENCRYPTION_KEYS (a deploy adding a key version is rolling out), and this one will be
-    // replaced within the retries. Any other failure cannot succeed later.
-    const newer = opened.error.code === "unknown_key_version" && event.data.sealed.v > engine.keyring.currentVersion;
+    // replaced within the retries. Any other failure cannot succeed later, and neither can "newer"
+    // once the chunk is older than a deploy takes (NEWER_KEY_WAIT_MS): see there.
+    const newer = opened.error.code === "unknown_key_version" && event.data.sealed.v > engine.keyring.currentVersion &&
+      engine.now() - Date.parse(event.time) < NEWER_KEY_WAIT_MS;
     throw handlerFailure(`chunk_${opened.error.code}`, `Cannot open chunk ${chunk} of alert "${alertId}"`, {
       retryable: newer,
     });
@@ -187,19 +225,17 @@ export async function matchDeferredChunk(
     });
   }
   const fps = await fingerprintAll(engine.fingerprintKey, tokens.map((t) => utf8.encode(t) as Uint8Array<ArrayBuffer>));
-  const index = await engine.store.findCredentialsByFingerprints(fps);
   // The alert's arrival, as the request's own events: containment is timed from it.
   const now = Date.parse(event.time);
   const alert: Alert = { source: "github", id: alertId, reason: "token_match", receivedAt: now };
-  const seen = new Set<string>();
-  const compromised: BusEvent[] = [];
-  for (const fp of fps) {
-    const id = index.get(fp);
-    if (!id || seen.has(fp)) continue;
-    seen.add(fp);
-    compromised.push(await compromisedEvent(alert, id, fp, now));
-  }
-  if (compromised.length > 0) await bus.publishAll(compromised);
+  // The chunk's first match is contained in this invocation, as the request's is (waitUntil
+  // there): its work is awaited here, so the handler (and the message's ack) waits for it.
+  const work: Promise<unknown>[] = [];
+  const rt = { bus, defer: (p: Promise<unknown>) => void work.push(p), now: engine.now };
+  await reportDeferredTokens(rt, engine, alert, fps, CONSUMER_SUBREQUESTS);
+  // A failed drive is the rotator's replay's to finish (its event is published), as when the
+  // request's waitUntil work fails: not this chunk's failure, so not retried with it.
+  await Promise.allSettled(work);
 }
 
 /**

@@ -57,9 +57,9 @@ export interface Alert {
 
 /**
  * One event per (alert, credential, value): a redelivered alert is a duplicate for every handler.
- * Also a deferred chunk's (./deferred-tokens.ts), so its events have the ids the request's would.
+ * Also a deferred chunk's (`reportDeferredTokens`), so its events have the ids the request's would.
  */
-export async function compromisedEvent(
+async function compromisedEvent(
   alert: Alert,
   credentialId: string,
   fp: string,
@@ -369,13 +369,17 @@ export async function reportRepoAlert(
 
 /**
  * The request invocation's budget under the Workers free plan's 50 subrequests (Durable Object
- * calls, queue sends and outbound fetches together; KV operations are limited apart, 1,000).
+ * calls, queue sends and outbound fetches together; KV operations are limited apart, 1,000), and
+ * a deferred chunk's consumer invocation's (`reportDeferredTokens`: the consumer's own calls in
+ * place of the key fetches).
  * - GitHub's public keys: at most 2 fetches (a cached list, refreshed once on an unknown key id).
- * - The fast path: one matched credential read and contained in this invocation, a compromise
- *   rotation driven in `waitUntil`: 41 subrequests measured (30 Durable Object calls, 4 Clarifai
- *   calls, 7 sends of the engine's events; test/workers/github-large-batch.test.ts prints the
- *   request's total), 42 kept. Transient Clarifai failures retried inside the drive add to it, as
- *   they did for a one-token alert before.
+ * - The fast path: one matched credential read and contained in this invocation, its compromise
+ *   rotation driven to containment in `waitUntil`: 41 subrequests measured when it drove the whole
+ *   rotation (30 Durable Object calls, 4 Clarifai calls, 7 sends of the engine's events), 42 kept
+ *   since it stops at containment, where an app key's costs 7 (test/workers/github-large-batch.test.ts
+ *   prints the request's total, 8, and a chunk's, 12): the margin is for the longer containments
+ *   (a self-managed PAT's create, a secret's propagate) and for transient Clarifai failures retried
+ *   inside the drive.
  * - The alert's events: one queue send per 100 (`sendBatch`), and a split GitHub batch's sealed
  *   chunks, as many sends as ../bus/send-batches.ts groups them into (a few per 240 KB).
  * So the fast path runs only while the events fit beside it (≤ 599 matched credentials); a larger
@@ -417,46 +421,19 @@ export async function reportTokens(
 ): Promise<BatchOutcome> {
   const now = alert.receivedAt ?? rt.now();
   // One KV operation per 100 distinct fingerprints; no record is read for a token that matches nothing.
-  const index = await engine.store.findCredentialsByFingerprints(fps);
-
-  // Each (credential, leaked value) once, in the order the alert listed them.
-  const leaks = new Map<string, string>(); // fingerprint → credential id
-  for (const fp of fps) {
-    const id = index.get(fp);
-    if (id && !leaks.has(fp)) leaks.set(fp, id);
-  }
-  // The fast path: the first matches are read from the strongly consistent record, which decides
-  // whether the value is current, previous, already dead or (a lagging index) not this record's.
-  const sendsFor = (events: number) => Math.ceil(events / EVENTS_PER_SEND);
+  const leaks = leaksOf(fps, await engine.store.findCredentialsByFingerprints(fps));
   // A split GitHub batch's chunks are sent with the events (up to ~12 sends for a 2 MiB body of
   // long tokens): reserved first. Grouped with the events, they take at most as many sends as apart.
   const reserved = deferred.length > 0 ? [...sendBatches(deferred)].length : 0;
-  const withFastPath = sendsFor(leaks.size + 1) + reserved <= SUBREQUEST_LIMIT - KEY_FETCHES - FAST_PATH_SUBREQUESTS;
-  const fast = new Map<string, LeakMatch>();
-  for (const [fp, id] of [...leaks].slice(0, withFastPath ? FAST_PATH_CONTAINMENTS : 0)) {
-    const found = await engine.store.getCredential(id);
-    const m = found ? matchRecord(found.value, fp) : { kind: "none" as const };
-    if (mayDeleteAtOnce(m)) {
-      // Its manager's record (the early DELETE's token) is read beside the events' publish.
-      m.manager = engine.store.getCredential(m.credential.manager_id!);
-      m.manager.catch(() => undefined); // failed: the early DELETE reads the manager itself
-    }
-    fast.set(fp, m);
-  }
+  const fits = fastPathFits(KEY_FETCHES + reserved, leaks.size + 1);
+  const fast = await readFirst(engine, leaks, fits ? FAST_PATH_CONTAINMENTS : 0);
   const matched = (fp: string) => {
     const m = fast.get(fp);
     return m ? m.kind !== "none" : leaks.has(fp);
   };
 
   // Durable events first: once they are queued, containment no longer depends on this invocation.
-  // A value the fast path found dead (or not there) raises nothing new; every other match is
-  // re-read from its record by the rotator, which does nothing for a dead value either.
-  const compromised: BusEvent[] = [];
-  for (const [fp, credentialId] of leaks) {
-    const m = fast.get(fp);
-    if (m && (m.kind === "none" || m.kind === "already_revoked")) continue;
-    compromised.push(await compromisedEvent(alert, credentialId, fp, now));
-  }
+  const compromised = await compromisedEvents(alert, leaks, fast, now);
   const received = await receivedEvent(alert, tokenCount, fps.filter(matched).length, now);
   const capacity = (SUBREQUEST_LIMIT - KEY_FETCHES - reserved) * EVENTS_PER_SEND - 1;
   let chunksQueued = 0;
@@ -482,10 +459,106 @@ export async function reportTokens(
   // More managed credentials (4,800+) leaked in one alert than one invocation can queue events
   // for. The first ones are queued and will be contained; the caller tells an operator.
   if (compromised.length > capacity) return { matched, overflow: { matched: compromised.length, queued: capacity } };
+  await containFirst(rt, engine, alert, fast);
+  return { matched };
+}
 
-  // Fast path: begin (or join) containment now and drive it after the response. The early DELETE
-  // (./contain.ts `deleteAtOnce`) comes after the events' publish above, so a crash right after
-  // it converges through the rotator's replay of `credential.compromised`.
+/**
+ * A deferred chunk's tokens (./deferred-tokens.ts `matchDeferredChunk`), in its own consumer
+ * invocation, by the request's rules (`reportTokens`) without its answer or `alert.received`: every
+ * match's `credential.compromised` is published, then the chunk's first match is contained at once
+ * exactly as the request contains its own (`containFirst`: read from its record, deleted at Clarifai
+ * only once the events are durable, its rotation begun and driven to containment in this
+ * invocation, the rest left to the rotator's replay of its event). Without it every match of a
+ * chunk waited one more queue hop than the request's first. `spent`: the subrequests the
+ * consumer's invocation spends besides (its handlers' ledger calls), so that the fast path runs
+ * only where it fits the invocation's 50.
+ */
+export async function reportDeferredTokens(
+  rt: AlertRuntime,
+  engine: EngineServices,
+  alert: Alert,
+  fps: readonly string[],
+  spent: number,
+): Promise<void> {
+  const leaks = leaksOf(fps, await engine.store.findCredentialsByFingerprints(fps));
+  if (leaks.size === 0) return;
+  const now = alert.receivedAt ?? rt.now();
+  const fast = await readFirst(engine, leaks, fastPathFits(spent, leaks.size) ? FAST_PATH_CONTAINMENTS : 0);
+  const compromised = await compromisedEvents(alert, leaks, fast, now);
+  if (compromised.length > 0) await rt.bus.publishAll(compromised);
+  await containFirst(rt, engine, alert, fast);
+}
+
+/** Each (credential, leaked value) once, in the order the alert listed them: fingerprint → credential id. */
+function leaksOf(fps: readonly string[], index: ReadonlyMap<string, string>): Map<string, string> {
+  const leaks = new Map<string, string>();
+  for (const fp of fps) {
+    const id = index.get(fp);
+    if (id && !leaks.has(fp)) leaks.set(fp, id);
+  }
+  return leaks;
+}
+
+/** Whether the fast path fits beside `spent` subrequests and the sends of `events` events. */
+const fastPathFits = (spent: number, events: number) =>
+  Math.ceil(events / EVENTS_PER_SEND) + spent <= SUBREQUEST_LIMIT - FAST_PATH_SUBREQUESTS;
+
+/**
+ * The fast path's first `n` matches, read from the strongly consistent record, which decides
+ * whether the value is current, previous, already dead or (a lagging index) not this record's.
+ */
+async function readFirst(
+  engine: EngineServices,
+  leaks: ReadonlyMap<string, string>,
+  n: number,
+): Promise<Map<string, LeakMatch>> {
+  const fast = new Map<string, LeakMatch>();
+  for (const [fp, id] of [...leaks].slice(0, n)) {
+    const found = await engine.store.getCredential(id);
+    const m = found ? matchRecord(found.value, fp) : { kind: "none" as const };
+    if (mayDeleteAtOnce(m)) {
+      // Its manager's record (the early DELETE's token) is read beside the events' publish.
+      m.manager = engine.store.getCredential(m.credential.manager_id!);
+      m.manager.catch(() => undefined); // failed: the early DELETE reads the manager itself
+    }
+    fast.set(fp, m);
+  }
+  return fast;
+}
+
+/**
+ * Every match's `credential.compromised`, in order. A value the fast path found dead (or not
+ * there) raises nothing new; every other match is re-read from its record by the rotator, which
+ * does nothing for a dead value either.
+ */
+async function compromisedEvents(
+  alert: Alert,
+  leaks: ReadonlyMap<string, string>,
+  fast: ReadonlyMap<string, LeakMatch>,
+  now: number,
+): Promise<BusEvent[]> {
+  const compromised: BusEvent[] = [];
+  for (const [fp, credentialId] of leaks) {
+    const m = fast.get(fp);
+    if (m && (m.kind === "none" || m.kind === "already_revoked")) continue;
+    compromised.push(await compromisedEvent(alert, credentialId, fp, now));
+  }
+  return compromised;
+}
+
+/**
+ * Fast path, called once every match's event is published: begin (or join) containment now and
+ * drive it to containment in the runtime's `defer`. The early DELETE (./contain.ts `deleteAtOnce`)
+ * comes after that publish, so a crash right after it converges through the rotator's replay of
+ * `credential.compromised`.
+ */
+async function containFirst(
+  rt: AlertRuntime,
+  engine: EngineServices,
+  alert: Alert,
+  fast: ReadonlyMap<string, LeakMatch>,
+): Promise<void> {
   for (const m of fast.values()) {
     if (m.kind !== "current" && m.kind !== "previous") continue;
     try {
@@ -503,7 +576,6 @@ export async function reportTokens(
       );
     }
   }
-  return { matched };
 }
 
 /**

@@ -20,7 +20,7 @@ import { factOf, type StatsStore } from "../summary/stats.ts";
 import { containAgain, driveRequested } from "./rotator.ts";
 import { resolveLinkedAlerts } from "../github/alert-links.ts";
 import { processGithubScan } from "../github/backstop.ts";
-import { matchDeferredChunk } from "../alerts/deferred-tokens.ts";
+import { chunkId, matchDeferredChunk } from "../alerts/deferred-tokens.ts";
 import { fetchOwedAlert } from "../alerts/owed-fetch.ts";
 
 /** What the handlers use: the entry points pass their services. */
@@ -46,6 +46,19 @@ type Handle<T extends EventType> = (services: HandlerServices, event: EventOf<T>
 
 /** Every event becomes an audit entry (idempotent by event id), except plumbing. */
 const auditor = (services: HandlerServices, event: BusEvent) => services.audit.append(auditEntryFor(event));
+
+/**
+ * A deferred chunk's entry is written under the chunk's own id (derived from its alert and
+ * tokens) and its alert's time, which every requeued copy of it keeps (core/alerts/deferred-tokens.ts
+ * `requeueDeadChunk`): each round's auditor rewrites the one entry (same key) instead of adding
+ * one, so a chunk that goes round for an hour is one entry, and its first delivery's auditor
+ * failing is still made up for by a later round.
+ */
+const chunkAuditor = async (services: HandlerServices, event: EventOf<"github.tokens_deferred">) =>
+  services.audit.append({
+    ...auditEntryFor(event),
+    id: await chunkId(event.data.alert_id, event.data.first, event.data.token_count),
+  });
 
 /**
  * The dashboard's history, counted as things finish (core/summary/stats.ts): each rotation's
@@ -120,7 +133,7 @@ const HANDLERS = {
   // rotator matches it; the auditor keeps its counts, never its sealed tokens; no notifier.
   "github.tokens_deferred": {
     rotator: async (d, e) => matchDeferredChunk(await d.engine(), d.bus, e),
-    auditor,
+    auditor: chunkAuditor,
   },
   // A repository alert GitHub could not be asked for when its webhook came (core/alerts/owed-fetch.ts):
   // the rotator fetches it again, with the bus's backoff, and contains what it leaked.
