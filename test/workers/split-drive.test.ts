@@ -35,6 +35,7 @@ import { DEFAULT_RETRY } from "../../src/core/rotation/engine-services.ts";
 import { driveRotation } from "../../src/core/rotation/drive.ts";
 import worker, { type Env, servicesFor } from "../../src/worker.ts";
 import { call } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { countingEnv } from "../support/counting-env.ts";
 import { control, emulatorUrl, freshTenant } from "../support/emulator-control.ts";
@@ -61,18 +62,14 @@ beforeAll(async () => {
     body: JSON.stringify({ secrets: [{ id: SINK, value: "placeholder-value" }] }),
   });
   expect(created.ok).toBe(true);
-  leaked = (await tenant.mint("app_specific_key", ["Predict"], "workload")).id;
-  leaks.secrets.push(leaked);
-  const app = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: leaked,
-    manager_id: managerId,
+  const app = await registerAppKey(tenant, {
+    managerId,
+    secrets: leaks.secrets,
     sinks: [{ type: "clarifai_secret", user_id: tenant.userId, secret_id: SINK }],
     policy: { grace_hours: 24 },
   });
-  expect(app.status).toBe(201);
-  credentialId = app.json.credential.id;
+  leaked = app.key.id;
+  credentialId = app.id;
 });
 
 type Captured = { type: string; data: any };
@@ -273,18 +270,14 @@ describe("a replay whose every delivery failed", () => {
       headers: { "content-type": "application/json", authorization: `Key ${t.manager.id}` },
       body: JSON.stringify({ secrets: [{ id: sink, value: "placeholder-value" }] }),
     });
-    const key = (await t.mint("app_specific_key", ["Predict"], "workload")).id;
-    leaks.secrets.push(key);
-    const reg = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: t.userId,
-      value: key,
-      manager_id: manager,
+    const reg = await registerAppKey(t, {
+      managerId: manager,
+      secrets: leaks.secrets,
       sinks: [{ type: "clarifai_secret", user_id: t.userId, secret_id: sink }],
       policy: { grace_hours: 24 },
     });
-    expect(reg.status, reg.text).toBe(201);
-    const id = reg.json.credential.id as string;
+    const key = reg.key.id;
+    const id = reg.id;
     const alert = await alertInvocation({ value: key });
     expect(await rotation(id, alert.rotationId)).toMatchObject({ state: "running", old_revoked: true });
     const replay = alert.published.find((e) => e.type === "credential.compromised")!;
