@@ -14,10 +14,13 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { INLINE_TOKENS } from "../../src/core/alerts/deferred-tokens.ts";
 import worker, { type Env } from "../../src/worker.ts";
 import { call } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
-import { type CountingEnv, countingEnv } from "../support/counting-env.ts";
+import { countingEnv, invocation } from "../support/counting-env.ts";
+import { githubAlertInvocation } from "../support/counted-worker.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { signedGithubAlert } from "../support/github-test-key.ts";
+import { registerManager } from "../support/manager.ts";
 
 const TOKENS = 1_000;
 /** Beyond the inline part: only a deferred chunk can find it. */
@@ -36,20 +39,14 @@ beforeAll(async () => {
   leaks = canary();
   tenant = await freshTenant("ghsplit");
   leaks.secrets.push(tenant.manager.id);
-  const mgr = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
-  expect(mgr.status).toBe(201);
-  const key = await tenant.mint("app_specific_key", ["Predict"], "split-1");
-  leakedKey = key.id;
-  leaks.secrets.push(key.id);
-  const res = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: key.id,
-    manager_id: mgr.json.credential.id,
+  const { key, id } = await registerAppKey(tenant, {
+    managerId: await registerManager(tenant),
+    label: "split-1",
+    secrets: leaks.secrets,
     policy: { grace_hours: 24 },
   });
-  expect(res.status).toBe(201);
-  credentialId = res.json.credential.id;
+  leakedKey = key.id;
+  credentialId = id;
   const items = Array.from({ length: TOKENS }, (_, i) => ({
     token: `ghsplit_${i.toString(16).padStart(4, "0")}_${crypto.randomUUID().replaceAll("-", "")}`,
     type: "clarifai_api_key",
@@ -65,31 +62,8 @@ beforeAll(async () => {
 type Msg = { id: string; timestamp: Date; attempts: number; body: unknown };
 const typeOf = (b: unknown) => (b as { type: string }).type;
 
-/** One counted invocation: `run` gets a fresh ExecutionContext and is awaited with its waitUntil work. */
-async function invocation<T>(c: CountingEnv<Env>, label: string, run: (ctx: ExecutionContext) => Promise<T>) {
-  c.begin(label);
-  try {
-    const ctx = createExecutionContext();
-    const result = await run(ctx);
-    await waitOnExecutionContext(ctx);
-    return { result, counts: c.end() };
-  } catch (error) {
-    c.end();
-    throw error;
-  }
-}
-
 async function postAlert() {
-  const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
-    method: "POST",
-    headers: await signedGithubAlert(body),
-    body,
-  });
-  const { result: res, counts } = await invocation(
-    counting,
-    "request",
-    async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
-  );
+  const { result: res, counts } = await githubAlertInvocation(counting, "request", body);
   const text = await res.text();
   said.push(text);
   const events = counting.take("rekey-events");
@@ -311,18 +285,13 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
 describe("a deferred chunk's first match", () => {
   it("is deleted at Clarifai inside the chunk's own consumer invocation, before any replay is handled", async () => {
     const AT = 650;
-    const key = await tenant.mint("app_specific_key", ["Predict"], "split-fast");
-    leaks.secrets.push(key.id);
     const mgr = (await call("GET", `/v1/credentials/${credentialId}`)).json.credential.manager_id;
-    const res = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: key.id,
-      manager_id: mgr,
+    const { key, id } = await registerAppKey(tenant, {
+      managerId: mgr,
+      label: "split-fast",
+      secrets: leaks.secrets,
       policy: { grace_hours: 24 },
     });
-    expect(res.status).toBe(201);
-    const id = res.json.credential.id as string;
     const items = Array.from({ length: TOKENS }, (_, i) => ({
       token: `ghfast_${i}_${crypto.randomUUID().replaceAll("-", "")}`,
       type: "clarifai_api_key",
@@ -391,17 +360,13 @@ describe("an alert redelivered under another GITHUB_INLINE_TOKENS", () => {
     // redelivery at 300 inline (chunk 300-599). A chunk id from its index would make the second
     // delivery's chunk 1 look handled (the first's chunk 1, 200-399, was) and skip the key.
     const MANAGED = 450;
-    const key = await tenant.mint("app_specific_key", ["Predict"], "split-redelivery");
-    leaks.secrets.push(key.id);
     const mgr = (await call("GET", `/v1/credentials/${credentialId}`)).json.credential.manager_id;
-    const res = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: key.id,
-      manager_id: mgr,
+    const { key } = await registerAppKey(tenant, {
+      managerId: mgr,
+      label: "split-redelivery",
+      secrets: leaks.secrets,
       policy: { grace_hours: 24 },
     });
-    expect(res.status).toBe(201);
     const items = Array.from({ length: TOKENS }, (_, i) => ({
       token: `ghredeliver_${i}_${crypto.randomUUID().replaceAll("-", "")}`,
       type: "clarifai_api_key",
@@ -413,16 +378,7 @@ describe("an alert redelivered under another GITHUB_INLINE_TOKENS", () => {
         EVENTS: "rekey-events",
         EVENTS_DLQ: "rekey-events-dlq",
       });
-      const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
-        method: "POST",
-        headers: await signedGithubAlert(text),
-        body: text,
-      });
-      const { result } = await invocation(
-        c,
-        `delivery at ${inline}`,
-        async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, c.env, ctx),
-      );
+      const { result } = await githubAlertInvocation(c, `delivery at ${inline}`, text);
       expect(result.status).toBe(200);
       said.push(await result.text());
       const events = c.take("rekey-events");
@@ -498,16 +454,7 @@ describe("a GitHub alert whose chunks' publish fails partway", () => {
 describe("a GitHub alert of long tokens", () => {
   it("splits chunks further so that each sealed chunk fits one queue message (Deno KV: 64 KiB)", async () => {
     const text = longAlert();
-    const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
-      method: "POST",
-      headers: await signedGithubAlert(text),
-      body: text,
-    });
-    const { result: res } = await invocation(
-      counting,
-      "long tokens",
-      async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
-    );
+    const { result: res } = await githubAlertInvocation(counting, "long tokens", text);
     expect(res.status, await res.clone().text()).toBe(200);
     said.push(await res.text());
     const chunks = counting.take("rekey-events").filter((e) => typeOf(e) === "github.tokens_deferred") as {
