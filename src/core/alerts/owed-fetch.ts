@@ -20,9 +20,10 @@
  *
  * Runtime-neutral.
  */
-import type { EventBus } from "../bus/bus.ts";
+import type { DeadLetterInfo, EventBus } from "../bus/bus.ts";
 import { handlerFailure } from "../bus/errors.ts";
-import type { EventOf } from "../bus/events.ts";
+import type { BusEvent, EventOf } from "../bus/events.ts";
+import type { ProcessedLedger } from "../bus/ledger.ts";
 import { githubDeliverySchema, repoAlertSchema } from "../bus/fields.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { isFailure } from "../failure.ts";
@@ -34,6 +35,8 @@ import { reportRepoAlert } from "./pipeline.ts";
 export interface OwedAlert {
   repository: string;
   number: number;
+  /** The webhook's action (`created`, `reopened`, `publicly_leaked`): part of the collapse key. */
+  action: string;
   installationId?: number | undefined;
   repositoryId?: number | undefined;
   /** `X-GitHub-Delivery`. */
@@ -62,9 +65,79 @@ export async function owedFetchEvent(
     received_at: iso(alert.receivedAt),
   }, {
     source: "/rekey/hooks/github",
-    id: await deriveId("evt", "github-fetch-owed", alert.delivery),
+    id: await deriveId(
+      "evt",
+      "github-fetch-owed",
+      alert.repository,
+      String(alert.number),
+      alert.action,
+      String(Math.floor(alert.receivedAt / COLLAPSE_BUCKET_MS)),
+    ),
     now,
   });
+}
+
+/** Owed fetches of one alert and action arriving within the same clock hour are one event. */
+const COLLAPSE_BUCKET_MS = 3_600_000;
+
+/**
+ * How long after its webhook arrived (`received_at`) an owed fetch whose retries ran out goes
+ * round again: 6 hours. GitHub's primary rate limit is counted per hour (`x-ratelimit-reset` is at
+ * most an hour away: "Rate limits for the REST API"), a secondary limit asks for a wait of
+ * minutes (`retry-after`), and GitHub's incidents mostly end within a few hours
+ * (githubstatus.com history): 6 hours outlasts the hour window several times over and a long
+ * outage, about 70 rounds of 5 minutes. Past it, a human is told (the notice names the alert) and
+ * the delivery can be redelivered from GitHub's UI. The bus's fixed backoff ignores `retry-after`
+ * and `x-ratelimit-reset`; rounds every 5 minutes through a rate-limited hour cost one GET each.
+ */
+export const OWED_FETCH_MAX_AGE_MS = 6 * 3_600_000;
+
+/** A hard stop besides the age: more rounds than 6 hours of 5-minute rounds take. */
+const MAX_OWED_ROUNDS = 100;
+
+/**
+ * A dead owed fetch to publish again, or null (the caller then raises its notice and releases the
+ * claim). Only one whose retries ran out, while young: a permanent failure would fail again. The
+ * copy is one event (no fan-out) with its round counted and an id derived from the dead one's and
+ * the round, so each round's death reaches the dead-letter handler (it runs once per event id);
+ * its `received_at` is unchanged, which bounds the rounds with {@link MAX_OWED_ROUNDS}.
+ */
+export async function requeueOwedFetch(
+  event: BusEvent,
+  info: DeadLetterInfo,
+  now: number,
+): Promise<EventOf<"github.alert_fetch_owed"> | null> {
+  if (event.type !== "github.alert_fetch_owed" || info.reason !== "retries_exhausted") return null;
+  if (!(now - Date.parse(event.data.received_at) < OWED_FETCH_MAX_AGE_MS)) return null;
+  const round = (event.data.round ?? 0) + 1;
+  if (round > MAX_OWED_ROUNDS) return null;
+  return {
+    ...event,
+    id: await deriveId("evt", "github-fetch-owed-round", event.id, String(round)),
+    data: { ...event.data, round },
+  };
+}
+
+/** The ledger key of a webhook delivery's claim (the route's replay refusal). */
+export const deliveryClaimKey = (delivery: string) => `hooks-github-events:${delivery}`;
+
+/**
+ * Who the route completes a queued delivery's claim as: derived from the delivery, so the
+ * dead-letter handler can release that claim ({@link releaseOwedClaim}) without the owner riding
+ * in the event, and no other claim (a fresh one per attempt, random) is ever released by it.
+ */
+export const owedClaimOwner = (delivery: string) => deriveId("evt", "github-fetch-owed-claim", delivery);
+
+/**
+ * The owed fetch died for good: release its delivery's claim, so GitHub's manual redelivery is
+ * acted on (fetched again) instead of answered `duplicate`. Only the delivery the event carries:
+ * a replay collapsed into it (another delivery id) keeps its claim. Releasing twice, or after a
+ * redelivery claimed anew (a random owner), changes nothing.
+ */
+export async function releaseOwedClaim(ledger: ProcessedLedger, event: BusEvent): Promise<void> {
+  if (event.type !== "github.alert_fetch_owed" || !event.data.delivery_id) return;
+  const delivery = event.data.delivery_id;
+  await ledger.release(deliveryClaimKey(delivery), await owedClaimOwner(delivery));
 }
 
 /**
@@ -101,18 +174,26 @@ export async function fetchOwedAlert(
   }
   if (!found.secret) return { kind: "unmatched" };
   const work: Promise<unknown>[] = [];
-  const outcome = await reportRepoAlert(
-    { bus: rt.bus, now: rt.now, defer: (w) => void work.push(w) },
-    engine,
-    {
-      repository,
-      number: found.number,
-      ...(d.installation_id ? { installationId: d.installation_id } : {}),
-      ...(d.repository_id ? { repositoryId: d.repository_id } : {}),
-      secret: found.secret,
-    },
-    { delivery: d.delivery_id ?? event.id, fastPath: true, receivedAt: Date.parse(d.received_at) },
-  );
+  let outcome: Awaited<ReturnType<typeof reportRepoAlert>>;
+  try {
+    outcome = await reportRepoAlert(
+      { bus: rt.bus, now: rt.now, defer: (w) => void work.push(w) },
+      engine,
+      {
+        repository,
+        number: found.number,
+        ...(d.installation_id ? { installationId: d.installation_id } : {}),
+        ...(d.repository_id ? { repositoryId: d.repository_id } : {}),
+        secret: found.secret,
+      },
+      { delivery: d.delivery_id ?? event.id, fastPath: true, receivedAt: Date.parse(d.received_at) },
+    );
+  } catch (error) {
+    // An early DELETE may have started before the pipeline threw: let it finish in this
+    // invocation (its outcome is the retry's to find) before the failure is the bus's.
+    await Promise.allSettled(work);
+    throw error;
+  }
   // The containment work, awaited in this invocation. A failure in it is not this event's: the
   // `credential.compromised` is already queued, and the rotator's replay of it contains instead.
   for (const r of await Promise.allSettled(work)) {
