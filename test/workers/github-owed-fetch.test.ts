@@ -264,6 +264,13 @@ describe("an owed fetch: throttling, rounds after its retries, release on its de
       expect((again.published[0] as any).id).not.toBe(round1.id);
       // While it goes round, the delivery stays claimed.
       expect((await postDelivery(alert.delivery)).json).toEqual({ status: "duplicate" });
+      // The first delivery and a round, GitHub still down (the rotator's fetch fails, retried):
+      // one audit entry for the owed fetch, however many rounds.
+      await gh.fault("GET", path, { status: 503 }, 2);
+      for (const e of [owed, round1]) expect((await consume(e)).result.retryMessages).toHaveLength(1);
+      const entries = (await call("GET", "/v1/audit?type=github.alert_fetch_owed&limit=1000")).json.entries
+        .filter((x: any) => x.data.actor === owed.data.actor && x.data.received_at === owed.data.received_at);
+      expect(entries).toHaveLength(1);
 
       // Older than the window: it dies, a notice names the alert, and the claim is released.
       const old = {

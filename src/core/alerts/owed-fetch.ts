@@ -118,6 +118,10 @@ export async function requeueOwedFetch(
   };
 }
 
+/** The audit entry's id of an owed fetch and all its rounds (../subscribers/handlers.ts). */
+export const owedAuditId = (d: { actor: string; received_at: string }) =>
+  deriveId("evt", "github-fetch-owed-audit", d.actor, d.received_at);
+
 /** The ledger key of a webhook delivery's claim (the route's replay refusal). */
 export const deliveryClaimKey = (delivery: string) => `hooks-github-events:${delivery}`;
 
