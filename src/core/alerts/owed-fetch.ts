@@ -90,7 +90,7 @@ const COLLAPSE_BUCKET_MS = 3_600_000;
  * the delivery can be redelivered from GitHub's UI. The bus's fixed backoff ignores `retry-after`
  * and `x-ratelimit-reset`; rounds every 5 minutes through a rate-limited hour cost one GET each.
  */
-export const OWED_FETCH_MAX_AGE_MS = 6 * 3_600_000;
+const OWED_FETCH_MAX_AGE_MS = 6 * 3_600_000;
 
 /** A hard stop besides the age: more rounds than 6 hours of 5-minute rounds take. */
 const MAX_OWED_ROUNDS = 100;
