@@ -6,13 +6,28 @@
  * GITHUB_ALERT_SCOPES (the cron backstop). The route publishes `github.alert_fetch_owed` and
  * answers 202 `queued`; the rotator fetches the alert again ({@link fetchOwedAlert}) with the bus's
  * backoff (5 retries over about 5 minutes, wrangler.toml) and runs it through the same pipeline
- * (./pipeline.ts `reportRepoAlert`). A fetch GitHub refuses for good (the alert gone, 404; no
- * permission, 403) is a permanent failure: its dead letter notice names the alert
- * (core/subscribers/index.ts `onDeadLetter`).
+ * (./pipeline.ts `reportRepoAlert`). Those retries run out long before GitHub's hourly rate-limit
+ * window or a longer outage ends, so a fetch that died of them goes round again as a new round
+ * ({@link requeueOwedFetch}, from the dead-letter handler) while its webhook is younger than
+ * {@link OWED_FETCH_MAX_AGE_MS}. A fetch GitHub refuses for good (the alert gone, 404; no
+ * permission, 403), or one still failing past that age, dies: its dead letter notice names the
+ * alert (core/subscribers/index.ts `onDeadLetter`), and the delivery's claim is released
+ * ({@link releaseOwedClaim}), so a redelivery from GitHub's UI is acted on instead of answered
+ * `duplicate`.
  *
- * Double work: the event's id derives from the delivery id, so the route publishing it twice is
- * one event, and the route completes the delivery's claim once it is queued, so a redelivery
- * answers `duplicate`. Were both to run anyway (the claim's completion lost, its lease over), the
+ * Collapse per alert: the webhook's HMAC covers the body, not `X-GitHub-Delivery`, so one captured
+ * signed body replayed under new delivery ids claims anew each time. The event's id derives from
+ * the alert, the action and the hour of arrival ({@link owedFetchEvent}), not the delivery: the
+ * replays within the hour are one event, and the bus runs each handler once per event id (the
+ * ledger, through the one Dispatcher, on Workers and Deno alike), so one fetch that succeeds, one
+ * requeue and one notice per alert, action and hour. Not fewer GETs during an outage: each copy
+ * retries on its own until one succeeds (a failed run releases its handler's claim). Trade-off,
+ * made here: a second genuine `reopened` of one alert within the hour is folded into the first
+ * (the same alert, the same secret, already contained or being fetched). A final death releases
+ * only the claim of the delivery the event carries (the first to arrive that hour).
+ *
+ * Double work: the route completes the delivery's claim once the fetch is queued, so a
+ * redelivery answers `duplicate` while the fetch is owed. Were both to run anyway (the claim's completion lost, its lease over), the
  * pipeline's ids are derived too: the alert's from repository and number, its
  * `credential.compromised` from alert, credential and value, `alert.received` from the alert,
  * `github.alert_linked` from alert and delivery; the bus drops each repeat, and a second begin
