@@ -3,11 +3,9 @@
  * reference implementation GitHub's docs use) opens the sealed boxes it receives, so what rekey
  * seals is checked by an implementation other than its own. A "drop" fault destroys the socket.
  */
-import { type Http2Bindings, type HttpBindings, serve } from "@hono/node-server";
 import sodium from "libsodium-wrappers";
-import type { AddressInfo } from "node:net";
 import { createGithubEmulator, type GithubEmulator, type GithubEmulatorOptions } from "../github/index.ts";
-import { DropConnection } from "../src/faults.ts";
+import { listen } from "./listen.ts";
 
 export interface GithubEmulatorServer {
   url: string;
@@ -47,37 +45,10 @@ export async function startGithubEmulatorServer(opts: {
     });
     if (!res.ok) throw new Error(`the GitHub emulator refused the App key (${res.status})`);
   }
-  const host = opts.host ?? "127.0.0.1";
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve(
-      {
-        hostname: host,
-        port: opts.port ?? 0,
-        fetch: async (req: Request, env: HttpBindings | Http2Bindings) => {
-          try {
-            return await emulator.app.fetch(req, env);
-          } catch (error) {
-            if (error instanceof DropConnection) {
-              env.incoming.socket.destroy();
-              return new Response(null, { status: 499 });
-            }
-            throw error;
-          }
-        },
-      },
-      () => resolve(s),
-    );
-    s.once("error", reject);
-  });
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://${host}:${port}`,
-    port,
-    emulator,
-    close: () =>
-      new Promise<void>((resolve) => {
-        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-        server.close(() => resolve());
-      }),
-  };
+  const { url, port, close } = await listen(
+    opts.host ?? "127.0.0.1",
+    opts.port ?? 0,
+    (req, env) => emulator.app.fetch(req, env),
+  );
+  return { url, port, emulator, close };
 }

@@ -5,11 +5,10 @@
  * The Cloudflare API emulator (../src/cloudflare/) is served beside it under /cloudflare: its API
  * at /cloudflare/client/v4 (CLOUDFLARE_API_BASE), its control surface at /cloudflare/_emulator/.
  */
-import { type Http2Bindings, type HttpBindings, serve } from "@hono/node-server";
-import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
-import { createEmulator, DropConnection, type Emulator } from "../src/index.ts";
+import { createEmulator, type Emulator } from "../src/index.ts";
 import { type CloudflareEmulator, createCloudflareEmulator } from "../src/cloudflare/index.ts";
+import { listen } from "./listen.ts";
 
 /** Where the Cloudflare emulator is mounted on the Node host. */
 export const CLOUDFLARE_MOUNT = "/cloudflare";
@@ -41,46 +40,23 @@ export async function startEmulatorServer(opts: {
     : undefined;
   const seeded = opts.seed ? emulator.seed(typeof opts.seed === "object" ? dropUndefined(opts.seed) : {}) : undefined;
   const host = opts.host ?? "127.0.0.1";
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve(
-      {
-        hostname: host,
-        port: opts.port ?? 0,
-        fetch: async (req: Request, env: HttpBindings | Http2Bindings) => {
-          try {
-            const url = new URL(req.url);
-            if (url.pathname.startsWith(`${CLOUDFLARE_MOUNT}/`)) {
-              url.pathname = url.pathname.slice(CLOUDFLARE_MOUNT.length);
-              return await cloudflare.app.fetch(new Request(url, req), env);
-            }
-            return await emulator.app.fetch(req, env);
-          } catch (error) {
-            if (error instanceof DropConnection) {
-              env.incoming.socket.destroy();
-              return new Response(null, { status: 499 });
-            }
-            throw error;
-          }
-        },
-      },
-      () => resolve(s),
-    );
-    s.once("error", reject);
+  const { url, port, close } = await listen(host, opts.port ?? 0, (req, env) => {
+    const path = new URL(req.url);
+    if (path.pathname.startsWith(`${CLOUDFLARE_MOUNT}/`)) {
+      path.pathname = path.pathname.slice(CLOUDFLARE_MOUNT.length);
+      return cloudflare.app.fetch(new Request(path, req), env);
+    }
+    return emulator.app.fetch(req, env);
   });
-  const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://${host}:${port}`,
+    url,
     port,
     emulator,
     ...(seeded ? { seeded } : {}),
     cloudflare,
-    cloudflareApiBase: `http://${host}:${port}${CLOUDFLARE_MOUNT}/client/v4`,
+    cloudflareApiBase: `${url}${CLOUDFLARE_MOUNT}/client/v4`,
     ...(cloudflareSeeded ? { cloudflareSeeded } : {}),
-    close: () =>
-      new Promise<void>((resolve) => {
-        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }
 

@@ -29,6 +29,7 @@ import { subscribeEngineHandlers } from "../support/subscribe.ts";
 import { processSweepBatch, startSweep } from "../../src/core/sweep/run.ts";
 import worker from "../../src/worker.ts";
 import { ADMIN_TOKEN, call, responses } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { ALICE, BOB, responseUrl, slackSigned, slashCommand, waitForPost } from "../support/chat.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
@@ -62,17 +63,12 @@ beforeAll(async () => {
 
 describe("the Worker: alerts, admin, chat and cron at once", () => {
   it("makes one rotation, mints one key, deletes the leaked key once", { timeout: 60_000 }, async () => {
-    const key = await tenant.mint("app_specific_key", ["Predict"], "raced");
-    leaks.secrets.push(key.id);
-    const reg = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: key.id,
-      manager_id: managerId,
+    const { key, id } = await registerAppKey(tenant, {
+      managerId,
+      label: "raced",
+      secrets: leaks.secrets,
       policy: { grace_hours: 0 },
     });
-    expect(reg.status).toBe(201);
-    const id = reg.json.credential.id as string;
     // Key creation answers slowly, so every trigger lands while the rotation is in flight (a
     // trigger after it finished would rightly be a new request).
     await control("faults", { method: "POST", path: `/v2/users/${tenant.userId}/keys`, count: 1, delay_ms: 1_500 });

@@ -21,6 +21,7 @@ import { signStandardWebhook } from "../../src/core/notify/sign-webhook.ts";
 import { loneSurrogatePath } from "../../src/http/validate.ts";
 import { type RouteDoc, routeDocs } from "../../src/openapi/route-docs.ts";
 import { ADMIN_TOKEN, call } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
@@ -65,16 +66,8 @@ beforeAll(async () => {
     manager_id: managerId,
   });
   expect(secret.status).toBe(201);
-  const key = await tenant.mint("app_specific_key", ["Predict"], "fuzzed");
-  leaks.secrets.push(key.id);
-  const app = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: key.id,
-    manager_id: managerId,
-  });
-  expect(app.status).toBe(201);
-  credentialIds = [managerId, secret.json.credential.id, app.json.credential.id];
+  const app = await registerAppKey(tenant, { managerId, label: "fuzzed", secrets: leaks.secrets });
+  credentialIds = [managerId, secret.json.credential.id, app.id];
 });
 
 // ---- the state that must not change --------------------------------------------------------

@@ -17,6 +17,7 @@
  * reuse it, calling `begin()` before each invocation and `end()` after it has fully settled.
  * Invocations must not overlap: counts go to whichever invocation is open.
  */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 
 export interface InvocationCounts {
   label: string;
@@ -177,4 +178,25 @@ export function countingEnv<E extends object>(inner: E, queues: Record<string, s
       return list;
     },
   };
+}
+
+/**
+ * One counted invocation: `run` gets a fresh ExecutionContext and is awaited with its waitUntil
+ * work before the counts close (they close when it throws too, so the next `begin()` can open).
+ */
+export async function invocation<E, T>(
+  counting: CountingEnv<E>,
+  label: string,
+  run: (ctx: ExecutionContext) => Promise<T>,
+): Promise<{ result: T; counts: InvocationCounts }> {
+  counting.begin(label);
+  try {
+    const ctx = createExecutionContext();
+    const result = await run(ctx);
+    await waitOnExecutionContext(ctx);
+    return { result, counts: counting.end() };
+  } catch (error) {
+    counting.end();
+    throw error;
+  }
 }

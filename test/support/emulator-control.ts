@@ -17,6 +17,19 @@ export async function control(path: string, body?: unknown): Promise<any> {
   return res.json();
 }
 
+/**
+ * The user's next key create fails for good: Clarifai's 403 for missing scopes (11007), a permanent
+ * failure, so the rotation that makes it fails at once, without retries.
+ */
+export function failNextKeyCreate(userId: string): Promise<unknown> {
+  return control("faults", { method: "POST", path: `/v2/users/${userId}/keys`, count: 1, status: 403, code: 11007 });
+}
+
+/** The user's next `count` key deletes are refused for good: Clarifai's 400 invalid request (11102), a permanent failure. */
+export function refuseKeyDeletes(userId: string, count: number): Promise<unknown> {
+  return control("faults", { method: "DELETE", path: `/v2/users/${userId}/keys/*`, count, status: 400, code: 11102 });
+}
+
 /** A fresh user with one app, a manager PAT (scopes "All") and a workload app key. */
 export async function freshTenant(prefix: string) {
   const userId = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, responses, waitForRotation } from "../support/api.ts";
+import { postAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
@@ -27,19 +28,9 @@ beforeAll(async () => {
   managerId = await registerManager(tenant);
 });
 
-async function registerAppKey(extra: Record<string, unknown> = {}) {
-  const key = await tenant.mint("app_specific_key", ["Predict", "Inputs_Get"], "workload");
-  secrets.push(key.id);
-  const res = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: key.id,
-    manager_id: managerId,
-    policy: { grace_hours: 0 },
-    ...extra,
-  });
-  return { key, res };
-}
+/** A workload key, posted: each test checks the answer. */
+const workloadKey = () =>
+  postAppKey(tenant, { managerId, scopes: ["Predict", "Inputs_Get"], secrets, policy: { grace_hours: 0 } });
 
 describe("authentication", () => {
   it.each([
@@ -55,7 +46,7 @@ describe("authentication", () => {
 
 describe("registration", () => {
   it("registers an app key, reading scopes and apps from Clarifai, showing only a fingerprint prefix", async () => {
-    const { key, res } = await registerAppKey();
+    const { key, res } = await workloadKey();
     expect(res.status).toBe(201);
     const cred = res.json.credential;
     expect(cred).toMatchObject({
@@ -71,7 +62,7 @@ describe("registration", () => {
   });
 
   it("refuses the same value twice with 409", async () => {
-    const { key } = await registerAppKey();
+    const { key } = await workloadKey();
     const again = await call("POST", "/v1/credentials", {
       kind: "app_key",
       user_id: tenant.userId,
@@ -125,7 +116,7 @@ describe("registration", () => {
 
 describe("listing and reading", () => {
   it("pages through every credential with a cursor", async () => {
-    for (let i = 0; i < 3; i++) expect((await registerAppKey()).res.status).toBe(201);
+    for (let i = 0; i < 3; i++) expect((await workloadKey()).res.status).toBe(201);
     const seen = new Set<string>();
     let cursor: string | null = null;
     let pages = 0;
@@ -149,7 +140,7 @@ describe("listing and reading", () => {
 
 describe("rotation and revocation through the API", () => {
   it("rotates: a new key with the same scopes, the old one gone, the record decrypting to the new", async () => {
-    const { key, res } = await registerAppKey();
+    const { key, res } = await workloadKey();
     const id = res.json.credential.id;
     const started = await call("POST", `/v1/credentials/${id}/rotate`);
     expect(started.status).toBe(202);
@@ -169,7 +160,7 @@ describe("rotation and revocation through the API", () => {
   });
 
   it("joins 50 concurrent rotate requests into one rotation and one new key", async () => {
-    const { res } = await registerAppKey();
+    const { res } = await workloadKey();
     const id = res.json.credential.id;
     const started = await Promise.all(Array.from({ length: 50 }, () => call("POST", `/v1/credentials/${id}/rotate`)));
     expect(started.every((r) => r.status === 202)).toBe(true);
@@ -185,7 +176,7 @@ describe("rotation and revocation through the API", () => {
   });
 
   it("revokes: the key is deleted at Clarifai and the record stays as revoked", async () => {
-    const { key, res } = await registerAppKey();
+    const { key, res } = await workloadKey();
     const id = res.json.credential.id;
     const started = await call("POST", `/v1/credentials/${id}/revoke`);
     expect(started.status).toBe(202);
@@ -198,7 +189,7 @@ describe("rotation and revocation through the API", () => {
   });
 
   it("stops managing without revoking anything", async () => {
-    const { key, res } = await registerAppKey();
+    const { key, res } = await workloadKey();
     const id = res.json.credential.id;
     expect((await call("DELETE", `/v1/credentials/${id}`)).status).toBe(200);
     expect((await call("GET", `/v1/credentials/${id}`)).status).toBe(404);

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, waitForRotation } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { control, emulatorUrl, freshTenant } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
@@ -16,20 +17,8 @@ let tenant: Awaited<ReturnType<typeof freshTenant>>;
 let managerId: string;
 let leaks: ReturnType<typeof canary>;
 
-async function appKey(extra: Record<string, unknown> = {}) {
-  const key = await tenant.mint("app_specific_key", ["Predict"], "workload");
-  leaks.secrets.push(key.id);
-  const res = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: key.id,
-    manager_id: managerId,
-    policy: { grace_hours: 0 },
-    ...extra,
-  });
-  expect(res.status).toBe(201);
-  return { key, id: res.json.credential.id as string, fingerprint: res.json.credential.fingerprint as string };
-}
+const appKey = (extra: Record<string, unknown> = {}) =>
+  registerAppKey(tenant, { managerId, secrets: leaks.secrets, fields: { policy: { grace_hours: 0 }, ...extra } });
 
 async function trail(id: string, n: number, type?: string): Promise<any[]> {
   for (let i = 0; i < 200; i++) {

@@ -19,7 +19,7 @@ import {
   slashCommand,
   waitForPost,
 } from "../support/chat.ts";
-import { control } from "../support/emulator-control.ts";
+import { control, failNextKeyCreate } from "../support/emulator-control.ts";
 import { managedTenant } from "../support/managed-tenant.ts";
 import { received } from "../support/receiver.ts";
 import { derivePurposeKey } from "../../src/core/crypto/purpose-key.ts";
@@ -69,13 +69,7 @@ describe("slash command: rotate", () => {
   it("posts a failure with its reason code", async () => {
     const { id } = await appKey();
     // Permanent (insufficient scopes): one failed call fails the rotation, which rolls back.
-    await control("faults", {
-      method: "POST",
-      path: `/v2/users/${tenant.userId}/keys`,
-      count: 1,
-      status: 403,
-      code: 11007,
-    });
+    await failNextKeyCreate(tenant.userId);
     const { response, send } = command(BOB, `rotate ${id}`);
     expect((await send()).status).toBe(200);
     const posted = await waitForPost(response.path, (b) => String(b.text).includes("FAILED"));

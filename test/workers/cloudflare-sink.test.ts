@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, waitForRotation } from "../support/api.ts";
+import { postAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
@@ -22,19 +23,8 @@ const sink = (a: { accountId: string; script: string }, name = "CLARIFAI_KEY") =
   name,
 });
 
-async function register(sinks: unknown[]) {
-  const key = await tenant.mint("app_specific_key", ["Predict"], "workload");
-  leaks.secrets.push(key.id);
-  const res = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: key.id,
-    manager_id: managerId,
-    policy: { grace_hours: 0 },
-    sinks,
-  });
-  return { key, res };
-}
+const register = (sinks: unknown[]) =>
+  postAppKey(tenant, { managerId, secrets: leaks.secrets, policy: { grace_hours: 0 }, sinks });
 
 beforeAll(async () => {
   leaks = canary();

@@ -11,6 +11,7 @@ import { newEvent } from "../../src/core/bus/new-event.ts";
 import { sampleData } from "../support/sample-events.ts";
 import { ADMIN_TOKEN, call } from "../support/api.ts";
 import { countingEnv } from "../support/counting-env.ts";
+import { deliverAttempt } from "../support/counted-worker.ts";
 
 // What worker.fetch takes; a test builds a plain Request.
 type IncomingRequest = Request<unknown, IncomingRequestCfProperties>;
@@ -102,20 +103,7 @@ describe("a configuration that does not parse", () => {
   it("makes the queue consumer retry every message with backoff, running nothing, then carry it forward instead of letting it die", async () => {
     const counting = countingEnv(broken(), { EVENTS: "rekey-events", EVENTS_DLQ: "rekey-events-dlq" });
     const event = alert();
-    const deliver = async (queue: string, attempts: number) => {
-      const batch = createMessageBatch(queue, [{
-        id: `m-${queue}-${attempts}`,
-        timestamp: new Date(),
-        attempts,
-        body: event,
-      }]);
-      const ctx = createExecutionContext();
-      counting.begin(`${queue}#${attempts}`);
-      await worker.queue(batch, counting.env, ctx);
-      const result = await getQueueResult(batch, ctx);
-      counting.end();
-      return result;
-    };
+    const deliver = (queue: string, attempts: number) => deliverAttempt(counting, queue, attempts, event);
     // Below the queue's max_retries (5, wrangler.toml): retried, never acked, nothing forwarded.
     for (const attempts of [1, 2, 4]) {
       const r = await deliver("rekey-events", attempts);

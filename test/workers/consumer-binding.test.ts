@@ -7,10 +7,12 @@
 import { env, exports } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, call, waitForRotation } from "../support/api.ts";
+import { call, waitForRotation } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
-import { control, emulatorUrl, freshTenant } from "../support/emulator-control.ts";
+import { emulatorUrl, failNextKeyCreate, freshTenant, refuseKeyDeletes } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
+import { adminSession } from "../support/dashboard-session.ts";
 import { servicesFor } from "../../src/worker.ts";
 import { payOwedRevocations } from "../../src/core/rotation/owed-revocations.ts";
 import { MAX_CACHE_MS } from "../../src/core/credentials/read-current.ts";
@@ -30,21 +32,12 @@ async function consumerGet(name: Consumer, path: string): Promise<{ status: numb
   return { status: res.status, json: JSON.parse(text) };
 }
 
-async function register(extra: Record<string, unknown> = {}) {
-  const key = await tenant.mint("app_specific_key", ["Predict"], "workload");
-  leaks.secrets.push(key.id);
-  const res = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: key.id,
-    manager_id: managerId,
-    consumers: ["billing-api"],
-    policy: { grace_hours: 24 },
-    ...extra,
+const register = (extra: Record<string, unknown> = {}) =>
+  registerAppKey(tenant, {
+    managerId,
+    secrets: leaks.secrets,
+    fields: { consumers: ["billing-api"], policy: { grace_hours: 24 }, ...extra },
   });
-  expect(res.status).toBe(201);
-  return { key, id: res.json.credential.id as string, fingerprint: res.json.credential.fingerprint as string };
-}
 
 async function auditOf(id: string, type: string): Promise<any[]> {
   return (await call("GET", `/v1/audit?credential_id=${id}&type=${type}`)).json.entries;
@@ -147,20 +140,8 @@ describe("RekeyCredentials.current over a service binding", () => {
     expect((await consumerGet("CONSUMER_BILLING", `/raw?credential=${id}`)).status).toBe(200);
     // A compromise whose delete is refused (permanent: 11102) and whose replacement cannot be minted
     // (403 at create): the rotation fails, and the current value stays leaked and owed.
-    await control("faults", {
-      method: "DELETE",
-      path: `/v2/users/${tenant.userId}/keys/*`,
-      count: 1,
-      status: 400,
-      code: 11102,
-    });
-    await control("faults", {
-      method: "POST",
-      path: `/v2/users/${tenant.userId}/keys`,
-      count: 1,
-      status: 403,
-      code: 11007,
-    });
+    await refuseKeyDeletes(tenant.userId, 1);
+    await failNextKeyCreate(tenant.userId);
     const started = await call("POST", `/v1/credentials/${id}/rotate`, { reason: "compromise" });
     expect(started.status).toBe(202);
     const rotation = await waitForRotation(started.json.rotation.id);
@@ -202,13 +183,7 @@ describe("RekeyCredentials.current over a service binding", () => {
     expect(reads).toHaveLength(2);
 
     // The dashboard's credential page says the same, after a token sign-in (its header: admin-token).
-    const signIn = await exports.default.fetch("http://rekey.test/ui/sign-in", {
-      method: "POST",
-      redirect: "manual",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
-    });
-    const cookie = /(__Host-rekey_session=[^;]*)/.exec(signIn.headers.get("set-cookie") ?? "")![1]!;
+    const cookie = await adminSession();
     const page = await (await exports.default.fetch(`http://rekey.test/ui/credentials/${id}`, { headers: { cookie } }))
       .text();
     expect(page).toMatch(new RegExp(`data-consumer="billing-api"[^]*?${done.new_fingerprint}…</code> \\(current\\)`));

@@ -12,10 +12,11 @@ import { signedAlert } from "../support/signed-alert.ts";
 import { summarySchema } from "../../src/core/summary/summary-schema.ts";
 import { jitterMs } from "../../src/core/sweep/rules.ts";
 import { ADMIN_TOKEN, call, responses, waitForRotation } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { ALICE, responseUrl, slackSigned, slashCommand } from "../support/chat.ts";
 import { cronTick } from "../support/cron.ts";
-import { control, freshTenant } from "../support/emulator-control.ts";
+import { failNextKeyCreate, freshTenant, refuseKeyDeletes } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
 import { received } from "../support/receiver.ts";
 
@@ -44,20 +45,14 @@ async function ui(method: string, path: string, form?: Record<string, string>) {
 
 const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
 
-async function appKey(description: string, policy: Record<string, unknown> = {}) {
-  const key = await tenant.mint("app_specific_key", ["Predict"], description);
-  leaks.secrets.push(key.id);
-  const res = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: key.id,
-    manager_id: managerId,
-    description,
+const appKey = (description: string, policy: Record<string, unknown> = {}) =>
+  registerAppKey(tenant, {
+    managerId,
+    label: description,
+    secrets: leaks.secrets,
     policy: { grace_hours: 0, ...policy },
+    fields: { description },
   });
-  expect(res.status).toBe(201);
-  return { key, credential: res.json.credential };
-}
 
 /** GET /v1/summary, parsed with its strict response schema (nothing else can ride along). */
 const summary = async () => {
@@ -121,13 +116,7 @@ describe("GET /v1/summary and the home page", () => {
     expect((await waitForRotation(rotated.json.rotation.id)).state).toBe("done");
     const revoke = await call("POST", `/v1/credentials/${revoked.credential.id}/revoke`, {});
     expect((await waitForRotation(revoke.json.rotation.id)).state).toBe("done");
-    await control("faults", {
-      method: "POST",
-      path: `/v2/users/${tenant.userId}/keys`,
-      count: 1,
-      status: 403,
-      code: 11007,
-    });
+    await failNextKeyCreate(tenant.userId);
     const fails = await call("POST", `/v1/credentials/${failing.credential.id}/rotate`, {});
     expect((await waitForRotation(fails.json.rotation.id)).state).toBe("failed");
 
@@ -297,13 +286,7 @@ describe("containment time", () => {
 
   it("is recorded when the sweep finally deletes a leaked value Clarifai first refused to delete", async () => {
     const { key, credential } = await appKey("leak refused once");
-    await control("faults", {
-      method: "DELETE",
-      path: `/v2/users/${tenant.userId}/keys/*`,
-      count: 1,
-      status: 400,
-      code: 11102,
-    });
+    await refuseKeyDeletes(tenant.userId, 1);
     const res = await call("POST", `/v1/credentials/${credential.id}/rotate`, { reason: "compromise" });
     expect(res.status).toBe(202);
     const first = await waitForRotation(res.json.rotation.id);

@@ -11,6 +11,7 @@ import { newEvent } from "../../src/core/bus/new-event.ts";
 import { sampleData } from "../support/sample-events.ts";
 import { call } from "../support/api.ts";
 import { countingEnv } from "../support/counting-env.ts";
+import { deliverAttempt } from "../support/counted-worker.ts";
 import { received, receiverUrl } from "../support/receiver.ts";
 import { credentialRecord, rotationRecord } from "../support/records.ts";
 import { WorkersStore } from "../../src/adapters/workers-store.ts";
@@ -35,20 +36,7 @@ describe("a notification target that cannot be reached", () => {
       source: "/rekey/engine",
       now: Date.now(),
     });
-    const deliver = async (queue: string, attempts: number) => {
-      const batch = createMessageBatch(queue, [{
-        id: `m-${queue}-${attempts}`,
-        timestamp: new Date(),
-        attempts,
-        body: event,
-      }]);
-      const ctx = createExecutionContext();
-      counting.begin(`${queue}#${attempts}`);
-      await worker.queue(batch, counting.env, ctx);
-      const result = await getQueueResult(batch, ctx);
-      counting.end();
-      return result;
-    };
+    const deliver = (queue: string, attempts: number) => deliverAttempt(counting, queue, attempts, event);
 
     const first = await deliver("rekey-events", 1);
     expect(first.retryMessages).toEqual([{ msgId: "m-rekey-events-1" }]);

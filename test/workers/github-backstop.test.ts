@@ -12,20 +12,16 @@
  * files' credentials are not this file's business).
  */
 import { env } from "cloudflare:workers";
-import {
-  createExecutionContext,
-  createMessageBatch,
-  createScheduledController,
-  getQueueResult,
-  waitOnExecutionContext,
-} from "cloudflare:test";
+import { createMessageBatch, createScheduledController, getQueueResult } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker, { type Env } from "../../src/worker.ts";
 import { call } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
-import { type CountingEnv, countingEnv, type InvocationCounts } from "../support/counting-env.ts";
+import { type CountingEnv, countingEnv, invocation, type InvocationCounts } from "../support/counting-env.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { freshOrg, githubControl } from "../support/github.ts";
+import { registerManager } from "../support/manager.ts";
 
 const LIMITS = { subrequests: 50, kv_ops: 1_000 };
 const NOISE = 130; // unmanaged secrets in the organization: two pages of 100
@@ -38,19 +34,6 @@ let managerId: string;
 const managed: { credentialId: string; keyId: string; repository: string; number: number }[] = [];
 
 let minute = Math.floor(Date.now() / 60_000) + 5_000_000 + Math.floor(Math.random() * 1_000_000);
-
-async function invocation<T>(counting: CountingEnv<Env>, label: string, run: (ctx: ExecutionContext) => Promise<T>) {
-  counting.begin(label);
-  try {
-    const ctx = createExecutionContext();
-    const result = await run(ctx);
-    await waitOnExecutionContext(ctx);
-    return { result, counts: counting.end() };
-  } catch (error) {
-    counting.end();
-    throw error;
-  }
-}
 
 /** One cron tick and everything the backstop's events cause, each invocation counted. */
 async function sweep(counting: CountingEnv<Env>, opts: { dead?: number } = {}) {
@@ -102,21 +85,16 @@ beforeAll(async () => {
   gh = await freshOrg("ghbackstop");
   other = await freshOrg("ghbackstop-repo");
   await githubControl("repos", { full_name: `${gh.org}/second` });
-  const mgr = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
-  managerId = mgr.json.credential.id;
+  managerId = await registerManager(tenant);
   const register = async (label: string, sinks: unknown[] = []) => {
-    const key = await tenant.mint("app_specific_key", ["Predict"], label);
-    leaks.secrets.push(key.id);
-    const res = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: key.id,
-      manager_id: managerId,
+    const { key, id } = await registerAppKey(tenant, {
+      managerId,
+      label,
+      secrets: leaks.secrets,
       policy: { grace_hours: 0 },
       sinks,
     });
-    expect(res.status, res.text).toBe(201);
-    return { credentialId: res.json.credential.id as string, keyId: key.id };
+    return { credentialId: id, keyId: key.id };
   };
   // Alerts created without their webhook: the backstop must find them. Managed values sit among
   // many unmanaged ones, in both of the organization's repositories and in the repository scope.
@@ -152,17 +130,13 @@ describe("the webhook's request invocation", () => {
     const counting = countingEnv(env as Env, { EVENTS: "rekey-events", EVENTS_DLQ: "rekey-events-dlq" });
     // An organization of its own: the backstop's counts below are about the other one.
     const budget = await freshOrg("ghbudget");
-    const key = await tenant.mint("app_specific_key", ["Predict"], "webhook-budget");
-    leaks.secrets.push(key.id);
-    const reg = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: key.id,
-      manager_id: managerId,
+    const { key, id } = await registerAppKey(tenant, {
+      managerId,
+      label: "webhook-budget",
+      secrets: leaks.secrets,
       policy: { grace_hours: 0 },
       sinks: [{ type: "github_actions_secret", repository: budget.repository, name: "BUDGET_KEY" }],
     });
-    expect(reg.status, reg.text).toBe(201);
     const { delivery } = await budget.alert(key.id);
     // Twice: the first request of an isolate also exchanges the App's JWT for a token.
     for (const label of ["cold", "warm"]) {
@@ -188,7 +162,7 @@ describe("the webhook's request invocation", () => {
     // is dead, and the rotator's replay of credential.compromised, in a consumer invocation of its
     // own, makes and delivers the replacement.
     expect((await tenant.state()).keys.map((k: any) => k.id)).not.toContain(key.id);
-    const contained = (await call("GET", `/v1/credentials/${reg.json.credential.id}`)).json.credential;
+    const contained = (await call("GET", `/v1/credentials/${id}`)).json.credential;
     expect(contained.current_rotation_id).not.toBeNull();
     const pending = counting.take("rekey-events");
     for (let n = 0; pending.length > 0; n++) {
@@ -211,7 +185,7 @@ describe("the webhook's request invocation", () => {
       expect(counting.take("rekey-events-dlq")).toEqual([]);
       pending.push(...counting.take("rekey-events"));
     }
-    const cred = (await call("GET", `/v1/credentials/${reg.json.credential.id}`)).json.credential;
+    const cred = (await call("GET", `/v1/credentials/${id}`)).json.credential;
     expect(cred.last_rotation).toMatchObject({ state: "done", reason: "compromise" });
   });
 });
@@ -278,16 +252,12 @@ describe("the GitHub backstop over GITHUB_ALERT_SCOPES", () => {
   it("a scope it can never list, or an alert too long to be a Clarifai value, stops nothing after it", async () => {
     const bad = await freshOrg("ghbackstop-bad");
     await githubControl(`repos/${bad.repository}/alerts`, { secret: `-----BEGIN PRIVATE KEY-----${"A".repeat(5000)}` });
-    const key = await tenant.mint("app_specific_key", ["Predict"], "backstop-after-bad");
-    leaks.secrets.push(key.id);
-    const reg = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: key.id,
-      manager_id: managerId,
+    const { key, id } = await registerAppKey(tenant, {
+      managerId,
+      label: "backstop-after-bad",
+      secrets: leaks.secrets,
       policy: { grace_hours: 0 },
     });
-    expect(reg.status, reg.text).toBe(201);
     await githubControl(`repos/${bad.repository}/alerts`, { secret: key.id });
     const counting = countingEnv(
       // The first scope is a repository that does not exist (404 for good, on every sweep).
@@ -297,7 +267,7 @@ describe("the GitHub backstop over GITHUB_ALERT_SCOPES", () => {
     const run = await sweep(counting); // asserts nothing was dead-lettered
     expect(run.types.get("github.alerts_scan")).toBe(2);
     expect(run.types.get("credential.compromised")).toBe(1);
-    const cred = (await call("GET", `/v1/credentials/${reg.json.credential.id}`)).json.credential;
+    const cred = (await call("GET", `/v1/credentials/${id}`)).json.credential;
     expect(cred.last_rotation).toMatchObject({ state: "done", reason: "compromise" });
     const alerts = (await bad.state()).alerts;
     expect(alerts.filter((a: any) => a.state === "open")).toHaveLength(1);
@@ -312,16 +282,12 @@ describe("the GitHub backstop over GITHUB_ALERT_SCOPES", () => {
       await githubControl("repos", { full_name: ro.repository });
       await githubControl("installations", { account: ro.org, permissions: { secret_scanning_alerts: "read" } });
       const roState = async () => (await githubControl(`state?owner=${encodeURIComponent(ro.org)}`)) as any;
-      const key = await tenant.mint("app_specific_key", ["Predict"], "backstop-read-only");
-      leaks.secrets.push(key.id);
-      const reg = await call("POST", "/v1/credentials", {
-        kind: "app_key",
-        user_id: tenant.userId,
-        value: key.id,
-        manager_id: managerId,
+      const { key } = await registerAppKey(tenant, {
+        managerId,
+        label: "backstop-read-only",
+        secrets: leaks.secrets,
         policy: { grace_hours: 0 },
       });
-      expect(reg.status, reg.text).toBe(201);
       const number = (await githubControl(`repos/${ro.repository}/alerts`, { secret: key.id })).alert.number;
       const path = `/repos/${ro.repository}/secret-scanning/alerts/${number}`;
       const counting = countingEnv(

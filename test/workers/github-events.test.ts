@@ -11,10 +11,12 @@ import examples from "@octokit/webhooks-examples";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, waitForRotation } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { fingerprintWith } from "../support/fingerprint.ts";
 import { freshOrg, GITHUB_WEBHOOK_SECRET, githubControl, githubUrl, postDelivery } from "../support/github.ts";
+import { registerManager } from "../support/manager.ts";
 import { received } from "../support/receiver.ts";
 import { signGithubWebhook } from "../../src/core/inbound/github-webhook.ts";
 
@@ -43,18 +45,14 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
 
 /** A managed app key whose replacement goes to the repository's Actions secret CLARIFAI_KEY. */
 async function managedKey(label: string) {
-  const key = await tenant.mint("app_specific_key", ["Predict"], label);
-  leaks.secrets.push(key.id);
-  const res = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: key.id,
-    manager_id: managerId,
+  const { key, id } = await registerAppKey(tenant, {
+    managerId,
+    label,
+    secrets: leaks.secrets,
     policy: { grace_hours: 0, on_compromise: "rotate" },
     sinks: [{ type: "github_actions_secret", repository: gh.repository, name: "CLARIFAI_KEY" }],
   });
-  expect(res.status, res.text).toBe(201);
-  return { keyId: key.id, credentialId: res.json.credential.id as string };
+  return { keyId: key.id, credentialId: id };
 }
 
 beforeAll(async () => {
@@ -62,9 +60,7 @@ beforeAll(async () => {
   tenant = await freshTenant("ghevents");
   leaks.secrets.push(tenant.manager.id, GITHUB_WEBHOOK_SECRET);
   gh = await freshOrg("ghevents");
-  const mgr = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
-  expect(mgr.status).toBe(201);
-  managerId = mgr.json.credential.id;
+  managerId = await registerManager(tenant);
 });
 
 afterAll(() => {

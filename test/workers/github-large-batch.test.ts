@@ -9,17 +9,19 @@
  * counted invocation, until no event is left (events the consumer publishes are captured too).
  */
 import { env } from "cloudflare:workers";
-import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { createMessageBatch, getQueueResult } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_GITHUB_ALERT_BYTES } from "../../src/app.ts";
 import { MAX_GITHUB_TOKENS } from "../../src/routes/hooks/github.ts";
 import { INLINE_TOKENS } from "../../src/core/alerts/deferred-tokens.ts";
 import worker, { type Env } from "../../src/worker.ts";
 import { call } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
-import { type CountingEnv, countingEnv, type InvocationCounts } from "../support/counting-env.ts";
+import { countingEnv, invocation, type InvocationCounts } from "../support/counting-env.ts";
+import { githubAlertInvocation } from "../support/counted-worker.ts";
 import { freshTenant } from "../support/emulator-control.ts";
-import { signedGithubAlert } from "../support/github-test-key.ts";
+import { registerManager } from "../support/manager.ts";
 
 const LIMITS = { subrequests: 50, kv_ops: 1_000 };
 const TOKENS = 2_500;
@@ -40,21 +42,15 @@ beforeAll(async () => {
   leaks = canary();
   tenant = await freshTenant("ghbatch");
   leaks.secrets.push(tenant.manager.id);
-  const mgr = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
-  expect(mgr.status).toBe(201);
-  const managerId = mgr.json.credential.id as string;
+  const managerId = await registerManager(tenant);
   for (let i = 0; i < MANAGED; i++) {
-    const key = await tenant.mint("app_specific_key", ["Predict"], `batch-${i}`);
-    leaks.secrets.push(key.id);
-    const res = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: key.id,
-      manager_id: managerId,
+    const { key, id } = await registerAppKey(tenant, {
+      managerId,
+      label: `batch-${i}`,
+      secrets: leaks.secrets,
       policy: { grace_hours: 24 },
     });
-    expect(res.status).toBe(201);
-    managed.push({ id: res.json.credential.id, keyId: key.id });
+    managed.push({ id, keyId: key.id });
   }
   // Real keys at Clarifai that rekey does not manage: in the batch, they must be left alone.
   for (let i = 0; i < 5; i++) {
@@ -63,24 +59,6 @@ beforeAll(async () => {
     unmanaged.push(key.id);
   }
 }, 120_000);
-
-/** One invocation, counted: `run` gets a fresh ExecutionContext and is awaited with its waitUntil work. */
-async function invocation<T>(
-  counting: CountingEnv<Env>,
-  label: string,
-  run: (ctx: ExecutionContext) => Promise<T>,
-): Promise<{ result: T; counts: InvocationCounts }> {
-  counting.begin(label);
-  try {
-    const ctx = createExecutionContext();
-    const result = await run(ctx);
-    await waitOnExecutionContext(ctx);
-    return { result, counts: counting.end() };
-  } catch (error) {
-    counting.end();
-    throw error;
-  }
-}
 
 describe("a 2,500-token GitHub alert", () => {
   it("is fully handled, with every invocation within the free plan's limits", async () => {
@@ -98,16 +76,7 @@ describe("a 2,500-token GitHub alert", () => {
     expect(body.length).toBeLessThan(MAX_GITHUB_ALERT_BYTES);
 
     const counting = countingEnv(env as Env, { EVENTS: "rekey-events", EVENTS_DLQ: "rekey-events-dlq" });
-    const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
-      method: "POST",
-      headers: await signedGithubAlert(body),
-      body,
-    });
-    const { result: res } = await invocation(
-      counting,
-      "request",
-      async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
-    );
+    const { result: res } = await githubAlertInvocation(counting, "request", body);
     const text = await res.text();
     said.push(text);
     expect(res.status, text).toBe(200);
@@ -222,16 +191,7 @@ describe("a large GitHub alert that is not valid", () => {
     ];
     expect(JSON.stringify(tooBig).length).toBeGreaterThan(MAX_GITHUB_ALERT_BYTES);
     for (const [label, body, status, code] of cases) {
-      const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
-        method: "POST",
-        headers: await signedGithubAlert(body),
-        body,
-      });
-      const { result: res, counts } = await invocation(
-        counting,
-        label,
-        async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
-      );
+      const { result: res, counts } = await githubAlertInvocation(counting, label, body);
       const text = await res.text();
       said.push(text);
       expect(res.status, `${label}: ${text}`).toBe(status);

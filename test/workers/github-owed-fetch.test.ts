@@ -12,10 +12,12 @@ import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecu
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import worker, { type Env } from "../../src/worker.ts";
 import { call } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
-import { type CountingEnv, countingEnv } from "../support/counting-env.ts";
+import { countingEnv, invocation } from "../support/counting-env.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { type Delivery, freshOrg, GITHUB_WEBHOOK_SECRET, githubControl, postDelivery } from "../support/github.ts";
+import { registerManager } from "../support/manager.ts";
 
 let tenant: Awaited<ReturnType<typeof freshTenant>>;
 let gh: Awaited<ReturnType<typeof freshOrg>>;
@@ -33,9 +35,7 @@ beforeAll(async () => {
   tenant = await freshTenant("ghowed");
   leaks.secrets.push(tenant.manager.id, GITHUB_WEBHOOK_SECRET);
   gh = await freshOrg("ghowed");
-  const mgr = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
-  expect(mgr.status).toBe(201);
-  managerId = mgr.json.credential.id;
+  managerId = await registerManager(tenant);
 });
 
 afterAll(() => {
@@ -44,31 +44,13 @@ afterAll(() => {
 });
 
 async function managedKey(label: string) {
-  const key = await tenant.mint("app_specific_key", ["Predict"], label);
-  leaks.secrets.push(key.id);
-  const res = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: key.id,
-    manager_id: managerId,
+  const { key, id } = await registerAppKey(tenant, {
+    managerId,
+    label,
+    secrets: leaks.secrets,
     policy: { grace_hours: 0, on_compromise: "rotate" },
   });
-  expect(res.status, res.text).toBe(201);
-  return { keyId: key.id, credentialId: res.json.credential.id as string };
-}
-
-/** One counted invocation: `run` gets a fresh ExecutionContext and is awaited with its waitUntil work. */
-async function invocation<T>(c: CountingEnv<Env>, label: string, run: (ctx: ExecutionContext) => Promise<T>) {
-  c.begin(label);
-  try {
-    const ctx = createExecutionContext();
-    const result = await run(ctx);
-    await waitOnExecutionContext(ctx);
-    return { result, counts: c.end() };
-  } catch (error) {
-    c.end();
-    throw error;
-  }
+  return { keyId: key.id, credentialId: id };
 }
 
 const request = (d: Delivery) =>

@@ -7,9 +7,11 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, waitForRotation } from "../support/api.ts";
+import { postAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { freshOrg, githubControl } from "../support/github.ts";
+import { registerManager } from "../support/manager.ts";
 
 let tenant: Awaited<ReturnType<typeof freshTenant>>;
 let gh: Awaited<ReturnType<typeof freshOrg>>;
@@ -25,13 +27,10 @@ const scopes = () =>
   [`repo:${gh.repository}`, `env:${gh.repository}:production`, `org:${gh.org}`].map((s) => s.toLowerCase());
 
 async function register(name: string, sinks: unknown[] = sinksFor(name)) {
-  const key = await tenant.mint("app_specific_key", ["Predict"], name);
-  leaks.secrets.push(key.id);
-  const res = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: key.id,
-    manager_id: managerId,
+  const { key, res } = await postAppKey(tenant, {
+    managerId,
+    label: name,
+    secrets: leaks.secrets,
     policy: { grace_hours: 0 },
     sinks,
   });
@@ -49,8 +48,7 @@ beforeAll(async () => {
   tenant = await freshTenant("ghsinks");
   leaks.secrets.push(tenant.manager.id);
   gh = await freshOrg("ghsinks");
-  const mgr = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
-  managerId = mgr.json.credential.id;
+  managerId = await registerManager(tenant);
 });
 
 describe("github_actions_secret sinks", () => {

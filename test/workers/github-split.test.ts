@@ -20,10 +20,13 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { INLINE_TOKENS } from "../../src/core/alerts/deferred-tokens.ts";
 import worker, { type Env } from "../../src/worker.ts";
 import { call } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
-import { type CountingEnv, countingEnv } from "../support/counting-env.ts";
+import { countingEnv, invocation } from "../support/counting-env.ts";
+import { githubAlertInvocation } from "../support/counted-worker.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { signedGithubAlert } from "../support/github-test-key.ts";
+import { registerManager } from "../support/manager.ts";
 
 const TOKENS = 1_000;
 /** Beyond the inline part: only a deferred chunk can find it. */
@@ -42,20 +45,14 @@ beforeAll(async () => {
   leaks = canary();
   tenant = await freshTenant("ghsplit");
   leaks.secrets.push(tenant.manager.id);
-  const mgr = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: tenant.manager.id });
-  expect(mgr.status).toBe(201);
-  const key = await tenant.mint("app_specific_key", ["Predict"], "split-1");
-  leakedKey = key.id;
-  leaks.secrets.push(key.id);
-  const res = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: key.id,
-    manager_id: mgr.json.credential.id,
+  const { key, id } = await registerAppKey(tenant, {
+    managerId: await registerManager(tenant),
+    label: "split-1",
+    secrets: leaks.secrets,
     policy: { grace_hours: 24 },
   });
-  expect(res.status).toBe(201);
-  credentialId = res.json.credential.id;
+  leakedKey = key.id;
+  credentialId = id;
   const items = Array.from({ length: TOKENS }, (_, i) => ({
     token: `ghsplit_${i.toString(16).padStart(4, "0")}_${crypto.randomUUID().replaceAll("-", "")}`,
     type: "clarifai_api_key",
@@ -71,31 +68,8 @@ beforeAll(async () => {
 type Msg = { id: string; timestamp: Date; attempts: number; body: unknown };
 const typeOf = (b: unknown) => (b as { type: string }).type;
 
-/** One counted invocation: `run` gets a fresh ExecutionContext and is awaited with its waitUntil work. */
-async function invocation<T>(c: CountingEnv<Env>, label: string, run: (ctx: ExecutionContext) => Promise<T>) {
-  c.begin(label);
-  try {
-    const ctx = createExecutionContext();
-    const result = await run(ctx);
-    await waitOnExecutionContext(ctx);
-    return { result, counts: c.end() };
-  } catch (error) {
-    c.end();
-    throw error;
-  }
-}
-
 async function postAlert() {
-  const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
-    method: "POST",
-    headers: await signedGithubAlert(body),
-    body,
-  });
-  const { result: res, counts } = await invocation(
-    counting,
-    "request",
-    async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
-  );
+  const { result: res, counts } = await githubAlertInvocation(counting, "request", body);
   const text = await res.text();
   said.push(text);
   const events = counting.take("rekey-events");
@@ -317,18 +291,13 @@ describe("a 1,000-token GitHub alert whose only managed token is past the inline
 describe("a deferred chunk's first match", () => {
   it("is deleted at Clarifai inside the chunk's own consumer invocation, before any replay is handled", async () => {
     const AT = 650;
-    const key = await tenant.mint("app_specific_key", ["Predict"], "split-fast");
-    leaks.secrets.push(key.id);
     const mgr = (await call("GET", `/v1/credentials/${credentialId}`)).json.credential.manager_id;
-    const res = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: key.id,
-      manager_id: mgr,
+    const { key, id } = await registerAppKey(tenant, {
+      managerId: mgr,
+      label: "split-fast",
+      secrets: leaks.secrets,
       policy: { grace_hours: 24 },
     });
-    expect(res.status).toBe(201);
-    const id = res.json.credential.id as string;
     const items = Array.from({ length: TOKENS }, (_, i) => ({
       token: `ghfast_${i}_${crypto.randomUUID().replaceAll("-", "")}`,
       type: "clarifai_api_key",
@@ -391,18 +360,10 @@ describe("a deferred chunk's first match", () => {
   }, 120_000);
 });
 
-/** A managed app key (under the first test's manager) for the leaked value `key`: its credential id. */
-async function register(key: string): Promise<string> {
+/** A minted, registered app key (under the first test's manager): the key and its credential id. */
+async function managedKey(label: string) {
   const mgr = (await call("GET", `/v1/credentials/${credentialId}`)).json.credential.manager_id;
-  const res = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: key,
-    manager_id: mgr,
-    policy: { grace_hours: 24 },
-  });
-  expect(res.status).toBe(201);
-  return res.json.credential.id as string;
+  return registerAppKey(tenant, { managerId: mgr, label, secrets: leaks.secrets, policy: { grace_hours: 24 } });
 }
 
 /** A signed 1,000-token alert with `keys[i]` at position `at[i]`, posted through the counting env. */
@@ -412,17 +373,7 @@ async function postWith(keys: string[], at: number[], label: string) {
     type: "clarifai_api_key",
   }));
   keys.forEach((k, i) => (items[at[i]!]!.token = k));
-  const text = JSON.stringify(items);
-  const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
-    method: "POST",
-    headers: await signedGithubAlert(text),
-    body: text,
-  });
-  const posted = await invocation(
-    counting,
-    `request:${label}`,
-    async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
-  );
+  const posted = await githubAlertInvocation(counting, `request:${label}`, JSON.stringify(items));
   const answer = await posted.result.text();
   said.push(answer);
   const events = counting.take("rekey-events");
@@ -481,11 +432,8 @@ describe("a first match whose record cannot be read (review R3 M1)", () => {
   it(
     "in a chunk: drops the fast path for it, every match's event is still published, the rotator contains them",
     async () => {
-      const a = await tenant.mint("app_specific_key", ["Predict"], "split-corrupt-a");
-      const b = await tenant.mint("app_specific_key", ["Predict"], "split-corrupt-b");
-      leaks.secrets.push(a.id, b.id);
-      const ida = await register(a.id);
-      const idb = await register(b.id);
+      const { key: a, id: ida } = await managedKey("split-corrupt-a");
+      const { key: b, id: idb } = await managedKey("split-corrupt-b");
       const { res, chunkOf } = await postWith([a.id, b.id], [610, 620], "corruptchunk");
       expect(res.status).toBe(200);
       const chunk = chunkOf(610);
@@ -538,11 +486,8 @@ describe("a first match whose record cannot be read (review R3 M1)", () => {
   );
 
   it("in the request: still answers its feedback and publishes every match's event", async () => {
-    const a = await tenant.mint("app_specific_key", ["Predict"], "inline-corrupt-a");
-    const b = await tenant.mint("app_specific_key", ["Predict"], "inline-corrupt-b");
-    leaks.secrets.push(a.id, b.id);
-    const ida = await register(a.id);
-    const idb = await register(b.id);
+    const { key: a, id: ida } = await managedKey("inline-corrupt-a");
+    const { key: b, id: idb } = await managedKey("inline-corrupt-b");
     const restore = await corruptCell(ida);
     const { result: posted, lines } = await errorsOf(() => postWith([a.id, b.id], [10, 20], "corruptinline"));
     await restore();
@@ -571,9 +516,7 @@ describe("a first match whose record cannot be read (review R3 M1)", () => {
 
 describe("a chunk whose events cannot be published (review R3 M2)", () => {
   it("deletes nothing at Clarifai: no DELETE without a durable event", async () => {
-    const k = await tenant.mint("app_specific_key", ["Predict"], "split-nopublish");
-    leaks.secrets.push(k.id);
-    const id = await register(k.id);
+    const { key: k, id } = await managedKey("split-nopublish");
     const { res, chunkOf } = await postWith([k.id], [640], "nopublish");
     expect(res.status).toBe(200);
     const chunk = chunkOf(640);
@@ -627,17 +570,13 @@ describe("an alert redelivered under another GITHUB_INLINE_TOKENS", () => {
     // redelivery at 300 inline (chunk 300-599). A chunk id from its index would make the second
     // delivery's chunk 1 look handled (the first's chunk 1, 200-399, was) and skip the key.
     const MANAGED = 450;
-    const key = await tenant.mint("app_specific_key", ["Predict"], "split-redelivery");
-    leaks.secrets.push(key.id);
     const mgr = (await call("GET", `/v1/credentials/${credentialId}`)).json.credential.manager_id;
-    const res = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: key.id,
-      manager_id: mgr,
+    const { key } = await registerAppKey(tenant, {
+      managerId: mgr,
+      label: "split-redelivery",
+      secrets: leaks.secrets,
       policy: { grace_hours: 24 },
     });
-    expect(res.status).toBe(201);
     const items = Array.from({ length: TOKENS }, (_, i) => ({
       token: `ghredeliver_${i}_${crypto.randomUUID().replaceAll("-", "")}`,
       type: "clarifai_api_key",
@@ -649,16 +588,7 @@ describe("an alert redelivered under another GITHUB_INLINE_TOKENS", () => {
         EVENTS: "rekey-events",
         EVENTS_DLQ: "rekey-events-dlq",
       });
-      const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
-        method: "POST",
-        headers: await signedGithubAlert(text),
-        body: text,
-      });
-      const { result } = await invocation(
-        c,
-        `delivery at ${inline}`,
-        async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, c.env, ctx),
-      );
+      const { result } = await githubAlertInvocation(c, `delivery at ${inline}`, text);
       expect(result.status).toBe(200);
       said.push(await result.text());
       const events = c.take("rekey-events");
@@ -734,16 +664,7 @@ describe("a GitHub alert whose chunks' publish fails partway", () => {
 describe("a GitHub alert of long tokens", () => {
   it("splits chunks further so that each sealed chunk fits one queue message (Deno KV: 64 KiB)", async () => {
     const text = longAlert();
-    const request = new Request("http://rekey.test/hooks/github/secret-scanning", {
-      method: "POST",
-      headers: await signedGithubAlert(text),
-      body: text,
-    });
-    const { result: res } = await invocation(
-      counting,
-      "long tokens",
-      async (ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, counting.env, ctx),
-    );
+    const { result: res } = await githubAlertInvocation(counting, "long tokens", text);
     expect(res.status, await res.clone().text()).toBe(200);
     said.push(await res.text());
     const chunks = counting.take("rekey-events").filter((e) => typeOf(e) === "github.tokens_deferred") as {

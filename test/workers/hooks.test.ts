@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { signedAlert } from "../support/signed-alert.ts";
 import { call } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
@@ -25,19 +26,8 @@ beforeAll(async () => {
   managerId = await registerManager(tenant);
 });
 
-async function managedKey(policy: Record<string, unknown> = {}) {
-  const key = await tenant.mint("app_specific_key", ["Predict"], "leaky");
-  secrets.push(key.id);
-  const res = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: key.id,
-    manager_id: managerId,
-    policy: { grace_hours: 24, ...policy },
-  });
-  expect(res.status).toBe(201);
-  return { key, id: res.json.credential.id as string };
-}
+const managedKey = (policy: Record<string, unknown> = {}) =>
+  registerAppKey(tenant, { managerId, label: "leaky", secrets, policy: { grace_hours: 24, ...policy } });
 
 async function postGithub(body: string) {
   return call("POST", "/hooks/github/secret-scanning", body, { authorization: "", ...(await signedGithubAlert(body)) });

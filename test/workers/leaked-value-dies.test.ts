@@ -6,13 +6,14 @@
  * - a leaked self-managed PAT whose successor cannot be created is deleted anyway, and its
  *   credential is revoked and marked as needing a new manager (credential.orphaned_manager).
  */
-import { exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { signedAlert } from "../support/signed-alert.ts";
-import { ADMIN_TOKEN, call, waitForRotation } from "../support/api.ts";
+import { call, waitForRotation } from "../support/api.ts";
+import { postAppKey, registerAppKey } from "../support/app-key.ts";
 import { cronTick } from "../support/cron.ts";
-import { control, freshTenant } from "../support/emulator-control.ts";
+import { control, freshTenant, refuseKeyDeletes } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
+import { dashboardPage } from "../support/dashboard-session.ts";
 
 const audited = async (type: string, credentialId: string) =>
   ((await call("GET", `/v1/audit?type=${type}&credential_id=${credentialId}`)).json.entries ?? []) as Array<
@@ -24,24 +25,10 @@ describe("a leaked value always dies", () => {
   it("a leaked app key whose delete Clarifai refuses is replaced, shown leaked and live, escalated, and deleted by a later sweep", async () => {
     const tenant = await freshTenant("leak-refused");
     const managerId = await registerManager(tenant);
-    const leaked = await tenant.mint("app_specific_key", ["Predict"], "workload");
-    const reg = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: leaked.id,
-      manager_id: managerId,
-    });
-    expect(reg.status).toBe(201);
-    const id = reg.json.credential.id as string;
+    const { key: leaked, id, fingerprint } = await registerAppKey(tenant, { managerId });
     const stillThere = async () => (await tenant.state()).keys.some((k: any) => k.id === leaked.id);
     // Clarifai refuses the rotation's delete and the first sweep's retry (permanent: 11102).
-    await control("faults", {
-      method: "DELETE",
-      path: `/v2/users/${tenant.userId}/keys/*`,
-      count: 2,
-      status: 400,
-      code: 11102,
-    });
+    await refuseKeyDeletes(tenant.userId, 2);
 
     const res = await call("POST", `/v1/credentials/${id}/rotate`, { reason: "compromise" });
     expect(res.status).toBe(202);
@@ -52,14 +39,14 @@ describe("a leaked value always dies", () => {
     expect(view.state).toBe("active");
     expect(view.leaked_live).toBe(true);
     expect(view.previous).toMatchObject([{
-      fingerprint: reg.json.credential.fingerprint,
+      fingerprint,
       leaked: true,
       revoked_at: null,
     }]);
     const plan = await call("GET", "/v1/plan");
     expect(JSON.stringify(plan.json)).toContain(id);
-    expect(await exports_ui(id)).toContain("Leaked and still live");
-    expect(await exports_ui(id, "/ui")).toContain("leaked, still live");
+    expect(await dashboardPage(`/ui/credentials/${id}`)).toContain("Leaked and still live");
+    expect(await dashboardPage("/ui")).toContain("leaked, still live");
 
     await cronTick(); // refused again: escalated at once
     await vi.waitUntil(async () => (await audited("revocation.overdue", id)).length > 0, {
@@ -79,25 +66,12 @@ describe("a leaked value always dies", () => {
   it("a leaked superseded value whose delete is refused is owed as leaked: every sweep retries it, without backoff", async () => {
     const tenant = await freshTenant("leak-previous");
     const managerId = await registerManager(tenant);
-    const old = await tenant.mint("app_specific_key", ["Predict"], "workload");
-    const reg = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: old.id,
-      manager_id: managerId,
-      policy: { grace_hours: 24 },
-    });
+    const { key: old, res: reg } = await postAppKey(tenant, { managerId, policy: { grace_hours: 24 } });
     const id = reg.json.credential.id as string;
     const rot = await call("POST", `/v1/credentials/${id}/rotate`, {});
     expect((await waitForRotation(rot.json.rotation.id)).state).toBe("done"); // the old key lives on for its grace period
     // Clarifai refuses every delete of this user's keys from now on (the alert's, and its queued replay's).
-    await control("faults", {
-      method: "DELETE",
-      path: `/v2/users/${tenant.userId}/keys/*`,
-      count: 100,
-      status: 400,
-      code: 11102,
-    });
+    await refuseKeyDeletes(tenant.userId, 100);
     const body = JSON.stringify({ value: old.id, source: "siem" });
     const alert = await call("POST", "/hooks/alerts", body, await signedAlert(body));
     expect(alert.status).toBe(202);
@@ -126,14 +100,7 @@ describe("a leaked value always dies", () => {
     const reg = await call("POST", "/v1/credentials", { kind: "pat", user_id: tenant.userId, value: pat.id });
     expect(reg.status).toBe(201);
     const id = reg.json.credential.id as string;
-    const workload = await tenant.mint("app_specific_key", ["Predict"], "managed by the self-managed PAT");
-    const managed = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: workload.id,
-      manager_id: id,
-    });
-    expect(managed.status).toBe(201);
+    const managed = await registerAppKey(tenant, { managerId: id, label: "managed by the self-managed PAT" });
     // Every create fails for longer than the step's retry budget (transient: 503).
     await control("faults", {
       method: "POST",
@@ -158,22 +125,9 @@ describe("a leaked value always dies", () => {
     });
     const [entry] = await audited("credential.orphaned_manager", id);
     expect(entry!.data).toMatchObject({ credential_id: id, rotation_id: rotation.id, old_revoked: true });
-    expect(await exports_ui(id)).toContain("Needs a new manager");
-    expect(await exports_ui(managed.json.credential.id)).toContain("was deleted after a leak and needs a new manager");
+    expect(await dashboardPage(`/ui/credentials/${id}`)).toContain("Needs a new manager");
+    expect(await dashboardPage(`/ui/credentials/${managed.id}`)).toContain(
+      "was deleted after a leak and needs a new manager",
+    );
   });
 });
-
-/** The credential's dashboard page, signed in with the admin token. */
-async function exports_ui(id: string, path = `/ui/credentials/${id}`): Promise<string> {
-  const signIn = await exports.default.fetch("http://rekey.test/ui/sign-in", {
-    method: "POST",
-    redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
-  });
-  const cookie = /(__Host-rekey_session=[^;]*)/.exec(signIn.headers.get("set-cookie") ?? "")?.[1];
-  if (!cookie) throw new Error("sign-in set no session cookie");
-  const page = await exports.default.fetch(`http://rekey.test${path}`, { headers: { cookie } });
-  expect(page.status).toBe(200);
-  return page.text();
-}

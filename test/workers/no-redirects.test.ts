@@ -18,6 +18,7 @@ import { deliver } from "../../src/core/notify/deliver.ts";
 import { Failure } from "../../src/core/failure.ts";
 import type { Target } from "../../src/core/notify/targets.ts";
 import { call, waitForRotation } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { registerManager } from "../support/manager.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
 import { received, receiverUrl } from "../support/receiver.ts";
@@ -42,16 +43,7 @@ describe("Clarifai redirects, on the real Worker", () => {
   });
 
   it("a redirected delete fails the revocation with unexpected_redirect, the key stays live and is not recorded as revoked", async () => {
-    const key = await tenant.mint("app_specific_key", ["Predict"], "workload");
-    const reg = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: key.id,
-      manager_id: managerId,
-      policy: { grace_hours: 0 },
-    });
-    expect(reg.status).toBe(201);
-    const id = reg.json.credential.id;
+    const { key, id } = await registerAppKey(tenant, { managerId, policy: { grace_hours: 0 } });
     // The Location is the receiver: if fetch followed it, the key id would arrive there in the path
     // and the receiver's 404 would be taken for "already deleted".
     const trap = `/redirect-trap/${run}/clarifai`;

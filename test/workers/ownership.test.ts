@@ -7,6 +7,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { call, waitForRotation } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { cronTick } from "../support/cron.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
@@ -22,19 +23,13 @@ const HOUR = 3_600_000;
 async function setup(prefix: string) {
   const tenant = await freshTenant(prefix);
   const managerId = await registerManager(tenant);
-  const register = async (description: string, policy: Record<string, unknown> = {}) => {
-    const key = await tenant.mint("app_specific_key", ["Predict"], description);
-    const reg = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: key.id,
-      manager_id: managerId,
-      description,
+  const register = (description: string, policy: Record<string, unknown> = {}) =>
+    registerAppKey(tenant, {
+      managerId,
+      label: description,
       policy: { grace_hours: 0, ...policy },
+      fields: { description },
     });
-    expect(reg.status).toBe(201);
-    return { key, id: reg.json.credential.id as string };
-  };
   const keys = async () =>
     (await tenant.state()).keys as Array<{ id: string; description: string; created_at: string }>;
   const fault = (f: Record<string, unknown>) => control("faults", { count: 1, ...f });

@@ -16,6 +16,7 @@ import { parseKeyring } from "../../src/core/crypto/keyring.ts";
 import { fingerprintWith } from "../support/fingerprint.ts";
 import { cronTick } from "../support/cron.ts";
 import { call, waitForRotation } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { TEST_KEYS } from "../support/engine-harness.ts";
 import { sealLegacy } from "../support/legacy-seal.ts";
@@ -39,19 +40,8 @@ beforeAll(async () => {
 });
 
 /** An app key managed with a grace period, so a rotation leaves its old value owed to the sweep. */
-async function graceKey(tag: string) {
-  const key = await tenant.mint("app_specific_key", ["Predict"], tag);
-  leaks.secrets.push(key.id);
-  const reg = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: key.id,
-    manager_id: managerId,
-    policy: { grace_hours: 1 },
-  });
-  expect(reg.status).toBe(201);
-  return { key, id: reg.json.credential.id as string };
-}
+const graceKey = (tag: string) =>
+  registerAppKey(tenant, { managerId, label: tag, secrets: leaks.secrets, policy: { grace_hours: 1 } });
 
 const keyIds = async () => new Set<string>((await tenant.state()).keys.map((k: any) => k.id as string));
 

@@ -16,8 +16,10 @@
  * propagate), and the rotator verifies and promotes.
  *
  * When every delivery of that replay fails, its dead letter says the rotation is still running and
- * owed to the sweep, and no `rotation.failed` says otherwise; the sweep then finishes it. One whose
- * rotation settled failed still reports `rotation.failed` (core/subscribers/dead-work.ts).
+ * owed to the sweep, and no `rotation.failed` says otherwise; the sweep then finishes it. The death
+ * of the sweep's own resume is `rotation.failed`. One whose rotation settled failed raises no second
+ * `rotation.failed` beside the engine's own: the notice names the rotation as failed
+ * (core/subscribers/dead-work.ts; every rule of it: src/core/subscribers/dead-work.test.ts).
  *
  * The queue is held the way test/workers/github-large-batch.test.ts holds it: the counting env
  * (test/support/counting-env.ts) captures every send, and the test hands the messages to
@@ -27,10 +29,13 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { WorkersStore } from "../../src/adapters/workers-store.ts";
+import { SWEEP_ACTOR } from "../../src/core/audit/actor.ts";
+import { newEvent } from "../../src/core/bus/new-event.ts";
 import { DEFAULT_RETRY } from "../../src/core/rotation/engine-services.ts";
 import { driveRotation } from "../../src/core/rotation/drive.ts";
 import worker, { type Env, servicesFor } from "../../src/worker.ts";
 import { call } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
 import { countingEnv } from "../support/counting-env.ts";
 import { control, emulatorUrl, freshTenant } from "../support/emulator-control.ts";
@@ -57,18 +62,14 @@ beforeAll(async () => {
     body: JSON.stringify({ secrets: [{ id: SINK, value: "placeholder-value" }] }),
   });
   expect(created.ok).toBe(true);
-  leaked = (await tenant.mint("app_specific_key", ["Predict"], "workload")).id;
-  leaks.secrets.push(leaked);
-  const app = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: leaked,
-    manager_id: managerId,
+  const app = await registerAppKey(tenant, {
+    managerId,
+    secrets: leaks.secrets,
     sinks: [{ type: "clarifai_secret", user_id: tenant.userId, secret_id: SINK }],
     policy: { grace_hours: 24 },
   });
-  expect(app.status).toBe(201);
-  credentialId = app.json.credential.id;
+  leaked = app.key.id;
+  credentialId = app.id;
 });
 
 type Captured = { type: string; data: any };
@@ -254,7 +255,8 @@ describe("a matched alert's compromise rotation, split at containment", () => {
  * one of its deliveries fails (Clarifai refusing the create for the queue's whole retry ladder:
  * 1 + wrangler.toml's `max_retries` 5) its dead letter must not say the rotation failed while it
  * is still running and owed to the sweep (core/subscribers/dead-work.ts): the notice says so, and
- * the sweep then completes it. One that settled failed is still reported failed.
+ * the sweep then completes it; had the sweep's own resume died, that is `rotation.failed`. One that
+ * settled failed was reported failed by the engine itself, once.
  */
 describe("a replay whose every delivery failed", () => {
   /** A fresh app key with a Clarifai secret sink, contained by its alert's invocation (queue held). */
@@ -268,18 +270,14 @@ describe("a replay whose every delivery failed", () => {
       headers: { "content-type": "application/json", authorization: `Key ${t.manager.id}` },
       body: JSON.stringify({ secrets: [{ id: sink, value: "placeholder-value" }] }),
     });
-    const key = (await t.mint("app_specific_key", ["Predict"], "workload")).id;
-    leaks.secrets.push(key);
-    const reg = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: t.userId,
-      value: key,
-      manager_id: manager,
+    const reg = await registerAppKey(t, {
+      managerId: manager,
+      secrets: leaks.secrets,
       sinks: [{ type: "clarifai_secret", user_id: t.userId, secret_id: sink }],
       policy: { grace_hours: 24 },
     });
-    expect(reg.status, reg.text).toBe(201);
-    const id = reg.json.credential.id as string;
+    const key = reg.key.id;
+    const id = reg.id;
     const alert = await alertInvocation({ value: key });
     expect(await rotation(id, alert.rotationId)).toMatchObject({ state: "running", old_revoked: true });
     const replay = alert.published.find((e) => e.type === "credential.compromised")!;
@@ -349,12 +347,35 @@ describe("a replay whose every delivery failed", () => {
     const slack = (await received("/slack/incoming")).map((r) => r.body).filter((b) => b.includes(leak.id));
     const notice = slack.filter((b) => b.includes("event.dead_lettered"));
     expect(notice).toHaveLength(1);
+    // The push text (the headline) says it too, with no skull: the work did not die.
+    expect(JSON.parse(notice[0]!).text).toMatch(
+      new RegExp(
+        `^:hourglass: Rotation \`${leak.rotationId}\` \\(credential/${leak.id}\\) still running, owed to the sweep`,
+      ),
+    );
+    expect(notice[0]).not.toContain(":skull:");
     expect(notice[0]).toContain(`Rotation \`${leak.rotationId}\` is still running, not failed`);
     expect(slack.filter((b) => b.includes("FAILED"))).toEqual([]);
     const trail = async () =>
       (await call("GET", `/v1/audit?credential_id=${leak.id}&limit=100`)).json.entries.map((e: any) => e.type);
     expect(await trail()).not.toContain("rotation.failed");
     expect(await rotation(leak.id, leak.rotationId)).toMatchObject({ state: "running" });
+
+    // Had the sweep's own resume of it died as well (core/sweep/run.ts publishes it so), that is
+    // not "owed to the sweep" again: the sweep was the one trying (review R1, finding 1).
+    const resume = newEvent("rotation.requested", {
+      credential_id: leak.id,
+      rotation_id: leak.rotationId,
+      reason: "scheduled",
+      mode: "rotate",
+      requested_by: SWEEP_ACTOR,
+      actor: SWEEP_ACTOR,
+    }, { source: "/rekey/cron", subject: `credential/${leak.id}`, now: Date.now() });
+    const resumeDead = await leak.deliver("rekey-events-dlq", resume, 1);
+    expect(resumeDead.published.map((e) => [e.type, e.data.rotation_id, e.data.rotation_state])).toEqual([
+      ["event.dead_lettered", undefined, undefined],
+      ["rotation.failed", leak.rotationId, undefined],
+    ]);
 
     // Clarifai answers again: the next cron sweep, once the rotation's retry time has come, resumes
     // it on the real queue and finishes it on a new value.
@@ -376,18 +397,31 @@ describe("a replay whose every delivery failed", () => {
     expect(await trail()).not.toContain("rotation.failed");
   });
 
-  it("still reports rotation.failed when the rotation has settled failed", { timeout: 60_000 }, async () => {
+  it("raises no second rotation.failed when the rotation has settled failed: the engine's own said it", {
+    timeout: 60_000,
+  }, async () => {
     const leak = await containedLeak("dead-failed");
     await leak.replayDies(1, "create");
-    // Another driver then meets a refusal for good (403): the rotation settles failed.
+    // Another driver then meets a refusal for good (403): the rotation settles failed, and the
+    // engine publishes its rotation.failed (drive.ts `finishCredential`) on the real queue.
     await control("faults", { method: "POST", path: `/v2/users/${leak.t.userId}/keys`, status: 403, code: 11007 });
     const engine = await servicesFor(env as Env, createExecutionContext()).engine();
     expect(await driveRotation(engine, leak.id, leak.rotationId)).toMatchObject({ state: "failed" });
 
+    // The dead letter: the notice alone, naming the rotation as failed (before: a second
+    // rotation.failed, without the rotation's id; review R1, finding 6).
     const dead = await leak.deliver("rekey-events-dlq", leak.replay, 1);
-    expect(dead.published.map((e) => e.type)).toEqual(["event.dead_lettered", "rotation.failed"]);
-    expect(dead.published[0]!.data).not.toHaveProperty("rotation_state");
-    expect(dead.published[1]!.data).toEqual({ credential_id: leak.id, error_code: "dead_letter_retries_exhausted" });
+    expect(dead.published.map((e) => e.type)).toEqual(["event.dead_lettered"]);
+    expect(dead.published[0]!.data).toMatchObject({ rotation_id: leak.rotationId, rotation_state: "failed" });
+    // The engine's own is the one in the audit trail, naming the rotation and its step.
+    const failed = async () =>
+      (await call("GET", `/v1/audit?credential_id=${leak.id}&limit=100`)).json.entries.filter((e: any) =>
+        e.type === "rotation.failed"
+      );
+    await vi.waitUntil(async () => (await failed()).length > 0, { timeout: 20_000, interval: 200 });
+    expect((await failed()).map((e: any) => [e.source, e.data.rotation_id, e.data.step])).toEqual([
+      ["/rekey/engine", leak.rotationId, "create"],
+    ]);
   });
 });
 

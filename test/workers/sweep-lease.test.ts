@@ -14,6 +14,7 @@ import { WorkersStore } from "../../src/adapters/workers-store.ts";
 import { beginRotation } from "../../src/core/rotation/begin.ts";
 import { servicesFor } from "../../src/worker.ts";
 import { call } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { cronTick } from "../support/cron.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
@@ -24,16 +25,7 @@ const store = () => new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS);
 async function abandonedRotation(prefix: string, until: number) {
   const tenant = await freshTenant(prefix);
   const managerId = await registerManager(tenant);
-  const key = await tenant.mint("app_specific_key", ["Predict"], "workload");
-  const reg = await call("POST", "/v1/credentials", {
-    kind: "app_key",
-    user_id: tenant.userId,
-    value: key.id,
-    manager_id: managerId,
-    policy: { grace_hours: 0 },
-  });
-  expect(reg.status).toBe(201);
-  const id: string = reg.json.credential.id;
+  const { key, id } = await registerAppKey(tenant, { managerId, policy: { grace_hours: 0 } });
   // Begun as a request begins it, but nothing drives it: no fast path, no rotation.requested.
   const engine = await servicesFor(env, createExecutionContext()).engine();
   const begun = await beginRotation(engine, id, { reason: "manual", mode: "rotate", requestedBy: "test" });

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it, vi } from "vitest";
 import { call } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { cronTick } from "../support/cron.ts";
 import { freshTenant } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
@@ -12,16 +13,11 @@ describe("scheduled()", () => {
   it("revokes a credential past its expiry through the queue, and GET /v1/plan showed it first", async () => {
     const tenant = await freshTenant("sweep");
     const managerId = await registerManager(tenant);
-    const key = await tenant.mint("app_specific_key", ["Predict"], "expiring");
-    const reg = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: key.id,
-      manager_id: managerId,
+    const { key, id } = await registerAppKey(tenant, {
+      managerId,
+      label: "expiring",
       policy: { expires_at: "2026-01-01T00:00:00Z" },
     });
-    expect(reg.status).toBe(201);
-    const id = reg.json.credential.id;
     const plan = await call("GET", "/v1/plan");
     expect(plan.json.plan).toContainEqual(
       expect.objectContaining({ credential_id: id, rule: "expired", action: "revoke" }),

@@ -10,8 +10,9 @@ import worker, { type Env } from "../../src/worker.ts";
 import { parseConfig } from "../../src/config.ts";
 import { issueSession, SESSION_TTL_MS, uiKeys } from "../../src/ui/session.ts";
 import { ADMIN_TOKEN, call, responses, waitForRotation } from "../support/api.ts";
+import { registerAppKey } from "../support/app-key.ts";
 import { canary } from "../support/canary.ts";
-import { control, freshTenant } from "../support/emulator-control.ts";
+import { failNextKeyCreate, freshTenant } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
 
 const COOKIE = "__Host-rekey_session";
@@ -89,20 +90,14 @@ beforeAll(async () => {
   tenant = await freshTenant("ui");
   leaks.secrets.push(tenant.manager.id);
   managerId = await registerManager(tenant, "ui manager");
-  const register = async (description: string) => {
-    const key = await tenant.mint("app_specific_key", ["Predict"], description);
-    leaks.secrets.push(key.id);
-    const res = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: key.id,
-      manager_id: managerId,
-      description,
+  const register = async (description: string) =>
+    (await registerAppKey(tenant, {
+      managerId,
+      label: description,
+      secrets: leaks.secrets,
       policy: { grace_hours: 0, max_age_days: 30 },
-    });
-    expect(res.status).toBe(201);
-    return res.json.credential.id as string;
-  };
+      fields: { description },
+    })).id;
   keyCredId = await register("ui workload key");
   failingCredId = await register("ui key whose rotation fails");
 });
@@ -310,18 +305,13 @@ describe("pages", () => {
 
   it("shows a due credential on the plan of the next sweep", async () => {
     // A key past its hard expiry: the next sweep would revoke it (no sweep runs in this test).
-    const key = await tenant.mint("app_specific_key", ["Predict"], "ui expired key");
-    leaks.secrets.push(key.id);
-    const res = await call("POST", "/v1/credentials", {
-      kind: "app_key",
-      user_id: tenant.userId,
-      value: key.id,
-      manager_id: managerId,
-      description: "ui expired key",
+    const { id: expiredId } = await registerAppKey(tenant, {
+      managerId,
+      label: "ui expired key",
+      secrets: leaks.secrets,
       policy: { expires_at: "2020-01-01T00:00:00.000Z" },
+      fields: { description: "ui expired key" },
     });
-    expect(res.status).toBe(201);
-    const expiredId = res.json.credential.id as string;
     const row = new RegExp(`<tr data-credential="${expiredId}" data-rule="expired">([\\s\\S]*?)</tr>`);
     let text = "";
     // The plan reads the registry index, which may lag a write (KV): look again.
@@ -416,13 +406,7 @@ describe("rotate and revoke", () => {
 
   it("lists a failed rotation on the rotations page", async () => {
     // A permanent failure of the create step, for this test's user only (the emulator is shared).
-    await control("faults", {
-      method: "POST",
-      path: `/v2/users/${tenant.userId}/keys`,
-      count: 1,
-      status: 403,
-      code: 11007,
-    });
+    await failNextKeyCreate(tenant.userId);
     const confirm = await ui("GET", `/ui/credentials/${failingCredId}/rotate`, { cookie: session });
     const res = await ui("POST", `/ui/credentials/${failingCredId}/rotate`, {
       cookie: session,

@@ -5,13 +5,13 @@
  * it; a key inside its margin whose rotation fails raises credential.expiring (audit, Slack,
  * signed webhooks); a policy without max_age_days cannot turn it on.
  */
-import { exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { ADMIN_TOKEN, call, waitForRotation } from "../support/api.ts";
+import { call, waitForRotation } from "../support/api.ts";
 import { cronTick } from "../support/cron.ts";
 import { control, freshTenant } from "../support/emulator-control.ts";
 import { registerManager } from "../support/manager.ts";
 import { received } from "../support/receiver.ts";
+import { dashboardPage } from "../support/dashboard-session.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -35,20 +35,6 @@ async function setup(prefix: string) {
       policy,
     });
   return { tenant, mint, register };
-}
-
-async function dashboard(path: string): Promise<string> {
-  const signIn = await exports.default.fetch("http://rekey.test/ui/sign-in", {
-    method: "POST",
-    redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
-  });
-  const cookie = /(__Host-rekey_session=[^;]*)/.exec(signIn.headers.get("set-cookie") ?? "")?.[1];
-  if (!cookie) throw new Error("sign-in set no session cookie");
-  const page = await exports.default.fetch(`http://rekey.test${path}`, { headers: { cookie } });
-  expect(page.status).toBe(200);
-  return page.text();
 }
 
 describe("upstream_expiry (dead-man switch)", () => {
@@ -88,8 +74,8 @@ describe("upstream_expiry (dead-man switch)", () => {
     expect(expiresAt).toBeLessThanOrEqual(after + 30 * DAY + 6 * HOUR + 2 * HOUR + 72 * HOUR);
     const view = (await call("GET", `/v1/credentials/${id}`)).json.credential;
     expect(Date.parse(view.key_expires_at)).toBe(expiresAt);
-    expect(await dashboard(`/ui/credentials/${id}`)).toContain(`datetime="${view.key_expires_at}"`);
-    expect(await dashboard("/ui")).toContain(`datetime="${view.key_expires_at}"`);
+    expect(await dashboardPage(`/ui/credentials/${id}`)).toContain(`datetime="${view.key_expires_at}"`);
+    expect(await dashboardPage("/ui")).toContain(`datetime="${view.key_expires_at}"`);
   });
 
   it("raises credential.expiring for a key inside its margin whose rotation fails, and the plan shows its expiry", async () => {
@@ -117,7 +103,7 @@ describe("upstream_expiry (dead-man switch)", () => {
     const plan = (await call("GET", "/v1/plan")).json.plan.filter((a: any) => a.credential_id === id);
     expect(plan.map((a: any) => a.rule).sort()).toEqual(["max_age", "upstream_expiry"]);
     expect(plan.every((a: any) => a.key_expires_at === expires)).toBe(true);
-    expect(await dashboard("/ui/plan")).toContain(`datetime="${expires}"`);
+    expect(await dashboardPage("/ui/plan")).toContain(`datetime="${expires}"`);
 
     await cronTick();
     await vi.waitUntil(

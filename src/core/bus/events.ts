@@ -351,9 +351,10 @@ export const eventDataSchemas = {
    * is the dead event's. `handler` and `error_code`: the permanent failure, when there was one.
    * `alert_id` and `token_count`: a dead `github.tokens_deferred` chunk's alert and how many of its
    * tokens were never matched (counts, never the tokens), so an operator can find the alert at
-   * GitHub and check those tokens by hand. `rotation_id` and `rotation_state` ("running"): dead
-   * work on a credential whose rotation is still running and that the cron sweep resumes and
-   * finishes, so no `rotation.failed` was raised for it (core/subscribers/dead-work.ts).
+   * GitHub and check those tokens by hand. `rotation_id` and `rotation_state`: dead work on a
+   * credential for which no `rotation.failed` was raised (core/subscribers/dead-work.ts): its
+   * rotation is "running", young enough, and owed to the cron sweep, which resumes it; or it had
+   * settled ("done", "failed"), and its own `rotation.completed` or `rotation.failed` said so.
    * `github_alert`: a dead `github.alert_fetch_owed`'s
    * alert (`github:owner/repo#12`), whose secret was never read, so that a human can look at it.
    */
@@ -367,7 +368,7 @@ export const eventDataSchemas = {
     alert_id: z.optional(alertIdSchema),
     token_count: z.optional(count),
     rotation_id: z.optional(rotationIdSchema),
-    rotation_state: z.optional(z.literal("running")),
+    rotation_state: z.optional(z.enum(["running", "done", "failed"])),
     github_alert: z.optional(repoAlertSchema),
   }),
   /** An admin registered a credential (POST /v1/credentials). */

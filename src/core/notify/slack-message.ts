@@ -21,12 +21,18 @@ const DEAD_HINTS: Record<string, string> = {
 };
 
 /**
- * Dead work whose rotation is still running (core/subscribers/dead-work.ts) has not failed: the
- * sweep finishes it, and no `rotation.failed` was raised. Anything else: the hint for its type.
+ * Dead work for which no `rotation.failed` was raised (core/subscribers/dead-work.ts): its rotation
+ * is still running, young, and the sweep resumes it (the death of that resume, or of work on a
+ * rotation too old or retried too often, is `rotation.failed`), or it had settled and announced
+ * so itself. Anything else: its type's hint.
  */
 const deadHint = (d: Record<string, unknown>) =>
   d.rotation_state === "running"
-    ? `Rotation \`${d.rotation_id}\` is still running, not failed: the cron sweep resumes and finishes it (\`GET /v1/rotations/${d.rotation_id}\`).`
+    ? `Rotation \`${d.rotation_id}\` is still running, not failed: the next cron sweep resumes it, and if that resume dies too, \`rotation.failed\` is raised (\`GET /v1/rotations/${d.rotation_id}\`).`
+    : d.rotation_state
+    ? `Its rotation \`${d.rotation_id}\` had already ${
+      d.rotation_state === "done" ? "completed" : "failed"
+    }, and its own \`rotation.${d.rotation_state === "done" ? "completed" : "failed"}\` said so.`
     : DEAD_HINTS[String(d.event_type)] ?? DEAD_HINT;
 
 export function slackMessage(event: BusEvent): { text: string; blocks: Block[] } | null {
@@ -92,11 +98,16 @@ export function slackMessage(event: BusEvent): { text: string; blocks: Block[] }
       }), so it will never delete it. Check who made it at Clarifai.`;
       break;
     case "event.dead_lettered":
-      headline = `:skull: Event \`${d.event_type}\` \`${d.event_id}\` died in the dead-letter queue${
-        event.subject ? ` (${event.subject})` : ""
-      }${d.alert_id ? ` (alert \`${d.alert_id}\`, ${d.token_count} tokens unmatched)` : ""}${
-        d.github_alert ? ` (GitHub alert \`${String(d.github_alert).slice("github:".length)}\`)` : ""
-      }`;
+      // Owed to the sweep is not a death of the work: the push text (the headline alone) says so.
+      headline = d.rotation_state === "running"
+        ? `:hourglass: Rotation \`${d.rotation_id}\`${
+          event.subject ? ` (${event.subject})` : ""
+        } still running, owed to the sweep: its \`${d.event_type}\` \`${d.event_id}\` died in the dead-letter queue`
+        : `:skull: Event \`${d.event_type}\` \`${d.event_id}\` died in the dead-letter queue${
+          event.subject ? ` (${event.subject})` : ""
+        }${d.alert_id ? ` (alert \`${d.alert_id}\`, ${d.token_count} tokens unmatched)` : ""}${
+          d.github_alert ? ` (GitHub alert \`${String(d.github_alert).slice("github:".length)}\`)` : ""
+        }`;
       detail = `${
         d.reason === "permanent"
           ? `A handler failed permanently${d.handler ? `: \`${d.handler}\`` : ""}${

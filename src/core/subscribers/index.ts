@@ -39,9 +39,9 @@ export function subscribeAll(d: Dispatcher, services: Services) {
  * comes only once it dies older.
  *
  * Work on a credential that died also becomes a `rotation.failed` event (so the credential's audit
- * trail, its chat conversations and the notifier say the rotation failed), unless its rotation is
- * still running and the sweep will finish it: the notice then names that rotation as running
- * instead (./dead-work.ts). Only the rotator's work counts.
+ * trail, its chat conversations and the notifier say the rotation failed), unless its rotation has
+ * settled (the engine announced it) or is still running, young, and owed to the sweep: the notice
+ * then names that rotation and its state instead (./dead-work.ts). Only the rotator's work counts.
  */
 export async function onDeadLetter(services: Services, event: BusEvent, info: DeadLetterInfo): Promise<void> {
   console.error(
@@ -86,8 +86,9 @@ export async function onDeadLetter(services: Services, event: BusEvent, info: De
       ...(event.type === "github.tokens_deferred"
         ? { alert_id: event.data.alert_id, token_count: event.data.token_count }
         : {}),
-      // Still running: the sweep resumes and finishes it, and no rotation.failed says otherwise.
-      ...(work.running ? { rotation_id: work.running, rotation_state: "running" as const } : {}),
+      // The rotation it was for, when no rotation.failed is raised: still running and owed to the
+      // sweep, or settled (the engine announced that itself).
+      ...(work.rotation ? { rotation_id: work.rotation.id, rotation_state: work.rotation.state } : {}),
       // A dead owed fetch's alert was never read: which repository and alert (core/alerts/owed-fetch.ts).
       ...(event.type === "github.alert_fetch_owed" ? { github_alert: event.data.actor } : {}),
     },
