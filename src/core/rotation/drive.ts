@@ -413,7 +413,7 @@ async function safeEmit(engine: EngineServices, event: Parameters<EngineServices
       return await engine.emit(event);
     } catch {
       // The transition is persisted; a lost notification must not undo or repeat it, so never throw.
-      if (i < tries) await new Promise((done) => setTimeout(done, TERMINAL_PAUSE_MS * i));
+      if (i < tries) await engine.sleep(TERMINAL_PAUSE_MS * i);
     }
   }
 }
