@@ -31,7 +31,7 @@ const secretValue = async (s: Awaited<ReturnType<typeof scenario>>, id: string) 
   (await s.h.state()).secrets.find((x: any) => x.id === id)?.value;
 
 describe("a settled rotation's announcement (drive.ts safeEmit)", () => {
-  it("is sent again when its send fails, up to 3 tries, and a send that never succeeds does not undo the rotation", async () => {
+  it("is sent again when its send fails, up to 3 tries, and a send that never succeeds does not undo the rotation (in-memory unit test of the logic)", async () => {
     const s = await scenario("app_key");
     const emit = s.h.engine.emit;
     const tries: string[] = [];
