@@ -68,15 +68,49 @@ export function enqueueOptions(event: Keyed, delayMs = 0) {
  * Deletes the dead and undelivered chunks whose time has passed (at most `limit` per call): the
  * Deno cron runs it every tick (adapters/deno-cron.ts), so a sealed copy that Deno KV itself wrote
  * (`keysIfUndelivered`, no expiry) outlives its expiry by one tick at most. Returns how many went.
+ *
+ * A copy Deno KV wrote itself (not `dead`) is a chunk the consumer never handled to the end: no
+ * dead letter, no notice, its tokens never matched. Rather than losing it without a trace, it is
+ * logged (ids and counts only) and, in the same commit as its delete, enqueued as a dead message,
+ * so that the dead-letter consumer raises the `event.dead_lettered` notice a dead chunk that old
+ * gets (core/alerts/deferred-tokens.ts: too old to requeue). The trade-off: that sealed copy lives
+ * on in the queue until delivered (or, undelivered, under the same key until the next tick).
  */
-export async function purgeDeadChunks(kv: Deno.Kv, now: number, limit = 500): Promise<number> {
+export async function purgeDeadChunks(
+  kv: Deno.Kv,
+  now: number,
+  limit = 500,
+  log: (line: Record<string, unknown>) => void = (line) => console.error(JSON.stringify(line)),
+): Promise<number> {
   let n = 0;
   const expired = kv.list({ start: [...DEAD_CHUNK_PREFIX], end: [...DEAD_CHUNK_PREFIX, now] }, { limit });
   for await (const entry of expired) {
-    await kv.delete(entry.key);
+    const message = queueMessageSchema.safeParse(entry.value);
+    const event = message.success && !message.data.dead ? undeliveredChunk(message.data.body) : null;
+    if (event) {
+      const { alert_id, first, token_count } = event.data as { alert_id: string; first: number; token_count: number };
+      log({ level: "error", msg: "bus.undelivered_chunk_purged", event_id: event.id, alert_id, first, token_count });
+      const dead: QueueMessage = { body: message.data!.body, attempt: 1, dead: true };
+      // Undelivered again, it is kept under the same key, for the next tick.
+      const options = { keysIfUndelivered: [entry.key], backoffSchedule: DELIVERY_BACKOFF_MS };
+      await kv.atomic().check(entry).delete(entry.key).enqueue(dead, options).commit();
+    } else {
+      await kv.delete(entry.key);
+    }
     n++;
   }
   return n;
+}
+
+/** The chunk a message Deno KV kept holds, or null if it is not one (the consumer decodes it fully). */
+function undeliveredChunk(body: string): Keyed | null {
+  try {
+    const e = JSON.parse(body) as Keyed;
+    const ok = e?.type === "github.tokens_deferred" && typeof e.id === "string" && typeof e.data === "object";
+    return ok && e.data !== null ? e : null;
+  } catch {
+    return null;
+  }
 }
 
 export class DenoKvBus implements EventBus {

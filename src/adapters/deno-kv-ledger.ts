@@ -59,7 +59,7 @@ export class DenoKvLedger implements ProcessedLedger {
 
   async release(key: string, owner: string): Promise<void> {
     const current = await this.kv.get<Entry>(ledgerKey(key));
-    if (current.value?.state !== "in_progress" || current.value.owner !== owner) return;
+    if (current.value?.owner !== owner) return;
     // Checked: a claim taken over in between is someone else's, and stays.
     await this.kv.atomic().check(current).delete(ledgerKey(key)).commit();
   }

@@ -63,7 +63,7 @@ export class EventLedger extends DurableObject<object> {
 
   release(key: string, owner: string): void {
     this.ctx.storage.sql.exec(
-      "DELETE FROM processed WHERE key = ? AND owner = ? AND state = 'in_progress'",
+      "DELETE FROM processed WHERE key = ? AND owner = ?",
       key,
       owner,
     );

@@ -3,7 +3,8 @@
  * tokens, sealed) always expire: adapters/deno-kv-bus.ts keeps them under one key per chunk whose
  * expiry (the alert's time plus 4 days) is part of the key, the consumer writes its dead copy there
  * with that expiry, and `purgeDeadChunks` (run by every cron tick, adapters/deno-cron.ts) deletes
- * those Deno KV itself wrote through `keysIfUndelivered`, which takes no expiry.
+ * those Deno KV itself wrote through `keysIfUndelivered`, which takes no expiry (logged and handed to the
+ * dead-letter consumer first, for the notice of a chunk never handled to the end).
  */
 import assert from "node:assert/strict";
 import {
@@ -75,6 +76,7 @@ Deno.test("a dead GitHub chunk is kept once per chunk whatever the round, under 
 
 Deno.test("the cron tick purges the sealed chunks Deno KV kept with no expiry once their time has passed", async () => {
   const kv = await Deno.openKv(":memory:");
+  let listening: Promise<void> | undefined;
   try {
     const now = Date.now();
     const old = chunk(now - DEAD_CHUNK_TTL_MS - 60_000);
@@ -87,16 +89,43 @@ Deno.test("the cron tick purges the sealed chunks Deno KV kept with no expiry on
     for (const e of [old, young, other]) {
       await kv.set(enqueueOptions(e).keysIfUndelivered[0]!, { body: JSON.stringify(e), attempt: 1 });
     }
+    // The consumer's own dead copy of another expired chunk (`dead: true`): it had its notice already.
+    const noticed = chunk(now - DEAD_CHUNK_TTL_MS - 120_000);
+    await kv.set(deadLetterKey(noticed), { body: JSON.stringify(noticed), attempt: 6, dead: true });
+    const lines: Record<string, unknown>[] = [];
     let registered: (() => Promise<void>) | undefined;
     registerSweepCron((_name, _schedule, _opts, handler) => (registered = handler), new DenoKvBus(kv), {
       enabled: false,
       now: () => now,
-      purge: (at) => purgeDeadChunks(kv, at),
+      purge: (at) => purgeDeadChunks(kv, at, 500, (line) => lines.push(line)),
     });
     await registered!();
-    assert.deepEqual(await chunkKeys(kv), [deadLetterKey(young)], "the expired chunk went, the young one stays");
+    assert.deepEqual(await chunkKeys(kv), [deadLetterKey(young)], "the expired chunks went, the young one stays");
     assert.ok((await kv.get(deadLetterKey(other))).value, "another event's dead letter is the operator's to delete");
+    // The copy Deno KV wrote itself (a chunk the consumer never handled) is not lost without a trace:
+    // one ids-only line, and it is handed to the dead-letter consumer (for its notice) ...
+    assert.deepEqual(lines, [{
+      level: "error",
+      msg: "bus.undelivered_chunk_purged",
+      event_id: old.id,
+      alert_id: old.data.alert_id,
+      first: old.data.first,
+      token_count: old.data.token_count,
+    }]);
+    assert.ok(!JSON.stringify(lines).includes(JSON.stringify(old.data.sealed)), "never the sealed tokens");
+    const dead: { event: BusEvent; reason: string }[] = [];
+    listening = listenForEvents(kv, new DenoKvLedger(kv), {
+      subscribe: () => undefined,
+      onDeadLetter: async (event, info) => void dead.push({ event, reason: info.reason }),
+    }, { backoff: { baseSeconds: 1, maxSeconds: 60 }, log: () => undefined });
+    await waitFor("the purged undelivered chunk's dead letter", () => dead.length === 1);
+    // ... as a chunk whose retries ran out, which that old means a notice (no requeue).
+    assert.deepEqual(dead.map((d) => [d.event.id, d.reason]), [[old.id, "retries_exhausted"]]);
+    // ... once: the consumer's own dead copy (`dead: true`) had its notice when it died.
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(dead.length, 1);
   } finally {
     kv.close();
+    await listening;
   }
 });

@@ -15,6 +15,7 @@ import { DenoKvLedger } from "../../src/adapters/deno-kv-ledger.ts";
 import { DenoKvStore } from "../../src/adapters/deno-kv-store.ts";
 import { checkConfig } from "../../src/config-check.ts";
 import { newEvent } from "../../src/core/bus/new-event.ts";
+import { deliveryClaimKey, owedClaimOwner } from "../../src/core/alerts/owed-fetch.ts";
 import { onDeadLetter, subscribeAll } from "../../src/core/subscribers/index.ts";
 import { buildServices } from "../../src/services.ts";
 import { sampleData } from "../support/sample-events.ts";
@@ -100,5 +101,57 @@ Deno.test("on Deno KV, an event whose retries run out raises a notice that reach
     kv.close();
     await listening;
     await receiver.shutdown();
+  }
+});
+
+Deno.test("on Deno KV, a dead owed GitHub fetch goes round again while young, and releases its delivery's claim when old", async () => {
+  const check = checkConfig(ENV);
+  assert.ok(check.ok);
+  const kv = await Deno.openKv(":memory:");
+  const ledger = new DenoKvLedger(kv);
+  const published: string[] = [];
+  const bus = new DenoKvBus(kv);
+  const services = buildServices({
+    config: check.config,
+    store: new DenoKvStore(kv),
+    bus: {
+      publish: (e) => (published.push(e.type), bus.publish(e)),
+      publishAll: (es) => (published.push(...es.map((e) => e.type)), bus.publishAll(es)),
+    },
+    audit: new DenoKvAuditLog(kv),
+    ledger,
+    jobs: new DenoKvJobStore(kv),
+    stats: new DenoKvStats(kv),
+    defer: (work) => void work.catch(() => undefined),
+  });
+  try {
+    const data = sampleData["github.alert_fetch_owed"];
+    // As the route leaves it once the fetch is queued (src/routes/hooks/github-events.ts).
+    const key = deliveryClaimKey(data.delivery_id!);
+    assert.equal(await ledger.claim(key, { owner: "own_route", leaseMs: 60_000 }), "new");
+    await ledger.complete(key, await owedClaimOwner(data.delivery_id!));
+    const owed = (receivedAt: number) =>
+      newEvent("github.alert_fetch_owed", { ...data, received_at: new Date(receivedAt).toISOString() }, {
+        source: "/rekey/hooks/github",
+        now: Date.now(),
+      });
+    await onDeadLetter(services, owed(Date.now() - 60_000), { reason: "retries_exhausted" });
+    assert.deepEqual(published, ["github.alert_fetch_owed"]);
+    assert.equal(await ledger.claim(key, { owner: "own_redelivery", leaseMs: 60_000 }), "done");
+    // The log line names the alert too (a deployment with no notice target has only it).
+    const lines: string[] = [];
+    const error = console.error;
+    console.error = (line: string) => void lines.push(line);
+    try {
+      await onDeadLetter(services, owed(Date.now() - 7 * 3_600_000), { reason: "retries_exhausted" });
+    } finally {
+      console.error = error;
+    }
+    assert.equal(JSON.parse(lines.find((l) => l.includes('"dead_letter"'))!).github_alert, data.actor);
+    assert.deepEqual(published, ["github.alert_fetch_owed", "event.dead_lettered"]);
+    // Released: GitHub's redelivery of the delivery claims it anew and is acted on.
+    assert.equal(await ledger.claim(key, { owner: "own_redelivery", leaseMs: 60_000 }), "new");
+  } finally {
+    kv.close();
   }
 });

@@ -34,6 +34,11 @@ Deno.test("Deno KV ledger: done after complete, free again after release by the 
   assert.equal(await ledger.claim("a", { owner: "o3", leaseMs: 1_000 }), "new", "an expired lease is taken over");
   await ledger.complete("a", "o3");
   assert.equal(await ledger.claim("a", { owner: "o4", leaseMs: 1_000 }), "done");
+  // A completed entry is its completer's to release (the owed GitHub fetch's final death), no one else's.
+  await ledger.release("a", "o4");
+  assert.equal(await ledger.claim("a", { owner: "o5", leaseMs: 1_000 }), "done");
+  await ledger.release("a", "o3");
+  assert.equal(await ledger.claim("a", { owner: "o5", leaseMs: 1_000 }), "new");
 });
 
 Deno.test("Deno KV ledger once: exactly one of 100 concurrent first sightings, then done until holdMs ends", async () => {

@@ -75,6 +75,11 @@ describe("EventLedger (Durable Object)", () => {
     await ledger.complete(key, "b");
     await evictDurableObject(stubFor(key));
     expect(await ledger.claim(key, { owner: "c", leaseMs: 60_000 })).toBe("done");
+    // A completed entry is its completer's to release (the owed GitHub fetch's final death), no one else's.
+    await ledger.release(key, "c");
+    expect(await ledger.claim(key, { owner: "d", leaseMs: 60_000 })).toBe("done");
+    await ledger.release(key, "b");
+    expect(await ledger.claim(key, { owner: "d", leaseMs: 60_000 })).toBe("new");
   });
 
   it("lets a new delivery take over a claim whose lease ended", async () => {

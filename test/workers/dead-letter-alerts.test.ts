@@ -166,7 +166,7 @@ describe("every event type", () => {
         : { reason: "retries_exhausted" }),
       // A dead chunk names its alert and how many tokens went unmatched (never the tokens).
       ...(e.type === "github.tokens_deferred" ? { alert_id: e.data.alert_id, token_count: e.data.token_count } : {}),
-      // A dead owed fetch names the repository's alert whose secret was never read.
+      // A dead owed fetch names the repository's alert whose secret may not have been read or contained.
       ...(e.type === "github.alert_fetch_owed" ? { github_alert: e.data.actor } : {}),
     });
     await vi.waitUntil(() => notified(dead.map((e) => e.id)), { timeout: 60_000, interval: 200 });

@@ -412,8 +412,13 @@ describe("POST /hooks/github/events", () => {
       });
       expect(slack.body).toContain(`GitHub alert \`${gh.repository}#${alert.number}\``);
       expect(slack.body).not.toContain(keyId);
-      // The alert is still open at GitHub: a redelivery now is a duplicate (the claim was completed).
-      expect((await postDelivery(alert.delivery)).json).toEqual({ status: "duplicate" });
+      // Dead for good, so the delivery's claim was released: a redelivery from GitHub's UI is acted
+      // on (fetched again: GitHub still answers 404, so the route's own 502), not a duplicate.
+      const redelivered = await postDelivery(alert.delivery);
+      expect(redelivered.status, redelivered.text).toBe(502);
+      expect(redelivered.json.error.code).toBe("github_refused");
+      const after = (await gh.state()).calls.filter((c: any) => c.method === "GET" && c.path === path);
+      expect(after.map((c: any) => c.status)).toEqual([503, 404, 404]);
     },
     30_000,
   );

@@ -9,7 +9,13 @@
  * invocation, as wrangler.toml's consumer takes them, until nothing is left.
  */
 import { env } from "cloudflare:workers";
-import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  getQueueResult,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { INLINE_TOKENS } from "../../src/core/alerts/deferred-tokens.ts";
 import worker, { type Env } from "../../src/worker.ts";
@@ -351,6 +357,210 @@ describe("a deferred chunk's first match", () => {
     const fresh = (await tenant.state()).keys.filter((k: any) => String(k.description).includes(cred.last_rotation.id));
     expect(fresh).toHaveLength(1);
     leaks.secrets.push(fresh[0].id);
+  }, 120_000);
+});
+
+/** A minted, registered app key (under the first test's manager): the key and its credential id. */
+async function managedKey(label: string) {
+  const mgr = (await call("GET", `/v1/credentials/${credentialId}`)).json.credential.manager_id;
+  return registerAppKey(tenant, { managerId: mgr, label, secrets: leaks.secrets, policy: { grace_hours: 24 } });
+}
+
+/** A signed 1,000-token alert with `keys[i]` at position `at[i]`, posted through the counting env. */
+async function postWith(keys: string[], at: number[], label: string) {
+  const items = Array.from({ length: TOKENS }, (_, i) => ({
+    token: `gh${label}_${i}_${crypto.randomUUID().replaceAll("-", "")}`,
+    type: "clarifai_api_key",
+  }));
+  keys.forEach((k, i) => (items[at[i]!]!.token = k));
+  const posted = await githubAlertInvocation(counting, `request:${label}`, JSON.stringify(items));
+  const answer = await posted.result.text();
+  said.push(answer);
+  const events = counting.take("rekey-events");
+  said.push(...events.map((e) => JSON.stringify(e)));
+  const chunkOf = (pos: number) =>
+    events.find((e) => {
+      const d = (e as { data: { first: number; token_count: number } }).data;
+      return typeOf(e) === "github.tokens_deferred" && d.first <= pos && pos < d.first + d.token_count;
+    })!;
+  return { res: posted.result, answer, events, chunkOf };
+}
+
+/**
+ * The credential's Durable Object cell holding a record this version cannot parse (as after a
+ * rollback past a schema change, or a corrupted write): every strongly consistent read of it
+ * throws. Returns the restore, which puts the original cell back (the cell recovered).
+ */
+async function corruptCell(id: string): Promise<() => Promise<void>> {
+  const stub = env.CREDENTIAL_CELLS.get(env.CREDENTIAL_CELLS.idFromName(id));
+  const original = await runInDurableObject(stub, (_, state: DurableObjectState) => state.storage.get("credential"));
+  expect(original).toBeDefined();
+  await runInDurableObject(stub, async (_, state: DurableObjectState) => {
+    const cell = original as { json: string; version: number };
+    await state.storage.put("credential", { ...cell, json: `${cell.json.slice(0, 40)}"unparsable` });
+  });
+  return async () => {
+    await runInDurableObject(stub, (_, state: DurableObjectState) => state.storage.put("credential", original));
+  };
+}
+
+/** Runs `run` with console.error captured: the lines, parsed where they are JSON. */
+async function errorsOf<T>(run: () => Promise<T>): Promise<{ result: T; lines: Record<string, unknown>[] }> {
+  const raw: string[] = [];
+  const spy = vi.spyOn(console, "error").mockImplementation((line: unknown) => void raw.push(String(line)));
+  try {
+    const result = await run();
+    said.push(...raw);
+    return {
+      result,
+      lines: raw.flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      }),
+    };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe("a first match whose record cannot be read (review R3 M1)", () => {
+  const live = async (key: string) => (await tenant.state()).keys.some((k: any) => k.id === key);
+
+  it(
+    "in a chunk: drops the fast path for it, every match's event is still published, the rotator contains them",
+    async () => {
+      const { key: a, id: ida } = await managedKey("split-corrupt-a");
+      const { key: b, id: idb } = await managedKey("split-corrupt-b");
+      const { res, chunkOf } = await postWith([a.id, b.id], [610, 620], "corruptchunk");
+      expect(res.status).toBe(200);
+      const chunk = chunkOf(610);
+      expect(chunkOf(620), "both keys in one chunk").toBe(chunk);
+
+      const restore = await corruptCell(ida);
+      const batch = createMessageBatch("rekey-events", [{
+        id: "corrupt",
+        timestamp: new Date(),
+        attempts: 1,
+        body: chunk,
+      }]);
+      const { result: { result }, lines } = await errorsOf(() =>
+        invocation(counting, "queue:chunk, first record unreadable", async (ctx) => {
+          await worker.queue(batch, counting.env, ctx);
+          return getQueueResult(batch, ctx);
+        })
+      );
+      // Handled, not retried: a chunk retried on one record would die after an hour of requeues.
+      expect(result.retryMessages).toEqual([]);
+      const published = counting.take("rekey-events");
+      said.push(...published.map((e) => JSON.stringify(e)));
+      const compromised = published.filter((e) => typeOf(e) === "credential.compromised") as {
+        data: { credential_id: string };
+      }[];
+      expect(compromised.map((e) => e.data.credential_id).sort()).toEqual([ida, idb].sort());
+      expect(lines.find((l) => l.msg === "github.fast_path_skipped")).toMatchObject({
+        level: "warn",
+        credential_id: ida,
+        alert_id: expect.stringMatching(/^alrt_/),
+      });
+      // No fast path ran: both keys wait for the rotator.
+      expect(await live(a.id)).toBe(true);
+
+      await restore(); // the cell recovers; the rotator's replay (retried meanwhile) contains both
+      const { dead } = await drain(published);
+      expect(dead).toEqual([]);
+      expect(await live(a.id), "the unreadable record's key is still live").toBe(false);
+      expect(await live(b.id), "the chunk's other match is still live").toBe(false);
+      for (const id of [ida, idb]) {
+        const cred = (await call("GET", `/v1/credentials/${id}`)).json.credential;
+        expect(cred.last_rotation).toMatchObject({ state: "done", reason: "compromise" });
+        const fresh = (await tenant.state()).keys.filter((k: any) =>
+          String(k.description).includes(cred.last_rotation.id)
+        );
+        leaks.secrets.push(...fresh.map((k: any) => k.id));
+      }
+    },
+    120_000,
+  );
+
+  it("in the request: still answers its feedback and publishes every match's event", async () => {
+    const { key: a, id: ida } = await managedKey("inline-corrupt-a");
+    const { key: b, id: idb } = await managedKey("inline-corrupt-b");
+    const restore = await corruptCell(ida);
+    const { result: posted, lines } = await errorsOf(() => postWith([a.id, b.id], [10, 20], "corruptinline"));
+    await restore();
+    expect(posted.res.status, posted.answer).toBe(200);
+    const feedback = JSON.parse(posted.answer) as { label: string }[];
+    expect(feedback).toHaveLength(INLINE_TOKENS);
+    expect([feedback[10]!.label, feedback[20]!.label]).toEqual(["true_positive", "true_positive"]);
+    const compromised = posted.events.filter((e) => typeOf(e) === "credential.compromised") as {
+      data: { credential_id: string };
+    }[];
+    expect(compromised.map((e) => e.data.credential_id).sort()).toEqual([ida, idb].sort());
+    expect(lines.find((l) => l.msg === "github.fast_path_skipped")).toMatchObject({ credential_id: ida });
+    const { dead } = await drain(posted.events);
+    expect(dead).toEqual([]);
+    expect(await live(a.id)).toBe(false);
+    expect(await live(b.id)).toBe(false);
+    for (const id of [ida, idb]) {
+      const cred = (await call("GET", `/v1/credentials/${id}`)).json.credential;
+      const fresh = (await tenant.state()).keys.filter((k: any) =>
+        String(k.description).includes(cred.last_rotation.id)
+      );
+      leaks.secrets.push(...fresh.map((k: any) => k.id));
+    }
+  }, 120_000);
+});
+
+describe("a chunk whose events cannot be published (review R3 M2)", () => {
+  it("deletes nothing at Clarifai: no DELETE without a durable event", async () => {
+    const { key: k, id } = await managedKey("split-nopublish");
+    const { res, chunkOf } = await postWith([k.id], [640], "nopublish");
+    expect(res.status).toBe(200);
+    const chunk = chunkOf(640);
+    // The one place a queue is faked (as below): a real binding cannot be made to fail.
+    let attempts = 0;
+    const failing = {
+      send: async () =>
+        void (attempts++,
+          (() => {
+            throw new Error("queue unavailable");
+          })()),
+      sendBatch: async () =>
+        void (attempts++,
+          (() => {
+            throw new Error("queue unavailable");
+          })()),
+    };
+    const down = { ...(env as Env), EVENTS: failing as unknown as Queue } as Env;
+    const batch = createMessageBatch("rekey-events", [{
+      id: "nopub",
+      timestamp: new Date(),
+      attempts: 1,
+      body: chunk,
+    }]);
+    const { result } = await errorsOf(async () => {
+      const ctx = createExecutionContext();
+      await worker.queue(batch, down, ctx);
+      await waitOnExecutionContext(ctx);
+      return getQueueResult(batch, ctx);
+    });
+    expect(attempts, "the chunk's invocation never tried to publish").toBeGreaterThan(0);
+    expect(result.retryMessages).toHaveLength(1);
+    const state = await tenant.state();
+    expect(state.keys.some((x: any) => x.id === k.id), "deleted before its event was durable").toBe(true);
+    expect(state.calls.filter((c: any) => c.method === "DELETE" && String(c.path).endsWith(`/keys/${k.id}`)))
+      .toEqual([]);
+
+    // The queue is back: the chunk's retry contains it.
+    const { dead } = await drain([chunk]);
+    expect(dead).toEqual([]);
+    expect((await tenant.state()).keys.some((x: any) => x.id === k.id)).toBe(false);
+    const cred = (await call("GET", `/v1/credentials/${id}`)).json.credential;
+    const fresh = (await tenant.state()).keys.filter((x: any) => String(x.description).includes(cred.last_rotation.id));
+    leaks.secrets.push(...fresh.map((x: any) => x.id));
   }, 120_000);
 });
 

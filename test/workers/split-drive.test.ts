@@ -73,7 +73,7 @@ beforeAll(async () => {
   credentialId = app.id;
 });
 
-type Captured = { type: string; data: any };
+type Captured = { type: string; source?: string; id?: string; data: any };
 
 /**
  * The alert's invocation (its 202, then its waitUntil work to its end) with the queue held; then

@@ -426,7 +426,7 @@ export async function reportTokens(
   // long tokens): reserved first. Grouped with the events, they take at most as many sends as apart.
   const reserved = deferred.length > 0 ? [...sendBatches(deferred)].length : 0;
   const fits = fastPathFits(KEY_FETCHES + reserved, leaks.size + 1);
-  const fast = await readFirst(engine, leaks, fits ? FAST_PATH_CONTAINMENTS : 0);
+  const fast = await readFirst(alert, engine, leaks, fits ? FAST_PATH_CONTAINMENTS : 0);
   const matched = (fp: string) => {
     const m = fast.get(fp);
     return m ? m.kind !== "none" : leaks.has(fp);
@@ -484,7 +484,7 @@ export async function reportDeferredTokens(
   const leaks = leaksOf(fps, await engine.store.findCredentialsByFingerprints(fps));
   if (leaks.size === 0) return;
   const now = alert.receivedAt ?? rt.now();
-  const fast = await readFirst(engine, leaks, fastPathFits(spent, leaks.size) ? FAST_PATH_CONTAINMENTS : 0);
+  const fast = await readFirst(alert, engine, leaks, fastPathFits(spent, leaks.size) ? FAST_PATH_CONTAINMENTS : 0);
   const compromised = await compromisedEvents(alert, leaks, fast, now);
   if (compromised.length > 0) await rt.bus.publishAll(compromised);
   await containFirst(rt, engine, alert, fast);
@@ -507,15 +507,34 @@ const fastPathFits = (spent: number, events: number) =>
 /**
  * The fast path's first `n` matches, read from the strongly consistent record, which decides
  * whether the value is current, previous, already dead or (a lagging index) not this record's.
+ * A record that cannot be read (a cell that fails, a record this version cannot parse) drops the
+ * fast path for that match only: it is left out of the map, so its event is published like every
+ * other match's and the rotator's replay (retried) contains it. Throwing instead would publish
+ * nothing: the request would 5xx, a chunk would retry until it died, and every other match of
+ * the alert would wait on the one record.
  */
 async function readFirst(
+  alert: Alert,
   engine: EngineServices,
   leaks: ReadonlyMap<string, string>,
   n: number,
 ): Promise<Map<string, LeakMatch>> {
   const fast = new Map<string, LeakMatch>();
   for (const [fp, id] of [...leaks].slice(0, n)) {
-    const found = await engine.store.getCredential(id);
+    let found;
+    try {
+      found = await engine.store.getCredential(id);
+    } catch (error) {
+      // Ids only: the record's text (which failed to parse) is never logged.
+      console.error(JSON.stringify({
+        level: "warn",
+        msg: `${alert.source}.fast_path_skipped`,
+        alert_id: alert.id,
+        credential_id: id,
+        error: error instanceof Error ? error.name : "unknown",
+      }));
+      continue;
+    }
     const m = found ? matchRecord(found.value, fp) : { kind: "none" as const };
     if (mayDeleteAtOnce(m)) {
       // Its manager's record (the early DELETE's token) is read beside the events' publish.

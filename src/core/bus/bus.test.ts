@@ -105,6 +105,13 @@ describe("Dispatcher", () => {
     expect(ledger.peek("k")).toBe("in_progress");
     await ledger.release("k", "a");
     expect(ledger.peek("k")).toBeUndefined();
+    // A completed entry is its completer's to release, no one else's.
+    await ledger.claim("k", { owner: "c", leaseMs: 1_000 });
+    await ledger.complete("k", "c");
+    await ledger.release("k", "a");
+    expect(ledger.peek("k")).toBe("done");
+    await ledger.release("k", "c");
+    expect(ledger.peek("k")).toBeUndefined();
   });
 
   it("MemoryLedger.once: true the first time, false while remembered, true again after holdMs", async () => {

@@ -333,8 +333,11 @@ export const eventDataSchemas = {
    * the fetch needs); `alert_number` as in `github.alert_linked`; the installation and repository
    * id as the webhook gave them; `delivery_id`: GitHub's `X-GitHub-Delivery`, when it has
    * GitHub's GUID shape (to find the delivery in the webhook's "Recent Deliveries"); `received_at`:
-   * when the webhook arrived, where the rotation's containment time starts. Never the secret:
-   * the webhook does not carry it, and it is read from GitHub again.
+   * when the webhook arrived, where the rotation's containment time starts, and what bounds the
+   * requeue rounds; `round`: which round of retries this copy is, on a copy the dead-letter
+   * handler published again after the retries ran out (core/alerts/owed-fetch.ts
+   * `requeueOwedFetch`). Never the secret: the webhook does not carry it, and it is read from
+   * GitHub again.
    */
   "github.alert_fetch_owed": z.strictObject({
     actor: repoAlertSchema,
@@ -343,6 +346,7 @@ export const eventDataSchemas = {
     repository_id: z.optional(z.number().check(z.int(), z.gte(1), z.lte(Number.MAX_SAFE_INTEGER))),
     delivery_id: z.optional(githubDeliverySchema),
     received_at: isoTimeSchema,
+    round: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1_000))),
   }),
   /**
    * An event's handling died (its retries ran out, or a handler failed permanently): raised by the
@@ -356,7 +360,8 @@ export const eventDataSchemas = {
    * rotation is "running", young enough, and owed to the cron sweep, which resumes it; or it had
    * settled ("done", "failed"), and its own `rotation.completed` or `rotation.failed` said so.
    * `github_alert`: a dead `github.alert_fetch_owed`'s
-   * alert (`github:owner/repo#12`), whose secret was never read, so that a human can look at it.
+   * alert (`github:owner/repo#12`), whose secret may not have been read or contained, so that a
+   * human can look at it.
    */
   "event.dead_lettered": z.strictObject({
     event_type: eventTypeSchema,

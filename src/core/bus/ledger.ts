@@ -28,7 +28,14 @@ export interface ProcessedLedger {
   claim(key: string, opts: ClaimOptions): Promise<ClaimState>;
   /** The handler succeeded: later claims answer "done" until the entry expires. */
   complete(key: string, owner: string): Promise<void>;
-  /** The handler failed: drop our claim so that a redelivery runs it again. */
+  /**
+   * The handler failed: drop our claim so that a redelivery runs it again. Only `owner`'s entry,
+   * in progress or completed: a completed entry carries its completer's owner, so an ordinary
+   * claimant (a random owner per attempt) only ever drops its own failed claim, while a deliberate
+   * completer may undo its completion (the GitHub webhook's owed fetch, on its final death:
+   * core/alerts/owed-fetch.ts `releaseOwedClaim`). Smaller than a method of its own, and as safe:
+   * no caller can name an owner it did not claim or complete as.
+   */
   release(key: string, owner: string): Promise<void>;
   /**
    * Replay refusal in one atomic step: true the first time `key` is seen (it is then remembered

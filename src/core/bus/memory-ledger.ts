@@ -39,7 +39,7 @@ export class MemoryLedger implements ProcessedLedger {
 
   release(key: string, owner: string): Promise<void> {
     const e = this.#entries.get(key);
-    if (e?.state === "in_progress" && e.owner === owner) this.#entries.delete(key);
+    if (e?.owner === owner) this.#entries.delete(key);
     return Promise.resolve();
   }
 

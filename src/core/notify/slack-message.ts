@@ -15,7 +15,7 @@ const DEAD_HINTS: Record<string, string> = {
   "maintenance.reencrypt": "The re-encryption job stopped here: `POST /v1/maintenance/reencrypt` resumes it.",
   "alert.received": "Only its audit entry may be missing: its credentials are contained by events of their own.",
   "github.alert_fetch_owed":
-    "The GitHub alert's secret was never read: a managed key it leaked may still be live. Open the alert at GitHub and rotate what it leaked (README, Deploy to Cloudflare, on dead letters).",
+    "The GitHub alert's secret may not have been read or contained: a managed key it leaked may still be live. Open the alert at GitHub and rotate what it leaked (README, Deploy to Cloudflare, on dead letters).",
   "github.tokens_deferred":
     "Part of a GitHub secret scanning alert was never matched: a managed key among those tokens may still be live. Find the alert by its id in the audit trail and rotate any credential it may have leaked (README, Deploy to Cloudflare, on dead letters).",
 };

@@ -21,7 +21,7 @@ import { containAgain, driveRequested } from "./rotator.ts";
 import { resolveLinkedAlerts } from "../github/alert-links.ts";
 import { processGithubScan } from "../github/backstop.ts";
 import { chunkId, matchDeferredChunk } from "../alerts/deferred-tokens.ts";
-import { fetchOwedAlert } from "../alerts/owed-fetch.ts";
+import { fetchOwedAlert, owedAuditId } from "../alerts/owed-fetch.ts";
 
 /** What the handlers use: the entry points pass their services. */
 export interface HandlerServices extends JobServices {
@@ -59,6 +59,14 @@ const chunkAuditor = async (services: HandlerServices, event: EventOf<"github.to
     ...auditEntryFor(event),
     id: await chunkId(event.data.alert_id, event.data.first, event.data.token_count),
   });
+
+/**
+ * An owed GitHub fetch's entry, likewise: under an id of its alert and arrival, which each requeue
+ * round's copy keeps (core/alerts/owed-fetch.ts `requeueOwedFetch`), so 6 hours of rounds are one
+ * entry (its latest round's), not one per round.
+ */
+const owedAuditor = async (services: HandlerServices, event: EventOf<"github.alert_fetch_owed">) =>
+  services.audit.append({ ...auditEntryFor(event), id: await owedAuditId(event.data) });
 
 /**
  * The dashboard's history, counted as things finish (core/summary/stats.ts): each rotation's
@@ -139,7 +147,7 @@ const HANDLERS = {
   // the rotator fetches it again, with the bus's backoff, and contains what it leaked.
   "github.alert_fetch_owed": {
     rotator: async (d, e) => fetchOwedAlert(d, await d.engine(), e),
-    auditor,
+    auditor: owedAuditor,
   },
   // A dead event, whatever its type (core/subscribers/index.ts `onDeadLetter`): a human must hear of it.
   "event.dead_lettered": { auditor, [NOTIFIER]: notifier },

@@ -11,6 +11,7 @@ import { notificationTargets } from "../notify/targets.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { codeSchema, handlerNameSchema } from "../bus/fields.ts";
 import { requeueDeadChunk } from "../alerts/deferred-tokens.ts";
+import { releaseOwedClaim, requeueOwedFetch } from "../alerts/owed-fetch.ts";
 import { deadWork } from "./dead-work.ts";
 
 export function subscribeAll(d: Dispatcher, services: Services) {
@@ -36,7 +37,9 @@ export function subscribeAll(d: Dispatcher, services: Services) {
  * One exception the other way: a `github.tokens_deferred` chunk whose retries ran out is sent to
  * the main queue again, under a new id, while its alert is under an hour old
  * (core/alerts/deferred-tokens.ts `requeueDeadChunk`): its tokens exist nowhere else, and a notice
- * comes only once it dies older.
+ * comes only once it dies older. Likewise a `github.alert_fetch_owed` while its webhook is under 6
+ * hours old (core/alerts/owed-fetch.ts `requeueOwedFetch`); when it dies for good, its delivery's
+ * claim is released before the notice (`releaseOwedClaim`), so GitHub's redelivery is acted on.
  *
  * Work on a credential that died also becomes a `rotation.failed` event (so the credential's audit
  * trail, its chat conversations and the notifier say the rotation failed), unless its rotation has
@@ -56,6 +59,8 @@ export async function onDeadLetter(services: Services, event: BusEvent, info: De
       subject: event.subject,
       reason: info.reason,
       failure: info.failure,
+      // Ids only: which alert a dead owed fetch was for, also where no notice target is configured.
+      ...(event.type === "github.alert_fetch_owed" ? { github_alert: event.data.actor } : {}),
     }),
   );
   if (event.type === "event.dead_lettered") return;
@@ -73,6 +78,21 @@ export async function onDeadLetter(services: Services, event: BusEvent, info: De
     }));
     return services.bus.publish(again);
   }
+  // An owed GitHub alert fetch too, for hours (GitHub's rate-limit window, an outage); once it dies
+  // for good its delivery's claim is released, so GitHub's redelivery is acted on.
+  const owed = await requeueOwedFetch(event, info, now);
+  if (owed) {
+    console.error(JSON.stringify({
+      level: "warn",
+      msg: "github.owed_fetch_requeued",
+      event_id: event.id,
+      requeued_id: owed.id,
+      round: owed.data.round,
+      github_alert: owed.data.actor,
+    }));
+    return services.bus.publish(owed);
+  }
+  await releaseOwedClaim(services.ledger, event);
   const [handler, failureCode] = info.failure?.split(":", 2) ?? [];
   const work = await deadWork(services.store, event, info, now);
   const notice = newEvent(
@@ -92,7 +112,8 @@ export async function onDeadLetter(services: Services, event: BusEvent, info: De
       // The rotation it was for, when no rotation.failed is raised: still running and owed to the
       // sweep, or settled (its own announcements follow, with the engine's ids: ./dead-work.ts).
       ...(work.rotation ? { rotation_id: work.rotation.id, rotation_state: work.rotation.state } : {}),
-      // A dead owed fetch's alert was never read: which repository and alert (core/alerts/owed-fetch.ts).
+      // A dead owed fetch's alert may not have been read or contained: which repository and alert
+      // (core/alerts/owed-fetch.ts).
       ...(event.type === "github.alert_fetch_owed" ? { github_alert: event.data.actor } : {}),
     },
     {

@@ -16,10 +16,16 @@
  *   (core/alerts/pipeline.ts `reportRepoAlert`), which fingerprints it (the value is never kept,
  *   logged or answered), contains a match at once and remembers the alert, to resolve it as
  *   `revoked` once the value is dead. An alert whose secret matches nothing is left untouched.
- * - GitHub unreachable, 5xx or throttling while fetching: the fetch is made durable instead
- *   (core/alerts/owed-fetch.ts): `github.alert_fetch_owed` is published, the claim completed (a
- *   redelivery answers `duplicate`) and the answer is 202 `queued`; the rotator fetches the alert
- *   again with the bus's backoff and contains it. A 503 would lose it: "GitHub does not
+ * - GitHub unreachable, 5xx or throttling (429, or a 403 that says it is a rate limit) while
+ *   fetching: the fetch is made durable instead (core/alerts/owed-fetch.ts):
+ *   `github.alert_fetch_owed` is published, the claim completed (a redelivery answers
+ *   `duplicate`) and the answer is 202 `queued`; the rotator fetches the alert again with the
+ *   bus's backoff (5 retries, about 5 minutes), then round after round of them while the webhook
+ *   is under 6 hours old, and contains it. When it dies for good (refused, or still failing after
+ *   6 hours) a notice names the alert and the claim is released: a redelivery from GitHub's UI is
+ *   then acted on. The owed event's id derives from the alert, the action and the hour of
+ *   arrival, not the delivery: one signed body replayed under new delivery ids within the hour
+ *   is one owed fetch. A 503 would lose it: "GitHub does not
  *   automatically redeliver failed deliveries" (GitHub docs, "Handling failed webhook
  *   deliveries"). Only if that publish fails (or the repository's name holds 32 hex characters in
  *   a row, which no event carries) is the claim released and the answer 503 `github_unavailable`,
@@ -31,7 +37,7 @@ import { Hono } from "hono/tiny";
 import * as z from "zod/mini";
 import type { AppEnv } from "../../app-env.ts";
 import { requireConfig } from "../../config.ts";
-import { owedFetchEvent } from "../../core/alerts/owed-fetch.ts";
+import { deliveryClaimKey, owedClaimOwner, owedFetchEvent } from "../../core/alerts/owed-fetch.ts";
 import { reportRepoAlert } from "../../core/alerts/pipeline.ts";
 import { randomId } from "../../core/crypto/random.ts";
 import { isFailure } from "../../core/failure.ts";
@@ -93,7 +99,7 @@ export const githubEvents = new Hono<AppEnv>().post("/events", async (c) => {
       'Cannot serve this route: "GITHUB_APP_ID" and "GITHUB_APP_PRIVATE_KEY", or "GITHUB_TOKEN", are not configured',
     );
   }
-  const replayKey = `hooks-github-events:${delivery}`;
+  const replayKey = deliveryClaimKey(delivery);
   const owner = randomId("own", services.now());
   if ((await services.ledger.claim(replayKey, { owner, leaseMs: CLAIM_LEASE_MS })) !== "new") {
     return c.json({ status: "duplicate" as const }, 200);
@@ -108,6 +114,7 @@ export const githubEvents = new Hono<AppEnv>().post("/events", async (c) => {
         const owed = await owedFetchEvent({
           repository,
           number: payload.alert.number,
+          action: payload.action,
           installationId,
           repositoryId: payload.repository.id,
           delivery,
@@ -119,7 +126,9 @@ export const githubEvents = new Hono<AppEnv>().post("/events", async (c) => {
       },
     );
     if (!alert) {
-      services.defer(services.ledger.complete(replayKey, owner));
+      // Completed as the owner the owed fetch's final death releases (core/alerts/owed-fetch.ts
+      // `releaseOwedClaim`), and awaited: a release landing before this complete would be lost.
+      await services.ledger.complete(replayKey, await owedClaimOwner(delivery)).catch(() => undefined);
       return c.json({ status: "queued" as const }, 202);
     }
     outcome = alert.secret

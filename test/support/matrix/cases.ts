@@ -270,7 +270,10 @@ const githubWebhook = (world: CaseWorld, s: Subject) =>
     } catch (error) {
       if (!isFailure(error, "github")) throw error;
       if (!error.retryable) return;
-      const owed = await owedFetchEvent({ repository, number: alert!, delivery, receivedAt }, svc.now());
+      const owed = await owedFetchEvent(
+        { repository, number: alert!, action: "created", delivery, receivedAt },
+        svc.now(),
+      );
       // Not queued: the route's 503, and the backstop finds the alert later.
       if (owed) await svc.bus.publish(owed).catch(() => undefined);
       return;
