@@ -580,4 +580,42 @@ describe("contain first: the leaked key dies before the rotation's bookkeeping",
     expect(revoked[0]!.data).toMatchObject({ credential_id: t.credentialId, reason: "compromise" });
     expect(liveKeys(w, t.userId).map((k) => k.id)).not.toContain(t.leaked);
   });
+
+  it("the DELETE's request goes out before the work beside it starts: no replay claim (named by value) and no write (by value or id) issued before it", async () => {
+    for (const by of ["value", "id"] as const) {
+      const w = world();
+      const t = await tenant(w);
+      const b = new Bindings();
+      b.holding = true;
+      // Every storage call issued (released or still held) when the DELETE's fetch was called.
+      let atDelete: string[] | undefined;
+      w.onDelete = async () => void (atDelete ??= [...b.rounds.flat(), ...b.pending.map((p) => p.what)]);
+      const answered = alert(w.services(b), by === "value" ? t.leaked : { credential_id: t.credentialId });
+      for (let guard = 0; atDelete === undefined; guard++) {
+        expect(guard, `no DELETE after rounds ${JSON.stringify(b.rounds)}`).toBeLessThan(20);
+        let seen = -1;
+        while (seen !== b.moves) {
+          seen = b.moves;
+          await sleep(QUIET_MS);
+        }
+        if (atDelete === undefined) b.releaseRound();
+      }
+      w.onDelete = undefined;
+      // Named by id the claim still comes first (a redelivery must not delete the replacement).
+      if (by === "value") expect(atDelete).not.toContain("ledger.claim");
+      else expect(atDelete).toContain("ledger.claim");
+      expect(atDelete!.filter((c) => c === "cell.write")).toEqual([]);
+      // Started right after it: the claim (by value), the rotation's begin (by id, claimed already).
+      let seen = -1;
+      while (seen !== b.moves) {
+        seen = b.moves;
+        await sleep(QUIET_MS);
+      }
+      expect(b.pending.map((p) => p.what)).toContain(by === "value" ? "ledger.claim" : "cell.write");
+      b.passThrough();
+      expect(await answered).toMatchObject({ kind: "accepted", action: "rotation" });
+      await settle(w);
+      expect(w.deletesOf(t.leaked)).toEqual([10000]);
+    }
+  });
 });

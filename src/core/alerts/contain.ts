@@ -63,11 +63,14 @@ export type EarlyDelete = Promise<EarlyRevocation | null>;
  * budget, owing it to the sweep if Clarifai keeps refusing (../rotation/containment.ts). A DELETE
  * of a key already deleted (a second alert racing this one, a replay after a crash) counts as
  * deleted (`revokeValue`), so running it twice is harmless.
+ * `sent` is called once the DELETE's request has been issued, or once it will not be: the work
+ * the caller runs beside the DELETE waits for it (./pipeline.ts `startDelete`).
  */
 export function deleteAtOnce(
   engine: EngineServices,
   match: LeakMatch,
   durable: Promise<unknown>,
+  sent: () => void = () => {},
 ): EarlyDelete | null {
   if (!mayDeleteAtOnce(match)) return null;
   const rec = match.credential;
@@ -80,7 +83,11 @@ export function deleteAtOnce(
         open(engine, rec, CURRENT_VALUE, rec.value),
         durable,
       ]);
-      await revokeValue(engine, rec, token, leaked);
+      // revokeValue runs without a pause up to the DELETE's fetch (../clarifai/http.ts), so the
+      // request has been issued once it returns its promise.
+      const deleting = revokeValue(engine, rec, token, leaked);
+      sent();
+      await deleting;
       const at = engine.now();
       // The DELETE's own trace (the rotation records it too, unless a crash comes first).
       console.log(JSON.stringify({
@@ -91,6 +98,7 @@ export function deleteAtOnce(
       }));
       return { fingerprint: match.fingerprint, at };
     } catch (error) {
+      sent();
       // Nothing about the value is logged; the rotation's revoke_old step deletes it instead.
       console.error(JSON.stringify({
         level: "warn",

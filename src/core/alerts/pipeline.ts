@@ -99,6 +99,26 @@ async function receivedEvent(alert: Alert, tokenCount: number, matchedCount: num
 }
 
 /**
+ * Starts the leaked value's early DELETE (./contain.ts `deleteAtOnce`) and resolves once its
+ * request has been issued, or given up. The work that runs beside the DELETE (the replay claim,
+ * the rotation's begin, the alert's link, `alert.received`) starts only then: started before it,
+ * that work's synchronous part (building and serialising records and events, each Durable Object
+ * call's own) ran first while the DELETE waited for its durable event, and delayed the request
+ * (bench P1). The cost: the response, which awaits that work, comes about a round trip later.
+ */
+async function startDelete(
+  engine: EngineServices,
+  match: LeakMatch,
+  durable: Promise<unknown>,
+): Promise<{ early: EarlyDelete | null }> {
+  let sent!: () => void;
+  const issued = new Promise<void>((resolve) => (sent = resolve));
+  const early = deleteAtOnce(engine, match, durable, sent);
+  if (early) await Promise.race([issued, early]);
+  return { early };
+}
+
+/**
  * Begin (or join) containment and hand its work to the runtime. `early`: the leaked value's DELETE
  * (./contain.ts `deleteAtOnce`), already running beside the begin, or null. The work handed over
  * awaits it, so the runtime lets it finish either way.
@@ -227,6 +247,13 @@ export async function reportNamedLeak(
     if (earlyEvent) rt.defer(earlyEvent.catch(() => undefined));
     return { kind: "unmatched" };
   }
+  let early: EarlyDelete | null = null;
+  published = earlyEvent;
+  if (!byId && mayDeleteAtOnce(match)) {
+    // The claim is issued once the DELETE is (`startDelete`): the DELETE does not wait for it.
+    published ??= publish(match.credential.id, match.fingerprint);
+    ({ early } = await startDelete(engine, match, published));
+  }
   const theAlert = await alertOnce();
   // Claimed for the work, completed only once containment is durable (its event published): if
   // anything fails first, the claim is released and the sender's retry with the same id is
@@ -235,18 +262,12 @@ export async function reportNamedLeak(
   const replayKey = `hooks-${delivery.source}:${delivery.deliveryId}`;
   const owner = randomId("own", rt.now());
   const claim = rt.ledger.claim(replayKey, { owner, leaseMs: CLAIM_LEASE_MS });
-  let early: EarlyDelete | null = null;
-  if (mayDeleteAtOnce(match)) {
-    if (byId) {
-      // The manager's record (its token) is read beside the claim, not after it.
-      const managerId = match.credential.manager_id!;
-      match.manager = engine.store.getCredential(managerId);
-      match.manager.catch(() => undefined); // unused or failed: the DELETE reads the manager itself
-    } else {
-      published = earlyEvent ?? publish(match.credential.id, match.fingerprint);
-      early = deleteAtOnce(engine, match, published);
-    }
-  } else published = earlyEvent;
+  if (byId && mayDeleteAtOnce(match)) {
+    // The manager's record (its token) is read beside the claim, not after it.
+    const managerId = match.credential.manager_id!;
+    match.manager = engine.store.getCredential(managerId);
+    match.manager.catch(() => undefined); // unused or failed: the DELETE reads the manager itself
+  }
   // The work already started finishes whatever happens to this request (the DELETE awaits the event).
   const letFinish = () => {
     if (early) rt.defer(early);
@@ -262,7 +283,7 @@ export async function reportNamedLeak(
   }
   if (byId && mayDeleteAtOnce(match)) {
     published = publish(match.credential.id, match.fingerprint);
-    early = deleteAtOnce(engine, match, published);
+    ({ early } = await startDelete(engine, match, published));
   }
   const outcome = await reportLeak(rt, engine, match, theAlert, early, published).catch(async (error: unknown) => {
     letFinish();
@@ -316,15 +337,16 @@ export async function reportRepoAlert(
   const actor = repoAlertActor(found.repository, found.number, found.repositoryId);
   // Contain first (./contain.ts `deleteAtOnce`): on the fast path the leaked value's DELETE starts
   // right after the match and the publish of its durable `credential.compromised` (so a crash
-  // right after the DELETE converges through the rotator's replay), beside remembering the alert.
-  // A redelivery names the same value, by then previous or revoked: no event, no DELETE.
+  // right after the DELETE converges through the rotator's replay), beside remembering the alert
+  // (started once the DELETE's request is issued, `startDelete`). A redelivery names the same
+  // value, by then previous or revoked: no event, no DELETE.
   let published: Promise<unknown> | null = null;
   if (opts.fastPath && mayDeleteAtOnce(match)) {
     published = compromisedEvent(alert, credentialId, fp, alert.receivedAt ?? rt.now(), actor)
       .then((e) => rt.bus.publish(e));
     published.catch(() => undefined); // awaited below; a failure deletes nothing
   }
-  const early = published ? deleteAtOnce(engine, match, published) : null;
+  const { early } = published ? await startDelete(engine, match, published) : { early: null };
   await linkAlert(engine, credentialId, {
     alert_id: alert.id,
     repository: found.repository,
@@ -570,7 +592,7 @@ async function compromisedEvents(
  * Fast path, called once every match's event is published: begin (or join) containment now and
  * drive it to containment in the runtime's `defer`. The early DELETE (./contain.ts `deleteAtOnce`)
  * comes after that publish, so a crash right after it converges through the rotator's replay of
- * `credential.compromised`.
+ * `credential.compromised`; the begin starts once the DELETE's request is issued (`startDelete`).
  */
 async function containFirst(
   rt: AlertRuntime,
@@ -581,7 +603,7 @@ async function containFirst(
   for (const m of fast.values()) {
     if (m.kind !== "current" && m.kind !== "previous") continue;
     try {
-      await containNow(rt, engine, m, alert, deleteAtOnce(engine, m, Promise.resolve()));
+      await containNow(rt, engine, m, alert, (await startDelete(engine, m, Promise.resolve())).early);
     } catch (error) {
       // The queued event contains it instead; nothing about the value is logged.
       console.error(
