@@ -30,6 +30,30 @@ const keysOf = async (s: Awaited<ReturnType<typeof scenario>>) =>
 const secretValue = async (s: Awaited<ReturnType<typeof scenario>>, id: string) =>
   (await s.h.state()).secrets.find((x: any) => x.id === id)?.value;
 
+describe("a settled rotation's announcement (drive.ts safeEmit)", () => {
+  it("is sent again when its send fails, up to 3 tries, and a send that never succeeds does not undo the rotation (in-memory unit test of the logic)", async () => {
+    const s = await scenario("app_key");
+    const emit = s.h.engine.emit;
+    const tries: string[] = [];
+    let failing = 2;
+    s.h.engine.emit = async (e) => {
+      tries.push(e.type);
+      if (e.type === "rotation.completed" && failing-- > 0) throw new Error("queue send failed");
+      return emit(e);
+    };
+    expect((await rotate(s)).state).toBe("done");
+    // Two failed sends, then the third arrives: announced once.
+    expect(tries.filter((t) => t === "rotation.completed")).toHaveLength(3);
+    expect(s.h.events.filter((e) => e.type === "rotation.completed")).toHaveLength(1);
+    // Never arriving: three tries, then given up without throwing; the rotation still settles.
+    failing = Infinity;
+    tries.length = 0;
+    expect((await rotate(s)).state).toBe("done");
+    expect(tries.filter((t) => t === "rotation.completed")).toHaveLength(3);
+    expect(s.h.events.filter((e) => e.type === "rotation.completed")).toHaveLength(1);
+  });
+});
+
 describe.each(["app_key", "pat"] as const)("rotating a %s", (kind) => {
   it("replaces the key with one of the same scopes and apps, updates the sink, deletes the old", async () => {
     const s = await scenario(kind);

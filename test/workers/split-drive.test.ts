@@ -18,8 +18,9 @@
  * When every delivery of that replay fails, its dead letter says the rotation is still running and
  * owed to the sweep, and no `rotation.failed` says otherwise; the sweep then finishes it. The death
  * of the sweep's own resume is `rotation.failed`. One whose rotation settled failed raises no second
- * `rotation.failed` beside the engine's own: the notice names the rotation as failed
- * (core/subscribers/dead-work.ts; every rule of it: src/core/subscribers/dead-work.test.ts).
+ * `rotation.failed` of its own: the notice names the rotation as failed, and the engine's own
+ * announcements are sent again with the engine's ids, a duplicate for every handler when the
+ * engine's send arrived (core/subscribers/dead-work.ts; every rule of it: src/core/subscribers/dead-work.test.ts).
  *
  * The queue is held the way test/workers/github-large-batch.test.ts holds it: the counting env
  * (test/support/counting-env.ts) captures every send, and the test hands the messages to
@@ -30,7 +31,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecu
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { WorkersStore } from "../../src/adapters/workers-store.ts";
 import { SWEEP_ACTOR } from "../../src/core/audit/actor.ts";
-import { newEvent } from "../../src/core/bus/new-event.ts";
+import { deriveId, newEvent } from "../../src/core/bus/new-event.ts";
 import { DEFAULT_RETRY } from "../../src/core/rotation/engine-services.ts";
 import { driveRotation } from "../../src/core/rotation/drive.ts";
 import worker, { type Env, servicesFor } from "../../src/worker.ts";
@@ -72,7 +73,7 @@ beforeAll(async () => {
   credentialId = app.id;
 });
 
-type Captured = { type: string; data: any };
+type Captured = { type: string; source?: string; id?: string; data: any };
 
 /**
  * The alert's invocation (its 202, then its waitUntil work to its end) with the queue held; then
@@ -256,7 +257,8 @@ describe("a matched alert's compromise rotation, split at containment", () => {
  * 1 + wrangler.toml's `max_retries` 5) its dead letter must not say the rotation failed while it
  * is still running and owed to the sweep (core/subscribers/dead-work.ts): the notice says so, and
  * the sweep then completes it; had the sweep's own resume died, that is `rotation.failed`. One that
- * settled failed was reported failed by the engine itself, once.
+ * settled failed was reported failed by the engine itself; the dead letter's copy of that
+ * `rotation.failed` (same id) is dropped as a duplicate, so the audit trail says it once.
  */
 describe("a replay whose every delivery failed", () => {
   /** A fresh app key with a Clarifai secret sink, contained by its alert's invocation (queue held). */
@@ -397,32 +399,50 @@ describe("a replay whose every delivery failed", () => {
     expect(await trail()).not.toContain("rotation.failed");
   });
 
-  it("raises no second rotation.failed when the rotation has settled failed: the engine's own said it", {
-    timeout: 60_000,
-  }, async () => {
-    const leak = await containedLeak("dead-failed");
-    await leak.replayDies(1, "create");
-    // Another driver then meets a refusal for good (403): the rotation settles failed, and the
-    // engine publishes its rotation.failed (drive.ts `finishCredential`) on the real queue.
-    await control("faults", { method: "POST", path: `/v2/users/${leak.t.userId}/keys`, status: 403, code: 11007 });
-    const engine = await servicesFor(env as Env, createExecutionContext()).engine();
-    expect(await driveRotation(engine, leak.id, leak.rotationId)).toMatchObject({ state: "failed" });
+  it(
+    "raises no second rotation.failed when the rotation has settled failed: it re-sends the engine's own, which the audit trail records once",
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      const leak = await containedLeak("dead-failed");
+      await leak.replayDies(1, "create");
+      // Another driver then meets a refusal for good (403): the rotation settles failed, and the
+      // engine publishes its rotation.failed (drive.ts `finishCredential`) on the real queue.
+      await control("faults", { method: "POST", path: `/v2/users/${leak.t.userId}/keys`, status: 403, code: 11007 });
+      const engine = await servicesFor(env as Env, createExecutionContext()).engine();
+      expect(await driveRotation(engine, leak.id, leak.rotationId)).toMatchObject({ state: "failed" });
 
-    // The dead letter: the notice alone, naming the rotation as failed (before: a second
-    // rotation.failed, without the rotation's id; review R1, finding 6).
-    const dead = await leak.deliver("rekey-events-dlq", leak.replay, 1);
-    expect(dead.published.map((e) => e.type)).toEqual(["event.dead_lettered"]);
-    expect(dead.published[0]!.data).toMatchObject({ rotation_id: leak.rotationId, rotation_state: "failed" });
-    // The engine's own is the one in the audit trail, naming the rotation and its step.
-    const failed = async () =>
-      (await call("GET", `/v1/audit?credential_id=${leak.id}&limit=100`)).json.entries.filter((e: any) =>
-        e.type === "rotation.failed"
-      );
-    await vi.waitUntil(async () => (await failed()).length > 0, { timeout: 20_000, interval: 200 });
-    expect((await failed()).map((e: any) => [e.source, e.data.rotation_id, e.data.step])).toEqual([
-      ["/rekey/engine", leak.rotationId, "create"],
-    ]);
-  });
+      // The dead letter: the notice naming the rotation as failed (before: a second rotation.failed,
+      // without the rotation's id; review R1, finding 6), then the engine's own rotation.failed again,
+      // same source and id (bus/engine-events.ts), in case the engine's one send was lost.
+      const dead = await leak.deliver("rekey-events-dlq", leak.replay, 1);
+      // Its old value was revoked (contained), so the engine had sent credential.revoked too.
+      expect(dead.published.map((e) => [e.type, e.source])).toEqual([
+        ["event.dead_lettered", "/rekey/bus"],
+        ["credential.revoked", "/rekey/engine"],
+        ["rotation.failed", "/rekey/engine"],
+      ]);
+      expect(dead.published[0]!.data).toMatchObject({ rotation_id: leak.rotationId, rotation_state: "failed" });
+      expect(dead.published[2]).toMatchObject({
+        source: "/rekey/engine",
+        id: await deriveId("evt", "rotation.failed", leak.rotationId),
+        data: { rotation_id: leak.rotationId, step: "create" },
+      });
+      // The engine's own is in the audit trail, naming the rotation and its step.
+      const failed = async () =>
+        (await call("GET", `/v1/audit?credential_id=${leak.id}&limit=100`)).json.entries.filter((e: any) =>
+          e.type === "rotation.failed"
+        );
+      await vi.waitUntil(async () => (await failed()).length > 0, { timeout: 20_000, interval: 200 });
+      // The dead letter's copy, delivered on the real bindings, is a duplicate for the auditor (the
+      // ledger keys a run by source, id and handler): still exactly one entry.
+      for (const e of dead.published) await leak.deliver("rekey-events", e, 1);
+      expect((await failed()).map((e: any) => [e.source, e.data.rotation_id, e.data.step])).toEqual([
+        ["/rekey/engine", leak.rotationId, "create"],
+      ]);
+    },
+  );
 });
 
 afterAll(() => {

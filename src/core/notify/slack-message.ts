@@ -23,8 +23,9 @@ const DEAD_HINTS: Record<string, string> = {
 /**
  * Dead work for which no `rotation.failed` was raised (core/subscribers/dead-work.ts): its rotation
  * is still running, young, and the sweep resumes it (the death of that resume, or of work on a
- * rotation too old or retried too often, is `rotation.failed`), or it had settled and announced
- * so itself. Anything else: its type's hint.
+ * rotation too old or retried too often, is `rotation.failed`), or it had settled: the dead letter
+ * publishes that rotation's own `rotation.completed` / `rotation.failed` again with the engine's id,
+ * so it is announced once whether or not the engine's send arrived. Anything else: its type's hint.
  */
 const deadHint = (d: Record<string, unknown>) =>
   d.rotation_state === "running"
@@ -32,7 +33,9 @@ const deadHint = (d: Record<string, unknown>) =>
     : d.rotation_state
     ? `Its rotation \`${d.rotation_id}\` had already ${
       d.rotation_state === "done" ? "completed" : "failed"
-    }, and its own \`rotation.${d.rotation_state === "done" ? "completed" : "failed"}\` said so.`
+    }: its \`rotation.${
+      d.rotation_state === "done" ? "completed" : "failed"
+    }\` is announced (once, even if the engine's own send was lost; \`GET /v1/rotations/${d.rotation_id}\`).`
     : DEAD_HINTS[String(d.event_type)] ?? DEAD_HINT;
 
 export function slackMessage(event: BusEvent): { text: string; blocks: Block[] } | null {

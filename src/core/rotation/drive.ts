@@ -12,7 +12,8 @@ import type { EngineServices } from "./engine-services.ts";
 import { containInstead, type Containment, mayNeedContainment } from "./containment.ts";
 import { nextStep } from "./step-plan.ts";
 import { rollback } from "./rollback.ts";
-import { containmentMs, type Rotation, type Step } from "./rotation.ts";
+import type { Rotation, Step } from "./rotation.ts";
+import { terminalEvents } from "./terminal-events.ts";
 import { type AnyFailure, toFailure } from "../failure.ts";
 import { rotationError, stepFailure } from "./step-error.ts";
 import * as steps from "./steps.ts";
@@ -394,36 +395,26 @@ async function settle(engine: EngineServices, r: Rotation): Promise<Rotation> {
 
 async function finishCredential(engine: EngineServices, next: Rotation) {
   const rec = await updateCredential(engine, next.credential_id, (c) => finish(c, next, engine.now()));
-  if (next.old_revoked || rec?.state === "revoked") {
-    await safeEmit(engine, {
-      type: "credential.revoked",
-      credentialId: next.credential_id,
-      fingerprint: next.old_fingerprint,
-      rotationId: next.id,
-      reason: next.reason,
-      actor: next.requested_by,
-      ...withContainment(next),
-    });
-  }
-  if (next.manager_lost) await safeEmit(engine, { type: "credential.orphaned_manager", rotation: next });
-  await safeEmit(
-    engine,
-    next.state === "done"
-      ? { type: "rotation.completed", rotation: next }
-      : { type: "rotation.failed", rotation: next },
-  );
+  for (const event of terminalEvents(next, rec?.state === "revoked")) await safeEmit(engine, event, TERMINAL_TRIES);
 }
 
-const withContainment = (r: Rotation) => {
-  const ms = containmentMs(r);
-  return ms === null ? {} : { containmentMs: ms };
-};
+/**
+ * Sends of a settled rotation's announcements (./terminal-events.ts): a lost one is silence about
+ * a failure (or a revocation), so a failed send is tried again a couple of times, briefly. The dead
+ * letter re-announces a settled rotation too (core/subscribers/dead-work.ts), but only when work on
+ * it died; this is the one path every settlement takes.
+ */
+const TERMINAL_TRIES = 3;
+const TERMINAL_PAUSE_MS = 250;
 
-async function safeEmit(engine: EngineServices, event: Parameters<EngineServices["emit"]>[0]) {
-  try {
-    await engine.emit(event);
-  } catch {
-    // The transition is persisted; a lost notification must not undo or repeat it.
+async function safeEmit(engine: EngineServices, event: Parameters<EngineServices["emit"]>[0], tries = 1) {
+  for (let i = 1; i <= tries; i++) {
+    try {
+      return await engine.emit(event);
+    } catch {
+      // The transition is persisted; a lost notification must not undo or repeat it, so never throw.
+      if (i < tries) await engine.sleep(TERMINAL_PAUSE_MS * i);
+    }
   }
 }
 

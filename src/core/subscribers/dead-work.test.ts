@@ -2,7 +2,7 @@
  * What dead work on a credential means for its rotation (./dead-work.ts): pure logic over two
  * or three reads, so on the memory store. Owed to the sweep only while the rotation the work was
  * for runs, is young, and the death was the replay's retries running out (not the sweep's own
- * resume, not a permanent failure); settled: the notice alone; anything else, and a store that
+ * resume, not a permanent failure); settled: the engine's own announcements again, same ids; anything else, and a store that
  * cannot answer: `rotation.failed`. End to end, on the Worker: test/workers/split-drive.test.ts
  * ("a replay whose every delivery failed").
  */
@@ -11,12 +11,14 @@ import { credentialRecord, rotationRecord } from "../../../test/support/records.
 import { sampleData } from "../../../test/support/sample-events.ts";
 import type { DeadLetterInfo } from "../bus/bus.ts";
 import type { BusEvent } from "../bus/events.ts";
-import { newEvent } from "../bus/new-event.ts";
+import { fromEngineEvent } from "../bus/engine-events.ts";
+import { deriveId, newEvent } from "../bus/new-event.ts";
 import type { CredentialRecord } from "../credentials/credential.ts";
 import type { Rotation } from "../rotation/rotation.ts";
+import { terminalEvents } from "../rotation/terminal-events.ts";
 import { MemoryStore } from "../store/memory-store.ts";
 import { iso } from "../time.ts";
-import { deadWork, OWED_MAX_AGE_MS, OWED_MAX_ATTEMPTS } from "./dead-work.ts";
+import { type DeadWork, deadWork, OWED_MAX_AGE_MS, OWED_MAX_ATTEMPTS } from "./dead-work.ts";
 
 const NOW = Date.parse("2026-06-01T12:00:00.000Z");
 const MIN = 60_000;
@@ -174,37 +176,60 @@ describe("dead work on a credential", () => {
     }
   });
 
-  it("(memory store) is the notice alone when the work's rotation has settled: named, the compromise's last one, or done with its marker not yet cleared", async () => {
-    // The request named it; it settled failed (the engine raised its own rotation.failed).
-    const failed = await stored({ last: { state: "failed", reason: "manual" } });
-    expect(await deadWork(failed.store, requested(failed.rec.id, failed.last!.id), exhausted, NOW)).toEqual({
+  it("(memory store) is no dead-letter rotation.failed when the work's rotation has settled: named, the compromise's last one, or done with its marker not yet cleared; it re-announces the engine's own events, same ids", async () => {
+    // What the engine published (drive.ts `finishCredential`): its events' types, sources and ids.
+    const engineSent = async (r: Rotation, revoked = false) =>
+      (await Promise.all(terminalEvents(r, revoked).map((e) => fromEngineEvent(e, NOW)))).map(shape);
+    const shape = (e: BusEvent) => ({ type: e.type, source: e.source, id: e.id, data: e.data });
+    const settledOf = async (w: Promise<DeadWork>) => {
+      const { settled, ...rest } = await w;
+      return { ...rest, settled: settled?.map(shape) };
+    };
+    // The request named it; it settled failed: the engine's rotation.failed again, its id derived
+    // from the rotation's (bus/engine-events.ts), so a copy of one that arrived is a duplicate.
+    const failed = await stored({ last: { state: "failed", step: "create", reason: "manual" } });
+    const again = await settledOf(deadWork(failed.store, requested(failed.rec.id, failed.last!.id), exhausted, NOW));
+    expect(again).toEqual({
       rotation: { id: failed.last!.id, state: "failed" },
+      settled: await engineSent(failed.last!),
     });
+    expect(again.settled).toEqual([expect.objectContaining({
+      type: "rotation.failed",
+      source: "/rekey/engine",
+      id: await deriveId("evt", "rotation.failed", failed.last!.id),
+    })]);
     // Named, older than the last one: read by its id.
     const older = await stored({
       last: { reason: "manual" },
       others: [{ state: "done", step: "done", reason: "manual" }],
     });
-    expect(await deadWork(older.store, requested(older.rec.id, older.others[0]!.id), exhausted, NOW)).toEqual({
-      rotation: { id: older.others[0]!.id, state: "done" },
+    expect(await settledOf(deadWork(older.store, requested(older.rec.id, older.others[0]!.id), exhausted, NOW)))
+      .toEqual({
+        rotation: { id: older.others[0]!.id, state: "done" },
+        settled: await engineSent(older.others[0]!),
+      });
+    // The replay's compromise rotation completed after the alert, its old value revoked: the engine
+    // sent credential.revoked too. Another (routine) one runs since.
+    const done = await stored({
+      last: { old_revoked: true },
+      current: { reason: "scheduled", old_fingerprint: "0123abcdnewvalue" },
     });
-    // The replay's compromise rotation completed after the alert; another (routine) one runs since.
-    const done = await stored({ last: {}, current: { reason: "scheduled", old_fingerprint: "0123abcdnewvalue" } });
-    expect(await deadWork(done.store, compromised(done.rec.id), exhausted, NOW)).toEqual({
-      rotation: { id: done.last!.id, state: "done" },
-    });
+    const doneWork = await settledOf(deadWork(done.store, compromised(done.rec.id), exhausted, NOW));
+    expect(doneWork).toEqual({ rotation: { id: done.last!.id, state: "done" }, settled: await engineSent(done.last!) });
+    expect(doneWork.settled?.map((e) => e.type)).toEqual(["credential.revoked", "rotation.completed"]);
     // Done written, but its driver died before clearing the credential's marker (drive.ts `settle`).
     const window = await stored({ current: { state: "done", step: "done", finished_at: iso(NOW - MIN) } });
-    expect(await deadWork(window.store, compromised(window.rec.id), exhausted, NOW)).toEqual({
+    expect(await settledOf(deadWork(window.store, compromised(window.rec.id), exhausted, NOW))).toEqual({
       rotation: { id: window.current!.id, state: "done" },
+      settled: await engineSent(window.current!),
     });
     // Also for a permanent failure and for the sweep's own resume: the engine said what happened.
     expect(
-      await deadWork(failed.store, requested(failed.rec.id, failed.last!.id, "/rekey/cron"), {
+      await settledOf(deadWork(failed.store, requested(failed.rec.id, failed.last!.id, "/rekey/cron"), {
         reason: "permanent",
         failure: "rotator:conflict",
-      }, NOW),
-    ).toEqual({ rotation: { id: failed.last!.id, state: "failed" } });
+      }, NOW)),
+    ).toEqual({ rotation: { id: failed.last!.id, state: "failed" }, settled: await engineSent(failed.last!) });
   });
 
   it("(memory store) is rotation.failed when nothing will finish it: never begun, a settled one older than the alert, credential gone", async () => {

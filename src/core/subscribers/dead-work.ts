@@ -15,10 +15,12 @@
 import type { DeadLetterInfo } from "../bus/bus.ts";
 import type { BusEvent, EventType } from "../bus/events.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
+import { fromEngineEvent } from "../bus/engine-events.ts";
 import { codeSchema } from "../bus/fields.ts";
 import type { CredentialRecord } from "../credentials/credential.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 import type { Rotation } from "../rotation/rotation.ts";
+import { terminalEvents } from "../rotation/terminal-events.ts";
 import type { Store } from "../store/store.ts";
 import { sweepDrivesOn } from "../sweep/rules.ts";
 
@@ -43,18 +45,29 @@ const SWEEP_SOURCE = "/rekey/cron";
 
 /**
  * `failed`: the `rotation.failed` to publish. `rotation`: the rotation the dead work was for, when
- * no `rotation.failed` is raised for it: running and owed to the sweep, or settled (`done`,
- * `failed`), which the engine announced itself (`rotation.completed` or `rotation.failed` with its
- * id, drive.ts `finishCredential`).
+ * no dead-letter `rotation.failed` is raised for it: running and owed to the sweep, or settled
+ * (`done`, `failed`). `settled`: for a settled one, the engine's own announcements of it
+ * (`rotation.completed` or `rotation.failed`, and `credential.revoked` / `credential.orphaned_manager`
+ * when the engine sends them), rebuilt from its record exactly as the engine builds them
+ * (rotation/terminal-events.ts, bus/engine-events.ts): same source, same ids. The engine's one send
+ * of them swallows a failure (drive.ts `safeEmit`), and the driver may die before sending at all; when
+ * it did arrive, every handler drops the copy as a duplicate (the ledger keys a run by event source,
+ * id and handler: bus/ledger.ts `ledgerKey`, used by bus.ts on Workers and Deno alike); when it was
+ * lost, this copy is the announcement.
  */
 export interface DeadWork {
   failed?: BusEvent;
   rotation?: { id: string; state: Rotation["state"] };
+  settled?: BusEvent[];
 }
 
 /** What the rules read of the rotation the dead work was for (from its record, or its intent alone). */
 type Found = Pick<Rotation, "id" | "state" | "reason" | "mode" | "old_fingerprint" | "attempts" | "created_at"> & {
   finished_at?: string | undefined;
+  /** The rotation's record, whole, when there is one (always, once settled: an intent alone is running). */
+  record?: Rotation;
+  /** Whether its credential's record says `revoked` (drive.ts `finishCredential` then sends `credential.revoked`). */
+  revoked?: boolean;
   /** The credential's current rotation (the record, or null for the intent alone), when it is that one. */
   current?: { rec: CredentialRecord; running: Rotation | null };
 };
@@ -78,7 +91,12 @@ export async function deadWork(
   // A permanent failure names its handler: another handler's (the auditor's) is not the work's.
   if (info.failure && !info.failure.startsWith("rotator:")) return {};
   const found = await rotationOf(store, event, data.credential_id);
-  if (found && found.state !== "running") return { rotation: { id: found.id, state: found.state } };
+  if (found && found.state !== "running") {
+    const settled = found.record
+      ? await Promise.all(terminalEvents(found.record, !!found.revoked).map((e) => fromEngineEvent(e, now)))
+      : [];
+    return { rotation: { id: found.id, state: found.state }, settled };
+  }
   if (found && owedToSweep(event, info, found, now)) return { rotation: { id: found.id, state: "running" } };
   const candidate = `dead_letter_${info.failure?.split(":")[1] ?? info.reason}`;
   const code = codeSchema.safeParse(candidate).success ? candidate : "dead_letter";
@@ -135,15 +153,15 @@ async function rotationOf(
         old_fingerprint: rec.fingerprint,
         attempts: 0,
       };
-      if (isFor(event, r)) return { ...r, current: { rec, running } };
+      if (isFor(event, r)) return { ...r, ...settledAs(running, rec), current: { rec, running } };
     }
     const last = rec.last_rotation && (await store.getRotation(rec.id, rec.last_rotation.id))?.value;
-    if (last && last.state !== "running" && isFor(event, last)) return last;
+    if (last && last.state !== "running" && isFor(event, last)) return { ...last, ...settledAs(last, rec) };
     const named = (event.data as { rotation_id?: string }).rotation_id;
     const settled = named && named !== intent?.id && named !== last?.id
       ? (await store.getRotation(rec.id, named))?.value
       : undefined;
-    return settled && settled.state !== "running" ? settled : null;
+    return settled && settled.state !== "running" ? { ...settled, ...settledAs(settled, rec) } : null;
   } catch (error) {
     // Storage cannot say: report the rotation failed, as before this check existed. A possibly
     // false "failed" (the sweep may still finish it) is better than silence about a rotation that
@@ -157,6 +175,10 @@ async function rotationOf(
     return null;
   }
 }
+
+/** A rotation record read, and its credential's state, for `terminalEvents`. */
+const settledAs = (record: Rotation | null, rec: CredentialRecord) =>
+  record ? { record, revoked: rec.state === "revoked" } : {};
 
 /**
  * Whether `r` is the rotation the dead `event` asked for. A request naming its rotation: that one.

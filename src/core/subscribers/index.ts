@@ -43,8 +43,11 @@ export function subscribeAll(d: Dispatcher, services: Services) {
  *
  * Work on a credential that died also becomes a `rotation.failed` event (so the credential's audit
  * trail, its chat conversations and the notifier say the rotation failed), unless its rotation has
- * settled (the engine announced it) or is still running, young, and owed to the sweep: the notice
- * then names that rotation and its state instead (./dead-work.ts). Only the rotator's work counts.
+ * settled or is still running, young, and owed to the sweep: the notice then names that rotation and
+ * its state instead (./dead-work.ts). A settled one's own announcements (`rotation.failed` or
+ * `rotation.completed`, and `credential.revoked`) are published again with the engine's ids, in case
+ * the engine's send was lost: if it was not, every handler drops them as duplicates. Only the
+ * rotator's work counts.
  */
 export async function onDeadLetter(services: Services, event: BusEvent, info: DeadLetterInfo): Promise<void> {
   console.error(
@@ -107,7 +110,7 @@ export async function onDeadLetter(services: Services, event: BusEvent, info: De
         ? { alert_id: event.data.alert_id, token_count: event.data.token_count }
         : {}),
       // The rotation it was for, when no rotation.failed is raised: still running and owed to the
-      // sweep, or settled (the engine announced that itself).
+      // sweep, or settled (its own announcements follow, with the engine's ids: ./dead-work.ts).
       ...(work.rotation ? { rotation_id: work.rotation.id, rotation_state: work.rotation.state } : {}),
       // A dead owed fetch's alert may not have been read or contained: which repository and alert
       // (core/alerts/owed-fetch.ts).
@@ -120,5 +123,5 @@ export async function onDeadLetter(services: Services, event: BusEvent, info: De
       now,
     },
   );
-  await services.bus.publishAll(work.failed ? [notice, work.failed] : [notice]);
+  await services.bus.publishAll([notice, ...(work.failed ? [work.failed] : []), ...(work.settled ?? [])]);
 }
