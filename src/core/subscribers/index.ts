@@ -65,33 +65,23 @@ export async function onDeadLetter(services: Services, event: BusEvent, info: De
   );
   if (event.type === "event.dead_lettered") return;
   const now = services.now();
-  // A GitHub chunk that ran out of retries goes round again while its alert is young: its tokens
-  // are not kept anywhere else (core/alerts/deferred-tokens.ts).
-  const again = await requeueDeadChunk(event, info, now);
+  // A dead GitHub chunk, or an owed GitHub alert fetch, goes round again while its alert is young:
+  // nothing else holds the chunk's tokens (core/alerts/deferred-tokens.ts), and the owed alert is
+  // still unread (for hours: GitHub's rate-limit window, an outage; core/alerts/owed-fetch.ts).
+  const again = (await requeueDeadChunk(event, info, now)) ?? (await requeueOwedFetch(event, info, now));
   if (again) {
     console.error(JSON.stringify({
       level: "warn",
-      msg: "github.chunk_requeued",
       event_id: event.id,
       requeued_id: again.id,
-      alert_id: (again.data as { alert_id: string }).alert_id,
+      ...(again.type === "github.alert_fetch_owed"
+        ? { msg: "github.owed_fetch_requeued", round: again.data.round, github_alert: again.data.actor }
+        : { msg: "github.chunk_requeued", alert_id: (again.data as { alert_id: string }).alert_id }),
     }));
     return services.bus.publish(again);
   }
-  // An owed GitHub alert fetch too, for hours (GitHub's rate-limit window, an outage); once it dies
-  // for good its delivery's claim is released, so GitHub's redelivery is acted on.
-  const owed = await requeueOwedFetch(event, info, now);
-  if (owed) {
-    console.error(JSON.stringify({
-      level: "warn",
-      msg: "github.owed_fetch_requeued",
-      event_id: event.id,
-      requeued_id: owed.id,
-      round: owed.data.round,
-      github_alert: owed.data.actor,
-    }));
-    return services.bus.publish(owed);
-  }
+  // Once an owed fetch dies for good its delivery's claim is released, so GitHub's redelivery is
+  // acted on.
   await releaseOwedClaim(services.ledger, event);
   const [handler, failureCode] = info.failure?.split(":", 2) ?? [];
   const work = await deadWork(services.store, event, info, now);
