@@ -656,12 +656,15 @@ describe("contain first on the GitHub paths: the DELETE's request goes out befor
   it("a repository secret scanning alert (the webhook's fast path): no record written (the alert's link) before the DELETE; the link starts right after it", async () => {
     const w = world();
     const t = await tenant(w);
-    const { atDelete, after, answer } = await callsAtDelete(w, async (svc) =>
-      reportRepoAlert(svc, await svc.engine(), { repository: "octo-org/octo-repo", number: 7, secret: t.leaked }, {
-        delivery: `gh_${crypto.randomUUID()}`,
-        fastPath: true,
-        receivedAt: svc.now(),
-      }));
+    const { atDelete, after, answer } = await callsAtDelete(
+      w,
+      async (svc) =>
+        reportRepoAlert(svc, await svc.engine(), { repository: "octo-org/octo-repo", number: 7, secret: t.leaked }, {
+          delivery: `gh_${crypto.randomUUID()}`,
+          fastPath: true,
+          receivedAt: svc.now(),
+        }),
+    );
     // The link is a read-modify-write of the credential's cell: its write (and the begin's) comes
     // after the DELETE; the DELETE's own chain is the index, the records and the durable event.
     expect(atDelete.filter((c) => c === "cell.write")).toEqual([]);
@@ -683,9 +686,15 @@ describe("contain first on the GitHub paths: the DELETE's request goes out befor
     const others = await Promise.all(
       Array.from({ length: 20 }, () => fingerprintWith(FINGERPRINT_KEY, crypto.randomUUID())),
     );
-    const batch: Alert = { source: "github", id: await deriveId("alrt", "test-batch", crypto.randomUUID()), reason: "token_match" };
-    const { atDelete, after, answer } = await callsAtDelete(w, async (svc) =>
-      reportTokens(svc, await svc.engine(), { ...batch, receivedAt: svc.now() }, [...others, fp]));
+    const batch: Alert = {
+      source: "github",
+      id: await deriveId("alrt", "test-batch", crypto.randomUUID()),
+      reason: "token_match",
+    };
+    const { atDelete, after, answer } = await callsAtDelete(
+      w,
+      async (svc) => reportTokens(svc, await svc.engine(), { ...batch, receivedAt: svc.now() }, [...others, fp]),
+    );
     expect(atDelete.filter((c) => c === "cell.write")).toEqual([]);
     // Exactly the DELETE's chain (the index; the record and the manager's; the events): the
     // rotation's begin (its read of the cell, then its write) starts only after the DELETE.
