@@ -29,9 +29,10 @@ import { WorkersAuditLog } from "../../src/adapters/workers-audit-log.ts";
 import { WorkersJobStore } from "../../src/adapters/workers-job-store.ts";
 import { WorkersStore } from "../../src/adapters/workers-store.ts";
 import { parseConfig } from "../../src/config.ts";
-import { reportNamedLeak } from "../../src/core/alerts/pipeline.ts";
+import { type Alert, reportNamedLeak, reportRepoAlert, reportTokens } from "../../src/core/alerts/pipeline.ts";
 import type { EventBus } from "../../src/core/bus/bus.ts";
 import type { BusEvent, EventOf } from "../../src/core/bus/events.ts";
+import { deriveId } from "../../src/core/bus/new-event.ts";
 import { registerCredential } from "../../src/core/credentials/register.ts";
 import { containAgain } from "../../src/core/subscribers/rotator.ts";
 import { beginRotation } from "../../src/core/rotation/begin.ts";
@@ -617,5 +618,90 @@ describe("contain first: the leaked key dies before the rotation's bookkeeping",
       await settle(w);
       expect(w.deletesOf(t.leaked)).toEqual([10000]);
     }
+  });
+});
+
+/**
+ * Every storage call issued (released or still held) when the DELETE's fetch was called, for an
+ * alert `send` starts on services `svc`; then the calls pending right after it, and its answer once
+ * everything passes. The other paths that start the DELETE before their work (`startDelete`).
+ */
+async function callsAtDelete<T>(w: World, send: (svc: Services) => Promise<T>) {
+  const b = new Bindings();
+  b.holding = true;
+  let atDelete: string[] | undefined;
+  w.onDelete = async () => void (atDelete ??= [...b.rounds.flat(), ...b.pending.map((p) => p.what)]);
+  const answered = send(w.services(b));
+  const quiet = async () => {
+    let seen = -1;
+    while (seen !== b.moves) {
+      seen = b.moves;
+      await sleep(QUIET_MS);
+    }
+  };
+  for (let guard = 0; atDelete === undefined; guard++) {
+    expect(guard, `no DELETE after rounds ${JSON.stringify(b.rounds)}`).toBeLessThan(20);
+    await quiet();
+    if (atDelete === undefined) b.releaseRound();
+  }
+  w.onDelete = undefined;
+  await quiet();
+  const after = b.pending.map((p) => p.what);
+  console.log(JSON.stringify({ msg: "contain-first.calls_at_delete", at_delete: atDelete, pending_after: after }));
+  b.passThrough();
+  return { atDelete: atDelete!, after, answer: await answered };
+}
+
+describe("contain first on the GitHub paths: the DELETE's request goes out before the work beside it (review R5)", () => {
+  it("a repository secret scanning alert (the webhook's fast path): no record written (the alert's link) before the DELETE; the link starts right after it", async () => {
+    const w = world();
+    const t = await tenant(w);
+    const { atDelete, after, answer } = await callsAtDelete(
+      w,
+      async (svc) =>
+        reportRepoAlert(svc, await svc.engine(), { repository: "octo-org/octo-repo", number: 7, secret: t.leaked }, {
+          delivery: `gh_${crypto.randomUUID()}`,
+          fastPath: true,
+          receivedAt: svc.now(),
+        }),
+    );
+    // The link is a read-modify-write of the credential's cell: its write (and the begin's) comes
+    // after the DELETE; the DELETE's own chain is the index, the records and the durable event.
+    expect(atDelete.filter((c) => c === "cell.write")).toEqual([]);
+    // Exactly the DELETE's chain (the index; the record and the manager's; the durable event):
+    // the link's read of the cell is issued only after the DELETE.
+    expect(atDelete).toEqual(["kv.getWithMetadata", "cell.read", "cell.read", "queue.send"]);
+    expect(after).toEqual(["cell.read"]);
+    expect(answer).toMatchObject({ kind: "accepted", credentialId: t.credentialId, action: "rotation" });
+    await settle(w);
+    expect(w.deletesOf(t.leaked)).toEqual([10000]);
+    const cred = (await w.services().store.getCredential(t.credentialId))!.value;
+    expect(cred.github_alerts?.map((l) => l.number)).toEqual([7]);
+  });
+
+  it("a GitHub token batch (secret scanning partner alert): the first match's DELETE goes out before its rotation's begin writes anything", async () => {
+    const w = world();
+    const t = await tenant(w);
+    const fp = await fingerprintWith(FINGERPRINT_KEY, t.leaked);
+    const others = await Promise.all(
+      Array.from({ length: 20 }, () => fingerprintWith(FINGERPRINT_KEY, crypto.randomUUID())),
+    );
+    const batch: Alert = {
+      source: "github",
+      id: await deriveId("alrt", "test-batch", crypto.randomUUID()),
+      reason: "token_match",
+    };
+    const { atDelete, after, answer } = await callsAtDelete(
+      w,
+      async (svc) => reportTokens(svc, await svc.engine(), { ...batch, receivedAt: svc.now() }, [...others, fp]),
+    );
+    expect(atDelete.filter((c) => c === "cell.write")).toEqual([]);
+    // Exactly the DELETE's chain (the index; the record and the manager's; the events): the
+    // rotation's begin (its read of the cell, then its write) starts only after the DELETE.
+    expect(atDelete).toEqual(["kv.get", "cell.read", "cell.read", "queue.sendBatch"]);
+    expect(after).toEqual(["cell.read"]);
+    expect(answer.matched(fp)).toBe(true);
+    await settle(w);
+    expect(w.deletesOf(t.leaked)).toEqual([10000]);
   });
 });
