@@ -22,7 +22,7 @@
  *   driven through one (queue batches, the waitUntil window).
  */
 import { createPublicKey } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { parseDotenv } from "../src/adapters/dotenv.ts";
 import type { CredentialRecord } from "../src/core/credentials/credential.ts";
 import { aadFor, CURRENT_VALUE } from "../src/core/credentials/credential.ts";
@@ -474,6 +474,13 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
       await sleep(20);
       const profile = (await cdp.send<{ profile: CpuProfile }>("Profiler.stop")).profile;
       const samples = samplesOf(profile);
+      // P5_PROFILE_DIR=dir keeps each round's raw profile and windows, for bench/p5-self-time.ts.
+      const dumpDir = process.env.P5_PROFILE_DIR;
+      if (dumpDir) {
+        mkdirSync(dumpDir, { recursive: true });
+        writeFileSync(`${dumpDir}/round-${r}.cpuprofile`, JSON.stringify(profile));
+        writeFileSync(`${dumpDir}/round-${r}.windows.json`, JSON.stringify(windows));
+      }
       all.push({ round: r, windows, samples });
       if (r === 0) {
         // Size the calibration spin to about 100 ms of CPU on this machine.
