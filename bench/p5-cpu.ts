@@ -22,7 +22,7 @@
  *   driven through one (queue batches, the waitUntil window).
  */
 import { createPublicKey } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { parseDotenv } from "../src/adapters/dotenv.ts";
 import type { CredentialRecord } from "../src/core/credentials/credential.ts";
 import { aadFor, CURRENT_VALUE } from "../src/core/credentials/credential.ts";
@@ -149,7 +149,13 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
   });
   const base = worker.url;
   try {
-    const map = new SourceMap(devBundleMap(fixtureDir, startedAt));
+    const mapPath = devBundleMap(fixtureDir, startedAt);
+    const map = new SourceMap(mapPath);
+    // With P5_PROFILE_DIR the source map is kept beside the profiles: wrangler removes its tmp dir on exit.
+    if (process.env.P5_PROFILE_DIR) {
+      mkdirSync(process.env.P5_PROFILE_DIR, { recursive: true });
+      copyFileSync(mapPath, `${process.env.P5_PROFILE_DIR}/index.js.map`);
+    }
     const workerd = findWorkerd(worker.pid);
 
     const admin = async (method: string, path: string, body?: unknown) => {
@@ -474,6 +480,13 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
       await sleep(20);
       const profile = (await cdp.send<{ profile: CpuProfile }>("Profiler.stop")).profile;
       const samples = samplesOf(profile);
+      // P5_PROFILE_DIR=dir keeps each round's raw profile and windows, for bench/p5-self-time.ts.
+      const dumpDir = process.env.P5_PROFILE_DIR;
+      if (dumpDir) {
+        mkdirSync(dumpDir, { recursive: true });
+        writeFileSync(`${dumpDir}/round-${r}.cpuprofile`, JSON.stringify(profile));
+        writeFileSync(`${dumpDir}/round-${r}.windows.json`, JSON.stringify(windows));
+      }
       all.push({ round: r, windows, samples });
       if (r === 0) {
         // Size the calibration spin to about 100 ms of CPU on this machine.
