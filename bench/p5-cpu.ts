@@ -151,10 +151,12 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
   try {
     const mapPath = devBundleMap(fixtureDir, startedAt);
     const map = new SourceMap(mapPath);
-    // With P5_PROFILE_DIR the source map is kept beside the profiles: wrangler removes its tmp dir on exit.
-    if (process.env.P5_PROFILE_DIR) {
-      mkdirSync(process.env.P5_PROFILE_DIR, { recursive: true });
-      copyFileSync(mapPath, `${process.env.P5_PROFILE_DIR}/index.js.map`);
+    // P5_PROFILE_DIR=dir keeps each round's raw profile and windows, and the source map beside them
+    // (wrangler removes its tmp dir on exit), for bench/p5-self-time.ts.
+    const dumpDir = process.env.P5_PROFILE_DIR;
+    if (dumpDir) {
+      mkdirSync(dumpDir, { recursive: true });
+      copyFileSync(mapPath, `${dumpDir}/index.js.map`);
     }
     const workerd = findWorkerd(worker.pid);
 
@@ -480,10 +482,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
       await sleep(20);
       const profile = (await cdp.send<{ profile: CpuProfile }>("Profiler.stop")).profile;
       const samples = samplesOf(profile);
-      // P5_PROFILE_DIR=dir keeps each round's raw profile and windows, for bench/p5-self-time.ts.
-      const dumpDir = process.env.P5_PROFILE_DIR;
       if (dumpDir) {
-        mkdirSync(dumpDir, { recursive: true });
         writeFileSync(`${dumpDir}/round-${r}.cpuprofile`, JSON.stringify(profile));
         writeFileSync(`${dumpDir}/round-${r}.windows.json`, JSON.stringify(windows));
       }
