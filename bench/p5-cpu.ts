@@ -56,6 +56,7 @@ export const P5_PATHS = [
   "github_events_actions_secret",
   "rotation_finish",
   "github_events_rotation_finish",
+  "github_owed_fetch",
 ] as const;
 export type P5Path = (typeof P5_PATHS)[number];
 
@@ -233,6 +234,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
     }
     const inChunk = leaked.splice(rounds);
     const ghKeys = await registerGithubEventsKeys({ rounds, mint, admin, managerId, log });
+    const owedKeys = await registerOwedKeys({ rounds, mint, admin, managerId, log });
     // Credentials sealed under master key version 1 while the Worker seals under 2: each round's
     // re-encryption batch moves a batch of them (they sort first in the registry, so every batch's
     // page is made of them). The first SWEEP_DUE are past their max age, so a sweep batch has 10 to act on.
@@ -359,6 +361,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
       const matched = await signedAlert(leaked[r]!);
       const gh = await githubBatch(inChunk[r]!);
       const ghEvent = await prepareGithubEvent(github, ghKeys, r);
+      const owedAlert = await prepareOwedAlert(github, owedKeys, r);
       const windows: Window[] = [];
       const timed = async (path: string, send: () => Promise<Response>, extra: Partial<Window> = {}) => {
         const t0 = nowUs();
@@ -455,6 +458,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
       }
 
       await githubEventsRound({ base, github, clarifaiUrl: emulator.url, event: ghEvent, timed, post, ctl, managerId });
+      await githubOwedRound({ base, github, clarifaiUrl: emulator.url, alert: owedAlert, timed, post, ctl, managerId });
 
       await warm();
       // A queue batch of 10 events: those the matched alert and its rotation published.
@@ -713,6 +717,129 @@ async function githubEventsRound(o: {
     throw new Error(
       `P5: the GitHub alert webhook's rotation of ${event.credentialId} did not deliver to the Actions secret ${event.secretName} by the end of the rotator's invocation: ${problem}`,
     );
+  }
+}
+
+// --- github_owed_fetch: the rotator's invocation of an alert fetch GitHub failed ------------
+// When GitHub fails the alert fetch of a secret-scanning alert webhook (5xx, throttling), the
+// route publishes `github.alert_fetch_owed` and answers 202 `queued` (src/core/alerts/owed-fetch.ts);
+// the rotator's invocation of that event fetches the alert again and contains the leak in the
+// same invocation (the early DELETE and the drive up to containment, awaited there). Each round
+// one registered app key (no sink) is reported by an alert created through the GitHub emulator's
+// control route; a fault (the emulator's `POST /_emulator/faults`) makes the route's fetch of it
+// answer 503 once, the webhook is sent outside any window and must answer 202 `queued`, and the
+// owed event it published is the one queue batch measured, `github_owed_fetch`. By the window's
+// end the leaked key must be gone at Clarifai, or the bench fails. The rotator's replay of the
+// `credential.compromised` it published then finishes the rotation, outside any window
+// (`github_events_rotation_finish` measures that invocation, with an Actions secret besides).
+
+interface OwedKeys {
+  /** Each round's leaked app key (a Clarifai key id) and its credential. */
+  keys: string[];
+  credentialIds: string[];
+}
+
+interface PreparedOwedAlert {
+  /** The alert's signed `created` webhook, as the emulator would deliver it. */
+  delivery: { headers: Record<string, string>; body: string };
+  /** The alert's REST path, which the fault makes fail once. */
+  path: string;
+  leaked: string;
+  credentialId: string;
+}
+
+/** Setup (not profiled): one app key per round under the manager, for the owed fetches. */
+async function registerOwedKeys(o: {
+  rounds: number;
+  mint: () => Promise<string>;
+  admin: Admin;
+  managerId: string;
+  log: (s: string) => void;
+}): Promise<OwedKeys> {
+  o.log(`P5: registering ${o.rounds} app keys for the owed GitHub alert fetches...`);
+  const out: OwedKeys = { keys: [], credentialIds: [] };
+  for (let tries = 0; out.keys.length < o.rounds; tries++) {
+    const key = await o.mint();
+    const reg = await o.admin("POST", "/v1/credentials", {
+      kind: "app_key",
+      user_id: USER,
+      value: key,
+      manager_id: o.managerId,
+      policy: { grace_hours: 0, on_compromise: "rotate" },
+    });
+    if (reg.status === 201) {
+      out.keys.push(key);
+      out.credentialIds.push(reg.json.credential.id as string);
+    } else if (reg.status !== 503 || tries > o.rounds + 3) {
+      throw new Error(`P5: registering the owed-fetch app key failed: ${reg.status} ${JSON.stringify(reg.json)}`);
+    }
+  }
+  return out;
+}
+
+/** Before the round's profile: the alert for this round's key in the emulator, and its signed webhook. */
+async function prepareOwedAlert(github: GithubEmulatorServer, k: OwedKeys, r: number): Promise<PreparedOwedAlert> {
+  const made = await githubControl(github, `repos/${P5_GITHUB_REPO}/alerts`, { secret: k.keys[r]!, deliver: true });
+  const delivery = made.delivery as { headers: Record<string, string>; body: string } | undefined;
+  if (!delivery?.headers["x-hub-signature-256"]) throw new Error("P5: the GitHub emulator made no signed delivery");
+  return {
+    delivery: { headers: delivery.headers, body: delivery.body },
+    path: `/repos/${P5_GITHUB_REPO}/secret-scanning/alerts/${made.alert.number}`,
+    leaked: k.keys[r]!,
+    credentialId: k.credentialIds[r]!,
+  };
+}
+
+/** The round's owed fetch: the webhook (GitHub failing), then the rotator's invocation of its event, timed. */
+async function githubOwedRound(o: {
+  base: string;
+  github: GithubEmulatorServer;
+  clarifaiUrl: string;
+  alert: PreparedOwedAlert;
+  timed: Timed;
+  post: (path: string, body: unknown) => () => Promise<Response>;
+  ctl: (path: string, body?: unknown) => Promise<any>;
+  managerId: string;
+}) {
+  const { alert } = o;
+  // The route's fetch of the alert fails once (503); the rotator's, the next, is served.
+  await githubControl(o.github, "faults", { method: "GET", path: alert.path, status: 503, count: 1 });
+  const res = await fetch(`${o.base}/hooks/github/events`, {
+    method: "POST",
+    headers: alert.delivery.headers,
+    body: alert.delivery.body,
+  });
+  const text = await res.text();
+  if (res.status !== 202 || text !== JSON.stringify({ status: "queued" })) {
+    throw new Error(
+      `P5: the GitHub alert webhook with its fetch failing answered ${res.status}: ${text.slice(0, 300)}`,
+    );
+  }
+  await o.ctl("settled");
+  const owed = ((await o.ctl("captured")).events as any[]).filter((e) => e.type === "github.alert_fetch_owed");
+  if (owed.length !== 1) {
+    throw new Error(`P5: the GitHub alert webhook published ${owed.length} github.alert_fetch_owed`);
+  }
+
+  await o.ctl("warm", { credentials: [o.managerId, alert.credentialId] });
+  const q = await o.timed("github_owed_fetch", o.post("queue", { messages: owed }), { overheads: 1 });
+  const outcome = JSON.parse(q.text).outcome as Record<string, string>;
+  if (outcome.m0 !== "ack") throw new Error(`P5: the owed fetch's invocation did not ack its event: ${q.text}`);
+  const keys = ((await (await fetch(`${o.clarifaiUrl}/_emulator/state`)).json()) as any).keys as Array<{ id: string }>;
+  if (keys.some((k) => k.id === alert.leaked)) {
+    throw new Error(`P5: the owed fetch's invocation left the leaked key of ${alert.credentialId} live`);
+  }
+  const events = (await o.ctl("captured")).events as any[];
+  const compromised = events.filter((e) => e.type === "credential.compromised");
+  if (compromised.length !== 1) {
+    throw new Error(`P5: the owed fetch's invocation published ${compromised.length} credential.compromised`);
+  }
+  // Not measured: the rotator's replay finishes the rotation, so no rotation is left half done.
+  await o.ctl("warm", { credentials: [o.managerId, alert.credentialId] });
+  await o.post("queue", { messages: compromised })().then((r) => r.text());
+  const finished = (await o.ctl("captured")).events as any[];
+  if (!finished.some((e) => e.type === "rotation.completed")) {
+    throw new Error(`P5: the rotator's replay did not finish the owed fetch's rotation of ${alert.credentialId}`);
   }
 }
 
