@@ -652,16 +652,18 @@ async function prepareGithubEvent(
 }
 
 /** The round's GitHub alert webhook: its answer window, then its waitUntil work, then the check at the emulator. */
-async function githubEventsRound(o: {
+/** What a GitHub webhook round needs of the run: the Worker, the emulators, the timer and the bench's control routes. */
+interface GithubRound {
   base: string;
   github: GithubEmulatorServer;
   clarifaiUrl: string;
-  event: PreparedGithubEvent;
   timed: Timed;
   post: (path: string, body: unknown) => () => Promise<Response>;
   ctl: (path: string, body?: unknown) => Promise<any>;
   managerId: string;
-}) {
+}
+
+async function githubEventsRound(o: GithubRound & { event: PreparedGithubEvent }) {
   const { event } = o;
   // The credential's and the manager's cells, the ledger's shards: loaded outside the windows.
   await o.ctl("warm", { credentials: [o.managerId, event.credentialId] });
@@ -791,16 +793,7 @@ async function prepareOwedAlert(github: GithubEmulatorServer, k: OwedKeys, r: nu
 }
 
 /** The round's owed fetch: the webhook (GitHub failing), then the rotator's invocation of its event, timed. */
-async function githubOwedRound(o: {
-  base: string;
-  github: GithubEmulatorServer;
-  clarifaiUrl: string;
-  alert: PreparedOwedAlert;
-  timed: Timed;
-  post: (path: string, body: unknown) => () => Promise<Response>;
-  ctl: (path: string, body?: unknown) => Promise<any>;
-  managerId: string;
-}) {
+async function githubOwedRound(o: GithubRound & { alert: PreparedOwedAlert }) {
   const { alert } = o;
   // The route's fetch of the alert fails once (503); the rotator's, the next, is served.
   await githubControl(o.github, "faults", { method: "GET", path: alert.path, status: 503, count: 1 });
