@@ -71,7 +71,13 @@ function* variants(value: unknown, path: string[] = []): Generator<{ label: stri
   if (value === null || typeof value !== "object") return;
   const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
   const put = (key: string, v: unknown) => {
-    const copy: any = Array.isArray(value) ? [...value] : { ...value };
+    if (Array.isArray(value)) {
+      const copy: unknown[] = [...value];
+      if (v === DROP) copy.splice(Number(key), 1);
+      else copy[Number(key)] = v;
+      return copy;
+    }
+    const copy: Record<string, unknown> = { ...value };
     if (v === DROP) delete copy[key];
     else copy[key] = v;
     return copy;
