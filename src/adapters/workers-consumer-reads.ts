@@ -7,14 +7,19 @@
  */
 import { type ConsumerRead, type ConsumerReads, consumerReadSchema } from "../core/credentials/reads.ts";
 import type { CredentialCell } from "./credential-cell.ts";
+import { DurableIds } from "./durable-ids.ts";
 
 const PREFIX = "reader:";
 
 export class WorkersConsumerReads implements ConsumerReads {
-  constructor(private readonly cells: DurableObjectNamespace<CredentialCell>) {}
+  readonly #ids: DurableIds;
+
+  constructor(private readonly cells: DurableObjectNamespace<CredentialCell>) {
+    this.#ids = new DurableIds(cells);
+  }
 
   #cell(credentialId: string) {
-    return this.cells.get(this.cells.idFromName(credentialId));
+    return this.cells.get(this.#ids.of(credentialId));
   }
 
   async last(credentialId: string, consumer: string): Promise<{ read: ConsumerRead; version: number } | null> {
