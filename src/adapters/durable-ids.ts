@@ -7,28 +7,19 @@
  * deterministically, the same in every isolate and request), and an id is a plain value, not an
  * I/O object bound to the request that made it, unlike the stub `get(id)` returns, which is
  * therefore still made per call. Bounded, oldest evicted first, so a sweep over many credentials
- * cannot grow it without end.
+ * cannot grow it without end. `kept`: the map itself, for tests.
  */
-export class DurableIds {
-  readonly #ids = new Map<string, DurableObjectId>();
-
-  constructor(
-    private readonly ns: Pick<DurableObjectNamespace, "idFromName">,
-    private readonly max = 1024,
-  ) {}
-
-  of(name: string): DurableObjectId {
-    let id = this.#ids.get(name);
-    if (id === undefined) {
-      id = this.ns.idFromName(name);
-      if (this.#ids.size >= this.max) this.#ids.delete(this.#ids.keys().next().value!);
-      this.#ids.set(name, id);
+export function durableIds(
+  ns: Pick<DurableObjectNamespace, "idFromName">,
+  max = 1024,
+  kept = new Map<string, DurableObjectId>(),
+): (name: string) => DurableObjectId {
+  return (name) => {
+    let id = kept.get(name);
+    if (!id) {
+      if (kept.size >= max) kept.delete(kept.keys().next().value!);
+      kept.set(name, id = ns.idFromName(name));
     }
     return id;
-  }
-
-  /** How many ids are kept (tests). */
-  get size(): number {
-    return this.#ids.size;
-  }
+  };
 }

@@ -17,7 +17,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { type ClaimOptions, type ClaimState, LEDGER_TTL_MS, type ProcessedLedger } from "../core/bus/ledger.ts";
-import { DurableIds } from "./durable-ids.ts";
+import { durableIds } from "./durable-ids.ts";
 
 const SHARDS = 16;
 const SWEEP_EVERY_MS = 24 * 3_600_000;
@@ -106,10 +106,10 @@ export class EventLedger extends DurableObject<object> {
 /** ProcessedLedger over the EVENT_LEDGER namespace. */
 export class DurableEventLedger implements ProcessedLedger {
   /** One id per shard (16), kept: ./durable-ids.ts. */
-  readonly #ids: DurableIds;
+  readonly #ids: (name: string) => DurableObjectId;
 
   constructor(private readonly ns: DurableObjectNamespace<EventLedger>) {
-    this.#ids = new DurableIds(ns);
+    this.#ids = durableIds(ns);
   }
 
   claim(key: string, { owner, leaseMs }: ClaimOptions): Promise<ClaimState> {
@@ -129,7 +129,7 @@ export class DurableEventLedger implements ProcessedLedger {
   }
 
   #stub(key: string) {
-    return this.ns.get(this.#ids.of(shardOf(key)));
+    return this.ns.get(this.#ids(shardOf(key)));
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { DurableIds } from "../../src/adapters/durable-ids.ts";
+import { durableIds } from "../../src/adapters/durable-ids.ts";
 import { WorkersStore } from "../../src/adapters/workers-store.ts";
 import { credentialRecord } from "../support/records.ts";
 import type { CredentialCell } from "../support/worker-under-test.ts";
@@ -14,38 +14,39 @@ const ns = env.CREDENTIAL_CELLS as unknown as DurableObjectNamespace<CredentialC
 
 describe("Durable Object ids kept per isolate", () => {
   it("gives the id idFromName gives, the same object on a second call", () => {
-    const ids = new DurableIds(ns);
-    const a = ids.of("cred_durable_ids_a");
+    const ids = durableIds(ns);
+    const a = ids("cred_durable_ids_a");
     expect(a.equals(ns.idFromName("cred_durable_ids_a"))).toBe(true);
     expect(a.toString()).toBe(ns.idFromName("cred_durable_ids_a").toString());
-    expect(ids.of("cred_durable_ids_a")).toBe(a);
-    expect(ids.of("cred_durable_ids_b").equals(a)).toBe(false);
+    expect(ids("cred_durable_ids_a")).toBe(a);
+    expect(ids("cred_durable_ids_b").equals(a)).toBe(false);
   });
 
   it("reaches the same object through a kept id as through a fresh one", async () => {
-    const ids = new DurableIds(ns);
+    const ids = durableIds(ns);
     const name = "cred_durable_ids_same";
-    const kept = ids.of(name);
+    const kept = ids(name);
     const version = await ns.get(kept).write({ key: "probe", expected: null, json: '{"n":1}', mirror: {} });
     expect(version).not.toBeNull();
     expect(await ns.get(ns.idFromName(name)).read("probe")).toEqual({ json: '{"n":1}', version });
     // The same kept id, used again for a new stub after the first call ended.
-    expect(await ns.get(ids.of(name)).read("probe")).toEqual({ json: '{"n":1}', version });
+    expect(await ns.get(ids(name)).read("probe")).toEqual({ json: '{"n":1}', version });
   });
 
   it("keeps at most its bound, evicting the oldest first", () => {
-    const ids = new DurableIds(ns, 3);
-    const first = ids.of("cred_evict_1");
-    ids.of("cred_evict_2");
-    ids.of("cred_evict_3");
-    expect(ids.of("cred_evict_1")).toBe(first);
-    ids.of("cred_evict_4");
-    expect(ids.size).toBe(3);
+    const kept = new Map<string, DurableObjectId>();
+    const ids = durableIds(ns, 3, kept);
+    const first = ids("cred_evict_1");
+    ids("cred_evict_2");
+    ids("cred_evict_3");
+    expect(ids("cred_evict_1")).toBe(first);
+    ids("cred_evict_4");
+    expect([...kept.keys()]).toEqual(["cred_evict_2", "cred_evict_3", "cred_evict_4"]);
     // The oldest was dropped: asked again, it is computed again (equal, a new object).
-    const again = ids.of("cred_evict_1");
+    const again = ids("cred_evict_1");
     expect(again).not.toBe(first);
     expect(again.equals(first)).toBe(true);
-    expect(ids.size).toBe(3);
+    expect(kept.size).toBe(3);
   });
 
   it("the store still reads each credential from its own cell (real KV and Durable Objects)", async () => {

@@ -54,54 +54,42 @@ export async function deriveId(prefix: "evt" | "alrt", ...parts: string[]): Prom
  * are not checked: `newEvent` writes the first two as constants, and `type` is valid once its
  * `data` schema is found.
  */
-const ENVELOPE_CHECKS = [
-  ["id", eventIdSchema],
-  ["source", sourceSchema],
-  ["time", isoTimeSchema],
-  ["subject", subjectSchema],
-] as const;
-
-const pathOf = (path: readonly PropertyKey[]) => `"${path.map(String).join(".") || "(root)"}"`;
+const ENVELOPE = { id: eventIdSchema, source: sourceSchema, time: isoTimeSchema, subject: subjectSchema };
 
 /**
  * A validated envelope: the same value, and the same TypeError, as `busEventSchema.safeParse` of
- * it would give (test: core/bus/events.test.ts), without that parse. The union's parse checks the
- * envelope's constants again and walks a whole strict object for every event (bench P5: the
- * envelope's parse was most of `newEvent`'s zod time); here the varying fields are checked one
- * by one and `data` by its type's own schema only.
+ * it would give (test: ./new-event.test.ts), without that parse. The union's parse checks the
+ * envelope's constants again and walks a whole strict object for every event (bench P5); here
+ * the varying fields are checked one by one and `data` by its type's own schema only.
  *
  * @throws {TypeError} if `data` or an option does not match its schema: a bug in the caller, so
  *   it fails loudly; the message names the offending paths, never their values.
  */
 export function newEvent<T extends EventType>(type: T, data: EventData<T>, opts: NewEventOptions): EventOf<T> {
-  // `Object.hasOwn`: a type such as "__proto__" or "toString" names no schema.
-  if (!Object.hasOwn(eventDataSchemas, type)) throw new TypeError(`Cannot build event "${type}": invalid "type"`);
-  const fields: Record<(typeof ENVELOPE_CHECKS)[number][0], string | undefined> = {
+  // The keys in the order the union's parse writes them (the envelope's JSON is the same text).
+  const event: Record<string, unknown> = {
+    specversion: "1.0",
     id: opts.id ?? newEventId(),
     source: opts.source,
+    type,
     time: iso(opts.now),
-    subject: opts.subject,
+    ...(opts.subject !== undefined ? { subject: opts.subject } : {}),
+    datacontenttype: "application/json",
+    data,
   };
   const invalid: string[] = [];
-  for (const [key, schema] of ENVELOPE_CHECKS) {
-    const value = fields[key];
-    if (value === undefined && key === "subject") continue;
-    const checked = schema.safeParse(value);
-    if (!checked.success) { for (const i of checked.error.issues) invalid.push(pathOf([key, ...i.path])); }
+  // `Object.hasOwn`: a type such as "__proto__" or "toString" names no schema.
+  if (!Object.hasOwn(eventDataSchemas, type)) invalid.push("type");
+  else {
+    for (const [key, schema] of [...Object.entries(ENVELOPE), ["data", eventDataSchemas[type]] as const]) {
+      if (!(key in event)) continue;
+      const parsed = schema.safeParse(event[key]);
+      if (parsed.success) event[key] = parsed.data;
+      else for (const i of parsed.error.issues) invalid.push([key, ...i.path.map(String)].join("."));
+    }
   }
-  const parsed = eventDataSchemas[type].safeParse(data);
-  if (!parsed.success) { for (const i of parsed.error.issues) invalid.push(pathOf(["data", ...i.path])); }
-  if (invalid.length > 0) throw new TypeError(`Cannot build event "${type}": invalid ${invalid.join(", ")}`);
-  // The keys in the order the union's parse would write them (the envelope's JSON is the same text).
-  const event = {
-    specversion: "1.0",
-    id: fields.id,
-    source: fields.source,
-    type,
-    time: fields.time,
-    ...(fields.subject !== undefined ? { subject: fields.subject } : {}),
-    datacontenttype: "application/json",
-    data: parsed.data,
-  };
+  if (invalid.length > 0) {
+    throw new TypeError(`Cannot build event "${type}": invalid ${invalid.map((p) => `"${p}"`).join(", ")}`);
+  }
   return markValidated(event as unknown as EventOf<T>);
 }
