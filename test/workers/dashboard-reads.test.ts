@@ -122,6 +122,24 @@ describe("the home page with 1,000 credentials and 30 days of history", () => {
     expect((page.text.match(/<circle /g) ?? []).length).toBe(DAYS * CONTAINMENTS_A_DAY);
   });
 
+  it("shows 25 credentials a page, in id order, and the next page the next 25 without the overview", async () => {
+    // 25 a page, not 50: the page's CPU (bench P5 `ui_credentials_1000`, src/ui/routes.ts).
+    const rowIds = (text: string) => [...text.matchAll(/<tr data-credential="([^"]+)">/g)].map((m) => m[1]!);
+    const first = rowIds(page.text);
+    expect(first).toHaveLength(25);
+    expect([...first].sort()).toEqual(first);
+    const next = /href="\/ui\?cursor=([^"]+)"/.exec(page.text)?.[1];
+    expect(next).toBeDefined();
+    const second = await counted("GET /ui, page 2", `/ui?cursor=${next}`, { cookie });
+    expect(second.status).toBe(200);
+    // Its page of 25 only (one list, one bulk get): the overview heads the first page.
+    expect(second.counts).toMatchObject({ kv_ops: 2, do_calls: 0 });
+    expect(second.text).not.toContain("data-figure=");
+    const ids = rowIds(second.text);
+    expect(ids).toHaveLength(25);
+    expect(ids[0]! > first.at(-1)!).toBe(true);
+  });
+
   it("reads as much with twice the history: the cost does not grow with the audit trail or the events", async () => {
     const stats = new WorkersStats(env.STATS);
     const today = dayOf(Date.now());
