@@ -114,7 +114,7 @@ describe("the home page with 1,000 credentials and 30 days of history", () => {
     page = await counted("GET /ui", "/ui", { cookie });
     expect(page.status).toBe(200);
     console.log(JSON.stringify({ dashboard_reads: page.counts }));
-    // The table's page of 50 (one list, one bulk get), the registry index (one list of 1,000
+    // The table's page of 25 (one list, one bulk get), the registry index (one list of 1,000
     // entries' metadata), and the 30 day buckets from the Stats Durable Object in one call.
     expect(page.counts).toMatchObject({ kv_ops: 3, do_calls: 1, queue_sends: 0, fetches: 0 });
     expect(page.text).toContain('data-figure="credentials.active">980<');
