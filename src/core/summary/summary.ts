@@ -77,8 +77,9 @@ function count1(t: Tallies, s: RecordSummary, now: number, today: number) {
   }
   for (const v of s.k) t.versions.set(v, (t.versions.get(v) ?? 0) + 1);
   if (s.l) t.legacy++;
-  // A number for one version without legacy AAD, else "v1,v2[+legacy]": never equal to each other.
-  const sealing = s.k.length === 1 && !s.l ? s.k[0]! : `${s.k.join(",")}${s.l ? "+legacy" : ""}`;
+  // A number for one version without legacy AAD, else "v1,v2[+legacy]" (an array's text joins
+  // with commas): never equal to each other.
+  const sealing = s.l ? `${s.k}+legacy` : s.k.length === 1 ? s.k[0]! : `${s.k}`;
   const seen = t.sealings.get(sealing);
   if (seen) seen.credentials++;
   else t.sealings.set(sealing, { versions: s.k, legacy: s.l === 1, credentials: 1 });
