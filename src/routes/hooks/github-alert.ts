@@ -70,16 +70,10 @@ export function checkGithubAlert(input: unknown): GithubAlertItem[] | undefined 
   return out;
 }
 
-/** zod's `maxLength` on a string: within in UTF-16 units, or else within once pairs count as one. */
+/**
+ * zod's `maxLength` on a string: within in UTF-16 units, or else in code points (a string's
+ * iterator yields a surrogate pair as one, a lone surrogate as one: zod's count exactly).
+ */
 function within(s: string, max: number): boolean {
-  if (s.length <= max) return true;
-  let points = s.length;
-  for (let i = 0; i < s.length - 1; i++) {
-    // A high surrogate followed by a low one: one code point (a lone surrogate counts as one too).
-    if ((s.charCodeAt(i) & 0xfc00) === 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      points--;
-      i++;
-    }
-  }
-  return points <= max;
+  return s.length <= max || [...s].length <= max;
 }
