@@ -34,10 +34,21 @@ interface Tallies {
   schedule: Summary["next_7_days"];
   versions: Map<number, number>;
   legacy: number;
-  sealings: Map<string, { versions: number[]; legacy: boolean; credentials: number }>;
+  sealings: Map<number | string, { versions: number[]; legacy: boolean; credentials: number }>;
 }
 
-/** Counts one credential's summary in (its stored form: ./record-summary.ts). */
+/** The day of the next 7 a time falls in (anything already due: today), if within them. */
+function slot(t: Tallies, at: number, today: number) {
+  const i = at < today ? 0 : Math.floor((at - today) / DAY);
+  return i < SCHEDULE_DAYS ? t.schedule[i] : undefined;
+}
+
+/**
+ * Counts one credential's summary in (its stored form: ./record-summary.ts). Called for every
+ * credential on every view of the home page, so it allocates nothing in the usual case: no
+ * closure, no empty array for absent owed values, and the usual sealing (one key version, no
+ * legacy AAD) keyed by its version number rather than a string built per credential.
+ */
 function count1(t: Tallies, s: RecordSummary, now: number, today: number) {
   const f = s.f ?? 0;
   t.credentials.total++;
@@ -46,29 +57,29 @@ function count1(t: Tallies, s: RecordSummary, now: number, today: number) {
   if (f & FLAGS.needsManager) t.credentials.needs_manager++;
   if (f & FLAGS.rotating) t.rotations.running++;
   if (f & FLAGS.lastFailed) t.rotations.failed++;
-  const slot = (at: number) => {
-    const i = at < today ? 0 : Math.floor((at - today) / DAY);
-    return i < SCHEDULE_DAYS ? t.schedule[i] : undefined;
-  };
-  for (const [at, revokeAfter, leaked] of s.g ?? []) {
-    if (revokeAfter <= now) {
-      t.owed.total++;
-      if (leaked || now - revokeAfter > OVERDUE_AFTER_MS) t.owed.overdue++;
+  if (s.g) {
+    for (const [at, revokeAfter, leaked] of s.g) {
+      if (revokeAfter <= now) {
+        t.owed.total++;
+        if (leaked || now - revokeAfter > OVERDUE_AFTER_MS) t.owed.overdue++;
+      }
+      const d = slot(t, at, today);
+      if (d) d.revoke_previous++;
     }
-    const d = slot(at);
-    if (d) d.revoke_previous++;
   }
   if (s.r !== undefined) {
-    const d = slot(s.r);
+    const d = slot(t, s.r, today);
     if (d) d.rotate++;
   }
   if (s.x !== undefined) {
-    const d = slot(s.x);
+    const d = slot(t, s.x, today);
     if (d) d.expire++;
   }
   for (const v of s.k) t.versions.set(v, (t.versions.get(v) ?? 0) + 1);
   if (s.l) t.legacy++;
-  const sealing = `${s.k.join(",")}${s.l ? "+legacy" : ""}`;
+  // A number for one version without legacy AAD, else "v1,v2[+legacy]" (an array's text joins
+  // with commas): never equal to each other.
+  const sealing = s.l ? `${s.k}+legacy` : s.k.length === 1 ? s.k[0]! : `${s.k}`;
   const seen = t.sealings.get(sealing);
   if (seen) seen.credentials++;
   else t.sealings.set(sealing, { versions: s.k, legacy: s.l === 1, credentials: 1 });
