@@ -12,6 +12,7 @@
  * rekey, floor and platform-floor samples alternate, so noise from other load on the machine falls
  * on all of them alike.
  */
+import { writeFileSync } from "node:fs";
 import { signStandardWebhook } from "../src/core/notify/sign-webhook.ts";
 import { percentile, round } from "./lib/stats.ts";
 import type { WatchedEmulator } from "./lib/watched-emulator.ts";
@@ -162,6 +163,10 @@ export async function runP1(
   const platformMs: number[] = [];
   const floorMs: number[] = [];
   const floorFullMs: number[] = [];
+  // P1_TRACE=<file>: every sample's moments as wall-clock ms (Date.now()'s clock, which a Worker's
+  // own log lines carry too), to line samples up with what the workers logged meanwhile.
+  const trace: Array<Record<string, number>> = [];
+  const wall = (t: number) => Math.round((performance.timeOrigin + t) * 10) / 10;
   let callsBeforeDelete: string[] = [];
   let callsRotation: string[] = [];
   opts.log(`P1: ${opts.warmup} warm-up + ${opts.alerts} alerts, each followed by a floor sample...`);
@@ -180,6 +185,10 @@ export async function runP1(
     // Let the rotation finish before the next sample so samples do not queue behind each other.
     const settled = await within(waitRotation(admin, id), `Rotation of alert ${i}`);
     if (settled !== "done") throw new Error(`Rotation of alert ${i} ended ${settled}`);
+    // ...and until its events have been handled (`waitEventsHandled`), so that the next samples,
+    // the floors' and rekey's, start with rekey's queue consumer idle.
+    await within(waitEventsHandled(admin, id), `The events of alert ${i}`);
+    const tSettled = performance.now();
     if (i === 0) {
       const calls = emulator.emulator.state.calls.slice(mark).map((c) => `${c.method} ${template(c.path, key)}`);
       const del = calls.findIndex((c) => c.startsWith("DELETE"));
@@ -221,6 +230,17 @@ export async function runP1(
     if (pf.res.status !== 202) throw new Error(`The floor worker answered ${pf.res.status}`);
     const pDeleted = await within(pf.deleted, `The floor worker's delete ${i}`);
 
+    if (process.env.P1_TRACE) {
+      trace.push({
+        i,
+        sent: wall(t0),
+        deleted: wall(tDeleted),
+        answered: wall(tAnswered),
+        settled: wall(tSettled),
+        platform_sent: wall(pf.t0),
+        platform_deleted: wall(pDeleted),
+      });
+    }
     if (i >= opts.warmup) {
       rekeyMs.push(tDeleted - t0);
       answeredMs.push(tAnswered - t0);
@@ -229,6 +249,7 @@ export async function runP1(
       floorFullMs.push(fDone - f0);
     }
   }
+  if (process.env.P1_TRACE) writeFileSync(process.env.P1_TRACE, JSON.stringify(trace));
   const p = (xs: number[], q: number) => round(percentile(xs, q), 2);
   const result: P1Result = {
     alerts: opts.alerts,
@@ -259,6 +280,28 @@ async function waitRotation(admin: (m: string, p: string) => Promise<{ json: any
   for (;;) {
     const c = (await admin("GET", `/v1/credentials/${id}`)).json.credential;
     if (c.current_rotation_id === null && c.last_rotation) return c.last_rotation.state as string;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/**
+ * Waits until the auditor has recorded the rotation's `rotation.completed`, the last event a
+ * sample publishes. Locally, miniflare's queue broker hands the consumer one batch at a time, in
+ * the order sent (`max_batch_size = 1`: one message each), so once that event's audit entry exists
+ * every earlier event of the sample (`credential.compromised`, the `rotation.step`s,
+ * `credential.revoked`, `alert.received`) has been handled, and only the rest of that one
+ * invocation (its stats and chat handlers) may still run, during the floor samples that follow.
+ * Without this wait the sample's last seven or eight consumer invocations (hundreds of ms of work
+ * on this loaded 2-core host, in the same workerd isolate as the alert route) were still running
+ * when the next alert was sent, in 84% of samples, and made most of P1's tail (BENCHMARKS.md, "P1
+ * tail on branch s28-p1tail"). On Cloudflare, Queues scales consumer invocations out concurrently
+ * rather than handing a backlog over one at a time in front of the next alert. Nothing on the
+ * measured path changes: every event is still handled, only the next sample starts later.
+ */
+async function waitEventsHandled(admin: (m: string, p: string) => Promise<{ json: any }>, id: string): Promise<void> {
+  for (;;) {
+    const page = (await admin("GET", `/v1/audit?credential_id=${id}&type=rotation.completed`)).json;
+    if ((page.entries as unknown[]).length > 0) return;
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }

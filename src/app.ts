@@ -19,7 +19,7 @@ import { ui } from "./ui/routes.ts";
 
 /**
  * 64 KiB for every route but GitHub's alerts, which may batch up to 10,000 tokens
- * (MAX_GITHUB_TOKENS in routes/hooks/github.ts): 2 MiB holds 10,000 items of ~200 bytes (token,
+ * (MAX_GITHUB_TOKENS in routes/hooks/github-alert.ts): 2 MiB holds 10,000 items of ~200 bytes (token,
  * type, a blob URL, source).
  */
 export const MAX_BODY_BYTES = 64 * 1024;

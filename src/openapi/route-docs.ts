@@ -18,7 +18,8 @@ import {
   rotationResponseSchema,
 } from "../routes/v1/views.ts";
 import { alertAcceptedSchema, alertBodySchema } from "../routes/hooks/webhook.ts";
-import { githubAlertSchema, githubFeedbackSchema } from "../routes/hooks/github.ts";
+import { githubFeedbackSchema } from "../routes/hooks/github.ts";
+import { githubAlertSchema } from "../routes/hooks/github-alert.ts";
 import { githubAlertEventSchema, githubEventAnswerSchema } from "../routes/hooks/github-events.ts";
 import { healthSchema } from "../routes/health.ts";
 import { auditListResponseSchema } from "../routes/v1/audit.ts";

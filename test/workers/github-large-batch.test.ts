@@ -12,7 +12,7 @@ import { env } from "cloudflare:workers";
 import { createMessageBatch, getQueueResult } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_GITHUB_ALERT_BYTES } from "../../src/app.ts";
-import { MAX_GITHUB_TOKENS } from "../../src/routes/hooks/github.ts";
+import { MAX_GITHUB_TOKENS } from "../../src/routes/hooks/github-alert.ts";
 import { INLINE_TOKENS } from "../../src/core/alerts/deferred-tokens.ts";
 import worker, { type Env } from "../../src/worker.ts";
 import { call } from "../support/api.ts";

@@ -117,3 +117,56 @@ describe("hex", () => {
     }));
   });
 });
+
+describe("encoders against independent references (empty, 1-2 byte tails, views, large inputs)", () => {
+  const latin1 = (bytes: Uint8Array) => {
+    let s = "";
+    for (const b of bytes) s += String.fromCharCode(b);
+    return s;
+  };
+  const viaBtoa = (bytes: Uint8Array) => btoa(latin1(bytes));
+  const viaBtoaUrl = (bytes: Uint8Array) => viaBtoa(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const viaToString = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  // A view into a larger buffer, at an offset: encoders must read the view, not its buffer.
+  const view = fc.tuple(fc.uint8Array({ maxLength: 40 }), fc.nat(5), fc.nat(5)).map(([bytes, before, after]) => {
+    const buffer = new Uint8Array(before + bytes.length + after).fill(0xee);
+    buffer.set(bytes, before);
+    return buffer.subarray(before, before + bytes.length);
+  });
+
+  it("encodes the empty input as the empty string", () => {
+    expect(encodeBase64(new Uint8Array())).toBe("");
+    expect(encodeBase64Url(new Uint8Array())).toBe("");
+    expect(encodeHex(new Uint8Array())).toBe("");
+  });
+
+  it.each([1, 2, 3, 4, 5])("encodes a %i-byte input of every byte value in each position", (n) => {
+    for (let b = 0; b < 256; b++) {
+      for (let at = 0; at < n; at++) {
+        const bytes = new Uint8Array(n).fill(0x5a);
+        bytes[at] = b;
+        expect(encodeBase64(bytes)).toBe(viaBtoa(bytes));
+        expect(encodeBase64Url(bytes)).toBe(viaBtoaUrl(bytes));
+        expect(encodeHex(bytes)).toBe(viaToString(bytes));
+      }
+    }
+  });
+
+  it("agrees with the references on any bytes and on views into a larger buffer", () => {
+    fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }), view), (bytes) => {
+      expect(encodeBase64(bytes)).toBe(viaBtoa(bytes));
+      expect(encodeBase64Url(bytes)).toBe(viaBtoaUrl(bytes));
+      expect(encodeHex(bytes)).toBe(viaToString(bytes));
+    }));
+  });
+
+  it.each([65_536, 65_537, 200_002])("agrees with the references on %i bytes", (n) => {
+    const bytes = new Uint8Array(n);
+    for (let i = 0; i < n; i += 65_536) crypto.getRandomValues(bytes.subarray(i, i + 65_536));
+    expect(encodeBase64(bytes)).toBe(viaBtoa(bytes));
+    expect(encodeBase64Url(bytes)).toBe(viaBtoaUrl(bytes));
+    expect(encodeHex(bytes)).toBe(viaToString(bytes));
+    expect(unwrap(decodeBase64(encodeBase64(bytes)))).toEqual(bytes);
+    expect(unwrap(decodeHex(encodeHex(bytes)))).toEqual(bytes);
+  });
+});
