@@ -17,6 +17,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { type ClaimOptions, type ClaimState, LEDGER_TTL_MS, type ProcessedLedger } from "../core/bus/ledger.ts";
+import { durableIds } from "./durable-ids.ts";
 
 const SHARDS = 16;
 const SWEEP_EVERY_MS = 24 * 3_600_000;
@@ -104,7 +105,12 @@ export class EventLedger extends DurableObject<object> {
 
 /** ProcessedLedger over the EVENT_LEDGER namespace. */
 export class DurableEventLedger implements ProcessedLedger {
-  constructor(private readonly ns: DurableObjectNamespace<EventLedger>) {}
+  /** One id per shard (16), kept: ./durable-ids.ts. */
+  readonly #ids: (name: string) => DurableObjectId;
+
+  constructor(private readonly ns: DurableObjectNamespace<EventLedger>) {
+    this.#ids = durableIds(ns);
+  }
 
   claim(key: string, { owner, leaseMs }: ClaimOptions): Promise<ClaimState> {
     return this.#stub(key).claim(key, owner, leaseMs);
@@ -123,7 +129,7 @@ export class DurableEventLedger implements ProcessedLedger {
   }
 
   #stub(key: string) {
-    return this.ns.get(this.ns.idFromName(shardOf(key)));
+    return this.ns.get(this.#ids(shardOf(key)));
   }
 }
 

@@ -7,14 +7,19 @@
  */
 import { type ConsumerRead, type ConsumerReads, consumerReadSchema } from "../core/credentials/reads.ts";
 import type { CredentialCell } from "./credential-cell.ts";
+import { durableIds } from "./durable-ids.ts";
 
 const PREFIX = "reader:";
 
 export class WorkersConsumerReads implements ConsumerReads {
-  constructor(private readonly cells: DurableObjectNamespace<CredentialCell>) {}
+  readonly #ids: (name: string) => DurableObjectId;
+
+  constructor(private readonly cells: DurableObjectNamespace<CredentialCell>) {
+    this.#ids = durableIds(cells);
+  }
 
   #cell(credentialId: string) {
-    return this.cells.get(this.cells.idFromName(credentialId));
+    return this.cells.get(this.#ids(credentialId));
   }
 
   async last(credentialId: string, consumer: string): Promise<{ read: ConsumerRead; version: number } | null> {

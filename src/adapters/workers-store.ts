@@ -9,6 +9,7 @@ import type { FingerprintHit, IndexEntry, Page, Store, Versioned } from "../core
 import { type IndexMetadata, indexMetadata } from "../core/store/index-metadata.ts";
 import { isRecordSummary } from "../core/summary/record-summary.ts";
 import type { CredentialCell } from "./credential-cell.ts";
+import { durableIds } from "./durable-ids.ts";
 
 export const kvKeys = {
   credential: (id: string) => `cred:${id}`,
@@ -62,13 +63,17 @@ function fingerprintMetadata(record: CredentialRecord, key: string): Record<stri
 }
 
 export class WorkersStore implements Store {
+  readonly #ids: (name: string) => DurableObjectId;
+
   constructor(
     private readonly kv: KVNamespace,
     private readonly cells: DurableObjectNamespace<CredentialCell>,
-  ) {}
+  ) {
+    this.#ids = durableIds(cells);
+  }
 
   #cell(credentialId: string) {
-    return this.cells.get(this.cells.idFromName(credentialId));
+    return this.cells.get(this.#ids(credentialId));
   }
 
   async getCredential(id: string): Promise<Versioned<CredentialRecord> | null> {
