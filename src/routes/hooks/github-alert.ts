@@ -75,5 +75,7 @@ export function checkGithubAlert(input: unknown): GithubAlertItem[] | undefined 
  * iterator yields a surrogate pair as one, a lone surrogate as one: zod's count exactly).
  */
 function within(s: string, max: number): boolean {
-  return s.length <= max || [...s].length <= max;
+  // A code point is at most two units, so over twice the bound is over it in code points too:
+  // refused without spreading a string of up to 2 MiB into an array.
+  return s.length <= max || (s.length <= 2 * max && [...s].length <= max);
 }
