@@ -69,10 +69,13 @@ let p1: P1Result | undefined;
 let p2: P2Result | undefined;
 let p5: P5Result | undefined;
 
-// Builds and the sweep simulation first, then the live measurements, so no two ever share the CPU.
+// The build first, then the timed measurements, then the sweep simulation, so no two ever share
+// the CPU. P4 goes last: its figures are counts, not times, and its five minutes of writing
+// 100,000 records into local KV left the host slower for what followed (2026-12-03, full run at
+// 2044fac: P5's bare-Hono floor 0.193 ms right after P4, 0.095 and 0.120 ms in P5 runs alone a
+// minute later; alert_matched 5.10 ms against 3.24 and 2.83, ui_credentials_1000 11.39 against 7.29
+// and 7.36).
 if (only.has("p3")) p3 = runP3(log);
-// P4 runs the Worker alone (its own emulator and wrangler dev), before the latency measurements.
-if (only.has("p4")) p4 = await runP4({ size: short ? P4_SHORT : P4_FULL, queue: short ? "real" : "captured", log });
 // P5 profiles rekey alone too: its own emulator and wrangler dev, nothing else running.
 if (only.has("p5")) p5 = await runP5({ ...(short ? P5_SHORT : P5_FULL), log });
 if (only.has("p1") || only.has("p2")) {
@@ -126,6 +129,8 @@ if (only.has("p1") || only.has("p2")) {
     await emulator.close();
   }
 }
+// P4 runs the Worker alone (its own emulator and wrangler dev), after the timed measurements.
+if (only.has("p4")) p4 = await runP4({ size: short ? P4_SHORT : P4_FULL, queue: short ? "real" : "captured", log });
 
 const results = {
   mode: short ? "short" : "full",
