@@ -70,11 +70,10 @@ let p2: P2Result | undefined;
 let p5: P5Result | undefined;
 
 // The build first, then the timed measurements, then the sweep simulation, so no two ever share
-// the CPU. P4 goes last: its figures are counts, not times, and its five minutes of writing
-// 100,000 records into local KV left the host slower for what followed (2026-12-03, full run at
-// 2044fac: P5's bare-Hono floor 0.193 ms right after P4, 0.095 and 0.120 ms in P5 runs alone a
-// minute later; alert_matched 5.10 ms against 3.24 and 2.83, ui_credentials_1000 11.39 against 7.29
-// and 7.36).
+// the CPU. P4 goes last: its figures are counts, not times, so nothing timed runs in the wake of
+// its minutes of writing 100,000 records into local KV. (Whether that wake slowed P5 was not
+// settled: its floor was 0.193 ms after P4 and 0.177 ms with P4 last, 0.095-0.161 ms in P5 runs
+// alone; BENCHMARKS.md, the full runs of 2026-12-03.)
 if (only.has("p3")) p3 = runP3(log);
 // P5 profiles rekey alone too: its own emulator and wrangler dev, nothing else running.
 if (only.has("p5")) p5 = await runP5({ ...(short ? P5_SHORT : P5_FULL), log });
