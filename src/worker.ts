@@ -181,7 +181,7 @@ export default {
         subscribe: (dispatcher) => subscribeAll(dispatcher, services),
         onDeadLetter: (event, info) => onDeadLetter(services, event, info),
       },
-      { backoff: { ...DEFAULT_BACKOFF, baseSeconds: base } },
+      { backoff: { ...DEFAULT_BACKOFF, baseSeconds: base }, ledger: services.ledger },
     );
   },
 } satisfies ExportedHandler<Env>;

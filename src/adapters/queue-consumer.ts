@@ -52,6 +52,12 @@ export interface ConsumerOptions {
   deadLetterQueue?: string;
   /** One structured record per message; defaults to a JSON line on the console. */
   log?: (record: LogRecord) => void;
+  /**
+   * The processed-events ledger; defaults to one over `env.EVENT_LEDGER` for this batch. The
+   * Worker passes its services' ledger, built once per isolate, so the ledger's Durable Object ids
+   * (./durable-ids.ts) are kept across batches rather than hashed again for each.
+   */
+  ledger?: ProcessedLedger;
 }
 
 export async function handleQueueBatch(
@@ -60,7 +66,7 @@ export async function handleQueueBatch(
   handlers: BusHandlers,
   opts: ConsumerOptions = {},
 ): Promise<void> {
-  const ledger = new DurableEventLedger(env.EVENT_LEDGER);
+  const ledger = opts.ledger ?? new DurableEventLedger(env.EVENT_LEDGER);
   const settle = batch.queue === (opts.deadLetterQueue ?? DEAD_LETTER_QUEUE)
     ? (msg: Message<unknown>) => settleDead(msg, ledger, handlers.onDeadLetter)
     : settlerFor(ledger, handlers, env.EVENTS_DLQ);

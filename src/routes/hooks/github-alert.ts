@@ -6,8 +6,9 @@
  * samples of bench P5's `github_batch_1000` (1,000 tokens, a 10 ms budget), more than any one of
  * our files. The check accepts exactly what the schema accepts and returns the same output
  * (unknown keys dropped, as `z.object` does); the bounds are the constants below, read by both,
- * so they cannot drift, and github-alert.test.ts checks the two agree on random inputs (a zod
- * upgrade that changes a rule fails it). On any refusal the route runs the schema itself, so an
+ * so they cannot drift, and github-alert.test.ts checks the two agree on random inputs and on
+ * fixed cases for the object rules random JSON rarely reaches (a zod upgrade that changes a rule
+ * those exercise fails it). On any refusal the route runs the schema itself, so an
  * error answer is zod's paths and codes, exactly as before, and never an input value.
  */
 import * as z from "zod/mini";
