@@ -16,7 +16,9 @@
  * is committed with the write itself (`mirror:pending`), together with an alarm; once the mirror
  * lands both are cleared. If it does not, the alarm writes it again within MIRROR_REPAIR_MS, well
  * inside one cron sweep (every 15 minutes), and the runtime retries a failing alarm with backoff.
- * A later write before then carries the earlier pending mirror along with its own.
+ * A later write before then carries the earlier pending mirror along with its own. The mirror also
+ * carries the credential's index entry for the dashboard's registry aggregate in the Stats object
+ * (./workers-stats.ts), landed, kept pending and repaired the same way.
  */
 import { DurableObject } from "cloudflare:workers";
 import { type Stats, statsStub } from "./workers-stats.ts";

@@ -8,6 +8,14 @@
  * One instance for the whole deployment: a write per finished rotation or containment, far below
  * the about a thousand requests a second one instance serves. Facts and days older than
  * FACT_TTL_DAYS are deleted when a new day's first fact arrives.
+ *
+ * It also keeps the registry aggregate (core/summary/stats.ts `RegistryAggregate`): every
+ * credential's index entry, set by the credential's cell with each mirror it lands
+ * (./credential-cell.ts), so the home page gets the registry's figures counted here, with the
+ * history, in one call instead of listing the whole index in the Worker (bench P5
+ * `ui_credentials_1000`: the listing's JSON and its garbage were most of the page). The cost: one
+ * more call per credential write, beside its KV writes, to this one object; the counting (about
+ * 0.1 ms per 1,000 summaries, parsed once per instance) is this object's own invocation.
  */
 import { DurableObject } from "cloudflare:workers";
 import {

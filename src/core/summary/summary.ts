@@ -122,7 +122,7 @@ export type RegistryFigures = Omit<Summary, "generated_at" | "last_30_days" | "n
 
 /**
  * Everything the registry index says (the maintenance page needs no history). From the stats
- * store's registry aggregate when it keeps one (Workers: ./registry-aggregate.ts), a few hundred
+ * store's registry aggregate when it keeps one (Workers: adapters/workers-stats.ts), a few hundred
  * bytes from one call; else, or while the aggregate has not been seeded yet, from listing the
  * index, whose complete listing then seeds it.
  */
