@@ -30,6 +30,7 @@ import { encrypt } from "../src/core/crypto/envelope.ts";
 import { fingerprint, importFingerprintKey } from "../src/core/crypto/fingerprint.ts";
 import { parseKeyring } from "../src/core/crypto/keyring.ts";
 import { encodeBase64 } from "../src/core/crypto/encoding.ts";
+import { INLINE_TOKENS } from "../src/core/alerts/deferred-tokens.ts";
 import { REENCRYPT_BATCH_SIZE } from "../src/core/maintenance/reencrypt-job.ts";
 import { signStandardWebhook } from "../src/core/notify/sign-webhook.ts";
 import { startEmulatorServer } from "../emulator/node/serve.ts";
@@ -100,8 +101,11 @@ const APP = "bench-app";
 /** A second master-key version, so the re-encryption batch has work (development only, never deployed). */
 const BENCH_KEY_V2 = encodeBase64(new TextEncoder().encode("rekey-bench-only-encryption-key2"));
 const GITHUB_TOKENS = 1000;
-/** A managed key's place in the GitHub batch: in its first deferred chunk (GITHUB_INLINE_TOKENS, 200, inline). */
-const CHUNK_MATCH_AT = 250;
+/**
+ * A managed key's place in the GitHub batch: in its first deferred chunk (the chunk after the
+ * `GITHUB_INLINE_TOKENS` inline ones, default INLINE_TOKENS), 50 tokens into it.
+ */
+const CHUNK_MATCH_AT = INLINE_TOKENS + 50;
 /** The job's default batch: the path an operator's `POST /v1/maintenance/reencrypt` runs. */
 const REENCRYPT_BATCH = REENCRYPT_BATCH_SIZE;
 const UI_CREDENTIALS = 1000;
@@ -445,7 +449,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
         throw new Error(`P5: the GitHub batch answered ${g.res.status}: ${g.text.slice(0, 300)}`);
       }
       await timed("github_batch_1000", post("settled", {}), { overheads: 1 });
-      // The batch's later tokens, sealed in chunks of 200 (core/alerts/deferred-tokens.ts): each
+      // The batch's later tokens, sealed in chunks of INLINE_TOKENS (core/alerts/deferred-tokens.ts): each
       // chunk is one consumer invocation (max_batch_size = 1); the first, a full one, is measured.
       const chunk = ((await ctl("captured")).events as any[]).find((e) => e.type === "github.tokens_deferred");
       if (!chunk) throw new Error("P5: the GitHub batch queued no github.tokens_deferred chunk");
