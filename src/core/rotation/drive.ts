@@ -91,7 +91,7 @@ export interface DriveOptions {
  * containment never waits for a queue hop. Every write under a lease is a compare-and-swap, so an
  * escalation written while this driver ran makes its write fail and it re-reads the reason.
  */
-export function mayHandOff(r: Pick<Rotation, "reason" | "old_revoked">): boolean {
+function mayHandOff(r: Pick<Rotation, "reason" | "old_revoked">): boolean {
   return r.reason !== "compromise" || r.old_revoked;
 }
 
