@@ -100,9 +100,13 @@ function queueHarness() {
   // A separate env object: the Worker memoises its services per env (src/worker.ts).
   const failingEnv = { ...counting.env, EVENTS: failing } as Env;
   /** One invocation of `body`; what it published, and whether it was retried. */
-  const deliver = async (body: unknown, attempts = 1, opts: { failContinuation?: boolean } = {}) => {
+  const deliver = async (
+    body: unknown,
+    attempts = 1,
+    opts: { failContinuation?: boolean; queue?: "rekey-events" | "rekey-events-dlq" } = {},
+  ) => {
     failContinuation = !!opts.failContinuation;
-    const batch = createMessageBatch("rekey-events", [{
+    const batch = createMessageBatch(opts.queue ?? "rekey-events", [{
       id: crypto.randomUUID(),
       timestamp: new Date(),
       attempts,
@@ -180,6 +184,29 @@ describe("the rotator's split after propagate", () => {
     // Routine: the old value stays live for its grace period (owed to the sweep), as before the split.
     expect(await k.keys()).toContain(k.key);
     leaks.assertClean([JSON.stringify([...first.published, ...second.published])], 2);
+  });
+
+  it("a continuation whose every delivery failed: its dead letter names the rotation as running, owed to the sweep, not failed", async () => {
+    const k = await appKeyWithSink("cont-dead");
+    const q = queueHarness();
+    const first = await q.deliver(requested(k.id, undefined, SWEEP_ACTOR));
+    const cont = continuationsIn(first.published)[0]!;
+    const rotationId = cont.data.rotation_id as string;
+    leaks.secrets.push(...(await k.minted(rotationId)).map((m: any) => m.id));
+    // Queues moves it to the dead letters (core/subscribers/dead-work.ts): not the sweep's own
+    // resume (its source is the rotator's), so the sweep finishing it is believed.
+    const dead = await q.deliver(cont, 1, { queue: "rekey-events-dlq" });
+    expect(dead.published.map((e) => e.type)).toEqual(["event.dead_lettered"]);
+    expect(dead.published[0]!.data).toMatchObject({
+      event_type: "rotation.requested",
+      event_source: "/rekey/rotator",
+      rotation_id: rotationId,
+      rotation_state: "running",
+    });
+    expect(await rotation(k.id, rotationId)).toMatchObject({ state: "running", step: "verify" });
+    // And it is finished by the next driver (here the sweep's resume), on the value delivered.
+    expect((await q.deliver(requested(k.id, rotationId, SWEEP_ACTOR))).retried).toBe(false);
+    expect(await rotation(k.id, rotationId)).toMatchObject({ state: "done" });
   });
 
   it("a routine rotation an alert escalated is driven through its revoke_old by the routine request's one invocation: containment is not deferred", async () => {
