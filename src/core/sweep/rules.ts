@@ -31,7 +31,7 @@ export interface DueAction {
  * as the sweep's to decide).
  */
 export type RunningRotation =
-  | (Pick<Rotation, "state" | "lease" | "next_attempt_at" | "handed_over_at"> & Partial<Pick<Rotation, "reason">>)
+  | (Pick<Rotation, "state" | "lease" | "next_attempt_at" | "handed_over_at"> & Partial<Pick<Rotation, "contained_at">>)
   | null
   | undefined;
 
@@ -211,7 +211,9 @@ export function dueActions(rec: CredentialRecord, now: number, running?: Running
 function stuckReason(running: RunningRotation): string {
   if (running === undefined) return "is running: a sweep resumes it once no driver holds it";
   if (handedOver(running)) {
-    return running.reason === "compromise" || running.reason === undefined
+    // Contained (at the alert's stop, or before the rotator's own hand-off), or a routine one the
+    // rotator delivered and handed to its continuation (drive.ts `handOff`).
+    return running.contained_at
       ? "was contained and handed to the rotator, which has not finished it"
       : "was delivered and handed to the rotator's continuation, which has not finished it";
   }
