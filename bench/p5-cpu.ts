@@ -30,6 +30,7 @@ import { encrypt } from "../src/core/crypto/envelope.ts";
 import { fingerprint, importFingerprintKey } from "../src/core/crypto/fingerprint.ts";
 import { parseKeyring } from "../src/core/crypto/keyring.ts";
 import { encodeBase64 } from "../src/core/crypto/encoding.ts";
+import { INLINE_TOKENS } from "../src/core/alerts/deferred-tokens.ts";
 import { REENCRYPT_BATCH_SIZE } from "../src/core/maintenance/reencrypt-job.ts";
 import { signStandardWebhook } from "../src/core/notify/sign-webhook.ts";
 import { startEmulatorServer } from "../emulator/node/serve.ts";
@@ -55,7 +56,9 @@ export const P5_PATHS = [
   "reencrypt_batch",
   "github_events_actions_secret",
   "rotation_finish",
+  "rotation_continue",
   "github_events_rotation_finish",
+  "github_events_rotation_continue",
   "github_owed_fetch",
 ] as const;
 export type P5Path = (typeof P5_PATHS)[number];
@@ -100,8 +103,11 @@ const APP = "bench-app";
 /** A second master-key version, so the re-encryption batch has work (development only, never deployed). */
 const BENCH_KEY_V2 = encodeBase64(new TextEncoder().encode("rekey-bench-only-encryption-key2"));
 const GITHUB_TOKENS = 1000;
-/** A managed key's place in the GitHub batch: in its first deferred chunk (GITHUB_INLINE_TOKENS, 200, inline). */
-const CHUNK_MATCH_AT = 250;
+/**
+ * A managed key's place in the GitHub batch: in its first deferred chunk (the chunk after the
+ * `GITHUB_INLINE_TOKENS` inline ones, default INLINE_TOKENS), 50 tokens into it.
+ */
+const CHUNK_MATCH_AT = INLINE_TOKENS + 50;
 /** The job's default batch: the path an operator's `POST /v1/maintenance/reencrypt` runs. */
 const REENCRYPT_BATCH = REENCRYPT_BATCH_SIZE;
 const UI_CREDENTIALS = 1000;
@@ -426,9 +432,16 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
       }
       await warm();
       await timed("rotation_finish", post("queue", { messages: compromised }), { overheads: 1 });
+      // The replay delivers the replacement and hands the rest to a continuation, the
+      // `rotation.requested` it publishes (src/core/subscribers/rotator.ts `HAND_OFF_AFTER`): that
+      // event's own queue invocation verifies, promotes and announces it.
       const finishEvents = (await ctl("captured")).events as any[];
-      if (!finishEvents.some((e) => e.type === "rotation.completed")) {
-        throw new Error("P5: the rotator's replay of credential.compromised did not finish the rotation");
+      const continuation = continuationOf(finishEvents, "the matched alert's replay");
+      await warm();
+      await timed("rotation_continue", post("queue", { messages: continuation }), { overheads: 1 });
+      const continueEvents = (await ctl("captured")).events as any[];
+      if (!continueEvents.some((e) => e.type === "rotation.completed")) {
+        throw new Error("P5: the continuation of the rotator's replay did not finish the rotation");
       }
 
       const g = await timed("github_batch_1000", () =>
@@ -445,7 +458,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
         throw new Error(`P5: the GitHub batch answered ${g.res.status}: ${g.text.slice(0, 300)}`);
       }
       await timed("github_batch_1000", post("settled", {}), { overheads: 1 });
-      // The batch's later tokens, sealed in chunks of 200 (core/alerts/deferred-tokens.ts): each
+      // The batch's later tokens, sealed in chunks of INLINE_TOKENS (core/alerts/deferred-tokens.ts): each
       // chunk is one consumer invocation (max_batch_size = 1); the first, a full one, is measured.
       const chunk = ((await ctl("captured")).events as any[]).find((e) => e.type === "github.tokens_deferred");
       if (!chunk) throw new Error("P5: the GitHub batch queued no github.tokens_deferred chunk");
@@ -462,7 +475,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
 
       await warm();
       // A queue batch of 10 events: those the matched alert and its rotation published.
-      const ten = [...alertEvents, ...finishEvents].slice(0, 10);
+      const ten = [...alertEvents, ...finishEvents, ...continueEvents].slice(0, 10);
       await timed("queue_batch_10", post("queue", { messages: ten }), { overheads: 1 });
       await ctl("captured");
 
@@ -510,6 +523,19 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
 }
 
 /**
+ * The rotator's continuation among `events` (one `rotation.requested` naming a rotation, source
+ * `/rekey/rotator`), as a one-message queue batch; fails the bench when the replay published none
+ * (it finished the rotation itself, or left it running).
+ */
+function continuationOf(events: any[], what: string): any[] {
+  const found = events.filter((e) => e.type === "rotation.requested" && e.source === "/rekey/rotator");
+  if (found.length !== 1 || !found[0].data?.rotation_id) {
+    throw new Error(`P5: ${what} published ${found.length} continuations (rotation.requested), not 1`);
+  }
+  return found;
+}
+
+/**
  * wrangler dev sometimes restarts the Worker under load and answers a request it cut off with 503
  * "Your worker restarted mid-request": setup requests that are safe to repeat are sent again.
  */
@@ -532,9 +558,12 @@ async function retrying(send: () => Promise<Response>, what: string, log: (s: st
 // rotation) and the waitUntil work it starts (the rotation up to containment: the DELETE's outcome
 // recorded) are one invocation in production, `github_events_actions_secret`; the leaked key must
 // be gone at Clarifai by its end. The rest of the rotation (replacement, the Actions secret's
-// sealed box and PUT, verify, promote) is the rotator's replay of the webhook's
-// credential.compromised, a queue invocation of its own, `github_events_rotation_finish`; the
-// secret's value at the emulator must have changed to the replacement by its end, or the bench fails.
+// sealed box and PUT, verify, promote) is the rotator's: its replay of the webhook's
+// credential.compromised, a queue invocation of its own, `github_events_rotation_finish`, mints the
+// replacement and delivers it (the secret's value at the emulator must have changed to the
+// replacement by its end, or the bench fails), then hands verify and promote to the
+// `rotation.requested` it publishes, whose queue invocation is `github_events_rotation_continue`
+// (it must publish `rotation.completed`).
 
 const P5_GITHUB_ORG = "p5-org";
 const P5_GITHUB_REPO = `${P5_GITHUB_ORG}/p5-app`;
@@ -697,7 +726,7 @@ async function githubEventsRound(o: GithubRound & { event: PreparedGithubEvent }
   }
   await o.ctl("warm", { credentials: [o.managerId, event.credentialId] });
   await o.timed("github_events_rotation_finish", o.post("queue", { messages: compromised }), { overheads: 1 });
-  await o.ctl("captured");
+  const continuation = continuationOf((await o.ctl("captured")).events as any[], "the GitHub alert's replay");
   // The Actions-secret delivery (sealed box + PUT) must have happened inside the windows: the
   // secret (opened by libsodium in the emulator) holds the rotation's replacement, a live key at
   // Clarifai carrying the rotation's id, and the leaked key is gone.
@@ -719,6 +748,13 @@ async function githubEventsRound(o: GithubRound & { event: PreparedGithubEvent }
     throw new Error(
       `P5: the GitHub alert webhook's rotation of ${event.credentialId} did not deliver to the Actions secret ${event.secretName} by the end of the rotator's invocation: ${problem}`,
     );
+  }
+  // The rest (verify at Clarifai and GitHub, promote, the announcements) is the continuation's.
+  await o.ctl("warm", { credentials: [o.managerId, event.credentialId] });
+  await o.timed("github_events_rotation_continue", o.post("queue", { messages: continuation }), { overheads: 1 });
+  const done = (await o.ctl("captured")).events as any[];
+  if (!done.some((e) => e.type === "rotation.completed")) {
+    throw new Error(`P5: the continuation of ${event.credentialId}'s rotation did not finish it`);
   }
 }
 
@@ -827,9 +863,12 @@ async function githubOwedRound(o: GithubRound & { alert: PreparedOwedAlert }) {
   if (compromised.length !== 1) {
     throw new Error(`P5: the owed fetch's invocation published ${compromised.length} credential.compromised`);
   }
-  // Not measured: the rotator's replay finishes the rotation, so no rotation is left half done.
+  // Not measured: the rotator's replay and its continuation finish the rotation, so no rotation
+  // is left half done.
   await o.ctl("warm", { credentials: [o.managerId, alert.credentialId] });
   await o.post("queue", { messages: compromised })().then((r) => r.text());
+  const continuation = continuationOf((await o.ctl("captured")).events as any[], "the owed fetch's replay");
+  await o.post("queue", { messages: continuation })().then((r) => r.text());
   const finished = (await o.ctl("captured")).events as any[];
   if (!finished.some((e) => e.type === "rotation.completed")) {
     throw new Error(`P5: the rotator's replay did not finish the owed fetch's rotation of ${alert.credentialId}`);

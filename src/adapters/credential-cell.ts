@@ -16,9 +16,12 @@
  * is committed with the write itself (`mirror:pending`), together with an alarm; once the mirror
  * lands both are cleared. If it does not, the alarm writes it again within MIRROR_REPAIR_MS, well
  * inside one cron sweep (every 15 minutes), and the runtime retries a failing alarm with backoff.
- * A later write before then carries the earlier pending mirror along with its own.
+ * A later write before then carries the earlier pending mirror along with its own. The mirror also
+ * carries the credential's index entry for the dashboard's registry aggregate in the Stats object
+ * (./workers-stats.ts), landed, kept pending and repaired the same way.
  */
 import { DurableObject } from "cloudflare:workers";
+import { type Stats, statsStub } from "./workers-stats.ts";
 
 /** Values cross the RPC boundary as JSON text: the DO stores and compares, it never interprets. */
 export interface CellWrite {
@@ -36,14 +39,21 @@ export interface CellWrite {
      * value first to know what to clean up (one round trip fewer per write).
      */
     owned?: string[];
+    /**
+     * The dashboard's registry aggregate (./workers-stats.ts): each credential id's index entry
+     * (its summary), null when the credential is gone. Mirrored like the KV keys: in commit order,
+     * pending until it lands, repaired by the alarm.
+     */
+    registry?: Array<[string, Record<string, unknown> | null]>;
   };
 }
 
 interface CellEnv {
   REKEY_KV: KVNamespace;
+  STATS?: DurableObjectNamespace<Stats>;
 }
 
-type Mirror = Pick<CellWrite["mirror"], "put" | "delete">;
+type Mirror = Pick<CellWrite["mirror"], "put" | "delete" | "registry">;
 
 /** Storage key of a mirror committed but not yet written to KV (see the header). */
 const PENDING_MIRROR = "mirror:pending";
@@ -57,13 +67,15 @@ export const MIRROR_REPAIR_MS = 60_000;
 function mergeMirrors(earlier: Mirror | undefined, later: Mirror): Mirror {
   if (!earlier) return later;
   const touched = new Set([...(later.put ?? []).map(([k]) => k), ...(later.delete ?? [])]);
+  const ids = new Set((later.registry ?? []).map(([id]) => id));
   return {
     put: [...(earlier.put ?? []).filter(([k]) => !touched.has(k)), ...(later.put ?? [])],
     delete: [...(earlier.delete ?? []).filter((k) => !touched.has(k)), ...(later.delete ?? [])],
+    registry: [...(earlier.registry ?? []).filter(([id]) => !ids.has(id)), ...(later.registry ?? [])],
   };
 }
 
-const isEmpty = (m: Mirror) => !m.put?.length && !m.delete?.length;
+const isEmpty = (m: Mirror) => !m.put?.length && !m.delete?.length && !m.registry?.length;
 
 export class CredentialCell extends DurableObject<CellEnv> {
   #queue: Promise<unknown> = Promise.resolve();
@@ -99,6 +111,7 @@ export class CredentialCell extends DurableObject<CellEnv> {
       const mirror = mergeMirrors(await this.ctx.storage.get<Mirror>(PENDING_MIRROR), {
         put: w.mirror.put ?? [],
         delete: [...(w.mirror.delete ?? []), ...stale],
+        registry: w.mirror.registry ?? [],
       });
       // One put: the cell, the keys it owns and the mirror still to make commit together.
       await this.#commit({
@@ -111,7 +124,7 @@ export class CredentialCell extends DurableObject<CellEnv> {
   }
 
   /** Forget everything about this credential, here and in KV. */
-  async drop(mirror: { delete: string[] }): Promise<void> {
+  async drop(mirror: { delete: string[]; registry?: Array<[string, null]> }): Promise<void> {
     return this.#serial(async () => {
       const pending = mergeMirrors(await this.ctx.storage.get<Mirror>(PENDING_MIRROR), mirror);
       await this.ctx.storage.deleteAll();
@@ -158,9 +171,12 @@ export class CredentialCell extends DurableObject<CellEnv> {
 
   async #mirror(m: Mirror): Promise<void> {
     const kv = this.env.REKEY_KV;
+    const stats = this.env.STATS;
     await Promise.all([
       ...(m.put ?? []).map(([k, v, metadata]) => (metadata ? kv.put(k, v, { metadata }) : kv.put(k, v))),
       ...(m.delete ?? []).map((k) => kv.delete(k)),
+      // One call beside the KV writes, to the one Stats object (idempotent: it sets, never adds).
+      ...(stats && m.registry?.length ? [statsStub(stats).registryWrite(m.registry)] : []),
     ]);
   }
 }

@@ -8,6 +8,14 @@
  * One instance for the whole deployment: a write per finished rotation or containment, far below
  * the about a thousand requests a second one instance serves. Facts and days older than
  * FACT_TTL_DAYS are deleted when a new day's first fact arrives.
+ *
+ * It also keeps the registry aggregate (core/summary/stats.ts `RegistryAggregate`): every
+ * credential's index entry, set by the credential's cell with each mirror it lands
+ * (./credential-cell.ts), so the home page gets the registry's figures counted here, with the
+ * history, in one call instead of listing the whole index in the Worker (bench P5
+ * `ui_credentials_1000`: the listing's JSON and its garbage were most of the page). The cost: one
+ * more call per credential write, beside its KV writes, to this one object; the counting (about
+ * 0.1 ms per 1,000 summaries, parsed once per instance) is this object's own invocation.
  */
 import { DurableObject } from "cloudflare:workers";
 import {
@@ -16,9 +24,12 @@ import {
   type DayStats,
   dayStatsSchema,
   FACT_TTL_DAYS,
+  type RegistryAggregate,
   type StatsFact,
   type StatsStore,
 } from "../core/summary/stats.ts";
+import { isRecordSummary, type RecordSummary } from "../core/summary/record-summary.ts";
+import { countSummaries, type RegistryFigures } from "../core/summary/summary.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -28,6 +39,74 @@ export class Stats extends DurableObject<object> {
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS facts (id TEXT PRIMARY KEY, day TEXT NOT NULL)`);
     ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS facts_day ON facts (day)");
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS days (day TEXT PRIMARY KEY, json TEXT NOT NULL)`);
+    // The registry aggregate: each credential's summary; json NULL marks one deleted before seeding.
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS registry (id TEXT PRIMARY KEY, json TEXT)`);
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS flags (name TEXT PRIMARY KEY)`);
+  }
+
+  /** The summaries, parsed once per instance and kept current by every write (id → summary). */
+  #registry?: Map<string, RecordSummary>;
+
+  #seeded(): boolean {
+    return this.ctx.storage.sql.exec("SELECT name FROM flags WHERE name = 'seeded'").toArray().length > 0;
+  }
+
+  /**
+   * A credential cell's mirror: each id's summary as its last committed write says, null when it
+   * was deleted. The cell sends its writes in commit order, one at a time, so setting (never
+   * adding) makes a repeat, after a lost answer or by the cell's alarm, harmless.
+   */
+  registryWrite(changes: Array<[string, Record<string, unknown> | null]>): void {
+    const sql = this.ctx.storage.sql;
+    const seeded = this.#seeded();
+    this.ctx.storage.transactionSync(() => {
+      for (const [id, meta] of changes) {
+        const summary = isRecordSummary(meta) ? meta : null;
+        if (summary || !seeded) {
+          // Before seeding, a deletion is remembered so that the seed's older listing cannot bring it back.
+          sql.exec(
+            "INSERT INTO registry (id, json) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json",
+            id,
+            summary ? JSON.stringify(summary) : null,
+          );
+        } else sql.exec("DELETE FROM registry WHERE id = ?", id);
+        if (summary) this.#registry?.set(id, summary);
+        else this.#registry?.delete(id);
+      }
+    });
+  }
+
+  /** RegistryAggregate.seed: fills the ids no write has told of, once; then forgets the deletions. */
+  registrySeed(entries: Array<[string, Record<string, unknown>]>): void {
+    if (this.#seeded()) return;
+    const sql = this.ctx.storage.sql;
+    this.ctx.storage.transactionSync(() => {
+      for (const [id, meta] of entries) {
+        if (isRecordSummary(meta)) {
+          sql.exec("INSERT OR IGNORE INTO registry (id, json) VALUES (?, ?)", id, JSON.stringify(meta));
+        }
+      }
+      sql.exec("DELETE FROM registry WHERE json IS NULL");
+      sql.exec("INSERT OR IGNORE INTO flags (name) VALUES ('seeded')");
+    });
+    this.#registry = undefined;
+  }
+
+  /** The registry's figures now, in id order as a listing counts them; null until seeded. */
+  registryFigures(now: number): RegistryFigures | null {
+    if (!this.#seeded()) return null;
+    if (!this.#registry) {
+      this.#registry = new Map();
+      const rows = this.ctx.storage.sql.exec<{ id: string; json: string }>(
+        "SELECT id, json FROM registry WHERE json IS NOT NULL",
+      );
+      for (const row of rows) {
+        const s: unknown = JSON.parse(row.json);
+        if (isRecordSummary(s)) this.#registry.set(row.id, s);
+      }
+    }
+    const registry = this.#registry;
+    return countSummaries([...registry.keys()].sort().map((id) => registry.get(id)!), now);
   }
 
   /** Counts the fact once; false when its id was already counted (or its day is past keeping). */
@@ -54,6 +133,11 @@ export class Stats extends DurableObject<object> {
     });
   }
 
+  /** registryFigures and days in one call: the home page's two reads. */
+  registryWithDays(from: string, to: string, now: number): { figures: RegistryFigures | null; days: string[] } {
+    return { figures: this.registryFigures(now), days: this.days(from, to) };
+  }
+
   /** The buckets of days `from`..`to`, as stored JSON. */
   days(from: string, to: string): string[] {
     return this.ctx.storage.sql.exec<{ json: string }>(
@@ -64,13 +148,30 @@ export class Stats extends DurableObject<object> {
   }
 }
 
+/** The one Stats object. */
+export const statsStub = (ns: DurableObjectNamespace<Stats>) => ns.get(ns.idFromName("stats"));
+
 /** StatsStore over the STATS namespace. */
 export class WorkersStats implements StatsStore {
   constructor(private readonly ns: DurableObjectNamespace<Stats>) {}
 
   #stub() {
-    return this.ns.get(this.ns.idFromName("stats"));
+    return statsStub(this.ns);
   }
+
+  readonly registry: RegistryAggregate = {
+    figures: async (now) => (await this.#stub().registryFigures(now)) as RegistryFigures | null,
+    seed: async (entries) => {
+      await this.#stub().registrySeed(entries);
+    },
+    withDays: async (from, to, now) => {
+      const both = await this.#stub().registryWithDays(from, to, now);
+      return {
+        figures: both.figures as RegistryFigures | null,
+        days: both.days.map((json) => dayStatsSchema.parse(JSON.parse(json))),
+      };
+    },
+  };
 
   async record(fact: StatsFact): Promise<void> {
     await this.#stub().record(fact);

@@ -91,6 +91,7 @@ export class WorkersStore implements Store {
     const fps = fingerprintsOf(record).map(kvKeys.fingerprint);
     // One serialisation for the cell and its KV copy (bench P5: each is a whole record).
     const json = JSON.stringify(record);
+    const meta = indexMetadata(record);
     const version = await this.#cell(record.id).write({
       key: CREDENTIAL,
       expected: expected === null ? null : Number(expected),
@@ -98,7 +99,7 @@ export class WorkersStore implements Store {
       mirror: {
         // The sweep's index rides in the key's metadata: listing reads it without reading values.
         put: [
-          [kvKeys.credential(record.id), json, indexMetadata(record)],
+          [kvKeys.credential(record.id), json, meta],
           // The manager's id, and whether the value is the record's live current one, ride along
           // as the entry's metadata (`findFingerprintWithManager`).
           ...fps.map((k) => {
@@ -111,6 +112,8 @@ export class WorkersStore implements Store {
         ],
         // Fingerprints the record no longer has (a revoked value's stays: it is in `previous`) are deleted by the cell.
         owned: [kvKeys.credential(record.id), ...fps],
+        // The dashboard's registry aggregate (workers-stats.ts) takes the same entry.
+        registry: [[record.id, meta]],
       },
     });
     return version === null ? null : String(version);
@@ -123,6 +126,7 @@ export class WorkersStore implements Store {
     const rotations = (await stub.list("rotation:")).map((r) => rotationSchema.parse(JSON.parse(r)).id);
     await stub.drop({
       delete: [kvKeys.credential(id), ...fps.map(kvKeys.fingerprint), ...rotations.map(kvKeys.rotation)],
+      registry: [[id, null]],
     });
   }
 

@@ -251,11 +251,11 @@ export const ui = new Hono<UiEnv>()
   })
   .get("/maintenance", requireSession, async (c) => {
     const q = query(c, maintenanceQuerySchema);
-    const { store, jobs } = c.var.services;
+    const { store, stats, jobs } = c.var.services;
     const now = c.var.services.now();
     const [{ keyring }, figures, job] = await Promise.all([
       c.var.services.engine(),
-      registryFigures(store, now),
+      registryFigures({ store, stats }, now),
       jobs.getJob(),
     ]);
     const flash = q.started
@@ -279,10 +279,10 @@ export const ui = new Hono<UiEnv>()
   })
   .get("/maintenance/reencrypt", requireSession, async (c) => {
     query(c, emptyQuerySchema);
-    const { store, jobs } = c.var.services;
+    const { store, stats, jobs } = c.var.services;
     const [{ keyring }, figures, job] = await Promise.all([
       c.var.services.engine(),
-      registryFigures(store, c.var.services.now()),
+      registryFigures({ store, stats }, c.var.services.now()),
       jobs.getJob(),
     ]);
     return html(

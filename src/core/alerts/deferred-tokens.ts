@@ -58,16 +58,20 @@ import type { EngineServices } from "../rotation/engine-services.ts";
 import { type Alert, reportDeferredTokens } from "./pipeline.ts";
 
 /**
- * Tokens one invocation handles: the request's inline part and each deferred chunk. Chosen from
- * bench P5 (`npx tsx bench/p5-cpu.ts --short`, load 3-5): a token costs the request about 14 µs
- * (fingerprint, hash, hex, lookup), and a 1,000-token request costs about 6-7 ms before any of
- * that (signature, JSON.parse and zod over the whole body, GC). At 300 inline the request measured
- * 10.45 ms, at 200 11.8 ms (median 10.8 and 11.4: within the load's noise), a chunk 2-4.5 ms.
- * 200 leaves the most room the fixed part allows without multiplying queue operations (a
- * 10,000-token alert is 49 chunks). On the Paid plan (30 s of CPU by default)
- * `GITHUB_INLINE_TOKENS` can raise it up to the largest alert (at least 100: src/config.ts).
+ * Tokens one invocation handles: the request's inline part and each deferred chunk. A token costs
+ * an invocation about 10 µs (fingerprint, hash and hex in the request, the bulk lookup), on top of
+ * a fixed part: the request's signature check, JSON.parse and check of the whole body and the
+ * chunks' seals; a chunk's opening, its consumer's ledger calls and the containment of its first
+ * match (about as much as a matched alert's). At 200 (the default until 2026-12-03) a 1,000-token
+ * request measured 6.7-9.3 ms and a chunk with a match 5.9-8.2 ms over five runs of bench P5 on one
+ * host, too near the free plan's 10 ms; 100 is the lowest src/config.ts allows and takes half the
+ * per-token part off both (BENCHMARKS.md, "P5 on branch s29-batch"). The price, made here: twice
+ * the queue messages (a 1,000-token alert is 9 chunks, a 10,000-token one 99), feedback for the
+ * first 100 tokens only, and a managed key at positions 100-199 matched one queue hop after the
+ * request (by the first chunk, which contains its own first match at once). On the Paid plan (30 s
+ * of CPU by default) `GITHUB_INLINE_TOKENS` can raise it up to the largest alert.
  */
-export const INLINE_TOKENS = 200;
+export const INLINE_TOKENS = 100;
 
 /**
  * Plaintext bytes per chunk at most (a chunk of long tokens is split further): sealed and base64

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { busEventSchema, eventDataSchemas, type EventType, eventTypes, parseEvent } from "./events.ts";
 import { deriveId, newEvent, newEventId } from "./new-event.ts";
@@ -111,5 +112,47 @@ describe("event envelopes", () => {
     expect(await deriveId("alrt", "webhook", "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W")).toMatch(/^alrt_/);
     const e = newEvent("alert.received", sampleData["alert.received"], { ...opts, id: a });
     expect(e.id).toBe(a);
+  });
+});
+
+describe("github.tokens_deferred's ciphertext check (pure logic, no storage)", () => {
+  // The schema checks `ct` with a loop over char codes, not the regex it replaced (bench P5): it
+  // must accept exactly what that regex accepts.
+  const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+  const schema = eventDataSchemas["github.tokens_deferred"];
+  const accepts = (ct: string) =>
+    schema.safeParse({ ...sampleData["github.tokens_deferred"], sealed: { v: 1, aad: 2, iv: "AAECAwQFBgcICQoL", ct } })
+      .success;
+
+  it.each([
+    "",
+    "=",
+    "==",
+    "A",
+    "A=",
+    "A==",
+    "A===",
+    "=A",
+    "A=A",
+    "AB+/",
+    "AB-_",
+    "AB\n",
+    "\nAB",
+    "AB ",
+    "Aé",
+    "A\u0000",
+    "c2FtcGxlIGNpcGhlcnRleHQgYW5kIHRhZw==",
+  ])("agrees with the regex on %j", (ct) => {
+    expect(accepts(ct)).toBe(BASE64.test(ct));
+  });
+
+  it("agrees with the regex on random strings over base64's alphabet and its neighbours", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom(..."AZaz09+/=-_ \n\u00e9\u{1F600}".split("")), maxLength: 12 }),
+        (ct) => accepts(ct) === BASE64.test(ct),
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

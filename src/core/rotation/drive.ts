@@ -72,6 +72,27 @@ export interface DriveOptions {
    * is a compare-and-swap on its version.
    */
   known?: Versioned<Rotation>;
+  /**
+   * Hand the rest of the rotation to a continuation once this driver has done this step itself
+   * (not when it leased the rotation past it): the write that records the step releases the lease
+   * and stamps `handed_over_at`, then `handOff.publish` is awaited (the rotator publishes
+   * `rotation.requested` with the rotation's id) and the driver returns the rotation still
+   * running. Only where `mayHandOff` holds: never while a compromise's leaked value is live.
+   */
+  handOff?: { after: Step; publish: (r: Rotation) => Promise<void> };
+}
+
+/**
+ * Whether the rest of `r` (as the write after its step would leave it) may wait for a
+ * continuation: a routine rotation, or a compromise whose leaked value is already dead
+ * (`old_revoked`, by the early DELETE, its revoke_old step, or a secret's own overwrite). A
+ * routine rotation an alert joined is a compromise by then (begin.ts `escalate`), its old value
+ * still live until its revoke_old, last in a routine plan: it is driven on to the end here, so its
+ * containment never waits for a queue hop. Every write under a lease is a compare-and-swap, so an
+ * escalation written while this driver ran makes its write fail and it re-reads the reason.
+ */
+function mayHandOff(r: Pick<Rotation, "reason" | "old_revoked">): boolean {
+  return r.reason !== "compromise" || r.old_revoked;
 }
 
 /** Whether `r` is past `stopAfter` (see `DriveOptions`); never when the plan has no such step. */
@@ -143,14 +164,24 @@ export async function driveRotation(
       held = { value: leased, version };
     }
     const outcome = await runStepWithRetries(engine, held);
+    // This step, done by this driver, is the hand-off's: the write that records it releases the lease.
+    const handOff: DriveOptions["handOff"] = opts.handOff?.after === held.value.step ? opts.handOff : undefined;
     const after: Versioned<Rotation> | "lost_lease" = outcome.kind === "lost_lease"
       ? outcome.kind
-      : await persistOutcome(engine, held, outcome, opts.stopAfter);
+      : await persistOutcome(engine, held, outcome, opts.stopAfter, !!handOff);
     if (after === "lost_lease") {
       held = null;
       continue;
     }
     const r: Rotation = after.value;
+    if (handOff && r.state === "running" && r.lease === undefined && r.step !== handOff.after) {
+      // Handed off (`persistOutcome`): the continuation is published after the lease's release,
+      // so it never finds the lease held. A crash in between leaves a rotation nobody leases with
+      // `handed_over_at` set: the undelivered message the caller is handling is redelivered (it is
+      // acked only once this returns), and the sweep resumes it HANDOFF_GRACE_MS after the handover.
+      await handOff.publish(r);
+      return r;
+    }
     if (r.state !== "running" || r.lease === undefined) return r;
     // Still ours (each write was a compare-and-swap on the version we hold): go on to the next
     // step without reading and leasing again, two storage round trips fewer per step, unless the
@@ -281,6 +312,7 @@ async function persistOutcome(
   cur: Versioned<Rotation>,
   result: Exclude<Outcome, { kind: "lost_lease" }>,
   stopAfter?: Step,
+  handOff = false,
 ): Promise<Versioned<Rotation> | "lost_lease"> {
   const r = cur.value;
   const now = engine.now();
@@ -344,6 +376,12 @@ async function persistOutcome(
   if (next.state === "running" && pastStop(next, stopAfter)) {
     delete next.lease;
     next = { ...next, handed_over_at: next.handed_over_at ?? iso(now) };
+  } else if (handOff && outcome.kind === "ok" && next.state === "running" && mayHandOff(next)) {
+    // The rotator's split (`DriveOptions.handOff`): the rest is a continuation's. The handover is
+    // stamped again (a compromise's first was its containment's), so the sweep's grace for the
+    // continuation counts from this one (core/sweep/rules.ts `HANDOFF_GRACE_MS`).
+    delete next.lease;
+    next = { ...next, handed_over_at: iso(now) };
   }
   if (next.state !== "running") {
     delete next.lease;

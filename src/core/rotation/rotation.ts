@@ -87,9 +87,12 @@ export const rotationSchema = z.object({
   /** Compromise only: when Clarifai confirmed the leaked value deleted (the revoke step, or the sweep paying it). */
   contained_at: z.optional(isoTimeSchema),
   /**
-   * Compromise only: when the alert's own invocation stopped at containment and gave its lease back
-   * for the rotator to finish (./drive.ts `stopAfter`). Written once, never refreshed: the sweep's
-   * grace for the rotator (core/sweep/rules.ts `HANDOFF_GRACE_MS`) is counted from it.
+   * When a driver last gave its lease back for another invocation to go on: the alert's own
+   * invocation stopping at containment (./drive.ts `stopAfter`), or the rotator handing the rest
+   * to its continuation after propagate (./drive.ts `handOff`, core/subscribers/rotator.ts). At
+   * most twice per rotation (each written by the write that released the lease, never refreshed
+   * otherwise): the sweep's grace for the next driver (core/sweep/rules.ts `HANDOFF_GRACE_MS`) is
+   * counted from the latest.
    */
   handed_over_at: z.optional(isoTimeSchema),
   attempts: z._default(z.number().check(z.int(), z.gte(0)), 0),

@@ -113,8 +113,8 @@ async function chatReplier(
 /** Rows in subscription order: within a type, handlers run in the order listed. */
 const HANDLERS = {
   "alert.received": { auditor },
-  "credential.compromised": { rotator: (d, e) => containAgain(d.engine, e), auditor },
-  "rotation.requested": { rotator: (d, e) => driveRequested(d.engine, e), auditor },
+  "credential.compromised": { rotator: (d, e) => containAgain(d.engine, e, d.bus), auditor },
+  "rotation.requested": { rotator: (d, e) => driveRequested(d.engine, e, d.bus), auditor },
   "rotation.step": { auditor },
   "rotation.completed": { auditor, stats, [NOTIFIER]: notifier, "chat-replier": chatReplier },
   "rotation.failed": { auditor, stats, [NOTIFIER]: notifier, "chat-replier": chatReplier },

@@ -9,24 +9,43 @@
  *   request that received the alert. It is also how a compromise rotation ends: the alert's own
  *   invocation drives it only up to containment and gives its lease back there
  *   (core/alerts/contain.ts, drive.ts `stopAfter`), and this replay, in its own queue invocation,
- *   joins it and drives the rest (create, deliver, verify, promote) to the end.
+ *   joins it and drives the rest (create, deliver, verify, promote) on.
+ *
+ * Neither drives a whole rotation in one invocation any more (CPU per invocation: BENCHMARKS.md
+ * P5, "P5 on branch s29-split"): once the invocation has itself delivered the replacement
+ * (`HAND_OFF_AFTER`, propagate), it hands verify, promote (and a routine plan's revoke_old) to a
+ * continuation, `rotation.requested` naming the rotation, published on `bus`, and returns; that
+ * event's own invocation finishes it. Never while a compromise's leaked value is still live
+ * (drive.ts `mayHandOff`): a routine rotation an alert escalated is driven through its revoke_old
+ * here. The cost: one more queue hop and consumer invocation (the consumer's 1 s batch timeout,
+ * plus its claims and auditor) before the delivered replacement is verified and promoted and the
+ * rotation announced; containment is never later.
  *
  * A rotation still running after its retry budget fails the handler retryably, so the queue
  * redelivers it with backoff.
  */
+import type { EventBus } from "../bus/bus.ts";
 import type { EventOf } from "../bus/events.ts";
 import { handlerFailure } from "../bus/errors.ts";
+import { requesterSchema } from "../bus/fields.ts";
+import { deriveId, newEvent } from "../bus/new-event.ts";
+import { actorOf } from "../audit/actor.ts";
 import { replayCompromise } from "../alerts/pipeline.ts";
 import { isFailure } from "../failure.ts";
 import { beginRotation } from "../rotation/begin.ts";
 import { driveRotation } from "../rotation/drive.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
-import type { Rotation } from "../rotation/rotation.ts";
+import type { Rotation, Step } from "../rotation/rotation.ts";
 
-/** `rotation.requested`: drive the named rotation, or begin one when no id is given. */
+/**
+ * `rotation.requested`: drive the named rotation, or begin one when no id is given. `bus`: where
+ * a continuation is published (see above); without one (a direct call) the rotation is driven to
+ * its end here.
+ */
 export async function driveRequested(
   loadEngine: () => Promise<EngineServices>,
   event: EventOf<"rotation.requested">,
+  bus?: EventBus,
 ): Promise<void> {
   const engine = await loadEngine();
   const { credential_id, reason, mode, requested_by } = event.data;
@@ -40,18 +59,19 @@ export async function driveRequested(
     }
     rotationId = begun.rotation.id;
   }
-  await driveToEnd(engine, credential_id, rotationId);
+  await driveToEnd(engine, credential_id, rotationId, 0, bus);
 }
 
 /** `credential.compromised`: contain the leak again from the event alone (core/alerts/pipeline.ts). */
 export async function containAgain(
   loadEngine: () => Promise<EngineServices>,
   event: EventOf<"credential.compromised">,
+  bus?: EventBus,
 ): Promise<void> {
   const engine = await loadEngine();
   // The event's time is the alert's arrival (core/alerts/pipeline.ts): containment is timed from it.
   const c = await replayCompromise(engine, event.data, Date.parse(event.time));
-  if (c.action === "rotation") await driveToEnd(engine, c.credentialId, c.rotation.id, HOLDER_WAIT_MS);
+  if (c.action === "rotation") await driveToEnd(engine, c.credentialId, c.rotation.id, HOLDER_WAIT_MS, bus);
   else if (c.action === "revoke_previous") await c.run();
   else if (c.action === "refused") {
     throw handlerFailure(c.code, `Cannot contain the compromise: ${c.code}`, { retryable: false });
@@ -70,15 +90,69 @@ export async function containAgain(
 const HOLDER_WAIT_MS = 3_000;
 const HOLDER_POLL_MS = 500;
 
+/**
+ * Where the rotator's invocation hands the rest of a rotation to a continuation: once it has
+ * delivered the replacement itself (propagate). Measured against a split after create (BENCHMARKS.md
+ * "P5 on branch s29-split"): after create, the continuation would carry the delivery (a GitHub
+ * Actions secret's public-key fetch, sealed box, PUT and read-back) and verify and promote, the
+ * larger half (up to 9.6 ms); after propagate the two halves are within about 1 ms (the costlier
+ * at most 9.0 ms, against 11-15 ms for the whole on main at the same load), and the replacement is
+ * already where its consumers read it while the continuation waits in the queue. The cost: about
+ * 2.4 ms more CPU over the two invocations (the second consumer's claims and auditor, the records
+ * read and leased again), one queue send, and verify, promote and `rotation.completed` one queue
+ * hop (about 1 s) later. A plan whose propagate is not this invocation's (a secret's, whose
+ * propagate was its containment in the alert's invocation) is driven to its end here.
+ */
+const HAND_OFF_AFTER: Step = "propagate";
+
+/** The continuation: `rotation.requested` naming `r`, one per rotation (its id is derived from the rotation's). */
+async function publishContinuation(engine: EngineServices, bus: EventBus, r: Rotation): Promise<void> {
+  const requestedBy = requesterSchema.safeParse(r.requested_by).success ? r.requested_by : "rotator";
+  const actor = actorOf(r.requested_by);
+  await bus.publish(
+    newEvent("rotation.requested", {
+      credential_id: r.credential_id,
+      rotation_id: r.id,
+      reason: r.reason,
+      mode: r.mode,
+      requested_by: requestedBy,
+      ...(r.approved_by && requesterSchema.safeParse(r.approved_by).success ? { approved_by: r.approved_by } : {}),
+      ...(actor ? { actor } : {}),
+    }, {
+      source: CONTINUATION_SOURCE,
+      subject: `credential/${r.credential_id}`,
+      id: await deriveId("evt", "rotation.continue", r.id),
+      now: engine.now(),
+    }),
+  );
+}
+
+/**
+ * The continuation's source: not the sweep's (`/rekey/cron`), so its dead letter, with the rotation
+ * still running, is "owed to the sweep" like the replay's (core/subscribers/dead-work.ts).
+ */
+const CONTINUATION_SOURCE = "/rekey/rotator";
+
 async function driveToEnd(
   engine: EngineServices,
   credentialId: string,
   rotationId: string,
   holderWaitMs = 0,
+  bus?: EventBus,
 ): Promise<Rotation | undefined> {
+  let handedOff = false;
+  const handOff = bus
+    ? {
+      after: HAND_OFF_AFTER,
+      publish: async (r: Rotation) => {
+        await publishContinuation(engine, bus, r);
+        handedOff = true;
+      },
+    }
+    : undefined;
   const once = async (): Promise<Rotation | undefined> => {
     try {
-      return await driveRotation(engine, credentialId, rotationId);
+      return await driveRotation(engine, credentialId, rotationId, handOff ? { handOff } : {});
     } catch (error) {
       // The credential was unmanaged (and its rotations with it) since the request: done.
       if (
@@ -94,7 +168,7 @@ async function driveToEnd(
     await engine.sleep(HOLDER_POLL_MS);
     r = await once();
   }
-  if (!r) return undefined;
+  if (!r || handedOff) return r;
   if (r.state === "running") {
     throw handlerFailure("rotation_still_running", `Rotation "${r.id}" is still at step "${r.step}"`, {
       retryable: true,

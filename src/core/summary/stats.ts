@@ -13,6 +13,8 @@ import * as z from "zod/mini";
 import type { BusEvent } from "../bus/events.ts";
 import { rotationReasonSchema } from "../rotation/rotation.ts";
 import { iso } from "../time.ts";
+import type { RecordSummary } from "./record-summary.ts";
+import type { RegistryFigures } from "./summary.ts";
 
 const daySchema = z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/));
 const count = z.number().check(z.int(), z.gte(0));
@@ -52,6 +54,25 @@ export interface StatsStore {
   record(fact: StatsFact): Promise<void>;
   /** The buckets of days `from` to `to` (inclusive, YYYY-MM-DD) that have any; one storage read. */
   days(from: string, to: string): Promise<DayStats[]>;
+  /** The registry's figures kept as credentials are written, where the store keeps them (Workers). */
+  registry?: RegistryAggregate;
+}
+
+/**
+ * Every credential's summary, kept beside the history and updated by each write of a record, so
+ * a page counts them without listing the registry index (Workers: adapters/workers-stats.ts).
+ */
+export interface RegistryAggregate {
+  /** The figures now; null until the aggregate has been seeded from one complete index listing. */
+  figures(now: number): Promise<RegistryFigures | null>;
+  /**
+   * What a complete index listing said, for the credentials no write has told the aggregate about
+   * (those last written before it existed); marks it seeded. A credential deleted or written
+   * since the listing keeps what its write said.
+   */
+  seed(entries: Array<[string, RecordSummary]>): Promise<void>;
+  /** `figures(now)` and the history's `days(from, to)` in one call (the home page needs both). */
+  withDays(from: string, to: string, now: number): Promise<{ figures: RegistryFigures | null; days: DayStats[] }>;
 }
 
 const zero = (): ByReason => ({ scheduled: 0, manual: 0, compromise: 0, expiry: 0 });

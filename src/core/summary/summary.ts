@@ -1,19 +1,23 @@
 /**
  * The figures of the dashboard's home page and of GET /v1/summary, from aggregates only:
- * - now and the next 7 days: one listing of the registry index, whose entries carry each
- *   credential's summary (./record-summary.ts; 1,000 per KV operation, no record read), counted
- *   here; the schedule is the sweep's own (core/sweep/rules.ts `scheduledActions`);
+ * - now and the next 7 days: each credential's summary (./record-summary.ts), counted here; the
+ *   schedule is the sweep's own (core/sweep/rules.ts `scheduledActions`). Where the stats store
+ *   keeps a registry aggregate (Workers: every credential write sets its summary there, in the
+ *   same object as the history), one call returns the counted figures with the history; else,
+ *   and until that aggregate is seeded, one listing of the registry index, whose entries carry the
+ *   summaries (1,000 per KV operation, no record read);
  * - the last 30 days: the day buckets the `stats` handler keeps as rotations finish (./stats.ts),
  *   one read.
- * So a page view costs ceil(credentials / 1,000) index listings and one read of the history,
- * whatever the length of the audit trail. At most MAX_INDEX_PAGES listings are made (a request's
- * CPU is limited); past that the figures say they are partial (`coverage`).
+ * So a page view costs one Durable Object call on Workers (ceil(credentials / 1,000) index
+ * listings and one read of the history elsewhere), whatever the length of the audit trail. At
+ * most MAX_INDEX_PAGES listings are made (a request's CPU is limited); past that the figures say
+ * they are partial (`coverage`), and such a listing does not seed an aggregate.
  */
 import { OVERDUE_AFTER_MS } from "../rotation/owed-revocations.ts";
 import type { Store } from "../store/store.ts";
 import { iso } from "../time.ts";
 import { FLAGS, type RecordSummary, recordSummary } from "./record-summary.ts";
-import { type ByReason, dayOf, type DayStats, emptyDay, type StatsStore } from "./stats.ts";
+import { type ByReason, dayOf, type DayStats, emptyDay, type RegistryAggregate, type StatsStore } from "./stats.ts";
 import type { Summary } from "./summary-schema.ts";
 
 export type { Summary };
@@ -93,8 +97,10 @@ export async function buildSummary(
   const today = Math.floor(now / DAY) * DAY;
   const from = dayOf(today - (HISTORY_DAYS - 1) * DAY);
   const to = dayOf(today);
-  // The history is one read, made beside the index listing.
-  const [registry, history] = await Promise.all([registryFigures(deps.store, now, opts), deps.stats.days(from, to)]);
+  // The history is one read, made beside the index listing, or with the registry aggregate.
+  const [registry, history] = deps.stats.registry
+    ? await aggregated(deps, deps.stats.registry, from, to, now, opts)
+    : await Promise.all([registryFigures(deps, now, opts), deps.stats.days(from, to)]);
   return {
     generated_at: iso(now),
     credentials: registry.credentials,
@@ -114,14 +120,47 @@ export type RegistryFigures = Omit<Summary, "generated_at" | "last_30_days" | "n
   sealings: Array<{ versions: number[]; legacy: boolean; credentials: number }>;
 };
 
-/** Everything the registry index says (the maintenance page needs no history). */
+/**
+ * Everything the registry index says (the maintenance page needs no history). From the stats
+ * store's registry aggregate when it keeps one (Workers: adapters/workers-stats.ts), a few hundred
+ * bytes from one call; else, or while the aggregate has not been seeded yet, from listing the
+ * index, whose complete listing then seeds it.
+ */
 export async function registryFigures(
-  store: Store,
+  deps: { store: Store; stats?: StatsStore },
   now: number,
   opts: { maxIndexPages?: number } = {},
 ): Promise<RegistryFigures> {
-  const today = Math.floor(now / DAY) * DAY;
-  const t: Tallies = {
+  const aggregate = deps.stats?.registry;
+  return (aggregate ? await aggregate.figures(now) : null) ?? await seeded(deps.store, aggregate, now, opts);
+}
+
+async function aggregated(
+  deps: { store: Store },
+  aggregate: RegistryAggregate,
+  from: string,
+  to: string,
+  now: number,
+  opts: { maxIndexPages?: number },
+): Promise<[RegistryFigures, DayStats[]]> {
+  const { figures, days } = await aggregate.withDays(from, to, now);
+  return [figures ?? await seeded(deps.store, aggregate, now, opts), days];
+}
+
+/** Until the aggregate is seeded: the figures from listing the index, whose complete listing seeds it. */
+async function seeded(
+  store: Store,
+  aggregate: RegistryAggregate | undefined,
+  now: number,
+  opts: { maxIndexPages?: number },
+): Promise<RegistryFigures> {
+  const { figures, entries } = await listedFigures(store, now, opts);
+  if (aggregate && !figures.coverage.partial) await aggregate.seed(entries);
+  return figures;
+}
+
+function newTallies(today: number): Tallies {
+  return {
     credentials: { total: 0, active: 0, revoked: 0, leaked_live: 0, needs_manager: 0 },
     owed: { total: 0, overdue: 0 },
     rotations: { running: 0, failed: 0 },
@@ -135,6 +174,38 @@ export async function registryFigures(
     legacy: 0,
     sealings: new Map(),
   };
+}
+
+function figuresOf(t: Tallies, partial: boolean, notSummarised: number): RegistryFigures {
+  return {
+    credentials: t.credentials,
+    owed_revocations: t.owed,
+    rotations: t.rotations,
+    schedule: t.schedule,
+    key_versions: [...t.versions].sort(([a], [b]) => a - b).map(([version, credentials]) => ({ version, credentials })),
+    legacy_sealed: t.legacy,
+    coverage: { credentials: t.credentials.total, partial, not_summarised: notSummarised },
+    sealings: [...t.sealings.values()],
+  };
+}
+
+/** The figures of these summaries, in this order (the order sealings are listed in): the aggregate's count. */
+export function countSummaries(summaries: Iterable<RecordSummary>, now: number): RegistryFigures {
+  const today = Math.floor(now / DAY) * DAY;
+  const t = newTallies(today);
+  for (const s of summaries) count1(t, s, now, today);
+  return figuresOf(t, false, 0);
+}
+
+/** The figures from listing the index, and its entries' summaries (what seeds an aggregate). */
+async function listedFigures(
+  store: Store,
+  now: number,
+  opts: { maxIndexPages?: number },
+): Promise<{ figures: RegistryFigures; entries: Array<[string, RecordSummary]> }> {
+  const today = Math.floor(now / DAY) * DAY;
+  const t = newTallies(today);
+  const entries: Array<[string, RecordSummary]> = [];
   const maxPages = opts.maxIndexPages ?? MAX_INDEX_PAGES;
   const unsummarised: string[] = [];
   let cursor: string | undefined;
@@ -143,8 +214,10 @@ export async function registryFigures(
   do {
     const page = await store.listIndex({ limit: INDEX_PAGE, ...(cursor ? { cursor } : {}) });
     for (const e of page.items) {
-      if (e.summary) count1(t, e.summary, now, today);
-      else unsummarised.push(e.id);
+      if (e.summary) {
+        count1(t, e.summary, now, today);
+        entries.push([e.id, e.summary]);
+      } else unsummarised.push(e.id);
     }
     cursor = page.cursor;
     if (cursor && ++pages >= maxPages) partial = true;
@@ -152,23 +225,14 @@ export async function registryFigures(
   // Entries from before the summary existed: their records, a few (each is a Durable Object read).
   const read = unsummarised.slice(0, MAX_RECORD_READS);
   for (const found of await Promise.all(read.map((id) => store.getCredential(id)))) {
-    if (found) count1(t, recordSummary(found.value), now, today);
+    if (found) {
+      const s = recordSummary(found.value);
+      count1(t, s, now, today);
+      entries.push([found.value.id, s]);
+    }
   }
   const notSummarised = unsummarised.length - read.length;
-  return {
-    credentials: t.credentials,
-    owed_revocations: t.owed,
-    rotations: t.rotations,
-    schedule: t.schedule,
-    key_versions: [...t.versions].sort(([a], [b]) => a - b).map(([version, credentials]) => ({ version, credentials })),
-    legacy_sealed: t.legacy,
-    coverage: {
-      credentials: t.credentials.total,
-      partial: partial || notSummarised > 0,
-      not_summarised: notSummarised,
-    },
-    sealings: [...t.sealings.values()],
-  };
+  return { figures: figuresOf(t, partial || notSummarised > 0, notSummarised), entries };
 }
 
 const sum = (r: ByReason) => r.scheduled + r.manual + r.compromise + r.expiry;

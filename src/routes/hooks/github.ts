@@ -7,7 +7,7 @@
  * `token_hash` (SHA-256, hex) rather than `token_raw`: echoing a leaked token back, even to GitHub,
  * is one copy too many.
  *
- * A batch larger than `GITHUB_INLINE_TOKENS` (default 200: core/alerts/deferred-tokens.ts) is
+ * A batch larger than `GITHUB_INLINE_TOKENS` (default 100: core/alerts/deferred-tokens.ts) is
  * split across invocations, because its CPU grows with the batch (about 15 µs a token) and the
  * free plan allows 10 ms per invocation: the request verifies the signature and validates the
  * whole body (bad input is refused whole, with nothing queued), handles the first

@@ -1,0 +1,119 @@
+/**
+ * The registry aggregate the home page counts instead of listing the index
+ * (src/adapters/workers-stats.ts, fed by src/adapters/credential-cell.ts): on the real bindings,
+ * every write through a credential's Durable Object updates it before the write returns, so its
+ * figures equal a fresh listing of the index right after each registration, edit, revocation and
+ * unmanage; and the one-time seed from a listing (an aggregate deployed over an existing registry)
+ * neither brings back a credential deleted meanwhile nor overwrites what a later write said.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { WorkersStats } from "../../src/adapters/workers-stats.ts";
+import { WorkersStore } from "../../src/adapters/workers-store.ts";
+import type { CredentialRecord } from "../../src/core/credentials/credential.ts";
+import { recordSummary } from "../../src/core/summary/record-summary.ts";
+import { registryFigures } from "../../src/core/summary/summary.ts";
+import { credentialRecord } from "../support/records.ts";
+
+const store = new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS);
+const stats = new WorkersStats(env.STATS);
+const aggregate = stats.registry;
+const DAY = 86_400_000;
+/** The figures as a listing of the index counts them (no aggregate). */
+const listed = (now: number) => registryFigures({ store }, now);
+
+const varied = (i: number, now: number): CredentialRecord =>
+  credentialRecord({
+    value_created_at: new Date(now - (i % 9) * 5 * DAY).toISOString(),
+    value: { v: 1 + (i % 2), ...(i % 3 ? { aad: 2 as const } : {}), iv: "AAAAAAAAAAAAAAAA", ct: "AAAA" },
+    policy: { max_age_days: 30, grace_hours: 24, on_compromise: "rotate", generator: "none" },
+    ...(i % 4 === 1
+      ? {
+        previous: [{
+          fingerprint: `${i}`.padStart(64, "0"),
+          value: { v: 1, aad: 2, iv: "AAAAAAAAAAAAAAAA", ct: "AAAA" },
+          rotation_id: "rot_seeded",
+          superseded_at: new Date(now - DAY).toISOString(),
+          revoke_after: new Date(now + ((i % 5) - 2) * DAY).toISOString(),
+          revoke_attempts: 0,
+          ...(i % 8 === 1 ? { leaked: true } : {}),
+        }],
+      }
+      : {}),
+  });
+
+describe("the registry aggregate (Stats Durable Object), fed by the credential cells", () => {
+  it("is seeded once from a listing, which neither revives a credential deleted since nor undoes a later write", async () => {
+    const now = Date.now();
+    const [kept, gone] = [varied(1, now), varied(2, now)];
+    await store.putCredential(kept, null);
+    await store.putCredential(gone, null);
+    const before = await aggregate.figures(now);
+    expect(before).toBeNull(); // not seeded: the page lists the index instead
+    // A listing made before these two changes, arriving after them.
+    const stale = [
+      [kept.id, recordSummary(kept)],
+      [gone.id, recordSummary(gone)],
+    ] as Array<[string, ReturnType<typeof recordSummary>]>;
+    const revoked = { ...kept, state: "revoked" as const };
+    await store.putCredential(revoked, "1");
+    await store.deleteCredential(gone.id);
+    const only = varied(3, now);
+    await aggregate.seed([...stale, [only.id, recordSummary(only)]]);
+    const seeded = await aggregate.figures(now);
+    expect(seeded?.credentials).toMatchObject({ total: 2, revoked: 1, active: 1 });
+    // Seeded once: a later seed (another view's older listing) changes nothing.
+    await aggregate.seed([[gone.id, recordSummary(gone)]]);
+    expect((await aggregate.figures(now))?.credentials.total).toBe(2);
+    // `only` was never written through a cell: the listing is what it knows of it; gone now.
+    await env.REKEY_KV.delete(`cred:${only.id}`);
+    await store.deleteCredential(only.id);
+    await store.deleteCredential(kept.id);
+    expect((await aggregate.figures(now))?.credentials.total).toBe(0);
+  });
+
+  it("equals a fresh listing of the index after each registration, edit, revocation and unmanage", async () => {
+    const now = Date.now();
+    await registryFigures({ store, stats }, now); // seeds the aggregate if the test above did not
+    const recs: CredentialRecord[] = [];
+    const agree = async () => {
+      const figures = await aggregate.figures(now);
+      expect(figures).toEqual(await listed(now));
+      return figures!;
+    };
+    for (let i = 0; i < 12; i++) {
+      const rec = varied(i, now);
+      await store.putCredential(rec, null);
+      recs.push(rec);
+      expect((await agree()).credentials.total).toBe(recs.length);
+    }
+    // Edits: a rotation running, a revocation, a re-sealing under v2 with no owed value left.
+    const edits: Array<(r: CredentialRecord) => CredentialRecord> = [
+      (r) => ({
+        ...r,
+        current_rotation: {
+          id: "rot_running",
+          reason: "manual",
+          mode: "rotate",
+          requested_by: "test",
+          created_at: r.created_at,
+        },
+      } as CredentialRecord),
+      (r) => ({ ...r, state: "revoked" }),
+      (r) => ({ ...r, value: { v: 2, aad: 2, iv: "AAAAAAAAAAAAAAAA", ct: "AAAA" }, previous: [] }),
+    ];
+    for (const [k, edit] of edits.entries()) {
+      const next = edit(recs[k]!);
+      expect(await store.putCredential(next, "1")).toBe("2");
+      recs[k] = next;
+      await agree();
+    }
+    for (const gone of [recs[5]!, recs[0]!]) {
+      await store.deleteCredential(gone.id);
+      recs.splice(recs.indexOf(gone), 1);
+      expect((await agree()).credentials.total).toBe(recs.length);
+    }
+    const page = await stats.registry.withDays("2026-01-01", "2026-01-02", now);
+    expect(page.figures).toEqual(await listed(now));
+  });
+});
