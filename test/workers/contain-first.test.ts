@@ -585,7 +585,51 @@ describe("contain first: the leaked key dies before the rotation's bookkeeping",
       expect(w.deletesOf(t.leaked)).toEqual([10000]);
     }
   });
+
+  it("named by value: before the DELETE only the manager's token is decrypted (the alert carried the leaked value), and it is opened once the manager's record answers, before the credential's does", async () => {
+    const w = world();
+    const t = await tenant(w);
+    const decrypts = countDecrypts();
+    try {
+      const b = new Bindings();
+      b.holding = true;
+      let decryptsAtDelete: number | undefined;
+      w.onDelete = async () => void (decryptsAtDelete ??= decrypts.count);
+      const answered = alert(w.services(b), t.leaked);
+      await quietDown(b);
+      b.releaseRound(); // the fingerprint index
+      await quietDown(b);
+      const round2 = b.pending.map((p) => p.what);
+      expect(round2).toEqual(["cell.read", "cell.read", "queue.send"]);
+      // The manager's record (read first, on the index's hint) answers; the credential's is held.
+      const before = decrypts.count;
+      b.pending.splice(0, 1)[0]!.go();
+      await quietDown(b);
+      expect(decrypts.count - before, "the manager's token opened while the credential's record is pending").toBe(1);
+      expect(decryptsAtDelete).toBeUndefined();
+      b.passThrough();
+      expect(await answered).toMatchObject({ kind: "accepted", action: "rotation" });
+      // One decrypt before the DELETE: the manager's token; the leaked value is the alert's own.
+      expect(decryptsAtDelete).toBe(before + 1);
+      await settle(w);
+      expect(w.deletesOf(t.leaked)).toEqual([10000]);
+    } finally {
+      decrypts.restore();
+    }
+  });
 });
+
+/** Counts WebCrypto decrypts (each sealed value opened) in this isolate until restored. */
+function countDecrypts() {
+  const subtle = crypto.subtle;
+  const real = subtle.decrypt;
+  const counter = { count: 0, restore: () => void (subtle.decrypt = real) };
+  subtle.decrypt = function (this: SubtleCrypto, ...args: Parameters<SubtleCrypto["decrypt"]>) {
+    counter.count++;
+    return real.apply(this, args);
+  };
+  return counter;
+}
 
 /** Waits until the held bindings have seen no call for QUIET_MS: everything startable has started. */
 async function quietDown(b: Bindings) {

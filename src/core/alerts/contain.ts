@@ -78,9 +78,11 @@ export function deleteAtOnce(
     try {
       // The manager's record read, the leaked value's decrypt and the event's publish do not
       // depend on each other.
+      // The manager's token may be opening already (its record answered first, ./match-leak.ts);
+      // the leaked value is the alert's own when it carried it (its fingerprint is the record's).
       const [token, leaked] = await Promise.all([
-        managerToken(engine, rec, undefined, match.manager),
-        open(engine, rec, CURRENT_VALUE, rec.value),
+        (match.token ?? Promise.resolve(null)).then((t) => t ?? managerToken(engine, rec, undefined, match.manager)),
+        match.leaked ?? open(engine, rec, CURRENT_VALUE, rec.value),
         durable,
       ]);
       // revokeValue runs without a pause up to the DELETE's fetch (../clarifai/http.ts), so the

@@ -3,10 +3,11 @@
  * stores plaintext. The value is fingerprinted (HMAC-SHA256 under REKEY_FINGERPRINT_KEY) and
  * looked up in the index of current and previous fingerprints.
  */
-import type { CredentialRecord } from "../credentials/credential.ts";
 import type { FingerprintHit, Versioned } from "../store/store.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
+import { open } from "../rotation/values.ts";
+import { type CredentialRecord, CURRENT_VALUE } from "../credentials/credential.ts";
 
 export type LeakMatch =
   | { kind: "none" }
@@ -19,6 +20,18 @@ export type LeakMatch =
     credential: CredentialRecord;
     fingerprint: string;
     manager?: Promise<Versioned<CredentialRecord> | null>;
+    /**
+     * The manager's token, opened as soon as its record answered (not once the credential's has
+     * too), when the index said the value is current; null when that record cannot give it (the
+     * early DELETE then reads the manager itself, `managerToken`).
+     */
+    token?: Promise<string | null>;
+    /**
+     * The leaked value itself, when the alert carried it: its fingerprint is the record's current
+     * one, so it is the value the record seals, and the early DELETE names it (an app key's id is
+     * its value) without decrypting the record's copy. Never logged or put in an event.
+     */
+    leaked?: string;
     /** The record read with its version, when the match read it: the rotation's begin starts from it. */
     read?: Versioned<CredentialRecord>;
   }
@@ -39,7 +52,8 @@ export async function matchLeakedValue(
   value: string,
   indexSaysCurrent?: IndexSaysCurrent,
 ): Promise<LeakMatch> {
-  return matchFingerprint(engine, await fingerprint(engine.fingerprintKey, value), indexSaysCurrent);
+  const m = await matchFingerprint(engine, await fingerprint(engine.fingerprintKey, value), indexSaysCurrent);
+  return m.kind === "current" ? { ...m, leaked: value } : m;
 }
 
 /**
@@ -77,11 +91,32 @@ export async function matchFingerprint(
   // manager the record names, one round trip later.
   const manager = hit.managerId ? store.getCredential(hit.managerId) : undefined;
   manager?.catch(() => undefined); // unused or failed: the early DELETE reads the manager itself
+  // Its token is opened once the manager's record answers, so the decrypt is not left until both
+  // records have (the DELETE needs it the moment the credential's record and the event are in).
+  // Only when the index says the value is current, a DELETE likely; unused otherwise.
+  const token = manager && hit.current ? openManager(engine, manager, hit.managerId!) : undefined;
   // The index may lag (KV); the record read is strongly consistent and decides.
   const found = await store.getCredential(hit.credentialId);
   if (!found) return { kind: "none" };
   const m = withRead(matchRecord(found.value, fp), found);
-  return m.kind === "current" && manager && found.value.manager_id === hit.managerId ? { ...m, manager } : m;
+  return m.kind === "current" && manager && found.value.manager_id === hit.managerId
+    ? { ...m, manager, ...(token ? { token } : {}) }
+    : m;
+}
+
+/**
+ * The token of manager `id` once its record answers: its current value, opened as `managerToken`
+ * opens it, or null (missing, not active, not that record, unreadable or not decrypting), for the
+ * caller to read the manager again and fail as before.
+ */
+function openManager(
+  engine: EngineServices,
+  read: Promise<Versioned<CredentialRecord> | null>,
+  id: string,
+): Promise<string | null> {
+  return read.then((m) =>
+    m && m.value.id === id && m.value.state === "active" ? open(engine, m.value, CURRENT_VALUE, m.value.value) : null
+  ).catch(() => null);
 }
 
 const withRead = (m: LeakMatch, read: Versioned<CredentialRecord>): LeakMatch =>
