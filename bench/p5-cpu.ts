@@ -437,7 +437,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
       await warm();
       await timed("rotation_finish", post("queue", { messages: compromised }), { overheads: 1 });
       // The replay delivers the replacement and hands the rest to a continuation, the
-      // `rotation.requested` it publishes (src/core/subscribers/rotator.ts `HAND_OFF_AFTER`): that
+      // `rotation.requested` it publishes (src/core/rotation/drive.ts `HAND_OFF_AFTER`): that
       // event's own queue invocation verifies, promotes and announces it.
       const finishEvents = (await ctl("captured")).events as any[];
       const continuation = continuationOf(finishEvents, "the matched alert's replay");
