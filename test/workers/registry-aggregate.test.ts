@@ -11,7 +11,7 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { MIRROR_REPAIR_MS } from "../../src/adapters/credential-cell.ts";
+import { MIRROR_REPAIR_MS, REGISTRY_TIMEOUT_MS } from "../../src/adapters/credential-cell.ts";
 import { type Stats, statsStub, WorkersStats } from "../../src/adapters/workers-stats.ts";
 import { WorkersStore } from "../../src/adapters/workers-store.ts";
 import type { CredentialRecord } from "../../src/core/credentials/credential.ts";
@@ -205,5 +205,48 @@ describe("the registry aggregate when Stats fails or answers late", () => {
     expect(await aggregate.figures(now)).toEqual(after);
     // The deletion's row stays, to stop a later late arrival too.
     expect(await statsSql((sql) => sql.exec("SELECT json FROM registry WHERE id = ?", rec.id).one().json)).toBeNull();
+  });
+
+  it("a Stats call slower than REGISTRY_TIMEOUT_MS: the write answers without it, and its late arrival changes nothing", async () => {
+    const now = Date.now();
+    await registryFigures({ store, stats }, now);
+    const rec = varied(10, now);
+    await store.putCredential(rec, null);
+    const revokedBefore = (await aggregate.figures(now))?.credentials.revoked;
+    await cell(rec.id).delayNextRegistry(REGISTRY_TIMEOUT_MS + 1_500);
+    const revoked = { ...rec, state: "revoked" as const };
+    const t0 = Date.now();
+    expect(await store.putCredential(revoked, "1")).toBe("2");
+    expect(Date.now() - t0).toBeLessThan(REGISTRY_TIMEOUT_MS + 1_000);
+    expect(await inCell(rec.id, (s) => s.get("registry:pending"))).toHaveLength(1);
+    // A newer write lands (carrying the pending entry along) before the late call arrives.
+    const edited = { ...revoked, description: "edited", state: "active" as const };
+    expect(await store.putCredential(edited, "2")).toBe("3");
+    expect(await inCell(rec.id, (s) => s.get("registry:pending"))).toBeUndefined();
+    await cell(rec.id).delayedRegistry(); // the revocation's entry reaches Stats now
+    const figures = await aggregate.figures(now);
+    expect(figures).toEqual(await listed(now));
+    expect(figures?.credentials.revoked).toBe(revokedBefore);
+    await store.deleteCredential(rec.id);
+  });
+
+  it("an object deployed before versions: its registry table gets the column, its rows count as version 0", async () => {
+    const legacy = env.STATS.get(env.STATS.idFromName("legacy-schema"));
+    const now = Date.now();
+    const rec = varied(11, now);
+    await runInDurableObject(legacy, (instance: Stats, state: DurableObjectState) => {
+      const sql = state.storage.sql;
+      sql.exec("DROP TABLE registry");
+      sql.exec("CREATE TABLE registry (id TEXT PRIMARY KEY, json TEXT)");
+      sql.exec("INSERT INTO registry (id, json) VALUES (?, ?)", rec.id, JSON.stringify(recordSummary(rec)));
+      sql.exec("INSERT INTO flags (name) VALUES ('seeded')");
+      // The new code starting over that storage.
+      const Class = instance.constructor as new (ctx: DurableObjectState, env: object) => Stats;
+      const upgraded = new Class(state, {});
+      expect(upgraded.registryFigures(now)?.credentials.total).toBe(1);
+      upgraded.registryWrite([[rec.id, recordSummary({ ...rec, state: "revoked" }), 1]]);
+      expect(upgraded.registryFigures(now)?.credentials.revoked).toBe(1);
+      expect(sql.exec<{ v: number }>("SELECT v FROM registry WHERE id = ?", rec.id).one().v).toBe(1);
+    });
   });
 });
