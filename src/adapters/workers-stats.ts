@@ -56,8 +56,8 @@ export function registryVersion(now = Date.now()): number {
 
 /**
  * How long a deletion is remembered: while an older entry of the id may still arrive. A cell's
- * call gives up after a second (REGISTRY_TIMEOUT_MS) and a late one lands within the few seconds
- * a call can live; an hour is far beyond that and keeps the table to the deletions of one hour.
+ * call gives up after a second (REGISTRY_TIMEOUT_MS) and a late one normally lands within
+ * seconds; an hour is far beyond that and keeps the table to the deletions of one hour.
  * It also bounds how old a seed's listing may be to not revive a deletion: a listing is taken
  * just before the seed (KV listings lag by up to a minute).
  */
@@ -119,7 +119,10 @@ export class Stats extends DurableObject<object> {
 
   /**
    * RegistryAggregate.seed: fills the ids no write has told of (as version 0, older than any
-   * write), once. A deletion's row stays: the listing may be older than it.
+   * write), once. A deletion's row stays: the listing may be older than it. Not reconciled: the
+   * listing, taken in the first minute after the deploy that brings the aggregate, lags KV, so it
+   * can count a credential deleted (or miss one registered) just before that deploy by code
+   * without the aggregate; the figure stays off until that id is next written.
    */
   registrySeed(entries: Array<[string, Record<string, unknown>]>): void {
     if (this.#seeded()) return;
