@@ -802,7 +802,9 @@ async function manualRound(
       headers: { authorization: `Bearer ${o.adminToken}`, "content-type": "application/json" },
       body: JSON.stringify({ reason: "manual" }),
     }));
-  if (a.res.status !== 202) throw new Error(`P5: the manual rotation answered ${a.res.status}: ${a.text.slice(0, 300)}`);
+  if (a.res.status !== 202) {
+    throw new Error(`P5: the manual rotation answered ${a.res.status}: ${a.text.slice(0, 300)}`);
+  }
   const rotationId = String(JSON.parse(a.text).rotation?.id ?? "");
   await o.timed("manual_rotation_waituntil", o.post("settled", {}), { overheads: 1 });
   const keysAt = async () =>
@@ -816,14 +818,18 @@ async function manualRound(
   }
   const events = (await o.ctl("captured")).events as any[];
   const requested = events.filter((e) => e.type === "rotation.requested" && e.source === "/rekey/admin");
-  if (requested.length !== 1) throw new Error(`P5: the manual rotation published ${requested.length} rotation.requested`);
+  if (requested.length !== 1) {
+    throw new Error(`P5: the manual rotation published ${requested.length} rotation.requested`);
+  }
   await o.ctl("warm", { credentials: [o.managerId, id] });
   await o.timed("manual_rotation_continue", o.post("queue", { messages: requested }), { overheads: 1 });
   const after = (await o.ctl("captured")).events as any[];
   const completed = [...events, ...after].some((e) => e.type === "rotation.completed");
   const view = await o.admin("GET", `/v1/rotations/${rotationId}`);
   if (!completed || view.json.rotation?.state !== "done" || (await keysAt()).some((k) => k.id === old)) {
-    throw new Error(`P5: the manual rotation of ${id} had not ended (done, old key revoked) after its event's invocation`);
+    throw new Error(
+      `P5: the manual rotation of ${id} had not ended (done, old key revoked) after its event's invocation`,
+    );
   }
 }
 

@@ -11,6 +11,8 @@
  *   Queues with services of its own (a controlled clock, an in-process emulator). Every other
  *   queue goes to the Worker's own `queue()`.
  *
+ *   `delayNextRegistry(ms)` makes its next call to the Stats object (the registry aggregate) arrive
+ *   `ms` late, as an overloaded object would take it, and `delayedRegistry()` waits until it has.
  * The trade-off of the first seam, written down because it is a choice: a test-only subclass
  * cannot be switched on in production (the class is not in the deployed bundle), where a hook in
  * the deployed class gated by a binding could be, by anyone who sets that binding. The price is
@@ -19,6 +21,7 @@
  */
 import worker from "../../src/worker.ts";
 import { type CellWrite, CredentialCell as DeployedCredentialCell } from "../../src/adapters/credential-cell.ts";
+import type { Stats } from "../../src/adapters/workers-stats.ts";
 
 // Every Durable Object class wrangler.toml binds, as the deployed Worker exports them (the cell is wrapped below).
 export { EventLedger, Stats } from "../../src/worker.ts";
@@ -27,6 +30,32 @@ export { RekeyCredentials } from "../../src/worker.ts";
 
 interface CellEnv {
   REKEY_KV: KVNamespace;
+  STATS?: DurableObjectNamespace<Stats>;
+}
+
+/**
+ * The STATS namespace as the cell sees it: the real binding, except that while `delayMs` is set
+ * the next stub it gives is one whose `registryWrite` (the only method the cell calls) reaches
+ * the real object that much later.
+ */
+function delayedStats(ns: DurableObjectNamespace<Stats>, state: { delayMs: number; late?: Promise<unknown> }) {
+  return new Proxy(ns, {
+    get(target, prop) {
+      if (prop === "get" && state.delayMs) {
+        const ms = state.delayMs;
+        state.delayMs = 0;
+        return (id: DurableObjectId) => ({
+          registryWrite: (entries: Parameters<Stats["registryWrite"]>[0]) => {
+            const late = scheduler.wait(ms).then(() => target.get(id).registryWrite(entries));
+            state.late = late;
+            return late;
+          },
+        });
+      }
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 /** KV as the cell sees it: the real binding, whose writes fail while `losing` is set. */
@@ -44,11 +73,28 @@ function lossyKv(kv: KVNamespace, state: { losing: boolean }): KVNamespace {
 
 export class CredentialCell extends DeployedCredentialCell {
   readonly #fault: { armed: boolean; losing: boolean };
+  readonly #stats: { delayMs: number; late?: Promise<unknown> };
 
   constructor(ctx: DurableObjectState, env: CellEnv) {
     const fault = { armed: false, losing: false };
-    super(ctx, { ...env, REKEY_KV: lossyKv(env.REKEY_KV, fault) });
+    const stats = { delayMs: 0 };
+    super(ctx, {
+      ...env,
+      REKEY_KV: lossyKv(env.REKEY_KV, fault),
+      ...(env.STATS ? { STATS: delayedStats(env.STATS, stats) } : {}),
+    });
     this.#fault = fault;
+    this.#stats = stats;
+  }
+
+  /** Test seam: the next call to Stats reaches it `ms` late. */
+  async delayNextRegistry(ms: number): Promise<void> {
+    this.#stats.delayMs = ms;
+  }
+
+  /** Waits until the delayed call has reached Stats (and answered). */
+  async delayedRegistry(): Promise<void> {
+    await this.#stats.late;
   }
 
   /**

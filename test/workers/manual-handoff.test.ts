@@ -93,7 +93,12 @@ async function adminInvocation(c: ReturnType<typeof counting>, path: string, bod
 
 /** One consumer invocation of `body` (one message per invocation, as wrangler.toml's consumer runs). */
 async function deliver(c: ReturnType<typeof counting>, body: unknown) {
-  const batch = createMessageBatch("rekey-events", [{ id: crypto.randomUUID(), timestamp: new Date(), attempts: 1, body }]);
+  const batch = createMessageBatch("rekey-events", [{
+    id: crypto.randomUUID(),
+    timestamp: new Date(),
+    attempts: 1,
+    body,
+  }]);
   const ctx = createExecutionContext();
   c.begin(`queue:${(body as Captured).type}`);
   try {

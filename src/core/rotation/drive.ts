@@ -11,6 +11,7 @@ import { finish, markPreviousRevoked, promote } from "./credential-transitions.t
 import type { EngineServices } from "./engine-services.ts";
 import { containInstead, type Containment, mayNeedContainment } from "./containment.ts";
 import { nextStep } from "./step-plan.ts";
+import { mayHandOff } from "./hand-off.ts";
 import { rollback } from "./rollback.ts";
 import type { Rotation, Step } from "./rotation.ts";
 import { terminalEvents } from "./terminal-events.ts";
@@ -80,19 +81,6 @@ export interface DriveOptions {
    * running. Only where `mayHandOff` holds: never while a compromise's leaked value is live.
    */
   handOff?: { after: Step; publish: (r: Rotation) => Promise<void> };
-}
-
-/**
- * Whether the rest of `r` (as the write after its step would leave it) may wait for a
- * continuation: a routine rotation, or a compromise whose leaked value is already dead
- * (`old_revoked`, by the early DELETE, its revoke_old step, or a secret's own overwrite). A
- * routine rotation an alert joined is a compromise by then (begin.ts `escalate`), its old value
- * still live until its revoke_old, last in a routine plan: it is driven on to the end here, so its
- * containment never waits for a queue hop. Every write under a lease is a compare-and-swap, so an
- * escalation written while this driver ran makes its write fail and it re-reads the reason.
- */
-function mayHandOff(r: Pick<Rotation, "reason" | "old_revoked">): boolean {
-  return r.reason !== "compromise" || r.old_revoked;
 }
 
 /**

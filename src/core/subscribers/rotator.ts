@@ -95,7 +95,6 @@ export async function containAgain(
 const HOLDER_WAIT_MS = 3_000;
 const HOLDER_POLL_MS = 500;
 
-
 /** The continuation: `rotation.requested` naming `r`, one per rotation (its id is derived from the rotation's). */
 async function publishContinuation(engine: EngineServices, bus: EventBus, r: Rotation): Promise<void> {
   const requestedBy = requesterSchema.safeParse(r.requested_by).success ? r.requested_by : "rotator";
