@@ -60,6 +60,8 @@ export const P5_PATHS = [
   "github_events_rotation_finish",
   "github_events_rotation_continue",
   "github_owed_fetch",
+  "manual_rotation",
+  "manual_rotation_continue",
 ] as const;
 export type P5Path = (typeof P5_PATHS)[number];
 
@@ -77,6 +79,7 @@ const NOT_YET: Partial<Record<P5Path, string>> = {};
 const COMPOSED: Partial<Record<P5Path, readonly [string, string]>> = {
   alert_matched_invocation: ["alert_matched", "fast_path_containment"],
   github_events_actions_secret: ["github_events_answer", "github_events_waituntil"],
+  manual_rotation: ["manual_rotation_answer", "manual_rotation_waituntil"],
 };
 
 export interface P5Result {
@@ -241,6 +244,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
     const inChunk = leaked.splice(rounds);
     const ghKeys = await registerGithubEventsKeys({ rounds, mint, admin, managerId, log });
     const owedKeys = await registerOwedKeys({ rounds, mint, admin, managerId, log });
+    const manualKeys = await registerGithubEventsKeys({ rounds, mint, admin, managerId, log, prefix: "MANUAL_KEY" });
     // Credentials sealed under master key version 1 while the Worker seals under 2: each round's
     // re-encryption batch moves a batch of them (they sort first in the registry, so every batch's
     // page is made of them). The first SWEEP_DUE are past their max age, so a sweep batch has 10 to act on.
@@ -433,7 +437,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
       await warm();
       await timed("rotation_finish", post("queue", { messages: compromised }), { overheads: 1 });
       // The replay delivers the replacement and hands the rest to a continuation, the
-      // `rotation.requested` it publishes (src/core/subscribers/rotator.ts `HAND_OFF_AFTER`): that
+      // `rotation.requested` it publishes (src/core/rotation/drive.ts `HAND_OFF_AFTER`): that
       // event's own queue invocation verifies, promotes and announces it.
       const finishEvents = (await ctl("captured")).events as any[];
       const continuation = continuationOf(finishEvents, "the matched alert's replay");
@@ -472,6 +476,19 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
 
       await githubEventsRound({ base, github, clarifaiUrl: emulator.url, event: ghEvent, timed, post, ctl, managerId });
       await githubOwedRound({ base, github, clarifaiUrl: emulator.url, alert: owedAlert, timed, post, ctl, managerId });
+      await manualRound({
+        base,
+        github,
+        clarifaiUrl: emulator.url,
+        timed,
+        post,
+        ctl,
+        managerId,
+        admin,
+        adminToken: vars.REKEY_ADMIN_TOKEN!,
+        keys: manualKeys,
+        r,
+      });
 
       await warm();
       // A queue batch of 10 events: those the matched alert and its rotation published.
@@ -630,12 +647,14 @@ async function registerGithubEventsKeys(o: {
   admin: Admin;
   managerId: string;
   log: (s: string) => void;
+  /** The Actions secrets' name prefix: each set of keys its own secrets. */
+  prefix?: string;
 }): Promise<GithubEventsKeys> {
-  o.log(`P5: registering ${o.rounds} app keys with an Actions-secret sink for the GitHub alert webhooks...`);
+  o.log(`P5: registering ${o.rounds} app keys with an Actions-secret sink (${o.prefix ?? "CLARIFAI_KEY"})...`);
   const out: GithubEventsKeys = { keys: [], credentialIds: [], secretNames: [] };
   for (let tries = 0; out.keys.length < o.rounds; tries++) {
     const key = await o.mint();
-    const name = `CLARIFAI_KEY_${out.keys.length}`;
+    const name = `${o.prefix ?? "CLARIFAI_KEY"}_${out.keys.length}`;
     const reg = await o.admin("POST", "/v1/credentials", {
       kind: "app_key",
       user_id: USER,
@@ -755,6 +774,62 @@ async function githubEventsRound(o: GithubRound & { event: PreparedGithubEvent }
   const done = (await o.ctl("captured")).events as any[];
   if (!done.some((e) => e.type === "rotation.completed")) {
     throw new Error(`P5: the continuation of ${event.credentialId}'s rotation did not finish it`);
+  }
+}
+
+// --- manual_rotation: a rotation a person asks for over HTTP -------------------------------
+// The admin API's `POST /v1/credentials/:id/rotate` (the chat confirmation and the dashboard's
+// rotate button call the same src/core/rotation/request.ts `requestRotation`): the answer (auth,
+// begin, the `rotation.requested` publish) and the waitUntil work it starts (the rotation's fast
+// path) are one invocation in production, `manual_rotation`. Each round rotates its own app key
+// under the manager, its sink a repository's Actions secret (as `github_events_*`). By the end of
+// that invocation the secret must hold the replacement. The `rotation.requested` it published is
+// then one queue invocation of its own, `manual_rotation_continue`: whatever of the rotation the
+// fast path left (nothing, when the fast path drives it to its end), and by its end the rotation
+// must be done and the old key gone at Clarifai.
+
+async function manualRound(
+  o: GithubRound & { admin: Admin; adminToken: string; keys: GithubEventsKeys; r: number },
+) {
+  const id = o.keys.credentialIds[o.r]!;
+  const secretName = o.keys.secretNames[o.r]!;
+  const old = o.keys.keys[o.r]!;
+  await o.ctl("captured");
+  await o.ctl("warm", { credentials: [o.managerId, id] });
+  const a = await o.timed("manual_rotation_answer", () =>
+    fetch(`${o.base}/v1/credentials/${id}/rotate`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${o.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ reason: "manual" }),
+    }));
+  if (a.res.status !== 202) {
+    throw new Error(`P5: the manual rotation answered ${a.res.status}: ${a.text.slice(0, 300)}`);
+  }
+  const rotationId = String(JSON.parse(a.text).rotation?.id ?? "");
+  await o.timed("manual_rotation_waituntil", o.post("settled", {}), { overheads: 1 });
+  const keysAt = async () =>
+    ((await (await fetch(`${o.clarifaiUrl}/_emulator/state`)).json()) as any).keys as Array<
+      { id: string; description?: string }
+    >;
+  const delivered = (await secretValue(o.github, secretName))?.value;
+  const replacement = (await keysAt()).find((k) => String(k.description ?? "").includes(rotationId));
+  if (!replacement || delivered !== replacement.id) {
+    throw new Error(`P5: the manual rotation of ${id} did not deliver its replacement within its own invocation`);
+  }
+  const events = (await o.ctl("captured")).events as any[];
+  const requested = events.filter((e) => e.type === "rotation.requested" && e.source === "/rekey/admin");
+  if (requested.length !== 1) {
+    throw new Error(`P5: the manual rotation published ${requested.length} rotation.requested`);
+  }
+  await o.ctl("warm", { credentials: [o.managerId, id] });
+  await o.timed("manual_rotation_continue", o.post("queue", { messages: requested }), { overheads: 1 });
+  const after = (await o.ctl("captured")).events as any[];
+  const completed = [...events, ...after].some((e) => e.type === "rotation.completed");
+  const view = await o.admin("GET", `/v1/rotations/${rotationId}`);
+  if (!completed || view.json.rotation?.state !== "done" || (await keysAt()).some((k) => k.id === old)) {
+    throw new Error(
+      `P5: the manual rotation of ${id} had not ended (done, old key revoked) after its event's invocation`,
+    );
   }
 }
 
@@ -1055,7 +1130,14 @@ function analyse(
   const cpu = {} as Record<P5Path, number | null>;
   const doCpu = {} as Record<P5Path, number | null>;
   const perPath: Record<string, unknown> = {};
-  const extra = ["cron_tick", "bare_hono", "github_events_answer", "github_events_waituntil"];
+  const extra = [
+    "cron_tick",
+    "bare_hono",
+    "github_events_answer",
+    "github_events_waituntil",
+    "manual_rotation_answer",
+    "manual_rotation_waituntil",
+  ];
   for (const p of [...P5_PATHS, ...extra]) {
     const xs = byPath.get(p);
     if (!xs?.length) {

@@ -83,6 +83,23 @@ export interface DriveOptions {
   handOff?: { after: Step; publish: (r: Rotation) => Promise<void> };
 }
 
+/**
+ * Where an invocation hands the rest of a rotation to a continuation (`DriveOptions.handOff`): once
+ * it has delivered the replacement itself (propagate). Used by the rotator
+ * (core/subscribers/rotator.ts) and by a request's fast path (./request.ts). Measured against a
+ * split after create (BENCHMARKS.md "P5 on branch s29-split"): after create, the continuation would
+ * carry the delivery (a GitHub Actions secret's public-key fetch, sealed box, PUT and read-back) and
+ * verify and promote, the larger half (up to 9.6 ms); after propagate the two halves are within
+ * about 1 ms (the costlier at most 9.0 ms, against 11-15 ms for the whole on main at the same
+ * load), and the replacement is already where its consumers read it while the continuation waits
+ * in the queue. The cost: about 2.4 ms more CPU over the two invocations (the second consumer's
+ * claims and auditor, the records read and leased again), one queue send, and verify, promote and
+ * `rotation.completed` one queue hop (about 1 s) later. A plan whose propagate is not this
+ * invocation's (a secret's, whose propagate was its containment in the alert's invocation) is
+ * driven to its end.
+ */
+export const HAND_OFF_AFTER: Step = "propagate";
+
 /** Whether `r` is past `stopAfter` (see `DriveOptions`); never when the plan has no such step. */
 function pastStop(r: Rotation, stopAfter: Step | undefined): boolean {
   if (!stopAfter) return false;

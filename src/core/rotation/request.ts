@@ -1,13 +1,25 @@
 /**
- * Asking for a rotation from a trigger that a person drives (admin API, chat): begin or join, run
- * the fast path after the response, and publish `rotation.requested` as the durable guarantee.
+ * Asking for a rotation from a trigger that a person drives (admin API, chat, the dashboard): begin
+ * or join, publish `rotation.requested` as the durable guarantee, and run the fast path after the
+ * response.
+ *
+ * The fast path is the request's own invocation (waitUntil work counts against its CPU limit), so
+ * it drives the rotation only up to the rotator's hand-off point (./drive.ts `HAND_OFF_AFTER`,
+ * propagate: the replacement minted and delivered) and leaves verify, promote and a routine
+ * revoke_old to the `rotation.requested` it already published, whose queue invocation finishes it
+ * (core/subscribers/rotator.ts `driveRequested`, which waits for this fast path's lease when it
+ * comes first). CPU: BENCHMARKS.md "P5 on branch s29-manual". Never while a compromise's leaked
+ * value is live (./drive.ts `mayHandOff`): a compromise request is contained, and a revocation
+ * (its plan is revoke_old alone) ends, here. The cost is wall time: verify, promote and the
+ * outcome (a chat reply is posted by whichever invocation ends the rotation: the reply target is
+ * sealed on the rotation record, core/chatops/reply.ts) come one queue hop later.
  */
 import { actorOf } from "../audit/actor.ts";
 import type { EventBus } from "../bus/bus.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { attachReply, outcomeMessage, postReply, type ReplyTarget } from "../chatops/reply.ts";
 import { type BeginResult, beginRotation, type RotationRequest } from "./begin.ts";
-import { driveRotation } from "./drive.ts";
+import { driveRotation, HAND_OFF_AFTER } from "./drive.ts";
 import type { EngineServices } from "./engine-services.ts";
 
 export interface RequestServices {
@@ -41,28 +53,41 @@ export async function requestRotation(
   }
   // Every caller drives, joined or not: the lease makes the extra drivers return at once, and a
   // rotation left behind by a dead driver gets resumed by the next request for it. The durable
-  // event is the guarantee when this fast path dies; its id is the rotation's, so 50 joined
-  // requests publish one event as far as the handlers are concerned.
-  services.defer(driveRotation(engine, credentialId, begun.rotation.id));
-  await services.bus.publish(
-    newEvent(
-      "rotation.requested",
-      {
-        credential_id: credentialId,
-        rotation_id: begun.rotation.id,
-        reason: req.reason,
-        mode: req.mode,
-        requested_by: req.requestedBy,
-        ...(req.approvedBy ? { approved_by: req.approvedBy } : {}),
-        ...(actorOf(req.requestedBy) ? { actor: actorOf(req.requestedBy) } : {}),
-      },
-      {
-        source: opts.source,
-        subject: `credential/${credentialId}`,
-        id: await deriveId("evt", "rotation.requested", begun.rotation.id),
-        now: services.now(),
-      },
-    ),
+  // event is the guarantee when this fast path dies, and the continuation of its hand-off; its id
+  // is the rotation's, so 50 joined requests publish one event as far as the handlers are concerned.
+  const event = newEvent(
+    "rotation.requested",
+    {
+      credential_id: credentialId,
+      rotation_id: begun.rotation.id,
+      reason: req.reason,
+      mode: req.mode,
+      requested_by: req.requestedBy,
+      ...(req.approvedBy ? { approved_by: req.approvedBy } : {}),
+      ...(actorOf(req.requestedBy) ? { actor: actorOf(req.requestedBy) } : {}),
+    },
+    {
+      source: opts.source,
+      subject: `credential/${credentialId}`,
+      id: await deriveId("evt", "rotation.requested", begun.rotation.id),
+      now: services.now(),
+    },
+  );
+  try {
+    await services.bus.publish(event);
+  } catch (error) {
+    // No event to leave the rest to: this fast path drives the rotation to its end, as before the
+    // hand-off, and the caller is told the request failed (its retry joins the same rotation).
+    services.defer(driveRotation(engine, credentialId, begun.rotation.id));
+    throw error;
+  }
+  // Published first, so the hand-off always has its continuation: the drive starts one queue send
+  // later than the response could allow (wall time after the answer, not CPU). The hand-off
+  // publishes nothing of its own: the event above is the continuation.
+  services.defer(
+    driveRotation(engine, credentialId, begun.rotation.id, {
+      handOff: { after: HAND_OFF_AFTER, publish: async () => {} },
+    }),
   );
   return begun;
 }

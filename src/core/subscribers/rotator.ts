@@ -13,7 +13,7 @@
  *
  * Neither drives a whole rotation in one invocation any more (CPU per invocation: BENCHMARKS.md
  * P5, "P5 on branch s29-split"): once the invocation has itself delivered the replacement
- * (`HAND_OFF_AFTER`, propagate), it hands verify, promote (and a routine plan's revoke_old) to a
+ * (drive.ts `HAND_OFF_AFTER`, propagate), it hands verify, promote (and a routine plan's revoke_old) to a
  * continuation, `rotation.requested` naming the rotation, published on `bus`, and returns; that
  * event's own invocation finishes it. Never while a compromise's leaked value is still live
  * (drive.ts `mayHandOff`): a routine rotation an alert escalated is driven through its revoke_old
@@ -33,14 +33,18 @@ import { actorOf } from "../audit/actor.ts";
 import { replayCompromise } from "../alerts/pipeline.ts";
 import { isFailure } from "../failure.ts";
 import { beginRotation } from "../rotation/begin.ts";
-import { driveRotation } from "../rotation/drive.ts";
+import { driveRotation, HAND_OFF_AFTER } from "../rotation/drive.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
-import type { Rotation, Step } from "../rotation/rotation.ts";
+import type { Rotation } from "../rotation/rotation.ts";
 
 /**
  * `rotation.requested`: drive the named rotation, or begin one when no id is given. `bus`: where
  * a continuation is published (see above); without one (a direct call) the rotation is driven to
- * its end here.
+ * its end here. A request's own fast path (core/rotation/request.ts) drives the rotation it names
+ * up to the same hand-off and leaves the rest to this event, which the queue often delivers while
+ * that fast path still holds the lease: it waits for the lease (`HOLDER_WAIT_MS`), as the replay
+ * of `credential.compromised` does, rather than fail retryably and finish it one backoff (10 s)
+ * later.
  */
 export async function driveRequested(
   loadEngine: () => Promise<EngineServices>,
@@ -59,7 +63,7 @@ export async function driveRequested(
     }
     rotationId = begun.rotation.id;
   }
-  await driveToEnd(engine, credential_id, rotationId, 0, bus);
+  await driveToEnd(engine, credential_id, rotationId, HOLDER_WAIT_MS, bus);
 }
 
 /** `credential.compromised`: contain the leak again from the event alone (core/alerts/pipeline.ts). */
@@ -79,9 +83,10 @@ export async function containAgain(
 }
 
 /**
- * How long the replay of `credential.compromised` waits, in this invocation, for another driver's
- * lease (the alert's own invocation driving up to containment: a self-managed PAT's create, a
- * secret's propagate, an app key whose early DELETE failed) before failing retryably. The event is
+ * How long the replay of `credential.compromised` (or a `rotation.requested`) waits, in this
+ * invocation, for another driver's lease (the alert's own invocation driving up to containment: a
+ * self-managed PAT's create, a secret's propagate, an app key whose early DELETE failed; a
+ * request's fast path driving up to its hand-off) before failing retryably. The event is
  * published before that driver stops and the queue delivers it within about a second, so the replay
  * often arrives while the lease is still held; without the wait its first retry comes after the
  * consumer's backoff (10 s) and the replacement with it. Waiting costs wall time, not CPU, and one
@@ -89,21 +94,6 @@ export async function containAgain(
  */
 const HOLDER_WAIT_MS = 3_000;
 const HOLDER_POLL_MS = 500;
-
-/**
- * Where the rotator's invocation hands the rest of a rotation to a continuation: once it has
- * delivered the replacement itself (propagate). Measured against a split after create (BENCHMARKS.md
- * "P5 on branch s29-split"): after create, the continuation would carry the delivery (a GitHub
- * Actions secret's public-key fetch, sealed box, PUT and read-back) and verify and promote, the
- * larger half (up to 9.6 ms); after propagate the two halves are within about 1 ms (the costlier
- * at most 9.0 ms, against 11-15 ms for the whole on main at the same load), and the replacement is
- * already where its consumers read it while the continuation waits in the queue. The cost: about
- * 2.4 ms more CPU over the two invocations (the second consumer's claims and auditor, the records
- * read and leased again), one queue send, and verify, promote and `rotation.completed` one queue
- * hop (about 1 s) later. A plan whose propagate is not this invocation's (a secret's, whose
- * propagate was its containment in the alert's invocation) is driven to its end here.
- */
-const HAND_OFF_AFTER: Step = "propagate";
 
 /** The continuation: `rotation.requested` naming `r`, one per rotation (its id is derived from the rotation's). */
 async function publishContinuation(engine: EngineServices, bus: EventBus, r: Rotation): Promise<void> {
