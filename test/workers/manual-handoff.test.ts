@@ -24,11 +24,9 @@ import { newEvent } from "../../src/core/bus/new-event.ts";
 import { beginRotation } from "../../src/core/rotation/begin.ts";
 import worker, { type Env, servicesFor } from "../../src/worker.ts";
 import { ADMIN_TOKEN, call } from "../support/api.ts";
-import { registerAppKey } from "../support/app-key.ts";
+import { appKeyWithSink as appKeyWithSinkFor } from "../support/app-key-with-sink.ts";
 import { canary } from "../support/canary.ts";
 import { countingEnv } from "../support/counting-env.ts";
-import { emulatorUrl, freshTenant } from "../support/emulator-control.ts";
-import { registerManager } from "../support/manager.ts";
 
 type Captured = { type: string; source?: string; id?: string; data: any };
 
@@ -42,29 +40,8 @@ const rotation = async (credentialId: string, rotationId: string) =>
   (await store().getRotation(credentialId, rotationId))!.value;
 
 /** A fresh tenant's app key with a Clarifai secret sink (grace 0: revoke_old deletes at once). */
-async function appKeyWithSink(prefix: string) {
-  const t = await freshTenant(prefix);
-  leaks.secrets.push(t.manager.id);
-  const managerId = await registerManager(t);
-  const sink = `${prefix.toUpperCase().replaceAll("-", "_")}_SINK`;
-  const made = await fetch(`${emulatorUrl()}/v2/users/${t.userId}/secrets`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Key ${t.manager.id}` },
-    body: JSON.stringify({ secrets: [{ id: sink, value: "placeholder-value" }] }),
-  });
-  expect(made.ok).toBe(true);
-  const reg = await registerAppKey(t, {
-    managerId,
-    secrets: leaks.secrets,
-    sinks: [{ type: "clarifai_secret", user_id: t.userId, secret_id: sink }],
-    policy: { grace_hours: 0, on_compromise: "rotate" },
-  });
-  const sinkValue = async () => (await t.state()).secrets.find((s: any) => s.id === sink)?.value;
-  const keys = async () => (await t.state()).keys.map((k: any) => k.id as string);
-  const minted = async (rotationId: string) =>
-    (await t.state()).keys.filter((k: any) => String(k.description).includes(rotationId));
-  return { id: reg.id, key: reg.key.id as string, sinkValue, keys, minted };
-}
+const appKeyWithSink = (prefix: string) =>
+  appKeyWithSinkFor(prefix, leaks.secrets, { grace_hours: 0, on_compromise: "rotate" });
 
 const counting = () => countingEnv(env as Env, { EVENTS: "rekey-events", EVENTS_DLQ: "rekey-events-dlq" });
 

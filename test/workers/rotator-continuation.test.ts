@@ -30,11 +30,9 @@ import { beginRotation } from "../../src/core/rotation/begin.ts";
 import { dueActions, HANDOFF_GRACE_MS } from "../../src/core/sweep/rules.ts";
 import worker, { type Env, servicesFor } from "../../src/worker.ts";
 import { call } from "../support/api.ts";
-import { registerAppKey } from "../support/app-key.ts";
+import { appKeyWithSink as appKeyWithSinkFor } from "../support/app-key-with-sink.ts";
 import { canary } from "../support/canary.ts";
 import { countingEnv } from "../support/counting-env.ts";
-import { emulatorUrl, freshTenant } from "../support/emulator-control.ts";
-import { registerManager } from "../support/manager.ts";
 
 type Captured = { type: string; source?: string; id?: string; data: any };
 
@@ -47,33 +45,8 @@ const store = () => new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS);
 const rotation = async (credentialId: string, rotationId: string) =>
   (await store().getRotation(credentialId, rotationId))!.value;
 
-/** A fresh tenant's app key with a Clarifai secret sink (grace 24 h), registered under its manager. */
-async function appKeyWithSink(prefix: string) {
-  const t = await freshTenant(prefix);
-  leaks.secrets.push(t.manager.id);
-  const managerId = await registerManager(t);
-  const sink = `${prefix.toUpperCase().replaceAll("-", "_")}_SINK`;
-  const made = await fetch(`${emulatorUrl()}/v2/users/${t.userId}/secrets`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Key ${t.manager.id}` },
-    body: JSON.stringify({ secrets: [{ id: sink, value: "placeholder-value" }] }),
-  });
-  expect(made.ok).toBe(true);
-  const reg = await registerAppKey(t, {
-    managerId,
-    secrets: leaks.secrets,
-    sinks: [{ type: "clarifai_secret", user_id: t.userId, secret_id: sink }],
-    policy: { grace_hours: 24 },
-  });
-  const sinkValue = async () => (await t.state()).secrets.find((s: any) => s.id === sink)?.value;
-  const keys = async () => (await t.state()).keys.map((k: any) => k.id as string);
-  const deletes = async () =>
-    (await t.state()).calls.filter((c: any) => c.method === "DELETE" && String(c.path).endsWith(`/keys/${reg.key.id}`))
-      .map((c: any) => c.status);
-  const minted = async (rotationId: string) =>
-    (await t.state()).keys.filter((k: any) => String(k.description).includes(rotationId));
-  return { t, id: reg.id, key: reg.key.id, sinkValue, keys, deletes, minted };
-}
+/** A fresh tenant's app key with a Clarifai secret sink (grace 24 h). */
+const appKeyWithSink = (prefix: string) => appKeyWithSinkFor(prefix, leaks.secrets, { grace_hours: 24 });
 
 /**
  * One consumer invocation of each message in turn (as wrangler.toml's consumer runs: one message
