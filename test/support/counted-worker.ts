@@ -9,15 +9,36 @@ import worker, { type Env } from "../../src/worker.ts";
 import { type CountingEnv, invocation } from "./counting-env.ts";
 import { signedGithubAlert } from "./github-test-key.ts";
 
+/**
+ * One queue invocation of the Worker under `env`: `body` alone on `queue` (one message per
+ * invocation, as wrangler.toml's consumer runs); returns its acks and retries once it has settled.
+ */
+export async function queueInvocation(
+  env: Env,
+  queue: string,
+  body: unknown,
+  opts: { attempts?: number; id?: string } = {},
+) {
+  const attempts = opts.attempts ?? 1;
+  const batch = createMessageBatch(queue, [{
+    id: opts.id ?? crypto.randomUUID(),
+    timestamp: new Date(),
+    attempts,
+    body,
+  }]);
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env, ctx);
+  return await getQueueResult(batch, ctx);
+}
+
 /** Delivers `body` on `queue` as message `m-<queue>-<attempts>`, counted as `<queue>#<attempts>`; returns its acks and retries. */
 export async function deliverAttempt(counting: CountingEnv<Env>, queue: string, attempts: number, body: unknown) {
-  const batch = createMessageBatch(queue, [{ id: `m-${queue}-${attempts}`, timestamp: new Date(), attempts, body }]);
-  const ctx = createExecutionContext();
   counting.begin(`${queue}#${attempts}`);
-  await worker.queue(batch, counting.env, ctx);
-  const result = await getQueueResult(batch, ctx);
-  counting.end();
-  return result;
+  try {
+    return await queueInvocation(counting.env, queue, body, { attempts, id: `m-${queue}-${attempts}` });
+  } finally {
+    counting.end();
+  }
 }
 
 /** POSTs `body` to /hooks/github/secret-scanning, signed with the suite's GitHub key; returns the answer and the counts. */

@@ -5,9 +5,10 @@
  * sink refused at registration with 422 github_not_configured), and GITHUB_TOKEN instead of an App.
  */
 import { env } from "cloudflare:workers";
-import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker, { type Env } from "../../src/worker.ts";
+import { queueInvocation } from "../support/counted-worker.ts";
 import { signGithubWebhook } from "../../src/core/inbound/github-webhook.ts";
 import { ADMIN_TOKEN, call } from "../support/api.ts";
 import { freshTenant } from "../support/emulator-control.ts";
@@ -63,15 +64,7 @@ function holdingRequests(e: Env) {
   const heldEnv = { ...e, EVENTS } as Env;
   const deliver = async () => {
     for (let body = held.shift(); body !== undefined; body = held.shift()) {
-      const batch = createMessageBatch("rekey-events", [{
-        id: crypto.randomUUID(),
-        timestamp: new Date(),
-        attempts: 1,
-        body,
-      }]);
-      const ctx = createExecutionContext();
-      await worker.queue(batch, heldEnv, ctx);
-      await getQueueResult(batch, ctx);
+      await queueInvocation(heldEnv, "rekey-events", body);
     }
   };
   return { env: heldEnv, deliver };

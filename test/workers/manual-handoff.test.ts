@@ -17,7 +17,7 @@
  * every send, and the test hands messages to `worker.queue` itself, one message per invocation.
  */
 import { env } from "cloudflare:workers";
-import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { WorkersStore } from "../../src/adapters/workers-store.ts";
 import { newEvent } from "../../src/core/bus/new-event.ts";
@@ -27,6 +27,7 @@ import { ADMIN_TOKEN, call } from "../support/api.ts";
 import { appKeyWithSink as appKeyWithSinkFor } from "../support/app-key-with-sink.ts";
 import { canary } from "../support/canary.ts";
 import { countingEnv } from "../support/counting-env.ts";
+import { queueInvocation } from "../support/counted-worker.ts";
 
 type Captured = { type: string; source?: string; id?: string; data: any };
 
@@ -70,17 +71,9 @@ async function adminInvocation(c: ReturnType<typeof counting>, path: string, bod
 
 /** One consumer invocation of `body` (one message per invocation, as wrangler.toml's consumer runs). */
 async function deliver(c: ReturnType<typeof counting>, body: unknown) {
-  const batch = createMessageBatch("rekey-events", [{
-    id: crypto.randomUUID(),
-    timestamp: new Date(),
-    attempts: 1,
-    body,
-  }]);
-  const ctx = createExecutionContext();
   c.begin(`queue:${(body as Captured).type}`);
   try {
-    await worker.queue(batch, c.env, ctx);
-    const result = await getQueueResult(batch, ctx);
+    const result = await queueInvocation(c.env, "rekey-events", body);
     expect(c.take("rekey-events-dlq")).toEqual([]);
     return { retried: result.retryMessages.length > 0, published: c.take("rekey-events") as Captured[] };
   } finally {
