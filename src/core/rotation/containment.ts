@@ -84,8 +84,9 @@ async function oweRevocation(engine: EngineServices, r: Rotation, code: string) 
  * returned recorded as revoked: the rollback then salvages the replacement, if one was minted, and
  * a credential left with no working value is marked revoked (credential-transitions.ts `finish`).
  * If Clarifai refuses the delete too, it is owed (due now, retried by every sweep,
- * `revocation.overdue`). A secret being rotated is left as it is: its value dies only when its own
- * secret is overwritten (steps.ts `revokeOld`), which is what is failing.
+ * `revocation.overdue`). A secret being rotated is left to the usual rollback, as for any permanent
+ * failure: its value dies only when its own secret is overwritten (steps.ts `revokeOld`), not by a
+ * delete.
  */
 export async function containAtCap(engine: EngineServices, rec: CredentialRecord, r: Rotation): Promise<Rotation> {
   if (r.reason !== "compromise" || r.old_revoked || rec.fingerprint !== r.old_fingerprint) return r;
