@@ -2,7 +2,8 @@
  * The engine's cap on retryable failures (src/core/rotation/retry-cap.ts): a rotation whose step
  * keeps failing retryably settles `failed` with `retries_exhausted` once it has failed
  * RETRY_CAP_ATTEMPTS drives in a row and is RETRY_CAP_AGE_MS old, instead of running (and holding
- * its credential's one rotation slot) for ever; before that it stays running. On the real Workers
+ * its credential's one rotation slot) for ever; before that it stays running. A compromise and a
+ * revocation are never given up (a rollback would put the old value back). On the real Workers
  * store (KV + the CredentialCell Durable Object) with the Clarifai emulator, whose own fault route
  * refuses the failing call with 503s; the test's clock stands for the sweep's resumes.
  */
@@ -14,7 +15,6 @@ import { slackMessage } from "../../src/core/notify/slack-message.ts";
 import { outcomeMessage } from "../../src/core/chatops/reply.ts";
 import { beginRotation } from "../../src/core/rotation/begin.ts";
 import { driveRotation } from "../../src/core/rotation/drive.ts";
-import { payOwedRevocations } from "../../src/core/rotation/owed-revocations.ts";
 import { RETRIES_EXHAUSTED_HINT, RETRY_CAP_AGE_MS, RETRY_CAP_ATTEMPTS } from "../../src/core/rotation/retry-cap.ts";
 import type { Rotation } from "../../src/core/rotation/rotation.ts";
 import { currentValue, scenario } from "../support/engine-scenario.ts";
@@ -108,68 +108,59 @@ describe("the engine's cap on retryable failures (Workers store, Clarifai emulat
     expect(await s.keyIds()).not.toContain(s.original);
   });
 
-  it("a compromise whose leaked value is still live (a routine rotation the alert escalated) is not rolled back onto it at the cap: the leaked key is deleted, the replacement kept", async () => {
-    const s = await setup();
-    await s.refuse(...SINK_WRITE);
-    const { rotation } = await s.begin("manual");
-    const began = s.h.engine.now();
-    expect(await s.drive(rotation.id)).toMatchObject({ state: "running", step: "propagate" });
-    // The leak alert joins the running rotation: a compromise now, its old value live until its
-    // revoke_old, last in its routine plan.
-    const joined = await s.begin("compromise");
-    expect(joined).toMatchObject({ joined: true, rotation: { id: rotation.id, reason: "compromise" } });
-    let r: Rotation = rotation;
-    for (let i = 0; i < RETRY_CAP_ATTEMPTS; i++) {
-      s.h.advance(MINUTE);
-      r = await s.drive(rotation.id);
+  it("never gives up a compromise (the leaked value must die, and a rollback would put it back): an escalated rotation stuck at propagate, and one whose leaked key Clarifai will not delete, keep running past both bounds", async () => {
+    for (const stuck of ["propagate", "revoke_old"] as const) {
+      const s = await setup();
+      let id: string;
+      if (stuck === "propagate") {
+        // A routine rotation the leak alert joins: a compromise now, its old value live until its
+        // revoke_old, last in its routine plan.
+        await s.refuse(...SINK_WRITE);
+        id = (await s.begin("manual")).rotation.id;
+        expect(await s.drive(id)).toMatchObject({ state: "running", step: "propagate" });
+        expect(await s.begin("compromise")).toMatchObject({ joined: true, rotation: { id, reason: "compromise" } });
+      } else {
+        await s.refuse("DELETE", `/v2/users/u1/keys/${s.original}`);
+        id = (await s.begin("compromise")).rotation.id;
+      }
+      const began = s.h.engine.now();
+      let r: Rotation = await s.drive(id);
+      for (let i = 0; i < RETRY_CAP_ATTEMPTS; i++) {
+        s.h.advance(MINUTE);
+        r = await s.drive(id);
+      }
+      s.h.advance(began + 2 * RETRY_CAP_AGE_MS - s.h.engine.now());
+      r = await s.drive(id);
+      expect(r).toMatchObject({ state: "running", step: stuck, reason: "compromise", old_revoked: false });
+      expect(r.attempts).toBeGreaterThan(RETRY_CAP_ATTEMPTS);
+      expect(s.h.events.filter((e) => e.type === "rotation.failed")).toEqual([]);
+      // Nothing was rolled back onto the leaked value: the replacement is still the rotation's.
+      expect((await s.h.engine.store.getCredential(s.cred.id))!.value.current_rotation?.id).toBe(id);
+      // Clarifai back: the next resume finishes it and the leaked key dies.
+      await s.heal();
+      expect(await s.drive(id)).toMatchObject({ state: "done", old_revoked: true });
+      expect(await s.keyIds()).not.toContain(s.original);
     }
-    while (s.h.engine.now() + 15 * MINUTE < began + RETRY_CAP_AGE_MS) {
-      s.h.advance(15 * MINUTE);
-      r = await s.drive(rotation.id);
-      expect(r).toMatchObject({ state: "running", old_revoked: false });
-    }
-    expect(await s.keyIds()).toContain(s.original); // the leaked key, live all along
-    s.h.advance(began + RETRY_CAP_AGE_MS - s.h.engine.now());
-    r = await s.drive(rotation.id);
-    expect(r).toMatchObject({ state: "failed", old_revoked: true, error: { code: "retries_exhausted" } });
-    expect(r.contained_at).toBeDefined();
-    // At the emulator: the leaked key is gone; the replacement is the recorded value and works.
-    const keys = await s.keyIds();
-    expect(keys).not.toContain(s.original);
-    const { rec, value } = await currentValue(s.h, s.cred.id);
-    expect(value).not.toBe(s.original);
-    expect(keys).toContain(value);
-    expect(rec.current_rotation).toBeUndefined();
-    expect(s.h.events.map((e) => e.type)).toEqual(expect.arrayContaining(["credential.revoked", "rotation.failed"]));
   });
 
-  it("a compromise whose leaked key Clarifai will not delete: at the cap its deletion is owed (the sweep pays it), and the replacement goes on", async () => {
+  it("never gives up a revocation (mode revoke): a revoke Clarifai keeps refusing runs past both bounds with the value still live, and finishes once Clarifai answers", async () => {
     const s = await setup();
     await s.refuse("DELETE", `/v2/users/u1/keys/${s.original}`);
-    const { rotation } = await s.begin("compromise");
+    const b = await beginRotation(s.h.engine, s.cred.id, { reason: "manual", mode: "revoke", requestedBy: "test" });
+    if (!b.ok) throw new Error(b.code);
     const began = s.h.engine.now();
-    let r: Rotation = await s.drive(rotation.id);
-    expect(r).toMatchObject({ state: "running", step: "revoke_old", old_revoked: false });
+    let r: Rotation = await s.drive(b.rotation.id);
     for (let i = 0; i < RETRY_CAP_ATTEMPTS; i++) {
       s.h.advance(MINUTE);
-      r = await s.drive(rotation.id);
+      r = await s.drive(b.rotation.id);
     }
-    while (s.h.engine.now() + 15 * MINUTE < began + RETRY_CAP_AGE_MS) {
-      s.h.advance(15 * MINUTE);
-      r = await s.drive(rotation.id);
-      expect(r).toMatchObject({ state: "running", step: "revoke_old" });
-    }
-    s.h.advance(began + RETRY_CAP_AGE_MS - s.h.engine.now());
-    r = await s.drive(rotation.id);
-    // Not rolled back and not left running: the leak is owed, the replacement minted and promoted.
-    expect(r).toMatchObject({ state: "done", old_revoked: false, old_revoke_owed: true });
-    const { rec, value } = await currentValue(s.h, s.cred.id);
-    expect(value).not.toBe(s.original);
-    expect(rec.previous.find((p) => p.fingerprint === r.old_fingerprint)).toMatchObject({ leaked: true });
+    s.h.advance(began + 2 * RETRY_CAP_AGE_MS - s.h.engine.now());
+    r = await s.drive(b.rotation.id);
+    expect(r).toMatchObject({ state: "running", mode: "revoke" });
+    expect(r.attempts).toBeGreaterThan(RETRY_CAP_ATTEMPTS);
     expect(await s.keyIds()).toContain(s.original);
-    // Clarifai back: the owed revocation deletes the leaked key.
     await s.heal();
-    expect((await payOwedRevocations(s.h.engine, s.cred.id)).revoked).toEqual([r.old_fingerprint]);
+    expect(await s.drive(b.rotation.id)).toMatchObject({ state: "done" });
     expect(await s.keyIds()).not.toContain(s.original);
   });
 });

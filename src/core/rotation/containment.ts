@@ -55,7 +55,7 @@ export async function containInstead(
   if (
     r.step === "create" && !r.new_value && isSelfManagedPatCompromise(rec, r) && rec.fingerprint === r.old_fingerprint
   ) {
-    const deleted = await deleteLeaked(engine, rec, r);
+    const deleted = await deleteLeakedPat(engine, rec, r);
     const next: Rotation = {
       ...r,
       manager_lost: true,
@@ -75,28 +75,8 @@ async function oweRevocation(engine: EngineServices, r: Rotation, code: string) 
   );
 }
 
-/**
- * The engine's retry cap (./retry-cap.ts) settling a compromise whose leaked value is still the
- * credential's current value and still works (`containInstead` had nothing to do at this step: a
- * routine rotation an alert escalated, whose revoke_old is last, failing before it; or a
- * compromise whose leaked value's delete is already owed). Its rollback would hand the sinks the
- * leaked value back and leave it live with nobody driving its death, so it is deleted now, and
- * returned recorded as revoked: the rollback then salvages the replacement, if one was minted, and
- * a credential left with no working value is marked revoked (credential-transitions.ts `finish`).
- * If Clarifai refuses the delete too, it is owed (due now, retried by every sweep,
- * `revocation.overdue`). A secret being rotated is left to the usual rollback, as for any permanent
- * failure: its value dies only when its own secret is overwritten (steps.ts `revokeOld`), not by a
- * delete.
- */
-export async function containAtCap(engine: EngineServices, rec: CredentialRecord, r: Rotation): Promise<Rotation> {
-  if (r.reason !== "compromise" || r.old_revoked || rec.fingerprint !== r.old_fingerprint) return r;
-  if (rec.kind === "secret" && r.mode === "rotate") return r;
-  const deleted = await deleteLeaked(engine, rec, r);
-  return { ...r, old_revoked: deleted, ...(deleted ? {} : { old_revoke_owed: true }) };
-}
-
-/** Deletes the leaked current value (a self-managed PAT with itself), with the engine's retry budget; owes it if that fails. */
-async function deleteLeaked(engine: EngineServices, rec: CredentialRecord, r: Rotation): Promise<boolean> {
+/** Deletes the leaked PAT with itself, with the engine's retry budget; owes it if that fails. */
+async function deleteLeakedPat(engine: EngineServices, rec: CredentialRecord, r: Rotation): Promise<boolean> {
   let code = "revoke_failed";
   for (let attempt = 0; attempt < engine.retry.attempts; attempt++) {
     if (attempt > 0) await engine.sleep(backoffDelay(attempt, engine.retry.baseDelayMs, engine.retry.maxDelayMs));

@@ -9,7 +9,7 @@ import type { CredentialRecord } from "../credentials/credential.ts";
 import type { Versioned } from "../store/store.ts";
 import { finish, markPreviousRevoked, promote } from "./credential-transitions.ts";
 import type { EngineServices } from "./engine-services.ts";
-import { containAtCap, containInstead, type Containment, mayNeedContainment } from "./containment.ts";
+import { containInstead, type Containment, mayNeedContainment } from "./containment.ts";
 import { nextStep } from "./step-plan.ts";
 import { mayHandOff } from "./hand-off.ts";
 import { rollback } from "./rollback.ts";
@@ -325,10 +325,9 @@ async function persistOutcome(
   let outcome = result;
   let next: Rotation;
   let contained: Containment | null = null;
-  // Past the engine's cap a retryable failure is permanent (./retry-cap.ts): settled, not resumed
-  // for ever. Decided before containment, so a leak is contained as for any permanent failure.
-  const capped = outcome.kind === "retryable" && retriesExhausted(r, r.attempts + 1, now);
-  if (capped && outcome.kind === "retryable") {
+  // Past the engine's cap a retryable failure is permanent (./retry-cap.ts): settled and rolled
+  // back, not resumed for ever. Never a compromise's or a revocation's (`retriesExhausted`).
+  if (outcome.kind === "retryable" && retriesExhausted(r, r.attempts + 1, now)) {
     outcome = { kind: "permanent", failure: retriesExhaustedFailure(outcome.failure, r, r.attempts + 1) };
   }
   if (outcome.kind !== "ok" && mayNeedContainment(r)) {
@@ -368,13 +367,10 @@ async function persistOutcome(
     if (claimed === null) return "lost_lease";
     cur = { value: r, version: claimed };
     const rec = await credentialOf(engine, r);
-    // A capped compromise whose leaked value still works is not rolled back onto it: the value is
-    // deleted first (or owed, loudly), so the rollback salvages the replacement instead.
-    const base = capped ? await containAtCap(engine, rec, r) : r;
-    const undone = await rollback(engine, rec, base);
+    const undone = await rollback(engine, rec, r);
     const f = outcome.failure;
     next = {
-      ...base,
+      ...r,
       ...(undone.incomplete ? { rollback_incomplete: true } : {}),
       state: "failed",
       error: rotationError(f, r.step),

@@ -4,8 +4,8 @@
  * (drive.ts `persistOutcome`), and the cron sweep resumes it every 15 minutes
  * (core/sweep/rules.ts). Without a bound that rotation would stay `running` for ever, holding its
  * credential's one rotation slot, with nobody told: the silent, half-finished rotation. Past the
- * cap the failure counts as permanent: the rotation is rolled back (or contained, for a leak) and
- * settles `failed` with `retries_exhausted`, announced as any permanent failure is.
+ * cap the failure counts as permanent: the rotation is rolled back and settles `failed` with
+ * `retries_exhausted`, announced as any permanent failure is.
  *
  * Both bounds must be passed, the count and the age:
  * - `RETRY_CAP_ATTEMPTS` failed drives in a row at the current step (`attempts`, reset by each step
@@ -21,6 +21,13 @@
  * A driver that dies mid-step (rather than fail) counts no attempt and is not capped here; the
  * dead letter's age bound (core/subscribers/dead-work.ts) is what reports it.
  *
+ * Only a rotation that replaces a value nobody needs dead is capped: not a compromise and not a
+ * revocation (`mode: "revoke"`). Giving those up would mean a rollback, and a rollback puts the
+ * old value back: a leaked value live again in the sinks (a secret's own value even rewritten at
+ * Clarifai), or a value someone asked to be revoked left working with nothing owed. They keep
+ * being resumed until Clarifai answers, and the dead letter's age bound says loudly that they are
+ * stuck. A routine rotation an alert escalates is a compromise from then on, and so uncapped.
+ *
  * Runtime-neutral.
  */
 import type { AnyFailure, Failure } from "../failure.ts";
@@ -35,8 +42,13 @@ export const RETRY_CAP_ATTEMPTS = 10;
 export const RETRY_CAP_AGE_MS = 2 * 3_600_000;
 
 /** Whether `r`, having now failed `attempts` drives in a row at its step, is past the cap at `now`. */
-export const retriesExhausted = (r: Pick<Rotation, "created_at">, attempts: number, now: number): boolean =>
-  attempts >= RETRY_CAP_ATTEMPTS && now - Date.parse(r.created_at) >= RETRY_CAP_AGE_MS;
+export const retriesExhausted = (
+  r: Pick<Rotation, "created_at" | "reason" | "mode">,
+  attempts: number,
+  now: number,
+): boolean =>
+  r.reason !== "compromise" && r.mode === "rotate" && attempts >= RETRY_CAP_ATTEMPTS &&
+  now - Date.parse(r.created_at) >= RETRY_CAP_AGE_MS;
 
 /**
  * The permanent failure the cap turns `last` into. Its message keeps the last underlying failure's

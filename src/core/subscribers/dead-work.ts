@@ -11,7 +11,8 @@
  * and owed to the sweep. Only while that is plausible, though: the engine settles a rotation that
  * keeps failing retryably by itself once it is past its cap (rotation/retry-cap.ts, with its own
  * `rotation.failed`), but a rotation whose drivers die rather than fail counts no attempt and is
- * never capped, so past the cap's bounds it is stuck and a human hears now.
+ * never capped, nor is a compromise or a revocation (a rollback would put the old value back), so
+ * past the cap's bounds such a one is stuck and a human hears now.
  */
 import type { DeadLetterInfo } from "../bus/bus.ts";
 import type { BusEvent, EventType } from "../bus/events.ts";
