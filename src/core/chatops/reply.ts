@@ -17,7 +17,6 @@ import type { Keyring } from "../crypto/keyring.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
 import type { Rotation } from "../rotation/rotation.ts";
-import { RETRIES_EXHAUSTED, RETRIES_EXHAUSTED_HINT } from "../rotation/retry-cap.ts";
 import type { ChatPlatform } from "./confirmation.ts";
 import { postJson } from "../notify/post-json.ts";
 
@@ -90,7 +89,6 @@ export function outcomeMessage(r: Rotation): ChatMessage {
         `At step *${r.error?.step ?? r.step}*${
           r.error?.clarifai_code !== undefined ? `, Clarifai status ${r.error.clarifai_code}` : ""
         }. Nothing was left half done: see \`GET /v1/rotations/${r.id}\`.`,
-        ...(code === RETRIES_EXHAUSTED ? [RETRIES_EXHAUSTED_HINT] : []),
       ],
     };
   }

@@ -3,7 +3,6 @@
  * what a human should do. Built from event data only (ids, codes, fingerprint prefixes).
  */
 import type { BusEvent } from "../bus/events.ts";
-import { RETRIES_EXHAUSTED, RETRIES_EXHAUSTED_HINT } from "../rotation/retry-cap.ts";
 
 type Block = Record<string, unknown>;
 const section = (text: string): Block => ({ type: "section", text: { type: "mrkdwn", text } });
@@ -57,9 +56,7 @@ export function slackMessage(event: BusEvent): { text: string; blocks: Block[] }
       headline = `:rotating_light: Rotation of ${cred} FAILED`;
       detail = `Error \`${d.error_code}\`${d.clarifai_code ? ` (Clarifai ${d.clarifai_code})` : ""}${
         d.step ? ` at step *${d.step}*` : ""
-      }.${
-        d.error_code === RETRIES_EXHAUSTED ? ` ${RETRIES_EXHAUSTED_HINT}` : ""
-      } A human needs to look: \`GET /v1/rotations/${d.rotation_id ?? ""}\`.`;
+      }. A human needs to look: \`GET /v1/rotations/${d.rotation_id ?? ""}\`.`;
       break;
     case "credential.revoked":
       headline = `:lock: Value \`${d.fingerprint_prefix}…\` of ${cred} revoked at Clarifai${

@@ -17,7 +17,6 @@ import type { Rotation, Step } from "./rotation.ts";
 import { terminalEvents } from "./terminal-events.ts";
 import { type AnyFailure, toFailure } from "../failure.ts";
 import { rotationError, stepFailure } from "./step-error.ts";
-import { retriesExhausted, retriesExhaustedFailure } from "./retry-cap.ts";
 import * as steps from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
 import { open, promotedValues } from "./values.ts";
@@ -325,11 +324,6 @@ async function persistOutcome(
   let outcome = result;
   let next: Rotation;
   let contained: Containment | null = null;
-  // Past the engine's cap a retryable failure is permanent (./retry-cap.ts): settled and rolled
-  // back, not resumed for ever. Never a compromise's or a revocation's (`retriesExhausted`).
-  if (outcome.kind === "retryable" && retriesExhausted(r, r.attempts + 1, now)) {
-    outcome = { kind: "permanent", failure: retriesExhaustedFailure(outcome.failure, r, r.attempts + 1) };
-  }
   if (outcome.kind !== "ok" && mayNeedContainment(r)) {
     // A leaked value must die whatever failed (./containment.ts).
     contained = await containInstead(

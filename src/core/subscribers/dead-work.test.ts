@@ -18,7 +18,6 @@ import type { Rotation } from "../rotation/rotation.ts";
 import { terminalEvents } from "../rotation/terminal-events.ts";
 import { MemoryStore } from "../store/memory-store.ts";
 import { iso } from "../time.ts";
-import { RETRY_CAP_AGE_MS, RETRY_CAP_ATTEMPTS } from "../rotation/retry-cap.ts";
 import { type DeadWork, deadWork, OWED_MAX_AGE_MS, OWED_MAX_ATTEMPTS } from "./dead-work.ts";
 
 const NOW = Date.parse("2026-06-01T12:00:00.000Z");
@@ -160,14 +159,6 @@ describe("dead work on a credential", () => {
       current: { created_at: iso(NOW - OWED_MAX_AGE_MS + 1), attempts: OWED_MAX_ATTEMPTS - 1 },
     });
     expect((await deadWork(inside.store, compromised(inside.rec.id), exhausted, NOW)).rotation?.state).toBe("running");
-  });
-
-  it("(memory store) takes its bounds from the engine's retry cap: a rotation through an hour's outage is still owed to the sweep, whose resumes settle it", async () => {
-    expect([OWED_MAX_AGE_MS, OWED_MAX_ATTEMPTS]).toEqual([RETRY_CAP_AGE_MS, RETRY_CAP_ATTEMPTS]);
-    const hour = await stored({ current: { created_at: iso(NOW - 60 * MIN - 1), attempts: 7 } });
-    expect(await deadWork(hour.store, compromised(hour.rec.id), exhausted, NOW)).toEqual({
-      rotation: { id: hour.current!.id, state: "running" },
-    });
   });
 
   it("(memory store) is rotation.failed while a rotation runs that is not the work's: routine, of another value, or another one than named", async () => {

@@ -8,11 +8,9 @@
  * backing off, which the sweep resumes and completes (core/sweep/rules.ts). A `rotation.failed`
  * then would be a false alarm ("failed", then "completed") posted to chat, every notification
  * target and the audit trail; the dead-letter notice says instead that the rotation is running
- * and owed to the sweep. Only while that is plausible, though: the engine settles a rotation that
- * keeps failing retryably by itself once it is past its cap (rotation/retry-cap.ts, with its own
- * `rotation.failed`), but a rotation whose drivers die rather than fail counts no attempt and is
- * never capped, nor is a compromise or a revocation (a rollback would put the old value back), so
- * past the cap's bounds such a one is stuck and a human hears now.
+ * and owed to the sweep. Only while that is plausible, though: nothing in the engine bounds a
+ * rotation's retries (drive.ts bumps `attempts` and backs off 4 s; the sweep resumes it every
+ * 15 minutes), so a rotation stuck for good would otherwise be "owed to the sweep" forever.
  */
 import type { DeadLetterInfo } from "../bus/bus.ts";
 import type { BusEvent, EventType } from "../bus/events.ts";
@@ -22,7 +20,6 @@ import { codeSchema } from "../bus/fields.ts";
 import type { CredentialRecord } from "../credentials/credential.ts";
 import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 import type { Rotation } from "../rotation/rotation.ts";
-import { RETRY_CAP_AGE_MS, RETRY_CAP_ATTEMPTS } from "../rotation/retry-cap.ts";
 import { terminalEvents } from "../rotation/terminal-events.ts";
 import type { Store } from "../store/store.ts";
 import { sweepDrivesOn } from "../sweep/rules.ts";
@@ -31,21 +28,18 @@ import { sweepDrivesOn } from "../sweep/rules.ts";
 const CREDENTIAL_WORK: readonly EventType[] = ["rotation.requested", "credential.compromised"];
 
 /**
- * How young a running rotation must be for "the sweep finishes it" to be believed: the engine's
- * cap on age (rotation/retry-cap.ts `RETRY_CAP_AGE_MS`). Younger, a rotation failing retryably is
- * still the engine's to retry, and once past both of the cap's bounds its next failed drive
- * settles it `failed` (`retries_exhausted`), announced by the engine; older and still running, it
- * is stuck (its drivers die instead of failing, say), and a human must hear `rotation.failed`.
+ * How young a running rotation must be for "the sweep finishes it" to be believed. A replay dies
+ * about 5 minutes after its first delivery (core/bus/backoff.ts: 10 + 20 + 40 + 80 + 160 s) and
+ * the sweep runs every 15 minutes, so an hour leaves it about four resumes; a rotation running
+ * longer than that is stuck, and a human must hear `rotation.failed`.
  */
-export const OWED_MAX_AGE_MS = RETRY_CAP_AGE_MS;
+export const OWED_MAX_AGE_MS = 3_600_000;
 /**
  * Failed drives in a row at the rotation's current step (`attempts`, drive.ts; reset by each step
- * that succeeds) below which it is still owed to the sweep: the engine's cap on the count
- * (`RETRY_CAP_ATTEMPTS`). The dying replay alone accounts for up to 6 (one per delivery: 1 +
- * wrangler.toml's `max_retries` 5); a dead event that finds its rotation failed this many times
- * already is not the first trouble, and is reported rather than left to the cap's age.
+ * that succeeds) below which it is still owed to the sweep. The dying replay alone accounts for up
+ * to 6 (one per delivery: 1 + wrangler.toml's `max_retries` 5); the 4 more are the hour's sweeps.
  */
-export const OWED_MAX_ATTEMPTS = RETRY_CAP_ATTEMPTS;
+export const OWED_MAX_ATTEMPTS = 10;
 /** The source of the sweep's events (core/sweep/run.ts): its own resume dying is never "owed to the sweep". */
 const SWEEP_SOURCE = "/rekey/cron";
 
