@@ -100,11 +100,12 @@ export interface DriveOptions {
  *   driven on to the next hand-off or its end.
  * - After promote, when revoke_old is next and deletes the old value at once (a routine plan with
  *   grace 0: `revokeOldDeletesNow`): verify, promote and that DELETE with its record update and
- *   announcements in one continuation were 6-11.4 ms (BENCHMARKS.md "P5 on branch s31-split"). A
- *   revoke_old in its grace period only owes the value to the sweep, so the continuation goes on
- *   through it to the end, as before. A compromise's plan has no revoke_old after promote, and an
- *   escalated routine rotation never waits (`mayHandOff`). The cost: the old value dies one more
- *   queue hop (about 1 s) after promote, and one more consumer invocation's CPU.
+ *   announcements in one continuation were 5.8-11.3 ms (median 7.0) in eight runs, the two halves
+ *   3.1-6.9 and 3.7-5.9 ms (BENCHMARKS.md "P5 on branch s31-split"). A revoke_old in its grace
+ *   period only owes the value to the sweep, so the continuation goes on through it to the end, as
+ *   before. A compromise's plan has no revoke_old after promote, and an escalated routine rotation
+ *   never waits (`mayHandOff`). The cost: the old (not leaked) value dies one more queue hop
+ *   (about 1 s) after promote, and about 2 ms more CPU over the two invocations.
  *
  * Used by the rotator (core/subscribers/rotator.ts), whose continuation is published for each
  * hand-off. A request's fast path (./request.ts) hands off at `HAND_OFF_AFTER_DELIVERY` only: its
