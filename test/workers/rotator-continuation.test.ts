@@ -327,7 +327,7 @@ describe("the rotator's second hand-off, after promote, when revoke_old deletes 
     const handed = await rotation(k.id, rotationId);
     expect(handed).toMatchObject({ state: "running", step: "revoke_old", old_revoked: false });
     expect(handed.lease).toBeUndefined(); // released by the write that recorded promote
-    expect(Date.parse(handed.handed_over_at!)).toBeGreaterThanOrEqual(firstHandOver); // stamped again
+    expect(Date.parse(handed.handed_over_at!)).toBeGreaterThan(firstHandOver); // stamped again
     // Promoted: the replacement is the credential's current value; the old one still works.
     const promoted = (await store().getCredential(k.id))!.value;
     expect(promoted.fingerprint).toBe(handed.new_fingerprint);
