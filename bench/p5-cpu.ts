@@ -62,6 +62,7 @@ export const P5_PATHS = [
   "github_owed_fetch",
   "manual_rotation",
   "manual_rotation_continue",
+  "manual_rotation_revoke",
 ] as const;
 export type P5Path = (typeof P5_PATHS)[number];
 
@@ -784,9 +785,12 @@ async function githubEventsRound(o: GithubRound & { event: PreparedGithubEvent }
 // path) are one invocation in production, `manual_rotation`. Each round rotates its own app key
 // under the manager, its sink a repository's Actions secret (as `github_events_*`). By the end of
 // that invocation the secret must hold the replacement. The `rotation.requested` it published is
-// then one queue invocation of its own, `manual_rotation_continue`: whatever of the rotation the
-// fast path left (nothing, when the fast path drives it to its end), and by its end the rotation
-// must be done and the old key gone at Clarifai.
+// then one queue invocation of its own, `manual_rotation_continue`: verify and promote, by whose
+// end the replacement must be the credential's current value and the old key still live, and,
+// since revoke_old deletes at once (grace 0), a hand-off to the rotator's continuation
+// (src/core/rotation/drive.ts `HAND_OFF_AFTER`), whose queue invocation is
+// `manual_rotation_revoke`: the old key's DELETE, its record update and the announcements; by
+// its end the rotation must be done and the old key gone at Clarifai.
 
 async function manualRound(
   o: GithubRound & { admin: Admin; adminToken: string; keys: GithubEventsKeys; r: number },
@@ -823,12 +827,22 @@ async function manualRound(
   }
   await o.ctl("warm", { credentials: [o.managerId, id] });
   await o.timed("manual_rotation_continue", o.post("queue", { messages: requested }), { overheads: 1 });
+  const promoted = (await o.ctl("captured")).events as any[];
+  const continuation = continuationOf(promoted, "the manual rotation's event");
+  const handed = await o.admin("GET", `/v1/rotations/${rotationId}`);
+  if (handed.json.rotation?.step !== "revoke_old" || !(await keysAt()).some((k) => k.id === old)) {
+    throw new Error(
+      `P5: the manual rotation of ${id} was not promoted and handed over before its revoke_old by its event's invocation`,
+    );
+  }
+  await o.ctl("warm", { credentials: [o.managerId, id] });
+  await o.timed("manual_rotation_revoke", o.post("queue", { messages: continuation }), { overheads: 1 });
   const after = (await o.ctl("captured")).events as any[];
-  const completed = [...events, ...after].some((e) => e.type === "rotation.completed");
+  const completed = [...events, ...promoted, ...after].some((e) => e.type === "rotation.completed");
   const view = await o.admin("GET", `/v1/rotations/${rotationId}`);
   if (!completed || view.json.rotation?.state !== "done" || (await keysAt()).some((k) => k.id === old)) {
     throw new Error(
-      `P5: the manual rotation of ${id} had not ended (done, old key revoked) after its event's invocation`,
+      `P5: the manual rotation of ${id} had not ended (done, old key revoked) after its continuation's invocation`,
     );
   }
 }

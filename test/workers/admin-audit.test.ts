@@ -53,11 +53,21 @@ describe("the actor of every admin action", () => {
     await waitForRotation(rotated.json.rotation.id);
     const revoke = await call("POST", `/v1/credentials/${id}/revoke`);
     await waitForRotation(revoke.json.rotation.id);
-    const requested = await trail(id, 2, "rotation.requested");
-    expect(requested.map((e) => [e.data.mode, e.actor])).toEqual([["rotate", "admin-token"], [
-      "revoke",
-      "admin-token",
-    ]]);
+    // The admin's two requests, and the rotator's continuation of the rotate (grace 0: its
+    // revoke_old is handed off after promote, src/core/rotation/drive.ts `HAND_OFF_AFTER`), which
+    // names the requester too.
+    const requested = await trail(id, 3, "rotation.requested");
+    expect(requested.filter((e) => e.source === "/rekey/admin").map((e) => [e.data.mode, e.actor])).toEqual([
+      ["rotate", "admin-token"],
+      ["revoke", "admin-token"],
+    ]);
+    expect(requested.filter((e) => e.source !== "/rekey/admin")).toEqual([
+      expect.objectContaining({
+        source: "/rekey/rotator",
+        actor: "admin-token",
+        data: expect.objectContaining({ mode: "rotate", rotation_id: rotated.json.rotation.id }),
+      }),
+    ]);
     const revoked = await trail(id, 2, "credential.revoked");
     expect(revoked.every((e) => e.actor === "admin-token" && e.data.actor === "admin-token")).toBe(true);
     // The engine's own events carry the requester too: every line of the trail names someone.

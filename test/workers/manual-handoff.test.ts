@@ -3,11 +3,14 @@
  * src/core/rotation/request.ts `requestRotation`), on the real Worker and bindings (KV, Durable
  * Objects) against the Node-hosted Clarifai emulator. The request's fast path runs in its own
  * invocation's waitUntil, whose CPU counts against the request (issue 20, item 4): it drives the
- * rotation only up to the hand-off (src/core/rotation/drive.ts `HAND_OFF_AFTER`, propagate) and the
- * `rotation.requested` the request published, one queue invocation of its own, finishes it.
+ * rotation only up to the hand-off (src/core/rotation/drive.ts `HAND_OFF_AFTER_DELIVERY`,
+ * propagate) and the `rotation.requested` the request published, one queue invocation of its own,
+ * goes on.
  *
- * - A routine rotation: minted and delivered in the request's invocation, then verified,
- *   promoted and its old value revoked in the event's.
+ * - A routine rotation (grace 0): minted and delivered in the request's invocation, verified and
+ *   promoted in the event's, which hands off once more (drive.ts `HAND_OFF_AFTER`: revoke_old
+ *   deletes at once), and its old value revoked and the rotation announced in that
+ *   continuation's.
  * - The event arriving while the fast path still holds the lease: the rotator waits for the lease
  *   (src/core/subscribers/rotator.ts `HOLDER_WAIT_MS`) and ends the rotation, with no retry.
  * - A compromise: the leaked value dies in the request's own invocation, never later.
@@ -83,9 +86,12 @@ async function deliver(c: ReturnType<typeof counting>, body: unknown) {
 
 const requestedIn = (events: Captured[]) =>
   events.filter((e) => e.type === "rotation.requested" && e.source === "/rekey/admin");
+/** The rotator's continuations (core/subscribers/rotator.ts), source `/rekey/rotator`. */
+const continuationsIn = (events: Captured[]) =>
+  events.filter((e) => e.type === "rotation.requested" && e.source === "/rekey/rotator");
 
 describe("a manual rotation's fast path hands off after propagate", () => {
-  it("a routine rotation: delivered in the request's invocation, ended (done, sink new, old revoked) by its event's", async () => {
+  it("a routine rotation (grace 0): delivered in the request's invocation, promoted in its event's, ended (done, sink new, old revoked) in the continuation's", async () => {
     const k = await appKeyWithSink("man-handoff");
     const c = counting();
     const { answer, published } = await adminInvocation(c, `/v1/credentials/${k.id}/rotate`, {});
@@ -105,20 +111,34 @@ describe("a manual rotation's fast path hands off after propagate", () => {
     expect(published.map((e) => e.type)).not.toContain("rotation.completed");
     expect(published.filter((e) => e.type === "rotation.requested")).toHaveLength(1); // no second continuation
 
+    // The event's invocation verifies and promotes, then hands the revoke_old (grace 0: a DELETE
+    // at once) to the rotator's own continuation.
     const second = await deliver(c, requested[0]);
     expect(second.retried).toBe(false);
-    expect(second.published.filter((e) => e.type === "rotation.requested")).toEqual([]);
-    expect(second.published.filter((e) => e.type === "rotation.completed")).toHaveLength(1);
+    const cont = continuationsIn(second.published);
+    expect(cont).toHaveLength(1);
+    expect(cont[0]!.data).toMatchObject({ credential_id: k.id, rotation_id: rotationId, reason: "manual" });
+    expect(second.published.filter((e) => e.type === "rotation.requested")).toEqual(cont);
+    expect(second.published.map((e) => e.type)).not.toContain("rotation.completed");
+    const promoted = await rotation(k.id, rotationId);
+    expect(promoted).toMatchObject({ state: "running", step: "revoke_old", old_revoked: false });
+    expect(promoted.lease).toBeUndefined();
+    expect(await k.keys()).toContain(k.key); // not yet: the next invocation's DELETE
+
+    const third = await deliver(c, cont[0]);
+    expect(third.retried).toBe(false);
+    expect(third.published.filter((e) => e.type === "rotation.requested")).toEqual([]);
+    expect(third.published.filter((e) => e.type === "rotation.completed")).toHaveLength(1);
     expect(await rotation(k.id, rotationId)).toMatchObject({ state: "done", step: "done", old_revoked: true });
     expect(await k.sinkValue()).toBe(minted[0].id);
     expect(await k.keys()).not.toContain(k.key); // grace 0: revoked at its revoke_old
     expect(await k.keys()).toContain(minted[0].id);
     const cred = (await call("GET", `/v1/credentials/${k.id}`)).json.credential;
     expect(cred).toMatchObject({ state: "active", current_rotation_id: null, last_rotation: { id: rotationId } });
-    leaks.assertClean([JSON.stringify([...published, ...second.published])], 2);
+    leaks.assertClean([JSON.stringify([...published, ...second.published, ...third.published])], 2);
   });
 
-  it("its event, arriving while the fast path still holds the lease, waits for the hand-off and ends the rotation (no retry)", async () => {
+  it("its event, arriving while the fast path still holds the lease, waits for the hand-off and drives the rotation on (no retry)", async () => {
     const k = await appKeyWithSink("man-held");
     const engine = await servicesFor(env as Env, createExecutionContext()).engine();
     const begun = await beginRotation(engine, k.id, { reason: "manual", mode: "rotate", requestedBy: "admin" });
@@ -147,10 +167,16 @@ describe("a manual rotation's fast path hands off after propagate", () => {
     const out = await delivered;
     expect(out.retried).toBe(false); // waited for the lease instead of failing into the queue's backoff
     // This rotation was left at create (no real fast path ran it), so the event's invocation drove
-    // create and propagate itself and handed the rest to its own continuation, which ends it.
-    const cont = out.published.filter((e) => e.type === "rotation.requested" && e.source === "/rekey/rotator");
+    // create and propagate itself and handed the rest to its own continuation, which verifies and
+    // promotes and hands the revoke_old (grace 0) to a second one, which ends it.
+    const cont = continuationsIn(out.published);
     expect(cont).toHaveLength(1);
-    expect((await deliver(c, cont[0])).retried).toBe(false);
+    const second = await deliver(c, cont[0]);
+    expect(second.retried).toBe(false);
+    const cont2 = continuationsIn(second.published);
+    expect(cont2).toHaveLength(1);
+    expect(await rotation(k.id, rotationId)).toMatchObject({ state: "running", step: "revoke_old" });
+    expect((await deliver(c, cont2[0])).retried).toBe(false);
     expect(await rotation(k.id, rotationId)).toMatchObject({ state: "done", old_revoked: true });
     leaks.secrets.push(...(await k.minted(rotationId)).map((m: any) => m.id));
     expect(await k.keys()).not.toContain(k.key);
@@ -171,6 +197,7 @@ describe("a manual rotation's fast path hands off after propagate", () => {
     expect(requested).toHaveLength(1);
     const second = await deliver(c, requested[0]);
     expect(second.retried).toBe(false);
+    expect(continuationsIn(second.published)).toEqual([]); // a compromise's plan ends at promote
     expect(await rotation(k.id, rotationId)).toMatchObject({ state: "done" });
     leaks.assertClean([JSON.stringify([...published, ...second.published])], 2);
   });

@@ -15,6 +15,12 @@
  * - A crash between the release of the lease and the continuation's publish (here: the publish
  *   fails): the handled message is retried by the queue, and its redelivery finishes the
  *   rotation; the sweep also resumes it once `HANDOFF_GRACE_MS` has passed since the handover.
+ * - A routine rotation whose revoke_old deletes at once (grace 0) is split once more, after
+ *   promote: the first continuation verifies and promotes and publishes a second, whose own
+ *   invocation deletes the old value and announces the rotation (drive.ts `HAND_OFF_AFTER`), with
+ *   the same crash coverage; with a grace period (24 h, above) revoke_old only owes the value to
+ *   the sweep and the first continuation ends the rotation. A compromise has no revoke_old after
+ *   its promote and ends in its first continuation; an escalated routine rotation never waits.
  *
  * The queue is held as in test/workers/split-drive.test.ts: the counting env captures every send,
  * and the test hands messages to `worker.queue` itself, one message per invocation.
@@ -45,8 +51,11 @@ const store = () => new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS);
 const rotation = async (credentialId: string, rotationId: string) =>
   (await store().getRotation(credentialId, rotationId))!.value;
 
-/** A fresh tenant's app key with a Clarifai secret sink (grace 24 h). */
-const appKeyWithSink = (prefix: string) => appKeyWithSinkFor(prefix, leaks.secrets, { grace_hours: 24 });
+/** A fresh tenant's app key with a Clarifai secret sink (grace 24 h unless `policy` says otherwise). */
+const appKeyWithSink = (prefix: string, policy: Record<string, unknown> = { grace_hours: 24 }) =>
+  appKeyWithSinkFor(prefix, leaks.secrets, policy);
+/** Grace 0: revoke_old deletes the old value at once (as the bench's and manual-handoff's keys). */
+const GRACE_0 = { grace_hours: 0, on_compromise: "rotate" };
 
 /**
  * One consumer invocation of each message in turn (as wrangler.toml's consumer runs: one message
@@ -287,6 +296,170 @@ describe("the rotator's split after propagate", () => {
     expect(minted).toHaveLength(1);
     leaks.secrets.push(minted[0].id);
     expect(await k.sinkValue()).toBe(minted[0].id);
+  });
+});
+
+describe("the rotator's second hand-off, after promote, when revoke_old deletes at once (grace 0)", () => {
+  /** The sweep's request and the first continuation: the rotation promoted and handed to a second one. */
+  async function promotedAndHandedOver(prefix: string, opts: { failSecond?: boolean } = {}) {
+    const k = await appKeyWithSink(prefix, GRACE_0);
+    const q = queueHarness();
+    const first = await q.deliver(requested(k.id, undefined, SWEEP_ACTOR));
+    expect(first.retried).toBe(false);
+    const c1 = continuationsIn(first.published);
+    expect(c1).toHaveLength(1);
+    const rotationId = c1[0]!.data.rotation_id as string;
+    const minted = await k.minted(rotationId);
+    expect(minted).toHaveLength(1);
+    leaks.secrets.push(minted[0].id);
+    const firstHandOver = Date.parse((await rotation(k.id, rotationId)).handed_over_at!);
+    const second = await q.deliver(c1[0], 1, { failContinuation: !!opts.failSecond });
+    return { k, q, rotationId, minted, first, c1: c1[0]!, firstHandOver, second };
+  }
+
+  it("takes three invocations: delivered, then verified and promoted, then the old value deleted and the rotation announced", async () => {
+    const { k, q, rotationId, minted, first, c1, firstHandOver, second } = await promotedAndHandedOver("cont-grace0");
+    expect(second.retried).toBe(false);
+    const c2 = continuationsIn(second.published);
+    expect(c2).toHaveLength(1);
+    expect(c2[0]!.data).toMatchObject({ credential_id: k.id, rotation_id: rotationId, reason: "scheduled" });
+    expect(c2[0]!.id).not.toBe(c1.id); // its own event, not a duplicate of the first hand-off
+    const handed = await rotation(k.id, rotationId);
+    expect(handed).toMatchObject({ state: "running", step: "revoke_old", old_revoked: false });
+    expect(handed.lease).toBeUndefined(); // released by the write that recorded promote
+    expect(Date.parse(handed.handed_over_at!)).toBeGreaterThan(firstHandOver); // stamped again
+    // Promoted: the replacement is the credential's current value; the old one still works.
+    const promoted = (await store().getCredential(k.id))!.value;
+    expect(promoted.fingerprint).toBe(handed.new_fingerprint);
+    expect(promoted.current_rotation?.id).toBe(rotationId);
+    expect(await k.keys()).toContain(k.key);
+    expect(await k.deletes()).toEqual([]);
+    expect(second.published.map((e) => e.type)).not.toContain("rotation.completed");
+    expect(second.published.map((e) => e.type)).not.toContain("credential.revoked");
+
+    const third = await q.deliver(c2[0]);
+    expect(third.retried).toBe(false);
+    expect(continuationsIn(third.published)).toEqual([]);
+    expect(third.published.filter((e) => e.type === "rotation.completed")).toHaveLength(1);
+    expect(third.published.filter((e) => e.type === "credential.revoked")).toHaveLength(1);
+    expect(await rotation(k.id, rotationId)).toMatchObject({ state: "done", step: "done", old_revoked: true });
+    expect(await k.keys()).not.toContain(k.key);
+    expect(await k.deletes()).toEqual([200]);
+    expect(await k.keys()).toContain(minted[0].id);
+    expect(await k.sinkValue()).toBe(minted[0].id);
+    const cred = (await call("GET", `/v1/credentials/${k.id}`)).json.credential;
+    expect(cred).toMatchObject({ state: "active", current_rotation_id: null, last_rotation: { id: rotationId } });
+    leaks.assertClean([JSON.stringify([...first.published, ...second.published, ...third.published])], 2);
+  });
+
+  it("a lost second continuation (its publish fails after promote's release): the first continuation's redelivery deletes the old value and ends it", async () => {
+    const { k, q, rotationId, minted, c1, second } = await promotedAndHandedOver("cont-grace0-redeliver", {
+      failSecond: true,
+    });
+    expect(second.retried).toBe(true); // not acked: the queue delivers it again
+    expect(continuationsIn(second.published)).toEqual([]);
+    const left = await rotation(k.id, rotationId);
+    expect(left).toMatchObject({ state: "running", step: "revoke_old" });
+    expect(left.lease).toBeUndefined();
+    expect(await k.keys()).toContain(k.key);
+
+    const again = await q.deliver(c1, 2);
+    expect(again.retried).toBe(false);
+    expect(continuationsIn(again.published)).toEqual([]); // it drove on from revoke_old: nothing to hand off
+    expect(again.published.filter((e) => e.type === "rotation.completed")).toHaveLength(1);
+    expect(await rotation(k.id, rotationId)).toMatchObject({ state: "done", old_revoked: true });
+    expect(await k.keys()).not.toContain(k.key);
+    expect(await k.deletes()).toEqual([200]);
+    expect(await k.minted(rotationId)).toHaveLength(1);
+    expect(await k.sinkValue()).toBe(minted[0].id);
+  });
+
+  it("a lost second continuation: the sweep resumes the promoted rotation once HANDOFF_GRACE_MS has passed, and its resume deletes the old value", async () => {
+    const { k, q, rotationId, minted, second } = await promotedAndHandedOver("cont-grace0-sweep", {
+      failSecond: true,
+    });
+    expect(second.retried).toBe(true);
+    const left = await rotation(k.id, rotationId);
+    expect(left).toMatchObject({ state: "running", step: "revoke_old" });
+    const rec = (await store().getCredential(k.id))!.value;
+    const handedAt = Date.parse(left.handed_over_at!);
+    expect(dueActions(rec, handedAt + HANDOFF_GRACE_MS - 1, left).filter((a) => a.action === "resume")).toEqual([]);
+    expect(dueActions(rec, handedAt + HANDOFF_GRACE_MS, left)).toContainEqual(expect.objectContaining({
+      rule: "stuck_rotation",
+      action: "resume",
+      reason:
+        `rotation ${rotationId} was promoted and handed to the rotator's continuation, which has not revoked its old value`,
+    }));
+    const resume = await q.deliver(requested(k.id, rotationId, SWEEP_ACTOR));
+    expect(resume.retried).toBe(false);
+    expect(continuationsIn(resume.published)).toEqual([]);
+    expect(await rotation(k.id, rotationId)).toMatchObject({ state: "done", old_revoked: true });
+    expect(await k.keys()).not.toContain(k.key);
+    expect(await k.deletes()).toEqual([200]);
+    expect(await k.sinkValue()).toBe(minted[0].id);
+  });
+
+  it("a routine rotation escalated while handed over after propagate: its continuation drives promote and revoke_old itself, no second hand-off", async () => {
+    const k = await appKeyWithSink("cont-grace0-escalated", GRACE_0);
+    const q = queueHarness();
+    const first = await q.deliver(requested(k.id, undefined, SWEEP_ACTOR));
+    const c1 = continuationsIn(first.published);
+    expect(c1).toHaveLength(1);
+    const rotationId = c1[0]!.data.rotation_id as string;
+    leaks.secrets.push(...(await k.minted(rotationId)).map((m: any) => m.id));
+    // An alert joins it between the hand-off and the continuation's lease (begin.ts `escalate`).
+    const engine = await servicesFor(env as Env, createExecutionContext()).engine();
+    const rec = (await store().getCredential(k.id))!.value;
+    const joined = await beginRotation(engine, k.id, {
+      reason: "compromise",
+      mode: "rotate",
+      requestedBy: "webhook",
+      expectedFingerprint: rec.fingerprint,
+      alertReceivedAt: Date.now(),
+    });
+    expect(joined).toMatchObject({ ok: true, joined: true, rotation: { id: rotationId, reason: "compromise" } });
+
+    const second = await q.deliver(c1[0]);
+    expect(second.retried).toBe(false);
+    expect(continuationsIn(second.published)).toEqual([]);
+    const done = await rotation(k.id, rotationId);
+    expect(done).toMatchObject({ state: "done", reason: "compromise", old_revoked: true });
+    expect(done.contained_at).toBeDefined();
+    expect(await k.keys()).not.toContain(k.key);
+    expect(await k.deletes()).toEqual([200]);
+  });
+
+  it("a compromise (the alert's replay, grace 0) is unchanged: its continuation verifies, promotes and ends it, no second hand-off", async () => {
+    const k = await appKeyWithSink("cont-grace0-compromise", GRACE_0);
+    const rec = (await store().getCredential(k.id))!.value;
+    const compromised = newEvent("credential.compromised", {
+      credential_id: k.id,
+      fingerprint_prefix: fingerprintPrefix(rec.fingerprint),
+      alert_source: "webhook",
+      reason: "named_in_alert",
+    }, { source: "/rekey/hooks/webhook", subject: `credential/${k.id}`, now: Date.now() });
+    const q = queueHarness();
+    const first = await q.deliver(compromised);
+    expect(first.retried).toBe(false);
+    const c1 = continuationsIn(first.published);
+    expect(c1).toHaveLength(1);
+    const rotationId = c1[0]!.data.rotation_id as string;
+    leaks.secrets.push(...(await k.minted(rotationId)).map((m: any) => m.id));
+    // Contained in the replay's own invocation, before any hand-off.
+    expect(await k.keys()).not.toContain(k.key);
+    expect(await rotation(k.id, rotationId)).toMatchObject({
+      state: "running",
+      step: "verify",
+      reason: "compromise",
+      old_revoked: true,
+    });
+
+    const second = await q.deliver(c1[0]);
+    expect(second.retried).toBe(false);
+    expect(continuationsIn(second.published)).toEqual([]);
+    expect(second.published.filter((e) => e.type === "rotation.completed")).toHaveLength(1);
+    expect(await rotation(k.id, rotationId)).toMatchObject({ state: "done", step: "done" });
+    expect(await k.deletes()).toEqual([200]);
   });
 });
 

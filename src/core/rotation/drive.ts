@@ -74,31 +74,45 @@ export interface DriveOptions {
    */
   known?: Versioned<Rotation>;
   /**
-   * Hand the rest of the rotation to a continuation once this driver has done this step itself
-   * (not when it leased the rotation past it): the write that records the step releases the lease
-   * and stamps `handed_over_at`, then `handOff.publish` is awaited (the rotator publishes
-   * `rotation.requested` with the rotation's id) and the driver returns the rotation still
-   * running. Only where `mayHandOff` holds: never while a compromise's leaked value is live.
+   * Hand the rest of the rotation to a continuation once this driver has done one of these steps
+   * itself (not when it leased the rotation past it), and the step after it has work to do at once
+   * (`StepDone.nextIdle`: a revoke_old in its grace period has none): the write that records the
+   * step releases the lease and stamps `handed_over_at`, then `handOff.publish` is awaited (the
+   * rotator publishes `rotation.requested` naming the rotation) and the driver returns the rotation
+   * still running. Only where `mayHandOff` holds: never while a compromise's leaked value is live.
    */
-  handOff?: { after: Step; publish: (r: Rotation) => Promise<void> };
+  handOff?: { after: ReadonlySet<Step>; publish: (r: Rotation) => Promise<void> };
 }
 
 /**
- * Where an invocation hands the rest of a rotation to a continuation (`DriveOptions.handOff`): once
- * it has delivered the replacement itself (propagate). Used by the rotator
- * (core/subscribers/rotator.ts) and by a request's fast path (./request.ts). Measured against a
- * split after create (BENCHMARKS.md "P5 on branch s29-split"): after create, the continuation would
- * carry the delivery (a GitHub Actions secret's public-key fetch, sealed box, PUT and read-back) and
- * verify and promote, the larger half (up to 9.6 ms); after propagate the two halves are within
- * about 1 ms (the costlier at most 9.0 ms, against 11-15 ms for the whole on main at the same
- * load), and the replacement is already where its consumers read it while the continuation waits
- * in the queue. The cost: about 2.4 ms more CPU over the two invocations (the second consumer's
- * claims and auditor, the records read and leased again), one queue send, and verify, promote and
- * `rotation.completed` one queue hop (about 1 s) later. A plan whose propagate is not this
- * invocation's (a secret's, whose propagate was its containment in the alert's invocation) is
- * driven to its end.
+ * Where an invocation hands the rest of a rotation to a continuation (`DriveOptions.handOff`).
+ *
+ * - After propagate, once it has delivered the replacement itself. Measured against a split after
+ *   create (BENCHMARKS.md "P5 on branch s29-split"): after create, the continuation would carry the
+ *   delivery (a GitHub Actions secret's public-key fetch, sealed box, PUT and read-back) and verify
+ *   and promote, the larger half (up to 9.6 ms); after propagate the two halves are within about
+ *   1 ms (the costlier at most 9.0 ms, against 11-15 ms for the whole on main at the same load),
+ *   and the replacement is already where its consumers read it while the continuation waits in the
+ *   queue. The cost: about 2.4 ms more CPU over the two invocations (the second consumer's claims
+ *   and auditor, the records read and leased again), one queue send, and verify, promote and
+ *   `rotation.completed` one queue hop (about 1 s) later. A plan whose propagate is not this
+ *   invocation's (a secret's, whose propagate was its containment in the alert's invocation) is
+ *   driven on to the next hand-off or its end.
+ * - After promote, when revoke_old is next and deletes the old value at once (a routine plan with
+ *   grace 0: `revokeOldDeletesNow`): verify, promote and that DELETE with its record update and
+ *   announcements in one continuation were 5.8-11.3 ms (median 7.0) in eight runs, the two halves
+ *   3.1-6.9 and 3.7-5.9 ms (BENCHMARKS.md "P5 on branch s31-split"). A revoke_old in its grace
+ *   period only owes the value to the sweep, so the continuation goes on through it to the end, as
+ *   before. A compromise's plan has no revoke_old after promote, and an escalated routine rotation
+ *   never waits (`mayHandOff`). The cost: the old (not leaked) value dies one more queue hop
+ *   (about 1 s) after promote, and about 2 ms more CPU over the two invocations.
+ *
+ * Used by the rotator (core/subscribers/rotator.ts), whose continuation is published for each
+ * hand-off. A request's fast path (./request.ts) hands off at `HAND_OFF_AFTER_DELIVERY` only: its
+ * own `rotation.requested` is its one continuation, which the rotator then drives with these.
  */
-export const HAND_OFF_AFTER: Step = "propagate";
+export const HAND_OFF_AFTER_DELIVERY: ReadonlySet<Step> = new Set<Step>(["propagate"]);
+export const HAND_OFF_AFTER: ReadonlySet<Step> = new Set<Step>(["propagate", "promote"]);
 
 /** Whether `r` is past `stopAfter` (see `DriveOptions`); never when the plan has no such step. */
 function pastStop(r: Rotation, stopAfter: Step | undefined): boolean {
@@ -168,9 +182,12 @@ export async function driveRotation(
       if (version === null) continue;
       held = { value: leased, version };
     }
+    const ran: Step = held.value.step;
     const outcome = await runStepWithRetries(engine, held);
-    // This step, done by this driver, is the hand-off's: the write that records it releases the lease.
-    const handOff: DriveOptions["handOff"] = opts.handOff?.after === held.value.step ? opts.handOff : undefined;
+    // This step, done by this driver, is a hand-off's, and the next has work to do now: the write
+    // that records it releases the lease.
+    const handOff: DriveOptions["handOff"] =
+      opts.handOff?.after.has(ran) && !(outcome.kind === "ok" && outcome.nextIdle) ? opts.handOff : undefined;
     const after: Versioned<Rotation> | "lost_lease" = outcome.kind === "lost_lease"
       ? outcome.kind
       : await persistOutcome(engine, held, outcome, opts.stopAfter, !!handOff);
@@ -179,7 +196,7 @@ export async function driveRotation(
       continue;
     }
     const r: Rotation = after.value;
-    if (handOff && r.state === "running" && r.lease === undefined && r.step !== handOff.after) {
+    if (handOff && r.state === "running" && r.lease === undefined && r.step !== ran) {
       // Handed off (`persistOutcome`): the continuation is published after the lease's release,
       // so it never finds the lease held. A crash in between leaves a rotation nobody leases with
       // `handed_over_at` set: the undelivered message the caller is handling is redelivered (it is
@@ -196,9 +213,19 @@ export async function driveRotation(
   throw stepFailure(true, "drive_exhausted", `Rotation "${rotationId}" did not settle in one drive`);
 }
 
+/**
+ * A step's result: the patch its write records, and `nextIdle` when the step after it would have
+ * nothing to do now (promote before a revoke_old that only owes the value to the sweep), so a
+ * hand-off there would spend a queue hop and an invocation on nothing.
+ */
+interface StepDone {
+  patch: steps.RotationPatch;
+  nextIdle?: boolean;
+}
+
 type Outcome =
   | { kind: "lost_lease" }
-  | { kind: "ok"; patch: steps.RotationPatch }
+  | ({ kind: "ok" } & StepDone)
   | { kind: "retryable"; failure: AnyFailure }
   | { kind: "permanent"; failure: AnyFailure };
 
@@ -213,7 +240,7 @@ async function runStepWithRetries(engine: EngineServices, held: Versioned<Rotati
       await engine.sleep(backoff / 2 + Math.random() * (backoff / 2)); // jittered, so retries do not march in step
     }
     try {
-      return { kind: "ok", patch: await runStep(engine, held) };
+      return { kind: "ok", ...await runStep(engine, held) };
     } catch (error) {
       failure = toFailure(error);
       if (failure.code === LEASE_LOST) return { kind: "lost_lease" };
@@ -238,29 +265,43 @@ function recorder(engine: EngineServices, held: Versioned<Rotation>) {
   };
 }
 
-async function runStep(engine: EngineServices, held: Versioned<Rotation>): Promise<steps.RotationPatch> {
+async function runStep(engine: EngineServices, held: Versioned<Rotation>): Promise<StepDone> {
   const r = held.value;
   const rec = await credentialOf(engine, r);
   switch (r.step) {
     case "create":
-      return steps.create(engine, rec, r, recorder(engine, held));
+      return { patch: await steps.create(engine, rec, r, recorder(engine, held)) };
     case "propagate":
-      return steps.propagate(engine, rec, r);
+      return { patch: await steps.propagate(engine, rec, r) };
     case "verify":
-      return steps.verify(engine, rec, r);
+      return { patch: await steps.verify(engine, rec, r) };
     case "promote": {
-      await updateCredential(
+      const promoted = await updateCredential(
         engine,
         rec.id,
         async (c) => promote(c, r, engine.now(), await promotedValues(engine, c, r)),
       );
-      return {};
+      // The record promote left tells what the revoke_old after it would do (`HAND_OFF_AFTER`).
+      // A plan with none after promote (a compromise's) ends here: no hand-off either way.
+      return { patch: {}, nextIdle: !promoted || !revokeOldDeletesNow(promoted, r, engine.now()) };
     }
     case "revoke_old":
-      return revokeOldStep(engine, rec, r);
+      return { patch: await revokeOldStep(engine, rec, r) };
     case "done":
-      return {};
+      return { patch: {} };
   }
+}
+
+/**
+ * Whether revoke_old, run now on `rec`, would delete the old value at Clarifai (`revokeOldStep`'s
+ * own tests, in its order): not once it is recorded revoked (the step only marks it), nor while
+ * its previous entry is in its grace period (owed to the sweep).
+ */
+function revokeOldDeletesNow(rec: CredentialRecord, r: Rotation, now: number): boolean {
+  if (r.old_revoked) return false;
+  if (rec.fingerprint === r.old_fingerprint) return true;
+  const prev = rec.previous.find((p) => p.fingerprint === r.old_fingerprint);
+  return !!prev && !prev.revoked_at && !!prev.value && Date.parse(prev.revoke_after) <= now;
 }
 
 /**
@@ -383,8 +424,9 @@ async function persistOutcome(
     next = { ...next, handed_over_at: next.handed_over_at ?? iso(now) };
   } else if (handOff && outcome.kind === "ok" && next.state === "running" && mayHandOff(next)) {
     // The rotator's split (`DriveOptions.handOff`): the rest is a continuation's. The handover is
-    // stamped again (a compromise's first was its containment's), so the sweep's grace for the
-    // continuation counts from this one (core/sweep/rules.ts `HANDOFF_GRACE_MS`).
+    // stamped again (a compromise's first was its containment's, a routine one's its propagate's),
+    // so the sweep's grace for this continuation counts from this one (core/sweep/rules.ts
+    // `HANDOFF_GRACE_MS`).
     delete next.lease;
     next = { ...next, handed_over_at: iso(now) };
   }

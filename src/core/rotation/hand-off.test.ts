@@ -12,8 +12,13 @@ describe("mayHandOff (pure logic)", () => {
     expect(mayHandOff({ reason: "scheduled", old_revoked: false, plan: routine, step: "verify" })).toBe(true);
   });
 
+  it("lets a routine rotation wait after its promote, before a revoke_old due at once (drive.ts HAND_OFF_AFTER)", () => {
+    expect(mayHandOff({ reason: "scheduled", old_revoked: false, plan: routine, step: "revoke_old" })).toBe(true);
+  });
+
   it("keeps an escalated routine rotation, its old value live until its revoke_old, in the driver", () => {
     expect(mayHandOff({ reason: "compromise", old_revoked: false, plan: routine, step: "verify" })).toBe(false);
+    expect(mayHandOff({ reason: "compromise", old_revoked: false, plan: routine, step: "revoke_old" })).toBe(false);
   });
 
   it("lets a compromise wait once its leaked value is deleted and its delivery is done", () => {

@@ -4,11 +4,13 @@
  * response.
  *
  * The fast path is the request's own invocation (waitUntil work counts against its CPU limit), so
- * it drives the rotation only up to the rotator's hand-off point (./drive.ts `HAND_OFF_AFTER`,
- * propagate: the replacement minted and delivered) and leaves verify, promote and a routine
- * revoke_old to the `rotation.requested` it already published, whose queue invocation finishes it
- * (core/subscribers/rotator.ts `driveRequested`, which waits for this fast path's lease when it
- * comes first). CPU: BENCHMARKS.md "P5 on branch s29-manual". Never while a compromise's leaked
+ * it drives the rotation only up to the rotator's first hand-off point (./drive.ts
+ * `HAND_OFF_AFTER_DELIVERY`, propagate: the replacement minted and delivered) and leaves verify,
+ * promote and a routine revoke_old to the `rotation.requested` it already published, whose queue
+ * invocation goes on (core/subscribers/rotator.ts `driveRequested`, which waits for this fast
+ * path's lease when it comes first, and hands off once more after promote when revoke_old deletes
+ * at once: ./drive.ts `HAND_OFF_AFTER`). Only there: the published event is one continuation, so
+ * a fast path that leased the rotation past propagate (a joined request) drives it to its end. CPU: BENCHMARKS.md "P5 on branch s29-manual". Never while a compromise's leaked
  * value is live (./drive.ts `mayHandOff`): a compromise request is contained, and a revocation
  * (its plan is revoke_old alone) ends, here. The cost is wall time: verify, promote and the
  * outcome (a chat reply is posted by whichever invocation ends the rotation: the reply target is
@@ -19,7 +21,7 @@ import type { EventBus } from "../bus/bus.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { attachReply, outcomeMessage, postReply, type ReplyTarget } from "../chatops/reply.ts";
 import { type BeginResult, beginRotation, type RotationRequest } from "./begin.ts";
-import { driveRotation, HAND_OFF_AFTER } from "./drive.ts";
+import { driveRotation, HAND_OFF_AFTER_DELIVERY } from "./drive.ts";
 import type { EngineServices } from "./engine-services.ts";
 
 export interface RequestServices {
@@ -86,7 +88,7 @@ export async function requestRotation(
   // publishes nothing of its own: the event above is the continuation.
   services.defer(
     driveRotation(engine, credentialId, begun.rotation.id, {
-      handOff: { after: HAND_OFF_AFTER, publish: async () => {} },
+      handOff: { after: HAND_OFF_AFTER_DELIVERY, publish: async () => {} },
     }),
   );
   return begun;

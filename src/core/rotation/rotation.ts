@@ -89,10 +89,11 @@ export const rotationSchema = z.object({
   /**
    * When a driver last gave its lease back for another invocation to go on: the alert's own
    * invocation stopping at containment (./drive.ts `stopAfter`), or the rotator handing the rest
-   * to its continuation after propagate (./drive.ts `handOff`, core/subscribers/rotator.ts). At
-   * most twice per rotation (each written by the write that released the lease, never refreshed
-   * otherwise): the sweep's grace for the next driver (core/sweep/rules.ts `HANDOFF_GRACE_MS`) is
-   * counted from the latest.
+   * to its continuation after propagate, or after promote before a revoke_old due at once
+   * (./drive.ts `handOff`, `HAND_OFF_AFTER`; core/subscribers/rotator.ts). Twice at most in the
+   * usual runs (a compromise: containment, propagate; a routine rotation: propagate, promote),
+   * each written by the write that released the lease, never refreshed otherwise: the sweep's
+   * grace for the next driver (core/sweep/rules.ts `HANDOFF_GRACE_MS`) is counted from the latest.
    */
   handed_over_at: z.optional(isoTimeSchema),
   attempts: z._default(z.number().check(z.int(), z.gte(0)), 0),

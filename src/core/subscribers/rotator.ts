@@ -12,14 +12,18 @@
  *   joins it and drives the rest (create, deliver, verify, promote) on.
  *
  * Neither drives a whole rotation in one invocation any more (CPU per invocation: BENCHMARKS.md
- * P5, "P5 on branch s29-split"): once the invocation has itself delivered the replacement
- * (drive.ts `HAND_OFF_AFTER`, propagate), it hands verify, promote (and a routine plan's revoke_old) to a
- * continuation, `rotation.requested` naming the rotation, published on `bus`, and returns; that
- * event's own invocation finishes it. Never while a compromise's leaked value is still live
- * (drive.ts `mayHandOff`): a routine rotation an alert escalated is driven through its revoke_old
- * here. The cost: one more queue hop and consumer invocation (the consumer's 1 s batch timeout,
- * plus its claims and auditor) before the delivered replacement is verified and promoted and the
- * rotation announced; containment is never later.
+ * P5, "P5 on branch s29-split", "P5 on branch s31-split"): once the invocation has itself
+ * delivered the replacement (drive.ts `HAND_OFF_AFTER`, propagate), it hands verify and promote to
+ * a continuation, `rotation.requested` naming the rotation, published on `bus`, and returns; that
+ * event's own invocation goes on. It hands off once more after promote when the routine plan's
+ * revoke_old deletes the old value at once (grace 0): a second continuation, whose invocation
+ * makes that DELETE and announces the rotation. A revoke_old in its grace period (owed to the
+ * sweep) is driven on in the same invocation. Never while a compromise's leaked value is still
+ * live (drive.ts `mayHandOff`): a routine rotation an alert escalated is driven through its
+ * revoke_old here. The cost: one more queue hop and consumer invocation for each hand-off (the
+ * consumer's 1 s batch timeout, plus its claims and auditor) before the delivered replacement is
+ * verified and promoted, and again before a grace-0 old value is deleted and the rotation
+ * announced; containment is never later.
  *
  * A rotation still running after its retry budget fails the handler retryably, so the queue
  * redelivers it with backoff.
@@ -95,7 +99,11 @@ export async function containAgain(
 const HOLDER_WAIT_MS = 3_000;
 const HOLDER_POLL_MS = 500;
 
-/** The continuation: `rotation.requested` naming `r`, one per rotation (its id is derived from the rotation's). */
+/**
+ * The continuation: `rotation.requested` naming `r`, one per hand-off (its id is derived from the
+ * rotation's and the step it goes on from, so a hand-off published twice is one event while the
+ * next hand-off of the same rotation is not dropped as its duplicate by the ledger).
+ */
 async function publishContinuation(engine: EngineServices, bus: EventBus, r: Rotation): Promise<void> {
   const requestedBy = requesterSchema.safeParse(r.requested_by).success ? r.requested_by : "rotator";
   const actor = actorOf(r.requested_by);
@@ -111,7 +119,7 @@ async function publishContinuation(engine: EngineServices, bus: EventBus, r: Rot
     }, {
       source: CONTINUATION_SOURCE,
       subject: `credential/${r.credential_id}`,
-      id: await deriveId("evt", "rotation.continue", r.id),
+      id: await deriveId("evt", "rotation.continue", r.id, r.step),
       now: engine.now(),
     }),
   );

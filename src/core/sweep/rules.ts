@@ -31,7 +31,10 @@ export interface DueAction {
  * as the sweep's to decide).
  */
 export type RunningRotation =
-  | (Pick<Rotation, "state" | "lease" | "next_attempt_at" | "handed_over_at"> & Partial<Pick<Rotation, "contained_at">>)
+  | (
+    & Pick<Rotation, "state" | "lease" | "next_attempt_at" | "handed_over_at">
+    & Partial<Pick<Rotation, "contained_at" | "step">>
+  )
   | null
   | undefined;
 
@@ -39,11 +42,12 @@ export type RunningRotation =
  * How long the sweep leaves a rotation handed over (no lease, `handed_over_at` set) to the next
  * invocation: a compromise rotation an alert's invocation drove up to containment (drive.ts
  * `stopAfter`), left to the rotator's replay of `credential.compromised`; or one the rotator drove
- * through propagate (drive.ts `handOff`), left to the continuation it published
- * (`rotation.requested`, core/subscribers/rotator.ts). Either normally leases it within seconds (the
- * queue's 1 s batch timeout). Past it, the event is taken as lost and the sweep resumes the
- * rotation; before it, a sweep would only start a second, redundant driver and report a healthy
- * handover as "has no driver".
+ * through propagate, or through promote before a revoke_old due at once (drive.ts `handOff`,
+ * `HAND_OFF_AFTER`), left to the continuation it published (`rotation.requested`,
+ * core/subscribers/rotator.ts). Each normally leases it within seconds (the queue's 1 s batch
+ * timeout). Past it, the event is taken as lost and the sweep resumes the rotation; before it, a
+ * sweep would only start a second, redundant driver and report a healthy handover as "has no
+ * driver".
  */
 export const HANDOFF_GRACE_MS = 60_000;
 
@@ -97,8 +101,8 @@ export const owedAt = (p: PreviousValue): number =>
  * rotation no driver ever leased (the request's fast path died before its first write) and a
  * missing or already settled record (its driver died before clearing the marker) are resumable at
  * once: driving it again is safe, since the lease makes concurrent drivers return at once. A
- * rotation handed over (at containment, or by the rotator after propagate) waits HANDOFF_GRACE_MS
- * from that handover for the next driver.
+ * rotation handed over (at containment, or by the rotator after propagate or promote) waits
+ * HANDOFF_GRACE_MS from that handover for the next driver.
  */
 function resumableAt(rec: CredentialRecord, running: RunningRotation): number | null {
   if (!rec.current_rotation) return null;
@@ -212,9 +216,11 @@ function stuckReason(running: RunningRotation): string {
   if (running === undefined) return "is running: a sweep resumes it once no driver holds it";
   if (handedOver(running)) {
     // Contained (at the alert's stop, or before the rotator's own hand-off), or a routine one the
-    // rotator delivered and handed to its continuation (drive.ts `handOff`).
-    return running.contained_at
-      ? "was contained and handed to the rotator, which has not finished it"
+    // rotator delivered, or promoted before a revoke_old due at once, and handed to its
+    // continuation (drive.ts `handOff`).
+    if (running.contained_at) return "was contained and handed to the rotator, which has not finished it";
+    return running.step === "revoke_old"
+      ? "was promoted and handed to the rotator's continuation, which has not revoked its old value"
       : "was delivered and handed to the rotator's continuation, which has not finished it";
   }
   return running?.lease ? "lost its driver (lease expired)" : "has no driver";
