@@ -63,7 +63,7 @@ export interface StatsStore {
  * a page counts them without listing the registry index (Workers: adapters/workers-stats.ts).
  */
 export interface RegistryAggregate {
-  /** The figures now; null until the aggregate has been seeded from one complete index listing. */
+  /** The figures now; null until the aggregate has been seeded from one complete index listing (`seed`, `swept`). */
   figures(now: number): Promise<RegistryFigures | null>;
   /**
    * What a complete index listing said, for the credentials no write has told the aggregate about
