@@ -64,6 +64,9 @@ export function registryVersion(now = Date.now()): number {
  */
 const TOMBSTONE_MS = 3_600_000;
 
+/** A registry row as registrySweep reads it: the summary of version-0 rows only. */
+type Held = { id: string; v: number; json: string | null };
+
 /** How long an unfinished sweep pass's progress is kept (a pass over 100,000 takes minutes). */
 const SWEEP_PROGRESS_MS = 86_400_000;
 
@@ -183,37 +186,41 @@ export class Stats extends DurableObject<object> {
     const listed = new Set<string>();
     let uncounted = false;
     this.ctx.storage.transactionSync(() => {
+      const first = entries[0]?.[0];
+      const last = entries.at(-1)?.[0];
+      // The page's key range (an unknown start: its own first id); nothing to do on an empty page
+      // that does not end the index. One read of the rows in it: every listed id lies inside it,
+      // a listing being in id order, so no row is read per id. Summaries of version-0 rows only.
+      const from = after ?? first;
+      const rows = from === undefined || (!complete && last === undefined) ? [] : sql.exec<Held>(
+        `SELECT id, v, CASE WHEN v = 0 THEN json END AS json FROM registry WHERE id ${after === null ? ">=" : ">"} ?` +
+          (complete ? "" : " AND id <= ?"),
+        ...(complete ? [from] : [from, last!]),
+      ).toArray();
+      const held = new Map(rows.map((r) => [r.id, r]));
       for (const [id, meta] of entries) {
         if (typeof id !== "string") continue;
         listed.add(id);
+        const row = held.get(id);
         if (!isRecordSummary(meta)) {
-          uncounted ||= sql.exec("SELECT 1 FROM registry WHERE id = ?", id).toArray().length === 0;
+          uncounted ||= !row;
           continue;
         }
-        const filled = sql.exec(
+        if (row && (row.v !== 0 || row.json === null)) continue; // a cell's entry, or a deletion
+        const json = JSON.stringify(meta);
+        if (row?.json === json) continue;
+        sql.exec(
           `INSERT INTO registry (id, json, v) VALUES (?, ?, 0)
-           ON CONFLICT (id) DO UPDATE SET json = excluded.json
-           WHERE registry.v = 0 AND registry.json IS NOT NULL AND registry.json IS NOT excluded.json`,
+           ON CONFLICT (id) DO UPDATE SET json = excluded.json WHERE registry.v = 0 AND registry.json IS NOT NULL`,
           id,
-          JSON.stringify(meta),
-        ).rowsWritten > 0;
-        if (filled) this.#registry?.set(id, meta);
+          json,
+        );
+        this.#registry?.set(id, meta);
       }
-      const first = entries[0]?.[0];
-      const last = entries.at(-1)?.[0];
-      // The key range this page covers; an unknown start: from its own first id.
-      const from = after ?? first;
-      if (from !== undefined && (complete || last !== undefined)) {
-        const rows = sql.exec<{ id: string }>(
-          `SELECT id FROM registry WHERE v = 0 AND json IS NOT NULL AND id ${after === null ? ">=" : ">"} ?` +
-            (complete ? "" : " AND id <= ?"),
-          ...(complete ? [from] : [from, last!]),
-        ).toArray();
-        for (const { id } of rows) {
-          if (listed.has(id)) continue;
-          sql.exec("DELETE FROM registry WHERE id = ? AND v = 0", id);
-          this.#registry?.delete(id);
-        }
+      for (const { id, v, json } of rows) {
+        if (v !== 0 || json === null || listed.has(id)) continue;
+        sql.exec("DELETE FROM registry WHERE id = ? AND v = 0", id);
+        this.#registry?.delete(id);
       }
       if (this.#seeded()) return;
       const now = Date.now();

@@ -126,6 +126,13 @@ describe("the cron sweep seeds and reconciles the registry aggregate", () => {
       // listing lagging the registration would): its id sorts last, inside the last page's key
       // range, and it is not in the page.
       const during = credentialRecord({ state: "revoked" });
+      // Written through its cell, then listed with what an older write said (as a listing lagging
+      // that write would): the page must not undo the cell's entry.
+      const edited = credentialRecord();
+      await store.putCredential(edited, null);
+      await writtenBefore({ ...edited, state: "revoked" });
+      const editedRow = await rowOf(edited.id);
+      expect(editedRow!.v).toBeGreaterThan(0);
       await sweepPass(async () => {
         await store.putCredential(during, null);
         await env.REKEY_KV.delete(kvKeys.credential(during.id));
@@ -133,15 +140,22 @@ describe("the cron sweep seeds and reconciles the registry aggregate", () => {
 
       expect(await rowOf(gone.id)).toBeUndefined();
       expect((await rowOf(during.id))!.v).toBeGreaterThan(0);
+      expect(await rowOf(edited.id)).toEqual(editedRow);
+      const editedState = await statsSql((sql) =>
+        JSON.parse(sql.exec<{ json: string }>("SELECT json FROM registry WHERE id = ?", edited.id).one().json).s
+      );
+      expect(editedState).toBe("active");
       const figures = (await aggregate.figures(now))!;
-      expect(figures.credentials.total).toBe(total - 1 + 1); // `gone` out, `during` in
-      // What the index lists, plus the one credential the listing lags behind.
+      expect(figures.credentials.total).toBe(total - 1 + 1 + 1); // `gone` out, `during` and `edited` in
+      // What the index lists, plus the one credential the listing lags behind (revoked), with
+      // `edited` as its cell wrote it (active) where the listing says revoked.
       const listed = await registryFigures({ store }, now);
       expect(figures.credentials).toMatchObject({
         total: listed.credentials.total + 1,
-        revoked: listed.credentials.revoked + 1,
+        revoked: listed.credentials.revoked + 1 - 1,
       });
       await store.deleteCredential(during.id);
+      await store.deleteCredential(edited.id);
     },
     120_000,
   );
