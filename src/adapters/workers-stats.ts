@@ -31,7 +31,6 @@ import {
   type RegistryAggregate,
   type StatsFact,
   type StatsStore,
-  type SweptPage,
 } from "../core/summary/stats.ts";
 import { isRecordSummary, type RecordSummary } from "../core/summary/record-summary.ts";
 import { countSummaries, type RegistryFigures } from "../core/summary/summary.ts";
@@ -64,12 +63,6 @@ export function registryVersion(now = Date.now()): number {
  */
 const TOMBSTONE_MS = 3_600_000;
 
-/** A registry row as registrySweep reads it: the summary of version-0 rows only. */
-type Held = { id: string; v: number; json: string | null };
-
-/** How long an unfinished sweep pass's progress is kept (a pass over 100,000 takes minutes). */
-const SWEEP_PROGRESS_MS = 86_400_000;
-
 export class Stats extends DurableObject<object> {
   constructor(ctx: DurableObjectState, env: object) {
     super(ctx, env);
@@ -85,8 +78,6 @@ export class Stats extends DurableObject<object> {
     }
     sql.exec("CREATE INDEX IF NOT EXISTS registry_tombstones ON registry (v) WHERE json IS NULL");
     sql.exec(`CREATE TABLE IF NOT EXISTS flags (name TEXT PRIMARY KEY)`);
-    // Until seeded: how far each sweep pass has reconciled the index without a gap (registrySweep).
-    sql.exec(`CREATE TABLE IF NOT EXISTS sweeps (id TEXT PRIMARY KEY, upto TEXT NOT NULL, at INTEGER NOT NULL)`);
   }
 
   /** The summaries, parsed once per instance and kept current by every write (id → summary). */
@@ -128,15 +119,10 @@ export class Stats extends DurableObject<object> {
 
   /**
    * RegistryAggregate.seed: fills the ids no write has told of (as version 0, older than any
-   * write), once. A deletion's row stays: the listing may be older than it. The listing, if taken
-   * in the first minute after the deploy that brings the aggregate, lags KV, so it can count a
-   * credential deleted (or miss one registered) just before that deploy by code without the
-   * aggregate: the sweep's next pass mends that (registrySweep), where before the figure stayed off
-   * until that id was next written.
-   *
-   * Kept beside the sweep's seeding: under MAX_INDEX_PAGES pages (core/summary/summary.ts) the
-   * first view seeds at once instead of after the next cron sweep's whole pass, and it reads the
-   * records of up to MAX_RECORD_READS entries listed without a summary, which the sweep does not.
+   * write), once. A deletion's row stays: the listing may be older than it. Not reconciled: the
+   * listing, taken in the first minute after the deploy that brings the aggregate, lags KV, so it
+   * can count a credential deleted (or miss one registered) just before that deploy by code
+   * without the aggregate; the figure stays off until that id is next written.
    */
   registrySeed(entries: Array<[string, Record<string, unknown>]>): void {
     if (this.#seeded()) return;
@@ -148,101 +134,8 @@ export class Stats extends DurableObject<object> {
         }
       }
       sql.exec("INSERT OR IGNORE INTO flags (name) VALUES ('seeded')");
-      sql.exec("DELETE FROM sweeps"); // a pass under way has nothing left to seed
     });
     this.#registry = undefined;
-  }
-
-  /**
-   * RegistryAggregate.swept: one page of a sweep pass's index listing (core/sweep/run.ts), taken
-   * in one transaction. Only rows at version 0 change: those a listing alone told of (a seed, an
-   * earlier page), for credentials last written before the aggregate existed. A row with a version
-   * comes from the credential's cell, whose entries are newer than any listing of them, and a
-   * deletion's row (json NULL) likewise; neither is touched. KV listings lag writes by up to about
-   * a minute, so for each rule, what a stale page can do:
-   * - fill: an id in the page without a row gets the page's summary at version 0; a version-0 row
-   *   whose summary differs is replaced. Stale page: the id's newer state came from a cell, as a
-   *   versioned row or tombstone this does not overwrite, and a tombstone is kept an hour
-   *   (TOMBSTONE_MS), far longer than a page's age (the listing's lag plus the batch's seconds);
-   *   if the cell's own call failed, its pending entry lands later at its version and wins. A
-   *   version-0 row's index entry, written before the aggregate, is the same in every listing.
-   * - delete: a version-0 row whose id lies inside the page's key range (after the previous page's
-   *   last id up to this page's last, or to the end of the index when it is the last page) but is
-   *   not in the page: the index no longer lists it, so the credential is gone (its deletion was
-   *   made by code without the aggregate, so no tombstone came). Stale page: an id registered
-   *   since is missing from it, but a registration is a cell write and has a version, so it is not
-   *   deleted. Only an id written by old code within the listing's lag before the deploy could be
-   *   missing while it exists: its row then comes back with the next pass that lists it.
-   * - seeded: a pass whose pages, in order, each start where the previous one ended, from the
-   *   index's start to a page that ends it, has reconciled every id; the aggregate then counts as
-   *   seeded. A page lost (a failed or late call), an unknown start, or an entry listed without a
-   *   summary and no row here (the aggregate cannot count it) leaves this pass unseeded; the next
-   *   one tries again. Each call of one page does the same, so a repeat is harmless.
-   */
-  registrySweep(page: SweptPage): void {
-    const { sweep, after, entries, complete } = page;
-    if (typeof sweep !== "string" || !Array.isArray(entries) || (after !== null && typeof after !== "string")) return;
-    const sql = this.ctx.storage.sql;
-    const listed = new Set<string>();
-    let uncounted = false;
-    this.ctx.storage.transactionSync(() => {
-      const first = entries[0]?.[0];
-      const last = entries.at(-1)?.[0];
-      // The page's key range (an unknown start: its own first id); nothing to do on an empty page
-      // that does not end the index. One read of the rows in it: every listed id lies inside it,
-      // a listing being in id order, so no row is read per id. Summaries of version-0 rows only.
-      const from = after ?? first;
-      const rows = from === undefined || (!complete && last === undefined) ? [] : sql.exec<Held>(
-        `SELECT id, v, CASE WHEN v = 0 THEN json END AS json FROM registry WHERE id ${after === null ? ">=" : ">"} ?` +
-          (complete ? "" : " AND id <= ?"),
-        ...(complete ? [from] : [from, last!]),
-      ).toArray();
-      const held = new Map(rows.map((r) => [r.id, r]));
-      for (const [id, meta] of entries) {
-        if (typeof id !== "string") continue;
-        listed.add(id);
-        const row = held.get(id);
-        if (!isRecordSummary(meta)) {
-          uncounted ||= !row;
-          continue;
-        }
-        if (row && (row.v !== 0 || row.json === null)) continue; // a cell's entry, or a deletion
-        const json = JSON.stringify(meta);
-        if (row?.json === json) continue;
-        sql.exec(
-          `INSERT INTO registry (id, json, v) VALUES (?, ?, 0)
-           ON CONFLICT (id) DO UPDATE SET json = excluded.json WHERE registry.v = 0 AND registry.json IS NOT NULL`,
-          id,
-          json,
-        );
-        this.#registry?.set(id, meta);
-      }
-      for (const { id, v, json } of rows) {
-        if (v !== 0 || json === null || listed.has(id)) continue;
-        sql.exec("DELETE FROM registry WHERE id = ? AND v = 0", id);
-        this.#registry?.delete(id);
-      }
-      if (this.#seeded()) return;
-      const now = Date.now();
-      sql.exec("DELETE FROM sweeps WHERE at < ?", now - SWEEP_PROGRESS_MS);
-      const reached = sql.exec<{ upto: string }>("SELECT upto FROM sweeps WHERE id = ?", sweep).toArray()[0]?.upto;
-      const follows = after === "" || (after !== null && reached === after);
-      if (!follows) return;
-      if (uncounted) {
-        sql.exec("DELETE FROM sweeps WHERE id = ?", sweep);
-      } else if (complete) {
-        sql.exec("INSERT OR IGNORE INTO flags (name) VALUES ('seeded')");
-        sql.exec("DELETE FROM sweeps");
-        this.#registry = undefined;
-      } else {
-        sql.exec(
-          "INSERT INTO sweeps (id, upto, at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET upto = excluded.upto, at = excluded.at",
-          sweep,
-          last ?? after,
-          now,
-        );
-      }
-    });
   }
 
   /** The registry's figures now, in id order as a listing counts them; null until seeded. */
@@ -316,9 +209,6 @@ export class WorkersStats implements StatsStore {
     figures: async (now) => (await this.#stub().registryFigures(now)) as RegistryFigures | null,
     seed: async (entries) => {
       await this.#stub().registrySeed(entries);
-    },
-    swept: async (page) => {
-      await this.#stub().registrySweep(page);
     },
     withDays: async (from, to, now) => {
       const both = await this.#stub().registryWithDays(from, to, now);

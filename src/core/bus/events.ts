@@ -233,12 +233,6 @@ export const eventDataSchemas = {
      * since acting on a credential changes whether it is still due).
      */
     after: z.optional(credentialIdSchema),
-    /**
-     * The last id of the index page before this one, where this page's key range starts (absent on
-     * the first page): the registry aggregate reconciles the ids between it and this page's last
-     * (core/sweep/run.ts, adapters/workers-stats.ts `registrySweep`).
-     */
-    page_after: z.optional(credentialIdSchema),
   }),
   /**
    * The sweep's reconcile deleted a key at Clarifai that carried a rekey rotation marker but that

@@ -123,9 +123,7 @@ const HANDLERS = {
   "credential.orphaned_manager": { auditor, [NOTIFIER]: notifier },
   "credential.expiring": { auditor, [NOTIFIER]: notifier },
   // One page of the cron sweep per event (core/sweep/run.ts).
-  "sweep.batch": {
-    sweeper: async (d, e) => processSweepBatch(await d.engine(), d.bus, e.data, { registry: d.stats.registry }),
-  },
+  "sweep.batch": { sweeper: async (d, e) => processSweepBatch(await d.engine(), d.bus, e.data) },
   "orphan.deleted": { auditor, [NOTIFIER]: notifier },
   // One page of a credential's orphan scan per event (core/sweep/orphan-scan.ts).
   "orphan.scan": { "orphan-scanner": async (d, e) => processOrphanScanPage(await d.engine(), d.bus, e.data) },

@@ -63,7 +63,7 @@ export interface StatsStore {
  * a page counts them without listing the registry index (Workers: adapters/workers-stats.ts).
  */
 export interface RegistryAggregate {
-  /** The figures now; null until the aggregate has been seeded from one complete index listing (`seed`, `swept`). */
+  /** The figures now; null until the aggregate has been seeded from one complete index listing. */
   figures(now: number): Promise<RegistryFigures | null>;
   /**
    * What a complete index listing said, for the credentials no write has told the aggregate about
@@ -73,29 +73,6 @@ export interface RegistryAggregate {
   seed(entries: Array<[string, RecordSummary]>): Promise<void>;
   /** `figures(now)` and the history's `days(from, to)` in one call (the home page needs both). */
   withDays(from: string, to: string, now: number): Promise<{ figures: RegistryFigures | null; days: DayStats[] }>;
-  /**
-   * One page of a cron sweep's listing of the index (core/sweep/run.ts), beside the batch's own
-   * work: reconciles the rows only a listing told of with it, and a sweep pass whose pages cover
-   * the whole index, from its start to its end, seeds the aggregate (at any size, where a view
-   * lists MAX_INDEX_PAGES pages at most). The rules, and why KV's listing lag does not break them,
-   * are where they are applied (Workers: adapters/workers-stats.ts `registrySweep`).
-   */
-  swept?(page: SweptPage): Promise<void>;
-}
-
-/** One page of a sweep pass's index listing, as the registry aggregate takes it. */
-export interface SweptPage {
-  /** The sweep pass (its `sweep_id`): a pass seeds only if its pages follow one another. */
-  sweep: string;
-  /**
-   * Where the page starts: after this id (the previous page's last); "" at the start of the index;
-   * null when not known (a batch published by code before pages said it).
-   */
-  after: string | null;
-  /** The page's ids in listing order, each with its summary; null for an entry without one. */
-  entries: Array<[string, RecordSummary | null]>;
-  /** The listing ended with this page (nothing after its last id). */
-  complete: boolean;
 }
 
 const zero = (): ByReason => ({ scheduled: 0, manual: 0, compromise: 0, expiry: 0 });

@@ -11,8 +11,7 @@
  * So a page view costs one Durable Object call on Workers (ceil(credentials / 1,000) index
  * listings and one read of the history elsewhere), whatever the length of the audit trail. At
  * most MAX_INDEX_PAGES listings are made (a request's CPU is limited); past that the figures say
- * they are partial (`coverage`), and such a listing does not seed an aggregate: the cron sweep's
- * next pass over the whole index does (core/sweep/run.ts, RegistryAggregate.swept).
+ * they are partial (`coverage`), and such a listing does not seed an aggregate.
  */
 import { OVERDUE_AFTER_MS } from "../rotation/owed-revocations.ts";
 import type { Store } from "../store/store.ts";

@@ -22,7 +22,6 @@ import { payOwedRevocations } from "../rotation/owed-revocations.ts";
 import { dueActions, runningRotation } from "./rules.ts";
 import { firstScanPage } from "./orphan-scan.ts";
 import { firstGithubScan } from "../github/backstop.ts";
-import type { RegistryAggregate, SweptPage } from "../summary/stats.ts";
 
 /**
  * Due credentials handled per batch. Each costs about 3 Durable Object calls (one more for a
@@ -33,13 +32,6 @@ import type { RegistryAggregate, SweptPage } from "../summary/stats.ts";
 const SWEEP_BATCH_SIZE = 10;
 /** Index entries listed per batch: one KV list operation. */
 const INDEX_PAGE = 1000;
-/**
- * How long a batch waits for the registry aggregate to take its page (reconcileRegistry). A
- * dashboard figure never fails or holds up the sweep: past this, or when the call fails, the batch
- * goes on without it and the next pass reconciles the page instead (the cells bound theirs the
- * same way: adapters/credential-cell.ts REGISTRY_TIMEOUT_MS). A call that lands late still counts.
- */
-export const SWEEP_REGISTRY_TIMEOUT_MS = 1_000;
 
 /** `githubScopes`: how many GITHUB_ALERT_SCOPES entries the GitHub backstop lists (core/github/backstop.ts). */
 export async function startSweep(bus: EventBus, now: number, opts: { githubScopes?: number } = {}): Promise<string> {
@@ -56,43 +48,22 @@ export async function startSweep(bus: EventBus, now: number, opts: { githubScope
   return id;
 }
 
-/**
- * `registry`: the dashboard's registry aggregate where the stats store keeps one (Workers); each
- * index page goes to it once, on the page's first batch, beside the reads of the due records.
- */
 export async function processSweepBatch(
   engine: EngineServices,
   bus: EventBus,
-  batch: {
-    sweep_id: string;
-    cursor: string | null;
-    batch_size: number;
-    after?: string | undefined;
-    page_after?: string | undefined;
-  },
-  opts: { registry?: RegistryAggregate | undefined } = {},
+  batch: { sweep_id: string; cursor: string | null; batch_size: number; after?: string | undefined },
 ): Promise<{ requested: number; revoked: number; overdue: number; scans: number; next?: string }> {
   const now = engine.now();
   const index = await engine.store.listIndex({ limit: INDEX_PAGE, ...(batch.cursor ? { cursor: batch.cursor } : {}) });
-  // Where this page's key range starts: the index's start, after the previous page's last id, or
-  // not known (a batch published before batches carried it).
-  const pageAfter = batch.cursor === null ? "" : batch.page_after ?? null;
   // Unknown next-action times (records written before the index) are read and checked: safe.
   const dueIds = index.items.filter((e) =>
     e.next_action_at === undefined || (e.next_action_at !== null && e.next_action_at <= now)
   ).map((e) => e.id);
   const pending = batch.after ? dueIds.filter((id) => id > batch.after!) : dueIds;
   const mine = pending.slice(0, batch.batch_size);
-  const swept = opts.registry && !batch.after
-    ? reconcileRegistry(opts.registry, {
-      sweep: batch.sweep_id,
-      after: pageAfter,
-      entries: index.items.map((e) => [e.id, e.summary ?? null]),
-      complete: !index.cursor,
-    })
-    : undefined;
-  const [read] = await Promise.all([Promise.all(mine.map((id) => engine.store.getCredential(id))), swept]);
-  const page = { items: read.flatMap((v) => (v ? [v.value] : [])) };
+  const page = {
+    items: (await Promise.all(mine.map((id) => engine.store.getCredential(id)))).flatMap((v) => (v ? [v.value] : [])),
+  };
   let requested = 0;
   let revoked = 0;
   let overdue = 0;
@@ -166,10 +137,7 @@ export async function processSweepBatch(
     }
   }
   const moreHere = pending.length > mine.length;
-  const next = moreHere ? { cursor: batch.cursor, after: mine.at(-1), pageAfter: batch.page_after } : index.cursor
-    // An empty page that is not the last (KV may return one) moves no boundary.
-    ? { cursor: index.cursor, pageAfter: index.items.at(-1)?.id ?? (pageAfter || undefined) }
-    : null;
+  const next = moreHere ? { cursor: batch.cursor, after: mine.at(-1) } : index.cursor ? { cursor: index.cursor } : null;
   if (next) {
     out.push(
       newEvent("sweep.batch", {
@@ -177,7 +145,6 @@ export async function processSweepBatch(
         cursor: next.cursor,
         batch_size: batch.batch_size,
         ...(next.after ? { after: next.after } : {}),
-        ...(next.pageAfter ? { page_after: next.pageAfter } : {}),
       }, {
         source: "/rekey/cron",
         id: await deriveId("evt", "sweep-page", batch.sweep_id, next.cursor ?? "", next.after ?? ""),
@@ -187,21 +154,6 @@ export async function processSweepBatch(
   }
   if (out.length) await bus.publishAll(out);
   return { requested, revoked, overdue, scans, ...(index.cursor ? { next: index.cursor } : {}) };
-}
-
-/** The page to the registry aggregate, caught and bounded (SWEEP_REGISTRY_TIMEOUT_MS): never throws. */
-async function reconcileRegistry(registry: RegistryAggregate, page: SweptPage): Promise<void> {
-  if (!registry.swept) return;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const call = Promise.resolve().then(() => registry.swept!(page)).then(() => {}, () => {});
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, SWEEP_REGISTRY_TIMEOUT_MS);
-  });
-  try {
-    await Promise.race([call, timeout]);
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-  }
 }
 
 const DAY = 86_400_000;
