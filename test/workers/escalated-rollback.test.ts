@@ -12,6 +12,9 @@
  *
  * - The replay joined in the window: it is not acknowledged (retryable), and its redelivery begins
  *   a compromise rotation that deletes the leaked key at once and replaces it.
+ * - The replay joined just before the routine failure settled, so its escalation found the rotation
+ *   already `failed` (as routine) and wrote nothing: not acknowledged either; its redelivery
+ *   contains the leak.
  * - No replay (an operator's compromise request): the rotation fails as the compromise, and the
  *   value its rollback handed back is owed at once, then paid (deleted) by the sweep's rule.
  *
@@ -35,7 +38,10 @@ import { driveRotation } from "../../src/core/rotation/drive.ts";
 import { payOwedRevocations } from "../../src/core/rotation/owed-revocations.ts";
 import type { Rotation } from "../../src/core/rotation/rotation.ts";
 import { containAgain } from "../../src/core/subscribers/rotator.ts";
+import type { Store } from "../../src/core/store/store.ts";
 import { MemoryStats } from "../../src/core/summary/stats.ts";
+import { fingerprintPrefix } from "../../src/core/crypto/fingerprint.ts";
+import { newEvent } from "../../src/core/bus/new-event.ts";
 import { buildServices, type Services } from "../../src/services.ts";
 
 const CLARIFAI = "http://clarifai.emulator";
@@ -46,8 +52,11 @@ interface World {
   emulator: Emulator;
   events: BusEvent[];
   deferred: Promise<unknown>[];
-  /** A fresh invocation's services; `sleep` replaces the engine's (instant by default). */
-  services: (sleep?: (ms: number) => Promise<void>) => Services;
+  /**
+   * A fresh invocation's services; `sleep` replaces the engine's (instant by default), `wrap`
+   * puts a seam the test owns around the real store.
+   */
+  services: (sleep?: (ms: number) => Promise<void>, wrap?: (s: Store) => Store) => Services;
   /** Set while the test holds a DELETE before it reaches Clarifai. */
   onDelete?: (req: Request) => Promise<void>;
 }
@@ -69,10 +78,10 @@ function world(): World {
     emulator,
     events,
     deferred,
-    services: (sleep = async () => {}) =>
+    services: (sleep = async () => {}, wrap = (s) => s) =>
       buildServices({
         config,
-        store: new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS),
+        store: wrap(new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS)),
         bus,
         audit: new WorkersAuditLog(env.REKEY_KV),
         ledger: new DurableEventLedger(env.EVENT_LEDGER),
@@ -266,5 +275,52 @@ describe("a compromise that joins a routine rotation during its rollback is stil
     expect(rec.state).toBe("revoked");
     const revoked = w.events.filter((e) => e.type === "credential.revoked");
     expect(revoked.map((e) => (e.data as { reason: string }).reason)).toEqual(["compromise"]);
+  });
+
+  it("the replay's escalation loses to the settlement (the rotation failed as routine just after it joined): not acknowledged, and its redelivery deletes the leaked key", async () => {
+    const w = world();
+    const t = await tenant(w);
+    const held = await routineRotationHeldInRollback(w, t);
+    const fp = (await held.store.getCredential(t.credentialId))!.value.fingerprint;
+    const event = newEvent("credential.compromised", {
+      credential_id: t.credentialId,
+      fingerprint_prefix: fingerprintPrefix(fp),
+      alert_source: "webhook",
+      reason: "token_match",
+    }, { source: "/rekey/hooks/alerts", now: Date.now() });
+    // The replay's begin reads the rotation running (it joins); its escalation's own read comes
+    // second, and the routine driver settles in between.
+    let reads = 0;
+    const seam = (store: Store): Store =>
+      new Proxy(store, {
+        get: (target, prop) => {
+          const v = Reflect.get(target, prop, target) as unknown;
+          if (prop !== "getRotation" || typeof v !== "function") return typeof v === "function" ? v.bind(target) : v;
+          return async (credentialId: string, rotationId: string) => {
+            if (rotationId === held.rotationId && ++reads === 2) {
+              held.release();
+              await held.done;
+            }
+            return target.getRotation(credentialId, rotationId);
+          };
+        },
+      });
+    const outcome = await containAgain(() => w.services(undefined, seam).engine(), event).then(
+      () => "acknowledged",
+      (e: unknown) => e,
+    );
+    const failed = await held.done;
+    expect(failed).toMatchObject({ state: "failed", reason: "manual" }); // the escalation came too late to count
+    expect(reads).toBeGreaterThanOrEqual(2);
+    expect(outcome, "the replay must not be acknowledged while the leaked key works").not.toBe("acknowledged");
+    expect(isFailure(outcome, "handler") && outcome.code).toBe("compromise_not_contained");
+    expect(liveKeyIds(w, t.userId)).toContain(t.leaked);
+
+    await containAgain(() => w.services().engine(), event); // the queue's redelivery
+    await settle(w);
+    expect(liveKeyIds(w, t.userId)).not.toContain(t.leaked);
+    const rec = (await held.store.getCredential(t.credentialId))!.value;
+    expect(rec.last_rotation).toMatchObject({ reason: "compromise", state: "done" });
+    expect(rec.fingerprint).not.toBe(fp);
   });
 });
