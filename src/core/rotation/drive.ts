@@ -371,8 +371,8 @@ async function persistOutcome(
       finished_at: iso(now),
       updated_at: iso(now),
     };
-    // A routine rotation escalated before this failure (a compromise joined it, begin.ts
-    // `escalate`) has the routine plan: its rollback just handed the leaked value back.
+    // A compromise whose leaked value is still alive here (in practice a routine plan a compromise
+    // escalated before this failure, begin.ts `escalate`) just had it handed back by the rollback.
     if (next.reason === "compromise") next = await oweRestoredLeak(engine, next);
   }
   // Containment time: the leaked value is confirmed dead by the Clarifai answer this step just got.
