@@ -120,7 +120,7 @@ async function tenant(w: World) {
     policy: { grace_hours: 0, on_compromise: "rotate" },
   });
   if (!app.ok) throw new Error(`app key registration: ${app.error.code}`);
-  return { userId, leaked, credentialId: app.value.id };
+  return { userId, leaked, pat, managerId: manager.value.id, credentialId: app.value.id };
 }
 
 const liveKeyIds = (w: World, userId: string) =>
@@ -322,5 +322,74 @@ describe("a compromise that joins a routine rotation during its rollback is stil
     const rec = (await held.store.getCredential(t.credentialId))!.value;
     expect(rec.last_rotation).toMatchObject({ reason: "compromise", state: "done" });
     expect(rec.fingerprint).not.toBe(fp);
+  });
+  it("a compromise that joined before the failure (the common order): the routine plan's rollback hands the leaked value back, so it is owed at once and paid by the sweep's rule", async () => {
+    const w = world();
+    const t = await tenant(w);
+    const engine = await w.services().engine();
+    const begun = await beginRotation(engine, t.credentialId, {
+      reason: "manual",
+      mode: "rotate",
+      requestedBy: "admin",
+    });
+    if (!begun.ok) throw new Error(begun.code);
+    // The operator's compromise request joins before any step ran: the plan stays routine
+    // (revoke_old last), the reason is the compromise's.
+    const joined = await beginRotation(engine, t.credentialId, {
+      reason: "compromise",
+      mode: "rotate",
+      requestedBy: "admin",
+    });
+    expect(joined).toMatchObject({ ok: true, joined: true, rotation: { id: begun.rotation.id, reason: "compromise" } });
+    const fault = await w.emulator.fetch(`${CLARIFAI}/_emulator/faults`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ method: "GET", path: "/v2/myscopes", count: 5, status: 403, code: 11007 }),
+    });
+    expect(fault.status).toBe(200);
+    const failed = await driveRotation(engine, t.credentialId, begun.rotation.id);
+    expect(failed).toMatchObject({
+      state: "failed",
+      reason: "compromise",
+      step: "verify",
+      old_revoked: false,
+      old_revoke_owed: true,
+    });
+    const store = w.services().store;
+    const rec = (await store.getCredential(t.credentialId))!.value;
+    expect(rec.fingerprint).toBe(failed.old_fingerprint); // the rollback handed the leaked value back...
+    expect(rec.previous.find((p) => p.fingerprint === failed.old_fingerprint)).toMatchObject({
+      leaked: true,
+      last_error: "rollback_restored_leak",
+    }); // ...and it is owed, due now
+    expect(liveKeyIds(w, t.userId)).toContain(t.leaked);
+    expect((await payOwedRevocations(engine, t.credentialId)).revoked).toEqual([failed.old_fingerprint]);
+    expect(liveKeyIds(w, t.userId)).not.toContain(t.leaked);
+  });
+  it("a self-managed PAT's routine rotation a compromise joined is not owed at its rollback: paying that debt would delete the manager with no successor and orphan what it manages, unannounced", async () => {
+    const w = world();
+    const t = await tenant(w);
+    const engine = await w.services().engine();
+    const begun = await beginRotation(engine, t.managerId, { reason: "manual", mode: "rotate", requestedBy: "admin" });
+    if (!begun.ok) throw new Error(begun.code);
+    const joined = await beginRotation(engine, t.managerId, {
+      reason: "compromise",
+      mode: "rotate",
+      requestedBy: "admin",
+    });
+    expect(joined).toMatchObject({ ok: true, joined: true, rotation: { id: begun.rotation.id, reason: "compromise" } });
+    const fault = await w.emulator.fetch(`${CLARIFAI}/_emulator/faults`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ method: "GET", path: "/v2/users/me/myscopes", count: 5, status: 403, code: 11007 }),
+    });
+    expect(fault.status).toBe(200);
+    const failed = await driveRotation(engine, t.managerId, begun.rotation.id);
+    expect(failed).toMatchObject({ state: "failed", reason: "compromise", old_revoked: false });
+    expect(failed.old_revoke_owed).toBeFalsy();
+    const rec = (await w.services().store.getCredential(t.managerId))!.value;
+    expect(rec.previous.some((p) => p.leaked)).toBe(false);
+    expect((await payOwedRevocations(engine, t.managerId)).revoked).toEqual([]);
+    expect(liveKeyIds(w, t.userId)).toContain(t.pat); // the manager still works for what it manages
   });
 });

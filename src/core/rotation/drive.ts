@@ -441,6 +441,13 @@ async function persistOutcome(
  */
 async function oweRestoredLeak(engine: EngineServices, next: Rotation): Promise<Rotation> {
   if (next.old_revoked || next.old_revoke_owed) return next;
+  // Not a PAT that manages itself: paying that debt deletes it with no successor, which orphans
+  // every credential it manages without the `credential.orphaned_manager` a rotation would send
+  // (owed-revocations.ts sets no `needs_manager`). Its replay begins a compromise rotation that
+  // mints the successor first (step-plan.ts); without one (an operator's request) it stays as it
+  // was before this debt existed: failed, its leaked value live, for a human to rotate.
+  const cur = await engine.store.getCredential(next.credential_id);
+  if (cur && cur.value.kind === "pat" && !cur.value.manager_id) return next;
   const rec = await updateCredential(
     engine,
     next.credential_id,
