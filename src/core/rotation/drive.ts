@@ -7,7 +7,7 @@
  */
 import type { CredentialRecord } from "../credentials/credential.ts";
 import type { Versioned } from "../store/store.ts";
-import { finish, markPreviousRevoked, promote } from "./credential-transitions.ts";
+import { finish, markPreviousRevoked, oweLeakedRevocation, promote } from "./credential-transitions.ts";
 import type { EngineServices } from "./engine-services.ts";
 import { containInstead, type Containment, mayNeedContainment } from "./containment.ts";
 import { nextStep } from "./step-plan.ts";
@@ -412,6 +412,9 @@ async function persistOutcome(
       finished_at: iso(now),
       updated_at: iso(now),
     };
+    // A compromise whose leaked value is still alive here (in practice a routine plan a compromise
+    // escalated before this failure, begin.ts `escalate`) just had it handed back by the rollback.
+    if (next.reason === "compromise") next = await oweRestoredLeak(engine, next);
   }
   // Containment time: the leaked value is confirmed dead by the Clarifai answer this step just got.
   if (next.reason === "compromise" && next.old_revoked && !r.old_revoked && !next.contained_at) {
@@ -440,18 +443,25 @@ async function persistOutcome(
     // The rollback has run (its side effects at Clarifai and the sinks are done): re-driving the
     // step would undo it again from a world it already changed. An early revocation written
     // meanwhile by compare-and-swap (`driveRotation`, lease held) is merged in instead, so
-    // `finish` sees the old value dead; any other writer means the lease was lost.
+    // `finish` sees the old value dead. So is a compromise that joined during the rollback (begin.ts
+    // `escalate`, lease kept): the failure is the compromise's, with the escalation's fields, not
+    // the routine one written over it, and the value the rollback just handed back is the leaked
+    // one, so it is owed at once (`oweRestoredLeak`). Any other writer means the lease was lost.
     for (let tries = 0; version === null && tries < 3; tries++) {
       const reread = await engine.store.getRotation(r.credential_id, r.id);
       if (!reread || reread.value.state !== "running" || reread.value.lease?.owner !== r.lease.owner) {
         return "lost_lease";
       }
       const seen = reread.value;
+      const escalated = seen.reason === "compromise" && next.reason !== "compromise";
       next = {
         ...next,
         ...(seen.old_revoked ? { old_revoked: true } : {}),
         ...(seen.contained_at && !next.contained_at ? { contained_at: seen.contained_at } : {}),
+        ...(escalated ? { reason: seen.reason } : {}),
+        ...(escalated && seen.alert_received_at ? { alert_received_at: seen.alert_received_at } : {}),
       };
+      if (escalated) next = await oweRestoredLeak(engine, next);
       version = await engine.store.putRotation(next, reread.version);
     }
   }
@@ -459,6 +469,38 @@ async function persistOutcome(
   await afterTransition(engine, r, next);
   return { value: next, version };
 }
+
+/**
+ * A compromise rotation that failed after its rollback put the leaked value back (a routine plan
+ * escalated by a compromise that joined it: its revoke_old comes last) must not leave that value
+ * live with nothing owed: the credential owes its revocation now (oweLeakedRevocation: due at once,
+ * retried by every sweep, `revocation.overdue` from the first refusal), and the rotation says so
+ * (`old_revoke_owed`). The replay of `credential.compromised`, when there is one, does better: it
+ * sees this rotation was not a compromise plan and begins one that deletes the value at once
+ * (core/subscribers/rotator.ts). Written before the record that settles the rotation, so a crash
+ * between the two leaves the debt, not the silence. Nothing when the old value is dead or no longer
+ * the credential's (already promoted: its `previous` entry is marked leaked and due instead).
+ */
+async function oweRestoredLeak(engine: EngineServices, next: Rotation): Promise<Rotation> {
+  if (next.old_revoked || next.old_revoke_owed) return next;
+  // Not a PAT that manages itself: paying that debt deletes it with no successor, which orphans
+  // every credential it manages without the `credential.orphaned_manager` a rotation would send
+  // (owed-revocations.ts sets no `needs_manager`). Its replay begins a compromise rotation that
+  // mints the successor first (step-plan.ts); without one (an operator's request) it stays as it
+  // was before this debt existed: failed, its leaked value live, for a human to rotate.
+  const cur = await engine.store.getCredential(next.credential_id);
+  if (cur && cur.value.kind === "pat" && !cur.value.manager_id) return next;
+  const rec = await updateCredential(
+    engine,
+    next.credential_id,
+    (c) => oweLeakedRevocation(c, next.old_fingerprint, next.id, RESTORED_LEAK, engine.now()),
+  );
+  const owed = rec?.previous.some((p) => p.fingerprint === next.old_fingerprint && p.leaked && !p.revoked_at);
+  return owed ? { ...next, old_revoke_owed: true } : next;
+}
+
+/** The owed revocation's `last_error` when a rollback handed a leaked value back. */
+const RESTORED_LEAK = "rollback_restored_leak";
 
 async function afterTransition(engine: EngineServices, before: Rotation, next: Rotation) {
   if (next.step !== before.step || next.state !== before.state) {

@@ -79,11 +79,42 @@ export async function containAgain(
   const engine = await loadEngine();
   // The event's time is the alert's arrival (core/alerts/pipeline.ts): containment is timed from it.
   const c = await replayCompromise(engine, event.data, Date.parse(event.time));
-  if (c.action === "rotation") await driveToEnd(engine, c.credentialId, c.rotation.id, HOLDER_WAIT_MS, bus);
-  else if (c.action === "revoke_previous") await c.run();
+  if (c.action === "rotation") {
+    const r = await driveToEnd(engine, c.credentialId, c.rotation.id, HOLDER_WAIT_MS, bus);
+    if (r && (await leakOutlived(engine, r))) {
+      // Acknowledging would leave the leak to a rollback's debt (or to nothing): the redelivery,
+      // with the credential's slot now free, begins a compromise rotation that deletes it first.
+      throw handlerFailure("compromise_not_contained", `Rotation "${r.id}" settled without containing the leak`, {
+        retryable: true,
+      });
+    }
+  } else if (c.action === "revoke_previous") await c.run();
   else if (c.action === "refused") {
     throw handlerFailure(c.code, `Cannot contain the compromise: ${c.code}`, { retryable: false });
   }
+}
+
+/**
+ * Whether the rotation a replay joined settled `failed` with the leaked value (its old value) still
+ * working: a routine plan (create first, revoke_old last) whose rollback handed the old value back,
+ * whether a compromise escalated it (begin.ts `escalate`; drive.ts owes the value then) or the
+ * escalation came too late to count (the rotation had settled as routine). Only a routine plan:
+ * a compromise plan kills the leaked value before anything it could roll back (step-plan.ts), or
+ * owes it when Clarifai refuses (containment.ts), so the compromise rotation the redelivery begins
+ * never meets this and the retries end there; a compromise that failed for good is acknowledged.
+ * A value promote superseded (revoke_old failed after it) is still held as a `previous` entry: a
+ * redelivery revokes it at once (contain.ts `revokePreviousNow`) instead of leaving it to the sweep.
+ */
+async function leakOutlived(engine: EngineServices, r: Rotation): Promise<boolean> {
+  const promoteAt = r.plan.indexOf("promote");
+  const routinePlan = promoteAt !== -1 && r.plan.indexOf("revoke_old") > promoteAt;
+  if (r.state !== "failed" || r.old_revoked || !routinePlan) return false;
+  const rec = (await engine.store.getCredential(r.credential_id))?.value;
+  if (!rec || rec.state === "revoked") return false;
+  if (rec.previous.some((p) => p.fingerprint === r.old_fingerprint && p.revoked_at)) return false;
+  // Still current (rolled back), or a superseded value still held (promoted, then revoke_old failed).
+  return rec.fingerprint === r.old_fingerprint ||
+    rec.previous.some((p) => p.fingerprint === r.old_fingerprint && !!p.value);
 }
 
 /**
