@@ -173,6 +173,30 @@ const failedEventReason = (w: World, rotationId: string) =>
   (w.events.find((e) => e.type === "rotation.failed" && (e.data as { rotation_id?: string }).rotation_id === rotationId)
     ?.data as { reason?: string } | undefined)?.reason;
 
+/**
+ * A manual rotation of `credentialId` that an operator's compromise request joins before any step
+ * ran (the plan stays routine, revoke_old last; the reason becomes the compromise's), driven until
+ * its verify fails for good (the emulator's fault route on `myscopes`: 403, 11007).
+ */
+async function escalatedThenFailedAtVerify(w: World, credentialId: string, myscopes: string) {
+  const engine = await w.services().engine();
+  const begun = await beginRotation(engine, credentialId, { reason: "manual", mode: "rotate", requestedBy: "admin" });
+  if (!begun.ok) throw new Error(begun.code);
+  const joined = await beginRotation(engine, credentialId, {
+    reason: "compromise",
+    mode: "rotate",
+    requestedBy: "admin",
+  });
+  expect(joined).toMatchObject({ ok: true, joined: true, rotation: { id: begun.rotation.id, reason: "compromise" } });
+  const fault = await w.emulator.fetch(`${CLARIFAI}/_emulator/faults`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ method: "GET", path: myscopes, count: 5, status: 403, code: 11007 }),
+  });
+  expect(fault.status).toBe(200);
+  return { engine, failed: await driveRotation(engine, credentialId, begun.rotation.id) };
+}
+
 describe("a compromise that joins a routine rotation during its rollback is still contained", () => {
   it("the replay that joined in the window is not acknowledged; its redelivery deletes the leaked key and replaces it", async () => {
     const w = world();
@@ -326,28 +350,7 @@ describe("a compromise that joins a routine rotation during its rollback is stil
   it("a compromise that joined before the failure (the common order): the routine plan's rollback hands the leaked value back, so it is owed at once and paid by the sweep's rule", async () => {
     const w = world();
     const t = await tenant(w);
-    const engine = await w.services().engine();
-    const begun = await beginRotation(engine, t.credentialId, {
-      reason: "manual",
-      mode: "rotate",
-      requestedBy: "admin",
-    });
-    if (!begun.ok) throw new Error(begun.code);
-    // The operator's compromise request joins before any step ran: the plan stays routine
-    // (revoke_old last), the reason is the compromise's.
-    const joined = await beginRotation(engine, t.credentialId, {
-      reason: "compromise",
-      mode: "rotate",
-      requestedBy: "admin",
-    });
-    expect(joined).toMatchObject({ ok: true, joined: true, rotation: { id: begun.rotation.id, reason: "compromise" } });
-    const fault = await w.emulator.fetch(`${CLARIFAI}/_emulator/faults`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ method: "GET", path: "/v2/myscopes", count: 5, status: 403, code: 11007 }),
-    });
-    expect(fault.status).toBe(200);
-    const failed = await driveRotation(engine, t.credentialId, begun.rotation.id);
+    const { engine, failed } = await escalatedThenFailedAtVerify(w, t.credentialId, "/v2/myscopes");
     expect(failed).toMatchObject({
       state: "failed",
       reason: "compromise",
@@ -355,8 +358,7 @@ describe("a compromise that joins a routine rotation during its rollback is stil
       old_revoked: false,
       old_revoke_owed: true,
     });
-    const store = w.services().store;
-    const rec = (await store.getCredential(t.credentialId))!.value;
+    const rec = (await w.services().store.getCredential(t.credentialId))!.value;
     expect(rec.fingerprint).toBe(failed.old_fingerprint); // the rollback handed the leaked value back...
     expect(rec.previous.find((p) => p.fingerprint === failed.old_fingerprint)).toMatchObject({
       leaked: true,
@@ -366,25 +368,11 @@ describe("a compromise that joins a routine rotation during its rollback is stil
     expect((await payOwedRevocations(engine, t.credentialId)).revoked).toEqual([failed.old_fingerprint]);
     expect(liveKeyIds(w, t.userId)).not.toContain(t.leaked);
   });
+
   it("a self-managed PAT's routine rotation a compromise joined is not owed at its rollback: paying that debt would delete the manager with no successor and orphan what it manages, unannounced", async () => {
     const w = world();
     const t = await tenant(w);
-    const engine = await w.services().engine();
-    const begun = await beginRotation(engine, t.managerId, { reason: "manual", mode: "rotate", requestedBy: "admin" });
-    if (!begun.ok) throw new Error(begun.code);
-    const joined = await beginRotation(engine, t.managerId, {
-      reason: "compromise",
-      mode: "rotate",
-      requestedBy: "admin",
-    });
-    expect(joined).toMatchObject({ ok: true, joined: true, rotation: { id: begun.rotation.id, reason: "compromise" } });
-    const fault = await w.emulator.fetch(`${CLARIFAI}/_emulator/faults`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ method: "GET", path: "/v2/users/me/myscopes", count: 5, status: 403, code: 11007 }),
-    });
-    expect(fault.status).toBe(200);
-    const failed = await driveRotation(engine, t.managerId, begun.rotation.id);
+    const { engine, failed } = await escalatedThenFailedAtVerify(w, t.managerId, "/v2/users/me/myscopes");
     expect(failed).toMatchObject({ state: "failed", reason: "compromise", old_revoked: false });
     expect(failed.old_revoke_owed).toBeFalsy();
     const rec = (await w.services().store.getCredential(t.managerId))!.value;
