@@ -24,6 +24,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createEmulator, type Emulator } from "../../emulator/src/index.ts";
+import { inIsolateTenant } from "../support/in-isolate-tenant.ts";
 import { DurableEventLedger } from "../../src/adapters/event-ledger.ts";
 import { WorkersAuditLog } from "../../src/adapters/workers-audit-log.ts";
 import { WorkersJobStore } from "../../src/adapters/workers-job-store.ts";
@@ -33,7 +34,6 @@ import { type Alert, reportNamedLeak, reportRepoAlert, reportTokens } from "../.
 import type { EventBus } from "../../src/core/bus/bus.ts";
 import type { BusEvent, EventOf } from "../../src/core/bus/events.ts";
 import { deriveId } from "../../src/core/bus/new-event.ts";
-import { registerCredential } from "../../src/core/credentials/register.ts";
 import { containAgain } from "../../src/core/subscribers/rotator.ts";
 import { beginRotation } from "../../src/core/rotation/begin.ts";
 import { driveRotation } from "../../src/core/rotation/drive.ts";
@@ -187,27 +187,8 @@ function world(): World {
 }
 
 /** A manager PAT and an app key it manages, registered through the real path. */
-async function tenant(w: World, graceHours = 0) {
-  const { userId, appId, pat } = w.emulator.seed({ userId: `cf-${crypto.randomUUID().slice(0, 8)}`, appId: "app1" });
-  const res = await w.emulator.fetch(`${CLARIFAI}/_emulator/users/${userId}/keys`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ type: "app_specific_key", scopes: ["Predict"], apps: [{ id: appId, user_id: userId }] }),
-  });
-  const leaked = ((await res.json()) as { key: { id: string } }).key.id;
-  const engine = await w.services().engine();
-  const manager = await registerCredential(engine, { kind: "pat", user_id: userId, value: pat });
-  if (!manager.ok) throw new Error(`manager registration: ${manager.error.code}`);
-  const app = await registerCredential(engine, {
-    kind: "app_key",
-    user_id: userId,
-    value: leaked,
-    manager_id: manager.value.id,
-    policy: { grace_hours: graceHours, on_compromise: "rotate" },
-  });
-  if (!app.ok) throw new Error(`app key registration: ${app.error.code}`);
-  return { userId, leaked, credentialId: app.value.id, managerId: manager.value.id };
-}
+const tenant = async (w: World, graceHours = 0) =>
+  inIsolateTenant(w.emulator, await w.services().engine(), { prefix: "cf", graceHours });
 
 const alert = (
   svc: Services,

@@ -23,6 +23,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createEmulator, type Emulator } from "../../emulator/src/index.ts";
+import { inIsolateTenant } from "../support/in-isolate-tenant.ts";
 import { DurableEventLedger } from "../../src/adapters/event-ledger.ts";
 import { WorkersAuditLog } from "../../src/adapters/workers-audit-log.ts";
 import { WorkersJobStore } from "../../src/adapters/workers-job-store.ts";
@@ -31,12 +32,12 @@ import { parseConfig } from "../../src/config.ts";
 import { reportNamedLeak } from "../../src/core/alerts/pipeline.ts";
 import type { EventBus } from "../../src/core/bus/bus.ts";
 import type { BusEvent, EventOf } from "../../src/core/bus/events.ts";
-import { registerCredential } from "../../src/core/credentials/register.ts";
 import { isFailure } from "../../src/core/failure.ts";
 import { beginRotation } from "../../src/core/rotation/begin.ts";
 import { driveRotation } from "../../src/core/rotation/drive.ts";
 import { payOwedRevocations } from "../../src/core/rotation/owed-revocations.ts";
 import type { Rotation } from "../../src/core/rotation/rotation.ts";
+import type { CredentialRecord } from "../../src/core/credentials/credential.ts";
 import { containAgain } from "../../src/core/subscribers/rotator.ts";
 import type { Store } from "../../src/core/store/store.ts";
 import { MemoryStats } from "../../src/core/summary/stats.ts";
@@ -101,27 +102,7 @@ function world(): World {
 }
 
 /** A manager PAT and an app key it manages (no grace period), registered through the real path. */
-async function tenant(w: World) {
-  const { userId, appId, pat } = w.emulator.seed({ userId: `er-${crypto.randomUUID().slice(0, 8)}`, appId: "app1" });
-  const res = await w.emulator.fetch(`${CLARIFAI}/_emulator/users/${userId}/keys`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ type: "app_specific_key", scopes: ["Predict"], apps: [{ id: appId, user_id: userId }] }),
-  });
-  const leaked = ((await res.json()) as { key: { id: string } }).key.id;
-  const engine = await w.services().engine();
-  const manager = await registerCredential(engine, { kind: "pat", user_id: userId, value: pat });
-  if (!manager.ok) throw new Error(`manager registration: ${manager.error.code}`);
-  const app = await registerCredential(engine, {
-    kind: "app_key",
-    user_id: userId,
-    value: leaked,
-    manager_id: manager.value.id,
-    policy: { grace_hours: 0, on_compromise: "rotate" },
-  });
-  if (!app.ok) throw new Error(`app key registration: ${app.error.code}`);
-  return { userId, leaked, pat, managerId: manager.value.id, credentialId: app.value.id };
-}
+const tenant = async (w: World) => inIsolateTenant(w.emulator, await w.services().engine(), { prefix: "er" });
 
 const liveKeyIds = (w: World, userId: string) =>
   [...w.emulator.state.keys.values()].filter((k) => k.user_id === userId).map((k) => k.id);
@@ -172,6 +153,15 @@ const compromisedEvent = (w: World) => {
 const failedEventReason = (w: World, rotationId: string) =>
   (w.events.find((e) => e.type === "rotation.failed" && (e.data as { rotation_id?: string }).rotation_id === rotationId)
     ?.data as { reason?: string } | undefined)?.reason;
+
+/** The rollback handed the leaked value back (the credential's current value again), and it is owed, due now. */
+function expectRestoredLeakOwed(rec: CredentialRecord, failed: Rotation) {
+  expect(rec.fingerprint).toBe(failed.old_fingerprint);
+  expect(rec.previous.find((p) => p.fingerprint === failed.old_fingerprint)).toMatchObject({
+    leaked: true,
+    last_error: "rollback_restored_leak",
+  });
+}
 
 /**
  * A manual rotation of `credentialId` that an operator's compromise request joins before any step
@@ -285,11 +275,7 @@ describe("a compromise that joins a routine rotation during its rollback is stil
     let rec = (await held.store.getCredential(t.credentialId))!.value;
     expect(rec.current_rotation).toBeUndefined();
     expect(rec.last_rotation).toMatchObject({ id: held.rotationId, reason: "compromise", state: "failed" });
-    expect(rec.fingerprint).toBe(failed.old_fingerprint); // the rollback handed the leaked value back...
-    expect(rec.previous.find((p) => p.fingerprint === failed.old_fingerprint)).toMatchObject({
-      leaked: true,
-      last_error: "rollback_restored_leak",
-    }); // ...and it is owed, due now
+    expectRestoredLeakOwed(rec, failed);
     expect(liveKeyIds(w, t.userId)).toContain(t.leaked);
 
     // The sweep's rule pays it: the key dies, and with no replacement the credential is revoked.
@@ -359,11 +345,7 @@ describe("a compromise that joins a routine rotation during its rollback is stil
       old_revoke_owed: true,
     });
     const rec = (await w.services().store.getCredential(t.credentialId))!.value;
-    expect(rec.fingerprint).toBe(failed.old_fingerprint); // the rollback handed the leaked value back...
-    expect(rec.previous.find((p) => p.fingerprint === failed.old_fingerprint)).toMatchObject({
-      leaked: true,
-      last_error: "rollback_restored_leak",
-    }); // ...and it is owed, due now
+    expectRestoredLeakOwed(rec, failed);
     expect(liveKeyIds(w, t.userId)).toContain(t.leaked);
     expect((await payOwedRevocations(engine, t.credentialId)).revoked).toEqual([failed.old_fingerprint]);
     expect(liveKeyIds(w, t.userId)).not.toContain(t.leaked);
