@@ -135,6 +135,17 @@ async function begunRoutine(credentialId: string) {
   return { engine, rotationId: (begun as Extract<typeof begun, { ok: true }>).rotation.id };
 }
 
+/** The alert's `credential.compromised` for credential `id`'s current value, as a webhook alert publishes it. */
+async function compromisedEventOf(id: string) {
+  const rec = (await store().getCredential(id))!.value;
+  return newEvent("credential.compromised", {
+    credential_id: id,
+    fingerprint_prefix: fingerprintPrefix(rec.fingerprint),
+    alert_source: "webhook",
+    reason: "named_in_alert",
+  }, { source: "/rekey/hooks/webhook", subject: `credential/${id}`, now: Date.now() });
+}
+
 describe("the rotator's split after propagate", () => {
   it("a routine rotation: the first invocation delivers and hands off, the continuation's verifies, promotes and announces", async () => {
     const k = await appKeyWithSink("cont-routine");
@@ -225,14 +236,8 @@ describe("the rotator's split after propagate", () => {
   it("a routine rotation the alert's replay escalates is driven through its revoke_old in the replay's one invocation", async () => {
     const k = await appKeyWithSink("cont-escalated-replay");
     const { rotationId } = await begunRoutine(k.id);
-    const rec = (await store().getCredential(k.id))!.value;
     // The alert's replay joins (and escalates) it itself (core/alerts/pipeline.ts `replayCompromise`).
-    const compromised = newEvent("credential.compromised", {
-      credential_id: k.id,
-      fingerprint_prefix: fingerprintPrefix(rec.fingerprint),
-      alert_source: "webhook",
-      reason: "named_in_alert",
-    }, { source: "/rekey/hooks/webhook", subject: `credential/${k.id}`, now: Date.now() });
+    const compromised = await compromisedEventOf(k.id);
 
     const q = queueHarness();
     const out = await q.deliver(compromised);
@@ -431,13 +436,7 @@ describe("the rotator's second hand-off, after promote, when revoke_old deletes 
 
   it("a compromise (the alert's replay, grace 0) is unchanged: its continuation verifies, promotes and ends it, no second hand-off", async () => {
     const k = await appKeyWithSink("cont-grace0-compromise", GRACE_0);
-    const rec = (await store().getCredential(k.id))!.value;
-    const compromised = newEvent("credential.compromised", {
-      credential_id: k.id,
-      fingerprint_prefix: fingerprintPrefix(rec.fingerprint),
-      alert_source: "webhook",
-      reason: "named_in_alert",
-    }, { source: "/rekey/hooks/webhook", subject: `credential/${k.id}`, now: Date.now() });
+    const compromised = await compromisedEventOf(k.id);
     const q = queueHarness();
     const first = await q.deliver(compromised);
     expect(first.retried).toBe(false);
