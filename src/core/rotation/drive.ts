@@ -407,13 +407,16 @@ async function persistOutcome(
     next = {
       ...r,
       ...(undone.incomplete ? { rollback_incomplete: true } : {}),
+      // Recorded revoked but alive and put back (a secret whose overwrite never happened): not dead.
+      ...(undone.oldLive ? { old_revoked: false } : {}),
       state: "failed",
       error: rotationError(f, r.step),
       finished_at: iso(now),
       updated_at: iso(now),
     };
-    // A compromise whose leaked value is still alive here (in practice a routine plan a compromise
-    // escalated before this failure, begin.ts `escalate`) just had it handed back by the rollback.
+    // A compromise whose leaked value is still alive here (a routine plan a compromise escalated
+    // before this failure, begin.ts `escalate`; a secret's whose overwrite never happened) just had
+    // it handed back by the rollback.
     if (next.reason === "compromise") next = await oweRestoredLeak(engine, next);
   }
   // Containment time: the leaked value is confirmed dead by the Clarifai answer this step just got.
