@@ -32,7 +32,8 @@ describe("a secret's compromise whose propagate fails for good (Workers store, C
     });
     if (!begun.ok) throw new Error(begun.code);
     const r = await driveRotation(s.h.engine, s.cred.id, begun.rotation.id);
-    expect(r.state).toBe("failed");
+    expect(r).toMatchObject({ state: "failed", old_revoked: false, old_revoke_owed: true });
+    expect(r.contained_at).toBeUndefined(); // not contained: the leaked value still works
     const secretValue = async () =>
       ((await s.h.state()).secrets as Array<{ id: string; value: string }>).find((x) => x.id === "OPENAI_KEY")?.value;
     expect(await secretValue()).toBe(s.original); // the leaked value is still what Clarifai serves

@@ -414,6 +414,8 @@ async function persistOutcome(
       finished_at: iso(now),
       updated_at: iso(now),
     };
+    // Nor contained: a containment time stamped when revoke_old recorded it would claim otherwise.
+    if (undone.oldLive) delete next.contained_at;
     // A compromise whose leaked value is still alive here (a routine plan a compromise escalated
     // before this failure, begin.ts `escalate`; a secret's whose overwrite never happened) just had
     // it handed back by the rollback.
@@ -459,8 +461,10 @@ async function persistOutcome(
       const escalated = seen.reason === "compromise" && next.reason !== "compromise";
       next = {
         ...next,
-        ...(seen.old_revoked ? { old_revoked: true } : {}),
-        ...(seen.contained_at && !next.contained_at ? { contained_at: seen.contained_at } : {}),
+        // Only a revocation written meanwhile: the one `r` already had is the very record a rollback
+        // may have found alive (`oldLive`), and re-merging it would mark that value dead again.
+        ...(seen.old_revoked && !r.old_revoked ? { old_revoked: true } : {}),
+        ...(seen.contained_at && !r.contained_at && !next.contained_at ? { contained_at: seen.contained_at } : {}),
         ...(escalated ? { reason: seen.reason } : {}),
         ...(escalated && seen.alert_received_at ? { alert_received_at: seen.alert_received_at } : {}),
       };
