@@ -66,6 +66,12 @@ describe("ownership", () => {
     const rot = await call("POST", `/v1/credentials/${id}/rotate`);
     expect(rot.status).toBe(202);
     expect((await waitForRotation(rot.json.rotation.id)).state).toBe("done");
+    // The rotation's record settles first and its credential's marker is cleared by the write after
+    // it (drive.ts `afterTransition`): until then the DELETE is refused as rotation_running.
+    await expect.poll(async () => (await call("GET", `/v1/credentials/${id}`)).json.credential?.current_rotation_id, {
+      timeout: 5_000,
+      interval: 25,
+    }).toBeNull();
     const replacement = (await t.keys()).find((k) => k.description.includes(`[rekey:${rot.json.rotation.id}]`));
     expect(replacement).toBeDefined();
     expect((await call("DELETE", `/v1/credentials/${id}`)).status).toBe(200);

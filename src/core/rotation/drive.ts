@@ -407,13 +407,18 @@ async function persistOutcome(
     next = {
       ...r,
       ...(undone.incomplete ? { rollback_incomplete: true } : {}),
+      // Recorded revoked but alive and put back (a secret whose overwrite never happened): not dead.
+      ...(undone.oldLive ? { old_revoked: false } : {}),
       state: "failed",
       error: rotationError(f, r.step),
       finished_at: iso(now),
       updated_at: iso(now),
     };
-    // A compromise whose leaked value is still alive here (in practice a routine plan a compromise
-    // escalated before this failure, begin.ts `escalate`) just had it handed back by the rollback.
+    // Nor contained: a containment time stamped when revoke_old recorded it would claim otherwise.
+    if (undone.oldLive) delete next.contained_at;
+    // A compromise whose leaked value is still alive here (a routine plan a compromise escalated
+    // before this failure, begin.ts `escalate`; a secret's whose overwrite never happened) just had
+    // it handed back by the rollback.
     if (next.reason === "compromise") next = await oweRestoredLeak(engine, next);
   }
   // Containment time: the leaked value is confirmed dead by the Clarifai answer this step just got.
@@ -456,8 +461,10 @@ async function persistOutcome(
       const escalated = seen.reason === "compromise" && next.reason !== "compromise";
       next = {
         ...next,
-        ...(seen.old_revoked ? { old_revoked: true } : {}),
-        ...(seen.contained_at && !next.contained_at ? { contained_at: seen.contained_at } : {}),
+        // Only a revocation written meanwhile: the one `r` already had is the very record a rollback
+        // may have found alive (`oldLive`), and re-merging it would mark that value dead again.
+        ...(seen.old_revoked && !r.old_revoked ? { old_revoked: true } : {}),
+        ...(seen.contained_at && !r.contained_at && !next.contained_at ? { contained_at: seen.contained_at } : {}),
         ...(escalated ? { reason: seen.reason } : {}),
         ...(escalated && seen.alert_received_at ? { alert_received_at: seen.alert_received_at } : {}),
       };

@@ -8,6 +8,11 @@
  *   rather than deleted ("salvage"); the rotation still ends `failed` so a human looks at it.
  * Cleanup calls get their own small retry budget. A new key that still could not be deleted is
  * reported (`incomplete`): the rotation records it and its credential's orphan scan deletes it.
+ * `oldLive`: the rotation records its old value revoked, yet it is alive and was put back. Only a
+ * secret can be so: its revoke_old records the value revoked without a call, since it dies when
+ * propagate overwrites its own secret (steps.ts), and that overwrite never happened. The caller
+ * must not settle it as revoked (a compromise's leaked value would be marked dead while Clarifai
+ * still serves it).
  */
 import { type CredentialRecord, CURRENT_VALUE, rotationNewValue } from "../credentials/credential.ts";
 import { backoffDelay } from "../backoff.ts";
@@ -26,7 +31,7 @@ export async function rollback(
   engine: EngineServices,
   rec: CredentialRecord,
   r: Rotation,
-): Promise<{ incomplete: boolean }> {
+): Promise<{ incomplete: boolean; oldLive?: true }> {
   if (rec.fingerprint !== r.old_fingerprint || !r.new_value) return { incomplete: false };
   const ctx = sinkContext(engine, rec, r);
   if (r.old_revoked && (await oldValueIsDead(ctx, r))) {
@@ -37,6 +42,7 @@ export async function rollback(
     );
     return { incomplete: false };
   }
+  const oldLive = r.old_revoked ? { oldLive: true as const } : {};
   const old = await open(engine, rec, CURRENT_VALUE, rec.value);
   // A propagate that failed part-way may have overwritten targets before it could record them:
   // then every target is restored (overwriting with the old value is idempotent).
@@ -54,9 +60,9 @@ export async function rollback(
         if (!isNotFound(error)) throw error;
       }
     });
-    return { incomplete: !deleted };
+    return { incomplete: !deleted, ...oldLive };
   }
-  return { incomplete: false };
+  return { incomplete: false, ...oldLive };
 }
 
 /**

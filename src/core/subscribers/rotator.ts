@@ -100,8 +100,10 @@ export async function containAgain(
  * whether a compromise escalated it (begin.ts `escalate`; drive.ts owes the value then) or the
  * escalation came too late to count (the rotation had settled as routine). Only a routine plan:
  * a compromise plan kills the leaked value before anything it could roll back (step-plan.ts), or
- * owes it when Clarifai refuses (containment.ts), so the compromise rotation the redelivery begins
- * never meets this and the retries end there; a compromise that failed for good is acknowledged.
+ * owes it when Clarifai refuses (containment.ts) or, for a secret whose propagate failed for good,
+ * when its rollback put the value back (drive.ts `oweRestoredLeak`: the sweep deletes the secret),
+ * so the compromise rotation the redelivery begins never meets this and the retries end there; a
+ * compromise that failed for good is acknowledged.
  * A value promote superseded (revoke_old failed after it) is still held as a `previous` entry: a
  * redelivery revokes it at once (contain.ts `revokePreviousNow`) instead of leaving it to the sweep.
  */
