@@ -33,6 +33,7 @@ import { SWEEP_ACTOR } from "../../src/core/audit/actor.ts";
 import { newEvent } from "../../src/core/bus/new-event.ts";
 import { fingerprintPrefix } from "../../src/core/crypto/fingerprint.ts";
 import { beginRotation } from "../../src/core/rotation/begin.ts";
+import type { Rotation } from "../../src/core/rotation/rotation.ts";
 import { dueActions, HANDOFF_GRACE_MS } from "../../src/core/sweep/rules.ts";
 import worker, { type Env, servicesFor } from "../../src/worker.ts";
 import { call } from "../support/api.ts";
@@ -144,6 +145,21 @@ async function compromisedEventOf(id: string) {
     alert_source: "webhook",
     reason: "named_in_alert",
   }, { source: "/rekey/hooks/webhook", subject: `credential/${id}`, now: Date.now() });
+}
+
+/**
+ * The sweep's rules (core/sweep/rules.ts) on the records as stored: a handed-over rotation `left` is
+ * left alone within HANDOFF_GRACE_MS of its handover and resumed, for `why`, once it has passed.
+ */
+async function expectResumedAfterGrace(credentialId: string, left: Rotation, why: string) {
+  const rec = (await store().getCredential(credentialId))!.value;
+  const handedAt = Date.parse(left.handed_over_at!);
+  expect(dueActions(rec, handedAt + HANDOFF_GRACE_MS - 1, left).filter((a) => a.action === "resume")).toEqual([]);
+  expect(dueActions(rec, handedAt + HANDOFF_GRACE_MS, left)).toContainEqual(expect.objectContaining({
+    rule: "stuck_rotation",
+    action: "resume",
+    reason: `rotation ${left.id} ${why}`,
+  }));
 }
 
 describe("the rotator's split after propagate", () => {
@@ -282,17 +298,13 @@ describe("the rotator's split after propagate", () => {
     expect((await q.deliver(requested(k.id, rotationId), 1, { failContinuation: true })).retried).toBe(true);
     const left = await rotation(k.id, rotationId);
     expect(left).toMatchObject({ state: "running", step: "verify" });
-    const rec = (await store().getCredential(k.id))!.value;
-    const handedAt = Date.parse(left.handed_over_at!);
     // The sweep's rules (core/sweep/rules.ts), on the records as stored: left alone within the
     // grace (the continuation, or the message's redelivery, normally leases it first), resumed after.
-    expect(dueActions(rec, handedAt + HANDOFF_GRACE_MS - 1, left).filter((a) => a.action === "resume")).toEqual([]);
-    expect(dueActions(rec, handedAt + HANDOFF_GRACE_MS, left)).toContainEqual(expect.objectContaining({
-      rule: "stuck_rotation",
-      action: "resume",
-      reason:
-        `rotation ${rotationId} was delivered and handed to the rotator's continuation, which has not finished it`,
-    }));
+    await expectResumedAfterGrace(
+      k.id,
+      left,
+      "was delivered and handed to the rotator's continuation, which has not finished it",
+    );
     // What the sweep publishes for it (core/sweep/run.ts): its resume, naming the rotation.
     const resume = await q.deliver(requested(k.id, rotationId, SWEEP_ACTOR));
     expect(resume.retried).toBe(false);
@@ -386,15 +398,11 @@ describe("the rotator's second hand-off, after promote, when revoke_old deletes 
     expect(second.retried).toBe(true);
     const left = await rotation(k.id, rotationId);
     expect(left).toMatchObject({ state: "running", step: "revoke_old" });
-    const rec = (await store().getCredential(k.id))!.value;
-    const handedAt = Date.parse(left.handed_over_at!);
-    expect(dueActions(rec, handedAt + HANDOFF_GRACE_MS - 1, left).filter((a) => a.action === "resume")).toEqual([]);
-    expect(dueActions(rec, handedAt + HANDOFF_GRACE_MS, left)).toContainEqual(expect.objectContaining({
-      rule: "stuck_rotation",
-      action: "resume",
-      reason:
-        `rotation ${rotationId} was promoted and handed to the rotator's continuation, which has not revoked its old value`,
-    }));
+    await expectResumedAfterGrace(
+      k.id,
+      left,
+      "was promoted and handed to the rotator's continuation, which has not revoked its old value",
+    );
     const resume = await q.deliver(requested(k.id, rotationId, SWEEP_ACTOR));
     expect(resume.retried).toBe(false);
     expect(continuationsIn(resume.published)).toEqual([]);
