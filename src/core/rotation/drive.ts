@@ -495,12 +495,13 @@ async function oweRestoredLeak(engine: EngineServices, next: Rotation): Promise<
   // (owed-revocations.ts sets no `needs_manager`). Its replay begins a compromise rotation that
   // mints the successor first (step-plan.ts); without one (an operator's request) it stays as it
   // was before this debt existed: failed, its leaked value live, for a human to rotate.
-  const cur = await engine.store.getCredential(next.credential_id);
-  if (cur && cur.value.kind === "pat" && !cur.value.manager_id) return next;
+  // Decided on the record the update reads, so it costs no read of its own (an unchanged record is
+  // not written: update-credential.ts).
+  const selfManaged = (c: CredentialRecord) => c.kind === "pat" && !c.manager_id;
   const rec = await updateCredential(
     engine,
     next.credential_id,
-    (c) => oweLeakedRevocation(c, next.old_fingerprint, next.id, RESTORED_LEAK, engine.now()),
+    (c) => selfManaged(c) ? c : oweLeakedRevocation(c, next.old_fingerprint, next.id, RESTORED_LEAK, engine.now()),
   );
   const owed = rec?.previous.some((p) => p.fingerprint === next.old_fingerprint && p.leaked && !p.revoked_at);
   return owed ? { ...next, old_revoke_owed: true } : next;
