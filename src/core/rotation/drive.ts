@@ -511,11 +511,18 @@ async function oweRestoredLeak(engine: EngineServices, next: Rotation): Promise<
 const RESTORED_LEAK = "rollback_restored_leak";
 
 async function afterTransition(engine: EngineServices, before: Rotation, next: Rotation) {
-  if (next.step !== before.step || next.state !== before.state) {
-    await safeEmit(engine, { type: "rotation.step", rotation: next, step: before.step });
+  // A settled rotation's credential is released before anything is announced, so the window in
+  // which the rotation's record says it is over while the credential still names it (readers take
+  // it as settled: ./settled-marker.ts) is this one write, not a queue send as well.
+  let settled: CredentialRecord | null = null;
+  try {
+    if (next.state !== "running") settled = await releaseCredential(engine, next);
+  } finally {
+    if (next.step !== before.step || next.state !== before.state) {
+      await safeEmit(engine, { type: "rotation.step", rotation: next, step: before.step });
+    }
   }
-  if (next.state === "running") return;
-  await finishCredential(engine, next);
+  if (next.state !== "running") await announceSettled(engine, next, settled);
 }
 
 /**
@@ -529,8 +536,17 @@ async function settle(engine: EngineServices, r: Rotation): Promise<Rotation> {
 }
 
 async function finishCredential(engine: EngineServices, next: Rotation) {
-  const rec = await updateCredential(engine, next.credential_id, (c) => finish(c, next, engine.now()));
-  for (const event of terminalEvents(next, rec?.state === "revoked")) await safeEmit(engine, event, TERMINAL_TRIES);
+  await announceSettled(engine, next, await releaseCredential(engine, next));
+}
+
+/** Clears the credential's marker of the settled `r`, with what its outcome leaves (`finish`). */
+function releaseCredential(engine: EngineServices, r: Rotation): Promise<CredentialRecord | null> {
+  return updateCredential(engine, r.credential_id, (c) => finish(c, r, engine.now()));
+}
+
+/** The settled `r`'s announcements; `rec`: its credential as the release left it. */
+async function announceSettled(engine: EngineServices, r: Rotation, rec: CredentialRecord | null) {
+  for (const event of terminalEvents(r, rec?.state === "revoked")) await safeEmit(engine, event, TERMINAL_TRIES);
 }
 
 /**
