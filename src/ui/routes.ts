@@ -54,7 +54,7 @@ import {
   startFormSchema,
 } from "./schemas.ts";
 import { issueSession, readSession, uiKeys } from "./session.ts";
-import { asSettled } from "../core/rotation/settled-marker.ts";
+import { readSettled } from "../core/rotation/settle.ts";
 import { SignInPage } from "./sign-in-page.tsx";
 
 type Ctx = Context<UiEnv>;
@@ -160,10 +160,11 @@ export const ui = new Hono<UiEnv>()
     const found = await store.getCredential(id);
     if (!found) throw refused("credential_not_found", "No such credential");
     const now = c.var.services.now();
-    const records = await store.listRotations(id);
-    // As the settlement of its rotation leaves it, when that rotation is over (settled-marker.ts).
-    const rec = asSettled(found.value, records.find((r) => r.id === found.value.current_rotation?.id));
-    const rotations = records.map(rotationView).sort((a, b) => b.created_at.localeCompare(a.created_at));
+    // As the settlement of its rotation leaves it, when that rotation is over (core/rotation/settle.ts).
+    const { rec } = await readSettled(store, found.value);
+    const rotations = (await store.listRotations(id)).map(rotationView).sort((a, b) =>
+      b.created_at.localeCompare(a.created_at)
+    );
     const trail = await newestAudit(audit, id, AUDIT_SHOWN);
     // A manager PAT lost to a leak leaves this credential unable to rotate until it gets a new one.
     const manager = rec.manager_id ? (await store.getCredential(rec.manager_id))?.value : undefined;

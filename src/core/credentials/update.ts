@@ -12,7 +12,7 @@ import * as z from "zod/mini";
 import { sinkSchema } from "../sinks/schemas.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
 import { updateCredential } from "../rotation/update-credential.ts";
-import { asSettled, settledRotationOf } from "../rotation/settled-marker.ts";
+import { settleStaleMarker } from "../rotation/settle.ts";
 import { managerToken } from "../rotation/values.ts";
 import { err, type ErrorValue, ok, type Result } from "../result.ts";
 import { iso } from "../time.ts";
@@ -60,12 +60,12 @@ export async function updateRegistration(
   id: string,
   input: UpdateInput,
 ): Promise<Result<{ record: CredentialRecord; before: CredentialRecord; fields: Field[] }, UpdateError>> {
-  const cur = await engine.store.getCredential(id);
+  let cur = await engine.store.getCredential(id);
+  // A marker naming a rotation that has settled is no running rotation: settled first (its release
+  // and announcements, ../rotation/settle.ts), then decided on the credential read again.
+  if (cur && (await settleStaleMarker(engine, cur.value))) cur = await engine.store.getCredential(id);
   if (!cur) return fail("credential_not_found", "No such credential");
-  // A marker naming a rotation that has settled is no running rotation, and a revoke's leaves the
-  // credential revoked: decided, and written, as the settlement leaves it (settled-marker.ts).
-  const settled = await settledRotationOf(engine.store, cur.value);
-  const rec = asSettled(cur.value, settled);
+  const rec = cur.value;
   if (rec.state === "revoked") {
     return fail("credential_revoked", "The credential is revoked; nothing about it can change");
   }
@@ -94,12 +94,12 @@ export async function updateRegistration(
     updated_at: iso(engine.now()),
   });
   // A rotation begun since the check above would be hurt by new sinks: then nothing changes.
-  const written = await updateCredential(engine, id, (c) => {
-    const now = asSettled(c, settled);
-    return now.state === "revoked" || (fields.includes("sinks") && now.current_rotation) ? c : apply(now);
-  });
-  if (!written) return fail("credential_not_found", "No such credential");
-  const next = asSettled(written, settled);
+  const next = await updateCredential(
+    engine,
+    id,
+    (c) => (c.state === "revoked" || (fields.includes("sinks") && c.current_rotation) ? c : apply(c)),
+  );
+  if (!next) return fail("credential_not_found", "No such credential");
   if (next.state === "revoked") {
     return fail("credential_revoked", "The credential is revoked; nothing about it can change");
   }

@@ -10,7 +10,7 @@ import type { EngineServices } from "./engine-services.ts";
 import { stepPlanFor } from "./step-plan.ts";
 import type { Rotation, RotationMode, RotationReason } from "./rotation.ts";
 import { moveSealed, seal } from "./values.ts";
-import { asSettled } from "./settled-marker.ts";
+import { settleRotation } from "./settle.ts";
 import { iso } from "../time.ts";
 
 export interface RotationRequest {
@@ -60,17 +60,19 @@ export async function beginRotation(
   for (let i = 0; i < MAX_CAS_TRIES; i++) {
     const cur = i === 0 && known?.value.id === credentialId ? known : await engine.store.getCredential(credentialId);
     if (!cur) return { ok: false, code: "credential_not_found" };
-    let rec = cur.value;
+    const rec = cur.value;
     if (rec.current_rotation) {
       const running = await materialise(engine, rec);
       if (running?.state === "running") {
         return { ok: true, rotation: await escalate(engine, running, req), joined: true };
       }
-      // Settled, its marker not yet cleared (./settled-marker.ts): decide on the credential as the
-      // settlement leaves it (a revoke's leaves it revoked), and let this begin's write carry that
-      // settlement. Writing over the marker as it stands would drop it: the driver's own `finish`
-      // then finds another rotation named and changes nothing.
-      rec = asSettled(rec, running);
+      if (running) {
+        // Settled, its marker not yet cleared (./settle.ts): settled first, released and announced
+        // as its driver would, then decided on the credential read again (a revoke's is revoked).
+        // Writing over the marker as it stands would drop the settlement and its announcements.
+        await settleRotation(engine, running);
+        continue;
+      }
     }
     if (rec.state === "revoked") return { ok: false, code: "credential_revoked" };
     if (req.expectedFingerprint && rec.fingerprint !== req.expectedFingerprint) {

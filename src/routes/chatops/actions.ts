@@ -23,7 +23,7 @@ import type { CredentialRecord } from "../../core/credentials/credential.ts";
 import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
 import { BEGIN_REFUSALS, type BeginRefusal } from "../../core/rotation/refusals.ts";
 import { requestRotation } from "../../core/rotation/request.ts";
-import { asSettled, credentialAsSettled } from "../../core/rotation/settled-marker.ts";
+import { readSettled } from "../../core/rotation/settle.ts";
 import { containmentMs, type Rotation } from "../../core/rotation/rotation.ts";
 import { planSweepReport } from "../../core/sweep/plan.ts";
 import { nextActions } from "../../core/sweep/next-actions.ts";
@@ -201,8 +201,8 @@ export async function decide(
     };
   }
   const found = await services.store.getCredential(c.credentialId);
-  // As its rotation's settlement leaves it, if that rotation is over (settled-marker.ts).
-  const rec = found ? await credentialAsSettled(services.store, found.value) : null;
+  // As its rotation's settlement leaves it, if that rotation is over (core/rotation/settle.ts).
+  const rec = found ? (await readSettled(services.store, found.value)).rec : null;
   if (!rec || rec.state !== "active" || fingerprintPrefix(rec.fingerprint) !== c.fingerprintPrefix) {
     return refuse(
       "credential_changed",
@@ -284,10 +284,8 @@ async function planMessage(services: Services): Promise<ChatMessage> {
 async function statusAnswer(services: Services, id: string): Promise<ChatAnswer> {
   const found = await services.store.getCredential(id);
   if (!found) return refusal("credential_not_found", id);
-  const marker = found.value.current_rotation;
-  const current = marker ? await services.store.getRotation(found.value.id, marker.id) : null;
-  // A rotation that has settled but whose marker is not yet cleared shows as its last (settled-marker.ts).
-  const rec = asSettled(found.value, current?.value);
+  // A rotation that has settled but whose marker is not yet cleared shows as the last (core/rotation/settle.ts).
+  const { rec, rotation: current } = await readSettled(services.store, found.value);
   const now = services.now();
   const lines = [
     `${rec.kind} · ${rec.user_id}${rec.app_id ? `/${rec.app_id}` : ""} · ${rec.state} · value \`${
@@ -296,16 +294,16 @@ async function statusAnswer(services: Services, id: string): Promise<ChatAnswer>
   ];
   if (current && rec.current_rotation) {
     lines.push(
-      `Current rotation \`${current.value.id}\`: ${current.value.mode}, ${current.value.state} at step *${current.value.step}* (${current.value.reason}, by ${current.value.requested_by}${
-        contained(current.value)
+      `Current rotation \`${current.id}\`: ${current.mode}, ${current.state} at step *${current.step}* (${current.reason}, by ${current.requested_by}${
+        contained(current)
       })`,
     );
   } else if (rec.last_rotation) {
     // A compromise's containment time is on its rotation record: one read, for compromises only.
     const last = rec.last_rotation.reason !== "compromise"
       ? undefined
-      : current?.value.id === rec.last_rotation.id
-      ? current.value
+      : current?.id === rec.last_rotation.id
+      ? current
       : (await services.store.getRotation(rec.id, rec.last_rotation.id))?.value;
     lines.push(
       `Last rotation \`${rec.last_rotation.id}\`: ${rec.last_rotation.state} at ${rec.last_rotation.finished_at} (${rec.last_rotation.reason}${

@@ -15,7 +15,7 @@ import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
 import { actorOfRequest } from "../../http/admin-auth.ts";
 import type { RotationRequest } from "../../core/rotation/begin.ts";
 import { requestRotation } from "../../core/rotation/request.ts";
-import { credentialAsSettled } from "../../core/rotation/settled-marker.ts";
+import { readSettled, settleStaleMarker } from "../../core/rotation/settle.ts";
 import type { Services } from "../../services.ts";
 import { refused } from "../../http/on-error.ts";
 import { beginError } from "../../http/begin-errors.ts";
@@ -76,19 +76,23 @@ export const credentials = new Hono<AppEnv>()
     const id = credentialId(c);
     const found = await c.var.services.store.getCredential(id);
     if (!found) throw refused("credential_not_found", "No such credential");
-    const [rec, reads] = await Promise.all([
-      credentialAsSettled(c.var.services.store, found.value),
+    // As its rotation's settlement leaves it, when that rotation is over (core/rotation/settle.ts).
+    const [{ rec }, reads] = await Promise.all([
+      readSettled(c.var.services.store, found.value),
       c.var.services.reads ? c.var.services.reads.list(id) : [],
     ]);
     return c.json({ credential: credentialView(rec, reads) });
   })
   .delete("/:id", async (c) => {
     const id = credentialId(c);
-    const found = await c.var.services.store.getCredential(id);
+    let found = await c.var.services.store.getCredential(id);
+    // A marker naming a rotation that has settled is no running rotation: settled first (its release
+    // and announcements, which need the records this delete removes), then read again.
+    if (found && (await settleStaleMarker(await c.var.services.engine(), found.value))) {
+      found = await c.var.services.store.getCredential(id);
+    }
     if (!found) throw refused("credential_not_found", "No such credential");
-    // A marker naming a rotation that has settled is not a running rotation (settled-marker.ts): its
-    // driver's last write then finds no credential and changes nothing; its announcements still go.
-    if ((await credentialAsSettled(c.var.services.store, found.value)).current_rotation) {
+    if (found.value.current_rotation) {
       throw refused("rotation_running", "A rotation is running for this credential; wait for it to finish");
     }
     // Stops managing only: nothing is revoked at Clarifai, by design (the owner takes over). The
