@@ -14,6 +14,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { WorkersStore } from "../../src/adapters/workers-store.ts";
+import { fromEngineEvent } from "../../src/core/bus/engine-events.ts";
 import type { CredentialRecord } from "../../src/core/credentials/credential.ts";
 import { updateRegistration } from "../../src/core/credentials/update.ts";
 import { beginRotation } from "../../src/core/rotation/begin.ts";
@@ -73,6 +74,8 @@ async function settledButMarked(mode: "rotate" | "revoke") {
   const begun = await beginRotation(h.engine, t.credentialId, { reason: "manual", mode, requestedBy: "test" });
   if (!begun.ok) throw new Error(`begin: ${begun.code}`);
   target.rotationId = begun.rotation.id;
+  // The credential as an alert's match would have read it before the window (its `known` copy).
+  const before = (await real.getCredential(t.credentialId))!;
   const drive = driveRotation(h.engine, t.credentialId, begun.rotation.id);
   await held.reached;
   const r = (await real.getRotation(t.credentialId, begun.rotation.id))!.value;
@@ -90,7 +93,7 @@ async function settledButMarked(mode: "rotate" | "revoke") {
     await expect(drive).rejects.toThrow();
     expect(announced()).toEqual([]);
   };
-  return { h, t, real, held, drive, rotation: r, announced, killDriver };
+  return { h, t, real, held, drive, rotation: r, before, announced, killDriver };
 }
 
 /** `id`'s audit entries of `type`, once there are `n` (the queue's auditor writes them). */
@@ -139,6 +142,19 @@ describe("a rotation settled while its credential still names it", () => {
     expect((await real.getCredential(t.credentialId))!.value).toMatchObject({ state: "revoked" });
   });
 
+  it("an alert's begin from the copy its match read before the window: settles the rotation, then finds the value superseded", async () => {
+    const { h, t, before, announced, killDriver } = await settledButMarked("rotate");
+    await killDriver();
+    const begun = await beginRotation(h.engine, t.credentialId, {
+      reason: "compromise",
+      mode: "rotate",
+      requestedBy: "t",
+      expectedFingerprint: before.value.fingerprint,
+    }, before);
+    expect(begun).toEqual({ ok: false, code: "value_superseded" });
+    expect(announced().sort()).toEqual(["credential.revoked", "rotation.completed"]);
+  });
+
   it("a revoke whose driver died in the window: a PATCH settles it, revoked and announced, and refuses", async () => {
     const { h, t, real, rotation, announced, killDriver } = await settledButMarked("revoke");
     await killDriver();
@@ -153,12 +169,17 @@ describe("a rotation settled while its credential still names it", () => {
   });
 
   it("a PATCH in the window, the driver alive: applied, with the credential released", async () => {
-    const { t, real, held, drive, rotation } = await settledButMarked("rotate");
+    const { h, t, real, held, drive, rotation } = await settledButMarked("rotate");
     const patched = await call("PATCH", `/v1/credentials/${t.credentialId}`, { description: "in the window" });
     expect(patched.status).toBe(200);
     expect(patched.json.credential).toMatchObject({ current_rotation_id: null, description: "in the window" });
     held.release();
     expect((await drive).state).toBe("done");
+    // Announced twice, by the PATCH's settlement (on the real queue, to the auditor) and by the
+    // driver: one event id, so every handler takes the second as a duplicate.
+    const [entry] = await audited(t.credentialId, "rotation.completed");
+    const mine = h.events.find((e) => e.type === "rotation.completed" && e.rotation.id === rotation.id)!;
+    expect(entry.id).toBe((await fromEngineEvent(mine, Date.now())).id);
     expect((await real.getCredential(t.credentialId))!.value).toMatchObject({
       description: "in the window",
       last_rotation: { id: rotation.id, state: "done" },

@@ -11,6 +11,7 @@ import { stepPlanFor } from "./step-plan.ts";
 import type { Rotation, RotationMode, RotationReason } from "./rotation.ts";
 import { moveSealed, seal } from "./values.ts";
 import { settleRotation } from "./settle.ts";
+import { isFailure } from "../failure.ts";
 import { iso } from "../time.ts";
 
 export interface RotationRequest {
@@ -70,7 +71,13 @@ export async function beginRotation(
         // Settled, its marker not yet cleared (./settle.ts): settled first, released and announced
         // as its driver would, then decided on the credential read again (a revoke's is revoked).
         // Writing over the marker as it stands would drop the settlement and its announcements.
-        await settleRotation(engine, running);
+        try {
+          await settleRotation(engine, running);
+        } catch (error) {
+          // Its release kept losing to other writers: whoever won settled it, or this loop's
+          // next read finds it still named and tries again; out of tries, a `conflict` (409).
+          if (!isFailure(error, "step") || error.code !== "conflict") throw error;
+        }
         continue;
       }
     }

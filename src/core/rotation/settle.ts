@@ -41,7 +41,7 @@ export async function settleRotation(engine: EngineServices, r: Rotation): Promi
 }
 
 /** The release and the announcements of the settled `r`. */
-export async function finishCredential(engine: EngineServices, r: Rotation) {
+async function finishCredential(engine: EngineServices, r: Rotation) {
   await announceSettled(engine, r, await releaseCredential(engine, r));
 }
 

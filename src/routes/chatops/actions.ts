@@ -292,7 +292,7 @@ async function statusAnswer(services: Services, id: string): Promise<ChatAnswer>
       fingerprintPrefix(rec.fingerprint)
     }…\` · age ${age(rec.value_created_at, now)}`,
   ];
-  if (current && rec.current_rotation) {
+  if (current && current.id === rec.current_rotation?.id) {
     lines.push(
       `Current rotation \`${current.id}\`: ${current.mode}, ${current.state} at step *${current.step}* (${current.reason}, by ${current.requested_by}${
         contained(current)

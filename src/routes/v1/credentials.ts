@@ -88,7 +88,7 @@ export const credentials = new Hono<AppEnv>()
     let found = await c.var.services.store.getCredential(id);
     // A marker naming a rotation that has settled is no running rotation: settled first (its release
     // and announcements, which need the records this delete removes), then read again.
-    if (found && (await settleStaleMarker(await c.var.services.engine(), found.value))) {
+    if (found?.value.current_rotation && (await settleStaleMarker(await c.var.services.engine(), found.value))) {
       found = await c.var.services.store.getCredential(id);
     }
     if (!found) throw refused("credential_not_found", "No such credential");
