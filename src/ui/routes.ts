@@ -54,6 +54,7 @@ import {
   startFormSchema,
 } from "./schemas.ts";
 import { issueSession, readSession, uiKeys } from "./session.ts";
+import { readSettled } from "../core/rotation/settle.ts";
 import { SignInPage } from "./sign-in-page.tsx";
 
 type Ctx = Context<UiEnv>;
@@ -159,12 +160,14 @@ export const ui = new Hono<UiEnv>()
     const found = await store.getCredential(id);
     if (!found) throw refused("credential_not_found", "No such credential");
     const now = c.var.services.now();
+    // As the settlement of its rotation leaves it, when that rotation is over (core/rotation/settle.ts).
+    const { rec } = await readSettled(store, found.value);
     const rotations = (await store.listRotations(id)).map(rotationView).sort((a, b) =>
       b.created_at.localeCompare(a.created_at)
     );
     const trail = await newestAudit(audit, id, AUDIT_SHOWN);
     // A manager PAT lost to a leak leaves this credential unable to rotate until it gets a new one.
-    const manager = found.value.manager_id ? (await store.getCredential(found.value.manager_id))?.value : undefined;
+    const manager = rec.manager_id ? (await store.getCredential(rec.manager_id))?.value : undefined;
     const flash = q.started
       ? q.joined
         ? `Joined rotation ${q.started}, which was already running.`
@@ -176,8 +179,8 @@ export const ui = new Hono<UiEnv>()
         nonce: nonce(c),
         csrf: signedIn(c).csrf,
         now,
-        credential: credentialView(found.value, c.var.services.reads ? await c.var.services.reads.list(id) : []),
-        next: nextActions(found.value, now),
+        credential: credentialView(rec, c.var.services.reads ? await c.var.services.reads.list(id) : []),
+        next: nextActions(rec, now),
         rotations,
         audit: trail,
         ...(manager?.needs_manager ? { managerLost: manager.id } : {}),

@@ -408,7 +408,7 @@ describe("a replay whose every delivery failed", () => {
       const leak = await containedLeak("dead-failed");
       await leak.replayDies(1, "create");
       // Another driver then meets a refusal for good (403): the rotation settles failed, and the
-      // engine publishes its rotation.failed (drive.ts `finishCredential`) on the real queue.
+      // engine publishes its rotation.failed (settle.ts `finishCredential`) on the real queue.
       await control("faults", { method: "POST", path: `/v2/users/${leak.t.userId}/keys`, status: 403, code: 11007 });
       const engine = await servicesFor(env as Env, createExecutionContext()).engine();
       expect(await driveRotation(engine, leak.id, leak.rotationId)).toMatchObject({ state: "failed" });

@@ -12,6 +12,7 @@ import * as z from "zod/mini";
 import { sinkSchema } from "../sinks/schemas.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
 import { updateCredential } from "../rotation/update-credential.ts";
+import { settleStaleMarker } from "../rotation/settle.ts";
 import { managerToken } from "../rotation/values.ts";
 import { err, type ErrorValue, ok, type Result } from "../result.ts";
 import { iso } from "../time.ts";
@@ -59,7 +60,10 @@ export async function updateRegistration(
   id: string,
   input: UpdateInput,
 ): Promise<Result<{ record: CredentialRecord; before: CredentialRecord; fields: Field[] }, UpdateError>> {
-  const cur = await engine.store.getCredential(id);
+  let cur = await engine.store.getCredential(id);
+  // A marker naming a rotation that has settled is no running rotation: settled first (its release
+  // and announcements, ../rotation/settle.ts), then decided on the credential read again.
+  if (cur && (await settleStaleMarker(engine, cur.value))) cur = await engine.store.getCredential(id);
   if (!cur) return fail("credential_not_found", "No such credential");
   const rec = cur.value;
   if (rec.state === "revoked") {

@@ -10,6 +10,8 @@ import type { EngineServices } from "./engine-services.ts";
 import { stepPlanFor } from "./step-plan.ts";
 import type { Rotation, RotationMode, RotationReason } from "./rotation.ts";
 import { moveSealed, seal } from "./values.ts";
+import { settleRotation } from "./settle.ts";
+import { isFailure } from "../failure.ts";
 import { iso } from "../time.ts";
 
 export interface RotationRequest {
@@ -64,6 +66,19 @@ export async function beginRotation(
       const running = await materialise(engine, rec);
       if (running?.state === "running") {
         return { ok: true, rotation: await escalate(engine, running, req), joined: true };
+      }
+      if (running) {
+        // Settled, its marker not yet cleared (./settle.ts): settled first, released and announced
+        // as its driver would, then decided on the credential read again (a revoke's is revoked).
+        // Writing over the marker as it stands would drop the settlement and its announcements.
+        try {
+          await settleRotation(engine, running);
+        } catch (error) {
+          // Its release kept losing to other writers: whoever won settled it, or this loop's
+          // next read finds it still named and tries again; out of tries, a `conflict` (409).
+          if (!isFailure(error, "step") || error.code !== "conflict") throw error;
+        }
+        continue;
       }
     }
     if (rec.state === "revoked") return { ok: false, code: "credential_revoked" };

@@ -7,14 +7,14 @@
  */
 import type { CredentialRecord } from "../credentials/credential.ts";
 import type { Versioned } from "../store/store.ts";
-import { finish, markPreviousRevoked, oweLeakedRevocation, promote } from "./credential-transitions.ts";
+import { markPreviousRevoked, oweLeakedRevocation, promote } from "./credential-transitions.ts";
 import type { EngineServices } from "./engine-services.ts";
 import { containInstead, type Containment, mayNeedContainment } from "./containment.ts";
 import { nextStep } from "./step-plan.ts";
 import { mayHandOff } from "./hand-off.ts";
 import { rollback } from "./rollback.ts";
 import type { Rotation, Step } from "./rotation.ts";
-import { terminalEvents } from "./terminal-events.ts";
+import { announceSettled, releaseCredential, safeEmit, settleRotation } from "./settle.ts";
 import { type AnyFailure, toFailure } from "../failure.ts";
 import { rotationError, stepFailure } from "./step-error.ts";
 import * as steps from "./steps.ts";
@@ -145,7 +145,7 @@ export async function driveRotation(
         throw stepFailure(false, "rotation_not_found", `Rotation "${rotationId}" does not exist`);
       }
       const r = cur.value;
-      if (r.state !== "running") return settle(engine, r);
+      if (r.state !== "running") return settleRotation(engine, r);
       const early = earlyRevocationPatch(r, opts.revoked);
       const lease = r.lease;
       if (lease && lease.owner !== owner && Date.parse(lease.until) > engine.now()) {
@@ -511,46 +511,18 @@ async function oweRestoredLeak(engine: EngineServices, next: Rotation): Promise<
 const RESTORED_LEAK = "rollback_restored_leak";
 
 async function afterTransition(engine: EngineServices, before: Rotation, next: Rotation) {
-  if (next.step !== before.step || next.state !== before.state) {
-    await safeEmit(engine, { type: "rotation.step", rotation: next, step: before.step });
-  }
-  if (next.state === "running") return;
-  await finishCredential(engine, next);
-}
-
-/**
- * A finished rotation whose credential still names it: the driver that finished it died before
- * clearing the marker. Finish it now (and announce it: events are at-least-once).
- */
-async function settle(engine: EngineServices, r: Rotation): Promise<Rotation> {
-  const rec = await engine.store.getCredential(r.credential_id);
-  if (rec?.value.current_rotation?.id === r.id) await finishCredential(engine, r);
-  return r;
-}
-
-async function finishCredential(engine: EngineServices, next: Rotation) {
-  const rec = await updateCredential(engine, next.credential_id, (c) => finish(c, next, engine.now()));
-  for (const event of terminalEvents(next, rec?.state === "revoked")) await safeEmit(engine, event, TERMINAL_TRIES);
-}
-
-/**
- * Sends of a settled rotation's announcements (./terminal-events.ts): a lost one is silence about
- * a failure (or a revocation), so a failed send is tried again a couple of times, briefly. The dead
- * letter re-announces a settled rotation too (core/subscribers/dead-work.ts), but only when work on
- * it died; this is the one path every settlement takes.
- */
-const TERMINAL_TRIES = 3;
-const TERMINAL_PAUSE_MS = 250;
-
-async function safeEmit(engine: EngineServices, event: Parameters<EngineServices["emit"]>[0], tries = 1) {
-  for (let i = 1; i <= tries; i++) {
-    try {
-      return await engine.emit(event);
-    } catch {
-      // The transition is persisted; a lost notification must not undo or repeat it, so never throw.
-      if (i < tries) await engine.sleep(TERMINAL_PAUSE_MS * i);
+  // A settled rotation's credential is released before anything is announced, so the window in
+  // which the rotation's record says it is over while the credential still names it (readers take
+  // it as settled: ./settle.ts) is this one write, not a queue send as well.
+  let settled: CredentialRecord | null = null;
+  try {
+    if (next.state !== "running") settled = await releaseCredential(engine, next);
+  } finally {
+    if (next.step !== before.step || next.state !== before.state) {
+      await safeEmit(engine, { type: "rotation.step", rotation: next, step: before.step });
     }
   }
+  if (next.state !== "running") await announceSettled(engine, next, settled);
 }
 
 async function credentialOf(engine: EngineServices, r: Rotation): Promise<CredentialRecord> {

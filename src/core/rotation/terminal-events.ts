@@ -1,5 +1,5 @@
 /**
- * What a settled rotation announces (drive.ts `finishCredential`), in the order it is sent:
+ * What a settled rotation announces (settle.ts `finishCredential`), in the order it is sent:
  * `credential.revoked` when its old value is gone, `credential.orphaned_manager` when the manager
  * key was lost, then `rotation.completed` or `rotation.failed`. One list, so that the dead letter
  * (core/subscribers/dead-work.ts), which re-announces a settled rotation in case the engine's own

@@ -177,7 +177,7 @@ describe("dead work on a credential", () => {
   });
 
   it("(memory store) is no dead-letter rotation.failed when the work's rotation has settled: named, the compromise's last one, or done with its marker not yet cleared; it re-announces the engine's own events, same ids", async () => {
-    // What the engine published (drive.ts `finishCredential`): its events' types, sources and ids.
+    // What the engine published (settle.ts `finishCredential`): its events' types, sources and ids.
     const engineSent = async (r: Rotation, revoked = false) =>
       (await Promise.all(terminalEvents(r, revoked).map((e) => fromEngineEvent(e, NOW)))).map(shape);
     const shape = (e: BusEvent) => ({ type: e.type, source: e.source, id: e.id, data: e.data });

@@ -66,7 +66,7 @@ type Found = Pick<Rotation, "id" | "state" | "reason" | "mode" | "old_fingerprin
   finished_at?: string | undefined;
   /** The rotation's record, whole, when there is one (always, once settled: an intent alone is running). */
   record?: Rotation;
-  /** Whether its credential's record says `revoked` (drive.ts `finishCredential` then sends `credential.revoked`). */
+  /** Whether its credential's record says `revoked` (settle.ts `finishCredential` then sends `credential.revoked`). */
   revoked?: boolean;
   /** The credential's current rotation (the record, or null for the intent alone), when it is that one. */
   current?: { rec: CredentialRecord; running: Rotation | null };

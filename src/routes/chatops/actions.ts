@@ -23,6 +23,7 @@ import type { CredentialRecord } from "../../core/credentials/credential.ts";
 import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
 import { BEGIN_REFUSALS, type BeginRefusal } from "../../core/rotation/refusals.ts";
 import { requestRotation } from "../../core/rotation/request.ts";
+import { readSettled } from "../../core/rotation/settle.ts";
 import { containmentMs, type Rotation } from "../../core/rotation/rotation.ts";
 import { planSweepReport } from "../../core/sweep/plan.ts";
 import { nextActions } from "../../core/sweep/next-actions.ts";
@@ -200,7 +201,9 @@ export async function decide(
     };
   }
   const found = await services.store.getCredential(c.credentialId);
-  if (!found || found.value.state !== "active" || fingerprintPrefix(found.value.fingerprint) !== c.fingerprintPrefix) {
+  // As its rotation's settlement leaves it, if that rotation is over (core/rotation/settle.ts).
+  const rec = found ? (await readSettled(services.store, found.value)).rec : null;
+  if (!rec || rec.state !== "active" || fingerprintPrefix(rec.fingerprint) !== c.fingerprintPrefix) {
     return refuse(
       "credential_changed",
       `\`${c.credentialId}\` changed since this was asked (rotated, revoked or removed); run the command again.`,
@@ -208,7 +211,7 @@ export async function decide(
   }
   // Joining would turn a confirmed revoke into someone else's rotation (the old value living on
   // through its grace period), or a confirmed rotation into a revoke: refuse until it is done.
-  const running = found.value.current_rotation;
+  const running = rec.current_rotation;
   if (running && running.mode !== c.action) {
     return refuse(
       "rotation_running",
@@ -218,7 +221,7 @@ export async function decide(
   const approval = actor.userId === c.requester
     ? ""
     : `, confirmed by ${mention(actor)} for ${mention({ userId: c.requester })}`;
-  return start(services, actor, found.value, c.action, approval, c.requester);
+  return start(services, actor, rec, c.action, approval, c.requester);
 }
 
 const DAY = 86_400_000;
@@ -281,25 +284,27 @@ async function planMessage(services: Services): Promise<ChatMessage> {
 async function statusAnswer(services: Services, id: string): Promise<ChatAnswer> {
   const found = await services.store.getCredential(id);
   if (!found) return refusal("credential_not_found", id);
-  const rec = found.value;
+  // A rotation that has settled but whose marker is not yet cleared shows as the last (core/rotation/settle.ts).
+  const { rec, rotation: current } = await readSettled(services.store, found.value);
   const now = services.now();
   const lines = [
     `${rec.kind} · ${rec.user_id}${rec.app_id ? `/${rec.app_id}` : ""} · ${rec.state} · value \`${
       fingerprintPrefix(rec.fingerprint)
     }…\` · age ${age(rec.value_created_at, now)}`,
   ];
-  const current = rec.current_rotation ? await services.store.getRotation(rec.id, rec.current_rotation.id) : null;
-  if (current) {
+  if (current && current.id === rec.current_rotation?.id) {
     lines.push(
-      `Current rotation \`${current.value.id}\`: ${current.value.mode}, ${current.value.state} at step *${current.value.step}* (${current.value.reason}, by ${current.value.requested_by}${
-        contained(current.value)
+      `Current rotation \`${current.id}\`: ${current.mode}, ${current.state} at step *${current.step}* (${current.reason}, by ${current.requested_by}${
+        contained(current)
       })`,
     );
   } else if (rec.last_rotation) {
     // A compromise's containment time is on its rotation record: one read, for compromises only.
-    const last = rec.last_rotation.reason === "compromise"
-      ? (await services.store.getRotation(rec.id, rec.last_rotation.id))?.value
-      : undefined;
+    const last = rec.last_rotation.reason !== "compromise"
+      ? undefined
+      : current?.id === rec.last_rotation.id
+      ? current
+      : (await services.store.getRotation(rec.id, rec.last_rotation.id))?.value;
     lines.push(
       `Last rotation \`${rec.last_rotation.id}\`: ${rec.last_rotation.state} at ${rec.last_rotation.finished_at} (${rec.last_rotation.reason}${
         last ? contained(last) : ""

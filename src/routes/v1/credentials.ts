@@ -15,6 +15,7 @@ import { fingerprintPrefix } from "../../core/crypto/fingerprint.ts";
 import { actorOfRequest } from "../../http/admin-auth.ts";
 import type { RotationRequest } from "../../core/rotation/begin.ts";
 import { requestRotation } from "../../core/rotation/request.ts";
+import { readSettled, settleStaleMarker } from "../../core/rotation/settle.ts";
 import type { Services } from "../../services.ts";
 import { refused } from "../../http/on-error.ts";
 import { beginError } from "../../http/begin-errors.ts";
@@ -75,12 +76,21 @@ export const credentials = new Hono<AppEnv>()
     const id = credentialId(c);
     const found = await c.var.services.store.getCredential(id);
     if (!found) throw refused("credential_not_found", "No such credential");
-    const reads = c.var.services.reads ? await c.var.services.reads.list(id) : [];
-    return c.json({ credential: credentialView(found.value, reads) });
+    // As its rotation's settlement leaves it, when that rotation is over (core/rotation/settle.ts).
+    const [{ rec }, reads] = await Promise.all([
+      readSettled(c.var.services.store, found.value),
+      c.var.services.reads ? c.var.services.reads.list(id) : [],
+    ]);
+    return c.json({ credential: credentialView(rec, reads) });
   })
   .delete("/:id", async (c) => {
     const id = credentialId(c);
-    const found = await c.var.services.store.getCredential(id);
+    let found = await c.var.services.store.getCredential(id);
+    // A marker naming a rotation that has settled is no running rotation: settled first (its release
+    // and announcements, which need the records this delete removes), then read again.
+    if (found?.value.current_rotation && (await settleStaleMarker(await c.var.services.engine(), found.value))) {
+      found = await c.var.services.store.getCredential(id);
+    }
     if (!found) throw refused("credential_not_found", "No such credential");
     if (found.value.current_rotation) {
       throw refused("rotation_running", "A rotation is running for this credential; wait for it to finish");
