@@ -67,13 +67,37 @@ describe("a secret's compromise that fails for good after revoke_old (Workers st
     await expectLeakOwedThenPaid(s, await driveRotation(s.h.engine, s.cred.id, id));
   });
 
-  it("at create (the generator policy changed since the begin): the same, owed and then paid", async () => {
-    const s = await secretScenario();
+  /** A compromise of `s`'s secret driven past its revoke_old, then its generator policy set to none. */
+  async function noReplacementAtCreate(s: Scenario) {
     const id = await beginCompromise(s);
     const marked = await driveRotation(s.h.engine, s.cred.id, id, { stopAfter: "revoke_old" });
     expect(marked).toMatchObject({ state: "running", step: "create", old_revoked: true });
     const changed = await updateRegistration(s.h.engine, s.cred.id, { policy: { generator: "none" } });
     expect(changed.ok).toBe(true);
+    return id;
+  }
+
+  it("at create (the generator policy changed since the begin): the leaked secret is deleted at once, the credential revoked", async () => {
+    const s = await secretScenario();
+    const id = await noReplacementAtCreate(s);
+    const r = await driveRotation(s.h.engine, s.cred.id, id);
+    expect(r).toMatchObject({ state: "failed", old_revoked: true, error: { code: "value_required" } });
+    expect(r.contained_at).toBeDefined();
+    const secrets = (await s.h.state()).secrets as Array<{ id: string }>;
+    expect(secrets.find((x) => x.id === "OPENAI_KEY")).toBeUndefined();
+    expect((await s.h.engine.store.getCredential(s.cred.id))!.value.state).toBe("revoked");
+  });
+
+  it("at create, with Clarifai refusing that delete: the leaked value is owed, not marked revoked, and then paid", async () => {
+    const s = await secretScenario();
+    const id = await noReplacementAtCreate(s);
+    await s.h.control("faults", {
+      method: "DELETE",
+      path: `/v2/users/${s.h.seed.userId}/secrets`,
+      count: 10_000,
+      status: 403,
+      code: 11007,
+    });
     const r = await driveRotation(s.h.engine, s.cred.id, id);
     expect(r.error?.code).toBe("value_required");
     await expectLeakOwedThenPaid(s, r);
