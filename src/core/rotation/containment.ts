@@ -8,6 +8,8 @@
  *   the step's own bounded retries, the leaked PAT is deleted anyway. Containment beats
  *   availability here: the credential, and every credential it manages, needs a new manager PAT,
  *   which is announced loudly (`credential.orphaned_manager`).
+ * - A leaked secret whose replacement cannot be made (create fails for good after its revoke_old
+ *   only recorded it revoked): the secret is deleted, leaving the credential revoked.
  */
 import { type CredentialRecord, CURRENT_VALUE } from "../credentials/credential.ts";
 import { oweLeakedRevocation } from "./credential-transitions.ts";
@@ -15,9 +17,9 @@ import type { EngineServices } from "./engine-services.ts";
 import type { Rotation } from "./rotation.ts";
 import { type AnyFailure, toFailure } from "../failure.ts";
 import { rotationError } from "./step-error.ts";
-import { revokeOld } from "./steps.ts";
+import { revokeOld, revokeValue } from "./steps.ts";
 import { updateCredential } from "./update-credential.ts";
-import { open } from "./values.ts";
+import { managerToken, open } from "./values.ts";
 import { iso } from "../time.ts";
 import { backoffDelay } from "../backoff.ts";
 
@@ -27,9 +29,17 @@ export type Containment = { kind: "continue"; patch: Partial<Rotation> } | { kin
 const isSelfManagedPatCompromise = (rec: CredentialRecord, r: Rotation) =>
   r.reason === "compromise" && r.mode === "rotate" && rec.kind === "pat" && !rec.manager_id && r.plan[0] === "create";
 
+/**
+ * A secret's compromise whose revoke_old only recorded its value revoked: the value dies when
+ * propagate overwrites the secret (steps.ts `revokeOld`), so until then it is live.
+ */
+const isRecordedOnlySecret = (rec: CredentialRecord, r: Rotation) =>
+  rec.kind === "secret" && r.mode === "rotate" && r.old_revoked && !!rec.secret_id &&
+  rec.fingerprint === r.old_fingerprint;
+
 /** Whether a failure at this point may need containment: cheap, so other failures read nothing more. */
 export const mayNeedContainment = (r: Rotation) =>
-  r.reason === "compromise" && !r.old_revoked && (r.step === "revoke_old" || r.step === "create");
+  r.reason === "compromise" && (r.step === "create" || (r.step === "revoke_old" && !r.old_revoked));
 
 /**
  * What to do instead of the usual rollback or retry-later after `failure` at `r.step`, or null
@@ -52,10 +62,29 @@ export async function containInstead(
     }
     return { kind: "continue", patch: { old_revoke_owed: true } };
   }
+  if (r.step === "create" && !r.new_value && !retryable && isRecordedOnlySecret(rec, r)) {
+    // No replacement can be made now (its generator policy changed since the begin, a seal that
+    // fails): the leaked secret is deleted, as begin does for a compromised secret that has no
+    // generator (begin.ts `intentFor`). Containment beats availability; Clarifai refusing is owed.
+    const deleted = await deleteLeaked(engine, r, async () => {
+      // A secret is deleted by its id (`rec.secret_id`): its value is not needed for that.
+      await revokeValue(engine, rec, await managerToken(engine, rec, r), "");
+    });
+    // Recorded revoked already, so drive.ts's stamp (a value newly recorded dead) would not see it;
+    // not deleted, it is neither revoked nor contained, whatever the record said.
+    const { contained_at: _, ...unstamped } = r;
+    const next: Rotation = deleted
+      ? { ...unstamped, contained_at: iso(engine.now()) }
+      : { ...unstamped, old_revoked: false, old_revoke_owed: true };
+    return { kind: "failed", rotation: failed(next, failure, engine.now()) };
+  }
   if (
-    r.step === "create" && !r.new_value && isSelfManagedPatCompromise(rec, r) && rec.fingerprint === r.old_fingerprint
+    r.step === "create" && !r.old_revoked && !r.new_value && isSelfManagedPatCompromise(rec, r) &&
+    rec.fingerprint === r.old_fingerprint
   ) {
-    const deleted = await deleteLeakedPat(engine, rec, r);
+    const deleted = await deleteLeaked(engine, r, async () => {
+      await revokeOld(engine, rec, r, await open(engine, rec, CURRENT_VALUE, rec.value));
+    });
     const next: Rotation = {
       ...r,
       manager_lost: true,
@@ -75,13 +104,13 @@ async function oweRevocation(engine: EngineServices, r: Rotation, code: string) 
   );
 }
 
-/** Deletes the leaked PAT with itself, with the engine's retry budget; owes it if that fails. */
-async function deleteLeakedPat(engine: EngineServices, rec: CredentialRecord, r: Rotation): Promise<boolean> {
+/** Deletes the leaked value (`del`) with the engine's retry budget; owes it if that fails. */
+async function deleteLeaked(engine: EngineServices, r: Rotation, del: () => Promise<void>): Promise<boolean> {
   let code = "revoke_failed";
   for (let attempt = 0; attempt < engine.retry.attempts; attempt++) {
     if (attempt > 0) await engine.sleep(backoffDelay(attempt, engine.retry.baseDelayMs, engine.retry.maxDelayMs));
     try {
-      await revokeOld(engine, rec, r, await open(engine, rec, CURRENT_VALUE, rec.value));
+      await del();
       return true;
     } catch (error) {
       const f = toFailure(error);

@@ -32,7 +32,14 @@ export async function rollback(
   rec: CredentialRecord,
   r: Rotation,
 ): Promise<{ incomplete: boolean; oldLive?: true }> {
-  if (rec.fingerprint !== r.old_fingerprint || !r.new_value) return { incomplete: false };
+  if (rec.fingerprint !== r.old_fingerprint) return { incomplete: false };
+  if (!r.new_value) {
+    // Nothing was made, so nothing was overwritten: a secret its revoke_old recorded revoked
+    // without a call is alive, and must not be settled as dead. (A compromise's create that fails
+    // for good deletes the secret instead, containment.ts; this holds for any other way here.)
+    const marked = rec.kind === "secret" && r.mode === "rotate" && r.old_revoked && ownSecret(rec);
+    return { incomplete: false, ...(marked ? { oldLive: true as const } : {}) };
+  }
   const ctx = sinkContext(engine, rec, r);
   if (r.old_revoked && (await oldValueIsDead(ctx, r))) {
     await updateCredential(
