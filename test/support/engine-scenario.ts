@@ -9,8 +9,13 @@ import { aadFor, type CredentialRecord, CURRENT_VALUE } from "../../src/core/cre
 import { type EngineHarness, engineHarness } from "./engine-harness.ts";
 import type { Store } from "../../src/core/store/store.ts";
 
-export async function scenario(kind: CredentialKind, policy: Partial<Policy> = {}, opts: { store?: Store } = {}) {
-  const h = await engineHarness(opts);
+/** `opts.secretValue`: a secret's value (default one fixed value; a store shared by tests needs a value each). */
+export async function scenario(
+  kind: CredentialKind,
+  policy: Partial<Policy> = {},
+  opts: { store?: Store; secretValue?: string } = {},
+) {
+  const h = await engineHarness({ ...(opts.store ? { store: opts.store } : {}) });
   const managerKey = await h.mintKey("personal_access_token", ["All"], "manager");
   const manager = await registerCredential(h.engine, {
     kind: "pat",
@@ -26,7 +31,7 @@ export async function scenario(kind: CredentialKind, policy: Partial<Policy> = {
   const sinks = [{ type: "clarifai_secret" as const, user_id: h.seed.userId, secret_id: sinkId }];
   const fullPolicy = { grace_hours: 0, ...policy };
   if (kind === "secret") {
-    original = "third-party-key-ORIGINAL";
+    original = opts.secretValue ?? "third-party-key-ORIGINAL";
     await h.clarifai.createSecret(managerKey.id, h.seed.userId, { id: "OPENAI_KEY", value: original });
     registered = await registerCredential(h.engine, {
       kind,

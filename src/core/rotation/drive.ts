@@ -10,7 +10,7 @@ import type { Versioned } from "../store/store.ts";
 import { finish, markPreviousRevoked, oweLeakedRevocation, promote } from "./credential-transitions.ts";
 import type { EngineServices } from "./engine-services.ts";
 import { containInstead, type Containment, mayNeedContainment } from "./containment.ts";
-import { nextStep } from "./step-plan.ts";
+import { containmentStep, nextStep } from "./step-plan.ts";
 import { mayHandOff } from "./hand-off.ts";
 import { rollback } from "./rollback.ts";
 import type { Rotation, Step } from "./rotation.ts";
@@ -221,6 +221,19 @@ export async function driveRotation(
 interface StepDone {
   patch: steps.RotationPatch;
   nextIdle?: boolean;
+  /**
+   * Whether this step is where a compromise's leaked value dies, when that is not its revoke_old
+   * (step-plan.ts `containmentStep`): a secret being rotated, whose revoke_old only records its
+   * value revoked and whose propagate's first write, over its own secret, kills it. Unset
+   * elsewhere: the value dies with the step that records it revoked.
+   */
+  kills?: boolean;
+}
+
+/** `StepDone.kills` of `step` in `r` on `rec`: set only for a plan whose value dies past its revoke_old. */
+function killsAt(rec: CredentialRecord, r: Rotation, step: "propagate" | "revoke_old"): { kills?: boolean } {
+  const dies = containmentStep(rec.kind, r.mode);
+  return dies === "revoke_old" ? {} : { kills: dies === step };
 }
 
 type Outcome =
@@ -272,7 +285,7 @@ async function runStep(engine: EngineServices, held: Versioned<Rotation>): Promi
     case "create":
       return { patch: await steps.create(engine, rec, r, recorder(engine, held)) };
     case "propagate":
-      return { patch: await steps.propagate(engine, rec, r) };
+      return { patch: await steps.propagate(engine, rec, r), ...killsAt(rec, r, "propagate") };
     case "verify":
       return { patch: await steps.verify(engine, rec, r) };
     case "promote": {
@@ -286,7 +299,7 @@ async function runStep(engine: EngineServices, held: Versioned<Rotation>): Promi
       return { patch: {}, nextIdle: !promoted || !revokeOldDeletesNow(promoted, r, engine.now()) };
     }
     case "revoke_old":
-      return { patch: await revokeOldStep(engine, rec, r) };
+      return { patch: await revokeOldStep(engine, rec, r), ...killsAt(rec, r, "revoke_old") };
     case "done":
       return { patch: {} };
   }
@@ -421,8 +434,10 @@ async function persistOutcome(
     // it handed back by the rollback.
     if (next.reason === "compromise") next = await oweRestoredLeak(engine, next);
   }
-  // Containment time: the leaked value is confirmed dead by the Clarifai answer this step just got.
-  if (next.reason === "compromise" && next.old_revoked && !r.old_revoked && !next.contained_at) {
+  // Containment time: the leaked value is confirmed dead by the Clarifai answer this step just got
+  // (a secret's by its propagate's overwrite, not by its revoke_old's record: `StepDone.kills`).
+  const killedNow = outcome.kind === "ok" && outcome.kills !== undefined ? outcome.kills : !r.old_revoked;
+  if (next.reason === "compromise" && next.old_revoked && killedNow && !next.contained_at) {
     next = { ...next, contained_at: iso(engine.now()) };
   }
   // This driver's part is done (`DriveOptions.stopAfter`): the write that records it releases the
