@@ -230,10 +230,16 @@ interface StepDone {
   kills?: boolean;
 }
 
-/** `StepDone.kills` of `step` in `r` on `rec`: set only for a plan whose value dies past its revoke_old. */
+/**
+ * `StepDone.kills` of `step` in `r` on `rec`: set only where the value dies at propagate. Its
+ * revoke_old then stamps only when it comes after the propagate (a routine plan a compromise
+ * escalated, begin.ts `escalate`: the value died at the propagate, before anyone knew it leaked,
+ * and the record is the first to say so); a propagate stamps once the value is recorded revoked,
+ * which a routine plan's is not yet.
+ */
 function killsAt(rec: CredentialRecord, r: Rotation, step: "propagate" | "revoke_old"): { kills?: boolean } {
-  const dies = containmentStep(rec.kind, r.mode);
-  return dies === "revoke_old" ? {} : { kills: dies === step };
+  if (containmentStep(rec.kind, r.mode) === "revoke_old") return {};
+  return { kills: step === "propagate" || r.plan.indexOf("propagate") < r.plan.indexOf("revoke_old") };
 }
 
 type Outcome =
@@ -427,8 +433,13 @@ async function persistOutcome(
       finished_at: iso(now),
       updated_at: iso(now),
     };
-    // Nor contained: a containment time stamped when revoke_old recorded it would claim otherwise.
+    // Nor contained (a containment stamp merged in by the loop below would claim otherwise).
     if (undone.oldLive) delete next.contained_at;
+    // Salvaged: the new value was promoted because the old one is known dead (a secret's propagate
+    // overwrote it before failing further on), so a compromise's leak is contained now at the latest.
+    if (undone.salvaged && next.reason === "compromise" && next.old_revoked && !next.contained_at) {
+      next = { ...next, contained_at: iso(now) };
+    }
     // A compromise whose leaked value is still alive here (a routine plan a compromise escalated
     // before this failure, begin.ts `escalate`; a secret's whose overwrite never happened) just had
     // it handed back by the rollback.
