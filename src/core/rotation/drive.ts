@@ -10,7 +10,7 @@ import type { Versioned } from "../store/store.ts";
 import { markPreviousRevoked, oweLeakedRevocation, promote } from "./credential-transitions.ts";
 import type { EngineServices } from "./engine-services.ts";
 import { containInstead, type Containment, mayNeedContainment } from "./containment.ts";
-import { nextStep } from "./step-plan.ts";
+import { containmentStep, nextStep } from "./step-plan.ts";
 import { mayHandOff } from "./hand-off.ts";
 import { rollback } from "./rollback.ts";
 import type { Rotation, Step } from "./rotation.ts";
@@ -221,6 +221,25 @@ export async function driveRotation(
 interface StepDone {
   patch: steps.RotationPatch;
   nextIdle?: boolean;
+  /**
+   * Whether this step is where a compromise's leaked value dies, when that is not its revoke_old
+   * (step-plan.ts `containmentStep`): a secret being rotated, whose revoke_old only records its
+   * value revoked and whose propagate's first write, over its own secret, kills it. Unset
+   * elsewhere: the value dies with the step that records it revoked.
+   */
+  kills?: boolean;
+}
+
+/**
+ * `StepDone.kills` of `step` in `r` on `rec`: set only where the value dies at propagate. Its
+ * revoke_old then stamps only when it comes after the propagate (a routine plan a compromise
+ * escalated, begin.ts `escalate`: the value died at the propagate, before anyone knew it leaked,
+ * and the record is the first to say so); a propagate stamps once the value is recorded revoked,
+ * which a routine plan's is not yet.
+ */
+function killsAt(rec: CredentialRecord, r: Rotation, step: "propagate" | "revoke_old"): { kills?: boolean } {
+  if (containmentStep(rec.kind, r.mode) === "revoke_old") return {};
+  return { kills: step === "propagate" || r.plan.indexOf("propagate") < r.plan.indexOf("revoke_old") };
 }
 
 type Outcome =
@@ -272,7 +291,7 @@ async function runStep(engine: EngineServices, held: Versioned<Rotation>): Promi
     case "create":
       return { patch: await steps.create(engine, rec, r, recorder(engine, held)) };
     case "propagate":
-      return { patch: await steps.propagate(engine, rec, r) };
+      return { patch: await steps.propagate(engine, rec, r), ...killsAt(rec, r, "propagate") };
     case "verify":
       return { patch: await steps.verify(engine, rec, r) };
     case "promote": {
@@ -286,7 +305,7 @@ async function runStep(engine: EngineServices, held: Versioned<Rotation>): Promi
       return { patch: {}, nextIdle: !promoted || !revokeOldDeletesNow(promoted, r, engine.now()) };
     }
     case "revoke_old":
-      return { patch: await revokeOldStep(engine, rec, r) };
+      return { patch: await revokeOldStep(engine, rec, r), ...killsAt(rec, r, "revoke_old") };
     case "done":
       return { patch: {} };
   }
@@ -414,15 +433,22 @@ async function persistOutcome(
       finished_at: iso(now),
       updated_at: iso(now),
     };
-    // Nor contained: a containment time stamped when revoke_old recorded it would claim otherwise.
+    // Nor contained (a containment stamp merged in by the loop below would claim otherwise).
     if (undone.oldLive) delete next.contained_at;
+    // Salvaged: the new value was promoted because the old one is known dead (a secret's propagate
+    // overwrote it before failing further on), so a compromise's leak is contained now at the latest.
+    if (undone.salvaged && next.reason === "compromise" && next.old_revoked && !next.contained_at) {
+      next = { ...next, contained_at: iso(now) };
+    }
     // A compromise whose leaked value is still alive here (a routine plan a compromise escalated
     // before this failure, begin.ts `escalate`; a secret's whose overwrite never happened) just had
     // it handed back by the rollback.
     if (next.reason === "compromise") next = await oweRestoredLeak(engine, next);
   }
-  // Containment time: the leaked value is confirmed dead by the Clarifai answer this step just got.
-  if (next.reason === "compromise" && next.old_revoked && !r.old_revoked && !next.contained_at) {
+  // Containment time: the leaked value is confirmed dead by the Clarifai answer this step just got
+  // (a secret's by its propagate's overwrite, not by its revoke_old's record: `StepDone.kills`).
+  const killedNow = outcome.kind === "ok" && outcome.kills !== undefined ? outcome.kills : !r.old_revoked;
+  if (next.reason === "compromise" && next.old_revoked && killedNow && !next.contained_at) {
     next = { ...next, contained_at: iso(engine.now()) };
   }
   // This driver's part is done (`DriveOptions.stopAfter`): the write that records it releases the

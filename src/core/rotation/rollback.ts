@@ -8,6 +8,7 @@
  *   rather than deleted ("salvage"); the rotation still ends `failed` so a human looks at it.
  * Cleanup calls get their own small retry budget. A new key that still could not be deleted is
  * reported (`incomplete`): the rotation records it and its credential's orphan scan deletes it.
+ * `salvaged`: the new value was promoted, the old one being dead.
  * `oldLive`: the rotation records its old value revoked, yet it is alive and was put back. Only a
  * secret can be so: its revoke_old records the value revoked without a call, since it dies when
  * propagate overwrites its own secret (steps.ts), and that overwrite never happened. The caller
@@ -31,7 +32,7 @@ export async function rollback(
   engine: EngineServices,
   rec: CredentialRecord,
   r: Rotation,
-): Promise<{ incomplete: boolean; oldLive?: true }> {
+): Promise<{ incomplete: boolean; oldLive?: true; salvaged?: true }> {
   if (rec.fingerprint !== r.old_fingerprint) return { incomplete: false };
   if (!r.new_value) {
     // Nothing was made, so nothing was overwritten: a secret its revoke_old recorded revoked
@@ -47,7 +48,7 @@ export async function rollback(
       rec.id,
       async (c) => promote(c, r, engine.now(), await promotedValues(engine, c, r)),
     );
-    return { incomplete: false };
+    return { incomplete: false, salvaged: true };
   }
   const oldLive = r.old_revoked ? { oldLive: true as const } : {};
   const old = await open(engine, rec, CURRENT_VALUE, rec.value);

@@ -84,7 +84,10 @@ export const rotationSchema = z.object({
    * or joined it as a compromise (an alert route's arrival time; an operator's request otherwise).
    */
   alert_received_at: z.optional(isoTimeSchema),
-  /** Compromise only: when Clarifai confirmed the leaked value deleted (the revoke step, or the sweep paying it). */
+  /**
+   * Compromise only: when Clarifai confirmed the leaked value dead: the revoke step (for a secret
+   * being rotated, the propagate that overwrote it), or the sweep paying it.
+   */
   contained_at: z.optional(isoTimeSchema),
   /**
    * When a driver last gave its lease back for another invocation to go on: the alert's own
