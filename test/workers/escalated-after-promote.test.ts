@@ -1,0 +1,55 @@
+/**
+ * A compromise that joins a routine rotation after its promote (begin.ts `escalate`): the old value,
+ * now a `previous` entry with a routine grace period, is the leaked one, so the rotation's
+ * revoke_old deletes it at once instead of leaving it to the sweep for the grace period. Before,
+ * only the rotator's replay of `credential.compromised`, one queue hop later, killed it, and an
+ * operator's compromise request (no replay) left it live for the whole grace period. On the real
+ * Workers store (KV + the CredentialCell Durable Object) with a Clarifai emulator in this isolate.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { WorkersStore } from "../../src/adapters/workers-store.ts";
+import { beginRotation } from "../../src/core/rotation/begin.ts";
+import { driveRotation } from "../../src/core/rotation/drive.ts";
+import { engineHarness } from "../support/engine-harness.ts";
+import { inIsolateTenant } from "../support/in-isolate-tenant.ts";
+
+describe("a compromise escalating a routine rotation after its promote (Workers store, Clarifai emulator)", () => {
+  it("deletes the leaked old value at its revoke_old, not after the routine grace period", async () => {
+    const h = await engineHarness({ store: new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS) });
+    const t = await inIsolateTenant(h.emulator, h.engine, { prefix: "eap", graceHours: 24 });
+    const live = () => [...h.emulator.state.keys.values()].some((k) => k.id === t.leaked);
+    const routine = await beginRotation(h.engine, t.credentialId, {
+      reason: "manual",
+      mode: "rotate",
+      requestedBy: "t",
+    });
+    if (!routine.ok) throw new Error(routine.code);
+    const promoted = await driveRotation(h.engine, t.credentialId, routine.rotation.id, { stopAfter: "promote" });
+    expect(promoted).toMatchObject({ state: "running", step: "revoke_old", reason: "manual" });
+    const graced = (await h.engine.store.getCredential(t.credentialId))!.value.previous[0]!;
+    expect(Date.parse(graced.revoke_after)).toBeGreaterThan(h.engine.now()); // the routine grace period
+
+    // An operator's compromise request joins it (no replay of an alert will follow).
+    const joined = await beginRotation(h.engine, t.credentialId, {
+      reason: "compromise",
+      mode: "rotate",
+      requestedBy: "t",
+    });
+    expect(joined).toMatchObject({
+      ok: true,
+      joined: true,
+      rotation: { id: routine.rotation.id, reason: "compromise" },
+    });
+    expect(live()).toBe(true);
+
+    const done = await driveRotation(h.engine, t.credentialId, routine.rotation.id);
+    expect(done).toMatchObject({ state: "done", reason: "compromise", old_revoked: true });
+    expect(done.contained_at).toBeDefined();
+    expect(live()).toBe(false);
+    const prev = (await h.engine.store.getCredential(t.credentialId))!.value.previous
+      .find((p) => p.fingerprint === done.old_fingerprint);
+    expect(prev?.revoked_at).toBeDefined();
+    expect(h.events.some((e) => e.type === "credential.revoked")).toBe(true);
+  });
+});
