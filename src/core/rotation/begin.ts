@@ -202,6 +202,12 @@ async function escalate(engine: EngineServices, running: Rotation, req: Rotation
   for (let i = 0; i < MAX_CAS_TRIES; i++) {
     const cur: Versioned<Rotation> | null = await engine.store.getRotation(running.credential_id, running.id);
     if (!cur || cur.value.state !== "running" || cur.value.reason === "compromise") return cur?.value ?? running;
+    // Only a leak of the value this rotation retires makes it a compromise: its revoke_old then
+    // kills that value at once (drive.ts `inGrace`). An alert naming another value (the one its
+    // promote just made current) leaves it routine, its old value in its grace period; the replay of
+    // that alert contains the leak once this rotation is over (core/subscribers/rotator.ts). A
+    // request naming no value (an operator's) is taken to mean the value it retires.
+    if (req.expectedFingerprint && req.expectedFingerprint !== cur.value.old_fingerprint) return cur.value;
     const next = {
       ...cur.value,
       reason: "compromise" as const,

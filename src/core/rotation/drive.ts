@@ -320,7 +320,12 @@ function revokeOldDeletesNow(rec: CredentialRecord, r: Rotation, now: number): b
   if (r.old_revoked) return false;
   if (rec.fingerprint === r.old_fingerprint) return true;
   const prev = rec.previous.find((p) => p.fingerprint === r.old_fingerprint);
-  return !!prev && !prev.revoked_at && !!prev.value && Date.parse(prev.revoke_after) <= now;
+  return !!prev && !prev.revoked_at && !!prev.value && !inGrace(prev, r, now);
+}
+
+/** Whether revoke_old leaves `r`'s old value, now `prev`, to the sweep: in its grace period, and not leaked. */
+function inGrace(prev: CredentialRecord["previous"][number], r: Rotation, now: number): boolean {
+  return r.reason !== "compromise" && Date.parse(prev.revoke_after) > now;
 }
 
 /**
@@ -347,7 +352,10 @@ async function revokeOldStep(engine: EngineServices, rec: CredentialRecord, r: R
     return {};
   }
   if (!prev || prev.revoked_at || !prev.value) return { old_revoked: true };
-  if (Date.parse(prev.revoke_after) > engine.now()) return {}; // grace period: owed to the sweep
+  // Grace period: owed to the sweep. Not for a compromise: a routine rotation a compromise
+  // escalated after its promote (begin.ts `escalate`) set the old value's grace as a routine one,
+  // and that value is the leaked one.
+  if (inGrace(prev, r, engine.now())) return {};
   const patch = await steps.revokeOld(
     engine,
     rec,

@@ -34,6 +34,7 @@ import { handlerFailure } from "../bus/errors.ts";
 import { requesterSchema } from "../bus/fields.ts";
 import { deriveId, newEvent } from "../bus/new-event.ts";
 import { actorOf } from "../audit/actor.ts";
+import { fingerprintPrefix } from "../crypto/fingerprint.ts";
 import { replayCompromise } from "../alerts/pipeline.ts";
 import { isFailure } from "../failure.ts";
 import { beginRotation } from "../rotation/begin.ts";
@@ -81,7 +82,7 @@ export async function containAgain(
   const c = await replayCompromise(engine, event.data, Date.parse(event.time));
   if (c.action === "rotation") {
     const r = await driveToEnd(engine, c.credentialId, c.rotation.id, HOLDER_WAIT_MS, bus);
-    if (r && (await leakOutlived(engine, r))) {
+    if (r && (await leakOutlived(engine, r) || (await leakNotItsOld(engine, r, event.data.fingerprint_prefix)))) {
       // Acknowledging would leave the leak to a rollback's debt (or to nothing): the redelivery,
       // with the credential's slot now free, begins a compromise rotation that deletes it first.
       throw handlerFailure("compromise_not_contained", `Rotation "${r.id}" settled without containing the leak`, {
@@ -117,6 +118,19 @@ async function leakOutlived(engine: EngineServices, r: Rotation): Promise<boolea
   // Still current (rolled back), or a superseded value still held (promoted, then revoke_old failed).
   return rec.fingerprint === r.old_fingerprint ||
     rec.previous.some((p) => p.fingerprint === r.old_fingerprint && !!p.value);
+}
+
+/**
+ * Whether the leaked value (`prefix`) is not the one the joined rotation retires but the
+ * credential's current value, still live: a leak of the value a routine rotation's promote just
+ * made current, which joins that rotation without escalating it (begin.ts `escalate`). Acknowledging
+ * would drop it; the redelivery, with the credential's slot free once that rotation is over,
+ * begins the compromise rotation of that value.
+ */
+async function leakNotItsOld(engine: EngineServices, r: Rotation, prefix: string): Promise<boolean> {
+  if (fingerprintPrefix(r.old_fingerprint) === prefix) return false;
+  const rec = (await engine.store.getCredential(r.credential_id))?.value;
+  return !!rec && rec.state !== "revoked" && fingerprintPrefix(rec.fingerprint) === prefix;
 }
 
 /**

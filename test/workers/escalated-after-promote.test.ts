@@ -1,0 +1,110 @@
+/**
+ * A compromise that joins a routine rotation after its promote (begin.ts `escalate`): the old value,
+ * now a `previous` entry with a routine grace period, is the leaked one, so the rotation's
+ * revoke_old deletes it at once instead of leaving it to the sweep for the grace period. Before,
+ * only the rotator's replay of `credential.compromised`, one queue hop later, killed it, and an
+ * operator's compromise request (no replay) left it live for the whole grace period. On the real
+ * Workers store (KV + the CredentialCell Durable Object) with a Clarifai emulator in this isolate.
+ *
+ * An alert naming the value that promote just made current is not about the old value: it leaves
+ * the rotation routine (its old value keeps its grace period for consumers still moving), and its
+ * replay of `credential.compromised` (core/subscribers/rotator.ts `containAgain`) is not
+ * acknowledged until a compromise rotation of that value has deleted it.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { WorkersStore } from "../../src/adapters/workers-store.ts";
+import { beginRotation } from "../../src/core/rotation/begin.ts";
+import { driveRotation } from "../../src/core/rotation/drive.ts";
+import { newEvent } from "../../src/core/bus/new-event.ts";
+import { fingerprintPrefix } from "../../src/core/crypto/fingerprint.ts";
+import { isFailure } from "../../src/core/failure.ts";
+import { currentValue } from "../support/engine-scenario.ts";
+import { containAgain } from "../../src/core/subscribers/rotator.ts";
+import { engineHarness } from "../support/engine-harness.ts";
+import { inIsolateTenant } from "../support/in-isolate-tenant.ts";
+
+describe("a compromise escalating a routine rotation after its promote (Workers store, Clarifai emulator)", () => {
+  it("deletes the leaked old value at its revoke_old, not after the routine grace period", async () => {
+    const h = await engineHarness({ store: new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS) });
+    const t = await inIsolateTenant(h.emulator, h.engine, { prefix: "eap", graceHours: 24 });
+    const live = () => [...h.emulator.state.keys.values()].some((k) => k.id === t.leaked);
+    const routine = await beginRotation(h.engine, t.credentialId, {
+      reason: "manual",
+      mode: "rotate",
+      requestedBy: "t",
+    });
+    if (!routine.ok) throw new Error(routine.code);
+    const promoted = await driveRotation(h.engine, t.credentialId, routine.rotation.id, { stopAfter: "promote" });
+    expect(promoted).toMatchObject({ state: "running", step: "revoke_old", reason: "manual" });
+    const graced = (await h.engine.store.getCredential(t.credentialId))!.value.previous[0]!;
+    expect(Date.parse(graced.revoke_after)).toBeGreaterThan(h.engine.now()); // the routine grace period
+
+    // An operator's compromise request joins it (no replay of an alert will follow).
+    const joined = await beginRotation(h.engine, t.credentialId, {
+      reason: "compromise",
+      mode: "rotate",
+      requestedBy: "t",
+    });
+    expect(joined).toMatchObject({
+      ok: true,
+      joined: true,
+      rotation: { id: routine.rotation.id, reason: "compromise" },
+    });
+    expect(live()).toBe(true);
+
+    const done = await driveRotation(h.engine, t.credentialId, routine.rotation.id);
+    expect(done).toMatchObject({ state: "done", reason: "compromise", old_revoked: true });
+    expect(done.contained_at).toBeDefined();
+    expect(live()).toBe(false);
+    const prev = (await h.engine.store.getCredential(t.credentialId))!.value.previous
+      .find((p) => p.fingerprint === done.old_fingerprint);
+    expect(prev?.revoked_at).toBeDefined();
+    expect(h.events.some((e) => e.type === "credential.revoked")).toBe(true);
+  });
+
+  it("an alert naming the value promote made current: the rotation stays routine, and the replay contains that value", async () => {
+    const h = await engineHarness({ store: new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS) });
+    const t = await inIsolateTenant(h.emulator, h.engine, { prefix: "eap", graceHours: 24 });
+    const live = (id: string) => [...h.emulator.state.keys.values()].some((k) => k.id === id);
+    const routine = await beginRotation(h.engine, t.credentialId, {
+      reason: "manual",
+      mode: "rotate",
+      requestedBy: "t",
+    });
+    if (!routine.ok) throw new Error(routine.code);
+    await driveRotation(h.engine, t.credentialId, routine.rotation.id, { stopAfter: "promote" });
+    const { rec, value: promoted } = await currentValue(h, t.credentialId);
+
+    // The alert's own begin (core/alerts/contain.ts: the match's fingerprint is expected).
+    const joined = await beginRotation(h.engine, t.credentialId, {
+      reason: "compromise",
+      mode: "rotate",
+      requestedBy: "t",
+      expectedFingerprint: rec.fingerprint,
+    });
+    expect(joined).toMatchObject({ ok: true, joined: true, rotation: { id: routine.rotation.id, reason: "manual" } });
+
+    const event = newEvent("credential.compromised", {
+      credential_id: t.credentialId,
+      fingerprint_prefix: fingerprintPrefix(rec.fingerprint),
+      alert_source: "webhook",
+      reason: "token_match",
+    }, { source: "/rekey/hooks/alerts", now: Date.now() });
+    // The replay drives the routine rotation to its end, which leaves the promoted value live.
+    const first = await containAgain(async () => h.engine, event).then(() => "acknowledged", (e: unknown) => e);
+    expect(isFailure(first, "handler") && first.code).toBe("compromise_not_contained");
+    const settled = (await h.engine.store.getRotation(t.credentialId, routine.rotation.id))!.value;
+    expect(settled).toMatchObject({ state: "done", reason: "manual", old_revoked: false });
+    expect(live(t.leaked)).toBe(true); // the old value, not leaked, in its grace period
+    expect(live(promoted)).toBe(true);
+
+    // The redelivery begins the compromise rotation of the promoted value, which deletes it first.
+    await containAgain(async () => h.engine, event);
+    expect(live(promoted)).toBe(false);
+    const after = (await h.engine.store.getCredential(t.credentialId))!.value;
+    expect(after.state).toBe("active");
+    expect(after.fingerprint).not.toBe(rec.fingerprint);
+    expect(after.last_rotation).toMatchObject({ reason: "compromise", state: "done" });
+  });
+});
