@@ -100,6 +100,9 @@ describe("a secret's compromise that fails for good after revoke_old (Workers st
     });
     const r = await driveRotation(s.h.engine, s.cred.id, id);
     expect(r.error?.code).toBe("value_required");
+    // Owed by the refused DELETE (Clarifai's 403), not by a rollback that handed anything back.
+    const owed = (await s.h.engine.store.getCredential(s.cred.id))!.value.previous.find((p) => p.leaked);
+    expect(owed?.last_error).toBe("clarifai_insufficient_scopes");
     await expectLeakOwedThenPaid(s, r);
   });
 });

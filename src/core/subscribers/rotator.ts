@@ -79,19 +79,29 @@ export async function containAgain(
 ): Promise<void> {
   const engine = await loadEngine();
   // The event's time is the alert's arrival (core/alerts/pipeline.ts): containment is timed from it.
-  const c = await replayCompromise(engine, event.data, Date.parse(event.time));
-  if (c.action === "rotation") {
-    const r = await driveToEnd(engine, c.credentialId, c.rotation.id, HOLDER_WAIT_MS, bus);
-    if (r && (await leakOutlived(engine, r) || (await leakNotItsOld(engine, r, event.data.fingerprint_prefix)))) {
-      // Acknowledging would leave the leak to a rollback's debt (or to nothing): the redelivery,
-      // with the credential's slot now free, begins a compromise rotation that deletes it first.
-      throw handlerFailure("compromise_not_contained", `Rotation "${r.id}" settled without containing the leak`, {
-        retryable: true,
-      });
+  for (let pass = 1;; pass++) {
+    const c = await replayCompromise(engine, event.data, Date.parse(event.time));
+    if (c.action === "rotation") {
+      const r = await driveToEnd(engine, c.credentialId, c.rotation.id, HOLDER_WAIT_MS, bus);
+      if (!r) return;
+      const outlived = await leakOutlived(engine, r);
+      const notItsOld = !outlived && (await leakNotItsOld(engine, r, event.data.fingerprint_prefix));
+      // The rotation joined is over and the leaked value is the one its promote made current: the
+      // credential is free now, so the compromise rotation of that value begins here, once, rather
+      // than a queue retry later (only a rotation still running leaves it to the redelivery).
+      if (notItsOld && r.state !== "running" && pass === 1) continue;
+      if (outlived || notItsOld) {
+        // Acknowledging would leave the leak to a rollback's debt (or to nothing): the redelivery,
+        // with the credential's slot free, begins a compromise rotation that deletes it first.
+        throw handlerFailure("compromise_not_contained", `Rotation "${r.id}" settled without containing the leak`, {
+          retryable: true,
+        });
+      }
+    } else if (c.action === "revoke_previous") await c.run();
+    else if (c.action === "refused") {
+      throw handlerFailure(c.code, `Cannot contain the compromise: ${c.code}`, { retryable: false });
     }
-  } else if (c.action === "revoke_previous") await c.run();
-  else if (c.action === "refused") {
-    throw handlerFailure(c.code, `Cannot contain the compromise: ${c.code}`, { retryable: false });
+    return;
   }
 }
 
