@@ -9,7 +9,9 @@
  * An alert naming the value that promote just made current is not about the old value: it leaves
  * the rotation routine (its old value keeps its grace period for consumers still moving), and its
  * replay of `credential.compromised` (core/subscribers/rotator.ts `containAgain`), once that
- * rotation is over, begins the compromise rotation of that value, which deletes it.
+ * rotation is over, begins the compromise rotation of that value, which deletes it. An alert whose
+ * matched value a rotation superseded before its begin names a previous value: its own call revokes
+ * that value at once rather than joining whatever rotation runs now.
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -20,6 +22,7 @@ import { newEvent } from "../../src/core/bus/new-event.ts";
 import { fingerprintPrefix } from "../../src/core/crypto/fingerprint.ts";
 import { currentValue } from "../support/engine-scenario.ts";
 import { containAgain } from "../../src/core/subscribers/rotator.ts";
+import { contain } from "../../src/core/alerts/contain.ts";
 import { engineHarness } from "../support/engine-harness.ts";
 import { inIsolateTenant } from "../support/in-isolate-tenant.ts";
 
@@ -101,5 +104,41 @@ describe("a compromise escalating a routine rotation after its promote (Workers 
     expect(after.state).toBe("active");
     expect(after.fingerprint).not.toBe(rec.fingerprint);
     expect(after.last_rotation).toMatchObject({ reason: "compromise", state: "done" });
+  });
+
+  it("an alert whose match a rotation superseded before its begin, another rotation running: its own call revokes that value at once", async () => {
+    const h = await engineHarness({ store: new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS) });
+    const t = await inIsolateTenant(h.emulator, h.engine, { prefix: "eap", graceHours: 24 });
+    const live = (id: string) => [...h.emulator.state.keys.values()].some((k) => k.id === id);
+    const matched = (await h.engine.store.getCredential(t.credentialId))!; // the alert's match
+    // A routine rotation supersedes the matched value (kept for its grace period), and a second begins.
+    const first = await beginRotation(h.engine, t.credentialId, { reason: "manual", mode: "rotate", requestedBy: "t" });
+    if (!first.ok) throw new Error(first.code);
+    expect((await driveRotation(h.engine, t.credentialId, first.rotation.id)).state).toBe("done");
+    const second = await beginRotation(h.engine, t.credentialId, {
+      reason: "manual",
+      mode: "rotate",
+      requestedBy: "t",
+    });
+    if (!second.ok) throw new Error(second.code);
+    expect(live(t.leaked)).toBe(true);
+
+    const c = await contain(h.engine, {
+      kind: "current",
+      credential: matched.value,
+      fingerprint: matched.value.fingerprint,
+    }, "t");
+    expect(c.action).toBe("revoke_previous");
+    if (c.action === "revoke_previous") await c.run();
+    expect(live(t.leaked)).toBe(false);
+    const prev = (await h.engine.store.getCredential(t.credentialId))!.value.previous
+      .find((p) => p.fingerprint === matched.value.fingerprint);
+    expect(prev?.revoked_at).toBeDefined();
+    // The running rotation was not joined: still routine, not driven.
+    expect((await h.engine.store.getRotation(t.credentialId, second.rotation.id))!.value).toMatchObject({
+      state: "running",
+      reason: "manual",
+      step: "create",
+    });
   });
 });

@@ -65,6 +65,12 @@ export async function beginRotation(
     if (rec.current_rotation) {
       const running = await materialise(engine, rec);
       if (running?.state === "running") {
+        // The value an alert matched is no longer current (this rotation's promote replaced it
+        // since the match): there is nothing of it to join. The caller matches it again and revokes
+        // it as the previous value it now is, at once (core/alerts/contain.ts `revokePreviousNow`).
+        if (req.expectedFingerprint && rec.fingerprint !== req.expectedFingerprint) {
+          return { ok: false, code: "value_superseded" };
+        }
         return { ok: true, rotation: await escalate(engine, running, req), joined: true };
       }
       if (running) {
