@@ -23,6 +23,8 @@ import { fingerprintPrefix } from "../../src/core/crypto/fingerprint.ts";
 import { currentValue } from "../support/engine-scenario.ts";
 import { containAgain } from "../../src/core/subscribers/rotator.ts";
 import { contain } from "../../src/core/alerts/contain.ts";
+import type { EventBus } from "../../src/core/bus/bus.ts";
+import type { BusEvent } from "../../src/core/bus/events.ts";
 import { engineHarness } from "../support/engine-harness.ts";
 import { inIsolateTenant } from "../support/in-isolate-tenant.ts";
 
@@ -93,13 +95,32 @@ describe("a compromise escalating a routine rotation after its promote (Workers 
       alert_source: "webhook",
       reason: "token_match",
     }, { source: "/rekey/hooks/alerts", now: Date.now() });
-    // The replay drives the routine rotation to its end, which leaves the promoted value live, then
-    // (the credential free) begins the compromise rotation of that value, which deletes it first.
-    await containAgain(async () => h.engine, event);
+    // The replay (on the queue: a bus for its continuation) drives the routine rotation to its end,
+    // which leaves the promoted value live, then, the credential free, begins the compromise rotation
+    // of that value and drives it up to containment: the promoted value is deleted in this invocation.
+    const published: BusEvent[] = [];
+    const bus: EventBus = {
+      publish: async (e) => void published.push(e),
+      publishAll: async (es) => void published.push(...es),
+    };
+    await containAgain(async () => h.engine, event, bus);
     const settled = (await h.engine.store.getRotation(t.credentialId, routine.rotation.id))!.value;
     expect(settled).toMatchObject({ state: "done", reason: "manual", old_revoked: false });
     expect(live(t.leaked)).toBe(true); // the old value, not leaked, in its grace period
     expect(live(promoted)).toBe(false);
+    const compromise = (await h.engine.store.getCredential(t.credentialId))!.value.current_rotation!;
+    const contained = (await h.engine.store.getRotation(t.credentialId, compromise.id))!.value;
+    expect(contained).toMatchObject({ reason: "compromise", state: "running", old_revoked: true, step: "create" });
+    expect(contained.lease).toBeUndefined();
+    expect(contained.alert_received_at).toBe(event.time);
+    // The rest is its continuation's, in an invocation of its own.
+    const continuations = published.filter((e) => e.type === "rotation.requested");
+    expect(continuations.map((e) => e.data)).toEqual([expect.objectContaining({ rotation_id: compromise.id })]);
+
+    // A redelivery of the same event joins that rotation and begins no third one.
+    await containAgain(async () => h.engine, event, bus);
+    expect((await h.engine.store.getCredential(t.credentialId))!.value.current_rotation?.id).toBe(compromise.id);
+    expect((await driveRotation(h.engine, t.credentialId, compromise.id)).state).toBe("done");
     const after = (await h.engine.store.getCredential(t.credentialId))!.value;
     expect(after.state).toBe("active");
     expect(after.fingerprint).not.toBe(rec.fingerprint);

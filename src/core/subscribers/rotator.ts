@@ -39,6 +39,8 @@ import { replayCompromise } from "../alerts/pipeline.ts";
 import { isFailure } from "../failure.ts";
 import { beginRotation } from "../rotation/begin.ts";
 import { driveRotation, HAND_OFF_AFTER } from "../rotation/drive.ts";
+import { containmentStep } from "../rotation/step-plan.ts";
+import type { CredentialRecord } from "../credentials/credential.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
 import type { Rotation } from "../rotation/rotation.ts";
 
@@ -78,32 +80,71 @@ export async function containAgain(
   bus?: EventBus,
 ): Promise<void> {
   const engine = await loadEngine();
-  // The event's time is the alert's arrival (core/alerts/pipeline.ts): containment is timed from it.
-  for (let pass = 1;; pass++) {
-    const c = await replayCompromise(engine, event.data, Date.parse(event.time));
-    if (c.action === "rotation") {
-      const r = await driveToEnd(engine, c.credentialId, c.rotation.id, HOLDER_WAIT_MS, bus);
-      if (!r) return;
-      const outlived = await leakOutlived(engine, r);
-      const notItsOld = !outlived && (await leakNotItsOld(engine, r, event.data.fingerprint_prefix));
-      // The rotation joined is over and the leaked value is the one its promote made current: the
-      // credential is free now, so the compromise rotation of that value begins here, once, rather
-      // than a queue retry later (only a rotation still running leaves it to the redelivery).
-      if (notItsOld && r.state !== "running" && pass === 1) continue;
-      if (outlived || notItsOld) {
-        // Acknowledging would leave the leak to a rollback's debt (or to nothing): the redelivery,
-        // with the credential's slot free, begins a compromise rotation that deletes it first.
-        throw handlerFailure("compromise_not_contained", `Rotation "${r.id}" settled without containing the leak`, {
-          retryable: true,
-        });
-      }
-    } else if (c.action === "revoke_previous") await c.run();
-    else if (c.action === "refused") {
-      throw handlerFailure(c.code, `Cannot contain the compromise: ${c.code}`, { retryable: false });
-    }
+  const prefix = event.data.fingerprint_prefix;
+  const r = await replayed(engine, event, bus);
+  if (!r) return;
+  if (fingerprintPrefix(r.old_fingerprint) === prefix) {
+    // Acknowledging would leave the leak to a rollback's debt (or to nothing): the redelivery, with
+    // the credential's slot free, begins a compromise rotation that deletes it first.
+    if (await leakOutlived(engine, r)) throw notContained(r);
     return;
   }
+  // The leaked value is not the one the joined rotation retires but the one its promote made
+  // current (begin.ts `escalate` leaves that rotation routine): it is still to be contained.
+  const rec = await liveCurrent(engine, r.credential_id, prefix);
+  if (!rec) return;
+  // Handed off, still running: the redelivery comes back once it is over.
+  if (r.state === "running") throw notContained(r);
+  await containSuccessor(engine, event, rec, bus);
 }
+
+/** The replay's containment (core/alerts/contain.ts), its rotation driven as far as this invocation goes. */
+async function replayed(engine: EngineServices, event: EventOf<"credential.compromised">, bus?: EventBus) {
+  // The event's time is the alert's arrival (core/alerts/pipeline.ts): containment is timed from it.
+  const c = await replayCompromise(engine, event.data, Date.parse(event.time));
+  if (c.action === "revoke_previous") await c.run();
+  else if (c.action === "refused") {
+    throw handlerFailure(c.code, `Cannot contain the compromise: ${c.code}`, { retryable: false });
+  }
+  return c.action === "rotation"
+    ? await driveToEnd(engine, c.credentialId, c.rotation.id, HOLDER_WAIT_MS, bus)
+    : undefined;
+}
+
+/**
+ * The compromise rotation of the value a routine rotation's promote made current, begun now that
+ * that rotation is over (the credential is free), and driven here only up to containment, as an
+ * alert's own invocation would (core/alerts/contain.ts `run`: the rest is a continuation's, in an
+ * invocation of its own, for the CPU one invocation may use, BENCHMARKS.md P5). Without a bus (a
+ * direct call) it is driven to its end.
+ */
+async function containSuccessor(
+  engine: EngineServices,
+  event: EventOf<"credential.compromised">,
+  rec: CredentialRecord,
+  bus?: EventBus,
+): Promise<void> {
+  const c = await replayCompromise(engine, event.data, Date.parse(event.time));
+  if (c.action === "revoke_previous") return void (await c.run());
+  if (c.action === "refused") {
+    throw handlerFailure(c.code, `Cannot contain the compromise: ${c.code}`, { retryable: false });
+  }
+  if (c.action !== "rotation") return;
+  // Joined another rotation again (one began in between): the redelivery looks once it is over.
+  if (fingerprintPrefix(c.rotation.old_fingerprint) !== event.data.fingerprint_prefix) throw notContained(c.rotation);
+  if (!bus) return void (await driveToEnd(engine, rec.id, c.rotation.id, HOLDER_WAIT_MS));
+  const r = await driveRotation(engine, rec.id, c.rotation.id, {
+    stopAfter: containmentStep(rec.kind, c.rotation.mode),
+  });
+  if (r.state !== "running") return;
+  if (r.lease) throw notContained(r); // another driver holds it: the redelivery finds it again
+  await publishContinuation(engine, bus, r);
+}
+
+const notContained = (r: Rotation) =>
+  handlerFailure("compromise_not_contained", `Rotation "${r.id}" settled without containing the leak`, {
+    retryable: true,
+  });
 
 /**
  * Whether the rotation a replay joined settled `failed` with the leaked value (its old value) still
@@ -131,16 +172,13 @@ async function leakOutlived(engine: EngineServices, r: Rotation): Promise<boolea
 }
 
 /**
- * Whether the leaked value (`prefix`) is not the one the joined rotation retires but the
- * credential's current value, still live: a leak of the value a routine rotation's promote just
- * made current, which joins that rotation without escalating it (begin.ts `escalate`). Acknowledging
- * would drop it; the redelivery, with the credential's slot free once that rotation is over,
- * begins the compromise rotation of that value.
+ * The credential, when the leaked value (`prefix`) is its current value and still live: a leak of
+ * the value a routine rotation's promote just made current, which joins that rotation without
+ * escalating it (begin.ts `escalate`). Acknowledging would drop that leak.
  */
-async function leakNotItsOld(engine: EngineServices, r: Rotation, prefix: string): Promise<boolean> {
-  if (fingerprintPrefix(r.old_fingerprint) === prefix) return false;
-  const rec = (await engine.store.getCredential(r.credential_id))?.value;
-  return !!rec && rec.state !== "revoked" && fingerprintPrefix(rec.fingerprint) === prefix;
+async function liveCurrent(engine: EngineServices, credentialId: string, prefix: string) {
+  const rec = (await engine.store.getCredential(credentialId))?.value;
+  return rec && rec.state !== "revoked" && fingerprintPrefix(rec.fingerprint) === prefix ? rec : null;
 }
 
 /**
