@@ -66,3 +66,17 @@ export async function currentValue(h: EngineHarness, id: string): Promise<{ rec:
   if (!opened.ok) throw new Error("current value does not decrypt");
   return { rec, value: opened.value };
 }
+
+/**
+ * Clarifai refuses every `method` call on the user's secrets from now on: 403 with status 11007
+ * (permission denied), through the emulator's fault route.
+ */
+export function refuseSecrets(h: EngineHarness, method: "PATCH" | "DELETE") {
+  return h.control("faults", {
+    method,
+    path: `/v2/users/${h.seed.userId}/secrets`,
+    count: 10_000,
+    status: 403,
+    code: 11007,
+  });
+}

@@ -14,7 +14,7 @@ import { driveRotation } from "../../src/core/rotation/drive.ts";
 import { payOwedRevocations } from "../../src/core/rotation/owed-revocations.ts";
 import type { Rotation } from "../../src/core/rotation/rotation.ts";
 import { updateRegistration } from "../../src/core/credentials/update.ts";
-import { scenario } from "../support/engine-scenario.ts";
+import { refuseSecrets, scenario } from "../support/engine-scenario.ts";
 
 type Scenario = Awaited<ReturnType<typeof scenario>>;
 
@@ -56,13 +56,7 @@ async function expectLeakOwedThenPaid(s: Scenario, r: Rotation) {
 describe("a secret's compromise that fails for good after revoke_old (Workers store, Clarifai emulator)", () => {
   it("at propagate: the credential is not marked revoked with the leaked secret live; the leaked value is owed, and paying it deletes the secret", async () => {
     const s = await secretScenario();
-    await s.h.control("faults", {
-      method: "PATCH",
-      path: `/v2/users/${s.h.seed.userId}/secrets`,
-      count: 10_000,
-      status: 403,
-      code: 11007,
-    });
+    await refuseSecrets(s.h, "PATCH");
     const id = await beginCompromise(s);
     await expectLeakOwedThenPaid(s, await driveRotation(s.h.engine, s.cred.id, id));
   });
@@ -91,13 +85,7 @@ describe("a secret's compromise that fails for good after revoke_old (Workers st
   it("at create, with Clarifai refusing that delete: the leaked value is owed, not marked revoked, and then paid", async () => {
     const s = await secretScenario();
     const id = await noReplacementAtCreate(s);
-    await s.h.control("faults", {
-      method: "DELETE",
-      path: `/v2/users/${s.h.seed.userId}/secrets`,
-      count: 10_000,
-      status: 403,
-      code: 11007,
-    });
+    await refuseSecrets(s.h, "DELETE");
     const r = await driveRotation(s.h.engine, s.cred.id, id);
     expect(r.error?.code).toBe("value_required");
     // Owed by the refused DELETE (Clarifai's 403), not by a rollback that handed anything back.

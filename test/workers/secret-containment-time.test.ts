@@ -14,7 +14,7 @@ import { WorkersStore } from "../../src/adapters/workers-store.ts";
 import { beginRotation } from "../../src/core/rotation/begin.ts";
 import { driveRotation } from "../../src/core/rotation/drive.ts";
 import { containmentMs } from "../../src/core/rotation/rotation.ts";
-import { scenario } from "../support/engine-scenario.ts";
+import { refuseSecrets, scenario } from "../support/engine-scenario.ts";
 
 async function secretCase() {
   const s = await scenario("secret", { generator: "random" }, {
@@ -75,13 +75,7 @@ describe("a secret's containment time (Workers store, Clarifai emulator)", () =>
     let writes = 0;
     s.h.hook.before = async (_i, req) => {
       if (req.method === "PATCH" && new URL(req.url).pathname.endsWith("/secrets") && ++writes === 2) {
-        await s.h.control("faults", {
-          method: "PATCH",
-          path: `/v2/users/${s.h.seed.userId}/secrets`,
-          count: 10_000,
-          status: 403,
-          code: 11007,
-        });
+        await refuseSecrets(s.h, "PATCH");
       }
     };
     const { id } = await s.begin("compromise");
