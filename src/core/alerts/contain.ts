@@ -51,7 +51,8 @@ export type EarlyDelete = Promise<EarlyRevocation | null>;
  * - a secret's value dies when its own secret is overwritten (rotate mode), and a revoked secret is
  *   deleted by its rotation's revoke_old step, both as before;
  * - a running rotation may be past its promote, when the record's current value is the one that
- *   rotation made and not the value it replaces: today's join (begin.ts `escalate`) handles it.
+ *   rotation made and not the value it replaces: the begin then joins it without escalating it
+ *   (begin.ts `escalate`), and the replay contains that value once it is over (rotator.ts).
  * `durable`: the publish of the alert's `credential.compromised`. The DELETE waits for it (the
  * manager's read and the value's decrypt do not): once the key is dead nothing else records that
  * a rotation is owed, and an isolate dying before the rotation's intent is written must leave the

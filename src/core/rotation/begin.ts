@@ -50,7 +50,10 @@ const MAX_CAS_TRIES = 20;
  * alert's 202 (bench P5). A stale copy costs only a retry: the write is a compare-and-swap on its
  * version, and what the first try may decide without writing holds for a stale copy too (a
  * revoked credential stays revoked; a rotation is joined only once its own record, read fresh,
- * says it is running).
+ * says it is running). One decision differs, harmlessly: a stale copy naming a rotation already
+ * past its promote joins and escalates it (its old value is the matched one, deleted at its
+ * revoke_old), where a fresh read answers `value_superseded` and the caller revokes that value as
+ * a previous one; both delete it at once.
  */
 export async function beginRotation(
   engine: EngineServices,

@@ -40,7 +40,6 @@ import { isFailure } from "../failure.ts";
 import { beginRotation } from "../rotation/begin.ts";
 import { driveRotation, HAND_OFF_AFTER } from "../rotation/drive.ts";
 import { containmentStep } from "../rotation/step-plan.ts";
-import type { CredentialRecord } from "../credentials/credential.ts";
 import type { EngineServices } from "../rotation/engine-services.ts";
 import type { Rotation } from "../rotation/rotation.ts";
 
@@ -91,11 +90,12 @@ export async function containAgain(
   }
   // The leaked value is not the one the joined rotation retires but the one its promote made
   // current (begin.ts `escalate` leaves that rotation routine): it is still to be contained.
-  const rec = await liveCurrent(engine, r.credential_id, prefix);
-  if (!rec) return;
-  // Handed off, still running: the redelivery comes back once it is over.
-  if (r.state === "running") throw notContained(r);
-  await containSuccessor(engine, event, rec, bus);
+  // Handed off, still running: the redelivery comes back once it is over, if the value still works.
+  if (r.state === "running") {
+    if (await liveCurrent(engine, r.credential_id, prefix)) throw notContained(r, "is still running");
+    return;
+  }
+  await containSuccessor(engine, event, bus);
 }
 
 /** The replay's containment (core/alerts/contain.ts), its rotation driven as far as this invocation goes. */
@@ -113,7 +113,7 @@ async function replayed(engine: EngineServices, event: EventOf<"credential.compr
 
 /**
  * The compromise rotation of the value a routine rotation's promote made current, begun now that
- * that rotation is over (the credential is free), and driven here only up to containment, as an
+ * that rotation is over (the credential is free), from a fresh match, and driven here only up to containment, as an
  * alert's own invocation would (core/alerts/contain.ts `run`: the rest is a continuation's, in an
  * invocation of its own, for the CPU one invocation may use, BENCHMARKS.md P5). Without a bus (a
  * direct call) it is driven to its end.
@@ -121,9 +121,9 @@ async function replayed(engine: EngineServices, event: EventOf<"credential.compr
 async function containSuccessor(
   engine: EngineServices,
   event: EventOf<"credential.compromised">,
-  rec: CredentialRecord,
   bus?: EventBus,
 ): Promise<void> {
+  // A fresh match: the value may have become a previous one meanwhile (revoked at once), or died.
   const c = await replayCompromise(engine, event.data, Date.parse(event.time));
   if (c.action === "revoke_previous") return void (await c.run());
   if (c.action === "refused") {
@@ -131,20 +131,29 @@ async function containSuccessor(
   }
   if (c.action !== "rotation") return;
   // Joined another rotation again (one began in between): the redelivery looks once it is over.
-  if (fingerprintPrefix(c.rotation.old_fingerprint) !== event.data.fingerprint_prefix) throw notContained(c.rotation);
-  if (!bus) return void (await driveToEnd(engine, rec.id, c.rotation.id, HOLDER_WAIT_MS));
-  const r = await driveRotation(engine, rec.id, c.rotation.id, {
-    stopAfter: containmentStep(rec.kind, c.rotation.mode),
-  });
+  if (fingerprintPrefix(c.rotation.old_fingerprint) !== event.data.fingerprint_prefix) {
+    throw notContained(c.rotation, "is another value's");
+  }
+  if (!bus) return void (await driveToEnd(engine, c.credentialId, c.rotation.id, HOLDER_WAIT_MS));
+  const rec = (await engine.store.getCredential(c.credentialId))?.value;
+  if (!rec) return; // unmanaged meanwhile
+  let r: Rotation;
+  try {
+    r = await driveRotation(engine, rec.id, c.rotation.id, { stopAfter: containmentStep(rec.kind, c.rotation.mode) });
+  } catch (error) {
+    // Unmanaged meanwhile (and its rotations with it), as `driveToEnd` treats it: nothing to contain.
+    if (isFailure(error, "step") && (error.code === "rotation_not_found" || error.code === "credential_not_found")) {
+      return;
+    }
+    throw error;
+  }
   if (r.state !== "running") return;
-  if (r.lease) throw notContained(r); // another driver holds it: the redelivery finds it again
+  if (r.lease) throw notContained(r, "is held by another driver"); // the redelivery finds it again
   await publishContinuation(engine, bus, r);
 }
 
-const notContained = (r: Rotation) =>
-  handlerFailure("compromise_not_contained", `Rotation "${r.id}" settled without containing the leak`, {
-    retryable: true,
-  });
+const notContained = (r: Rotation, why = "settled without containing the leak") =>
+  handlerFailure("compromise_not_contained", `Rotation "${r.id}" ${why}`, { retryable: true });
 
 /**
  * Whether the rotation a replay joined settled `failed` with the leaked value (its old value) still
