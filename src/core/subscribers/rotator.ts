@@ -100,36 +100,39 @@ export async function containAgain(
 
 /** The replay's containment (core/alerts/contain.ts), its rotation driven as far as this invocation goes. */
 async function replayed(engine: EngineServices, event: EventOf<"credential.compromised">, bus?: EventBus) {
+  const c = await matchAgain(engine, event);
+  return c ? await driveToEnd(engine, c.credentialId, c.rotation.id, HOLDER_WAIT_MS, bus) : undefined;
+}
+
+/**
+ * The event's leak matched afresh: a previous value is revoked at once and a refusal thrown; a
+ * rotation begun or joined is returned, to be driven.
+ */
+async function matchAgain(engine: EngineServices, event: EventOf<"credential.compromised">) {
   // The event's time is the alert's arrival (core/alerts/pipeline.ts): containment is timed from it.
   const c = await replayCompromise(engine, event.data, Date.parse(event.time));
   if (c.action === "revoke_previous") await c.run();
   else if (c.action === "refused") {
     throw handlerFailure(c.code, `Cannot contain the compromise: ${c.code}`, { retryable: false });
   }
-  return c.action === "rotation"
-    ? await driveToEnd(engine, c.credentialId, c.rotation.id, HOLDER_WAIT_MS, bus)
-    : undefined;
+  return c.action === "rotation" ? c : null;
 }
 
 /**
  * The compromise rotation of the value a routine rotation's promote made current, begun now that
- * that rotation is over (the credential is free), from a fresh match, and driven here only up to containment, as an
- * alert's own invocation would (core/alerts/contain.ts `run`: the rest is a continuation's, in an
- * invocation of its own, for the CPU one invocation may use, BENCHMARKS.md P5). Without a bus (a
- * direct call) it is driven to its end.
+ * that rotation is over (the credential is free), from a fresh match (the value may have become a
+ * previous one meanwhile, or died), and driven here only up to containment, as an alert's own
+ * invocation would (core/alerts/contain.ts `run`: the rest is a continuation's, in an invocation
+ * of its own, for the CPU one invocation may use, BENCHMARKS.md P5). Without a bus (a direct
+ * call) it is driven to its end.
  */
 async function containSuccessor(
   engine: EngineServices,
   event: EventOf<"credential.compromised">,
   bus?: EventBus,
 ): Promise<void> {
-  // A fresh match: the value may have become a previous one meanwhile (revoked at once), or died.
-  const c = await replayCompromise(engine, event.data, Date.parse(event.time));
-  if (c.action === "revoke_previous") return void (await c.run());
-  if (c.action === "refused") {
-    throw handlerFailure(c.code, `Cannot contain the compromise: ${c.code}`, { retryable: false });
-  }
-  if (c.action !== "rotation") return;
+  const c = await matchAgain(engine, event);
+  if (!c) return;
   // Joined another rotation again (one began in between): the redelivery looks once it is over.
   if (fingerprintPrefix(c.rotation.old_fingerprint) !== event.data.fingerprint_prefix) {
     throw notContained(c.rotation, "is another value's");
