@@ -25,6 +25,7 @@ import { containAgain } from "../../src/core/subscribers/rotator.ts";
 import { contain } from "../../src/core/alerts/contain.ts";
 import type { EventBus } from "../../src/core/bus/bus.ts";
 import type { BusEvent } from "../../src/core/bus/events.ts";
+import type { Store } from "../../src/core/store/store.ts";
 import { engineHarness } from "../support/engine-harness.ts";
 import { inIsolateTenant } from "../support/in-isolate-tenant.ts";
 
@@ -161,5 +162,51 @@ describe("a compromise escalating a routine rotation after its promote (Workers 
       reason: "manual",
       step: "create",
     });
+  });
+
+  it("a replay that joins the routine rotation as it settles, too late to escalate it: its old value, the leaked one, is revoked at once", async () => {
+    const h = await engineHarness({ store: new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS) });
+    const t = await inIsolateTenant(h.emulator, h.engine, { prefix: "eap", graceHours: 24 });
+    const live = (id: string) => [...h.emulator.state.keys.values()].some((k) => k.id === id);
+    const matched = (await h.engine.store.getCredential(t.credentialId))!.value;
+    const routine = await beginRotation(h.engine, t.credentialId, {
+      reason: "manual",
+      mode: "rotate",
+      requestedBy: "t",
+    });
+    if (!routine.ok) throw new Error(routine.code);
+    // Before its promote: the leaked value is still the current one, so the replay joins it.
+    await driveRotation(h.engine, t.credentialId, routine.rotation.id, { stopAfter: "verify" });
+    const event = newEvent("credential.compromised", {
+      credential_id: t.credentialId,
+      fingerprint_prefix: fingerprintPrefix(matched.fingerprint),
+      alert_source: "webhook",
+      reason: "token_match",
+    }, { source: "/rekey/hooks/alerts", now: Date.now() });
+    // The replay's begin reads the rotation running (it joins); before its escalation's own read,
+    // the routine driver finishes it (its promote, then its revoke_old leaving the old value to its grace period).
+    let reads = 0;
+    const seam: Store = new Proxy(h.engine.store, {
+      get: (target, prop) => {
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (prop !== "getRotation" || typeof v !== "function") return typeof v === "function" ? v.bind(target) : v;
+        return async (credentialId: string, rotationId: string) => {
+          if (rotationId === routine.rotation.id && ++reads === 2) {
+            expect((await driveRotation(h.engine, credentialId, rotationId)).state).toBe("done");
+          }
+          return target.getRotation(credentialId, rotationId);
+        };
+      },
+    });
+    await containAgain(async () => ({ ...h.engine, store: seam }), event);
+    expect(reads).toBeGreaterThanOrEqual(2);
+    expect((await h.engine.store.getRotation(t.credentialId, routine.rotation.id))!.value).toMatchObject({
+      state: "done",
+      reason: "manual",
+    });
+    expect(live(t.leaked)).toBe(false);
+    const prev = (await h.engine.store.getCredential(t.credentialId))!.value.previous
+      .find((p) => p.fingerprint === matched.fingerprint);
+    expect(prev?.revoked_at).toBeDefined();
   });
 });

@@ -86,6 +86,10 @@ export async function containAgain(
     // Acknowledging would leave the leak to a rollback's debt (or to nothing): the redelivery, with
     // the credential's slot free, begins a compromise rotation that deletes it first.
     if (await leakOutlived(engine, r)) throw notContained(r);
+    // Joined as it settled routine (the escalation came too late to count, begin.ts `escalate`):
+    // its old value, the leaked one, may still be held for its grace period. A fresh match revokes
+    // it now (contain.ts `revokePreviousNow`), or finds it dead.
+    if (r.state === "done" && r.reason !== "compromise" && !r.old_revoked) await matchAgain(engine, event);
     return;
   }
   // The leaked value is not the one the joined rotation retires but the one its promote made
