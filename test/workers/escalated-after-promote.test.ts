@@ -208,5 +208,8 @@ describe("a compromise escalating a routine rotation after its promote (Workers 
     const prev = (await h.engine.store.getCredential(t.credentialId))!.value.previous
       .find((p) => p.fingerprint === matched.fingerprint);
     expect(prev?.revoked_at).toBeDefined();
+    expect((await h.engine.store.getCredential(t.credentialId))!.value.current_rotation).toBeUndefined();
+    const deletes = h.emulator.state.calls.filter((c) => c.method === "DELETE" && c.path.endsWith(`/keys/${t.leaked}`));
+    expect(deletes).toHaveLength(1); // the fresh match's, once: no rotation was begun for it
   });
 });

@@ -88,8 +88,13 @@ export async function containAgain(
     if (await leakOutlived(engine, r)) throw notContained(r);
     // Joined as it settled routine (the escalation came too late to count, begin.ts `escalate`):
     // its old value, the leaked one, may still be held for its grace period. A fresh match revokes
-    // it now (contain.ts `revokePreviousNow`), or finds it dead.
-    if (r.state === "done" && r.reason !== "compromise" && !r.old_revoked) await matchAgain(engine, event);
+    // it now (contain.ts `revokePreviousNow`), or finds it dead. A rotation the fresh match began or
+    // joined instead (the value is current again only by a fingerprint-prefix collision) is left to
+    // the redelivery, which drives it as `replayed` does.
+    if (r.state === "done" && r.reason !== "compromise" && !r.old_revoked) {
+      const again = await matchAgain(engine, event);
+      if (again) throw notContained(again.rotation, "is another value's");
+    }
     return;
   }
   // The leaked value is not the one the joined rotation retires but the one its promote made
