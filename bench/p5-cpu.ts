@@ -38,7 +38,7 @@ import { type GithubEmulatorServer, startGithubEmulatorServer } from "../emulato
 import { DEMO_GITHUB_KEY_ID, DEMO_GITHUB_PRIVATE_PKCS8 } from "../scripts/lib/demo-github-key.ts";
 import { p1363ToDer } from "../scripts/lib/der-encode.ts";
 import { connectCdp } from "./lib/cdp.ts";
-import { type CpuProfile, type Sample, samplesOf, SourceMap } from "./lib/cpu-profile.ts";
+import { type CpuProfile, durableObjectRanges, type Sample, samplesOf, SourceMap } from "./lib/cpu-profile.ts";
 import { median, round } from "./lib/stats.ts";
 import { root, startDevWorker } from "./lib/wrangler-dev.ts";
 
@@ -1036,19 +1036,7 @@ function analyse(
   ctx: { statuses: Record<string, Record<number, number>>; opts: P5Options },
 ): P5Result {
   // Frames of the Durable Object classes, by their source lines (the DO's own invocations).
-  const doRanges: Array<{ source: string; from: number; to: number }> = [];
-  for (const [i, source] of map.sources.entries()) {
-    const lines = map.content[i] ?? [];
-    for (const name of ["CredentialCell", "EventLedger", "Stats"]) {
-      const from = lines.findIndex((l) => l.startsWith(`export class ${name} extends DurableObject`));
-      if (from < 0) continue;
-      const to = lines.findIndex((l, j) => j > from && l === "}");
-      doRanges.push({ source, from: from + 1, to: (to < 0 ? lines.length : to) + 1 });
-    }
-  }
-  if (doRanges.length !== 3) {
-    throw new Error(`P5: found ${doRanges.length} of the 3 Durable Object classes in the source map`);
-  }
+  const doRanges = durableObjectRanges(map);
   const originCache = new Map<string, ReturnType<SourceMap["lookup"]>>();
   const origin = (f: Sample["stack"][number]["callFrame"]) => {
     if (f.url !== "index.js" && !f.url.endsWith("/index.js")) return null;

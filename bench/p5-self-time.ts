@@ -7,13 +7,16 @@
  *
  * Shares, not milliseconds: the sampler's period is calibrated by bench/p5-cpu.ts, not here.
  *
+ * `--worker` leaves out the samples with a Durable Object class's method on the stack (the DO share,
+ * which bench/p5-cpu.ts reports apart from the path).
+ *
  * Round 0 is left out, as the P5 figures leave it out (bench/p5-cpu.ts: the warm-up, not counted):
  * its windows pay the isolate's first-time work, such as the first `console.log`'s set-up of
  * workerd's log formatter, which once put a fifth of `alert_matched`'s samples on the
  * `containment.early_deleted` log line (`--with-warmup` counts it too).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { type ProfileNode, samplesOf, SourceMap } from "./lib/cpu-profile.ts";
+import { durableObjectRanges, type ProfileNode, samplesOf, SourceMap } from "./lib/cpu-profile.ts";
 
 interface Window {
   path: string;
@@ -23,6 +26,7 @@ interface Window {
 
 const args = process.argv.slice(2);
 const withWarmup = args.includes("--with-warmup");
+const workerOnly = args.includes("--worker");
 const [dir = "bench/out/p5-prof", path = "alert_matched"] = args.filter((a) => !a.startsWith("--"));
 const map = new SourceMap(`${dir}/index.js.map`);
 
@@ -30,6 +34,13 @@ const origin = (n: ProfileNode) => {
   const f = n.callFrame;
   return f.url.endsWith("index.js") ? map.lookup(f.lineNumber, f.columnNumber) : null;
 };
+const doRanges = durableObjectRanges(map);
+const inDurableObject = (stack: ProfileNode[]) =>
+  stack.some((n) => {
+    if (n.callFrame.url.includes("__mf_do_wrapper")) return true;
+    const o = origin(n);
+    return !!o && doRanges.some((r) => o.source === r.source && o.line >= r.from && o.line <= r.to);
+  });
 const shortSource = (s: string) => s.replace(/.*node_modules\//, "npm:").replace(/.*\/src\//, "src/");
 const fileOf = (n: ProfileNode) => {
   const o = origin(n);
@@ -54,6 +65,7 @@ for (let round = withWarmup ? 0 : 1; existsSync(`${dir}/round-${round}.cpuprofil
   windows += ws.length;
   for (const s of samplesOf(profile)) {
     if (s.idle || !ws.some((w) => s.t >= w.t0 && s.t <= w.t1)) continue;
+    if (workerOnly && inDurableObject(s.stack)) continue;
     busy++;
     add(self, fileOf(s.stack[0]!));
     add(selfLine, lineOf(s.stack[0]!));

@@ -141,3 +141,27 @@ function decodeVlq(seg: string): number[] {
   }
   return out;
 }
+
+/** Source lines of the Durable Object classes (their own invocations; in production each is billed apart). */
+export interface SourceRange {
+  source: string;
+  from: number;
+  to: number;
+}
+
+export function durableObjectRanges(map: SourceMap, names = ["CredentialCell", "EventLedger", "Stats"]): SourceRange[] {
+  const ranges: SourceRange[] = [];
+  for (const [i, source] of map.sources.entries()) {
+    const lines = map.content[i] ?? [];
+    for (const name of names) {
+      const from = lines.findIndex((l) => l.startsWith(`export class ${name} extends DurableObject`));
+      if (from < 0) continue;
+      const to = lines.findIndex((l, j) => j > from && l === "}");
+      ranges.push({ source, from: from + 1, to: (to < 0 ? lines.length : to) + 1 });
+    }
+  }
+  if (ranges.length !== names.length) {
+    throw new Error(`P5: found ${ranges.length} of the ${names.length} Durable Object classes in the source map`);
+  }
+  return ranges;
+}
