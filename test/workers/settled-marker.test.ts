@@ -22,6 +22,8 @@ import { driveRotation } from "../../src/core/rotation/drive.ts";
 import type { Rotation } from "../../src/core/rotation/rotation.ts";
 import type { Store } from "../../src/core/store/store.ts";
 import { call } from "../support/api.ts";
+import { ALICE, blockAction, BOB, confirmValue, responseUrl, slackSigned, slashCommand } from "../support/chat.ts";
+import { dashboardPage } from "../support/dashboard-session.ts";
 import { engineHarness } from "../support/engine-harness.ts";
 import { inIsolateTenant } from "../support/in-isolate-tenant.ts";
 
@@ -65,12 +67,13 @@ function holdingRelease(inner: Store, rotationId: () => string | undefined): { s
 }
 
 /** A manager PAT and an app key it manages, and a rotation of the key driven until its credential's release is held. */
-async function settledButMarked(mode: "rotate" | "revoke") {
+async function settledButMarked(mode: "rotate" | "revoke", beforeBegin?: (credentialId: string) => Promise<void>) {
   const real = new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS);
   const target: { rotationId?: string } = {};
   const { store, held } = holdingRelease(real, () => target.rotationId);
   const h = await engineHarness({ store });
   const t = await inIsolateTenant(h.emulator, h.engine, { prefix: "sm" });
+  await beforeBegin?.(t.credentialId);
   const begun = await beginRotation(h.engine, t.credentialId, { reason: "manual", mode, requestedBy: "test" });
   if (!begun.ok) throw new Error(`begin: ${begun.code}`);
   target.rotationId = begun.rotation.id;
@@ -125,6 +128,42 @@ describe("a rotation settled while its credential still names it", () => {
     const after = (await real.getCredential(t.credentialId))!.value;
     expect(after).toMatchObject({ state: "revoked", last_rotation: { id: rotation.id, state: "done" } });
     expect(after.current_rotation).toBeUndefined();
+  });
+
+  it("a revoke: chat's status and the dashboard's page read it revoked, with no rotation running and no Revoke button", async () => {
+    const { t, held, drive, rotation } = await settledButMarked("revoke");
+    const status = await slackSigned(
+      "/chatops/slack/commands",
+      slashCommand(ALICE, `status ${t.credentialId}`, responseUrl("sm")),
+    );
+    expect(status.status).toBe(200);
+    expect(status.text).toContain(" · revoked · ");
+    expect(status.text).not.toContain("Current rotation");
+    expect(status.text).toContain(`Last rotation \`${rotation.id}\`: done`);
+    const page = await dashboardPage(`/ui/credentials/${t.credentialId}`);
+    expect(page).toContain('<span class="badge bad">revoked</span>');
+    expect(page).not.toContain("Revoke…");
+    expect(page).not.toContain("Rotate…");
+    held.release();
+    expect((await drive).state).toBe("done");
+  });
+
+  it("a revoke: a chat confirmation asked before it is refused as changed, not joined to the settled rotation", async () => {
+    let token = "";
+    const asked = async (id: string) => {
+      const ask = await slackSigned("/chatops/slack/commands", slashCommand(ALICE, `revoke ${id}`, responseUrl("sm")));
+      token = confirmValue(ask.json);
+    };
+    const { t, real, held, drive } = await settledButMarked("revoke", asked);
+    const confirmed = await slackSigned(
+      "/chatops/slack/interactions",
+      blockAction(BOB, "rekey_confirm", token, responseUrl("sm-ok")),
+    );
+    expect(confirmed.status).toBe(200);
+    expect(confirmed.headers["x-rekey-refusal"]).toBe("credential_changed");
+    held.release();
+    expect((await drive).state).toBe("done");
+    expect(await real.listRotations(t.credentialId)).toHaveLength(1);
   });
 
   it("a begin in the window settles the rotation first (release and announcements), then begins its own", async () => {
