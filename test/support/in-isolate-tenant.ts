@@ -13,7 +13,7 @@ export const IN_ISOLATE_CLARIFAI = "http://clarifai.emulator";
 export async function inIsolateTenant(
   emulator: Emulator,
   engine: EngineServices,
-  opts: { prefix: string; graceHours?: number },
+  opts: { prefix: string; graceHours?: number; onCompromise?: "rotate" | "revoke" },
 ) {
   const { userId, appId, pat } = emulator.seed({
     userId: `${opts.prefix}-${crypto.randomUUID().slice(0, 8)}`,
@@ -32,7 +32,7 @@ export async function inIsolateTenant(
     user_id: userId,
     value: leaked,
     manager_id: manager.value.id,
-    policy: { grace_hours: opts.graceHours ?? 0, on_compromise: "rotate" },
+    policy: { grace_hours: opts.graceHours ?? 0, on_compromise: opts.onCompromise ?? "rotate" },
   });
   if (!app.ok) throw new Error(`app key registration: ${app.error.code}`);
   return { userId, pat, leaked, credentialId: app.value.id, managerId: manager.value.id };

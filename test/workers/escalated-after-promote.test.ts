@@ -9,7 +9,9 @@
  * An alert naming the value that promote just made current is not about the old value: it leaves
  * the rotation routine (its old value keeps its grace period for consumers still moving), and its
  * replay of `credential.compromised` (core/subscribers/rotator.ts `containAgain`), once that
- * rotation is over, begins the compromise rotation of that value, which deletes it. An alert whose
+ * rotation is over, begins the compromise rotation of that value, which deletes it (with the policy
+ * `on_compromise: revoke`, a revocation, which leaves the credential revoked; for a secret, the
+ * overwrite of its propagate step, the rest left to a continuation). An alert whose
  * matched value a rotation superseded before its begin names a previous value: its own call revokes
  * that value at once rather than joining whatever rotation runs now.
  */
@@ -27,7 +29,8 @@ import type { EventBus } from "../../src/core/bus/bus.ts";
 import type { BusEvent } from "../../src/core/bus/events.ts";
 import type { Store } from "../../src/core/store/store.ts";
 import { engineHarness } from "../support/engine-harness.ts";
-import { inIsolateTenant } from "../support/in-isolate-tenant.ts";
+import { IN_ISOLATE_CLARIFAI, inIsolateTenant } from "../support/in-isolate-tenant.ts";
+import { registerCredential } from "../../src/core/credentials/register.ts";
 
 describe("a compromise escalating a routine rotation after its promote (Workers store, Clarifai emulator)", () => {
   it("deletes the leaked old value at its revoke_old, not after the routine grace period", async () => {
@@ -126,6 +129,116 @@ describe("a compromise escalating a routine rotation after its promote (Workers 
     expect(after.state).toBe("active");
     expect(after.fingerprint).not.toBe(rec.fingerprint);
     expect(after.last_rotation).toMatchObject({ reason: "compromise", state: "done" });
+  });
+
+  it("an alert naming the value promote made current, on_compromise revoke: its replay revokes that value, and the credential with it", async () => {
+    const h = await engineHarness({ store: new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS) });
+    const t = await inIsolateTenant(h.emulator, h.engine, { prefix: "eapr", graceHours: 24, onCompromise: "revoke" });
+    const live = (id: string) => [...h.emulator.state.keys.values()].some((k) => k.id === id);
+    const routine = await beginRotation(h.engine, t.credentialId, {
+      reason: "manual",
+      mode: "rotate",
+      requestedBy: "t",
+    });
+    if (!routine.ok) throw new Error(routine.code);
+    await driveRotation(h.engine, t.credentialId, routine.rotation.id, { stopAfter: "promote" });
+    const { rec, value: promoted } = await currentValue(h, t.credentialId);
+    const joined = await beginRotation(h.engine, t.credentialId, {
+      reason: "compromise",
+      mode: "rotate",
+      requestedBy: "t",
+      expectedFingerprint: rec.fingerprint,
+    });
+    expect(joined).toMatchObject({ ok: true, joined: true, rotation: { id: routine.rotation.id, reason: "manual" } });
+
+    const event = newEvent("credential.compromised", {
+      credential_id: t.credentialId,
+      fingerprint_prefix: fingerprintPrefix(rec.fingerprint),
+      alert_source: "webhook",
+      reason: "token_match",
+    }, { source: "/rekey/hooks/alerts", now: Date.now() });
+    const published: BusEvent[] = [];
+    const bus: EventBus = {
+      publish: async (e) => void published.push(e),
+      publishAll: async (es) => void published.push(...es),
+    };
+    await containAgain(async () => h.engine, event, bus);
+    expect(live(promoted)).toBe(false);
+    const after = (await h.engine.store.getCredential(t.credentialId))!.value;
+    const revocation = (await h.engine.store.listRotations(t.credentialId)).find((r) => r.id !== routine.rotation.id)!;
+    expect(revocation).toMatchObject({ reason: "compromise", mode: "revoke", old_revoked: true });
+    expect(revocation.alert_received_at).toBe(event.time);
+    // Its plan ends at its containment (revoke_old): the replay's invocation finishes it, no continuation.
+    expect(revocation.state).toBe("done");
+    expect(published.filter((e) => e.type === "rotation.requested")).toEqual([]);
+    const settled = (await h.engine.store.getCredential(t.credentialId))!.value;
+    expect(settled).toMatchObject({ state: "revoked", last_rotation: { id: revocation.id, state: "done" } });
+    expect(after.fingerprint).toBe(rec.fingerprint); // revoked, not replaced
+    // A redelivery finds the value dead and the credential revoked: no third rotation.
+    await containAgain(async () => h.engine, event, bus);
+    expect(await h.engine.store.listRotations(t.credentialId)).toHaveLength(2);
+  });
+
+  it("a secret: an alert naming the value promote made current is contained by its replay's overwrite (propagate)", async () => {
+    const h = await engineHarness({ store: new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS) });
+    const t = await inIsolateTenant(h.emulator, h.engine, { prefix: "eaps" });
+    const made = await h.emulator.fetch(`${IN_ISOLATE_CLARIFAI}/v2/users/${t.userId}/secrets`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Key ${t.pat}` },
+      body: JSON.stringify({ secrets: [{ id: "EAP_SECRET", value: "first-third-party-value" }] }),
+    });
+    expect(made.status).toBe(200);
+    const secretAt = () =>
+      [...h.emulator.state.secrets.values()].find((x) => x.user_id === t.userId && x.id === "EAP_SECRET")!.value;
+    const reg = await registerCredential(h.engine, {
+      kind: "secret",
+      user_id: t.userId,
+      secret_id: "EAP_SECRET",
+      manager_id: t.managerId,
+      policy: { generator: "random" },
+    });
+    if (!reg.ok) throw new Error(reg.error.code);
+    const id = reg.value.id;
+    const routine = await beginRotation(h.engine, id, { reason: "manual", mode: "rotate", requestedBy: "t" });
+    if (!routine.ok) throw new Error(routine.code);
+    await driveRotation(h.engine, id, routine.rotation.id, { stopAfter: "promote" });
+    const { rec, value: promoted } = await currentValue(h, id);
+    // Values compared as booleans: a failure message names no value.
+    expect(secretAt() === promoted).toBe(true);
+    const joined = await beginRotation(h.engine, id, {
+      reason: "compromise",
+      mode: "rotate",
+      requestedBy: "t",
+      expectedFingerprint: rec.fingerprint,
+    });
+    expect(joined).toMatchObject({ ok: true, joined: true, rotation: { id: routine.rotation.id, reason: "manual" } });
+
+    const event = newEvent("credential.compromised", {
+      credential_id: id,
+      fingerprint_prefix: fingerprintPrefix(rec.fingerprint),
+      alert_source: "webhook",
+      reason: "token_match",
+    }, { source: "/rekey/hooks/alerts", now: Date.now() });
+    const published: BusEvent[] = [];
+    const bus: EventBus = {
+      publish: async (e) => void published.push(e),
+      publishAll: async (es) => void published.push(...es),
+    };
+    await containAgain(async () => h.engine, event, bus);
+    // Overwritten in this invocation (a secret dies at propagate, step-plan.ts `containmentStep`).
+    const overwritten = secretAt();
+    expect(overwritten === promoted).toBe(false);
+    const compromise = (await h.engine.store.getCredential(id))!.value.current_rotation!;
+    const contained = (await h.engine.store.getRotation(id, compromise.id))!.value;
+    expect(contained).toMatchObject({ reason: "compromise", state: "running", old_revoked: true, step: "verify" });
+    expect(contained.lease).toBeUndefined();
+    expect(published.filter((e) => e.type === "rotation.requested").map((e) => e.data)).toEqual([
+      expect.objectContaining({ rotation_id: compromise.id }),
+    ]);
+    expect((await driveRotation(h.engine, id, compromise.id)).state).toBe("done");
+    const after = await currentValue(h, id);
+    expect(after.value === overwritten).toBe(true);
+    expect(after.rec).toMatchObject({ state: "active", last_rotation: { id: compromise.id, reason: "compromise" } });
   });
 
   it("an alert whose match a rotation superseded before its begin, another rotation running: its own call revokes that value at once", async () => {
