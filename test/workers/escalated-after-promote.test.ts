@@ -28,6 +28,8 @@ import { contain } from "../../src/core/alerts/contain.ts";
 import type { EventBus } from "../../src/core/bus/bus.ts";
 import type { BusEvent } from "../../src/core/bus/events.ts";
 import type { Store } from "../../src/core/store/store.ts";
+import type { Rotation } from "../../src/core/rotation/rotation.ts";
+import { isFailure } from "../../src/core/failure.ts";
 import { engineHarness } from "../support/engine-harness.ts";
 import { IN_ISOLATE_CLARIFAI, inIsolateTenant } from "../support/in-isolate-tenant.ts";
 import { registerCredential } from "../../src/core/credentials/register.ts";
@@ -239,6 +241,73 @@ describe("a compromise escalating a routine rotation after its promote (Workers 
     const after = await currentValue(h, id);
     expect(after.value === overwritten).toBe(true);
     expect(after.rec).toMatchObject({ state: "active", last_rotation: { id: compromise.id, reason: "compromise" } });
+  });
+
+  it("the successor's compromise rotation leased by another driver first: the replay is refused for a redelivery, which contains it once that driver is gone", async () => {
+    const real = new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS);
+    const other = { owner: "drv_other", leasedAt: 0 };
+    // Another driver (a sweep's resume, say) leases the compromise rotation the moment it is written.
+    const store = new Proxy(real, {
+      get: (target, prop) => {
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (prop !== "putRotation" || typeof v !== "function") return typeof v === "function" ? v.bind(target) : v;
+        return async (r: Rotation, expected: string | null) => {
+          const version = await target.putRotation(r, expected);
+          if (version === null || expected !== null || r.reason !== "compromise" || other.leasedAt) return version;
+          other.leasedAt = h.engine.now();
+          const until = new Date(other.leasedAt + 60_000).toISOString();
+          return await target.putRotation({ ...r, lease: { owner: other.owner, until } }, version);
+        };
+      },
+    }) as Store;
+    const h = await engineHarness({ store });
+    const t = await inIsolateTenant(h.emulator, h.engine, { prefix: "eapl", graceHours: 24 });
+    const live = (id: string) => [...h.emulator.state.keys.values()].some((k) => k.id === id);
+    const routine = await beginRotation(h.engine, t.credentialId, {
+      reason: "manual",
+      mode: "rotate",
+      requestedBy: "t",
+    });
+    if (!routine.ok) throw new Error(routine.code);
+    await driveRotation(h.engine, t.credentialId, routine.rotation.id, { stopAfter: "promote" });
+    const { rec, value: promoted } = await currentValue(h, t.credentialId);
+    const event = newEvent("credential.compromised", {
+      credential_id: t.credentialId,
+      fingerprint_prefix: fingerprintPrefix(rec.fingerprint),
+      alert_source: "webhook",
+      reason: "token_match",
+    }, { source: "/rekey/hooks/alerts", now: Date.now() });
+    const published: BusEvent[] = [];
+    const bus: EventBus = {
+      publish: async (e) => void published.push(e),
+      publishAll: async (es) => void published.push(...es),
+    };
+    const refused = await containAgain(async () => h.engine, event, bus).then(() => "acknowledged", (e) => e);
+    expect(other.leasedAt).toBeGreaterThan(0);
+    expect(isFailure(refused, "handler") && refused.retryable).toBe(true);
+    expect(isFailure(refused, "handler") && refused.code).toBe("compromise_not_contained");
+    expect(published.filter((e) => e.type === "rotation.requested")).toEqual([]); // not this invocation's to hand on
+    expect(live(promoted)).toBe(true); // nobody has driven it yet
+
+    // That driver dies: its lease lapses. The queue's redelivery joins the same rotation and contains it.
+    const compromise = (await real.getCredential(t.credentialId))!.value.current_rotation!;
+    const leased = (await real.getRotation(t.credentialId, compromise.id))!;
+    expect(leased.value.lease?.owner).toBe(other.owner);
+    const lapsed = {
+      ...leased.value,
+      lease: { owner: other.owner, until: new Date(h.engine.now() - 1).toISOString() },
+    };
+    expect(await real.putRotation(lapsed, leased.version)).not.toBeNull();
+    await containAgain(async () => h.engine, event, bus);
+    expect(live(promoted)).toBe(false);
+    expect(await real.listRotations(t.credentialId)).toHaveLength(2);
+    const contained = (await real.getRotation(t.credentialId, compromise.id))!.value;
+    expect(contained).toMatchObject({ reason: "compromise", state: "running", old_revoked: true });
+    // The rest handed to a continuation, as the replay's own drive hands it (rotator.ts `driveToEnd`).
+    expect(published.filter((e) => e.type === "rotation.requested").map((e) => e.data)).toEqual([
+      expect.objectContaining({ rotation_id: compromise.id }),
+    ]);
+    expect((await driveRotation(h.engine, t.credentialId, compromise.id)).state).toBe("done");
   });
 
   it("an alert whose match a rotation superseded before its begin, another rotation running: its own call revokes that value at once", async () => {
