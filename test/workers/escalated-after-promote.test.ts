@@ -30,9 +30,48 @@ import type { BusEvent } from "../../src/core/bus/events.ts";
 import type { Store } from "../../src/core/store/store.ts";
 import type { Rotation } from "../../src/core/rotation/rotation.ts";
 import { isFailure } from "../../src/core/failure.ts";
-import { engineHarness } from "../support/engine-harness.ts";
+import { type EngineHarness, engineHarness } from "../support/engine-harness.ts";
+import type { CredentialRecord } from "../../src/core/credentials/credential.ts";
 import { IN_ISOLATE_CLARIFAI, inIsolateTenant } from "../support/in-isolate-tenant.ts";
 import { registerCredential } from "../../src/core/credentials/register.ts";
+
+/** A routine rotation driven through its promote: the value promote made current, and an alert's event naming it. */
+async function promotedThenNamed(h: EngineHarness, credentialId: string) {
+  const routine = await beginRotation(h.engine, credentialId, { reason: "manual", mode: "rotate", requestedBy: "t" });
+  if (!routine.ok) throw new Error(routine.code);
+  await driveRotation(h.engine, credentialId, routine.rotation.id, { stopAfter: "promote" });
+  const { rec, value: promoted } = await currentValue(h, credentialId);
+  return { routine: routine.rotation, rec, promoted, event: compromised(credentialId, rec.fingerprint) };
+}
+
+/** The alert's own begin (core/alerts/contain.ts: the match's fingerprint is expected): it joins, leaving the rotation routine. */
+async function alertJoins(h: EngineHarness, rec: CredentialRecord, routineId: string) {
+  const joined = await beginRotation(h.engine, rec.id, {
+    reason: "compromise",
+    mode: "rotate",
+    requestedBy: "t",
+    expectedFingerprint: rec.fingerprint,
+  });
+  expect(joined).toMatchObject({ ok: true, joined: true, rotation: { id: routineId, reason: "manual" } });
+}
+
+const compromised = (credentialId: string, fingerprint: string) =>
+  newEvent("credential.compromised", {
+    credential_id: credentialId,
+    fingerprint_prefix: fingerprintPrefix(fingerprint),
+    alert_source: "webhook",
+    reason: "token_match",
+  }, { source: "/rekey/hooks/alerts", now: Date.now() });
+
+/** The queue's bus as the replay sees it, keeping what is published; `continuations` are its `rotation.requested` data. */
+function keepingBus() {
+  const published: BusEvent[] = [];
+  const bus: EventBus = {
+    publish: async (e) => void published.push(e),
+    publishAll: async (es) => void published.push(...es),
+  };
+  return { bus, continuations: () => published.filter((e) => e.type === "rotation.requested").map((e) => e.data) };
+}
 
 describe("a compromise escalating a routine rotation after its promote (Workers store, Clarifai emulator)", () => {
   it("deletes the leaked old value at its revoke_old, not after the routine grace period", async () => {
@@ -77,40 +116,14 @@ describe("a compromise escalating a routine rotation after its promote (Workers 
     const h = await engineHarness({ store: new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS) });
     const t = await inIsolateTenant(h.emulator, h.engine, { prefix: "eap", graceHours: 24 });
     const live = (id: string) => [...h.emulator.state.keys.values()].some((k) => k.id === id);
-    const routine = await beginRotation(h.engine, t.credentialId, {
-      reason: "manual",
-      mode: "rotate",
-      requestedBy: "t",
-    });
-    if (!routine.ok) throw new Error(routine.code);
-    await driveRotation(h.engine, t.credentialId, routine.rotation.id, { stopAfter: "promote" });
-    const { rec, value: promoted } = await currentValue(h, t.credentialId);
-
-    // The alert's own begin (core/alerts/contain.ts: the match's fingerprint is expected).
-    const joined = await beginRotation(h.engine, t.credentialId, {
-      reason: "compromise",
-      mode: "rotate",
-      requestedBy: "t",
-      expectedFingerprint: rec.fingerprint,
-    });
-    expect(joined).toMatchObject({ ok: true, joined: true, rotation: { id: routine.rotation.id, reason: "manual" } });
-
-    const event = newEvent("credential.compromised", {
-      credential_id: t.credentialId,
-      fingerprint_prefix: fingerprintPrefix(rec.fingerprint),
-      alert_source: "webhook",
-      reason: "token_match",
-    }, { source: "/rekey/hooks/alerts", now: Date.now() });
+    const { routine, rec, promoted, event } = await promotedThenNamed(h, t.credentialId);
+    await alertJoins(h, rec, routine.id);
     // The replay (on the queue: a bus for its continuation) drives the routine rotation to its end,
     // which leaves the promoted value live, then, the credential free, begins the compromise rotation
     // of that value and drives it up to containment: the promoted value is deleted in this invocation.
-    const published: BusEvent[] = [];
-    const bus: EventBus = {
-      publish: async (e) => void published.push(e),
-      publishAll: async (es) => void published.push(...es),
-    };
+    const { bus, continuations } = keepingBus();
     await containAgain(async () => h.engine, event, bus);
-    const settled = (await h.engine.store.getRotation(t.credentialId, routine.rotation.id))!.value;
+    const settled = (await h.engine.store.getRotation(t.credentialId, routine.id))!.value;
     expect(settled).toMatchObject({ state: "done", reason: "manual", old_revoked: false });
     expect(live(t.leaked)).toBe(true); // the old value, not leaked, in its grace period
     expect(live(promoted)).toBe(false);
@@ -120,8 +133,7 @@ describe("a compromise escalating a routine rotation after its promote (Workers 
     expect(contained.lease).toBeUndefined();
     expect(contained.alert_received_at).toBe(event.time);
     // The rest is its continuation's, in an invocation of its own.
-    const continuations = published.filter((e) => e.type === "rotation.requested");
-    expect(continuations.map((e) => e.data)).toEqual([expect.objectContaining({ rotation_id: compromise.id })]);
+    expect(continuations()).toEqual([expect.objectContaining({ rotation_id: compromise.id })]);
 
     // A redelivery of the same event joins that rotation and begins no third one.
     await containAgain(async () => h.engine, event, bus);
@@ -137,42 +149,18 @@ describe("a compromise escalating a routine rotation after its promote (Workers 
     const h = await engineHarness({ store: new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS) });
     const t = await inIsolateTenant(h.emulator, h.engine, { prefix: "eapr", graceHours: 24, onCompromise: "revoke" });
     const live = (id: string) => [...h.emulator.state.keys.values()].some((k) => k.id === id);
-    const routine = await beginRotation(h.engine, t.credentialId, {
-      reason: "manual",
-      mode: "rotate",
-      requestedBy: "t",
-    });
-    if (!routine.ok) throw new Error(routine.code);
-    await driveRotation(h.engine, t.credentialId, routine.rotation.id, { stopAfter: "promote" });
-    const { rec, value: promoted } = await currentValue(h, t.credentialId);
-    const joined = await beginRotation(h.engine, t.credentialId, {
-      reason: "compromise",
-      mode: "rotate",
-      requestedBy: "t",
-      expectedFingerprint: rec.fingerprint,
-    });
-    expect(joined).toMatchObject({ ok: true, joined: true, rotation: { id: routine.rotation.id, reason: "manual" } });
-
-    const event = newEvent("credential.compromised", {
-      credential_id: t.credentialId,
-      fingerprint_prefix: fingerprintPrefix(rec.fingerprint),
-      alert_source: "webhook",
-      reason: "token_match",
-    }, { source: "/rekey/hooks/alerts", now: Date.now() });
-    const published: BusEvent[] = [];
-    const bus: EventBus = {
-      publish: async (e) => void published.push(e),
-      publishAll: async (es) => void published.push(...es),
-    };
+    const { routine, rec, promoted, event } = await promotedThenNamed(h, t.credentialId);
+    await alertJoins(h, rec, routine.id);
+    const { bus, continuations } = keepingBus();
     await containAgain(async () => h.engine, event, bus);
     expect(live(promoted)).toBe(false);
     const after = (await h.engine.store.getCredential(t.credentialId))!.value;
-    const revocation = (await h.engine.store.listRotations(t.credentialId)).find((r) => r.id !== routine.rotation.id)!;
+    const revocation = (await h.engine.store.listRotations(t.credentialId)).find((r) => r.id !== routine.id)!;
     expect(revocation).toMatchObject({ reason: "compromise", mode: "revoke", old_revoked: true });
     expect(revocation.alert_received_at).toBe(event.time);
     // Its plan ends at its containment (revoke_old): the replay's invocation finishes it, no continuation.
     expect(revocation.state).toBe("done");
-    expect(published.filter((e) => e.type === "rotation.requested")).toEqual([]);
+    expect(continuations()).toEqual([]);
     const settled = (await h.engine.store.getCredential(t.credentialId))!.value;
     expect(settled).toMatchObject({ state: "revoked", last_rotation: { id: revocation.id, state: "done" } });
     expect(after.fingerprint).toBe(rec.fingerprint); // revoked, not replaced
@@ -201,31 +189,11 @@ describe("a compromise escalating a routine rotation after its promote (Workers 
     });
     if (!reg.ok) throw new Error(reg.error.code);
     const id = reg.value.id;
-    const routine = await beginRotation(h.engine, id, { reason: "manual", mode: "rotate", requestedBy: "t" });
-    if (!routine.ok) throw new Error(routine.code);
-    await driveRotation(h.engine, id, routine.rotation.id, { stopAfter: "promote" });
-    const { rec, value: promoted } = await currentValue(h, id);
+    const { routine, rec, promoted, event } = await promotedThenNamed(h, id);
     // Values compared as booleans: a failure message names no value.
     expect(secretAt() === promoted).toBe(true);
-    const joined = await beginRotation(h.engine, id, {
-      reason: "compromise",
-      mode: "rotate",
-      requestedBy: "t",
-      expectedFingerprint: rec.fingerprint,
-    });
-    expect(joined).toMatchObject({ ok: true, joined: true, rotation: { id: routine.rotation.id, reason: "manual" } });
-
-    const event = newEvent("credential.compromised", {
-      credential_id: id,
-      fingerprint_prefix: fingerprintPrefix(rec.fingerprint),
-      alert_source: "webhook",
-      reason: "token_match",
-    }, { source: "/rekey/hooks/alerts", now: Date.now() });
-    const published: BusEvent[] = [];
-    const bus: EventBus = {
-      publish: async (e) => void published.push(e),
-      publishAll: async (es) => void published.push(...es),
-    };
+    await alertJoins(h, rec, routine.id);
+    const { bus, continuations } = keepingBus();
     await containAgain(async () => h.engine, event, bus);
     // Overwritten in this invocation (a secret dies at propagate, step-plan.ts `containmentStep`).
     const overwritten = secretAt();
@@ -234,9 +202,7 @@ describe("a compromise escalating a routine rotation after its promote (Workers 
     const contained = (await h.engine.store.getRotation(id, compromise.id))!.value;
     expect(contained).toMatchObject({ reason: "compromise", state: "running", old_revoked: true, step: "verify" });
     expect(contained.lease).toBeUndefined();
-    expect(published.filter((e) => e.type === "rotation.requested").map((e) => e.data)).toEqual([
-      expect.objectContaining({ rotation_id: compromise.id }),
-    ]);
+    expect(continuations()).toEqual([expect.objectContaining({ rotation_id: compromise.id })]);
     expect((await driveRotation(h.engine, id, compromise.id)).state).toBe("done");
     const after = await currentValue(h, id);
     expect(after.value === overwritten).toBe(true);
@@ -263,30 +229,13 @@ describe("a compromise escalating a routine rotation after its promote (Workers 
     const h = await engineHarness({ store });
     const t = await inIsolateTenant(h.emulator, h.engine, { prefix: "eapl", graceHours: 24 });
     const live = (id: string) => [...h.emulator.state.keys.values()].some((k) => k.id === id);
-    const routine = await beginRotation(h.engine, t.credentialId, {
-      reason: "manual",
-      mode: "rotate",
-      requestedBy: "t",
-    });
-    if (!routine.ok) throw new Error(routine.code);
-    await driveRotation(h.engine, t.credentialId, routine.rotation.id, { stopAfter: "promote" });
-    const { rec, value: promoted } = await currentValue(h, t.credentialId);
-    const event = newEvent("credential.compromised", {
-      credential_id: t.credentialId,
-      fingerprint_prefix: fingerprintPrefix(rec.fingerprint),
-      alert_source: "webhook",
-      reason: "token_match",
-    }, { source: "/rekey/hooks/alerts", now: Date.now() });
-    const published: BusEvent[] = [];
-    const bus: EventBus = {
-      publish: async (e) => void published.push(e),
-      publishAll: async (es) => void published.push(...es),
-    };
+    const { promoted, event } = await promotedThenNamed(h, t.credentialId);
+    const { bus, continuations } = keepingBus();
     const refused = await containAgain(async () => h.engine, event, bus).then(() => "acknowledged", (e) => e);
     expect(other.leasedAt).toBeGreaterThan(0);
     expect(isFailure(refused, "handler") && refused.retryable).toBe(true);
     expect(isFailure(refused, "handler") && refused.code).toBe("compromise_not_contained");
-    expect(published.filter((e) => e.type === "rotation.requested")).toEqual([]); // not this invocation's to hand on
+    expect(continuations()).toEqual([]); // not this invocation's to hand on
     expect(live(promoted)).toBe(true); // nobody has driven it yet
 
     // That driver dies: its lease lapses. The queue's redelivery joins the same rotation and contains it.
@@ -304,9 +253,7 @@ describe("a compromise escalating a routine rotation after its promote (Workers 
     const contained = (await real.getRotation(t.credentialId, compromise.id))!.value;
     expect(contained).toMatchObject({ reason: "compromise", state: "running", old_revoked: true });
     // The rest handed to a continuation, as the replay's own drive hands it (rotator.ts `driveToEnd`).
-    expect(published.filter((e) => e.type === "rotation.requested").map((e) => e.data)).toEqual([
-      expect.objectContaining({ rotation_id: compromise.id }),
-    ]);
+    expect(continuations()).toEqual([expect.objectContaining({ rotation_id: compromise.id })]);
     expect((await driveRotation(h.engine, t.credentialId, compromise.id)).state).toBe("done");
   });
 
@@ -359,12 +306,7 @@ describe("a compromise escalating a routine rotation after its promote (Workers 
     if (!routine.ok) throw new Error(routine.code);
     // Before its promote: the leaked value is still the current one, so the replay joins it.
     await driveRotation(h.engine, t.credentialId, routine.rotation.id, { stopAfter: "verify" });
-    const event = newEvent("credential.compromised", {
-      credential_id: t.credentialId,
-      fingerprint_prefix: fingerprintPrefix(matched.fingerprint),
-      alert_source: "webhook",
-      reason: "token_match",
-    }, { source: "/rekey/hooks/alerts", now: Date.now() });
+    const event = compromised(t.credentialId, matched.fingerprint);
     // The replay's begin reads the rotation running (it joins); before its escalation's own read,
     // the routine driver finishes it (its promote, then its revoke_old leaving the old value to its grace period).
     let reads = 0;
