@@ -9,7 +9,7 @@ import type { CredentialRecord } from "../credentials/credential.ts";
 import type { Versioned } from "../store/store.ts";
 import { markPreviousRevoked, oweLeakedRevocation, promote } from "./credential-transitions.ts";
 import type { EngineServices } from "./engine-services.ts";
-import { containInstead, type Containment, mayNeedContainment } from "./containment.ts";
+import { containInstead, type Containment, managerLostAtRollback, mayNeedContainment } from "./containment.ts";
 import { containmentStep, nextStep } from "./step-plan.ts";
 import { mayHandOff } from "./hand-off.ts";
 import { rollback } from "./rollback.ts";
@@ -452,6 +452,7 @@ async function persistOutcome(
     // before this failure, begin.ts `escalate`; a secret's whose overwrite never happened) just had
     // it handed back by the rollback.
     if (next.reason === "compromise") next = await oweRestoredLeak(engine, next);
+    if (managerLostAtRollback(rec, next)) next = { ...next, manager_lost: true };
   }
   // Containment time: the leaked value is confirmed dead by the Clarifai answer this step just got
   // (a secret's by its propagate's overwrite, not by its revoke_old's record: `StepDone.kills`).
