@@ -20,6 +20,7 @@ import { driveRotation } from "../../src/core/rotation/drive.ts";
 import { payOwedRevocations } from "../../src/core/rotation/owed-revocations.ts";
 import { engineHarness } from "../support/engine-harness.ts";
 import { inIsolateTenant } from "../support/in-isolate-tenant.ts";
+import { currentValue } from "../support/engine-scenario.ts";
 
 /** A self-managed PAT whose compromise rotation failed at verify with its leaked value owed, its successor rolled back. */
 async function owedAndRolledBack() {
@@ -53,8 +54,10 @@ describe("a self-managed PAT's compromise that owes its leaked value and then ro
     expect(successor).toBeDefined();
     expect(live(t.pat)).toBe(true);
     // The successor was deleted by the rollback: the leaked token is the only one left.
-    const mine = [...h.emulator.state.keys.values()].filter((k) => k.user_id === t.userId && k.id !== t.pat);
-    expect(mine.filter((k) => k.type === "personal_access_token")).toEqual([]);
+    const pats = () =>
+      [...h.emulator.state.keys.values()].filter((k) => k.user_id === t.userId && k.type === "personal_access_token");
+    // Counted, not listed: a key's id is its token.
+    expect(pats().filter((k) => k.id !== t.pat).length).toBe(0);
 
     const rec = (await h.engine.store.getCredential(t.managerId))!.value;
     expect(rec.state).toBe("active");
@@ -82,5 +85,60 @@ describe("a self-managed PAT's compromise that owes its leaked value and then ro
     expect(rec.needs_manager).toBeUndefined();
     // The leaked value, owed, died with the rotation that superseded it (no grace period for it).
     expect(live(t.pat)).toBe(false);
+  });
+  it("its leaked value paid by the sweep while the rotation still ran (verify failing retryably): the failure salvages the successor instead", async () => {
+    const h = await engineHarness({ store: new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS) });
+    const t = await inIsolateTenant(h.emulator, h.engine, { prefix: "smp" });
+    const live = (id: string) => [...h.emulator.state.keys.values()].some((k) => k.id === id);
+    const faults = "http://clarifai.emulator/_emulator/faults";
+    await h.control("faults", {
+      method: "DELETE",
+      path: `/v2/users/${t.userId}/keys/${t.pat}`,
+      count: 10_000,
+      status: 403,
+      code: 11007,
+    });
+    await h.control("faults", {
+      method: "GET",
+      path: "/v2/users/me/myscopes",
+      count: 10_000,
+      status: 503,
+      code: 10020,
+    });
+    const begun = await beginRotation(h.engine, t.managerId, {
+      reason: "compromise",
+      mode: "rotate",
+      requestedBy: "t",
+    });
+    if (!begun.ok) throw new Error(begun.code);
+    const waiting = await driveRotation(h.engine, t.managerId, begun.rotation.id);
+    expect(waiting).toMatchObject({ state: "running", step: "verify", old_revoked: false, old_revoke_owed: true });
+    const successor = (await currentValue(h, t.managerId)).rec.fingerprint !== waiting.new_fingerprint;
+    expect(successor).toBe(true); // minted, not yet promoted
+
+    // Clarifai takes the DELETE again: the sweep pays the debt while the rotation still runs.
+    await h.emulator.fetch(faults, { method: "DELETE" });
+    const paid = (await h.engine.store.getCredential(t.managerId))!.value.fingerprint;
+    expect((await payOwedRevocations(h.engine, t.managerId)).revoked).toEqual([paid]);
+    expect(live(t.pat)).toBe(false);
+
+    // Then verify fails for good.
+    await h.control("faults", {
+      method: "GET",
+      path: "/v2/users/me/myscopes",
+      count: 10_000,
+      status: 403,
+      code: 11007,
+    });
+    h.advance(60_000);
+    const failed = await driveRotation(h.engine, t.managerId, begun.rotation.id);
+    expect(failed).toMatchObject({ state: "failed", old_revoked: true });
+    expect(failed.manager_lost).toBeUndefined();
+    const rec = (await h.engine.store.getCredential(t.managerId))!.value;
+    // The successor, the only working token, is promoted (and kept at Clarifai), not deleted.
+    expect(rec).toMatchObject({ state: "active", fingerprint: waiting.new_fingerprint });
+    expect(rec.needs_manager).toBeUndefined();
+    expect(live((await currentValue(h, t.managerId)).value)).toBe(true);
+    expect(h.events.filter((e) => e.type === "credential.orphaned_manager")).toEqual([]);
   });
 });

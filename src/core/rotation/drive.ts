@@ -429,10 +429,15 @@ async function persistOutcome(
     if (claimed === null) return "lost_lease";
     cur = { value: r, version: claimed };
     const rec = await credentialOf(engine, r);
-    const undone = await rollback(engine, rec, r);
+    // Paid by the sweep while this rotation ran (an owed leaked value, owed-revocations.ts: its
+    // revoke_old was refused): the old value is dead, so the rollback salvages the new one rather
+    // than handing a dead value back to the sinks and deleting the only working one.
+    const paid = !r.old_revoked && rec.previous.some((p) => p.fingerprint === r.old_fingerprint && p.revoked_at);
+    const undone = await rollback(engine, rec, paid ? { ...r, old_revoked: true } : r);
     const f = outcome.failure;
     next = {
       ...r,
+      ...(paid ? { old_revoked: true } : {}),
       ...(undone.incomplete ? { rollback_incomplete: true } : {}),
       // Recorded revoked but alive and put back (a secret whose overwrite never happened): not dead.
       ...(undone.oldLive ? { old_revoked: false } : {}),
