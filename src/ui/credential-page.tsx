@@ -52,7 +52,7 @@ export function CredentialPage(props: CredentialPageProps) {
       ) : null}
       {c.needs_manager ? (
         <p class="warn" data-alert="needs-manager">
-          Needs a new manager: this leaked PAT could not mint its successor (rotation <span class="mono">{c.needs_manager.rotation_id}</span>), so it was deleted. Register a new manager PAT, then re-register the credentials it managed.
+          Needs a new manager: this leaked PAT has no working successor (rotation <span class="mono">{c.needs_manager.rotation_id}</span>), so it is deleted, or its deletion is owed to the sweep. Register a new manager PAT, then re-register the credentials it managed.
         </p>
       ) : null}
       {props.managerLost ? (

@@ -336,4 +336,93 @@ describe("a compromise escalating a routine rotation after its promote (Workers 
     const deletes = h.emulator.state.calls.filter((c) => c.method === "DELETE" && c.path.endsWith(`/keys/${t.leaked}`));
     expect(deletes).toHaveLength(1); // the fresh match's, once: no rotation was begun for it
   });
+  it("too late to escalate, the value promote made current sharing the leaked value's prefix: the replay still revokes the leaked one, and only it", async () => {
+    const h = await engineHarness({ store: new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS) });
+    const t = await inIsolateTenant(h.emulator, h.engine, { prefix: "eapc", graceHours: 24 });
+    const live = (id: string) => [...h.emulator.state.keys.values()].some((k) => k.id === id);
+    const matched = (await h.engine.store.getCredential(t.credentialId))!.value;
+    const routine = await beginRotation(h.engine, t.credentialId, {
+      reason: "manual",
+      mode: "rotate",
+      requestedBy: "t",
+    });
+    if (!routine.ok) throw new Error(routine.code);
+    await driveRotation(h.engine, t.credentialId, routine.rotation.id, { stopAfter: "verify" });
+    const event = compromised(t.credentialId, matched.fingerprint);
+    let successor = "";
+    let reads = 0;
+    const seam: Store = new Proxy(h.engine.store, {
+      get: (target, prop) => {
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (prop !== "getRotation" || typeof v !== "function") return typeof v === "function" ? v.bind(target) : v;
+        return async (credentialId: string, rotationId: string) => {
+          if (rotationId === routine.rotation.id && ++reads === 2) {
+            // The routine driver finishes it (as in the test above); then a collision (2^-32 by
+            // chance) is forced: the promoted value's recorded fingerprint gets the leaked one's prefix.
+            expect((await driveRotation(h.engine, credentialId, rotationId)).state).toBe("done");
+            successor = (await currentValue(h, credentialId)).value;
+            const cur = (await target.getCredential(credentialId))!;
+            const forged = matched.fingerprint.slice(0, 8) + cur.value.fingerprint.slice(8);
+            expect(await target.putCredential({ ...cur.value, fingerprint: forged }, cur.version)).not.toBeNull();
+          }
+          return target.getRotation(credentialId, rotationId);
+        };
+      },
+    });
+    await containAgain(async () => ({ ...h.engine, store: seam }), event);
+    expect(reads).toBeGreaterThanOrEqual(2);
+    expect(live(t.leaked)).toBe(false);
+    expect(live(successor)).toBe(true);
+    const rec = (await h.engine.store.getCredential(t.credentialId))!.value;
+    expect(rec.previous.find((p) => p.fingerprint === matched.fingerprint)?.revoked_at).toBeDefined();
+    expect(rec.current_rotation).toBeUndefined(); // no compromise rotation of the colliding value
+    expect(await h.engine.store.listRotations(t.credentialId)).toHaveLength(1);
+  });
+
+  it("an escalation that never takes (its compare-and-swap loses every time), the rotation handed on as routine: the replay is refused, and its redelivery escalates it", async () => {
+    const h = await engineHarness({ store: new WorkersStore(env.REKEY_KV, env.CREDENTIAL_CELLS) });
+    const t = await inIsolateTenant(h.emulator, h.engine, { prefix: "eapx", graceHours: 24 });
+    const live = (id: string) => [...h.emulator.state.keys.values()].some((k) => k.id === id);
+    const matched = (await h.engine.store.getCredential(t.credentialId))!.value;
+    const routine = await beginRotation(h.engine, t.credentialId, {
+      reason: "manual",
+      mode: "rotate",
+      requestedBy: "t",
+    });
+    if (!routine.ok) throw new Error(routine.code);
+    const event = compromised(t.credentialId, matched.fingerprint);
+    // Another writer gets in before each of the escalation's writes (a real write: the version moves on).
+    let lost = 0;
+    const busy: Store = new Proxy(h.engine.store, {
+      get: (target, prop) => {
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (prop !== "putRotation" || typeof v !== "function") return typeof v === "function" ? v.bind(target) : v;
+        return async (r: Rotation, expected: string | null) => {
+          if (r.id === routine.rotation.id && r.reason === "compromise" && expected !== null) {
+            const cur = (await target.getRotation(r.credential_id, r.id))!;
+            await target.putRotation({ ...cur.value, updated_at: new Date(h.engine.now()).toISOString() }, cur.version);
+            lost++;
+          }
+          return target.putRotation(r, expected);
+        };
+      },
+    });
+    const { bus, continuations } = keepingBus();
+    const refused = await containAgain(async () => ({ ...h.engine, store: busy }), event, bus).then(
+      () => "acknowledged",
+      (e) => e,
+    );
+    expect(lost).toBeGreaterThan(0);
+    const handed = (await h.engine.store.getRotation(t.credentialId, routine.rotation.id))!.value;
+    expect(handed).toMatchObject({ state: "running", reason: "manual", old_revoked: false });
+    expect(continuations()).toEqual([expect.objectContaining({ rotation_id: routine.rotation.id })]);
+    expect(isFailure(refused, "handler") && refused.retryable).toBe(true);
+    expect(isFailure(refused, "handler") && refused.code).toBe("compromise_not_contained");
+
+    // The redelivery, the other writer gone: it joins, escalates, and the leaked value dies at revoke_old.
+    await containAgain(async () => h.engine, event, bus);
+    expect(live(t.leaked)).toBe(false);
+    const done = (await h.engine.store.getRotation(t.credentialId, routine.rotation.id))!.value;
+    expect(done).toMatchObject({ state: "done", reason: "compromise", old_revoked: true });
+  });
 });

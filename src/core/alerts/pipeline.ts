@@ -622,15 +622,19 @@ async function containFirst(
 /**
  * The rotator's replay of a `credential.compromised` event: contain again from the event alone
  * (credential id and fingerprint prefix), matched by the same rules as the alert was. The caller
- * drives the work to its end instead of deferring it.
+ * drives the work to its end instead of deferring it. `exact`: the leaked value's whole
+ * fingerprint, when the caller knows it (a rotation it joined retired that value), matched instead
+ * of the prefix, which another of the record's values may share.
  */
 export async function replayCompromise(
   engine: EngineServices,
   data: { credential_id: string; fingerprint_prefix: string; alert_source: AlertSource; actor?: Actor | undefined },
   receivedAt?: number,
+  exact?: string,
 ): Promise<Containment> {
   const found = await engine.store.getCredential(data.credential_id);
   if (!found) return { action: "none" };
   const actor = data.actor ?? alertActor(data.alert_source);
-  return contain(engine, matchPrefix(found.value, data.fingerprint_prefix), actor, receivedAt);
+  const match = exact ? matchRecord(found.value, exact) : matchPrefix(found.value, data.fingerprint_prefix);
+  return contain(engine, match, actor, receivedAt);
 }

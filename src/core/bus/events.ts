@@ -197,8 +197,9 @@ export const eventDataSchemas = {
     last_error_code: z.optional(codeSchema),
   }),
   /**
-   * A leaked self-managed PAT whose successor could not be minted was deleted anyway (containment
-   * first; `old_revoked` false: its delete is owed to the sweep): nothing can rotate it, or the
+   * A leaked self-managed PAT left with no working successor (none could be minted, or the
+   * rotation failed and its rollback deleted it) was deleted anyway (containment first;
+   * `old_revoked` false: its delete is owed to the sweep): nothing can rotate it, or the
    * credentials it manages, until an operator registers a new manager PAT.
    */
   "credential.orphaned_manager": z.strictObject({

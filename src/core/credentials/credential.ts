@@ -249,8 +249,8 @@ export const credentialRecordSchema = z.object({
    */
   left_alone: z.optional(z.array(leftAloneSchema).check(z.maxLength(MAX_LEFT_ALONE))),
   /**
-   * A leaked self-managed PAT whose successor could not be minted was deleted (or its delete is
-   * owed): nothing can mint for it, or for the credentials it manages, until an operator
+   * A leaked self-managed PAT left with no working successor (none could be minted, or the
+   * rotation's rollback deleted it) was deleted (or its delete is owed): nothing can mint for it, or for the credentials it manages, until an operator
    * registers a new manager PAT (`credential.orphaned_manager`).
    */
   needs_manager: z.optional(z.object({ since: isoTimeSchema, rotation_id: z.string() })),

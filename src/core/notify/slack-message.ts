@@ -78,7 +78,7 @@ export function slackMessage(event: BusEvent): { text: string; blocks: Block[] }
       headline = `:rotating_light: Leaked manager PAT ${cred} ${
         d.old_revoked ? "deleted" : "could not be deleted"
       } without a successor`;
-      detail = `Its replacement could not be minted (\`${d.error_code}\`), so ${
+      detail = `It has no working replacement (\`${d.error_code}\`), so ${
         d.old_revoked ? "the leaked PAT was deleted anyway" : "its deletion is owed and retried by every sweep"
       }. ${cred} and every credential it manages need a new manager: register a new PAT and re-register them.`;
       break;

@@ -96,6 +96,20 @@ export async function containInstead(
   return null;
 }
 
+/**
+ * Whether a self-managed PAT's compromise, failed for good and rolled back (rollback.ts), is left
+ * with no token but the leaked one: its revoke_old was refused, so that value is owed (above), and
+ * the rollback deleted the successor minted first (or could not, and the record keeps no copy of
+ * it). The sweep's payment of the debt then deletes the one token able to mint for the PAT and
+ * for what it manages: it needs a new manager from this failure on, announced
+ * (`manager_lost`), as when its create fails for good, rather than orphaned later in silence.
+ * `rec` is the record the rollback read: still on the leaked value unless a salvage promoted.
+ */
+export function managerLostAtRollback(rec: CredentialRecord, r: Rotation): boolean {
+  return isSelfManagedPatCompromise(rec, r) && r.old_revoke_owed === true && !r.old_revoked &&
+    rec.fingerprint === r.old_fingerprint;
+}
+
 async function oweRevocation(engine: EngineServices, r: Rotation, code: string) {
   await updateCredential(
     engine,

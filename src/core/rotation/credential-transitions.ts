@@ -29,7 +29,9 @@ export function promote(
   }
   const immediate = r.reason === "compromise" || r.old_revoked;
   const graceMs = immediate ? 0 : rec.policy.grace_hours * 3_600_000;
-  const { key_expires_at: _, ...unexpiring } = rec;
+  // A promoted successor is a working token again: a self-managed PAT that needed a new manager
+  // (its rollback left it only its leaked value, containment.ts `managerLostAtRollback`) no longer does.
+  const { key_expires_at: _, needs_manager: _minted, ...unexpiring } = rec;
   // A leaked current value whose delete was refused is already owed (oweLeakedRevocation): the
   // entry keeps its attempts and now holds the value it owes.
   const owed = rec.previous.find((p) => p.fingerprint === rec.fingerprint && !p.revoked_at);

@@ -9,7 +9,7 @@ import type { CredentialRecord } from "../credentials/credential.ts";
 import type { Versioned } from "../store/store.ts";
 import { markPreviousRevoked, oweLeakedRevocation, promote } from "./credential-transitions.ts";
 import type { EngineServices } from "./engine-services.ts";
-import { containInstead, type Containment, mayNeedContainment } from "./containment.ts";
+import { containInstead, type Containment, managerLostAtRollback, mayNeedContainment } from "./containment.ts";
 import { containmentStep, nextStep } from "./step-plan.ts";
 import { mayHandOff } from "./hand-off.ts";
 import { rollback } from "./rollback.ts";
@@ -429,10 +429,15 @@ async function persistOutcome(
     if (claimed === null) return "lost_lease";
     cur = { value: r, version: claimed };
     const rec = await credentialOf(engine, r);
-    const undone = await rollback(engine, rec, r);
+    // Paid by the sweep while this rotation ran (an owed leaked value, owed-revocations.ts: its
+    // revoke_old was refused): the old value is dead, so the rollback salvages the new one rather
+    // than handing a dead value back to the sinks and deleting the only working one.
+    const paid = !r.old_revoked && rec.previous.some((p) => p.fingerprint === r.old_fingerprint && p.revoked_at);
+    const undone = await rollback(engine, rec, paid ? { ...r, old_revoked: true } : r);
     const f = outcome.failure;
     next = {
       ...r,
+      ...(paid ? { old_revoked: true } : {}),
       ...(undone.incomplete ? { rollback_incomplete: true } : {}),
       // Recorded revoked but alive and put back (a secret whose overwrite never happened): not dead.
       ...(undone.oldLive ? { old_revoked: false } : {}),
@@ -452,6 +457,7 @@ async function persistOutcome(
     // before this failure, begin.ts `escalate`; a secret's whose overwrite never happened) just had
     // it handed back by the rollback.
     if (next.reason === "compromise") next = await oweRestoredLeak(engine, next);
+    if (managerLostAtRollback(rec, next)) next = { ...next, manager_lost: true };
   }
   // Containment time: the leaked value is confirmed dead by the Clarifai answer this step just got
   // (a secret's by its propagate's overwrite, not by its revoke_old's record: `StepDone.kills`).

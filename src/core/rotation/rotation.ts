@@ -58,8 +58,9 @@ export const rotationSchema = z.object({
   /** Clarifai refused to delete the leaked old value: its revocation is owed to the sweep (credential `previous[].leaked`). */
   old_revoke_owed: z.optional(z.boolean()),
   /**
-   * A leaked self-managed PAT's successor could not be minted, so the leaked PAT was deleted
-   * (`old_revoked`) or its delete is owed: the credential needs a new manager.
+   * A leaked self-managed PAT's successor could not be minted (or was, but the rotation failed
+   * and its rollback deleted it), so the leaked PAT was deleted (`old_revoked`) or its delete is
+   * owed: the credential needs a new manager.
    */
   manager_lost: z.optional(z.boolean()),
   /**

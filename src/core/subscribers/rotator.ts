@@ -86,14 +86,21 @@ export async function containAgain(
     // Acknowledging would leave the leak to a rollback's debt (or to nothing): the redelivery, with
     // the credential's slot free, begins a compromise rotation that deletes it first.
     if (await leakOutlived(engine, r)) throw notContained(r);
-    // Joined as it settled routine (the escalation came too late to count, begin.ts `escalate`):
-    // its old value, the leaked one, may still be held for its grace period. A fresh match revokes
-    // it now (contain.ts `revokePreviousNow`), or finds it dead. A rotation the fresh match began or
-    // joined instead (the value is current again only by a fingerprint-prefix collision) is left to
-    // the redelivery, which drives it as `replayed` does.
-    if (r.state === "done" && r.reason !== "compromise" && !r.old_revoked) {
-      const again = await matchAgain(engine, event);
-      if (again) throw notContained(again.rotation, "is another value's");
+    if (r.reason !== "compromise" && !r.old_revoked) {
+      // Still running as routine: the escalation did not take (begin.ts `escalate` gives up after
+      // its compare-and-swap retries), so its revoke_old would keep the leaked value for its grace
+      // period. The redelivery joins again, or finds it over (below).
+      if (r.state === "running") throw notContained(r, "is still running as routine");
+      // Joined as it settled routine (the escalation came too late to count): its old value, the
+      // leaked one, may still be held for its grace period. Matched again by that value's whole
+      // fingerprint, not the event's prefix (a collision would steer a prefix match to the value
+      // promote made current): revoked now (contain.ts `revokePreviousNow`), or found dead. It is
+      // current again only if promote never happened, which a done rotation rules out; a rotation
+      // begun for it anyway is left to the redelivery.
+      if (r.state === "done") {
+        const again = await matchAgain(engine, event, r.old_fingerprint);
+        if (again) throw notContained(again.rotation, "is another value's");
+      }
     }
     return;
   }
@@ -117,9 +124,9 @@ async function replayed(engine: EngineServices, event: EventOf<"credential.compr
  * The event's leak matched afresh: a previous value is revoked at once and a refusal thrown; a
  * rotation begun or joined is returned, to be driven.
  */
-async function matchAgain(engine: EngineServices, event: EventOf<"credential.compromised">) {
+async function matchAgain(engine: EngineServices, event: EventOf<"credential.compromised">, exact?: string) {
   // The event's time is the alert's arrival (core/alerts/pipeline.ts): containment is timed from it.
-  const c = await replayCompromise(engine, event.data, Date.parse(event.time));
+  const c = await replayCompromise(engine, event.data, Date.parse(event.time), exact);
   if (c.action === "revoke_previous") await c.run();
   else if (c.action === "refused") {
     throw handlerFailure(c.code, `Cannot contain the compromise: ${c.code}`, { retryable: false });
